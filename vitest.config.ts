@@ -1,0 +1,38 @@
+// Unit and integration tests (vitest). Two projects:
+//  - "lab": sim/ and agent/ — standalone programs, no database.
+//  - "server": server/, db/ and test/ — run against a real Postgres started once by test/global-setup.ts.
+// E2E lives in e2e/ and runs under Playwright.
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+const alias = [
+  { find: /^@\/(.*)$/, replacement: `${root}$1` },
+  // Next's "server-only" guard throws outside a React Server environment; tests run server code directly.
+  { find: "server-only", replacement: `${root}test/server-only-stub.ts` },
+];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    projects: [
+      {
+        resolve: { alias },
+        test: { name: "lab", include: ["sim/**/*.test.ts", "agent/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000 },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "server",
+          include: ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
