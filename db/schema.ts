@@ -1,0 +1,214 @@
+// The Postgres schema (drizzle). One schema for the whole product; migrations in db/migrations are
+// generated from this file by drizzle-kit (`npm run db:generate`) and applied at start.
+// Uniqueness and exclusivity live here as constraints, not in application checks.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () =>
+  timestamp("updated_at", { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+// ---------------------------------------------------------------------------------------------
+// Identity (the first four tables are the shape better-auth expects; see server/auth/auth.ts)
+// ---------------------------------------------------------------------------------------------
+export const platformRole = pgEnum("platform_role", ["operator-admin", "operator-viewer"]);
+export const tenantRole = pgEnum("tenant_role", ["tenant-admin", "tenant-member"]);
+
+export const users = pgTable("users", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email").notNull().unique(),
+  emailVerified: boolean("email_verified").notNull().default(false),
+  image: text("image"),
+  platformRole: platformRole("platform_role"),
+  disabled: boolean("disabled").notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    token: text("token").notNull().unique(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    // The tenant the user last switched to in the portal (null for operators).
+    activeTenantId: uuid("active_tenant_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const accounts = pgTable(
+  "accounts",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    accessToken: text("access_token"),
+    refreshToken: text("refresh_token"),
+    idToken: text("id_token"),
+    accessTokenExpiresAt: timestamp("access_token_expires_at", { withTimezone: true }),
+    refreshTokenExpiresAt: timestamp("refresh_token_expires_at", { withTimezone: true }),
+    scope: text("scope"),
+    password: text("password"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("accounts_user_idx").on(t.userId)],
+);
+
+export const verifications = pgTable("verifications", {
+  id: text("id").primaryKey(),
+  identifier: text("identifier").notNull(),
+  value: text("value").notNull(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+// Login rate limiting (better-auth's database storage).
+export const rateLimits = pgTable("rate_limits", {
+  id: text("id").primaryKey(),
+  key: text("key").notNull().unique(),
+  count: integer("count").notNull(),
+  lastRequest: bigint("last_request", { mode: "number" }).notNull(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tenancy
+// ---------------------------------------------------------------------------------------------
+export const tenantState = pgEnum("tenant_state", ["active", "suspended"]);
+
+export const tenants = pgTable("tenants", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  slug: text("slug").notNull().unique(),
+  name: text("name").notNull(),
+  state: tenantState("state").notNull().default("active"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: tenantRole("role").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] }), index("memberships_user_idx").on(t.userId)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Audit: one row per mutation, written in the same transaction as the change.
+// ---------------------------------------------------------------------------------------------
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    actorUserId: text("actor_user_id"),
+    actorEmail: text("actor_email"),
+    tenantId: uuid("tenant_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id"),
+    targetName: text("target_name"),
+    requestId: text("request_id"),
+    details: jsonb("details").$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index("audit_at_idx").on(t.at, t.id),
+    index("audit_tenant_idx").on(t.tenantId, t.at),
+    index("audit_action_idx").on(t.action),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Bare-metal pools and nodes
+// ---------------------------------------------------------------------------------------------
+export const pools = pgTable(
+  "pools",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    // The hardware class every host of the pool belongs to, e.g. "bm.gpu.a100".
+    resourceClass: text("resource_class").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("pools_name_uq").on(sql`lower(${t.name})`), index("pools_created_idx").on(t.createdAt, t.id)],
+);
+
+export const nodeKind = pgEnum("node_kind", ["host", "dpu"]);
+export const bmcDriver = pgEnum("bmc_driver", ["redfish", "ipmi"]);
+
+export const nodes = pgTable(
+  "nodes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    kind: nodeKind("kind").notNull().default("host"),
+    // A DPU is a child of its host (Ironic's parent/child model); deleted with it.
+    parentNodeId: uuid("parent_node_id").references((): any => nodes.id, { onDelete: "cascade" }),
+    poolId: uuid("pool_id").references(() => pools.id, { onDelete: "restrict" }),
+    bmcDriver: bmcDriver("bmc_driver").notNull(),
+    bmcAddress: text("bmc_address").notNull(),
+    bmcVerifyTls: boolean("bmc_verify_tls").notNull().default(true),
+    // AES-256-GCM sealed {username,password}; never leaves the server.
+    bmcCredentials: text("bmc_credentials").notNull(),
+    bmcCredentialsFingerprint: text("bmc_credentials_fingerprint").notNull(),
+    provisionState: text("provision_state").notNull().default("enroll"),
+    powerState: text("power_state").notNull().default("unknown"),
+    health: text("health").notNull().default("unknown"),
+    maintenance: boolean("maintenance").notNull().default(false),
+    maintenanceReason: text("maintenance_reason"),
+    fault: text("fault"),
+    lastError: text("last_error"),
+    inventory: jsonb("inventory").$type<Record<string, unknown>>(),
+    dedicatedPower: boolean("dedicated_power").notNull().default(false),
+    agentUrl: text("agent_url"),
+    agentToken: text("agent_token"),
+    agentHeartbeatAt: timestamp("agent_heartbeat_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("nodes_name_uq").on(t.name),
+    uniqueIndex("nodes_bmc_address_uq").on(t.bmcAddress),
+    index("nodes_pool_idx").on(t.poolId),
+    index("nodes_parent_idx").on(t.parentNodeId),
+    index("nodes_state_idx").on(t.provisionState),
+  ],
+);

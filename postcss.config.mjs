@@ -1,0 +1,2 @@
+// Tailwind CSS v4 through PostCSS.
+export default { plugins: { "@tailwindcss/postcss": {} } };

@@ -1,0 +1,130 @@
+// Anvil's process entry: starts (or connects to) Postgres, migrates, seeds demo data on first start,
+// optionally starts the dev lab, then serves Next.js and WebSocket upgrades (serial console) on one port.
+//   npm run dev              development (hot reload), embedded Postgres unless DATABASE_URL is set
+//   npm run build && npm start   production
+import http from "node:http";
+import path from "node:path";
+import next from "next";
+import pg from "pg";
+import { closeDb, getDb } from "./db/client";
+import { type EmbeddedDb, startEmbeddedPostgres } from "./db/embedded";
+import { runMigrations } from "./db/migrate";
+import { DEMO_PASSWORD, demoUsers, seedIfEmpty } from "./db/seed";
+import { CLIENT_IP_HEADER } from "./server/lib/client-ip";
+import { dataDir } from "./server/lib/secrets";
+import { handleUpgrade, startBackground, stopBackground } from "./server/runtime";
+
+const dev = process.argv.includes("--dev");
+process.env.NEXT_TELEMETRY_DISABLED = "1";
+const port = Number(process.env.PORT ?? 3000);
+const host = process.env.HOST ?? "127.0.0.1";
+
+function fail(message: string): never {
+  console.error(`\nAnvil could not start: ${message}\n`);
+  process.exit(1);
+}
+
+async function checkDatabase(url: string) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+  } catch (e) {
+    let where = "the database";
+    try {
+      const u = new URL(url);
+      where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+    } catch {
+      /* keep generic */
+    }
+    fail(`cannot reach Postgres at ${where} (${(e as Error).message}). Check DATABASE_URL, or unset it to use the embedded Postgres.`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function main() {
+  const t0 = Date.now();
+  let embedded: EmbeddedDb | undefined;
+  if (process.env.DATABASE_URL) {
+    await checkDatabase(process.env.DATABASE_URL);
+  } else {
+    try {
+      embedded = await startEmbeddedPostgres({ dataDir: dataDir(), log: (m) => console.log(m) });
+    } catch (e) {
+      fail(`the embedded Postgres did not start (${(e as Error).message}). Data folder: ${path.join(dataDir(), "pg")}`);
+    }
+    process.env.DATABASE_URL = embedded.url;
+  }
+  process.env.ANVIL_URL ??= `http://localhost:${port}`;
+
+  try {
+    await runMigrations(process.env.DATABASE_URL!);
+  } catch (e) {
+    fail(`database migration failed: ${(e as Error).message}`);
+  }
+  const seeded = await seedIfEmpty(getDb());
+
+  const app = next({ dev, hostname: "localhost", port, dir: process.cwd() });
+  try {
+    await app.prepare();
+  } catch (e) {
+    fail(
+      dev
+        ? `Next.js failed to prepare: ${(e as Error).message}`
+        : `no production build found or it is broken (${(e as Error).message}). Run "npm run build" first.`,
+    );
+  }
+  const handle = app.getRequestHandler();
+  const nextUpgrade = dev ? app.getUpgradeHandler() : undefined;
+
+  const server = http.createServer((req, res) => {
+    // The client address comes from the socket, never from a header the client could send.
+    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
+    handle(req, res).catch((e: unknown) => {
+      console.error(e);
+      if (!res.headersSent) res.writeHead(500).end("Internal error");
+    });
+  });
+  server.on("upgrade", (req, socket, head) => {
+    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
+    if (handleUpgrade(req, socket, head)) return;
+    if (nextUpgrade) nextUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(e.code === "EADDRINUSE" ? new Error(`port ${port} on ${host} is already in use; set PORT to another one`) : e),
+    );
+    server.listen(port, host, resolve);
+  }).catch((e: Error) => fail(e.message));
+
+  const lab = await startBackground({ dev });
+
+  const url = process.env.ANVIL_URL;
+  console.log(`\n  Anvil is running at ${url}  (${dev ? "development" : "production"}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`  Database: ${embedded ? `embedded Postgres, data in ${path.join(dataDir(), "pg")}` : "DATABASE_URL"}${seeded ? " (demo data seeded)" : ""}`);
+  if (lab) console.log(`  Lab: ${lab}`);
+  console.log(`\n  Demo logins (password for all: ${DEMO_PASSWORD}):`);
+  for (const u of demoUsers) console.log(`    ${u.email.padEnd(24)} ${u.label}`);
+  console.log("");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping Anvil…`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.closeAllConnections?.();
+    await new Promise((r) => server.close(r));
+    await stopBackground();
+    await closeDb();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((e) => fail((e as Error).stack ?? String(e)));

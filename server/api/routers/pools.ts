@@ -1,0 +1,118 @@
+// Bare-metal pools: the first resource end to end, and the pattern the others copy
+// (server-side list with cursor/filter/sort, shared zod schema, audit in the same transaction).
+import { TRPCError } from "@trpc/server";
+import { and, count, eq, ilike, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import { nodes, pools } from "@/db/schema";
+import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validation/pools";
+import { audit } from "../audit";
+import { mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, operatorProcedure } from "../trpc";
+
+const uniques = { pools_name_uq: { field: "name", message: "A pool with this name already exists." } };
+
+const nodeCount = sql<number>`(select count(*)::int from ${nodes} where ${nodes.poolId} = ${pools.id} and ${nodes.kind} = 'host')`;
+
+export const poolsRouter = createTRPCRouter({
+  list: operatorProcedure("operator-viewer")
+    .input(pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(poolSortKeys).default("name") }))
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: pools.name, createdAt: pools.createdAt, resourceClass: pools.resourceClass }[input.sort];
+      const ks = keyset(sortCol, pools.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const filter = text ? or(ilike(pools.name, text), ilike(pools.description, text), ilike(pools.resourceClass, text)) : undefined;
+      const rows = await ctx.db
+        .select({
+          id: pools.id,
+          name: pools.name,
+          description: pools.description,
+          resourceClass: pools.resourceClass,
+          createdAt: pools.createdAt,
+          updatedAt: pools.updatedAt,
+          nodeCount,
+        })
+        .from(pools)
+        .where(and(filter, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r[input.sort]);
+    }),
+
+  get: operatorProcedure("operator-viewer")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select({
+          id: pools.id,
+          name: pools.name,
+          description: pools.description,
+          resourceClass: pools.resourceClass,
+          createdAt: pools.createdAt,
+          updatedAt: pools.updatedAt,
+          nodeCount,
+        })
+        .from(pools)
+        .where(eq(pools.id, input.id));
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+      return row;
+    }),
+
+  create: operatorProcedure("operator-admin")
+    .input(poolCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [row] = await tx.insert(pools).values(input).returning();
+          await audit(tx, ctx, { action: "pool.create", targetType: "pool", targetId: row!.id, targetName: row!.name, details: input });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+    }),
+
+  update: operatorProcedure("operator-admin")
+    .input(poolUpdateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
+          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+          const [row] = await tx.update(pools).set(changes).where(eq(pools.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(changes)
+              .filter(([k, v]) => before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "pool.update", targetType: "pool", targetId: id, targetName: row!.name, details: diff });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+    }),
+
+  delete: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [row] = await tx.select().from(pools).where(eq(pools.id, input.id)).for("update");
+          if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+          const [{ n }] = (await tx.select({ n: count() }).from(nodes).where(eq(nodes.poolId, input.id))) as [{ n: number }];
+          if (n > 0)
+            throw new TRPCError({
+              code: "PRECONDITION_FAILED",
+              message: `Pool ${row.name} still has ${n} node${n === 1 ? "" : "s"}; move or delete them before deleting the pool.`,
+            });
+          await tx.delete(pools).where(eq(pools.id, input.id));
+          await audit(tx, ctx, { action: "pool.delete", targetType: "pool", targetId: row.id, targetName: row.name });
+          return { id: row.id };
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
+});

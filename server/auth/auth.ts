@@ -1,0 +1,82 @@
+// Sign-in and sessions through better-auth (email + password, scrypt hashes, sessions in Postgres,
+// login rate limiting in Postgres). Sign-up is closed: operators create users.
+import "server-only";
+import { APIError, betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { eq } from "drizzle-orm";
+import { getDb } from "@/db/client";
+import * as schema from "@/db/schema";
+import { CLIENT_IP_HEADER } from "@/server/lib/client-ip";
+import { derivedKey } from "@/server/lib/secrets";
+
+
+function build() {
+  const baseURL = process.env.ANVIL_URL ?? "http://localhost:3000";
+  return betterAuth({
+    appName: "Anvil",
+    baseURL,
+    secret: derivedKey("auth").toString("hex"),
+    database: drizzleAdapter(getDb(), {
+      provider: "pg",
+      schema: {
+        user: schema.users,
+        session: schema.sessions,
+        account: schema.accounts,
+        verification: schema.verifications,
+        rateLimit: schema.rateLimits,
+      },
+    }),
+    emailAndPassword: { enabled: true, disableSignUp: true, minPasswordLength: 8, maxPasswordLength: 256 },
+    user: {
+      additionalFields: {
+        platformRole: { type: "string", required: false, input: false },
+        disabled: { type: "boolean", required: false, input: false, defaultValue: false },
+      },
+    },
+    session: {
+      expiresIn: 60 * 60 * 12,
+      updateAge: 60 * 60,
+      additionalFields: { activeTenantId: { type: "string", required: false, input: false } },
+    },
+    rateLimit: {
+      enabled: true,
+      storage: "database",
+      window: 60,
+      max: 300,
+      customRules: {
+        "/sign-in/email": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
+      },
+    },
+    advanced: {
+      // Browsers treat http://localhost as a secure context, so Secure cookies work in development too.
+      useSecureCookies: process.env.ANVIL_INSECURE_COOKIES !== "1",
+      cookiePrefix: "anvil",
+      defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure: process.env.ANVIL_INSECURE_COOKIES !== "1" },
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      database: { generateId: () => crypto.randomUUID() },
+    },
+    trustedOrigins: (process.env.ANVIL_TRUSTED_ORIGINS ?? "").split(",").filter(Boolean).concat([baseURL]),
+    databaseHooks: {
+      session: {
+        create: {
+          before: async (session) => {
+            const [u] = await getDb()
+              .select({ disabled: schema.users.disabled })
+              .from(schema.users)
+              .where(eq(schema.users.id, session.userId));
+            if (u?.disabled) throw new APIError("FORBIDDEN", { message: "This account is disabled. Ask an operator to enable it." });
+            return { data: session };
+          },
+        },
+      },
+    },
+  });
+}
+
+type Auth = ReturnType<typeof build>;
+const g = globalThis as unknown as { __anvilAuth?: Auth };
+
+export function getAuth(): Auth {
+  g.__anvilAuth ??= build();
+  return g.__anvilAuth;
+}

@@ -1,0 +1,29 @@
+// What runs beside the HTTP handler in each BFF process: WebSocket upgrades (the serial console, later) and
+// background services (the dev lab, workflows, BMC polling). server.ts calls these; each later feature
+// registers itself here.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+type Stopper = () => Promise<void>;
+
+const upgradeHandlers: UpgradeHandler[] = [];
+const stoppers: Stopper[] = [];
+
+export function registerUpgrade(h: UpgradeHandler) {
+  upgradeHandlers.push(h);
+}
+
+/** Returns true when one of our handlers took the upgrade (otherwise Next's HMR may take it). */
+export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+  return upgradeHandlers.some((h) => h(req, socket, head));
+}
+
+/** Starts background services; returns a one-line description for the start banner, if any. */
+export async function startBackground(_opts: { dev: boolean }): Promise<string | undefined> {
+  return undefined;
+}
+
+export async function stopBackground(): Promise<void> {
+  for (const s of stoppers.reverse()) await s().catch(() => {});
+}
