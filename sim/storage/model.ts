@@ -161,8 +161,9 @@ function describeRedundancy(r: Redundancy): string {
 
 function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
-  const seq = Number(Buffer.from(cursor, "base64url").toString("utf8"));
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new ApiError(400, "invalid_cursor", "cursor is not one this service issued", "cursor");
+  const text = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  const seq = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(seq)) throw new ApiError(400, "invalid_cursor", "cursor is not one this service issued", "cursor");
   return seq;
 }
 

@@ -103,7 +103,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: "body" | "
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const created = (body: { id: string }, path: string): Reply => ({ status: 201, body, headers: { location: `${path}/${body.id}` } });
 /** Takes the (void) result of the action so handlers read as one expression. */
-const noContent = (_done: undefined): Reply => ({ status: 204 });
+const noContent = (_done: unknown): Reply => ({ status: 204 });
 
 function buildRoutes(m: StorageModel, faults: FaultState): Route[] {
   const routes: Route[] = [];
