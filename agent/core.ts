@@ -1,0 +1,428 @@
+// The agent's state and rules, independent of HTTP: which disks, seed images and NICs exist, which PCIe
+// function each one occupies, idempotent create (same name + same spec = same answer), conflicts, and
+// serialization of concurrent calls on the same name. The data plane work is delegated to an AgentBackend.
+// State is in memory on purpose: the BFF re-asserts desired state (PUT is idempotent), and POST /v1/reset plus
+// backend.reset() clean up whatever a previous run left behind. Per-agent memory stays small (the lab runs 10k).
+import { AgentError, conflict, notFound } from "./errors";
+import type { AgentBackend, BoundTo, CidataFiles, FunctionKind, HostDevice, PcieFunction } from "./backends/types";
+import type { RuleSet } from "./rules";
+import type { CidataSpec, DiskSpec, NicSpec } from "./schemas";
+import { toYaml } from "./yaml";
+
+export const AGENT_VERSION = "0.1.0";
+
+/** PF numbering of the emulated functions: disks and seed images are virtio-blk VFs of PF 0, NICs virtio-net VFs of PF 1. */
+export const BLK_PF = 0;
+export const NET_PF = 1;
+
+type State = "attaching" | "attached" | "detaching";
+
+interface Base<S> {
+  name: string;
+  spec: S;
+  key: string;
+  fn: PcieFunction;
+  state: State;
+  createdAt: Date;
+}
+interface DiskRecord extends Base<DiskSpec> {
+  bdev?: string;
+  endpoint?: string;
+}
+interface CidataRecord extends Base<CidataSpec> {
+  bdev?: string;
+  endpoint?: string;
+}
+interface NicRecord extends Base<NicSpec> {
+  port?: string;
+}
+
+export interface PutResult<T> {
+  created: boolean;
+  resource: T;
+}
+
+export type DiskView = DiskSpec & {
+  name: string;
+  state: State;
+  function: PcieFunction;
+  bdev?: string;
+  endpoint?: string;
+  createdAt: string;
+};
+export interface CidataView {
+  name: string;
+  state: State;
+  function: PcieFunction;
+  metaData: CidataSpec["metaData"];
+  files: string[];
+  userDataBytes: number;
+  bdev?: string;
+  endpoint?: string;
+  createdAt: string;
+}
+export type NicView = NicSpec & { name: string; state: State; function: PcieFunction; port?: string; createdAt: string };
+
+/** JSON with sorted keys, so two specs with the same meaning compare equal regardless of key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function renderCidataFiles(spec: CidataSpec): CidataFiles {
+  return {
+    "user-data": Buffer.from(spec.userData, "utf8"),
+    "meta-data": Buffer.from(toYaml(spec.metaData as Record<string, unknown>), "utf8"),
+    ...(spec.networkConfig ? { "network-config": Buffer.from(toYaml(spec.networkConfig as Record<string, unknown>), "utf8") } : {}),
+  };
+}
+
+export interface AgentCoreOptions {
+  backend: AgentBackend;
+  /** VFs available per emulated PF (BlueField exposes up to hundreds; keep the default modest). */
+  maxVfsPerPf?: number;
+}
+
+export class AgentCore {
+  readonly backend: AgentBackend;
+  readonly startedAt = Date.now();
+  private readonly maxVfs: number;
+  private readonly disks = new Map<string, DiskRecord>();
+  private readonly cidata = new Map<string, CidataRecord>();
+  private readonly nics = new Map<string, NicRecord>();
+  /** VFs in use per PF. */
+  private readonly used: [Set<number>, Set<number>] = [new Set(), new Set()];
+  /** Tail of the queue of operations per resource key; absent when idle (keeps idle agents small). */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private resetting: Promise<unknown> | undefined;
+
+  constructor(opts: AgentCoreOptions) {
+    this.backend = opts.backend;
+    this.maxVfs = opts.maxVfsPerPf ?? 64;
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------------------------
+
+  private async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    while (this.resetting) await this.resetting.catch(() => undefined);
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    this.locks.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === run) this.locks.delete(key);
+    }
+  }
+
+  private allocate(kind: FunctionKind): PcieFunction {
+    const pf = kind === "virtio-blk" ? BLK_PF : NET_PF;
+    const used = this.used[pf];
+    for (let vf = 0; vf < this.maxVfs; vf++) {
+      if (!used.has(vf)) {
+        used.add(vf);
+        return { pf, vf, kind };
+      }
+    }
+    throw new AgentError(507, "no_free_function", `all ${this.maxVfs} ${kind} functions of PF ${pf} are in use`);
+  }
+
+  private release(fn: PcieFunction): void {
+    this.used[fn.pf].delete(fn.vf);
+  }
+
+  hostDevices(): HostDevice[] {
+    const out: HostDevice[] = [];
+    for (const d of this.disks.values()) {
+      out.push({ function: d.fn, boundTo: { type: "disk", name: d.name }, bootable: d.spec.role === "boot" && d.state === "attached", readOnly: d.spec.readOnly });
+    }
+    for (const c of this.cidata.values()) out.push({ function: c.fn, boundTo: { type: "cidata", name: c.name }, bootable: false, readOnly: true });
+    for (const n of this.nics.values()) out.push({ function: n.fn, boundTo: { type: "nic", name: n.name }, bootable: false, mac: n.spec.mac });
+    return out.sort((a, b) => a.function.pf - b.function.pf || a.function.vf - b.function.vf);
+  }
+
+  private changed(): void {
+    this.backend.hostDevicesChanged?.(this.hostDevices());
+  }
+
+  // ---- health / inventory -----------------------------------------------------------------------------------
+
+  health() {
+    return {
+      status: "ok" as const,
+      agentVersion: AGENT_VERSION,
+      backend: this.backend.kind,
+      dpuOs: this.backend.dpuOs,
+      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      counts: { disks: this.disks.size, cidata: this.cidata.size, nics: this.nics.size },
+    };
+  }
+
+  inventory() {
+    const functions = this.hostDevices().map((d) => ({ ...d.function, boundTo: d.boundTo as BoundTo, bootable: d.bootable }));
+    return {
+      agentVersion: AGENT_VERSION,
+      backend: this.backend.kind,
+      dpuOs: this.backend.dpuOs,
+      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      physicalFunctions: [
+        { pf: BLK_PF, kind: "virtio-blk" as const, maxVfs: this.maxVfs, vfsInUse: this.used[BLK_PF].size },
+        { pf: NET_PF, kind: "virtio-net" as const, maxVfs: this.maxVfs, vfsInUse: this.used[NET_PF].size },
+      ],
+      functions,
+    };
+  }
+
+  // ---- disks ------------------------------------------------------------------------------------------------
+
+  private diskView(d: DiskRecord): DiskView {
+    return { name: d.name, ...d.spec, state: d.state, function: d.fn, bdev: d.bdev, endpoint: d.endpoint, createdAt: d.createdAt.toISOString() };
+  }
+
+  listDisks(): DiskView[] {
+    return [...this.disks.values()].map((d) => this.diskView(d));
+  }
+
+  getDisk(name: string): DiskView {
+    const d = this.disks.get(name);
+    if (!d) throw notFound("disk", name);
+    return this.diskView(d);
+  }
+
+  putDisk(name: string, spec: DiskSpec): Promise<PutResult<DiskView>> {
+    return this.locked(`disk:${name}`, async () => {
+      const key = canonicalJson(spec);
+      const existing = this.disks.get(name);
+      if (existing) {
+        if (existing.key === key) return { created: false, resource: this.diskView(existing) };
+        throw conflict("disk_exists", `disk "${name}" is already attached with a different spec; DELETE it first to change it`);
+      }
+      const target = "nqn" in spec.target ? spec.target.nqn : spec.target.iqn;
+      for (const other of this.disks.values()) {
+        const otherTarget = "nqn" in other.spec.target ? other.spec.target.nqn : other.spec.target.iqn;
+        if (otherTarget === target) throw conflict("target_in_use", `target ${target} is already attached as disk "${other.name}"`, "target");
+        if (spec.role === "boot" && other.spec.role === "boot") throw conflict("boot_disk_exists", `disk "${other.name}" is already the boot disk; a host has one`, "role");
+      }
+      const rec: DiskRecord = { name, spec, key, fn: this.allocate("virtio-blk"), state: "attaching", createdAt: new Date() };
+      this.disks.set(name, rec);
+      try {
+        const att = await this.backend.attachDisk(name, spec, rec.fn);
+        rec.bdev = att.bdev;
+        rec.endpoint = att.endpoint;
+        rec.state = "attached";
+      } catch (err) {
+        this.disks.delete(name);
+        this.release(rec.fn);
+        throw err;
+      }
+      this.changed();
+      return { created: true, resource: this.diskView(rec) };
+    });
+  }
+
+  deleteDisk(name: string): Promise<void> {
+    return this.locked(`disk:${name}`, async () => {
+      const d = this.disks.get(name);
+      if (!d) throw notFound("disk", name);
+      d.state = "detaching";
+      try {
+        await this.backend.detachDisk(name, d.spec, d.fn);
+      } catch (err) {
+        d.state = "attached";
+        throw err;
+      }
+      this.disks.delete(name);
+      this.release(d.fn);
+      this.changed();
+    });
+  }
+
+  // ---- cidata -----------------------------------------------------------------------------------------------
+
+  private cidataView(c: CidataRecord): CidataView {
+    return {
+      name: c.name,
+      state: c.state,
+      function: c.fn,
+      metaData: c.spec.metaData,
+      files: Object.keys(renderCidataFiles(c.spec)),
+      userDataBytes: Buffer.byteLength(c.spec.userData, "utf8"),
+      bdev: c.bdev,
+      endpoint: c.endpoint,
+      createdAt: c.createdAt.toISOString(),
+    };
+  }
+
+  listCidata(): CidataView[] {
+    return [...this.cidata.values()].map((c) => this.cidataView(c));
+  }
+
+  getCidata(name: string): CidataView {
+    const c = this.cidata.get(name);
+    if (!c) throw notFound("cidata image", name);
+    return this.cidataView(c);
+  }
+
+  putCidata(name: string, spec: CidataSpec): Promise<PutResult<CidataView>> {
+    return this.locked(`cidata:${name}`, async () => {
+      const key = canonicalJson(spec);
+      const existing = this.cidata.get(name);
+      if (existing) {
+        if (existing.key === key) return { created: false, resource: this.cidataView(existing) };
+        throw conflict("cidata_exists", `cidata image "${name}" already exists with different content; DELETE it first`);
+      }
+      const rec: CidataRecord = { name, spec, key, fn: this.allocate("virtio-blk"), state: "attaching", createdAt: new Date() };
+      this.cidata.set(name, rec);
+      try {
+        const att = await this.backend.publishCidata(name, spec, renderCidataFiles(spec), rec.fn, rec.createdAt);
+        rec.bdev = att.bdev;
+        rec.endpoint = att.endpoint;
+        rec.state = "attached";
+      } catch (err) {
+        this.cidata.delete(name);
+        this.release(rec.fn);
+        throw err;
+      }
+      this.changed();
+      return { created: true, resource: this.cidataView(rec) };
+    });
+  }
+
+  async cidataImage(name: string): Promise<Buffer> {
+    const c = this.cidata.get(name);
+    if (!c || c.state === "attaching") throw notFound("cidata image", name);
+    return this.backend.cidataImage(name, renderCidataFiles(c.spec), c.createdAt);
+  }
+
+  deleteCidata(name: string): Promise<void> {
+    return this.locked(`cidata:${name}`, async () => {
+      const c = this.cidata.get(name);
+      if (!c) throw notFound("cidata image", name);
+      c.state = "detaching";
+      try {
+        await this.backend.removeCidata(name, c.fn);
+      } catch (err) {
+        c.state = "attached";
+        throw err;
+      }
+      this.cidata.delete(name);
+      this.release(c.fn);
+      this.changed();
+    });
+  }
+
+  // ---- NICs -------------------------------------------------------------------------------------------------
+
+  private nicView(n: NicRecord): NicView {
+    return { name: n.name, ...n.spec, state: n.state, function: n.fn, port: n.port, createdAt: n.createdAt.toISOString() };
+  }
+
+  listNics(): NicView[] {
+    return [...this.nics.values()].map((n) => this.nicView(n));
+  }
+
+  getNic(name: string): NicView {
+    const n = this.nics.get(name);
+    if (!n) throw notFound("NIC", name);
+    return this.nicView(n);
+  }
+
+  putNic(name: string, spec: NicSpec): Promise<PutResult<NicView>> {
+    return this.locked(`nic:${name}`, async () => {
+      const key = canonicalJson(spec);
+      const existing = this.nics.get(name);
+      if (existing) {
+        if (existing.key === key) return { created: false, resource: this.nicView(existing) };
+        const { rules: _a, ...wanted } = spec;
+        const { rules: _b, ...have } = existing.spec;
+        if (canonicalJson(wanted) !== canonicalJson(have)) {
+          throw conflict("nic_exists", `NIC "${name}" already exists with a different MAC, network or MTU; DELETE it first (only rules can change in place)`);
+        }
+        await this.applyRules(existing, spec.rules);
+        return { created: false, resource: this.nicView(existing) };
+      }
+      for (const other of this.nics.values()) {
+        if (other.spec.mac === spec.mac) throw conflict("mac_in_use", `MAC ${spec.mac} is already used by NIC "${other.name}"`, "mac");
+      }
+      const rec: NicRecord = { name, spec, key, fn: this.allocate("virtio-net"), state: "attaching", createdAt: new Date() };
+      this.nics.set(name, rec);
+      try {
+        const att = await this.backend.createNic(name, spec, rec.fn);
+        rec.port = att.port;
+        rec.state = "attached";
+      } catch (err) {
+        this.nics.delete(name);
+        this.release(rec.fn);
+        throw err;
+      }
+      this.changed();
+      return { created: true, resource: this.nicView(rec) };
+    });
+  }
+
+  private async applyRules(rec: NicRecord, rules: RuleSet): Promise<void> {
+    const spec = { ...rec.spec, rules };
+    const key = canonicalJson(spec);
+    if (key === rec.key) return;
+    await this.backend.updateNicRules(rec.name, spec, rec.fn);
+    rec.spec = spec;
+    rec.key = key;
+  }
+
+  putNicRules(name: string, rules: RuleSet): Promise<NicView> {
+    return this.locked(`nic:${name}`, async () => {
+      const n = this.nics.get(name);
+      if (!n) throw notFound("NIC", name);
+      await this.applyRules(n, rules);
+      return this.nicView(n);
+    });
+  }
+
+  deleteNic(name: string): Promise<void> {
+    return this.locked(`nic:${name}`, async () => {
+      const n = this.nics.get(name);
+      if (!n) throw notFound("NIC", name);
+      n.state = "detaching";
+      try {
+        await this.backend.deleteNic(name, n.spec, n.fn);
+      } catch (err) {
+        n.state = "attached";
+        throw err;
+      }
+      this.nics.delete(name);
+      this.release(n.fn);
+      this.changed();
+    });
+  }
+
+  // ---- reset ------------------------------------------------------------------------------------------------
+
+  /** Waits for in-flight operations, then removes every function, port and flow (also ones a previous run left). */
+  async reset(): Promise<{ disks: number; cidata: number; nics: number }> {
+    while (this.resetting) await this.resetting.catch(() => undefined);
+    const run = (async () => {
+      await Promise.allSettled([...this.locks.values()]);
+      const removed = { disks: this.disks.size, cidata: this.cidata.size, nics: this.nics.size };
+      await this.backend.reset();
+      this.disks.clear();
+      this.cidata.clear();
+      this.nics.clear();
+      this.used[0].clear();
+      this.used[1].clear();
+      this.changed();
+      return removed;
+    })();
+    this.resetting = run;
+    try {
+      return await run;
+    } finally {
+      this.resetting = undefined;
+    }
+  }
+}

@@ -1,0 +1,194 @@
+// Request bodies of the agent's REST API as zod schemas (the single source of each shape; the OpenAPI file
+// documents the same fields). Parsing also normalizes (lower-case MACs, default ports, network-config wrapped
+// in `network:`), so idempotency compares normalized specs and "same body" means "same meaning".
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { RuleSetSchema } from "./rules";
+
+export const USER_DATA_MAX_BYTES = 64 * 1024;
+
+/** Resource names become SPDK bdev names and OVS external-ids, so keep them DNS-label-like. */
+export const NameSchema = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit");
+
+const ipAddress = z.string().refine((s) => ipaddr.isValid(s), { message: "must be an IPv4 or IPv6 address" });
+const cidr = z.string().refine(
+  (s) => {
+    try {
+      ipaddr.parseCIDR(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an address with prefix length, e.g. 10.0.0.5/24" },
+);
+const hostAddress = z
+  .string()
+  .min(1)
+  .max(253)
+  .refine((s) => ipaddr.isValid(s) || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(s), {
+    message: "must be an IP address or a DNS name",
+  });
+const tcpPort = z.int().min(1).max(65535);
+
+export const MacSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, "must be a MAC address like 02:00:00:00:00:01")
+  .transform((s) => s.toLowerCase())
+  .refine((s) => (Number.parseInt(s.slice(0, 2), 16) & 1) === 0, { message: "must be a unicast MAC (first octet even)" })
+  .refine((s) => s !== "00:00:00:00:00:00", { message: "must not be all zeros" });
+
+// ---- disks -------------------------------------------------------------------------------------------------
+
+const NQN = z.string().max(223).regex(/^nqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+:.+$/, "must be an NVMe qualified name like nqn.2014-08.org.example:vol1");
+const IQN = z.string().max(223).regex(/^iqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+(:.+)?$/, "must be an iSCSI qualified name like iqn.2016-01.org.example:vol1");
+
+const diskCommon = {
+  role: z.enum(["boot", "data"]),
+  readOnly: z.boolean().default(false),
+};
+
+export const DiskSpecSchema = z.discriminatedUnion("transport", [
+  z
+    .object({
+      transport: z.literal("nvme-tcp"),
+      target: z.object({ nqn: NQN, address: hostAddress, port: tcpPort.default(4420) }).strict(),
+      hostNqn: NQN,
+      ...diskCommon,
+    })
+    .strict(),
+  z
+    .object({
+      transport: z.literal("iscsi"),
+      target: z.object({ iqn: IQN, address: hostAddress, port: tcpPort.default(3260), lun: z.int().min(0).max(255).default(0) }).strict(),
+      initiatorIqn: IQN,
+      ...diskCommon,
+    })
+    .strict(),
+]);
+export type DiskSpec = z.infer<typeof DiskSpecSchema>;
+
+// ---- cidata ------------------------------------------------------------------------------------------------
+
+const USER_DATA_HEADERS = ["#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler", "## template: jinja", "Content-Type:", "MIME-Version:"];
+
+const UserDataSchema = z
+  .string()
+  .refine((s) => Buffer.byteLength(s, "utf8") <= USER_DATA_MAX_BYTES, {
+    message: `must be at most ${USER_DATA_MAX_BYTES} bytes (64 KiB); put large payloads behind #include or in the image`,
+    params: { agentCode: "user_data_too_large" },
+  })
+  .refine((s) => s === "" || USER_DATA_HEADERS.some((h) => s.startsWith(h)), {
+    message: "must start with #cloud-config, #! (a script), #include, #cloud-boothook or a MIME header, as cloud-init requires",
+  });
+
+const metaValue: z.ZodType<unknown> = z.union([z.string(), z.number(), z.boolean(), z.array(z.string()), z.record(z.string(), z.string())]);
+const MetaDataSchema = z
+  .object({
+    "instance-id": z.string().min(1).max(255).regex(/^[^\n\r]+$/, "must be one line"),
+    "local-hostname": z
+      .string()
+      .max(253)
+      .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "must be a host name")
+      .optional(),
+  })
+  .catchall(metaValue);
+
+const ifaceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, "must be an interface id of 1-15 characters");
+const Nameservers = z.object({ addresses: z.array(ipAddress).optional(), search: z.array(z.string().min(1)).optional() }).strict();
+const Route = z
+  .object({
+    to: z.union([z.literal("default"), cidr, ipAddress]),
+    via: ipAddress,
+    metric: z.int().min(0).optional(),
+    "on-link": z.boolean().optional(),
+    table: z.int().min(0).optional(),
+  })
+  .strict();
+const ifaceCommon = {
+  dhcp4: z.boolean().optional(),
+  dhcp6: z.boolean().optional(),
+  addresses: z.array(cidr).optional(),
+  routes: z.array(Route).optional(),
+  nameservers: Nameservers.optional(),
+  mtu: z.int().min(68).max(9216).optional(),
+  gateway4: ipAddress.optional(),
+  gateway6: ipAddress.optional(),
+  optional: z.boolean().optional(),
+  "accept-ra": z.boolean().optional(),
+  macaddress: MacSchema.optional(),
+};
+const Ethernet = z
+  .object({
+    match: z.object({ macaddress: MacSchema.optional(), name: z.string().min(1).optional(), driver: z.string().min(1).optional() }).strict().optional(),
+    "set-name": ifaceId.optional(),
+    wakeonlan: z.boolean().optional(),
+    ...ifaceCommon,
+  })
+  .strict()
+  .refine((e) => !e["set-name"] || e.match, { message: "set-name needs a match (e.g. match.macaddress)", path: ["set-name"] });
+const Bond = z.object({ interfaces: z.array(ifaceId).min(1), parameters: z.record(z.string(), z.unknown()).optional(), ...ifaceCommon }).strict();
+const Vlan = z.object({ id: z.int().min(0).max(4094), link: ifaceId, ...ifaceCommon }).strict();
+
+export const NetworkV2Schema = z
+  .object({
+    version: z.literal(2),
+    renderer: z.enum(["networkd", "NetworkManager"]).optional(),
+    ethernets: z.record(ifaceId, Ethernet).optional(),
+    bonds: z.record(ifaceId, Bond).optional(),
+    vlans: z.record(ifaceId, Vlan).optional(),
+  })
+  .strict()
+  .superRefine((net, ctx) => {
+    const defined = new Set([...Object.keys(net.ethernets ?? {}), ...Object.keys(net.bonds ?? {}), ...Object.keys(net.vlans ?? {})]);
+    for (const [id, bond] of Object.entries(net.bonds ?? {})) {
+      bond.interfaces.forEach((m, i) => {
+        if (!net.ethernets?.[m]) ctx.addIssue({ code: "custom", path: ["bonds", id, "interfaces", i], message: `bond member "${m}" is not defined under ethernets` });
+      });
+    }
+    for (const [id, vlan] of Object.entries(net.vlans ?? {})) {
+      if (!defined.has(vlan.link)) ctx.addIssue({ code: "custom", path: ["vlans", id, "link"], message: `vlan link "${vlan.link}" is not a defined interface` });
+    }
+  });
+export type NetworkV2 = z.infer<typeof NetworkV2Schema>;
+
+/** Accepts `{network:{version:2,…}}` or the bare `{version:2,…}` (cloud-init reads both) and returns the wrapped form. */
+export const NetworkConfigSchema = z
+  .union([z.object({ network: NetworkV2Schema }).strict(), NetworkV2Schema])
+  .transform((v): { network: NetworkV2 } => ("network" in v ? v : { network: v }));
+
+export const CidataSpecSchema = z
+  .object({
+    userData: UserDataSchema,
+    metaData: MetaDataSchema,
+    networkConfig: NetworkConfigSchema.optional(),
+  })
+  .strict();
+export type CidataSpec = z.infer<typeof CidataSpecSchema>;
+
+// ---- NICs --------------------------------------------------------------------------------------------------
+
+export const NicNetworkSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("vlan"), vlanId: z.int().min(1).max(4094) }).strict(),
+  z
+    .object({
+      type: z.literal("vxlan"),
+      vni: z.int().min(1).max(16777215),
+      /** VTEPs of the other DPUs carrying this VNI; omitted means local only. */
+      remoteIps: z.array(ipAddress).max(256).optional(),
+    })
+    .strict(),
+]);
+export type NicNetwork = z.infer<typeof NicNetworkSchema>;
+
+export const NicSpecSchema = z
+  .object({
+    mac: MacSchema,
+    network: NicNetworkSchema,
+    mtu: z.int().min(68).max(9216).default(1500),
+    rules: RuleSetSchema,
+  })
+  .strict();
+export type NicSpec = z.infer<typeof NicSpecSchema>;
