@@ -171,7 +171,7 @@ export interface StorageClient {
   connectTarget(input: ConnectInput): Promise<Connection>;
 
   /** Walks every page of a list call. */
-  listAll<T, Q extends PageQuery>(list: (q: Q) => Promise<Page<T>>, q?: Omit<Q, "cursor">): AsyncGenerator<T>;
+  listAll<T, Q extends PageQuery>(list: (q?: Q) => Promise<Page<T>>, q?: NoInfer<Omit<Q, "cursor">>): AsyncGenerator<T>;
   close(): Promise<void>;
 }
 
@@ -358,7 +358,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     // A login check changes nothing but a timestamp: safe to retry.
     connectTarget: (input) => create("/v1/targets/connect", input, ConnectionSchema, undefined, true),
 
-    async *listAll<T, Q extends PageQuery>(list: (q: Q) => Promise<Page<T>>, q?: Omit<Q, "cursor">) {
+    async *listAll<T, Q extends PageQuery>(list: (q?: Q) => Promise<Page<T>>, q?: NoInfer<Omit<Q, "cursor">>) {
       let cursor: string | undefined;
       do {
         const page = await list({ ...q, cursor } as Q);
