@@ -1,0 +1,353 @@
+// Redfish BMC simulator of the lab: one Node process serving a whole fleet of host BMCs and DPU BMCs,
+// each at its own address (own port on 127.0.0.1, or own 127.x.y.z address on one port), so a Redfish
+// client written to the spec works against it unchanged. Every BMC has a tiny listening socket that hands
+// its connections to ONE shared HTTP(S) server; the request is tied to its BMC by the local port/address.
+// That keeps 20,000 BMCs at a few hundred bytes of state each plus one file descriptor.
+
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import { WebSocketServer } from "ws";
+import { dpuIdFor, hasDpu, hostIdFor } from "../fleet";
+import { handleAdmin } from "./admin";
+import { SessionStore } from "./auth";
+import { ConsoleManager } from "./console";
+import { EventHub } from "./events";
+import { handleRequest, handleUpgrade, type SimContext } from "./handler";
+import { Bmc, Engine, type SimConfig } from "./model";
+import { TaskManager } from "./tasks";
+import { selfSignedCert } from "./tls";
+
+export type LatencyProfile = "zero" | "realistic";
+
+export interface RedfishSimOptions {
+  /** number of host BMCs */
+  hosts: number;
+  /** 1 = every host has a DPU (default 1); n = every n-th host; 0 = no DPUs */
+  dpuEvery?: number;
+  /** default "node" -> host ids node-0001..., DPU ids node-0001-dpu */
+  idPrefix?: string;
+  /** default "admin"/"password" for every BMC */
+  username?: string;
+  password?: string;
+  /** PoweringOn -> On and PoweringOff -> Off delay (default 200, realistic: 2000) */
+  powerTransitionMs?: number;
+  /** after On, time until the console shows the login prompt and BootProgress=OSRunning (default 300, realistic 20000) */
+  bootMs?: number;
+  /** how long a SimpleUpdate task runs (default 500, realistic 30000) */
+  updateMs?: number;
+  /** sets the timings above unless given; "realistic" also adds 20-80 ms to every request, like a real BMC */
+  latency?: LatencyProfile;
+  /** DPU has its own power supply (host power-off does not take it down) */
+  dedicatedDpuPower?: boolean | ((hostIndex: number) => boolean);
+  /** "ports" (default): every BMC its own ephemeral port on 127.0.0.1; "loopback": every BMC its own 127.x.y.z on one port */
+  address?: "ports" | "loopback";
+  /** port shared by all BMCs in "loopback" mode; default: an ephemeral port picked for the first BMC */
+  loopbackPort?: number;
+  /** second octet of the loopback addresses (default 10: 127.10.0.1, 127.10.0.2, ...) */
+  loopbackNet?: number;
+  /** serve https/wss with a generated self-signed certificate (RedfishSim.caPem) */
+  tls?: boolean;
+  /** every host finds an OS on its disk (default false: hosts need setBootable(hostId, true)) */
+  allBootable?: boolean;
+  /** power state at start (default "Off"); "On" = hosts and DPUs On with their OS already running */
+  initialPower?: "Off" | "On";
+  /** Oem.Anvil.AgentUrl of each DPU at start (default null) */
+  agentUrl?: (dpuId: string, hostIndex: number) => string | null;
+  /** port of the admin API on 127.0.0.1 (default ephemeral) */
+  adminPort?: number;
+}
+
+export interface SimBmc {
+  id: string;
+  kind: "host" | "dpu";
+  /** base, e.g. http://127.0.0.1:40123 */
+  url: string;
+  systemId: string;
+  /** for DPUs */
+  hostId?: string;
+  /** for hosts */
+  dpuId?: string;
+  username: string;
+  password: string;
+}
+
+export interface RedfishSim {
+  adminUrl: string;
+  bmcs: SimBmc[];
+  byId(id: string): SimBmc | undefined;
+  /** in-process hook for the lab: the agent sim backend calls this when the host's boot disk changes */
+  setBootable(hostId: string, bootable: boolean): void;
+  /** in-process hook for the lab: Oem.Anvil.AgentUrl of a DPU */
+  setAgentUrl(dpuId: string, url: string | null): void;
+  /** the self-signed certificate (PEM) when tls is on, to trust it in a verify-cert client */
+  caPem?: string;
+  close(): Promise<void>;
+}
+
+const LISTEN_BATCH = 512;
+
+/** Soft limit of open files, to explain EMFILE before it happens. */
+function openFileLimit(): number | undefined {
+  try {
+    const m = /Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function loopbackAddress(net2: number, i: number): string {
+  // 254 addresses per /24 (skip .0 and .255), 256 /24s per /16, then the next second octet.
+  const perB = 254 * 256;
+  const b = net2 + Math.floor(i / perB);
+  const r = i % perB;
+  return `127.${b}.${Math.floor(r / 254)}.${(r % 254) + 1}`;
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen({ port, host, backlog: 128, exclusive: true }, () => {
+      server.off("error", onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+function checkOptions(o: RedfishSimOptions): void {
+  const bad = (m: string) => {
+    throw new Error(`startRedfishSim: ${m}`);
+  };
+  if (!Number.isInteger(o.hosts) || o.hosts < 0) bad(`hosts must be a non-negative integer, got ${o.hosts}`);
+  if (o.dpuEvery !== undefined && (!Number.isInteger(o.dpuEvery) || o.dpuEvery < 0)) bad(`dpuEvery must be a non-negative integer, got ${o.dpuEvery}`);
+  for (const k of ["powerTransitionMs", "bootMs", "updateMs"] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) bad(`${k} must be >= 0, got ${v}`);
+  }
+  if (o.idPrefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(o.idPrefix)) bad(`idPrefix '${o.idPrefix}' must be letters, digits, . _ -`);
+  if (o.address !== undefined && o.address !== "ports" && o.address !== "loopback") bad(`address must be "ports" or "loopback"`);
+  if (o.loopbackNet !== undefined && (!Number.isInteger(o.loopbackNet) || o.loopbackNet < 1 || o.loopbackNet > 250)) bad("loopbackNet must be 1..250");
+}
+
+export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishSim> {
+  checkOptions(opts);
+  const realistic = opts.latency === "realistic";
+  const config: SimConfig = {
+    powerTransitionMs: opts.powerTransitionMs ?? (realistic ? 2000 : 200),
+    bootMs: opts.bootMs ?? (realistic ? 20_000 : 300),
+    updateMs: opts.updateMs ?? (realistic ? 30_000 : 500),
+    requestLatency: realistic ? [20, 80] : null,
+    allBootable: opts.allBootable ?? false,
+    username: opts.username ?? "admin",
+    password: opts.password ?? "password",
+    idPrefix: opts.idPrefix ?? "node",
+    dpuEvery: opts.dpuEvery ?? 1,
+  };
+  const mode = opts.address ?? "ports";
+  const tls = opts.tls ?? false;
+
+  // ---- the fleet's BMC state
+  const ctx: SimContext = {
+    engine: undefined as unknown as Engine,
+    consoles: undefined as unknown as ConsoleManager,
+    events: new EventHub(),
+    tasks: undefined as unknown as TaskManager,
+    sessions: new SessionStore(config.username, config.password),
+    tls,
+    held: new Set(),
+    heldSockets: new Set(),
+  };
+  const engine = new Engine(config, {
+    event: (bmc, ev) => ctx.events.emit(bmc, ev),
+    bootStarted: (bmc) => ctx.consoles.bootStarted(bmc),
+    bootFinished: (bmc) => ctx.consoles.bootFinished(bmc),
+    poweredOff: (bmc) => ctx.consoles.poweredOff(bmc),
+    consoleText: (bmc, text) => ctx.consoles.write(bmc, text),
+  });
+  ctx.engine = engine;
+  ctx.consoles = new ConsoleManager(engine);
+  ctx.tasks = new TaskManager(engine);
+
+  for (let i = 0; i < opts.hosts; i++) {
+    const hostId = hostIdFor(i, config.idPrefix);
+    const host = new Bmc(engine.bmcs.length, "host", i, hostId, false, false);
+    engine.bmcs.push(host);
+    if (hasDpu(i, config.dpuEvery)) {
+      const ded = opts.dedicatedDpuPower;
+      const dpu = new Bmc(engine.bmcs.length, "dpu", i, dpuIdFor(hostId), typeof ded === "function" ? ded(i) : Boolean(ded), true);
+      dpu.peer = host;
+      host.peer = dpu;
+      dpu.agentUrl = opts.agentUrl ? opts.agentUrl(dpu.id, i) : null;
+      engine.bmcs.push(dpu);
+    }
+  }
+  for (const b of engine.bmcs) engine.byId.set(b.id, b);
+  if (opts.initialPower === "On") for (const b of engine.bmcs) engine.startOn(b);
+
+  const limit = openFileLimit();
+  const needed = engine.bmcs.length + 64;
+  if (limit !== undefined && needed > limit) {
+    throw new Error(
+      `startRedfishSim: ${engine.bmcs.length} BMCs need one listening socket each (about ${needed} file descriptors) but the open-file limit is ${limit}; raise it (ulimit -n ${Math.max(65536, needed)}) or start fewer BMCs`,
+    );
+  }
+
+  // ---- one shared HTTP(S) server; tiny per-BMC listeners feed it
+  const addrOf = (i: number) => (mode === "loopback" ? loopbackAddress(opts.loopbackNet ?? 10, i) : "127.0.0.1");
+  let caPem: string | undefined;
+  let server: http.Server;
+  const bmcOfSocket = (s: net.Socket): Bmc | undefined =>
+    mode === "loopback" ? byAddress.get(s.localAddress ?? "") : byPort.get(s.localPort ?? -1);
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const bmc = bmcOfSocket(req.socket);
+    if (!bmc) {
+      res.writeHead(404).end();
+      return;
+    }
+    void handleRequest(ctx, bmc, req, res);
+  };
+  if (tls) {
+    const ips = engine.bmcs.length <= 256 ? engine.bmcs.map((_, i) => addrOf(i)) : [];
+    const { key, cert } = await selfSignedCert(ips);
+    caPem = cert;
+    server = https.createServer({ key, cert }, onRequest);
+  } else {
+    server = http.createServer(onRequest);
+  }
+  server.keepAliveTimeout = 30_000;
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
+  server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const bmc = bmcOfSocket(req.socket as net.Socket);
+    if (!bmc) return socket.destroy();
+    socket.on("error", () => socket.destroy());
+    void handleUpgrade(ctx, bmc, wss, req, socket, head);
+  });
+  server.on("clientError", (_err, socket) => socket.destroy());
+
+  const byPort = new Map<number, Bmc>();
+  const byAddress = new Map<string, Bmc>();
+  const sockets = new Set<net.Socket>();
+  const socketBmc = new WeakMap<net.Socket, Bmc>();
+  const listeners: net.Server[] = [];
+
+  const cutConnections = (bmc: Bmc) => {
+    for (const s of sockets) if (socketBmc.get(s) === bmc) s.destroy();
+    ctx.consoles.drop(bmc, 1006, "BMC unreachable");
+    ctx.events.dropStreams(bmc);
+  };
+
+  const makeListener = (bmc: Bmc) => {
+    const l = net.createServer((socket) => {
+      // An "unreachable" BMC refuses everything: reset at once, as a dead management port would.
+      if (bmc.faults?.unreachable || engine.closed) {
+        socket.resetAndDestroy();
+        return;
+      }
+      sockets.add(socket);
+      socketBmc.set(socket, bmc);
+      socket.on("close", () => sockets.delete(socket));
+      server.emit("connection", socket);
+    });
+    l.on("error", () => {});
+    listeners.push(l);
+    return l;
+  };
+
+  const closeListeners = () => Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+
+  const scheme = tls ? "https" : "http";
+  try {
+    let port = mode === "loopback" ? (opts.loopbackPort ?? 0) : 0;
+    let start = 0;
+    if (mode === "loopback" && port === 0 && engine.bmcs.length > 0) {
+      // The first BMC picks an ephemeral port; every other address reuses it.
+      const b = engine.bmcs[0];
+      port = await listen(makeListener(b), 0, addrOf(0));
+      b.url = `${scheme}://${addrOf(0)}:${port}`;
+      byAddress.set(addrOf(0), b);
+      start = 1;
+    }
+    for (let i = start; i < engine.bmcs.length; i += LISTEN_BATCH) {
+      const batch = engine.bmcs.slice(i, i + LISTEN_BATCH);
+      await Promise.all(
+        batch.map(async (b) => {
+          const addr = addrOf(b.index);
+          const p = await listen(makeListener(b), port, addr);
+          b.url = `${scheme}://${addr}:${p}`;
+          if (mode === "loopback") byAddress.set(addr, b);
+          else byPort.set(p, b);
+        }),
+      );
+    }
+  } catch (err) {
+    engine.close();
+    await closeListeners();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EMFILE" || e.code === "ENFILE")
+      throw new Error(`startRedfishSim: ran out of file descriptors after ${listeners.length} BMC listeners; raise the limit (ulimit -n) or start fewer BMCs`);
+    if (e.code === "EADDRINUSE") throw new Error(`startRedfishSim: address in use (${e.message}); pick another loopbackPort/loopbackNet`);
+    if (e.code === "EADDRNOTAVAIL") throw new Error(`startRedfishSim: cannot bind a loopback address (${e.message}); is 127.0.0.0/8 routed to lo?`);
+    throw err;
+  }
+
+  // ---- admin API
+  const adminServer = http.createServer((req, res) => {
+    void handleAdmin({ ctx, bmcs: engine.bmcs, byId: engine.byId, cutConnections, username: config.username, password: config.password }, req, res);
+  });
+  const adminPort = await listen(adminServer, opts.adminPort ?? 0, "127.0.0.1").catch(async (err) => {
+    engine.close();
+    await closeListeners();
+    throw err;
+  });
+
+  // ---- public view
+  const simBmcs: SimBmc[] = engine.bmcs.map((b) => ({
+    id: b.id,
+    kind: b.kind,
+    url: b.url,
+    systemId: b.ids.system,
+    ...(b.kind === "dpu" ? { hostId: b.peer?.id } : b.peer ? { dpuId: b.peer.id } : {}),
+    username: config.username,
+    password: config.password,
+  }));
+  const simById = new Map(simBmcs.map((b) => [b.id, b]));
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      engine.close();
+      ctx.consoles.closeAll();
+      ctx.events.closeAll();
+      for (const res of ctx.held) res.destroy();
+      for (const s of ctx.heldSockets) s.destroy();
+      const done = closeListeners();
+      for (const s of sockets) s.destroy();
+      server.close();
+      wss.close();
+      adminServer.closeAllConnections();
+      await Promise.all([done, new Promise<void>((r) => adminServer.close(() => r()))]);
+    })();
+    return closing;
+  };
+
+  return {
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    bmcs: simBmcs,
+    byId: (id) => simById.get(id),
+    setBootable(hostId, bootable) {
+      const b = engine.byId.get(hostId);
+      if (b?.kind !== "host") throw new Error(`setBootable: '${hostId}' is not a host BMC of this simulator`);
+      b.bootable = bootable;
+    },
+    setAgentUrl(dpuId, url) {
+      const b = engine.byId.get(dpuId);
+      if (b?.kind !== "dpu") throw new Error(`setAgentUrl: '${dpuId}' is not a DPU BMC of this simulator`);
+      b.agentUrl = url;
+    },
+    ...(caPem ? { caPem } : {}),
+    close,
+  };
+}

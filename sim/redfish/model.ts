@@ -1,0 +1,476 @@
+// The state of every simulated BMC and the rules that change it: power transitions (Reset semantics,
+// host/DPU power coupling), the boot sequence (BootProgress, boot override, bootable disk), SEL and health.
+// Kept deliberately small per BMC (plain fields, lazily created collections) so 20,000 BMCs fit in one
+// process; timers exist only while a transition, a boot or an update runs.
+
+import { dpuIdFor, fleetHost, type FleetHost, type HealthState, type PowerState } from "../fleet";
+import { RedfishError, Msg } from "./errors";
+
+export type BmcKind = "host" | "dpu";
+export type BootEnabled = "Disabled" | "Once" | "Continuous";
+export type BootTarget = "None" | "Pxe" | "Hdd" | "Cd" | "UefiHttp";
+export type BootMode = "UEFI" | "Legacy";
+export type ResetType = "On" | "ForceOff" | "GracefulShutdown" | "GracefulRestart" | "ForceRestart" | "PowerCycle" | "Nmi";
+
+export const RESET_TYPES: readonly ResetType[] = ["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi"];
+export const BOOT_ENABLED: readonly BootEnabled[] = ["Disabled", "Once", "Continuous"];
+export const BOOT_TARGETS: readonly BootTarget[] = ["None", "Pxe", "Hdd", "Cd", "UefiHttp"];
+export const BOOT_MODES: readonly BootMode[] = ["UEFI", "Legacy"];
+
+/** Where the boot of a powered-on machine is: none (off), running firmware/OS loader, OS up, or stuck without a boot device. */
+export type BootPhase = "none" | "booting" | "os" | "noboot";
+/** Where a person typing on the serial console is (only meaningful while the OS runs). */
+export type TermStage = "login" | "password" | "shell";
+
+export interface Faults {
+  latencyMs: number;
+  errorRate: number;
+  timeout: boolean;
+  stuckPower: boolean;
+  unreachable: boolean;
+  health?: HealthState;
+}
+
+export interface SelEntry {
+  id: number;
+  created: string;
+  severity: HealthState;
+  message: string;
+  messageId: string;
+  sensorType: string;
+}
+
+export interface SimConfig {
+  powerTransitionMs: number;
+  bootMs: number;
+  updateMs: number;
+  /** extra per-request delay [min,max] ms (the "realistic" profile), or null */
+  requestLatency: [number, number] | null;
+  allBootable: boolean;
+  username: string;
+  password: string;
+  idPrefix: string;
+  dpuEvery: number;
+}
+
+/** Ids of the Redfish resources of one BMC (different per kind so clients must discover them). */
+export const HOST_IDS = { system: "System.Embedded.1", chassis: "Chassis.1", manager: "BMC.1", adapter: "Slot.1", function: "Slot.1-1" };
+export const DPU_IDS = { system: "Bluefield", chassis: "Card1", manager: "Bluefield_BMC", adapter: "NvidiaNetworkAdapter", function: "eth0" };
+
+export const SEL_CAP = 500;
+/** OEM message registry of the simulator's own SEL entries. */
+export const SIM_REGISTRY = "AnvilSim.1.0";
+
+export class Bmc {
+  power: PowerState = "Off";
+  powerTimer: NodeJS.Timeout | undefined;
+  /** when the current power-on reached On (ms epoch) */
+  onSince = 0;
+  bootPhase: BootPhase = "none";
+  bootTimer: NodeJS.Timeout | undefined;
+  /** what the current boot was told to boot from (for the console log) */
+  bootFrom: BootTarget = "Hdd";
+  /** decided when the firmware starts the boot: will it find an OS? */
+  bootToOs = false;
+  bootable: boolean;
+  bootEnabled: BootEnabled = "Disabled";
+  bootTarget: BootTarget = "None";
+  bootMode: BootMode = "UEFI";
+  termStage: TermStage = "login";
+  termUser = "";
+  health: HealthState = "OK";
+  faults: Faults | undefined;
+  sel: SelEntry[] | undefined;
+  selSeq = 0;
+  eventSeq = 0;
+  /** VirtualMedia CD state, undefined = empty */
+  media: { image: string; inserted: boolean; writeProtected: boolean; transferProtocolType: string } | undefined;
+  /** firmware versions after an update (lazily copied from defaults) */
+  firmware: Record<string, string> | undefined;
+  agentUrl: string | null = null;
+  assetTag = "";
+  peer: Bmc | undefined;
+  /** set by index.ts: public base URL (http[s]://addr:port) */
+  url = "";
+
+  constructor(
+    public readonly index: number,
+    public readonly kind: BmcKind,
+    /** index of the host in the fleet (same for a host and its DPU) */
+    public readonly fleetIndex: number,
+    public readonly id: string,
+    public readonly dedicatedPower: boolean,
+    bootable: boolean,
+  ) {
+    this.bootable = bootable;
+  }
+
+  get ids() {
+    return this.kind === "host" ? HOST_IDS : DPU_IDS;
+  }
+  get systemPath() {
+    return `/redfish/v1/Systems/${this.ids.system}`;
+  }
+  get chassisPath() {
+    return `/redfish/v1/Chassis/${this.ids.chassis}`;
+  }
+  get managerPath() {
+    return `/redfish/v1/Managers/${this.ids.manager}`;
+  }
+  get host(): Bmc | undefined {
+    return this.kind === "dpu" ? this.peer : undefined;
+  }
+  get dpu(): Bmc | undefined {
+    return this.kind === "host" ? this.peer : undefined;
+  }
+}
+
+/** Hooks the engine calls so console and event delivery stay in their own modules. */
+export interface EngineHooks {
+  /** a Redfish event (already shaped as an EventRecord) for SSE and subscriptions */
+  event(bmc: Bmc, ev: EventInput): void;
+  /** the machine reached On and starts booting (console starts its boot log) */
+  bootStarted(bmc: Bmc): void;
+  /** the boot finished (login prompt or "no bootable device") */
+  bootFinished(bmc: Bmc): void;
+  /** power went away: console output stops */
+  poweredOff(bmc: Bmc): void;
+  /** text a machine prints on its own (NMI, sysrq) */
+  consoleText(bmc: Bmc, text: string): void;
+}
+
+export interface EventInput {
+  messageId: string;
+  message: string;
+  severity: HealthState;
+  origin: string;
+  args?: string[];
+  eventType?: string;
+}
+
+export class Engine {
+  readonly bmcs: Bmc[] = [];
+  readonly byId = new Map<string, Bmc>();
+  /** transient timers (transitions, boots, updates) so close() can cancel them */
+  readonly timers = new Set<NodeJS.Timeout>();
+  readonly startedAt = new Date().toISOString();
+  closed = false;
+
+  constructor(
+    public readonly config: SimConfig,
+    public hooks: EngineHooks,
+  ) {}
+
+  fleetHost(bmc: Bmc): FleetHost {
+    return fleetHost(bmc.fleetIndex, { idPrefix: this.config.idPrefix, dpuEvery: this.config.dpuEvery });
+  }
+
+  hostname(bmc: Bmc): string {
+    return bmc.kind === "dpu" ? dpuIdFor(bmc.peer ? bmc.peer.id : bmc.id) : bmc.id;
+  }
+
+  later(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.closed) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  cancel(t: NodeJS.Timeout | undefined): void {
+    if (!t) return;
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  // ---------------------------------------------------------------- SEL, health, events
+
+  /** The SEL, created on first use with the entry a BMC writes when its log starts. */
+  selOf(bmc: Bmc): SelEntry[] {
+    if (!bmc.sel) {
+      bmc.sel = [
+        { id: ++bmc.selSeq, created: this.startedAt, severity: "OK", message: "Event log initialized.", messageId: `${SIM_REGISTRY}.LogInitialized`, sensorType: "Event Logging Disabled" },
+      ];
+    }
+    return bmc.sel;
+  }
+
+  addSel(bmc: Bmc, e: { severity: HealthState; message: string; messageId: string; sensorType: string }, emit = true): SelEntry {
+    const sel = this.selOf(bmc);
+    const entry: SelEntry = { id: ++bmc.selSeq, created: new Date().toISOString(), ...e };
+    sel.push(entry);
+    if (sel.length > SEL_CAP) sel.shift();
+    if (emit) {
+      this.hooks.event(bmc, {
+        messageId: e.messageId,
+        message: e.message,
+        severity: e.severity,
+        origin: `${bmc.systemPath}/LogServices/SEL/Entries/${entry.id}`,
+        eventType: "Alert",
+      });
+    }
+    // A critical or warning hardware entry degrades the system's health, as a BMC rolls SEL into Status.
+    if (rank(e.severity) > rank(bmc.health)) this.setHealth(bmc, e.severity, false);
+    return entry;
+  }
+
+  /** Effective health: a health fault overrides what the SEL rolled up. */
+  healthOf(bmc: Bmc): HealthState {
+    return bmc.faults?.health ?? bmc.health;
+  }
+
+  setHealth(bmc: Bmc, health: HealthState, withSel: boolean): void {
+    const before = this.healthOf(bmc);
+    bmc.health = health;
+    const after = this.healthOf(bmc);
+    if (before !== after) this.healthChanged(bmc, before, after, withSel);
+  }
+
+  healthChanged(bmc: Bmc, before: HealthState, after: HealthState, withSel: boolean): void {
+    if (withSel) {
+      this.addSel(
+        bmc,
+        {
+          severity: after,
+          message: `System health changed from ${before} to ${after}.`,
+          messageId: `${SIM_REGISTRY}.HealthChange`,
+          sensorType: "Management Subsystem Health",
+        },
+        false,
+      );
+    }
+    this.hooks.event(bmc, {
+      messageId: `ResourceEvent.1.3.ResourceStatusChanged${after}`,
+      message: `The health of resource '${bmc.systemPath}' has changed to ${after}.`,
+      severity: after,
+      origin: bmc.systemPath,
+      args: [bmc.systemPath],
+    });
+  }
+
+  private powerEvent(bmc: Bmc): void {
+    const what: Record<PowerState, string> = {
+      On: "ResourcePoweredOn",
+      Off: "ResourcePoweredOff",
+      PoweringOn: "ResourcePoweringOn",
+      PoweringOff: "ResourcePoweringOff",
+    };
+    this.hooks.event(bmc, {
+      messageId: `ResourceEvent.1.3.${what[bmc.power]}`,
+      message: `The resource '${bmc.systemPath}' has changed power state to ${bmc.power}.`,
+      severity: "OK",
+      origin: bmc.systemPath,
+      args: [bmc.systemPath],
+    });
+  }
+
+  // ---------------------------------------------------------------- power
+
+  /**
+   * ComputerSystem.Reset. Throws RedfishError(409) for a request the current state does not allow.
+   * Restarts (GracefulRestart, ForceRestart) are warm: the host goes Off->On but a DPU keeps its slot power;
+   * ForceOff, GracefulShutdown and PowerCycle cut power and take an undedicated DPU down with the host.
+   */
+  reset(bmc: Bmc, type: ResetType): void {
+    const off = bmc.power === "Off";
+    if ((type === "GracefulRestart" || type === "ForceRestart") && off)
+      throw new RedfishError(409, [Msg.operationNotAllowed(`${type} is not allowed while the system is powered off; use On.`)]);
+    if (type === "Nmi" && bmc.power !== "On")
+      throw new RedfishError(409, [Msg.operationNotAllowed(`Nmi is only allowed while the system is On (it is ${bmc.power}).`)]);
+    // Stuck power: the BMC acknowledges the request but the hardware never moves.
+    if (bmc.faults?.stuckPower) return;
+    switch (type) {
+      case "On":
+        if (bmc.power === "Off" || bmc.power === "PoweringOff") this.powerOn(bmc);
+        return;
+      case "ForceOff":
+        if (!off) this.powerOff(bmc, true);
+        return;
+      case "GracefulShutdown":
+        if (bmc.power === "On" || bmc.power === "PoweringOn") this.shutdown(bmc, () => {});
+        return;
+      case "GracefulRestart":
+        this.shutdown(bmc, () => this.powerOn(bmc), true);
+        return;
+      case "ForceRestart":
+        this.powerOff(bmc, false);
+        this.powerOn(bmc);
+        return;
+      case "PowerCycle": {
+        const dpu = bmc.dpu;
+        const dpuFollows = dpu && !dpu.dedicatedPower && dpu.power !== "Off" && !dpu.faults?.stuckPower;
+        if (!off) this.powerOff(bmc, true);
+        this.powerOn(bmc);
+        // Power comes back to the slot: the card boots again with the host.
+        if (dpuFollows && dpu.power === "Off") this.powerOn(dpu);
+        return;
+      }
+      case "Nmi":
+        this.addSel(bmc, { severity: "Warning", message: "NMI button pressed / diagnostic interrupt issued.", messageId: `${SIM_REGISTRY}.NmiAsserted`, sensorType: "Critical Interrupt" });
+        this.hooks.consoleText(bmc, "\r\n[ 1234.567890] Uhhuh. NMI received for unknown reason 3d on CPU 0.\r\n[ 1234.567901] Dazed and confused, but trying to continue\r\n");
+        return;
+    }
+  }
+
+  /** Start powering on (PoweringOn, then On after powerTransitionMs). A DPU needs its host's power. */
+  powerOn(bmc: Bmc): void {
+    const host = bmc.host;
+    if (host && !bmc.dedicatedPower && (host.power === "Off" || host.power === "PoweringOff") && !host.faults?.stuckPower) {
+      // Ironic's rule, and the physics: the card has no power while its host is off.
+      this.powerOn(host);
+    }
+    this.cancel(bmc.powerTimer);
+    bmc.power = "PoweringOn";
+    this.powerEvent(bmc);
+    bmc.powerTimer = this.later(this.config.powerTransitionMs, () => {
+      bmc.powerTimer = undefined;
+      this.reachOn(bmc);
+    });
+  }
+
+  private reachOn(bmc: Bmc): void {
+    bmc.power = "On";
+    bmc.onSince = Date.now();
+    this.addSel(bmc, { severity: "OK", message: "System power on.", messageId: `${SIM_REGISTRY}.PowerOn`, sensorType: "System ACPI PowerState" }, false);
+    this.powerEvent(bmc);
+    this.startBoot(bmc);
+  }
+
+  /** GracefulShutdown: PoweringOff, then Off after powerTransitionMs, then `after` (restart). */
+  private shutdown(bmc: Bmc, after: () => void, warm = false): void {
+    this.cancel(bmc.powerTimer);
+    this.cancel(bmc.bootTimer);
+    bmc.bootTimer = undefined;
+    bmc.power = "PoweringOff";
+    bmc.bootPhase = "none";
+    this.hooks.poweredOff(bmc);
+    this.powerEvent(bmc);
+    bmc.powerTimer = this.later(this.config.powerTransitionMs, () => {
+      bmc.powerTimer = undefined;
+      this.powerOff(bmc, !warm);
+      after();
+    });
+  }
+
+  /** Immediate Off. `cold` = power is really cut, so an undedicated DPU loses power too. */
+  powerOff(bmc: Bmc, cold: boolean): void {
+    this.cancel(bmc.powerTimer);
+    this.cancel(bmc.bootTimer);
+    bmc.powerTimer = undefined;
+    bmc.bootTimer = undefined;
+    const was = bmc.power;
+    bmc.power = "Off";
+    bmc.bootPhase = "none";
+    bmc.termStage = "login";
+    bmc.termUser = "";
+    this.hooks.poweredOff(bmc);
+    if (was !== "Off") {
+      this.addSel(bmc, { severity: "OK", message: "System power off.", messageId: `${SIM_REGISTRY}.PowerOff`, sensorType: "System ACPI PowerState" }, false);
+      this.powerEvent(bmc);
+    }
+    const dpu = bmc.dpu;
+    if (cold && dpu && !dpu.dedicatedPower && dpu.power !== "Off" && !dpu.faults?.stuckPower) {
+      this.addSel(dpu, { severity: "Warning", message: "Host power lost: DPU powered off with its host.", messageId: `${SIM_REGISTRY}.HostPowerLost`, sensorType: "Add-in Card" }, false);
+      this.powerOff(dpu, true);
+    }
+  }
+
+  // ---------------------------------------------------------------- boot
+
+  private startBoot(bmc: Bmc): void {
+    let from: BootTarget = "Hdd";
+    if (bmc.bootEnabled !== "Disabled" && bmc.bootTarget !== "None") from = bmc.bootTarget;
+    // A one-time override is consumed by the boot that uses it (DSP2046 BootSourceOverrideEnabled "Once").
+    if (bmc.bootEnabled === "Once") bmc.bootEnabled = "Disabled";
+    bmc.bootFrom = from;
+    bmc.bootToOs = this.bootsToOs(bmc);
+    bmc.bootPhase = "booting";
+    bmc.termStage = "login";
+    this.hooks.bootStarted(bmc);
+    this.cancel(bmc.bootTimer);
+    bmc.bootTimer = this.later(this.config.bootMs, () => {
+      bmc.bootTimer = undefined;
+      this.finishBoot(bmc);
+    });
+  }
+
+  /** Would this boot find an OS? Decided when the boot starts: set the disk bootable before powering on. */
+  private bootsToOs(bmc: Bmc): boolean {
+    if (bmc.kind === "dpu") return true; // the card boots its own OS from eMMC
+    switch (bmc.bootFrom) {
+      case "Hdd":
+      case "None":
+        return bmc.bootable || this.config.allBootable;
+      case "Cd":
+        return bmc.media?.inserted === true;
+      default:
+        return false; // no PXE / HTTP boot server in the lab
+    }
+  }
+
+  private finishBoot(bmc: Bmc): void {
+    const os = bmc.bootToOs;
+    bmc.bootPhase = os ? "os" : "noboot";
+    if (!os) {
+      this.addSel(bmc, { severity: "Warning", message: `No bootable device found (boot source ${bmc.bootFrom}).`, messageId: `${SIM_REGISTRY}.BootDeviceNotFound`, sensorType: "Boot Error" });
+    } else {
+      this.hooks.event(bmc, {
+        messageId: "ResourceEvent.1.3.ResourceChanged",
+        message: `BootProgress of '${bmc.systemPath}' changed to OSRunning.`,
+        severity: "OK",
+        origin: bmc.systemPath,
+        args: [bmc.systemPath],
+      });
+    }
+    this.hooks.bootFinished(bmc);
+  }
+
+  /** "Press any key to retry" on a machine stuck without a boot device: a warm reboot. */
+  retryBoot(bmc: Bmc): void {
+    if (bmc.power !== "On" || bmc.bootPhase !== "noboot") return;
+    this.powerOff(bmc, false);
+    this.powerOn(bmc);
+  }
+
+  /** BootProgress.LastState, derived from time since On so no per-BMC timer is needed for it. */
+  bootProgress(bmc: Bmc): string {
+    if (bmc.power !== "On") return "None";
+    if (bmc.bootPhase === "os") return "OSRunning";
+    if (bmc.bootPhase === "noboot") return "SystemHardwareInitializationComplete";
+    const f = (Date.now() - bmc.onSince) / Math.max(1, this.config.bootMs);
+    if (f < 0.1) return "PrimaryProcessorInitializationStarted";
+    if (f < 0.2) return "MemoryInitializationStarted";
+    if (f < 0.3) return "PCIResourceConfigStarted";
+    if (f < 0.4 || !bmc.bootToOs) return "SystemHardwareInitializationComplete";
+    return "OSBootStarted";
+  }
+
+  /** Bring a BMC up already On with its OS running (lab option initialPower "On"). */
+  startOn(bmc: Bmc): void {
+    bmc.power = "On";
+    bmc.onSince = Date.now() - this.config.bootMs;
+    bmc.bootPhase = bmc.kind === "dpu" || bmc.bootable || this.config.allBootable ? "os" : "noboot";
+  }
+}
+
+/** Firmware inventory a BMC starts with (FirmwareInventory ids as on a BlueField BMC). */
+export function defaultFirmware(kind: BmcKind): Record<string, string> {
+  return kind === "dpu"
+    ? { BMC_Firmware: "BF-24.10-17", DPU_ATF: "4.9.0-25-g5ae2b2c", DPU_NIC: "32.43.1014", DPU_OS: "DOCA_2.9.1_BSP_4.9.0_Ubuntu_22.04-6.24-10", DPU_BSP: "4.9.0.13357" }
+    : { BMC_Firmware: "2.14.3", BIOS: "2.19.1" };
+}
+
+export function firmwareOf(bmc: Bmc): Record<string, string> {
+  return bmc.firmware ?? defaultFirmware(bmc.kind);
+}
+
+export function rank(h: HealthState): number {
+  return h === "OK" ? 0 : h === "Warning" ? 1 : 2;
+}

@@ -1,0 +1,474 @@
+// The JSON of every Redfish resource a simulated BMC serves, built on request from the BMC's small state
+// (nothing is kept pre-rendered, so 20,000 BMCs cost only their state). Links to the other BMC of a
+// host/DPU pair are absolute URLs on that BMC's own base URL.
+
+import { createHash } from "node:crypto";
+import type { FleetHost } from "../fleet";
+import type { SimContext } from "./handler";
+import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, firmwareOf, RESET_TYPES, SEL_CAP } from "./model";
+
+export type Json = Record<string, unknown>;
+
+const ref = (id: string) => ({ "@odata.id": id });
+
+export function etagOf(body: string): string {
+  return `"${createHash("sha1").update(body).digest("base64url").slice(0, 20)}"`;
+}
+
+/** Deterministic UUID per BMC so inventories are stable across restarts of the lab. */
+export function uuidOf(bmc: Bmc): string {
+  const h = createHash("sha1").update(`${bmc.kind}:${bmc.id}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function collection(path: string, type: string, name: string, members: string[]): Json {
+  return {
+    "@odata.id": path,
+    "@odata.type": `#${type}.${type}`,
+    Name: name,
+    Members: members.map(ref),
+    "Members@odata.count": members.length,
+  };
+}
+
+export const resetTargetOf = (bmc: Bmc) => `${bmc.systemPath}/Actions/Sim/ComputerSystem.Reset`;
+export const consolePathOf = (bmc: Bmc) => `/console/${bmc.ids.system}`;
+export const hostFunctionPathOf = (host: Bmc) =>
+  `${host.chassisPath}/NetworkAdapters/${host.ids.adapter}/NetworkDeviceFunctions/${host.ids.function}`;
+
+function stateOf(ctx: SimContext, bmc: Bmc): Json {
+  const state = bmc.power === "On" ? "Enabled" : bmc.power === "PoweringOn" ? "Starting" : bmc.power === "PoweringOff" ? "Disabled" : "StandbyOffline";
+  const health = ctx.engine.healthOf(bmc);
+  return { State: state, Health: health, HealthRollup: health };
+}
+
+export function serviceRoot(bmc: Bmc): Json {
+  return {
+    "@odata.id": "/redfish/v1/",
+    "@odata.type": "#ServiceRoot.v1_17_0.ServiceRoot",
+    Id: "RootService",
+    Name: "Root Service",
+    RedfishVersion: "1.21.0",
+    UUID: uuidOf(bmc),
+    Vendor: bmc.kind === "dpu" ? "Nvidia" : "Anvil Lab",
+    Product: bmc.kind === "dpu" ? "BlueField BMC (Anvil simulator)" : "Anvil Redfish BMC simulator",
+    Systems: ref("/redfish/v1/Systems"),
+    Chassis: ref("/redfish/v1/Chassis"),
+    Managers: ref("/redfish/v1/Managers"),
+    SessionService: ref("/redfish/v1/SessionService"),
+    EventService: ref("/redfish/v1/EventService"),
+    TaskService: ref("/redfish/v1/TaskService"),
+    UpdateService: ref("/redfish/v1/UpdateService"),
+    Links: { Sessions: ref("/redfish/v1/SessionService/Sessions") },
+    ProtocolFeaturesSupported: {
+      ExpandQuery: { ExpandAll: false, Levels: false, Links: false, NoLinks: false },
+      FilterQuery: false,
+      SelectQuery: false,
+      OnlyMemberQuery: false,
+      ExcerptQuery: false,
+      TopSkipQuery: true,
+    },
+  };
+}
+
+export function systems(bmc: Bmc): Json {
+  return collection("/redfish/v1/Systems", "ComputerSystemCollection", "Computer System Collection", [bmc.systemPath]);
+}
+
+export function system(ctx: SimContext, bmc: Bmc): Json {
+  const e = ctx.engine;
+  const fh = e.fleetHost(bmc);
+  const sys = bmc.systemPath;
+  const wsScheme = ctx.tls ? "wss" : "ws";
+  const base: Json = {
+    "@odata.id": sys,
+    "@odata.type": "#ComputerSystem.v1_26_0.ComputerSystem",
+    Id: bmc.ids.system,
+    Name: bmc.kind === "dpu" ? "Bluefield SoC" : "System",
+    HostName: e.hostname(bmc),
+    UUID: uuidOf(bmc),
+    AssetTag: bmc.assetTag,
+    PowerState: bmc.power,
+    Status: stateOf(ctx, bmc),
+    Boot: {
+      BootSourceOverrideEnabled: bmc.bootEnabled,
+      BootSourceOverrideTarget: bmc.bootTarget,
+      BootSourceOverrideMode: bmc.bootMode,
+      "BootSourceOverrideEnabled@Redfish.AllowableValues": BOOT_ENABLED,
+      "BootSourceOverrideTarget@Redfish.AllowableValues": BOOT_TARGETS,
+      "BootSourceOverrideMode@Redfish.AllowableValues": BOOT_MODES,
+    },
+    BootProgress: { LastState: e.bootProgress(bmc), LastStateTime: new Date(bmc.onSince || Date.parse(e.startedAt)).toISOString() },
+    EthernetInterfaces: ref(`${sys}/EthernetInterfaces`),
+    LogServices: ref(`${sys}/LogServices`),
+    VirtualMedia: ref(`${sys}/VirtualMedia`),
+    SerialConsole: {
+      MaxConcurrentSessions: 8,
+      IPMI: { ServiceEnabled: false },
+      SSH: { ServiceEnabled: false },
+      Telnet: { ServiceEnabled: false },
+      WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http/, wsScheme)}${consolePathOf(bmc)}`, Interactive: true },
+    },
+    Links: { Chassis: [ref(bmc.chassisPath)], ManagedBy: [ref(bmc.managerPath)] },
+    Actions: {
+      "#ComputerSystem.Reset": {
+        target: resetTargetOf(bmc),
+        "ResetType@Redfish.AllowableValues": RESET_TYPES,
+        "@Redfish.ActionInfo": `${sys}/ResetActionInfo`,
+      },
+    },
+  };
+  if (bmc.kind === "dpu") {
+    const host = bmc.host;
+    return {
+      ...base,
+      SystemType: "DPU",
+      Manufacturer: "Nvidia",
+      Model: fh.dpu?.model ?? "BlueField DPU",
+      SerialNumber: fh.dpu?.serialNumber ?? "",
+      ProcessorSummary: { Count: 1, CoreCount: 16, Model: "ARM Cortex-A78AE", Status: { State: "Enabled", Health: "OK" } },
+      MemorySummary: { TotalSystemMemoryGiB: 32, Status: { State: "Enabled", Health: "OK" } },
+      Links: {
+        ...(base.Links as Json),
+        OffloadedNetworkDeviceFunctions: host ? [ref(`${host.url}${hostFunctionPathOf(host)}`)] : [],
+      },
+      Oem: { Anvil: { AgentUrl: bmc.agentUrl, HostBmcUrl: host?.url ?? null, DedicatedPower: bmc.dedicatedPower } },
+    };
+  }
+  const hw = fh.hardware;
+  return {
+    ...base,
+    SystemType: "Physical",
+    Manufacturer: hw.manufacturer,
+    Model: hw.model,
+    SerialNumber: fh.serialNumber,
+    ProcessorSummary: { Count: hw.cpuCount, CoreCount: hw.cpuCount * hw.coresPerCpu, Model: hw.cpuModel, Status: { State: "Enabled", Health: "OK" } },
+    MemorySummary: { TotalSystemMemoryGiB: hw.memoryGiB, Status: { State: "Enabled", Health: "OK" } },
+    Oem: { Anvil: { DpuBmcUrl: bmc.dpu?.url ?? null, HardwareClass: hw.className } },
+  };
+}
+
+export function resetActionInfo(bmc: Bmc): Json {
+  return {
+    "@odata.id": `${bmc.systemPath}/ResetActionInfo`,
+    "@odata.type": "#ActionInfo.v1_4_0.ActionInfo",
+    Id: "ResetActionInfo",
+    Name: "Reset Action Info",
+    Parameters: [{ Name: "ResetType", Required: true, DataType: "String", AllowableValues: RESET_TYPES }],
+  };
+}
+
+function nicsOf(bmc: Bmc, fh: FleetHost): Array<{ id: string; mac: string; name: string }> {
+  if (bmc.kind === "dpu") return [{ id: "oob_net0", mac: fh.dpu?.oobMac ?? "", name: "Out-of-band management port" }];
+  return fh.macs.map((mac, i) => ({ id: `NIC.${i + 1}`, mac, name: `virtio-net function ${i + 1}` }));
+}
+
+export function ethernetInterfaces(ctx: SimContext, bmc: Bmc): Json {
+  const fh = ctx.engine.fleetHost(bmc);
+  const p = `${bmc.systemPath}/EthernetInterfaces`;
+  return collection(p, "EthernetInterfaceCollection", "Ethernet Interface Collection", nicsOf(bmc, fh).map((n) => `${p}/${n.id}`));
+}
+
+export function ethernetInterface(ctx: SimContext, bmc: Bmc, id: string): Json | undefined {
+  const nic = nicsOf(bmc, ctx.engine.fleetHost(bmc)).find((n) => n.id === id);
+  if (!nic) return undefined;
+  return {
+    "@odata.id": `${bmc.systemPath}/EthernetInterfaces/${nic.id}`,
+    "@odata.type": "#EthernetInterface.v1_12_1.EthernetInterface",
+    Id: nic.id,
+    Name: nic.name,
+    MACAddress: nic.mac,
+    PermanentMACAddress: nic.mac,
+    SpeedMbps: bmc.kind === "dpu" ? 1000 : 100000,
+    LinkStatus: bmc.power === "On" ? "LinkUp" : "NoLink",
+    InterfaceEnabled: true,
+    Status: { State: "Enabled", Health: "OK" },
+  };
+}
+
+export function logServices(bmc: Bmc): Json {
+  return collection(`${bmc.systemPath}/LogServices`, "LogServiceCollection", "Log Service Collection", [`${bmc.systemPath}/LogServices/SEL`]);
+}
+
+export function selService(bmc: Bmc): Json {
+  const p = `${bmc.systemPath}/LogServices/SEL`;
+  return {
+    "@odata.id": p,
+    "@odata.type": "#LogService.v1_6_0.LogService",
+    Id: "SEL",
+    Name: "System Event Log",
+    LogEntryType: "SEL",
+    OverWritePolicy: "WrapsWhenFull",
+    MaxNumberOfRecords: SEL_CAP,
+    ServiceEnabled: true,
+    DateTime: new Date().toISOString(),
+    Entries: ref(`${p}/Entries`),
+    Actions: { "#LogService.ClearLog": { target: `${p}/Actions/LogService.ClearLog` } },
+  };
+}
+
+export const SEL_PAGE = 100;
+
+export function selEntryJson(bmc: Bmc, e: { id: number; created: string; severity: string; message: string; messageId: string; sensorType: string }): Json {
+  return {
+    "@odata.id": `${bmc.systemPath}/LogServices/SEL/Entries/${e.id}`,
+    "@odata.type": "#LogEntry.v1_16_0.LogEntry",
+    Id: String(e.id),
+    Name: `Log Entry ${e.id}`,
+    EntryType: "SEL",
+    EntryCode: "Assert",
+    Created: e.created,
+    Severity: e.severity,
+    Message: e.message,
+    MessageId: e.messageId,
+    SensorType: e.sensorType,
+  };
+}
+
+/** SEL entries, oldest first, SEL_PAGE per page with Members@odata.nextLink ($skip/$top honoured). */
+export function selEntries(ctx: SimContext, bmc: Bmc, skip: number, top: number): Json {
+  const sel = ctx.engine.selOf(bmc);
+  const p = `${bmc.systemPath}/LogServices/SEL/Entries`;
+  const n = Math.min(top, SEL_PAGE);
+  const page = sel.slice(skip, skip + n);
+  const out: Json = {
+    "@odata.id": p,
+    "@odata.type": "#LogEntryCollection.LogEntryCollection",
+    Name: "System Event Log Entries",
+    Members: page.map((e) => selEntryJson(bmc, e)),
+    "Members@odata.count": sel.length,
+  };
+  const end = skip + page.length;
+  if (end < sel.length && end < skip + top) out["Members@odata.nextLink"] = `${p}?$skip=${end}${Number.isFinite(top) ? `&$top=${skip + top - end}` : ""}`;
+  return out;
+}
+
+export function virtualMediaCollection(bmc: Bmc): Json {
+  const p = `${bmc.systemPath}/VirtualMedia`;
+  return collection(p, "VirtualMediaCollection", "Virtual Media Collection", [`${p}/CD`]);
+}
+
+export function virtualMediaCd(bmc: Bmc): Json {
+  const p = `${bmc.systemPath}/VirtualMedia/CD`;
+  const m = bmc.media;
+  return {
+    "@odata.id": p,
+    "@odata.type": "#VirtualMedia.v1_6_3.VirtualMedia",
+    Id: "CD",
+    Name: "Virtual CD",
+    MediaTypes: ["CD", "DVD"],
+    Image: m?.image ?? null,
+    ImageName: m ? (m.image.split("/").pop() ?? m.image) : null,
+    Inserted: m?.inserted ?? false,
+    WriteProtected: m?.writeProtected ?? true,
+    ConnectedVia: m ? "URI" : "NotConnected",
+    TransferProtocolType: m?.transferProtocolType ?? null,
+    Actions: {
+      "#VirtualMedia.InsertMedia": {
+        target: `${p}/Actions/VirtualMedia.InsertMedia`,
+        "TransferProtocolType@Redfish.AllowableValues": ["HTTP", "HTTPS", "NFS", "CIFS"],
+      },
+      "#VirtualMedia.EjectMedia": { target: `${p}/Actions/VirtualMedia.EjectMedia` },
+    },
+  };
+}
+
+export function chassisCollection(bmc: Bmc): Json {
+  return collection("/redfish/v1/Chassis", "ChassisCollection", "Chassis Collection", [bmc.chassisPath]);
+}
+
+export function chassis(ctx: SimContext, bmc: Bmc): Json {
+  const fh = ctx.engine.fleetHost(bmc);
+  const dpu = bmc.kind === "dpu";
+  return {
+    "@odata.id": bmc.chassisPath,
+    "@odata.type": "#Chassis.v1_25_0.Chassis",
+    Id: bmc.ids.chassis,
+    Name: dpu ? "Card1" : "Computer System Chassis",
+    ChassisType: dpu ? "Card" : "RackMount",
+    Manufacturer: dpu ? "Nvidia" : fh.hardware.manufacturer,
+    Model: dpu ? (fh.dpu?.model ?? "") : fh.hardware.model,
+    SerialNumber: dpu ? (fh.dpu?.serialNumber ?? "") : fh.serialNumber,
+    PowerState: bmc.power,
+    Status: stateOf(ctx, bmc),
+    NetworkAdapters: ref(`${bmc.chassisPath}/NetworkAdapters`),
+    Links: { ComputerSystems: [ref(bmc.systemPath)], ManagedBy: [ref(bmc.managerPath)] },
+  };
+}
+
+export function networkAdapters(bmc: Bmc): Json {
+  const p = `${bmc.chassisPath}/NetworkAdapters`;
+  return collection(p, "NetworkAdapterCollection", "Network Adapter Collection", [`${p}/${bmc.ids.adapter}`]);
+}
+
+export function networkAdapter(ctx: SimContext, bmc: Bmc): Json {
+  const fh = ctx.engine.fleetHost(bmc);
+  const p = `${bmc.chassisPath}/NetworkAdapters/${bmc.ids.adapter}`;
+  const withDpu = bmc.kind === "dpu" || fh.dpu !== undefined;
+  return {
+    "@odata.id": p,
+    "@odata.type": "#NetworkAdapter.v1_11_0.NetworkAdapter",
+    Id: bmc.ids.adapter,
+    Name: withDpu ? "BlueField DPU" : "Ethernet Adapter",
+    Manufacturer: withDpu ? "Nvidia" : "Anvil Lab",
+    Model: withDpu ? (fh.dpu?.model ?? "") : "Dual-port 25GbE",
+    SerialNumber: fh.dpu?.serialNumber ?? fh.serialNumber,
+    NetworkDeviceFunctions: ref(`${p}/NetworkDeviceFunctions`),
+    Status: { State: "Enabled", Health: "OK" },
+  };
+}
+
+export function networkDeviceFunctions(bmc: Bmc): Json {
+  const p = `${bmc.chassisPath}/NetworkAdapters/${bmc.ids.adapter}/NetworkDeviceFunctions`;
+  return collection(p, "NetworkDeviceFunctionCollection", "Network Device Function Collection", [`${p}/${bmc.ids.function}`]);
+}
+
+export function networkDeviceFunction(ctx: SimContext, bmc: Bmc): Json {
+  const fh = ctx.engine.fleetHost(bmc);
+  const p = `${bmc.chassisPath}/NetworkAdapters/${bmc.ids.adapter}/NetworkDeviceFunctions/${bmc.ids.function}`;
+  const mac = bmc.kind === "dpu" ? (fh.dpu?.oobMac ?? "") : fh.macs[0];
+  const out: Json = {
+    "@odata.id": p,
+    "@odata.type": "#NetworkDeviceFunction.v1_9_0.NetworkDeviceFunction",
+    Id: bmc.ids.function,
+    Name: bmc.kind === "dpu" ? "Uplink p0" : "Host function 1",
+    NetDevFuncType: "Ethernet",
+    Ethernet: { MACAddress: mac, PermanentMACAddress: mac, MTUSize: 1500 },
+    Status: { State: "Enabled", Health: "OK" },
+  };
+  // How a client discovers the DPU: the host's function is offloaded to the DPU system on the DPU's BMC.
+  const dpu = bmc.dpu;
+  if (dpu) out.Links = { OffloadSystem: ref(`${dpu.url}${dpu.systemPath}`) };
+  return out;
+}
+
+export function managers(bmc: Bmc): Json {
+  return collection("/redfish/v1/Managers", "ManagerCollection", "Manager Collection", [bmc.managerPath]);
+}
+
+export function manager(bmc: Bmc): Json {
+  return {
+    "@odata.id": bmc.managerPath,
+    "@odata.type": "#Manager.v1_19_0.Manager",
+    Id: bmc.ids.manager,
+    Name: bmc.kind === "dpu" ? "BlueField BMC" : "Baseboard Management Controller",
+    ManagerType: "BMC",
+    UUID: uuidOf(bmc),
+    Model: bmc.kind === "dpu" ? "OpenBMC" : "Anvil Lab BMC",
+    FirmwareVersion: firmwareOf(bmc).BMC_Firmware,
+    DateTime: new Date().toISOString(),
+    Status: { State: "Enabled", Health: "OK" },
+    Links: { ManagerForServers: [ref(bmc.systemPath)], ManagerForChassis: [ref(bmc.chassisPath)] },
+  };
+}
+
+export function sessionService(): Json {
+  return {
+    "@odata.id": "/redfish/v1/SessionService",
+    "@odata.type": "#SessionService.v1_1_9.SessionService",
+    Id: "SessionService",
+    Name: "Session Service",
+    ServiceEnabled: true,
+    SessionTimeout: 1800,
+    Sessions: ref("/redfish/v1/SessionService/Sessions"),
+  };
+}
+
+export function sessionJson(s: { id: string; user: string; created: string }): Json {
+  return {
+    "@odata.id": `/redfish/v1/SessionService/Sessions/${s.id}`,
+    "@odata.type": "#Session.v1_7_1.Session",
+    Id: s.id,
+    Name: "User Session",
+    UserName: s.user,
+    Password: null,
+    CreatedTime: s.created,
+  };
+}
+
+export function eventService(): Json {
+  return {
+    "@odata.id": "/redfish/v1/EventService",
+    "@odata.type": "#EventService.v1_10_2.EventService",
+    Id: "EventService",
+    Name: "Event Service",
+    ServiceEnabled: true,
+    DeliveryRetryAttempts: 0,
+    DeliveryRetryIntervalSeconds: 0,
+    EventFormatTypes: ["Event"],
+    RegistryPrefixes: ["Base", "ResourceEvent", "Update", "AnvilSim"],
+    ResourceTypes: ["ComputerSystem", "LogEntry", "Task"],
+    ServerSentEventUri: "/redfish/v1/EventService/SSE",
+    SSEFilterPropertiesSupported: { EventType: false, MessageId: false, MetricReportDefinition: false, OriginResource: false, RegistryPrefix: false, ResourceType: false },
+    Subscriptions: ref("/redfish/v1/EventService/Subscriptions"),
+    Actions: { "#EventService.SubmitTestEvent": { target: "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent" } },
+  };
+}
+
+export function subscriptionJson(s: { id: string; destination: string; protocol: string; context: string | null; registryPrefixes: string[]; resourceTypes: string[]; eventFormatType: string }): Json {
+  return {
+    "@odata.id": `/redfish/v1/EventService/Subscriptions/${s.id}`,
+    "@odata.type": "#EventDestination.v1_14_0.EventDestination",
+    Id: s.id,
+    Name: `Event Subscription ${s.id}`,
+    Destination: s.destination,
+    Protocol: s.protocol,
+    Context: s.context,
+    RegistryPrefixes: s.registryPrefixes,
+    ResourceTypes: s.resourceTypes,
+    EventFormatType: s.eventFormatType,
+    SubscriptionType: "RedfishEvent",
+    DeliveryRetryPolicy: "SuspendRetries",
+  };
+}
+
+export function taskService(): Json {
+  return {
+    "@odata.id": "/redfish/v1/TaskService",
+    "@odata.type": "#TaskService.v1_2_0.TaskService",
+    Id: "TaskService",
+    Name: "Task Service",
+    ServiceEnabled: true,
+    CompletedTaskOverWritePolicy: "Oldest",
+    LifeCycleEventOnTaskStateChange: false,
+    DateTime: new Date().toISOString(),
+    Tasks: ref("/redfish/v1/TaskService/Tasks"),
+  };
+}
+
+export const SIMPLE_UPDATE_TARGET = "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate";
+export const TRANSFER_PROTOCOLS = ["HTTP", "HTTPS", "SCP", "SFTP", "TFTP", "NFS", "CIFS", "FTP"] as const;
+
+export function updateService(): Json {
+  return {
+    "@odata.id": "/redfish/v1/UpdateService",
+    "@odata.type": "#UpdateService.v1_14_0.UpdateService",
+    Id: "UpdateService",
+    Name: "Update Service",
+    ServiceEnabled: true,
+    FirmwareInventory: ref("/redfish/v1/UpdateService/FirmwareInventory"),
+    Actions: {
+      "#UpdateService.SimpleUpdate": { target: SIMPLE_UPDATE_TARGET, "TransferProtocol@Redfish.AllowableValues": TRANSFER_PROTOCOLS },
+    },
+  };
+}
+
+export function firmwareInventory(bmc: Bmc): Json {
+  const p = "/redfish/v1/UpdateService/FirmwareInventory";
+  return collection(p, "SoftwareInventoryCollection", "Firmware Inventory Collection", Object.keys(firmwareOf(bmc)).map((k) => `${p}/${k}`));
+}
+
+export function firmwareItem(bmc: Bmc, id: string): Json | undefined {
+  const v = firmwareOf(bmc)[id];
+  if (v === undefined) return undefined;
+  return {
+    "@odata.id": `/redfish/v1/UpdateService/FirmwareInventory/${id}`,
+    "@odata.type": "#SoftwareInventory.v1_10_0.SoftwareInventory",
+    Id: id,
+    Name: id.replace(/_/g, " "),
+    Version: v,
+    Updateable: true,
+    SoftwareId: id,
+    Status: { State: "Enabled", Health: "OK" },
+  };
+}
