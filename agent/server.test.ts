@@ -114,7 +114,7 @@ describe("disks", () => {
     expect(again.status).toBe(200);
     expect(again.json).toEqual(first.json);
     // Same meaning, defaults spelled out and keys reordered: still the same spec.
-    const spelled = await a.call("PUT", "/v1/disks/boot", { role: "boot", readOnly: false, ...nvmeDisk(1, "boot") });
+    const spelled = await a.call("PUT", "/v1/disks/boot", { readOnly: false, ...nvmeDisk(1, "boot") });
     expect(spelled.status).toBe(200);
     const different = await a.call("PUT", "/v1/disks/boot", { ...nvmeDisk(1, "boot"), readOnly: true });
     expect(different.status).toBe(409);

@@ -1,0 +1,412 @@
+// The real DPU backend. Disks: SPDK JSON-RPC (bdev_nvme_attach_controller / bdev_iscsi_create, then
+// vfu_virtio_create_blk_endpoint) on the unix socket. Seed images: genisoimage -volid cidata -joliet -rock,
+// served through an SPDK aio bdev and a virtio-blk endpoint. NICs: an OVS port on br-int standing for the
+// virtio-net function's representor (tag = VLAN, or a local VLAN + VXLAN tunnel ports for a VNI) and the port's
+// security rules as conntrack flows (ovs-flows.ts), replaced atomically with an OpenFlow 1.4 bundle.
+// Everything created is journaled in stateDir/agent-state.json, so reset() also cleans a previous run's leftovers.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { isIPv6 } from "node:net";
+import { join } from "node:path";
+import { BackendError, conflict } from "../errors";
+import type { CidataSpec, DiskSpec, NicSpec } from "../schemas";
+import { allAgentCookies, baseFlows, cookieMatch, networkKey, nicFlows } from "./ovs-flows";
+import { SpdkRpcClient } from "./spdk-rpc";
+import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
+
+export interface LinuxBackendOptions {
+  /** Directory for the journal and seed images (created if missing). */
+  stateDir: string;
+  /** SPDK JSON-RPC socket. */
+  spdkSocket?: string;
+  bridge?: string;
+  /** OVS_RUNDIR for ovs-vsctl/ovs-ofctl (db.sock and <bridge>.mgmt live there); default: the system's. */
+  ovsRunDir?: string;
+  /** Trunk port on the bridge that carries VLAN networks to the fabric; without it VLAN networks are local. */
+  uplinkPort?: string;
+  /** Interface type for NIC ports: unset for real representors, "dummy" or "internal" in tests. */
+  nicPortType?: string;
+  /** NIC ports get ofport_request = ofportBase + VF, so flows can be installed before the port appears. */
+  ofportBase?: number;
+  /** br-int VLANs used for VXLAN networks (a VNI is mapped to one of them while a NIC uses it). */
+  localVlanRange?: [number, number];
+  /** Local VTEP address for VXLAN tunnel ports. */
+  vxlanLocalIp?: string;
+  /** Marks OVS ports as the agent's (external_ids:anvil-owner). */
+  owner?: string;
+  dpuOs?: string;
+  /** virtio-blk queue settings for vfu_virtio_create_blk_endpoint. */
+  blkQueues?: number;
+  blkQueueSize?: number;
+}
+
+interface NicJournal {
+  id: number;
+  port: string;
+  ofport: number;
+  tag: number;
+  vni?: number;
+  remoteIps: string[];
+}
+interface BlkJournal {
+  kind: "nvme" | "iscsi" | "aio";
+  /** Controller (nvme) or bdev (iscsi/aio) name to delete. */
+  owner: string;
+  bdev: string;
+  endpoint: string;
+}
+interface Journal {
+  nics: Record<string, NicJournal>;
+  disks: Record<string, BlkJournal>;
+  cidata: Record<string, BlkJournal>;
+}
+
+const PACKAGES: Record<string, string> = {
+  "ovs-vsctl": "openvswitch-switch",
+  "ovs-ofctl": "openvswitch-switch",
+  genisoimage: "genisoimage",
+};
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { env: opts.env, cwd: opts.cwd, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") {
+          reject(new BackendError("tool_missing", `${cmd} is not installed on this DPU; install it with: apt-get install -y ${PACKAGES[cmd] ?? cmd}`, 500));
+        } else {
+          reject(new BackendError("command_failed", `${cmd} ${args.join(" ")} failed: ${(stderr || err.message).trim().slice(0, 500)}`));
+        }
+        return;
+      }
+      resolve(stdout);
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<AgentBackend> {
+  const bridge = opts.bridge ?? "br-int";
+  const owner = opts.owner ?? "anvil-agent";
+  const ofportBase = opts.ofportBase ?? 1000;
+  const [vlanLo, vlanHi] = opts.localVlanRange ?? [4000, 4094];
+  const env = { ...process.env, ...(opts.ovsRunDir ? { OVS_RUNDIR: opts.ovsRunDir } : {}) };
+  const spdk = new SpdkRpcClient(opts.spdkSocket ?? "/var/tmp/spdk.sock");
+  const journalPath = join(opts.stateDir, "agent-state.json");
+  await mkdir(opts.stateDir, { recursive: true });
+
+  // Fail at start, with the package to install, rather than on the first request.
+  for (const tool of ["ovs-vsctl", "ovs-ofctl", "genisoimage"]) await run(tool, ["--version"], { env });
+
+  let journal: Journal = { nics: {}, disks: {}, cidata: {} };
+  try {
+    journal = { ...journal, ...(JSON.parse(await readFile(journalPath, "utf8")) as Partial<Journal>) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const save = async () => {
+    await writeFile(`${journalPath}.tmp`, JSON.stringify(journal));
+    await rename(`${journalPath}.tmp`, journalPath);
+  };
+
+  const vsctl = (...args: string[]) => run("ovs-vsctl", ["--timeout=20", ...args], { env });
+  /** Applies flow changes atomically (OpenFlow 1.4 bundle): either all lines take effect or none. */
+  const applyBundle = async (lines: string[]) => {
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile("ovs-ofctl", ["-O", "OpenFlow14", "--bundle", "add-flows", bridge, "-"], { env, timeout: 30_000 }, (err, _o, stderr) =>
+        err ? reject(new BackendError("command_failed", `ovs-ofctl add-flows failed: ${(stderr || err.message).trim().slice(0, 500)}`)) : resolve(),
+      );
+      child.stdin?.end(`${lines.join("\n")}\n`);
+    });
+  };
+
+  await vsctl("--may-exist", "add-br", bridge);
+  let baseInstalled = false;
+  const ensureBase = async () => {
+    if (baseInstalled) return;
+    await applyBundle(baseFlows().map((l) => `add ${l}`));
+    baseInstalled = true;
+  };
+
+  let uplinkOfport: number | undefined;
+  const ofportOf = async (port: string) => Number((await vsctl("get", "Interface", port, "ofport")).trim());
+  if (opts.uplinkPort) uplinkOfport = await ofportOf(opts.uplinkPort);
+
+  const nicIdFree = () => {
+    const used = new Set(Object.values(journal.nics).map((n) => n.id));
+    for (let id = 1; id < 65536; id++) if (!used.has(id)) return id;
+    throw new BackendError("no_free_zone", "all conntrack zones are in use", 507);
+  };
+  const vniTag = (vni: number) => Object.values(journal.nics).find((n) => n.vni === vni)?.tag;
+  const tagFor = (spec: NicSpec): number => {
+    const nics = Object.values(journal.nics);
+    if (spec.network.type === "vlan") {
+      const vlanId = spec.network.vlanId;
+      const clash = nics.find((n) => n.vni !== undefined && n.tag === vlanId);
+      if (clash) throw conflict("vlan_reserved", `VLAN ${vlanId} is this DPU's local VLAN for VNI ${clash.vni}; VLAN networks in ${vlanLo}-${vlanHi} cannot share a DPU with VXLAN networks using that id`, "network.vlanId");
+      return vlanId;
+    }
+    const existing = vniTag(spec.network.vni);
+    if (existing !== undefined) return existing;
+    const taken = new Set(nics.map((n) => n.tag));
+    for (let t = vlanHi; t >= vlanLo; t--) if (!taken.has(t)) return t;
+    throw new BackendError("no_local_vlan", `no free local VLAN in ${vlanLo}-${vlanHi} for VNI ${spec.network.vni}`, 507);
+  };
+  const tunnelName = (vni: number, ip: string) => `vx-${createHash("sha1").update(`${vni}/${ip}`).digest("hex").slice(0, 8)}`;
+  const wantedTunnels = () => {
+    const want = new Map<string, { vni: number; ip: string; tag: number }>();
+    for (const n of Object.values(journal.nics)) {
+      if (n.vni === undefined) continue;
+      for (const ip of n.remoteIps) want.set(tunnelName(n.vni, ip), { vni: n.vni, ip, tag: n.tag });
+    }
+    return want;
+  };
+  const syncTunnels = async () => {
+    const want = wantedTunnels();
+    const have = (await vsctl("--format=csv", "--data=bare", "--no-headings", "--columns=name", "find", "Port", `external_ids:anvil-owner=${owner}`, "external_ids:anvil-kind=vxlan"))
+      .split("\n")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const name of have) if (!want.has(name)) await vsctl("--if-exists", "del-port", bridge, name);
+    for (const [name, t] of want) {
+      if (have.includes(name)) continue;
+      await vsctl(
+        "--may-exist",
+        "add-port",
+        bridge,
+        name,
+        `tag=${t.tag}`,
+        "--",
+        "set",
+        "Interface",
+        name,
+        "type=vxlan",
+        `options:remote_ip=${t.ip}`,
+        `options:key=${t.vni}`,
+        ...(opts.vxlanLocalIp ? [`options:local_ip=${opts.vxlanLocalIp}`] : []),
+        "--",
+        "set",
+        "Port",
+        name,
+        `external_ids:anvil-owner=${owner}`,
+        "external_ids:anvil-kind=vxlan",
+        `external_ids:anvil-vni=${t.vni}`,
+      );
+    }
+  };
+
+  const flowsFor = (j: NicJournal, spec: NicSpec) =>
+    nicFlows({
+      id: j.id,
+      ofport: j.ofport,
+      mac: spec.mac,
+      netKey: networkKey(spec.network),
+      network: spec.network.type === "vlan" ? { type: "vlan", vlanId: spec.network.vlanId, uplinkOfport } : { type: "vxlan", vni: spec.network.vni },
+      rules: spec.rules,
+    });
+
+  const endpointName = (fn: PcieFunction) => `anvil-blk-pf${fn.pf}vf${fn.vf}`;
+  const createEndpoint = (bdev: string, fn: PcieFunction) =>
+    spdk.call("vfu_virtio_create_blk_endpoint", { name: endpointName(fn), bdev_name: bdev, num_queues: opts.blkQueues ?? 4, qsize: opts.blkQueueSize ?? 256 });
+  const destroyBlk = async (j: BlkJournal) => {
+    await spdk.call("vfu_virtio_delete_endpoint", { name: j.endpoint });
+    if (j.kind === "nvme") await spdk.call("bdev_nvme_detach_controller", { name: j.owner });
+    else if (j.kind === "iscsi") await spdk.call("bdev_iscsi_delete", { name: j.owner });
+    else await spdk.call("bdev_aio_delete", { name: j.owner });
+  };
+  const cidataDir = (name: string) => join(opts.stateDir, "cidata", name);
+
+  let dpuOs = opts.dpuOs;
+  if (!dpuOs) {
+    try {
+      dpuOs = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(await readFile("/etc/os-release", "utf8"))?.[1];
+    } catch {
+      // fall through
+    }
+  }
+
+  return {
+    kind: "linux",
+    dpuOs: dpuOs ?? "Linux",
+
+    async attachDisk(name: string, spec: DiskSpec, fn: PcieFunction): Promise<DiskAttachment> {
+      const ctrl = `anvil-${name}`;
+      let j: BlkJournal;
+      if (spec.transport === "nvme-tcp") {
+        const bdevs = await spdk.call<string[]>("bdev_nvme_attach_controller", {
+          name: ctrl,
+          trtype: "TCP",
+          traddr: spec.target.address,
+          adrfam: isIPv6(spec.target.address) ? "IPv6" : "IPv4",
+          trsvcid: String(spec.target.port),
+          subnqn: spec.target.nqn,
+          hostnqn: spec.hostNqn,
+        });
+        if (!Array.isArray(bdevs) || bdevs.length === 0) {
+          await spdk.call("bdev_nvme_detach_controller", { name: ctrl }).catch(() => undefined);
+          throw new BackendError("no_namespace", `subsystem ${spec.target.nqn} exposes no namespace`);
+        }
+        j = { kind: "nvme", owner: ctrl, bdev: bdevs[0], endpoint: endpointName(fn) };
+      } else {
+        const host = isIPv6(spec.target.address) ? `[${spec.target.address}]` : spec.target.address;
+        await spdk.call("bdev_iscsi_create", { name: ctrl, initiator_iqn: spec.initiatorIqn, url: `iscsi://${host}:${spec.target.port}/${spec.target.iqn}/${spec.target.lun}` });
+        j = { kind: "iscsi", owner: ctrl, bdev: ctrl, endpoint: endpointName(fn) };
+      }
+      try {
+        await createEndpoint(j.bdev, fn);
+      } catch (err) {
+        await (j.kind === "nvme" ? spdk.call("bdev_nvme_detach_controller", { name: ctrl }) : spdk.call("bdev_iscsi_delete", { name: ctrl })).catch(() => undefined);
+        throw err;
+      }
+      journal.disks[name] = j;
+      await save();
+      return { bdev: j.bdev, endpoint: j.endpoint };
+    },
+
+    async detachDisk(name: string): Promise<void> {
+      const j = journal.disks[name];
+      if (!j) return;
+      await destroyBlk(j);
+      delete journal.disks[name];
+      await save();
+    },
+
+    async publishCidata(name: string, _spec: CidataSpec, files: CidataFiles, fn: PcieFunction): Promise<CidataAttachment> {
+      const dir = cidataDir(name);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const names = Object.keys(files) as (keyof CidataFiles)[];
+      for (const f of names) await writeFile(join(dir, f), files[f]!);
+      await run("genisoimage", ["-quiet", "-output", "seed.iso", "-volid", "cidata", "-joliet", "-rock", ...names], { cwd: dir, env });
+      const bdev = `anvil-cidata-${name}`;
+      await spdk.call("bdev_aio_create", { name: bdev, filename: join(dir, "seed.iso"), readonly: true });
+      try {
+        await createEndpoint(bdev, fn);
+      } catch (err) {
+        await spdk.call("bdev_aio_delete", { name: bdev }).catch(() => undefined);
+        throw err;
+      }
+      journal.cidata[name] = { kind: "aio", owner: bdev, bdev, endpoint: endpointName(fn) };
+      await save();
+      return { bdev, endpoint: endpointName(fn) };
+    },
+
+    async cidataImage(name: string): Promise<Buffer> {
+      return readFile(join(cidataDir(name), "seed.iso"));
+    },
+
+    async removeCidata(name: string): Promise<void> {
+      const j = journal.cidata[name];
+      if (j) await destroyBlk(j);
+      delete journal.cidata[name];
+      await save();
+      await rm(cidataDir(name), { recursive: true, force: true });
+    },
+
+    async createNic(name: string, spec: NicSpec, fn: PcieFunction): Promise<NicAttachment> {
+      await ensureBase();
+      const tag = tagFor(spec);
+      const port = `pf${fn.pf}vf${fn.vf}`;
+      const j: NicJournal = {
+        id: nicIdFree(),
+        port,
+        ofport: ofportBase + fn.vf,
+        tag,
+        ...(spec.network.type === "vxlan" ? { vni: spec.network.vni } : {}),
+        remoteIps: spec.network.type === "vxlan" ? (spec.network.remoteIps ?? []) : [],
+      };
+      // Flows first (they match the requested ofport), then the port: no moment where the port switches unfiltered.
+      await applyBundle([`delete cookie=${cookieMatch(j.id)}`, ...flowsFor(j, spec).map((l) => `add ${l}`)]);
+      journal.nics[name] = j;
+      await save();
+      try {
+        await vsctl(
+          "--if-exists",
+          "del-port",
+          bridge,
+          port,
+          "--",
+          "add-port",
+          bridge,
+          port,
+          `tag=${tag}`,
+          "--",
+          "set",
+          "Interface",
+          port,
+          ...(opts.nicPortType ? [`type=${opts.nicPortType}`] : []),
+          `ofport_request=${j.ofport}`,
+          `mtu_request=${spec.mtu}`,
+          `external_ids:iface-id=${name}`,
+          `external_ids:attached-mac=${spec.mac}`,
+          "--",
+          "set",
+          "Port",
+          port,
+          `external_ids:anvil-owner=${owner}`,
+          "external_ids:anvil-kind=nic",
+        );
+        const got = await ofportOf(port);
+        if (got !== j.ofport) throw new BackendError("ofport_taken", `port ${port} got ofport ${got} instead of ${j.ofport} (another port holds it)`);
+        await syncTunnels();
+      } catch (err) {
+        await vsctl("--if-exists", "del-port", bridge, port).catch(() => undefined);
+        await applyBundle([`delete cookie=${cookieMatch(j.id)}`]).catch(() => undefined);
+        delete journal.nics[name];
+        await save();
+        await syncTunnels().catch(() => undefined);
+        throw err;
+      }
+      return { port };
+    },
+
+    async updateNicRules(name: string, spec: NicSpec): Promise<void> {
+      const j = journal.nics[name];
+      if (!j) throw new BackendError("not_on_bridge", `NIC ${name} is not on ${bridge}`);
+      await applyBundle([`delete cookie=${cookieMatch(j.id)}`, ...flowsFor(j, spec).map((l) => `add ${l}`)]);
+    },
+
+    async deleteNic(name: string): Promise<void> {
+      const j = journal.nics[name];
+      if (!j) return;
+      await applyBundle([`delete cookie=${cookieMatch(j.id)}`]);
+      await vsctl("--if-exists", "del-port", bridge, j.port);
+      delete journal.nics[name];
+      await save();
+      await syncTunnels();
+    },
+
+    async reset(): Promise<void> {
+      const failures: string[] = [];
+      // SPDK objects from the journal; "no such device" means already gone.
+      for (const [kind, map] of [
+        ["disk", journal.disks],
+        ["cidata", journal.cidata],
+      ] as const) {
+        for (const [name, j] of Object.entries(map)) {
+          try {
+            await destroyBlk(j);
+          } catch (err) {
+            const code = (err as { rpcCode?: number }).rpcCode;
+            if (code !== -19 && code !== -32602) failures.push(`${kind} ${name}: ${(err as Error).message}`);
+          }
+          delete map[name];
+        }
+      }
+      await rm(join(opts.stateDir, "cidata"), { recursive: true, force: true });
+      // Every port the agent marked as its own, and every flow with the agent's cookie prefix.
+      const ports = (await vsctl("--format=csv", "--data=bare", "--no-headings", "--columns=name", "find", "Port", `external_ids:anvil-owner=${owner}`))
+        .split("\n")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const p of ports) await vsctl("--if-exists", "del-port", bridge, p);
+      // Back to a fresh bridge: only OVS's own default flow.
+      await applyBundle([`delete cookie=${allAgentCookies()}`, "add table=0,priority=0,actions=NORMAL"]);
+      baseInstalled = false;
+      journal.nics = {};
+      await save();
+      if (failures.length) throw new BackendError("reset_incomplete", `reset left objects behind: ${failures.join("; ")}`);
+    },
+  };
+}
