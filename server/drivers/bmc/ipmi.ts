@@ -179,10 +179,17 @@ export function parseSelList(stdout: string): BmcEvent[] {
   return events;
 }
 
-/** "a1234567-89ab-..." from `mc guid`'s "System GUID : …". */
+/**
+ * The GUID from `mc guid`'s "System GUID : …". ipmitool prints the decoded UUID when the GUID's
+ * version field is valid and the 32 raw hex digits otherwise; both become the canonical 8-4-4-4-12 form.
+ */
 export function parseGuid(stdout: string): string | null {
-  const m = /System GUID\s*:\s*([0-9a-f-]{36})/i.exec(stdout);
-  return m ? m[1].toLowerCase() : null;
+  const dashed = /System GUID\s*:\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i.exec(stdout);
+  if (dashed) return dashed[1].toLowerCase();
+  const raw = /System GUID\s*:\s*([0-9a-f]{32})\b/i.exec(stdout);
+  if (!raw) return null;
+  const h = raw[1].toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export interface IpmitoolFailure {
