@@ -14,6 +14,7 @@ function build() {
   const baseURL = process.env.ANVIL_URL ?? "http://localhost:3000";
   return betterAuth({
     appName: "Anvil",
+    logger: { level: process.env.NODE_ENV === "test" ? "error" : "warn" },
     baseURL,
     secret: derivedKey("auth").toString("hex"),
     database: drizzleAdapter(getDb(), {

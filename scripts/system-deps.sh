@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use as real peers (browser for E2E, IPMI simulator, Open vSwitch,
+# ISO tools, cloud-init, netplan) when they are missing. Needs root + apt; otherwise says what to install.
+set -euo pipefail
+declare -A need=(
+  [chromium]=/usr/bin/chromium
+  [ipmitool]=/usr/bin/ipmitool
+  [openipmi]=/usr/bin/ipmi_sim
+  [openvswitch-switch]=/usr/sbin/ovs-vswitchd
+  [genisoimage]=/usr/bin/genisoimage
+  [cloud-init]=/usr/bin/cloud-init
+  [netplan.io]=/usr/sbin/netplan
+)
+missing=()
+for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing Debian packages the tests need: ${missing[*]}"
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "Cannot install them here (need root and apt-get). Install: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || { echo "apt-get update failed; check the apt mirror" >&2; exit 1; }
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+  echo "apt-get install failed for: ${missing[*]}" >&2
+  exit 1
+}

@@ -1,0 +1,43 @@
+// vitest global setup for the "server" project: one real Postgres for the run — DATABASE_URL's server if
+// given, else the embedded Postgres in .data/test-pg — with a fresh database, migrated, dropped at the end.
+import path from "node:path";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { startEmbeddedPostgres } from "../db/embedded";
+import { runMigrations } from "../db/migrate";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const name = `anvil_test_${process.pid}_${Date.now()}`;
+  let adminUrl: string;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (process.env.DATABASE_URL) {
+    adminUrl = process.env.DATABASE_URL;
+  } else {
+    const db = await startEmbeddedPostgres({ dataDir: path.resolve(".data/test-pg"), database: "postgres" });
+    adminUrl = db.url;
+    stopEmbedded = db.stop;
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  await runMigrations(url);
+  project.provide("databaseUrl", url);
+
+  return async () => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`drop database if exists "${name}" with (force)`).catch(() => {});
+    await c.end();
+    await stopEmbedded?.();
+  };
+}
