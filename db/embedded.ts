@@ -93,7 +93,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"].concat(
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"].concat(
       process.env.ANVIL_PG_SYNC === "1" ? [] : ["-c", "synchronous_commit=off"],
     ),
     onLog: () => {},
