@@ -58,12 +58,18 @@ export class ConsoleManager {
     if (bmc.power === "On" && bmc.bootPhase === "booting" && !h.timer) this.startPlayer(bmc, h, false);
   }
 
-  /** Close every console connection of a BMC (lab admin "drop", or the BMC became unreachable). */
-  drop(bmc: Bmc, code = 4000, reason = "console connection dropped by the lab"): number {
+  /**
+   * Close every console connection of a BMC: the lab admin "drop" sends a close frame (code 4000) so a
+   * client can tell it apart; `abrupt` (the BMC became unreachable) just cuts the TCP connection.
+   */
+  drop(bmc: Bmc, abrupt = false): number {
     const hub = this.hubs.get(bmc);
     if (!hub) return 0;
     const n = hub.clients.size;
-    for (const ws of hub.clients) ws.close(code, reason);
+    for (const ws of hub.clients) {
+      if (abrupt) ws.terminate();
+      else ws.close(4000, "console connection dropped by the lab");
+    }
     return n;
   }
 

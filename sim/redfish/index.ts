@@ -235,7 +235,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
 
   const cutConnections = (bmc: Bmc) => {
     for (const s of sockets) if (socketBmc.get(s) === bmc) s.destroy();
-    ctx.consoles.drop(bmc, 1006, "BMC unreachable");
+    ctx.consoles.drop(bmc, true);
     ctx.events.dropStreams(bmc);
   };
 

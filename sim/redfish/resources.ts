@@ -79,7 +79,6 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
   const e = ctx.engine;
   const fh = e.fleetHost(bmc);
   const sys = bmc.systemPath;
-  const wsScheme = ctx.tls ? "wss" : "ws";
   const base: Json = {
     "@odata.id": sys,
     "@odata.type": "#ComputerSystem.v1_26_0.ComputerSystem",
@@ -107,7 +106,7 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
       IPMI: { ServiceEnabled: false },
       SSH: { ServiceEnabled: false },
       Telnet: { ServiceEnabled: false },
-      WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http/, wsScheme)}${consolePathOf(bmc)}`, Interactive: true },
+      WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`, Interactive: true },
     },
     Links: { Chassis: [ref(bmc.chassisPath)], ManagedBy: [ref(bmc.managerPath)] },
     Actions: {
