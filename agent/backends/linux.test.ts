@@ -2,7 +2,7 @@
 // --enable-dummy, netdev datapath, dummy ports) proves with ofproto/trace which packets the security flows pass;
 // genisoimage/isoinfo/cloud-init/netplan check the seed image; a fake SPDK JSON-RPC server on a unix socket checks
 // the exact method names and parameters. A missing tool fails the test with the package to install.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
@@ -265,7 +265,7 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
   const ssh = { ingress: [{ id: "ssh", ethertype: "ipv4", protocol: "tcp", portMin: 22, cidr: "10.1.0.0/24" }], egress: [] };
   const open = { ingress: [{ id: "any", ethertype: "ipv4", protocol: "any", cidr: "0.0.0.0/0" }], egress: [{ id: "out", ethertype: "ipv4", protocol: "any", cidr: "0.0.0.0/0" }] };
   let dp: Record<string, number> = {};
-  let ports: Record<string, string> = {};
+  const ports: Record<string, string> = {};
 
   const appctl = (...args: string[]) => must("ovs-appctl", ["-t", join(dir, "ovs-vswitchd.ctl"), ...args]);
   /** Datapath port numbers the traced packet is finally output to (last recirculation stage). */
