@@ -288,7 +288,7 @@ export interface IpmiDriverOptions {
 }
 
 /** The argv every ipmitool call starts with (no password: it is passed in the environment). */
-export function ipmitoolBaseArgs(addr: IpmiAddress, username: string, perRequestSeconds: number): string[] {
+export function ipmitoolBaseArgs(addr: IpmiAddress, username: string, perRequestSeconds: number, retries = IPMITOOL_RETRIES): string[] {
   return [
     "-I",
     "lanplus",
@@ -304,7 +304,7 @@ export function ipmitoolBaseArgs(addr: IpmiAddress, username: string, perRequest
     "-N",
     String(perRequestSeconds),
     "-R",
-    String(IPMITOOL_RETRIES),
+    String(retries),
     "-v",
   ];
 }
