@@ -1,0 +1,100 @@
+// Every transition of the node lifecycle table, every illegal one, and the action rules with their reasons.
+import { describe, expect, it } from "vitest";
+import { allowedEvents, IllegalTransition, NODE_EVENTS, type NodeFacts, nextState, nodeCan, PROVISION_STATES, transition } from "./node-lifecycle";
+
+const legal: [string, string, string][] = [
+  ["enroll", "manage", "verifying"],
+  ["verifying", "verified", "manageable"],
+  ["verifying", "verify_failed", "enroll"],
+  ["verifying", "abort", "enroll"],
+  ["manageable", "inspect", "inspecting"],
+  ["manageable", "provide", "available"],
+  ["inspecting", "inspected", "manageable"],
+  ["inspecting", "inspect_failed", "manageable"],
+  ["inspecting", "abort", "manageable"],
+  ["available", "deploy", "deploying"],
+  ["available", "manage", "manageable"],
+  ["deploying", "deployed", "active"],
+  ["deploying", "deploy_failed", "error"],
+  ["active", "undeploy", "deleting"],
+  ["active", "rescue", "rescue"],
+  ["deleting", "deleted", "cleaning"],
+  ["deleting", "delete_failed", "error"],
+  ["cleaning", "cleaned", "available"],
+  ["cleaning", "clean_failed", "error"],
+  ["error", "undeploy", "deleting"],
+  ["error", "manage", "manageable"],
+  ["rescue", "unrescue", "active"],
+  ["rescue", "undeploy", "deleting"],
+];
+
+describe("node lifecycle table", () => {
+  it.each(legal)("%s --%s--> %s", (from, ev, to) => {
+    expect(transition(from as never, ev as never)).toBe(to);
+  });
+
+  it("forbids every pair not in the table, with a clear error naming what is allowed", () => {
+    const allowed = new Set(legal.map(([f, e]) => `${f}|${e}`));
+    let illegal = 0;
+    for (const s of PROVISION_STATES)
+      for (const e of NODE_EVENTS) {
+        if (allowed.has(`${s}|${e}`)) continue;
+        illegal++;
+        expect(nextState(s, e)).toBeNull();
+        expect(() => transition(s, e)).toThrow(IllegalTransition);
+      }
+    expect(illegal).toBe(PROVISION_STATES.length * NODE_EVENTS.length - legal.length);
+    expect(() => transition("active", "provide")).toThrow('A node in state "active" cannot provide (allowed here: undeploy, rescue).');
+  });
+
+  it("lists allowed events per state", () => {
+    expect(allowedEvents("manageable").sort()).toEqual(["inspect", "provide"]);
+    expect(allowedEvents("enroll")).toEqual(["manage"]);
+  });
+});
+
+const host = (over: Partial<NodeFacts> = {}): NodeFacts => ({
+  kind: "host",
+  provisionState: "available",
+  powerState: "off",
+  maintenance: false,
+  fault: null,
+  ...over,
+});
+
+describe("nodeCan", () => {
+  it("explains why a node in maintenance or with a fault cannot be provided or deployed", () => {
+    expect(nodeCan.provide(host({ provisionState: "manageable", maintenance: true }))).toEqual({ ok: false, reason: "The node is in maintenance; end maintenance first." });
+    expect(nodeCan.deploy(host({ fault: "BMC unreachable" }))).toEqual({ ok: false, reason: "The node has a fault: BMC unreachable" });
+    expect(nodeCan.deploy(host())).toEqual({ ok: true });
+  });
+
+  it("power rules follow the power state and the lifecycle", () => {
+    expect(nodeCan.power(host({ powerState: "on" }), "on")).toMatchObject({ ok: false, reason: "It is already on." });
+    expect(nodeCan.power(host({ powerState: "off" }), "reboot")).toMatchObject({ ok: false });
+    expect(nodeCan.power(host({ powerState: "off" }), "on")).toEqual({ ok: true });
+    expect(nodeCan.power(host({ provisionState: "enroll" }), "on")).toMatchObject({ ok: false, reason: "Verify the node's BMC first (manage)." });
+    expect(nodeCan.power(host({ provisionState: "deploying", powerState: "on" }), "off")).toMatchObject({ ok: false });
+    expect(nodeCan.power(host({ provisionState: "inspecting", powerState: "on" }), "off")).toEqual({ ok: true });
+  });
+
+  it("DPUs follow their host", () => {
+    const dpu = host({ kind: "dpu", provisionState: "manageable", powerState: "on" });
+    expect(nodeCan.inspect(dpu).ok).toBe(false);
+    expect(nodeCan.delete(dpu)).toEqual({ ok: false, reason: "Delete the host; its DPUs go with it." });
+    expect(nodeCan.firmwareUpdate(dpu)).toEqual({ ok: true });
+    expect(nodeCan.firmwareUpdate(host()).ok).toBe(false);
+    expect(nodeCan.firmwareUpdate({ ...dpu, powerState: "off" })).toEqual({ ok: false, reason: "The DPU must be powered on to take an update." });
+  });
+
+  it("delete and move are refused while an instance runs", () => {
+    expect(nodeCan.delete(host({ provisionState: "active" })).ok).toBe(false);
+    expect(nodeCan.moveToPool(host({ hasInstance: true })).ok).toBe(false);
+    expect(nodeCan.delete(host({ provisionState: "manageable" }))).toEqual({ ok: true });
+  });
+
+  it("an unavailable event names the operator events that are possible", () => {
+    expect(nodeCan.inspect(host({ provisionState: "available" }))).toEqual({ ok: false, reason: "Not possible while the node is available; it can: manage." });
+    expect(nodeCan.manage(host({ provisionState: "inspecting" }))).toEqual({ ok: false, reason: "Wait for the current operation to finish." });
+  });
+});

@@ -1,0 +1,172 @@
+// The node lifecycle: an explicit transition table (Ironic's provision states are the reference) and the
+// rules that say which actions a node allows right now. Pure: the routers enforce these rules and the UI asks
+// the same functions to disable buttons with the reason.
+//
+//   enroll ─manage→ verifying ─verified→ manageable ─inspect→ inspecting ─inspected→ manageable
+//   manageable ─provide→ available ─deploy→ deploying ─deployed→ active ─undeploy→ deleting
+//   deleting ─deleted→ cleaning ─cleaned→ available;  failures → error (or back, see the table)
+//   active ─rescue→ rescue ─unrescue→ active;  available/error ─manage→ manageable
+// Orthogonal flags: maintenance {reason} (an operator's hold) and fault {reason} (found by health sync).
+
+export const PROVISION_STATES = [
+  "enroll",
+  "verifying",
+  "manageable",
+  "inspecting",
+  "available",
+  "deploying",
+  "active",
+  "deleting",
+  "cleaning",
+  "error",
+  "rescue",
+] as const;
+export type ProvisionState = (typeof PROVISION_STATES)[number];
+
+export const NODE_EVENTS = [
+  "manage",
+  "verified",
+  "verify_failed",
+  "inspect",
+  "inspected",
+  "inspect_failed",
+  "provide",
+  "deploy",
+  "deployed",
+  "deploy_failed",
+  "undeploy",
+  "deleted",
+  "delete_failed",
+  "cleaned",
+  "clean_failed",
+  "rescue",
+  "unrescue",
+  "abort",
+] as const;
+export type NodeEvent = (typeof NODE_EVENTS)[number];
+
+/** Events an operator may request by name; the others are raised by workflows. */
+export const OPERATOR_EVENTS: readonly NodeEvent[] = ["manage", "inspect", "provide", "abort"];
+
+const T: Partial<Record<ProvisionState, Partial<Record<NodeEvent, ProvisionState>>>> = {
+  enroll: { manage: "verifying" },
+  verifying: { verified: "manageable", verify_failed: "enroll", abort: "enroll" },
+  manageable: { inspect: "inspecting", provide: "available" },
+  inspecting: { inspected: "manageable", inspect_failed: "manageable", abort: "manageable" },
+  available: { deploy: "deploying", manage: "manageable" },
+  deploying: { deployed: "active", deploy_failed: "error" },
+  active: { undeploy: "deleting", rescue: "rescue" },
+  deleting: { deleted: "cleaning", delete_failed: "error" },
+  cleaning: { cleaned: "available", clean_failed: "error" },
+  error: { undeploy: "deleting", manage: "manageable" },
+  rescue: { unrescue: "active", undeploy: "deleting" },
+};
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+const ok: Verdict = { ok: true };
+const no = (reason: string): Verdict => ({ ok: false, reason });
+
+/** The state an event leads to from `from`, or null when the table forbids it. */
+export function nextState(from: ProvisionState, event: NodeEvent): ProvisionState | null {
+  return T[from]?.[event] ?? null;
+}
+
+export function allowedEvents(from: ProvisionState): NodeEvent[] {
+  return Object.keys(T[from] ?? {}) as NodeEvent[];
+}
+
+export class IllegalTransition extends Error {
+  constructor(
+    public from: ProvisionState,
+    public event: NodeEvent,
+  ) {
+    const allowed = allowedEvents(from);
+    super(
+      `A node in state "${from}" cannot ${event.replace(/_/g, " ")}${allowed.length ? ` (allowed here: ${allowed.join(", ")})` : ""}.`,
+    );
+    this.name = "IllegalTransition";
+  }
+}
+
+/** Applies an event; throws IllegalTransition with the allowed events when the table forbids it. */
+export function transition(from: ProvisionState, event: NodeEvent): ProvisionState {
+  const to = nextState(from, event);
+  if (!to) throw new IllegalTransition(from, event);
+  return to;
+}
+
+/** The part of a node the rules look at. */
+export interface NodeFacts {
+  kind: "host" | "dpu";
+  provisionState: ProvisionState | string;
+  powerState: string;
+  maintenance: boolean;
+  fault: string | null;
+  hasInstance?: boolean;
+  parentPowerState?: string | null;
+}
+
+const busy = new Set<string>(["verifying", "inspecting", "deploying", "deleting", "cleaning"]);
+
+function eventRule(n: NodeFacts, event: NodeEvent, busyReason?: string): Verdict {
+  if (nextState(n.provisionState as ProvisionState, event)) return ok;
+  if (busyReason && busy.has(n.provisionState)) return no(busyReason);
+  const allowed = allowedEvents(n.provisionState as ProvisionState).filter((e) => OPERATOR_EVENTS.includes(e));
+  return no(`Not possible while the node is ${n.provisionState}${allowed.length ? `; it can: ${allowed.join(", ")}` : ""}.`);
+}
+
+/** Which actions a node allows now, each with the reason when it does not (STYLE.md §7). */
+export const nodeCan = {
+  manage: (n: NodeFacts) => (n.kind === "dpu" ? no("A DPU follows its host's lifecycle.") : eventRule(n, "manage", "Wait for the current operation to finish.")),
+  inspect: (n: NodeFacts) => (n.kind === "dpu" ? no("Inspect the host; its DPUs are discovered with it.") : eventRule(n, "inspect", "Wait for the current operation to finish.")),
+  provide(n: NodeFacts): Verdict {
+    if (n.kind === "dpu") return no("A DPU follows its host's lifecycle.");
+    if (n.maintenance) return no("The node is in maintenance; end maintenance first.");
+    if (n.fault) return no(`The node has a fault: ${n.fault}`);
+    return eventRule(n, "provide");
+  },
+  abort: (n: NodeFacts) => eventRule(n, "abort"),
+  deploy(n: NodeFacts): Verdict {
+    if (n.kind === "dpu") return no("Instances run on hosts, not on DPUs.");
+    if (n.maintenance) return no("The node is in maintenance.");
+    if (n.fault) return no(`The node has a fault: ${n.fault}`);
+    return eventRule(n, "deploy");
+  },
+  power(n: NodeFacts, action: "on" | "off" | "soft_off" | "reboot" | "soft_reboot" | "power_cycle" | "nmi"): Verdict {
+    if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
+    if (busy.has(n.provisionState) && n.provisionState !== "inspecting")
+      return no(`Anvil is ${n.provisionState} this node; power is under its control until that finishes.`);
+    if (n.powerState === "unknown" && action !== "on" && action !== "off") return no("The power state is unknown; the BMC may be unreachable.");
+    if ((action === "on") && n.powerState === "on") return no("It is already on.");
+    if ((action === "off" || action === "soft_off") && n.powerState === "off") return no("It is already off.");
+    if ((action === "reboot" || action === "soft_reboot" || action === "nmi") && n.powerState === "off") return no("It is off; power it on instead.");
+    return ok;
+  },
+  setBootDevice(n: NodeFacts): Verdict {
+    if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
+    if (n.provisionState === "deploying" || n.provisionState === "cleaning") return no(`Anvil controls the boot device while ${n.provisionState}.`);
+    return ok;
+  },
+  maintenanceOn: (n: NodeFacts) => (n.maintenance ? no("It is already in maintenance.") : ok),
+  maintenanceOff: (n: NodeFacts) => (n.maintenance ? ok : no("It is not in maintenance.")),
+  moveToPool(n: NodeFacts): Verdict {
+    if (n.kind === "dpu") return no("A DPU stays with its host.");
+    if (n.hasInstance || ["deploying", "active", "deleting", "rescue"].includes(n.provisionState))
+      return no("The node runs an instance; release it first.");
+    return ok;
+  },
+  delete(n: NodeFacts): Verdict {
+    if (n.kind === "dpu") return no("Delete the host; its DPUs go with it.");
+    if (n.hasInstance || ["deploying", "active", "deleting", "rescue", "cleaning"].includes(n.provisionState))
+      return no("The node runs an instance or is being cleaned; release it first.");
+    if (busy.has(n.provisionState)) return no("Wait for the current operation to finish.");
+    return ok;
+  },
+  firmwareUpdate(n: NodeFacts): Verdict {
+    if (n.kind !== "dpu") return no("Firmware and OS updates here are for DPUs.");
+    if (n.powerState !== "on") return no("The DPU must be powered on to take an update.");
+    return ok;
+  },
+};
+
+export type NodeAction = keyof typeof nodeCan;
