@@ -1,0 +1,93 @@
+// Unit tests of the IPMI driver's parsers and error classification, on ipmitool output that
+// ipmi_sim cannot produce (chassis faults, Pre-Init SEL times, privilege and cipher errors).
+import { describe, expect, it } from "vitest";
+import { bootdevArgs, classifyIpmitoolFailure, parseChassisHealth, parseGuid, parseIpmiAddress, parseSelList } from "./ipmi";
+
+const ctx = { address: "10.0.0.5:623", username: "admin", what: "read the power state", timeoutMs: 5000 };
+const fail = (stderr: string, extra: Partial<Parameters<typeof classifyIpmitoolFailure>[0]> = {}) =>
+  classifyIpmitoolFailure({ exitCode: 1, killed: false, stderr, stdout: "", ...extra }, ctx);
+
+describe("IPMI parsing", () => {
+  it("derives health from chassis status fault flags", () => {
+    const status = (over: Record<string, string>) =>
+      Object.entries({
+        "System Power": "on",
+        "Power Overload": "false",
+        "Main Power Fault": "false",
+        "Power Control Fault": "false",
+        "Drive Fault": "false",
+        "Cooling/Fan Fault": "false",
+        ...over,
+      })
+        .map(([k, v]) => `${k.padEnd(21)}: ${v}`)
+        .join("\n");
+    expect(parseChassisHealth(status({}))).toEqual({ health: "ok" });
+    expect(parseChassisHealth(status({ "Cooling/Fan Fault": "true" }))).toEqual({ health: "warning", reason: "cooling/fan fault" });
+    expect(parseChassisHealth(status({ "Main Power Fault": "true", "Drive Fault": "true" }))).toEqual({
+      health: "critical",
+      reason: "main power fault; drive fault",
+    });
+    expect(parseChassisHealth("garbage").health).toBe("unknown");
+  });
+
+  it("parses sel list with and without a set BMC clock", () => {
+    const events = parseSelList(
+      [
+        "   1 |  Pre-Init  |0000001040| Temperature #0x30 | Upper Critical going high | Asserted",
+        "  1a | 11/23/26 | 19:47:52 UTC | Power Supply #0x51 | Power Supply AC lost | Asserted",
+        "  1b | 11/23/2026 | 19:48:00 | Fan #0x40 | Lower Non-critical going low | Deasserted",
+        "SEL has no entries",
+      ].join("\n"),
+    );
+    expect(events.map((e) => [e.id, e.created?.toISOString() ?? null, e.severity, e.sensorType])).toEqual([
+      ["0001", null, "critical", "Temperature"],
+      ["001a", "2026-11-23T19:47:52.000Z", "critical", "Power Supply"],
+      ["001b", "2026-11-23T19:48:00.000Z", "ok", "Fan"],
+    ]);
+  });
+
+  it("normalises both GUID forms ipmitool prints", () => {
+    expect(parseGuid("System GUID   : 00112233445566778899AABBCCDDEEFF")).toBe("00112233-4455-6677-8899-aabbccddeeff");
+    expect(parseGuid("System GUID  : EFCDAB89-6745-23a1-efcd-ab89674523a1\nGUID Encoding : IPMI")).toBe("efcdab89-6745-23a1-efcd-ab89674523a1");
+    expect(parseGuid("Get GUID command failed")).toBeNull();
+  });
+
+  it("builds bootdev arguments", () => {
+    expect(bootdevArgs("x", "disk", { persistent: false })).toEqual(["chassis", "bootdev", "disk"]);
+    expect(bootdevArgs("x", "bios", { persistent: true, uefi: true })).toEqual(["chassis", "bootdev", "bios", "options=persistent,efiboot"]);
+    expect(() => bootdevArgs("x", "uefi_http", { persistent: false })).toThrow(/cannot select boot device "uefi_http"/);
+  });
+
+  it("parses addresses", () => {
+    expect(parseIpmiAddress("10.0.0.5")).toEqual({ host: "10.0.0.5", port: 623 });
+    expect(parseIpmiAddress("bmc-7.rack3:6230")).toEqual({ host: "bmc-7.rack3", port: 6230 });
+    expect(parseIpmiAddress("[fd00::5]:624")).toEqual({ host: "fd00::5", port: 624 });
+    expect(() => parseIpmiAddress("10.0.0.5:0")).toThrow(/invalid UDP port/);
+  });
+});
+
+describe("ipmitool error classification", () => {
+  it("tells credentials, privilege, cipher, reachability and support apart", () => {
+    expect(fail("> RAKP 2 HMAC is invalid\nError: Unable to establish IPMI v2 / RMCP+ session")).toMatchObject({
+      code: "auth",
+      message: "BMC 10.0.0.5:623 refused the credentials for user admin (wrong password)",
+      transient: false,
+    });
+    expect(fail("Set Session Privilege Level to ADMINISTRATOR failed: Requested privilege level exceeds limit")).toMatchObject({
+      code: "auth",
+      message: expect.stringContaining("lacks the privilege"),
+    });
+    expect(fail("Error in open session response message : no matching cipher suite\nError: Unable to establish IPMI v2 / RMCP+ session").code).toBe(
+      "unsupported",
+    );
+    expect(fail("Get Auth Capabilities error\nError: Unable to establish IPMI v2 / RMCP+ session")).toMatchObject({
+      code: "unreachable",
+      transient: true,
+    });
+    expect(fail("Set Chassis Power Control to Diag failed: Invalid data field in request")).toMatchObject({ code: "unsupported" });
+    expect(fail("Get Device ID command failed: Node busy")).toMatchObject({ code: "bmc_error", transient: true });
+    expect(fail("", { killed: true, exitCode: null })).toMatchObject({ code: "timeout", transient: true });
+    const enoent = Object.assign(new Error("spawn ipmitool ENOENT"), { code: "ENOENT" });
+    expect(fail("", { spawnError: enoent }).message).toContain("apt-get install ipmitool");
+  });
+});
