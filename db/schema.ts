@@ -198,9 +198,17 @@ export const nodes = pgTable(
     lastError: text("last_error"),
     inventory: jsonb("inventory").$type<Record<string, unknown>>(),
     dedicatedPower: boolean("dedicated_power").notNull().default(false),
+    // DPU agent endpoint and its per-agent token (sealed like BMC credentials).
     agentUrl: text("agent_url"),
     agentToken: text("agent_token"),
+    agentStatus: text("agent_status").notNull().default("unknown"),
     agentHeartbeatAt: timestamp("agent_heartbeat_at", { withTimezone: true }),
+    // Set when Anvil last heard from the BMC (any successful call).
+    bmcSeenAt: timestamp("bmc_seen_at", { withTimezone: true }),
+    powerChangedAt: timestamp("power_changed_at", { withTimezone: true }),
+    inspectedAt: timestamp("inspected_at", { withTimezone: true }),
+    // Which poll shard the node belongs to (spreads BMC polling across workers and time).
+    syncShard: integer("sync_shard").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -210,5 +218,67 @@ export const nodes = pgTable(
     index("nodes_pool_idx").on(t.poolId),
     index("nodes_parent_idx").on(t.parentNodeId),
     index("nodes_state_idx").on(t.provisionState),
+    index("nodes_list_idx").on(t.kind, t.name, t.id),
+    index("nodes_power_idx").on(t.powerState),
+    index("nodes_health_idx").on(t.health),
+    index("nodes_shard_idx").on(t.syncShard),
+    index("nodes_fault_idx").on(t.id).where(sql`${t.fault} is not null`),
+  ],
+);
+
+// Hardware events: SEL entries, power and health changes, faults, agent heartbeats lost, firmware steps.
+export const hardwareEvents = pgTable(
+  "hardware_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    nodeId: uuid("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    kind: text("kind").notNull(), // sel | power | health | fault | agent | firmware | lifecycle | console
+    severity: text("severity").notNull(), // info | ok | warning | critical
+    message: text("message").notNull(),
+    // For SEL entries: the BMC's entry id, so re-reading the log never duplicates.
+    sourceId: text("source_id"),
+    details: jsonb("details").$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index("hwevents_at_idx").on(t.at, t.id),
+    index("hwevents_node_idx").on(t.nodeId, t.at),
+    index("hwevents_sev_idx").on(t.severity, t.at),
+    uniqueIndex("hwevents_source_uq").on(t.nodeId, t.kind, t.sourceId),
+  ],
+);
+
+// Operations: the user-visible progress of a workflow (steps, current step, error), one per workflow run.
+export const operations = pgTable(
+  "operations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    kind: text("kind").notNull(), // e.g. node.inspect, node.enroll_bulk, dpu.firmware_update, instance.create
+    status: text("status").notNull().default("pending"), // pending | running | succeeded | failed | cancelled
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id"),
+    targetName: text("target_name"),
+    tenantId: uuid("tenant_id"),
+    createdBy: text("created_by"),
+    steps: jsonb("steps")
+      .$type<{ name: string; status: "pending" | "running" | "done" | "failed" | "skipped" | "compensated"; startedAt?: string; endedAt?: string; error?: string; detail?: string }[]>()
+      .notNull()
+      .default([]),
+    currentStep: text("current_step"),
+    progress: integer("progress"), // 0..100 when known
+    error: text("error"),
+    input: jsonb("input").$type<Record<string, unknown>>(),
+    result: jsonb("result").$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("operations_created_idx").on(t.createdAt, t.id),
+    index("operations_target_idx").on(t.targetType, t.targetId),
+    index("operations_status_idx").on(t.status),
+    index("operations_tenant_idx").on(t.tenantId, t.createdAt),
   ],
 );

@@ -21,7 +21,7 @@ export default async function setup(project: TestProject) {
   } else {
     const db = await startEmbeddedPostgres({ dataDir: path.resolve(".data/test-pg"), database: "postgres" });
     adminUrl = db.url;
-    stopEmbedded = db.stop;
+    stopEmbedded = () => db.stop({ immediate: true });
   }
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
