@@ -173,4 +173,15 @@ describe("faults", () => {
     sim.setAgentUrl("node-0001-dpu", null);
     expect((await systemOf(sim.byId("node-0001-dpu")!)).Oem.Anvil.AgentUrl).toBeNull();
   });
+
+  it("marks a host's disk bootable through the admin API (out-of-process labs)", async () => {
+    const h = sim.byId("node-0004")!;
+    await resetVia(h, "ForceOff");
+    expect((await admin("/admin/bmcs/node-0004/bootable", "PUT", { bootable: true })).status).toBe(200);
+    expect((await admin("/admin/bmcs/node-0004-dpu/bootable", "PUT", { bootable: true })).status).toBe(400);
+    expect((await admin("/admin/bmcs/node-0004/bootable", "PUT", { bootable: "yes" })).status).toBe(400);
+    await resetVia(h, "On");
+    await waitFor("OSRunning", async () => (await systemOf(h)).BootProgress.LastState === "OSRunning");
+    expect((await admin("/admin/bmcs/node-0004")).json).toMatchObject({ bootable: true, powerState: "On", bootProgress: "OSRunning" });
+  });
 });

@@ -43,6 +43,13 @@ export interface RedfishSimOptions {
   dedicatedDpuPower?: boolean | ((hostIndex: number) => boolean);
   /** "ports" (default): every BMC its own ephemeral port on 127.0.0.1; "loopback": every BMC its own 127.x.y.z on one port */
   address?: "ports" | "loopback";
+  /**
+   * "ports" mode: give BMCs consecutive ports from this one (ports in use are skipped) instead of kernel-chosen
+   * ephemeral ports. Default: ephemeral ports up to EPHEMERAL_MAX BMCs; above that a run of ports just below the
+   * kernel's ephemeral range, because binding port 0 thousands of times gets slow (the kernel searches a nearly
+   * full range) and would starve every outgoing connection on the machine of source ports.
+   */
+  portBase?: number;
   /** port shared by all BMCs in "loopback" mode; default: an ephemeral port picked for the first BMC */
   loopbackPort?: number;
   /** second octet of the loopback addresses (default 10: 127.10.0.1, 127.10.0.2, ...) */
@@ -87,6 +94,18 @@ export interface RedfishSim {
 }
 
 const LISTEN_BATCH = 512;
+/** above this many BMCs, "ports" mode allocates ports itself (see RedfishSimOptions.portBase) */
+export const EPHEMERAL_MAX = 2000;
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    // not Linux: assume the IANA dynamic range
+  }
+  return [49152, 65535];
+}
 
 /** Soft limit of open files, to explain EMFILE before it happens. */
 function openFileLimit(): number | undefined {
@@ -104,6 +123,19 @@ function loopbackAddress(net2: number, i: number): string {
   const b = net2 + Math.floor(i / perB);
   const r = i % perB;
   return `127.${b}.${Math.floor(r / 254)}.${(r % 254) + 1}`;
+}
+
+/** Listen on the next free port from the shared counter, skipping ports something else holds. */
+async function listenNextFree(server: net.Server, host: string, next: { port: number }): Promise<number> {
+  for (;;) {
+    const port = next.port++;
+    if (port > 65535) throw Object.assign(new Error("no free port left for BMC listeners"), { code: "EADDRINUSE" });
+    try {
+      return await listen(server, port, host);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" && (err as NodeJS.ErrnoException).code !== "EACCES") throw err;
+    }
+  }
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {
@@ -270,12 +302,17 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
       byAddress.set(addrOf(0), b);
       start = 1;
     }
+    let next: { port: number } | undefined;
+    if (mode === "ports" && (opts.portBase !== undefined || engine.bmcs.length > EPHEMERAL_MAX)) {
+      const [ephLow] = ephemeralRange();
+      next = { port: opts.portBase ?? Math.max(1024, ephLow - Math.ceil(engine.bmcs.length * 1.05) - 256) };
+    }
     for (let i = start; i < engine.bmcs.length; i += LISTEN_BATCH) {
       const batch = engine.bmcs.slice(i, i + LISTEN_BATCH);
       await Promise.all(
         batch.map(async (b) => {
           const addr = addrOf(b.index);
-          const p = await listen(makeListener(b), port, addr);
+          const p = next ? await listenNextFree(makeListener(b), addr, next) : await listen(makeListener(b), port, addr);
           b.url = `${scheme}://${addr}:${p}`;
           if (mode === "loopback") byAddress.set(addr, b);
           else byPort.set(p, b);
