@@ -1,5 +1,6 @@
 // Fault injection through the admin API: latency, errorRate, timeout, unreachable, stuck power, health,
 // SEL entries, agent URL; plus the admin API's own pagination and input validation.
+// biome-ignore-all lint/suspicious/noExplicitAny: parsed Redfish JSON bodies are untyped; tests read them as such
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedfishSim, startRedfishSim } from "./index";

@@ -20,7 +20,6 @@ export interface SimContext {
   events: EventHub;
   tasks: TaskManager;
   sessions: SessionStore;
-  tls: boolean;
   /** responses held open by the "timeout" fault, released on close() */
   held: Set<ServerResponse>;
   heldSockets: Set<Duplex>;

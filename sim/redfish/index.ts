@@ -188,7 +188,6 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     events: new EventHub(),
     tasks: undefined as unknown as TaskManager,
     sessions: new SessionStore(config.username, config.password),
-    tls,
     held: new Set(),
     heldSockets: new Set(),
   };

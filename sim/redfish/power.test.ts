@@ -1,5 +1,6 @@
 // Power semantics of the simulator over real HTTP: every ResetType, transition timing, BootProgress,
 // host/DPU coupling in both directions, dedicated DPU supply, SEL entries and the SSE event stream.
+// biome-ignore-all lint/suspicious/noExplicitAny: parsed Redfish JSON bodies are untyped; tests read them as such
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedfishSim, startRedfishSim } from "./index";

@@ -1,5 +1,6 @@
 // Protocol tests of the Redfish simulator over real HTTP: service root, authentication and sessions,
 // resource discovery (host -> DPU), ETag/If-Match, boot override validation, 404/405/400, VirtualMedia, SEL.
+// biome-ignore-all lint/suspicious/noExplicitAny: parsed Redfish JSON bodies are untyped; tests read them as such
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hardwareFor, macFor } from "../fleet";

@@ -1,6 +1,7 @@
 // Small helpers for the simulator's tests: a Redfish request function that follows the spec (absolute
 // or relative @odata.id, Basic or token auth), polling, a console WebSocket client that accumulates
 // output, and an SSE reader. Real HTTP/WebSocket only; nothing here reaches into the simulator.
+// biome-ignore-all lint/suspicious/noExplicitAny: parsed Redfish JSON bodies are untyped; tests read them as such
 
 import { Agent, fetch as undiciFetch } from "undici";
 import WebSocket from "ws";

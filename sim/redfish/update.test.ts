@@ -1,5 +1,6 @@
 // UpdateService.SimpleUpdate on a DPU BMC: 202 + task monitor, 202/Retry-After while running, the finished
 // Task at the end, the new Version in FirmwareInventory; bad requests and failing images.
+// biome-ignore-all lint/suspicious/noExplicitAny: parsed Redfish JSON bodies are untyped; tests read them as such
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedfishSim, startRedfishSim } from "./index";
