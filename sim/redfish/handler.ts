@@ -322,6 +322,17 @@ const ROUTES: Route[] = [
       },
     },
   },
+  { pattern: ["Systems", "{system}", "Processors"], methods: { GET: (c) => ok(R.processors(c.ctx, c.bmc)) } },
+  {
+    pattern: ["Systems", "{system}", "Processors", ":cpu"],
+    methods: {
+      GET: (c) => {
+        const j = R.processor(c.ctx, c.bmc, c.params.cpu);
+        if (!j) throw notFound(c.path);
+        return ok(j);
+      },
+    },
+  },
   { pattern: ["Systems", "{system}", "LogServices"], methods: { GET: (c) => ok(R.logServices(c.bmc)) } },
   { pattern: ["Systems", "{system}", "LogServices", "SEL"], methods: { GET: (c) => ok(R.selService(c.bmc)) } },
   {

@@ -93,6 +93,18 @@ describe("resource tree and discovery", () => {
     expect(s.Oem.Anvil.DpuBmcUrl).toBe(dpu().url);
   });
 
+  it("lists one Processor per socket, consistent with ProcessorSummary", async () => {
+    const s = await systemOf(host());
+    const col = await rf(host(), s.Processors["@odata.id"]);
+    expect(col.json["Members@odata.count"]).toBe(s.ProcessorSummary.Count);
+    const cpu = await rf(host(), col.json.Members[0]["@odata.id"]);
+    expect(cpu.json).toMatchObject({ ProcessorType: "CPU", ProcessorArchitecture: "x86", Model: s.ProcessorSummary.Model });
+    expect(cpu.json.TotalCores * s.ProcessorSummary.Count).toBe(s.ProcessorSummary.CoreCount);
+    const dpuCpu = await rf(dpu(), "/redfish/v1/Systems/Bluefield/Processors/CPU1");
+    expect(dpuCpu.json.ProcessorArchitecture).toBe("ARM");
+    expect((await rf(host(), `${s.Processors["@odata.id"]}/CPU99`)).status).toBe(404);
+  });
+
   it("varies hardware across hosts deterministically", () => {
     const classes = new Set(Array.from({ length: 40 }, (_, i) => hardwareFor(i).className));
     expect(classes.size).toBeGreaterThanOrEqual(3);

@@ -99,6 +99,7 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
     },
     BootProgress: { LastState: e.bootProgress(bmc), LastStateTime: new Date(bmc.onSince || Date.parse(e.startedAt)).toISOString() },
     EthernetInterfaces: ref(`${sys}/EthernetInterfaces`),
+    Processors: ref(`${sys}/Processors`),
     LogServices: ref(`${sys}/LogServices`),
     VirtualMedia: ref(`${sys}/VirtualMedia`),
     SerialConsole: {
@@ -144,6 +145,49 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
     ProcessorSummary: { Count: hw.cpuCount, CoreCount: hw.cpuCount * hw.coresPerCpu, Model: hw.cpuModel, Status: { State: "Enabled", Health: "OK" } },
     MemorySummary: { TotalSystemMemoryGiB: hw.memoryGiB, Status: { State: "Enabled", Health: "OK" } },
     Oem: { Anvil: { DpuBmcUrl: bmc.dpu?.url ?? null, HardwareClass: hw.className } },
+  };
+}
+
+interface CpuInfo {
+  sockets: number;
+  cores: number;
+  model: string;
+  arch: "x86" | "ARM";
+  isa: "x86-64" | "ARM-A64";
+  mhz: number;
+}
+
+function cpuOf(ctx: SimContext, bmc: Bmc): CpuInfo {
+  if (bmc.kind === "dpu") return { sockets: 1, cores: 16, model: "ARM Cortex-A78AE", arch: "ARM", isa: "ARM-A64", mhz: 2300 };
+  const hw = ctx.engine.fleetHost(bmc).hardware;
+  const ghz = /@ ([\d.]+)GHz/.exec(hw.cpuModel);
+  return { sockets: hw.cpuCount, cores: hw.coresPerCpu, model: hw.cpuModel, arch: "x86", isa: "x86-64", mhz: ghz ? Math.round(Number(ghz[1]) * 1000) : 2450 };
+}
+
+export function processors(ctx: SimContext, bmc: Bmc): Json {
+  const p = `${bmc.systemPath}/Processors`;
+  const n = cpuOf(ctx, bmc).sockets;
+  return collection(p, "ProcessorCollection", "Processors Collection", Array.from({ length: n }, (_, i) => `${p}/CPU${i + 1}`));
+}
+
+export function processor(ctx: SimContext, bmc: Bmc, id: string): Json | undefined {
+  const cpu = cpuOf(ctx, bmc);
+  const m = /^CPU(\d+)$/.exec(id);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > cpu.sockets) return undefined;
+  return {
+    "@odata.id": `${bmc.systemPath}/Processors/${id}`,
+    "@odata.type": "#Processor.v1_20_0.Processor",
+    Id: id,
+    Name: `Processor ${m[1]}`,
+    Socket: `CPU ${m[1]}`,
+    ProcessorType: "CPU",
+    ProcessorArchitecture: cpu.arch,
+    InstructionSet: cpu.isa,
+    Model: cpu.model,
+    TotalCores: cpu.cores,
+    TotalThreads: cpu.arch === "x86" ? cpu.cores * 2 : cpu.cores,
+    MaxSpeedMHz: cpu.mhz,
+    Status: { State: "Enabled", Health: "OK" },
   };
 }
 
