@@ -75,7 +75,7 @@ interface Ctx {
   body: unknown;
 }
 
-interface Route {
+export interface Route {
   method: string;
   segments: string[];
   /** Latency bucket; may depend on the body (a POST /volumes with sourceSnapshotId is a clone). */
@@ -105,7 +105,7 @@ const created = (body: { id: string }, path: string): Reply => ({ status: 201, b
 /** Takes the (void) result of the action so handlers read as one expression. */
 const noContent = (_done: unknown): Reply => ({ status: 204 });
 
-function buildRoutes(m: StorageModel, faults: FaultState): Route[] {
+export function buildRoutes(m: StorageModel, faults: FaultState): Route[] {
   const routes: Route[] = [];
   const add = (method: string, path: string, op: Route["op"], handle: Route["handle"]) =>
     routes.push({ method, segments: path.split("/").filter(Boolean), op, handle });
