@@ -55,6 +55,7 @@ describe("bad input gets a clear 4xx, never a 500", () => {
 
   it.each([
     ["unknown id", "GET", "/v1/volumes/does-not-exist", 404, "not_found"],
+    ["broken percent-encoding in an id", "GET", "/v1/volumes/%E0%A4%A", 400, "invalid_request"],
     ["unknown snapshot delete", "DELETE", "/v1/snapshots/nope", 404, "not_found"],
     ["unknown route", "GET", "/v1/widgets", 404, "not_found"],
     ["wrong method", "PUT", "/v1/volumes", 405, "method_not_allowed"],

@@ -195,7 +195,7 @@ function match(routes: Route[], method: string, path: string): { route: Route; p
     let okay = true;
     for (let i = 0; i < parts.length; i++) {
       const seg = route.segments[i];
-      if (seg.startsWith(":")) params[seg.slice(1)] = parts[i];
+      if (seg.startsWith(":")) params[seg.slice(1)] = decodeSegment(parts[i]);
       else if (seg !== parts[i]) {
         okay = false;
         break;
@@ -206,6 +206,14 @@ function match(routes: Route[], method: string, path: string): { route: Route; p
     if (route.method === method) return { route, params };
   }
   return pathMatched ? "wrong_method" : null;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new ApiError(400, "invalid_request", `path segment ${s} is not valid percent-encoding`);
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
