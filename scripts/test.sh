@@ -26,5 +26,6 @@ const failed = v.numFailedTests + (p.stats.unexpected || 0);
 const skipped = (v.numPendingTests || 0) + (v.numTodoTests || 0) + (p.stats.skipped || 0);
 console.log(`\nvitest: ${v.numPassedTests} passed; playwright: ${p.stats.expected} passed`);
 console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+if (failed > 0 || skipped > 0) process.exit(1);
 '
 echo "npm test took $(( $(date +%s) - start )) s"

@@ -19,9 +19,16 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
   return upgradeHandlers.some((h) => h(req, socket, head));
 }
 
-/** Starts background services; returns a one-line description for the start banner, if any. */
+/** Starts background services (the workflow engine: queues, schedules, recovery of interrupted work). */
 export async function startBackground(_opts: { dev: boolean }): Promise<string | undefined> {
-  return undefined;
+  const { startEngine, stopEngine } = await import("./workflows/engine");
+  const engine = await startEngine({ databaseUrl: process.env.DATABASE_URL! });
+  stoppers.push(stopEngine);
+  return `workflow engine ${engine.executorId}`;
+}
+
+export function onStop(s: Stopper) {
+  stoppers.push(s);
 }
 
 export async function stopBackground(): Promise<void> {

@@ -12,7 +12,7 @@ export const poolNameRule = z
 
 export const poolCreateSchema = createInsertSchema(pools, {
   name: () => poolNameRule,
-  description: (s) => s.trim().max(500, "At most 500 characters"),
+  description: () => z.string().trim().max(500, "At most 500 characters").optional(),
   resourceClass: (s) =>
     s
       .trim()

@@ -1,7 +1,8 @@
 // Authorization coverage: every procedure × {anonymous, operator admin, operator viewer, tenant admin,
 // tenant member, member of another tenant}. Fails when a procedure exists without a row in authz-table.ts.
 import { TRPCError } from "@trpc/server";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEngine, stopEngine } from "@/server/workflows/engine";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, roles } from "@/test/fixtures";
 import { authzTable, type Outcome } from "./authz-table";
@@ -13,6 +14,11 @@ describe("authorization coverage", () => {
   let fx: Fixtures;
   beforeAll(async () => {
     fx = await makeFixtures(useTestDb());
+    // Mutations that start work enqueue it on the real engine.
+    await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "authz-test", schedules: false });
+  });
+  afterAll(async () => {
+    await stopEngine();
   });
 
   it("has a row for every procedure and a procedure for every row", () => {

@@ -1,5 +1,8 @@
 // The application router: one sub-router per resource (server/api/routers/<resource>.ts).
 import { auditRouter } from "./routers/audit";
+import { eventsRouter } from "./routers/events";
+import { nodesRouter } from "./routers/nodes";
+import { operationsRouter } from "./routers/operations";
 import { poolsRouter } from "./routers/pools";
 import { sessionRouter } from "./routers/session";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -8,6 +11,9 @@ export const appRouter = createTRPCRouter({
   session: sessionRouter,
   pools: poolsRouter,
   audit: auditRouter,
+  nodes: nodesRouter,
+  events: eventsRouter,
+  operations: operationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -145,7 +145,6 @@ describe("IPMI driver against ipmi_sim", () => {
 
     // SEL times have 1 s resolution: make the second event land in a later second.
     await new Promise((r) => setTimeout(r, 1100));
-    const cut = new Date(Math.floor(Date.now() / 1000) * 1000);
     await sim.addSelEvent({ sensorType: 0x04, sensorNumber: 0x40, offset: 0x00, deassert: false }); // fan lower non-critical going low
     await sim.addSelEvent({ sensorType: 0x01, sensorNumber: 0x30, offset: 0x09, deassert: true });
 
@@ -154,6 +153,9 @@ describe("IPMI driver against ipmi_sim", () => {
     expect(all[1]).toMatchObject({ sensorType: "Fan", severity: "warning" });
     expect(all[2]).toMatchObject({ direction: "deasserted", severity: "ok" });
 
+    // Cut at the second event's own BMC timestamp (the BMC's clock, not ours, decides what "since" means).
+    const cut = all[1]!.created!;
+    expect(cut.getTime()).toBeGreaterThan(all[0]!.created!.getTime());
     const recent = await bmc.listEvents({ since: cut });
     expect(recent.map((e) => e.id)).toEqual(["0002", "0003"]);
     expect((await bmc.listEvents({ limit: 1 })).map((e) => e.id)).toEqual(["0003"]);

@@ -1,0 +1,94 @@
+// Node shapes, declared once for the router inputs and the forms (enroll, bulk actions, filters).
+import { z } from "zod";
+import { PROVISION_STATES } from "@/server/domain/node-lifecycle";
+
+export const nodeNameRule = z
+  .string()
+  .trim()
+  .min(1, "Required")
+  .max(63, "At most 63 characters")
+  .regex(/^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/, "Letters, digits, dots, dashes and underscores; start and end with a letter or digit");
+
+/** Redfish: an http(s) base URL; IPMI: host or host:port. Normalised (no trailing slash, lower-case scheme/host). */
+export function normaliseBmcAddress(driver: "redfish" | "ipmi", raw: string): { ok: true; value: string } | { ok: false; message: string } {
+  const a = raw.trim();
+  if (driver === "redfish") {
+    let u: URL;
+    try {
+      u = new URL(a);
+    } catch {
+      return { ok: false, message: "Enter the BMC's base URL, e.g. https://10.0.0.5 or http://127.0.0.1:8443" };
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") return { ok: false, message: "The BMC URL must start with https:// or http://" };
+    if (u.username || u.password) return { ok: false, message: "Put credentials in the username and password fields, not in the URL" };
+    const path = u.pathname.replace(/\/+$/, "").replace(/\/redfish\/v1$/, "");
+    return { ok: true, value: `${u.protocol}//${u.host}${path}` };
+  }
+  if (!/^[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(a) && !/^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(a))
+    return { ok: false, message: "Enter the BMC's host or host:port, e.g. 10.0.0.5 or 10.0.0.5:623" };
+  const port = a.match(/:(\d+)$/)?.[1];
+  if (port && (Number(port) < 1 || Number(port) > 65535)) return { ok: false, message: "The port must be 1–65535" };
+  return { ok: true, value: a.toLowerCase() };
+}
+
+const secret = z.string().min(1, "Required").max(256, "At most 256 characters");
+
+export const enrollSchema = z
+  .object({
+    name: nodeNameRule,
+    poolId: z.uuid().nullable().default(null),
+    driver: z.enum(["redfish", "ipmi"]),
+    address: z.string().trim().min(1, "Required").max(300),
+    username: z.string().trim().min(1, "Required").max(128),
+    password: secret,
+    verifyTls: z.boolean().default(true),
+    dedicatedPower: z.boolean().default(false),
+    dpu: z
+      .object({
+        address: z.string().trim().max(300).default(""),
+        username: z.string().trim().max(128).default(""),
+        password: z.string().max(256).default(""),
+        agentUrl: z.string().trim().max(300).default(""),
+        agentToken: z.string().max(512).default(""),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const a = normaliseBmcAddress(v.driver, v.address);
+    if (!a.ok) ctx.addIssue({ code: "custom", path: ["address"], message: a.message });
+    if (v.dpu?.address) {
+      const d = normaliseBmcAddress("redfish", v.dpu.address);
+      if (!d.ok) ctx.addIssue({ code: "custom", path: ["dpu", "address"], message: d.message });
+    }
+    if (v.dpu?.agentUrl) {
+      try {
+        const u = new URL(v.dpu.agentUrl);
+        if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+      } catch {
+        ctx.addIssue({ code: "custom", path: ["dpu", "agentUrl"], message: "Enter the agent's URL, e.g. https://10.0.1.5:8443" });
+      }
+    }
+  });
+export type EnrollInput = z.input<typeof enrollSchema>;
+
+export const nodeSortKeys = ["name", "provisionState", "powerState", "health", "createdAt"] as const;
+export const healthValues = ["ok", "warning", "critical", "unknown"] as const;
+export const powerValues = ["on", "off", "powering_on", "powering_off", "unknown"] as const;
+
+export const nodeFilterSchema = z.object({
+  q: z.string().trim().max(100).optional(),
+  poolId: z.uuid().optional(),
+  state: z.enum(PROVISION_STATES).optional(),
+  power: z.enum(powerValues).optional(),
+  health: z.enum(healthValues).optional(),
+  maintenance: z.boolean().optional(),
+  fault: z.boolean().optional(),
+  hasDpu: z.boolean().optional(),
+  includeChildren: z.boolean().default(false),
+});
+
+export const powerActionSchema = z.enum(["on", "off", "soft_off", "reboot", "soft_reboot", "power_cycle", "nmi"]);
+export const bootDeviceSchema = z.enum(["disk", "pxe", "cdrom", "bios", "uefi_http"]);
+export const idsSchema = z.array(z.uuid()).min(1, "Select at least one node").max(1000, "At most 1000 nodes at a time");

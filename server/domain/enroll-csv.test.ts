@@ -1,0 +1,41 @@
+// Bulk-enrollment CSV parsing: good rows, per-row errors, header problems.
+import { describe, expect, it } from "vitest";
+import { CSV_COLUMNS, parseEnrollCsv } from "./enroll-csv";
+
+const header = CSV_COLUMNS.join(",");
+
+describe("parseEnrollCsv", () => {
+  it("parses rows into enroll inputs with their pool", () => {
+    const csv = `${header}\nnode-1,general,redfish,http://127.0.0.1:9001,admin,pw,false,http://127.0.0.1:9002,,,http://127.0.0.1:9003,tok,false\n`;
+    const r = parseEnrollCsv(csv);
+    expect("rows" in r).toBe(true);
+    if (!("rows" in r)) return;
+    expect(r.rows[0]).toMatchObject({ ok: true, line: 2, pool: "general", input: { name: "node-1", driver: "redfish", verifyTls: false, dpu: { agentToken: "tok" } } });
+  });
+
+  it("gives each bad row its own error and keeps the good ones", () => {
+    const csv = [
+      "name,driver,bmc_address,bmc_username,bmc_password",
+      "good,ipmi,10.0.0.1:623,admin,pw",
+      "bad addr,redfish,ftp://x,admin,pw",
+      "n3,redfish,not a url,admin,pw",
+      "n4,snmp,10.0.0.2,admin,pw",
+      "n5,ipmi,10.0.0.3,,pw",
+      "good,ipmi,10.0.0.4,admin,pw",
+    ].join("\n");
+    const r = parseEnrollCsv(csv);
+    if (!("rows" in r)) throw new Error(r.error);
+    expect(r.rows.map((x) => x.ok)).toEqual([true, false, false, false, false, false]);
+    expect(r.rows[1]).toMatchObject({ ok: false, error: expect.stringMatching(/^name: /) });
+    expect(r.rows[2]).toMatchObject({ ok: false, error: expect.stringMatching(/^bmc_address: Enter the BMC's base URL/) });
+    expect(r.rows[3]).toMatchObject({ ok: false, error: expect.stringMatching(/^driver: /) });
+    expect(r.rows[4]).toMatchObject({ ok: false, error: "bmc_username: Required" });
+    expect(r.rows[5]).toMatchObject({ ok: false, error: "name good repeats line 2" });
+  });
+
+  it("refuses a file with missing or unknown columns, or broken quoting", () => {
+    expect(parseEnrollCsv("name,driver\nx,ipmi")).toMatchObject({ error: expect.stringMatching(/lacks required column\(s\): bmc_address/) });
+    expect(parseEnrollCsv(`${header},colour\n`)).toMatchObject({ error: expect.stringMatching(/no rows|Unknown column/) });
+    expect(parseEnrollCsv(`name,driver,bmc_address,bmc_username,bmc_password\n"x,ipmi,1,2,3`)).toMatchObject({ error: expect.stringMatching(/not valid CSV/) });
+  });
+});

@@ -1,0 +1,97 @@
+// Bulk enrollment CSV: parse (RFC 4180 via csv-parse) and validate each row into an enroll input, keeping a
+// per-row error instead of failing the whole file. Columns (header required, order free):
+//   name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,
+//   dpu_bmc_password,agent_url,agent_token,dedicated_power
+// `sim/lab.ts` writes exactly this format for its fleet.
+import { parse } from "csv-parse/sync";
+import { type EnrollInput, enrollSchema } from "@/db/validation/nodes";
+
+export const CSV_COLUMNS = [
+  "name",
+  "pool",
+  "driver",
+  "bmc_address",
+  "bmc_username",
+  "bmc_password",
+  "verify_tls",
+  "dpu_bmc_address",
+  "dpu_bmc_username",
+  "dpu_bmc_password",
+  "agent_url",
+  "agent_token",
+  "dedicated_power",
+] as const;
+const REQUIRED = ["name", "driver", "bmc_address", "bmc_username", "bmc_password"];
+export const MAX_CSV_ROWS = 20_000;
+
+export type CsvRow =
+  | { line: number; name: string; ok: true; pool: string | null; input: Omit<EnrollInput, "poolId"> }
+  | { line: number; name: string; ok: false; error: string };
+
+function bool(v: string | undefined, dflt: boolean): boolean | null {
+  if (v === undefined || v.trim() === "") return dflt;
+  const t = v.trim().toLowerCase();
+  if (["true", "yes", "1", "y"].includes(t)) return true;
+  if (["false", "no", "0", "n"].includes(t)) return false;
+  return null;
+}
+
+export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: string } {
+  let records: Record<string, string>[];
+  try {
+    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, relax_column_count: false, bom: true });
+  } catch (e) {
+    return { error: `The file is not valid CSV: ${(e as Error).message}` };
+  }
+  if (records.length === 0) return { error: "The file has a header but no rows." };
+  if (records.length > MAX_CSV_ROWS) return { error: `The file has ${records.length} rows; at most ${MAX_CSV_ROWS} at a time.` };
+  const header = Object.keys(records[0]!);
+  const missing = REQUIRED.filter((c) => !header.includes(c));
+  if (missing.length) return { error: `The header lacks required column(s): ${missing.join(", ")}. Expected: ${CSV_COLUMNS.join(",")}` };
+  const unknown = header.filter((c) => !(CSV_COLUMNS as readonly string[]).includes(c));
+  if (unknown.length) return { error: `Unknown column(s): ${unknown.join(", ")}. Expected: ${CSV_COLUMNS.join(",")}` };
+
+  const rows: CsvRow[] = records.map((r, i) => {
+    const line = i + 2;
+    const name = r.name ?? "";
+    const verifyTls = bool(r.verify_tls, true);
+    const dedicated = bool(r.dedicated_power, false);
+    if (verifyTls === null) return { line, name, ok: false, error: "verify_tls: use true or false" };
+    if (dedicated === null) return { line, name, ok: false, error: "dedicated_power: use true or false" };
+    const hasDpu = !!(r.dpu_bmc_address || r.agent_url);
+    const candidate = {
+      name,
+      driver: (r.driver ?? "").toLowerCase(),
+      address: r.bmc_address ?? "",
+      username: r.bmc_username ?? "",
+      password: r.bmc_password ?? "",
+      verifyTls,
+      dedicatedPower: dedicated,
+      dpu: hasDpu
+        ? {
+            address: r.dpu_bmc_address ?? "",
+            username: r.dpu_bmc_username ?? "",
+            password: r.dpu_bmc_password ?? "",
+            agentUrl: r.agent_url ?? "",
+            agentToken: r.agent_token ?? "",
+          }
+        : undefined,
+    };
+    const parsed = enrollSchema.safeParse(candidate);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const col = { address: "bmc_address", username: "bmc_username", password: "bmc_password" }[String(issue.path[0])] ?? issue.path.join(".");
+      return { line, name, ok: false, error: `${col}: ${issue.message}` };
+    }
+    const { poolId: _p, ...input } = parsed.data;
+    return { line, name, ok: true, pool: r.pool?.trim() || null, input };
+  });
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    if (!row.ok) continue;
+    const prev = seen.get(row.name.toLowerCase());
+    if (prev) Object.assign(row, { ok: false, error: `name ${row.name} repeats line ${prev}` });
+    else seen.set(row.name.toLowerCase(), row.line);
+  }
+  return { rows };
+}

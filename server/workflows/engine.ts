@@ -1,0 +1,121 @@
+// The durable workflow engine: DBOS Transact, keeping its state in the same Postgres (schema "dbos").
+// Workflows are registered by name in this process before launch (./registry.ts); callers — tRPC routers,
+// which Next bundles separately — start them by name through the bridge on globalThis, never by importing
+// workflow modules. Queues carry the work, so any replica sharing the database can run any workflow.
+import os from "node:os";
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import { logger } from "@/server/lib/log";
+
+export interface EnqueueOptions {
+  /** Idempotency: starting the same id twice returns the first run. Use the operation id. */
+  workflowID?: string;
+  queue?: QueueName;
+}
+
+export const QUEUES = {
+  // Operator-triggered node work (inspect, power, firmware): bounded so a bulk action can't flood BMCs.
+  nodes: { concurrency: 64 },
+  // Periodic BMC/agent polling shards.
+  sync: { concurrency: 40 },
+  // Tenant provisioning and its inverse.
+  instances: { concurrency: 200 },
+} as const;
+export type QueueName = keyof typeof QUEUES;
+
+export interface Engine {
+  executorId: string;
+  enqueue(name: string, args: unknown[], opts?: EnqueueOptions): Promise<string>;
+  result<T = unknown>(workflowID: string): Promise<T>;
+  cancel(workflowID: string): Promise<void>;
+}
+
+type AnyFn = (...args: never[]) => Promise<unknown>;
+const g = globalThis as unknown as {
+  __anvilEngine?: Engine;
+  __anvilWorkflows?: Map<string, AnyFn>;
+  __anvilSchedules?: { name: string; fn: (t: Date, ctx: unknown) => Promise<void>; schedule: string }[];
+};
+const registry = (g.__anvilWorkflows ??= new Map());
+const schedules = (g.__anvilSchedules ??= []);
+
+/** Registers a durable workflow under a stable name (must run before startEngine launches DBOS). */
+export function defineWorkflow<A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  if (registry.has(name)) return registry.get(name) as unknown as (...args: A) => Promise<R>;
+  const wf = DBOS.registerWorkflow(fn, { name });
+  registry.set(name, wf as unknown as AnyFn);
+  return wf;
+}
+
+/** A periodic workflow (cron with seconds: "*\/30 * * * * *"); DBOS runs each tick once across replicas. */
+export function defineSchedule(name: string, schedule: string, fn: (t: Date) => Promise<void>) {
+  const wf = DBOS.registerWorkflow(async (t: Date, _ctx: unknown) => fn(t), { name: `schedule.${name}` });
+  schedules.push({ name, fn: wf, schedule });
+}
+
+/** A checkpointed step: on recovery a finished step returns its recorded result instead of running again. */
+export function step<R>(name: string, fn: () => Promise<R>, opts: { retries?: number; intervalMs?: number } = {}): Promise<R> {
+  return DBOS.runStep(fn, {
+    name,
+    retriesAllowed: (opts.retries ?? 0) > 0,
+    maxAttempts: (opts.retries ?? 0) + 1,
+    intervalSeconds: (opts.intervalMs ?? 500) / 1000,
+    backoffRate: 2,
+  });
+}
+
+export const sleep = (ms: number) => DBOS.sleepms(ms);
+
+export function getEngine(): Engine {
+  if (!g.__anvilEngine) throw new Error("The workflow engine is not running in this process.");
+  return g.__anvilEngine;
+}
+
+export function engineRunning(): boolean {
+  return !!g.__anvilEngine;
+}
+
+export async function startEngine(opts: { databaseUrl: string; executorId?: string; schedules?: boolean }): Promise<Engine> {
+  if (g.__anvilEngine) return g.__anvilEngine;
+  await import("./registry");
+  const executorId = opts.executorId ?? process.env.ANVIL_REPLICA_ID ?? `anvil-${os.hostname()}-${process.env.PORT ?? 3000}`;
+  DBOS.setConfig({
+    name: "anvil",
+    systemDatabaseUrl: opts.databaseUrl,
+    systemDatabaseSchemaName: "dbos",
+    systemDatabasePoolSize: Number(process.env.ANVIL_ENGINE_POOL ?? 20),
+    executorID: executorId,
+    logLevel: process.env.DBOS_LOG_LEVEL ?? "warn",
+  });
+  await DBOS.launch();
+  for (const [name, o] of Object.entries(QUEUES)) await DBOS.registerQueue(name, o);
+  if (opts.schedules !== false && schedules.length)
+    await DBOS.applySchedules(schedules.map((s) => ({ scheduleName: s.name, workflowFn: s.fn, schedule: s.schedule, queueName: "sync" })));
+
+  const engine: Engine = {
+    executorId,
+    async enqueue(name, args, o = {}) {
+      const fn = registry.get(name);
+      if (!fn) throw new Error(`No workflow named ${name} is registered.`);
+      const h = await DBOS.startWorkflow(fn as (...a: unknown[]) => Promise<unknown>, {
+        workflowID: o.workflowID,
+        queueName: o.queue ?? "nodes",
+      })(...args);
+      return h.workflowID;
+    },
+    async result<T>(id: string) {
+      return (await DBOS.retrieveWorkflow<T>(id).getResult()) as T;
+    },
+    async cancel(id) {
+      await DBOS.cancelWorkflow(id);
+    },
+  };
+  g.__anvilEngine = engine;
+  logger.info({ executorId, workflows: registry.size }, "workflow engine started");
+  return engine;
+}
+
+export async function stopEngine(): Promise<void> {
+  if (!g.__anvilEngine) return;
+  g.__anvilEngine = undefined;
+  await DBOS.shutdown();
+}

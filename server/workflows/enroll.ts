@@ -1,0 +1,176 @@
+// Enrollment: probe the BMC (and the DPU's, if given) with the credentials, and only then record the node,
+// in one transaction — so an unreachable address, wrong credentials or a BMC that answers garbage leaves
+// nothing half-enrolled. Used by nodes.enroll (one node) and the bulk-enroll workflow (CSV rows).
+import crypto from "node:crypto";
+import { eq, or } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { nodes } from "@/db/schema";
+import { type EnrollInput, enrollSchema, normaliseBmcAddress } from "@/db/validation/nodes";
+import { audit } from "@/server/api/audit";
+import type { Principal } from "@/server/auth/principal";
+import { type BmcEndpoint, type BmcInventory, createBmcDriver, isBmcError } from "@/server/drivers/bmc";
+import { fingerprint, seal } from "@/server/lib/secrets";
+import { recordEvents } from "./events";
+
+export const SYNC_SHARDS = 16;
+export function shardOf(id: string): number {
+  return crypto.createHash("sha1").update(id).digest()[0]! % SYNC_SHARDS;
+}
+
+export type EnrollResult =
+  | { ok: true; nodeId: string; name: string; dpuId: string | null }
+  | { ok: false; field: string; message: string };
+
+/** An operator-readable sentence for a failed BMC probe. */
+export function probeMessage(e: unknown, address: string): string {
+  if (!isBmcError(e)) return `Could not talk to the BMC at ${address}: ${(e as Error).message}`;
+  switch (e.code) {
+    case "unreachable":
+      return `No BMC answers at ${address} (${e.message}). Check the address and the management network.`;
+    case "auth":
+      return `The BMC at ${address} refused the credentials: ${e.message}`;
+    case "timeout":
+      return `The BMC at ${address} did not answer in time: ${e.message}`;
+    case "bad_response":
+      return `Something answers at ${address}, but not as a BMC of that protocol: ${e.message}`;
+    default:
+      return `The BMC at ${address} reported an error: ${e.message}`;
+  }
+}
+
+interface Probe {
+  power: string;
+  health: string;
+  inventory: BmcInventory;
+}
+
+async function probe(ep: BmcEndpoint): Promise<Probe> {
+  const d = createBmcDriver({ ...ep, timeoutMs: Number(process.env.ANVIL_ENROLL_TIMEOUT_MS ?? 8000), retries: 1 });
+  try {
+    const power = await d.getPowerState();
+    const inventory = await d.getInventory();
+    const h = await d.getHealth();
+    return { power, health: h.health, inventory };
+  } finally {
+    await d.close().catch(() => {});
+  }
+}
+
+function summary(inv: BmcInventory): Record<string, unknown> {
+  const { raw: _raw, ...rest } = inv;
+  return rest as unknown as Record<string, unknown>;
+}
+
+export async function enrollNode(
+  db: Db,
+  raw: EnrollInput,
+  actor: { principal: Principal | null; requestId: string },
+): Promise<EnrollResult> {
+  const parsed = enrollSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return { ok: false, field: i.path.join(".") || "_", message: i.message };
+  }
+  const input = parsed.data;
+  const address = (normaliseBmcAddress(input.driver, input.address) as { value: string }).value;
+  const dpuAddress = input.dpu?.address ? (normaliseBmcAddress("redfish", input.dpu.address) as { value: string }).value : null;
+
+  const clash = await db
+    .select({ name: nodes.name, bmcAddress: nodes.bmcAddress })
+    .from(nodes)
+    .where(or(eq(nodes.name, input.name), eq(nodes.bmcAddress, address), dpuAddress ? eq(nodes.bmcAddress, dpuAddress) : undefined));
+  for (const c of clash) {
+    if (c.name === input.name) return { ok: false, field: "name", message: `A node named ${input.name} is already enrolled.` };
+    if (c.bmcAddress === address) return { ok: false, field: "address", message: `The BMC at ${address} is already enrolled as ${c.name}.` };
+    if (c.bmcAddress === dpuAddress) return { ok: false, field: "dpu.address", message: `The DPU BMC at ${dpuAddress} is already enrolled as ${c.name}.` };
+  }
+
+  const creds = { username: input.username, password: input.password };
+  let host: Probe;
+  try {
+    host = await probe({ driver: input.driver, address, credentials: creds, verifyTls: input.verifyTls });
+  } catch (e) {
+    return { ok: false, field: "address", message: probeMessage(e, address) };
+  }
+  if (host.inventory.systemType === "dpu")
+    return { ok: false, field: "address", message: `${address} is a DPU's BMC. Enroll its host; the DPU is discovered as its child.` };
+
+  const dpuCreds = { username: input.dpu?.username || creds.username, password: input.dpu?.password || creds.password };
+  let dpu: Probe | null = null;
+  if (dpuAddress) {
+    try {
+      dpu = await probe({ driver: "redfish", address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
+    } catch (e) {
+      return { ok: false, field: "dpu.address", message: probeMessage(e, dpuAddress) };
+    }
+    if (dpu.inventory.systemType === "physical")
+      return { ok: false, field: "dpu.address", message: `${dpuAddress} answers as a server, not as a DPU (SystemType is not "DPU").` };
+  }
+
+  const hostId = crypto.randomUUID();
+  const dpuId = dpu ? crypto.randomUUID() : null;
+  const agentUrl = input.dpu?.agentUrl || ((dpu?.inventory as { agentUrl?: string | null } | undefined)?.agentUrl ?? null);
+  try {
+    await db.transaction(async (tx) => {
+      const sealed = JSON.stringify(creds);
+      await tx.insert(nodes).values({
+        id: hostId,
+        name: input.name,
+        kind: "host",
+        poolId: input.poolId,
+        bmcDriver: input.driver,
+        bmcAddress: address,
+        bmcVerifyTls: input.verifyTls,
+        bmcCredentials: seal(sealed),
+        bmcCredentialsFingerprint: fingerprint(sealed),
+        provisionState: "manageable",
+        powerState: host.power,
+        health: host.health,
+        inventory: summary(host.inventory),
+        bmcSeenAt: new Date(),
+        syncShard: shardOf(hostId),
+      });
+      if (dpu && dpuId && dpuAddress) {
+        const dsealed = JSON.stringify(dpuCreds);
+        await tx.insert(nodes).values({
+          id: dpuId,
+          name: `${input.name}-dpu`,
+          kind: "dpu",
+          parentNodeId: hostId,
+          poolId: input.poolId,
+          bmcDriver: "redfish",
+          bmcAddress: dpuAddress,
+          bmcVerifyTls: input.verifyTls,
+          bmcCredentials: seal(dsealed),
+          bmcCredentialsFingerprint: fingerprint(dsealed),
+          provisionState: "manageable",
+          powerState: dpu.power,
+          health: dpu.health,
+          dedicatedPower: input.dedicatedPower,
+          inventory: summary(dpu.inventory),
+          agentUrl,
+          agentToken: input.dpu?.agentToken ? seal(input.dpu.agentToken) : null,
+          bmcSeenAt: new Date(),
+          syncShard: shardOf(dpuId),
+        });
+      }
+      const ev = (nodeId: string, message: string) => ({ nodeId, kind: "lifecycle" as const, severity: "info" as const, message });
+      await recordEvents(tx, [
+        ev(hostId, `Enrolled; BMC ${address} verified (${input.driver}); enroll → verifying → manageable.`),
+        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified.`)] : []),
+      ]);
+      await audit(tx, actor, {
+        action: "node.enroll",
+        targetType: "node",
+        targetId: hostId,
+        targetName: input.name,
+        details: { driver: input.driver, address, dpu: dpuAddress, poolId: input.poolId, credentials: fingerprint(sealed) },
+      });
+    });
+  } catch (e) {
+    const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+    if (code === "23505") return { ok: false, field: "name", message: "Another enrollment of the same node or BMC finished first." };
+    throw e;
+  }
+  return { ok: true, nodeId: hostId, name: input.name, dpuId };
+}

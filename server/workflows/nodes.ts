@@ -1,0 +1,308 @@
+// Durable hardware workflows: bulk enroll, inspect (with DPU discovery), power (with parent/child coupling),
+// DPU firmware/OS update with task progress. Each runs on the engine's "nodes" queue and reports on an operation.
+import crypto from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { getDb } from "@/db/client";
+import { nodes, pools } from "@/db/schema";
+import { type EnrollInput, normaliseBmcAddress } from "@/db/validation/nodes";
+import { type CsvRow, parseEnrollCsv } from "@/server/domain/enroll-csv";
+import { type ProvisionState, transition } from "@/server/domain/node-lifecycle";
+import { type BmcDriver, type BmcInventory, type PowerAction, createBmcDriver } from "@/server/drivers/bmc";
+import { fingerprint, seal, unseal } from "@/server/lib/secrets";
+import { driverFor, endpointFor } from "./bmc-access";
+import { type EnrollResult, enrollNode, probeMessage, shardOf } from "./enroll";
+import { defineWorkflow, step } from "./engine";
+import { recordEvent } from "./events";
+import { finishOperation, opStep, setProgress } from "./operations";
+
+type NodeRow = typeof nodes.$inferSelect;
+
+async function loadNode(id: string): Promise<NodeRow> {
+  const [n] = await getDb().select().from(nodes).where(eq(nodes.id, id));
+  if (!n) throw new Error("The node no longer exists.");
+  return n;
+}
+
+function inventorySummary(inv: BmcInventory): Record<string, unknown> {
+  const { raw: _raw, ...rest } = inv;
+  return rest as unknown as Record<string, unknown>;
+}
+
+/** Applies a lifecycle event if the node is still where we expect (another actor may have moved it). */
+async function applyEvent(nodeId: string, event: Parameters<typeof transition>[1], extra: Partial<NodeRow> = {}) {
+  const db = getDb();
+  await db.transaction(async (tx) => {
+    const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, nodeId)).for("update");
+    if (!n) return;
+    const to = transition(n.s as ProvisionState, event);
+    await tx.update(nodes).set({ provisionState: to, ...extra }).where(eq(nodes.id, nodeId));
+    await recordEvent(tx, nodeId, { kind: "lifecycle", severity: event.endsWith("failed") ? "warning" : "info", message: `${n.s} --${event}--> ${to}` });
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Bulk enroll from CSV: rows are probed with bounded concurrency; the result lists every row.
+// ------------------------------------------------------------------------------------------------
+export const bulkEnroll = defineWorkflow("node.enroll_bulk", async (opId: string, csv: string, actor: { userId: string | null; email: string | null; requestId: string }) => {
+  const db = getDb();
+  const parsed = await step("parse", async () => parseEnrollCsv(csv));
+  if ("error" in parsed) {
+    await finishOperation(db, opId, "failed", { error: parsed.error });
+    return;
+  }
+  const results = await opStep(db, opId, "enroll rows", async () => {
+    const poolRows = await db.select({ id: pools.id, name: pools.name }).from(pools);
+    const poolByName = new Map(poolRows.map((p) => [p.name.toLowerCase(), p.id]));
+    const principal = actor.userId ? { userId: actor.userId, email: actor.email ?? "", name: "", platformRole: null, sessionId: null, tokenScope: null } : null;
+    const out: { line: number; name: string; ok: boolean; message: string; nodeId?: string }[] = [];
+    let done = 0;
+    const rows = parsed.rows;
+    const work = async (row: CsvRow) => {
+      if (!row.ok) return { line: row.line, name: row.name, ok: false, message: row.error };
+      const poolId = row.pool ? poolByName.get(row.pool.toLowerCase()) : null;
+      if (row.pool && !poolId) return { line: row.line, name: row.name, ok: false, message: `pool: no pool named ${row.pool}` };
+      const r: EnrollResult = await enrollNode(db, { ...row.input, poolId: poolId ?? null } as EnrollInput, { principal, requestId: actor.requestId });
+      return r.ok
+        ? { line: row.line, name: row.name, ok: true, message: r.dpuId ? "enrolled with its DPU" : "enrolled", nodeId: r.nodeId }
+        : { line: row.line, name: row.name, ok: false, message: `${r.field}: ${r.message}` };
+    };
+    const concurrency = Number(process.env.ANVIL_ENROLL_CONCURRENCY ?? 32);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
+        while (next < rows.length) {
+          const i = next++;
+          out[i] = await work(rows[i]!);
+          if (++done % 50 === 0) await setProgress(db, opId, (done / rows.length) * 100);
+        }
+      }),
+    );
+    return out;
+  });
+  const ok = results.filter((r) => r.ok).length;
+  await finishOperation(db, opId, ok === results.length ? "succeeded" : ok === 0 ? "failed" : "succeeded", {
+    error: ok === results.length ? undefined : `${results.length - ok} of ${results.length} rows were not enrolled`,
+    result: { enrolled: ok, failed: results.length - ok, rows: results },
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Inspect: read inventory through the BMC, discover the DPU(s) and create/update them as children.
+// ------------------------------------------------------------------------------------------------
+type Dpuish = { systemId: string; bmcUrl?: string; networkDeviceFunctions: string[] };
+
+export const inspectNode = defineWorkflow("node.inspect", async (nodeId: string, opId: string) => {
+  const db = getDb();
+  try {
+    const host = await step("load", () => loadNode(nodeId));
+    const inv = await opStep(db, opId, "read inventory", async () => {
+      const d = driverFor(host);
+      const inventory = await d.getInventory();
+      const power = await d.getPowerState();
+      const health = await d.getHealth();
+      return { inventory: inventorySummary(inventory) as unknown as BmcInventory, power, health };
+    });
+    const dpus = await opStep(db, opId, "discover DPUs", async () => {
+      const links = ((inv.inventory.dpus ?? []) as Dpuish[]).filter((l) => l.bmcUrl);
+      const hint = (inv.inventory as { raw?: unknown; dpuBmcUrl?: string | null }).dpuBmcUrl;
+      const urls = new Set(links.map((l) => l.bmcUrl!));
+      if (urls.size === 0 && hint) urls.add(hint);
+      const existing = await db.select().from(nodes).where(and(eq(nodes.parentNodeId, nodeId), eq(nodes.kind, "dpu")));
+      for (const e of existing) urls.add(e.bmcAddress);
+      const found: { address: string; power: string; health: string; inventory: Record<string, unknown>; firmware: unknown; agentUrl: string | null }[] = [];
+      for (const raw of urls) {
+        const norm = normaliseBmcAddress("redfish", raw);
+        if (!norm.ok) continue;
+        const prior = existing.find((e) => e.bmcAddress === norm.value);
+        const creds = prior ? JSON.parse(unseal(prior.bmcCredentials)) : endpointFor(host).credentials;
+        const d: BmcDriver = createBmcDriver({ driver: "redfish", address: norm.value, credentials: creds, verifyTls: host.bmcVerifyTls, timeoutMs: 10_000 });
+        try {
+          const di = await d.getInventory();
+          const firmware = (d as BmcDriver & { firmware?: { inventory(): Promise<unknown> } }).firmware ? await (d as BmcDriver & { firmware: { inventory(): Promise<unknown> } }).firmware.inventory().catch(() => null) : null;
+          found.push({
+            address: norm.value,
+            power: await d.getPowerState(),
+            health: (await d.getHealth()).health,
+            inventory: inventorySummary(di),
+            firmware,
+            agentUrl: (di as BmcInventory & { agentUrl?: string | null }).agentUrl ?? null,
+          });
+        } catch (e) {
+          throw new Error(`The DPU BMC at ${norm.value} did not answer: ${probeMessage(e, norm.value)}`);
+        } finally {
+          await d.close().catch(() => {});
+        }
+      }
+      return found;
+    });
+    await opStep(db, opId, "record", async () => {
+      await db.transaction(async (tx) => {
+        const [h] = await tx.select().from(nodes).where(eq(nodes.id, nodeId)).for("update");
+        if (!h) throw new Error("The node was deleted during inspection.");
+        await tx
+          .update(nodes)
+          .set({ inventory: inv.inventory as unknown as Record<string, unknown>, powerState: inv.power, health: inv.health.health, inspectedAt: new Date(), bmcSeenAt: new Date() })
+          .where(eq(nodes.id, nodeId));
+        const children = await tx.select().from(nodes).where(eq(nodes.parentNodeId, nodeId));
+        let n = children.length;
+        for (const f of dpus) {
+          const prior = children.find((c) => c.bmcAddress === f.address);
+          const inventory = { ...f.inventory, firmware: f.firmware };
+          if (prior) {
+            await tx
+              .update(nodes)
+              .set({ inventory, powerState: f.power, health: f.health, agentUrl: prior.agentUrl ?? f.agentUrl, inspectedAt: new Date(), bmcSeenAt: new Date() })
+              .where(eq(nodes.id, prior.id));
+            continue;
+          }
+          const id = crypto.randomUUID();
+          const creds = JSON.stringify(endpointFor(h).credentials);
+          await tx.insert(nodes).values({
+            id,
+            name: n === 0 ? `${h.name}-dpu` : `${h.name}-dpu${n + 1}`,
+            kind: "dpu",
+            parentNodeId: nodeId,
+            poolId: h.poolId,
+            bmcDriver: "redfish",
+            bmcAddress: f.address,
+            bmcVerifyTls: h.bmcVerifyTls,
+            bmcCredentials: seal(creds),
+            bmcCredentialsFingerprint: fingerprint(creds),
+            provisionState: "manageable",
+            powerState: f.power,
+            health: f.health,
+            inventory,
+            agentUrl: f.agentUrl,
+            inspectedAt: new Date(),
+            bmcSeenAt: new Date(),
+            syncShard: shardOf(id),
+          });
+          n++;
+          await recordEvent(tx, id, { kind: "lifecycle", severity: "info", message: `Discovered as a DPU of ${h.name} at ${f.address}.` });
+        }
+      });
+    });
+    await step("finish", async () => {
+      await applyEvent(nodeId, "inspected", { lastError: null });
+      await finishOperation(db, opId, "succeeded", { result: { dpus: dpus.map((d) => d.address) } });
+    });
+  } catch (e) {
+    const msg = (e as Error).message;
+    await step("fail", async () => {
+      await applyEvent(nodeId, "inspect_failed", { lastError: msg }).catch(() => {});
+      await recordEvent(db, nodeId, { kind: "lifecycle", severity: "warning", message: `Inspection failed: ${msg}` }).catch(() => {});
+      await finishOperation(db, opId, "failed", { error: msg });
+    });
+  }
+});
+
+// ------------------------------------------------------------------------------------------------
+// Power, with Ironic's parent/child coupling: a DPU needs its host powered; a host powering off takes its
+// DPUs down unless they have a dedicated supply.
+// ------------------------------------------------------------------------------------------------
+const TARGET: Record<PowerAction, "on" | "off"> = { on: "on", off: "off", soft_off: "off", reboot: "on", soft_reboot: "on", power_cycle: "on", nmi: "on" };
+
+async function waitPower(n: NodeRow, want: "on" | "off", timeoutMs: number): Promise<string> {
+  const d = driverFor(n);
+  const deadline = Date.now() + timeoutMs;
+  let s = "unknown";
+  while (Date.now() < deadline) {
+    s = await d.getPowerState();
+    if (s === want) return s;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`The BMC accepted the request but the power is still ${s} after ${Math.round(timeoutMs / 1000)} s.`);
+}
+
+async function recordPower(nodeId: string, power: string, why: string) {
+  const db = getDb();
+  const [before] = await db.select({ p: nodes.powerState }).from(nodes).where(eq(nodes.id, nodeId));
+  await db.update(nodes).set({ powerState: power, powerChangedAt: new Date(), bmcSeenAt: new Date() }).where(eq(nodes.id, nodeId));
+  if (before && before.p !== power) await recordEvent(db, nodeId, { kind: "power", severity: "info", message: `Power ${before.p} → ${power} (${why}).` });
+}
+
+export const powerNode = defineWorkflow("node.power", async (nodeId: string, action: PowerAction, opId: string, actorEmail: string | null) => {
+  const db = getDb();
+  try {
+    const n = await step("load", () => loadNode(nodeId));
+    const who = actorEmail ? `by ${actorEmail}` : "by Anvil";
+    if (n.kind === "dpu" && TARGET[action] === "on" && n.parentNodeId) {
+      const parent = await step("load host", () => loadNode(n.parentNodeId!));
+      if (parent.powerState !== "on") {
+        await opStep(db, opId, "power on the host first", async () => {
+          await driverFor(parent).setPower("on");
+          const s = await waitPower(parent, "on", 120_000);
+          await recordPower(parent.id, s, `for its DPU ${n.name}`);
+        });
+      }
+    }
+    await opStep(db, opId, `request ${action.replace("_", " ")}`, () => driverFor(n).setPower(action), { retries: 1 });
+    if (action !== "nmi") {
+      await opStep(db, opId, `wait until ${TARGET[action]}`, async () => {
+        const s = await waitPower(n, TARGET[action], action === "soft_off" ? 300_000 : 120_000);
+        await recordPower(n.id, s, `${action.replace("_", " ")} ${who}`);
+      });
+    }
+    if (n.kind === "host" && TARGET[action] === "off") {
+      await opStep(db, opId, "DPUs follow their host", async () => {
+        const kids = await db.select().from(nodes).where(and(eq(nodes.parentNodeId, n.id), eq(nodes.dedicatedPower, false)));
+        for (const k of kids) await recordPower(k.id, "off", `host ${n.name} powered off and the DPU has no dedicated supply`);
+      });
+    }
+    await step("finish", () => finishOperation(db, opId, "succeeded"));
+  } catch (e) {
+    const msg = (e as Error).message;
+    await step("fail", async () => {
+      await db.update(nodes).set({ lastError: msg }).where(eq(nodes.id, nodeId));
+      await finishOperation(db, opId, "failed", { error: msg });
+    });
+  }
+});
+
+// ------------------------------------------------------------------------------------------------
+// DPU firmware / OS update through UpdateService.SimpleUpdate, following the BMC's task to the end.
+// ------------------------------------------------------------------------------------------------
+interface FirmwareCap {
+  inventory(): Promise<{ id: string; name?: string; version: string }[]>;
+  simpleUpdate(imageUri: string, targets?: string[]): Promise<{ taskUrl: string }>;
+  taskStatus(taskUrl: string): Promise<{ state: "running" | "completed" | "failed"; percent: number | null; messages: string[] }>;
+}
+
+export const firmwareUpdate = defineWorkflow("dpu.firmware_update", async (dpuId: string, imageUri: string, targets: string[], opId: string) => {
+  const db = getDb();
+  try {
+    const n = await step("load", () => loadNode(dpuId));
+    const fw = () => {
+      const cap = (driverFor(n) as BmcDriver & { firmware?: FirmwareCap }).firmware;
+      if (!cap) throw new Error(`The ${n.bmcDriver} BMC of ${n.name} offers no firmware update service.`);
+      return cap;
+    };
+    const { taskUrl } = await opStep(db, opId, "start update", () => fw().simpleUpdate(imageUri, targets.length ? targets : undefined));
+    await step("event", () => recordEvent(db, dpuId, { kind: "firmware", severity: "info", message: `Update from ${imageUri} started (${targets.join(", ") || "all components"}).` }));
+    await opStep(db, opId, "apply", async () => {
+      for (;;) {
+        const t = await fw().taskStatus(taskUrl);
+        if (t.percent !== null) await setProgress(db, opId, t.percent);
+        if (t.state === "completed") return;
+        if (t.state === "failed") throw new Error(`The BMC reports the update failed: ${t.messages.join("; ") || "no message"}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    });
+    const versions = await opStep(db, opId, "read new versions", async () => {
+      const v = await fw().inventory();
+      const [row] = await db.select({ inventory: nodes.inventory }).from(nodes).where(eq(nodes.id, dpuId));
+      await db.update(nodes).set({ inventory: { ...(row?.inventory ?? {}), firmware: v } }).where(eq(nodes.id, dpuId));
+      return v;
+    });
+    await step("finish", async () => {
+      await recordEvent(db, dpuId, { kind: "firmware", severity: "ok", message: `Update finished: ${versions.map((v) => `${v.id} ${v.version}`).join(", ")}.` });
+      await finishOperation(db, opId, "succeeded", { result: { versions } });
+    });
+  } catch (e) {
+    const msg = (e as Error).message;
+    await step("fail", async () => {
+      await recordEvent(db, dpuId, { kind: "firmware", severity: "warning", message: `Update failed: ${msg}` });
+      await finishOperation(db, opId, "failed", { error: msg });
+    });
+  }
+});

@@ -1,0 +1,4 @@
+// Every durable workflow module, imported once by startEngine before DBOS launches (registration order
+// does not matter; names do — they are stored with each run).
+import "./nodes";
+import "./sync";

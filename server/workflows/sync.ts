@@ -1,0 +1,212 @@
+// Power and health sync: every interval a scheduled workflow fans out one workflow per shard on the "sync"
+// queue (so replicas share the work); each shard polls its BMCs with bounded concurrency, spread over the
+// interval instead of in a burst, and records only what changed — power, health, faults (BMC unreachable,
+// critical health, DPU agent heartbeat lost) and their recovery — as hardware events.
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import { getDb } from "@/db/client";
+import { nodes } from "@/db/schema";
+import { isBmcError } from "@/server/drivers/bmc";
+import { logger } from "@/server/lib/log";
+import { driverFor } from "./bmc-access";
+import { SYNC_SHARDS } from "./enroll";
+import { defineSchedule, defineWorkflow, getEngine, step } from "./engine";
+import { type HardwareEvent, recordEvents } from "./events";
+
+export const SYNC_INTERVAL_S = Number(process.env.ANVIL_SYNC_INTERVAL_S ?? 30);
+const MAX_INFLIGHT = Number(process.env.ANVIL_SYNC_CONCURRENCY ?? 128);
+const AGENT_BOOT_GRACE_MS = 120_000;
+
+// One process-wide limit on concurrent BMC calls, whatever number of shards run here.
+let inflight = 0;
+const waiters: (() => void)[] = [];
+async function acquire() {
+  if (inflight < MAX_INFLIGHT) {
+    inflight++;
+    return;
+  }
+  await new Promise<void>((r) => waiters.push(r));
+  inflight++;
+}
+function release() {
+  inflight--;
+  waiters.shift()?.();
+}
+
+type SyncNode = Pick<
+  typeof nodes.$inferSelect,
+  | "id"
+  | "name"
+  | "kind"
+  | "parentNodeId"
+  | "bmcDriver"
+  | "bmcAddress"
+  | "bmcCredentials"
+  | "bmcVerifyTls"
+  | "powerState"
+  | "health"
+  | "fault"
+  | "agentUrl"
+  | "agentStatus"
+  | "powerChangedAt"
+>;
+
+export interface PollOutcome {
+  id: string;
+  power?: string;
+  health?: string;
+  healthReason?: string;
+  bmcError?: string;
+  agent?: "ok" | "lost" | "unknown";
+}
+
+async function agentAlive(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(new URL("/v1/health/live", url), { signal: AbortSignal.timeout(3000) });
+    await r.arrayBuffer();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function pollNode(n: SyncNode): Promise<PollOutcome> {
+  await acquire();
+  try {
+    const d = driverFor(n);
+    const out: PollOutcome = { id: n.id };
+    try {
+      out.power = await d.getPowerState();
+      const h = await d.getHealth();
+      out.health = h.health;
+      out.healthReason = h.reason;
+    } catch (e) {
+      out.bmcError = isBmcError(e) ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : "BMC unreachable"}: ${e.message}` : `BMC poll failed: ${(e as Error).message}`;
+    }
+    if (n.kind === "dpu" && n.agentUrl) {
+      const booted = (out.power ?? n.powerState) === "on" && (!n.powerChangedAt || Date.now() - n.powerChangedAt.getTime() > AGENT_BOOT_GRACE_MS);
+      out.agent = (await agentAlive(n.agentUrl)) ? "ok" : booted ? "lost" : "unknown";
+    }
+    return out;
+  } finally {
+    release();
+  }
+}
+
+/** What changed between the stored node and a poll: the update to write and the events to record. */
+export function diff(n: SyncNode, o: PollOutcome): { set: Partial<typeof nodes.$inferInsert>; events: HardwareEvent[] } {
+  const set: Partial<typeof nodes.$inferInsert> = {};
+  const events: HardwareEvent[] = [];
+  if (o.power && o.power !== n.powerState) {
+    set.powerState = o.power;
+    set.powerChangedAt = new Date();
+    events.push({ kind: "power", severity: "info", message: `Power ${n.powerState} → ${o.power} (seen by sync).` });
+  }
+  if (o.health && o.health !== n.health) {
+    set.health = o.health;
+    const sev = o.health === "critical" ? "critical" : o.health === "warning" ? "warning" : "ok";
+    events.push({ kind: "health", severity: sev, message: `Health ${n.health} → ${o.health}${o.healthReason ? `: ${o.healthReason}` : ""}.` });
+  }
+  if (o.agent && o.agent !== n.agentStatus) {
+    set.agentStatus = o.agent;
+    if (o.agent === "ok") set.agentHeartbeatAt = new Date();
+    if (o.agent === "lost") events.push({ kind: "agent", severity: "critical", message: "DPU agent heartbeat lost." });
+    if (o.agent === "ok" && n.agentStatus === "lost") events.push({ kind: "agent", severity: "ok", message: "DPU agent heartbeat back." });
+  } else if (o.agent === "ok") set.agentHeartbeatAt = new Date();
+  const fault = o.bmcError ?? (o.health === "critical" ? `Critical health${o.healthReason ? `: ${o.healthReason}` : ""}` : o.agent === "lost" ? "DPU agent heartbeat lost" : null);
+  if (fault !== (n.fault ?? null)) {
+    set.fault = fault;
+    events.push(
+      fault
+        ? { kind: "fault", severity: "critical", message: `Fault: ${fault}` }
+        : { kind: "fault", severity: "ok", message: `Fault cleared (was: ${n.fault}).` },
+    );
+  }
+  if (!o.bmcError) set.bmcSeenAt = new Date();
+  return { set, events };
+}
+
+/** Polls every node of a shard, spreading the start of each poll over `spreadMs`. */
+export async function syncShard(shard: number, spreadMs: number): Promise<{ polled: number; changed: number }> {
+  const db = getDb();
+  const rows: SyncNode[] = await db
+    .select({
+      id: nodes.id,
+      name: nodes.name,
+      kind: nodes.kind,
+      parentNodeId: nodes.parentNodeId,
+      bmcDriver: nodes.bmcDriver,
+      bmcAddress: nodes.bmcAddress,
+      bmcCredentials: nodes.bmcCredentials,
+      bmcVerifyTls: nodes.bmcVerifyTls,
+      powerState: nodes.powerState,
+      health: nodes.health,
+      fault: nodes.fault,
+      agentUrl: nodes.agentUrl,
+      agentStatus: nodes.agentStatus,
+      powerChangedAt: nodes.powerChangedAt,
+    })
+    .from(nodes)
+    .where(and(eq(nodes.syncShard, shard), ne(nodes.provisionState, "enroll")));
+  const t0 = Date.now();
+  let changed = 0;
+  const seen: string[] = [];
+  await Promise.all(
+    rows.map(async (n, i) => {
+      const at = rows.length > 1 ? (spreadMs * i) / rows.length : 0;
+      const wait = t0 + at - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const o = await pollNode(n);
+      const { set, events } = diff(n, o);
+      const keys = Object.keys(set).filter((k) => k !== "bmcSeenAt" && k !== "agentHeartbeatAt");
+      if (keys.length === 0) {
+        if (!o.bmcError) seen.push(n.id);
+        return;
+      }
+      changed++;
+      await db.transaction(async (tx) => {
+        await tx.update(nodes).set(set).where(eq(nodes.id, n.id));
+        await recordEvents(tx, events.map((e) => ({ ...e, nodeId: n.id })));
+      });
+      // A DPU agent lost faults its host too (the host's instance is cut off from storage and network).
+      if (n.kind === "dpu" && n.parentNodeId && "fault" in set) {
+        const hostFault = set.fault === "DPU agent heartbeat lost" ? `DPU ${n.name}: agent heartbeat lost` : null;
+        await db.transaction(async (tx) => {
+          const [h] = await tx.select({ fault: nodes.fault }).from(nodes).where(eq(nodes.id, n.parentNodeId!)).for("update");
+          if (!h) return;
+          if (hostFault && !h.fault) {
+            await tx.update(nodes).set({ fault: hostFault }).where(eq(nodes.id, n.parentNodeId!));
+            await recordEvents(tx, [{ nodeId: n.parentNodeId!, kind: "fault", severity: "critical", message: `Fault: ${hostFault}` }]);
+          } else if (!hostFault && h.fault?.startsWith(`DPU ${n.name}:`)) {
+            await tx.update(nodes).set({ fault: null }).where(eq(nodes.id, n.parentNodeId!));
+            await recordEvents(tx, [{ nodeId: n.parentNodeId!, kind: "fault", severity: "ok", message: `Fault cleared (was: ${h.fault}).` }]);
+          }
+        });
+      }
+    }),
+  );
+  for (let i = 0; i < seen.length; i += 1000)
+    await db.update(nodes).set({ bmcSeenAt: sql`now()` }).where(inArray(nodes.id, seen.slice(i, i + 1000)));
+  return { polled: rows.length, changed };
+}
+
+export const syncShardWorkflow = defineWorkflow("sync.shard", async (shard: number, spreadMs: number) => {
+  const r = await step("poll", () => syncShard(shard, spreadMs));
+  if (r.changed) logger.info({ shard, ...r }, "bmc sync shard");
+  return r;
+});
+
+/** One full pass over every shard now (used by the tick, by operators' "refresh", by the benchmark). */
+export async function syncAll(spreadMs: number, tag = `${Date.now()}`) {
+  const engine = getEngine();
+  const ids = await Promise.all(
+    Array.from({ length: SYNC_SHARDS }, (_, s) => engine.enqueue("sync.shard", [s, spreadMs], { workflowID: `sync-${tag}-${s}`, queue: "sync" })),
+  );
+  return ids;
+}
+
+defineSchedule("bmc-sync", `*/${SYNC_INTERVAL_S} * * * * *`, async (t: Date) => {
+  const tag = `${t.getTime()}`;
+  for (let s = 0; s < SYNC_SHARDS; s++)
+    await DBOS.startWorkflow(syncShardWorkflow, { workflowID: `sync-${tag}-${s}`, queueName: "sync" })(s, SYNC_INTERVAL_S * 800);
+});
