@@ -1,0 +1,4 @@
+// The Postgres schema, one file per area (core: identity, tenancy, audit, pools, nodes, operations).
+// Add an area as db/schema/<area>.ts and export it here; drizzle-kit reads every file in this folder
+// except this index (drizzle.config.ts).
+export * from "./core";
