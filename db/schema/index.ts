@@ -2,3 +2,4 @@
 // Add an area as db/schema/<area>.ts and export it here; drizzle-kit reads every file in this folder
 // except this index (drizzle.config.ts).
 export * from "./core";
+export * from "./quotas";
