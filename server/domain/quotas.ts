@@ -32,8 +32,9 @@ export class QuotaExceeded extends TRPCError {
     public used: number,
     public requested: number,
   ) {
+    // A rule refusal like any other (PRECONDITION_FAILED), not an authorization one.
     super({
-      code: "FORBIDDEN",
+      code: "PRECONDITION_FAILED",
       message: `Quota exceeded: this would use ${LABEL[resource](used + requested)} but the tenant's quota is ${LABEL[resource](limit)} (${LABEL[resource](used)} in use). Free some up or ask an operator to raise the quota.`,
     });
   }
