@@ -3,3 +3,4 @@
 // except this index (drizzle.config.ts).
 export * from "./core";
 export * from "./quotas";
+export * from "./network";

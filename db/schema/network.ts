@@ -1,0 +1,252 @@
+// Tenant networking: VPCs, subnets, IP allocations, ports (vNICs), security groups and rules, and the operator's
+// provider networks. Exclusivity lives in the database so concurrent requests cannot double-allocate:
+//  - one VNI per VPC (vpcs_vni_uq), one address per subnet (ip_allocations_subnet_address_uq), one MAC per port;
+//  - sibling subnets never overlap: an exclusion constraint (vpc_id =, cidr &&) with a gist index, added by the
+//    custom migration db/migrations/*_network-exclusion.sql because drizzle cannot express EXCLUDE.
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  check,
+  cidr,
+  index,
+  inet,
+  integer,
+  jsonb,
+  macaddr,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { nodes, tenants } from "./core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () =>
+  timestamp("updated_at", { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+/** VNIs handed to tenant VPCs (24-bit VXLAN ids; the low range is left for provider/infrastructure use). */
+export const VNI_MIN = 10000;
+export const VNI_MAX = 16777215;
+
+/** Per-tenant network policy set by operators (e.g. a tenant allowed to use public address ranges in its VPCs). */
+export const tenantNetworkPolicies = pgTable("tenant_network_policies", {
+  tenantId: uuid("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: "cascade" }),
+  allowPublicCidrs: boolean("allow_public_cidrs").notNull().default(false),
+  updatedAt: updatedAt(),
+});
+
+export const vpcs = pgTable(
+  "vpcs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    cidr: cidr("cidr").notNull(),
+    ipv6Cidr: cidr("ipv6_cidr"),
+    vni: integer("vni").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("vpcs_vni_uq").on(t.vni),
+    uniqueIndex("vpcs_tenant_name_uq").on(t.tenantId, sql`lower(${t.name})`),
+    index("vpcs_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    check("vpcs_vni_range", sql`${t.vni} between ${sql.raw(String(VNI_MIN))} and ${sql.raw(String(VNI_MAX))}`),
+    check("vpcs_cidr_v4", sql`family(${t.cidr}) = 4`),
+    check("vpcs_ipv6_cidr_v6", sql`${t.ipv6Cidr} is null or family(${t.ipv6Cidr}) = 6`),
+  ],
+);
+
+/** A reserved range inside a subnet: addresses IPAM never hands out (inclusive). */
+export interface ReservedRange {
+  start: string;
+  end: string;
+}
+
+export const subnets = pgTable(
+  "subnets",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    vpcId: uuid("vpc_id")
+      .notNull()
+      .references(() => vpcs.id),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    cidr: cidr("cidr").notNull(),
+    gateway: inet("gateway").notNull(),
+    reservedRanges: jsonb("reserved_ranges").$type<ReservedRange[]>().notNull().default([]),
+    dnsServers: jsonb("dns_servers").$type<string[]>().notNull().default([]),
+    // The segment on the wire: an 802.1Q VLAN on the DPU's uplink when set, otherwise the VPC's VNI (VXLAN overlay).
+    vlanId: integer("vlan_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("subnets_vpc_name_uq").on(t.vpcId, sql`lower(${t.name})`),
+    uniqueIndex("subnets_vpc_vlan_uq").on(t.vpcId, t.vlanId),
+    index("subnets_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    index("subnets_vpc_idx").on(t.vpcId, t.createdAt, t.id),
+    check("subnets_vlan_range", sql`${t.vlanId} is null or ${t.vlanId} between 1 and 4094`),
+    check("subnets_gateway_inside", sql`${t.gateway} << ${t.cidr}`),
+  ],
+);
+
+/** Ports (vNICs): what a server's virtio-net function is plugged into. Node/DPU function are set by provisioning. */
+export const ports = pgTable(
+  "ports",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    subnetId: uuid("subnet_id")
+      .notNull()
+      .references(() => subnets.id),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    mac: macaddr("mac").notNull(),
+    nodeId: uuid("node_id").references(() => nodes.id, { onDelete: "set null" }),
+    dpuFunction: text("dpu_function"),
+    // Bumped whenever the port's compiled rule set may have changed (group attach/detach, a rule of one of its
+    // groups, a member of a remote group); provisioning pushes the rules when it is ahead of what the agent has.
+    rulesVersion: integer("rules_version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("ports_mac_uq").on(t.mac),
+    uniqueIndex("ports_tenant_name_uq").on(t.tenantId, sql`lower(${t.name})`),
+    index("ports_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    index("ports_subnet_idx").on(t.subnetId),
+  ],
+);
+
+/** IPAM: one row per handed-out address. UNIQUE (subnet, address) is what makes concurrent allocation safe. */
+export const ipAllocations = pgTable(
+  "ip_allocations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    subnetId: uuid("subnet_id")
+      .notNull()
+      .references(() => subnets.id),
+    address: inet("address").notNull(),
+    portId: uuid("port_id").references(() => ports.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("ip_allocations_subnet_address_uq").on(t.subnetId, t.address),
+    uniqueIndex("ip_allocations_port_uq").on(t.portId),
+    check("ip_allocations_host", sql`masklen(${t.address}) = case when family(${t.address}) = 4 then 32 else 128 end`),
+  ],
+);
+
+export const sgDirection = pgEnum("sg_direction", ["ingress", "egress"]);
+export const sgEthertype = pgEnum("sg_ethertype", ["ipv4", "ipv6"]);
+export const sgProtocol = pgEnum("sg_protocol", ["tcp", "udp", "icmp", "any"]);
+
+export const securityGroups = pgTable(
+  "security_groups",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    vpcId: uuid("vpc_id")
+      .notNull()
+      .references(() => vpcs.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    // The group created with its VPC (allow all egress, allow ingress from the same group); deleted with the VPC only.
+    isDefault: boolean("is_default").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("security_groups_vpc_name_uq").on(t.vpcId, sql`lower(${t.name})`),
+    uniqueIndex("security_groups_vpc_default_uq").on(t.vpcId).where(sql`${t.isDefault}`),
+    index("security_groups_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+  ],
+);
+
+export const securityGroupRules = pgTable(
+  "security_group_rules",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    groupId: uuid("group_id")
+      .notNull()
+      .references(() => securityGroups.id, { onDelete: "cascade" }),
+    direction: sgDirection("direction").notNull(),
+    ethertype: sgEthertype("ethertype").notNull(),
+    protocol: sgProtocol("protocol").notNull(),
+    portMin: integer("port_min"),
+    portMax: integer("port_max"),
+    remoteCidr: cidr("remote_cidr"),
+    // NO ACTION (checked at the end of the statement): deleting a group other groups' rules name is refused, while
+    // its own self-referencing rules, or a whole VPC's groups, go together.
+    remoteGroupId: uuid("remote_group_id").references(() => securityGroups.id),
+    description: text("description").notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("security_group_rules_group_idx").on(t.groupId, t.createdAt, t.id),
+    index("security_group_rules_remote_idx").on(t.remoteGroupId),
+    check("sg_rules_remote_one", sql`(${t.remoteCidr} is null) <> (${t.remoteGroupId} is null)`),
+    check(
+      "sg_rules_ports",
+      sql`(${t.portMin} is null and ${t.portMax} is null) or (${t.protocol} in ('tcp','udp') and ${t.portMin} between 1 and 65535 and ${t.portMax} between ${t.portMin} and 65535)`,
+    ),
+  ],
+);
+
+export const portSecurityGroups = pgTable(
+  "port_security_groups",
+  {
+    portId: uuid("port_id")
+      .notNull()
+      .references(() => ports.id, { onDelete: "cascade" }),
+    groupId: uuid("group_id")
+      .notNull()
+      .references(() => securityGroups.id),
+  },
+  (t) => [primaryKey({ columns: [t.portId, t.groupId] }), index("port_security_groups_group_idx").on(t.groupId)],
+);
+
+/** Provider (external) networks: operator-managed ranges of public addresses on a VLAN. */
+export const providerNetworks = pgTable(
+  "provider_networks",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    cidr: cidr("cidr").notNull(),
+    vlanId: integer("vlan_id").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("provider_networks_name_uq").on(sql`lower(${t.name})`),
+    uniqueIndex("provider_networks_vlan_uq").on(t.vlanId),
+    index("provider_networks_created_idx").on(t.createdAt, t.id),
+    check("provider_networks_vlan_range", sql`${t.vlanId} between 1 and 4094`),
+  ],
+);
