@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import os from "node:os";
 import { WebSocketServer } from "ws";
 import { dpuIdFor, hasDpu, hostIdFor } from "../fleet";
 import { handleAdmin } from "./admin";
@@ -42,7 +43,7 @@ export interface RedfishSimOptions {
   /** DPU has its own power supply (host power-off does not take it down) */
   dedicatedDpuPower?: boolean | ((hostIndex: number) => boolean);
   /** "ports" (default): every BMC its own ephemeral port on 127.0.0.1; "loopback": every BMC its own 127.x.y.z on one port */
-  address?: "ports" | "loopback";
+  address?: "ports" | "loopback" | "netns";
   /**
    * "ports" mode: give BMCs consecutive ports from this one (ports in use are skipped) instead of kernel-chosen
    * ephemeral ports. Default: ephemeral ports up to EPHEMERAL_MAX BMCs; above that a run of ports just below the
@@ -117,6 +118,12 @@ function openFileLimit(): number | undefined {
   }
 }
 
+/** True inside a network namespace whose only interface is lo (e.g. `unshare -n`): 0.0.0.0 there is loopback-only. */
+export function inPrivateNetns(): boolean {
+  const names = Object.keys(os.networkInterfaces());
+  return names.length > 0 && names.every((n) => n === "lo");
+}
+
 function loopbackAddress(net2: number, i: number): string {
   // 254 addresses per /24 (skip .0 and .255), 256 /24s per /16, then the next second octet.
   const perB = 254 * 256;
@@ -160,7 +167,10 @@ function checkOptions(o: RedfishSimOptions): void {
     if (v !== undefined && (!Number.isFinite(v) || v < 0)) bad(`${k} must be >= 0, got ${v}`);
   }
   if (o.idPrefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(o.idPrefix)) bad(`idPrefix '${o.idPrefix}' must be letters, digits, . _ -`);
-  if (o.address !== undefined && o.address !== "ports" && o.address !== "loopback") bad(`address must be "ports" or "loopback"`);
+  if (o.address !== undefined && o.address !== "ports" && o.address !== "loopback" && o.address !== "netns")
+    bad(`address must be "ports", "loopback" or "netns"`);
+  if (o.address === "netns" && !inPrivateNetns())
+    bad(`address "netns" listens on 0.0.0.0 and is only allowed inside a private network namespace with nothing but lo (run under \`unshare -n\`)`);
   if (o.loopbackNet !== undefined && (!Number.isInteger(o.loopbackNet) || o.loopbackNet < 1 || o.loopbackNet > 250)) bad("loopbackNet must be 1..250");
 }
 
@@ -219,7 +229,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   if (opts.initialPower === "On") for (const b of engine.bmcs) engine.startOn(b);
 
   const limit = openFileLimit();
-  const needed = engine.bmcs.length + 64;
+  const needed = mode === "netns" ? 64 : engine.bmcs.length + 64;
   if (limit !== undefined && needed > limit) {
     throw new Error(
       `startRedfishSim: ${engine.bmcs.length} BMCs need one listening socket each (about ${needed} file descriptors) but the open-file limit is ${limit}; raise it (ulimit -n ${Math.max(65536, needed)}) or start fewer BMCs`,
@@ -227,11 +237,11 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   }
 
   // ---- one shared HTTP(S) server; tiny per-BMC listeners feed it
-  const addrOf = (i: number) => (mode === "loopback" ? loopbackAddress(opts.loopbackNet ?? 10, i) : "127.0.0.1");
+  const addrOf = (i: number) => (mode === "loopback" || mode === "netns" ? loopbackAddress(opts.loopbackNet ?? 10, i) : "127.0.0.1");
   let caPem: string | undefined;
   let server: http.Server;
   const bmcOfSocket = (s: net.Socket): Bmc | undefined =>
-    mode === "loopback" ? byAddress.get(s.localAddress ?? "") : byPort.get(s.localPort ?? -1);
+    mode === "loopback" || mode === "netns" ? byAddress.get(s.localAddress ?? "") : byPort.get(s.localPort ?? -1);
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const bmc = bmcOfSocket(req.socket);
     if (!bmc) {
@@ -291,6 +301,29 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
 
   const scheme = tls ? "https" : "http";
   try {
+    if (mode === "netns") {
+      // One wildcard listener for every BMC (one file descriptor for 20,000 BMCs); the destination address of each
+      // connection says which BMC it is for. Safe only because the namespace has nothing but lo (checked above).
+      const l = net.createServer((socket) => {
+        const bmc = byAddress.get(socket.localAddress ?? "");
+        if (!bmc || bmc.faults?.unreachable || engine.closed) {
+          socket.resetAndDestroy();
+          return;
+        }
+        sockets.add(socket);
+        socketBmc.set(socket, bmc);
+        socket.on("close", () => sockets.delete(socket));
+        server.emit("connection", socket);
+      });
+      l.on("error", () => {});
+      listeners.push(l);
+      const p = await listen(l, opts.loopbackPort ?? 0, "0.0.0.0");
+      for (const b of engine.bmcs) {
+        const addr = addrOf(b.index);
+        b.url = `${scheme}://${addr}:${p}`;
+        byAddress.set(addr, b);
+      }
+    }
     let port = mode === "loopback" ? (opts.loopbackPort ?? 0) : 0;
     let start = 0;
     if (mode === "loopback" && port === 0 && engine.bmcs.length > 0) {
@@ -306,7 +339,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
       const [ephLow] = ephemeralRange();
       next = { port: opts.portBase ?? Math.max(1024, ephLow - Math.ceil(engine.bmcs.length * 1.05) - 256) };
     }
-    for (let i = start; i < engine.bmcs.length; i += LISTEN_BATCH) {
+    for (let i = mode === "netns" ? engine.bmcs.length : start; i < engine.bmcs.length; i += LISTEN_BATCH) {
       const batch = engine.bmcs.slice(i, i + LISTEN_BATCH);
       await Promise.all(
         batch.map(async (b) => {

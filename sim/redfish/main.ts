@@ -1,5 +1,5 @@
 // CLI: start the Redfish BMC simulator and print where its BMCs and admin API are.
-//   npx tsx sim/redfish/main.ts --hosts 8 [--dpu-every 1] [--address ports|loopback] [--tls]
+//   npx tsx sim/redfish/main.ts --hosts 8 [--dpu-every 1] [--address ports|loopback|netns] [--tls]
 //     [--latency zero|realistic] [--all-bootable] [--on] [--admin-port 9400] [--loopback-port 8443]
 
 import { parseArgs } from "node:util";
@@ -23,7 +23,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "usage: npx tsx sim/redfish/main.ts --hosts N [--dpu-every K] [--address ports|loopback] [--loopback-port P] [--admin-port P] [--latency zero|realistic] [--tls] [--all-bootable] [--on] [--prefix node]",
+    "usage: npx tsx sim/redfish/main.ts --hosts N [--dpu-every K] [--address ports|loopback|netns] [--loopback-port P] [--admin-port P] [--latency zero|realistic] [--tls] [--all-bootable] [--on] [--prefix node]",
   );
   process.exit(0);
 }
@@ -36,8 +36,8 @@ const int = (name: string, v: string | undefined) => {
   }
   return Number(v);
 };
-if (values.address !== "ports" && values.address !== "loopback") {
-  console.error("--address must be ports or loopback");
+if (values.address !== "ports" && values.address !== "loopback" && values.address !== "netns") {
+  console.error("--address must be ports, loopback or netns (netns: inside `unshare -n` only)");
   process.exit(2);
 }
 if (values.latency !== "zero" && values.latency !== "realistic") {
