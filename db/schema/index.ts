@@ -4,3 +4,4 @@
 export * from "./core";
 export * from "./quotas";
 export * from "./network";
+export * from "./tenancy";
