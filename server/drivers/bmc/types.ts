@@ -36,7 +36,10 @@ export const BOOT_DEVICES: readonly BootDevice[] = ["disk", "pxe", "cdrom", "bio
 export interface BootOptions {
   /** true: every boot (Redfish Continuous, IPMI options=persistent); false: next boot only (Once). */
   persistent: boolean;
-  /** true: UEFI boot (Redfish BootSourceOverrideMode UEFI, IPMI options=efiboot); false/absent: legacy/BIOS default. */
+  /**
+   * true: UEFI boot (Redfish BootSourceOverrideMode UEFI, IPMI options=efiboot); false: legacy/BIOS.
+   * Absent: IPMI boots legacy (its boot flags have no "unchanged"); Redfish leaves the BMC's current mode as is.
+   */
   uefi?: boolean;
 }
 
@@ -78,7 +81,20 @@ export interface BmcNic {
 export interface BmcDpuLink {
   /** The DPU's ComputerSystem @odata.id on its own BMC, or a vendor identifier. */
   systemId: string;
-  /** NetworkDeviceFunction ids of the host that the DPU offloads. */
+  /** NetworkDeviceFunction ids of the host that the DPU offloads (Redfish: their @odata.id). */
+  networkDeviceFunctions: string[];
+  /**
+   * Base URL of the DPU's own BMC (e.g. "https://10.0.1.5"), when the link is an absolute URL on another
+   * BMC (Redfish NetworkDeviceFunction Links.OffloadSystem) — what enrolment/inspection connects to next.
+   */
+  bmcUrl?: string;
+}
+
+/** For a DPU: the host functions it offloads (Redfish Links.OffloadedNetworkDeviceFunctions). */
+export interface BmcHostLink {
+  /** Base URL of the host's BMC when the links are absolute URLs on it; null when they are local paths. */
+  bmcUrl: string | null;
+  /** The host's NetworkDeviceFunction @odata.ids. */
   networkDeviceFunctions: string[];
 }
 
@@ -105,6 +121,13 @@ export interface BmcInventory {
   memoryGiB: number | null;
   nics: BmcNic[] | null;
   dpus: BmcDpuLink[] | null;
+  /** Redfish only: a vendor hint naming the DPU BMC's base URL (lab: Oem.Anvil.DpuBmcUrl), used when no
+   *  NetworkDeviceFunction links to the DPU; absent/null otherwise. */
+  dpuBmcUrl?: string | null;
+  /** Redfish only, for a DPU: the host functions it offloads; absent for hosts and for IPMI. */
+  host?: BmcHostLink | null;
+  /** Redfish only, for a DPU: where its Anvil agent listens, when the BMC advertises it (lab: Oem.Anvil.AgentUrl). */
+  agentUrl?: string | null;
   /** The parsed protocol data the fields came from, kept for the inventory page and debugging. */
   raw: Record<string, unknown>;
 }
@@ -152,8 +175,109 @@ export interface BmcDriver {
   getHealth(): Promise<BmcHealth>;
   /** The System Event Log, oldest first. */
   listEvents(opts?: ListEventsOptions): Promise<BmcEvent[]>;
-  /** Releases sessions/sockets. The driver must not be used afterwards. */
+  /** Releases sessions/sockets (Redfish: DELETEs its session). The driver must not be used afterwards. */
   close(): Promise<void>;
+
+  // ---- Optional capabilities. A driver leaves a member undefined when its protocol has no such thing
+  // (IPMI has none of them); callers test for presence (`if (d.firmware) ...`), never for the protocol.
+
+  /** Remote ISO/image mounted as the server's CD (Redfish VirtualMedia InsertMedia/EjectMedia). */
+  virtualMedia?: BmcVirtualMedia;
+  /** Firmware inventory and updates (Redfish UpdateService: FirmwareInventory, SimpleUpdate + Task). */
+  firmware?: BmcFirmware;
+  /** Live hardware events (Redfish EventService SSE, or polling where the BMC offers no stream). */
+  events?: BmcEventStream;
+  /** Where the server's serial console can be reached (Redfish SerialConsole.WebSocket.ConsoleURI); null: none offered. */
+  consoleUri?(): Promise<BmcConsoleUri | null>;
+}
+
+export interface VirtualMediaOptions {
+  /** Default true: the server cannot write to the image. */
+  writeProtected?: boolean;
+}
+
+export interface VirtualMediaStatus {
+  inserted: boolean;
+  /** The image URL the BMC has mounted, null when none. */
+  image: string | null;
+}
+
+export interface BmcVirtualMedia {
+  /** Mounts the image at imageUrl (http/https) as a CD. Media already inserted is ejected first; the same
+   *  image already inserted is a no-op. */
+  insert(imageUrl: string, opts?: VirtualMediaOptions): Promise<void>;
+  /** Ejects the CD; nothing inserted is a no-op. */
+  eject(): Promise<void>;
+  status(): Promise<VirtualMediaStatus>;
+}
+
+/** One component of the BMC's firmware inventory (Redfish SoftwareInventory). */
+export interface FirmwareComponent {
+  /** Redfish SoftwareInventory Id, e.g. "BMC_Firmware", "DPU_OS". */
+  id: string;
+  name: string;
+  version: string;
+}
+
+export interface FirmwareTaskStatus {
+  state: "running" | "completed" | "failed";
+  /** PercentComplete when the BMC reports it. */
+  percent: number | null;
+  /** The task's messages (Redfish Task.Messages[].Message), oldest first. */
+  messages: string[];
+}
+
+export interface BmcFirmware {
+  inventory(): Promise<FirmwareComponent[]>;
+  /**
+   * Starts an update from imageUri (the BMC downloads it). targets: FirmwareInventory ids ("DPU_OS") or
+   * @odata.ids; absent: the BMC picks. Resolves once the BMC accepted it, with the task to follow.
+   */
+  simpleUpdate(imageUri: string, targets?: string[]): Promise<{ taskUrl: string }>;
+  /** One look at a task returned by simpleUpdate. */
+  taskStatus(taskUrl: string): Promise<FirmwareTaskStatus>;
+}
+
+/** A hardware event as it happens (not from the stored log). */
+export interface BmcLiveEvent {
+  /** The BMC's event id (SSE id / EventId), or a driver-made id for polled events. */
+  id: string;
+  at: Date | null;
+  /** power: powerState says the new state; health: health says the new health; log: a new SEL entry. */
+  kind: "power" | "health" | "log" | "other";
+  severity: "ok" | "warning" | "critical";
+  message: string;
+  messageId?: string;
+  /** The resource the event is about (Redfish OriginOfCondition @odata.id). */
+  origin?: string;
+  powerState?: PowerState;
+  health?: Health;
+  /** "stream": pushed by the BMC; "poll": the driver noticed a change by polling. */
+  source: "stream" | "poll";
+}
+
+export interface SubscribeOptions {
+  /** Stops the subscription; subscribe() then resolves. */
+  signal?: AbortSignal;
+  /** Polling period when the BMC offers no event stream (default 10000 ms). */
+  pollIntervalMs?: number;
+  /** Told about each transient failure before the driver reconnects (for logs). */
+  onError?: (e: BmcError) => void;
+}
+
+export interface BmcEventStream {
+  /**
+   * Delivers events to onEvent until opts.signal aborts (then resolves). Reconnects by itself after
+   * transient failures (with backoff); rejects only on errors a retry cannot fix (auth, unsupported).
+   */
+  subscribe(onEvent: (e: BmcLiveEvent) => void, opts?: SubscribeOptions): Promise<void>;
+}
+
+export interface BmcConsoleUri {
+  /** ws:// or wss:// URL of the console (authenticate with the BMC credentials or session token). */
+  url: string;
+  /** Whether the console accepts keystrokes. */
+  interactive: boolean;
 }
 
 /**
@@ -166,8 +290,10 @@ export interface BmcDriver {
  * - invalid      the request itself is wrong (bad endpoint address, bad argument) — a caller bug
  * - bmc_error    the BMC answered with an error
  * - bad_response the BMC answered with something the driver cannot understand
+ * - tls          the BMC's TLS certificate is not trusted (self-signed, expired, wrong name): trust it or
+ *                turn certificate verification off for that node
  */
-export type BmcErrorCode = "unreachable" | "auth" | "timeout" | "unsupported" | "invalid" | "bmc_error" | "bad_response";
+export type BmcErrorCode = "unreachable" | "auth" | "timeout" | "unsupported" | "invalid" | "bmc_error" | "bad_response" | "tls";
 
 export class BmcError extends Error {
   readonly code: BmcErrorCode;
