@@ -4,10 +4,11 @@ import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
+import type { Db } from "@/db/client";
 import { uniq, useTestDb } from "@/test/db";
 import { allocateAddress, releaseAllocation, type SubnetForIpam, subnetCapacity, subnetUsage } from "./ipam";
 
-const db = useTestDb();
+let db: Db;
 let tenantId: string;
 
 async function makeSubnet(cidr: string, gateway: string, reservedRanges: { start: string; end: string }[] = []): Promise<SubnetForIpam> {
@@ -28,6 +29,7 @@ async function failure(p: Promise<unknown>): Promise<TRPCError> {
 }
 
 beforeAll(async () => {
+  db = useTestDb();
   const [t] = await db.insert(s.tenants).values({ slug: uniq("ipam"), name: "IPAM test" }).returning();
   tenantId = t!.id;
 });

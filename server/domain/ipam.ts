@@ -37,13 +37,7 @@ function plan(subnet: SubnetForIpam): Plan {
 /** How many addresses IPAM can hand out in the subnet at most (usable minus gateway and reserved). */
 export function subnetCapacity(subnet: SubnetForIpam): number {
   const pl = plan(subnet);
-  let n = pl.usable.hi - pl.usable.lo + 1n;
-  for (const e of pl.excluded) {
-    const lo = e.lo > pl.usable.lo ? e.lo : pl.usable.lo;
-    const hi = e.hi < pl.usable.hi ? e.hi : pl.usable.hi;
-    if (hi >= lo) n -= hi - lo + 1n;
-  }
-  return Number(n);
+  return Number(pl.usable.hi - pl.usable.lo + 1n) - excludedCount(pl);
 }
 
 export async function subnetUsage(db: Db | Tx, subnet: SubnetForIpam): Promise<{ capacity: number; used: number; free: number }> {
@@ -134,15 +128,18 @@ export async function allocateAddress(
     }
   }
   const [row] = await tx.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnet.id));
-  throw exhaustedError(subnet, (row?.n ?? 0) + subnetCapacityExcluded(pl));
+  throw exhaustedError(subnet, (row?.n ?? 0) + excludedCount(pl));
 }
 
 /** Gateway and reserved addresses count as "in use" in the exhaustion message (they are not free either). */
-function subnetCapacityExcluded(pl: Plan): number {
+function excludedCount(pl: Plan): number {
+  // Math.min/max do not take bigint, hence the explicit clamping.
   let n = 0n;
   for (const e of pl.excluded) {
-    const lo = e.lo > pl.usable.lo ? e.lo : pl.usable.lo;
-    const hi = e.hi < pl.usable.hi ? e.hi : pl.usable.hi;
+    let lo = e.lo;
+    let hi = e.hi;
+    if (lo < pl.usable.lo) lo = pl.usable.lo;
+    if (hi > pl.usable.hi) hi = pl.usable.hi;
     if (hi >= lo) n += hi - lo + 1n;
   }
   return Number(n);
