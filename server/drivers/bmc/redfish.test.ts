@@ -558,7 +558,7 @@ describe("faults, timeouts and retries", () => {
     const p = await proxy(dpu2, {
       intercept: (r) =>
         r.path.endsWith("ComputerSystem.Reset")
-          ? { status, json: { error: { code: "Base.1.18.InternalError", message: "The request failed due to an internal service error." } }, headers: status === 503 ? { "retry-after": "0" } : {} }
+          ? { status, json: { error: { code: "Base.1.18.InternalError", message: "The request failed due to an internal service error." } }, headers: (status === 503 ? { "retry-after": "0" } : {}) as Record<string, string> }
           : undefined,
     });
     const d = driver(p.url, { retries: 2 });
