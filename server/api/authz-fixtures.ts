@@ -38,3 +38,53 @@ export async function operationFixture(fx: Fixtures) {
   const [row] = await fx.db.insert(s.operations).values({ kind: "node.inspect", targetType: "node", steps: [] }).returning();
   return row!;
 }
+
+// --- Tenancy (tenants, users, members, quotas, API tokens, SSH keys) ---
+
+/** A fresh tenant (optionally suspended) so suspend/resume/delete can run once per role. */
+export async function tenantFixture(fx: Fixtures, state: "active" | "suspended" = "active") {
+  const slug = `authz-${crypto.randomUUID().slice(0, 8)}`;
+  const [row] = await fx.db.insert(s.tenants).values({ slug, name: slug, state }).returning();
+  return row!;
+}
+
+/** A fresh user with no roles. */
+export async function userFixture(fx: Fixtures) {
+  const id = crypto.randomUUID();
+  const [row] = await fx.db.insert(s.users).values({ id, email: `authz-${id.slice(0, 8)}@test.local`, name: "Authz user" }).returning();
+  return row!;
+}
+
+/** A fresh user who is a member of `tenantId` (default: fx.tenant). */
+export async function memberFixture(fx: Fixtures, tenantId = fx.tenant.id, role: "tenant-admin" | "tenant-member" = "tenant-member") {
+  const u = await userFixture(fx);
+  await fx.db.insert(s.memberships).values({ tenantId, userId: u.id, role });
+  return u;
+}
+
+/** An OpenSSH ed25519 public key line, freshly generated. */
+export async function sshPublicKeyFixture(): Promise<string> {
+  const { generateKeyPairSync } = await import("node:crypto");
+  const jwk = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" });
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([str(Buffer.from("ssh-ed25519")), str(Buffer.from(jwk.x!, "base64url"))]);
+  return `ssh-ed25519 ${blob.toString("base64")} authz@test`;
+}
+
+/** An API token row owned by `userId` (only its id matters to revoke). */
+export async function apiTokenFixture(fx: Fixtures, userId: string) {
+  const { newToken } = await import("@/server/auth/tokens");
+  const t = newToken();
+  await fx.db.insert(s.apiTokens).values({ id: t.id, userId, name: `authz-${t.id}`, secretHash: t.secretHash, tenantId: fx.tenant.id, tenantRole: "tenant-member", expiresAt: new Date(Date.now() + 86_400_000) });
+  return t;
+}
+
+/** An SSH key row owned by `userId`. */
+export async function sshKeyFixture(fx: Fixtures, userId: string) {
+  const id = crypto.randomUUID();
+  const [row] = await fx.db
+    .insert(s.sshKeys)
+    .values({ id, userId, name: `authz-${id.slice(0, 8)}`, publicKey: "ssh-ed25519 AAAA", keyType: "ssh-ed25519", bits: 256, fingerprint: `SHA256:${id}` })
+    .returning();
+  return row!;
+}

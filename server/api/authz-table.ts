@@ -2,6 +2,7 @@
 // server/api/authz.test.ts runs each cell for real and fails when a procedure has no row here.
 // Later resources add their rows (and input fixtures) here.
 import { nodeFixture, operationFixture, poolsFixture } from "./authz-fixtures";
+import { apiTokenFixture, memberFixture, sshKeyFixture, sshPublicKeyFixture, tenantFixture, userFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -84,4 +85,70 @@ export const authzTable: Record<string, AuthzRow> = {
   "events.list": { input: () => ({}), expect: operatorRead },
   "operations.list": { input: () => ({}), expect: operatorRead },
   "operations.get": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: operatorRead },
+
+  // Tenancy: operators run tenants and users; tenant admins run their members; everyone signed in has own tokens/keys.
+  "tenants.list": { input: () => ({ q: "authz" }), expect: operatorRead },
+  "tenants.get": { input: (fx) => ({ id: fx.tenant.id }), expect: operatorRead },
+  "tenants.members": { input: (fx) => ({ id: fx.tenant.id }), expect: operatorRead },
+  "tenants.create": { input: () => ({ slug: `authz-${crypto.randomUUID().slice(0, 8)}`, name: "Authz tenant" }), expect: operatorWrite },
+  "tenants.rename": { input: async (fx) => ({ id: (await tenantFixture(fx)).id, name: "Renamed" }), expect: operatorWrite },
+  "tenants.suspend": { input: async (fx) => ({ id: (await tenantFixture(fx)).id }), expect: operatorWrite },
+  "tenants.resume": { input: async (fx) => ({ id: (await tenantFixture(fx, "suspended")).id }), expect: operatorWrite },
+  "tenants.delete": { input: async (fx) => ({ id: (await tenantFixture(fx)).id }), expect: operatorWrite },
+  "tenants.addMember": {
+    input: async (fx) => ({ id: (await tenantFixture(fx)).id, email: `authz-${crypto.randomUUID().slice(0, 8)}@test.local`, name: "Invited", role: "tenant-admin" }),
+    expect: operatorWrite,
+  },
+  "tenants.removeMember": {
+    input: async (fx) => {
+      const t = await tenantFixture(fx);
+      await memberFixture(fx, t.id, "tenant-admin");
+      return { id: t.id, userId: (await memberFixture(fx, t.id)).id };
+    },
+    expect: operatorWrite,
+  },
+  "tenants.setMemberRole": {
+    input: async (fx) => {
+      const t = await tenantFixture(fx);
+      return { id: t.id, userId: (await memberFixture(fx, t.id)).id, role: "tenant-admin" };
+    },
+    expect: operatorWrite,
+  },
+  "users.list": { input: () => ({ q: "authz" }), expect: operatorRead },
+  "users.get": { input: (fx) => ({ id: fx.principals.tenantMember.userId }), expect: operatorRead },
+  "users.create": { input: () => ({ email: `authz-${crypto.randomUUID().slice(0, 8)}@test.local`, name: "Created" }), expect: operatorWrite },
+  "users.resetPassword": { input: async (fx) => ({ id: (await userFixture(fx)).id }), expect: operatorWrite },
+  "users.setDisabled": { input: async (fx) => ({ id: (await userFixture(fx)).id, disabled: true }), expect: operatorWrite },
+  "users.setPlatformRole": { input: async (fx) => ({ id: (await userFixture(fx)).id, role: "operator-viewer" }), expect: operatorWrite },
+  "members.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "members.add": {
+    input: (fx) => ({ tenant: fx.tenant.slug, email: `authz-${crypto.randomUUID().slice(0, 8)}@test.local`, name: "Invited" }),
+    expect: tenantAdminWrite,
+  },
+  "members.remove": { input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id }), expect: tenantAdminWrite },
+  "members.setRole": { input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id, role: "tenant-member" }), expect: tenantAdminWrite },
+  "quotas.get": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "quotas.set": { input: async (fx) => ({ tenantId: (await tenantFixture(fx)).id, limits: { vpcs: 7 } }), expect: operatorWrite },
+  "apiTokens.list": { input: () => ({}), expect: signedIn },
+  "apiTokens.create": {
+    // Each caller asks for a scope it holds: operators their platform role, tenant users their own tenant.
+    input: (fx, role) => {
+      const name = `authz-${crypto.randomUUID().slice(0, 8)}`;
+      if (role === "operatorAdmin" || role === "operatorViewer")
+        return { name, expiresInDays: 30, scope: { kind: "platform", role: role === "operatorAdmin" ? "operator-admin" : "operator-viewer" } };
+      const tenant = role === "otherTenantMember" ? fx.otherTenant.slug : fx.tenant.slug;
+      return { name, expiresInDays: 30, scope: { kind: "tenant", tenant, role: "tenant-member" } };
+    },
+    expect: signedIn,
+  },
+  "apiTokens.revoke": {
+    input: async (fx, role) => ({ id: role === "anonymous" ? "none" : (await apiTokenFixture(fx, fx.principals[role].userId)).id }),
+    expect: signedIn,
+  },
+  "sshKeys.list": { input: () => ({}), expect: signedIn },
+  "sshKeys.add": { input: async () => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, publicKey: await sshPublicKeyFixture() }), expect: signedIn },
+  "sshKeys.delete": {
+    input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await sshKeyFixture(fx, fx.principals[role].userId)).id }),
+    expect: signedIn,
+  },
 };

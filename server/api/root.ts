@@ -5,6 +5,12 @@ import { nodesRouter } from "./routers/nodes";
 import { operationsRouter } from "./routers/operations";
 import { poolsRouter } from "./routers/pools";
 import { sessionRouter } from "./routers/session";
+import { apiTokensRouter } from "./routers/apiTokens";
+import { membersRouter } from "./routers/members";
+import { quotasRouter } from "./routers/quotas";
+import { sshKeysRouter } from "./routers/sshKeys";
+import { tenantsRouter } from "./routers/tenants";
+import { usersRouter } from "./routers/users";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -14,6 +20,12 @@ export const appRouter = createTRPCRouter({
   nodes: nodesRouter,
   events: eventsRouter,
   operations: operationsRouter,
+  tenants: tenantsRouter,
+  users: usersRouter,
+  members: membersRouter,
+  quotas: quotasRouter,
+  apiTokens: apiTokensRouter,
+  sshKeys: sshKeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -133,7 +133,7 @@ export function parseSshPublicKey(input: string): SshKeyResult {
       }
       bits = spec.bits;
     }
-    return { ok: true, key: { type, bits, publicKey: `${type} ${blob.toString("base64")}`, comment, fingerprint: fingerprintOf(blob) } };
+    return { ok: true, key: { type: type as SshKeyType, bits, publicKey: `${type} ${blob.toString("base64")}`, comment, fingerprint: fingerprintOf(blob) } };
   } catch (e) {
     return { ok: false, reason: `Malformed ${type} key: ${(e as Error).message}.` };
   }

@@ -1,0 +1,144 @@
+// Tenant members: tenant admins manage their own tenant's members here; operators reach the same rules through
+// tenants.addMember/removeMember/setMemberRole. Add an existing user by email or invite a new one (created with
+// a temporary password shown once); the last tenant admin can't be removed or demoted.
+import { TRPCError } from "@trpc/server";
+import { and, count, eq, ilike, or } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Tx } from "@/db/client";
+import { memberships, sessions, users } from "@/db/schema";
+import { type MemberAdd, memberAddSchema, tenantRoleInput } from "@/db/validation/tenancy";
+import type { Principal } from "@/server/auth/principal";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, tenantProcedure } from "../trpc";
+import { createUserInTx, temporaryPassword, userUniques } from "./users";
+
+type Ctx = { principal: Principal | null; requestId: string };
+type TenantRow = { id: string; name: string; slug: string };
+type TenantRole = "tenant-admin" | "tenant-member";
+
+export const memberColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  disabled: users.disabled,
+  role: memberships.role,
+  joinedAt: memberships.createdAt,
+};
+
+/** Rule: a tenant always keeps at least one admin. Call with the tenant's membership rows locked. */
+async function assertNotLastAdmin(tx: Tx, tenant: TenantRow, userId: string, doing: "remove" | "demote") {
+  const admins = await tx
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.tenantId, tenant.id), eq(memberships.role, "tenant-admin")))
+    .for("update");
+  if (admins.length === 1 && admins[0]!.userId === userId)
+    throw new TRPCError({
+      code: "PRECONDITION_FAILED",
+      message: `This is ${tenant.name}'s last tenant admin; make another member an admin before you ${doing === "remove" ? "remove" : "demote"} them.`,
+    });
+}
+
+async function lockMembership(tx: Tx, tenant: TenantRow, userId: string) {
+  const [m] = await tx
+    .select({ role: memberships.role, email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, userId)))
+    .for("update", { of: memberships });
+  if (!m) throw new TRPCError({ code: "NOT_FOUND", message: "That person is not a member of this tenant." });
+  return m;
+}
+
+export async function addMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: MemberAdd) {
+  const [existing] = await tx.select().from(users).where(eq(users.email, input.email));
+  let user = existing;
+  let password: string | null = null;
+  if (!user) {
+    if (!input.name)
+      throw fieldError("email", "No user has this email. Give a name to invite them (a temporary password will be shown once).", "NOT_FOUND");
+    password = temporaryPassword();
+    user = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: null });
+  }
+  const [already] = await tx.select().from(memberships).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, user.id)));
+  if (already) throw fieldError("email", `${user.email} is already a member of ${tenant.name}.`);
+  await tx.insert(memberships).values({ tenantId: tenant.id, userId: user.id, role: input.role });
+  await audit(tx, ctx, {
+    action: "member.add",
+    targetType: "user",
+    targetId: user.id,
+    targetName: user.email,
+    tenantId: tenant.id,
+    details: { role: input.role, invited: password !== null },
+  });
+  return { user: { id: user.id, email: user.email, name: user.name }, role: input.role, invited: password !== null, temporaryPassword: password };
+}
+
+export async function removeMember(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: string) {
+  const m = await lockMembership(tx, tenant, userId);
+  if (m.role === "tenant-admin") await assertNotLastAdmin(tx, tenant, userId, "remove");
+  await tx.delete(memberships).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, userId)));
+  // A removed member's portal session must not keep this tenant active.
+  await tx.update(sessions).set({ activeTenantId: null }).where(and(eq(sessions.userId, userId), eq(sessions.activeTenantId, tenant.id)));
+  await audit(tx, ctx, { action: "member.remove", targetType: "user", targetId: userId, targetName: m.email, tenantId: tenant.id, details: { role: m.role } });
+  return { userId };
+}
+
+export async function setMemberRole(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: string, role: TenantRole) {
+  const m = await lockMembership(tx, tenant, userId);
+  if (m.role === "tenant-admin" && role !== "tenant-admin") await assertNotLastAdmin(tx, tenant, userId, "demote");
+  await tx.update(memberships).set({ role }).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, userId)));
+  await audit(tx, ctx, { action: "member.set_role", targetType: "user", targetId: userId, targetName: m.email, tenantId: tenant.id, details: { from: m.role, to: role } });
+  return { userId, role };
+}
+
+export const memberListInput = pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(["email", "name"]).default("email") });
+
+export async function listMembers(db: Db | Tx, tenantId: string, input: z.infer<typeof memberListInput>) {
+  const sortCol = { email: users.email, name: users.name }[input.sort];
+  const ks = keyset(sortCol, users.id, input.dir, input.cursor);
+  const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+  const rows = await db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.tenantId, tenantId), text ? or(ilike(users.email, text), ilike(users.name, text)) : undefined, ks.where))
+    .orderBy(...ks.order)
+    .limit(input.limit + 1);
+  return page(rows, input.limit, (r) => r[input.sort]);
+}
+
+export async function adminCount(db: Db | Tx, tenantId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(memberships).where(and(eq(memberships.tenantId, tenantId), eq(memberships.role, "tenant-admin")));
+  return row?.n ?? 0;
+}
+
+export const membersRouter = createTRPCRouter({
+  list: tenantProcedure("tenant-member")
+    .input(memberListInput)
+    .query(async ({ ctx, input }) => {
+      const res = await listMembers(ctx.db, ctx.tenant.id, input);
+      return { ...res, adminCount: await adminCount(ctx.db, ctx.tenant.id), myRole: ctx.tenantRole };
+    }),
+
+  add: tenantProcedure("tenant-admin", { write: true })
+    .input(memberAddSchema)
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction((tx) => addMember(tx, ctx, ctx.tenant, input));
+      } catch (e) {
+        throw mapDbError(e, userUniques);
+      }
+    }),
+
+  remove: tenantProcedure("tenant-admin")
+    .input(z.object({ userId: z.string().min(1).max(100) }))
+    .mutation(({ ctx, input }) => ctx.db.transaction((tx) => removeMember(tx, ctx, ctx.tenant, input.userId))),
+
+  setRole: tenantProcedure("tenant-admin")
+    .input(z.object({ userId: z.string().min(1).max(100), role: tenantRoleInput }))
+    .mutation(({ ctx, input }) => ctx.db.transaction((tx) => setMemberRole(tx, ctx, ctx.tenant, input.userId, input.role))),
+});
+

@@ -1,0 +1,65 @@
+// SSH public keys of the signed-in user (provisioning puts them on servers): add, list, delete.
+// Keys are validated by decoding them (server/domain/ssh-keys.ts); a duplicate key or name is a field error.
+import { TRPCError } from "@trpc/server";
+import { and, asc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { sshKeys } from "@/db/schema";
+import { sshKeyAddSchema } from "@/db/validation/tenancy";
+import { parseSshPublicKey } from "@/server/domain/ssh-keys";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { authedProcedure, createTRPCRouter } from "../trpc";
+
+const uniques = {
+  ssh_keys_user_fp_uq: { field: "publicKey", message: "You have already added this key." },
+  ssh_keys_user_name_uq: { field: "name", message: "You already have a key with this name." },
+};
+
+export const sshKeysRouter = createTRPCRouter({
+  list: authedProcedure.input(pageInput.pick({ cursor: true, limit: true }).default({ limit: 50 })).query(async ({ ctx, input }) => {
+    const ks = keyset(sshKeys.createdAt, sshKeys.id, "asc", input.cursor);
+    const rows = await ctx.db
+      .select({
+        id: sshKeys.id,
+        name: sshKeys.name,
+        keyType: sshKeys.keyType,
+        bits: sshKeys.bits,
+        comment: sshKeys.comment,
+        fingerprint: sshKeys.fingerprint,
+        createdAt: sshKeys.createdAt,
+      })
+      .from(sshKeys)
+      .where(and(eq(sshKeys.userId, ctx.principal.userId), ks.where))
+      .orderBy(asc(sshKeys.createdAt), asc(sshKeys.id))
+      .limit(input.limit + 1);
+    return page(rows, input.limit, (r) => r.createdAt);
+  }),
+
+  add: authedProcedure.input(sshKeyAddSchema).mutation(async ({ ctx, input }) => {
+    const parsed = parseSshPublicKey(input.publicKey);
+    if (!parsed.ok) throw fieldError("publicKey", parsed.reason, "BAD_REQUEST");
+    const k = parsed.key;
+    try {
+      return await ctx.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(sshKeys)
+          .values({ userId: ctx.principal.userId, name: input.name, publicKey: k.publicKey, keyType: k.type, bits: k.bits, comment: k.comment, fingerprint: k.fingerprint })
+          .returning();
+        await audit(tx, ctx, { action: "ssh_key.add", targetType: "ssh_key", targetId: row!.id, targetName: row!.name, details: { type: k.type, fingerprint: k.fingerprint } });
+        return row!;
+      });
+    } catch (e) {
+      throw mapDbError(e, uniques);
+    }
+  }),
+
+  delete: authedProcedure.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) =>
+    ctx.db.transaction(async (tx) => {
+      const [row] = await tx.delete(sshKeys).where(and(eq(sshKeys.id, input.id), eq(sshKeys.userId, ctx.principal.userId))).returning();
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "You have no SSH key with that id." });
+      await audit(tx, ctx, { action: "ssh_key.delete", targetType: "ssh_key", targetId: row.id, targetName: row.name, details: { fingerprint: row.fingerprint } });
+      return { id: row.id };
+    }),
+  ),
+});

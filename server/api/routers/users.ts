@@ -1,0 +1,182 @@
+// Users (operator console): create/invite with a temporary password shown once, reset password, disable/enable
+// (sessions revoked either way), platform roles. An operator admin cannot demote or disable themselves.
+import { TRPCError } from "@trpc/server";
+import { hashPassword } from "better-auth/crypto";
+import { and, eq, ilike, isNotNull, isNull, or, sql } from "drizzle-orm";
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import type { Tx } from "@/db/client";
+import { accounts, apiTokens, memberships, sessions, sshKeys, tenants, users } from "@/db/schema";
+import { passwordRule, platformRoleInput, userCreateSchema, userSortKeys } from "@/db/validation/tenancy";
+import { audit } from "../audit";
+import { mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, operatorProcedure } from "../trpc";
+
+export const userUniques = { users_email_unique: { field: "email", message: "A user with this email already exists." } };
+
+/** A temporary password: 18 random bytes, readable (no ambiguous characters are a concern for copy/paste). */
+export function temporaryPassword(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+/** Creates a user with a password (better-auth's scrypt hash in a "credential" account) inside `tx`. */
+export async function createUserInTx(
+  tx: Tx,
+  u: { email: string; name: string; password: string; platformRole: "operator-admin" | "operator-viewer" | null },
+) {
+  const id = crypto.randomUUID();
+  const hash = await hashPassword(u.password);
+  const [row] = await tx.insert(users).values({ id, email: u.email.toLowerCase(), name: u.name, platformRole: u.platformRole, emailVerified: true }).returning();
+  await tx.insert(accounts).values({ id: crypto.randomUUID(), accountId: id, providerId: "credential", userId: id, password: hash });
+  return row!;
+}
+
+const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That user does not exist." });
+
+async function lockUser(tx: Tx, id: string) {
+  const [u] = await tx.select().from(users).where(eq(users.id, id)).for("update");
+  if (!u) throw notFound();
+  return u;
+}
+
+const userColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  platformRole: users.platformRole,
+  disabled: users.disabled,
+  createdAt: users.createdAt,
+  tenantCount: sql<number>`(select count(*)::int from ${memberships} where ${memberships.userId} = ${users.id})`,
+};
+
+export const usersRouter = createTRPCRouter({
+  list: operatorProcedure("operator-viewer")
+    .input(
+      pageInput.extend({
+        q: z.string().trim().max(100).optional(),
+        role: z.enum(["operator-admin", "operator-viewer", "operator", "none"]).optional(),
+        disabled: z.boolean().optional(),
+        sort: z.enum(userSortKeys).default("email"),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const sortCol = { email: users.email, name: users.name, createdAt: users.createdAt }[input.sort];
+      const ks = keyset(sortCol, users.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const role =
+        input.role === "none"
+          ? isNull(users.platformRole)
+          : input.role === "operator"
+            ? isNotNull(users.platformRole)
+            : input.role
+              ? eq(users.platformRole, input.role)
+              : undefined;
+      const rows = await ctx.db
+        .select(userColumns)
+        .from(users)
+        .where(and(text ? or(ilike(users.email, text), ilike(users.name, text)) : undefined, role, input.disabled === undefined ? undefined : eq(users.disabled, input.disabled), ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r[input.sort]);
+    }),
+
+  get: operatorProcedure("operator-viewer")
+    .input(z.object({ id: z.string().min(1).max(100) }))
+    .query(async ({ ctx, input }) => {
+      const [u] = await ctx.db.select(userColumns).from(users).where(eq(users.id, input.id));
+      if (!u) throw notFound();
+      const tenantRows = await ctx.db
+        .select({ id: tenants.id, slug: tenants.slug, name: tenants.name, role: memberships.role })
+        .from(memberships)
+        .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+        .where(eq(memberships.userId, u.id))
+        .orderBy(tenants.name);
+      const [{ n: activeSessions }] = (await ctx.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(sessions)
+        .where(and(eq(sessions.userId, u.id), sql`${sessions.expiresAt} > now()`))) as [{ n: number }];
+      const [{ n: keys }] = (await ctx.db.select({ n: sql<number>`count(*)::int` }).from(sshKeys).where(eq(sshKeys.userId, u.id))) as [{ n: number }];
+      return { ...u, tenants: tenantRows, activeSessions, sshKeys: keys };
+    }),
+
+  create: operatorProcedure("operator-admin")
+    .input(userCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const password = input.password ?? temporaryPassword();
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const row = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: input.platformRole });
+          await audit(tx, ctx, {
+            action: "user.create",
+            targetType: "user",
+            targetId: row.id,
+            targetName: row.email,
+            details: { platformRole: input.platformRole, generatedPassword: !input.password },
+          });
+          // The password is returned this once and never stored or logged in clear.
+          return { user: { id: row.id, email: row.email, name: row.name, platformRole: row.platformRole }, temporaryPassword: password };
+        });
+      } catch (e) {
+        throw mapDbError(e, userUniques);
+      }
+    }),
+
+  resetPassword: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.string().min(1).max(100), password: passwordRule.optional() }).strict())
+    .mutation(async ({ ctx, input }) => {
+      const password = input.password ?? temporaryPassword();
+      const hash = await hashPassword(password);
+      return ctx.db.transaction(async (tx) => {
+        const u = await lockUser(tx, input.id);
+        const updated = await tx
+          .update(accounts)
+          .set({ password: hash })
+          .where(and(eq(accounts.userId, u.id), eq(accounts.providerId, "credential")))
+          .returning({ id: accounts.id });
+        if (updated.length === 0)
+          await tx.insert(accounts).values({ id: crypto.randomUUID(), accountId: u.id, providerId: "credential", userId: u.id, password: hash });
+        const revoked = await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id });
+        await audit(tx, ctx, { action: "user.reset_password", targetType: "user", targetId: u.id, targetName: u.email, details: { sessionsRevoked: revoked.length } });
+        return { id: u.id, temporaryPassword: password, sessionsRevoked: revoked.length };
+      });
+    }),
+
+  setDisabled: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.string().min(1).max(100), disabled: z.boolean() }).strict())
+    .mutation(async ({ ctx, input }) => {
+      if (input.disabled && input.id === ctx.principal.userId)
+        throw new TRPCError({ code: "PRECONDITION_FAILED", message: "You can't disable your own account; ask another operator admin." });
+      return ctx.db.transaction(async (tx) => {
+        const u = await lockUser(tx, input.id);
+        await tx.update(users).set({ disabled: input.disabled }).where(eq(users.id, u.id));
+        // Disabling ends every session now (sign-in is refused in auth.ts); tokens stop resolving for disabled users.
+        const revoked = input.disabled ? await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id }) : [];
+        await audit(tx, ctx, {
+          action: input.disabled ? "user.disable" : "user.enable",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          details: { sessionsRevoked: revoked.length },
+        });
+        return { id: u.id, disabled: input.disabled, sessionsRevoked: revoked.length };
+      });
+    }),
+
+  setPlatformRole: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.string().min(1).max(100), role: platformRoleInput }).strict())
+    .mutation(async ({ ctx, input }) => {
+      if (input.id === ctx.principal.userId && input.role !== "operator-admin")
+        throw new TRPCError({ code: "PRECONDITION_FAILED", message: "You can't remove your own operator admin role; ask another operator admin." });
+      return ctx.db.transaction(async (tx) => {
+        const u = await lockUser(tx, input.id);
+        await tx.update(users).set({ platformRole: input.role }).where(eq(users.id, u.id));
+        // Platform-scoped tokens are narrowed to the user's current role when used (principal.ts); a user with
+        // no platform role left has no use for them, so they are revoked.
+        if (!input.role)
+          await tx.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.userId, u.id), isNotNull(apiTokens.platformRole), isNull(apiTokens.revokedAt)));
+        await audit(tx, ctx, { action: "user.set_platform_role", targetType: "user", targetId: u.id, targetName: u.email, details: { from: u.platformRole, to: input.role } });
+        return { id: u.id, platformRole: input.role };
+      });
+    }),
+});
