@@ -1,0 +1,500 @@
+// The lab launcher: starts a whole simulated fleet in ONE process — the Redfish BMC simulator (host + DPU BMCs),
+// the storage service, and one DPU agent (sim backend) per DPU — and wires them so they behave like one machine
+// room: each DPU's Redfish Oem.Anvil.AgentUrl points at its agent, each agent attaches disks through the storage
+// service's connect endpoint (refused unless the target is exported to the initiator it presents), and attaching
+// a bootable disk through a DPU makes its host boot an OS. It hands back the enrollment rows (CSV / JSON manifest)
+// Anvil needs to manage the fleet. Anvil's dev command, the tests and the benchmarks call startLab(); run as a
+// script (`npm run lab -- --hosts 16`) it is the CLI and stays up until Ctrl-C.
+
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createSimBackend } from "../agent/backends/sim";
+import { type AgentLogger, type AgentServer, createAgentServer } from "../agent/server";
+import { fleetHost } from "./fleet";
+import { EPHEMERAL_MAX, type RedfishSim, type RedfishSimOptions, startRedfishSim } from "./redfish/index";
+import { type StorageService, startStorageService } from "./storage/index";
+
+export type { RedfishSim } from "./redfish/index";
+
+export interface LabOptions {
+  /** number of hosts (default 16) */
+  hosts: number;
+  /** pool names the hosts are split over evenly, round-robin by index (default ["general", "gpu"]) */
+  pools?: string[];
+  /**
+   * passes through to the simulator, storage and agents. "realistic": clone 1 s, attach 0.5 s, power-on 2 s,
+   * boot 20 s (plus 20-80 ms per Redfish request) — the figures Anvil's provisioning benchmark uses.
+   */
+  latency?: "zero" | "realistic";
+  /** 1 = every host has a DPU (default), n = every n-th host, 0 = none */
+  dpuEvery?: number;
+  /** token of each agent; default: a random 32-byte hex token per agent */
+  agentToken?: (dpuId: string) => string;
+  /**
+   * "ports" (default): every BMC and agent its own port on 127.0.0.1.
+   * "loopback": every BMC its own 127.10.y.z and every agent its own 127.20.y.z, each group on one shared port.
+   * "netns": like loopback, but the BMCs share ONE wildcard listener (one file descriptor for all of them); only
+   * allowed inside a private network namespace (`unshare -n`), for fleets beyond the open-file limit.
+   */
+  address?: "ports" | "loopback" | "netns";
+  /**
+   * "ports" mode: BMCs take consecutive ports from here, agents the ports right after the last BMC (ports in use are
+   * skipped), so a restarted lab comes back at the same addresses. "loopback"/"netns": the agents' shared port.
+   */
+  portBase?: number;
+  /** DPU cards with their own power supply (host power-off does not take them down); default false */
+  dedicatedDpuPower?: boolean | ((hostIndex: number) => boolean);
+  /** no progress lines on stderr (internal errors of the services are still reported) */
+  quiet?: boolean;
+}
+
+/** One enrollment row per host — exactly the CSV columns, in CSV_HEADER order. */
+export interface LabHostRow {
+  name: string;
+  pool: string;
+  driver: "redfish";
+  bmc_address: string;
+  bmc_username: string;
+  bmc_password: string;
+  verify_tls: boolean;
+  dpu_bmc_address: string | null;
+  dpu_bmc_username: string | null;
+  dpu_bmc_password: string | null;
+  agent_url: string | null;
+  agent_token: string | null;
+  dedicated_power: boolean;
+}
+
+export interface LabAgent {
+  url: string;
+  token: string;
+}
+
+export interface Lab {
+  redfish: RedfishSim;
+  storage: { url: string; token: string };
+  /** by DPU id (node-0001-dpu) */
+  agents: Map<string, LabAgent>;
+  hosts: LabHostRow[];
+  /** header line + one line per host, RFC 4180 quoting, CRLF line ends */
+  csv(): string;
+  /** { redfishAdminUrl, storage: { url, token }, hosts: LabHostRow[] } */
+  manifest(): LabManifest;
+  close(): Promise<void>;
+}
+
+export interface LabManifest {
+  redfishAdminUrl: string;
+  storage: { url: string; token: string };
+  hosts: LabHostRow[];
+}
+
+export const CSV_HEADER = [
+  "name",
+  "pool",
+  "driver",
+  "bmc_address",
+  "bmc_username",
+  "bmc_password",
+  "verify_tls",
+  "dpu_bmc_address",
+  "dpu_bmc_username",
+  "dpu_bmc_password",
+  "agent_url",
+  "agent_token",
+  "dedicated_power",
+] as const satisfies readonly (keyof LabHostRow)[];
+
+/** Agents started at once; bounds the burst of listen() calls and the memory of half-started agents. */
+const AGENT_START_CONCURRENCY = 256;
+/** Second octet of the agents' loopback addresses in "loopback"/"netns" mode (the BMCs use 127.10.*). */
+const AGENT_LOOPBACK_NET = 20;
+/** Descriptors beyond the listeners: storage, admin API, stdio, client connections of a small test. */
+const FD_HEADROOM = 256;
+
+// ---- CSV --------------------------------------------------------------------------------------------------
+
+/** RFC 4180: quote a field that holds a comma, quote, CR or LF (or edge spaces, which readers may trim); double quotes. */
+export function csvField(v: string | boolean | null): string {
+  const s = v === null ? "" : String(v);
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export function rowsToCsv(rows: readonly LabHostRow[]): string {
+  const lines = [CSV_HEADER.join(",")];
+  for (const r of rows) lines.push(CSV_HEADER.map((c) => csvField(r[c])).join(","));
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+// ---- helpers ----------------------------------------------------------------------------------------------
+
+function softFileLimit(): number | undefined {
+  try {
+    const m = /Max open files\s+(\d+)/.exec(fs.readFileSync("/proc/self/limits", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ephemeralLow(): number {
+  try {
+    const lo = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (lo > 0) return lo;
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return 49152;
+}
+
+/** 127.<net>.y.z for agent number i: 254 addresses per /24 (no .0/.255). */
+function agentAddress(i: number): string {
+  const perB = 254 * 256;
+  const b = AGENT_LOOPBACK_NET + Math.floor(i / perB);
+  const r = i % perB;
+  return `127.${b}.${Math.floor(r / 254)}.${(r % 254) + 1}`;
+}
+
+/** Runs fn over items with at most `limit` in flight; stops starting new ones after the first failure. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const bad = results.find((r) => r.status === "rejected");
+  if (bad) throw (bad as PromiseRejectedResult).reason;
+}
+
+function checkOptions(o: LabOptions): void {
+  const bad = (m: string): never => {
+    throw new Error(`startLab: ${m}`);
+  };
+  const hosts = o.hosts ?? 16;
+  if (!Number.isInteger(hosts) || hosts < 1) bad(`hosts must be a positive integer, got ${o.hosts}`);
+  if (o.pools !== undefined) {
+    if (!Array.isArray(o.pools) || o.pools.length === 0) bad("pools must be a non-empty list of names");
+    for (const p of o.pools) if (typeof p !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(p)) bad(`pool name '${p}' must be 1-63 letters, digits, . _ -`);
+    if (new Set(o.pools).size !== o.pools.length) bad(`pool names must be distinct, got ${o.pools.join(",")}`);
+  }
+  if (o.latency !== undefined && o.latency !== "zero" && o.latency !== "realistic") bad(`latency must be "zero" or "realistic", got ${o.latency}`);
+  if (o.dpuEvery !== undefined && (!Number.isInteger(o.dpuEvery) || o.dpuEvery < 0)) bad(`dpuEvery must be a non-negative integer, got ${o.dpuEvery}`);
+  if (o.address !== undefined && !["ports", "loopback", "netns"].includes(o.address)) bad(`address must be "ports", "loopback" or "netns", got ${o.address}`);
+  if (o.portBase !== undefined && (!Number.isInteger(o.portBase) || o.portBase < 1024 || o.portBase > 65535)) bad(`portBase must be 1024..65535, got ${o.portBase}`);
+}
+
+type Listening = { agent: AgentServer; url: string; port: number };
+
+/** Listen a fresh agent on host:port; on EADDRINUSE/EACCES the half-made agent is closed and null returned. */
+async function tryListen(make: () => AgentServer, port: number, host: string): Promise<Listening | null> {
+  const agent = make();
+  try {
+    const { url, port: p } = await agent.listen(port, host);
+    return { agent, url, port: p };
+  } catch (err) {
+    await agent.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES") return null;
+    throw err;
+  }
+}
+
+// ---- the lab ----------------------------------------------------------------------------------------------
+
+export async function startLab(opts: LabOptions): Promise<Lab> {
+  checkOptions(opts);
+  const hosts = opts.hosts ?? 16;
+  const pools = opts.pools ?? ["general", "gpu"];
+  const latency = opts.latency ?? "zero";
+  const dpuEvery = opts.dpuEvery ?? 1;
+  const mode = opts.address ?? "ports";
+  const tokenOf = opts.agentToken ?? (() => randomBytes(32).toString("hex"));
+  const progress = (m: string) => {
+    if (!opts.quiet) process.stderr.write(`lab: ${m}\n`);
+  };
+  const errorLog = (m: string) => process.stderr.write(`lab: ${m}\n`);
+
+  const fleet = Array.from({ length: hosts }, (_, i) => fleetHost(i, { dpuEvery, dedicatedDpuPower: opts.dedicatedDpuPower }));
+  const withDpu = fleet.filter((h) => h.dpu);
+  const bmcCount = hosts + withDpu.length;
+
+  // Every agent is one listening socket, every BMC one too (except in netns mode): refuse up front with the remedy
+  // instead of dying half-way with EMFILE.
+  const limit = softFileLimit();
+  const needed = (mode === "netns" ? 1 : bmcCount) + withDpu.length + FD_HEADROOM;
+  if (limit !== undefined && needed > limit) {
+    throw new Error(
+      `startLab: ${bmcCount} BMCs + ${withDpu.length} agents need about ${needed} file descriptors but the open-file limit is ${limit}; ` +
+        `raise it (ulimit -n ${needed}) or, above the hard limit, run under \`unshare -n\` with address "netns" (BMCs then share one listener)`,
+    );
+  }
+
+  const started: { storage?: StorageService; redfish?: RedfishSim; agents: AgentServer[] } = { agents: [] };
+  const closeAll = async () => {
+    const agents = started.agents.splice(0);
+    await eachLimited(agents, AGENT_START_CONCURRENCY, (a) => a.close());
+    await Promise.all([started.redfish?.close(), started.storage?.close()]);
+  };
+
+  try {
+    const t0 = performance.now();
+    const simOpts: RedfishSimOptions = { hosts, dpuEvery, latency, address: mode, dedicatedDpuPower: opts.dedicatedDpuPower };
+    if (mode === "ports" && opts.portBase !== undefined) simOpts.portBase = opts.portBase;
+    [started.storage, started.redfish] = await Promise.all([
+      startStorageService({ latency, defaultPools: true, log: (m) => errorLog(`storage: ${m}`) }),
+      startRedfishSim(simOpts),
+    ]);
+    const storage = started.storage;
+    const redfish = started.redfish;
+    progress(`redfish simulator: ${redfish.bmcs.length} BMCs in ${Math.round(performance.now() - t0)} ms; storage at ${storage.url}`);
+
+    // ---- where the agents listen
+    let nextPort: { port: number } | undefined; // "ports" mode with a range
+    let sharedPort = 0; // "loopback"/"netns": 0 until the first agent picked one
+    if (mode === "ports") {
+      const bmcPorts = redfish.bmcs.map((b) => Number(new URL(b.url).port));
+      const usedRange = opts.portBase !== undefined || redfish.bmcs.length > EPHEMERAL_MAX;
+      if (opts.portBase !== undefined) nextPort = { port: Math.max(...bmcPorts) + 1 };
+      else if (usedRange) {
+        // Below the simulator's run of ports, which itself sits just below the kernel's ephemeral range: binding
+        // thousands of port-0 sockets is slow and would starve outgoing connections of source ports.
+        const low = Math.min(...bmcPorts, ephemeralLow()) - Math.ceil(withDpu.length * 1.05) - 64;
+        if (low < 1024)
+          throw new Error(
+            `startLab: no room below port ${Math.min(...bmcPorts)} for ${withDpu.length} agent ports; use address "loopback" (own 127.20.y.z per agent) or "netns"`,
+          );
+        nextPort = { port: low };
+      }
+    } else if (opts.portBase !== undefined) sharedPort = opts.portBase;
+
+    const byIndex: (LabAgent & { dpuId: string })[] = [];
+    const agentLog = (dpuId: string): AgentLogger => ({
+      info() {},
+      warn: (o, m) => errorLog(`agent ${dpuId}: ${m ?? ""} ${JSON.stringify(o)}`),
+      error: (o, m) => errorLog(`agent ${dpuId}: ${m ?? ""} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.stack : v))}`),
+    });
+
+    const makeAgent = (hostId: string, dpuId: string, token: string) => () =>
+      createAgentServer({
+        token,
+        admin: true,
+        log: agentLog(dpuId),
+        backend: createSimBackend({
+          latency,
+          storageUrl: storage.url,
+          storageToken: storage.token,
+          // The host sees its DPU's virtio-blk functions as disks; with a bootable one attached it finds an OS.
+          onHostDevicesChanged: (devices) => redfish.setBootable(hostId, devices.some((d) => d.bootable)),
+        }),
+      });
+    const startAgent = async (i: number) => {
+      const h = withDpu[i];
+      const dpuId = h.dpu?.id as string;
+      const token = tokenOf(dpuId);
+      const make = makeAgent(h.id, dpuId, token);
+      let got: Listening | null = null;
+      if (mode !== "ports") {
+        got = await tryListen(make, sharedPort, agentAddress(i));
+        if (!got) throw new Error(`startLab: agent port ${sharedPort} is taken on ${agentAddress(i)}; pick another portBase`);
+        sharedPort = got.port; // the first agent fixes the shared port (ephemeral unless portBase)
+      } else if (nextPort) {
+        while (!got) {
+          const port = nextPort.port++;
+          if (port > 65535) throw new Error("startLab: ran out of ports for agents");
+          got = await tryListen(make, port, "127.0.0.1");
+        }
+      } else {
+        got = await tryListen(make, 0, "127.0.0.1");
+        if (!got) throw new Error(`startLab: agent for ${dpuId} could not listen`);
+      }
+      started.agents.push(got.agent);
+      byIndex[i] = { dpuId, url: got.url, token };
+      redfish.setAgentUrl(dpuId, got.url);
+    };
+
+    const t1 = performance.now();
+    const indexes = withDpu.map((_, i) => i);
+    // In "loopback"/"netns" mode the first agent picks the port every other agent shares, so it goes alone first.
+    const first = mode === "ports" ? 0 : Math.min(1, indexes.length);
+    for (const i of indexes.slice(0, first)) await startAgent(i);
+    await eachLimited(indexes.slice(first), AGENT_START_CONCURRENCY, (i) => startAgent(i));
+    const agents = new Map<string, LabAgent>(byIndex.map((a) => [a.dpuId, { url: a.url, token: a.token }]));
+    progress(`${agents.size} DPU agents in ${Math.round(performance.now() - t1)} ms`);
+
+    // ---- enrollment rows
+    const rows: LabHostRow[] = fleet.map((h) => {
+      const bmc = redfish.byId(h.id);
+      if (!bmc) throw new Error(`startLab: the simulator has no BMC for ${h.id}`);
+      const dpuBmc = h.dpu ? redfish.byId(h.dpu.id) : undefined;
+      const agent = h.dpu ? agents.get(h.dpu.id) : undefined;
+      return {
+        name: h.id,
+        pool: pools[h.index % pools.length],
+        driver: "redfish",
+        bmc_address: bmc.url,
+        bmc_username: bmc.username,
+        bmc_password: bmc.password,
+        // Plain http on loopback: there is no certificate to verify.
+        verify_tls: false,
+        dpu_bmc_address: dpuBmc?.url ?? null,
+        dpu_bmc_username: dpuBmc?.username ?? null,
+        dpu_bmc_password: dpuBmc?.password ?? null,
+        agent_url: agent?.url ?? null,
+        agent_token: agent?.token ?? null,
+        dedicated_power: h.dpu?.dedicatedPower ?? false,
+      };
+    });
+
+    let closing: Promise<void> | undefined;
+    const manifest = (): LabManifest => ({ redfishAdminUrl: redfish.adminUrl, storage: { url: storage.url, token: storage.token }, hosts: rows });
+    return {
+      redfish,
+      storage: { url: storage.url, token: storage.token },
+      agents,
+      hosts: rows,
+      csv: () => rowsToCsv(rows),
+      manifest,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll().catch(() => {});
+    throw err;
+  }
+}
+
+// ---- CLI --------------------------------------------------------------------------------------------------
+
+const USAGE = `usage: npm run lab -- [--hosts 16] [--pools general,gpu] [--latency zero|realistic] [--dpu-every 1]
+                      [--address ports|loopback|netns] [--port-base P] [--csv lab.csv] [--manifest lab.json] [--quiet]
+  Starts the Redfish BMC simulator, the storage service and one DPU agent per DPU in this process, writes the
+  enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.`;
+
+function writePrivate(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // The files carry BMC passwords and agent tokens.
+  fs.writeFileSync(file, text, { mode: 0o600 });
+}
+
+export async function runLabCli(argv: string[]): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        hosts: { type: "string", default: "16" },
+        pools: { type: "string", default: "general,gpu" },
+        latency: { type: "string", default: "zero" },
+        "dpu-every": { type: "string", default: "1" },
+        address: { type: "string", default: "ports" },
+        "port-base": { type: "string" },
+        csv: { type: "string" },
+        manifest: { type: "string" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`lab: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const int = (name: string): number | undefined => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) {
+      process.stderr.write(`lab: --${name} must be a non-negative integer, got '${v}'\n`);
+      process.exit(2);
+    }
+    return Number(v);
+  };
+  const opts: LabOptions = {
+    hosts: int("hosts") as number,
+    pools: String(values.pools)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    latency: values.latency as LabOptions["latency"],
+    dpuEvery: int("dpu-every"),
+    address: values.address as LabOptions["address"],
+    portBase: int("port-base"),
+    quiet: Boolean(values.quiet),
+  };
+
+  let lab: Lab;
+  try {
+    lab = await startLab(opts);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const dir = values.csv && values.manifest ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "anvil-lab-"));
+  const csvPath = path.resolve((values.csv as string | undefined) ?? path.join(dir as string, "lab.csv"));
+  const manifestPath = path.resolve((values.manifest as string | undefined) ?? path.join(dir as string, "lab.json"));
+  writePrivate(csvPath, lab.csv());
+  writePrivate(manifestPath, `${JSON.stringify(lab.manifest(), null, 2)}\n`);
+
+  const hostBmcs = lab.redfish.bmcs.filter((b) => b.kind === "host").length;
+  const out = [
+    `Anvil lab up (${opts.latency} latency, address mode ${opts.address})`,
+    `  Redfish admin API  ${lab.redfish.adminUrl}`,
+    `  storage service    ${lab.storage.url}  (token in the manifest)`,
+    `  BMCs               ${lab.redfish.bmcs.length} (${hostBmcs} hosts + ${lab.redfish.bmcs.length - hostBmcs} DPUs), user ${lab.hosts[0]?.bmc_username} / ${lab.hosts[0]?.bmc_password}`,
+    `  DPU agents         ${lab.agents.size}`,
+    `  pools              ${(opts.pools ?? []).map((p) => `${p}: ${lab.hosts.filter((h) => h.pool === p).length}`).join(", ")}`,
+    "  sample rows:",
+    ...lab.hosts.slice(0, 3).map((h) => `    ${h.name}  ${h.pool}  bmc ${h.bmc_address}  dpu ${h.dpu_bmc_address ?? "-"}  agent ${h.agent_url ?? "-"} token ${h.agent_token ? `${h.agent_token.slice(0, 8)}…` : "-"}`),
+    `  enrollment CSV     ${csvPath}`,
+    `  manifest (JSON)    ${manifestPath}`,
+    "Ctrl-C to stop.",
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
+
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`lab: ${sig}, shutting down\n`);
+    lab.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`lab: shutdown failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** True when this file is the process's entry script (tsx sim/lab.ts), not an import. */
+function isEntry(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return fs.realpathSync(arg) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) void runLabCli(process.argv.slice(2));
