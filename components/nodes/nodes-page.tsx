@@ -1,0 +1,273 @@
+"use client";
+// Nodes: the server-side list of hosts (and, on request, their DPU children) with filters, sort and cursor
+// pages; row selection with bulk actions whose per-node results open in a dialog; single and CSV enrollment.
+// Polls every few seconds while visible so power/state/fault changes appear without a reload.
+import { useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
+import { useState } from "react";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { DataTable, type SortState } from "@/components/ui/data-table";
+import { EmptyState, PageHeader } from "@/components/ui/page";
+import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
+import { PROVISION_STATES } from "@/server/domain/node-lifecycle";
+import { BulkEnrollDialog } from "./bulk-enroll-dialog";
+import { EnrollDialog } from "./enroll-dialog";
+import { FaultBadge, HealthBadge, LIVE_MS, MaintenanceBadge, type NodeListRow, PowerBadge, StateBadge, useChangeReason } from "./node-status";
+import { type NodeActionKind, useNodeActions } from "./use-node-actions";
+
+type SortKey = (typeof nodeSortKeys)[number];
+type Tri = "" | "yes" | "no";
+const tri = (v: Tri) => (v === "" ? undefined : v === "yes");
+
+const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+
+function FilterSelect({ label, value, onChange, options }: { label: string; value: string; onChange: (v: string) => void; options: readonly (string | [string, string])[] }) {
+  return (
+    <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+      {label}
+      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)} className={selectCls}>
+        <option value="">Any</option>
+        {options.map((o) => {
+          const [v, l] = typeof o === "string" ? [o, o.replace("_", " ")] : o;
+          return (
+            <option key={v} value={v}>
+              {l}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}
+
+const BULK: { label: string; action: NodeActionKind; variant?: "danger" }[] = [
+  { label: "Power on", action: { kind: "power", action: "on" } },
+  { label: "Power off", action: { kind: "power", action: "off" }, variant: "danger" },
+  { label: "Reboot", action: { kind: "power", action: "reboot" } },
+  { label: "Maintenance on", action: { kind: "maintenanceOn" } },
+  { label: "Maintenance off", action: { kind: "maintenanceOff" } },
+  { label: "Move to pool", action: { kind: "moveToPool" } },
+  { label: "Inspect", action: { kind: "inspect" } },
+  { label: "Provide", action: { kind: "transition", event: "provide" } },
+];
+
+export function NodesPage() {
+  const trpc = useTRPC();
+  const changeReason = useChangeReason();
+  const pools = useQuery(trpc.pools.list.queryOptions({ limit: 200 }));
+
+  const [q, setQ] = useState("");
+  const dq = useDebounced(q);
+  const [poolId, setPoolId] = useState("");
+  const [state, setState] = useState("");
+  const [power, setPower] = useState("");
+  const [health, setHealth] = useState("");
+  const [maintenance, setMaintenance] = useState<Tri>("");
+  const [hasDpu, setHasDpu] = useState<Tri>("");
+  const [fault, setFault] = useState<Tri>("");
+  const [includeChildren, setIncludeChildren] = useState(false);
+  const [sort, setSort] = useState<SortState<SortKey>>({ key: "name", dir: "asc" });
+  const filterKey = [dq, poolId, state, power, health, maintenance, hasDpu, fault, includeChildren, sort.key, sort.dir].join("|");
+  const pages = useCursorPages(filterKey);
+  const filtered = !!(dq || poolId || state || power || health || maintenance || hasDpu || fault);
+
+  const list = useQuery({
+    ...trpc.nodes.list.queryOptions({
+      q: dq || undefined,
+      poolId: poolId || undefined,
+      state: (state || undefined) as (typeof PROVISION_STATES)[number] | undefined,
+      power: (power || undefined) as (typeof powerValues)[number] | undefined,
+      health: (health || undefined) as (typeof healthValues)[number] | undefined,
+      maintenance: tri(maintenance),
+      hasDpu: tri(hasDpu),
+      fault: tri(fault),
+      includeChildren,
+      sort: sort.key,
+      dir: sort.dir,
+      cursor: pages.cursor,
+    }),
+    placeholderData: (prev) => prev,
+    refetchInterval: LIVE_MS,
+  });
+  const rows = list.data?.items ?? [];
+
+  const [selected, setSelected] = useState<Map<string, string>>(new Map());
+  const toggle = (r: NodeListRow, on: boolean) =>
+    setSelected((s) => {
+      const n = new Map(s);
+      if (on) n.set(r.id, r.name);
+      else n.delete(r.id);
+      return n;
+    });
+  const allOnPage = rows.length > 0 && rows.every((r) => selected.has(r.id));
+  const actions = useNodeActions({ report: "dialog", onDone: () => setSelected(new Map()) });
+  const [enrolling, setEnrolling] = useState<"one" | "csv" | null>(null);
+
+  const columns: ColumnDef<NodeListRow, unknown>[] = [
+      {
+        id: "select",
+        header: () => (
+          <input
+            type="checkbox"
+            aria-label="Select all nodes on this page"
+            checked={allOnPage}
+            onChange={(e) => {
+              const on = e.target.checked;
+              setSelected((s) => {
+                const n = new Map(s);
+                for (const r of rows) on ? n.set(r.id, r.name) : n.delete(r.id);
+                return n;
+              });
+            }}
+          />
+        ),
+        cell: ({ row }) => (
+          <input type="checkbox" aria-label={`Select ${row.original.name}`} checked={selected.has(row.original.id)} onChange={(e) => toggle(row.original, e.target.checked)} />
+        ),
+      },
+      {
+        id: "name",
+        header: "Name",
+        cell: ({ row: { original: n } }) => (
+          <div className="flex flex-col">
+            <Link href={`/ops/nodes/${n.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
+              {n.kind === "dpu" ? <span className="mr-1 text-zinc-400" aria-hidden>└</span> : null}
+              {n.name}
+            </Link>
+            <span className="text-xs text-zinc-500">{n.kind === "dpu" ? `DPU of ${n.parentName ?? "?"}` : [n.cpu, n.memoryGiB ? `${n.memoryGiB} GiB` : null].filter(Boolean).join(" · ")}</span>
+          </div>
+        ),
+      },
+      { id: "pool", header: "Pool", cell: ({ row }) => row.original.poolName ?? <span className="text-zinc-400">—</span> },
+      { id: "provisionState", header: "State", cell: ({ row }) => <StateBadge state={row.original.provisionState} /> },
+      { id: "powerState", header: "Power", cell: ({ row }) => <PowerBadge power={row.original.powerState} /> },
+      { id: "health", header: "Health", cell: ({ row }) => <HealthBadge health={row.original.health} /> },
+      { id: "children", header: "DPUs", cell: ({ row }) => (row.original.kind === "dpu" ? <span className="text-zinc-400">—</span> : <span className="tabular-nums">{row.original.children}</span>) },
+      {
+        id: "fault",
+        header: "Fault",
+        cell: ({ row }) =>
+          row.original.fault ? (
+            <div className="flex max-w-xs flex-col gap-0.5">
+              <FaultBadge fault={row.original.fault} />
+              <span className="text-xs text-red-700 dark:text-red-300">{row.original.fault}</span>
+            </div>
+          ) : (
+            <span className="text-zinc-400">—</span>
+          ),
+      },
+      {
+        id: "maintenance",
+        header: "Maintenance",
+        cell: ({ row }) =>
+          row.original.maintenance ? (
+            <div className="flex max-w-xs flex-col gap-0.5">
+              <MaintenanceBadge on reason={row.original.maintenanceReason} />
+              <span className="text-xs text-zinc-500">{row.original.maintenanceReason}</span>
+            </div>
+          ) : (
+            <span className="text-zinc-400">—</span>
+          ),
+      },
+  ];
+
+  const targets = [...selected].map(([id, name]) => ({ id, name }));
+
+  return (
+    <div>
+      <PageHeader
+        title="Nodes"
+        description="Bare-metal hosts and their DPUs, managed through their BMCs."
+        actions={
+          <>
+            <Button disabledReason={changeReason} onClick={() => setEnrolling("csv")}>
+              Bulk enroll (CSV)
+            </Button>
+            <Button variant="primary" disabledReason={changeReason} onClick={() => setEnrolling("one")}>
+              Enroll node
+            </Button>
+          </>
+        }
+      />
+      <search className="mb-3 flex flex-wrap items-end gap-3" aria-label="Filter nodes">
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          Search
+          <input
+            type="search"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            placeholder="Name or BMC address"
+            aria-label="Search nodes"
+            className="w-56 rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
+          />
+        </label>
+        <FilterSelect label="Pool" value={poolId} onChange={setPoolId} options={(pools.data?.items ?? []).map((p) => [p.id, p.name] as [string, string])} />
+        <FilterSelect label="State" value={state} onChange={setState} options={PROVISION_STATES} />
+        <FilterSelect label="Power" value={power} onChange={setPower} options={powerValues} />
+        <FilterSelect label="Health" value={health} onChange={setHealth} options={healthValues} />
+        <FilterSelect label="Maintenance" value={maintenance} onChange={(v) => setMaintenance(v as Tri)} options={[["yes", "In maintenance"], ["no", "Not in maintenance"]]} />
+        <FilterSelect label="Fault" value={fault} onChange={(v) => setFault(v as Tri)} options={[["yes", "Has a fault"], ["no", "No fault"]]} />
+        <FilterSelect label="Has DPU" value={hasDpu} onChange={(v) => setHasDpu(v as Tri)} options={[["yes", "With DPU"], ["no", "Without DPU"]]} />
+        <label className="flex items-center gap-2 pb-1.5 text-sm">
+          <input type="checkbox" checked={includeChildren} onChange={(e) => setIncludeChildren(e.target.checked)} /> Include DPUs
+        </label>
+      </search>
+      {selected.size ? (
+        <div role="toolbar" aria-label="Bulk actions" className="mb-3 flex flex-wrap items-center gap-2 rounded-lg border border-sky-200 bg-sky-50 px-3 py-2 dark:border-sky-900 dark:bg-sky-950/40">
+          <span className="text-sm font-medium">{selected.size} selected</span>
+          {BULK.map((b) => (
+            <Button key={b.label} size="sm" variant={b.variant ?? "secondary"} disabledReason={changeReason} busy={actions.busy && actions.pending?.action === b.action} onClick={() => actions.run(b.action, targets)}>
+              {b.label}
+            </Button>
+          ))}
+          <Button size="sm" variant="ghost" onClick={() => setSelected(new Map())}>
+            Clear selection
+          </Button>
+        </div>
+      ) : null}
+      <DataTable<NodeListRow, SortKey>
+        label="Nodes"
+        columns={columns}
+        rows={rows}
+        sort={sort}
+        sortable={nodeSortKeys}
+        onSort={setSort}
+        loading={list.isFetching && !list.data}
+        error={list.error ? errorInfo(list.error).message : null}
+        empty={
+          filtered ? (
+            <EmptyState title="No node matches the filters" body="Clear a filter to see more nodes." />
+          ) : (
+            <EmptyState
+              title="No nodes enrolled yet — enroll one or upload a CSV"
+              body="Enrolling checks the BMC first; nothing is stored when it does not answer."
+              action={
+                <div className="mt-2 flex gap-2">
+                  <Button variant="primary" disabledReason={changeReason} onClick={() => setEnrolling("one")}>
+                    Enroll node
+                  </Button>
+                  <Button disabledReason={changeReason} onClick={() => setEnrolling("csv")}>
+                    Bulk enroll (CSV)
+                  </Button>
+                </div>
+              }
+            />
+          )
+        }
+        page={{
+          hasPrev: pages.hasPrev,
+          hasNext: !!list.data?.nextCursor,
+          onPrev: pages.prev,
+          onNext: () => pages.next(list.data?.nextCursor),
+          summary: `Page ${pages.pageIndex + 1}`,
+        }}
+      />
+      {enrolling === "one" ? <EnrollDialog onClose={() => setEnrolling(null)} /> : null}
+      {enrolling === "csv" ? <BulkEnrollDialog onClose={() => setEnrolling(null)} /> : null}
+      {actions.ui}
+    </div>
+  );
+}
