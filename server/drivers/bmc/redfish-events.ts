@@ -109,6 +109,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 const fatal = (e: unknown) => !(e instanceof BmcError) || (!e.transient && e.code !== "bmc_error" && e.code !== "bad_response");
 
 export interface StreamSource {
+  /** The BMC's address, for error messages. */
+  address: string;
   /** ServerSentEventUri, or null when the BMC offers none. */
   sseUri(): Promise<string | null>;
   open(uri: string, signal: AbortSignal, lastEventId: string | undefined): Promise<Dispatcher.ResponseData>;
@@ -164,7 +166,7 @@ export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEve
         res.body.destroy();
       }
       if (signal.aborted) return;
-      opts.onError?.(new BmcError("unreachable", "", "the BMC ended the event stream; reconnecting"));
+      opts.onError?.(new BmcError("unreachable", src.address, `BMC ${src.address} ended the event stream; reconnecting`));
     } catch (e) {
       if (signal.aborted) return;
       if (e instanceof BmcError && e.code === "unsupported") return poll(src, onEvent, opts, signal);

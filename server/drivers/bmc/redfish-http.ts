@@ -329,6 +329,7 @@ export class RedfishTransport {
     for (;;) {
       attempt++;
       if (!o.noAuth) await this.ensureAuth(o.deadline);
+      const sentToken = this.auth.kind === "session" ? this.auth.token : undefined;
       let res: RedfishResponse & { text: string };
       try {
         res = await this.send(method, url, o, !o.noAuth);
@@ -341,10 +342,11 @@ export class RedfishTransport {
         }
         throw e;
       }
-      if (res.status === 401 && this.auth.kind === "session" && !o.noAuth && !relogged) {
+      if (res.status === 401 && sentToken !== undefined && !relogged) {
         // The session expired or was deleted on the BMC: log in again, once, and repeat the request.
+        // (A concurrent call may have logged in again already: then only repeat with its token.)
         relogged = true;
-        this.auth = { kind: "none" };
+        if (this.auth.kind === "session" && this.auth.token === sentToken) this.auth = { kind: "none" };
         attempt--;
         continue;
       }

@@ -114,7 +114,9 @@ describe("sessions and authentication", () => {
     await d.getPowerState();
     const sessions = (await other(host1, "GET", "/redfish/v1/SessionService/Sessions")).json.Members;
     for (const s of sessions) expect((await other(host1, "DELETE", s["@odata.id"])).status).toBe(204);
-    expect(await d.getPowerState()).toBe("off");
+    // Several calls hit the 401 at once: one login between them.
+    const states = await Promise.all(Array.from({ length: 5 }, () => d.getPowerState()));
+    expect(states).toEqual(Array(5).fill("off"));
     expect(d.transport.stats.logins).toBe(2);
     expect(d.transport.authMode()).toBe("session");
   });

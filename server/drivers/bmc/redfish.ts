@@ -211,6 +211,7 @@ export class RedfishDriver implements BmcDriver {
       subscribe: (onEvent, o) =>
         subscribeEvents(
           {
+            address: this.address,
             sseUri: async () => {
               const d = this.deadline();
               const root = await this.transport.root(d);
