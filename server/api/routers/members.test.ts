@@ -1,6 +1,6 @@
 // Members router against a real Postgres: add an existing user by email, invite a new one (temporary password
 // shown once), duplicates and unknown emails as field errors, remove and set role, and the last-admin rule.
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";

@@ -1,6 +1,6 @@
 // Tenants router against a real Postgres: lifecycle (create/rename/suspend/resume/delete), a suspended tenant
 // refusing writes but not reads, delete refused while the tenant runs resources, list filter/sort/cursor, detail.
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";

@@ -1,7 +1,7 @@
 // Users router against a real Postgres and better-auth's real sign-in handler: create with a temporary password
 // that signs in, reset password (sessions revoked, old password refused), disable/enable (sessions revoked,
 // sign-in refused), platform roles, and the "an operator admin can't demote or disable themselves" rule.
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -50,7 +50,7 @@ describe("users", () => {
     expect(JSON.stringify(audits)).not.toContain(r.temporaryPassword);
     const dup = await errOf(op.users.create({ email, name: "Again" }));
     expect(dup?.code).toBe("CONFLICT");
-    expect((dup?.cause as { field?: string }).field).toBe("email");
+    expect((dup?.cause as { field?: string } | undefined)?.field).toBe("email");
     expect((await errOf(op.users.create({ email: "not-an-email", name: "x" })))?.message).toMatch(/email/);
     const short = await errOf(op.users.create({ email: `${uniq("p")}@t.local`, name: "x", password: "short" }));
     expect(short?.code).toBe("BAD_REQUEST");
