@@ -21,6 +21,8 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
 
 /** Starts background services (the workflow engine: queues, schedules, recovery of interrupted work). */
 export async function startBackground(_opts: { dev: boolean }): Promise<string | undefined> {
+  // The serial console WebSocket (/api/console/<nodeId>); see server/console/README.md.
+  await (await import("./console/register")).registerConsole({ registerUpgrade, onStop });
   const { startEngine, stopEngine } = await import("./workflows/engine");
   const engine = await startEngine({ databaseUrl: process.env.DATABASE_URL! });
   stoppers.push(stopEngine);

@@ -27,6 +27,8 @@ export interface ConsoleStream extends EventEmitter<ConsoleStreamEvents> {
   write(data: Buffer | string): void;
   /** Sends a serial BREAK (Linux: the start of a magic SysRq). */
   sendBreak(): Promise<void>;
+  /** Tells the far end the terminal's size, where the transport has a way to (SSH window-change); optional. */
+  resize?(cols: number, rows: number): void;
   /** Ends the session and releases it on the BMC; resolves once released. Safe to call twice. */
   close(): Promise<void>;
   readonly closed: boolean;

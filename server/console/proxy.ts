@@ -1,0 +1,270 @@
+// The browser side of the serial console: a WebSocket endpoint at /api/console/<nodeId> on Anvil's own
+// origin (server.ts hands upgrades to it through server/runtime.ts). Checks the Origin (no cross-site
+// WebSocket hijacking with the session cookie), authenticates (session cookie, or an API token as
+// "Authorization: Bearer"), authorizes (authz.ts), audits the session's start and end, and joins the
+// browser to the node's shared ConsoleSession (session.ts). Protocol: README.md in this folder.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { eq } from "drizzle-orm";
+import { WebSocket, WebSocketServer } from "ws";
+import { type Db, getDb } from "@/db/client";
+import { nodes } from "@/db/schema";
+import { audit } from "@/server/api/audit";
+import type { Principal } from "@/server/auth/principal";
+import type { NodeBmc } from "@/server/workflows/bmc-access";
+import { canOpenConsole } from "./authz";
+import { backendForNode } from "./backends";
+import { ConsoleHub, type ConsoleSessionOptions, type ConsoleStatus, type ConsoleViewer } from "./session";
+import type { ConsoleBackend } from "./types";
+
+export const CONSOLE_PATH = "/api/console/";
+
+/** WebSocket close codes the UI understands (README.md). */
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  badRequest: 4400,
+  unauthenticated: 4401,
+  forbidden: 4403,
+  notFound: 4404,
+  tooSlow: 4408,
+  unavailable: 4502,
+} as const;
+
+export type ConsoleNodeRow = NodeBmc & { name: string; kind: "host" | "dpu" };
+
+/** Messages the browser may send as text frames. */
+export type ClientControl = { type: "break" } | { type: "resize"; cols: number; rows: number };
+
+/** Messages the server sends as text frames. */
+export type ServerControl =
+  | { type: "hello"; node: { id: string; name: string; kind: "host" | "dpu" }; readOnly: boolean; scrollbackBytes: number }
+  | ConsoleStatus
+  | { type: "status"; state: "closed"; reason: string; code: number }
+  | { type: "error"; reason: string };
+
+export interface ConsoleProxyOptions {
+  db?: Db;
+  /** Origin browsers must come from. Default: the origin of ANVIL_URL. */
+  allowedOrigin?: string;
+  /** Session cookie / Bearer token → principal. Default: the same resolution as tRPC's createContext. */
+  resolvePrincipal?: (headers: Headers) => Promise<Principal | null>;
+  /** The node's backend. Default: backendForNode (IPMI SOL, Redfish WebSocket, or SSH). */
+  backendFor?: (node: ConsoleNodeRow) => ConsoleBackend | Promise<ConsoleBackend>;
+  /** WebSocket ping to each viewer this often, ms (keeps idle proxies from cutting it; finds dead viewers). Default 20000. */
+  pingIntervalMs?: number;
+  session?: ConsoleSessionOptions;
+  /** A viewer whose unsent output exceeds this is disconnected (it can reconnect and get the scrollback). Default 8 MiB. */
+  maxBufferedBytes?: number;
+}
+
+async function defaultResolvePrincipal(headers: Headers): Promise<Principal | null> {
+  const { createContext } = await import("@/server/api/trpc");
+  return (await createContext({ headers })).principal;
+}
+
+function headersOf(req: IncomingMessage): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) h.append(k, one);
+  }
+  return h;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface ConsoleProxy {
+  /** For registerUpgrade: true when the request was for the console (and has been taken). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  hub: ConsoleHub;
+  /** Viewers connected right now. */
+  viewerCount(): number;
+  /** Closes every viewer and upstream session; waits for the close audit rows. */
+  close(): Promise<void>;
+}
+
+export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  const hub = new ConsoleHub(opts.session);
+  const db = () => opts.db ?? getDb();
+  const resolvePrincipal = opts.resolvePrincipal ?? defaultResolvePrincipal;
+  const backendFor = opts.backendFor ?? backendForNode;
+  const pingMs = opts.pingIntervalMs ?? 20_000;
+  const maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const allowedOrigin = () => opts.allowedOrigin ?? new URL(process.env.ANVIL_URL ?? "http://localhost:3000").origin;
+  const live = new Set<WebSocket>();
+  const pendingAudits = new Set<Promise<unknown>>();
+  let closing = false;
+
+  function send(ws: WebSocket, msg: ServerControl) {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  function refuse(ws: WebSocket, code: number, reason: string) {
+    send(ws, { type: "status", state: "closed", reason, code });
+    // Close reasons are limited to 123 bytes; the JSON message above carries the full text.
+    ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
+  }
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    pendingAudits.add(p);
+    void p.finally(() => pendingAudits.delete(p)).catch(() => {});
+    return p;
+  }
+
+  async function serve(ws: WebSocket, req: IncomingMessage, nodeId: string) {
+    const headers = headersOf(req);
+    const bearer = headers.get("authorization")?.startsWith("Bearer ");
+    const origin = headers.get("origin");
+    // Browsers always send Origin on a WebSocket; only a non-browser client (a script with an API token) omits it.
+    if (origin ? origin !== allowedOrigin() : !bearer) {
+      return refuse(ws, CLOSE.forbidden, origin ? `Cross-origin console connections are refused (${origin})` : "Console connections must come from the Anvil web app");
+    }
+    let principal: Principal | null;
+    try {
+      principal = await resolvePrincipal(headers);
+    } catch (e) {
+      console.error("console: resolving the session failed", e);
+      return refuse(ws, CLOSE.unavailable, "Could not check your session; try again");
+    }
+    if (!principal) return refuse(ws, CLOSE.unauthenticated, "Sign in to open a serial console");
+    if (!UUID.test(nodeId)) return refuse(ws, CLOSE.notFound, "No such node");
+    const [node] = await db()
+      .select({
+        id: nodes.id,
+        name: nodes.name,
+        kind: nodes.kind,
+        bmcDriver: nodes.bmcDriver,
+        bmcAddress: nodes.bmcAddress,
+        bmcCredentials: nodes.bmcCredentials,
+        bmcVerifyTls: nodes.bmcVerifyTls,
+      })
+      .from(nodes)
+      .where(eq(nodes.id, nodeId));
+    const access = node ? await canOpenConsole(principal, node, db()) : null;
+    // A tenant user learns nothing about nodes that are not theirs: unknown and not-yours differ only for operators.
+    if (!node) return refuse(ws, CLOSE.notFound, "No such node");
+    if (!access?.ok) return refuse(ws, access?.code ?? CLOSE.forbidden, access?.reason ?? "Not allowed");
+    if (ws.readyState !== WebSocket.OPEN || closing) return;
+
+    const readOnly = access.readOnly;
+    const requestId = headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
+    const actx = { principal, requestId };
+    const openedAt = new Date();
+    const base = { targetType: "node", targetId: node.id, targetName: node.name, tenantId: access.tenantId };
+    await track(db().transaction((tx) => audit(tx, actx, { ...base, action: "console.open", details: { readOnly, kind: node.kind, via: bearer ? "api-token" : "session" } })));
+    if (ws.readyState !== WebSocket.OPEN) {
+      await track(
+        db().transaction((tx) => audit(tx, actx, { ...base, action: "console.close", details: { readOnly, openedAt: openedAt.toISOString(), durationMs: 0 } })),
+      );
+      return;
+    }
+
+    const session = hub.session(node.id, () => backendFor(node));
+    send(ws, { type: "hello", node: { id: node.id, name: node.name, kind: node.kind }, readOnly, scrollbackBytes: session.ring.length });
+    const viewer: ConsoleViewer = {
+      output(chunk) {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (ws.bufferedAmount > maxBuffered) {
+          refuse(ws, CLOSE.tooSlow, "This viewer fell too far behind the console output; reconnect to continue");
+          return;
+        }
+        ws.send(chunk, { binary: true });
+      },
+      status(s) {
+        send(ws, s);
+      },
+      end(reason) {
+        refuse(ws, closing ? CLOSE.goingAway : CLOSE.unavailable, reason);
+      },
+    };
+    session.attach(viewer);
+
+    let alive = true;
+    const pinger = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, pingMs);
+    pinger.unref();
+    ws.on("pong", () => {
+      alive = true;
+    });
+
+    ws.on("message", (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+      if (isBinary) {
+        if (!readOnly) session.write(bytes); // read-only viewers' typing is ignored (the hello told the UI)
+        return;
+      }
+      let msg: ClientControl;
+      try {
+        msg = JSON.parse(bytes.toString("utf8")) as ClientControl;
+      } catch {
+        return send(ws, { type: "error", reason: "Control messages must be JSON text frames; terminal input goes in binary frames" });
+      }
+      if (msg?.type === "break") {
+        if (readOnly) return send(ws, { type: "error", reason: "This console is read-only for you: operator viewers cannot send a break" });
+        session.sendBreak().catch((e: Error) => send(ws, { type: "error", reason: e.message }));
+      } else if (msg?.type === "resize") {
+        const cols = Number(msg.cols);
+        const rows = Number(msg.rows);
+        if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols < 1 || rows < 1 || cols > 1000 || rows > 1000)
+          return send(ws, { type: "error", reason: "resize needs whole numbers cols and rows between 1 and 1000" });
+        if (!readOnly) session.resize(cols, rows);
+      } else {
+        send(ws, { type: "error", reason: `Unknown control message type ${JSON.stringify((msg as { type?: unknown })?.type ?? null)}` });
+      }
+    });
+
+    ws.once("close", () => {
+      clearInterval(pinger);
+      session.detach(viewer);
+      live.delete(ws);
+      const closedAt = new Date();
+      void track(
+        db().transaction((tx) =>
+          audit(tx, actx, {
+            ...base,
+            action: "console.close",
+            details: { readOnly, openedAt: openedAt.toISOString(), closedAt: closedAt.toISOString(), durationMs: closedAt.getTime() - openedAt.getTime() },
+          }),
+        ),
+      ).catch((e) => console.error("console: writing the close audit row failed", e));
+    });
+  }
+
+  return {
+    hub,
+    viewerCount: () => live.size,
+    handleUpgrade(req, socket, head) {
+      const url = new URL(req.url ?? "/", "http://x");
+      if (!url.pathname.startsWith(CONSOLE_PATH)) return false;
+      const nodeId = decodeURIComponent(url.pathname.slice(CONSOLE_PATH.length)).replace(/\/$/, "");
+      if (closing) {
+        socket.destroy();
+        return true;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        live.add(ws);
+        ws.on("error", () => undefined);
+        ws.once("close", () => live.delete(ws));
+        serve(ws, req, nodeId).catch((e) => {
+          console.error("console: serving a viewer failed", e);
+          refuse(ws, CLOSE.unavailable, "The console proxy failed; try again");
+        });
+      });
+      return true;
+    },
+    async close() {
+      closing = true;
+      await hub.closeAll();
+      for (const ws of live) ws.close(CLOSE.goingAway, "Anvil is shutting down");
+      await new Promise((r) => setTimeout(r, 50));
+      for (const ws of live) ws.terminate();
+      while (pendingAudits.size) await Promise.allSettled([...pendingAudits]);
+      wss.close();
+    },
+  };
+}
