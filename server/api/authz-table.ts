@@ -3,6 +3,9 @@
 // Later resources add their rows (and input fixtures) here.
 import { nodeFixture, operationFixture, poolsFixture } from "./authz-fixtures";
 import { apiTokenFixture, memberFixture, sshKeyFixture, sshPublicKeyFixture, tenantFixture, userFixture } from "./authz-fixtures";
+import { eq } from "drizzle-orm";
+import * as netSchema from "@/db/schema";
+import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -151,4 +154,62 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await sshKeyFixture(fx, fx.principals[role].userId)).id }),
     expect: signedIn,
   },
+
+  // Networking: tenant members create and edit networking objects; deleting a VPC needs a tenant admin.
+  "vpcs.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "vpcs.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).vpc.id }), expect: tenantRead },
+  "vpcs.create": {
+    input: async (fx) => {
+      await networkFixture(fx); // raises the tenant's network quotas
+      return { tenant: fx.tenant.slug, name: `authz-${crypto.randomUUID().slice(0, 8)}`, cidr: "10.20.0.0/16" };
+    },
+    expect: tenantWrite,
+  },
+  "vpcs.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).vpc.id, description: "changed" }), expect: tenantWrite },
+  "vpcs.delete": {
+    input: async (fx) => {
+      const net = await networkFixture(fx);
+      await fx.db.delete(netSchema.subnets).where(eq(netSchema.subnets.id, net.subnet.id));
+      return { tenant: fx.tenant.slug, id: net.vpc.id };
+    },
+    expect: tenantAdminWrite,
+  },
+  "subnets.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "subnets.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id }), expect: tenantRead },
+  "subnets.create": { input: async (fx) => ({ tenant: fx.tenant.slug, vpcId: (await networkFixture(fx)).vpc.id, name: "second", cidr: "10.0.2.0/24" }), expect: tenantWrite },
+  "subnets.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id, dnsServers: ["10.0.1.2"] }), expect: tenantWrite },
+  "subnets.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id }), expect: tenantWrite },
+  "securityGroups.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "securityGroups.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id }), expect: tenantRead },
+  "securityGroups.affectedPorts": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).group.id }), expect: tenantRead },
+  "securityGroups.create": { input: async (fx) => ({ tenant: fx.tenant.slug, vpcId: (await networkFixture(fx)).vpc.id, name: "web" }), expect: tenantWrite },
+  "securityGroups.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id, description: "changed" }), expect: tenantWrite },
+  "securityGroups.delete": {
+    input: async (fx) => {
+      const net = await networkFixture(fx);
+      const [g] = await fx.db.insert(netSchema.securityGroups).values({ tenantId: fx.tenant.id, vpcId: net.vpc.id, name: "doomed" }).returning();
+      return { tenant: fx.tenant.slug, id: g!.id };
+    },
+    expect: tenantWrite,
+  },
+  "securityGroups.addRule": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, groupId: (await networkFixture(fx)).group.id, direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: "0.0.0.0/0" }),
+    expect: tenantWrite,
+  },
+  "securityGroups.deleteRule": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).rule.id }), expect: tenantWrite },
+  "ports.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "ports.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantRead },
+  "ports.rules": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantRead },
+  "ports.create": { input: async (fx) => ({ tenant: fx.tenant.slug, subnetId: (await networkFixture(fx)).subnet.id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: tenantWrite },
+  "ports.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id, description: "changed" }), expect: tenantWrite },
+  "ports.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantWrite },
+  "networksAdmin.overview": { input: () => undefined, expect: operatorRead },
+  "networksAdmin.vpcs": { input: () => ({}), expect: operatorRead },
+  "networksAdmin.subnets": { input: () => ({}), expect: operatorRead },
+  "networksAdmin.providerNetworks": { input: () => ({}), expect: operatorRead },
+  "networksAdmin.createProviderNetwork": { input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...(await freeProviderSlot(fx)) }), expect: operatorWrite },
+  "networksAdmin.updateProviderNetwork": { input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id, description: "changed" }), expect: operatorWrite },
+  "networksAdmin.deleteProviderNetwork": { input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id }), expect: operatorWrite },
+  "networksAdmin.tenantPolicy": { input: (fx) => ({ tenantSlug: fx.tenant.slug }), expect: operatorRead },
+  "networksAdmin.setTenantPolicy": { input: (fx) => ({ tenantSlug: fx.otherTenant.slug, allowPublicCidrs: false }), expect: operatorWrite },
 };

@@ -11,6 +11,11 @@ import { quotasRouter } from "./routers/quotas";
 import { sshKeysRouter } from "./routers/sshKeys";
 import { tenantsRouter } from "./routers/tenants";
 import { usersRouter } from "./routers/users";
+import { networksAdminRouter } from "./routers/networksAdmin";
+import { portsRouter } from "./routers/ports";
+import { securityGroupsRouter } from "./routers/securityGroups";
+import { subnetsRouter } from "./routers/subnets";
+import { vpcsRouter } from "./routers/vpcs";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -26,6 +31,11 @@ export const appRouter = createTRPCRouter({
   quotas: quotasRouter,
   apiTokens: apiTokensRouter,
   sshKeys: sshKeysRouter,
+  vpcs: vpcsRouter,
+  subnets: subnetsRouter,
+  securityGroups: securityGroupsRouter,
+  ports: portsRouter,
+  networksAdmin: networksAdminRouter,
 });
 
 export type AppRouter = typeof appRouter;

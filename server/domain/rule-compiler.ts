@@ -8,6 +8,9 @@
 // address union minus A. For TCP/UDP the port axis is cut at every rule's boundaries into elementary port intervals;
 // each gets the union of addresses of the rules covering it (minus A); neighbouring port intervals with equal address
 // sets are joined; each (port interval, address set) pair becomes one rule per CIDR of the set's minimal cover.
+import { eq, inArray, sql } from "drizzle-orm";
+import type { Db, Tx } from "@/db/client";
+import { ipAllocations, portSecurityGroups, ports, securityGroupRules } from "@/db/schema";
 import { MAX_RULES_PER_DIRECTION, type Rule, type RuleSet, RuleSetSchema } from "@/agent/rules";
 import {
   type Cidr,
@@ -258,4 +261,64 @@ export function sourceRulesAllow(input: CompileInput, pkt: Packet): boolean {
       return x !== null && x.family === a.family && x.value === a.value;
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Loading from the database: which ports a group change reaches, and a port's compile input.
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Ports whose compiled rules depend on the group: ports it is attached to, and ports attached to any group whose
+ * rules name it as a remote group (its membership is their address list).
+ */
+export async function portsAffectedByGroup(db: Db | Tx, groupId: string): Promise<string[]> {
+  const rows = await db.execute<{ port_id: string }>(sql`
+    select psg.port_id from ${portSecurityGroups} psg where psg.group_id = ${groupId}
+    union
+    select psg.port_id from ${portSecurityGroups} psg
+      join ${securityGroupRules} r on r.group_id = psg.group_id
+     where r.remote_group_id = ${groupId}
+    order by 1`);
+  return rows.rows.map((r) => r.port_id);
+}
+
+/** Marks ports' rule sets as changed (provisioning pushes rules to the DPU agent when the version moved). */
+export async function bumpRulesVersion(db: Db | Tx, portIds: string[]): Promise<void> {
+  if (!portIds.length) return;
+  await db
+    .update(ports)
+    .set({ rulesVersion: sql`${ports.rulesVersion} + 1` })
+    .where(inArray(ports.id, portIds));
+}
+
+/** Everything the compiler needs for one port: its groups' rules and the addresses of every remote group named. */
+export async function loadCompileInput(db: Db | Tx, portId: string): Promise<CompileInput> {
+  const rules = await db
+    .select({
+      id: securityGroupRules.id,
+      direction: securityGroupRules.direction,
+      ethertype: securityGroupRules.ethertype,
+      protocol: securityGroupRules.protocol,
+      portMin: securityGroupRules.portMin,
+      portMax: securityGroupRules.portMax,
+      remoteCidr: securityGroupRules.remoteCidr,
+      remoteGroupId: securityGroupRules.remoteGroupId,
+    })
+    .from(securityGroupRules)
+    .innerJoin(portSecurityGroups, eq(portSecurityGroups.groupId, securityGroupRules.groupId))
+    .where(eq(portSecurityGroups.portId, portId));
+  const remoteIds = [...new Set(rules.map((r) => r.remoteGroupId).filter((g): g is string => g !== null))];
+  const groupMembers: Record<string, string[]> = {};
+  if (remoteIds.length) {
+    const members = await db
+      .select({ groupId: portSecurityGroups.groupId, address: sql<string>`host(${ipAllocations.address})` })
+      .from(portSecurityGroups)
+      .innerJoin(ipAllocations, eq(ipAllocations.portId, portSecurityGroups.portId))
+      .where(inArray(portSecurityGroups.groupId, remoteIds));
+    for (const m of members) {
+      groupMembers[m.groupId] ??= [];
+      groupMembers[m.groupId]!.push(m.address);
+    }
+  }
+  return { rules, groupMembers };
 }

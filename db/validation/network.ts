@@ -1,0 +1,173 @@
+// Network shapes, declared once: drizzle tables → zod (drizzle-zod) → router inputs → form resolvers.
+// Syntax (is this a CIDR, an address, a port range in order) is checked here so forms show it inline; rules that need
+// the database (inside the VPC, overlap with siblings, the tenant's public-range permission) are the routers'.
+import { createInsertSchema } from "drizzle-zod";
+import { z } from "zod";
+import { ports, providerNetworks, securityGroupRules, securityGroups, subnets, vpcs } from "@/db/schema";
+import { parseAddress, parseCidr } from "@/server/domain/cidr";
+
+export const netNameRule = z
+  .string()
+  .trim()
+  .min(1, "Required")
+  .max(63, "At most 63 characters")
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "Lowercase letters, digits and dashes; start and end with a letter or digit");
+
+const description = () => z.string().trim().max(500, "At most 500 characters").optional();
+
+/** A CIDR string with host bits zero; the message says what is wrong (and which network was meant). */
+export const cidrText = z
+  .string()
+  .trim()
+  .min(1, "Required")
+  .max(64)
+  .superRefine((v, ctx) => {
+    const p = parseCidr(v);
+    if (!p.ok) ctx.addIssue({ code: "custom", message: p.reason });
+  });
+
+export const addressText = z
+  .string()
+  .trim()
+  .min(1, "Required")
+  .max(45)
+  .refine((v) => parseAddress(v) !== null, "Not an IP address (e.g. 10.0.1.1)");
+
+const vlanId = z.number().int("Whole number").min(1, "VLAN ids are 1–4094").max(4094, "VLAN ids are 1–4094");
+
+export const vpcCreateSchema = createInsertSchema(vpcs, {
+  name: () => netNameRule,
+  description,
+  cidr: () => cidrText,
+  ipv6Cidr: () =>
+    z
+      .string()
+      .trim()
+      .max(64)
+      .optional()
+      .nullable()
+      .transform((v) => (v ? v : null))
+      .superRefine((v, ctx) => {
+        if (!v) return;
+        const p = parseCidr(v);
+        if (!p.ok) ctx.addIssue({ code: "custom", message: p.reason });
+      }),
+})
+  .pick({ name: true, description: true, cidr: true, ipv6Cidr: true })
+  .strict();
+export const vpcUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: description() }).strict();
+
+export const reservedRangeSchema = z.object({ start: addressText, end: addressText }).strict();
+
+export const subnetCreateSchema = createInsertSchema(subnets, {
+  name: () => netNameRule,
+  description,
+  cidr: () => cidrText,
+  // Optional: the first usable address when left empty.
+  gateway: () =>
+    z
+      .string()
+      .trim()
+      .max(45)
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .refine((v) => v === undefined || parseAddress(v) !== null, "Not an IP address (e.g. 10.0.1.1)"),
+  reservedRanges: () => z.array(reservedRangeSchema).max(32, "At most 32 reserved ranges").default([]),
+  dnsServers: () => z.array(addressText).max(4, "At most 4 DNS servers").default([]),
+  vlanId: () => vlanId.nullable().optional(),
+})
+  .pick({ vpcId: true, name: true, description: true, cidr: true, gateway: true, reservedRanges: true, dnsServers: true, vlanId: true })
+  .extend({ vpcId: z.uuid() })
+  .strict();
+export const subnetUpdateSchema = z
+  .object({
+    id: z.uuid(),
+    name: netNameRule.optional(),
+    description: description(),
+    dnsServers: z.array(addressText).max(4, "At most 4 DNS servers").optional(),
+    reservedRanges: z.array(reservedRangeSchema).max(32, "At most 32 reserved ranges").optional(),
+  })
+  .strict();
+
+export const securityGroupCreateSchema = createInsertSchema(securityGroups, { name: () => netNameRule, description })
+  .pick({ vpcId: true, name: true, description: true })
+  .extend({ vpcId: z.uuid() })
+  .strict();
+export const securityGroupUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: description() }).strict();
+
+const port = z.number().int("Whole number").min(1, "Ports are 1–65535").max(65535, "Ports are 1–65535");
+
+/** One rule's fields (the object before cross-field checks, so routers can add `tenant` to it). */
+export const securityGroupRuleFields = createInsertSchema(securityGroupRules, {
+  portMin: () => port.nullable().optional(),
+  portMax: () => port.nullable().optional(),
+  remoteCidr: () =>
+    z
+      .string()
+      .trim()
+      .max(64)
+      .nullable()
+      .optional()
+      .transform((v) => (v ? v : null)),
+  remoteGroupId: () => z.uuid().nullable().optional(),
+  description,
+})
+  .pick({ direction: true, ethertype: true, protocol: true, portMin: true, portMax: true, remoteCidr: true, remoteGroupId: true, description: true })
+  .extend({ groupId: z.uuid() });
+
+type RuleFields = z.infer<typeof securityGroupRuleFields>;
+
+/** Cross-field rule checks: remote CIDR xor remote group; ports only for tcp/udp, min ≤ max; CIDR family = ethertype. */
+export function checkRuleFields(r: RuleFields, ctx: z.RefinementCtx): void {
+  const ranged = r.protocol === "tcp" || r.protocol === "udp";
+  const hasPorts = r.portMin != null || r.portMax != null;
+  if (hasPorts && !ranged) ctx.addIssue({ code: "custom", path: ["portMin"], message: "Ports apply to TCP and UDP only" });
+  if (r.portMax != null && r.portMin == null) ctx.addIssue({ code: "custom", path: ["portMin"], message: "Give the first port of the range" });
+  if (r.portMin != null && r.portMax != null && r.portMin > r.portMax)
+    ctx.addIssue({ code: "custom", path: ["portMax"], message: `The last port (${r.portMax}) is before the first (${r.portMin})` });
+  if (!r.remoteCidr && !r.remoteGroupId) ctx.addIssue({ code: "custom", path: ["remoteCidr"], message: "Give a remote CIDR or a remote security group" });
+  if (r.remoteCidr && r.remoteGroupId) ctx.addIssue({ code: "custom", path: ["remoteGroupId"], message: "Give a remote CIDR or a remote group, not both" });
+  if (r.remoteCidr) {
+    const p = parseCidr(r.remoteCidr);
+    if (!p.ok) ctx.addIssue({ code: "custom", path: ["remoteCidr"], message: p.reason });
+    else if ((p.cidr.family === 4 ? "ipv4" : "ipv6") !== r.ethertype)
+      ctx.addIssue({ code: "custom", path: ["remoteCidr"], message: `${r.remoteCidr} is not an ${r.ethertype === "ipv4" ? "IPv4" : "IPv6"} range` });
+  }
+}
+
+export const securityGroupRuleSchema = securityGroupRuleFields.strict().superRefine(checkRuleFields);
+export type SecurityGroupRuleInput = z.infer<typeof securityGroupRuleSchema>;
+
+export const portCreateSchema = createInsertSchema(ports, { name: () => netNameRule, description })
+  .pick({ subnetId: true, name: true, description: true })
+  .extend({
+    subnetId: z.uuid(),
+    /** A fixed address; empty means "the next free one". */
+    address: z
+      .string()
+      .trim()
+      .max(45)
+      .optional()
+      .transform((v) => (v ? v : undefined)),
+    /** Groups to attach; empty means the VPC's default group. */
+    securityGroupIds: z.array(z.uuid()).max(5, "At most 5 security groups per port").optional(),
+  })
+  .strict();
+export const portUpdateSchema = z
+  .object({
+    id: z.uuid(),
+    name: netNameRule.optional(),
+    description: description(),
+    securityGroupIds: z.array(z.uuid()).max(5, "At most 5 security groups per port").optional(),
+  })
+  .strict();
+
+export const providerNetworkCreateSchema = createInsertSchema(providerNetworks, {
+  name: () => netNameRule,
+  description,
+  cidr: () => cidrText,
+  vlanId: () => vlanId,
+})
+  .pick({ name: true, description: true, cidr: true, vlanId: true })
+  .strict();
+export const providerNetworkUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: description() }).strict();

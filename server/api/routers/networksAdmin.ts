@@ -1,0 +1,179 @@
+// Operator view of networking across tenants: every VPC and subnet (VNI and VLAN usage), provider (external)
+// networks for public addresses, and per-tenant network policy (may a tenant use public ranges in its VPCs).
+// Operator viewers read; operator admins change. Floating IPs are not built (the UI says so).
+import { TRPCError } from "@trpc/server";
+import { and, count, eq, ilike, isNotNull, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import { ipAllocations, ports, providerNetworks, subnets, tenantNetworkPolicies, tenants, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
+import { providerNetworkCreateSchema, providerNetworkUpdateSchema } from "@/db/validation/network";
+import { cidrToString, parseCidr } from "@/server/domain/cidr";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, operatorProcedure } from "../trpc";
+
+const providerUniques = {
+  provider_networks_name_uq: { field: "name", message: "A provider network with this name already exists." },
+  provider_networks_vlan_uq: { field: "vlanId", message: "Another provider network uses this VLAN." },
+};
+const PROVIDER_NOT_FOUND = "That provider network does not exist (it may have been deleted).";
+
+const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined);
+
+export const networksAdminRouter = createTRPCRouter({
+  overview: operatorProcedure("operator-viewer").query(async ({ ctx }) => {
+    const [v] = await ctx.db.select({ n: count(), minVni: sql<number | null>`min(${vpcs.vni})`, maxVni: sql<number | null>`max(${vpcs.vni})` }).from(vpcs);
+    const [s] = await ctx.db.select({ n: count(), vlans: sql<number>`count(distinct ${subnets.vlanId})::int` }).from(subnets);
+    const [p] = await ctx.db.select({ n: count() }).from(ports);
+    const [a] = await ctx.db.select({ n: count() }).from(ipAllocations);
+    const [pn] = await ctx.db.select({ n: count() }).from(providerNetworks);
+    return {
+      vpcs: v!.n,
+      vnisInUse: v!.n,
+      vniRange: { min: VNI_MIN, max: VNI_MAX, free: VNI_MAX - VNI_MIN + 1 - v!.n },
+      subnets: s!.n,
+      subnetVlansInUse: s!.vlans,
+      ports: p!.n,
+      addresses: a!.n,
+      providerNetworks: pn!.n,
+    };
+  }),
+
+  vpcs: operatorProcedure("operator-viewer")
+    .input(pageInput.extend({ q: z.string().trim().max(100).optional() }))
+    .query(async ({ ctx, input }) => {
+      const ks = keyset(vpcs.vni, vpcs.id, input.dir, input.cursor);
+      const text = like(input.q);
+      const filter = text ? or(ilike(vpcs.name, text), ilike(tenants.slug, text), sql`${vpcs.cidr}::text ilike ${text}`, sql`${vpcs.vni}::text ilike ${text}`) : undefined;
+      const rows = await ctx.db
+        .select({
+          id: vpcs.id,
+          name: vpcs.name,
+          tenantSlug: tenants.slug,
+          tenantName: tenants.name,
+          cidr: vpcs.cidr,
+          ipv6Cidr: vpcs.ipv6Cidr,
+          vni: vpcs.vni,
+          subnetCount: sql<number>`(select count(*)::int from subnets s where s.vpc_id = "vpcs"."id")`,
+          createdAt: vpcs.createdAt,
+        })
+        .from(vpcs)
+        .innerJoin(tenants, eq(tenants.id, vpcs.tenantId))
+        .where(and(filter, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r.vni);
+    }),
+
+  subnets: operatorProcedure("operator-viewer")
+    .input(pageInput.extend({ q: z.string().trim().max(100).optional(), vlanOnly: z.boolean().default(false) }))
+    .query(async ({ ctx, input }) => {
+      const ks = keyset(subnets.createdAt, subnets.id, input.dir, input.cursor);
+      const text = like(input.q);
+      const filter = text ? or(ilike(subnets.name, text), ilike(tenants.slug, text), sql`${subnets.cidr}::text ilike ${text}`) : undefined;
+      const rows = await ctx.db
+        .select({
+          id: subnets.id,
+          name: subnets.name,
+          tenantSlug: tenants.slug,
+          vpcName: vpcs.name,
+          cidr: subnets.cidr,
+          vlanId: subnets.vlanId,
+          vni: vpcs.vni,
+          used: sql<number>`(select count(*)::int from ip_allocations a where a.subnet_id = "subnets"."id")`,
+          createdAt: subnets.createdAt,
+        })
+        .from(subnets)
+        .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
+        .innerJoin(tenants, eq(tenants.id, subnets.tenantId))
+        .where(and(filter, input.vlanOnly ? isNotNull(subnets.vlanId) : undefined, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r.createdAt);
+    }),
+
+  providerNetworks: operatorProcedure("operator-viewer")
+    .input(pageInput)
+    .query(async ({ ctx, input }) => {
+      const ks = keyset(providerNetworks.createdAt, providerNetworks.id, input.dir, input.cursor);
+      const rows = await ctx.db.select().from(providerNetworks).where(ks.where).orderBy(...ks.order).limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r.createdAt);
+    }),
+
+  createProviderNetwork: operatorProcedure("operator-admin")
+    .input(providerNetworkCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const p = parseCidr(input.cidr);
+      if (!p.ok) throw fieldError("cidr", p.reason, "BAD_REQUEST");
+      const cidr = cidrToString(p.cidr);
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [clash] = await tx
+            .select({ name: providerNetworks.name, cidr: providerNetworks.cidr })
+            .from(providerNetworks)
+            .where(sql`${providerNetworks.cidr} && ${cidr}::cidr`)
+            .limit(1);
+          if (clash) throw fieldError("cidr", `${cidr} overlaps provider network ${clash.name} (${clash.cidr})`);
+          const [row] = await tx.insert(providerNetworks).values({ ...input, cidr }).returning();
+          await audit(tx, ctx, { action: "providerNetwork.create", targetType: "providerNetwork", targetId: row!.id, targetName: row!.name, details: { ...input, cidr } });
+          return row!;
+        });
+      } catch (e) {
+        const pg = e as { code?: string; cause?: { code?: string } };
+        if ((pg.code ?? pg.cause?.code) === "23P01") throw fieldError("cidr", `${cidr} overlaps another provider network`);
+        throw mapDbError(e, providerUniques);
+      }
+    }),
+
+  updateProviderNetwork: operatorProcedure("operator-admin")
+    .input(providerNetworkUpdateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
+          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
+          const [row] = await tx.update(providerNetworks).set(changes).where(eq(providerNetworks.id, id)).returning();
+          await audit(tx, ctx, { action: "providerNetwork.update", targetType: "providerNetwork", targetId: id, targetName: row!.name, details: changes });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, providerUniques);
+      }
+    }),
+
+  deleteProviderNetwork: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      return ctx.db.transaction(async (tx) => {
+        const [row] = await tx.delete(providerNetworks).where(eq(providerNetworks.id, input.id)).returning();
+        if (!row) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
+        await audit(tx, ctx, { action: "providerNetwork.delete", targetType: "providerNetwork", targetId: row.id, targetName: row.name, details: { cidr: row.cidr, vlanId: row.vlanId } });
+        return { id: row.id };
+      });
+    }),
+
+  tenantPolicy: operatorProcedure("operator-viewer")
+    .input(z.object({ tenantSlug: z.string().min(1).max(63) }))
+    .query(async ({ ctx, input }) => {
+      const [t] = await ctx.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.tenantSlug));
+      if (!t) throw new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist." });
+      const [p] = await ctx.db.select().from(tenantNetworkPolicies).where(eq(tenantNetworkPolicies.tenantId, t.id));
+      return { tenantSlug: input.tenantSlug, allowPublicCidrs: p?.allowPublicCidrs ?? false };
+    }),
+
+  setTenantPolicy: operatorProcedure("operator-admin")
+    .input(z.object({ tenantSlug: z.string().min(1).max(63), allowPublicCidrs: z.boolean() }).strict())
+    .mutation(async ({ ctx, input }) => {
+      return ctx.db.transaction(async (tx) => {
+        const [t] = await tx.select({ id: tenants.id, name: tenants.name }).from(tenants).where(eq(tenants.slug, input.tenantSlug));
+        if (!t) throw new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist." });
+        await tx
+          .insert(tenantNetworkPolicies)
+          .values({ tenantId: t.id, allowPublicCidrs: input.allowPublicCidrs })
+          .onConflictDoUpdate({ target: tenantNetworkPolicies.tenantId, set: { allowPublicCidrs: input.allowPublicCidrs } });
+        await audit(tx, ctx, { action: "tenant.networkPolicy", targetType: "tenant", targetId: t.id, targetName: t.name, tenantId: t.id, details: { allowPublicCidrs: input.allowPublicCidrs } });
+        return { tenantSlug: input.tenantSlug, allowPublicCidrs: input.allowPublicCidrs };
+      });
+    }),
+});

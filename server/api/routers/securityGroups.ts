@@ -1,0 +1,249 @@
+// Tenant security groups and their rules. A group belongs to a VPC; rules allow new connections by direction,
+// ethertype, protocol, port range and a remote CIDR or a remote group (same tenant and VPC; anything else is the
+// field error "No such security group", so another tenant's groups do not leak). Every change bumps rules_version on
+// the ports it reaches (portsAffectedByGroup), which provisioning pushes to their DPU agents.
+// Roles: tenant members create, edit and delete groups and rules; the VPC's default group is deleted only with it.
+import { TRPCError } from "@trpc/server";
+import { and, asc, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Tx } from "@/db/client";
+import { portSecurityGroups, ports, securityGroupRules, securityGroups, vpcs } from "@/db/schema";
+import { checkRuleFields, securityGroupCreateSchema, securityGroupRuleFields, securityGroupUpdateSchema } from "@/db/validation/network";
+import { cidrToString, parseCidr } from "@/server/domain/cidr";
+import { enforceQuota } from "@/server/domain/quotas";
+import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+import { tenantVpc } from "./vpcs";
+
+const uniques = { security_groups_vpc_name_uq: { field: "name", message: "This VPC already has a security group with this name." } };
+export const GROUP_NOT_FOUND = "That security group does not exist (it may have been deleted).";
+export const MAX_RULES_PER_GROUP = 100;
+
+export async function tenantGroup(db: Db | Tx, tenantId: string, id: string, lock = false) {
+  const q = db.select().from(securityGroups).where(and(eq(securityGroups.id, id), eq(securityGroups.tenantId, tenantId)));
+  const [row] = lock ? await q.for("update") : await q;
+  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: GROUP_NOT_FOUND });
+  return row;
+}
+
+const ruleCount = sql<number>`(select count(*)::int from security_group_rules r where r.group_id = "security_groups"."id")`;
+const portCount = sql<number>`(select count(*)::int from port_security_groups psg where psg.group_id = "security_groups"."id")`;
+
+const columns = {
+  id: securityGroups.id,
+  vpcId: securityGroups.vpcId,
+  vpcName: vpcs.name,
+  name: securityGroups.name,
+  description: securityGroups.description,
+  isDefault: securityGroups.isDefault,
+  createdAt: securityGroups.createdAt,
+  ruleCount,
+  portCount,
+};
+
+/** Why a group cannot be deleted now, or null (shared with the UI). */
+function groupDeleteBlocker(g: { name: string; isDefault: boolean; portCount: number }, referencedBy: string[]): string | null {
+  if (g.isDefault) return "The VPC's default group is deleted with its VPC.";
+  if (g.portCount > 0) return `Security group ${g.name} is attached to ${g.portCount} port${g.portCount === 1 ? "" : "s"}; detach it first.`;
+  if (referencedBy.length) return `Rules of ${referencedBy.join(", ")} name ${g.name} as their remote group; change those rules first.`;
+  return null;
+}
+
+async function referencingGroups(db: Db | Tx, groupId: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ name: securityGroups.name })
+    .from(securityGroupRules)
+    .innerJoin(securityGroups, eq(securityGroups.id, securityGroupRules.groupId))
+    .where(and(eq(securityGroupRules.remoteGroupId, groupId), sql`${securityGroupRules.groupId} <> ${groupId}`))
+    .orderBy(asc(securityGroups.name));
+  return rows.map((r) => r.name);
+}
+
+async function touchGroup(tx: Tx, groupId: string): Promise<number> {
+  const affected = await portsAffectedByGroup(tx, groupId);
+  await bumpRulesVersion(tx, affected);
+  return affected.length;
+}
+
+const ruleInput = securityGroupRuleFields.extend(tenantInput.shape).strict().superRefine(checkRuleFields);
+
+export const securityGroupsRouter = createTRPCRouter({
+  list: tenantProcedure("tenant-member")
+    .input(pageInput.extend({ vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: securityGroups.name, createdAt: securityGroups.createdAt }[input.sort];
+      const ks = keyset(sortCol, securityGroups.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const filter = text ? or(ilike(securityGroups.name, text), ilike(securityGroups.description, text)) : undefined;
+      const rows = await ctx.db
+        .select(columns)
+        .from(securityGroups)
+        .innerJoin(vpcs, eq(vpcs.id, securityGroups.vpcId))
+        .where(and(eq(securityGroups.tenantId, ctx.tenant.id), input.vpcId ? eq(securityGroups.vpcId, input.vpcId) : undefined, filter, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r[input.sort]);
+    }),
+
+  get: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select(columns)
+        .from(securityGroups)
+        .innerJoin(vpcs, eq(vpcs.id, securityGroups.vpcId))
+        .where(and(eq(securityGroups.id, input.id), eq(securityGroups.tenantId, ctx.tenant.id)));
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: GROUP_NOT_FOUND });
+      const remote = sql<string | null>`(select g.name from security_groups g where g.id = "security_group_rules"."remote_group_id")`;
+      const rules = await ctx.db
+        .select({
+          id: securityGroupRules.id,
+          direction: securityGroupRules.direction,
+          ethertype: securityGroupRules.ethertype,
+          protocol: securityGroupRules.protocol,
+          portMin: securityGroupRules.portMin,
+          portMax: securityGroupRules.portMax,
+          remoteCidr: securityGroupRules.remoteCidr,
+          remoteGroupId: securityGroupRules.remoteGroupId,
+          remoteGroupName: remote,
+          description: securityGroupRules.description,
+          createdAt: securityGroupRules.createdAt,
+        })
+        .from(securityGroupRules)
+        .where(eq(securityGroupRules.groupId, row.id))
+        .orderBy(asc(securityGroupRules.direction), asc(securityGroupRules.createdAt), asc(securityGroupRules.id));
+      const refs = await referencingGroups(ctx.db, row.id);
+      return { ...row, rules, deleteBlockedReason: groupDeleteBlocker(row, refs) };
+    }),
+
+  create: tenantProcedure("tenant-member", { write: true })
+    .input(securityGroupCreateSchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, ...values } = input;
+      const tenantId = ctx.tenant.id;
+      const vpc = await tenantVpc(ctx.db, tenantId, values.vpcId);
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          await enforceQuota(tx, tenantId, [
+            {
+              resource: "securityGroups",
+              add: 1,
+              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+            },
+          ]);
+          const [row] = await tx.insert(securityGroups).values({ ...values, tenantId, vpcId: vpc.id }).returning();
+          await audit(tx, ctx, { action: "securityGroup.create", targetType: "securityGroup", targetId: row!.id, targetName: row!.name, tenantId, details: values });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+    }),
+
+  update: tenantProcedure("tenant-member", { write: true })
+    .input(securityGroupUpdateSchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          await tenantGroup(tx, ctx.tenant.id, id, true);
+          const [row] = await tx.update(securityGroups).set(changes).where(eq(securityGroups.id, id)).returning();
+          await audit(tx, ctx, { action: "securityGroup.update", targetType: "securityGroup", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: changes });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+    }),
+
+  delete: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const g = await tenantGroup(tx, ctx.tenant.id, input.id, true);
+          const [pc] = await tx.select({ n: count() }).from(portSecurityGroups).where(eq(portSecurityGroups.groupId, g.id));
+          const reason = groupDeleteBlocker({ ...g, portCount: pc!.n }, await referencingGroups(tx, g.id));
+          if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
+          await tx.delete(securityGroups).where(eq(securityGroups.id, g.id));
+          await audit(tx, ctx, { action: "securityGroup.delete", targetType: "securityGroup", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id });
+          return { id: g.id };
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
+
+  addRule: tenantProcedure("tenant-member", { write: true })
+    .input(ruleInput)
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, groupId, ...rule } = input;
+      const tenantId = ctx.tenant.id;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const g = await tenantGroup(tx, tenantId, groupId, true);
+          if (rule.remoteGroupId) {
+            // Another tenant's group (or a made-up id) looks exactly like one that does not exist.
+            const [remote] = await tx
+              .select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name })
+              .from(securityGroups)
+              .where(and(eq(securityGroups.id, rule.remoteGroupId), eq(securityGroups.tenantId, tenantId)));
+            if (!remote) throw fieldError("remoteGroupId", "No such security group", "BAD_REQUEST");
+            if (remote.vpcId !== g.vpcId) throw fieldError("remoteGroupId", `Security group ${remote.name} is in another VPC; its members are not reachable from this one`, "BAD_REQUEST");
+          }
+          const [rc] = await tx.select({ n: count() }).from(securityGroupRules).where(eq(securityGroupRules.groupId, g.id));
+          if (rc!.n >= MAX_RULES_PER_GROUP)
+            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Security group ${g.name} already has ${rc!.n} rules (at most ${MAX_RULES_PER_GROUP}); merge some first.` });
+          const remoteCidr = rule.remoteCidr ? cidrToString((parseCidr(rule.remoteCidr) as { ok: true; cidr: never }).cidr) : null;
+          const [row] = await tx
+            .insert(securityGroupRules)
+            .values({ ...rule, remoteCidr, tenantId, groupId: g.id, portMin: rule.portMin ?? null, portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null })
+            .returning();
+          const affected = await touchGroup(tx, g.id);
+          await audit(tx, ctx, { action: "securityGroup.addRule", targetType: "securityGroup", targetId: g.id, targetName: g.name, tenantId, details: { ruleId: row!.id, ...rule, affectedPorts: affected } });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
+
+  deleteRule: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [rule] = await tx
+            .select()
+            .from(securityGroupRules)
+            .where(and(eq(securityGroupRules.id, input.id), eq(securityGroupRules.tenantId, ctx.tenant.id)))
+            .for("update");
+          if (!rule) throw new TRPCError({ code: "NOT_FOUND", message: "That rule does not exist (it may have been deleted)." });
+          const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
+          await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
+          const affected = await touchGroup(tx, g.id);
+          await audit(tx, ctx, { action: "securityGroup.deleteRule", targetType: "securityGroup", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id, details: { ruleId: rule.id, affectedPorts: affected } });
+          return { id: rule.id };
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
+
+  /** The ports a change to this group reaches (attached, or attached to a group that names it as remote). */
+  affectedPorts: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const g = await tenantGroup(ctx.db, ctx.tenant.id, input.id);
+      const ids = await portsAffectedByGroup(ctx.db, g.id);
+      if (!ids.length) return [];
+      return ctx.db
+        .select({ id: ports.id, name: ports.name, rulesVersion: ports.rulesVersion })
+        .from(ports)
+        .where(and(inArray(ports.id, ids), eq(ports.tenantId, ctx.tenant.id)))
+        .orderBy(asc(ports.name));
+    }),
+});

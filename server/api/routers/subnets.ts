@@ -1,0 +1,200 @@
+// Tenant subnets inside a VPC: an IPv4 range inside the VPC that overlaps no sibling (a Postgres exclusion
+// constraint decides races; the router names the overlapping sibling when it can), a gateway (default: first usable
+// address), reserved ranges IPAM never hands out, DNS servers, and the wire segment (a VLAN id, else the VPC's VNI).
+// Roles: tenant members create, edit and delete subnets; deletion is refused while ports use the subnet.
+import { TRPCError } from "@trpc/server";
+import { and, count, eq, ilike, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Tx } from "@/db/client";
+import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
+import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
+import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/server/domain/cidr";
+import { subnetCapacity } from "@/server/domain/ipam";
+import { enforceQuota } from "@/server/domain/quotas";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+import { tenantVpc } from "./vpcs";
+
+const uniques = {
+  subnets_vpc_name_uq: { field: "name", message: "This VPC already has a subnet with this name." },
+  subnets_vpc_vlan_uq: { field: "vlanId", message: "Another subnet of this VPC already uses this VLAN." },
+};
+
+export const SUBNET_NOT_FOUND = "That subnet does not exist (it may have been deleted).";
+
+export async function tenantSubnet(db: Db | Tx, tenantId: string, id: string, lock = false) {
+  const q = db.select().from(subnets).where(and(eq(subnets.id, id), eq(subnets.tenantId, tenantId)));
+  const [row] = lock ? await q.for("update") : await q;
+  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: SUBNET_NOT_FOUND });
+  return row;
+}
+
+const used = sql<number>`(select count(*)::int from ip_allocations a where a.subnet_id = "subnets"."id")`;
+const portCount = sql<number>`(select count(*)::int from ports p where p.subnet_id = "subnets"."id")`;
+
+const columns = {
+  id: subnets.id,
+  vpcId: subnets.vpcId,
+  vpcName: vpcs.name,
+  vni: vpcs.vni,
+  name: subnets.name,
+  description: subnets.description,
+  cidr: subnets.cidr,
+  gateway: sql<string>`host("subnets"."gateway")`,
+  reservedRanges: subnets.reservedRanges,
+  dnsServers: subnets.dnsServers,
+  vlanId: subnets.vlanId,
+  createdAt: subnets.createdAt,
+  used,
+  portCount,
+};
+
+type Row = { cidr: string; gateway: string; reservedRanges: { start: string; end: string }[]; used: number; portCount: number; id: string; name: string };
+/** Adds free/used address counts and the delete blocker (shared with the UI). */
+function withCounts<T extends Row>(r: T) {
+  const capacity = subnetCapacity(r);
+  return {
+    ...r,
+    capacity,
+    free: Math.max(0, capacity - r.used),
+    deleteBlockedReason: r.portCount > 0 ? `Subnet ${r.name} is used by ${r.portCount} port${r.portCount === 1 ? "" : "s"}; delete them first.` : null,
+  };
+}
+
+/** Validates reserved ranges against the subnet; the field error points at the offending range. */
+function checkRanges(ranges: { start: string; end: string }[], cidr: string) {
+  const p = parseCidr(cidr);
+  if (!p.ok) return;
+  const r = checkReservedRanges(ranges, p.cidr);
+  if (!r.ok) throw fieldError("index" in r ? `reservedRanges.${r.index}` : "reservedRanges", r.reason, "BAD_REQUEST");
+}
+
+export const subnetsRouter = createTRPCRouter({
+  list: tenantProcedure("tenant-member")
+    .input(pageInput.extend({ vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: subnets.name, createdAt: subnets.createdAt }[input.sort];
+      const ks = keyset(sortCol, subnets.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const filter = text ? or(ilike(subnets.name, text), sql`${subnets.cidr}::text ilike ${text}`) : undefined;
+      const rows = await ctx.db
+        .select(columns)
+        .from(subnets)
+        .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
+        .where(and(eq(subnets.tenantId, ctx.tenant.id), input.vpcId ? eq(subnets.vpcId, input.vpcId) : undefined, filter, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      const p = page(rows, input.limit, (r) => r[input.sort]);
+      return { ...p, items: p.items.map(withCounts) };
+    }),
+
+  get: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select(columns)
+        .from(subnets)
+        .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
+        .where(and(eq(subnets.id, input.id), eq(subnets.tenantId, ctx.tenant.id)));
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: SUBNET_NOT_FOUND });
+      return withCounts(row);
+    }),
+
+  create: tenantProcedure("tenant-member", { write: true })
+    .input(subnetCreateSchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, ...values } = input;
+      const tenantId = ctx.tenant.id;
+      const vpc = await tenantVpc(ctx.db, tenantId, values.vpcId);
+      const c = checkSubnetCidr(values.cidr, vpc.cidr);
+      if (!c.ok) throw fieldError("cidr", c.reason, "BAD_REQUEST");
+      const cidr = cidrToString(c.value);
+      const gateway = values.gateway ?? defaultGateway(c.value);
+      const gw = checkGateway(gateway, c.value);
+      if (!gw.ok) throw fieldError("gateway", gw.reason, "BAD_REQUEST");
+      checkRanges(values.reservedRanges, cidr);
+      const gwVal = parseAddress(gateway)!.value;
+      const rr = checkReservedRanges(values.reservedRanges, c.value);
+      if (rr.ok && rr.value.some((i) => gwVal >= i.lo && gwVal <= i.hi))
+        throw fieldError("reservedRanges", `The gateway ${gateway} is inside a reserved range; reserved ranges are for addresses nobody gets`, "BAD_REQUEST");
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          await enforceQuota(tx, tenantId, [
+            { resource: "subnets", add: 1, used: async (t) => (await t.select({ n: count() }).from(subnets).where(eq(subnets.tenantId, tenantId)))[0]!.n },
+          ]);
+          // Name the sibling for a helpful message; the exclusion constraint still decides a race.
+          const [clash] = await tx
+            .select({ name: subnets.name, cidr: subnets.cidr })
+            .from(subnets)
+            .where(and(eq(subnets.vpcId, vpc.id), sql`${subnets.cidr} && ${cidr}::cidr`))
+            .limit(1);
+          if (clash) throw fieldError("cidr", `${cidr} overlaps subnet ${clash.name} (${clash.cidr})`);
+          const [row] = await tx
+            .insert(subnets)
+            .values({ ...values, cidr, gateway, tenantId, vpcId: vpc.id })
+            .returning();
+          await audit(tx, ctx, { action: "subnet.create", targetType: "subnet", targetId: row!.id, targetName: row!.name, tenantId, details: { ...values, cidr, gateway } });
+          return row!;
+        });
+      } catch (e) {
+        const pg = e as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
+        if ((pg.code ?? pg.cause?.code) === "23P01") throw fieldError("cidr", `${cidr} overlaps another subnet of this VPC`);
+        throw mapDbError(e, uniques);
+      }
+    }),
+
+  update: tenantProcedure("tenant-member", { write: true })
+    .input(subnetUpdateSchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const before = await tenantSubnet(tx, ctx.tenant.id, id, true);
+          if (changes.reservedRanges) {
+            checkRanges(changes.reservedRanges, before.cidr);
+            // Addresses already handed out stay valid; a new reserved range must not cover one.
+            const p = parseCidr(before.cidr);
+            const rr = p.ok ? checkReservedRanges(changes.reservedRanges, p.cidr) : null;
+            if (rr?.ok) {
+              const taken = await tx.select({ a: sql<string>`host(${ipAllocations.address})` }).from(ipAllocations).where(eq(ipAllocations.subnetId, id));
+              const inside = taken.find((t) => {
+                const v = parseAddress(t.a)?.value;
+                return v !== undefined && rr.value.some((i) => v >= i.lo && v <= i.hi);
+              });
+              if (inside) throw fieldError("reservedRanges", `${inside.a} is in use by a port; a reserved range cannot cover it`, "PRECONDITION_FAILED");
+              const gw = parseAddress(before.gateway)?.value;
+              if (gw !== undefined && rr.value.some((i) => gw >= i.lo && gw <= i.hi))
+                throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
+            }
+          }
+          const [row] = await tx.update(subnets).set(changes).where(eq(subnets.id, id)).returning();
+          await audit(tx, ctx, { action: "subnet.update", targetType: "subnet", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: changes });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+    }),
+
+  delete: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const row = await tenantSubnet(tx, ctx.tenant.id, input.id, true);
+          const [pc] = await tx.select({ n: count() }).from(ports).where(eq(ports.subnetId, row.id));
+          if (pc!.n > 0)
+            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Subnet ${row.name} is used by ${pc!.n} port${pc!.n === 1 ? "" : "s"}; delete them first.` });
+          // Addresses allocated without a port (e.g. held by provisioning) are released with the subnet.
+          await tx.delete(ipAllocations).where(eq(ipAllocations.subnetId, row.id));
+          await tx.delete(subnets).where(eq(subnets.id, row.id));
+          await audit(tx, ctx, { action: "subnet.delete", targetType: "subnet", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { cidr: row.cidr } });
+          return { id: row.id };
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
+});

@@ -1,0 +1,201 @@
+// Tenant VPCs: an isolated IPv4 range (optionally an IPv6 ULA range) with its own VNI, a default security group
+// created with it (allow all egress, allow ingress from members of the same group).
+// Roles: tenant members create and edit networking objects; deleting a VPC needs a tenant admin (it is the one
+// delete that can take a tenant's whole network design with it). Every query filters by ctx.tenant.id; another
+// tenant's VPC is NOT_FOUND.
+import { TRPCError } from "@trpc/server";
+import { and, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, Tx } from "@/db/client";
+import { ports, securityGroupRules, securityGroups, subnets, tenantNetworkPolicies, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
+import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
+import { checkVpcCidr, checkVpcIpv6Cidr } from "@/server/domain/cidr";
+import { enforceQuota } from "@/server/domain/quotas";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+
+export const vpcUniques = { vpcs_tenant_name_uq: { field: "name", message: "A VPC with this name already exists." } };
+
+export const VPC_NOT_FOUND = "That VPC does not exist (it may have been deleted).";
+
+/** The tenant's VPC, locked for update when asked; NOT_FOUND when it is not the tenant's. */
+export async function tenantVpc(db: Db | Tx, tenantId: string, id: string, lock = false) {
+  const q = db.select().from(vpcs).where(and(eq(vpcs.id, id), eq(vpcs.tenantId, tenantId)));
+  const [row] = lock ? await q.for("update") : await q;
+  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: VPC_NOT_FOUND });
+  return row;
+}
+
+/** Why a VPC cannot be deleted right now, or null. Shared by the router and the UI (disabled button + reason). */
+export function vpcDeleteBlocker(v: { name: string; subnetCount: number; portCount: number }, role: "tenant-admin" | "tenant-member"): string | null {
+  if (role !== "tenant-admin") return "Only tenant admins can delete a VPC.";
+  if (v.portCount > 0) return `VPC ${v.name} still has ${v.portCount} port${v.portCount === 1 ? "" : "s"}; delete them first.`;
+  if (v.subnetCount > 0) return `VPC ${v.name} still has ${v.subnetCount} subnet${v.subnetCount === 1 ? "" : "s"}; delete them first.`;
+  return null;
+}
+
+const subnetCount = sql<number>`(select count(*)::int from subnets s where s.vpc_id = "vpcs"."id")`;
+const portCount = sql<number>`(select count(*)::int from ports p join subnets s on s.id = p.subnet_id where s.vpc_id = "vpcs"."id")`;
+
+const columns = {
+  id: vpcs.id,
+  name: vpcs.name,
+  description: vpcs.description,
+  cidr: vpcs.cidr,
+  ipv6Cidr: vpcs.ipv6Cidr,
+  vni: vpcs.vni,
+  createdAt: vpcs.createdAt,
+  updatedAt: vpcs.updatedAt,
+  subnetCount,
+  portCount,
+};
+
+/** The lowest free VNI in [VNI_MIN, VNI_MAX]; the unique index decides races (the caller retries on conflict). */
+async function nextFreeVni(tx: Tx): Promise<number> {
+  const r = await tx.execute<{ vni: number | null }>(sql`
+    select case
+      when not exists (select 1 from ${vpcs} where vni = ${VNI_MIN}) then ${VNI_MIN}::int
+      else (select min(v.vni) + 1 from ${vpcs} v
+             where v.vni >= ${VNI_MIN} and v.vni < ${VNI_MAX}
+               and not exists (select 1 from ${vpcs} w where w.vni = v.vni + 1))
+    end as vni`);
+  const vni = r.rows[0]?.vni;
+  if (vni === null || vni === undefined)
+    throw new TRPCError({ code: "PRECONDITION_FAILED", message: "Every VNI is in use; an operator must free some before new VPCs can be created." });
+  return Number(vni);
+}
+
+function isUniqueViolation(e: unknown, constraint: string): boolean {
+  for (let cur = e as { code?: string; constraint?: string; cause?: unknown } | undefined, i = 0; cur && i < 5; i++) {
+    if (cur.code === "23505" && cur.constraint === constraint) return true;
+    cur = cur.cause as typeof cur;
+  }
+  return false;
+}
+
+export const vpcsRouter = createTRPCRouter({
+  list: tenantProcedure("tenant-member")
+    .input(pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: vpcs.name, createdAt: vpcs.createdAt }[input.sort];
+      const ks = keyset(sortCol, vpcs.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const filter = text ? or(ilike(vpcs.name, text), ilike(vpcs.description, text), sql`${vpcs.cidr}::text ilike ${text}`) : undefined;
+      const rows = await ctx.db
+        .select(columns)
+        .from(vpcs)
+        .where(and(eq(vpcs.tenantId, ctx.tenant.id), filter, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r[input.sort]);
+    }),
+
+  get: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select(columns)
+        .from(vpcs)
+        .where(and(eq(vpcs.id, input.id), eq(vpcs.tenantId, ctx.tenant.id)));
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: VPC_NOT_FOUND });
+      const [def] = await ctx.db
+        .select({ id: securityGroups.id, name: securityGroups.name })
+        .from(securityGroups)
+        .where(and(eq(securityGroups.vpcId, row.id), eq(securityGroups.isDefault, true)));
+      return { ...row, defaultGroup: def ?? null, deleteBlockedReason: vpcDeleteBlocker(row, ctx.tenantRole) };
+    }),
+
+  create: tenantProcedure("tenant-member", { write: true })
+    .input(vpcCreateSchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, ...values } = input;
+      const [policy] = await ctx.db.select().from(tenantNetworkPolicies).where(eq(tenantNetworkPolicies.tenantId, ctx.tenant.id));
+      const v4 = checkVpcCidr(values.cidr, { allowPublic: policy?.allowPublicCidrs ?? false });
+      if (!v4.ok) throw fieldError("cidr", v4.reason, "BAD_REQUEST");
+      if (values.ipv6Cidr) {
+        const v6 = checkVpcIpv6Cidr(values.ipv6Cidr);
+        if (!v6.ok) throw fieldError("ipv6Cidr", v6.reason, "BAD_REQUEST");
+      }
+      const tenantId = ctx.tenant.id;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          await enforceQuota(tx, tenantId, [
+            { resource: "vpcs", add: 1, used: async (t) => (await t.select({ n: count() }).from(vpcs).where(eq(vpcs.tenantId, tenantId)))[0]!.n },
+            {
+              resource: "securityGroups",
+              add: 1,
+              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+            },
+          ]);
+          // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
+          let row: typeof vpcs.$inferSelect | undefined;
+          for (let attempt = 0; !row; attempt++) {
+            const vni = await nextFreeVni(tx);
+            try {
+              row = await tx.transaction(async (sp) => (await sp.insert(vpcs).values({ ...values, tenantId, vni }).returning())[0]);
+            } catch (e) {
+              if (!isUniqueViolation(e, "vpcs_vni_uq") || attempt >= 20) throw e;
+            }
+          }
+          const [group] = await tx
+            .insert(securityGroups)
+            .values({ tenantId, vpcId: row.id, name: "default", description: "Created with the VPC: all egress, ingress from this group.", isDefault: true })
+            .returning();
+          const base = { tenantId, groupId: group!.id, protocol: "any" as const };
+          await tx.insert(securityGroupRules).values([
+            { ...base, direction: "egress", ethertype: "ipv4", remoteCidr: "0.0.0.0/0" },
+            { ...base, direction: "egress", ethertype: "ipv6", remoteCidr: "::/0" },
+            { ...base, direction: "ingress", ethertype: "ipv4", remoteGroupId: group!.id },
+            { ...base, direction: "ingress", ethertype: "ipv6", remoteGroupId: group!.id },
+          ]);
+          await audit(tx, ctx, { action: "vpc.create", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId, details: { ...values, vni: row.vni } });
+          return row;
+        });
+      } catch (e) {
+        throw mapDbError(e, vpcUniques);
+      }
+    }),
+
+  update: tenantProcedure("tenant-member", { write: true })
+    .input(vpcUpdateSchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const { tenant: _t, id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const before = await tenantVpc(tx, ctx.tenant.id, id, true);
+          const [row] = await tx.update(vpcs).set(changes).where(eq(vpcs.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(changes)
+              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "vpc.update", targetType: "vpc", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, vpcUniques);
+      }
+    }),
+
+  delete: tenantProcedure("tenant-admin", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const row = await tenantVpc(tx, ctx.tenant.id, input.id, true);
+          const subnetIds = (await tx.select({ id: subnets.id }).from(subnets).where(eq(subnets.vpcId, row.id))).map((s) => s.id);
+          const [pc] = subnetIds.length ? await tx.select({ n: count() }).from(ports).where(inArray(ports.subnetId, subnetIds)) : [{ n: 0 }];
+          const reason = vpcDeleteBlocker({ name: row.name, subnetCount: subnetIds.length, portCount: pc!.n }, ctx.tenantRole);
+          if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
+          // Its security groups (and their rules) go with it: security_groups.vpc_id cascades.
+          await tx.delete(vpcs).where(eq(vpcs.id, row.id));
+          await audit(tx, ctx, { action: "vpc.delete", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { cidr: row.cidr, vni: row.vni } });
+          return { id: row.id };
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
+});
