@@ -66,7 +66,7 @@ describe("API tokens", () => {
 
     const ok = await call(created.token, "members.list", { tenant: fx.tenant.slug });
     expect(ok.status).toBe(200);
-    expect((ok.data?.items as { email: string }[]).map((m) => m.email)).toContain(fx.principals.tenantAdmin.email);
+    expect(((ok.data?.items ?? []) as { email: string }[]).map((m) => m.email)).toContain(fx.principals.tenantAdmin.email);
     // Narrowed to tenant-member although the user is a tenant admin there.
     const write = await call(created.token, "members.add", { tenant: fx.tenant.slug, email: "x@test.local", name: "X" }, "mutation");
     expect(write.status).toBe(403);
