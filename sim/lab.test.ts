@@ -276,8 +276,9 @@ describe("lab options", () => {
   });
 
   it("with portBase a restarted lab comes back at the same addresses", async () => {
-    // Below the kernel's ephemeral range, so other tests' port-0 sockets do not take these between the two starts.
-    const portBase = 15_000 + Math.floor(Math.random() * 10_000);
+    // Above the kernel's ephemeral range (32768-60999 here) and the simulator's big-fleet runs below it, so neither
+    // other tests' port-0 sockets nor a concurrent 10k-BMC test takes these between the two starts.
+    const portBase = 61_000 + Math.floor(Math.random() * 4_000);
     const addresses = (lab: Lab) => lab.hosts.flatMap((h) => [h.bmc_address, h.dpu_bmc_address, h.agent_url]);
     const first = await startLab({ hosts: 2, portBase, quiet: true });
     const before = addresses(first);
