@@ -40,8 +40,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Stops a postmaster that a killed earlier run left behind (found through postmaster.pid). */
+/**
+ * Stops a postmaster that a killed earlier run left behind (found through postmaster.pid). A postmaster whose
+ * owner (the process that started it, recorded in owner.pid beside the cluster) is still alive is not an orphan:
+ * another Anvil is using this data folder, and we refuse to start rather than kill it.
+ */
 export async function stopOrphan(pgDir: string, log: (m: string) => void): Promise<void> {
+  const ownerFile = path.join(path.dirname(pgDir), "owner.pid");
+  const owner = fs.existsSync(ownerFile) ? Number.parseInt(fs.readFileSync(ownerFile, "utf8"), 10) : 0;
   const pidFile = path.join(pgDir, "postmaster.pid");
   if (!fs.existsSync(pidFile)) return;
   const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
@@ -53,6 +59,8 @@ export async function stopOrphan(pgDir: string, log: (m: string) => void): Promi
     /* not readable: treat as not ours */
   }
   if (!cmd.includes("postgres")) return;
+  if (owner > 0 && owner !== process.pid && isAlive(owner))
+    throw new Error(`another process (pid ${owner}) is using the data folder ${path.dirname(pgDir)}; stop it or set ANVIL_DATA_DIR to another folder`);
   log(`Found a Postgres (pid ${pid}) left running by an earlier run; stopping it.`);
   process.kill(pid, "SIGINT"); // fast shutdown
   for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
@@ -100,6 +108,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
   fs.mkdirSync(opts.dataDir, { recursive: true });
   makeTraversable(opts.dataDir);
   await stopOrphan(pgDir, log);
+  fs.writeFileSync(path.join(opts.dataDir, "owner.pid"), String(process.pid));
   const port = opts.port || (await freePort());
   const password = "anvil-local";
   const pg = new EmbeddedPostgres({

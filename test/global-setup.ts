@@ -1,5 +1,7 @@
 // vitest global setup for the "server" project: one real Postgres for the run — DATABASE_URL's server if
 // given, else the embedded Postgres in .data/test-pg — with a fresh database, migrated, dropped at the end.
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
@@ -19,9 +21,15 @@ export default async function setup(project: TestProject) {
   if (process.env.DATABASE_URL) {
     adminUrl = process.env.DATABASE_URL;
   } else {
-    const db = await startEmbeddedPostgres({ dataDir: path.resolve(".data/test-pg"), database: "postgres" });
+    // A cluster of its own per run, so parallel runs never share (or stop) each other's Postgres.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-test-pg-"));
+    fs.chmodSync(dir, 0o755);
+    const db = await startEmbeddedPostgres({ dataDir: dir, database: "postgres" });
     adminUrl = db.url;
-    stopEmbedded = () => db.stop({ immediate: true });
+    stopEmbedded = async () => {
+      await db.stop({ immediate: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
   }
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

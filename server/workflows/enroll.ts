@@ -31,6 +31,8 @@ export function probeMessage(e: unknown, address: string): string {
       return `The BMC at ${address} refused the credentials: ${e.message}`;
     case "timeout":
       return `The BMC at ${address} did not answer in time: ${e.message}`;
+    case "tls":
+      return `The BMC at ${address} presented a certificate Anvil does not trust (${e.message}). Install a trusted certificate on the BMC, or turn off "verify certificate" for this node.`;
     case "bad_response":
       return `Something answers at ${address}, but not as a BMC of that protocol: ${e.message}`;
     default:

@@ -81,7 +81,7 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       out.health = h.health;
       out.healthReason = h.reason;
     } catch (e) {
-      out.bmcError = isBmcError(e) ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : "BMC unreachable"}: ${e.message}` : `BMC poll failed: ${(e as Error).message}`;
+      out.bmcError = isBmcError(e) ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}` : `BMC poll failed: ${(e as Error).message}`;
     }
     if (n.kind === "dpu" && n.agentUrl) {
       const booted = (out.power ?? n.powerState) === "on" && (!n.powerChangedAt || Date.now() - n.powerChangedAt.getTime() > AGENT_BOOT_GRACE_MS);

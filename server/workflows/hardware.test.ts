@@ -1,0 +1,238 @@
+// Hardware management end to end against the lab's Redfish simulator and a real Postgres + workflow engine:
+// enroll (probe first, nothing half-enrolled), inspect with DPU discovery, power with parent/child coupling,
+// power/health sync raising and clearing faults, DPU firmware update with task progress, bulk CSV enroll, delete.
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as s from "@/db/schema";
+import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
+import { uniq, useTestDb } from "@/test/db";
+import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { startEngine, stopEngine } from "./engine";
+import { syncShard } from "./sync";
+
+let sim: RedfishSim;
+let fx: Fixtures;
+const db = useTestDb();
+
+beforeAll(async () => {
+  sim = await startRedfishSim({ hosts: 6, powerTransitionMs: 60, bootMs: 50, updateMs: 300, dedicatedDpuPower: (i) => i === 5 });
+  fx = await makeFixtures(db);
+  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `hw-${uniq()}`, schedules: false });
+}, 60_000);
+
+afterAll(async () => {
+  await stopEngine();
+  await sim?.close();
+});
+
+const admin = () => callerAs(fx, "operatorAdmin");
+const host = (i: number) => sim.byId(`node-000${i}`)!;
+const dpu = (i: number) => sim.byId(`node-000${i}-dpu`)!;
+
+async function simAdmin(path: string, method: string, body?: unknown) {
+  const r = await fetch(`${sim.adminUrl}${path}`, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+  if (!r.ok) throw new Error(`sim admin ${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.status === 204 ? null : r.json();
+}
+
+async function waitOp(id: string, timeoutMs = 20_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const [op] = await db.select().from(s.operations).where(eq(s.operations.id, id));
+    if (op && (op.status === "succeeded" || op.status === "failed")) return op;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`operation ${id} still ${op?.status} (${JSON.stringify(op?.steps)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function nodeByName(name: string) {
+  const [n] = await db.select().from(s.nodes).where(eq(s.nodes.name, name));
+  return n!;
+}
+
+describe("enrollment", () => {
+  it("enrolls a host with its DPU BMC after probing both; credentials stay sealed", async () => {
+    const h = host(1);
+    const r = await admin().nodes.enroll({ name: "hw-1", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false, dpu: { address: dpu(1).url } });
+    expect(r.ok).toBe(true);
+    const n = await nodeByName("hw-1");
+    expect(n.provisionState).toBe("manageable");
+    expect(n.bmcCredentials).not.toContain(h.password);
+    const kids = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id));
+    expect(kids.map((k) => [k.name, k.kind])).toEqual([["hw-1-dpu", "dpu"]]);
+    const listed = await admin().nodes.list({ q: "hw-1" });
+    expect(listed.items.map((i) => i.name)).toEqual(["hw-1"]); // children hidden by default
+    const withKids = await admin().nodes.list({ q: "hw-1", includeChildren: true });
+    expect(withKids.items.map((i) => i.name).sort()).toEqual(["hw-1", "hw-1-dpu"]);
+    const detail = await admin().nodes.get({ id: n.id });
+    expect(detail.children.map((c) => c.name)).toEqual(["hw-1-dpu"]);
+    expect(JSON.stringify(detail)).not.toContain(h.password);
+    expect(detail).not.toHaveProperty("bmcCredentials");
+  });
+
+  it("refuses wrong credentials, an unreachable address, a duplicate BMC and a DPU posing as a host — enrolling nothing", async () => {
+    const h = host(2);
+    const before = (await db.select().from(s.nodes)).length;
+    const wrong = await admin().nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "nope" }).catch((e) => e);
+    expect(wrong.code).toBe("BAD_REQUEST");
+    expect(wrong.message).toMatch(/refused the credentials/);
+    expect(wrong.cause?.field).toBe("address");
+    const unreachable = await admin().nodes.enroll({ name: "hw-bad", driver: "redfish", address: "http://127.0.0.1:1", username: "a", password: "b" }).catch((e) => e);
+    expect(unreachable.message).toMatch(/No BMC answers at http:\/\/127\.0\.0\.1:1/);
+    const dup = await admin().nodes.enroll({ name: "hw-dup", driver: "redfish", address: host(1).url, username: "admin", password: "password" }).catch((e) => e);
+    expect(dup.code).toBe("CONFLICT");
+    expect(dup.message).toMatch(/already enrolled as hw-1/);
+    const asHost = await admin().nodes.enroll({ name: "hw-dpu", driver: "redfish", address: dpu(2).url, username: "admin", password: "password" }).catch((e) => e);
+    expect(asHost.message).toMatch(/is a DPU's BMC/);
+    const badDpu = await admin().nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "password", dpu: { address: "http://127.0.0.1:1" } }).catch((e) => e);
+    expect(badDpu.cause?.field).toBe("dpu.address");
+    expect((await db.select().from(s.nodes)).length).toBe(before);
+  });
+});
+
+describe("inspection", () => {
+  it("reads inventory and discovers the DPU as a child node", async () => {
+    const h = host(2);
+    await admin().nodes.enroll({ name: "hw-2", driver: "redfish", address: h.url, username: h.username, password: h.password });
+    const n = await nodeByName("hw-2");
+    const [res] = await admin().nodes.inspect({ ids: [n.id] });
+    expect(res).toMatchObject({ ok: true });
+    const op = await waitOp(res!.operationId!);
+    expect(op.status, op.error ?? "").toBe("succeeded");
+    expect(op.steps.map((x) => [x.name, x.status])).toEqual([
+      ["read inventory", "done"],
+      ["discover DPUs", "done"],
+      ["record", "done"],
+    ]);
+    const after = await nodeByName("hw-2");
+    expect(after.provisionState).toBe("manageable");
+    expect((after.inventory as { cpu?: { count: number } }).cpu?.count).toBeGreaterThan(0);
+    const [child] = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id));
+    expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(2).url, name: "hw-2-dpu" });
+    // A second inspection updates, never duplicates, the child.
+    const [again] = await admin().nodes.inspect({ ids: [n.id] });
+    expect((await waitOp(again!.operationId!)).status).toBe("succeeded");
+    expect(await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id))).toHaveLength(1);
+    // While inspecting, inspect is refused with the reason.
+    await db.update(s.nodes).set({ provisionState: "inspecting" }).where(eq(s.nodes.id, n.id));
+    const [busy] = await admin().nodes.inspect({ ids: [n.id] });
+    expect(busy).toMatchObject({ ok: false, message: "Wait for the current operation to finish." });
+    await db.update(s.nodes).set({ provisionState: "manageable" }).where(eq(s.nodes.id, n.id));
+  });
+});
+
+describe("power", () => {
+  it("powers a host on and off; its DPU follows it off unless it has its own supply", async () => {
+    const n = await nodeByName("hw-1");
+    const [on] = await admin().nodes.power({ ids: [n.id], action: "on" });
+    expect((await waitOp(on!.operationId!)).status).toBe("succeeded");
+    expect((await nodeByName("hw-1")).powerState).toBe("on");
+    const [off] = await admin().nodes.power({ ids: [n.id], action: "off" });
+    expect((await waitOp(off!.operationId!)).status).toBe("succeeded");
+    expect((await nodeByName("hw-1")).powerState).toBe("off");
+    expect((await nodeByName("hw-1-dpu")).powerState).toBe("off");
+    const events = await db.select().from(s.hardwareEvents).where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "power")));
+    expect(events.some((e) => /on → off/.test(e.message))).toBe(true);
+  });
+
+  it("powering a DPU on powers its host on first", async () => {
+    const d = await nodeByName("hw-1-dpu");
+    const [r] = await admin().nodes.power({ ids: [d.id], action: "on" });
+    const op = await waitOp(r!.operationId!);
+    expect(op.status, op.error ?? "").toBe("succeeded");
+    expect(op.steps.map((x) => x.name)).toContain("power on the host first");
+    expect((await nodeByName("hw-1")).powerState).toBe("on");
+    expect((await nodeByName("hw-1-dpu")).powerState).toBe("on");
+  });
+
+  it("refuses what the rules forbid, per node, with the reason", async () => {
+    const n = await nodeByName("hw-1");
+    const res = await admin().nodes.power({ ids: [n.id, "00000000-0000-4000-8000-000000000000"], action: "on" });
+    expect(res[0]).toMatchObject({ ok: false, message: "It is already on." });
+    expect(res[1]).toMatchObject({ ok: false, message: expect.stringMatching(/No such node/) });
+  });
+
+  it("runs a step on the DPU children only (execute_on_child_nodes)", async () => {
+    const n = await nodeByName("hw-1");
+    const res = await admin().nodes.runStep({ id: n.id, step: "power_off", executeOnChildNodes: true });
+    expect(res).toHaveLength(1);
+    expect(res[0]).toMatchObject({ name: "hw-1-dpu", ok: true });
+    expect((await waitOp(res[0]!.operationId!)).status).toBe("succeeded");
+    expect((await nodeByName("hw-1")).powerState).toBe("on");
+    expect((await nodeByName("hw-1-dpu")).powerState).toBe("off");
+  });
+});
+
+describe("sync", () => {
+  it("marks an unreachable BMC as a fault with the reason and an event, and clears it on recovery", async () => {
+    const n = await nodeByName("hw-2");
+    await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "PUT", { unreachable: true });
+    await syncShard(n.syncShard, 0);
+    let after = await nodeByName("hw-2");
+    expect(after.fault).toMatch(/^BMC unreachable/);
+    const ev = await db.select().from(s.hardwareEvents).where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "fault")));
+    expect(ev.at(-1)?.message).toMatch(/^Fault: BMC unreachable/);
+    await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "DELETE");
+    await syncShard(n.syncShard, 0);
+    after = await nodeByName("hw-2");
+    expect(after.fault).toBeNull();
+  });
+
+  it("turns critical health into a fault and records the power state it finds", async () => {
+    const n = await nodeByName("hw-2");
+    await simAdmin(`/admin/bmcs/${host(2).id}/sel`, "POST", { Severity: "Critical", Message: "PSU 1 failure", SensorType: "Power Supply / Converter" });
+    await syncShard(n.syncShard, 0);
+    const after = await nodeByName("hw-2");
+    expect(after.health).toBe("critical");
+    expect(after.fault).toMatch(/^Critical health/);
+    await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "DELETE");
+    await syncShard(n.syncShard, 0);
+    expect((await nodeByName("hw-2")).fault).toBeNull();
+  });
+});
+
+describe("DPU firmware", () => {
+  it("updates DPU_OS through SimpleUpdate, following the task to the new version", async () => {
+    const d = await nodeByName("hw-1-dpu");
+    const [on] = await admin().nodes.power({ ids: [d.id], action: "on" });
+    await waitOp(on!.operationId!);
+    const { operationId } = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://images.lab/bf-bundle-2.9.1-40_25.04_ubuntu-22.04_prod.bfb", targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_OS"] });
+    const op = await waitOp(operationId);
+    expect(op.status, op.error ?? "").toBe("succeeded");
+    const fw = ((await nodeByName("hw-1-dpu")).inventory as { firmware?: { id: string; version: string }[] }).firmware ?? [];
+    expect(fw.find((f) => f.id === "DPU_OS")?.version).toBe("2.9.1-40");
+    const refused = await admin().nodes.firmwareUpdate({ id: (await nodeByName("hw-1")).id, imageUri: "http://x/y.bfb" }).catch((e) => e);
+    expect(refused.message).toBe("Firmware and OS updates here are for DPUs.");
+  });
+});
+
+describe("bulk enroll and delete", () => {
+  it("enrolls CSV rows with a result per row", async () => {
+    const h3 = host(3);
+    const h4 = host(4);
+    const csv = [
+      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address",
+      `hw-3,,redfish,${h3.url},admin,password,false,${dpu(3).url}`,
+      `hw-4,nosuchpool,redfish,${h4.url},admin,password,false,`,
+      `hw-5,,redfish,${host(5).url},admin,wrong,false,`,
+      "hw 6,,redfish,http://x,admin,password,false,",
+    ].join("\n");
+    const { operationId, rows } = await admin().nodes.enrollBulk({ csv });
+    expect(rows).toBe(4);
+    const op = await waitOp(operationId);
+    const result = op.result as { enrolled: number; rows: { line: number; ok: boolean; message: string }[] };
+    expect(result.enrolled).toBe(1);
+    expect(result.rows.map((r) => r.ok)).toEqual([true, false, false, false]);
+    expect(result.rows[1]!.message).toMatch(/no pool named nosuchpool/);
+    expect(result.rows[2]!.message).toMatch(/refused the credentials/);
+    expect(result.rows[3]!.message).toMatch(/^name:/);
+    expect((await db.select().from(s.nodes).where(eq(s.nodes.name, "hw-4")))).toHaveLength(0);
+  });
+
+  it("deletes a host together with its DPUs", async () => {
+    const n = await nodeByName("hw-3");
+    const r = await admin().nodes.delete({ id: n.id });
+    expect(r.deletedChildren).toBe(1);
+    expect(await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id))).toHaveLength(0);
+  });
+});
