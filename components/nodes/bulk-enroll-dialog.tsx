@@ -98,7 +98,7 @@ export function BulkEnrollDialog({ onClose }: { onClose: () => void }) {
                   {rows.map((r) => (
                     <tr key={`${r.line}-${r.name}`}>
                       <td className="px-3 py-1.5 tabular-nums">{r.line}</td>
-                      <td className="px-3 py-1.5 font-medium">{r.name}</td>
+                      <td className="px-3 py-1.5 font-medium whitespace-nowrap">{r.name}</td>
                       <td className="px-3 py-1.5">{r.ok ? <Badge tone="green">ok</Badge> : <Badge tone="red">failed</Badge>}</td>
                       <td className="px-3 py-1.5">{r.message}</td>
                     </tr>

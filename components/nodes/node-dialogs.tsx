@@ -49,7 +49,7 @@ export function BulkResultsDialog({ title, results, onClose }: { title: string; 
           <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
             {results.map((r) => (
               <tr key={r.id}>
-                <td className="px-3 py-1.5 font-medium">{r.name}</td>
+                <td className="px-3 py-1.5 font-medium whitespace-nowrap">{r.name}</td>
                 <td className="px-3 py-1.5">{r.ok ? <Badge tone="green">ok</Badge> : <Badge tone="red">failed</Badge>}</td>
                 <td className="px-3 py-1.5 text-zinc-700 dark:text-zinc-300">{r.message}</td>
               </tr>

@@ -40,7 +40,7 @@ const powerTone: Record<string, BadgeTone> = { on: "green", off: "zinc", powerin
 export function PowerBadge({ power }: { power: string }) {
   return (
     <Badge tone={powerTone[power] ?? "zinc"}>
-      <span aria-hidden>⏻</span>
+      <span aria-hidden className="size-1.5 rounded-full bg-current" />
       {power.replace("_", " ")}
     </Badge>
   );

@@ -1,0 +1,155 @@
+"use client";
+// Events: hardware events newest first, filtered on the server by node (a text match, or one node and its DPUs
+// from ?node=<id>), severity (several), kind and time range; cursor pages; refreshed every 5 s while visible.
+import { useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
+import { useState } from "react";
+import { SeverityBadge } from "@/components/nodes/node-status";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { DataTable } from "@/components/ui/data-table";
+import { EmptyState, PageHeader } from "@/components/ui/page";
+import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import type { EventLike } from "./events-table";
+
+const SEVERITIES = ["critical", "warning", "ok", "info"] as const;
+const KINDS = ["sel", "power", "health", "fault", "agent", "firmware", "lifecycle", "console"] as const;
+type Severity = (typeof SEVERITIES)[number];
+type Kind = (typeof KINDS)[number];
+
+const inputCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+
+/** datetime-local text → Date, or undefined when empty or not a time. */
+function toDate(v: string): Date | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
+  const trpc = useTRPC();
+  const [nodeId, setNodeId] = useState(initialNodeId);
+  const node = useQuery({ ...trpc.nodes.get.queryOptions({ id: nodeId ?? "" }), enabled: !!nodeId });
+  const [q, setQ] = useState("");
+  const dq = useDebounced(q);
+  const [sev, setSev] = useState<Severity[]>([]);
+  const [kind, setKind] = useState<Kind | "">("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const fromD = toDate(from);
+  const toD = toDate(to);
+  const rangeError = fromD && toD && fromD > toD ? "“From” is after “to”." : null;
+  const pages = useCursorPages([nodeId, dq, sev.join(","), kind, from, to].join("|"));
+  const filtered = !!(nodeId || dq || sev.length || kind || fromD || toD);
+
+  const list = useQuery({
+    ...trpc.events.list.queryOptions({
+      nodeId,
+      q: dq || undefined,
+      severity: sev.length ? sev : undefined,
+      kind: kind || undefined,
+      from: fromD,
+      to: toD,
+      dir: "desc",
+      cursor: pages.cursor,
+    }),
+    enabled: !rangeError,
+    placeholderData: (prev) => prev,
+    refetchInterval: 5000,
+  });
+
+  const columns: ColumnDef<EventLike, unknown>[] = [
+    {
+      id: "at",
+      header: "Time",
+      cell: ({ row }) => {
+        const at = new Date(row.original.at);
+        return (
+          <time dateTime={at.toISOString()} className="whitespace-nowrap tabular-nums">
+            {at.toLocaleString()}
+          </time>
+        );
+      },
+    },
+    {
+      id: "node",
+      header: "Node",
+      cell: ({ row }) => (
+        <Link href={`/ops/nodes/${row.original.nodeId}`} className="text-sky-700 hover:underline dark:text-sky-400">
+          {row.original.nodeName}
+        </Link>
+      ),
+    },
+    { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
+    { id: "kind", header: "Kind", cell: ({ row }) => <code className="text-xs">{row.original.kind}</code> },
+    { id: "message", header: "Message", cell: ({ row }) => row.original.message },
+  ];
+
+  return (
+    <div>
+      <PageHeader title="Events" description="SEL entries, power and health changes, faults, agent heartbeats and lifecycle steps, newest first." />
+      <search aria-label="Filter events" className="mb-3 flex flex-wrap items-end gap-3">
+        {nodeId ? (
+          <div className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+            Node
+            <span className="flex items-center gap-2 rounded-md border border-sky-300 bg-sky-50 px-2 py-1.5 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100">
+              {node.data?.name ?? "…"} and its DPUs
+              <button type="button" aria-label="Clear the node filter" className="rounded px-1 hover:bg-sky-100 dark:hover:bg-sky-900" onClick={() => setNodeId(undefined)}>
+                ✕
+              </button>
+            </span>
+          </div>
+        ) : null}
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          Node or message
+          <input type="search" aria-label="Search events by node name or message" value={q} onChange={(e) => setQ(e.target.value)} placeholder="e.g. node-0003" className={`${inputCls} w-56`} />
+        </label>
+        <fieldset className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          <legend>Severity</legend>
+          <div className="flex gap-3 py-1.5 text-sm text-zinc-900 dark:text-zinc-100">
+            {SEVERITIES.map((s) => (
+              <label key={s} className="flex items-center gap-1">
+                <input type="checkbox" checked={sev.includes(s)} onChange={(e) => setSev((v) => (e.target.checked ? [...v, s] : v.filter((x) => x !== s)))} />
+                {s}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          Kind
+          <select aria-label="Kind" value={kind} onChange={(e) => setKind(e.target.value as Kind | "")} className={inputCls}>
+            <option value="">Any</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          From
+          <input type="datetime-local" aria-label="From" value={from} onChange={(e) => setFrom(e.target.value)} className={inputCls} />
+        </label>
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          To
+          <input type="datetime-local" aria-label="To" value={to} onChange={(e) => setTo(e.target.value)} className={inputCls} />
+        </label>
+      </search>
+      <DataTable<EventLike, "at">
+        label="Events"
+        columns={columns}
+        rows={list.data?.items ?? []}
+        loading={list.isFetching && !list.data}
+        error={rangeError ?? (list.error ? errorInfo(list.error).message : null)}
+        empty={filtered ? <EmptyState title="No event matches the filters" body="Widen the time range or clear a filter." /> : <EmptyState title="No events yet" body="Events appear when nodes are enrolled, change power or health, or log to their BMC." />}
+        page={{
+          hasPrev: pages.hasPrev,
+          hasNext: !!list.data?.nextCursor,
+          onPrev: pages.prev,
+          onNext: () => pages.next(list.data?.nextCursor),
+          summary: `Page ${pages.pageIndex + 1}`,
+        }}
+      />
+    </div>
+  );
+}
