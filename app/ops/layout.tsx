@@ -13,6 +13,7 @@ const nav = [
   { href: "/ops/images", label: "Images" },
   { href: "/ops/networks", label: "Networks" },
   { href: "/ops/tenants", label: "Tenants" },
+  { href: "/ops/users", label: "Users" },
   { href: "/ops/events", label: "Events" },
   { href: "/ops/audit", label: "Audit" },
 ];

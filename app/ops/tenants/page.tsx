@@ -1,8 +1,8 @@
-// Operator console: Tenants (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Operator console: tenants (list, create; each row opens the tenant's detail).
+import { TenantsPage } from "@/components/tenancy/tenants-page";
 
 export const metadata = { title: "Tenants" };
 
 export default function Page() {
-  return <NotBuiltYet title="Tenants" what="Tenants, users and quotas come with the tenancy work." />;
+  return <TenantsPage />;
 }

@@ -1,8 +1,22 @@
-// Tenant portal: Members (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Tenant portal: members of this tenant. Everyone sees the list; tenant admins add, re-role and remove
+// (others see those controls disabled with the reason).
+import { notFound } from "next/navigation";
+import { MembersPanel } from "@/components/tenancy/members-panel";
+import { PageHeader } from "@/components/ui/page";
+import { getViewer } from "@/server/auth/session";
+import { reasonOf, tenantCan } from "@/server/domain/roles";
 
 export const metadata = { title: "Members" };
 
-export default function Page() {
-  return <NotBuiltYet title="Members" what="Tenant members and their roles come with the tenancy work." />;
+export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
+  const { tenant } = await params;
+  const v = await getViewer();
+  const m = v?.tenants.find((t) => t.slug === tenant);
+  if (!m) notFound();
+  return (
+    <div>
+      <PageHeader title="Members" description={`People who can use ${m.name}. Tenant admins manage members; members use resources.`} />
+      <MembersPanel scope={{ kind: "tenant", slug: m.slug }} canManage={reasonOf(tenantCan.manage(m.role))} tenantName={m.name} />
+    </div>
+  );
 }

@@ -1,8 +1,8 @@
-// Tenant portal: SSH keys (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Tenant portal: the signed-in user's SSH keys (they follow the user into every tenant).
+import { SshKeysPage } from "@/components/tenancy/ssh-keys-panel";
 
 export const metadata = { title: "SSH keys" };
 
 export default function Page() {
-  return <NotBuiltYet title="SSH keys" what="Your SSH keys come with the tenancy work." />;
+  return <SshKeysPage />;
 }

@@ -1,0 +1,19 @@
+// The signed-in user's own settings (API tokens), for operators and tenant users alike.
+import { redirect } from "next/navigation";
+import { Shell } from "@/components/shell/shell";
+import { getViewer, homeOf } from "@/server/auth/session";
+
+export default async function AccountLayout({ children }: { children: React.ReactNode }) {
+  const v = await getViewer();
+  if (!v) redirect("/login?next=/account/tokens");
+  const role = v.platformRole === "operator-admin" ? "Operator admin" : v.platformRole === "operator-viewer" ? "Operator viewer" : "Tenant user";
+  const nav = [
+    { href: homeOf(v), label: "← Back to console", exact: true },
+    { href: "/account/tokens", label: "API tokens" },
+  ];
+  return (
+    <Shell area="Your account" nav={nav} user={{ name: v.name, email: v.email, role }}>
+      {children}
+    </Shell>
+  );
+}

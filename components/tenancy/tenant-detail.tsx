@@ -1,0 +1,259 @@
+"use client";
+// Operator console: one tenant — rename, suspend/resume, delete (refused with the reason while it runs resources),
+// members (add/invite, role, remove), and usage against quota with the limits editable by operator admins.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
+import { Field, FormError } from "@/components/ui/form";
+import { PageHeader } from "@/components/ui/page";
+import { useToast } from "@/components/ui/toast";
+import { QUOTA_DEFAULTS, type QuotaResource } from "@/db/schema/quotas";
+import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { MembersPanel } from "./members-panel";
+import { StateBadge } from "./tenants-page";
+
+export const QUOTA_LABELS: Record<QuotaResource, string> = {
+  instances: "Instances",
+  cores: "Cores",
+  ramGiB: "RAM (GiB)",
+  volumes: "Volumes",
+  volumeGiB: "Volume storage (GiB)",
+  snapshots: "Snapshots",
+  vpcs: "VPCs",
+  subnets: "Subnets",
+  securityGroups: "Security groups",
+  addresses: "IP addresses",
+};
+
+export function QuotaTable({ limits, usage }: { limits: Record<QuotaResource, number>; usage: Record<QuotaResource, number | null> }) {
+  return (
+    <table aria-label="Usage and quota" className="w-full max-w-xl text-left text-sm">
+      <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
+        <tr>
+          <th className="py-1">Resource</th>
+          <th className="py-1 text-right">In use</th>
+          <th className="py-1 text-right">Quota</th>
+        </tr>
+      </thead>
+      <tbody>
+        {(Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => {
+          const used = usage[k];
+          const over = used !== null && used >= limits[k];
+          return (
+            <tr key={k} className="border-t border-zinc-200 dark:border-zinc-800">
+              <td className="py-1">{QUOTA_LABELS[k]}</td>
+              <td className={`py-1 text-right tabular-nums ${over ? "font-medium text-amber-700 dark:text-amber-300" : ""}`}>
+                {used === null ? <span title="Not measured yet">—</span> : used}
+              </td>
+              <td className="py-1 text-right tabular-nums">{limits[k]}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export function TenantDetail({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const router = useRouter();
+  const me = useQuery(trpc.session.me.queryOptions());
+  const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
+  const t = useQuery(trpc.tenants.get.queryOptions({ id }));
+  const [confirm, setConfirm] = useState<"suspend" | "resume" | "delete" | null>(null);
+  const [renaming, setRenaming] = useState(false);
+  const [editingQuota, setEditingQuota] = useState(false);
+  const refresh = () => qc.invalidateQueries(trpc.tenants.pathFilter());
+  const onError = (e: unknown) => toast("error", errorInfo(e).message);
+  const suspend = useMutation(trpc.tenants.suspend.mutationOptions({ onError }));
+  const resume = useMutation(trpc.tenants.resume.mutationOptions({ onError }));
+  const del = useMutation(trpc.tenants.delete.mutationOptions({ onError }));
+
+  if (t.error) return <FormError message={errorInfo(t.error).message} />;
+  if (!t.data) return <p className="text-sm text-zinc-500">Loading…</p>;
+  const d = t.data;
+  const run = async () => {
+    try {
+      if (confirm === "suspend") await suspend.mutateAsync({ id });
+      if (confirm === "resume") await resume.mutateAsync({ id });
+      if (confirm === "delete") {
+        await del.mutateAsync({ id });
+        toast("success", `Tenant ${d.name} deleted.`);
+        setConfirm(null);
+        await refresh();
+        router.push("/ops/tenants");
+        return;
+      }
+      toast("success", `Tenant ${d.name} ${confirm === "suspend" ? "suspended" : "resumed"}.`);
+      setConfirm(null);
+      await refresh();
+    } catch {
+      setConfirm(null);
+    }
+  };
+  return (
+    <div className="flex flex-col gap-8">
+      <PageHeader
+        title={d.name}
+        description={`Slug ${d.slug} · portal at /t/${d.slug}`}
+        actions={
+          <>
+            <Button disabledReason={changeReason} onClick={() => setRenaming(true)}>
+              Rename
+            </Button>
+            {d.state === "active" ? (
+              <Button disabledReason={changeReason} onClick={() => setConfirm("suspend")}>
+                Suspend
+              </Button>
+            ) : (
+              <Button disabledReason={changeReason} onClick={() => setConfirm("resume")}>
+                Resume
+              </Button>
+            )}
+            <Button variant="danger" disabledReason={changeReason} onClick={() => setConfirm("delete")}>
+              Delete
+            </Button>
+          </>
+        }
+      />
+      <p className="-mt-6 text-sm">
+        State: <StateBadge state={d.state} />
+      </p>
+      <section aria-labelledby="members-h" className="flex flex-col gap-2">
+        <h2 id="members-h" className="text-lg font-semibold">
+          Members
+        </h2>
+        <MembersPanel scope={{ kind: "ops", id }} canManage={changeReason} tenantName={d.name} />
+      </section>
+      <section aria-labelledby="quota-h" className="flex flex-col gap-2">
+        <div className="flex max-w-xl items-center justify-between">
+          <h2 id="quota-h" className="text-lg font-semibold">
+            Usage and quota
+          </h2>
+          <Button size="sm" disabledReason={changeReason} onClick={() => setEditingQuota(true)}>
+            Edit quota
+          </Button>
+        </div>
+        <QuotaTable limits={d.quota} usage={d.usage} />
+      </section>
+      {renaming ? <RenameDialog id={id} name={d.name} onClose={() => setRenaming(false)} /> : null}
+      {editingQuota ? <QuotaDialog tenantId={id} limits={d.quota} onClose={() => setEditingQuota(false)} /> : null}
+      <ConfirmDialog
+        open={!!confirm}
+        title={confirm === "delete" ? `Delete tenant ${d.name}?` : confirm === "suspend" ? `Suspend ${d.name}?` : `Resume ${d.name}?`}
+        body={
+          <p>
+            {confirm === "delete"
+              ? "Only a tenant with no resources can be deleted. Its members lose access; their accounts stay."
+              : confirm === "suspend"
+                ? "Members can still sign in and look, but nothing new can be created. Running servers keep running."
+                : "Members can create resources again."}
+          </p>
+        }
+        confirmLabel={confirm === "delete" ? "Delete tenant" : confirm === "suspend" ? "Suspend tenant" : "Resume tenant"}
+        busy={suspend.isPending || resume.isPending || del.isPending}
+        onConfirm={() => run()}
+        onClose={() => setConfirm(null)}
+      />
+    </div>
+  );
+}
+
+function RenameDialog({ id, name, onClose }: { id: string; name: string; onClose: () => void }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const [value, setValue] = useState(name);
+  const [error, setError] = useState<string | null>(null);
+  const rename = useMutation(
+    trpc.tenants.rename.mutationOptions({
+      onSuccess: async () => {
+        await qc.invalidateQueries(trpc.tenants.pathFilter());
+        onClose();
+      },
+      onError: (e) => setError(errorInfo(e).fieldErrors.name?.[0] ?? errorInfo(e).message),
+    }),
+  );
+  return (
+    <Dialog open onClose={onClose} title={`Rename ${name}`}>
+      <form
+        noValidate
+        className="flex flex-col gap-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          rename.mutate({ id, name: value });
+        }}
+      >
+        <Field label="Name" error={error ?? undefined}>
+          {(p) => <input {...p} autoFocus value={value} onChange={(e) => setValue(e.target.value)} />}
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={rename.isPending}>
+            Save
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function QuotaDialog({ tenantId, limits, onClose }: { tenantId: string; limits: Record<QuotaResource, number>; onClose: () => void }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [values, setValues] = useState<Record<QuotaResource, string>>(
+    Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, String(v)])) as Record<QuotaResource, string>,
+  );
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const set = useMutation(
+    trpc.quotas.set.mutationOptions({
+      onSuccess: async () => {
+        toast("success", "Quota saved.");
+        await qc.invalidateQueries(trpc.tenants.pathFilter());
+        onClose();
+      },
+      onError: (e) => {
+        const info = errorInfo(e);
+        const next: Record<string, string> = {};
+        for (const [f, m] of Object.entries(info.fieldErrors)) next[f.replace(/^limits\./, "")] = m[0] ?? "";
+        setErrors(next);
+        setFormError(Object.keys(next).length ? null : info.message);
+      },
+    }),
+  );
+  return (
+    <Dialog open wide onClose={onClose} title="Edit quota">
+      <form
+        noValidate
+        className="flex flex-col gap-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setErrors({});
+          setFormError(null);
+          set.mutate({ tenantId, limits: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.trim() === "" ? Number.NaN : Number(v)])) });
+        }}
+      >
+        <FormError message={formError} />
+        <div className="grid grid-cols-2 gap-3">
+          {(Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => (
+            <Field key={k} label={QUOTA_LABELS[k]} error={errors[k]}>
+              {(p) => <input {...p} type="number" min={0} value={values[k]} onChange={(e) => setValues({ ...values, [k]: e.target.value })} />}
+            </Field>
+          ))}
+        </div>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={set.isPending}>
+            Save quota
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
