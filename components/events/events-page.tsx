@@ -75,7 +75,7 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
       id: "node",
       header: "Node",
       cell: ({ row }) => (
-        <Link href={`/ops/nodes/${row.original.nodeId}`} className="text-sky-700 hover:underline dark:text-sky-400">
+        <Link href={`/ops/nodes/${row.original.nodeId}`} className="whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400">
           {row.original.nodeName}
         </Link>
       ),

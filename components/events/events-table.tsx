@@ -56,7 +56,7 @@ export function EventRowView({ e }: { e: EventLike }) {
         <time dateTime={at.toISOString()}>{at.toLocaleString()}</time>
       </td>
       <td className="py-1.5 pr-4">
-        <Link href={`/ops/nodes/${e.nodeId}`} className="text-sky-700 hover:underline dark:text-sky-400">
+        <Link href={`/ops/nodes/${e.nodeId}`} className="whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400">
           {e.nodeName ?? e.nodeId.slice(0, 8)}
         </Link>
       </td>

@@ -1,8 +1,8 @@
-// Operator console: DPUs (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Operator console: DPUs (firmware/OS versions, agent heartbeat, BMC health, power).
+import { DpusPage } from "@/components/nodes/dpus-page";
 
 export const metadata = { title: "DPUs" };
 
 export default function Page() {
-  return <NotBuiltYet title="DPUs" what="The DPU list (host, mode, firmware and OS versions, agent heartbeat) comes with the hardware-management work." />;
+  return <DpusPage />;
 }

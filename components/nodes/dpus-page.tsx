@@ -1,0 +1,193 @@
+"use client";
+// DPUs: every DPU with its host, model, firmware/OS versions (from the firmware inventory read at inspection),
+// agent status and last heartbeat, BMC health and power. Server-side filters, sort and cursor pages; polls while
+// visible.
+import { useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
+import { useState } from "react";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { Badge } from "@/components/ui/badge";
+import { DataTable, type SortState } from "@/components/ui/data-table";
+import { EmptyState, PageHeader } from "@/components/ui/page";
+import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
+import { firmwareOf } from "./node-dialogs";
+import { Ago, FaultBadge, HealthBadge, LIVE_MS, type NodeListRow, PowerBadge } from "./node-status";
+
+type SortKey = (typeof nodeSortKeys)[number];
+const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+// The versions operators compare across the fleet, in this order; other components follow.
+const KEY_COMPONENTS = ["DPU_OS", "DPU_ATF", "DPU_NIC", "BMC_Firmware"];
+
+/**
+ * Model and firmware versions of one DPU. `nodes.list` carries no inventory, so each row reads its DPU's detail
+ * once (batched into one request per page, cached a minute) instead of on every poll.
+ */
+function useDpuInventory(id: string) {
+  const trpc = useTRPC();
+  return useQuery({ ...trpc.nodes.get.queryOptions({ id }), staleTime: 60_000, select: (d) => d.inventory as { model?: string | null; manufacturer?: string | null; firmware?: unknown } | null });
+}
+
+function ModelCell({ id }: { id: string }) {
+  const inv = useDpuInventory(id);
+  if (!inv.data) return <span className="text-xs text-zinc-500">{inv.isLoading ? "…" : "—"}</span>;
+  return <span>{[inv.data.manufacturer, inv.data.model].filter(Boolean).join(" ") || "—"}</span>;
+}
+
+function FirmwareCell({ id }: { id: string }) {
+  const inv = useDpuInventory(id);
+  const fw = firmwareOf(inv.data);
+  if (!fw.length) return <span className="text-xs text-zinc-500">{inv.isLoading ? "…" : "not inspected"}</span>;
+  const sorted = [...fw].sort((a, b) => (KEY_COMPONENTS.indexOf(a.id) + 99) % 99 - (KEY_COMPONENTS.indexOf(b.id) + 99) % 99);
+  return (
+    <dl className="grid grid-cols-[max-content_1fr] gap-x-2 text-xs">
+      {sorted.map((f) => (
+        <div key={f.id} className="contents">
+          <dt className="text-zinc-500">{f.id}</dt>
+          <dd className="font-mono">{f.version}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+const agentTone = (s: string | null) => (s === "ok" || s === "online" || s === "up" ? "green" : s === "lost" || s === "offline" || s === "down" ? "red" : "zinc");
+
+export function DpusPage() {
+  const trpc = useTRPC();
+  const [q, setQ] = useState("");
+  const dq = useDebounced(q);
+  const [power, setPower] = useState("");
+  const [health, setHealth] = useState("");
+  const [sort, setSort] = useState<SortState<SortKey>>({ key: "name", dir: "asc" });
+  const pages = useCursorPages([dq, power, health, sort.key, sort.dir].join("|"));
+  const list = useQuery({
+    ...trpc.nodes.list.queryOptions({
+      kind: "dpu",
+      q: dq || undefined,
+      power: (power || undefined) as (typeof powerValues)[number] | undefined,
+      health: (health || undefined) as (typeof healthValues)[number] | undefined,
+      sort: sort.key,
+      dir: sort.dir,
+      cursor: pages.cursor,
+    }),
+    placeholderData: (prev) => prev,
+    refetchInterval: LIVE_MS,
+  });
+
+  const columns: ColumnDef<NodeListRow, unknown>[] = [
+    {
+      id: "name",
+      header: "DPU",
+      cell: ({ row }) => (
+        <Link href={`/ops/nodes/${row.original.id}`} className="font-medium whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400">
+          {row.original.name}
+        </Link>
+      ),
+    },
+    {
+      id: "host",
+      header: "Host",
+      cell: ({ row }) =>
+        row.original.parentNodeId ? (
+          <Link href={`/ops/nodes/${row.original.parentNodeId}`} className="whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400">
+            {row.original.parentName}
+          </Link>
+        ) : (
+          <span className="text-zinc-400">—</span>
+        ),
+    },
+    { id: "model", header: "Model", cell: ({ row }) => <ModelCell id={row.original.id} /> },
+    { id: "firmware", header: "Firmware / OS", cell: ({ row }) => <FirmwareCell id={row.original.id} /> },
+    {
+      id: "agent",
+      header: "Agent",
+      cell: ({ row }) => (
+        <div className="flex flex-col gap-0.5 text-xs">
+          <Badge tone={agentTone(row.original.agentStatus)}>{row.original.agentStatus ?? (row.original.agentUrl ? "unknown" : "none")}</Badge>
+          <span className="text-zinc-500">
+            heartbeat <Ago at={row.original.agentHeartbeatAt} />
+          </span>
+        </div>
+      ),
+    },
+    {
+      id: "health",
+      header: "BMC health",
+      cell: ({ row }) => (
+        <div className="flex flex-wrap gap-1">
+          <HealthBadge health={row.original.health} />
+          <FaultBadge fault={row.original.fault} />
+        </div>
+      ),
+    },
+    { id: "powerState", header: "Power", cell: ({ row }) => <PowerBadge power={row.original.powerState} /> },
+  ];
+
+  return (
+    <div>
+      <PageHeader title="DPUs" description="Data processing units found by inspecting their hosts: firmware, agent heartbeat, BMC health and power." />
+      <search aria-label="Filter DPUs" className="mb-3 flex flex-wrap items-end gap-3">
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          Search
+          <input type="search" aria-label="Search DPUs" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Name or BMC address" className={`${selectCls} w-56 px-3`} />
+        </label>
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          Power
+          <select aria-label="Power" value={power} onChange={(e) => setPower(e.target.value)} className={selectCls}>
+            <option value="">Any</option>
+            {powerValues.map((p) => (
+              <option key={p} value={p}>
+                {p.replace("_", " ")}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+          BMC health
+          <select aria-label="BMC health" value={health} onChange={(e) => setHealth(e.target.value)} className={selectCls}>
+            <option value="">Any</option>
+            {healthValues.map((h) => (
+              <option key={h} value={h}>
+                {h}
+              </option>
+            ))}
+          </select>
+        </label>
+      </search>
+      <DataTable<NodeListRow, SortKey>
+        label="DPUs"
+        columns={columns}
+        rows={list.data?.items ?? []}
+        sort={sort}
+        sortable={nodeSortKeys}
+        onSort={setSort}
+        loading={list.isFetching && !list.data}
+        error={list.error ? errorInfo(list.error).message : null}
+        empty={
+          dq || power || health ? (
+            <EmptyState title="No DPU matches the filters" body="Clear a filter to see more." />
+          ) : (
+            <EmptyState
+              title="No DPUs yet"
+              body="DPUs are discovered when a host is inspected, or enrolled with their host."
+              action={
+                <Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">
+                  Go to nodes
+                </Link>
+              }
+            />
+          )
+        }
+        page={{
+          hasPrev: pages.hasPrev,
+          hasNext: !!list.data?.nextCursor,
+          onPrev: pages.prev,
+          onNext: () => pages.next(list.data?.nextCursor),
+          summary: `Page ${pages.pageIndex + 1}`,
+        }}
+      />
+    </div>
+  );
+}
