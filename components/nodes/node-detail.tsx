@@ -107,7 +107,7 @@ function NodeView({ n }: { n: NodeDetail }) {
 
   return (
     <div className="flex flex-col gap-5">
-      <div>
+      <section aria-label={`Status of ${n.name}`}>
         <nav aria-label="Breadcrumb" className="mb-1 text-sm text-zinc-500">
           <Link href={isDpu ? "/ops/dpus" : "/ops/nodes"} className="hover:underline">
             {isDpu ? "DPUs" : "Nodes"}
@@ -146,7 +146,7 @@ function NodeView({ n }: { n: NodeDetail }) {
             (host power: {n.parent.powerState}).
           </p>
         ) : null}
-      </div>
+      </section>
 
       <Section title="Actions">
         <div className="flex flex-col gap-3">

@@ -39,7 +39,7 @@ export function reasonFor(allowed: Allowed | undefined, action: string): string 
 const powerTone: Record<string, BadgeTone> = { on: "green", off: "zinc", powering_on: "sky", powering_off: "sky", unknown: "amber" };
 export function PowerBadge({ power }: { power: string }) {
   return (
-    <Badge tone={powerTone[power] ?? "zinc"}>
+    <Badge tone={powerTone[power] ?? "zinc"} title={`Power: ${power}`}>
       <span aria-hidden className="size-1.5 rounded-full bg-current" />
       {power.replace("_", " ")}
     </Badge>
@@ -48,7 +48,11 @@ export function PowerBadge({ power }: { power: string }) {
 
 const healthTone: Record<string, BadgeTone> = { ok: "green", warning: "amber", critical: "red", unknown: "zinc" };
 export function HealthBadge({ health }: { health: string }) {
-  return <Badge tone={healthTone[health] ?? "zinc"}>{health === "ok" ? "healthy" : health}</Badge>;
+  return (
+    <Badge tone={healthTone[health] ?? "zinc"} title={`Health: ${health}`}>
+      {health === "ok" ? "healthy" : health}
+    </Badge>
+  );
 }
 
 const stateTone: Record<string, BadgeTone> = {
@@ -65,13 +69,17 @@ const stateTone: Record<string, BadgeTone> = {
   rescue: "amber",
 };
 export function StateBadge({ state }: { state: string }) {
-  return <Badge tone={stateTone[state] ?? "zinc"}>{state}</Badge>;
+  return (
+    <Badge tone={stateTone[state] ?? "zinc"} title={`State: ${state}`}>
+      {state}
+    </Badge>
+  );
 }
 
 export function FaultBadge({ fault }: { fault: string | null }) {
   if (!fault) return null;
   return (
-    <Badge tone="red" title={fault}>
+    <Badge tone="red" title={`Fault: ${fault}`}>
       fault
     </Badge>
   );
@@ -80,7 +88,7 @@ export function FaultBadge({ fault }: { fault: string | null }) {
 export function MaintenanceBadge({ on, reason }: { on: boolean; reason?: string | null }) {
   if (!on) return null;
   return (
-    <Badge tone="amber" title={reason ?? undefined}>
+    <Badge tone="amber" title={`Maintenance: ${reason ?? "no reason given"}`}>
       maintenance
     </Badge>
   );

@@ -151,7 +151,7 @@ export function NodesPage() {
         header: "Fault",
         cell: ({ row }) =>
           row.original.fault ? (
-            <div className="flex max-w-xs flex-col gap-0.5">
+            <div className="flex max-w-xs flex-col items-start gap-0.5">
               <FaultBadge fault={row.original.fault} />
               <span className="text-xs text-red-700 dark:text-red-300">{row.original.fault}</span>
             </div>
@@ -164,7 +164,7 @@ export function NodesPage() {
         header: "Maintenance",
         cell: ({ row }) =>
           row.original.maintenance ? (
-            <div className="flex max-w-xs flex-col gap-0.5">
+            <div className="flex max-w-xs flex-col items-start gap-0.5">
               <MaintenanceBadge on reason={row.original.maintenanceReason} />
               <span className="text-xs text-zinc-500">{row.original.maintenanceReason}</span>
             </div>
