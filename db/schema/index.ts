@@ -5,3 +5,4 @@ export * from "./core";
 export * from "./quotas";
 export * from "./network";
 export * from "./tenancy";
+export * from "./storage";
