@@ -8,7 +8,7 @@
 // react-server build, for this process only; client bundles are unaffected (they are built by Next).
 import Module, { createRequire } from "node:module";
 
-function allowServerOnlyOutsideNext() {
+export function allowServerOnlyOutsideNext() {
   const require = createRequire(import.meta.url);
   const file = require.resolve("server-only");
   if (require.cache[file]) return;
