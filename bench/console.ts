@@ -18,7 +18,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-console-"));
 fs.chmodSync(dir, 0o755);
 process.env.ANVIL_DATA_DIR = dir;
 process.env.LOG_LEVEL ??= "warn";
-process.env.NODE_ENV ??= "test"; // quiet better-auth logging
+Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? "test" }); // quiet better-auth logging
 allowServerOnlyOutsideNext();
 
 const children: import("node:child_process").ChildProcess[] = [];
