@@ -1,8 +1,8 @@
-// Operator console: Networks (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Operator console: networking across tenants — VPCs/subnets with VNI and VLAN usage, and provider networks.
+import { OpsNetworksPage } from "@/components/network/ops-networks-page";
 
 export const metadata = { title: "Networks" };
 
 export default function Page() {
-  return <NotBuiltYet title="Networks" what="All tenants' VPCs and subnets, VNI/VLAN usage and provider networks come with the networking work." />;
+  return <OpsNetworksPage />;
 }
