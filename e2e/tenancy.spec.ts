@@ -1,0 +1,152 @@
+// Tenancy E2E, like a person: an operator creates a tenant and invites its admin (temporary password shown once);
+// the admin signs in with it and invites a member; the member signs in and sees the portal; a member of another
+// tenant gets not-found for this tenant's pages; suspending the tenant shows the banner and refuses a create.
+import { expect, type Page, test } from "@playwright/test";
+import { loginAs } from "./helpers";
+
+const slug = `e2e-ten-${Date.now().toString(36).slice(-5)}`;
+const tenantName = `Tenancy ${slug.slice(-5)}`;
+const adminEmail = `admin-${slug}@e2e.example`;
+const memberEmail = `member-${slug}@e2e.example`;
+
+async function signInWith(page: Page, email: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/${slug}$`));
+}
+
+async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+}
+
+/** Reads the one-time temporary password from its dialog, then closes it. */
+async function takeTemporaryPassword(page: Page, title: string): Promise<string> {
+  const dialog = page.getByRole("dialog", { name: title });
+  await expect(dialog.getByText("This is shown only once.")).toBeVisible();
+  const password = await dialog.getByLabel("Temporary password").inputValue();
+  expect(password.length).toBeGreaterThanOrEqual(20);
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await expect(dialog).toBeHidden();
+  return password;
+}
+
+test("operator creates a tenant and its admin; the admin invites a member who signs in; isolation; suspension", async ({ page }) => {
+  // Operator: create the tenant, then invite its first admin from the tenant's page.
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.getByRole("link", { name: "Tenants", exact: true }).click();
+  await expect(page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: "Acme Corp" })).toBeVisible();
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  const create = page.getByRole("dialog", { name: "Create tenant" });
+  await create.getByLabel("Name").fill(tenantName);
+  await create.getByLabel("Slug").fill("acme");
+  await create.getByRole("button", { name: "Create tenant" }).click();
+  await expect(create.getByLabel("Slug")).toHaveAccessibleDescription(/A tenant with this slug already exists\./);
+  await create.getByLabel("Slug").fill(slug);
+  await create.getByRole("button", { name: "Create tenant" }).click();
+  await expect(page.getByRole("heading", { name: tenantName })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Usage and quota" }).getByRole("row", { name: /VPCs 0 5/ })).toBeVisible();
+
+  await page.getByRole("button", { name: "Add member" }).click();
+  const addAdmin = page.getByRole("dialog", { name: `Add a member to ${tenantName}` });
+  await addAdmin.getByLabel("Email").fill(adminEmail);
+  await addAdmin.getByRole("button", { name: "Add member" }).click();
+  // Unknown email without a name: the form says how to invite.
+  await expect(addAdmin.getByLabel("Email")).toHaveAccessibleDescription(/Give a name to invite them/);
+  await addAdmin.getByLabel("Name").fill("Tess Admin");
+  await addAdmin.getByLabel("Role").selectOption("tenant-admin");
+  await addAdmin.getByRole("button", { name: "Add member" }).click();
+  const adminPassword = await takeTemporaryPassword(page, `${adminEmail} invited`);
+  await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: adminEmail, exact: true })).toBeVisible();
+  await signOut(page);
+
+  // The new tenant admin signs in with the temporary password and invites a member.
+  await signInWith(page, adminEmail, adminPassword);
+  await expect(page.getByRole("heading", { name: tenantName })).toBeVisible();
+  await page.getByRole("link", { name: "Members", exact: true }).click();
+  await expect(page.getByRole("button", { name: `Remove ${adminEmail}` })).toBeDisabled(); // the last admin stays
+  await page.getByRole("button", { name: "Add member" }).click();
+  const addMember = page.getByRole("dialog", { name: `Add a member to ${tenantName}` });
+  await addMember.getByLabel("Email").fill(memberEmail);
+  await addMember.getByLabel("Name").fill("Max Member");
+  await addMember.getByRole("button", { name: "Add member" }).click();
+  const memberPassword = await takeTemporaryPassword(page, `${memberEmail} invited`);
+  await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
+  await signOut(page);
+
+  // The member signs in with it and sees the tenant portal (members listed, management disabled with the reason).
+  await signInWith(page, memberEmail, memberPassword);
+  await expect(page.getByRole("heading", { name: tenantName })).toBeVisible();
+  await expect(page.getByText("Tenant member")).toBeVisible();
+  await page.getByRole("link", { name: "Members", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Add member" })).toHaveAccessibleDescription(/Only tenant admins can do this/);
+  await signOut(page);
+
+  // A member of another tenant: this tenant's pages do not exist for them.
+  await loginAs(page, "acmeMember", /\/t\/acme$/);
+  for (const path of [`/t/${slug}`, `/t/${slug}/members`, `/t/${slug}/ssh-keys`]) {
+    await page.goto(path);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  }
+  await page.goto("/t/acme");
+  await signOut(page);
+
+  // Operator suspends the tenant.
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.getByRole("link", { name: "Tenants", exact: true }).click();
+  await page.getByLabel("Filter tenants").fill(slug);
+  await page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: tenantName }).click();
+  await page.getByRole("button", { name: "Suspend" }).click();
+  await page.getByRole("dialog", { name: `Suspend ${tenantName}?` }).getByRole("button", { name: "Suspend tenant" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `Tenant ${tenantName} suspended.` })).toBeVisible();
+  await expect(page.getByText("Suspended", { exact: true })).toBeVisible();
+  await signOut(page);
+
+  // The member sees the banner; the admin's create is refused with the reason.
+  await signInWith(page, memberEmail, memberPassword);
+  await expect(page.getByRole("status").filter({ hasText: "This tenant is suspended" })).toBeVisible();
+  await signOut(page);
+  await signInWith(page, adminEmail, adminPassword);
+  await expect(page.getByRole("status").filter({ hasText: "This tenant is suspended" })).toBeVisible();
+  await page.getByRole("link", { name: "Members", exact: true }).click();
+  await page.getByRole("button", { name: "Add member" }).click();
+  const refused = page.getByRole("dialog", { name: `Add a member to ${tenantName}` });
+  await refused.getByLabel("Email").fill(`late-${slug}@e2e.example`);
+  await refused.getByLabel("Name").fill("Too Late");
+  await refused.getByRole("button", { name: "Add member" }).click();
+  await expect(refused.getByRole("alert")).toHaveText(new RegExp(`Tenant ${tenantName} is suspended: nothing new can be created until an operator resumes it\\.`));
+});
+
+test("a user adds an SSH key (bad ones refused on the field) and creates and revokes an API token", async ({ page }) => {
+  await loginAs(page, "acmeMember", /\/t\/acme$/);
+  await page.getByRole("link", { name: "SSH keys", exact: true }).click();
+  await page.getByRole("button", { name: "Add SSH key" }).click();
+  const dialog = page.getByRole("dialog", { name: "Add SSH key" });
+  await dialog.getByLabel("Name").fill("laptop");
+  await dialog.getByLabel("Public key").fill("ssh-dss AAAAB3NzaC1kc3M= old");
+  await dialog.getByRole("button", { name: "Add key" }).click();
+  await expect(dialog.getByLabel("Public key")).toHaveAccessibleDescription(/Unsupported key type "ssh-dss"/);
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlz9WJjHHLaqCmtJ7ZBtRHtZsTsRcyWh7CJEpS2pdCS e2e@test";
+  await dialog.getByLabel("Public key").fill(key);
+  await dialog.getByRole("button", { name: "Add key" }).click();
+  const table = page.getByRole("table", { name: "SSH keys" });
+  await expect(table.getByRole("cell", { name: "laptop", exact: true })).toBeVisible();
+  await expect(table.getByRole("cell", { name: /^SHA256:/ })).toBeVisible();
+
+  await page.getByRole("link", { name: "API tokens" }).click();
+  await page.getByRole("button", { name: "Create token" }).click();
+  const tok = page.getByRole("dialog", { name: "Create API token" });
+  await tok.getByLabel("Name").fill("ci");
+  await expect(tok.getByLabel("Scope")).toHaveValue("t:acme:tenant-member");
+  await tok.getByRole("button", { name: "Create token" }).click();
+  const shown = page.getByRole("dialog", { name: "Token ci created" });
+  await expect(shown.getByLabel("API token")).toHaveValue(/^anv_[0-9a-f]{24}_/);
+  await shown.getByRole("button", { name: "Done" }).click();
+  const tokens = page.getByRole("table", { name: "API tokens" });
+  await expect(tokens.getByRole("cell", { name: "active" })).toBeVisible();
+  await page.getByRole("button", { name: "Revoke token ci" }).click();
+  await page.getByRole("dialog", { name: "Revoke token ci?" }).getByRole("button", { name: "Revoke token" }).click();
+  await expect(tokens.getByRole("cell", { name: "revoked" })).toBeVisible();
+});
