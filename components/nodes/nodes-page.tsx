@@ -15,7 +15,7 @@ import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { PROVISION_STATES } from "@/server/domain/node-lifecycle";
 import { BulkEnrollDialog } from "./bulk-enroll-dialog";
 import { EnrollDialog } from "./enroll-dialog";
-import { FaultBadge, HealthBadge, LIVE_MS, MaintenanceBadge, type NodeListRow, PowerBadge, StateBadge, useChangeReason } from "./node-status";
+import { Ago, FaultBadge, HealthBadge, LIVE_MS, MaintenanceBadge, type NodeListRow, PowerBadge, StateBadge, useChangeReason } from "./node-status";
 import { type NodeActionKind, useNodeActions } from "./use-node-actions";
 
 type SortKey = (typeof nodeSortKeys)[number];
@@ -172,6 +172,7 @@ export function NodesPage() {
             <span className="text-zinc-400">—</span>
           ),
       },
+      { id: "createdAt", header: "Enrolled", cell: ({ row }) => <Ago at={row.original.createdAt} /> },
   ];
 
   const targets = [...selected].map(([id, name]) => ({ id, name }));
