@@ -99,12 +99,17 @@ async function main() {
     server.listen(port, host, resolve);
   }).catch((e: Error) => fail(e.message));
 
-  const lab = await startBackground({ dev });
+  let background: string[] = [];
+  try {
+    background = await startBackground({ dev });
+  } catch (e) {
+    fail(`background services did not start: ${(e as Error).message}`);
+  }
 
   const url = process.env.ANVIL_URL;
   console.log(`\n  Anvil is running at ${url}  (${dev ? "development" : "production"}, ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`  Database: ${embedded ? `embedded Postgres, data in ${path.join(dataDir(), "pg")}` : "DATABASE_URL"}${seeded ? " (demo data seeded)" : ""}`);
-  if (lab) console.log(`  Lab: ${lab}`);
+  for (const line of background) console.log(`  ${line}`);
   console.log(`\n  Demo logins (password for all: ${DEMO_PASSWORD}):`);
   for (const u of demoUsers) console.log(`    ${u.email.padEnd(24)} ${u.label}`);
   console.log("");

@@ -19,14 +19,33 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
   return upgradeHandlers.some((h) => h(req, socket, head));
 }
 
-/** Starts background services (the workflow engine: queues, schedules, recovery of interrupted work). */
-export async function startBackground(_opts: { dev: boolean }): Promise<string | undefined> {
+/**
+ * Starts background services: the serial console WebSocket, the workflow engine (queues, schedules, recovery of
+ * interrupted work) and, when ANVIL_LAB is a number of hosts (the dev command's default: 16), the lab with those
+ * hosts enrolled and ready. Returns lines for the start banner.
+ */
+export async function startBackground(opts: { dev: boolean }): Promise<string[]> {
   // The serial console WebSocket (/api/console/<nodeId>); see server/console/README.md.
   await (await import("./console/register")).registerConsole({ registerUpgrade, onStop });
   const { startEngine, stopEngine } = await import("./workflows/engine");
   const engine = await startEngine({ databaseUrl: process.env.DATABASE_URL! });
   stoppers.push(stopEngine);
-  return `workflow engine ${engine.executorId}`;
+  const lines = [`Workflow engine: ${engine.executorId}`];
+  const labSetting = process.env.ANVIL_LAB ?? (opts.dev ? "16" : "off");
+  if (labSetting !== "off" && labSetting !== "0") {
+    const hosts = Number(labSetting);
+    if (!Number.isInteger(hosts) || hosts < 1 || hosts > 2000) throw new Error(`ANVIL_LAB must be off or a number of hosts (1–2000), got "${labSetting}"`);
+    const { startDevLab } = await import("./dev-lab");
+    const lab = await startDevLab({
+      hosts,
+      enroll: Number(process.env.ANVIL_LAB_ENROLL ?? hosts),
+      latency: process.env.ANVIL_LAB_LATENCY === "realistic" ? "realistic" : "zero",
+      port: Number(process.env.PORT ?? 3000),
+    });
+    stoppers.push(lab.close);
+    lines.push(`Lab: ${lab.summary}`);
+  }
+  return lines;
 }
 
 export function onStop(s: Stopper) {
