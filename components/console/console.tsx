@@ -62,7 +62,9 @@ export function SerialConsole({ nodeId, nodeName }: { nodeId: string; nodeName: 
   const sendBytes = useCallback((text: string) => {
     const ws = wsRef.current;
     if (readOnlyRef.current || !ws || ws.readyState !== WebSocket.OPEN) return;
-    ws.send(new TextEncoder().encode(text));
+    // A big paste goes in 16 KiB frames: the proxy refuses frames over 64 KiB.
+    const bytes = new TextEncoder().encode(text);
+    for (let at = 0; at < bytes.length; at += 16 * 1024) ws.send(bytes.subarray(at, at + 16 * 1024));
   }, []);
 
   useEffect(() => {
@@ -96,6 +98,7 @@ export function SerialConsole({ nodeId, nodeName }: { nodeId: string; nodeName: 
           attempt = 0;
           readOnlyRef.current = msg.readOnly;
           setReadOnly(msg.readOnly);
+          if (term) term.options.disableStdin = msg.readOnly;
           // The server replays its scrollback next; start clean so a reconnect does not show it twice.
           term?.reset();
           sendResize();

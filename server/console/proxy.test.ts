@@ -27,7 +27,7 @@ let adminEmail: string;
 let adminUserId: string;
 
 beforeAll(async () => {
-  sim = await startRedfishSim({ hosts: 1, powerTransitionMs: 30, bootMs: 200 });
+  sim = await startRedfishSim({ hosts: 2, powerTransitionMs: 30, bootMs: 200 });
   sim.setBootable("node-0001", true);
   proxy = createConsoleProxy({ db, allowedOrigin: TEST_ORIGIN, session: { initialBackoffMs: 100, maxBackoffMs: 500 } });
   srv = await serveProxy(proxy);
@@ -143,6 +143,20 @@ describe("console proxy with the lab's Redfish console", () => {
     expect(new Date(d.closedAt).getTime() - new Date(d.openedAt).getTime()).toBe(d.durationMs);
     // The upstream lingers after the last viewer left (output keeps flowing into the scrollback).
     expect(proxy.hub.get(hostId)?.isEnded).toBe(false);
+  });
+});
+
+describe("console proxy and node changes", () => {
+  it("reads the node again on reconnect: a deleted node ends the session with the reason", async () => {
+    const bmc = sim.byId("node-0002")!;
+    const name = uniq("doomed");
+    const id = await insertNode(db, { name, bmcDriver: "redfish", bmcAddress: bmc.url, username: bmc.username, password: bmc.password });
+    const c = await open(id, "admin");
+    await c.waitState("connected");
+    await db.delete(s.nodes).where(eq(s.nodes.id, id));
+    await fetch(`${sim.adminUrl}/admin/bmcs/node-0002/console/drop`, { method: "POST" });
+    expect(await c.waitClose()).toEqual({ code: 4502, reason: `Node ${name} has been deleted` });
+    expect(proxy.hub.get(id)).toBeUndefined();
   });
 });
 

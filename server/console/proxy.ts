@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { type Db, getDb } from "@/db/client";
 import { nodes } from "@/db/schema";
 import { audit } from "@/server/api/audit";
+import { BmcError } from "@/server/drivers/bmc/types";
 import type { Principal } from "@/server/auth/principal";
 import type { NodeBmc } from "@/server/workflows/bmc-access";
 import { canOpenConsole } from "./authz";
@@ -113,6 +114,22 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     return p;
   }
 
+  async function loadNode(id: string): Promise<ConsoleNodeRow | undefined> {
+    const [row] = await db()
+      .select({
+        id: nodes.id,
+        name: nodes.name,
+        kind: nodes.kind,
+        bmcDriver: nodes.bmcDriver,
+        bmcAddress: nodes.bmcAddress,
+        bmcCredentials: nodes.bmcCredentials,
+        bmcVerifyTls: nodes.bmcVerifyTls,
+      })
+      .from(nodes)
+      .where(eq(nodes.id, id));
+    return row;
+  }
+
   async function serve(ws: WebSocket, req: IncomingMessage, nodeId: string) {
     const headers = headersOf(req);
     const bearer = headers.get("authorization")?.startsWith("Bearer ");
@@ -130,18 +147,7 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     }
     if (!principal) return refuse(ws, CLOSE.unauthenticated, "Sign in to open a serial console");
     if (!UUID.test(nodeId)) return refuse(ws, CLOSE.notFound, "No such node");
-    const [node] = await db()
-      .select({
-        id: nodes.id,
-        name: nodes.name,
-        kind: nodes.kind,
-        bmcDriver: nodes.bmcDriver,
-        bmcAddress: nodes.bmcAddress,
-        bmcCredentials: nodes.bmcCredentials,
-        bmcVerifyTls: nodes.bmcVerifyTls,
-      })
-      .from(nodes)
-      .where(eq(nodes.id, nodeId));
+    const node = await loadNode(nodeId);
     const access = node ? await canOpenConsole(principal, node, db()) : null;
     // A tenant user learns nothing about nodes that are not theirs: unknown and not-yours differ only for operators.
     if (!node) return refuse(ws, CLOSE.notFound, "No such node");
@@ -161,7 +167,13 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
       return;
     }
 
-    const session = hub.session(node.id, () => backendFor(node));
+    // The backend is built from the node row as it is at each (re)connect, so changed BMC credentials or
+    // address take effect on the next reconnect; a deleted node ends the session.
+    const session = hub.session(node.id, async () => {
+      const current = await loadNode(node.id);
+      if (!current) throw new BmcError("invalid", node.bmcAddress, `Node ${node.name} has been deleted`);
+      return backendFor(current);
+    });
     send(ws, { type: "hello", node: { id: node.id, name: node.name, kind: node.kind }, readOnly, scrollbackBytes: session.ring.length });
     const viewer: ConsoleViewer = {
       output(chunk) {
