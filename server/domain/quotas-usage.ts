@@ -6,7 +6,7 @@ import { count, eq, getTableColumns, is } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import type { Db, Tx } from "@/db/client";
 import * as s from "@/db/schema";
-import { QUOTA_DEFAULTS, type QuotaResource } from "@/db/schema";
+import { QUOTA_DEFAULTS, type QuotaResource, quotas } from "@/db/schema";
 
 type Runner = Db | Tx;
 export type UsageFn = (db: Runner, tenantId: string) => Promise<number>;
@@ -16,6 +16,14 @@ const registry = new Map<QuotaResource, UsageFn>();
 /** Another area tells the quota page how to measure a resource (e.g. cores = sum of flavours of instances). */
 export function registerUsage(resource: QuotaResource, fn: UsageFn): void {
   registry.set(resource, fn);
+}
+
+/** A tenant's limits without writing: its quota row, or the defaults when none was created yet. */
+export async function readQuotaLimits(db: Runner, tenantId: string): Promise<Record<QuotaResource, number>> {
+  const [row] = await db.select().from(quotas).where(eq(quotas.tenantId, tenantId));
+  return Object.fromEntries(
+    (Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => [k, row ? row[k] : QUOTA_DEFAULTS[k]]),
+  ) as Record<QuotaResource, number>;
 }
 
 /** Count-resources and the schema export that holds them, when it exists. */

@@ -59,6 +59,25 @@ describe("members", () => {
     expect((await errOf(op.tenants.removeMember({ id: t.id, userId: a.user.id })))?.code).toBe("NOT_FOUND");
   });
 
+  it("lets exactly one of two admins demoting each other at the same time succeed", async () => {
+    const op = callerAs(fx, "operatorAdmin");
+    const t = await op.tenants.create({ slug: uniq("race"), name: "Race" });
+    const a = await op.tenants.addMember({ id: t.id, email: `${uniq("ra")}@test.local`, name: "A", role: "tenant-admin" });
+    const b = await op.tenants.addMember({ id: t.id, email: `${uniq("rb")}@test.local`, name: "B", role: "tenant-admin" });
+    const as = (u: { id: string; email: string }) =>
+      callerAs({ ...fx, principals: { ...fx.principals, tenantAdmin: { ...fx.principals.tenantAdmin, userId: u.id, email: u.email } } }, "tenantAdmin");
+    const results = await Promise.allSettled([
+      as(a.user).members.setRole({ tenant: t.slug, userId: b.user.id, role: "tenant-member" }),
+      as(b.user).members.setRole({ tenant: t.slug, userId: a.user.id, role: "tenant-member" }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    // The loser is either refused by the rule or has already lost its own admin role (FORBIDDEN) — never both demoted.
+    expect(["PRECONDITION_FAILED", "FORBIDDEN"]).toContain((refused.reason as TRPCError).code);
+    const admins = await fx.db.select().from(s.memberships).where(and(eq(s.memberships.tenantId, t.id), eq(s.memberships.role, "tenant-admin")));
+    expect(admins).toHaveLength(1);
+  });
+
   it("lets tenant admins remove and re-role members of their own tenant only", async () => {
     const admin = callerAs(fx, "tenantAdmin");
     const email = `${uniq("rm")}@test.local`;

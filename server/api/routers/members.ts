@@ -5,7 +5,7 @@ import { TRPCError } from "@trpc/server";
 import { and, count, eq, ilike, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
-import { memberships, sessions, users } from "@/db/schema";
+import { memberships, sessions, tenants, users } from "@/db/schema";
 import { type MemberAdd, memberAddSchema, tenantRoleInput } from "@/db/validation/tenancy";
 import type { Principal } from "@/server/auth/principal";
 import { audit } from "../audit";
@@ -17,6 +17,12 @@ import { createUserInTx, temporaryPassword, userUniques } from "./users";
 type Ctx = { principal: Principal | null; requestId: string };
 type TenantRow = { id: string; name: string; slug: string };
 type TenantRole = "tenant-admin" | "tenant-member";
+
+/** Unique violations of a member add (a concurrent add of the same person, or of the same new email). */
+export const memberUniques = {
+  ...userUniques,
+  memberships_tenant_id_user_id_pk: { field: "email", message: "That person is already a member of this tenant." },
+};
 
 export const memberColumns = {
   id: users.id,
@@ -41,7 +47,16 @@ async function assertNotLastAdmin(tx: Tx, tenant: TenantRow, userId: string, doi
     });
 }
 
+/**
+ * Serialises membership changes per tenant, so two admins demoting each other at once can't both succeed (and
+ * can't deadlock). NO KEY UPDATE does not block inserts elsewhere that reference the tenant.
+ */
+async function lockTenantMembers(tx: Tx, tenant: TenantRow) {
+  await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenant.id)).for("no key update");
+}
+
 async function lockMembership(tx: Tx, tenant: TenantRow, userId: string) {
+  await lockTenantMembers(tx, tenant);
   const [m] = await tx
     .select({ role: memberships.role, email: users.email })
     .from(memberships)
@@ -129,16 +144,28 @@ export const membersRouter = createTRPCRouter({
       try {
         return await ctx.db.transaction((tx) => addMember(tx, ctx, ctx.tenant, input));
       } catch (e) {
-        throw mapDbError(e, userUniques);
+        throw mapDbError(e, memberUniques);
       }
     }),
 
   remove: tenantProcedure("tenant-admin")
     .input(z.object({ userId: z.string().min(1).max(100) }))
-    .mutation(({ ctx, input }) => ctx.db.transaction((tx) => removeMember(tx, ctx, ctx.tenant, input.userId))),
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction((tx) => removeMember(tx, ctx, ctx.tenant, input.userId));
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
 
   setRole: tenantProcedure("tenant-admin")
     .input(z.object({ userId: z.string().min(1).max(100), role: tenantRoleInput }))
-    .mutation(({ ctx, input }) => ctx.db.transaction((tx) => setMemberRole(tx, ctx, ctx.tenant, input.userId, input.role))),
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await ctx.db.transaction((tx) => setMemberRole(tx, ctx, ctx.tenant, input.userId, input.role));
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    }),
 });
 

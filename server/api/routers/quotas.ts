@@ -6,7 +6,7 @@ import { z } from "zod";
 import { QUOTA_DEFAULTS, type QuotaResource, quotas, tenants } from "@/db/schema";
 import { quotaLimitsSchema } from "@/db/validation/tenancy";
 import { lockQuota } from "@/server/domain/quotas";
-import { tenantUsage } from "@/server/domain/quotas-usage";
+import { readQuotaLimits, tenantUsage } from "@/server/domain/quotas-usage";
 import { audit } from "../audit";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 
@@ -17,8 +17,7 @@ function limitsOf(row: typeof quotas.$inferSelect): Record<QuotaResource, number
 export const quotasRouter = createTRPCRouter({
   /** The caller's tenant: limits, usage (null = not measured yet) and the defaults. */
   get: tenantProcedure("tenant-member").query(async ({ ctx }) => {
-    const row = await ctx.db.transaction((tx) => lockQuota(tx, ctx.tenant.id));
-    return { limits: limitsOf(row), usage: await tenantUsage(ctx.db, ctx.tenant.id), defaults: QUOTA_DEFAULTS };
+    return { limits: await readQuotaLimits(ctx.db, ctx.tenant.id), usage: await tenantUsage(ctx.db, ctx.tenant.id), defaults: QUOTA_DEFAULTS };
   }),
 
   set: operatorProcedure("operator-admin")

@@ -8,13 +8,12 @@ import type { Principal } from "@/server/auth/principal";
 import { memberships, tenants } from "@/db/schema";
 import { memberAddSchema, tenantCreateSchema, tenantRenameSchema, tenantRoleInput, tenantSortKeys } from "@/db/validation/tenancy";
 import { lockQuota } from "@/server/domain/quotas";
-import { remainingResources, tenantUsage } from "@/server/domain/quotas-usage";
+import { readQuotaLimits, remainingResources, tenantUsage } from "@/server/domain/quotas-usage";
 import { audit } from "../audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { addMember, adminCount, listMembers, memberListInput, removeMember, setMemberRole } from "./members";
-import { userUniques } from "./users";
+import { addMember, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "./members";
 
 const uniques = { tenants_slug_unique: { field: "slug", message: "A tenant with this slug already exists." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist (it may have been deleted)." });
@@ -65,9 +64,7 @@ export const tenantsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const [t] = await ctx.db.select(tenantColumns).from(tenants).where(eq(tenants.id, input.id));
       if (!t) throw notFound();
-      const limits = await ctx.db.transaction((tx) => lockQuota(tx, t.id));
-      const { tenantId: _t, updatedAt: _u, ...quota } = limits;
-      return { ...t, adminCount: await adminCount(ctx.db, t.id), quota, usage: await tenantUsage(ctx.db, t.id) };
+      return { ...t, adminCount: await adminCount(ctx.db, t.id), quota: await readQuotaLimits(ctx.db, t.id), usage: await tenantUsage(ctx.db, t.id) };
     }),
 
   members: operatorProcedure("operator-viewer")
@@ -142,7 +139,7 @@ export const tenantsRouter = createTRPCRouter({
       try {
         return await ctx.db.transaction(async (tx) => addMember(tx, ctx, await lockTenant(tx, id), rest));
       } catch (e) {
-        throw mapDbError(e, userUniques);
+        throw mapDbError(e, memberUniques);
       }
     }),
 
