@@ -1,0 +1,92 @@
+// Networks E2E: a tenant admin creates a VPC (a public range is a field error first), a subnet inside it, and a
+// security group with an SSH rule (tcp 22 from 0.0.0.0/0; an out-of-order port range is a field error first); a member
+// of another tenant gets the not-found page for those URLs, under either tenant's path. The operator sees the VPC.
+import { expect, test } from "@playwright/test";
+import { loginAs } from "./helpers";
+
+test("tenant admin builds a network and an SSH rule; another tenant gets not-found", async ({ page }) => {
+  await loginAs(page, "acmeAdmin", /\/t\/acme$/);
+  await page.getByRole("link", { name: "Networks", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Networks" })).toBeVisible();
+
+  // VPC: a public range is refused on the field, then a private one is created.
+  await page.getByRole("button", { name: "Create VPC" }).click();
+  const vpcDialog = page.getByRole("dialog", { name: "Create VPC" });
+  await vpcDialog.getByLabel("Name").fill("e2e-net");
+  await vpcDialog.getByLabel("IPv4 range").fill("8.8.0.0/16");
+  await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
+  await expect(vpcDialog.getByLabel("IPv4 range")).toHaveAccessibleDescription(/not a private range/);
+  await vpcDialog.getByLabel("IPv4 range").fill("10.77.0.0/16");
+  await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /VPC e2e-net created \(VNI \d+\)\./ })).toBeVisible();
+  const vpcs = page.getByRole("table", { name: "VPCs" });
+  await expect(vpcs.getByRole("cell", { name: "10.77.0.0/16" })).toBeVisible();
+
+  // Subnet inside it: outside the VPC is a field error; then created with the first usable address as gateway.
+  await vpcs.getByRole("link", { name: "e2e-net" }).click();
+  await expect(page.getByRole("heading", { name: "VPC e2e-net" })).toBeVisible();
+  const vpcUrl = page.url();
+  await page.getByRole("button", { name: "Create subnet" }).click();
+  const subDialog = page.getByRole("dialog", { name: "Create subnet" });
+  await subDialog.getByLabel("Name").fill("web");
+  await subDialog.getByLabel("Subnet range").fill("10.78.1.0/24");
+  await subDialog.getByRole("button", { name: "Create subnet" }).click();
+  await expect(subDialog.getByLabel("Subnet range")).toHaveAccessibleDescription(/not inside the VPC's range 10\.77\.0\.0\/16/);
+  await subDialog.getByLabel("Subnet range").fill("10.77.1.0/24");
+  await subDialog.getByRole("button", { name: "Create subnet" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Subnet web created (gateway 10.77.1.1)." })).toBeVisible();
+  const subnets = page.getByRole("table", { name: "Subnets" });
+  await expect(subnets.getByRole("cell", { name: "10.77.1.0/24" })).toBeVisible();
+  await expect(subnets.getByRole("cell", { name: "0 used · 253 free" })).toBeVisible();
+
+  // Security group with an SSH rule.
+  await page.getByRole("link", { name: "Security groups", exact: true }).click();
+  await page.getByRole("button", { name: "Create security group" }).click();
+  const sgDialog = page.getByRole("dialog", { name: "Create security group" });
+  await sgDialog.getByLabel("VPC").selectOption({ label: "e2e-net" });
+  await sgDialog.getByLabel("Name").fill("ssh");
+  await sgDialog.getByRole("button", { name: "Create security group" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Security group ssh created." })).toBeVisible();
+  await page.getByRole("table", { name: "Security groups" }).getByRole("link", { name: "ssh", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Security group ssh" })).toBeVisible();
+  const sgUrl = page.url();
+  const editor = page.getByRole("region", { name: "Add a rule" });
+  await editor.getByLabel("Protocol").selectOption("tcp");
+  await editor.getByLabel("First port").fill("30");
+  await editor.getByLabel("Last port").fill("20");
+  await editor.getByRole("button", { name: "Add rule" }).click();
+  await expect(editor.getByLabel("Last port")).toHaveAccessibleDescription(/before the first/);
+  await editor.getByLabel("First port").fill("22");
+  await editor.getByLabel("Last port").fill("22");
+  await editor.getByLabel("Remote CIDR").fill("0.0.0.0/0");
+  await editor.getByRole("button", { name: "Add rule" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Rule added" })).toBeVisible();
+  const rules = page.getByRole("table", { name: "Rules" });
+  const ssh = rules.getByRole("row").filter({ hasText: "0.0.0.0/0" });
+  await expect(ssh.getByRole("cell", { name: "22", exact: true })).toBeVisible();
+  await expect(ssh.getByRole("cell", { name: "tcp", exact: true })).toBeVisible();
+
+  // Deleting a VPC that has a subnet is disabled with the reason.
+  await page.goto(vpcUrl.replace(/\/networks\/.*$/, "/networks"));
+  await expect(page.getByRole("button", { name: "Delete VPC e2e-net" })).toHaveAccessibleDescription(/still has 1 subnet/);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+
+  // A member of another tenant: not found under acme's path, and not found under their own tenant's path.
+  await loginAs(page, "globexMember", /\/t\/globex$/);
+  for (const url of [vpcUrl, sgUrl, vpcUrl.replace("/t/acme/", "/t/globex/"), sgUrl.replace("/t/acme/", "/t/globex/")]) {
+    await page.goto(url);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  }
+  await page.goto("/t/globex/networks");
+  await expect(page.getByRole("table", { name: "VPCs" }).getByRole("cell", { name: "10.77.0.0/16" })).toHaveCount(0);
+});
+
+test("operators see every tenant's VPCs and are told floating IPs are not built", async ({ page }) => {
+  await loginAs(page, "operatorViewer", /\/ops$/);
+  await page.goto("/ops/networks");
+  await expect(page.getByRole("heading", { name: "Networks", exact: true })).toBeVisible();
+  await expect(page.getByRole("note").filter({ hasText: "Floating IPs are not built yet" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Create provider network" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);
+});
