@@ -150,3 +150,47 @@ test("a user adds an SSH key (bad ones refused on the field) and creates and rev
   await page.getByRole("dialog", { name: "Revoke token ci?" }).getByRole("button", { name: "Revoke token" }).click();
   await expect(tokens.getByRole("cell", { name: "revoked" })).toBeVisible();
 });
+
+test("operator admin creates a user, resets their password and disables them; can't disable themselves", async ({ page }) => {
+  const email = `user-${slug}@e2e.example`;
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Disable admin@anvil.local" })).toHaveAccessibleDescription(/can't disable your own account/);
+  await page.getByRole("button", { name: "Create user" }).click();
+  const create = page.getByRole("dialog", { name: "Create user" });
+  await create.getByLabel("Email").fill("alice@acme.example");
+  await create.getByLabel("Name").fill("Dup");
+  await create.getByRole("button", { name: "Create user" }).click();
+  await expect(create.getByLabel("Email")).toHaveAccessibleDescription(/A user with this email already exists\./);
+  await create.getByLabel("Email").fill(email);
+  await create.getByRole("button", { name: "Create user" }).click();
+  const first = await takeTemporaryPassword(page, `${email} created`);
+
+  await page.getByLabel("Filter users").fill(email);
+  await page.getByRole("button", { name: `Reset password of ${email}` }).click();
+  await page.getByRole("dialog", { name: `Reset the password of ${email}?` }).getByRole("button", { name: "Reset password" }).click();
+  const second = await takeTemporaryPassword(page, `New password for ${email}`);
+  expect(second).not.toBe(first);
+
+  await page.getByRole("button", { name: `Disable ${email}` }).click();
+  await page.getByRole("dialog", { name: `Disable ${email}?` }).getByRole("button", { name: "Disable user" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `${email} disabled and signed out everywhere.` })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Users" }).getByRole("cell", { name: "Disabled", exact: true })).toBeVisible();
+  await signOut(page);
+
+  // Disabled: sign-in refused with the reason. Enabled again: the reset password works (the first one does not).
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(second);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "This account is disabled. Ask an operator to enable it." })).toBeVisible();
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await page.getByLabel("Filter users").fill(email);
+  await page.getByRole("button", { name: `Enable ${email}` }).click();
+  await expect(page.getByRole("status").filter({ hasText: `${email} enabled.` })).toBeVisible();
+  await signOut(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(second);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "No access yet" })).toBeVisible();
+});
