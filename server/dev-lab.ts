@@ -36,9 +36,11 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
   });
   process.env.ANVIL_STORAGE_URL = lab.storage.url;
   process.env.ANVIL_STORAGE_TOKEN = lab.storage.token;
-  const manifestPath = path.join(dataDir(), "lab.json");
-  fs.writeFileSync(manifestPath, JSON.stringify(lab.manifest(), null, 2));
-  fs.writeFileSync(path.join(dataDir(), "lab.csv"), lab.csv());
+  // The manifest holds BMC passwords and agent tokens: owner-only files.
+  const manifestPath = process.env.ANVIL_LAB_MANIFEST ? path.resolve(process.env.ANVIL_LAB_MANIFEST) : path.join(dataDir(), "lab.json");
+  fs.mkdirSync(path.dirname(manifestPath), { recursive: true });
+  fs.writeFileSync(manifestPath, JSON.stringify(lab.manifest(), null, 2), { mode: 0o600 });
+  fs.writeFileSync(manifestPath.replace(/\.json$/, ".csv"), lab.csv(), { mode: 0o600 });
 
   const db = getDb();
   const want = lab.hosts.slice(0, opts.enroll);
