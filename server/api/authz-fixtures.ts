@@ -134,3 +134,75 @@ export async function freeProviderSlot(fx: Fixtures): Promise<{ vlanId: number; 
   const v = r.rows[0]!.v;
   return { vlanId: v, cidr: `198.${18 + ((v - 3000) >> 8)}.${(v - 3000) & 255}.0/24` };
 }
+
+// --- Storage (volumes, snapshots, images, disk/logical pools) — objects live on a real lab storage service ---
+
+/** Starts (once) the lab storage service and lifts fx.tenant's storage quotas so every role's call can create. */
+export async function storageFixture(fx: Fixtures) {
+  const { sharedTestStorage } = await import("@/server/storage/testing");
+  await sharedTestStorage();
+  await fx.db
+    .insert(s.quotas)
+    .values({ tenantId: fx.tenant.id, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000 })
+    .onConflictDoUpdate({ target: s.quotas.tenantId, set: { volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000 } });
+  const { getStorage, defaultLogicalPoolId } = await import("@/server/storage/backend");
+  return { storage: getStorage(), logicalPoolId: await defaultLogicalPoolId() };
+}
+
+/** An available 1 GiB volume of fx.tenant, on the service and in Postgres. */
+export async function volumeFixture(fx: Fixtures) {
+  const { storage, logicalPoolId } = await storageFixture(fx);
+  const id = crypto.randomUUID();
+  const v = await storage.createVolume({ name: `vol-${id}`, logicalPoolId, sizeBytes: 1024 ** 3 });
+  const [row] = await fx.db
+    .insert(s.volumes)
+    .values({ id, tenantId: fx.tenant.id, name: `authz-${id.slice(0, 8)}`, sizeGiB: 1, logicalPoolId, state: "available", storageVolumeId: v.id })
+    .returning();
+  return row!;
+}
+
+/** An available snapshot of a fresh volume of fx.tenant. */
+export async function snapshotFixture(fx: Fixtures) {
+  const { storage } = await storageFixture(fx);
+  const v = await volumeFixture(fx);
+  const id = crypto.randomUUID();
+  const snap = await storage.createSnapshot({ volumeId: v.storageVolumeId!, name: `snap-${id}` });
+  const [row] = await fx.db
+    .insert(s.snapshots)
+    .values({ id, tenantId: fx.tenant.id, volumeId: v.id, name: `authz-${id.slice(0, 8)}`, sizeGiB: 1, state: "available", storageSnapshotId: snap.id })
+    .returning();
+  return row!;
+}
+
+/** An available image (public, or private to fx.tenant). */
+export async function imageFixture(fx: Fixtures, visibility: "public" | "tenant" = "public") {
+  const { logicalPoolId } = await storageFixture(fx);
+  const { buildImage } = await import("@/server/storage/images");
+  return buildImage(
+    { db: fx.db, principal: null, requestId: "authz-fixture" },
+    { name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1", visibility, tenantId: visibility === "tenant" ? fx.tenant.id : null },
+    { kind: "upload", fileBytes: 4096, format: "raw" },
+    { sizeBytes: 1024 ** 3, logicalPoolId },
+  );
+}
+
+/** An unassigned disk (consumed by a disk-pool create). */
+export async function freeDiskFixture(fx: Fixtures) {
+  const { storage } = await storageFixture(fx);
+  const d = (await storage.listDisks({ unassigned: true, limit: 1 })).items[0];
+  if (!d) throw new Error("authz storage fixture: no unassigned disk left");
+  return d;
+}
+
+/** A disk pool of one disk with no logical pools (deletable). */
+export async function diskPoolFixture(fx: Fixtures) {
+  const { storage } = await storageFixture(fx);
+  return storage.createDiskPool({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskIds: [(await freeDiskFixture(fx)).id] });
+}
+
+/** A logical pool with no volumes on the default disk pool (deletable). */
+export async function logicalPoolFixture(fx: Fixtures) {
+  const { storage, logicalPoolId } = await storageFixture(fx);
+  const lp = await storage.getLogicalPool(logicalPoolId);
+  return storage.createLogicalPool({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskPoolId: lp.diskPoolId, redundancy: { type: "replica", copies: 1 } });
+}

@@ -6,6 +6,7 @@ import { apiTokenFixture, memberFixture, sshKeyFixture, sshPublicKeyFixture, ten
 import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
+import { diskPoolFixture, freeDiskFixture, imageFixture, logicalPoolFixture, snapshotFixture, storageFixture, volumeFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -212,4 +213,47 @@ export const authzTable: Record<string, AuthzRow> = {
   "networksAdmin.deleteProviderNetwork": { input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id }), expect: operatorWrite },
   "networksAdmin.tenantPolicy": { input: (fx) => ({ tenantSlug: fx.tenant.slug }), expect: operatorRead },
   "networksAdmin.setTenantPolicy": { input: (fx) => ({ tenantSlug: fx.otherTenant.slug, allowPublicCidrs: false }), expect: operatorWrite },
+
+  // Storage (operator): the service is a real lab storage service (authz-fixtures storageFixture).
+  "storage.overview": { input: async (fx) => { await storageFixture(fx); return undefined; }, expect: operatorRead },
+  "storage.createDiskPool": { input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskIds: [(await freeDiskFixture(fx)).id] }), expect: operatorWrite },
+  "storage.updateDiskPool": { input: async (fx) => ({ id: (await diskPoolFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: operatorWrite },
+  "storage.deleteDiskPool": { input: async (fx) => ({ id: (await diskPoolFixture(fx)).id }), expect: operatorWrite },
+  "storage.createLogicalPool": {
+    input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskPoolId: (await storageFixture(fx).then((x) => x.storage.getLogicalPool(x.logicalPoolId))).diskPoolId, redundancy: { type: "replica", copies: 2 } }),
+    expect: operatorWrite,
+  },
+  "storage.updateLogicalPool": { input: async (fx) => ({ id: (await logicalPoolFixture(fx)).id, overcommitRatio: 2 }), expect: operatorWrite },
+  "storage.deleteLogicalPool": { input: async (fx) => ({ id: (await logicalPoolFixture(fx)).id }), expect: operatorWrite },
+  "storage.volumes": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: operatorRead },
+  "storage.volume": { input: async (fx) => ({ id: (await volumeFixture(fx)).id }), expect: operatorRead },
+  "storage.targets": { input: async (fx) => { await storageFixture(fx); return {}; }, expect: operatorRead },
+  // Storage (tenant): volumes, snapshots, images.
+  "volumes.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "volumes.usage": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "volumes.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id }), expect: tenantRead },
+  "volumes.create": { input: async (fx) => { await storageFixture(fx); return { tenant: fx.tenant.slug, name: `authz-${crypto.randomUUID().slice(0, 8)}`, sizeGiB: 1 }; }, expect: tenantWrite },
+  "volumes.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id, description: "changed" }), expect: tenantWrite },
+  "volumes.resize": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id, sizeGiB: 2 }), expect: tenantWrite },
+  "volumes.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id }), expect: tenantWrite },
+  "snapshots.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "snapshots.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await snapshotFixture(fx)).id }), expect: tenantRead },
+  "snapshots.create": { input: async (fx) => ({ tenant: fx.tenant.slug, volumeId: (await volumeFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: tenantWrite },
+  "snapshots.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await snapshotFixture(fx)).id }), expect: tenantWrite },
+  "snapshots.promote": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await snapshotFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1" }),
+    expect: tenantWrite,
+  },
+  "images.list": { input: () => ({}), expect: operatorRead },
+  "images.osList": { input: () => undefined, expect: operatorRead },
+  "images.get": { input: async (fx) => ({ id: (await imageFixture(fx)).id }), expect: operatorRead },
+  "images.available": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "images.createFromSnapshot": {
+    input: async (fx) => ({ snapshotId: (await snapshotFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1" }),
+    expect: operatorWrite,
+  },
+  "images.clone": { input: async (fx) => ({ id: (await imageFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: operatorWrite },
+  "images.update": { input: async (fx) => ({ id: (await imageFixture(fx)).id, description: "changed" }), expect: operatorWrite },
+  "images.delete": { input: async (fx) => ({ id: (await imageFixture(fx)).id }), expect: operatorWrite },
+  "images.deleteOwn": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await imageFixture(fx, "tenant")).id }), expect: tenantWrite },
 };

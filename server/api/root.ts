@@ -16,6 +16,10 @@ import { portsRouter } from "./routers/ports";
 import { securityGroupsRouter } from "./routers/securityGroups";
 import { subnetsRouter } from "./routers/subnets";
 import { vpcsRouter } from "./routers/vpcs";
+import { imagesRouter } from "./routers/images";
+import { snapshotsRouter } from "./routers/snapshots";
+import { storageRouter } from "./routers/storage";
+import { volumesRouter } from "./routers/volumes";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -36,6 +40,10 @@ export const appRouter = createTRPCRouter({
   securityGroups: securityGroupsRouter,
   ports: portsRouter,
   networksAdmin: networksAdminRouter,
+  storage: storageRouter,
+  volumes: volumesRouter,
+  snapshots: snapshotsRouter,
+  images: imagesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,212 @@
+// System-disk images. Operators list/filter (by OS, visibility, tenant), create from a tenant snapshot, clone,
+// edit and delete images (uploads go through app/api/images/upload, which calls server/storage/images.ts);
+// tenants list the images they may boot (public + their own) and delete their own backups.
+// Delete is refused while volumes were cloned from the image, unless `flatten` is set: then each dependent
+// volume gets the image's data copied in by the storage service (flatten) first, so nothing breaks.
+import { TRPCError } from "@trpc/server";
+import { and, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { images, snapshots, volumes } from "@/db/schema";
+import { imageCloneSchema, imageFromSnapshotSchema, imageUpdateSchema } from "@/db/validation/storage";
+import type { Tx } from "@/db/client";
+import { getStorage } from "@/server/storage/backend";
+import { storageError } from "@/server/storage/errors";
+import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+
+const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That image does not exist (it may have been deleted)." });
+const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
+const columns = {
+  id: images.id,
+  name: images.name,
+  description: images.description,
+  os: images.os,
+  version: images.version,
+  minSizeGiB: images.minSizeGiB,
+  sizeBytes: images.sizeBytes,
+  format: images.format,
+  visibility: images.visibility,
+  tenantId: images.tenantId,
+  tenantSlug: sql<string | null>`(select t.slug from tenants t where t.id = "images"."tenant_id")`,
+  source: images.source,
+  state: images.state,
+  logicalPoolId: images.logicalPoolId,
+  storageVolumeId: images.storageVolumeId,
+  storageSnapshotId: images.storageSnapshotId,
+  createdAt: images.createdAt,
+  volumeCount,
+};
+
+const listInput = pageInput.extend({
+  q: z.string().trim().max(100).optional(),
+  os: z.string().trim().max(63).optional(),
+  sort: z.enum(["name", "createdAt", "os"]).default("name"),
+});
+
+async function listImages(ctx: { db: ActorCtx["db"] }, input: z.infer<typeof listInput>, scope: SQL | undefined) {
+  const sortCol = { name: images.name, createdAt: images.createdAt, os: images.os }[input.sort];
+  const ks = keyset(sortCol, images.id, input.dir, input.cursor);
+  const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+  const rows = await ctx.db
+    .select(columns)
+    .from(images)
+    .where(and(scope, input.os ? ilike(images.os, input.os) : undefined, text ? or(ilike(images.name, text), ilike(images.os, text), ilike(images.version, text)) : undefined, ks.where))
+    .orderBy(...ks.order)
+    .limit(input.limit + 1);
+  return page(rows, input.limit, (r) => r[input.sort]);
+}
+
+/** Deletes an image: refuses while volumes depend on it, or (flatten) detaches them from it first. */
+async function deleteImage(ctx: ActorCtx, image: ImageRow, flatten: boolean) {
+  const storage = getStorage();
+  const deps = await ctx.db.select({ id: volumes.id, name: volumes.name, storageVolumeId: volumes.storageVolumeId }).from(volumes).where(eq(volumes.sourceImageId, image.id));
+  if (deps.length > 0 && !flatten)
+    throw new TRPCError({
+      code: "PRECONDITION_FAILED",
+      message: `${deps.length} volume(s) were cloned from image ${image.name} (${deps.slice(0, 5).map((d) => d.name).join(", ")}${deps.length > 5 ? ", …" : ""}); delete them, or delete the image with "flatten dependent volumes" to copy its data into each.`,
+    });
+  if (image.state === "creating" || image.state === "deleting")
+    throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Image ${image.name} is ${image.state}; wait until it finishes.` });
+  await ctx.db.update(images).set({ state: "deleting" }).where(eq(images.id, image.id));
+  try {
+    for (const d of deps) {
+      if (d.storageVolumeId) await storage.flattenVolume(d.storageVolumeId);
+      await ctx.db.update(volumes).set({ sourceImageId: null }).where(eq(volumes.id, d.id));
+    }
+    if (image.storageVolumeId)
+      await storage.deleteVolume(image.storageVolumeId).catch((e) => {
+        if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
+      });
+  } catch (e) {
+    await ctx.db.update(images).set({ state: image.state }).where(eq(images.id, image.id));
+    throw storageError(e, {}, `Storage service refused to delete image ${image.name}`);
+  }
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(images).where(eq(images.id, image.id));
+    await audit(tx, ctx, {
+      action: "image.delete",
+      targetType: "image",
+      targetId: image.id,
+      targetName: image.name,
+      tenantId: image.tenantId,
+      details: { flattened: deps.map((d) => d.id) },
+    });
+  });
+  return { id: image.id, flattened: deps.length };
+}
+
+async function mustImage(db: ActorCtx["db"] | Tx, id: string) {
+  const [row] = await db.select().from(images).where(eq(images.id, id));
+  if (!row) throw notFound();
+  return row;
+}
+
+export const imagesRouter = createTRPCRouter({
+  list: operatorProcedure("operator-viewer")
+    .input(listInput.extend({ visibility: z.enum(["public", "tenant"]).optional(), tenantId: z.uuid().optional() }))
+    .query(({ ctx, input }) =>
+      listImages(ctx, input, and(input.visibility ? eq(images.visibility, input.visibility) : undefined, input.tenantId ? eq(images.tenantId, input.tenantId) : undefined)),
+    ),
+
+  /** Distinct OS names (for the filter). */
+  osList: operatorProcedure("operator-viewer").query(async ({ ctx }) =>
+    (await ctx.db.selectDistinct({ os: images.os }).from(images).orderBy(images.os)).map((r) => r.os),
+  ),
+
+  get: operatorProcedure("operator-viewer")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db.select(columns).from(images).where(eq(images.id, input.id));
+      if (!row) throw notFound();
+      const dependents = await ctx.db
+        .select({ id: volumes.id, name: volumes.name, tenantId: volumes.tenantId, sizeGiB: volumes.sizeGiB, state: volumes.state })
+        .from(volumes)
+        .where(eq(volumes.sourceImageId, row.id))
+        .limit(200);
+      return { ...row, dependents };
+    }),
+
+  /** Images a tenant may boot from: public ones and its own. */
+  available: tenantProcedure("tenant-member")
+    .input(listInput)
+    .query(({ ctx, input }) => listImages(ctx, input, and(or(isNull(images.tenantId), eq(images.tenantId, ctx.tenant.id)), eq(images.state, "available")))),
+
+  createFromSnapshot: operatorProcedure("operator-admin")
+    .input(imageFromSnapshotSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { snapshotId, ...meta } = input;
+      const [row] = await ctx.db
+        .select({ s: snapshots, pool: volumes.logicalPoolId })
+        .from(snapshots)
+        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
+        .where(eq(snapshots.id, snapshotId));
+      if (!row) throw fieldError("snapshotId", "That snapshot does not exist (it may have been deleted).", "NOT_FOUND");
+      if (row.s.state !== "available" || !row.s.storageSnapshotId)
+        throw fieldError("snapshotId", `Snapshot ${row.s.name} is ${row.s.state}; use it once it is available.`, "PRECONDITION_FAILED");
+      return buildImage(ctx, meta, { kind: "snapshot", storageSnapshotId: row.s.storageSnapshotId, sourceSnapshotId: row.s.id }, { sizeBytes: row.s.sizeGiB * 1024 ** 3, logicalPoolId: row.pool });
+    }),
+
+  /** A new image with the same bytes (e.g. a copy to restrict to one tenant, or to edit independently). */
+  clone: operatorProcedure("operator-admin")
+    .input(imageCloneSchema)
+    .mutation(async ({ ctx, input }) => {
+      const src = await mustImage(ctx.db, input.id);
+      if (src.state !== "available" || !src.storageSnapshotId)
+        throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Image ${src.name} is ${src.state}; clone it once it is available.` });
+      return buildImage(
+        ctx,
+        {
+          name: input.name,
+          description: input.description ?? src.description,
+          os: input.os ?? src.os,
+          version: input.version ?? src.version,
+          minSizeGiB: input.minSizeGiB ?? src.minSizeGiB,
+          visibility: input.visibility ?? src.visibility,
+          tenantId: input.visibility ? input.tenantId : (input.tenantId ?? src.tenantId),
+        },
+        { kind: "clone", storageSnapshotId: src.storageSnapshotId, sourceImageId: src.id },
+        { sizeBytes: src.sizeBytes, logicalPoolId: src.logicalPoolId, action: "image.clone" },
+      );
+    }),
+
+  update: operatorProcedure("operator-admin")
+    .input(imageUpdateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [before] = await tx.select().from(images).where(eq(images.id, id)).for("update");
+          if (!before) throw notFound();
+          const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
+          if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
+            throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
+          const [row] = await tx.update(images).set(changes).where(eq(images.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(changes)
+              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "image.update", targetType: "image", targetId: id, targetName: row!.name, tenantId: row!.tenantId, details: diff });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, imageUniques);
+      }
+    }),
+
+  delete: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.uuid(), flatten: z.boolean().default(false) }))
+    .mutation(async ({ ctx, input }) => deleteImage(ctx, await mustImage(ctx.db, input.id), input.flatten)),
+
+  /** A tenant deletes one of its own (private) images, e.g. an old backup. */
+  deleteOwn: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      const [row] = await ctx.db.select().from(images).where(and(eq(images.id, input.id), eq(images.tenantId, ctx.tenant.id)));
+      if (!row) throw notFound();
+      return deleteImage(ctx, row, false);
+    }),
+});

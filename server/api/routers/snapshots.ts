@@ -1,0 +1,157 @@
+// Tenant snapshots: point-in-time copies of a volume (O(1) on the storage service), the source of new volumes,
+// and the tenant's "backup" path: promote a snapshot to an image only that tenant sees. Same no-leak recipe as
+// volumes: row + quota in one transaction, service call keyed by the row id, row removed if the service refuses.
+import { TRPCError } from "@trpc/server";
+import { and, eq, ilike, sql } from "drizzle-orm";
+import { z } from "zod";
+import { snapshots, volumes } from "@/db/schema";
+import { snapshotCreateSchema, snapshotPromoteSchema } from "@/db/validation/storage";
+import { enforceQuota } from "@/server/domain/quotas";
+import { getStorage } from "@/server/storage/backend";
+import { storageError } from "@/server/storage/errors";
+import { buildImage } from "@/server/storage/images";
+import { snapshotCount } from "@/server/storage/usage";
+import { audit } from "../audit";
+import { mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, tenantProcedure } from "../trpc";
+
+const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapshot with this name already exists in this tenant." } };
+const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That snapshot does not exist (it may have been deleted)." });
+
+const cloneCount = sql<number>`(select count(*)::int from volumes v where v.source_snapshot_id = "snapshots"."id")`;
+const columns = {
+  id: snapshots.id,
+  name: snapshots.name,
+  description: snapshots.description,
+  volumeId: snapshots.volumeId,
+  volumeName: volumes.name,
+  sizeGiB: snapshots.sizeGiB,
+  state: snapshots.state,
+  storageSnapshotId: snapshots.storageSnapshotId,
+  createdAt: snapshots.createdAt,
+  volumeCount: cloneCount,
+};
+
+export const snapshotsRouter = createTRPCRouter({
+  list: tenantProcedure("tenant-member")
+    .input(pageInput.extend({ q: z.string().trim().max(100).optional(), volumeId: z.uuid().optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: snapshots.name, createdAt: snapshots.createdAt }[input.sort];
+      const ks = keyset(sortCol, snapshots.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const rows = await ctx.db
+        .select(columns)
+        .from(snapshots)
+        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
+        .where(
+          and(eq(snapshots.tenantId, ctx.tenant.id), text ? ilike(snapshots.name, text) : undefined, input.volumeId ? eq(snapshots.volumeId, input.volumeId) : undefined, ks.where),
+        )
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r[input.sort]);
+    }),
+
+  get: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select(columns)
+        .from(snapshots)
+        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
+        .where(and(eq(snapshots.id, input.id), eq(snapshots.tenantId, ctx.tenant.id)));
+      if (!row) throw notFound();
+      return row;
+    }),
+
+  create: tenantProcedure("tenant-member", { write: true })
+    .input(snapshotCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const storage = getStorage();
+      let row: typeof snapshots.$inferSelect;
+      let storageVolumeId: string;
+      try {
+        ({ row, storageVolumeId } = await ctx.db.transaction(async (tx) => {
+          const [v] = await tx.select().from(volumes).where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id)));
+          if (!v) throw new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
+          if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
+            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; snapshot it once it is available.` });
+          await enforceQuota(tx, ctx.tenant.id, [{ resource: "snapshots", add: 1, used: (t) => snapshotCount(t, ctx.tenant.id) }]);
+          const [r] = await tx
+            .insert(snapshots)
+            .values({ tenantId: ctx.tenant.id, volumeId: v.id, name: input.name, description: input.description ?? "", sizeGiB: v.sizeGiB, state: "creating" })
+            .returning();
+          await audit(tx, ctx, { action: "snapshot.create", targetType: "snapshot", targetId: r!.id, targetName: r!.name, tenantId: ctx.tenant.id, details: { volumeId: v.id, volumeName: v.name } });
+          return { row: r!, storageVolumeId: v.storageVolumeId };
+        }));
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+      try {
+        const s = await storage.createSnapshot({ volumeId: storageVolumeId, name: `snap-${row.id}` }, { idempotencyKey: row.id });
+        const [done] = await ctx.db.update(snapshots).set({ storageSnapshotId: s.id, state: "available" }).where(eq(snapshots.id, row.id)).returning();
+        return done!;
+      } catch (e) {
+        await ctx.db.transaction(async (tx) => {
+          await tx.delete(snapshots).where(eq(snapshots.id, row.id));
+          await audit(tx, ctx, { action: "snapshot.create.failed", targetType: "snapshot", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { error: (e as Error).message } });
+        });
+        throw storageError(e, {}, "Storage service refused the snapshot");
+      }
+    }),
+
+  delete: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      const storage = getStorage();
+      const s = await ctx.db.transaction(async (tx) => {
+        const [row] = await tx.select().from(snapshots).where(and(eq(snapshots.id, input.id), eq(snapshots.tenantId, ctx.tenant.id))).for("update");
+        if (!row) throw notFound();
+        if (row.state === "creating" || row.state === "deleting")
+          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Snapshot ${row.name} is ${row.state}; wait until it finishes.` });
+        const clones = await tx.select({ name: volumes.name }).from(volumes).where(eq(volumes.sourceSnapshotId, row.id)).limit(5);
+        if (clones.length > 0)
+          throw new TRPCError({
+            code: "PRECONDITION_FAILED",
+            message: `Volume(s) ${clones.map((c) => c.name).join(", ")} were created from snapshot ${row.name} and still share its data; delete them first.`,
+          });
+        await tx.update(snapshots).set({ state: "deleting" }).where(eq(snapshots.id, row.id));
+        return row;
+      });
+      try {
+        if (s.storageSnapshotId)
+          await storage.deleteSnapshot(s.storageSnapshotId).catch((e) => {
+            if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
+          });
+      } catch (e) {
+        await ctx.db.update(snapshots).set({ state: s.state }).where(eq(snapshots.id, s.id));
+        throw storageError(e, {}, `Storage service refused to delete snapshot ${s.name}`);
+      }
+      await ctx.db.transaction(async (tx) => {
+        await tx.delete(snapshots).where(eq(snapshots.id, s.id));
+        await audit(tx, ctx, { action: "snapshot.delete", targetType: "snapshot", targetId: s.id, targetName: s.name, tenantId: ctx.tenant.id });
+      });
+      return { id: s.id };
+    }),
+
+  /** The tenant's backup: a private image made from one of its snapshots (a flattened copy: it outlives the volume). */
+  promote: tenantProcedure("tenant-member", { write: true })
+    .input(snapshotPromoteSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...meta } = input;
+      const [row] = await ctx.db
+        .select({ s: snapshots, pool: volumes.logicalPoolId })
+        .from(snapshots)
+        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
+        .where(and(eq(snapshots.id, id), eq(snapshots.tenantId, ctx.tenant.id)));
+      if (!row) throw notFound();
+      if (row.s.state !== "available" || !row.s.storageSnapshotId)
+        throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Snapshot ${row.s.name} is ${row.s.state}; promote it once it is available.` });
+      return buildImage(
+        ctx,
+        { ...meta, visibility: "tenant", tenantId: ctx.tenant.id },
+        { kind: "snapshot", storageSnapshotId: row.s.storageSnapshotId, sourceSnapshotId: row.s.id },
+        { sizeBytes: row.s.sizeGiB * 1024 ** 3, logicalPoolId: row.pool, action: "snapshot.promote" },
+      );
+    }),
+});

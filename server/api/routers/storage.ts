@@ -1,0 +1,242 @@
+// Operator view of the distributed storage: capacity overview, storage nodes and physical disks with health,
+// disk pools and logical pools (create/edit/delete; the service refuses deletes while in use and its reason is
+// shown), every tenant's volumes (filters: tenant, pool, state, attached) with their targets and attachments,
+// and the targets list (NQN/IQN, which initiator each is exported to). The service is the source of truth for
+// capacity; Anvil's rows say which tenant owns which volume.
+import { TRPCError } from "@trpc/server";
+import { and, eq, ilike, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import { nodes, snapshots, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { diskPoolCreateSchema, diskPoolUpdateSchema, logicalPoolCreateSchema, logicalPoolUpdateSchema, volumeStates } from "@/db/validation/storage";
+import type { Disk, LogicalPool, StorageNode, Target } from "@/server/drivers/storage/client";
+import { getStorage } from "@/server/storage/backend";
+import { storageError } from "@/server/storage/errors";
+import { audit } from "../audit";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, operatorProcedure } from "../trpc";
+import { attachmentCount } from "./volumes";
+
+async function all<T>(gen: AsyncGenerator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of gen) out.push(x);
+  return out;
+}
+
+const poolFields = { sizeBytes: "overcommitRatio" };
+
+export const storageRouter = createTRPCRouter({
+  /** Capacity / used / provisioned by disk pool and logical pool, nodes and disks with health. */
+  overview: operatorProcedure("operator-viewer").query(async () => {
+    const s = getStorage();
+    try {
+      const [nodeList, disks, diskPools, logicalPools] = await Promise.all([
+        all<StorageNode>(s.listAll(s.listNodes)),
+        all<Disk>(s.listAll(s.listDisks)),
+        all(s.listAll(s.listDiskPools)),
+        all<LogicalPool>(s.listAll(s.listLogicalPools)),
+      ]);
+      const totals = {
+        rawBytes: diskPools.reduce((n, p) => n + p.capacityBytes, 0),
+        allocatedRawBytes: diskPools.reduce((n, p) => n + p.allocatedRawBytes, 0),
+        usableBytes: logicalPools.reduce((n, p) => n + p.usableBytes, 0),
+        usedBytes: logicalPools.reduce((n, p) => n + p.usedBytes, 0),
+        provisionedBytes: logicalPools.reduce((n, p) => n + p.provisionedBytes, 0),
+        unassignedDisks: disks.filter((d) => d.diskPoolId === null).length,
+        unhealthyDisks: disks.filter((d) => d.health !== "ok").length,
+      };
+      return {
+        totals,
+        diskPools,
+        logicalPools,
+        nodes: nodeList.map((n) => ({ ...n, disks: disks.filter((d) => d.nodeId === n.id) })),
+        disks,
+      };
+    } catch (e) {
+      throw storageError(e);
+    }
+  }),
+
+  createDiskPool: operatorProcedure("operator-admin")
+    .input(diskPoolCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const p = await getStorage().createDiskPool(input, { idempotencyKey: `${ctx.requestId}:dp:${input.name}` });
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "diskPool.create", targetType: "diskPool", targetId: p.id, targetName: p.name, details: { disks: input.diskIds.length } }));
+        return p;
+      } catch (e) {
+        throw storageError(e);
+      }
+    }),
+  updateDiskPool: operatorProcedure("operator-admin")
+    .input(diskPoolUpdateSchema)
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const p = await getStorage().updateDiskPool(input.id, { name: input.name });
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "diskPool.update", targetType: "diskPool", targetId: p.id, targetName: p.name, details: { name: input.name } }));
+        return p;
+      } catch (e) {
+        throw storageError(e);
+      }
+    }),
+  deleteDiskPool: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.string().min(1).max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const s = getStorage();
+        const p = await s.getDiskPool(input.id);
+        await s.deleteDiskPool(input.id);
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "diskPool.delete", targetType: "diskPool", targetId: p.id, targetName: p.name }));
+        return { id: p.id };
+      } catch (e) {
+        throw storageError(e);
+      }
+    }),
+
+  createLogicalPool: operatorProcedure("operator-admin")
+    .input(logicalPoolCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const p = await getStorage().createLogicalPool(input, { idempotencyKey: `${ctx.requestId}:lp:${input.name}` });
+        await ctx.db.transaction((tx) =>
+          audit(tx, ctx, { action: "logicalPool.create", targetType: "logicalPool", targetId: p.id, targetName: p.name, details: { ...input } }),
+        );
+        return p;
+      } catch (e) {
+        throw storageError(e, poolFields);
+      }
+    }),
+  updateLogicalPool: operatorProcedure("operator-admin")
+    .input(logicalPoolUpdateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...patch } = input;
+      try {
+        const s = getStorage();
+        const before = await s.getLogicalPool(id);
+        const p = await s.updateLogicalPool(id, patch);
+        const diff = Object.fromEntries(
+          Object.entries(patch)
+            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+        );
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logicalPool.update", targetType: "logicalPool", targetId: p.id, targetName: p.name, details: diff }));
+        return p;
+      } catch (e) {
+        throw storageError(e, poolFields);
+      }
+    }),
+  deleteLogicalPool: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.string().min(1).max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        const s = getStorage();
+        const p = await s.getLogicalPool(input.id);
+        await s.deleteLogicalPool(input.id);
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logicalPool.delete", targetType: "logicalPool", targetId: p.id, targetName: p.name }));
+        return { id: p.id };
+      } catch (e) {
+        throw storageError(e);
+      }
+    }),
+
+  /** Every tenant's volumes. */
+  volumes: operatorProcedure("operator-viewer")
+    .input(
+      pageInput.extend({
+        q: z.string().trim().max(100).optional(),
+        tenant: z.string().trim().max(63).optional(),
+        logicalPoolId: z.string().max(200).optional(),
+        state: z.enum(volumeStates).optional(),
+        attached: z.boolean().optional(),
+        sort: z.enum(["name", "createdAt", "sizeGiB"]).default("createdAt"),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: volumes.name, createdAt: volumes.createdAt, sizeGiB: volumes.sizeGiB }[input.sort];
+      const ks = keyset(sortCol, volumes.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const hasAttachment = sql`exists (select 1 from volume_attachments va where va.volume_id = "volumes"."id")`;
+      const rows = await ctx.db
+        .select({
+          id: volumes.id,
+          name: volumes.name,
+          tenantId: volumes.tenantId,
+          tenantSlug: tenants.slug,
+          sizeGiB: volumes.sizeGiB,
+          kind: volumes.kind,
+          logicalPoolId: volumes.logicalPoolId,
+          state: volumes.state,
+          multiAttach: volumes.multiAttach,
+          sourceImageName: sql<string | null>`(select i.name from images i where i.id = "volumes"."source_image_id")`,
+          storageVolumeId: volumes.storageVolumeId,
+          createdAt: volumes.createdAt,
+          attachments: attachmentCount,
+        })
+        .from(volumes)
+        .innerJoin(tenants, eq(tenants.id, volumes.tenantId))
+        .where(
+          and(
+            input.tenant ? eq(tenants.slug, input.tenant) : undefined,
+            input.logicalPoolId ? eq(volumes.logicalPoolId, input.logicalPoolId) : undefined,
+            input.state ? eq(volumes.state, input.state) : undefined,
+            input.attached === undefined ? undefined : input.attached ? hasAttachment : sql`not ${hasAttachment}`,
+            text ? ilike(volumes.name, text) : undefined,
+            ks.where,
+          ),
+        )
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r[input.sort]);
+    }),
+
+  /** One volume: Anvil's record, the service's view (used bytes, parent), its targets, attachments and snapshots. */
+  volume: operatorProcedure("operator-viewer")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select({ v: volumes, tenantSlug: tenants.slug })
+        .from(volumes)
+        .innerJoin(tenants, eq(tenants.id, volumes.tenantId))
+        .where(eq(volumes.id, input.id));
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
+      const attachments = await ctx.db
+        .select({ id: volumeAttachments.id, nodeId: volumeAttachments.nodeId, nodeName: nodes.name, instanceId: volumeAttachments.instanceId, storageTargetId: volumeAttachments.storageTargetId, createdAt: volumeAttachments.createdAt })
+        .from(volumeAttachments)
+        .leftJoin(nodes, eq(nodes.id, volumeAttachments.nodeId))
+        .where(eq(volumeAttachments.volumeId, row.v.id));
+      const snaps = await ctx.db.select({ id: snapshots.id, name: snapshots.name, state: snapshots.state, createdAt: snapshots.createdAt }).from(snapshots).where(eq(snapshots.volumeId, row.v.id));
+      let service = null;
+      let targets: Awaited<ReturnType<ReturnType<typeof getStorage>["listTargets"]>>["items"] = [];
+      if (row.v.storageVolumeId) {
+        const s = getStorage();
+        try {
+          [service, targets] = await Promise.all([s.getVolume(row.v.storageVolumeId), all(s.listAll(s.listTargets, { volumeId: row.v.storageVolumeId }))]);
+        } catch (e) {
+          throw storageError(e);
+        }
+      }
+      return { ...row.v, tenantSlug: row.tenantSlug, attachments, snapshots: snaps, service, targets };
+    }),
+
+  /** Targets (NVMe-oF subsystems / iSCSI targets) and the initiator each is exported to, with the owning volume. */
+  targets: operatorProcedure("operator-viewer")
+    .input(z.object({ protocol: z.enum(["nvme-tcp", "iscsi"]).optional(), initiator: z.string().max(300).optional() }).default({}))
+    .query(async ({ ctx, input }) => {
+      const s = getStorage();
+      let list: Target[];
+      try {
+        list = await all(s.listAll(s.listTargets, { protocol: input.protocol, initiator: input.initiator }));
+      } catch (e) {
+        throw storageError(e);
+      }
+      const ids = [...new Set(list.map((t) => t.volumeId))];
+      const owners = ids.length
+        ? await ctx.db
+            .select({ storageVolumeId: volumes.storageVolumeId, id: volumes.id, name: volumes.name, tenantSlug: tenants.slug })
+            .from(volumes)
+            .innerJoin(tenants, eq(tenants.id, volumes.tenantId))
+            .where(inArray(volumes.storageVolumeId, ids))
+        : [];
+      const byId = new Map(owners.map((o) => [o.storageVolumeId, o]));
+      return list.map((t) => ({ ...t, volume: byId.get(t.volumeId) ?? null }));
+    }),
+});

@@ -1,0 +1,279 @@
+// Tenant volumes: blank, from an image (thin clone of its golden snapshot: a system disk) or from one of the
+// tenant's snapshots; resize up; rename; delete (refused while attached or while volumes cloned from its
+// snapshots exist). Creating never leaks: the row (state creating) and the quota check commit in one transaction,
+// then the storage service is called with the row id as idempotency key, then the row becomes available; if the
+// service refuses, the row is deleted and the service's message is reported.
+import { TRPCError } from "@trpc/server";
+import { and, eq, ilike, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import { images, snapshots, volumeAttachments, volumes } from "@/db/schema";
+import { GiB, volumeCreateSchema, volumeResizeSchema, volumeStates, volumeUpdateSchema } from "@/db/validation/storage";
+import { enforceQuota } from "@/server/domain/quotas";
+import { defaultLogicalPoolId, getStorage } from "@/server/storage/backend";
+import { storageError } from "@/server/storage/errors";
+import { visibleTo } from "@/server/storage/images";
+import { storageUsage, volumeCount, volumeGiB } from "@/server/storage/usage";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
+import { keyset, page, pageInput } from "../pagination";
+import { createTRPCRouter, tenantProcedure } from "../trpc";
+
+export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
+const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
+
+/** How many attachments a volume has (0 = detached). Correlated subqueries name their tables explicitly: drizzle
+ *  renders columns unqualified in single-table selects, which would bind "id" to the inner table. */
+export const attachmentCount = sql<number>`(select count(*)::int from volume_attachments va where va.volume_id = "volumes"."id")`;
+
+const volumeColumns = {
+  id: volumes.id,
+  tenantId: volumes.tenantId,
+  name: volumes.name,
+  description: volumes.description,
+  sizeGiB: volumes.sizeGiB,
+  kind: volumes.kind,
+  logicalPoolId: volumes.logicalPoolId,
+  sourceImageId: volumes.sourceImageId,
+  sourceImageName: sql<string | null>`(select i.name from images i where i.id = "volumes"."source_image_id")`,
+  sourceSnapshotId: volumes.sourceSnapshotId,
+  sourceSnapshotName: sql<string | null>`(select s.name from snapshots s where s.id = "volumes"."source_snapshot_id")`,
+  multiAttach: volumes.multiAttach,
+  state: volumes.state,
+  storageVolumeId: volumes.storageVolumeId,
+  error: volumes.error,
+  createdAt: volumes.createdAt,
+  updatedAt: volumes.updatedAt,
+  attachments: attachmentCount,
+};
+
+/** The rule the UI and the server share: why a volume cannot be deleted right now (null = it can). */
+export function volumeDeleteBlocker(v: { name: string; state: string; attachments: number }): string | null {
+  if (v.attachments > 0) return `Volume ${v.name} is attached (${v.attachments}); detach it before deleting.`;
+  if (v.state === "creating" || v.state === "deleting") return `Volume ${v.name} is ${v.state}; wait until it finishes.`;
+  return null;
+}
+
+export const volumesRouter = createTRPCRouter({
+  list: tenantProcedure("tenant-member")
+    .input(
+      pageInput.extend({
+        q: z.string().trim().max(100).optional(),
+        state: z.enum(volumeStates).optional(),
+        sort: z.enum(["name", "createdAt", "sizeGiB"]).default("createdAt"),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const sortCol = { name: volumes.name, createdAt: volumes.createdAt, sizeGiB: volumes.sizeGiB }[input.sort];
+      const ks = keyset(sortCol, volumes.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const rows = await ctx.db
+        .select(volumeColumns)
+        .from(volumes)
+        .where(and(eq(volumes.tenantId, ctx.tenant.id), text ? ilike(volumes.name, text) : undefined, input.state ? eq(volumes.state, input.state) : undefined, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      const p = page(rows, input.limit, (r) => r[input.sort]);
+      return { ...p, items: p.items.map((r) => ({ ...r, deleteBlocker: volumeDeleteBlocker(r) })) };
+    }),
+
+  /** Usage vs quota (volumes, GiB, snapshots) for the storage pages. */
+  usage: tenantProcedure("tenant-member").query(({ ctx }) => storageUsage(ctx.db, ctx.tenant.id)),
+
+  get: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db.select(volumeColumns).from(volumes).where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)));
+      if (!row) throw notFound();
+      const snaps = await ctx.db
+        .select({ id: snapshots.id, name: snapshots.name, sizeGiB: snapshots.sizeGiB, state: snapshots.state, createdAt: snapshots.createdAt })
+        .from(snapshots)
+        .where(eq(snapshots.volumeId, row.id))
+        .orderBy(snapshots.createdAt);
+      return { ...row, snapshots: snaps, deleteBlocker: volumeDeleteBlocker(row) };
+    }),
+
+  create: tenantProcedure("tenant-member", { write: true })
+    .input(volumeCreateSchema)
+    .mutation(async ({ ctx, input }) => {
+      if (input.imageId && input.snapshotId) throw fieldError("snapshotId", "Create from an image or from a snapshot, not both.", "BAD_REQUEST");
+      const storage = getStorage();
+      // Resolve the source and the pool the volume must live in (a clone lives in its parent's pool).
+      let source: { storageSnapshotId: string; logicalPoolId: string } | null = null;
+      let kind = input.kind ?? "data";
+      if (input.imageId) {
+        const [img] = await ctx.db.select().from(images).where(eq(images.id, input.imageId));
+        const image = visibleTo(img, ctx.tenant.id);
+        if (image.state !== "available" || !image.storageSnapshotId)
+          throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
+        if (input.sizeGiB < image.minSizeGiB)
+          throw fieldError("sizeGiB", `Image ${image.name} needs a disk of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
+        source = { storageSnapshotId: image.storageSnapshotId, logicalPoolId: image.logicalPoolId };
+        if (!input.kind) kind = "system";
+      } else if (input.snapshotId) {
+        const [snap] = await ctx.db
+          .select({ s: snapshots, pool: volumes.logicalPoolId })
+          .from(snapshots)
+          .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
+          .where(and(eq(snapshots.id, input.snapshotId), eq(snapshots.tenantId, ctx.tenant.id)));
+        if (!snap) throw new TRPCError({ code: "NOT_FOUND", message: "That snapshot does not exist (it may have been deleted)." });
+        if (snap.s.state !== "available" || !snap.s.storageSnapshotId)
+          throw fieldError("snapshotId", `Snapshot ${snap.s.name} is ${snap.s.state}; wait until it is available.`, "PRECONDITION_FAILED");
+        if (input.sizeGiB < snap.s.sizeGiB)
+          throw fieldError("sizeGiB", `Snapshot ${snap.s.name} is ${snap.s.sizeGiB} GiB; the volume must be at least that big.`, "BAD_REQUEST");
+        source = { storageSnapshotId: snap.s.storageSnapshotId, logicalPoolId: snap.pool };
+      }
+      const logicalPoolId = source?.logicalPoolId ?? (await defaultLogicalPoolId());
+
+      let row: typeof volumes.$inferSelect;
+      try {
+        row = await ctx.db.transaction(async (tx) => {
+          await enforceQuota(tx, ctx.tenant.id, [
+            { resource: "volumes", add: 1, used: (t) => volumeCount(t, ctx.tenant.id) },
+            { resource: "volumeGiB", add: input.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) },
+          ]);
+          const [r] = await tx
+            .insert(volumes)
+            .values({
+              tenantId: ctx.tenant.id,
+              name: input.name,
+              description: input.description ?? "",
+              sizeGiB: input.sizeGiB,
+              kind,
+              logicalPoolId,
+              sourceImageId: input.imageId ?? null,
+              sourceSnapshotId: input.snapshotId ?? null,
+              multiAttach: input.multiAttach ?? false,
+              state: "creating",
+            })
+            .returning();
+          await audit(tx, ctx, {
+            action: "volume.create",
+            targetType: "volume",
+            targetId: r!.id,
+            targetName: r!.name,
+            tenantId: ctx.tenant.id,
+            details: { sizeGiB: r!.sizeGiB, kind, imageId: input.imageId ?? null, snapshotId: input.snapshotId ?? null, multiAttach: r!.multiAttach },
+          });
+          return r!;
+        });
+      } catch (e) {
+        throw mapDbError(e, volumeUniques);
+      }
+
+      try {
+        const name = `vol-${row.id}`;
+        const sizeBytes = row.sizeGiB * GiB;
+        const v = source
+          ? await storage.cloneVolume({ name, sourceSnapshotId: source.storageSnapshotId, sizeBytes, multiAttach: row.multiAttach }, { idempotencyKey: row.id })
+          : await storage.createVolume({ name, logicalPoolId, sizeBytes, multiAttach: row.multiAttach }, { idempotencyKey: row.id });
+        const [done] = await ctx.db.update(volumes).set({ storageVolumeId: v.id, state: "available" }).where(eq(volumes.id, row.id)).returning();
+        return done!;
+      } catch (e) {
+        await ctx.db.transaction(async (tx) => {
+          await tx.delete(volumes).where(eq(volumes.id, row.id));
+          await audit(tx, ctx, {
+            action: "volume.create.failed",
+            targetType: "volume",
+            targetId: row.id,
+            targetName: row.name,
+            tenantId: ctx.tenant.id,
+            details: { error: (e as Error).message },
+          });
+        });
+        throw storageError(e, { sizeBytes: "sizeGiB", name: "name" }, "Storage service refused the volume");
+      }
+    }),
+
+  update: tenantProcedure("tenant-member", { write: true })
+    .input(volumeUpdateSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...changes } = input;
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [before] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+          if (!before) throw notFound();
+          const [row] = await tx.update(volumes).set(changes).where(eq(volumes.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(changes)
+              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "volume.update", targetType: "volume", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
+          return row!;
+        });
+      } catch (e) {
+        throw mapDbError(e, volumeUniques);
+      }
+    }),
+
+  /** Grow a volume (volumes never shrink); the GiB quota is checked for the difference. */
+  resize: tenantProcedure("tenant-member", { write: true })
+    .input(volumeResizeSchema)
+    .mutation(async ({ ctx, input }) => {
+      const storage = getStorage();
+      try {
+        return await ctx.db.transaction(async (tx) => {
+          const [v] = await tx.select().from(volumes).where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+          if (!v) throw notFound();
+          if (input.sizeGiB < v.sizeGiB)
+            throw fieldError("sizeGiB", `Volumes only grow: ${v.name} is ${v.sizeGiB} GiB; pick more than that (or create a smaller volume and copy the data).`, "BAD_REQUEST");
+          if (input.sizeGiB === v.sizeGiB) return v;
+          if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
+            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; it can be resized once it is available.` });
+          await enforceQuota(tx, ctx.tenant.id, [{ resource: "volumeGiB", add: input.sizeGiB - v.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) }]);
+          const [row] = await tx.update(volumes).set({ sizeGiB: input.sizeGiB }).where(eq(volumes.id, v.id)).returning();
+          await audit(tx, ctx, {
+            action: "volume.resize",
+            targetType: "volume",
+            targetId: v.id,
+            targetName: v.name,
+            tenantId: ctx.tenant.id,
+            details: { sizeGiB: { from: v.sizeGiB, to: input.sizeGiB } },
+          });
+          // Last, inside the transaction: if the service refuses (pool full), nothing above is kept.
+          await storage.resizeVolume(v.storageVolumeId, input.sizeGiB * GiB);
+          return row!;
+        });
+      } catch (e) {
+        throw storageError(mapDbError(e, volumeUniques), { sizeBytes: "sizeGiB" }, "Storage service refused the resize");
+      }
+    }),
+
+  delete: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      const storage = getStorage();
+      const v = await ctx.db.transaction(async (tx) => {
+        const [row] = await tx.select().from(volumes).where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+        if (!row) throw notFound();
+        const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, row.id))) as [{ n: number }];
+        const blocker = volumeDeleteBlocker({ ...row, attachments: n });
+        if (blocker) throw new TRPCError({ code: "PRECONDITION_FAILED", message: blocker });
+        const snapIds = (await tx.select({ id: snapshots.id }).from(snapshots).where(eq(snapshots.volumeId, row.id))).map((s) => s.id);
+        if (snapIds.length > 0) {
+          const clones = await tx.select({ name: volumes.name }).from(volumes).where(inArray(volumes.sourceSnapshotId, snapIds)).limit(5);
+          if (clones.length > 0)
+            throw new TRPCError({
+              code: "PRECONDITION_FAILED",
+              message: `Volume ${row.name} has snapshots that volume(s) ${clones.map((c) => c.name).join(", ")} were created from; delete those volumes first.`,
+            });
+        }
+        await tx.update(volumes).set({ state: "deleting" }).where(eq(volumes.id, row.id));
+        return row;
+      });
+      try {
+        if (v.storageVolumeId) await storage.deleteVolume(v.storageVolumeId).catch((e) => {
+          // Already gone on the service: the record is what remains to clean up.
+          if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
+        });
+      } catch (e) {
+        await ctx.db.update(volumes).set({ state: v.state }).where(eq(volumes.id, v.id));
+        throw storageError(e, {}, `Storage service refused to delete volume ${v.name}`);
+      }
+      await ctx.db.transaction(async (tx) => {
+        await tx.delete(volumes).where(eq(volumes.id, v.id));
+        await audit(tx, ctx, { action: "volume.delete", targetType: "volume", targetId: v.id, targetName: v.name, tenantId: ctx.tenant.id, details: { sizeGiB: v.sizeGiB } });
+      });
+      return { id: v.id };
+    }),
+});
