@@ -151,12 +151,14 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
   const t0 = Date.now();
   let changed = 0;
   const seen: string[] = [];
+  const agentsSeen: string[] = [];
   await Promise.all(
     rows.map(async (n, i) => {
       const at = rows.length > 1 ? (spreadMs * i) / rows.length : 0;
       const wait = t0 + at - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const o = await pollNode(n);
+      if (o.agent === "ok") agentsSeen.push(n.id);
       const { set, events } = diff(n, o);
       const keys = Object.keys(set).filter((k) => k !== "bmcSeenAt" && k !== "agentHeartbeatAt");
       if (keys.length === 0) {
@@ -187,6 +189,8 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
   );
   for (let i = 0; i < seen.length; i += 1000)
     await db.update(nodes).set({ bmcSeenAt: sql`now()` }).where(inArray(nodes.id, seen.slice(i, i + 1000)));
+  for (let i = 0; i < agentsSeen.length; i += 1000)
+    await db.update(nodes).set({ agentHeartbeatAt: sql`now()` }).where(inArray(nodes.id, agentsSeen.slice(i, i + 1000)));
   return { polled: rows.length, changed };
 }
 
