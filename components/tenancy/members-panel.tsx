@@ -28,7 +28,18 @@ interface MemberRow {
 
 const roleLabel: Record<Role, string> = { "tenant-admin": "Tenant admin", "tenant-member": "Tenant member" };
 
-export function MembersPanel({ scope, canManage, tenantName }: { scope: MembersScope; canManage: string | null; tenantName: string }) {
+export function MembersPanel({
+  scope,
+  canManage,
+  tenantName,
+  adminCount,
+}: {
+  scope: MembersScope;
+  canManage: string | null;
+  tenantName: string;
+  /** How many tenant admins there are (the portal's list reports it itself; the operator page passes it). */
+  adminCount?: number;
+}) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
@@ -48,7 +59,7 @@ export function MembersPanel({ scope, canManage, tenantName }: { scope: MembersS
   });
   const list = scope.kind === "tenant" ? portal : ops;
   const rows = (list.data?.items ?? []) as MemberRow[];
-  const admins = scope.kind === "tenant" ? portal.data?.adminCount : undefined;
+  const admins = scope.kind === "tenant" ? portal.data?.adminCount : adminCount;
 
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<MemberRow | null>(null);

@@ -128,7 +128,7 @@ export function TenantDetail({ id }: { id: string }) {
         <h2 id="members-h" className="text-lg font-semibold">
           Members
         </h2>
-        <MembersPanel scope={{ kind: "ops", id }} canManage={changeReason} tenantName={d.name} />
+        <MembersPanel scope={{ kind: "ops", id }} canManage={changeReason} tenantName={d.name} adminCount={d.adminCount} />
       </section>
       <section aria-labelledby="quota-h" className="flex flex-col gap-2">
         <div className="flex max-w-xl items-center justify-between">
