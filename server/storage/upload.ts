@@ -1,0 +1,95 @@
+// Image upload over HTTP (app/api/images/upload): the request body is the disk image itself (raw or qcow2),
+// streamed to a temp file with a size cap, validated by its bytes (server/storage/image-file.ts), then built
+// into an image (storage volume of the image's size, bytes written, golden snapshot). Metadata travels in the
+// query string: name, os, version, minSizeGiB?, visibility?, tenantId?, format? (raw|qcow2; detected if absent).
+// Only operator admins may upload. Errors are JSON { error: { message, code, fieldErrors? } } with a 4xx status.
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { z } from "zod";
+import { GiB, imageMetaSchema } from "@/db/validation/storage";
+import type { Principal } from "@/server/auth/principal";
+import { FieldErrorCause } from "../api/errors";
+import { defaultLogicalPoolId } from "./backend";
+import { ImageFileError, inspectImageFile } from "./image-file";
+import { type ActorCtx, buildImage } from "./images";
+
+/** Largest upload accepted (ANVIL_IMAGE_MAX_BYTES, default 64 GiB). */
+export function maxUploadBytes(): number {
+  const v = Number(process.env.ANVIL_IMAGE_MAX_BYTES);
+  return Number.isSafeInteger(v) && v > 0 ? v : 64 * GiB;
+}
+
+const querySchema = imageMetaSchema.extend({
+  minSizeGiB: z.coerce.number().pipe(imageMetaSchema.shape.minSizeGiB.unwrap()).optional(),
+  format: z.enum(["raw", "qcow2"]).optional(),
+  tenantId: z.uuid().optional(),
+});
+
+function fail(status: number, code: string, message: string, fieldErrors?: Record<string, string[]>) {
+  return Response.json({ error: { message, code, ...(fieldErrors ? { fieldErrors } : {}) } }, { status });
+}
+
+class TooLarge extends Error {}
+
+export async function handleImageUpload(req: Request, ctx: ActorCtx & { principal: Principal | null }): Promise<Response> {
+  if (!ctx.principal) return fail(401, "UNAUTHORIZED", "Sign in to continue.");
+  const role = ctx.principal.tokenScope ? ctx.principal.tokenScope.platformRole : ctx.principal.platformRole;
+  if (!role) return fail(404, "NOT_FOUND", "Not found.");
+  if (role !== "operator-admin") return fail(403, "FORBIDDEN", "Operator viewers can look but not change anything; ask an operator admin.");
+  if (req.method !== "POST") return fail(405, "METHOD_NOT_SUPPORTED", "Upload with POST; the body is the image file.");
+
+  const params = Object.fromEntries(new URL(req.url).searchParams);
+  const parsed = querySchema.safeParse(params);
+  if (!parsed.success) {
+    const fieldErrors: Record<string, string[]> = {};
+    for (const i of parsed.error.issues) (fieldErrors[i.path.join(".") || "_"] ??= []).push(i.message);
+    return fail(400, "BAD_REQUEST", `Invalid input: ${Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v.join(", ")}`).join("; ")}`, fieldErrors);
+  }
+  const max = maxUploadBytes();
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (declared > max) return fail(413, "PAYLOAD_TOO_LARGE", `The image is ${declared} bytes; the limit is ${max} bytes.`);
+  if (!req.body) return fail(400, "BAD_REQUEST", "The request has no body: send the image file as the body.");
+
+  const dir = await mkdtemp(path.join(tmpdir(), "anvil-image-"));
+  const file = path.join(dir, "upload.img");
+  try {
+    let seen = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        seen += chunk.length;
+        cb(seen > max ? new TooLarge() : null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(req.body as import("node:stream/web").ReadableStream), cap, createWriteStream(file));
+    } catch (e) {
+      if (e instanceof TooLarge) return fail(413, "PAYLOAD_TOO_LARGE", `The image is larger than the limit of ${max} bytes.`);
+      throw e;
+    }
+    let info: Awaited<ReturnType<typeof inspectImageFile>>;
+    try {
+      info = await inspectImageFile(file, parsed.data.format);
+    } catch (e) {
+      if (e instanceof ImageFileError) return fail(400, "BAD_REQUEST", e.message, { file: [e.message] });
+      throw e;
+    }
+    const { format: _f, ...meta } = parsed.data;
+    const sizeBytes = Math.ceil(info.virtualBytes / GiB) * GiB;
+    const image = await buildImage(ctx, meta, { kind: "upload", fileBytes: info.fileBytes, format: info.format }, { sizeBytes, logicalPoolId: await defaultLogicalPoolId() });
+    return Response.json(image, { status: 201 });
+  } catch (e) {
+    if (e instanceof TRPCError) {
+      const fieldErrors = e.cause instanceof FieldErrorCause ? { [e.cause.field]: [e.cause.message] } : undefined;
+      return fail(getHTTPStatusCodeFromError(e), e.code, e.message, fieldErrors);
+    }
+    throw e;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
