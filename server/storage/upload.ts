@@ -48,7 +48,10 @@ export async function handleImageUpload(req: Request, ctx: ActorCtx & { principa
   const parsed = querySchema.safeParse(params);
   if (!parsed.success) {
     const fieldErrors: Record<string, string[]> = {};
-    for (const i of parsed.error.issues) (fieldErrors[i.path.join(".") || "_"] ??= []).push(i.message);
+    for (const i of parsed.error.issues) {
+      const key = i.path.join(".") || "_";
+      fieldErrors[key] = [...(fieldErrors[key] ?? []), i.message];
+    }
     return fail(400, "BAD_REQUEST", `Invalid input: ${Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v.join(", ")}`).join("; ")}`, fieldErrors);
   }
   const max = maxUploadBytes();
