@@ -75,6 +75,11 @@ describe("API tokens", () => {
     expect((await call(created.token, "tenants.list", {})).status).toBe(404);
     // A token can't mint tokens.
     expect((await call(created.token, "apiTokens.create", { name: "x", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } }, "mutation")).status).toBe(403);
+    // Nor plant an SSH key (keys reach servers in every tenant of the user); reading them is fine.
+    const pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlz9WJjHHLaqCmtJ7ZBtRHtZsTsRcyWh7CJEpS2pdCS e2e@test";
+    const plant = await call(created.token, "sshKeys.add", { name: "planted", publicKey: pub }, "mutation");
+    expect([plant.status, plant.message]).toEqual([403, "API tokens can't add or delete SSH keys; sign in to the console to do this."]);
+    expect((await call(created.token, "sshKeys.list", {})).status).toBe(200);
     // Last use is recorded.
     const [used] = await fx.db.select().from(s.apiTokens).where(eq(s.apiTokens.id, created.id));
     expect(used?.lastUsedAt).toBeInstanceOf(Date);

@@ -1,5 +1,7 @@
 // SSH public keys of the signed-in user (provisioning puts them on servers): add, list, delete.
 // Keys are validated by decoding them (server/domain/ssh-keys.ts); a duplicate key or name is a field error.
+// Adding and deleting need a signed-in session: a key reaches servers in every tenant of the user, so a token
+// scoped to one tenant must not be able to plant one.
 import { TRPCError } from "@trpc/server";
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
@@ -15,6 +17,12 @@ const uniques = {
   ssh_keys_user_fp_uq: { field: "publicKey", message: "You have already added this key." },
   ssh_keys_user_name_uq: { field: "name", message: "You already have a key with this name." },
 };
+
+const sessionOnly = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.principal.tokenScope)
+    throw new TRPCError({ code: "FORBIDDEN", message: "API tokens can't add or delete SSH keys; sign in to the console to do this." });
+  return next();
+});
 
 export const sshKeysRouter = createTRPCRouter({
   list: authedProcedure.input(pageInput.pick({ cursor: true, limit: true }).default({ limit: 50 })).query(async ({ ctx, input }) => {
@@ -36,7 +44,7 @@ export const sshKeysRouter = createTRPCRouter({
     return page(rows, input.limit, (r) => r.createdAt);
   }),
 
-  add: authedProcedure.input(sshKeyAddSchema).mutation(async ({ ctx, input }) => {
+  add: sessionOnly.input(sshKeyAddSchema).mutation(async ({ ctx, input }) => {
     const parsed = parseSshPublicKey(input.publicKey);
     if (!parsed.ok) throw fieldError("publicKey", parsed.reason, "BAD_REQUEST");
     const k = parsed.key;
@@ -54,7 +62,7 @@ export const sshKeysRouter = createTRPCRouter({
     }
   }),
 
-  delete: authedProcedure.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) =>
+  delete: sessionOnly.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) =>
     ctx.db.transaction(async (tx) => {
       const [row] = await tx.delete(sshKeys).where(and(eq(sshKeys.id, input.id), eq(sshKeys.userId, ctx.principal.userId))).returning();
       if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "You have no SSH key with that id." });
