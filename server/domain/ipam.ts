@@ -1,8 +1,9 @@
 // IPAM: hands out and takes back subnet addresses for ports. Safety under concurrency comes from the database:
 // UNIQUE (subnet_id, address) on ip_allocations and INSERT … ON CONFLICT DO NOTHING, so two allocators racing for
 // the same address never both win; the loser (nothing returned) moves on to another free address. The first try is
-// the lowest free address (predictable addresses for people); after a collision, tries are random among the free
-// ones so a crowd of concurrent allocators spreads out instead of queueing on the same next address.
+// the lowest free address (predictable addresses for people). Concurrent allocators would all pick the same lowest
+// address and queue on each other's uncommitted insert, so each candidate is first claimed with a non-blocking
+// transaction-scoped advisory lock: a claimed address is skipped at once and the next free one tried.
 import { TRPCError } from "@trpc/server";
 import { and, count, eq, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
@@ -73,9 +74,18 @@ async function tryInsert(tx: Db | Tx, subnet: SubnetForIpam, tenantId: string, a
   return rows[0];
 }
 
-async function usedSet(tx: Db | Tx, subnetId: string): Promise<Set<bigint>> {
-  const rows = await tx.select({ a: sql<string>`host(${ipAllocations.address})` }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnetId));
+async function usedSet(tx: Db | Tx, subnetId: string, family: 4 | 6): Promise<Set<bigint>> {
   const out = new Set<bigint>();
+  if (family === 4) {
+    // inet - inet is a bigint in Postgres: no address parsing on this side.
+    const rows = await tx
+      .select({ n: sql<string>`(${ipAllocations.address} - '0.0.0.0'::inet)::text` })
+      .from(ipAllocations)
+      .where(eq(ipAllocations.subnetId, subnetId));
+    for (const r of rows) out.add(BigInt(r.n));
+    return out;
+  }
+  const rows = await tx.select({ a: sql<string>`host(${ipAllocations.address})` }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnetId));
   for (const r of rows) {
     const p = parseAddress(r.a);
     if (p) out.add(p.value);
@@ -110,25 +120,48 @@ export async function allocateAddress(
   const pl = plan(subnet);
   const fam = pl.cidr.family;
   const isExcluded = (v: bigint) => pl.excluded.some((e) => v >= e.lo && v <= e.hi);
-  // Sized for IPv4 subnets (at most a /16 = 65k candidates); IPv6 subnets would need a sparse strategy.
-  for (let round = 0; round < 3; round++) {
-    const used = await usedSet(tx, subnet.id);
-    const free: bigint[] = [];
-    for (let v = pl.usable.lo; v <= pl.usable.hi; v++) if (!used.has(v) && !isExcluded(v)) free.push(v);
-    if (!free.length) break;
-    let first = true;
-    while (free.length) {
-      const idx = first ? 0 : Math.floor(Math.random() * free.length);
-      first = false;
-      const v = free[idx]!;
-      free[idx] = free[free.length - 1]!;
-      free.pop();
-      const got = await tryInsert(tx, subnet, opts.tenantId, bigIntToIp(v, fam), portId);
-      if (got) return { id: got.id, address: got.address.replace(/\/\d+$/, "") };
+  for (let round = 0; round < 4; round++) {
+    // Addresses known taken: committed allocations, plus any another allocator holds or wins in this round.
+    const used = await usedSet(tx, subnet.id, fam);
+    const isFree = (v: bigint) => !used.has(v) && !isExcluded(v);
+    for (let batch = 0; batch < 64; batch++) {
+      // The next few free addresses, lowest first; one round trip claims the first nobody else is inserting.
+      const candidates: bigint[] = [];
+      for (let v = scanFrom(pl.usable.lo, pl, isFree); v !== undefined && candidates.length < 32; v = scanFrom(v + 1n, pl, isFree)) candidates.push(v);
+      if (!candidates.length) break;
+      const v = await claimFirst(tx, subnet.id, candidates);
+      if (v !== undefined) {
+        const got = await tryInsert(tx, subnet, opts.tenantId, bigIntToIp(v, fam), portId);
+        if (got) return { id: got.id, address: got.address.replace(/\/\d+$/, "") };
+        used.add(v); // committed by someone else since we read the taken set
+      } else for (const c of candidates) used.add(c);
     }
   }
   const [row] = await tx.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnet.id));
   throw exhaustedError(subnet, (row?.n ?? 0) + excludedCount(pl));
+}
+
+/** The first free address at or after `from` (wrapping is the caller's business), or undefined. */
+function scanFrom(from: bigint, pl: Plan, isFree: (v: bigint) => boolean): bigint | undefined {
+  for (let v = from; v <= pl.usable.hi; v++) if (isFree(v)) return v;
+  return undefined;
+}
+
+/**
+ * Claims the first candidate no concurrent allocator is trying, with non-blocking transaction-scoped advisory locks
+ * evaluated in order inside one statement (LIMIT 1 stops at the first lock taken). Returns undefined when every
+ * candidate is being tried by someone else. The UNIQUE constraint stays the guarantee; the locks only keep
+ * allocators from queueing behind each other's uncommitted insert of the same address.
+ */
+async function claimFirst(tx: Db | Tx, subnetId: string, candidates: bigint[]): Promise<bigint | undefined> {
+  // IPv4 fits in 32 bits; for IPv6 the low 32 bits serve as the lock key (a hint only, see above).
+  const keys = candidates.map((c) => Number(BigInt.asIntN(32, c)));
+  const r = await tx.execute<{ i: number }>(sql`
+    select c.i::int as i from unnest(${`{${keys.join(",")}}`}::int[]) with ordinality as c(k, i)
+     where pg_try_advisory_xact_lock(hashtext(${subnetId}), c.k)
+     limit 1`);
+  const i = r.rows[0]?.i;
+  return i === undefined ? undefined : candidates[Number(i) - 1];
 }
 
 /** Gateway and reserved addresses count as "in use" in the exhaustion message (they are not free either). */
