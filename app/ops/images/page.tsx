@@ -1,8 +1,8 @@
-// Operator console: Images (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Operator console: system-disk images (components/storage/images-page.tsx).
+import { ImagesPage } from "@/components/storage/images-page";
 
 export const metadata = { title: "Images" };
 
 export default function Page() {
-  return <NotBuiltYet title="Images" what="System-disk images (upload, clone, visibility) come with the storage work." />;
+  return <ImagesPage />;
 }

@@ -1,8 +1,8 @@
-// Operator console: Storage (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Operator console: Storage (components/storage/ops-storage-page.tsx).
+import { OpsStoragePage } from "@/components/storage/ops-storage-page";
 
 export const metadata = { title: "Storage" };
 
 export default function Page() {
-  return <NotBuiltYet title="Storage" what="Disk pools, logical pools, volumes and targets of the distributed storage come with the storage work." />;
+  return <OpsStoragePage />;
 }

@@ -1,0 +1,68 @@
+"use client";
+// Small pieces shared by the storage pages: byte/GiB formatting, state badges, usage-vs-quota meters, and
+// placing a server error on the form field it names (else the form's error banner).
+import type { FieldValues, Path, UseFormReturn } from "react-hook-form";
+import { errorInfo } from "@/components/trpc";
+import { Badge, type BadgeTone } from "@/components/ui/badge";
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+const stateTones: Record<string, BadgeTone> = {
+  available: "green",
+  attached: "sky",
+  exported: "sky",
+  ok: "green",
+  creating: "amber",
+  deleting: "amber",
+  degraded: "amber",
+  error: "red",
+  failed: "red",
+};
+export function StateBadge({ state }: { state: string }) {
+  return <Badge tone={stateTones[state] ?? "zinc"}>{state}</Badge>;
+}
+
+/** "3 of 20 volumes" with a bar; red when full. */
+export function UsageMeter({ label, used, limit, unit = "" }: { label: string; used: number; limit: number; unit?: string }) {
+  const pct = limit > 0 ? Math.min(100, Math.round((used / limit) * 100)) : 100;
+  return (
+    <div className="min-w-44 flex-1 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+      <div className="flex justify-between text-sm">
+        <span className="font-medium">{label}</span>
+        <span className="tabular-nums text-zinc-600 dark:text-zinc-400">
+          {used}
+          {unit} of {limit}
+          {unit}
+        </span>
+      </div>
+      <div className="mt-2 h-1.5 rounded-full bg-zinc-100 dark:bg-zinc-800" aria-hidden>
+        <div className={`h-1.5 rounded-full ${pct >= 100 ? "bg-red-500" : pct >= 80 ? "bg-amber-500" : "bg-sky-500"}`} style={{ width: `${pct}%` }} />
+      </div>
+    </div>
+  );
+}
+
+/** Puts field errors from the server on the form's fields; returns the message for the banner when none fit. */
+export function placeErrors<T extends FieldValues>(form: UseFormReturn<T>, e: unknown, fields: readonly string[]): string | null {
+  const info = errorInfo(e);
+  let placed = false;
+  for (const [field, msgs] of Object.entries(info.fieldErrors)) {
+    if (fields.includes(field)) {
+      form.setError(field as Path<T>, { message: msgs[0] });
+      placed = true;
+    }
+  }
+  return placed ? null : info.message;
+}
+
+export const inputCls =
+  "rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
