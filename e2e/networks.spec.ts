@@ -89,4 +89,6 @@ test("operators see every tenant's VPCs and are told floating IPs are not built"
   await expect(page.getByRole("heading", { name: "Networks", exact: true })).toBeVisible();
   await expect(page.getByRole("note").filter({ hasText: "Floating IPs are not built yet" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Create provider network" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);
+  await page.getByLabel("Tenant (slug)").fill("acme");
+  await expect(page.getByRole("button", { name: "Allow public ranges" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);
 });

@@ -163,6 +163,7 @@ export function OpsNetworksPage() {
           Floating IPs are not built yet: provider networks are recorded here, but no public address can be attached to a server so far.
         </div>
       </section>
+      <TenantPolicyForm changeReason={changeReason} />
       {creating ? <ProviderFormDialog onClose={() => setCreating(false)} /> : null}
       <ConfirmDialog
         open={!!deleting}
@@ -233,5 +234,44 @@ function ProviderFormDialog({ onClose }: { onClose: () => void }) {
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** Per-tenant permission to use public (non-RFC 1918) ranges in VPCs; off by default. */
+function TenantPolicyForm({ changeReason }: { changeReason: string | null }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const [slug, setSlug] = useState("");
+  const dslug = useDebounced(slug.trim());
+  const policy = useQuery({ ...trpc.networksAdmin.tenantPolicy.queryOptions({ tenantSlug: dslug }), enabled: dslug.length > 0, retry: false });
+  const qc = useQueryClient();
+  const set = useMutation(
+    trpc.networksAdmin.setTenantPolicy.mutationOptions({
+      onSuccess: async (r) => {
+        toast("success", `Tenant ${r.tenantSlug} ${r.allowPublicCidrs ? "may now" : "may no longer"} use public ranges in its VPCs.`);
+        await qc.invalidateQueries(trpc.networksAdmin.pathFilter());
+      },
+      onError: (e) => toast("error", errorInfo(e).message),
+    }),
+  );
+  return (
+    <section aria-label="Public ranges" className="rounded-lg border border-zinc-200 p-4 dark:border-zinc-800">
+      <h2 className="mb-1 text-lg font-semibold">Public ranges in tenant VPCs</h2>
+      <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">VPCs use private (RFC 1918) ranges unless an operator allows a tenant to use public ones.</p>
+      <div className="flex flex-wrap items-end gap-3">
+        <Field label="Tenant (slug)" error={policy.error ? errorInfo(policy.error).message : undefined}>
+          {(p) => <input {...p} value={slug} onChange={(e) => setSlug(e.target.value)} placeholder="acme" />}
+        </Field>
+        {policy.data ? (
+          <Button
+            disabledReason={changeReason}
+            busy={set.isPending}
+            onClick={() => set.mutate({ tenantSlug: policy.data.tenantSlug, allowPublicCidrs: !policy.data.allowPublicCidrs })}
+          >
+            {policy.data.allowPublicCidrs ? "Stop allowing public ranges" : "Allow public ranges"}
+          </Button>
+        ) : null}
+      </div>
+    </section>
   );
 }
