@@ -1,0 +1,105 @@
+// Storage end to end, like a person: the operator uploads a tiny qcow2 image (header + bytes generated here) and
+// lowers Acme's volume quota to 2; an Acme member creates a system disk from the image, snapshots it, creates a
+// second volume from the snapshot, hits the quota on the third and reads the message; the operator sees both
+// volumes under the tenant on the storage page. Runs against the E2E server's lab storage service.
+import { expect, test } from "@playwright/test";
+import { loginAs } from "./helpers";
+
+/** A minimal qcow2 v3 header describing a 1 GiB disk, followed by 64 KiB of data. */
+function tinyQcow2(): Buffer {
+  const header = Buffer.alloc(104);
+  Buffer.from([0x51, 0x46, 0x49, 0xfb]).copy(header, 0);
+  header.writeUInt32BE(3, 4);
+  header.writeUInt32BE(16, 20);
+  header.writeBigUInt64BE(BigInt(1024 ** 3), 24);
+  header.writeUInt32BE(104, 100);
+  return Buffer.concat([header, Buffer.alloc(64 * 1024, 0xab)]);
+}
+
+const sfx = Math.random().toString(36).slice(2, 7);
+const imageName = `e2e-ubuntu-${sfx}`;
+const vol1 = `e2e-sys-${sfx}`;
+const vol2 = `e2e-restored-${sfx}`;
+const snap = `e2e-snap-${sfx}`;
+
+test("image upload → volume from image → snapshot → volume from snapshot → quota → operator view", async ({ page }) => {
+  test.setTimeout(120_000);
+  // Operator: a small volume quota for Acme, then upload the image.
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.getByRole("link", { name: "Tenants", exact: true }).click();
+  await page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: "Acme Corp" }).click();
+  await page.getByRole("button", { name: "Edit quota" }).click();
+  const quota = page.getByRole("dialog", { name: "Edit quota" });
+  await quota.getByLabel("Volumes", { exact: true }).fill("2");
+  await quota.getByRole("button", { name: "Save quota" }).click();
+  await expect(quota).toBeHidden();
+
+  await page.goto("/ops/images");
+  await page.getByRole("button", { name: "Upload image" }).click();
+  const upload = page.getByRole("dialog", { name: "Upload image" });
+  await upload.getByLabel("Image file").setInputFiles({ name: "tiny.qcow2", mimeType: "application/octet-stream", buffer: tinyQcow2() });
+  await upload.getByLabel("Name").fill(imageName);
+  await upload.getByLabel("OS", { exact: true }).fill("ubuntu");
+  await upload.getByLabel("OS version").fill("24.04");
+  await upload.getByRole("button", { name: "Upload" }).click();
+  await expect(upload).toBeHidden();
+  const imageRow = page.getByRole("table", { name: "Images" }).getByRole("row", { name: new RegExp(imageName) });
+  await expect(imageRow).toContainText("qcow2");
+  await expect(imageRow).toContainText("available");
+
+  // Acme member: system disk from the image.
+  await page.context().clearCookies();
+  await loginAs(page, "acmeMember");
+  await page.goto("/t/acme/volumes");
+  await page.getByRole("button", { name: "Create volume" }).click();
+  let dialog = page.getByRole("dialog", { name: "Create volume" });
+  await dialog.getByLabel("Name").fill(vol1);
+  await dialog.getByLabel("Source").selectOption("image");
+  await dialog.getByLabel("Image").selectOption({ label: `${imageName} (ubuntu 24.04)` });
+  await dialog.getByLabel("Size (GiB)").fill("10");
+  await dialog.getByRole("button", { name: "Create volume" }).click();
+  await expect(dialog).toBeHidden();
+  const row1 = page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(vol1) });
+  await expect(row1).toContainText(`image ${imageName}`);
+  await expect(row1).toContainText("system");
+
+  // Snapshot it.
+  await page.getByRole("button", { name: `Snapshot volume ${vol1}` }).click();
+  dialog = page.getByRole("dialog", { name: `Snapshot volume ${vol1}` });
+  await dialog.getByLabel("Snapshot name").fill(snap);
+  await dialog.getByRole("button", { name: "Create snapshot" }).click();
+  await expect(dialog).toBeHidden();
+
+  // A second volume from the snapshot.
+  await page.goto("/t/acme/snapshots");
+  await expect(page.getByRole("table", { name: "Snapshots" }).getByRole("row", { name: new RegExp(snap) })).toContainText(vol1);
+  await page.getByRole("button", { name: `Create volume from snapshot ${snap}` }).click();
+  dialog = page.getByRole("dialog", { name: `Create volume from snapshot ${snap}` });
+  await dialog.getByLabel("Name").fill(vol2);
+  await dialog.getByRole("button", { name: "Create volume" }).click();
+  await expect(dialog).toBeHidden();
+
+  // The quota: a third volume is refused with the reason.
+  await page.goto("/t/acme/volumes");
+  await expect(page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(vol2) })).toContainText(`snapshot ${snap}`);
+  await expect(page.getByRole("region", { name: "Storage quota" })).toContainText("2 of 2");
+  await page.getByRole("button", { name: "Create volume" }).click();
+  dialog = page.getByRole("dialog", { name: "Create volume" });
+  await dialog.getByLabel("Name").fill(`e2e-third-${sfx}`);
+  await dialog.getByLabel("Size (GiB)").fill("1");
+  await dialog.getByRole("button", { name: "Create volume" }).click();
+  await expect(dialog.getByRole("alert")).toContainText(/Quota exceeded: this would use 3 volumes but the tenant's quota is 2 volumes/);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+
+  // Operator: both volumes under the tenant.
+  await page.context().clearCookies();
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.goto("/ops/storage");
+  await expect(page.getByRole("table", { name: "Logical pools" })).toContainText("default");
+  await page.getByLabel("Tenant (slug)").fill("acme");
+  const all = page.getByRole("table", { name: "All volumes" });
+  await expect(all.getByRole("row", { name: new RegExp(vol1) })).toContainText("acme");
+  await expect(all.getByRole("row", { name: new RegExp(vol2) })).toContainText("acme");
+  await all.getByRole("button", { name: vol2 }).click();
+  await expect(page.getByRole("dialog", { name: `Volume ${vol2} (acme)` })).toContainText("Parent snapshot");
+});
