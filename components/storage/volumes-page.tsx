@@ -59,6 +59,7 @@ export function VolumesPage({ tenant }: { tenant: string }) {
   const [resizing, setResizing] = useState<VolumeRow | null>(null);
   const [snapshotting, setSnapshotting] = useState<VolumeRow | null>(null);
   const [deleting, setDeleting] = useState<VolumeRow | null>(null);
+  const [viewing, setViewing] = useState<string | null>(null);
   const refresh = () => Promise.all([qc.invalidateQueries(trpc.volumes.pathFilter()), qc.invalidateQueries(trpc.snapshots.pathFilter())]);
   const del = useMutation(
     trpc.volumes.delete.mutationOptions({
@@ -72,7 +73,15 @@ export function VolumesPage({ tenant }: { tenant: string }) {
   );
 
   const columns: ColumnDef<VolumeRow, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
+    {
+      id: "name",
+      header: "Name",
+      cell: ({ row }) => (
+        <button type="button" className="font-medium text-sky-700 hover:underline dark:text-sky-400" onClick={() => setViewing(row.original.id)}>
+          {row.original.name}
+        </button>
+      ),
+    },
     { id: "sizeGiB", header: "Size", cell: ({ row }) => <span className="tabular-nums">{row.original.sizeGiB} GiB</span> },
     { id: "kind", header: "Kind", cell: ({ row }) => row.original.kind },
     {
@@ -131,6 +140,7 @@ export function VolumesPage({ tenant }: { tenant: string }) {
         page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
       {creating ? <VolumeCreateDialog tenant={tenant} onClose={() => setCreating(false)} /> : null}
+      {viewing ? <VolumeDetailDialog tenant={tenant} id={viewing} onClose={() => setViewing(null)} /> : null}
       {resizing ? <ResizeDialog tenant={tenant} volume={resizing} onClose={() => setResizing(null)} /> : null}
       {snapshotting ? <SnapshotDialog tenant={tenant} volume={snapshotting} onClose={() => setSnapshotting(null)} /> : null}
       <ConfirmDialog
@@ -348,6 +358,50 @@ function SnapshotDialog({ tenant, volume, onClose }: { tenant: string; volume: V
           </Button>
         </div>
       </form>
+    </Dialog>
+  );
+}
+
+function VolumeDetailDialog({ tenant, id, onClose }: { tenant: string; id: string; onClose: () => void }) {
+  const trpc = useTRPC();
+  const q = useQuery(trpc.volumes.get.queryOptions({ tenant, id }));
+  const v = q.data;
+  return (
+    <Dialog open onClose={onClose} title={v ? `Volume ${v.name}` : "Volume"}>
+      {q.error ? <FormError message={errorInfo(q.error).message} /> : null}
+      {v ? (
+        <dl className="grid grid-cols-2 gap-x-4 gap-y-1 text-sm">
+          <dt className="text-zinc-500">Size</dt>
+          <dd>{v.sizeGiB} GiB</dd>
+          <dt className="text-zinc-500">Kind</dt>
+          <dd>{v.kind}</dd>
+          <dt className="text-zinc-500">Source</dt>
+          <dd>{v.sourceImageName ? `image ${v.sourceImageName}` : v.sourceSnapshotName ? `snapshot ${v.sourceSnapshotName}` : "blank"}</dd>
+          <dt className="text-zinc-500">State</dt>
+          <dd>
+            <StateBadge state={v.attachments > 0 ? "attached" : v.state} />
+          </dd>
+          <dt className="text-zinc-500">Multi-attach</dt>
+          <dd>{v.multiAttach ? "yes" : "no"}</dd>
+          <dt className="text-zinc-500">Attachments</dt>
+          <dd>{v.attachments}</dd>
+          <dt className="text-zinc-500">Snapshots</dt>
+          <dd>{v.snapshots.length === 0 ? "none" : v.snapshots.map((s) => s.name).join(", ")}</dd>
+          <dt className="text-zinc-500">Created</dt>
+          <dd>{new Date(v.createdAt).toLocaleString()}</dd>
+          {v.deleteBlocker ? (
+            <>
+              <dt className="text-zinc-500">Can delete?</dt>
+              <dd>{v.deleteBlocker}</dd>
+            </>
+          ) : null}
+        </dl>
+      ) : (
+        <p>Loading…</p>
+      )}
+      <div className="flex justify-end">
+        <Button onClick={onClose}>Close</Button>
+      </div>
     </Dialog>
   );
 }

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 function upload(body: Buffer, q: Record<string, string>, who: keyof Fixtures["principals"] = "operatorAdmin") {
-  const req = new Request(`http://anvil.test/api/images/upload?${new URLSearchParams(q)}`, { method: "POST", body, headers: { "content-length": String(body.length) } });
+  const req = new Request(`http://anvil.test/api/images/upload?${new URLSearchParams(q)}`, { method: "POST", body: new Uint8Array(body), headers: { "content-length": String(body.length) } });
   return handleImageUpload(req, { db: fx.db, principal: fx.principals[who], requestId: "upload-test" });
 }
 

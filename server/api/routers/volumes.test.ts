@@ -346,3 +346,36 @@ describe("storage (operator)", () => {
     }
   });
 });
+
+describe("reconcile after a crash mid-create", () => {
+  it("completes rows whose service object exists, removes the others, and finishes interrupted deletes", async () => {
+    const { reconcileStorage } = await import("@/server/storage/reconcile");
+    const storage = getStorage();
+    const pool = (await storage.listLogicalPools()).items[0]!.id;
+    const old = new Date(Date.now() - 60 * 60_000);
+    // Landed on the service, BFF died before marking it available.
+    const landedId = crypto.randomUUID();
+    const landed = await storage.createVolume({ name: `vol-${landedId}`, logicalPoolId: pool, sizeBytes: GiB }, { idempotencyKey: landedId });
+    // Never reached the service.
+    const lostId = crypto.randomUUID();
+    // Delete interrupted after marking "deleting".
+    const dyingId = crypto.randomUUID();
+    const dying = await storage.createVolume({ name: `vol-${dyingId}`, logicalPoolId: pool, sizeBytes: GiB });
+    const base = { tenantId: fx.tenant.id, sizeGiB: 1, logicalPoolId: pool, updatedAt: old };
+    await fx.db.insert(s.volumes).values([
+      { ...base, id: landedId, name: uniq("landed"), state: "creating" },
+      { ...base, id: lostId, name: uniq("lost"), state: "creating" },
+      { ...base, id: dyingId, name: uniq("dying"), state: "deleting", storageVolumeId: dying.id },
+      { ...base, id: crypto.randomUUID(), name: uniq("fresh"), state: "creating", updatedAt: new Date() },
+    ]);
+    const report = await reconcileStorage(fx.db, { olderThanMs: 60_000 });
+    expect(report).toMatchObject({ volumesCompleted: 1, volumesRemoved: 1, deletesFinished: 1 });
+    const [l] = await fx.db.select().from(s.volumes).where(eq(s.volumes.id, landedId));
+    expect(l).toMatchObject({ state: "available", storageVolumeId: landed.id });
+    expect(await fx.db.select().from(s.volumes).where(eq(s.volumes.id, lostId))).toEqual([]);
+    expect(await fx.db.select().from(s.volumes).where(eq(s.volumes.id, dyingId))).toEqual([]);
+    expect((await storage.listVolumes({ name: `vol-${dyingId}` })).items).toEqual([]);
+    // The in-flight one (fresh) is left alone.
+    expect((await fx.db.select().from(s.volumes).where(eq(s.volumes.state, "creating"))).length).toBe(1);
+  });
+});
