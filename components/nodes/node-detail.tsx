@@ -129,6 +129,9 @@ function NodeView({ n }: { n: NodeDetail }) {
           <HealthBadge health={n.health} />
           <MaintenanceBadge on={n.maintenance} reason={n.maintenanceReason} />
           <FaultBadge fault={n.fault} />
+          <Link href={`/ops/nodes/${n.id}/console`} className="ml-auto text-sm text-sky-700 hover:underline dark:text-sky-400">
+            Serial console
+          </Link>
         </div>
         {n.fault ? (
           <p role="alert" className="mt-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">

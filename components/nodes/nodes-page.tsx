@@ -5,7 +5,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable, type SortState } from "@/components/ui/data-table";
@@ -95,6 +95,9 @@ export function NodesPage() {
   const rows = list.data?.items ?? [];
 
   const [selected, setSelected] = useState<Map<string, string>>(new Map());
+  // A bulk action applies to what the operator can see: changing the filter or sort clears the selection.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: filterKey is the trigger, not a value we read
+  useEffect(() => setSelected(new Map()), [filterKey]);
   const toggle = (r: NodeListRow, on: boolean) =>
     setSelected((s) => {
       const n = new Map(s);

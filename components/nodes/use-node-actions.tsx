@@ -1,10 +1,12 @@
 "use client";
 // One way to run node actions from the list (bulk, per-node results in a dialog) and from the detail page
-// (one node, result as a toast): power, maintenance (asks the reason), move to pool (asks the pool), inspect,
-// and the lifecycle transitions manage/provide/abort (one call per node; the server has no bulk verb for them).
+// (one node, result as a toast): power (anything that can cut a running OS off asks first), maintenance (asks the
+// reason), move to pool (asks the pool), inspect, and the lifecycle transitions manage/provide/abort (one call per
+// node; the server has no bulk verb for them).
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC, useTRPCClient } from "@/components/trpc";
+import { ConfirmDialog } from "@/components/ui/dialog";
 import { useToast } from "@/components/ui/toast";
 import { type ActionResult, BulkResultsDialog, MaintenanceDialog, MoveToPoolDialog } from "./node-dialogs";
 
@@ -46,12 +48,15 @@ export function actionLabel(a: NodeActionKind): string {
 
 type Target = { id: string; name: string };
 
+/** Power actions that interrupt whatever runs on the node: confirmed before they are sent. */
+const DISRUPTIVE = new Set<PowerAction>(["off", "soft_off", "reboot", "soft_reboot", "power_cycle", "nmi"]);
+
 export function useNodeActions(opts: { report: "dialog" | "toast"; onDone?: (results: ActionResult[]) => void }) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const qc = useQueryClient();
   const toast = useToast();
-  const [asking, setAsking] = useState<{ kind: "maintenance" | "move"; targets: Target[] } | null>(null);
+  const [asking, setAsking] = useState<{ kind: "maintenance" | "move"; targets: Target[] } | { kind: "confirm"; action: NodeActionKind; targets: Target[] } | null>(null);
   const [results, setResults] = useState<{ title: string; rows: ActionResult[] } | null>(null);
 
   const m = useMutation({
@@ -98,6 +103,7 @@ export function useNodeActions(opts: { report: "dialog" | "toast"; onDone?: (res
     if (!targets.length) return;
     if (action.kind === "maintenanceOn") return setAsking({ kind: "maintenance", targets });
     if (action.kind === "moveToPool") return setAsking({ kind: "move", targets });
+    if (action.kind === "power" && DISRUPTIVE.has(action.action)) return setAsking({ kind: "confirm", action, targets });
     m.mutate({ action, targets });
   };
 
@@ -116,6 +122,22 @@ export function useNodeActions(opts: { report: "dialog" | "toast"; onDone?: (res
           count={asking.targets.length}
           busy={m.isPending}
           onSubmit={(poolId) => m.mutate({ action: { kind: "moveToPool" }, targets: asking.targets, extra: poolId })}
+          onClose={() => setAsking(null)}
+        />
+      ) : null}
+      {asking?.kind === "confirm" ? (
+        <ConfirmDialog
+          open
+          title={`${actionLabel(asking.action)} ${asking.targets.length === 1 ? asking.targets[0]!.name : `${asking.targets.length} nodes`}?`}
+          body={
+            <p>
+              Whatever runs on {asking.targets.length === 1 ? "it" : "them"} is interrupted
+              {asking.targets.length > 1 ? `: ${asking.targets.map((t) => t.name).join(", ")}` : ""}.
+            </p>
+          }
+          confirmLabel={actionLabel(asking.action)}
+          busy={m.isPending}
+          onConfirm={() => m.mutate({ action: asking.action, targets: asking.targets })}
           onClose={() => setAsking(null)}
         />
       ) : null}
