@@ -44,6 +44,7 @@ export function ImagesPage() {
   const list = useQuery({ ...trpc.images.list.queryOptions({ q: dq || undefined, os: os || undefined, cursor: pages.cursor }), placeholderData: (p) => p });
   const osList = useQuery(trpc.images.osList.queryOptions());
   const [uploading, setUploading] = useState(false);
+  const [fromSnapshot, setFromSnapshot] = useState(false);
   const [cloning, setCloning] = useState<ImageRow | null>(null);
   const [deleting, setDeleting] = useState<ImageRow | null>(null);
   const [flatten, setFlatten] = useState(false);
@@ -96,9 +97,14 @@ export function ImagesPage() {
         title="Images"
         description="System-disk images. Each keeps a golden snapshot on storage; system disks are thin clones of it."
         actions={
-          <Button variant="primary" disabledReason={changeReason} onClick={() => setUploading(true)}>
-            Upload image
-          </Button>
+          <>
+            <Button disabledReason={changeReason} onClick={() => setFromSnapshot(true)}>
+              Image from snapshot
+            </Button>
+            <Button variant="primary" disabledReason={changeReason} onClick={() => setUploading(true)}>
+              Upload image
+            </Button>
+          </>
         }
       />
       <div className="mb-3 flex gap-2">
@@ -120,6 +126,7 @@ export function ImagesPage() {
         page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
       {uploading ? <UploadDialog onClose={() => setUploading(false)} /> : null}
+      {fromSnapshot ? <FromSnapshotDialog onClose={() => setFromSnapshot(false)} /> : null}
       {cloning ? <CloneDialog image={cloning} onClose={() => setCloning(null)} /> : null}
       <Dialog open={!!deleting} onClose={() => setDeleting(null)} title={`Delete image ${deleting?.name ?? ""}?`}>
         <div className="flex flex-col gap-3 text-sm">
@@ -250,6 +257,76 @@ function CloneDialog({ image, onClose }: { image: ImageRow; onClose: () => void 
           <Button onClick={onClose}>Cancel</Button>
           <Button type="submit" variant="primary" busy={clone.isPending}>
             Clone
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** A public (or one-tenant) image made from a tenant's snapshot: a flattened copy, independent of the tenant's volume. */
+function FromSnapshotDialog({ onClose }: { onClose: () => void }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [tenant, setTenant] = useState("");
+  const dt = useDebounced(tenant);
+  const snaps = useQuery(trpc.storage.snapshots.queryOptions({ tenant: dt || undefined, limit: 200 }));
+  const [v, setV] = useState({ snapshotId: "", name: "", os: "", version: "" });
+  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const [banner, setBanner] = useState<string | null>(null);
+  const create = useMutation(
+    trpc.images.createFromSnapshot.mutationOptions({
+      onSuccess: async (r) => {
+        toast("success", `Image ${r.name} created.`);
+        await qc.invalidateQueries(trpc.images.pathFilter());
+        onClose();
+      },
+      onError: (e) => {
+        const info = errorInfo(e);
+        setErrors(info.fieldErrors);
+        setBanner(info.message);
+      },
+    }),
+  );
+  return (
+    <Dialog open onClose={onClose} title="Image from a tenant snapshot">
+      <form
+        noValidate
+        className="flex flex-col gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setErrors({});
+          setBanner(null);
+          if (!v.snapshotId) return setErrors({ snapshotId: ["Pick a snapshot"] });
+          create.mutate({ ...v, visibility: "public" });
+        }}
+      >
+        <FormError message={banner} />
+        <Field label="Tenant (slug)" hint="Narrows the snapshot list.">
+          {(p) => <input {...p} value={tenant} onChange={(e) => setTenant(e.target.value)} />}
+        </Field>
+        <Field label="Snapshot" error={errors.snapshotId?.[0]}>
+          {(p) => (
+            <select {...p} value={v.snapshotId} onChange={(e) => setV({ ...v, snapshotId: e.target.value })}>
+              <option value="">{snaps.isLoading ? "Loading…" : "Pick a snapshot"}</option>
+              {snaps.data?.items.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.tenantSlug}/{s.name} (of {s.volumeName}, {s.sizeGiB} GiB)
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {(["name", "os", "version"] as const).map((k) => (
+          <Field key={k} label={{ name: "Name", os: "OS", version: "OS version" }[k]} error={errors[k]?.[0]}>
+            {(p) => <input {...p} value={v[k]} onChange={(e) => setV({ ...v, [k]: e.target.value })} />}
+          </Field>
+        ))}
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={create.isPending}>
+            Create image
           </Button>
         </div>
       </form>

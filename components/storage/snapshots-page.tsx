@@ -97,6 +97,7 @@ export function SnapshotsPage({ tenant }: { tenant: string }) {
         empty={<EmptyState title={dq ? "No snapshot matches the filter" : "No snapshots yet"} body={dq ? undefined : "Snapshot a volume from the Volumes page."} />}
         page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
+      <TenantImages tenant={tenant} />
       {cloning ? <VolumeCreateDialog tenant={tenant} snapshot={cloning} onClose={() => setCloning(null)} /> : null}
       {promoting ? <PromoteDialog tenant={tenant} snapshot={promoting} onClose={() => setPromoting(null)} /> : null}
       <ConfirmDialog
@@ -159,5 +160,78 @@ function PromoteDialog({ tenant, snapshot, onClose }: { tenant: string; snapshot
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The tenant's own images (saved snapshots); public images are listed by the create-volume dialog. */
+function TenantImages({ tenant }: { tenant: string }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const list = useQuery(trpc.images.available.queryOptions({ tenant, limit: 200 }));
+  const mine = (list.data?.items ?? []).filter((i) => i.visibility === "tenant");
+  const [deleting, setDeleting] = useState<{ id: string; name: string } | null>(null);
+  const del = useMutation(
+    trpc.images.deleteOwn.mutationOptions({
+      onSuccess: async () => {
+        toast("success", `Image ${deleting?.name} deleted.`);
+        setDeleting(null);
+        await qc.invalidateQueries(trpc.images.pathFilter());
+      },
+      onError: (e) => toast("error", errorInfo(e).message),
+    }),
+  );
+  return (
+    <section className="mt-8">
+      <h2 className="mb-2 text-lg font-semibold">Your images</h2>
+      {mine.length === 0 ? <p className="text-sm text-zinc-500">None yet: “Save as image” on a snapshot makes one only your tenant sees.</p> : null}
+      {mine.length > 0 ? (
+        <table aria-label="Your images" className="w-full text-left text-sm">
+          <thead className="text-xs text-zinc-500 uppercase">
+            <tr>
+              <th className="py-1">Name</th>
+              <th>OS</th>
+              <th>Min size</th>
+              <th>Volumes from it</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {mine.map((i) => (
+              <tr key={i.id} className="border-t border-zinc-100 dark:border-zinc-800">
+                <td className="py-1 font-medium">{i.name}</td>
+                <td>
+                  {i.os} {i.version}
+                </td>
+                <td>{i.minSizeGiB} GiB</td>
+                <td>{i.volumeCount}</td>
+                <td className="text-right">
+                  <Button
+                    size="sm"
+                    variant="danger"
+                    aria-label={`Delete image ${i.name}`}
+                    disabledReason={i.volumeCount > 0 ? `${i.volumeCount} volume(s) were created from this image; delete them first.` : null}
+                    onClick={() => setDeleting(i)}
+                  >
+                    Delete
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <ConfirmDialog
+        open={!!deleting}
+        title={`Delete image ${deleting?.name ?? ""}?`}
+        body={<p>The image is removed from storage for good.</p>}
+        confirmLabel="Delete image"
+        busy={del.isPending}
+        onConfirm={() => deleting && del.mutate({ tenant, id: deleting.id })}
+        onClose={() => setDeleting(null)}
+      />
+    </section>
   );
 }

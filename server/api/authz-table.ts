@@ -227,6 +227,7 @@ export const authzTable: Record<string, AuthzRow> = {
   "storage.deleteLogicalPool": { input: async (fx) => ({ id: (await logicalPoolFixture(fx)).id }), expect: operatorWrite },
   "storage.volumes": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: operatorRead },
   "storage.volume": { input: async (fx) => ({ id: (await volumeFixture(fx)).id }), expect: operatorRead },
+  "storage.snapshots": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: operatorRead },
   "storage.targets": { input: async (fx) => { await storageFixture(fx); return {}; }, expect: operatorRead },
   // Storage (tenant): volumes, snapshots, images.
   "volumes.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },

@@ -217,6 +217,31 @@ export const storageRouter = createTRPCRouter({
       return { ...row.v, tenantSlug: row.tenantSlug, attachments, snapshots: snaps, service, targets };
     }),
 
+  /** Every tenant's snapshots (e.g. to make a public image from one). */
+  snapshots: operatorProcedure("operator-viewer")
+    .input(pageInput.extend({ tenant: z.string().trim().max(63).optional(), q: z.string().trim().max(100).optional() }))
+    .query(async ({ ctx, input }) => {
+      const ks = keyset(snapshots.createdAt, snapshots.id, input.dir, input.cursor);
+      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const rows = await ctx.db
+        .select({
+          id: snapshots.id,
+          name: snapshots.name,
+          tenantSlug: tenants.slug,
+          volumeName: volumes.name,
+          sizeGiB: snapshots.sizeGiB,
+          state: snapshots.state,
+          createdAt: snapshots.createdAt,
+        })
+        .from(snapshots)
+        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
+        .innerJoin(tenants, eq(tenants.id, snapshots.tenantId))
+        .where(and(input.tenant ? eq(tenants.slug, input.tenant) : undefined, text ? ilike(snapshots.name, text) : undefined, ks.where))
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r.createdAt);
+    }),
+
   /** Targets (NVMe-oF subsystems / iSCSI targets) and the initiator each is exported to, with the owning volume. */
   targets: operatorProcedure("operator-viewer")
     .input(z.object({ protocol: z.enum(["nvme-tcp", "iscsi"]).optional(), initiator: z.string().max(300).optional() }).default({}))

@@ -330,6 +330,9 @@ describe("storage (operator)", () => {
     expect(detail.targets[0]?.initiator).toBe("nqn.2014-08.org.nvmexpress:uuid:host-1");
     expect(detail.attachments.length).toBe(1);
     expect(detail.service?.status).toBe("exported");
+    const snap = await callerAs(fx, "otherTenantMember").snapshots.create({ tenant: fx.otherTenant.slug, volumeId: v.id, name: uniq("ops") });
+    const snaps = await op.storage.snapshots({ tenant: fx.otherTenant.slug });
+    expect(snaps.items.map((x) => [x.id, x.tenantSlug, x.volumeName])).toEqual([[snap.id, fx.otherTenant.slug, v.name]]);
     const targets = await op.storage.targets({});
     expect(targets.find((t) => t.volumeId === v.storageVolumeId)?.volume?.name).toBe(v.name);
   });
