@@ -38,6 +38,7 @@ export function OpsStoragePage() {
   const ov = useQuery(trpc.storage.overview.queryOptions());
   const [lpDialog, setLpDialog] = useState<LogicalPool | "new" | null>(null);
   const [dpDialog, setDpDialog] = useState(false);
+  const [renaming, setRenaming] = useState<DiskPool | null>(null);
   const [deleting, setDeleting] = useState<{ kind: "disk" | "logical"; id: string; name: string } | null>(null);
   const refresh = () => qc.invalidateQueries(trpc.storage.pathFilter());
   const onDeleted = async () => {
@@ -94,7 +95,10 @@ export function OpsStoragePage() {
       id: "actions",
       header: () => <span className="sr-only">Actions</span>,
       cell: ({ row }) => (
-        <div className="flex justify-end">
+        <div className="flex justify-end gap-2">
+          <Button size="sm" aria-label={`Rename disk pool ${row.original.name}`} disabledReason={changeReason} onClick={() => setRenaming(row.original)}>
+            Rename
+          </Button>
           <Button
             size="sm"
             variant="danger"
@@ -180,6 +184,7 @@ export function OpsStoragePage() {
       <AllVolumes logicalPools={d?.logicalPools ?? []} />
       <Targets />
       {lpDialog ? <LogicalPoolDialog pool={lpDialog === "new" ? null : lpDialog} diskPools={d?.diskPools ?? []} onClose={() => setLpDialog(null)} /> : null}
+      {renaming ? <RenameDiskPoolDialog pool={renaming} onClose={() => setRenaming(null)} /> : null}
       {dpDialog ? <DiskPoolDialog disks={(d?.disks ?? []).filter((x) => x.diskPoolId === null)} onClose={() => setDpDialog(false)} /> : null}
       <ConfirmDialog
         open={!!deleting}
@@ -547,5 +552,46 @@ function Targets() {
         </table>
       ) : null}
     </section>
+  );
+}
+
+function RenameDiskPoolDialog({ pool, onClose }: { pool: DiskPool; onClose: () => void }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [name, setName] = useState(pool.name);
+  const [error, setError] = useState<string | null>(null);
+  const rename = useMutation(
+    trpc.storage.updateDiskPool.mutationOptions({
+      onSuccess: async (p) => {
+        toast("success", `Disk pool renamed to ${p.name}.`);
+        await qc.invalidateQueries(trpc.storage.pathFilter());
+        onClose();
+      },
+      onError: (e) => setError(errorInfo(e).message),
+    }),
+  );
+  return (
+    <Dialog open onClose={onClose} title={`Rename disk pool ${pool.name}`}>
+      <form
+        noValidate
+        className="flex flex-col gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setError(null);
+          rename.mutate({ id: pool.id, name });
+        }}
+      >
+        <Field label="Name" error={error ?? undefined}>
+          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={rename.isPending}>
+            Rename
+          </Button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
