@@ -37,7 +37,7 @@ export function LoginForm({ next }: { next?: string }) {
     <form onSubmit={onSubmit} noValidate className="flex flex-col gap-4">
       <FormError message={error} />
       <Field label="Email" error={form.formState.errors.email}>
-        {(p) => <input {...p} type="email" autoComplete="username" autoFocus {...form.register("email")} />}
+        {(p) => <input {...p} type="email" autoComplete="username" {...form.register("email")} />}
       </Field>
       <Field label="Password" error={form.formState.errors.password}>
         {(p) => <input {...p} type="password" autoComplete="current-password" {...form.register("password")} />}

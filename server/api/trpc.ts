@@ -55,7 +55,7 @@ const t = initTRPC.context<Context>().create({
       fieldErrors = {};
       for (const issue of error.cause.issues) {
         const key = issue.path.join(".") || "_";
-        (fieldErrors[key] ??= []).push(issue.message);
+        fieldErrors[key] = [...(fieldErrors[key] ?? []), issue.message];
       }
     } else if (error.cause instanceof FieldErrorCause) {
       fieldErrors = { [error.cause.field]: [error.cause.message] };

@@ -14,7 +14,8 @@ export interface NodeBmc {
 
 const MAX = Number(process.env.ANVIL_DRIVER_CACHE ?? 30_000);
 const g = globalThis as unknown as { __anvilDrivers?: Map<string, { key: string; driver: BmcDriver }> };
-const cache = (g.__anvilDrivers ??= new Map());
+g.__anvilDrivers ??= new Map();
+const cache = g.__anvilDrivers;
 
 export function endpointFor(n: NodeBmc, opts: { timeoutMs?: number; retries?: number } = {}): BmcEndpoint {
   const credentials = JSON.parse(unseal(n.bmcCredentials)) as { username: string; password: string };

@@ -35,8 +35,10 @@ const g = globalThis as unknown as {
   __anvilWorkflows?: Map<string, AnyFn>;
   __anvilSchedules?: { name: string; fn: (t: Date, ctx: unknown) => Promise<void>; schedule: string }[];
 };
-const registry = (g.__anvilWorkflows ??= new Map());
-const schedules = (g.__anvilSchedules ??= []);
+g.__anvilWorkflows ??= new Map();
+g.__anvilSchedules ??= [];
+const registry = g.__anvilWorkflows;
+const schedules = g.__anvilSchedules;
 
 /** Registers a durable workflow under a stable name (must run before startEngine launches DBOS). */
 export function defineWorkflow<A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
