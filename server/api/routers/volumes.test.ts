@@ -66,10 +66,12 @@ describe("volumes", () => {
     expect(shrink.code).toBe("BAD_REQUEST");
     expect(shrink.message).toMatch(/only grow/);
 
+    const renamed = await t.volumes.update({ tenant: fx.tenant.slug, id: v.id, name: `${v.name}-r`, description: "scratch" });
+    expect(renamed).toMatchObject({ name: `${v.name}-r`, description: "scratch" });
     await t.volumes.delete({ tenant: fx.tenant.slug, id: v.id });
     expect((await err(getStorage().getVolume(v.storageVolumeId!).catch((e) => { throw new TRPCError({ code: "NOT_FOUND", message: e.message }); }))).code).toBe("NOT_FOUND");
     const audits = await fx.db.select().from(s.auditEvents).where(eq(s.auditEvents.targetId, v.id));
-    expect(audits.map((a) => a.action).sort()).toEqual(["volume.create", "volume.delete", "volume.resize"]);
+    expect(audits.map((a) => a.action).sort()).toEqual(["volume.create", "volume.delete", "volume.resize", "volume.update"]);
   });
 
   it("clones a system disk from an image (thin), enforcing the image's minimum size", async () => {
