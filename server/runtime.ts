@@ -45,6 +45,9 @@ export async function startBackground(opts: { dev: boolean }): Promise<string[]>
     stoppers.push(lab.close);
     lines.push(`Lab: ${lab.summary}`);
   }
+  // Storage work interrupted by an earlier crash is finished (or undone) now, then every 5 minutes by schedule.
+  const { reconcileNow } = await import("./workflows/maintenance");
+  await reconcileNow().catch((e) => lines.push(`Storage reconcile failed: ${(e as Error).message}`));
   return lines;
 }
 

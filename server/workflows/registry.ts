@@ -2,3 +2,4 @@
 // does not matter; names do — they are stored with each run).
 import "./nodes";
 import "./sync";
+import "./maintenance";
