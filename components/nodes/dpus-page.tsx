@@ -32,7 +32,10 @@ function useDpuInventory(id: string) {
 function ModelCell({ id }: { id: string }) {
   const inv = useDpuInventory(id);
   if (!inv.data) return <span className="text-xs text-zinc-500">{inv.isLoading ? "…" : "—"}</span>;
-  return <span>{[inv.data.manufacturer, inv.data.model].filter(Boolean).join(" ") || "—"}</span>;
+  const { manufacturer: maker, model } = inv.data;
+  // Vendors often repeat their name in the model ("Nvidia" + "NVIDIA BlueField-3…"): say it once.
+  const text = model && maker && model.toLowerCase().startsWith(maker.toLowerCase()) ? model : [maker, model].filter(Boolean).join(" ");
+  return <span>{text || "—"}</span>;
 }
 
 function FirmwareCell({ id }: { id: string }) {
