@@ -121,8 +121,8 @@ test("a member of two tenants switches between them", async ({ page }) => {
 });
 
 test("unbuilt sections say so plainly; theme toggles; sign-out ends the session", async ({ page }) => {
-  await loginAs(page, "operatorAdmin");
-  await page.getByRole("link", { name: "DPUs", exact: true }).click();
+  await loginAs(page, "acmeAdmin", /\/t\/acme$/);
+  await page.getByRole("link", { name: "Instances", exact: true }).click();
   await expect(page.getByRole("note")).toContainText("Not built yet.");
   const html = page.locator("html");
   const wasDark = (await html.getAttribute("class"))?.includes("dark") ?? false;

@@ -1,0 +1,82 @@
+// The networks-and-tenancy flow end to end, as the issue states it: a tenant admin creates a VPC, a subnet and a
+// security group with an SSH rule, invites a member (temporary password shown once), the member signs in and sees
+// them; a member of another tenant gets not-found for their URLs.
+import { expect, type Page, test } from "@playwright/test";
+import { loginAs } from "./helpers";
+
+const tag = Date.now().toString(36).slice(-5);
+const vpcName = `flow-${tag}`;
+const memberEmail = `flow-${tag}@e2e.example`;
+
+async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+}
+
+test("tenant admin builds a network, invites a member who sees it; another tenant's member gets not-found", async ({ page }) => {
+  await loginAs(page, "globexAdmin", /\/t\/globex$/);
+  await page.getByRole("link", { name: "Networks", exact: true }).click();
+  await page.getByRole("button", { name: "Create VPC" }).click();
+  const vpcDialog = page.getByRole("dialog", { name: "Create VPC" });
+  await vpcDialog.getByLabel("Name").fill(vpcName);
+  await vpcDialog.getByLabel("IPv4 range").fill("10.91.0.0/16");
+  await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
+  await expect(page.getByRole("status").filter({ hasText: new RegExp(`VPC ${vpcName} created`) })).toBeVisible();
+  await page.getByRole("table", { name: "VPCs" }).getByRole("link", { name: vpcName }).click();
+  const vpcUrl = page.url();
+  await page.getByRole("button", { name: "Create subnet" }).click();
+  const subDialog = page.getByRole("dialog", { name: "Create subnet" });
+  await subDialog.getByLabel("Name").fill("app");
+  await subDialog.getByLabel("Subnet range").fill("10.91.4.0/24");
+  await subDialog.getByRole("button", { name: "Create subnet" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Subnet app created (gateway 10.91.4.1)." })).toBeVisible();
+
+  await page.getByRole("link", { name: "Security groups", exact: true }).click();
+  await page.getByRole("button", { name: "Create security group" }).click();
+  const sgDialog = page.getByRole("dialog", { name: "Create security group" });
+  await sgDialog.getByLabel("VPC").selectOption({ label: vpcName });
+  await sgDialog.getByLabel("Name").fill(`ssh-${tag}`);
+  await sgDialog.getByRole("button", { name: "Create security group" }).click();
+  await page.getByRole("table", { name: "Security groups" }).getByRole("link", { name: `ssh-${tag}`, exact: true }).click();
+  const sgUrl = page.url();
+  const editor = page.getByRole("region", { name: "Add a rule" });
+  await editor.getByLabel("Protocol").selectOption("tcp");
+  await editor.getByLabel("First port").fill("22");
+  await editor.getByLabel("Last port").fill("22");
+  await editor.getByLabel("Remote CIDR").fill("0.0.0.0/0");
+  await editor.getByRole("button", { name: "Add rule" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Rule added" })).toBeVisible();
+
+  // Invite a member; the temporary password is shown once.
+  await page.getByRole("link", { name: "Members", exact: true }).click();
+  await page.getByRole("button", { name: "Add member" }).click();
+  const add = page.getByRole("dialog", { name: "Add a member to Globex" });
+  await add.getByLabel("Email").fill(memberEmail);
+  await add.getByLabel("Name").fill("Flow Member");
+  await add.getByRole("button", { name: "Add member" }).click();
+  const shown = page.getByRole("dialog", { name: `${memberEmail} invited` });
+  const password = await shown.getByLabel("Temporary password").inputValue();
+  await shown.getByRole("button", { name: "Done" }).click();
+  await signOut(page);
+
+  // The member signs in and sees the VPC, its subnet and the SSH rule.
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(memberEmail);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/t\/globex$/);
+  await page.getByRole("link", { name: "Networks", exact: true }).click();
+  await expect(page.getByRole("table", { name: "VPCs" }).getByRole("cell", { name: "10.91.0.0/16" })).toBeVisible();
+  await page.goto(vpcUrl);
+  await expect(page.getByRole("table", { name: "Subnets" }).getByRole("cell", { name: "10.91.4.0/24" })).toBeVisible();
+  await page.goto(sgUrl);
+  await expect(page.getByRole("table", { name: "Rules" }).getByRole("row").filter({ hasText: "0.0.0.0/0" })).toBeVisible();
+  await signOut(page);
+
+  // A member of another tenant gets not-found for those URLs.
+  await loginAs(page, "acmeMember", /\/t\/acme$/);
+  for (const url of [vpcUrl, sgUrl]) {
+    await page.goto(url);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  }
+});
