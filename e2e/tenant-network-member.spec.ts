@@ -23,6 +23,7 @@ test("tenant admin builds a network, invites a member who sees it; another tenan
   await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
   await expect(page.getByRole("status").filter({ hasText: new RegExp(`VPC ${vpcName} created`) })).toBeVisible();
   await page.getByRole("table", { name: "VPCs" }).getByRole("link", { name: vpcName }).click();
+  await expect(page.getByRole("heading", { name: `VPC ${vpcName}` })).toBeVisible();
   const vpcUrl = page.url();
   await page.getByRole("button", { name: "Create subnet" }).click();
   const subDialog = page.getByRole("dialog", { name: "Create subnet" });
@@ -38,6 +39,7 @@ test("tenant admin builds a network, invites a member who sees it; another tenan
   await sgDialog.getByLabel("Name").fill(`ssh-${tag}`);
   await sgDialog.getByRole("button", { name: "Create security group" }).click();
   await page.getByRole("table", { name: "Security groups" }).getByRole("link", { name: `ssh-${tag}`, exact: true }).click();
+  await expect(page.getByRole("heading", { name: `Security group ssh-${tag}` })).toBeVisible();
   const sgUrl = page.url();
   const editor = page.getByRole("region", { name: "Add a rule" });
   await editor.getByLabel("Protocol").selectOption("tcp");
