@@ -20,28 +20,16 @@ const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-s
 // The versions operators compare across the fleet, in this order; other components follow.
 const KEY_COMPONENTS = ["DPU_OS", "DPU_ATF", "DPU_NIC", "BMC_Firmware"];
 
-/**
- * Model and firmware versions of one DPU. `nodes.list` carries no inventory, so each row reads its DPU's detail
- * once (batched into one request per page, cached a minute) instead of on every poll.
- */
-function useDpuInventory(id: string) {
-  const trpc = useTRPC();
-  return useQuery({ ...trpc.nodes.get.queryOptions({ id }), staleTime: 60_000, select: (d) => d.inventory as { model?: string | null; manufacturer?: string | null; firmware?: unknown } | null });
-}
-
-function ModelCell({ id }: { id: string }) {
-  const inv = useDpuInventory(id);
-  if (!inv.data) return <span className="text-xs text-zinc-500">{inv.isLoading ? "…" : "—"}</span>;
-  const { manufacturer: maker, model } = inv.data;
+function ModelCell({ row }: { row: NodeListRow }) {
+  const { manufacturer: maker, model } = row;
   // Vendors often repeat their name in the model ("Nvidia" + "NVIDIA BlueField-3…"): say it once.
   const text = model && maker && model.toLowerCase().startsWith(maker.toLowerCase()) ? model : [maker, model].filter(Boolean).join(" ");
   return <span>{text || "—"}</span>;
 }
 
-function FirmwareCell({ id }: { id: string }) {
-  const inv = useDpuInventory(id);
-  const fw = firmwareOf(inv.data);
-  if (!fw.length) return <span className="text-xs text-zinc-500">{inv.isLoading ? "…" : "not inspected"}</span>;
+function FirmwareCell({ row }: { row: NodeListRow }) {
+  const fw = firmwareOf({ firmware: row.firmware });
+  if (!fw.length) return <span className="text-xs text-zinc-500">not inspected</span>;
   const sorted = [...fw].sort((a, b) => (KEY_COMPONENTS.indexOf(a.id) + 99) % 99 - (KEY_COMPONENTS.indexOf(b.id) + 99) % 99);
   return (
     <dl className="grid grid-cols-[max-content_1fr] gap-x-2 text-xs">
@@ -101,8 +89,8 @@ export function DpusPage() {
           <span className="text-zinc-400">—</span>
         ),
     },
-    { id: "model", header: "Model", cell: ({ row }) => <ModelCell id={row.original.id} /> },
-    { id: "firmware", header: "Firmware / OS", cell: ({ row }) => <FirmwareCell id={row.original.id} /> },
+    { id: "model", header: "Model", cell: ({ row }) => <ModelCell row={row.original} /> },
+    { id: "firmware", header: "Firmware / OS", cell: ({ row }) => <FirmwareCell row={row.original} /> },
     {
       id: "agent",
       header: "Agent",

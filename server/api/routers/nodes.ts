@@ -148,6 +148,9 @@ export const nodesRouter = createTRPCRouter({
           children: sql<number>`(select count(*)::int from nodes c where c.parent_node_id = ${nodes.id})`,
           cpu: sql<string | null>`${nodes.inventory}->'cpu'->>'model'`,
           memoryGiB: sql<number | null>`(${nodes.inventory}->>'memoryGiB')::int`,
+          manufacturer: sql<string | null>`${nodes.inventory}->>'manufacturer'`,
+          model: sql<string | null>`${nodes.inventory}->>'model'`,
+          firmware: sql<unknown>`${nodes.inventory}->'firmware'`,
         })
         .from(nodes)
         .leftJoin(pools, eq(pools.id, nodes.poolId))
