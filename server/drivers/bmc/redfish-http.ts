@@ -77,8 +77,10 @@ function agentFor(verifyTls: boolean, ca: string | undefined): Agent {
     a = new Agent({
       connect: { rejectUnauthorized: verifyTls, ...(ca ? { ca } : {}) },
       connections: 4,
-      keepAliveTimeout: 10_000,
-      keepAliveMaxTimeout: 30_000,
+      // Short keep-alive: a BFF polling 20,000 BMCs must not hold 20,000 idle sockets (file descriptors) between
+      // passes; within one call's burst of requests the connection is still reused.
+      keepAliveTimeout: Number(process.env.ANVIL_BMC_KEEPALIVE_MS ?? 2_000),
+      keepAliveMaxTimeout: 10_000,
     });
     agents.set(key, a);
   }
