@@ -6,3 +6,4 @@ export * from "./quotas";
 export * from "./network";
 export * from "./tenancy";
 export * from "./storage";
+export * from "./compute";
