@@ -11,9 +11,11 @@ import { nodes, operations, pools, tenants } from "./core";
 import { ports, subnets } from "./network";
 import { images } from "./storage";
 
-const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+// Millisecond precision: list cursors carry created_at as a JS Date (ms), so a microsecond column would make the
+// next page repeat the row the cursor points at.
+const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
 const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true })
+  timestamp("updated_at", { withTimezone: true, precision: 3 })
     .notNull()
     .defaultNow()
     .$onUpdate(() => new Date());

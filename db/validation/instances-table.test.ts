@@ -1,4 +1,4 @@
-// Constraint tests of the instances table against the real Postgres (migrated by test/global-setup): one
+// Constraint tests of the instances table (db/schema/compute.ts; kept out of db/schema because drizzle-kit loads every file there) against the real Postgres (migrated by test/global-setup): one
 // instance per node, names unique per tenant among live instances (case-insensitive), sizes positive.
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
