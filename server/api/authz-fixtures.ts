@@ -206,3 +206,13 @@ export async function logicalPoolFixture(fx: Fixtures) {
   const lp = await storage.getLogicalPool(logicalPoolId);
   return storage.createLogicalPool({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskPoolId: lp.diskPoolId, redundancy: { type: "replica", copies: 1 } });
 }
+
+/** An instance row of fx.tenant (as a create would leave it, before any workflow step). */
+export async function instanceFixture(fx: Fixtures) {
+  const pool = await poolsFixture(fx);
+  const [row] = await fx.db
+    .insert(s.instances)
+    .values({ tenantId: fx.tenant.id, poolId: pool.id, name: `authz-${crypto.randomUUID().slice(0, 8)}`, systemVolumeSizeGiB: 10 })
+    .returning();
+  return row!;
+}

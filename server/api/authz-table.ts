@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
 import { diskPoolFixture, freeDiskFixture, imageFixture, logicalPoolFixture, snapshotFixture, storageFixture, volumeFixture } from "./authz-fixtures";
+import { instanceFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -257,4 +258,7 @@ export const authzTable: Record<string, AuthzRow> = {
   "images.update": { input: async (fx) => ({ id: (await imageFixture(fx)).id, description: "changed" }), expect: operatorWrite },
   "images.delete": { input: async (fx) => ({ id: (await imageFixture(fx)).id }), expect: operatorWrite },
   "images.deleteOwn": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await imageFixture(fx, "tenant")).id }), expect: tenantWrite },
+  "instances.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "instances.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: tenantRead },
+  "instances.adminList": { input: () => ({}), expect: operatorRead },
 };

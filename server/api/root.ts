@@ -20,6 +20,7 @@ import { imagesRouter } from "./routers/images";
 import { snapshotsRouter } from "./routers/snapshots";
 import { storageRouter } from "./routers/storage";
 import { volumesRouter } from "./routers/volumes";
+import { instancesRouter } from "./routers/instances";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -44,6 +45,7 @@ export const appRouter = createTRPCRouter({
   volumes: volumesRouter,
   snapshots: snapshotsRouter,
   images: imagesRouter,
+  instances: instancesRouter,
 });
 
 export type AppRouter = typeof appRouter;
