@@ -1,0 +1,59 @@
+// The instance create input, declared once: router input and (later) the tenant's create form. User data is
+// checked here as cloud-init would read it — a #cloud-config document must parse as a YAML mapping — so a typo
+// is a field error at submit time instead of a server that boots without its configuration.
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+/** cloud-init's limit on the NoCloud seed is larger, but the DPU agent refuses more than 64 KiB (agent/schemas.ts). */
+export const USER_DATA_MAX_BYTES = 64 * 1024;
+
+export const instanceNameRule = z
+  .string()
+  .trim()
+  .min(1, "Required")
+  .max(63, "At most 63 characters")
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "Lowercase letters, digits and dashes; start and end with a letter or digit (it becomes the host name)");
+
+/** Why a user-data text would not work, or null when it is fine (empty means none). */
+export function userDataProblem(text: string): string | null {
+  if (text === "") return null;
+  if (Buffer.byteLength(text, "utf8") > USER_DATA_MAX_BYTES) return "At most 64 KiB; put large payloads behind #include or in the image";
+  if (text.startsWith("#!")) return null; // a script: cloud-init runs it as is
+  if (!text.startsWith("#cloud-config")) return "Must start with #cloud-config (or #! for a script)";
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    const msg = (e as Error).message.split("\n")[0];
+    return `Not valid YAML: ${msg}`;
+  }
+  if (doc !== null && (typeof doc !== "object" || Array.isArray(doc))) return "A #cloud-config document must be a YAML mapping (key: value lines)";
+  return null;
+}
+
+export const userDataRule = z
+  .string()
+  .max(USER_DATA_MAX_BYTES * 2)
+  .default("")
+  .superRefine((s, ctx) => {
+    const problem = userDataProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+export const instanceCreateSchema = z
+  .object({
+    name: instanceNameRule,
+    description: z.string().trim().max(500, "At most 500 characters").optional(),
+    poolId: z.uuid("Choose a pool"),
+    imageId: z.uuid("Choose an image"),
+    /** Defaults to the image's minimum size. */
+    systemVolumeSizeGiB: z.int().min(1, "At least 1 GiB").max(16_384, "At most 16 TiB").optional(),
+    subnetId: z.uuid("Choose a subnet"),
+    securityGroupIds: z.array(z.uuid()).max(16, "At most 16 security groups").default([]),
+    sshKeyIds: z.array(z.uuid()).max(32, "At most 32 SSH keys").default([]),
+    userData: userDataRule,
+    recoveryPolicy: z.enum(["manual", "reprovision"]).default("manual"),
+  })
+  .strict();
+
+export type InstanceCreate = z.infer<typeof instanceCreateSchema>;
