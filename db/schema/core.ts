@@ -17,9 +17,9 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
-const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
 const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true })
+  timestamp("updated_at", { withTimezone: true, precision: 3 })
     .notNull()
     .defaultNow()
     .$onUpdate(() => new Date());
@@ -46,7 +46,7 @@ export const sessions = pgTable(
   "sessions",
   {
     id: text("id").primaryKey(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
     token: text("token").notNull().unique(),
     ipAddress: text("ip_address"),
     userAgent: text("user_agent"),
@@ -73,8 +73,8 @@ export const accounts = pgTable(
     accessToken: text("access_token"),
     refreshToken: text("refresh_token"),
     idToken: text("id_token"),
-    accessTokenExpiresAt: timestamp("access_token_expires_at", { withTimezone: true }),
-    refreshTokenExpiresAt: timestamp("refresh_token_expires_at", { withTimezone: true }),
+    accessTokenExpiresAt: timestamp("access_token_expires_at", { withTimezone: true, precision: 3 }),
+    refreshTokenExpiresAt: timestamp("refresh_token_expires_at", { withTimezone: true, precision: 3 }),
     scope: text("scope"),
     password: text("password"),
     createdAt: createdAt(),
@@ -87,7 +87,7 @@ export const verifications = pgTable("verifications", {
   id: text("id").primaryKey(),
   identifier: text("identifier").notNull(),
   value: text("value").notNull(),
-  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -136,7 +136,7 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     actorUserId: text("actor_user_id"),
     actorEmail: text("actor_email"),
     tenantId: uuid("tenant_id"),
@@ -202,11 +202,11 @@ export const nodes = pgTable(
     agentUrl: text("agent_url"),
     agentToken: text("agent_token"),
     agentStatus: text("agent_status").notNull().default("unknown"),
-    agentHeartbeatAt: timestamp("agent_heartbeat_at", { withTimezone: true }),
+    agentHeartbeatAt: timestamp("agent_heartbeat_at", { withTimezone: true, precision: 3 }),
     // Set when Anvil last heard from the BMC (any successful call).
-    bmcSeenAt: timestamp("bmc_seen_at", { withTimezone: true }),
-    powerChangedAt: timestamp("power_changed_at", { withTimezone: true }),
-    inspectedAt: timestamp("inspected_at", { withTimezone: true }),
+    bmcSeenAt: timestamp("bmc_seen_at", { withTimezone: true, precision: 3 }),
+    powerChangedAt: timestamp("power_changed_at", { withTimezone: true, precision: 3 }),
+    inspectedAt: timestamp("inspected_at", { withTimezone: true, precision: 3 }),
     // Which poll shard the node belongs to (spreads BMC polling across workers and time).
     syncShard: integer("sync_shard").notNull().default(0),
     createdAt: createdAt(),
@@ -234,7 +234,7 @@ export const hardwareEvents = pgTable(
     nodeId: uuid("node_id")
       .notNull()
       .references(() => nodes.id, { onDelete: "cascade" }),
-    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     kind: text("kind").notNull(), // sel | power | health | fault | agent | firmware | lifecycle | console
     severity: text("severity").notNull(), // info | ok | warning | critical
     message: text("message").notNull(),
@@ -273,7 +273,7 @@ export const operations = pgTable(
     result: jsonb("result").$type<Record<string, unknown>>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
-    endedAt: timestamp("ended_at", { withTimezone: true }),
+    endedAt: timestamp("ended_at", { withTimezone: true, precision: 3 }),
   },
   (t) => [
     index("operations_created_idx").on(t.createdAt, t.id),

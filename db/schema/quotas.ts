@@ -32,5 +32,5 @@ export const quotas = pgTable("quotas", {
   subnets: integer("subnets").notNull().default(QUOTA_DEFAULTS.subnets),
   securityGroups: integer("security_groups").notNull().default(QUOTA_DEFAULTS.securityGroups),
   addresses: integer("addresses").notNull().default(QUOTA_DEFAULTS.addresses),
-  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });

@@ -19,10 +19,10 @@ export const apiTokens = pgTable(
     tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
     tenantRole: tenantRole("tenant_role"),
     platformRole: platformRole("platform_role"),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-    revokedAt: timestamp("revoked_at", { withTimezone: true }),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, precision: 3 }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, precision: 3 }),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
     index("api_tokens_user_idx").on(t.userId, t.createdAt, t.id),
@@ -46,7 +46,7 @@ export const sshKeys = pgTable(
     comment: text("comment"),
     // "SHA256:<base64 without padding>", as `ssh-keygen -lf` prints it.
     fingerprint: text("fingerprint").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
     index("ssh_keys_user_idx").on(t.userId, t.createdAt, t.id),

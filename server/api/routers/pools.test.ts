@@ -110,4 +110,24 @@ describe("pools", () => {
     const none = await admin.pools.list({ q: `${tag}-zzz` });
     expect(none.items).toEqual([]);
   });
+
+  it("pages through rows created in the same instant without repeating or skipping any", async () => {
+    // One multi-row insert: every row gets the same now() (a sub-millisecond timestamp before columns were
+    // millisecond-precise, which cursors could not round-trip).
+    const tag = uniq("same").replace("-", "");
+    await fx.db.insert(s.pools).values(Array.from({ length: 7 }, (_, i) => ({ name: `${tag}-${i}`, resourceClass: "bm.same" })));
+    const admin = callerAs(fx, "operatorAdmin");
+    for (const dir of ["asc", "desc"] as const) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { items: { name: string }[]; nextCursor: string | null } = await admin.pools.list({ q: tag, limit: 2, cursor, sort: "createdAt", dir });
+        seen.push(...res.items.map((i) => i.name));
+        cursor = res.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen).size).toBe(7);
+    }
+  });
 });
+
