@@ -10,15 +10,10 @@ import { check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueI
 import { nodes, operations, pools, tenants } from "./core";
 import { ports, subnets } from "./network";
 import { images } from "./storage";
+import { createdAt, updatedAt } from "./columns";
 
 // Millisecond precision: list cursors carry created_at as a JS Date (ms), so a microsecond column would make the
 // next page repeat the row the cursor points at.
-const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
-const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true, precision: 3 })
-    .notNull()
-    .defaultNow()
-    .$onUpdate(() => new Date());
 
 export const instanceState = pgEnum("instance_state", ["creating", "running", "stopping", "stopped", "deleting", "failed", "deleted"]);
 /** What to do when the host under a running instance fails: leave it to the tenant, or re-provision elsewhere. */

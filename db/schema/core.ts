@@ -16,13 +16,8 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { createdAt, updatedAt } from "./columns";
 
-const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
-const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true, precision: 3 })
-    .notNull()
-    .defaultNow()
-    .$onUpdate(() => new Date());
 
 // ---------------------------------------------------------------------------------------------
 // Identity (the first four tables are the shape better-auth expects; see server/auth/auth.ts)

@@ -22,13 +22,8 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { nodes, tenants } from "./core";
+import { createdAt, updatedAt } from "./columns";
 
-const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
-const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true, precision: 3 })
-    .notNull()
-    .defaultNow()
-    .$onUpdate(() => new Date());
 
 /** VNIs handed to tenant VPCs (24-bit VXLAN ids; the low range is left for provider/infrastructure use). */
 export const VNI_MIN = 10000;

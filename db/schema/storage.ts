@@ -24,13 +24,8 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { nodes, tenants } from "./core";
+import { createdAt, updatedAt } from "./columns";
 
-const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
-const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true, precision: 3 })
-    .notNull()
-    .defaultNow()
-    .$onUpdate(() => new Date());
 
 export const volumeKind = pgEnum("volume_kind", ["system", "data"]);
 export const volumeState = pgEnum("volume_state", ["creating", "available", "attached", "deleting", "error"]);
