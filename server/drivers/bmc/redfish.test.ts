@@ -514,6 +514,29 @@ describe("events and console", () => {
     await driver(host1).setPower("off");
   });
 
+  it("reports boot progress: OSRunning once a bootable host has booted, never for one without a disk", async () => {
+    const d = driver(host2);
+    expect(await d.bootProgress()).toEqual({ power: "off", bootState: "None" });
+    sim.setBootable(host2.id, true);
+    await d.setPower("on");
+    const t0 = Date.now();
+    let last = await d.bootProgress();
+    while (last.bootState !== "OSRunning" && Date.now() - t0 < 3000) {
+      await new Promise((r) => setTimeout(r, 25));
+      last = await d.bootProgress();
+    }
+    expect(last).toEqual({ power: "on", bootState: "OSRunning" });
+    await d.setPower("off");
+    sim.setBootable(host2.id, false);
+    const p = await proxy(host2, {
+      rewrite: (path, j) => {
+        if (path === "/redfish/v1/Systems/System.Embedded.1") delete j.BootProgress;
+        return j;
+      },
+    });
+    expect((await driver(p.url).bootProgress()).bootState).toBeNull();
+  });
+
   it("gives the serial console's WebSocket URI", async () => {
     expect(await driver(host1).consoleUri()).toEqual({ url: `${host1.url.replace("http:", "ws:")}/console/System.Embedded.1`, interactive: true });
     const p = await proxy(host1, {

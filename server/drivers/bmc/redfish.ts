@@ -577,6 +577,13 @@ export class RedfishDriver implements BmcDriver {
     return out;
   }
 
+  // ---------------------------------------------------------------------------------- boot progress
+
+  async bootProgress(): Promise<{ power: PowerState; bootState: string | null }> {
+    const { json } = await this.system(this.deadline());
+    return { power: mapPowerState(json.PowerState), bootState: str(obj(json.BootProgress)?.LastState) ?? null };
+  }
+
   // ---------------------------------------------------------------------------------------- console
 
   async consoleUri(): Promise<BmcConsoleUri | null> {

@@ -189,6 +189,11 @@ export interface BmcDriver {
   events?: BmcEventStream;
   /** Where the server's serial console can be reached (Redfish SerialConsole.WebSocket.ConsoleURI); null: none offered. */
   consoleUri?(): Promise<BmcConsoleUri | null>;
+  /**
+   * Power state and how far the boot got (Redfish ComputerSystem BootProgress.LastState, e.g. "OSRunning");
+   * bootState null when the BMC does not report boot progress.
+   */
+  bootProgress?(): Promise<{ power: PowerState; bootState: string | null }>;
 }
 
 export interface VirtualMediaOptions {
