@@ -17,6 +17,7 @@ export interface PoolRow {
   name: string;
   description: string;
   resourceClass: string;
+  maxSystemVolumeGiB: number;
   nodeCount: number;
   createdAt: Date;
 }
@@ -28,13 +29,13 @@ export function PoolFormDialog({ pool, onClose }: { pool: PoolRow | null; onClos
   const [submitError, setSubmitError] = useState<string | null>(null);
   const form = useForm<PoolCreate>({
     resolver: zodResolver(poolCreateSchema),
-    defaultValues: { name: pool?.name ?? "", resourceClass: pool?.resourceClass ?? "bm.standard", description: pool?.description ?? "" },
+    defaultValues: { name: pool?.name ?? "", resourceClass: pool?.resourceClass ?? "bm.standard", description: pool?.description ?? "", maxSystemVolumeGiB: pool?.maxSystemVolumeGiB ?? 2048 },
   });
   const onError = (e: unknown) => {
     const info = errorInfo(e);
     let placed = false;
     for (const [field, msgs] of Object.entries(info.fieldErrors)) {
-      if (field === "name" || field === "resourceClass" || field === "description") {
+      if (field === "name" || field === "resourceClass" || field === "description" || field === "maxSystemVolumeGiB") {
         form.setError(field, { message: msgs[0] });
         placed = true;
       }
@@ -69,6 +70,9 @@ export function PoolFormDialog({ pool, onClose }: { pool: PoolRow | null; onClos
         </Field>
         <Field label="Resource class" hint="The hardware class of every host in the pool, e.g. bm.standard." error={form.formState.errors.resourceClass}>
           {(p) => <input {...p} {...form.register("resourceClass")} />}
+        </Field>
+        <Field label="Largest system volume (GiB)" hint="The flavour's limit: instances (and image minimums) above it do not fit this pool." error={form.formState.errors.maxSystemVolumeGiB}>
+          {(p) => <input {...p} type="number" min={1} max={65536} {...form.register("maxSystemVolumeGiB", { valueAsNumber: true })} />}
         </Field>
         <Field label="Description" error={form.formState.errors.description}>
           {(p) => <textarea {...p} rows={3} {...form.register("description")} />}

@@ -6,6 +6,7 @@ import {
   bigint,
   boolean,
   index,
+  check,
   integer,
   jsonb,
   pgEnum,
@@ -160,10 +161,16 @@ export const pools = pgTable(
     description: text("description").notNull().default(""),
     // The hardware class every host of the pool belongs to, e.g. "bm.gpu.a100".
     resourceClass: text("resource_class").notNull(),
+    // The flavour's largest system volume: an instance (or an image's minimum) above it does not fit this pool.
+    maxSystemVolumeGiB: integer("max_system_volume_gib").notNull().default(2048),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("pools_name_uq").on(sql`lower(${t.name})`), index("pools_created_idx").on(t.createdAt, t.id)],
+  (t) => [
+    uniqueIndex("pools_name_uq").on(sql`lower(${t.name})`),
+    index("pools_created_idx").on(t.createdAt, t.id),
+    check("pools_max_system_volume", sql`${t.maxSystemVolumeGiB} between 1 and 65536`),
+  ],
 );
 
 export const nodeKind = pgEnum("node_kind", ["host", "dpu"]);

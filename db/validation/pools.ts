@@ -19,8 +19,9 @@ export const poolCreateSchema = createInsertSchema(pools, {
       .min(1, "Required")
       .max(63, "At most 63 characters")
       .regex(/^[a-z0-9][a-z0-9.\-_]*$/, "Lowercase letters, digits, dots, dashes, underscores (e.g. bm.standard)"),
+  maxSystemVolumeGiB: () => z.int("A whole number of GiB").min(1, "At least 1 GiB").max(65536, "At most 64 TiB").optional(),
 })
-  .pick({ name: true, description: true, resourceClass: true })
+  .pick({ name: true, description: true, resourceClass: true, maxSystemVolumeGiB: true })
   .strict();
 
 export const poolUpdateSchema = poolCreateSchema.partial().extend({ id: z.uuid() }).strict();

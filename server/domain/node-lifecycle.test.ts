@@ -16,6 +16,8 @@ const legal: [string, string, string][] = [
   ["available", "manage", "manageable"],
   ["deploying", "deployed", "active"],
   ["deploying", "deploy_failed", "error"],
+  ["deploying", "deploy_aborted", "cleaning"],
+  ["active", "fenced", "error"],
   ["active", "undeploy", "deleting"],
   ["active", "rescue", "rescue"],
   ["deleting", "deleted", "cleaning"],
@@ -44,7 +46,7 @@ describe("node lifecycle table", () => {
         expect(() => transition(s, e)).toThrow(IllegalTransition);
       }
     expect(illegal).toBe(PROVISION_STATES.length * NODE_EVENTS.length - legal.length);
-    expect(() => transition("active", "provide")).toThrow('A node in state "active" cannot provide (allowed here: undeploy, rescue).');
+    expect(() => transition("active", "provide")).toThrow('A node in state "active" cannot provide (allowed here: undeploy, rescue, fenced).');
   });
 
   it("lists allowed events per state", () => {

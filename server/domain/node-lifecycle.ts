@@ -6,6 +6,7 @@
 //   manageable ─provide→ available ─deploy→ deploying ─deployed→ active ─undeploy→ deleting
 //   deleting ─deleted→ cleaning ─cleaned→ available;  failures → error (or back, see the table)
 //   active ─rescue→ rescue ─unrescue→ active;  available/error ─manage→ manageable
+//   deploying ─deploy_aborted→ cleaning (a failed create rolled back);  active ─fenced→ error (recovered elsewhere)
 // Orthogonal flags: maintenance {reason} (an operator's hold) and fault {reason} (found by health sync).
 
 export const PROVISION_STATES = [
@@ -34,6 +35,8 @@ export const NODE_EVENTS = [
   "deploy",
   "deployed",
   "deploy_failed",
+  "deploy_aborted",
+  "fenced",
   "undeploy",
   "deleted",
   "delete_failed",
@@ -54,8 +57,10 @@ const T: Partial<Record<ProvisionState, Partial<Record<NodeEvent, ProvisionState
   manageable: { inspect: "inspecting", provide: "available" },
   inspecting: { inspected: "manageable", inspect_failed: "manageable", abort: "manageable" },
   available: { deploy: "deploying", manage: "manageable" },
-  deploying: { deployed: "active", deploy_failed: "error" },
-  active: { undeploy: "deleting", rescue: "rescue" },
+  // deploy_aborted: the create's compensation undid its work and cleans the node (then cleaned → available).
+  deploying: { deployed: "active", deploy_failed: "error", deploy_aborted: "cleaning" },
+  // fenced: the host under a running instance failed and recovery powered it off / wrote it off.
+  active: { undeploy: "deleting", rescue: "rescue", fenced: "error" },
   deleting: { deleted: "cleaning", delete_failed: "error" },
   cleaning: { cleaned: "available", clean_failed: "error" },
   error: { undeploy: "deleting", manage: "manageable" },

@@ -1,0 +1,2 @@
+ALTER TABLE "pools" ADD COLUMN "max_system_volume_gib" integer DEFAULT 2048 NOT NULL;--> statement-breakpoint
+ALTER TABLE "pools" ADD CONSTRAINT "pools_max_system_volume" CHECK ("pools"."max_system_volume_gib" between 1 and 65536);
