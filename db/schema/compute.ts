@@ -15,7 +15,19 @@ import { createdAt, updatedAt } from "./columns";
 // Millisecond precision: list cursors carry created_at as a JS Date (ms), so a microsecond column would make the
 // next page repeat the row the cursor points at.
 
-export const instanceState = pgEnum("instance_state", ["creating", "running", "stopping", "stopped", "deleting", "failed", "deleted"]);
+export const instanceState = pgEnum("instance_state", [
+  "creating",
+  "running",
+  "starting",
+  "stopping",
+  "stopped",
+  "rebooting",
+  "rebuilding",
+  "recovering",
+  "deleting",
+  "failed",
+  "deleted",
+]);
 /** What to do when the host under a running instance fails: leave it to the tenant, or re-provision elsewhere. */
 export const instanceRecoveryPolicy = pgEnum("instance_recovery_policy", ["manual", "reprovision"]);
 
