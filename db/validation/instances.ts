@@ -53,6 +53,8 @@ export const instanceCreateSchema = z
     sshKeyIds: z.array(z.uuid()).max(32, "At most 32 SSH keys").default([]),
     userData: userDataRule,
     recoveryPolicy: z.enum(["manual", "reprovision"]).default("manual"),
+    /** Existing data volumes of the tenant to attach from the first boot. */
+    dataVolumeIds: z.array(z.uuid()).max(16, "At most 16 data volumes").default([]),
   })
   .strict();
 

@@ -261,4 +261,20 @@ export const authzTable: Record<string, AuthzRow> = {
   "instances.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "instances.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: tenantRead },
   "instances.adminList": { input: () => ({}), expect: operatorRead },
+  // Authorized callers get past the guard and are refused by a rule (a pool without hosts; an instance still creating).
+  "instances.flavors": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "instances.create": {
+    input: async (fx) => ({
+      tenant: fx.tenant.slug,
+      name: `authz-${crypto.randomUUID().slice(0, 8)}`,
+      poolId: (await instanceFixture(fx)).poolId,
+      imageId: crypto.randomUUID(),
+      subnetId: crypto.randomUUID(),
+    }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.start": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.stop": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.reboot": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
 };

@@ -1,4 +1,4 @@
-// Tests of the node reservation against the real Postgres: only an available, fault-free, non-maintenance host
+// Tests of the node reservation (a host whose DPU has a fault is skipped too) against the real Postgres: only an available, fault-free, non-maintenance host
 // of the pool with an agent-equipped DPU is taken; it moves to deploying; concurrent reservations take different
 // hosts (SKIP LOCKED) and the one that finds none gets null; a repeated call returns the same host.
 import { eq } from "drizzle-orm";
@@ -41,11 +41,13 @@ describe("reserveNode", () => {
     await host(p, { fault: "BMC unreachable" });
     await host(p, { provisionState: "active" });
     await host(p, {}, { agent: false });
+    const faultyDpu = await host(p);
+    await fx.db.update(s.nodes).set({ fault: "agent heartbeat lost" }).where(eq(s.nodes.parentNodeId, faultyDpu.id));
     const good = await host(p);
     const inst = await instance(p);
     const r = await fx.db.transaction((tx) => reserveNode(tx, p, inst));
     expect(r?.hostId).toBe(good.id);
-    expect(r?.agentUrl).toBe("http://127.0.0.1:1");
+    expect(r?.dpuId).toBeTruthy();
     expect(await stateOf(good.id)).toBe("deploying");
     const [row] = await fx.db.select().from(s.instances).where(eq(s.instances.id, inst));
     expect(row!.nodeId).toBe(good.id);

@@ -1,35 +1,133 @@
-// Instance provisioning workflows (instance.create / instance.delete), built step by step. This first slice is the
-// node reservation the create starts with: pick an available, fault-free, non-maintenance host of the pool whose
-// DPU has an agent, lock it with FOR UPDATE SKIP LOCKED so concurrent creates take different hosts instead of
-// queueing on one, move it available → deploying through the lifecycle table, and bind it to the instance.
-// The workflow definitions themselves (and the registry line) are not written yet.
-import { and, eq, isNull, sql } from "drizzle-orm";
-import type { Tx } from "@/db/client";
-import { instances, nodes } from "@/db/schema";
-import { type ProvisionState, transition } from "@/server/domain/node-lifecycle";
+// Instance workflows: create (reserve a host → {port + address + cloud-init seed + NIC, cloned system disk exported to
+// the DPU, boot override} in parallel → power on → wait for the OS), delete, power (start/stop/reboot) and the
+// teardown both share. Each piece below is idempotent — it looks at what the instance row, the storage service and
+// the DPU agent already have before doing anything — so a workflow resumed after a crash (DBOS re-runs the step that
+// was in flight) never double-creates, and the teardown can run any number of times. The instance row records every
+// external object as soon as it exists (port, storage volume, target), so a rollback knows exactly what to undo.
+//
+// Parallel branches are each ONE durable step: DBOS numbers steps in the order they start, and sequential steps
+// inside concurrent branches would start in a timing-dependent order that a recovery could not replay.
+import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
+import { getDb, type Tx } from "@/db/client";
+import { images, instances, nodes, operations, portSecurityGroups, ports, sshKeys, subnets, volumeAttachments, volumes, vpcs } from "@/db/schema";
+import { GiB } from "@/db/validation/storage";
+import { releasePortAddress, allocateAddress } from "@/server/domain/ipam";
+import { type NodeEvent, type ProvisionState, transition } from "@/server/domain/node-lifecycle";
+import { compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
+import { createDpuAgentClient, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
+import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
+import { unseal } from "@/server/lib/secrets";
+import { getStorage } from "@/server/storage/backend";
+import { StorageError } from "@/server/drivers/storage/client";
+import { randomMac } from "@/server/api/routers/ports";
+import { driverFor } from "./bmc-access";
+import { defineWorkflow, step } from "./engine";
+import { recordEvent } from "./events";
+import { finishOperation, markStep, opStep } from "./operations";
 
-export interface ReservedNode {
-  hostId: string;
-  hostName: string;
-  dpuId: string;
-  agentUrl: string;
-  /** Sealed; unseal only where the agent is called. */
-  agentToken: string;
+type InstanceRow = typeof instances.$inferSelect;
+type NodeRow = typeof nodes.$inferSelect;
+
+/** A refusal or failure phrased for the tenant; the operation shows its message. */
+export class ProvisionError extends Error {
+  override name = "ProvisionError";
 }
 
-/**
- * Reserves a host of the pool for the instance, or returns null when none is free (the caller turns that into
- * a clear "no capacity" refusal). Idempotent: when the instance already holds a node, that node is returned.
- */
-export async function reserveNode(tx: Tx, poolId: string, instanceId: string): Promise<ReservedNode | null> {
+// ------------------------------------------------------------------------------------------ names and timings
+
+/** Names of what the instance owns on its DPU (agent names: a-z, 0-9, '-', at most 63). */
+export const agentNames = {
+  boot: (instanceId: string) => `i-${instanceId}-boot`,
+  seed: (instanceId: string) => `i-${instanceId}-seed`,
+  nic: (instanceId: string) => `i-${instanceId}-nic0`,
+  data: (volumeId: string) => `v-${volumeId}`,
+};
+
+const envMs = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+/** How long a host may take from power-on to OSRunning before the create gives up (real servers: minutes). */
+const bootTimeoutMs = () => envMs("ANVIL_BOOT_TIMEOUT_MS", 15 * 60_000);
+/** How often the BMC is asked how far the boot got; small, since it is on the critical path of every create. */
+const bootPollMs = () => envMs("ANVIL_BOOT_POLL_MS", 100);
+/** Graceful shutdown budget before a stop forces power off. */
+const stopGraceMs = () => envMs("ANVIL_STOP_GRACE_MS", 60_000);
+
+/** The steps a create shows, in order (sub-steps of the parallel branches included). */
+export const CREATE_STEPS = [
+  "reserve node",
+  "allocate address",
+  "clone system volume",
+  "render cloud-init",
+  "export target",
+  "attach boot disk",
+  "attach cloud-init seed",
+  "create NIC with rules",
+  "attach data volumes",
+  "boot override to disk",
+  "power on",
+  "wait for OS",
+  "mark running",
+] as const;
+
+export const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"] as const;
+
+// ------------------------------------------------------------------------------------------------ loading
+
+async function loadInstance(id: string): Promise<InstanceRow> {
+  const [row] = await getDb().select().from(instances).where(eq(instances.id, id));
+  if (!row) throw new ProvisionError("The instance no longer exists.");
+  return row;
+}
+
+interface Placement {
+  host: NodeRow;
+  dpu: NodeRow;
+  agent: DpuAgentClient;
+}
+
+/** The host the instance holds and its DPU (with an agent client), or null when it holds none. */
+async function placement(inst: InstanceRow): Promise<Placement | null> {
+  if (!inst.nodeId) return null;
+  const db = getDb();
+  const [host] = await db.select().from(nodes).where(eq(nodes.id, inst.nodeId));
+  if (!host) return null;
+  const [dpu] = await db
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.parentNodeId, host.id), eq(nodes.kind, "dpu")));
+  if (!dpu?.agentUrl || !dpu.agentToken) throw new ProvisionError(`Host ${host.name} has no DPU agent to attach disks and NICs through.`);
+  return { host, dpu, agent: agentFor(dpu) };
+}
+
+export function agentFor(dpu: Pick<NodeRow, "agentUrl" | "agentToken">): DpuAgentClient {
+  return createDpuAgentClient({
+    baseUrl: dpu.agentUrl!,
+    token: unseal(dpu.agentToken!),
+    timeoutMs: envMs("ANVIL_AGENT_TIMEOUT_MS", 10_000),
+    retries: envMs("ANVIL_AGENT_RETRIES", 2),
+  });
+}
+
+/** Applies a lifecycle event to a node if the table allows it from where the node is now; returns the new state. */
+async function nodeEvent(tx: Tx, nodeId: string, event: NodeEvent, extra: Partial<NodeRow> = {}): Promise<ProvisionState> {
+  const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, nodeId)).for("update");
+  if (!n) throw new ProvisionError("The node no longer exists.");
+  const to = transition(n.s as ProvisionState, event);
+  await tx.update(nodes).set({ provisionState: to, ...extra }).where(eq(nodes.id, nodeId));
+  await recordEvent(tx, nodeId, { kind: "lifecycle", severity: event.endsWith("failed") || event === "fenced" ? "warning" : "info", message: `${n.s} --${event}--> ${to}` });
+  return to;
+}
+
+// ------------------------------------------------------------------------------------------------ pieces
+
+/** Reserve: an available host of the pool whose DPU has an agent (SKIP LOCKED, so concurrent creates spread out). */
+export async function reserveNode(tx: Tx, poolId: string, instanceId: string): Promise<{ hostId: string; hostName: string; dpuId: string } | null> {
   const [held] = await tx.select({ nodeId: instances.nodeId }).from(instances).where(eq(instances.id, instanceId)).for("update");
   if (!held) throw new Error(`instance ${instanceId} does not exist`);
-
-  const rows = await tx.execute<{ host_id: string; host_name: string; provision_state: string; dpu_id: string; agent_url: string; agent_token: string }>(sql`
-    SELECT h.id AS host_id, h.name AS host_name, h.provision_state, d.id AS dpu_id, d.agent_url, d.agent_token
+  const rows = await tx.execute<{ host_id: string; host_name: string; provision_state: string; dpu_id: string }>(sql`
+    SELECT h.id AS host_id, h.name AS host_name, h.provision_state, d.id AS dpu_id
     FROM ${nodes} h
     JOIN ${nodes} d ON d.parent_node_id = h.id AND d.kind = 'dpu' AND d.agent_url IS NOT NULL AND d.agent_token IS NOT NULL
-    WHERE ${held.nodeId ? sql`h.id = ${held.nodeId}` : sql`h.pool_id = ${poolId} AND h.kind = 'host' AND h.provision_state = 'available' AND h.maintenance = false AND h.fault IS NULL`}
+    WHERE ${held.nodeId ? sql`h.id = ${held.nodeId}` : sql`h.pool_id = ${poolId} AND h.kind = 'host' AND h.provision_state = 'available' AND h.maintenance = false AND h.fault IS NULL AND d.fault IS NULL`}
     ORDER BY h.name, h.id
     LIMIT 1
     FOR UPDATE OF h SKIP LOCKED`);
@@ -40,5 +138,508 @@ export async function reserveNode(tx: Tx, poolId: string, instanceId: string): P
     await tx.update(nodes).set({ provisionState: next, lastError: null }).where(eq(nodes.id, r.host_id));
     await tx.update(instances).set({ nodeId: r.host_id }).where(and(eq(instances.id, instanceId), isNull(instances.nodeId)));
   }
-  return { hostId: r.host_id, hostName: r.host_name, dpuId: r.dpu_id, agentUrl: r.agent_url, agentToken: r.agent_token };
+  return { hostId: r.host_id, hostName: r.host_name, dpuId: r.dpu_id };
 }
+
+async function reserve(instanceId: string): Promise<{ hostId: string; hostName: string }> {
+  const inst = await loadInstance(instanceId);
+  const got = await getDb().transaction((tx) => reserveNode(tx, inst.poolId, instanceId));
+  if (!got) {
+    const [p] = await getDb().select({ name: sql<string>`name` }).from(sql`pools`).where(sql`id = ${inst.poolId}`);
+    throw new ProvisionError(`No free host in pool ${p?.name ?? inst.poolId}: every host is in use, in maintenance or faulty. Try again later or pick another pool.`);
+  }
+  return { hostId: got.hostId, hostName: got.hostName };
+}
+
+/** The instance's port: created with a fresh MAC and the subnet's next free address, or the one it already has. */
+async function ensurePort(instanceId: string): Promise<{ portId: string; mac: string; address: string }> {
+  const db = getDb();
+  return db.transaction(async (tx) => {
+    const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
+    if (!inst) throw new ProvisionError("The instance no longer exists.");
+    if (inst.portId) {
+      const [p] = await tx
+        .select({ mac: ports.mac, address: sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = ${ports.id})` })
+        .from(ports)
+        .where(eq(ports.id, inst.portId));
+      if (p?.address) return { portId: inst.portId, mac: p.mac, address: p.address };
+    }
+    const [subnet] = await tx.select().from(subnets).where(eq(subnets.id, inst.subnetId!));
+    if (!subnet) throw new ProvisionError("The instance's subnet no longer exists.");
+    let portId = inst.portId;
+    let mac = "";
+    if (!portId) {
+      mac = randomMac();
+      const [p] = await tx
+        .insert(ports)
+        .values({ tenantId: inst.tenantId, subnetId: subnet.id, name: `${inst.name}-eth0-${instanceId.slice(0, 8)}`, description: `Primary NIC of instance ${inst.name}`, mac })
+        .returning({ id: ports.id });
+      portId = p!.id;
+      if (inst.securityGroupIds.length) await tx.insert(portSecurityGroups).values(inst.securityGroupIds.map((groupId) => ({ portId: portId!, groupId }))).onConflictDoNothing();
+      await tx.update(instances).set({ portId }).where(eq(instances.id, instanceId));
+    } else {
+      const [p] = await tx.select({ mac: ports.mac }).from(ports).where(eq(ports.id, portId));
+      mac = p!.mac;
+    }
+    const a = await allocateAddress(tx, subnet, { tenantId: inst.tenantId, portId });
+    return { portId, mac, address: a.address };
+  });
+}
+
+/** The system volume on the storage service: a thin clone of the image's golden snapshot (idempotency key = volume row). */
+async function ensureSystemVolume(instanceId: string): Promise<{ volumeRowId: string; storageVolumeId: string }> {
+  const db = getDb();
+  const inst = await loadInstance(instanceId);
+  const [row] = await db
+    .select()
+    .from(volumes)
+    .innerJoin(volumeAttachments, eq(volumeAttachments.volumeId, volumes.id))
+    .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "system")));
+  if (!row) throw new ProvisionError("The instance has no system volume record (it was removed); delete the instance and create it again.");
+  const vol = row.volumes;
+  if (vol.storageVolumeId) {
+    if (inst.storageVolumeId !== vol.storageVolumeId) await db.update(instances).set({ storageVolumeId: vol.storageVolumeId }).where(eq(instances.id, instanceId));
+    return { volumeRowId: vol.id, storageVolumeId: vol.storageVolumeId };
+  }
+  const [image] = inst.imageId ? await db.select().from(images).where(eq(images.id, inst.imageId)) : [];
+  if (!image?.storageSnapshotId || image.state !== "available") throw new ProvisionError("The image is no longer available; pick another image.");
+  const v = await getStorage().cloneVolume(
+    { name: `sys-${instanceId}`, sourceSnapshotId: image.storageSnapshotId, sizeBytes: vol.sizeGiB * GiB },
+    { idempotencyKey: `instance-sys-${vol.id}` },
+  );
+  await db.transaction(async (tx) => {
+    await tx.update(volumes).set({ storageVolumeId: v.id, state: "attached" }).where(eq(volumes.id, vol.id));
+    await tx.update(instances).set({ storageVolumeId: v.id }).where(eq(instances.id, instanceId));
+  });
+  return { volumeRowId: vol.id, storageVolumeId: v.id };
+}
+
+/** Exports a storage volume to the DPU's initiator (the service returns the existing target when asked again). */
+async function exportTo(storageVolumeId: string, dpuId: string) {
+  return getStorage().createTarget({ volumeId: storageVolumeId, protocol: "nvme-tcp", initiator: dpuHostNqn(dpuId) });
+}
+
+function diskSpec(t: { nqn: string | null; address: string; port: number }, dpuId: string, role: "boot" | "data") {
+  if (!t.nqn) throw new ProvisionError("The storage service exported the volume without an NVMe qualified name.");
+  return { transport: "nvme-tcp" as const, target: { nqn: t.nqn, address: t.address, port: t.port }, hostNqn: dpuHostNqn(dpuId), role };
+}
+
+/** A sub-step of a branch, shown on the operation (running → done | failed) but not a durable step of its own. */
+async function sub<R>(opId: string | null, name: string, fn: () => Promise<R>, detail?: (r: R) => string | undefined): Promise<R> {
+  if (!opId) return fn();
+  const db = getDb();
+  await markStep(db, opId, name, "running");
+  try {
+    const r = await fn();
+    const d = detail?.(r);
+    await markStep(db, opId, name, "done", d ? { detail: d } : {});
+    return r;
+  } catch (e) {
+    await markStep(db, opId, name, "failed", { error: (e as Error).message });
+    throw e;
+  }
+}
+
+/** Branch "network": port + address → cloud-init seed → NIC with the compiled security rules. */
+async function attachNetwork(instanceId: string, opId: string | null) {
+  const db = getDb();
+  const port = await sub(opId, "allocate address", () => ensurePort(instanceId), (p) => `${p.address} (${p.mac})`);
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst);
+  if (!pl) throw new ProvisionError("The instance holds no host.");
+  const { seed, subnet, vpc } = await sub(opId, "render cloud-init", async () => {
+    const [subnet] = await db.select().from(subnets).where(eq(subnets.id, inst.subnetId!));
+    if (!subnet) throw new ProvisionError("The instance's subnet no longer exists.");
+    const [vpc] = await db.select({ vni: vpcs.vni }).from(vpcs).where(eq(vpcs.id, subnet.vpcId));
+    const keys = inst.sshKeyIds.length ? await db.select({ k: sshKeys.publicKey, c: sshKeys.comment }).from(sshKeys).where(inArray(sshKeys.id, inst.sshKeyIds)) : [];
+    const seed = renderCidata({
+      instanceId: inst.id,
+      hostname: inst.name,
+      userData: inst.userData,
+      sshPublicKeys: keys.map((k) => (k.c ? `${k.k} ${k.c}` : k.k)),
+      mac: port.mac,
+      address: port.address,
+      subnetCidr: subnet.cidr,
+      gateway: subnet.gateway.replace(/\/\d+$/, ""),
+      dns: subnet.dnsServers,
+    });
+    return { seed, subnet, vpc: vpc! };
+  });
+  await sub(opId, "attach cloud-init seed", () => pl.agent.putCidata(agentNames.seed(instanceId), seed));
+  await sub(opId, "create NIC with rules", async () => {
+    const rules = compileRuleSet(await loadCompileInput(db, port.portId));
+    const network = subnet.vlanId ? { type: "vlan" as const, vlanId: subnet.vlanId } : { type: "vxlan" as const, vni: vpc.vni };
+    const nic = await pl.agent.putNic(agentNames.nic(instanceId), { mac: port.mac, network, rules });
+    const fn = (nic as { function?: { bdf?: string; address?: string } }).function;
+    await db
+      .update(ports)
+      .set({ nodeId: pl.host.id, dpuFunction: fn?.bdf ?? fn?.address ?? agentNames.nic(instanceId) })
+      .where(eq(ports.id, port.portId));
+  });
+}
+
+/** Branch "disk": clone the system volume → export it to the DPU → the agent attaches it as the boot disk. */
+async function attachSystemDisk(instanceId: string, opId: string | null) {
+  const db = getDb();
+  const vol = await sub(opId, "clone system volume", () => ensureSystemVolume(instanceId));
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst);
+  if (!pl) throw new ProvisionError("The instance holds no host.");
+  const t = await sub(
+    opId,
+    "export target",
+    async () => {
+      const t = await exportTo(vol.storageVolumeId, pl.dpu.id);
+      await db.transaction(async (tx) => {
+        await tx.update(instances).set({ storageTargetId: t.id }).where(eq(instances.id, instanceId));
+        await tx
+          .update(volumeAttachments)
+          .set({ nodeId: pl.host.id, storageTargetId: t.id })
+          .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumeAttachments.volumeId, vol.volumeRowId)));
+      });
+      return t;
+    },
+    (t) => t.nqn ?? undefined,
+  );
+  await sub(opId, "attach boot disk", () => pl.agent.putDisk(agentNames.boot(instanceId), diskSpec(t, pl.dpu.id, "boot")));
+}
+
+/** Data volumes the instance holds (attachment rows): exported to its DPU and attached as data disks. */
+export async function attachDataVolumes(instanceId: string, opId: string | null, only?: string) {
+  const db = getDb();
+  await sub(
+    opId,
+    "attach data volumes",
+    async () => {
+      const inst = await loadInstance(instanceId);
+      const pl = await placement(inst);
+      if (!pl) throw new ProvisionError("The instance holds no host.");
+      const rows = await db
+        .select({ attId: volumeAttachments.id, volumeId: volumes.id, name: volumes.name, storageVolumeId: volumes.storageVolumeId })
+        .from(volumeAttachments)
+        .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+        .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "data"), only ? eq(volumes.id, only) : undefined));
+      for (const r of rows) {
+        if (!r.storageVolumeId) throw new ProvisionError(`Volume ${r.name} has no storage behind it (it failed to create); detach it.`);
+        const t = await exportTo(r.storageVolumeId, pl.dpu.id);
+        await db.update(volumeAttachments).set({ nodeId: pl.host.id, storageTargetId: t.id }).where(eq(volumeAttachments.id, r.attId));
+        await pl.agent.putDisk(agentNames.data(r.volumeId), diskSpec(t, pl.dpu.id, "data"));
+      }
+      return rows.map((r) => r.name);
+    },
+    (names) => (names.length ? names.join(", ") : "none"),
+  );
+}
+
+async function bootOverride(instanceId: string) {
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst);
+  if (!pl) throw new ProvisionError("The instance holds no host.");
+  await driverFor(pl.host).setBootDevice("disk", { persistent: false });
+}
+
+async function powerOn(instanceId: string) {
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst);
+  if (!pl) throw new ProvisionError("The instance holds no host.");
+  const d = driverFor(pl.host);
+  const p = await d.getPowerState();
+  if (p === "on" || p === "powering_on") await d.setPower("reboot");
+  else await d.setPower("on");
+  await getDb().update(nodes).set({ powerState: "on" }).where(eq(nodes.id, pl.host.id));
+}
+
+/** Polls the BMC until the host reports its OS running (Redfish BootProgress), within the boot budget. */
+async function waitForOs(instanceId: string) {
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst);
+  if (!pl) throw new ProvisionError("The instance holds no host.");
+  const d = driverFor(pl.host);
+  const deadline = Date.now() + bootTimeoutMs();
+  let last = "unknown";
+  if (!d.bootProgress) {
+    // IPMI cannot say how far a boot got; power on is the last signal it gives.
+    if ((await d.getPowerState()) !== "on") throw new ProvisionError(`Host ${pl.host.name} did not stay powered on.`);
+    return "power on (this BMC reports no boot progress)";
+  }
+  for (;;) {
+    const b = await d.bootProgress();
+    last = b.bootState ?? "unknown";
+    if (b.bootState === "OSRunning") return "OSRunning";
+    if (b.bootState === null) return "power on (this BMC reports no boot progress)";
+    if (Date.now() > deadline)
+      throw new ProvisionError(`Host ${pl.host.name} did not boot its OS within ${Math.round(bootTimeoutMs() / 1000)} s (last boot progress: ${last}). Open the console to see why.`);
+    await new Promise((r) => setTimeout(r, bootPollMs()));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ teardown
+
+/** Powers the host off (hard); an unreachable BMC is an error unless `bestEffort` (the host is being fenced). */
+async function powerOff(host: NodeRow, bestEffort = false): Promise<string> {
+  try {
+    const d = driverFor(host);
+    const p = await d.getPowerState();
+    if (p !== "off") await d.setPower("off");
+    await getDb().update(nodes).set({ powerState: "off" }).where(eq(nodes.id, host.id));
+    return p === "off" ? "already off" : "powered off";
+  } catch (e) {
+    if (bestEffort) return `BMC unreachable (${(e as Error).message}); host marked fenced`;
+    throw e;
+  }
+}
+
+/** Removes the instance's disks, seed and NIC from the DPU (404 counts as gone). */
+async function detachFromDpu(instanceId: string, pl: Placement, bestEffort = false): Promise<string> {
+  const db = getDb();
+  const data = await db.select({ volumeId: volumeAttachments.volumeId }).from(volumeAttachments).where(eq(volumeAttachments.instanceId, instanceId));
+  const work = [
+    () => pl.agent.deleteNic(agentNames.nic(instanceId)),
+    () => pl.agent.deleteCidata(agentNames.seed(instanceId)),
+    () => pl.agent.deleteDisk(agentNames.boot(instanceId)),
+    ...data.map((d) => () => pl.agent.deleteDisk(agentNames.data(d.volumeId))),
+  ];
+  const errors: string[] = [];
+  for (const w of work) {
+    try {
+      await w();
+    } catch (e) {
+      if (!bestEffort) throw e;
+      errors.push((e as Error).message);
+    }
+  }
+  await db.update(ports).set({ nodeId: null, dpuFunction: null }).where(and(eq(ports.nodeId, pl.host.id)));
+  return errors.length ? `DPU unreachable, its functions are reset when the host is cleaned (${errors[0]})` : "removed";
+}
+
+/** Deletes every target exporting the instance's volumes to this DPU; the system volume too when `deleteSystem`. */
+async function unexport(instanceId: string, dpuId: string | null, deleteSystem: boolean): Promise<void> {
+  const db = getDb();
+  const storage = getStorage();
+  const atts = await db
+    .select({ attId: volumeAttachments.id, kind: volumes.kind, volumeRowId: volumes.id, storageVolumeId: volumes.storageVolumeId })
+    .from(volumeAttachments)
+    .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+    .where(eq(volumeAttachments.instanceId, instanceId));
+  for (const a of atts) {
+    if (!a.storageVolumeId) continue;
+    const initiator = dpuId ? dpuHostNqn(dpuId) : undefined;
+    for await (const t of storage.listAll(storage.listTargets, { volumeId: a.storageVolumeId, ...(initiator ? { initiator } : {}) })) await ignoreGone(() => storage.deleteTarget(t.id));
+    await db.update(volumeAttachments).set({ nodeId: null, storageTargetId: null }).where(eq(volumeAttachments.id, a.attId));
+  }
+  await db.update(instances).set({ storageTargetId: null }).where(eq(instances.id, instanceId));
+  if (!deleteSystem) return;
+  for (const a of atts.filter((x) => x.kind === "system")) {
+    if (a.storageVolumeId) {
+      // Any target left (exported elsewhere by an earlier placement) must go before the volume can.
+      for await (const t of storage.listAll(storage.listTargets, { volumeId: a.storageVolumeId })) await ignoreGone(() => storage.deleteTarget(t.id));
+      await ignoreGone(() => storage.deleteVolume(a.storageVolumeId!));
+    }
+    await db.delete(volumes).where(eq(volumes.id, a.volumeRowId));
+  }
+  await db.update(instances).set({ storageVolumeId: null }).where(eq(instances.id, instanceId));
+}
+
+async function ignoreGone(fn: () => Promise<unknown>) {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof StorageError && e.status === 404) return;
+    throw e;
+  }
+}
+
+/** Releases the instance's address and deletes its port. */
+async function releasePort(instanceId: string) {
+  const db = getDb();
+  await db.transaction(async (tx) => {
+    const [inst] = await tx.select({ portId: instances.portId }).from(instances).where(eq(instances.id, instanceId)).for("update");
+    if (!inst?.portId) return;
+    await releasePortAddress(tx, inst.portId);
+    await tx.update(instances).set({ portId: null }).where(eq(instances.id, instanceId));
+    await tx.delete(ports).where(eq(ports.id, inst.portId));
+  });
+}
+
+/** The host goes back to the pool: agent reset (nothing of the tenant left on the DPU), lifecycle → available. */
+async function cleanNode(instanceId: string): Promise<string> {
+  const db = getDb();
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst).catch(() => null);
+  if (!inst.nodeId) return "no host held";
+  if (pl) await pl.agent.reset();
+  await db.transaction(async (tx) => {
+    const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, inst.nodeId!)).for("update");
+    let s = n?.s as ProvisionState | undefined;
+    // A host still deploying (a rollback, or the delete of a create whose rollback could not finish) is aborted.
+    if (s === "deploying") s = await nodeEvent(tx, inst.nodeId!, "deploy_aborted");
+    if (s === "active" || s === "error" || s === "rescue") s = await nodeEvent(tx, inst.nodeId!, "undeploy");
+    if (s === "deleting") s = await nodeEvent(tx, inst.nodeId!, "deleted");
+    if (s === "cleaning") s = await nodeEvent(tx, inst.nodeId!, "cleaned", { lastError: null });
+    await tx.update(instances).set({ nodeId: null }).where(eq(instances.id, instanceId));
+  });
+  return pl ? `${pl.host.name} returned to the pool` : "host released";
+}
+
+/**
+ * Undoes a create (or finishes a delete): power off, DPU functions, exports + system volume, port, node. Every
+ * piece is idempotent, so a crashed rollback simply runs again. Each piece is its own durable step.
+ */
+async function teardown(instanceId: string, opId: string, label: (s: string) => string) {
+  const db = getDb();
+  await opStep(db, opId, label("power off"), async () => {
+    const pl = await placement(await loadInstance(instanceId)).catch(() => null);
+    return pl ? powerOff(pl.host) : "no host held";
+  });
+  await opStep(db, opId, label("detach from DPU"), async () => {
+    const pl = await placement(await loadInstance(instanceId)).catch(() => null);
+    return pl ? detachFromDpu(instanceId, pl) : "no host held";
+  });
+  await opStep(db, opId, label("delete exports and system volume"), async () => {
+    const inst = await loadInstance(instanceId);
+    const pl = await placement(inst).catch(() => null);
+    await unexport(instanceId, pl?.dpu.id ?? null, true);
+  });
+  await opStep(db, opId, label("release address and port"), () => releasePort(instanceId));
+  await opStep(db, opId, label("clean node"), () => cleanNode(instanceId));
+}
+
+// ------------------------------------------------------------------------------------------------ workflows
+
+async function setState(instanceId: string, state: InstanceRow["state"], reason: string | null = null) {
+  await getDb()
+    .update(instances)
+    .set({ state, stateReason: reason, ...(state === "deleted" ? { deletedAt: new Date() } : {}) })
+    .where(eq(instances.id, instanceId));
+}
+
+export const createInstance = defineWorkflow("instance.create", async (instanceId: string, opId: string) => {
+  const db = getDb();
+  try {
+    const node = await opStep(db, opId, "reserve node", () => reserve(instanceId));
+    await step("describe", async () => {
+      await db.update(operations).set({ result: { hostName: node.hostName } }).where(eq(operations.id, opId));
+    });
+    // Three independent branches, started in a fixed order (see the header): network, disk, boot override.
+    await Promise.all([
+      step("network", () => attachNetwork(instanceId, opId)),
+      step("system disk", () => attachSystemDisk(instanceId, opId)),
+      step("data volumes", () => attachDataVolumes(instanceId, opId)),
+      opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
+    ]);
+    await opStep(db, opId, "power on", () => powerOn(instanceId));
+    const up = await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
+    await opStep(db, opId, "mark running", async () => {
+      await db.transaction(async (tx) => {
+        await nodeEvent(tx, node.hostId, "deployed");
+        await tx.update(instances).set({ state: "running", stateReason: null }).where(eq(instances.id, instanceId));
+      });
+      await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
+    });
+  } catch (e) {
+    const reason = (e as Error).message;
+    await step("mark failing", async () => {
+      await db.update(operations).set({ error: reason }).where(eq(operations.id, opId));
+    });
+    try {
+      await teardown(instanceId, opId, (s) => `rollback: ${s}`);
+    } catch (undo) {
+      // The rollback itself failed (e.g. the BMC or agent is down): the instance keeps what could not be released,
+      // marked failed with both reasons, so a delete (or an operator's retry) can finish the job.
+      await step("rollback failed", async () => {
+        await setState(instanceId, "failed", `${reason} Cleaning up also failed: ${(undo as Error).message}`);
+        await finishOperation(db, opId, "failed", { error: `${reason} (rollback incomplete: ${(undo as Error).message})` });
+      });
+      return;
+    }
+    await step("mark failed", async () => {
+      await setState(instanceId, "failed", reason);
+      await finishOperation(db, opId, "failed", { error: reason });
+    });
+  }
+});
+
+export const deleteInstance = defineWorkflow("instance.delete", async (instanceId: string, opId: string) => {
+  const db = getDb();
+  try {
+    await teardown(instanceId, opId, (s) => s);
+    await opStep(db, opId, "mark deleted", async () => {
+      await db.transaction(async (tx) => {
+        // Data volumes stay the tenant's: detached, available again.
+        const atts = await tx.delete(volumeAttachments).where(eq(volumeAttachments.instanceId, instanceId)).returning({ volumeId: volumeAttachments.volumeId });
+        for (const a of atts) {
+          const [left] = await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, a.volumeId));
+          if (!left?.n) await tx.update(volumes).set({ state: "available" }).where(and(eq(volumes.id, a.volumeId), ne(volumes.state, "deleting")));
+        }
+        await tx.update(instances).set({ state: "deleted", stateReason: null, deletedAt: new Date() }).where(eq(instances.id, instanceId));
+      });
+      await finishOperation(db, opId, "succeeded");
+    });
+  } catch (e) {
+    await step("mark failed", async () => {
+      await setState(instanceId, "failed", `Delete failed: ${(e as Error).message}`);
+      await finishOperation(db, opId, "failed", { error: (e as Error).message });
+    });
+  }
+});
+
+export type PowerRequest = "start" | "stop" | "reboot";
+
+export const powerInstance = defineWorkflow("instance.power", async (instanceId: string, opId: string, action: PowerRequest, force: boolean) => {
+  const db = getDb();
+  const before = action === "start" ? "stopped" : "running";
+  try {
+    const host = await step("load", async () => {
+      const pl = await placement(await loadInstance(instanceId));
+      if (!pl) throw new ProvisionError("The instance holds no host.");
+      return pl.host;
+    });
+    if (action === "stop") {
+      const how = await opStep(db, opId, force ? "power off" : "shut down", async () => {
+        const d = driverFor(host);
+        if ((await d.getPowerState()) === "off") return "already off";
+        if (force) {
+          await d.setPower("off");
+          return "forced off";
+        }
+        await d.setPower("soft_off");
+        const until = Date.now() + stopGraceMs();
+        while (Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 250));
+          if ((await d.getPowerState()) === "off") return "shut down gracefully";
+        }
+        await d.setPower("off");
+        return `forced off after ${Math.round(stopGraceMs() / 1000)} s without a clean shutdown`;
+      });
+      await opStep(db, opId, "mark stopped", async () => {
+        await db.update(nodes).set({ powerState: "off" }).where(eq(nodes.id, host.id));
+        await setState(instanceId, "stopped");
+        await finishOperation(db, opId, "succeeded", { result: { how } });
+      });
+      return;
+    }
+    await opStep(db, opId, "boot override to disk", () => bootOverride(instanceId));
+    if (action === "reboot") await opStep(db, opId, "restart", () => driverFor(host).setPower(force ? "reboot" : "soft_reboot").catch(() => driverFor(host).setPower("reboot")));
+    else await opStep(db, opId, "power on", () => powerOn(instanceId));
+    await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
+    await opStep(db, opId, "mark running", async () => {
+      await setState(instanceId, "running");
+      await finishOperation(db, opId, "succeeded");
+    });
+  } catch (e) {
+    await step("mark failed", async () => {
+      // The server is where it was (or unknown); say so and let the tenant try again.
+      await setState(instanceId, before, `${action} failed: ${(e as Error).message}`);
+      await finishOperation(db, opId, "failed", { error: (e as Error).message });
+    });
+  }
+});
+
+/** What a tenant's instance holds right now, for tests and the leak checks (nothing when fully released). */
+export async function holdings(instanceId: string) {
+  const inst = await loadInstance(instanceId);
+  const [att] = await getDb().select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.instanceId, instanceId));
+  return { nodeId: inst.nodeId, portId: inst.portId, storageVolumeId: inst.storageVolumeId, storageTargetId: inst.storageTargetId, attachments: att?.n ?? 0 };
+}
+
+export { attachNetwork, attachSystemDisk, bootOverride, cleanNode, detachFromDpu, ensureSystemVolume, nodeEvent, placement, powerOff, powerOn, releasePort, unexport, waitForOs };

@@ -3,3 +3,4 @@
 import "./nodes";
 import "./sync";
 import "./maintenance";
+import "./instances";

@@ -1,12 +1,26 @@
-// Instances (tenant self-provisioning): the tenant's list and detail (with the latest create/delete operation and
-// its steps), and the operators' list across all tenants. Create and delete enqueue the instance workflows and
-// are not built yet (see the provisioning issue); until then these reads show what the workflows write.
+// Instances (tenant self-provisioning): the tenant's list and detail (with the latest operation and its steps, the
+// address, volumes and which actions the state allows), the flavours to pick from, create / delete / start / stop /
+// reboot, and the operators' list across all tenants. Mutations validate everything a person can get wrong (with
+// field errors), reserve quota and record intent in one transaction, then enqueue the durable workflow by name
+// (server/workflows/instances.ts); the workflow does the slow work and reports on the operation.
 import { TRPCError } from "@trpc/server";
-import { and, eq, ilike, ne } from "drizzle-orm";
+import { and, eq, ilike, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
-import { images, instances, instanceState, nodes, operations, pools, tenants } from "@/db/schema";
+import type { Tx } from "@/db/client";
+import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { instanceCreateSchema } from "@/db/validation/instances";
+import { allowedActions, type InstanceAction, instanceCan } from "@/server/domain/instance-rules";
+import { flavors, instanceCores, instanceCount, instanceRamGiB } from "@/server/domain/instance-usage";
+import { enforceQuota } from "@/server/domain/quotas";
+import { visibleTo } from "@/server/storage/images";
+import { volumeCount, volumeGiB } from "@/server/storage/usage";
+import { getEngine } from "@/server/workflows/engine";
+import { createOperation } from "@/server/workflows/operations";
+import { audit } from "../audit";
+import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
-import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+import { type Context, createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+import { tenantSubnet } from "./subnets";
 
 const instanceColumns = {
   id: instances.id,
@@ -35,8 +49,138 @@ const listInput = pageInput.extend({
   sort: z.enum(["name", "createdAt"]).default("createdAt"),
 });
 
+const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = ${instances.portId})`;
+const mac = sql<string | null>`(select p.mac::text from ports p where p.id = ${instances.portId})`;
+const subnetName = sql<string | null>`(select s.name from subnets s where s.id = ${instances.subnetId})`;
+
 const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined);
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "No such instance in this tenant." });
+
+const uniques = { instances_tenant_name_uq: { field: "name", message: "An instance with this name already exists in this tenant." } };
+
+/** Steps each workflow shows up front (the workflow adds rollback steps when it needs them). */
+const CREATE_STEPS = [
+  "reserve node",
+  "allocate address",
+  "clone system volume",
+  "render cloud-init",
+  "export target",
+  "attach boot disk",
+  "attach cloud-init seed",
+  "create NIC with rules",
+  "attach data volumes",
+  "boot override to disk",
+  "power on",
+  "wait for OS",
+  "mark running",
+];
+const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"];
+const POWER_STEPS: Record<"start" | "stop" | "reboot", (force: boolean) => string[]> = {
+  start: () => ["boot override to disk", "power on", "wait for OS", "mark running"],
+  stop: (force) => [force ? "power off" : "shut down", "mark stopped"],
+  reboot: () => ["boot override to disk", "restart", "wait for OS", "mark running"],
+};
+
+const refuse = (action: InstanceAction, state: string) => {
+  const v = instanceCan[action](state);
+  if (!v.ok) throw new TRPCError({ code: "PRECONDITION_FAILED", message: v.reason });
+};
+
+/** Locks the tenant's instance row for a state change; NOT_FOUND for anything not the caller's tenant's. */
+async function lockInstance(tx: Tx, tenantId: string, id: string) {
+  const [row] = await tx
+    .select()
+    .from(instances)
+    .where(and(eq(instances.id, id), eq(instances.tenantId, tenantId), ne(instances.state, "deleted")))
+    .for("update");
+  if (!row) throw notFound();
+  return row;
+}
+
+type Ctx = Context & { principal: NonNullable<Context["principal"]>; tenant: { id: string; slug: string } };
+
+/** Starts an instance workflow for an operation created in the caller's transaction; the operation id is the workflow id. */
+async function enqueueInstance(name: string, args: unknown[], opId: string) {
+  await getEngine().enqueue(name, args, { workflowID: opId, queue: "instances" });
+}
+
+async function startTransition(
+  ctx: Ctx,
+  input: { id: string },
+  action: "delete" | "start" | "stop" | "reboot",
+  opts: { force?: boolean } = {},
+): Promise<{ operationId: string }> {
+  const next = { delete: "deleting", start: "starting", stop: "stopping", reboot: "rebooting" } as const;
+  const { opId } = await ctx.db.transaction(async (tx) => {
+    const row = await lockInstance(tx, ctx.tenant.id, input.id);
+    refuse(action, row.state);
+    const steps = action === "delete" ? DELETE_STEPS : POWER_STEPS[action](!!opts.force);
+    const opId = await createOperation(tx, {
+      kind: action === "delete" ? "instance.delete" : `instance.${action}`,
+      targetType: "instance",
+      targetId: row.id,
+      targetName: row.name,
+      tenantId: ctx.tenant.id,
+      createdBy: ctx.principal.email,
+      steps,
+      input: opts.force ? { force: true } : {},
+    });
+    await tx.update(instances).set({ state: next[action], stateReason: null, operationId: opId }).where(eq(instances.id, row.id));
+    await audit(tx, ctx, { action: `instance.${action}`, targetType: "instance", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: opts.force ? { force: true } : {} });
+    return { opId };
+  });
+  if (action === "delete") await enqueueInstance("instance.delete", [input.id, opId], opId);
+  else await enqueueInstance("instance.power", [input.id, opId, action, !!opts.force], opId);
+  return { operationId: opId };
+}
+
+/** Quota for a create: a new instance adds itself (cores, RAM); a retried one only needs its system volume again. */
+export async function enforceCreateQuota(tx: Tx, tenantId: string, add: { instances: number; cores: number; ramGiB: number; systemGiB: number }) {
+  await enforceQuota(tx, tenantId, [
+    { resource: "instances", add: add.instances, used: (t) => instanceCount(t, tenantId) },
+    { resource: "cores", add: add.cores, used: (t) => instanceCores(t, tenantId) },
+    { resource: "ramGiB", add: add.ramGiB, used: (t) => instanceRamGiB(t, tenantId) },
+    { resource: "volumes", add: 1, used: (t) => volumeCount(t, tenantId) },
+    { resource: "volumeGiB", add: add.systemGiB, used: (t) => volumeGiB(t, tenantId) },
+  ]);
+}
+
+/**
+ * What a create (or a retried create) records in the caller's transaction after the quota check: the system volume
+ * record, the attachment rows that say what the instance holds, and the operation. Returns the operation id.
+ */
+export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect, logicalPoolId: string, dataVolumeIds: string[], createdBy: string | null): Promise<string> {
+  const [vol] = await tx
+    .insert(volumes)
+    .values({
+      tenantId: inst.tenantId,
+      name: `${inst.name}-system-${inst.id.slice(0, 8)}`,
+      description: `System disk of instance ${inst.name}`,
+      sizeGiB: inst.systemVolumeSizeGiB,
+      kind: "system",
+      logicalPoolId,
+      sourceImageId: inst.imageId,
+      state: "creating",
+    })
+    .returning({ id: volumes.id });
+  await tx.insert(volumeAttachments).values({ volumeId: vol!.id, multiAttach: false, instanceId: inst.id });
+  for (const v of dataVolumeIds) {
+    const [dv] = await tx.select({ multiAttach: volumes.multiAttach }).from(volumes).where(eq(volumes.id, v));
+    await tx.insert(volumeAttachments).values({ volumeId: v, multiAttach: dv!.multiAttach, instanceId: inst.id }).onConflictDoNothing();
+    await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v));
+  }
+  const opId = await createOperation(tx, {
+    kind: "instance.create",
+    targetType: "instance",
+    targetId: inst.id,
+    targetName: inst.name,
+    tenantId: inst.tenantId,
+    createdBy,
+    steps: CREATE_STEPS,
+  });
+  await tx.update(instances).set({ operationId: opId, state: "creating", stateReason: null }).where(eq(instances.id, inst.id));
+  return opId;
+}
 
 export const instancesRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
@@ -46,7 +190,7 @@ export const instancesRouter = createTRPCRouter({
       const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
       const text = like(input.q);
       const rows = await ctx.db
-        .select(instanceColumns)
+        .select({ ...instanceColumns, address })
         .from(instances)
         .innerJoin(pools, eq(pools.id, instances.poolId))
         .leftJoin(images, eq(images.id, instances.imageId))
@@ -67,7 +211,7 @@ export const instancesRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
       const [row] = await ctx.db
-        .select({ ...instanceColumns, userData: instances.userData, sshKeyIds: instances.sshKeyIds, securityGroupIds: instances.securityGroupIds })
+        .select({ ...instanceColumns, address, mac, subnetName, userData: instances.userData, sshKeyIds: instances.sshKeyIds, securityGroupIds: instances.securityGroupIds, nodeId: instances.nodeId })
         .from(instances)
         .innerJoin(pools, eq(pools.id, instances.poolId))
         .leftJoin(images, eq(images.id, instances.imageId))
@@ -80,8 +224,129 @@ export const instancesRouter = createTRPCRouter({
             .from(operations)
             .where(and(eq(operations.id, row.operationId), eq(operations.tenantId, ctx.tenant.id)))
         : [];
-      return { ...row, operation: operation ?? null };
+      const vols = await ctx.db
+        .select({ id: volumes.id, name: volumes.name, sizeGiB: volumes.sizeGiB, kind: volumes.kind, multiAttach: volumes.multiAttach, state: volumes.state })
+        .from(volumeAttachments)
+        .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+        .where(eq(volumeAttachments.instanceId, row.id))
+        .orderBy(volumes.kind, volumes.name);
+      // Tenants see that it runs on a host, never which one (the node id stays operator knowledge).
+      const { nodeId, ...rest } = row;
+      return { ...rest, placed: nodeId !== null, operation: operation ?? null, volumes: vols, allowed: allowedActions(row.state) };
     }),
+
+  /** Pools as flavours: size of their hosts, how many are free, the largest system volume. */
+  flavors: tenantProcedure("tenant-member").query(({ ctx }) => flavors(ctx.db)),
+
+  create: tenantProcedure("tenant-member", { write: true })
+    .input(instanceCreateSchema.safeExtend({ tenant: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      const [flavor] = await flavors(ctx.db, input.poolId);
+      if (!flavor) throw fieldError("poolId", "No such pool.", "BAD_REQUEST");
+      if (flavor.total === 0) throw fieldError("poolId", `Pool ${flavor.name} has no hosts that can run instances.`, "PRECONDITION_FAILED");
+      if (flavor.available === 0)
+        throw fieldError("poolId", `No free host in pool ${flavor.name}: all ${flavor.total} are in use, in maintenance or faulty. Try again later or pick another pool.`, "PRECONDITION_FAILED");
+      const [img] = await ctx.db.select().from(images).where(eq(images.id, input.imageId));
+      const image = (() => {
+        try {
+          return visibleTo(img, ctx.tenant.id);
+        } catch {
+          throw fieldError("imageId", "No such image.", "BAD_REQUEST");
+        }
+      })();
+      if (image.state !== "available" || !image.storageSnapshotId) throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
+      if (image.minSizeGiB > flavor.maxSystemVolumeGiB)
+        throw fieldError("imageId", `Image ${image.name} needs ${image.minSizeGiB} GiB, more than pool ${flavor.name} allows for a system volume (${flavor.maxSystemVolumeGiB} GiB).`, "BAD_REQUEST");
+      const size = input.systemVolumeSizeGiB ?? image.minSizeGiB;
+      if (size < image.minSizeGiB) throw fieldError("systemVolumeSizeGiB", `Image ${image.name} needs a system volume of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
+      if (size > flavor.maxSystemVolumeGiB) throw fieldError("systemVolumeSizeGiB", `Pool ${flavor.name} allows system volumes up to ${flavor.maxSystemVolumeGiB} GiB.`, "BAD_REQUEST");
+      const subnet = await tenantSubnet(ctx.db, ctx.tenant.id, input.subnetId).catch(() => {
+        throw fieldError("subnetId", "No such subnet in this tenant.", "BAD_REQUEST");
+      });
+      // Security groups: the tenant's, of the subnet's VPC; none given → the VPC's default group.
+      let groupIds = [...new Set(input.securityGroupIds)];
+      if (groupIds.length) {
+        const found = await ctx.db.select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name }).from(securityGroups).where(and(inArray(securityGroups.id, groupIds), eq(securityGroups.tenantId, ctx.tenant.id)));
+        for (const id of groupIds) {
+          const g = found.find((f) => f.id === id);
+          if (!g) throw fieldError("securityGroupIds", "No such security group.", "BAD_REQUEST");
+          if (g.vpcId !== subnet.vpcId) throw fieldError("securityGroupIds", `Security group ${g.name} belongs to another VPC than subnet ${subnet.name}.`, "BAD_REQUEST");
+        }
+      } else {
+        const [def] = await ctx.db.select({ id: securityGroups.id }).from(securityGroups).where(and(eq(securityGroups.vpcId, subnet.vpcId), eq(securityGroups.isDefault, true)));
+        groupIds = def ? [def.id] : [];
+      }
+      const keyIds = [...new Set(input.sshKeyIds)];
+      if (keyIds.length) {
+        const mine = await ctx.db.select({ id: sshKeys.id }).from(sshKeys).where(and(inArray(sshKeys.id, keyIds), eq(sshKeys.userId, ctx.principal.userId)));
+        if (mine.length !== keyIds.length) throw fieldError("sshKeyIds", "One of the SSH keys is not yours (or was deleted).", "BAD_REQUEST");
+      }
+      const dataIds = [...new Set(input.dataVolumeIds)];
+
+      let result: { id: string; opId: string };
+      try {
+        result = await ctx.db.transaction(async (tx) => {
+          for (const v of dataIds) {
+            const [dv] = await tx
+              .select({ id: volumes.id, name: volumes.name, kind: volumes.kind, state: volumes.state, multiAttach: volumes.multiAttach, storageVolumeId: volumes.storageVolumeId })
+              .from(volumes)
+              .where(and(eq(volumes.id, v), eq(volumes.tenantId, ctx.tenant.id)))
+              .for("update");
+            if (!dv) throw fieldError("dataVolumeIds", "No such volume in this tenant.", "BAD_REQUEST");
+            if (dv.kind !== "data") throw fieldError("dataVolumeIds", `Volume ${dv.name} is a system disk; attach data volumes only.`, "BAD_REQUEST");
+            if (!dv.storageVolumeId || (dv.state !== "available" && !(dv.state === "attached" && dv.multiAttach)))
+              throw fieldError("dataVolumeIds", `Volume ${dv.name} is ${dv.state}${dv.state === "attached" ? " and not multi-attach" : ""}; pick an available volume.`, "PRECONDITION_FAILED");
+          }
+          await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
+          const [inst] = await tx
+            .insert(instances)
+            .values({
+              tenantId: ctx.tenant.id,
+              name: input.name,
+              description: input.description ?? "",
+              poolId: flavor.poolId,
+              imageId: image.id,
+              subnetId: subnet.id,
+              securityGroupIds: groupIds,
+              systemVolumeSizeGiB: size,
+              userData: input.userData,
+              sshKeyIds: keyIds,
+              recoveryPolicy: input.recoveryPolicy,
+              cores: flavor.cores,
+              ramGiB: flavor.ramGiB,
+              state: "creating",
+            })
+            .returning();
+          const opId = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
+          await audit(tx, ctx, {
+            action: "instance.create",
+            targetType: "instance",
+            targetId: inst!.id,
+            targetName: inst!.name,
+            tenantId: ctx.tenant.id,
+            details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
+          });
+          return { id: inst!.id, opId };
+        });
+      } catch (e) {
+        throw mapDbError(e, uniques);
+      }
+      await enqueueInstance("instance.create", [result.id, result.opId], result.opId);
+      return { id: result.id, operationId: result.opId };
+    }),
+
+  delete: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(({ ctx, input }) => startTransition(ctx as Ctx, input, "delete")),
+  start: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid() }))
+    .mutation(({ ctx, input }) => startTransition(ctx as Ctx, input, "start")),
+  stop: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid(), force: z.boolean().default(false) }))
+    .mutation(({ ctx, input }) => startTransition(ctx as Ctx, input, "stop", { force: input.force })),
+  reboot: tenantProcedure("tenant-member", { write: true })
+    .input(z.object({ id: z.uuid(), force: z.boolean().default(false) }))
+    .mutation(({ ctx, input }) => startTransition(ctx as Ctx, input, "reboot", { force: input.force })),
 
   /** Operators: every tenant's instances with the node each runs on. */
   adminList: operatorProcedure("operator-viewer")
@@ -91,7 +356,7 @@ export const instancesRouter = createTRPCRouter({
       const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
       const text = like(input.q);
       const rows = await ctx.db
-        .select({ ...instanceColumns, tenantId: instances.tenantId, tenantSlug: tenants.slug, nodeId: instances.nodeId, nodeName: nodes.name })
+        .select({ ...instanceColumns, address, tenantId: instances.tenantId, tenantSlug: tenants.slug, nodeId: instances.nodeId, nodeName: nodes.name })
         .from(instances)
         .innerJoin(tenants, eq(tenants.id, instances.tenantId))
         .innerJoin(pools, eq(pools.id, instances.poolId))
