@@ -1,0 +1,111 @@
+// A provisioning-ready lab for tests and benchmarks: the real lab (Redfish BMCs, storage service, one DPU agent per
+// DPU) with its hosts enrolled into a fresh pool, inspected through the real workflow and made available, a public
+// image on the lab's storage, and a VPC + subnet for the fixture tenant. The workflow engine must be running.
+import { eq, inArray } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import * as s from "@/db/schema";
+import { transition } from "@/server/domain/node-lifecycle";
+import { getEngine } from "@/server/workflows/engine";
+import { enrollNode } from "@/server/workflows/enroll";
+import { createOperation } from "@/server/workflows/operations";
+import { type Lab, type LabOptions, startLab } from "@/sim/lab";
+import { uniq } from "./db";
+import { callerAs, type Fixtures } from "./fixtures";
+
+export interface InstanceLab {
+  lab: Lab;
+  poolId: string;
+  poolName: string;
+  imageId: string;
+  subnetId: string;
+  vpcId: string;
+  /** Host node ids by lab host name (node-0001 …). */
+  hosts: Map<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; latency?: LabOptions["latency"]; subnetCidr?: string }): Promise<InstanceLab> {
+  const db: Db = fx.db;
+  const poolName = uniq("pool");
+  const lab = await startLab({ hosts: opts.hosts, pools: [poolName], latency: opts.latency ?? "zero", quiet: true });
+  process.env.ANVIL_STORAGE_URL = lab.storage.url;
+  process.env.ANVIL_STORAGE_TOKEN = lab.storage.token;
+  const [pool] = await db.insert(s.pools).values({ name: poolName, resourceClass: "bm.lab" }).returning();
+
+  const hosts = new Map<string, string>();
+  await Promise.all(
+    lab.hosts.map(async (h) => {
+      const r = await enrollNode(
+        db,
+        {
+          name: `${poolName}-${h.name}`,
+          poolId: pool!.id,
+          driver: h.driver,
+          address: h.bmc_address,
+          username: h.bmc_username,
+          password: h.bmc_password,
+          verifyTls: h.verify_tls,
+          dedicatedPower: h.dedicated_power,
+          dpu: h.dpu_bmc_address
+            ? { address: h.dpu_bmc_address, username: h.dpu_bmc_username ?? "", password: h.dpu_bmc_password ?? "", agentUrl: h.agent_url ?? "", agentToken: h.agent_token ?? "" }
+            : undefined,
+        } as never,
+        { principal: null, requestId: "instance-lab" },
+      );
+      if (!r.ok) throw new Error(`lab host ${h.name} not enrolled: ${r.message}`);
+      hosts.set(h.name, r.nodeId);
+    }),
+  );
+  const ids = [...hosts.values()];
+  await db.update(s.nodes).set({ provisionState: "inspecting" }).where(inArray(s.nodes.id, ids));
+  await Promise.all(
+    ids.map(async (id) => {
+      const opId = await createOperation(db, { kind: "node.inspect", targetType: "node", targetId: id, steps: ["read inventory", "discover DPUs", "record"] });
+      await getEngine().enqueue("node.inspect", [id, opId], { workflowID: opId });
+      await getEngine().result(opId);
+    }),
+  );
+  await db.update(s.nodes).set({ provisionState: transition("manageable", "provide") }).where(inArray(s.nodes.id, ids));
+
+  // Generous quota so tests and benchmarks measure provisioning, not the defaults.
+  await db
+    .insert(s.quotas)
+    .values({ tenantId: fx.tenant.id, instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000, addresses: 100_000 })
+    .onConflictDoUpdate({
+      target: s.quotas.tenantId,
+      set: { instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000, addresses: 100_000 },
+    });
+
+  const { buildImage } = await import("@/server/storage/images");
+  const { defaultLogicalPoolId } = await import("@/server/storage/backend");
+  const image = await buildImage(
+    { db, principal: null, requestId: "instance-lab" },
+    { name: uniq("debian"), os: "debian", version: "12", visibility: "public", tenantId: null },
+    { kind: "upload", fileBytes: 4096, format: "raw" },
+    { sizeBytes: 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+  );
+  const t = callerAs(fx, "tenantAdmin");
+  const vpc = await t.vpcs.create({ tenant: fx.tenant.slug, name: uniq("vpc"), cidr: "10.1.0.0/16" } as never);
+  const subnet = await t.subnets.create({ tenant: fx.tenant.slug, vpcId: vpc.id, name: uniq("net"), cidr: opts.subnetCidr ?? "10.1.0.0/20", dnsServers: ["10.1.0.2"] } as never);
+  return {
+    lab,
+    poolId: pool!.id,
+    poolName,
+    imageId: image.id,
+    subnetId: subnet.id,
+    vpcId: vpc.id,
+    hosts,
+    close: () => lab.close(),
+  };
+}
+
+/** Waits for an operation to end (succeeded / failed / cancelled) and returns it. */
+export async function waitOperation(db: Db, id: string, timeoutMs = 30_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const [op] = await db.select().from(s.operations).where(eq(s.operations.id, id));
+    if (op && (op.status === "succeeded" || op.status === "failed" || op.status === "cancelled")) return op;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`operation ${id} still ${op?.status} after ${timeoutMs} ms: ${JSON.stringify(op?.steps)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
