@@ -20,6 +20,9 @@ import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { type Context, createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+import { instanceActionProcedures } from "./instance-actions";
+import { instanceRecoveryProcedures } from "./instance-recovery";
+import { type Ctx, enqueueInstance, lockInstance, notFound, refuse } from "./instance-common";
 import { tenantSubnet } from "./subnets";
 
 const instanceColumns = {
@@ -54,7 +57,6 @@ const mac = sql<string | null>`(select p.mac::text from ports p where p.id = ${i
 const subnetName = sql<string | null>`(select s.name from subnets s where s.id = ${instances.subnetId})`;
 
 const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined);
-const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "No such instance in this tenant." });
 
 const uniques = { instances_tenant_name_uq: { field: "name", message: "An instance with this name already exists in this tenant." } };
 
@@ -80,29 +82,6 @@ const POWER_STEPS: Record<"start" | "stop" | "reboot", (force: boolean) => strin
   stop: (force) => [force ? "power off" : "shut down", "mark stopped"],
   reboot: () => ["boot override to disk", "restart", "wait for OS", "mark running"],
 };
-
-const refuse = (action: InstanceAction, state: string) => {
-  const v = instanceCan[action](state);
-  if (!v.ok) throw new TRPCError({ code: "PRECONDITION_FAILED", message: v.reason });
-};
-
-/** Locks the tenant's instance row for a state change; NOT_FOUND for anything not the caller's tenant's. */
-async function lockInstance(tx: Tx, tenantId: string, id: string) {
-  const [row] = await tx
-    .select()
-    .from(instances)
-    .where(and(eq(instances.id, id), eq(instances.tenantId, tenantId), ne(instances.state, "deleted")))
-    .for("update");
-  if (!row) throw notFound();
-  return row;
-}
-
-type Ctx = Context & { principal: NonNullable<Context["principal"]>; tenant: { id: string; slug: string } };
-
-/** Starts an instance workflow for an operation created in the caller's transaction; the operation id is the workflow id. */
-async function enqueueInstance(name: string, args: unknown[], opId: string) {
-  await getEngine().enqueue(name, args, { workflowID: opId, queue: "instances" });
-}
 
 async function startTransition(
   ctx: Ctx,
@@ -183,6 +162,10 @@ export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect,
 }
 
 export const instancesRouter = createTRPCRouter({
+  // Volumes, backup and rebuild (./instance-actions.ts); operator recovery (./instance-recovery.ts).
+  ...instanceActionProcedures,
+  ...instanceRecoveryProcedures,
+
   list: tenantProcedure("tenant-member")
     .input(listInput)
     .query(async ({ ctx, input }) => {
