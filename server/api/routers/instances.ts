@@ -1,25 +1,19 @@
-// Instances (tenant self-provisioning): the tenant's list and detail (with the latest operation and its steps, the
-// address, volumes and which actions the state allows), the flavours to pick from, create / delete / start / stop /
-// reboot, and the operators' list across all tenants. Mutations validate everything a person can get wrong (with
-// field errors), reserve quota and record intent in one transaction, then enqueue the durable workflow by name
-// (server/workflows/instances.ts); the workflow does the slow work and reports on the operation.
-import { TRPCError } from "@trpc/server";
+
 import { and, eq, ilike, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { instanceCreateSchema } from "@/db/validation/instances";
-import { allowedActions, type InstanceAction, instanceCan } from "@/server/domain/instance-rules";
+import { allowedActions, } from "@/server/domain/instance-rules";
 import { flavors, instanceCores, instanceCount, instanceRamGiB } from "@/server/domain/instance-usage";
 import { enforceQuota } from "@/server/domain/quotas";
 import { visibleTo } from "@/server/storage/images";
 import { volumeCount, volumeGiB } from "@/server/storage/usage";
-import { getEngine } from "@/server/workflows/engine";
 import { createOperation } from "@/server/workflows/operations";
 import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
-import { type Context, createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { instanceActionProcedures } from "./instance-actions";
 import { instanceRecoveryProcedures } from "./instance-recovery";
 import { type Ctx, enqueueInstance, lockInstance, notFound, refuse } from "./instance-common";
