@@ -47,7 +47,11 @@ const badge: Record<ConsoleState, { tone: BadgeTone; label: string }> = {
   closed: { tone: "red", label: "Closed" },
 };
 
-export function SerialConsole({ nodeId, nodeName }: { nodeId: string; nodeName: string }) {
+/**
+ * A node's console (operators), or an instance's (`instanceId`: the host it runs on at each connect, so the view
+ * follows a recovery). `returnTo` is where "Sign in again" comes back to.
+ */
+export function SerialConsole({ nodeId, instanceId, nodeName, returnTo }: { nodeId?: string; instanceId?: string; nodeName: string; returnTo?: string }) {
   const hostRef = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
   const wsRef = useRef<WebSocket | null>(null);
@@ -84,7 +88,7 @@ export function SerialConsole({ nodeId, nodeName }: { nodeId: string; nodeName: 
     const connect = () => {
       if (disposed || !term) return;
       setView((v) => ({ state: attempt === 0 ? "connecting" : "reconnecting", reason: v.reason }));
-      const ws = new WebSocket(consoleUrl(window.location, nodeId));
+      const ws = new WebSocket(consoleUrl(window.location, instanceId ? { instanceId } : (nodeId ?? "")));
       ws.binaryType = "arraybuffer";
       wsRef.current = ws;
       ws.onmessage = (ev) => {
@@ -180,7 +184,7 @@ export function SerialConsole({ nodeId, nodeName }: { nodeId: string; nodeName: 
       term?.dispose();
       termRef.current = null;
     };
-  }, [nodeId, sendBytes]);
+  }, [nodeId, instanceId, sendBytes]);
 
   useEffect(() => {
     screenReaderRef.current = screenReader;
@@ -288,7 +292,7 @@ export function SerialConsole({ nodeId, nodeName }: { nodeId: string; nodeName: 
         <div ref={hostRef} className="h-full w-full" data-testid="console-terminal" />
       </section>
       {view.final && view.state === "closed" && /sign in/i.test(view.reason ?? "") ? (
-        <a href={`/login?next=${encodeURIComponent(`/ops/nodes/${nodeId}/console`)}`} className="text-sm text-sky-700 underline dark:text-sky-400">
+        <a href={`/login?next=${encodeURIComponent(returnTo ?? `/ops/nodes/${nodeId}/console`)}`} className="text-sm text-sky-700 underline dark:text-sky-400">
           Sign in again
         </a>
       ) : null}

@@ -11,8 +11,10 @@ export type ServerControl =
 /** Closes after which reconnecting cannot help: not signed in, not allowed, no such node. */
 export const FINAL_CLOSE_CODES = new Set([4400, 4401, 4403, 4404]);
 
-export function consoleUrl(loc: { protocol: string; host: string }, nodeId: string): string {
-  return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/api/console/${encodeURIComponent(nodeId)}`;
+/** The console WebSocket of a node, or of whatever host an instance runs on now (`{ instanceId }`). */
+export function consoleUrl(loc: { protocol: string; host: string }, target: string | { instanceId: string }): string {
+  const path = typeof target === "string" ? encodeURIComponent(target) : `instance/${encodeURIComponent(target.instanceId)}`;
+  return `${loc.protocol === "https:" ? "wss" : "ws"}://${loc.host}/api/console/${path}`;
 }
 
 /** Reconnect delay after `attempt` failed tries: 1 s doubling to 30 s, ±20 % jitter (many tabs must not reconnect in step). */

@@ -22,12 +22,14 @@ let srv: Awaited<ReturnType<typeof serveProxy>>;
 let proxy: ReturnType<typeof createConsoleProxy>;
 let hostId: string;
 let dpuId: string;
-const cookies: Record<"admin" | "viewer" | "tenant", string> = { admin: "", viewer: "", tenant: "" };
+const cookies: Record<"admin" | "viewer" | "tenant" | "other", string> = { admin: "", viewer: "", tenant: "", other: "" };
+let tenantId: string;
+let host2Id: string;
 let adminEmail: string;
 let adminUserId: string;
 
 beforeAll(async () => {
-  sim = await startRedfishSim({ hosts: 2, powerTransitionMs: 30, bootMs: 200 });
+  sim = await startRedfishSim({ hosts: 3, powerTransitionMs: 30, bootMs: 200 });
   sim.setBootable("node-0001", true);
   proxy = createConsoleProxy({ db, allowedOrigin: TEST_ORIGIN, session: { initialBackoffMs: 100, maxBackoffMs: 500 } });
   srv = await serveProxy(proxy);
@@ -44,6 +46,14 @@ beforeAll(async () => {
   const tenantUser = await createUserWithPassword(db, { email: tenantEmail, name: "Tenant Member", password: PASSWORD });
   const [t] = await db.insert(s.tenants).values({ slug: uniq("acme"), name: "Acme console test" }).returning();
   await db.insert(s.memberships).values({ tenantId: t!.id, userId: tenantUser, role: "tenant-admin" });
+  tenantId = t!.id;
+  const otherEmail = `${uniq("other")}@test.local`;
+  const otherUser = await createUserWithPassword(db, { email: otherEmail, name: "Other Tenant", password: PASSWORD });
+  const [o] = await db.insert(s.tenants).values({ slug: uniq("globex"), name: "Globex console test" }).returning();
+  await db.insert(s.memberships).values({ tenantId: o!.id, userId: otherUser, role: "tenant-admin" });
+  cookies.other = await signInCookie(otherEmail, PASSWORD);
+  const host2 = sim.byId("node-0003")!;
+  host2Id = await insertNode(db, { name: uniq("console-host2"), bmcDriver: "redfish", bmcAddress: host2.url, username: host2.username, password: host2.password });
   cookies.admin = await signInCookie(adminEmail, PASSWORD);
   cookies.viewer = await signInCookie(viewerEmail, PASSWORD);
   cookies.tenant = await signInCookie(tenantEmail, PASSWORD);
@@ -209,5 +219,44 @@ describe("console proxy refusals", () => {
     // A Bearer token that does not resolve is unauthenticated.
     const bad = await ConsoleWs.open(`${srv.url}/api/console/${dpuId}`, { authorization: "Bearer anv_000000000000000000000000_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" });
     expect((await bad.waitClose()).code).toBe(4401);
+  });
+});
+
+describe("tenant consoles of their instances (/api/console/instance/<id>)", () => {
+  const openInstance = (id: string, who: keyof typeof cookies) => ConsoleWs.open(`${srv.url}/api/console/instance/${id}`, { cookie: cookies[who], origin: TEST_ORIGIN });
+  async function instance(nodeId: string | null, state: "running" | "creating" = "running") {
+    const [p] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+    const [i] = await db.insert(s.instances).values({ tenantId, poolId: p!.id, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state }).returning();
+    return i!.id;
+  }
+
+  it("lets a member of the instance's tenant type into the host it runs on; refuses another tenant", async () => {
+    const id = await instance(host2Id);
+    const c = await openInstance(id, "tenant");
+    const hello = await c.waitControl((m) => m.type === "hello", "hello");
+    expect(hello).toMatchObject({ readOnly: false, node: { id: host2Id, kind: "host" } });
+    await c.waitState("connected");
+    sim.setBootable("node-0003", true);
+    await resetVia(sim.byId("node-0003")!, "On");
+    await c.waitText("node-0003 login: ");
+    c.type("root\r");
+    await c.waitText("root\r\nPassword: ");
+    await c.close();
+    const other = await openInstance(id, "other");
+    expect(await other.waitClose()).toEqual({ code: 4403, reason: "This server is not one of your instances" });
+    await until("audit row names the instance", async () => {
+      const rows = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, host2Id), eq(s.auditEvents.action, "console.open")));
+      return rows.some((r) => (r.details as { instanceId?: string }).instanceId === id && r.tenantId === tenantId);
+    });
+  });
+
+  it("says an instance not on a host is not reachable — only to its tenant; others learn nothing", async () => {
+    const id = await instance(null, "creating");
+    const mine = await openInstance(id, "tenant");
+    expect(await mine.waitClose()).toEqual({ code: 4403, reason: "The instance is creating and not on a host right now" });
+    const theirs = await openInstance(id, "other");
+    expect(await theirs.waitClose()).toEqual({ code: 4404, reason: "No such instance" });
+    const unknown = await openInstance(crypto.randomUUID(), "tenant");
+    expect(await unknown.waitClose()).toEqual({ code: 4404, reason: "No such instance" });
   });
 });

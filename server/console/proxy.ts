@@ -5,7 +5,7 @@
 // browser to the node's shared ConsoleSession (session.ts). Protocol: README.md in this folder.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { WebSocket, WebSocketServer } from "ws";
 import { type Db, getDb } from "@/db/client";
 import { nodes } from "@/db/schema";
@@ -130,7 +130,27 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     return row;
   }
 
-  async function serve(ws: WebSocket, req: IncomingMessage, nodeId: string) {
+  /**
+   * "/api/console/instance/<id>": the host the instance runs on NOW (resolved at every connect, so a viewer that
+   * reconnects after a recovery lands on the new host). Null with a reason when it is on no host.
+   */
+  async function instanceNode(instanceId: string, principal: Principal): Promise<{ nodeId: string } | { refusal: string }> {
+    if (!UUID.test(instanceId)) return { refusal: "No such instance" };
+    const r = await db().execute<{ node_id: string | null; state: string; tenant_id: string }>(
+      sql`select node_id::text, state::text, tenant_id::text from instances where id = ${instanceId} and deleted_at is null`,
+    );
+    const row = r.rows[0];
+    if (!row) return { refusal: "No such instance" };
+    if (row.node_id) return { nodeId: row.node_id }; // who may see it is decided on the node, as for any console
+    // Not on a host: say why only to someone who may see the instance at all.
+    const operator = (principal.tokenScope ? principal.tokenScope.platformRole : principal.platformRole) !== null;
+    const member = operator
+      ? true
+      : (await db().execute(sql`select 1 from memberships where tenant_id = ${row.tenant_id} and user_id = ${principal.userId}`)).rows.length > 0;
+    return { refusal: member ? `The instance is ${row.state} and not on a host right now` : "No such instance" };
+  }
+
+  async function serve(ws: WebSocket, req: IncomingMessage, target: string) {
     const headers = headersOf(req);
     const bearer = headers.get("authorization")?.startsWith("Bearer ");
     const origin = headers.get("origin");
@@ -146,6 +166,15 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
       return refuse(ws, CLOSE.unavailable, "Could not check your session; try again");
     }
     if (!principal) return refuse(ws, CLOSE.unauthenticated, "Sign in to open a serial console");
+    let nodeId = target;
+    let instanceId: string | null = null;
+    if (target.startsWith("instance/")) {
+      instanceId = target.slice("instance/".length);
+      const found = await instanceNode(instanceId, principal);
+      // Same answer for "not yours" as for "no such": membership is checked on the node below.
+      if ("refusal" in found) return refuse(ws, found.refusal === "No such instance" ? CLOSE.notFound : CLOSE.forbidden, found.refusal);
+      nodeId = found.nodeId;
+    }
     if (!UUID.test(nodeId)) return refuse(ws, CLOSE.notFound, "No such node");
     const node = await loadNode(nodeId);
     const access = node ? await canOpenConsole(principal, node, db()) : null;
@@ -159,7 +188,9 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     const actx = { principal, requestId };
     const openedAt = new Date();
     const base = { targetType: "node", targetId: node.id, targetName: node.name, tenantId: access.tenantId };
-    await track(db().transaction((tx) => audit(tx, actx, { ...base, action: "console.open", details: { readOnly, kind: node.kind, via: bearer ? "api-token" : "session" } })));
+    await track(
+      db().transaction((tx) => audit(tx, actx, { ...base, action: "console.open", details: { readOnly, kind: node.kind, via: bearer ? "api-token" : "session", ...(instanceId ? { instanceId } : {}) } })),
+    );
     if (ws.readyState !== WebSocket.OPEN) {
       await track(
         db().transaction((tx) => audit(tx, actx, { ...base, action: "console.close", details: { readOnly, openedAt: openedAt.toISOString(), durationMs: 0 } })),
