@@ -6,9 +6,9 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import { getDb } from "@/db/client";
-import { nodes, pools } from "@/db/schema";
+import { images, nodes, pools, tenants, users, vpcs } from "@/db/schema";
 import { transition } from "@/server/domain/node-lifecycle";
 import { derivedKey, dataDir } from "@/server/lib/secrets";
 import { logger } from "@/server/lib/log";
@@ -100,9 +100,61 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
     }),
   );
   const total = (await db.select({ id: nodes.id }).from(nodes).where(inArray(nodes.name, want.map((h) => h.name)))).length;
+  await seedDemoContent().catch((e) => logger.warn({ error: (e as Error).message }, "demo images / networks not seeded"));
   return {
     summary: `${lab.hosts.length} hosts with DPUs (${total} enrolled${enrolled ? `, ${enrolled} just now` : ""}); Redfish admin ${lab.redfish.adminUrl}; storage ${lab.storage.url}; manifest ${manifestPath}`,
     manifestPath,
     close: () => lab.close(),
   };
+}
+
+/** Public images the demo offers (the lab has no data plane: the "bytes" are simulated, the sizes are real). */
+const DEMO_IMAGES = [
+  { name: "debian-12", os: "debian", version: "12", gib: 2 },
+  { name: "ubuntu-24.04", os: "ubuntu", version: "24.04", gib: 3 },
+];
+/** Each demo tenant gets a VPC and subnet so a first instance is two clicks away. */
+const DEMO_NETWORKS = [
+  { slug: "acme", admin: "alice@acme.example", cidr: "10.20.0.0/16", subnet: "10.20.1.0/24" },
+  { slug: "globex", admin: "carol@globex.example", cidr: "10.30.0.0/16", subnet: "10.30.1.0/24" },
+];
+
+/**
+ * Demo content a tenant needs to create an instance right away: public images on the lab's storage and a default
+ * VPC + subnet per demo tenant, made through the same code paths a person would use. Idempotent across restarts;
+ * the lab's storage is in memory, so an image whose golden snapshot vanished with the previous lab is rebuilt.
+ */
+async function seedDemoContent(): Promise<void> {
+  const db = getDb();
+  const { buildImage } = await import("@/server/storage/images");
+  const { defaultLogicalPoolId, getStorage } = await import("@/server/storage/backend");
+  const storage = getStorage();
+  for (const img of DEMO_IMAGES) {
+    const [row] = await db.select().from(images).where(and(eq(images.name, img.name), isNull(images.tenantId)));
+    if (row?.storageSnapshotId) {
+      const alive = await storage.getSnapshot(row.storageSnapshotId).then(
+        () => true,
+        () => false,
+      );
+      if (alive) continue;
+    }
+    if (row) await db.delete(images).where(eq(images.id, row.id));
+    await buildImage(
+      { db, principal: null, requestId: "dev-lab" },
+      { name: img.name, os: img.os, version: img.version, visibility: "public", tenantId: null },
+      { kind: "upload", fileBytes: 64 * 1024 * 1024, format: "raw" },
+      { sizeBytes: img.gib * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+    );
+  }
+  const { createCaller } = await import("@/server/api/root");
+  for (const n of DEMO_NETWORKS) {
+    const [t] = await db.select().from(tenants).where(eq(tenants.slug, n.slug));
+    const [u] = await db.select().from(users).where(eq(users.email, n.admin));
+    if (!t || !u) continue;
+    const [has] = await db.select({ id: vpcs.id }).from(vpcs).where(eq(vpcs.tenantId, t.id)).limit(1);
+    if (has) continue;
+    const caller = createCaller({ db, principal: { userId: u.id, email: u.email, name: u.name, platformRole: null, sessionId: null, tokenScope: null }, requestId: "dev-lab", headers: new Headers() });
+    const vpc = await caller.vpcs.create({ tenant: n.slug, name: "default", cidr: n.cidr, description: "Created by the demo lab" });
+    await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet, dnsServers: [n.subnet.replace(/\.0\/24$/, ".2")] });
+  }
 }
