@@ -107,7 +107,9 @@ describe("instance lifecycle in the lab", () => {
     await expect(t.instances.start({ tenant: fx.tenant.slug, id })).rejects.toThrow("It is already running.");
     const stop = await t.instances.stop({ tenant: fx.tenant.slug, id });
     await expect(t.instances.reboot({ tenant: fx.tenant.slug, id })).rejects.toThrow(/stopping; wait/);
-    expect((await waitOperation(db, stop.operationId)).status).toBe("succeeded");
+    const stopped = await waitOperation(db, stop.operationId);
+    expect(stopped.status).toBe("succeeded");
+    expect(stopped.result).toEqual({ how: "shut down gracefully" });
     expect((await instanceRow(id)).state).toBe("stopped");
     expect((await nodeRow(hostId)).powerState).toBe("off");
     const start = await t.instances.start({ tenant: fx.tenant.slug, id });
