@@ -531,7 +531,9 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
     const up = await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
     await opStep(db, opId, "mark running", async () => {
       await db.transaction(async (tx) => {
-        await nodeEvent(tx, node.hostId, "deployed");
+        // Idempotent: a step re-run after its commit finds the node already active.
+        const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, node.hostId)).for("update");
+        if (n?.s === "deploying") await nodeEvent(tx, node.hostId, "deployed");
         await tx.update(instances).set({ state: "running", stateReason: null }).where(eq(instances.id, instanceId));
       });
       await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
