@@ -17,8 +17,9 @@ export const QUEUES = {
   nodes: { concurrency: 64 },
   // Periodic BMC/agent polling shards.
   sync: { concurrency: 40 },
-  // Tenant provisioning and its inverse.
-  instances: { concurrency: 200 },
+  // Tenant provisioning and its inverse. Polled every 100 ms (DBOS's default is 1 s): a tenant's click should not
+  // wait up to a second before any work starts; an idle poll is one indexed query.
+  instances: { concurrency: 200, minPollingIntervalMs: 100 },
 } as const;
 export type QueueName = keyof typeof QUEUES;
 
@@ -54,9 +55,37 @@ export function defineSchedule(name: string, schedule: string, fn: (t: Date) => 
   schedules.push({ name, fn: wf, schedule });
 }
 
+/**
+ * Test hook for the kill-at-each-step tests: ANVIL_CRASH_AT="before:<step>" SIGKILLs this process right before the
+ * n-th run of that step's body (default the first; "before:<step>#2" the second), "after:<step>" right after the body
+ * resolved but before DBOS checkpoints its result — the nastiest moment, when the effect happened and the record of
+ * it did not. Unset (always, outside those tests) it costs one comparison per step.
+ */
+const crashAt = (() => {
+  const v = process.env.ANVIL_CRASH_AT?.trim();
+  if (!v) return null;
+  const m = /^(before|after):(.+?)(?:#(\d+))?$/.exec(v);
+  if (!m) throw new Error(`ANVIL_CRASH_AT must be before:<step>[#n] or after:<step>[#n], got ${v}`);
+  return { when: m[1] as "before" | "after", name: m[2]!, nth: Number(m[3] ?? 1), seen: 0 };
+})();
+function crashHere(when: "before" | "after", name: string) {
+  if (!crashAt || crashAt.when !== when || crashAt.name !== name) return;
+  if (++crashAt.seen !== crashAt.nth) return;
+  process.stderr.write(`ANVIL_CRASH_AT: killing process ${process.pid} ${when} step "${name}"\n`);
+  process.kill(process.pid, "SIGKILL");
+}
+
 /** A checkpointed step: on recovery a finished step returns its recorded result instead of running again. */
 export function step<R>(name: string, fn: () => Promise<R>, opts: { retries?: number; intervalMs?: number } = {}): Promise<R> {
-  return DBOS.runStep(fn, {
+  const body = crashAt
+    ? async () => {
+        crashHere("before", name);
+        const r = await fn();
+        crashHere("after", name);
+        return r;
+      }
+    : fn;
+  return DBOS.runStep(body, {
     name,
     retriesAllowed: (opts.retries ?? 0) > 0,
     maxAttempts: (opts.retries ?? 0) + 1,

@@ -9,7 +9,7 @@
 // inside concurrent branches would start in a timing-dependent order that a recovery could not replay.
 import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
 import { getDb, type Tx } from "@/db/client";
-import { images, instances, nodes, operations, portSecurityGroups, ports, sshKeys, subnets, volumeAttachments, volumes, vpcs } from "@/db/schema";
+import { images, instances, ipAllocations, nodes, operations, portSecurityGroups, ports, sshKeys, subnets, volumeAttachments, volumes, vpcs } from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
 import { releasePortAddress, allocateAddress } from "@/server/domain/ipam";
 import { type NodeEvent, type ProvisionState, transition } from "@/server/domain/node-lifecycle";
@@ -158,9 +158,12 @@ async function ensurePort(instanceId: string): Promise<{ portId: string; mac: st
     const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
     if (!inst) throw new ProvisionError("The instance no longer exists.");
     if (inst.portId) {
+      // A join, not a correlated subquery: drizzle leaves columns unqualified in single-table selects, and an
+      // unqualified "id" inside the subquery would mean ip_allocations.id.
       const [p] = await tx
-        .select({ mac: ports.mac, address: sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = ${ports.id})` })
+        .select({ mac: ports.mac, address: sql<string | null>`host(${ipAllocations.address})` })
         .from(ports)
+        .leftJoin(ipAllocations, eq(ipAllocations.portId, ports.id))
         .where(eq(ports.id, inst.portId));
       if (p?.address) return { portId: inst.portId, mac: p.mac, address: p.address };
     }
@@ -506,11 +509,22 @@ async function teardown(instanceId: string, opId: string, label: (s: string) => 
 
 // ------------------------------------------------------------------------------------------------ workflows
 
-async function setState(instanceId: string, state: InstanceRow["state"], reason: string | null = null) {
+/** Waits for every branch to end, then fails with the first failure (in branch order) if any failed. */
+export async function settled(branches: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(branches);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Sets the instance's state — only from `from` when given, so a step re-run after a crash cannot undo a state change
+ * that happened since (the tenant's next action).
+ */
+async function setState(instanceId: string, state: InstanceRow["state"], reason: string | null = null, from?: InstanceRow["state"][]) {
   await getDb()
     .update(instances)
     .set({ state, stateReason: reason, ...(state === "deleted" ? { deletedAt: new Date() } : {}) })
-    .where(eq(instances.id, instanceId));
+    .where(and(eq(instances.id, instanceId), from ? inArray(instances.state, from) : undefined));
 }
 
 export const createInstance = defineWorkflow("instance.create", async (instanceId: string, opId: string) => {
@@ -521,7 +535,8 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
       await db.update(operations).set({ result: { hostName: node.hostName } }).where(eq(operations.id, opId));
     });
     // Three independent branches, started in a fixed order (see the header): network, disk, boot override.
-    await Promise.all([
+    // allSettled, not all: a rollback must not start while another branch is still attaching things.
+    await settled([
       step("network", () => attachNetwork(instanceId, opId)),
       step("system disk", () => attachSystemDisk(instanceId, opId)),
       step("data volumes", () => attachDataVolumes(instanceId, opId)),
@@ -534,7 +549,8 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
         // Idempotent: a step re-run after its commit finds the node already active.
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, node.hostId)).for("update");
         if (n?.s === "deploying") await nodeEvent(tx, node.hostId, "deployed");
-        await tx.update(instances).set({ state: "running", stateReason: null }).where(eq(instances.id, instanceId));
+        // Only from creating: a re-run must not undo what the tenant did since (e.g. a delete already under way).
+        await tx.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "creating")));
       });
       await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
     });
@@ -549,13 +565,13 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
       // The rollback itself failed (e.g. the BMC or agent is down): the instance keeps what could not be released,
       // marked failed with both reasons, so a delete (or an operator's retry) can finish the job.
       await step("rollback failed", async () => {
-        await setState(instanceId, "failed", `${reason} Cleaning up also failed: ${(undo as Error).message}`);
+        await setState(instanceId, "failed", `${reason} Cleaning up also failed: ${(undo as Error).message}`, ["creating"]);
         await finishOperation(db, opId, "failed", { error: `${reason} (rollback incomplete: ${(undo as Error).message})` });
       });
       return;
     }
     await step("mark failed", async () => {
-      await setState(instanceId, "failed", reason);
+      await setState(instanceId, "failed", reason, ["creating"]);
       await finishOperation(db, opId, "failed", { error: reason });
     });
   }
@@ -579,7 +595,7 @@ export const deleteInstance = defineWorkflow("instance.delete", async (instanceI
     });
   } catch (e) {
     await step("mark failed", async () => {
-      await setState(instanceId, "failed", `Delete failed: ${(e as Error).message}`);
+      await setState(instanceId, "failed", `Delete failed: ${(e as Error).message}`, ["deleting"]);
       await finishOperation(db, opId, "failed", { error: (e as Error).message });
     });
   }
@@ -615,7 +631,7 @@ export const powerInstance = defineWorkflow("instance.power", async (instanceId:
       });
       await opStep(db, opId, "mark stopped", async () => {
         await db.update(nodes).set({ powerState: "off" }).where(eq(nodes.id, host.id));
-        await setState(instanceId, "stopped");
+        await setState(instanceId, "stopped", null, ["stopping"]);
         await finishOperation(db, opId, "succeeded", { result: { how } });
       });
       return;
@@ -625,13 +641,13 @@ export const powerInstance = defineWorkflow("instance.power", async (instanceId:
     else await opStep(db, opId, "power on", () => powerOn(instanceId));
     await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
     await opStep(db, opId, "mark running", async () => {
-      await setState(instanceId, "running");
+      await setState(instanceId, "running", null, ["starting", "rebooting"]);
       await finishOperation(db, opId, "succeeded");
     });
   } catch (e) {
     await step("mark failed", async () => {
       // The server is where it was (or unknown); say so and let the tenant try again.
-      await setState(instanceId, before, `${action} failed: ${(e as Error).message}`);
+      await setState(instanceId, before, `${action} failed: ${(e as Error).message}`, ["starting", "stopping", "rebooting"]);
       await finishOperation(db, opId, "failed", { error: (e as Error).message });
     });
   }

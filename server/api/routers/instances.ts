@@ -46,9 +46,10 @@ const listInput = pageInput.extend({
   sort: z.enum(["name", "createdAt"]).default("createdAt"),
 });
 
-const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = ${instances.portId})`;
-const mac = sql<string | null>`(select p.mac::text from ports p where p.id = ${instances.portId})`;
-const subnetName = sql<string | null>`(select s.name from subnets s where s.id = ${instances.subnetId})`;
+// Correlated subqueries name the outer column literally: drizzle leaves columns unqualified when a query has one table.
+const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "instances"."port_id")`;
+const mac = sql<string | null>`(select p.mac::text from ports p where p.id = "instances"."port_id")`;
+const subnetName = sql<string | null>`(select s.name from subnets s where s.id = "instances"."subnet_id")`;
 
 const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined);
 
