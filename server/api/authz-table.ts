@@ -90,6 +90,9 @@ export const authzTable: Record<string, AuthzRow> = {
   "events.list": { input: () => ({}), expect: operatorRead },
   "operations.list": { input: () => ({}), expect: operatorRead },
   "operations.get": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: operatorRead },
+  // The fixture is a node operation: admins get past the guard and are told it is not retried / aborted from here.
+  "operations.retry": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
+  "operations.abort": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
 
   // Tenancy: operators run tenants and users; tenant admins run their members; everyone signed in has own tokens/keys.
   "tenants.list": { input: () => ({ q: "authz" }), expect: operatorRead },
@@ -276,5 +279,6 @@ export const authzTable: Record<string, AuthzRow> = {
   "instances.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
   "instances.start": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
   "instances.stop": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.recover": { input: async (fx) => ({ id: (await instanceFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
   "instances.reboot": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
 };

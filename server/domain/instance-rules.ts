@@ -37,7 +37,7 @@ export const instanceCan = {
   backup: (s: string) => busy(s) ?? (s === "running" || s === "stopped" ? ok : no(`Not possible while the instance is ${s}.`)),
   attach: (s: string) => busy(s) ?? (s === "running" || s === "stopped" ? ok : no(`Not possible while the instance is ${s}.`)),
   /** Operators: re-provision onto a spare host of the pool (same volumes, MAC and address). */
-  recover: (s: string) => (s === "running" || s === "stopped" || s === "failed" || s === "recovering" ? ok : busy(s) ?? no(`Not possible while the instance is ${s}.`)),
+  recover: (s: string) => (s === "running" || s === "stopped" || s === "failed" ? ok : busy(s) ?? no(`Not possible while the instance is ${s}.`)),
 };
 
 export type InstanceAction = keyof typeof instanceCan;

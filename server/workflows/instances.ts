@@ -72,7 +72,7 @@ export const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and
 
 // ------------------------------------------------------------------------------------------------ loading
 
-async function loadInstance(id: string): Promise<InstanceRow> {
+export async function loadInstance(id: string): Promise<InstanceRow> {
   const [row] = await getDb().select().from(instances).where(eq(instances.id, id));
   if (!row) throw new ProvisionError("The instance no longer exists.");
   return row;
@@ -98,12 +98,12 @@ async function placement(inst: InstanceRow): Promise<Placement | null> {
   return { host, dpu, agent: agentFor(dpu) };
 }
 
-export function agentFor(dpu: Pick<NodeRow, "agentUrl" | "agentToken">): DpuAgentClient {
+export function agentFor(dpu: Pick<NodeRow, "agentUrl" | "agentToken">, opts: { timeoutMs?: number; retries?: number } = {}): DpuAgentClient {
   return createDpuAgentClient({
     baseUrl: dpu.agentUrl!,
     token: unseal(dpu.agentToken!),
-    timeoutMs: envMs("ANVIL_AGENT_TIMEOUT_MS", 10_000),
-    retries: envMs("ANVIL_AGENT_RETRIES", 2),
+    timeoutMs: opts.timeoutMs ?? envMs("ANVIL_AGENT_TIMEOUT_MS", 10_000),
+    retries: opts.retries ?? envMs("ANVIL_AGENT_RETRIES", 2),
   });
 }
 
@@ -141,7 +141,7 @@ export async function reserveNode(tx: Tx, poolId: string, instanceId: string): P
   return { hostId: r.host_id, hostName: r.host_name, dpuId: r.dpu_id };
 }
 
-async function reserve(instanceId: string): Promise<{ hostId: string; hostName: string }> {
+export async function reserve(instanceId: string): Promise<{ hostId: string; hostName: string }> {
   const inst = await loadInstance(instanceId);
   const got = await getDb().transaction((tx) => reserveNode(tx, inst.poolId, instanceId));
   if (!got) {
@@ -227,10 +227,24 @@ function diskSpec(t: { nqn: string | null; address: string; port: number }, dpuI
   return { transport: "nvme-tcp" as const, target: { nqn: t.nqn, address: t.address, port: t.port }, hostNqn: dpuHostNqn(dpuId), role };
 }
 
+/** Thrown into a create an operator aborted (operations.status = "cancelling"): the create rolls back. */
+export class AbortedByOperator extends ProvisionError {
+  constructor() {
+    super("Aborted by an operator.");
+  }
+}
+
+/** Cooperative abort: checked between pieces of work, so nothing is left half-done by the abort itself. */
+export async function throwIfAborted(opId: string): Promise<void> {
+  const [op] = await getDb().select({ status: operations.status }).from(operations).where(eq(operations.id, opId));
+  if (op?.status === "cancelling") throw new AbortedByOperator();
+}
+
 /** A sub-step of a branch, shown on the operation (running → done | failed) but not a durable step of its own. */
 async function sub<R>(opId: string | null, name: string, fn: () => Promise<R>, detail?: (r: R) => string | undefined): Promise<R> {
   if (!opId) return fn();
   const db = getDb();
+  await throwIfAborted(opId);
   await markStep(db, opId, name, "running");
   try {
     const r = await fn();
@@ -353,7 +367,7 @@ async function powerOn(instanceId: string) {
 }
 
 /** Polls the BMC until the host reports its OS running (Redfish BootProgress), within the boot budget. */
-async function waitForOs(instanceId: string) {
+async function waitForOs(instanceId: string, opId?: string) {
   const inst = await loadInstance(instanceId);
   const pl = await placement(inst);
   if (!pl) throw new ProvisionError("The instance holds no host.");
@@ -365,7 +379,8 @@ async function waitForOs(instanceId: string) {
     if ((await d.getPowerState()) !== "on") throw new ProvisionError(`Host ${pl.host.name} did not stay powered on.`);
     return "power on (this BMC reports no boot progress)";
   }
-  for (;;) {
+  for (let i = 0; ; i++) {
+    if (opId && i % 10 === 0) await throwIfAborted(opId);
     const b = await d.bootProgress();
     last = b.bootState ?? "unknown";
     if (b.bootState === "OSRunning") return "OSRunning";
@@ -530,7 +545,10 @@ async function setState(instanceId: string, state: InstanceRow["state"], reason:
 export const createInstance = defineWorkflow("instance.create", async (instanceId: string, opId: string) => {
   const db = getDb();
   try {
-    const node = await opStep(db, opId, "reserve node", () => reserve(instanceId));
+    const node = await opStep(db, opId, "reserve node", async () => {
+      await throwIfAborted(opId);
+      return reserve(instanceId);
+    });
     await step("describe", async () => {
       await db.update(operations).set({ result: { hostName: node.hostName } }).where(eq(operations.id, opId));
     });
@@ -542,8 +560,11 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
       step("data volumes", () => attachDataVolumes(instanceId, opId)),
       opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
     ]);
-    await opStep(db, opId, "power on", () => powerOn(instanceId));
-    const up = await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
+    await opStep(db, opId, "power on", async () => {
+      await throwIfAborted(opId);
+      return powerOn(instanceId);
+    });
+    const up = await opStep(db, opId, "wait for OS", () => waitForOs(instanceId, opId));
     await opStep(db, opId, "mark running", async () => {
       await db.transaction(async (tx) => {
         // Idempotent: a step re-run after its commit finds the node already active.
@@ -572,7 +593,7 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
     }
     await step("mark failed", async () => {
       await setState(instanceId, "failed", reason, ["creating"]);
-      await finishOperation(db, opId, "failed", { error: reason });
+      await finishOperation(db, opId, reason === new AbortedByOperator().message ? "cancelled" : "failed", { error: reason });
     });
   }
 });

@@ -4,3 +4,4 @@ import "./nodes";
 import "./sync";
 import "./maintenance";
 import "./instances";
+import "./instance-recovery";

@@ -1,10 +1,20 @@
-// Operations: the progress of long-running work (steps, current step, percent, error), for operators.
+// Operations: the progress of long-running work (steps, current step, percent, error), for operators — and the two
+// things an operator can do about one: retry a failed instance operation (create, delete, recover) and abort a
+// running create (cooperative: the workflow notices between pieces of work and rolls back what it did).
 import { TRPCError } from "@trpc/server";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { operations } from "@/db/schema";
+import { images, instances, operations, volumeAttachments, volumes } from "@/db/schema";
+import { startRecovery } from "@/server/workflows/recovery-start";
+import { createOperation } from "@/server/workflows/operations";
+import { audit } from "../audit";
+import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
+import { enqueueInstance } from "./instance-common";
+import { enforceCreateQuota, prepareCreate } from "./instances";
+
+const refuse = (message: string) => new TRPCError({ code: "PRECONDITION_FAILED", message });
 
 export const operationsRouter = createTRPCRouter({
   get: operatorProcedure("operator-viewer")
@@ -40,5 +50,82 @@ export const operationsRouter = createTRPCRouter({
         .orderBy(...ks.order)
         .limit(input.limit + 1);
       return page(rows, input.limit, (r) => r.createdAt);
+    }),
+
+  /** Runs a failed instance operation again: a create from scratch (the failed one holds nothing), a delete, a recovery. */
+  retry: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      const [op] = await ctx.db.select().from(operations).where(eq(operations.id, input.id));
+      if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
+      if (op.status !== "failed" && op.status !== "cancelled") throw refuse(`Only a failed operation can be retried; this one is ${op.status}.`);
+      if (!["instance.create", "instance.delete", "instance.recover"].includes(op.kind) || !op.targetId)
+        throw refuse(`Operations of kind ${op.kind} are not retried from here; start the action again from its page.`);
+      const instanceId = op.targetId;
+      const email = ctx.principal.email;
+      if (op.kind === "instance.recover") {
+        const id = await startRecovery(instanceId, `retry of a failed recovery by ${email}`, email, ["failed"]);
+        if (!id) throw refuse("The instance is no longer failed; nothing to retry.");
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: op.kind, tenantId: op.tenantId, details: { operationId: id } }));
+        return { operationId: id };
+      }
+      let created: { opId: string; name: string };
+      try {
+        created = await ctx.db.transaction(async (tx) => {
+          const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
+          if (!inst || inst.state === "deleted") throw refuse("The instance no longer exists.");
+          if (inst.state !== "failed") throw refuse(`The instance is ${inst.state}, not failed; nothing to retry.`);
+          if (inst.operationId !== op.id) throw refuse("A newer operation ran on this instance since; retry that one if it failed.");
+          if (op.kind === "instance.delete") {
+            const opId = await createOperation(tx, {
+              kind: "instance.delete",
+              targetType: "instance",
+              targetId: inst.id,
+              targetName: inst.name,
+              tenantId: inst.tenantId,
+              createdBy: email,
+              steps: ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"],
+            });
+            await tx.update(instances).set({ state: "deleting", stateReason: null, operationId: opId }).where(eq(instances.id, inst.id));
+            return { opId, name: inst.name };
+          }
+          // A create: its rollback must have released everything; otherwise a delete is the way out.
+          if (inst.nodeId || inst.portId || inst.storageVolumeId) throw refuse("The failed create could not release everything; delete the instance instead (it finishes the clean-up).");
+          const [sys] = await tx
+            .select({ id: volumes.id })
+            .from(volumeAttachments)
+            .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+            .where(and(eq(volumeAttachments.instanceId, inst.id), inArray(volumes.kind, ["system"])));
+          if (sys) throw refuse("The failed create still has a system volume; delete the instance instead.");
+          const [image] = inst.imageId ? await tx.select().from(images).where(eq(images.id, inst.imageId)) : [];
+          if (!image || image.state !== "available") throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
+          await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
+          const opId = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
+          return { opId, name: inst.name };
+        });
+      } catch (e) {
+        throw mapDbError(e);
+      }
+      await ctx.db.transaction((tx) =>
+        audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${created.name}`, tenantId: op.tenantId, details: { operationId: created.opId } }),
+      );
+      await enqueueInstance(op.kind, [instanceId, created.opId], created.opId);
+      return { operationId: created.opId };
+    }),
+
+  /** Aborts a running instance create: it stops between pieces of work and rolls back what it did (instance failed). */
+  abort: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      return ctx.db.transaction(async (tx) => {
+        const [op] = await tx.select().from(operations).where(eq(operations.id, input.id)).for("update");
+        if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
+        if (op.kind !== "instance.create") throw refuse(`Only an instance create can be aborted (it rolls back); a ${op.kind} runs to its end.`);
+        if (op.status === "cancelling") throw refuse("An abort was already requested; the create is rolling back.");
+        if (op.status !== "pending" && op.status !== "running") throw refuse(`The operation already ended (${op.status}).`);
+        await tx.update(operations).set({ status: "cancelling" }).where(eq(operations.id, op.id));
+        await audit(tx, ctx, { action: "operation.abort", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${op.targetName ?? ""}`.trim(), tenantId: op.tenantId });
+        return { operationId: op.id, status: "cancelling" as const };
+      });
     }),
 });

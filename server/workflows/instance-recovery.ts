@@ -1,0 +1,123 @@
+// Recovery of an instance whose host failed: fence the old host (power it off through its BMC, or write it off when
+// the BMC is unreachable), take the instance's exports and DPU objects off the old side, reserve a spare host of the
+// same pool and attach the SAME system volume, data volumes, cloud-init seed and NIC (the port row is kept, so the
+// MAC and address do not change) through the spare's DPU, then boot it. Started automatically for running instances
+// with recovery policy "reprovision" whose host is faulty (BMC unreachable, critical health, DPU agent lost — the
+// faults the sync workflow raises), and by operators on demand. Every recovery is an event on both hosts.
+import { and, eq } from "drizzle-orm";
+import { getDb } from "@/db/client";
+import { instances, nodes, operations, ports } from "@/db/schema";
+import { defineSchedule, defineWorkflow, step } from "./engine";
+import { recordEvent } from "./events";
+import {
+  agentFor,
+  attachDataVolumes,
+  attachNetwork,
+  attachSystemDisk,
+  bootOverride,
+  cleanNode,
+  detachFromDpu,
+  loadInstance,
+  nodeEvent,
+  placement,
+  powerOff,
+  powerOn,
+  reserve,
+  settled,
+  unexport,
+  waitForOs,
+} from "./instances";
+import { finishOperation, opStep } from "./operations";
+import { recoveryCandidates, startRecovery } from "./recovery-start";
+
+export const recoverInstance = defineWorkflow("instance.recover", async (instanceId: string, opId: string, reason: string) => {
+  const db = getDb();
+  let spareHeld = false;
+  try {
+    const old = await opStep(db, opId, "fence old host", async () => {
+      const inst = await loadInstance(instanceId);
+      if (!inst.nodeId) return null;
+      const [host] = await db.select().from(nodes).where(eq(nodes.id, inst.nodeId));
+      if (!host) return null;
+      const how = await powerOff(host, true);
+      const [dpu] = await db.select({ id: nodes.id }).from(nodes).where(and(eq(nodes.parentNodeId, host.id), eq(nodes.kind, "dpu")));
+      await recordEvent(db, host.id, { kind: "fault", severity: "critical", message: `Fenced for the recovery of instance ${inst.name} (${reason}): ${how}.` });
+      return { hostId: host.id, hostName: host.name, dpuId: dpu?.id ?? null, how };
+    });
+    await opStep(db, opId, "detach from old DPU", async () => {
+      if (!old) return "no old host";
+      const inst = await loadInstance(instanceId);
+      let dpuNote = "no DPU";
+      if (inst.nodeId === old.hostId) {
+        const pl = await placement(inst).catch(() => null);
+        // The old DPU may be dead: best effort with a short budget; its functions are reset when the host is cleaned.
+        if (pl) dpuNote = await detachFromDpu(instanceId, { ...pl, agent: agentFor({ agentUrl: pl.dpu.agentUrl, agentToken: pl.dpu.agentToken }, { timeoutMs: 3000, retries: 0 }) }, true);
+      }
+      // The exports to the old DPU go: nothing may keep writing to the volumes once the spare has them.
+      await unexport(instanceId, old.dpuId, false);
+      await db.transaction(async (tx) => {
+        const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, old.hostId)).for("update");
+        if (n?.s === "active") await nodeEvent(tx, old.hostId, "fenced", { lastError: `Fenced: ${reason}` });
+        await tx.update(ports).set({ nodeId: null, dpuFunction: null }).where(eq(ports.nodeId, old.hostId));
+        await tx.update(instances).set({ nodeId: null }).where(and(eq(instances.id, instanceId), eq(instances.nodeId, old.hostId)));
+      });
+      return dpuNote;
+    });
+    const spare = await opStep(db, opId, "reserve spare host", async () => {
+      try {
+        return await reserve(instanceId);
+      } catch (e) {
+        throw new Error(`${(e as Error).message.replace(/^No free host/, "No spare host")} The instance's volumes and address are kept; recover it again when a host is free.`);
+      }
+    });
+    spareHeld = true;
+    await step("describe", async () => {
+      await db.update(operations).set({ result: { from: old?.hostName ?? null, to: spare.hostName } }).where(eq(operations.id, opId));
+    });
+    await settled([
+      step("network", () => attachNetwork(instanceId, opId)),
+      step("system disk", () => attachSystemDisk(instanceId, opId)),
+      step("data volumes", () => attachDataVolumes(instanceId, opId)),
+      opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
+    ]);
+    await opStep(db, opId, "power on", () => powerOn(instanceId));
+    await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
+    await opStep(db, opId, "mark running", async () => {
+      const inst = await loadInstance(instanceId);
+      await db.transaction(async (tx) => {
+        const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, spare.hostId)).for("update");
+        if (n?.s === "deploying") await nodeEvent(tx, spare.hostId, "deployed");
+        await tx.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "recovering")));
+        await recordEvent(tx, spare.hostId, { kind: "lifecycle", severity: "info", message: `Instance ${inst.name} recovered onto this host${old ? ` from ${old.hostName}` : ""} (${reason}).` });
+        if (old) await recordEvent(tx, old.hostId, { kind: "lifecycle", severity: "warning", message: `Instance ${inst.name} recovered onto ${spare.hostName}; this host stays fenced (error) until an operator deals with it.` });
+      });
+      await finishOperation(db, opId, "succeeded", { result: { from: old?.hostName ?? null, to: spare.hostName, fenced: old?.how ?? null } });
+    });
+  } catch (e) {
+    const why = (e as Error).message;
+    if (spareHeld) {
+      // The spare goes back to the pool; the instance keeps its volumes and port for the next attempt.
+      await opStep(db, opId, "release spare host", async () => {
+        const inst = await loadInstance(instanceId);
+        const pl = await placement(inst).catch(() => null);
+        if (pl) await detachFromDpu(instanceId, pl, true);
+        await unexport(instanceId, pl?.dpu.id ?? null, false);
+        if (pl) await powerOff(pl.host, true);
+        return cleanNode(instanceId);
+      }).catch(() => undefined);
+    }
+    await step("mark failed", async () => {
+      await db
+        .update(instances)
+        .set({ state: "failed", stateReason: `Recovery failed: ${why}` })
+        .where(and(eq(instances.id, instanceId), eq(instances.state, "recovering")));
+      await finishOperation(db, opId, "failed", { error: why });
+    });
+  }
+});
+
+const RECOVERY_CHECK_S = Math.max(1, Math.min(59, Number(process.env.ANVIL_RECOVERY_CHECK_S ?? 5)));
+defineSchedule("instance-recovery", `*/${RECOVERY_CHECK_S} * * * * *`, async () => {
+  const found = await step("find faulty hosts", recoveryCandidates);
+  for (const c of found) await step(`recover ${c.id}`, () => startRecovery(c.id, `host fault: ${c.fault}`, "automatic recovery"));
+});
