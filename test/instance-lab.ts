@@ -109,3 +109,12 @@ export async function waitOperation(db: Db, id: string, timeoutMs = 30_000) {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Storage-service volumes of an instance's system disk(s) (named sys-<instance id>-…), for leak checks. */
+export async function systemVolumesOf(instanceId: string) {
+  const { getStorage } = await import("@/server/storage/backend");
+  const storage = getStorage();
+  const out = [];
+  for await (const v of storage.listAll(storage.listVolumes)) if (v.name.startsWith(`sys-${instanceId}`)) out.push(v);
+  return out;
+}

@@ -279,6 +279,10 @@ export const authzTable: Record<string, AuthzRow> = {
   "instances.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
   "instances.start": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
   "instances.stop": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.attachVolume": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.detachVolume": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.backup": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageName: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.rebuild": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageId: (await imageFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
   "instances.recover": { input: async (fx) => ({ id: (await instanceFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
   "instances.reboot": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
 };

@@ -12,7 +12,7 @@ import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
+import { type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
 import { startEngineClient, stopEngineClient } from "./engine-client";
 import { agentFor } from "./instances";
@@ -84,7 +84,7 @@ async function agentFaults(body: unknown) {
 /** What an instance that is gone (or rolled back) must not hold anywhere. */
 async function leftovers(instanceId: string) {
   const storage = getStorage();
-  const vols = (await storage.listVolumes({ name: `sys-${instanceId}` })).items;
+  const vols = await systemVolumesOf(instanceId);
   let targets = 0;
   for (const v of vols) targets += (await storage.listTargets({ volumeId: v.id })).items.length;
   let agentObjects = 0;
@@ -135,7 +135,7 @@ describe("a BFF killed at each step of an instance workflow", () => {
     const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, inst!.nodeId!));
     expect(host!.provisionState).toBe("active");
     // Exactly one of each, even though the killed step ran twice.
-    expect((await getStorage().listVolumes({ name: `sys-${r.id}` })).items).toHaveLength(1);
+    expect(await systemVolumesOf(r.id)).toHaveLength(1);
     expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id))).toHaveLength(1);
 
     const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });

@@ -5,10 +5,9 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
+import { type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
 import { agentFor } from "./instances";
 
@@ -51,8 +50,7 @@ async function agentFaults(body: unknown) {
 }
 /** Every external object a deleted or rolled-back instance could leak. */
 async function leaks(instanceId: string, hostId: string) {
-  const storage = getStorage();
-  const vols = (await storage.listVolumes({ name: `sys-${instanceId}` })).items;
+  const vols = await systemVolumesOf(instanceId);
   const dpu = await dpuOf(hostId);
   const agent = agentFor(dpu);
   const [disks, seeds, nics] = await Promise.all([agent.listDisks(), agent.listCidata(), agent.listNics()]);

@@ -9,7 +9,7 @@ import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
+import { type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
 import { recoveryCandidates, startRecovery } from "./recovery-start";
 import { syncShard } from "./sync";
@@ -120,7 +120,7 @@ describe("instance recovery", () => {
       expect(inst.state).toBe("failed");
       expect(inst.portId).toBeTruthy();
       expect(inst.storageVolumeId).toBeTruthy();
-      expect((await getStorage().listVolumes({ name: `sys-${r.id}` })).items).toHaveLength(1);
+      expect(await systemVolumesOf(r.id)).toHaveLength(1);
       // An operator frees a host and retries: the same address again.
       await db.update(s.nodes).set({ maintenance: false }).where(eq(s.nodes.id, others[0]!));
       const again = await admin().operations.retry({ id: operationId });
@@ -192,7 +192,7 @@ describe("operator retry and abort", () => {
       expect(inst.state).toBe("failed");
       expect([inst.nodeId, inst.portId, inst.storageVolumeId].filter(Boolean)).toEqual([]);
       expect((await node(hostId)).provisionState).toBe("available");
-      expect((await getStorage().listVolumes({ name: `sys-${r.id}` })).items).toHaveLength(0);
+      expect(await systemVolumesOf(r.id)).toHaveLength(0);
       const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
       expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
     } finally {

@@ -35,6 +35,9 @@ export class ProvisionError extends Error {
 
 // ------------------------------------------------------------------------------------------ names and timings
 
+/** The storage-service name of an instance's system volume (`sys-<instance id>-<volume record prefix>`). */
+export const systemVolumeName = (instanceId: string, volumeRowId: string) => `sys-${instanceId}-${volumeRowId.slice(0, 8)}`;
+
 /** Names of what the instance owns on its DPU (agent names: a-z, 0-9, '-', at most 63). */
 export const agentNames = {
   boot: (instanceId: string) => `i-${instanceId}-boot`,
@@ -207,7 +210,8 @@ async function ensureSystemVolume(instanceId: string): Promise<{ volumeRowId: st
   const [image] = inst.imageId ? await db.select().from(images).where(eq(images.id, inst.imageId)) : [];
   if (!image?.storageSnapshotId || image.state !== "available") throw new ProvisionError("The image is no longer available; pick another image.");
   const v = await getStorage().cloneVolume(
-    { name: `sys-${instanceId}`, sourceSnapshotId: image.storageSnapshotId, sizeBytes: vol.sizeGiB * GiB },
+    // Named after the instance and the volume record: names are unique per pool, and a rebuild holds two at once.
+    { name: systemVolumeName(instanceId, vol.id), sourceSnapshotId: image.storageSnapshotId, sizeBytes: vol.sizeGiB * GiB },
     { idempotencyKey: `instance-sys-${vol.id}` },
   );
   await db.transaction(async (tx) => {

@@ -5,3 +5,4 @@ import "./sync";
 import "./maintenance";
 import "./instances";
 import "./instance-recovery";
+import "./instance-actions";

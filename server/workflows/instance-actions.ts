@@ -1,0 +1,245 @@
+// Instance actions beyond the lifecycle: hot-plug attach / detach of data volumes (multi-attach volumes on several
+// instances, one export per DPU), backup of the system disk (and optionally the data volumes) into a tenant image,
+// and rebuild onto a fresh system volume from an image with the same port (MAC and address). The same rules as the
+// create: idempotent pieces, compensations, progress on the operation.
+import { and, eq, sql } from "drizzle-orm";
+import { getDb } from "@/db/client";
+import { images, instances, snapshots, volumeAttachments, volumes } from "@/db/schema";
+import { GiB } from "@/db/validation/storage";
+import { dpuHostNqn } from "@/server/drivers/dpu-agent/cidata";
+import { StorageError } from "@/server/drivers/storage/client";
+import { getStorage } from "@/server/storage/backend";
+import { buildImage } from "@/server/storage/images";
+import { defineWorkflow, step } from "./engine";
+import {
+  agentNames,
+  attachDataVolumes,
+  attachNetwork,
+  attachSystemDisk,
+  bootOverride,
+  loadInstance,
+  placement,
+  powerOff,
+  powerOn,
+  ProvisionError,
+  waitForOs,
+} from "./instances";
+import { finishOperation, opStep } from "./operations";
+
+const ignoreGone = async (fn: () => Promise<unknown>) => {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof StorageError && e.status === 404)) throw e;
+  }
+};
+
+/** Takes one data volume off the instance: agent disk, the export to this instance's DPU only, the attachment row. */
+async function detachVolume(instanceId: string, volumeId: string): Promise<string> {
+  const db = getDb();
+  const inst = await loadInstance(instanceId);
+  const pl = await placement(inst).catch(() => null);
+  if (pl) await pl.agent.deleteDisk(agentNames.data(volumeId));
+  const [v] = await db.select().from(volumes).where(eq(volumes.id, volumeId));
+  if (v?.storageVolumeId && pl) {
+    const storage = getStorage();
+    for await (const t of storage.listAll(storage.listTargets, { volumeId: v.storageVolumeId, initiator: dpuHostNqn(pl.dpu.id) })) await ignoreGone(() => storage.deleteTarget(t.id));
+  }
+  await db.transaction(async (tx) => {
+    await tx.delete(volumeAttachments).where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumeAttachments.volumeId, volumeId)));
+    const [left] = await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, volumeId));
+    if (!left?.n) await tx.update(volumes).set({ state: "available" }).where(and(eq(volumes.id, volumeId), eq(volumes.state, "attached")));
+  });
+  return v ? `${v.name} detached` : "volume gone";
+}
+
+export const attachVolumeWorkflow = defineWorkflow("instance.attach_volume", async (instanceId: string, opId: string, volumeId: string) => {
+  const db = getDb();
+  try {
+    await opStep(db, opId, "attach disk", () => attachDataVolumes(instanceId, null, volumeId));
+    await step("done", () => finishOperation(db, opId, "succeeded"));
+  } catch (e) {
+    await opStep(db, opId, "undo attach", () => detachVolume(instanceId, volumeId)).catch(() => undefined);
+    await step("mark failed", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
+  }
+});
+
+export const detachVolumeWorkflow = defineWorkflow("instance.detach_volume", async (instanceId: string, opId: string, volumeId: string) => {
+  const db = getDb();
+  try {
+    await opStep(db, opId, "detach disk", () => detachVolume(instanceId, volumeId));
+    await step("done", () => finishOperation(db, opId, "succeeded"));
+  } catch (e) {
+    await step("mark failed", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
+  }
+});
+
+/**
+ * Backup: a crash-consistent snapshot of the system volume (the instance keeps running) made into a tenant image
+ * (flattened, so it outlives the instance), plus a tenant snapshot of each data volume when asked.
+ */
+export const backupInstance = defineWorkflow("instance.backup", async (instanceId: string, opId: string, imageName: string, includeDataVolumes: boolean) => {
+  const db = getDb();
+  try {
+    const snap = await opStep(db, opId, "snapshot system disk", async () => {
+      const inst = await loadInstance(instanceId);
+      if (!inst.storageVolumeId) throw new ProvisionError("The instance has no system volume to back up.");
+      const s = await getStorage().createSnapshot({ volumeId: inst.storageVolumeId, name: `backup-${opId}` }, { idempotencyKey: `${opId}:system` });
+      return { id: s.id, sizeBytes: s.sizeBytes };
+    });
+    const image = await opStep(db, opId, "make image", async () => {
+      const inst = await loadInstance(instanceId);
+      const [done] = await db.select().from(images).where(and(eq(images.tenantId, inst.tenantId), sql`lower(${images.name}) = lower(${imageName})`));
+      if (done?.state === "available") return { id: done.id, name: done.name };
+      if (done) await db.delete(images).where(eq(images.id, done.id)); // a build a crash interrupted
+      const [src] = inst.imageId ? await db.select().from(images).where(eq(images.id, inst.imageId)) : [];
+      const [sys] = await db.select().from(volumes).where(eq(volumes.storageVolumeId, inst.storageVolumeId!));
+      const img = await buildImage(
+        { db, principal: null, requestId: `backup-${opId}` },
+        { name: imageName, description: `Backup of instance ${inst.name}`, os: src?.os ?? "unknown", version: src?.version ?? "backup", visibility: "tenant", tenantId: inst.tenantId },
+        { kind: "snapshot", storageSnapshotId: snap.id },
+        { sizeBytes: (sys?.sizeGiB ?? Math.ceil(snap.sizeBytes / GiB)) * GiB, logicalPoolId: sys?.logicalPoolId ?? src?.logicalPoolId ?? "", action: "image.backup" },
+      );
+      return { id: img.id, name: img.name };
+    });
+    // The image is a flattened copy: the temporary snapshot is not needed any more.
+    await step("drop temporary snapshot", () => ignoreGone(() => getStorage().deleteSnapshot(snap.id)));
+    const dataSnaps = includeDataVolumes
+      ? await opStep(db, opId, "snapshot data volumes", async () => {
+          const inst = await loadInstance(instanceId);
+          const rows = await db
+            .select({ v: volumes })
+            .from(volumeAttachments)
+            .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+            .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "data")));
+          const names: string[] = [];
+          for (const { v } of rows) {
+            if (!v.storageVolumeId) continue;
+            const name = `${imageName}-${v.name}`.slice(0, 63);
+            const [have] = await db.select({ id: snapshots.id }).from(snapshots).where(and(eq(snapshots.tenantId, inst.tenantId), sql`lower(${snapshots.name}) = lower(${name})`));
+            if (!have) {
+              const s = await getStorage().createSnapshot({ volumeId: v.storageVolumeId, name: `snap-${opId.slice(0, 8)}-${v.id}` }, { idempotencyKey: `${opId}:${v.id}` });
+              await db.insert(snapshots).values({ tenantId: inst.tenantId, volumeId: v.id, name, description: `Backup of instance ${inst.name}`, sizeGiB: v.sizeGiB, state: "available", storageSnapshotId: s.id });
+            }
+            names.push(name);
+          }
+          return names;
+        })
+      : [];
+    await step("done", () => finishOperation(db, opId, "succeeded", { result: { imageId: image.id, imageName: image.name, snapshots: dataSnaps } }));
+  } catch (e) {
+    await step("mark failed", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
+  }
+});
+
+/**
+ * Rebuild: a new system volume from an image under the same instance (same port: MAC and address, same instance-id
+ * for cloud-init... a fresh disk runs first boot again). Until the new volume is recorded, a failure puts the old disk
+ * back and boots it; after that, the old volume is deleted only once the new one is attached.
+ */
+export const rebuildInstance = defineWorkflow("instance.rebuild", async (instanceId: string, opId: string, imageId: string, sizeGiB: number) => {
+  const db = getDb();
+  let swapped = false;
+  const old = await step("remember old disk", async () => {
+    const inst = await loadInstance(instanceId);
+    const [row] = await db
+      .select({ id: volumes.id, storageVolumeId: volumes.storageVolumeId, imageId: instances.imageId })
+      .from(volumeAttachments)
+      .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+      .innerJoin(instances, eq(instances.id, volumeAttachments.instanceId))
+      .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "system")));
+    return { volumeRowId: row?.id ?? null, storageVolumeId: row?.storageVolumeId ?? inst.storageVolumeId, imageId: inst.imageId };
+  });
+  try {
+    await opStep(db, opId, "power off", async () => {
+      const pl = await placement(await loadInstance(instanceId));
+      if (!pl) throw new ProvisionError("The instance holds no host.");
+      return powerOff(pl.host);
+    });
+    await opStep(db, opId, "detach old boot disk", async () => {
+      const inst = await loadInstance(instanceId);
+      const pl = await placement(inst);
+      if (!pl) throw new ProvisionError("The instance holds no host.");
+      await pl.agent.deleteDisk(agentNames.boot(instanceId));
+      if (old.storageVolumeId) {
+        const storage = getStorage();
+        for await (const t of storage.listAll(storage.listTargets, { volumeId: old.storageVolumeId })) await ignoreGone(() => storage.deleteTarget(t.id));
+      }
+    });
+    await opStep(db, opId, "record new system volume", async () => {
+      const inst = await loadInstance(instanceId);
+      const [image] = await db.select().from(images).where(eq(images.id, imageId));
+      if (!image) throw new ProvisionError("The image was deleted meanwhile; pick another.");
+      await db.transaction(async (tx) => {
+        const [have] = await tx
+          .select({ id: volumes.id })
+          .from(volumeAttachments)
+          .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+          .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "system"), sql`${volumes.id} <> ${old.volumeRowId ?? "00000000-0000-0000-0000-000000000000"}`));
+        if (!have) {
+          const [v] = await tx
+            .insert(volumes)
+            .values({
+              tenantId: inst.tenantId,
+              name: `${inst.name}-system-${opId.slice(0, 8)}`,
+              description: `System disk of instance ${inst.name} (rebuilt)`,
+              sizeGiB,
+              kind: "system",
+              logicalPoolId: image.logicalPoolId,
+              sourceImageId: image.id,
+              state: "creating",
+            })
+            .returning({ id: volumes.id });
+          await tx.insert(volumeAttachments).values({ volumeId: v!.id, multiAttach: false, instanceId });
+        }
+        // The old disk stays a tenant volume (detached) until the new one works; then it is deleted.
+        if (old.volumeRowId) {
+          await tx.delete(volumeAttachments).where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumeAttachments.volumeId, old.volumeRowId)));
+          await tx.update(volumes).set({ state: "available" }).where(eq(volumes.id, old.volumeRowId));
+        }
+        await tx.update(instances).set({ imageId: image.id, systemVolumeSizeGiB: sizeGiB, storageVolumeId: null, storageTargetId: null }).where(eq(instances.id, instanceId));
+      });
+    });
+    swapped = true;
+    await opStep(db, opId, "attach new boot disk", () => attachSystemDisk(instanceId, null));
+    await opStep(db, opId, "delete old system volume", async () => {
+      if (!old.storageVolumeId) return;
+      await ignoreGone(() => getStorage().deleteVolume(old.storageVolumeId!));
+      if (old.volumeRowId) await db.delete(volumes).where(eq(volumes.id, old.volumeRowId));
+    });
+    await opStep(db, opId, "publish cloud-init and NIC", () => attachNetwork(instanceId, null));
+    await opStep(db, opId, "boot override to disk", () => bootOverride(instanceId));
+    await opStep(db, opId, "power on", () => powerOn(instanceId));
+    await opStep(db, opId, "wait for OS", () => waitForOs(instanceId, opId));
+    await opStep(db, opId, "mark running", async () => {
+      await db.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+      await finishOperation(db, opId, "succeeded", { result: { imageId } });
+    });
+  } catch (e) {
+    const why = (e as Error).message;
+    if (!swapped) {
+      // Put the old disk back and boot it: the instance is as it was.
+      const back = await opStep(db, opId, "restore old boot disk", async () => {
+        await attachSystemDisk(instanceId, null);
+        await bootOverride(instanceId);
+        await powerOn(instanceId);
+        return "restored";
+      }).catch((r: Error) => `could not restore: ${r.message}`);
+      await step("mark failed", async () => {
+        await db
+          .update(instances)
+          .set({ state: back === "restored" ? "running" : "failed", stateReason: back === "restored" ? `Rebuild failed: ${why}` : `Rebuild failed: ${why}; ${back}` })
+          .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+        await finishOperation(db, opId, "failed", { error: why });
+      });
+      return;
+    }
+    await step("mark failed", async () => {
+      await db
+        .update(instances)
+        .set({ state: "failed", stateReason: `Rebuild failed after the new disk was recorded: ${why}. The old system volume is kept as a detached volume if it was not deleted yet.` })
+        .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+      await finishOperation(db, opId, "failed", { error: why });
+    });
+  }
+});
