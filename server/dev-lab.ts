@@ -155,6 +155,6 @@ async function seedDemoContent(): Promise<void> {
     if (has) continue;
     const caller = createCaller({ db, principal: { userId: u.id, email: u.email, name: u.name, platformRole: null, sessionId: null, tokenScope: null }, requestId: "dev-lab", headers: new Headers() });
     const vpc = await caller.vpcs.create({ tenant: n.slug, name: "default", cidr: n.cidr, description: "Created by the demo lab" });
-    await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet, dnsServers: [n.subnet.replace(/\.0\/24$/, ".2")] });
+    await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet, dnsServers: [n.subnet.replace(/\.0\/24$/, ".1")] });
   }
 }

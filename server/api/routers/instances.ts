@@ -334,12 +334,24 @@ export const instancesRouter = createTRPCRouter({
       const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
       const text = like(input.q);
       const rows = await ctx.db
-        .select({ ...instanceColumns, address, tenantId: instances.tenantId, tenantSlug: tenants.slug, nodeId: instances.nodeId, nodeName: nodes.name })
+        .select({
+          ...instanceColumns,
+          address,
+          tenantId: instances.tenantId,
+          tenantSlug: tenants.slug,
+          nodeId: instances.nodeId,
+          nodeName: nodes.name,
+          operationKind: operations.kind,
+          operationStatus: operations.status,
+          operationError: operations.error,
+          operationStep: operations.currentStep,
+        })
         .from(instances)
         .innerJoin(tenants, eq(tenants.id, instances.tenantId))
         .innerJoin(pools, eq(pools.id, instances.poolId))
         .leftJoin(images, eq(images.id, instances.imageId))
         .leftJoin(nodes, eq(nodes.id, instances.nodeId))
+        .leftJoin(operations, eq(operations.id, instances.operationId))
         .where(
           and(
             input.tenantId ? eq(instances.tenantId, input.tenantId) : undefined,

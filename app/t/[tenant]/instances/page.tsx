@@ -1,8 +1,13 @@
-// Tenant portal: Instances (not built yet — says so plainly, shows no fake data).
-import { NotBuiltYet } from "@/components/ui/page";
+// Tenant portal: Instances (components/instances/instances-page.tsx).
+import { notFound } from "next/navigation";
+import { InstancesPage } from "@/components/instances/instances-page";
+import { getViewer } from "@/server/auth/session";
 
 export const metadata = { title: "Instances" };
 
-export default function Page() {
-  return <NotBuiltYet title="Instances" what="Self-provisioned bare-metal servers come with the provisioning work." />;
+export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
+  const { tenant } = await params;
+  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
+  if (!m) notFound();
+  return <InstancesPage tenant={m.slug} />;
 }

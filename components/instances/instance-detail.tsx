@@ -1,0 +1,390 @@
+"use client";
+// One instance: state (with the reason when failed), address and MAC, pool and image, its volumes, the latest
+// operation's live progress (polled every second while anything is under way — no reload), and the actions its state
+// allows: start, stop (graceful; forced after a timeout, or at once with "force"), reboot, console, attach / detach
+// data volumes, backup to an image, rebuild, delete. Each action that can hurt asks first, naming the instance.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { OperationProgress, type Operation } from "@/components/operations/operation-progress";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
+import { Field, FormError } from "@/components/ui/form";
+import { PageHeader } from "@/components/ui/page";
+import { useToast } from "@/components/ui/toast";
+import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
+
+type Confirm = { kind: "delete" | "stop-force" | "rebuild"; imageId?: string } | null;
+
+export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const router = useRouter();
+  const q = useQuery({
+    ...trpc.instances.get.queryOptions({ tenant, id }),
+    refetchInterval: (query) => {
+      const d = query.state.data;
+      return d && (TRANSITIONAL.has(d.state) || d.operation?.status === "running" || d.operation?.status === "pending" || d.operation?.status === "cancelling") ? 1000 : 10_000;
+    },
+  });
+  const [confirm, setConfirm] = useState<Confirm>(null);
+  const [attaching, setAttaching] = useState(false);
+  const [backingUp, setBackingUp] = useState(false);
+  const [rebuilding, setRebuilding] = useState(false);
+  const refresh = () => qc.invalidateQueries(trpc.instances.pathFilter());
+  const onError = (e: unknown) => toast("error", errorInfo(e).message);
+  const started = (what: string) => async () => {
+    toast("success", what);
+    setConfirm(null);
+    await refresh();
+  };
+  const start = useMutation(trpc.instances.start.mutationOptions({ onSuccess: started("Starting."), onError }));
+  const stop = useMutation(trpc.instances.stop.mutationOptions({ onSuccess: started("Stopping."), onError }));
+  const reboot = useMutation(trpc.instances.reboot.mutationOptions({ onSuccess: started("Rebooting."), onError }));
+  const del = useMutation(trpc.instances.delete.mutationOptions({ onSuccess: started("Deleting: the host goes back to the pool and the system disk is deleted."), onError }));
+  const detach = useMutation(trpc.instances.detachVolume.mutationOptions({ onSuccess: started("Detaching the volume."), onError }));
+  const rebuild = useMutation(trpc.instances.rebuild.mutationOptions({ onSuccess: started("Rebuilding."), onError }));
+
+  if (q.error) {
+    return (
+      <div>
+        <PageHeader title="Instance" />
+        <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+          {errorInfo(q.error).message}
+        </p>
+      </div>
+    );
+  }
+  const i = q.data;
+  if (!i) return <p className="text-sm text-zinc-500">Loading…</p>;
+  const a = i.allowed;
+  const reason = (v: { ok: boolean; reason?: string }) => (v.ok ? null : (v.reason ?? "Not possible now."));
+  const deleted = i.state === "deleted";
+
+  return (
+    <div className="flex flex-col gap-6">
+      <PageHeader
+        title={i.name}
+        description={i.description || undefined}
+        actions={
+          deleted ? null : (
+            <>
+              <Button onClick={() => start.mutate({ tenant, id })} disabledReason={reason(a.start)} busy={start.isPending}>
+                Start
+              </Button>
+              <Button onClick={() => stop.mutate({ tenant, id })} disabledReason={reason(a.stop)} busy={stop.isPending}>
+                Stop
+              </Button>
+              <Button onClick={() => setConfirm({ kind: "stop-force" })} disabledReason={reason(a.stop)}>
+                Force stop
+              </Button>
+              <Button onClick={() => reboot.mutate({ tenant, id })} disabledReason={reason(a.reboot)} busy={reboot.isPending}>
+                Reboot
+              </Button>
+              {i.placed ? (
+                <Link
+                  href={`/t/${encodeURIComponent(tenant)}/instances/${i.id}/console`}
+                  className="inline-flex items-center rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-50 dark:border-zinc-700 dark:hover:bg-zinc-800"
+                >
+                  Console
+                </Link>
+              ) : null}
+              <Button variant="danger" onClick={() => setConfirm({ kind: "delete" })} disabledReason={reason(a.delete)}>
+                Delete
+              </Button>
+            </>
+          )
+        }
+      />
+
+      <section aria-label="Instance details" className="grid gap-x-8 gap-y-2 text-sm sm:grid-cols-2">
+        <div className="flex items-center gap-2">
+          <span className="text-zinc-500">State</span>
+          <InstanceStateBadge state={i.state} reason={i.stateReason} />
+        </div>
+        <div>
+          <span className="text-zinc-500">Address </span>
+          <span className="font-mono" data-testid="instance-address">
+            {i.address ?? "—"}
+          </span>
+        </div>
+        <div>
+          <span className="text-zinc-500">MAC </span>
+          <span className="font-mono">{i.mac ?? "—"}</span>
+        </div>
+        <div>
+          <span className="text-zinc-500">Subnet </span>
+          {i.subnetName ?? "—"}
+        </div>
+        <div>
+          <span className="text-zinc-500">Pool </span>
+          {i.poolName}
+        </div>
+        <div>
+          <span className="text-zinc-500">Image </span>
+          {i.imageName ?? "—"}
+        </div>
+        <div>
+          <span className="text-zinc-500">If the host fails </span>
+          {i.recoveryPolicy === "reprovision" ? "recover automatically on a spare host" : "an operator recovers it"}
+        </div>
+        <div>
+          <span className="text-zinc-500">Created </span>
+          {new Date(i.createdAt).toLocaleString()}
+        </div>
+        {i.stateReason ? (
+          <p role="status" className="sm:col-span-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+            {i.stateReason}
+          </p>
+        ) : null}
+      </section>
+
+      {i.operation ? (
+        <section aria-label="Latest operation" className="rounded-lg border border-zinc-200 p-4 dark:border-zinc-800">
+          <OperationProgress operation={{ ...i.operation, targetName: i.name } as unknown as Operation} />
+        </section>
+      ) : null}
+
+      <section aria-label="Volumes" className="flex flex-col gap-2">
+        <div className="flex items-center justify-between">
+          <h2 className="text-lg font-semibold">Volumes</h2>
+          {deleted ? null : (
+            <div className="flex gap-2">
+              <Button size="sm" onClick={() => setAttaching(true)} disabledReason={reason(a.attach)}>
+                Attach volume
+              </Button>
+              <Button size="sm" onClick={() => setBackingUp(true)} disabledReason={reason(a.backup)}>
+                Back up
+              </Button>
+              <Button size="sm" onClick={() => setRebuilding(true)} disabledReason={reason(a.rebuild)}>
+                Rebuild
+              </Button>
+            </div>
+          )}
+        </div>
+        <table aria-label="Attached volumes" className="w-full text-left text-sm">
+          <thead className="text-xs text-zinc-500 uppercase">
+            <tr>
+              <th className="py-1">Name</th>
+              <th>Kind</th>
+              <th>Size</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {i.volumes.map((v) => (
+              <tr key={v.id} className="border-t border-zinc-200 dark:border-zinc-800">
+                <td className="py-1.5">{v.name}</td>
+                <td>
+                  {v.kind}
+                  {v.multiAttach ? " · multi-attach" : ""}
+                </td>
+                <td className="tabular-nums">{v.sizeGiB} GiB</td>
+                <td className="text-right">
+                  {v.kind === "data" && !deleted ? (
+                    <Button size="sm" aria-label={`Detach volume ${v.name}`} disabledReason={reason(a.attach)} busy={detach.isPending} onClick={() => detach.mutate({ tenant, id, volumeId: v.id })}>
+                      Detach
+                    </Button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+            {i.volumes.length === 0 ? (
+              <tr>
+                <td colSpan={4} className="py-2 text-zinc-500">
+                  No volumes.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </section>
+
+      <ConfirmDialog
+        open={confirm?.kind === "delete"}
+        title={`Delete instance ${i.name}?`}
+        body={<p>The server is powered off, its system disk is deleted (data volumes are kept and detached), its address is released and the host goes back to the pool. This cannot be undone.</p>}
+        confirmLabel="Delete instance"
+        busy={del.isPending}
+        onConfirm={() => del.mutate({ tenant, id }, { onSuccess: () => router.push(`/t/${encodeURIComponent(tenant)}/instances`) })}
+        onClose={() => setConfirm(null)}
+      />
+      <ConfirmDialog
+        open={confirm?.kind === "stop-force"}
+        title={`Force ${i.name} off?`}
+        body={<p>Power is cut at once, like pulling the plug: unsaved data in the OS is lost. A normal stop asks the OS to shut down first.</p>}
+        confirmLabel="Force stop"
+        busy={stop.isPending}
+        onConfirm={() => stop.mutate({ tenant, id, force: true })}
+        onClose={() => setConfirm(null)}
+      />
+      <ConfirmDialog
+        open={confirm?.kind === "rebuild"}
+        title={`Rebuild ${i.name}?`}
+        body={<p>The server gets a new system disk from the image and boots it; everything on the current system disk is lost. The address, MAC and data volumes stay.</p>}
+        confirmLabel="Rebuild"
+        busy={rebuild.isPending}
+        onConfirm={() => confirm?.imageId && rebuild.mutate({ tenant, id, imageId: confirm.imageId })}
+        onClose={() => setConfirm(null)}
+      />
+      {attaching ? <AttachDialog tenant={tenant} id={id} name={i.name} onClose={() => setAttaching(false)} /> : null}
+      {backingUp ? <BackupDialog tenant={tenant} id={id} name={i.name} onClose={() => setBackingUp(false)} /> : null}
+      {rebuilding ? (
+        <RebuildDialog
+          tenant={tenant}
+          name={i.name}
+          onClose={() => setRebuilding(false)}
+          onPick={(imageId) => {
+            setRebuilding(false);
+            setConfirm({ kind: "rebuild", imageId });
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function AttachDialog({ tenant, id, name, onClose }: { tenant: string; id: string; name: string; onClose: () => void }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const vols = useQuery(trpc.volumes.list.queryOptions({ tenant, limit: 200 }));
+  const [volumeId, setVolumeId] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const attach = useMutation(
+    trpc.instances.attachVolume.mutationOptions({
+      onSuccess: async () => {
+        toast("success", "Attaching the volume; it appears in the server without a reboot.");
+        await qc.invalidateQueries(trpc.instances.pathFilter());
+        onClose();
+      },
+      onError: (e) => setError(errorInfo(e).message),
+    }),
+  );
+  const choices = (vols.data?.items ?? []).filter((v) => v.kind === "data" && (v.state === "available" || (v.multiAttach && v.state === "attached")));
+  return (
+    <Dialog open onClose={onClose} title={`Attach a volume to ${name}`}>
+      <form
+        className="flex flex-col gap-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!volumeId) return setError("Choose a volume.");
+          attach.mutate({ tenant, id, volumeId });
+        }}
+      >
+        <FormError message={error} />
+        <Field label="Volume" hint={choices.length ? "Available data volumes, and multi-attach volumes attached elsewhere." : "No volume can be attached: create a data volume first."}>
+          {(p) => (
+            <select {...p} value={volumeId} onChange={(e) => setVolumeId(e.target.value)}>
+              <option value="">Choose a volume</option>
+              {choices.map((v) => (
+                <option key={v.id} value={v.id}>
+                  {v.name} ({v.sizeGiB} GiB{v.multiAttach ? ", multi-attach" : ""})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={attach.isPending}>
+            Attach
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function BackupDialog({ tenant, id, name, onClose }: { tenant: string; id: string; name: string; onClose: () => void }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [imageName, setImageName] = useState(`${name}-backup`);
+  const [withData, setWithData] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fieldErr, setFieldErr] = useState<string | null>(null);
+  const backup = useMutation(
+    trpc.instances.backup.mutationOptions({
+      onSuccess: async () => {
+        toast("success", "Backing up: the image appears among your images when it is done.");
+        await qc.invalidateQueries(trpc.instances.pathFilter());
+        onClose();
+      },
+      onError: (e) => {
+        const info = errorInfo(e);
+        if (info.fieldErrors.imageName) setFieldErr(info.fieldErrors.imageName[0] ?? info.message);
+        else setError(info.message);
+      },
+    }),
+  );
+  return (
+    <Dialog open onClose={onClose} title={`Back up ${name}`}>
+      <form
+        className="flex flex-col gap-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setError(null);
+          setFieldErr(null);
+          backup.mutate({ tenant, id, imageName, includeDataVolumes: withData });
+        }}
+      >
+        <FormError message={error} />
+        <Field label="Image name" hint="The system disk becomes a private image of this tenant; create an instance from it to restore." error={fieldErr ?? undefined}>
+          {(p) => <input {...p} value={imageName} onChange={(e) => setImageName(e.target.value)} />}
+        </Field>
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={withData} onChange={(e) => setWithData(e.target.checked)} />
+          Also snapshot the attached data volumes
+        </label>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={backup.isPending}>
+            Back up
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function RebuildDialog({ tenant, name, onClose, onPick }: { tenant: string; name: string; onClose: () => void; onPick: (imageId: string) => void }) {
+  const trpc = useTRPC();
+  const images = useQuery(trpc.images.available.queryOptions({ tenant, limit: 200 }));
+  const [imageId, setImageId] = useState("");
+  return (
+    <Dialog open onClose={onClose} title={`Rebuild ${name}`}>
+      <form
+        className="flex flex-col gap-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (imageId) onPick(imageId);
+        }}
+      >
+        <Field label="Image">
+          {(p) => (
+            <select {...p} value={imageId} onChange={(e) => setImageId(e.target.value)}>
+              <option value="">Choose an image</option>
+              {(images.data?.items ?? []).map((i) => (
+                <option key={i.id} value={i.id}>
+                  {i.name} ({i.os} {i.version})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" disabledReason={imageId ? null : "Choose an image first."}>
+            Continue
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

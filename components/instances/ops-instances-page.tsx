@@ -1,0 +1,159 @@
+"use client";
+// Operators: every tenant's instances — tenant, host (link to the node), state, the latest operation with its step or
+// error — and what an operator admin can do about them: recover an instance onto a spare host, retry a failed
+// operation, abort a running create (it rolls back). Refreshes by itself while anything is under way.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
+import { useState } from "react";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { DataTable } from "@/components/ui/data-table";
+import { EmptyState, PageHeader } from "@/components/ui/page";
+import { useToast } from "@/components/ui/toast";
+import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { inputCls } from "@/components/storage/shared";
+import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
+
+interface Row {
+  id: string;
+  name: string;
+  state: string;
+  stateReason: string | null;
+  tenantSlug: string;
+  nodeId: string | null;
+  nodeName: string | null;
+  poolName: string;
+  address: string | null;
+  operationId: string | null;
+  operationKind: string | null;
+  operationStatus: string | null;
+  operationError: string | null;
+  operationStep: string | null;
+}
+
+type Pending = { kind: "recover" | "retry" | "abort"; row: Row } | null;
+
+export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [q, setQ] = useState("");
+  const dq = useDebounced(q);
+  const pages = useCursorPages(dq);
+  const list = useQuery({
+    ...trpc.instances.adminList.queryOptions({ q: dq || undefined, cursor: pages.cursor }),
+    placeholderData: (p) => p,
+    refetchInterval: (query) => (query.state.data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
+  });
+  const [pending, setPending] = useState<Pending>(null);
+  const done = (msg: string) => async () => {
+    toast("success", msg);
+    setPending(null);
+    await qc.invalidateQueries(trpc.instances.pathFilter());
+  };
+  const onError = (e: unknown) => toast("error", errorInfo(e).message);
+  const recover = useMutation(trpc.instances.recover.mutationOptions({ onSuccess: done("Recovery started."), onError }));
+  const retry = useMutation(trpc.operations.retry.mutationOptions({ onSuccess: done("Retrying."), onError }));
+  const abort = useMutation(trpc.operations.abort.mutationOptions({ onSuccess: done("Abort requested: the create rolls back."), onError }));
+  const noRights = canAct ? null : "Operator admins only.";
+
+  const columns: ColumnDef<Row, unknown>[] = [
+    { id: "name", header: "Instance", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
+    { id: "tenant", header: "Tenant", cell: ({ row }) => row.original.tenantSlug },
+    { id: "state", header: "State", cell: ({ row }) => <InstanceStateBadge state={row.original.state} reason={row.original.stateReason} /> },
+    {
+      id: "node",
+      header: "Host",
+      cell: ({ row }) =>
+        row.original.nodeId ? (
+          <Link className="text-sky-700 hover:underline dark:text-sky-400" href={`/ops/nodes/${row.original.nodeId}`}>
+            {row.original.nodeName}
+          </Link>
+        ) : (
+          "—"
+        ),
+    },
+    { id: "address", header: "Address", cell: ({ row }) => <span className="font-mono text-xs">{row.original.address ?? "—"}</span> },
+    {
+      id: "operation",
+      header: "Latest operation",
+      cell: ({ row }) => {
+        const r = row.original;
+        if (!r.operationKind) return "—";
+        return (
+          <span className="flex flex-col gap-0.5">
+            <span className="flex items-center gap-1">
+              <span className="text-xs">{r.operationKind}</span>
+              <Badge tone={r.operationStatus === "failed" ? "red" : r.operationStatus === "succeeded" ? "green" : "sky"}>{r.operationStatus}</Badge>
+            </span>
+            {r.operationStep && (r.operationStatus === "running" || r.operationStatus === "cancelling") ? <span className="text-xs text-zinc-500">now: {r.operationStep}</span> : null}
+            {r.operationError && r.operationStatus !== "succeeded" ? <span className="max-w-80 text-xs text-red-700 dark:text-red-300">{r.operationError}</span> : null}
+          </span>
+        );
+      },
+    },
+    {
+      id: "actions",
+      header: () => <span className="sr-only">Actions</span>,
+      cell: ({ row }) => {
+        const r = row.original;
+        const canRecover = ["running", "stopped", "failed"].includes(r.state) ? null : `The instance is ${r.state}.`;
+        const canRetry = r.operationStatus === "failed" || r.operationStatus === "cancelled" ? null : "Only a failed operation can be retried.";
+        const canAbort = r.operationKind === "instance.create" && (r.operationStatus === "running" || r.operationStatus === "pending") ? null : "Only a running create can be aborted.";
+        return (
+          <div className="flex justify-end gap-2">
+            <Button size="sm" aria-label={`Recover ${r.name}`} disabledReason={noRights ?? canRecover} onClick={() => setPending({ kind: "recover", row: r })}>
+              Recover
+            </Button>
+            <Button size="sm" aria-label={`Retry the latest operation of ${r.name}`} disabledReason={noRights ?? canRetry} onClick={() => setPending({ kind: "retry", row: r })}>
+              Retry
+            </Button>
+            <Button size="sm" variant="danger" aria-label={`Abort creating ${r.name}`} disabledReason={noRights ?? canAbort} onClick={() => setPending({ kind: "abort", row: r })}>
+              Abort
+            </Button>
+          </div>
+        );
+      },
+    },
+  ];
+
+  const p = pending;
+  const texts = {
+    recover: { title: `Recover ${p?.row.name} onto a spare host?`, body: "Its host is fenced (powered off, or written off if its BMC is unreachable) and marked in error; the same volumes, MAC and address move to a spare host of the pool, which boots them.", label: "Recover" },
+    retry: { title: `Retry ${p?.row.operationKind} of ${p?.row.name}?`, body: "The operation runs again from the start; what the failed attempt left behind was released or is reused.", label: "Retry" },
+    abort: { title: `Abort creating ${p?.row.name}?`, body: "The create stops at its next step and rolls back: the host returns to the pool, the disk and address are released. The instance stays, failed, for the tenant to delete or for a retry.", label: "Abort create" },
+  } as const;
+  return (
+    <div>
+      <PageHeader title="Instances" description="Every tenant's bare-metal instances, the hosts they run on, and their latest operations." />
+      <div className="mb-3">
+        <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Filter by name" aria-label="Filter instances" className={`w-80 ${inputCls}`} />
+      </div>
+      <DataTable<Row, string>
+        label="All instances"
+        columns={columns}
+        rows={(list.data?.items ?? []) as Row[]}
+        loading={list.isFetching && !list.data}
+        error={list.error ? errorInfo(list.error).message : null}
+        empty={<EmptyState title={dq ? "No instance matches the filter" : "No instances yet"} body={dq ? undefined : "Tenants create instances in their portal; they show up here with their hosts."} />}
+        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
+      />
+      <ConfirmDialog
+        open={!!p}
+        title={p ? texts[p.kind].title : ""}
+        body={<p>{p ? texts[p.kind].body : ""}</p>}
+        confirmLabel={p ? texts[p.kind].label : "OK"}
+        busy={recover.isPending || retry.isPending || abort.isPending}
+        onConfirm={() => {
+          if (!p) return;
+          if (p.kind === "recover") recover.mutate({ id: p.row.id });
+          else if (p.row.operationId) (p.kind === "retry" ? retry : abort).mutate({ id: p.row.operationId });
+        }}
+        onClose={() => setPending(null)}
+      />
+    </div>
+  );
+}
