@@ -28,7 +28,7 @@ import {
   waitForOs,
 } from "./instances";
 import { finishOperation, opStep } from "./operations";
-import { recoveryCandidates, startRecovery } from "./recovery-start";
+import { enqueueRecovery, prepareRecovery, recoveryCandidates } from "./recovery-start";
 
 export const recoverInstance = defineWorkflow("instance.recover", async (instanceId: string, opId: string, reason: string) => {
   const db = getDb();
@@ -117,7 +117,24 @@ export const recoverInstance = defineWorkflow("instance.recover", async (instanc
 });
 
 const RECOVERY_CHECK_S = Math.max(1, Math.min(59, Number(process.env.ANVIL_RECOVERY_CHECK_S ?? 5)));
-defineSchedule("instance-recovery", `*/${RECOVERY_CHECK_S} * * * * *`, async () => {
+/** One pass of the recovery check: every faulty host under a reprovision instance gets its recovery started. */
+async function recoveryCheck(): Promise<number> {
   const found = await step("find faulty hosts", recoveryCandidates);
-  for (const c of found) await step(`recover ${c.id}`, () => startRecovery(c.id, `host fault: ${c.fault}`, "automatic recovery"));
+  let started = 0;
+  for (const c of found) {
+    const reason = `host fault: ${c.fault}`;
+    // The state flip is a step; starting the recovery workflow happens in this workflow, not inside a step.
+    const opId = await step(`prepare recovery ${c.id}`, () => prepareRecovery(c.id, reason, "automatic recovery"));
+    if (opId) {
+      await enqueueRecovery(c.id, opId, reason);
+      started++;
+    }
+  }
+  return started;
+}
+
+/** The same pass on demand (tests, or an operator who does not want to wait for the next tick). */
+export const recoveryCheckWorkflow = defineWorkflow("instance.recovery_check", recoveryCheck);
+defineSchedule("instance-recovery", `*/${RECOVERY_CHECK_S} * * * * *`, async () => {
+  await recoveryCheck();
 });

@@ -25,13 +25,12 @@ export const RECOVER_STEPS = [
 ];
 
 /**
- * Flips a recoverable instance to recovering and starts its recovery, in one transaction with the operation (so two
- * replicas or two ticks can never start it twice: the second finds it no longer running). Returns the operation id,
- * or null when the instance was not in a state to recover.
+ * Flips a recoverable instance to recovering and records the operation, in one transaction (so two replicas or two
+ * ticks can never start it twice: the second finds it no longer in `from`). Returns the operation id, or null when
+ * the instance was not in a state to recover. The caller enqueues instance.recover with that id.
  */
-export async function startRecovery(instanceId: string, reason: string, createdBy: string | null, from: string[] = ["running"]): Promise<string | null> {
-  const db = getDb();
-  const opId = await db.transaction(async (tx) => {
+export async function prepareRecovery(instanceId: string, reason: string, createdBy: string | null, from: string[] = ["running"]): Promise<string | null> {
+  return getDb().transaction(async (tx) => {
     const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
     if (!inst || !from.includes(inst.state)) return null;
     const id = await createOperation(tx, {
@@ -47,7 +46,17 @@ export async function startRecovery(instanceId: string, reason: string, createdB
     await tx.update(instances).set({ state: "recovering", stateReason: reason, operationId: id }).where(eq(instances.id, inst.id));
     return id;
   });
-  if (opId) await getEngine().enqueue("instance.recover", [instanceId, opId, reason], { workflowID: opId, queue: "instances" });
+}
+
+/** Starts instance.recover for a prepared operation (the operation id is the workflow id: starting twice is one run). */
+export async function enqueueRecovery(instanceId: string, opId: string, reason: string): Promise<void> {
+  await getEngine().enqueue("instance.recover", [instanceId, opId, reason], { workflowID: opId, queue: "instances" });
+}
+
+/** prepareRecovery + enqueueRecovery, for callers outside a workflow (the operator's recover, a retry). */
+export async function startRecovery(instanceId: string, reason: string, createdBy: string | null, from: string[] = ["running"]): Promise<string | null> {
+  const opId = await prepareRecovery(instanceId, reason, createdBy, from);
+  if (opId) await enqueueRecovery(instanceId, opId, reason);
   return opId;
 }
 

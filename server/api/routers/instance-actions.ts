@@ -43,6 +43,8 @@ async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, k
         steps: [kind === "attach" ? "attach disk" : "detach disk"],
         input: { volumeId: v.id, volumeName: v.name },
       });
+      // The instance's page shows its latest operation, whatever kind.
+      await tx.update(instances).set({ operationId: opId }).where(eq(instances.id, inst.id));
       await audit(tx, ctx, { action: `instance.${kind}_volume`, targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: ctx.tenant.id, details: { volumeId: v.id, volume: v.name } });
       return { opId };
     });
@@ -94,6 +96,7 @@ export const instanceActionProcedures = {
         if (data[0]!.n) await enforceQuota(tx, c.tenant.id, [{ resource: "snapshots", add: data[0]!.n, used: (t) => snapshotCount(t, c.tenant.id) }]);
         const steps = ["snapshot system disk", "make image", ...(input.includeDataVolumes ? ["snapshot data volumes"] : [])];
         const opId = await createOperation(tx, { kind: "instance.backup", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, createdBy: c.principal.email, steps, input: { imageName: input.imageName } });
+        await tx.update(instances).set({ operationId: opId }).where(eq(instances.id, inst.id));
         await audit(tx, ctx, { action: "instance.backup", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, details: { imageName: input.imageName, includeDataVolumes: input.includeDataVolumes } });
         return { opId };
       });
