@@ -2,13 +2,12 @@
 import { and, eq, ilike, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
-import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { type QuotaResource, images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions, } from "@/server/domain/instance-rules";
-import { flavors, instanceCores, instanceCount, instanceRamGiB } from "@/server/domain/instance-usage";
-import { enforceQuota } from "@/server/domain/quotas";
+import { flavors } from "@/server/domain/instance-usage";
+import { QuotaExceeded } from "@/server/domain/quotas";
 import { visibleTo } from "@/server/storage/images";
-import { volumeCount, volumeGiB } from "@/server/storage/usage";
 import { createOperation } from "@/server/workflows/operations";
 import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
@@ -108,15 +107,33 @@ async function startTransition(
   return { operationId: opId };
 }
 
-/** Quota for a create: a new instance adds itself (cores, RAM); a retried one only needs its system volume again. */
+/**
+ * Quota for a create, checked AFTER its rows are inserted in the same transaction: the tenant's quota row is locked
+ * (so concurrent creates of one tenant are serialised) for as short as possible — one upsert that locks, one query
+ * that measures everything including this create's own rows, then commit. A new instance adds itself (cores, RAM);
+ * a retried one only its system volume again. Refuses with the usual QuotaExceeded (usage before + what it adds).
+ */
 export async function enforceCreateQuota(tx: Tx, tenantId: string, add: { instances: number; cores: number; ramGiB: number; systemGiB: number }) {
-  await enforceQuota(tx, tenantId, [
-    { resource: "instances", add: add.instances, used: (t) => instanceCount(t, tenantId) },
-    { resource: "cores", add: add.cores, used: (t) => instanceCores(t, tenantId) },
-    { resource: "ramGiB", add: add.ramGiB, used: (t) => instanceRamGiB(t, tenantId) },
-    { resource: "volumes", add: 1, used: (t) => volumeCount(t, tenantId) },
-    { resource: "volumeGiB", add: add.systemGiB, used: (t) => volumeGiB(t, tenantId) },
-  ]);
+  const locked = await tx.execute<{ instances: number; cores: number; ram_gib: number; volumes: number; volume_gib: number }>(sql`
+    insert into quotas (tenant_id) values (${tenantId})
+    on conflict (tenant_id) do update set tenant_id = excluded.tenant_id
+    returning instances, cores, ram_gib, volumes, volume_gib`);
+  const q = locked.rows[0]!;
+  const used = await tx.execute<{ instances: number; cores: number; ram_gib: number; volumes: number; volume_gib: number }>(sql`
+    select (select count(*)::int from instances where tenant_id = ${tenantId} and state <> 'deleted') as instances,
+           (select coalesce(sum(cores), 0)::int from instances where tenant_id = ${tenantId} and state <> 'deleted') as cores,
+           (select coalesce(sum(ram_gib), 0)::int from instances where tenant_id = ${tenantId} and state <> 'deleted') as ram_gib,
+           (select count(*)::int from volumes where tenant_id = ${tenantId}) as volumes,
+           (select coalesce(sum(size_gib), 0)::int from volumes where tenant_id = ${tenantId}) as volume_gib`);
+  const u = used.rows[0]!;
+  const checks: [QuotaResource, number, number, number][] = [
+    ["instances", q.instances, u.instances, add.instances],
+    ["cores", q.cores, u.cores, add.cores],
+    ["ramGiB", q.ram_gib, u.ram_gib, add.ramGiB],
+    ["volumes", q.volumes, u.volumes, 1],
+    ["volumeGiB", q.volume_gib, u.volume_gib, add.systemGiB],
+  ];
+  for (const [resource, limit, usedAfter, adds] of checks) if (usedAfter > limit) throw new QuotaExceeded(resource, limit, usedAfter - adds, adds);
 }
 
 /**
@@ -275,7 +292,6 @@ export const instancesRouter = createTRPCRouter({
             if (!dv.storageVolumeId || (dv.state !== "available" && !(dv.state === "attached" && dv.multiAttach)))
               throw fieldError("dataVolumeIds", `Volume ${dv.name} is ${dv.state}${dv.state === "attached" ? " and not multi-attach" : ""}; pick an available volume.`, "PRECONDITION_FAILED");
           }
-          await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
           const [inst] = await tx
             .insert(instances)
             .values({
@@ -304,6 +320,8 @@ export const instancesRouter = createTRPCRouter({
             tenantId: ctx.tenant.id,
             details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
           });
+          // Last, so the tenant's quota row is locked only for the check and the commit.
+          await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
           return { id: inst!.id, opId };
         });
       } catch (e) {

@@ -99,8 +99,8 @@ export const operationsRouter = createTRPCRouter({
           if (sys) throw refuse("The failed create still has a system volume; delete the instance instead.");
           const [image] = inst.imageId ? await tx.select().from(images).where(eq(images.id, inst.imageId)) : [];
           if (!image || image.state !== "available") throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
-          await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
           const opId = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
+          await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
           return { opId, name: inst.name };
         });
       } catch (e) {
