@@ -101,7 +101,7 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
     const userId = crypto.randomUUID();
     await db.insert(s.users).values({ id: userId, email: `${slug}@test.local`, name: slug });
     await db.insert(s.memberships).values({ tenantId: tenant!.id, userId, role: "tenant-admin" });
-    await db.insert(s.quotas).values({ tenantId: tenant!.id, instances: 10_000, volumes: 10_000, volumeGiB: 1_000_000, addresses: 10_000 });
+    await db.insert(s.quotas).values({ tenantId: tenant!.id, instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 10_000, volumeGiB: 1_000_000, addresses: 10_000 });
     const image = await buildImage(
       { db, principal: null, requestId: "bench" },
       { name: `debian-${slug}`, os: "debian", version: "12", visibility: "public" },

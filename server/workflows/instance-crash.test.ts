@@ -112,7 +112,7 @@ async function leftovers(instanceId: string) {
 }
 const clean = { storageVolumes: 0, targets: 0, agentObjects: 0, held: 0, ports: 0, addresses: 0, systemVolumeRows: 0, hostsNotAvailable: [] };
 
-const CREATE_STEPS = ["reserve node", "describe", "network", "system disk", "data volumes", "boot override to disk", "power on", "wait for OS", "mark running"];
+const CREATE_STEPS = ["reserve node", "network", "system disk", "data volumes", "boot override to disk", "power on", "wait for OS", "mark running"];
 const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"];
 const ROLLBACK_STEPS = ["mark failing", ...DELETE_STEPS.slice(0, 5).map((x) => `rollback: ${x}`), "mark failed"];
 

@@ -35,28 +35,39 @@ export async function createOperation(db: Db | Tx, op: NewOperation): Promise<st
   return row!.id;
 }
 
-/** Sets one step's status (adds the step if the workflow discovered it at run time). */
-export async function markStep(db: Db, opId: string, name: string, status: StepStatus, extra: { error?: string; detail?: string } = {}) {
+/**
+ * Sets one step's status (adds the step if the workflow discovered it at run time) in ONE statement: the JSON array
+ * is rewritten by Postgres under the row lock the UPDATE takes, so concurrent branches of one workflow never lose
+ * each other's marks, and a provisioning run's ~30 marks cost one round trip each. Returns the operation's status
+ * (e.g. "cancelling" when an operator asked for an abort), or null when the operation does not exist.
+ */
+export async function markStep(db: Db, opId: string, name: string, status: StepStatus, extra: { error?: string; detail?: string } = {}): Promise<string | null> {
   const now = new Date().toISOString();
-  await db.transaction(async (tx) => {
-    const [op] = await tx.select({ steps: operations.steps, status: operations.status }).from(operations).where(eq(operations.id, opId)).for("update");
-    if (!op) return;
-    const steps = [...op.steps];
-    let s = steps.find((x) => x.name === name);
-    if (!s) {
-      s = { name, status: "pending" };
-      steps.push(s);
-    }
-    s.status = status;
-    if (status === "running") s.startedAt ??= now;
-    if (status !== "running" && status !== "pending") s.endedAt = now;
-    if (extra.error !== undefined) s.error = extra.error;
-    if (extra.detail !== undefined) s.detail = extra.detail;
-    await tx
-      .update(operations)
-      .set({ steps, currentStep: status === "running" ? name : undefined, status: op.status === "pending" ? "running" : undefined })
-      .where(eq(operations.id, opId));
-  });
+  const patch: Record<string, string> = { status };
+  if (status === "running") patch.startedAt = now;
+  if (status !== "running" && status !== "pending") patch.endedAt = now;
+  if (extra.error !== undefined) patch.error = extra.error;
+  if (extra.detail !== undefined) patch.detail = extra.detail;
+  const keepStart = status === "running";
+  const r = await db.execute<{ status: string }>(sql`
+    update operations set
+      steps = case
+        when exists (select 1 from jsonb_array_elements(steps) e where e->>'name' = ${name}) then (
+          select jsonb_agg(
+                   case when e->>'name' = ${name}
+                     then e || ${JSON.stringify(patch)}::jsonb
+                          || case when ${keepStart} and e ? 'startedAt' then jsonb_build_object('startedAt', e->'startedAt') else '{}'::jsonb end
+                     else e end
+                   order by i)
+          from jsonb_array_elements(steps) with ordinality as t(e, i))
+        else steps || jsonb_build_array(jsonb_build_object('name', ${name}::text) || ${JSON.stringify(patch)}::jsonb)
+      end,
+      current_step = case when ${status === "running"} then ${name}::text else current_step end,
+      status = case when status = 'pending' then 'running' else status end,
+      updated_at = now()
+    where id = ${opId}
+    returning status`);
+  return r.rows[0]?.status ?? null;
 }
 
 export async function setProgress(db: Db, opId: string, progress: number, detail?: { step: string; text: string }) {
