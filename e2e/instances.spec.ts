@@ -2,7 +2,8 @@
 // agents). A tenant creates an instance and watches it reach running with its address, attaches a volume, takes a
 // backup, rebuilds it, opens its console (login prompt, typed echo), and deletes it — after which the host is back
 // in the pool. Then the lab makes an instance's host fail and the instance comes back on another host with the same
-// address, which the operator sees on the Instances page. Another tenant's member gets nothing of it.
+// address, which the operator sees on the Instances page. Another tenant's member gets nothing of it, and console
+// refusals (another tenant's instance, a DPU) come with their reason.
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
@@ -43,6 +44,24 @@ async function createInstance(page: Page, name: string, opts: { pool: string; re
   await page.getByRole("button", { name: "Create instance" }).click();
   await expect(page).toHaveURL(/\/t\/acme\/instances\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { name })).toBeVisible();
+}
+
+/** Opens a console WebSocket from the page (its session cookie, its origin) and returns how the proxy closed it. */
+async function consoleRefusal(page: Page, path: string): Promise<{ code: number; reason: string }> {
+  return page.evaluate(
+    (p) =>
+      new Promise<{ code: number; reason: string }>((resolve) => {
+        const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${p}`);
+        let reason = "";
+        ws.onmessage = (e) => {
+          if (typeof e.data !== "string") return;
+          const m = JSON.parse(e.data) as { type?: string; state?: string; reason?: string };
+          if (m.type === "status" && m.state === "closed" && m.reason) reason = m.reason;
+        };
+        ws.onclose = (e) => resolve({ code: e.code, reason: reason || e.reason });
+      }),
+    path,
+  );
 }
 
 const details = (page: Page) => page.getByRole("region", { name: "Instance details" });
@@ -175,6 +194,19 @@ test("a host fails under an instance: it comes back on another host with the sam
     // Operators see the recovery on the failed host's events.
     await ops.goto("/ops/events");
     await expect(ops.getByText(new RegExp(`Fenced for the recovery of instance db-${suffix}`)).first()).toBeVisible();
+
+    // Console refusals carry their reason: another tenant's member on this instance, the tenant on its DPU.
+    const instanceId = instanceUrl.split("/").at(-1)!;
+    const other = await browser.newPage();
+    await loginAs(other, "globexAdmin");
+    expect(await consoleRefusal(other, `/api/console/instance/${instanceId}`)).toEqual({ code: 4403, reason: "This server is not one of your instances" });
+    await other.close();
+    await ops.goto("/ops/instances");
+    const hostId = (await row().getByRole("link").getAttribute("href"))!.split("/").at(-1)!;
+    const res = await ops.request.get(`/api/trpc/nodes.get?input=${encodeURIComponent(JSON.stringify({ json: { id: hostId } }))}`);
+    expect(res.ok()).toBe(true);
+    const dpuId = ((await res.json()).result.data.json.children as { id: string; kind: string }[]).find((c) => c.kind === "dpu")!.id;
+    expect(await consoleRefusal(page, `/api/console/${dpuId}`)).toEqual({ code: 4403, reason: "DPU consoles are for operators only" });
   } finally {
     await labFault(before, null);
   }
