@@ -144,6 +144,7 @@ test("attach a volume, back up, rebuild (same address), use the console, delete:
   await page.keyboard.press("Enter"); // a fresh prompt, whatever the boot log scrolled by
   await expect(screen).toContainText("login:", { timeout: 30_000 });
   await page.keyboard.type("anvil\r");
+  await expect(screen).toContainText("login: anvil"); // the echo of what we typed
   await expect(screen).toContainText("Password:");
   await page.goBack();
 

@@ -65,6 +65,14 @@ async function leaks(instanceId: string, hostId: string) {
     systemVolumeRows: sys.filter((v) => v.name.includes(instanceId.slice(0, 8))).length,
   };
 }
+/** The lab BMC's boot override of a host node ("Once" while one is pending, "Disabled" when cleared). */
+async function bootOverrideOf(hostId: string) {
+  const h = L.lab.hosts.find((x) => L.hosts.get(x.name) === hostId)!;
+  const sys = await fetch(`${h.bmc_address}/redfish/v1/Systems/System.Embedded.1`, {
+    headers: { authorization: `Basic ${Buffer.from(`${h.bmc_username}:${h.bmc_password}`).toString("base64")}` },
+  }).then((r) => r.json() as Promise<{ Boot: { BootSourceOverrideEnabled: string } }>);
+  return sys.Boot.BootSourceOverrideEnabled;
+}
 const none = { storageVolumes: 0, agentObjects: 0, portsOfInstance: 0, instanceHolds: 0, systemVolumeRows: 0 };
 
 describe("instance lifecycle in the lab", () => {
@@ -148,6 +156,8 @@ describe("instance lifecycle in the lab", () => {
       const held = await db.select().from(s.nodes).where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.provisionState, "available")));
       expect(held).toHaveLength(3);
       for (const h of L.hosts.values()) expect(await leaks(r.id, h)).toEqual(none);
+      // The boot override the create set (once, never consumed: no power-on) was cleared with the node.
+      for (const h of L.hosts.values()) expect(await bootOverrideOf(h)).toBe("Disabled");
       // A failed instance is deleted without fuss.
       const del = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
       expect((await waitOperation(db, del.operationId)).status).toBe("succeeded");

@@ -488,13 +488,19 @@ async function releasePort(instanceId: string) {
   });
 }
 
-/** The host goes back to the pool: agent reset (nothing of the tenant left on the DPU), lifecycle → available. */
+/** The host goes back to the pool: agent reset (nothing of the tenant left on the DPU), boot override cleared, lifecycle → available. */
 async function cleanNode(instanceId: string): Promise<string> {
   const db = getDb();
   const inst = await loadInstance(instanceId);
   const pl = await placement(inst).catch(() => null);
   if (!inst.nodeId) return "no host held";
-  if (pl) await pl.agent.reset();
+  if (pl) {
+    await pl.agent.reset();
+    // The next tenant's boot must not inherit this one's override (set "once", but a create that failed before
+    // powering on leaves it pending).
+    const d = driverFor(pl.host);
+    if (d.clearBootOverride) await d.clearBootOverride();
+  }
   await db.transaction(async (tx) => {
     const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, inst.nodeId!)).for("update");
     let s = n?.s as ProvisionState | undefined;

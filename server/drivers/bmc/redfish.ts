@@ -577,6 +577,26 @@ export class RedfishDriver implements BmcDriver {
     return out;
   }
 
+  // ---------------------------------------------------------------------------------- boot override off
+
+  async clearBootOverride(): Promise<void> {
+    const d = this.deadline();
+    for (let attempt = 1; ; attempt++) {
+      const { json: sys, etag } = await this.system(d);
+      const boot = obj(sys.Boot);
+      if (!boot || boot.BootSourceOverrideEnabled === "Disabled") return; // nothing to clear
+      const res = await this.transport.call("PATCH", await this.systemPath(d), {
+        deadline: d,
+        what: "clear the boot override",
+        body: { Boot: { BootSourceOverrideEnabled: "Disabled" } },
+        headers: etag ? { "if-match": etag } : {},
+        allow: [412],
+      });
+      if (res.status !== 412) return;
+      if (attempt >= 2) throw new BmcError("bmc_error", this.address, `BMC ${this.address} rejected clearing the boot override twice with 412 PreconditionFailed; try again`, { transient: true });
+    }
+  }
+
   // ---------------------------------------------------------------------------------- boot progress
 
   async bootProgress(): Promise<{ power: PowerState; bootState: string | null }> {

@@ -194,6 +194,8 @@ export interface BmcDriver {
    * bootState null when the BMC does not report boot progress.
    */
   bootProgress?(): Promise<{ power: PowerState; bootState: string | null }>;
+  /** Removes any boot override (Redfish BootSourceOverrideEnabled=Disabled), so the next boot follows the BIOS order. */
+  clearBootOverride?(): Promise<void>;
 }
 
 export interface VirtualMediaOptions {
