@@ -158,6 +158,12 @@ test("attach a volume, back up, rebuild (same address), use the console, delete:
   await expect(ops.getByRole("heading", { name: hostName, level: 1 })).toBeVisible();
   await expect(ops.getByTitle("State: available").first()).toBeVisible({ timeout: 30_000 });
   await ops.close();
+
+  // The data volume outlived the instance (detached, available); the tenant deletes it too.
+  await page.goto("/t/acme/volumes");
+  await page.getByRole("button", { name: `Delete volume data-${suffix}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete volume" }).click();
+  await expect(page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(`data-${suffix}`) })).toHaveCount(0);
 });
 
 test("a member of another tenant sees nothing of acme's instances", async ({ page }) => {

@@ -7,3 +7,4 @@ export * from "./network";
 export * from "./tenancy";
 export * from "./storage";
 export * from "./compute";
+export * from "./cluster";

@@ -141,12 +141,17 @@ export async function startEngine(opts: { databaseUrl: string; executorId?: stri
     },
   };
   g.__anvilEngine = engine;
+  // Heartbeat + takeover of dead replicas' pending workflows (replicas.ts).
+  const { startHeartbeat } = await import("./replicas");
+  startHeartbeat(executorId);
   logger.info({ executorId, workflows: registry.size }, "workflow engine started");
   return engine;
 }
 
 export async function stopEngine(): Promise<void> {
   if (!g.__anvilEngine) return;
+  const { stopHeartbeat } = await import("./replicas");
+  await stopHeartbeat();
   g.__anvilEngine = undefined;
   await DBOS.shutdown();
 }

@@ -4,7 +4,8 @@
 // create's rollback are each killed at every one of their steps. Every run must end with the instance running (create)
 // or cleanly gone / failed and rolled back, with no leaked storage volume, target, address, port, agent object or node.
 // The workers are real separate processes (test/instance-worker.ts) sharing this test's Postgres and lab; this process
-// only enqueues (engine-client.ts), as a web-only replica would.
+// only enqueues (engine-client.ts), as a web-only replica would. Last, a replica that dies and never returns has its
+// pending create taken over by another one through the replica heartbeats (replicas.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,9 +39,9 @@ afterAll(async () => {
 });
 
 /** Starts a worker process; resolves once its engine is up. `crashAt` makes it SIGKILL itself at that step. */
-async function worker(replicaId: string, crashAt?: string): Promise<{ proc: ChildProcess; exited: Promise<NodeJS.Signals | number | null> }> {
+async function worker(replicaId: string, crashAt?: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; exited: Promise<NodeJS.Signals | number | null> }> {
   const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "test/instance-worker.ts"], {
-    env: { ...process.env, ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error" },
+    env: { ...process.env, ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   workers.add(proc);
@@ -175,5 +176,33 @@ describe("a BFF killed at each step of an instance workflow", () => {
     } finally {
       await agentFaults({ failAlways: [] });
     }
+  }, 150_000);
+
+  it("a second BFF takes over the pending create of one that died and never came back", async () => {
+    // Fast heartbeats so the test need not wait 20 s: a replica silent for 1.5 s is dead.
+    const fast = { ANVIL_REPLICA_HEARTBEAT_MS: "200", ANVIL_REPLICA_DEAD_MS: "1500" };
+    const a = `crash-a-${uniq()}`;
+    const b = `crash-b-${uniq()}`;
+    const wa = await worker(a, "before:power on", fast);
+    const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
+    expect(await wa.exited).toBe("SIGKILL");
+    expect((await db.select().from(s.replicas).where(eq(s.replicas.executorId, a))).length).toBe(1); // it left no goodbye
+    const wb = await worker(b, undefined, fast);
+    try {
+      const op = await waitOperation(db, r.operationId, 60_000);
+      expect(op.error).toBeNull();
+      expect(op.status).toBe("succeeded");
+      expect((await db.select().from(s.instances).where(eq(s.instances.id, r.id)))[0]!.state).toBe("running");
+      expect(await db.select().from(s.replicas).where(eq(s.replicas.executorId, a))).toHaveLength(0);
+      expect(await db.select().from(s.replicas).where(eq(s.replicas.executorId, b))).toHaveLength(1);
+      expect(await systemVolumesOf(r.id)).toHaveLength(1);
+      const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
+      expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
+      expect(await leftovers(r.id)).toEqual(clean);
+    } finally {
+      await stopWorker(wb);
+    }
+    // A clean stop removes the replica's row: nobody will "take over" a replica that said goodbye.
+    expect(await db.select().from(s.replicas).where(eq(s.replicas.executorId, b))).toHaveLength(0);
   }, 150_000);
 });
