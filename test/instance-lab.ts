@@ -118,3 +118,11 @@ export async function systemVolumesOf(instanceId: string) {
   for await (const v of storage.listAll(storage.listVolumes)) if (v.name.startsWith(`sys-${instanceId}`)) out.push(v);
   return out;
 }
+
+/** Sets the fault injection of every DPU agent of the lab (PUT /admin/faults), e.g. { failAlways: ["attachDisk"] }. */
+export async function agentFaults(L: InstanceLab, body: unknown): Promise<void> {
+  for (const a of L.lab.agents.values()) {
+    const r = await fetch(`${a.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    if (!r.ok) throw new Error(`agent faults: ${r.status} ${await r.text()}`);
+  }
+}

@@ -13,7 +13,7 @@ import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
+import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
 import { startEngineClient, stopEngineClient } from "./engine-client";
 import { agentFor } from "./instances";
@@ -75,12 +75,6 @@ async function stopWorker(w: { proc: ChildProcess; exited: Promise<unknown> }) {
 
 const tenant = () => callerAs(fx, "tenantMember");
 
-async function agentFaults(body: unknown) {
-  for (const a of L.lab.agents.values()) {
-    const r = await fetch(`${a.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-    if (!r.ok) throw new Error(`agent faults: ${r.status} ${await r.text()}`);
-  }
-}
 
 /** What an instance that is gone (or rolled back) must not hold anywhere. */
 async function leftovers(instanceId: string) {
@@ -154,7 +148,7 @@ describe("a BFF killed at each step of an instance workflow", () => {
 
   it.each(ROLLBACK_STEPS)("a create rolling back after a NIC failure, killed after '%s': ends failed with nothing leaked", async (rollbackStep) => {
     const replica = `crash-${uniq()}`;
-    await agentFaults({ failAlways: ["createNic"] });
+    await agentFaults(L, { failAlways: ["createNic"] });
     try {
       const w1 = await worker(replica, `after:${rollbackStep}`);
       const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
@@ -174,7 +168,7 @@ describe("a BFF killed at each step of an instance workflow", () => {
         await stopWorker(w2);
       }
     } finally {
-      await agentFaults({ failAlways: [] });
+      await agentFaults(L, { failAlways: [] });
     }
   }, 150_000);
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
+import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
 import { agentFor } from "./instances";
 
@@ -41,12 +41,6 @@ async function nodeRow(id: string) {
 async function dpuOf(hostId: string) {
   const [d] = await db.select().from(s.nodes).where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
   return d!;
-}
-async function agentFaults(body: unknown) {
-  for (const a of L.lab.agents.values()) {
-    const r = await fetch(`${a.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-    if (!r.ok) throw new Error(`agent faults: ${r.status} ${await r.text()}`);
-  }
 }
 /** Every external object a deleted or rolled-back instance could leak. */
 async function leaks(instanceId: string, hostId: string) {
@@ -141,7 +135,7 @@ describe("instance lifecycle in the lab", () => {
   });
 
   it("rolls back a create whose boot-disk attach fails on the DPU, leaking nothing", async () => {
-    await agentFaults({ failAlways: ["attachDisk"] });
+    await agentFaults(L, { failAlways: ["attachDisk"] });
     try {
       const r = await tenant().instances.create(input());
       const op = await waitOperation(db, r.operationId);
@@ -162,7 +156,7 @@ describe("instance lifecycle in the lab", () => {
       const del = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
       expect((await waitOperation(db, del.operationId)).status).toBe("succeeded");
     } finally {
-      await agentFaults({ failAlways: [] });
+      await agentFaults(L, { failAlways: [] });
     }
   });
 

@@ -9,7 +9,7 @@ import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
+import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { getEngine, startEngine, stopEngine } from "./engine";
 import { recoveryCandidates, startRecovery } from "./recovery-start";
 import { syncShard } from "./sync";
@@ -150,18 +150,12 @@ describe("instance recovery", () => {
 });
 
 describe("operator retry and abort", () => {
-  async function agentFaults(body: unknown) {
-    for (const a of L.lab.agents.values()) {
-      const r = await fetch(`${a.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-      if (!r.ok) throw new Error(`agent faults: ${r.status}`);
-    }
-  }
 
   it("retries a create that failed on an agent fault, once the fault is gone", async () => {
-    await agentFaults({ failAlways: ["createNic"] });
+    await agentFaults(L, { failAlways: ["createNic"] });
     const r = await create();
     const failed = await waitOperation(db, r.operationId);
-    await agentFaults({ failAlways: [] });
+    await agentFaults(L, { failAlways: [] });
     expect(failed.status).toBe("failed");
     await expect(admin().operations.abort({ id: r.operationId })).rejects.toThrow(/already ended \(failed\)/);
     const again = await admin().operations.retry({ id: r.operationId });

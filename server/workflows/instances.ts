@@ -54,25 +54,6 @@ const bootPollMs = () => envMs("ANVIL_BOOT_POLL_MS", 100);
 /** Graceful shutdown budget before a stop forces power off. */
 const stopGraceMs = () => envMs("ANVIL_STOP_GRACE_MS", 60_000);
 
-/** The steps a create shows, in order (sub-steps of the parallel branches included). */
-export const CREATE_STEPS = [
-  "reserve node",
-  "allocate address",
-  "clone system volume",
-  "render cloud-init",
-  "export target",
-  "attach boot disk",
-  "attach cloud-init seed",
-  "create NIC with rules",
-  "attach data volumes",
-  "boot override to disk",
-  "power on",
-  "wait for OS",
-  "mark running",
-] as const;
-
-export const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"] as const;
-
 // ------------------------------------------------------------------------------------------------ loading
 
 export async function loadInstance(id: string): Promise<InstanceRow> {

@@ -4,25 +4,8 @@ import { eq, sql } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { instances } from "@/db/schema";
 import { getEngine } from "./engine";
+import { RECOVER_STEPS } from "@/server/domain/instance-steps";
 import { createOperation } from "./operations";
-
-export const RECOVER_STEPS = [
-  "fence old host",
-  "detach from old DPU",
-  "reserve spare host",
-  "allocate address",
-  "render cloud-init",
-  "clone system volume",
-  "export target",
-  "attach boot disk",
-  "attach cloud-init seed",
-  "create NIC with rules",
-  "attach data volumes",
-  "boot override to disk",
-  "power on",
-  "wait for OS",
-  "mark running",
-];
 
 /**
  * Flips a recoverable instance to recovering and records the operation, in one transaction (so two replicas or two
@@ -40,7 +23,7 @@ export async function prepareRecovery(instanceId: string, reason: string, create
       targetName: inst.name,
       tenantId: inst.tenantId,
       createdBy,
-      steps: RECOVER_STEPS,
+      steps: [...RECOVER_STEPS],
       input: { reason },
     });
     await tx.update(instances).set({ state: "recovering", stateReason: reason, operationId: id }).where(eq(instances.id, inst.id));

@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { type QuotaResource, images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { instanceCreateSchema } from "@/db/validation/instances";
-import { allowedActions, } from "@/server/domain/instance-rules";
+import { allowedActions } from "@/server/domain/instance-rules";
+import { CREATE_STEPS, DELETE_STEPS } from "@/server/domain/instance-steps";
 import { flavors } from "@/server/domain/instance-usage";
 import { QuotaExceeded } from "@/server/domain/quotas";
 import { visibleTo } from "@/server/storage/images";
@@ -54,23 +55,6 @@ const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\
 
 const uniques = { instances_tenant_name_uq: { field: "name", message: "An instance with this name already exists in this tenant." } };
 
-/** Steps each workflow shows up front (the workflow adds rollback steps when it needs them). */
-const CREATE_STEPS = [
-  "reserve node",
-  "allocate address",
-  "clone system volume",
-  "render cloud-init",
-  "export target",
-  "attach boot disk",
-  "attach cloud-init seed",
-  "create NIC with rules",
-  "attach data volumes",
-  "boot override to disk",
-  "power on",
-  "wait for OS",
-  "mark running",
-];
-const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"];
 const POWER_STEPS: Record<"start" | "stop" | "reboot", (force: boolean) => string[]> = {
   start: () => ["boot override to disk", "power on", "wait for OS", "mark running"],
   stop: (force) => [force ? "power off" : "shut down", "mark stopped"],
@@ -87,7 +71,7 @@ async function startTransition(
   const { opId } = await ctx.db.transaction(async (tx) => {
     const row = await lockInstance(tx, ctx.tenant.id, input.id);
     refuse(action, row.state);
-    const steps = action === "delete" ? DELETE_STEPS : POWER_STEPS[action](!!opts.force);
+    const steps = action === "delete" ? [...DELETE_STEPS] : POWER_STEPS[action](!!opts.force);
     const opId = await createOperation(tx, {
       kind: action === "delete" ? "instance.delete" : `instance.${action}`,
       targetType: "instance",
@@ -167,7 +151,7 @@ export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect,
     targetName: inst.name,
     tenantId: inst.tenantId,
     createdBy,
-    steps: CREATE_STEPS,
+    steps: [...CREATE_STEPS],
   });
   await tx.update(instances).set({ operationId: opId, state: "creating", stateReason: null }).where(eq(instances.id, inst.id));
   return opId;

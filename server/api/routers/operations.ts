@@ -5,6 +5,7 @@ import { TRPCError } from "@trpc/server";
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { images, instances, operations, volumeAttachments, volumes } from "@/db/schema";
+import { DELETE_STEPS } from "@/server/domain/instance-steps";
 import { startRecovery } from "@/server/workflows/recovery-start";
 import { createOperation } from "@/server/workflows/operations";
 import { audit } from "../audit";
@@ -84,7 +85,7 @@ export const operationsRouter = createTRPCRouter({
               targetName: inst.name,
               tenantId: inst.tenantId,
               createdBy: email,
-              steps: ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"],
+              steps: [...DELETE_STEPS],
             });
             await tx.update(instances).set({ state: "deleting", stateReason: null, operationId: opId }).where(eq(instances.id, inst.id));
             return { opId, name: inst.name };
