@@ -8,6 +8,7 @@
 // Parallel branches are each ONE durable step: DBOS numbers steps in the order they start, and sequential steps
 // inside concurrent branches would start in a timing-dependent order that a recovery could not replay.
 import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { getDb, type Tx } from "@/db/client";
 import { images, instances, ipAllocations, nodes, operations, portSecurityGroups, ports, sshKeys, subnets, volumeAttachments, volumes, vpcs } from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
@@ -27,6 +28,7 @@ import { finishOperation, markStep, opStep } from "./operations";
 
 type InstanceRow = typeof instances.$inferSelect;
 type NodeRow = typeof nodes.$inferSelect;
+const dpuNode = alias(nodes, "dpu");
 
 /** A refusal or failure phrased for the tenant; the operation shows its message. */
 export class ProvisionError extends Error {
@@ -71,13 +73,15 @@ interface Placement {
 /** The host the instance holds and its DPU (with an agent client), or null when it holds none. */
 async function placement(inst: InstanceRow): Promise<Placement | null> {
   if (!inst.nodeId) return null;
-  const db = getDb();
-  const [host] = await db.select().from(nodes).where(eq(nodes.id, inst.nodeId));
-  if (!host) return null;
-  const [dpu] = await db
-    .select()
+  // Host and DPU in one round trip (every piece of every instance workflow asks).
+  const [row] = await getDb()
+    .select({ host: nodes, dpu: dpuNode })
     .from(nodes)
-    .where(and(eq(nodes.parentNodeId, host.id), eq(nodes.kind, "dpu")));
+    .leftJoin(dpuNode, and(eq(dpuNode.parentNodeId, nodes.id), eq(dpuNode.kind, "dpu")))
+    .where(eq(nodes.id, inst.nodeId))
+    .limit(1);
+  if (!row) return null;
+  const { host, dpu } = row;
   if (!dpu?.agentUrl || !dpu.agentToken) throw new ProvisionError(`Host ${host.name} has no DPU agent to attach disks and NICs through.`);
   return { host, dpu, agent: agentFor(dpu) };
 }
