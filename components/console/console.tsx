@@ -10,7 +10,7 @@ import type { ITheme, Terminal } from "@xterm/xterm";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { bufferText, type ConsoleState, consoleUrl, FINAL_CLOSE_CODES, parseControl, reconnectDelayMs } from "./protocol";
+import { bufferText, type ConsoleState, consoleUrl, FINAL_CLOSE_CODES, HANDOVER_CLOSE_CODE, parseControl, reconnectDelayMs } from "./protocol";
 
 const LIGHT: ITheme = {
   background: "#ffffff",
@@ -119,7 +119,9 @@ export function SerialConsole({ nodeId, instanceId, nodeName, returnTo }: { node
           setView((v) => ({ state: "closed", reason: v.state === "closed" && v.reason ? v.reason : ev.reason || `Closed (code ${ev.code})`, final: true }));
           return;
         }
-        const delay = reconnectDelayMs(attempt++);
+        // A handover: look again straight away (an instance's console finds its current host, or learns it is gone).
+        const delay = ev.code === HANDOVER_CLOSE_CODE && attempt === 0 ? 250 : reconnectDelayMs(attempt++);
+        if (ev.code === HANDOVER_CLOSE_CODE) attempt++;
         setView((v) => ({
           state: "reconnecting",
           reason: ev.reason || (v.state === "closed" ? v.reason : undefined) || "Lost the connection to Anvil",

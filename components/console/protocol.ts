@@ -4,12 +4,24 @@
 export type ConsoleState = "connecting" | "connected" | "reconnecting" | "closed";
 
 export type ServerControl =
-  | { type: "hello"; node: { id: string; name: string; kind: "host" | "dpu" }; readOnly: boolean; scrollbackBytes: number }
+  | {
+      type: "hello";
+      /** What was opened: an instance (all a tenant learns) or a node (operators). */
+      target: { type: "instance" | "node"; id: string; name: string; kind: "host" | "dpu" };
+      /** The node serving the console, for operators only. */
+      node?: { id: string; name: string; kind: "host" | "dpu" };
+      readOnly: boolean;
+      scrollbackBytes: number;
+    }
   | { type: "status"; state: ConsoleState; reason?: string; code?: number }
   | { type: "error"; reason: string };
 
-/** Closes after which reconnecting cannot help: not signed in, not allowed, no such node. */
+/** Closes after which reconnecting cannot help: not signed in, not allowed (or access withdrawn), no such node. */
 export const FINAL_CLOSE_CODES = new Set([4400, 4401, 4403, 4404]);
+
+/** The host changed hands: the old session and its scrollback are gone; reconnect at once (an instance's console
+ * then finds the host it runs on now, or learns it is gone). */
+export const HANDOVER_CLOSE_CODE = 4409;
 
 /** The console WebSocket of a node, or of whatever host an instance runs on now (`{ instanceId }`). */
 export function consoleUrl(loc: { protocol: string; host: string }, target: string | { instanceId: string }): string {

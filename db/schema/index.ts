@@ -8,3 +8,4 @@ export * from "./tenancy";
 export * from "./storage";
 export * from "./compute";
 export * from "./cluster";
+export * from "./console";

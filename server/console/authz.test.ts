@@ -1,46 +1,46 @@
-// canOpenConsole: operators (admin read-write, viewer read-only, API-token scope narrowing), tenant users
-// (refused while no instances table exists; allowed for hosts running one of their instances once it does),
-// DPUs operators only. The "instances exist" cases run in a private schema placed first on the search_path,
-// so the shared test database's public schema (and the provisioning work's future table) is never touched.
-import { drizzle } from "drizzle-orm/node-postgres";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as schema from "@/db/schema";
+// canOpenConsole: operators (admin read-write, viewer read-only, API-token scope narrowing), tenant users (only
+// hosts running one of their instances, tied to that instance and the node's console epoch; refused while the
+// tenant is suspended), DPUs operators only; and the console epoch the database bumps at every handover of a host
+// (placement, removal, deletion, rebuild onto a new system volume) — the trigger of migration 0013.
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as s from "@/db/schema";
 import type { Principal } from "@/server/auth/principal";
-import { makeFixtures, type Fixtures } from "@/test/fixtures";
+import { makeFixtures, type Fixtures, tenantState } from "@/test/fixtures";
 // (imported under another name: biome reads a module-level use*() call as a React hook)
-import { useTestDb as connectTestDb } from "@/test/db";
-import { canOpenConsole, REFUSALS } from "./authz";
+import { uniq, useTestDb as connectTestDb } from "@/test/db";
+import { canOpenConsole, consoleEpoch, REFUSALS } from "./authz";
+import { insertNode } from "./test-helpers";
 
 const db = connectTestDb();
 let fx: Fixtures;
-const host = { id: crypto.randomUUID(), name: "h1", kind: "host" as const };
-const otherHost = { id: crypto.randomUUID(), name: "h2", kind: "host" as const };
-const dpu = { id: crypto.randomUUID(), name: "h1-dpu", kind: "dpu" as const };
+let host: { id: string; name: string; kind: "host" };
+let otherHost: { id: string; name: string; kind: "host" };
+let freeHost: { id: string; name: string; kind: "host" };
+let dpu: { id: string; name: string; kind: "dpu" };
+let poolId: string;
+let instanceId: string;
 
-const schemaName = `console_authz_${Math.random().toString(36).slice(2, 8)}`;
-let pool: pg.Pool;
-let withInstances: typeof db;
+const node = async (kind: "host" | "dpu" = "host", parentNodeId?: string) => {
+  const name = uniq(`authz-${kind}`);
+  const id = await insertNode(db, { name, kind, parentNodeId, bmcDriver: "redfish", bmcAddress: `http://127.0.0.1:9/redfish/v1/Systems/${name}`, username: "u", password: "p" });
+  return { id, name, kind };
+};
 
 beforeAll(async () => {
   fx = await makeFixtures(db);
-  pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2, options: `-c search_path=${schemaName},public` });
-  withInstances = drizzle(pool, { schema }) as unknown as typeof db;
-  await pool.query(`create schema ${schemaName}`);
-  // The shape DESIGN.md gives instances (tenant, node), with a soft delete.
-  await pool.query(`create table ${schemaName}.instances (id uuid primary key, tenant_id uuid not null, node_id uuid not null, deleted_at timestamptz)`);
-  await pool.query(`insert into ${schemaName}.instances values ($1, $2, $3, null), ($4, $2, $5, now())`, [
-    crypto.randomUUID(),
-    fx.tenant.id,
-    host.id,
-    crypto.randomUUID(),
-    otherHost.id,
-  ]);
-});
-
-afterAll(async () => {
-  await pool?.query(`drop schema if exists ${schemaName} cascade`);
-  await pool?.end();
+  host = (await node()) as typeof host;
+  otherHost = (await node()) as typeof otherHost;
+  freeHost = (await node()) as typeof freeHost;
+  dpu = (await node("dpu", host.id)) as typeof dpu;
+  const [p] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  poolId = p!.id;
+  const [i] = await db.insert(s.instances).values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId: host.id, state: "running" }).returning();
+  instanceId = i!.id;
+  // A deleted instance of the tenant still pointing at otherHost grants nothing.
+  await db
+    .insert(s.instances)
+    .values({ tenantId: fx.tenant.id, poolId, name: uniq("gone"), systemVolumeSizeGiB: 10, nodeId: otherHost.id, state: "deleted", deletedAt: new Date() });
 });
 
 const withToken = (p: Principal, scope: Principal["tokenScope"]): Principal => ({ ...p, tokenScope: scope });
@@ -52,8 +52,8 @@ describe("canOpenConsole", () => {
 
   it("lets operator admins in read-write and operator viewers read-only, hosts and DPUs alike", async () => {
     for (const n of [host, dpu]) {
-      expect(await canOpenConsole(fx.principals.operatorAdmin, n, db)).toEqual({ ok: true, readOnly: false, tenantId: null });
-      expect(await canOpenConsole(fx.principals.operatorViewer, n, db)).toEqual({ ok: true, readOnly: true, tenantId: null });
+      expect(await canOpenConsole(fx.principals.operatorAdmin, n, db)).toMatchObject({ ok: true, readOnly: false, tenantId: null, instance: null });
+      expect(await canOpenConsole(fx.principals.operatorViewer, n, db)).toMatchObject({ ok: true, readOnly: true, tenantId: null, instance: null });
     }
   });
 
@@ -64,21 +64,63 @@ describe("canOpenConsole", () => {
     expect(await canOpenConsole(tenantToken, dpu, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.dpu });
   });
 
-  it("refuses tenant users a host that runs none of their instances (here: no instances table)", async () => {
-    expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toEqual({ ok: false, code: 4403, reason: "This server is not one of your instances" });
+  it("refuses tenant users a host that runs none of their instances, and every DPU console", async () => {
+    expect(await canOpenConsole(fx.principals.tenantMember, freeHost, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
+    expect(await canOpenConsole(fx.principals.tenantAdmin, dpu, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.dpu });
   });
 
-  it("refuses tenant users every DPU console", async () => {
-    expect(await canOpenConsole(fx.principals.tenantAdmin, dpu, withInstances)).toEqual({ ok: false, code: 4403, reason: "DPU consoles are for operators only" });
-  });
-
-  it("with instances: lets a tenant's members into their instance's host, nobody else, and not a deleted instance's", async () => {
-    expect(await canOpenConsole(fx.principals.tenantMember, host, withInstances)).toEqual({ ok: true, readOnly: false, tenantId: fx.tenant.id });
-    expect(await canOpenConsole(fx.principals.tenantAdmin, host, withInstances)).toMatchObject({ ok: true });
-    expect(await canOpenConsole(fx.principals.otherTenantMember, host, withInstances)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
-    expect(await canOpenConsole(fx.principals.tenantMember, otherHost, withInstances)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
+  it("lets a tenant's members into their instance's host, tied to that instance and epoch; nobody else; not a deleted instance's", async () => {
+    const epoch = await consoleEpoch(db, host.id);
+    expect(epoch).toBeGreaterThan(0); // placing the instance was a handover
+    expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({ ok: true, readOnly: false, tenantId: fx.tenant.id, instance: { id: instanceId }, epoch });
+    expect(await canOpenConsole(fx.principals.tenantAdmin, host, db)).toMatchObject({ ok: true });
+    expect(await canOpenConsole(fx.principals.otherTenantMember, host, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
+    expect(await canOpenConsole(fx.principals.tenantMember, otherHost, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
     // A token scoped to another tenant does not open this tenant's host, even for a member.
     const otherScope = withToken(fx.principals.tenantMember, { platformRole: null, tenantId: fx.otherTenant.id, tenantRole: "tenant-member" });
-    expect(await canOpenConsole(otherScope, host, withInstances)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
+    expect(await canOpenConsole(otherScope, host, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
+  });
+
+  it("answers 'No such instance' alike for another tenant's instance, a missing one, and one no longer on that host", async () => {
+    const none = { ok: false, code: 4404, reason: REFUSALS.noInstance };
+    expect(await canOpenConsole(fx.principals.otherTenantMember, host, db, instanceId)).toEqual(none);
+    expect(await canOpenConsole(fx.principals.tenantMember, host, db, crypto.randomUUID())).toEqual(none);
+    expect(await canOpenConsole(fx.principals.tenantMember, dpu, db, instanceId)).toEqual(none);
+    expect(await canOpenConsole(fx.principals.tenantMember, freeHost, db, instanceId)).toEqual(none);
+    expect(await canOpenConsole(fx.principals.tenantMember, host, db, instanceId)).toMatchObject({ ok: true, instance: { id: instanceId } });
+  });
+
+  it("closes a suspended tenant's consoles", async () => {
+    await tenantState(db, fx.tenant.id, "suspended");
+    try {
+      expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({ ok: false, code: 4403, reason: expect.stringContaining("is suspended") });
+    } finally {
+      await tenantState(db, fx.tenant.id, "active");
+    }
+    expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({ ok: true });
+  });
+});
+
+describe("console epochs (a handover of a host bumps its epoch)", () => {
+  it("moves at placement, at removal, at deletion and at a rebuild — and not at other instance updates", async () => {
+    const n = await node();
+    expect(await consoleEpoch(db, n.id)).toBe(0);
+    const [i] = await db.insert(s.instances).values({ tenantId: fx.tenant.id, poolId, name: uniq("epoch"), systemVolumeSizeGiB: 10, state: "creating" }).returning();
+    await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i!.id));
+    expect(await consoleEpoch(db, n.id)).toBe(1);
+    await db.update(s.instances).set({ state: "running", description: "x" }).where(eq(s.instances.id, i!.id));
+    expect(await consoleEpoch(db, n.id)).toBe(1);
+    await db.update(s.instances).set({ storageVolumeId: "vol-2" }).where(eq(s.instances.id, i!.id)); // rebuilt
+    expect(await consoleEpoch(db, n.id)).toBe(2);
+    await db.update(s.instances).set({ nodeId: null }).where(eq(s.instances.id, i!.id)); // torn down / recovered away
+    expect(await consoleEpoch(db, n.id)).toBe(3);
+    await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i!.id));
+    await db.update(s.instances).set({ deletedAt: new Date(), state: "deleted" }).where(eq(s.instances.id, i!.id));
+    expect(await consoleEpoch(db, n.id)).toBe(5);
+    await db.delete(s.instances).where(eq(s.instances.id, i!.id));
+    expect(await consoleEpoch(db, n.id)).toBe(6);
+    // Deleting the node takes its epoch row with it (and must not fail on the handover trigger).
+    await db.delete(s.nodes).where(eq(s.nodes.id, n.id));
+    expect(await consoleEpoch(db, n.id)).toBe(0);
   });
 });

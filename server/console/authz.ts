@@ -1,7 +1,9 @@
-// Who may open which node's serial console. Operators: any host or DPU (operator viewers read-only, as they
-// are everywhere else). Tenant users: only hosts that run one of their instances — looked up in the
-// `instances` table once the provisioning work has created it; until then every tenant request is refused.
-// DPU consoles are never shown to tenants (Ironic's DPU spec: tenants must not reach the card).
+// Who may open which serial console, and under which grant. Operators: any host or DPU (operator viewers
+// read-only, as they are everywhere else). Tenant users: only a host that runs one of their instances, and only
+// while that instance stays on it — the grant records the instance and the node's console epoch (a counter the
+// database bumps at every handover of the host, db/schema/console.ts), and the proxy re-checks the grant on a
+// short interval and on every revocation notice, ending the session the moment it no longer holds. A suspended
+// tenant's consoles are closed. DPU consoles are never shown to tenants (Ironic's DPU spec).
 import { sql } from "drizzle-orm";
 import { type Db, getDb } from "@/db/client";
 import type { Principal } from "@/server/auth/principal";
@@ -13,53 +15,77 @@ export interface ConsoleNode {
 }
 
 export type ConsoleAccess =
-  | { ok: true; readOnly: boolean; tenantId: string | null }
-  | { ok: false; /** WebSocket close code the proxy uses */ code: 4401 | 4403; reason: string };
+  | {
+      ok: true;
+      readOnly: boolean;
+      /** The tenant whose instance the grant is for; null for operators. */
+      tenantId: string | null;
+      /** The instance a tenant's grant is tied to (null for operators). */
+      instance: { id: string; name: string } | null;
+      /** The node's console epoch when the grant was made: a handover of the host moves it and ends the grant. */
+      epoch: number;
+    }
+  | { ok: false; /** WebSocket close code the proxy uses */ code: 4401 | 4403 | 4404; reason: string };
 
 export const REFUSALS = {
   signIn: "Sign in to open a serial console",
   dpu: "DPU consoles are for operators only",
   notYours: "This server is not one of your instances",
+  noInstance: "No such instance",
 } as const;
 
 /** The caller's effective platform role: an API token's scope when the call is made with one. */
-function platformRoleOf(p: Principal): Principal["platformRole"] {
+export function platformRoleOf(p: Principal): Principal["platformRole"] {
   return p.tokenScope ? p.tokenScope.platformRole : p.platformRole;
 }
 
-export async function canOpenConsole(principal: Principal | null, node: ConsoleNode, db: Db = getDb()): Promise<ConsoleAccess> {
-  if (!principal) return { ok: false, code: 4401, reason: REFUSALS.signIn };
-  const role = platformRoleOf(principal);
-  if (role === "operator-admin") return { ok: true, readOnly: false, tenantId: null };
-  if (role === "operator-viewer") return { ok: true, readOnly: true, tenantId: null };
-  if (node.kind === "dpu") return { ok: false, code: 4403, reason: REFUSALS.dpu };
-  const tenantId = await instanceTenantOf(db, node.id);
-  if (!tenantId) return { ok: false, code: 4403, reason: REFUSALS.notYours };
-  if (principal.tokenScope && principal.tokenScope.tenantId !== tenantId) return { ok: false, code: 4403, reason: REFUSALS.notYours };
-  const member = await db.execute<{ role: string }>(
-    sql`select m.role from memberships m join tenants t on t.id = m.tenant_id where m.tenant_id = ${tenantId} and m.user_id = ${principal.userId}`,
+/** The node's console epoch (0 until its first handover). */
+export async function consoleEpoch(db: Db, nodeId: string): Promise<number> {
+  const r = await db.execute<{ epoch: string }>(sql`select epoch::text from console_epochs where node_id = ${nodeId}`);
+  return Number(r.rows[0]?.epoch ?? 0);
+}
+
+type InstanceOnNode = {
+  id: string;
+  name: string;
+  tenant_id: string;
+  tenant_name: string;
+  tenant_state: string;
+  epoch: string;
+};
+
+/** The not-deleted instance on a node (at most one: instances_node_uq), its tenant, and the node's epoch — one read. */
+async function instanceOn(db: Db, nodeId: string): Promise<InstanceOnNode | null> {
+  const r = await db.execute<InstanceOnNode>(
+    sql`select i.id::text, i.name, i.tenant_id::text, t.name as tenant_name, t.state::text as tenant_state,
+               coalesce((select e.epoch from console_epochs e where e.node_id = i.node_id), 0)::text as epoch
+          from instances i join tenants t on t.id = i.tenant_id
+         where i.node_id = ${nodeId} and i.deleted_at is null
+         limit 1`,
   );
-  if (member.rows.length === 0) return { ok: false, code: 4403, reason: REFUSALS.notYours };
-  return { ok: true, readOnly: false, tenantId };
+  return r.rows[0] ?? null;
 }
 
 /**
- * The tenant whose instance runs on this node, or null. The instances table belongs to the provisioning
- * work and may not exist yet; when it is missing (or shaped differently than DESIGN.md's "instances:
- * tenant, node"), nobody's instance is on the node.
+ * May this caller open this node's console? `viaInstance` is the instance the caller asked for (the instance form
+ * of the console URL): a tenant's grant then holds only while that very instance is on the node.
  */
-async function instanceTenantOf(db: Db, nodeId: string): Promise<string | null> {
-  const has = await db.execute<{ ok: boolean }>(
-    sql`select count(*) = 2 as ok from information_schema.columns
-        where table_schema = current_schema() and table_name = 'instances' and column_name in ('node_id', 'tenant_id')`,
-  );
-  if (!has.rows[0]?.ok) return null;
-  const deleted = await db.execute<{ ok: boolean }>(
-    sql`select count(*) = 1 as ok from information_schema.columns
-        where table_schema = current_schema() and table_name = 'instances' and column_name = 'deleted_at'`,
-  );
-  const rows = deleted.rows[0]?.ok
-    ? await db.execute<{ tenant_id: string }>(sql`select tenant_id::text from instances where node_id = ${nodeId} and deleted_at is null limit 1`)
-    : await db.execute<{ tenant_id: string }>(sql`select tenant_id::text from instances where node_id = ${nodeId} limit 1`);
-  return rows.rows[0]?.tenant_id ?? null;
+export async function canOpenConsole(principal: Principal | null, node: ConsoleNode, db: Db = getDb(), viaInstance?: string): Promise<ConsoleAccess> {
+  if (!principal) return { ok: false, code: 4401, reason: REFUSALS.signIn };
+  const role = platformRoleOf(principal);
+  if (role === "operator-admin" || role === "operator-viewer") {
+    return { ok: true, readOnly: role === "operator-viewer", tenantId: null, instance: null, epoch: await consoleEpoch(db, node.id) };
+  }
+  const notYours = viaInstance
+    ? ({ ok: false, code: 4404, reason: REFUSALS.noInstance } as const)
+    : ({ ok: false, code: 4403, reason: REFUSALS.notYours } as const);
+  if (node.kind === "dpu") return viaInstance ? notYours : { ok: false, code: 4403, reason: REFUSALS.dpu };
+  const inst = await instanceOn(db, node.id);
+  if (!inst || (viaInstance && inst.id !== viaInstance)) return notYours;
+  if (principal.tokenScope && principal.tokenScope.tenantId !== inst.tenant_id) return notYours;
+  const member = await db.execute(sql`select 1 from memberships where tenant_id = ${inst.tenant_id} and user_id = ${principal.userId}`);
+  if (member.rows.length === 0) return notYours;
+  if (inst.tenant_state === "suspended")
+    return { ok: false, code: 4403, reason: `Tenant ${inst.tenant_name} is suspended: its consoles are closed until an operator resumes it` };
+  return { ok: true, readOnly: false, tenantId: inst.tenant_id, instance: { id: inst.id, name: inst.name }, epoch: Number(inst.epoch) };
 }

@@ -234,7 +234,10 @@ describe("tenant consoles of their instances (/api/console/instance/<id>)", () =
     const id = await instance(host2Id);
     const c = await openInstance(id, "tenant");
     const hello = await c.waitControl((m) => m.type === "hello", "hello");
-    expect(hello).toMatchObject({ readOnly: false, node: { id: host2Id, kind: "host" } });
+    // The tenant learns its instance, never the node behind it.
+    expect(hello).toMatchObject({ readOnly: false, target: { type: "instance", id, kind: "host" } });
+    expect(hello.node).toBeUndefined();
+    expect(JSON.stringify(hello)).not.toContain(host2Id);
     await c.waitState("connected");
     sim.setBootable("node-0003", true);
     await resetVia(sim.byId("node-0003")!, "On");
@@ -243,10 +246,11 @@ describe("tenant consoles of their instances (/api/console/instance/<id>)", () =
     await c.waitText("root\r\nPassword: ");
     await c.close();
     const other = await openInstance(id, "other");
-    expect(await other.waitClose()).toEqual({ code: 4403, reason: "This server is not one of your instances" });
+    // Another tenant's instance is answered exactly like one that does not exist (no existence oracle).
+    expect(await other.waitClose()).toEqual({ code: 4404, reason: "No such instance" });
     await until("audit row names the instance", async () => {
-      const rows = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, host2Id), eq(s.auditEvents.action, "console.open")));
-      return rows.some((r) => (r.details as { instanceId?: string }).instanceId === id && r.tenantId === tenantId);
+      const rows = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, id), eq(s.auditEvents.action, "console.open")));
+      return rows.some((r) => r.targetType === "instance" && (r.details as { instanceId?: string }).instanceId === id && r.tenantId === tenantId);
     });
   });
 

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { eq, sql } from "drizzle-orm";
+import type pg from "pg";
 import { WebSocket, WebSocketServer } from "ws";
 import { type Db, getDb } from "@/db/client";
 import { nodes } from "@/db/schema";
@@ -13,9 +14,9 @@ import { audit } from "@/server/api/audit";
 import { BmcError } from "@/server/drivers/bmc/types";
 import type { Principal } from "@/server/auth/principal";
 import type { NodeBmc } from "@/server/workflows/bmc-access";
-import { canOpenConsole } from "./authz";
+import { canOpenConsole, consoleEpoch, REFUSALS } from "./authz";
 import { backendForNode } from "./backends";
-import { ConsoleHub, type ConsoleSessionOptions, type ConsoleStatus, type ConsoleViewer } from "./session";
+import { ConsoleHub, type ConsoleSessionOptions, type ConsoleStatus, type ConsoleViewer, HANDOVER_CODE, HANDOVER_REASON } from "./session";
 import type { ConsoleBackend } from "./types";
 
 export const CONSOLE_PATH = "/api/console/";
@@ -29,6 +30,7 @@ export const CLOSE = {
   forbidden: 4403,
   notFound: 4404,
   tooSlow: 4408,
+  handover: HANDOVER_CODE,
   unavailable: 4502,
 } as const;
 
@@ -39,7 +41,15 @@ export type ClientControl = { type: "break" } | { type: "resize"; cols: number; 
 
 /** Messages the server sends as text frames. */
 export type ServerControl =
-  | { type: "hello"; node: { id: string; name: string; kind: "host" | "dpu" }; readOnly: boolean; scrollbackBytes: number }
+  | {
+      type: "hello";
+      /** What the viewer asked for: an instance (tenants see only this) or a node (operators). */
+      target: { type: "instance" | "node"; id: string; name: string; kind: "host" | "dpu" };
+      /** The node serving the console: sent to operators only. */
+      node?: { id: string; name: string; kind: "host" | "dpu" };
+      readOnly: boolean;
+      scrollbackBytes: number;
+    }
   | ConsoleStatus
   | { type: "status"; state: "closed"; reason: string; code: number }
   | { type: "error"; reason: string };
@@ -55,6 +65,10 @@ export interface ConsoleProxyOptions {
   /** WebSocket ping to each viewer this often, ms (keeps idle proxies from cutting it; finds dead viewers). Default 20000. */
   pingIntervalMs?: number;
   session?: ConsoleSessionOptions;
+  /** Re-check every open viewer's grant this often, ms (revocations also arrive by NOTIFY at once). Default 5000. */
+  recheckIntervalMs?: number;
+  /** LISTEN for handover and revocation notices (NOTIFY anvil_console). Default true; false leaves only the interval. */
+  listen?: boolean;
   /** A viewer whose unsent output exceeds this is disconnected (it can reconnect and get the scrollback). Default 8 MiB. */
   maxBufferedBytes?: number;
 }
@@ -73,6 +87,8 @@ function headersOf(req: IncomingMessage): Headers {
   return h;
 }
 
+/** A client-supplied request id is kept only when it is a plain token (it lands in audit rows). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ConsoleProxy {
@@ -81,6 +97,8 @@ export interface ConsoleProxy {
   hub: ConsoleHub;
   /** Viewers connected right now. */
   viewerCount(): number;
+  /** Re-checks every open viewer's grant now (the interval and NOTIFY anvil_console call it too). */
+  recheckAll(): Promise<void>;
   /** Closes every viewer and upstream session; waits for the close audit rows. */
   close(): Promise<void>;
 }
@@ -93,6 +111,7 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
   const backendFor = opts.backendFor ?? backendForNode;
   const pingMs = opts.pingIntervalMs ?? 20_000;
   const maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const recheckMs = opts.recheckIntervalMs ?? 5000;
   const allowedOrigin = () => opts.allowedOrigin ?? new URL(process.env.ANVIL_URL ?? "http://localhost:3000").origin;
   const live = new Set<WebSocket>();
   const pendingAudits = new Set<Promise<unknown>>();
@@ -150,7 +169,119 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     return { refusal: member ? `The instance is ${row.state} and not on a host right now` : "No such instance" };
   }
 
+  /** An open viewer and the grant it was let in under, re-checked while it stays open. */
+  interface ViewerGrant {
+    ws: WebSocket;
+    headers: Headers;
+    userId: string;
+    nodeId: string;
+    instanceId: string | null;
+    readOnly: boolean;
+    epoch: number;
+    end(code: number, reason: string): void;
+  }
+  const grants = new Set<ViewerGrant>();
+
+  /** Is this viewer still allowed what it was let in for? Ends it (or its whole session, on a handover) if not. */
+  async function recheck(g: ViewerGrant): Promise<void> {
+    if (g.ws.readyState !== WebSocket.OPEN) return;
+    const epoch = await consoleEpoch(db(), g.nodeId);
+    if (epoch !== g.epoch) {
+      // The host changed hands: the session of the old epoch ends for every viewer, scrollback and all.
+      if (!(await hub.handover(g.nodeId, epoch))) g.end(HANDOVER_CODE, HANDOVER_REASON);
+      return;
+    }
+    let principal: Principal | null;
+    try {
+      principal = await resolvePrincipal(g.headers);
+    } catch {
+      return; // the database blinked; the next re-check decides
+    }
+    if (!principal || principal.userId !== g.userId)
+      return g.end(CLOSE.unauthenticated, "Your sign-in ended (signed out, expired, disabled or the token was revoked); sign in again to use the console");
+    const node = await loadNode(g.nodeId);
+    if (!node) return g.end(CLOSE.notFound, "This node has been deleted");
+    const access = await canOpenConsole(principal, node, db(), g.instanceId ?? undefined);
+    if (!access.ok) return g.end(CLOSE.forbidden, `Your access to this console was withdrawn: ${access.reason}`);
+    if (access.epoch !== g.epoch) {
+      if (!(await hub.handover(g.nodeId, access.epoch))) g.end(HANDOVER_CODE, HANDOVER_REASON);
+      return;
+    }
+    if (access.readOnly && !g.readOnly) return g.end(CLOSE.forbidden, "Your role changed: this console is read-only for you now; open it again");
+  }
+
+  let recheckRunning: Promise<void> | null = null;
+  let recheckAgain = false;
+  /** Re-checks every open viewer and sweeps lingering sessions of handed-over hosts; one run at a time. */
+  function recheckAll(): Promise<void> {
+    if (recheckRunning) {
+      recheckAgain = true;
+      return recheckRunning;
+    }
+    recheckRunning = (async () => {
+      do {
+        recheckAgain = false;
+        const sessions = hub.list();
+        if (sessions.length) {
+          const ids = sessions.map((s) => s.nodeId);
+          const r = await db().execute<{ node_id: string; epoch: string }>(
+            sql`select node_id::text, epoch::text from console_epochs where node_id in (${sql.join(
+              ids.map((id) => sql`${id}`),
+              sql`, `,
+            )})`,
+          );
+          const now = new Map(r.rows.map((x) => [x.node_id, Number(x.epoch)]));
+          for (const s of sessions) await hub.handover(s.nodeId, now.get(s.nodeId) ?? 0);
+        }
+        const all = [...grants];
+        for (let i = 0; i < all.length; i += 16) await Promise.all(all.slice(i, i + 16).map((g) => recheck(g).catch(() => undefined)));
+      } while (recheckAgain && !closing);
+    })().finally(() => {
+      recheckRunning = null;
+    });
+    return recheckRunning;
+  }
+
+  // Every replica hears handovers and revocations at once (NOTIFY anvil_console from the database's triggers);
+  // the interval re-check is the floor when a notification is missed (listener reconnecting).
+  let listener: { release(destroy?: boolean): void } | null = null;
+  let listening = false;
+  let recheckTimer: NodeJS.Timeout | null = null;
+  async function listen(): Promise<void> {
+    if (listening || closing) return;
+    listening = true;
+    if (!recheckTimer) {
+      recheckTimer = setInterval(() => void recheckAll().catch(() => undefined), recheckMs);
+      recheckTimer.unref();
+    }
+    const pool = (db() as unknown as { $client?: pg.Pool }).$client;
+    if (opts.listen === false || !pool || typeof pool.connect !== "function") return;
+    try {
+      const client = await pool.connect();
+      if (closing) return client.release();
+      listener = client;
+      client.on("error", () => {
+        client.release(true);
+        if (listener === client) listener = null;
+        listening = false;
+        if (!closing) setTimeout(() => void listen(), 1000).unref();
+      });
+      client.on("notification", (n) => {
+        if (n.channel !== "anvil_console" || !n.payload) return;
+        if (n.payload === "access") return void recheckAll().catch(() => undefined);
+        const m = /^epoch:([0-9a-f-]{36}):(\d+)$/.exec(n.payload);
+        if (m) void hub.handover(m[1]!, Number(m[2]));
+      });
+      await client.query("LISTEN anvil_console");
+    } catch (e) {
+      listening = false;
+      if (!closing) setTimeout(() => void listen(), 1000).unref();
+      console.error("console: listening for handovers failed; re-checking on the interval only", (e as Error).message);
+    }
+  }
+
   async function serve(ws: WebSocket, req: IncomingMessage, target: string) {
+    void listen();
     const headers = headersOf(req);
     const bearer = headers.get("authorization")?.startsWith("Bearer ");
     const origin = headers.get("origin");
@@ -172,22 +303,25 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
       instanceId = target.slice("instance/".length);
       const found = await instanceNode(instanceId, principal);
       // Same answer for "not yours" as for "no such": membership is checked on the node below.
-      if ("refusal" in found) return refuse(ws, found.refusal === "No such instance" ? CLOSE.notFound : CLOSE.forbidden, found.refusal);
+      if ("refusal" in found) return refuse(ws, found.refusal === REFUSALS.noInstance ? CLOSE.notFound : CLOSE.forbidden, found.refusal);
       nodeId = found.nodeId;
     }
     if (!UUID.test(nodeId)) return refuse(ws, CLOSE.notFound, "No such node");
     const node = await loadNode(nodeId);
-    const access = node ? await canOpenConsole(principal, node, db()) : null;
-    // A tenant user learns nothing about nodes that are not theirs: unknown and not-yours differ only for operators.
-    if (!node) return refuse(ws, CLOSE.notFound, "No such node");
-    if (!access?.ok) return refuse(ws, access?.code ?? CLOSE.forbidden, access?.reason ?? "Not allowed");
+    if (!node) return refuse(ws, CLOSE.notFound, instanceId ? REFUSALS.noInstance : "No such node");
+    const access = await canOpenConsole(principal, node, db(), instanceId ?? undefined);
+    if (!access.ok) return refuse(ws, access.code, access.reason);
     if (ws.readyState !== WebSocket.OPEN || closing) return;
 
     const readOnly = access.readOnly;
-    const requestId = headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
+    const asked = headers.get("x-request-id");
+    const requestId = asked && REQUEST_ID.test(asked) ? asked : crypto.randomUUID();
     const actx = { principal, requestId };
     const openedAt = new Date();
-    const base = { targetType: "node", targetId: node.id, targetName: node.name, tenantId: access.tenantId };
+    // A tenant's session is recorded against their instance (the host stays an operator's business).
+    const base = access.instance
+      ? { targetType: "instance", targetId: access.instance.id, targetName: access.instance.name, tenantId: access.tenantId }
+      : { targetType: "node", targetId: node.id, targetName: node.name, tenantId: access.tenantId };
     await track(
       db().transaction((tx) => audit(tx, actx, { ...base, action: "console.open", details: { readOnly, kind: node.kind, via: bearer ? "api-token" : "session", ...(instanceId ? { instanceId } : {}) } })),
     );
@@ -200,12 +334,28 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
 
     // The backend is built from the node row as it is at each (re)connect, so changed BMC credentials or
     // address take effect on the next reconnect; a deleted node ends the session.
-    const session = hub.session(node.id, async () => {
-      const current = await loadNode(node.id);
-      if (!current) throw new BmcError("invalid", node.bmcAddress, `Node ${node.name} has been deleted`);
-      return backendFor(current);
+    const session = hub.session(
+      node.id,
+      async () => {
+        const current = await loadNode(node.id);
+        if (!current) throw new BmcError("invalid", node.bmcAddress, `Node ${node.name} has been deleted`);
+        return backendFor(current);
+      },
+      access.epoch,
+    );
+    // The host changed hands between the check above and now: this grant is already stale.
+    if (session.epoch !== access.epoch) return refuse(ws, HANDOVER_CODE, HANDOVER_REASON);
+    const helloTarget = access.instance
+      ? { type: "instance" as const, id: access.instance.id, name: access.instance.name, kind: node.kind }
+      : { type: "node" as const, id: node.id, name: node.name, kind: node.kind };
+    send(ws, {
+      type: "hello",
+      target: helloTarget,
+      // Only operators learn which node serves the console.
+      ...(access.instance ? {} : { node: { id: node.id, name: node.name, kind: node.kind } }),
+      readOnly,
+      scrollbackBytes: session.ring.length,
     });
-    send(ws, { type: "hello", node: { id: node.id, name: node.name, kind: node.kind }, readOnly, scrollbackBytes: session.ring.length });
     const viewer: ConsoleViewer = {
       output(chunk) {
         if (ws.readyState !== WebSocket.OPEN) return;
@@ -218,11 +368,28 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
       status(s) {
         send(ws, s);
       },
-      end(reason) {
-        refuse(ws, closing ? CLOSE.goingAway : CLOSE.unavailable, reason);
+      end(reason, code) {
+        refuse(ws, code ?? (closing ? CLOSE.goingAway : CLOSE.unavailable), reason);
       },
     };
     session.attach(viewer);
+    const grant: ViewerGrant = {
+      ws,
+      headers,
+      userId: principal.userId,
+      nodeId: node.id,
+      instanceId: access.instance?.id ?? null,
+      readOnly,
+      epoch: access.epoch,
+      end(code, reason) {
+        session.detach(viewer);
+        refuse(ws, code, reason);
+      },
+    };
+    grants.add(grant);
+    // A handover committed while this viewer was joining (its notification may have come before the session
+    // existed): look once more now that the viewer is attached.
+    void recheck(grant).catch(() => undefined);
 
     let alive = true;
     const pinger = setInterval(() => {
@@ -237,6 +404,7 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
 
     ws.on("message", (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+      if (!grants.has(grant) || session.isEnded) return; // ended: nothing more reaches the server
       if (isBinary) {
         if (!readOnly) session.write(bytes); // read-only viewers' typing is ignored (the hello told the UI)
         return;
@@ -263,6 +431,7 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
 
     ws.once("close", () => {
       clearInterval(pinger);
+      grants.delete(grant);
       session.detach(viewer);
       live.delete(ws);
       const closedAt = new Date();
@@ -300,8 +469,12 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
       });
       return true;
     },
+    recheckAll,
     async close() {
       closing = true;
+      if (recheckTimer) clearInterval(recheckTimer);
+      listener?.release(true);
+      listener = null;
       await hub.closeAll();
       for (const ws of live) ws.close(CLOSE.goingAway, "Anvil is shutting down");
       await new Promise((r) => setTimeout(r, 50));

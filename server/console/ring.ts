@@ -37,15 +37,17 @@ export class ByteRing {
     this.held = Math.min(this.capacity, this.held + src.length);
   }
 
+  /** Forgets everything held (a host handed over: its scrollback belongs to the previous tenant). */
+  clear(): void {
+    this.buf.fill(0);
+    this.at = 0;
+    this.held = 0;
+  }
+
   /** The held bytes, oldest first, as one new Buffer. */
   snapshot(): Buffer {
     if (this.held < this.capacity) return Buffer.from(this.buf.subarray(this.at - this.held, this.at));
     return Buffer.concat([this.buf.subarray(this.at), this.buf.subarray(0, this.at)]);
-  }
-
-  clear(): void {
-    this.at = 0;
-    this.held = 0;
   }
 }
 

@@ -19,8 +19,8 @@ export interface ConsoleViewer {
   /** Terminal bytes (replay and live output). */
   output(chunk: Buffer): void;
   status(s: ConsoleStatus): void;
-  /** The session ended for good (a BMC refusal no retry can fix, or Anvil shutting down). */
-  end(reason: string): void;
+  /** The session ended for good (a BMC refusal no retry can fix, a handover of the host, or Anvil shutting down). */
+  end(reason: string, code?: number): void;
 }
 
 export interface ConsoleSessionOptions {
@@ -45,6 +45,11 @@ function isFatal(e: unknown): boolean {
   return isBmcError(e) && (e.code === "auth" || e.code === "unsupported" || e.code === "invalid" || e.code === "tls");
 }
 
+/** Close code and words for a session ended because its host changed hands (the UI reconnects once, re-resolving). */
+export const HANDOVER_CODE = 4409;
+export const HANDOVER_REASON =
+  "This server changed hands (its instance was deleted, rebuilt, moved or recovered); the console session and its scrollback were closed";
+
 export class ConsoleSession {
   readonly ring: ByteRing;
   private readonly viewers = new Set<ConsoleViewer>();
@@ -64,6 +69,8 @@ export class ConsoleSession {
     private readonly backend: () => Promise<ConsoleBackend> | ConsoleBackend,
     opts: ConsoleSessionOptions = {},
     private readonly onEnd: (s: ConsoleSession) => void = () => {},
+    /** The node's console epoch this session belongs to (db/schema/console.ts); a handover ends it. */
+    readonly epoch = 0,
   ) {
     this.o = { ...DEFAULTS, ...opts };
     this.ring = new ByteRing(this.o.scrollbackBytes);
@@ -120,15 +127,19 @@ export class ConsoleSession {
     this.stream?.resize?.(cols, rows);
   }
 
-  /** Ends the session for good: closes the upstream and every viewer. */
-  async end(reason: string): Promise<void> {
+  /**
+   * Ends the session for good: closes the upstream and every viewer, and forgets the scrollback (nothing of it
+   * may reach whoever opens the next session). `code` is passed to the viewers (the proxy's close code).
+   */
+  async end(reason: string, code?: number): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.setState("closed", reason);
-    for (const v of [...this.viewers]) v.end(reason);
+    for (const v of [...this.viewers]) v.end(reason, code);
     this.viewers.clear();
+    this.ring.clear();
     this.onEnd(this);
     const s = this.stream;
     this.stream = null;
@@ -207,16 +218,43 @@ export class ConsoleHub {
 
   constructor(private readonly opts: ConsoleSessionOptions = {}) {}
 
-  /** The node's session, opening the upstream when there is none. */
-  session(nodeId: string, backend: () => Promise<ConsoleBackend> | ConsoleBackend): ConsoleSession {
+  /**
+   * The node's session for this console epoch, opening the upstream when there is none. A session of an older
+   * epoch is ended first (the host changed hands: its scrollback must not be replayed). A session of a NEWER epoch
+   * is returned as it is — the caller's grant is stale, and the caller must compare `epoch` and refuse.
+   */
+  session(nodeId: string, backend: () => Promise<ConsoleBackend> | ConsoleBackend, epoch = 0): ConsoleSession {
     let s = this.sessions.get(nodeId);
+    if (s && !s.isEnded && s.epoch < epoch) {
+      void s.end(HANDOVER_REASON, HANDOVER_CODE);
+      s = undefined;
+    }
     if (!s || s.isEnded) {
-      s = new ConsoleSession(nodeId, backend, this.opts, (ended) => {
-        if (this.sessions.get(nodeId) === ended) this.sessions.delete(nodeId);
-      });
+      s = new ConsoleSession(
+        nodeId,
+        backend,
+        this.opts,
+        (ended) => {
+          if (this.sessions.get(nodeId) === ended) this.sessions.delete(nodeId);
+        },
+        epoch,
+      );
       this.sessions.set(nodeId, s);
     }
     return s;
+  }
+
+  /** The host changed hands (its epoch is now `epoch`): end its older session, scrollback and viewers included. */
+  async handover(nodeId: string, epoch: number): Promise<boolean> {
+    const s = this.sessions.get(nodeId);
+    if (!s || s.isEnded || s.epoch >= epoch) return false;
+    await s.end(HANDOVER_REASON, HANDOVER_CODE);
+    return true;
+  }
+
+  /** Every live session (for the proxy's periodic epoch sweep). */
+  list(): ConsoleSession[] {
+    return [...this.sessions.values()].filter((s) => !s.isEnded);
   }
 
   get(nodeId: string): ConsoleSession | undefined {

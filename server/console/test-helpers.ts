@@ -20,6 +20,8 @@ export interface Control {
   code?: number;
   readOnly?: boolean;
   node?: { id: string; name: string; kind: string };
+  target?: { type: string; id: string; name: string; kind: string };
+  scrollbackBytes?: number;
 }
 
 export class ConsoleWs {
