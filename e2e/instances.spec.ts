@@ -202,11 +202,12 @@ test("a host fails under an instance: it comes back on another host with the sam
     await ops.goto("/ops/events");
     await expect(ops.getByText(new RegExp(`Fenced for the recovery of instance db-${suffix}`)).first()).toBeVisible();
 
-    // Console refusals carry their reason: another tenant's member on this instance, the tenant on its DPU.
+    // Console refusals carry their reason: another tenant's member on this instance (answered exactly like an
+    // instance that does not exist), the tenant on its DPU.
     const instanceId = instanceUrl.split("/").at(-1)!;
     const other = await browser.newPage();
     await loginAs(other, "globexAdmin");
-    expect(await consoleRefusal(other, `/api/console/instance/${instanceId}`)).toEqual({ code: 4403, reason: "This server is not one of your instances" });
+    expect(await consoleRefusal(other, `/api/console/instance/${instanceId}`)).toEqual({ code: 4404, reason: "No such instance" });
     await other.close();
     await ops.goto("/ops/instances");
     const hostId = (await row().getByRole("link").getAttribute("href"))!.split("/").at(-1)!;
