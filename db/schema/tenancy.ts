@@ -1,7 +1,8 @@
-// Tenancy area: per-user API tokens (scoped to a tenant role or a platform role, hashed, expiring, revocable)
-// and per-user SSH public keys (used by provisioning). Tenants and memberships live in core.ts (identity needs them).
+// Tenancy area: per-user API tokens (scoped to a tenant role or a platform role, hashed, expiring, revocable),
+// per-user SSH public keys (used by provisioning) and invitations to join a tenant. Tenants and memberships live in
+// core.ts (identity needs them).
 import { sql } from "drizzle-orm";
-import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { platformRole, tenantRole, tenants, users } from "./core";
 
 export const apiTokens = pgTable(
@@ -52,5 +53,40 @@ export const sshKeys = pgTable(
     index("ssh_keys_user_idx").on(t.userId, t.createdAt, t.id),
     uniqueIndex("ssh_keys_user_fp_uq").on(t.userId, t.fingerprint),
     uniqueIndex("ssh_keys_user_name_uq").on(t.userId, sql`lower(${t.name})`),
+  ],
+);
+
+export const invitationStatus = pgEnum("invitation_status", ["pending", "accepted", "declined", "revoked", "expired"]);
+
+/**
+ * A tenant admin's invitation of an e-mail address into their tenant: the person joins only when they accept it
+ * (signed in with that address). Addressed to an e-mail, not a user, so inviting says nothing about whether an
+ * account exists. A pending invitation past `expires_at` counts as expired (the status is brought up to date when
+ * the address is invited again); at most one pending invitation per tenant and address.
+ */
+export const tenantInvitations = pgTable(
+  "tenant_invitations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    // Lower-case, as users.email is stored.
+    email: text("email").notNull(),
+    role: tenantRole("role").notNull(),
+    invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
+    status: invitationStatus("status").notNull().default("pending"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
+    // When and by whom it stopped being pending (accepted, declined, revoked).
+    closedAt: timestamp("closed_at", { withTimezone: true, precision: 3 }),
+    closedBy: text("closed_by").references(() => users.id, { onDelete: "set null" }),
+  },
+  (t) => [
+    uniqueIndex("tenant_invitations_pending_uq").on(t.tenantId, t.email).where(sql`${t.status} = 'pending'`),
+    index("tenant_invitations_tenant_idx").on(t.tenantId, t.status, t.createdAt, t.id),
+    index("tenant_invitations_email_idx").on(t.email, t.createdAt, t.id).where(sql`${t.status} = 'pending'`),
+    check("tenant_invitations_email_lower", sql`${t.email} = lower(${t.email})`),
+    check("tenant_invitations_expiry", sql`${t.expiresAt} > ${t.createdAt}`),
   ],
 );
