@@ -147,6 +147,9 @@ export const auditEvents = pgTable(
     index("audit_at_idx").on(t.at, t.id),
     index("audit_tenant_idx").on(t.tenantId, t.at),
     index("audit_action_idx").on(t.action),
+    // A tenant's activity log filtered by action or by person, newest first (server/api/routers/activity.ts).
+    index("audit_tenant_action_idx").on(t.tenantId, t.action, t.at, t.id),
+    index("audit_tenant_actor_idx").on(t.tenantId, t.actorEmail, t.at, t.id),
   ],
 );
 
@@ -282,5 +285,7 @@ export const operations = pgTable(
     index("operations_target_idx").on(t.targetType, t.targetId),
     index("operations_status_idx").on(t.status),
     index("operations_tenant_idx").on(t.tenantId, t.createdAt),
+    // A tenant's operations by status (its home's failed and running work, the activity filter).
+    index("operations_tenant_status_idx").on(t.tenantId, t.status, t.createdAt, t.id),
   ],
 );
