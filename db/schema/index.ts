@@ -9,3 +9,4 @@ export * from "./storage";
 export * from "./compute";
 export * from "./cluster";
 export * from "./console";
+export * from "./api";
