@@ -5,6 +5,7 @@
 // backend.reset() clean up whatever a previous run left behind. Per-agent memory stays small (the lab runs 10k).
 import { AgentError, conflict, notFound } from "./errors";
 import type { AgentBackend, BoundTo, CidataFiles, FunctionKind, HostDevice, PcieFunction } from "./backends/types";
+import { portableNetworkConfig } from "./network-config";
 import type { RuleSet } from "./rules";
 import type { CidataSpec, DiskSpec, NicSpec } from "./schemas";
 import { toYaml } from "./yaml";
@@ -79,7 +80,8 @@ export function renderCidataFiles(spec: CidataSpec): CidataFiles {
   return {
     "user-data": Buffer.from(spec.userData, "utf8"),
     "meta-data": Buffer.from(toYaml(spec.metaData as Record<string, unknown>), "utf8"),
-    ...(spec.networkConfig ? { "network-config": Buffer.from(toYaml(spec.networkConfig as Record<string, unknown>), "utf8") } : {}),
+    // Default routes rewritten so every renderer of the guest's cloud-init reads them (agent/network-config.ts).
+    ...(spec.networkConfig ? { "network-config": Buffer.from(toYaml(portableNetworkConfig(spec.networkConfig) as Record<string, unknown>), "utf8") } : {}),
   };
 }
 

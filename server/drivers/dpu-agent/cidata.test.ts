@@ -1,7 +1,11 @@
-// Tests of the cidata renderer: its output passes the agent's own schema (the same parse PUT /v1/cidata does)
-// and says the MAC-matched static address, default route, DNS and SSH keys the instance needs.
+// Tests of the cidata renderer: its output passes the agent's own schema (the same parse PUT /v1/cidata does), and
+// its network-config gives the guest its static address, default route and
+// DNS under EVERY renderer of the guest's cloud-init — checked by running the real `cloud-init devel net-convert`
+// (Debian 12's 22.4) to eni, sysconfig, networkd, netplan and NetworkManager, for IPv4 and IPv6.
 import { describe, expect, it } from "vitest";
 import { CidataSpecSchema } from "@/agent/schemas";
+import { toYaml } from "@/agent/yaml";
+import { expectRendered, netConvert, RENDERERS } from "@/test/cloud-init";
 import { dpuHostNqn, renderCidata } from "./cidata";
 
 const base = {
@@ -15,6 +19,14 @@ const base = {
   gateway: "10.0.0.1",
   dns: ["10.0.0.2"],
 };
+const v6 = { ...base, address: "fd00::5", subnetCidr: "fd00::/64", gateway: "fd00::1", dns: ["fd00::2"] };
+
+/** The network-config as this renderer says it, in the agent's YAML — without the agent's own rewrite of default
+ *  routes (agent/network-config.ts, tested there), so these cases show the renderer alone is right. */
+function seedNetworkConfig(input: typeof base): string {
+  const spec = CidataSpecSchema.parse(renderCidata(input));
+  return toYaml(spec.networkConfig as Record<string, unknown>);
+}
 
 describe("renderCidata", () => {
   it("renders a seed the agent accepts, with the static address on the port's MAC", () => {
@@ -22,17 +34,27 @@ describe("renderCidata", () => {
     const eth = spec.networkConfig?.network.ethernets?.eth0;
     expect(eth?.match?.macaddress).toBe("02:ab:00:00:00:01");
     expect(eth?.addresses).toEqual(["10.0.0.5/24"]);
-    expect(eth?.routes).toEqual([{ to: "default", via: "10.0.0.1" }]);
+    // Not `to: default`: cloud-init 22.4's non-netplan renderers reject it (see cidata.ts).
+    expect(eth?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.0.1" }]);
     expect(eth?.nameservers?.addresses).toEqual(["10.0.0.2"]);
     expect(spec.metaData["instance-id"]).toBe("i-0a1b2c");
     expect(spec.metaData["public-keys"]).toEqual(base.sshPublicKeys);
     expect(spec.userData).toBe(base.userData);
   });
 
-  it("omits the route and DNS when the subnet has none, and works for IPv6", () => {
+  it("gives an IPv6 address its default gateway as gateway6", () => {
+    const eth = CidataSpecSchema.parse(renderCidata(v6)).networkConfig?.network.ethernets?.eth0;
+    expect(eth?.addresses).toEqual(["fd00::5/64"]);
+    expect(eth?.gateway6).toBe("fd00::1");
+    expect(eth?.routes).toBeUndefined();
+    expect(eth?.["accept-ra"]).toBe(false);
+  });
+
+  it("omits the route and DNS when the subnet has none", () => {
     const spec = CidataSpecSchema.parse(renderCidata({ ...base, gateway: null, dns: [], sshPublicKeys: [], address: "fd00::5", subnetCidr: "fd00::/64" }));
     const eth = spec.networkConfig?.network.ethernets?.eth0;
     expect(eth?.routes).toBeUndefined();
+    expect(eth?.gateway6).toBeUndefined();
     expect(eth?.nameservers).toBeUndefined();
     expect(eth?.addresses).toEqual(["fd00::5/64"]);
     expect(spec.metaData["public-keys"]).toBeUndefined();
@@ -41,5 +63,15 @@ describe("renderCidata", () => {
   it("names a DPU's initiator with a valid NQN the agent accepts", () => {
     const nqn = dpuHostNqn("5f0c6a1e-0000-4000-8000-000000000001");
     expect(nqn).toMatch(/^nqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+:.+$/);
+  });
+});
+
+describe("the seed's network-config under each cloud-init renderer (real cloud-init devel net-convert)", () => {
+  it.each(RENDERERS)("IPv4 with %s: static address, default route via the gateway, DNS", async (renderer) => {
+    expectRendered(renderer, await netConvert(seedNetworkConfig(base), renderer), { address: "10.0.0.5", prefix: 24, gateway: "10.0.0.1", dns: ["10.0.0.2"] });
+  });
+
+  it.each(RENDERERS)("IPv6 with %s: static address, default gateway, DNS", async (renderer) => {
+    expectRendered(renderer, await netConvert(seedNetworkConfig(v6), renderer), { address: "fd00::5", prefix: 64, gateway: "fd00::1", dns: ["fd00::2"] });
   });
 });

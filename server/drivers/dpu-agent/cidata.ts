@@ -2,6 +2,13 @@
 // meta-data (instance-id, host name, the user's SSH keys), network-config v2 with a static address on the NIC
 // matched by MAC (the port's MAC, so the name the OS gives the interface doesn't matter), default route and DNS,
 // and the tenant's user data as given. Also the NVMe host NQN convention for a DPU's initiator.
+//
+// The default route is never written `to: default`: cloud-init 22.4 (Debian 12) accepts that only in its netplan
+// pass-through and raises "Address default is not a valid ip address" in its eni, sysconfig, networkd and
+// NetworkManager renderers, so Debian (ifupdown) and RHEL-family guests came up without their address. IPv4 says
+// `to: 0.0.0.0/0`; IPv6 says `gateway6:` (22.4 renders `to: ::/0` as a ::/64 route). cidata.test.ts runs the real
+// `cloud-init devel net-convert` for every renderer on what this produces (the agent applies the same rewrite to
+// seeds from other callers: agent/network-config.ts).
 import ipaddr from "ipaddr.js";
 import type { CidataSpecInput } from "./client";
 
@@ -28,6 +35,7 @@ export interface CidataInput {
 export function renderCidata(i: CidataInput): CidataSpecInput {
   const [, prefix] = ipaddr.parseCIDR(i.subnetCidr);
   const family = ipaddr.parse(i.address).kind();
+  const gatewayV6 = i.gateway ? ipaddr.parse(i.gateway).kind() === "ipv6" : false;
   return {
     userData: i.userData,
     metaData: {
@@ -43,7 +51,7 @@ export function renderCidata(i: CidataInput): CidataSpecInput {
             match: { macaddress: i.mac.toLowerCase() },
             "set-name": "eth0",
             addresses: [`${i.address}/${prefix}`],
-            ...(i.gateway ? { routes: [{ to: "default", via: i.gateway }] } : {}),
+            ...(i.gateway ? (gatewayV6 ? { gateway6: i.gateway } : { routes: [{ to: "0.0.0.0/0", via: i.gateway }] }) : {}),
             ...(i.dns?.length ? { nameservers: { addresses: i.dns } } : {}),
             ...(i.mtu ? { mtu: i.mtu } : {}),
             ...(family === "ipv6" ? { "accept-ra": false } : {}),
