@@ -2,7 +2,7 @@
 // server/api/authz.test.ts runs each cell for real and fails when a procedure has no row here.
 // Later resources add their rows (and input fixtures) here.
 import { nodeFixture, operationFixture, poolsFixture } from "./authz-fixtures";
-import { apiTokenFixture, memberFixture, sshKeyFixture, sshPublicKeyFixture, tenantFixture, userFixture } from "./authz-fixtures";
+import { apiTokenFixture, invitationFixture, memberFixture, sshKeyFixture, sshPublicKeyFixture, tenantFixture, userFixture } from "./authz-fixtures";
 import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
@@ -135,6 +135,18 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "members.remove": { input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id }), expect: tenantAdminWrite },
   "members.setRole": { input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id, role: "tenant-member" }), expect: tenantAdminWrite },
+  // Invitations: tenant admins list and revoke their tenant's; the invitee (any signed-in user, by address) answers.
+  "invitations.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantAdminWrite },
+  "invitations.revoke": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await invitationFixture(fx, undefined, fx.tenant.id)).id }), expect: tenantAdminWrite },
+  "invitations.mine": { input: () => ({}), expect: signedIn },
+  "invitations.accept": {
+    input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await invitationFixture(fx, fx.principals[role].email)).id }),
+    expect: signedIn,
+  },
+  "invitations.decline": {
+    input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await invitationFixture(fx, fx.principals[role].email)).id }),
+    expect: signedIn,
+  },
   "quotas.get": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "quotas.set": { input: async (fx) => ({ tenantId: (await tenantFixture(fx)).id, limits: { vpcs: 7 } }), expect: operatorWrite },
   "apiTokens.list": { input: () => ({}), expect: signedIn },
@@ -261,6 +273,15 @@ export const authzTable: Record<string, AuthzRow> = {
   "images.update": { input: async (fx) => ({ id: (await imageFixture(fx)).id, description: "changed" }), expect: operatorWrite },
   "images.delete": { input: async (fx) => ({ id: (await imageFixture(fx)).id }), expect: operatorWrite },
   "images.deleteOwn": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await imageFixture(fx, "tenant")).id }), expect: tenantWrite },
+  // A tenant's own operations (the resource REST clients poll); another tenant's operation is NOT_FOUND like a missing one.
+  "tenantOperations.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "tenantOperations.get": {
+    input: async (fx) => {
+      const [op] = await fx.db.insert(netSchema.operations).values({ kind: "instance.create", targetType: "instance", tenantId: fx.tenant.id, steps: [] }).returning();
+      return { tenant: fx.tenant.slug, id: op!.id };
+    },
+    expect: tenantRead,
+  },
   "instances.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "instances.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: tenantRead },
   "instances.adminList": { input: () => ({}), expect: operatorRead },
@@ -285,4 +306,9 @@ export const authzTable: Record<string, AuthzRow> = {
   "instances.rebuild": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageId: (await imageFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
   "instances.recover": { input: async (fx) => ({ id: (await instanceFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
   "instances.reboot": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  // A tenant's home and activity log (reads of fx.tenant only).
+  "activity.home": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "activity.log": { input: (fx) => ({ tenant: fx.tenant.slug, action: "vpc.create" }), expect: tenantRead },
+  "activity.operations": { input: (fx) => ({ tenant: fx.tenant.slug, status: "failed" }), expect: tenantRead },
+  "activity.facets": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
 };

@@ -6,6 +6,7 @@ import { operationsRouter } from "./routers/operations";
 import { poolsRouter } from "./routers/pools";
 import { sessionRouter } from "./routers/session";
 import { apiTokensRouter } from "./routers/apiTokens";
+import { invitationsRouter } from "./routers/invitations";
 import { membersRouter } from "./routers/members";
 import { quotasRouter } from "./routers/quotas";
 import { sshKeysRouter } from "./routers/sshKeys";
@@ -21,6 +22,8 @@ import { snapshotsRouter } from "./routers/snapshots";
 import { storageRouter } from "./routers/storage";
 import { volumesRouter } from "./routers/volumes";
 import { instancesRouter } from "./routers/instances";
+import { tenantOperationsRouter } from "./routers/tenantOperations";
+import { activityRouter } from "./routers/activity";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -33,6 +36,7 @@ export const appRouter = createTRPCRouter({
   tenants: tenantsRouter,
   users: usersRouter,
   members: membersRouter,
+  invitations: invitationsRouter,
   quotas: quotasRouter,
   apiTokens: apiTokensRouter,
   sshKeys: sshKeysRouter,
@@ -46,6 +50,8 @@ export const appRouter = createTRPCRouter({
   snapshots: snapshotsRouter,
   images: imagesRouter,
   instances: instancesRouter,
+  activity: activityRouter,
+  tenantOperations: tenantOperationsRouter,
 });
 
 export type AppRouter = typeof appRouter;
