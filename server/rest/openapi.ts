@@ -46,6 +46,8 @@ const errors = {
   "404": { description: "No such resource (or not yours)", content: { "application/problem+json": { schema: problemRef } } },
   "409": { description: "Conflict (e.g. a duplicate name)", content: { "application/problem+json": { schema: problemRef } } },
   "412": { description: "Refused by a rule (the reason says why)", content: { "application/problem+json": { schema: problemRef } } },
+  "413": { description: "Request body too large", content: { "application/problem+json": { schema: problemRef } } },
+  "415": { description: "The body is not JSON", content: { "application/problem+json": { schema: problemRef } } },
   "422": { description: "Idempotency-Key reused with another request", content: { "application/problem+json": { schema: problemRef } } },
 };
 

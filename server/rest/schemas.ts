@@ -29,14 +29,12 @@ export const operationStep = z.looseObject({
   detail: z.string().optional(),
 });
 
-export const operation = z
+/** An operation as an instance shows its latest one. */
+export const operationSummary = z
   .looseObject({
     id,
     kind: z.string(),
     status: z.enum(["pending", "running", "succeeded", "failed", "cancelled"]),
-    targetType: z.string(),
-    targetId: nullableText,
-    targetName: nullableText,
     steps: z.array(operationStep),
     currentStep: nullableText,
     progress: z.number().int().nullable(),
@@ -44,6 +42,10 @@ export const operation = z
     createdAt: when,
     updatedAt: when,
   })
+  .meta({ id: "OperationSummary" });
+
+export const operation = operationSummary
+  .extend({ targetType: z.string(), targetId: nullableText, targetName: nullableText })
   .meta({ id: "Operation", description: "Progress of long-running work: poll until status is succeeded, failed or cancelled" });
 
 /** What a call that starts long work answers (202): the resource it is about and the operation to poll. */
@@ -79,7 +81,7 @@ export const instanceDetail = instance
   .extend({
     placed: z.boolean(),
     mac: nullableText.optional(),
-    operation: operation.nullable(),
+    operation: operationSummary.nullable(),
     volumes: z.array(z.looseObject({ id, name: z.string(), sizeGiB: z.number().int(), kind: z.enum(["system", "data"]), state: z.enum(volumeState.enumValues) })),
     allowed: z.record(z.string(), z.unknown()),
   })

@@ -338,7 +338,7 @@ export interface components {
       imageId: string | null;
       mac?: string | null;
       name: string;
-      operation: components["schemas"]["Operation"] | null;
+      operation: components["schemas"]["OperationSummary"] | null;
       operationId: string | null;
       placed: boolean;
       /** Format: uuid */
@@ -431,6 +431,29 @@ export interface components {
     OperationPage: {
       items: components["schemas"]["Operation"][];
       nextCursor: string | null;
+    };
+    OperationSummary: {
+      /** Format: date-time */
+      createdAt: string;
+      currentStep: string | null;
+      error: string | null;
+      /** Format: uuid */
+      id: string;
+      kind: string;
+      progress: number | null;
+      /** @enum {string} */
+      status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+      steps: ({
+          detail?: string;
+          error?: string;
+          name: string;
+          /** @enum {string} */
+          status: "pending" | "running" | "done" | "failed" | "skipped" | "compensated";
+          [key: string]: unknown;
+        })[];
+      /** Format: date-time */
+      updatedAt: string;
+      [key: string]: unknown;
     };
     Pool: {
       /** Format: date-time */
@@ -702,6 +725,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -791,6 +826,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -845,6 +892,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -919,6 +978,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -973,6 +1044,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1043,6 +1126,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1109,6 +1204,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1167,6 +1274,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1240,6 +1359,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1298,6 +1429,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1352,6 +1495,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1424,6 +1579,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1479,6 +1646,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1550,6 +1729,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1604,6 +1795,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1667,6 +1870,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1738,6 +1953,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1792,6 +2019,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1854,6 +2093,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1912,6 +2163,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -1966,6 +2229,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2036,6 +2311,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2091,6 +2378,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2158,6 +2457,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2252,6 +2563,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2311,6 +2634,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2366,6 +2701,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2442,6 +2789,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2497,6 +2856,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2564,6 +2935,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2636,6 +3019,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2691,6 +3086,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2762,6 +3169,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2829,6 +3248,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -2885,6 +3316,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2954,6 +3397,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3009,6 +3464,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3075,6 +3542,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3153,6 +3632,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3212,6 +3703,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3267,6 +3770,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3339,6 +3854,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3401,6 +3928,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3473,6 +4012,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3557,6 +4108,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3616,6 +4179,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3671,6 +4246,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3742,6 +4329,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3797,6 +4396,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3863,6 +4474,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3939,6 +4562,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -3998,6 +4633,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4053,6 +4700,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4131,6 +4790,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4193,6 +4864,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4279,6 +4962,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4338,6 +5033,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4393,6 +5100,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4469,6 +5188,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4531,6 +5262,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4613,6 +5356,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4672,6 +5427,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4727,6 +5494,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4798,6 +5577,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4864,6 +5655,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -4925,6 +5728,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5001,6 +5816,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -5060,6 +5887,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -5115,6 +5954,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5186,6 +6037,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -5246,6 +6109,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5320,6 +6195,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description Idempotency-Key reused with another request */
       422: {
         content: {
@@ -5374,6 +6261,18 @@ export interface operations {
       };
       /** @description Refused by a rule (the reason says why) */
       412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
