@@ -1,6 +1,8 @@
 // tRPC context and the procedure builders every router uses:
 //   publicProcedure, authedProcedure, operatorProcedure(minRole), tenantProcedure(minRole).
 // Scope is resolved here, once, not in each query. A resource the caller may not see is NOT_FOUND.
+// Every procedure starts from `baseProcedure`: its errors go through the one mapping (errors.ts toTrpcError) and its
+// raw input is refused when any string in it could not be stored (server/api/input-text.ts).
 import "server-only";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
@@ -10,7 +12,8 @@ import { type Db, getDb } from "@/db/client";
 import * as s from "@/db/schema";
 import { getAuth } from "@/server/auth/auth";
 import { type Principal, resolveApiToken } from "@/server/auth/principal";
-import { FieldErrorCause } from "./errors";
+import { fieldError, isFieldErrorCause, toTrpcError } from "./errors";
+import { findUnstorableText } from "./input-text";
 
 export type PlatformRole = (typeof s.platformRole.enumValues)[number];
 export type TenantRole = (typeof s.tenantRole.enumValues)[number];
@@ -57,7 +60,7 @@ const t = initTRPC.context<Context>().create({
         const key = issue.path.join(".") || "_";
         fieldErrors[key] = [...(fieldErrors[key] ?? []), issue.message];
       }
-    } else if (error.cause instanceof FieldErrorCause) {
+    } else if (isFieldErrorCause(error.cause)) {
       fieldErrors = { [error.cause.field]: [error.cause.message] };
     }
     // An input error names the fields in its message too, for API clients without a form.
@@ -75,9 +78,30 @@ const t = initTRPC.context<Context>().create({
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
+/** Whatever a procedure throws leaves it as the TRPCError a person can act on (a real fault stays a 500). */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR") {
+    const mapped = toTrpcError(result.error.cause);
+    if (mapped) throw mapped;
+  }
+  return result;
+});
 
-export const authedProcedure = t.procedure.use(({ ctx, next }) => {
+/**
+ * Strings Postgres cannot store (a NUL character, half of a UTF-16 surrogate pair) are refused before any procedure
+ * sees them, naming the field — so a new procedure is covered without doing anything.
+ */
+const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
+  const bad = findUnstorableText(await getRawInput());
+  if (bad) throw fieldError(bad.path, `Invalid input: ${bad.path}: ${bad.problem}`, "BAD_REQUEST");
+  return next();
+});
+
+const baseProcedure = t.procedure.use(mapErrors).use(refuseUnstorableText);
+export const publicProcedure = baseProcedure;
+
+export const authedProcedure = baseProcedure.use(({ ctx, next }) => {
   if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });

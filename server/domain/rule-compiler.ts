@@ -10,6 +10,7 @@
 // sets are joined; each (port interval, address set) pair becomes one rule per CIDR of the set's minimal cover.
 import { eq, inArray, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
+import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 import { ipAllocations, portSecurityGroups, ports, securityGroupRules } from "@/db/schema";
 import { MAX_RULES_PER_DIRECTION, type Rule, type RuleSet, RuleSetSchema } from "@/agent/rules";
 import {
@@ -58,7 +59,14 @@ export class RuleCompileError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "RuleCompileError";
+    setBrand(this, RULE_COMPILE_ERROR);
   }
+}
+
+const RULE_COMPILE_ERROR = errorBrand("RuleCompileError");
+/** Whether `e` is a RuleCompileError from any copy of this module (see server/lib/brand.ts). */
+export function isRuleCompileError(e: unknown): e is RuleCompileError {
+  return hasBrand(e, RULE_COMPILE_ERROR);
 }
 
 const famOf = (e: Ethertype): Family => (e === "ipv4" ? 4 : 6);

@@ -14,9 +14,8 @@ import { GiB, type ImageMeta } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
 import type { StorageClient } from "@/server/drivers/storage/client";
 import { audit } from "../api/audit";
-import { fieldError, mapDbError } from "../api/errors";
+import { fieldError, mapDbError, storageError } from "../api/errors";
 import { getStorage, writeVolumeBytes } from "./backend";
-import { storageError } from "./errors";
 
 export interface ActorCtx {
   db: Db;

@@ -10,7 +10,7 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { images, snapshots, volumes } from "@/db/schema";
-import { StorageError } from "@/server/drivers/storage/client";
+import { isStorageError } from "@/server/drivers/storage/client";
 import { audit } from "../api/audit";
 import { getStorage } from "./backend";
 
@@ -23,7 +23,7 @@ export interface ReconcileReport {
   deletesFinished: number;
 }
 
-const gone = (e: unknown) => e instanceof StorageError && e.status === 404;
+const gone = (e: unknown) => isStorageError(e) && e.status === 404;
 const actor = { principal: null, requestId: "storage-reconcile" };
 
 export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = {}): Promise<ReconcileReport> {

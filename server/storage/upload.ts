@@ -9,12 +9,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
 import { GiB, imageMetaSchema } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
-import { FieldErrorCause } from "../api/errors";
+import { isFieldErrorCause, toTrpcError } from "../api/errors";
 import { defaultLogicalPoolId } from "./backend";
 import { ImageFileError, inspectImageFile } from "./image-file";
 import { type ActorCtx, buildImage } from "./images";
@@ -87,9 +86,10 @@ export async function handleImageUpload(req: Request, ctx: ActorCtx & { principa
     const image = await buildImage(ctx, meta, { kind: "upload", fileBytes: info.fileBytes, format: info.format }, { sizeBytes, logicalPoolId: await defaultLogicalPoolId() });
     return Response.json(image, { status: 201 });
   } catch (e) {
-    if (e instanceof TRPCError) {
-      const fieldErrors = e.cause instanceof FieldErrorCause ? { [e.cause.field]: [e.cause.message] } : undefined;
-      return fail(getHTTPStatusCodeFromError(e), e.code, e.message, fieldErrors);
+    const t = toTrpcError(e);
+    if (t) {
+      const fieldErrors = isFieldErrorCause(t.cause) ? { [t.cause.field]: [t.cause.message] } : undefined;
+      return fail(getHTTPStatusCodeFromError(t), t.code, t.message, fieldErrors);
     }
     throw e;
   } finally {

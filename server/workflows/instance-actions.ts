@@ -7,7 +7,7 @@ import { getDb } from "@/db/client";
 import { images, instances, snapshots, volumeAttachments, volumes } from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
 import { dpuHostNqn } from "@/server/drivers/dpu-agent/cidata";
-import { StorageError } from "@/server/drivers/storage/client";
+import { isStorageError } from "@/server/drivers/storage/client";
 import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
 import { defineWorkflow, step } from "./engine";
@@ -30,7 +30,7 @@ const ignoreGone = async (fn: () => Promise<unknown>) => {
   try {
     await fn();
   } catch (e) {
-    if (!(e instanceof StorageError && e.status === 404)) throw e;
+    if (!(isStorageError(e) && e.status === 404)) throw e;
   }
 };
 

@@ -19,7 +19,7 @@ import { createDpuAgentClient, type DpuAgentClient } from "@/server/drivers/dpu-
 import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
 import { unseal } from "@/server/lib/secrets";
 import { getStorage } from "@/server/storage/backend";
-import { StorageError } from "@/server/drivers/storage/client";
+import { isStorageError } from "@/server/drivers/storage/client";
 import { randomMac } from "@/server/api/routers/ports";
 import { driverFor } from "./bmc-access";
 import { defineWorkflow, step } from "./engine";
@@ -456,7 +456,7 @@ async function ignoreGone(fn: () => Promise<unknown>) {
   try {
     await fn();
   } catch (e) {
-    if (e instanceof StorageError && e.status === 404) return;
+    if (isStorageError(e) && e.status === 404) return;
     throw e;
   }
 }

@@ -25,7 +25,7 @@ const sessionOnly = authedProcedure.use(({ ctx, next }) => {
 export const apiTokensRouter = createTRPCRouter({
   list: authedProcedure.input(pageInput.pick({ cursor: true, limit: true }).default({ limit: 50 })).query(async ({ ctx, input }) => {
     // Newest first; keyset on (created_at, id) descending.
-    const c = input.cursor ? decodeCursor(input.cursor) : null;
+    const c = input.cursor ? decodeCursor(input.cursor, apiTokens.createdAt, apiTokens.id) : null;
     const after = c ? or(lt(apiTokens.createdAt, c.value as Date), and(eq(apiTokens.createdAt, c.value as Date), lt(apiTokens.id, c.id))) : undefined;
     const rows = await ctx.db
       .select({

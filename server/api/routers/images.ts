@@ -10,12 +10,12 @@ import { images, snapshots, volumes } from "@/db/schema";
 import { imageCloneSchema, imageFromSnapshotSchema, imageUpdateSchema } from "@/db/validation/storage";
 import type { Tx } from "@/db/client";
 import { getStorage } from "@/server/storage/backend";
-import { storageError } from "@/server/storage/errors";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
 import { audit } from "../audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError, mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+import { updateSet } from "../updates";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That image does not exist (it may have been deleted)." });
 const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
@@ -183,9 +183,11 @@ export const imagesRouter = createTRPCRouter({
           const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
           if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
             throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
-          const [row] = await tx.update(images).set(changes).where(eq(images.id, id)).returning();
+          const set = updateSet(images, changes);
+          if (!set) return before;
+          const [row] = await tx.update(images).set(set).where(eq(images.id, id)).returning();
           const diff = Object.fromEntries(
-            Object.entries(changes)
+            Object.entries(set)
               .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
               .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
           );

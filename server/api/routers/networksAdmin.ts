@@ -11,6 +11,7 @@ import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
+import { updateSet } from "../updates";
 
 const providerUniques = {
   provider_networks_name_uq: { field: "name", message: "A provider network with this name already exists." },
@@ -133,8 +134,10 @@ export const networksAdminRouter = createTRPCRouter({
         return await ctx.db.transaction(async (tx) => {
           const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
           if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
-          const [row] = await tx.update(providerNetworks).set(changes).where(eq(providerNetworks.id, id)).returning();
-          await audit(tx, ctx, { action: "providerNetwork.update", targetType: "providerNetwork", targetId: id, targetName: row!.name, details: changes });
+          const set = updateSet(providerNetworks, changes);
+          if (!set) return before;
+          const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
+          await audit(tx, ctx, { action: "providerNetwork.update", targetType: "providerNetwork", targetId: id, targetName: row!.name, details: set });
           return row!;
         });
       } catch (e) {

@@ -9,6 +9,7 @@ import { audit } from "../audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
+import { updateSet } from "../updates";
 
 const uniques = { pools_name_uq: { field: "name", message: "A pool with this name already exists." } };
 
@@ -82,9 +83,11 @@ export const poolsRouter = createTRPCRouter({
         return await ctx.db.transaction(async (tx) => {
           const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
           if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
-          const [row] = await tx.update(pools).set(changes).where(eq(pools.id, id)).returning();
+          const set = updateSet(pools, changes);
+          if (!set) return before;
+          const [row] = await tx.update(pools).set(set).where(eq(pools.id, id)).returning();
           const diff = Object.fromEntries(
-            Object.entries(changes)
+            Object.entries(set)
               .filter(([k, v]) => before[k as keyof typeof before] !== v)
               .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
           );

@@ -12,11 +12,12 @@ import { ipAllocations, portSecurityGroups, ports, securityGroups, subnets } fro
 import { portCreateSchema, portUpdateSchema } from "@/db/validation/network";
 import { allocateAddress } from "@/server/domain/ipam";
 import { enforceQuota } from "@/server/domain/quotas";
-import { bumpRulesVersion, compileRules, loadCompileInput, portsAffectedByGroup, RuleCompileError } from "@/server/domain/rule-compiler";
+import { bumpRulesVersion, compileRules, loadCompileInput, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+import { updateSet } from "../updates";
 import { tenantSubnet } from "./subnets";
 
 const uniques = { ports_tenant_name_uq: { field: "name", message: "A port with this name already exists." } };
@@ -129,13 +130,9 @@ export const portsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
       const port = await tenantPort(ctx.db, ctx.tenant.id, input.id);
-      try {
-        const compiled = compileRules(await loadCompileInput(ctx.db, port.id));
-        return { rulesVersion: port.rulesVersion, ...compiled };
-      } catch (e) {
-        if (e instanceof RuleCompileError) throw new TRPCError({ code: "PRECONDITION_FAILED", message: e.message });
-        throw e;
-      }
+      // A rule set the compiler refuses becomes PRECONDITION_FAILED with its reason (errors.ts toTrpcError).
+      const compiled = compileRules(await loadCompileInput(ctx.db, port.id));
+      return { rulesVersion: port.rulesVersion, ...compiled };
     }),
 
   create: tenantProcedure("tenant-member", { write: true })
@@ -189,7 +186,8 @@ export const portsRouter = createTRPCRouter({
       try {
         return await ctx.db.transaction(async (tx) => {
           const port = await tenantPort(tx, ctx.tenant.id, id, true);
-          if (Object.keys(changes).length) await tx.update(ports).set(changes).where(eq(ports.id, id));
+          const set = updateSet(ports, changes);
+          if (set) await tx.update(ports).set(set).where(eq(ports.id, id));
           let groups: string[] | undefined;
           if (securityGroupIds !== undefined) {
             const subnet = await tenantSubnet(tx, ctx.tenant.id, port.subnetId);
@@ -201,7 +199,7 @@ export const portsRouter = createTRPCRouter({
             await touchMembership(tx, id, [...new Set([...before, ...groups])]);
           }
           const [row] = await tx.select().from(ports).where(eq(ports.id, id));
-          await audit(tx, ctx, { action: "port.update", targetType: "port", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: { ...changes, securityGroupIds: groups } });
+          await audit(tx, ctx, { action: "port.update", targetType: "port", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: { ...set, securityGroupIds: groups } });
           return row!;
         });
       } catch (e) {

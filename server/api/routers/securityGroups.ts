@@ -16,6 +16,7 @@ import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+import { updateSet } from "../updates";
 import { tenantVpc } from "./vpcs";
 
 const uniques = { security_groups_vpc_name_uq: { field: "name", message: "This VPC already has a security group with this name." } };
@@ -149,9 +150,11 @@ export const securityGroupsRouter = createTRPCRouter({
       const { tenant: _t, id, ...changes } = input;
       try {
         return await ctx.db.transaction(async (tx) => {
-          await tenantGroup(tx, ctx.tenant.id, id, true);
-          const [row] = await tx.update(securityGroups).set(changes).where(eq(securityGroups.id, id)).returning();
-          await audit(tx, ctx, { action: "securityGroup.update", targetType: "securityGroup", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: changes });
+          const before = await tenantGroup(tx, ctx.tenant.id, id, true);
+          const set = updateSet(securityGroups, changes);
+          if (!set) return before;
+          const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
+          await audit(tx, ctx, { action: "securityGroup.update", targetType: "securityGroup", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
           return row!;
         });
       } catch (e) {

@@ -8,11 +8,10 @@ import { snapshots, volumes } from "@/db/schema";
 import { snapshotCreateSchema, snapshotPromoteSchema } from "@/db/validation/storage";
 import { enforceQuota } from "@/server/domain/quotas";
 import { getStorage } from "@/server/storage/backend";
-import { storageError } from "@/server/storage/errors";
 import { buildImage } from "@/server/storage/images";
 import { snapshotCount } from "@/server/storage/usage";
 import { audit } from "../audit";
-import { mapDbError } from "../errors";
+import { mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 

@@ -15,6 +15,7 @@ import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+import { updateSet } from "../updates";
 import { tenantVpc } from "./vpcs";
 
 const uniques = {
@@ -169,8 +170,10 @@ export const subnetsRouter = createTRPCRouter({
                 throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
             }
           }
-          const [row] = await tx.update(subnets).set(changes).where(eq(subnets.id, id)).returning();
-          await audit(tx, ctx, { action: "subnet.update", targetType: "subnet", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: changes });
+          const set = updateSet(subnets, changes);
+          if (!set) return before;
+          const [row] = await tx.update(subnets).set(set).where(eq(subnets.id, id)).returning();
+          await audit(tx, ctx, { action: "subnet.update", targetType: "subnet", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
           return row!;
         });
       } catch (e) {

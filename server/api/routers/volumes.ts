@@ -10,13 +10,13 @@ import { images, snapshots, volumeAttachments, volumes } from "@/db/schema";
 import { GiB, volumeCreateSchema, volumeResizeSchema, volumeStates, volumeUpdateSchema } from "@/db/validation/storage";
 import { enforceQuota } from "@/server/domain/quotas";
 import { defaultLogicalPoolId, getStorage } from "@/server/storage/backend";
-import { storageError } from "@/server/storage/errors";
 import { visibleTo } from "@/server/storage/images";
 import { storageUsage, volumeCount, volumeGiB } from "@/server/storage/usage";
 import { audit } from "../audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError, mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
+import { updateSet } from "../updates";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
@@ -192,9 +192,11 @@ export const volumesRouter = createTRPCRouter({
         return await ctx.db.transaction(async (tx) => {
           const [before] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
           if (!before) throw notFound();
-          const [row] = await tx.update(volumes).set(changes).where(eq(volumes.id, id)).returning();
+          const set = updateSet(volumes, changes);
+          if (!set) return before;
+          const [row] = await tx.update(volumes).set(set).where(eq(volumes.id, id)).returning();
           const diff = Object.fromEntries(
-            Object.entries(changes)
+            Object.entries(set)
               .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
               .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
           );

@@ -15,6 +15,7 @@ import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
+import { updateSet } from "../updates";
 
 export const vpcUniques = { vpcs_tenant_name_uq: { field: "name", message: "A VPC with this name already exists." } };
 
@@ -165,9 +166,11 @@ export const vpcsRouter = createTRPCRouter({
       try {
         return await ctx.db.transaction(async (tx) => {
           const before = await tenantVpc(tx, ctx.tenant.id, id, true);
-          const [row] = await tx.update(vpcs).set(changes).where(eq(vpcs.id, id)).returning();
+          const set = updateSet(vpcs, changes);
+          if (!set) return before;
+          const [row] = await tx.update(vpcs).set(set).where(eq(vpcs.id, id)).returning();
           const diff = Object.fromEntries(
-            Object.entries(changes)
+            Object.entries(set)
               .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
               .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
           );

@@ -23,6 +23,7 @@ import {
   type BootOptions,
   type ListEventsOptions,
   type PowerAction,
+  isBmcError,
   type PowerState,
 } from "./types";
 
@@ -364,7 +365,7 @@ export class IpmiDriver implements BmcDriver {
     try {
       await this.run(["chassis", "power", verb], `perform power action "${action}"`);
     } catch (e) {
-      if (e instanceof BmcError && e.code === "unsupported") this.rejectedActions.add(action);
+      if (isBmcError(e) && e.code === "unsupported") this.rejectedActions.add(action);
       throw e;
     }
   }
@@ -438,7 +439,7 @@ export class IpmiDriver implements BmcDriver {
     try {
       return await this.run(args, what);
     } catch (e) {
-      if (e instanceof BmcError && e.code === "unsupported") return null;
+      if (isBmcError(e) && e.code === "unsupported") return null;
       throw e;
     }
   }
@@ -464,7 +465,7 @@ export class IpmiDriver implements BmcDriver {
       try {
         return await this.exec(args, what, verbose, budget, remaining);
       } catch (e) {
-        if (!(e instanceof BmcError) || !e.transient) throw e;
+        if (!isBmcError(e) || !e.transient) throw e;
         lastError = e;
         if (attempt < maxAttempts - 1) {
           const delay = this.backoffMs * 2 ** attempt * (0.8 + Math.random() * 0.4);
@@ -481,7 +482,7 @@ export class IpmiDriver implements BmcDriver {
       return await this.spawnIpmitool(args, what, verbose, budgetMs, killAfterMs);
     } catch (e) {
       // Without -v a refused password looks like a dead BMC; ask again verbosely to know which.
-      if (!verbose && e instanceof BmcError && e.code === "unreachable" && /unable to establish/i.test(e.detail ?? "")) {
+      if (!verbose && isBmcError(e) && e.code === "unreachable" && /unable to establish/i.test(e.detail ?? "")) {
         const left = killAfterMs - 100;
         if (left >= MIN_ATTEMPT_MS) await this.spawnIpmitool(["mc", "info"], what, true, budgetMs, left);
       }

@@ -6,7 +6,7 @@
 // Why not EventService subscriptions (POST Subscriptions with a Destination): they need the BMC to reach
 // back into Anvil over the management network, which is often one-way; SSE is a client connection.
 import type { Dispatcher } from "undici";
-import { BmcError, type BmcEvent, type BmcHealth, type BmcLiveEvent, type Health, type PowerState, type SubscribeOptions } from "./types";
+import { BmcError, type BmcEvent, type BmcHealth, type BmcLiveEvent, type Health, isBmcError, type PowerState, type SubscribeOptions } from "./types";
 
 export interface SseFrame {
   id?: string;
@@ -106,7 +106,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Errors no reconnect can fix: the subscription ends with them. */
-const fatal = (e: unknown) => !(e instanceof BmcError) || (!e.transient && e.code !== "bmc_error" && e.code !== "bad_response");
+const fatal = (e: unknown) => !isBmcError(e) || (!e.transient && e.code !== "bmc_error" && e.code !== "bad_response");
 
 export interface StreamSource {
   /** The BMC's address, for error messages. */
@@ -169,7 +169,7 @@ export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEve
       opts.onError?.(new BmcError("unreachable", src.address, `BMC ${src.address} ended the event stream; reconnecting`));
     } catch (e) {
       if (signal.aborted) return;
-      if (e instanceof BmcError && e.code === "unsupported") return poll(src, onEvent, opts, signal);
+      if (isBmcError(e) && e.code === "unsupported") return poll(src, onEvent, opts, signal);
       if (fatal(e)) throw e;
       opts.onError?.(e as BmcError);
     }

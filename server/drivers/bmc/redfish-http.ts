@@ -6,7 +6,7 @@
 // connection pools of their own. Drivers share one Agent per TLS policy (verify on / off / custom CA); the
 // Agent keeps a small pool per BMC origin (BMCs serve few concurrent clients) with keep-alive.
 import { Agent, type Dispatcher, request } from "undici";
-import { BmcError, type BmcCredentials, type BmcErrorCode } from "./types";
+import { BmcError, type BmcCredentials, type BmcErrorCode, isBmcError } from "./types";
 
 export type Json = Record<string, unknown>;
 
@@ -336,7 +336,7 @@ export class RedfishTransport {
       try {
         res = await this.send(method, url, o, !o.noAuth);
       } catch (e) {
-        if (e instanceof BmcError) {
+        if (isBmcError(e)) {
           const code = errCode(e.cause);
           const retryable = e.transient && e.code === "unreachable" && (policy === "all" || code === "ECONNREFUSED");
           if (retryable && attempt < maxAttempts && (await this.backoff(attempt, undefined, o.deadline))) continue;
@@ -429,7 +429,7 @@ export class RedfishTransport {
       }
       return { status: r.statusCode, headers: h, json, url, text };
     } catch (e) {
-      if (e instanceof BmcError) throw e;
+      if (isBmcError(e)) throw e;
       if (o.signal?.aborted && !timedOut) throw new BmcError("invalid", this.address, `"${o.what}" was cancelled`, { cause: e, transient: false });
       throw networkError(this.address, e, o.what, timedOut, o.deadline.budgetMs, this.opts.verifyTls);
     } finally {

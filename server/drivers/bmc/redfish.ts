@@ -29,6 +29,7 @@ import {
   type Health,
   type ListEventsOptions,
   type PowerAction,
+  isBmcError,
   type PowerState,
 } from "./types";
 
@@ -338,7 +339,7 @@ export class RedfishDriver implements BmcDriver {
       if (res.status === 202) await this.waitTask(res.headers.location ?? ref(res.json) ?? "", d, `power action "${action}"`);
     } catch (e) {
       // The BMC's own word that it cannot do this value is "unsupported" in Anvil's vocabulary.
-      if (e instanceof BmcError && e.code === "invalid" && /ValueNotInList|ValueNotSupported|ActionNotSupported/.test(e.detail ?? "")) {
+      if (isBmcError(e) && e.code === "invalid" && /ValueNotInList|ValueNotSupported|ActionNotSupported/.test(e.detail ?? "")) {
         throw new BmcError("unsupported", this.address, e.message, { detail: e.detail, transient: false });
       }
       throw e;
@@ -801,7 +802,7 @@ export async function probeRedfish(ep: BmcEndpoint, opts: RedfishDriverOptions =
     try {
       root = await t.root(d);
     } catch (e) {
-      if (e instanceof BmcError && e.code === "bad_response") {
+      if (isBmcError(e) && e.code === "bad_response") {
         throw new BmcError("bad_response", t.address, `${t.address} answers HTTP but is not a Redfish BMC: ${e.message}. Check the address and port.`, {
           detail: e.detail,
           transient: false,

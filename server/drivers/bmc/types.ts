@@ -2,6 +2,7 @@
 // BmcDriver; nothing above server/drivers/bmc knows which protocol a node's BMC speaks.
 // Vocabulary is Anvil's, not either protocol's: each driver maps it (see the notes on each member
 // for the Redfish ResetType / IPMI chassis-control equivalents).
+import { errorBrand, hasBrand, setBrand } from "../../lib/brand";
 
 /** What the BMC reports about the server's power. Transitional states exist only in Redfish. */
 export type PowerState = "on" | "off" | "powering_on" | "powering_off" | "unknown";
@@ -318,9 +319,12 @@ export class BmcError extends Error {
     this.address = address;
     this.detail = opts.detail;
     this.transient = opts.transient ?? (code === "unreachable" || code === "timeout");
+    setBrand(this, BMC_ERROR);
   }
 }
 
+const BMC_ERROR = errorBrand("BmcError");
+/** Whether `e` is a BmcError from any copy of this module (see server/lib/brand.ts). */
 export function isBmcError(e: unknown): e is BmcError {
-  return e instanceof BmcError;
+  return hasBrand(e, BMC_ERROR);
 }

@@ -5,6 +5,7 @@
 // code/message/field so an operation step can show a person what the DPU said.
 import type { z } from "zod";
 import type { CidataSpecSchema, DiskSpecSchema, NicSpecSchema } from "@/agent/schemas";
+import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 
 export type DiskSpecInput = z.input<typeof DiskSpecSchema>;
 export type CidataSpecInput = z.input<typeof CidataSpecSchema>;
@@ -37,11 +38,18 @@ export class DpuAgentError extends Error {
   ) {
     super(message);
     this.name = "DpuAgentError";
+    setBrand(this, DPU_AGENT_ERROR);
   }
   /** True when retrying later could succeed (network, timeout, 5xx). */
   get transient(): boolean {
     return this.status === 0 || this.status >= 500;
   }
+}
+
+const DPU_AGENT_ERROR = errorBrand("DpuAgentError");
+/** Whether `e` is a DpuAgentError from any copy of this module (see server/lib/brand.ts). */
+export function isDpuAgentError(e: unknown): e is DpuAgentError {
+  return hasBrand(e, DPU_AGENT_ERROR);
 }
 
 export interface DpuAgentClient {
@@ -104,7 +112,7 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
       try {
         return (await once(method, path, body)).json;
       } catch (err) {
-        if (!(err instanceof DpuAgentError) || !err.transient || attempt >= retries) throw err;
+        if (!isDpuAgentError(err) || !err.transient || attempt >= retries) throw err;
         await sleep(retryDelayMs * 2 ** attempt);
       }
     }
@@ -115,7 +123,7 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
     try {
       return (await call("GET", path)) as AgentResource;
     } catch (err) {
-      if (err instanceof DpuAgentError && err.status === 404) return null;
+      if (isDpuAgentError(err) && err.status === 404) return null;
       throw err;
     }
   }
@@ -125,7 +133,7 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
     try {
       await call("DELETE", path);
     } catch (err) {
-      if (err instanceof DpuAgentError && err.status === 404) return;
+      if (isDpuAgentError(err) && err.status === 404) return;
       throw err;
     }
   }

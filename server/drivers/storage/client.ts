@@ -5,6 +5,7 @@
 // network errors and timeouts. Failures surface as StorageError with the service's code, message
 // and offending field, so the UI can show something a person can act on.
 import { Agent, type Dispatcher, request } from "undici";
+import { errorBrand, hasBrand, setBrand } from "../../lib/brand";
 import type { z } from "zod";
 import {
   type Connection,
@@ -64,7 +65,14 @@ export class StorageError extends Error {
     this.field = init.field;
     this.details = init.details;
     this.retryable = init.status === 0 || init.status === 429 || init.status >= 500;
+    setBrand(this, STORAGE_ERROR);
   }
+}
+
+const STORAGE_ERROR = errorBrand("StorageError");
+/** Whether `e` is a StorageError from any copy of this module (see server/lib/brand.ts). */
+export function isStorageError(e: unknown): e is StorageError {
+  return hasBrand(e, STORAGE_ERROR);
 }
 
 export interface StorageClientOptions {
@@ -283,11 +291,11 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       try {
         outcome = await attempt(call);
       } catch (e) {
-        if (!(e instanceof StorageError) || !e.retryable || e.code === "aborted" || !canRetry || n >= retries) throw e;
+        if (!isStorageError(e) || !e.retryable || e.code === "aborted" || !canRetry || n >= retries) throw e;
         await sleep(backoff(n));
         continue;
       }
-      if (!(outcome.value instanceof StorageError)) return outcome.value;
+      if (!isStorageError(outcome.value)) return outcome.value;
       const err = outcome.value;
       // A DELETE whose earlier attempt may have landed: "already gone" is the result we wanted.
       if (n > 0 && call.method === "DELETE" && err.status === 404) return undefined;

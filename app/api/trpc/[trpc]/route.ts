@@ -1,8 +1,8 @@
 // HTTP entry of the tRPC API (fetch adapter). Oversized bodies are refused before parsing.
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { logTrpcError } from "@/server/api/errors";
 import { appRouter } from "@/server/api/root";
 import { createContext } from "@/server/api/trpc";
-import { logger } from "@/server/lib/log";
 
 const MAX_BODY = 1024 * 1024;
 
@@ -19,7 +19,7 @@ function handler(req: Request) {
     router: appRouter,
     createContext: () => createContext({ headers: req.headers }),
     onError({ error, path }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") logger.error({ err: error.cause ?? error, path }, "tRPC procedure failed");
+      logTrpcError(error, path);
     },
   });
 }
