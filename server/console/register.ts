@@ -7,6 +7,7 @@
 // although this *is* server code. The shim pre-loads the marker as the empty module it is in the
 // react-server build, for this process only; client bundles are unaffected (they are built by Next).
 import Module, { createRequire } from "node:module";
+import { setConsoleSource } from "../lib/metrics";
 
 export function allowServerOnlyOutsideNext() {
   const require = createRequire(import.meta.url);
@@ -27,6 +28,11 @@ export async function registerConsole(runtime: {
   const { createConsoleProxy } = await import("./proxy");
   const proxy = createConsoleProxy();
   runtime.registerUpgrade((req, socket, head) => proxy.handleUpgrade(req, socket, head));
-  runtime.onStop(() => proxy.close());
+  // Open sessions and connected viewers, read on each /metrics scrape.
+  setConsoleSource(() => ({ sessions: proxy.hub.list().length, viewers: proxy.viewerCount() }));
+  runtime.onStop(async () => {
+    setConsoleSource(null);
+    await proxy.close();
+  });
   return "serial console proxy at /api/console/<nodeId>";
 }
