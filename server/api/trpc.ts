@@ -12,6 +12,7 @@ import { type Db, getDb } from "@/db/client";
 import * as s from "@/db/schema";
 import { getAuth } from "@/server/auth/auth";
 import { type Principal, resolveApiToken } from "@/server/auth/principal";
+import { observeTrpc } from "@/server/lib/metrics";
 import { fieldError, isFieldErrorCause, toTrpcError } from "./errors";
 import { findUnstorableText } from "./input-text";
 
@@ -98,7 +99,15 @@ const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
   return next();
 });
 
-const baseProcedure = t.procedure.use(mapErrors).use(refuseUnstorableText);
+/** Latency of every call by procedure path and result code (after the error mapping), for /metrics. */
+const measure = t.middleware(async ({ path, next }) => {
+  const t0 = performance.now();
+  const result = await next();
+  observeTrpc(path, result.ok ? "OK" : result.error.code, (performance.now() - t0) / 1000);
+  return result;
+});
+
+const baseProcedure = t.procedure.use(measure).use(mapErrors).use(refuseUnstorableText);
 export const publicProcedure = baseProcedure;
 
 export const authedProcedure = baseProcedure.use(({ ctx, next }) => {
