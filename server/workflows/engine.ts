@@ -2,9 +2,11 @@
 // Workflows are registered by name in this process before launch (./registry.ts); callers — tRPC routers,
 // which Next bundles separately — start them by name through the bridge on globalThis, never by importing
 // workflow modules. Queues carry the work, so any replica sharing the database can run any workflow.
+import { AsyncLocalStorage } from "node:async_hooks";
 import os from "node:os";
-import { DBOS } from "@dbos-inc/dbos-sdk";
+import { DBOS, Error as DBOSErrors } from "@dbos-inc/dbos-sdk";
 import { logger } from "@/server/lib/log";
+import { stepEnded, workflowEnded, workflowStarted } from "@/server/lib/metrics";
 
 export interface EnqueueOptions {
   /** Idempotency: starting the same id twice returns the first run. Use the operation id. */
@@ -44,15 +46,44 @@ const schedules = g.__anvilSchedules;
 /** Registers a durable workflow under a stable name (must run before startEngine launches DBOS). */
 export function defineWorkflow<A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   if (registry.has(name)) return registry.get(name) as unknown as (...args: A) => Promise<R>;
-  const wf = DBOS.registerWorkflow(fn, { name });
+  const wf = DBOS.registerWorkflow(measured(name, fn), { name });
   registry.set(name, wf as unknown as AnyFn);
   return wf;
 }
 
 /** A periodic workflow (cron with seconds: "*\/30 * * * * *"); DBOS runs each tick once across replicas. */
 export function defineSchedule(name: string, schedule: string, fn: (t: Date) => Promise<void>) {
-  const wf = DBOS.registerWorkflow(async (t: Date, _ctx: unknown) => fn(t), { name: `schedule.${name}` });
+  const wf = DBOS.registerWorkflow(
+    measured(`schedule.${name}`, async (t: Date, _ctx: unknown) => fn(t)),
+    { name: `schedule.${name}` },
+  );
   schedules.push({ name, fn: wf, schedule });
+}
+
+/** The workflow a step runs in, for the step metrics' label. */
+const currentWorkflow = new AsyncLocalStorage<string>();
+
+/**
+ * A workflow body that counts its runs for /metrics (server/lib/metrics.ts): started, and ended by outcome. A run
+ * recovered after a crash counts again: these are runs of the body in this process, not distinct workflows.
+ * The wrapper shows the body's source as its own: DBOS derives the application version from the source of every
+ * registered workflow (a changed body must not be recovered by old code), and that must not be the wrapper's.
+ */
+function measured<A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  const wrapper = (...args: A) =>
+    currentWorkflow.run(name, async () => {
+      workflowStarted(name);
+      try {
+        const r = await fn(...args);
+        workflowEnded(name, "success");
+        return r;
+      } catch (e) {
+        workflowEnded(name, e instanceof DBOSErrors.DBOSWorkflowCancelledError ? "cancelled" : "failure");
+        throw e;
+      }
+    });
+  Object.defineProperty(wrapper, "toString", { value: () => fn.toString() });
+  return wrapper;
 }
 
 /**
@@ -77,7 +108,7 @@ function crashHere(when: "before" | "after", name: string) {
 
 /** A checkpointed step: on recovery a finished step returns its recorded result instead of running again. */
 export function step<R>(name: string, fn: () => Promise<R>, opts: { retries?: number; intervalMs?: number } = {}): Promise<R> {
-  const body = crashAt
+  const run = crashAt
     ? async () => {
         crashHere("before", name);
         const r = await fn();
@@ -85,6 +116,19 @@ export function step<R>(name: string, fn: () => Promise<R>, opts: { retries?: nu
         return r;
       }
     : fn;
+  // Each attempt of the body is timed for /metrics; a step replayed from its checkpoint runs no body and is not.
+  const workflow = currentWorkflow.getStore() ?? "none";
+  const body = async () => {
+    const t0 = performance.now();
+    try {
+      const r = await run();
+      stepEnded(workflow, name, true, (performance.now() - t0) / 1000);
+      return r;
+    } catch (e) {
+      stepEnded(workflow, name, false, (performance.now() - t0) / 1000);
+      throw e;
+    }
+  };
   return DBOS.runStep(body, {
     name,
     retriesAllowed: (opts.retries ?? 0) > 0,
