@@ -8,6 +8,7 @@ import { getDb } from "@/db/client";
 import { nodes } from "@/db/schema";
 import { isBmcError } from "@/server/drivers/bmc";
 import { logger } from "@/server/lib/log";
+import { bmcPollFailed, observeBmcSync } from "@/server/lib/metrics";
 import { driverFor } from "./bmc-access";
 import { SYNC_SHARDS } from "./enroll";
 import { defineSchedule, defineWorkflow, getEngine, step } from "./engine";
@@ -81,6 +82,7 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       out.health = h.health;
       out.healthReason = h.reason;
     } catch (e) {
+      bmcPollFailed(isBmcError(e) ? e.code : "other");
       out.bmcError = isBmcError(e) ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}` : `BMC poll failed: ${(e as Error).message}`;
     }
     if (n.kind === "dpu" && n.agentUrl) {
@@ -195,7 +197,7 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
 }
 
 export const syncShardWorkflow = defineWorkflow("sync.shard", async (shard: number, spreadMs: number) => {
-  const r = await step("poll", () => syncShard(shard, spreadMs));
+  const r = await step("poll", () => observeBmcSync(shard, () => syncShard(shard, spreadMs)));
   if (r.changed) logger.info({ shard, ...r }, "bmc sync shard");
   return r;
 });
