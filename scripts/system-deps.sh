@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (browser for E2E, IPMI simulator, Open vSwitch,
-# ISO tools, cloud-init, netplan) when they are missing. Needs root + apt; otherwise says what to install.
+# ISO tools, cloud-init, netplan, Prometheus) when they are missing. Needs root + apt; otherwise says what to install.
 set -euo pipefail
 declare -A need=(
   [chromium]=/usr/bin/chromium
@@ -10,6 +10,7 @@ declare -A need=(
   [genisoimage]=/usr/bin/genisoimage
   [cloud-init]=/usr/bin/cloud-init
   [netplan.io]=/usr/sbin/netplan
+  [prometheus]=/usr/bin/prometheus
 )
 missing=()
 for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done
