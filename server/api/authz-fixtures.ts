@@ -62,6 +62,16 @@ export async function memberFixture(fx: Fixtures, tenantId = fx.tenant.id, role:
   return u;
 }
 
+/** A pending invitation of `email` (default: a fresh address) into `tenantId` (default: a fresh tenant). */
+export async function invitationFixture(fx: Fixtures, email = `authz-${crypto.randomUUID().slice(0, 8)}@test.local`, tenantId?: string) {
+  const tenant = tenantId ?? (await tenantFixture(fx)).id;
+  const [row] = await fx.db
+    .insert(s.tenantInvitations)
+    .values({ tenantId: tenant, email: email.toLowerCase(), role: "tenant-member", expiresAt: new Date(Date.now() + 86_400_000) })
+    .returning();
+  return row!;
+}
+
 /** An OpenSSH ed25519 public key line, freshly generated. */
 export async function sshPublicKeyFixture(): Promise<string> {
   const { generateKeyPairSync } = await import("node:crypto");

@@ -66,7 +66,7 @@ export async function tenantUsage(db: Runner, tenantId: string): Promise<Record<
 }
 
 /** Tables that describe the tenant itself (removed with it), not resources it runs. */
-const TENANT_OWN_TABLES = new Set(["memberships", "quotas", "audit_events", "operations", "api_tokens", "tenant_network_policies"]);
+const TENANT_OWN_TABLES = new Set(["memberships", "quotas", "audit_events", "operations", "api_tokens", "tenant_network_policies", "tenant_invitations"]);
 
 /**
  * Every resource table (any schema table with a tenant_id column that is not the tenant's own bookkeeping) with

@@ -1,13 +1,17 @@
 // Tenant members: tenant admins manage their own tenant's members here; operators reach the same rules through
-// tenants.addMember/removeMember/setMemberRole. Add an existing user by email or invite a new one (created with
-// a temporary password shown once); the last tenant admin can't be removed or demoted.
+// tenants.addMember/removeMember/setMemberRole. Tenant admins invite by e-mail (inviteMember): the person joins only
+// when they accept (server/api/routers/invitations.ts), and the answer never says whether the address has an account
+// — except that a name given for an address without one creates that account here, with a temporary password shown
+// once, and it joins at once (it is new and made by this tenant). Operators, who administer users platform-wide, add
+// directly (addMemberDirect). The last tenant admin can't be removed or demoted.
 import { TRPCError } from "@trpc/server";
-import { and, count, eq, ilike, or } from "drizzle-orm";
+import { and, count, eq, ilike, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
-import { memberships, sessions, tenants, users } from "@/db/schema";
+import { memberships, sessions, tenantInvitations, tenants, users } from "@/db/schema";
 import { type MemberAdd, memberAddSchema, tenantRoleInput } from "@/db/validation/tenancy";
 import type { Principal } from "@/server/auth/principal";
+import { invitationExpiry } from "@/server/domain/invitations";
 import { audit } from "../audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
@@ -22,6 +26,7 @@ type TenantRole = "tenant-admin" | "tenant-member";
 export const memberUniques = {
   ...userUniques,
   memberships_tenant_id_user_id_pk: { field: "email", message: "That person is already a member of this tenant." },
+  tenant_invitations_pending_uq: { field: "email", message: "This address already has a pending invitation to this tenant." },
 };
 
 export const memberColumns = {
@@ -51,7 +56,7 @@ async function assertNotLastAdmin(tx: Tx, tenant: TenantRow, userId: string, doi
  * Serialises membership changes per tenant, so two admins demoting each other at once can't both succeed (and
  * can't deadlock). NO KEY UPDATE does not block inserts elsewhere that reference the tenant.
  */
-async function lockTenantMembers(tx: Tx, tenant: TenantRow) {
+export async function lockTenantMembers(tx: Tx, tenant: { id: string }) {
   await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenant.id)).for("no key update");
 }
 
@@ -67,7 +72,8 @@ async function lockMembership(tx: Tx, tenant: TenantRow, userId: string) {
   return m;
 }
 
-export async function addMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: MemberAdd) {
+/** Operators: add a person directly (an existing user, or a new one when a name is given). */
+export async function addMemberDirect(tx: Tx, ctx: Ctx, tenant: TenantRow, input: MemberAdd) {
   const [existing] = await tx.select().from(users).where(eq(users.email, input.email));
   let user = existing;
   let password: string | null = null;
@@ -80,15 +86,86 @@ export async function addMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: Memb
   const [already] = await tx.select().from(memberships).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, user.id)));
   if (already) throw fieldError("email", `${user.email} is already a member of ${tenant.name}.`);
   await tx.insert(memberships).values({ tenantId: tenant.id, userId: user.id, role: input.role });
+  // A pending invitation of the same address is moot now; it must not linger in the invitee's list.
+  const closed = await tx
+    .update(tenantInvitations)
+    .set({ status: "revoked", closedAt: new Date(), closedBy: ctx.principal?.userId ?? null })
+    .where(and(eq(tenantInvitations.tenantId, tenant.id), eq(tenantInvitations.email, user.email), eq(tenantInvitations.status, "pending")))
+    .returning({ id: tenantInvitations.id });
   await audit(tx, ctx, {
     action: "member.add",
     targetType: "user",
     targetId: user.id,
     targetName: user.email,
     tenantId: tenant.id,
-    details: { role: input.role, invited: password !== null },
+    details: { role: input.role, invited: password !== null, ...(closed.length ? { invitationsClosed: closed.map((c) => c.id) } : {}) },
   });
   return { user: { id: user.id, email: user.email, name: user.name }, role: input.role, invited: password !== null, temporaryPassword: password };
+}
+
+/** What a tenant admin learns from inviting: nothing about an account that already exists. */
+export type InviteResult =
+  | { outcome: "invited"; email: string; role: TenantRole; message: string; temporaryPassword: null }
+  | { outcome: "created"; email: string; role: TenantRole; message: string; temporaryPassword: string };
+
+/**
+ * Tenant admins: invite an address. An existing account (or an address without one and no name given) gets a pending
+ * invitation and no membership, and the answer is the same either way. A name given for an address without an
+ * account creates the account (temporary password shown once) and it joins at once — the one answer that differs,
+ * unavoidably, since the password must be handed over; a name given for an existing account is ignored.
+ * "Already a member" and "already invited" concern this tenant's own people and pending invitations, which its
+ * admins see anyway.
+ */
+export async function inviteMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: MemberAdd): Promise<InviteResult> {
+  await lockTenantMembers(tx, tenant);
+  const [member] = await tx
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.tenantId, tenant.id), eq(users.email, input.email)));
+  if (member) throw fieldError("email", `${input.email} is already a member of ${tenant.name}.`);
+  const now = new Date();
+  // An expired invitation no longer holds the address's one pending slot.
+  await tx
+    .update(tenantInvitations)
+    .set({ status: "expired" })
+    .where(and(eq(tenantInvitations.tenantId, tenant.id), eq(tenantInvitations.email, input.email), eq(tenantInvitations.status, "pending"), lte(tenantInvitations.expiresAt, now)));
+  const [pending] = await tx
+    .select({ id: tenantInvitations.id })
+    .from(tenantInvitations)
+    .where(and(eq(tenantInvitations.tenantId, tenant.id), eq(tenantInvitations.email, input.email), eq(tenantInvitations.status, "pending")));
+  if (pending) throw fieldError("email", `${input.email} already has a pending invitation to ${tenant.name}; revoke it first to invite them again.`);
+
+  if (input.name) {
+    const [account] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
+    if (!account) {
+      const password = temporaryPassword();
+      const user = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: null });
+      await tx.insert(memberships).values({ tenantId: tenant.id, userId: user.id, role: input.role });
+      await audit(tx, ctx, { action: "member.add", targetType: "user", targetId: user.id, targetName: user.email, tenantId: tenant.id, details: { role: input.role, invited: true } });
+      return {
+        outcome: "created",
+        email: user.email,
+        role: input.role,
+        message: `Account created for ${user.email} and added to ${tenant.name}; give them the temporary password.`,
+        temporaryPassword: password,
+      };
+    }
+  }
+
+  const [inv] = await tx
+    .insert(tenantInvitations)
+    .values({ tenantId: tenant.id, email: input.email, role: input.role, invitedBy: ctx.principal?.userId ?? null, createdAt: now, expiresAt: invitationExpiry(now) })
+    .returning();
+  await audit(tx, ctx, {
+    action: "invitation.create",
+    targetType: "invitation",
+    targetId: inv!.id,
+    targetName: inv!.email,
+    tenantId: tenant.id,
+    details: { role: inv!.role, expiresAt: inv!.expiresAt.toISOString() },
+  });
+  return { outcome: "invited", email: inv!.email, role: input.role, message: `Invitation sent to ${inv!.email}; they join when they accept.`, temporaryPassword: null };
 }
 
 export async function removeMember(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: string) {
@@ -142,7 +219,7 @@ export const membersRouter = createTRPCRouter({
     .input(memberAddSchema)
     .mutation(async ({ ctx, input }) => {
       try {
-        return await ctx.db.transaction((tx) => addMember(tx, ctx, ctx.tenant, input));
+        return await ctx.db.transaction((tx) => inviteMember(tx, ctx, ctx.tenant, input));
       } catch (e) {
         throw mapDbError(e, memberUniques);
       }

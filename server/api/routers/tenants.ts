@@ -13,7 +13,7 @@ import { audit } from "../audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { addMember, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "./members";
+import { addMemberDirect, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "./members";
 
 const uniques = { tenants_slug_unique: { field: "slug", message: "A tenant with this slug already exists." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist (it may have been deleted)." });
@@ -132,12 +132,13 @@ export const tenantsRouter = createTRPCRouter({
       }
     }),
 
+  // Operators add directly, without an invitation: they administer users platform-wide (tenant admins invite).
   addMember: operatorProcedure("operator-admin")
     .input(memberAddSchema.extend({ id: z.uuid() }).strict())
     .mutation(async ({ ctx, input }) => {
       const { id, ...rest } = input;
       try {
-        return await ctx.db.transaction(async (tx) => addMember(tx, ctx, await lockTenant(tx, id), rest));
+        return await ctx.db.transaction(async (tx) => addMemberDirect(tx, ctx, await lockTenant(tx, id), rest));
       } catch (e) {
         throw mapDbError(e, memberUniques);
       }
