@@ -28,8 +28,11 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "server",
-          include: ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts"],
+          include: ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"],
           globalSetup: ["test/global-setup.ts"],
+          // The lab, simulators and agents the tests talk to are on loopback, which the management-network policy
+          // refuses by default (server/lib/mgmt-network.ts); the policy's own tests set these per case.
+          env: { ANVIL_MGMT_ALLOW: "127.0.0.0/8" },
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
