@@ -1,4 +1,4 @@
-// The signed-in user's own settings (API tokens), for operators and tenant users alike.
+// The signed-in user's own settings (API tokens, invitations to tenants), for operators and tenant users alike.
 import { redirect } from "next/navigation";
 import { Shell } from "@/components/shell/shell";
 import { getViewer, homeOf } from "@/server/auth/session";
@@ -10,6 +10,7 @@ export default async function AccountLayout({ children }: { children: React.Reac
   const nav = [
     { href: homeOf(v), label: "← Back to console", exact: true },
     { href: "/account/tokens", label: "API tokens" },
+    { href: "/account/invitations", label: "Invitations" },
   ];
   return (
     <Shell area="Your account" nav={nav} user={{ name: v.name, email: v.email, role }}>

@@ -1,7 +1,8 @@
 "use client";
-// Members of one tenant: list, add an existing user or invite a new one (temporary password shown once), change
-// role, remove. Used by tenant admins in the portal and by operators on a tenant's detail page; the server
-// enforces the same rules (last admin stays) and its reasons show as toasts or form errors.
+// Members of one tenant: list, change role, remove; tenant admins invite by e-mail (the person joins when they
+// accept; a name creates an account for an address without one, its temporary password shown once) and see and
+// revoke pending invitations; operators, on a tenant's detail page, add an existing user or a new one directly. The
+// server enforces the same rules (last admin stays) and its reasons show as toasts or form errors.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
@@ -13,6 +14,7 @@ import { Field, FormError } from "@/components/ui/form";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { TenantInvitations } from "./invitations-panel";
 import { OneTimeSecret, placeErrors } from "./one-time-secret";
 
 export type MembersScope = { kind: "tenant"; slug: string } | { kind: "ops"; id: string };
@@ -68,6 +70,7 @@ export function MembersPanel({
   const refresh = async () => {
     await qc.invalidateQueries(trpc.members.pathFilter());
     await qc.invalidateQueries(trpc.tenants.pathFilter());
+    await qc.invalidateQueries(trpc.invitations.pathFilter());
   };
   const onErr = (e: unknown) => toast("error", errorInfo(e).message);
   const removeT = useMutation(trpc.members.remove.mutationOptions({ onError: onErr }));
@@ -147,7 +150,7 @@ export function MembersPanel({
           className="w-72 rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
         />
         <Button variant="primary" disabledReason={canManage} onClick={() => setAdding(true)}>
-          Add member
+          {scope.kind === "tenant" ? "Invite member" : "Add member"}
         </Button>
       </div>
       <DataTable<MemberRow, string>
@@ -167,14 +170,15 @@ export function MembersPanel({
           onAdded={async (r) => {
             setAdding(false);
             await refresh();
-            if (r.temporaryPassword) setSecret({ email: r.user.email, password: r.temporaryPassword });
-            else toast("success", `${r.user.email} added to ${tenantName}.`);
+            if (r.temporaryPassword) setSecret({ email: r.email, password: r.temporaryPassword });
+            else toast("success", r.message);
           }}
         />
       ) : null}
+      {scope.kind === "tenant" && !canManage ? <TenantInvitations slug={scope.slug} tenantName={tenantName} /> : null}
       {secret ? (
         <OneTimeSecret
-          title={`${secret.email} invited`}
+          title={`Account created for ${secret.email}`}
           label="Temporary password"
           secret={secret.password}
           explanation={`Give this temporary password to ${secret.email} over a safe channel; they sign in with their email and this password.`}
@@ -194,7 +198,8 @@ export function MembersPanel({
   );
 }
 
-type AddResult = { user: { email: string }; temporaryPassword: string | null };
+/** What the dialog reports, from either procedure: the portal's invitation or the operators' direct add. */
+type AddResult = { email: string; message: string; temporaryPassword: string | null };
 
 function AddMemberDialog({ scope, tenantName, onClose, onAdded }: { scope: MembersScope; tenantName: string; onClose: () => void; onAdded: (r: AddResult) => void }) {
   const trpc = useTRPC();
@@ -209,7 +214,13 @@ function AddMemberDialog({ scope, tenantName, onClose, onAdded }: { scope: Membe
     setErrors(next);
   };
   const addT = useMutation(trpc.members.add.mutationOptions({ onSuccess: onAdded, onError }));
-  const addO = useMutation(trpc.tenants.addMember.mutationOptions({ onSuccess: onAdded, onError }));
+  const addO = useMutation(
+    trpc.tenants.addMember.mutationOptions({
+      onSuccess: (r) => onAdded({ email: r.user.email, message: `${r.user.email} added to ${tenantName}.`, temporaryPassword: r.temporaryPassword }),
+      onError,
+    }),
+  );
+  const portal = scope.kind === "tenant";
   const busy = addT.isPending || addO.isPending;
   const dirty = !!(email || name);
   const close = () => {
@@ -217,7 +228,7 @@ function AddMemberDialog({ scope, tenantName, onClose, onAdded }: { scope: Membe
     onClose();
   };
   return (
-    <Dialog open onClose={close} title={`Add a member to ${tenantName}`}>
+    <Dialog open onClose={close} title={portal ? `Invite someone to ${tenantName}` : `Add a member to ${tenantName}`}>
       <form
         noValidate
         className="flex flex-col gap-4"
@@ -234,7 +245,15 @@ function AddMemberDialog({ scope, tenantName, onClose, onAdded }: { scope: Membe
         <Field label="Email" error={errors.email}>
           {(p) => <input {...p} type="email" autoFocus value={email} onChange={(e) => setEmail(e.target.value)} />}
         </Field>
-        <Field label="Name" hint="Only for someone without an account yet: they are invited with a temporary password." error={errors.name}>
+        <Field
+          label="Name"
+          hint={
+            portal
+              ? "Leave empty to only invite: they join when they accept. A name creates an account if this address has none; it joins at once and you hand over its temporary password."
+              : "Only for someone without an account yet: they are invited with a temporary password."
+          }
+          error={errors.name}
+        >
           {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
         </Field>
         <Field label="Role">
@@ -248,7 +267,7 @@ function AddMemberDialog({ scope, tenantName, onClose, onAdded }: { scope: Membe
         <div className="flex justify-end gap-2">
           <Button onClick={close}>Cancel</Button>
           <Button type="submit" variant="primary" busy={busy}>
-            Add member
+            {portal ? "Send invitation" : "Add member"}
           </Button>
         </div>
       </form>

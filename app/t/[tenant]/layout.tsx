@@ -1,6 +1,7 @@
 // Tenant portal shell for /t/<tenant>/…; a tenant the user is not a member of is not found.
 import { notFound, redirect } from "next/navigation";
 import { Shell, TenantSwitcher } from "@/components/shell/shell";
+import { InvitationsNotice } from "@/components/tenancy/invitations-panel";
 import { getViewer } from "@/server/auth/session";
 
 export default async function TenantLayout({ children, params }: { children: React.ReactNode; params: Promise<{ tenant: string }> }) {
@@ -32,6 +33,7 @@ export default async function TenantLayout({ children, params }: { children: Rea
           This tenant is suspended: running servers keep running, but nothing new can be created.
         </div>
       ) : null}
+      <InvitationsNotice />
       {children}
     </Shell>
   );

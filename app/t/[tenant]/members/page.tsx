@@ -1,5 +1,5 @@
-// Tenant portal: members of this tenant. Everyone sees the list; tenant admins add, re-role and remove
-// (others see those controls disabled with the reason).
+// Tenant portal: members of this tenant. Everyone sees the list; tenant admins invite, re-role and remove, and see
+// and revoke pending invitations (others see those controls disabled with the reason).
 import { notFound } from "next/navigation";
 import { MembersPanel } from "@/components/tenancy/members-panel";
 import { PageHeader } from "@/components/ui/page";

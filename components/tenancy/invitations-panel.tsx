@@ -1,0 +1,208 @@
+"use client";
+// Invitations to join a tenant, on both sides. TenantInvitations: a tenant admin's pending invitations on the members
+// page, each revocable after a confirmation. MyInvitations: the signed-in person's own pending invitations with
+// Accept (they become a member and land in that tenant) and Decline (after a confirmation). InvitationsNotice: the
+// tenant portal's banner pointing at them. The server's reasons (expired, withdrawn) show as toasts.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
+import { useState } from "react";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { Button } from "@/components/ui/button";
+import { DataTable } from "@/components/ui/data-table";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { EmptyState } from "@/components/ui/page";
+import { useToast } from "@/components/ui/toast";
+import { useCursorPages } from "@/components/ui/use-cursor-pages";
+
+type Role = "tenant-admin" | "tenant-member";
+const roleLabel: Record<Role, string> = { "tenant-admin": "tenant admin", "tenant-member": "tenant member" };
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+interface PendingRow {
+  id: string;
+  email: string;
+  role: Role;
+  status: string;
+  invitedBy: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** A tenant admin's view: who has been invited and not answered yet. */
+export function TenantInvitations({ slug, tenantName }: { slug: string; tenantName: string }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const pages = useCursorPages(slug);
+  const list = useQuery({ ...trpc.invitations.list.queryOptions({ tenant: slug, cursor: pages.cursor }), placeholderData: (p) => p });
+  const [revoking, setRevoking] = useState<PendingRow | null>(null);
+  const revoke = useMutation(
+    trpc.invitations.revoke.mutationOptions({
+      onSuccess: async (r) => {
+        toast("success", `Invitation of ${r.email} revoked.`);
+        setRevoking(null);
+        await qc.invalidateQueries(trpc.invitations.pathFilter());
+      },
+      onError: (e) => toast("error", errorInfo(e).message),
+    }),
+  );
+  const rows = (list.data?.items ?? []) as PendingRow[];
+  const columns: ColumnDef<PendingRow, unknown>[] = [
+    { id: "email", header: "Email", cell: ({ row }) => <span className="font-medium">{row.original.email}</span> },
+    { id: "role", header: "Role", cell: ({ row }) => (row.original.role === "tenant-admin" ? "Tenant admin" : "Tenant member") },
+    { id: "invitedBy", header: "Invited by", cell: ({ row }) => row.original.invitedBy ?? "—" },
+    {
+      id: "status",
+      header: "Status",
+      cell: ({ row }) =>
+        row.original.status === "expired" ? `Expired on ${day(row.original.expiresAt)}` : `Pending until ${day(row.original.expiresAt)}`,
+    },
+    {
+      id: "actions",
+      header: () => <span className="sr-only">Actions</span>,
+      cell: ({ row }) => (
+        <div className="flex justify-end">
+          <Button size="sm" variant="danger" aria-label={`Revoke the invitation of ${row.original.email}`} onClick={() => setRevoking(row.original)}>
+            Revoke
+          </Button>
+        </div>
+      ),
+    },
+  ];
+  return (
+    <section aria-labelledby="pending-invitations" className="flex flex-col gap-3">
+      <h2 id="pending-invitations" className="text-base font-semibold">
+        Pending invitations
+      </h2>
+      <DataTable<PendingRow, string>
+        label="Pending invitations"
+        columns={columns}
+        rows={rows}
+        loading={list.isFetching}
+        error={list.error ? errorInfo(list.error).message : null}
+        empty={<EmptyState title="No pending invitations" body="People you invite show here until they accept or decline." />}
+        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
+      />
+      <ConfirmDialog
+        open={!!revoking}
+        title={`Revoke the invitation of ${revoking?.email ?? ""}?`}
+        body={<p>They can no longer use it to join {tenantName}. You can invite them again later.</p>}
+        confirmLabel="Revoke invitation"
+        busy={revoke.isPending}
+        onConfirm={() => revoking && revoke.mutate({ tenant: slug, id: revoking.id })}
+        onClose={() => setRevoking(null)}
+      />
+    </section>
+  );
+}
+
+interface MineRow {
+  id: string;
+  tenantName: string;
+  tenantSlug: string;
+  role: Role;
+  invitedByName: string | null;
+  expiresAt: Date;
+}
+
+/** The signed-in person's pending invitations, to accept or decline. Renders `empty` when there are none. */
+export function MyInvitations({ empty }: { empty?: React.ReactNode }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const mine = useQuery(trpc.invitations.mine.queryOptions({}));
+  const [declining, setDeclining] = useState<MineRow | null>(null);
+  const onError = async (e: unknown) => {
+    toast("error", errorInfo(e).message);
+    await qc.invalidateQueries(trpc.invitations.pathFilter());
+  };
+  const accept = useMutation(
+    trpc.invitations.accept.mutationOptions({
+      // A full load: the portal's layout reads the new membership on the server.
+      onSuccess: (r) => window.location.assign(`/t/${r.tenant.slug}`),
+      onError,
+    }),
+  );
+  const decline = useMutation(
+    trpc.invitations.decline.mutationOptions({
+      onSuccess: async (r) => {
+        toast("success", `Invitation to ${r.tenant.name} declined.`);
+        setDeclining(null);
+        await qc.invalidateQueries(trpc.invitations.pathFilter());
+      },
+      onError: async (e) => {
+        setDeclining(null);
+        await onError(e);
+      },
+    }),
+  );
+  const rows = (mine.data?.items ?? []) as MineRow[];
+  if (mine.isPending) return <p className="text-sm text-zinc-500">Looking for invitations…</p>;
+  if (mine.error) return <p role="alert" className="text-sm text-red-700 dark:text-red-400">{errorInfo(mine.error).message}</p>;
+  if (rows.length === 0) return <>{empty ?? null}</>;
+  return (
+    <section aria-labelledby="my-invitations" className="flex w-full max-w-xl flex-col gap-3 text-left">
+      <h2 id="my-invitations" className="text-lg font-semibold">
+        Invitations
+      </h2>
+      <ul className="flex flex-col gap-2">
+        {rows.map((inv) => (
+          <li
+            key={inv.id}
+            aria-label={`Invitation to ${inv.tenantName}`}
+            className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-zinc-200 px-4 py-3 dark:border-zinc-800"
+          >
+            <div className="text-sm">
+              <p>
+                <span className="font-medium">{inv.tenantName}</span> invites you as {roleLabel[inv.role]}.
+              </p>
+              <p className="text-xs text-zinc-500">
+                {inv.invitedByName ? `Invited by ${inv.invitedByName}; ` : ""}answer by {day(inv.expiresAt)}.
+              </p>
+            </div>
+            <div className="flex gap-2">
+              <Button
+                variant="primary"
+                size="sm"
+                aria-label={`Accept the invitation to ${inv.tenantName}`}
+                busy={accept.isPending && accept.variables?.id === inv.id}
+                onClick={() => accept.mutate({ id: inv.id })}
+              >
+                Accept
+              </Button>
+              <Button size="sm" aria-label={`Decline the invitation to ${inv.tenantName}`} onClick={() => setDeclining(inv)}>
+                Decline
+              </Button>
+            </div>
+          </li>
+        ))}
+      </ul>
+      <ConfirmDialog
+        open={!!declining}
+        title={`Decline the invitation to ${declining?.tenantName ?? ""}?`}
+        body={<p>You won't join {declining?.tenantName}. Its admins can invite you again.</p>}
+        confirmLabel="Decline invitation"
+        busy={decline.isPending}
+        onConfirm={() => declining && decline.mutate({ id: declining.id })}
+        onClose={() => setDeclining(null)}
+      />
+    </section>
+  );
+}
+
+/** The tenant portal's banner when the signed-in person has invitations to other tenants waiting. */
+export function InvitationsNotice() {
+  const trpc = useTRPC();
+  const mine = useQuery(trpc.invitations.mine.queryOptions({}));
+  const n = mine.data?.items.length ?? 0;
+  if (n === 0) return null;
+  return (
+    <div role="status" className="mb-4 rounded-md border border-sky-300 bg-sky-50 px-4 py-2 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100">
+      You have {n === 1 ? "an invitation" : `${n} invitations`} to join {n === 1 ? "another tenant" : "other tenants"}.{" "}
+      <Link href="/account/invitations" className="font-medium underline">
+        Review invitations
+      </Link>
+    </div>
+  );
+}
