@@ -1,6 +1,7 @@
-// Tenancy E2E, like a person: an operator creates a tenant and invites its admin (temporary password shown once);
-// the admin signs in with it and invites a member; the member signs in and sees the portal; a member of another
-// tenant gets not-found for this tenant's pages; suspending the tenant shows the banner and refuses a create.
+// Tenancy E2E, like a person: an operator creates a tenant and its admin (temporary password shown once) and another
+// user's account; the admin signs in and invites that user (an invitation, not a membership) and revokes another
+// invitation; the user signs in, finds the invitation and accepts it, and sees the portal; a member of another
+// tenant gets not-found for this tenant's pages; suspending the tenant shows the banner and refuses an invitation.
 import { expect, type Page, test } from "@playwright/test";
 import { loginAs } from "./helpers";
 
@@ -9,12 +10,12 @@ const tenantName = `Tenancy ${slug.slice(-5)}`;
 const adminEmail = `admin-${slug}@e2e.example`;
 const memberEmail = `member-${slug}@e2e.example`;
 
-async function signInWith(page: Page, email: string, password: string) {
+async function signInWith(page: Page, email: string, password: string, landing = new RegExp(`/t/${slug}$`)) {
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(new RegExp(`/t/${slug}$`));
+  await expect(page).toHaveURL(landing);
 }
 
 async function signOut(page: Page) {
@@ -33,7 +34,7 @@ async function takeTemporaryPassword(page: Page, title: string): Promise<string>
   return password;
 }
 
-test("operator creates a tenant and its admin; the admin invites a member who signs in; isolation; suspension", async ({ page }) => {
+test("operator creates a tenant and its admin; the admin invites a user who accepts; isolation; suspension", async ({ page }) => {
   // Operator: create the tenant, then invite its first admin from the tenant's page.
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await page.getByRole("link", { name: "Tenants", exact: true }).click();
@@ -58,30 +59,56 @@ test("operator creates a tenant and its admin; the admin invites a member who si
   await addAdmin.getByLabel("Name").fill("Tess Admin");
   await addAdmin.getByLabel("Role").selectOption("tenant-admin");
   await addAdmin.getByRole("button", { name: "Add member" }).click();
-  const adminPassword = await takeTemporaryPassword(page, `${adminEmail} invited`);
+  const adminPassword = await takeTemporaryPassword(page, `Account created for ${adminEmail}`);
   await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: adminEmail, exact: true })).toBeVisible();
+
+  // The operator also creates an account for Max, who belongs to no tenant yet.
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await page.getByRole("button", { name: "Create user" }).click();
+  const createMax = page.getByRole("dialog", { name: "Create user" });
+  await createMax.getByLabel("Email").fill(memberEmail);
+  await createMax.getByLabel("Name").fill("Max Member");
+  await createMax.getByRole("button", { name: "Create user" }).click();
+  const memberPassword = await takeTemporaryPassword(page, `${memberEmail} created`);
   await signOut(page);
 
-  // The new tenant admin signs in with the temporary password and invites a member.
+  // The new tenant admin signs in with the temporary password and invites Max: an invitation, not a membership, and
+  // the answer says nothing about Max's account.
   await signInWith(page, adminEmail, adminPassword);
   await expect(page.getByRole("heading", { name: tenantName })).toBeVisible();
   await page.getByRole("link", { name: "Members", exact: true }).click();
   await expect(page.getByRole("button", { name: `Remove ${adminEmail}` })).toBeDisabled(); // the last admin stays
-  await page.getByRole("button", { name: "Add member" }).click();
-  const addMember = page.getByRole("dialog", { name: `Add a member to ${tenantName}` });
-  await addMember.getByLabel("Email").fill(memberEmail);
-  await addMember.getByLabel("Name").fill("Max Member");
-  await addMember.getByRole("button", { name: "Add member" }).click();
-  const memberPassword = await takeTemporaryPassword(page, `${memberEmail} invited`);
-  await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
+  for (const email of [memberEmail, `gone-${slug}@e2e.example`]) {
+    await page.getByRole("button", { name: "Invite member" }).click();
+    const invite = page.getByRole("dialog", { name: `Invite someone to ${tenantName}` });
+    await invite.getByLabel("Email").fill(email);
+    await invite.getByRole("button", { name: "Send invitation" }).click();
+    await expect(page.getByRole("status").filter({ hasText: `Invitation sent to ${email}; they join when they accept.` })).toBeVisible();
+  }
+  const pending = page.getByRole("table", { name: "Pending invitations" });
+  await expect(pending.getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: memberEmail, exact: true })).toBeHidden();
+  // The second invitation is revoked, after a confirmation.
+  await page.getByRole("button", { name: `Revoke the invitation of gone-${slug}@e2e.example` }).click();
+  await page.getByRole("dialog", { name: `Revoke the invitation of gone-${slug}@e2e.example?` }).getByRole("button", { name: "Revoke invitation" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `Invitation of gone-${slug}@e2e.example revoked.` })).toBeVisible();
+  await expect(pending.getByRole("cell", { name: `gone-${slug}@e2e.example`, exact: true })).toBeHidden();
   await signOut(page);
 
-  // The member signs in with it and sees the tenant portal (members listed, management disabled with the reason).
-  await signInWith(page, memberEmail, memberPassword);
+  // Max signs in, belongs to no tenant yet and finds the invitation; accepts it from the keyboard and lands in the
+  // tenant portal (members listed, management disabled with the reason).
+  await signInWith(page, memberEmail, memberPassword, /\/no-access$/);
+  await expect(page.getByRole("heading", { name: "No access yet" })).toBeVisible();
+  const invitation = page.getByRole("listitem", { name: `Invitation to ${tenantName}` });
+  await expect(invitation).toContainText(`${tenantName} invites you as tenant member.`);
+  await invitation.getByRole("button", { name: `Accept the invitation to ${tenantName}` }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(new RegExp(`/t/${slug}$`));
   await expect(page.getByRole("heading", { name: tenantName })).toBeVisible();
   await expect(page.getByText("Tenant member")).toBeVisible();
   await page.getByRole("link", { name: "Members", exact: true }).click();
-  await expect(page.getByRole("button", { name: "Add member" })).toHaveAccessibleDescription(/Only tenant admins can do this/);
+  await expect(page.getByRole("button", { name: "Invite member" })).toHaveAccessibleDescription(/Only tenant admins can do this/);
+  await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
   await signOut(page);
 
   // A member of another tenant: this tenant's pages do not exist for them.
@@ -111,11 +138,11 @@ test("operator creates a tenant and its admin; the admin invites a member who si
   await signInWith(page, adminEmail, adminPassword);
   await expect(page.getByRole("status").filter({ hasText: "This tenant is suspended" })).toBeVisible();
   await page.getByRole("link", { name: "Members", exact: true }).click();
-  await page.getByRole("button", { name: "Add member" }).click();
-  const refused = page.getByRole("dialog", { name: `Add a member to ${tenantName}` });
+  await page.getByRole("button", { name: "Invite member" }).click();
+  const refused = page.getByRole("dialog", { name: `Invite someone to ${tenantName}` });
   await refused.getByLabel("Email").fill(`late-${slug}@e2e.example`);
   await refused.getByLabel("Name").fill("Too Late");
-  await refused.getByRole("button", { name: "Add member" }).click();
+  await refused.getByRole("button", { name: "Send invitation" }).click();
   await expect(refused.getByRole("alert")).toHaveText(new RegExp(`Tenant ${tenantName} is suspended: nothing new can be created until an operator resumes it\\.`));
 });
 

@@ -1,6 +1,6 @@
 // The networks-and-tenancy flow end to end, as the issue states it: a tenant admin creates a VPC, a subnet and a
-// security group with an SSH rule, invites a member (temporary password shown once), the member signs in and sees
-// them; a member of another tenant gets not-found for their URLs.
+// security group with an SSH rule, invites a person who has an account (made by an operator), the person signs in,
+// accepts the invitation and sees them; a member of another tenant gets not-found for their URLs.
 import { expect, type Page, test } from "@playwright/test";
 import { loginAs } from "./helpers";
 
@@ -13,7 +13,20 @@ async function signOut(page: Page) {
   await expect(page).toHaveURL(/\/login/);
 }
 
-test("tenant admin builds a network, invites a member who sees it; another tenant's member gets not-found", async ({ page }) => {
+test("tenant admin builds a network, invites a member who accepts and sees it; another tenant's member gets not-found", async ({ page }) => {
+  // An operator made the future member's account; it belongs to no tenant yet.
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await page.getByRole("button", { name: "Create user" }).click();
+  const create = page.getByRole("dialog", { name: "Create user" });
+  await create.getByLabel("Email").fill(memberEmail);
+  await create.getByLabel("Name").fill("Flow Member");
+  await create.getByRole("button", { name: "Create user" }).click();
+  const shown = page.getByRole("dialog", { name: `${memberEmail} created` });
+  const password = await shown.getByLabel("Temporary password").inputValue();
+  await shown.getByRole("button", { name: "Done" }).click();
+  await signOut(page);
+
   await loginAs(page, "globexAdmin", /\/t\/globex$/);
   await page.getByRole("link", { name: "Networks", exact: true }).click();
   await page.getByRole("button", { name: "Create VPC" }).click();
@@ -49,23 +62,23 @@ test("tenant admin builds a network, invites a member who sees it; another tenan
   await editor.getByRole("button", { name: "Add rule" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Rule added" })).toBeVisible();
 
-  // Invite a member; the temporary password is shown once.
+  // Invite them: a pending invitation, not yet a member.
   await page.getByRole("link", { name: "Members", exact: true }).click();
-  await page.getByRole("button", { name: "Add member" }).click();
-  const add = page.getByRole("dialog", { name: "Add a member to Globex" });
-  await add.getByLabel("Email").fill(memberEmail);
-  await add.getByLabel("Name").fill("Flow Member");
-  await add.getByRole("button", { name: "Add member" }).click();
-  const shown = page.getByRole("dialog", { name: `${memberEmail} invited` });
-  const password = await shown.getByLabel("Temporary password").inputValue();
-  await shown.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("button", { name: "Invite member" }).click();
+  const invite = page.getByRole("dialog", { name: "Invite someone to Globex" });
+  await invite.getByLabel("Email").fill(memberEmail);
+  await invite.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `Invitation sent to ${memberEmail}; they join when they accept.` })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Pending invitations" }).getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
   await signOut(page);
 
-  // The member signs in and sees the VPC, its subnet and the SSH rule.
+  // The member signs in, accepts the invitation, and sees the VPC, its subnet and the SSH rule.
   await page.goto("/login");
   await page.getByLabel("Email").fill(memberEmail);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/no-access$/);
+  await page.getByRole("button", { name: "Accept the invitation to Globex" }).click();
   await expect(page).toHaveURL(/\/t\/globex$/);
   await page.getByRole("link", { name: "Networks", exact: true }).click();
   await expect(page.getByRole("table", { name: "VPCs" }).getByRole("cell", { name: "10.91.0.0/16" })).toBeVisible();
