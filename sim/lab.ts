@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { createSimBackend } from "../agent/backends/sim";
 import { type AgentLogger, type AgentServer, createAgentServer } from "../agent/server";
 import { fleetHost } from "./fleet";
-import { EPHEMERAL_MAX, type RedfishSim, type RedfishSimOptions, startRedfishSim } from "./redfish/index";
+import { type DialectName, EPHEMERAL_MAX, type RedfishSim, type RedfishSimOptions, startRedfishSim } from "./redfish/index";
 import { type StorageService, startStorageService } from "./storage/index";
 
 export type { RedfishSim } from "./redfish/index";
@@ -50,6 +50,12 @@ export interface LabOptions {
   dedicatedDpuPower?: boolean | ((hostIndex: number) => boolean);
   /** no progress lines on stderr (internal errors of the services are still reported) */
   quiet?: boolean;
+  /**
+   * Redfish dialect of the hosts' BMCs (sim/redfish/dialect.ts): a preset name ("lab" default, "multi-node",
+   * "dmtf-smartnic", "sticky-boot", …), preset + overrides, or one per host index. Enrollment rows then carry the
+   * address each machine is enrolled by (a system URL where a BMC serves several).
+   */
+  dialect?: RedfishSimOptions["dialect"];
 }
 
 /** One enrollment row per host — exactly the CSV columns, in CSV_HEADER order. */
@@ -251,7 +257,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 
   try {
     const t0 = performance.now();
-    const simOpts: RedfishSimOptions = { hosts, dpuEvery, latency, address: mode, dedicatedDpuPower: opts.dedicatedDpuPower };
+    const simOpts: RedfishSimOptions = { hosts, dpuEvery, latency, address: mode, dedicatedDpuPower: opts.dedicatedDpuPower, dialect: opts.dialect };
     if (mode === "ports" && opts.portBase !== undefined) simOpts.portBase = opts.portBase;
     [started.storage, started.redfish] = await Promise.all([
       startStorageService({ latency, defaultPools: true, log: (m) => errorLog(`storage: ${m}`) }),
@@ -265,7 +271,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     let nextPort: { port: number } | undefined; // "ports" mode with a range
     let sharedPort = 0; // "loopback"/"netns": 0 until the first agent picked one
     if (mode === "ports") {
-      const bmcPorts = redfish.bmcs.map((b) => Number(new URL(b.url).port));
+      const bmcPorts = redfish.bmcs.map((b) => Number(new URL(b.baseUrl).port));
       const usedRange = opts.portBase !== undefined || redfish.bmcs.length > EPHEMERAL_MAX;
       if (opts.portBase !== undefined) nextPort = { port: Math.max(...bmcPorts) + 1 };
       else if (usedRange) {
@@ -381,7 +387,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 // ---- CLI --------------------------------------------------------------------------------------------------
 
 const USAGE = `usage: npm run lab -- [--hosts 16] [--pools general,gpu] [--latency zero|realistic] [--dpu-every 1]
-                      [--address ports|loopback|netns] [--port-base P] [--csv lab.csv] [--manifest lab.json] [--quiet]
+                      [--address ports|loopback|netns] [--port-base P] [--dialect lab|multi-node|dmtf-smartnic|…]
+                      [--csv lab.csv] [--manifest lab.json] [--quiet]
   Starts the Redfish BMC simulator, the storage service and one DPU agent per DPU in this process, writes the
   enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.`;
 
@@ -403,6 +410,7 @@ export async function runLabCli(argv: string[]): Promise<void> {
         "dpu-every": { type: "string", default: "1" },
         address: { type: "string", default: "ports" },
         "port-base": { type: "string" },
+        dialect: { type: "string" },
         csv: { type: "string" },
         manifest: { type: "string" },
         quiet: { type: "boolean", default: false },
@@ -438,6 +446,7 @@ export async function runLabCli(argv: string[]): Promise<void> {
     address: values.address as LabOptions["address"],
     portBase: int("port-base"),
     quiet: Boolean(values.quiet),
+    ...(values.dialect ? { dialect: values.dialect as DialectName } : {}),
   };
 
   let lab: Lab;

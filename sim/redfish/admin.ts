@@ -3,9 +3,10 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { type Dialect, DIALECTS, DialectInput, TOPOLOGY_KEYS } from "./dialect";
 import type { SimContext } from "./handler";
-import { type Bmc, type Faults, firmwareOf, SIM_REGISTRY } from "./model";
-import { selEntryJson } from "./resources";
+import { type Bmc, enrollAddress, type Faults, firmwareOf, SIM_REGISTRY } from "./model";
+import { managerLogEntryJson, selEntryJson } from "./resources";
 
 /** LogEntry.SensorType values (DSP0268 LogEntry v1_16), the ones a SEL entry may carry. */
 export const SENSOR_TYPES = [
@@ -40,6 +41,8 @@ export const SelInput = z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9]*\.\d+\.\d+\.[A-Za-z0-9]+$/, "MessageId must look like Registry.Major.Minor.Id")
       .optional(),
+    /** "system" (default): the system's hardware log; "manager": the Manager's Event log (dialect logs "dmtf") */
+    Log: z.enum(["system", "manager"]).optional(),
   })
   .strict();
 
@@ -74,6 +77,9 @@ function summary(deps: AdminDeps, b: Bmc) {
     id: b.id,
     kind: b.kind,
     url: b.url,
+    /** what to enroll: the base URL, or the system's URL when the BMC serves several machines */
+    address: enrollAddress(b),
+    dialect: b.dialect.name,
     systemId: b.ids.system,
     ...(b.kind === "dpu" ? { hostId: b.peer?.id } : b.peer ? { dpuId: b.peer.id } : {}),
     powerState: b.power,
@@ -95,7 +101,24 @@ function detail(deps: AdminDeps, b: Bmc) {
     virtualMedia: b.media ?? null,
     firmware: firmwareOf(b),
     selEntries: b.sel?.length ?? 0,
+    dialectFlags: b.dialect,
+    /** the other machines served by the same BMC */
+    sharesBmcWith: b.endpoint.members.filter((m) => m !== b).map((m) => m.id),
   };
+}
+
+/** A new dialect for a BMC: behaviour flags may change at run time, topology flags (systemsPerBmc, dpu, ids, tls) not. */
+function nextDialect(current: Dialect, body: unknown): Dialect {
+  const input = parse(DialectInput, body);
+  const { preset, ...overrides } = input as { preset?: keyof typeof DIALECTS } & Partial<Dialect>;
+  const base: Dialect = preset ? DIALECTS[preset] : current;
+  const next: Dialect = { ...base, ...overrides };
+  for (const k of TOPOLOGY_KEYS) {
+    if (k in overrides && overrides[k] !== current[k]) throw new HttpError(409, `${k} is fixed when the simulator starts (this BMC has ${String(current[k])}); start it with that dialect instead`);
+    (next as unknown as Record<string, unknown>)[k] = current[k];
+  }
+  next.name = Object.keys(overrides).length ? `${base.name}+${Object.keys(overrides).sort().join(",")}` : base.name;
+  return next;
 }
 
 async function jsonBody(req: IncomingMessage): Promise<unknown> {
@@ -155,6 +178,10 @@ export async function handleAdmin(deps: AdminDeps, req: IncomingMessage, res: Se
       const hosts = deps.bmcs.filter((b) => b.kind === "host").length;
       return send(res, 200, { bmcs: deps.bmcs.length, hosts, dpus: deps.bmcs.length - hosts });
     }
+    if (parts[1] === "dialects" && parts.length === 2) {
+      if (method !== "GET") throw new HttpError(405, "only GET");
+      return send(res, 200, DIALECTS);
+    }
     if (parts[1] !== "bmcs") throw new HttpError(404, `no such path ${url.pathname}`);
     if (parts.length === 2) {
       if (method !== "GET") throw new HttpError(405, "only GET");
@@ -199,13 +226,19 @@ export async function handleAdmin(deps: AdminDeps, req: IncomingMessage, res: Se
         return send(res, 204);
       case "POST sel": {
         const s = parse(SelInput, await jsonBody(req));
-        const entry = deps.ctx.engine.addSel(b, {
-          severity: s.Severity,
-          message: s.Message,
-          sensorType: s.SensorType,
-          messageId: s.MessageId ?? `${SIM_REGISTRY}.SelEntry`,
-        });
-        return send(res, 201, selEntryJson(b, entry));
+        const e = { severity: s.Severity, message: s.Message, sensorType: s.SensorType, messageId: s.MessageId ?? `${SIM_REGISTRY}.SelEntry` };
+        if (s.Log === "manager") {
+          if (b.dialect.logs !== "dmtf") throw new HttpError(400, `${b.id}'s dialect (${b.dialect.name}) has no Manager log; use a dialect with logs "dmtf"`);
+          return send(res, 201, managerLogEntryJson(b.endpoint, deps.ctx.engine.addManagerLog(b, e)));
+        }
+        return send(res, 201, selEntryJson(b, deps.ctx.engine.addSel(b, e)));
+      }
+      case "GET dialect":
+        return send(res, 200, b.dialect);
+      case "PUT dialect": {
+        const next = nextDialect(b.dialect, await jsonBody(req));
+        b.endpoint.ownDialect = next;
+        return send(res, 200, next);
       }
       case "POST console/drop":
         return send(res, 200, { dropped: deps.ctx.consoles.drop(b) });
@@ -221,7 +254,7 @@ export async function handleAdmin(deps: AdminDeps, req: IncomingMessage, res: Se
         return send(res, 200, { bootable: b.bootable });
       }
       default: {
-        const known = ["", "faults", "sel", "console/drop", "agent-url", "bootable"];
+        const known = ["", "faults", "sel", "console/drop", "agent-url", "bootable", "dialect"];
         if (known.includes(rest)) throw new HttpError(405, `method ${method} not allowed on /admin/bmcs/:id/${rest}`);
         throw new HttpError(404, `no such path ${url.pathname}`);
       }

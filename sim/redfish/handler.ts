@@ -10,7 +10,22 @@ import type { AuthResult, SessionStore } from "./auth";
 import type { ConsoleManager } from "./console";
 import { Msg, RedfishError } from "./errors";
 import type { EventHub } from "./events";
-import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, type BootEnabled, type BootMode, type BootTarget, type Engine, firmwareOf, RESET_TYPES, type ResetType, SIM_REGISTRY } from "./model";
+import {
+  type Bmc,
+  BOOT_ENABLED,
+  BOOT_MODES,
+  BOOT_TARGETS,
+  type BootEnabled,
+  type BootMode,
+  type BootTarget,
+  type Engine,
+  type Faults,
+  firmwareOf,
+  logIdOf,
+  RESET_TYPES,
+  type ResetType,
+  SIM_REGISTRY,
+} from "./model";
 import * as R from "./resources";
 import type { TaskManager } from "./tasks";
 
@@ -44,10 +59,14 @@ type Handler = (c: Call) => Reply | Promise<Reply>;
 type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 interface Route {
+  /** literal segments, ":name" parameters, and "{system}" / "{chassis}" / "{manager}" / "{adapter}" / "{function}" /
+   *  "{media}": the id of that resource of the machine the path is about (a BMC may serve several machines) */
   pattern: string[];
   methods: Partial<Record<Method, Handler>>;
   /** methods that need no authentication */
   open?: Method[];
+  /** the resource exists only in some dialects (else 404) */
+  available?: (bmc: Bmc) => boolean;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -137,7 +156,13 @@ function patchSystem(c: Call): Reply {
     } else if (k in known) errors.push(Msg.propertyNotWritable(k, `#/${k}`));
     else errors.push(Msg.propertyUnknown(k, `#/${k}`));
   }
+  const d = bmc.dialect;
+  // A BMC that clears an override only through BootSourceOverrideTarget "None" refuses "Disabled" (not in its list).
+  if (enabled === "Disabled" && d.bootClear === "target-none")
+    errors.push(Msg.propertyValueNotInList("Disabled", "BootSourceOverrideEnabled", "#/Boot/BootSourceOverrideEnabled"));
   if (errors.length) throw new RedfishError(400, errors);
+  // A BMC that does not do one-time overrides takes "Once" without complaint and keeps the override for every boot.
+  if (enabled === "Once" && !d.bootOnce) enabled = "Continuous";
   if (enabled !== undefined) bmc.bootEnabled = enabled;
   if (target !== undefined) bmc.bootTarget = target;
   if (mode !== undefined) bmc.bootMode = mode;
@@ -172,6 +197,33 @@ function insertMedia(c: Call): Reply {
   if (c.bmc.media) throw new RedfishError(409, [Msg.operationNotAllowed("Virtual media is already inserted; eject it first.")]);
   c.bmc.media = { image, inserted, writeProtected: wp, transferProtocolType: tpt ?? (image.startsWith("https:") ? "HTTPS" : "HTTP") };
   return noContent;
+}
+
+/** PATCH of the VirtualMedia resource, for BMCs without InsertMedia/EjectMedia (dialect virtualMedia "patch"):
+ *  {Image, Inserted: true, WriteProtected} mounts, {Image: null, Inserted: false} ejects. */
+function patchMedia(c: Call): Reply {
+  if (c.bmc.dialect.virtualMedia !== "patch") throw new RedfishError(405, [Msg.methodNotAllowed("PATCH", c.path)], { Allow: "GET" });
+  const b = c.body;
+  const errors = [];
+  const allowed = ["Image", "Inserted", "WriteProtected", "TransferProtocolType", "UserName", "Password"];
+  for (const k of Object.keys(b)) if (!allowed.includes(k) && !k.startsWith("@")) errors.push(Msg.propertyUnknown(k, `#/${k}`));
+  if (b.Image !== undefined && b.Image !== null && (typeof b.Image !== "string" || !URL.canParse(b.Image))) errors.push(Msg.propertyValueTypeError(b.Image, "Image", "#/Image"));
+  for (const k of ["Inserted", "WriteProtected"]) if (b[k] !== undefined && typeof b[k] !== "boolean") errors.push(Msg.propertyValueTypeError(b[k], k, `#/${k}`));
+  const tpt = b.TransferProtocolType;
+  if (tpt !== undefined && tpt !== null && !["HTTP", "HTTPS", "NFS", "CIFS"].includes(tpt as string)) errors.push(Msg.propertyValueNotInList(tpt, "TransferProtocolType", "#/TransferProtocolType"));
+  if (errors.length) throw new RedfishError(400, errors);
+  if (b.Image === null || b.Inserted === false) {
+    c.bmc.media = undefined;
+  } else if (typeof b.Image === "string") {
+    if (c.bmc.media && c.bmc.media.image !== b.Image) throw new RedfishError(409, [Msg.operationNotAllowed("Virtual media is already inserted; eject it first.")]);
+    c.bmc.media = {
+      image: b.Image,
+      inserted: true,
+      writeProtected: (b.WriteProtected as boolean | undefined) ?? true,
+      transferProtocolType: (tpt as string | undefined) ?? (b.Image.startsWith("https:") ? "HTTPS" : "HTTP"),
+    };
+  }
+  return ok(R.virtualMediaCd(c.bmc));
 }
 
 function ejectMedia(c: Call): Reply {
@@ -304,6 +356,16 @@ function intParam(q: URLSearchParams, name: string, dflt: number): number {
 
 // ------------------------------------------------------------------ route table
 
+const withSessions = (b: Bmc) => b.dialect.sessions;
+const dmtfLogs = (b: Bmc) => b.dialect.logs === "dmtf";
+const withMediaActions = (b: Bmc) => b.dialect.virtualMedia === "actions";
+
+/** The machine whose hardware log the path names (404 for a log service this dialect does not have). */
+function systemLog(c: Call): Bmc {
+  if (c.params.log !== logIdOf(c.bmc)) throw notFound(c.path);
+  return c.bmc;
+}
+
 const ROUTES: Route[] = [
   { pattern: [], methods: { GET: (c) => ok(R.serviceRoot(c.bmc)) }, open: ["GET"] },
   { pattern: ["odata"], methods: { GET: () => ok({ "@odata.context": "/redfish/v1/$metadata", value: [] }) }, open: ["GET"] },
@@ -334,48 +396,74 @@ const ROUTES: Route[] = [
     },
   },
   { pattern: ["Systems", "{system}", "LogServices"], methods: { GET: (c) => ok(R.logServices(c.bmc)) } },
-  { pattern: ["Systems", "{system}", "LogServices", "SEL"], methods: { GET: (c) => ok(R.selService(c.bmc)) } },
+  { pattern: ["Systems", "{system}", "LogServices", ":log"], methods: { GET: (c) => ok(R.selService(systemLog(c))) } },
   {
-    pattern: ["Systems", "{system}", "LogServices", "SEL", "Entries"],
-    methods: { GET: (c) => ok(R.selEntries(c.ctx, c.bmc, intParam(c.query, "$skip", 0), intParam(c.query, "$top", Number.POSITIVE_INFINITY))) },
+    pattern: ["Systems", "{system}", "LogServices", ":log", "Entries"],
+    methods: { GET: (c) => ok(R.selEntries(c.ctx, systemLog(c), intParam(c.query, "$skip", 0), intParam(c.query, "$top", Number.POSITIVE_INFINITY))) },
   },
   {
-    pattern: ["Systems", "{system}", "LogServices", "SEL", "Entries", ":entry"],
+    pattern: ["Systems", "{system}", "LogServices", ":log", "Entries", ":entry"],
     methods: {
       GET: (c) => {
-        const e = c.ctx.engine.selOf(c.bmc).find((x) => String(x.id) === c.params.entry);
+        const e = c.ctx.engine.selOf(systemLog(c)).find((x) => String(x.id) === c.params.entry);
         if (!e) throw notFound(c.path);
         return ok(R.selEntryJson(c.bmc, e));
       },
     },
   },
   {
-    pattern: ["Systems", "{system}", "LogServices", "SEL", "Actions", "LogService.ClearLog"],
+    pattern: ["Systems", "{system}", "LogServices", ":log", "Actions", "LogService.ClearLog"],
     methods: {
       POST: (c) => {
         actionParams("LogService.ClearLog", c.body, []);
-        c.bmc.sel = [];
-        c.ctx.engine.addSel(c.bmc, { severity: "OK", message: "Log area reset/cleared.", messageId: `${SIM_REGISTRY}.LogCleared`, sensorType: "Event Logging Disabled" }, false);
+        const bmc = systemLog(c);
+        bmc.sel = [];
+        c.ctx.engine.addSel(bmc, { severity: "OK", message: "Log area reset/cleared.", messageId: `${SIM_REGISTRY}.LogCleared`, sensorType: "Event Logging Disabled" }, false);
         return noContent;
       },
     },
   },
   { pattern: ["Systems", "{system}", "VirtualMedia"], methods: { GET: (c) => ok(R.virtualMediaCollection(c.bmc)) } },
-  { pattern: ["Systems", "{system}", "VirtualMedia", "CD"], methods: { GET: (c) => ok(R.virtualMediaCd(c.bmc)) } },
-  { pattern: ["Systems", "{system}", "VirtualMedia", "CD", "Actions", "VirtualMedia.InsertMedia"], methods: { POST: insertMedia } },
-  { pattern: ["Systems", "{system}", "VirtualMedia", "CD", "Actions", "VirtualMedia.EjectMedia"], methods: { POST: ejectMedia } },
+  { pattern: ["Systems", "{system}", "VirtualMedia", "{media}"], methods: { GET: (c) => ok(R.virtualMediaCd(c.bmc)), PATCH: patchMedia } },
+  { pattern: ["Systems", "{system}", "VirtualMedia", "{media}", "Actions", "VirtualMedia.InsertMedia"], methods: { POST: insertMedia }, available: withMediaActions },
+  { pattern: ["Systems", "{system}", "VirtualMedia", "{media}", "Actions", "VirtualMedia.EjectMedia"], methods: { POST: ejectMedia }, available: withMediaActions },
   { pattern: ["Chassis"], methods: { GET: (c) => ok(R.chassisCollection(c.bmc)) } },
   { pattern: ["Chassis", "{chassis}"], methods: { GET: (c) => ok(R.chassis(c.ctx, c.bmc)) } },
-  { pattern: ["Chassis", "{chassis}", "NetworkAdapters"], methods: { GET: (c) => ok(R.networkAdapters(c.bmc)) } },
-  { pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}"], methods: { GET: (c) => ok(R.networkAdapter(c.ctx, c.bmc)) } },
-  { pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}", "NetworkDeviceFunctions"], methods: { GET: (c) => ok(R.networkDeviceFunctions(c.bmc)) } },
+  { pattern: ["Chassis", "{chassis}", "LogServices"], methods: { GET: (c) => ok(R.chassisLogServices(c.bmc)) }, available: dmtfLogs },
+  { pattern: ["Chassis", "{chassis}", "NetworkAdapters"], methods: { GET: (c) => ok(R.networkAdapters(c.bmc)) }, available: R.hasNetworkAdapters },
+  { pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}"], methods: { GET: (c) => ok(R.networkAdapter(c.ctx, c.bmc)) }, available: R.hasNetworkAdapters },
+  {
+    pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}", "NetworkDeviceFunctions"],
+    methods: { GET: (c) => ok(R.networkDeviceFunctions(c.bmc)) },
+    available: R.hasNetworkAdapters,
+  },
   {
     pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}", "NetworkDeviceFunctions", "{function}"],
     methods: { GET: (c) => ok(R.networkDeviceFunction(c.ctx, c.bmc)) },
+    available: R.hasNetworkAdapters,
   },
   { pattern: ["Managers"], methods: { GET: (c) => ok(R.managers(c.bmc)) } },
   { pattern: ["Managers", "{manager}"], methods: { GET: (c) => ok(R.manager(c.bmc)) } },
-  { pattern: ["SessionService"], methods: { GET: () => ok(R.sessionService()) } },
+  { pattern: ["Managers", "{manager}", "NetworkProtocol"], methods: { GET: (c) => ok(R.networkProtocol(c.bmc)) } },
+  { pattern: ["Managers", "{manager}", "LogServices"], methods: { GET: (c) => ok(R.managerLogServices(c.bmc)) }, available: dmtfLogs },
+  { pattern: ["Managers", "{manager}", "LogServices", "Log"], methods: { GET: (c) => ok(R.managerLogService(c.bmc)) }, available: dmtfLogs },
+  {
+    pattern: ["Managers", "{manager}", "LogServices", "Log", "Entries"],
+    methods: { GET: (c) => ok(R.managerLogEntries(c.ctx, c.bmc, intParam(c.query, "$skip", 0), intParam(c.query, "$top", Number.POSITIVE_INFINITY))) },
+    available: dmtfLogs,
+  },
+  {
+    pattern: ["Managers", "{manager}", "LogServices", "Log", "Entries", ":entry"],
+    methods: {
+      GET: (c) => {
+        const e = c.ctx.engine.mgrLogOf(c.bmc).find((x) => String(x.id) === c.params.entry);
+        if (!e) throw notFound(c.path);
+        return ok(R.managerLogEntryJson(c.bmc, e));
+      },
+    },
+    available: dmtfLogs,
+  },
+  { pattern: ["SessionService"], methods: { GET: () => ok(R.sessionService()) }, available: withSessions },
   {
     pattern: ["SessionService", "Sessions"],
     methods: {
@@ -392,6 +480,7 @@ const ROUTES: Route[] = [
       POST: login,
     },
     open: ["POST"],
+    available: withSessions,
   },
   {
     pattern: ["SessionService", "Sessions", ":id"],
@@ -408,6 +497,7 @@ const ROUTES: Route[] = [
         return noContent;
       },
     },
+    available: withSessions,
   },
   { pattern: ["EventService"], methods: { GET: () => ok(R.eventService()) } },
   { pattern: ["EventService", "SSE"], methods: { GET: sse } },
@@ -485,19 +575,31 @@ const ROUTES: Route[] = [
   { pattern: ["UpdateService", "Actions", "UpdateService.SimpleUpdate"], methods: { POST: simpleUpdate } },
 ];
 
-function match(bmc: Bmc, segs: string[]): { route: Route; params: Record<string, string> } | undefined {
-  const ids = bmc.ids as Record<string, string>;
+/**
+ * The route for a path, and the machine it is about: "{system}" / "{chassis}" pick one of the machines the BMC
+ * serves by its id, later "{…}" segments must be that machine's ids, "{manager}" is the BMC's own manager.
+ */
+function match(endpoint: Bmc, segs: string[]): { route: Route; params: Record<string, string>; bmc: Bmc } | undefined {
   outer: for (const route of ROUTES) {
     if (route.pattern.length !== segs.length) continue;
     const params: Record<string, string> = {};
+    let target = endpoint;
     for (let i = 0; i < segs.length; i++) {
       const p = route.pattern[i];
       if (p.startsWith(":")) params[p.slice(1)] = segs[i];
-      else if (p.startsWith("{")) {
-        if (segs[i] !== ids[p.slice(1, -1)]) continue outer;
+      else if (p === "{system}" || p === "{chassis}") {
+        const key = p.slice(1, -1) as "system" | "chassis";
+        const m = endpoint.members.find((x) => x.ids[key] === segs[i]);
+        if (!m) continue outer;
+        target = m;
+      } else if (p === "{manager}") {
+        if (segs[i] !== endpoint.ids.manager) continue outer;
+      } else if (p.startsWith("{")) {
+        if (segs[i] !== (target.ids as unknown as Record<string, string>)[p.slice(1, -1)]) continue outer;
       } else if (p !== segs[i]) continue outer;
     }
-    return { route, params };
+    if (route.available && !route.available(target)) continue;
+    return { route, params, bmc: target };
   }
   return undefined;
 }
@@ -561,13 +663,27 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 async function faultGate(ctx: SimContext, bmc: Bmc): Promise<"go" | "hang" | "fail"> {
   const lat = ctx.engine.config.requestLatency;
-  const f = bmc.faults;
+  const f = networkFaults(bmc.endpoint);
   let delay = lat ? lat[0] + Math.random() * (lat[1] - lat[0]) : 0;
   if (f?.latencyMs) delay += f.latencyMs;
   if (delay > 0) await sleep(delay);
   if (f?.timeout) return "hang";
   if (f && f.errorRate > 0 && Math.random() < f.errorRate) return "fail";
   return "go";
+}
+
+/** Network faults of a BMC: those set on any machine it serves (one machine per BMC in the lab dialect). */
+export function networkFaults(endpoint: Bmc): Faults | undefined {
+  if (endpoint.members.length === 1) return endpoint.faults;
+  const all = endpoint.members.map((m) => m.faults).filter((f): f is Faults => f !== undefined);
+  if (!all.length) return undefined;
+  return {
+    latencyMs: Math.max(...all.map((f) => f.latencyMs)),
+    errorRate: Math.max(...all.map((f) => f.errorRate)),
+    timeout: all.some((f) => f.timeout),
+    stuckPower: false,
+    unreachable: all.some((f) => f.unreachable),
+  };
 }
 
 function hold(ctx: SimContext, res: ServerResponse): void {
@@ -621,7 +737,7 @@ export async function handleRequest(ctx: SimContext, bmc: Bmc, req: IncomingMess
         body = parsed;
       } else if (method === "PATCH") throw new RedfishError(400, [Msg.malformedJSON()]);
     }
-    const reply = await handler({ ctx, bmc, req, res, params: m.params, query: url.searchParams, path, body, auth });
+    const reply = await handler({ ctx, bmc: m.bmc, req, res, params: m.params, query: url.searchParams, path, body, auth });
     if (reply === "streaming") return;
     send(req, res, reply.status, reply.body, reply.headers);
   } catch (err) {
@@ -645,9 +761,11 @@ export async function handleUpgrade(ctx: SimContext, bmc: Bmc, wss: WebSocketSer
   }
   if (gate === "fail") return refuse(503, "Service Unavailable");
   const url = new URL(req.url ?? "/", "http://bmc");
-  if (url.pathname !== R.consolePathOf(bmc)) return refuse(404, "Not Found");
+  // Only a BMC advertising SerialConsole.WebSocket serves one; the path names which of its machines.
+  const machine = bmc.dialect.console === "websocket" ? bmc.members.find((m) => url.pathname === R.consolePathOf(m)) : undefined;
+  if (!machine) return refuse(404, "Not Found");
   const auth = ctx.sessions.authenticate(bmc, req, url.searchParams.get("token"));
   if (!auth.ok) return refuse(401, "Unauthorized");
-  if (ctx.consoles.clientCount(bmc) >= 8) return refuse(503, "Too many console sessions");
-  wss.handleUpgrade(req, socket, head, (ws) => ctx.consoles.attach(bmc, ws));
+  if (ctx.consoles.clientCount(machine) >= 8) return refuse(503, "Too many console sessions");
+  wss.handleUpgrade(req, socket, head, (ws) => ctx.consoles.attach(machine, ws));
 }

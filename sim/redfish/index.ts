@@ -14,13 +14,15 @@ import { dpuIdFor, hasDpu, hostIdFor } from "../fleet";
 import { handleAdmin } from "./admin";
 import { SessionStore } from "./auth";
 import { ConsoleManager } from "./console";
+import { type Dialect, type DialectSpec, resolveDialect } from "./dialect";
 import { EventHub } from "./events";
-import { handleRequest, handleUpgrade, type SimContext } from "./handler";
-import { Bmc, Engine, type SimConfig } from "./model";
+import { handleRequest, handleUpgrade, networkFaults, type SimContext } from "./handler";
+import { Bmc, Engine, enrollAddress, idsFor, type SimConfig } from "./model";
 import { TaskManager } from "./tasks";
 import { selfSignedCert } from "./tls";
 
 export type LatencyProfile = "zero" | "realistic";
+export { DIALECT_NAMES, DIALECTS, type Dialect, type DialectName, type DialectSpec } from "./dialect";
 
 export interface RedfishSimOptions {
   /** number of host BMCs */
@@ -65,13 +67,27 @@ export interface RedfishSimOptions {
   agentUrl?: (dpuId: string, hostIndex: number) => string | null;
   /** port of the admin API on 127.0.0.1 (default ephemeral) */
   adminPort?: number;
+  /**
+   * Redfish dialect of each host's BMC (and of its DPU's own BMC): a preset name ("lab", "multi-node",
+   * "dmtf-smartnic", "sticky-boot", …; see dialect.ts) or a preset plus overrides, for all hosts or per host index.
+   * Default "lab". Hosts in a row with a multi-system dialect share one BMC (systemsPerBmc of them).
+   */
+  dialect?: DialectSpec | ((hostIndex: number) => DialectSpec);
 }
 
 export interface SimBmc {
   id: string;
   kind: "host" | "dpu";
-  /** base, e.g. http://127.0.0.1:40123 */
+  /**
+   * What to enroll: the BMC's base URL (e.g. http://127.0.0.1:40123), or — for a machine that shares its BMC
+   * with others where the base URL alone is ambiguous — the URL of its ComputerSystem on that BMC
+   * (http://127.0.0.1:40123/redfish/v1/Systems/2, …/Systems/Card1-SoC).
+   */
   url: string;
+  /** the BMC's base URL (where /redfish/v1/ is), the same for every machine the BMC serves */
+  baseUrl: string;
+  /** name of the BMC's Redfish dialect (preset, or preset+overrides) */
+  dialect: string;
   systemId: string;
   /** for DPUs */
   hostId?: string;
@@ -202,7 +218,8 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     heldSockets: new Set(),
   };
   const engine = new Engine(config, {
-    event: (bmc, ev) => ctx.events.emit(bmc, ev),
+    // Events go out on the event service of the BMC serving the machine.
+    event: (bmc, ev) => ctx.events.emit(bmc.endpoint, ev),
     bootStarted: (bmc) => ctx.consoles.bootStarted(bmc),
     bootFinished: (bmc) => ctx.consoles.bootFinished(bmc),
     poweredOff: (bmc) => ctx.consoles.poweredOff(bmc),
@@ -212,27 +229,51 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   ctx.consoles = new ConsoleManager(engine);
   ctx.tasks = new TaskManager(engine);
 
+  const dialectOf = (i: number): Dialect => {
+    const spec = typeof opts.dialect === "function" ? opts.dialect(i) : opts.dialect;
+    try {
+      return resolveDialect(spec);
+    } catch (err) {
+      throw new Error(`startRedfishSim: host ${i}: ${(err as Error).message}`);
+    }
+  };
+  /** The BMC the previous host joined when it shares its BMC with the next hosts (dialect systemsPerBmc > 1). */
+  let shared: Bmc | undefined;
   for (let i = 0; i < opts.hosts; i++) {
     const hostId = hostIdFor(i, config.idPrefix);
-    const host = new Bmc(engine.bmcs.length, "host", i, hostId, false, false);
+    const dialect = dialectOf(i);
+    const join = shared && shared.dialect.name === dialect.name && shared.members.length < dialect.systemsPerBmc ? shared : undefined;
+    const host = new Bmc(engine.bmcs.length, "host", i, hostId, false, false, idsFor(dialect, "host", (join?.members.length ?? 0) + 1));
+    if (join) {
+      host.endpoint = join;
+      join.members.push(host);
+    } else host.ownDialect = dialect;
+    shared = dialect.systemsPerBmc > 1 ? (join ?? host) : undefined;
     engine.bmcs.push(host);
     if (hasDpu(i, config.dpuEvery)) {
       const ded = opts.dedicatedDpuPower;
-      const dpu = new Bmc(engine.bmcs.length, "dpu", i, dpuIdFor(hostId), typeof ded === "function" ? ded(i) : Boolean(ded), true);
+      const dpu = new Bmc(engine.bmcs.length, "dpu", i, dpuIdFor(hostId), typeof ded === "function" ? ded(i) : Boolean(ded), true, idsFor(dialect, "dpu", 1));
       dpu.peer = host;
       host.peer = dpu;
       dpu.agentUrl = opts.agentUrl ? opts.agentUrl(dpu.id, i) : null;
+      if (dialect.dpu === "same-bmc") {
+        // DMTF public-smartnic: the DPU is a second ComputerSystem of its host's BMC.
+        dpu.endpoint = host.endpoint;
+        host.endpoint.members.push(dpu);
+      } else dpu.ownDialect = { ...dialect, systemsPerBmc: 1 };
       engine.bmcs.push(dpu);
     }
   }
+  /** BMCs that have a listener of their own (the first machine of each BMC). */
+  const endpoints = engine.bmcs.filter((b) => b.endpoint === b);
   for (const b of engine.bmcs) engine.byId.set(b.id, b);
   if (opts.initialPower === "On") for (const b of engine.bmcs) engine.startOn(b);
 
   const limit = openFileLimit();
-  const needed = mode === "netns" ? 64 : engine.bmcs.length + 64;
+  const needed = mode === "netns" ? 64 : endpoints.length + 64;
   if (limit !== undefined && needed > limit) {
     throw new Error(
-      `startRedfishSim: ${engine.bmcs.length} BMCs need one listening socket each (about ${needed} file descriptors) but the open-file limit is ${limit}; raise it (ulimit -n ${Math.max(65536, needed)}) or start fewer BMCs`,
+      `startRedfishSim: ${endpoints.length} BMCs need one listening socket each (about ${needed} file descriptors) but the open-file limit is ${limit}; raise it (ulimit -n ${Math.max(65536, needed)}) or start fewer BMCs`,
     );
   }
 
@@ -250,23 +291,30 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     }
     void handleRequest(ctx, bmc, req, res);
   };
-  if (tls) {
+  // A "tls" dialect serves HTTPS on its BMC's port even in a plain-HTTP lab: a second, TLS server for those BMCs.
+  const tlsDialects = !tls && endpoints.some((b) => b.dialect.tls);
+  let tlsServer: https.Server | undefined;
+  if (tls || tlsDialects) {
     const ips = engine.bmcs.length <= 256 ? engine.bmcs.map((_, i) => addrOf(i)) : [];
     const { key, cert } = await selfSignedCert(ips);
     caPem = cert;
-    server = https.createServer({ key, cert }, onRequest);
-  } else {
-    server = http.createServer(onRequest);
+    tlsServer = https.createServer({ key, cert }, onRequest);
   }
-  server.keepAliveTimeout = 30_000;
+  server = tls && tlsServer ? tlsServer : http.createServer(onRequest);
+  const servers = tlsServer && tlsServer !== server ? [server, tlsServer] : [server];
+  const serverFor = (b: Bmc): http.Server => (b.dialect.tls && tlsServer ? tlsServer : server);
+  const schemeOf = (b: Bmc) => (tls || b.dialect.tls ? "https" : "http");
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
-  server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    const bmc = bmcOfSocket(req.socket as net.Socket);
-    if (!bmc) return socket.destroy();
-    socket.on("error", () => socket.destroy());
-    void handleUpgrade(ctx, bmc, wss, req, socket, head);
-  });
-  server.on("clientError", (_err, socket) => socket.destroy());
+  for (const srv of servers) {
+    srv.keepAliveTimeout = 30_000;
+    srv.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const bmc = bmcOfSocket(req.socket as net.Socket);
+      if (!bmc) return socket.destroy();
+      socket.on("error", () => socket.destroy());
+      void handleUpgrade(ctx, bmc, wss, req, socket, head);
+    });
+    srv.on("clientError", (_err, socket) => socket.destroy());
+  }
 
   const byPort = new Map<number, Bmc>();
   const byAddress = new Map<string, Bmc>();
@@ -274,23 +322,24 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   const socketBmc = new WeakMap<net.Socket, Bmc>();
   const listeners: net.Server[] = [];
 
-  const cutConnections = (bmc: Bmc) => {
+  const cutConnections = (machine: Bmc) => {
+    const bmc = machine.endpoint;
     for (const s of sockets) if (socketBmc.get(s) === bmc) s.destroy();
-    ctx.consoles.drop(bmc, true);
+    for (const m of bmc.members) ctx.consoles.drop(m, true);
     ctx.events.dropStreams(bmc);
   };
 
   const makeListener = (bmc: Bmc) => {
     const l = net.createServer((socket) => {
       // An "unreachable" BMC refuses everything: reset at once, as a dead management port would.
-      if (bmc.faults?.unreachable || engine.closed) {
+      if (networkFaults(bmc)?.unreachable || engine.closed) {
         socket.resetAndDestroy();
         return;
       }
       sockets.add(socket);
       socketBmc.set(socket, bmc);
       socket.on("close", () => sockets.delete(socket));
-      server.emit("connection", socket);
+      serverFor(bmc).emit("connection", socket);
     });
     l.on("error", () => {});
     listeners.push(l);
@@ -299,58 +348,59 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
 
   const closeListeners = () => Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
 
-  const scheme = tls ? "https" : "http";
   try {
     if (mode === "netns") {
       // One wildcard listener for every BMC (one file descriptor for 20,000 BMCs); the destination address of each
       // connection says which BMC it is for. Safe only because the namespace has nothing but lo (checked above).
       const l = net.createServer((socket) => {
         const bmc = byAddress.get(socket.localAddress ?? "");
-        if (!bmc || bmc.faults?.unreachable || engine.closed) {
+        if (!bmc || networkFaults(bmc)?.unreachable || engine.closed) {
           socket.resetAndDestroy();
           return;
         }
         sockets.add(socket);
         socketBmc.set(socket, bmc);
         socket.on("close", () => sockets.delete(socket));
-        server.emit("connection", socket);
+        serverFor(bmc).emit("connection", socket);
       });
       l.on("error", () => {});
       listeners.push(l);
       const p = await listen(l, opts.loopbackPort ?? 0, "0.0.0.0");
-      for (const b of engine.bmcs) {
+      for (const b of endpoints) {
         const addr = addrOf(b.index);
-        b.url = `${scheme}://${addr}:${p}`;
+        b.url = `${schemeOf(b)}://${addr}:${p}`;
         byAddress.set(addr, b);
       }
     }
     let port = mode === "loopback" ? (opts.loopbackPort ?? 0) : 0;
     let start = 0;
-    if (mode === "loopback" && port === 0 && engine.bmcs.length > 0) {
+    if (mode === "loopback" && port === 0 && endpoints.length > 0) {
       // The first BMC picks an ephemeral port; every other address reuses it.
-      const b = engine.bmcs[0];
-      port = await listen(makeListener(b), 0, addrOf(0));
-      b.url = `${scheme}://${addrOf(0)}:${port}`;
-      byAddress.set(addrOf(0), b);
+      const b = endpoints[0];
+      port = await listen(makeListener(b), 0, addrOf(b.index));
+      b.url = `${schemeOf(b)}://${addrOf(b.index)}:${port}`;
+      byAddress.set(addrOf(b.index), b);
       start = 1;
     }
     let next: { port: number } | undefined;
-    if (mode === "ports" && (opts.portBase !== undefined || engine.bmcs.length > EPHEMERAL_MAX)) {
+    if (mode === "ports" && (opts.portBase !== undefined || endpoints.length > EPHEMERAL_MAX)) {
       const [ephLow] = ephemeralRange();
-      next = { port: opts.portBase ?? Math.max(1024, ephLow - Math.ceil(engine.bmcs.length * 1.05) - 256) };
+      next = { port: opts.portBase ?? Math.max(1024, ephLow - Math.ceil(endpoints.length * 1.05) - 256) };
     }
-    for (let i = mode === "netns" ? engine.bmcs.length : start; i < engine.bmcs.length; i += LISTEN_BATCH) {
-      const batch = engine.bmcs.slice(i, i + LISTEN_BATCH);
+    for (let i = mode === "netns" ? endpoints.length : start; i < endpoints.length; i += LISTEN_BATCH) {
+      const batch = endpoints.slice(i, i + LISTEN_BATCH);
       await Promise.all(
         batch.map(async (b) => {
           const addr = addrOf(b.index);
           const p = next ? await listenNextFree(makeListener(b), addr, next) : await listen(makeListener(b), port, addr);
-          b.url = `${scheme}://${addr}:${p}`;
+          b.url = `${schemeOf(b)}://${addr}:${p}`;
           if (mode === "loopback") byAddress.set(addr, b);
           else byPort.set(p, b);
         }),
       );
     }
+    // Machines sharing a BMC are reached at its address.
+    for (const b of engine.bmcs) b.url = b.endpoint.url;
   } catch (err) {
     engine.close();
     await closeListeners();
@@ -376,7 +426,9 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   const simBmcs: SimBmc[] = engine.bmcs.map((b) => ({
     id: b.id,
     kind: b.kind,
-    url: b.url,
+    url: enrollAddress(b),
+    baseUrl: b.url,
+    dialect: b.dialect.name,
     systemId: b.ids.system,
     ...(b.kind === "dpu" ? { hostId: b.peer?.id } : b.peer ? { dpuId: b.peer.id } : {}),
     username: config.username,
@@ -394,7 +446,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
       for (const s of ctx.heldSockets) s.destroy();
       const done = closeListeners();
       for (const s of sockets) s.destroy();
-      server.close();
+      for (const srv of servers) srv.close();
       wss.close();
       adminServer.closeAllConnections();
       await Promise.all([done, new Promise<void>((r) => adminServer.close(() => r()))]);

@@ -1,9 +1,9 @@
 // CLI: start the Redfish BMC simulator and print where its BMCs and admin API are.
 //   npx tsx sim/redfish/main.ts --hosts 8 [--dpu-every 1] [--address ports|loopback|netns] [--tls]
-//     [--latency zero|realistic] [--all-bootable] [--on] [--admin-port 9400] [--loopback-port 8443]
+//     [--latency zero|realistic] [--all-bootable] [--on] [--admin-port 9400] [--loopback-port 8443] [--dialect lab]
 
 import { parseArgs } from "node:util";
-import { startRedfishSim } from "./index";
+import { type DialectName, startRedfishSim } from "./index";
 
 const { values } = parseArgs({
   options: {
@@ -17,13 +17,14 @@ const { values } = parseArgs({
     "all-bootable": { type: "boolean", default: false },
     on: { type: "boolean", default: false },
     prefix: { type: "string", default: "node" },
+    dialect: { type: "string", default: "lab" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    "usage: npx tsx sim/redfish/main.ts --hosts N [--dpu-every K] [--address ports|loopback|netns] [--loopback-port P] [--admin-port P] [--latency zero|realistic] [--tls] [--all-bootable] [--on] [--prefix node]",
+    "usage: npx tsx sim/redfish/main.ts --hosts N [--dpu-every K] [--address ports|loopback|netns] [--loopback-port P] [--admin-port P] [--latency zero|realistic] [--tls] [--all-bootable] [--on] [--prefix node] [--dialect lab|multi-node|dmtf-smartnic|dmtf-rackmount|sticky-boot|basic-auth|ipmi-console|no-console|tls-only]",
   );
   process.exit(0);
 }
@@ -57,10 +58,11 @@ const sim = await startRedfishSim({
   allBootable: values["all-bootable"],
   initialPower: values.on ? "On" : "Off",
   idPrefix: values.prefix,
+  dialect: values.dialect as DialectName,
 });
 console.log(`Redfish simulator: ${sim.bmcs.length} BMCs started in ${Math.round(performance.now() - t0)} ms`);
 console.log(`admin API: ${sim.adminUrl}/admin/bmcs`);
-for (const b of sim.bmcs.slice(0, 6)) console.log(`  ${b.kind.padEnd(4)} ${b.id.padEnd(16)} ${b.url}/redfish/v1/  (${b.username}/${b.password})`);
+for (const b of sim.bmcs.slice(0, 6)) console.log(`  ${b.kind.padEnd(4)} ${b.id.padEnd(16)} ${b.url === b.baseUrl ? `${b.url}/redfish/v1/` : b.url}  (${b.username}/${b.password})`);
 if (sim.bmcs.length > 6) console.log(`  ... ${sim.bmcs.length - 6} more (GET ${sim.adminUrl}/admin/bmcs?cursor=0&limit=100)`);
 
 const stop = async () => {

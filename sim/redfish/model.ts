@@ -4,6 +4,7 @@
 // process; timers exist only while a transition, a boot or an update runs.
 
 import { dpuIdFor, fleetHost, type FleetHost, type HealthState, type PowerState } from "../fleet";
+import { type Dialect, LAB_DIALECT } from "./dialect";
 import { RedfishError, Msg } from "./errors";
 
 export type BmcKind = "host" | "dpu";
@@ -53,9 +54,43 @@ export interface SimConfig {
   dpuEvery: number;
 }
 
-/** Ids of the Redfish resources of one BMC (different per kind so clients must discover them). */
-export const HOST_IDS = { system: "System.Embedded.1", chassis: "Chassis.1", manager: "BMC.1", adapter: "Slot.1", function: "Slot.1-1" };
-export const DPU_IDS = { system: "Bluefield", chassis: "Card1", manager: "Bluefield_BMC", adapter: "NvidiaNetworkAdapter", function: "eth0" };
+/** Ids of the Redfish resources of one machine (different per kind and dialect so clients must discover them). */
+export interface ResourceIds {
+  system: string;
+  chassis: string;
+  manager: string;
+  adapter: string;
+  function: string;
+  /** the virtual CD's id */
+  media: string;
+}
+export const HOST_IDS: ResourceIds = { system: "System.Embedded.1", chassis: "Chassis.1", manager: "BMC.1", adapter: "Slot.1", function: "Slot.1-1", media: "CD" };
+export const DPU_IDS: ResourceIds = { system: "Bluefield", chassis: "Card1", manager: "Bluefield_BMC", adapter: "NvidiaNetworkAdapter", function: "eth0", media: "CD" };
+/** As in DMTF's public-smartnic / public-rackmount1 mockups. */
+export const DMTF_HOST_IDS: ResourceIds = { system: "437XR1138R2", chassis: "1U", manager: "BMC", adapter: "Slot1", function: "SC1KP1F0", media: "CD1" };
+export const DMTF_DPU_IDS: ResourceIds = { system: "Card1-SoC", chassis: "Card1", manager: "BMC", adapter: "Slot1", function: "SC2KP1F0", media: "CD1" };
+
+/** The ids a machine gets in a dialect; `slot` is its 1-based place among the systems of a shared BMC. */
+export function idsFor(dialect: Dialect, kind: BmcKind, slot: number): ResourceIds {
+  if (dialect.ids === "dmtf") return kind === "host" ? DMTF_HOST_IDS : DMTF_DPU_IDS;
+  if (dialect.ids === "numbered" && kind === "host") return { ...HOST_IDS, system: String(slot), chassis: String(slot), manager: "BMC" };
+  return kind === "host" ? HOST_IDS : DPU_IDS;
+}
+
+/**
+ * The address to enroll a machine by: its BMC's base URL when that names it unambiguously (the BMC serves it
+ * alone, or it is the only non-DPU system there), else the URL of its ComputerSystem on that BMC.
+ */
+export function enrollAddress(b: Bmc): string {
+  const members = b.endpoint.members;
+  const bare = members.length === 1 || (b.kind === "host" && members.filter((m) => m.kind === "host").length === 1);
+  return bare ? b.url : `${b.url}${b.systemPath}`;
+}
+
+/** Id of the system's hardware log service in the BMC's dialect. */
+export function logIdOf(bmc: Bmc): string {
+  return bmc.dialect.logs === "dmtf" ? "Log1" : "SEL";
+}
 
 export const SEL_CAP = 500;
 /** OEM message registry of the simulator's own SEL entries. */
@@ -90,8 +125,18 @@ export class Bmc {
   agentUrl: string | null = null;
   assetTag = "";
   peer: Bmc | undefined;
-  /** set by index.ts: public base URL (http[s]://addr:port) */
+  /** set by index.ts: public base URL (http[s]://addr:port) of the BMC serving this machine */
   url = "";
+  /** The BMC (listener, sessions, event service, manager) serving this machine: itself, or the first system of a
+   *  BMC that serves several (dialect systemsPerBmc > 1, or a DPU on its host's BMC). */
+  endpoint: Bmc = this;
+  /** On an endpoint: every machine it serves, itself first. */
+  members: Bmc[] = [this];
+  /** On an endpoint: its dialect (members read it through `dialect`). */
+  ownDialect: Dialect = LAB_DIALECT;
+  /** Manager "Log" entries (dialect logs "dmtf"), on the endpoint only. */
+  mgrLog: SelEntry[] | undefined;
+  mgrLogSeq = 0;
 
   constructor(
     public readonly index: number,
@@ -101,12 +146,13 @@ export class Bmc {
     public readonly id: string,
     public readonly dedicatedPower: boolean,
     bootable: boolean,
+    public readonly ids: ResourceIds = kind === "host" ? HOST_IDS : DPU_IDS,
   ) {
     this.bootable = bootable;
   }
 
-  get ids() {
-    return this.kind === "host" ? HOST_IDS : DPU_IDS;
+  get dialect(): Dialect {
+    return this.endpoint.ownDialect;
   }
   get systemPath() {
     return `/redfish/v1/Systems/${this.ids.system}`;
@@ -212,11 +258,34 @@ export class Engine {
         messageId: e.messageId,
         message: e.message,
         severity: e.severity,
-        origin: `${bmc.systemPath}/LogServices/SEL/Entries/${entry.id}`,
+        origin: `${bmc.systemPath}/LogServices/${logIdOf(bmc)}/Entries/${entry.id}`,
         eventType: "Alert",
       });
     }
     // A critical or warning hardware entry degrades the system's health, as a BMC rolls SEL into Status.
+    if (rank(e.severity) > rank(bmc.health)) this.setHealth(bmc, e.severity, false);
+    return entry;
+  }
+
+  /** The Manager's "Log" (dialect logs "dmtf"): BMC-level Event entries, kept on the endpoint. */
+  mgrLogOf(bmc: Bmc): SelEntry[] {
+    const ep = bmc.endpoint;
+    if (!ep.mgrLog) {
+      ep.mgrLog = [
+        { id: ++ep.mgrLogSeq, created: this.startedAt, severity: "OK", message: "Manager event log started.", messageId: `${SIM_REGISTRY}.LogInitialized`, sensorType: "Event Logging Disabled" },
+      ];
+    }
+    return ep.mgrLog;
+  }
+
+  /** An Event entry in the Manager's log. Like the SEL, a warning/critical entry raises the machine's health. */
+  addManagerLog(bmc: Bmc, e: { severity: HealthState; message: string; messageId: string; sensorType: string }): SelEntry {
+    const log = this.mgrLogOf(bmc);
+    const ep = bmc.endpoint;
+    const entry: SelEntry = { id: ++ep.mgrLogSeq, created: new Date().toISOString(), ...e };
+    log.push(entry);
+    if (log.length > SEL_CAP) log.shift();
+    this.hooks.event(bmc, { messageId: e.messageId, message: e.message, severity: e.severity, origin: `${ep.managerPath}/LogServices/Log/Entries/${entry.id}`, eventType: "Alert" });
     if (rank(e.severity) > rank(bmc.health)) this.setHealth(bmc, e.severity, false);
     return entry;
   }

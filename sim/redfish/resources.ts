@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { FleetHost } from "../fleet";
 import type { SimContext } from "./handler";
-import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, firmwareOf, RESET_TYPES, SEL_CAP } from "./model";
+import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, firmwareOf, logIdOf, RESET_TYPES, SEL_CAP, type SelEntry } from "./model";
 
 export type Json = Record<string, unknown>;
 
@@ -33,8 +33,7 @@ function collection(path: string, type: string, name: string, members: string[])
 
 export const resetTargetOf = (bmc: Bmc) => `${bmc.systemPath}/Actions/Sim/ComputerSystem.Reset`;
 export const consolePathOf = (bmc: Bmc) => `/console/${bmc.ids.system}`;
-export const hostFunctionPathOf = (host: Bmc) =>
-  `${host.chassisPath}/NetworkAdapters/${host.ids.adapter}/NetworkDeviceFunctions/${host.ids.function}`;
+export const functionPathOf = (bmc: Bmc) => `${bmc.chassisPath}/NetworkAdapters/${bmc.ids.adapter}/NetworkDeviceFunctions/${bmc.ids.function}`;
 
 function stateOf(ctx: SimContext, bmc: Bmc): Json {
   const state = bmc.power === "On" ? "Enabled" : bmc.power === "PoweringOn" ? "Starting" : bmc.power === "PoweringOff" ? "Disabled" : "StandbyOffline";
@@ -43,6 +42,7 @@ function stateOf(ctx: SimContext, bmc: Bmc): Json {
 }
 
 export function serviceRoot(bmc: Bmc): Json {
+  const sessions = bmc.dialect.sessions;
   return {
     "@odata.id": "/redfish/v1/",
     "@odata.type": "#ServiceRoot.v1_17_0.ServiceRoot",
@@ -55,11 +55,11 @@ export function serviceRoot(bmc: Bmc): Json {
     Systems: ref("/redfish/v1/Systems"),
     Chassis: ref("/redfish/v1/Chassis"),
     Managers: ref("/redfish/v1/Managers"),
-    SessionService: ref("/redfish/v1/SessionService"),
+    ...(sessions ? { SessionService: ref("/redfish/v1/SessionService") } : {}),
     EventService: ref("/redfish/v1/EventService"),
     TaskService: ref("/redfish/v1/TaskService"),
     UpdateService: ref("/redfish/v1/UpdateService"),
-    Links: { Sessions: ref("/redfish/v1/SessionService/Sessions") },
+    Links: sessions ? { Sessions: ref("/redfish/v1/SessionService/Sessions") } : {},
     ProtocolFeaturesSupported: {
       ExpandQuery: { ExpandAll: false, Levels: false, Links: false, NoLinks: false },
       FilterQuery: false,
@@ -71,8 +71,36 @@ export function serviceRoot(bmc: Bmc): Json {
   };
 }
 
-export function systems(bmc: Bmc): Json {
-  return collection("/redfish/v1/Systems", "ComputerSystemCollection", "Computer System Collection", [bmc.systemPath]);
+/** The Systems collection of a BMC: every machine it serves (one, or several nodes, or a host and its DPU). */
+export function systems(endpoint: Bmc): Json {
+  return collection("/redfish/v1/Systems", "ComputerSystemCollection", "Computer System Collection", endpoint.members.map((m) => m.systemPath));
+}
+
+/** Boot override AllowableValues: a BMC that clears only with Target "None" does not list "Disabled". */
+function bootEnabledValues(bmc: Bmc): readonly string[] {
+  return bmc.dialect.bootClear === "target-none" ? BOOT_ENABLED.filter((v) => v !== "Disabled") : BOOT_ENABLED;
+}
+
+/** ComputerSystem.SerialConsole in the BMC's dialect (absent when the console lives on the Manager or nowhere). */
+function serialConsole(bmc: Bmc): Json | undefined {
+  const d = bmc.dialect;
+  const off = { ServiceEnabled: false };
+  switch (d.console) {
+    case "websocket":
+      return {
+        MaxConcurrentSessions: 8,
+        IPMI: off,
+        SSH: off,
+        Telnet: off,
+        WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`, Interactive: true },
+      };
+    case "system-ipmi":
+      return { MaxConcurrentSessions: 1, IPMI: { ServiceEnabled: true, Port: d.ipmiPort, HotKeySequenceDisplay: "Press ~. to exit console" }, SSH: off, Telnet: off };
+    case "system-ssh":
+      return { MaxConcurrentSessions: 4, IPMI: off, SSH: { ServiceEnabled: true, Port: d.sshPort, SharedWithManagerCLI: false }, Telnet: off };
+    default:
+      return undefined;
+  }
 }
 
 export function system(ctx: SimContext, bmc: Bmc): Json {
@@ -93,7 +121,7 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
       BootSourceOverrideEnabled: bmc.bootEnabled,
       BootSourceOverrideTarget: bmc.bootTarget,
       BootSourceOverrideMode: bmc.bootMode,
-      "BootSourceOverrideEnabled@Redfish.AllowableValues": BOOT_ENABLED,
+      "BootSourceOverrideEnabled@Redfish.AllowableValues": bootEnabledValues(bmc),
       "BootSourceOverrideTarget@Redfish.AllowableValues": BOOT_TARGETS,
       "BootSourceOverrideMode@Redfish.AllowableValues": BOOT_MODES,
     },
@@ -102,14 +130,8 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
     Processors: ref(`${sys}/Processors`),
     LogServices: ref(`${sys}/LogServices`),
     VirtualMedia: ref(`${sys}/VirtualMedia`),
-    SerialConsole: {
-      MaxConcurrentSessions: 8,
-      IPMI: { ServiceEnabled: false },
-      SSH: { ServiceEnabled: false },
-      Telnet: { ServiceEnabled: false },
-      WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`, Interactive: true },
-    },
-    Links: { Chassis: [ref(bmc.chassisPath)], ManagedBy: [ref(bmc.managerPath)] },
+    ...(serialConsole(bmc) ? { SerialConsole: serialConsole(bmc) } : {}),
+    Links: { Chassis: [ref(bmc.chassisPath)], ManagedBy: [ref(bmc.endpoint.managerPath)] },
     Actions: {
       "#ComputerSystem.Reset": {
         target: resetTargetOf(bmc),
@@ -120,6 +142,10 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
   };
   if (bmc.kind === "dpu") {
     const host = bmc.host;
+    // On its host's BMC (DMTF public-smartnic) the DPU offloads the functions of its own card, linked by path.
+    const offloaded = !host ? [] : host.endpoint === bmc.endpoint ? [ref(functionPathOf(bmc))] : [ref(`${host.url}${functionPathOf(host)}`)];
+    const oem: Json = { AgentUrl: bmc.agentUrl, DedicatedPower: bmc.dedicatedPower };
+    if (bmc.dialect.oemLinks) oem.HostBmcUrl = host?.url ?? null;
     return {
       ...base,
       SystemType: "DPU",
@@ -128,11 +154,8 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
       SerialNumber: fh.dpu?.serialNumber ?? "",
       ProcessorSummary: { Count: 1, CoreCount: 16, Model: "ARM Cortex-A78AE", Status: { State: "Enabled", Health: "OK" } },
       MemorySummary: { TotalSystemMemoryGiB: 32, Status: { State: "Enabled", Health: "OK" } },
-      Links: {
-        ...(base.Links as Json),
-        OffloadedNetworkDeviceFunctions: host ? [ref(`${host.url}${hostFunctionPathOf(host)}`)] : [],
-      },
-      Oem: { Anvil: { AgentUrl: bmc.agentUrl, HostBmcUrl: host?.url ?? null, DedicatedPower: bmc.dedicatedPower } },
+      Links: { ...(base.Links as Json), OffloadedNetworkDeviceFunctions: offloaded },
+      Oem: { Anvil: oem },
     };
   }
   const hw = fh.hardware;
@@ -144,7 +167,7 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
     SerialNumber: fh.serialNumber,
     ProcessorSummary: { Count: hw.cpuCount, CoreCount: hw.cpuCount * hw.coresPerCpu, Model: hw.cpuModel, Status: { State: "Enabled", Health: "OK" } },
     MemorySummary: { TotalSystemMemoryGiB: hw.memoryGiB, Status: { State: "Enabled", Health: "OK" } },
-    Oem: { Anvil: { DpuBmcUrl: bmc.dpu?.url ?? null, HardwareClass: hw.className } },
+    Oem: { Anvil: bmc.dialect.oemLinks ? { DpuBmcUrl: bmc.dpu?.url ?? null, HardwareClass: hw.className } : { HardwareClass: hw.className } },
   };
 }
 
@@ -230,17 +253,20 @@ export function ethernetInterface(ctx: SimContext, bmc: Bmc, id: string): Json |
 }
 
 export function logServices(bmc: Bmc): Json {
-  return collection(`${bmc.systemPath}/LogServices`, "LogServiceCollection", "Log Service Collection", [`${bmc.systemPath}/LogServices/SEL`]);
+  return collection(`${bmc.systemPath}/LogServices`, "LogServiceCollection", "Log Service Collection", [`${bmc.systemPath}/LogServices/${logIdOf(bmc)}`]);
 }
 
+/** The system's hardware log: "SEL" with LogEntryType SEL (lab), or DMTF's "Log1" that does not say what it holds. */
 export function selService(bmc: Bmc): Json {
-  const p = `${bmc.systemPath}/LogServices/SEL`;
+  const id = logIdOf(bmc);
+  const p = `${bmc.systemPath}/LogServices/${id}`;
+  const dmtf = id !== "SEL";
   return {
     "@odata.id": p,
     "@odata.type": "#LogService.v1_6_0.LogService",
-    Id: "SEL",
-    Name: "System Event Log",
-    LogEntryType: "SEL",
+    Id: id,
+    Name: dmtf ? "System Log Service" : "System Event Log",
+    ...(dmtf ? {} : { LogEntryType: "SEL" }),
     OverWritePolicy: "WrapsWhenFull",
     MaxNumberOfRecords: SEL_CAP,
     ServiceEnabled: true,
@@ -252,9 +278,9 @@ export function selService(bmc: Bmc): Json {
 
 export const SEL_PAGE = 100;
 
-export function selEntryJson(bmc: Bmc, e: { id: number; created: string; severity: string; message: string; messageId: string; sensorType: string }): Json {
+export function selEntryJson(bmc: Bmc, e: SelEntry): Json {
   return {
-    "@odata.id": `${bmc.systemPath}/LogServices/SEL/Entries/${e.id}`,
+    "@odata.id": `${bmc.systemPath}/LogServices/${logIdOf(bmc)}/Entries/${e.id}`,
     "@odata.type": "#LogEntry.v1_16_0.LogEntry",
     Id: String(e.id),
     Name: `Log Entry ${e.id}`,
@@ -268,36 +294,88 @@ export function selEntryJson(bmc: Bmc, e: { id: number; created: string; severit
   };
 }
 
-/** SEL entries, oldest first, SEL_PAGE per page with Members@odata.nextLink ($skip/$top honoured). */
-export function selEntries(ctx: SimContext, bmc: Bmc, skip: number, top: number): Json {
-  const sel = ctx.engine.selOf(bmc);
-  const p = `${bmc.systemPath}/LogServices/SEL/Entries`;
+/** Entries of a log, oldest first, SEL_PAGE per page with Members@odata.nextLink ($skip/$top honoured). */
+function entryPage(p: string, name: string, all: SelEntry[], json: (e: SelEntry) => Json, skip: number, top: number): Json {
   const n = Math.min(top, SEL_PAGE);
-  const page = sel.slice(skip, skip + n);
+  const page = all.slice(skip, skip + n);
   const out: Json = {
     "@odata.id": p,
     "@odata.type": "#LogEntryCollection.LogEntryCollection",
-    Name: "System Event Log Entries",
-    Members: page.map((e) => selEntryJson(bmc, e)),
-    "Members@odata.count": sel.length,
+    Name: name,
+    Members: page.map(json),
+    "Members@odata.count": all.length,
   };
   const end = skip + page.length;
-  if (end < sel.length && end < skip + top) out["Members@odata.nextLink"] = `${p}?$skip=${end}${Number.isFinite(top) ? `&$top=${skip + top - end}` : ""}`;
+  if (end < all.length && end < skip + top) out["Members@odata.nextLink"] = `${p}?$skip=${end}${Number.isFinite(top) ? `&$top=${skip + top - end}` : ""}`;
   return out;
+}
+
+/** SEL entries, oldest first, SEL_PAGE per page with Members@odata.nextLink ($skip/$top honoured). */
+export function selEntries(ctx: SimContext, bmc: Bmc, skip: number, top: number): Json {
+  const p = `${bmc.systemPath}/LogServices/${logIdOf(bmc)}/Entries`;
+  return entryPage(p, "System Event Log Entries", ctx.engine.selOf(bmc), (e) => selEntryJson(bmc, e), skip, top);
+}
+
+/** The Manager's log services (dialect logs "dmtf" only, as in DMTF public-rackmount1: one "Log" of Event entries). */
+export function managerLogServices(endpoint: Bmc): Json {
+  const p = `${endpoint.managerPath}/LogServices`;
+  return collection(p, "LogServiceCollection", "Log Service Collection", [`${p}/Log`]);
+}
+
+export function managerLogService(endpoint: Bmc): Json {
+  const p = `${endpoint.managerPath}/LogServices/Log`;
+  return {
+    "@odata.id": p,
+    "@odata.type": "#LogService.v1_6_0.LogService",
+    Id: "Log",
+    Name: "Manager Log Service",
+    OverWritePolicy: "WrapsWhenFull",
+    MaxNumberOfRecords: SEL_CAP,
+    ServiceEnabled: true,
+    DateTime: new Date().toISOString(),
+    Entries: ref(`${p}/Entries`),
+  };
+}
+
+export function managerLogEntryJson(endpoint: Bmc, e: SelEntry): Json {
+  return {
+    "@odata.id": `${endpoint.managerPath}/LogServices/Log/Entries/${e.id}`,
+    "@odata.type": "#LogEntry.v1_16_0.LogEntry",
+    Id: String(e.id),
+    Name: `Log Entry ${e.id}`,
+    EntryType: "Event",
+    Created: e.created,
+    Severity: e.severity,
+    Message: e.message,
+    MessageId: e.messageId,
+  };
+}
+
+export function managerLogEntries(ctx: SimContext, endpoint: Bmc, skip: number, top: number): Json {
+  const p = `${endpoint.managerPath}/LogServices/Log/Entries`;
+  return entryPage(p, "Manager Log Entries", ctx.engine.mgrLogOf(endpoint), (e) => managerLogEntryJson(endpoint, e), skip, top);
+}
+
+/** A chassis's log services (dialect logs "dmtf"): the system's Log1 listed again, so a reader following every
+ *  link meets the same service twice and must dedupe by @odata.id. */
+export function chassisLogServices(bmc: Bmc): Json {
+  return collection(`${bmc.chassisPath}/LogServices`, "LogServiceCollection", "Log Service Collection", [`${bmc.systemPath}/LogServices/${logIdOf(bmc)}`]);
 }
 
 export function virtualMediaCollection(bmc: Bmc): Json {
   const p = `${bmc.systemPath}/VirtualMedia`;
-  return collection(p, "VirtualMediaCollection", "Virtual Media Collection", [`${p}/CD`]);
+  return collection(p, "VirtualMediaCollection", "Virtual Media Collection", [`${p}/${bmc.ids.media}`]);
 }
 
+/** The virtual CD: with InsertMedia/EjectMedia actions (lab), or without any (dialect virtualMedia "patch", as DMTF
+ *  public-rackmount1's CD1 and older BMCs: PATCH Image/Inserted/WriteProtected on the resource). */
 export function virtualMediaCd(bmc: Bmc): Json {
-  const p = `${bmc.systemPath}/VirtualMedia/CD`;
+  const p = `${bmc.systemPath}/VirtualMedia/${bmc.ids.media}`;
   const m = bmc.media;
-  return {
+  const out: Json = {
     "@odata.id": p,
     "@odata.type": "#VirtualMedia.v1_6_3.VirtualMedia",
-    Id: "CD",
+    Id: bmc.ids.media,
     Name: "Virtual CD",
     MediaTypes: ["CD", "DVD"],
     Image: m?.image ?? null,
@@ -306,23 +384,33 @@ export function virtualMediaCd(bmc: Bmc): Json {
     WriteProtected: m?.writeProtected ?? true,
     ConnectedVia: m ? "URI" : "NotConnected",
     TransferProtocolType: m?.transferProtocolType ?? null,
-    Actions: {
+  };
+  if (bmc.dialect.virtualMedia === "actions") {
+    out.Actions = {
       "#VirtualMedia.InsertMedia": {
         target: `${p}/Actions/VirtualMedia.InsertMedia`,
         "TransferProtocolType@Redfish.AllowableValues": ["HTTP", "HTTPS", "NFS", "CIFS"],
       },
       "#VirtualMedia.EjectMedia": { target: `${p}/Actions/VirtualMedia.EjectMedia` },
-    },
-  };
+    };
+  }
+  return out;
 }
 
-export function chassisCollection(bmc: Bmc): Json {
-  return collection("/redfish/v1/Chassis", "ChassisCollection", "Chassis Collection", [bmc.chassisPath]);
+export function chassisCollection(endpoint: Bmc): Json {
+  return collection("/redfish/v1/Chassis", "ChassisCollection", "Chassis Collection", endpoint.members.map((m) => m.chassisPath));
 }
+
+/** Is this host's DPU a second system of the same BMC (DMTF public-smartnic)? */
+const dpuOnSameBmc = (host: Bmc) => host.dpu !== undefined && host.dpu.endpoint === host.endpoint;
 
 export function chassis(ctx: SimContext, bmc: Bmc): Json {
   const fh = ctx.engine.fleetHost(bmc);
   const dpu = bmc.kind === "dpu";
+  const links: Json = { ComputerSystems: [ref(bmc.systemPath)], ManagedBy: [ref(bmc.endpoint.managerPath)] };
+  // DMTF public-smartnic: the host's chassis Contains the card's chassis; the card is ContainedBy the host's.
+  if (!dpu && dpuOnSameBmc(bmc) && bmc.dpu) links.Contains = [ref(bmc.dpu.chassisPath)];
+  if (dpu && bmc.host && bmc.host.endpoint === bmc.endpoint) links.ContainedBy = ref(bmc.host.chassisPath);
   return {
     "@odata.id": bmc.chassisPath,
     "@odata.type": "#Chassis.v1_25_0.Chassis",
@@ -334,10 +422,15 @@ export function chassis(ctx: SimContext, bmc: Bmc): Json {
     SerialNumber: dpu ? (fh.dpu?.serialNumber ?? "") : fh.serialNumber,
     PowerState: bmc.power,
     Status: stateOf(ctx, bmc),
-    NetworkAdapters: ref(`${bmc.chassisPath}/NetworkAdapters`),
-    Links: { ComputerSystems: [ref(bmc.systemPath)], ManagedBy: [ref(bmc.managerPath)] },
+    // A host whose DPU sits on the same BMC has its network functions on the card's chassis, as in the mockup.
+    ...(!dpu && dpuOnSameBmc(bmc) ? {} : { NetworkAdapters: ref(`${bmc.chassisPath}/NetworkAdapters`) }),
+    ...(bmc.dialect.logs === "dmtf" ? { LogServices: ref(`${bmc.chassisPath}/LogServices`) } : {}),
+    Links: links,
   };
 }
+
+/** Whether a chassis serves NetworkAdapters (see chassis()). */
+export const hasNetworkAdapters = (bmc: Bmc) => bmc.kind === "dpu" || !dpuOnSameBmc(bmc);
 
 export function networkAdapters(bmc: Bmc): Json {
   const p = `${bmc.chassisPath}/NetworkAdapters`;
@@ -368,7 +461,7 @@ export function networkDeviceFunctions(bmc: Bmc): Json {
 
 export function networkDeviceFunction(ctx: SimContext, bmc: Bmc): Json {
   const fh = ctx.engine.fleetHost(bmc);
-  const p = `${bmc.chassisPath}/NetworkAdapters/${bmc.ids.adapter}/NetworkDeviceFunctions/${bmc.ids.function}`;
+  const p = functionPathOf(bmc);
   const mac = bmc.kind === "dpu" ? (fh.dpu?.oobMac ?? "") : fh.macs[0];
   const out: Json = {
     "@odata.id": p,
@@ -379,29 +472,57 @@ export function networkDeviceFunction(ctx: SimContext, bmc: Bmc): Json {
     Ethernet: { MACAddress: mac, PermanentMACAddress: mac, MTUSize: 1500 },
     Status: { State: "Enabled", Health: "OK" },
   };
-  // How a client discovers the DPU: the host's function is offloaded to the DPU system on the DPU's BMC.
+  // How a client discovers the DPU: the host's function is offloaded to the DPU system on the DPU's BMC; a DPU on
+  // the host's BMC names itself on its card's function, by path.
   const dpu = bmc.dpu;
-  if (dpu) out.Links = { OffloadSystem: ref(`${dpu.url}${dpu.systemPath}`) };
+  if (dpu && dpu.endpoint !== bmc.endpoint) out.Links = { OffloadSystem: ref(`${dpu.url}${dpu.systemPath}`) };
+  if (bmc.kind === "dpu" && bmc.host?.endpoint === bmc.endpoint) out.Links = { OffloadSystem: ref(bmc.systemPath) };
   return out;
 }
 
-export function managers(bmc: Bmc): Json {
-  return collection("/redfish/v1/Managers", "ManagerCollection", "Manager Collection", [bmc.managerPath]);
+export function managers(endpoint: Bmc): Json {
+  return collection("/redfish/v1/Managers", "ManagerCollection", "Manager Collection", [endpoint.managerPath]);
 }
 
-export function manager(bmc: Bmc): Json {
-  return {
-    "@odata.id": bmc.managerPath,
+export function manager(endpoint: Bmc): Json {
+  const d = endpoint.dialect;
+  const out: Json = {
+    "@odata.id": endpoint.managerPath,
     "@odata.type": "#Manager.v1_19_0.Manager",
-    Id: bmc.ids.manager,
-    Name: bmc.kind === "dpu" ? "BlueField BMC" : "Baseboard Management Controller",
+    Id: endpoint.ids.manager,
+    Name: endpoint.kind === "dpu" ? "BlueField BMC" : "Baseboard Management Controller",
     ManagerType: "BMC",
-    UUID: uuidOf(bmc),
-    Model: bmc.kind === "dpu" ? "OpenBMC" : "Anvil Lab BMC",
-    FirmwareVersion: firmwareOf(bmc).BMC_Firmware,
+    UUID: uuidOf(endpoint),
+    Model: endpoint.kind === "dpu" ? "OpenBMC" : "Anvil Lab BMC",
+    FirmwareVersion: firmwareOf(endpoint).BMC_Firmware,
     DateTime: new Date().toISOString(),
     Status: { State: "Enabled", Health: "OK" },
-    Links: { ManagerForServers: [ref(bmc.systemPath)], ManagerForChassis: [ref(bmc.chassisPath)] },
+    NetworkProtocol: ref(`${endpoint.managerPath}/NetworkProtocol`),
+    Links: { ManagerForServers: endpoint.members.map((m) => ref(m.systemPath)), ManagerForChassis: endpoint.members.map((m) => ref(m.chassisPath)) },
+  };
+  if (d.console === "manager") {
+    // DMTF public-rackmount1: the host console is advertised on the Manager only (the deprecated but common form).
+    out.SerialConsole = { ServiceEnabled: true, MaxConcurrentSessions: 1, ConnectTypesSupported: ["Telnet", "SSH", "IPMI"] };
+    out.CommandShell = { ServiceEnabled: true, MaxConcurrentSessions: 4, ConnectTypesSupported: ["Telnet", "SSH"] };
+  }
+  if (d.logs === "dmtf") out.LogServices = ref(`${endpoint.managerPath}/LogServices`);
+  return out;
+}
+
+/** ManagerNetworkProtocol: where SSH and IPMI listen (a Manager-advertised console is reached there). */
+export function networkProtocol(endpoint: Bmc): Json {
+  const d = endpoint.dialect;
+  const tls = endpoint.url.startsWith("https:");
+  const port = Number(new URL(endpoint.url).port) || (tls ? 443 : 80);
+  return {
+    "@odata.id": `${endpoint.managerPath}/NetworkProtocol`,
+    "@odata.type": "#ManagerNetworkProtocol.v1_10_0.ManagerNetworkProtocol",
+    Id: "NetworkProtocol",
+    Name: "Manager Network Protocol",
+    HTTP: { ProtocolEnabled: !tls, Port: tls ? null : port },
+    HTTPS: { ProtocolEnabled: tls, Port: tls ? port : null },
+    SSH: { ProtocolEnabled: d.console === "manager" || d.console === "system-ssh", Port: d.sshPort },
+    IPMI: { ProtocolEnabled: d.console === "manager" || d.console === "system-ipmi", Port: d.ipmiPort },
   };
 }
 

@@ -31,7 +31,7 @@ export function basic(user: string, password: string): string {
 }
 
 export async function rf(bmc: SimBmc, pathOrUrl: string, o: RfOptions = {}): Promise<RfResponse> {
-  const url = /^https?:/.test(pathOrUrl) ? pathOrUrl : `${bmc.url}${pathOrUrl}`;
+  const url = /^https?:/.test(pathOrUrl) ? pathOrUrl : `${bmc.baseUrl}${pathOrUrl}`;
   const headers: Record<string, string> = { ...o.headers };
   const auth = o.auth ?? "basic";
   if (auth === "basic") headers.authorization = basic(bmc.username, bmc.password);
