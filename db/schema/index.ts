@@ -10,3 +10,4 @@ export * from "./compute";
 export * from "./cluster";
 export * from "./console";
 export * from "./api";
+export * from "./webhooks";
