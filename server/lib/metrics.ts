@@ -261,6 +261,15 @@ function metrics(): MetricsState {
   return g.__anvilMetrics;
 }
 
+/**
+ * Creates this process's registry now (server.ts does, through instrumentHttp, before serving), so that it belongs to
+ * server.ts's copy of this module rather than to whichever copy records first (Next's, for a tRPC call): both would
+ * work, sharing it through globalThis, but the process metrics should start with the process.
+ */
+export function initMetrics() {
+  metrics();
+}
+
 /** The Prometheus text exposition of this process's registry, with its content type. */
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   const { registry } = metrics();

@@ -12,7 +12,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type pg from "pg";
 import { getPool } from "@/db/client";
-import { observeHttp, renderMetrics, routeGroup, statusClass } from "./metrics";
+import { initMetrics, observeHttp, renderMetrics, routeGroup, statusClass } from "./metrics";
 
 export const READY_TIMEOUT_MS = 2000;
 
@@ -21,6 +21,7 @@ export const READY_TIMEOUT_MS = 2000;
  * done (or the client went away: status class "aborted").
  */
 export function instrumentHttp(server: Server) {
+  initMetrics();
   const time = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const route = routeGroup(pathOf(req.url));
