@@ -11,6 +11,7 @@ import { type EmbeddedDb, startEmbeddedPostgres } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
 import { DEMO_PASSWORD, demoUsers, seedIfEmpty } from "./db/seed";
 import { CLIENT_IP_HEADER } from "./server/lib/client-ip";
+import { handleOpsRequest, instrumentHttp } from "./server/lib/ops-http";
 import { dataDir } from "./server/lib/secrets";
 import { handleUpgrade, startBackground, stopBackground } from "./server/runtime";
 
@@ -79,6 +80,8 @@ async function main() {
   const nextUpgrade = dev ? app.getUpgradeHandler() : undefined;
 
   const server = http.createServer((req, res) => {
+    // /healthz, /readyz and /metrics are answered before Next (server/lib/ops-http.ts).
+    if (handleOpsRequest(req, res)) return;
     // The client address comes from the socket, never from a header the client could send.
     req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
     handle(req, res).catch((e: unknown) => {
@@ -92,6 +95,7 @@ async function main() {
     if (nextUpgrade) nextUpgrade(req, socket, head);
     else socket.destroy();
   });
+  instrumentHttp(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(e.code === "EADDRINUSE" ? new Error(`port ${port} on ${host} is already in use; set PORT to another one`) : e),
