@@ -10,6 +10,7 @@ import { isDpuAgentError } from "@/server/drivers/dpu-agent/client";
 import { isStorageError } from "@/server/drivers/storage/client";
 import { isRuleCompileError } from "@/server/domain/rule-compiler";
 import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
+import type { Logger } from "pino";
 import { logger } from "@/server/lib/log";
 
 /** A TRPCError from any copy of @trpc/server (tRPC itself recognises foreign copies by name the same way). */
@@ -129,8 +130,8 @@ export function toTrpcError(e: unknown): TRPCError | undefined {
  * Logs a failed procedure: a client error (4xx) as one short line (what was refused and why — its stack says nothing
  * about the caller's mistake and floods the log); a server error (5xx) with its cause and stack.
  */
-export function logTrpcError(error: TRPCError, path: string | undefined): void {
+export function logTrpcError(error: TRPCError, path: string | undefined, log: Pick<Logger, "info" | "error"> = logger): void {
   const status = getHTTPStatusCodeFromError(error);
-  if (status >= 500) logger.error({ err: error.cause ?? error, path, code: error.code }, "tRPC procedure failed");
-  else logger.info({ path, code: error.code, status, reason: error.message.slice(0, 300) }, "tRPC request refused");
+  if (status >= 500) log.error({ err: error.cause ?? error, path, code: error.code }, "tRPC procedure failed");
+  else log.info({ path, code: error.code, status, reason: error.message.slice(0, 300) }, "tRPC request refused");
 }
