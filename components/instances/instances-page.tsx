@@ -1,6 +1,7 @@
 "use client";
-// Tenant instances: compute quota at a glance, the list (filter, cursor pages, refreshing by itself while anything
-// is in a transitional state), and the way to the create wizard. Each name opens the instance's page.
+// Tenant instances: compute quota at a glance, the list (filter by name and state, cursor pages, refreshing by itself
+// while anything is in a transitional state), and the way to the create wizard. Each name opens the instance's page.
+// The state filter is also the page's ?state= (the tenant home links each count there).
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
@@ -11,6 +12,10 @@ import { DataTable } from "@/components/ui/data-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { inputCls, UsageMeter } from "@/components/storage/shared";
+import type { InstanceState } from "@/server/domain/instance-rules";
+
+/** Every state an instance can be in (db/schema/compute.ts instance_state), for the state filter. */
+const INSTANCE_STATES: InstanceState[] = ["creating", "running", "starting", "stopping", "stopped", "rebooting", "rebuilding", "recovering", "deleting", "failed", "deleted"];
 
 export const TRANSITIONAL = new Set(["creating", "starting", "stopping", "rebooting", "rebuilding", "recovering", "deleting"]);
 
@@ -54,13 +59,14 @@ export function ComputeUsage({ tenant }: { tenant: string }) {
   );
 }
 
-export function InstancesPage({ tenant }: { tenant: string }) {
+export function InstancesPage({ tenant, initialState }: { tenant: string; initialState?: InstanceState }) {
   const trpc = useTRPC();
   const [q, setQ] = useState("");
+  const [state, setState] = useState<InstanceState | "">(initialState ?? "");
   const dq = useDebounced(q);
-  const pages = useCursorPages(dq);
+  const pages = useCursorPages(`${dq}|${state}`);
   const list = useQuery({
-    ...trpc.instances.list.queryOptions({ tenant, q: dq || undefined, cursor: pages.cursor }),
+    ...trpc.instances.list.queryOptions({ tenant, q: dq || undefined, state: state || undefined, cursor: pages.cursor }),
     placeholderData: (p) => p,
     // Follow creates, stops and deletes as they happen, without a reload.
     refetchInterval: (query) => (query.state.data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
@@ -92,8 +98,28 @@ export function InstancesPage({ tenant }: { tenant: string }) {
     <div>
       <PageHeader title="Instances" description="Bare-metal servers booted from cloud disks through their DPU: no install, no local disk." actions={create} />
       <ComputeUsage tenant={tenant} />
-      <div className="mb-3">
+      <div className="mb-3 flex flex-wrap gap-3">
         <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Filter by name" aria-label="Filter instances" className={`w-80 ${inputCls}`} />
+        <select
+          aria-label="Filter by state"
+          value={state}
+          onChange={(e) => {
+            const next = e.target.value as InstanceState | "";
+            setState(next);
+            const url = new URL(window.location.href);
+            if (next) url.searchParams.set("state", next);
+            else url.searchParams.delete("state");
+            window.history.replaceState(null, "", url);
+          }}
+          className={inputCls}
+        >
+          <option value="">All states</option>
+          {INSTANCE_STATES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
       </div>
       <DataTable<InstanceRow, string>
         label="Instances"
@@ -103,9 +129,9 @@ export function InstancesPage({ tenant }: { tenant: string }) {
         error={list.error ? errorInfo(list.error).message : null}
         empty={
           <EmptyState
-            title={dq ? "No instance matches the filter" : "No instances yet"}
-            body={dq ? undefined : "Pick a pool, an image and a subnet: the server is running in about the time its OS takes to boot."}
-            action={dq ? undefined : create}
+            title={dq || state ? "No instance matches the filter" : "No instances yet"}
+            body={dq || state ? undefined : "Pick a pool, an image and a subnet: the server is running in about the time its OS takes to boot."}
+            action={dq || state ? undefined : create}
           />
         }
         page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}

@@ -20,6 +20,7 @@ export default async function TenantLayout({ children, params }: { children: Rea
     { href: `${base}/security-groups`, label: "Security groups" },
     { href: `${base}/ssh-keys`, label: "SSH keys" },
     { href: `${base}/members`, label: "Members" },
+    { href: `${base}/activity`, label: "Activity" },
   ];
   return (
     <Shell

@@ -1,5 +1,6 @@
-// Tenant portal overview.
+// Tenant portal home: what failed, instances by state, quota and recent operations (components/activity/tenant-home.tsx).
 import { notFound } from "next/navigation";
+import { TenantHome } from "@/components/activity/tenant-home";
 import { PageHeader } from "@/components/ui/page";
 import { getViewer } from "@/server/auth/session";
 
@@ -13,12 +14,7 @@ export default async function TenantOverview({ params }: { params: Promise<{ ten
   return (
     <div>
       <PageHeader title={m.name} description={`You are ${m.role === "tenant-admin" ? "an admin" : "a member"} of this tenant.`} />
-      <div className="rounded-lg border border-zinc-200 p-5 text-sm text-zinc-700 dark:border-zinc-800 dark:text-zinc-300">
-        <p>
-          Servers, volumes and networks of {m.name} will appear here as they are built. Today the portal has no resources to
-          show yet: each section in the menu says plainly what it will hold.
-        </p>
-      </div>
+      <TenantHome tenant={m.slug} />
     </div>
   );
 }

@@ -1,0 +1,246 @@
+"use client";
+// A tenant's Activity page: its audit log (every change to the tenant's resources and who made it; filter by action,
+// person and day) and its operations (long-running work with status and progress; filter by status and day). Both
+// are server-side cursor pages (`activity.log`, `activity.operations`); the operations refresh while any runs.
+import { useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import type { inferRouterOutputs } from "@trpc/server";
+import { useId, useState } from "react";
+import { inputCls } from "@/components/storage/shared";
+import { errorInfo, useTRPC } from "@/components/trpc";
+import { DataTable } from "@/components/ui/data-table";
+import { EmptyState, PageHeader } from "@/components/ui/page";
+import { useCursorPages } from "@/components/ui/use-cursor-pages";
+import type { AppRouter } from "@/server/api/root";
+import { OperationStatusBadge, OperationStep, TargetLink, UNDER_WAY, When } from "./shared";
+
+type Outputs = inferRouterOutputs<AppRouter>["activity"];
+type LogRow = Outputs["log"]["items"][number];
+type OperationRow = Outputs["operations"]["items"][number];
+export type ActivityTab = "log" | "operations";
+
+const OPERATION_STATUSES = ["pending", "running", "cancelling", "succeeded", "failed", "cancelled"] as const;
+
+/** A day from a date input as the start (or end) of that day in the browser's time zone. */
+function day(v: string, end: boolean): Date | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return undefined;
+  const d = new Date(`${v}T${end ? "23:59:59.999" : "00:00:00.000"}`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function Filter({ label, children }: { label: string; children: (id: string) => React.ReactNode }) {
+  const id = useId();
+  return (
+    <div className="flex flex-col gap-1 text-xs text-zinc-600 dark:text-zinc-400">
+      <label htmlFor={id}>{label}</label>
+      {children(id)}
+    </div>
+  );
+}
+
+function DayRange({ from, to, setFrom, setTo }: { from: string; to: string; setFrom: (v: string) => void; setTo: (v: string) => void }) {
+  return (
+    <>
+      <Filter label="From">
+        {(id) => (
+          <input id={id} type="date" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} className={inputCls} />
+        )}
+      </Filter>
+      <Filter label="To">
+        {(id) => (
+          <input id={id} type="date" value={to} min={from || undefined} onChange={(e) => setTo(e.target.value)} className={inputCls} />
+        )}
+      </Filter>
+    </>
+  );
+}
+
+function AuditLog({ tenant }: { tenant: string }) {
+  const trpc = useTRPC();
+  const [action, setAction] = useState("");
+  const [actor, setActor] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const filters = { action: action || undefined, actor: actor || undefined, from: day(from, false), to: day(to, true) };
+  const pages = useCursorPages(JSON.stringify([action, actor, from, to]));
+  const facets = useQuery(trpc.activity.facets.queryOptions({ tenant }));
+  const list = useQuery({ ...trpc.activity.log.queryOptions({ tenant, ...filters, cursor: pages.cursor }), placeholderData: (p) => p });
+  const filtered = !!(action || actor || from || to);
+  const columns: ColumnDef<LogRow, unknown>[] = [
+    { id: "at", header: "When", cell: ({ row }) => <When at={row.original.at} /> },
+    { id: "actor", header: "Who", cell: ({ row }) => row.original.actorEmail ?? <span className="text-zinc-500">system</span> },
+    { id: "action", header: "Action", cell: ({ row }) => <code className="text-xs">{row.original.action}</code> },
+    { id: "target", header: "Target", cell: ({ row }) => <TargetLink tenant={tenant} {...row.original} /> },
+    {
+      id: "details",
+      header: "Details",
+      cell: ({ row }) => {
+        const d = row.original.details;
+        if (!d) return null;
+        const text = JSON.stringify(d);
+        return (
+          <code title={text} className="block max-w-md truncate text-xs text-zinc-500">
+            {text}
+          </code>
+        );
+      },
+    },
+  ];
+  return (
+    <div className="flex flex-col gap-3">
+      <fieldset className="flex flex-wrap items-end gap-3">
+        <legend className="sr-only">Filter the activity log</legend>
+        <Filter label="Action">
+          {(id) => (
+            <select id={id} value={action} onChange={(e) => setAction(e.target.value)} className={inputCls}>
+              <option value="">All actions</option>
+              {facets.data?.actions.map((a) => (
+                <option key={a} value={a}>
+                  {a}
+                </option>
+              ))}
+            </select>
+          )}
+        </Filter>
+        <Filter label="Who">
+          {(id) => (
+            <select id={id} value={actor} onChange={(e) => setActor(e.target.value)} className={inputCls}>
+              <option value="">Anyone</option>
+              {facets.data?.actors.map((a) => (
+                <option key={a} value={a}>
+                  {a}
+                </option>
+              ))}
+            </select>
+          )}
+        </Filter>
+        <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
+      </fieldset>
+      <DataTable<LogRow, string>
+        label="Activity log"
+        columns={columns}
+        rows={list.data?.items ?? []}
+        loading={list.isFetching && !list.data}
+        error={list.error ? errorInfo(list.error).message : null}
+        empty={
+          <EmptyState
+            title={filtered ? "Nothing matches these filters" : "No activity yet"}
+            body={filtered ? "Widen the days or pick another action or person." : "Every change to this tenant's instances, volumes, networks and members is listed here with who made it."}
+          />
+        }
+        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
+      />
+    </div>
+  );
+}
+
+function Operations({ tenant }: { tenant: string }) {
+  const trpc = useTRPC();
+  const [status, setStatus] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const pages = useCursorPages(JSON.stringify([status, from, to]));
+  const list = useQuery({
+    ...trpc.activity.operations.queryOptions({
+      tenant,
+      status: (status || undefined) as (typeof OPERATION_STATUSES)[number] | undefined,
+      from: day(from, false),
+      to: day(to, true),
+      cursor: pages.cursor,
+    }),
+    placeholderData: (p) => p,
+    refetchInterval: (q) => (q.state.data?.items.some((o) => UNDER_WAY.has(o.status)) ? 1000 : 10_000),
+  });
+  const filtered = !!(status || from || to);
+  const columns: ColumnDef<OperationRow, unknown>[] = [
+    { id: "createdAt", header: "Started", cell: ({ row }) => <When at={row.original.createdAt} /> },
+    { id: "kind", header: "Operation", cell: ({ row }) => <code className="text-xs">{row.original.kind}</code> },
+    { id: "target", header: "Target", cell: ({ row }) => <TargetLink tenant={tenant} {...row.original} /> },
+    {
+      id: "status",
+      header: "Status",
+      cell: ({ row }) => (
+        <span className="flex flex-col gap-0.5">
+          <OperationStatusBadge status={row.original.status} />
+          <OperationStep op={row.original} />
+        </span>
+      ),
+    },
+    { id: "error", header: "Reason", cell: ({ row }) => (row.original.error ? <span className="text-red-700 dark:text-red-300">{row.original.error}</span> : null) },
+    { id: "by", header: "By", cell: ({ row }) => row.original.createdBy ?? <span className="text-zinc-500">system</span> },
+    { id: "endedAt", header: "Ended", cell: ({ row }) => (row.original.endedAt ? <When at={row.original.endedAt} /> : <span className="text-zinc-500">—</span>) },
+  ];
+  return (
+    <div className="flex flex-col gap-3">
+      <fieldset className="flex flex-wrap items-end gap-3">
+        <legend className="sr-only">Filter operations</legend>
+        <Filter label="Status">
+          {(id) => (
+            <select id={id} value={status} onChange={(e) => setStatus(e.target.value)} className={inputCls}>
+              <option value="">Any status</option>
+              {OPERATION_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          )}
+        </Filter>
+        <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
+      </fieldset>
+      <DataTable<OperationRow, string>
+        label="Operations"
+        columns={columns}
+        rows={list.data?.items ?? []}
+        loading={list.isFetching && !list.data}
+        error={list.error ? errorInfo(list.error).message : null}
+        empty={
+          <EmptyState
+            title={filtered ? "No operation matches these filters" : "No operations yet"}
+            body={filtered ? undefined : "Creating, starting, stopping, backing up or deleting an instance each runs as an operation listed here."}
+          />
+        }
+        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
+      />
+    </div>
+  );
+}
+
+export function ActivityPage({ tenant, tenantName, initialTab = "log" }: { tenant: string; tenantName: string; initialTab?: ActivityTab }) {
+  const [tab, setTab] = useState<ActivityTab>(initialTab);
+  const tabs: { id: ActivityTab; label: string }[] = [
+    { id: "log", label: "Changes" },
+    { id: "operations", label: "Operations" },
+  ];
+  return (
+    <div>
+      <PageHeader title="Activity" description={`What happened in ${tenantName}: every change and who made it, and the long-running work with its outcome.`} />
+      <div role="tablist" aria-label="Activity" className="mb-4 flex gap-1 border-b border-zinc-200 dark:border-zinc-800">
+        {tabs.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`activity-tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`activity-panel-${t.id}`}
+            onClick={() => {
+              setTab(t.id);
+              const url = new URL(window.location.href);
+              url.searchParams.set("tab", t.id);
+              window.history.replaceState(null, "", url);
+            }}
+            className={`-mb-px border-b-2 px-3 py-1.5 text-sm ${
+              tab === t.id ? "border-sky-600 font-medium text-sky-800 dark:text-sky-300" : "border-transparent text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"
+            }`}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`activity-panel-${tab}`} aria-labelledby={`activity-tab-${tab}`}>
+        {tab === "log" ? <AuditLog tenant={tenant} /> : <Operations tenant={tenant} />}
+      </div>
+    </div>
+  );
+}
