@@ -2,7 +2,6 @@
 // optionally starts the dev lab, then serves Next.js and WebSocket upgrades (serial console) on one port.
 //   npm run dev              development (hot reload), embedded Postgres unless DATABASE_URL is set
 //   npm run build && npm start   production
-import http from "node:http";
 import path from "node:path";
 import next from "next";
 import pg from "pg";
@@ -10,7 +9,7 @@ import { closeDb, getDb } from "./db/client";
 import { type EmbeddedDb, startEmbeddedPostgres } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
 import { DEMO_PASSWORD, demoUsers, seedIfEmpty } from "./db/seed";
-import { CLIENT_IP_HEADER } from "./server/lib/client-ip";
+import { createFrontDoor } from "./server/front-door";
 import { handleOpsRequest, instrumentHttp } from "./server/lib/ops-http";
 import { dataDir } from "./server/lib/secrets";
 import { handleUpgrade, startBackground, stopBackground } from "./server/runtime";
@@ -79,21 +78,16 @@ async function main() {
   const handle = app.getRequestHandler();
   const nextUpgrade = dev ? app.getUpgradeHandler() : undefined;
 
-  const server = http.createServer((req, res) => {
+  // Every request passes the front door first: client address (trusted proxies), security headers, body limits.
+  const server = createFrontDoor({
+    dev,
     // /healthz, /readyz and /metrics are answered before Next (server/lib/ops-http.ts).
-    if (handleOpsRequest(req, res)) return;
-    // The client address comes from the socket, never from a header the client could send.
-    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
-    handle(req, res).catch((e: unknown) => {
-      console.error(e);
-      if (!res.headersSent) res.writeHead(500).end("Internal error");
-    });
-  });
-  server.on("upgrade", (req, socket, head) => {
-    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
-    if (handleUpgrade(req, socket, head)) return;
-    if (nextUpgrade) nextUpgrade(req, socket, head);
-    else socket.destroy();
+    handle: (req, res) => handleOpsRequest(req, res) || handle(req, res),
+    upgrade(req, socket, head) {
+      if (handleUpgrade(req, socket, head)) return;
+      if (nextUpgrade) void nextUpgrade(req, socket, head);
+      else socket.destroy();
+    },
   });
   instrumentHttp(server);
   await new Promise<void>((resolve, reject) => {

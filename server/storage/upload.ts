@@ -13,16 +13,14 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
 import { GiB, imageMetaSchema } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
+import { maxUploadBytes } from "@/server/lib/body-limit";
 import { isFieldErrorCause, toTrpcError } from "../api/errors";
 import { defaultLogicalPoolId } from "./backend";
 import { ImageFileError, inspectImageFile } from "./image-file";
 import { type ActorCtx, buildImage } from "./images";
 
-/** Largest upload accepted (ANVIL_IMAGE_MAX_BYTES, default 64 GiB). */
-export function maxUploadBytes(): number {
-  const v = Number(process.env.ANVIL_IMAGE_MAX_BYTES);
-  return Number.isSafeInteger(v) && v > 0 ? v : 64 * GiB;
-}
+/** Largest upload accepted (ANVIL_IMAGE_MAX_BYTES, default 64 GiB); the front door enforces it too. */
+export { maxUploadBytes };
 
 const querySchema = imageMetaSchema.extend({
   minSizeGiB: z.coerce.number().pipe(imageMetaSchema.shape.minSizeGiB.unwrap()).optional(),
