@@ -226,3 +226,13 @@ export async function instanceFixture(fx: Fixtures) {
     .returning();
   return row!;
 }
+
+/** A disabled webhook (deliveries are never sent) of a tenant, or of the platform (tenantId null). */
+export async function webhookFixture(fx: Fixtures, tenantId: string | null) {
+  const { seal } = await import("@/server/lib/secrets");
+  const [row] = await fx.db
+    .insert(s.webhooks)
+    .values({ tenantId, name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["instance.state_changed"], secret: seal("whsec_authz"), enabled: false })
+    .returning();
+  return row!;
+}

@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
 import { diskPoolFixture, freeDiskFixture, imageFixture, logicalPoolFixture, snapshotFixture, storageFixture, volumeFixture } from "./authz-fixtures";
-import { instanceFixture } from "./authz-fixtures";
+import { instanceFixture, webhookFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -273,6 +273,27 @@ export const authzTable: Record<string, AuthzRow> = {
   "images.update": { input: async (fx) => ({ id: (await imageFixture(fx)).id, description: "changed" }), expect: operatorWrite },
   "images.delete": { input: async (fx) => ({ id: (await imageFixture(fx)).id }), expect: operatorWrite },
   "images.deleteOwn": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await imageFixture(fx, "tenant")).id }), expect: tenantWrite },
+  // Webhooks: a tenant's admins manage its webhooks; operator admins the platform's (viewers may look). Creates name a
+  // loopback URL, which the delivery policy refuses (BAD_REQUEST past authorization): no test ever posts anywhere.
+  "webhooks.events": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantAdminWrite },
+  "webhooks.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantAdminWrite },
+  "webhooks.create": { input: (fx) => ({ tenant: fx.tenant.slug, name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["instance.state_changed"] }), expect: { ...tenantAdminWrite, tenantAdmin: "BAD_REQUEST" } },
+  "webhooks.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id, enabled: false }), expect: tenantAdminWrite },
+  "webhooks.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id }), expect: tenantAdminWrite },
+  "webhooks.deliveries": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id }), expect: tenantAdminWrite },
+  "webhooks.test": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id }), expect: tenantAdminWrite },
+  "webhooks.redeliver": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id, deliveryId: crypto.randomUUID() }),
+    expect: { ...tenantAdminWrite, tenantAdmin: "NOT_FOUND" },
+  },
+  "platformWebhooks.events": { input: () => ({}), expect: operatorRead },
+  "platformWebhooks.list": { input: () => ({}), expect: operatorRead },
+  "platformWebhooks.create": { input: () => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["node.fault"] }), expect: { ...operatorWrite, operatorAdmin: "BAD_REQUEST" } },
+  "platformWebhooks.update": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id, enabled: false }), expect: operatorWrite },
+  "platformWebhooks.delete": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id }), expect: operatorWrite },
+  "platformWebhooks.deliveries": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id }), expect: operatorRead },
+  "platformWebhooks.test": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id }), expect: operatorWrite },
+  "platformWebhooks.redeliver": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id, deliveryId: crypto.randomUUID() }), expect: { ...operatorWrite, operatorAdmin: "NOT_FOUND" } },
   // A tenant's own operations (the resource REST clients poll); another tenant's operation is NOT_FOUND like a missing one.
   "tenantOperations.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "tenantOperations.get": {

@@ -23,6 +23,7 @@ import { storageRouter } from "./routers/storage";
 import { volumesRouter } from "./routers/volumes";
 import { instancesRouter } from "./routers/instances";
 import { tenantOperationsRouter } from "./routers/tenantOperations";
+import { platformWebhooksRouter, webhooksRouter } from "./routers/webhooks";
 import { activityRouter } from "./routers/activity";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
@@ -52,6 +53,8 @@ export const appRouter = createTRPCRouter({
   instances: instancesRouter,
   activity: activityRouter,
   tenantOperations: tenantOperationsRouter,
+  webhooks: webhooksRouter,
+  platformWebhooks: platformWebhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -6,3 +6,4 @@ import "./maintenance";
 import "./instances";
 import "./instance-recovery";
 import "./instance-actions";
+import "./webhooks";
