@@ -22,6 +22,8 @@ export const QUEUES = {
   // Tenant provisioning and its inverse. Polled every 100 ms (DBOS's default is 1 s): a tenant's click should not
   // wait up to a second before any work starts; an idle poll is one indexed query.
   instances: { concurrency: 200, minPollingIntervalMs: 100 },
+  // Webhook deliveries (server/workflows/webhooks.ts): bounded so a burst of events can't open hundreds of sockets.
+  webhooks: { concurrency: 20 },
 } as const;
 export type QueueName = keyof typeof QUEUES;
 
@@ -163,6 +165,8 @@ export async function startEngine(opts: { databaseUrl: string; executorId?: stri
   });
   await DBOS.launch();
   for (const [name, o] of Object.entries(QUEUES)) await DBOS.registerQueue(name, o);
+  // Finished bulk enrollments leave the engine's tables (older ones hold their CSV, passwords and all, in plaintext).
+  await (await import("./nodes")).forgetFinishedBulkEnrolls().catch((e: Error) => logger.warn({ error: e.message }, "finished bulk enrollments not dropped"));
   if (opts.schedules !== false && schedules.length)
     await DBOS.applySchedules(schedules.map((s) => ({ scheduleName: s.name, workflowFn: s.fn, schedule: s.schedule, queueName: "sync" })));
 
