@@ -165,6 +165,14 @@ describe("bad input is a 4xx a person can act on", () => {
     );
   });
 
+  it("a malformed percent-encoded procedure path is a 400 from the HTTP route, batched or not", async () => {
+    const route = await import("@/app/api/trpc/[trpc]/route");
+    for (const url of ["http://localhost/api/trpc/%E0%A4?batch=1&input=%7B%7D", "http://localhost/api/trpc/%E0%A4?input=%7B%7D"]) {
+      const r = await route.GET(new Request(url));
+      expect([url, r.status]).toEqual([url, 400]);
+    }
+  });
+
   it("logs a client error in one line without a stack, a server error with its stack", () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({

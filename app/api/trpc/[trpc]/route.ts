@@ -17,7 +17,9 @@ function handler(req: Request) {
   if (len > max) return refuse(413, "PAYLOAD_TOO_LARGE", `Request body is ${len} bytes; the limit is ${max}.`);
   const url = new URL(req.url);
   if (url.searchParams.get("batch") === "1") {
-    const calls = decodeURIComponent(url.pathname.slice("/api/trpc/".length)).split(",").length;
+    // Counted on the raw path (a comma may come percent-encoded): decoding a malformed path would throw a 500 here;
+    // tRPC answers it with 400 itself.
+    const calls = url.pathname.slice("/api/trpc/".length).split(/,|%2C/i).length;
     if (calls > TRPC_MAX_BATCH)
       return refuse(400, "BAD_REQUEST", `A batch may hold at most ${TRPC_MAX_BATCH} procedure calls; this one has ${calls}. Split it into smaller batches.`);
   }
