@@ -17,6 +17,7 @@ const nav = [
   { href: "/ops/users", label: "Users" },
   { href: "/ops/events", label: "Events" },
   { href: "/ops/audit", label: "Audit" },
+  { href: "/ops/webhooks", label: "Webhooks" },
 ];
 
 export default async function OpsLayout({ children }: { children: React.ReactNode }) {

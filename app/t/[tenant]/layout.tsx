@@ -21,6 +21,8 @@ export default async function TenantLayout({ children, params }: { children: Rea
     { href: `${base}/ssh-keys`, label: "SSH keys" },
     { href: `${base}/members`, label: "Members" },
     { href: `${base}/activity`, label: "Activity" },
+    // Webhooks are managed by tenant admins only.
+    ...(m.role === "tenant-admin" ? [{ href: `${base}/webhooks`, label: "Webhooks" }] : []),
   ];
   return (
     <Shell
