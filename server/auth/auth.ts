@@ -8,6 +8,7 @@ import { getDb } from "@/db/client";
 import * as schema from "@/db/schema";
 import { CLIENT_IP_HEADER } from "@/server/lib/client-ip";
 import { derivedKey } from "@/server/lib/secrets";
+import { afterHook, beforeHook, checkedUserData } from "./guards";
 
 
 function build() {
@@ -27,7 +28,9 @@ function build() {
         rateLimit: schema.rateLimits,
       },
     }),
-    emailAndPassword: { enabled: true, disableSignUp: true, minPasswordLength: 8, maxPasswordLength: 256 },
+    emailAndPassword: { enabled: true, disableSignUp: true, minPasswordLength: 8, maxPasswordLength: 256, revokeSessionsOnPasswordReset: true },
+    // Per-account sign-in failures, other sessions ended on a password change, the name rule (server/auth/guards.ts).
+    hooks: { before: beforeHook, after: afterHook },
     user: {
       additionalFields: {
         platformRole: { type: "string", required: false, input: false },
@@ -46,6 +49,8 @@ function build() {
       max: 300,
       customRules: {
         "/sign-in/email": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
+        // Guessing the current password with a stolen session is as slow as guessing it at sign-in.
+        "/change-password": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
       },
     },
     advanced: {
@@ -58,6 +63,10 @@ function build() {
     },
     trustedOrigins: (process.env.ANVIL_TRUSTED_ORIGINS ?? "").split(",").filter(Boolean).concat([baseURL]),
     databaseHooks: {
+      user: {
+        create: { before: async (user) => ({ data: checkedUserData(user) }) },
+        update: { before: async (user) => ({ data: checkedUserData(user) }) },
+      },
       session: {
         create: {
           before: async (session) => {
