@@ -32,7 +32,12 @@ export function probeMessage(e: unknown, address: string): string {
     case "timeout":
       return `The BMC at ${address} did not answer in time: ${e.message}`;
     case "tls":
-      return `The BMC at ${address} presented a certificate Anvil does not trust (${e.message}). Install a trusted certificate on the BMC, or turn off "verify certificate" for this node.`;
+      // The driver's message already names the BMC and the remedy: the certificate problem itself, once.
+      return `The BMC at ${address} presented a certificate Anvil does not trust (${e.detail ?? e.message}). Install a trusted certificate on the BMC, or turn off "verify certificate" for this node.`;
+    case "invalid":
+      // The address itself is wrong in a way the driver explains (http:// to an HTTPS port, a BMC with several
+      // systems and no system named): its words say what to enter instead.
+      return e.message;
     case "bad_response":
       return `Something answers at ${address}, but not as a BMC of that protocol: ${e.message}`;
     default:

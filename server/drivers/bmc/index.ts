@@ -6,6 +6,7 @@ import { RedfishDriver } from "./redfish";
 import { BmcError, type BmcDriver, type BmcEndpoint } from "./types";
 
 export * from "./types";
+export { type BootOverrideOutcome, bootOverrideOutcome } from "./boot-override";
 export { probeRedfish, type RedfishProbe } from "./redfish";
 
 type DriverFactory = (ep: BmcEndpoint) => BmcDriver;

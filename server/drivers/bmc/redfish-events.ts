@@ -118,6 +118,8 @@ export interface StreamSource {
   powerState(): Promise<PowerState>;
   health(): Promise<BmcHealth>;
   log(): Promise<BmcEvent[]>;
+  /** Whether an event's OriginOfCondition concerns this driver's system (a BMC serving several streams them all). */
+  ours?(origin: string): boolean;
 }
 
 /**
@@ -158,7 +160,7 @@ export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEve
             } catch {
               continue; // a keep-alive or a vendor's non-JSON frame: nothing to deliver
             }
-            for (const ev of eventsFromRedfish(payload, f.id)) onEvent(ev);
+            for (const ev of eventsFromRedfish(payload, f.id)) if (!ev.origin || !src.ours || src.ours(ev.origin)) onEvent(ev);
             failures = 0;
           }
         }

@@ -5,6 +5,7 @@
 // Why undici's request() with shared Agents: 20,000 BMC endpoints per BFF replica must not mean 20,000
 // connection pools of their own. Drivers share one Agent per TLS policy (verify on / off / custom CA); the
 // Agent keeps a small pool per BMC origin (BMCs serve few concurrent clients) with keep-alive.
+import tls from "node:tls";
 import { Agent, type Dispatcher, request } from "undici";
 import { BmcError, type BmcCredentials, type BmcErrorCode, isBmcError } from "./types";
 
@@ -133,7 +134,9 @@ function errText(e: unknown): string {
   const parts: string[] = [];
   let cur: unknown = e;
   for (let i = 0; i < 4 && cur instanceof Error; i++) {
-    if (cur.message && !parts.includes(cur.message)) parts.push(cur.message);
+    // A wrapper often repeats its cause's words: keep each text once.
+    const m = cur.message;
+    if (m && !parts.some((p) => p.includes(m))) parts.push(m);
     cur = cur.cause;
   }
   return parts.join(": ") || String(e);
@@ -234,6 +237,27 @@ export function networkError(address: string, e: unknown, what: string, timedOut
     return new BmcError("unreachable", address, `BMC ${address} ${how} (${code}) while trying to ${what}`, { detail: text, cause: e });
   }
   return new BmcError("unreachable", address, `BMC ${address} could not be reached to ${what}: ${text}`, { detail: text, cause: e });
+}
+
+/** Failures where the far end took the connection and then dropped it or answered with something not HTTP. */
+const DROPPED_CODES = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE", "HPE_INVALID_CONSTANT", "HPE_INVALID_VERSION", "HPE_CR_EXPECTED", "HPE_LF_EXPECTED"]);
+
+/** Whether host:port of an http:// URL completes a TLS handshake (certificate not checked: this only asks "is it TLS?"). */
+function speaksTls(httpUrl: string, timeoutMs: number): Promise<boolean> {
+  if (timeoutMs < 50) return Promise.resolve(false);
+  const u = new URL(httpUrl);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  return new Promise((resolve) => {
+    const s = tls.connect({ host, port: Number(u.port) || 80, rejectUnauthorized: false, ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }) });
+    const done = (v: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.once("secureConnect", () => done(true));
+    s.once("error", () => done(false));
+  });
 }
 
 function headerMap(h: Dispatcher.ResponseData["headers"]): Record<string, string> {
@@ -431,7 +455,18 @@ export class RedfishTransport {
     } catch (e) {
       if (isBmcError(e)) throw e;
       if (o.signal?.aborted && !timedOut) throw new BmcError("invalid", this.address, `"${o.what}" was cancelled`, { cause: e, transient: false });
-      throw networkError(this.address, e, o.what, timedOut, o.deadline.budgetMs, this.opts.verifyTls);
+      const err = networkError(this.address, e, o.what, timedOut, o.deadline.budgetMs, this.opts.verifyTls);
+      // http:// to a port that speaks only TLS: the BMC drops the plain request (or answers with a TLS alert).
+      // Say what to change instead of "dropped the connection".
+      if (err.code === "unreachable" && url.startsWith("http:") && DROPPED_CODES.has(errCode(e) ?? "") && (await speaksTls(url, Math.min(2000, o.deadline.remaining())))) {
+        const https = this.address.replace(/^http:/, "https:");
+        throw new BmcError("invalid", this.address, `This BMC speaks HTTPS on that port; use ${https} (the address ${this.address} sends plain HTTP to a TLS-only port)`, {
+          detail: err.detail,
+          transient: false,
+          cause: e,
+        });
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onOuterAbort);

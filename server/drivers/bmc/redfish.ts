@@ -4,12 +4,22 @@
 // advertises, reads @Redfish.AllowableValues before asking, PATCHes with If-Match, follows 202 task
 // monitors, and explains failures with the BMC's own @Message.ExtendedInfo. Transport, sessions, time
 // budgets and retries live in redfish-http.ts; live events in redfish-events.ts.
-import { Deadline, type Json, RedfishTransport, retryAfterMs } from "./redfish-http";
+//
+// Written for BMCs as they are in the field (docs/decisions.md, "Field BMC dialects"; the lab simulates them,
+// sim/redfish/dialect.ts): an address may name one of several systems (…/redfish/v1/Systems/2) and every call
+// then drives that one; what a PATCH applied is read back, not assumed; a boot override is cleared in whichever
+// form the BMC accepts; DPUs are found through NetworkDeviceFunctions, contained chassis and SystemType DPU
+// systems; hardware logs are read from every log service that holds them; consoles may be advertised on the
+// system or its manager; virtual media falls back to PATCH where the actions are missing.
+import { Deadline, type Json, RedfishTransport, redfishErrorText, retryAfterMs } from "./redfish-http";
 import { subscribeEvents } from "./redfish-events";
 import {
+  type AppliedBootOverride,
   BOOT_DEVICES,
   BmcError,
   POWER_ACTIONS,
+  type BmcConsoleOption,
+  type BmcConsoleOptions,
   type BmcConsoleUri,
   type BmcDpuLink,
   type BmcDriver,
@@ -96,6 +106,35 @@ export function logEntryToEvent(e: Json): BmcEvent {
   };
 }
 
+/** A log service the driver reads hardware events from. */
+interface LogSource {
+  /** the LogService @odata.id */
+  service: string;
+  /** its Entries collection */
+  entries: string;
+  /** marked as a SEL (LogEntryType or Id) */
+  sel: boolean;
+}
+
+/**
+ * Whether a LogService holds hardware events: a SEL by LogEntryType or Id, or a log of Event entries / of unstated
+ * type (DMTF's "Log1") — not a journal, audit, dump, POST-code, OEM or CXL log.
+ */
+export function isHardwareLog(svc: Json): boolean {
+  if (svc.LogEntryType === "SEL" || svc.Id === "SEL") return true;
+  if (svc.LogEntryType !== undefined && svc.LogEntryType !== "Event" && svc.LogEntryType !== "Multiple") return false;
+  if (svc.DiagnosticDataType !== undefined) return false;
+  const name = `${String(svc.Id ?? "")} ${String(svc.Name ?? "")}`;
+  return !/journal|audit|dump|crash|post ?codes?|fault ?log|diagnostic/i.test(name);
+}
+
+/** Whether a LogEntry is a hardware event: a SEL entry, or an Event (or untyped) entry that carries a severity. */
+export function isHardwareEntry(e: Json): boolean {
+  if (e.EntryType === "SEL") return true;
+  if (e.EntryType !== undefined && e.EntryType !== "Event") return false;
+  return typeof (e.Severity ?? e.MessageSeverity) === "string";
+}
+
 /** Oldest first: by Created, then by numeric Id (entries without a time first, as the BMC logged them before its clock). */
 export function sortEvents(events: BmcEvent[]): BmcEvent[] {
   const num = (id: string) => (/^\d+$/.test(id) ? Number(id) : Number.NaN);
@@ -129,6 +168,8 @@ const ref = (v: unknown): string | undefined => {
   const id = v && typeof v === "object" ? (v as Json)["@odata.id"] : undefined;
   return typeof id === "string" ? id : undefined;
 };
+/** The @odata.ids of a link array. */
+const refsOf = (v: unknown): string[] => (Array.isArray(v) ? v.map(ref).filter((x): x is string => !!x) : []);
 const str = (v: unknown): string | null => (typeof v === "string" && v.trim() !== "" ? v : null);
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const obj = (v: unknown): Json | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
@@ -140,6 +181,18 @@ export function bmcBaseOf(url: string): string | undefined {
   const u = new URL(url);
   const i = u.pathname.indexOf("/redfish/");
   return `${u.origin}${i > 0 ? u.pathname.slice(0, i) : ""}`;
+}
+
+/** The ComputerSystem path a BMC address names ("https://bmc/redfish/v1/Systems/2" → "/redfish/v1/Systems/2"), if any. */
+export function systemPathIn(address: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(address).pathname.replace(/\/+$/, "");
+  } catch {
+    return undefined;
+  }
+  const m = /\/redfish\/v1\/Systems\/([^/]+)$/.exec(path);
+  return m ? `/redfish/v1/Systems/${m[1]}` : undefined;
 }
 
 /** Runs fn over items, at most `limit` at a time, keeping order. */
@@ -173,7 +226,11 @@ export class RedfishDriver implements BmcDriver {
   readonly transport: RedfishTransport;
   private readonly timeoutMs: number;
   private systemRef?: string;
-  private selEntriesRef?: string | null;
+  /** The system the address names (…/redfish/v1/Systems/<id>), if it names one: every call drives that system. */
+  private readonly pinnedSystem?: string;
+  /** The BMC's Systems members, when the driver listed them. */
+  private systemIds?: string[];
+  private logSources?: LogSource[];
   readonly virtualMedia: BmcVirtualMedia;
   readonly firmware: BmcFirmware;
   readonly events: BmcEventStream;
@@ -194,6 +251,7 @@ export class RedfishDriver implements BmcDriver {
       maxRetryAfterMs: opts.maxRetryAfterMs,
     });
     this.address = this.transport.address;
+    this.pinnedSystem = systemPathIn(this.address);
     this.timeoutMs = timeoutMs;
     this.virtualMedia = {
       insert: (imageUrl, o) => this.insertMedia(imageUrl, o?.writeProtected ?? true),
@@ -215,6 +273,7 @@ export class RedfishDriver implements BmcDriver {
             address: this.address,
             sseUri: async () => {
               const d = this.deadline();
+              await this.systemPath(d); // known before the first event arrives, for ownsOrigin
               const root = await this.transport.root(d);
               const esRef = ref(root.EventService);
               if (!esRef) return null;
@@ -225,6 +284,7 @@ export class RedfishDriver implements BmcDriver {
             powerState: () => this.getPowerState(),
             health: () => this.getHealth(),
             log: () => this.listEvents(),
+            ours: (origin) => this.ownsOrigin(origin),
           },
           onEvent,
           o,
@@ -262,33 +322,72 @@ export class RedfishDriver implements BmcDriver {
     return out;
   }
 
-  /** The ComputerSystem's @odata.id, found through the service root and the Systems collection. */
+  /**
+   * The ComputerSystem's @odata.id: the one the address names, else the only system of the BMC, else its only
+   * system that is not a DPU. A BMC serving several servers (a multi-node chassis manager) cannot be driven by its
+   * bare address: the call is refused with the system URLs to enroll instead — never "the first one".
+   */
   private async systemPath(d: Deadline): Promise<string> {
     if (this.systemRef) return this.systemRef;
+    if (this.pinnedSystem) {
+      this.systemRef = this.pinnedSystem;
+      return this.pinnedSystem;
+    }
+    const ids = await this.listSystems(d);
+    if (!ids.length) throw new BmcError("bad_response", this.address, `BMC ${this.address} lists no computer system in its Systems collection`);
+    if (ids.length === 1) {
+      this.systemRef = ids[0];
+      return ids[0];
+    }
+    const types = await mapLimit(ids, FANOUT, async (id) => (await this.get(id, d, "read a computer system", [404])).json?.SystemType);
+    const servers = ids.filter((_, i) => types[i] !== "DPU");
+    if (servers.length === 1) {
+      this.systemRef = servers[0];
+      return servers[0];
+    }
+    throw new BmcError(
+      "invalid",
+      this.address,
+      `BMC ${this.address} manages ${ids.length} computer systems${servers.length === ids.length ? "" : ` (${servers.length} of them servers)`}; enroll each by the URL of its system: ${ids.map((id) => `${this.transport.origin}${id}`).join(", ")}`,
+      { transient: false },
+    );
+  }
+
+  /** The Systems collection's members (cached: a BMC's set of systems does not change while Anvil talks to it). */
+  private async listSystems(d: Deadline): Promise<string[]> {
+    if (this.systemIds) return this.systemIds;
     const root = await this.transport.root(d);
     const systemsRef = ref(root.Systems);
     if (!systemsRef) throw new BmcError("unsupported", this.address, `BMC ${this.address} advertises no Systems collection in its service root`);
-    const ids = await this.members(systemsRef, d, "list the computer systems");
-    // One BMC, one server is the rule for Anvil's hosts and DPUs; with several, the first is the one
-    // (multi-node chassis managers are enrolled per node, by their own BMC address).
-    if (!ids.length) throw new BmcError("bad_response", this.address, `BMC ${this.address} lists no computer system in ${systemsRef}`);
-    this.systemRef = ids[0];
-    return ids[0];
+    this.systemIds = await this.members(systemsRef, d, "list the computer systems");
+    return this.systemIds;
   }
 
   /** The ComputerSystem and its ETag. A system that vanished (BMC reset renumbered it) is rediscovered once. */
   private async system(d: Deadline): Promise<{ json: Json; etag: string | undefined }> {
     for (let again = 0; ; again++) {
       const path = await this.systemPath(d);
-      const r = await this.get(path, d, "read the computer system", again === 0 ? [404] : undefined);
+      const r = await this.get(path, d, "read the computer system", again === 0 || this.pinnedSystem ? [404] : undefined);
       if (r.status === 404) {
+        if (this.pinnedSystem) {
+          // The address names a system the BMC does not have: say which it has rather than drive another.
+          const ids = await this.listSystems(d).catch(() => [] as string[]);
+          throw new BmcError("invalid", this.address, `BMC ${this.transport.origin} has no computer system at ${path}${ids.length ? ` (it has ${ids.join(", ")})` : ""}`, { transient: false });
+        }
         this.systemRef = undefined;
+        this.systemIds = undefined;
         continue;
       }
       if (!r.json) throw new BmcError("bad_response", this.address, `BMC ${this.address} answered ${path} with an empty body`);
       const etag = r.headers.etag ?? str(r.json["@odata.etag"]) ?? undefined;
       return { json: r.json, etag };
     }
+  }
+
+  /** Whether an event's OriginOfCondition is about this system (not about another system of the same BMC). */
+  private ownsOrigin(origin: string): boolean {
+    const m = /^(?:https?:\/\/[^/]+)?(\/redfish\/v1\/Systems\/[^/?#]+)/.exec(origin);
+    return !m || !this.systemRef || m[1] === this.systemRef;
   }
 
   // ------------------------------------------------------------------------------------------ power
@@ -360,12 +459,13 @@ export class RedfishDriver implements BmcDriver {
   /**
    * PATCH Boot with If-Match of the ETag just read. A 412 means the system changed between our GET and
    * PATCH (someone else wrote it): read it again and retry once, re-validating against what is there now.
+   * Then the override is read back and returned as the BMC holds it: a BMC may take "Once" and keep the override
+   * for every boot, and one that lists only Continuous gets Continuous — the caller shows what is true.
    */
-  async setBootDevice(dev: BootDevice, opts: BootOptions): Promise<void> {
+  async setBootDevice(dev: BootDevice, opts: BootOptions): Promise<{ applied: AppliedBootOverride }> {
     if (!BOOT_DEVICES.includes(dev)) throw new BmcError("invalid", this.address, `"${String(dev)}" is not a boot device (${BOOT_DEVICES.join(", ")})`);
     const d = this.deadline();
     const target = BOOT_TARGET_FOR[dev];
-    const enabled = opts?.persistent ? "Continuous" : "Once";
     for (let attempt = 1; ; attempt++) {
       const { json: sys, etag } = await this.system(d);
       const boot = obj(sys.Boot);
@@ -374,11 +474,15 @@ export class RedfishDriver implements BmcDriver {
       if (Array.isArray(allowedTargets) && !allowedTargets.includes(target)) {
         throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot boot from "${dev}" (Redfish target ${target}; it offers ${allowedTargets.join(", ")})`, { transient: false });
       }
+      let enabled = opts?.persistent ? "Continuous" : "Once";
       const allowedEnabled = boot["BootSourceOverrideEnabled@Redfish.AllowableValues"];
       if (Array.isArray(allowedEnabled) && !allowedEnabled.includes(enabled)) {
-        throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot set a ${opts.persistent ? "persistent" : "one-time"} boot override (it offers ${allowedEnabled.join(", ")})`, {
-          transient: false,
-        });
+        // No one-time overrides on this BMC: set it for every boot and report that (cleanNode clears it later).
+        if (enabled === "Once" && allowedEnabled.includes("Continuous")) enabled = "Continuous";
+        else
+          throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot set a ${opts.persistent ? "persistent" : "one-time"} boot override (it offers ${allowedEnabled.join(", ")})`, {
+            transient: false,
+          });
       }
       const patch: Json = { BootSourceOverrideEnabled: enabled, BootSourceOverrideTarget: target };
       // Mode only when asked and when the BMC has the property: BMCs without it reject it as unknown.
@@ -404,8 +508,25 @@ export class RedfishDriver implements BmcDriver {
         });
       }
       if (res.status === 202) await this.waitTask(res.headers.location ?? ref(res.json) ?? "", d, "the boot override");
-      return;
+      return { applied: await this.readBackBoot(dev, target, d) };
     }
+  }
+
+  /** The override the BMC holds after a PATCH, in Anvil's words; a BMC that holds no override or another device failed. */
+  private async readBackBoot(dev: BootDevice, target: string, d: Deadline): Promise<AppliedBootOverride> {
+    const boot = obj((await this.system(d)).json.Boot);
+    const heldTarget = boot?.BootSourceOverrideTarget;
+    const heldEnabled = boot?.BootSourceOverrideEnabled;
+    if (heldTarget === undefined) return { device: dev, persistent: heldEnabled === "Continuous" ? true : heldEnabled === "Once" ? false : null };
+    if (heldTarget !== target || heldEnabled === "Disabled") {
+      throw new BmcError(
+        "bmc_error",
+        this.address,
+        `BMC ${this.address} accepted the boot override to ${target} but holds ${String(heldTarget)}${heldEnabled === "Disabled" ? " (override disabled)" : ""}; the next boot will not use ${dev}`,
+        { transient: false },
+      );
+    }
+    return { device: dev, persistent: heldEnabled === "Continuous" ? true : heldEnabled === "Once" ? false : null };
   }
 
   // -------------------------------------------------------------------------------------- inventory
@@ -479,16 +600,51 @@ export class RedfishDriver implements BmcDriver {
   }
 
   /**
-   * The host's DPUs: Chassis → NetworkAdapters → NetworkDeviceFunctions whose Links.OffloadSystem names a
-   * ComputerSystem (an absolute URL on the DPU's own BMC, or a local path for a DPU on the same BMC).
+   * The host's DPUs, found three ways and merged by system:
+   *  - Chassis → NetworkAdapters → NetworkDeviceFunctions whose Links.OffloadSystem names a ComputerSystem (an
+   *    absolute URL on the DPU's own BMC — BlueField — or a path on this one);
+   *  - Chassis → Links.Contains → a chassis whose Links.ComputerSystems has SystemType "DPU" (DMTF public-smartnic);
+   *  - the BMC's Systems members with SystemType "DPU", when this is the BMC's only other system (they can be no
+   *    one else's).
+   * A DPU on this same BMC is reached at its system's URL here (bmcUrl), with the same credentials.
    */
   private async dpuLinks(sys: Json, d: Deadline): Promise<BmcDpuLink[]> {
     const chassis = obj(sys.Links)?.Chassis;
     const chassisIds = Array.isArray(chassis) ? chassis.map(ref).filter((x): x is string => !!x) : [];
     const bySystem = new Map<string, BmcDpuLink>();
-    for (const cid of chassisIds) {
+    const origin = this.transport.origin;
+    const add = (target: string, fns: string[]) => {
+      // One key per system whether linked by path or by absolute URL on this BMC.
+      const key = target.startsWith(origin) ? target.slice(origin.length) : target;
+      let link = bySystem.get(key);
+      if (!link) {
+        link = { systemId: key, networkDeviceFunctions: [] };
+        const base = bmcBaseOf(target);
+        if (base && new URL(base).origin !== origin) link.bmcUrl = base;
+        else if (key.startsWith("/redfish/v1/Systems/")) link.bmcUrl = `${origin}${key}`;
+        bySystem.set(key, link);
+      }
+      for (const f of fns) if (!link.networkDeviceFunctions.includes(f)) link.networkDeviceFunctions.push(f);
+    };
+    const seen = new Set<string>();
+    const chassisQueue = chassisIds.map((id) => ({ id, depth: 0 }));
+    while (chassisQueue.length) {
+      const { id: cid, depth } = chassisQueue.shift() as { id: string; depth: number };
+      if (seen.has(cid)) continue;
+      seen.add(cid);
       const c = (await this.get(cid, d, "read the chassis", [404])).json;
-      const adaptersRef = ref(c?.NetworkAdapters);
+      if (!c) continue;
+      const links = obj(c.Links);
+      // A contained chassis (a card) whose computer system is a DPU.
+      if (depth > 0) {
+        const systems = Array.isArray(links?.ComputerSystems) ? (links.ComputerSystems as unknown[]).map(ref).filter((x): x is string => !!x) : [];
+        for (const sid of systems) {
+          const s = sid === ref(sys) ? undefined : (await this.get(sid, d, "read a contained computer system", [404])).json;
+          if (s?.SystemType === "DPU") add(sid, refsOf(obj(s.Links)?.OffloadedNetworkDeviceFunctions));
+        }
+      }
+      if (depth < 2 && Array.isArray(links?.Contains)) for (const sub of (links.Contains as unknown[]).map(ref)) if (sub) chassisQueue.push({ id: sub, depth: depth + 1 });
+      const adaptersRef = ref(c.NetworkAdapters);
       if (!adaptersRef) continue;
       const adapters = await this.members(adaptersRef, d, "list the network adapters");
       const fnLists = await mapLimit(adapters, FANOUT, async (aid) => {
@@ -500,16 +656,17 @@ export class RedfishDriver implements BmcDriver {
       for (const f of fns) {
         const target = ref(obj(f?.Links)?.OffloadSystem);
         const fid = f ? ref(f) : undefined;
-        if (!target || !fid) continue;
-        let link = bySystem.get(target);
-        if (!link) {
-          link = { systemId: target, networkDeviceFunctions: [] };
-          const base = bmcBaseOf(target);
-          if (base && new URL(base).origin !== this.transport.origin) link.bmcUrl = base;
-          bySystem.set(target, link);
-        }
-        link.networkDeviceFunctions.push(fid);
+        if (!target || !fid || target === ref(sys)) continue;
+        add(target, [fid]);
       }
+    }
+    // DPU systems of this BMC: this system's when it is the BMC's only server.
+    const ids = await this.listSystems(d);
+    if (ids.length > 1) {
+      const others = ids.filter((id) => id !== ref(sys));
+      const systems = await mapLimit(others, FANOUT, async (id) => ({ id, json: (await this.get(id, d, "read a computer system", [404])).json }));
+      const servers = systems.filter((x) => x.json && x.json.SystemType !== "DPU");
+      if (servers.length === 0) for (const x of systems) if (x.json?.SystemType === "DPU") add(x.id, refsOf(obj(x.json.Links)?.OffloadedNetworkDeviceFunctions));
     }
     return [...bySystem.values()];
   }
@@ -543,33 +700,73 @@ export class RedfishDriver implements BmcDriver {
     return { health, reason: reason ?? `The BMC reports ${part} as ${health} and logged no warning or critical entry` };
   }
 
-  /** LogServices → the service whose LogEntryType is SEL (or Id "SEL") → its Entries. null: none. */
-  private async selEntriesPath(d: Deadline): Promise<string | null> {
-    if (this.selEntriesRef !== undefined) return this.selEntriesRef;
+  /**
+   * The log services holding hardware events: every LogService of the system, of its manager and of its chassis
+   * (deduplicated by @odata.id — BMCs link one service from several places), except those that plainly hold
+   * something else (journals, audit, dumps, POST codes, OEM/CXL logs). Found once per driver.
+   */
+  private async hardwareLogs(d: Deadline): Promise<LogSource[]> {
+    if (this.logSources) return this.logSources;
     const { json: sys } = await this.system(d);
-    const servicesRef = ref(sys.LogServices);
-    let found: string | null = null;
-    if (servicesRef) {
-      const ids = await this.members(servicesRef, d, "list the log services");
-      const services = await mapLimit(ids, FANOUT, async (id) => (await this.get(id, d, "read a log service", [404])).json);
-      const sel = services.find((s) => s?.LogEntryType === "SEL") ?? services.find((s) => s?.Id === "SEL");
-      found = ref(sel?.Entries) ?? null;
+    const root = await this.transport.root(d);
+    const collections: Array<{ ref: string; owner: string }> = [];
+    const own = ref(sys.LogServices);
+    if (own) collections.push({ ref: own, owner: "system" });
+    const mgr = await this.manager(sys, root, d).catch(() => undefined);
+    const mgrLogs = ref(mgr?.LogServices);
+    if (mgrLogs) collections.push({ ref: mgrLogs, owner: "manager" });
+    for (const cid of refsOf(obj(sys.Links)?.Chassis)) {
+      const c = (await this.get(cid, d, "read the chassis", [404])).json;
+      const cl = ref(c?.LogServices);
+      if (cl) collections.push({ ref: cl, owner: "chassis" });
     }
-    this.selEntriesRef = found;
+    const found: LogSource[] = [];
+    const seen = new Set<string>();
+    for (const col of collections) {
+      const ids = (await this.members(col.ref, d, `list the ${col.owner}'s log services`).catch(() => [] as string[])).filter((id) => !seen.has(id));
+      for (const id of ids) seen.add(id);
+      const services = await mapLimit(ids, FANOUT, async (id) => ({ id, json: (await this.get(id, d, "read a log service", [404])).json }));
+      for (const { id, json } of services) {
+        const entries = ref(json?.Entries);
+        if (!json || !entries || !isHardwareLog(json)) continue;
+        found.push({ service: id, entries, sel: json.LogEntryType === "SEL" || json.Id === "SEL" });
+      }
+    }
+    // The system's own services come first (collections are read in that order); among them a SEL first. The
+    // first source's entries keep their plain Ids (as before); the others' are qualified by their service.
+    const sysPath = ref(sys) ?? "";
+    const rank = (x: LogSource) => (x.service.startsWith(`${sysPath}/`) ? (x.sel ? 2 : 1) : 0);
+    found.sort((a, b) => rank(b) - rank(a));
+    this.logSources = found;
     return found;
   }
 
+  /**
+   * Hardware events of every log service that holds them, oldest first, each entry once (by @odata.id). Ids are
+   * the LogEntry Id for the first (the system's SEL, or its first hardware log) and "<service>:<Id>" for the others.
+   */
   async listEvents(opts: ListEventsOptions = {}): Promise<BmcEvent[]> {
     if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1)) throw new BmcError("invalid", this.address, "limit must be a positive integer");
     const d = this.deadline();
-    const entries = await this.selEntriesPath(d);
-    if (!entries) return [];
+    const sources = await this.hardwareLogs(d);
     const events: BmcEvent[] = [];
-    let next: string | undefined = entries;
-    for (let page = 0; next && page < MAX_LOG_PAGES; page++) {
-      const c = await this.getJson(next, d, "read the system event log");
-      for (const m of Array.isArray(c.Members) ? c.Members : []) if (obj(m)) events.push(logEntryToEvent(m as Json));
-      next = str(c["Members@odata.nextLink"]) ?? undefined;
+    const seen = new Set<string>();
+    for (const [i, src] of sources.entries()) {
+      const prefix = i === 0 ? "" : `${src.service.replace(/^\/redfish\/v1\//, "").replace("/LogServices/", "/")}:`;
+      let next: string | undefined = src.entries;
+      for (let page = 0; next && page < MAX_LOG_PAGES; page++) {
+        const c = await this.getJson(next, d, "read the hardware event log");
+        for (const m of Array.isArray(c.Members) ? c.Members : []) {
+          const e = obj(m);
+          if (!e || !isHardwareEntry(e)) continue;
+          const key = ref(e) ?? `${src.entries}/${String(e.Id)}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const ev = logEntryToEvent(e);
+          events.push(prefix ? { ...ev, id: `${prefix}${ev.id}` } : ev);
+        }
+        next = str(c["Members@odata.nextLink"]) ?? undefined;
+      }
     }
     let out = sortEvents(events);
     const since = opts.since;
@@ -580,22 +777,47 @@ export class RedfishDriver implements BmcDriver {
 
   // ---------------------------------------------------------------------------------- boot override off
 
+  /**
+   * Clears the override in the forms BMCs accept, in this order: BootSourceOverrideEnabled "Disabled" (the
+   * standard), BootSourceOverrideTarget "None" (BMCs that refuse "Disabled"), both together — each checked by
+   * reading the system back, since some BMCs answer 200 and keep the override.
+   */
   async clearBootOverride(): Promise<void> {
     const d = this.deadline();
-    for (let attempt = 1; ; attempt++) {
-      const { json: sys, etag } = await this.system(d);
-      const boot = obj(sys.Boot);
-      if (!boot || boot.BootSourceOverrideEnabled === "Disabled") return; // nothing to clear
-      const res = await this.transport.call("PATCH", await this.systemPath(d), {
-        deadline: d,
-        what: "clear the boot override",
-        body: { Boot: { BootSourceOverrideEnabled: "Disabled" } },
-        headers: etag ? { "if-match": etag } : {},
-        allow: [412],
-      });
-      if (res.status !== 412) return;
-      if (attempt >= 2) throw new BmcError("bmc_error", this.address, `BMC ${this.address} rejected clearing the boot override twice with 412 PreconditionFailed; try again`, { transient: true });
+    const cleared = (b: Json | undefined) => !b || b.BootSourceOverrideEnabled === "Disabled" || b.BootSourceOverrideTarget === "None";
+    const forms: Json[] = [{ BootSourceOverrideEnabled: "Disabled" }, { BootSourceOverrideTarget: "None" }, { BootSourceOverrideEnabled: "Disabled", BootSourceOverrideTarget: "None" }];
+    const tried: string[] = [];
+    let current = await this.system(d);
+    if (cleared(obj(current.json.Boot))) return; // nothing to clear
+    for (const form of forms) {
+      const label = Object.entries(form)
+        .map(([k, v]) => `${k} ${String(v)}`)
+        .join(" + ");
+      let res: Awaited<ReturnType<RedfishTransport["call"]>> | undefined;
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        res = await this.transport.call("PATCH", await this.systemPath(d), {
+          deadline: d,
+          what: `clear the boot override (${label})`,
+          body: { Boot: form },
+          headers: current.etag ? { "if-match": current.etag } : {},
+          allow: [400, 412],
+        });
+        if (res.status !== 412) break;
+        current = await this.system(d);
+        if (cleared(obj(current.json.Boot))) return;
+      }
+      if (!res || res.status === 412) throw new BmcError("bmc_error", this.address, `BMC ${this.address} rejected clearing the boot override twice with 412 PreconditionFailed; try again`, { transient: true });
+      if (res.status === 202) await this.waitTask(res.headers.location ?? ref(res.json) ?? "", d, "clearing the boot override");
+      if (res.status === 400) {
+        tried.push(`${label}: refused (${redfishErrorText(res.json) ?? "HTTP 400"})`);
+        continue;
+      }
+      current = await this.system(d);
+      const boot = obj(current.json.Boot);
+      if (cleared(boot)) return;
+      tried.push(`${label}: accepted, but it still holds ${String(boot?.BootSourceOverrideTarget)} (${String(boot?.BootSourceOverrideEnabled)})`);
     }
+    throw new BmcError("bmc_error", this.address, `BMC ${this.address} would not clear its boot override — ${tried.join("; ")}`, { transient: false });
   }
 
   // ---------------------------------------------------------------------------------- boot progress
@@ -609,12 +831,63 @@ export class RedfishDriver implements BmcDriver {
 
   async consoleUri(): Promise<BmcConsoleUri | null> {
     const { json: sys } = await this.system(this.deadline());
+    return this.websocketConsole(sys);
+  }
+
+  private websocketConsole(sys: Json): BmcConsoleUri | null {
     const ws = obj(obj(sys.SerialConsole)?.WebSocket);
     const uri = str(ws?.ConsoleURI);
     if (!ws || !uri || ws.ServiceEnabled === false) return null;
     // A relative URI is on the BMC itself, with the ws scheme matching http/https.
     const url = new URL(uri, `${this.transport.origin.replace(/^http/, "ws")}/`).href;
     return { url, interactive: ws.Interactive !== false };
+  }
+
+  /**
+   * The serial consoles this BMC advertises, in the order Anvil tries them: WebSocket, then SSH, then IPMI SOL —
+   * from the system's SerialConsole (ComputerSystem v1_13+), then the manager's SerialConsole and CommandShell
+   * (ConnectTypesSupported; the older, Manager-level form many BMCs still use), with the manager's ports from its
+   * NetworkProtocol (SSH 22, IPMI 623 when it does not say). The manager is asked only when the system offers no
+   * WebSocket console.
+   */
+  async consoleOptions(): Promise<BmcConsoleOptions> {
+    const d = this.deadline();
+    const { json: sys } = await this.system(d);
+    const host = new URL(this.transport.origin).hostname.replace(/^\[|\]$/g, "");
+    const ssh: BmcConsoleOption[] = [];
+    const ipmi: BmcConsoleOption[] = [];
+    const options: BmcConsoleOption[] = [];
+    const ws = this.websocketConsole(sys);
+    if (ws) options.push({ kind: "websocket", url: ws.url, interactive: ws.interactive, source: "the system's SerialConsole.WebSocket" });
+    const sc = obj(sys.SerialConsole);
+    const on = (x: unknown) => obj(x)?.ServiceEnabled === true;
+    const port = (x: unknown, dflt: number) => num(obj(x)?.Port) ?? dflt;
+    if (on(sc?.SSH)) ssh.push({ kind: "ssh", host, port: port(sc?.SSH, 22), source: "the system's SerialConsole.SSH" });
+    if (on(sc?.IPMI)) ipmi.push({ kind: "ipmi", host, port: port(sc?.IPMI, 623), source: "the system's SerialConsole.IPMI" });
+    const seenOnManager: string[] = [];
+    if (!ws) {
+      const mgr = await this.manager(sys, await this.transport.root(d), d).catch(() => undefined);
+      const types = (x: unknown) => (obj(x)?.ServiceEnabled !== false && Array.isArray(obj(x)?.ConnectTypesSupported) ? (obj(x)?.ConnectTypesSupported as unknown[]) : []);
+      const serial = types(mgr?.SerialConsole);
+      const shell = types(mgr?.CommandShell);
+      if (mgr?.SerialConsole) seenOnManager.push(`SerialConsole ${serial.length ? `(${serial.join(", ")})` : "(disabled)"}`);
+      if (mgr?.CommandShell) seenOnManager.push(`CommandShell ${shell.length ? `(${shell.join(", ")})` : "(disabled)"}`);
+      if (serial.length || shell.length) {
+        const npRef = ref(mgr?.NetworkProtocol);
+        const np = npRef ? (await this.get(npRef, d, "read the manager's network protocols", [404])).json : null;
+        const sshPort = port(np?.SSH, 22);
+        const ipmiPort = port(np?.IPMI, 623);
+        if (serial.includes("SSH")) ssh.push({ kind: "ssh", host, port: sshPort, source: "the manager's SerialConsole (SSH)" });
+        if (shell.includes("SSH")) ssh.push({ kind: "ssh", host, port: sshPort, source: "the manager's CommandShell (SSH)" });
+        if (serial.includes("IPMI")) ipmi.push({ kind: "ipmi", host, port: ipmiPort, source: "the manager's SerialConsole (IPMI)" });
+      }
+    }
+    const same = (a: BmcConsoleOption, b: BmcConsoleOption) => a.kind !== "websocket" && b.kind !== "websocket" && a.kind === b.kind && a.port === b.port;
+    for (const o of [...ssh, ...ipmi]) if (!options.some((x) => same(x, o))) options.push(o);
+    if (options.length) return { options };
+    const system = sc ? `its system's SerialConsole offers no enabled WebSocket, SSH or IPMI console` : "its system advertises no SerialConsole";
+    const manager = seenOnManager.length ? `its manager advertises ${seenOnManager.join(" and ")} without SSH or IPMI` : "its manager advertises no SerialConsole or CommandShell";
+    return { options, none: `This BMC offers no serial console (${system}; ${manager})` };
   }
 
   // ---------------------------------------------------------------------------------- tasks (202)
@@ -725,10 +998,9 @@ export class RedfishDriver implements BmcDriver {
     return { id: slot.id, json: slot.json };
   }
 
-  private mediaAction(vm: Json, name: "InsertMedia" | "EjectMedia"): string {
-    const t = str(obj(obj(vm.Actions)?.[`#VirtualMedia.${name}`])?.target);
-    if (!t) throw new BmcError("unsupported", this.address, `BMC ${this.address} offers no VirtualMedia.${name} action`);
-    return t;
+  /** The advertised action target, or null when the slot has no such action (older BMCs: PATCH the resource). */
+  private mediaAction(vm: Json, name: "InsertMedia" | "EjectMedia"): string | null {
+    return str(obj(obj(vm.Actions)?.[`#VirtualMedia.${name}`])?.target);
   }
 
   private async insertMedia(imageUrl: string, writeProtected: boolean): Promise<void> {
@@ -740,31 +1012,48 @@ export class RedfishDriver implements BmcDriver {
     }
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new BmcError("invalid", this.address, "Virtual media images are mounted from http:// or https:// URLs");
     const d = this.deadline();
-    let { json: vm } = await this.mediaSlot(d);
-    if (vm.Inserted === true && vm.Image === imageUrl) return;
-    if (vm.Inserted === true || str(vm.Image)) {
-      await this.postMedia(vm, "EjectMedia", {}, d, "eject the current virtual media");
-      vm = (await this.mediaSlot(d)).json;
+    let slot = await this.mediaSlot(d);
+    if (slot.json.Inserted === true && slot.json.Image === imageUrl) return;
+    if (slot.json.Inserted === true || str(slot.json.Image)) {
+      await this.changeMedia(slot, "EjectMedia", {}, d, "eject the current virtual media");
+      slot = await this.mediaSlot(d);
     }
     const body: Json = { Image: imageUrl, Inserted: true, WriteProtected: writeProtected };
-    const tpAllowed = obj(obj(vm.Actions)?.["#VirtualMedia.InsertMedia"])?.["TransferProtocolType@Redfish.AllowableValues"];
+    const tpAllowed = obj(obj(slot.json.Actions)?.["#VirtualMedia.InsertMedia"])?.["TransferProtocolType@Redfish.AllowableValues"];
     const tp = u.protocol === "https:" ? "HTTPS" : "HTTP";
     if (Array.isArray(tpAllowed)) {
       if (!tpAllowed.includes(tp)) throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot mount images over ${tp} (it offers ${tpAllowed.join(", ")})`);
       body.TransferProtocolType = tp;
-    }
-    await this.postMedia(vm, "InsertMedia", body, d, `insert virtual media ${imageUrl}`);
+    } else if (!this.mediaAction(slot.json, "InsertMedia") && "TransferProtocolType" in slot.json) body.TransferProtocolType = tp;
+    await this.changeMedia(slot, "InsertMedia", body, d, `insert virtual media ${imageUrl}`);
+    const after = (await this.mediaSlot(d)).json;
+    if (after.Inserted !== true || after.Image !== imageUrl)
+      throw new BmcError("bmc_error", this.address, `BMC ${this.address} accepted virtual media ${imageUrl} but shows ${after.Inserted === true ? `${String(after.Image)} inserted` : "nothing inserted"}`, { transient: false });
   }
 
   private async ejectMedia(): Promise<void> {
     const d = this.deadline();
-    const { json: vm } = await this.mediaSlot(d);
-    if (vm.Inserted !== true && !str(vm.Image)) return;
-    await this.postMedia(vm, "EjectMedia", {}, d, "eject the virtual media");
+    const slot = await this.mediaSlot(d);
+    if (slot.json.Inserted !== true && !str(slot.json.Image)) return;
+    await this.changeMedia(slot, "EjectMedia", {}, d, "eject the virtual media");
   }
 
-  private async postMedia(vm: Json, name: "InsertMedia" | "EjectMedia", body: Json, d: Deadline, what: string): Promise<void> {
-    const res = await this.transport.call("POST", this.mediaAction(vm, name), { deadline: d, what, body, action: true });
+  /**
+   * InsertMedia / EjectMedia through the advertised action, or — on a slot without the actions, as older BMCs and
+   * DMTF's public-rackmount1 CD1 have — a PATCH of the VirtualMedia resource: {Image, Inserted: true,
+   * WriteProtected} to mount, {Image: null, Inserted: false} to eject.
+   */
+  private async changeMedia(slot: { id: string; json: Json }, name: "InsertMedia" | "EjectMedia", body: Json, d: Deadline, what: string): Promise<void> {
+    const target = this.mediaAction(slot.json, name);
+    const res = target
+      ? await this.transport.call("POST", target, { deadline: d, what, body, action: true })
+      : await this.transport
+          .call("PATCH", slot.id, { deadline: d, what: `${what} (PATCH of the VirtualMedia resource; it offers no VirtualMedia.${name} action)`, body: name === "InsertMedia" ? body : { Image: null, Inserted: false } })
+          .catch((e: unknown) => {
+            if (isBmcError(e) && e.code === "unsupported")
+              throw new BmcError("unsupported", this.address, `BMC ${this.address} offers neither a VirtualMedia.${name} action nor a writable VirtualMedia resource (${e.message})`, { transient: false });
+            throw e;
+          });
     if (res.status === 202) await this.waitTask(res.headers.location ?? "", d, what);
   }
 

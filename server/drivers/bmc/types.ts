@@ -44,6 +44,16 @@ export interface BootOptions {
   uefi?: boolean;
 }
 
+/** The boot override a BMC holds after setBootDevice, as read back from it (not as requested). */
+export interface AppliedBootOverride {
+  device: BootDevice;
+  /**
+   * true: every boot; false: next boot only; null: the BMC does not say (IPMI: the boot-flags-valid bit reads back
+   * clear although the device selector took — OpenIPMI's ipmi_sim and some older BMCs report only the device).
+   */
+  persistent: boolean | null;
+}
+
 export interface BmcCredentials {
   username: string;
   password: string;
@@ -78,15 +88,19 @@ export interface BmcNic {
   speedMbps?: number;
 }
 
-/** A DPU the BMC says is attached to this system (Redfish Links.OffloadedNetworkDeviceFunctions → OffloadSystem). */
+/**
+ * A DPU the BMC says is attached to this system: Redfish NetworkDeviceFunction Links.OffloadSystem, a chassis
+ * the host's chassis Contains whose ComputerSystem has SystemType DPU, or a DPU system among the BMC's Systems.
+ */
 export interface BmcDpuLink {
-  /** The DPU's ComputerSystem @odata.id on its own BMC, or a vendor identifier. */
+  /** The DPU's ComputerSystem @odata.id (an absolute URL on its own BMC, or a path on this one), or a vendor identifier. */
   systemId: string;
-  /** NetworkDeviceFunction ids of the host that the DPU offloads (Redfish: their @odata.id). */
+  /** NetworkDeviceFunction ids the DPU offloads (Redfish: their @odata.id). */
   networkDeviceFunctions: string[];
   /**
-   * Base URL of the DPU's own BMC (e.g. "https://10.0.1.5"), when the link is an absolute URL on another
-   * BMC (Redfish NetworkDeviceFunction Links.OffloadSystem) — what enrolment/inspection connects to next.
+   * Where to reach the DPU — what enrolment/inspection connects to next (with the host's credentials when it is on
+   * the same BMC): the base URL of the DPU's own BMC ("https://10.0.1.5"), or, for a DPU that is a system of this
+   * same BMC (DMTF public-smartnic), that system's URL on it ("https://10.0.0.5/redfish/v1/Systems/Card1-SoC").
    */
   bmcUrl?: string;
 }
@@ -170,8 +184,12 @@ export interface BmcDriver {
   /** Actions this BMC accepts, as far as the protocol can tell (Redfish AllowableValues; IPMI: the
    *  chassis-control set, minus actions this BMC has rejected). */
   supportedPowerActions(): Promise<PowerAction[]>;
-  /** Sets the boot override. Throws BmcError "unsupported" for a device the protocol cannot select. */
-  setBootDevice(dev: BootDevice, opts: BootOptions): Promise<void>;
+  /**
+   * Sets the boot override. Throws BmcError "unsupported" for a device the protocol cannot select, and a BmcError when
+   * the BMC refused or did not apply it. A driver that reads the override back resolves with what the BMC holds
+   * ({applied}); one that does not resolves with nothing.
+   */
+  setBootDevice(dev: BootDevice, opts: BootOptions): Promise<{ applied: AppliedBootOverride } | void>;
   getInventory(): Promise<BmcInventory>;
   getHealth(): Promise<BmcHealth>;
   /** The System Event Log, oldest first. */
@@ -191,11 +209,19 @@ export interface BmcDriver {
   /** Where the server's serial console can be reached (Redfish SerialConsole.WebSocket.ConsoleURI); null: none offered. */
   consoleUri?(): Promise<BmcConsoleUri | null>;
   /**
+   * Every serial console the BMC advertises, in the order Anvil tries them (WebSocket, SSH, IPMI SOL), from the
+   * system's SerialConsole and then its manager's SerialConsole / CommandShell; `none` explains an empty list.
+   */
+  consoleOptions?(): Promise<BmcConsoleOptions>;
+  /**
    * Power state and how far the boot got (Redfish ComputerSystem BootProgress.LastState, e.g. "OSRunning");
    * bootState null when the BMC does not report boot progress.
    */
   bootProgress?(): Promise<{ power: PowerState; bootState: string | null }>;
-  /** Removes any boot override (Redfish BootSourceOverrideEnabled=Disabled), so the next boot follows the BIOS order. */
+  /**
+   * Removes any boot override, so the next boot follows the BIOS order, in a form the BMC accepts (Redfish:
+   * BootSourceOverrideEnabled Disabled, else BootSourceOverrideTarget None, else both) — checked by reading it back.
+   */
   clearBootOverride?(): Promise<void>;
 }
 
@@ -279,6 +305,19 @@ export interface BmcEventStream {
    * transient failures (with backoff); rejects only on errors a retry cannot fix (auth, unsupported).
    */
   subscribe(onEvent: (e: BmcLiveEvent) => void, opts?: SubscribeOptions): Promise<void>;
+}
+
+/** One way to the server's serial console that a BMC advertises. */
+export type BmcConsoleOption =
+  | { kind: "websocket"; url: string; interactive: boolean; source: string }
+  | { kind: "ssh"; host: string; port: number; source: string }
+  | { kind: "ipmi"; host: string; port: number; source: string };
+
+export interface BmcConsoleOptions {
+  /** In the order to try them; `source` says where each was advertised (e.g. "the system's SerialConsole.SSH"). */
+  options: BmcConsoleOption[];
+  /** When options is empty: what the BMC showed, for the "no serial console" message. */
+  none?: string;
 }
 
 export interface BmcConsoleUri {
