@@ -13,6 +13,7 @@ import * as s from "@/db/schema";
 import { getAuth } from "@/server/auth/auth";
 import { type Principal, resolveApiToken } from "@/server/auth/principal";
 import { observeTrpc } from "@/server/lib/metrics";
+import { requestIdFrom } from "@/server/lib/request-id";
 import { fieldError, isFieldErrorCause, toTrpcError } from "./errors";
 import { findUnstorableText } from "./input-text";
 
@@ -28,7 +29,7 @@ export interface Context {
 
 export async function createContext(opts: { headers: Headers }): Promise<Context> {
   const db = getDb();
-  const requestId = opts.headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
+  const requestId = requestIdFrom(opts.headers);
   let principal: Principal | null = null;
   const authz = opts.headers.get("authorization");
   if (authz?.startsWith("Bearer ")) {
