@@ -1,6 +1,6 @@
 // Tests of the instance create input: names, user data (cloud-config must be a YAML mapping, scripts pass,
 // size limit), defaults.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { instanceCreateSchema, userDataProblem } from "./instances";
 
 const valid = {
@@ -35,5 +35,34 @@ describe("instance create input", () => {
     const r = instanceCreateSchema.safeParse({ ...valid, userData: "#cloud-config\n  bad: [\n" });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(["userData"]);
+  });
+
+  it("keeps a tenant's user data out of the server's output: problems go to the caller only", async () => {
+    const printed: string[] = [];
+    const onWarning = (w: Error) => printed.push(`warning: ${w.message}`);
+    process.on("warning", onWarning);
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    const consoles = (["log", "info", "warn", "error", "debug"] as const).map((m) =>
+      vi.spyOn(console, m).mockImplementation((...args) => {
+        printed.push(args.join(" "));
+      }),
+    );
+    try {
+      const secret = "tenant-secret-4711";
+      // An unknown tag and an unknown directive are warnings in the yaml package (emitted to stderr by default).
+      expect(userDataProblem(`#cloud-config\npassword: !vault ${secret}\n`)).toBeNull();
+      expect(userDataProblem(`#cloud-config\n%FOO ${secret}\n---\na: 1\n`)).toBeNull();
+      expect(userDataProblem(`#cloud-config\nkey: [${secret}\n`)).toMatch(/^Not valid YAML: .*line 3/);
+      expect(userDataProblem(`#cloud-config\na: &a [${secret}]\nb: [*a, *a, *a]\n`)).toBeNull();
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on a later tick
+    } finally {
+      process.off("warning", onWarning);
+      stderr.mockRestore();
+      for (const c of consoles) c.mockRestore();
+    }
+    expect(printed).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The instance create input, declared once: router input and (later) the tenant's create form. User data is
 // checked here as cloud-init would read it — a #cloud-config document must parse as a YAML mapping — so a typo
 // is a field error at submit time instead of a server that boots without its configuration.
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { z } from "zod";
 
 /** cloud-init's limit on the NoCloud seed is larger, but the DPU agent refuses more than 64 KiB (agent/schemas.ts). */
@@ -20,12 +20,15 @@ export function userDataProblem(text: string): string | null {
   if (Buffer.byteLength(text, "utf8") > USER_DATA_MAX_BYTES) return "At most 64 KiB; put large payloads behind #include or in the image";
   if (text.startsWith("#!")) return null; // a script: cloud-init runs it as is
   if (!text.startsWith("#cloud-config")) return "Must start with #cloud-config (or #! for a script)";
+  // Silently: the yaml package reports warnings (an unknown tag, a bad directive) through process.emitWarning, which
+  // prints the tenant's text to the server's stderr. Problems go back to the caller, and nowhere else.
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    const parsed = parseDocument(text, { logLevel: "silent" });
+    if (parsed.errors.length > 0) return `Not valid YAML: ${parsed.errors[0]!.message.split("\n")[0]}`;
+    doc = parsed.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    const msg = (e as Error).message.split("\n")[0];
-    return `Not valid YAML: ${msg}`;
+    return `Not valid YAML: ${(e as Error).message.split("\n")[0]}`;
   }
   if (doc !== null && (typeof doc !== "object" || Array.isArray(doc))) return "A #cloud-config document must be a YAML mapping (key: value lines)";
   return null;
