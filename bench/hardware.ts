@@ -21,6 +21,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-hw-"));
 fs.chmodSync(dir, 0o755);
 process.env.ANVIL_DATA_DIR = dir;
 process.env.ANVIL_ENROLL_CONCURRENCY ??= "64";
+process.env.ANVIL_MGMT_ALLOW ??= "127.0.0.0/8"; // the lab is on loopback (server/lib/mgmt-network.ts)
 process.env.LOG_LEVEL ??= "warn";
 
 // The simulator runs in its own process (so its CPU is not counted as the BFF's), in this namespace.

@@ -20,6 +20,7 @@ process.env.ANVIL_DATA_DIR = dir;
 process.env.LOG_LEVEL ??= "warn";
 process.env.DBOS_LOG_LEVEL ??= "error";
 process.env.ANVIL_BOOT_POLL_MS ??= "100";
+process.env.ANVIL_MGMT_ALLOW ??= "127.0.0.0/8"; // the lab is on loopback (server/lib/mgmt-network.ts)
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? "test" });
 allowServerOnlyOutsideNext();
 

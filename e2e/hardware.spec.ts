@@ -97,6 +97,11 @@ test("enroll a lab node by its BMC URL, inspect it, and see its DPU as a child",
   await dialog.getByRole("button", { name: "Enroll", exact: true }).click();
   await expect(dialog.getByText(/Enter the BMC's base URL/)).toBeVisible();
 
+  // An address off the management network (the cloud metadata address) is refused before anything is contacted.
+  await dialog.getByLabel("BMC address").fill("http://169.254.169.254");
+  await dialog.getByRole("button", { name: "Test connection" }).click();
+  await expect(dialog.getByRole("status")).toContainText("169.254.169.254 is not on the management network allowed by ANVIL_MGMT_ALLOW");
+
   await dialog.getByLabel("BMC address").fill(host.bmc_address);
   if (!host.verify_tls) await dialog.getByLabel("Verify TLS certificate").uncheck();
   await dialog.getByRole("button", { name: "Test connection" }).click();

@@ -11,4 +11,6 @@ export NODE_ENV=production ANVIL_LOGIN_RATE_MAX=1000 PORT="${PORT:-3199}"
 # credentials, agent tokens, the Redfish admin URL for fault injection) is written for the specs to read.
 export ANVIL_LAB="${ANVIL_LAB:-20}" ANVIL_LAB_ENROLL="${ANVIL_LAB_ENROLL:-16}" ANVIL_LAB_MANIFEST=test-results/lab.json
 export ANVIL_SYNC_INTERVAL_S="${ANVIL_SYNC_INTERVAL_S:-5}"
+# The lab is on loopback, which the management-network policy refuses unless allowed; nothing else is.
+export ANVIL_MGMT_ALLOW="127.0.0.0/8"
 exec npx tsx server.ts

@@ -2,7 +2,8 @@
 // (sim/lab.ts: Redfish BMC simulator, storage service, one DPU agent per DPU) beside itself, points the storage
 // driver at the lab's storage service, and enrolls, inspects and provides the lab's hosts so the console is ready
 // to use. Everything is reached over the network, exactly as real hardware would be. Ports are derived from PORT so
-// a restart finds the same BMC addresses that are already enrolled.
+// a restart finds the same BMC addresses that are already enrolled. The lab listens on loopback, which the
+// management-network policy refuses by default: allowLabAddresses() adds 127.0.0.0/8 to ANVIL_MGMT_ALLOW.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -23,7 +24,16 @@ export interface DevLab {
   close(): Promise<void>;
 }
 
+/** The lab is on 127.0.0.0/8: allow it on the management network (ANVIL_MGMT_ALLOW), keeping what was allowed. */
+export function allowLabAddresses(): void {
+  const now = process.env.ANVIL_MGMT_ALLOW?.trim();
+  if (now?.split(/[\s,]+/).includes("127.0.0.0/8")) return;
+  process.env.ANVIL_MGMT_ALLOW = now ? `${now},127.0.0.0/8` : "127.0.0.0/8";
+  logger.info({ ANVIL_MGMT_ALLOW: process.env.ANVIL_MGMT_ALLOW }, "the lab runs on loopback: 127.0.0.0/8 allowed on the management network");
+}
+
 export async function startDevLab(opts: { hosts: number; enroll: number; latency: "zero" | "realistic"; port: number }): Promise<DevLab> {
+  allowLabAddresses();
   const { startLab } = await import("@/sim/lab");
   const seed = derivedKey("lab-agent-tokens");
   const lab = await startLab({

@@ -27,11 +27,15 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
 export async function startBackground(opts: { dev: boolean }): Promise<string[]> {
   // The serial console WebSocket (/api/console/<nodeId>); see server/console/README.md.
   await (await import("./console/register")).registerConsole({ registerUpgrade, onStop });
+  const labSetting = process.env.ANVIL_LAB ?? (opts.dev ? "16" : "off");
+  // The lab lives on loopback, which the management-network policy refuses unless allowed (server/lib/mgmt-network.ts);
+  // allowed before the engine starts polling. A malformed ANVIL_MGMT_ALLOW / ANVIL_MGMT_DENY stops the start here.
+  if (labSetting !== "off" && labSetting !== "0") (await import("./dev-lab")).allowLabAddresses();
+  const mgmt = (await import("./lib/mgmt-network")).mgmtPolicy();
   const { startEngine, stopEngine } = await import("./workflows/engine");
   const engine = await startEngine({ databaseUrl: process.env.DATABASE_URL! });
   stoppers.push(stopEngine);
-  const lines = [`Workflow engine: ${engine.executorId}`];
-  const labSetting = process.env.ANVIL_LAB ?? (opts.dev ? "16" : "off");
+  const lines = [`Workflow engine: ${engine.executorId}`, `Management network: ${mgmt.summary}`];
   if (labSetting !== "off" && labSetting !== "0") {
     const hosts = Number(labSetting);
     if (!Number.isInteger(hosts) || hosts < 1 || hosts > 2000) throw new Error(`ANVIL_LAB must be off or a number of hosts (1–2000), got "${labSetting}"`);

@@ -1,6 +1,8 @@
 // Enrollment: probe the BMC (and the DPU's, if given) with the credentials, and only then record the node,
 // in one transaction — so an unreachable address, wrong credentials or a BMC that answers garbage leaves
-// nothing half-enrolled. Used by nodes.enroll (one node) and the bulk-enroll workflow (CSV rows).
+// nothing half-enrolled. Used by nodes.enroll (one node) and the bulk-enroll workflow (CSV rows). Every address
+// (host BMC, DPU BMC, DPU agent) must be on the management network (server/lib/mgmt-network.ts) before anything is
+// contacted; the drivers enforce it again on the address they connect to.
 import crypto from "node:crypto";
 import { eq, or } from "drizzle-orm";
 import type { Db } from "@/db/client";
@@ -9,6 +11,7 @@ import { type EnrollInput, enrollSchema, normaliseBmcAddress } from "@/db/valida
 import { audit } from "@/server/api/audit";
 import type { Principal } from "@/server/auth/principal";
 import { type BmcEndpoint, type BmcInventory, createBmcDriver, isBmcError } from "@/server/drivers/bmc";
+import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { fingerprint, seal } from "@/server/lib/secrets";
 import { recordEvents } from "./events";
 
@@ -40,6 +43,8 @@ export function probeMessage(e: unknown, address: string): string {
       return e.message;
     case "bad_response":
       return `Something answers at ${address}, but not as a BMC of that protocol: ${e.message}`;
+    case "forbidden":
+      return e.message;
     default:
       return `The BMC at ${address} reported an error: ${e.message}`;
   }
@@ -81,6 +86,18 @@ export async function enrollNode(
   const input = parsed.data;
   const address = (normaliseBmcAddress(input.driver, input.address) as { value: string }).value;
   const dpuAddress = input.dpu?.address ? (normaliseBmcAddress("redfish", input.dpu.address) as { value: string }).value : null;
+
+  // Refused addresses are a validation error, before any lookup of what is enrolled or any packet sent. A name that
+  // does not resolve is left to the probe, which says so in its own words.
+  for (const [field, target] of [
+    ["address", address],
+    ["dpu.address", dpuAddress],
+    ["dpu.agentUrl", input.dpu?.agentUrl || null],
+  ] as const) {
+    if (!target) continue;
+    const where = await checkMgmtTarget(target);
+    if (!where.ok && !where.unresolved) return { ok: false, field, message: where.message };
+  }
 
   const clash = await db
     .select({ name: nodes.name, bmcAddress: nodes.bmcAddress })

@@ -1,6 +1,8 @@
 // Hardware management end to end against the lab's Redfish simulator and a real Postgres + workflow engine:
 // enroll (probe first, nothing half-enrolled), inspect with DPU discovery, power with parent/child coupling,
-// power/health sync raising and clearing faults, DPU firmware update with task progress, bulk CSV enroll, delete.
+// power/health sync raising and clearing faults, DPU firmware update with task progress, bulk CSV enroll, delete;
+// the management-network policy refusing probe, enroll, bulk rows and firmware image URLs outside it (the suite runs
+// with ANVIL_MGMT_ALLOW=127.0.0.0/8, the lab's loopback, from vitest.config.ts).
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -196,13 +198,86 @@ describe("DPU firmware", () => {
     const d = await nodeByName("hw-1-dpu");
     const [on] = await admin().nodes.power({ ids: [d.id], action: "on" });
     await waitOp(on!.operationId!);
-    const { operationId } = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://images.lab/bf-bundle-2.9.1-40_25.04_ubuntu-22.04_prod.bfb", targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_OS"] });
+    // The image URL must be on the management network too (the BMC downloads it; the lab's simulator only reads its name).
+    const { operationId } = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://127.0.0.1:9/bf-bundle-2.9.1-40_25.04_ubuntu-22.04_prod.bfb", targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_OS"] });
     const op = await waitOp(operationId);
     expect(op.status, op.error ?? "").toBe("succeeded");
     const fw = ((await nodeByName("hw-1-dpu")).inventory as { firmware?: { id: string; version: string }[] }).firmware ?? [];
     expect(fw.find((f) => f.id === "DPU_OS")?.version).toBe("2.9.1-40");
     const refused = await admin().nodes.firmwareUpdate({ id: (await nodeByName("hw-1")).id, imageUri: "http://x/y.bfb" }).catch((e) => e);
     expect(refused.message).toBe("Firmware and OS updates here are for DPUs.");
+  });
+});
+
+describe("management network", () => {
+  const saved = process.env.ANVIL_MGMT_ALLOW;
+  const restore = () => {
+    process.env.ANVIL_MGMT_ALLOW = saved;
+  };
+
+  it("refuses a probe or an enroll outside ANVIL_MGMT_ALLOW as a field error, contacting and enrolling nothing", async () => {
+    const h = host(6);
+    const before = (await db.select().from(s.nodes)).length;
+    process.env.ANVIL_MGMT_ALLOW = "10.0.0.0/8";
+    try {
+      const probe = await admin().nodes.probe({ driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false }).catch((e) => e);
+      expect(probe.code).toBe("BAD_REQUEST");
+      expect(probe.cause?.field).toBe("address");
+      expect(probe.message).toMatch(/^127\.0\.0\.1 is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\): loopback \(127\.0\.0\.0\/8\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/);
+      const enroll = await admin().nodes.enroll({ name: "hw-mgmt", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false }).catch((e) => e);
+      expect(enroll.code).toBe("BAD_REQUEST");
+      expect(enroll.cause?.field).toBe("address");
+      expect(enroll.message).toMatch(/is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\)/);
+      const ipmi = await admin().nodes.probe({ driver: "ipmi", address: "localhost:623", username: "admin", password: "password" }).catch((e) => e);
+      expect(ipmi.message).toMatch(/^localhost \(.+\) is not on the management network/);
+    } finally {
+      restore();
+    }
+    expect((await db.select().from(s.nodes)).length).toBe(before);
+    // The lab's addresses, allowed, still work.
+    const allowed = await admin().nodes.probe({ driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false });
+    expect(allowed).toMatchObject({ ok: true, systemType: "physical" });
+  });
+
+  it("refuses the metadata address, link-local and a DPU agent URL off the management network even with loopback allowed", async () => {
+    const h = host(6);
+    const meta = await admin().nodes.probe({ driver: "redfish", address: "http://169.254.169.254", username: "a", password: "b" }).catch((e) => e);
+    expect(meta.message).toBe(
+      "169.254.169.254 is not on the management network allowed by ANVIL_MGMT_ALLOW (127.0.0.0/8): the cloud metadata address is refused unless ANVIL_MGMT_ALLOW lists it.",
+    );
+    const linkLocal = await admin().nodes.enroll({ name: "hw-mgmt", driver: "ipmi", address: "169.254.3.4:623", username: "a", password: "b" }).catch((e) => e);
+    expect(linkLocal.cause?.field).toBe("address");
+    expect(linkLocal.message).toMatch(/link-local \(169\.254\.0\.0\/16\) is refused/);
+    const agent = await admin()
+      .nodes.enroll({ name: "hw-mgmt", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false, dpu: { address: dpu(6).url, agentUrl: "http://169.254.169.254:8443", agentToken: "t".repeat(16) } })
+      .catch((e) => e);
+    expect(agent.cause?.field).toBe("dpu.agentUrl");
+    expect(agent.message).toMatch(/^169\.254\.169\.254 is not on the management network/);
+    expect(await db.select().from(s.nodes).where(eq(s.nodes.name, "hw-mgmt"))).toHaveLength(0);
+  });
+
+  it("refuses firmware image URLs off the management network or that do not resolve, starting nothing", async () => {
+    const d = await nodeByName("hw-1-dpu");
+    const opsBefore = (await db.select().from(s.operations)).length;
+    const meta = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://169.254.169.254/latest/meta-data/iam" }).catch((e) => e);
+    expect(meta.code).toBe("BAD_REQUEST");
+    expect(meta.cause?.field).toBe("imageUri");
+    expect(meta.message).toMatch(/^169\.254\.169\.254 is not on the management network/);
+    const unresolved = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://images.invalid/x.bfb" }).catch((e) => e);
+    expect(unresolved.message).toMatch(/^images\.invalid does not resolve from Anvil/);
+    const step = await admin().nodes.runStep({ id: (await nodeByName("hw-1")).id, step: "firmware_update", executeOnChildNodes: true, args: { imageUri: "http://[fe80::1]/x.bfb" } }).catch((e) => e);
+    expect(step.cause?.field).toBe("args.imageUri");
+    expect((await db.select().from(s.operations)).length).toBe(opsBefore);
+  });
+
+  it("refuses a bulk row whose BMC is off the management network, enrolling the others", async () => {
+    const csv = ["name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls", `hw-6,,redfish,${host(6).url},admin,password,false`, "hw-meta,,redfish,http://169.254.169.254,admin,password,false"].join("\n");
+    const { operationId } = await admin().nodes.enrollBulk({ csv });
+    const op = await waitOp(operationId);
+    const rows = (op.result as { rows: { ok: boolean; message: string }[] }).rows;
+    expect(rows.map((r) => r.ok)).toEqual([true, false]);
+    expect(rows[1]!.message).toMatch(/^address: 169\.254\.169\.254 is not on the management network/);
+    await admin().nodes.delete({ id: (await nodeByName("hw-6")).id });
   });
 });
 

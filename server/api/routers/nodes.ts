@@ -10,6 +10,8 @@ import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
 import { bootDeviceSchema, enrollSchema, idsSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
 import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/server/domain/node-lifecycle";
 import { createBmcDriver } from "@/server/drivers/bmc";
+import { checkMgmtTarget } from "@/server/lib/mgmt-network";
+import { seal } from "@/server/lib/secrets";
 import { driverFor, forgetDriver } from "@/server/workflows/bmc-access";
 import { enrollNode, probeMessage } from "@/server/workflows/enroll";
 import { getEngine } from "@/server/workflows/engine";
@@ -118,6 +120,15 @@ async function startNodeOperation(
   });
   await getEngine().enqueue(workflow, args(opId), { workflowID: opId, queue: "nodes" });
   return opId;
+}
+
+/**
+ * A firmware image URL is handed to a BMC to download: it must be on the management network like any address Anvil
+ * contacts, and resolve from Anvil so that can be checked (the BMC resolves it again itself when it downloads).
+ */
+async function assertImageUrl(field: string, url: string) {
+  const where = await checkMgmtTarget(url);
+  if (!where.ok) throw fieldError(field, where.message, "BAD_REQUEST");
 }
 
 export const nodesRouter = createTRPCRouter({
@@ -369,6 +380,7 @@ export const nodesRouter = createTRPCRouter({
       if (input.step === "firmware_update" && (!input.executeOnChildNodes || !input.args.imageUri))
         throw fieldError("args.imageUri", "A firmware update runs on DPU children and needs an image URL.", "BAD_REQUEST");
       if (input.step === "set_boot_device" && !input.args.device) throw fieldError("args.device", "Choose a boot device.", "BAD_REQUEST");
+      if (input.step === "firmware_update") await assertImageUrl("args.imageUri", input.args.imageUri!);
       const results: BulkResult[] = [];
       for (const n of targets) {
         try {
@@ -407,6 +419,7 @@ export const nodesRouter = createTRPCRouter({
       const n = await getNodeOr404(ctx, input.id);
       const v = nodeCan.firmwareUpdate(facts(n));
       if (!v.ok) refuse(v.reason);
+      await assertImageUrl("imageUri", input.imageUri);
       const operationId = await startNodeOperation(ctx, n, "dpu.firmware_update", ["start update", "apply", "read new versions"], "dpu.firmware_update", (op) => [n.id, input.imageUri, input.targets, op], { imageUri: input.imageUri, targets: input.targets });
       return { operationId };
     }),
@@ -418,6 +431,9 @@ export const nodesRouter = createTRPCRouter({
       const { normaliseBmcAddress } = await import("@/db/validation/nodes");
       const a = normaliseBmcAddress(input.driver, input.address);
       if (!a.ok) throw fieldError("address", a.message, "BAD_REQUEST");
+      // Off the management network: refused as input, nothing contacted (no port scanning through "Test connection").
+      const where = await checkMgmtTarget(a.value);
+      if (!where.ok && !where.unresolved) throw fieldError("address", where.message, "BAD_REQUEST");
       let d: ReturnType<typeof createBmcDriver> | undefined;
       try {
         d = createBmcDriver({ driver: input.driver, address: a.value, credentials: { username: input.username, password: input.password }, verifyTls: input.verifyTls, timeoutMs: 8000, retries: 1 });

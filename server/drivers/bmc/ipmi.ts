@@ -12,6 +12,7 @@
 // Capabilities error"), so the driver can tell an operator to fix credentials rather than the
 // network. When a non-verbose call fails to open a session, a verbose `mc info` probe names the cause.
 import { execFile } from "node:child_process";
+import { mgmtRefusalIn, resolveMgmtHost } from "@/server/lib/mgmt-network";
 import {
   BmcError,
   type BmcDriver,
@@ -490,11 +491,30 @@ export class IpmiDriver implements BmcDriver {
     }
   }
 
-  private spawnIpmitool(args: string[], what: string, verbose: boolean, budgetMs: number, killAfterMs: number): Promise<string> {
+  /**
+   * The IP address ipmitool is given: the BMC's host resolved here and checked against the management-network policy
+   * (server/lib/mgmt-network.ts), so ipmitool never resolves a name itself and talks to exactly the address checked.
+   */
+  private async target(): Promise<IpmiAddress> {
+    try {
+      const [ip] = await resolveMgmtHost(this.addr.host);
+      return { host: ip!, port: this.addr.port };
+    } catch (e) {
+      const refused = mgmtRefusalIn(e);
+      if (refused) throw new BmcError("forbidden", this.address, refused.message, { transient: false });
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      throw new BmcError("unreachable", this.address, `BMC ${this.address} has a host name that does not resolve (${code || (e as Error).message})`, {
+        transient: code === "EAI_AGAIN",
+        cause: e,
+      });
+    }
+  }
+
+  private async spawnIpmitool(args: string[], what: string, verbose: boolean, budgetMs: number, killAfterMs: number): Promise<string> {
     // ipmitool waits -N seconds per try and tries -R+1 times; keep that inside the attempt's budget
     // (minus start-up) so ipmitool reports "no answer" itself; the kill timer is the hard deadline.
     const perRequestSeconds = Math.max(1, Math.floor((budgetMs - 400) / 1000 / (IPMITOOL_RETRIES + 1)));
-    const base = ipmitoolBaseArgs(this.addr, this.username, perRequestSeconds);
+    const base = ipmitoolBaseArgs(await this.target(), this.username, perRequestSeconds);
     const argv = [...(verbose ? base : base.filter((a) => a !== "-v")), ...args];
     return new Promise((resolve, reject) => {
       execFile(

@@ -5,8 +5,12 @@
 // Why undici's request() with shared Agents: 20,000 BMC endpoints per BFF replica must not mean 20,000
 // connection pools of their own. Drivers share one Agent per TLS policy (verify on / off / custom CA); the
 // Agent keeps a small pool per BMC origin (BMCs serve few concurrent clients) with keep-alive.
+// Every connection goes through the management-network policy (server/lib/mgmt-network.ts): the Agents' connector
+// checks the address actually connected, so a BMC address (or a link a BMC hands out) outside the policy is refused
+// before a single byte is sent, whatever its name resolved to earlier.
 import tls from "node:tls";
 import { Agent, type Dispatcher, request } from "undici";
+import { mgmtConnector, mgmtPolicyKey, mgmtRefusalIn } from "@/server/lib/mgmt-network";
 import { BmcError, type BmcCredentials, type BmcErrorCode, isBmcError } from "./types";
 
 export type Json = Record<string, unknown>;
@@ -70,13 +74,13 @@ export interface TransportOptions {
 
 const agents = new Map<string, Agent>();
 
-/** One shared Agent per TLS policy (see the file comment). */
+/** One shared Agent per TLS policy and management-network policy (see the file comment). */
 function agentFor(verifyTls: boolean, ca: string | undefined): Agent {
-  const key = `${verifyTls}|${ca ?? ""}`;
+  const key = `${verifyTls}|${ca ?? ""}|${mgmtPolicyKey()}`;
   let a = agents.get(key);
   if (!a) {
     a = new Agent({
-      connect: { rejectUnauthorized: verifyTls, ...(ca ? { ca } : {}) },
+      connect: mgmtConnector({ rejectUnauthorized: verifyTls, ...(ca ? { ca } : {}) }),
       connections: 4,
       // Short keep-alive: a BFF polling 20,000 BMCs must not hold 20,000 idle sockets (file descriptors) between
       // passes; within one call's burst of requests the connection is still reused.
@@ -210,6 +214,8 @@ export function httpError(address: string, res: Pick<RedfishResponse, "status" |
 
 /** A network-level failure (no HTTP answer) → BmcError. */
 export function networkError(address: string, e: unknown, what: string, timedOut: boolean, budgetMs: number, verifyTls: boolean): BmcError {
+  const refused = mgmtRefusalIn(e);
+  if (refused) return new BmcError("forbidden", address, refused.message, { transient: false });
   const code = errCode(e);
   const text = errText(e);
   if (timedOut || (code && TIMEOUT_CODES.has(code))) {
@@ -281,7 +287,6 @@ export class RedfishTransport {
   readonly address: string;
   readonly origin: string;
   private readonly opts: TransportOptions;
-  private readonly dispatcher: Agent;
   private auth: AuthState = { kind: "none" };
   private login?: Promise<void>;
   private rootCache?: Json;
@@ -303,7 +308,11 @@ export class RedfishTransport {
     this.origin = u.origin;
     this.address = `${u.origin}${u.pathname === "/" ? "" : u.pathname}`;
     this.opts = opts;
-    this.dispatcher = agentFor(opts.verifyTls, opts.ca);
+  }
+
+  /** The shared Agent, looked up per request: it follows a change of the management-network policy. */
+  private get dispatcher(): Agent {
+    return agentFor(this.opts.verifyTls, this.opts.ca);
   }
 
   /** "session" / "basic" once authenticated, "none" before the first authenticated request. */

@@ -340,7 +340,8 @@ export interface BmcConsoleUri {
  * - tls          the BMC's TLS certificate is not trusted (self-signed, expired, wrong name): trust it or
  *                turn certificate verification off for that node
  */
-export type BmcErrorCode = "unreachable" | "auth" | "timeout" | "unsupported" | "invalid" | "bmc_error" | "bad_response" | "tls";
+/** "forbidden": the address is outside the management-network policy (ANVIL_MGMT_ALLOW / ANVIL_MGMT_DENY); nothing was sent. */
+export type BmcErrorCode = "unreachable" | "auth" | "timeout" | "unsupported" | "invalid" | "bmc_error" | "bad_response" | "tls" | "forbidden";
 
 export class BmcError extends Error {
   readonly code: BmcErrorCode;

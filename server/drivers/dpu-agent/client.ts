@@ -2,9 +2,12 @@
 // publish cloud-init seeds and create NICs on the DPU that fronts a host. Every call has a timeout; 5xx answers
 // and network failures are retried a bounded number of times (the agent's PUTs are idempotent: same name + same
 // body is a no-op), 4xx answers are not (retrying a validation error cannot help). Errors carry the agent's own
-// code/message/field so an operation step can show a person what the DPU said.
+// code/message/field so an operation step can show a person what the DPU said. Connections go through the
+// management-network policy (server/lib/mgmt-network.ts): an agent URL outside it is refused, never contacted.
+import { fetch } from "undici";
 import type { z } from "zod";
 import type { CidataSpecSchema, DiskSpecSchema, NicSpecSchema } from "@/agent/schemas";
+import { mgmtDispatcher, mgmtRefusalIn } from "@/server/lib/mgmt-network";
 import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 
 export type DiskSpecInput = z.input<typeof DiskSpecSchema>;
@@ -40,9 +43,9 @@ export class DpuAgentError extends Error {
     this.name = "DpuAgentError";
     setBrand(this, DPU_AGENT_ERROR);
   }
-  /** True when retrying later could succeed (network, timeout, 5xx). */
+  /** True when retrying later could succeed (network, timeout, 5xx; not an address the policy refuses). */
   get transient(): boolean {
-    return this.status === 0 || this.status >= 500;
+    return (this.status === 0 && this.code !== "forbidden") || this.status >= 500;
   }
 }
 
@@ -80,15 +83,18 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
   const retryDelayMs = opts.retryDelayMs ?? 200;
 
   async function once(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    let res: Response;
+    let res: Awaited<ReturnType<typeof fetch>>;
     try {
       res = await fetch(base + path, {
         method,
         headers: { authorization: `Bearer ${opts.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
+        dispatcher: mgmtDispatcher(),
       });
     } catch (err) {
+      const refused = mgmtRefusalIn(err);
+      if (refused) throw new DpuAgentError(0, "forbidden", `DPU agent at ${base}: ${refused.message}`);
       const e = err as Error;
       const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
       throw new DpuAgentError(0, timedOut ? "timeout" : "unreachable", timedOut ? `DPU agent at ${base} did not answer ${method} ${path} within ${timeoutMs} ms` : `DPU agent at ${base} is unreachable: ${(e.cause as Error | undefined)?.message ?? e.message}`);
