@@ -33,6 +33,12 @@ describe("parseEnrollCsv", () => {
     expect(r.rows[5]).toMatchObject({ ok: false, error: "name good repeats line 2" });
   });
 
+  it("says where the CSV is broken without quoting the field, which may be a password", () => {
+    const r = parseEnrollCsv(`name,driver,bmc_address,bmc_username,bmc_password\nx,ipmi,10.0.0.1,admin,CanaryPw4f9a"rest\n`);
+    expect(r).toMatchObject({ error: expect.stringMatching(/not valid CSV: .*line 2/) });
+    expect(JSON.stringify(r)).not.toContain("CanaryPw4f9a");
+  });
+
   it("refuses a file with missing or unknown columns, or broken quoting", () => {
     expect(parseEnrollCsv("name,driver\nx,ipmi")).toMatchObject({ error: expect.stringMatching(/lacks required column\(s\): bmc_address/) });
     expect(parseEnrollCsv(`${header},colour\n`)).toMatchObject({ error: expect.stringMatching(/no rows|Unknown column/) });

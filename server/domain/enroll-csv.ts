@@ -41,7 +41,8 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
   try {
     records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, relax_column_count: false, bom: true });
   } catch (e) {
-    return { error: `The file is not valid CSV: ${(e as Error).message}` };
+    // csv-parse quotes the offending field ("…, value is \"…\"") — which may be a password: say where, never what.
+    return { error: `The file is not valid CSV: ${(e as Error).message.replace(/,?\s*value is [\s\S]*$/, "")}` };
   }
   if (records.length === 0) return { error: "The file has a header but no rows." };
   if (records.length > MAX_CSV_ROWS) return { error: `The file has ${records.length} rows; at most ${MAX_CSV_ROWS} at a time.` };

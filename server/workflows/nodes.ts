@@ -1,13 +1,19 @@
 // Durable hardware workflows: bulk enroll, inspect (with DPU discovery), power (with parent/child coupling),
 // DPU firmware/OS update with task progress. Each runs on the engine's "nodes" queue and reports on an operation.
+// Workflow inputs, step outputs and errors are kept by the engine in its tables for good, so none of them ever carries
+// a credential: the bulk-enroll CSV arrives sealed and is unsealed inside the one step that uses it, steps return
+// nodes without their (sealed) credentials, and drivers are made from a fresh read of the nodes table.
 import crypto from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { nodes, pools } from "@/db/schema";
 import { type EnrollInput, normaliseBmcAddress } from "@/db/validation/nodes";
+import { DBOS } from "@dbos-inc/dbos-sdk";
 import { type CsvRow, parseEnrollCsv } from "@/server/domain/enroll-csv";
 import { type ProvisionState, transition } from "@/server/domain/node-lifecycle";
 import { type BmcDriver, type BmcInventory, type PowerAction, createBmcDriver } from "@/server/drivers/bmc";
+import { logger } from "@/server/lib/log";
+import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { fingerprint, seal, unseal } from "@/server/lib/secrets";
 import { driverFor, endpointFor } from "./bmc-access";
 import { type EnrollResult, enrollNode, probeMessage, shardOf } from "./enroll";
@@ -21,6 +27,18 @@ async function loadNode(id: string): Promise<NodeRow> {
   const [n] = await getDb().select().from(nodes).where(eq(nodes.id, id));
   if (!n) throw new Error("The node no longer exists.");
   return n;
+}
+
+/** A node as a step may return it (the engine keeps step outputs): without its credentials, sealed or not. */
+type NodeInfo = Omit<NodeRow, "bmcCredentials" | "agentToken">;
+async function loadNodeInfo(id: string): Promise<NodeInfo> {
+  const { bmcCredentials: _c, agentToken: _t, ...info } = await loadNode(id);
+  return info;
+}
+
+/** The node's BMC driver, from a fresh read of its (sealed) credentials — never from a step's recorded output. */
+async function bmcOf(id: string): Promise<BmcDriver> {
+  return driverFor(await loadNode(id));
 }
 
 function inventorySummary(inv: BmcInventory): Record<string, unknown> {
@@ -41,50 +59,76 @@ async function applyEvent(nodeId: string, event: Parameters<typeof transition>[1
 }
 
 // ------------------------------------------------------------------------------------------------
-// Bulk enroll from CSV: rows are probed with bounded concurrency; the result lists every row.
+// Bulk enroll from CSV: rows are probed with bounded concurrency; the result lists every row. The CSV (BMC passwords,
+// agent tokens) arrives sealed (server/lib/secrets.ts) and is unsealed only inside the "enroll rows" step, whose output
+// is the per-row result: the engine's tables never hold it in plaintext.
 // ------------------------------------------------------------------------------------------------
-export const bulkEnroll = defineWorkflow("node.enroll_bulk", async (opId: string, csv: string, actor: { userId: string | null; email: string | null; requestId: string }) => {
+type RowResult = { line: number; name: string; ok: boolean; message: string; nodeId?: string };
+type BulkActor = { userId: string | null; email: string | null; requestId: string };
+
+export const bulkEnroll = defineWorkflow("node.enroll_bulk", async (opId: string, sealedCsv: string, actor: BulkActor) => {
   const db = getDb();
-  const parsed = await step("parse", async () => parseEnrollCsv(csv));
-  if ("error" in parsed) {
-    await finishOperation(db, opId, "failed", { error: parsed.error });
+  let rows: RowResult[];
+  try {
+    rows = await opStep(db, opId, "enroll rows", () => enrollRows(opId, sealedCsv, actor));
+  } catch (e) {
+    await step("fail", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
     return;
   }
-  const results = await opStep(db, opId, "enroll rows", async () => {
-    const poolRows = await db.select({ id: pools.id, name: pools.name }).from(pools);
-    const poolByName = new Map(poolRows.map((p) => [p.name.toLowerCase(), p.id]));
-    const principal = actor.userId ? { userId: actor.userId, email: actor.email ?? "", name: "", platformRole: null, sessionId: null, tokenScope: null } : null;
-    const out: { line: number; name: string; ok: boolean; message: string; nodeId?: string }[] = [];
-    let done = 0;
-    const rows = parsed.rows;
-    const work = async (row: CsvRow) => {
-      if (!row.ok) return { line: row.line, name: row.name, ok: false, message: row.error };
-      const poolId = row.pool ? poolByName.get(row.pool.toLowerCase()) : null;
-      if (row.pool && !poolId) return { line: row.line, name: row.name, ok: false, message: `pool: no pool named ${row.pool}` };
-      const r: EnrollResult = await enrollNode(db, { ...row.input, poolId: poolId ?? null } as EnrollInput, { principal, requestId: actor.requestId });
-      return r.ok
-        ? { line: row.line, name: row.name, ok: true, message: r.dpuId ? "enrolled with its DPU" : "enrolled", nodeId: r.nodeId }
-        : { line: row.line, name: row.name, ok: false, message: `${r.field}: ${r.message}` };
-    };
-    const concurrency = Number(process.env.ANVIL_ENROLL_CONCURRENCY ?? 32);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
-        while (next < rows.length) {
-          const i = next++;
-          out[i] = await work(rows[i]!);
-          if (++done % 50 === 0) await setProgress(db, opId, (done / rows.length) * 100);
-        }
-      }),
-    );
-    return out;
-  });
-  const ok = results.filter((r) => r.ok).length;
-  await finishOperation(db, opId, ok === results.length ? "succeeded" : ok === 0 ? "failed" : "succeeded", {
-    error: ok === results.length ? undefined : `${results.length - ok} of ${results.length} rows were not enrolled`,
-    result: { enrolled: ok, failed: results.length - ok, rows: results },
-  });
+  const ok = rows.filter((r) => r.ok).length;
+  await step("finish", () =>
+    finishOperation(db, opId, ok === rows.length ? "succeeded" : ok === 0 ? "failed" : "succeeded", {
+      error: ok === rows.length ? undefined : `${rows.length - ok} of ${rows.length} rows were not enrolled`,
+      result: { enrolled: ok, failed: rows.length - ok, rows },
+    }),
+  );
 });
+
+async function enrollRows(opId: string, sealedCsv: string, actor: BulkActor): Promise<RowResult[]> {
+  const db = getDb();
+  // A run enqueued before CSVs were sealed carries the text itself (a CSV never starts with "v1.").
+  const parsed = parseEnrollCsv(sealedCsv.startsWith("v1.") ? unseal(sealedCsv) : sealedCsv);
+  if ("error" in parsed) throw new Error(parsed.error);
+  const poolRows = await db.select({ id: pools.id, name: pools.name }).from(pools);
+  const poolByName = new Map(poolRows.map((p) => [p.name.toLowerCase(), p.id]));
+  const principal = actor.userId ? { userId: actor.userId, email: actor.email ?? "", name: "", platformRole: null, sessionId: null, tokenScope: null } : null;
+  const out: RowResult[] = [];
+  let done = 0;
+  const rows = parsed.rows;
+  const work = async (row: CsvRow): Promise<RowResult> => {
+    if (!row.ok) return { line: row.line, name: row.name, ok: false, message: row.error };
+    const poolId = row.pool ? poolByName.get(row.pool.toLowerCase()) : null;
+    if (row.pool && !poolId) return { line: row.line, name: row.name, ok: false, message: `pool: no pool named ${row.pool}` };
+    const r: EnrollResult = await enrollNode(db, { ...row.input, poolId: poolId ?? null } as EnrollInput, { principal, requestId: actor.requestId });
+    return r.ok
+      ? { line: row.line, name: row.name, ok: true, message: r.dpuId ? "enrolled with its DPU" : "enrolled", nodeId: r.nodeId }
+      : { line: row.line, name: row.name, ok: false, message: `${r.field}: ${r.message}` };
+  };
+  const concurrency = Number(process.env.ANVIL_ENROLL_CONCURRENCY ?? 32);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
+      while (next < rows.length) {
+        const i = next++;
+        out[i] = await work(rows[i]!);
+        if (++done % 50 === 0) await setProgress(db, opId, (done / rows.length) * 100);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Drops finished bulk enrollments from the engine's tables (their operation row keeps every row's result). Runs at
+ * engine start: runs from before CSVs were sealed carry BMC passwords and agent tokens in plaintext in their input and
+ * step outputs, and a finished run has nothing left to recover.
+ */
+export async function forgetFinishedBulkEnrolls(): Promise<number> {
+  const done = await DBOS.listWorkflows({ workflowName: "node.enroll_bulk", status: ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"], loadInput: false, loadOutput: false });
+  if (done.length) await DBOS.deleteWorkflows(done.map((w) => w.workflowID));
+  if (done.length) logger.info({ count: done.length }, "finished bulk enrollments dropped from the engine's tables");
+  return done.length;
+}
 
 // ------------------------------------------------------------------------------------------------
 // Inspect: read inventory through the BMC, discover the DPU(s) and create/update them as children.
@@ -94,9 +138,9 @@ type Dpuish = { systemId: string; bmcUrl?: string; networkDeviceFunctions: strin
 export const inspectNode = defineWorkflow("node.inspect", async (nodeId: string, opId: string) => {
   const db = getDb();
   try {
-    const host = await step("load", () => loadNode(nodeId));
+    await step("load", () => loadNodeInfo(nodeId));
     const inv = await opStep(db, opId, "read inventory", async () => {
-      const d = driverFor(host);
+      const d = await bmcOf(nodeId);
       const inventory = await d.getInventory();
       const power = await d.getPowerState();
       const health = await d.getHealth();
@@ -107,6 +151,7 @@ export const inspectNode = defineWorkflow("node.inspect", async (nodeId: string,
       const hint = (inv.inventory as { raw?: unknown; dpuBmcUrl?: string | null }).dpuBmcUrl;
       const urls = new Set(links.map((l) => l.bmcUrl!));
       if (urls.size === 0 && hint) urls.add(hint);
+      const host = await loadNode(nodeId);
       const existing = await db.select().from(nodes).where(and(eq(nodes.parentNodeId, nodeId), eq(nodes.kind, "dpu")));
       for (const e of existing) urls.add(e.bmcAddress);
       const found: { address: string; power: string; health: string; inventory: Record<string, unknown>; firmware: unknown; agentUrl: string | null }[] = [];
@@ -202,8 +247,8 @@ export const inspectNode = defineWorkflow("node.inspect", async (nodeId: string,
 // ------------------------------------------------------------------------------------------------
 const TARGET: Record<PowerAction, "on" | "off"> = { on: "on", off: "off", soft_off: "off", reboot: "on", soft_reboot: "on", power_cycle: "on", nmi: "on" };
 
-async function waitPower(n: NodeRow, want: "on" | "off", timeoutMs: number): Promise<string> {
-  const d = driverFor(n);
+async function waitPower(nodeId: string, want: "on" | "off", timeoutMs: number): Promise<string> {
+  const d = await bmcOf(nodeId);
   const deadline = Date.now() + timeoutMs;
   let s = "unknown";
   while (Date.now() < deadline) {
@@ -224,22 +269,22 @@ async function recordPower(nodeId: string, power: string, why: string) {
 export const powerNode = defineWorkflow("node.power", async (nodeId: string, action: PowerAction, opId: string, actorEmail: string | null) => {
   const db = getDb();
   try {
-    const n = await step("load", () => loadNode(nodeId));
+    const n = await step("load", () => loadNodeInfo(nodeId));
     const who = actorEmail ? `by ${actorEmail}` : "by Anvil";
     if (n.kind === "dpu" && TARGET[action] === "on" && n.parentNodeId) {
-      const parent = await step("load host", () => loadNode(n.parentNodeId!));
+      const parent = await step("load host", () => loadNodeInfo(n.parentNodeId!));
       if (parent.powerState !== "on") {
         await opStep(db, opId, "power on the host first", async () => {
-          await driverFor(parent).setPower("on");
-          const s = await waitPower(parent, "on", 120_000);
+          await (await bmcOf(parent.id)).setPower("on");
+          const s = await waitPower(parent.id, "on", 120_000);
           await recordPower(parent.id, s, `for its DPU ${n.name}`);
         });
       }
     }
-    await opStep(db, opId, `request ${action.replace("_", " ")}`, () => driverFor(n).setPower(action), { retries: 1 });
+    await opStep(db, opId, `request ${action.replace("_", " ")}`, async () => (await bmcOf(n.id)).setPower(action), { retries: 1 });
     if (action !== "nmi") {
       await opStep(db, opId, `wait until ${TARGET[action]}`, async () => {
-        const s = await waitPower(n, TARGET[action], action === "soft_off" ? 300_000 : 120_000);
+        const s = await waitPower(n.id, TARGET[action], action === "soft_off" ? 300_000 : 120_000);
         await recordPower(n.id, s, `${action.replace("_", " ")} ${who}`);
       });
     }
@@ -271,17 +316,22 @@ interface FirmwareCap {
 export const firmwareUpdate = defineWorkflow("dpu.firmware_update", async (dpuId: string, imageUri: string, targets: string[], opId: string) => {
   const db = getDb();
   try {
-    const n = await step("load", () => loadNode(dpuId));
-    const fw = () => {
-      const cap = (driverFor(n) as BmcDriver & { firmware?: FirmwareCap }).firmware;
+    const n = await step("load", () => loadNodeInfo(dpuId));
+    const fw = async () => {
+      const cap = ((await bmcOf(dpuId)) as BmcDriver & { firmware?: FirmwareCap }).firmware;
       if (!cap) throw new Error(`The ${n.bmcDriver} BMC of ${n.name} offers no firmware update service.`);
       return cap;
     };
-    const { taskUrl } = await opStep(db, opId, "start update", () => fw().simpleUpdate(imageUri, targets.length ? targets : undefined));
+    const { taskUrl } = await opStep(db, opId, "start update", async () => {
+      // Checked again when the update starts (the request was checked too): the name may resolve elsewhere by now.
+      const where = await checkMgmtTarget(imageUri);
+      if (!where.ok) throw new Error(where.message);
+      return (await fw()).simpleUpdate(imageUri, targets.length ? targets : undefined);
+    });
     await step("event", () => recordEvent(db, dpuId, { kind: "firmware", severity: "info", message: `Update from ${imageUri} started (${targets.join(", ") || "all components"}).` }));
     await opStep(db, opId, "apply", async () => {
       for (;;) {
-        const t = await fw().taskStatus(taskUrl);
+        const t = await (await fw()).taskStatus(taskUrl);
         if (t.percent !== null) await setProgress(db, opId, t.percent);
         if (t.state === "completed") return;
         if (t.state === "failed") throw new Error(`The BMC reports the update failed: ${t.messages.join("; ") || "no message"}`);
@@ -289,7 +339,7 @@ export const firmwareUpdate = defineWorkflow("dpu.firmware_update", async (dpuId
       }
     });
     const versions = await opStep(db, opId, "read new versions", async () => {
-      const v = await fw().inventory();
+      const v = await (await fw()).inventory();
       const [row] = await db.select({ inventory: nodes.inventory }).from(nodes).where(eq(nodes.id, dpuId));
       await db.update(nodes).set({ inventory: { ...(row?.inventory ?? {}), firmware: v } }).where(eq(nodes.id, dpuId));
       return v;

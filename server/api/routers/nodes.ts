@@ -9,7 +9,7 @@ import { z } from "zod";
 import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
 import { bootDeviceSchema, enrollSchema, idsSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
 import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/server/domain/node-lifecycle";
-import { createBmcDriver } from "@/server/drivers/bmc";
+import { type BootOverrideOutcome, bootOverrideOutcome, createBmcDriver } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { seal } from "@/server/lib/secrets";
 import { driverFor, forgetDriver } from "@/server/workflows/bmc-access";
@@ -230,7 +230,8 @@ export const nodesRouter = createTRPCRouter({
         await audit(tx, ctx, { action: "node.enroll_bulk", targetType: "node", targetName: `${parsed.rows.length} rows`, details: { operationId: id } });
         return id;
       });
-      await getEngine().enqueue("node.enroll_bulk", [opId, input.csv, { userId: ctx.principal.userId, email: ctx.principal.email, requestId: ctx.requestId }], { workflowID: opId });
+      // Sealed: the engine keeps workflow inputs in its tables, and the CSV holds BMC passwords and agent tokens.
+      await getEngine().enqueue("node.enroll_bulk", [opId, seal(input.csv), { userId: ctx.principal.userId, email: ctx.principal.email, requestId: ctx.requestId }], { workflowID: opId });
       return { operationId: opId, rows: parsed.rows.length };
     }),
 
@@ -289,16 +290,25 @@ export const nodesRouter = createTRPCRouter({
       const n = await getNodeOr404(ctx, input.id);
       const v = nodeCan.setBootDevice(facts(n));
       if (!v.ok) refuse(v.reason);
+      const asked = { persistent: input.persistent, uefi: input.uefi };
+      let outcome: BootOverrideOutcome;
       try {
-        await driverFor(n).setBootDevice(input.device, { persistent: input.persistent, uefi: input.uefi });
+        // What the BMC holds, read back — not what was asked (a BMC may keep a one-time override for every boot).
+        outcome = bootOverrideOutcome(input.device, asked, await driverFor(n).setBootDevice(input.device, asked));
       } catch (e) {
         refuse(probeMessage(e, n.bmcAddress));
       }
       await ctx.db.transaction(async (tx) => {
-        await recordEvent(tx, n.id, { kind: "lifecycle", severity: "info", message: `Boot device set to ${input.device} (${input.persistent ? "persistent" : "next boot only"}) by ${ctx.principal.email}.` });
-        await audit(tx, ctx, { action: "node.set_boot_device", targetType: "node", targetId: n.id, targetName: n.name, details: input });
+        await recordEvent(tx, n.id, { kind: "lifecycle", severity: outcome.honoured ? "info" : "warning", message: `Boot device set to ${outcome.text}, by ${ctx.principal.email}.` });
+        await audit(tx, ctx, {
+          action: "node.set_boot_device",
+          targetType: "node",
+          targetId: n.id,
+          targetName: n.name,
+          details: { ...input, applied: { device: outcome.device, persistent: outcome.persistent } },
+        });
       });
-      return { ok: true };
+      return { ok: true, applied: { device: outcome.device, persistent: outcome.persistent }, honoured: outcome.honoured, message: `Boot device set to ${outcome.text}.` };
     }),
 
   setMaintenance: operatorProcedure("operator-admin")
@@ -394,9 +404,16 @@ export const nodesRouter = createTRPCRouter({
             const operationId = await startNodeOperation(ctx, n, "node.power", [], "node.power", (op) => [n.id, action, op, ctx.principal.email], { action, step: true });
             results.push({ id: n.id, name: n.name, ok: true, message: `Power ${action} requested.`, operationId });
           } else if (input.step === "set_boot_device") {
-            await driverFor(n).setBootDevice(input.args.device!, { persistent: false, uefi: true });
-            await audit(ctx.db as never, ctx, { action: "node.set_boot_device", targetType: "node", targetId: n.id, targetName: n.name, details: { device: input.args.device, step: true } });
-            results.push({ id: n.id, name: n.name, ok: true, message: `Boot device ${input.args.device}.` });
+            const asked = { persistent: false, uefi: true };
+            const outcome = bootOverrideOutcome(input.args.device!, asked, await driverFor(n).setBootDevice(input.args.device!, asked));
+            await audit(ctx.db as never, ctx, {
+              action: "node.set_boot_device",
+              targetType: "node",
+              targetId: n.id,
+              targetName: n.name,
+              details: { device: input.args.device, step: true, applied: { device: outcome.device, persistent: outcome.persistent } },
+            });
+            results.push({ id: n.id, name: n.name, ok: true, message: `Boot device ${outcome.text}.` });
           } else {
             const v = nodeCan.firmwareUpdate(facts(n));
             if (!v.ok) {
