@@ -22,7 +22,7 @@ import {
   powerOff,
   powerOn,
   ProvisionError,
-  waitForOs,
+  waitForOsStep,
 } from "./instances";
 import { finishOperation, opStep } from "./operations";
 
@@ -210,7 +210,7 @@ export const rebuildInstance = defineWorkflow("instance.rebuild", async (instanc
     await opStep(db, opId, "publish cloud-init and NIC", () => attachNetwork(instanceId, null));
     await opStep(db, opId, "boot override to disk", () => bootOverride(instanceId));
     await opStep(db, opId, "power on", () => powerOn(instanceId));
-    await opStep(db, opId, "wait for OS", () => waitForOs(instanceId, opId));
+    await waitForOsStep(db, opId, instanceId, { abortable: true });
     await opStep(db, opId, "mark running", async () => {
       await db.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
       await finishOperation(db, opId, "succeeded", { result: { imageId } });

@@ -25,7 +25,7 @@ import {
   reserve,
   settled,
   unexport,
-  waitForOs,
+  waitForOsStep,
 } from "./instances";
 import { finishOperation, opStep } from "./operations";
 import { enqueueRecovery, prepareRecovery, recoveryCandidates } from "./recovery-start";
@@ -81,7 +81,7 @@ export const recoverInstance = defineWorkflow("instance.recover", async (instanc
       opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
     ]);
     await opStep(db, opId, "power on", () => powerOn(instanceId));
-    await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
+    await waitForOsStep(db, opId, instanceId);
     await opStep(db, opId, "mark running", async () => {
       const inst = await loadInstance(instanceId);
       await db.transaction(async (tx) => {

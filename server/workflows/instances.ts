@@ -9,7 +9,7 @@
 // inside concurrent branches would start in a timing-dependent order that a recovery could not replay.
 import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import { getDb, type Tx } from "@/db/client";
+import { type Db, getDb, type Tx } from "@/db/client";
 import { images, instances, ipAllocations, nodes, operations, portSecurityGroups, ports, sshKeys, subnets, volumeAttachments, volumes, vpcs } from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
 import { releasePortAddress, allocateAddress } from "@/server/domain/ipam";
@@ -358,13 +358,21 @@ async function powerOn(instanceId: string) {
   await getDb().update(nodes).set({ powerState: "on" }).where(eq(nodes.id, pl.host.id));
 }
 
-/** Polls the BMC until the host reports its OS running (Redfish BootProgress), within the boot budget. */
-async function waitForOs(instanceId: string, opId?: string) {
+/** The end of a boot budget (epoch ms) and its length, for the message when it runs out. */
+export interface BootDeadline {
+  at: number;
+  budgetMs: number;
+}
+
+/**
+ * Polls the BMC until the host reports its OS running (Redfish BootProgress), until `deadline` (see waitForOsStep: the
+ * workflows pass one recorded as a durable step, so a restarted BFF keeps it; without one the budget starts now).
+ */
+async function waitForOs(instanceId: string, opId?: string, deadline: BootDeadline = { at: Date.now() + bootTimeoutMs(), budgetMs: bootTimeoutMs() }) {
   const inst = await loadInstance(instanceId);
   const pl = await placement(inst);
   if (!pl) throw new ProvisionError("The instance holds no host.");
   const d = driverFor(pl.host);
-  const deadline = Date.now() + bootTimeoutMs();
   let last = "unknown";
   if (!d.bootProgress) {
     // IPMI cannot say how far a boot got; power on is the last signal it gives.
@@ -377,12 +385,25 @@ async function waitForOs(instanceId: string, opId?: string) {
     last = b.bootState ?? "unknown";
     if (b.bootState === "OSRunning") return "OSRunning";
     if (b.bootState === null) return "power on (this BMC reports no boot progress)";
-    if (Date.now() > deadline)
-      throw new ProvisionError(`Host ${pl.host.name} did not boot its OS within ${Math.round(bootTimeoutMs() / 1000)} s (last boot progress: ${last}). Open the console to see why.`);
+    if (Date.now() > deadline.at)
+      throw new ProvisionError(`Host ${pl.host.name} did not boot its OS within ${Math.round(deadline.budgetMs / 1000)} s (last boot progress: ${last}). Open the console to see why.`);
     // One small GET per poll; bench/instances.ts showed no measurable CPU difference between 100 ms and slower
     // polling, while every 100 ms of interval adds up to 100 ms to the tenant's wait.
     await new Promise((r) => setTimeout(r, bootPollMs()));
   }
+}
+
+/**
+ * The workflows' "wait for OS": the boot deadline is computed ONCE, as a durable step of its own, then the wait runs
+ * against it. A BFF killed mid-wait re-runs the wait on recovery, but the deadline step returns its recorded value, so
+ * every restart continues the same budget instead of granting a fresh one.
+ */
+export async function waitForOsStep(db: Db, opId: string, instanceId: string, opts: { abortable?: boolean } = {}): Promise<string> {
+  const deadline = await step("boot deadline", async (): Promise<BootDeadline> => {
+    const budgetMs = bootTimeoutMs();
+    return { at: Date.now() + budgetMs, budgetMs };
+  });
+  return opStep(db, opId, "wait for OS", () => waitForOs(instanceId, opts.abortable ? opId : undefined, deadline));
 }
 
 // ------------------------------------------------------------------------------------------------ teardown
@@ -563,7 +584,7 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
       await throwIfAborted(opId);
       return powerOn(instanceId);
     });
-    const up = await opStep(db, opId, "wait for OS", () => waitForOs(instanceId, opId));
+    const up = await waitForOsStep(db, opId, instanceId, { abortable: true });
     await opStep(db, opId, "mark running", async () => {
       await db.transaction(async (tx) => {
         // Idempotent: a step re-run after its commit finds the node already active.
@@ -627,14 +648,20 @@ export const powerInstance = defineWorkflow("instance.power", async (instanceId:
   const db = getDb();
   const before = action === "start" ? "stopped" : "running";
   try {
+    // The step records which host, never the node row: the engine keeps step outputs, the row holds credentials.
     const host = await step("load", async () => {
       const pl = await placement(await loadInstance(instanceId));
       if (!pl) throw new ProvisionError("The instance holds no host.");
-      return pl.host;
+      return { id: pl.host.id, name: pl.host.name };
     });
+    const bmc = async () => {
+      const [row] = await db.select().from(nodes).where(eq(nodes.id, host.id));
+      if (!row) throw new ProvisionError(`Host ${host.name} no longer exists.`);
+      return driverFor(row);
+    };
     if (action === "stop") {
       const how = await opStep(db, opId, force ? "power off" : "shut down", async () => {
-        const d = driverFor(host);
+        const d = await bmc();
         if ((await d.getPowerState()) === "off") return "already off";
         if (force) {
           await d.setPower("off");
@@ -657,9 +684,9 @@ export const powerInstance = defineWorkflow("instance.power", async (instanceId:
       return;
     }
     await opStep(db, opId, "boot override to disk", () => bootOverride(instanceId));
-    if (action === "reboot") await opStep(db, opId, "restart", () => driverFor(host).setPower(force ? "reboot" : "soft_reboot").catch(() => driverFor(host).setPower("reboot")));
+    if (action === "reboot") await opStep(db, opId, "restart", async () => (await bmc()).setPower(force ? "reboot" : "soft_reboot").catch(async () => (await bmc()).setPower("reboot")));
     else await opStep(db, opId, "power on", () => powerOn(instanceId));
-    await opStep(db, opId, "wait for OS", () => waitForOs(instanceId));
+    await waitForOsStep(db, opId, instanceId);
     await opStep(db, opId, "mark running", async () => {
       await setState(instanceId, "running", null, ["starting", "rebooting"]);
       await finishOperation(db, opId, "succeeded");

@@ -1,14 +1,19 @@
 // Power and health sync: every interval a scheduled workflow fans out one workflow per shard on the "sync"
 // queue (so replicas share the work); each shard polls its BMCs with bounded concurrency, spread over the
 // interval instead of in a burst, and records only what changed — power, health, faults (BMC unreachable,
-// critical health, DPU agent heartbeat lost) and their recovery — as hardware events.
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+// critical health, DPU agent heartbeat lost) and their recovery — as hardware events. It also keeps instances honest
+// about their host: a running instance whose host is found off (powered off at the machine, through the BMC, by an
+// operator) becomes stopped, and a stopped one whose host is found on with its OS running becomes running, each with a
+// lifecycle event on the host saying it happened outside Anvil.
+import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
 import { DBOS } from "@dbos-inc/dbos-sdk";
+import { fetch } from "undici";
 import { getDb } from "@/db/client";
-import { nodes } from "@/db/schema";
+import { instances, nodes } from "@/db/schema";
 import { isBmcError } from "@/server/drivers/bmc";
 import { logger } from "@/server/lib/log";
 import { bmcPollFailed, observeBmcSync } from "@/server/lib/metrics";
+import { mgmtDispatcher } from "@/server/lib/mgmt-network";
 import { driverFor } from "./bmc-access";
 import { SYNC_SHARDS } from "./enroll";
 import { defineSchedule, defineWorkflow, getEngine, step } from "./engine";
@@ -34,7 +39,8 @@ function release() {
   waiters.shift()?.();
 }
 
-type SyncNode = Pick<
+type SyncNode = InstanceOnHost &
+  Pick<
   typeof nodes.$inferSelect,
   | "id"
   | "name"
@@ -50,7 +56,14 @@ type SyncNode = Pick<
   | "agentUrl"
   | "agentStatus"
   | "powerChangedAt"
->;
+  >;
+
+/** The instance a host carries (at most one: instances_node_uq), as the sync needs it. */
+interface InstanceOnHost {
+  instanceId?: string | null;
+  instanceName?: string | null;
+  instanceState?: string | null;
+}
 
 export interface PollOutcome {
   id: string;
@@ -59,11 +72,13 @@ export interface PollOutcome {
   healthReason?: string;
   bmcError?: string;
   agent?: "ok" | "lost" | "unknown";
+  /** Redfish BootProgress, read only for a host on under a stopped instance; null when the BMC reports none. */
+  bootState?: string | null;
 }
 
 async function agentAlive(url: string): Promise<boolean> {
   try {
-    const r = await fetch(new URL("/v1/health/live", url), { signal: AbortSignal.timeout(3000) });
+    const r = await fetch(new URL("/v1/health/live", url), { signal: AbortSignal.timeout(3000), dispatcher: mgmtDispatcher() });
     await r.arrayBuffer();
     return r.ok;
   } catch {
@@ -81,6 +96,8 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       const h = await d.getHealth();
       out.health = h.health;
       out.healthReason = h.reason;
+      // A stopped instance whose host is on: did its OS come up (started outside Anvil)? Only then is it running.
+      if (n.instanceState === "stopped" && out.power === "on") out.bootState = d.bootProgress ? (await d.bootProgress()).bootState : null;
     } catch (e) {
       bmcPollFailed(isBmcError(e) ? e.code : "other");
       out.bmcError = isBmcError(e) ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}` : `BMC poll failed: ${(e as Error).message}`;
@@ -128,6 +145,47 @@ export function diff(n: SyncNode, o: PollOutcome): { set: Partial<typeof nodes.$
   return { set, events };
 }
 
+/** The instance state a poll implies when Anvil did not cause it, or null (transitional states belong to a workflow). */
+export function instanceChange(n: SyncNode, o: PollOutcome): { from: "running" | "stopped"; to: "running" | "stopped"; reason: string | null; event: HardwareEvent } | null {
+  if (!n.instanceId || o.bmcError) return null;
+  if (n.instanceState === "running" && o.power === "off")
+    return {
+      from: "running",
+      to: "stopped",
+      reason: `Powered off outside Anvil: the power sync found host ${n.name} off.`,
+      event: { kind: "lifecycle", severity: "warning", message: `Instance ${n.instanceName} was powered off outside Anvil (host seen off by the power sync); running → stopped.` },
+    };
+  if (n.instanceState === "stopped" && o.power === "on" && (o.bootState === "OSRunning" || o.bootState === null))
+    return {
+      from: "stopped",
+      to: "running",
+      reason: null,
+      event: {
+        kind: "lifecycle",
+        severity: "info",
+        message: `Instance ${n.instanceName} was started outside Anvil (host seen on${o.bootState ? ", OS running" : ""} by the power sync); stopped → running.`,
+      },
+    };
+  return null;
+}
+
+/**
+ * Applies an instanceChange — only if the instance is still in `from` and was not changed since the poll began, so a
+ * stale observation never undoes what a workflow did meanwhile (a create that just marked it running after powering the
+ * host on, a stop that just marked it stopped). Returns whether it changed.
+ */
+async function reconcileInstance(n: SyncNode, c: NonNullable<ReturnType<typeof instanceChange>>, polledAt: Date): Promise<boolean> {
+  return getDb().transaction(async (tx) => {
+    const done = await tx
+      .update(instances)
+      .set({ state: c.to, stateReason: c.reason })
+      .where(and(eq(instances.id, n.instanceId!), eq(instances.state, c.from), eq(instances.nodeId, n.id), lt(instances.updatedAt, polledAt)))
+      .returning({ id: instances.id });
+    if (done.length) await recordEvents(tx, [{ ...c.event, nodeId: n.id }]);
+    return done.length > 0;
+  });
+}
+
 /** Polls every node of a shard, spreading the start of each poll over `spreadMs`. */
 export async function syncShard(shard: number, spreadMs: number): Promise<{ polled: number; changed: number }> {
   const db = getDb();
@@ -147,8 +205,12 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
       agentUrl: nodes.agentUrl,
       agentStatus: nodes.agentStatus,
       powerChangedAt: nodes.powerChangedAt,
+      instanceId: instances.id,
+      instanceName: instances.name,
+      instanceState: instances.state,
     })
     .from(nodes)
+    .leftJoin(instances, eq(instances.nodeId, nodes.id))
     .where(and(eq(nodes.syncShard, shard), ne(nodes.provisionState, "enroll")));
   const t0 = Date.now();
   let changed = 0;
@@ -159,8 +221,11 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
       const at = rows.length > 1 ? (spreadMs * i) / rows.length : 0;
       const wait = t0 + at - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const polledAt = new Date();
       const o = await pollNode(n);
       if (o.agent === "ok") agentsSeen.push(n.id);
+      const ic = instanceChange(n, o);
+      if (ic && (await reconcileInstance(n, ic, polledAt))) logger.info({ node: n.name, instance: n.instanceName, to: ic.to }, "instance state reconciled with its host's power");
       const { set, events } = diff(n, o);
       const keys = Object.keys(set).filter((k) => k !== "bmcSeenAt" && k !== "agentHeartbeatAt");
       if (keys.length === 0) {
