@@ -25,6 +25,9 @@ import { createdAt, updatedAt } from "./columns";
 // ---------------------------------------------------------------------------------------------
 export const platformRole = pgEnum("platform_role", ["operator-admin", "operator-viewer"]);
 export const tenantRole = pgEnum("tenant_role", ["tenant-admin", "tenant-member"]);
+// Who granted a membership: an operator or tenant admin by hand, or single sign-on from the user's IdP groups
+// (re-synced at every SSO sign-in; hand grants are never changed by SSO — server/auth/sso.ts).
+export const grantSource = pgEnum("grant_source", ["manual", "sso"]);
 
 export const users = pgTable("users", {
   id: text("id").primaryKey(),
@@ -33,7 +36,12 @@ export const users = pgTable("users", {
   emailVerified: boolean("email_verified").notNull().default(false),
   image: text("image"),
   platformRole: platformRole("platform_role"),
+  // True when platform_role was set by single sign-on (from the IdP's groups), so the next SSO sign-in may change or
+  // clear it; a role set by hand (false) is never touched by SSO.
+  platformRoleFromSso: boolean("platform_role_from_sso").notNull().default(false),
   disabled: boolean("disabled").notNull().default(false),
+  // better-auth's twoFactor plugin: set once a TOTP authenticator has been verified (two_factors holds the secret).
+  twoFactorEnabled: boolean("two_factor_enabled").notNull().default(false),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -88,6 +96,24 @@ export const verifications = pgTable("verifications", {
   updatedAt: updatedAt(),
 });
 
+// TOTP two-factor (better-auth's twoFactor plugin): the secret and backup codes, both encrypted by better-auth with
+// the auth secret; `verified` is false between enabling and the first correct code.
+export const twoFactors = pgTable(
+  "two_factors",
+  {
+    id: text("id").primaryKey(),
+    secret: text("secret").notNull(),
+    backupCodes: text("backup_codes").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    verified: boolean("verified").notNull().default(true),
+    failedVerificationCount: integer("failed_verification_count").notNull().default(0),
+    lockedUntil: timestamp("locked_until", { withTimezone: true, precision: 3 }),
+  },
+  (t) => [uniqueIndex("two_factors_user_uq").on(t.userId)],
+);
+
 // Login rate limiting (better-auth's database storage).
 export const rateLimits = pgTable("rate_limits", {
   id: text("id").primaryKey(),
@@ -120,6 +146,7 @@ export const memberships = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     role: tenantRole("role").notNull(),
+    source: grantSource("source").notNull().default("manual"),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId] }), index("memberships_user_idx").on(t.userId)],
