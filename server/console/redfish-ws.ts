@@ -4,6 +4,7 @@
 // Frames carry raw terminal bytes both ways. A serial BREAK is the escape ESC B K, as the lab's BMCs and
 // OpenBMC's bmcweb console understand it.
 import WebSocket from "ws";
+import { mgmtLookup, mgmtRefusalIn, resolveMgmtHost } from "@/server/lib/mgmt-network";
 import { BmcError, type BmcCredentials } from "@/server/drivers/bmc/types";
 import type { ConsoleBackend, ConsoleCloseReason, ConsoleStream, ConsoleStreamEvents } from "./types";
 import { EventEmitter } from "node:events";
@@ -36,7 +37,10 @@ export class RedfishConsoleBackend implements ConsoleBackend {
     if (!url) throw new BmcError("unsupported", address, `BMC ${address} offers no WebSocket serial console (SerialConsole.WebSocket.ConsoleURI)`);
     const { username, password } = this.opts.credentials;
     const timeout = this.opts.connectTimeoutMs ?? 10_000;
+    // The console URI comes from the BMC: it must be on the management network like the BMC itself.
+    await checkConsoleHost(address, new URL(url).hostname);
     const ws = new WebSocket(url, {
+      lookup: mgmtLookup as never,
       headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` },
       rejectUnauthorized: this.opts.verifyTls ?? true,
       handshakeTimeout: timeout,
@@ -146,5 +150,16 @@ export class RedfishConsoleStream extends EventEmitter<ConsoleStreamEvents> impl
       r = { code: "remote", message: `BMC ${this.address} ended the serial console session${reason ? ` (${reason})` : ""}` };
     else r = { code: "error", message: `Lost the connection to the serial console of BMC ${this.address}${code === 1006 ? "" : ` (close code ${code})`}` };
     this.emit("close", r);
+  }
+}
+
+/** Refuses (fatally) a console host outside the management-network policy (server/lib/mgmt-network.ts). */
+export async function checkConsoleHost(address: string, host: string): Promise<string[] | null> {
+  try {
+    return await resolveMgmtHost(host);
+  } catch (e) {
+    const r = mgmtRefusalIn(e);
+    if (r) throw new BmcError("forbidden", address, r.message);
+    return null; // unresolvable: the connection attempt reports it
   }
 }

@@ -42,7 +42,7 @@ const DEFAULTS = { scrollbackBytes: 256 * 1024, lingerMs: 10 * 60_000, initialBa
 
 /** BmcError codes a retry cannot fix: wrong credentials, no console offered, a bad node configuration. */
 function isFatal(e: unknown): boolean {
-  return isBmcError(e) && (e.code === "auth" || e.code === "unsupported" || e.code === "invalid" || e.code === "tls");
+  return isBmcError(e) && (e.code === "auth" || e.code === "unsupported" || e.code === "invalid" || e.code === "tls" || e.code === "forbidden");
 }
 
 /** Close code and words for a session ended because its host changed hands (the UI reconnects once, re-resolving). */

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Client, type ClientChannel } from "ssh2";
 import { BmcError, type BmcCredentials } from "@/server/drivers/bmc/types";
+import { checkConsoleHost } from "./redfish-ws";
 import type { ConsoleBackend, ConsoleCloseReason, ConsoleStream, ConsoleStreamEvents } from "./types";
 
 export interface SshConsoleOptions {
@@ -35,8 +36,10 @@ export class SshConsoleBackend implements ConsoleBackend {
     this.address = `${opts.host}:${opts.port ?? 2200}`;
   }
 
-  connect(): Promise<ConsoleStream> {
-    const { host, credentials } = this.opts;
+  async connect(): Promise<ConsoleStream> {
+    const { credentials } = this.opts;
+    // Connect to the address the policy checked (no second lookup an attacker's DNS could answer differently).
+    const host = (await checkConsoleHost(this.address, this.opts.host))?.[0] ?? this.opts.host;
     const port = this.opts.port ?? 2200;
     const address = this.address;
     const timeout = this.opts.connectTimeoutMs ?? 10_000;
