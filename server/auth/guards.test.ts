@@ -1,14 +1,16 @@
 // Sign-in and account rules over real HTTP (the front door in front of better-auth's real handler, test/http-app.ts):
 // the client address behind a trusted proxy (X-Forwarded-For right to left) and without one (socket address,
 // X-Forwarded-For ignored), failed sign-ins per account, a password change ending the other sessions, and the
-// display-name rule on better-auth's own update-user endpoint and adapter writes.
+// display-name rule on better-auth's own update-user endpoint and adapter writes, a refused request logged as one
+// info line (no error, no stack).
 import http from "node:http";
 import { eq, like } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as s from "@/db/schema";
 import { createUserWithPassword } from "@/db/seed";
 import { createContext } from "@/server/api/trpc";
 import { uniq, useTestDb } from "@/test/db";
+import { logger } from "@/server/lib/log";
 import { type AppServer, startAppServer } from "@/test/http-app";
 import { getAuth } from "./auth";
 import { accountFailureMax } from "./guards";
@@ -169,5 +171,32 @@ describe("account changes through better-auth's own endpoints", () => {
     await expect(ctx.internalAdapter.updateUser(u!.id, { name: "y".repeat(101) })).rejects.toThrow(/At most 100 characters/);
     const [after] = await db.select({ name: s.users.name }).from(s.users).where(eq(s.users.email, email));
     expect(after!.name).not.toMatch(/^y+$/);
+  });
+});
+
+describe("logging of refused auth requests", () => {
+  it("logs a client's malformed request as one info line, not as an error", async () => {
+    const errors = vi.spyOn(logger, "error");
+    const infos = vi.spyOn(logger, "info");
+    const consoleErrors = vi.spyOn(console, "error");
+    try {
+      const res = await new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          { host: "127.0.0.1", port: proxied.port, path: "/api/auth/sign-in/email", method: "POST", headers: { origin, "content-type": "application/json", "x-forwarded-for": `198.21.${octet()}.${octet()}` } },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode!);
+          },
+        );
+        req.on("error", reject);
+        req.end("{not json");
+      });
+      expect(res).toBe(400);
+      expect(errors).not.toHaveBeenCalled();
+      expect(consoleErrors).not.toHaveBeenCalled();
+      expect(infos).toHaveBeenCalledWith(expect.objectContaining({ status: 400, reason: "Invalid JSON in request body" }), "auth request refused");
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });

@@ -5,7 +5,8 @@
 //     attacker spreads guesses over many. Counted for any e-mail, known or not, so the answer tells nothing. A
 //     success clears the count. Stored in rate_limits beside better-auth's per-address counters.
 //   - a password change ends the user's other sessions (revokeOtherSessions forced on);
-//   - a user's name follows the app's display-name rule (db/validation/tenancy.ts) on every path that sets it.
+//   - a user's name follows the app's display-name rule (db/validation/tenancy.ts) on every path that sets it;
+//   - a refused request (4xx: bad JSON, a wrong field) is one info line in our log, not an error; a 5xx keeps its stack.
 import "server-only";
 import { APIError } from "better-auth";
 import { createAuthMiddleware, isAPIError } from "better-auth/api";
@@ -13,6 +14,7 @@ import { eq, sql } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { rateLimits } from "@/db/schema";
 import { displayNameRule } from "@/db/validation/tenancy";
+import { logger } from "@/server/lib/log";
 
 export const ACCOUNT_WINDOW_MS = 15 * 60 * 1000;
 const IMAGE_MAX = 2048;
@@ -111,3 +113,10 @@ export const afterHook = createAuthMiddleware(async (ctx) => {
     await clearFailures(email);
   }
 });
+
+/** better-auth's onAPIError.onError: errors that escape an endpoint (its body parser's, for one). */
+export function logAuthError(e: unknown) {
+  const status = isAPIError(e) ? e.statusCode : 500;
+  if (status < 500) logger.info({ status, code: (e as { body?: { code?: string } }).body?.code, reason: (e as Error).message.slice(0, 300) }, "auth request refused");
+  else logger.error({ err: e }, "auth request failed");
+}
