@@ -14,6 +14,10 @@
 //  - emulator console: ipmi_sim's `console` port stays connected for the sim's lifetime (it is used
 //    to add SEL events at run time and, with `debug msg`, to record every IPMI request the BMC
 //    received — which lets tests check bytes ipmi_sim does not act on, such as boot-flag options).
+//  - field dialects (issue #13), switchable at run time with setChassisBehaviour(): boot parameters refused (the
+//    chassis hook fails "set boot", ipmi_sim answers 0xFF and `ipmitool chassis bootdev` prints "Set Chassis Boot
+//    Parameter 5 failed: Unspecified error" yet exits 0) or silently ignored (accepted, not applied); and
+//    solIntruder(): another client taking the serial console (`sol deactivate`, then its own `sol activate`).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
@@ -61,6 +65,24 @@ export interface IpmiSimOptions {
   hostname?: string;
   /** How long to wait for ipmi_sim to answer, ms. Default 10000. */
   startTimeoutMs?: number;
+  /** Field behaviours of the chassis from the start (see setChassisBehaviour). */
+  chassis?: ChassisBehaviour;
+}
+
+/** How the simulated BMC treats chassis requests, beyond doing them. */
+export interface ChassisBehaviour {
+  /** Set System Boot Options parameter 5 fails with completion code 0xFF ("Unspecified error"). */
+  refuseBootParams?: boolean;
+  /** Set System Boot Options parameter 5 succeeds but the boot device does not change. */
+  ignoreBootParams?: boolean;
+}
+
+/** Another client on the SOL console (see IpmiSim.solIntruder). */
+export interface SolIntruder {
+  /** What its ipmitool printed on the console so far. */
+  output(): string;
+  /** Ends its ipmitool (if still running). */
+  close(): Promise<void>;
 }
 
 export interface IpmiMessage {
@@ -101,6 +123,13 @@ export interface IpmiSim {
   serialWrite(data: string | Buffer): void;
   /** Resolves once ipmi_sim's SOL side is connected to the serial line. */
   serialConnected(): Promise<void>;
+  /** Switches the chassis field behaviours (flags the chassis hook reads on each request). */
+  setChassisBehaviour(b: ChassisBehaviour): Promise<void>;
+  /**
+   * Another client takes the serial console: `ipmitool sol deactivate` (whoever held it loses it), then — for
+   * "activate" — its own `ipmitool sol activate` in a pty, resolved once its banner is up and held until close().
+   */
+  solIntruder(mode: "activate" | "deactivate"): Promise<SolIntruder>;
   stop(): Promise<void>;
 }
 
@@ -239,7 +268,11 @@ while [ $# -ge 2 ]; do
   k="$1"; v="$2"; shift 2
   case "$k" in
     power) echo "$v" > "$d/power" ;;
-    boot) echo "$v" > "$d/boot" ;;
+    boot)
+      # Field dialects (setChassisBehaviour): a failing hook makes ipmi_sim answer 0xFF; an ignored one changes nothing.
+      [ -f "$d/refuse-boot" ] && exit 1
+      [ -f "$d/ignore-boot" ] || echo "$v" > "$d/boot"
+      ;;
     reset) n=$(cat "$d/resets" 2>/dev/null || echo 0); echo $((n + 1)) > "$d/resets" ;;
     shutdown)
       # An OS takes a moment to shut down after the ACPI request; then the power goes off.
@@ -477,6 +510,59 @@ function ipmitool(host: string, port: number, user: string, password: string, ar
   });
 }
 
+/** ipmitool in a pty (its SOL loop needs a terminal), raw from the start: another SOL client. */
+const INTRUDER_PTY = `
+import os, sys, select, subprocess, tty
+m, s = os.openpty()
+tty.setraw(s)
+p = subprocess.Popen(sys.argv[1:], stdin=s, stdout=s, stderr=subprocess.STDOUT, close_fds=True)
+os.close(s)
+while True:
+    r, _, _ = select.select([m], [], [], 0.2)
+    if r:
+        try:
+            data = os.read(m, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            break
+        os.write(1, data)
+    elif p.poll() is not None:
+        break
+sys.exit(p.wait())
+`;
+
+async function startIntruder(host: string, port: number, user: string, password: string, mode: "activate" | "deactivate"): Promise<SolIntruder> {
+  const base = ["-I", "lanplus", "-H", host, "-p", String(port), "-U", user, "-E", "-C", "3", "-N", "2", "-R", "2"];
+  const env = { NODE_ENV: process.env.NODE_ENV, PATH: process.env.PATH ?? "/usr/bin:/bin", IPMI_PASSWORD: password };
+  await new Promise<void>((resolve, reject) => {
+    execFile("ipmitool", [...base, "sol", "deactivate"], { env, timeout: 10_000 }, (err, _out, stderr) =>
+      !err || /already de-activated/i.test(stderr) ? resolve() : reject(new Error(`sol deactivate failed: ${stderr}`)),
+    );
+  });
+  if (mode === "deactivate") return { output: () => "", close: async () => {} };
+  const child = spawn("/usr/bin/python3", ["-c", INTRUDER_PTY, "ipmitool", ...base, "sol", "activate"], { env, stdio: ["pipe", "pipe", "ignore"] });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString("latin1");
+  });
+  const deadline = Date.now() + 10_000;
+  while (!out.includes("[SOL Session operational")) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`The intruding ipmitool did not activate SOL: ${out.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    output: () => out,
+    close: async () => {
+      child.kill("SIGTERM");
+      await waitExit(child, 3000);
+    },
+  };
+}
+
 async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return true;
   return new Promise((resolve) => {
@@ -500,6 +586,16 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
   await writeFile(path.join(dir, "power"), opts.initialPower === "on" ? "1\n" : "0\n");
   await writeFile(path.join(dir, "boot"), "none\n");
   const script = path.join(dir, "chassis.sh");
+  const setChassisBehaviour = async (b: ChassisBehaviour) => {
+    for (const [flag, on] of [
+      ["refuse-boot", b.refuseBootParams],
+      ["ignore-boot", b.ignoreBootParams],
+    ] as const) {
+      if (on) await writeFile(path.join(dir, flag), "1\n");
+      else await rm(path.join(dir, flag), { force: true });
+    }
+  };
+  await setChassisBehaviour(opts.chassis ?? {});
   await writeFile(script, chassisScript(dir, opts.softOffDelayMs ?? 400));
   await chmod(script, 0o755);
 
@@ -617,6 +713,8 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSim> 
       serialBreaks: () => serial.breakCount(),
       serialWrite: (d) => serial.write(d),
       serialConnected: () => serial.connected(),
+      setChassisBehaviour,
+      solIntruder: (mode) => startIntruder(host, port, username, password, mode),
       stop: async () => {
         if (stopped) return;
         stopped = true;

@@ -1,7 +1,7 @@
 // Unit tests of the IPMI driver's parsers and error classification, on ipmitool output that
 // ipmi_sim cannot produce (chassis faults, Pre-Init SEL times, privilege and cipher errors).
 import { describe, expect, it } from "vitest";
-import { bootdevArgs, classifyIpmitoolFailure, parseChassisHealth, parseGuid, parseIpmiAddress, parseSelList } from "./ipmi";
+import { bootdevArgs, classifyIpmitoolFailure, failureText, parseBootFlags, parseChassisHealth, parseGuid, parseIpmiAddress, parseSelList } from "./ipmi";
 
 const ctx = { address: "10.0.0.5:623", username: "admin", what: "read the power state", timeoutMs: 5000 };
 const fail = (stderr: string, extra: Partial<Parameters<typeof classifyIpmitoolFailure>[0]> = {}) =>
@@ -89,5 +89,46 @@ describe("ipmitool error classification", () => {
     expect(fail("", { killed: true, exitCode: null })).toMatchObject({ code: "timeout", transient: true });
     const enoent = Object.assign(new Error("spawn ipmitool ENOENT"), { code: "ENOENT" });
     expect(fail("", { spawnError: enoent }).message).toContain("apt-get install ipmitool");
+  });
+});
+
+describe("boot flags read back and zero-exit failures", () => {
+  it("parses parameter 5 as `chassis bootparam get 5` prints it", () => {
+    // What a BMC that keeps the flag bits says after `chassis bootdev pxe options=persistent,efiboot`.
+    expect(parseBootFlags("Boot parameter version: 1\nBoot parameter 5 is valid/unlocked\nBoot parameter data: e004000000\n Boot Flags :\n")).toEqual({
+      valid: true,
+      persistent: true,
+      uefi: true,
+      device: "pxe",
+    });
+    // OpenIPMI's ipmi_sim: only the device selector (byte 1 always 0).
+    expect(parseBootFlags("Boot parameter data: 0008000000")).toEqual({ valid: false, persistent: false, uefi: false, device: "disk" });
+    expect(parseBootFlags("Boot parameter data: 8014000000")?.device).toBe("cdrom");
+    expect(parseBootFlags("Boot parameter data: 8018000000")?.device).toBe("bios");
+    expect(parseBootFlags("Boot parameter data: 0000000000")?.device).toBe("none");
+    expect(parseBootFlags("Boot parameter data: 800c000000")?.device).toBe("other"); // safe-mode disk: never set by Anvil
+    expect(parseBootFlags("Error: no data")).toBeNull();
+  });
+
+  it("finds the failure a zero-exit ipmitool run printed, ignoring -v chatter", () => {
+    expect(failureText("Set Chassis Boot Parameter 5 failed: Unspecified error\n")).toBe("Set Chassis Boot Parameter 5 failed: Unspecified error");
+    const chatter = [
+      "Loading IANA PEN Registry...",
+      "Running Get VSO Capabilities my_addr 0x20, transit 0, target 0x20",
+      "Invalid completion code received: Invalid command",
+      "Discovered IPMB address 0x0",
+      "Get HPM.x Capabilities request failed, compcode = d4",
+      "Close Session command failed: Invalid session ID in request",
+    ].join("\n");
+    expect(failureText(chatter)).toBeUndefined();
+    expect(failureText(`${chatter}\nSet Chassis Power Control to Soft failed: Unspecified error`)).toBe("Set Chassis Power Control to Soft failed: Unspecified error");
+  });
+
+  it("does not take a refusal in the BMC's present state for a missing capability", () => {
+    const now = fail("Set Chassis Power Control to Soft failed: Command not supported in present state");
+    expect(now.code).toBe("bmc_error");
+    expect(now.transient).toBe(false);
+    expect(now.message).toContain("in its present state");
+    expect(fail("Set Chassis Power Control to Diag failed: Invalid data field in request").code).toBe("unsupported");
   });
 });

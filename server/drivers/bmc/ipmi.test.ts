@@ -80,19 +80,35 @@ describe("IPMI driver against ipmi_sim", () => {
   });
 
   it("reports actions the BMC rejects as unsupported and stops offering them", async () => {
+    const diagRequests = () => sim.messages().filter((m) => m.netfn === 0x00 && m.cmd === 0x02 && m.data[0] === 0x04).length;
     expect(await bmc.supportedPowerActions()).toContain("nmi");
+    expect((await bmc.getInventory()).powerActions).toContain("nmi");
+    const before = diagRequests();
     const err = await bmc.setPower("nmi").catch((e) => e);
     expect(err).toBeInstanceOf(BmcError);
     expect(err.code).toBe("unsupported");
-    expect(err.message).toContain(sim.address);
+    expect(err.transient).toBe(false);
+    expect(err.message).toBe(`This BMC does not support NMI (diagnostic interrupt) (BMC ${sim.address} refused it: Set Chassis Power Control to Diag failed: Invalid data field in request)`);
+    // Asked once, not retried; the second request is refused from memory without asking the BMC again.
+    expect(diagRequests()).toBe(before + 1);
+    const again = await bmc.setPower("nmi").catch((e) => e);
+    expect(again.message).toBe(`This BMC does not support NMI (diagnostic interrupt) (BMC ${sim.address} refused it earlier)`);
+    expect(diagRequests()).toBe(before + 1);
     expect(await bmc.supportedPowerActions()).not.toContain("nmi");
+    // The inventory (stored with the node at enrolment and inspection) says so too: the UI disables the button.
+    expect((await bmc.getInventory()).powerActions).toEqual(["on", "off", "soft_off", "reboot", "power_cycle"]);
 
     const soft = await bmc.setPower("soft_reboot").catch((e) => e);
     expect(soft.code).toBe("unsupported");
+    expect(soft.transient).toBe(false);
+    expect(soft.message).toMatch(/^This BMC does not support soft reboot: IPMI has no such command/);
   });
 
-  it("sets the boot device with persistent and efiboot flags", async () => {
-    await bmc.setBootDevice("pxe", { persistent: true, uefi: true });
+  it("sets the boot device with persistent and efiboot flags, and reads it back", async () => {
+    // ipmi_sim reports the device selector but not the flag bits (byte 1 reads 0): persistence unknown.
+    expect(await bmc.setBootDevice("pxe", { persistent: true, uefi: true })).toEqual({ applied: { device: "pxe", persistent: null } });
+    const getBootFlags = sim.messages().filter((m) => m.netfn === 0x00 && m.cmd === 0x09 && m.data[0] === 5);
+    expect(getBootFlags.length).toBeGreaterThan(0); // Get System Boot Options, parameter 5
     expect(await sim.bootDevice()).toBe("pxe");
     // Boot flags byte 1: 0x80 valid, 0x40 persistent, 0x20 EFI; byte 2 bits 5:2 = device (1 = PXE).
     expect(lastBootFlags()?.slice(0, 3)).toEqual([5, 0xe0, 0x04]);
@@ -107,6 +123,35 @@ describe("IPMI driver against ipmi_sim", () => {
 
     const http = await bmc.setBootDevice("uefi_http", { persistent: false }).catch((e) => e);
     expect(http.code).toBe("unsupported");
+  });
+
+  it("reports a boot device the BMC refused although ipmitool exited 0", async () => {
+    await bmc.setBootDevice("disk", { persistent: false });
+    await sim.setChassisBehaviour({ refuseBootParams: true });
+    try {
+      const err = await bmc.setBootDevice("pxe", { persistent: true }).catch((e) => e);
+      expect(err).toBeInstanceOf(BmcError);
+      expect(err.code).toBe("bmc_error");
+      expect(err.transient).toBe(false);
+      expect(err.message).toBe(`BMC ${sim.address} refused to set the boot device to pxe: Set Chassis Boot Parameter 5 failed: Unspecified error`);
+      expect(await sim.bootDevice()).toBe("default");
+    } finally {
+      await sim.setChassisBehaviour({});
+    }
+  });
+
+  it("reports a boot device the BMC accepted but did not apply (read back)", async () => {
+    await bmc.setBootDevice("disk", { persistent: false });
+    await sim.setChassisBehaviour({ ignoreBootParams: true });
+    try {
+      const err = await bmc.setBootDevice("cdrom", { persistent: false }).catch((e) => e);
+      expect(err).toBeInstanceOf(BmcError);
+      expect(err.code).toBe("bmc_error");
+      expect(err.transient).toBe(false);
+      expect(err.message).toBe(`BMC ${sim.address} accepted the boot device cdrom (next boot only) but did not apply it: it holds disk`);
+    } finally {
+      await sim.setChassisBehaviour({});
+    }
   });
 
   it("reads the inventory from mc info, FRU 0 and the system GUID", async () => {

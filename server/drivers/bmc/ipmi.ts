@@ -11,6 +11,17 @@
 // session"; with it, stderr says which ("RAKP 2 HMAC is invalid", "unauthorized name", "Get Auth
 // Capabilities error"), so the driver can tell an operator to fix credentials rather than the
 // network. When a non-verbose call fails to open a session, a verbose `mc info` probe names the cause.
+//
+// Field behaviour the driver does not trust ipmitool's exit code for (issue #13):
+//  - A refused parameter write can exit 0: `chassis bootdev` prints "Set Chassis Boot Parameter 5 failed:
+//    Unspecified error" and returns 0. Any ipmitool run whose stderr says "… failed" is a failure (not retried: the
+//    BMC answered), and setBootDevice reads parameter 5 back (`chassis bootparam get 5`) and checks the device and,
+//    where the BMC reports it, the persistence — resolving with what the BMC holds.
+//  - IPMI cannot list the chassis-control actions a BMC accepts, and no harmless probe exists (a diagnostic
+//    interrupt or an ACPI soft-off cannot be tried without doing it). soft_reboot has no IPMI command at all. So a
+//    refusal is learned — "This BMC does not support NMI", code unsupported, never retried — and remembered per
+//    driver (one per node, server/workflows/bmc-access.ts); supportedPowerActions() and the inventory's powerActions
+//    leave it out from then on, which the UI reads to disable the button with the reason.
 import { execFile } from "node:child_process";
 import { mgmtRefusalIn, resolveMgmtHost } from "@/server/lib/mgmt-network";
 import {
@@ -19,6 +30,7 @@ import {
   type BmcEndpoint,
   type BmcEvent,
   type BmcHealth,
+  type AppliedBootOverride,
   type BmcInventory,
   type BootDevice,
   type BootOptions,
@@ -53,6 +65,57 @@ const BOOT_TARGETS: Partial<Record<BootDevice, string>> = {
   cdrom: "cdrom",
   bios: "bios",
 };
+
+/** How an operator names each power action, for "This BMC does not support …". */
+export const POWER_ACTION_LABELS: Record<PowerAction, string> = {
+  on: "power on",
+  off: "power off",
+  soft_off: "soft power off",
+  reboot: "reset",
+  soft_reboot: "soft reboot",
+  power_cycle: "power cycle",
+  nmi: "NMI (diagnostic interrupt)",
+};
+
+/** Boot flags (parameter 5) byte 2 bits 5:2, the device selector, in Anvil's words (IPMI 2.0 table 28-14). */
+const BOOT_SELECTORS: Record<number, BootDevice | "none"> = { 0: "none", 1: "pxe", 2: "disk", 5: "cdrom", 6: "bios" };
+
+/** The boot flags a BMC holds, from `chassis bootparam get 5`. */
+export interface BootFlags {
+  /** Byte 1 bit 7: the flags are valid (the BMC applies them at the next boot). */
+  valid: boolean;
+  /** Byte 1 bit 6: every boot rather than the next one only. */
+  persistent: boolean;
+  /** Byte 1 bit 5: EFI boot. */
+  uefi: boolean;
+  /** The device selector; "other" for selectors Anvil never sets (safe-mode disk, floppy, remote media…). */
+  device: BootDevice | "none" | "other";
+}
+
+/** Parses the "Boot parameter data: 0004000000" line of `chassis bootparam get 5`; null when it is missing. */
+export function parseBootFlags(stdout: string): BootFlags | null {
+  const m = /Boot parameter data:\s*([0-9a-f]{4,})/i.exec(stdout);
+  if (!m) return null;
+  const b1 = Number.parseInt(m[1].slice(0, 2), 16);
+  const b2 = Number.parseInt(m[1].slice(2, 4), 16);
+  return {
+    valid: (b1 & 0x80) !== 0,
+    persistent: (b1 & 0x40) !== 0,
+    uefi: (b1 & 0x20) !== 0,
+    device: BOOT_SELECTORS[(b2 >> 2) & 0x0f] ?? "other",
+  };
+}
+
+/**
+ * The line of a zero-exit ipmitool run's stderr that says the command failed ("Set Chassis Boot Parameter 5 failed:
+ * Unspecified error"), or undefined. `-v` chatter that mentions failures of optional probes is not a failure.
+ */
+export function failureText(stderr: string): string | undefined {
+  return stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => /\bfailed\b/i.test(l) && !CHATTER.test(l));
+}
 
 export interface IpmiAddress {
   host: string;
@@ -213,7 +276,8 @@ export function classifyIpmitoolFailure(
 ): BmcError {
   const { address, username, what } = ctx;
   const detail = (f.stderr || f.stdout).trim().slice(0, 2000);
-  const e = (f.stderr + f.stdout).toLowerCase();
+  // -v chatter ("Invalid completion code received: Invalid command" from an optional probe) never decides it.
+  const e = (withoutChatter(f.stderr) + f.stdout).toLowerCase();
   if (f.spawnError?.code === "ENOENT") {
     return new BmcError("unsupported", address, "ipmitool is not installed on this Anvil server (Debian: apt-get install ipmitool)", {
       transient: false,
@@ -248,6 +312,13 @@ export function classifyIpmitoolFailure(
       detail,
     });
   }
+  if (/not supported in present state|cannot execute command.*(present state|command disabled)/.test(e)) {
+    // 0xD5 / 0xD6: the BMC can do it, but not now (e.g. a soft-off while the host is off). Not a capability to forget.
+    return new BmcError("bmc_error", address, `BMC ${address} refused to ${what} in its present state (${firstErrorLine(f.stderr) ?? "command not supported in present state"})`, {
+      detail,
+      transient: false,
+    });
+  }
   if (/invalid data field|invalid command|not supported|command not supported|parameter not supported|invalid request|device not present/.test(e)) {
     return new BmcError("unsupported", address, `BMC ${address} rejected the request to ${what} as unsupported (${firstErrorLine(f.stderr) ?? "invalid command"})`, {
       detail,
@@ -271,7 +342,17 @@ function firstErrorLine(stderr: string): string | undefined {
   return stderr
     .split(/\r?\n/)
     .map((l) => l.trim())
-    .find((l) => l && !/^loading iana|^running get|^discovered ipmb|^invalid completion code received: invalid command|^>/i.test(l));
+    .find((l) => l && !CHATTER.test(l) && !l.startsWith(">"));
+}
+
+/** What `-v` prints on every run (optional probes of the BMC and their refusals), not about the command itself. */
+const CHATTER = /^loading iana|^running get|^discovered ipmb|^invalid completion code received: invalid command|^get hpm|compcode|^close session command failed/i;
+
+function withoutChatter(stderr: string): string {
+  return stderr
+    .split(/\r?\n/)
+    .filter((l) => !CHATTER.test(l.trim()))
+    .join("\n");
 }
 
 /** A minimal environment for ipmitool: the password (read by -E), UTC times, untranslated messages. */
@@ -359,14 +440,30 @@ export class IpmiDriver implements BmcDriver {
 
   async setPower(action: PowerAction): Promise<void> {
     const verb = POWER_VERBS[action];
-    if (!verb) throw new BmcError("unsupported", this.address, `IPMI has no "${action}" power action (use soft_off then on)`);
+    const label = POWER_ACTION_LABELS[action];
+    if (!verb) {
+      throw new BmcError("unsupported", this.address, `This BMC does not support ${label}: IPMI has no such command (use soft power off, then power on)`, {
+        transient: false,
+      });
+    }
     if (this.rejectedActions.has(action)) {
-      throw new BmcError("unsupported", this.address, `BMC ${this.address} does not support power action "${action}" (it rejected it earlier)`);
+      throw new BmcError("unsupported", this.address, `This BMC does not support ${label} (BMC ${this.address} refused it earlier)`, { transient: false });
     }
     try {
       await this.run(["chassis", "power", verb], `perform power action "${action}"`);
     } catch (e) {
-      if (isBmcError(e) && e.code === "unsupported") this.rejectedActions.add(action);
+      if (isBmcError(e) && e.code === "unsupported") {
+        this.rejectedActions.add(action);
+        const said = withoutChatter(e.detail ?? "")
+          .split(/\r?\n/)
+          .find((l) => /failed|invalid|not supported/i.test(l))
+          ?.trim();
+        throw new BmcError("unsupported", this.address, `This BMC does not support ${label} (BMC ${this.address} refused it${said ? `: ${said}` : ""})`, {
+          detail: e.detail,
+          transient: false,
+          cause: e,
+        });
+      }
       throw e;
     }
   }
@@ -376,8 +473,35 @@ export class IpmiDriver implements BmcDriver {
     return (Object.keys(POWER_VERBS) as PowerAction[]).filter((a) => !this.rejectedActions.has(a));
   }
 
-  async setBootDevice(dev: BootDevice, opts: BootOptions): Promise<void> {
+  /**
+   * Sets the boot flags, then reads parameter 5 back: resolves with what the BMC holds, or throws when the BMC
+   * refused (even with exit code 0) or holds something else than asked.
+   */
+  async setBootDevice(dev: BootDevice, opts: BootOptions): Promise<{ applied: AppliedBootOverride }> {
     await this.run(bootdevArgs(this.address, dev, opts), `set the boot device to ${dev}`);
+    const text = await this.optional(["chassis", "bootparam", "get", "5"], "read the boot flags back");
+    // A BMC that cannot read parameter 5 back accepted the write without complaint; that is all it can tell.
+    if (text === null) return { applied: { device: dev, persistent: null } };
+    const flags = parseBootFlags(text);
+    if (!flags) throw new BmcError("bad_response", this.address, `BMC ${this.address} answered the boot flags query with "${text.trim().slice(0, 200)}"`);
+    const asked = `${dev} (${opts.persistent ? "every boot" : "next boot only"})`;
+    if (flags.device !== dev) {
+      const holds = flags.device === "none" ? "no boot override" : `${flags.device}${flags.valid ? (flags.persistent ? " for every boot" : " for the next boot") : ""}`;
+      throw new BmcError("bmc_error", this.address, `BMC ${this.address} accepted the boot device ${asked} but did not apply it: it holds ${holds}`, {
+        detail: text,
+        transient: false,
+      });
+    }
+    // Byte 1 is meaningful only with its valid bit: a BMC that reports it must hold the persistence asked for.
+    if (flags.valid && flags.persistent !== opts.persistent) {
+      throw new BmcError(
+        "bmc_error",
+        this.address,
+        `BMC ${this.address} set the boot device to ${dev} ${flags.persistent ? "for every boot" : "for the next boot only"}, not ${opts.persistent ? "for every boot" : "for the next boot only"} as asked`,
+        { detail: text, transient: false },
+      );
+    }
+    return { applied: { device: dev, persistent: flags.valid ? flags.persistent : null } };
   }
 
   async getInventory(): Promise<BmcInventory> {
@@ -406,6 +530,7 @@ export class IpmiDriver implements BmcDriver {
       memoryGiB: null,
       nics: null,
       dpus: null,
+      powerActions: await this.supportedPowerActions(),
       raw: { mcInfo: mc, fru, guid },
     };
   }
@@ -528,7 +653,15 @@ export class IpmiDriver implements BmcDriver {
           encoding: "utf8",
         },
         (err, stdout, stderr) => {
-          if (!err) return resolve(stdout);
+          const failed = err ? undefined : failureText(stderr ?? "");
+          if (!err && !failed) return resolve(stdout);
+          if (failed) {
+            // Exit code 0 but the BMC refused: it answered, so retrying the same request is pointless.
+            const c = classifyIpmitoolFailure({ exitCode: 0, killed: false, stderr: failed, stdout: "" }, { address: this.address, username: this.username, what, timeoutMs: this.timeoutMs });
+            const code = c.code === "unsupported" || c.code === "auth" ? c.code : "bmc_error";
+            const detail = (stderr ?? "").trim().slice(0, 2000);
+            return reject(new BmcError(code, this.address, code === "bmc_error" ? `BMC ${this.address} refused to ${what}: ${failed}` : c.message, { detail, transient: false }));
+          }
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number | null; signal?: string | null };
           const spawnError = typeof e.code === "string" ? e : undefined;
           reject(

@@ -143,6 +143,9 @@ export interface BmcInventory {
   host?: BmcHostLink | null;
   /** Redfish only, for a DPU: where its Anvil agent listens, when the BMC advertises it (lab: Oem.Anvil.AgentUrl). */
   agentUrl?: string | null;
+  /** The power actions this BMC accepts as far as the driver knows (supportedPowerActions() when the inventory was
+   *  read); stored with the node so the UI can disable the others. Absent: the driver does not report them here. */
+  powerActions?: PowerAction[];
   /** The parsed protocol data the fields came from, kept for the inventory page and debugging. */
   raw: Record<string, unknown>;
 }
