@@ -144,8 +144,9 @@ export function BootDeviceDialog({ nodeId, nodeName, onClose }: { nodeId: string
   const form = useForm<BootForm>({ resolver: zodResolver(bootForm), defaultValues: { device: "pxe", persistent: false, uefi: true } });
   const m = useMutation(
     trpc.nodes.setBootDevice.mutationOptions({
-      onSuccess: async () => {
-        toast("success", `Boot device of ${nodeName} set.`);
+      onSuccess: async (r) => {
+        // What the BMC applied, which may differ from what was asked (a BMC that keeps every override).
+        toast("success", `${nodeName}: ${r.message}`);
         await qc.invalidateQueries(trpc.nodes.pathFilter());
         onClose();
       },

@@ -15,6 +15,7 @@ import { GiB } from "@/db/validation/storage";
 import { releasePortAddress, allocateAddress } from "@/server/domain/ipam";
 import { type NodeEvent, type ProvisionState, transition } from "@/server/domain/node-lifecycle";
 import { compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
+import { bootOverrideOutcome } from "@/server/drivers/bmc/boot-override";
 import { createDpuAgentClient, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
 import { unseal } from "@/server/lib/secrets";
@@ -340,11 +341,16 @@ export async function attachDataVolumes(instanceId: string, opId: string | null,
   );
 }
 
-async function bootOverride(instanceId: string) {
+/** One-time boot from the disk. A BMC that keeps the override for every boot is harmless here (the host boots from
+ *  its DPU-attached disk anyway; cleanNode clears it) but is said on the host's events, with what it applied. */
+async function bootOverride(instanceId: string): Promise<string> {
   const inst = await loadInstance(instanceId);
   const pl = await placement(inst);
   if (!pl) throw new ProvisionError("The instance holds no host.");
-  await driverFor(pl.host).setBootDevice("disk", { persistent: false });
+  const asked = { persistent: false };
+  const outcome = bootOverrideOutcome("disk", asked, await driverFor(pl.host).setBootDevice("disk", asked));
+  if (!outcome.honoured) await recordEvent(getDb(), pl.host.id, { kind: "lifecycle", severity: "warning", message: `Boot override set to ${outcome.text}.` });
+  return outcome.text;
 }
 
 async function powerOn(instanceId: string) {
