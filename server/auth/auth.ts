@@ -8,6 +8,8 @@ import { getDb } from "@/db/client";
 import * as schema from "@/db/schema";
 import { CLIENT_IP_HEADER } from "@/server/lib/client-ip";
 import { derivedKey } from "@/server/lib/secrets";
+import { twoFactor } from "better-auth/plugins";
+import { ssoPlugins } from "./sso";
 import { afterHook, beforeHook, checkedUserData, logAuthError } from "./guards";
 
 
@@ -26,6 +28,7 @@ function build() {
         account: schema.accounts,
         verification: schema.verifications,
         rateLimit: schema.rateLimits,
+        twoFactor: schema.twoFactors,
       },
     }),
     emailAndPassword: { enabled: true, disableSignUp: true, minPasswordLength: 8, maxPasswordLength: 256, revokeSessionsOnPasswordReset: true },
@@ -54,6 +57,9 @@ function build() {
         "/change-password": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
       },
     },
+    // TOTP second factor for password sign-in (enable with the password, verify a code to finish, backup codes);
+    // single sign-on with an OpenID Connect provider when ANVIL_OIDC_ISSUER is set (server/auth/sso.ts).
+    plugins: [twoFactor({ issuer: "Anvil" }), ...ssoPlugins()],
     advanced: {
       // Browsers treat http://localhost as a secure context, so Secure cookies work in development too.
       useSecureCookies: process.env.ANVIL_INSECURE_COOKIES !== "1",

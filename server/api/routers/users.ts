@@ -170,7 +170,8 @@ export const usersRouter = createTRPCRouter({
         throw new TRPCError({ code: "PRECONDITION_FAILED", message: "You can't remove your own operator admin role; ask another operator admin." });
       return ctx.db.transaction(async (tx) => {
         const u = await lockUser(tx, input.id);
-        await tx.update(users).set({ platformRole: input.role }).where(eq(users.id, u.id));
+        // A role set here is a hand grant: single sign-on will not change it (server/auth/sso.ts).
+        await tx.update(users).set({ platformRole: input.role, platformRoleFromSso: false }).where(eq(users.id, u.id));
         // Platform-scoped tokens are narrowed to the user's current role when used (principal.ts); a user with
         // no platform role left has no use for them, so they are revoked.
         if (!input.role)
