@@ -80,6 +80,16 @@ describe("nodeCan", () => {
     expect(nodeCan.power(host({ provisionState: "inspecting", powerState: "on" }), "off")).toEqual({ ok: true });
   });
 
+  it("does not offer power actions the node's BMC lacks, saying so", () => {
+    // What the IPMI driver stores with the inventory after its BMC refused NMI (no IPMI command for soft reboot).
+    const ipmi = host({ powerState: "on", powerActions: ["on", "off", "soft_off", "reboot", "power_cycle"] });
+    expect(nodeCan.power(ipmi, "soft_reboot")).toEqual({ ok: false, reason: "This BMC does not support soft reboot." });
+    expect(nodeCan.power(ipmi, "nmi")).toEqual({ ok: false, reason: "This BMC does not support NMI (diagnostic interrupt)." });
+    expect(nodeCan.power(ipmi, "reboot")).toEqual({ ok: true });
+    // Not reported (older inventories, Redfish today): every action stays offered.
+    expect(nodeCan.power(host({ powerState: "on", powerActions: null }), "nmi")).toEqual({ ok: true });
+  });
+
   it("DPUs follow their host", () => {
     const dpu = host({ kind: "dpu", provisionState: "manageable", powerState: "on" });
     expect(nodeCan.inspect(dpu).ok).toBe(false);

@@ -109,7 +109,20 @@ export interface NodeFacts {
   fault: string | null;
   hasInstance?: boolean;
   parentPowerState?: string | null;
+  /** The power actions the node's BMC accepts, as its driver reported them (stored with the inventory at enrolment
+   *  and inspection; an IPMI BMC that refused one is remembered). Absent/null: not known, every action is offered. */
+  powerActions?: readonly string[] | null;
 }
+
+const POWER_LABELS: Record<string, string> = {
+  on: "power on",
+  off: "power off",
+  soft_off: "soft power off",
+  reboot: "reset",
+  soft_reboot: "soft reboot",
+  power_cycle: "power cycle",
+  nmi: "NMI (diagnostic interrupt)",
+};
 
 const busy = new Set<string>(["verifying", "inspecting", "deploying", "deleting", "cleaning"]);
 
@@ -139,6 +152,8 @@ export const nodeCan = {
   },
   power(n: NodeFacts, action: "on" | "off" | "soft_off" | "reboot" | "soft_reboot" | "power_cycle" | "nmi"): Verdict {
     if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
+    // A BMC that lacks the action (IPMI has no soft reboot; many BMCs refuse NMI) is not offered it at all.
+    if (n.powerActions && !n.powerActions.includes(action)) return no(`This BMC does not support ${POWER_LABELS[action] ?? action}.`);
     if (busy.has(n.provisionState) && n.provisionState !== "inspecting")
       return no(`Anvil is ${n.provisionState} this node; power is under its control until that finishes.`);
     if (n.powerState === "unknown" && action !== "on" && action !== "off") return no("The power state is unknown; the BMC may be unreachable.");

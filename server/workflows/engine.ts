@@ -137,6 +137,9 @@ export function step<R>(name: string, fn: () => Promise<R>, opts: { retries?: nu
     maxAttempts: (opts.retries ?? 0) + 1,
     intervalSeconds: (opts.intervalMs ?? 500) / 1000,
     backoffRate: 2,
+    // An error that says a retry cannot help (a BmcError with transient false: refused, unsupported, bad credentials)
+    // fails the step at once with its own message, instead of a retry and "exceeded its maximum of N retries".
+    shouldRetry: (e: unknown) => (e as { transient?: unknown } | null)?.transient !== false,
   });
 }
 

@@ -55,8 +55,17 @@ const publicCols = {
 
 const ACTIONS: NodeAction[] = ["manage", "inspect", "provide", "abort", "maintenanceOn", "maintenanceOff", "moveToPool", "delete", "setBootDevice", "firmwareUpdate"];
 
-function facts(n: { kind: string; provisionState: string; powerState: string; maintenance: boolean; fault: string | null }): NodeFacts {
-  return { kind: n.kind as "host" | "dpu", provisionState: n.provisionState, powerState: n.powerState, maintenance: n.maintenance, fault: n.fault };
+function facts(n: { kind: string; provisionState: string; powerState: string; maintenance: boolean; fault: string | null; inventory?: unknown }): NodeFacts {
+  // The power actions the BMC accepts, when its driver reported them with the inventory (IPMI does).
+  const powerActions = (n.inventory as { powerActions?: unknown } | null | undefined)?.powerActions;
+  return {
+    kind: n.kind as "host" | "dpu",
+    provisionState: n.provisionState,
+    powerState: n.powerState,
+    maintenance: n.maintenance,
+    fault: n.fault,
+    powerActions: Array.isArray(powerActions) ? (powerActions as string[]) : null,
+  };
 }
 
 /** Every action with its verdict, so the UI disables buttons with the same reasons the server enforces. */
