@@ -236,3 +236,12 @@ export async function webhookFixture(fx: Fixtures, tenantId: string | null) {
     .returning();
   return row!;
 }
+
+/** A fresh session of `userId` (expiring in an hour), as better-auth would have made it at sign-in. */
+export async function sessionFixture(fx: Fixtures, userId: string) {
+  const [row] = await fx.db
+    .insert(s.sessions)
+    .values({ id: crypto.randomUUID(), userId, token: crypto.randomUUID(), expiresAt: new Date(Date.now() + 3_600_000), userAgent: "authz-test" })
+    .returning();
+  return row!;
+}

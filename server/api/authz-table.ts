@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
 import { diskPoolFixture, freeDiskFixture, imageFixture, logicalPoolFixture, snapshotFixture, storageFixture, volumeFixture } from "./authz-fixtures";
-import { instanceFixture, webhookFixture } from "./authz-fixtures";
+import { instanceFixture, sessionFixture, webhookFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -127,6 +127,7 @@ export const authzTable: Record<string, AuthzRow> = {
   "users.create": { input: () => ({ email: `authz-${crypto.randomUUID().slice(0, 8)}@test.local`, name: "Created" }), expect: operatorWrite },
   "users.resetPassword": { input: async (fx) => ({ id: (await userFixture(fx)).id }), expect: operatorWrite },
   "users.setDisabled": { input: async (fx) => ({ id: (await userFixture(fx)).id, disabled: true }), expect: operatorWrite },
+  "users.signOutEverywhere": { input: async (fx) => ({ id: (await userFixture(fx)).id }), expect: operatorWrite },
   "users.setPlatformRole": { input: async (fx) => ({ id: (await userFixture(fx)).id, role: "operator-viewer" }), expect: operatorWrite },
   "members.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "members.add": {
@@ -147,6 +148,14 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await invitationFixture(fx, fx.principals[role].email)).id }),
     expect: signedIn,
   },
+  // The caller's own sign-in security and sessions (a session of someone else is NOT_FOUND, like a missing one).
+  "account.security": { input: () => undefined, expect: signedIn },
+  "account.sessions": { input: () => ({}), expect: signedIn },
+  "account.revokeSession": {
+    input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await sessionFixture(fx, fx.principals[role].userId)).id }),
+    expect: signedIn,
+  },
+  "account.revokeOtherSessions": { input: () => undefined, expect: signedIn },
   "quotas.get": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "quotas.set": { input: async (fx) => ({ tenantId: (await tenantFixture(fx)).id, limits: { vpcs: 7 } }), expect: operatorWrite },
   "apiTokens.list": { input: () => ({}), expect: signedIn },

@@ -25,6 +25,7 @@ import { instancesRouter } from "./routers/instances";
 import { tenantOperationsRouter } from "./routers/tenantOperations";
 import { platformWebhooksRouter, webhooksRouter } from "./routers/webhooks";
 import { activityRouter } from "./routers/activity";
+import { accountRouter } from "./routers/account";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -55,6 +56,7 @@ export const appRouter = createTRPCRouter({
   tenantOperations: tenantOperationsRouter,
   webhooks: webhooksRouter,
   platformWebhooks: platformWebhooksRouter,
+  account: accountRouter,
 });
 
 export type AppRouter = typeof appRouter;

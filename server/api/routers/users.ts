@@ -163,6 +163,22 @@ export const usersRouter = createTRPCRouter({
       });
     }),
 
+  /**
+   * "Sign out everywhere": ends every session of the user now (their browsers are signed out at the next request and
+   * their open consoles close — the console proxy re-checks on session deletion). API tokens are not sessions and keep
+   * working; revoke them or disable the user to stop those too.
+   */
+  signOutEverywhere: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.string().min(1).max(100) }).strict())
+    .mutation(async ({ ctx, input }) => {
+      return ctx.db.transaction(async (tx) => {
+        const u = await lockUser(tx, input.id);
+        const revoked = await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id });
+        await audit(tx, ctx, { action: "user.sign_out_everywhere", targetType: "user", targetId: u.id, targetName: u.email, details: { sessionsRevoked: revoked.length } });
+        return { id: u.id, sessionsRevoked: revoked.length };
+      });
+    }),
+
   setPlatformRole: operatorProcedure("operator-admin")
     .input(z.object({ id: z.string().min(1).max(100), role: platformRoleInput }).strict())
     .mutation(async ({ ctx, input }) => {
