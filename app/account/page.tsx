@@ -1,6 +1,6 @@
-// /account has one section for now: API tokens.
+// /account opens on Security (password, two-factor); the other sections are in the side menu.
 import { redirect } from "next/navigation";
 
 export default function Page() {
-  redirect("/account/tokens");
+  redirect("/account/security");
 }

@@ -2,12 +2,13 @@
 import { redirect } from "next/navigation";
 import { LoginForm } from "@/components/auth/login-form";
 import { getViewer, homeOf } from "@/server/auth/session";
+import { ssoButton } from "@/server/auth/sso";
 
 export const metadata = { title: "Sign in" };
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
+export default async function LoginPage({ searchParams }: { searchParams: Promise<{ next?: string; error?: string }> }) {
   const v = await getViewer();
-  const { next } = await searchParams;
+  const { next, error } = await searchParams;
   const safeNext = next && next.startsWith("/") && !next.startsWith("//") ? next : undefined;
   if (v) redirect(safeNext ?? homeOf(v));
   return (
@@ -18,7 +19,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           <h1 className="mt-1 text-xl font-semibold">Sign in</h1>
           <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">Bare-metal cloud console</p>
         </div>
-        <LoginForm next={safeNext} />
+        <LoginForm next={safeNext} sso={ssoButton()} ssoError={typeof error === "string" ? error : undefined} />
       </div>
     </main>
   );

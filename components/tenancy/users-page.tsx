@@ -46,11 +46,12 @@ export function UsersPage() {
   });
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ title: string; email: string; password: string } | null>(null);
-  const [confirm, setConfirm] = useState<{ kind: "reset" | "disable"; user: UserRow } | null>(null);
+  const [confirm, setConfirm] = useState<{ kind: "reset" | "disable" | "signOut"; user: UserRow } | null>(null);
   const refresh = () => qc.invalidateQueries(trpc.users.pathFilter());
   const onError = (e: unknown) => toast("error", errorInfo(e).message);
   const reset = useMutation(trpc.users.resetPassword.mutationOptions({ onError }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onError }));
+  const signOutEverywhere = useMutation(trpc.users.signOutEverywhere.mutationOptions({ onError }));
   const setPlatformRole = useMutation(trpc.users.setPlatformRole.mutationOptions({ onError, onSuccess: () => refresh() }));
   const self = (u: UserRow) => u.id === me.data?.userId;
 
@@ -91,6 +92,9 @@ export function UsersPage() {
             <Button size="sm" aria-label={`Reset password of ${u.email}`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "reset", user: u })}>
               Reset password
             </Button>
+            <Button size="sm" aria-label={`Sign out ${u.email} everywhere`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "signOut", user: u })}>
+              Sign out everywhere
+            </Button>
             {u.disabled ? (
               <Button
                 size="sm"
@@ -128,6 +132,9 @@ export function UsersPage() {
       if (confirm.kind === "reset") {
         const r = await reset.mutateAsync({ id: u.id });
         setSecret({ title: `New password for ${u.email}`, email: u.email, password: r.temporaryPassword });
+      } else if (confirm.kind === "signOut") {
+        const r = await signOutEverywhere.mutateAsync({ id: u.id });
+        toast("success", `${u.email} signed out everywhere (${r.sessionsRevoked} session${r.sessionsRevoked === 1 ? "" : "s"} ended).`);
       } else {
         await setDisabled.mutateAsync({ id: u.id, disabled: true });
         toast("success", `${u.email} disabled and signed out everywhere.`);
@@ -202,16 +209,24 @@ export function UsersPage() {
       ) : null}
       <ConfirmDialog
         open={!!confirm}
-        title={confirm?.kind === "reset" ? `Reset the password of ${confirm.user.email}?` : `Disable ${confirm?.user.email ?? ""}?`}
+        title={
+          confirm?.kind === "reset"
+            ? `Reset the password of ${confirm.user.email}?`
+            : confirm?.kind === "signOut"
+              ? `Sign ${confirm.user.email} out everywhere?`
+              : `Disable ${confirm?.user.email ?? ""}?`
+        }
         body={
           <p>
             {confirm?.kind === "reset"
               ? "A new temporary password is generated and shown once; the user is signed out everywhere."
-              : "They are signed out everywhere and can't sign in until enabled again; their API tokens stop working."}
+              : confirm?.kind === "signOut"
+                ? `Every session ${confirm.user.email} has ends now, in every browser, and their open consoles close. They can sign in again; their API tokens keep working (disable the user to stop those too).${self(confirm.user) ? " This includes your own session here." : ""}`
+                : "They are signed out everywhere and can't sign in until enabled again; their API tokens stop working."}
           </p>
         }
-        confirmLabel={confirm?.kind === "reset" ? "Reset password" : "Disable user"}
-        busy={reset.isPending || setDisabled.isPending}
+        confirmLabel={confirm?.kind === "reset" ? "Reset password" : confirm?.kind === "signOut" ? "Sign out everywhere" : "Disable user"}
+        busy={reset.isPending || setDisabled.isPending || signOutEverywhere.isPending}
         onConfirm={() => runConfirm().catch(() => {})}
         onClose={() => setConfirm(null)}
       />
