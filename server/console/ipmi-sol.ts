@@ -56,7 +56,8 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { IpmiDriver, classifyIpmitoolFailure, ipmitoolBaseArgs, ipmitoolEnv, parseIpmiAddress } from "@/server/drivers/bmc/ipmi";
-import { BmcError, type BmcEndpoint } from "@/server/drivers/bmc/types";
+import { BmcError, type BmcEndpoint, isBmcError } from "@/server/drivers/bmc/types";
+import { checkConsoleHost } from "./redfish-ws";
 import type { ConsoleBackend, ConsoleCloseReason, ConsoleStream, ConsoleStreamEvents } from "./types";
 
 const BANNER = "[SOL Session operational.  Use ~? for help]";
@@ -227,10 +228,12 @@ export class IpmiSolBackend implements ConsoleBackend {
   }
 
   async connect(): Promise<ConsoleStream> {
+    // The BMC must be on the management network (server/lib/mgmt-network.ts); a refusal is final.
+    await checkConsoleHost(this.address, this.host.host);
     try {
       return await this.activate();
     } catch (e) {
-      if (e instanceof BmcError && e.code === "unreachable" && /unable to establish/i.test(e.detail ?? "")) {
+      if (isBmcError(e) && e.code === "unreachable" && /unable to establish/i.test(e.detail ?? "")) {
         throw await this.explainSessionFailure(e);
       }
       if (e instanceof SolInUseError && (this.opts.takeOver ?? true)) {
@@ -252,7 +255,7 @@ export class IpmiSolBackend implements ConsoleBackend {
       await probe.getPowerState();
       return original;
     } catch (e) {
-      return e instanceof BmcError ? e : original;
+      return isBmcError(e) ? e : original;
     } finally {
       await probe.close();
     }

@@ -145,4 +145,39 @@ describe("ConsoleSession", () => {
     await until("connected", () => s2.state.state === "connected");
     await hub.closeAll();
   });
+
+  it("keeps what is typed while reconnecting and sends it once the console is back; never drops input silently", async () => {
+    const be = new FakeBackend();
+    const hub = new ConsoleHub({ initialBackoffMs: 60 });
+    const a = viewer();
+    const s = hub.session("n5", () => be);
+    s.attach(a.api);
+    await until("connected", () => s.state.state === "connected");
+    be.streams[0]!.drop({ code: "remote", message: "BMC ended the console session" });
+    s.write(Buffer.from("uptime\r"));
+    expect(a.text).toContain("[console: not connected: what you type is kept and sent when the console is back]");
+    s.write(Buffer.alloc(5000, 0x61)); // over the 4 KiB bound: reported, not sent
+    await until("reconnected", () => be.streams.length === 2 && s.state.state === "connected");
+    expect(be.streams[1]!.input).toEqual(["uptime\r"]);
+    expect(a.text).toContain("[console: sent 7 bytes typed while reconnecting]");
+    expect(a.text).toContain("[console: 5000 typed bytes were not sent");
+    await hub.closeAll();
+  });
+
+  it("forgets input typed while reconnecting when the host changes hands (nothing reaches the next tenant)", async () => {
+    const be = new FakeBackend();
+    const hub = new ConsoleHub({ initialBackoffMs: 200 });
+    const s = hub.session("n6", () => be, 1);
+    s.attach(viewer().api);
+    await until("connected", () => s.state.state === "connected");
+    be.streams[0]!.drop({ code: "remote", message: "dropped" });
+    s.write(Buffer.from("rm -rf /\r"));
+    await hub.handover("n6", 2);
+    const next = hub.session("n6", () => be, 2);
+    next.attach(viewer().api);
+    await until("new session connected", () => next.state.state === "connected");
+    await new Promise((r) => setTimeout(r, 300));
+    for (const st of be.streams) expect(st.input).toEqual([]);
+    await hub.closeAll();
+  });
 });

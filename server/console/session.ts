@@ -45,6 +45,10 @@ function isFatal(e: unknown): boolean {
   return isBmcError(e) && (e.code === "auth" || e.code === "unsupported" || e.code === "invalid" || e.code === "tls" || e.code === "forbidden");
 }
 
+/** Input typed while the upstream reconnects: kept up to this much, this long. */
+const PENDING_INPUT_MAX = 4096;
+const PENDING_INPUT_MAX_AGE_MS = 60_000;
+
 /** Close code and words for a session ended because its host changed hands (the UI reconnects once, re-resolving). */
 export const HANDOVER_CODE = 4409;
 export const HANDOVER_REASON =
@@ -60,6 +64,10 @@ export class ConsoleSession {
   private lingerTimer: NodeJS.Timeout | null = null;
   private ended = false;
   private connectedAt = 0;
+  private pendingInput: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingSince = 0;
+  private droppedInput = 0;
   private readonly o: typeof DEFAULTS;
   /** Upstream connections opened so far (1 + reconnects), for tests and the bench. */
   connects = 0;
@@ -113,8 +121,42 @@ export class ConsoleSession {
     this.lingerTimer.unref();
   }
 
+  /**
+   * Terminal input. While the upstream is reconnecting, what is typed is kept (up to 4 KiB, for a minute) and sent
+   * once the console is back, with a line in the terminal saying so — input is never dropped silently; anything over
+   * the bound is reported as not sent. A session that ends (a handover included) forgets it.
+   */
   write(data: Buffer): void {
-    this.stream?.write(data);
+    if (this.ended) return;
+    if (this.stream) {
+      this.stream.write(data);
+      return;
+    }
+    if (!this.pendingInput.length) {
+      this.pendingSince = Date.now();
+      this.statusLine("not connected: what you type is kept and sent when the console is back");
+    }
+    if (this.pendingBytes + data.length > PENDING_INPUT_MAX) {
+      this.droppedInput += data.length;
+      return;
+    }
+    this.pendingInput.push(Buffer.from(data));
+    this.pendingBytes += data.length;
+  }
+
+  /** Sends input typed while reconnecting (or says why it was not). */
+  private flushPendingInput(stream: ConsoleStream) {
+    const bytes = Buffer.concat(this.pendingInput);
+    const stale = Date.now() - this.pendingSince > PENDING_INPUT_MAX_AGE_MS;
+    const dropped = this.droppedInput + (stale ? bytes.length : 0);
+    this.pendingInput = [];
+    this.pendingBytes = 0;
+    this.droppedInput = 0;
+    if (bytes.length && !stale) {
+      stream.write(bytes);
+      this.statusLine(`sent ${bytes.length} byte${bytes.length === 1 ? "" : "s"} typed while reconnecting`);
+    }
+    if (dropped) this.statusLine(`${dropped} typed byte${dropped === 1 ? " was" : "s were"} not sent (over 4 KiB, or older than a minute, while reconnecting)`);
   }
 
   /** Rejects with a message for the viewer when there is no live session or the backend cannot send one. */
@@ -140,6 +182,8 @@ export class ConsoleSession {
     for (const v of [...this.viewers]) v.end(reason, code);
     this.viewers.clear();
     this.ring.clear();
+    this.pendingInput = [];
+    this.pendingBytes = 0;
     this.onEnd(this);
     const s = this.stream;
     this.stream = null;
@@ -196,6 +240,7 @@ export class ConsoleSession {
     });
     if (wasReconnect) this.statusLine("reconnected");
     this.setState("connected");
+    if (this.pendingInput.length || this.droppedInput) this.flushPendingInput(stream);
   }
 
   private retry(reason: string) {
