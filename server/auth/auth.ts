@@ -55,6 +55,9 @@ function build() {
         "/sign-in/email": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
         // Guessing the current password with a stolen session is as slow as guessing it at sign-in.
         "/change-password": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
+        // Two-factor setup and codes per address like sign-in (the plugin's own 3 per 10 s trips a person who mistypes
+        // once); guessing codes is bounded anyway: 5 tries per sign-in, then the account locks for 15 min after 10.
+        "/two-factor/*": { window: 60, max: Number(process.env.ANVIL_LOGIN_RATE_MAX ?? 10) },
       },
     },
     // TOTP second factor for password sign-in (enable with the password, verify a code to finish, backup codes);

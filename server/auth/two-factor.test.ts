@@ -48,11 +48,11 @@ const otherThan = (code: string) => String((Number(code) + 500_000) % 1_000_000)
 
 let ip = 1;
 /** One POST to better-auth as a browser (its own cookie jar), from a fresh client address (per-address limits). */
-async function post(jar: CookieJar, path: string, body: unknown) {
+async function post(jar: CookieJar, path: string, body: unknown, from?: string) {
   const res = await getAuth().handler(
     new Request(`${origin}/api/auth${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin, cookie: jar.header(), [CLIENT_IP_HEADER]: `10.88.${Math.floor(ip / 250)}.${(ip++ % 250) + 1}` },
+      headers: { "content-type": "application/json", origin, cookie: jar.header(), [CLIENT_IP_HEADER]: from ?? `10.88.${Math.floor(ip / 250)}.${(ip++ % 250) + 1}` },
       body: JSON.stringify(body),
     }),
   );
@@ -123,6 +123,15 @@ describe("TOTP two-factor", () => {
     const good = await post(b.jar, "/two-factor/verify-totp", { code: totp(secret) });
     expect(good.status).toBe(200);
     expect((await signedInAs(b.jar))?.userId).toBe(userId);
+  });
+
+  it("lets a person mistype a few codes in a row without being throttled", async () => {
+    const jar = new CookieJar();
+    const from = "10.89.0.1";
+    expect((await post(jar, "/sign-in/email", { email, password: PASSWORD }, from)).json.twoFactorRedirect).toBe(true);
+    for (let i = 0; i < 3; i++) expect((await post(jar, "/two-factor/verify-totp", { code: otherThan(totp(secret)) }, from)).status).toBe(401);
+    expect((await post(jar, "/two-factor/verify-totp", { code: totp(secret) }, from)).status).toBe(200);
+    expect((await signedInAs(jar))?.userId).toBe(userId);
   });
 
   it("accepts a backup code instead, once", async () => {
