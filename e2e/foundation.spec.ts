@@ -29,7 +29,7 @@ test("wrong password shows a clear error and stays on the login page", async ({ 
   await page.goto("/login");
   await page.getByLabel("Email").fill("admin@anvil.local");
   await page.getByLabel("Password").fill("not the password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert").filter({ hasText: "Wrong email or password." })).toBeVisible();
   await expect(page).toHaveURL(/\/login/);
 });

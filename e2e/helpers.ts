@@ -17,6 +17,6 @@ export async function loginAs(page: Page, role: DemoRole, landing?: RegExp) {
   await page.goto("/login");
   await page.getByLabel("Email").fill(users[role]);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(landing ?? /\/(ops|t\/[a-z0-9-]+)$/);
 }

@@ -14,7 +14,7 @@ async function signInWith(page: Page, email: string, password: string, landing =
   await page.goto("/login");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(landing);
 }
 
@@ -208,7 +208,7 @@ test("operator admin creates a user, resets their password and disables them; ca
   // Disabled: sign-in refused with the reason. Enabled again: the reset password works (the first one does not).
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(second);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert").filter({ hasText: "This account is disabled. Ask an operator to enable it." })).toBeVisible();
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await page.getByRole("link", { name: "Users", exact: true }).click();
@@ -218,6 +218,6 @@ test("operator admin creates a user, resets their password and disables them; ca
   await signOut(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(second);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("heading", { name: "No access yet" })).toBeVisible();
 });

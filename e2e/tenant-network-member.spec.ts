@@ -76,7 +76,7 @@ test("tenant admin builds a network, invites a member who accepts and sees it; a
   await page.goto("/login");
   await page.getByLabel("Email").fill(memberEmail);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/no-access$/);
   await page.getByRole("button", { name: "Accept the invitation to Globex" }).click();
   await expect(page).toHaveURL(/\/t\/globex$/);

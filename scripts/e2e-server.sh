@@ -13,4 +13,15 @@ export ANVIL_LAB="${ANVIL_LAB:-20}" ANVIL_LAB_ENROLL="${ANVIL_LAB_ENROLL:-16}" A
 export ANVIL_SYNC_INTERVAL_S="${ANVIL_SYNC_INTERVAL_S:-5}"
 # The lab is on loopback, which the management-network policy refuses unless allowed; nothing else is.
 export ANVIL_MGMT_ALLOW="127.0.0.0/8"
+# A lab OpenID Connect provider beside Anvil for the single sign-on spec (e2e/sso.spec.ts), exiting with this process
+# (its --parent-pid is ours, which server.ts keeps through exec); its ANVIL_OIDC_* settings are in the file it writes
+# once it listens on a free port.
+mkdir -p test-results
+OIDC_ENV="test-results/oidc-${PORT}.env"
+rm -f "$OIDC_ENV"
+npx tsx scripts/oidc-dev-provider.ts --anvil-url "http://localhost:${PORT}" --parent-pid $$ --write-env "$OIDC_ENV" >test-results/oidc-provider.log 2>&1 &
+for _ in $(seq 1 150); do [ -s "$OIDC_ENV" ] && break; sleep 0.2; done
+[ -s "$OIDC_ENV" ] || { echo "the lab OpenID Connect provider did not start (test-results/oidc-provider.log)" >&2; exit 1; }
+# shellcheck disable=SC1090
+source "$OIDC_ENV"
 exec npx tsx server.ts

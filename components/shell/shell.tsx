@@ -99,6 +99,9 @@ export function Shell({
           <span className="text-sm text-zinc-600 dark:text-zinc-400">
             <span className="font-medium text-zinc-900 dark:text-zinc-100">{user.name}</span> · {user.role}
           </span>
+          <Link href="/account/security" className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800">
+            Account
+          </Link>
           <Link href="/account/tokens" className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800">
             API tokens
           </Link>
