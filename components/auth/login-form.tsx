@@ -110,15 +110,17 @@ function SecondFactor({ next, onRestart }: { next?: string; onRestart: () => voi
       ? await authClient.twoFactor.verifyBackupCode({ code })
       : await authClient.twoFactor.verifyTotp({ code: code.replace(/\s+/g, "") });
     if (res.error) {
-      const expired = res.error.status === 401 && /cookie|expired|challenge|session/i.test(res.error.message ?? "") && !/code/i.test(res.error.message ?? "");
+      const byCode: Record<string, string> = {
+        INVALID_CODE: "That code is not right. Check that your device's clock is correct, or use a backup code.",
+        INVALID_BACKUP_CODE: "That backup code is not valid (each one works once).",
+        INVALID_TWO_FACTOR_COOKIE: "This sign-in took too long. Start over with your password.",
+        TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE: "Too many wrong codes for this sign-in. Start over with your password.",
+        ACCOUNT_TEMPORARILY_LOCKED: "Too many wrong codes: two-factor sign-in for this account is locked for a while. Try again later or ask an operator.",
+      };
       setError(
         res.error.status === 429
-          ? "Too many attempts. Wait a little and try again."
-          : expired
-            ? "This sign-in took too long. Start again with your password."
-            : useBackup
-              ? "That backup code is not valid (each one works once)."
-              : "That code is not right. Check that your device's clock is correct, or use a backup code.",
+          ? "Too many attempts. Wait a minute and try again."
+          : (byCode[res.error.code ?? ""] ?? res.error.message ?? "The code could not be checked; try again."),
       );
       form.setFocus("code");
       return;
