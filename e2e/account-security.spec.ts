@@ -54,7 +54,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   const secret = page.getByRole("dialog", { name: `${email} created` });
   const temporary = await secret.getByLabel("Temporary password").inputValue();
   await secret.getByRole("button", { name: "Done" }).click();
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
 
   // The user signs in in two browsers.
   await passwordStep(page, temporary);
@@ -100,7 +100,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   await expect(page.getByRole("button", { name: "Turn off two-factor" })).toBeVisible();
 
   // Sign-in now asks for a code.
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await passwordStep(page, NEW_PASSWORD);
   const code = page.getByLabel("Authentication code");
   await expect(code).toBeFocused();

@@ -70,7 +70,7 @@ test("tenant admin builds a network and an SSH rule; another tenant gets not-fou
   await page.goto(vpcUrl.replace(/\/networks\/.*$/, "/networks"));
   await expect(page.getByRole("button", { name: "Delete VPC e2e-net" })).toHaveAccessibleDescription(/still has 1 subnet/);
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
 
   // A member of another tenant: not found under acme's path, and not found under their own tenant's path.

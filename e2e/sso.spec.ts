@@ -30,7 +30,7 @@ test("a developer in the IdP's acme-devs group signs in with SSO and lands in Ac
   await expect(page.getByText("You sign in with Lab IdP only; your password is managed there.")).toBeVisible();
   await expect(page.getByRole("button", { name: "Turn on two-factor" })).toHaveCount(0);
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
 });
 

@@ -87,7 +87,7 @@ test("Activity lists the tenant's own changes and operations, filtered, and noth
   // Another tenant's change first.
   await loginAs(page, "globexAdmin", /\/t\/globex$/);
   await vpcCreatedAndDeleted(page, "globex", `glx-${suffix}`, "10.94.0.0/16");
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
 
   await loginAs(page, "acmeAdmin", /\/t\/acme$/);

@@ -9,7 +9,7 @@ const vpcName = `flow-${tag}`;
 const memberEmail = `flow-${tag}@e2e.example`;
 
 async function signOut(page: Page) {
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
 }
 
