@@ -57,6 +57,14 @@ async function main() {
     process.env.DATABASE_URL = embedded.url;
   }
   process.env.ANVIL_URL ??= `http://localhost:${port}`;
+  // ANVIL_OIDC_DEV=1 in development: the lab OpenID Connect provider (sim/oidc.ts, a dev dependency, hence imported
+  // only here) in this process, and single sign-on pointed at it before the first sign-in builds the auth instance.
+  if (dev && process.env.ANVIL_OIDC_DEV === "1" && !process.env.ANVIL_OIDC_ISSUER) {
+    const { startLabIdp } = await import("./sim/oidc");
+    const { idp, env } = await startLabIdp({ anvilUrl: process.env.ANVIL_URL });
+    Object.assign(process.env, env);
+    console.log(`  Lab IdP for "Sign in with Lab IdP" at ${idp.issuer}: logins sso.admin, sso.noc, sso.acme, sso.dev, sso.nobody (any password)`);
+  }
 
   try {
     await runMigrations(process.env.DATABASE_URL!);

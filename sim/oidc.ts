@@ -3,7 +3,8 @@
 // (its development interactions: the login form takes the account name; the password is not checked — it is a
 // lab), consent is given automatically for the registered clients, and the ID token / userinfo carry e-mail, name
 // and a `groups` claim (scope "groups"). Used by the SSO tests (server/auth/sso.test.ts), the E2E server
-// (scripts/oidc-dev-provider.ts) and `npm run dev` with ANVIL_OIDC_DEV=1.
+// (scripts/oidc-dev-provider.ts) and `npm run dev` with ANVIL_OIDC_DEV=1 (startLabIdp: Anvil as the client, demo
+// people in groups, and the ANVIL_OIDC_* settings that map those groups).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Provider, { type KoaContextWithOIDC } from "oidc-provider";
@@ -97,4 +98,37 @@ export async function startOidcSim(opts: OidcSimOptions): Promise<OidcSim> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Anvil's client at the lab IdP (a lab secret: never use it for a real provider). */
+export const LAB_IDP_CLIENT = { clientId: "anvil-dev", clientSecret: "anvil-dev-secret-not-for-production" };
+
+/** Demo people: type the login at the IdP's page (any password). */
+export const LAB_IDP_PEOPLE: OidcPerson[] = [
+  { login: "sso.admin", email: "sso.admin@idp.example", name: "Sam Admin (SSO)", groups: ["anvil-operators"] },
+  { login: "sso.noc", email: "sso.noc@idp.example", name: "Nia Noc (SSO)", groups: ["noc"] },
+  { login: "sso.acme", email: "sso.acme@idp.example", name: "Ann Acme (SSO)", groups: ["acme-admins"] },
+  { login: "sso.dev", email: "sso.dev@idp.example", name: "Dev Acme (SSO)", groups: ["acme-devs", "staff"] },
+  { login: "sso.nobody", email: "sso.nobody@idp.example", name: "No Body (SSO)", groups: ["staff"] },
+];
+
+/** The Anvil settings that go with the lab IdP: its groups mapped onto the demo data's tenants. */
+export function labIdpEnv(issuer: string): Record<string, string> {
+  return {
+    ANVIL_OIDC_ISSUER: issuer,
+    ANVIL_OIDC_CLIENT_ID: LAB_IDP_CLIENT.clientId,
+    ANVIL_OIDC_CLIENT_SECRET: LAB_IDP_CLIENT.clientSecret,
+    ANVIL_OIDC_NAME: "Lab IdP",
+    ANVIL_OIDC_SCOPES: "openid email profile groups",
+    ANVIL_OIDC_OPERATOR_ADMIN_GROUPS: "anvil-operators",
+    ANVIL_OIDC_OPERATOR_VIEWER_GROUPS: "noc",
+    ANVIL_OIDC_TENANT_GROUPS: "acme-admins=acme:tenant-admin,acme-devs=acme:tenant-member",
+  };
+}
+
+/** The lab IdP for an Anvil at `anvilUrl` (its redirect URI registered), with the settings for that Anvil. */
+export async function startLabIdp(opts: { anvilUrl: string; port?: number }): Promise<{ idp: OidcSim; env: Record<string, string> }> {
+  const anvil = opts.anvilUrl.replace(/\/+$/, "");
+  const idp = await startOidcSim({ port: opts.port, clients: [{ ...LAB_IDP_CLIENT, redirectUris: [`${anvil}/api/auth/callback/oidc`] }], people: LAB_IDP_PEOPLE });
+  return { idp, env: labIdpEnv(idp.issuer) };
 }
