@@ -32,7 +32,10 @@ export default defineConfig({
           globalSetup: ["test/global-setup.ts"],
           // The lab, simulators and agents the tests talk to are on loopback, which the management-network policy
           // refuses by default (server/lib/mgmt-network.ts); the policy's own tests set these per case.
-          env: { ANVIL_MGMT_ALLOW: "127.0.0.0/8" },
+          // One workflow-engine application version for every test process and the worker processes they spawn: DBOS
+          // hands queued work only to executors of the latest registered version, and test files that register their
+          // own workflows (metrics.test.ts) would otherwise make the crash test's workers "old" and starve them.
+          env: { ANVIL_MGMT_ALLOW: "127.0.0.0/8", DBOS__APPVERSION: "anvil-tests" },
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
