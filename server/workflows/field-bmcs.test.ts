@@ -90,7 +90,7 @@ describe("DMTF's DPU topology: the DPU is a system of the host's BMC (finding 5)
     const kids = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id));
     expect(kids.map((k) => ({ kind: k.kind, bmcAddress: k.bmcAddress, name: k.name }))).toEqual([{ kind: "dpu", bmcAddress: dpu.url, name: `${name}-dpu` }]);
     expect(kids[0]?.bmcAddress).toBe(`${host.baseUrl}/redfish/v1/Systems/Card1-SoC`);
-    expect((kids[0]?.inventory as { systemType?: string }).systemType).toBe("dpu");
+    expect((kids[0]!.inventory as { systemType?: string }).systemType).toBe("dpu");
   });
 
   it("enrolls a host with its DPU given by the DPU's system URL on the same BMC", async () => {
