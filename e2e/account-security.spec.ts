@@ -55,6 +55,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   const temporary = await secret.getByLabel("Temporary password").inputValue();
   await secret.getByRole("button", { name: "Done" }).click();
   await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login/); // the sign-out navigation ends before the next one starts
 
   // The user signs in in two browsers.
   await passwordStep(page, temporary);
@@ -101,6 +102,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
 
   // Sign-in now asks for a code.
   await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login/); // the sign-out navigation ends before the next one starts
   await passwordStep(page, NEW_PASSWORD);
   const code = page.getByLabel("Authentication code");
   await expect(code).toBeFocused();
