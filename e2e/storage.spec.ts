@@ -30,6 +30,7 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   await page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: "Acme Corp" }).click();
   await page.getByRole("button", { name: "Edit quota" }).click();
   const quota = page.getByRole("dialog", { name: "Edit quota" });
+  const volumesBefore = await quota.getByLabel("Volumes", { exact: true }).inputValue();
   await quota.getByLabel("Volumes", { exact: true }).fill("2");
   await quota.getByRole("button", { name: "Save quota" }).click();
   await expect(quota).toBeHidden();
@@ -102,4 +103,13 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   await expect(all.getByRole("row", { name: new RegExp(vol2) })).toContainText("acme");
   await all.getByRole("button", { name: vol2 }).click();
   await expect(page.getByRole("dialog", { name: `Volume ${vol2} (acme)` })).toContainText("Parent snapshot");
+
+  // Acme's quota goes back to what it was, so the later specs can create their instances.
+  await page.goto("/ops/tenants");
+  await page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: "Acme Corp" }).click();
+  await page.getByRole("button", { name: "Edit quota" }).click();
+  const restore = page.getByRole("dialog", { name: "Edit quota" });
+  await restore.getByLabel("Volumes", { exact: true }).fill(volumesBefore);
+  await restore.getByRole("button", { name: "Save quota" }).click();
+  await expect(restore).toBeHidden();
 });
