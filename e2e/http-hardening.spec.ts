@@ -26,3 +26,24 @@ test("the app runs under the policy: no CSP violation while signing in and brows
   await expect(page.getByRole("table", { name: "Pools" })).toBeVisible();
   expect(violations).toEqual([]);
 });
+
+test("the browser finds the favicon, the app icons and the web app manifest without signing in", async ({ page, request }) => {
+  await page.goto("/login");
+  const head = page.locator("head");
+  await expect(head.locator('link[rel="manifest"]')).toHaveAttribute("href", "/manifest.webmanifest");
+  await expect(head.locator('link[rel="icon"][href="/favicon.ico"]')).toHaveCount(1);
+  await expect(head.locator('link[rel="apple-touch-icon"]')).toHaveAttribute("href", "/apple-touch-icon.png");
+
+  const manifest = await request.get("/manifest.webmanifest");
+  expect(manifest.status()).toBe(200);
+  const m = await manifest.json();
+  expect(m.name).toBe("Anvil");
+  for (const icon of m.icons as { src: string; type: string }[]) {
+    const res = await request.get(icon.src);
+    expect(res.status(), icon.src).toBe(200);
+    expect(res.headers()["content-type"], icon.src).toContain(icon.type);
+  }
+  const ico = await request.get("/favicon.ico");
+  expect(ico.status()).toBe(200);
+  expect((await ico.body()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0])); // the ICO magic
+});
