@@ -9,8 +9,9 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
-  timeout: 60_000,
-  expect: { timeout: 10_000 },
+  // A spec is a whole story (several sign-ins, forms, workflows); on a loaded 2-core machine one can take over a minute.
+  timeout: 120_000,
+  expect: { timeout: 15_000 },
   reporter: [["list"]],
   outputDir: "test-results/e2e",
   use: {
