@@ -45,7 +45,7 @@ export function targetHref(tenant: string, targetType: string, targetId: string 
     case "subnet":
     case "port":
       return `${base}/networks`;
-    case "securityGroup":
+    case "security_group":
       return targetId ? `${base}/security-groups/${targetId}` : `${base}/security-groups`;
     case "user":
       return `${base}/members`;

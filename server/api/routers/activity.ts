@@ -11,7 +11,7 @@ import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 
 /** Target types only operators act on; a row about one is not the tenant's to read even if it names the tenant. */
-export const OPERATOR_ONLY_TARGETS = ["node", "dpu", "host", "pool", "diskPool", "logicalPool", "providerNetwork"];
+export const OPERATOR_ONLY_TARGETS = ["node", "dpu", "host", "pool", "disk_pool", "logical_pool", "provider_network"];
 
 /** Keys of audit details that name the hardware under a tenant's resources (a node id, a host name, a BMC…). */
 const HARDWARE_KEY = /^(node|host|dpu|bmc|parentNode|spare)/i;

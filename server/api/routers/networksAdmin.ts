@@ -116,7 +116,7 @@ export const networksAdminRouter = createTRPCRouter({
             .limit(1);
           if (clash) throw fieldError("cidr", `${cidr} overlaps provider network ${clash.name} (${clash.cidr})`);
           const [row] = await tx.insert(providerNetworks).values({ ...input, cidr }).returning();
-          await audit(tx, ctx, { action: "providerNetwork.create", targetType: "providerNetwork", targetId: row!.id, targetName: row!.name, details: { ...input, cidr } });
+          await audit(tx, ctx, { action: "provider_network.create", targetType: "provider_network", targetId: row!.id, targetName: row!.name, details: { ...input, cidr } });
           return row!;
         });
       } catch (e) {
@@ -137,7 +137,7 @@ export const networksAdminRouter = createTRPCRouter({
           const set = updateSet(providerNetworks, changes);
           if (!set) return before;
           const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
-          await audit(tx, ctx, { action: "providerNetwork.update", targetType: "providerNetwork", targetId: id, targetName: row!.name, details: set });
+          await audit(tx, ctx, { action: "provider_network.update", targetType: "provider_network", targetId: id, targetName: row!.name, details: set });
           return row!;
         });
       } catch (e) {
@@ -151,7 +151,7 @@ export const networksAdminRouter = createTRPCRouter({
       return ctx.db.transaction(async (tx) => {
         const [row] = await tx.delete(providerNetworks).where(eq(providerNetworks.id, input.id)).returning();
         if (!row) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
-        await audit(tx, ctx, { action: "providerNetwork.delete", targetType: "providerNetwork", targetId: row.id, targetName: row.name, details: { cidr: row.cidr, vlanId: row.vlanId } });
+        await audit(tx, ctx, { action: "provider_network.delete", targetType: "provider_network", targetId: row.id, targetName: row.name, details: { cidr: row.cidr, vlanId: row.vlanId } });
         return { id: row.id };
       });
     }),
@@ -175,7 +175,7 @@ export const networksAdminRouter = createTRPCRouter({
           .insert(tenantNetworkPolicies)
           .values({ tenantId: t.id, allowPublicCidrs: input.allowPublicCidrs })
           .onConflictDoUpdate({ target: tenantNetworkPolicies.tenantId, set: { allowPublicCidrs: input.allowPublicCidrs } });
-        await audit(tx, ctx, { action: "tenant.networkPolicy", targetType: "tenant", targetId: t.id, targetName: t.name, tenantId: t.id, details: { allowPublicCidrs: input.allowPublicCidrs } });
+        await audit(tx, ctx, { action: "tenant.network_policy", targetType: "tenant", targetId: t.id, targetName: t.name, tenantId: t.id, details: { allowPublicCidrs: input.allowPublicCidrs } });
         return { tenantSlug: input.tenantSlug, allowPublicCidrs: input.allowPublicCidrs };
       });
     }),

@@ -136,7 +136,7 @@ export const securityGroupsRouter = createTRPCRouter({
             },
           ]);
           const [row] = await tx.insert(securityGroups).values({ ...values, tenantId, vpcId: vpc.id }).returning();
-          await audit(tx, ctx, { action: "securityGroup.create", targetType: "securityGroup", targetId: row!.id, targetName: row!.name, tenantId, details: values });
+          await audit(tx, ctx, { action: "security_group.create", targetType: "security_group", targetId: row!.id, targetName: row!.name, tenantId, details: values });
           return row!;
         });
       } catch (e) {
@@ -154,7 +154,7 @@ export const securityGroupsRouter = createTRPCRouter({
           const set = updateSet(securityGroups, changes);
           if (!set) return before;
           const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
-          await audit(tx, ctx, { action: "securityGroup.update", targetType: "securityGroup", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
+          await audit(tx, ctx, { action: "security_group.update", targetType: "security_group", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
           return row!;
         });
       } catch (e) {
@@ -172,7 +172,7 @@ export const securityGroupsRouter = createTRPCRouter({
           const reason = groupDeleteBlocker({ ...g, portCount: pc!.n }, await referencingGroups(tx, g.id));
           if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
           await tx.delete(securityGroups).where(eq(securityGroups.id, g.id));
-          await audit(tx, ctx, { action: "securityGroup.delete", targetType: "securityGroup", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id });
+          await audit(tx, ctx, { action: "security_group.delete", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id });
           return { id: g.id };
         });
       } catch (e) {
@@ -206,7 +206,7 @@ export const securityGroupsRouter = createTRPCRouter({
             .values({ ...rule, remoteCidr, tenantId, groupId: g.id, portMin: rule.portMin ?? null, portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null })
             .returning();
           const affected = await touchGroup(tx, g.id);
-          await audit(tx, ctx, { action: "securityGroup.addRule", targetType: "securityGroup", targetId: g.id, targetName: g.name, tenantId, details: { ruleId: row!.id, ...rule, affectedPorts: affected } });
+          await audit(tx, ctx, { action: "security_group.add_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId, details: { ruleId: row!.id, ...rule, affectedPorts: affected } });
           return row!;
         });
       } catch (e) {
@@ -228,7 +228,7 @@ export const securityGroupsRouter = createTRPCRouter({
           const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
           await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
           const affected = await touchGroup(tx, g.id);
-          await audit(tx, ctx, { action: "securityGroup.deleteRule", targetType: "securityGroup", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id, details: { ruleId: rule.id, affectedPorts: affected } });
+          await audit(tx, ctx, { action: "security_group.delete_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id, details: { ruleId: rule.id, affectedPorts: affected } });
           return { id: rule.id };
         });
       } catch (e) {

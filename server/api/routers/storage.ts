@@ -61,7 +61,7 @@ export const storageRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       try {
         const p = await getStorage().createDiskPool(input, { idempotencyKey: `${ctx.requestId}:dp:${input.name}` });
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "diskPool.create", targetType: "diskPool", targetId: p.id, targetName: p.name, details: { disks: input.diskIds.length } }));
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "disk_pool.create", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { disks: input.diskIds.length } }));
         return p;
       } catch (e) {
         throw storageError(e);
@@ -72,7 +72,7 @@ export const storageRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       try {
         const p = await getStorage().updateDiskPool(input.id, { name: input.name });
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "diskPool.update", targetType: "diskPool", targetId: p.id, targetName: p.name, details: { name: input.name } }));
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "disk_pool.update", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { name: input.name } }));
         return p;
       } catch (e) {
         throw storageError(e);
@@ -85,7 +85,7 @@ export const storageRouter = createTRPCRouter({
         const s = getStorage();
         const p = await s.getDiskPool(input.id);
         await s.deleteDiskPool(input.id);
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "diskPool.delete", targetType: "diskPool", targetId: p.id, targetName: p.name }));
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "disk_pool.delete", targetType: "disk_pool", targetId: p.id, targetName: p.name }));
         return { id: p.id };
       } catch (e) {
         throw storageError(e);
@@ -98,7 +98,7 @@ export const storageRouter = createTRPCRouter({
       try {
         const p = await getStorage().createLogicalPool(input, { idempotencyKey: `${ctx.requestId}:lp:${input.name}` });
         await ctx.db.transaction((tx) =>
-          audit(tx, ctx, { action: "logicalPool.create", targetType: "logicalPool", targetId: p.id, targetName: p.name, details: { ...input } }),
+          audit(tx, ctx, { action: "logical_pool.create", targetType: "logical_pool", targetId: p.id, targetName: p.name, details: { ...input } }),
         );
         return p;
       } catch (e) {
@@ -118,7 +118,7 @@ export const storageRouter = createTRPCRouter({
             .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
             .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
         );
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logicalPool.update", targetType: "logicalPool", targetId: p.id, targetName: p.name, details: diff }));
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logical_pool.update", targetType: "logical_pool", targetId: p.id, targetName: p.name, details: diff }));
         return p;
       } catch (e) {
         throw storageError(e, poolFields);
@@ -131,7 +131,7 @@ export const storageRouter = createTRPCRouter({
         const s = getStorage();
         const p = await s.getLogicalPool(input.id);
         await s.deleteLogicalPool(input.id);
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logicalPool.delete", targetType: "logicalPool", targetId: p.id, targetName: p.name }));
+        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logical_pool.delete", targetType: "logical_pool", targetId: p.id, targetName: p.name }));
         return { id: p.id };
       } catch (e) {
         throw storageError(e);
