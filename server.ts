@@ -107,7 +107,10 @@ async function main() {
 
   let background: string[] = [];
   try {
-    background = await startBackground({ dev });
+    // The lab (sim/, a dev dependency) composes the product: imported only when ANVIL_LAB asks for it.
+    const labOn = !["off", "0"].includes(process.env.ANVIL_LAB ?? (dev ? "16" : "off"));
+    const lab = labOn ? (await import("./sim/dev-lab")).labFromEnv({ dev }) : undefined;
+    background = await startBackground({ dev, lab });
   } catch (e) {
     fail(`background services did not start: ${(e as Error).message}`);
   }

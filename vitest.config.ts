@@ -1,5 +1,6 @@
-// Unit and integration tests (vitest). Two projects:
+// Unit and integration tests (vitest). Three projects:
 //  - "lab": sim/ and agent/ — standalone programs, no database.
+//  - "domain": the client-safe rules in domain/ and the layer rules of the tree (test/layers.test.ts) — no database.
 //  - "server": server/, db/ and test/ — run against a real Postgres started once by test/global-setup.ts.
 // E2E lives in e2e/ and runs under Playwright.
 import { fileURLToPath } from "node:url";
@@ -26,9 +27,14 @@ export default defineConfig({
       },
       {
         resolve: { alias },
+        test: { name: "domain", include: ["domain/**/*.test.ts", "test/layers.test.ts"] },
+      },
+      {
+        resolve: { alias },
         test: {
           name: "server",
           include: ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"],
+          exclude: ["test/layers.test.ts"],
           globalSetup: ["test/global-setup.ts"],
           // The lab, simulators and agents the tests talk to are on loopback, which the management-network policy
           // refuses by default (server/lib/mgmt-network.ts); the policy's own tests set these per case.

@@ -25,7 +25,7 @@ process.env.DATABASE_URL = pg.url;
 await runMigrations(pg.url);
 const { getDb, closeDb } = await import("../db/client");
 const s = await import("../db/schema");
-const { startTestStorage } = await import("../server/storage/testing");
+const { startTestStorage } = await import("@/test/storage");
 const { getStorage, defaultLogicalPoolId } = await import("../server/storage/backend");
 const { buildImage } = await import("../server/storage/images");
 const { createCaller } = await import("../server/api/root");

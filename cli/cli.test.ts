@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as route from "@/app/api/v1/[...path]/route";
 import { createConsoleProxy } from "@/server/console/proxy";
-import { tokensFor } from "@/server/rest/test-kit";
+import { tokensFor } from "@/test/rest-kit";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
 import { useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures } from "@/test/fixtures";

@@ -10,10 +10,10 @@ import type { StorageService } from "@/sim/storage";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { type AppServer, startAppServer } from "@/test/http-app";
-import { TRPC_MAX_BATCH } from "./api/limits";
+import { TRPC_MAX_BATCH } from "@/domain/limits";
 import { logger } from "./lib/log";
 import { getStorage } from "./storage/backend";
-import { startTestStorage } from "./storage/testing";
+import { startTestStorage } from "@/test/storage";
 
 const MiB = 1024 * 1024;
 const origin = "http://localhost:3000";

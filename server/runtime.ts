@@ -20,32 +20,32 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
 }
 
 /**
- * Starts background services: the serial console WebSocket, the workflow engine (queues, schedules, recovery of
- * interrupted work) and, when ANVIL_LAB is a number of hosts (the dev command's default: 16), the lab with those
- * hosts enrolled and ready. Returns lines for the start banner.
+ * What a lab beside Anvil needs from the start: its loopback addresses allowed on the management network before the
+ * engine starts polling, then starting once the engine runs. The lab composes the product, not the reverse: server.ts
+ * hands it in (sim/dev-lab.ts labFromEnv), so nothing in server/ imports the lab.
  */
-export async function startBackground(opts: { dev: boolean }): Promise<string[]> {
+export interface BackgroundLab {
+  allowAddresses(): void;
+  start(): Promise<{ summary: string; close(): Promise<void> }>;
+}
+
+/**
+ * Starts background services: the serial console WebSocket, the workflow engine (queues, schedules, recovery of
+ * interrupted work) and, when given, the lab with its hosts enrolled and ready. Returns lines for the start banner.
+ */
+export async function startBackground(opts: { dev: boolean; lab?: BackgroundLab }): Promise<string[]> {
   // The serial console WebSocket (/api/console/<nodeId>); see server/console/README.md.
   await (await import("./console/register")).registerConsole({ registerUpgrade, onStop });
-  const labSetting = process.env.ANVIL_LAB ?? (opts.dev ? "16" : "off");
   // The lab lives on loopback, which the management-network policy refuses unless allowed (server/lib/mgmt-network.ts);
   // allowed before the engine starts polling. A malformed ANVIL_MGMT_ALLOW / ANVIL_MGMT_DENY stops the start here.
-  if (labSetting !== "off" && labSetting !== "0") (await import("./dev-lab")).allowLabAddresses();
+  opts.lab?.allowAddresses();
   const mgmt = (await import("./lib/mgmt-network")).mgmtPolicy();
   const { startEngine, stopEngine } = await import("./workflows/engine");
   const engine = await startEngine({ databaseUrl: process.env.DATABASE_URL! });
   stoppers.push(stopEngine);
   const lines = [`Workflow engine: ${engine.executorId}`, `Management network: ${mgmt.summary}`];
-  if (labSetting !== "off" && labSetting !== "0") {
-    const hosts = Number(labSetting);
-    if (!Number.isInteger(hosts) || hosts < 1 || hosts > 2000) throw new Error(`ANVIL_LAB must be off or a number of hosts (1–2000), got "${labSetting}"`);
-    const { startDevLab } = await import("./dev-lab");
-    const lab = await startDevLab({
-      hosts,
-      enroll: Number(process.env.ANVIL_LAB_ENROLL ?? hosts),
-      latency: process.env.ANVIL_LAB_LATENCY === "realistic" ? "realistic" : "zero",
-      port: Number(process.env.PORT ?? 3000),
-    });
+  if (opts.lab) {
+    const lab = await opts.lab.start();
     stoppers.push(lab.close);
     lines.push(`Lab: ${lab.summary}`);
   }

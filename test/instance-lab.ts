@@ -4,7 +4,7 @@
 import { eq, inArray } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import * as s from "@/db/schema";
-import { transition } from "@/server/domain/node-lifecycle";
+import { transition } from "@/domain/node-lifecycle";
 import { getEngine } from "@/server/workflows/engine";
 import { enrollNode } from "@/server/workflows/enroll";
 import { createOperation } from "@/server/workflows/operations";

@@ -12,7 +12,7 @@ import { DataTable } from "@/components/ui/data-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { inputCls, UsageMeter } from "@/components/storage/shared";
-import type { InstanceState } from "@/server/domain/instance-rules";
+import type { InstanceState } from "@/domain/instance-rules";
 
 /** Every state an instance can be in (db/schema/compute.ts instance_state), for the state filter. */
 const INSTANCE_STATES: InstanceState[] = ["creating", "running", "starting", "stopping", "stopped", "rebooting", "rebuilding", "recovering", "deleting", "failed", "deleted"];

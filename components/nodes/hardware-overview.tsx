@@ -6,7 +6,7 @@ import Link from "next/link";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/page";
-import { PROVISION_STATES } from "@/server/domain/node-lifecycle";
+import { PROVISION_STATES } from "@/domain/node-lifecycle";
 import { Ago, StateBadge } from "./node-status";
 
 const HEALTH = ["ok", "warning", "critical", "unknown"] as const;

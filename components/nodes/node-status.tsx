@@ -6,7 +6,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useTRPC } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
 import type { AppRouter } from "@/server/api/root";
 
 type Out = inferRouterOutputs<AppRouter>;

@@ -12,7 +12,7 @@ import { DataTable, type SortState } from "@/components/ui/data-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
-import { PROVISION_STATES } from "@/server/domain/node-lifecycle";
+import { PROVISION_STATES } from "@/domain/node-lifecycle";
 import { BulkEnrollDialog } from "./bulk-enroll-dialog";
 import { EnrollDialog } from "./enroll-dialog";
 import { Ago, FaultBadge, HealthBadge, LIVE_MS, MaintenanceBadge, type NodeListRow, PowerBadge, StateBadge, useChangeReason } from "./node-status";

@@ -12,7 +12,7 @@ import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { poolSortKeys } from "@/db/validation/pools";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
 import { PoolFormDialog, type PoolRow } from "./pool-form";
 
 type SortKey = (typeof poolSortKeys)[number];

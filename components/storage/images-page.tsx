@@ -13,7 +13,7 @@ import { Field, FormError } from "@/components/ui/form";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
 import { formatBytes, inputCls, StateBadge } from "./shared";
 
 interface ImageRow {

@@ -4,6 +4,7 @@
 // shown as is), every tenant's volumes with filters and a detail view (targets, attachments), and the targets list.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
+import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
@@ -13,9 +14,15 @@ import { Field, FormError } from "@/components/ui/form";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
-import type { DiskPool, LogicalPool, Redundancy } from "@/server/drivers/storage/client";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
+import type { AppRouter } from "@/server/api/root";
 import { formatBytes, inputCls, StateBadge } from "./shared";
+
+// The storage service's shapes as the overview returns them.
+type Overview = inferRouterOutputs<AppRouter>["storage"]["overview"];
+type DiskPool = Overview["diskPools"][number];
+type LogicalPool = Overview["logicalPools"][number];
+type Redundancy = LogicalPool["redundancy"];
 
 const redundancyText = (r: Redundancy) => (r.type === "replica" ? `${r.copies}× replica` : `EC ${r.data}+${r.parity}`);
 

@@ -11,7 +11,7 @@ import { Field, FormError } from "@/components/ui/form";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { QUOTA_DEFAULTS, type QuotaResource } from "@/db/schema/quotas";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
 import { MembersPanel } from "./members-panel";
 import { StateBadge } from "./tenants-page";
 

@@ -17,7 +17,7 @@ import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { type TenantCreate, tenantCreateSchema, tenantSortKeys } from "@/db/validation/tenancy";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
 import { placeErrors } from "./one-time-secret";
 
 type SortKey = (typeof tenantSortKeys)[number];

@@ -14,7 +14,7 @@ import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { userSortKeys } from "@/db/validation/tenancy";
-import { operatorCan, reasonOf } from "@/server/domain/roles";
+import { operatorCan, reasonOf } from "@/domain/roles";
 import { OneTimeSecret, placeErrors } from "./one-time-secret";
 
 type SortKey = (typeof userSortKeys)[number];

@@ -1,5 +1,5 @@
 // Per-tenant quotas. One row per tenant (created on demand with the defaults below); enforcement locks the
-// row, counts usage and inserts in ONE transaction (server/domain/quotas.ts), so concurrent creates can't
+// row, counts usage and inserts in ONE transaction (server/services/quotas.ts), so concurrent creates can't
 // overshoot.
 import { integer, pgTable, timestamp, uuid } from "drizzle-orm/pg-core";
 import { tenants } from "./core";

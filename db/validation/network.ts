@@ -4,7 +4,7 @@
 import { createInsertSchema } from "drizzle-zod";
 import { z } from "zod";
 import { ports, providerNetworks, securityGroupRules, securityGroups, subnets, vpcs } from "@/db/schema";
-import { parseAddress, parseCidr } from "@/server/domain/cidr";
+import { parseAddress, parseCidr } from "@/domain/cidr";
 
 export const netNameRule = z
   .string()

@@ -1,6 +1,6 @@
 // Node shapes, declared once for the router inputs and the forms (enroll, bulk actions, filters).
 import { z } from "zod";
-import { PROVISION_STATES } from "@/server/domain/node-lifecycle";
+import { PROVISION_STATES } from "@/domain/node-lifecycle";
 
 export const nodeNameRule = z
   .string()

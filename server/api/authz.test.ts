@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, roles } from "@/test/fixtures";
-import { authzTable, type Outcome } from "./authz-table";
+import { authzTable, type Outcome } from "@/test/authz-table";
 import { appRouter } from "./root";
 
 const procedures = Object.keys((appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures).sort();
@@ -24,7 +24,7 @@ describe("authorization coverage", () => {
   it("has a row for every procedure and a procedure for every row", () => {
     const missing = procedures.filter((p) => !authzTable[p]);
     const stale = Object.keys(authzTable).filter((p) => !procedures.includes(p));
-    expect(missing, "procedures without a row in server/api/authz-table.ts").toEqual([]);
+    expect(missing, "procedures without a row in test/authz-table.ts").toEqual([]);
     expect(stale, "rows for procedures that no longer exist").toEqual([]);
   });
 

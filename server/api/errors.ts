@@ -9,6 +9,7 @@ import { isBmcError } from "@/server/drivers/bmc/types";
 import { isDpuAgentError } from "@/server/drivers/dpu-agent/client";
 import { isStorageError } from "@/server/drivers/storage/client";
 import { isRuleCompileError } from "@/server/domain/rule-compiler";
+import { type DomainError, type DomainErrorKind, isDomainError } from "@/domain/errors";
 import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 import type { Logger } from "pino";
 import { logger } from "@/server/lib/log";
@@ -59,7 +60,7 @@ function pgErrorOf(e: unknown): PgError | undefined {
  * to show (e.g. pools_name_uq → name: "A pool with this name already exists").
  */
 export function mapDbError(e: unknown, uniques: Record<string, { field: string; message: string }> = {}): unknown {
-  if (isTrpcError(e)) return e;
+  if (isTrpcError(e) || isDomainError(e)) return e;
   const pg = pgErrorOf(e);
   if (!pg) return e;
   if (pg.code === "23505") {
@@ -99,6 +100,20 @@ export function storageError(e: unknown, fields: Record<string, string> = {}, pr
   return field ? fieldError(field, message, code) : new TRPCError({ code, message });
 }
 
+const DOMAIN_CODES: Record<DomainErrorKind, TRPCError["code"]> = {
+  not_found: "NOT_FOUND",
+  conflict: "CONFLICT",
+  precondition: "PRECONDITION_FAILED",
+  forbidden: "FORBIDDEN",
+  invalid: "BAD_REQUEST",
+};
+
+/** A service's refusal (domain/errors.ts) as the tRPC error of its kind; one with a field becomes a field error. */
+function domainToTrpc(e: DomainError): TRPCError {
+  const code = DOMAIN_CODES[e.kind];
+  return e.field ? fieldError(e.field, e.message, code) : new TRPCError({ code, message: e.message, cause: e });
+}
+
 /** BMC errors that say the node's setup is wrong (credentials, certificate, capability, management-network policy). */
 const BMC_REFUSALS = new Set<string>(["auth", "tls", "unsupported", "forbidden"]);
 
@@ -108,6 +123,7 @@ const BMC_REFUSALS = new Set<string>(["auth", "tls", "unsupported", "forbidden"]
  */
 export function toTrpcError(e: unknown): TRPCError | undefined {
   if (isTrpcError(e)) return e;
+  if (isDomainError(e)) return domainToTrpc(e);
   if (isStorageError(e)) return storageError(e) as TRPCError;
   if (isBmcError(e)) {
     const message = `BMC ${e.address}: ${e.message}`;

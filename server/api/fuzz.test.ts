@@ -14,8 +14,8 @@ import * as s from "@/db/schema";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, type Role, roles } from "@/test/fixtures";
-import { apiTokenFixture, imageFixture, instanceFixture, portFixture, snapshotFixture, sshKeyFixture } from "./authz-fixtures";
-import { authzTable } from "./authz-table";
+import { apiTokenFixture, imageFixture, instanceFixture, portFixture, snapshotFixture, sshKeyFixture } from "@/test/authz-fixtures";
+import { authzTable } from "@/test/authz-table";
 import { isTrpcError } from "./errors";
 import { appRouter } from "./root";
 

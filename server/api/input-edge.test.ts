@@ -11,8 +11,8 @@ import { StorageError } from "@/server/drivers/storage/client";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, type Role } from "@/test/fixtures";
-import { storageFixture } from "./authz-fixtures";
-import { authzTable } from "./authz-table";
+import { storageFixture } from "@/test/authz-fixtures";
+import { authzTable } from "@/test/authz-table";
 import { isFieldErrorCause, logTrpcError, toTrpcError } from "./errors";
 import { appRouter } from "./root";
 

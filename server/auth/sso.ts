@@ -5,7 +5,7 @@
 //   ANVIL_OIDC_SCOPES    space or comma list (default "openid email profile"; add "groups" if the IdP needs it)
 //   ANVIL_OIDC_GROUPS_CLAIM  the claim that lists the person's groups (default "groups"; a dotted path works)
 //   ANVIL_OIDC_OPERATOR_ADMIN_GROUPS / ANVIL_OIDC_OPERATOR_VIEWER_GROUPS / ANVIL_OIDC_TENANT_GROUPS  see
-//                        server/domain/sso-mapping.ts
+//                        domain/sso-mapping.ts
 //   ANVIL_OIDC_SIGNUP    who gets an Anvil account at first sign-in: "groups" (default: only people whose groups
 //                        grant something), "always", or "never" (only accounts an operator made)
 //   ANVIL_OIDC_TRUST_EMAIL=1  link an IdP identity to an existing Anvil account with the same address even when the
@@ -21,7 +21,7 @@ import { genericOAuth } from "better-auth/plugins";
 import { and, eq, inArray } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { memberships, tenants, users } from "@/db/schema";
-import { audit } from "@/server/api/audit";
+import { audit } from "@/server/services/audit";
 import {
   desiredGrants,
   type GroupMapping,
@@ -30,7 +30,7 @@ import {
   parseGroupList,
   parseTenantGroups,
   platformRoleChange,
-} from "@/server/domain/sso-mapping";
+} from "@/domain/sso-mapping";
 import { logger } from "@/server/lib/log";
 
 export const OIDC_PROVIDER_ID = "oidc";

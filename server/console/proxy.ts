@@ -10,7 +10,7 @@ import type pg from "pg";
 import { WebSocket, WebSocketServer } from "ws";
 import { type Db, getDb } from "@/db/client";
 import { nodes } from "@/db/schema";
-import { audit } from "@/server/api/audit";
+import { audit } from "@/server/services/audit";
 import { BmcError } from "@/server/drivers/bmc/types";
 import type { Principal } from "@/server/auth/principal";
 import type { NodeBmc } from "@/server/workflows/bmc-access";

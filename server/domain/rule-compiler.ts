@@ -24,7 +24,7 @@ import {
   parseAddress,
   parseCidr,
   subtractIntervals,
-} from "./cidr";
+} from "@/domain/cidr";
 
 export type Direction = "ingress" | "egress";
 export type Ethertype = "ipv4" | "ipv6";

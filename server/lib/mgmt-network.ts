@@ -18,7 +18,7 @@ import dns from "node:dns";
 import net from "node:net";
 import ipaddr from "ipaddr.js";
 import { Agent, buildConnector } from "undici";
-import { type Cidr, cidrContainsAddress, cidrToString, type Family, parseAddress, parseCidr } from "@/server/domain/cidr";
+import { type Cidr, cidrContainsAddress, cidrToString, type Family, parseAddress, parseCidr } from "@/domain/cidr";
 
 export const MGMT_DENIED = "ANVIL_MGMT_DENIED";
 

@@ -1,15 +1,15 @@
 // Authorization is identical on both transports: every REST route runs, for every kind of caller (by API token with
-// that caller's full scope), the input of its procedure's row in server/api/authz-table.ts, and must answer the HTTP
+// that caller's full scope), the input of its procedure's row in test/authz-table.ts, and must answer the HTTP
 // status of that row's expected outcome. A route whose procedure has no row fails; every response is validated
 // against the OpenAPI document.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authzTable, type Outcome } from "@/server/api/authz-table";
+import { authzTable, type Outcome } from "@/test/authz-table";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
 import { useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures, type Role, roles } from "@/test/fixtures";
 import { routeInput } from "./openapi";
 import { pathParams, restRoutes } from "./routes";
-import { ResponseValidator, serveApi, tokensFor } from "./test-kit";
+import { ResponseValidator, serveApi, tokensFor } from "@/test/rest-kit";
 
 /** Procedures that refuse API tokens by design (a leaked token must not plant an SSH key): FORBIDDEN for every
  *  signed-in caller here, since this matrix authenticates with tokens. */

@@ -9,7 +9,7 @@ import { useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures, type Role } from "@/test/fixtures";
 import { type InstanceLab, startInstanceLab } from "@/test/instance-lab";
 import { generateClientTypes } from "./client-gen";
-import { apiClient, ResponseValidator, serveApi, tokensFor } from "./test-kit";
+import { apiClient, ResponseValidator, serveApi, tokensFor } from "@/test/rest-kit";
 
 const validator = new ResponseValidator();
 let fx: Fixtures;

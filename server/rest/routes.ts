@@ -2,7 +2,7 @@
 // procedure it calls; its request schema IS that procedure's input schema (path parameters, then query string for
 // GET/DELETE, JSON body otherwise), so validation, authorization, messages and audit are the same as the web app's.
 // Response shapes are in ./schemas.ts. Add a route: one line here; the OpenAPI document, the reference page, the
-// generated client and the authorization test (which reuses the procedure's row of server/api/authz-table.ts) follow.
+// generated client and the authorization test (which reuses the procedure's row of test/authz-table.ts) follow.
 import type { z } from "zod";
 import * as S from "./schemas";
 

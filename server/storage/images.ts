@@ -13,7 +13,7 @@ import { images, tenants } from "@/db/schema";
 import { GiB, type ImageMeta } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
 import type { StorageClient } from "@/server/drivers/storage/client";
-import { audit } from "../api/audit";
+import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError, storageError } from "../api/errors";
 import { getStorage, writeVolumeBytes } from "./backend";
 

@@ -11,7 +11,7 @@ import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { images, snapshots, volumes } from "@/db/schema";
 import { isStorageError } from "@/server/drivers/storage/client";
-import { audit } from "../api/audit";
+import { audit } from "@/server/services/audit";
 import { getStorage } from "./backend";
 
 export interface ReconcileReport {

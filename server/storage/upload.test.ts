@@ -8,7 +8,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures } from "@/test/fixtures";
 import { getStorage } from "./backend";
 import { inspectImageHeader, makeQcow2 } from "./image-file";
-import { startTestStorage } from "./testing";
+import { startTestStorage } from "@/test/storage";
 import { handleImageUpload } from "./upload";
 
 let fx: Fixtures;

@@ -1,10 +1,10 @@
 // Storage quota usage: how much of its volumes / GiB / snapshots quota a tenant uses. Registered with the quota
-// page (server/domain/quotas-usage.ts) so quotas.get shows the same numbers the creates enforce.
+// page (server/services/quotas-usage.ts) so quotas.get shows the same numbers the creates enforce.
 import { count, eq, sum } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { type quotas, snapshots, volumes } from "@/db/schema";
-import { registerUsage } from "@/server/domain/quotas-usage";
-import { lockQuota } from "@/server/domain/quotas";
+import { registerUsage } from "@/server/services/quotas-usage";
+import { lockQuota } from "@/server/services/quotas";
 
 type Runner = Db | Tx;
 

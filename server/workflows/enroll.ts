@@ -8,7 +8,7 @@ import { eq, or } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { nodes } from "@/db/schema";
 import { type EnrollInput, enrollSchema, normaliseBmcAddress } from "@/db/validation/nodes";
-import { audit } from "@/server/api/audit";
+import { audit } from "@/server/services/audit";
 import type { Principal } from "@/server/auth/principal";
 import { type BmcEndpoint, type BmcInventory, createBmcDriver, isBmcError } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";

@@ -7,7 +7,7 @@ import { and, desc, eq, gt, lt, ne, or } from "drizzle-orm";
 import { z } from "zod";
 import { accounts, sessions, users } from "@/db/schema";
 import { OIDC_PROVIDER_ID, ssoButton } from "@/server/auth/sso";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { decodeCursor, page, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";
 

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { apiTokens, memberships, tenants } from "@/db/schema";
 import { apiTokenCreateSchema } from "@/db/validation/tenancy";
 import { newToken } from "@/server/auth/tokens";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { decodeCursor, page, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";

@@ -11,7 +11,7 @@ import { imageCloneSchema, imageFromSnapshotSchema, imageUpdateSchema } from "@/
 import type { Tx } from "@/db/client";
 import { getStorage } from "@/server/storage/backend";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";

@@ -5,11 +5,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { images, instances, pools, volumeAttachments, volumes } from "@/db/schema";
-import { enforceQuota } from "@/server/domain/quotas";
+import { enforceQuota } from "@/server/services/quotas";
 import { visibleTo } from "@/server/storage/images";
 import { snapshotCount, volumeGiB } from "@/server/storage/usage";
 import { createOperation } from "@/server/workflows/operations";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { tenantProcedure } from "../trpc";
 import { type Ctx, enqueueInstance, lockInstance, refuse } from "./instance-common";

@@ -5,7 +5,7 @@ import { TRPCError } from "@trpc/server";
 import { and, eq, ne } from "drizzle-orm";
 import type { Tx } from "@/db/client";
 import { instances } from "@/db/schema";
-import { type InstanceAction, instanceCan } from "@/server/domain/instance-rules";
+import { type InstanceAction, instanceCan } from "@/domain/instance-rules";
 import { getEngine } from "@/server/workflows/engine";
 import type { Context } from "../trpc";
 

@@ -4,9 +4,9 @@ import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { instances } from "@/db/schema";
-import { instanceCan } from "@/server/domain/instance-rules";
+import { instanceCan } from "@/domain/instance-rules";
 import { startRecovery } from "@/server/workflows/recovery-start";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { operatorProcedure } from "../trpc";
 
 export const instanceRecoveryProcedures = {

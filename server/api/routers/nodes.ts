@@ -8,7 +8,7 @@ import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
 import { bootDeviceSchema, enrollSchema, idsSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
-import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/server/domain/node-lifecycle";
+import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { type BootOverrideOutcome, bootOverrideOutcome, createBmcDriver } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { seal } from "@/server/lib/secrets";
@@ -17,7 +17,7 @@ import { enrollNode, probeMessage } from "@/server/workflows/enroll";
 import { getEngine } from "@/server/workflows/engine";
 import { recordEvent } from "@/server/workflows/events";
 import { createOperation } from "@/server/workflows/operations";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { type Context, createTRPCRouter, operatorProcedure } from "../trpc";
@@ -231,7 +231,7 @@ export const nodesRouter = createTRPCRouter({
   enrollBulk: operatorProcedure("operator-admin")
     .input(z.object({ csv: z.string().min(1, "The file is empty").max(4 * 1024 * 1024, "At most 4 MiB") }))
     .mutation(async ({ ctx, input }) => {
-      const { parseEnrollCsv } = await import("@/server/domain/enroll-csv");
+      const { parseEnrollCsv } = await import("@/domain/enroll-csv");
       const parsed = parseEnrollCsv(input.csv);
       if ("error" in parsed) throw fieldError("csv", parsed.error, "BAD_REQUEST");
       const opId = await ctx.db.transaction(async (tx) => {

@@ -8,7 +8,7 @@ import { images, instances, operations, volumeAttachments, volumes } from "@/db/
 import { DELETE_STEPS } from "@/server/domain/instance-steps";
 import { startRecovery } from "@/server/workflows/recovery-start";
 import { createOperation } from "@/server/workflows/operations";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";

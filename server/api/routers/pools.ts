@@ -5,7 +5,7 @@ import { and, count, eq, ilike, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { nodes, pools } from "@/db/schema";
 import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validation/pools";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";

@@ -21,7 +21,7 @@ describe("quotas", () => {
     expect(q.limits).toEqual(s.QUOTA_DEFAULTS);
     expect(q.usage.vpcs).toBe(1);
     expect(q.usage.subnets).toBe(0);
-    // The instances area measures compute (server/domain/instance-usage.ts): nothing runs yet.
+    // The instances area measures compute (server/services/instance-usage.ts): nothing runs yet.
     expect(q.usage).toMatchObject({ instances: 0, cores: 0, ramGiB: 0 });
   });
 

@@ -1,13 +1,13 @@
 // Quotas: tenants see their usage against their limits; operator admins set a tenant's limits.
-// Enforcement itself happens in each resource's create (server/domain/quotas.ts).
+// Enforcement itself happens in each resource's create (server/services/quotas.ts).
 import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { QUOTA_DEFAULTS, type QuotaResource, quotas, tenants } from "@/db/schema";
 import { quotaLimitsSchema } from "@/db/validation/tenancy";
-import { lockQuota } from "@/server/domain/quotas";
-import { readQuotaLimits, tenantUsage } from "@/server/domain/quotas-usage";
-import { audit } from "../audit";
+import { lockQuota } from "@/server/services/quotas";
+import { readQuotaLimits, tenantUsage } from "@/server/services/quotas-usage";
+import { audit } from "@/server/services/audit";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 
 function limitsOf(row: typeof quotas.$inferSelect): Record<QuotaResource, number> {

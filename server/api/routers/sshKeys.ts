@@ -1,5 +1,5 @@
 // SSH public keys of the signed-in user (provisioning puts them on servers): add, list, delete.
-// Keys are validated by decoding them (server/domain/ssh-keys.ts); a duplicate key or name is a field error.
+// Keys are validated by decoding them (domain/ssh-keys.ts); a duplicate key or name is a field error.
 // Adding and deleting need a signed-in session: a key reaches servers in every tenant of the user, so a token
 // scoped to one tenant must not be able to plant one.
 import { TRPCError } from "@trpc/server";
@@ -7,8 +7,8 @@ import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { sshKeys } from "@/db/schema";
 import { sshKeyAddSchema } from "@/db/validation/tenancy";
-import { parseSshPublicKey } from "@/server/domain/ssh-keys";
-import { audit } from "../audit";
+import { parseSshPublicKey } from "@/domain/ssh-keys";
+import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";

@@ -10,7 +10,7 @@ import { nodes, snapshots, tenants, volumeAttachments, volumes } from "@/db/sche
 import { diskPoolCreateSchema, diskPoolUpdateSchema, logicalPoolCreateSchema, logicalPoolUpdateSchema, volumeStates } from "@/db/validation/storage";
 import type { Disk, LogicalPool, StorageNode, Target } from "@/server/drivers/storage/client";
 import { getStorage } from "@/server/storage/backend";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";

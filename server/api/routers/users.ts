@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { accounts, apiTokens, memberships, sessions, sshKeys, tenants, users } from "@/db/schema";
 import { passwordRule, platformRoleInput, userCreateSchema, userSortKeys } from "@/db/validation/tenancy";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";

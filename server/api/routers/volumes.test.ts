@@ -10,7 +10,7 @@ import { GiB } from "@/db/validation/storage";
 import type { StorageService } from "@/sim/storage";
 import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
-import { startTestStorage } from "@/server/storage/testing";
+import { startTestStorage } from "@/test/storage";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 

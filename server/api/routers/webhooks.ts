@@ -11,7 +11,7 @@ import { webhookDeliveries, webhookEvents, webhooks } from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
 import { getEngine } from "@/server/workflows/engine";
 import { TENANT_EVENTS, WEBHOOK_EVENTS, webhookUrlRefusal } from "@/server/webhooks/delivery";
-import { audit } from "../audit";
+import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";

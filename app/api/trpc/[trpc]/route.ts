@@ -2,7 +2,7 @@
 // bytes received; a declared oversize body is refused here too, for callers that bypass it. Batches are capped.
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { logTrpcError } from "@/server/api/errors";
-import { TRPC_MAX_BATCH } from "@/server/api/limits";
+import { TRPC_MAX_BATCH } from "@/domain/limits";
 import { appRouter } from "@/server/api/root";
 import { createContext } from "@/server/api/trpc";
 import { bodyLimitFor } from "@/server/lib/body-limit";

@@ -2,7 +2,7 @@
 import { notFound } from "next/navigation";
 import { InstancesPage } from "@/components/instances/instances-page";
 import { instanceState } from "@/db/schema";
-import type { InstanceState } from "@/server/domain/instance-rules";
+import type { InstanceState } from "@/domain/instance-rules";
 import { getViewer } from "@/server/auth/session";
 
 export const metadata = { title: "Instances" };

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { MembersPanel } from "@/components/tenancy/members-panel";
 import { PageHeader } from "@/components/ui/page";
 import { getViewer } from "@/server/auth/session";
-import { reasonOf, tenantCan } from "@/server/domain/roles";
+import { reasonOf, tenantCan } from "@/domain/roles";
 
 export const metadata = { title: "Members" };
 

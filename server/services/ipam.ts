@@ -4,12 +4,11 @@
 // the lowest free address (predictable addresses for people). Concurrent allocators would all pick the same lowest
 // address and queue on each other's uncommitted insert, so each candidate is first claimed with a non-blocking
 // transaction-scoped advisory lock: a claimed address is skipped at once and the next free one tried.
-import { TRPCError } from "@trpc/server";
 import { and, count, eq, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { ipAllocations } from "@/db/schema";
-import { bigIntToIp, type Cidr, checkReservedRanges, cidrInterval, type Interval, mergeIntervals, parseAddress, parseCidr, usableInterval } from "./cidr";
-import { fieldError } from "../api/errors";
+import { bigIntToIp, type Cidr, checkReservedRanges, cidrInterval, type Interval, mergeIntervals, parseAddress, parseCidr, usableInterval } from "@/domain/cidr";
+import { conflict, type DomainError, invalid, precondition } from "@/domain/errors";
 
 export interface SubnetForIpam {
   id: string;
@@ -93,11 +92,8 @@ async function usedSet(tx: Db | Tx, subnetId: string, family: 4 | 6): Promise<Se
   return out;
 }
 
-export function exhaustedError(subnet: SubnetForIpam, used: number): TRPCError {
-  return new TRPCError({
-    code: "PRECONDITION_FAILED",
-    message: `Subnet ${subnet.name} has no free addresses (${used} in use). Release a port or use another subnet.`,
-  });
+export function exhaustedError(subnet: SubnetForIpam, used: number): DomainError {
+  return precondition(`Subnet ${subnet.name} has no free addresses (${used} in use). Release a port or use another subnet.`);
 }
 
 /**
@@ -112,9 +108,9 @@ export async function allocateAddress(
   const portId = opts.portId ?? null;
   if (opts.address) {
     const problem = fixedAddressProblem(subnet, opts.address);
-    if (problem) throw fieldError("address", problem, "BAD_REQUEST");
+    if (problem) throw invalid(problem, "address");
     const got = await tryInsert(tx, subnet, opts.tenantId, opts.address.trim(), portId);
-    if (!got) throw fieldError("address", `${opts.address.trim()} is already in use in subnet ${subnet.name}`);
+    if (!got) throw conflict(`${opts.address.trim()} is already in use in subnet ${subnet.name}`, "address");
     return { id: got.id, address: got.address.replace(/\/\d+$/, "") };
   }
   const pl = plan(subnet);

@@ -17,7 +17,7 @@ let shared: Promise<StorageService> | undefined;
 export function sharedTestStorage(): Promise<StorageService> {
   shared ??= (async () => {
     const svc = await startTestStorage({ defaultPools: false, disksPerNode: 10 });
-    const { getStorage } = await import("./backend");
+    const { getStorage } = await import("@/server/storage/backend");
     const s = getStorage();
     const disks = (await s.listDisks({ limit: 1000 })).items;
     const dp = await s.createDiskPool({ name: "default", diskIds: disks.slice(0, Math.ceil(disks.length / 2)).map((d) => d.id) });

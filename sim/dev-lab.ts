@@ -1,4 +1,4 @@
-// The dev/demo lab: with ANVIL_LAB=<hosts> (the dev command's default is 16 = 2 pools × 8), Anvil starts the lab
+// The dev/demo lab: with ANVIL_LAB=<hosts> (the dev command's default is 16 = 2 pools × 8), server.ts starts the lab
 // (sim/lab.ts: Redfish BMC simulator, storage service, one DPU agent per DPU) beside itself, points the storage
 // driver at the lab's storage service, and enrolls, inspects and provides the lab's hosts so the console is ready
 // to use. Everything is reached over the network, exactly as real hardware would be. Ports are derived from PORT so
@@ -10,13 +10,14 @@ import path from "node:path";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { images, nodes, pools, tenants, users, vpcs } from "@/db/schema";
-import { transition } from "@/server/domain/node-lifecycle";
+import { transition } from "@/domain/node-lifecycle";
 import { derivedKey, dataDir } from "@/server/lib/secrets";
 import { logger } from "@/server/lib/log";
-import { enrollNode } from "./workflows/enroll";
-import { getEngine } from "./workflows/engine";
-import { recordEvent } from "./workflows/events";
-import { createOperation } from "./workflows/operations";
+import { enrollNode } from "@/server/workflows/enroll";
+import { getEngine } from "@/server/workflows/engine";
+import { recordEvent } from "@/server/workflows/events";
+import { createOperation } from "@/server/workflows/operations";
+import type { BackgroundLab } from "@/server/runtime";
 
 export interface DevLab {
   summary: string;
@@ -32,9 +33,31 @@ export function allowLabAddresses(): void {
   logger.info({ ANVIL_MGMT_ALLOW: process.env.ANVIL_MGMT_ALLOW }, "the lab runs on loopback: 127.0.0.0/8 allowed on the management network");
 }
 
+/**
+ * The lab server.ts hands to the background services, from ANVIL_LAB (off, or a number of hosts; the dev command's
+ * default is 16), or undefined when it is off. A malformed value stops the start with the reason.
+ */
+export function labFromEnv(opts: { dev: boolean }): BackgroundLab | undefined {
+  const labSetting = process.env.ANVIL_LAB ?? (opts.dev ? "16" : "off");
+  if (labSetting === "off" || labSetting === "0") return undefined;
+  return {
+    allowAddresses: allowLabAddresses,
+    start: () => {
+      const hosts = Number(labSetting);
+      if (!Number.isInteger(hosts) || hosts < 1 || hosts > 2000) throw new Error(`ANVIL_LAB must be off or a number of hosts (1–2000), got "${labSetting}"`);
+      return startDevLab({
+        hosts,
+        enroll: Number(process.env.ANVIL_LAB_ENROLL ?? hosts),
+        latency: process.env.ANVIL_LAB_LATENCY === "realistic" ? "realistic" : "zero",
+        port: Number(process.env.PORT ?? 3000),
+      });
+    },
+  };
+}
+
 export async function startDevLab(opts: { hosts: number; enroll: number; latency: "zero" | "realistic"; port: number }): Promise<DevLab> {
   allowLabAddresses();
-  const { startLab } = await import("@/sim/lab");
+  const { startLab } = await import("./lab");
   const seed = derivedKey("lab-agent-tokens");
   const lab = await startLab({
     hosts: opts.hosts,

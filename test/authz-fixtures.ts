@@ -149,7 +149,7 @@ export async function freeProviderSlot(fx: Fixtures): Promise<{ vlanId: number; 
 
 /** Starts (once) the lab storage service and lifts fx.tenant's storage quotas so every role's call can create. */
 export async function storageFixture(fx: Fixtures) {
-  const { sharedTestStorage } = await import("@/server/storage/testing");
+  const { sharedTestStorage } = await import("./storage");
   await sharedTestStorage();
   await fx.db
     .insert(s.quotas)

@@ -1,11 +1,12 @@
 // IPAM against the real Postgres: fixed-address rules, 200 concurrent allocations on a /24 never collide, then the
 // subnet runs dry with a clear error; released addresses are handed out again.
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import type { Db } from "@/db/client";
 import { uniq, useTestDb } from "@/test/db";
+import { type DomainError, isDomainError } from "@/domain/errors";
+import { toTrpcError } from "@/server/api/errors";
 import { allocateAddress, releaseAllocation, type SubnetForIpam, subnetCapacity, subnetUsage } from "./ipam";
 
 let db: Db;
@@ -18,11 +19,12 @@ async function makeSubnet(cidr: string, gateway: string, reservedRanges: { start
   return { id: sub!.id, name: sub!.name, cidr: sub!.cidr, gateway: sub!.gateway, reservedRanges: sub!.reservedRanges };
 }
 
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
+/** The service's refusal, with the tRPC code the API edge answers it with. */
+async function failure(p: Promise<unknown>): Promise<DomainError & { code: string | undefined }> {
   try {
     await p;
   } catch (e) {
-    if (e instanceof TRPCError) return e;
+    if (isDomainError(e)) return Object.assign(e, { code: toTrpcError(e)?.code });
     throw e;
   }
   throw new Error("expected a failure");
@@ -72,6 +74,7 @@ describe("IPAM", () => {
     const sub = await makeSubnet("10.0.3.0/24", "10.0.3.1", [{ start: "10.0.3.10", end: "10.0.3.20" }]);
     const err = await failure(allocateAddress(db, sub, { tenantId, address }));
     expect(err.code).toBe(code);
+    expect(err.field).toBe("address");
     expect(err.message).toContain(text);
     expect(await subnetUsage(db, sub)).toMatchObject({ used: 0 });
   });
@@ -81,6 +84,7 @@ describe("IPAM", () => {
     expect((await allocateAddress(db, sub, { tenantId, address: "10.0.5.50" })).address).toBe("10.0.5.50");
     const err = await failure(allocateAddress(db, sub, { tenantId, address: "10.0.5.50" }));
     expect(err.code).toBe("CONFLICT");
+    expect(err.field).toBe("address");
     expect(err.message).toContain("already in use");
     const rows = await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.subnetId, sub.id));
     expect(rows).toHaveLength(1);

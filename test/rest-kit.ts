@@ -11,9 +11,9 @@ import * as s from "@/db/schema";
 import { newToken } from "@/server/auth/tokens";
 import type { Fixtures, Role } from "@/test/fixtures";
 import * as route from "@/app/api/v1/[...path]/route";
-import type { paths } from "./client/schema";
-import { openApiDocument } from "./openapi";
-import { matchRoute } from "./routes";
+import type { paths } from "@/server/rest/client/schema";
+import { openApiDocument } from "@/server/rest/openapi";
+import { matchRoute } from "@/server/rest/routes";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 

@@ -1,10 +1,10 @@
 // Quota enforcement in the same transaction as the create: lock the tenant's quota row (created with the
 // defaults if missing), count what is in use, refuse with a clear message when the request would exceed it.
 // Every create that a quota covers calls enforceQuota inside its transaction before inserting.
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import type { Tx } from "@/db/client";
 import { type QuotaResource, quotas } from "@/db/schema";
+import { DomainError } from "@/domain/errors";
 
 const LABEL: Record<QuotaResource, (n: number) => string> = {
   instances: (n) => `${n} instance${n === 1 ? "" : "s"}`,
@@ -25,7 +25,7 @@ export async function lockQuota(tx: Tx, tenantId: string) {
   return q!;
 }
 
-export class QuotaExceeded extends TRPCError {
+export class QuotaExceeded extends DomainError {
   constructor(
     public resource: QuotaResource,
     public limit: number,
@@ -33,10 +33,10 @@ export class QuotaExceeded extends TRPCError {
     public requested: number,
   ) {
     // A rule refusal like any other (PRECONDITION_FAILED), not an authorization one.
-    super({
-      code: "PRECONDITION_FAILED",
-      message: `Quota exceeded: this would use ${LABEL[resource](used + requested)} but the tenant's quota is ${LABEL[resource](limit)} (${LABEL[resource](used)} in use). Free some up or ask an operator to raise the quota.`,
-    });
+    super(
+      "precondition",
+      `Quota exceeded: this would use ${LABEL[resource](used + requested)} but the tenant's quota is ${LABEL[resource](limit)} (${LABEL[resource](used)} in use). Free some up or ask an operator to raise the quota.`,
+    );
   }
 }
 
