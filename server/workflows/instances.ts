@@ -21,11 +21,11 @@ import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
 import { unseal } from "@/server/lib/secrets";
 import { getStorage } from "@/server/storage/backend";
 import { isStorageError } from "@/server/drivers/storage/client";
-import { randomMac } from "@/server/api/routers/ports";
 import { driverFor } from "./bmc-access";
 import { defineWorkflow, step } from "./engine";
 import { recordEvent } from "./events";
 import { finishOperation, markStep, opStep } from "./operations";
+import { randomMac } from "@/server/services/network";
 
 type InstanceRow = typeof instances.$inferSelect;
 type NodeRow = typeof nodes.$inferSelect;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { auditEvents, tenants } from "@/db/schema";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
+import { containing } from "@/server/lib/like";
 
 export const auditRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
@@ -20,7 +21,7 @@ export const auditRouter = createTRPCRouter({
     )
     .query(async ({ ctx, input }) => {
       const ks = keyset(auditEvents.at, auditEvents.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const rows = await ctx.db
         .select({
           id: auditEvents.id,

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { hardwareEvents, nodes } from "@/db/schema";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
+import { containing } from "@/server/lib/like";
 
 export const eventsRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
@@ -30,7 +31,7 @@ export const eventsRouter = createTRPCRouter({
           nodeIds.push(...kids.map((k) => k.id));
         }
       }
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const rows = await ctx.db
         .select({
           id: hardwareEvents.id,

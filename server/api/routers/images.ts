@@ -16,6 +16,7 @@ import { fieldError, mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
+import { containing } from "@/server/lib/like";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That image does not exist (it may have been deleted)." });
 const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
@@ -49,7 +50,7 @@ const listInput = pageInput.extend({
 async function listImages(ctx: { db: ActorCtx["db"] }, input: z.infer<typeof listInput>, scope: SQL | undefined) {
   const sortCol = { name: images.name, createdAt: images.createdAt, os: images.os }[input.sort];
   const ks = keyset(sortCol, images.id, input.dir, input.cursor);
-  const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+  const text = containing(input.q);
   const rows = await ctx.db
     .select(columns)
     .from(images)

@@ -17,7 +17,8 @@ import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { instanceActionProcedures } from "./instance-actions";
 import { instanceRecoveryProcedures } from "./instance-recovery";
 import { type Ctx, enqueueInstance, lockInstance, notFound, refuse } from "./instance-common";
-import { tenantSubnet } from "./subnets";
+import { containing } from "@/server/lib/like";
+import { tenantSubnet } from "@/server/services/network";
 
 const instanceColumns = {
   id: instances.id,
@@ -50,8 +51,6 @@ const listInput = pageInput.extend({
 const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "instances"."port_id")`;
 const mac = sql<string | null>`(select p.mac::text from ports p where p.id = "instances"."port_id")`;
 const subnetName = sql<string | null>`(select s.name from subnets s where s.id = "instances"."subnet_id")`;
-
-const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined);
 
 const uniques = { instances_tenant_name_uq: { field: "name", message: "An instance with this name already exists in this tenant." } };
 
@@ -167,7 +166,7 @@ export const instancesRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: instances.name, createdAt: instances.createdAt }[input.sort];
       const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
-      const text = like(input.q);
+      const text = containing(input.q);
       const rows = await ctx.db
         .select({ ...instanceColumns, address })
         .from(instances)
@@ -334,7 +333,7 @@ export const instancesRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: instances.name, createdAt: instances.createdAt }[input.sort];
       const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
-      const text = like(input.q);
+      const text = containing(input.q);
       const rows = await ctx.db
         .select({
           ...instanceColumns,

@@ -13,7 +13,7 @@ import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { authedProcedure, type Context, createTRPCRouter, tenantProcedure } from "../trpc";
-import { lockTenantMembers } from "./members";
+import { lockTenantMembers } from "@/server/services/members";
 
 const inviter = alias(users, "inviter");
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That invitation does not exist or is not addressed to you." });

@@ -12,6 +12,7 @@ import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { updateSet } from "../updates";
+import { containing } from "@/server/lib/like";
 
 const providerUniques = {
   provider_networks_name_uq: { field: "name", message: "A provider network with this name already exists." },
@@ -19,7 +20,6 @@ const providerUniques = {
 };
 const PROVIDER_NOT_FOUND = "That provider network does not exist (it may have been deleted).";
 
-const like = (q: string | undefined) => (q ? `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined);
 
 export const networksAdminRouter = createTRPCRouter({
   overview: operatorProcedure("operator-viewer").query(async ({ ctx }) => {
@@ -44,7 +44,7 @@ export const networksAdminRouter = createTRPCRouter({
     .input(pageInput.extend({ q: z.string().trim().max(100).optional() }))
     .query(async ({ ctx, input }) => {
       const ks = keyset(vpcs.vni, vpcs.id, input.dir, input.cursor);
-      const text = like(input.q);
+      const text = containing(input.q);
       const filter = text ? or(ilike(vpcs.name, text), ilike(tenants.slug, text), sql`${vpcs.cidr}::text ilike ${text}`, sql`${vpcs.vni}::text ilike ${text}`) : undefined;
       const rows = await ctx.db
         .select({
@@ -70,7 +70,7 @@ export const networksAdminRouter = createTRPCRouter({
     .input(pageInput.extend({ q: z.string().trim().max(100).optional(), vlanOnly: z.boolean().default(false) }))
     .query(async ({ ctx, input }) => {
       const ks = keyset(subnets.createdAt, subnets.id, input.dir, input.cursor);
-      const text = like(input.q);
+      const text = containing(input.q);
       const filter = text ? or(ilike(subnets.name, text), ilike(tenants.slug, text), sql`${subnets.cidr}::text ilike ${text}`) : undefined;
       const rows = await ctx.db
         .select({

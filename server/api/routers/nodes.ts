@@ -21,6 +21,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { type Context, createTRPCRouter, operatorProcedure } from "../trpc";
+import { containing } from "@/server/lib/like";
 
 const child = alias(nodes, "child");
 const parent = alias(nodes, "parent");
@@ -146,7 +147,7 @@ export const nodesRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: nodes.name, provisionState: nodes.provisionState, powerState: nodes.powerState, health: nodes.health, createdAt: nodes.createdAt }[input.sort];
       const ks = keyset(sortCol, nodes.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const hasDpu = exists(ctx.db.select({ one: sql`1` }).from(child).where(and(eq(child.parentNodeId, nodes.id), eq(child.kind, "dpu"))));
       const where = and(
         ks.where,

@@ -10,6 +10,7 @@ import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { updateSet } from "../updates";
+import { containing } from "@/server/lib/like";
 
 const uniques = { pools_name_uq: { field: "name", message: "A pool with this name already exists." } };
 
@@ -21,7 +22,7 @@ export const poolsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: pools.name, createdAt: pools.createdAt, resourceClass: pools.resourceClass }[input.sort];
       const ks = keyset(sortCol, pools.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const filter = text ? or(ilike(pools.name, text), ilike(pools.description, text), ilike(pools.resourceClass, text)) : undefined;
       const rows = await ctx.db
         .select({

@@ -3,11 +3,10 @@
 // the compiled rules (`ports.rules`) whenever rules_version moves. Adding or removing a port changes the membership
 // of its groups, so ports whose rules name those groups as remote are bumped too.
 // Roles: tenant members create, edit and delete ports.
-import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { and, asc, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db, Tx } from "@/db/client";
+import type { Tx } from "@/db/client";
 import { ipAllocations, portSecurityGroups, ports, securityGroups, subnets } from "@/db/schema";
 import { portCreateSchema, portUpdateSchema } from "@/db/validation/network";
 import { allocateAddress } from "@/server/services/ipam";
@@ -18,25 +17,10 @@ import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { tenantSubnet } from "./subnets";
+import { containing } from "@/server/lib/like";
+import { tenantSubnet, PORT_NOT_FOUND, randomMac, tenantPort } from "@/server/services/network";
 
 const uniques = { ports_tenant_name_uq: { field: "name", message: "A port with this name already exists." } };
-export const PORT_NOT_FOUND = "That port does not exist (it may have been deleted).";
-
-/** A random locally administered unicast MAC (first octet x2/x6/xA/xE with the multicast bit clear). */
-export function randomMac(): string {
-  const b = randomBytes(6);
-  b[0] = (b[0]! & 0xfc) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
-}
-
-export async function tenantPort(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(ports).where(and(eq(ports.id, id), eq(ports.tenantId, tenantId)));
-  const [row] = lock ? await q.for("update") : await q;
-  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: PORT_NOT_FOUND });
-  return row;
-}
-
 /** Resolves group ids to the tenant's groups of this VPC; anything else is "No such security group". */
 async function resolveGroups(tx: Tx, tenantId: string, vpcId: string, ids: string[] | undefined): Promise<string[]> {
   if (ids === undefined || ids.length === 0) {
@@ -87,7 +71,7 @@ export const portsRouter = createTRPCRouter({
     .input(pageInput.extend({ subnetId: z.uuid().optional(), vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional() }))
     .query(async ({ ctx, input }) => {
       const ks = keyset(ports.createdAt, ports.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const filter = text ? or(ilike(ports.name, text), sql`${ports.mac}::text ilike ${text}`) : undefined;
       const rows = await ctx.db
         .select(columns)

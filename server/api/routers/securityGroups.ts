@@ -17,7 +17,8 @@ import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { tenantVpc } from "./vpcs";
+import { containing } from "@/server/lib/like";
+import { tenantVpc } from "@/server/services/network";
 
 const uniques = { security_groups_vpc_name_uq: { field: "name", message: "This VPC already has a security group with this name." } };
 export const GROUP_NOT_FOUND = "That security group does not exist (it may have been deleted).";
@@ -77,7 +78,7 @@ export const securityGroupsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: securityGroups.name, createdAt: securityGroups.createdAt }[input.sort];
       const ks = keyset(sortCol, securityGroups.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const filter = text ? or(ilike(securityGroups.name, text), ilike(securityGroups.description, text)) : undefined;
       const rows = await ctx.db
         .select(columns)

@@ -14,6 +14,7 @@ import { audit } from "@/server/services/audit";
 import { mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
+import { containing } from "@/server/lib/like";
 
 const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapshot with this name already exists in this tenant." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That snapshot does not exist (it may have been deleted)." });
@@ -38,7 +39,7 @@ export const snapshotsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: snapshots.name, createdAt: snapshots.createdAt }[input.sort];
       const ks = keyset(sortCol, snapshots.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const rows = await ctx.db
         .select(columns)
         .from(snapshots)

@@ -14,7 +14,8 @@ import { audit } from "@/server/services/audit";
 import { storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { attachmentCount } from "./volumes";
+import { attachmentCount } from "@/server/services/volumes";
+import { containing } from "@/server/lib/like";
 
 async function all<T>(gen: AsyncGenerator<T>): Promise<T[]> {
   const out: T[] = [];
@@ -153,7 +154,7 @@ export const storageRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: volumes.name, createdAt: volumes.createdAt, sizeGiB: volumes.sizeGiB }[input.sort];
       const ks = keyset(sortCol, volumes.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const hasAttachment = sql`exists (select 1 from volume_attachments va where va.volume_id = "volumes"."id")`;
       const rows = await ctx.db
         .select({
@@ -222,7 +223,7 @@ export const storageRouter = createTRPCRouter({
     .input(pageInput.extend({ tenant: z.string().trim().max(63).optional(), q: z.string().trim().max(100).optional() }))
     .query(async ({ ctx, input }) => {
       const ks = keyset(snapshots.createdAt, snapshots.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const rows = await ctx.db
         .select({
           id: snapshots.id,

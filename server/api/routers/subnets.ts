@@ -5,7 +5,6 @@
 import { TRPCError } from "@trpc/server";
 import { and, count, eq, ilike, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db, Tx } from "@/db/client";
 import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
 import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
 import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/domain/cidr";
@@ -16,21 +15,13 @@ import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { tenantVpc } from "./vpcs";
+import { containing } from "@/server/lib/like";
+import { tenantVpc, SUBNET_NOT_FOUND, tenantSubnet } from "@/server/services/network";
 
 const uniques = {
   subnets_vpc_name_uq: { field: "name", message: "This VPC already has a subnet with this name." },
   subnets_vpc_vlan_uq: { field: "vlanId", message: "Another subnet of this VPC already uses this VLAN." },
 };
-
-export const SUBNET_NOT_FOUND = "That subnet does not exist (it may have been deleted).";
-
-export async function tenantSubnet(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(subnets).where(and(eq(subnets.id, id), eq(subnets.tenantId, tenantId)));
-  const [row] = lock ? await q.for("update") : await q;
-  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: SUBNET_NOT_FOUND });
-  return row;
-}
 
 const used = sql<number>`(select count(*)::int from ip_allocations a where a.subnet_id = "subnets"."id")`;
 const portCount = sql<number>`(select count(*)::int from ports p where p.subnet_id = "subnets"."id")`;
@@ -78,7 +69,7 @@ export const subnetsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: subnets.name, createdAt: subnets.createdAt }[input.sort];
       const ks = keyset(sortCol, subnets.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const filter = text ? or(ilike(subnets.name, text), sql`${subnets.cidr}::text ilike ${text}`) : undefined;
       const rows = await ctx.db
         .select(columns)

@@ -13,7 +13,8 @@ import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { addMemberDirect, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "./members";
+import { addMemberDirect, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "@/server/services/members";
+import { containing } from "@/server/lib/like";
 
 const uniques = { tenants_slug_unique: { field: "slug", message: "A tenant with this slug already exists." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist (it may have been deleted)." });
@@ -49,7 +50,7 @@ export const tenantsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: tenants.name, slug: tenants.slug, createdAt: tenants.createdAt }[input.sort];
       const ks = keyset(sortCol, tenants.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const rows = await ctx.db
         .select(tenantColumns)
         .from(tenants)

@@ -3,7 +3,6 @@
 import { TRPCError } from "@trpc/server";
 import { hashPassword } from "better-auth/crypto";
 import { and, eq, ilike, isNotNull, isNull, or, sql } from "drizzle-orm";
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { accounts, apiTokens, memberships, sessions, sshKeys, tenants, users } from "@/db/schema";
@@ -12,25 +11,8 @@ import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-
-export const userUniques = { users_email_unique: { field: "email", message: "A user with this email already exists." } };
-
-/** A temporary password: 18 random bytes, readable (no ambiguous characters are a concern for copy/paste). */
-export function temporaryPassword(): string {
-  return randomBytes(18).toString("base64url");
-}
-
-/** Creates a user with a password (better-auth's scrypt hash in a "credential" account) inside `tx`. */
-export async function createUserInTx(
-  tx: Tx,
-  u: { email: string; name: string; password: string; platformRole: "operator-admin" | "operator-viewer" | null },
-) {
-  const id = crypto.randomUUID();
-  const hash = await hashPassword(u.password);
-  const [row] = await tx.insert(users).values({ id, email: u.email.toLowerCase(), name: u.name, platformRole: u.platformRole, emailVerified: true }).returning();
-  await tx.insert(accounts).values({ id: crypto.randomUUID(), accountId: id, providerId: "credential", userId: id, password: hash });
-  return row!;
-}
+import { containing } from "@/server/lib/like";
+import { createUserInTx, temporaryPassword, userUniques } from "@/server/services/users";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That user does not exist." });
 
@@ -63,7 +45,7 @@ export const usersRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { email: users.email, name: users.name, createdAt: users.createdAt }[input.sort];
       const ks = keyset(sortCol, users.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const role =
         input.role === "none"
           ? isNull(users.platformRole)

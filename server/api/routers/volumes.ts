@@ -17,13 +17,11 @@ import { fieldError, mapDbError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
+import { containing } from "@/server/lib/like";
+import { attachmentCount } from "@/server/services/volumes";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
-
-/** How many attachments a volume has (0 = detached). Correlated subqueries name their tables explicitly: drizzle
- *  renders columns unqualified in single-table selects, which would bind "id" to the inner table. */
-export const attachmentCount = sql<number>`(select count(*)::int from volume_attachments va where va.volume_id = "volumes"."id")`;
 
 const volumeColumns = {
   id: volumes.id,
@@ -65,7 +63,7 @@ export const volumesRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: volumes.name, createdAt: volumes.createdAt, sizeGiB: volumes.sizeGiB }[input.sort];
       const ks = keyset(sortCol, volumes.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const rows = await ctx.db
         .select(volumeColumns)
         .from(volumes)

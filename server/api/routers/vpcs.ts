@@ -6,7 +6,7 @@
 import { TRPCError } from "@trpc/server";
 import { and, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db, Tx } from "@/db/client";
+import type { Tx } from "@/db/client";
 import { ports, securityGroupRules, securityGroups, subnets, tenantNetworkPolicies, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
 import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
 import { checkVpcCidr, checkVpcIpv6Cidr } from "@/domain/cidr";
@@ -16,18 +16,10 @@ import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
+import { containing } from "@/server/lib/like";
+import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
 
 export const vpcUniques = { vpcs_tenant_name_uq: { field: "name", message: "A VPC with this name already exists." } };
-
-export const VPC_NOT_FOUND = "That VPC does not exist (it may have been deleted).";
-
-/** The tenant's VPC, locked for update when asked; NOT_FOUND when it is not the tenant's. */
-export async function tenantVpc(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(vpcs).where(and(eq(vpcs.id, id), eq(vpcs.tenantId, tenantId)));
-  const [row] = lock ? await q.for("update") : await q;
-  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: VPC_NOT_FOUND });
-  return row;
-}
 
 /** Why a VPC cannot be deleted right now, or null. Shared by the router and the UI (disabled button + reason). */
 export function vpcDeleteBlocker(v: { name: string; subnetCount: number; portCount: number }, role: "tenant-admin" | "tenant-member"): string | null {
@@ -82,7 +74,7 @@ export const vpcsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const sortCol = { name: vpcs.name, createdAt: vpcs.createdAt }[input.sort];
       const ks = keyset(sortCol, vpcs.id, input.dir, input.cursor);
-      const text = input.q ? `%${input.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
+      const text = containing(input.q);
       const filter = text ? or(ilike(vpcs.name, text), ilike(vpcs.description, text), sql`${vpcs.cidr}::text ilike ${text}`) : undefined;
       const rows = await ctx.db
         .select(columns)

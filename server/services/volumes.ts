@@ -1,0 +1,6 @@
+// Volume facts more than one router selects (the tenant's volumes, the operator's storage view).
+import { sql } from "drizzle-orm";
+
+/** How many attachments a volume has (0 = detached). Correlated subqueries name their tables explicitly: drizzle
+ *  renders columns unqualified in single-table selects, which would bind "id" to the inner table. */
+export const attachmentCount = sql<number>`(select count(*)::int from volume_attachments va where va.volume_id = "volumes"."id")`;
