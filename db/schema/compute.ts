@@ -7,10 +7,12 @@
 // File named compute.ts, not instances.ts: drizzle.config.ts globs db/schema/[!i]*.ts, which skips every name starting with "i".
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { nodes, operations, pools, tenants } from "./core";
-import { ports, subnets } from "./network";
-import { images } from "./storage";
 import { createdAt, updatedAt } from "./columns";
+import { nodes, pools } from "./hardware";
+import { ports, subnets } from "./network";
+import { operations } from "./operations";
+import { images } from "./storage";
+import { tenants } from "./tenancy";
 
 // Millisecond precision: list cursors carry created_at as a JS Date (ms), so a microsecond column would make the
 // next page repeat the row the cursor points at.

@@ -6,7 +6,7 @@
 // grant may have been revoked (sign-out, user disabled, membership removed, token revoked, tenant suspended).
 import { bigint, pgTable, uuid } from "drizzle-orm/pg-core";
 import { updatedAt } from "./columns";
-import { nodes } from "./core";
+import { nodes } from "./hardware";
 
 export const consoleEpochs = pgTable("console_epochs", {
   nodeId: uuid("node_id")

@@ -21,8 +21,9 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { nodes, tenants } from "./core";
 import { createdAt, updatedAt } from "./columns";
+import { nodes } from "./hardware";
+import { tenants } from "./tenancy";
 
 
 /** VNIs handed to tenant VPCs (24-bit VXLAN ids; the low range is left for provider/infrastructure use). */

@@ -2,7 +2,7 @@
 // row, counts usage and inserts in ONE transaction (server/services/quotas.ts), so concurrent creates can't
 // overshoot.
 import { integer, pgTable, timestamp, uuid } from "drizzle-orm/pg-core";
-import { tenants } from "./core";
+import { tenants } from "./tenancy";
 
 export const QUOTA_DEFAULTS = {
   instances: 10,

@@ -23,8 +23,9 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { nodes, tenants } from "./core";
 import { createdAt, updatedAt } from "./columns";
+import { nodes } from "./hardware";
+import { tenants } from "./tenancy";
 
 
 export const volumeKind = pgEnum("volume_kind", ["system", "data"]);

@@ -1,9 +1,37 @@
-// Tenancy area: per-user API tokens (scoped to a tenant role or a platform role, hashed, expiring, revocable),
-// per-user SSH public keys (used by provisioning) and invitations to join a tenant. Tenants and memberships live in
-// core.ts (identity needs them).
+// Tenancy area: tenants and memberships, per-user API tokens (scoped to a tenant role or a platform role, hashed,
+// expiring, revocable), per-user SSH public keys (used by provisioning) and invitations to join a tenant.
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { platformRole, tenantRole, tenants, users } from "./core";
+import { check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, updatedAt } from "./columns";
+import { grantSource, platformRole, tenantRole, users } from "./identity";
+
+// Tenancy
+export const tenantState = pgEnum("tenant_state", ["active", "suspended"]);
+
+export const tenants = pgTable("tenants", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  slug: text("slug").notNull().unique(),
+  name: text("name").notNull(),
+  state: tenantState("state").notNull().default("active"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: tenantRole("role").notNull(),
+    source: grantSource("source").notNull().default("manual"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] }), index("memberships_user_idx").on(t.userId)],
+);
 
 export const apiTokens = pgTable(
   "api_tokens",

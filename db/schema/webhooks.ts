@@ -5,7 +5,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, updatedAt } from "./columns";
-import { tenants } from "./core";
+import { tenants } from "./tenancy";
 
 export const webhooks = pgTable(
   "webhooks",

@@ -1,0 +1,105 @@
+// Hardware area: bare-metal pools, nodes (hosts and their DPUs as children) and hardware events.
+// Uniqueness and exclusivity live here as constraints, not in application checks.
+import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, updatedAt } from "./columns";
+
+// Bare-metal pools and nodes
+export const pools = pgTable(
+  "pools",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    // The hardware class every host of the pool belongs to, e.g. "bm.gpu.a100".
+    resourceClass: text("resource_class").notNull(),
+    // The flavour's largest system volume: an instance (or an image's minimum) above it does not fit this pool.
+    maxSystemVolumeGiB: integer("max_system_volume_gib").notNull().default(2048),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("pools_name_uq").on(sql`lower(${t.name})`),
+    index("pools_created_idx").on(t.createdAt, t.id),
+    check("pools_max_system_volume", sql`${t.maxSystemVolumeGiB} between 1 and 65536`),
+  ],
+);
+
+export const nodeKind = pgEnum("node_kind", ["host", "dpu"]);
+export const bmcDriver = pgEnum("bmc_driver", ["redfish", "ipmi"]);
+
+export const nodes = pgTable(
+  "nodes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    kind: nodeKind("kind").notNull().default("host"),
+    // A DPU is a child of its host (Ironic's parent/child model); deleted with it.
+    parentNodeId: uuid("parent_node_id").references((): any => nodes.id, { onDelete: "cascade" }),
+    poolId: uuid("pool_id").references(() => pools.id, { onDelete: "restrict" }),
+    bmcDriver: bmcDriver("bmc_driver").notNull(),
+    bmcAddress: text("bmc_address").notNull(),
+    bmcVerifyTls: boolean("bmc_verify_tls").notNull().default(true),
+    // AES-256-GCM sealed {username,password}; never leaves the server.
+    bmcCredentials: text("bmc_credentials").notNull(),
+    bmcCredentialsFingerprint: text("bmc_credentials_fingerprint").notNull(),
+    provisionState: text("provision_state").notNull().default("enroll"),
+    powerState: text("power_state").notNull().default("unknown"),
+    health: text("health").notNull().default("unknown"),
+    maintenance: boolean("maintenance").notNull().default(false),
+    maintenanceReason: text("maintenance_reason"),
+    fault: text("fault"),
+    lastError: text("last_error"),
+    inventory: jsonb("inventory").$type<Record<string, unknown>>(),
+    dedicatedPower: boolean("dedicated_power").notNull().default(false),
+    // DPU agent endpoint and its per-agent token (sealed like BMC credentials).
+    agentUrl: text("agent_url"),
+    agentToken: text("agent_token"),
+    agentStatus: text("agent_status").notNull().default("unknown"),
+    agentHeartbeatAt: timestamp("agent_heartbeat_at", { withTimezone: true, precision: 3 }),
+    // Set when Anvil last heard from the BMC (any successful call).
+    bmcSeenAt: timestamp("bmc_seen_at", { withTimezone: true, precision: 3 }),
+    powerChangedAt: timestamp("power_changed_at", { withTimezone: true, precision: 3 }),
+    inspectedAt: timestamp("inspected_at", { withTimezone: true, precision: 3 }),
+    // Which poll shard the node belongs to (spreads BMC polling across workers and time).
+    syncShard: integer("sync_shard").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("nodes_name_uq").on(t.name),
+    uniqueIndex("nodes_bmc_address_uq").on(t.bmcAddress),
+    index("nodes_pool_idx").on(t.poolId),
+    index("nodes_parent_idx").on(t.parentNodeId),
+    index("nodes_state_idx").on(t.provisionState),
+    index("nodes_list_idx").on(t.kind, t.name, t.id),
+    index("nodes_power_idx").on(t.powerState),
+    index("nodes_health_idx").on(t.health),
+    index("nodes_shard_idx").on(t.syncShard),
+    index("nodes_fault_idx").on(t.id).where(sql`${t.fault} is not null`),
+  ],
+);
+
+// Hardware events: SEL entries, power and health changes, faults, agent heartbeats lost, firmware steps.
+export const hardwareEvents = pgTable(
+  "hardware_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    nodeId: uuid("node_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    kind: text("kind").notNull(), // sel | power | health | fault | agent | firmware | lifecycle | console
+    severity: text("severity").notNull(), // info | ok | warning | critical
+    message: text("message").notNull(),
+    // For SEL entries: the BMC's entry id, so re-reading the log never duplicates.
+    sourceId: text("source_id"),
+    details: jsonb("details").$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index("hwevents_at_idx").on(t.at, t.id),
+    index("hwevents_node_idx").on(t.nodeId, t.at),
+    index("hwevents_sev_idx").on(t.severity, t.at),
+    uniqueIndex("hwevents_source_uq").on(t.nodeId, t.kind, t.sourceId),
+  ],
+);
