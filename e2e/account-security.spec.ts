@@ -43,6 +43,7 @@ async function newBrowser(browser: Browser) {
 }
 
 test("change password, two-factor, sessions and sign-out everywhere", async ({ page, browser }) => {
+  test.setTimeout(240_000); // the longest story: two browsers, a dozen sign-ins and forms
   // An operator admin makes the account (temporary password shown once).
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await page.getByRole("link", { name: "Users", exact: true }).click();
