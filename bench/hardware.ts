@@ -51,9 +51,11 @@ const pg = await startEmbeddedPostgres({ dataDir: dir, database: "anvil" });
 process.env.DATABASE_URL = pg.url;
 await runMigrations(pg.url);
 const { getDb, closeDb } = await import("../db/client");
-const { startEngine, stopEngine, getEngine } = await import("../server/workflows/engine");
+const { startEngine, stopEngine } = await import("../server/workflows/engine");
 const { seedIfEmpty } = await import("../db/seed");
-const { createOperation } = await import("../server/workflows/operations");
+const { startOperation } = await import("../server/workflows/start");
+const { catalog } = await import("../server/workflows/catalog");
+const { workflows } = await import("../server/workflows/registry");
 const { syncShard } = await import("../server/workflows/sync");
 const { SYNC_SHARDS } = await import("../server/workflows/enroll");
 const { createCaller } = await import("../server/api/root");
@@ -61,7 +63,7 @@ const s = await import("../db/schema");
 const { and, count, eq, inArray } = await import("drizzle-orm");
 const db = getDb();
 await seedIfEmpty(db);
-await startEngine({ databaseUrl: pg.url, executorId: "bench", schedules: false });
+await startEngine(workflows, { databaseUrl: pg.url, executorId: "bench", schedules: false });
 
 const byId = new Map(bmcs.map((b) => [b.id, b]));
 const rows = bmcs
@@ -98,9 +100,9 @@ const hostsRows = await db.select({ id: s.nodes.id, name: s.nodes.name }).from(s
 const ops: string[] = [];
 for (const h of hostsRows) {
   await db.update(s.nodes).set({ provisionState: "inspecting" }).where(eq(s.nodes.id, h.id));
-  const id = await createOperation(db, { kind: "node.inspect", targetType: "node", targetId: h.id, targetName: h.name, steps: [] });
-  await getEngine().enqueue("node.inspect", [h.id, id], { workflowID: id });
-  ops.push(id);
+  const op = await startOperation(db, catalog.nodeInspect, { target: { id: h.id, name: h.name }, createdBy: null, args: (opId) => [h.id, opId] });
+  await op.enqueue();
+  ops.push(op.id);
 }
 await waitOps(ops);
 const inspectS = (performance.now() - t) / 1000;

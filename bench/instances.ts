@@ -34,6 +34,7 @@ const s = await import("../db/schema");
 const { eq, inArray, and } = await import("drizzle-orm");
 const { createCaller } = await import("../server/api/root");
 const { startEngine, stopEngine } = await import("../server/workflows/engine");
+const { workflows } = await import("../server/workflows/registry");
 const { enrollNode } = await import("../server/workflows/enroll");
 const db = getDb();
 
@@ -215,7 +216,7 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
 }
 
 try {
-  await startEngine({ databaseUrl: pg.url, executorId: "bench-instances", schedules: false });
+  await startEngine(workflows, { databaseUrl: pg.url, executorId: "bench-instances", schedules: false });
   if (argCount !== null || argLatency) {
     await run(argCount ?? 100, argLatency ?? "zero", "bench");
   } else {

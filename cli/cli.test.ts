@@ -14,6 +14,7 @@ import * as route from "@/app/api/v1/[...path]/route";
 import { createConsoleProxy } from "@/server/console/proxy";
 import { tokensFor } from "@/test/rest-kit";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 import { useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures } from "@/test/fixtures";
 import { type InstanceLab, startInstanceLab } from "@/test/instance-lab";
@@ -61,7 +62,7 @@ function anvil(args: string[], opts: { env?: Record<string, string>; input?: (ch
 
 beforeAll(async () => {
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "cli-test", schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "cli-test", schedules: false });
   L = await startInstanceLab(fx, { hosts: 2 });
   token = (await tokensFor(fx)).tenantAdmin!;
   proxy = createConsoleProxy({ db, allowedOrigin: "http://127.0.0.1" });

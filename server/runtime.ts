@@ -41,7 +41,8 @@ export async function startBackground(opts: { dev: boolean; lab?: BackgroundLab 
   opts.lab?.allowAddresses();
   const mgmt = (await import("./lib/mgmt-network")).mgmtPolicy();
   const { startEngine, stopEngine } = await import("./workflows/engine");
-  const engine = await startEngine({ databaseUrl: process.env.DATABASE_URL! });
+  const { workflows } = await import("./workflows/registry");
+  const engine = await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL! });
   stoppers.push(stopEngine);
   const lines = [`Workflow engine: ${engine.executorId}`, `Management network: ${mgmt.summary}`];
   if (opts.lab) {

@@ -16,7 +16,8 @@ import { logger } from "@/server/lib/log";
 import { enrollNode } from "@/server/workflows/enroll";
 import { getEngine } from "@/server/workflows/engine";
 import { recordEvent } from "@/server/workflows/events";
-import { createOperation } from "@/server/workflows/operations";
+import { catalog } from "@/server/workflows/catalog";
+import { startOperation } from "@/server/workflows/start";
 import type { BackgroundLab } from "@/server/runtime";
 
 export interface DevLab {
@@ -122,9 +123,9 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
       const [n] = await db.select().from(nodes).where(eq(nodes.id, id));
       if (!n) return;
       await db.update(nodes).set({ provisionState: transition("manageable", "inspect") }).where(eq(nodes.id, id));
-      const opId = await createOperation(db, { kind: "node.inspect", targetType: "node", targetId: id, targetName: n.name, createdBy: "dev-lab", steps: ["read inventory", "discover DPUs", "record"] });
-      await engine.enqueue("node.inspect", [id, opId], { workflowID: opId });
-      await engine.result(opId);
+      const op = await startOperation(db, catalog.nodeInspect, { target: { id, name: n.name }, createdBy: "dev-lab", args: (opId) => [id, opId] });
+      await op.enqueue();
+      await engine.result(op.id);
       const [after] = await db.select().from(nodes).where(eq(nodes.id, id));
       if (after?.provisionState === "manageable") {
         await db.update(nodes).set({ provisionState: transition("manageable", "provide") }).where(eq(nodes.id, id));

@@ -7,7 +7,8 @@ import * as s from "@/db/schema";
 import { transition } from "@/domain/node-lifecycle";
 import { getEngine } from "@/server/workflows/engine";
 import { enrollNode } from "@/server/workflows/enroll";
-import { createOperation } from "@/server/workflows/operations";
+import { catalog } from "@/server/workflows/catalog";
+import { startOperation } from "@/server/workflows/start";
 import { type Lab, type LabOptions, startLab } from "@/sim/lab";
 import { uniq } from "./db";
 import { callerAs, type Fixtures } from "./fixtures";
@@ -60,9 +61,9 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
   await db.update(s.nodes).set({ provisionState: "inspecting" }).where(inArray(s.nodes.id, ids));
   await Promise.all(
     ids.map(async (id) => {
-      const opId = await createOperation(db, { kind: "node.inspect", targetType: "node", targetId: id, steps: ["read inventory", "discover DPUs", "record"] });
-      await getEngine().enqueue("node.inspect", [id, opId], { workflowID: opId });
-      await getEngine().result(opId);
+      const op = await startOperation(db, catalog.nodeInspect, { target: { id }, createdBy: null, args: (opId) => [id, opId] });
+      await op.enqueue();
+      await getEngine().result(op.id);
     }),
   );
   await db.update(s.nodes).set({ provisionState: transition("manageable", "provide") }).where(inArray(s.nodes.id, ids));

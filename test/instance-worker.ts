@@ -5,13 +5,14 @@
 // Run: node --conditions=react-server --import tsx test/instance-worker.ts
 import { closeDb } from "@/db/client";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 
 const url = process.env.DATABASE_URL;
 if (!url) {
   console.error("instance-worker: DATABASE_URL is required");
   process.exit(2);
 }
-await startEngine({ databaseUrl: url, executorId: process.env.ANVIL_REPLICA_ID, schedules: false });
+await startEngine(workflows, { databaseUrl: url, executorId: process.env.ANVIL_REPLICA_ID, schedules: false });
 process.stdout.write("ready\n");
 const stop = async () => {
   await stopEngine();

@@ -3,6 +3,7 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, roles } from "@/test/fixtures";
 import { authzTable, type Outcome } from "@/test/authz-table";
@@ -15,7 +16,7 @@ describe("authorization coverage", () => {
   beforeAll(async () => {
     fx = await makeFixtures(useTestDb());
     // Mutations that start work enqueue it on the real engine.
-    await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "authz-test", schedules: false });
+    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "authz-test", schedules: false });
   });
   afterAll(async () => {
     await stopEngine();

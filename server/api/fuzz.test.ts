@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, type Role, roles } from "@/test/fixtures";
 import { apiTokenFixture, imageFixture, instanceFixture, portFixture, snapshotFixture, sshKeyFixture } from "@/test/authz-fixtures";
@@ -231,7 +232,7 @@ describe("API fuzz: no 5xx, nothing of the other tenant", () => {
 
   beforeAll(async () => {
     fx = await makeFixtures(useTestDb());
-    await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "fuzz-test", schedules: false });
+    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "fuzz-test", schedules: false });
     a = await seedTenant(fx, fx.tenant, fx.principals.tenantMember.userId);
     b = await seedTenant(fx, fx.otherTenant, fx.principals.otherTenantMember.userId);
   }, 120_000);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BmcError } from "@/server/drivers/bmc/types";
 import { StorageError } from "@/server/drivers/storage/client";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures, type Role } from "@/test/fixtures";
 import { storageFixture } from "@/test/authz-fixtures";
@@ -56,7 +57,7 @@ describe("bad input is a 4xx a person can act on", () => {
   let fx: Fixtures;
   beforeAll(async () => {
     fx = await makeFixtures(useTestDb());
-    await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "input-edge-test", schedules: false });
+    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "input-edge-test", schedules: false });
   });
   afterAll(async () => {
     await stopEngine();

@@ -17,6 +17,9 @@ import * as trpcRoute from "@/app/api/trpc/[trpc]/route";
 import { registerConsole } from "@/server/console/register";
 import { seal } from "@/server/lib/secrets";
 import { defineWorkflow, getEngine, startEngine, step, stopEngine } from "@/server/workflows/engine";
+import { testWorkflow } from "@/server/workflows/catalog";
+import { workflows } from "@/server/workflows/registry";
+import { enqueue } from "@/server/workflows/start";
 import { pollNode } from "@/server/workflows/sync";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
@@ -27,17 +30,17 @@ const PROMETHEUS = "/usr/bin/prometheus";
 const ID = "1b4e28ba-2fa1-11d2-883f-0016cb9d3f00";
 
 // Test workflows, registered before the engine launches (as registry.ts does for the real ones).
-defineWorkflow("test.metrics.ok", async () => {
+const testOk = defineWorkflow(testWorkflow<[]>("test.metrics.ok"), async () => {
   await step("first", async () => 1);
   await step(`look up ${ID}`, async () => 2);
   return "done";
 });
-defineWorkflow("test.metrics.fail", async () => {
+const testFail = defineWorkflow(testWorkflow<[]>("test.metrics.fail"), async () => {
   await step("boom", async () => {
     throw new Error("boom");
   });
 });
-defineWorkflow("test.metrics.wait", async () => (await DBOS.recv<string>("go", 120)) ?? "timed out");
+const testWait = defineWorkflow(testWorkflow<[]>("test.metrics.wait"), async () => (await DBOS.recv<string>("go", 120)) ?? "timed out");
 
 let fx: Fixtures;
 let server: Server;
@@ -142,7 +145,7 @@ describe("health endpoints", () => {
     expect(why.checks).toEqual({ database: "ok", engine: "not launched" });
     expect(why.reason).toContain("workflow engine not launched");
 
-    await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `metrics-${uniq()}`, schedules: false });
+    await startEngine({ ...workflows, workflows: [...workflows.workflows, testOk, testFail, testWait] }, { databaseUrl: process.env.DATABASE_URL!, executorId: `metrics-${uniq()}`, schedules: false });
     const after = await fetch(`${base}/readyz`);
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ status: "ok", checks: { database: "ok", engine: "ok" } });
@@ -214,10 +217,10 @@ describe("/metrics", () => {
 
   it("counts workflow runs and failures, times steps (ids out of their names), and shows queue depth", async () => {
     const engine = getEngine();
-    expect(await engine.result(await engine.enqueue("test.metrics.ok", [], { queue: "nodes" }))).toBe("done");
-    const failed = await engine.enqueue("test.metrics.fail", [], { queue: "nodes" });
+    expect(await engine.result(await enqueue(testOk.entry, []))).toBe("done");
+    const failed = await enqueue(testFail.entry, []);
     await expect(engine.result(failed)).rejects.toThrow("boom");
-    const waiting = await engine.enqueue("test.metrics.wait", [], { queue: "nodes" });
+    const waiting = await enqueue(testWait.entry, []);
 
     const running = await until("the waiting workflow shows on the nodes queue", async () => {
       const { text } = await scrape();

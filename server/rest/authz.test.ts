@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authzTable, type Outcome } from "@/test/authz-table";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 import { useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures, type Role, roles } from "@/test/fixtures";
 import { routeInput } from "./openapi";
@@ -24,7 +25,7 @@ describe("REST authorization = tRPC authorization", () => {
 
   beforeAll(async () => {
     fx = await makeFixtures(useTestDb());
-    await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "rest-authz-test", schedules: false });
+    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "rest-authz-test", schedules: false });
     api = await serveApi();
     tokens = await tokensFor(fx);
   });

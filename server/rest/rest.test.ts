@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEngine, stopEngine } from "@/server/workflows/engine";
+import { workflows } from "@/server/workflows/registry";
 import { useTestDb } from "@/test/db";
 import { type Fixtures, makeFixtures, type Role } from "@/test/fixtures";
 import { type InstanceLab, startInstanceLab } from "@/test/instance-lab";
@@ -20,7 +21,7 @@ let client: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "rest-test", schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "rest-test", schedules: false });
   L = await startInstanceLab(fx, { hosts: 2 });
   api = await serveApi();
   tokens = await tokensFor(fx);

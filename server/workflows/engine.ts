@@ -1,12 +1,17 @@
 // The durable workflow engine: DBOS Transact, keeping its state in the same Postgres (schema "dbos").
-// Workflows are registered by name in this process before launch (./registry.ts); callers — tRPC routers,
-// which Next bundles separately — start them by name through the bridge on globalThis, never by importing
-// workflow modules. Queues carry the work, so any replica sharing the database can run any workflow.
+// Workflows are declared in the catalog (./catalog.ts: name, queue, arguments, steps) and defined with
+// defineWorkflow(catalog.x, fn) in their modules; the process that runs them hands startEngine the registry of those
+// definitions (./registry.ts), so this module imports no workflow module. Callers — tRPC routers, which Next bundles
+// separately — start them through ./start.ts (startOperation / enqueue) and the engine on globalThis, never by
+// importing workflow modules. Queues carry the work, so any replica sharing the database can run any workflow.
 import { AsyncLocalStorage } from "node:async_hooks";
 import os from "node:os";
 import { DBOS, Error as DBOSErrors } from "@dbos-inc/dbos-sdk";
 import { logger } from "@/server/lib/log";
 import { stepEnded, workflowEnded, workflowStarted } from "@/server/lib/metrics";
+import { catalog, QUEUES, type QueueName, type ScheduleEntry, type WorkflowEntry } from "./catalog";
+
+export { QUEUES, type QueueName };
 
 export interface EnqueueOptions {
   /** Idempotency: starting the same id twice returns the first run. Use the operation id. */
@@ -14,52 +19,71 @@ export interface EnqueueOptions {
   queue?: QueueName;
 }
 
-export const QUEUES = {
-  // Operator-triggered node work (inspect, power, firmware): bounded so a bulk action can't flood BMCs.
-  nodes: { concurrency: 64 },
-  // Periodic BMC/agent polling shards.
-  sync: { concurrency: 40 },
-  // Tenant provisioning and its inverse. Polled every 100 ms (DBOS's default is 1 s): a tenant's click should not
-  // wait up to a second before any work starts; an idle poll is one indexed query.
-  instances: { concurrency: 200, minPollingIntervalMs: 100 },
-  // Webhook deliveries (server/workflows/webhooks.ts): bounded so a burst of events can't open hundreds of sockets.
-  webhooks: { concurrency: 20 },
-} as const;
-export type QueueName = keyof typeof QUEUES;
-
 export interface Engine {
   executorId: string;
+  /** By name: only ./start.ts calls this, with a catalog entry's name, queue and checked arguments. */
   enqueue(name: string, args: unknown[], opts?: EnqueueOptions): Promise<string>;
   result<T = unknown>(workflowID: string): Promise<T>;
   cancel(workflowID: string): Promise<void>;
 }
 
 type AnyFn = (...args: never[]) => Promise<unknown>;
+
+/** A workflow defined in this process: its catalog entry and the DBOS-registered body. */
+export interface DefinedWorkflow<A extends unknown[] = never[], R = unknown> {
+  readonly entry: WorkflowEntry<A>;
+  readonly fn: (...args: A) => Promise<R>;
+}
+/** A periodic workflow defined in this process (registered as workflow `schedule.<name>`). */
+export interface DefinedSchedule {
+  readonly name: string;
+  readonly schedule: string;
+  readonly fn: (t: Date, ctx: unknown) => Promise<void>;
+}
+/** What a process runs: handed to startEngine by its caller (./registry.ts has Anvil's). */
+export interface WorkflowRegistry {
+  readonly workflows: readonly { readonly entry: { readonly name: string }; readonly fn: AnyFn }[];
+  readonly schedules: readonly DefinedSchedule[];
+  /** Run once the engine is launched, before any schedule (housekeeping of the engine's own tables). */
+  readonly onLaunch?: readonly (() => Promise<unknown>)[];
+}
+
+// Definitions survive a second load of a workflow module (Next bundles routers separately): DBOS registers a name once.
 const g = globalThis as unknown as {
   __anvilEngine?: Engine;
-  __anvilWorkflows?: Map<string, AnyFn>;
-  __anvilSchedules?: { name: string; fn: (t: Date, ctx: unknown) => Promise<void>; schedule: string }[];
+  __anvilWorkflows?: Map<string, DefinedWorkflow<never[], unknown>>;
+  __anvilSchedules?: Map<string, DefinedSchedule>;
 };
 g.__anvilWorkflows ??= new Map();
-g.__anvilSchedules ??= [];
-const registry = g.__anvilWorkflows;
-const schedules = g.__anvilSchedules;
+g.__anvilSchedules ??= new Map();
+const defined = g.__anvilWorkflows;
+const definedSchedules = g.__anvilSchedules;
 
-/** Registers a durable workflow under a stable name (must run before startEngine launches DBOS). */
-export function defineWorkflow<A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-  if (registry.has(name)) return registry.get(name) as unknown as (...args: A) => Promise<R>;
-  const wf = DBOS.registerWorkflow(measured(name, fn), { name });
-  registry.set(name, wf as unknown as AnyFn);
-  return wf;
+/**
+ * Registers the durable workflow of a catalog entry (must run before startEngine launches DBOS). The body's parameters
+ * are checked against the entry's argument tuple.
+ */
+export function defineWorkflow<A extends unknown[], R>(entry: WorkflowEntry<A>, fn: (...args: NoInfer<A>) => Promise<R>): DefinedWorkflow<A, R> {
+  const had = defined.get(entry.name);
+  if (had) return had as unknown as DefinedWorkflow<A, R>;
+  const wf = DBOS.registerWorkflow(measured(entry.name, fn), { name: entry.name });
+  const d: DefinedWorkflow<A, R> = { entry, fn: wf };
+  defined.set(entry.name, d as unknown as DefinedWorkflow<never[], unknown>);
+  return d;
 }
 
 /** A periodic workflow (cron with seconds: "*\/30 * * * * *"); DBOS runs each tick once across replicas. */
-export function defineSchedule(name: string, schedule: string, fn: (t: Date) => Promise<void>) {
+export function defineSchedule(entry: ScheduleEntry, schedule: string, fn: (t: Date) => Promise<void>): DefinedSchedule {
+  const name = entry.schedule;
+  const had = definedSchedules.get(name);
+  if (had) return had;
   const wf = DBOS.registerWorkflow(
     measured(`schedule.${name}`, async (t: Date, _ctx: unknown) => fn(t)),
     { name: `schedule.${name}` },
   );
-  schedules.push({ name, fn: wf, schedule });
+  const d = { name, fn: wf, schedule };
+  definedSchedules.set(name, d);
+  return d;
 }
 
 /** The workflow a step runs in, for the step metrics' label. */
@@ -154,9 +178,15 @@ export function engineRunning(): boolean {
   return !!g.__anvilEngine;
 }
 
-export async function startEngine(opts: { databaseUrl: string; executorId?: string; schedules?: boolean }): Promise<Engine> {
+export async function startEngine(
+  registry: WorkflowRegistry,
+  opts: { databaseUrl: string; executorId?: string; schedules?: boolean },
+): Promise<Engine> {
   if (g.__anvilEngine) return g.__anvilEngine;
-  await import("./registry");
+  const byName = new Map(registry.workflows.map((w) => [w.entry.name, w.fn]));
+  // Every catalog entry runs somewhere: a catalog entry without its definition here is a registry that forgot a module.
+  const missing = Object.values(catalog).filter((e) => !byName.has(e.name)).map((e) => e.name);
+  if (missing.length) throw new Error(`The workflow registry lacks catalog workflows: ${missing.join(", ")}.`);
   const executorId = opts.executorId ?? process.env.ANVIL_REPLICA_ID ?? `anvil-${os.hostname()}-${process.env.PORT ?? 3000}`;
   DBOS.setConfig({
     name: "anvil",
@@ -168,15 +198,14 @@ export async function startEngine(opts: { databaseUrl: string; executorId?: stri
   });
   await DBOS.launch();
   for (const [name, o] of Object.entries(QUEUES)) await DBOS.registerQueue(name, o);
-  // Finished bulk enrollments leave the engine's tables (older ones hold their CSV, passwords and all, in plaintext).
-  await (await import("./nodes")).forgetFinishedBulkEnrolls().catch((e: Error) => logger.warn({ error: e.message }, "finished bulk enrollments not dropped"));
-  if (opts.schedules !== false && schedules.length)
-    await DBOS.applySchedules(schedules.map((s) => ({ scheduleName: s.name, workflowFn: s.fn, schedule: s.schedule, queueName: "sync" })));
+  for (const hook of registry.onLaunch ?? []) await hook().catch((e: Error) => logger.warn({ error: e.message }, "engine launch housekeeping failed"));
+  if (opts.schedules !== false && registry.schedules.length)
+    await DBOS.applySchedules(registry.schedules.map((s) => ({ scheduleName: s.name, workflowFn: s.fn, schedule: s.schedule, queueName: "sync" })));
 
   const engine: Engine = {
     executorId,
     async enqueue(name, args, o = {}) {
-      const fn = registry.get(name);
+      const fn = byName.get(name);
       if (!fn) throw new Error(`No workflow named ${name} is registered.`);
       const h = await DBOS.startWorkflow(fn as (...a: unknown[]) => Promise<unknown>, {
         workflowID: o.workflowID,
@@ -195,7 +224,7 @@ export async function startEngine(opts: { databaseUrl: string; executorId?: stri
   // Heartbeat + takeover of dead replicas' pending workflows (replicas.ts).
   const { startHeartbeat } = await import("./replicas");
   startHeartbeat(executorId);
-  logger.info({ executorId, workflows: registry.size }, "workflow engine started");
+  logger.info({ executorId, workflows: byName.size }, "workflow engine started");
   return engine;
 }
 

@@ -10,6 +10,7 @@ import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 
 let multi: RedfishSim;
 let smartnic: RedfishSim;
@@ -25,7 +26,7 @@ beforeAll(async () => {
     startRedfishSim({ hosts: 1, dpuEvery: 0, dialect: "sticky-boot", ...timing }),
   ]);
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `field-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `field-${uniq()}`, schedules: false });
 }, 60_000);
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 
 let sim: IpmiSim;
 let fx: Fixtures;
@@ -18,7 +19,7 @@ const db = useTestDb();
 beforeAll(async () => {
   sim = await startIpmiSim({ initialPower: "off", fru: { productManufacturer: "Anvil Systems", productName: "Anvil Host 1U", productSerial: "SRV-7" } });
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `field-ipmi-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `field-ipmi-${uniq()}`, schedules: false });
 }, 60_000);
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { syncShard } from "./sync";
 
 let sim: RedfishSim;
@@ -19,7 +20,7 @@ const db = useTestDb();
 beforeAll(async () => {
   sim = await startRedfishSim({ hosts: 6, powerTransitionMs: 60, bootMs: 50, updateMs: 300, dedicatedDpuPower: (i) => i === 5 });
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `hw-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `hw-${uniq()}`, schedules: false });
 }, 60_000);
 
 afterAll(async () => {

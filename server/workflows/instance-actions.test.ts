@@ -10,6 +10,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { agentFor } from "./instances";
 
 let fx: Fixtures;
@@ -19,7 +20,7 @@ const ids: string[] = [];
 
 beforeAll(async () => {
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `actions-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `actions-${uniq()}`, schedules: false });
   L = await startInstanceLab(fx, { hosts: 3 });
   for (let i = 0; i < 2; i++) {
     const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });

@@ -10,6 +10,7 @@ import { dpuHostNqn } from "@/server/drivers/dpu-agent/cidata";
 import { isStorageError } from "@/server/drivers/storage/client";
 import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
+import { catalog } from "./catalog";
 import { defineWorkflow, step } from "./engine";
 import {
   agentNames,
@@ -53,7 +54,7 @@ async function detachVolume(instanceId: string, volumeId: string): Promise<strin
   return v ? `${v.name} detached` : "volume gone";
 }
 
-export const attachVolumeWorkflow = defineWorkflow("instance.attach_volume", async (instanceId: string, opId: string, volumeId: string) => {
+export const attachVolumeWorkflow = defineWorkflow(catalog.instanceAttachVolume, async (instanceId, opId, volumeId) => {
   const db = getDb();
   try {
     await opStep(db, opId, "attach disk", () => attachDataVolumes(instanceId, null, volumeId));
@@ -64,7 +65,7 @@ export const attachVolumeWorkflow = defineWorkflow("instance.attach_volume", asy
   }
 });
 
-export const detachVolumeWorkflow = defineWorkflow("instance.detach_volume", async (instanceId: string, opId: string, volumeId: string) => {
+export const detachVolumeWorkflow = defineWorkflow(catalog.instanceDetachVolume, async (instanceId, opId, volumeId) => {
   const db = getDb();
   try {
     await opStep(db, opId, "detach disk", () => detachVolume(instanceId, volumeId));
@@ -78,7 +79,7 @@ export const detachVolumeWorkflow = defineWorkflow("instance.detach_volume", asy
  * Backup: a crash-consistent snapshot of the system volume (the instance keeps running) made into a tenant image
  * (flattened, so it outlives the instance), plus a tenant snapshot of each data volume when asked.
  */
-export const backupInstance = defineWorkflow("instance.backup", async (instanceId: string, opId: string, imageName: string, includeDataVolumes: boolean) => {
+export const backupInstance = defineWorkflow(catalog.instanceBackup, async (instanceId, opId, imageName, includeDataVolumes) => {
   const db = getDb();
   try {
     const snap = await opStep(db, opId, "snapshot system disk", async () => {
@@ -137,7 +138,7 @@ export const backupInstance = defineWorkflow("instance.backup", async (instanceI
  * for cloud-init... a fresh disk runs first boot again). Until the new volume is recorded, a failure puts the old disk
  * back and boots it; after that, the old volume is deleted only once the new one is attached.
  */
-export const rebuildInstance = defineWorkflow("instance.rebuild", async (instanceId: string, opId: string, imageId: string, sizeGiB: number) => {
+export const rebuildInstance = defineWorkflow(catalog.instanceRebuild, async (instanceId, opId, imageId, sizeGiB) => {
   const db = getDb();
   let swapped = false;
   const old = await step("remember old disk", async () => {

@@ -15,6 +15,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { startEngineClient, stopEngineClient } from "./engine-client";
 import { agentFor } from "./instances";
 
@@ -26,7 +27,7 @@ const workers = new Set<ChildProcess>();
 beforeAll(async () => {
   fx = await makeFixtures(db);
   // Setup (enrolling and inspecting the lab) runs workflows here; then this process stops running any.
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `crash-setup-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `crash-setup-${uniq()}`, schedules: false });
   L = await startInstanceLab(fx, { hosts: 2 });
   await stopEngine();
   await startEngineClient({ databaseUrl: process.env.DATABASE_URL! });

@@ -12,6 +12,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { startEngineClient, stopEngineClient } from "./engine-client";
 import { syncShard } from "./sync";
 
@@ -22,7 +23,7 @@ const workers = new Set<ChildProcess>();
 
 beforeAll(async () => {
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `hoststate-setup-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `hoststate-setup-${uniq()}`, schedules: false });
   L = await startInstanceLab(fx, { hosts: 1 });
   await stopEngine();
   await startEngineClient({ databaseUrl: process.env.DATABASE_URL! });

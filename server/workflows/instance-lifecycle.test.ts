@@ -9,6 +9,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { agentFor } from "./instances";
 
 let fx: Fixtures;
@@ -18,7 +19,7 @@ const db = useTestDb();
 beforeAll(async () => {
   process.env.ANVIL_STOP_GRACE_MS = "3000";
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `inst-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `inst-${uniq()}`, schedules: false });
   L = await startInstanceLab(fx, { hosts: 3 });
 }, 120_000);
 

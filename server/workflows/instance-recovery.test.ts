@@ -11,6 +11,9 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { getEngine, startEngine, stopEngine } from "./engine";
+import { catalog } from "./catalog";
+import { workflows } from "./registry";
+import { enqueue } from "./start";
 import { recoveryCandidates, startRecovery } from "./recovery-start";
 import { syncShard } from "./sync";
 
@@ -21,7 +24,7 @@ const db = useTestDb();
 beforeAll(async () => {
   process.env.ANVIL_BMC_TIMEOUT_MS = "2000";
   fx = await makeFixtures(db);
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `recover-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `recover-${uniq()}`, schedules: false });
   L = await startInstanceLab(fx, { hosts: 3 });
 }, 120_000);
 
@@ -71,7 +74,7 @@ describe("instance recovery", () => {
     const found = await recoveryCandidates();
     expect(found.map((c) => c.id)).toContain(r.id);
     // The scheduled check's own workflow starts the recovery (what the schedule runs every few seconds).
-    const check = await getEngine().enqueue("instance.recovery_check", [], { queue: "instances" });
+    const check = await enqueue(catalog.instanceRecoveryCheck, []);
     expect(await getEngine().result(check)).toBe(1);
     const opId = (await instance(r.id)).operationId;
     expect((await instance(r.id)).state).toMatch(/recovering|running/);

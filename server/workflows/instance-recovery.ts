@@ -7,6 +7,7 @@
 import { and, eq } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { instances, nodes, operations, ports } from "@/db/schema";
+import { catalog, schedules } from "./catalog";
 import { defineSchedule, defineWorkflow, step } from "./engine";
 import { recordEvent } from "./events";
 import {
@@ -30,7 +31,7 @@ import {
 import { finishOperation, opStep } from "./operations";
 import { enqueueRecovery, prepareRecovery, recoveryCandidates } from "./recovery-start";
 
-export const recoverInstance = defineWorkflow("instance.recover", async (instanceId: string, opId: string, reason: string) => {
+export const recoverInstance = defineWorkflow(catalog.instanceRecover, async (instanceId, opId, reason) => {
   const db = getDb();
   let spareHeld = false;
   try {
@@ -134,7 +135,7 @@ async function recoveryCheck(): Promise<number> {
 }
 
 /** The same pass on demand (tests, or an operator who does not want to wait for the next tick). */
-export const recoveryCheckWorkflow = defineWorkflow("instance.recovery_check", recoveryCheck);
-defineSchedule("instance-recovery", `*/${RECOVERY_CHECK_S} * * * * *`, async () => {
+export const recoveryCheckWorkflow = defineWorkflow(catalog.instanceRecoveryCheck, recoveryCheck);
+export const recoverySchedule = defineSchedule(schedules.instanceRecovery, `*/${RECOVERY_CHECK_S} * * * * *`, async () => {
   await recoveryCheck();
 });

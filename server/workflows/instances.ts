@@ -22,6 +22,7 @@ import { unseal } from "@/server/lib/secrets";
 import { getStorage } from "@/server/storage/backend";
 import { isStorageError } from "@/server/drivers/storage/client";
 import { driverFor } from "./bmc-access";
+import { catalog, type InstancePowerRequest } from "./catalog";
 import { defineWorkflow, step } from "./engine";
 import { recordEvent } from "./events";
 import { finishOperation, markStep, opStep } from "./operations";
@@ -569,7 +570,7 @@ async function setState(instanceId: string, state: InstanceRow["state"], reason:
     .where(and(eq(instances.id, instanceId), from ? inArray(instances.state, from) : undefined));
 }
 
-export const createInstance = defineWorkflow("instance.create", async (instanceId: string, opId: string) => {
+export const createInstance = defineWorkflow(catalog.instanceCreate, async (instanceId, opId) => {
   const db = getDb();
   try {
     const node = await opStep(db, opId, "reserve node", async () => {
@@ -624,7 +625,7 @@ export const createInstance = defineWorkflow("instance.create", async (instanceI
   }
 });
 
-export const deleteInstance = defineWorkflow("instance.delete", async (instanceId: string, opId: string) => {
+export const deleteInstance = defineWorkflow(catalog.instanceDelete, async (instanceId, opId) => {
   const db = getDb();
   try {
     await teardown(instanceId, opId, (s) => s);
@@ -648,9 +649,9 @@ export const deleteInstance = defineWorkflow("instance.delete", async (instanceI
   }
 });
 
-export type PowerRequest = "start" | "stop" | "reboot";
+export type PowerRequest = InstancePowerRequest;
 
-export const powerInstance = defineWorkflow("instance.power", async (instanceId: string, opId: string, action: PowerRequest, force: boolean) => {
+export const powerInstance = defineWorkflow(catalog.instancePower, async (instanceId, opId, action, force) => {
   const db = getDb();
   const before = action === "start" ? "stopped" : "running";
   try {

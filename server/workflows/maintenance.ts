@@ -4,6 +4,7 @@ import { getDb } from "@/db/client";
 import { logger } from "@/server/lib/log";
 import { storageConfig } from "@/server/storage/backend";
 import { reconcileStorage } from "@/server/storage/reconcile";
+import { schedules } from "./catalog";
 import { defineSchedule, step } from "./engine";
 
 export async function reconcileNow(): Promise<void> {
@@ -12,6 +13,6 @@ export async function reconcileNow(): Promise<void> {
   if (Object.values(report).some((n) => n > 0)) logger.info(report, "storage reconcile");
 }
 
-defineSchedule("storage-reconcile", "0 */5 * * * *", async () => {
+export const storageReconcileSchedule = defineSchedule(schedules.storageReconcile, "0 */5 * * * *", async () => {
   await step("reconcile", reconcileNow);
 });

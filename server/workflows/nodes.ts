@@ -17,6 +17,7 @@ import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { fingerprint, seal, unseal } from "@/server/lib/secrets";
 import { driverFor, endpointFor } from "./bmc-access";
 import { type EnrollResult, enrollNode, probeMessage, shardOf } from "./enroll";
+import { type BulkActor, catalog } from "./catalog";
 import { defineWorkflow, step } from "./engine";
 import { recordEvent } from "./events";
 import { finishOperation, opStep, setProgress } from "./operations";
@@ -64,9 +65,8 @@ async function applyEvent(nodeId: string, event: Parameters<typeof transition>[1
 // is the per-row result: the engine's tables never hold it in plaintext.
 // ------------------------------------------------------------------------------------------------
 type RowResult = { line: number; name: string; ok: boolean; message: string; nodeId?: string };
-type BulkActor = { userId: string | null; email: string | null; requestId: string };
 
-export const bulkEnroll = defineWorkflow("node.enroll_bulk", async (opId: string, sealedCsv: string, actor: BulkActor) => {
+export const bulkEnroll = defineWorkflow(catalog.nodeEnrollBulk, async (opId, sealedCsv, actor) => {
   const db = getDb();
   let rows: RowResult[];
   try {
@@ -135,7 +135,7 @@ export async function forgetFinishedBulkEnrolls(): Promise<number> {
 // ------------------------------------------------------------------------------------------------
 type Dpuish = { systemId: string; bmcUrl?: string; networkDeviceFunctions: string[] };
 
-export const inspectNode = defineWorkflow("node.inspect", async (nodeId: string, opId: string) => {
+export const inspectNode = defineWorkflow(catalog.nodeInspect, async (nodeId, opId) => {
   const db = getDb();
   try {
     await step("load", () => loadNodeInfo(nodeId));
@@ -266,7 +266,7 @@ async function recordPower(nodeId: string, power: string, why: string) {
   if (before && before.p !== power) await recordEvent(db, nodeId, { kind: "power", severity: "info", message: `Power ${before.p} → ${power} (${why}).` });
 }
 
-export const powerNode = defineWorkflow("node.power", async (nodeId: string, action: PowerAction, opId: string, actorEmail: string | null) => {
+export const powerNode = defineWorkflow(catalog.nodePower, async (nodeId, action, opId, actorEmail) => {
   const db = getDb();
   try {
     const n = await step("load", () => loadNodeInfo(nodeId));
@@ -313,7 +313,7 @@ interface FirmwareCap {
   taskStatus(taskUrl: string): Promise<{ state: "running" | "completed" | "failed"; percent: number | null; messages: string[] }>;
 }
 
-export const firmwareUpdate = defineWorkflow("dpu.firmware_update", async (dpuId: string, imageUri: string, targets: string[], opId: string) => {
+export const firmwareUpdate = defineWorkflow(catalog.dpuFirmwareUpdate, async (dpuId, imageUri, targets, opId) => {
   const db = getDb();
   try {
     const n = await step("load", () => loadNodeInfo(dpuId));

@@ -1,39 +1,12 @@
-// Operations: the progress of a workflow as a person sees it (steps, current step, percent, error).
+// Operations: the progress of a workflow as a person sees it (steps, current step, percent, error). Rows are created
+// by startOperation (./start.ts) with the catalog's steps.
 // Steps are marked inside DBOS steps, so a recovered workflow does not re-mark finished work.
 import { eq, sql } from "drizzle-orm";
-import type { Db, Tx } from "@/db/client";
+import type { Db } from "@/db/client";
 import { operations } from "@/db/schema";
 import { step } from "./engine";
 
 type StepStatus = "pending" | "running" | "done" | "failed" | "skipped" | "compensated";
-
-export interface NewOperation {
-  kind: string;
-  targetType: string;
-  targetId?: string | null;
-  targetName?: string | null;
-  tenantId?: string | null;
-  createdBy?: string | null;
-  steps: string[];
-  input?: Record<string, unknown>;
-}
-
-export async function createOperation(db: Db | Tx, op: NewOperation): Promise<string> {
-  const [row] = await db
-    .insert(operations)
-    .values({
-      kind: op.kind,
-      targetType: op.targetType,
-      targetId: op.targetId ?? null,
-      targetName: op.targetName ?? null,
-      tenantId: op.tenantId ?? null,
-      createdBy: op.createdBy ?? null,
-      steps: op.steps.map((name) => ({ name, status: "pending" as const })),
-      input: op.input ?? null,
-    })
-    .returning({ id: operations.id });
-  return row!.id;
-}
 
 /**
  * Sets one step's status (adds the step if the workflow discovered it at run time) in ONE statement: the JSON array

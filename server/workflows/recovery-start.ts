@@ -3,37 +3,28 @@
 import { eq, sql } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { instances } from "@/db/schema";
-import { getEngine } from "./engine";
-import { RECOVER_STEPS } from "@/server/domain/instance-steps";
-import { createOperation } from "./operations";
+import { catalog, type OperationId } from "./catalog";
+import { enqueue, startOperation } from "./start";
 
 /**
  * Flips a recoverable instance to recovering and records the operation, in one transaction (so two replicas or two
  * ticks can never start it twice: the second finds it no longer in `from`). Returns the operation id, or null when
  * the instance was not in a state to recover. The caller enqueues instance.recover with that id.
  */
-export async function prepareRecovery(instanceId: string, reason: string, createdBy: string | null, from: string[] = ["running"]): Promise<string | null> {
+export async function prepareRecovery(instanceId: string, reason: string, createdBy: string | null, from: string[] = ["running"]): Promise<OperationId | null> {
   return getDb().transaction(async (tx) => {
     const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
     if (!inst || !from.includes(inst.state)) return null;
-    const id = await createOperation(tx, {
-      kind: "instance.recover",
-      targetType: "instance",
-      targetId: inst.id,
-      targetName: inst.name,
-      tenantId: inst.tenantId,
-      createdBy,
-      steps: [...RECOVER_STEPS],
-      input: { reason },
-    });
+    // Enqueued by the caller (enqueueRecovery), which may be a workflow that prepared this in a step.
+    const { id } = await startOperation(tx, catalog.instanceRecover, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId, reason], input: { reason } });
     await tx.update(instances).set({ state: "recovering", stateReason: reason, operationId: id }).where(eq(instances.id, inst.id));
     return id;
   });
 }
 
 /** Starts instance.recover for a prepared operation (the operation id is the workflow id: starting twice is one run). */
-export async function enqueueRecovery(instanceId: string, opId: string, reason: string): Promise<void> {
-  await getEngine().enqueue("instance.recover", [instanceId, opId, reason], { workflowID: opId, queue: "instances" });
+export async function enqueueRecovery(instanceId: string, opId: OperationId, reason: string): Promise<void> {
+  await enqueue(catalog.instanceRecover, [instanceId, opId, reason], { workflowID: opId });
 }
 
 /** prepareRecovery + enqueueRecovery, for callers outside a workflow (the operator's recover, a retry). */

@@ -1,9 +1,34 @@
-// Every durable workflow module, imported once by startEngine before DBOS launches (registration order
-// does not matter; names do — they are stored with each run).
-import "./nodes";
-import "./sync";
-import "./maintenance";
-import "./instances";
-import "./instance-recovery";
-import "./instance-actions";
-import "./webhooks";
+// Every durable workflow and schedule Anvil runs, handed to startEngine by the process that runs them (server/runtime.ts,
+// the test worker, tests): importing a module defines its workflows (registration order does not matter; names do —
+// they are stored with each run, and the catalog, ./catalog.ts, fixes them). The engine imports no workflow module.
+import type { WorkflowRegistry } from "./engine";
+import { attachVolumeWorkflow, backupInstance, detachVolumeWorkflow, rebuildInstance } from "./instance-actions";
+import { recoverInstance, recoveryCheckWorkflow, recoverySchedule } from "./instance-recovery";
+import { createInstance, deleteInstance, powerInstance } from "./instances";
+import { storageReconcileSchedule } from "./maintenance";
+import { bulkEnroll, firmwareUpdate, forgetFinishedBulkEnrolls, inspectNode, powerNode } from "./nodes";
+import { bmcSyncSchedule, syncShardWorkflow } from "./sync";
+import { deliverWebhook, webhookDispatchSchedule } from "./webhooks";
+
+export const workflows: WorkflowRegistry = {
+  workflows: [
+    createInstance,
+    deleteInstance,
+    powerInstance,
+    attachVolumeWorkflow,
+    detachVolumeWorkflow,
+    backupInstance,
+    rebuildInstance,
+    recoverInstance,
+    recoveryCheckWorkflow,
+    bulkEnroll,
+    inspectNode,
+    powerNode,
+    firmwareUpdate,
+    syncShardWorkflow,
+    deliverWebhook,
+  ],
+  schedules: [bmcSyncSchedule, recoverySchedule, storageReconcileSchedule, webhookDispatchSchedule],
+  // Finished bulk enrollments leave the engine's tables (older ones hold their CSV, passwords and all, in plaintext).
+  onLaunch: [forgetFinishedBulkEnrolls],
+};

@@ -15,6 +15,7 @@ import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { syncShard } from "./sync";
 
 const canary = (what: string) => `AnvilCanary${what}${crypto.randomBytes(9).toString("hex")}`;
@@ -64,7 +65,7 @@ beforeAll(async () => {
   };
   agent = createAgentServer({ token: SECRETS.singleAgentToken });
   agentUrl = (await agent.listen(0, "127.0.0.1")).url;
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: `secrets-${uniq()}`, schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `secrets-${uniq()}`, schedules: false });
   pgc = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await pgc.connect();
 }, 60_000);

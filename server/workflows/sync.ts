@@ -16,8 +16,10 @@ import { bmcPollFailed, observeBmcSync } from "@/server/lib/metrics";
 import { mgmtDispatcher } from "@/server/lib/mgmt-network";
 import { driverFor } from "./bmc-access";
 import { SYNC_SHARDS } from "./enroll";
-import { defineSchedule, defineWorkflow, getEngine, step } from "./engine";
+import { catalog, schedules } from "./catalog";
+import { defineSchedule, defineWorkflow, step } from "./engine";
 import { type HardwareEvent, recordEvents } from "./events";
+import { enqueue } from "./start";
 
 export const SYNC_INTERVAL_S = Number(process.env.ANVIL_SYNC_INTERVAL_S ?? 30);
 const MAX_INFLIGHT = Number(process.env.ANVIL_SYNC_CONCURRENCY ?? 128);
@@ -261,7 +263,7 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
   return { polled: rows.length, changed };
 }
 
-export const syncShardWorkflow = defineWorkflow("sync.shard", async (shard: number, spreadMs: number) => {
+export const syncShardWorkflow = defineWorkflow(catalog.syncShard, async (shard, spreadMs) => {
   const r = await step("poll", () => observeBmcSync(shard, () => syncShard(shard, spreadMs)));
   if (r.changed) logger.info({ shard, ...r }, "bmc sync shard");
   return r;
@@ -269,15 +271,14 @@ export const syncShardWorkflow = defineWorkflow("sync.shard", async (shard: numb
 
 /** One full pass over every shard now (used by the tick, by operators' "refresh", by the benchmark). */
 export async function syncAll(spreadMs: number, tag = `${Date.now()}`) {
-  const engine = getEngine();
   const ids = await Promise.all(
-    Array.from({ length: SYNC_SHARDS }, (_, s) => engine.enqueue("sync.shard", [s, spreadMs], { workflowID: `sync-${tag}-${s}`, queue: "sync" })),
+    Array.from({ length: SYNC_SHARDS }, (_, s) => enqueue(catalog.syncShard, [s, spreadMs], { workflowID: `sync-${tag}-${s}` })),
   );
   return ids;
 }
 
-defineSchedule("bmc-sync", `*/${SYNC_INTERVAL_S} * * * * *`, async (t: Date) => {
+export const bmcSyncSchedule = defineSchedule(schedules.bmcSync, `*/${SYNC_INTERVAL_S} * * * * *`, async (t: Date) => {
   const tag = `${t.getTime()}`;
   for (let s = 0; s < SYNC_SHARDS; s++)
-    await DBOS.startWorkflow(syncShardWorkflow, { workflowID: `sync-${tag}-${s}`, queueName: "sync" })(s, SYNC_INTERVAL_S * 800);
+    await DBOS.startWorkflow(syncShardWorkflow.fn, { workflowID: `sync-${tag}-${s}`, queueName: catalog.syncShard.queue })(s, SYNC_INTERVAL_S * 800);
 });

@@ -12,6 +12,7 @@ import { verifySignature, webhookUrlRefusal } from "@/server/webhooks/delivery";
 import { useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 import { enqueueDeliveries, fanOutWebhookEvents } from "./webhooks";
 
 process.env.ANVIL_WEBHOOK_ALLOW = "127.0.0.0/8";
@@ -54,7 +55,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  await startEngine({ databaseUrl: process.env.DATABASE_URL!, executorId: "webhooks-test", schedules: false });
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "webhooks-test", schedules: false });
 });
 
 afterAll(async () => {

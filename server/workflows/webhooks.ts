@@ -8,7 +8,9 @@ import { getDb } from "@/db/client";
 import { webhookDeliveries, webhookEvents, webhooks } from "@/db/schema";
 import { unseal } from "@/server/lib/secrets";
 import { attemptDelivery } from "@/server/webhooks/delivery";
-import { defineSchedule, defineWorkflow, getEngine, step } from "./engine";
+import { catalog, schedules } from "./catalog";
+import { defineSchedule, defineWorkflow, step } from "./engine";
+import { enqueue } from "./start";
 
 const retries = () => Number(process.env.ANVIL_WEBHOOK_RETRIES ?? 6);
 const retryMs = () => Number(process.env.ANVIL_WEBHOOK_RETRY_MS ?? 2000);
@@ -39,7 +41,7 @@ export async function fanOutWebhookEvents(limit = 500): Promise<string[]> {
 }
 
 export async function enqueueDeliveries(ids: string[]): Promise<void> {
-  for (const id of ids) await getEngine().enqueue("webhook.deliver", [id], { workflowID: `webhook-delivery-${id}`, queue: "webhooks" });
+  for (const id of ids) await enqueue(catalog.webhookDeliver, [id], { workflowID: `webhook-delivery-${id}` });
 }
 
 /** One attempt, recorded on the row; throws (so the step retries) unless delivered or pointless to retry. */
@@ -73,7 +75,7 @@ async function attemptAndRecord(deliveryId: string): Promise<"delivered" | "gone
   return "delivered";
 }
 
-defineWorkflow("webhook.deliver", async (deliveryId: string) => {
+export const deliverWebhook = defineWorkflow(catalog.webhookDeliver, async (deliveryId) => {
   try {
     return await step("post", () => attemptAndRecord(deliveryId), { retries: retries(), intervalMs: retryMs() });
   } catch {
@@ -87,7 +89,7 @@ defineWorkflow("webhook.deliver", async (deliveryId: string) => {
   }
 });
 
-defineSchedule("webhook-dispatch", "*/2 * * * * *", async () => {
+export const webhookDispatchSchedule = defineSchedule(schedules.webhookDispatch, "*/2 * * * * *", async () => {
   const ids = await step("fan out", () => fanOutWebhookEvents());
   if (ids.length) await enqueueDeliveries(ids);
 });

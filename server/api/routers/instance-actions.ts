@@ -8,18 +8,19 @@ import { images, instances, pools, volumeAttachments, volumes } from "@/db/schem
 import { enforceQuota } from "@/server/services/quotas";
 import { visibleTo } from "@/server/storage/images";
 import { snapshotCount, volumeGiB } from "@/server/storage/usage";
-import { createOperation } from "@/server/workflows/operations";
+import { catalog } from "@/server/workflows/catalog";
+import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { tenantProcedure } from "../trpc";
-import { type Ctx, enqueueInstance, lockInstance, refuse } from "./instance-common";
+import { type Ctx, lockInstance, refuse } from "./instance-common";
 
 const byId = z.object({ id: z.uuid(), volumeId: z.uuid() });
 
 async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, kind: "attach" | "detach") {
-  let out: { opId: string };
+  let op: StartedOperation;
   try {
-    out = await ctx.db.transaction(async (tx) => {
+    op = await ctx.db.transaction(async (tx) => {
       const inst = await lockInstance(tx, ctx.tenant.id, input.id);
       refuse("attach", inst.state);
       const [v] = await tx.select().from(volumes).where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id))).for("update");
@@ -33,20 +34,16 @@ async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, k
         await tx.insert(volumeAttachments).values({ volumeId: v.id, multiAttach: v.multiAttach, instanceId: inst.id });
         await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v.id));
       } else if (!held) throw fieldError("volumeId", `Volume ${v.name} is not attached to ${inst.name}.`, "PRECONDITION_FAILED");
-      const opId = await createOperation(tx, {
-        kind: `instance.${kind}_volume`,
-        targetType: "instance",
-        targetId: inst.id,
-        targetName: inst.name,
-        tenantId: ctx.tenant.id,
+      const started = await startOperation(tx, kind === "attach" ? catalog.instanceAttachVolume : catalog.instanceDetachVolume, {
+        target: { id: inst.id, name: inst.name, tenantId: ctx.tenant.id },
         createdBy: ctx.principal.email,
-        steps: [kind === "attach" ? "attach disk" : "detach disk"],
+        args: (opId) => [inst.id, opId, v.id],
         input: { volumeId: v.id, volumeName: v.name },
       });
       // The instance's page shows its latest operation, whatever kind.
-      await tx.update(instances).set({ operationId: opId }).where(eq(instances.id, inst.id));
+      await tx.update(instances).set({ operationId: started.id }).where(eq(instances.id, inst.id));
       await audit(tx, ctx, { action: `instance.${kind}_volume`, targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: ctx.tenant.id, details: { volumeId: v.id, volume: v.name } });
-      return { opId };
+      return started;
     });
   } catch (e) {
     // The database allows one attachment of a volume that is not multi-attach, whatever raced us.
@@ -54,8 +51,8 @@ async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, k
       throw fieldError("volumeId", "The volume is attached elsewhere and is not multi-attach.", "PRECONDITION_FAILED");
     throw mapDbError(e);
   }
-  await enqueueInstance(`instance.${kind}_volume`, [input.id, out.opId, input.volumeId], out.opId);
-  return { operationId: out.opId };
+  await op.enqueue();
+  return { operationId: op.id };
 }
 
 export const instanceActionProcedures = {
@@ -81,7 +78,7 @@ export const instanceActionProcedures = {
     )
     .mutation(async ({ ctx, input }) => {
       const c = ctx as Ctx;
-      const { opId } = await ctx.db.transaction(async (tx) => {
+      const op = await ctx.db.transaction(async (tx) => {
         const inst = await lockInstance(tx, c.tenant.id, input.id);
         refuse("backup", inst.state);
         const [dup] = await tx.select({ id: images.id }).from(images).where(and(eq(images.tenantId, c.tenant.id), sql`lower(${images.name}) = lower(${input.imageName})`));
@@ -94,14 +91,18 @@ export const instanceActionProcedures = {
               .where(and(eq(volumeAttachments.instanceId, inst.id), eq(volumes.kind, "data")))
           : [{ n: 0 }];
         if (data[0]!.n) await enforceQuota(tx, c.tenant.id, [{ resource: "snapshots", add: data[0]!.n, used: (t) => snapshotCount(t, c.tenant.id) }]);
-        const steps = ["snapshot system disk", "make image", ...(input.includeDataVolumes ? ["snapshot data volumes"] : [])];
-        const opId = await createOperation(tx, { kind: "instance.backup", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, createdBy: c.principal.email, steps, input: { imageName: input.imageName } });
-        await tx.update(instances).set({ operationId: opId }).where(eq(instances.id, inst.id));
+        const started = await startOperation(tx, catalog.instanceBackup, {
+          target: { id: inst.id, name: inst.name, tenantId: c.tenant.id },
+          createdBy: c.principal.email,
+          args: (opId) => [inst.id, opId, input.imageName, input.includeDataVolumes],
+          input: { imageName: input.imageName },
+        });
+        await tx.update(instances).set({ operationId: started.id }).where(eq(instances.id, inst.id));
         await audit(tx, ctx, { action: "instance.backup", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, details: { imageName: input.imageName, includeDataVolumes: input.includeDataVolumes } });
-        return { opId };
+        return started;
       });
-      await enqueueInstance("instance.backup", [input.id, opId, input.imageName, input.includeDataVolumes], opId);
-      return { operationId: opId };
+      await op.enqueue();
+      return { operationId: op.id };
     }),
 
   rebuild: tenantProcedure("tenant-member", { write: true })
@@ -117,7 +118,7 @@ export const instanceActionProcedures = {
         }
       })();
       if (image.state !== "available" || !image.storageSnapshotId) throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
-      const { opId, size } = await ctx.db.transaction(async (tx) => {
+      const op = await ctx.db.transaction(async (tx) => {
         const inst = await lockInstance(tx, c.tenant.id, input.id);
         refuse("rebuild", inst.state);
         const [pool] = await tx.select({ max: pools.maxSystemVolumeGiB, name: pools.name }).from(pools).where(eq(pools.id, inst.poolId));
@@ -126,21 +127,17 @@ export const instanceActionProcedures = {
         if (pool && size > pool.max) throw fieldError("systemVolumeSizeGiB", `Pool ${pool.name} allows system volumes up to ${pool.max} GiB.`, "BAD_REQUEST");
         // The old disk is deleted once the new one works: the peak is both; count the growth at least.
         await enforceQuota(tx, c.tenant.id, [{ resource: "volumeGiB", add: Math.max(0, size - inst.systemVolumeSizeGiB), used: (t) => volumeGiB(t, c.tenant.id) }]);
-        const opId = await createOperation(tx, {
-          kind: "instance.rebuild",
-          targetType: "instance",
-          targetId: inst.id,
-          targetName: inst.name,
-          tenantId: c.tenant.id,
+        const started = await startOperation(tx, catalog.instanceRebuild, {
+          target: { id: inst.id, name: inst.name, tenantId: c.tenant.id },
           createdBy: c.principal.email,
-          steps: ["power off", "detach old boot disk", "record new system volume", "attach new boot disk", "delete old system volume", "publish cloud-init and NIC", "boot override to disk", "power on", "wait for OS", "mark running"],
+          args: (opId) => [inst.id, opId, image.id, size],
           input: { imageId: image.id, imageName: image.name, systemVolumeSizeGiB: size },
         });
-        await tx.update(instances).set({ state: "rebuilding", stateReason: null, operationId: opId }).where(eq(instances.id, inst.id));
+        await tx.update(instances).set({ state: "rebuilding", stateReason: null, operationId: started.id }).where(eq(instances.id, inst.id));
         await audit(tx, ctx, { action: "instance.rebuild", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, details: { image: image.name, systemVolumeSizeGiB: size } });
-        return { opId, size };
+        return started;
       });
-      await enqueueInstance("instance.rebuild", [input.id, opId, image.id, size], opId);
-      return { operationId: opId };
+      await op.enqueue();
+      return { operationId: op.id };
     }),
 };

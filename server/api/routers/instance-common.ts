@@ -1,12 +1,10 @@
 // Helpers shared by the instance routers (instances.ts, instance-actions.ts, instance-recovery.ts): the NOT_FOUND every
-// caller outside the tenant gets, the row lock a state change takes, the state-rule refusal, and enqueueing a
-// workflow whose id is its operation's id.
+// caller outside the tenant gets, the row lock a state change takes and the state-rule refusal.
 import { TRPCError } from "@trpc/server";
 import { and, eq, ne } from "drizzle-orm";
 import type { Tx } from "@/db/client";
 import { instances } from "@/db/schema";
 import { type InstanceAction, instanceCan } from "@/domain/instance-rules";
-import { getEngine } from "@/server/workflows/engine";
 import type { Context } from "../trpc";
 
 export const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "No such instance in this tenant." });
@@ -28,9 +26,4 @@ export async function lockInstance(tx: Tx, tenantId: string, id: string) {
 }
 
 export type Ctx = Context & { principal: NonNullable<Context["principal"]>; tenant: { id: string; slug: string } };
-
-/** Starts an instance workflow for an operation created in the caller's transaction; the operation id is the workflow id. */
-export async function enqueueInstance(name: string, args: unknown[], opId: string) {
-  await getEngine().enqueue(name, args, { workflowID: opId, queue: "instances" });
-}
 

@@ -5,18 +5,18 @@ import type { Tx } from "@/db/client";
 import { type QuotaResource, images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions } from "@/domain/instance-rules";
-import { CREATE_STEPS, DELETE_STEPS } from "@/server/domain/instance-steps";
 import { flavors } from "@/server/services/instance-usage";
 import { QuotaExceeded } from "@/server/services/quotas";
 import { visibleTo } from "@/server/storage/images";
-import { createOperation } from "@/server/workflows/operations";
+import { catalog } from "@/server/workflows/catalog";
+import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { instanceActionProcedures } from "./instance-actions";
 import { instanceRecoveryProcedures } from "./instance-recovery";
-import { type Ctx, enqueueInstance, lockInstance, notFound, refuse } from "./instance-common";
+import { type Ctx, lockInstance, notFound, refuse } from "./instance-common";
 import { containing } from "@/server/lib/like";
 import { tenantSubnet } from "@/server/services/network";
 
@@ -54,12 +54,6 @@ const subnetName = sql<string | null>`(select s.name from subnets s where s.id =
 
 const uniques = { instances_tenant_name_uq: { field: "name", message: "An instance with this name already exists in this tenant." } };
 
-const POWER_STEPS: Record<"start" | "stop" | "reboot", (force: boolean) => string[]> = {
-  start: () => ["boot override to disk", "power on", "wait for OS", "mark running"],
-  stop: (force) => [force ? "power off" : "shut down", "mark stopped"],
-  reboot: () => ["boot override to disk", "restart", "wait for OS", "mark running"],
-};
-
 async function startTransition(
   ctx: Ctx,
   input: { id: string },
@@ -67,27 +61,20 @@ async function startTransition(
   opts: { force?: boolean } = {},
 ): Promise<{ operationId: string }> {
   const next = { delete: "deleting", start: "starting", stop: "stopping", reboot: "rebooting" } as const;
-  const { opId } = await ctx.db.transaction(async (tx) => {
+  const op = await ctx.db.transaction(async (tx) => {
     const row = await lockInstance(tx, ctx.tenant.id, input.id);
     refuse(action, row.state);
-    const steps = action === "delete" ? [...DELETE_STEPS] : POWER_STEPS[action](!!opts.force);
-    const opId = await createOperation(tx, {
-      kind: action === "delete" ? "instance.delete" : `instance.${action}`,
-      targetType: "instance",
-      targetId: row.id,
-      targetName: row.name,
-      tenantId: ctx.tenant.id,
-      createdBy: ctx.principal.email,
-      steps,
-      input: opts.force ? { force: true } : {},
-    });
-    await tx.update(instances).set({ state: next[action], stateReason: null, operationId: opId }).where(eq(instances.id, row.id));
+    const spec = { target: { id: row.id, name: row.name, tenantId: ctx.tenant.id }, createdBy: ctx.principal.email, input: opts.force ? { force: true } : {} };
+    const op =
+      action === "delete"
+        ? await startOperation(tx, catalog.instanceDelete, { ...spec, args: (opId) => [row.id, opId] })
+        : await startOperation(tx, catalog.instancePower, { ...spec, args: (opId) => [row.id, opId, action, !!opts.force] });
+    await tx.update(instances).set({ state: next[action], stateReason: null, operationId: op.id }).where(eq(instances.id, row.id));
     await audit(tx, ctx, { action: `instance.${action}`, targetType: "instance", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: opts.force ? { force: true } : {} });
-    return { opId };
+    return op;
   });
-  if (action === "delete") await enqueueInstance("instance.delete", [input.id, opId], opId);
-  else await enqueueInstance("instance.power", [input.id, opId, action, !!opts.force], opId);
-  return { operationId: opId };
+  await op.enqueue();
+  return { operationId: op.id };
 }
 
 /**
@@ -121,9 +108,9 @@ export async function enforceCreateQuota(tx: Tx, tenantId: string, add: { instan
 
 /**
  * What a create (or a retried create) records in the caller's transaction after the quota check: the system volume
- * record, the attachment rows that say what the instance holds, and the operation. Returns the operation id.
+ * record, the attachment rows that say what the instance holds, and the operation, to enqueue after commit.
  */
-export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect, logicalPoolId: string, dataVolumeIds: string[], createdBy: string | null): Promise<string> {
+export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect, logicalPoolId: string, dataVolumeIds: string[], createdBy: string | null): Promise<StartedOperation> {
   const [vol] = await tx
     .insert(volumes)
     .values({
@@ -143,17 +130,9 @@ export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect,
     await tx.insert(volumeAttachments).values({ volumeId: v, multiAttach: dv!.multiAttach, instanceId: inst.id }).onConflictDoNothing();
     await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v));
   }
-  const opId = await createOperation(tx, {
-    kind: "instance.create",
-    targetType: "instance",
-    targetId: inst.id,
-    targetName: inst.name,
-    tenantId: inst.tenantId,
-    createdBy,
-    steps: [...CREATE_STEPS],
-  });
-  await tx.update(instances).set({ operationId: opId, state: "creating", stateReason: null }).where(eq(instances.id, inst.id));
-  return opId;
+  const op = await startOperation(tx, catalog.instanceCreate, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId] });
+  await tx.update(instances).set({ operationId: op.id, state: "creating", stateReason: null }).where(eq(instances.id, inst.id));
+  return op;
 }
 
 export const instancesRouter = createTRPCRouter({
@@ -261,7 +240,7 @@ export const instancesRouter = createTRPCRouter({
       }
       const dataIds = [...new Set(input.dataVolumeIds)];
 
-      let result: { id: string; opId: string };
+      let result: { id: string; op: StartedOperation };
       try {
         result = await ctx.db.transaction(async (tx) => {
           for (const v of dataIds) {
@@ -294,7 +273,7 @@ export const instancesRouter = createTRPCRouter({
               state: "creating",
             })
             .returning();
-          const opId = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
+          const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
           await audit(tx, ctx, {
             action: "instance.create",
             targetType: "instance",
@@ -305,13 +284,13 @@ export const instancesRouter = createTRPCRouter({
           });
           // Last, so the tenant's quota row is locked only for the check and the commit.
           await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
-          return { id: inst!.id, opId };
+          return { id: inst!.id, op };
         });
       } catch (e) {
         throw mapDbError(e, uniques);
       }
-      await enqueueInstance("instance.create", [result.id, result.opId], result.opId);
-      return { id: result.id, operationId: result.opId };
+      await result.op.enqueue();
+      return { id: result.id, operationId: result.op.id };
     }),
 
   delete: tenantProcedure("tenant-member", { write: true })

@@ -14,9 +14,9 @@ import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { seal } from "@/server/lib/secrets";
 import { driverFor, forgetDriver } from "@/server/workflows/bmc-access";
 import { enrollNode, probeMessage } from "@/server/workflows/enroll";
-import { getEngine } from "@/server/workflows/engine";
+import { catalog, type OperationEntry, type OperationId } from "@/server/workflows/catalog";
 import { recordEvent } from "@/server/workflows/events";
-import { createOperation } from "@/server/workflows/operations";
+import { startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
@@ -114,22 +114,21 @@ async function forEachNode(ctx: Context, ids: string[], fn: (n: typeof nodes.$in
   return out;
 }
 
-async function startNodeOperation(
+/** Starts a node workflow: its operation and audit entry (action = the workflow's name) in one transaction, then the run. */
+async function startNodeOperation<A extends unknown[]>(
   ctx: Context & { principal: { userId: string; email: string } },
   n: { id: string; name: string },
-  kind: string,
-  steps: string[],
-  workflow: string,
-  args: (opId: string) => unknown[],
+  entry: OperationEntry<A>,
+  args: (opId: OperationId) => [...A],
   input?: Record<string, unknown>,
 ) {
-  const opId = await ctx.db.transaction(async (tx) => {
-    const id = await createOperation(tx, { kind, targetType: "node", targetId: n.id, targetName: n.name, createdBy: ctx.principal.email, steps, input });
-    await audit(tx, ctx, { action: kind, targetType: "node", targetId: n.id, targetName: n.name, details: { operationId: id, ...input } });
-    return id;
+  const op = await ctx.db.transaction(async (tx) => {
+    const started = await startOperation(tx, entry, { target: { id: n.id, name: n.name }, createdBy: ctx.principal.email, args, input });
+    await audit(tx, ctx, { action: entry.name, targetType: "node", targetId: n.id, targetName: n.name, details: { operationId: started.id, ...input } });
+    return started;
   });
-  await getEngine().enqueue(workflow, args(opId), { workflowID: opId, queue: "nodes" });
-  return opId;
+  await op.enqueue();
+  return op.id;
 }
 
 /**
@@ -235,14 +234,19 @@ export const nodesRouter = createTRPCRouter({
       const { parseEnrollCsv } = await import("@/domain/enroll-csv");
       const parsed = parseEnrollCsv(input.csv);
       if ("error" in parsed) throw fieldError("csv", parsed.error, "BAD_REQUEST");
-      const opId = await ctx.db.transaction(async (tx) => {
-        const id = await createOperation(tx, { kind: "node.enroll_bulk", targetType: "node", targetName: `${parsed.rows.length} rows`, createdBy: ctx.principal.email, steps: ["enroll rows"] });
-        await audit(tx, ctx, { action: "node.enroll_bulk", targetType: "node", targetName: `${parsed.rows.length} rows`, details: { operationId: id } });
-        return id;
+      const op = await ctx.db.transaction(async (tx) => {
+        // Sealed: the engine keeps workflow inputs in its tables, and the CSV holds BMC passwords and agent tokens.
+        const sealed = seal(input.csv);
+        const started = await startOperation(tx, catalog.nodeEnrollBulk, {
+          target: { name: `${parsed.rows.length} rows` },
+          createdBy: ctx.principal.email,
+          args: (opId) => [opId, sealed, { userId: ctx.principal.userId, email: ctx.principal.email, requestId: ctx.requestId }],
+        });
+        await audit(tx, ctx, { action: "node.enroll_bulk", targetType: "node", targetName: `${parsed.rows.length} rows`, details: { operationId: started.id } });
+        return started;
       });
-      // Sealed: the engine keeps workflow inputs in its tables, and the CSV holds BMC passwords and agent tokens.
-      await getEngine().enqueue("node.enroll_bulk", [opId, seal(input.csv), { userId: ctx.principal.userId, email: ctx.principal.email, requestId: ctx.requestId }], { workflowID: opId });
-      return { operationId: opId, rows: parsed.rows.length };
+      await op.enqueue();
+      return { operationId: op.id, rows: parsed.rows.length };
     }),
 
   /** Named lifecycle transitions an operator may request: manage, provide, abort. Inspect has its own verb. */
@@ -278,7 +282,7 @@ export const nodesRouter = createTRPCRouter({
         const v = nodeCan.inspect(facts(n));
         if (!v.ok) return { ok: false, message: v.reason };
         await ctx.db.update(nodes).set({ provisionState: transition(n.provisionState as ProvisionState, "inspect") }).where(eq(nodes.id, n.id));
-        const operationId = await startNodeOperation(ctx, n, "node.inspect", ["read inventory", "discover DPUs", "record"], "node.inspect", (op) => [n.id, op]);
+        const operationId = await startNodeOperation(ctx, n, catalog.nodeInspect, (op) => [n.id, op]);
         return { ok: true, message: "Inspection started.", operationId };
       }),
     ),
@@ -289,7 +293,7 @@ export const nodesRouter = createTRPCRouter({
       forEachNode(ctx, input.ids, async (n) => {
         const v = nodeCan.power(facts(n), input.action);
         if (!v.ok) return { ok: false, message: v.reason };
-        const operationId = await startNodeOperation(ctx, n, "node.power", [], "node.power", (op) => [n.id, input.action, op, ctx.principal.email], { action: input.action });
+        const operationId = await startNodeOperation(ctx, n, catalog.nodePower, (op) => [n.id, input.action, op, ctx.principal.email], { action: input.action });
         return { ok: true, message: `Power ${input.action.replace("_", " ")} requested.`, operationId };
       }),
     ),
@@ -405,13 +409,13 @@ export const nodesRouter = createTRPCRouter({
       for (const n of targets) {
         try {
           if (input.step === "power_on" || input.step === "power_off") {
-            const action = input.step === "power_on" ? "on" : "off";
+            const action = input.step === "power_on" ? ("on" as const) : ("off" as const);
             const v = nodeCan.power(facts(n), action);
             if (!v.ok) {
               results.push({ id: n.id, name: n.name, ok: false, message: v.reason });
               continue;
             }
-            const operationId = await startNodeOperation(ctx, n, "node.power", [], "node.power", (op) => [n.id, action, op, ctx.principal.email], { action, step: true });
+            const operationId = await startNodeOperation(ctx, n, catalog.nodePower, (op) => [n.id, action, op, ctx.principal.email], { action, step: true });
             results.push({ id: n.id, name: n.name, ok: true, message: `Power ${action} requested.`, operationId });
           } else if (input.step === "set_boot_device") {
             const asked = { persistent: false, uefi: true };
@@ -430,7 +434,7 @@ export const nodesRouter = createTRPCRouter({
               results.push({ id: n.id, name: n.name, ok: false, message: v.reason });
               continue;
             }
-            const operationId = await startNodeOperation(ctx, n, "dpu.firmware_update", ["start update", "apply", "read new versions"], "dpu.firmware_update", (op) => [n.id, input.args.imageUri!, input.args.targets ?? [], op], { imageUri: input.args.imageUri, targets: input.args.targets });
+            const operationId = await startNodeOperation(ctx, n, catalog.dpuFirmwareUpdate, (op) => [n.id, input.args.imageUri!, input.args.targets ?? [], op], { imageUri: input.args.imageUri, targets: input.args.targets });
             results.push({ id: n.id, name: n.name, ok: true, message: "Update started.", operationId });
           }
         } catch (e) {
@@ -447,7 +451,7 @@ export const nodesRouter = createTRPCRouter({
       const v = nodeCan.firmwareUpdate(facts(n));
       if (!v.ok) refuse(v.reason);
       await assertImageUrl("imageUri", input.imageUri);
-      const operationId = await startNodeOperation(ctx, n, "dpu.firmware_update", ["start update", "apply", "read new versions"], "dpu.firmware_update", (op) => [n.id, input.imageUri, input.targets, op], { imageUri: input.imageUri, targets: input.targets });
+      const operationId = await startNodeOperation(ctx, n, catalog.dpuFirmwareUpdate, (op) => [n.id, input.imageUri, input.targets, op], { imageUri: input.imageUri, targets: input.targets });
       return { operationId };
     }),
 

@@ -5,14 +5,13 @@ import { TRPCError } from "@trpc/server";
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { images, instances, operations, volumeAttachments, volumes } from "@/db/schema";
-import { DELETE_STEPS } from "@/server/domain/instance-steps";
 import { startRecovery } from "@/server/workflows/recovery-start";
-import { createOperation } from "@/server/workflows/operations";
+import { catalog } from "@/server/workflows/catalog";
+import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { enqueueInstance } from "./instance-common";
 import { enforceCreateQuota, prepareCreate } from "./instances";
 
 const refuse = (message: string) => new TRPCError({ code: "PRECONDITION_FAILED", message });
@@ -60,35 +59,27 @@ export const operationsRouter = createTRPCRouter({
       const [op] = await ctx.db.select().from(operations).where(eq(operations.id, input.id));
       if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
       if (op.status !== "failed" && op.status !== "cancelled") throw refuse(`Only a failed operation can be retried; this one is ${op.status}.`);
-      if (!["instance.create", "instance.delete", "instance.recover"].includes(op.kind) || !op.targetId)
+      if (![catalog.instanceCreate.name, catalog.instanceDelete.name, catalog.instanceRecover.name].includes(op.kind) || !op.targetId)
         throw refuse(`Operations of kind ${op.kind} are not retried from here; start the action again from its page.`);
       const instanceId = op.targetId;
       const email = ctx.principal.email;
-      if (op.kind === "instance.recover") {
+      if (op.kind === catalog.instanceRecover.name) {
         const id = await startRecovery(instanceId, `retry of a failed recovery by ${email}`, email, ["failed"]);
         if (!id) throw refuse("The instance is no longer failed; nothing to retry.");
         await ctx.db.transaction((tx) => audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: op.kind, tenantId: op.tenantId, details: { operationId: id } }));
         return { operationId: id };
       }
-      let created: { opId: string; name: string };
+      let created: { op: StartedOperation; name: string };
       try {
         created = await ctx.db.transaction(async (tx) => {
           const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
           if (!inst || inst.state === "deleted") throw refuse("The instance no longer exists.");
           if (inst.state !== "failed") throw refuse(`The instance is ${inst.state}, not failed; nothing to retry.`);
           if (inst.operationId !== op.id) throw refuse("A newer operation ran on this instance since; retry that one if it failed.");
-          if (op.kind === "instance.delete") {
-            const opId = await createOperation(tx, {
-              kind: "instance.delete",
-              targetType: "instance",
-              targetId: inst.id,
-              targetName: inst.name,
-              tenantId: inst.tenantId,
-              createdBy: email,
-              steps: [...DELETE_STEPS],
-            });
-            await tx.update(instances).set({ state: "deleting", stateReason: null, operationId: opId }).where(eq(instances.id, inst.id));
-            return { opId, name: inst.name };
+          if (op.kind === catalog.instanceDelete.name) {
+            const started = await startOperation(tx, catalog.instanceDelete, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy: email, args: (opId) => [inst.id, opId] });
+            await tx.update(instances).set({ state: "deleting", stateReason: null, operationId: started.id }).where(eq(instances.id, inst.id));
+            return { op: started, name: inst.name };
           }
           // A create: its rollback must have released everything; otherwise a delete is the way out.
           if (inst.nodeId || inst.portId || inst.storageVolumeId) throw refuse("The failed create could not release everything; delete the instance instead (it finishes the clean-up).");
@@ -100,18 +91,18 @@ export const operationsRouter = createTRPCRouter({
           if (sys) throw refuse("The failed create still has a system volume; delete the instance instead.");
           const [image] = inst.imageId ? await tx.select().from(images).where(eq(images.id, inst.imageId)) : [];
           if (!image || image.state !== "available") throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
-          const opId = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
+          const started = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
           await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
-          return { opId, name: inst.name };
+          return { op: started, name: inst.name };
         });
       } catch (e) {
         throw mapDbError(e);
       }
       await ctx.db.transaction((tx) =>
-        audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${created.name}`, tenantId: op.tenantId, details: { operationId: created.opId } }),
+        audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${created.name}`, tenantId: op.tenantId, details: { operationId: created.op.id } }),
       );
-      await enqueueInstance(op.kind, [instanceId, created.opId], created.opId);
-      return { operationId: created.opId };
+      await created.op.enqueue();
+      return { operationId: created.op.id };
     }),
 
   /** Aborts a running instance create: it stops between pieces of work and rolls back what it did (instance failed). */
@@ -121,7 +112,7 @@ export const operationsRouter = createTRPCRouter({
       return ctx.db.transaction(async (tx) => {
         const [op] = await tx.select().from(operations).where(eq(operations.id, input.id)).for("update");
         if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
-        if (op.kind !== "instance.create") throw refuse(`Only an instance create can be aborted (it rolls back); a ${op.kind} runs to its end.`);
+        if (op.kind !== catalog.instanceCreate.name) throw refuse(`Only an instance create can be aborted (it rolls back); a ${op.kind} runs to its end.`);
         if (op.status === "cancelling") throw refuse("An abort was already requested; the create is rolling back.");
         if (op.status !== "pending" && op.status !== "running") throw refuse(`The operation already ended (${op.status}).`);
         await tx.update(operations).set({ status: "cancelling" }).where(eq(operations.id, op.id));

@@ -9,7 +9,8 @@ import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { webhookDeliveries, webhookEvents, webhooks } from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
-import { getEngine } from "@/server/workflows/engine";
+import { catalog } from "@/server/workflows/catalog";
+import { enqueue } from "@/server/workflows/start";
 import { TENANT_EVENTS, WEBHOOK_EVENTS, webhookUrlRefusal } from "@/server/webhooks/delivery";
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
@@ -174,7 +175,7 @@ async function test(ctx: AnyCtx, o: Owner, input: { id: string }) {
     await audit(tx, ctx, { action: "webhook.test", targetType: "webhook", targetId: row.id, targetName: row.name, tenantId: o.tenantId });
     return d!.id;
   });
-  await getEngine().enqueue("webhook.deliver", [deliveryId], { workflowID: `webhook-delivery-${deliveryId}`, queue: "webhooks" });
+  await enqueue(catalog.webhookDeliver, [deliveryId], { workflowID: `webhook-delivery-${deliveryId}` });
   return { deliveryId };
 }
 
@@ -188,7 +189,7 @@ async function redeliver(ctx: AnyCtx, o: Owner, input: z.infer<typeof redeliverI
   if (!d) throw new TRPCError({ code: "NOT_FOUND", message: "That delivery does not exist." });
   if (d.status !== "failed") throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Only a failed delivery can be sent again; this one is ${d.status}.` });
   await ctx.db.update(webhookDeliveries).set({ status: "pending", attempts: 0, error: null, responseStatus: null, responseBody: null }).where(eq(webhookDeliveries.id, d.id));
-  await getEngine().enqueue("webhook.deliver", [d.id], { workflowID: `webhook-redelivery-${d.id}-${Date.now()}`, queue: "webhooks" });
+  await enqueue(catalog.webhookDeliver, [d.id], { workflowID: `webhook-redelivery-${d.id}-${Date.now()}` });
   return { deliveryId: d.id };
 }
 
