@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { createInstance, loginAs, selectMatching } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -19,31 +19,6 @@ async function labFault(bmcId: string, faults: Record<string, unknown> | null) {
   const url = `${lab().redfishAdminUrl}/admin/bmcs/${encodeURIComponent(bmcId)}/faults`;
   const res = faults ? await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) }) : await fetch(url, { method: "DELETE" });
   expect(res.ok, `${url} → ${res.status}`).toBe(true);
-}
-
-/** Selects the first option whose text matches (selectOption only takes exact labels). */
-async function selectMatching(select: ReturnType<Page["getByLabel"]>, re: RegExp) {
-  await expect(select.locator("option", { hasText: re }).first()).toBeAttached();
-  const value = await select.locator("option", { hasText: re }).first().getAttribute("value");
-  await select.selectOption(value!);
-}
-
-/** Fills the create form and submits; lands on the new instance's page. */
-async function createInstance(page: Page, name: string, opts: { pool: string; recovery?: boolean }) {
-  await page.goto("/t/acme/instances");
-  await page.getByRole("link", { name: "Create instance" }).first().click();
-  await expect(page.getByRole("heading", { name: "Create instance" })).toBeVisible();
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByRole("radiogroup", { name: "Pool" }).getByRole("radio", { name: new RegExp(`^${opts.pool}\\b`) }).check();
-  await selectMatching(page.getByLabel("Image"), /debian-12/);
-  await page.getByLabel("Subnet").selectOption({ index: 1 });
-  await expect(page.getByRole("checkbox", { name: /default/ })).toBeChecked();
-  await page.getByLabel("User data (cloud-init)").fill("#cloud-config\npackages: [nginx]\n");
-  if (opts.recovery) await page.getByLabel("If the host fails").selectOption("reprovision");
-  await expect(page.getByRole("region", { name: "Quota cost" })).toContainText("Instances: +1");
-  await page.getByRole("button", { name: "Create instance" }).click();
-  await expect(page).toHaveURL(/\/t\/acme\/instances\/[0-9a-f-]{36}$/);
-  await expect(page.getByRole("heading", { name })).toBeVisible();
 }
 
 /** Opens a console WebSocket from the page (its session cookie, its origin) and returns how the proxy closed it. */
@@ -77,7 +52,7 @@ test("a tenant creates an instance and watches it reach running, with its addres
   await page.getByRole("button", { name: "Create instance" }).click();
   await expect(page.getByText(/Not valid YAML/)).toBeVisible();
 
-  await createInstance(page, `web-${suffix}`, { pool: "general" });
+  await createInstance(page, `web-${suffix}`, { pool: "general", userData: "#cloud-config\npackages: [nginx]\n" });
   // Live progress: the steps tick by without a reload, then the state turns running.
   await expect(latestOp(page).getByText("reserve node")).toBeVisible();
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });
@@ -178,7 +153,7 @@ test("a member of another tenant sees nothing of acme's instances", async ({ pag
 test("a host fails under an instance: it comes back on another host with the same address", async ({ page, browser }) => {
   test.setTimeout(240_000);
   await loginAs(page, "acmeAdmin");
-  await createInstance(page, `db-${suffix}`, { pool: "gpu", recovery: true });
+  await createInstance(page, `db-${suffix}`, { pool: "gpu", recovery: true, userData: "#cloud-config\npackages: [nginx]\n" });
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });
   const address = (await page.getByTestId("instance-address").textContent())!;
   const instanceUrl = page.url();
