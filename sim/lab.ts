@@ -260,7 +260,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const simOpts: RedfishSimOptions = { hosts, dpuEvery, latency, address: mode, dedicatedDpuPower: opts.dedicatedDpuPower, dialect: opts.dialect };
     if (mode === "ports" && opts.portBase !== undefined) simOpts.portBase = opts.portBase;
     [started.storage, started.redfish] = await Promise.all([
-      startStorageService({ latency, defaultPools: true, log: (m) => errorLog(`storage: ${m}`) }),
+      startStorageService({ latency, defaultPools: true, spareDisks: 2, log: (m) => errorLog(`storage: ${m}`) }),
       startRedfishSim(simOpts),
     ]);
     const storage = started.storage;

@@ -33,6 +33,9 @@ export interface StorageServiceOptions {
   iscsiPort?: number;
   /** Create disk pool "default" from all disks and a thin 3-way-replica logical pool "default" (overcommit 4). */
   defaultPools?: boolean;
+  /** With defaultPools: this many disks (the last ones) stay out of the default disk pool, unassigned, for an
+   *  operator to group into a disk pool of their own. Default 0. */
+  spareDisks?: number;
   /** Where internal errors are reported; default console.error. */
   log?: (msg: string) => void;
 }
@@ -59,7 +62,8 @@ export async function startStorageService(opts: StorageServiceOptions = {}): Pro
     iscsiPort: opts.iscsiPort ?? 3260,
   });
   if (opts.defaultPools) {
-    const disks = model.listDisks({ limit: 1_000_000 }).items.map((d) => d.id);
+    const all = model.listDisks({ limit: 1_000_000 }).items.map((d) => d.id);
+    const disks = all.slice(0, Math.max(1, all.length - (opts.spareDisks ?? 0)));
     const dp = model.createDiskPool({ name: "default", diskIds: disks });
     const copies = Math.min(3, disks.length);
     model.createLogicalPool({ name: "default", diskPoolId: dp.id, redundancy: { type: "replica", copies }, thinProvisioned: true, overcommitRatio: 4 });
