@@ -13,6 +13,8 @@ export ANVIL_LAB="${ANVIL_LAB:-20}" ANVIL_LAB_ENROLL="${ANVIL_LAB_ENROLL:-16}" A
 export ANVIL_SYNC_INTERVAL_S="${ANVIL_SYNC_INTERVAL_S:-5}"
 # The lab is on loopback, which the management-network policy refuses unless allowed; nothing else is.
 export ANVIL_MGMT_ALLOW="127.0.0.0/8"
+# The webhook spec's receiver runs on loopback over plain HTTP (e2e/webhooks.spec.ts); production refuses both.
+export ANVIL_WEBHOOK_ALLOW="127.0.0.0/8" ANVIL_WEBHOOK_ALLOW_HTTP=1
 # A lab OpenID Connect provider beside Anvil for the single sign-on spec (e2e/sso.spec.ts), exiting with this process
 # (its --parent-pid is ours, which server.ts keeps through exec); its ANVIL_OIDC_* settings are in the file it writes
 # once it listens on a free port.
