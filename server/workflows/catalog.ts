@@ -43,6 +43,8 @@ export interface OperationEntry<A extends unknown[] = never> extends WorkflowEnt
   readonly kind?: (args: A) => string;
   /** The steps a person sees, in order, listed on the operation up front; the workflow marks them as it goes. */
   readonly steps: (args: A) => readonly string[];
+  /** Which argument is the operation's id. */
+  readonly operationId: (args: A) => OperationId;
 }
 
 /** The argument tuple of a catalog entry. */
@@ -59,9 +61,24 @@ const workflow =
 
 const operation =
   <A extends unknown[]>() =>
-  (e: { name: string; queue: QueueName; target: TargetType; steps: readonly string[] | ((args: A) => readonly string[]); kind?: (args: A) => string }): OperationEntry<A> => {
+  (e: {
+    name: string;
+    queue: QueueName;
+    target: TargetType;
+    steps: readonly string[] | ((args: A) => readonly string[]);
+    kind?: (args: A) => string;
+    /** Which argument is the operation id, when it is not the second. */
+    operationId?: (args: A) => OperationId;
+  }): OperationEntry<A> => {
     const steps = e.steps;
-    return { name: e.name, queue: e.queue, target: e.target, kind: e.kind, steps: typeof steps === "function" ? steps : () => steps };
+    return {
+      name: e.name,
+      queue: e.queue,
+      target: e.target,
+      kind: e.kind,
+      steps: typeof steps === "function" ? steps : () => steps,
+      operationId: e.operationId ?? ((args) => args[1] as OperationId),
+    };
   };
 
 /** A workflow that only tests register (test-only names must not collide with the catalog's). */
@@ -154,14 +171,15 @@ export const catalog = {
   instanceRecoveryCheck: workflow<[]>()("instance.recovery_check", "instances"),
 
   // Nodes (server/workflows/nodes.ts). Power steps are discovered at run time (they depend on the node's kind).
-  nodeEnrollBulk: operation<[opId: OperationId, sealedCsv: string, actor: BulkActor]>()({ name: "node.enroll_bulk", queue: "nodes", target: "node", steps: ["enroll rows"] }),
+  nodeEnrollBulk: operation<[opId: OperationId, sealedCsv: string, actor: BulkActor]>()({ name: "node.enroll_bulk", queue: "nodes", target: "node", steps: ["enroll rows"], operationId: ([op]) => op }),
   nodeInspect: operation<[nodeId: string, opId: OperationId]>()({ name: "node.inspect", queue: "nodes", target: "node", steps: ["read inventory", "discover DPUs", "record"] }),
-  nodePower: operation<[nodeId: string, action: PowerAction, opId: OperationId, actorEmail: string | null]>()({ name: "node.power", queue: "nodes", target: "node", steps: [] }),
+  nodePower: operation<[nodeId: string, action: PowerAction, opId: OperationId, actorEmail: string | null]>()({ name: "node.power", queue: "nodes", target: "node", steps: [], operationId: ([, , op]) => op }),
   dpuFirmwareUpdate: operation<[dpuId: string, imageUri: string, targets: string[], opId: OperationId]>()({
     name: "dpu.firmware_update",
     queue: "nodes",
     target: "node",
     steps: ["start update", "apply", "read new versions"],
+    operationId: ([, , , op]) => op,
   }),
 
   // Background work (server/workflows/sync.ts, webhooks.ts).

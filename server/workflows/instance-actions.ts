@@ -11,7 +11,8 @@ import { isStorageError } from "@/server/drivers/storage/client";
 import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
 import { catalog } from "./catalog";
-import { defineWorkflow, step } from "./engine";
+import { step } from "./engine";
+import { defineSaga } from "./saga";
 import {
   agentNames,
   attachDataVolumes,
@@ -54,41 +55,38 @@ async function detachVolume(instanceId: string, volumeId: string): Promise<strin
   return v ? `${v.name} detached` : "volume gone";
 }
 
-export const attachVolumeWorkflow = defineWorkflow(catalog.instanceAttachVolume, async (instanceId, opId, volumeId) => {
-  const db = getDb();
-  try {
-    await opStep(db, opId, "attach disk", () => attachDataVolumes(instanceId, null, volumeId));
-    await step("done", () => finishOperation(db, opId, "succeeded"));
-  } catch (e) {
-    await opStep(db, opId, "undo attach", () => detachVolume(instanceId, volumeId)).catch(() => undefined);
-    await step("mark failed", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
-  }
+export const attachVolumeWorkflow = defineSaga(catalog.instanceAttachVolume, {
+  async run(saga, instanceId, opId, volumeId) {
+    // The attach can fail half-way (disk on the DPU, record not yet): its undo runs then too.
+    await saga.step("attach disk", () => attachDataVolumes(instanceId, null, volumeId), {
+      undo: { name: "undo attach", fn: () => detachVolume(instanceId, volumeId), bestEffort: true },
+      undoIfFailed: true,
+    });
+    await step("done", () => finishOperation(saga.db, opId, "succeeded"));
+  },
 });
 
-export const detachVolumeWorkflow = defineWorkflow(catalog.instanceDetachVolume, async (instanceId, opId, volumeId) => {
-  const db = getDb();
-  try {
-    await opStep(db, opId, "detach disk", () => detachVolume(instanceId, volumeId));
-    await step("done", () => finishOperation(db, opId, "succeeded"));
-  } catch (e) {
-    await step("mark failed", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
-  }
+export const detachVolumeWorkflow = defineSaga(catalog.instanceDetachVolume, {
+  async run(saga, instanceId, opId, volumeId) {
+    await saga.step("detach disk", () => detachVolume(instanceId, volumeId));
+    await step("done", () => finishOperation(saga.db, opId, "succeeded"));
+  },
 });
 
 /**
  * Backup: a crash-consistent snapshot of the system volume (the instance keeps running) made into a tenant image
  * (flattened, so it outlives the instance), plus a tenant snapshot of each data volume when asked.
  */
-export const backupInstance = defineWorkflow(catalog.instanceBackup, async (instanceId, opId, imageName, includeDataVolumes) => {
-  const db = getDb();
-  try {
-    const snap = await opStep(db, opId, "snapshot system disk", async () => {
+export const backupInstance = defineSaga(catalog.instanceBackup, {
+  async run(saga, instanceId, opId, imageName, includeDataVolumes) {
+    const db = saga.db;
+    const snap = await saga.step("snapshot system disk", async () => {
       const inst = await loadInstance(instanceId);
       if (!inst.storageVolumeId) throw new ProvisionError("The instance has no system volume to back up.");
       const s = await getStorage().createSnapshot({ volumeId: inst.storageVolumeId, name: `backup-${opId}` }, { idempotencyKey: `${opId}:system` });
       return { id: s.id, sizeBytes: s.sizeBytes };
     });
-    const image = await opStep(db, opId, "make image", async () => {
+    const image = await saga.step("make image", async () => {
       const inst = await loadInstance(instanceId);
       const [done] = await db.select().from(images).where(and(eq(images.tenantId, inst.tenantId), sql`lower(${images.name}) = lower(${imageName})`));
       if (done?.state === "available") return { id: done.id, name: done.name };
@@ -106,7 +104,7 @@ export const backupInstance = defineWorkflow(catalog.instanceBackup, async (inst
     // The image is a flattened copy: the temporary snapshot is not needed any more.
     await step("drop temporary snapshot", () => ignoreGone(() => getStorage().deleteSnapshot(snap.id)));
     const dataSnaps = includeDataVolumes
-      ? await opStep(db, opId, "snapshot data volumes", async () => {
+      ? await saga.step("snapshot data volumes", async () => {
           const inst = await loadInstance(instanceId);
           const rows = await db
             .select({ v: volumes })
@@ -128,9 +126,7 @@ export const backupInstance = defineWorkflow(catalog.instanceBackup, async (inst
         })
       : [];
     await step("done", () => finishOperation(db, opId, "succeeded", { result: { imageId: image.id, imageName: image.name, snapshots: dataSnaps } }));
-  } catch (e) {
-    await step("mark failed", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
-  }
+  },
 });
 
 /**
@@ -138,26 +134,39 @@ export const backupInstance = defineWorkflow(catalog.instanceBackup, async (inst
  * for cloud-init... a fresh disk runs first boot again). Until the new volume is recorded, a failure puts the old disk
  * back and boots it; after that, the old volume is deleted only once the new one is attached.
  */
-export const rebuildInstance = defineWorkflow(catalog.instanceRebuild, async (instanceId, opId, imageId, sizeGiB) => {
-  const db = getDb();
-  let swapped = false;
-  const old = await step("remember old disk", async () => {
-    const inst = await loadInstance(instanceId);
-    const [row] = await db
-      .select({ id: volumes.id, storageVolumeId: volumes.storageVolumeId, imageId: instances.imageId })
-      .from(volumeAttachments)
-      .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
-      .innerJoin(instances, eq(instances.id, volumeAttachments.instanceId))
-      .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "system")));
-    return { volumeRowId: row?.id ?? null, storageVolumeId: row?.storageVolumeId ?? inst.storageVolumeId, imageId: inst.imageId };
-  });
-  try {
-    await opStep(db, opId, "power off", async () => {
-      const pl = await placement(await loadInstance(instanceId));
-      if (!pl) throw new ProvisionError("The instance holds no host.");
-      return powerOff(pl.host);
+export const rebuildInstance = defineSaga(catalog.instanceRebuild, {
+  async run(saga, instanceId, opId, imageId, sizeGiB) {
+    const db = saga.db;
+    const old = await step("remember old disk", async () => {
+      const inst = await loadInstance(instanceId);
+      const [row] = await db
+        .select({ id: volumes.id, storageVolumeId: volumes.storageVolumeId, imageId: instances.imageId })
+        .from(volumeAttachments)
+        .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+        .innerJoin(instances, eq(instances.id, volumeAttachments.instanceId))
+        .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "system")));
+      return { volumeRowId: row?.id ?? null, storageVolumeId: row?.storageVolumeId ?? inst.storageVolumeId, imageId: inst.imageId };
     });
-    await opStep(db, opId, "detach old boot disk", async () => {
+    // Until the new volume is recorded, a failure puts the old disk back and boots it: the instance is as it was.
+    const restore = {
+      name: "restore old boot disk",
+      fn: async () => {
+        await attachSystemDisk(instanceId, null);
+        await bootOverride(instanceId);
+        await powerOn(instanceId);
+        return "restored";
+      },
+    };
+    await saga.step(
+      "power off",
+      async () => {
+        const pl = await placement(await loadInstance(instanceId));
+        if (!pl) throw new ProvisionError("The instance holds no host.");
+        return powerOff(pl.host);
+      },
+      { undo: restore, undoIfFailed: true },
+    );
+    await saga.step("detach old boot disk", async () => {
       const inst = await loadInstance(instanceId);
       const pl = await placement(inst);
       if (!pl) throw new ProvisionError("The instance holds no host.");
@@ -167,7 +176,8 @@ export const rebuildInstance = defineWorkflow(catalog.instanceRebuild, async (in
         for await (const t of storage.listAll(storage.listTargets, { volumeId: old.storageVolumeId })) await ignoreGone(() => storage.deleteTarget(t.id));
       }
     });
-    await opStep(db, opId, "record new system volume", async () => {
+    // The point of no return: from here a failure leaves the instance failed (the old volume kept, detached).
+    await saga.step("record new system volume", async () => {
       const inst = await loadInstance(instanceId);
       const [image] = await db.select().from(images).where(eq(images.id, imageId));
       if (!image) throw new ProvisionError("The image was deleted meanwhile; pick another.");
@@ -200,47 +210,34 @@ export const rebuildInstance = defineWorkflow(catalog.instanceRebuild, async (in
         }
         await tx.update(instances).set({ imageId: image.id, systemVolumeSizeGiB: sizeGiB, storageVolumeId: null, storageTargetId: null }).where(eq(instances.id, instanceId));
       });
-    });
-    swapped = true;
-    await opStep(db, opId, "attach new boot disk", () => attachSystemDisk(instanceId, null));
-    await opStep(db, opId, "delete old system volume", async () => {
+    }, { pivot: true });
+    await saga.step("attach new boot disk", () => attachSystemDisk(instanceId, null));
+    await saga.step("delete old system volume", async () => {
       if (!old.storageVolumeId) return;
       await ignoreGone(() => getStorage().deleteVolume(old.storageVolumeId!));
       if (old.volumeRowId) await db.delete(volumes).where(eq(volumes.id, old.volumeRowId));
     });
-    await opStep(db, opId, "publish cloud-init and NIC", () => attachNetwork(instanceId, null));
-    await opStep(db, opId, "boot override to disk", () => bootOverride(instanceId));
-    await opStep(db, opId, "power on", () => powerOn(instanceId));
+    await saga.step("publish cloud-init and NIC", () => attachNetwork(instanceId, null));
+    await saga.step("boot override to disk", () => bootOverride(instanceId));
+    await saga.step("power on", () => powerOn(instanceId));
     await waitForOsStep(db, opId, instanceId, { abortable: true });
-    await opStep(db, opId, "mark running", async () => {
+    await saga.step("mark running", async () => {
       await db.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
       await finishOperation(db, opId, "succeeded", { result: { imageId } });
     });
-  } catch (e) {
-    const why = (e as Error).message;
-    if (!swapped) {
-      // Put the old disk back and boot it: the instance is as it was.
-      const back = await opStep(db, opId, "restore old boot disk", async () => {
-        await attachSystemDisk(instanceId, null);
-        await bootOverride(instanceId);
-        await powerOn(instanceId);
-        return "restored";
-      }).catch((r: Error) => `could not restore: ${r.message}`);
-      await step("mark failed", async () => {
-        await db
-          .update(instances)
-          .set({ state: back === "restored" ? "running" : "failed", stateReason: back === "restored" ? `Rebuild failed: ${why}` : `Rebuild failed: ${why}; ${back}` })
-          .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
-        await finishOperation(db, opId, "failed", { error: why });
-      });
+  },
+  async failed({ reason: why, undone, undoError }, instanceId) {
+    if (undone.includes("restore old boot disk") || undoError) {
+      const back = undoError ? `could not restore: ${undoError}` : "restored";
+      await getDb()
+        .update(instances)
+        .set({ state: back === "restored" ? "running" : "failed", stateReason: back === "restored" ? `Rebuild failed: ${why}` : `Rebuild failed: ${why}; ${back}` })
+        .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
       return;
     }
-    await step("mark failed", async () => {
-      await db
-        .update(instances)
-        .set({ state: "failed", stateReason: `Rebuild failed after the new disk was recorded: ${why}. The old system volume is kept as a detached volume if it was not deleted yet.` })
-        .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
-      await finishOperation(db, opId, "failed", { error: why });
-    });
-  }
+    await getDb()
+      .update(instances)
+      .set({ state: "failed", stateReason: `Rebuild failed after the new disk was recorded: ${why}. The old system volume is kept as a detached volume if it was not deleted yet.` })
+      .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+  },
 });

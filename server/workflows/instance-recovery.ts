@@ -9,6 +9,7 @@ import { getDb } from "@/db/client";
 import { instances, nodes, operations, ports } from "@/db/schema";
 import { catalog, schedules } from "./catalog";
 import { defineSchedule, defineWorkflow, step } from "./engine";
+import { defineSaga } from "./saga";
 import { recordEvent } from "./events";
 import {
   agentFor,
@@ -31,11 +32,10 @@ import {
 import { finishOperation, opStep } from "./operations";
 import { enqueueRecovery, prepareRecovery, recoveryCandidates } from "./recovery-start";
 
-export const recoverInstance = defineWorkflow(catalog.instanceRecover, async (instanceId, opId, reason) => {
-  const db = getDb();
-  let spareHeld = false;
-  try {
-    const old = await opStep(db, opId, "fence old host", async () => {
+export const recoverInstance = defineSaga(catalog.instanceRecover, {
+  async run(saga, instanceId, opId, reason) {
+    const db = saga.db;
+    const old = await saga.step("fence old host", async () => {
       const inst = await loadInstance(instanceId);
       if (!inst.nodeId) return null;
       const [host] = await db.select().from(nodes).where(eq(nodes.id, inst.nodeId));
@@ -45,7 +45,7 @@ export const recoverInstance = defineWorkflow(catalog.instanceRecover, async (in
       await recordEvent(db, host.id, { kind: "fault", severity: "critical", message: `Fenced for the recovery of instance ${inst.name} (${reason}): ${how}.` });
       return { hostId: host.id, hostName: host.name, dpuId: dpu?.id ?? null, how };
     });
-    await opStep(db, opId, "detach from old DPU", async () => {
+    await saga.step("detach from old DPU", async () => {
       if (!old) return "no old host";
       const inst = await loadInstance(instanceId);
       let dpuNote = "no DPU";
@@ -64,14 +64,28 @@ export const recoverInstance = defineWorkflow(catalog.instanceRecover, async (in
       });
       return dpuNote;
     });
-    const spare = await opStep(db, opId, "reserve spare host", async () => {
-      try {
-        return await reserve(instanceId);
-      } catch (e) {
-        throw new Error(`${(e as Error).message.replace(/^No free host/, "No spare host")} The instance's volumes and address are kept; recover it again when a host is free.`);
-      }
-    });
-    spareHeld = true;
+    const spare = await saga.step(
+      "reserve spare host",
+      () =>
+        reserve(instanceId).catch((e: Error) => {
+          throw new Error(`${e.message.replace(/^No free host/, "No spare host")} The instance's volumes and address are kept; recover it again when a host is free.`);
+        }),
+      {
+        // The spare goes back to the pool; the instance keeps its volumes and port for the next attempt.
+        undo: {
+          name: "release spare host",
+          bestEffort: true,
+          fn: async () => {
+            const inst = await loadInstance(instanceId);
+            const pl = await placement(inst).catch(() => null);
+            if (pl) await detachFromDpu(instanceId, pl, true);
+            await unexport(instanceId, pl?.dpu.id ?? null, false);
+            if (pl) await powerOff(pl.host, true);
+            return cleanNode(instanceId);
+          },
+        },
+      },
+    );
     await step("describe", async () => {
       await db.update(operations).set({ result: { from: old?.hostName ?? null, to: spare.hostName } }).where(eq(operations.id, opId));
     });
@@ -81,9 +95,9 @@ export const recoverInstance = defineWorkflow(catalog.instanceRecover, async (in
       step("data volumes", () => attachDataVolumes(instanceId, opId)),
       opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
     ]);
-    await opStep(db, opId, "power on", () => powerOn(instanceId));
+    await saga.step("power on", () => powerOn(instanceId));
     await waitForOsStep(db, opId, instanceId);
-    await opStep(db, opId, "mark running", async () => {
+    await saga.step("mark running", async () => {
       const inst = await loadInstance(instanceId);
       await db.transaction(async (tx) => {
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, spare.hostId)).for("update");
@@ -94,27 +108,13 @@ export const recoverInstance = defineWorkflow(catalog.instanceRecover, async (in
       });
       await finishOperation(db, opId, "succeeded", { result: { from: old?.hostName ?? null, to: spare.hostName, fenced: old?.how ?? null } });
     });
-  } catch (e) {
-    const why = (e as Error).message;
-    if (spareHeld) {
-      // The spare goes back to the pool; the instance keeps its volumes and port for the next attempt.
-      await opStep(db, opId, "release spare host", async () => {
-        const inst = await loadInstance(instanceId);
-        const pl = await placement(inst).catch(() => null);
-        if (pl) await detachFromDpu(instanceId, pl, true);
-        await unexport(instanceId, pl?.dpu.id ?? null, false);
-        if (pl) await powerOff(pl.host, true);
-        return cleanNode(instanceId);
-      }).catch(() => undefined);
-    }
-    await step("mark failed", async () => {
-      await db
-        .update(instances)
-        .set({ state: "failed", stateReason: `Recovery failed: ${why}` })
-        .where(and(eq(instances.id, instanceId), eq(instances.state, "recovering")));
-      await finishOperation(db, opId, "failed", { error: why });
-    });
-  }
+  },
+  async failed({ reason }, instanceId) {
+    await getDb()
+      .update(instances)
+      .set({ state: "failed", stateReason: `Recovery failed: ${reason}` })
+      .where(and(eq(instances.id, instanceId), eq(instances.state, "recovering")));
+  },
 });
 
 const RECOVERY_CHECK_S = Math.max(1, Math.min(59, Number(process.env.ANVIL_RECOVERY_CHECK_S ?? 5)));

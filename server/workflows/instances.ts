@@ -23,10 +23,13 @@ import { getStorage } from "@/server/storage/backend";
 import { isStorageError } from "@/server/drivers/storage/client";
 import { driverFor } from "./bmc-access";
 import { catalog, type InstancePowerRequest } from "./catalog";
-import { defineWorkflow, step } from "./engine";
+import { AbortedByOperator, defineSaga, type Undo } from "./saga";
+import { step } from "./engine";
 import { recordEvent } from "./events";
 import { finishOperation, markStep, opStep } from "./operations";
 import { randomMac } from "@/server/services/network";
+
+export { AbortedByOperator };
 
 type InstanceRow = typeof instances.$inferSelect;
 type NodeRow = typeof nodes.$inferSelect;
@@ -216,13 +219,6 @@ async function exportTo(storageVolumeId: string, dpuId: string) {
 function diskSpec(t: { nqn: string | null; address: string; port: number }, dpuId: string, role: "boot" | "data") {
   if (!t.nqn) throw new ProvisionError("The storage service exported the volume without an NVMe qualified name.");
   return { transport: "nvme-tcp" as const, target: { nqn: t.nqn, address: t.address, port: t.port }, hostNqn: dpuHostNqn(dpuId), role };
-}
-
-/** Thrown into a create an operator aborted (operations.status = "cancelling"): the create rolls back. */
-export class AbortedByOperator extends ProvisionError {
-  constructor() {
-    super("Aborted by an operator.");
-  }
 }
 
 /** Cooperative abort: checked between pieces of work, so nothing is left half-done by the abort itself. */
@@ -529,25 +525,36 @@ async function cleanNode(instanceId: string): Promise<string> {
 
 /**
  * Undoes a create (or finishes a delete): power off, DPU functions, exports + system volume, port, node. Every
- * piece is idempotent, so a crashed rollback simply runs again. Each piece is its own durable step.
+ * piece is idempotent, so a crashed rollback simply runs again. Each piece is its own durable step (the create's
+ * undo labels them "rollback: …").
  */
-async function teardown(instanceId: string, opId: string, label: (s: string) => string) {
-  const db = getDb();
-  await opStep(db, opId, label("power off"), async () => {
-    const pl = await placement(await loadInstance(instanceId)).catch(() => null);
-    return pl ? powerOff(pl.host) : "no host held";
-  });
-  await opStep(db, opId, label("detach from DPU"), async () => {
-    const pl = await placement(await loadInstance(instanceId)).catch(() => null);
-    return pl ? detachFromDpu(instanceId, pl) : "no host held";
-  });
-  await opStep(db, opId, label("delete exports and system volume"), async () => {
-    const inst = await loadInstance(instanceId);
-    const pl = await placement(inst).catch(() => null);
-    await unexport(instanceId, pl?.dpu.id ?? null, true);
-  });
-  await opStep(db, opId, label("release address and port"), () => releasePort(instanceId));
-  await opStep(db, opId, label("clean node"), () => cleanNode(instanceId));
+function teardown(instanceId: string, label: (s: string) => string = (s) => s): Undo[] {
+  return [
+    {
+      name: label("power off"),
+      fn: async () => {
+        const pl = await placement(await loadInstance(instanceId)).catch(() => null);
+        return pl ? powerOff(pl.host) : "no host held";
+      },
+    },
+    {
+      name: label("detach from DPU"),
+      fn: async () => {
+        const pl = await placement(await loadInstance(instanceId)).catch(() => null);
+        return pl ? detachFromDpu(instanceId, pl) : "no host held";
+      },
+    },
+    {
+      name: label("delete exports and system volume"),
+      fn: async () => {
+        const inst = await loadInstance(instanceId);
+        const pl = await placement(inst).catch(() => null);
+        await unexport(instanceId, pl?.dpu.id ?? null, true);
+      },
+    },
+    { name: label("release address and port"), fn: () => releasePort(instanceId) },
+    { name: label("clean node"), fn: () => cleanNode(instanceId) },
+  ];
 }
 
 // ------------------------------------------------------------------------------------------------ workflows
@@ -570,15 +577,21 @@ async function setState(instanceId: string, state: InstanceRow["state"], reason:
     .where(and(eq(instances.id, instanceId), from ? inArray(instances.state, from) : undefined));
 }
 
-export const createInstance = defineWorkflow(catalog.instanceCreate, async (instanceId, opId) => {
-  const db = getDb();
-  try {
-    const node = await opStep(db, opId, "reserve node", async () => {
-      await throwIfAborted(opId);
-      const got = await reserve(instanceId);
-      await db.update(operations).set({ result: { hostName: got.hostName } }).where(eq(operations.id, opId));
-      return got;
-    });
+export const createInstance = defineSaga(catalog.instanceCreate, {
+  async run(saga, instanceId, opId) {
+    const db = saga.db;
+    // The create's one undo is the delete's idempotent teardown, declared with its first step: whatever a failure
+    // (or an operator's abort) interrupts, it releases everything the instance came to hold.
+    const node = await saga.step(
+      "reserve node",
+      async () => {
+        await throwIfAborted(opId);
+        const got = await reserve(instanceId);
+        await db.update(operations).set({ result: { hostName: got.hostName } }).where(eq(operations.id, opId));
+        return got;
+      },
+      { undo: teardown(instanceId, (s) => `rollback: ${s}`), undoIfFailed: true },
+    );
     // Three independent branches, started in a fixed order (see the header): network, disk, boot override.
     // allSettled, not all: a rollback must not start while another branch is still attaching things.
     await settled([
@@ -587,12 +600,12 @@ export const createInstance = defineWorkflow(catalog.instanceCreate, async (inst
       step("data volumes", () => attachDataVolumes(instanceId, opId)),
       opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
     ]);
-    await opStep(db, opId, "power on", async () => {
+    await saga.step("power on", async () => {
       await throwIfAborted(opId);
       return powerOn(instanceId);
     });
     const up = await waitForOsStep(db, opId, instanceId, { abortable: true });
-    await opStep(db, opId, "mark running", async () => {
+    await saga.step("mark running", async () => {
       await db.transaction(async (tx) => {
         // Idempotent: a step re-run after its commit finds the node already active.
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, node.hostId)).for("update");
@@ -602,34 +615,23 @@ export const createInstance = defineWorkflow(catalog.instanceCreate, async (inst
       });
       await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
     });
-  } catch (e) {
-    const reason = (e as Error).message;
-    await step("mark failing", async () => {
-      await db.update(operations).set({ error: reason }).where(eq(operations.id, opId));
-    });
-    try {
-      await teardown(instanceId, opId, (s) => `rollback: ${s}`);
-    } catch (undo) {
-      // The rollback itself failed (e.g. the BMC or agent is down): the instance keeps what could not be released,
-      // marked failed with both reasons, so a delete (or an operator's retry) can finish the job.
-      await step("rollback failed", async () => {
-        await setState(instanceId, "failed", `${reason} Cleaning up also failed: ${(undo as Error).message}`, ["creating"]);
-        await finishOperation(db, opId, "failed", { error: `${reason} (rollback incomplete: ${(undo as Error).message})` });
-      });
-      return;
+  },
+  async failed({ reason, undoError }, instanceId) {
+    // A rollback that itself failed (e.g. the BMC or agent is down) leaves the instance holding what could not be
+    // released, failed with both reasons, so a delete (or an operator's retry) can finish the job.
+    if (undoError) {
+      await setState(instanceId, "failed", `${reason} Cleaning up also failed: ${undoError}`, ["creating"]);
+      return { error: `${reason} (rollback incomplete: ${undoError})` };
     }
-    await step("mark failed", async () => {
-      await setState(instanceId, "failed", reason, ["creating"]);
-      await finishOperation(db, opId, reason === new AbortedByOperator().message ? "cancelled" : "failed", { error: reason });
-    });
-  }
+    await setState(instanceId, "failed", reason, ["creating"]);
+  },
 });
 
-export const deleteInstance = defineWorkflow(catalog.instanceDelete, async (instanceId, opId) => {
-  const db = getDb();
-  try {
-    await teardown(instanceId, opId, (s) => s);
-    await opStep(db, opId, "mark deleted", async () => {
+export const deleteInstance = defineSaga(catalog.instanceDelete, {
+  async run(saga, instanceId) {
+    const db = saga.db;
+    for (const piece of teardown(instanceId)) await saga.step(piece.name, piece.fn);
+    await saga.step("mark deleted", async () => {
       await db.transaction(async (tx) => {
         // Data volumes stay the tenant's: detached, available again.
         const atts = await tx.delete(volumeAttachments).where(eq(volumeAttachments.instanceId, instanceId)).returning({ volumeId: volumeAttachments.volumeId });
@@ -639,22 +641,19 @@ export const deleteInstance = defineWorkflow(catalog.instanceDelete, async (inst
         }
         await tx.update(instances).set({ state: "deleted", stateReason: null, deletedAt: new Date() }).where(eq(instances.id, instanceId));
       });
-      await finishOperation(db, opId, "succeeded");
+      await finishOperation(db, saga.opId, "succeeded");
     });
-  } catch (e) {
-    await step("mark failed", async () => {
-      await setState(instanceId, "failed", `Delete failed: ${(e as Error).message}`, ["deleting"]);
-      await finishOperation(db, opId, "failed", { error: (e as Error).message });
-    });
-  }
+  },
+  async failed({ reason }, instanceId) {
+    await setState(instanceId, "failed", `Delete failed: ${reason}`, ["deleting"]);
+  },
 });
 
 export type PowerRequest = InstancePowerRequest;
 
-export const powerInstance = defineWorkflow(catalog.instancePower, async (instanceId, opId, action, force) => {
-  const db = getDb();
-  const before = action === "start" ? "stopped" : "running";
-  try {
+export const powerInstance = defineSaga(catalog.instancePower, {
+  async run(saga, instanceId, opId, action, force) {
+    const db = saga.db;
     // The step records which host, never the node row: the engine keeps step outputs, the row holds credentials.
     const host = await step("load", async () => {
       const pl = await placement(await loadInstance(instanceId));
@@ -667,7 +666,7 @@ export const powerInstance = defineWorkflow(catalog.instancePower, async (instan
       return driverFor(row);
     };
     if (action === "stop") {
-      const how = await opStep(db, opId, force ? "power off" : "shut down", async () => {
+      const how = await saga.step(force ? "power off" : "shut down", async () => {
         const d = await bmc();
         if ((await d.getPowerState()) === "off") return "already off";
         if (force) {
@@ -683,28 +682,26 @@ export const powerInstance = defineWorkflow(catalog.instancePower, async (instan
         await d.setPower("off");
         return `forced off after ${Math.round(stopGraceMs() / 1000)} s without a clean shutdown`;
       });
-      await opStep(db, opId, "mark stopped", async () => {
+      await saga.step("mark stopped", async () => {
         await db.update(nodes).set({ powerState: "off" }).where(eq(nodes.id, host.id));
         await setState(instanceId, "stopped", null, ["stopping"]);
         await finishOperation(db, opId, "succeeded", { result: { how } });
       });
       return;
     }
-    await opStep(db, opId, "boot override to disk", () => bootOverride(instanceId));
-    if (action === "reboot") await opStep(db, opId, "restart", async () => (await bmc()).setPower(force ? "reboot" : "soft_reboot").catch(async () => (await bmc()).setPower("reboot")));
-    else await opStep(db, opId, "power on", () => powerOn(instanceId));
+    await saga.step("boot override to disk", () => bootOverride(instanceId));
+    if (action === "reboot") await saga.step("restart", async () => (await bmc()).setPower(force ? "reboot" : "soft_reboot").catch(async () => (await bmc()).setPower("reboot")));
+    else await saga.step("power on", () => powerOn(instanceId));
     await waitForOsStep(db, opId, instanceId);
-    await opStep(db, opId, "mark running", async () => {
+    await saga.step("mark running", async () => {
       await setState(instanceId, "running", null, ["starting", "rebooting"]);
       await finishOperation(db, opId, "succeeded");
     });
-  } catch (e) {
-    await step("mark failed", async () => {
-      // The server is where it was (or unknown); say so and let the tenant try again.
-      await setState(instanceId, before, `${action} failed: ${(e as Error).message}`, ["starting", "stopping", "rebooting"]);
-      await finishOperation(db, opId, "failed", { error: (e as Error).message });
-    });
-  }
+  },
+  async failed({ reason }, instanceId, _opId, action) {
+    // The server is where it was (or unknown); say so and let the tenant try again.
+    await setState(instanceId, action === "start" ? "stopped" : "running", `${action} failed: ${reason}`, ["starting", "stopping", "rebooting"]);
+  },
 });
 
 /** What a tenant's instance holds right now, for tests and the leak checks (nothing when fully released). */

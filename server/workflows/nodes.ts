@@ -18,9 +18,10 @@ import { fingerprint, seal, unseal } from "@/server/lib/secrets";
 import { driverFor, endpointFor } from "./bmc-access";
 import { type EnrollResult, enrollNode, probeMessage, shardOf } from "./enroll";
 import { type BulkActor, catalog } from "./catalog";
-import { defineWorkflow, step } from "./engine";
+import { step } from "./engine";
 import { recordEvent } from "./events";
-import { finishOperation, opStep, setProgress } from "./operations";
+import { finishOperation, setProgress } from "./operations";
+import { defineSaga } from "./saga";
 
 type NodeRow = typeof nodes.$inferSelect;
 
@@ -66,22 +67,17 @@ async function applyEvent(nodeId: string, event: Parameters<typeof transition>[1
 // ------------------------------------------------------------------------------------------------
 type RowResult = { line: number; name: string; ok: boolean; message: string; nodeId?: string };
 
-export const bulkEnroll = defineWorkflow(catalog.nodeEnrollBulk, async (opId, sealedCsv, actor) => {
-  const db = getDb();
-  let rows: RowResult[];
-  try {
-    rows = await opStep(db, opId, "enroll rows", () => enrollRows(opId, sealedCsv, actor));
-  } catch (e) {
-    await step("fail", () => finishOperation(db, opId, "failed", { error: (e as Error).message }));
-    return;
-  }
-  const ok = rows.filter((r) => r.ok).length;
-  await step("finish", () =>
-    finishOperation(db, opId, ok === rows.length ? "succeeded" : ok === 0 ? "failed" : "succeeded", {
-      error: ok === rows.length ? undefined : `${rows.length - ok} of ${rows.length} rows were not enrolled`,
-      result: { enrolled: ok, failed: rows.length - ok, rows },
-    }),
-  );
+export const bulkEnroll = defineSaga(catalog.nodeEnrollBulk, {
+  async run(saga, opId, sealedCsv, actor) {
+    const rows = await saga.step("enroll rows", () => enrollRows(opId, sealedCsv, actor));
+    const ok = rows.filter((r) => r.ok).length;
+    await step("finish", () =>
+      finishOperation(saga.db, opId, ok === rows.length ? "succeeded" : ok === 0 ? "failed" : "succeeded", {
+        error: ok === rows.length ? undefined : `${rows.length - ok} of ${rows.length} rows were not enrolled`,
+        result: { enrolled: ok, failed: rows.length - ok, rows },
+      }),
+    );
+  },
 });
 
 async function enrollRows(opId: string, sealedCsv: string, actor: BulkActor): Promise<RowResult[]> {
@@ -135,18 +131,18 @@ export async function forgetFinishedBulkEnrolls(): Promise<number> {
 // ------------------------------------------------------------------------------------------------
 type Dpuish = { systemId: string; bmcUrl?: string; networkDeviceFunctions: string[] };
 
-export const inspectNode = defineWorkflow(catalog.nodeInspect, async (nodeId, opId) => {
-  const db = getDb();
-  try {
+export const inspectNode = defineSaga(catalog.nodeInspect, {
+  async run(saga, nodeId, opId) {
+    const db = saga.db;
     await step("load", () => loadNodeInfo(nodeId));
-    const inv = await opStep(db, opId, "read inventory", async () => {
+    const inv = await saga.step("read inventory", async () => {
       const d = await bmcOf(nodeId);
       const inventory = await d.getInventory();
       const power = await d.getPowerState();
       const health = await d.getHealth();
       return { inventory: inventorySummary(inventory) as unknown as BmcInventory, power, health };
     });
-    const dpus = await opStep(db, opId, "discover DPUs", async () => {
+    const dpus = await saga.step("discover DPUs", async () => {
       const links = ((inv.inventory.dpus ?? []) as Dpuish[]).filter((l) => l.bmcUrl);
       const hint = (inv.inventory as { raw?: unknown; dpuBmcUrl?: string | null }).dpuBmcUrl;
       const urls = new Set(links.map((l) => l.bmcUrl!));
@@ -180,7 +176,7 @@ export const inspectNode = defineWorkflow(catalog.nodeInspect, async (nodeId, op
       }
       return found;
     });
-    await opStep(db, opId, "record", async () => {
+    await saga.step("record", async () => {
       await db.transaction(async (tx) => {
         const [h] = await tx.select().from(nodes).where(eq(nodes.id, nodeId)).for("update");
         if (!h) throw new Error("The node was deleted during inspection.");
@@ -231,14 +227,11 @@ export const inspectNode = defineWorkflow(catalog.nodeInspect, async (nodeId, op
       await applyEvent(nodeId, "inspected", { lastError: null });
       await finishOperation(db, opId, "succeeded", { result: { dpus: dpus.map((d) => d.address) } });
     });
-  } catch (e) {
-    const msg = (e as Error).message;
-    await step("fail", async () => {
-      await applyEvent(nodeId, "inspect_failed", { lastError: msg }).catch(() => {});
-      await recordEvent(db, nodeId, { kind: "lifecycle", severity: "warning", message: `Inspection failed: ${msg}` }).catch(() => {});
-      await finishOperation(db, opId, "failed", { error: msg });
-    });
-  }
+  },
+  async failed({ reason: msg }, nodeId) {
+    await applyEvent(nodeId, "inspect_failed", { lastError: msg }).catch(() => {});
+    await recordEvent(getDb(), nodeId, { kind: "lifecycle", severity: "warning", message: `Inspection failed: ${msg}` }).catch(() => {});
+  },
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -266,42 +259,39 @@ async function recordPower(nodeId: string, power: string, why: string) {
   if (before && before.p !== power) await recordEvent(db, nodeId, { kind: "power", severity: "info", message: `Power ${before.p} → ${power} (${why}).` });
 }
 
-export const powerNode = defineWorkflow(catalog.nodePower, async (nodeId, action, opId, actorEmail) => {
-  const db = getDb();
-  try {
+export const powerNode = defineSaga(catalog.nodePower, {
+  async run(saga, nodeId, action, opId, actorEmail) {
+    const db = saga.db;
     const n = await step("load", () => loadNodeInfo(nodeId));
     const who = actorEmail ? `by ${actorEmail}` : "by Anvil";
     if (n.kind === "dpu" && TARGET[action] === "on" && n.parentNodeId) {
       const parent = await step("load host", () => loadNodeInfo(n.parentNodeId!));
       if (parent.powerState !== "on") {
-        await opStep(db, opId, "power on the host first", async () => {
+        await saga.step("power on the host first", async () => {
           await (await bmcOf(parent.id)).setPower("on");
           const s = await waitPower(parent.id, "on", 120_000);
           await recordPower(parent.id, s, `for its DPU ${n.name}`);
         });
       }
     }
-    await opStep(db, opId, `request ${action.replace("_", " ")}`, async () => (await bmcOf(n.id)).setPower(action), { retries: 1 });
+    await saga.step(`request ${action.replace("_", " ")}`, async () => (await bmcOf(n.id)).setPower(action), { retries: 1 });
     if (action !== "nmi") {
-      await opStep(db, opId, `wait until ${TARGET[action]}`, async () => {
+      await saga.step(`wait until ${TARGET[action]}`, async () => {
         const s = await waitPower(n.id, TARGET[action], action === "soft_off" ? 300_000 : 120_000);
         await recordPower(n.id, s, `${action.replace("_", " ")} ${who}`);
       });
     }
     if (n.kind === "host" && TARGET[action] === "off") {
-      await opStep(db, opId, "DPUs follow their host", async () => {
+      await saga.step("DPUs follow their host", async () => {
         const kids = await db.select().from(nodes).where(and(eq(nodes.parentNodeId, n.id), eq(nodes.dedicatedPower, false)));
         for (const k of kids) await recordPower(k.id, "off", `host ${n.name} powered off and the DPU has no dedicated supply`);
       });
     }
     await step("finish", () => finishOperation(db, opId, "succeeded"));
-  } catch (e) {
-    const msg = (e as Error).message;
-    await step("fail", async () => {
-      await db.update(nodes).set({ lastError: msg }).where(eq(nodes.id, nodeId));
-      await finishOperation(db, opId, "failed", { error: msg });
-    });
-  }
+  },
+  async failed({ reason: msg }, nodeId) {
+    await getDb().update(nodes).set({ lastError: msg }).where(eq(nodes.id, nodeId));
+  },
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -313,23 +303,23 @@ interface FirmwareCap {
   taskStatus(taskUrl: string): Promise<{ state: "running" | "completed" | "failed"; percent: number | null; messages: string[] }>;
 }
 
-export const firmwareUpdate = defineWorkflow(catalog.dpuFirmwareUpdate, async (dpuId, imageUri, targets, opId) => {
-  const db = getDb();
-  try {
+export const firmwareUpdate = defineSaga(catalog.dpuFirmwareUpdate, {
+  async run(saga, dpuId, imageUri, targets, opId) {
+    const db = saga.db;
     const n = await step("load", () => loadNodeInfo(dpuId));
     const fw = async () => {
       const cap = ((await bmcOf(dpuId)) as BmcDriver & { firmware?: FirmwareCap }).firmware;
       if (!cap) throw new Error(`The ${n.bmcDriver} BMC of ${n.name} offers no firmware update service.`);
       return cap;
     };
-    const { taskUrl } = await opStep(db, opId, "start update", async () => {
+    const { taskUrl } = await saga.step("start update", async () => {
       // Checked again when the update starts (the request was checked too): the name may resolve elsewhere by now.
       const where = await checkMgmtTarget(imageUri);
       if (!where.ok) throw new Error(where.message);
       return (await fw()).simpleUpdate(imageUri, targets.length ? targets : undefined);
     });
     await step("event", () => recordEvent(db, dpuId, { kind: "firmware", severity: "info", message: `Update from ${imageUri} started (${targets.join(", ") || "all components"}).` }));
-    await opStep(db, opId, "apply", async () => {
+    await saga.step("apply", async () => {
       for (;;) {
         const t = await (await fw()).taskStatus(taskUrl);
         if (t.percent !== null) await setProgress(db, opId, t.percent);
@@ -338,7 +328,7 @@ export const firmwareUpdate = defineWorkflow(catalog.dpuFirmwareUpdate, async (d
         await new Promise((r) => setTimeout(r, 500));
       }
     });
-    const versions = await opStep(db, opId, "read new versions", async () => {
+    const versions = await saga.step("read new versions", async () => {
       const v = await (await fw()).inventory();
       const [row] = await db.select({ inventory: nodes.inventory }).from(nodes).where(eq(nodes.id, dpuId));
       await db.update(nodes).set({ inventory: { ...(row?.inventory ?? {}), firmware: v } }).where(eq(nodes.id, dpuId));
@@ -348,11 +338,8 @@ export const firmwareUpdate = defineWorkflow(catalog.dpuFirmwareUpdate, async (d
       await recordEvent(db, dpuId, { kind: "firmware", severity: "ok", message: `Update finished: ${versions.map((v) => `${v.id} ${v.version}`).join(", ")}.` });
       await finishOperation(db, opId, "succeeded", { result: { versions } });
     });
-  } catch (e) {
-    const msg = (e as Error).message;
-    await step("fail", async () => {
-      await recordEvent(db, dpuId, { kind: "firmware", severity: "warning", message: `Update failed: ${msg}` });
-      await finishOperation(db, opId, "failed", { error: msg });
-    });
-  }
+  },
+  async failed({ reason: msg }, dpuId) {
+    await recordEvent(getDb(), dpuId, { kind: "firmware", severity: "warning", message: `Update failed: ${msg}` });
+  },
 });
