@@ -2,19 +2,17 @@
 // Operator networking: usage at a glance (VNIs, VLANs, addresses), every tenant's VPCs and subnets, and provider
 // (external) networks for public addresses with create/delete for operator admins. Floating IPs are not built.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
-import { useForm } from "react-hook-form";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { Field } from "@/components/ui/form";
+import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { operatorCan, reasonOf } from "@/domain/roles";
-import { placeServerErrors, SearchBox } from "./shared";
+import { ProviderNetworkCreateDialog } from "./provider-network-create";
 
 interface VpcRow {
   id: string;
@@ -42,64 +40,53 @@ interface ProviderRow {
   description: string;
 }
 
+const vpcCol = columns<VpcRow>();
+const subnetCol = columns<SubnetRow>();
+const providerCol = columns<ProviderRow>();
+
 export function OpsNetworksPage() {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
   const overview = useQuery(trpc.networksAdmin.overview.queryOptions());
-  const [q, setQ] = useState("");
-  const dq = useDebounced(q);
-  const vpcPages = useCursorPages(dq);
-  const subnetPages = useCursorPages(dq);
-  const vpcs = useQuery({ ...trpc.networksAdmin.vpcs.queryOptions({ q: dq || undefined, cursor: vpcPages.cursor }), placeholderData: (p) => p });
-  const subnets = useQuery({ ...trpc.networksAdmin.subnets.queryOptions({ q: dq || undefined, cursor: subnetPages.cursor }), placeholderData: (p) => p });
+  const search = useSearch();
+  const dq = search.dq;
+  const vpcs = useListTable((cursor) => trpc.networksAdmin.vpcs.queryOptions({ q: dq || undefined, cursor }), { resetKey: dq, pageSummary: false });
+  const subnets = useListTable((cursor) => trpc.networksAdmin.subnets.queryOptions({ q: dq || undefined, cursor }), { resetKey: dq, pageSummary: false });
   const providers = useQuery(trpc.networksAdmin.providerNetworks.queryOptions({ limit: 200 }));
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<ProviderRow | null>(null);
-  const del = useMutation(
-    trpc.networksAdmin.deleteProviderNetwork.mutationOptions({
-      onSuccess: async () => {
-        toast("success", `Provider network ${deleting?.name} deleted.`);
-        setDeleting(null);
-        await qc.invalidateQueries(trpc.networksAdmin.pathFilter());
-      },
-      onError: (e) => toast("error", errorInfo(e).message),
-    }),
-  );
+  const del = useConfirmAction({
+    mutation: (o) => trpc.networksAdmin.deleteProviderNetwork.mutationOptions(o),
+    vars: (p: ProviderRow) => ({ id: p.id }),
+    success: (p) => `Provider network ${p.name} deleted.`,
+    invalidate: trpc.networksAdmin.pathFilter(),
+  });
 
-  const vpcCols: ColumnDef<VpcRow, unknown>[] = [
-    { id: "vni", header: "VNI", cell: ({ row }) => <span className="tabular-nums">{row.original.vni}</span> },
-    { id: "tenant", header: "Tenant", cell: ({ row }) => row.original.tenantSlug },
-    { id: "name", header: "VPC", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "cidr", header: "Range", cell: ({ row }) => <code className="text-xs">{row.original.cidr}</code> },
-    { id: "subnets", header: "Subnets", cell: ({ row }) => <span className="tabular-nums">{row.original.subnetCount}</span> },
+  const vpcCols = [
+    vpcCol.count("vni", "VNI", (v) => v.vni),
+    vpcCol.cell("tenant", "Tenant", (v) => v.tenantSlug),
+    vpcCol.text("name", "VPC", (v) => v.name),
+    vpcCol.code("cidr", "Range", (v) => v.cidr),
+    vpcCol.count("subnets", "Subnets", (v) => v.subnetCount),
   ];
-  const subnetCols: ColumnDef<SubnetRow, unknown>[] = [
-    { id: "tenant", header: "Tenant", cell: ({ row }) => row.original.tenantSlug },
-    { id: "vpc", header: "VPC", cell: ({ row }) => row.original.vpcName },
-    { id: "name", header: "Subnet", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "cidr", header: "Range", cell: ({ row }) => <code className="text-xs">{row.original.cidr}</code> },
-    { id: "segment", header: "Segment", cell: ({ row }) => (row.original.vlanId ? `VLAN ${row.original.vlanId}` : `VNI ${row.original.vni}`) },
-    { id: "used", header: "Addresses used", cell: ({ row }) => <span className="tabular-nums">{row.original.used}</span> },
+  const subnetCols = [
+    subnetCol.cell("tenant", "Tenant", (s) => s.tenantSlug),
+    subnetCol.cell("vpc", "VPC", (s) => s.vpcName),
+    subnetCol.text("name", "Subnet", (s) => s.name),
+    subnetCol.code("cidr", "Range", (s) => s.cidr),
+    subnetCol.cell("segment", "Segment", (s) => (s.vlanId ? `VLAN ${s.vlanId}` : `VNI ${s.vni}`)),
+    subnetCol.count("used", "Addresses used", (s) => s.used),
   ];
-  const providerCols: ColumnDef<ProviderRow, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "cidr", header: "Range", cell: ({ row }) => <code className="text-xs">{row.original.cidr}</code> },
-    { id: "vlan", header: "VLAN", cell: ({ row }) => <span className="tabular-nums">{row.original.vlanId}</span> },
-    { id: "description", header: "Description", cell: ({ row }) => row.original.description },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end">
-          <Button size="sm" variant="danger" aria-label={`Delete provider network ${row.original.name}`} disabledReason={changeReason} onClick={() => setDeleting(row.original)}>
-            Delete
-          </Button>
-        </div>
-      ),
-    },
+  const providerCols = [
+    providerCol.text("name", "Name", (p) => p.name),
+    providerCol.code("cidr", "Range", (p) => p.cidr),
+    providerCol.count("vlan", "VLAN", (p) => p.vlanId),
+    providerCol.cell("description", "Description", (p) => p.description),
+    providerCol.actions((p) => (
+      <Button size="sm" variant="danger" aria-label={`Delete provider network ${p.name}`} disabledReason={changeReason} onClick={() => del.ask(p)}>
+        Delete
+      </Button>
+    )),
   ];
   const o = overview.data;
   return (
@@ -119,30 +106,14 @@ export function OpsNetworksPage() {
           </div>
         ))}
       </dl>
-      <SearchBox value={q} onChange={setQ} label="Filter networks" placeholder="Filter by tenant, name, range or VNI" />
+      <SearchBox {...search.box} label="Filter networks" placeholder="Filter by tenant, name, range or VNI" />
       <section aria-label="VPCs">
         <h2 className="mb-2 text-lg font-semibold">VPCs</h2>
-        <DataTable<VpcRow, string>
-          label="All VPCs"
-          columns={vpcCols}
-          rows={vpcs.data?.items ?? []}
-          loading={vpcs.isFetching}
-          error={vpcs.error ? errorInfo(vpcs.error).message : null}
-          empty={<EmptyState title="No VPCs" body="Tenants have not created any VPCs yet." />}
-          page={{ hasPrev: vpcPages.hasPrev, hasNext: !!vpcs.data?.nextCursor, onPrev: vpcPages.prev, onNext: () => vpcPages.next(vpcs.data?.nextCursor) }}
-        />
+        <DataTable label="All VPCs" columns={vpcCols} {...vpcs.table} empty={<EmptyState title="No VPCs" body="Tenants have not created any VPCs yet." />} />
       </section>
       <section aria-label="Subnets">
         <h2 className="mb-2 text-lg font-semibold">Subnets</h2>
-        <DataTable<SubnetRow, string>
-          label="All subnets"
-          columns={subnetCols}
-          rows={subnets.data?.items ?? []}
-          loading={subnets.isFetching}
-          error={subnets.error ? errorInfo(subnets.error).message : null}
-          empty={<EmptyState title="No subnets" body="Tenants have not created any subnets yet." />}
-          page={{ hasPrev: subnetPages.hasPrev, hasNext: !!subnets.data?.nextCursor, onPrev: subnetPages.prev, onNext: () => subnetPages.next(subnets.data?.nextCursor) }}
-        />
+        <DataTable label="All subnets" columns={subnetCols} {...subnets.table} empty={<EmptyState title="No subnets" body="Tenants have not created any subnets yet." />} />
       </section>
       <section aria-label="Provider networks">
         <div className="mb-2 flex items-center justify-between">
@@ -151,7 +122,7 @@ export function OpsNetworksPage() {
             Create provider network
           </Button>
         </div>
-        <DataTable<ProviderRow, string>
+        <DataTable
           label="Provider networks"
           columns={providerCols}
           rows={providers.data?.items ?? []}
@@ -164,76 +135,18 @@ export function OpsNetworksPage() {
         </div>
       </section>
       <TenantPolicyForm changeReason={changeReason} />
-      {creating ? <ProviderFormDialog onClose={() => setCreating(false)} /> : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete provider network ${deleting?.name ?? ""}?`}
-        body={<p>The record of {deleting?.cidr} on VLAN {deleting?.vlanId} is removed. This cannot be undone.</p>}
+      {creating ? <ProviderNetworkCreateDialog onClose={() => setCreating(false)} /> : null}
+      <ConfirmAction
+        of={del}
+        title={(p) => `Delete provider network ${p.name}?`}
+        body={(p) => (
+          <p>
+            The record of {p.cidr} on VLAN {p.vlanId} is removed. This cannot be undone.
+          </p>
+        )}
         confirmLabel="Delete provider network"
-        busy={del.isPending}
-        onConfirm={() => deleting && del.mutate({ id: deleting.id })}
-        onClose={() => setDeleting(null)}
       />
     </div>
-  );
-}
-
-interface ProviderForm {
-  name: string;
-  cidr: string;
-  vlanId: string;
-  description: string;
-}
-
-function ProviderFormDialog({ onClose }: { onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [submitError, setSubmitError] = useState<string | null>(null);
-  const form = useForm<ProviderForm>({ defaultValues: { name: "", cidr: "", vlanId: "", description: "" } });
-  const create = useMutation(
-    trpc.networksAdmin.createProviderNetwork.mutationOptions({
-      onSuccess: async (r) => {
-        toast("success", `Provider network ${r.name} created.`);
-        await qc.invalidateQueries(trpc.networksAdmin.pathFilter());
-        onClose();
-      },
-      onError: (e) => setSubmitError(placeServerErrors(form, e, ["name", "cidr", "vlanId", "description"])),
-    }),
-  );
-  const close = () => {
-    if (form.formState.isDirty && !create.isPending && !window.confirm("Discard unsaved changes?")) return;
-    onClose();
-  };
-  const submit = form.handleSubmit((v) => {
-    setSubmitError(null);
-    create.mutate({ name: v.name, cidr: v.cidr, vlanId: Number(v.vlanId), description: v.description });
-  });
-  const err = form.formState.errors;
-  return (
-    <Dialog open onClose={close} title="Create provider network">
-      <form onSubmit={submit} noValidate className="flex flex-col gap-4">
-        <FormError message={submitError} />
-        <Field label="Name" error={err.name}>
-          {(p) => <input {...p} autoFocus {...form.register("name")} />}
-        </Field>
-        <Field label="Range" hint="The public CIDR this network carries, e.g. 198.51.100.0/24." error={err.cidr}>
-          {(p) => <input {...p} {...form.register("cidr")} />}
-        </Field>
-        <Field label="VLAN id" hint="1–4094, unique across provider networks." error={err.vlanId}>
-          {(p) => <input {...p} inputMode="numeric" {...form.register("vlanId")} />}
-        </Field>
-        <Field label="Description" error={err.description}>
-          {(p) => <input {...p} {...form.register("description")} />}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={close}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={create.isPending}>
-            Create provider network
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }
 

@@ -14,7 +14,7 @@ import { Field, FormError } from "@/components/ui/form";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { securityGroupRuleSchema } from "@/db/validation/network";
-import { placeServerErrors } from "./shared";
+import { placeServerErrors } from "@/components/ui/server-errors";
 
 interface RuleForm {
   direction: "ingress" | "egress";
@@ -56,7 +56,12 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
         form.reset({ ...form.getValues(), portMin: "", portMax: "", description: "" });
         await refresh();
       },
-      onError: (e) => setSubmitError(placeServerErrors(form, e, ["direction", "ethertype", "protocol", "portMin", "portMax", "remoteCidr", "remoteGroupId", "description"])),
+      onError: (e) =>
+        setSubmitError(
+          placeServerErrors(e, ["direction", "ethertype", "protocol", "portMin", "portMax", "remoteCidr", "remoteGroupId", "description"] as const, (f, message) =>
+            form.setError(f, { message }),
+          ),
+        ),
     }),
   );
   const delRule = useMutation(

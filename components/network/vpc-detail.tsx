@@ -2,20 +2,16 @@
 // One VPC: its ranges, VNI and default group; its subnets with free/used address counts (create in a dialog with
 // gateway/reserved-range/DNS/VLAN fields and field errors; delete after confirmation, refused while ports use it);
 // and its ports (vNICs) with address, MAC and rules version.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
+import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { useForm } from "react-hook-form";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { FormError } from "@/components/ui/form";
+import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useToast } from "@/components/ui/toast";
-import { useCursorPages } from "@/components/ui/use-cursor-pages";
-import { placeServerErrors } from "./shared";
+import { SubnetCreateDialog } from "./subnet-create";
 
 interface SubnetRow {
   id: string;
@@ -31,59 +27,41 @@ interface SubnetRow {
   reservedRanges: { start: string; end: string }[];
   deleteBlockedReason: string | null;
 }
+const col = columns<SubnetRow>();
 
 export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
   const vpc = useQuery(trpc.vpcs.get.queryOptions({ tenant, id: vpcId }));
-  const pages = useCursorPages(vpcId);
-  const subnets = useQuery({ ...trpc.subnets.list.queryOptions({ tenant, vpcId, cursor: pages.cursor }), placeholderData: (p) => p });
+  const subnets = useListTable((cursor) => trpc.subnets.list.queryOptions({ tenant, vpcId, cursor }), { resetKey: vpcId, pageSummary: false });
   const ports = useQuery(trpc.ports.list.queryOptions({ tenant, vpcId, limit: 50 }));
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<SubnetRow | null>(null);
-  const del = useMutation(
-    trpc.subnets.delete.mutationOptions({
-      onSuccess: async () => {
-        toast("success", `Subnet ${deleting?.name} deleted.`);
-        setDeleting(null);
-        await qc.invalidateQueries(trpc.subnets.pathFilter());
-        await qc.invalidateQueries(trpc.vpcs.pathFilter());
-      },
-      onError: (e) => toast("error", errorInfo(e).message),
-    }),
-  );
+  const del = useConfirmAction({
+    mutation: (o) => trpc.subnets.delete.mutationOptions(o),
+    vars: (r: SubnetRow) => ({ tenant, id: r.id }),
+    success: (r) => `Subnet ${r.name} deleted.`,
+    invalidate: [trpc.subnets.pathFilter(), trpc.vpcs.pathFilter()],
+  });
 
   if (vpc.error) return <FormError message={errorInfo(vpc.error).message} />;
   if (!vpc.data) return <p className="text-sm text-zinc-500">Loading…</p>;
   const v = vpc.data;
 
-  const columns: ColumnDef<SubnetRow, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "cidr", header: "Range", cell: ({ row }) => <code className="text-xs">{row.original.cidr}</code> },
-    { id: "gateway", header: "Gateway", cell: ({ row }) => <code className="text-xs">{row.original.gateway}</code> },
-    { id: "segment", header: "Segment", cell: ({ row }) => (row.original.vlanId ? `VLAN ${row.original.vlanId}` : `VNI ${row.original.vni}`) },
-    {
-      id: "addresses",
-      header: "Addresses",
-      cell: ({ row }) => (
-        <span className="tabular-nums">
-          {row.original.used} used · {row.original.free} free
-        </span>
-      ),
-    },
-    { id: "dns", header: "DNS", cell: ({ row }) => <span className="text-xs">{row.original.dnsServers.join(", ") || "—"}</span> },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end">
-          <Button size="sm" variant="danger" aria-label={`Delete subnet ${row.original.name}`} disabledReason={row.original.deleteBlockedReason} onClick={() => setDeleting(row.original)}>
-            Delete
-          </Button>
-        </div>
-      ),
-    },
+  const cols = [
+    col.text("name", "Name", (r) => r.name),
+    col.code("cidr", "Range", (r) => r.cidr),
+    col.code("gateway", "Gateway", (r) => r.gateway),
+    col.cell("segment", "Segment", (r) => (r.vlanId ? `VLAN ${r.vlanId}` : `VNI ${r.vni}`)),
+    col.cell("addresses", "Addresses", (r) => (
+      <span className="tabular-nums">
+        {r.used} used · {r.free} free
+      </span>
+    )),
+    col.cell("dns", "DNS", (r) => <span className="text-xs">{r.dnsServers.join(", ") || "—"}</span>),
+    col.actions((r) => (
+      <Button size="sm" variant="danger" aria-label={`Delete subnet ${r.name}`} disabledReason={r.deleteBlockedReason} onClick={() => del.ask(r)}>
+        Delete
+      </Button>
+    )),
   ];
 
   return (
@@ -134,14 +112,11 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
       </div>
       <section aria-label="Subnets">
         <h2 className="mb-2 text-lg font-semibold">Subnets</h2>
-        <DataTable<SubnetRow, string>
+        <DataTable
           label="Subnets"
-          columns={columns}
-          rows={subnets.data?.items ?? []}
-          loading={subnets.isFetching}
-          error={subnets.error ? errorInfo(subnets.error).message : null}
+          columns={cols}
+          {...subnets.table}
           empty={<EmptyState title="No subnets yet" body={`Create a subnet inside ${v.cidr} to give ports addresses.`} />}
-          page={{ hasPrev: pages.hasPrev, hasNext: !!subnets.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(subnets.data?.nextCursor) }}
         />
       </section>
       <section aria-label="Ports">
@@ -162,108 +137,8 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
           <p className="text-sm text-zinc-500">No ports yet: servers get a port on a subnet when they are provisioned.</p>
         )}
       </section>
-      {creating ? <SubnetFormDialog tenant={tenant} vpcId={vpcId} vpcCidr={v.cidr} onClose={() => setCreating(false)} /> : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete subnet ${deleting?.name ?? ""}?`}
-        body={<p>The subnet {deleting?.cidr} is removed for good. This cannot be undone.</p>}
-        confirmLabel="Delete subnet"
-        busy={del.isPending}
-        onConfirm={() => deleting && del.mutate({ tenant, id: deleting.id })}
-        onClose={() => setDeleting(null)}
-      />
+      {creating ? <SubnetCreateDialog tenant={tenant} vpcId={vpcId} vpcCidr={v.cidr} onClose={() => setCreating(false)} /> : null}
+      <ConfirmAction of={del} title={(r) => `Delete subnet ${r.name}?`} body={(r) => <p>The subnet {r.cidr} is removed for good. This cannot be undone.</p>} confirmLabel="Delete subnet" />
     </div>
-  );
-}
-
-/** Form values are shaped for people (text lines) and converted to the router's input on submit. */
-interface SubnetForm {
-  name: string;
-  cidr: string;
-  gateway: string;
-  reservedRanges: string;
-  dnsServers: string;
-  vlanId: string;
-  description: string;
-}
-
-function SubnetFormDialog({ tenant, vpcId, vpcCidr, onClose }: { tenant: string; vpcId: string; vpcCidr: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [submitError, setSubmitError] = useState<string | null>(null);
-  const form = useForm<SubnetForm>({ defaultValues: { name: "", cidr: "", gateway: "", reservedRanges: "", dnsServers: "", vlanId: "", description: "" } });
-  const create = useMutation(
-    trpc.subnets.create.mutationOptions({
-      onSuccess: async (r) => {
-        toast("success", `Subnet ${r.name} created (gateway ${r.gateway}).`);
-        await qc.invalidateQueries(trpc.subnets.pathFilter());
-        await qc.invalidateQueries(trpc.vpcs.pathFilter());
-        onClose();
-      },
-      onError: (e) => setSubmitError(placeServerErrors(form, e, ["name", "cidr", "gateway", "reservedRanges", "dnsServers", "vlanId", "description"])),
-    }),
-  );
-  const close = () => {
-    if (form.formState.isDirty && !create.isPending && !window.confirm("Discard unsaved changes?")) return;
-    onClose();
-  };
-  const submit = form.handleSubmit((v) => {
-    setSubmitError(null);
-    const lines = v.reservedRanges.split(/[\n,]/).map((l) => l.trim()).filter(Boolean);
-    const reservedRanges = lines.map((l) => {
-      const [start, end] = l.split(/\s*[-–]\s*/);
-      return { start: start ?? "", end: end ?? start ?? "" };
-    });
-    const vlan = v.vlanId.trim();
-    if (vlan && !/^\d+$/.test(vlan)) {
-      form.setError("vlanId", { message: "VLAN ids are 1–4094" });
-      return;
-    }
-    create.mutate({
-      tenant,
-      vpcId,
-      name: v.name,
-      cidr: v.cidr,
-      gateway: v.gateway || undefined,
-      reservedRanges,
-      dnsServers: v.dnsServers.split(/[\s,]+/).filter(Boolean),
-      vlanId: vlan ? Number(vlan) : null,
-      description: v.description,
-    });
-  });
-  const err = form.formState.errors;
-  return (
-    <Dialog open onClose={close} title="Create subnet" wide>
-      <form onSubmit={submit} noValidate className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-        <div className="sm:col-span-2">
-          <FormError message={submitError} />
-        </div>
-        <Field label="Name" hint="Lowercase letters, digits and dashes." error={err.name}>
-          {(p) => <input {...p} autoFocus {...form.register("name")} />}
-        </Field>
-        <Field label="Subnet range" hint={`Inside ${vpcCidr}, /16 to /29, e.g. 10.0.1.0/24.`} error={err.cidr}>
-          {(p) => <input {...p} {...form.register("cidr")} />}
-        </Field>
-        <Field label="Gateway (optional)" hint="Defaults to the first usable address." error={err.gateway}>
-          {(p) => <input {...p} {...form.register("gateway")} />}
-        </Field>
-        <Field label="VLAN id (optional)" hint="Without one, the subnet rides the VPC's VNI." error={err.vlanId}>
-          {(p) => <input {...p} inputMode="numeric" {...form.register("vlanId")} />}
-        </Field>
-        <Field label="Reserved ranges (optional)" hint="One per line: 10.0.1.200-10.0.1.220. Never handed out." error={err.reservedRanges}>
-          {(p) => <textarea {...p} rows={2} {...form.register("reservedRanges")} />}
-        </Field>
-        <Field label="DNS servers (optional)" hint="Up to 4 addresses, comma separated." error={err.dnsServers}>
-          {(p) => <input {...p} {...form.register("dnsServers")} />}
-        </Field>
-        <div className="flex justify-end gap-2 sm:col-span-2">
-          <Button onClick={close}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={create.isPending}>
-            Create subnet
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

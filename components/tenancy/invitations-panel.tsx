@@ -4,16 +4,15 @@
 // Accept (they become a member and land in that tenant) and Decline (after a confirmation). InvitationsNotice: the
 // tenant portal's banner pointing at them. The server's reasons (expired, withdrawn) show as toasts.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
+import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
-import { useCursorPages } from "@/components/ui/use-cursor-pages";
 
 type Role = "tenant-admin" | "tenant-member";
 const roleLabel: Record<Role, string> = { "tenant-admin": "tenant admin", "tenant-member": "tenant member" };
@@ -28,70 +27,46 @@ interface PendingRow {
   createdAt: Date;
   expiresAt: Date;
 }
+const col = columns<PendingRow>();
 
 /** A tenant admin's view: who has been invited and not answered yet. */
 export function TenantInvitations({ slug, tenantName }: { slug: string; tenantName: string }) {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const pages = useCursorPages(slug);
-  const list = useQuery({ ...trpc.invitations.list.queryOptions({ tenant: slug, cursor: pages.cursor }), placeholderData: (p) => p });
-  const [revoking, setRevoking] = useState<PendingRow | null>(null);
-  const revoke = useMutation(
-    trpc.invitations.revoke.mutationOptions({
-      onSuccess: async (r) => {
-        toast("success", `Invitation of ${r.email} revoked.`);
-        setRevoking(null);
-        await qc.invalidateQueries(trpc.invitations.pathFilter());
-      },
-      onError: (e) => toast("error", errorInfo(e).message),
-    }),
-  );
-  const rows = (list.data?.items ?? []) as PendingRow[];
-  const columns: ColumnDef<PendingRow, unknown>[] = [
-    { id: "email", header: "Email", cell: ({ row }) => <span className="font-medium">{row.original.email}</span> },
-    { id: "role", header: "Role", cell: ({ row }) => (row.original.role === "tenant-admin" ? "Tenant admin" : "Tenant member") },
-    { id: "invitedBy", header: "Invited by", cell: ({ row }) => row.original.invitedBy ?? "—" },
-    {
-      id: "status",
-      header: "Status",
-      cell: ({ row }) =>
-        row.original.status === "expired" ? `Expired on ${day(row.original.expiresAt)}` : `Pending until ${day(row.original.expiresAt)}`,
-    },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end">
-          <Button size="sm" variant="danger" aria-label={`Revoke the invitation of ${row.original.email}`} onClick={() => setRevoking(row.original)}>
-            Revoke
-          </Button>
-        </div>
-      ),
-    },
+  const list = useListTable((cursor) => trpc.invitations.list.queryOptions({ tenant: slug, cursor }), { resetKey: slug });
+  const revoke = useConfirmAction({
+    mutation: (o) => trpc.invitations.revoke.mutationOptions(o),
+    vars: (r: PendingRow) => ({ tenant: slug, id: r.id }),
+    success: (r) => `Invitation of ${r.email} revoked.`,
+    invalidate: trpc.invitations.pathFilter(),
+  });
+  const cols = [
+    col.text("email", "Email", (r) => r.email),
+    col.cell("role", "Role", (r) => (r.role === "tenant-admin" ? "Tenant admin" : "Tenant member")),
+    col.cell("invitedBy", "Invited by", (r) => r.invitedBy ?? "—"),
+    col.cell("status", "Status", (r) => (r.status === "expired" ? `Expired on ${day(r.expiresAt)}` : `Pending until ${day(r.expiresAt)}`)),
+    col.actions((r) => (
+      <Button size="sm" variant="danger" aria-label={`Revoke the invitation of ${r.email}`} onClick={() => revoke.ask(r)}>
+        Revoke
+      </Button>
+    )),
   ];
   return (
     <section aria-labelledby="pending-invitations" className="flex flex-col gap-3">
       <h2 id="pending-invitations" className="text-base font-semibold">
         Pending invitations
       </h2>
-      <DataTable<PendingRow, string>
+      <DataTable
         label="Pending invitations"
-        columns={columns}
-        rows={rows}
-        loading={list.isFetching}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
+        rows={list.rows as PendingRow[]}
         empty={<EmptyState title="No pending invitations" body="People you invite show here until they accept or decline." />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
-      <ConfirmDialog
-        open={!!revoking}
-        title={`Revoke the invitation of ${revoking?.email ?? ""}?`}
-        body={<p>They can no longer use it to join {tenantName}. You can invite them again later.</p>}
+      <ConfirmAction
+        of={revoke}
+        title={(r) => `Revoke the invitation of ${r.email}?`}
+        body={() => <p>They can no longer use it to join {tenantName}. You can invite them again later.</p>}
         confirmLabel="Revoke invitation"
-        busy={revoke.isPending}
-        onConfirm={() => revoking && revoke.mutate({ tenant: slug, id: revoking.id })}
-        onClose={() => setRevoking(null)}
       />
     </section>
   );

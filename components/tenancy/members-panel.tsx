@@ -3,19 +3,18 @@
 // accept; a name creates an account for an address without one, its temporary password shown once) and see and
 // revoke pending invitations; operators, on a tenant's detail page, add an existing user or a new one directly. The
 // server enforces the same rules (last admin stays) and its reasons show as toasts or form errors.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
+import { type QueryKey, type UseQueryOptions, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { TenantInvitations } from "./invitations-panel";
-import { OneTimeSecret, placeErrors } from "./one-time-secret";
+import { MemberAddDialog } from "./member-add";
+import { OneTimeSecret } from "./one-time-secret";
 
 export type MembersScope = { kind: "tenant"; slug: string } | { kind: "ops"; id: string };
 type Role = "tenant-admin" | "tenant-member";
@@ -28,6 +27,7 @@ interface MemberRow {
   joinedAt: Date;
 }
 
+const col = columns<MemberRow>();
 const roleLabel: Record<Role, string> = { "tenant-admin": "Tenant admin", "tenant-member": "Tenant member" };
 
 export function MembersPanel({
@@ -45,23 +45,17 @@ export function MembersPanel({
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
-  const [q, setQ] = useState("");
-  const dq = useDebounced(q);
-  const pages = useCursorPages(dq);
-  const listInput = { q: dq || undefined, cursor: pages.cursor };
-  const portal = useQuery({
-    ...trpc.members.list.queryOptions({ ...listInput, tenant: scope.kind === "tenant" ? scope.slug : "" }),
-    enabled: scope.kind === "tenant",
-    placeholderData: (p) => p,
-  });
-  const ops = useQuery({
-    ...trpc.tenants.members.queryOptions({ ...listInput, id: scope.kind === "ops" ? scope.id : "00000000-0000-0000-0000-000000000000" }),
-    enabled: scope.kind === "ops",
-    placeholderData: (p) => p,
-  });
-  const list = scope.kind === "tenant" ? portal : ops;
-  const rows = (list.data?.items ?? []) as MemberRow[];
-  const admins = scope.kind === "tenant" ? portal.data?.adminCount : adminCount;
+  const search = useSearch();
+  const dq = search.dq;
+  // One list, from the portal's procedure or the operators' one.
+  const list = useListTable(
+    (cursor): UseQueryOptions<{ items: MemberRow[]; nextCursor: string | null; adminCount?: number }, unknown, { items: MemberRow[]; nextCursor: string | null; adminCount?: number }, QueryKey> =>
+      scope.kind === "tenant"
+        ? (trpc.members.list.queryOptions({ q: dq || undefined, cursor, tenant: scope.slug }) as never)
+        : (trpc.tenants.members.queryOptions({ q: dq || undefined, cursor, id: scope.id }) as never),
+    { resetKey: dq },
+  );
+  const admins = scope.kind === "tenant" ? list.data?.adminCount : adminCount;
 
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<MemberRow | null>(null);
@@ -98,72 +92,46 @@ export function MembersPanel({
   const lastAdmin = (m: MemberRow) =>
     m.role === "tenant-admin" && admins === 1 ? `${m.name} is the last tenant admin; make someone else an admin first.` : null;
 
-  const columns: ColumnDef<MemberRow, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "email", header: "Email", cell: ({ row }) => row.original.email },
-    {
-      id: "role",
-      header: "Role",
-      cell: ({ row }) => (
+  const cols = [
+    col.text("name", "Name", (m) => m.name),
+    col.cell("email", "Email", (m) => m.email),
+    col.cell("role", "Role", (m) => (
         <select
-          aria-label={`Role of ${row.original.email}`}
-          value={row.original.role}
+          aria-label={`Role of ${m.email}`}
+          value={m.role}
           disabled={!!canManage}
           title={canManage ?? undefined}
-          onChange={(e) => setRole(row.original, e.target.value as Role).catch(() => {})}
+          onChange={(e) => setRole(m, e.target.value as Role).catch(() => {})}
           className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
         >
           <option value="tenant-admin">Tenant admin</option>
           <option value="tenant-member">Tenant member</option>
         </select>
-      ),
-    },
-    { id: "status", header: "Status", cell: ({ row }) => (row.original.disabled ? "Disabled" : "Active") },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end">
-          <Button
-            size="sm"
-            variant="danger"
-            aria-label={`Remove ${row.original.email}`}
-            disabledReason={canManage ?? lastAdmin(row.original)}
-            onClick={() => setRemoving(row.original)}
-          >
-            Remove
-          </Button>
-        </div>
-      ),
-    },
+    )),
+    col.cell("status", "Status", (m) => (m.disabled ? "Disabled" : "Active")),
+    col.actions((m) => (
+      <Button size="sm" variant="danger" aria-label={`Remove ${m.email}`} disabledReason={canManage ?? lastAdmin(m)} onClick={() => setRemoving(m)}>
+        Remove
+      </Button>
+    )),
   ];
 
   return (
     <section aria-label="Members" className="flex flex-col gap-3">
       <div className="flex items-center justify-between gap-3">
-        <input
-          type="search"
-          value={q}
-          onChange={(e) => setQ(e.target.value)}
-          placeholder="Filter by name or email"
-          aria-label="Filter members"
-          className="w-72 rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-        />
+        <SearchBox {...search.box} label="Filter members" placeholder="Filter by name or email" width="w-72" />
         <Button variant="primary" disabledReason={canManage} onClick={() => setAdding(true)}>
           {scope.kind === "tenant" ? "Invite member" : "Add member"}
         </Button>
       </div>
-      <DataTable<MemberRow, string>
+      <DataTable
         label="Members"
-        columns={columns}
-        rows={rows}
-        loading={list.isFetching}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
         empty={<EmptyState title={dq ? "No member matches the filter" : "No members yet"} body={dq ? `Nothing matches “${dq}”.` : "Add the first member."} />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
       {adding ? (
-        <AddMemberDialog
+        <MemberAddDialog
           scope={scope}
           tenantName={tenantName}
           onClose={() => setAdding(false)}
@@ -195,82 +163,5 @@ export function MembersPanel({
         onClose={() => setRemoving(null)}
       />
     </section>
-  );
-}
-
-/** What the dialog reports, from either procedure: the portal's invitation or the operators' direct add. */
-type AddResult = { email: string; message: string; temporaryPassword: string | null };
-
-function AddMemberDialog({ scope, tenantName, onClose, onAdded }: { scope: MembersScope; tenantName: string; onClose: () => void; onAdded: (r: AddResult) => void }) {
-  const trpc = useTRPC();
-  const [email, setEmail] = useState("");
-  const [name, setName] = useState("");
-  const [role, setRole] = useState<Role>("tenant-member");
-  const [errors, setErrors] = useState<{ email?: string; name?: string }>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const onError = (e: unknown) => {
-    const next: typeof errors = {};
-    setFormError(placeErrors(errorInfo(e), ["email", "name"] as const, (f, m) => (next[f] = m)));
-    setErrors(next);
-  };
-  const addT = useMutation(trpc.members.add.mutationOptions({ onSuccess: onAdded, onError }));
-  const addO = useMutation(
-    trpc.tenants.addMember.mutationOptions({
-      onSuccess: (r) => onAdded({ email: r.user.email, message: `${r.user.email} added to ${tenantName}.`, temporaryPassword: r.temporaryPassword }),
-      onError,
-    }),
-  );
-  const portal = scope.kind === "tenant";
-  const busy = addT.isPending || addO.isPending;
-  const dirty = !!(email || name);
-  const close = () => {
-    if (dirty && !busy && !window.confirm("Discard unsaved changes?")) return;
-    onClose();
-  };
-  return (
-    <Dialog open onClose={close} title={portal ? `Invite someone to ${tenantName}` : `Add a member to ${tenantName}`}>
-      <form
-        noValidate
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setErrors({});
-          setFormError(null);
-          const input = { email, name: name.trim() || undefined, role };
-          if (scope.kind === "tenant") addT.mutate({ tenant: scope.slug, ...input });
-          else addO.mutate({ id: scope.id, ...input });
-        }}
-      >
-        <FormError message={formError} />
-        <Field label="Email" error={errors.email}>
-          {(p) => <input {...p} type="email" autoFocus value={email} onChange={(e) => setEmail(e.target.value)} />}
-        </Field>
-        <Field
-          label="Name"
-          hint={
-            portal
-              ? "Leave empty to only invite: they join when they accept. A name creates an account if this address has none; it joins at once and you hand over its temporary password."
-              : "Only for someone without an account yet: they are invited with a temporary password."
-          }
-          error={errors.name}
-        >
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field label="Role">
-          {(p) => (
-            <select {...p} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              <option value="tenant-member">Tenant member</option>
-              <option value="tenant-admin">Tenant admin</option>
-            </select>
-          )}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={close}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={busy}>
-            {portal ? "Send invitation" : "Add member"}
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

@@ -53,19 +53,3 @@ export function OneTimeSecret({
     </Dialog>
   );
 }
-
-/** Places a server error on form fields when it names them, otherwise returns the message for the form. */
-export function placeErrors<F extends string>(
-  info: { message: string; fieldErrors: Record<string, string[]> },
-  fields: readonly F[],
-  setField: (f: F, msg: string) => void,
-): string | null {
-  let placed = false;
-  for (const [field, msgs] of Object.entries(info.fieldErrors)) {
-    if ((fields as readonly string[]).includes(field) && msgs[0]) {
-      setField(field as F, msgs[0]);
-      placed = true;
-    }
-  }
-  return placed ? null : info.message;
-}

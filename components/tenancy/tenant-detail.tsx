@@ -6,13 +6,15 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { FormError } from "@/components/ui/form";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { QUOTA_DEFAULTS, type QuotaResource } from "@/db/schema/quotas";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { MembersPanel } from "./members-panel";
+import { QuotaEditDialog } from "./quota-edit";
+import { TenantRenameDialog } from "./tenant-rename";
 import { StateBadge } from "./tenants-page";
 
 export const QUOTA_LABELS: Record<QuotaResource, string> = {
@@ -141,8 +143,8 @@ export function TenantDetail({ id }: { id: string }) {
         </div>
         <QuotaTable limits={d.quota} usage={d.usage} />
       </section>
-      {renaming ? <RenameDialog id={id} name={d.name} onClose={() => setRenaming(false)} /> : null}
-      {editingQuota ? <QuotaDialog tenantId={id} limits={d.quota} onClose={() => setEditingQuota(false)} /> : null}
+      {renaming ? <TenantRenameDialog id={id} name={d.name} onClose={() => setRenaming(false)} /> : null}
+      {editingQuota ? <QuotaEditDialog tenantId={id} limits={d.quota} onClose={() => setEditingQuota(false)} /> : null}
       <ConfirmDialog
         open={!!confirm}
         title={confirm === "delete" ? `Delete tenant ${d.name}?` : confirm === "suspend" ? `Suspend ${d.name}?` : `Resume ${d.name}?`}
@@ -161,99 +163,5 @@ export function TenantDetail({ id }: { id: string }) {
         onClose={() => setConfirm(null)}
       />
     </div>
-  );
-}
-
-function RenameDialog({ id, name, onClose }: { id: string; name: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const [value, setValue] = useState(name);
-  const [error, setError] = useState<string | null>(null);
-  const rename = useMutation(
-    trpc.tenants.rename.mutationOptions({
-      onSuccess: async () => {
-        await qc.invalidateQueries(trpc.tenants.pathFilter());
-        onClose();
-      },
-      onError: (e) => setError(errorInfo(e).fieldErrors.name?.[0] ?? errorInfo(e).message),
-    }),
-  );
-  return (
-    <Dialog open onClose={onClose} title={`Rename ${name}`}>
-      <form
-        noValidate
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          rename.mutate({ id, name: value });
-        }}
-      >
-        <Field label="Name" error={error ?? undefined}>
-          {(p) => <input {...p} autoFocus value={value} onChange={(e) => setValue(e.target.value)} />}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={rename.isPending}>
-            Save
-          </Button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function QuotaDialog({ tenantId, limits, onClose }: { tenantId: string; limits: Record<QuotaResource, number>; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [values, setValues] = useState<Record<QuotaResource, string>>(
-    Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, String(v)])) as Record<QuotaResource, string>,
-  );
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const set = useMutation(
-    trpc.quotas.set.mutationOptions({
-      onSuccess: async () => {
-        toast("success", "Quota saved.");
-        await qc.invalidateQueries(trpc.tenants.pathFilter());
-        onClose();
-      },
-      onError: (e) => {
-        const info = errorInfo(e);
-        const next: Record<string, string> = {};
-        for (const [f, m] of Object.entries(info.fieldErrors)) next[f.replace(/^limits\./, "")] = m[0] ?? "";
-        setErrors(next);
-        setFormError(Object.keys(next).length ? null : info.message);
-      },
-    }),
-  );
-  return (
-    <Dialog open wide onClose={onClose} title="Edit quota">
-      <form
-        noValidate
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setErrors({});
-          setFormError(null);
-          set.mutate({ tenantId, limits: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.trim() === "" ? Number.NaN : Number(v)])) });
-        }}
-      >
-        <FormError message={formError} />
-        <div className="grid grid-cols-2 gap-3">
-          {(Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => (
-            <Field key={k} label={QUOTA_LABELS[k]} error={errors[k]}>
-              {(p) => <input {...p} type="number" min={0} value={values[k]} onChange={(e) => setValues({ ...values, [k]: e.target.value })} />}
-            </Field>
-          ))}
-        </div>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={set.isPending}>
-            Save quota
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

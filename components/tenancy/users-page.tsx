@@ -3,21 +3,19 @@
 // password shown once, reset password (shown once; sessions revoked), disable/enable, platform role.
 // The server refuses an operator admin demoting or disabling themselves; the buttons say so up front.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable, type SortState } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { DataTable } from "@/components/ui/data-table";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { columns, SearchBox, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { userSortKeys } from "@/db/validation/tenancy";
 import { operatorCan, reasonOf } from "@/domain/roles";
-import { OneTimeSecret, placeErrors } from "./one-time-secret";
+import { OneTimeSecret } from "./one-time-secret";
+import { UserCreateDialog } from "./user-create";
 
-type SortKey = (typeof userSortKeys)[number];
 type PlatformRole = "operator-admin" | "operator-viewer" | null;
 interface UserRow {
   id: string;
@@ -28,6 +26,7 @@ interface UserRow {
   tenantCount: number;
   createdAt: Date;
 }
+const col = columns<UserRow>();
 
 export function UsersPage() {
   const trpc = useTRPC();
@@ -35,15 +34,13 @@ export function UsersPage() {
   const toast = useToast();
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
-  const [q, setQ] = useState("");
-  const dq = useDebounced(q);
+  const search = useSearch();
   const [role, setRole] = useState<"" | "operator" | "none">("");
-  const [sort, setSort] = useState<SortState<SortKey>>({ key: "email", dir: "asc" });
-  const pages = useCursorPages(`${dq}|${role}|${sort.key}|${sort.dir}`);
-  const list = useQuery({
-    ...trpc.users.list.queryOptions({ q: dq || undefined, role: role || undefined, sort: sort.key, dir: sort.dir, cursor: pages.cursor }),
-    placeholderData: (p) => p,
-  });
+  const { sort, props: sortProps } = useSort({ key: "email", dir: "asc" }, userSortKeys);
+  const list = useListTable(
+    (cursor) => trpc.users.list.queryOptions({ q: search.dq || undefined, role: role || undefined, sort: sort.key, dir: sort.dir, cursor }),
+    { resetKey: [search.dq, role, sort] },
+  );
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ title: string; email: string; password: string } | null>(null);
   const [confirm, setConfirm] = useState<{ kind: "reset" | "disable" | "signOut"; user: UserRow } | null>(null);
@@ -55,14 +52,10 @@ export function UsersPage() {
   const setPlatformRole = useMutation(trpc.users.setPlatformRole.mutationOptions({ onError, onSuccess: () => refresh() }));
   const self = (u: UserRow) => u.id === me.data?.userId;
 
-  const columns: ColumnDef<UserRow, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "email", header: "Email", cell: ({ row }) => row.original.email },
-    {
-      id: "role",
-      header: "Platform role",
-      cell: ({ row }) => {
-        const u = row.original;
+  const cols = [
+    col.text("name", "Name", (u) => u.name),
+    col.cell("email", "Email", (u) => u.email),
+    col.cell("role", "Platform role", (u) => {
         const reason = changeReason ?? (self(u) ? "You can't change your own operator role." : null);
         return (
           <select
@@ -78,17 +71,11 @@ export function UsersPage() {
             <option value="operator-admin">Operator admin</option>
           </select>
         );
-      },
-    },
-    { id: "tenants", header: "Tenants", cell: ({ row }) => <span className="tabular-nums">{row.original.tenantCount}</span> },
-    { id: "status", header: "Status", cell: ({ row }) => (row.original.disabled ? "Disabled" : "Active") },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => {
-        const u = row.original;
-        return (
-          <div className="flex justify-end gap-2">
+    }),
+    col.count("tenants", "Tenants", (u) => u.tenantCount),
+    col.cell("status", "Status", (u) => (u.disabled ? "Disabled" : "Active")),
+    col.actions((u) => (
+          <>
             <Button size="sm" aria-label={`Reset password of ${u.email}`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "reset", user: u })}>
               Reset password
             </Button>
@@ -119,10 +106,8 @@ export function UsersPage() {
                 Disable
               </Button>
             )}
-          </div>
-        );
-      },
-    },
+          </>
+    )),
   ];
 
   const runConfirm = async () => {
@@ -157,39 +142,21 @@ export function UsersPage() {
         }
       />
       <div className="mb-3 flex items-center gap-3">
-        <input
-          type="search"
-          value={q}
-          onChange={(e) => setQ(e.target.value)}
-          placeholder="Filter by name or email"
-          aria-label="Filter users"
-          className="w-72 rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-        />
-        <select
-          aria-label="Role filter"
+        <SearchBox {...search.box} label="Filter users" placeholder="Filter by name or email" width="w-72" />
+        <SelectFilter
+          label="Role filter"
           value={role}
-          onChange={(e) => setRole(e.target.value as typeof role)}
-          className="rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-        >
-          <option value="">Anyone</option>
-          <option value="operator">Operators</option>
-          <option value="none">Tenant users</option>
-        </select>
+          onChange={setRole}
+          options={[
+            ["", "Anyone"],
+            ["operator", "Operators"],
+            ["none", "Tenant users"],
+          ]}
+        />
       </div>
-      <DataTable<UserRow, SortKey>
-        label="Users"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        sort={sort}
-        sortable={userSortKeys}
-        onSort={setSort}
-        loading={list.isFetching}
-        error={list.error ? errorInfo(list.error).message : null}
-        empty={<EmptyState title="No user matches" />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
-      />
+      <DataTable label="Users" columns={cols} {...list.table} {...sortProps} empty={<EmptyState title="No user matches" />} />
       {creating ? (
-        <CreateUserDialog
+        <UserCreateDialog
           onClose={() => setCreating(false)}
           onCreated={async (r) => {
             setCreating(false);
@@ -231,62 +198,5 @@ export function UsersPage() {
         onClose={() => setConfirm(null)}
       />
     </div>
-  );
-}
-
-function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (r: { email: string; password: string }) => void }) {
-  const trpc = useTRPC();
-  const [email, setEmail] = useState("");
-  const [name, setName] = useState("");
-  const [role, setRole] = useState<PlatformRole>(null);
-  const [errors, setErrors] = useState<{ email?: string; name?: string }>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const create = useMutation(
-    trpc.users.create.mutationOptions({
-      onSuccess: (r) => onCreated({ email: r.user.email, password: r.temporaryPassword }),
-      onError: (e) => {
-        const next: typeof errors = {};
-        setFormError(placeErrors(errorInfo(e), ["email", "name"] as const, (f, m) => (next[f] = m)));
-        setErrors(next);
-      },
-    }),
-  );
-  return (
-    <Dialog open onClose={onClose} title="Create user">
-      <form
-        noValidate
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setErrors({});
-          setFormError(null);
-          create.mutate({ email, name, platformRole: role });
-        }}
-      >
-        <FormError message={formError} />
-        <Field label="Email" error={errors.email}>
-          {(p) => <input {...p} type="email" autoFocus value={email} onChange={(e) => setEmail(e.target.value)} />}
-        </Field>
-        <Field label="Name" error={errors.name}>
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field label="Platform role" hint="None for tenant users; add them to tenants from the tenant's page.">
-          {(p) => (
-            <select {...p} value={role ?? ""} onChange={(e) => setRole((e.target.value || null) as PlatformRole)}>
-              <option value="">None</option>
-              <option value="operator-viewer">Operator viewer</option>
-              <option value="operator-admin">Operator admin</option>
-            </select>
-          )}
-        </Field>
-        <p className="text-xs text-zinc-500">A temporary password is generated and shown once.</p>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={create.isPending}>
-            Create user
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

@@ -11,12 +11,15 @@ export function Field({
   label,
   hint,
   error,
+  autoFocus,
   children,
 }: {
   label: string;
   hint?: string;
   error?: FieldError | string;
-  children: (props: { id: string; "aria-invalid": boolean; "aria-describedby"?: string; className: string }) => React.ReactNode;
+  /** The field a dialog opens on. */
+  autoFocus?: boolean;
+  children: (props: { id: string; "aria-invalid": boolean; "aria-describedby"?: string; className: string; autoFocus?: boolean }) => React.ReactNode;
 }) {
   const id = useId();
   const msg = typeof error === "string" ? error : error?.message;
@@ -26,7 +29,7 @@ export function Field({
       <label htmlFor={id} className="text-sm font-medium">
         {label}
       </label>
-      {children({ id, "aria-invalid": !!msg, "aria-describedby": describedBy, className: inputCls })}
+      {children({ id, "aria-invalid": !!msg, "aria-describedby": describedBy, className: inputCls, autoFocus })}
       {hint ? (
         <p id={`${id}-hint`} className="text-xs text-zinc-500">
           {hint}

@@ -1,0 +1,130 @@
+"use client";
+// The form-dialog shell (STYLE.md §8) and its input primitives. The shell owns what every form repeats:
+// the submit button's busy state, the submit error (server field errors such as a duplicate name land on
+// their field; the rest is the form's alert), Cancel, and "Discard unsaved changes?" when closing a dirty
+// form. Loading and the submit error are required, so a form cannot forget them. A create form is then its
+// fields and its mutation.
+import { useEffect, useMemo } from "react";
+import { type FieldValues, FormProvider, type Path, type RegisterOptions, type UseFormReturn, useFormContext } from "react-hook-form";
+import { Button } from "./button";
+import { Dialog } from "./dialog";
+import { Field, FormError } from "./form";
+import { splitServerError } from "./server-errors";
+
+export function FormDialog<T extends FieldValues>({
+  title,
+  form,
+  fields,
+  dirty,
+  onSubmit,
+  onClose,
+  loading,
+  submitError,
+  submitLabel,
+  submitDisabledReason,
+  wide,
+  columns,
+  children,
+}: {
+  title: string;
+  /** The react-hook-form form: its fields see it through context, its dirtiness guards closing. */
+  form?: UseFormReturn<T>;
+  /** The fields server errors may name (default: the form's default values' keys). Without `form`, the
+   *  caller shows these itself (fieldMessages) and the shell shows only what no field takes. */
+  fields?: readonly string[];
+  /** For forms kept outside react-hook-form: whether closing would lose input. */
+  dirty?: boolean;
+  onSubmit: (e: React.FormEvent<HTMLFormElement>) => void;
+  onClose: () => void;
+  /** The submit is under way: the button spins and closing does not ask. */
+  loading: boolean;
+  /** The last failure (a mutation's error, or a message of the form's own); null when there is none. */
+  submitError: unknown;
+  submitLabel: React.ReactNode;
+  submitDisabledReason?: string | null;
+  wide?: boolean;
+  /** Lay the fields out in two columns (wide forms). */
+  columns?: boolean;
+  children: React.ReactNode;
+}) {
+  const names = fields ?? Object.keys(form?.formState.defaultValues ?? {});
+  const key = names.join("|");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the field list is compared by its names (key)
+  const split = useMemo(() => splitServerError(submitError, names), [submitError, key, form]);
+  useEffect(() => {
+    for (const [field, message] of split.fields) form?.setError(field as Path<T>, { message });
+  }, [split, form]);
+  const isDirty = dirty ?? form?.formState.isDirty ?? false;
+  const close = () => {
+    if (isDirty && !loading && !window.confirm("Discard unsaved changes?")) return;
+    onClose();
+  };
+  return (
+    <Dialog open onClose={close} title={title} wide={wide}>
+      <form onSubmit={onSubmit} noValidate className={columns ? "grid grid-cols-1 gap-4 sm:grid-cols-2" : "flex flex-col gap-4"}>
+        {columns ? (
+          <div className="sm:col-span-2">
+            <FormError message={split.message} />
+          </div>
+        ) : (
+          <FormError message={split.message} />
+        )}
+        {form ? <FormProvider {...form}>{children}</FormProvider> : children}
+        <div className={`flex justify-end gap-2 ${columns ? "sm:col-span-2" : ""}`}>
+          <Button onClick={close}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={loading} disabledReason={submitDisabledReason}>
+            {submitLabel}
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+type FieldProps = { name: string; label: string; hint?: string; rules?: RegisterOptions };
+
+function useRegistered(name: string, rules?: RegisterOptions) {
+  const { register, getFieldState, formState } = useFormContext();
+  return { registered: register(name, rules), error: getFieldState(name, formState).error };
+}
+
+/** A labelled text (or number, with rules.valueAsNumber) input bound to the surrounding FormDialog's form. */
+export function TextField({ name, label, hint, rules, ...input }: FieldProps & Omit<React.InputHTMLAttributes<HTMLInputElement>, "name">) {
+  const { registered, error } = useRegistered(name, rules);
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(p) => <input {...p} {...input} className={`${p.className} ${input.className ?? ""}`} {...registered} />}
+    </Field>
+  );
+}
+
+export function TextAreaField({ name, label, hint, rules, ...input }: FieldProps & Omit<React.TextareaHTMLAttributes<HTMLTextAreaElement>, "name">) {
+  const { registered, error } = useRegistered(name, rules);
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(p) => <textarea {...p} {...input} className={`${p.className} ${input.className ?? ""}`} {...registered} />}
+    </Field>
+  );
+}
+
+export function SelectField({ name, label, hint, rules, children, ...input }: FieldProps & Omit<React.SelectHTMLAttributes<HTMLSelectElement>, "name">) {
+  const { registered, error } = useRegistered(name, rules);
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(p) => (
+        <select {...p} {...input} {...registered}>
+          {children}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+export function CheckboxField({ name, children }: { name: string; children: React.ReactNode }) {
+  const { register } = useFormContext();
+  return (
+    <label className="flex items-center gap-2 text-sm">
+      <input type="checkbox" {...register(name)} /> {children}
+    </label>
+  );
+}

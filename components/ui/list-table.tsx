@@ -1,0 +1,206 @@
+"use client";
+// One hook owns a paginated server list (STYLE.md §6): the query, the cursor stack (reset when the filter or
+// sort changes), polling, and the loading/error/paging props DataTable takes. A page passes its query and
+// columns and renders <DataTable {...list.table} label columns empty />. Shared column helpers and the
+// confirm-before-acting helper (delete, revoke…) live here too.
+import { keepPreviousData, type QueryKey, type UseMutationOptions, type UseQueryOptions, useMutation, useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import Link from "next/link";
+import { useRef, useState } from "react";
+import { errorInfo } from "@/components/trpc";
+import type { SortState } from "./data-table";
+import { ConfirmDialog } from "./dialog";
+import { useToast } from "./toast";
+import { useCursorPages, useDebounced } from "./use-cursor-pages";
+import { type Invalidate, useDone } from "./use-done";
+
+interface ListPage {
+  items: unknown[];
+  nextCursor?: string | null;
+}
+
+export function useListTable<TData extends ListPage, TKey extends QueryKey>(
+  // biome-ignore lint/suspicious/noExplicitAny: tRPC's query options carry their own error type
+  query: (cursor: string | null) => UseQueryOptions<TData, any, TData, TKey>,
+  opts: {
+    /** Filters and sort: when they change, paging starts again at the first page. */
+    resetKey?: unknown;
+    /** Refetch every n ms, or as the data says (faster while something is under way). */
+    poll?: number | ((data: TData | undefined) => number | false);
+    /** Show "Page n" beside the pager. */
+    pageSummary?: boolean;
+  } = {},
+) {
+  const { poll, pageSummary = true } = opts;
+  const pages = useCursorPages(JSON.stringify(opts.resetKey ?? ""));
+  const list = useQuery({
+    ...query(pages.cursor),
+    placeholderData: keepPreviousData,
+    refetchInterval: poll === undefined ? undefined : typeof poll === "number" ? poll : (q) => poll(q.state.data),
+  });
+  const rows = (list.data?.items ?? []) as TData["items"];
+  const nextCursor = list.data?.nextCursor;
+  return {
+    query: list,
+    data: list.data,
+    rows,
+    table: {
+      rows,
+      // A polled list stays calm while it refreshes; a plain one says it is busy.
+      loading: poll === undefined ? list.isFetching : list.isFetching && !list.data,
+      error: list.error ? errorInfo(list.error).message : null,
+      page: {
+        hasPrev: pages.hasPrev,
+        hasNext: !!nextCursor,
+        onPrev: pages.prev,
+        onNext: () => pages.next(nextCursor),
+        summary: pageSummary ? `Page ${pages.pageIndex + 1}` : undefined,
+      },
+    },
+  };
+}
+
+/** A sort state with the props DataTable takes for it. */
+export function useSort<K extends string>(initial: SortState<K>, sortable: readonly K[]) {
+  const [sort, setSort] = useState(initial);
+  return { sort, props: { sort, sortable, onSort: setSort } };
+}
+
+/** A search box's text and its debounced value (what the query uses). */
+export function useSearch() {
+  const [q, setQ] = useState("");
+  const dq = useDebounced(q);
+  return { q, setQ, dq, box: { value: q, onChange: setQ } };
+}
+
+export function SearchBox({ value, onChange, label, placeholder, width = "w-80" }: { value: string; onChange: (v: string) => void; label: string; placeholder: string; width?: string }) {
+  return (
+    <input
+      type="search"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      placeholder={placeholder}
+      aria-label={label}
+      className={`${width} rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900`}
+    />
+  );
+}
+
+/** A list filter as a plain select: options are [value, label] pairs. */
+export function SelectFilter<V extends string>({ label, value, onChange, options }: { label: string; value: V; onChange: (v: V) => void; options: readonly (readonly [V, string])[] }) {
+  return (
+    <select
+      aria-label={label}
+      value={value}
+      onChange={(e) => onChange(e.target.value as V)}
+      className="rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
+    >
+      {options.map(([v, l]) => (
+        <option key={v} value={v}>
+          {l}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** Column helpers for one row type: `const col = columns<VpcRow>()`, then `col.code("cidr", "IPv4 range", (r) => r.cidr)`. */
+export function columns<T>() {
+  type Get<V> = (row: T) => V;
+  const cell = (id: string, header: string, render: (row: T) => React.ReactNode): ColumnDef<T, unknown> => ({ id, header, cell: ({ row }) => render(row.original) });
+  return {
+    cell,
+    text: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <span className="font-medium">{get(r)}</span>),
+    muted: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <span className="text-zinc-600 dark:text-zinc-400">{get(r)}</span>),
+    code: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <code className="text-xs">{get(r)}</code>),
+    /** A code value that may be absent (shown as a dash). */
+    optionalCode: (id: string, header: string, get: Get<React.ReactNode | null | undefined>) =>
+      cell(id, header, (r) => {
+        const v = get(r);
+        return v ? <code className="text-xs">{v}</code> : <span className="text-zinc-400">—</span>;
+      }),
+    count: (id: string, header: string, get: Get<number>) => cell(id, header, (r) => <span className="tabular-nums">{get(r)}</span>),
+    date: (id: string, header: string, get: Get<Date | string>) => cell(id, header, (r) => new Date(get(r)).toLocaleString()),
+    link: (id: string, header: string, get: Get<React.ReactNode>, href: Get<string>) =>
+      cell(id, header, (r) => (
+        <Link href={href(r)} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
+          {get(r)}
+        </Link>
+      )),
+    /** The row-actions column: right-aligned buttons, a header only screen readers read. */
+    actions: (render: (row: T) => React.ReactNode): ColumnDef<T, unknown> => ({
+      id: "actions",
+      header: () => <span className="sr-only">Actions</span>,
+      cell: ({ row }) => <div className="flex justify-end gap-2">{render(row.original)}</div>,
+    }),
+  };
+}
+
+/**
+ * Confirm, then act (delete, revoke, detach…): the row asked about, the mutation, its toasts (success and
+ * error: confirm dialogs report through toasts, STYLE.md §9) and the lists to refetch. Render <ConfirmAction of={…} />.
+ */
+export function useConfirmAction<Row, TVars>({
+  mutation,
+  vars,
+  success,
+  invalidate,
+  then,
+}: {
+  // biome-ignore lint/suspicious/noExplicitAny: tRPC's mutation options carry their own result and error types
+  mutation: (o: { onSuccess: () => Promise<void>; onError: (e: unknown) => void }) => UseMutationOptions<any, any, TVars, any>;
+  vars: (row: Row) => TVars;
+  success: (row: Row) => string;
+  invalidate: Invalidate | Invalidate[];
+  then?: (row: Row) => void;
+}) {
+  const toast = useToast();
+  const done = useDone();
+  const [target, setTarget] = useState<Row | null>(null);
+  const acting = useRef<Row | null>(null);
+  const m = useMutation(
+    mutation({
+      onSuccess: async () => {
+        const row = acting.current;
+        setTarget(null);
+        if (row) await done(success(row), invalidate, () => then?.(row));
+      },
+      onError: (e) => toast("error", errorInfo(e).message),
+    }),
+  );
+  return {
+    target,
+    ask: setTarget,
+    busy: m.isPending,
+    close: () => setTarget(null),
+    confirm: () => {
+      if (!target) return;
+      acting.current = target;
+      m.mutate(vars(target));
+    },
+  };
+}
+
+export function ConfirmAction<Row>({
+  of,
+  title,
+  body,
+  confirmLabel,
+}: {
+  of: { target: Row | null; busy: boolean; close: () => void; confirm: () => void };
+  title: (row: Row) => string;
+  body: (row: Row) => React.ReactNode;
+  confirmLabel: string;
+}) {
+  return (
+    <ConfirmDialog
+      open={!!of.target}
+      title={of.target ? title(of.target) : ""}
+      body={of.target ? body(of.target) : null}
+      confirmLabel={confirmLabel}
+      busy={of.busy}
+      onConfirm={of.confirm}
+      onClose={of.close}
+    />
+  );
+}
