@@ -17,7 +17,7 @@ import { Field, FormError } from "@/components/ui/form";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { instanceCreateSchema } from "@/db/validation/instances";
-import { placeErrors } from "@/components/storage/shared";
+import { placeServerErrors } from "@/components/ui/server-errors";
 
 type FormIn = z.input<typeof instanceCreateSchema>;
 type FormOut = z.output<typeof instanceCreateSchema>;
@@ -74,7 +74,7 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
         await qc.invalidateQueries(trpc.instances.pathFilter());
         router.push(`/t/${encodeURIComponent(tenant)}/instances/${r.id}`);
       },
-      onError: (e) => setSubmitError(placeErrors(form, e, FIELDS)),
+      onError: (e) => setSubmitError(placeServerErrors(e, FIELDS, (f, message) => form.setError(f, { message }))),
     }),
   );
   const submit = form.handleSubmit((v) => {

@@ -2,27 +2,26 @@
 // Operator storage: capacity (raw / used / provisioned thin) by disk pool and logical pool, storage nodes and disks
 // with health, disk/logical pool create/edit/delete (the service's refusal — e.g. "still holds 3 volumes" — is
 // shown as is), every tenant's volumes with filters and a detail view (targets, attachments), and the targets list.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
-import type { inferRouterOutputs } from "@trpc/server";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { FormError } from "@/components/ui/form";
+import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useToast } from "@/components/ui/toast";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { useDebounced } from "@/components/ui/use-cursor-pages";
+import type { DiskPool, LogicalPool, Redundancy } from "@/server/drivers/storage/client";
 import { operatorCan, reasonOf } from "@/domain/roles";
-import type { AppRouter } from "@/server/api/root";
+import { DiskPoolCreateDialog } from "./disk-pool-create";
+import { DiskPoolRenameDialog } from "./disk-pool-rename";
+import { LogicalPoolEditDialog } from "./logical-pool-edit";
 import { formatBytes, inputCls, StateBadge } from "./shared";
+import { StorageVolumeDetailDialog } from "./storage-volume-detail";
 
-// The storage service's shapes as the overview returns them.
-type Overview = inferRouterOutputs<AppRouter>["storage"]["overview"];
-type DiskPool = Overview["diskPools"][number];
-type LogicalPool = Overview["logicalPools"][number];
-type Redundancy = LogicalPool["redundancy"];
+const lpCol = columns<LogicalPool>();
+const dpCol = columns<DiskPool>();
+const volCol = columns<OpsVolumeRow>();
 
 const redundancyText = (r: Redundancy) => (r.type === "replica" ? `${r.copies}× replica` : `EC ${r.data}+${r.parity}`);
 
@@ -38,86 +37,57 @@ function Stat({ label, value, hint }: { label: string; value: string; hint?: str
 
 export function OpsStoragePage() {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
   const ov = useQuery(trpc.storage.overview.queryOptions());
   const [lpDialog, setLpDialog] = useState<LogicalPool | "new" | null>(null);
   const [dpDialog, setDpDialog] = useState(false);
   const [renaming, setRenaming] = useState<DiskPool | null>(null);
-  const [deleting, setDeleting] = useState<{ kind: "disk" | "logical"; id: string; name: string } | null>(null);
-  const refresh = () => qc.invalidateQueries(trpc.storage.pathFilter());
-  const onDeleted = async () => {
-    toast("success", `Pool ${deleting?.name} deleted.`);
-    setDeleting(null);
-    await refresh();
-  };
-  const onDeleteError = (e: unknown) => toast("error", errorInfo(e).message);
-  const delLp = useMutation(trpc.storage.deleteLogicalPool.mutationOptions({ onSuccess: onDeleted, onError: onDeleteError }));
-  const delDp = useMutation(trpc.storage.deleteDiskPool.mutationOptions({ onSuccess: onDeleted, onError: onDeleteError }));
+  const deleteOf = { vars: (p: { id: string; name: string }) => ({ id: p.id }), success: (p: { name: string }) => `Pool ${p.name} deleted.`, invalidate: trpc.storage.pathFilter() };
+  const delLp = useConfirmAction({ mutation: (o) => trpc.storage.deleteLogicalPool.mutationOptions(o), ...deleteOf });
+  const delDp = useConfirmAction({ mutation: (o) => trpc.storage.deleteDiskPool.mutationOptions(o), ...deleteOf });
 
   if (ov.error) return (<div><PageHeader title="Storage" /><FormError message={errorInfo(ov.error).message} /></div>);
   const d = ov.data;
   const dpName = (id: string) => d?.diskPools.find((p) => p.id === id)?.name ?? id;
 
-  const lpColumns: ColumnDef<LogicalPool, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "diskPool", header: "Disk pool", cell: ({ row }) => dpName(row.original.diskPoolId) },
-    { id: "redundancy", header: "Redundancy", cell: ({ row }) => redundancyText(row.original.redundancy) },
-    { id: "thin", header: "Provisioning", cell: ({ row }) => (row.original.thinProvisioned ? `thin, ×${row.original.overcommitRatio}` : "thick") },
-    { id: "usable", header: "Usable", cell: ({ row }) => formatBytes(row.original.usableBytes) },
-    { id: "used", header: "Used", cell: ({ row }) => formatBytes(row.original.usedBytes) },
-    { id: "provisioned", header: "Provisioned", cell: ({ row }) => `${formatBytes(row.original.provisionedBytes)} of ${formatBytes(row.original.provisionLimitBytes)}` },
-    { id: "volumes", header: "Volumes", cell: ({ row }) => row.original.volumeCount },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end gap-2">
-          <Button size="sm" aria-label={`Edit logical pool ${row.original.name}`} disabledReason={changeReason} onClick={() => setLpDialog(row.original)}>
-            Edit
-          </Button>
-          <Button
-            size="sm"
-            variant="danger"
-            aria-label={`Delete logical pool ${row.original.name}`}
-            disabledReason={changeReason}
-            onClick={() => setDeleting({ kind: "logical", id: row.original.id, name: row.original.name })}
-          >
-            Delete
-          </Button>
-        </div>
-      ),
-    },
+  const lpColumns = [
+    lpCol.text("name", "Name", (p) => p.name),
+    lpCol.cell("diskPool", "Disk pool", (p) => dpName(p.diskPoolId)),
+    lpCol.cell("redundancy", "Redundancy", (p) => redundancyText(p.redundancy)),
+    lpCol.cell("thin", "Provisioning", (p) => (p.thinProvisioned ? `thin, ×${p.overcommitRatio}` : "thick")),
+    lpCol.cell("usable", "Usable", (p) => formatBytes(p.usableBytes)),
+    lpCol.cell("used", "Used", (p) => formatBytes(p.usedBytes)),
+    lpCol.cell("provisioned", "Provisioned", (p) => `${formatBytes(p.provisionedBytes)} of ${formatBytes(p.provisionLimitBytes)}`),
+    lpCol.cell("volumes", "Volumes", (p) => p.volumeCount),
+    lpCol.actions((p) => (
+      <>
+        <Button size="sm" aria-label={`Edit logical pool ${p.name}`} disabledReason={changeReason} onClick={() => setLpDialog(p)}>
+          Edit
+        </Button>
+        <Button size="sm" variant="danger" aria-label={`Delete logical pool ${p.name}`} disabledReason={changeReason} onClick={() => delLp.ask(p)}>
+          Delete
+        </Button>
+      </>
+    )),
   ];
-  const dpColumns: ColumnDef<DiskPool, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "disks", header: "Disks", cell: ({ row }) => `${row.original.diskIds.length} on ${row.original.nodeIds.length} node(s)` },
-    { id: "capacity", header: "Raw capacity", cell: ({ row }) => formatBytes(row.original.capacityBytes) },
-    { id: "allocated", header: "Allocated", cell: ({ row }) => formatBytes(row.original.allocatedRawBytes) },
-    { id: "free", header: "Free", cell: ({ row }) => formatBytes(row.original.freeRawBytes) },
-    { id: "health", header: "Health", cell: ({ row }) => <StateBadge state={row.original.health} /> },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end gap-2">
-          <Button size="sm" aria-label={`Rename disk pool ${row.original.name}`} disabledReason={changeReason} onClick={() => setRenaming(row.original)}>
-            Rename
-          </Button>
-          <Button
-            size="sm"
-            variant="danger"
-            aria-label={`Delete disk pool ${row.original.name}`}
-            disabledReason={changeReason}
-            onClick={() => setDeleting({ kind: "disk", id: row.original.id, name: row.original.name })}
-          >
-            Delete
-          </Button>
-        </div>
-      ),
-    },
+  const dpColumns = [
+    dpCol.text("name", "Name", (p) => p.name),
+    dpCol.cell("disks", "Disks", (p) => `${p.diskIds.length} on ${p.nodeIds.length} node(s)`),
+    dpCol.cell("capacity", "Raw capacity", (p) => formatBytes(p.capacityBytes)),
+    dpCol.cell("allocated", "Allocated", (p) => formatBytes(p.allocatedRawBytes)),
+    dpCol.cell("free", "Free", (p) => formatBytes(p.freeRawBytes)),
+    dpCol.cell("health", "Health", (p) => <StateBadge state={p.health} />),
+    dpCol.actions((p) => (
+      <>
+        <Button size="sm" aria-label={`Rename disk pool ${p.name}`} disabledReason={changeReason} onClick={() => setRenaming(p)}>
+          Rename
+        </Button>
+        <Button size="sm" variant="danger" aria-label={`Delete disk pool ${p.name}`} disabledReason={changeReason} onClick={() => delDp.ask(p)}>
+          Delete
+        </Button>
+      </>
+    )),
   ];
 
   return (
@@ -149,11 +119,11 @@ export function OpsStoragePage() {
       )}
       <section>
         <h2 className="mb-2 text-lg font-semibold">Logical pools</h2>
-        <DataTable<LogicalPool, string> label="Logical pools" columns={lpColumns} rows={d?.logicalPools ?? []} loading={ov.isFetching} empty={<EmptyState title="No logical pools" body="Create one on a disk pool." />} />
+        <DataTable label="Logical pools" columns={lpColumns} rows={d?.logicalPools ?? []} loading={ov.isFetching} empty={<EmptyState title="No logical pools" body="Create one on a disk pool." />} />
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Disk pools</h2>
-        <DataTable<DiskPool, string> label="Disk pools" columns={dpColumns} rows={d?.diskPools ?? []} loading={ov.isFetching} empty={<EmptyState title="No disk pools" body="Group physical disks into a disk pool first." />} />
+        <DataTable label="Disk pools" columns={dpColumns} rows={d?.diskPools ?? []} loading={ov.isFetching} empty={<EmptyState title="No disk pools" body="Group physical disks into a disk pool first." />} />
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Storage nodes</h2>
@@ -190,198 +160,24 @@ export function OpsStoragePage() {
       </section>
       <AllVolumes logicalPools={d?.logicalPools ?? []} />
       <Targets />
-      {lpDialog ? <LogicalPoolDialog pool={lpDialog === "new" ? null : lpDialog} diskPools={d?.diskPools ?? []} onClose={() => setLpDialog(null)} /> : null}
-      {renaming ? <RenameDiskPoolDialog pool={renaming} onClose={() => setRenaming(null)} /> : null}
-      {dpDialog ? <DiskPoolDialog disks={(d?.disks ?? []).filter((x) => x.diskPoolId === null)} onClose={() => setDpDialog(false)} /> : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete ${deleting?.kind === "disk" ? "disk" : "logical"} pool ${deleting?.name ?? ""}?`}
-        body={<p>The storage service refuses while the pool is in use and says why.</p>}
-        confirmLabel="Delete pool"
-        busy={delLp.isPending || delDp.isPending}
-        onConfirm={() => deleting && (deleting.kind === "disk" ? delDp.mutate({ id: deleting.id }) : delLp.mutate({ id: deleting.id }))}
-        onClose={() => setDeleting(null)}
-      />
+      {lpDialog ? <LogicalPoolEditDialog pool={lpDialog === "new" ? null : lpDialog} diskPools={d?.diskPools ?? []} onClose={() => setLpDialog(null)} /> : null}
+      {renaming ? <DiskPoolRenameDialog pool={renaming} onClose={() => setRenaming(null)} /> : null}
+      {dpDialog ? <DiskPoolCreateDialog disks={(d?.disks ?? []).filter((x) => x.diskPoolId === null)} onClose={() => setDpDialog(false)} /> : null}
+      {(
+        [
+          [delLp, "logical"],
+          [delDp, "disk"],
+        ] as const
+      ).map(([del, kind]) => (
+        <ConfirmAction
+          key={kind}
+          of={del}
+          title={(p) => `Delete ${kind} pool ${p.name}?`}
+          body={() => <p>The storage service refuses while the pool is in use and says why.</p>}
+          confirmLabel="Delete pool"
+        />
+      ))}
     </div>
-  );
-}
-
-function LogicalPoolDialog({ pool, diskPools, onClose }: { pool: LogicalPool | null; diskPools: DiskPool[]; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [v, setV] = useState({
-    name: pool?.name ?? "",
-    diskPoolId: pool?.diskPoolId ?? diskPools[0]?.id ?? "",
-    type: pool?.redundancy.type ?? "replica",
-    copies: pool?.redundancy.type === "replica" ? pool.redundancy.copies : 3,
-    data: pool?.redundancy.type === "ec" ? pool.redundancy.data : 4,
-    parity: pool?.redundancy.type === "ec" ? pool.redundancy.parity : 2,
-    thin: pool?.thinProvisioned ?? true,
-    overcommit: pool?.overcommitRatio ?? 2,
-  });
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [banner, setBanner] = useState<string | null>(null);
-  const onError = (e: unknown) => {
-    const info = errorInfo(e);
-    setErrors(info.fieldErrors);
-    setBanner(info.message);
-  };
-  const onSuccess = async (p: { name: string }) => {
-    toast("success", `Logical pool ${p.name} saved.`);
-    await qc.invalidateQueries(trpc.storage.pathFilter());
-    onClose();
-  };
-  const create = useMutation(trpc.storage.createLogicalPool.mutationOptions({ onSuccess, onError }));
-  const update = useMutation(trpc.storage.updateLogicalPool.mutationOptions({ onSuccess, onError }));
-  const err = (k: string) => errors[k]?.[0] ?? Object.entries(errors).find(([f]) => f.startsWith(`${k}.`))?.[1][0];
-  const num = (s: string) => (s === "" ? Number.NaN : Number(s));
-  return (
-    <Dialog open onClose={onClose} title={pool ? `Edit logical pool ${pool.name}` : "Create logical pool"}>
-      <form
-        noValidate
-        className="flex flex-col gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setErrors({});
-          setBanner(null);
-          if (pool) update.mutate({ id: pool.id, name: v.name, ...(pool.thinProvisioned ? { overcommitRatio: v.overcommit } : {}) });
-          else
-            create.mutate({
-              name: v.name,
-              diskPoolId: v.diskPoolId,
-              redundancy: v.type === "replica" ? { type: "replica", copies: v.copies } : { type: "ec", data: v.data, parity: v.parity },
-              thinProvisioned: v.thin,
-              overcommitRatio: v.thin ? v.overcommit : undefined,
-            });
-        }}
-      >
-        <FormError message={banner} />
-        <Field label="Name" error={err("name")}>
-          {(p) => <input {...p} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} />}
-        </Field>
-        {pool ? null : (
-          <>
-            <Field label="Disk pool" error={err("diskPoolId")}>
-              {(p) => (
-                <select {...p} value={v.diskPoolId} onChange={(e) => setV({ ...v, diskPoolId: e.target.value })}>
-                  {diskPools.map((dp) => (
-                    <option key={dp.id} value={dp.id}>
-                      {dp.name}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            <Field label="Redundancy" error={err("redundancy")}>
-              {(p) => (
-                <select {...p} value={v.type} onChange={(e) => setV({ ...v, type: e.target.value as "replica" | "ec" })}>
-                  <option value="replica">Replicas (1–3 copies)</option>
-                  <option value="ec">Erasure coding (k data + m parity)</option>
-                </select>
-              )}
-            </Field>
-            {v.type === "replica" ? (
-              <Field label="Copies" error={err("redundancy.copies")}>
-                {(p) => <input {...p} type="number" min={1} max={3} value={v.copies} onChange={(e) => setV({ ...v, copies: num(e.target.value) })} />}
-              </Field>
-            ) : (
-              <div className="flex gap-3">
-                <Field label="Data fragments (k)" error={err("redundancy.data")}>
-                  {(p) => <input {...p} type="number" min={2} value={v.data} onChange={(e) => setV({ ...v, data: num(e.target.value) })} />}
-                </Field>
-                <Field label="Parity fragments (m)" error={err("redundancy.parity")}>
-                  {(p) => <input {...p} type="number" min={1} value={v.parity} onChange={(e) => setV({ ...v, parity: num(e.target.value) })} />}
-                </Field>
-              </div>
-            )}
-            <label className="flex items-center gap-2 text-sm">
-              <input type="checkbox" checked={v.thin} onChange={(e) => setV({ ...v, thin: e.target.checked })} /> Thin provisioned
-            </label>
-          </>
-        )}
-        {(pool ? pool.thinProvisioned : v.thin) ? (
-          <Field label="Over-commit ratio" hint="How much more may be provisioned than is usable (thin pools)." error={err("overcommitRatio")}>
-            {(p) => <input {...p} type="number" step="0.1" min={1} value={v.overcommit} onChange={(e) => setV({ ...v, overcommit: num(e.target.value) })} />}
-          </Field>
-        ) : null}
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={create.isPending || update.isPending}>
-            {pool ? "Save" : "Create logical pool"}
-          </Button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function DiskPoolDialog({ disks, onClose }: { disks: { id: string; name: string; nodeId: string; sizeBytes: number; media: string }[]; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [name, setName] = useState("");
-  const [picked, setPicked] = useState<Set<string>>(new Set());
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [banner, setBanner] = useState<string | null>(null);
-  const create = useMutation(
-    trpc.storage.createDiskPool.mutationOptions({
-      onSuccess: async (p) => {
-        toast("success", `Disk pool ${p.name} created.`);
-        await qc.invalidateQueries(trpc.storage.pathFilter());
-        onClose();
-      },
-      onError: (e) => {
-        const info = errorInfo(e);
-        setErrors(info.fieldErrors);
-        setBanner(info.message);
-      },
-    }),
-  );
-  return (
-    <Dialog open onClose={onClose} title="Create disk pool" wide>
-      <form
-        noValidate
-        className="flex flex-col gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setErrors({});
-          setBanner(null);
-          create.mutate({ name, diskIds: [...picked] });
-        }}
-      >
-        <FormError message={banner} />
-        <Field label="Name" error={errors.name?.[0]}>
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <fieldset className="max-h-64 overflow-y-auto rounded-md border border-zinc-200 p-2 text-sm dark:border-zinc-800">
-          <legend className="px-1 font-medium">Unassigned disks ({disks.length})</legend>
-          {disks.length === 0 ? <p className="text-zinc-500">Every disk already belongs to a disk pool.</p> : null}
-          {disks.map((disk) => (
-            <label key={disk.id} className="flex items-center gap-2">
-              <input
-                type="checkbox"
-                checked={picked.has(disk.id)}
-                onChange={(e) => {
-                  const next = new Set(picked);
-                  if (e.target.checked) next.add(disk.id);
-                  else next.delete(disk.id);
-                  setPicked(next);
-                }}
-              />
-              {disk.name} ({disk.media}, {formatBytes(disk.sizeBytes)})
-            </label>
-          ))}
-        </fieldset>
-        {errors.diskIds ? <p className="text-xs text-red-600">{errors.diskIds[0]}</p> : null}
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={create.isPending}>
-            Create disk pool
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }
 
@@ -404,36 +200,32 @@ function AllVolumes({ logicalPools }: { logicalPools: LogicalPool[] }) {
   const [pool, setPool] = useState("");
   const [state, setState] = useState("");
   const [attached, setAttached] = useState("");
-  const pages = useCursorPages(`${dt}|${pool}|${state}|${attached}`);
-  const list = useQuery({
-    ...trpc.storage.volumes.queryOptions({
-      tenant: dt || undefined,
-      logicalPoolId: pool || undefined,
-      state: (state || undefined) as "available" | undefined,
-      attached: attached === "" ? undefined : attached === "yes",
-      cursor: pages.cursor,
-    }),
-    placeholderData: (p) => p,
-  });
+  const list = useListTable(
+    (cursor) =>
+      trpc.storage.volumes.queryOptions({
+        tenant: dt || undefined,
+        logicalPoolId: pool || undefined,
+        state: (state || undefined) as "available" | undefined,
+        attached: attached === "" ? undefined : attached === "yes",
+        cursor,
+      }),
+    { resetKey: [dt, pool, state, attached] },
+  );
   const [open, setOpen] = useState<string | null>(null);
   const poolName = (id: string) => logicalPools.find((p) => p.id === id)?.name ?? id;
-  const columns: ColumnDef<OpsVolumeRow, unknown>[] = [
-    {
-      id: "name",
-      header: "Volume",
-      cell: ({ row }) => (
-        <button type="button" className="font-medium text-sky-700 hover:underline dark:text-sky-400" onClick={() => setOpen(row.original.id)}>
-          {row.original.name}
-        </button>
-      ),
-    },
-    { id: "tenant", header: "Tenant", cell: ({ row }) => row.original.tenantSlug },
-    { id: "size", header: "Size", cell: ({ row }) => `${row.original.sizeGiB} GiB` },
-    { id: "kind", header: "Kind", cell: ({ row }) => row.original.kind },
-    { id: "pool", header: "Logical pool", cell: ({ row }) => poolName(row.original.logicalPoolId) },
-    { id: "image", header: "Image", cell: ({ row }) => row.original.sourceImageName ?? "—" },
-    { id: "state", header: "State", cell: ({ row }) => <StateBadge state={row.original.state} /> },
-    { id: "attached", header: "Attachments", cell: ({ row }) => row.original.attachments },
+  const cols = [
+    volCol.cell("name", "Volume", (v) => (
+      <button type="button" className="font-medium text-sky-700 hover:underline dark:text-sky-400" onClick={() => setOpen(v.id)}>
+        {v.name}
+      </button>
+    )),
+    volCol.cell("tenant", "Tenant", (v) => v.tenantSlug),
+    volCol.cell("size", "Size", (v) => `${v.sizeGiB} GiB`),
+    volCol.cell("kind", "Kind", (v) => v.kind),
+    volCol.cell("pool", "Logical pool", (v) => poolName(v.logicalPoolId)),
+    volCol.cell("image", "Image", (v) => v.sourceImageName ?? "—"),
+    volCol.cell("state", "State", (v) => <StateBadge state={v.state} />),
+    volCol.cell("attached", "Attachments", (v) => v.attachments),
   ];
   return (
     <section>
@@ -460,67 +252,9 @@ function AllVolumes({ logicalPools }: { logicalPools: LogicalPool[] }) {
           <option value="no">Not attached</option>
         </select>
       </div>
-      <DataTable<OpsVolumeRow, string>
-        label="All volumes"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        loading={list.isFetching}
-        error={list.error ? errorInfo(list.error).message : null}
-        empty={<EmptyState title="No volumes match" />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
-      />
-      {open ? <VolumeDetail id={open} onClose={() => setOpen(null)} /> : null}
+      <DataTable label="All volumes" columns={cols} {...list.table} empty={<EmptyState title="No volumes match" />} />
+      {open ? <StorageVolumeDetailDialog id={open} onClose={() => setOpen(null)} /> : null}
     </section>
-  );
-}
-
-function VolumeDetail({ id, onClose }: { id: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const q = useQuery(trpc.storage.volume.queryOptions({ id }));
-  const v = q.data;
-  return (
-    <Dialog open onClose={onClose} title={v ? `Volume ${v.name} (${v.tenantSlug})` : "Volume"} wide>
-      {q.error ? <FormError message={errorInfo(q.error).message} /> : null}
-      {v ? (
-        <div className="flex flex-col gap-3 text-sm">
-          <dl className="grid grid-cols-2 gap-x-4 gap-y-1">
-            <dt className="text-zinc-500">Size</dt>
-            <dd>{v.sizeGiB} GiB</dd>
-            <dt className="text-zinc-500">Used on storage</dt>
-            <dd>{v.service ? `${formatBytes(v.service.usedBytes)} own, ${formatBytes(v.service.referencedBytes)} referenced` : "—"}</dd>
-            <dt className="text-zinc-500">Storage volume</dt>
-            <dd className="font-mono text-xs">{v.storageVolumeId ?? "—"}</dd>
-            <dt className="text-zinc-500">Parent snapshot</dt>
-            <dd className="font-mono text-xs">{v.service?.sourceSnapshotId ?? "none (stands alone)"}</dd>
-            <dt className="text-zinc-500">Multi-attach</dt>
-            <dd>{v.multiAttach ? "yes" : "no"}</dd>
-          </dl>
-          <h3 className="font-semibold">Targets</h3>
-          {v.targets.length === 0 ? <p className="text-zinc-500">Not exported.</p> : null}
-          <ul>
-            {v.targets.map((t) => (
-              <li key={t.id} className="font-mono text-xs">
-                {t.protocol} {t.nqn ?? t.iqn} @ {t.address}:{t.port} → {t.initiator}
-              </li>
-            ))}
-          </ul>
-          <h3 className="font-semibold">Attachments</h3>
-          {v.attachments.length === 0 ? <p className="text-zinc-500">Not attached.</p> : null}
-          <ul>
-            {v.attachments.map((a) => (
-              <li key={a.id}>{a.nodeName ?? a.instanceId ?? a.id}</li>
-            ))}
-          </ul>
-          <h3 className="font-semibold">Snapshots</h3>
-          <p>{v.snapshots.length === 0 ? "None." : v.snapshots.map((s) => s.name).join(", ")}</p>
-        </div>
-      ) : (
-        <p>Loading…</p>
-      )}
-      <div className="flex justify-end">
-        <Button onClick={onClose}>Close</Button>
-      </div>
-    </Dialog>
   );
 }
 
@@ -559,46 +293,5 @@ function Targets() {
         </table>
       ) : null}
     </section>
-  );
-}
-
-function RenameDiskPoolDialog({ pool, onClose }: { pool: DiskPool; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [name, setName] = useState(pool.name);
-  const [error, setError] = useState<string | null>(null);
-  const rename = useMutation(
-    trpc.storage.updateDiskPool.mutationOptions({
-      onSuccess: async (p) => {
-        toast("success", `Disk pool renamed to ${p.name}.`);
-        await qc.invalidateQueries(trpc.storage.pathFilter());
-        onClose();
-      },
-      onError: (e) => setError(errorInfo(e).message),
-    }),
-  );
-  return (
-    <Dialog open onClose={onClose} title={`Rename disk pool ${pool.name}`}>
-      <form
-        noValidate
-        className="flex flex-col gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setError(null);
-          rename.mutate({ id: pool.id, name });
-        }}
-      >
-        <Field label="Name" error={error ?? undefined}>
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={rename.isPending}>
-            Rename
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

@@ -1,7 +1,6 @@
 "use client";
 // Small pieces shared by the storage pages: byte/GiB formatting, state badges, usage-vs-quota meters, and
-// placing a server error on the form field it names (else the form's error banner).
-import type { FieldValues, Path, UseFormReturn } from "react-hook-form";
+// the storage service's refusal as a form's message.
 import { errorInfo } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 
@@ -51,18 +50,10 @@ export function UsageMeter({ label, used, limit, unit = "" }: { label: string; u
   );
 }
 
-/** Puts field errors from the server on the form's fields; returns the message for the banner when none fit. */
-export function placeErrors<T extends FieldValues>(form: UseFormReturn<T>, e: unknown, fields: readonly string[]): string | null {
-  const info = errorInfo(e);
-  let placed = false;
-  for (const [field, msgs] of Object.entries(info.fieldErrors)) {
-    if (fields.includes(field)) {
-      form.setError(field as Path<T>, { message: msgs[0] });
-      placed = true;
-    }
-  }
-  return placed ? null : info.message;
-}
-
 export const inputCls =
   "rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+
+/** The storage service's refusal as it says it ("still holds 3 volumes"), shown beside any field errors. */
+export function serviceMessage(err: unknown): string | null {
+  return err ? errorInfo(err).message : null;
+}

@@ -1,19 +1,17 @@
 "use client";
 // Tenant snapshots: list, create a volume from one (a thin clone), promote one to a private image (the backup
 // path: a flattened copy that outlives the volume), delete (refused while volumes made from it exist).
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useToast } from "@/components/ui/toast";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
-import { inputCls, StateBadge } from "./shared";
-import { StorageUsage, VolumeCreateDialog } from "./volumes-page";
+import { StateBadge } from "./shared";
+import { SnapshotPromoteDialog } from "./snapshot-promote";
+import { VolumeCreateDialog } from "./volume-create";
+import { StorageUsage } from "./volumes-page";
 
 interface SnapshotRow {
   id: string;
@@ -24,163 +22,83 @@ interface SnapshotRow {
   volumeCount: number;
   createdAt: Date;
 }
+const col = columns<SnapshotRow>();
 
 export function SnapshotsPage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [q, setQ] = useState("");
-  const dq = useDebounced(q);
-  const pages = useCursorPages(dq);
-  const list = useQuery({ ...trpc.snapshots.list.queryOptions({ tenant, q: dq || undefined, cursor: pages.cursor }), placeholderData: (p) => p });
+  const search = useSearch();
+  const dq = search.dq;
+  const list = useListTable((cursor) => trpc.snapshots.list.queryOptions({ tenant, q: dq || undefined, cursor }), { resetKey: dq });
   const [cloning, setCloning] = useState<SnapshotRow | null>(null);
   const [promoting, setPromoting] = useState<SnapshotRow | null>(null);
-  const [deleting, setDeleting] = useState<SnapshotRow | null>(null);
-  const del = useMutation(
-    trpc.snapshots.delete.mutationOptions({
-      onSuccess: async () => {
-        toast("success", `Snapshot ${deleting?.name} deleted.`);
-        setDeleting(null);
-        await Promise.all([qc.invalidateQueries(trpc.snapshots.pathFilter()), qc.invalidateQueries(trpc.volumes.pathFilter())]);
-      },
-      onError: (e) => toast("error", errorInfo(e).message),
+  const del = useConfirmAction({
+    mutation: (o) => trpc.snapshots.delete.mutationOptions(o),
+    vars: (s: SnapshotRow) => ({ tenant, id: s.id }),
+    success: (s) => `Snapshot ${s.name} deleted.`,
+    invalidate: [trpc.snapshots.pathFilter(), trpc.volumes.pathFilter()],
+  });
+  const cols = [
+    col.text("name", "Name", (s) => s.name),
+    col.cell("volume", "Volume", (s) => s.volumeName),
+    col.count("size", "Size", (s) => `${s.sizeGiB} GiB`),
+    col.cell("state", "State", (s) => <StateBadge state={s.state} />),
+    col.count("clones", "Volumes from it", (s) => s.volumeCount),
+    col.date("createdAt", "Created", (s) => s.createdAt),
+    col.actions((s) => {
+      const notReady = s.state !== "available" ? `Snapshot ${s.name} is ${s.state}.` : null;
+      return (
+        <>
+          <Button size="sm" aria-label={`Create volume from snapshot ${s.name}`} disabledReason={notReady} onClick={() => setCloning(s)}>
+            Create volume
+          </Button>
+          <Button size="sm" aria-label={`Save snapshot ${s.name} as an image`} disabledReason={notReady} onClick={() => setPromoting(s)}>
+            Save as image
+          </Button>
+          <Button
+            size="sm"
+            variant="danger"
+            aria-label={`Delete snapshot ${s.name}`}
+            disabledReason={notReady ?? (s.volumeCount > 0 ? `${s.volumeCount} volume(s) were created from this snapshot; delete them first.` : null)}
+            onClick={() => del.ask(s)}
+          >
+            Delete
+          </Button>
+        </>
+      );
     }),
-  );
-  const columns: ColumnDef<SnapshotRow, unknown>[] = [
-    { id: "name", header: "Name", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "volume", header: "Volume", cell: ({ row }) => row.original.volumeName },
-    { id: "size", header: "Size", cell: ({ row }) => <span className="tabular-nums">{row.original.sizeGiB} GiB</span> },
-    { id: "state", header: "State", cell: ({ row }) => <StateBadge state={row.original.state} /> },
-    { id: "clones", header: "Volumes from it", cell: ({ row }) => <span className="tabular-nums">{row.original.volumeCount}</span> },
-    { id: "createdAt", header: "Created", cell: ({ row }) => new Date(row.original.createdAt).toLocaleString() },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => {
-        const s = row.original;
-        const notReady = s.state !== "available" ? `Snapshot ${s.name} is ${s.state}.` : null;
-        return (
-          <div className="flex justify-end gap-2">
-            <Button size="sm" aria-label={`Create volume from snapshot ${s.name}`} disabledReason={notReady} onClick={() => setCloning(s)}>
-              Create volume
-            </Button>
-            <Button size="sm" aria-label={`Save snapshot ${s.name} as an image`} disabledReason={notReady} onClick={() => setPromoting(s)}>
-              Save as image
-            </Button>
-            <Button
-              size="sm"
-              variant="danger"
-              aria-label={`Delete snapshot ${s.name}`}
-              disabledReason={notReady ?? (s.volumeCount > 0 ? `${s.volumeCount} volume(s) were created from this snapshot; delete them first.` : null)}
-              onClick={() => setDeleting(s)}
-            >
-              Delete
-            </Button>
-          </div>
-        );
-      },
-    },
   ];
   return (
     <div>
       <PageHeader title="Snapshots" description="Point-in-time copies of your volumes. Create volumes from them, or save one as a private image (a backup that outlives the volume)." />
       <StorageUsage tenant={tenant} />
       <div className="mb-3">
-        <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Filter by name" aria-label="Filter snapshots" className={`w-80 ${inputCls}`} />
+        <SearchBox {...search.box} label="Filter snapshots" placeholder="Filter by name" />
       </div>
-      <DataTable<SnapshotRow, string>
+      <DataTable
         label="Snapshots"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        loading={list.isFetching}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
         empty={<EmptyState title={dq ? "No snapshot matches the filter" : "No snapshots yet"} body={dq ? undefined : "Snapshot a volume from the Volumes page."} />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
       <TenantImages tenant={tenant} />
       {cloning ? <VolumeCreateDialog tenant={tenant} snapshot={cloning} onClose={() => setCloning(null)} /> : null}
-      {promoting ? <PromoteDialog tenant={tenant} snapshot={promoting} onClose={() => setPromoting(null)} /> : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete snapshot ${deleting?.name ?? ""}?`}
-        body={<p>The snapshot is removed from storage for good.</p>}
-        confirmLabel="Delete snapshot"
-        busy={del.isPending}
-        onConfirm={() => deleting && del.mutate({ tenant, id: deleting.id })}
-        onClose={() => setDeleting(null)}
-      />
+      {promoting ? <SnapshotPromoteDialog tenant={tenant} snapshot={promoting} onClose={() => setPromoting(null)} /> : null}
+      <ConfirmAction of={del} title={(s) => `Delete snapshot ${s.name}?`} body={() => <p>The snapshot is removed from storage for good.</p>} confirmLabel="Delete snapshot" />
     </div>
-  );
-}
-
-function PromoteDialog({ tenant, snapshot, onClose }: { tenant: string; snapshot: SnapshotRow; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [v, setV] = useState({ name: `${snapshot.name}-image`, os: "", version: "" });
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [banner, setBanner] = useState<string | null>(null);
-  const promote = useMutation(
-    trpc.snapshots.promote.mutationOptions({
-      onSuccess: async (img) => {
-        toast("success", `Image ${img.name} saved; only your tenant sees it.`);
-        await qc.invalidateQueries(trpc.images.pathFilter());
-        onClose();
-      },
-      onError: (e) => {
-        const info = errorInfo(e);
-        setErrors(info.fieldErrors);
-        if (Object.keys(info.fieldErrors).length === 0) setBanner(info.message);
-      },
-    }),
-  );
-  return (
-    <Dialog open onClose={onClose} title={`Save snapshot ${snapshot.name} as an image`}>
-      <form
-        noValidate
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setErrors({});
-          setBanner(null);
-          promote.mutate({ tenant, id: snapshot.id, ...v });
-        }}
-      >
-        <FormError message={banner} />
-        {(["name", "os", "version"] as const).map((k) => (
-          <Field key={k} label={{ name: "Image name", os: "OS", version: "OS version" }[k]} error={errors[k]?.[0]}>
-            {(p) => <input {...p} value={v[k]} onChange={(e) => setV({ ...v, [k]: e.target.value })} />}
-          </Field>
-        ))}
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={promote.isPending}>
-            Save as image
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }
 
 /** The tenant's own images (saved snapshots); public images are listed by the create-volume dialog. */
 function TenantImages({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
   const list = useQuery(trpc.images.available.queryOptions({ tenant, limit: 200 }));
   const mine = (list.data?.items ?? []).filter((i) => i.visibility === "tenant");
-  const [deleting, setDeleting] = useState<{ id: string; name: string } | null>(null);
-  const del = useMutation(
-    trpc.images.deleteOwn.mutationOptions({
-      onSuccess: async () => {
-        toast("success", `Image ${deleting?.name} deleted.`);
-        setDeleting(null);
-        await qc.invalidateQueries(trpc.images.pathFilter());
-      },
-      onError: (e) => toast("error", errorInfo(e).message),
-    }),
-  );
+  const del = useConfirmAction({
+    mutation: (o) => trpc.images.deleteOwn.mutationOptions(o),
+    vars: (i: { id: string; name: string }) => ({ tenant, id: i.id }),
+    success: (i) => `Image ${i.name} deleted.`,
+    invalidate: trpc.images.pathFilter(),
+  });
   return (
     <section className="mt-8">
       <h2 className="mb-2 text-lg font-semibold">Your images</h2>
@@ -213,7 +131,7 @@ function TenantImages({ tenant }: { tenant: string }) {
                     variant="danger"
                     aria-label={`Delete image ${i.name}`}
                     disabledReason={i.volumeCount > 0 ? `${i.volumeCount} volume(s) were created from this image; delete them first.` : null}
-                    onClick={() => setDeleting(i)}
+                    onClick={() => del.ask(i)}
                   >
                     Delete
                   </Button>
@@ -223,15 +141,7 @@ function TenantImages({ tenant }: { tenant: string }) {
           </tbody>
         </table>
       ) : null}
-      <ConfirmDialog
-        open={!!deleting}
-        title={`Delete image ${deleting?.name ?? ""}?`}
-        body={<p>The image is removed from storage for good.</p>}
-        confirmLabel="Delete image"
-        busy={del.isPending}
-        onConfirm={() => deleting && del.mutate({ tenant, id: deleting.id })}
-        onClose={() => setDeleting(null)}
-      />
+      <ConfirmAction of={del} title={(i) => `Delete image ${i.name}?`} body={() => <p>The image is removed from storage for good.</p>} confirmLabel="Delete image" />
     </section>
   );
 }

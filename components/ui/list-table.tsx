@@ -119,7 +119,7 @@ export function columns<T>() {
         const v = get(r);
         return v ? <code className="text-xs">{v}</code> : <span className="text-zinc-400">—</span>;
       }),
-    count: (id: string, header: string, get: Get<number>) => cell(id, header, (r) => <span className="tabular-nums">{get(r)}</span>),
+    count: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <span className="tabular-nums">{get(r)}</span>),
     date: (id: string, header: string, get: Get<Date | string>) => cell(id, header, (r) => new Date(get(r)).toLocaleString()),
     link: (id: string, header: string, get: Get<React.ReactNode>, href: Get<string>) =>
       cell(id, header, (r) => (
