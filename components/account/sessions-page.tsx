@@ -2,17 +2,16 @@
 // Account → Sessions: where you are signed in (browser, address, when you signed in and were last active), this
 // session marked; sign one of the others out, or all of them at once. Each ends at once: that browser is signed out
 // at its next request and its open consoles close.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
+import { columns, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
-import { useCursorPages } from "@/components/ui/use-cursor-pages";
 
 interface SessionRow {
   id: string;
@@ -24,53 +23,43 @@ interface SessionRow {
   expiresAt: Date;
   current: boolean;
 }
+const col = columns<SessionRow>();
 
 export function SessionsPage() {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
-  const pages = useCursorPages("");
-  const list = useQuery({ ...trpc.account.sessions.queryOptions({ cursor: pages.cursor }), placeholderData: (p) => p });
+  const list = useListTable((cursor) => trpc.account.sessions.queryOptions({ cursor }), { pageSummary: false });
   const [ending, setEnding] = useState<SessionRow | "others" | null>(null);
   const refresh = () => qc.invalidateQueries(trpc.account.pathFilter());
   const onError = (e: unknown) => toast("error", errorInfo(e).message);
   const revoke = useMutation(trpc.account.revokeSession.mutationOptions({ onError }));
   const revokeOthers = useMutation(trpc.account.revokeOtherSessions.mutationOptions({ onError }));
-  const rows = (list.data?.items ?? []) as SessionRow[];
+  const rows = list.rows as SessionRow[];
   const others = rows.filter((r) => !r.current).length;
 
-  const columns: ColumnDef<SessionRow, unknown>[] = [
-    {
-      id: "client",
-      header: "Browser",
-      cell: ({ row }) => (
-        <span className="flex items-center gap-2" title={row.original.userAgent ?? undefined}>
-          <span className="font-medium">{row.original.client}</span>
-          {row.original.current ? <Badge tone="sky">This session</Badge> : null}
-        </span>
-      ),
-    },
-    { id: "ip", header: "Address", cell: ({ row }) => <code className="text-xs">{row.original.ipAddress ?? "unknown"}</code> },
-    { id: "createdAt", header: "Signed in", cell: ({ row }) => new Date(row.original.createdAt).toLocaleString() },
-    { id: "lastActiveAt", header: "Last active", cell: ({ row }) => new Date(row.original.lastActiveAt).toLocaleString() },
-    { id: "expiresAt", header: "Expires", cell: ({ row }) => new Date(row.original.expiresAt).toLocaleString() },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => (
-        <div className="flex justify-end">
-          <Button
-            size="sm"
-            variant="danger"
-            aria-label={`Sign out ${row.original.client} session from ${row.original.ipAddress ?? "an unknown address"}`}
-            disabledReason={row.original.current ? "This is the session you are using; sign out from the menu instead." : null}
-            onClick={() => setEnding(row.original)}
-          >
-            Sign out
-          </Button>
-        </div>
-      ),
-    },
+  const cols = [
+    col.cell("client", "Browser", (r) => (
+      <span className="flex items-center gap-2" title={r.userAgent ?? undefined}>
+        <span className="font-medium">{r.client}</span>
+        {r.current ? <Badge tone="sky">This session</Badge> : null}
+      </span>
+    )),
+    col.code("ip", "Address", (r) => r.ipAddress ?? "unknown"),
+    col.date("createdAt", "Signed in", (r) => r.createdAt),
+    col.date("lastActiveAt", "Last active", (r) => r.lastActiveAt),
+    col.date("expiresAt", "Expires", (r) => r.expiresAt),
+    col.actions((r) => (
+      <Button
+        size="sm"
+        variant="danger"
+        aria-label={`Sign out ${r.client} session from ${r.ipAddress ?? "an unknown address"}`}
+        disabledReason={r.current ? "This is the session you are using; sign out from the menu instead." : null}
+        onClick={() => setEnding(r)}
+      >
+        Sign out
+      </Button>
+    )),
   ];
 
   const confirm = async () => {
@@ -94,20 +83,12 @@ export function SessionsPage() {
         title="Sessions"
         description="Where you are signed in. Sign out a session you don't recognise, then change your password."
         actions={
-          <Button variant="danger" disabledReason={list.data && others === 0 && !pages.hasPrev && !list.data.nextCursor ? "You have no other sessions." : null} onClick={() => setEnding("others")}>
+          <Button variant="danger" disabledReason={list.data && others === 0 && !list.table.page.hasPrev && !list.data.nextCursor ? "You have no other sessions." : null} onClick={() => setEnding("others")}>
             Sign out all other sessions
           </Button>
         }
       />
-      <DataTable<SessionRow, string>
-        label="Sessions"
-        columns={columns}
-        rows={rows}
-        loading={list.isFetching}
-        error={list.error ? errorInfo(list.error).message : null}
-        empty={<EmptyState title="No sessions" />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor) }}
-      />
+      <DataTable label="Sessions" columns={cols} {...list.table} rows={rows} empty={<EmptyState title="No sessions" />} />
       <ConfirmDialog
         open={!!ending}
         title={ending === "others" ? "Sign out all other sessions?" : `Sign out the ${ending?.client ?? ""} session?`}

@@ -3,14 +3,13 @@
 // person and day) and its operations (long-running work with status and progress; filter by status and day). Both
 // are server-side cursor pages (`activity.log`, `activity.operations`); the operations refresh while any runs.
 import { useQuery } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useId, useState } from "react";
 import { inputCls } from "@/components/storage/shared";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { DataTable } from "@/components/ui/data-table";
+import { columns, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useCursorPages } from "@/components/ui/use-cursor-pages";
 import type { AppRouter } from "@/server/api/root";
 import { OperationStatusBadge, OperationStep, TargetLink, UNDER_WAY, When } from "./shared";
 
@@ -18,6 +17,8 @@ type Outputs = inferRouterOutputs<AppRouter>["activity"];
 type LogRow = Outputs["log"]["items"][number];
 type OperationRow = Outputs["operations"]["items"][number];
 export type ActivityTab = "log" | "operations";
+const logCol = columns<LogRow>();
+const opCol = columns<OperationRow>();
 
 const OPERATION_STATUSES = ["pending", "running", "cancelling", "succeeded", "failed", "cancelled"] as const;
 
@@ -62,20 +63,16 @@ function AuditLog({ tenant }: { tenant: string }) {
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   const filters = { action: action || undefined, actor: actor || undefined, from: day(from, false), to: day(to, true) };
-  const pages = useCursorPages(JSON.stringify([action, actor, from, to]));
   const facets = useQuery(trpc.activity.facets.queryOptions({ tenant }));
-  const list = useQuery({ ...trpc.activity.log.queryOptions({ tenant, ...filters, cursor: pages.cursor }), placeholderData: (p) => p });
+  const list = useListTable((cursor) => trpc.activity.log.queryOptions({ tenant, ...filters, cursor }), { resetKey: [action, actor, from, to], quiet: true });
   const filtered = !!(action || actor || from || to);
-  const columns: ColumnDef<LogRow, unknown>[] = [
-    { id: "at", header: "When", cell: ({ row }) => <When at={row.original.at} /> },
-    { id: "actor", header: "Who", cell: ({ row }) => row.original.actorEmail ?? <span className="text-zinc-500">system</span> },
-    { id: "action", header: "Action", cell: ({ row }) => <code className="text-xs">{row.original.action}</code> },
-    { id: "target", header: "Target", cell: ({ row }) => <TargetLink tenant={tenant} {...row.original} /> },
-    {
-      id: "details",
-      header: "Details",
-      cell: ({ row }) => {
-        const d = row.original.details;
+  const cols = [
+    logCol.cell("at", "When", (r) => <When at={r.at} />),
+    logCol.cell("actor", "Who", (r) => r.actorEmail ?? <span className="text-zinc-500">system</span>),
+    logCol.code("action", "Action", (r) => r.action),
+    logCol.cell("target", "Target", (r) => <TargetLink tenant={tenant} {...r} />),
+    logCol.cell("details", "Details", (r) => {
+        const d = r.details;
         if (!d) return null;
         const text = JSON.stringify(d);
         return (
@@ -83,8 +80,7 @@ function AuditLog({ tenant }: { tenant: string }) {
             {text}
           </code>
         );
-      },
-    },
+    }),
   ];
   return (
     <div className="flex flex-col gap-3">
@@ -116,19 +112,16 @@ function AuditLog({ tenant }: { tenant: string }) {
         </Filter>
         <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
       </fieldset>
-      <DataTable<LogRow, string>
+      <DataTable
         label="Activity log"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        loading={list.isFetching && !list.data}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
         empty={
           <EmptyState
             title={filtered ? "Nothing matches these filters" : "No activity yet"}
             body={filtered ? "Widen the days or pick another action or person." : "Every change to this tenant's instances, volumes, networks and members is listed here with who made it."}
           />
         }
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
     </div>
   );
@@ -139,36 +132,31 @@ function Operations({ tenant }: { tenant: string }) {
   const [status, setStatus] = useState("");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  const pages = useCursorPages(JSON.stringify([status, from, to]));
-  const list = useQuery({
-    ...trpc.activity.operations.queryOptions({
-      tenant,
-      status: (status || undefined) as (typeof OPERATION_STATUSES)[number] | undefined,
-      from: day(from, false),
-      to: day(to, true),
-      cursor: pages.cursor,
-    }),
-    placeholderData: (p) => p,
-    refetchInterval: (q) => (q.state.data?.items.some((o) => UNDER_WAY.has(o.status)) ? 1000 : 10_000),
-  });
+  const list = useListTable(
+    (cursor) =>
+      trpc.activity.operations.queryOptions({
+        tenant,
+        status: (status || undefined) as (typeof OPERATION_STATUSES)[number] | undefined,
+        from: day(from, false),
+        to: day(to, true),
+        cursor,
+      }),
+    { resetKey: [status, from, to], poll: (data) => (data?.items.some((o) => UNDER_WAY.has(o.status)) ? 1000 : 10_000) },
+  );
   const filtered = !!(status || from || to);
-  const columns: ColumnDef<OperationRow, unknown>[] = [
-    { id: "createdAt", header: "Started", cell: ({ row }) => <When at={row.original.createdAt} /> },
-    { id: "kind", header: "Operation", cell: ({ row }) => <code className="text-xs">{row.original.kind}</code> },
-    { id: "target", header: "Target", cell: ({ row }) => <TargetLink tenant={tenant} {...row.original} /> },
-    {
-      id: "status",
-      header: "Status",
-      cell: ({ row }) => (
-        <span className="flex flex-col gap-0.5">
-          <OperationStatusBadge status={row.original.status} />
-          <OperationStep op={row.original} />
-        </span>
-      ),
-    },
-    { id: "error", header: "Reason", cell: ({ row }) => (row.original.error ? <span className="text-red-700 dark:text-red-300">{row.original.error}</span> : null) },
-    { id: "by", header: "By", cell: ({ row }) => row.original.createdBy ?? <span className="text-zinc-500">system</span> },
-    { id: "endedAt", header: "Ended", cell: ({ row }) => (row.original.endedAt ? <When at={row.original.endedAt} /> : <span className="text-zinc-500">—</span>) },
+  const cols = [
+    opCol.cell("createdAt", "Started", (o) => <When at={o.createdAt} />),
+    opCol.code("kind", "Operation", (o) => o.kind),
+    opCol.cell("target", "Target", (o) => <TargetLink tenant={tenant} {...o} />),
+    opCol.cell("status", "Status", (o) => (
+      <span className="flex flex-col gap-0.5">
+        <OperationStatusBadge status={o.status} />
+        <OperationStep op={o} />
+      </span>
+    )),
+    opCol.cell("error", "Reason", (o) => (o.error ? <span className="text-red-700 dark:text-red-300">{o.error}</span> : null)),
+    opCol.cell("by", "By", (o) => o.createdBy ?? <span className="text-zinc-500">system</span>),
+    opCol.cell("endedAt", "Ended", (o) => (o.endedAt ? <When at={o.endedAt} /> : <span className="text-zinc-500">—</span>)),
   ];
   return (
     <div className="flex flex-col gap-3">
@@ -188,19 +176,16 @@ function Operations({ tenant }: { tenant: string }) {
         </Filter>
         <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
       </fieldset>
-      <DataTable<OperationRow, string>
+      <DataTable
         label="Operations"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        loading={list.isFetching && !list.data}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
         empty={
           <EmptyState
             title={filtered ? "No operation matches these filters" : "No operations yet"}
             body={filtered ? undefined : "Creating, starting, stopping, backing up or deleting an instance each runs as an operation listed here."}
           />
         }
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
     </div>
   );

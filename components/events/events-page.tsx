@@ -2,20 +2,39 @@
 // Events: hardware events newest first, filtered on the server by node (a text match, or one node and its DPUs
 // from ?node=<id>), severity (several), kind and time range; cursor pages; refreshed every 5 s while visible.
 import { useQuery } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useState } from "react";
 import { SeverityBadge } from "@/components/nodes/node-status";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { DataTable } from "@/components/ui/data-table";
+import { columns, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { useDebounced } from "@/components/ui/use-cursor-pages";
 import type { EventLike } from "./events-table";
 
 const SEVERITIES = ["critical", "warning", "ok", "info"] as const;
 const KINDS = ["sel", "power", "health", "fault", "agent", "firmware", "lifecycle", "console"] as const;
 type Severity = (typeof SEVERITIES)[number];
 type Kind = (typeof KINDS)[number];
+const col = columns<EventLike>();
+const cols = [
+  col.cell("at", "Time", (e) => {
+    const at = new Date(e.at);
+    return (
+      <time dateTime={at.toISOString()} className="whitespace-nowrap tabular-nums">
+        {at.toLocaleString()}
+      </time>
+    );
+  }),
+  col.cell("node", "Node", (e) => (
+    <Link href={`/ops/nodes/${e.nodeId}`} className="whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400">
+      {e.nodeName}
+    </Link>
+  )),
+  col.cell("severity", "Severity", (e) => <SeverityBadge severity={e.severity} />),
+  col.code("kind", "Kind", (e) => e.kind),
+  col.cell("message", "Message", (e) => e.message),
+];
 
 const inputCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
 
@@ -39,51 +58,24 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
   const fromD = toDate(from);
   const toD = toDate(to);
   const rangeError = fromD && toD && fromD > toD ? "“From” is after “to”." : null;
-  const pages = useCursorPages([nodeId, dq, sev.join(","), kind, from, to].join("|"));
   const filtered = !!(nodeId || dq || sev.length || kind || fromD || toD);
 
-  const list = useQuery({
-    ...trpc.events.list.queryOptions({
-      nodeId,
-      q: dq || undefined,
-      severity: sev.length ? sev : undefined,
-      kind: kind || undefined,
-      from: fromD,
-      to: toD,
-      dir: "desc",
-      cursor: pages.cursor,
+  const list = useListTable(
+    (cursor) => ({
+      ...trpc.events.list.queryOptions({
+        nodeId,
+        q: dq || undefined,
+        severity: sev.length ? sev : undefined,
+        kind: kind || undefined,
+        from: fromD,
+        to: toD,
+        dir: "desc",
+        cursor,
+      }),
+      enabled: !rangeError,
     }),
-    enabled: !rangeError,
-    placeholderData: (prev) => prev,
-    refetchInterval: 5000,
-  });
-
-  const columns: ColumnDef<EventLike, unknown>[] = [
-    {
-      id: "at",
-      header: "Time",
-      cell: ({ row }) => {
-        const at = new Date(row.original.at);
-        return (
-          <time dateTime={at.toISOString()} className="whitespace-nowrap tabular-nums">
-            {at.toLocaleString()}
-          </time>
-        );
-      },
-    },
-    {
-      id: "node",
-      header: "Node",
-      cell: ({ row }) => (
-        <Link href={`/ops/nodes/${row.original.nodeId}`} className="whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400">
-          {row.original.nodeName}
-        </Link>
-      ),
-    },
-    { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
-    { id: "kind", header: "Kind", cell: ({ row }) => <code className="text-xs">{row.original.kind}</code> },
-    { id: "message", header: "Message", cell: ({ row }) => row.original.message },
-  ];
+    { resetKey: [nodeId, dq, sev, kind, from, to], poll: 5000 },
+  );
 
   return (
     <div>
@@ -135,20 +127,12 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
           <input type="datetime-local" aria-label="To" value={to} onChange={(e) => setTo(e.target.value)} className={inputCls} />
         </label>
       </search>
-      <DataTable<EventLike, "at">
+      <DataTable
         label="Events"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        loading={list.isFetching && !list.data}
-        error={rangeError ?? (list.error ? errorInfo(list.error).message : null)}
+        columns={cols}
+        {...list.table}
+        error={rangeError ?? list.table.error}
         empty={filtered ? <EmptyState title="No event matches the filters" body="Widen the time range or clear a filter." /> : <EmptyState title="No events yet" body="Events appear when nodes are enrolled, change power or health, or log to their BMC." />}
-        page={{
-          hasPrev: pages.hasPrev,
-          hasNext: !!list.data?.nextCursor,
-          onPrev: pages.prev,
-          onNext: () => pages.next(list.data?.nextCursor),
-          summary: `Page ${pages.pageIndex + 1}`,
-        }}
       />
     </div>
   );

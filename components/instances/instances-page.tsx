@@ -3,14 +3,13 @@
 // while anything is in a transitional state), and the way to the create wizard. Each name opens the instance's page.
 // The state filter is also the page's ?state= (the tenant home links each count there).
 import { useQuery } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useState } from "react";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { DataTable } from "@/components/ui/data-table";
+import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
 import { inputCls, UsageMeter } from "@/components/storage/shared";
 import type { InstanceState } from "@/domain/instance-rules";
 
@@ -44,6 +43,7 @@ export interface InstanceRow {
   systemVolumeSizeGiB: number;
   createdAt: Date;
 }
+const col = columns<InstanceRow>();
 
 export function ComputeUsage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
@@ -61,15 +61,13 @@ export function ComputeUsage({ tenant }: { tenant: string }) {
 
 export function InstancesPage({ tenant, initialState }: { tenant: string; initialState?: InstanceState }) {
   const trpc = useTRPC();
-  const [q, setQ] = useState("");
+  const search = useSearch();
+  const dq = search.dq;
   const [state, setState] = useState<InstanceState | "">(initialState ?? "");
-  const dq = useDebounced(q);
-  const pages = useCursorPages(`${dq}|${state}`);
-  const list = useQuery({
-    ...trpc.instances.list.queryOptions({ tenant, q: dq || undefined, state: state || undefined, cursor: pages.cursor }),
-    placeholderData: (p) => p,
+  const list = useListTable((cursor) => trpc.instances.list.queryOptions({ tenant, q: dq || undefined, state: state || undefined, cursor }), {
+    resetKey: [dq, state],
     // Follow creates, stops and deletes as they happen, without a reload.
-    refetchInterval: (query) => (query.state.data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
+    poll: (data) => (data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
   });
   const base = `/t/${encodeURIComponent(tenant)}/instances`;
   const create = (
@@ -77,29 +75,21 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
       Create instance
     </Link>
   );
-  const columns: ColumnDef<InstanceRow, unknown>[] = [
-    {
-      id: "name",
-      header: "Name",
-      cell: ({ row }) => (
-        <Link href={`${base}/${row.original.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
-          {row.original.name}
-        </Link>
-      ),
-    },
-    { id: "state", header: "State", cell: ({ row }) => <InstanceStateBadge state={row.original.state} reason={row.original.stateReason} /> },
-    { id: "address", header: "Address", cell: ({ row }) => <span className="font-mono text-xs">{row.original.address ?? "—"}</span> },
-    { id: "pool", header: "Pool", cell: ({ row }) => row.original.poolName },
-    { id: "image", header: "Image", cell: ({ row }) => row.original.imageName ?? "—" },
-    { id: "disk", header: "System disk", cell: ({ row }) => <span className="tabular-nums">{row.original.systemVolumeSizeGiB} GiB</span> },
-    { id: "createdAt", header: "Created", cell: ({ row }) => new Date(row.original.createdAt).toLocaleString() },
+  const cols = [
+    col.link("name", "Name", (i) => i.name, (i) => `${base}/${i.id}`),
+    col.cell("state", "State", (i) => <InstanceStateBadge state={i.state} reason={i.stateReason} />),
+    col.cell("address", "Address", (i) => <span className="font-mono text-xs">{i.address ?? "—"}</span>),
+    col.cell("pool", "Pool", (i) => i.poolName),
+    col.cell("image", "Image", (i) => i.imageName ?? "—"),
+    col.count("disk", "System disk", (i) => `${i.systemVolumeSizeGiB} GiB`),
+    col.date("createdAt", "Created", (i) => i.createdAt),
   ];
   return (
     <div>
       <PageHeader title="Instances" description="Bare-metal servers booted from cloud disks through their DPU: no install, no local disk." actions={create} />
       <ComputeUsage tenant={tenant} />
       <div className="mb-3 flex flex-wrap gap-3">
-        <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Filter by name" aria-label="Filter instances" className={`w-80 ${inputCls}`} />
+        <SearchBox {...search.box} label="Filter instances" placeholder="Filter by name" />
         <select
           aria-label="Filter by state"
           value={state}
@@ -121,12 +111,10 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
           ))}
         </select>
       </div>
-      <DataTable<InstanceRow, string>
+      <DataTable
         label="Instances"
-        columns={columns}
-        rows={list.data?.items ?? []}
-        loading={list.isFetching && !list.data}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
         empty={
           <EmptyState
             title={dq || state ? "No instance matches the filter" : "No instances yet"}
@@ -134,7 +122,6 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
             action={dq || state ? undefined : create}
           />
         }
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
     </div>
   );

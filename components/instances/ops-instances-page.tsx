@@ -2,8 +2,7 @@
 // Operators: every tenant's instances — tenant, host (link to the node), state, the latest operation with its step or
 // error — and what an operator admin can do about them: recover an instance onto a spare host, retry a failed
 // operation, abort a running create (it rolls back). Refreshes by itself while anything is under way.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { ColumnDef } from "@tanstack/react-table";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
@@ -11,10 +10,9 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { DataTable } from "@/components/ui/data-table";
+import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
-import { inputCls } from "@/components/storage/shared";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 
 interface Row {
@@ -34,19 +32,19 @@ interface Row {
   operationStep: string | null;
 }
 
+const col = columns<Row>();
+
 type Pending = { kind: "recover" | "retry" | "abort"; row: Row } | null;
 
 export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
-  const [q, setQ] = useState("");
-  const dq = useDebounced(q);
-  const pages = useCursorPages(dq);
-  const list = useQuery({
-    ...trpc.instances.adminList.queryOptions({ q: dq || undefined, cursor: pages.cursor }),
-    placeholderData: (p) => p,
-    refetchInterval: (query) => (query.state.data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
+  const search = useSearch();
+  const dq = search.dq;
+  const list = useListTable((cursor) => trpc.instances.adminList.queryOptions({ q: dq || undefined, cursor }), {
+    resetKey: dq,
+    poll: (data) => (data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
   });
   const [pending, setPending] = useState<Pending>(null);
   const done = (msg: string) => async () => {
@@ -60,64 +58,51 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
   const abort = useMutation(trpc.operations.abort.mutationOptions({ onSuccess: done("Abort requested: the create rolls back."), onError }));
   const noRights = canAct ? null : "Operator admins only.";
 
-  const columns: ColumnDef<Row, unknown>[] = [
-    { id: "name", header: "Instance", cell: ({ row }) => <span className="font-medium">{row.original.name}</span> },
-    { id: "tenant", header: "Tenant", cell: ({ row }) => row.original.tenantSlug },
-    { id: "state", header: "State", cell: ({ row }) => <InstanceStateBadge state={row.original.state} reason={row.original.stateReason} /> },
-    {
-      id: "node",
-      header: "Host",
-      cell: ({ row }) =>
-        row.original.nodeId ? (
-          <Link className="text-sky-700 hover:underline dark:text-sky-400" href={`/ops/nodes/${row.original.nodeId}`}>
-            {row.original.nodeName}
-          </Link>
-        ) : (
-          "—"
-        ),
-    },
-    { id: "address", header: "Address", cell: ({ row }) => <span className="font-mono text-xs">{row.original.address ?? "—"}</span> },
-    {
-      id: "operation",
-      header: "Latest operation",
-      cell: ({ row }) => {
-        const r = row.original;
-        if (!r.operationKind) return "—";
-        return (
-          <span className="flex flex-col gap-0.5">
-            <span className="flex items-center gap-1">
-              <span className="text-xs">{r.operationKind}</span>
-              <Badge tone={r.operationStatus === "failed" ? "red" : r.operationStatus === "succeeded" ? "green" : "sky"}>{r.operationStatus}</Badge>
-            </span>
-            {r.operationStep && (r.operationStatus === "running" || r.operationStatus === "cancelling") ? <span className="text-xs text-zinc-500">now: {r.operationStep}</span> : null}
-            {r.operationError && r.operationStatus !== "succeeded" ? <span className="max-w-80 text-xs text-red-700 dark:text-red-300">{r.operationError}</span> : null}
+  const cols = [
+    col.text("name", "Instance", (r) => r.name),
+    col.cell("tenant", "Tenant", (r) => r.tenantSlug),
+    col.cell("state", "State", (r) => <InstanceStateBadge state={r.state} reason={r.stateReason} />),
+    col.cell("node", "Host", (r) =>
+      r.nodeId ? (
+        <Link className="text-sky-700 hover:underline dark:text-sky-400" href={`/ops/nodes/${r.nodeId}`}>
+          {r.nodeName}
+        </Link>
+      ) : (
+        "—"
+      ),
+    ),
+    col.cell("address", "Address", (r) => <span className="font-mono text-xs">{r.address ?? "—"}</span>),
+    col.cell("operation", "Latest operation", (r) => {
+      if (!r.operationKind) return "—";
+      return (
+        <span className="flex flex-col gap-0.5">
+          <span className="flex items-center gap-1">
+            <span className="text-xs">{r.operationKind}</span>
+            <Badge tone={r.operationStatus === "failed" ? "red" : r.operationStatus === "succeeded" ? "green" : "sky"}>{r.operationStatus}</Badge>
           </span>
-        );
-      },
-    },
-    {
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => {
-        const r = row.original;
-        const canRecover = ["running", "stopped", "failed"].includes(r.state) ? null : `The instance is ${r.state}.`;
-        const canRetry = r.operationStatus === "failed" || r.operationStatus === "cancelled" ? null : "Only a failed operation can be retried.";
-        const canAbort = r.operationKind === "instance.create" && (r.operationStatus === "running" || r.operationStatus === "pending") ? null : "Only a running create can be aborted.";
-        return (
-          <div className="flex justify-end gap-2">
-            <Button size="sm" aria-label={`Recover ${r.name}`} disabledReason={noRights ?? canRecover} onClick={() => setPending({ kind: "recover", row: r })}>
-              Recover
-            </Button>
-            <Button size="sm" aria-label={`Retry the latest operation of ${r.name}`} disabledReason={noRights ?? canRetry} onClick={() => setPending({ kind: "retry", row: r })}>
-              Retry
-            </Button>
-            <Button size="sm" variant="danger" aria-label={`Abort creating ${r.name}`} disabledReason={noRights ?? canAbort} onClick={() => setPending({ kind: "abort", row: r })}>
-              Abort
-            </Button>
-          </div>
-        );
-      },
-    },
+          {r.operationStep && (r.operationStatus === "running" || r.operationStatus === "cancelling") ? <span className="text-xs text-zinc-500">now: {r.operationStep}</span> : null}
+          {r.operationError && r.operationStatus !== "succeeded" ? <span className="max-w-80 text-xs text-red-700 dark:text-red-300">{r.operationError}</span> : null}
+        </span>
+      );
+    }),
+    col.actions((r) => {
+      const canRecover = ["running", "stopped", "failed"].includes(r.state) ? null : `The instance is ${r.state}.`;
+      const canRetry = r.operationStatus === "failed" || r.operationStatus === "cancelled" ? null : "Only a failed operation can be retried.";
+      const canAbort = r.operationKind === "instance.create" && (r.operationStatus === "running" || r.operationStatus === "pending") ? null : "Only a running create can be aborted.";
+      return (
+        <>
+          <Button size="sm" aria-label={`Recover ${r.name}`} disabledReason={noRights ?? canRecover} onClick={() => setPending({ kind: "recover", row: r })}>
+            Recover
+          </Button>
+          <Button size="sm" aria-label={`Retry the latest operation of ${r.name}`} disabledReason={noRights ?? canRetry} onClick={() => setPending({ kind: "retry", row: r })}>
+            Retry
+          </Button>
+          <Button size="sm" variant="danger" aria-label={`Abort creating ${r.name}`} disabledReason={noRights ?? canAbort} onClick={() => setPending({ kind: "abort", row: r })}>
+            Abort
+          </Button>
+        </>
+      );
+    }),
   ];
 
   const p = pending;
@@ -130,16 +115,14 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
     <div>
       <PageHeader title="Instances" description="Every tenant's bare-metal instances, the hosts they run on, and their latest operations." />
       <div className="mb-3">
-        <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Filter by name" aria-label="Filter instances" className={`w-80 ${inputCls}`} />
+        <SearchBox {...search.box} label="Filter instances" placeholder="Filter by name" />
       </div>
-      <DataTable<Row, string>
+      <DataTable
         label="All instances"
-        columns={columns}
-        rows={(list.data?.items ?? []) as Row[]}
-        loading={list.isFetching && !list.data}
-        error={list.error ? errorInfo(list.error).message : null}
+        columns={cols}
+        {...list.table}
+        rows={list.rows as Row[]}
         empty={<EmptyState title={dq ? "No instance matches the filter" : "No instances yet"} body={dq ? undefined : "Tenants create instances in their portal; they show up here with their hosts."} />}
-        page={{ hasPrev: pages.hasPrev, hasNext: !!list.data?.nextCursor, onPrev: pages.prev, onNext: () => pages.next(list.data?.nextCursor), summary: `Page ${pages.pageIndex + 1}` }}
       />
       <ConfirmDialog
         open={!!p}

@@ -2,15 +2,15 @@
 // DPUs: every DPU with its host, model, firmware/OS versions (from the firmware inventory read at inspection),
 // agent status and last heartbeat, BMC health and power. Server-side filters, sort and cursor pages; polls while
 // visible.
-import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useState } from "react";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { DataTable, type SortState } from "@/components/ui/data-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { useListTable } from "@/components/ui/list-table";
+import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { firmwareOf } from "./node-dialogs";
 import { Ago, FaultBadge, HealthBadge, LIVE_MS, type NodeListRow, PowerBadge } from "./node-status";
@@ -52,20 +52,19 @@ export function DpusPage() {
   const [power, setPower] = useState("");
   const [health, setHealth] = useState("");
   const [sort, setSort] = useState<SortState<SortKey>>({ key: "name", dir: "asc" });
-  const pages = useCursorPages([dq, power, health, sort.key, sort.dir].join("|"));
-  const list = useQuery({
-    ...trpc.nodes.list.queryOptions({
+  const list = useListTable(
+    (cursor) =>
+      trpc.nodes.list.queryOptions({
       kind: "dpu",
       q: dq || undefined,
       power: (power || undefined) as (typeof powerValues)[number] | undefined,
       health: (health || undefined) as (typeof healthValues)[number] | undefined,
       sort: sort.key,
       dir: sort.dir,
-      cursor: pages.cursor,
+      cursor,
     }),
-    placeholderData: (prev) => prev,
-    refetchInterval: LIVE_MS,
-  });
+    { resetKey: [dq, power, health, sort], poll: LIVE_MS },
+  );
 
   const columns: ColumnDef<NodeListRow, unknown>[] = [
     {
@@ -150,12 +149,10 @@ export function DpusPage() {
       <DataTable<NodeListRow, SortKey>
         label="DPUs"
         columns={columns}
-        rows={list.data?.items ?? []}
+        {...list.table}
         sort={sort}
         sortable={nodeSortKeys}
         onSort={setSort}
-        loading={list.isFetching && !list.data}
-        error={list.error ? errorInfo(list.error).message : null}
         empty={
           dq || power || health ? (
             <EmptyState title="No DPU matches the filters" body="Clear a filter to see more." />
@@ -171,13 +168,6 @@ export function DpusPage() {
             />
           )
         }
-        page={{
-          hasPrev: pages.hasPrev,
-          hasNext: !!list.data?.nextCursor,
-          onPrev: pages.prev,
-          onNext: () => pages.next(list.data?.nextCursor),
-          summary: `Page ${pages.pageIndex + 1}`,
-        }}
       />
     </div>
   );

@@ -6,11 +6,12 @@ import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable, type SortState } from "@/components/ui/data-table";
+import { useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useCursorPages, useDebounced } from "@/components/ui/use-cursor-pages";
+import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { PROVISION_STATES } from "@/domain/node-lifecycle";
 import { BulkEnrollDialog } from "./bulk-enroll-dialog";
@@ -71,11 +72,11 @@ export function NodesPage() {
   const [includeChildren, setIncludeChildren] = useState(false);
   const [sort, setSort] = useState<SortState<SortKey>>({ key: "name", dir: "asc" });
   const filterKey = [dq, poolId, state, power, health, maintenance, hasDpu, fault, includeChildren, sort.key, sort.dir].join("|");
-  const pages = useCursorPages(filterKey);
   const filtered = !!(dq || poolId || state || power || health || maintenance || hasDpu || fault);
 
-  const list = useQuery({
-    ...trpc.nodes.list.queryOptions({
+  const list = useListTable(
+    (cursor) =>
+      trpc.nodes.list.queryOptions({
       q: dq || undefined,
       poolId: poolId || undefined,
       state: (state || undefined) as (typeof PROVISION_STATES)[number] | undefined,
@@ -87,12 +88,11 @@ export function NodesPage() {
       includeChildren,
       sort: sort.key,
       dir: sort.dir,
-      cursor: pages.cursor,
+      cursor,
     }),
-    placeholderData: (prev) => prev,
-    refetchInterval: LIVE_MS,
-  });
-  const rows = list.data?.items ?? [];
+    { resetKey: filterKey, poll: LIVE_MS },
+  );
+  const rows = list.rows;
 
   const [selected, setSelected] = useState<Map<string, string>>(new Map());
   // A bulk action applies to what the operator can see: changing the filter or sort clears the selection.
@@ -235,12 +235,10 @@ export function NodesPage() {
       <DataTable<NodeListRow, SortKey>
         label="Nodes"
         columns={columns}
-        rows={rows}
+        {...list.table}
         sort={sort}
         sortable={nodeSortKeys}
         onSort={setSort}
-        loading={list.isFetching && !list.data}
-        error={list.error ? errorInfo(list.error).message : null}
         empty={
           filtered ? (
             <EmptyState title="No node matches the filters" body="Clear a filter to see more nodes." />
@@ -261,13 +259,6 @@ export function NodesPage() {
             />
           )
         }
-        page={{
-          hasPrev: pages.hasPrev,
-          hasNext: !!list.data?.nextCursor,
-          onPrev: pages.prev,
-          onNext: () => pages.next(list.data?.nextCursor),
-          summary: `Page ${pages.pageIndex + 1}`,
-        }}
       />
       {enrolling === "one" ? <EnrollDialog onClose={() => setEnrolling(null)} /> : null}
       {enrolling === "csv" ? <BulkEnrollDialog onClose={() => setEnrolling(null)} /> : null}

@@ -29,9 +29,12 @@ export function useListTable<TData extends ListPage, TKey extends QueryKey>(
     poll?: number | ((data: TData | undefined) => number | false);
     /** Show "Page n" beside the pager. */
     pageSummary?: boolean;
+    /** Say "loading" only before the first page arrives, not on every refetch (polled lists always do). */
+    quiet?: boolean;
   } = {},
 ) {
   const { poll, pageSummary = true } = opts;
+  const quiet = opts.quiet || poll !== undefined;
   const pages = useCursorPages(JSON.stringify(opts.resetKey ?? ""));
   const list = useQuery({
     ...query(pages.cursor),
@@ -46,8 +49,8 @@ export function useListTable<TData extends ListPage, TKey extends QueryKey>(
     rows,
     table: {
       rows,
-      // A polled list stays calm while it refreshes; a plain one says it is busy.
-      loading: poll === undefined ? list.isFetching : list.isFetching && !list.data,
+      // A polled (or quiet) list stays calm while it refreshes; a plain one says it is busy.
+      loading: quiet ? list.isFetching && !list.data : list.isFetching,
       error: list.error ? errorInfo(list.error).message : null,
       page: {
         hasPrev: pages.hasPrev,
