@@ -5,28 +5,23 @@
 // single sign-on have neither here: their identity provider manages both.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { useForm } from "react-hook-form";
-import { encode } from "uqr";
 import { z } from "zod";
 import { authClient } from "@/components/auth/auth-client";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Dialog } from "@/components/ui/dialog";
 import { Field, FormError } from "@/components/ui/form";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { passwordRule } from "@/db/validation/tenancy";
+import { authErrorMessage } from "./two-factor-shared";
+import { DisableTwoFactorDialog } from "./two-factor-disable";
+import { EnableTwoFactorDialog } from "./two-factor-enable";
 
 const section = "rounded-lg border border-zinc-200 bg-white p-5 dark:border-zinc-800 dark:bg-zinc-900";
 
-/** better-auth's answer → what to tell the person (it says "Invalid password" for a wrong current password). */
-function authErrorMessage(e: { status: number; message?: string; code?: string }): string {
-  if (e.status === 429) return "Too many attempts. Wait a minute and try again.";
-  if (e.code === "INVALID_PASSWORD" || /invalid password/i.test(e.message ?? "")) return "That is not your current password.";
-  return e.message ?? "Something went wrong; try again.";
-}
 
 export function SecurityPage() {
   const trpc = useTRPC();
@@ -123,22 +118,8 @@ function ChangePasswordForm() {
   );
 }
 
-const passwordOnly = z.object({ password: z.string().min(1, "Enter your password").max(256) });
-const codeOnly = z.object({ code: z.string().trim().regex(/^\d{6}$/, "Enter the 6 digits your app shows") });
 
 /** A QR code as SVG squares (no image fetched: the key never leaves the page). */
-function QrCode({ text, label }: { text: string; label: string }) {
-  const qr = useMemo(() => encode(text, { ecc: "M", border: 2 }), [text]);
-  const cells: string[] = [];
-  for (const [y, row] of qr.data.entries())
-    for (const [x, dark] of row.entries()) if (dark) cells.push(`M${x} ${y}h1v1h-1z`);
-  return (
-    <svg role="img" aria-label={label} viewBox={`0 0 ${qr.size} ${qr.size}`} className="size-48 rounded bg-white" shapeRendering="crispEdges">
-      <rect width={qr.size} height={qr.size} fill="#fff" />
-      <path d={cells.join("")} fill="#000" />
-    </svg>
-  );
-}
 
 function TwoFactor({ enabled, onChanged }: { enabled: boolean; onChanged: () => void }) {
   const [dialog, setDialog] = useState<"enable" | "disable" | null>(null);
@@ -179,149 +160,5 @@ function TwoFactor({ enabled, onChanged }: { enabled: boolean; onChanged: () => 
         />
       ) : null}
     </div>
-  );
-}
-
-function EnableTwoFactorDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
-  const toast = useToast();
-  const [setup, setSetup] = useState<{ uri: string; secret: string; backupCodes: string[] } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const pw = useForm<z.infer<typeof passwordOnly>>({ resolver: zodResolver(passwordOnly), defaultValues: { password: "" } });
-  const code = useForm<z.infer<typeof codeOnly>>({ resolver: zodResolver(codeOnly), defaultValues: { code: "" } });
-  const start = pw.handleSubmit(async ({ password }) => {
-    setError(null);
-    const res = await authClient.twoFactor.enable({ password });
-    if (res.error || !res.data) {
-      const msg = res.error ? authErrorMessage(res.error) : "Could not start the setup; try again.";
-      if (msg === "That is not your current password.") pw.setError("password", { message: "That is not your password." }, { shouldFocus: true });
-      else setError(msg);
-      return;
-    }
-    const data = res.data as { totpURI?: string; backupCodes?: string[] };
-    const uri = data.totpURI ?? "";
-    setSetup({ uri, secret: new URL(uri).searchParams.get("secret") ?? "", backupCodes: data.backupCodes ?? [] });
-  });
-  const finish = code.handleSubmit(async ({ code: c }) => {
-    setError(null);
-    const res = await authClient.twoFactor.verifyTotp({ code: c });
-    if (res.error) {
-      if (res.error.status === 429) setError("Too many attempts. Wait a little and try again.");
-      else code.setError("code", { message: "That code is not right. Check that your device's clock is correct and try the current code." }, { shouldFocus: true });
-      return;
-    }
-    toast("success", "Two-factor is on. You will be asked for a code at your next sign-in.");
-    onDone();
-  });
-  return (
-    <Dialog open onClose={onClose} title="Turn on two-factor" wide>
-      <FormError message={error} />
-      {!setup ? (
-        <form onSubmit={start} noValidate className="flex flex-col gap-4">
-          <Field label="Your password" error={pw.formState.errors.password}>
-            {(p) => <input {...p} type="password" autoComplete="current-password" {...pw.register("password")} />}
-          </Field>
-          <div className="flex justify-end gap-2">
-            <Button onClick={onClose}>Cancel</Button>
-            <Button type="submit" variant="primary" busy={pw.formState.isSubmitting}>
-              Continue
-            </Button>
-          </div>
-        </form>
-      ) : (
-        <form onSubmit={finish} noValidate className="flex flex-col gap-4">
-          <ol className="flex list-decimal flex-col gap-3 pl-5 text-sm">
-            <li>
-              Scan this with your authenticator app, or{" "}
-              <a className="text-sky-700 underline dark:text-sky-400" href={setup.uri}>
-                open it in the app
-              </a>
-              , or type the key.
-              <div className="mt-2 flex flex-wrap items-center gap-4">
-                <QrCode text={setup.uri} label="QR code for your authenticator app" />
-                <div className="flex flex-col gap-1">
-                  <span id="tf-key" className="text-xs text-zinc-500">
-                    Key
-                  </span>
-                  <code aria-describedby="tf-key" className="rounded bg-zinc-100 px-2 py-1 font-mono text-sm break-all dark:bg-zinc-800" data-testid="totp-key">
-                    {setup.secret.replace(/(.{4})/g, "$1 ").trim()}
-                  </code>
-                </div>
-              </div>
-            </li>
-            <li>
-              Save these backup codes somewhere safe. Each one signs you in once if you lose your device. They are shown only now.
-              <ul aria-label="Backup codes" className="mt-2 grid grid-cols-2 gap-1 font-mono text-sm sm:grid-cols-3">
-                {setup.backupCodes.map((c) => (
-                  <li key={c} className="rounded bg-zinc-100 px-2 py-0.5 dark:bg-zinc-800">
-                    {c}
-                  </li>
-                ))}
-              </ul>
-              <Button
-                size="sm"
-                className="mt-2"
-                onClick={() =>
-                  navigator.clipboard
-                    .writeText(setup.backupCodes.join("\n"))
-                    .then(() => toast("success", "Backup codes copied."))
-                    .catch(() => toast("error", "Could not copy; select and copy them by hand."))
-                }
-              >
-                Copy backup codes
-              </Button>
-            </li>
-            <li>
-              Enter the code your app shows now to finish.
-              <div className="mt-2 max-w-48">
-                <Field label="Code from the app" error={code.formState.errors.code}>
-                  {(p) => <input {...p} inputMode="numeric" autoComplete="one-time-code" {...code.register("code")} />}
-                </Field>
-              </div>
-            </li>
-          </ol>
-          <div className="flex justify-end gap-2">
-            <Button onClick={onClose}>Cancel</Button>
-            <Button type="submit" variant="primary" busy={code.formState.isSubmitting}>
-              Turn on
-            </Button>
-          </div>
-        </form>
-      )}
-    </Dialog>
-  );
-}
-
-function DisableTwoFactorDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
-  const toast = useToast();
-  const [error, setError] = useState<string | null>(null);
-  const pw = useForm<z.infer<typeof passwordOnly>>({ resolver: zodResolver(passwordOnly), defaultValues: { password: "" } });
-  const submit = pw.handleSubmit(async ({ password }) => {
-    setError(null);
-    const res = await authClient.twoFactor.disable({ password });
-    if (res.error) {
-      const msg = authErrorMessage(res.error);
-      if (msg === "That is not your current password.") pw.setError("password", { message: "That is not your password." }, { shouldFocus: true });
-      else setError(msg);
-      return;
-    }
-    toast("success", "Two-factor is off. Your password alone signs you in.");
-    onDone();
-  });
-  return (
-    <Dialog open onClose={onClose} title="Turn off two-factor">
-      <form onSubmit={submit} noValidate className="flex flex-col gap-4">
-        <p className="text-sm">Your password alone will sign you in. Your backup codes stop working.</p>
-        <FormError message={error} />
-        <Field label="Your password" error={pw.formState.errors.password}>
-          {(p) => <input {...p} type="password" autoComplete="current-password" {...pw.register("password")} />}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="danger" busy={pw.formState.isSubmitting}>
-            Turn off two-factor
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }

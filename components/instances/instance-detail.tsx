@@ -10,10 +10,12 @@ import { useState } from "react";
 import { OperationProgress, type Operation } from "@/components/operations/operation-progress";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { ConfirmDialog } from "@/components/ui/dialog";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
+import { InstanceAttachDialog } from "./instance-attach";
+import { InstanceBackupDialog } from "./instance-backup";
+import { InstanceRebuildDialog } from "./instance-rebuild";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 
 type Confirm = { kind: "delete" | "stop-force" | "rebuild"; imageId?: string } | null;
@@ -232,10 +234,10 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
         onConfirm={() => confirm?.imageId && rebuild.mutate({ tenant, id, imageId: confirm.imageId })}
         onClose={() => setConfirm(null)}
       />
-      {attaching ? <AttachDialog tenant={tenant} id={id} name={i.name} onClose={() => setAttaching(false)} /> : null}
-      {backingUp ? <BackupDialog tenant={tenant} id={id} name={i.name} onClose={() => setBackingUp(false)} /> : null}
+      {attaching ? <InstanceAttachDialog tenant={tenant} id={id} name={i.name} onClose={() => setAttaching(false)} /> : null}
+      {backingUp ? <InstanceBackupDialog tenant={tenant} id={id} name={i.name} onClose={() => setBackingUp(false)} /> : null}
       {rebuilding ? (
-        <RebuildDialog
+        <InstanceRebuildDialog
           tenant={tenant}
           name={i.name}
           onClose={() => setRebuilding(false)}
@@ -246,145 +248,5 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
         />
       ) : null}
     </div>
-  );
-}
-
-function AttachDialog({ tenant, id, name, onClose }: { tenant: string; id: string; name: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const vols = useQuery(trpc.volumes.list.queryOptions({ tenant, limit: 200 }));
-  const [volumeId, setVolumeId] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const attach = useMutation(
-    trpc.instances.attachVolume.mutationOptions({
-      onSuccess: async () => {
-        toast("success", "Attaching the volume; it appears in the server without a reboot.");
-        await qc.invalidateQueries(trpc.instances.pathFilter());
-        onClose();
-      },
-      onError: (e) => setError(errorInfo(e).message),
-    }),
-  );
-  const choices = (vols.data?.items ?? []).filter((v) => v.kind === "data" && (v.state === "available" || (v.multiAttach && v.state === "attached")));
-  return (
-    <Dialog open onClose={onClose} title={`Attach a volume to ${name}`}>
-      <form
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!volumeId) return setError("Choose a volume.");
-          attach.mutate({ tenant, id, volumeId });
-        }}
-      >
-        <FormError message={error} />
-        <Field label="Volume" hint={choices.length ? "Available data volumes, and multi-attach volumes attached elsewhere." : "No volume can be attached: create a data volume first."}>
-          {(p) => (
-            <select {...p} value={volumeId} onChange={(e) => setVolumeId(e.target.value)}>
-              <option value="">Choose a volume</option>
-              {choices.map((v) => (
-                <option key={v.id} value={v.id}>
-                  {v.name} ({v.sizeGiB} GiB{v.multiAttach ? ", multi-attach" : ""})
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={attach.isPending}>
-            Attach
-          </Button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function BackupDialog({ tenant, id, name, onClose }: { tenant: string; id: string; name: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [imageName, setImageName] = useState(`${name}-backup`);
-  const [withData, setWithData] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [fieldErr, setFieldErr] = useState<string | null>(null);
-  const backup = useMutation(
-    trpc.instances.backup.mutationOptions({
-      onSuccess: async () => {
-        toast("success", "Backing up: the image appears among your images when it is done.");
-        await qc.invalidateQueries(trpc.instances.pathFilter());
-        onClose();
-      },
-      onError: (e) => {
-        const info = errorInfo(e);
-        if (info.fieldErrors.imageName) setFieldErr(info.fieldErrors.imageName[0] ?? info.message);
-        else setError(info.message);
-      },
-    }),
-  );
-  return (
-    <Dialog open onClose={onClose} title={`Back up ${name}`}>
-      <form
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setError(null);
-          setFieldErr(null);
-          backup.mutate({ tenant, id, imageName, includeDataVolumes: withData });
-        }}
-      >
-        <FormError message={error} />
-        <Field label="Image name" hint="The system disk becomes a private image of this tenant; create an instance from it to restore." error={fieldErr ?? undefined}>
-          {(p) => <input {...p} value={imageName} onChange={(e) => setImageName(e.target.value)} />}
-        </Field>
-        <label className="flex items-center gap-2 text-sm">
-          <input type="checkbox" checked={withData} onChange={(e) => setWithData(e.target.checked)} />
-          Also snapshot the attached data volumes
-        </label>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={backup.isPending}>
-            Back up
-          </Button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function RebuildDialog({ tenant, name, onClose, onPick }: { tenant: string; name: string; onClose: () => void; onPick: (imageId: string) => void }) {
-  const trpc = useTRPC();
-  const images = useQuery(trpc.images.available.queryOptions({ tenant, limit: 200 }));
-  const [imageId, setImageId] = useState("");
-  return (
-    <Dialog open onClose={onClose} title={`Rebuild ${name}`}>
-      <form
-        className="flex flex-col gap-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (imageId) onPick(imageId);
-        }}
-      >
-        <Field label="Image">
-          {(p) => (
-            <select {...p} value={imageId} onChange={(e) => setImageId(e.target.value)}>
-              <option value="">Choose an image</option>
-              {(images.data?.items ?? []).map((i) => (
-                <option key={i.id} value={i.id}>
-                  {i.name} ({i.os} {i.version})
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" disabledReason={imageId ? null : "Choose an image first."}>
-            Continue
-          </Button>
-        </div>
-      </form>
-    </Dialog>
   );
 }
