@@ -2,16 +2,17 @@
 // Dialogs for node actions: per-node results of a bulk action, maintenance reason, move to pool, boot device,
 // and the DPU firmware/OS update. Each one is a small form; errors land on its field or in the dialog.
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
 import { z } from "zod";
-import { errorInfo, useTRPC } from "@/components/trpc";
+import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
-import { useToast } from "@/components/ui/toast";
+import { Field } from "@/components/ui/form";
+import { CheckboxField, FormDialog, SelectField, TextField } from "@/components/ui/form-dialog";
+import { useDone } from "@/components/ui/use-done";
 import { bootDeviceSchema } from "@/db/validation/nodes";
 import type { NodeChild } from "./node-status";
 
@@ -68,67 +69,65 @@ export function BulkResultsDialog({ title, results, onClose }: { title: string; 
 
 const reasonSchema = z.object({ reason: z.string().trim().min(1, "Say why the node goes into maintenance").max(500, "At most 500 characters") });
 
-/** Asks why before putting nodes into maintenance (the reason shows on the node and in its events). */
+/** Asks why before putting nodes into maintenance (the reason shows on the node and in its events). The caller acts
+ *  and reports (bulk results or a toast), so the dialog has no error of its own. */
 export function MaintenanceDialog({ count, busy, onSubmit, onClose }: { count: number; busy: boolean; onSubmit: (reason: string) => void; onClose: () => void }) {
   const form = useForm<{ reason: string }>({ resolver: zodResolver(reasonSchema), defaultValues: { reason: "" } });
   return (
-    <Dialog open onClose={onClose} title={count === 1 ? "Put the node into maintenance" : `Put ${count} nodes into maintenance`}>
-      <form noValidate onSubmit={form.handleSubmit((v) => onSubmit(v.reason))} className="flex flex-col gap-4">
-        <Field label="Reason" hint="Shown on the node and recorded in its events." error={form.formState.errors.reason}>
-          {(p) => <input {...p} autoFocus {...form.register("reason")} />}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={busy}>
-            Start maintenance
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={count === 1 ? "Put the node into maintenance" : `Put ${count} nodes into maintenance`}
+      form={form}
+      dirty={false}
+      loading={busy}
+      submitError={null}
+      submitLabel="Start maintenance"
+      onClose={onClose}
+      onSubmit={form.handleSubmit((v) => onSubmit(v.reason))}
+    >
+      <TextField name="reason" label="Reason" hint="Shown on the node and recorded in its events." autoFocus />
+    </FormDialog>
   );
 }
 
-/** Picks the pool to move nodes (and their DPUs) to. */
+/** Picks the pool to move nodes (and their DPUs) to; the caller acts and reports. */
 export function MoveToPoolDialog({ count, busy, onSubmit, onClose }: { count: number; busy: boolean; onSubmit: (poolId: string) => void; onClose: () => void }) {
   const trpc = useTRPC();
   const pools = useQuery(trpc.pools.list.queryOptions({ limit: 200 }));
   const [poolId, setPoolId] = useState("");
   const [err, setErr] = useState<string | null>(null);
   return (
-    <Dialog open onClose={onClose} title={count === 1 ? "Move the node to a pool" : `Move ${count} nodes to a pool`}>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!poolId) return setErr("Choose a pool");
-          onSubmit(poolId);
-        }}
-        className="flex flex-col gap-4"
-      >
-        <FormError message={pools.error ? errorInfo(pools.error).message : null} />
-        <Field label="Pool" error={err ?? undefined}>
-          {(p) => (
-            <select {...p} value={poolId} onChange={(e) => {
-                setPoolId(e.target.value);
-                setErr(null);
-              }}>
-              <option value="">{pools.isLoading ? "Loading pools…" : "Choose a pool"}</option>
-              {pools.data?.items.map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={busy}>
-            Move
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={count === 1 ? "Move the node to a pool" : `Move ${count} nodes to a pool`}
+      loading={busy}
+      submitError={pools.error}
+      submitLabel="Move"
+      onClose={onClose}
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!poolId) return setErr("Choose a pool");
+        onSubmit(poolId);
+      }}
+    >
+      <Field label="Pool" error={err ?? undefined}>
+        {(p) => (
+          <select
+            {...p}
+            value={poolId}
+            onChange={(e) => {
+              setPoolId(e.target.value);
+              setErr(null);
+            }}
+          >
+            <option value="">{pools.isLoading ? "Loading pools…" : "Choose a pool"}</option>
+            {pools.data?.items.map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.name}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+    </FormDialog>
   );
 }
 
@@ -138,53 +137,32 @@ type BootForm = z.infer<typeof bootForm>;
 /** Sets the next (or persistent) boot device through the BMC. */
 export function BootDeviceDialog({ nodeId, nodeName, onClose }: { nodeId: string; nodeName: string; onClose: () => void }) {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
-  const [submitError, setSubmitError] = useState<string | null>(null);
+  const done = useDone();
   const form = useForm<BootForm>({ resolver: zodResolver(bootForm), defaultValues: { device: "pxe", persistent: false, uefi: true } });
-  const m = useMutation(
-    trpc.nodes.setBootDevice.mutationOptions({
-      onSuccess: async (r) => {
-        // What the BMC applied, which may differ from what was asked (a BMC that keeps every override).
-        toast("success", `${nodeName}: ${r.message}`);
-        await qc.invalidateQueries(trpc.nodes.pathFilter());
-        onClose();
-      },
-      onError: (e) => setSubmitError(errorInfo(e).message),
-    }),
-  );
+  // The toast says what the BMC applied, which may differ from what was asked (a BMC that keeps every override).
+  const m = useMutation(trpc.nodes.setBootDevice.mutationOptions({ onSuccess: (r) => done(`${nodeName}: ${r.message}`, trpc.nodes.pathFilter(), onClose) }));
   return (
-    <Dialog open onClose={onClose} title={`Set boot device of ${nodeName}`}>
-      <form noValidate onSubmit={form.handleSubmit((v) => {
-          setSubmitError(null);
-          m.mutate({ id: nodeId, ...v });
-        })} className="flex flex-col gap-4">
-        <FormError message={submitError} />
-        <Field label="Boot device" error={form.formState.errors.device}>
-          {(p) => (
-            <select {...p} {...form.register("device")}>
-              {bootDeviceSchema.options.map((d) => (
-                <option key={d} value={d}>
-                  {d}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <label className="flex items-center gap-2 text-sm">
-          <input type="checkbox" {...form.register("persistent")} /> Persistent (otherwise next boot only)
-        </label>
-        <label className="flex items-center gap-2 text-sm">
-          <input type="checkbox" {...form.register("uefi")} /> UEFI boot mode
-        </label>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={m.isPending}>
-            Set boot device
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`Set boot device of ${nodeName}`}
+      form={form}
+      fields={[]}
+      dirty={false}
+      loading={m.isPending}
+      submitError={m.error}
+      submitLabel="Set boot device"
+      onClose={onClose}
+      onSubmit={form.handleSubmit((v) => m.mutate({ id: nodeId, ...v }))}
+    >
+      <SelectField name="device" label="Boot device">
+        {bootDeviceSchema.options.map((d) => (
+          <option key={d} value={d}>
+            {d}
+          </option>
+        ))}
+      </SelectField>
+      <CheckboxField name="persistent">Persistent (otherwise next boot only)</CheckboxField>
+      <CheckboxField name="uefi">UEFI boot mode</CheckboxField>
+    </FormDialog>
   );
 }
 
@@ -201,57 +179,45 @@ type FwForm = z.infer<typeof fwForm>;
 /** Starts a DPU firmware/OS update from an image URL; the targets come from the DPU's own firmware inventory. */
 export function FirmwareUpdateDialog({ dpu, inventory, onStarted, onClose }: { dpu: Pick<NodeChild, "id" | "name">; inventory: unknown; onStarted: (operationId: string) => void; onClose: () => void }) {
   const trpc = useTRPC();
-  const qc = useQueryClient();
-  const toast = useToast();
+  const done = useDone();
   const comps = firmwareOf(inventory);
-  const [submitError, setSubmitError] = useState<string | null>(null);
   const form = useForm<FwForm>({ resolver: zodResolver(fwForm), defaultValues: { imageUri: "", targets: [] } });
   const m = useMutation(
     trpc.nodes.firmwareUpdate.mutationOptions({
-      onSuccess: async (r) => {
-        toast("success", `Update of ${dpu.name} started.`);
-        await qc.invalidateQueries(trpc.nodes.pathFilter());
-        onStarted(r.operationId);
-        onClose();
-      },
-      onError: (e) => {
-        const info = errorInfo(e);
-        if (info.fieldErrors.imageUri) form.setError("imageUri", { message: info.fieldErrors.imageUri[0] });
-        else setSubmitError(info.message);
-      },
+      onSuccess: (r) =>
+        done(`Update of ${dpu.name} started.`, trpc.nodes.pathFilter(), () => {
+          onStarted(r.operationId);
+          onClose();
+        }),
     }),
   );
   return (
-    <Dialog open onClose={onClose} title={`Update firmware/OS of ${dpu.name}`}>
-      <form noValidate onSubmit={form.handleSubmit((v) => {
-          setSubmitError(null);
-          m.mutate({ id: dpu.id, ...v });
-        })} className="flex flex-col gap-4">
-        <FormError message={submitError} />
-        <Field label="Image URL" hint="The DPU's BMC downloads the image from here." error={form.formState.errors.imageUri}>
-          {(p) => <input {...p} autoFocus placeholder="http://images.example/bf-bundle.bfb" {...form.register("imageUri")} />}
-        </Field>
-        <fieldset className="flex flex-col gap-1">
-          <legend className="text-sm font-medium">Components</legend>
-          {comps.length ? (
-            comps.map((c) => (
-              <label key={c.id} className="flex items-center gap-2 text-sm">
-                <input type="checkbox" value={c.id} {...form.register("targets")} />
-                <code className="text-xs">{c.id}</code> <span className="text-zinc-500">{c.version}</span>
-              </label>
-            ))
-          ) : (
-            <p className="text-xs text-zinc-500">The DPU reported no firmware inventory; the BMC chooses what to update.</p>
-          )}
-          <p className="text-xs text-zinc-500">None ticked: the BMC decides which components the image updates.</p>
-        </fieldset>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={m.isPending}>
-            Start update
-          </Button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`Update firmware/OS of ${dpu.name}`}
+      form={form}
+      fields={["imageUri"]}
+      dirty={false}
+      loading={m.isPending}
+      submitError={m.error}
+      submitLabel="Start update"
+      onClose={onClose}
+      onSubmit={form.handleSubmit((v) => m.mutate({ id: dpu.id, ...v }))}
+    >
+      <TextField name="imageUri" label="Image URL" hint="The DPU's BMC downloads the image from here." placeholder="http://images.example/bf-bundle.bfb" autoFocus />
+      <fieldset className="flex flex-col gap-1">
+        <legend className="text-sm font-medium">Components</legend>
+        {comps.length ? (
+          comps.map((c) => (
+            <label key={c.id} className="flex items-center gap-2 text-sm">
+              <input type="checkbox" value={c.id} {...form.register("targets")} />
+              <code className="text-xs">{c.id}</code> <span className="text-zinc-500">{c.version}</span>
+            </label>
+          ))
+        ) : (
+          <p className="text-xs text-zinc-500">The DPU reported no firmware inventory; the BMC chooses what to update.</p>
+        )}
+        <p className="text-xs text-zinc-500">None ticked: the BMC decides which components the image updates.</p>
+      </fieldset>
+    </FormDialog>
   );
 }

@@ -22,6 +22,7 @@ export function FormDialog<T extends FieldValues>({
   submitError,
   submitLabel,
   submitDisabledReason,
+  extraActions,
   wide,
   columns,
   children,
@@ -42,6 +43,8 @@ export function FormDialog<T extends FieldValues>({
   submitError: unknown;
   submitLabel: React.ReactNode;
   submitDisabledReason?: string | null;
+  /** Buttons on the footer's left, e.g. "Test connection". */
+  extraActions?: React.ReactNode;
   wide?: boolean;
   /** Lay the fields out in two columns (wide forms). */
   columns?: boolean;
@@ -70,11 +73,14 @@ export function FormDialog<T extends FieldValues>({
           <FormError message={split.message} />
         )}
         {form ? <FormProvider {...form}>{children}</FormProvider> : children}
-        <div className={`flex justify-end gap-2 ${columns ? "sm:col-span-2" : ""}`}>
-          <Button onClick={close}>Cancel</Button>
-          <Button type="submit" variant="primary" busy={loading} disabledReason={submitDisabledReason}>
-            {submitLabel}
-          </Button>
+        <div className={`flex ${extraActions ? "justify-between" : "justify-end"} gap-2 ${columns ? "sm:col-span-2" : ""}`}>
+          {extraActions}
+          <div className="flex gap-2">
+            <Button onClick={close}>Cancel</Button>
+            <Button type="submit" variant="primary" busy={loading} disabledReason={submitDisabledReason}>
+              {submitLabel}
+            </Button>
+          </div>
         </div>
       </form>
     </Dialog>
