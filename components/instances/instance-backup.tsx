@@ -21,8 +21,7 @@ export function InstanceBackupDialog({ tenant, id, name, onClose }: { tenant: st
     <FormDialog
       title={`Back up ${name}`}
       fields={["imageName"]}
-      loading={backup.isPending}
-      submitError={backup.error}
+      mutation={backup}
       submitLabel="Back up"
       onClose={onClose}
       onSubmit={(e) => {

@@ -24,8 +24,7 @@ export function ProviderNetworkCreateDialog({ onClose }: { onClose: () => void }
     <FormDialog
       title="Create provider network"
       form={form}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create provider network"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => create.mutate({ name: v.name, cidr: v.cidr, vlanId: Number(v.vlanId), description: v.description }))}

@@ -22,8 +22,7 @@ export function SecurityGroupCreateDialog({ tenant, vpcs, onClose }: { tenant: s
     <FormDialog
       title="Create security group"
       form={form}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create security group"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => create.mutate({ tenant, vpcId: v.vpcId, name: v.name, description: v.description }))}

@@ -20,8 +20,7 @@ export function VpcCreateDialog({ tenant, onClose }: { tenant: string; onClose: 
     <FormDialog
       title="Create VPC"
       form={form}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create VPC"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => create.mutate({ tenant, name: v.name, cidr: v.cidr, description: v.description, ipv6Cidr: v.ipv6Cidr || null }))}

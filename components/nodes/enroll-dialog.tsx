@@ -90,8 +90,7 @@ export function EnrollDialog({ onClose, onEnrolled }: { onClose: () => void; onE
       wide
       form={form}
       fields={FIELDS}
-      loading={enroll.isPending}
-      submitError={enroll.error}
+      mutation={enroll}
       submitLabel="Enroll"
       onClose={onClose}
       onSubmit={submit}

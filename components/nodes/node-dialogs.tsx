@@ -147,8 +147,7 @@ export function BootDeviceDialog({ nodeId, nodeName, onClose }: { nodeId: string
       form={form}
       fields={[]}
       dirty={false}
-      loading={m.isPending}
-      submitError={m.error}
+      mutation={m}
       submitLabel="Set boot device"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => m.mutate({ id: nodeId, ...v }))}
@@ -197,8 +196,7 @@ export function FirmwareUpdateDialog({ dpu, inventory, onStarted, onClose }: { d
       form={form}
       fields={["imageUri"]}
       dirty={false}
-      loading={m.isPending}
-      submitError={m.error}
+      mutation={m}
       submitLabel="Start update"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => m.mutate({ id: dpu.id, ...v }))}

@@ -17,8 +17,7 @@ export function ImageCloneDialog({ image, onClose }: { image: { id: string; name
     <FormDialog
       title={`Clone image ${image.name}`}
       fields={["name"]}
-      loading={clone.isPending}
-      submitError={clone.error}
+      mutation={clone}
       submitLabel="Clone"
       onClose={onClose}
       onSubmit={(e) => {

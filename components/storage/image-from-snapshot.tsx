@@ -27,8 +27,7 @@ export function ImageFromSnapshotDialog({ onClose }: { onClose: () => void }) {
     <FormDialog
       title="Image from a tenant snapshot"
       fields={FIELDS}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create image"
       onClose={onClose}
       onSubmit={(e) => {

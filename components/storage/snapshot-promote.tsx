@@ -23,8 +23,7 @@ export function SnapshotPromoteDialog({ tenant, snapshot, onClose }: { tenant: s
     <FormDialog
       title={`Save snapshot ${snapshot.name} as an image`}
       fields={FIELDS}
-      loading={promote.isPending}
-      submitError={promote.error}
+      mutation={promote}
       submitLabel="Save as image"
       onClose={onClose}
       onSubmit={(e) => {

@@ -55,8 +55,7 @@ export function VolumeCreateDialog({ tenant, onClose, snapshot }: { tenant: stri
       title={snapshot ? `Create volume from snapshot ${snapshot.name}` : "Create volume"}
       form={form}
       fields={["name", "sizeGiB", "imageId", "snapshotId"]}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create volume"
       onClose={onClose}
       onSubmit={submit}

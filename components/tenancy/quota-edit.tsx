@@ -25,8 +25,7 @@ export function QuotaEditDialog({ tenantId, limits, onClose }: { tenantId: strin
       title="Edit quota"
       wide
       fields={["limits"]}
-      loading={set.isPending}
-      submitError={set.error}
+      mutation={set}
       submitLabel="Save quota"
       onClose={onClose}
       onSubmit={(e) => {

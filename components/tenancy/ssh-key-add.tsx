@@ -18,8 +18,7 @@ export function SshKeyAddDialog({ onClose }: { onClose: () => void }) {
       title="Add SSH key"
       wide
       form={form}
-      loading={add.isPending}
-      submitError={add.error}
+      mutation={add}
       submitLabel="Add key"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => add.mutate(v))}

@@ -27,8 +27,7 @@ export function TenantCreateDialog({ onClose }: { onClose: () => void }) {
     <FormDialog
       title="Create tenant"
       form={form}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create tenant"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => create.mutate(v))}

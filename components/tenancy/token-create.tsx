@@ -30,8 +30,7 @@ export function TokenCreateDialog({ onClose, onCreated }: { onClose: () => void;
     <FormDialog
       title="Create API token"
       fields={FIELDS}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create token"
       submitDisabledReason={options.length ? null : "You have no tenant or operator role to scope a token to."}
       onClose={onClose}

@@ -21,8 +21,7 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose: () => void; 
     <FormDialog
       title="Create user"
       fields={FIELDS}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Create user"
       onClose={onClose}
       onSubmit={(e) => {

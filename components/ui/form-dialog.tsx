@@ -11,6 +11,11 @@ import { Dialog } from "./dialog";
 import { Field, FormError } from "./form";
 import { splitServerError } from "./server-errors";
 
+/** What the shell needs of the submit: it is under way (the button spins, closing does not ask), and its last
+ *  failure (a call's error, or a message of the form's own; null when there is none). Both are required: a
+ *  mutation carries them, or they are passed one by one. */
+type Submit = { mutation: { isPending: boolean; error: unknown }; loading?: never; submitError?: never } | { mutation?: never; loading: boolean; submitError: unknown };
+
 export function FormDialog<T extends FieldValues>({
   title,
   form,
@@ -18,8 +23,9 @@ export function FormDialog<T extends FieldValues>({
   dirty,
   onSubmit,
   onClose,
-  loading,
-  submitError,
+  mutation,
+  loading = mutation?.isPending ?? false,
+  submitError = mutation?.error,
   submitLabel,
   submitDisabledReason,
   extraActions,
@@ -37,10 +43,6 @@ export function FormDialog<T extends FieldValues>({
   dirty?: boolean;
   onSubmit: (e: React.FormEvent<HTMLFormElement>) => void;
   onClose: () => void;
-  /** The submit is under way: the button spins and closing does not ask. */
-  loading: boolean;
-  /** The last failure (a mutation's error, or a message of the form's own); null when there is none. */
-  submitError: unknown;
   submitLabel: React.ReactNode;
   submitDisabledReason?: string | null;
   /** Buttons on the footer's left, e.g. "Test connection". */
@@ -49,7 +51,7 @@ export function FormDialog<T extends FieldValues>({
   /** Lay the fields out in two columns (wide forms). */
   columns?: boolean;
   children: React.ReactNode;
-}) {
+} & Submit) {
   const names = fields ?? Object.keys(form?.formState.defaultValues ?? {});
   const key = names.join("|");
   // biome-ignore lint/correctness/useExhaustiveDependencies: the field list is compared by its names (key)

@@ -31,8 +31,7 @@ export function WebhookAddDialog({ tenant, onClose, onCreated }: { tenant: strin
       title="Add webhook"
       wide
       form={form}
-      loading={create.isPending}
-      submitError={create.error}
+      mutation={create}
       submitLabel="Add webhook"
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => create.mutate(withTenant({ name: v.name, url: v.url, events: v.events })))}
