@@ -6,7 +6,7 @@ import { errorInfo, useTRPC } from "@/components/trpc";
 import { Field } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 import { useDone } from "@/components/ui/use-done";
-import type { DiskPool } from "@/server/drivers/storage/client";
+import type { DiskPool } from "./pool-types";
 
 export function DiskPoolRenameDialog({ pool, onClose }: { pool: DiskPool; onClose: () => void }) {
   const trpc = useTRPC();

@@ -7,7 +7,7 @@ import { errorInfo, useTRPC } from "@/components/trpc";
 import { Field } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 import { useDone } from "@/components/ui/use-done";
-import type { DiskPool, LogicalPool } from "@/server/drivers/storage/client";
+import type { DiskPool, LogicalPool } from "./pool-types";
 import { serviceMessage } from "./shared";
 
 export function LogicalPoolEditDialog({ pool, diskPools, onClose }: { pool: LogicalPool | null; diskPools: DiskPool[]; onClose: () => void }) {

@@ -11,7 +11,7 @@ import { FormError } from "@/components/ui/form";
 import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
-import type { DiskPool, LogicalPool, Redundancy } from "@/server/drivers/storage/client";
+import type { DiskPool, LogicalPool, Redundancy } from "./pool-types";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { DiskPoolCreateDialog } from "./disk-pool-create";
 import { DiskPoolRenameDialog } from "./disk-pool-rename";
