@@ -1,13 +1,17 @@
 // Kill-at-each-step: the BFF that runs an instance workflow is SIGKILLed at each step in turn — right after the step's
 // effect happened but before its result was checkpointed, the nastiest moment — and a restarted process (same
-// replica id: DBOS recovers that executor's pending workflows at launch) finishes the job. Create, delete and the
-// create's rollback are each killed at every one of their steps. Every run must end with the instance running (create)
+// replica id: DBOS recovers that executor's pending workflows at launch) finishes the job. The steps come from the
+// workflows themselves, not from a list here: the catalog's operation workflows are each run once to the end (and the
+// create once into its rollback), the durable steps the engine recorded are read back, and each run is then killed
+// after every one of them — a step added to a workflow is a new kill point without touching this file. Create, delete
+// and the create's undos (its rollback) are killed at every step; the catalog's other operation workflows are listed
+// below as not yet driven here, and a workflow added to the catalog fails this file until it is one or the other. Every run must end with the instance running (create)
 // or cleanly gone / failed and rolled back, with no leaked storage volume, target, address, port, agent object or node.
 // The workers are real separate processes (test/instance-worker.ts) sharing this test's Postgres and lab; this process
 // only enqueues (engine-client.ts), as a web-only replica would. Last, a replica that dies and never returns has its
 // pending create taken over by another one through the replica heartbeats (replicas.ts).
 import { type ChildProcess, spawn } from "node:child_process";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
@@ -17,6 +21,7 @@ import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitO
 import { startEngine, stopEngine } from "./engine";
 import { workflows } from "./registry";
 import { startEngineClient, stopEngineClient } from "./engine-client";
+import { catalog, type OperationEntry } from "./catalog";
 import { agentFor } from "./instances";
 
 let fx: Fixtures;
@@ -108,70 +113,140 @@ async function leftovers(instanceId: string) {
 }
 const clean = { storageVolumes: 0, targets: 0, agentObjects: 0, held: 0, ports: 0, addresses: 0, systemVolumeRows: 0, hostsNotAvailable: [] };
 
-const CREATE_STEPS = ["reserve node", "network", "system disk", "data volumes", "boot override to disk", "power on", "wait for OS", "mark running"];
-const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"];
-const ROLLBACK_STEPS = ["mark failing", ...DELETE_STEPS.slice(0, 5).map((x) => `rollback: ${x}`), "mark failed"];
+/** The durable steps the engine recorded for a run, in the order they started (its own bookkeeping left out). */
+async function recordedSteps(workflowId: string): Promise<string[]> {
+  const r = await db.execute<{ function_name: string }>(sql`select function_name from dbos.operation_outputs where workflow_uuid = ${workflowId} order by function_id`);
+  return [...new Set(r.rows.map((x) => x.function_name).filter((n) => !n.startsWith("DBOS.")))];
+}
+
+// The operation workflows this file drives, and those it does not drive yet (each has its own recovery tests). Every
+// operation workflow of the catalog is in exactly one of the two: a new one fails "covers the catalog" below.
+const operationEntries = Object.values(catalog).filter((e): e is typeof e & OperationEntry<never> => "target" in e);
+const driven = [catalog.instanceCreate.name, catalog.instanceDelete.name];
+const notYetDriven = [
+  catalog.instancePower.name,
+  catalog.instanceAttachVolume.name,
+  catalog.instanceDetachVolume.name,
+  catalog.instanceBackup.name,
+  catalog.instanceRebuild.name,
+  catalog.instanceRecover.name,
+  catalog.nodeEnrollBulk.name,
+  catalog.nodeInspect.name,
+  catalog.nodePower.name,
+  catalog.dpuFirmwareUpdate.name,
+];
+
+/** What the reference runs recorded: every durable step of create and delete, and of the create's rollback. */
+let steps: { create: string[]; delete: string[]; undo: string[] };
+
+const create = () => tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
 
 describe("a BFF killed at each step of an instance workflow", () => {
-  // Pairs a create step with a delete step, so one instance per round covers both (the restarted worker is itself
-  // set to die in the delete, and a third process finishes that).
-  const rounds = CREATE_STEPS.map((c, i) => [c, DELETE_STEPS[i % DELETE_STEPS.length]!] as const);
+  it("covers the catalog: every operation workflow is driven here or listed as not yet", () => {
+    expect(operationEntries.map((e) => e.name).sort()).toEqual([...driven, ...notYetDriven].sort());
+  });
 
-  it.each(rounds)("create killed after '%s', delete killed after '%s': both finish, nothing leaks", async (createStep, deleteStep) => {
-    const replica = `crash-${uniq()}`;
-    const w1 = await worker(replica, `after:${createStep}`);
-    const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
-    expect(await w1.exited).toBe("SIGKILL");
-    const w2 = await worker(replica, `after:${deleteStep}`);
-    const created = await waitOperation(db, r.operationId, 60_000);
-    expect(created.error).toBeNull();
-    expect(created.status).toBe("succeeded");
-    const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
-    expect(inst!.state).toBe("running");
-    const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, inst!.nodeId!));
-    expect(host!.provisionState).toBe("active");
-    // Exactly one of each, even though the killed step ran twice.
-    expect(await systemVolumesOf(r.id)).toHaveLength(1);
-    expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id))).toHaveLength(1);
-
-    const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
-    expect(await w2.exited).toBe("SIGKILL");
-    const w3 = await worker(replica);
+  it("learns each workflow's durable steps from a reference run of it", async () => {
+    const replica = `crash-ref-${uniq()}`;
+    const w = await worker(replica);
     try {
-      const deleted = await waitOperation(db, d.operationId, 60_000);
-      expect(deleted.error).toBeNull();
-      expect(deleted.status).toBe("succeeded");
-      expect(await leftovers(r.id)).toEqual(clean);
+      const r = await create();
+      expect((await waitOperation(db, r.operationId, 60_000)).status).toBe("succeeded");
+      const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
+      expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
+      await agentFaults(L, { failAlways: ["createNic"] });
+      let f: { id: string; operationId: string };
+      let failed: Awaited<ReturnType<typeof waitOperation>>;
+      try {
+        f = await create();
+        failed = await waitOperation(db, f.operationId, 60_000);
+      } finally {
+        await agentFaults(L, { failAlways: [] });
+      }
+      expect(failed.status).toBe("failed");
+      const rolledBack = await recordedSteps(f.operationId);
+      steps = { create: await recordedSteps(r.operationId), delete: await recordedSteps(d.operationId), undo: rolledBack.slice(rolledBack.indexOf("mark failing")) };
+      const cleanup = await tenant().instances.delete({ tenant: fx.tenant.slug, id: f.id });
+      expect((await waitOperation(db, cleanup.operationId, 30_000)).status).toBe("succeeded");
     } finally {
-      await stopWorker(w3);
+      await stopWorker(w);
     }
-  }, 150_000);
+    // Sanity: the steps users see are among them, and the rollback undoes the create's pieces in reverse.
+    expect(steps.create).toEqual(expect.arrayContaining(["reserve node", "network", "system disk", "data volumes", "power on", "wait for OS", "mark running"]));
+    expect(steps.delete.at(-1)).toBe("mark deleted");
+    expect(steps.undo[0]).toBe("mark failing");
+    expect(steps.undo.at(-1)).toBe("mark failed");
+    expect(steps.undo.filter((x) => x.startsWith("rollback: ")).length).toBeGreaterThan(0);
+  }, 240_000);
 
-  it.each(ROLLBACK_STEPS)("a create rolling back after a NIC failure, killed after '%s': ends failed with nothing leaked", async (rollbackStep) => {
-    const replica = `crash-${uniq()}`;
+  // Pairs each create step with a delete step, so one instance per round covers both (the restarted worker is itself
+  // set to die in the delete, and a third process finishes that).
+  it("create killed after each of its steps, delete after each of its: both finish, nothing leaks", async () => {
+    expect(steps?.create.length, "the reference run must have recorded the steps").toBeGreaterThan(0);
+    const rounds = steps.create.map((c, i) => [c, steps.delete[i % steps.delete.length]!] as const);
+    // Every delete step is killed at too, even if the create had fewer steps.
+    for (let i = rounds.length; i < steps.delete.length; i++) rounds.push([steps.create[i % steps.create.length]!, steps.delete[i]!]);
+    for (const [createStep, deleteStep] of rounds) {
+      const at = `create killed after '${createStep}', delete after '${deleteStep}'`;
+      const replica = `crash-${uniq()}`;
+      const w1 = await worker(replica, `after:${createStep}`);
+      const r = await create();
+      expect(await w1.exited, at).toBe("SIGKILL");
+      const w2 = await worker(replica, `after:${deleteStep}`);
+      const created = await waitOperation(db, r.operationId, 60_000);
+      expect(created.error, at).toBeNull();
+      expect(created.status, at).toBe("succeeded");
+      const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
+      expect(inst!.state, at).toBe("running");
+      const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, inst!.nodeId!));
+      expect(host!.provisionState, at).toBe("active");
+      // Exactly one of each, even though the killed step ran twice.
+      expect(await systemVolumesOf(r.id), at).toHaveLength(1);
+      expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id)), at).toHaveLength(1);
+
+      const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
+      expect(await w2.exited, at).toBe("SIGKILL");
+      const w3 = await worker(replica);
+      try {
+        const deleted = await waitOperation(db, d.operationId, 60_000);
+        expect(deleted.error, at).toBeNull();
+        expect(deleted.status, at).toBe("succeeded");
+        expect(await leftovers(r.id), at).toEqual(clean);
+      } finally {
+        await stopWorker(w3);
+      }
+    }
+  }, 1_800_000);
+
+  it("a create rolling back after a NIC failure, killed after each of its undo steps: ends failed with nothing leaked", async () => {
+    expect(steps?.undo.length, "the reference run must have recorded the steps").toBeGreaterThan(0);
     await agentFaults(L, { failAlways: ["createNic"] });
     try {
-      const w1 = await worker(replica, `after:${rollbackStep}`);
-      const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
-      expect(await w1.exited).toBe("SIGKILL");
-      const w2 = await worker(replica);
-      try {
-        const op = await waitOperation(db, r.operationId, 60_000);
-        expect(op.status).toBe("failed");
-        expect(op.error).toMatch(/DPU agent/);
-        const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
-        expect(inst!.state).toBe("failed");
-        expect(await leftovers(r.id)).toEqual(clean);
-        // The failed instance is deleted without fuss (it holds nothing).
-        const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
-        expect((await waitOperation(db, d.operationId, 30_000)).status).toBe("succeeded");
-      } finally {
-        await stopWorker(w2);
+      for (const undoStep of steps.undo) {
+        const at = `rollback killed after '${undoStep}'`;
+        const replica = `crash-${uniq()}`;
+        const w1 = await worker(replica, `after:${undoStep}`);
+        const r = await create();
+        expect(await w1.exited, at).toBe("SIGKILL");
+        const w2 = await worker(replica);
+        try {
+          const op = await waitOperation(db, r.operationId, 60_000);
+          expect(op.status, at).toBe("failed");
+          expect(op.error, at).toMatch(/DPU agent/);
+          const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
+          expect(inst!.state, at).toBe("failed");
+          expect(await leftovers(r.id), at).toEqual(clean);
+          // The failed instance is deleted without fuss (it holds nothing).
+          const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
+          expect((await waitOperation(db, d.operationId, 30_000)).status, at).toBe("succeeded");
+        } finally {
+          await stopWorker(w2);
+        }
       }
     } finally {
       await agentFaults(L, { failAlways: [] });
     }
-  }, 150_000);
+  }, 1_800_000);
 
   it("a second BFF takes over the pending create of one that died and never came back", async () => {
     // Fast heartbeats so the test need not wait 20 s: a replica silent for 1.5 s is dead.
@@ -179,7 +254,7 @@ describe("a BFF killed at each step of an instance workflow", () => {
     const a = `crash-a-${uniq()}`;
     const b = `crash-b-${uniq()}`;
     const wa = await worker(a, "before:power on", fast);
-    const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
+    const r = await create();
     expect(await wa.exited).toBe("SIGKILL");
     expect((await db.select().from(s.replicas).where(eq(s.replicas.executorId, a))).length).toBe(1); // it left no goodbye
     const wb = await worker(b, undefined, fast);
