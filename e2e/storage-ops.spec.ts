@@ -1,9 +1,10 @@
 // E2E: storage administration and images beyond the upload the storage spec covers. The operator groups unassigned
 // disks of the lab's storage service into a disk pool, carves a logical pool out of it, and deletes both again (the
 // disks are unassigned once more); the operator clones a public image; an Acme member snapshots a volume and saves
-// the snapshot as a private image, which the operator sees as Acme's. Everything made here is deleted again.
+// the snapshot as a private image, which the operator sees as Acme's, and the operator makes a public image of the
+// same snapshot. Everything made here is deleted again.
 import { type Browser, expect, type Page, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { loginAs, selectMatching } from "./helpers";
 
 const sfx = Math.random().toString(36).slice(2, 6);
 const toast = (page: Page, text: string) => page.getByRole("status").filter({ hasText: text });
@@ -75,6 +76,7 @@ const copy = `e2e-copy-${sfx}`;
 const vol = `e2e-promo-vol-${sfx}`;
 const snap = `e2e-promo-snap-${sfx}`;
 const saved = `e2e-saved-${sfx}`;
+const published = `e2e-pub-${sfx}`;
 
 /** A page signed in as `role`, for API calls with its session. */
 async function session(browser: Browser, role: "operatorAdmin" | "acmeMember") {
@@ -96,7 +98,7 @@ test.afterAll(async ({ browser }) => {
   for (const x of (await items(acme, "volumes.list", { tenant: "acme" })).filter((x) => x.name === vol)) await post(acme, "volumes.delete", { tenant: "acme", id: x.id });
   await acme.close();
   const ops = await session(browser, "operatorAdmin");
-  for (const i of (await items(ops, "images.list", { q: copy })).filter((x) => x.name === copy)) await post(ops, "images.delete", { id: i.id, flatten: false });
+  for (const n of [copy, published]) for (const i of (await items(ops, "images.list", { q: n })).filter((x) => x.name === n)) await post(ops, "images.delete", { id: i.id, flatten: false });
   await ops.close();
 });
 
@@ -145,11 +147,26 @@ test("the operator clones a public image; a tenant saves a snapshot as a private
   const ownRow = page.getByRole("table", { name: "Your images" }).getByRole("row", { name: new RegExp(saved) });
   await expect(ownRow).toContainText("debian 12");
 
-  // The operator sees it as Acme's image, and deletes the clone.
+  // The operator sees it as Acme's image; makes a public image of the same snapshot; deletes that and the clone.
   await page.context().clearCookies();
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await page.goto("/ops/images");
   await expect(images.getByRole("row", { name: new RegExp(saved) })).toContainText("tenant acme");
+  await page.getByRole("button", { name: "Image from snapshot" }).click();
+  const fromSnap = page.getByRole("dialog", { name: "Image from a tenant snapshot" });
+  await fromSnap.getByLabel("Tenant (slug)").fill("acme");
+  await selectMatching(fromSnap.getByLabel("Snapshot"), new RegExp(`^acme/${snap} \\(of ${vol}, 1 GiB\\)`));
+  await fromSnap.getByLabel("Name", { exact: true }).fill(published);
+  await fromSnap.getByLabel("OS", { exact: true }).fill("debian");
+  await fromSnap.getByLabel("OS version").fill("12");
+  await fromSnap.getByRole("button", { name: "Create image" }).click();
+  await expect(fromSnap).toBeHidden();
+  const pubRow = images.getByRole("row", { name: new RegExp(published) });
+  await expect(pubRow).toContainText("public");
+  await expect(pubRow).toContainText("available", { timeout: 30_000 });
+  await page.getByRole("button", { name: `Delete image ${published}` }).click();
+  await page.getByRole("dialog", { name: `Delete image ${published}?` }).getByRole("button", { name: "Delete image" }).click();
+  await expect(toast(page, `Image ${published} deleted.`)).toBeVisible();
   await page.getByRole("button", { name: `Delete image ${copy}` }).click();
   await page.getByRole("dialog", { name: `Delete image ${copy}?` }).getByRole("button", { name: "Delete image" }).click();
   await expect(toast(page, `Image ${copy} deleted.`)).toBeVisible();
