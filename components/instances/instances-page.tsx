@@ -11,12 +11,10 @@ import { DataTable } from "@/components/ui/data-table";
 import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { inputCls, UsageMeter } from "@/components/storage/shared";
-import type { InstanceState } from "@/domain/instance-rules";
+import { INSTANCE_STATES, type InstanceState, TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
-/** Every state an instance can be in (db/schema/compute.ts instance_state), for the state filter. */
-const INSTANCE_STATES: InstanceState[] = ["creating", "running", "starting", "stopping", "stopped", "rebooting", "rebuilding", "recovering", "deleting", "failed", "deleted"];
-
-export const TRANSITIONAL = new Set(["creating", "starting", "stopping", "rebooting", "rebuilding", "recovering", "deleting"]);
+/** The states a workflow owns (the transition table's transient states): shown as under way, polled fast. */
+export const TRANSITIONAL = TRANSIENT_STATES;
 
 const tones: Record<string, BadgeTone> = {
   running: "green",

@@ -26,7 +26,8 @@ import {
   ProvisionError,
   waitForOsStep,
 } from "./instances";
-import { finishOperation, opStep } from "./operations";
+import { finishOperation, } from "./operations";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const ignoreGone = async (fn: () => Promise<unknown>) => {
   try {
@@ -222,22 +223,19 @@ export const rebuildInstance = defineSaga(catalog.instanceRebuild, {
     await saga.step("power on", () => powerOn(instanceId));
     await waitForOsStep(db, opId, instanceId, { abortable: true });
     await saga.step("mark running", async () => {
-      await db.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+      await applyInstanceEvent(db, instanceId, "rebuilt");
       await finishOperation(db, opId, "succeeded", { result: { imageId } });
     });
   },
   async failed({ reason: why, undone, undoError }, instanceId) {
     if (undone.includes("restore old boot disk") || undoError) {
       const back = undoError ? `could not restore: ${undoError}` : "restored";
-      await getDb()
-        .update(instances)
-        .set({ state: back === "restored" ? "running" : "failed", stateReason: back === "restored" ? `Rebuild failed: ${why}` : `Rebuild failed: ${why}; ${back}` })
-        .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+      if (back === "restored") await applyInstanceEvent(getDb(), instanceId, "rebuild_reverted", { reason: `Rebuild failed: ${why}` });
+      else await applyInstanceEvent(getDb(), instanceId, "rebuild_failed", { reason: `Rebuild failed: ${why}; ${back}` });
       return;
     }
-    await getDb()
-      .update(instances)
-      .set({ state: "failed", stateReason: `Rebuild failed after the new disk was recorded: ${why}. The old system volume is kept as a detached volume if it was not deleted yet.` })
-      .where(and(eq(instances.id, instanceId), eq(instances.state, "rebuilding")));
+    await applyInstanceEvent(getDb(), instanceId, "rebuild_failed", {
+      reason: `Rebuild failed after the new disk was recorded: ${why}. The old system volume is kept as a detached volume if it was not deleted yet.`,
+    });
   },
 });

@@ -31,6 +31,7 @@ import {
 } from "./instances";
 import { finishOperation, opStep } from "./operations";
 import { enqueueRecovery, prepareRecovery, recoveryCandidates } from "./recovery-start";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 export const recoverInstance = defineSaga(catalog.instanceRecover, {
   async run(saga, instanceId, opId, reason) {
@@ -102,7 +103,7 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
       await db.transaction(async (tx) => {
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, spare.hostId)).for("update");
         if (n?.s === "deploying") await nodeEvent(tx, spare.hostId, "deployed");
-        await tx.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "recovering")));
+        await applyInstanceEvent(tx, instanceId, "recovered");
         await recordEvent(tx, spare.hostId, { kind: "lifecycle", severity: "info", message: `Instance ${inst.name} recovered onto this host${old ? ` from ${old.hostName}` : ""} (${reason}).` });
         if (old) await recordEvent(tx, old.hostId, { kind: "lifecycle", severity: "warning", message: `Instance ${inst.name} recovered onto ${spare.hostName}; this host stays fenced (error) until an operator deals with it.` });
       });
@@ -110,10 +111,7 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
     });
   },
   async failed({ reason }, instanceId) {
-    await getDb()
-      .update(instances)
-      .set({ state: "failed", stateReason: `Recovery failed: ${reason}` })
-      .where(and(eq(instances.id, instanceId), eq(instances.state, "recovering")));
+    await applyInstanceEvent(getDb(), instanceId, "recover_failed", { reason: `Recovery failed: ${reason}` });
   },
 });
 

@@ -28,6 +28,7 @@ import { step } from "./engine";
 import { recordEvent } from "./events";
 import { finishOperation, markStep, opStep } from "./operations";
 import { randomMac } from "@/server/services/network";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 export { AbortedByOperator };
 
@@ -566,17 +567,6 @@ export async function settled(branches: Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-/**
- * Sets the instance's state — only from `from` when given, so a step re-run after a crash cannot undo a state change
- * that happened since (the tenant's next action).
- */
-async function setState(instanceId: string, state: InstanceRow["state"], reason: string | null = null, from?: InstanceRow["state"][]) {
-  await getDb()
-    .update(instances)
-    .set({ state, stateReason: reason, ...(state === "deleted" ? { deletedAt: new Date() } : {}) })
-    .where(and(eq(instances.id, instanceId), from ? inArray(instances.state, from) : undefined));
-}
-
 export const createInstance = defineSaga(catalog.instanceCreate, {
   async run(saga, instanceId, opId) {
     const db = saga.db;
@@ -611,7 +601,7 @@ export const createInstance = defineSaga(catalog.instanceCreate, {
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, node.hostId)).for("update");
         if (n?.s === "deploying") await nodeEvent(tx, node.hostId, "deployed");
         // Only from creating: a re-run must not undo what the tenant did since (e.g. a delete already under way).
-        await tx.update(instances).set({ state: "running", stateReason: null }).where(and(eq(instances.id, instanceId), eq(instances.state, "creating")));
+        await applyInstanceEvent(tx, instanceId, "created");
       });
       await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
     });
@@ -620,10 +610,10 @@ export const createInstance = defineSaga(catalog.instanceCreate, {
     // A rollback that itself failed (e.g. the BMC or agent is down) leaves the instance holding what could not be
     // released, failed with both reasons, so a delete (or an operator's retry) can finish the job.
     if (undoError) {
-      await setState(instanceId, "failed", `${reason} Cleaning up also failed: ${undoError}`, ["creating"]);
+      await applyInstanceEvent(getDb(), instanceId, "create_failed", { reason: `${reason} Cleaning up also failed: ${undoError}` });
       return { error: `${reason} (rollback incomplete: ${undoError})` };
     }
-    await setState(instanceId, "failed", reason, ["creating"]);
+    await applyInstanceEvent(getDb(), instanceId, "create_failed", { reason });
   },
 });
 
@@ -639,13 +629,13 @@ export const deleteInstance = defineSaga(catalog.instanceDelete, {
           const [left] = await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, a.volumeId));
           if (!left?.n) await tx.update(volumes).set({ state: "available" }).where(and(eq(volumes.id, a.volumeId), ne(volumes.state, "deleting")));
         }
-        await tx.update(instances).set({ state: "deleted", stateReason: null, deletedAt: new Date() }).where(eq(instances.id, instanceId));
+        await applyInstanceEvent(tx, instanceId, "deleted");
       });
       await finishOperation(db, saga.opId, "succeeded");
     });
   },
   async failed({ reason }, instanceId) {
-    await setState(instanceId, "failed", `Delete failed: ${reason}`, ["deleting"]);
+    await applyInstanceEvent(getDb(), instanceId, "delete_failed", { reason: `Delete failed: ${reason}` });
   },
 });
 
@@ -684,7 +674,7 @@ export const powerInstance = defineSaga(catalog.instancePower, {
       });
       await saga.step("mark stopped", async () => {
         await db.update(nodes).set({ powerState: "off" }).where(eq(nodes.id, host.id));
-        await setState(instanceId, "stopped", null, ["stopping"]);
+        await applyInstanceEvent(getDb(), instanceId, "stopped");
         await finishOperation(db, opId, "succeeded", { result: { how } });
       });
       return;
@@ -694,13 +684,13 @@ export const powerInstance = defineSaga(catalog.instancePower, {
     else await saga.step("power on", () => powerOn(instanceId));
     await waitForOsStep(db, opId, instanceId);
     await saga.step("mark running", async () => {
-      await setState(instanceId, "running", null, ["starting", "rebooting"]);
+      await applyInstanceEvent(getDb(), instanceId, action === "start" ? "started" : "rebooted");
       await finishOperation(db, opId, "succeeded");
     });
   },
   async failed({ reason }, instanceId, _opId, action) {
     // The server is where it was (or unknown); say so and let the tenant try again.
-    await setState(instanceId, action === "start" ? "stopped" : "running", `${action} failed: ${reason}`, ["starting", "stopping", "rebooting"]);
+    await applyInstanceEvent(getDb(), instanceId, `${action}_failed`, { reason: `${action} failed: ${reason}` });
   },
 });
 

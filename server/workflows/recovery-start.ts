@@ -5,6 +5,7 @@ import { getDb } from "@/db/client";
 import { instances } from "@/db/schema";
 import { catalog, type OperationId } from "./catalog";
 import { enqueue, startOperation } from "./start";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 /**
  * Flips a recoverable instance to recovering and records the operation, in one transaction (so two replicas or two
@@ -17,7 +18,7 @@ export async function prepareRecovery(instanceId: string, reason: string, create
     if (!inst || !from.includes(inst.state)) return null;
     // Enqueued by the caller (enqueueRecovery), which may be a workflow that prepared this in a step.
     const { id } = await startOperation(tx, catalog.instanceRecover, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId, reason], input: { reason } });
-    await tx.update(instances).set({ state: "recovering", stateReason: reason, operationId: id }).where(eq(instances.id, inst.id));
+    await applyInstanceEvent(tx, inst.id, "recover", { reason, operationId: id, strict: true });
     return id;
   });
 }

@@ -20,6 +20,7 @@ import { catalog, schedules } from "./catalog";
 import { defineSchedule, defineWorkflow, step } from "./engine";
 import { type HardwareEvent, recordEvents } from "./events";
 import { enqueue } from "./start";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 export const SYNC_INTERVAL_S = Number(process.env.ANVIL_SYNC_INTERVAL_S ?? 30);
 const MAX_INFLIGHT = Number(process.env.ANVIL_SYNC_CONCURRENCY ?? 128);
@@ -148,10 +149,14 @@ export function diff(n: SyncNode, o: PollOutcome): { set: Partial<typeof nodes.$
 }
 
 /** The instance state a poll implies when Anvil did not cause it, or null (transitional states belong to a workflow). */
-export function instanceChange(n: SyncNode, o: PollOutcome): { from: "running" | "stopped"; to: "running" | "stopped"; reason: string | null; event: HardwareEvent } | null {
+export function instanceChange(
+  n: SyncNode,
+  o: PollOutcome,
+): { transition: "observed_off" | "observed_on"; from: "running" | "stopped"; to: "running" | "stopped"; reason: string | null; event: HardwareEvent } | null {
   if (!n.instanceId || o.bmcError) return null;
   if (n.instanceState === "running" && o.power === "off")
     return {
+      transition: "observed_off",
       from: "running",
       to: "stopped",
       reason: `Powered off outside Anvil: the power sync found host ${n.name} off.`,
@@ -159,6 +164,7 @@ export function instanceChange(n: SyncNode, o: PollOutcome): { from: "running" |
     };
   if (n.instanceState === "stopped" && o.power === "on" && (o.bootState === "OSRunning" || o.bootState === null))
     return {
+      transition: "observed_on",
       from: "stopped",
       to: "running",
       reason: null,
@@ -178,13 +184,12 @@ export function instanceChange(n: SyncNode, o: PollOutcome): { from: "running" |
  */
 async function reconcileInstance(n: SyncNode, c: NonNullable<ReturnType<typeof instanceChange>>, polledAt: Date): Promise<boolean> {
   return getDb().transaction(async (tx) => {
-    const done = await tx
-      .update(instances)
-      .set({ state: c.to, stateReason: c.reason })
-      .where(and(eq(instances.id, n.instanceId!), eq(instances.state, c.from), eq(instances.nodeId, n.id), lt(instances.updatedAt, polledAt)))
-      .returning({ id: instances.id });
-    if (done.length) await recordEvents(tx, [{ ...c.event, nodeId: n.id }]);
-    return done.length > 0;
+    const done = await applyInstanceEvent(tx, n.instanceId!, c.transition, {
+      reason: c.reason,
+      where: and(eq(instances.nodeId, n.id), lt(instances.updatedAt, polledAt)),
+    });
+    if (done) await recordEvents(tx, [{ ...c.event, nodeId: n.id }]);
+    return done;
   });
 }
 

@@ -9,6 +9,7 @@ import { auditEvents, instances, operations, volumes } from "@/db/schema";
 import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
+import { TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
 /** Target types only operators act on; a row about one is not the tenant's to read even if it names the tenant. */
 export const OPERATOR_ONLY_TARGETS = ["node", "dpu", "host", "pool", "disk_pool", "logical_pool", "provider_network"];
@@ -36,7 +37,6 @@ export function tenantDetails(action: string, details: Record<string, unknown> |
 
 const OPERATION_STATUSES = ["pending", "running", "cancelling", "succeeded", "failed", "cancelled"] as const;
 const UNDER_WAY = ["pending", "running", "cancelling"];
-const TRANSITIONAL = ["creating", "starting", "stopping", "rebooting", "rebuilding", "recovering", "deleting"] as const;
 /** How far back the home looks for failed operations that nothing has made good since. */
 const FAILED_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
@@ -115,7 +115,7 @@ export const activityRouter = createTRPCRouter({
       .from(operations)
       .where(and(tenantOperations(tenantId), inArray(operations.status, UNDER_WAY)));
     const instancesByState = Object.fromEntries(byState.map((r) => [r.state, r.n])) as Record<string, number>;
-    const busy = (underWay?.n ?? 0) > 0 || TRANSITIONAL.some((s) => (instancesByState[s] ?? 0) > 0);
+    const busy = (underWay?.n ?? 0) > 0 || [...TRANSIENT_STATES].some((s) => (instancesByState[s] ?? 0) > 0);
     return { instancesByState, recentOperations, failed: { instances: failedInstances, volumes: failedVolumes, operations: failedOperations }, busy };
   }),
 

@@ -14,6 +14,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { tenantProcedure } from "../trpc";
 import { type Ctx, lockInstance, refuse } from "./instance-common";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const byId = z.object({ id: z.uuid(), volumeId: z.uuid() });
 
@@ -133,7 +134,7 @@ export const instanceActionProcedures = {
           args: (opId) => [inst.id, opId, image.id, size],
           input: { imageId: image.id, imageName: image.name, systemVolumeSizeGiB: size },
         });
-        await tx.update(instances).set({ state: "rebuilding", stateReason: null, operationId: started.id }).where(eq(instances.id, inst.id));
+        await applyInstanceEvent(tx, inst.id, "rebuild", { operationId: started.id, strict: true });
         await audit(tx, ctx, { action: "instance.rebuild", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, details: { image: image.name, systemVolumeSizeGiB: size } });
         return started;
       });

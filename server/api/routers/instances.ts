@@ -19,6 +19,8 @@ import { instanceRecoveryProcedures } from "./instance-recovery";
 import { type Ctx, lockInstance, notFound, refuse } from "./instance-common";
 import { containing } from "@/server/lib/like";
 import { tenantSubnet } from "@/server/services/network";
+import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const instanceColumns = {
   id: instances.id,
@@ -60,7 +62,6 @@ async function startTransition(
   action: "delete" | "start" | "stop" | "reboot",
   opts: { force?: boolean } = {},
 ): Promise<{ operationId: string }> {
-  const next = { delete: "deleting", start: "starting", stop: "stopping", reboot: "rebooting" } as const;
   const op = await ctx.db.transaction(async (tx) => {
     const row = await lockInstance(tx, ctx.tenant.id, input.id);
     refuse(action, row.state);
@@ -69,7 +70,7 @@ async function startTransition(
       action === "delete"
         ? await startOperation(tx, catalog.instanceDelete, { ...spec, args: (opId) => [row.id, opId] })
         : await startOperation(tx, catalog.instancePower, { ...spec, args: (opId) => [row.id, opId, action, !!opts.force] });
-    await tx.update(instances).set({ state: next[action], stateReason: null, operationId: op.id }).where(eq(instances.id, row.id));
+    await applyInstanceEvent(tx, row.id, action, { operationId: op.id, strict: true });
     await audit(tx, ctx, { action: `instance.${action}`, targetType: "instance", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: opts.force ? { force: true } : {} });
     return op;
   });
@@ -131,7 +132,9 @@ export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect,
     await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v));
   }
   const op = await startOperation(tx, catalog.instanceCreate, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId] });
-  await tx.update(instances).set({ operationId: op.id, state: "creating", stateReason: null }).where(eq(instances.id, inst.id));
+  // A new instance is already creating; a failed one retried starts over.
+  if (inst.state === INITIAL_INSTANCE_STATE) await tx.update(instances).set({ operationId: op.id, stateReason: null }).where(eq(instances.id, inst.id));
+  else await applyInstanceEvent(tx, inst.id, "retry_create", { operationId: op.id, strict: true });
   return op;
 }
 
@@ -270,7 +273,7 @@ export const instancesRouter = createTRPCRouter({
               recoveryPolicy: input.recoveryPolicy,
               cores: flavor.cores,
               ramGiB: flavor.ramGiB,
-              state: "creating",
+              state: INITIAL_INSTANCE_STATE,
             })
             .returning();
           const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);

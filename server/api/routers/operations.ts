@@ -13,6 +13,7 @@ import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { enforceCreateQuota, prepareCreate } from "./instances";
+import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const refuse = (message: string) => new TRPCError({ code: "PRECONDITION_FAILED", message });
 
@@ -78,7 +79,7 @@ export const operationsRouter = createTRPCRouter({
           if (inst.operationId !== op.id) throw refuse("A newer operation ran on this instance since; retry that one if it failed.");
           if (op.kind === catalog.instanceDelete.name) {
             const started = await startOperation(tx, catalog.instanceDelete, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy: email, args: (opId) => [inst.id, opId] });
-            await tx.update(instances).set({ state: "deleting", stateReason: null, operationId: started.id }).where(eq(instances.id, inst.id));
+            await applyInstanceEvent(tx, inst.id, "delete", { operationId: started.id, strict: true });
             return { op: started, name: inst.name };
           }
           // A create: its rollback must have released everything; otherwise a delete is the way out.
