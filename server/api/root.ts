@@ -21,7 +21,9 @@ import { imagesRouter } from "./routers/images";
 import { snapshotsRouter } from "./routers/snapshots";
 import { storageRouter } from "./routers/storage";
 import { volumesRouter } from "./routers/volumes";
-import { instancesRouter } from "./routers/instances";
+import { instanceActionProcedures } from "./routers/instance-actions";
+import { instanceRecoveryProcedures } from "./routers/instance-recovery";
+import { instanceProcedures } from "./routers/instances";
 import { tenantOperationsRouter } from "./routers/tenant-operations";
 import { platformWebhooksRouter, webhooksRouter } from "./routers/webhooks";
 import { activityRouter } from "./routers/activity";
@@ -51,7 +53,8 @@ export const appRouter = createTRPCRouter({
   volumes: volumesRouter,
   snapshots: snapshotsRouter,
   images: imagesRouter,
-  instances: instancesRouter,
+  // One router over three files: its own procedures, volumes/backup/rebuild, operator recovery.
+  instances: createTRPCRouter({ ...instanceProcedures, ...instanceActionProcedures, ...instanceRecoveryProcedures }),
   activity: activityRouter,
   tenantOperations: tenantOperationsRouter,
   webhooks: webhooksRouter,

@@ -8,9 +8,10 @@ import { apiTokens, memberships, tenants } from "@/db/schema";
 import { apiTokenCreateSchema } from "@/db/validation/tenancy";
 import { newToken } from "@/server/auth/tokens";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { decodeCursor, page, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";
+import { transact } from "../transact";
 
 const DAY_MS = 86_400_000;
 const tenantRank = { "tenant-member": 1, "tenant-admin": 2 } as const;
@@ -75,26 +76,22 @@ export const apiTokensRouter = createTRPCRouter({
     }
     const t = newToken();
     const expiresAt = new Date(Date.now() + input.expiresInDays * DAY_MS);
-    try {
-      return await ctx.db.transaction(async (tx) => {
-        const [row] = await tx
-          .insert(apiTokens)
-          .values({ id: t.id, userId: p.userId, name: input.name, secretHash: t.secretHash, expiresAt, ...scope })
-          .returning({ id: apiTokens.id, name: apiTokens.name, expiresAt: apiTokens.expiresAt, createdAt: apiTokens.createdAt });
-        await audit(tx, ctx, {
-          action: "api_token.create",
-          targetType: "api_token",
-          targetId: t.id,
-          targetName: input.name,
-          tenantId: scope.tenantId,
-          details: { scope: scopeLabel, expiresAt: expiresAt.toISOString() },
-        });
-        // The whole token exists only in this response.
-        return { ...row!, token: t.token, scope: scopeLabel };
+    return transact(ctx.db, async (tx) => {
+      const [row] = await tx
+        .insert(apiTokens)
+        .values({ id: t.id, userId: p.userId, name: input.name, secretHash: t.secretHash, expiresAt, ...scope })
+        .returning({ id: apiTokens.id, name: apiTokens.name, expiresAt: apiTokens.expiresAt, createdAt: apiTokens.createdAt });
+      await audit(tx, ctx, {
+        action: "api_token.create",
+        targetType: "api_token",
+        targetId: t.id,
+        targetName: input.name,
+        tenantId: scope.tenantId,
+        details: { scope: scopeLabel, expiresAt: expiresAt.toISOString() },
       });
-    } catch (e) {
-      throw mapDbError(e, { api_tokens_user_name_uq: { field: "name", message: "You already have an active token with this name." } });
-    }
+      // The whole token exists only in this response.
+      return { ...row!, token: t.token, scope: scopeLabel };
+    }, { api_tokens_user_name_uq: { field: "name", message: "You already have an active token with this name." } });
   }),
 
   revoke: sessionOnly.input(z.object({ id: z.string().min(1).max(64) })).mutation(({ ctx, input }) =>

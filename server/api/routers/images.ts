@@ -12,11 +12,12 @@ import type { Tx } from "@/db/client";
 import { getStorage } from "@/server/storage/backend";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError, storageError } from "../errors";
+import { fieldError, storageError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
 import { containing } from "@/server/lib/like";
+import { transact } from "../transact";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That image does not exist (it may have been deleted)." });
 const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
@@ -177,27 +178,23 @@ export const imagesRouter = createTRPCRouter({
     .input(imageUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [before] = await tx.select().from(images).where(eq(images.id, id)).for("update");
-          if (!before) throw notFound();
-          const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
-          if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
-            throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
-          const set = updateSet(images, changes);
-          if (!set) return before;
-          const [row] = await tx.update(images).set(set).where(eq(images.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "image.update", targetType: "image", targetId: id, targetName: row!.name, tenantId: row!.tenantId, details: diff });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, imageUniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [before] = await tx.select().from(images).where(eq(images.id, id)).for("update");
+        if (!before) throw notFound();
+        const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
+        if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
+          throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
+        const set = updateSet(images, changes);
+        if (!set) return before;
+        const [row] = await tx.update(images).set(set).where(eq(images.id, id)).returning();
+        const diff = Object.fromEntries(
+          Object.entries(set)
+            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+        );
+        await audit(tx, ctx, { action: "image.update", targetType: "image", targetId: id, targetName: row!.name, tenantId: row!.tenantId, details: diff });
+        return row!;
+      }, imageUniques);
     }),
 
   delete: operatorProcedure("operator-admin")

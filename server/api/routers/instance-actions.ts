@@ -13,7 +13,7 @@ import { type StartedOperation, startOperation } from "@/server/workflows/start"
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
 import { tenantProcedure } from "../trpc";
-import { type Ctx, lockInstance, refuse } from "./instance-common";
+import { type Ctx, lockInstance, refuse } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const byId = z.object({ id: z.uuid(), volumeId: z.uuid() });

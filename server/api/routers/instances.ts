@@ -1,26 +1,24 @@
-
+// Tenant instances: list, get and flavours, create, start/stop/reboot and delete (each a workflow started with its
+// operation in the request's transaction), and the operators' list across tenants.
 import { and, eq, ilike, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Tx } from "@/db/client";
-import { type QuotaResource, images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions } from "@/domain/instance-rules";
 import { flavors } from "@/server/services/instance-usage";
-import { QuotaExceeded } from "@/server/services/quotas";
 import { visibleTo } from "@/server/storage/images";
 import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
-import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
-import { instanceActionProcedures } from "./instance-actions";
-import { instanceRecoveryProcedures } from "./instance-recovery";
-import { type Ctx, lockInstance, notFound, refuse } from "./instance-common";
+import { operatorProcedure, tenantProcedure } from "../trpc";
+import { type Ctx, enforceCreateQuota, lockInstance, notFound, prepareCreate, refuse } from "@/server/services/instances";
 import { containing } from "@/server/lib/like";
 import { tenantSubnet } from "@/server/services/network";
 import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
 import { applyInstanceEvent } from "@/server/services/instance-state";
+import { transact } from "../transact";
 
 const instanceColumns = {
   id: instances.id,
@@ -78,71 +76,9 @@ async function startTransition(
   return { operationId: op.id };
 }
 
-/**
- * Quota for a create, checked AFTER its rows are inserted in the same transaction: the tenant's quota row is locked
- * (so concurrent creates of one tenant are serialised) for as short as possible — one upsert that locks, one query
- * that measures everything including this create's own rows, then commit. A new instance adds itself (cores, RAM);
- * a retried one only its system volume again. Refuses with the usual QuotaExceeded (usage before + what it adds).
- */
-export async function enforceCreateQuota(tx: Tx, tenantId: string, add: { instances: number; cores: number; ramGiB: number; systemGiB: number }) {
-  const locked = await tx.execute<{ instances: number; cores: number; ram_gib: number; volumes: number; volume_gib: number }>(sql`
-    insert into quotas (tenant_id) values (${tenantId})
-    on conflict (tenant_id) do update set tenant_id = excluded.tenant_id
-    returning instances, cores, ram_gib, volumes, volume_gib`);
-  const q = locked.rows[0]!;
-  const used = await tx.execute<{ instances: number; cores: number; ram_gib: number; volumes: number; volume_gib: number }>(sql`
-    select (select count(*)::int from instances where tenant_id = ${tenantId} and state <> 'deleted') as instances,
-           (select coalesce(sum(cores), 0)::int from instances where tenant_id = ${tenantId} and state <> 'deleted') as cores,
-           (select coalesce(sum(ram_gib), 0)::int from instances where tenant_id = ${tenantId} and state <> 'deleted') as ram_gib,
-           (select count(*)::int from volumes where tenant_id = ${tenantId}) as volumes,
-           (select coalesce(sum(size_gib), 0)::int from volumes where tenant_id = ${tenantId}) as volume_gib`);
-  const u = used.rows[0]!;
-  const checks: [QuotaResource, number, number, number][] = [
-    ["instances", q.instances, u.instances, add.instances],
-    ["cores", q.cores, u.cores, add.cores],
-    ["ramGiB", q.ram_gib, u.ram_gib, add.ramGiB],
-    ["volumes", q.volumes, u.volumes, 1],
-    ["volumeGiB", q.volume_gib, u.volume_gib, add.systemGiB],
-  ];
-  for (const [resource, limit, usedAfter, adds] of checks) if (usedAfter > limit) throw new QuotaExceeded(resource, limit, usedAfter - adds, adds);
-}
-
-/**
- * What a create (or a retried create) records in the caller's transaction after the quota check: the system volume
- * record, the attachment rows that say what the instance holds, and the operation, to enqueue after commit.
- */
-export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect, logicalPoolId: string, dataVolumeIds: string[], createdBy: string | null): Promise<StartedOperation> {
-  const [vol] = await tx
-    .insert(volumes)
-    .values({
-      tenantId: inst.tenantId,
-      name: `${inst.name}-system-${inst.id.slice(0, 8)}`,
-      description: `System disk of instance ${inst.name}`,
-      sizeGiB: inst.systemVolumeSizeGiB,
-      kind: "system",
-      logicalPoolId,
-      sourceImageId: inst.imageId,
-      state: "creating",
-    })
-    .returning({ id: volumes.id });
-  await tx.insert(volumeAttachments).values({ volumeId: vol!.id, multiAttach: false, instanceId: inst.id });
-  for (const v of dataVolumeIds) {
-    const [dv] = await tx.select({ multiAttach: volumes.multiAttach }).from(volumes).where(eq(volumes.id, v));
-    await tx.insert(volumeAttachments).values({ volumeId: v, multiAttach: dv!.multiAttach, instanceId: inst.id }).onConflictDoNothing();
-    await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v));
-  }
-  const op = await startOperation(tx, catalog.instanceCreate, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId] });
-  // A new instance is already creating; a failed one retried starts over.
-  if (inst.state === INITIAL_INSTANCE_STATE) await tx.update(instances).set({ operationId: op.id, stateReason: null }).where(eq(instances.id, inst.id));
-  else await applyInstanceEvent(tx, inst.id, "retry_create", { operationId: op.id, strict: true });
-  return op;
-}
-
-export const instancesRouter = createTRPCRouter({
-  // Volumes, backup and rebuild (./instance-actions.ts); operator recovery (./instance-recovery.ts).
-  ...instanceActionProcedures,
-  ...instanceRecoveryProcedures,
-
+/** The instances router's own procedures; root.ts mounts them with the volume/backup/rebuild (./instance-actions.ts)
+ *  and operator-recovery (./instance-recovery.ts) procedures as one `instances` router. */
+export const instanceProcedures = {
   list: tenantProcedure("tenant-member")
     .input(listInput)
     .query(async ({ ctx, input }) => {
@@ -244,54 +180,50 @@ export const instancesRouter = createTRPCRouter({
       const dataIds = [...new Set(input.dataVolumeIds)];
 
       let result: { id: string; op: StartedOperation };
-      try {
-        result = await ctx.db.transaction(async (tx) => {
-          for (const v of dataIds) {
-            const [dv] = await tx
-              .select({ id: volumes.id, name: volumes.name, kind: volumes.kind, state: volumes.state, multiAttach: volumes.multiAttach, storageVolumeId: volumes.storageVolumeId })
-              .from(volumes)
-              .where(and(eq(volumes.id, v), eq(volumes.tenantId, ctx.tenant.id)))
-              .for("update");
-            if (!dv) throw fieldError("dataVolumeIds", "No such volume in this tenant.", "BAD_REQUEST");
-            if (dv.kind !== "data") throw fieldError("dataVolumeIds", `Volume ${dv.name} is a system disk; attach data volumes only.`, "BAD_REQUEST");
-            if (!dv.storageVolumeId || (dv.state !== "available" && !(dv.state === "attached" && dv.multiAttach)))
-              throw fieldError("dataVolumeIds", `Volume ${dv.name} is ${dv.state}${dv.state === "attached" ? " and not multi-attach" : ""}; pick an available volume.`, "PRECONDITION_FAILED");
-          }
-          const [inst] = await tx
-            .insert(instances)
-            .values({
-              tenantId: ctx.tenant.id,
-              name: input.name,
-              description: input.description ?? "",
-              poolId: flavor.poolId,
-              imageId: image.id,
-              subnetId: subnet.id,
-              securityGroupIds: groupIds,
-              systemVolumeSizeGiB: size,
-              userData: input.userData,
-              sshKeyIds: keyIds,
-              recoveryPolicy: input.recoveryPolicy,
-              cores: flavor.cores,
-              ramGiB: flavor.ramGiB,
-              state: INITIAL_INSTANCE_STATE,
-            })
-            .returning();
-          const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
-          await audit(tx, ctx, {
-            action: "instance.create",
-            targetType: "instance",
-            targetId: inst!.id,
-            targetName: inst!.name,
+      result = await transact(ctx.db, async (tx) => {
+        for (const v of dataIds) {
+          const [dv] = await tx
+            .select({ id: volumes.id, name: volumes.name, kind: volumes.kind, state: volumes.state, multiAttach: volumes.multiAttach, storageVolumeId: volumes.storageVolumeId })
+            .from(volumes)
+            .where(and(eq(volumes.id, v), eq(volumes.tenantId, ctx.tenant.id)))
+            .for("update");
+          if (!dv) throw fieldError("dataVolumeIds", "No such volume in this tenant.", "BAD_REQUEST");
+          if (dv.kind !== "data") throw fieldError("dataVolumeIds", `Volume ${dv.name} is a system disk; attach data volumes only.`, "BAD_REQUEST");
+          if (!dv.storageVolumeId || (dv.state !== "available" && !(dv.state === "attached" && dv.multiAttach)))
+            throw fieldError("dataVolumeIds", `Volume ${dv.name} is ${dv.state}${dv.state === "attached" ? " and not multi-attach" : ""}; pick an available volume.`, "PRECONDITION_FAILED");
+        }
+        const [inst] = await tx
+          .insert(instances)
+          .values({
             tenantId: ctx.tenant.id,
-            details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
-          });
-          // Last, so the tenant's quota row is locked only for the check and the commit.
-          await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
-          return { id: inst!.id, op };
+            name: input.name,
+            description: input.description ?? "",
+            poolId: flavor.poolId,
+            imageId: image.id,
+            subnetId: subnet.id,
+            securityGroupIds: groupIds,
+            systemVolumeSizeGiB: size,
+            userData: input.userData,
+            sshKeyIds: keyIds,
+            recoveryPolicy: input.recoveryPolicy,
+            cores: flavor.cores,
+            ramGiB: flavor.ramGiB,
+            state: INITIAL_INSTANCE_STATE,
+          })
+          .returning();
+        const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
+        await audit(tx, ctx, {
+          action: "instance.create",
+          targetType: "instance",
+          targetId: inst!.id,
+          targetName: inst!.name,
+          tenantId: ctx.tenant.id,
+          details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
         });
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+        // Last, so the tenant's quota row is locked only for the check and the commit.
+        await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
+        return { id: inst!.id, op };
+      }, uniques);
       await result.op.enqueue();
       return { id: result.id, operationId: result.op.id };
     }),
@@ -348,4 +280,4 @@ export const instancesRouter = createTRPCRouter({
         .limit(input.limit + 1);
       return page(rows, input.limit, (r) => r[input.sort]);
     }),
-});
+};

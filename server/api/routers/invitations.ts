@@ -14,6 +14,7 @@ import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { authedProcedure, type Context, createTRPCRouter, tenantProcedure } from "../trpc";
 import { lockTenantMembers } from "@/server/services/members";
+import { transact } from "../transact";
 
 const inviter = alias(users, "inviter");
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That invitation does not exist or is not addressed to you." });
@@ -92,27 +93,23 @@ export const invitationsRouter = createTRPCRouter({
   revoke: tenantProcedure("tenant-admin")
     .input(idInput)
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          await lockTenantMembers(tx, ctx.tenant);
-          const [inv] = await tx
-            .select()
-            .from(tenantInvitations)
-            .where(and(eq(tenantInvitations.id, input.id), eq(tenantInvitations.tenantId, ctx.tenant.id)))
-            .for("update");
-          if (!inv) throw new TRPCError({ code: "NOT_FOUND", message: "That invitation does not exist (it may have been revoked)." });
-          if (inv.status !== "pending")
-            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `The invitation of ${inv.email} was already ${inv.status}; there is nothing to revoke.` });
-          await tx
-            .update(tenantInvitations)
-            .set({ status: "revoked", closedAt: new Date(), closedBy: ctx.principal.userId })
-            .where(eq(tenantInvitations.id, inv.id));
-          await audit(tx, ctx, { action: "invitation.revoke", targetType: "invitation", targetId: inv.id, targetName: inv.email, tenantId: ctx.tenant.id, details: { role: inv.role } });
-          return { id: inv.id, email: inv.email };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        await lockTenantMembers(tx, ctx.tenant);
+        const [inv] = await tx
+          .select()
+          .from(tenantInvitations)
+          .where(and(eq(tenantInvitations.id, input.id), eq(tenantInvitations.tenantId, ctx.tenant.id)))
+          .for("update");
+        if (!inv) throw new TRPCError({ code: "NOT_FOUND", message: "That invitation does not exist (it may have been revoked)." });
+        if (inv.status !== "pending")
+          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `The invitation of ${inv.email} was already ${inv.status}; there is nothing to revoke.` });
+        await tx
+          .update(tenantInvitations)
+          .set({ status: "revoked", closedAt: new Date(), closedBy: ctx.principal.userId })
+          .where(eq(tenantInvitations.id, inv.id));
+        await audit(tx, ctx, { action: "invitation.revoke", targetType: "invitation", targetId: inv.id, targetName: inv.email, tenantId: ctx.tenant.id, details: { role: inv.role } });
+        return { id: inv.id, email: inv.email };
+      });
     }),
 
   /** The signed-in user's pending, unexpired invitations (addressed to their e-mail), newest first. */

@@ -6,9 +6,9 @@
 // directly (addMemberDirect). The last tenant admin can't be removed or demoted.
 import { z } from "zod";
 import { memberAddSchema, tenantRoleInput } from "@/db/validation/tenancy";
-import { mapDbError } from "../errors";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { adminCount, inviteMember, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "@/server/services/members";
+import { transact } from "../transact";
 
 export const membersRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
@@ -21,31 +21,19 @@ export const membersRouter = createTRPCRouter({
   add: tenantProcedure("tenant-admin", { write: true })
     .input(memberAddSchema)
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction((tx) => inviteMember(tx, ctx, ctx.tenant, input));
-      } catch (e) {
-        throw mapDbError(e, memberUniques);
-      }
+      return transact(ctx.db, (tx) => inviteMember(tx, ctx, ctx.tenant, input), memberUniques);
     }),
 
   remove: tenantProcedure("tenant-admin")
     .input(z.object({ userId: z.string().min(1).max(100) }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction((tx) => removeMember(tx, ctx, ctx.tenant, input.userId));
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, (tx) => removeMember(tx, ctx, ctx.tenant, input.userId));
     }),
 
   setRole: tenantProcedure("tenant-admin")
     .input(z.object({ userId: z.string().min(1).max(100), role: tenantRoleInput }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction((tx) => setMemberRole(tx, ctx, ctx.tenant, input.userId, input.role));
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, (tx) => setMemberRole(tx, ctx, ctx.tenant, input.userId, input.role));
     }),
 });
 

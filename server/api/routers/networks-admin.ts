@@ -13,6 +13,7 @@ import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { updateSet } from "../updates";
 import { containing } from "@/server/lib/like";
+import { transact } from "../transact";
 
 const providerUniques = {
   provider_networks_name_uq: { field: "name", message: "A provider network with this name already exists." },
@@ -130,19 +131,15 @@ export const networksAdminRouter = createTRPCRouter({
     .input(providerNetworkUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
-          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
-          const set = updateSet(providerNetworks, changes);
-          if (!set) return before;
-          const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
-          await audit(tx, ctx, { action: "provider_network.update", targetType: "provider_network", targetId: id, targetName: row!.name, details: set });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, providerUniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
+        if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
+        const set = updateSet(providerNetworks, changes);
+        if (!set) return before;
+        const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
+        await audit(tx, ctx, { action: "provider_network.update", targetType: "provider_network", targetId: id, targetName: row!.name, details: set });
+        return row!;
+      }, providerUniques);
     }),
 
   deleteProviderNetwork: operatorProcedure("operator-admin")

@@ -9,11 +9,11 @@ import { startRecovery } from "@/server/workflows/recovery-start";
 import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
-import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { enforceCreateQuota, prepareCreate } from "./instances";
+import { enforceCreateQuota, prepareCreate } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
+import { transact } from "../transact";
 
 const refuse = (message: string) => new TRPCError({ code: "PRECONDITION_FAILED", message });
 
@@ -71,34 +71,30 @@ export const operationsRouter = createTRPCRouter({
         return { operationId: id };
       }
       let created: { op: StartedOperation; name: string };
-      try {
-        created = await ctx.db.transaction(async (tx) => {
-          const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
-          if (!inst || inst.state === "deleted") throw refuse("The instance no longer exists.");
-          if (inst.state !== "failed") throw refuse(`The instance is ${inst.state}, not failed; nothing to retry.`);
-          if (inst.operationId !== op.id) throw refuse("A newer operation ran on this instance since; retry that one if it failed.");
-          if (op.kind === catalog.instanceDelete.name) {
-            const started = await startOperation(tx, catalog.instanceDelete, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy: email, args: (opId) => [inst.id, opId] });
-            await applyInstanceEvent(tx, inst.id, "delete", { operationId: started.id, strict: true });
-            return { op: started, name: inst.name };
-          }
-          // A create: its rollback must have released everything; otherwise a delete is the way out.
-          if (inst.nodeId || inst.portId || inst.storageVolumeId) throw refuse("The failed create could not release everything; delete the instance instead (it finishes the clean-up).");
-          const [sys] = await tx
-            .select({ id: volumes.id })
-            .from(volumeAttachments)
-            .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
-            .where(and(eq(volumeAttachments.instanceId, inst.id), inArray(volumes.kind, ["system"])));
-          if (sys) throw refuse("The failed create still has a system volume; delete the instance instead.");
-          const [image] = inst.imageId ? await tx.select().from(images).where(eq(images.id, inst.imageId)) : [];
-          if (!image || image.state !== "available") throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
-          const started = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
-          await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
+      created = await transact(ctx.db, async (tx) => {
+        const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
+        if (!inst || inst.state === "deleted") throw refuse("The instance no longer exists.");
+        if (inst.state !== "failed") throw refuse(`The instance is ${inst.state}, not failed; nothing to retry.`);
+        if (inst.operationId !== op.id) throw refuse("A newer operation ran on this instance since; retry that one if it failed.");
+        if (op.kind === catalog.instanceDelete.name) {
+          const started = await startOperation(tx, catalog.instanceDelete, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy: email, args: (opId) => [inst.id, opId] });
+          await applyInstanceEvent(tx, inst.id, "delete", { operationId: started.id, strict: true });
           return { op: started, name: inst.name };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+        }
+        // A create: its rollback must have released everything; otherwise a delete is the way out.
+        if (inst.nodeId || inst.portId || inst.storageVolumeId) throw refuse("The failed create could not release everything; delete the instance instead (it finishes the clean-up).");
+        const [sys] = await tx
+          .select({ id: volumes.id })
+          .from(volumeAttachments)
+          .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+          .where(and(eq(volumeAttachments.instanceId, inst.id), inArray(volumes.kind, ["system"])));
+        if (sys) throw refuse("The failed create still has a system volume; delete the instance instead.");
+        const [image] = inst.imageId ? await tx.select().from(images).where(eq(images.id, inst.imageId)) : [];
+        if (!image || image.state !== "available") throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
+        const started = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
+        await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
+        return { op: started, name: inst.name };
+      });
       await ctx.db.transaction((tx) =>
         audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${created.name}`, tenantId: op.tenantId, details: { operationId: created.op.id } }),
       );

@@ -6,11 +6,11 @@ import { z } from "zod";
 import { nodes, pools } from "@/db/schema";
 import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validation/pools";
 import { audit } from "@/server/services/audit";
-import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { updateSet } from "../updates";
 import { containing } from "@/server/lib/like";
+import { transact } from "../transact";
 
 const uniques = { pools_name_uq: { field: "name", message: "A pool with this name already exists." } };
 
@@ -65,60 +65,48 @@ export const poolsRouter = createTRPCRouter({
   create: operatorProcedure("operator-admin")
     .input(poolCreateSchema)
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [row] = await tx.insert(pools).values(input).returning();
-          await audit(tx, ctx, { action: "pool.create", targetType: "pool", targetId: row!.id, targetName: row!.name, details: input });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [row] = await tx.insert(pools).values(input).returning();
+        await audit(tx, ctx, { action: "pool.create", targetType: "pool", targetId: row!.id, targetName: row!.name, details: input });
+        return row!;
+      }, uniques);
     }),
 
   update: operatorProcedure("operator-admin")
     .input(poolUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
-          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
-          const set = updateSet(pools, changes);
-          if (!set) return before;
-          const [row] = await tx.update(pools).set(set).where(eq(pools.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "pool.update", targetType: "pool", targetId: id, targetName: row!.name, details: diff });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
+        if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+        const set = updateSet(pools, changes);
+        if (!set) return before;
+        const [row] = await tx.update(pools).set(set).where(eq(pools.id, id)).returning();
+        const diff = Object.fromEntries(
+          Object.entries(set)
+            .filter(([k, v]) => before[k as keyof typeof before] !== v)
+            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+        );
+        await audit(tx, ctx, { action: "pool.update", targetType: "pool", targetId: id, targetName: row!.name, details: diff });
+        return row!;
+      }, uniques);
     }),
 
   delete: operatorProcedure("operator-admin")
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [row] = await tx.select().from(pools).where(eq(pools.id, input.id)).for("update");
-          if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
-          const [{ n }] = (await tx.select({ n: count() }).from(nodes).where(eq(nodes.poolId, input.id))) as [{ n: number }];
-          if (n > 0)
-            throw new TRPCError({
-              code: "PRECONDITION_FAILED",
-              message: `Pool ${row.name} still has ${n} node${n === 1 ? "" : "s"}; move or delete them before deleting the pool.`,
-            });
-          await tx.delete(pools).where(eq(pools.id, input.id));
-          await audit(tx, ctx, { action: "pool.delete", targetType: "pool", targetId: row.id, targetName: row.name });
-          return { id: row.id };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [row] = await tx.select().from(pools).where(eq(pools.id, input.id)).for("update");
+        if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+        const [{ n }] = (await tx.select({ n: count() }).from(nodes).where(eq(nodes.poolId, input.id))) as [{ n: number }];
+        if (n > 0)
+          throw new TRPCError({
+            code: "PRECONDITION_FAILED",
+            message: `Pool ${row.name} still has ${n} node${n === 1 ? "" : "s"}; move or delete them before deleting the pool.`,
+          });
+        await tx.delete(pools).where(eq(pools.id, input.id));
+        await audit(tx, ctx, { action: "pool.delete", targetType: "pool", targetId: row.id, targetName: row.name });
+        return { id: row.id };
+      });
     }),
 });

@@ -13,12 +13,13 @@ import { cidrToString, parseCidr } from "@/domain/cidr";
 import { enforceQuota } from "@/server/services/quotas";
 import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
 import { containing } from "@/server/lib/like";
 import { tenantVpc } from "@/server/services/network";
+import { transact } from "../transact";
 
 const uniques = { security_groups_vpc_name_uq: { field: "name", message: "This VPC already has a security group with this name." } };
 export const GROUP_NOT_FOUND = "That security group does not exist (it may have been deleted).";
@@ -127,58 +128,46 @@ export const securityGroupsRouter = createTRPCRouter({
       const { tenant: _t, ...values } = input;
       const tenantId = ctx.tenant.id;
       const vpc = await tenantVpc(ctx.db, tenantId, values.vpcId);
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          await enforceQuota(tx, tenantId, [
-            {
-              resource: "securityGroups",
-              add: 1,
-              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
-            },
-          ]);
-          const [row] = await tx.insert(securityGroups).values({ ...values, tenantId, vpcId: vpc.id }).returning();
-          await audit(tx, ctx, { action: "security_group.create", targetType: "security_group", targetId: row!.id, targetName: row!.name, tenantId, details: values });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        await enforceQuota(tx, tenantId, [
+          {
+            resource: "securityGroups",
+            add: 1,
+            used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+          },
+        ]);
+        const [row] = await tx.insert(securityGroups).values({ ...values, tenantId, vpcId: vpc.id }).returning();
+        await audit(tx, ctx, { action: "security_group.create", targetType: "security_group", targetId: row!.id, targetName: row!.name, tenantId, details: values });
+        return row!;
+      }, uniques);
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(securityGroupUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, ...changes } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const before = await tenantGroup(tx, ctx.tenant.id, id, true);
-          const set = updateSet(securityGroups, changes);
-          if (!set) return before;
-          const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
-          await audit(tx, ctx, { action: "security_group.update", targetType: "security_group", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const before = await tenantGroup(tx, ctx.tenant.id, id, true);
+        const set = updateSet(securityGroups, changes);
+        if (!set) return before;
+        const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
+        await audit(tx, ctx, { action: "security_group.update", targetType: "security_group", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
+        return row!;
+      }, uniques);
     }),
 
   delete: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const g = await tenantGroup(tx, ctx.tenant.id, input.id, true);
-          const [pc] = await tx.select({ n: count() }).from(portSecurityGroups).where(eq(portSecurityGroups.groupId, g.id));
-          const reason = groupDeleteBlocker({ ...g, portCount: pc!.n }, await referencingGroups(tx, g.id));
-          if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
-          await tx.delete(securityGroups).where(eq(securityGroups.id, g.id));
-          await audit(tx, ctx, { action: "security_group.delete", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id });
-          return { id: g.id };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        const g = await tenantGroup(tx, ctx.tenant.id, input.id, true);
+        const [pc] = await tx.select({ n: count() }).from(portSecurityGroups).where(eq(portSecurityGroups.groupId, g.id));
+        const reason = groupDeleteBlocker({ ...g, portCount: pc!.n }, await referencingGroups(tx, g.id));
+        if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
+        await tx.delete(securityGroups).where(eq(securityGroups.id, g.id));
+        await audit(tx, ctx, { action: "security_group.delete", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id });
+        return { id: g.id };
+      });
     }),
 
   addRule: tenantProcedure("tenant-member", { write: true })
@@ -186,55 +175,47 @@ export const securityGroupsRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, groupId, ...rule } = input;
       const tenantId = ctx.tenant.id;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const g = await tenantGroup(tx, tenantId, groupId, true);
-          if (rule.remoteGroupId) {
-            // Another tenant's group (or a made-up id) looks exactly like one that does not exist.
-            const [remote] = await tx
-              .select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name })
-              .from(securityGroups)
-              .where(and(eq(securityGroups.id, rule.remoteGroupId), eq(securityGroups.tenantId, tenantId)));
-            if (!remote) throw fieldError("remoteGroupId", "No such security group", "BAD_REQUEST");
-            if (remote.vpcId !== g.vpcId) throw fieldError("remoteGroupId", `Security group ${remote.name} is in another VPC; its members are not reachable from this one`, "BAD_REQUEST");
-          }
-          const [rc] = await tx.select({ n: count() }).from(securityGroupRules).where(eq(securityGroupRules.groupId, g.id));
-          if (rc!.n >= MAX_RULES_PER_GROUP)
-            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Security group ${g.name} already has ${rc!.n} rules (at most ${MAX_RULES_PER_GROUP}); merge some first.` });
-          const remoteCidr = rule.remoteCidr ? cidrToString((parseCidr(rule.remoteCidr) as { ok: true; cidr: never }).cidr) : null;
-          const [row] = await tx
-            .insert(securityGroupRules)
-            .values({ ...rule, remoteCidr, tenantId, groupId: g.id, portMin: rule.portMin ?? null, portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null })
-            .returning();
-          const affected = await touchGroup(tx, g.id);
-          await audit(tx, ctx, { action: "security_group.add_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId, details: { ruleId: row!.id, ...rule, affectedPorts: affected } });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        const g = await tenantGroup(tx, tenantId, groupId, true);
+        if (rule.remoteGroupId) {
+          // Another tenant's group (or a made-up id) looks exactly like one that does not exist.
+          const [remote] = await tx
+            .select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name })
+            .from(securityGroups)
+            .where(and(eq(securityGroups.id, rule.remoteGroupId), eq(securityGroups.tenantId, tenantId)));
+          if (!remote) throw fieldError("remoteGroupId", "No such security group", "BAD_REQUEST");
+          if (remote.vpcId !== g.vpcId) throw fieldError("remoteGroupId", `Security group ${remote.name} is in another VPC; its members are not reachable from this one`, "BAD_REQUEST");
+        }
+        const [rc] = await tx.select({ n: count() }).from(securityGroupRules).where(eq(securityGroupRules.groupId, g.id));
+        if (rc!.n >= MAX_RULES_PER_GROUP)
+          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Security group ${g.name} already has ${rc!.n} rules (at most ${MAX_RULES_PER_GROUP}); merge some first.` });
+        const remoteCidr = rule.remoteCidr ? cidrToString((parseCidr(rule.remoteCidr) as { ok: true; cidr: never }).cidr) : null;
+        const [row] = await tx
+          .insert(securityGroupRules)
+          .values({ ...rule, remoteCidr, tenantId, groupId: g.id, portMin: rule.portMin ?? null, portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null })
+          .returning();
+        const affected = await touchGroup(tx, g.id);
+        await audit(tx, ctx, { action: "security_group.add_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId, details: { ruleId: row!.id, ...rule, affectedPorts: affected } });
+        return row!;
+      });
     }),
 
   deleteRule: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [rule] = await tx
-            .select()
-            .from(securityGroupRules)
-            .where(and(eq(securityGroupRules.id, input.id), eq(securityGroupRules.tenantId, ctx.tenant.id)))
-            .for("update");
-          if (!rule) throw new TRPCError({ code: "NOT_FOUND", message: "That rule does not exist (it may have been deleted)." });
-          const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
-          await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
-          const affected = await touchGroup(tx, g.id);
-          await audit(tx, ctx, { action: "security_group.delete_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id, details: { ruleId: rule.id, affectedPorts: affected } });
-          return { id: rule.id };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [rule] = await tx
+          .select()
+          .from(securityGroupRules)
+          .where(and(eq(securityGroupRules.id, input.id), eq(securityGroupRules.tenantId, ctx.tenant.id)))
+          .for("update");
+        if (!rule) throw new TRPCError({ code: "NOT_FOUND", message: "That rule does not exist (it may have been deleted)." });
+        const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
+        await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
+        const affected = await touchGroup(tx, g.id);
+        await audit(tx, ctx, { action: "security_group.delete_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id, details: { ruleId: rule.id, affectedPorts: affected } });
+        return { id: rule.id };
+      });
     }),
 
   /** The ports a change to this group reaches (attached, or attached to a group that names it as remote). */

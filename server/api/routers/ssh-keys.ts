@@ -9,9 +9,10 @@ import { sshKeys } from "@/db/schema";
 import { sshKeyAddSchema } from "@/db/validation/tenancy";
 import { parseSshPublicKey } from "@/domain/ssh-keys";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";
+import { transact } from "../transact";
 
 const uniques = {
   ssh_keys_user_fp_uq: { field: "publicKey", message: "You have already added this key." },
@@ -48,18 +49,14 @@ export const sshKeysRouter = createTRPCRouter({
     const parsed = parseSshPublicKey(input.publicKey);
     if (!parsed.ok) throw fieldError("publicKey", parsed.reason, "BAD_REQUEST");
     const k = parsed.key;
-    try {
-      return await ctx.db.transaction(async (tx) => {
-        const [row] = await tx
-          .insert(sshKeys)
-          .values({ userId: ctx.principal.userId, name: input.name, publicKey: k.publicKey, keyType: k.type, bits: k.bits, comment: k.comment, fingerprint: k.fingerprint })
-          .returning();
-        await audit(tx, ctx, { action: "ssh_key.add", targetType: "ssh_key", targetId: row!.id, targetName: row!.name, details: { type: k.type, fingerprint: k.fingerprint } });
-        return row!;
-      });
-    } catch (e) {
-      throw mapDbError(e, uniques);
-    }
+    return transact(ctx.db, async (tx) => {
+      const [row] = await tx
+        .insert(sshKeys)
+        .values({ userId: ctx.principal.userId, name: input.name, publicKey: k.publicKey, keyType: k.type, bits: k.bits, comment: k.comment, fingerprint: k.fingerprint })
+        .returning();
+      await audit(tx, ctx, { action: "ssh_key.add", targetType: "ssh_key", targetId: row!.id, targetName: row!.name, details: { type: k.type, fingerprint: k.fingerprint } });
+      return row!;
+    }, uniques);
   }),
 
   delete: sessionOnly.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) =>

@@ -10,11 +10,11 @@ import { memberAddSchema, tenantCreateSchema, tenantRenameSchema, tenantRoleInpu
 import { lockQuota } from "@/server/services/quotas";
 import { readQuotaLimits, remainingResources, tenantUsage } from "@/server/services/quotas-usage";
 import { audit } from "@/server/services/audit";
-import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { addMemberDirect, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "@/server/services/members";
 import { containing } from "@/server/lib/like";
+import { transact } from "../transact";
 
 const uniques = { tenants_slug_unique: { field: "slug", message: "A tenant with this slug already exists." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist (it may have been deleted)." });
@@ -79,16 +79,12 @@ export const tenantsRouter = createTRPCRouter({
   create: operatorProcedure("operator-admin")
     .input(tenantCreateSchema)
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [row] = await tx.insert(tenants).values(input).returning();
-          await lockQuota(tx, row!.id); // the quota row with the defaults, so operators see the limits at once
-          await audit(tx, ctx, { action: "tenant.create", targetType: "tenant", targetId: row!.id, targetName: row!.slug, tenantId: row!.id, details: input });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [row] = await tx.insert(tenants).values(input).returning();
+        await lockQuota(tx, row!.id); // the quota row with the defaults, so operators see the limits at once
+        await audit(tx, ctx, { action: "tenant.create", targetType: "tenant", targetId: row!.id, targetName: row!.slug, tenantId: row!.id, details: input });
+        return row!;
+      }, uniques);
     }),
 
   rename: operatorProcedure("operator-admin")
@@ -113,24 +109,20 @@ export const tenantsRouter = createTRPCRouter({
   delete: operatorProcedure("operator-admin")
     .input(tenantIdInput)
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const t = await lockTenant(tx, input.id);
-          const left = await remainingResources(tx, t.id);
-          if (left.length > 0)
-            throw new TRPCError({
-              code: "PRECONDITION_FAILED",
-              message: `Tenant ${t.name} still has ${left.map((r) => `${r.count} ${r.table}`).join(", ")}; they must be deleted before the tenant can be.`,
-            });
-          const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.tenantId, t.id))) as [{ n: number }];
-          // Memberships, quota and tenant-scoped tokens go with the tenant (FK cascade); the users stay.
-          await tx.delete(tenants).where(eq(tenants.id, t.id));
-          await audit(tx, ctx, { action: "tenant.delete", targetType: "tenant", targetId: t.id, targetName: t.slug, tenantId: t.id, details: { membersRemoved: n } });
-          return { id: t.id };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        const t = await lockTenant(tx, input.id);
+        const left = await remainingResources(tx, t.id);
+        if (left.length > 0)
+          throw new TRPCError({
+            code: "PRECONDITION_FAILED",
+            message: `Tenant ${t.name} still has ${left.map((r) => `${r.count} ${r.table}`).join(", ")}; they must be deleted before the tenant can be.`,
+          });
+        const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.tenantId, t.id))) as [{ n: number }];
+        // Memberships, quota and tenant-scoped tokens go with the tenant (FK cascade); the users stay.
+        await tx.delete(tenants).where(eq(tenants.id, t.id));
+        await audit(tx, ctx, { action: "tenant.delete", targetType: "tenant", targetId: t.id, targetName: t.slug, tenantId: t.id, details: { membersRemoved: n } });
+        return { id: t.id };
+      });
     }),
 
   // Operators add directly, without an invitation: they administer users platform-wide (tenant admins invite).
@@ -138,11 +130,7 @@ export const tenantsRouter = createTRPCRouter({
     .input(memberAddSchema.extend({ id: z.uuid() }).strict())
     .mutation(async ({ ctx, input }) => {
       const { id, ...rest } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => addMemberDirect(tx, ctx, await lockTenant(tx, id), rest));
-      } catch (e) {
-        throw mapDbError(e, memberUniques);
-      }
+      return transact(ctx.db, async (tx) => addMemberDirect(tx, ctx, await lockTenant(tx, id), rest), memberUniques);
     }),
 
   removeMember: operatorProcedure("operator-admin")

@@ -8,11 +8,11 @@ import type { Tx } from "@/db/client";
 import { accounts, apiTokens, memberships, sessions, sshKeys, tenants, users } from "@/db/schema";
 import { passwordRule, platformRoleInput, userCreateSchema, userSortKeys } from "@/db/validation/tenancy";
 import { audit } from "@/server/services/audit";
-import { mapDbError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { containing } from "@/server/lib/like";
 import { createUserInTx, temporaryPassword, userUniques } from "@/server/services/users";
+import { transact } from "../transact";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That user does not exist." });
 
@@ -86,22 +86,18 @@ export const usersRouter = createTRPCRouter({
     .input(userCreateSchema)
     .mutation(async ({ ctx, input }) => {
       const password = input.password ?? temporaryPassword();
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const row = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: input.platformRole });
-          await audit(tx, ctx, {
-            action: "user.create",
-            targetType: "user",
-            targetId: row.id,
-            targetName: row.email,
-            details: { platformRole: input.platformRole, generatedPassword: !input.password },
-          });
-          // The password is returned this once and never stored or logged in clear.
-          return { user: { id: row.id, email: row.email, name: row.name, platformRole: row.platformRole }, temporaryPassword: password };
+      return transact(ctx.db, async (tx) => {
+        const row = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: input.platformRole });
+        await audit(tx, ctx, {
+          action: "user.create",
+          targetType: "user",
+          targetId: row.id,
+          targetName: row.email,
+          details: { platformRole: input.platformRole, generatedPassword: !input.password },
         });
-      } catch (e) {
-        throw mapDbError(e, userUniques);
-      }
+        // The password is returned this once and never stored or logged in clear.
+        return { user: { id: row.id, email: row.email, name: row.name, platformRole: row.platformRole }, temporaryPassword: password };
+      }, userUniques);
     }),
 
   resetPassword: operatorProcedure("operator-admin")

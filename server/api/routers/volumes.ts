@@ -19,6 +19,7 @@ import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
 import { containing } from "@/server/lib/like";
 import { attachmentCount } from "@/server/services/volumes";
+import { transact } from "../transact";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
@@ -123,40 +124,36 @@ export const volumesRouter = createTRPCRouter({
       const logicalPoolId = source?.logicalPoolId ?? (await defaultLogicalPoolId());
 
       let row: typeof volumes.$inferSelect;
-      try {
-        row = await ctx.db.transaction(async (tx) => {
-          await enforceQuota(tx, ctx.tenant.id, [
-            { resource: "volumes", add: 1, used: (t) => volumeCount(t, ctx.tenant.id) },
-            { resource: "volumeGiB", add: input.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) },
-          ]);
-          const [r] = await tx
-            .insert(volumes)
-            .values({
-              tenantId: ctx.tenant.id,
-              name: input.name,
-              description: input.description ?? "",
-              sizeGiB: input.sizeGiB,
-              kind,
-              logicalPoolId,
-              sourceImageId: input.imageId ?? null,
-              sourceSnapshotId: input.snapshotId ?? null,
-              multiAttach: input.multiAttach ?? false,
-              state: "creating",
-            })
-            .returning();
-          await audit(tx, ctx, {
-            action: "volume.create",
-            targetType: "volume",
-            targetId: r!.id,
-            targetName: r!.name,
+      row = await transact(ctx.db, async (tx) => {
+        await enforceQuota(tx, ctx.tenant.id, [
+          { resource: "volumes", add: 1, used: (t) => volumeCount(t, ctx.tenant.id) },
+          { resource: "volumeGiB", add: input.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) },
+        ]);
+        const [r] = await tx
+          .insert(volumes)
+          .values({
             tenantId: ctx.tenant.id,
-            details: { sizeGiB: r!.sizeGiB, kind, imageId: input.imageId ?? null, snapshotId: input.snapshotId ?? null, multiAttach: r!.multiAttach },
-          });
-          return r!;
+            name: input.name,
+            description: input.description ?? "",
+            sizeGiB: input.sizeGiB,
+            kind,
+            logicalPoolId,
+            sourceImageId: input.imageId ?? null,
+            sourceSnapshotId: input.snapshotId ?? null,
+            multiAttach: input.multiAttach ?? false,
+            state: "creating",
+          })
+          .returning();
+        await audit(tx, ctx, {
+          action: "volume.create",
+          targetType: "volume",
+          targetId: r!.id,
+          targetName: r!.name,
+          tenantId: ctx.tenant.id,
+          details: { sizeGiB: r!.sizeGiB, kind, imageId: input.imageId ?? null, snapshotId: input.snapshotId ?? null, multiAttach: r!.multiAttach },
         });
-      } catch (e) {
-        throw mapDbError(e, volumeUniques);
-      }
+        return r!;
+      }, volumeUniques);
 
       try {
         const name = `vol-${row.id}`;
@@ -186,24 +183,20 @@ export const volumesRouter = createTRPCRouter({
     .input(volumeUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const [before] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
-          if (!before) throw notFound();
-          const set = updateSet(volumes, changes);
-          if (!set) return before;
-          const [row] = await tx.update(volumes).set(set).where(eq(volumes.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "volume.update", targetType: "volume", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, volumeUniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const [before] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+        if (!before) throw notFound();
+        const set = updateSet(volumes, changes);
+        if (!set) return before;
+        const [row] = await tx.update(volumes).set(set).where(eq(volumes.id, id)).returning();
+        const diff = Object.fromEntries(
+          Object.entries(set)
+            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+        );
+        await audit(tx, ctx, { action: "volume.update", targetType: "volume", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
+        return row!;
+      }, volumeUniques);
     }),
 
   /** Grow a volume (volumes never shrink); the GiB quota is checked for the difference. */

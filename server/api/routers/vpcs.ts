@@ -12,12 +12,13 @@ import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
 import { checkVpcCidr, checkVpcIpv6Cidr } from "@/domain/cidr";
 import { enforceQuota } from "@/server/services/quotas";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
 import { containing } from "@/server/lib/like";
 import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
+import { transact } from "../transact";
 
 export const vpcUniques = { vpcs_tenant_name_uq: { field: "name", message: "A VPC with this name already exists." } };
 
@@ -112,85 +113,73 @@ export const vpcsRouter = createTRPCRouter({
         if (!v6.ok) throw fieldError("ipv6Cidr", v6.reason, "BAD_REQUEST");
       }
       const tenantId = ctx.tenant.id;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          await enforceQuota(tx, tenantId, [
-            { resource: "vpcs", add: 1, used: async (t) => (await t.select({ n: count() }).from(vpcs).where(eq(vpcs.tenantId, tenantId)))[0]!.n },
-            {
-              resource: "securityGroups",
-              add: 1,
-              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
-            },
-          ]);
-          // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
-          let row: typeof vpcs.$inferSelect | undefined;
-          for (let attempt = 0; !row; attempt++) {
-            const vni = await nextFreeVni(tx);
-            try {
-              row = await tx.transaction(async (sp) => (await sp.insert(vpcs).values({ ...values, tenantId, vni }).returning())[0]);
-            } catch (e) {
-              if (!isUniqueViolation(e, "vpcs_vni_uq") || attempt >= 20) throw e;
-            }
+      return transact(ctx.db, async (tx) => {
+        await enforceQuota(tx, tenantId, [
+          { resource: "vpcs", add: 1, used: async (t) => (await t.select({ n: count() }).from(vpcs).where(eq(vpcs.tenantId, tenantId)))[0]!.n },
+          {
+            resource: "securityGroups",
+            add: 1,
+            used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+          },
+        ]);
+        // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
+        let row: typeof vpcs.$inferSelect | undefined;
+        for (let attempt = 0; !row; attempt++) {
+          const vni = await nextFreeVni(tx);
+          try {
+            row = await tx.transaction(async (sp) => (await sp.insert(vpcs).values({ ...values, tenantId, vni }).returning())[0]);
+          } catch (e) {
+            if (!isUniqueViolation(e, "vpcs_vni_uq") || attempt >= 20) throw e;
           }
-          const [group] = await tx
-            .insert(securityGroups)
-            .values({ tenantId, vpcId: row.id, name: "default", description: "Created with the VPC: all egress, ingress from this group.", isDefault: true })
-            .returning();
-          const base = { tenantId, groupId: group!.id, protocol: "any" as const };
-          await tx.insert(securityGroupRules).values([
-            { ...base, direction: "egress", ethertype: "ipv4", remoteCidr: "0.0.0.0/0" },
-            { ...base, direction: "egress", ethertype: "ipv6", remoteCidr: "::/0" },
-            { ...base, direction: "ingress", ethertype: "ipv4", remoteGroupId: group!.id },
-            { ...base, direction: "ingress", ethertype: "ipv6", remoteGroupId: group!.id },
-          ]);
-          await audit(tx, ctx, { action: "vpc.create", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId, details: { ...values, vni: row.vni } });
-          return row;
-        });
-      } catch (e) {
-        throw mapDbError(e, vpcUniques);
-      }
+        }
+        const [group] = await tx
+          .insert(securityGroups)
+          .values({ tenantId, vpcId: row.id, name: "default", description: "Created with the VPC: all egress, ingress from this group.", isDefault: true })
+          .returning();
+        const base = { tenantId, groupId: group!.id, protocol: "any" as const };
+        await tx.insert(securityGroupRules).values([
+          { ...base, direction: "egress", ethertype: "ipv4", remoteCidr: "0.0.0.0/0" },
+          { ...base, direction: "egress", ethertype: "ipv6", remoteCidr: "::/0" },
+          { ...base, direction: "ingress", ethertype: "ipv4", remoteGroupId: group!.id },
+          { ...base, direction: "ingress", ethertype: "ipv6", remoteGroupId: group!.id },
+        ]);
+        await audit(tx, ctx, { action: "vpc.create", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId, details: { ...values, vni: row.vni } });
+        return row;
+      }, vpcUniques);
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(vpcUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, ...changes } = input;
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const before = await tenantVpc(tx, ctx.tenant.id, id, true);
-          const set = updateSet(vpcs, changes);
-          if (!set) return before;
-          const [row] = await tx.update(vpcs).set(set).where(eq(vpcs.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "vpc.update", targetType: "vpc", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
-          return row!;
-        });
-      } catch (e) {
-        throw mapDbError(e, vpcUniques);
-      }
+      return transact(ctx.db, async (tx) => {
+        const before = await tenantVpc(tx, ctx.tenant.id, id, true);
+        const set = updateSet(vpcs, changes);
+        if (!set) return before;
+        const [row] = await tx.update(vpcs).set(set).where(eq(vpcs.id, id)).returning();
+        const diff = Object.fromEntries(
+          Object.entries(set)
+            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+        );
+        await audit(tx, ctx, { action: "vpc.update", targetType: "vpc", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
+        return row!;
+      }, vpcUniques);
     }),
 
   delete: tenantProcedure("tenant-admin", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      try {
-        return await ctx.db.transaction(async (tx) => {
-          const row = await tenantVpc(tx, ctx.tenant.id, input.id, true);
-          const subnetIds = (await tx.select({ id: subnets.id }).from(subnets).where(eq(subnets.vpcId, row.id))).map((s) => s.id);
-          const [pc] = subnetIds.length ? await tx.select({ n: count() }).from(ports).where(inArray(ports.subnetId, subnetIds)) : [{ n: 0 }];
-          const reason = vpcDeleteBlocker({ name: row.name, subnetCount: subnetIds.length, portCount: pc!.n }, ctx.tenantRole);
-          if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
-          // Its security groups (and their rules) go with it: security_groups.vpc_id cascades.
-          await tx.delete(vpcs).where(eq(vpcs.id, row.id));
-          await audit(tx, ctx, { action: "vpc.delete", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { cidr: row.cidr, vni: row.vni } });
-          return { id: row.id };
-        });
-      } catch (e) {
-        throw mapDbError(e);
-      }
+      return transact(ctx.db, async (tx) => {
+        const row = await tenantVpc(tx, ctx.tenant.id, input.id, true);
+        const subnetIds = (await tx.select({ id: subnets.id }).from(subnets).where(eq(subnets.vpcId, row.id))).map((s) => s.id);
+        const [pc] = subnetIds.length ? await tx.select({ n: count() }).from(ports).where(inArray(ports.subnetId, subnetIds)) : [{ n: 0 }];
+        const reason = vpcDeleteBlocker({ name: row.name, subnetCount: subnetIds.length, portCount: pc!.n }, ctx.tenantRole);
+        if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
+        // Its security groups (and their rules) go with it: security_groups.vpc_id cascades.
+        await tx.delete(vpcs).where(eq(vpcs.id, row.id));
+        await audit(tx, ctx, { action: "vpc.delete", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { cidr: row.cidr, vni: row.vni } });
+        return { id: row.id };
+      });
     }),
 });

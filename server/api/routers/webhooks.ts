@@ -13,9 +13,10 @@ import { catalog } from "@/server/workflows/catalog";
 import { enqueue } from "@/server/workflows/start";
 import { TENANT_EVENTS, WEBHOOK_EVENTS, webhookUrlRefusal } from "@/server/webhooks/delivery";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { keyset, page, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
+import { transact } from "../transact";
 
 const uniques = { webhooks_owner_name_uq: { field: "name", message: "A webhook with this name exists already." } };
 
@@ -84,43 +85,35 @@ async function list(ctx: AnyCtx, o: Owner, input: z.infer<typeof listInput>) {
 async function create(ctx: AnyCtx, o: Owner, input: { name: string; url: string; events: string[] }) {
   await checkUrl(input.url);
   const secret = `whsec_${randomBytes(24).toString("base64url")}`;
-  try {
-    return await ctx.db.transaction(async (tx) => {
-      const [row] = await tx
-        .insert(webhooks)
-        .values({ tenantId: o.tenantId, name: input.name, url: input.url, events: [...new Set(input.events)], secret: seal(secret), createdBy: ctx.principal.email })
-        .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled, createdAt: webhooks.createdAt });
-      await audit(tx, ctx, { action: "webhook.create", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: { url: input.url, events: input.events } });
-      return { ...row!, secret };
-    });
-  } catch (e) {
-    throw mapDbError(e, uniques);
-  }
+  return transact(ctx.db, async (tx) => {
+    const [row] = await tx
+      .insert(webhooks)
+      .values({ tenantId: o.tenantId, name: input.name, url: input.url, events: [...new Set(input.events)], secret: seal(secret), createdBy: ctx.principal.email })
+      .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled, createdAt: webhooks.createdAt });
+    await audit(tx, ctx, { action: "webhook.create", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: { url: input.url, events: input.events } });
+    return { ...row!, secret };
+  }, uniques);
 }
 
 async function update(ctx: AnyCtx, o: Owner, input: { id: string; name?: string; url?: string; events?: string[]; enabled?: boolean }) {
   if (input.url) await checkUrl(input.url);
-  try {
-    return await ctx.db.transaction(async (tx) => {
-      const before = await owned(tx, o, input.id);
-      const set = {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.url !== undefined ? { url: input.url } : {}),
-        ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
-        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
-      };
-      if (!Object.keys(set).length) return { id: before.id, name: before.name, url: before.url, events: before.events, enabled: before.enabled };
-      const [row] = await tx
-        .update(webhooks)
-        .set(set)
-        .where(eq(webhooks.id, before.id))
-        .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled });
-      await audit(tx, ctx, { action: "webhook.update", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: set });
-      return row!;
-    });
-  } catch (e) {
-    throw mapDbError(e, uniques);
-  }
+  return transact(ctx.db, async (tx) => {
+    const before = await owned(tx, o, input.id);
+    const set = {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.url !== undefined ? { url: input.url } : {}),
+      ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
+      ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+    };
+    if (!Object.keys(set).length) return { id: before.id, name: before.name, url: before.url, events: before.events, enabled: before.enabled };
+    const [row] = await tx
+      .update(webhooks)
+      .set(set)
+      .where(eq(webhooks.id, before.id))
+      .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled });
+    await audit(tx, ctx, { action: "webhook.update", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: set });
+    return row!;
+  }, uniques);
 }
 
 async function remove(ctx: AnyCtx, o: Owner, input: { id: string }) {
