@@ -254,8 +254,9 @@ test("an IPMI BMC: enroll it, power it on and off, delete it", async ({ page }) 
   await dialog.getByRole("button", { name: "Test connection" }).click();
   await expect(dialog.getByRole("status")).toContainText("Connected", { timeout: 20_000 });
   await dialog.getByRole("button", { name: "Enroll", exact: true }).click();
-  await expect(dialog).toBeHidden({ timeout: 20_000 });
+  // The toast shows on success, while the dialog waits for the list to refresh (it lasts 4 s: checked first).
   await expect(toast(page, `Node ${name} enrolled`)).toBeVisible();
+  await expect(dialog).toBeHidden({ timeout: 20_000 });
 
   await page.getByLabel("Search nodes").fill(name);
   await page.getByRole("table", { name: "Nodes" }).getByRole("link", { name, exact: true }).click();
