@@ -142,7 +142,12 @@ export class AgentCore {
   hostDevices(): HostDevice[] {
     const out: HostDevice[] = [];
     for (const d of this.disks.values()) {
-      out.push({ function: d.fn, boundTo: { type: "disk", name: d.name }, bootable: d.spec.role === "boot" && d.state === "attached", readOnly: d.spec.readOnly });
+      out.push({
+        function: d.fn,
+        boundTo: { type: "disk", name: d.name },
+        bootable: d.spec.role === "boot" && d.state === "attached",
+        readOnly: d.spec.readOnly,
+      });
     }
     for (const c of this.cidata.values()) out.push({ function: c.fn, boundTo: { type: "cidata", name: c.name }, bootable: false, readOnly: true });
     for (const n of this.nics.values()) out.push({ function: n.fn, boundTo: { type: "nic", name: n.name }, bootable: false, mac: n.spec.mac });
@@ -209,7 +214,8 @@ export class AgentCore {
       for (const other of this.disks.values()) {
         const otherTarget = "nqn" in other.spec.target ? other.spec.target.nqn : other.spec.target.iqn;
         if (otherTarget === target) throw conflict("target_in_use", `target ${target} is already attached as disk "${other.name}"`, "target");
-        if (spec.role === "boot" && other.spec.role === "boot") throw conflict("boot_disk_exists", `disk "${other.name}" is already the boot disk; a host has one`, "role");
+        if (spec.role === "boot" && other.spec.role === "boot")
+          throw conflict("boot_disk_exists", `disk "${other.name}" is already the boot disk; a host has one`, "role");
       }
       const rec: DiskRecord = { name, spec, key, fn: this.allocate("virtio-blk"), state: "attaching", createdAt: new Date() };
       this.disks.set(name, rec);

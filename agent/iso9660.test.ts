@@ -38,7 +38,11 @@ describe("buildIso", () => {
     const info = tool("isoinfo", ["-d", "-i", path], "genisoimage");
     expect(info).toMatch(/^Volume id: cidata$/m);
     expect(info).toMatch(/Joliet with UCS level 3 found/);
-    expect(tool("isoinfo", ["-J", "-f", "-i", path], "genisoimage").split("\n").filter(Boolean).sort()).toEqual(["/meta-data", "/network-config", "/user-data"]);
+    expect(tool("isoinfo", ["-J", "-f", "-i", path], "genisoimage").split("\n").filter(Boolean).sort()).toEqual([
+      "/meta-data",
+      "/network-config",
+      "/user-data",
+    ]);
     for (const f of files) expect(Buffer.from(execFileSync("isoinfo", ["-J", "-x", `/${f.name}`, "-i", path])).equals(f.data)).toBe(true);
     expect(tool("blkid", ["-o", "value", "-s", "LABEL", path], "util-linux").trim()).toBe("cidata");
   });

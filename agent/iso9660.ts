@@ -54,7 +54,10 @@ function dirRecord(id: Buffer, extent: number, size: number, isDir: boolean, dat
 
 /** ISO9660 level-1 name for the primary tree: upper-case d-characters, 8.3, version ;1. */
 function primaryName(name: string, taken: Set<string>): string {
-  const [stem, ext = ""] = name.toUpperCase().replace(/[^A-Z0-9_.]/g, "_").split(/\.(?=[^.]*$)/);
+  const [stem, ext = ""] = name
+    .toUpperCase()
+    .replace(/[^A-Z0-9_.]/g, "_")
+    .split(/\.(?=[^.]*$)/);
   let base = stem.replace(/\./g, "_").slice(0, 8);
   let n = 1;
   while (taken.has(`${base}.${ext.slice(0, 3)}`)) base = `${stem.slice(0, 8 - String(n).length)}${n++}`;
@@ -95,9 +98,7 @@ export function buildIso(volumeId: string, files: IsoFile[], date: Date): Buffer
 
   // Root directories: ".", "..", then entries sorted by their identifier bytes (ECMA-119 9.3).
   const taken = new Set<string>();
-  const primaryEntries = placed
-    .map((f) => ({ id: Buffer.from(primaryName(f.name, taken), "ascii"), f }))
-    .sort((a, b) => Buffer.compare(a.id, b.id));
+  const primaryEntries = placed.map((f) => ({ id: Buffer.from(primaryName(f.name, taken), "ascii"), f })).sort((a, b) => Buffer.compare(a.id, b.id));
   const jolietEntries = placed.map((f) => ({ id: ucs2be(f.name), f })).sort((a, b) => Buffer.compare(a.id, b.id));
   const writeDir = (sector: number, entries: { id: Buffer; f: (typeof placed)[number] }[]) => {
     const recs = [dirRecord(Buffer.from([0]), sector, SECTOR, true, date), dirRecord(Buffer.from([1]), sector, SECTOR, true, date)];

@@ -34,7 +34,20 @@ describe("openapi.yaml", () => {
   });
 
   it("mentions every error code the agent raises", () => {
-    for (const code of ["rule_overlap", "rule_duplicate", "rule_invalid_ports", "rule_invalid_cidr", "user_data_too_large", "mac_in_use", "boot_disk_exists", "target_in_use", "nic_exists", "payload_too_large", "injected_fault", "spdk_error"]) {
+    for (const code of [
+      "rule_overlap",
+      "rule_duplicate",
+      "rule_invalid_ports",
+      "rule_invalid_cidr",
+      "user_data_too_large",
+      "mac_in_use",
+      "boot_disk_exists",
+      "target_in_use",
+      "nic_exists",
+      "payload_too_large",
+      "injected_fault",
+      "spdk_error",
+    ]) {
       expect(yaml, code).toContain(code);
     }
   });

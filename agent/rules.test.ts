@@ -23,7 +23,9 @@ describe("portRangeToMasks", () => {
 
 describe("RuleSetSchema", () => {
   it("accepts a typical set and rejects IPv6 overlap", () => {
-    expect(RuleSetSchema.safeParse({ ingress: [{ id: "a", ethertype: "ipv6", protocol: "tcp", portMin: 443, cidr: "2001:db8::/32" }], egress: [] }).success).toBe(true);
+    expect(
+      RuleSetSchema.safeParse({ ingress: [{ id: "a", ethertype: "ipv6", protocol: "tcp", portMin: 443, cidr: "2001:db8::/32" }], egress: [] }).success,
+    ).toBe(true);
     const r = RuleSetSchema.safeParse({
       ingress: [],
       egress: [
@@ -52,7 +54,9 @@ describe("nicFlows", () => {
     const text = flows.join("\n");
     expect(text).toContain("table=0,priority=100,in_port=1003,dl_src=02:00:00:00:00:0a actions=set_field:1003->reg5,set_field:100->reg7,resubmit(,10)");
     expect(text).toContain("table=0,priority=100,in_port=1,dl_vlan=100,dl_dst=02:00:00:00:00:0a actions=pop_vlan,set_field:1003->reg5,resubmit(,31)");
-    expect(text).toContain("table=32,priority=50,reg5=1003,ct_state=+trk+new-est-rel-inv,tcp,nw_src=10.0.0.0/8,tp_dst=0x50/0xfffe actions=ct(commit,zone=7),output:1003");
+    expect(text).toContain(
+      "table=32,priority=50,reg5=1003,ct_state=+trk+new-est-rel-inv,tcp,nw_src=10.0.0.0/8,tp_dst=0x50/0xfffe actions=ct(commit,zone=7),output:1003",
+    );
     expect(text).toContain("table=11,priority=50,reg5=1003,ct_state=+trk+new-est-rel-inv,udp6,tp_dst=53 actions=ct(commit,zone=7),resubmit(,30)");
     expect(flows.every((f) => f.startsWith("cookie=0xa4e1000000000007,"))).toBe(true);
   });

@@ -58,7 +58,12 @@ function checkDirection(rules: Rule[], direction: Direction, ctx: z.RefinementCt
     ids.set(rule.id, index);
     const hasPorts = rule.portMin !== undefined || rule.portMax !== undefined;
     if (hasPorts && (rule.protocol === "icmp" || rule.protocol === "any")) {
-      issue(ctx, "rule_invalid_ports", [...at, rule.portMin !== undefined ? "portMin" : "portMax"], `rule "${rule.id}": ports are only allowed with protocol tcp or udp, not ${rule.protocol}`);
+      issue(
+        ctx,
+        "rule_invalid_ports",
+        [...at, rule.portMin !== undefined ? "portMin" : "portMax"],
+        `rule "${rule.id}": ports are only allowed with protocol tcp or udp, not ${rule.protocol}`,
+      );
       return;
     }
     if (rule.portMax !== undefined && rule.portMin === undefined) {
@@ -106,7 +111,12 @@ function checkDirection(rules: Rule[], direction: Direction, ctx: z.RefinementCt
       if (same) {
         issue(ctx, "rule_duplicate", [direction, b.index], `${direction} rules "${a.rule.id}" and "${b.rule.id}" are duplicates (${summarize(a)})`);
       } else {
-        issue(ctx, "rule_overlap", [direction, b.index], `${direction} rules "${a.rule.id}" (${summarize(a)}) and "${b.rule.id}" (${summarize(b)}) overlap; merge them into one`);
+        issue(
+          ctx,
+          "rule_overlap",
+          [direction, b.index],
+          `${direction} rules "${a.rule.id}" (${summarize(a)}) and "${b.rule.id}" (${summarize(b)}) overlap; merge them into one`,
+        );
       }
       return;
     }

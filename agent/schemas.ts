@@ -42,8 +42,14 @@ export const MacSchema = z
 
 // ---- disks -------------------------------------------------------------------------------------------------
 
-const NQN = z.string().max(223).regex(/^nqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+:.+$/, "must be an NVMe qualified name like nqn.2014-08.org.example:vol1");
-const IQN = z.string().max(223).regex(/^iqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+(:.+)?$/, "must be an iSCSI qualified name like iqn.2016-01.org.example:vol1");
+const NQN = z
+  .string()
+  .max(223)
+  .regex(/^nqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+:.+$/, "must be an NVMe qualified name like nqn.2014-08.org.example:vol1");
+const IQN = z
+  .string()
+  .max(223)
+  .regex(/^iqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+(:.+)?$/, "must be an iSCSI qualified name like iqn.2016-01.org.example:vol1");
 
 const diskCommon = {
   role: z.enum(["boot", "data"]),
@@ -87,7 +93,11 @@ const UserDataSchema = z
 const metaValue: z.ZodType<unknown> = z.union([z.string(), z.number(), z.boolean(), z.array(z.string()), z.record(z.string(), z.string())]);
 const MetaDataSchema = z
   .object({
-    "instance-id": z.string().min(1).max(255).regex(/^[^\n\r]+$/, "must be one line"),
+    "instance-id": z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^\n\r]+$/, "must be one line"),
     "local-hostname": z
       .string()
       .max(253)
@@ -122,7 +132,10 @@ const ifaceCommon = {
 };
 const Ethernet = z
   .object({
-    match: z.object({ macaddress: MacSchema.optional(), name: z.string().min(1).optional(), driver: z.string().min(1).optional() }).strict().optional(),
+    match: z
+      .object({ macaddress: MacSchema.optional(), name: z.string().min(1).optional(), driver: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     "set-name": ifaceId.optional(),
     wakeonlan: z.boolean().optional(),
     ...ifaceCommon,
@@ -145,11 +158,13 @@ export const NetworkV2Schema = z
     const defined = new Set([...Object.keys(net.ethernets ?? {}), ...Object.keys(net.bonds ?? {}), ...Object.keys(net.vlans ?? {})]);
     for (const [id, bond] of Object.entries(net.bonds ?? {})) {
       bond.interfaces.forEach((m, i) => {
-        if (!net.ethernets?.[m]) ctx.addIssue({ code: "custom", path: ["bonds", id, "interfaces", i], message: `bond member "${m}" is not defined under ethernets` });
+        if (!net.ethernets?.[m])
+          ctx.addIssue({ code: "custom", path: ["bonds", id, "interfaces", i], message: `bond member "${m}" is not defined under ethernets` });
       });
     }
     for (const [id, vlan] of Object.entries(net.vlans ?? {})) {
-      if (!defined.has(vlan.link)) ctx.addIssue({ code: "custom", path: ["vlans", id, "link"], message: `vlan link "${vlan.link}" is not a defined interface` });
+      if (!defined.has(vlan.link))
+        ctx.addIssue({ code: "custom", path: ["vlans", id, "link"], message: `vlan link "${vlan.link}" is not a defined interface` });
     }
   });
 export type NetworkV2 = z.infer<typeof NetworkV2Schema>;

@@ -73,7 +73,13 @@ describe("auth and health", () => {
   it("reports health and inventory", async () => {
     const h = await a.call("GET", "/v1/health");
     expect(h.status).toBe(200);
-    expect(h.json).toMatchObject({ status: "ok", backend: "sim", agentVersion: expect.any(String), dpuOs: expect.any(String), uptimeSeconds: expect.any(Number) });
+    expect(h.json).toMatchObject({
+      status: "ok",
+      backend: "sim",
+      agentVersion: expect.any(String),
+      dpuOs: expect.any(String),
+      uptimeSeconds: expect.any(Number),
+    });
     const inv = await a.call("GET", "/v1/inventory");
     expect(inv.json.physicalFunctions).toEqual([
       { pf: 0, kind: "virtio-blk", maxVfs: 64, vfsInUse: 0 },
@@ -119,7 +125,9 @@ describe("disks", () => {
     const different = await a.call("PUT", "/v1/disks/boot", { ...nvmeDisk(1, "boot"), readOnly: true });
     expect(different.status).toBe(409);
     expect(different.json.error.code).toBe("disk_exists");
-    expect(changes.at(-1)).toEqual([{ function: { pf: 0, vf: 0, kind: "virtio-blk" }, boundTo: { type: "disk", name: "boot" }, bootable: true, readOnly: false }]);
+    expect(changes.at(-1)).toEqual([
+      { function: { pf: 0, vf: 0, kind: "virtio-blk" }, boundTo: { type: "disk", name: "boot" }, bootable: true, readOnly: false },
+    ]);
   });
 
   it("attaches iSCSI, refuses a second boot disk and a target attached twice", async () => {
@@ -441,11 +449,14 @@ describe("storage service connect", () => {
           res.writeHead(404).end();
           return;
         }
-        const exported = (body.nqn === "nqn.2024-01.io.anvil:vol-1" && body.initiator === "nqn.2014-08.org.nvmexpress:uuid:dpu-1") || body.iqn === "iqn.2024-01.io.anvil:ok";
+        const exported =
+          (body.nqn === "nqn.2024-01.io.anvil:vol-1" && body.initiator === "nqn.2014-08.org.nvmexpress:uuid:dpu-1") || body.iqn === "iqn.2024-01.io.anvil:ok";
         if (exported) {
           res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connected: true }));
         } else {
-          res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_exported", message: "target is not exported to this initiator" } }));
+          res
+            .writeHead(403, { "content-type": "application/json" })
+            .end(JSON.stringify({ error: { code: "not_exported", message: "target is not exported to this initiator" } }));
         }
       });
     });
@@ -459,12 +470,20 @@ describe("storage service connect", () => {
   it("connects exported targets and fails with the storage error otherwise", async () => {
     const a = await start({ token: TOKEN, backend: createSimBackend({ storageUrl, storageToken: "storage-secret" }) });
     expect((await a.call("PUT", "/v1/disks/ok", nvmeDisk(1))).status).toBe(201);
-    expect(calls.at(-1)).toEqual({ auth: "Bearer storage-secret", body: { nqn: "nqn.2024-01.io.anvil:vol-1", initiator: "nqn.2014-08.org.nvmexpress:uuid:dpu-1" } });
+    expect(calls.at(-1)).toEqual({
+      auth: "Bearer storage-secret",
+      body: { nqn: "nqn.2024-01.io.anvil:vol-1", initiator: "nqn.2014-08.org.nvmexpress:uuid:dpu-1" },
+    });
     const refused = await a.call("PUT", "/v1/disks/no", nvmeDisk(2));
     expect(refused.status).toBe(409);
     expect(refused.json.error.code).toBe("not_exported");
     expect(refused.json.error.message).toContain("nqn.2024-01.io.anvil:vol-2");
-    const iscsi = await a.call("PUT", "/v1/disks/i", { transport: "iscsi", target: { iqn: "iqn.2024-01.io.anvil:ok", address: "10.0.0.1" }, initiatorIqn: "iqn.2024-01.io.anvil:dpu", role: "data" });
+    const iscsi = await a.call("PUT", "/v1/disks/i", {
+      transport: "iscsi",
+      target: { iqn: "iqn.2024-01.io.anvil:ok", address: "10.0.0.1" },
+      initiatorIqn: "iqn.2024-01.io.anvil:dpu",
+      role: "data",
+    });
     expect(iscsi.status).toBe(201);
     expect(calls.at(-1)?.body).toEqual({ iqn: "iqn.2024-01.io.anvil:ok", initiator: "iqn.2024-01.io.anvil:dpu" });
   });

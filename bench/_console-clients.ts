@@ -97,6 +97,14 @@ if (job.mode === "rtt") {
     await new Promise((r) => setTimeout(r, 1000));
   }
   await Promise.all(clients.map((c) => c.close()));
-  console.log(JSON.stringify({ mode: "many", consoles: clients.length, connectSeconds: connectS, echoes, dropped: clients.filter((c) => c.closed && c.closed.code !== 1000).length }));
+  console.log(
+    JSON.stringify({
+      mode: "many",
+      consoles: clients.length,
+      connectSeconds: connectS,
+      echoes,
+      dropped: clients.filter((c) => c.closed && c.closed.code !== 1000).length,
+    }),
+  );
 }
 process.exit(0);

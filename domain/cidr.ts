@@ -59,8 +59,7 @@ export function parseCidr(text: string): CidrParse {
   const bits = bitsOf(addr.family);
   if (prefix > bits) return { ok: false, reason: `/${prefix} is longer than an IPv${addr.family} address (${bits} bits)` };
   const base = addr.value & maskOf(addr.family, prefix);
-  if (base !== addr.value)
-    return { ok: false, reason: `${t} has host bits set; the network is ${bigIntToIp(base, addr.family)}/${prefix}` };
+  if (base !== addr.value) return { ok: false, reason: `${t} has host bits set; the network is ${bigIntToIp(base, addr.family)}/${prefix}` };
   return { ok: true, cidr: { family: addr.family, base, prefix } };
 }
 

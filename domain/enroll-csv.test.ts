@@ -10,7 +10,12 @@ describe("parseEnrollCsv", () => {
     const r = parseEnrollCsv(csv);
     expect("rows" in r).toBe(true);
     if (!("rows" in r)) return;
-    expect(r.rows[0]).toMatchObject({ ok: true, line: 2, pool: "general", input: { name: "node-1", driver: "redfish", verifyTls: false, dpu: { agentToken: "tok" } } });
+    expect(r.rows[0]).toMatchObject({
+      ok: true,
+      line: 2,
+      pool: "general",
+      input: { name: "node-1", driver: "redfish", verifyTls: false, dpu: { agentToken: "tok" } },
+    });
   });
 
   it("gives each bad row its own error and keeps the good ones", () => {

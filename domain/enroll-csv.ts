@@ -39,7 +39,13 @@ function bool(v: string | undefined, dflt: boolean): boolean | null {
 export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: string } {
   let records: Record<string, string>[];
   try {
-    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, relax_column_count: false, bom: true });
+    records = parse(text, {
+      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: false,
+      bom: true,
+    });
   } catch (e) {
     // csv-parse quotes the offending field ("…, value is \"…\"") — which may be a password: say where, never what.
     return { error: `The file is not valid CSV: ${(e as Error).message.replace(/,?\s*value is [\s\S]*$/, "")}` };

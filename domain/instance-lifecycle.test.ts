@@ -66,7 +66,9 @@ describe("instance lifecycle", () => {
   it("every declared edge leads where the lifecycle says", () => {
     for (const e of EDGES) expect(instanceTransition(e.from, e.event), `${e.from} --${e.event}-->`).toBe(e.to);
     // ... and the table declares no edge beyond these.
-    const declared = INSTANCE_EVENTS.flatMap((event) => INSTANCE_TRANSITIONS[event].from.map((from) => `${from} --${event}--> ${INSTANCE_TRANSITIONS[event].to}`));
+    const declared = INSTANCE_EVENTS.flatMap((event) =>
+      INSTANCE_TRANSITIONS[event].from.map((from) => `${from} --${event}--> ${INSTANCE_TRANSITIONS[event].to}`),
+    );
     expect(declared.sort()).toEqual(EDGES.map((e) => `${e.from} --${e.event}--> ${e.to}`).sort());
   });
 
@@ -91,12 +93,22 @@ describe("instance lifecycle", () => {
         expect(INSTANCE_TRANSITIONS[e].by, `${state} --${e}--> is a workflow's`).toBe("workflow");
         expect(isTransient(INSTANCE_TRANSITIONS[e].to), `${state} --${e}--> lands on a stable state`).toBe(false);
       }
-      expect(out.some((e) => INSTANCE_TRANSITIONS[e].to === aim), `${state} can reach ${aim}`).toBe(true);
-      expect(INSTANCE_EVENTS.some((e) => INSTANCE_TRANSITIONS[e].to === state), `something enters ${state}`).toBe(true);
+      expect(
+        out.some((e) => INSTANCE_TRANSITIONS[e].to === aim),
+        `${state} can reach ${aim}`,
+      ).toBe(true);
+      expect(
+        INSTANCE_EVENTS.some((e) => INSTANCE_TRANSITIONS[e].to === state),
+        `something enters ${state}`,
+      ).toBe(true);
     }
     for (const e of INSTANCE_EVENTS)
       if (INSTANCE_TRANSITIONS[e].by === "workflow") expect(INSTANCE_TRANSITIONS[e].from.every(isTransient), `${e} leaves a transient state`).toBe(true);
-      else expect(INSTANCE_TRANSITIONS[e].from.every((s) => !isTransient(s)), `${e} starts from a stable state`).toBe(true);
+      else
+        expect(
+          INSTANCE_TRANSITIONS[e].from.every((s) => !isTransient(s)),
+          `${e} starts from a stable state`,
+        ).toBe(true);
     expect(instanceEventsFrom("deleted")).toEqual([]);
     expect(STABLE_STATES.sort()).toEqual(["deleted", "failed", "running", "stopped"]);
   });

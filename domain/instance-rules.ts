@@ -26,21 +26,27 @@ function busy(state: string): InstanceVerdict | null {
 export const instanceCan = {
   start: (s: string) => busy(s) ?? (takes(s, "start") ? ok : s === "running" ? no("It is already running.") : no(`Not possible while the instance is ${s}.`)),
   stop: (s: string) => busy(s) ?? (takes(s, "stop") ? ok : s === "stopped" ? no("It is already stopped.") : no(`Not possible while the instance is ${s}.`)),
-  reboot: (s: string) => busy(s) ?? (takes(s, "reboot") ? ok : s === "stopped" ? no("It is stopped; start it instead.") : no(`Not possible while the instance is ${s}.`)),
+  reboot: (s: string) =>
+    busy(s) ?? (takes(s, "reboot") ? ok : s === "stopped" ? no("It is stopped; start it instead.") : no(`Not possible while the instance is ${s}.`)),
   delete: (s: string) => busy(s) ?? (takes(s, "delete") ? ok : no(`Not possible while the instance is ${s}.`)),
   rebuild: (s: string) => busy(s) ?? (takes(s, "rebuild") ? ok : no(`Not possible while the instance is ${s}; delete it instead.`)),
   backup: (s: string) => busy(s) ?? (s === "running" || s === "stopped" ? ok : no(`Not possible while the instance is ${s}.`)),
   attach: (s: string) => busy(s) ?? (s === "running" || s === "stopped" ? ok : no(`Not possible while the instance is ${s}.`)),
   /** Operators: re-provision onto a spare host of the pool (same volumes, MAC and address). */
-  recover: (s: string) => (takes(s, "recover") ? ok : busy(s) ?? no(`Not possible while the instance is ${s}.`)),
+  recover: (s: string) => (takes(s, "recover") ? ok : (busy(s) ?? no(`Not possible while the instance is ${s}.`))),
 };
 
 export type InstanceAction = keyof typeof instanceCan;
 
 /** The actions that change the state, by the table event they raise (backup and attach leave the state as it is). */
-export const ACTION_EVENTS = { start: "start", stop: "stop", reboot: "reboot", delete: "delete", rebuild: "rebuild", recover: "recover" } as const satisfies Partial<
-  Record<InstanceAction, InstanceEvent>
->;
+export const ACTION_EVENTS = {
+  start: "start",
+  stop: "stop",
+  reboot: "reboot",
+  delete: "delete",
+  rebuild: "rebuild",
+  recover: "recover",
+} as const satisfies Partial<Record<InstanceAction, InstanceEvent>>;
 
 export function allowedActions(state: string): Record<InstanceAction, InstanceVerdict> {
   return Object.fromEntries(Object.entries(instanceCan).map(([k, f]) => [k, f(state)])) as Record<InstanceAction, InstanceVerdict>;

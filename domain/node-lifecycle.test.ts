@@ -66,7 +66,10 @@ const host = (over: Partial<NodeFacts> = {}): NodeFacts => ({
 
 describe("nodeCan", () => {
   it("explains why a node in maintenance or with a fault cannot be provided or deployed", () => {
-    expect(nodeCan.provide(host({ provisionState: "manageable", maintenance: true }))).toEqual({ ok: false, reason: "The node is in maintenance; end maintenance first." });
+    expect(nodeCan.provide(host({ provisionState: "manageable", maintenance: true }))).toEqual({
+      ok: false,
+      reason: "The node is in maintenance; end maintenance first.",
+    });
     expect(nodeCan.deploy(host({ fault: "BMC unreachable" }))).toEqual({ ok: false, reason: "The node has a fault: BMC unreachable" });
     expect(nodeCan.deploy(host())).toEqual({ ok: true });
   });

@@ -86,9 +86,7 @@ export class IllegalTransition extends Error {
     public event: NodeEvent,
   ) {
     const allowed = allowedEvents(from);
-    super(
-      `A node in state "${from}" cannot ${event.replace(/_/g, " ")}${allowed.length ? ` (allowed here: ${allowed.join(", ")})` : ""}.`,
-    );
+    super(`A node in state "${from}" cannot ${event.replace(/_/g, " ")}${allowed.length ? ` (allowed here: ${allowed.join(", ")})` : ""}.`);
     this.name = "IllegalTransition";
   }
 }
@@ -135,8 +133,10 @@ function eventRule(n: NodeFacts, event: NodeEvent, busyReason?: string): Verdict
 
 /** Which actions a node allows now, each with the reason when it does not (STYLE.md §7). */
 export const nodeCan = {
-  manage: (n: NodeFacts) => (n.kind === "dpu" ? no("A DPU follows its host's lifecycle.") : eventRule(n, "manage", "Wait for the current operation to finish.")),
-  inspect: (n: NodeFacts) => (n.kind === "dpu" ? no("Inspect the host; its DPUs are discovered with it.") : eventRule(n, "inspect", "Wait for the current operation to finish.")),
+  manage: (n: NodeFacts) =>
+    n.kind === "dpu" ? no("A DPU follows its host's lifecycle.") : eventRule(n, "manage", "Wait for the current operation to finish."),
+  inspect: (n: NodeFacts) =>
+    n.kind === "dpu" ? no("Inspect the host; its DPUs are discovered with it.") : eventRule(n, "inspect", "Wait for the current operation to finish."),
   provide(n: NodeFacts): Verdict {
     if (n.kind === "dpu") return no("A DPU follows its host's lifecycle.");
     if (n.maintenance) return no("The node is in maintenance; end maintenance first.");
@@ -157,7 +157,7 @@ export const nodeCan = {
     if (busy.has(n.provisionState) && n.provisionState !== "inspecting")
       return no(`Anvil is ${n.provisionState} this node; power is under its control until that finishes.`);
     if (n.powerState === "unknown" && action !== "on" && action !== "off") return no("The power state is unknown; the BMC may be unreachable.");
-    if ((action === "on") && n.powerState === "on") return no("It is already on.");
+    if (action === "on" && n.powerState === "on") return no("It is already on.");
     if ((action === "off" || action === "soft_off") && n.powerState === "off") return no("It is already off.");
     if ((action === "reboot" || action === "soft_reboot" || action === "nmi") && n.powerState === "off") return no("It is off; power it on instead.");
     return ok;
@@ -171,8 +171,7 @@ export const nodeCan = {
   maintenanceOff: (n: NodeFacts) => (n.maintenance ? ok : no("It is not in maintenance.")),
   moveToPool(n: NodeFacts): Verdict {
     if (n.kind === "dpu") return no("A DPU stays with its host.");
-    if (n.hasInstance || ["deploying", "active", "deleting", "rescue"].includes(n.provisionState))
-      return no("The node runs an instance; release it first.");
+    if (n.hasInstance || ["deploying", "active", "deleting", "rescue"].includes(n.provisionState)) return no("The node runs an instance; release it first.");
     return ok;
   },
   delete(n: NodeFacts): Verdict {

@@ -79,11 +79,7 @@ describe("parseSshPublicKey", () => {
     ["no data", () => "ssh-ed25519", /no key data/],
     ["not base64", () => "ssh-ed25519 not*base64!", /not valid base64/],
     ["two lines", () => `${ed()}\n${ed()}`, /one key on one line/],
-    [
-      "type mismatch",
-      () => `ssh-rsa ${blobOf(ed()).toString("base64")}`,
-      /says "ssh-rsa" but its data is a "ssh-ed25519" key/,
-    ],
+    ["type mismatch", () => `ssh-rsa ${blobOf(ed()).toString("base64")}`, /says "ssh-rsa" but its data is a "ssh-ed25519" key/],
     ["truncated", () => `ssh-ed25519 ${blobOf(ed()).subarray(0, 40).toString("base64")}`, /ends in the middle of its public key/],
     ["trailing bytes", () => `ssh-ed25519 ${Buffer.concat([blobOf(ed()), Buffer.from([1, 2, 3])]).toString("base64")}`, /3 unexpected trailing bytes/],
     [
@@ -109,7 +105,8 @@ describe("parseSshPublicKey", () => {
     ],
     [
       "sk key with a bad application",
-      () => `sk-ssh-ed25519@openssh.com ${Buffer.concat([sshString("sk-ssh-ed25519@openssh.com"), sshString(Buffer.alloc(32, 7)), sshString("web:")]).toString("base64")}`,
+      () =>
+        `sk-ssh-ed25519@openssh.com ${Buffer.concat([sshString("sk-ssh-ed25519@openssh.com"), sshString(Buffer.alloc(32, 7)), sshString("web:")]).toString("base64")}`,
       /must start with "ssh:"/,
     ],
     [

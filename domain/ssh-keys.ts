@@ -110,7 +110,8 @@ export function parseSshPublicKey(input: string): SshKeyResult {
       const n = r.mpint("modulus");
       r.done();
       bits = bitLength(n);
-      if (bits < MIN_RSA_BITS) return { ok: false, reason: `RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}. Generate a new one (ssh-keygen -t ed25519).` };
+      if (bits < MIN_RSA_BITS)
+        return { ok: false, reason: `RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}. Generate a new one (ssh-keygen -t ed25519).` };
       if (bits > 16384) return { ok: false, reason: `RSA keys larger than 16384 bits are not accepted; this one has ${bits}.` };
       if ((n[n.length - 1]! & 1) === 0) return { ok: false, reason: "The RSA modulus is even, so this is not a real RSA key." };
       if (bitLength(e) < 2 || (e[e.length - 1]! & 1) === 0) return { ok: false, reason: "The RSA public exponent is invalid." };

@@ -128,7 +128,10 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   await expect(sessions.getByText("This session")).toHaveCount(1);
   const otherRow = sessions.getByRole("row").filter({ hasNotText: "This session" }).last();
   await otherRow.getByRole("button", { name: /^Sign out / }).click();
-  await page.getByRole("dialog", { name: /Sign out the .* session\?/ }).getByRole("button", { name: "Sign out session" }).click();
+  await page
+    .getByRole("dialog", { name: /Sign out the .* session\?/ })
+    .getByRole("button", { name: "Sign out session" })
+    .click();
   await expect(page.getByText(/session signed out\./)).toBeVisible();
   await expect(sessions.getByRole("row")).toHaveCount(2);
   await other.page.goto("/account/security");
@@ -140,7 +143,10 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   await op.page.getByRole("link", { name: "Users", exact: true }).click();
   await op.page.getByLabel("Filter users").fill(email);
   await op.page.getByRole("button", { name: `Sign out ${email} everywhere` }).click();
-  await op.page.getByRole("dialog", { name: `Sign ${email} out everywhere?` }).getByRole("button", { name: "Sign out everywhere" }).click();
+  await op.page
+    .getByRole("dialog", { name: `Sign ${email} out everywhere?` })
+    .getByRole("button", { name: "Sign out everywhere" })
+    .click();
   await expect(op.page.getByText(`${email} signed out everywhere (1 session ended).`)).toBeVisible();
   await page.goto("/account/security");
   await expect(page).toHaveURL(/\/login/);

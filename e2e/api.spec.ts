@@ -64,7 +64,8 @@ test("the API reference page lists every resource and operation", async ({ page 
   await page.goto("/api/v1/docs");
   await expect(page.getByRole("heading", { name: "Anvil API reference", level: 1 })).toBeVisible();
   const nav = page.getByRole("navigation", { name: "Resources" });
-  for (const r of ["instances", "volumes", "vpcs", "securityGroups", "nodes", "tenants"]) await expect(nav.getByRole("link", { name: r, exact: true })).toBeVisible();
+  for (const r of ["instances", "volumes", "vpcs", "securityGroups", "nodes", "tenants"])
+    await expect(nav.getByRole("link", { name: r, exact: true })).toBeVisible();
   await nav.getByRole("link", { name: "instances", exact: true }).click();
   const create = page.locator("#createInstance");
   await expect(create).toContainText("POST");

@@ -119,7 +119,10 @@ test("bulk enroll two lab hosts from a CSV file; a row whose BMC does not answer
     await page.getByLabel("Search nodes").fill(dead);
     await expect(page.getByText(/No node matches the filters/)).toBeVisible();
   } catch (e) {
-    await deleteNodes(page, csvHosts.map((h) => h.name));
+    await deleteNodes(
+      page,
+      csvHosts.map((h) => h.name),
+    );
     csvHosts = [];
     throw e;
   }
@@ -164,7 +167,10 @@ test("maintenance on and off, move to the other pool, set the boot device", asyn
   await move.getByRole("button", { name: "Move", exact: true }).click();
   await expect(toast(page, `Move to pool ${h.name}: Moved to ${other}.`)).toBeVisible();
   await expect(bmc).toContainText(`Pool${other}`);
-  await page.getByRole("table", { name: `DPUs of ${h.name}` }).getByRole("link", { name: `${h.name}-dpu` }).click();
+  await page
+    .getByRole("table", { name: `DPUs of ${h.name}` })
+    .getByRole("link", { name: `${h.name}-dpu` })
+    .click();
   await expect(page.getByRole("region", { name: "BMC" })).toContainText(`Pool${other}`);
   await page.goBack();
 
@@ -218,7 +224,10 @@ test("a script runs steps on the host's DPU through the API; the operator update
   // Off now: a second power-off is refused for that DPU with the rule's reason.
   expect(await run("power_off")).toEqual([expect.objectContaining({ name: dpuName, ok: false, message: "It is already off." })]);
   // While off the DPU cannot take an update; the button says why.
-  await expect(dpuRow.getByRole("button", { name: `Update firmware/OS of ${dpuName}` })).toHaveAttribute("title", "The DPU must be powered on to take an update.");
+  await expect(dpuRow.getByRole("button", { name: `Update firmware/OS of ${dpuName}` })).toHaveAttribute(
+    "title",
+    "The DPU must be powered on to take an update.",
+  );
   expect(await run("power_on")).toEqual([expect.objectContaining({ name: dpuName, ok: true, message: "Power on requested." })]);
   await expect(dpuRow.getByTitle("Power: on")).toBeVisible({ timeout: 30_000 });
 
@@ -270,12 +279,18 @@ test("an IPMI BMC: enroll it, power it on and off, delete it", async ({ page }) 
   await expect(status(page, name).getByTitle("Power: on")).toBeVisible({ timeout: 30_000 });
   expect(await sim.power()).toBe("on");
   await page.getByRole("button", { name: "Power off", exact: true }).click();
-  await page.getByRole("dialog", { name: `Power off ${name}?` }).getByRole("button", { name: "Power off" }).click();
+  await page
+    .getByRole("dialog", { name: `Power off ${name}?` })
+    .getByRole("button", { name: "Power off" })
+    .click();
   await expect(status(page, name).getByTitle("Power: off")).toBeVisible({ timeout: 30_000 });
   expect(await sim.power()).toBe("off");
 
   await page.getByRole("button", { name: "Delete", exact: true }).click();
-  await page.getByRole("dialog", { name: `Delete node ${name}?` }).getByRole("button", { name: "Delete node" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete node ${name}?` })
+    .getByRole("button", { name: "Delete node" })
+    .click();
   await expect(page).toHaveURL(/\/ops\/nodes$/);
   await expect(toast(page, `Node ${name} deleted.`)).toBeVisible();
   await sim.stop();
@@ -288,7 +303,10 @@ test("the nodes the CSV enrolled are deleted with their DPUs", async ({ page }) 
   for (const h of csvHosts) {
     await openNode(page, h.name);
     await page.getByRole("button", { name: "Delete", exact: true }).click();
-    await page.getByRole("dialog", { name: `Delete node ${h.name}?` }).getByRole("button", { name: "Delete node" }).click();
+    await page
+      .getByRole("dialog", { name: `Delete node ${h.name}?` })
+      .getByRole("button", { name: "Delete node" })
+      .click();
     await expect(toast(page, `Node ${h.name} deleted with 1 DPU(s).`)).toBeVisible();
     await expect(page).toHaveURL(/\/ops\/nodes$/);
   }

@@ -31,7 +31,12 @@ function readLab(): LabManifest {
 /** Waits until the Nodes list has loaded its data (fetched in the browser, so the page is interactive). */
 async function nodesLoaded(page: Page) {
   const table = page.getByRole("table", { name: "Nodes" });
-  await expect(table.getByRole("row").nth(1).or(page.getByText(/No node/))).toBeVisible();
+  await expect(
+    table
+      .getByRole("row")
+      .nth(1)
+      .or(page.getByText(/No node/)),
+  ).toBeVisible();
 }
 
 /** Filters the Nodes list to one name; true when the node is enrolled. */
@@ -144,7 +149,10 @@ test("power the node on and off and watch the state change without a reload", as
   }
   await powerOff.click();
   // Cutting the power asks first.
-  await page.getByRole("dialog", { name: `Power off ${host.name}?` }).getByRole("button", { name: "Power off" }).click();
+  await page
+    .getByRole("dialog", { name: `Power off ${host.name}?` })
+    .getByRole("button", { name: "Power off" })
+    .click();
   await expect(status.getByTitle("Power: off")).toBeVisible({ timeout: 30_000 });
   // Now off: powering off again is refused with the rule's reason, shown on the button.
   await expect(powerOff).toHaveAttribute("aria-disabled", "true");
@@ -216,7 +224,10 @@ test("a BMC that stops answering marks its node faulted, with the reason and an 
   await page.getByRole("link", { name: "Nodes", exact: true }).click();
   await nodesLoaded(page);
   await page.getByLabel("Search nodes").fill(host.name);
-  const row = page.getByRole("table", { name: "Nodes" }).getByRole("row").filter({ has: page.getByRole("link", { name: host.name, exact: true }) });
+  const row = page
+    .getByRole("table", { name: "Nodes" })
+    .getByRole("row")
+    .filter({ has: page.getByRole("link", { name: host.name, exact: true }) });
   await expect(row.getByTitle(/^Fault:/)).toBeVisible({ timeout: 120_000 });
   const reason = (await row.getByTitle(/^Fault:/).getAttribute("title"))!.replace(/^Fault: /, "");
   expect(reason.length).toBeGreaterThan(5);
@@ -232,7 +243,12 @@ test("a BMC that stops answering marks its node faulted, with the reason and an 
   await page.getByLabel("Search events by node name or message").fill(host.name);
   await page.getByRole("checkbox", { name: "critical" }).check();
   await page.getByLabel("Kind").selectOption("fault");
-  await expect(events.getByRole("row").filter({ hasText: `Fault: ${reason}` }).first()).toBeVisible({ timeout: 15_000 });
+  await expect(
+    events
+      .getByRole("row")
+      .filter({ hasText: `Fault: ${reason}` })
+      .first(),
+  ).toBeVisible({ timeout: 15_000 });
 
   // Repaired in the lab: the fault clears by itself on the next sync.
   await setLabFault(lab, host.name, null);

@@ -34,7 +34,10 @@ export async function createInstance(page: Page, name: string, opts: { pool: str
   await page.getByRole("link", { name: "Create instance" }).first().click();
   await expect(page.getByRole("heading", { name: "Create instance" })).toBeVisible();
   await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByRole("radiogroup", { name: "Pool" }).getByRole("radio", { name: new RegExp(`^${opts.pool}\\b`) }).check();
+  await page
+    .getByRole("radiogroup", { name: "Pool" })
+    .getByRole("radio", { name: new RegExp(`^${opts.pool}\\b`) })
+    .check();
   await selectMatching(page.getByLabel("Image"), /debian-12/);
   await page.getByLabel("Subnet").selectOption({ index: 1 });
   await expect(page.getByRole("checkbox", { name: /default/ })).toBeChecked();

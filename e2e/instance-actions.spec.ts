@@ -16,7 +16,11 @@ const manifestPath = process.env.ANVIL_LAB_MANIFEST ?? path.resolve("test-result
 /** Slows every call to the lab's storage service by `ms` (0: back to normal), through its admin API. */
 async function storageLatency(ms: number) {
   const { storage } = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { storage: { url: string; token: string } };
-  const res = await fetch(`${storage.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${storage.token}`, "content-type": "application/json" }, body: JSON.stringify({ latencyMs: ms }) });
+  const res = await fetch(`${storage.url}/admin/faults`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${storage.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ latencyMs: ms }),
+  });
   expect(res.ok, `PUT ${storage.url}/admin/faults → ${res.status}`).toBe(true);
 }
 const details = (page: Page) => page.getByRole("region", { name: "Instance details" });
@@ -51,7 +55,10 @@ async function openInstance(page: Page, name: string) {
 async function deleteInstance(page: Page, name: string) {
   await openInstance(page, name);
   await page.getByRole("button", { name: "Delete" }).click();
-  await page.getByRole("dialog", { name: `Delete instance ${name}?` }).getByRole("button", { name: "Delete instance" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete instance ${name}?` })
+    .getByRole("button", { name: "Delete instance" })
+    .click();
   await expect(page).toHaveURL(/\/t\/acme\/instances$/);
   await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name, exact: true })).toHaveCount(0, { timeout: 60_000 });
 }
@@ -125,10 +132,15 @@ test("stop, start and reboot an instance; a multi-attach volume on two instances
       await expect(attached(page).getByRole("row", { name: new RegExp(shared) })).toHaveCount(0);
       await expect(details(page).getByTitle("State: running")).toBeVisible();
       await page.goto("/t/acme/volumes");
-      await expect(page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(shared) })).toContainText(stillAttached ? "attached" : "available");
+      await expect(page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(shared) })).toContainText(
+        stillAttached ? "attached" : "available",
+      );
     }
     await page.getByRole("button", { name: `Delete volume ${shared}` }).click();
-    await page.getByRole("dialog", { name: `Delete volume ${shared}?` }).getByRole("button", { name: "Delete volume" }).click();
+    await page
+      .getByRole("dialog", { name: `Delete volume ${shared}?` })
+      .getByRole("button", { name: "Delete volume" })
+      .click();
     await expect(page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(shared) })).toHaveCount(0);
 
     await deleteInstance(page, a);
@@ -158,7 +170,10 @@ test("an operator aborts a create under way, retries it, and recovers the instan
     const abort = row.getByRole("button", { name: `Abort creating ${name}` });
     await expect(abort).not.toHaveAttribute("aria-disabled", "true");
     await abort.click();
-    await ops.getByRole("dialog", { name: `Abort creating ${name}?` }).getByRole("button", { name: "Abort create" }).click();
+    await ops
+      .getByRole("dialog", { name: `Abort creating ${name}?` })
+      .getByRole("button", { name: "Abort create" })
+      .click();
     await expect(ops.getByRole("status").filter({ hasText: "Abort requested: the create rolls back." })).toBeVisible();
     await storageLatency(0);
     await expect(row.getByTitle(/^(State: )?failed/)).toBeVisible({ timeout: 60_000 });
@@ -169,7 +184,10 @@ test("an operator aborts a create under way, retries it, and recovers the instan
 
     // Retry: the create runs again, to the end.
     await row.getByRole("button", { name: `Retry the latest operation of ${name}` }).click();
-    await ops.getByRole("dialog", { name: `Retry instance.create of ${name}?` }).getByRole("button", { name: "Retry" }).click();
+    await ops
+      .getByRole("dialog", { name: `Retry instance.create of ${name}?` })
+      .getByRole("button", { name: "Retry" })
+      .click();
     await expect(ops.getByRole("status").filter({ hasText: "Retrying." })).toBeVisible();
     await expect(row.getByTitle("State: running")).toBeVisible({ timeout: 90_000 });
     await expect(details(page).getByTitle("State: running")).toBeVisible({ timeout: 15_000 });
@@ -179,7 +197,10 @@ test("an operator aborts a create under way, retries it, and recovers the instan
     const before = (await row.getByRole("link").textContent())!;
     fencedHost = (await row.getByRole("link").getAttribute("href"))!;
     await row.getByRole("button", { name: `Recover ${name}` }).click();
-    await ops.getByRole("dialog", { name: `Recover ${name} onto a spare host?` }).getByRole("button", { name: "Recover" }).click();
+    await ops
+      .getByRole("dialog", { name: `Recover ${name} onto a spare host?` })
+      .getByRole("button", { name: "Recover" })
+      .click();
     await expect(ops.getByRole("status").filter({ hasText: "Recovery started." })).toBeVisible();
     await expect(row.getByRole("link")).not.toHaveText(before, { timeout: 120_000 });
     await expect(row.getByTitle("State: running")).toBeVisible({ timeout: 90_000 });
@@ -188,7 +209,10 @@ test("an operator aborts a create under way, retries it, and recovers the instan
     await expect(page.getByTestId("instance-address")).toHaveText(address);
 
     await page.getByRole("button", { name: "Delete" }).click();
-    await page.getByRole("dialog", { name: `Delete instance ${name}?` }).getByRole("button", { name: "Delete instance" }).click();
+    await page
+      .getByRole("dialog", { name: `Delete instance ${name}?` })
+      .getByRole("button", { name: "Delete instance" })
+      .click();
     await expect(page).toHaveURL(/\/t\/acme\/instances$/);
     await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name, exact: true })).toHaveCount(0, { timeout: 60_000 });
   } finally {

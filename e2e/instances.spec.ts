@@ -17,7 +17,9 @@ const suffix = Math.random().toString(36).slice(2, 6);
 
 async function labFault(bmcId: string, faults: Record<string, unknown> | null) {
   const url = `${lab().redfishAdminUrl}/admin/bmcs/${encodeURIComponent(bmcId)}/faults`;
-  const res = faults ? await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) }) : await fetch(url, { method: "DELETE" });
+  const res = faults
+    ? await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) })
+    : await fetch(url, { method: "DELETE" });
   expect(res.ok, `${url} → ${res.status}`).toBe(true);
 }
 

@@ -43,7 +43,9 @@ test("someone in the IdP's operator group lands in the operator console", async 
 test("someone in no group that Anvil maps is refused, with the reason, and gets no account", async ({ page }) => {
   await signInAtIdp(page, "sso.nobody");
   await expect(page).toHaveURL(/\/login\?error=no_access/);
-  await expect(page.getByRole("alert").filter({ hasText: "None of your groups" })).toHaveText("None of your groups at Lab IdP gives access to Anvil. Ask an operator or your identity administrator.");
+  await expect(page.getByRole("alert").filter({ hasText: "None of your groups" })).toHaveText(
+    "None of your groups at Lab IdP gives access to Anvil. Ask an operator or your identity administrator.",
+  );
   await page.goto("/");
   await expect(page).toHaveURL(/\/login/);
 });

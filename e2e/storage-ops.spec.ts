@@ -54,18 +54,27 @@ test("create a disk pool from unassigned disks and a logical pool on it; delete 
     await expect(dpRow).toBeVisible();
 
     await page.getByRole("button", { name: `Delete logical pool ${lp}` }).click();
-    await page.getByRole("dialog", { name: `Delete logical pool ${lp}?` }).getByRole("button", { name: "Delete pool" }).click();
+    await page
+      .getByRole("dialog", { name: `Delete logical pool ${lp}?` })
+      .getByRole("button", { name: "Delete pool" })
+      .click();
     await expect(toast(page, `Pool ${lp} deleted.`)).toBeVisible();
     await expect(lpRow).toHaveCount(0);
   } finally {
     const lpDel = page.getByRole("button", { name: `Delete logical pool ${lp}` });
     if (await lpDel.isVisible()) {
       await lpDel.click();
-      await page.getByRole("dialog", { name: `Delete logical pool ${lp}?` }).getByRole("button", { name: "Delete pool" }).click();
+      await page
+        .getByRole("dialog", { name: `Delete logical pool ${lp}?` })
+        .getByRole("button", { name: "Delete pool" })
+        .click();
       await expect(lpDel).toHaveCount(0);
     }
     await page.getByRole("button", { name: `Delete disk pool ${dp}` }).click();
-    await page.getByRole("dialog", { name: `Delete disk pool ${dp}?` }).getByRole("button", { name: "Delete pool" }).click();
+    await page
+      .getByRole("dialog", { name: `Delete disk pool ${dp}?` })
+      .getByRole("button", { name: "Delete pool" })
+      .click();
     await expect(toast(page, `Pool ${dp} deleted.`)).toBeVisible();
   }
   await expect(dpRow).toHaveCount(0);
@@ -93,12 +102,16 @@ const post = (page: Page, proc: string, input: unknown) => page.request.post(`/a
 // A failure half-way leaves nothing behind: what the image test made is deleted through the API if still there.
 test.afterAll(async ({ browser }) => {
   const acme = await session(browser, "acmeMember");
-  for (const i of (await items(acme, "images.available", { tenant: "acme" })).filter((x) => x.name === saved)) await post(acme, "images.deleteOwn", { tenant: "acme", id: i.id });
-  for (const x of (await items(acme, "snapshots.list", { tenant: "acme" })).filter((x) => x.name === snap)) await post(acme, "snapshots.delete", { tenant: "acme", id: x.id });
-  for (const x of (await items(acme, "volumes.list", { tenant: "acme" })).filter((x) => x.name === vol)) await post(acme, "volumes.delete", { tenant: "acme", id: x.id });
+  for (const i of (await items(acme, "images.available", { tenant: "acme" })).filter((x) => x.name === saved))
+    await post(acme, "images.deleteOwn", { tenant: "acme", id: i.id });
+  for (const x of (await items(acme, "snapshots.list", { tenant: "acme" })).filter((x) => x.name === snap))
+    await post(acme, "snapshots.delete", { tenant: "acme", id: x.id });
+  for (const x of (await items(acme, "volumes.list", { tenant: "acme" })).filter((x) => x.name === vol))
+    await post(acme, "volumes.delete", { tenant: "acme", id: x.id });
   await acme.close();
   const ops = await session(browser, "operatorAdmin");
-  for (const n of [copy, published]) for (const i of (await items(ops, "images.list", { q: n })).filter((x) => x.name === n)) await post(ops, "images.delete", { id: i.id, flatten: false });
+  for (const n of [copy, published])
+    for (const i of (await items(ops, "images.list", { q: n })).filter((x) => x.name === n)) await post(ops, "images.delete", { id: i.id, flatten: false });
   await ops.close();
 });
 
@@ -165,10 +178,16 @@ test("the operator clones a public image; a tenant saves a snapshot as a private
   await expect(pubRow).toContainText("public");
   await expect(pubRow).toContainText("available", { timeout: 30_000 });
   await page.getByRole("button", { name: `Delete image ${published}` }).click();
-  await page.getByRole("dialog", { name: `Delete image ${published}?` }).getByRole("button", { name: "Delete image" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete image ${published}?` })
+    .getByRole("button", { name: "Delete image" })
+    .click();
   await expect(toast(page, `Image ${published} deleted.`)).toBeVisible();
   await page.getByRole("button", { name: `Delete image ${copy}` }).click();
-  await page.getByRole("dialog", { name: `Delete image ${copy}?` }).getByRole("button", { name: "Delete image" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete image ${copy}?` })
+    .getByRole("button", { name: "Delete image" })
+    .click();
   await expect(toast(page, `Image ${copy} deleted.`)).toBeVisible();
   await expect(copyRow).toHaveCount(0);
 
@@ -177,14 +196,23 @@ test("the operator clones a public image; a tenant saves a snapshot as a private
   await loginAs(page, "acmeMember");
   await page.goto("/t/acme/snapshots");
   await page.getByRole("button", { name: `Delete image ${saved}` }).click();
-  await page.getByRole("dialog", { name: `Delete image ${saved}?` }).getByRole("button", { name: "Delete image" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete image ${saved}?` })
+    .getByRole("button", { name: "Delete image" })
+    .click();
   await expect(toast(page, `Image ${saved} deleted.`)).toBeVisible();
   await expect(ownRow).toHaveCount(0);
   await page.getByRole("button", { name: `Delete snapshot ${snap}` }).click();
-  await page.getByRole("dialog", { name: `Delete snapshot ${snap}?` }).getByRole("button", { name: "Delete snapshot" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete snapshot ${snap}?` })
+    .getByRole("button", { name: "Delete snapshot" })
+    .click();
   await expect(toast(page, `Snapshot ${snap} deleted.`)).toBeVisible();
   await page.goto("/t/acme/volumes");
   await page.getByRole("button", { name: `Delete volume ${vol}` }).click();
-  await page.getByRole("dialog", { name: `Delete volume ${vol}?` }).getByRole("button", { name: "Delete volume" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete volume ${vol}?` })
+    .getByRole("button", { name: "Delete volume" })
+    .click();
   await expect(toast(page, `Volume ${vol} deleted.`)).toBeVisible();
 });

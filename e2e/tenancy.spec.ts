@@ -90,7 +90,10 @@ test("operator creates a tenant and its admin; the admin invites a user who acce
   await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: memberEmail, exact: true })).toBeHidden();
   // The second invitation is revoked, after a confirmation.
   await page.getByRole("button", { name: `Revoke the invitation of gone-${slug}@e2e.example` }).click();
-  await page.getByRole("dialog", { name: `Revoke the invitation of gone-${slug}@e2e.example?` }).getByRole("button", { name: "Revoke invitation" }).click();
+  await page
+    .getByRole("dialog", { name: `Revoke the invitation of gone-${slug}@e2e.example?` })
+    .getByRole("button", { name: "Revoke invitation" })
+    .click();
   await expect(page.getByRole("status").filter({ hasText: `Invitation of gone-${slug}@e2e.example revoked.` })).toBeVisible();
   await expect(pending.getByRole("cell", { name: `gone-${slug}@e2e.example`, exact: true })).toBeHidden();
   await signOut(page);
@@ -126,7 +129,10 @@ test("operator creates a tenant and its admin; the admin invites a user who acce
   await page.getByLabel("Filter tenants").fill(slug);
   await page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: tenantName }).click();
   await page.getByRole("button", { name: "Suspend" }).click();
-  await page.getByRole("dialog", { name: `Suspend ${tenantName}?` }).getByRole("button", { name: "Suspend tenant" }).click();
+  await page
+    .getByRole("dialog", { name: `Suspend ${tenantName}?` })
+    .getByRole("button", { name: "Suspend tenant" })
+    .click();
   await expect(page.getByRole("status").filter({ hasText: `Tenant ${tenantName} suspended.` })).toBeVisible();
   await expect(page.getByText("Suspended", { exact: true })).toBeVisible();
   await signOut(page);
@@ -143,7 +149,9 @@ test("operator creates a tenant and its admin; the admin invites a user who acce
   await refused.getByLabel("Email").fill(`late-${slug}@e2e.example`);
   await refused.getByLabel("Name").fill("Too Late");
   await refused.getByRole("button", { name: "Send invitation" }).click();
-  await expect(refused.getByRole("alert")).toHaveText(new RegExp(`Tenant ${tenantName} is suspended: nothing new can be created until an operator resumes it\\.`));
+  await expect(refused.getByRole("alert")).toHaveText(
+    new RegExp(`Tenant ${tenantName} is suspended: nothing new can be created until an operator resumes it\\.`),
+  );
 });
 
 test("a user adds an SSH key (bad ones refused on the field) and creates and revokes an API token", async ({ page }) => {
@@ -195,12 +203,18 @@ test("operator admin creates a user, resets their password and disables them; ca
 
   await page.getByLabel("Filter users").fill(email);
   await page.getByRole("button", { name: `Reset password of ${email}` }).click();
-  await page.getByRole("dialog", { name: `Reset the password of ${email}?` }).getByRole("button", { name: "Reset password" }).click();
+  await page
+    .getByRole("dialog", { name: `Reset the password of ${email}?` })
+    .getByRole("button", { name: "Reset password" })
+    .click();
   const second = await takeTemporaryPassword(page, `New password for ${email}`);
   expect(second).not.toBe(first);
 
   await page.getByRole("button", { name: `Disable ${email}` }).click();
-  await page.getByRole("dialog", { name: `Disable ${email}?` }).getByRole("button", { name: "Disable user" }).click();
+  await page
+    .getByRole("dialog", { name: `Disable ${email}?` })
+    .getByRole("button", { name: "Disable user" })
+    .click();
   await expect(page.getByRole("status").filter({ hasText: `${email} disabled and signed out everywhere.` })).toBeVisible();
   await expect(page.getByRole("table", { name: "Users" }).getByRole("cell", { name: "Disabled", exact: true })).toBeVisible();
   await signOut(page);

@@ -27,7 +27,10 @@ async function vpcCreatedAndDeleted(page: Page, tenant: string, name: string, ci
   await dialog.getByRole("button", { name: "Create VPC" }).click();
   await expect(page.getByRole("status").filter({ hasText: new RegExp(`VPC ${name} created`) })).toBeVisible();
   await page.getByRole("button", { name: `Delete VPC ${name}` }).click();
-  await page.getByRole("dialog", { name: `Delete VPC ${name}?` }).getByRole("button", { name: "Delete VPC" }).click();
+  await page
+    .getByRole("dialog", { name: `Delete VPC ${name}?` })
+    .getByRole("button", { name: "Delete VPC" })
+    .click();
   await expect(page.getByRole("status").filter({ hasText: `VPC ${name} deleted.` })).toBeVisible();
 }
 
@@ -46,7 +49,10 @@ test("the home shows attention, instances by state, quota and recent operations,
   // Create an instance, then come home: its create is the newest operation and turns succeeded by itself.
   await page.goto("/t/acme/instances/new");
   await page.getByLabel("Name", { exact: true }).fill(instanceName);
-  await page.getByRole("radiogroup", { name: "Pool" }).getByRole("radio", { name: /^general\b/ }).check();
+  await page
+    .getByRole("radiogroup", { name: "Pool" })
+    .getByRole("radio", { name: /^general\b/ })
+    .check();
   await selectMatching(page.getByLabel("Image"), /debian-12/);
   await page.getByLabel("Subnet").selectOption({ index: 1 });
   await page.getByRole("button", { name: "Create instance" }).click();
@@ -55,7 +61,10 @@ test("the home shows attention, instances by state, quota and recent operations,
 
   await page.getByRole("link", { name: "Overview", exact: true }).click();
   const recent = page.getByRole("list", { name: "Recent operations" });
-  const createOp = recent.getByRole("listitem").filter({ hasText: "instance.create" }).filter({ has: page.getByRole("link", { name: instanceName }) });
+  const createOp = recent
+    .getByRole("listitem")
+    .filter({ hasText: "instance.create" })
+    .filter({ has: page.getByRole("link", { name: instanceName }) });
   await expect(createOp).toBeVisible();
   await expect(createOp).toContainText("succeeded", { timeout: 90_000 });
   await expect(createOp.getByRole("link", { name: instanceName })).toHaveAttribute("href", new URL(instanceUrl).pathname);
@@ -78,7 +87,10 @@ test("the home shows attention, instances by state, quota and recent operations,
   await page.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete instance" }).click();
   await page.goto("/t/acme");
-  const deleteOp = recent.getByRole("listitem").filter({ hasText: "instance.delete" }).filter({ has: page.getByRole("link", { name: instanceName }) });
+  const deleteOp = recent
+    .getByRole("listitem")
+    .filter({ hasText: "instance.delete" })
+    .filter({ has: page.getByRole("link", { name: instanceName }) });
   await expect(deleteOp).toContainText("succeeded", { timeout: 90_000 });
 });
 

@@ -51,7 +51,10 @@ test("tenant admin builds a network, invites a member who accepts and sees it; a
   await sgDialog.getByLabel("VPC").selectOption({ label: vpcName });
   await sgDialog.getByLabel("Name").fill(`ssh-${tag}`);
   await sgDialog.getByRole("button", { name: "Create security group" }).click();
-  await page.getByRole("table", { name: "Security groups" }).getByRole("link", { name: `ssh-${tag}`, exact: true }).click();
+  await page
+    .getByRole("table", { name: "Security groups" })
+    .getByRole("link", { name: `ssh-${tag}`, exact: true })
+    .click();
   await expect(page.getByRole("heading", { name: `Security group ssh-${tag}` })).toBeVisible();
   const sgUrl = page.url();
   const editor = page.getByRole("region", { name: "Add a rule" });

@@ -11,6 +11,7 @@ mkdir -p test-results
 
 echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx biome lint --diagnostic-level=error .
+echo "== format"; npx biome format . > test-results/format.log 2>&1 || { tail -40 test-results/format.log; echo "unformatted files: run npm run format"; exit 1; }
 echo "== unit and integration tests"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
 echo "== production build"; npx next build > test-results/next-build.log 2>&1 || { tail -50 test-results/next-build.log; exit 1; }

@@ -30,7 +30,12 @@ interface Answer {
  * POSTs `total` bytes with Transfer-Encoding: chunked (no Content-Length), `chunk` bytes at a time, and stops writing
  * as soon as an answer arrives, then drops the connection.
  */
-function postChunked(app: AppServer, target: string, total: number, o: { chunk?: number; headers?: Record<string, string>; fill?: Buffer } = {}): Promise<Answer> {
+function postChunked(
+  app: AppServer,
+  target: string,
+  total: number,
+  o: { chunk?: number; headers?: Record<string, string>; fill?: Buffer } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port: app.port, path: target, method: "POST", headers: { "transfer-encoding": "chunked", ...o.headers } });
     let sent = 0;
@@ -71,14 +76,17 @@ function postChunked(app: AppServer, target: string, total: number, o: { chunk?:
 /** Sends a small text body in chunked pieces (so no Content-Length), as a streaming client would. */
 function postChunkedText(app: AppServer, target: string, text: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: app.port, path: target, method: "POST", headers: { "transfer-encoding": "chunked", ...headers } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode!, body, headers: res.headers, sent: text.length }));
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port: app.port, path: target, method: "POST", headers: { "transfer-encoding": "chunked", ...headers } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode!, body, headers: res.headers, sent: text.length }));
+      },
+    );
     req.on("error", reject);
     for (let i = 0; i < text.length; i += 7) req.write(text.slice(i, i + 7));
     req.end();
@@ -119,7 +127,11 @@ describe("body limits", () => {
     const a = await postChunked(app, "/api/trpc/session.me", 3 * MiB, { headers: { "content-type": "application/json" } });
     expect(a.status).toBe(413);
     expect(JSON.parse(a.body).error.code).toBe("PAYLOAD_TOO_LARGE");
-    const declared = await fetch(`${app.url}/api/auth/sign-in/email`, { method: "POST", headers: { "content-type": "application/json", origin }, body: "x".repeat(MiB + 1) });
+    const declared = await fetch(`${app.url}/api/auth/sign-in/email`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin },
+      body: "x".repeat(MiB + 1),
+    });
     expect(declared.status).toBe(413);
     expect((await declared.json()).error.message).toMatch(/is 1048577 bytes; the limit for this address is 1048576 bytes/);
   });
@@ -196,7 +208,9 @@ describe("image upload through the front door", () => {
 
   beforeAll(async () => {
     svc = await startTestStorage();
-    token = (await callerAs(fx, "operatorAdmin").apiTokens.create({ name: uniq("upload"), expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })).token;
+    token = (
+      await callerAs(fx, "operatorAdmin").apiTokens.create({ name: uniq("upload"), expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })
+    ).token;
     // Upload temp files go here (os.tmpdir() reads TMPDIR), so "nothing left behind" is checked on this test's own folder.
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-fd-test-"));
     process.env.TMPDIR = tmp;

@@ -175,7 +175,10 @@ export function createFrontDoor(opts: FrontDoorOptions): http.Server {
         return;
       }
       logger.error({ err: e, method: req.method, url: req.url }, "request failed");
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "Something went wrong on the server; it has been logged.", code: "INTERNAL_SERVER_ERROR" } }));
+      if (!res.headersSent)
+        res
+          .writeHead(500, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { message: "Something went wrong on the server; it has been logged.", code: "INTERNAL_SERVER_ERROR" } }));
       else res.destroy();
     }
   }

@@ -79,7 +79,19 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
   const db = getDb();
   const want = lab.hosts.slice(0, opts.enroll);
   const have = new Set(
-    want.length ? (await db.select({ name: nodes.name }).from(nodes).where(inArray(nodes.name, want.map((h) => h.name)))).map((r) => r.name) : [],
+    want.length
+      ? (
+          await db
+            .select({ name: nodes.name })
+            .from(nodes)
+            .where(
+              inArray(
+                nodes.name,
+                want.map((h) => h.name),
+              ),
+            )
+        ).map((r) => r.name)
+      : [],
   );
   const poolRows = await db.select().from(pools);
   const poolId = (name: string) => poolRows.find((p) => p.name === name)?.id ?? null;
@@ -122,18 +134,34 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
     fresh.map(async (id) => {
       const [n] = await db.select().from(nodes).where(eq(nodes.id, id));
       if (!n) return;
-      await db.update(nodes).set({ provisionState: transition("manageable", "inspect") }).where(eq(nodes.id, id));
+      await db
+        .update(nodes)
+        .set({ provisionState: transition("manageable", "inspect") })
+        .where(eq(nodes.id, id));
       const op = await startOperation(db, catalog.nodeInspect, { target: { id, name: n.name }, createdBy: "dev-lab", args: (opId) => [id, opId] });
       await op.enqueue();
       await engine.result(op.id);
       const [after] = await db.select().from(nodes).where(eq(nodes.id, id));
       if (after?.provisionState === "manageable") {
-        await db.update(nodes).set({ provisionState: transition("manageable", "provide") }).where(eq(nodes.id, id));
+        await db
+          .update(nodes)
+          .set({ provisionState: transition("manageable", "provide") })
+          .where(eq(nodes.id, id));
         await recordEvent(db, id, { kind: "lifecycle", severity: "info", message: "manageable --provide--> available (dev lab)" });
       }
     }),
   );
-  const total = (await db.select({ id: nodes.id }).from(nodes).where(inArray(nodes.name, want.map((h) => h.name)))).length;
+  const total = (
+    await db
+      .select({ id: nodes.id })
+      .from(nodes)
+      .where(
+        inArray(
+          nodes.name,
+          want.map((h) => h.name),
+        ),
+      )
+  ).length;
   await seedDemoContent().catch((e) => logger.warn({ error: (e as Error).message }, "demo images / networks not seeded"));
   return {
     summary: `${lab.hosts.length} hosts with DPUs (${total} enrolled${enrolled ? `, ${enrolled} just now` : ""}); Redfish admin ${lab.redfish.adminUrl}; storage ${lab.storage.url}; manifest ${manifestPath}`,
@@ -164,7 +192,10 @@ async function seedDemoContent(): Promise<void> {
   const { defaultLogicalPoolId, getStorage } = await import("@/server/storage/backend");
   const storage = getStorage();
   for (const img of DEMO_IMAGES) {
-    const [row] = await db.select().from(images).where(and(eq(images.name, img.name), isNull(images.tenantId)));
+    const [row] = await db
+      .select()
+      .from(images)
+      .where(and(eq(images.name, img.name), isNull(images.tenantId)));
     if (row?.storageSnapshotId) {
       const alive = await storage.getSnapshot(row.storageSnapshotId).then(
         () => true,
@@ -187,7 +218,12 @@ async function seedDemoContent(): Promise<void> {
     if (!t || !u) continue;
     const [has] = await db.select({ id: vpcs.id }).from(vpcs).where(eq(vpcs.tenantId, t.id)).limit(1);
     if (has) continue;
-    const caller = createCaller({ db, principal: { userId: u.id, email: u.email, name: u.name, platformRole: null, sessionId: null, tokenScope: null }, requestId: "dev-lab", headers: new Headers() });
+    const caller = createCaller({
+      db,
+      principal: { userId: u.id, email: u.email, name: u.name, platformRole: null, sessionId: null, tokenScope: null },
+      requestId: "dev-lab",
+      headers: new Headers(),
+    });
     const vpc = await caller.vpcs.create({ tenant: n.slug, name: "default", cidr: n.cidr, description: "Created by the demo lab" });
     await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet, dnsServers: [n.subnet.replace(/\.0\/24$/, ".1")] });
   }

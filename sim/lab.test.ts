@@ -167,7 +167,11 @@ describe("a 4-host lab", () => {
     expect((await admin()).bootable).toBe(false);
 
     const target = await exportedVolume("boot-1", nqnOf(dpuId));
-    const put = await json(`${h.agent_url}/v1/disks/boot`, { method: "PUT", token: h.agent_token as string, body: JSON.stringify(diskSpec(target, nqnOf(dpuId))) });
+    const put = await json(`${h.agent_url}/v1/disks/boot`, {
+      method: "PUT",
+      token: h.agent_token as string,
+      body: JSON.stringify(diskSpec(target, nqnOf(dpuId))),
+    });
     expect(put.status, JSON.stringify(put.body)).toBe(201);
     expect(put.body.state).toBe("attached");
     expect((await admin()).bootable).toBe(true);

@@ -193,13 +193,15 @@ function checkOptions(o: LabOptions): void {
   if (!Number.isInteger(hosts) || hosts < 1) bad(`hosts must be a positive integer, got ${o.hosts}`);
   if (o.pools !== undefined) {
     if (!Array.isArray(o.pools) || o.pools.length === 0) bad("pools must be a non-empty list of names");
-    for (const p of o.pools) if (typeof p !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(p)) bad(`pool name '${p}' must be 1-63 letters, digits, . _ -`);
+    for (const p of o.pools)
+      if (typeof p !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(p)) bad(`pool name '${p}' must be 1-63 letters, digits, . _ -`);
     if (new Set(o.pools).size !== o.pools.length) bad(`pool names must be distinct, got ${o.pools.join(",")}`);
   }
   if (o.latency !== undefined && o.latency !== "zero" && o.latency !== "realistic") bad(`latency must be "zero" or "realistic", got ${o.latency}`);
   if (o.dpuEvery !== undefined && (!Number.isInteger(o.dpuEvery) || o.dpuEvery < 0)) bad(`dpuEvery must be a non-negative integer, got ${o.dpuEvery}`);
   if (o.address !== undefined && !["ports", "loopback", "netns"].includes(o.address)) bad(`address must be "ports", "loopback" or "netns", got ${o.address}`);
-  if (o.portBase !== undefined && (!Number.isInteger(o.portBase) || o.portBase < 1024 || o.portBase > 65535)) bad(`portBase must be 1024..65535, got ${o.portBase}`);
+  if (o.portBase !== undefined && (!Number.isInteger(o.portBase) || o.portBase < 1024 || o.portBase > 65535))
+    bad(`portBase must be 1024..65535, got ${o.portBase}`);
 }
 
 type Listening = { agent: AgentServer; url: string; port: number };
@@ -303,7 +305,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           storageUrl: storage.url,
           storageToken: storage.token,
           // The host sees its DPU's virtio-blk functions as disks; with a bootable one attached it finds an OS.
-          onHostDevicesChanged: (devices) => redfish.setBootable(hostId, devices.some((d) => d.bootable)),
+          onHostDevicesChanged: (devices) =>
+            redfish.setBootable(
+              hostId,
+              devices.some((d) => d.bootable),
+            ),
         }),
       });
     const startAgent = async (i: number) => {
@@ -471,7 +477,12 @@ export async function runLabCli(argv: string[]): Promise<void> {
     `  DPU agents         ${lab.agents.size}`,
     `  pools              ${(opts.pools ?? []).map((p) => `${p}: ${lab.hosts.filter((h) => h.pool === p).length}`).join(", ")}`,
     "  sample rows:",
-    ...lab.hosts.slice(0, 3).map((h) => `    ${h.name}  ${h.pool}  bmc ${h.bmc_address}  dpu ${h.dpu_bmc_address ?? "-"}  agent ${h.agent_url ?? "-"} token ${h.agent_token ? `${h.agent_token.slice(0, 8)}…` : "-"}`),
+    ...lab.hosts
+      .slice(0, 3)
+      .map(
+        (h) =>
+          `    ${h.name}  ${h.pool}  bmc ${h.bmc_address}  dpu ${h.dpu_bmc_address ?? "-"}  agent ${h.agent_url ?? "-"} token ${h.agent_token ? `${h.agent_token.slice(0, 8)}…` : "-"}`,
+      ),
     `  enrollment CSV     ${csvPath}`,
     `  manifest (JSON)    ${manifestPath}`,
     "Ctrl-C to stop.",

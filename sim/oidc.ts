@@ -80,7 +80,9 @@ export async function startOidcSim(opts: OidcSimOptions): Promise<OidcSim> {
       const client = ctx.oidc.client;
       if (!session?.accountId || !client) return undefined;
       const existing = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-      const grant = existing ? await ctx.oidc.provider.Grant.find(existing) : new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      const grant = existing
+        ? await ctx.oidc.provider.Grant.find(existing)
+        : new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
       if (!grant) return undefined;
       grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(" "));
       await grant.save();
@@ -129,6 +131,10 @@ export function labIdpEnv(issuer: string): Record<string, string> {
 /** The lab IdP for an Anvil at `anvilUrl` (its redirect URI registered), with the settings for that Anvil. */
 export async function startLabIdp(opts: { anvilUrl: string; port?: number }): Promise<{ idp: OidcSim; env: Record<string, string> }> {
   const anvil = opts.anvilUrl.replace(/\/+$/, "");
-  const idp = await startOidcSim({ port: opts.port, clients: [{ ...LAB_IDP_CLIENT, redirectUris: [`${anvil}/api/auth/callback/oidc`] }], people: LAB_IDP_PEOPLE });
+  const idp = await startOidcSim({
+    port: opts.port,
+    clients: [{ ...LAB_IDP_CLIENT, redirectUris: [`${anvil}/api/auth/callback/oidc`] }],
+    people: LAB_IDP_PEOPLE,
+  });
   return { idp, env: labIdpEnv(idp.issuer) };
 }

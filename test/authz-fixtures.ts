@@ -11,10 +11,7 @@ export async function poolsFixture(fx: Fixtures) {
 }
 
 /** A node row for calls that act on one (BMC address on a closed port: any real BMC call fails fast). */
-export async function nodeFixture(
-  fx: Fixtures,
-  over: Partial<typeof s.nodes.$inferInsert> = {},
-): Promise<typeof s.nodes.$inferSelect> {
+export async function nodeFixture(fx: Fixtures, over: Partial<typeof s.nodes.$inferInsert> = {}): Promise<typeof s.nodes.$inferSelect> {
   const { seal } = await import("@/server/lib/secrets");
   const id = crypto.randomUUID();
   const [row] = await fx.db
@@ -51,7 +48,10 @@ export async function tenantFixture(fx: Fixtures, state: "active" | "suspended" 
 /** A fresh user with no roles. */
 export async function userFixture(fx: Fixtures) {
   const id = crypto.randomUUID();
-  const [row] = await fx.db.insert(s.users).values({ id, email: `authz-${id.slice(0, 8)}@test.local`, name: "Authz user" }).returning();
+  const [row] = await fx.db
+    .insert(s.users)
+    .values({ id, email: `authz-${id.slice(0, 8)}@test.local`, name: "Authz user" })
+    .returning();
   return row!;
 }
 
@@ -85,7 +85,15 @@ export async function sshPublicKeyFixture(): Promise<string> {
 export async function apiTokenFixture(fx: Fixtures, userId: string) {
   const { newToken } = await import("@/server/auth/tokens");
   const t = newToken();
-  await fx.db.insert(s.apiTokens).values({ id: t.id, userId, name: `authz-${t.id}`, secretHash: t.secretHash, tenantId: fx.tenant.id, tenantRole: "tenant-member", expiresAt: new Date(Date.now() + 86_400_000) });
+  await fx.db.insert(s.apiTokens).values({
+    id: t.id,
+    userId,
+    name: `authz-${t.id}`,
+    secretHash: t.secretHash,
+    tenantId: fx.tenant.id,
+    tenantRole: "tenant-member",
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
   return t;
 }
 
@@ -106,9 +114,15 @@ export async function sshKeyFixture(fx: Fixtures, userId: string) {
 export async function networkFixture(fx: Fixtures) {
   const tenantId = fx.tenant.id;
   const big = { vpcs: 100_000, subnets: 100_000, securityGroups: 100_000, addresses: 100_000 };
-  await fx.db.insert(s.quotas).values({ tenantId, ...big }).onConflictDoUpdate({ target: s.quotas.tenantId, set: big });
+  await fx.db
+    .insert(s.quotas)
+    .values({ tenantId, ...big })
+    .onConflictDoUpdate({ target: s.quotas.tenantId, set: big });
   const vni = 10_000 + Math.floor(Math.random() * 16_000_000);
-  const [vpc] = await fx.db.insert(s.vpcs).values({ tenantId, name: `authz-${crypto.randomUUID().slice(0, 8)}`, cidr: "10.0.0.0/16", vni }).returning();
+  const [vpc] = await fx.db
+    .insert(s.vpcs)
+    .values({ tenantId, name: `authz-${crypto.randomUUID().slice(0, 8)}`, cidr: "10.0.0.0/16", vni })
+    .returning();
   const [group] = await fx.db.insert(s.securityGroups).values({ tenantId, vpcId: vpc!.id, name: "default", isDefault: true }).returning();
   const [rule] = await fx.db
     .insert(s.securityGroupRules)
@@ -123,7 +137,10 @@ export async function portFixture(fx: Fixtures) {
   const net = await networkFixture(fx);
   const id = crypto.randomUUID();
   const mac = `02:${id.slice(0, 2)}:${id.slice(2, 4)}:${id.slice(4, 6)}:${id.slice(6, 8)}:${id.slice(9, 11)}`;
-  const [port] = await fx.db.insert(s.ports).values({ id, tenantId: fx.tenant.id, subnetId: net.subnet.id, name: `authz-${id.slice(0, 8)}`, mac }).returning();
+  const [port] = await fx.db
+    .insert(s.ports)
+    .values({ id, tenantId: fx.tenant.id, subnetId: net.subnet.id, name: `authz-${id.slice(0, 8)}`, mac })
+    .returning();
   await fx.db.insert(s.ipAllocations).values({ tenantId: fx.tenant.id, subnetId: net.subnet.id, address: "10.0.1.10", portId: port!.id });
   await fx.db.insert(s.portSecurityGroups).values({ portId: port!.id, groupId: net.group.id });
   return { ...net, port: port! };
@@ -132,7 +149,10 @@ export async function portFixture(fx: Fixtures) {
 /** A provider network on a free VLAN ≥ 3000 and a matching /24 of 198.18.0.0/15 (benchmarking range, never routed). */
 export async function providerNetworkFixture(fx: Fixtures) {
   const slot = await freeProviderSlot(fx);
-  const [row] = await fx.db.insert(s.providerNetworks).values({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...slot }).returning();
+  const [row] = await fx.db
+    .insert(s.providerNetworks)
+    .values({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...slot })
+    .returning();
   return row!;
 }
 
@@ -232,7 +252,14 @@ export async function webhookFixture(fx: Fixtures, tenantId: string | null) {
   const { seal } = await import("@/server/lib/secrets");
   const [row] = await fx.db
     .insert(s.webhooks)
-    .values({ tenantId, name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["instance.state_changed"], secret: seal("whsec_authz"), enabled: false })
+    .values({
+      tenantId,
+      name: `authz-${crypto.randomUUID().slice(0, 8)}`,
+      url: "https://127.0.0.1:9/hook",
+      events: ["instance.state_changed"],
+      secret: seal("whsec_authz"),
+      enabled: false,
+    })
     .returning();
   return row!;
 }

@@ -73,12 +73,18 @@ export const authzTable: Record<string, AuthzRow> = {
     input: () => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, driver: "redfish", address: "http://127.0.0.1:1", username: "u", password: "p" }),
     expect: { ...operatorWrite, operatorAdmin: "BAD_REQUEST" },
   },
-  "nodes.enrollBulk": { input: () => ({ csv: "name,driver,bmc_address,bmc_username,bmc_password\nauthz-bulk,redfish,http://127.0.0.1:1,u,p\n" }), expect: operatorWrite },
+  "nodes.enrollBulk": {
+    input: () => ({ csv: "name,driver,bmc_address,bmc_username,bmc_password\nauthz-bulk,redfish,http://127.0.0.1:1,u,p\n" }),
+    expect: operatorWrite,
+  },
   "nodes.probe": { input: () => ({ driver: "redfish", address: "http://127.0.0.1:1", username: "u", password: "p" }), expect: operatorWrite },
   "nodes.transition": { input: async (fx) => ({ id: (await nodeFixture(fx)).id, event: "provide" }), expect: operatorWrite },
   "nodes.inspect": { input: async (fx) => ({ ids: [(await nodeFixture(fx)).id] }), expect: operatorWrite },
   "nodes.power": { input: async (fx) => ({ ids: [(await nodeFixture(fx)).id], action: "on" }), expect: operatorWrite },
-  "nodes.setBootDevice": { input: async (fx) => ({ id: (await nodeFixture(fx)).id, device: "disk" }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
+  "nodes.setBootDevice": {
+    input: async (fx) => ({ id: (await nodeFixture(fx)).id, device: "disk" }),
+    expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" },
+  },
   "nodes.setMaintenance": { input: async (fx) => ({ ids: [(await nodeFixture(fx)).id], on: true, reason: "authz" }), expect: operatorWrite },
   "nodes.moveToPool": { input: async (fx) => ({ ids: [(await nodeFixture(fx)).id], poolId: (await poolsFixture(fx)).id }), expect: operatorWrite },
   "nodes.delete": { input: async (fx) => ({ id: (await nodeFixture(fx)).id }), expect: operatorWrite },
@@ -104,7 +110,12 @@ export const authzTable: Record<string, AuthzRow> = {
   "tenants.resume": { input: async (fx) => ({ id: (await tenantFixture(fx, "suspended")).id }), expect: operatorWrite },
   "tenants.delete": { input: async (fx) => ({ id: (await tenantFixture(fx)).id }), expect: operatorWrite },
   "tenants.addMember": {
-    input: async (fx) => ({ id: (await tenantFixture(fx)).id, email: `authz-${crypto.randomUUID().slice(0, 8)}@test.local`, name: "Invited", role: "tenant-admin" }),
+    input: async (fx) => ({
+      id: (await tenantFixture(fx)).id,
+      email: `authz-${crypto.randomUUID().slice(0, 8)}@test.local`,
+      name: "Invited",
+      role: "tenant-admin",
+    }),
     expect: operatorWrite,
   },
   "tenants.removeMember": {
@@ -135,10 +146,16 @@ export const authzTable: Record<string, AuthzRow> = {
     expect: tenantAdminWrite,
   },
   "members.remove": { input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id }), expect: tenantAdminWrite },
-  "members.setRole": { input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id, role: "tenant-member" }), expect: tenantAdminWrite },
+  "members.setRole": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, userId: (await memberFixture(fx)).id, role: "tenant-member" }),
+    expect: tenantAdminWrite,
+  },
   // Invitations: tenant admins list and revoke their tenant's; the invitee (any signed-in user, by address) answers.
   "invitations.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantAdminWrite },
-  "invitations.revoke": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await invitationFixture(fx, undefined, fx.tenant.id)).id }), expect: tenantAdminWrite },
+  "invitations.revoke": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await invitationFixture(fx, undefined, fx.tenant.id)).id }),
+    expect: tenantAdminWrite,
+  },
   "invitations.mine": { input: () => ({}), expect: signedIn },
   "invitations.accept": {
     input: async (fx, role) => ({ id: role === "anonymous" ? crypto.randomUUID() : (await invitationFixture(fx, fx.principals[role].email)).id }),
@@ -202,14 +219,23 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "subnets.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "subnets.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id }), expect: tenantRead },
-  "subnets.create": { input: async (fx) => ({ tenant: fx.tenant.slug, vpcId: (await networkFixture(fx)).vpc.id, name: "second", cidr: "10.0.2.0/24" }), expect: tenantWrite },
-  "subnets.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id, dnsServers: ["10.0.1.2"] }), expect: tenantWrite },
+  "subnets.create": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, vpcId: (await networkFixture(fx)).vpc.id, name: "second", cidr: "10.0.2.0/24" }),
+    expect: tenantWrite,
+  },
+  "subnets.update": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id, dnsServers: ["10.0.1.2"] }),
+    expect: tenantWrite,
+  },
   "subnets.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).subnet.id }), expect: tenantWrite },
   "securityGroups.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "securityGroups.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id }), expect: tenantRead },
   "securityGroups.affectedPorts": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).group.id }), expect: tenantRead },
   "securityGroups.create": { input: async (fx) => ({ tenant: fx.tenant.slug, vpcId: (await networkFixture(fx)).vpc.id, name: "web" }), expect: tenantWrite },
-  "securityGroups.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id, description: "changed" }), expect: tenantWrite },
+  "securityGroups.update": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id, description: "changed" }),
+    expect: tenantWrite,
+  },
   "securityGroups.delete": {
     input: async (fx) => {
       const net = await networkFixture(fx);
@@ -219,33 +245,67 @@ export const authzTable: Record<string, AuthzRow> = {
     expect: tenantWrite,
   },
   "securityGroups.addRule": {
-    input: async (fx) => ({ tenant: fx.tenant.slug, groupId: (await networkFixture(fx)).group.id, direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: "0.0.0.0/0" }),
+    input: async (fx) => ({
+      tenant: fx.tenant.slug,
+      groupId: (await networkFixture(fx)).group.id,
+      direction: "ingress",
+      ethertype: "ipv4",
+      protocol: "tcp",
+      portMin: 443,
+      portMax: 443,
+      remoteCidr: "0.0.0.0/0",
+    }),
     expect: tenantWrite,
   },
   "securityGroups.deleteRule": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).rule.id }), expect: tenantWrite },
   "ports.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "ports.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantRead },
   "ports.rules": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantRead },
-  "ports.create": { input: async (fx) => ({ tenant: fx.tenant.slug, subnetId: (await networkFixture(fx)).subnet.id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: tenantWrite },
+  "ports.create": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, subnetId: (await networkFixture(fx)).subnet.id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }),
+    expect: tenantWrite,
+  },
   "ports.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id, description: "changed" }), expect: tenantWrite },
   "ports.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantWrite },
   "networksAdmin.overview": { input: () => undefined, expect: operatorRead },
   "networksAdmin.vpcs": { input: () => ({}), expect: operatorRead },
   "networksAdmin.subnets": { input: () => ({}), expect: operatorRead },
   "networksAdmin.providerNetworks": { input: () => ({}), expect: operatorRead },
-  "networksAdmin.createProviderNetwork": { input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...(await freeProviderSlot(fx)) }), expect: operatorWrite },
-  "networksAdmin.updateProviderNetwork": { input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id, description: "changed" }), expect: operatorWrite },
+  "networksAdmin.createProviderNetwork": {
+    input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...(await freeProviderSlot(fx)) }),
+    expect: operatorWrite,
+  },
+  "networksAdmin.updateProviderNetwork": {
+    input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id, description: "changed" }),
+    expect: operatorWrite,
+  },
   "networksAdmin.deleteProviderNetwork": { input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id }), expect: operatorWrite },
   "networksAdmin.tenantPolicy": { input: (fx) => ({ tenantSlug: fx.tenant.slug }), expect: operatorRead },
   "networksAdmin.setTenantPolicy": { input: (fx) => ({ tenantSlug: fx.otherTenant.slug, allowPublicCidrs: false }), expect: operatorWrite },
 
   // Storage (operator): the service is a real lab storage service (authz-fixtures storageFixture).
-  "storage.overview": { input: async (fx) => { await storageFixture(fx); return undefined; }, expect: operatorRead },
-  "storage.createDiskPool": { input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskIds: [(await freeDiskFixture(fx)).id] }), expect: operatorWrite },
-  "storage.updateDiskPool": { input: async (fx) => ({ id: (await diskPoolFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: operatorWrite },
+  "storage.overview": {
+    input: async (fx) => {
+      await storageFixture(fx);
+      return undefined;
+    },
+    expect: operatorRead,
+  },
+  "storage.createDiskPool": {
+    input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskIds: [(await freeDiskFixture(fx)).id] }),
+    expect: operatorWrite,
+  },
+  "storage.updateDiskPool": {
+    input: async (fx) => ({ id: (await diskPoolFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }),
+    expect: operatorWrite,
+  },
   "storage.deleteDiskPool": { input: async (fx) => ({ id: (await diskPoolFixture(fx)).id }), expect: operatorWrite },
   "storage.createLogicalPool": {
-    input: async (fx) => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, diskPoolId: (await storageFixture(fx).then((x) => x.storage.getLogicalPool(x.logicalPoolId))).diskPoolId, redundancy: { type: "replica", copies: 2 } }),
+    input: async (fx) => ({
+      name: `authz-${crypto.randomUUID().slice(0, 8)}`,
+      diskPoolId: (await storageFixture(fx).then((x) => x.storage.getLogicalPool(x.logicalPoolId))).diskPoolId,
+      redundancy: { type: "replica", copies: 2 },
+    }),
     expect: operatorWrite,
   },
   "storage.updateLogicalPool": { input: async (fx) => ({ id: (await logicalPoolFixture(fx)).id, overcommitRatio: 2 }), expect: operatorWrite },
@@ -253,21 +313,42 @@ export const authzTable: Record<string, AuthzRow> = {
   "storage.volumes": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: operatorRead },
   "storage.volume": { input: async (fx) => ({ id: (await volumeFixture(fx)).id }), expect: operatorRead },
   "storage.snapshots": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: operatorRead },
-  "storage.targets": { input: async (fx) => { await storageFixture(fx); return {}; }, expect: operatorRead },
+  "storage.targets": {
+    input: async (fx) => {
+      await storageFixture(fx);
+      return {};
+    },
+    expect: operatorRead,
+  },
   // Storage (tenant): volumes, snapshots, images.
   "volumes.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "volumes.usage": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "volumes.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id }), expect: tenantRead },
-  "volumes.create": { input: async (fx) => { await storageFixture(fx); return { tenant: fx.tenant.slug, name: `authz-${crypto.randomUUID().slice(0, 8)}`, sizeGiB: 1 }; }, expect: tenantWrite },
+  "volumes.create": {
+    input: async (fx) => {
+      await storageFixture(fx);
+      return { tenant: fx.tenant.slug, name: `authz-${crypto.randomUUID().slice(0, 8)}`, sizeGiB: 1 };
+    },
+    expect: tenantWrite,
+  },
   "volumes.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id, description: "changed" }), expect: tenantWrite },
   "volumes.resize": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id, sizeGiB: 2 }), expect: tenantWrite },
   "volumes.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await volumeFixture(fx)).id }), expect: tenantWrite },
   "snapshots.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "snapshots.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await snapshotFixture(fx)).id }), expect: tenantRead },
-  "snapshots.create": { input: async (fx) => ({ tenant: fx.tenant.slug, volumeId: (await volumeFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: tenantWrite },
+  "snapshots.create": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, volumeId: (await volumeFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }),
+    expect: tenantWrite,
+  },
   "snapshots.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await snapshotFixture(fx)).id }), expect: tenantWrite },
   "snapshots.promote": {
-    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await snapshotFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1" }),
+    input: async (fx) => ({
+      tenant: fx.tenant.slug,
+      id: (await snapshotFixture(fx)).id,
+      name: `authz-${crypto.randomUUID().slice(0, 8)}`,
+      os: "authz-os",
+      version: "1",
+    }),
     expect: tenantWrite,
   },
   "images.list": { input: () => ({}), expect: operatorRead },
@@ -286,8 +367,19 @@ export const authzTable: Record<string, AuthzRow> = {
   // loopback URL, which the delivery policy refuses (BAD_REQUEST past authorization): no test ever posts anywhere.
   "webhooks.events": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantAdminWrite },
   "webhooks.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantAdminWrite },
-  "webhooks.create": { input: (fx) => ({ tenant: fx.tenant.slug, name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["instance.state_changed"] }), expect: { ...tenantAdminWrite, tenantAdmin: "BAD_REQUEST" } },
-  "webhooks.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id, enabled: false }), expect: tenantAdminWrite },
+  "webhooks.create": {
+    input: (fx) => ({
+      tenant: fx.tenant.slug,
+      name: `authz-${crypto.randomUUID().slice(0, 8)}`,
+      url: "https://127.0.0.1:9/hook",
+      events: ["instance.state_changed"],
+    }),
+    expect: { ...tenantAdminWrite, tenantAdmin: "BAD_REQUEST" },
+  },
+  "webhooks.update": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id, enabled: false }),
+    expect: tenantAdminWrite,
+  },
   "webhooks.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id }), expect: tenantAdminWrite },
   "webhooks.deliveries": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id }), expect: tenantAdminWrite },
   "webhooks.test": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await webhookFixture(fx, fx.tenant.id)).id }), expect: tenantAdminWrite },
@@ -297,17 +389,26 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "platformWebhooks.events": { input: () => ({}), expect: operatorRead },
   "platformWebhooks.list": { input: () => ({}), expect: operatorRead },
-  "platformWebhooks.create": { input: () => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["node.fault"] }), expect: { ...operatorWrite, operatorAdmin: "BAD_REQUEST" } },
+  "platformWebhooks.create": {
+    input: () => ({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, url: "https://127.0.0.1:9/hook", events: ["node.fault"] }),
+    expect: { ...operatorWrite, operatorAdmin: "BAD_REQUEST" },
+  },
   "platformWebhooks.update": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id, enabled: false }), expect: operatorWrite },
   "platformWebhooks.delete": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id }), expect: operatorWrite },
   "platformWebhooks.deliveries": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id }), expect: operatorRead },
   "platformWebhooks.test": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id }), expect: operatorWrite },
-  "platformWebhooks.redeliver": { input: async (fx) => ({ id: (await webhookFixture(fx, null)).id, deliveryId: crypto.randomUUID() }), expect: { ...operatorWrite, operatorAdmin: "NOT_FOUND" } },
+  "platformWebhooks.redeliver": {
+    input: async (fx) => ({ id: (await webhookFixture(fx, null)).id, deliveryId: crypto.randomUUID() }),
+    expect: { ...operatorWrite, operatorAdmin: "NOT_FOUND" },
+  },
   // A tenant's own operations (the resource REST clients poll); another tenant's operation is NOT_FOUND like a missing one.
   "tenantOperations.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "tenantOperations.get": {
     input: async (fx) => {
-      const [op] = await fx.db.insert(netSchema.operations).values({ kind: "instance.create", targetType: "instance", tenantId: fx.tenant.id, steps: [] }).returning();
+      const [op] = await fx.db
+        .insert(netSchema.operations)
+        .values({ kind: "instance.create", targetType: "instance", tenantId: fx.tenant.id, steps: [] })
+        .returning();
       return { tenant: fx.tenant.slug, id: op!.id };
     },
     expect: tenantRead,
@@ -327,15 +428,39 @@ export const authzTable: Record<string, AuthzRow> = {
     }),
     expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
   },
-  "instances.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
-  "instances.start": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
-  "instances.stop": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
-  "instances.attachVolume": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
-  "instances.detachVolume": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
-  "instances.backup": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageName: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
-  "instances.rebuild": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageId: (await imageFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.delete": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.start": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.stop": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.attachVolume": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.detachVolume": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.backup": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageName: `authz-${crypto.randomUUID().slice(0, 8)}` }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.rebuild": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageId: (await imageFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
   "instances.recover": { input: async (fx) => ({ id: (await instanceFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
-  "instances.reboot": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" } },
+  "instances.reboot": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
   // A tenant's home and activity log (reads of fx.tenant only).
   "activity.home": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "activity.log": { input: (fx) => ({ tenant: fx.tenant.slug, action: "vpc.create" }), expect: tenantRead },

@@ -17,10 +17,15 @@ const DISTRO: Record<Renderer, string> = { eni: "debian", sysconfig: "rhel", net
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; missing: boolean }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 60_000, env: { NODE_ENV: process.env.NODE_ENV, PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" } }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
-      resolve({ code: e ? (typeof e.code === "number" ? e.code : -1) : 0, stdout, stderr, missing: e?.code === "ENOENT" });
-    });
+    execFile(
+      cmd,
+      args,
+      { timeout: 60_000, env: { NODE_ENV: process.env.NODE_ENV, PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" } },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
+        resolve({ code: e ? (typeof e.code === "number" ? e.code : -1) : 0, stdout, stderr, missing: e?.code === "ENOENT" });
+      },
+    );
   });
 }
 
@@ -90,7 +95,9 @@ export function expectRendered(renderer: Renderer, files: Record<string, string>
       expect(eni).toContain(`iface eth0 ${v6 ? "inet6" : "inet"} static`);
       expect(eni).toContain(`address ${cidr}`);
       // ifupdown: "gateway <gw>", or a post-up default route.
-      expect(eni).toMatch(new RegExp(`(^\\s*gateway ${want.gateway}$|route add default gw ${want.gateway}\\b|ip -6 route add default via ${want.gateway}\\b)`, "m"));
+      expect(eni).toMatch(
+        new RegExp(`(^\\s*gateway ${want.gateway}$|route add default gw ${want.gateway}\\b|ip -6 route add default via ${want.gateway}\\b)`, "m"),
+      );
       for (const d of want.dns) expect(eni).toMatch(new RegExp(`dns-nameservers .*\\b${d}\\b`));
       break;
     }

@@ -22,7 +22,10 @@ describe("CONTRIBUTING.md resource index", () => {
   it("names only paths that exist", () => {
     const missing: string[] = [];
     for (const row of rows) {
-      const cells = row.split("|").slice(1, -1).map((c) => c.trim());
+      const cells = row
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim());
       expect(cells, row).toHaveLength(7);
       cells.slice(1).forEach((cell, i) => {
         for (const p of resolve(cell, bases[i]!)) if (!fs.existsSync(path.join(root, p))) missing.push(`${cells[0]}: ${p}`);

@@ -24,8 +24,14 @@ async function user(db: Db, label: string, platformRole: Principal["platformRole
 }
 
 export async function makeFixtures(db: Db): Promise<Fixtures> {
-  const [tenant] = await db.insert(s.tenants).values({ slug: uniq("acme"), name: "Acme test" }).returning();
-  const [otherTenant] = await db.insert(s.tenants).values({ slug: uniq("globex"), name: "Globex test" }).returning();
+  const [tenant] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq("acme"), name: "Acme test" })
+    .returning();
+  const [otherTenant] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq("globex"), name: "Globex test" })
+    .returning();
   const principals = {
     operatorAdmin: await user(db, "opadmin", "operator-admin"),
     operatorViewer: await user(db, "opviewer", "operator-viewer"),

@@ -48,7 +48,13 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
           verifyTls: h.verify_tls,
           dedicatedPower: h.dedicated_power,
           dpu: h.dpu_bmc_address
-            ? { address: h.dpu_bmc_address, username: h.dpu_bmc_username ?? "", password: h.dpu_bmc_password ?? "", agentUrl: h.agent_url ?? "", agentToken: h.agent_token ?? "" }
+            ? {
+                address: h.dpu_bmc_address,
+                username: h.dpu_bmc_username ?? "",
+                password: h.dpu_bmc_password ?? "",
+                agentUrl: h.agent_url ?? "",
+                agentToken: h.agent_token ?? "",
+              }
             : undefined,
         } as never,
         { principal: null, requestId: "instance-lab" },
@@ -66,12 +72,24 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
       await getEngine().result(op.id);
     }),
   );
-  await db.update(s.nodes).set({ provisionState: transition("manageable", "provide") }).where(inArray(s.nodes.id, ids));
+  await db
+    .update(s.nodes)
+    .set({ provisionState: transition("manageable", "provide") })
+    .where(inArray(s.nodes.id, ids));
 
   // Generous quota so tests and benchmarks measure provisioning, not the defaults.
   await db
     .insert(s.quotas)
-    .values({ tenantId: fx.tenant.id, instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000, addresses: 100_000 })
+    .values({
+      tenantId: fx.tenant.id,
+      instances: 10_000,
+      cores: 10_000_000,
+      ramGiB: 10_000_000,
+      volumes: 100_000,
+      volumeGiB: 10_000_000,
+      snapshots: 100_000,
+      addresses: 100_000,
+    })
     .onConflictDoUpdate({
       target: s.quotas.tenantId,
       set: { instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000, addresses: 100_000 },
@@ -87,7 +105,13 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
   );
   const t = callerAs(fx, "tenantAdmin");
   const vpc = await t.vpcs.create({ tenant: fx.tenant.slug, name: uniq("vpc"), cidr: "10.1.0.0/16" } as never);
-  const subnet = await t.subnets.create({ tenant: fx.tenant.slug, vpcId: vpc.id, name: uniq("net"), cidr: opts.subnetCidr ?? "10.1.0.0/20", dnsServers: ["10.1.0.2"] } as never);
+  const subnet = await t.subnets.create({
+    tenant: fx.tenant.slug,
+    vpcId: vpc.id,
+    name: uniq("net"),
+    cidr: opts.subnetCidr ?? "10.1.0.0/20",
+    dnsServers: ["10.1.0.2"],
+  } as never);
   return {
     lab,
     poolId: pool!.id,
@@ -123,7 +147,11 @@ export async function systemVolumesOf(instanceId: string) {
 /** Sets the fault injection of every DPU agent of the lab (PUT /admin/faults), e.g. { failAlways: ["attachDisk"] }. */
 export async function agentFaults(L: InstanceLab, body: unknown): Promise<void> {
   for (const a of L.lab.agents.values()) {
-    const r = await fetch(`${a.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const r = await fetch(`${a.url}/admin/faults`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (!r.ok) throw new Error(`agent faults: ${r.status} ${await r.text()}`);
   }
 }

@@ -24,7 +24,11 @@ export async function serveApi(): Promise<{ url: string; close(): Promise<void> 
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     const method = req.method ?? "GET";
-    const request = new Request(`http://127.0.0.1${req.url}`, { method, headers, body: method === "GET" || method === "HEAD" ? undefined : Buffer.concat(chunks) });
+    const request = new Request(`http://127.0.0.1${req.url}`, {
+      method,
+      headers,
+      body: method === "GET" || method === "HEAD" ? undefined : Buffer.concat(chunks),
+    });
     const fn = (route as unknown as Record<string, (r: Request) => Promise<Response>>)[method];
     const r = fn ? await fn(request) : new Response(null, { status: 405 });
     res.writeHead(r.status, Object.fromEntries(r.headers.entries()));
@@ -37,7 +41,10 @@ export async function serveApi(): Promise<{ url: string; close(): Promise<void> 
 
 /** An API token per fixture role, with that role's full scope (anonymous: none). */
 export async function tokensFor(fx: Fixtures): Promise<Record<Role, string | null>> {
-  const make = async (userId: string, scope: { platformRole?: "operator-admin" | "operator-viewer"; tenantId?: string; tenantRole?: "tenant-admin" | "tenant-member" }) => {
+  const make = async (
+    userId: string,
+    scope: { platformRole?: "operator-admin" | "operator-viewer"; tenantId?: string; tenantRole?: "tenant-admin" | "tenant-member" },
+  ) => {
     const t = newToken();
     await fx.db.insert(s.apiTokens).values({
       id: t.id,
@@ -82,7 +89,9 @@ export class ResponseValidator {
       this.validate("Problem", body, `${method} ${urlPath} ${status}`);
       return;
     }
-    const doc = openApiDocument() as { paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: { $ref?: string } }> }> }>> };
+    const doc = openApiDocument() as {
+      paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: { $ref?: string } }> }> }>>;
+    };
     const responses = doc.paths[found.route.path]![found.route.method]!.responses;
     const r = responses[String(status)];
     if (!r) throw new Error(`${method} ${urlPath} answered ${status}, which its OpenAPI operation does not list (${Object.keys(responses).join(", ")})`);
@@ -98,7 +107,10 @@ export class ResponseValidator {
       this.cache.set(component, v);
     }
     this.checked++;
-    if (!v(body)) throw new Error(`${what}: the response does not match the OpenAPI document's ${component}: ${this.ajv.errorsText(v.errors)}\n${JSON.stringify(body).slice(0, 800)}`);
+    if (!v(body))
+      throw new Error(
+        `${what}: the response does not match the OpenAPI document's ${component}: ${this.ajv.errorsText(v.errors)}\n${JSON.stringify(body).slice(0, 800)}`,
+      );
   }
 }
 

@@ -28,14 +28,17 @@ const TOOLS: [string, string][] = [
 
 function requireTools(): void {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin"];
-  const missing = TOOLS.filter(([tool]) => !dirs.some((d) => {
-    try {
-      accessSync(join(d, tool), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  }));
+  const missing = TOOLS.filter(
+    ([tool]) =>
+      !dirs.some((d) => {
+        try {
+          accessSync(join(d, tool), constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+  );
   if (missing.length) {
     const pkgs = [...new Set(missing.map(([, p]) => p))].join(" ");
     throw new Error(`missing tools ${missing.map(([t]) => t).join(", ")}: install them with apt-get install -y ${pkgs}`);
@@ -61,7 +64,11 @@ const must = async (cmd: string, args: string[], opts: { cwd?: string } = {}) =>
   return r.stdout;
 };
 const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const type = res.headers.get("content-type") ?? "";
   return { status: res.status, json: type.includes("json") ? await res.json() : undefined, res };
 };
@@ -85,7 +92,12 @@ function startFakeSpdk(path: string): Promise<Server> {
       if (req.method === "bdev_nvme_attach_controller") {
         reply = p.subnqn.endsWith(":missing") ? { error: { code: -32602, message: "Unable to connect to subsystem" } } : { result: [`${p.name}n1`] };
       } else if (["bdev_iscsi_create", "bdev_aio_create"].includes(req.method)) reply = { result: p.name };
-      else if (["vfu_virtio_create_blk_endpoint", "vfu_virtio_delete_endpoint", "bdev_nvme_detach_controller", "bdev_iscsi_delete", "bdev_aio_delete"].includes(req.method)) reply = { result: true };
+      else if (
+        ["vfu_virtio_create_blk_endpoint", "vfu_virtio_delete_endpoint", "bdev_nvme_detach_controller", "bdev_iscsi_delete", "bdev_aio_delete"].includes(
+          req.method,
+        )
+      )
+        reply = { result: true };
       else reply = { error: { code: -32601, message: "Method not found" } };
       const text = JSON.stringify({ jsonrpc: "2.0", id: req.id, ...(reply as object) });
       sock.write(text.slice(0, 7));
@@ -100,12 +112,50 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "anvil-agent-ovs-"));
   env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir };
   await must("ovsdb-tool", ["create", join(dir, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"]);
-  await must("ovsdb-server", [join(dir, "conf.db"), `--remote=punix:${join(dir, "db.sock")}`, `--pidfile=${join(dir, "ovsdb-server.pid")}`, `--unixctl=${join(dir, "ovsdb-server.ctl")}`, `--log-file=${join(dir, "ovsdb-server.log")}`, "--detach"]);
+  await must("ovsdb-server", [
+    join(dir, "conf.db"),
+    `--remote=punix:${join(dir, "db.sock")}`,
+    `--pidfile=${join(dir, "ovsdb-server.pid")}`,
+    `--unixctl=${join(dir, "ovsdb-server.ctl")}`,
+    `--log-file=${join(dir, "ovsdb-server.log")}`,
+    "--detach",
+  ]);
   await must("ovs-vsctl", ["--no-wait", "init"]);
-  await must("ovs-vswitchd", ["--enable-dummy", "--disable-system", `--pidfile=${join(dir, "ovs-vswitchd.pid")}`, `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`, `--log-file=${join(dir, "ovs-vswitchd.log")}`, "--detach", `unix:${join(dir, "db.sock")}`]);
-  await must("ovs-vsctl", ["add-br", "br-int", "--", "set", "Bridge", "br-int", "datapath_type=netdev", "--", "add-port", "br-int", "uplink", "--", "set", "Interface", "uplink", "type=dummy"]);
+  await must("ovs-vswitchd", [
+    "--enable-dummy",
+    "--disable-system",
+    `--pidfile=${join(dir, "ovs-vswitchd.pid")}`,
+    `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`,
+    `--log-file=${join(dir, "ovs-vswitchd.log")}`,
+    "--detach",
+    `unix:${join(dir, "db.sock")}`,
+  ]);
+  await must("ovs-vsctl", [
+    "add-br",
+    "br-int",
+    "--",
+    "set",
+    "Bridge",
+    "br-int",
+    "datapath_type=netdev",
+    "--",
+    "add-port",
+    "br-int",
+    "uplink",
+    "--",
+    "set",
+    "Interface",
+    "uplink",
+    "type=dummy",
+  ]);
   spdk = await startFakeSpdk(join(dir, "spdk.sock"));
-  const backend = await createLinuxBackend({ stateDir: join(dir, "agent"), spdkSocket: join(dir, "spdk.sock"), ovsRunDir: dir, uplinkPort: "uplink", nicPortType: "dummy" });
+  const backend = await createLinuxBackend({
+    stateDir: join(dir, "agent"),
+    spdkSocket: join(dir, "spdk.sock"),
+    ovsRunDir: dir,
+    uplinkPort: "uplink",
+    nicPortType: "dummy",
+  });
   agent = createAgentServer({ token: TOKEN, backend });
   url = (await agent.listen(0)).url;
 }, 30_000);
@@ -148,7 +198,15 @@ describe("disks through SPDK JSON-RPC", () => {
     expect(spdkCalls).toEqual([
       {
         method: "bdev_nvme_attach_controller",
-        params: { name: "anvil-boot", trtype: "TCP", traddr: "10.9.0.1", adrfam: "IPv4", trsvcid: "4420", subnqn: "nqn.2024-01.io.anvil:vol-1", hostnqn: "nqn.2014-08.org.nvmexpress:uuid:dpu-1" },
+        params: {
+          name: "anvil-boot",
+          trtype: "TCP",
+          traddr: "10.9.0.1",
+          adrfam: "IPv4",
+          trsvcid: "4420",
+          subnqn: "nqn.2024-01.io.anvil:vol-1",
+          hostnqn: "nqn.2014-08.org.nvmexpress:uuid:dpu-1",
+        },
       },
       { method: "vfu_virtio_create_blk_endpoint", params: { name: "anvil-blk-pf0vf0", bdev_name: "anvil-bootn1", num_queues: 4, qsize: 256 } },
     ]);
@@ -163,7 +221,10 @@ describe("disks through SPDK JSON-RPC", () => {
       role: "data",
     });
     expect(r.status).toBe(201);
-    expect(spdkCalls[0]).toEqual({ method: "bdev_iscsi_create", params: { name: "anvil-data", initiator_iqn: "iqn.2024-01.io.anvil:dpu-1", url: "iscsi://10.9.0.2:3260/iqn.2024-01.io.anvil:vol-2/0" } });
+    expect(spdkCalls[0]).toEqual({
+      method: "bdev_iscsi_create",
+      params: { name: "anvil-data", initiator_iqn: "iqn.2024-01.io.anvil:dpu-1", url: "iscsi://10.9.0.2:3260/iqn.2024-01.io.anvil:vol-2/0" },
+    });
     spdkCalls.length = 0;
     expect((await call("DELETE", "/v1/disks/data")).status).toBe(204);
     expect(spdkCalls.map((c) => [c.method, c.params.name])).toEqual([
@@ -216,7 +277,10 @@ describe("cidata seed image with genisoimage", () => {
     spdkCalls.length = 0;
     const userData = "#cloud-config\nhostname: web-1\npackages: [nginx]\nruncmd:\n  - [systemctl, enable, --now, nginx]\n";
     const iso = await putAndExtract("web-1", userData);
-    expect(spdkCalls[0]).toEqual({ method: "bdev_aio_create", params: { name: "anvil-cidata-web-1", filename: join(dir, "agent", "cidata", "web-1", "seed.iso"), readonly: true } });
+    expect(spdkCalls[0]).toEqual({
+      method: "bdev_aio_create",
+      params: { name: "anvil-cidata-web-1", filename: join(dir, "agent", "cidata", "web-1", "seed.iso"), readonly: true },
+    });
     expect(spdkCalls[1].method).toBe("vfu_virtio_create_blk_endpoint");
 
     expect(await must("isoinfo", ["-d", "-i", iso])).toMatch(/^Volume id: cidata$/m);
@@ -263,7 +327,10 @@ describe("cidata seed image with genisoimage", () => {
 describe("NICs on Open vSwitch with conntrack security flows", () => {
   const MAC = { a: "02:00:00:00:00:0a", b: "02:00:00:00:00:0b", c: "02:00:00:00:00:0c", d: "02:00:00:00:00:0d", e: "02:00:00:00:00:0e" };
   const ssh = { ingress: [{ id: "ssh", ethertype: "ipv4", protocol: "tcp", portMin: 22, cidr: "10.1.0.0/24" }], egress: [] };
-  const open = { ingress: [{ id: "any", ethertype: "ipv4", protocol: "any", cidr: "0.0.0.0/0" }], egress: [{ id: "out", ethertype: "ipv4", protocol: "any", cidr: "0.0.0.0/0" }] };
+  const open = {
+    ingress: [{ id: "any", ethertype: "ipv4", protocol: "any", cidr: "0.0.0.0/0" }],
+    egress: [{ id: "out", ethertype: "ipv4", protocol: "any", cidr: "0.0.0.0/0" }],
+  };
   let dp: Record<string, number> = {};
   const ports: Record<string, string> = {};
 
@@ -286,7 +353,8 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
     }
     return { out, text };
   }
-  const tcp = (from: string, src: string, dst: string, dport: number, extra = "") => `in_port=${from},dl_src=${src},dl_dst=${dst},tcp,nw_src=${extra ? extra.split("|")[0] : "10.1.0.5"},nw_dst=${extra ? extra.split("|")[1] : "10.1.0.10"},tp_dst=${dport}`;
+  const tcp = (from: string, src: string, dst: string, dport: number, extra = "") =>
+    `in_port=${from},dl_src=${src},dl_dst=${dst},tcp,nw_src=${extra ? extra.split("|")[0] : "10.1.0.5"},nw_dst=${extra ? extra.split("|")[1] : "10.1.0.10"},tp_dst=${dport}`;
 
   beforeAll(async () => {
     const put = async (name: string, body: unknown) => {
@@ -309,7 +377,9 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
     expect((await must("ovs-vsctl", ["get", "Port", ports.a, "tag"])).trim()).toBe("100");
     expect((await must("ovs-vsctl", ["get", "Port", ports.b, "tag"])).trim()).toBe("200");
     expect((await must("ovs-vsctl", ["get", "Interface", ports.a, "external_ids:iface-id"])).trim()).toBe("a");
-    const tunnels = (await must("ovs-vsctl", ["--format=csv", "--data=bare", "--no-headings", "--columns=name,options", "find", "Interface", "type=vxlan"])).trim().split("\n");
+    const tunnels = (await must("ovs-vsctl", ["--format=csv", "--data=bare", "--no-headings", "--columns=name,options", "find", "Interface", "type=vxlan"]))
+      .trim()
+      .split("\n");
     expect(tunnels).toHaveLength(2);
     expect(tunnels.join("\n")).toMatch(/key=5000/);
     expect(tunnels.join("\n")).toMatch(/key=6000/);
@@ -324,7 +394,9 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
     expect(allowed.out, allowed.text).toEqual([dp[ports.a]]);
     const port23 = await trace(`in_port=uplink,dl_vlan=100,${tcp("uplink", "02:00:00:00:99:01", MAC.a, 23).replace("in_port=uplink,", "")}`);
     expect(port23.out, port23.text).toEqual([]);
-    const otherCidr = await trace(`in_port=uplink,dl_vlan=100,${tcp("uplink", "02:00:00:00:99:01", MAC.a, 22, "10.2.0.5|10.1.0.10").replace("in_port=uplink,", "")}`);
+    const otherCidr = await trace(
+      `in_port=uplink,dl_vlan=100,${tcp("uplink", "02:00:00:00:99:01", MAC.a, 22, "10.2.0.5|10.1.0.10").replace("in_port=uplink,", "")}`,
+    );
     expect(otherCidr.out).toEqual([]);
   });
 
@@ -364,17 +436,26 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
     const dToC = await trace(`in_port=${d},dl_src=${MAC.d},dl_dst=${MAC.c},tcp,nw_src=10.1.0.6,nw_dst=10.1.0.11,tp_dst=22`, ["trk,new"]);
     expect(dToC.out).not.toContain(dp[ports.c]);
     // From the VNI 5000 tunnel, C's allowed port passes; VNI 6000 to C's MAC does not reach C.
-    const tunnels = (await must("ovs-vsctl", ["--format=csv", "--data=bare", "--no-headings", "--columns=name,options", "find", "Interface", "type=vxlan"])).trim().split("\n");
+    const tunnels = (await must("ovs-vsctl", ["--format=csv", "--data=bare", "--no-headings", "--columns=name,options", "find", "Interface", "type=vxlan"]))
+      .trim()
+      .split("\n");
     const t5000 = tunnels.find((l) => l.includes("key=5000"))!.split(",")[0];
     const t6000 = tunnels.find((l) => l.includes("key=6000"))!.split(",")[0];
-    const viaTunnel = await trace(`in_port=${t5000},tun_id=5000,tun_src=192.0.2.10,tun_dst=192.0.2.1,dl_src=02:00:00:00:99:03,dl_dst=${MAC.c},tcp,nw_src=10.1.0.5,nw_dst=10.1.0.11,tp_dst=22`);
+    const viaTunnel = await trace(
+      `in_port=${t5000},tun_id=5000,tun_src=192.0.2.10,tun_dst=192.0.2.1,dl_src=02:00:00:00:99:03,dl_dst=${MAC.c},tcp,nw_src=10.1.0.5,nw_dst=10.1.0.11,tp_dst=22`,
+    );
     expect(viaTunnel.out, viaTunnel.text).toEqual([dp[ports.c]]);
-    const wrongVni = await trace(`in_port=${t6000},tun_id=6000,tun_src=192.0.2.10,tun_dst=192.0.2.1,dl_src=02:00:00:00:99:03,dl_dst=${MAC.c},tcp,nw_src=10.1.0.5,nw_dst=10.1.0.11,tp_dst=22`);
+    const wrongVni = await trace(
+      `in_port=${t6000},tun_id=6000,tun_src=192.0.2.10,tun_dst=192.0.2.1,dl_src=02:00:00:00:99:03,dl_dst=${MAC.c},tcp,nw_src=10.1.0.5,nw_dst=10.1.0.11,tp_dst=22`,
+    );
     expect(wrongVni.out).not.toContain(dp[ports.c]);
   });
 
   it("replaces rules atomically when the security group changes", async () => {
-    const r = await call("PUT", "/v1/nics/a/rules", { ingress: [{ id: "telnet", ethertype: "ipv4", protocol: "tcp", portMin: 23, cidr: "10.1.0.0/24" }], egress: [] });
+    const r = await call("PUT", "/v1/nics/a/rules", {
+      ingress: [{ id: "telnet", ethertype: "ipv4", protocol: "tcp", portMin: 23, cidr: "10.1.0.0/24" }],
+      egress: [],
+    });
     expect(r.status).toBe(200);
     const flow = (port: number) => `in_port=uplink,dl_vlan=100,dl_src=02:00:00:00:99:01,dl_dst=${MAC.a},tcp,nw_src=10.1.0.5,nw_dst=10.1.0.10,tp_dst=${port}`;
     expect((await trace(flow(23))).out).toEqual([dp[ports.a]]);
@@ -383,7 +464,10 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
 
   it("deletes a NIC with its flows and tunnel, and reset removes everything the agent created", async () => {
     expect((await call("DELETE", "/v1/nics/d")).status).toBe(204);
-    const tunnels = (await must("ovs-vsctl", ["--format=csv", "--data=bare", "--no-headings", "--columns=name", "find", "Interface", "type=vxlan"])).trim().split("\n").filter(Boolean);
+    const tunnels = (await must("ovs-vsctl", ["--format=csv", "--data=bare", "--no-headings", "--columns=name", "find", "Interface", "type=vxlan"]))
+      .trim()
+      .split("\n")
+      .filter(Boolean);
     expect(tunnels).toHaveLength(1);
     expect(await must("ovs-vsctl", ["list-ports", "br-int"])).not.toContain(ports.d);
 

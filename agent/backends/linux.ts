@@ -144,7 +144,12 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     if (spec.network.type === "vlan") {
       const vlanId = spec.network.vlanId;
       const clash = nics.find((n) => n.vni !== undefined && n.tag === vlanId);
-      if (clash) throw conflict("vlan_reserved", `VLAN ${vlanId} is this DPU's local VLAN for VNI ${clash.vni}; VLAN networks in ${vlanLo}-${vlanHi} cannot share a DPU with VXLAN networks using that id`, "network.vlanId");
+      if (clash)
+        throw conflict(
+          "vlan_reserved",
+          `VLAN ${vlanId} is this DPU's local VLAN for VNI ${clash.vni}; VLAN networks in ${vlanLo}-${vlanHi} cannot share a DPU with VXLAN networks using that id`,
+          "network.vlanId",
+        );
       return vlanId;
     }
     const existing = vniTag(spec.network.vni);
@@ -164,7 +169,18 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   };
   const syncTunnels = async () => {
     const want = wantedTunnels();
-    const have = (await vsctl("--format=csv", "--data=bare", "--no-headings", "--columns=name", "find", "Port", `external_ids:anvil-owner=${owner}`, "external_ids:anvil-kind=vxlan"))
+    const have = (
+      await vsctl(
+        "--format=csv",
+        "--data=bare",
+        "--no-headings",
+        "--columns=name",
+        "find",
+        "Port",
+        `external_ids:anvil-owner=${owner}`,
+        "external_ids:anvil-kind=vxlan",
+      )
+    )
       .split("\n")
       .map((s) => s.trim())
       .filter(Boolean);
@@ -250,13 +266,19 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
         j = { kind: "nvme", owner: ctrl, bdev: bdevs[0], endpoint: endpointName(fn) };
       } else {
         const host = isIPv6(spec.target.address) ? `[${spec.target.address}]` : spec.target.address;
-        await spdk.call("bdev_iscsi_create", { name: ctrl, initiator_iqn: spec.initiatorIqn, url: `iscsi://${host}:${spec.target.port}/${spec.target.iqn}/${spec.target.lun}` });
+        await spdk.call("bdev_iscsi_create", {
+          name: ctrl,
+          initiator_iqn: spec.initiatorIqn,
+          url: `iscsi://${host}:${spec.target.port}/${spec.target.iqn}/${spec.target.lun}`,
+        });
         j = { kind: "iscsi", owner: ctrl, bdev: ctrl, endpoint: endpointName(fn) };
       }
       try {
         await createEndpoint(j.bdev, fn);
       } catch (err) {
-        await (j.kind === "nvme" ? spdk.call("bdev_nvme_detach_controller", { name: ctrl }) : spdk.call("bdev_iscsi_delete", { name: ctrl })).catch(() => undefined);
+        await (j.kind === "nvme" ? spdk.call("bdev_nvme_detach_controller", { name: ctrl }) : spdk.call("bdev_iscsi_delete", { name: ctrl })).catch(
+          () => undefined,
+        );
         throw err;
       }
       journal.disks[name] = j;

@@ -57,8 +57,7 @@ export function baseFlows(): string[] {
 /** The match part of one rule; `remote` is nw_src for ingress and nw_dst for egress. */
 function ruleMatches(rule: Rule, direction: "ingress" | "egress"): string[] {
   const v6 = rule.ethertype === "ipv6";
-  const proto =
-    rule.protocol === "any" ? (v6 ? "ipv6" : "ip") : rule.protocol === "icmp" ? (v6 ? "icmp6" : "icmp") : v6 ? `${rule.protocol}6` : rule.protocol;
+  const proto = rule.protocol === "any" ? (v6 ? "ipv6" : "ip") : rule.protocol === "icmp" ? (v6 ? "icmp6" : "icmp") : v6 ? `${rule.protocol}6` : rule.protocol;
   const field = v6 ? (direction === "ingress" ? "ipv6_src" : "ipv6_dst") : direction === "ingress" ? "nw_src" : "nw_dst";
   const prefix = Number(rule.cidr.split("/")[1]);
   const remote = prefix === 0 ? "" : `,${field}=${rule.cidr}`;
@@ -66,7 +65,9 @@ function ruleMatches(rule: Rule, direction: "ingress" | "egress"): string[] {
   const min = rule.portMin ?? 1;
   const max = rule.portMax ?? rule.portMin ?? 65535;
   if (min === 1 && max === 65535) return [`${proto}${remote}`];
-  return portRangeToMasks(min, max).map(({ value, mask }) => `${proto}${remote},tp_dst=${mask === 0xffff ? value : `0x${value.toString(16)}/0x${mask.toString(16)}`}`);
+  return portRangeToMasks(min, max).map(
+    ({ value, mask }) => `${proto}${remote},tp_dst=${mask === 0xffff ? value : `0x${value.toString(16)}/0x${mask.toString(16)}`}`,
+  );
 }
 
 const ND_EGRESS = [133, 135, 136]; // router solicitation, neighbour solicitation, neighbour advertisement
@@ -77,13 +78,19 @@ export function nicFlows(n: NicFlowInput): string[] {
   const z = n.id;
   const P = n.ofport;
   const out: string[] = [];
-  const f = (table: number, priority: number, match: string, actions: string) => out.push(`${c},table=${table},priority=${priority},${match} actions=${actions}`);
+  const f = (table: number, priority: number, match: string, actions: string) =>
+    out.push(`${c},table=${table},priority=${priority},${match} actions=${actions}`);
 
   // 0: classify
   f(TABLE.classify, 100, `in_port=${P},dl_src=${n.mac}`, `set_field:${P}->reg5,set_field:${n.netKey}->reg7,resubmit(,${TABLE.egress})`);
   f(TABLE.classify, 90, `in_port=${P}`, "drop");
   if (n.network.type === "vlan" && n.network.uplinkOfport !== undefined) {
-    f(TABLE.classify, 100, `in_port=${n.network.uplinkOfport},dl_vlan=${n.network.vlanId},dl_dst=${n.mac}`, `pop_vlan,set_field:${P}->reg5,resubmit(,${TABLE.ingress})`);
+    f(
+      TABLE.classify,
+      100,
+      `in_port=${n.network.uplinkOfport},dl_vlan=${n.network.vlanId},dl_dst=${n.mac}`,
+      `pop_vlan,set_field:${P}->reg5,resubmit(,${TABLE.ingress})`,
+    );
   }
   if (n.network.type === "vxlan") {
     f(TABLE.classify, 100, `tun_id=${n.network.vni},dl_dst=${n.mac}`, `set_field:${P}->reg5,resubmit(,${TABLE.ingress})`);
@@ -98,7 +105,8 @@ export function nicFlows(n: NicFlowInput): string[] {
   f(TABLE.egressCt, 90, `reg5=${P},ct_state=+trk+est-inv`, `resubmit(,${TABLE.forward})`);
   f(TABLE.egressCt, 90, `reg5=${P},ct_state=+trk+rel-inv`, `resubmit(,${TABLE.forward})`);
   for (const rule of n.rules.egress) {
-    for (const m of ruleMatches(rule, "egress")) f(TABLE.egressCt, 50, `reg5=${P},ct_state=+trk+new-est-rel-inv,${m}`, `ct(commit,zone=${z}),resubmit(,${TABLE.forward})`);
+    for (const m of ruleMatches(rule, "egress"))
+      f(TABLE.egressCt, 50, `reg5=${P},ct_state=+trk+new-est-rel-inv,${m}`, `ct(commit,zone=${z}),resubmit(,${TABLE.forward})`);
   }
 
   // 30: delivery to this NIC from a NIC on the same network goes through this NIC's ingress rules.

@@ -9,7 +9,15 @@ import { buildIso } from "../iso9660";
 import type { CidataSpec, DiskSpec, NicSpec } from "../schemas";
 import type { AgentBackend, BackendOp, CidataAttachment, CidataFiles, DiskAttachment, HostDevice, NicAttachment, PcieFunction } from "./types";
 
-export const BACKEND_OPS = ["attachDisk", "detachDisk", "publishCidata", "removeCidata", "createNic", "updateNicRules", "deleteNic"] as const satisfies readonly BackendOp[];
+export const BACKEND_OPS = [
+  "attachDisk",
+  "detachDisk",
+  "publishCidata",
+  "removeCidata",
+  "createNic",
+  "updateNicRules",
+  "deleteNic",
+] as const satisfies readonly BackendOp[];
 
 /** Milliseconds per operation. "realistic" follows what a BlueField + SPDK takes (attach of a remote volume ≈ 0.5 s). */
 export const LATENCY_PROFILES = {
@@ -60,8 +68,7 @@ function prng(seed: number): () => number {
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 
 export function createSimBackend(opts: SimBackendOptions = {}): AgentBackend {
-  const latencyOf = (l: SimBackendOptions["latency"]): Latency =>
-    typeof l === "object" ? { ...LATENCY_PROFILES.zero, ...l } : LATENCY_PROFILES[l ?? "zero"];
+  const latencyOf = (l: SimBackendOptions["latency"]): Latency => (typeof l === "object" ? { ...LATENCY_PROFILES.zero, ...l } : LATENCY_PROFILES[l ?? "zero"]);
   let latency = latencyOf(opts.latency);
   let faults: Faults = FaultsSchema.parse(opts.faults ?? {});
   const random = prng(opts.seed ?? 1);
@@ -74,7 +81,8 @@ export function createSimBackend(opts: SimBackendOptions = {}): AgentBackend {
       throw new BackendError("injected_fault", `simulated ${op} failure (failNext)`, 503);
     }
     if (faults.failAlways.includes(op)) throw new BackendError("injected_fault", `simulated ${op} failure (failAlways)`, 503);
-    if (faults.errorRate > 0 && random() < faults.errorRate) throw new BackendError("injected_fault", `simulated ${op} failure (errorRate ${faults.errorRate})`, 503);
+    if (faults.errorRate > 0 && random() < faults.errorRate)
+      throw new BackendError("injected_fault", `simulated ${op} failure (errorRate ${faults.errorRate})`, 503);
   }
 
   async function connectTarget(spec: DiskSpec): Promise<void> {

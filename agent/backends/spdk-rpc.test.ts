@@ -4,7 +4,11 @@ import { JsonStreamSplitter } from "./spdk-rpc";
 
 describe("JsonStreamSplitter", () => {
   it("splits concatenated values across arbitrary chunk boundaries, braces inside strings included", () => {
-    const values = [{ id: 1, result: ["Nvme0n1"] }, { id: 2, error: { code: -19, message: 'no "}" device {' } }, { id: 3, result: true }];
+    const values = [
+      { id: 1, result: ["Nvme0n1"] },
+      { id: 2, error: { code: -19, message: 'no "}" device {' } },
+      { id: 3, result: true },
+    ];
     const text = values.map((v) => JSON.stringify(v)).join("\n");
     for (const size of [1, 3, 7, text.length]) {
       const s = new JsonStreamSplitter();

@@ -93,9 +93,7 @@ export class SpdkRpcClient {
           } else finish(() => resolve(msg.result as T));
         }
       });
-      sock.on("error", (err) =>
-        finish(() => reject(new BackendError("spdk_unreachable", `cannot reach SPDK at ${this.socketPath}: ${err.message}`, 502))),
-      );
+      sock.on("error", (err) => finish(() => reject(new BackendError("spdk_unreachable", `cannot reach SPDK at ${this.socketPath}: ${err.message}`, 502))));
       sock.on("close", () => finish(() => reject(new BackendError("spdk_protocol", `SPDK closed the connection before answering ${method}`))));
     });
   }

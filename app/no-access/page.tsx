@@ -7,8 +7,7 @@ export default function NoAccess() {
     <main className="flex min-h-screen flex-col items-center justify-center gap-3 px-4 text-center">
       <h1 className="text-2xl font-semibold">No access yet</h1>
       <p className="max-w-md text-sm text-zinc-600 dark:text-zinc-400">
-        Your account is not an operator and belongs to no tenant. Ask an operator or a tenant admin to add you; a tenant
-        admin's invitation shows here.
+        Your account is not an operator and belongs to no tenant. Ask an operator or a tenant admin to add you; a tenant admin's invitation shows here.
       </p>
       <MyInvitations />
       <SignOutButton />

@@ -25,7 +25,11 @@ export default async function OpsLayout({ children }: { children: React.ReactNod
   if (!v) redirect("/login?next=/ops");
   if (!v.platformRole) notFound();
   return (
-    <Shell area="Operator console" nav={nav} user={{ name: v.name, email: v.email, role: v.platformRole === "operator-admin" ? "Operator admin" : "Operator viewer" }}>
+    <Shell
+      area="Operator console"
+      nav={nav}
+      user={{ name: v.name, email: v.email, role: v.platformRole === "operator-admin" ? "Operator admin" : "Operator viewer" }}
+    >
       {children}
     </Shell>
   );

@@ -22,7 +22,6 @@ import { EnableTwoFactorDialog } from "./two-factor-enable";
 
 const section = "rounded-lg border border-zinc-200 bg-white p-5 dark:border-zinc-800 dark:bg-zinc-900";
 
-
 export function SecurityPage() {
   const trpc = useTRPC();
   const security = useQuery(trpc.account.security.queryOptions());
@@ -33,8 +32,8 @@ export function SecurityPage() {
       {security.error ? <FormError message={errorInfo(security.error).message} /> : null}
       {s?.sso.linked ? (
         <p className="text-sm text-zinc-600 dark:text-zinc-400">
-          You can sign in with {s.sso.providerName ?? "single sign-on"}. Sign-ins through it use that provider&apos;s password and two-factor, not the
-          ones below.
+          You can sign in with {s.sso.providerName ?? "single sign-on"}. Sign-ins through it use that provider&apos;s password and two-factor, not the ones
+          below.
         </p>
       ) : null}
       <section className={section} aria-labelledby="pw-h">
@@ -82,7 +81,10 @@ function ChangePasswordForm() {
   const qc = useQueryClient();
   const trpc = useTRPC();
   const [error, setError] = useState<string | null>(null);
-  const form = useForm<z.infer<typeof changeSchema>>({ resolver: zodResolver(changeSchema), defaultValues: { currentPassword: "", newPassword: "", confirm: "" } });
+  const form = useForm<z.infer<typeof changeSchema>>({
+    resolver: zodResolver(changeSchema),
+    defaultValues: { currentPassword: "", newPassword: "", confirm: "" },
+  });
   const onSubmit = form.handleSubmit(async (v) => {
     setError(null);
     const res = await authClient.changePassword({ currentPassword: v.currentPassword, newPassword: v.newPassword, revokeOtherSessions: true });
@@ -117,7 +119,6 @@ function ChangePasswordForm() {
     </form>
   );
 }
-
 
 /** A QR code as SVG squares (no image fetched: the key never leaves the page). */
 

@@ -83,7 +83,11 @@ export function SessionsPage() {
         title="Sessions"
         description="Where you are signed in. Sign out a session you don't recognise, then change your password."
         actions={
-          <Button variant="danger" disabledReason={list.data && others === 0 && !list.table.page.hasPrev && !list.data.nextCursor ? "You have no other sessions." : null} onClick={() => setEnding("others")}>
+          <Button
+            variant="danger"
+            disabledReason={list.data && others === 0 && !list.table.page.hasPrev && !list.data.nextCursor ? "You have no other sessions." : null}
+            onClick={() => setEnding("others")}
+          >
             Sign out all other sessions
           </Button>
         }

@@ -16,8 +16,7 @@ import { authErrorMessage, codeOnly, passwordOnly } from "./two-factor-shared";
 function QrCode({ text, label }: { text: string; label: string }) {
   const qr = useMemo(() => encode(text, { ecc: "M", border: 2 }), [text]);
   const cells: string[] = [];
-  for (const [y, row] of qr.data.entries())
-    for (const [x, dark] of row.entries()) if (dark) cells.push(`M${x} ${y}h1v1h-1z`);
+  for (const [y, row] of qr.data.entries()) for (const [x, dark] of row.entries()) if (dark) cells.push(`M${x} ${y}h1v1h-1z`);
   return (
     <svg role="img" aria-label={label} viewBox={`0 0 ${qr.size} ${qr.size}`} className="size-48 rounded bg-white" shapeRendering="crispEdges">
       <rect width={qr.size} height={qr.size} fill="#fff" />
@@ -50,7 +49,12 @@ export function EnableTwoFactorDialog({ onClose, onDone }: { onClose: () => void
     const res = await authClient.twoFactor.verifyTotp({ code: c });
     if (res.error) {
       if (res.error.status === 429) setError("Too many attempts. Wait a little and try again.");
-      else code.setError("code", { message: "That code is not right. Check that your device's clock is correct and try the current code." }, { shouldFocus: true });
+      else
+        code.setError(
+          "code",
+          { message: "That code is not right. Check that your device's clock is correct and try the current code." },
+          { shouldFocus: true },
+        );
       return;
     }
     toast("success", "Two-factor is on. You will be asked for a code at your next sign-in.");

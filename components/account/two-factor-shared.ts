@@ -10,4 +10,9 @@ export function authErrorMessage(e: { status: number; message?: string; code?: s
 }
 
 export const passwordOnly = z.object({ password: z.string().min(1, "Enter your password").max(256) });
-export const codeOnly = z.object({ code: z.string().trim().regex(/^\d{6}$/, "Enter the 6 digits your app shows") });
+export const codeOnly = z.object({
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, "Enter the 6 digits your app shows"),
+});

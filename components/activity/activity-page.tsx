@@ -43,14 +43,10 @@ function DayRange({ from, to, setFrom, setTo }: { from: string; to: string; setF
   return (
     <>
       <Filter label="From">
-        {(id) => (
-          <input id={id} type="date" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} className={inputCls} />
-        )}
+        {(id) => <input id={id} type="date" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} className={inputCls} />}
       </Filter>
       <Filter label="To">
-        {(id) => (
-          <input id={id} type="date" value={to} min={from || undefined} onChange={(e) => setTo(e.target.value)} className={inputCls} />
-        )}
+        {(id) => <input id={id} type="date" value={to} min={from || undefined} onChange={(e) => setTo(e.target.value)} className={inputCls} />}
       </Filter>
     </>
   );
@@ -72,14 +68,14 @@ function AuditLog({ tenant }: { tenant: string }) {
     logCol.code("action", "Action", (r) => r.action),
     logCol.cell("target", "Target", (r) => <TargetLink tenant={tenant} {...r} />),
     logCol.cell("details", "Details", (r) => {
-        const d = r.details;
-        if (!d) return null;
-        const text = JSON.stringify(d);
-        return (
-          <code title={text} className="block max-w-md truncate text-xs text-zinc-500">
-            {text}
-          </code>
-        );
+      const d = r.details;
+      if (!d) return null;
+      const text = JSON.stringify(d);
+      return (
+        <code title={text} className="block max-w-md truncate text-xs text-zinc-500">
+          {text}
+        </code>
+      );
     }),
   ];
   return (
@@ -119,7 +115,11 @@ function AuditLog({ tenant }: { tenant: string }) {
         empty={
           <EmptyState
             title={filtered ? "Nothing matches these filters" : "No activity yet"}
-            body={filtered ? "Widen the days or pick another action or person." : "Every change to this tenant's instances, volumes, networks and members is listed here with who made it."}
+            body={
+              filtered
+                ? "Widen the days or pick another action or person."
+                : "Every change to this tenant's instances, volumes, networks and members is listed here with who made it."
+            }
           />
         }
       />
@@ -216,7 +216,9 @@ export function ActivityPage({ tenant, tenantName, initialTab = "log" }: { tenan
               window.history.replaceState(null, "", url);
             }}
             className={`-mb-px border-b-2 px-3 py-1.5 text-sm ${
-              tab === t.id ? "border-sky-600 font-medium text-sky-800 dark:text-sky-300" : "border-transparent text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"
+              tab === t.id
+                ? "border-sky-600 font-medium text-sky-800 dark:text-sky-300"
+                : "border-transparent text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"
             }`}
           >
             {t.label}

@@ -57,7 +57,17 @@ export function targetHref(tenant: string, targetType: string, targetId: string 
 }
 
 /** The target's name, linked to its page when it has one. */
-export function TargetLink({ tenant, targetType, targetId, targetName }: { tenant: string; targetType: string; targetId: string | null; targetName: string | null }) {
+export function TargetLink({
+  tenant,
+  targetType,
+  targetId,
+  targetName,
+}: {
+  tenant: string;
+  targetType: string;
+  targetId: string | null;
+  targetName: string | null;
+}) {
   const href = targetHref(tenant, targetType, targetId);
   const name = targetName ?? targetId ?? targetType;
   return (

@@ -53,7 +53,12 @@ export function TenantHome({ tenant }: { tenant: string }) {
   const busy = !!home.data?.busy;
   const quota = useQuery({ ...trpc.quotas.get.queryOptions({ tenant }), refetchInterval: busy ? 1000 : 10_000 });
 
-  if (home.error) return <p role="alert" className="text-sm text-red-700 dark:text-red-300">{errorInfo(home.error).message}</p>;
+  if (home.error)
+    return (
+      <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+        {errorInfo(home.error).message}
+      </p>
+    );
   if (!home.data) return <p className="text-sm text-zinc-500">Loading…</p>;
   const { instancesByState, recentOperations, failed } = home.data;
   const total = Object.values(instancesByState).reduce((a, b) => a + b, 0);
@@ -111,7 +116,9 @@ export function TenantHome({ tenant }: { tenant: string }) {
             ))}
           </ul>
         ) : (
-          <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">Nothing failed: no failed instances or volumes, and no failed operation in the last 7 days that was not made good since.</p>
+          <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+            Nothing failed: no failed instances or volumes, and no failed operation in the last 7 days that was not made good since.
+          </p>
         )}
       </section>
 
@@ -144,7 +151,10 @@ export function TenantHome({ tenant }: { tenant: string }) {
             title="No instances yet"
             body="Pick a pool, an image and a subnet: the server is running in about the time its OS takes to boot."
             action={
-              <Link href={`${base}/instances/new`} className="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700 dark:bg-sky-500 dark:text-zinc-950">
+              <Link
+                href={`${base}/instances/new`}
+                className="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700 dark:bg-sky-500 dark:text-zinc-950"
+              >
                 Create instance
               </Link>
             }
@@ -193,7 +203,10 @@ export function TenantHome({ tenant }: { tenant: string }) {
             ))}
           </ul>
         ) : (
-          <EmptyState title="No operations yet" body="Creating, starting, stopping or deleting an instance, and backing it up, each shows here with its progress." />
+          <EmptyState
+            title="No operations yet"
+            body="Creating, starting, stopping or deleting an instance, and backing it up, each shows here with its progress."
+          />
         )}
       </Section>
     </div>

@@ -26,7 +26,9 @@ const cols = [
     </span>
   )),
   col.cell("tenant", "Tenant", (r) => r.tenantName ?? "—"),
-  col.cell("details", "Details", (r) => (r.details ? <code className="block max-w-md truncate text-xs text-zinc-500">{JSON.stringify(r.details)}</code> : null)),
+  col.cell("details", "Details", (r) =>
+    r.details ? <code className="block max-w-md truncate text-xs text-zinc-500">{JSON.stringify(r.details)}</code> : null,
+  ),
 ];
 
 export function AuditPage() {

@@ -106,9 +106,7 @@ function SecondFactor({ next, onRestart }: { next?: string; onRestart: () => voi
   const form = useForm<z.infer<typeof codeSchema>>({ resolver: zodResolver(codeSchema), defaultValues: { code: "" } });
   const onSubmit = form.handleSubmit(async ({ code }) => {
     setError(null);
-    const res = useBackup
-      ? await authClient.twoFactor.verifyBackupCode({ code })
-      : await authClient.twoFactor.verifyTotp({ code: code.replace(/\s+/g, "") });
+    const res = useBackup ? await authClient.twoFactor.verifyBackupCode({ code }) : await authClient.twoFactor.verifyTotp({ code: code.replace(/\s+/g, "") });
     if (res.error) {
       const byCode: Record<string, string> = {
         INVALID_CODE: "That code is not right. Check that your device's clock is correct, or use a backup code.",

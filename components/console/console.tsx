@@ -202,7 +202,11 @@ export function SerialConsole({ nodeId, instanceId, nodeName, returnTo }: { node
   }, [view.retryAt]);
 
   const linked = view.state === "connected";
-  const writeReason = readOnly ? "Read-only: operator viewers can watch the console but not type or send a break" : !linked ? "The console is not connected" : null;
+  const writeReason = readOnly
+    ? "Read-only: operator viewers can watch the console but not type or send a break"
+    : !linked
+      ? "The console is not connected"
+      : null;
   const b = badge[view.state];
   const retryIn = view.retryAt ? Math.max(0, Math.ceil((view.retryAt - Date.now()) / 1000)) : null;
 
@@ -280,7 +284,10 @@ export function SerialConsole({ nodeId, instanceId, nodeName, returnTo }: { node
         </label>
       </div>
       {notice ? (
-        <p role="alert" className="rounded border border-amber-300 bg-amber-50 px-3 py-1.5 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+        <p
+          role="alert"
+          className="rounded border border-amber-300 bg-amber-50 px-3 py-1.5 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+        >
           {notice}{" "}
           <button type="button" className="underline" onClick={() => setNotice(null)}>
             Dismiss

@@ -86,7 +86,12 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
             Node
             <span className="flex items-center gap-2 rounded-md border border-sky-300 bg-sky-50 px-2 py-1.5 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100">
               {node.data?.name ?? "…"} and its DPUs
-              <button type="button" aria-label="Clear the node filter" className="rounded px-1 hover:bg-sky-100 dark:hover:bg-sky-900" onClick={() => setNodeId(undefined)}>
+              <button
+                type="button"
+                aria-label="Clear the node filter"
+                className="rounded px-1 hover:bg-sky-100 dark:hover:bg-sky-900"
+                onClick={() => setNodeId(undefined)}
+              >
                 ✕
               </button>
             </span>
@@ -94,7 +99,14 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
         ) : null}
         <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           Node or message
-          <input type="search" aria-label="Search events by node name or message" value={q} onChange={(e) => setQ(e.target.value)} placeholder="e.g. node-0003" className={`${inputCls} w-56`} />
+          <input
+            type="search"
+            aria-label="Search events by node name or message"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            placeholder="e.g. node-0003"
+            className={`${inputCls} w-56`}
+          />
         </label>
         <fieldset className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           <legend>Severity</legend>
@@ -132,7 +144,13 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
         columns={cols}
         {...list.table}
         error={rangeError ?? list.table.error}
-        empty={filtered ? <EmptyState title="No event matches the filters" body="Widen the time range or clear a filter." /> : <EmptyState title="No events yet" body="Events appear when nodes are enrolled, change power or health, or log to their BMC." />}
+        empty={
+          filtered ? (
+            <EmptyState title="No event matches the filters" body="Widen the time range or clear a filter." />
+          ) : (
+            <EmptyState title="No events yet" body="Events appear when nodes are enrolled, change power or health, or log to their BMC." />
+          )
+        }
       />
     </div>
   );

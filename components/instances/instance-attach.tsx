@@ -14,7 +14,9 @@ export function InstanceAttachDialog({ tenant, id, name, onClose }: { tenant: st
   const [volumeId, setVolumeId] = useState("");
   const [unpicked, setUnpicked] = useState(false);
   const attach = useMutation(
-    trpc.instances.attachVolume.mutationOptions({ onSuccess: () => done("Attaching the volume; it appears in the server without a reboot.", trpc.instances.pathFilter(), onClose) }),
+    trpc.instances.attachVolume.mutationOptions({
+      onSuccess: () => done("Attaching the volume; it appears in the server without a reboot.", trpc.instances.pathFilter(), onClose),
+    }),
   );
   const choices = (vols.data?.items ?? []).filter((v) => v.kind === "data" && (v.state === "available" || (v.multiAttach && v.state === "attached")));
   return (
@@ -30,7 +32,12 @@ export function InstanceAttachDialog({ tenant, id, name, onClose }: { tenant: st
         if (volumeId) attach.mutate({ tenant, id, volumeId });
       }}
     >
-      <Field label="Volume" hint={choices.length ? "Available data volumes, and multi-attach volumes attached elsewhere." : "No volume can be attached: create a data volume first."}>
+      <Field
+        label="Volume"
+        hint={
+          choices.length ? "Available data volumes, and multi-attach volumes attached elsewhere." : "No volume can be attached: create a data volume first."
+        }
+      >
         {(p) => (
           <select {...p} value={volumeId} onChange={(e) => setVolumeId(e.target.value)}>
             <option value="">Choose a volume</option>

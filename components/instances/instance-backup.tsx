@@ -15,7 +15,9 @@ export function InstanceBackupDialog({ tenant, id, name, onClose }: { tenant: st
   const [imageName, setImageName] = useState(`${name}-backup`);
   const [withData, setWithData] = useState(false);
   const backup = useMutation(
-    trpc.instances.backup.mutationOptions({ onSuccess: () => done("Backing up: the image appears among your images when it is done.", trpc.instances.pathFilter(), onClose) }),
+    trpc.instances.backup.mutationOptions({
+      onSuccess: () => done("Backing up: the image appears among your images when it is done.", trpc.instances.pathFilter(), onClose),
+    }),
   );
   return (
     <FormDialog

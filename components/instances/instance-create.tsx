@@ -21,7 +21,19 @@ import { placeServerErrors } from "@/components/ui/server-errors";
 
 type FormIn = z.input<typeof instanceCreateSchema>;
 type FormOut = z.output<typeof instanceCreateSchema>;
-const FIELDS = ["name", "description", "poolId", "imageId", "systemVolumeSizeGiB", "subnetId", "securityGroupIds", "sshKeyIds", "userData", "recoveryPolicy", "dataVolumeIds"] as const;
+const FIELDS = [
+  "name",
+  "description",
+  "poolId",
+  "imageId",
+  "systemVolumeSizeGiB",
+  "subnetId",
+  "securityGroupIds",
+  "sshKeyIds",
+  "userData",
+  "recoveryPolicy",
+  "dataVolumeIds",
+] as const;
 
 function Section({ title, children }: { title: string; children: React.ReactNode }) {
   return (
@@ -50,7 +62,14 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
   const vols = useQuery(trpc.volumes.list.queryOptions({ tenant, limit: 200 }));
   const quota = useQuery(trpc.quotas.get.queryOptions({ tenant }));
 
-  const [poolId, imageId, subnetId, size, groupIds, dataIds] = form.watch(["poolId", "imageId", "subnetId", "systemVolumeSizeGiB", "securityGroupIds", "dataVolumeIds"]);
+  const [poolId, imageId, subnetId, size, groupIds, dataIds] = form.watch([
+    "poolId",
+    "imageId",
+    "subnetId",
+    "systemVolumeSizeGiB",
+    "securityGroupIds",
+    "dataVolumeIds",
+  ]);
   const flavor = flavors.data?.find((f) => f.poolId === poolId);
   const image = images.data?.items.find((i) => i.id === imageId);
   const subnet = subnets.data?.items.find((s) => s.id === subnetId);
@@ -154,10 +173,22 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
           </Field>
           <Field
             label="System disk size (GiB)"
-            hint={image ? `At least ${image.minSizeGiB} GiB for ${image.name}${flavor ? `; at most ${flavor.maxSystemVolumeGiB} GiB in ${flavor.name}` : ""}.` : "Defaults to the image's minimum."}
+            hint={
+              image
+                ? `At least ${image.minSizeGiB} GiB for ${image.name}${flavor ? `; at most ${flavor.maxSystemVolumeGiB} GiB in ${flavor.name}` : ""}.`
+                : "Defaults to the image's minimum."
+            }
             error={e.systemVolumeSizeGiB}
           >
-            {(p) => <input {...p} type="number" min={image?.minSizeGiB ?? 1} max={flavor?.maxSystemVolumeGiB} {...form.register("systemVolumeSizeGiB", { setValueAs: (v) => (v === "" || v == null ? undefined : Number(v)) })} />}
+            {(p) => (
+              <input
+                {...p}
+                type="number"
+                min={image?.minSizeGiB ?? 1}
+                max={flavor?.maxSystemVolumeGiB}
+                {...form.register("systemVolumeSizeGiB", { setValueAs: (v) => (v === "" || v == null ? undefined : Number(v)) })}
+              />
+            )}
           </Field>
         </Section>
 
@@ -222,18 +253,32 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
             {e.sshKeyIds ? <p className="text-xs text-red-600 dark:text-red-400">{e.sshKeyIds.message}</p> : null}
           </fieldset>
           <Field label="User data (cloud-init)" hint="Optional. #cloud-config YAML, or a script starting with #!; at most 64 KiB." error={e.userData}>
-            {(p) => <textarea {...p} rows={6} spellCheck={false} className={`${p.className} font-mono`} placeholder={"#cloud-config\npackages: [nginx]"} {...form.register("userData")} />}
+            {(p) => (
+              <textarea
+                {...p}
+                rows={6}
+                spellCheck={false}
+                className={`${p.className} font-mono`}
+                placeholder={"#cloud-config\npackages: [nginx]"}
+                {...form.register("userData")}
+              />
+            )}
           </Field>
         </Section>
 
         <Section title="Data volumes and recovery">
           <fieldset className="flex flex-col gap-1 text-sm">
             <legend className="font-medium">Data volumes</legend>
-            {dataVolumes.length === 0 ? <span className="text-xs text-zinc-500">No available data volumes; attach some later from the instance's page.</span> : null}
+            {dataVolumes.length === 0 ? (
+              <span className="text-xs text-zinc-500">No available data volumes; attach some later from the instance's page.</span>
+            ) : null}
             {dataVolumes.map((v) => (
               <label key={v.id} className="flex items-center gap-2">
                 <input type="checkbox" checked={(dataIds ?? []).includes(v.id)} onChange={() => toggle("dataVolumeIds", v.id)} />
-                {v.name} <span className="text-xs text-zinc-500">{v.sizeGiB} GiB{v.multiAttach ? " · multi-attach" : ""}</span>
+                {v.name}{" "}
+                <span className="text-xs text-zinc-500">
+                  {v.sizeGiB} GiB{v.multiAttach ? " · multi-attach" : ""}
+                </span>
               </label>
             ))}
             {e.dataVolumeIds ? <p className="text-xs text-red-600 dark:text-red-400">{e.dataVolumeIds.message}</p> : null}
@@ -265,7 +310,10 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
         </section>
 
         <div className="flex justify-end gap-2">
-          <Link href={`/t/${encodeURIComponent(tenant)}/instances`} className="rounded-md px-3 py-1.5 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800">
+          <Link
+            href={`/t/${encodeURIComponent(tenant)}/instances`}
+            className="rounded-md px-3 py-1.5 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+          >
             Cancel
           </Link>
           <Button type="submit" variant="primary" busy={create.isPending}>

@@ -29,7 +29,9 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
     ...trpc.instances.get.queryOptions({ tenant, id }),
     refetchInterval: (query) => {
       const d = query.state.data;
-      return d && (TRANSITIONAL.has(d.state) || d.operation?.status === "running" || d.operation?.status === "pending" || d.operation?.status === "cancelling") ? 1000 : 10_000;
+      return d && (TRANSITIONAL.has(d.state) || d.operation?.status === "running" || d.operation?.status === "pending" || d.operation?.status === "cancelling")
+        ? 1000
+        : 10_000;
     },
   });
   const [confirm, setConfirm] = useState<Confirm>(null);
@@ -46,7 +48,9 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
   const start = useMutation(trpc.instances.start.mutationOptions({ onSuccess: started("Starting."), onError }));
   const stop = useMutation(trpc.instances.stop.mutationOptions({ onSuccess: started("Stopping."), onError }));
   const reboot = useMutation(trpc.instances.reboot.mutationOptions({ onSuccess: started("Rebooting."), onError }));
-  const del = useMutation(trpc.instances.delete.mutationOptions({ onSuccess: started("Deleting: the host goes back to the pool and the system disk is deleted."), onError }));
+  const del = useMutation(
+    trpc.instances.delete.mutationOptions({ onSuccess: started("Deleting: the host goes back to the pool and the system disk is deleted."), onError }),
+  );
   const detach = useMutation(trpc.instances.detachVolume.mutationOptions({ onSuccess: started("Detaching the volume."), onError }));
   const rebuild = useMutation(trpc.instances.rebuild.mutationOptions({ onSuccess: started("Rebuilding."), onError }));
 
@@ -138,7 +142,10 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           {new Date(i.createdAt).toLocaleString()}
         </div>
         {i.stateReason ? (
-          <p role="status" className="sm:col-span-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+          <p
+            role="status"
+            className="sm:col-span-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+          >
             {i.stateReason}
           </p>
         ) : null}
@@ -189,7 +196,13 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
                 <td className="tabular-nums">{v.sizeGiB} GiB</td>
                 <td className="text-right">
                   {v.kind === "data" && !deleted ? (
-                    <Button size="sm" aria-label={`Detach volume ${v.name}`} disabledReason={reason(a.attach)} busy={detach.isPending} onClick={() => detach.mutate({ tenant, id, volumeId: v.id })}>
+                    <Button
+                      size="sm"
+                      aria-label={`Detach volume ${v.name}`}
+                      disabledReason={reason(a.attach)}
+                      busy={detach.isPending}
+                      onClick={() => detach.mutate({ tenant, id, volumeId: v.id })}
+                    >
                       Detach
                     </Button>
                   ) : null}
@@ -210,7 +223,12 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
       <ConfirmDialog
         open={confirm?.kind === "delete"}
         title={`Delete instance ${i.name}?`}
-        body={<p>The server is powered off, its system disk is deleted (data volumes are kept and detached), its address is released and the host goes back to the pool. This cannot be undone.</p>}
+        body={
+          <p>
+            The server is powered off, its system disk is deleted (data volumes are kept and detached), its address is released and the host goes back to the
+            pool. This cannot be undone.
+          </p>
+        }
         confirmLabel="Delete instance"
         busy={del.isPending}
         onConfirm={() => del.mutate({ tenant, id }, { onSuccess: () => router.push(`/t/${encodeURIComponent(tenant)}/instances`) })}
@@ -228,7 +246,12 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
       <ConfirmDialog
         open={confirm?.kind === "rebuild"}
         title={`Rebuild ${i.name}?`}
-        body={<p>The server gets a new system disk from the image and boots it; everything on the current system disk is lost. The address, MAC and data volumes stay.</p>}
+        body={
+          <p>
+            The server gets a new system disk from the image and boots it; everything on the current system disk is lost. The address, MAC and data volumes
+            stay.
+          </p>
+        }
         confirmLabel="Rebuild"
         busy={rebuild.isPending}
         onConfirm={() => confirm?.imageId && rebuild.mutate({ tenant, id, imageId: confirm.imageId })}

@@ -7,7 +7,17 @@ import { useTRPC } from "@/components/trpc";
 import { Field } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 
-export function InstanceRebuildDialog({ tenant, name, onClose, onPick }: { tenant: string; name: string; onClose: () => void; onPick: (imageId: string) => void }) {
+export function InstanceRebuildDialog({
+  tenant,
+  name,
+  onClose,
+  onPick,
+}: {
+  tenant: string;
+  name: string;
+  onClose: () => void;
+  onPick: (imageId: string) => void;
+}) {
   const trpc = useTRPC();
   const images = useQuery(trpc.images.available.queryOptions({ tenant, limit: 200 }));
   const [imageId, setImageId] = useState("");

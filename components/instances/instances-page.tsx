@@ -74,7 +74,12 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
     </Link>
   );
   const cols = [
-    col.link("name", "Name", (i) => i.name, (i) => `${base}/${i.id}`),
+    col.link(
+      "name",
+      "Name",
+      (i) => i.name,
+      (i) => `${base}/${i.id}`,
+    ),
     col.cell("state", "State", (i) => <InstanceStateBadge state={i.state} reason={i.stateReason} />),
     col.cell("address", "Address", (i) => <span className="font-mono text-xs">{i.address ?? "—"}</span>),
     col.cell("pool", "Pool", (i) => i.poolName),

@@ -80,24 +80,42 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
             <span className="text-xs">{r.operationKind}</span>
             <Badge tone={r.operationStatus === "failed" ? "red" : r.operationStatus === "succeeded" ? "green" : "sky"}>{r.operationStatus}</Badge>
           </span>
-          {r.operationStep && (r.operationStatus === "running" || r.operationStatus === "cancelling") ? <span className="text-xs text-zinc-500">now: {r.operationStep}</span> : null}
-          {r.operationError && r.operationStatus !== "succeeded" ? <span className="max-w-80 text-xs text-red-700 dark:text-red-300">{r.operationError}</span> : null}
+          {r.operationStep && (r.operationStatus === "running" || r.operationStatus === "cancelling") ? (
+            <span className="text-xs text-zinc-500">now: {r.operationStep}</span>
+          ) : null}
+          {r.operationError && r.operationStatus !== "succeeded" ? (
+            <span className="max-w-80 text-xs text-red-700 dark:text-red-300">{r.operationError}</span>
+          ) : null}
         </span>
       );
     }),
     col.actions((r) => {
       const canRecover = ["running", "stopped", "failed"].includes(r.state) ? null : `The instance is ${r.state}.`;
       const canRetry = r.operationStatus === "failed" || r.operationStatus === "cancelled" ? null : "Only a failed operation can be retried.";
-      const canAbort = r.operationKind === "instance.create" && (r.operationStatus === "running" || r.operationStatus === "pending") ? null : "Only a running create can be aborted.";
+      const canAbort =
+        r.operationKind === "instance.create" && (r.operationStatus === "running" || r.operationStatus === "pending")
+          ? null
+          : "Only a running create can be aborted.";
       return (
         <>
           <Button size="sm" aria-label={`Recover ${r.name}`} disabledReason={noRights ?? canRecover} onClick={() => setPending({ kind: "recover", row: r })}>
             Recover
           </Button>
-          <Button size="sm" aria-label={`Retry the latest operation of ${r.name}`} disabledReason={noRights ?? canRetry} onClick={() => setPending({ kind: "retry", row: r })}>
+          <Button
+            size="sm"
+            aria-label={`Retry the latest operation of ${r.name}`}
+            disabledReason={noRights ?? canRetry}
+            onClick={() => setPending({ kind: "retry", row: r })}
+          >
             Retry
           </Button>
-          <Button size="sm" variant="danger" aria-label={`Abort creating ${r.name}`} disabledReason={noRights ?? canAbort} onClick={() => setPending({ kind: "abort", row: r })}>
+          <Button
+            size="sm"
+            variant="danger"
+            aria-label={`Abort creating ${r.name}`}
+            disabledReason={noRights ?? canAbort}
+            onClick={() => setPending({ kind: "abort", row: r })}
+          >
             Abort
           </Button>
         </>
@@ -107,9 +125,21 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
 
   const p = pending;
   const texts = {
-    recover: { title: `Recover ${p?.row.name} onto a spare host?`, body: "Its host is fenced (powered off, or written off if its BMC is unreachable) and marked in error; the same volumes, MAC and address move to a spare host of the pool, which boots them.", label: "Recover" },
-    retry: { title: `Retry ${p?.row.operationKind} of ${p?.row.name}?`, body: "The operation runs again from the start; what the failed attempt left behind was released or is reused.", label: "Retry" },
-    abort: { title: `Abort creating ${p?.row.name}?`, body: "The create stops at its next step and rolls back: the host returns to the pool, the disk and address are released. The instance stays, failed, for the tenant to delete or for a retry.", label: "Abort create" },
+    recover: {
+      title: `Recover ${p?.row.name} onto a spare host?`,
+      body: "Its host is fenced (powered off, or written off if its BMC is unreachable) and marked in error; the same volumes, MAC and address move to a spare host of the pool, which boots them.",
+      label: "Recover",
+    },
+    retry: {
+      title: `Retry ${p?.row.operationKind} of ${p?.row.name}?`,
+      body: "The operation runs again from the start; what the failed attempt left behind was released or is reused.",
+      label: "Retry",
+    },
+    abort: {
+      title: `Abort creating ${p?.row.name}?`,
+      body: "The create stops at its next step and rolls back: the host returns to the pool, the disk and address are released. The instance stays, failed, for the tenant to delete or for a retry.",
+      label: "Abort create",
+    },
   } as const;
   return (
     <div>
@@ -122,7 +152,12 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
         columns={cols}
         {...list.table}
         rows={list.rows as Row[]}
-        empty={<EmptyState title={dq ? "No instance matches the filter" : "No instances yet"} body={dq ? undefined : "Tenants create instances in their portal; they show up here with their hosts."} />}
+        empty={
+          <EmptyState
+            title={dq ? "No instance matches the filter" : "No instances yet"}
+            body={dq ? undefined : "Tenants create instances in their portal; they show up here with their hosts."}
+          />
+        }
       />
       <ConfirmDialog
         open={!!p}

@@ -113,7 +113,12 @@ export function OpsNetworksPage() {
       </section>
       <section aria-label="Subnets">
         <h2 className="mb-2 text-lg font-semibold">Subnets</h2>
-        <DataTable label="All subnets" columns={subnetCols} {...subnets.table} empty={<EmptyState title="No subnets" body="Tenants have not created any subnets yet." />} />
+        <DataTable
+          label="All subnets"
+          columns={subnetCols}
+          {...subnets.table}
+          empty={<EmptyState title="No subnets" body="Tenants have not created any subnets yet." />}
+        />
       </section>
       <section aria-label="Provider networks">
         <div className="mb-2 flex items-center justify-between">
@@ -130,7 +135,10 @@ export function OpsNetworksPage() {
           error={providers.error ? errorInfo(providers.error).message : null}
           empty={<EmptyState title="No provider networks" body="Add the external ranges (and their VLANs) your uplinks carry." />}
         />
-        <div role="note" className="mt-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+        <div
+          role="note"
+          className="mt-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+        >
           Floating IPs are not built yet: provider networks are recorded here, but no public address can be attached to a server so far.
         </div>
       </section>

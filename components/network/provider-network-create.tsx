@@ -18,7 +18,9 @@ export function ProviderNetworkCreateDialog({ onClose }: { onClose: () => void }
   const done = useDone();
   const form = useForm<ProviderForm>({ defaultValues: { name: "", cidr: "", vlanId: "", description: "" } });
   const create = useMutation(
-    trpc.networksAdmin.createProviderNetwork.mutationOptions({ onSuccess: (r) => done(`Provider network ${r.name} created.`, trpc.networksAdmin.pathFilter(), onClose) }),
+    trpc.networksAdmin.createProviderNetwork.mutationOptions({
+      onSuccess: (r) => done(`Provider network ${r.name} created.`, trpc.networksAdmin.pathFilter(), onClose),
+    }),
   );
   return (
     <FormDialog

@@ -14,7 +14,10 @@ type GroupForm = z.input<typeof securityGroupCreateSchema>;
 export function SecurityGroupCreateDialog({ tenant, vpcs, onClose }: { tenant: string; vpcs: { id: string; name: string }[]; onClose: () => void }) {
   const trpc = useTRPC();
   const done = useDone();
-  const form = useForm<GroupForm>({ resolver: zodResolver(securityGroupCreateSchema) as never, defaultValues: { vpcId: vpcs[0]?.id ?? "", name: "", description: "" } });
+  const form = useForm<GroupForm>({
+    resolver: zodResolver(securityGroupCreateSchema) as never,
+    defaultValues: { vpcId: vpcs[0]?.id ?? "", name: "", description: "" },
+  });
   const create = useMutation(
     trpc.securityGroups.create.mutationOptions({ onSuccess: (r) => done(`Security group ${r.name} created.`, trpc.securityGroups.pathFilter(), onClose) }),
   );

@@ -47,7 +47,17 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
     await qc.invalidateQueries(trpc.ports.pathFilter());
   };
   const form = useForm<RuleForm>({
-    defaultValues: { direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: "", portMax: "", remoteKind: "cidr", remoteCidr: "0.0.0.0/0", remoteGroupId: "", description: "" },
+    defaultValues: {
+      direction: "ingress",
+      ethertype: "ipv4",
+      protocol: "tcp",
+      portMin: "",
+      portMax: "",
+      remoteKind: "cidr",
+      remoteCidr: "0.0.0.0/0",
+      remoteGroupId: "",
+      description: "",
+    },
   });
   const addRule = useMutation(
     trpc.securityGroups.addRule.mutationOptions({
@@ -58,8 +68,10 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
       },
       onError: (e) =>
         setSubmitError(
-          placeServerErrors(e, ["direction", "ethertype", "protocol", "portMin", "portMax", "remoteCidr", "remoteGroupId", "description"] as const, (f, message) =>
-            form.setError(f, { message }),
+          placeServerErrors(
+            e,
+            ["direction", "ethertype", "protocol", "portMin", "portMax", "remoteCidr", "remoteGroupId", "description"] as const,
+            (f, message) => form.setError(f, { message }),
           ),
         ),
     }),
@@ -160,7 +172,12 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
                     <td className="px-4 py-2">{r.remoteCidr ? <code className="text-xs">{r.remoteCidr}</code> : `group ${r.remoteGroupName}`}</td>
                     <td className="px-4 py-2 text-zinc-600 dark:text-zinc-400">{r.description}</td>
                     <td className="px-4 py-2 text-right">
-                      <Button size="sm" variant="danger" aria-label={`Delete rule ${r.direction} ${r.protocol} ${describePorts(r)}`} onClick={() => setDeletingRule(r.id)}>
+                      <Button
+                        size="sm"
+                        variant="danger"
+                        aria-label={`Delete rule ${r.direction} ${r.protocol} ${describePorts(r)}`}
+                        onClick={() => setDeletingRule(r.id)}
+                      >
                         Delete
                       </Button>
                     </td>

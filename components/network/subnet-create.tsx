@@ -27,7 +27,10 @@ export function SubnetCreateDialog({ tenant, vpcId, vpcCidr, onClose }: { tenant
     }),
   );
   const submit = form.handleSubmit((v) => {
-    const lines = v.reservedRanges.split(/[\n,]/).map((l) => l.trim()).filter(Boolean);
+    const lines = v.reservedRanges
+      .split(/[\n,]/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     const reservedRanges = lines.map((l) => {
       const [start, end] = l.split(/\s*[-–]\s*/);
       return { start: start ?? "", end: end ?? start ?? "" };
@@ -50,7 +53,17 @@ export function SubnetCreateDialog({ tenant, vpcId, vpcCidr, onClose }: { tenant
     });
   });
   return (
-    <FormDialog title="Create subnet" wide columns form={form} loading={create.isPending} submitError={create.error} submitLabel="Create subnet" onClose={onClose} onSubmit={submit}>
+    <FormDialog
+      title="Create subnet"
+      wide
+      columns
+      form={form}
+      loading={create.isPending}
+      submitError={create.error}
+      submitLabel="Create subnet"
+      onClose={onClose}
+      onSubmit={submit}
+    >
       <TextField name="name" label="Name" hint="Lowercase letters, digits and dashes." autoFocus />
       <TextField name="cidr" label="Subnet range" hint={`Inside ${vpcCidr}, /16 to /29, e.g. 10.0.1.0/24.`} />
       <TextField name="gateway" label="Gateway (optional)" hint="Defaults to the first usable address." />

@@ -14,8 +14,13 @@ type VpcForm = z.input<typeof vpcCreateSchema>;
 export function VpcCreateDialog({ tenant, onClose }: { tenant: string; onClose: () => void }) {
   const trpc = useTRPC();
   const done = useDone();
-  const form = useForm<VpcForm>({ resolver: zodResolver(vpcCreateSchema) as never, defaultValues: { name: "", cidr: "10.0.0.0/16", ipv6Cidr: "", description: "" } });
-  const create = useMutation(trpc.vpcs.create.mutationOptions({ onSuccess: (r) => done(`VPC ${r.name} created (VNI ${r.vni}).`, trpc.vpcs.pathFilter(), onClose) }));
+  const form = useForm<VpcForm>({
+    resolver: zodResolver(vpcCreateSchema) as never,
+    defaultValues: { name: "", cidr: "10.0.0.0/16", ipv6Cidr: "", description: "" },
+  });
+  const create = useMutation(
+    trpc.vpcs.create.mutationOptions({ onSuccess: (r) => done(`VPC ${r.name} created (VNI ${r.vni}).`, trpc.vpcs.pathFilter(), onClose) }),
+  );
   return (
     <FormDialog
       title="Create VPC"

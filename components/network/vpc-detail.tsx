@@ -138,7 +138,12 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
         )}
       </section>
       {creating ? <SubnetCreateDialog tenant={tenant} vpcId={vpcId} vpcCidr={v.cidr} onClose={() => setCreating(false)} /> : null}
-      <ConfirmAction of={del} title={(r) => `Delete subnet ${r.name}?`} body={(r) => <p>The subnet {r.cidr} is removed for good. This cannot be undone.</p>} confirmLabel="Delete subnet" />
+      <ConfirmAction
+        of={del}
+        title={(r) => `Delete subnet ${r.name}?`}
+        body={(r) => <p>The subnet {r.cidr} is removed for good. This cannot be undone.</p>}
+        confirmLabel="Delete subnet"
+      />
     </div>
   );
 }

@@ -45,7 +45,12 @@ export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
   });
 
   const cols = [
-    col.link("name", "Name", (v) => v.name, (v) => `/t/${tenant}/networks/${v.id}`),
+    col.link(
+      "name",
+      "Name",
+      (v) => v.name,
+      (v) => `/t/${tenant}/networks/${v.id}`,
+    ),
     col.code("cidr", "IPv4 range", (v) => v.cidr),
     col.optionalCode("ipv6", "IPv6 range", (v) => v.ipv6Cidr),
     col.count("vni", "VNI", (v) => v.vni),
@@ -76,7 +81,13 @@ export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
         label="VPCs"
         columns={cols}
         {...list.table}
-        empty={dq ? <EmptyState title="No VPC matches the filter" body={`Nothing matches “${dq}”.`} /> : <EmptyState title="No VPCs yet" body="Create a VPC to give your servers a private network." />}
+        empty={
+          dq ? (
+            <EmptyState title="No VPC matches the filter" body={`Nothing matches “${dq}”.`} />
+          ) : (
+            <EmptyState title="No VPCs yet" body="Create a VPC to give your servers a private network." />
+          )
+        }
       />
       {creating ? <VpcCreateDialog tenant={tenant} onClose={() => setCreating(false)} /> : null}
       <ConfirmAction

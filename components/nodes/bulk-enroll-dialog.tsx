@@ -54,15 +54,22 @@ export function BulkEnrollDialog({ onClose }: { onClose: () => void }) {
         <form noValidate onSubmit={upload} className="flex flex-col gap-4">
           <FormError message={submitError} />
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
-            One node per row with a header line. Columns: <code className="text-xs">name, pool, driver, bmc_address, bmc_username, bmc_password</code>, and optionally{" "}
-            <code className="text-xs">verify_tls, dpu_bmc_address, dpu_bmc_username, dpu_bmc_password, agent_url, agent_token, dedicated_power</code>. Every BMC is probed
-            before its node is enrolled.
+            One node per row with a header line. Columns: <code className="text-xs">name, pool, driver, bmc_address, bmc_username, bmc_password</code>, and
+            optionally <code className="text-xs">verify_tls, dpu_bmc_address, dpu_bmc_username, dpu_bmc_password, agent_url, agent_token, dedicated_power</code>
+            . Every BMC is probed before its node is enrolled.
           </p>
           <Field label="CSV file" error={fieldErr ?? undefined}>
-            {(p) => <input {...p} type="file" accept=".csv,text/csv" onChange={(e) => {
+            {(p) => (
+              <input
+                {...p}
+                type="file"
+                accept=".csv,text/csv"
+                onChange={(e) => {
                   setFile(e.target.files?.[0] ?? null);
                   setFieldErr(null);
-                }} />}
+                }}
+              />
+            )}
           </Field>
           <div className="flex justify-end gap-2">
             <Button onClick={onClose}>Cancel</Button>

@@ -30,7 +30,7 @@ function ModelCell({ row }: { row: NodeListRow }) {
 function FirmwareCell({ row }: { row: NodeListRow }) {
   const fw = firmwareOf({ firmware: row.firmware });
   if (!fw.length) return <span className="text-xs text-zinc-500">not inspected</span>;
-  const sorted = [...fw].sort((a, b) => (KEY_COMPONENTS.indexOf(a.id) + 99) % 99 - (KEY_COMPONENTS.indexOf(b.id) + 99) % 99);
+  const sorted = [...fw].sort((a, b) => ((KEY_COMPONENTS.indexOf(a.id) + 99) % 99) - ((KEY_COMPONENTS.indexOf(b.id) + 99) % 99));
   return (
     <dl className="grid grid-cols-[max-content_1fr] gap-x-2 text-xs">
       {sorted.map((f) => (
@@ -43,7 +43,8 @@ function FirmwareCell({ row }: { row: NodeListRow }) {
   );
 }
 
-const agentTone = (s: string | null) => (s === "ok" || s === "online" || s === "up" ? "green" : s === "lost" || s === "offline" || s === "down" ? "red" : "zinc");
+const agentTone = (s: string | null) =>
+  s === "ok" || s === "online" || s === "up" ? "green" : s === "lost" || s === "offline" || s === "down" ? "red" : "zinc";
 
 export function DpusPage() {
   const trpc = useTRPC();
@@ -55,14 +56,14 @@ export function DpusPage() {
   const list = useListTable(
     (cursor) =>
       trpc.nodes.list.queryOptions({
-      kind: "dpu",
-      q: dq || undefined,
-      power: (power || undefined) as (typeof powerValues)[number] | undefined,
-      health: (health || undefined) as (typeof healthValues)[number] | undefined,
-      sort: sort.key,
-      dir: sort.dir,
-      cursor,
-    }),
+        kind: "dpu",
+        q: dq || undefined,
+        power: (power || undefined) as (typeof powerValues)[number] | undefined,
+        health: (health || undefined) as (typeof healthValues)[number] | undefined,
+        sort: sort.key,
+        dir: sort.dir,
+        cursor,
+      }),
     { resetKey: [dq, power, health, sort], poll: LIVE_MS },
   );
 
@@ -121,7 +122,14 @@ export function DpusPage() {
       <search aria-label="Filter DPUs" className="mb-3 flex flex-wrap items-end gap-3">
         <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           Search
-          <input type="search" aria-label="Search DPUs" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Name or BMC address" className={`${selectCls} w-56 px-3`} />
+          <input
+            type="search"
+            aria-label="Search DPUs"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            placeholder="Name or BMC address"
+            className={`${selectCls} w-56 px-3`}
+          />
         </label>
         <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           Power

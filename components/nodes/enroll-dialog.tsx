@@ -41,7 +41,17 @@ export function EnrollDialog({ onClose, onEnrolled }: { onClose: () => void; onE
   const [probeResult, setProbeResult] = useState<{ ok: boolean; text: string } | null>(null);
   const form = useForm<In, unknown, Out>({
     resolver: zodResolver(enrollSchema),
-    defaultValues: { name: "", poolId: null, driver: "redfish", address: "", username: "", password: "", verifyTls: true, dedicatedPower: false, dpu: emptyDpu },
+    defaultValues: {
+      name: "",
+      poolId: null,
+      driver: "redfish",
+      address: "",
+      username: "",
+      password: "",
+      verifyTls: true,
+      dedicatedPower: false,
+      dpu: emptyDpu,
+    },
   });
   const enroll = useMutation(
     trpc.nodes.enroll.mutationOptions({
@@ -114,7 +124,11 @@ export function EnrollDialog({ onClose, onEnrolled }: { onClose: () => void; onE
           <option value="redfish">Redfish</option>
           <option value="ipmi">IPMI</option>
         </SelectField>
-        <TextField name="address" label="BMC address" hint={driver === "redfish" ? "Base URL, e.g. https://10.0.0.5" : "Host or host:port, e.g. 10.0.0.5:623"} />
+        <TextField
+          name="address"
+          label="BMC address"
+          hint={driver === "redfish" ? "Base URL, e.g. https://10.0.0.5" : "Host or host:port, e.g. 10.0.0.5:623"}
+        />
         <TextField name="username" label="BMC username" autoComplete="off" />
         <TextField name="password" label="BMC password" type="password" autoComplete="new-password" />
       </div>

@@ -15,7 +15,12 @@ const healthTone = { ok: "green", warning: "amber", critical: "red", unknown: "z
 export function HardwareOverview() {
   const trpc = useTRPC();
   const o = useQuery({ ...trpc.nodes.overview.queryOptions(), refetchInterval: 5000 });
-  if (o.error) return <p role="alert" className="text-sm text-red-700 dark:text-red-300">{errorInfo(o.error).message}</p>;
+  if (o.error)
+    return (
+      <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+        {errorInfo(o.error).message}
+      </p>
+    );
   if (!o.data) return <p className="text-sm text-zinc-500">Loading hardware…</p>;
   const { totals, byPool, faults } = o.data;
 
@@ -102,7 +107,14 @@ export function HardwareOverview() {
             </table>
           </div>
         ) : (
-          <EmptyState title="No nodes enrolled yet — enroll one or upload a CSV" action={<Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">Go to nodes</Link>} />
+          <EmptyState
+            title="No nodes enrolled yet — enroll one or upload a CSV"
+            action={
+              <Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">
+                Go to nodes
+              </Link>
+            }
+          />
         )}
       </section>
 
@@ -127,7 +139,9 @@ export function HardwareOverview() {
             ))}
           </ul>
         ) : (
-          <p className="rounded-lg border border-dashed border-zinc-300 px-4 py-6 text-center text-sm text-zinc-500 dark:border-zinc-700">No faults. Every BMC answers and reports healthy.</p>
+          <p className="rounded-lg border border-dashed border-zinc-300 px-4 py-6 text-center text-sm text-zinc-500 dark:border-zinc-700">
+            No faults. Every BMC answers and reports healthy.
+          </p>
         )}
       </section>
     </div>

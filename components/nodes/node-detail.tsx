@@ -16,7 +16,20 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
-import { Ago, type Allowed, FaultBadge, HealthBadge, LIVE_MS, MaintenanceBadge, type NodeChild, type NodeDetail, PowerBadge, reasonFor, StateBadge, useChangeReason } from "./node-status";
+import {
+  Ago,
+  type Allowed,
+  FaultBadge,
+  HealthBadge,
+  LIVE_MS,
+  MaintenanceBadge,
+  type NodeChild,
+  type NodeDetail,
+  PowerBadge,
+  reasonFor,
+  StateBadge,
+  useChangeReason,
+} from "./node-status";
 import { type NodeActionKind, POWER_LABELS, type PowerAction, useNodeActions } from "./use-node-actions";
 
 type Inventory = {
@@ -62,7 +75,17 @@ export function NodeDetailPage({ id }: { id: string }) {
   const q = useQuery({ ...trpc.nodes.get.queryOptions({ id }), refetchInterval: LIVE_MS });
   if (q.error) {
     const info = errorInfo(q.error);
-    return <EmptyState title={info.code === "NOT_FOUND" ? "Node not found" : "Could not load the node"} body={info.message} action={<Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">Back to nodes</Link>} />;
+    return (
+      <EmptyState
+        title={info.code === "NOT_FOUND" ? "Node not found" : "Could not load the node"}
+        body={info.message}
+        action={
+          <Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">
+            Back to nodes
+          </Link>
+        }
+      />
+    );
   }
   if (!q.data) return <p className="text-sm text-zinc-500">Loading node…</p>;
   return <NodeView n={q.data} />;
@@ -134,7 +157,10 @@ function NodeView({ n }: { n: NodeDetail }) {
           </Link>
         </div>
         {n.fault ? (
-          <p role="alert" className="mt-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+          <p
+            role="alert"
+            className="mt-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200"
+          >
             Fault: {n.fault}
           </p>
         ) : null}
@@ -166,7 +192,14 @@ function NodeView({ n }: { n: NodeDetail }) {
           <fieldset className="flex flex-wrap gap-2">
             <legend className="sr-only">Power</legend>
             {POWER_ORDER.map((p) => (
-              <Button key={p} size="sm" variant={p === "off" ? "danger" : "secondary"} disabledReason={why(`power.${p}`)} busy={isPending({ kind: "power", action: p })} onClick={() => run({ kind: "power", action: p })}>
+              <Button
+                key={p}
+                size="sm"
+                variant={p === "off" ? "danger" : "secondary"}
+                disabledReason={why(`power.${p}`)}
+                busy={isPending({ kind: "power", action: p })}
+                onClick={() => run({ kind: "power", action: p })}
+              >
                 {POWER_LABELS[p]}
               </Button>
             ))}
@@ -177,7 +210,12 @@ function NodeView({ n }: { n: NodeDetail }) {
               Set boot device
             </Button>
             {n.maintenance ? (
-              <Button size="sm" disabledReason={why("maintenanceOff")} busy={isPending({ kind: "maintenanceOff" })} onClick={() => run({ kind: "maintenanceOff" })}>
+              <Button
+                size="sm"
+                disabledReason={why("maintenanceOff")}
+                busy={isPending({ kind: "maintenanceOff" })}
+                onClick={() => run({ kind: "maintenanceOff" })}
+              >
                 Maintenance off
               </Button>
             ) : (
@@ -213,7 +251,10 @@ function NodeView({ n }: { n: NodeDetail }) {
                 ["Serial number", inv.serialNumber],
                 ["CPU", inv.cpu ? `${inv.cpu.count ?? "?"} × ${inv.cpu.model ?? "CPU"}${inv.cpu.cores ? ` (${inv.cpu.cores} cores)` : ""}` : null],
                 ["Memory", typeof inv.memoryGiB === "number" ? `${inv.memoryGiB} GiB` : null],
-                ["BMC firmware", inv.bmc?.firmwareVersion ? `${inv.bmc.firmwareVersion}${inv.bmc.protocolVersion ? ` (protocol ${inv.bmc.protocolVersion})` : ""}` : null],
+                [
+                  "BMC firmware",
+                  inv.bmc?.firmwareVersion ? `${inv.bmc.firmwareVersion}${inv.bmc.protocolVersion ? ` (protocol ${inv.bmc.protocolVersion})` : ""}` : null,
+                ],
                 [
                   "NICs",
                   inv.nics?.length ? (
@@ -232,24 +273,49 @@ function NodeView({ n }: { n: NodeDetail }) {
               ]}
             />
           ) : (
-            <p className="text-sm text-zinc-500">{isDpu ? "Not inspected yet; inspect the host." : "Not inspected yet. Inspect reads CPU, memory, NICs and DPUs through the BMC."}</p>
+            <p className="text-sm text-zinc-500">
+              {isDpu ? "Not inspected yet; inspect the host." : "Not inspected yet. Inspect reads CPU, memory, NICs and DPUs through the BMC."}
+            </p>
           )}
         </Section>
         <Section title="BMC">
           <Facts
             rows={[
               ["Driver", n.bmcDriver],
-              ["Address", <code key="a" className="text-xs">{n.bmcAddress}</code>],
+              [
+                "Address",
+                <code key="a" className="text-xs">
+                  {n.bmcAddress}
+                </code>,
+              ],
               ["Verify TLS", n.bmcVerifyTls ? "yes" : "no"],
-              ["Credentials", n.bmcCredentialsFingerprint ? <span key="c">set · fingerprint <code className="text-xs">{n.bmcCredentialsFingerprint}</code></span> : "not set"],
+              [
+                "Credentials",
+                n.bmcCredentialsFingerprint ? (
+                  <span key="c">
+                    set · fingerprint <code className="text-xs">{n.bmcCredentialsFingerprint}</code>
+                  </span>
+                ) : (
+                  "not set"
+                ),
+              ],
               ["Last seen", <Ago key="s" at={n.bmcSeenAt} />],
               ["Pool", n.poolName],
-              ...(isDpu ? ([
-                ["Agent", n.agentUrl ? <code key="u" className="text-xs">{n.agentUrl}</code> : null],
-                ["Agent status", n.agentStatus],
-                ["Last heartbeat", <Ago key="h" at={n.agentHeartbeatAt} />],
-                ["Firmware", <FirmwareList key="f" inventory={n.inventory} />],
-              ] as [string, React.ReactNode][]) : []),
+              ...(isDpu
+                ? ([
+                    [
+                      "Agent",
+                      n.agentUrl ? (
+                        <code key="u" className="text-xs">
+                          {n.agentUrl}
+                        </code>
+                      ) : null,
+                    ],
+                    ["Agent status", n.agentStatus],
+                    ["Last heartbeat", <Ago key="h" at={n.agentHeartbeatAt} />],
+                    ["Firmware", <FirmwareList key="f" inventory={n.inventory} />],
+                  ] as [string, React.ReactNode][])
+                : []),
             ]}
           />
         </Section>
@@ -262,17 +328,35 @@ function NodeView({ n }: { n: NodeDetail }) {
               <table aria-label={`DPUs of ${n.name}`} className="w-full text-left text-sm">
                 <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
                   <tr>
-                    <th scope="col" className="py-1.5 pr-4">Name</th>
-                    <th scope="col" className="py-1.5 pr-4">Power</th>
-                    <th scope="col" className="py-1.5 pr-4">Health</th>
-                    <th scope="col" className="py-1.5 pr-4">Firmware</th>
-                    <th scope="col" className="py-1.5 pr-4">Agent</th>
-                    <th scope="col" className="py-1.5"><span className="sr-only">Actions</span></th>
+                    <th scope="col" className="py-1.5 pr-4">
+                      Name
+                    </th>
+                    <th scope="col" className="py-1.5 pr-4">
+                      Power
+                    </th>
+                    <th scope="col" className="py-1.5 pr-4">
+                      Health
+                    </th>
+                    <th scope="col" className="py-1.5 pr-4">
+                      Firmware
+                    </th>
+                    <th scope="col" className="py-1.5 pr-4">
+                      Agent
+                    </th>
+                    <th scope="col" className="py-1.5">
+                      <span className="sr-only">Actions</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
                   {n.children.map((c) => (
-                    <ChildRow key={c.id} c={c} changeReason={changeReason} onPower={(p) => actions.run({ kind: "power", action: p }, [{ id: c.id, name: c.name }])} onFirmware={(inventory) => setFwFor({ id: c.id, name: c.name, inventory })} />
+                    <ChildRow
+                      key={c.id}
+                      c={c}
+                      changeReason={changeReason}
+                      onPower={(p) => actions.run({ kind: "power", action: p }, [{ id: c.id, name: c.name }])}
+                      onFirmware={(inventory) => setFwFor({ id: c.id, name: c.name, inventory })}
+                    />
                   ))}
                 </tbody>
               </table>
@@ -297,21 +381,38 @@ function NodeView({ n }: { n: NodeDetail }) {
         )}
       </Section>
 
-      <Section title="Recent events" actions={<Link href={`/ops/events?node=${n.id}`} className="text-sm text-sky-700 hover:underline dark:text-sky-400">All events</Link>}>
-        <EventsTable label={`Recent events of ${n.name}`} rows={n.events.map((e) => ({ ...e, nodeName: n.children.find((c) => c.id === e.nodeId)?.name ?? n.name }))} empty="No events yet." />
+      <Section
+        title="Recent events"
+        actions={
+          <Link href={`/ops/events?node=${n.id}`} className="text-sm text-sky-700 hover:underline dark:text-sky-400">
+            All events
+          </Link>
+        }
+      >
+        <EventsTable
+          label={`Recent events of ${n.name}`}
+          rows={n.events.map((e) => ({ ...e, nodeName: n.children.find((c) => c.id === e.nodeId)?.name ?? n.name }))}
+          empty="No events yet."
+        />
       </Section>
 
       {dialog === "boot" ? <BootDeviceDialog nodeId={n.id} nodeName={n.name} onClose={() => setDialog(null)} /> : null}
       <ConfirmDialog
         open={dialog === "delete"}
         title={`Delete node ${n.name}?`}
-        body={<p>The node{n.children.length ? ` and its ${n.children.length} DPU(s)` : ""} leave Anvil. The hardware is not touched; enroll it again to manage it.</p>}
+        body={
+          <p>
+            The node{n.children.length ? ` and its ${n.children.length} DPU(s)` : ""} leave Anvil. The hardware is not touched; enroll it again to manage it.
+          </p>
+        }
         confirmLabel="Delete node"
         busy={del.isPending}
         onConfirm={() => del.mutate({ id: n.id })}
         onClose={() => setDialog(null)}
       />
-      {fwFor ? <FirmwareUpdateDialog dpu={fwFor} inventory={fwFor.inventory} onStarted={(op) => setWatching((w) => [op, ...w])} onClose={() => setFwFor(null)} /> : null}
+      {fwFor ? (
+        <FirmwareUpdateDialog dpu={fwFor} inventory={fwFor.inventory} onStarted={(op) => setWatching((w) => [op, ...w])} onClose={() => setFwFor(null)} />
+      ) : null}
       {actions.ui}
     </div>
   );
@@ -332,7 +433,17 @@ function FirmwareList({ inventory }: { inventory: unknown }) {
 }
 
 /** One DPU of the host. Its firmware versions come from its own detail (the host's `get` leaves children's inventory out). */
-function ChildRow({ c, changeReason, onPower, onFirmware }: { c: NodeChild; changeReason: string | null; onPower: (p: PowerAction) => void; onFirmware: (inventory: unknown) => void }) {
+function ChildRow({
+  c,
+  changeReason,
+  onPower,
+  onFirmware,
+}: {
+  c: NodeChild;
+  changeReason: string | null;
+  onPower: (p: PowerAction) => void;
+  onFirmware: (inventory: unknown) => void;
+}) {
   const trpc = useTRPC();
   const d = useQuery({ ...trpc.nodes.get.queryOptions({ id: c.id }), refetchInterval: LIVE_MS * 4 });
   const allowed: Allowed = c.allowed;

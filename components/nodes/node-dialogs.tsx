@@ -71,7 +71,17 @@ const reasonSchema = z.object({ reason: z.string().trim().min(1, "Say why the no
 
 /** Asks why before putting nodes into maintenance (the reason shows on the node and in its events). The caller acts
  *  and reports (bulk results or a toast), so the dialog has no error of its own. */
-export function MaintenanceDialog({ count, busy, onSubmit, onClose }: { count: number; busy: boolean; onSubmit: (reason: string) => void; onClose: () => void }) {
+export function MaintenanceDialog({
+  count,
+  busy,
+  onSubmit,
+  onClose,
+}: {
+  count: number;
+  busy: boolean;
+  onSubmit: (reason: string) => void;
+  onClose: () => void;
+}) {
   const form = useForm<{ reason: string }>({ resolver: zodResolver(reasonSchema), defaultValues: { reason: "" } });
   return (
     <FormDialog
@@ -90,7 +100,17 @@ export function MaintenanceDialog({ count, busy, onSubmit, onClose }: { count: n
 }
 
 /** Picks the pool to move nodes (and their DPUs) to; the caller acts and reports. */
-export function MoveToPoolDialog({ count, busy, onSubmit, onClose }: { count: number; busy: boolean; onSubmit: (poolId: string) => void; onClose: () => void }) {
+export function MoveToPoolDialog({
+  count,
+  busy,
+  onSubmit,
+  onClose,
+}: {
+  count: number;
+  busy: boolean;
+  onSubmit: (poolId: string) => void;
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const pools = useQuery(trpc.pools.list.queryOptions({ limit: 200 }));
   const [poolId, setPoolId] = useState("");
@@ -176,7 +196,17 @@ const fwForm = z.object({ imageUri: z.url("Enter the image's URL (http, https)")
 type FwForm = z.infer<typeof fwForm>;
 
 /** Starts a DPU firmware/OS update from an image URL; the targets come from the DPU's own firmware inventory. */
-export function FirmwareUpdateDialog({ dpu, inventory, onStarted, onClose }: { dpu: Pick<NodeChild, "id" | "name">; inventory: unknown; onStarted: (operationId: string) => void; onClose: () => void }) {
+export function FirmwareUpdateDialog({
+  dpu,
+  inventory,
+  onStarted,
+  onClose,
+}: {
+  dpu: Pick<NodeChild, "id" | "name">;
+  inventory: unknown;
+  onStarted: (operationId: string) => void;
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const done = useDone();
   const comps = firmwareOf(inventory);
@@ -201,7 +231,13 @@ export function FirmwareUpdateDialog({ dpu, inventory, onStarted, onClose }: { d
       onClose={onClose}
       onSubmit={form.handleSubmit((v) => m.mutate({ id: dpu.id, ...v }))}
     >
-      <TextField name="imageUri" label="Image URL" hint="The DPU's BMC downloads the image from here." placeholder="http://images.example/bf-bundle.bfb" autoFocus />
+      <TextField
+        name="imageUri"
+        label="Image URL"
+        hint="The DPU's BMC downloads the image from here."
+        placeholder="http://images.example/bf-bundle.bfb"
+        autoFocus
+      />
       <fieldset className="flex flex-col gap-1">
         <legend className="text-sm font-medium">Components</legend>
         {comps.length ? (

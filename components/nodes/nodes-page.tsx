@@ -25,7 +25,17 @@ const tri = (v: Tri) => (v === "" ? undefined : v === "yes");
 
 const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
 
-function FilterSelect({ label, value, onChange, options }: { label: string; value: string; onChange: (v: string) => void; options: readonly (string | [string, string])[] }) {
+function FilterSelect({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: readonly (string | [string, string])[];
+}) {
   return (
     <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
       {label}
@@ -77,19 +87,19 @@ export function NodesPage() {
   const list = useListTable(
     (cursor) =>
       trpc.nodes.list.queryOptions({
-      q: dq || undefined,
-      poolId: poolId || undefined,
-      state: (state || undefined) as (typeof PROVISION_STATES)[number] | undefined,
-      power: (power || undefined) as (typeof powerValues)[number] | undefined,
-      health: (health || undefined) as (typeof healthValues)[number] | undefined,
-      maintenance: tri(maintenance),
-      hasDpu: tri(hasDpu),
-      fault: tri(fault),
-      includeChildren,
-      sort: sort.key,
-      dir: sort.dir,
-      cursor,
-    }),
+        q: dq || undefined,
+        poolId: poolId || undefined,
+        state: (state || undefined) as (typeof PROVISION_STATES)[number] | undefined,
+        power: (power || undefined) as (typeof powerValues)[number] | undefined,
+        health: (health || undefined) as (typeof healthValues)[number] | undefined,
+        maintenance: tri(maintenance),
+        hasDpu: tri(hasDpu),
+        fault: tri(fault),
+        includeChildren,
+        sort: sort.key,
+        dir: sort.dir,
+        cursor,
+      }),
     { resetKey: filterKey, poll: LIVE_MS },
   );
   const rows = list.rows;
@@ -110,72 +120,88 @@ export function NodesPage() {
   const [enrolling, setEnrolling] = useState<"one" | "csv" | null>(null);
 
   const columns: ColumnDef<NodeListRow, unknown>[] = [
-      {
-        id: "select",
-        header: () => (
-          <input
-            type="checkbox"
-            aria-label="Select all nodes on this page"
-            checked={allOnPage}
-            onChange={(e) => {
-              const on = e.target.checked;
-              setSelected((s) => {
-                const n = new Map(s);
-                for (const r of rows) on ? n.set(r.id, r.name) : n.delete(r.id);
-                return n;
-              });
-            }}
-          />
-        ),
-        cell: ({ row }) => (
-          <input type="checkbox" aria-label={`Select ${row.original.name}`} checked={selected.has(row.original.id)} onChange={(e) => toggle(row.original, e.target.checked)} />
-        ),
-      },
-      {
-        id: "name",
-        header: "Name",
-        cell: ({ row: { original: n } }) => (
-          <div className="flex flex-col">
-            <Link href={`/ops/nodes/${n.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
-              {n.kind === "dpu" ? <span className="mr-1 text-zinc-400" aria-hidden>└</span> : null}
-              {n.name}
-            </Link>
-            <span className="text-xs text-zinc-500">{n.kind === "dpu" ? `DPU of ${n.parentName ?? "?"}` : [n.cpu, n.memoryGiB ? `${n.memoryGiB} GiB` : null].filter(Boolean).join(" · ")}</span>
+    {
+      id: "select",
+      header: () => (
+        <input
+          type="checkbox"
+          aria-label="Select all nodes on this page"
+          checked={allOnPage}
+          onChange={(e) => {
+            const on = e.target.checked;
+            setSelected((s) => {
+              const n = new Map(s);
+              for (const r of rows) on ? n.set(r.id, r.name) : n.delete(r.id);
+              return n;
+            });
+          }}
+        />
+      ),
+      cell: ({ row }) => (
+        <input
+          type="checkbox"
+          aria-label={`Select ${row.original.name}`}
+          checked={selected.has(row.original.id)}
+          onChange={(e) => toggle(row.original, e.target.checked)}
+        />
+      ),
+    },
+    {
+      id: "name",
+      header: "Name",
+      cell: ({ row: { original: n } }) => (
+        <div className="flex flex-col">
+          <Link href={`/ops/nodes/${n.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
+            {n.kind === "dpu" ? (
+              <span className="mr-1 text-zinc-400" aria-hidden>
+                └
+              </span>
+            ) : null}
+            {n.name}
+          </Link>
+          <span className="text-xs text-zinc-500">
+            {n.kind === "dpu" ? `DPU of ${n.parentName ?? "?"}` : [n.cpu, n.memoryGiB ? `${n.memoryGiB} GiB` : null].filter(Boolean).join(" · ")}
+          </span>
+        </div>
+      ),
+    },
+    { id: "pool", header: "Pool", cell: ({ row }) => row.original.poolName ?? <span className="text-zinc-400">—</span> },
+    { id: "provisionState", header: "State", cell: ({ row }) => <StateBadge state={row.original.provisionState} /> },
+    { id: "powerState", header: "Power", cell: ({ row }) => <PowerBadge power={row.original.powerState} /> },
+    { id: "health", header: "Health", cell: ({ row }) => <HealthBadge health={row.original.health} /> },
+    {
+      id: "children",
+      header: "DPUs",
+      cell: ({ row }) =>
+        row.original.kind === "dpu" ? <span className="text-zinc-400">—</span> : <span className="tabular-nums">{row.original.children}</span>,
+    },
+    {
+      id: "fault",
+      header: "Fault",
+      cell: ({ row }) =>
+        row.original.fault ? (
+          <div className="flex max-w-xs flex-col items-start gap-0.5">
+            <FaultBadge fault={row.original.fault} />
+            <span className="text-xs text-red-700 dark:text-red-300">{row.original.fault}</span>
           </div>
+        ) : (
+          <span className="text-zinc-400">—</span>
         ),
-      },
-      { id: "pool", header: "Pool", cell: ({ row }) => row.original.poolName ?? <span className="text-zinc-400">—</span> },
-      { id: "provisionState", header: "State", cell: ({ row }) => <StateBadge state={row.original.provisionState} /> },
-      { id: "powerState", header: "Power", cell: ({ row }) => <PowerBadge power={row.original.powerState} /> },
-      { id: "health", header: "Health", cell: ({ row }) => <HealthBadge health={row.original.health} /> },
-      { id: "children", header: "DPUs", cell: ({ row }) => (row.original.kind === "dpu" ? <span className="text-zinc-400">—</span> : <span className="tabular-nums">{row.original.children}</span>) },
-      {
-        id: "fault",
-        header: "Fault",
-        cell: ({ row }) =>
-          row.original.fault ? (
-            <div className="flex max-w-xs flex-col items-start gap-0.5">
-              <FaultBadge fault={row.original.fault} />
-              <span className="text-xs text-red-700 dark:text-red-300">{row.original.fault}</span>
-            </div>
-          ) : (
-            <span className="text-zinc-400">—</span>
-          ),
-      },
-      {
-        id: "maintenance",
-        header: "Maintenance",
-        cell: ({ row }) =>
-          row.original.maintenance ? (
-            <div className="flex max-w-xs flex-col items-start gap-0.5">
-              <MaintenanceBadge on reason={row.original.maintenanceReason} />
-              <span className="text-xs text-zinc-500">{row.original.maintenanceReason}</span>
-            </div>
-          ) : (
-            <span className="text-zinc-400">—</span>
-          ),
-      },
-      { id: "createdAt", header: "Enrolled", cell: ({ row }) => <Ago at={row.original.createdAt} /> },
+    },
+    {
+      id: "maintenance",
+      header: "Maintenance",
+      cell: ({ row }) =>
+        row.original.maintenance ? (
+          <div className="flex max-w-xs flex-col items-start gap-0.5">
+            <MaintenanceBadge on reason={row.original.maintenanceReason} />
+            <span className="text-xs text-zinc-500">{row.original.maintenanceReason}</span>
+          </div>
+        ) : (
+          <span className="text-zinc-400">—</span>
+        ),
+    },
+    { id: "createdAt", header: "Enrolled", cell: ({ row }) => <Ago at={row.original.createdAt} /> },
   ];
 
   const targets = [...selected].map(([id, name]) => ({ id, name }));
@@ -212,18 +238,53 @@ export function NodesPage() {
         <FilterSelect label="State" value={state} onChange={setState} options={PROVISION_STATES} />
         <FilterSelect label="Power" value={power} onChange={setPower} options={powerValues} />
         <FilterSelect label="Health" value={health} onChange={setHealth} options={healthValues} />
-        <FilterSelect label="Maintenance" value={maintenance} onChange={(v) => setMaintenance(v as Tri)} options={[["yes", "In maintenance"], ["no", "Not in maintenance"]]} />
-        <FilterSelect label="Fault" value={fault} onChange={(v) => setFault(v as Tri)} options={[["yes", "Has a fault"], ["no", "No fault"]]} />
-        <FilterSelect label="Has DPU" value={hasDpu} onChange={(v) => setHasDpu(v as Tri)} options={[["yes", "With DPU"], ["no", "Without DPU"]]} />
+        <FilterSelect
+          label="Maintenance"
+          value={maintenance}
+          onChange={(v) => setMaintenance(v as Tri)}
+          options={[
+            ["yes", "In maintenance"],
+            ["no", "Not in maintenance"],
+          ]}
+        />
+        <FilterSelect
+          label="Fault"
+          value={fault}
+          onChange={(v) => setFault(v as Tri)}
+          options={[
+            ["yes", "Has a fault"],
+            ["no", "No fault"],
+          ]}
+        />
+        <FilterSelect
+          label="Has DPU"
+          value={hasDpu}
+          onChange={(v) => setHasDpu(v as Tri)}
+          options={[
+            ["yes", "With DPU"],
+            ["no", "Without DPU"],
+          ]}
+        />
         <label className="flex items-center gap-2 pb-1.5 text-sm">
           <input type="checkbox" checked={includeChildren} onChange={(e) => setIncludeChildren(e.target.checked)} /> Include DPUs
         </label>
       </search>
       {selected.size ? (
-        <div role="toolbar" aria-label="Bulk actions" className="mb-3 flex flex-wrap items-center gap-2 rounded-lg border border-sky-200 bg-sky-50 px-3 py-2 dark:border-sky-900 dark:bg-sky-950/40">
+        <div
+          role="toolbar"
+          aria-label="Bulk actions"
+          className="mb-3 flex flex-wrap items-center gap-2 rounded-lg border border-sky-200 bg-sky-50 px-3 py-2 dark:border-sky-900 dark:bg-sky-950/40"
+        >
           <span className="text-sm font-medium">{selected.size} selected</span>
           {BULK.map((b) => (
-            <Button key={b.label} size="sm" variant={b.variant ?? "secondary"} disabledReason={changeReason} busy={actions.busy && actions.pending?.action === b.action} onClick={() => actions.run(b.action, targets)}>
+            <Button
+              key={b.label}
+              size="sm"
+              variant={b.variant ?? "secondary"}
+              disabledReason={changeReason}
+              busy={actions.busy && actions.pending?.action === b.action}
+              onClick={() => actions.run(b.action, targets)}
+            >
               {b.label}
             </Button>
           ))}

@@ -56,7 +56,9 @@ export function useNodeActions(opts: { report: "dialog" | "toast"; onDone?: (res
   const client = useTRPCClient();
   const qc = useQueryClient();
   const toast = useToast();
-  const [asking, setAsking] = useState<{ kind: "maintenance" | "move"; targets: Target[] } | { kind: "confirm"; action: NodeActionKind; targets: Target[] } | null>(null);
+  const [asking, setAsking] = useState<
+    { kind: "maintenance" | "move"; targets: Target[] } | { kind: "confirm"; action: NodeActionKind; targets: Target[] } | null
+  >(null);
   const [results, setResults] = useState<{ title: string; rows: ActionResult[] } | null>(null);
 
   const m = useMutation({

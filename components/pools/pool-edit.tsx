@@ -24,7 +24,12 @@ export function PoolEditDialog({ pool, onClose }: { pool: PoolRow | null; onClos
   const done = useDone();
   const form = useForm<PoolCreate>({
     resolver: zodResolver(poolCreateSchema),
-    defaultValues: { name: pool?.name ?? "", resourceClass: pool?.resourceClass ?? "bm.standard", description: pool?.description ?? "", maxSystemVolumeGiB: pool?.maxSystemVolumeGiB ?? 2048 },
+    defaultValues: {
+      name: pool?.name ?? "",
+      resourceClass: pool?.resourceClass ?? "bm.standard",
+      description: pool?.description ?? "",
+      maxSystemVolumeGiB: pool?.maxSystemVolumeGiB ?? 2048,
+    },
   });
   const onSuccess = (r: { name: string }) => done(pool ? `Pool ${r.name} saved.` : `Pool ${r.name} created.`, trpc.pools.pathFilter(), onClose);
   const create = useMutation(trpc.pools.create.mutationOptions({ onSuccess }));

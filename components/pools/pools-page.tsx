@@ -85,7 +85,12 @@ export function PoolsPage() {
         }
       />
       {editing ? <PoolEditDialog pool={editing === "new" ? null : editing} onClose={() => setEditing(null)} /> : null}
-      <ConfirmAction of={del} title={(p) => `Delete pool ${p.name}?`} body={() => <p>The pool is removed for good. This cannot be undone.</p>} confirmLabel="Delete pool" />
+      <ConfirmAction
+        of={del}
+        title={(p) => `Delete pool ${p.name}?`}
+        body={() => <p>The pool is removed for good. This cannot be undone.</p>}
+        confirmLabel="Delete pool"
+      />
     </div>
   );
 }

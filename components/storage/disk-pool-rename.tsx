@@ -12,7 +12,9 @@ export function DiskPoolRenameDialog({ pool, onClose }: { pool: DiskPool; onClos
   const trpc = useTRPC();
   const done = useDone();
   const [name, setName] = useState(pool.name);
-  const rename = useMutation(trpc.storage.updateDiskPool.mutationOptions({ onSuccess: (p) => done(`Disk pool renamed to ${p.name}.`, trpc.storage.pathFilter(), onClose) }));
+  const rename = useMutation(
+    trpc.storage.updateDiskPool.mutationOptions({ onSuccess: (p) => done(`Disk pool renamed to ${p.name}.`, trpc.storage.pathFilter(), onClose) }),
+  );
   return (
     <FormDialog
       title={`Rename disk pool ${pool.name}`}
@@ -25,9 +27,9 @@ export function DiskPoolRenameDialog({ pool, onClose }: { pool: DiskPool; onClos
         rename.mutate({ id: pool.id, name });
       }}
     >
-        <Field label="Name" error={rename.error ? errorInfo(rename.error).message : undefined}>
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
+      <Field label="Name" error={rename.error ? errorInfo(rename.error).message : undefined}>
+        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
+      </Field>
     </FormDialog>
   );
 }

@@ -21,7 +21,9 @@ export function ImageFromSnapshotDialog({ onClose }: { onClose: () => void }) {
   const snaps = useQuery(trpc.storage.snapshots.queryOptions({ tenant: dt || undefined, limit: 200 }));
   const [v, setV] = useState({ snapshotId: "", name: "", os: "", version: "" });
   const [unpicked, setUnpicked] = useState(false);
-  const create = useMutation(trpc.images.createFromSnapshot.mutationOptions({ onSuccess: (r) => done(`Image ${r.name} created.`, trpc.images.pathFilter(), onClose) }));
+  const create = useMutation(
+    trpc.images.createFromSnapshot.mutationOptions({ onSuccess: (r) => done(`Image ${r.name} created.`, trpc.images.pathFilter(), onClose) }),
+  );
   const errors = fieldMessages(create.error, FIELDS);
   return (
     <FormDialog

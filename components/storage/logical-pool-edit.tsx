@@ -38,67 +38,66 @@ export function LogicalPoolEditDialog({ pool, diskPools, onClose }: { pool: Logi
       submitLabel={pool ? "Save" : "Create logical pool"}
       onClose={onClose}
       onSubmit={(e) => {
-          e.preventDefault();
-          if (pool) update.mutate({ id: pool.id, name: v.name, ...(pool.thinProvisioned ? { overcommitRatio: v.overcommit } : {}) });
-          else
-            create.mutate({
-              name: v.name,
-              diskPoolId: v.diskPoolId,
-              redundancy: v.type === "replica" ? { type: "replica", copies: v.copies } : { type: "ec", data: v.data, parity: v.parity },
-              thinProvisioned: v.thin,
-              overcommitRatio: v.thin ? v.overcommit : undefined,
-            });
-        }}
+        e.preventDefault();
+        if (pool) update.mutate({ id: pool.id, name: v.name, ...(pool.thinProvisioned ? { overcommitRatio: v.overcommit } : {}) });
+        else
+          create.mutate({
+            name: v.name,
+            diskPoolId: v.diskPoolId,
+            redundancy: v.type === "replica" ? { type: "replica", copies: v.copies } : { type: "ec", data: v.data, parity: v.parity },
+            thinProvisioned: v.thin,
+            overcommitRatio: v.thin ? v.overcommit : undefined,
+          });
+      }}
     >
-        <Field label="Name" error={err("name")}>
-          {(p) => <input {...p} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} />}
-        </Field>
-        {pool ? null : (
-          <>
-            <Field label="Disk pool" error={err("diskPoolId")}>
-              {(p) => (
-                <select {...p} value={v.diskPoolId} onChange={(e) => setV({ ...v, diskPoolId: e.target.value })}>
-                  {diskPools.map((dp) => (
-                    <option key={dp.id} value={dp.id}>
-                      {dp.name}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            <Field label="Redundancy" error={err("redundancy")}>
-              {(p) => (
-                <select {...p} value={v.type} onChange={(e) => setV({ ...v, type: e.target.value as "replica" | "ec" })}>
-                  <option value="replica">Replicas (1–3 copies)</option>
-                  <option value="ec">Erasure coding (k data + m parity)</option>
-                </select>
-              )}
-            </Field>
-            {v.type === "replica" ? (
-              <Field label="Copies" error={err("redundancy.copies")}>
-                {(p) => <input {...p} type="number" min={1} max={3} value={v.copies} onChange={(e) => setV({ ...v, copies: num(e.target.value) })} />}
-              </Field>
-            ) : (
-              <div className="flex gap-3">
-                <Field label="Data fragments (k)" error={err("redundancy.data")}>
-                  {(p) => <input {...p} type="number" min={2} value={v.data} onChange={(e) => setV({ ...v, data: num(e.target.value) })} />}
-                </Field>
-                <Field label="Parity fragments (m)" error={err("redundancy.parity")}>
-                  {(p) => <input {...p} type="number" min={1} value={v.parity} onChange={(e) => setV({ ...v, parity: num(e.target.value) })} />}
-                </Field>
-              </div>
+      <Field label="Name" error={err("name")}>
+        {(p) => <input {...p} value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} />}
+      </Field>
+      {pool ? null : (
+        <>
+          <Field label="Disk pool" error={err("diskPoolId")}>
+            {(p) => (
+              <select {...p} value={v.diskPoolId} onChange={(e) => setV({ ...v, diskPoolId: e.target.value })}>
+                {diskPools.map((dp) => (
+                  <option key={dp.id} value={dp.id}>
+                    {dp.name}
+                  </option>
+                ))}
+              </select>
             )}
-            <label className="flex items-center gap-2 text-sm">
-              <input type="checkbox" checked={v.thin} onChange={(e) => setV({ ...v, thin: e.target.checked })} /> Thin provisioned
-            </label>
-          </>
-        )}
-        {(pool ? pool.thinProvisioned : v.thin) ? (
-          <Field label="Over-commit ratio" hint="How much more may be provisioned than is usable (thin pools)." error={err("overcommitRatio")}>
-            {(p) => <input {...p} type="number" step="0.1" min={1} value={v.overcommit} onChange={(e) => setV({ ...v, overcommit: num(e.target.value) })} />}
           </Field>
-        ) : null}
+          <Field label="Redundancy" error={err("redundancy")}>
+            {(p) => (
+              <select {...p} value={v.type} onChange={(e) => setV({ ...v, type: e.target.value as "replica" | "ec" })}>
+                <option value="replica">Replicas (1–3 copies)</option>
+                <option value="ec">Erasure coding (k data + m parity)</option>
+              </select>
+            )}
+          </Field>
+          {v.type === "replica" ? (
+            <Field label="Copies" error={err("redundancy.copies")}>
+              {(p) => <input {...p} type="number" min={1} max={3} value={v.copies} onChange={(e) => setV({ ...v, copies: num(e.target.value) })} />}
+            </Field>
+          ) : (
+            <div className="flex gap-3">
+              <Field label="Data fragments (k)" error={err("redundancy.data")}>
+                {(p) => <input {...p} type="number" min={2} value={v.data} onChange={(e) => setV({ ...v, data: num(e.target.value) })} />}
+              </Field>
+              <Field label="Parity fragments (m)" error={err("redundancy.parity")}>
+                {(p) => <input {...p} type="number" min={1} value={v.parity} onChange={(e) => setV({ ...v, parity: num(e.target.value) })} />}
+              </Field>
+            </div>
+          )}
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" checked={v.thin} onChange={(e) => setV({ ...v, thin: e.target.checked })} /> Thin provisioned
+          </label>
+        </>
+      )}
+      {(pool ? pool.thinProvisioned : v.thin) ? (
+        <Field label="Over-commit ratio" hint="How much more may be provisioned than is usable (thin pools)." error={err("overcommitRatio")}>
+          {(p) => <input {...p} type="number" step="0.1" min={1} value={v.overcommit} onChange={(e) => setV({ ...v, overcommit: num(e.target.value) })} />}
+        </Field>
+      ) : null}
     </FormDialog>
   );
 }
-

@@ -43,11 +43,21 @@ export function OpsStoragePage() {
   const [lpDialog, setLpDialog] = useState<LogicalPool | "new" | null>(null);
   const [dpDialog, setDpDialog] = useState(false);
   const [renaming, setRenaming] = useState<DiskPool | null>(null);
-  const deleteOf = { vars: (p: { id: string; name: string }) => ({ id: p.id }), success: (p: { name: string }) => `Pool ${p.name} deleted.`, invalidate: trpc.storage.pathFilter() };
+  const deleteOf = {
+    vars: (p: { id: string; name: string }) => ({ id: p.id }),
+    success: (p: { name: string }) => `Pool ${p.name} deleted.`,
+    invalidate: trpc.storage.pathFilter(),
+  };
   const delLp = useConfirmAction({ mutation: (o) => trpc.storage.deleteLogicalPool.mutationOptions(o), ...deleteOf });
   const delDp = useConfirmAction({ mutation: (o) => trpc.storage.deleteDiskPool.mutationOptions(o), ...deleteOf });
 
-  if (ov.error) return (<div><PageHeader title="Storage" /><FormError message={errorInfo(ov.error).message} /></div>);
+  if (ov.error)
+    return (
+      <div>
+        <PageHeader title="Storage" />
+        <FormError message={errorInfo(ov.error).message} />
+      </div>
+    );
   const d = ov.data;
   const dpName = (id: string) => d?.diskPools.find((p) => p.id === id)?.name ?? id;
 
@@ -119,11 +129,23 @@ export function OpsStoragePage() {
       )}
       <section>
         <h2 className="mb-2 text-lg font-semibold">Logical pools</h2>
-        <DataTable label="Logical pools" columns={lpColumns} rows={d?.logicalPools ?? []} loading={ov.isFetching} empty={<EmptyState title="No logical pools" body="Create one on a disk pool." />} />
+        <DataTable
+          label="Logical pools"
+          columns={lpColumns}
+          rows={d?.logicalPools ?? []}
+          loading={ov.isFetching}
+          empty={<EmptyState title="No logical pools" body="Create one on a disk pool." />}
+        />
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Disk pools</h2>
-        <DataTable label="Disk pools" columns={dpColumns} rows={d?.diskPools ?? []} loading={ov.isFetching} empty={<EmptyState title="No disk pools" body="Group physical disks into a disk pool first." />} />
+        <DataTable
+          label="Disk pools"
+          columns={dpColumns}
+          rows={d?.diskPools ?? []}
+          loading={ov.isFetching}
+          empty={<EmptyState title="No disk pools" body="Group physical disks into a disk pool first." />}
+        />
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Storage nodes</h2>
@@ -147,7 +169,10 @@ export function OpsStoragePage() {
                 <td>
                   <div className="flex flex-wrap gap-1">
                     {n.disks.map((disk) => (
-                      <span key={disk.id} title={`${disk.name}: ${disk.media}, ${formatBytes(disk.sizeBytes)}, ${disk.health}${disk.diskPoolId ? `, pool ${dpName(disk.diskPoolId)}` : ", unassigned"}`}>
+                      <span
+                        key={disk.id}
+                        title={`${disk.name}: ${disk.media}, ${formatBytes(disk.sizeBytes)}, ${disk.health}${disk.diskPoolId ? `, pool ${dpName(disk.diskPoolId)}` : ", unassigned"}`}
+                      >
                         <StateBadge state={disk.health} />
                       </span>
                     ))}

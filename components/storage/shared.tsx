@@ -50,8 +50,7 @@ export function UsageMeter({ label, used, limit, unit = "" }: { label: string; u
   );
 }
 
-export const inputCls =
-  "rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+export const inputCls = "rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
 
 /** The storage service's refusal as it says it ("still holds 3 volumes"), shown beside any field errors. */
 export function serviceMessage(err: unknown): string | null {

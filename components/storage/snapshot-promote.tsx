@@ -16,7 +16,9 @@ export function SnapshotPromoteDialog({ tenant, snapshot, onClose }: { tenant: s
   const done = useDone();
   const [v, setV] = useState({ name: `${snapshot.name}-image`, os: "", version: "" });
   const promote = useMutation(
-    trpc.snapshots.promote.mutationOptions({ onSuccess: (img) => done(`Image ${img.name} saved; only your tenant sees it.`, trpc.images.pathFilter(), onClose) }),
+    trpc.snapshots.promote.mutationOptions({
+      onSuccess: (img) => done(`Image ${img.name} saved; only your tenant sees it.`, trpc.images.pathFilter(), onClose),
+    }),
   );
   const errors = fieldMessages(promote.error, FIELDS);
   return (

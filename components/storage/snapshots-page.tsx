@@ -69,7 +69,10 @@ export function SnapshotsPage({ tenant }: { tenant: string }) {
   ];
   return (
     <div>
-      <PageHeader title="Snapshots" description="Point-in-time copies of your volumes. Create volumes from them, or save one as a private image (a backup that outlives the volume)." />
+      <PageHeader
+        title="Snapshots"
+        description="Point-in-time copies of your volumes. Create volumes from them, or save one as a private image (a backup that outlives the volume)."
+      />
       <StorageUsage tenant={tenant} />
       <div className="mb-3">
         <SearchBox {...search.box} label="Filter snapshots" placeholder="Filter by name" />
@@ -78,12 +81,19 @@ export function SnapshotsPage({ tenant }: { tenant: string }) {
         label="Snapshots"
         columns={cols}
         {...list.table}
-        empty={<EmptyState title={dq ? "No snapshot matches the filter" : "No snapshots yet"} body={dq ? undefined : "Snapshot a volume from the Volumes page."} />}
+        empty={
+          <EmptyState title={dq ? "No snapshot matches the filter" : "No snapshots yet"} body={dq ? undefined : "Snapshot a volume from the Volumes page."} />
+        }
       />
       <TenantImages tenant={tenant} />
       {cloning ? <VolumeCreateDialog tenant={tenant} snapshot={cloning} onClose={() => setCloning(null)} /> : null}
       {promoting ? <SnapshotPromoteDialog tenant={tenant} snapshot={promoting} onClose={() => setPromoting(null)} /> : null}
-      <ConfirmAction of={del} title={(s) => `Delete snapshot ${s.name}?`} body={() => <p>The snapshot is removed from storage for good.</p>} confirmLabel="Delete snapshot" />
+      <ConfirmAction
+        of={del}
+        title={(s) => `Delete snapshot ${s.name}?`}
+        body={() => <p>The snapshot is removed from storage for good.</p>}
+        confirmLabel="Delete snapshot"
+      />
     </div>
   );
 }
@@ -141,7 +151,12 @@ function TenantImages({ tenant }: { tenant: string }) {
           </tbody>
         </table>
       ) : null}
-      <ConfirmAction of={del} title={(i) => `Delete image ${i.name}?`} body={() => <p>The image is removed from storage for good.</p>} confirmLabel="Delete image" />
+      <ConfirmAction
+        of={del}
+        title={(i) => `Delete image ${i.name}?`}
+        body={() => <p>The image is removed from storage for good.</p>}
+        confirmLabel="Delete image"
+      />
     </section>
   );
 }

@@ -56,4 +56,3 @@ export function StorageVolumeDetailDialog({ id, onClose }: { id: string; onClose
     </Dialog>
   );
 }
-

@@ -21,7 +21,15 @@ const createForm = z.object({
 });
 type CreateForm = z.input<typeof createForm>;
 
-export function VolumeCreateDialog({ tenant, onClose, snapshot }: { tenant: string; onClose: () => void; snapshot?: { id: string; name: string; sizeGiB: number } }) {
+export function VolumeCreateDialog({
+  tenant,
+  onClose,
+  snapshot,
+}: {
+  tenant: string;
+  onClose: () => void;
+  snapshot?: { id: string; name: string; sizeGiB: number };
+}) {
   const trpc = useTRPC();
   const done = useDone();
   const form = useForm<CreateForm, unknown, z.output<typeof createForm>>({
@@ -32,7 +40,9 @@ export function VolumeCreateDialog({ tenant, onClose, snapshot }: { tenant: stri
   const images = useQuery({ ...trpc.images.available.queryOptions({ tenant, limit: 200 }), enabled: source === "image" });
   const snaps = useQuery({ ...trpc.snapshots.list.queryOptions({ tenant, limit: 200 }), enabled: source === "snapshot" && !snapshot });
   const create = useMutation(
-    trpc.volumes.create.mutationOptions({ onSuccess: (v) => done(`Volume ${v.name} created.`, [trpc.volumes.pathFilter(), trpc.snapshots.pathFilter()], onClose) }),
+    trpc.volumes.create.mutationOptions({
+      onSuccess: (v) => done(`Volume ${v.name} created.`, [trpc.volumes.pathFilter(), trpc.snapshots.pathFilter()], onClose),
+    }),
   );
   const submit = form.handleSubmit((v) => {
     if (v.source === "image" && !v.imageId) return form.setError("imageId", { message: "Pick an image" });

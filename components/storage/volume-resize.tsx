@@ -8,11 +8,21 @@ import { FormDialog } from "@/components/ui/form-dialog";
 import { oneFieldError } from "@/components/ui/server-errors";
 import { useDone } from "@/components/ui/use-done";
 
-export function VolumeResizeDialog({ tenant, volume, onClose }: { tenant: string; volume: { id: string; name: string; sizeGiB: number }; onClose: () => void }) {
+export function VolumeResizeDialog({
+  tenant,
+  volume,
+  onClose,
+}: {
+  tenant: string;
+  volume: { id: string; name: string; sizeGiB: number };
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const done = useDone();
   const [size, setSize] = useState(String(volume.sizeGiB * 2));
-  const resize = useMutation(trpc.volumes.resize.mutationOptions({ onSuccess: (v) => done(`Volume ${v.name} is now ${v.sizeGiB} GiB.`, trpc.volumes.pathFilter(), onClose) }));
+  const resize = useMutation(
+    trpc.volumes.resize.mutationOptions({ onSuccess: (v) => done(`Volume ${v.name} is now ${v.sizeGiB} GiB.`, trpc.volumes.pathFilter(), onClose) }),
+  );
   return (
     <FormDialog
       title={`Resize volume ${volume.name}`}

@@ -13,7 +13,9 @@ export function VolumeSnapshotDialog({ tenant, volume, onClose }: { tenant: stri
   const done = useDone();
   const [name, setName] = useState(`${volume.name}-snap`);
   const create = useMutation(
-    trpc.snapshots.create.mutationOptions({ onSuccess: (s) => done(`Snapshot ${s.name} created.`, [trpc.snapshots.pathFilter(), trpc.volumes.pathFilter()], onClose) }),
+    trpc.snapshots.create.mutationOptions({
+      onSuccess: (s) => done(`Snapshot ${s.name} created.`, [trpc.snapshots.pathFilter(), trpc.volumes.pathFilter()], onClose),
+    }),
   );
   return (
     <FormDialog

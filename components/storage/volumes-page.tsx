@@ -70,7 +70,9 @@ export function VolumesPage({ tenant }: { tenant: string }) {
     )),
     col.count("sizeGiB", "Size", (v) => `${v.sizeGiB} GiB`),
     col.cell("kind", "Kind", (v) => v.kind),
-    col.cell("source", "Source", (v) => (v.sourceImageName ? `image ${v.sourceImageName}` : v.sourceSnapshotName ? `snapshot ${v.sourceSnapshotName}` : "blank")),
+    col.cell("source", "Source", (v) =>
+      v.sourceImageName ? `image ${v.sourceImageName}` : v.sourceSnapshotName ? `snapshot ${v.sourceSnapshotName}` : "blank",
+    ),
     col.cell("state", "State", (v) => <StateBadge state={v.attachments > 0 ? "attached" : v.state} />),
     col.cell("multiAttach", "Multi-attach", (v) => (v.multiAttach ? "yes" : "no")),
     col.actions((v) => {
@@ -110,7 +112,12 @@ export function VolumesPage({ tenant }: { tenant: string }) {
         label="Volumes"
         columns={cols}
         {...list.table}
-        empty={<EmptyState title={dq ? "No volume matches the filter" : "No volumes yet"} body={dq ? undefined : "Create a blank volume, or a system disk from an image."} />}
+        empty={
+          <EmptyState
+            title={dq ? "No volume matches the filter" : "No volumes yet"}
+            body={dq ? undefined : "Create a blank volume, or a system disk from an image."}
+          />
+        }
       />
       {creating ? <VolumeCreateDialog tenant={tenant} onClose={() => setCreating(false)} /> : null}
       {viewing ? <VolumeDetailDialog tenant={tenant} id={viewing} onClose={() => setViewing(null)} /> : null}

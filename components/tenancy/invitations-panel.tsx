@@ -114,7 +114,12 @@ export function MyInvitations({ empty }: { empty?: React.ReactNode }) {
   );
   const rows = (mine.data?.items ?? []) as MineRow[];
   if (mine.isPending) return <p className="text-sm text-zinc-500">Looking for invitations…</p>;
-  if (mine.error) return <p role="alert" className="text-sm text-red-700 dark:text-red-400">{errorInfo(mine.error).message}</p>;
+  if (mine.error)
+    return (
+      <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+        {errorInfo(mine.error).message}
+      </p>
+    );
   if (rows.length === 0) return <>{empty ?? null}</>;
   return (
     <section aria-labelledby="my-invitations" className="flex w-full max-w-xl flex-col gap-3 text-left">
@@ -173,7 +178,10 @@ export function InvitationsNotice() {
   const n = mine.data?.items.length ?? 0;
   if (n === 0) return null;
   return (
-    <div role="status" className="mb-4 rounded-md border border-sky-300 bg-sky-50 px-4 py-2 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100">
+    <div
+      role="status"
+      className="mb-4 rounded-md border border-sky-300 bg-sky-50 px-4 py-2 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100"
+    >
       You have {n === 1 ? "an invitation" : `${n} invitations`} to join {n === 1 ? "another tenant" : "other tenants"}.{" "}
       <Link href="/account/invitations" className="font-medium underline">
         Review invitations

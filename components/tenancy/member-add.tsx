@@ -15,7 +15,17 @@ const FIELDS = ["email", "name"] as const;
 /** What the dialog reports, from either procedure: the portal's invitation or the operators' direct add. */
 export type AddResult = { email: string; message: string; temporaryPassword: string | null };
 
-export function MemberAddDialog({ scope, tenantName, onClose, onAdded }: { scope: MembersScope; tenantName: string; onClose: () => void; onAdded: (r: AddResult) => void }) {
+export function MemberAddDialog({
+  scope,
+  tenantName,
+  onClose,
+  onAdded,
+}: {
+  scope: MembersScope;
+  tenantName: string;
+  onClose: () => void;
+  onAdded: (r: AddResult) => void;
+}) {
   const trpc = useTRPC();
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");

@@ -49,7 +49,14 @@ export function MembersPanel({
   const dq = search.dq;
   // One list, from the portal's procedure or the operators' one.
   const list = useListTable(
-    (cursor): UseQueryOptions<{ items: MemberRow[]; nextCursor: string | null; adminCount?: number }, unknown, { items: MemberRow[]; nextCursor: string | null; adminCount?: number }, QueryKey> =>
+    (
+      cursor,
+    ): UseQueryOptions<
+      { items: MemberRow[]; nextCursor: string | null; adminCount?: number },
+      unknown,
+      { items: MemberRow[]; nextCursor: string | null; adminCount?: number },
+      QueryKey
+    > =>
       scope.kind === "tenant"
         ? (trpc.members.list.queryOptions({ q: dq || undefined, cursor, tenant: scope.slug }) as never)
         : (trpc.tenants.members.queryOptions({ q: dq || undefined, cursor, id: scope.id }) as never),
@@ -96,17 +103,17 @@ export function MembersPanel({
     col.text("name", "Name", (m) => m.name),
     col.cell("email", "Email", (m) => m.email),
     col.cell("role", "Role", (m) => (
-        <select
-          aria-label={`Role of ${m.email}`}
-          value={m.role}
-          disabled={!!canManage}
-          title={canManage ?? undefined}
-          onChange={(e) => setRole(m, e.target.value as Role).catch(() => {})}
-          className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-        >
-          <option value="tenant-admin">Tenant admin</option>
-          <option value="tenant-member">Tenant member</option>
-        </select>
+      <select
+        aria-label={`Role of ${m.email}`}
+        value={m.role}
+        disabled={!!canManage}
+        title={canManage ?? undefined}
+        onChange={(e) => setRole(m, e.target.value as Role).catch(() => {})}
+        className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
+      >
+        <option value="tenant-admin">Tenant admin</option>
+        <option value="tenant-member">Tenant member</option>
+      </select>
     )),
     col.cell("status", "Status", (m) => (m.disabled ? "Disabled" : "Active")),
     col.actions((m) => (

@@ -12,17 +12,11 @@ export function SshKeyAddDialog({ onClose }: { onClose: () => void }) {
   const trpc = useTRPC();
   const done = useDone();
   const form = useForm<SshKeyAdd>({ resolver: zodResolver(sshKeyAddSchema), defaultValues: { name: "", publicKey: "" } });
-  const add = useMutation(trpc.sshKeys.add.mutationOptions({ onSuccess: (k) => done(`Key ${k.name} added (${k.fingerprint}).`, trpc.sshKeys.pathFilter(), onClose) }));
+  const add = useMutation(
+    trpc.sshKeys.add.mutationOptions({ onSuccess: (k) => done(`Key ${k.name} added (${k.fingerprint}).`, trpc.sshKeys.pathFilter(), onClose) }),
+  );
   return (
-    <FormDialog
-      title="Add SSH key"
-      wide
-      form={form}
-      mutation={add}
-      submitLabel="Add key"
-      onClose={onClose}
-      onSubmit={form.handleSubmit((v) => add.mutate(v))}
-    >
+    <FormDialog title="Add SSH key" wide form={form} mutation={add} submitLabel="Add key" onClose={onClose} onSubmit={form.handleSubmit((v) => add.mutate(v))}>
       <TextField name="name" label="Name" autoFocus />
       <TextAreaField
         name="publicKey"

@@ -45,7 +45,12 @@ export function TenantsPage() {
   );
   const [creating, setCreating] = useState(false);
   const cols = [
-    col.link("name", "Name", (t) => t.name, (t) => `/ops/tenants/${t.id}`),
+    col.link(
+      "name",
+      "Name",
+      (t) => t.name,
+      (t) => `/ops/tenants/${t.id}`,
+    ),
     col.code("slug", "Slug", (t) => t.slug),
     col.cell("state", "State", (t) => <StateBadge state={t.state} />),
     col.count("members", "Members", (t) => t.memberCount),

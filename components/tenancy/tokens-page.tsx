@@ -91,7 +91,12 @@ export function TokensPage() {
           onClose={() => setCreated(null)}
         />
       ) : null}
-      <ConfirmAction of={revoke} title={(t) => `Revoke token ${t.name}?`} body={() => <p>Anything using it stops working at once. This cannot be undone.</p>} confirmLabel="Revoke token" />
+      <ConfirmAction
+        of={revoke}
+        title={(t) => `Revoke token ${t.name}?`}
+        body={() => <p>Anything using it stops working at once. This cannot be undone.</p>}
+        confirmLabel="Revoke token"
+      />
     </div>
   );
 }

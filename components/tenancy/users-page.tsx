@@ -56,57 +56,57 @@ export function UsersPage() {
     col.text("name", "Name", (u) => u.name),
     col.cell("email", "Email", (u) => u.email),
     col.cell("role", "Platform role", (u) => {
-        const reason = changeReason ?? (self(u) ? "You can't change your own operator role." : null);
-        return (
-          <select
-            aria-label={`Platform role of ${u.email}`}
-            value={u.platformRole ?? ""}
-            disabled={!!reason}
-            title={reason ?? undefined}
-            onChange={(e) => setPlatformRole.mutate({ id: u.id, role: (e.target.value || null) as PlatformRole })}
-            className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-          >
-            <option value="">None</option>
-            <option value="operator-viewer">Operator viewer</option>
-            <option value="operator-admin">Operator admin</option>
-          </select>
-        );
+      const reason = changeReason ?? (self(u) ? "You can't change your own operator role." : null);
+      return (
+        <select
+          aria-label={`Platform role of ${u.email}`}
+          value={u.platformRole ?? ""}
+          disabled={!!reason}
+          title={reason ?? undefined}
+          onChange={(e) => setPlatformRole.mutate({ id: u.id, role: (e.target.value || null) as PlatformRole })}
+          className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900"
+        >
+          <option value="">None</option>
+          <option value="operator-viewer">Operator viewer</option>
+          <option value="operator-admin">Operator admin</option>
+        </select>
+      );
     }),
     col.count("tenants", "Tenants", (u) => u.tenantCount),
     col.cell("status", "Status", (u) => (u.disabled ? "Disabled" : "Active")),
     col.actions((u) => (
-          <>
-            <Button size="sm" aria-label={`Reset password of ${u.email}`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "reset", user: u })}>
-              Reset password
-            </Button>
-            <Button size="sm" aria-label={`Sign out ${u.email} everywhere`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "signOut", user: u })}>
-              Sign out everywhere
-            </Button>
-            {u.disabled ? (
-              <Button
-                size="sm"
-                aria-label={`Enable ${u.email}`}
-                disabledReason={changeReason}
-                onClick={async () => {
-                  await setDisabled.mutateAsync({ id: u.id, disabled: false });
-                  toast("success", `${u.email} enabled.`);
-                  await refresh();
-                }}
-              >
-                Enable
-              </Button>
-            ) : (
-              <Button
-                size="sm"
-                variant="danger"
-                aria-label={`Disable ${u.email}`}
-                disabledReason={changeReason ?? (self(u) ? "You can't disable your own account." : null)}
-                onClick={() => setConfirm({ kind: "disable", user: u })}
-              >
-                Disable
-              </Button>
-            )}
-          </>
+      <>
+        <Button size="sm" aria-label={`Reset password of ${u.email}`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "reset", user: u })}>
+          Reset password
+        </Button>
+        <Button size="sm" aria-label={`Sign out ${u.email} everywhere`} disabledReason={changeReason} onClick={() => setConfirm({ kind: "signOut", user: u })}>
+          Sign out everywhere
+        </Button>
+        {u.disabled ? (
+          <Button
+            size="sm"
+            aria-label={`Enable ${u.email}`}
+            disabledReason={changeReason}
+            onClick={async () => {
+              await setDisabled.mutateAsync({ id: u.id, disabled: false });
+              toast("success", `${u.email} enabled.`);
+              await refresh();
+            }}
+          >
+            Enable
+          </Button>
+        ) : (
+          <Button
+            size="sm"
+            variant="danger"
+            aria-label={`Disable ${u.email}`}
+            disabledReason={changeReason ?? (self(u) ? "You can't disable your own account." : null)}
+            onClick={() => setConfirm({ kind: "disable", user: u })}
+          >
+            Disable
+          </Button>
+        )}
+      </>
     )),
   ];
 

@@ -13,7 +13,10 @@ const tones: Record<BadgeTone, string> = {
 
 export function Badge({ tone = "zinc", title, children }: { tone?: BadgeTone; title?: string; children: React.ReactNode }) {
   return (
-    <span title={title} className={`inline-flex items-center gap-1 whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${tones[tone]}`}>
+    <span
+      title={title}
+      className={`inline-flex items-center gap-1 whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${tones[tone]}`}
+    >
       {children}
     </span>
   );

@@ -14,7 +14,9 @@ import { splitServerError } from "./server-errors";
 /** What the shell needs of the submit: it is under way (the button spins, closing does not ask), and its last
  *  failure (a call's error, or a message of the form's own; null when there is none). Both are required: a
  *  mutation carries them, or they are passed one by one. */
-type Submit = { mutation: { isPending: boolean; error: unknown }; loading?: never; submitError?: never } | { mutation?: never; loading: boolean; submitError: unknown };
+type Submit =
+  | { mutation: { isPending: boolean; error: unknown }; loading?: never; submitError?: never }
+  | { mutation?: never; loading: boolean; submitError: unknown };
 
 export function FormDialog<T extends FieldValues>({
   title,

@@ -76,7 +76,19 @@ export function useSearch() {
   return { q, setQ, dq, box: { value: q, onChange: setQ } };
 }
 
-export function SearchBox({ value, onChange, label, placeholder, width = "w-80" }: { value: string; onChange: (v: string) => void; label: string; placeholder: string; width?: string }) {
+export function SearchBox({
+  value,
+  onChange,
+  label,
+  placeholder,
+  width = "w-80",
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  label: string;
+  placeholder: string;
+  width?: string;
+}) {
   return (
     <input
       type="search"
@@ -90,7 +102,17 @@ export function SearchBox({ value, onChange, label, placeholder, width = "w-80" 
 }
 
 /** A list filter as a plain select: options are [value, label] pairs. */
-export function SelectFilter<V extends string>({ label, value, onChange, options }: { label: string; value: V; onChange: (v: V) => void; options: readonly (readonly [V, string])[] }) {
+export function SelectFilter<V extends string>({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: V;
+  onChange: (v: V) => void;
+  options: readonly (readonly [V, string])[];
+}) {
   return (
     <select
       aria-label={label}
@@ -110,11 +132,16 @@ export function SelectFilter<V extends string>({ label, value, onChange, options
 /** Column helpers for one row type: `const col = columns<VpcRow>()`, then `col.code("cidr", "IPv4 range", (r) => r.cidr)`. */
 export function columns<T>() {
   type Get<V> = (row: T) => V;
-  const cell = (id: string, header: string, render: (row: T) => React.ReactNode): ColumnDef<T, unknown> => ({ id, header, cell: ({ row }) => render(row.original) });
+  const cell = (id: string, header: string, render: (row: T) => React.ReactNode): ColumnDef<T, unknown> => ({
+    id,
+    header,
+    cell: ({ row }) => render(row.original),
+  });
   return {
     cell,
     text: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <span className="font-medium">{get(r)}</span>),
-    muted: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <span className="text-zinc-600 dark:text-zinc-400">{get(r)}</span>),
+    muted: (id: string, header: string, get: Get<React.ReactNode>) =>
+      cell(id, header, (r) => <span className="text-zinc-600 dark:text-zinc-400">{get(r)}</span>),
     code: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <code className="text-xs">{get(r)}</code>),
     /** A code value that may be absent (shown as a dash). */
     optionalCode: (id: string, header: string, get: Get<React.ReactNode | null | undefined>) =>

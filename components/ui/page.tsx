@@ -25,7 +25,10 @@ export function NotBuiltYet({ title, what }: { title: string; what: string }) {
   return (
     <div>
       <PageHeader title={title} />
-      <div role="note" className="rounded-lg border border-amber-300 bg-amber-50 px-5 py-4 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+      <div
+        role="note"
+        className="rounded-lg border border-amber-300 bg-amber-50 px-5 py-4 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+      >
         <p className="font-medium">Not built yet.</p>
         <p className="mt-1">{what} This section shows no data until it exists; nothing here is simulated.</p>
       </div>

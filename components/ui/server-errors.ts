@@ -31,7 +31,12 @@ export function placeServerErrors<F extends string>(err: unknown, fields: readon
 
 /** For forms kept outside react-hook-form: each named field's server message (FormDialog shows the rest). */
 export function fieldMessages<F extends string>(err: unknown, fields: readonly F[], prefix = ""): Partial<Record<F, string>> {
-  return Object.fromEntries(splitServerError(err, fields.map((f) => `${prefix}${f}`)).fields.map(([k, m]) => [k.slice(prefix.length), m])) as Partial<Record<F, string>>;
+  return Object.fromEntries(
+    splitServerError(
+      err,
+      fields.map((f) => `${prefix}${f}`),
+    ).fields.map(([k, m]) => [k.slice(prefix.length), m]),
+  ) as Partial<Record<F, string>>;
 }
 
 /** For a form with one input: the error it shows under that input (its own message, else the call's). */

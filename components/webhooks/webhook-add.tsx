@@ -12,7 +12,15 @@ interface FormValues {
   events: string[];
 }
 
-export function WebhookAddDialog({ tenant, onClose, onCreated }: { tenant: string | null; onClose: () => void; onCreated: (name: string, secret: string) => void }) {
+export function WebhookAddDialog({
+  tenant,
+  onClose,
+  onCreated,
+}: {
+  tenant: string | null;
+  onClose: () => void;
+  onCreated: (name: string, secret: string) => void;
+}) {
   const { r, withTenant } = useWebhooksApi(tenant);
   const done = useDone();
   const events = useQuery(r.events.queryOptions(withTenant({})));

@@ -30,7 +30,9 @@ export function WebhookDeliveriesDialog({ tenant, hook, onClose }: { tenant: str
   const done = useDone();
   const toast = useToast();
   const list = useListTable((cursor) => r.deliveries.queryOptions(withTenant({ id: hook.id, cursor })), { resetKey: hook.id, poll: 2000, pageSummary: false });
-  const again = useMutation(r.redeliver.mutationOptions({ onSuccess: () => done("Sent again.", r.pathFilter()), onError: (e) => toast("error", errorInfo(e).message) }));
+  const again = useMutation(
+    r.redeliver.mutationOptions({ onSuccess: () => done("Sent again.", r.pathFilter()), onError: (e) => toast("error", errorInfo(e).message) }),
+  );
   const cols = [
     col.cell("at", "When", (d) => new Date(d.lastAttemptAt ?? d.createdAt).toLocaleString()),
     col.code("type", "Event", (d) => d.type),

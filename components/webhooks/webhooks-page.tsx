@@ -43,8 +43,12 @@ export function WebhooksPage({ tenant }: { tenant: string | null }) {
     success: (w) => `Webhook ${w.name} deleted.`,
     invalidate: r.pathFilter(),
   });
-  const update = useMutation(r.update.mutationOptions({ onSuccess: (w) => done(`Webhook ${w.name} ${w.enabled ? "enabled" : "disabled"}.`, r.pathFilter()), onError }));
-  const test = useMutation(r.test.mutationOptions({ onSuccess: () => done("Test delivery sent; its result shows under Deliveries.", r.pathFilter()), onError }));
+  const update = useMutation(
+    r.update.mutationOptions({ onSuccess: (w) => done(`Webhook ${w.name} ${w.enabled ? "enabled" : "disabled"}.`, r.pathFilter()), onError }),
+  );
+  const test = useMutation(
+    r.test.mutationOptions({ onSuccess: () => done("Test delivery sent; its result shows under Deliveries.", r.pathFilter()), onError }),
+  );
   const cols = [
     col.text("name", "Name", (w) => w.name),
     col.cell("url", "Endpoint", (w) => <code className="text-xs break-all">{w.url}</code>),
@@ -60,20 +64,30 @@ export function WebhooksPage({ tenant }: { tenant: string | null }) {
       );
     }),
     col.actions((w) => (
-        <div className="flex flex-wrap justify-end gap-1">
-          <Button size="sm" aria-label={`Deliveries of ${w.name}`} onClick={() => setViewing(w)}>
-            Deliveries
-          </Button>
-          <Button size="sm" aria-label={`Send a test to ${w.name}`} disabled={!w.enabled} title={w.enabled ? undefined : "Enable the webhook first"} onClick={() => test.mutate(withTenant({ id: w.id }))}>
-            Send test
-          </Button>
-          <Button size="sm" aria-label={`${w.enabled ? "Disable" : "Enable"} ${w.name}`} onClick={() => update.mutate(withTenant({ id: w.id, enabled: !w.enabled }))}>
-            {w.enabled ? "Disable" : "Enable"}
-          </Button>
-          <Button size="sm" variant="danger" aria-label={`Delete webhook ${w.name}`} onClick={() => del.ask(w)}>
-            Delete
-          </Button>
-        </div>
+      <div className="flex flex-wrap justify-end gap-1">
+        <Button size="sm" aria-label={`Deliveries of ${w.name}`} onClick={() => setViewing(w)}>
+          Deliveries
+        </Button>
+        <Button
+          size="sm"
+          aria-label={`Send a test to ${w.name}`}
+          disabled={!w.enabled}
+          title={w.enabled ? undefined : "Enable the webhook first"}
+          onClick={() => test.mutate(withTenant({ id: w.id }))}
+        >
+          Send test
+        </Button>
+        <Button
+          size="sm"
+          aria-label={`${w.enabled ? "Disable" : "Enable"} ${w.name}`}
+          onClick={() => update.mutate(withTenant({ id: w.id, enabled: !w.enabled }))}
+        >
+          {w.enabled ? "Disable" : "Enable"}
+        </Button>
+        <Button size="sm" variant="danger" aria-label={`Delete webhook ${w.name}`} onClick={() => del.ask(w)}>
+          Delete
+        </Button>
+      </div>
     )),
   ];
   return (

@@ -25,7 +25,6 @@ import { createdAt, updatedAt } from "./columns";
 import { nodes } from "./hardware";
 import { tenants } from "./tenancy";
 
-
 /** VNIs handed to tenant VPCs (24-bit VXLAN ids; the low range is left for provider/infrastructure use). */
 export const VNI_MIN = 10000;
 export const VNI_MAX = 16777215;

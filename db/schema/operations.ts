@@ -15,7 +15,16 @@ export const operations = pgTable(
     tenantId: uuid("tenant_id"),
     createdBy: text("created_by"),
     steps: jsonb("steps")
-      .$type<{ name: string; status: "pending" | "running" | "done" | "failed" | "skipped" | "compensated"; startedAt?: string; endedAt?: string; error?: string; detail?: string }[]>()
+      .$type<
+        {
+          name: string;
+          status: "pending" | "running" | "done" | "failed" | "skipped" | "compensated";
+          startedAt?: string;
+          endedAt?: string;
+          error?: string;
+          detail?: string;
+        }[]
+      >()
       .notNull()
       .default([]),
     currentStep: text("current_step"),

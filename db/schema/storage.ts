@@ -27,7 +27,6 @@ import { createdAt, updatedAt } from "./columns";
 import { nodes } from "./hardware";
 import { tenants } from "./tenancy";
 
-
 export const volumeKind = pgEnum("volume_kind", ["system", "data"]);
 export const volumeState = pgEnum("volume_state", ["creating", "available", "attached", "deleting", "error"]);
 export const snapshotState = pgEnum("snapshot_state", ["creating", "available", "deleting", "error"]);

@@ -22,11 +22,21 @@ async function pgCode(p: Promise<unknown>): Promise<string | undefined> {
 
 beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
-  const [pool] = await fx.db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [pool] = await fx.db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   poolId = pool!.id;
   const [node] = await fx.db
     .insert(s.nodes)
-    .values({ name: uniq("host"), poolId, bmcDriver: "redfish", bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`, bmcCredentials: seal("{}"), bmcCredentialsFingerprint: "x" })
+    .values({
+      name: uniq("host"),
+      poolId,
+      bmcDriver: "redfish",
+      bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
+      bmcCredentials: seal("{}"),
+      bmcCredentialsFingerprint: "x",
+    })
     .returning();
   nodeId = node!.id;
 });
@@ -35,7 +45,10 @@ const base = () => ({ tenantId: fx.tenant.id, poolId, systemVolumeSizeGiB: 20 })
 
 describe("instances table", () => {
   it("defaults a new instance to creating with empty lists", async () => {
-    const [row] = await fx.db.insert(s.instances).values({ ...base(), name: uniq("web") }).returning();
+    const [row] = await fx.db
+      .insert(s.instances)
+      .values({ ...base(), name: uniq("web") })
+      .returning();
     expect(row!.state).toBe("creating");
     expect(row!.sshKeyIds).toEqual([]);
     expect(row!.recoveryPolicy).toBe("manual");
@@ -48,7 +61,10 @@ describe("instances table", () => {
 
   it("keeps names unique per tenant, case-insensitively, but frees the name once deleted", async () => {
     const name = uniq("db");
-    const [first] = await fx.db.insert(s.instances).values({ ...base(), name }).returning();
+    const [first] = await fx.db
+      .insert(s.instances)
+      .values({ ...base(), name })
+      .returning();
     expect(await pgCode(fx.db.insert(s.instances).values({ ...base(), name: name.toUpperCase() }))).toBe("23505");
     // Another tenant may use the same name.
     await fx.db.insert(s.instances).values({ ...base(), tenantId: fx.otherTenant.id, name });

@@ -89,7 +89,9 @@ export const logicalPoolCreateSchema = z
     overcommitRatio: overcommitRule.optional(),
   })
   .strict();
-export const logicalPoolUpdateSchema = z.object({ id: z.string().min(1).max(200), name: storageNameRule.optional(), overcommitRatio: overcommitRule.optional() }).strict();
+export const logicalPoolUpdateSchema = z
+  .object({ id: z.string().min(1).max(200), name: storageNameRule.optional(), overcommitRatio: overcommitRule.optional() })
+  .strict();
 
 export type VolumeCreate = z.infer<typeof volumeCreateSchema>;
 export type SnapshotCreate = z.infer<typeof snapshotCreateSchema>;

@@ -43,7 +43,10 @@ describe("audit action casing", () => {
   it("migration 0019 renames rows written the old way and leaves the others", async () => {
     const db = useTestDb();
     const file = fs.readFileSync(path.resolve(__dirname, "../../db/migrations/0019_audit-action-casing.sql"), "utf8");
-    const statements = file.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
+    const statements = file
+      .split("--> statement-breakpoint")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const tag = `casing-${Math.random().toString(36).slice(2, 8)}`;
     const rows: [string, string][] = [
       ["securityGroup.addRule", "securityGroup"],
@@ -54,26 +57,28 @@ describe("audit action casing", () => {
       ["tenant.networkPolicy", "tenant"],
       ["api_token.create", "api_token"],
     ];
-    await db.transaction(async (tx) => {
-      for (const [action, type] of rows) {
-        await tx.execute(sql`insert into audit_events (action, target_type, target_name) values (${action}, ${type}, ${tag})`);
-      }
-      for (const s of statements) await tx.execute(sql.raw(s));
-      const after = await tx.execute<{ action: string; target_type: string }>(
-        sql`select action, target_type from audit_events where target_name = ${tag} order by action`,
-      );
-      expect(after.rows.map((r) => `${r.action} ${r.target_type}`)).toEqual([
-        "api_token.create api_token",
-        "disk_pool.delete disk_pool",
-        "logical_pool.update logical_pool",
-        "provider_network.create provider_network",
-        "security_group.add_rule security_group",
-        "security_group.create security_group",
-        "tenant.network_policy tenant",
-      ]);
-      tx.rollback();
-    }).catch((e) => {
-      if (!/rollback/i.test(String(e?.message ?? e))) throw e;
-    });
+    await db
+      .transaction(async (tx) => {
+        for (const [action, type] of rows) {
+          await tx.execute(sql`insert into audit_events (action, target_type, target_name) values (${action}, ${type}, ${tag})`);
+        }
+        for (const s of statements) await tx.execute(sql.raw(s));
+        const after = await tx.execute<{ action: string; target_type: string }>(
+          sql`select action, target_type from audit_events where target_name = ${tag} order by action`,
+        );
+        expect(after.rows.map((r) => `${r.action} ${r.target_type}`)).toEqual([
+          "api_token.create api_token",
+          "disk_pool.delete disk_pool",
+          "logical_pool.update logical_pool",
+          "provider_network.create provider_network",
+          "security_group.add_rule security_group",
+          "security_group.create security_group",
+          "tenant.network_policy tenant",
+        ]);
+        tx.rollback();
+      })
+      .catch((e) => {
+        if (!/rollback/i.test(String(e?.message ?? e))) throw e;
+      });
   });
 });

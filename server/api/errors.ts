@@ -68,17 +68,24 @@ export function mapDbError(e: unknown, uniques: Record<string, { field: string; 
     if (u) return fieldError(u.field, u.message);
     return new TRPCError({ code: "CONFLICT", message: "That would duplicate an existing record." });
   }
-  if (pg.code === "23503")
-    return new TRPCError({ code: "CONFLICT", message: "Other records still depend on this one; remove them first." });
+  if (pg.code === "23503") return new TRPCError({ code: "CONFLICT", message: "Other records still depend on this one; remove them first." });
   if (pg.code === "23514" || pg.code === "23P01")
     return new TRPCError({ code: "CONFLICT", message: `The change breaks a rule of the data (${pg.constraint ?? "constraint"}).` });
   if (pg.code?.startsWith("22")) return new TRPCError({ code: "BAD_REQUEST", message: "A value is out of range or malformed." });
-  if (pg.code === "40001" || pg.code === "40P01")
-    return new TRPCError({ code: "CONFLICT", message: "Another change happened at the same time; try again." });
+  if (pg.code === "40001" || pg.code === "40P01") return new TRPCError({ code: "CONFLICT", message: "Another change happened at the same time; try again." });
   return e;
 }
 
-const STORAGE_RULE_CODES = new Set(["in_use", "has_dependent_clones", "volume_exported", "insufficient_capacity", "pool_full", "shrink_not_supported", "protocol_conflict", "cross_pool_clone"]);
+const STORAGE_RULE_CODES = new Set([
+  "in_use",
+  "has_dependent_clones",
+  "volume_exported",
+  "insufficient_capacity",
+  "pool_full",
+  "shrink_not_supported",
+  "protocol_conflict",
+  "cross_pool_clone",
+]);
 
 /**
  * A failed storage-service call as an error a person can act on. The service's message is kept (it names the pool,
@@ -133,7 +140,8 @@ export function toTrpcError(e: unknown): TRPCError | undefined {
   }
   if (isDpuAgentError(e)) {
     if (e.status === 404) return new TRPCError({ code: "NOT_FOUND", message: e.message, cause: e });
-    if (e.status === 0 || e.status >= 500) return new TRPCError({ code: "BAD_GATEWAY", message: `${e.message} (the DPU agent did not do it; try again or tell an operator)`, cause: e });
+    if (e.status === 0 || e.status >= 500)
+      return new TRPCError({ code: "BAD_GATEWAY", message: `${e.message} (the DPU agent did not do it; try again or tell an operator)`, cause: e });
     return new TRPCError({ code: "PRECONDITION_FAILED", message: e.message, cause: e });
   }
   if (isRuleCompileError(e)) return new TRPCError({ code: "PRECONDITION_FAILED", message: e.message, cause: e });

@@ -75,7 +75,10 @@ async function seedTenant(fx: Fixtures, tenant: Tenant, memberId: string): Promi
   await sshKeyFixture(own, memberId);
   await apiTokenFixture(own, memberId);
   const marker = `mk${hashOf(tenant.id).toString(16).replace("-", "")}z`;
-  await fx.db.update(s.tenants).set({ name: `Tenant ${marker}` }).where(eq(s.tenants.id, tenant.id));
+  await fx.db
+    .update(s.tenants)
+    .set({ name: `Tenant ${marker}` })
+    .where(eq(s.tenants.id, tenant.id));
   const ids = [tenant.id];
   const rows = new Map<string, string>();
   for (const { table, hasName } of await tenantTables(fx)) {
@@ -85,7 +88,9 @@ async function seedTenant(fx: Fixtures, tenant: Tenant, memberId: string): Promi
         .execute(sql`update ${sql.identifier(table)} set name = left(${`${marker}-`} || name, 60) where tenant_id = ${tenant.id}`)
         .catch(() => undefined);
     }
-    const found = await fx.db.execute<{ id: string; row: unknown }>(sql`select id::text as id, to_jsonb(t) as row from ${sql.identifier(table)} t where tenant_id = ${tenant.id}`);
+    const found = await fx.db.execute<{ id: string; row: unknown }>(
+      sql`select id::text as id, to_jsonb(t) as row from ${sql.identifier(table)} t where tenant_id = ${tenant.id}`,
+    );
     for (const r of found.rows) {
       ids.push(r.id);
       rows.set(`${table}/${r.id}`, json(r.row));
@@ -139,11 +144,42 @@ const textArb = fc.oneof(
 );
 const numberArb = fc.oneof(
   fc.integer(),
-  fc.constantFrom(0, -1, 1, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, Number.MAX_SAFE_INTEGER + 2, 1e308, -1e308, 0.5, -0, Number.NaN, Number.POSITIVE_INFINITY),
+  fc.constantFrom(
+    0,
+    -1,
+    1,
+    2 ** 31,
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 53,
+    Number.MAX_SAFE_INTEGER + 2,
+    1e308,
+    -1e308,
+    0.5,
+    -0,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+  ),
   fc.double(),
 );
 const cursorValueArb = fc.oneof(
-  fc.constantFrom<unknown>(null, true, 0, -1, 1e308, 2 ** 31, "", "\u0000", "x", { d: "garbage" }, { d: "99999-01-01T00:00:00Z" }, { d: 5 }, { d: "2020-01-01T00:00:00.000Z", x: 1 }, [], {}),
+  fc.constantFrom<unknown>(
+    null,
+    true,
+    0,
+    -1,
+    1e308,
+    2 ** 31,
+    "",
+    "\u0000",
+    "x",
+    { d: "garbage" },
+    { d: "99999-01-01T00:00:00Z" },
+    { d: 5 },
+    { d: "2020-01-01T00:00:00.000Z", x: 1 },
+    [],
+    {},
+  ),
   fc.date({ noInvalidDate: true }).map((d) => ({ d: d.toISOString() })),
   fc.string({ maxLength: 12 }),
   fc.integer(),
@@ -180,10 +216,31 @@ function pathsOf(v: unknown, at: string[] = [], out: string[][] = []): string[][
 }
 
 type Edit = { how: "replace" | "remove" | "add"; pick: number; key: string; value: unknown };
-const EXTRA_KEYS = ["cursor", "limit", "dir", "sort", "q", "id", "ids", "tenant", "name", "state", "tenantId", "userId", "poolId", "vpcId", "subnetId", "volumeId", "role", "__proto__", "constructor"];
+const EXTRA_KEYS = [
+  "cursor",
+  "limit",
+  "dir",
+  "sort",
+  "q",
+  "id",
+  "ids",
+  "tenant",
+  "name",
+  "state",
+  "tenantId",
+  "userId",
+  "poolId",
+  "vpcId",
+  "subnetId",
+  "volumeId",
+  "role",
+  "__proto__",
+  "constructor",
+];
 
 /** Sets an own property, as JSON.parse would even for "__proto__" (an assignment would change the prototype). */
-const own = (o: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+const own = (o: Record<string, unknown>, key: string, value: unknown) =>
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
 
 function applyEdits(base: unknown, edits: Edit[]): unknown {
   let input: unknown = structuredClone(base);

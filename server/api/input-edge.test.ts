@@ -122,7 +122,16 @@ describe("bad input is a 4xx a person can act on", () => {
   it("forged cursors are BAD_REQUEST 'Invalid cursor' on every list, and a real next cursor still works", async () => {
     const uuid = crypto.randomUUID();
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
-    const forged = ["garbage", b64({ d: 1 }), b64(["x"]), b64([{ d: "garbage" }, uuid]), b64([[], uuid]), b64([{ d: "2020-01-01T00:00:00Z", x: 1 }, uuid]), b64(["a", 5]), b64(["a\u0000", uuid])];
+    const forged = [
+      "garbage",
+      b64({ d: 1 }),
+      b64(["x"]),
+      b64([{ d: "garbage" }, uuid]),
+      b64([[], uuid]),
+      b64([{ d: "2020-01-01T00:00:00Z", x: 1 }, uuid]),
+      b64(["a", 5]),
+      b64(["a\u0000", uuid]),
+    ];
     const lists = Object.keys(procedures).filter((p) => procedures[p]!._def.inputs.some(takesCursor) && authzTable[p] && allowedRole(p));
     expect(lists.length).toBeGreaterThan(15);
     for (const path of lists) {
@@ -162,7 +171,16 @@ describe("bad input is a 4xx a person can act on", () => {
       answered.push(path);
     }
     expect(answered).toEqual(
-      expect.arrayContaining(["images.update", "networksAdmin.updateProviderNetwork", "pools.update", "ports.update", "securityGroups.update", "subnets.update", "volumes.update", "vpcs.update"]),
+      expect.arrayContaining([
+        "images.update",
+        "networksAdmin.updateProviderNetwork",
+        "pools.update",
+        "ports.update",
+        "securityGroups.update",
+        "subnets.update",
+        "volumes.update",
+        "vpcs.update",
+      ]),
     );
   });
 

@@ -12,7 +12,6 @@ import { twoFactor } from "better-auth/plugins";
 import { ssoPlugins } from "./sso";
 import { afterHook, beforeHook, checkedUserData, logAuthError } from "./guards";
 
-
 function build() {
   const baseURL = process.env.ANVIL_URL ?? "http://localhost:3000";
   return betterAuth({
@@ -80,10 +79,7 @@ function build() {
       session: {
         create: {
           before: async (session) => {
-            const [u] = await getDb()
-              .select({ disabled: schema.users.disabled })
-              .from(schema.users)
-              .where(eq(schema.users.id, session.userId));
+            const [u] = await getDb().select({ disabled: schema.users.disabled }).from(schema.users).where(eq(schema.users.id, session.userId));
             if (u?.disabled) throw new APIError("FORBIDDEN", { message: "This account is disabled. Ask an operator to enable it." });
             return { data: session };
           },

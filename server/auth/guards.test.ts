@@ -95,7 +95,8 @@ describe("failed sign-ins per account", () => {
     await createUserWithPassword(db, { email, name: "Target", password: PASSWORD });
     const max = accountFailureMax();
     // Spread over many addresses, as an attacker would: the per-address limit never triggers.
-    for (let i = 0; i < max; i++) expect((await signIn(proxied, email.toUpperCase(), "wrong password!", { xff: `198.18.${octet()}.${octet()}` })).status).toBe(401);
+    for (let i = 0; i < max; i++)
+      expect((await signIn(proxied, email.toUpperCase(), "wrong password!", { xff: `198.18.${octet()}.${octet()}` })).status).toBe(401);
     const locked = await signIn(proxied, email, PASSWORD, { xff: `198.19.${octet()}.${octet()}` });
     expect(locked.status).toBe(429);
     expect(locked.json.code).toBe("ACCOUNT_SIGN_IN_LOCKED");
@@ -116,7 +117,10 @@ describe("failed sign-ins per account", () => {
       for (let i = 0; i < max - 1; i++) expect((await signIn(proxied, email, "wrong password!", { xff: `198.18.${octet()}.${octet()}` })).status).toBe(401);
       expect((await signIn(proxied, email, PASSWORD, { xff: `198.18.${octet()}.${octet()}` })).status).toBe(200);
     }
-    const rows = await db.select().from(s.rateLimits).where(like(s.rateLimits.key, `sign-in-failures:${email}`));
+    const rows = await db
+      .select()
+      .from(s.rateLimits)
+      .where(like(s.rateLimits.key, `sign-in-failures:${email}`));
     expect(rows).toEqual([]);
   });
 });
@@ -182,7 +186,13 @@ describe("logging of refused auth requests", () => {
     try {
       const res = await new Promise<number>((resolve, reject) => {
         const req = http.request(
-          { host: "127.0.0.1", port: proxied.port, path: "/api/auth/sign-in/email", method: "POST", headers: { origin, "content-type": "application/json", "x-forwarded-for": `198.21.${octet()}.${octet()}` } },
+          {
+            host: "127.0.0.1",
+            port: proxied.port,
+            path: "/api/auth/sign-in/email",
+            method: "POST",
+            headers: { origin, "content-type": "application/json", "x-forwarded-for": `198.21.${octet()}.${octet()}` },
+          },
           (r) => {
             r.resume();
             resolve(r.statusCode!);

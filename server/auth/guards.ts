@@ -31,14 +31,20 @@ function bodyOf(ctx: { body?: unknown }): Record<string, unknown> | null {
 }
 
 async function refuseIfLocked(email: string) {
-  const [row] = await getDb().select().from(rateLimits).where(eq(rateLimits.key, failureKey(email)));
+  const [row] = await getDb()
+    .select()
+    .from(rateLimits)
+    .where(eq(rateLimits.key, failureKey(email)));
   if (!row) return;
   const left = row.lastRequest + ACCOUNT_WINDOW_MS - Date.now();
   if (row.count >= accountFailureMax() && left > 0) {
     const minutes = Math.ceil(left / 60_000);
     throw new APIError(
       "TOO_MANY_REQUESTS",
-      { message: `Too many failed sign-ins for this account. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}, or ask an operator.`, code: "ACCOUNT_SIGN_IN_LOCKED" },
+      {
+        message: `Too many failed sign-ins for this account. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}, or ask an operator.`,
+        code: "ACCOUNT_SIGN_IN_LOCKED",
+      },
       { "retry-after": String(Math.ceil(left / 1000)) },
     );
   }
@@ -59,13 +65,16 @@ async function recordFailure(email: string) {
 }
 
 async function clearFailures(email: string) {
-  await getDb().delete(rateLimits).where(eq(rateLimits.key, failureKey(email)));
+  await getDb()
+    .delete(rateLimits)
+    .where(eq(rateLimits.key, failureKey(email)));
 }
 
 /** The display-name rule, as better-auth reports a refusal (400 naming the field). */
 export function checkedName(name: unknown): string {
   const r = displayNameRule.safeParse(name);
-  if (!r.success) throw new APIError("BAD_REQUEST", { message: `Invalid input: name: ${r.error.issues.map((i) => i.message).join(", ")}`, code: "INVALID_NAME" });
+  if (!r.success)
+    throw new APIError("BAD_REQUEST", { message: `Invalid input: name: ${r.error.issues.map((i) => i.message).join(", ")}`, code: "INVALID_NAME" });
   return r.data;
 }
 
@@ -117,6 +126,7 @@ export const afterHook = createAuthMiddleware(async (ctx) => {
 /** better-auth's onAPIError.onError: errors that escape an endpoint (its body parser's, for one). */
 export function logAuthError(e: unknown) {
   const status = isAPIError(e) ? e.statusCode : 500;
-  if (status < 500) logger.info({ status, code: (e as { body?: { code?: string } }).body?.code, reason: (e as Error).message.slice(0, 300) }, "auth request refused");
+  if (status < 500)
+    logger.info({ status, code: (e as { body?: { code?: string } }).body?.code, reason: (e as Error).message.slice(0, 300) }, "auth request refused");
   else logger.error({ err: e }, "auth request failed");
 }

@@ -21,14 +21,19 @@ let acme: { id: string; slug: string };
 let globex: { id: string; slug: string };
 let initech: { id: string; slug: string };
 
-const tenant = async (label: string) => (await db.insert(s.tenants).values({ slug: uniq(label), name: label }).returning())[0]!;
+const tenant = async (label: string) =>
+  (
+    await db
+      .insert(s.tenants)
+      .values({ slug: uniq(label), name: label })
+      .returning()
+  )[0]!;
 const person = (login: string, groups: string[], email = `${login}@idp.test`) => {
   idp.people.set(login, { login, email, name: `${login[0]!.toUpperCase()}${login.slice(1)} Example`, groups });
   return email;
 };
 let octet = 1;
-const signIn = (login: string) =>
-  ssoSignIn({ handler: (r) => getAuth().handler(r), origin, login, headers: { [CLIENT_IP_HEADER]: `10.77.0.${octet++}` } });
+const signIn = (login: string) => ssoSignIn({ handler: (r) => getAuth().handler(r), origin, login, headers: { [CLIENT_IP_HEADER]: `10.77.0.${octet++}` } });
 
 async function principalOf(cookie: string) {
   return (await createContext({ headers: new Headers({ cookie }) })).principal;
@@ -89,11 +94,22 @@ describe("SSO sign-in with a real OpenID Connect provider", () => {
     expect(u.platformRoleFromSso).toBe(true);
     expect(await membershipsOf(u.id)).toEqual({ [acme.slug]: "tenant-admin/sso", [globex.slug]: "tenant-member/sso" });
     // The IdP's tokens are not kept; the link to the IdP identity is.
-    const [acct] = await db.select().from(s.accounts).where(and(eq(s.accounts.userId, u.id), eq(s.accounts.providerId, "oidc")));
+    const [acct] = await db
+      .select()
+      .from(s.accounts)
+      .where(and(eq(s.accounts.userId, u.id), eq(s.accounts.providerId, "oidc")));
     expect(acct).toMatchObject({ accountId: "alice", accessToken: null, refreshToken: null, idToken: null });
     // Every grant is audited, with its source.
-    const audits = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, u.id), eq(s.auditEvents.action, "member.add")));
-    expect(audits.map((a) => [a.tenantId, a.details?.source]).sort()).toEqual([[acme.id, "sso"], [globex.id, "sso"]].sort());
+    const audits = await db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, u.id), eq(s.auditEvents.action, "member.add")));
+    expect(audits.map((a) => [a.tenantId, a.details?.source]).sort()).toEqual(
+      [
+        [acme.id, "sso"],
+        [globex.id, "sso"],
+      ].sort(),
+    );
   });
 
   it("re-syncs SSO grants at every sign-in and never touches grants made by hand", async () => {
@@ -110,7 +126,10 @@ describe("SSO sign-in with a real OpenID Connect provider", () => {
     expect(r.location).toBe("/");
     expect(await membershipsOf(u.id)).toEqual({ [acme.slug]: "tenant-member/sso", [initech.slug]: "tenant-admin/manual" });
     expect((await principalOf(r.anvil.header()))?.platformRole).toBeNull();
-    const removed = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, u.id), eq(s.auditEvents.action, "member.remove")));
+    const removed = await db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, u.id), eq(s.auditEvents.action, "member.remove")));
     expect(removed.map((a) => [a.tenantId, a.details?.source])).toEqual([[globex.id, "sso"]]);
 
     // A platform role set by hand stays, whatever the groups say; the SSO membership goes with its group.

@@ -127,7 +127,10 @@ export async function syncSsoGrants(userId: string, groups: readonly string[], m
 
     const roleChange = platformRoleChange({ role: u.platformRole, fromSso: u.fromSso }, desired.platformRole);
     if (roleChange) {
-      await tx.update(users).set({ platformRole: roleChange.role, platformRoleFromSso: roleChange.role !== null }).where(eq(users.id, u.id));
+      await tx
+        .update(users)
+        .set({ platformRole: roleChange.role, platformRoleFromSso: roleChange.role !== null })
+        .where(eq(users.id, u.id));
       await audit(tx, actor, {
         action: "user.set_platform_role",
         targetType: "user",
@@ -139,9 +142,7 @@ export async function syncSsoGrants(userId: string, groups: readonly string[], m
     }
 
     const wanted = [...desired.tenants.keys()];
-    const known = wanted.length
-      ? await tx.select({ id: tenants.id, slug: tenants.slug }).from(tenants).where(inArray(tenants.slug, wanted))
-      : [];
+    const known = wanted.length ? await tx.select({ id: tenants.id, slug: tenants.slug }).from(tenants).where(inArray(tenants.slug, wanted)) : [];
     const idOf = new Map(known.map((t) => [t.slug, t.id]));
     result.unknownTenants = wanted.filter((s) => !idOf.has(s));
     for (const slug of result.unknownTenants) desired.tenants.delete(slug);
@@ -165,15 +166,39 @@ export async function syncSsoGrants(userId: string, groups: readonly string[], m
           .onConflictDoNothing()
           .returning({ role: memberships.role });
         if (!added.length) continue;
-        await audit(tx, actor, { action: "member.add", targetType: "user", targetId: u.id, targetName: u.email, tenantId, details: { role: c.role, source: "sso" } });
+        await audit(tx, actor, {
+          action: "member.add",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          tenantId,
+          details: { role: c.role, source: "sso" },
+        });
         result.changes.push({ kind: "grant", tenant: c.tenantSlug, role: c.role });
       } else if (c.kind === "set_role") {
-        await tx.update(memberships).set({ role: c.to }).where(and(mine, eq(memberships.source, "sso")));
-        await audit(tx, actor, { action: "member.set_role", targetType: "user", targetId: u.id, targetName: u.email, tenantId, details: { from: c.from, to: c.to, source: "sso" } });
+        await tx
+          .update(memberships)
+          .set({ role: c.to })
+          .where(and(mine, eq(memberships.source, "sso")));
+        await audit(tx, actor, {
+          action: "member.set_role",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          tenantId,
+          details: { from: c.from, to: c.to, source: "sso" },
+        });
         result.changes.push({ kind: "set_role", tenant: c.tenantSlug, from: c.from, to: c.to });
       } else {
         await tx.delete(memberships).where(and(mine, eq(memberships.source, "sso")));
-        await audit(tx, actor, { action: "member.remove", targetType: "user", targetId: u.id, targetName: u.email, tenantId, details: { role: c.role, source: "sso" } });
+        await audit(tx, actor, {
+          action: "member.remove",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          tenantId,
+          details: { role: c.role, source: "sso" },
+        });
         result.changes.push({ kind: "revoke", tenant: c.tenantSlug, role: c.role });
       }
     }
@@ -207,8 +232,7 @@ function anvilSso(cfg: SsoConfig): BetterAuthPlugin {
             if (source.method !== "oauth" || !isOurs(source.oauth?.providerId)) return;
             const profile = source.oauth?.profile ?? {};
             if (source.action === "create-user") {
-              if (cfg.signup === "never")
-                return refusal("no_account", "There is no Anvil account for this address. Ask an operator to create one.");
+              if (cfg.signup === "never") return refusal("no_account", "There is no Anvil account for this address. Ask an operator to create one.");
               if (cfg.signup === "groups") {
                 const d = desiredGrants(groupsFromClaims(profile, cfg.groupsClaim), cfg.mapping);
                 if (!d.platformRole && d.tenants.size === 0)

@@ -52,7 +52,12 @@ async function post(jar: CookieJar, path: string, body: unknown, from?: string) 
   const res = await getAuth().handler(
     new Request(`${origin}/api/auth${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin, cookie: jar.header(), [CLIENT_IP_HEADER]: from ?? `10.88.${Math.floor(ip / 250)}.${(ip++ % 250) + 1}` },
+      headers: {
+        "content-type": "application/json",
+        origin,
+        cookie: jar.header(),
+        [CLIENT_IP_HEADER]: from ?? `10.88.${Math.floor(ip / 250)}.${(ip++ % 250) + 1}`,
+      },
       body: JSON.stringify(body),
     }),
   );

@@ -23,7 +23,15 @@ let instanceId: string;
 
 const node = async (kind: "host" | "dpu" = "host", parentNodeId?: string) => {
   const name = uniq(`authz-${kind}`);
-  const id = await insertNode(db, { name, kind, parentNodeId, bmcDriver: "redfish", bmcAddress: `http://127.0.0.1:9/redfish/v1/Systems/${name}`, username: "u", password: "p" });
+  const id = await insertNode(db, {
+    name,
+    kind,
+    parentNodeId,
+    bmcDriver: "redfish",
+    bmcAddress: `http://127.0.0.1:9/redfish/v1/Systems/${name}`,
+    username: "u",
+    password: "p",
+  });
   return { id, name, kind };
 };
 
@@ -33,9 +41,15 @@ beforeAll(async () => {
   otherHost = (await node()) as typeof otherHost;
   freeHost = (await node()) as typeof freeHost;
   dpu = (await node("dpu", host.id)) as typeof dpu;
-  const [p] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [p] = await db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   poolId = p!.id;
-  const [i] = await db.insert(s.instances).values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId: host.id, state: "running" }).returning();
+  const [i] = await db
+    .insert(s.instances)
+    .values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId: host.id, state: "running" })
+    .returning();
   instanceId = i!.id;
   // A deleted instance of the tenant still pointing at otherHost grants nothing.
   await db
@@ -72,7 +86,13 @@ describe("canOpenConsole", () => {
   it("lets a tenant's members into their instance's host, tied to that instance and epoch; nobody else; not a deleted instance's", async () => {
     const epoch = await consoleEpoch(db, host.id);
     expect(epoch).toBeGreaterThan(0); // placing the instance was a handover
-    expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({ ok: true, readOnly: false, tenantId: fx.tenant.id, instance: { id: instanceId }, epoch });
+    expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({
+      ok: true,
+      readOnly: false,
+      tenantId: fx.tenant.id,
+      instance: { id: instanceId },
+      epoch,
+    });
     expect(await canOpenConsole(fx.principals.tenantAdmin, host, db)).toMatchObject({ ok: true });
     expect(await canOpenConsole(fx.principals.otherTenantMember, host, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
     expect(await canOpenConsole(fx.principals.tenantMember, otherHost, db)).toEqual({ ok: false, code: 4403, reason: REFUSALS.notYours });
@@ -93,7 +113,11 @@ describe("canOpenConsole", () => {
   it("closes a suspended tenant's consoles", async () => {
     await tenantState(db, fx.tenant.id, "suspended");
     try {
-      expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({ ok: false, code: 4403, reason: expect.stringContaining("is suspended") });
+      expect(await canOpenConsole(fx.principals.tenantMember, host, db)).toMatchObject({
+        ok: false,
+        code: 4403,
+        reason: expect.stringContaining("is suspended"),
+      });
     } finally {
       await tenantState(db, fx.tenant.id, "active");
     }
@@ -105,7 +129,10 @@ describe("console epochs (a handover of a host bumps its epoch)", () => {
   it("moves at placement, at removal, at deletion and at a rebuild — and not at other instance updates", async () => {
     const n = await node();
     expect(await consoleEpoch(db, n.id)).toBe(0);
-    const [i] = await db.insert(s.instances).values({ tenantId: fx.tenant.id, poolId, name: uniq("epoch"), systemVolumeSizeGiB: 10, state: "creating" }).returning();
+    const [i] = await db
+      .insert(s.instances)
+      .values({ tenantId: fx.tenant.id, poolId, name: uniq("epoch"), systemVolumeSizeGiB: 10, state: "creating" })
+      .returning();
     await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i!.id));
     expect(await consoleEpoch(db, n.id)).toBe(1);
     await db.update(s.instances).set({ state: "running", description: "x" }).where(eq(s.instances.id, i!.id));

@@ -25,7 +25,7 @@ export type ConsoleAccess =
       /** The node's console epoch when the grant was made: a handover of the host moves it and ends the grant. */
       epoch: number;
     }
-  | { ok: false; /** WebSocket close code the proxy uses */ code: 4401 | 4403 | 4404; reason: string };
+  | { ok: false /** WebSocket close code the proxy uses */; code: 4401 | 4403 | 4404; reason: string };
 
 export const REFUSALS = {
   signIn: "Sign in to open a serial console",

@@ -40,7 +40,11 @@ const nodeOf = (i: number) => ({
 });
 
 async function setDialect(i: number, body: unknown) {
-  const r = await fetch(`${sim.adminUrl}/admin/bmcs/${sim.bmcs[i].id}/dialect`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const r = await fetch(`${sim.adminUrl}/admin/bmcs/${sim.bmcs[i].id}/dialect`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   expect(r.status).toBe(200);
 }
 
@@ -98,6 +102,8 @@ describe("console of a Redfish-enrolled node", () => {
     expect(e).toBeInstanceOf(BmcError);
     expect((e as BmcError).code).toBe("unsupported");
     expect((e as BmcError).transient).toBe(false);
-    expect((e as BmcError).message).toBe("This BMC offers no serial console (its system advertises no SerialConsole; its manager advertises no SerialConsole or CommandShell)");
+    expect((e as BmcError).message).toBe(
+      "This BMC offers no serial console (its system advertises no SerialConsole; its manager advertises no SerialConsole or CommandShell)",
+    );
   });
 });

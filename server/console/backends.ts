@@ -16,7 +16,8 @@ export function backendForNode(node: NodeBmc): ConsoleBackend {
   const ep = endpointFor(node, { timeoutMs: 10_000 });
   if (node.bmcDriver === "ipmi") return new IpmiSolBackend(ep);
   const open = (o: BmcConsoleOption): Promise<ConsoleStream> => {
-    if (o.kind === "websocket") return new RedfishConsoleBackend({ address: node.bmcAddress, credentials: ep.credentials, consoleUri: o.url, verifyTls: node.bmcVerifyTls }).connect();
+    if (o.kind === "websocket")
+      return new RedfishConsoleBackend({ address: node.bmcAddress, credentials: ep.credentials, consoleUri: o.url, verifyTls: node.bmcVerifyTls }).connect();
     if (o.kind === "ssh") return new SshConsoleBackend({ host: o.host, port: o.port, credentials: ep.credentials }).connect();
     return new IpmiSolBackend({ address: `${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}`, credentials: ep.credentials }).connect();
   };

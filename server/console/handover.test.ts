@@ -39,7 +39,10 @@ const tenants: Record<"acme" | "globex", { id: string; cookie: string; userId: s
 let operatorCookie = "";
 
 async function tenantWithUser(name: string) {
-  const [t] = await db.insert(s.tenants).values({ slug: uniq(name), name: `${name} handover` }).returning();
+  const [t] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq(name), name: `${name} handover` })
+    .returning();
   const email = `${uniq(name)}@test.local`;
   const userId = await createUserWithPassword(db, { email, name: `${name} user`, password: PASSWORD });
   await db.insert(s.memberships).values({ tenantId: t!.id, userId, role: "tenant-admin" });
@@ -47,7 +50,10 @@ async function tenantWithUser(name: string) {
 }
 
 async function place(tenantId: string, nodeId: string): Promise<string> {
-  const [i] = await db.insert(s.instances).values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state: "running" }).returning();
+  const [i] = await db
+    .insert(s.instances)
+    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state: "running" })
+    .returning();
   return i!.id;
 }
 
@@ -78,10 +84,15 @@ beforeAll(async () => {
     const id = `node-000${i}`;
     sim.setBootable(id, true);
     const bmc = sim.byId(id)!;
-    hosts.push(await insertNode(db, { name: uniq(`handover-${i}`), bmcDriver: "redfish", bmcAddress: bmc.url, username: bmc.username, password: bmc.password }));
+    hosts.push(
+      await insertNode(db, { name: uniq(`handover-${i}`), bmcDriver: "redfish", bmcAddress: bmc.url, username: bmc.username, password: bmc.password }),
+    );
     await resetVia(bmc, "On");
   }
-  const [p] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [p] = await db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   poolId = p!.id;
   proxy1 = createConsoleProxy({ db, allowedOrigin: TEST_ORIGIN, recheckIntervalMs: HOUR, session: { initialBackoffMs: 100, maxBackoffMs: 500 } });
   proxy2 = createConsoleProxy({ db, allowedOrigin: TEST_ORIGIN, recheckIntervalMs: HOUR, session: { initialBackoffMs: 100, maxBackoffMs: 500 } });
@@ -172,7 +183,10 @@ describe("a host handed to another tenant", () => {
     const x = await place(tenants.acme.id, node);
     const a = await openInstance(replica1, x, tenants.acme.cookie);
     await a.waitState("connected");
-    await db.update(s.instances).set({ storageVolumeId: `vol-${uniq()}` }).where(eq(s.instances.id, x));
+    await db
+      .update(s.instances)
+      .set({ storageVolumeId: `vol-${uniq()}` })
+      .where(eq(s.instances.id, x));
     expect((await a.waitClose()).code).toBe(HANDOVER_CODE);
     // Reconnecting (what the UI does after 4409) follows the instance; after a recovery that is the spare host.
     const a2 = await openInstance(replica1, x, tenants.acme.cookie);
@@ -228,7 +242,9 @@ describe("access re-checked on an open console", () => {
     const m = await member();
     const c = await openAs(m.cookie);
     const { getAuth } = await import("@/server/auth/auth");
-    const res = await getAuth().handler(new Request(`${TEST_ORIGIN}/api/auth/sign-out`, { method: "POST", headers: { cookie: m.cookie, origin: TEST_ORIGIN } }));
+    const res = await getAuth().handler(
+      new Request(`${TEST_ORIGIN}/api/auth/sign-out`, { method: "POST", headers: { cookie: m.cookie, origin: TEST_ORIGIN } }),
+    );
     expect(res.status).toBe(200);
     expect((await c.waitClose()).code).toBe(4401);
   });
@@ -274,7 +290,10 @@ describe("access re-checked on an open console", () => {
       // And a handover seen only by polling ends the session too.
       const m2 = await member();
       const c2 = await openAs(m2.cookie, srv);
-      await db.update(s.instances).set({ storageVolumeId: `vol-${uniq()}` }).where(eq(s.instances.id, instanceId));
+      await db
+        .update(s.instances)
+        .set({ storageVolumeId: `vol-${uniq()}` })
+        .where(eq(s.instances.id, instanceId));
       expect((await c2.waitClose()).code).toBe(HANDOVER_CODE);
     } finally {
       await srv.close();

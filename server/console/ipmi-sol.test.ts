@@ -88,7 +88,10 @@ describe("IPMI SOL console backend against ipmi_sim", () => {
     expect(app.some((m) => m.cmd === GET_CHANNEL_PAYLOAD_SUPPORT)).toBe(false);
 
     // Released: a new session opens without needing a take-over.
-    const again = await new IpmiSolBackend({ address: sim.address, credentials: { username: sim.username, password: sim.password } }, { takeOver: false }).connect();
+    const again = await new IpmiSolBackend(
+      { address: sim.address, credentials: { username: sim.username, password: sim.password } },
+      { takeOver: false },
+    ).connect();
     const out2 = watch(again);
     await out2.waitFor("login: ");
     await again.close();

@@ -277,7 +277,13 @@ export class IpmiSolBackend implements ConsoleBackend {
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number | null };
           reject(
             classifyIpmitoolFailure(
-              { exitCode: typeof e.code === "number" ? e.code : null, killed: Boolean(e.killed), stderr, stdout, spawnError: typeof e.code === "string" ? e : undefined },
+              {
+                exitCode: typeof e.code === "number" ? e.code : null,
+                killed: Boolean(e.killed),
+                stderr,
+                stdout,
+                spawnError: typeof e.code === "string" ? e : undefined,
+              },
               { address: this.address, username: this.ep.credentials.username, what: "deactivate the serial console", timeoutMs: 10_000 },
             ),
           );
@@ -298,7 +304,16 @@ export class IpmiSolBackend implements ConsoleBackend {
           this.ipmitool(),
           [...ipmitoolBaseArgs(this.host, this.ep.credentials.username, 1, 1).filter((a) => a !== "-v"), "raw", "0x06", ...args],
           { env: ipmitoolEnv(this.ep.credentials.password), timeout: 8000, killSignal: "SIGKILL" },
-          (err, stdout) => resolve(err ? null : stdout.trim().split(/\s+/).filter(Boolean).map((h) => Number.parseInt(h, 16))),
+          (err, stdout) =>
+            resolve(
+              err
+                ? null
+                : stdout
+                    .trim()
+                    .split(/\s+/)
+                    .filter(Boolean)
+                    .map((h) => Number.parseInt(h, 16)),
+            ),
         );
       });
     const info = await raw(["0x4b", "0x01", "0x01"]);
@@ -359,7 +374,11 @@ export class IpmiSolBackend implements ConsoleBackend {
       child.on("error", (err: NodeJS.ErrnoException) => {
         fail(
           err.code === "ENOENT"
-            ? new BmcError("unsupported", this.address, `${this.opts.python ?? "/usr/bin/python3"} is needed for IPMI serial consoles (Debian: apt-get install python3)`)
+            ? new BmcError(
+                "unsupported",
+                this.address,
+                `${this.opts.python ?? "/usr/bin/python3"} is needed for IPMI serial consoles (Debian: apt-get install python3)`,
+              )
             : new BmcError("bmc_error", this.address, `Could not start ipmitool for the serial console: ${err.message}`),
         );
       });
@@ -367,10 +386,16 @@ export class IpmiSolBackend implements ConsoleBackend {
         if (settled) return;
         if (/already active on another session/i.test(stderr)) return fail(new SolInUseError(this.address, stderr));
         if (/sol payload disabled/i.test(stderr)) {
-          return fail(new BmcError("unsupported", this.address, `Serial-over-LAN is disabled on BMC ${this.address} (enable it: ipmitool sol set enabled true)`, { detail: stderr }));
+          return fail(
+            new BmcError("unsupported", this.address, `Serial-over-LAN is disabled on BMC ${this.address} (enable it: ipmitool sol set enabled true)`, {
+              detail: stderr,
+            }),
+          );
         }
         if (/command not found|no such file/i.test(stderr) && /ipmitool/i.test(stderr)) {
-          return fail(new BmcError("unsupported", this.address, "ipmitool is not installed on this Anvil server (Debian: apt-get install ipmitool)", { detail: stderr }));
+          return fail(
+            new BmcError("unsupported", this.address, "ipmitool is not installed on this Anvil server (Debian: apt-get install ipmitool)", { detail: stderr }),
+          );
         }
         fail(
           classifyIpmitoolFailure(
@@ -548,7 +573,10 @@ export class IpmiSolStream extends EventEmitter<ConsoleStreamEvents> implements 
       notes.push(`sent ${c.bytes.length} byte${c.bytes.length === 1 ? "" : "s"} typed while the console was taken over`);
     }
     const dropped = c.dropped + (fresh ? 0 : c.bytes.length);
-    if (dropped) notes.push(`${dropped} byte${dropped === 1 ? "" : "s"} typed meanwhile were not sent (more than ${CARRY_OVER_BYTES} bytes, or older than ${CARRY_OVER_MS / 1000} s)`);
+    if (dropped)
+      notes.push(
+        `${dropped} byte${dropped === 1 ? "" : "s"} typed meanwhile were not sent (more than ${CARRY_OVER_BYTES} bytes, or older than ${CARRY_OVER_MS / 1000} s)`,
+      );
     if (notes.length) setImmediate(() => this.emitData(Buffer.from(`\r\n\x1b[2m[console: ${notes.join("; ")}]\x1b[0m\r\n`, "utf8")));
   }
 

@@ -36,7 +36,15 @@ beforeAll(async () => {
   const host = sim.byId("node-0001")!;
   const dpu = sim.byId("node-0001-dpu")!;
   hostId = await insertNode(db, { name: uniq("console-host"), bmcDriver: "redfish", bmcAddress: host.url, username: host.username, password: host.password });
-  dpuId = await insertNode(db, { name: uniq("console-dpu"), kind: "dpu", parentNodeId: hostId, bmcDriver: "redfish", bmcAddress: dpu.url, username: dpu.username, password: dpu.password });
+  dpuId = await insertNode(db, {
+    name: uniq("console-dpu"),
+    kind: "dpu",
+    parentNodeId: hostId,
+    bmcDriver: "redfish",
+    bmcAddress: dpu.url,
+    username: dpu.username,
+    password: dpu.password,
+  });
 
   adminEmail = `${uniq("opadmin")}@test.local`;
   const viewerEmail = `${uniq("opviewer")}@test.local`;
@@ -44,16 +52,28 @@ beforeAll(async () => {
   adminUserId = await createUserWithPassword(db, { email: adminEmail, name: "Console Admin", password: PASSWORD, platformRole: "operator-admin" });
   await createUserWithPassword(db, { email: viewerEmail, name: "Console Viewer", password: PASSWORD, platformRole: "operator-viewer" });
   const tenantUser = await createUserWithPassword(db, { email: tenantEmail, name: "Tenant Member", password: PASSWORD });
-  const [t] = await db.insert(s.tenants).values({ slug: uniq("acme"), name: "Acme console test" }).returning();
+  const [t] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq("acme"), name: "Acme console test" })
+    .returning();
   await db.insert(s.memberships).values({ tenantId: t!.id, userId: tenantUser, role: "tenant-admin" });
   tenantId = t!.id;
   const otherEmail = `${uniq("other")}@test.local`;
   const otherUser = await createUserWithPassword(db, { email: otherEmail, name: "Other Tenant", password: PASSWORD });
-  const [o] = await db.insert(s.tenants).values({ slug: uniq("globex"), name: "Globex console test" }).returning();
+  const [o] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq("globex"), name: "Globex console test" })
+    .returning();
   await db.insert(s.memberships).values({ tenantId: o!.id, userId: otherUser, role: "tenant-admin" });
   cookies.other = await signInCookie(otherEmail, PASSWORD);
   const host2 = sim.byId("node-0003")!;
-  host2Id = await insertNode(db, { name: uniq("console-host2"), bmcDriver: "redfish", bmcAddress: host2.url, username: host2.username, password: host2.password });
+  host2Id = await insertNode(db, {
+    name: uniq("console-host2"),
+    bmcDriver: "redfish",
+    bmcAddress: host2.url,
+    username: host2.username,
+    password: host2.password,
+  });
   cookies.admin = await signInCookie(adminEmail, PASSWORD);
   cookies.viewer = await signInCookie(viewerEmail, PASSWORD);
   cookies.tenant = await signInCookie(tenantEmail, PASSWORD);
@@ -213,20 +233,32 @@ describe("console proxy refusals", () => {
     await c.waitState("connected");
     await c.close();
     await until("token audit row", async () => {
-      const rows = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, dpuId), eq(s.auditEvents.action, "console.open")));
+      const rows = await db
+        .select()
+        .from(s.auditEvents)
+        .where(and(eq(s.auditEvents.targetId, dpuId), eq(s.auditEvents.action, "console.open")));
       return rows.some((r) => (r.details as { via?: string }).via === "api-token");
     });
     // A Bearer token that does not resolve is unauthenticated.
-    const bad = await ConsoleWs.open(`${srv.url}/api/console/${dpuId}`, { authorization: "Bearer anv_000000000000000000000000_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" });
+    const bad = await ConsoleWs.open(`${srv.url}/api/console/${dpuId}`, {
+      authorization: "Bearer anv_000000000000000000000000_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    });
     expect((await bad.waitClose()).code).toBe(4401);
   });
 });
 
 describe("tenant consoles of their instances (/api/console/instance/<id>)", () => {
-  const openInstance = (id: string, who: keyof typeof cookies) => ConsoleWs.open(`${srv.url}/api/console/instance/${id}`, { cookie: cookies[who], origin: TEST_ORIGIN });
+  const openInstance = (id: string, who: keyof typeof cookies) =>
+    ConsoleWs.open(`${srv.url}/api/console/instance/${id}`, { cookie: cookies[who], origin: TEST_ORIGIN });
   async function instance(nodeId: string | null, state: "running" | "creating" = "running") {
-    const [p] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
-    const [i] = await db.insert(s.instances).values({ tenantId, poolId: p!.id, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state }).returning();
+    const [p] = await db
+      .insert(s.pools)
+      .values({ name: uniq("pool"), resourceClass: "bm.test" })
+      .returning();
+    const [i] = await db
+      .insert(s.instances)
+      .values({ tenantId, poolId: p!.id, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state })
+      .returning();
     return i!.id;
   }
 
@@ -249,7 +281,10 @@ describe("tenant consoles of their instances (/api/console/instance/<id>)", () =
     // Another tenant's instance is answered exactly like one that does not exist (no existence oracle).
     expect(await other.waitClose()).toEqual({ code: 4404, reason: "No such instance" });
     await until("audit row names the instance", async () => {
-      const rows = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, id), eq(s.auditEvents.action, "console.open")));
+      const rows = await db
+        .select()
+        .from(s.auditEvents)
+        .where(and(eq(s.auditEvents.targetId, id), eq(s.auditEvents.action, "console.open")));
       return rows.some((r) => r.targetType === "instance" && (r.details as { instanceId?: string }).instanceId === id && r.tenantId === tenantId);
     });
   });

@@ -287,7 +287,11 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     const origin = headers.get("origin");
     // Browsers always send Origin on a WebSocket; only a non-browser client (a script with an API token) omits it.
     if (origin ? origin !== allowedOrigin() : !bearer) {
-      return refuse(ws, CLOSE.forbidden, origin ? `Cross-origin console connections are refused (${origin})` : "Console connections must come from the Anvil web app");
+      return refuse(
+        ws,
+        CLOSE.forbidden,
+        origin ? `Cross-origin console connections are refused (${origin})` : "Console connections must come from the Anvil web app",
+      );
     }
     let principal: Principal | null;
     try {
@@ -323,7 +327,13 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
       ? { targetType: "instance", targetId: access.instance.id, targetName: access.instance.name, tenantId: access.tenantId }
       : { targetType: "node", targetId: node.id, targetName: node.name, tenantId: access.tenantId };
     await track(
-      db().transaction((tx) => audit(tx, actx, { ...base, action: "console.open", details: { readOnly, kind: node.kind, via: bearer ? "api-token" : "session", ...(instanceId ? { instanceId } : {}) } })),
+      db().transaction((tx) =>
+        audit(tx, actx, {
+          ...base,
+          action: "console.open",
+          details: { readOnly, kind: node.kind, via: bearer ? "api-token" : "session", ...(instanceId ? { instanceId } : {}) },
+        }),
+      ),
     );
     if (ws.readyState !== WebSocket.OPEN) {
       await track(

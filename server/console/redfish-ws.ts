@@ -68,7 +68,9 @@ export class RedfishConsoleBackend implements ConsoleBackend {
       ws.once("error", (err: NodeJS.ErrnoException) => {
         const m = err.message ?? String(err);
         if (/certificate|self[- ]signed|CERT_/i.test(m) || /CERT|SELF_SIGNED/.test(err.code ?? ""))
-          fail(new BmcError("tls", address, `BMC ${address}'s TLS certificate is not trusted (${m}); trust it or turn certificate verification off for this node`));
+          fail(
+            new BmcError("tls", address, `BMC ${address}'s TLS certificate is not trusted (${m}); trust it or turn certificate verification off for this node`),
+          );
         else if (/timed out|timeout/i.test(m)) fail(new BmcError("timeout", address, `BMC ${address} did not open its serial console within ${timeout} ms`));
         else fail(new BmcError("unreachable", address, `Could not reach the serial console of BMC ${address}: ${m}`, { cause: err }));
       });

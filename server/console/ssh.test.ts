@@ -144,7 +144,12 @@ describe("SSH console backend against an OpenBMC-style ssh2 console server", () 
   });
 
   it("refuses a host key that is not the configured one", async () => {
-    const err = await new SshConsoleBackend({ host: "127.0.0.1", port, credentials: { username: USER, password: PASS }, hostKeySha256: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })
+    const err = await new SshConsoleBackend({
+      host: "127.0.0.1",
+      port,
+      credentials: { username: USER, password: PASS },
+      hostKeySha256: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    })
       .connect()
       .catch((e) => e);
     expect(err).toBeInstanceOf(BmcError);

@@ -66,9 +66,11 @@ export class ConsoleWs {
   }
 
   async waitText(needle: string | RegExp, ms = 8000): Promise<void> {
-    await until(`console output ${String(needle)} (got ${JSON.stringify(this.text.slice(-300))})`, () =>
-      typeof needle === "string" ? this.text.includes(needle) : needle.test(this.text),
-    ms);
+    await until(
+      `console output ${String(needle)} (got ${JSON.stringify(this.text.slice(-300))})`,
+      () => (typeof needle === "string" ? this.text.includes(needle) : needle.test(this.text)),
+      ms,
+    );
   }
 
   async waitControl(pred: (c: Control) => boolean, what: string, ms = 8000): Promise<Control> {
@@ -78,7 +80,11 @@ export class ConsoleWs {
 
   /** Waits for a status of the given state that arrived after `after` control messages. */
   async waitState(state: string, after = 0, ms = 8000): Promise<Control> {
-    await until(`status ${state} (got ${JSON.stringify(this.controls)})`, () => this.controls.slice(after).some((c) => c.type === "status" && c.state === state), ms);
+    await until(
+      `status ${state} (got ${JSON.stringify(this.controls)})`,
+      () => this.controls.slice(after).some((c) => c.type === "status" && c.state === state),
+      ms,
+    );
     return this.controls.slice(after).find((c) => c.type === "status" && c.state === state)!;
   }
 
@@ -124,7 +130,11 @@ export async function signInCookie(email: string, password: string): Promise<str
   const res = await getAuth().handler(
     new Request(`${TEST_ORIGIN}/api/auth/sign-in/email`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin: TEST_ORIGIN, [CLIENT_IP_HEADER]: `10.77.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+      headers: {
+        "content-type": "application/json",
+        origin: TEST_ORIGIN,
+        [CLIENT_IP_HEADER]: `10.77.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+      },
       body: JSON.stringify({ email, password }),
     }),
   );

@@ -136,12 +136,51 @@ describe("compiled rules on Open vSwitch (ofproto/trace)", () => {
     dir = await mkdtemp(join(tmpdir(), "anvil-compiler-ovs-"));
     env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir };
     await must("ovsdb-tool", ["create", join(dir, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"]);
-    await must("ovsdb-server", [join(dir, "conf.db"), `--remote=punix:${join(dir, "db.sock")}`, `--pidfile=${join(dir, "ovsdb-server.pid")}`, `--unixctl=${join(dir, "ovsdb-server.ctl")}`, `--log-file=${join(dir, "ovsdb-server.log")}`, "--detach"]);
+    await must("ovsdb-server", [
+      join(dir, "conf.db"),
+      `--remote=punix:${join(dir, "db.sock")}`,
+      `--pidfile=${join(dir, "ovsdb-server.pid")}`,
+      `--unixctl=${join(dir, "ovsdb-server.ctl")}`,
+      `--log-file=${join(dir, "ovsdb-server.log")}`,
+      "--detach",
+    ]);
     await must("ovs-vsctl", [`--db=unix:${join(dir, "db.sock")}`, "--no-wait", "init"]);
-    await must("ovs-vswitchd", ["--enable-dummy", "--disable-system", `--pidfile=${join(dir, "ovs-vswitchd.pid")}`, `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`, `--log-file=${join(dir, "ovs-vswitchd.log")}`, "--detach", `unix:${join(dir, "db.sock")}`]);
-    await must("ovs-vsctl", [`--db=unix:${join(dir, "db.sock")}`, "add-br", "br-int", "--", "set", "Bridge", "br-int", "datapath_type=netdev", "--", "add-port", "br-int", "uplink", "--", "set", "Interface", "uplink", "type=dummy"]);
+    await must("ovs-vswitchd", [
+      "--enable-dummy",
+      "--disable-system",
+      `--pidfile=${join(dir, "ovs-vswitchd.pid")}`,
+      `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`,
+      `--log-file=${join(dir, "ovs-vswitchd.log")}`,
+      "--detach",
+      `unix:${join(dir, "db.sock")}`,
+    ]);
+    await must("ovs-vsctl", [
+      `--db=unix:${join(dir, "db.sock")}`,
+      "add-br",
+      "br-int",
+      "--",
+      "set",
+      "Bridge",
+      "br-int",
+      "datapath_type=netdev",
+      "--",
+      "add-port",
+      "br-int",
+      "uplink",
+      "--",
+      "set",
+      "Interface",
+      "uplink",
+      "type=dummy",
+    ]);
     // No disks in this test: the SPDK socket is never dialled.
-    const backend = await createLinuxBackend({ stateDir: join(dir, "agent"), spdkSocket: join(dir, "spdk.sock"), ovsRunDir: dir, uplinkPort: "uplink", nicPortType: "dummy" });
+    const backend = await createLinuxBackend({
+      stateDir: join(dir, "agent"),
+      spdkSocket: join(dir, "spdk.sock"),
+      ovsRunDir: dir,
+      uplinkPort: "uplink",
+      nicPortType: "dummy",
+    });
     agent = createAgentServer({ token: TOKEN, backend });
     url = (await agent.listen(0)).url;
 
@@ -183,12 +222,35 @@ describe("compiled rules on Open vSwitch (ofproto/trace)", () => {
 
   function flowOf(p: Packet): string {
     const v6 = p.remote.includes(":");
-    const l3 = p.protocol === "tcp" ? (v6 ? "tcp6" : "tcp") : p.protocol === "udp" ? (v6 ? "ipv6,nw_proto=17" : "ip,nw_proto=17") : p.protocol === "icmp" ? (v6 ? "icmp6" : "icmp") : v6 ? "ipv6,nw_proto=47" : "ip,nw_proto=47";
+    const l3 =
+      p.protocol === "tcp"
+        ? v6
+          ? "tcp6"
+          : "tcp"
+        : p.protocol === "udp"
+          ? v6
+            ? "ipv6,nw_proto=17"
+            : "ip,nw_proto=17"
+          : p.protocol === "icmp"
+            ? v6
+              ? "icmp6"
+              : "icmp"
+            : v6
+              ? "ipv6,nw_proto=47"
+              : "ip,nw_proto=47";
     const [src, dst] = p.direction === "ingress" ? [p.remote, v6 ? NIC_IP6 : NIC_IP] : [v6 ? NIC_IP6 : NIC_IP, p.remote];
     const addrs = v6 ? `ipv6_src=${src},ipv6_dst=${dst}` : `nw_src=${src},nw_dst=${dst}`;
     // udp_src/udp_dst: ofproto/trace's parser refuses tp_src after the "udp" shorthand on this OVS version
-    const ports = p.port !== undefined ? (p.protocol === "udp" ? `,udp_src=40000,udp_dst=${p.port}` : `,tp_src=40000,tp_dst=${p.port}`) : p.protocol === "icmp" ? ",icmp_type=8,icmp_code=0" : "";
-    const l2 = p.direction === "ingress" ? `in_port=uplink,dl_vlan=100,dl_src=${PEER_MAC},dl_dst=${MAC}` : `in_port=${nicOfport},dl_src=${MAC},dl_dst=${PEER_MAC}`;
+    const ports =
+      p.port !== undefined
+        ? p.protocol === "udp"
+          ? `,udp_src=40000,udp_dst=${p.port}`
+          : `,tp_src=40000,tp_dst=${p.port}`
+        : p.protocol === "icmp"
+          ? ",icmp_type=8,icmp_code=0"
+          : "";
+    const l2 =
+      p.direction === "ingress" ? `in_port=uplink,dl_vlan=100,dl_src=${PEER_MAC},dl_dst=${MAC}` : `in_port=${nicOfport},dl_src=${MAC},dl_dst=${PEER_MAC}`;
     return `${l2},${l3},${addrs}${ports}`;
   }
 

@@ -3,7 +3,16 @@
 // on many generated packets.
 import { describe, expect, it } from "vitest";
 import { RuleSetSchema } from "@/agent/rules";
-import { type CompileInput, compileRules, compileRuleSet, type Packet, RuleCompileError, ruleSetAllows, type SourceRule, sourceRulesAllow } from "./rule-compiler";
+import {
+  type CompileInput,
+  compileRules,
+  compileRuleSet,
+  type Packet,
+  RuleCompileError,
+  ruleSetAllows,
+  type SourceRule,
+  sourceRulesAllow,
+} from "./rule-compiler";
 
 let n = 0;
 const rule = (r: Partial<SourceRule> & Pick<SourceRule, "direction">): SourceRule => ({
@@ -138,7 +147,12 @@ describe("agreement with the source rules on generated packets", () => {
     expect(RuleSetSchema.safeParse(set).success).toBe(true);
     for (let k = 0; k < 300; k++) {
       const protocol = (["tcp", "udp", "icmp", "other"] as const)[rnd(4)]!;
-      const pkt: Packet = { direction: rnd(2) ? "ingress" : "egress", protocol, port: protocol === "tcp" || protocol === "udp" ? 1 + rnd(70) : undefined, remote: rnd(10) ? addr() : `192.168.${rnd(2)}.1` };
+      const pkt: Packet = {
+        direction: rnd(2) ? "ingress" : "egress",
+        protocol,
+        port: protocol === "tcp" || protocol === "udp" ? 1 + rnd(70) : undefined,
+        remote: rnd(10) ? addr() : `192.168.${rnd(2)}.1`,
+      };
       expect(ruleSetAllows(set, pkt), JSON.stringify({ pkt, rules: inp.rules, set })).toBe(sourceRulesAllow(inp, pkt));
     }
   });
@@ -152,12 +166,16 @@ describe("edge cases", () => {
     expect(compileRuleSet({ rules: [rule({ direction: "ingress", remoteGroupId: "empty" })], groupMembers: {} }).ingress).toEqual([]);
   });
   it("refuses malformed source rules clearly", () => {
-    expect(() => compileRuleSet({ rules: [rule({ direction: "ingress", protocol: "tcp", portMin: 30, portMax: 20, remoteCidr: "0.0.0.0/0" })], groupMembers: {} })).toThrow(RuleCompileError);
+    expect(() =>
+      compileRuleSet({ rules: [rule({ direction: "ingress", protocol: "tcp", portMin: 30, portMax: 20, remoteCidr: "0.0.0.0/0" })], groupMembers: {} }),
+    ).toThrow(RuleCompileError);
     expect(() => compileRuleSet({ rules: [rule({ direction: "ingress", remoteCidr: "fd00::/8" })], groupMembers: {} })).toThrow(/not an ipv4 range/);
   });
   it("refuses a rule set larger than the agent accepts, with the count", () => {
     // 1100 members spread so they do not coalesce into a few CIDRs.
     const spread = Array.from({ length: 1100 }, (_, i) => `10.${i % 200}.${Math.floor(i / 200) * 2}.1`);
-    expect(() => compileRuleSet({ rules: [rule({ direction: "ingress", remoteGroupId: "big" })], groupMembers: { big: spread } })).toThrow(/compile to 1100 ingress rules/);
+    expect(() => compileRuleSet({ rules: [rule({ direction: "ingress", remoteGroupId: "big" })], groupMembers: { big: spread } })).toThrow(
+      /compile to 1100 ingress rules/,
+    );
   });
 });

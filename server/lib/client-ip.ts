@@ -80,7 +80,10 @@ export function isTrusted(ip: string, trusted: TrustedProxies): boolean {
 export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, trusted: TrustedProxies): string {
   let current = normalizeIp(peer ?? "") ?? "unknown";
   if (!isTrusted(current, trusted) || !forwardedFor) return current;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor).split(",").map((h) => h.trim()).filter(Boolean);
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor)
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = normalizeIp(hops[i]!);
     // A hop a trusted proxy passed on that is not an address: stop at the last one we could vouch for.

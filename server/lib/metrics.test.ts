@@ -112,7 +112,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split("\n")) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const got = (m[2] ?? "").match(/[a-zA-Z_]\w*="(?:[^"\\]|\\.)*"/g)?.sort().join(",") ?? "";
+    const got =
+      (m[2] ?? "")
+        .match(/[a-zA-Z_]\w*="(?:[^"\\]|\\.)*"/g)
+        ?.sort()
+        .join(",") ?? "";
     if (got === want) return Number(m[3]);
   }
   return undefined;
@@ -145,7 +149,10 @@ describe("health endpoints", () => {
     expect(why.checks).toEqual({ database: "ok", engine: "not launched" });
     expect(why.reason).toContain("workflow engine not launched");
 
-    await startEngine({ ...workflows, workflows: [...workflows.workflows, testOk, testFail, testWait] }, { databaseUrl: process.env.DATABASE_URL!, executorId: `metrics-${uniq()}`, schedules: false });
+    await startEngine(
+      { ...workflows, workflows: [...workflows.workflows, testOk, testFail, testWait] },
+      { databaseUrl: process.env.DATABASE_URL!, executorId: `metrics-${uniq()}`, schedules: false },
+    );
     const after = await fetch(`${base}/readyz`);
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ status: "ok", checks: { database: "ok", engine: "ok" } });
@@ -197,7 +204,13 @@ describe("/metrics", () => {
   });
 
   it("counts HTTP requests by route group and status class, and tRPC calls by procedure and code", async () => {
-    const token = (await callerAs(fx, "tenantAdmin").apiTokens.create({ name: "metrics", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } })).token;
+    const token = (
+      await callerAs(fx, "tenantAdmin").apiTokens.create({
+        name: "metrics",
+        expiresInDays: 1,
+        scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" },
+      })
+    ).token;
     expect(await trpcQuery("members.list", { tenant: fx.tenant.slug }, token)).toBe(200);
     expect(await trpcQuery("members.list", { tenant: fx.tenant.slug })).toBe(401);
     expect(await trpcQuery("members.list", { tenant: fx.otherTenant.slug }, token)).toBe(404);
@@ -322,7 +335,12 @@ describe("Prometheus", () => {
     let log = "";
     prom = spawn(
       PROMETHEUS,
-      [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+      [
+        `--config.file=${path.join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${path.join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     prom.stdout?.on("data", (d: Buffer) => (log += d.toString()));
@@ -355,14 +373,20 @@ describe("Prometheus", () => {
     expect(Number(workflows[0]!.value[1])).toBe(1);
 
     // The shipped Grafana dashboard: Prometheus accepts every panel's query, and each series it reads exists.
-    const dashboard = JSON.parse(fs.readFileSync(path.join(process.cwd(), "docs/grafana-anvil.json"), "utf8")) as { panels: { targets?: { expr: string }[] }[] };
-    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr.replaceAll("$__rate_interval", "1m").replaceAll("$job", ".*").replaceAll("$instance", ".*"));
+    const dashboard = JSON.parse(fs.readFileSync(path.join(process.cwd(), "docs/grafana-anvil.json"), "utf8")) as {
+      panels: { targets?: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.expr.replaceAll("$__rate_interval", "1m").replaceAll("$job", ".*").replaceAll("$instance", ".*"));
     expect(exprs.length).toBeGreaterThan(20);
     for (const e of exprs) await query(e);
     const exposed = (await scrape()).text;
     const names = new Set(exprs.flatMap((e) => e.match(/\b(?:anvil|process|nodejs)_[a-z0-9_]+/g) ?? []));
     expect(names.size).toBeGreaterThan(15);
-    const declared = new Set([...exposed.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, n, type]) => (type === "histogram" ? [`${n}_bucket`, `${n}_count`, `${n}_sum`] : [n!])));
+    const declared = new Set(
+      [...exposed.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, n, type]) => (type === "histogram" ? [`${n}_bucket`, `${n}_count`, `${n}_sum`] : [n!])),
+    );
     for (const n of names) expect(declared.has(n), n).toBe(true);
   }, 90_000);
 });

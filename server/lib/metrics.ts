@@ -212,7 +212,8 @@ function create(): MetricsState {
     async collect() {
       this.reset();
       for (const r of await queueRows(state))
-        if (r.oldest_ms !== null) this.set({ queue: r.queue_name, status: r.status.toLowerCase() }, Math.max(0, (Number(r.now_ms) - Number(r.oldest_ms)) / 1000));
+        if (r.oldest_ms !== null)
+          this.set({ queue: r.queue_name, status: r.status.toLowerCase() }, Math.max(0, (Number(r.now_ms) - Number(r.oldest_ms)) / 1000));
     },
   });
   return state;

@@ -77,7 +77,9 @@ describe("the policy", () => {
     policy("10.0.0.0/8");
     const e = await resolveMgmtHost("localhost").catch((x) => x);
     expect(e.code).toBe(MGMT_DENIED);
-    expect(e.message).toMatch(/^localhost \((127\.0\.0\.1|::1)\) is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\): loopback \(.+\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/);
+    expect(e.message).toMatch(
+      /^localhost \((127\.0\.0\.1|::1)\) is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\): loopback \(.+\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/,
+    );
     policy("10.0.0.0/8", "10.9.0.0/16");
     expect(await checkMgmtTarget("http://10.9.1.2")).toEqual({
       ok: false,
@@ -91,7 +93,11 @@ describe("the policy", () => {
     });
     policy("127.0.0.0/8,::1");
     expect(await resolveMgmtHost("localhost")).not.toHaveLength(0);
-    expect(await checkMgmtTarget("http://nonexistent.invalid/x.bfb")).toMatchObject({ ok: false, unresolved: true, message: expect.stringMatching(/does not resolve from Anvil/) });
+    expect(await checkMgmtTarget("http://nonexistent.invalid/x.bfb")).toMatchObject({
+      ok: false,
+      unresolved: true,
+      message: expect.stringMatching(/does not resolve from Anvil/),
+    });
     expect(await checkMgmtTarget("[::1]:623")).toEqual({ ok: true });
     expect(await checkMgmtTarget("fe80::1")).toMatchObject({ ok: false, unresolved: false });
   });
@@ -117,11 +123,20 @@ describe("enforcement where the connection is made", () => {
   it("the Redfish driver fails with 'forbidden' and sends nothing", async () => {
     policy(undefined);
     const before = connections;
-    const d = createBmcDriver({ driver: "redfish", address: `http://127.0.0.1:${port}`, credentials: { username: "u", password: "p" }, verifyTls: false, timeoutMs: 3000, retries: 2 });
+    const d = createBmcDriver({
+      driver: "redfish",
+      address: `http://127.0.0.1:${port}`,
+      credentials: { username: "u", password: "p" },
+      verifyTls: false,
+      timeoutMs: 3000,
+      retries: 2,
+    });
     const e = await d.getPowerState().catch((x) => x);
     await d.close();
     expect(isBmcError(e) && e.code).toBe("forbidden");
-    expect(e.message).toMatch(/^127\.0\.0\.1 is not on the management network allowed by ANVIL_MGMT_ALLOW \(not set\): loopback \(127\.0\.0\.0\/8\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/);
+    expect(e.message).toMatch(
+      /^127\.0\.0\.1 is not on the management network allowed by ANVIL_MGMT_ALLOW \(not set\): loopback \(127\.0\.0\.0\/8\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/,
+    );
     expect(connections).toBe(before);
   });
 
@@ -131,7 +146,14 @@ describe("enforcement where the connection is made", () => {
     // Had ipmitool been started, this would fail as "ipmitool is not installed" instead.
     process.env.ANVIL_IPMITOOL = "/nonexistent/ipmitool";
     try {
-      const d = createBmcDriver({ driver: "ipmi", address: "localhost:623", credentials: { username: "u", password: "p" }, verifyTls: false, timeoutMs: 3000, retries: 0 });
+      const d = createBmcDriver({
+        driver: "ipmi",
+        address: "localhost:623",
+        credentials: { username: "u", password: "p" },
+        verifyTls: false,
+        timeoutMs: 3000,
+        retries: 0,
+      });
       const e = await d.getPowerState().catch((x) => x);
       await d.close();
       expect(isBmcError(e) && e.code).toBe("forbidden");

@@ -120,7 +120,12 @@ function sameSecret(given: string, expected: string): boolean {
 function serveMetrics(req: IncomingMessage, res: ServerResponse) {
   const access = metricsAccess(req);
   if (access === "unauthorized") {
-    send(res, 401, { status: "error", reason: "metrics need Authorization: Bearer <ANVIL_METRICS_TOKEN>" }, { "www-authenticate": 'Bearer realm="anvil-metrics"' });
+    send(
+      res,
+      401,
+      { status: "error", reason: "metrics need Authorization: Bearer <ANVIL_METRICS_TOKEN>" },
+      { "www-authenticate": 'Bearer realm="anvil-metrics"' },
+    );
     return;
   }
   if (access === "forbidden") {

@@ -16,7 +16,8 @@ let token: string;
 beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
   app = await startAppServer();
-  token = (await callerAs(fx, "operatorAdmin").apiTokens.create({ name: uniq("rid"), expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })).token;
+  token = (await callerAs(fx, "operatorAdmin").apiTokens.create({ name: uniq("rid"), expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } }))
+    .token;
 });
 afterAll(async () => {
   await app.close();

@@ -43,7 +43,15 @@ const TITLES: Record<number, string> = {
 
 export function problem(status: number, code: string, detail: string, instance?: string, extra: Json = {}): Response {
   return new Response(
-    JSON.stringify({ type: `https://anvil.dev/problems/${code.toLowerCase().replace(/_/g, "-")}`, title: TITLES[status] ?? "Error", status, detail, code, ...(instance ? { instance } : {}), ...extra }),
+    JSON.stringify({
+      type: `https://anvil.dev/problems/${code.toLowerCase().replace(/_/g, "-")}`,
+      title: TITLES[status] ?? "Error",
+      status,
+      detail,
+      code,
+      ...(instance ? { instance } : {}),
+      ...extra,
+    }),
     { status, headers: { "content-type": "application/problem+json", "cache-control": "no-store" } },
   );
 }
@@ -95,10 +103,12 @@ async function readBody(req: Request): Promise<{ ok: true; body: Json } | { ok: 
   if (raw === null) return { ok: false, res: problem(400, "BAD_REQUEST", "The request body could not be read") };
   if (raw.length > MAX_BODY) return { ok: false, res: problem(413, "PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY} bytes`) };
   if (raw.trim() === "") return { ok: true, body: {} };
-  if (!/^application\/(json|[\w.+-]+\+json)\b/i.test(type)) return { ok: false, res: problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json)") };
+  if (!/^application\/(json|[\w.+-]+\+json)\b/i.test(type))
+    return { ok: false, res: problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json)") };
   try {
     const parsed = JSON.parse(raw) as unknown;
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false, res: problem(400, "BAD_REQUEST", "The request body must be a JSON object") };
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+      return { ok: false, res: problem(400, "BAD_REQUEST", "The request body must be a JSON object") };
     return { ok: true, body: parsed as Json };
   } catch {
     return { ok: false, res: problem(400, "BAD_REQUEST", "The request body is not valid JSON") };
@@ -126,7 +136,12 @@ function callProcedure(caller: unknown, procedure: string, input: Json): Promise
 }
 
 /** What the route answers on success: the procedure's result, shaped for REST where it differs. */
-function shape(route: RestRoute, result: unknown, params: Record<string, string>, origin: string): { status: number; body: unknown; headers: Record<string, string> } {
+function shape(
+  route: RestRoute,
+  result: unknown,
+  params: Record<string, string>,
+  origin: string,
+): { status: number; body: unknown; headers: Record<string, string> } {
   if (route.operationId === "getInstanceConsole") {
     const u = new URL(origin);
     const ws = `${u.protocol === "https:" ? "wss" : "ws"}://${u.host}/api/console/instance/${encodeURIComponent(params.id!)}`;
@@ -157,10 +172,19 @@ export async function handleRestRequest(req: Request): Promise<Response> {
   const found = matchRoute(method, path);
   if (!found) return problem(404, "NOT_FOUND", `No API route ${method} ${API_PREFIX}${path}; see ${API_PREFIX}/openapi.json`, url.pathname);
   if ("allowed" in found)
-    return new Response(JSON.stringify({ type: "about:blank", title: "Method not allowed", status: 405, code: "METHOD_NOT_ALLOWED", detail: `${method} is not allowed here; use ${found.allowed.map((m) => m.toUpperCase()).join(", ")}` }), {
-      status: 405,
-      headers: { "content-type": "application/problem+json", allow: found.allowed.map((m) => m.toUpperCase()).join(", ") },
-    });
+    return new Response(
+      JSON.stringify({
+        type: "about:blank",
+        title: "Method not allowed",
+        status: 405,
+        code: "METHOD_NOT_ALLOWED",
+        detail: `${method} is not allowed here; use ${found.allowed.map((m) => m.toUpperCase()).join(", ")}`,
+      }),
+      {
+        status: 405,
+        headers: { "content-type": "application/problem+json", allow: found.allowed.map((m) => m.toUpperCase()).join(", ") },
+      },
+    );
   const { route, params } = found;
   let body: Json = {};
   if (method !== "GET" && method !== "DELETE") {
@@ -183,7 +207,11 @@ export async function handleRestRequest(req: Request): Promise<Response> {
   const requestHash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
   if (idemKey && who) {
     const db = getDb();
-    const claimed = await db.insert(apiIdempotencyKeys).values({ principal: who, key: idemKey, request: requestLine, requestHash }).onConflictDoNothing().returning();
+    const claimed = await db
+      .insert(apiIdempotencyKeys)
+      .values({ principal: who, key: idemKey, request: requestLine, requestHash })
+      .onConflictDoNothing()
+      .returning();
     if (!claimed.length) {
       const [prior] = await db
         .select()
@@ -195,7 +223,12 @@ export async function handleRestRequest(req: Request): Promise<Response> {
         return handleRestRequest(new Request(req.url, { method: req.method, headers: req.headers, body: JSON.stringify(body) }));
       }
       if (!prior || prior.request !== requestLine || prior.requestHash !== requestHash)
-        return problem(422, "UNPROCESSABLE_CONTENT", "This Idempotency-Key was already used for a different request; use a new key for a new request", url.pathname);
+        return problem(
+          422,
+          "UNPROCESSABLE_CONTENT",
+          "This Idempotency-Key was already used for a different request; use a new key for a new request",
+          url.pathname,
+        );
       if (prior.status === null) return problem(409, "CONFLICT", "A request with this Idempotency-Key is still being processed; retry shortly", url.pathname);
       return json(prior.status, prior.body, { "idempotent-replayed": "true" });
     }
@@ -231,4 +264,3 @@ export async function sweepIdempotencyKeys(): Promise<number> {
     .returning({ key: apiIdempotencyKeys.key });
   return r.length;
 }
-

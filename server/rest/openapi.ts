@@ -64,7 +64,12 @@ export function openApiDocument(): Json {
   // Touch every response schema so the registry holds it, then emit them all as components.
   void [S.problem, S.operation, S.accepted];
   for (const r of restRoutes) void r.output;
-  const components = z.toJSONSchema(z.globalRegistry, { io: "output", unrepresentable: "any", target: "draft-2020-12", uri: (id) => `#/components/schemas/${id}` }) as {
+  const components = z.toJSONSchema(z.globalRegistry, {
+    io: "output",
+    unrepresentable: "any",
+    target: "draft-2020-12",
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as {
     schemas: Record<string, Json>;
   };
   for (const s of Object.values(components.schemas)) delete s.$id;
@@ -78,7 +83,14 @@ export function openApiDocument(): Json {
       schema: name === "id" && route.wrapIds ? { type: "string", format: "uuid" } : (properties[name] ?? { type: "string" }),
     }));
     if (inQuery)
-      for (const [name, schema] of Object.entries(rest)) parameters.push({ name, in: "query", required: restRequired.includes(name), schema, ...(schema.description ? { description: schema.description } : {}) });
+      for (const [name, schema] of Object.entries(rest))
+        parameters.push({
+          name,
+          in: "query",
+          required: restRequired.includes(name),
+          schema,
+          ...(schema.description ? { description: schema.description } : {}),
+        });
     if (route.idempotent)
       parameters.push({
         name: "Idempotency-Key",

@@ -44,10 +44,12 @@ export function referencePage(): Response {
       const okSchema = ((ok.content as Json)["application/json"] as Json).schema as Json;
       const rows = [
         ...params.map(
-          (p) => `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}${p.required ? ", required" : ""}</td><td>${esc(typeOf(p.schema as Json))}</td><td>${esc(p.description ?? "")}</td></tr>`,
+          (p) =>
+            `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}${p.required ? ", required" : ""}</td><td>${esc(typeOf(p.schema as Json))}</td><td>${esc(p.description ?? "")}</td></tr>`,
         ),
         ...Object.entries((bodySchema?.properties as Record<string, Json>) ?? {}).map(
-          ([name, s]) => `<tr><td><code>${esc(name)}</code></td><td>body${required.has(name) ? ", required" : ""}</td><td>${esc(typeOf(s))}</td><td>${esc(s.description ?? "")}</td></tr>`,
+          ([name, s]) =>
+            `<tr><td><code>${esc(name)}</code></td><td>body${required.has(name) ? ", required" : ""}</td><td>${esc(typeOf(s))}</td><td>${esc(s.description ?? "")}</td></tr>`,
         ),
       ].join("");
       const html = `<section class="op" id="${esc(op.operationId)}">

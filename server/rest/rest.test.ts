@@ -71,7 +71,10 @@ describe("REST API v1", () => {
     expect(again.response.status).toBe(201);
     expect(again.response.headers.get("idempotent-replayed")).toBe("true");
     expect(again.data!.id).toBe(first.data!.id);
-    const other = await client.POST("/tenants/{tenant}/vpcs", { params: { path: { tenant }, header: { "Idempotency-Key": key } }, body: { ...body, name: `${body.name}-x` } });
+    const other = await client.POST("/tenants/{tenant}/vpcs", {
+      params: { path: { tenant }, header: { "Idempotency-Key": key } },
+      body: { ...body, name: `${body.name}-x` },
+    });
     expect(other.response.status).toBe(422);
     expect(other.error).toMatchObject({ status: 422, code: "UNPROCESSABLE_CONTENT" });
     // Without a key, the same body is a second create: refused as a duplicate name, as the UI would say.
@@ -82,7 +85,11 @@ describe("REST API v1", () => {
 
   it("pages lists by cursor", async () => {
     const tenant = fx.tenant.slug;
-    for (let i = 0; i < 3; i++) await client.POST("/tenants/{tenant}/vpcs", { params: { path: { tenant } }, body: { name: `page-${i}-${crypto.randomUUID().slice(0, 4)}`, cidr: `10.${90 + i}.0.0/16` } });
+    for (let i = 0; i < 3; i++)
+      await client.POST("/tenants/{tenant}/vpcs", {
+        params: { path: { tenant } },
+        body: { name: `page-${i}-${crypto.randomUUID().slice(0, 4)}`, cidr: `10.${90 + i}.0.0/16` },
+      });
     const seen = new Set<string>();
     let cursor: string | null | undefined;
     let pages = 0;
@@ -144,7 +151,11 @@ describe("REST API v1", () => {
     expect((await anon.GET("/tenants/{tenant}/instances", { params: { path: { tenant } } })).response.status).toBe(401);
 
     const raw = async (method: string, path: string, init: RequestInit = {}) => {
-      const r = await fetch(`${api.url}/api/v1${path}`, { method, ...init, headers: { authorization: `Bearer ${tokens.tenantAdmin}`, ...(init.headers ?? {}) } });
+      const r = await fetch(`${api.url}/api/v1${path}`, {
+        method,
+        ...init,
+        headers: { authorization: `Bearer ${tokens.tenantAdmin}`, ...(init.headers ?? {}) },
+      });
       const body = await r.json();
       validator.check(method, `/api/v1${path}`, r.status, body);
       return { status: r.status, body };

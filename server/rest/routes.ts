@@ -40,21 +40,41 @@ function add(
   opts: Partial<Pick<RestRoute, "status" | "rename" | "wrapIds" | "idempotent" | "tag">> = {},
 ) {
   const tag = opts.tag ?? procedure.split(".")[0]!;
-  routes.push({ method, path, procedure, operationId, summary, tag, status: opts.status ?? (method === "post" && opts.idempotent ? 201 : 200), output, ...opts });
+  routes.push({
+    method,
+    path,
+    procedure,
+    operationId,
+    summary,
+    tag,
+    status: opts.status ?? (method === "post" && opts.idempotent ? 201 : 200),
+    output,
+    ...opts,
+  });
 }
 
 // ── Tenant: instances ────────────────────────────────────────────────────────────────────────────────────────────
 add("get", `${T}/instances`, "instances.list", "listInstances", "List instances (filter by state or name)", S.pageOf(S.instance));
-add("post", `${T}/instances`, "instances.create", "createInstance", "Create an instance (long work: poll the operation)", S.accepted, { status: 202, idempotent: true });
+add("post", `${T}/instances`, "instances.create", "createInstance", "Create an instance (long work: poll the operation)", S.accepted, {
+  status: 202,
+  idempotent: true,
+});
 add("get", `${T}/instances/{id}`, "instances.get", "getInstance", "Get an instance with its volumes and latest operation", S.instanceDetail);
-add("delete", `${T}/instances/{id}`, "instances.delete", "deleteInstance", "Delete an instance (releases its host, disk and address)", S.accepted, { status: 202 });
+add("delete", `${T}/instances/{id}`, "instances.delete", "deleteInstance", "Delete an instance (releases its host, disk and address)", S.accepted, {
+  status: 202,
+});
 add("post", `${T}/instances/{id}/start`, "instances.start", "startInstance", "Power an instance on", S.accepted, { status: 202 });
 add("post", `${T}/instances/{id}/stop`, "instances.stop", "stopInstance", "Shut an instance down (force: power off)", S.accepted, { status: 202 });
 add("post", `${T}/instances/{id}/reboot`, "instances.reboot", "rebootInstance", "Reboot an instance", S.accepted, { status: 202 });
 add("post", `${T}/instances/{id}/volumes`, "instances.attachVolume", "attachVolume", "Hot-attach a data volume", S.accepted, { status: 202 });
 add("delete", `${T}/instances/{id}/volumes/{volumeId}`, "instances.detachVolume", "detachVolume", "Detach a data volume", S.accepted, { status: 202 });
-add("post", `${T}/instances/{id}/backup`, "instances.backup", "backupInstance", "Back the system disk up into a tenant image", S.accepted, { status: 202, idempotent: true });
-add("post", `${T}/instances/{id}/rebuild`, "instances.rebuild", "rebuildInstance", "Rebuild onto a fresh system disk (same address and MAC)", S.accepted, { status: 202 });
+add("post", `${T}/instances/{id}/backup`, "instances.backup", "backupInstance", "Back the system disk up into a tenant image", S.accepted, {
+  status: 202,
+  idempotent: true,
+});
+add("post", `${T}/instances/{id}/rebuild`, "instances.rebuild", "rebuildInstance", "Rebuild onto a fresh system disk (same address and MAC)", S.accepted, {
+  status: 202,
+});
 add("get", `${T}/instances/{id}/console`, "instances.get", "getInstanceConsole", "The WebSocket URL of the instance's serial console", S.consoleUrl);
 add("get", `${T}/flavors`, "instances.flavors", "listFlavors", "Pools offered as flavours, with free hosts", S.flavors, { tag: "instances" });
 add("get", `${T}/operations`, "tenantOperations.list", "listOperations", "Recent operations of the tenant", S.pageOf(S.operation), { tag: "operations" });
@@ -96,7 +116,10 @@ add("post", `${T}/security-groups`, "securityGroups.create", "createSecurityGrou
 add("get", `${T}/security-groups/{id}`, "securityGroups.get", "getSecurityGroup", "Get a security group with its rules", S.securityGroupDetail);
 add("patch", `${T}/security-groups/{id}`, "securityGroups.update", "updateSecurityGroup", "Rename or describe a security group", S.securityGroup);
 add("delete", `${T}/security-groups/{id}`, "securityGroups.delete", "deleteSecurityGroup", "Delete a security group", S.deleted);
-add("post", `${T}/security-groups/{groupId}/rules`, "securityGroups.addRule", "addSecurityRule", "Add a rule", S.securityRule, { idempotent: true, tag: "securityGroups" });
+add("post", `${T}/security-groups/{groupId}/rules`, "securityGroups.addRule", "addSecurityRule", "Add a rule", S.securityRule, {
+  idempotent: true,
+  tag: "securityGroups",
+});
 add("delete", `${T}/security-rules/{id}`, "securityGroups.deleteRule", "deleteSecurityRule", "Delete a rule", S.deleted, { tag: "securityGroups" });
 
 // ── Signed-in user ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -123,7 +146,9 @@ add("get", "/tenants/{id}", "tenants.get", "getTenant", "Get a tenant with its q
 add("post", "/tenants/{id}/suspend", "tenants.suspend", "suspendTenant", "Suspend a tenant", S.tenant);
 add("post", "/tenants/{id}/resume", "tenants.resume", "resumeTenant", "Resume a tenant", S.tenant);
 add("get", "/users", "users.list", "listUsers", "List users", S.pageOf(S.user));
-add("post", "/users", "users.create", "createUser", "Create a user (a temporary password is returned once)", S.deleted.meta({ id: "UserCreated" }), { idempotent: true });
+add("post", "/users", "users.create", "createUser", "Create a user (a temporary password is returned once)", S.deleted.meta({ id: "UserCreated" }), {
+  idempotent: true,
+});
 add("get", "/users/{id}", "users.get", "getUser", "Get a user", S.user);
 
 export const restRoutes: readonly RestRoute[] = routes;

@@ -16,7 +16,9 @@ export const pageOf = <T extends z.ZodType>(item: T) => {
   let p = pages.get(item);
   if (!p) {
     const name = (z.globalRegistry.get(item) as { id?: string } | undefined)?.id ?? "Item";
-    p = z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id: `${name}Page`, description: "One page; pass nextCursor as cursor for the next page" });
+    p = z
+      .object({ items: z.array(item), nextCursor: z.string().nullable() })
+      .meta({ id: `${name}Page`, description: "One page; pass nextCursor as cursor for the next page" });
     pages.set(item, p);
   }
   return p;
@@ -82,7 +84,9 @@ export const instanceDetail = instance
     placed: z.boolean(),
     mac: nullableText.optional(),
     operation: operationSummary.nullable(),
-    volumes: z.array(z.looseObject({ id, name: z.string(), sizeGiB: z.number().int(), kind: z.enum(["system", "data"]), state: z.enum(volumeState.enumValues) })),
+    volumes: z.array(
+      z.looseObject({ id, name: z.string(), sizeGiB: z.number().int(), kind: z.enum(["system", "data"]), state: z.enum(volumeState.enumValues) }),
+    ),
     allowed: z.record(z.string(), z.unknown()),
   })
   .meta({ id: "InstanceDetail" });
@@ -126,7 +130,9 @@ export const vpc = z.looseObject({ id, name: z.string(), description: z.string()
 export const subnet = z.looseObject({ id, vpcId: id, name: z.string(), cidr: z.string(), gateway: nullableText, createdAt: when }).meta({ id: "Subnet" });
 export const port = z.looseObject({ id, subnetId: id, name: z.string(), mac: z.string(), address: nullableText.optional() }).meta({ id: "Port" });
 export const securityGroup = z.looseObject({ id, vpcId: id, name: z.string(), description: z.string() }).meta({ id: "SecurityGroup" });
-export const securityGroupDetail = securityGroup.extend({ rules: z.array(z.looseObject({ id, direction: z.enum(["ingress", "egress"]) })) }).meta({ id: "SecurityGroupDetail" });
+export const securityGroupDetail = securityGroup
+  .extend({ rules: z.array(z.looseObject({ id, direction: z.enum(["ingress", "egress"]) })) })
+  .meta({ id: "SecurityGroupDetail" });
 export const securityRule = z.looseObject({ id, direction: z.enum(["ingress", "egress"]) }).meta({ id: "SecurityRule" });
 export const sshKey = z.looseObject({ id, name: z.string(), fingerprint: z.string(), createdAt: when }).meta({ id: "SshKey" });
 

@@ -12,11 +12,7 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export async function audit(
-  tx: Tx,
-  ctx: { principal: Principal | null; requestId: string },
-  entry: AuditEntry,
-): Promise<void> {
+export async function audit(tx: Tx, ctx: { principal: Principal | null; requestId: string }, entry: AuditEntry): Promise<void> {
   await tx.insert(auditEvents).values({
     actorUserId: ctx.principal?.userId ?? null,
     actorEmail: ctx.principal?.email ?? null,

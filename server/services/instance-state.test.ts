@@ -14,16 +14,25 @@ let tenantId: string;
 let poolId: string;
 
 async function instanceIn(state: InstanceState) {
-  const [row] = await db.insert(s.instances).values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, state, stateReason: "before" }).returning();
+  const [row] = await db
+    .insert(s.instances)
+    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, state, stateReason: "before" })
+    .returning();
   return row!;
 }
 const stateOf = async (id: string) => (await db.select().from(s.instances).where(eq(s.instances.id, id)))[0]!;
 
 beforeAll(async () => {
   db = useTestDb();
-  const [t] = await db.insert(s.tenants).values({ slug: uniq("lc"), name: "Lifecycle test" }).returning();
+  const [t] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq("lc"), name: "Lifecycle test" })
+    .returning();
   tenantId = t!.id;
-  const [p] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [p] = await db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   poolId = p!.id;
 });
 

@@ -15,11 +15,17 @@ export async function instanceCount(db: Runner, tenantId: string): Promise<numbe
   return r?.n ?? 0;
 }
 export async function instanceCores(db: Runner, tenantId: string): Promise<number> {
-  const [r] = await db.select({ n: sum(instances.cores) }).from(instances).where(live(tenantId));
+  const [r] = await db
+    .select({ n: sum(instances.cores) })
+    .from(instances)
+    .where(live(tenantId));
   return Number(r?.n ?? 0);
 }
 export async function instanceRamGiB(db: Runner, tenantId: string): Promise<number> {
-  const [r] = await db.select({ n: sum(instances.ramGiB) }).from(instances).where(live(tenantId));
+  const [r] = await db
+    .select({ n: sum(instances.ramGiB) })
+    .from(instances)
+    .where(live(tenantId));
   return Number(r?.n ?? 0);
 }
 

@@ -66,7 +66,13 @@ export async function enforceCreateQuota(tx: Tx, tenantId: string, add: { instan
  * What a create (or a retried create) records in the caller's transaction after the quota check: the system volume
  * record, the attachment rows that say what the instance holds, and the operation, to enqueue after commit.
  */
-export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect, logicalPoolId: string, dataVolumeIds: string[], createdBy: string | null): Promise<StartedOperation> {
+export async function prepareCreate(
+  tx: Tx,
+  inst: typeof instances.$inferSelect,
+  logicalPoolId: string,
+  dataVolumeIds: string[],
+  createdBy: string | null,
+): Promise<StartedOperation> {
   const [vol] = await tx
     .insert(volumes)
     .values({
@@ -86,7 +92,11 @@ export async function prepareCreate(tx: Tx, inst: typeof instances.$inferSelect,
     await tx.insert(volumeAttachments).values({ volumeId: v, multiAttach: dv!.multiAttach, instanceId: inst.id }).onConflictDoNothing();
     await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v));
   }
-  const op = await startOperation(tx, catalog.instanceCreate, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId] });
+  const op = await startOperation(tx, catalog.instanceCreate, {
+    target: { id: inst.id, name: inst.name, tenantId: inst.tenantId },
+    createdBy,
+    args: (opId) => [inst.id, opId],
+  });
   // A new instance is already creating; a failed one retried starts over.
   if (inst.state === INITIAL_INSTANCE_STATE) await tx.update(instances).set({ operationId: op.id, stateReason: null }).where(eq(instances.id, inst.id));
   else await applyInstanceEvent(tx, inst.id, "retry_create", { operationId: op.id, strict: true });

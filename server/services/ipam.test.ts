@@ -14,8 +14,14 @@ let tenantId: string;
 
 async function makeSubnet(cidr: string, gateway: string, reservedRanges: { start: string; end: string }[] = []): Promise<SubnetForIpam> {
   const vni = 10000 + Math.floor(Math.random() * 16_000_000);
-  const [vpc] = await db.insert(s.vpcs).values({ tenantId, name: uniq("vpc"), cidr: "10.0.0.0/16", vni }).returning();
-  const [sub] = await db.insert(s.subnets).values({ tenantId, vpcId: vpc!.id, name: uniq("sub"), cidr, gateway, reservedRanges }).returning();
+  const [vpc] = await db
+    .insert(s.vpcs)
+    .values({ tenantId, name: uniq("vpc"), cidr: "10.0.0.0/16", vni })
+    .returning();
+  const [sub] = await db
+    .insert(s.subnets)
+    .values({ tenantId, vpcId: vpc!.id, name: uniq("sub"), cidr, gateway, reservedRanges })
+    .returning();
   return { id: sub!.id, name: sub!.name, cidr: sub!.cidr, gateway: sub!.gateway, reservedRanges: sub!.reservedRanges };
 }
 
@@ -32,7 +38,10 @@ async function failure(p: Promise<unknown>): Promise<DomainError & { code: strin
 
 beforeAll(async () => {
   db = useTestDb();
-  const [t] = await db.insert(s.tenants).values({ slug: uniq("ipam"), name: "IPAM test" }).returning();
+  const [t] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq("ipam"), name: "IPAM test" })
+    .returning();
   tenantId = t!.id;
 });
 

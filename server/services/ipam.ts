@@ -7,7 +7,17 @@
 import { and, count, eq, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { ipAllocations } from "@/db/schema";
-import { bigIntToIp, type Cidr, checkReservedRanges, cidrInterval, type Interval, mergeIntervals, parseAddress, parseCidr, usableInterval } from "@/domain/cidr";
+import {
+  bigIntToIp,
+  type Cidr,
+  checkReservedRanges,
+  cidrInterval,
+  type Interval,
+  mergeIntervals,
+  parseAddress,
+  parseCidr,
+  usableInterval,
+} from "@/domain/cidr";
 import { conflict, type DomainError, invalid, precondition } from "@/domain/errors";
 
 export interface SubnetForIpam {
@@ -84,7 +94,10 @@ async function usedSet(tx: Db | Tx, subnetId: string, family: 4 | 6): Promise<Se
     for (const r of rows) out.add(BigInt(r.n));
     return out;
   }
-  const rows = await tx.select({ a: sql<string>`host(${ipAllocations.address})` }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnetId));
+  const rows = await tx
+    .select({ a: sql<string>`host(${ipAllocations.address})` })
+    .from(ipAllocations)
+    .where(eq(ipAllocations.subnetId, subnetId));
   for (const r of rows) {
     const p = parseAddress(r.a);
     if (p) out.add(p.value);

@@ -76,7 +76,10 @@ export async function addMemberDirect(tx: Tx, ctx: Ctx, tenant: TenantRow, input
     password = temporaryPassword();
     user = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: null });
   }
-  const [already] = await tx.select().from(memberships).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, user.id)));
+  const [already] = await tx
+    .select()
+    .from(memberships)
+    .where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, user.id)));
   if (already) throw conflict(`${user.email} is already a member of ${tenant.name}.`, "email");
   await tx.insert(memberships).values({ tenantId: tenant.id, userId: user.id, role: input.role });
   // A pending invitation of the same address is moot now; it must not linger in the invitee's list.
@@ -122,7 +125,14 @@ export async function inviteMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: M
   await tx
     .update(tenantInvitations)
     .set({ status: "expired" })
-    .where(and(eq(tenantInvitations.tenantId, tenant.id), eq(tenantInvitations.email, input.email), eq(tenantInvitations.status, "pending"), lte(tenantInvitations.expiresAt, now)));
+    .where(
+      and(
+        eq(tenantInvitations.tenantId, tenant.id),
+        eq(tenantInvitations.email, input.email),
+        eq(tenantInvitations.status, "pending"),
+        lte(tenantInvitations.expiresAt, now),
+      ),
+    );
   const [pending] = await tx
     .select({ id: tenantInvitations.id })
     .from(tenantInvitations)
@@ -135,7 +145,14 @@ export async function inviteMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: M
       const password = temporaryPassword();
       const user = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: null });
       await tx.insert(memberships).values({ tenantId: tenant.id, userId: user.id, role: input.role });
-      await audit(tx, ctx, { action: "member.add", targetType: "user", targetId: user.id, targetName: user.email, tenantId: tenant.id, details: { role: input.role, invited: true } });
+      await audit(tx, ctx, {
+        action: "member.add",
+        targetType: "user",
+        targetId: user.id,
+        targetName: user.email,
+        tenantId: tenant.id,
+        details: { role: input.role, invited: true },
+      });
       return {
         outcome: "created",
         email: user.email,
@@ -148,7 +165,14 @@ export async function inviteMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: M
 
   const [inv] = await tx
     .insert(tenantInvitations)
-    .values({ tenantId: tenant.id, email: input.email, role: input.role, invitedBy: ctx.principal?.userId ?? null, createdAt: now, expiresAt: invitationExpiry(now) })
+    .values({
+      tenantId: tenant.id,
+      email: input.email,
+      role: input.role,
+      invitedBy: ctx.principal?.userId ?? null,
+      createdAt: now,
+      expiresAt: invitationExpiry(now),
+    })
     .returning();
   await audit(tx, ctx, {
     action: "invitation.create",
@@ -158,7 +182,13 @@ export async function inviteMember(tx: Tx, ctx: Ctx, tenant: TenantRow, input: M
     tenantId: tenant.id,
     details: { role: inv!.role, expiresAt: inv!.expiresAt.toISOString() },
   });
-  return { outcome: "invited", email: inv!.email, role: input.role, message: `Invitation sent to ${inv!.email}; they join when they accept.`, temporaryPassword: null };
+  return {
+    outcome: "invited",
+    email: inv!.email,
+    role: input.role,
+    message: `Invitation sent to ${inv!.email}; they join when they accept.`,
+    temporaryPassword: null,
+  };
 }
 
 export async function removeMember(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: string) {
@@ -166,7 +196,10 @@ export async function removeMember(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: 
   if (m.role === "tenant-admin") await assertNotLastAdmin(tx, tenant, userId, "remove");
   await tx.delete(memberships).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, userId)));
   // A removed member's portal session must not keep this tenant active.
-  await tx.update(sessions).set({ activeTenantId: null }).where(and(eq(sessions.userId, userId), eq(sessions.activeTenantId, tenant.id)));
+  await tx
+    .update(sessions)
+    .set({ activeTenantId: null })
+    .where(and(eq(sessions.userId, userId), eq(sessions.activeTenantId, tenant.id)));
   await audit(tx, ctx, { action: "member.remove", targetType: "user", targetId: userId, targetName: m.email, tenantId: tenant.id, details: { role: m.role } });
   return { userId };
 }
@@ -174,8 +207,18 @@ export async function removeMember(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: 
 export async function setMemberRole(tx: Tx, ctx: Ctx, tenant: TenantRow, userId: string, role: TenantRole) {
   const m = await lockMembership(tx, tenant, userId);
   if (m.role === "tenant-admin" && role !== "tenant-admin") await assertNotLastAdmin(tx, tenant, userId, "demote");
-  await tx.update(memberships).set({ role }).where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, userId)));
-  await audit(tx, ctx, { action: "member.set_role", targetType: "user", targetId: userId, targetName: m.email, tenantId: tenant.id, details: { from: m.role, to: role } });
+  await tx
+    .update(memberships)
+    .set({ role })
+    .where(and(eq(memberships.tenantId, tenant.id), eq(memberships.userId, userId)));
+  await audit(tx, ctx, {
+    action: "member.set_role",
+    targetType: "user",
+    targetId: userId,
+    targetName: m.email,
+    tenantId: tenant.id,
+    details: { from: m.role, to: role },
+  });
   return { userId, role };
 }
 
@@ -196,6 +239,9 @@ export async function listMembers(db: Db | Tx, tenantId: string, input: z.infer<
 }
 
 export async function adminCount(db: Db | Tx, tenantId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(memberships).where(and(eq(memberships.tenantId, tenantId), eq(memberships.role, "tenant-admin")));
+  const [row] = await db
+    .select({ n: count() })
+    .from(memberships)
+    .where(and(eq(memberships.tenantId, tenantId), eq(memberships.role, "tenant-admin")));
   return row?.n ?? 0;
 }

@@ -11,7 +11,10 @@ export const VPC_NOT_FOUND = "That VPC does not exist (it may have been deleted)
 
 /** The tenant's VPC, locked for update when asked; NOT_FOUND when it is not the tenant's. */
 export async function tenantVpc(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(vpcs).where(and(eq(vpcs.id, id), eq(vpcs.tenantId, tenantId)));
+  const q = db
+    .select()
+    .from(vpcs)
+    .where(and(eq(vpcs.id, id), eq(vpcs.tenantId, tenantId)));
   const [row] = lock ? await q.for("update") : await q;
   if (!row) throw notFound(VPC_NOT_FOUND);
   return row;
@@ -20,7 +23,10 @@ export async function tenantVpc(db: Db | Tx, tenantId: string, id: string, lock 
 export const SUBNET_NOT_FOUND = "That subnet does not exist (it may have been deleted).";
 
 export async function tenantSubnet(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(subnets).where(and(eq(subnets.id, id), eq(subnets.tenantId, tenantId)));
+  const q = db
+    .select()
+    .from(subnets)
+    .where(and(eq(subnets.id, id), eq(subnets.tenantId, tenantId)));
   const [row] = lock ? await q.for("update") : await q;
   if (!row) throw notFound(SUBNET_NOT_FOUND);
   return row;
@@ -36,9 +42,11 @@ export function randomMac(): string {
 }
 
 export async function tenantPort(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(ports).where(and(eq(ports.id, id), eq(ports.tenantId, tenantId)));
+  const q = db
+    .select()
+    .from(ports)
+    .where(and(eq(ports.id, id), eq(ports.tenantId, tenantId)));
   const [row] = lock ? await q.for("update") : await q;
   if (!row) throw notFound(PORT_NOT_FOUND);
   return row;
 }
-

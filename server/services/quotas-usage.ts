@@ -21,9 +21,10 @@ export function registerUsage(resource: QuotaResource, fn: UsageFn): void {
 /** A tenant's limits without writing: its quota row, or the defaults when none was created yet. */
 export async function readQuotaLimits(db: Runner, tenantId: string): Promise<Record<QuotaResource, number>> {
   const [row] = await db.select().from(quotas).where(eq(quotas.tenantId, tenantId));
-  return Object.fromEntries(
-    (Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => [k, row ? row[k] : QUOTA_DEFAULTS[k]]),
-  ) as Record<QuotaResource, number>;
+  return Object.fromEntries((Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => [k, row ? row[k] : QUOTA_DEFAULTS[k]])) as Record<
+    QuotaResource,
+    number
+  >;
 }
 
 /** Count-resources and the schema export that holds them, when it exists. */

@@ -14,13 +14,13 @@ export function temporaryPassword(): string {
 }
 
 /** Creates a user with a password (better-auth's scrypt hash in a "credential" account) inside `tx`. */
-export async function createUserInTx(
-  tx: Tx,
-  u: { email: string; name: string; password: string; platformRole: "operator-admin" | "operator-viewer" | null },
-) {
+export async function createUserInTx(tx: Tx, u: { email: string; name: string; password: string; platformRole: "operator-admin" | "operator-viewer" | null }) {
   const id = crypto.randomUUID();
   const hash = await hashPassword(u.password);
-  const [row] = await tx.insert(users).values({ id, email: u.email.toLowerCase(), name: u.name, platformRole: u.platformRole, emailVerified: true }).returning();
+  const [row] = await tx
+    .insert(users)
+    .values({ id, email: u.email.toLowerCase(), name: u.name, platformRole: u.platformRole, emailVerified: true })
+    .returning();
   await tx.insert(accounts).values({ id: crypto.randomUUID(), accountId: id, providerId: "credential", userId: id, password: hash });
   return row!;
 }

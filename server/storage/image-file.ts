@@ -36,7 +36,8 @@ export function inspectImageHeader(head: Buffer, fileBytes: number, declared?: "
     if (version !== 2 && version !== 3) throw new ImageFileError(`Unsupported qcow2 version ${version} (expected 2 or 3).`);
     const virtualBytes = Number(head.readBigUInt64BE(24));
     if (!Number.isSafeInteger(virtualBytes) || virtualBytes <= 0) throw new ImageFileError("The qcow2 header gives no disk size.");
-    if (virtualBytes > MAX_VIRTUAL_BYTES) throw new ImageFileError(`The image describes a ${Math.ceil(virtualBytes / GiB)} GiB disk; the largest volume is 65536 GiB.`);
+    if (virtualBytes > MAX_VIRTUAL_BYTES)
+      throw new ImageFileError(`The image describes a ${Math.ceil(virtualBytes / GiB)} GiB disk; the largest volume is 65536 GiB.`);
     return { format: "qcow2", fileBytes, virtualBytes };
   }
   for (const f of OTHER_FORMATS) {

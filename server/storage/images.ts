@@ -34,8 +34,7 @@ export type ImageBuild =
 async function resolveMeta(db: Db, meta: ImageMeta, sizeBytes: number) {
   const sizeGiB = Math.ceil(sizeBytes / GiB);
   const minSizeGiB = meta.minSizeGiB ?? sizeGiB;
-  if (minSizeGiB < sizeGiB)
-    throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
+  if (minSizeGiB < sizeGiB) throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
   const visibility = meta.visibility ?? "public";
   let tenantId: string | null = null;
   if (visibility === "tenant") {
@@ -103,7 +102,10 @@ export async function buildImage(
       storageVolumeId = v.id;
       await writeVolumeBytes(v.id, build.fileBytes);
     } else {
-      const v = await storage.cloneVolume({ name: `img-${row.id}`, sourceSnapshotId: build.storageSnapshotId, sizeBytes: opts.sizeBytes }, { idempotencyKey: `${row.id}:volume` });
+      const v = await storage.cloneVolume(
+        { name: `img-${row.id}`, sourceSnapshotId: build.storageSnapshotId, sizeBytes: opts.sizeBytes },
+        { idempotencyKey: `${row.id}:volume` },
+      );
       storageVolumeId = v.id;
       logicalPoolId = v.logicalPoolId;
       // Copy the shared blocks in so the image stands alone (its source may be deleted later).

@@ -31,7 +31,10 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
   const before = new Date(Date.now() - (opts.olderThanMs ?? 5 * 60_000));
   const r: ReconcileReport = { volumesCompleted: 0, volumesRemoved: 0, snapshotsCompleted: 0, snapshotsRemoved: 0, imagesRemoved: 0, deletesFinished: 0 };
 
-  const stuckVolumes = await db.select().from(volumes).where(and(inArray(volumes.state, ["creating", "deleting"]), lt(volumes.updatedAt, before)));
+  const stuckVolumes = await db
+    .select()
+    .from(volumes)
+    .where(and(inArray(volumes.state, ["creating", "deleting"]), lt(volumes.updatedAt, before)));
   for (const v of stuckVolumes) {
     if (v.state === "creating") {
       const found = (await storage.listVolumes({ name: `vol-${v.id}`, limit: 1 })).items[0];
@@ -41,15 +44,32 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
       } else {
         await db.transaction(async (tx) => {
           await tx.delete(volumes).where(eq(volumes.id, v.id));
-          await audit(tx, actor, { action: "volume.create.failed", targetType: "volume", targetId: v.id, targetName: v.name, tenantId: v.tenantId, details: { error: "interrupted before the storage service created it" } });
+          await audit(tx, actor, {
+            action: "volume.create.failed",
+            targetType: "volume",
+            targetId: v.id,
+            targetName: v.name,
+            tenantId: v.tenantId,
+            details: { error: "interrupted before the storage service created it" },
+          });
         });
         r.volumesRemoved++;
       }
     } else {
-      if (v.storageVolumeId) await storage.deleteVolume(v.storageVolumeId).catch((e) => { if (!gone(e)) throw e; });
+      if (v.storageVolumeId)
+        await storage.deleteVolume(v.storageVolumeId).catch((e) => {
+          if (!gone(e)) throw e;
+        });
       await db.transaction(async (tx) => {
         await tx.delete(volumes).where(eq(volumes.id, v.id));
-        await audit(tx, actor, { action: "volume.delete", targetType: "volume", targetId: v.id, targetName: v.name, tenantId: v.tenantId, details: { resumed: true } });
+        await audit(tx, actor, {
+          action: "volume.delete",
+          targetType: "volume",
+          targetId: v.id,
+          targetName: v.name,
+          tenantId: v.tenantId,
+          details: { resumed: true },
+        });
       });
       r.deletesFinished++;
     }
@@ -63,7 +83,8 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
   for (const { s, storageVolumeId } of stuckSnaps) {
     if (s.state === "creating") {
       let found: { id: string } | undefined;
-      if (storageVolumeId) for await (const x of storage.listAll(storage.listSnapshots, { volumeId: storageVolumeId })) if (x.name === `snap-${s.id}`) found = x;
+      if (storageVolumeId)
+        for await (const x of storage.listAll(storage.listSnapshots, { volumeId: storageVolumeId })) if (x.name === `snap-${s.id}`) found = x;
       if (found) {
         await db.update(snapshots).set({ storageSnapshotId: found.id, state: "available" }).where(eq(snapshots.id, s.id));
         r.snapshotsCompleted++;
@@ -72,19 +93,35 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
         r.snapshotsRemoved++;
       }
     } else {
-      if (s.storageSnapshotId) await storage.deleteSnapshot(s.storageSnapshotId).catch((e) => { if (!gone(e)) throw e; });
+      if (s.storageSnapshotId)
+        await storage.deleteSnapshot(s.storageSnapshotId).catch((e) => {
+          if (!gone(e)) throw e;
+        });
       await db.delete(snapshots).where(eq(snapshots.id, s.id));
       r.deletesFinished++;
     }
   }
 
-  const stuckImages = await db.select().from(images).where(and(eq(images.state, "creating"), lt(images.updatedAt, before)));
+  const stuckImages = await db
+    .select()
+    .from(images)
+    .where(and(eq(images.state, "creating"), lt(images.updatedAt, before)));
   for (const img of stuckImages) {
     const found = (await storage.listVolumes({ name: `img-${img.id}`, limit: 1 })).items[0];
-    if (found) await storage.deleteVolume(found.id).catch((e) => { if (!gone(e)) throw e; });
+    if (found)
+      await storage.deleteVolume(found.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
     await db.transaction(async (tx) => {
       await tx.delete(images).where(eq(images.id, img.id));
-      await audit(tx, actor, { action: "image.create.failed", targetType: "image", targetId: img.id, targetName: img.name, tenantId: img.tenantId, details: { error: "interrupted while building; rebuild it" } });
+      await audit(tx, actor, {
+        action: "image.create.failed",
+        targetType: "image",
+        targetId: img.id,
+        targetName: img.name,
+        tenantId: img.tenantId,
+        details: { error: "interrupted while building; rebuild it" },
+      });
     });
     r.imagesRemoved++;
   }

@@ -23,7 +23,11 @@ afterAll(async () => {
 });
 
 function upload(body: Buffer, q: Record<string, string>, who: keyof Fixtures["principals"] = "operatorAdmin") {
-  const req = new Request(`http://anvil.test/api/images/upload?${new URLSearchParams(q)}`, { method: "POST", body: new Uint8Array(body), headers: { "content-length": String(body.length) } });
+  const req = new Request(`http://anvil.test/api/images/upload?${new URLSearchParams(q)}`, {
+    method: "POST",
+    body: new Uint8Array(body),
+    headers: { "content-length": String(body.length) },
+  });
   return handleImageUpload(req, { db: fx.db, principal: fx.principals[who], requestId: "upload-test" });
 }
 
@@ -61,7 +65,14 @@ describe("image upload", () => {
   });
 
   it("accepts a declared raw image and caps the size", async () => {
-    const ok = await upload(Buffer.alloc(4096, 7), { name: uniq("raw"), os: "debian", version: "12", format: "raw", visibility: "tenant", tenantId: fx.tenant.id });
+    const ok = await upload(Buffer.alloc(4096, 7), {
+      name: uniq("raw"),
+      os: "debian",
+      version: "12",
+      format: "raw",
+      visibility: "tenant",
+      tenantId: fx.tenant.id,
+    });
     expect(ok.status).toBe(201);
     expect(await ok.json()).toMatchObject({ format: "raw", sizeBytes: GiB, visibility: "tenant", tenantId: fx.tenant.id });
     process.env.ANVIL_IMAGE_MAX_BYTES = "2048";

@@ -49,7 +49,14 @@ export async function handleImageUpload(req: Request, ctx: ActorCtx & { principa
       const key = i.path.join(".") || "_";
       fieldErrors[key] = [...(fieldErrors[key] ?? []), i.message];
     }
-    return fail(400, "BAD_REQUEST", `Invalid input: ${Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v.join(", ")}`).join("; ")}`, fieldErrors);
+    return fail(
+      400,
+      "BAD_REQUEST",
+      `Invalid input: ${Object.entries(fieldErrors)
+        .map(([k, v]) => `${k}: ${v.join(", ")}`)
+        .join("; ")}`,
+      fieldErrors,
+    );
   }
   const max = maxUploadBytes();
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
@@ -81,7 +88,12 @@ export async function handleImageUpload(req: Request, ctx: ActorCtx & { principa
     }
     const { format: _f, ...meta } = parsed.data;
     const sizeBytes = Math.ceil(info.virtualBytes / GiB) * GiB;
-    const image = await buildImage(ctx, meta, { kind: "upload", fileBytes: info.fileBytes, format: info.format }, { sizeBytes, logicalPoolId: await defaultLogicalPoolId() });
+    const image = await buildImage(
+      ctx,
+      meta,
+      { kind: "upload", fileBytes: info.fileBytes, format: info.format },
+      { sizeBytes, logicalPoolId: await defaultLogicalPoolId() },
+    );
     return Response.json(image, { status: 201 });
   } catch (e) {
     const t = toTrpcError(e);

@@ -13,7 +13,10 @@ export async function volumeCount(db: Runner, tenantId: string): Promise<number>
   return r?.n ?? 0;
 }
 export async function volumeGiB(db: Runner, tenantId: string): Promise<number> {
-  const [r] = await db.select({ n: sum(volumes.sizeGiB) }).from(volumes).where(eq(volumes.tenantId, tenantId));
+  const [r] = await db
+    .select({ n: sum(volumes.sizeGiB) })
+    .from(volumes)
+    .where(eq(volumes.tenantId, tenantId));
   return Number(r?.n ?? 0);
 }
 export async function snapshotCount(db: Runner, tenantId: string): Promise<number> {

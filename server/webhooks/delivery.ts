@@ -96,7 +96,11 @@ export async function webhookUrlRefusal(raw: string): Promise<string | null> {
 
 /** Connects only to addresses the policy admits: IP literals checked before connecting, names on their answer. */
 function connector(): buildConnector.connector {
-  const lookup = (hostname: string, options: dns.LookupOptions, cb: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+  const lookup = (
+    hostname: string,
+    options: dns.LookupOptions,
+    cb: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
+  ) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addrs) => {
       if (err) return cb(err, []);
       for (const a of addrs) {
@@ -131,7 +135,14 @@ export interface AttemptResult {
 }
 
 /** One POST of a delivery: 2xx is delivered; anything else (or no answer within 10 s) is a failed attempt. */
-export async function attemptDelivery(opts: { url: string; secret: string; deliveryId: string; type: string; body: string; timeoutMs?: number }): Promise<AttemptResult> {
+export async function attemptDelivery(opts: {
+  url: string;
+  secret: string;
+  deliveryId: string;
+  type: string;
+  body: string;
+  timeoutMs?: number;
+}): Promise<AttemptResult> {
   const refusal = opts.url.startsWith("http://") && process.env.ANVIL_WEBHOOK_ALLOW_HTTP !== "1" ? "Webhook URLs must use https://" : null;
   if (refusal) return { ok: false, status: null, body: "", error: refusal };
   try {
@@ -151,7 +162,12 @@ export async function attemptDelivery(opts: { url: string; secret: string; deliv
       maxRedirections: 0,
     } as Parameters<typeof request>[1]);
     const text = (await res.body.text()).slice(0, 1024);
-    return { ok: res.statusCode >= 200 && res.statusCode < 300, status: res.statusCode, body: text, error: res.statusCode >= 300 ? `The endpoint answered HTTP ${res.statusCode}` : null };
+    return {
+      ok: res.statusCode >= 200 && res.statusCode < 300,
+      status: res.statusCode,
+      body: text,
+      error: res.statusCode >= 300 ? `The endpoint answered HTTP ${res.statusCode}` : null,
+    };
   } catch (e) {
     const err = e as Error & { code?: string; cause?: { message?: string; code?: string } };
     const why = err.cause?.message ?? err.message;

@@ -49,13 +49,16 @@ function importGraph(root: string, dirs: string[]): Map<string, string[]> {
     if (spec.startsWith("@/")) base = spec.slice(2);
     else if (spec.startsWith(".")) base = path.join(path.dirname(from), spec);
     else return null;
-    for (const c of [base, `${base}.ts`, `${base}.tsx`, path.join(base, "index.ts")]) if (fs.existsSync(path.join(root, c)) && fs.statSync(path.join(root, c)).isFile()) return c;
+    for (const c of [base, `${base}.ts`, `${base}.tsx`, path.join(base, "index.ts")])
+      if (fs.existsSync(path.join(root, c)) && fs.statSync(path.join(root, c)).isFile()) return c;
     return null;
   };
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const src = fs.readFileSync(path.join(root, f), "utf8");
-    const specs = [...src.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+"([^"]+)"|(?:^|\n)\s*import\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+    const specs = [
+      ...src.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+"([^"]+)"|(?:^|\n)\s*import\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g),
+    ].map((m) => m[1] ?? m[2] ?? m[3]!);
     graph.set(f, [...new Set(specs.map((s) => resolve(f, s)).filter((x): x is string => !!x))]);
   }
   return graph;
@@ -100,7 +103,11 @@ describe("the workflow catalog", () => {
     const names = Object.values(catalog).map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
     expect(workflows.workflows.map((w) => w.entry.name).sort()).toEqual([...names].sort());
-    expect(workflows.schedules.map((s) => s.name).sort()).toEqual(Object.values(schedules).map((s) => s.schedule).sort());
+    expect(workflows.schedules.map((s) => s.name).sort()).toEqual(
+      Object.values(schedules)
+        .map((s) => s.schedule)
+        .sort(),
+    );
     // Each definition is its catalog entry's (not a look-alike with the same name).
     for (const w of workflows.workflows) expect(Object.values(catalog)).toContain(w.entry);
   });
@@ -144,14 +151,22 @@ describe("the workflow catalog", () => {
       const src = fs.readFileSync(path.join(root, f), "utf8");
       if (/\benqueue\(\s*["'`]/.test(src)) offenders.push(`${f}: enqueue by a string name`);
       if (/\bcreateOperation\(/.test(src)) offenders.push(`${f}: createOperation (use startOperation)`);
-      if (f !== "server/workflows/catalog.ts" && /"read inventory",\s*"discover DPUs"|"power off",\s*"detach from DPU"|"reserve node",\s*"allocate address"/.test(src)) offenders.push(`${f}: a step list outside the catalog`);
+      if (
+        f !== "server/workflows/catalog.ts" &&
+        /"read inventory",\s*"discover DPUs"|"power off",\s*"detach from DPU"|"reserve node",\s*"allocate address"/.test(src)
+      )
+        offenders.push(`${f}: a step list outside the catalog`);
     }
     expect(offenders).toEqual([]);
   });
 
   it("leaves no import cycle among the workflow modules (the engine imports no workflow: it is handed the registry)", () => {
     const graph = importGraph(process.cwd(), ["server", "db", "domain", "sim", "test"]);
-    expect(graph.get("server/workflows/engine.ts")?.filter((f) => f.startsWith("server/workflows/") && f !== "server/workflows/catalog.ts" && f !== "server/workflows/replicas.ts")).toEqual([]);
+    expect(
+      graph
+        .get("server/workflows/engine.ts")
+        ?.filter((f) => f.startsWith("server/workflows/") && f !== "server/workflows/catalog.ts" && f !== "server/workflows/replicas.ts"),
+    ).toEqual([]);
     const touching = cycles(graph).filter((c) => c.some((f) => f.startsWith("server/workflows/")));
     expect(touching).toEqual([]);
   });

@@ -102,7 +102,14 @@ export const CREATE_STEPS = [
   "mark running",
 ] as const;
 
-export const DELETE_STEPS = ["power off", "detach from DPU", "delete exports and system volume", "release address and port", "clean node", "mark deleted"] as const;
+export const DELETE_STEPS = [
+  "power off",
+  "detach from DPU",
+  "delete exports and system volume",
+  "release address and port",
+  "clean node",
+  "mark deleted",
+] as const;
 
 export const RECOVER_STEPS = [
   "fence old host",
@@ -149,8 +156,18 @@ const POWER_STEPS: Record<InstancePowerRequest, (force: boolean) => string[]> = 
 
 export const catalog = {
   // Instances (server/workflows/instances.ts, instance-actions.ts, instance-recovery.ts).
-  instanceCreate: operation<[instanceId: string, opId: OperationId]>()({ name: "instance.create", queue: "instances", target: "instance", steps: CREATE_STEPS }),
-  instanceDelete: operation<[instanceId: string, opId: OperationId]>()({ name: "instance.delete", queue: "instances", target: "instance", steps: DELETE_STEPS }),
+  instanceCreate: operation<[instanceId: string, opId: OperationId]>()({
+    name: "instance.create",
+    queue: "instances",
+    target: "instance",
+    steps: CREATE_STEPS,
+  }),
+  instanceDelete: operation<[instanceId: string, opId: OperationId]>()({
+    name: "instance.delete",
+    queue: "instances",
+    target: "instance",
+    steps: DELETE_STEPS,
+  }),
   instancePower: operation<[instanceId: string, opId: OperationId, action: InstancePowerRequest, force: boolean]>()({
     name: "instance.power",
     queue: "instances",
@@ -158,22 +175,59 @@ export const catalog = {
     kind: ([, , action]) => `instance.${action}`,
     steps: ([, , action, force]) => POWER_STEPS[action](force),
   }),
-  instanceAttachVolume: operation<[instanceId: string, opId: OperationId, volumeId: string]>()({ name: "instance.attach_volume", queue: "instances", target: "instance", steps: ["attach disk"] }),
-  instanceDetachVolume: operation<[instanceId: string, opId: OperationId, volumeId: string]>()({ name: "instance.detach_volume", queue: "instances", target: "instance", steps: ["detach disk"] }),
+  instanceAttachVolume: operation<[instanceId: string, opId: OperationId, volumeId: string]>()({
+    name: "instance.attach_volume",
+    queue: "instances",
+    target: "instance",
+    steps: ["attach disk"],
+  }),
+  instanceDetachVolume: operation<[instanceId: string, opId: OperationId, volumeId: string]>()({
+    name: "instance.detach_volume",
+    queue: "instances",
+    target: "instance",
+    steps: ["detach disk"],
+  }),
   instanceBackup: operation<[instanceId: string, opId: OperationId, imageName: string, includeDataVolumes: boolean]>()({
     name: "instance.backup",
     queue: "instances",
     target: "instance",
     steps: ([, , , includeDataVolumes]) => ["snapshot system disk", "make image", ...(includeDataVolumes ? ["snapshot data volumes"] : [])],
   }),
-  instanceRebuild: operation<[instanceId: string, opId: OperationId, imageId: string, sizeGiB: number]>()({ name: "instance.rebuild", queue: "instances", target: "instance", steps: REBUILD_STEPS }),
-  instanceRecover: operation<[instanceId: string, opId: OperationId, reason: string]>()({ name: "instance.recover", queue: "instances", target: "instance", steps: RECOVER_STEPS }),
+  instanceRebuild: operation<[instanceId: string, opId: OperationId, imageId: string, sizeGiB: number]>()({
+    name: "instance.rebuild",
+    queue: "instances",
+    target: "instance",
+    steps: REBUILD_STEPS,
+  }),
+  instanceRecover: operation<[instanceId: string, opId: OperationId, reason: string]>()({
+    name: "instance.recover",
+    queue: "instances",
+    target: "instance",
+    steps: RECOVER_STEPS,
+  }),
   instanceRecoveryCheck: workflow<[]>()("instance.recovery_check", "instances"),
 
   // Nodes (server/workflows/nodes.ts). Power steps are discovered at run time (they depend on the node's kind).
-  nodeEnrollBulk: operation<[opId: OperationId, sealedCsv: string, actor: BulkActor]>()({ name: "node.enroll_bulk", queue: "nodes", target: "node", steps: ["enroll rows"], operationId: ([op]) => op }),
-  nodeInspect: operation<[nodeId: string, opId: OperationId]>()({ name: "node.inspect", queue: "nodes", target: "node", steps: ["read inventory", "discover DPUs", "record"] }),
-  nodePower: operation<[nodeId: string, action: PowerAction, opId: OperationId, actorEmail: string | null]>()({ name: "node.power", queue: "nodes", target: "node", steps: [], operationId: ([, , op]) => op }),
+  nodeEnrollBulk: operation<[opId: OperationId, sealedCsv: string, actor: BulkActor]>()({
+    name: "node.enroll_bulk",
+    queue: "nodes",
+    target: "node",
+    steps: ["enroll rows"],
+    operationId: ([op]) => op,
+  }),
+  nodeInspect: operation<[nodeId: string, opId: OperationId]>()({
+    name: "node.inspect",
+    queue: "nodes",
+    target: "node",
+    steps: ["read inventory", "discover DPUs", "record"],
+  }),
+  nodePower: operation<[nodeId: string, action: PowerAction, opId: OperationId, actorEmail: string | null]>()({
+    name: "node.power",
+    queue: "nodes",
+    target: "node",
+    steps: [],
+    operationId: ([, , op]) => op,
+  }),
   dpuFirmwareUpdate: operation<[dpuId: string, imageUri: string, targets: string[], opId: OperationId]>()({
     name: "dpu.firmware_update",
     queue: "nodes",

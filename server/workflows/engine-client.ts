@@ -9,7 +9,12 @@ const g = globalThis as unknown as { __anvilEngine?: Engine; __anvilEngineClient
 
 export async function startEngineClient(opts: { databaseUrl: string; executorId?: string }): Promise<Engine> {
   if (g.__anvilEngine) return g.__anvilEngine;
-  const client = await DBOSClient.create({ systemDatabaseUrl: opts.databaseUrl, systemDatabaseSchemaName: "dbos", systemDatabasePoolSize: 4, applicationName: "anvil" });
+  const client = await DBOSClient.create({
+    systemDatabaseUrl: opts.databaseUrl,
+    systemDatabaseSchemaName: "dbos",
+    systemDatabasePoolSize: 4,
+    applicationName: "anvil",
+  });
   const engine: Engine = {
     executorId: opts.executorId ?? "enqueue-only",
     async enqueue(name: string, args: unknown[], o: EnqueueOptions = {}) {

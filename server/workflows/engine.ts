@@ -178,14 +178,13 @@ export function engineRunning(): boolean {
   return !!g.__anvilEngine;
 }
 
-export async function startEngine(
-  registry: WorkflowRegistry,
-  opts: { databaseUrl: string; executorId?: string; schedules?: boolean },
-): Promise<Engine> {
+export async function startEngine(registry: WorkflowRegistry, opts: { databaseUrl: string; executorId?: string; schedules?: boolean }): Promise<Engine> {
   if (g.__anvilEngine) return g.__anvilEngine;
   const byName = new Map(registry.workflows.map((w) => [w.entry.name, w.fn]));
   // Every catalog entry runs somewhere: a catalog entry without its definition here is a registry that forgot a module.
-  const missing = Object.values(catalog).filter((e) => !byName.has(e.name)).map((e) => e.name);
+  const missing = Object.values(catalog)
+    .filter((e) => !byName.has(e.name))
+    .map((e) => e.name);
   if (missing.length) throw new Error(`The workflow registry lacks catalog workflows: ${missing.join(", ")}.`);
   const executorId = opts.executorId ?? process.env.ANVIL_REPLICA_ID ?? `anvil-${os.hostname()}-${process.env.PORT ?? 3000}`;
   DBOS.setConfig({

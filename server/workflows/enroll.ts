@@ -20,9 +20,7 @@ export function shardOf(id: string): number {
   return crypto.createHash("sha1").update(id).digest()[0]! % SYNC_SHARDS;
 }
 
-export type EnrollResult =
-  | { ok: true; nodeId: string; name: string; dpuId: string | null }
-  | { ok: false; field: string; message: string };
+export type EnrollResult = { ok: true; nodeId: string; name: string; dpuId: string | null } | { ok: false; field: string; message: string };
 
 /** An operator-readable sentence for a failed BMC probe. */
 export function probeMessage(e: unknown, address: string): string {
@@ -73,11 +71,7 @@ function summary(inv: BmcInventory): Record<string, unknown> {
   return rest as unknown as Record<string, unknown>;
 }
 
-export async function enrollNode(
-  db: Db,
-  raw: EnrollInput,
-  actor: { principal: Principal | null; requestId: string },
-): Promise<EnrollResult> {
+export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: Principal | null; requestId: string }): Promise<EnrollResult> {
   const parsed = enrollSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;

@@ -99,7 +99,10 @@ describe("DMTF's DPU topology: the DPU is a system of the host's BMC (finding 5)
     const name = uniq("sn-direct");
     const r = await admin().nodes.enroll({ name, driver: "redfish", address: host.url, ...creds, dpu: { address: dpu.url } });
     expect(r).toMatchObject({ ok: true });
-    const kids = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, (await nodeByName(name)).id));
+    const kids = await db
+      .select()
+      .from(s.nodes)
+      .where(eq(s.nodes.parentNodeId, (await nodeByName(name)).id));
     expect(kids.map((k) => [k.kind, k.bmcAddress])).toEqual([["dpu", dpu.url]]);
   });
 });

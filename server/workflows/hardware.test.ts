@@ -56,7 +56,15 @@ async function nodeByName(name: string) {
 describe("enrollment", () => {
   it("enrolls a host with its DPU BMC after probing both; credentials stay sealed", async () => {
     const h = host(1);
-    const r = await admin().nodes.enroll({ name: "hw-1", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false, dpu: { address: dpu(1).url } });
+    const r = await admin().nodes.enroll({
+      name: "hw-1",
+      driver: "redfish",
+      address: h.url,
+      username: h.username,
+      password: h.password,
+      verifyTls: false,
+      dpu: { address: dpu(1).url },
+    });
     expect(r.ok).toBe(true);
     const n = await nodeByName("hw-1");
     expect(n.provisionState).toBe("manageable");
@@ -76,18 +84,28 @@ describe("enrollment", () => {
   it("refuses wrong credentials, an unreachable address, a duplicate BMC and a DPU posing as a host — enrolling nothing", async () => {
     const h = host(2);
     const before = (await db.select().from(s.nodes)).length;
-    const wrong = await admin().nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "nope" }).catch((e) => e);
+    const wrong = await admin()
+      .nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "nope" })
+      .catch((e) => e);
     expect(wrong.code).toBe("BAD_REQUEST");
     expect(wrong.message).toMatch(/refused the credentials/);
     expect(wrong.cause?.field).toBe("address");
-    const unreachable = await admin().nodes.enroll({ name: "hw-bad", driver: "redfish", address: "http://127.0.0.1:1", username: "a", password: "b" }).catch((e) => e);
+    const unreachable = await admin()
+      .nodes.enroll({ name: "hw-bad", driver: "redfish", address: "http://127.0.0.1:1", username: "a", password: "b" })
+      .catch((e) => e);
     expect(unreachable.message).toMatch(/No BMC answers at http:\/\/127\.0\.0\.1:1/);
-    const dup = await admin().nodes.enroll({ name: "hw-dup", driver: "redfish", address: host(1).url, username: "admin", password: "password" }).catch((e) => e);
+    const dup = await admin()
+      .nodes.enroll({ name: "hw-dup", driver: "redfish", address: host(1).url, username: "admin", password: "password" })
+      .catch((e) => e);
     expect(dup.code).toBe("CONFLICT");
     expect(dup.message).toMatch(/already enrolled as hw-1/);
-    const asHost = await admin().nodes.enroll({ name: "hw-dpu", driver: "redfish", address: dpu(2).url, username: "admin", password: "password" }).catch((e) => e);
+    const asHost = await admin()
+      .nodes.enroll({ name: "hw-dpu", driver: "redfish", address: dpu(2).url, username: "admin", password: "password" })
+      .catch((e) => e);
     expect(asHost.message).toMatch(/is a DPU's BMC/);
-    const badDpu = await admin().nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "password", dpu: { address: "http://127.0.0.1:1" } }).catch((e) => e);
+    const badDpu = await admin()
+      .nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "password", dpu: { address: "http://127.0.0.1:1" } })
+      .catch((e) => e);
     expect(badDpu.cause?.field).toBe("dpu.address");
     expect((await db.select().from(s.nodes)).length).toBe(before);
   });
@@ -134,7 +152,10 @@ describe("power", () => {
     expect((await waitOp(off!.operationId!)).status).toBe("succeeded");
     expect((await nodeByName("hw-1")).powerState).toBe("off");
     expect((await nodeByName("hw-1-dpu")).powerState).toBe("off");
-    const events = await db.select().from(s.hardwareEvents).where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "power")));
+    const events = await db
+      .select()
+      .from(s.hardwareEvents)
+      .where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "power")));
     expect(events.some((e) => /on → off/.test(e.message))).toBe(true);
   });
 
@@ -173,7 +194,10 @@ describe("sync", () => {
     await syncShard(n.syncShard, 0);
     let after = await nodeByName("hw-2");
     expect(after.fault).toMatch(/^BMC unreachable/);
-    const ev = await db.select().from(s.hardwareEvents).where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "fault")));
+    const ev = await db
+      .select()
+      .from(s.hardwareEvents)
+      .where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "fault")));
     expect(ev.at(-1)?.message).toMatch(/^Fault: BMC unreachable/);
     await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "DELETE");
     await syncShard(n.syncShard, 0);
@@ -200,12 +224,18 @@ describe("DPU firmware", () => {
     const [on] = await admin().nodes.power({ ids: [d.id], action: "on" });
     await waitOp(on!.operationId!);
     // The image URL must be on the management network too (the BMC downloads it; the lab's simulator only reads its name).
-    const { operationId } = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://127.0.0.1:9/bf-bundle-2.9.1-40_25.04_ubuntu-22.04_prod.bfb", targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_OS"] });
+    const { operationId } = await admin().nodes.firmwareUpdate({
+      id: d.id,
+      imageUri: "http://127.0.0.1:9/bf-bundle-2.9.1-40_25.04_ubuntu-22.04_prod.bfb",
+      targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_OS"],
+    });
     const op = await waitOp(operationId);
     expect(op.status, op.error ?? "").toBe("succeeded");
     const fw = ((await nodeByName("hw-1-dpu")).inventory as { firmware?: { id: string; version: string }[] }).firmware ?? [];
     expect(fw.find((f) => f.id === "DPU_OS")?.version).toBe("2.9.1-40");
-    const refused = await admin().nodes.firmwareUpdate({ id: (await nodeByName("hw-1")).id, imageUri: "http://x/y.bfb" }).catch((e) => e);
+    const refused = await admin()
+      .nodes.firmwareUpdate({ id: (await nodeByName("hw-1")).id, imageUri: "http://x/y.bfb" })
+      .catch((e) => e);
     expect(refused.message).toBe("Firmware and OS updates here are for DPUs.");
   });
 });
@@ -221,15 +251,23 @@ describe("management network", () => {
     const before = (await db.select().from(s.nodes)).length;
     process.env.ANVIL_MGMT_ALLOW = "10.0.0.0/8";
     try {
-      const probe = await admin().nodes.probe({ driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false }).catch((e) => e);
+      const probe = await admin()
+        .nodes.probe({ driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false })
+        .catch((e) => e);
       expect(probe.code).toBe("BAD_REQUEST");
       expect(probe.cause?.field).toBe("address");
-      expect(probe.message).toMatch(/^127\.0\.0\.1 is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\): loopback \(127\.0\.0\.0\/8\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/);
-      const enroll = await admin().nodes.enroll({ name: "hw-mgmt", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false }).catch((e) => e);
+      expect(probe.message).toMatch(
+        /^127\.0\.0\.1 is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\): loopback \(127\.0\.0\.0\/8\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/,
+      );
+      const enroll = await admin()
+        .nodes.enroll({ name: "hw-mgmt", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false })
+        .catch((e) => e);
       expect(enroll.code).toBe("BAD_REQUEST");
       expect(enroll.cause?.field).toBe("address");
       expect(enroll.message).toMatch(/is not on the management network allowed by ANVIL_MGMT_ALLOW \(10\.0\.0\.0\/8\)/);
-      const ipmi = await admin().nodes.probe({ driver: "ipmi", address: "localhost:623", username: "admin", password: "password" }).catch((e) => e);
+      const ipmi = await admin()
+        .nodes.probe({ driver: "ipmi", address: "localhost:623", username: "admin", password: "password" })
+        .catch((e) => e);
       expect(ipmi.message).toMatch(/^localhost \(.+\) is not on the management network/);
     } finally {
       restore();
@@ -242,15 +280,27 @@ describe("management network", () => {
 
   it("refuses the metadata address, link-local and a DPU agent URL off the management network even with loopback allowed", async () => {
     const h = host(6);
-    const meta = await admin().nodes.probe({ driver: "redfish", address: "http://169.254.169.254", username: "a", password: "b" }).catch((e) => e);
+    const meta = await admin()
+      .nodes.probe({ driver: "redfish", address: "http://169.254.169.254", username: "a", password: "b" })
+      .catch((e) => e);
     expect(meta.message).toBe(
       "169.254.169.254 is not on the management network allowed by ANVIL_MGMT_ALLOW (127.0.0.0/8): the cloud metadata address is refused unless ANVIL_MGMT_ALLOW lists it.",
     );
-    const linkLocal = await admin().nodes.enroll({ name: "hw-mgmt", driver: "ipmi", address: "169.254.3.4:623", username: "a", password: "b" }).catch((e) => e);
+    const linkLocal = await admin()
+      .nodes.enroll({ name: "hw-mgmt", driver: "ipmi", address: "169.254.3.4:623", username: "a", password: "b" })
+      .catch((e) => e);
     expect(linkLocal.cause?.field).toBe("address");
     expect(linkLocal.message).toMatch(/link-local \(169\.254\.0\.0\/16\) is refused/);
     const agent = await admin()
-      .nodes.enroll({ name: "hw-mgmt", driver: "redfish", address: h.url, username: h.username, password: h.password, verifyTls: false, dpu: { address: dpu(6).url, agentUrl: "http://169.254.169.254:8443", agentToken: "t".repeat(16) } })
+      .nodes.enroll({
+        name: "hw-mgmt",
+        driver: "redfish",
+        address: h.url,
+        username: h.username,
+        password: h.password,
+        verifyTls: false,
+        dpu: { address: dpu(6).url, agentUrl: "http://169.254.169.254:8443", agentToken: "t".repeat(16) },
+      })
       .catch((e) => e);
     expect(agent.cause?.field).toBe("dpu.agentUrl");
     expect(agent.message).toMatch(/^169\.254\.169\.254 is not on the management network/);
@@ -260,19 +310,29 @@ describe("management network", () => {
   it("refuses firmware image URLs off the management network or that do not resolve, starting nothing", async () => {
     const d = await nodeByName("hw-1-dpu");
     const opsBefore = (await db.select().from(s.operations)).length;
-    const meta = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://169.254.169.254/latest/meta-data/iam" }).catch((e) => e);
+    const meta = await admin()
+      .nodes.firmwareUpdate({ id: d.id, imageUri: "http://169.254.169.254/latest/meta-data/iam" })
+      .catch((e) => e);
     expect(meta.code).toBe("BAD_REQUEST");
     expect(meta.cause?.field).toBe("imageUri");
     expect(meta.message).toMatch(/^169\.254\.169\.254 is not on the management network/);
-    const unresolved = await admin().nodes.firmwareUpdate({ id: d.id, imageUri: "http://images.invalid/x.bfb" }).catch((e) => e);
+    const unresolved = await admin()
+      .nodes.firmwareUpdate({ id: d.id, imageUri: "http://images.invalid/x.bfb" })
+      .catch((e) => e);
     expect(unresolved.message).toMatch(/^images\.invalid does not resolve from Anvil/);
-    const step = await admin().nodes.runStep({ id: (await nodeByName("hw-1")).id, step: "firmware_update", executeOnChildNodes: true, args: { imageUri: "http://[fe80::1]/x.bfb" } }).catch((e) => e);
+    const step = await admin()
+      .nodes.runStep({ id: (await nodeByName("hw-1")).id, step: "firmware_update", executeOnChildNodes: true, args: { imageUri: "http://[fe80::1]/x.bfb" } })
+      .catch((e) => e);
     expect(step.cause?.field).toBe("args.imageUri");
     expect((await db.select().from(s.operations)).length).toBe(opsBefore);
   });
 
   it("refuses a bulk row whose BMC is off the management network, enrolling the others", async () => {
-    const csv = ["name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls", `hw-6,,redfish,${host(6).url},admin,password,false`, "hw-meta,,redfish,http://169.254.169.254,admin,password,false"].join("\n");
+    const csv = [
+      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls",
+      `hw-6,,redfish,${host(6).url},admin,password,false`,
+      "hw-meta,,redfish,http://169.254.169.254,admin,password,false",
+    ].join("\n");
     const { operationId } = await admin().nodes.enrollBulk({ csv });
     const op = await waitOp(operationId);
     const rows = (op.result as { rows: { ok: boolean; message: string }[] }).rows;
@@ -302,7 +362,7 @@ describe("bulk enroll and delete", () => {
     expect(result.rows[1]!.message).toMatch(/no pool named nosuchpool/);
     expect(result.rows[2]!.message).toMatch(/refused the credentials/);
     expect(result.rows[3]!.message).toMatch(/^name:/);
-    expect((await db.select().from(s.nodes).where(eq(s.nodes.name, "hw-4")))).toHaveLength(0);
+    expect(await db.select().from(s.nodes).where(eq(s.nodes.name, "hw-4"))).toHaveLength(0);
   });
 
   it("deletes a host together with its DPUs", async () => {

@@ -38,7 +38,10 @@ const tenant = () => callerAs(fx, "tenantMember");
 const T = () => fx.tenant.slug;
 async function agentOf(instanceId: string) {
   const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, instanceId));
-  const [dpu] = await db.select().from(s.nodes).where(and(eq(s.nodes.parentNodeId, inst!.nodeId!), eq(s.nodes.kind, "dpu")));
+  const [dpu] = await db
+    .select()
+    .from(s.nodes)
+    .where(and(eq(s.nodes.parentNodeId, inst!.nodeId!), eq(s.nodes.kind, "dpu")));
   return agentFor(dpu!);
 }
 const diskNames = async (instanceId: string) => (await (await agentOf(instanceId)).listDisks()).map((d) => d.name).sort();
@@ -89,9 +92,17 @@ describe("data volumes", () => {
     const [a] = ids as [string];
     const vol = await tenant().volumes.create({ tenant: T(), name: uniq("refused"), sizeGiB: 1 });
     const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, a));
-    const [dpu] = await db.select().from(s.nodes).where(and(eq(s.nodes.parentNodeId, inst!.nodeId!), eq(s.nodes.kind, "dpu")));
+    const [dpu] = await db
+      .select()
+      .from(s.nodes)
+      .where(and(eq(s.nodes.parentNodeId, inst!.nodeId!), eq(s.nodes.kind, "dpu")));
     const agent = [...L.lab.agents.values()].find((x) => x.url === dpu!.agentUrl)!;
-    const put = (body: unknown) => fetch(`${agent.url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${agent.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const put = (body: unknown) =>
+      fetch(`${agent.url}/admin/faults`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${agent.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     await put({ failAlways: ["attachDisk"] });
     try {
       const op = await tenant().instances.attachVolume({ tenant: T(), id: a, volumeId: vol.id });

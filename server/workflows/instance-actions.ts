@@ -26,7 +26,7 @@ import {
   ProvisionError,
   waitForOsStep,
 } from "./instances";
-import { finishOperation, } from "./operations";
+import { finishOperation } from "./operations";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const ignoreGone = async (fn: () => Promise<unknown>) => {
@@ -46,12 +46,17 @@ async function detachVolume(instanceId: string, volumeId: string): Promise<strin
   const [v] = await db.select().from(volumes).where(eq(volumes.id, volumeId));
   if (v?.storageVolumeId && pl) {
     const storage = getStorage();
-    for await (const t of storage.listAll(storage.listTargets, { volumeId: v.storageVolumeId, initiator: dpuHostNqn(pl.dpu.id) })) await ignoreGone(() => storage.deleteTarget(t.id));
+    for await (const t of storage.listAll(storage.listTargets, { volumeId: v.storageVolumeId, initiator: dpuHostNqn(pl.dpu.id) }))
+      await ignoreGone(() => storage.deleteTarget(t.id));
   }
   await db.transaction(async (tx) => {
     await tx.delete(volumeAttachments).where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumeAttachments.volumeId, volumeId)));
     const [left] = await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, volumeId));
-    if (!left?.n) await tx.update(volumes).set({ state: "available" }).where(and(eq(volumes.id, volumeId), eq(volumes.state, "attached")));
+    if (!left?.n)
+      await tx
+        .update(volumes)
+        .set({ state: "available" })
+        .where(and(eq(volumes.id, volumeId), eq(volumes.state, "attached")));
   });
   return v ? `${v.name} detached` : "volume gone";
 }
@@ -89,16 +94,30 @@ export const backupInstance = defineSaga(catalog.instanceBackup, {
     });
     const image = await saga.step("make image", async () => {
       const inst = await loadInstance(instanceId);
-      const [done] = await db.select().from(images).where(and(eq(images.tenantId, inst.tenantId), sql`lower(${images.name}) = lower(${imageName})`));
+      const [done] = await db
+        .select()
+        .from(images)
+        .where(and(eq(images.tenantId, inst.tenantId), sql`lower(${images.name}) = lower(${imageName})`));
       if (done?.state === "available") return { id: done.id, name: done.name };
       if (done) await db.delete(images).where(eq(images.id, done.id)); // a build a crash interrupted
       const [src] = inst.imageId ? await db.select().from(images).where(eq(images.id, inst.imageId)) : [];
       const [sys] = await db.select().from(volumes).where(eq(volumes.storageVolumeId, inst.storageVolumeId!));
       const img = await buildImage(
         { db, principal: null, requestId: `backup-${opId}` },
-        { name: imageName, description: `Backup of instance ${inst.name}`, os: src?.os ?? "unknown", version: src?.version ?? "backup", visibility: "tenant", tenantId: inst.tenantId },
+        {
+          name: imageName,
+          description: `Backup of instance ${inst.name}`,
+          os: src?.os ?? "unknown",
+          version: src?.version ?? "backup",
+          visibility: "tenant",
+          tenantId: inst.tenantId,
+        },
         { kind: "snapshot", storageSnapshotId: snap.id },
-        { sizeBytes: (sys?.sizeGiB ?? Math.ceil(snap.sizeBytes / GiB)) * GiB, logicalPoolId: sys?.logicalPoolId ?? src?.logicalPoolId ?? "", action: "image.backup" },
+        {
+          sizeBytes: (sys?.sizeGiB ?? Math.ceil(snap.sizeBytes / GiB)) * GiB,
+          logicalPoolId: sys?.logicalPoolId ?? src?.logicalPoolId ?? "",
+          action: "image.backup",
+        },
       );
       return { id: img.id, name: img.name };
     });
@@ -116,10 +135,24 @@ export const backupInstance = defineSaga(catalog.instanceBackup, {
           for (const { v } of rows) {
             if (!v.storageVolumeId) continue;
             const name = `${imageName}-${v.name}`.slice(0, 63);
-            const [have] = await db.select({ id: snapshots.id }).from(snapshots).where(and(eq(snapshots.tenantId, inst.tenantId), sql`lower(${snapshots.name}) = lower(${name})`));
+            const [have] = await db
+              .select({ id: snapshots.id })
+              .from(snapshots)
+              .where(and(eq(snapshots.tenantId, inst.tenantId), sql`lower(${snapshots.name}) = lower(${name})`));
             if (!have) {
-              const s = await getStorage().createSnapshot({ volumeId: v.storageVolumeId, name: `snap-${opId.slice(0, 8)}-${v.id}` }, { idempotencyKey: `${opId}:${v.id}` });
-              await db.insert(snapshots).values({ tenantId: inst.tenantId, volumeId: v.id, name, description: `Backup of instance ${inst.name}`, sizeGiB: v.sizeGiB, state: "available", storageSnapshotId: s.id });
+              const s = await getStorage().createSnapshot(
+                { volumeId: v.storageVolumeId, name: `snap-${opId.slice(0, 8)}-${v.id}` },
+                { idempotencyKey: `${opId}:${v.id}` },
+              );
+              await db.insert(snapshots).values({
+                tenantId: inst.tenantId,
+                volumeId: v.id,
+                name,
+                description: `Backup of instance ${inst.name}`,
+                sizeGiB: v.sizeGiB,
+                state: "available",
+                storageSnapshotId: s.id,
+              });
             }
             names.push(name);
           }
@@ -178,40 +211,53 @@ export const rebuildInstance = defineSaga(catalog.instanceRebuild, {
       }
     });
     // The point of no return: from here a failure leaves the instance failed (the old volume kept, detached).
-    await saga.step("record new system volume", async () => {
-      const inst = await loadInstance(instanceId);
-      const [image] = await db.select().from(images).where(eq(images.id, imageId));
-      if (!image) throw new ProvisionError("The image was deleted meanwhile; pick another.");
-      await db.transaction(async (tx) => {
-        const [have] = await tx
-          .select({ id: volumes.id })
-          .from(volumeAttachments)
-          .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
-          .where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumes.kind, "system"), sql`${volumes.id} <> ${old.volumeRowId ?? "00000000-0000-0000-0000-000000000000"}`));
-        if (!have) {
-          const [v] = await tx
-            .insert(volumes)
-            .values({
-              tenantId: inst.tenantId,
-              name: `${inst.name}-system-${opId.slice(0, 8)}`,
-              description: `System disk of instance ${inst.name} (rebuilt)`,
-              sizeGiB,
-              kind: "system",
-              logicalPoolId: image.logicalPoolId,
-              sourceImageId: image.id,
-              state: "creating",
-            })
-            .returning({ id: volumes.id });
-          await tx.insert(volumeAttachments).values({ volumeId: v!.id, multiAttach: false, instanceId });
-        }
-        // The old disk stays a tenant volume (detached) until the new one works; then it is deleted.
-        if (old.volumeRowId) {
-          await tx.delete(volumeAttachments).where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumeAttachments.volumeId, old.volumeRowId)));
-          await tx.update(volumes).set({ state: "available" }).where(eq(volumes.id, old.volumeRowId));
-        }
-        await tx.update(instances).set({ imageId: image.id, systemVolumeSizeGiB: sizeGiB, storageVolumeId: null, storageTargetId: null }).where(eq(instances.id, instanceId));
-      });
-    }, { pivot: true });
+    await saga.step(
+      "record new system volume",
+      async () => {
+        const inst = await loadInstance(instanceId);
+        const [image] = await db.select().from(images).where(eq(images.id, imageId));
+        if (!image) throw new ProvisionError("The image was deleted meanwhile; pick another.");
+        await db.transaction(async (tx) => {
+          const [have] = await tx
+            .select({ id: volumes.id })
+            .from(volumeAttachments)
+            .innerJoin(volumes, eq(volumes.id, volumeAttachments.volumeId))
+            .where(
+              and(
+                eq(volumeAttachments.instanceId, instanceId),
+                eq(volumes.kind, "system"),
+                sql`${volumes.id} <> ${old.volumeRowId ?? "00000000-0000-0000-0000-000000000000"}`,
+              ),
+            );
+          if (!have) {
+            const [v] = await tx
+              .insert(volumes)
+              .values({
+                tenantId: inst.tenantId,
+                name: `${inst.name}-system-${opId.slice(0, 8)}`,
+                description: `System disk of instance ${inst.name} (rebuilt)`,
+                sizeGiB,
+                kind: "system",
+                logicalPoolId: image.logicalPoolId,
+                sourceImageId: image.id,
+                state: "creating",
+              })
+              .returning({ id: volumes.id });
+            await tx.insert(volumeAttachments).values({ volumeId: v!.id, multiAttach: false, instanceId });
+          }
+          // The old disk stays a tenant volume (detached) until the new one works; then it is deleted.
+          if (old.volumeRowId) {
+            await tx.delete(volumeAttachments).where(and(eq(volumeAttachments.instanceId, instanceId), eq(volumeAttachments.volumeId, old.volumeRowId)));
+            await tx.update(volumes).set({ state: "available" }).where(eq(volumes.id, old.volumeRowId));
+          }
+          await tx
+            .update(instances)
+            .set({ imageId: image.id, systemVolumeSizeGiB: sizeGiB, storageVolumeId: null, storageTargetId: null })
+            .where(eq(instances.id, instanceId));
+        });
+      },
+      { pivot: true },
+    );
     await saga.step("attach new boot disk", () => attachSystemDisk(instanceId, null));
     await saga.step("delete old system volume", async () => {
       if (!old.storageVolumeId) return;

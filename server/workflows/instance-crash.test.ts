@@ -45,7 +45,11 @@ afterAll(async () => {
 });
 
 /** Starts a worker process; resolves once its engine is up. `crashAt` makes it SIGKILL itself at that step. */
-async function worker(replicaId: string, crashAt?: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; exited: Promise<NodeJS.Signals | number | null> }> {
+async function worker(
+  replicaId: string,
+  crashAt?: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; exited: Promise<NodeJS.Signals | number | null> }> {
   const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "test/instance-worker.ts"], {
     env: { ...process.env, ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -81,7 +85,6 @@ async function stopWorker(w: { proc: ChildProcess; exited: Promise<unknown> }) {
 
 const tenant = () => callerAs(fx, "tenantMember");
 
-
 /** What an instance that is gone (or rolled back) must not hold anywhere. */
 async function leftovers(instanceId: string) {
   const storage = getStorage();
@@ -90,7 +93,10 @@ async function leftovers(instanceId: string) {
   for (const v of vols) targets += (await storage.listTargets({ volumeId: v.id })).items.length;
   let agentObjects = 0;
   for (const hostId of L.hosts.values()) {
-    const [dpu] = await db.select().from(s.nodes).where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
+    const [dpu] = await db
+      .select()
+      .from(s.nodes)
+      .where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
     const a = agentFor(dpu!);
     const [d, c, n] = await Promise.all([a.listDisks(), a.listCidata(), a.listNics()]);
     agentObjects += [...d, ...c, ...n].filter((o) => o.name.includes(instanceId)).length;
@@ -98,8 +104,14 @@ async function leftovers(instanceId: string) {
   const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, instanceId));
   const ports = await db.select().from(s.ports).where(eq(s.ports.tenantId, fx.tenant.id));
   const addrs = await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id));
-  const sysRows = await db.select().from(s.volumes).where(and(eq(s.volumes.tenantId, fx.tenant.id), eq(s.volumes.kind, "system")));
-  const busyNodes = await db.select().from(s.nodes).where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.kind, "host")));
+  const sysRows = await db
+    .select()
+    .from(s.volumes)
+    .where(and(eq(s.volumes.tenantId, fx.tenant.id), eq(s.volumes.kind, "system")));
+  const busyNodes = await db
+    .select()
+    .from(s.nodes)
+    .where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.kind, "host")));
   return {
     storageVolumes: vols.length,
     targets,
@@ -115,7 +127,9 @@ const clean = { storageVolumes: 0, targets: 0, agentObjects: 0, held: 0, ports: 
 
 /** The durable steps the engine recorded for a run, in the order they started (its own bookkeeping left out). */
 async function recordedSteps(workflowId: string): Promise<string[]> {
-  const r = await db.execute<{ function_name: string }>(sql`select function_name from dbos.operation_outputs where workflow_uuid = ${workflowId} order by function_id`);
+  const r = await db.execute<{ function_name: string }>(
+    sql`select function_name from dbos.operation_outputs where workflow_uuid = ${workflowId} order by function_id`,
+  );
   return [...new Set(r.rows.map((x) => x.function_name).filter((n) => !n.startsWith("DBOS.")))];
 }
 
@@ -165,7 +179,11 @@ describe("a BFF killed at each step of an instance workflow", () => {
       }
       expect(failed.status).toBe("failed");
       const rolledBack = await recordedSteps(f.operationId);
-      steps = { create: await recordedSteps(r.operationId), delete: await recordedSteps(d.operationId), undo: rolledBack.slice(rolledBack.indexOf("mark failing")) };
+      steps = {
+        create: await recordedSteps(r.operationId),
+        delete: await recordedSteps(d.operationId),
+        undo: rolledBack.slice(rolledBack.indexOf("mark failing")),
+      };
       const cleanup = await tenant().instances.delete({ tenant: fx.tenant.slug, id: f.id });
       expect((await waitOperation(db, cleanup.operationId, 30_000)).status).toBe("succeeded");
     } finally {

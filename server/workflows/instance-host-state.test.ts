@@ -103,7 +103,11 @@ async function labBmc() {
     until,
     /** Whether the host finds an OS on its next boot (the lab's admin API; the DPU's boot disk normally decides). */
     bootable: async (bootable: boolean) => {
-      const r = await fetch(`${L.lab.redfish.adminUrl}/admin/bmcs/${row.name}/bootable`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ bootable }) });
+      const r = await fetch(`${L.lab.redfish.adminUrl}/admin/bmcs/${row.name}/bootable`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ bootable }),
+      });
       if (!r.ok) throw new Error(`admin bootable: ${r.status} ${await r.text()}`);
     },
   };
@@ -123,9 +127,12 @@ describe("an instance follows its host's power", () => {
       expect(inst.state).toBe("running");
       const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, inst.nodeId!));
       const outside = async () =>
-        (await db.select().from(s.hardwareEvents).where(and(eq(s.hardwareEvents.nodeId, host!.id), eq(s.hardwareEvents.kind, "lifecycle"), like(s.hardwareEvents.message, "%outside Anvil%")))).map(
-          (e) => e.message,
-        );
+        (
+          await db
+            .select()
+            .from(s.hardwareEvents)
+            .where(and(eq(s.hardwareEvents.nodeId, host!.id), eq(s.hardwareEvents.kind, "lifecycle"), like(s.hardwareEvents.message, "%outside Anvil%")))
+        ).map((e) => e.message);
       const bmc = await labBmc();
 
       // Off at the BMC: the next sync pass sees it and says so.

@@ -29,7 +29,14 @@ afterAll(async () => {
 });
 
 const tenant = () => callerAs(fx, "tenantMember");
-const input = (extra: Record<string, unknown> = {}) => ({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId, ...extra });
+const input = (extra: Record<string, unknown> = {}) => ({
+  tenant: fx.tenant.slug,
+  name: uniq("srv"),
+  poolId: L.poolId,
+  imageId: L.imageId,
+  subnetId: L.subnetId,
+  ...extra,
+});
 
 async function instanceRow(id: string) {
   const [r] = await db.select().from(s.instances).where(eq(s.instances.id, id));
@@ -40,7 +47,10 @@ async function nodeRow(id: string) {
   return r!;
 }
 async function dpuOf(hostId: string) {
-  const [d] = await db.select().from(s.nodes).where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
+  const [d] = await db
+    .select()
+    .from(s.nodes)
+    .where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
   return d!;
 }
 /** Every external object a deleted or rolled-back instance could leak. */
@@ -51,7 +61,10 @@ async function leaks(instanceId: string, hostId: string) {
   const [disks, seeds, nics] = await Promise.all([agent.listDisks(), agent.listCidata(), agent.listNics()]);
   const ports = await db.select().from(s.ports).where(eq(s.ports.tenantId, fx.tenant.id));
   const inst = await instanceRow(instanceId);
-  const sys = await db.select().from(s.volumes).where(and(eq(s.volumes.tenantId, fx.tenant.id), eq(s.volumes.kind, "system"), eq(s.volumes.sourceImageId, L.imageId)));
+  const sys = await db
+    .select()
+    .from(s.volumes)
+    .where(and(eq(s.volumes.tenantId, fx.tenant.id), eq(s.volumes.kind, "system"), eq(s.volumes.sourceImageId, L.imageId)));
   return {
     storageVolumes: vols.length,
     agentObjects: disks.length + seeds.length + nics.length,
@@ -97,7 +110,11 @@ describe("instance lifecycle in the lab", () => {
     const disks = await agent.listDisks();
     expect(disks.map((d) => d.name)).toEqual([`i-${id}-boot`]);
     const seeds = await agent.listCidata();
-    expect(seeds[0]).toMatchObject({ name: `i-${id}-seed`, metaData: { "instance-id": id, "local-hostname": got.name }, files: expect.arrayContaining(["network-config"]) });
+    expect(seeds[0]).toMatchObject({
+      name: `i-${id}-seed`,
+      metaData: { "instance-id": id, "local-hostname": got.name },
+      files: expect.arrayContaining(["network-config"]),
+    });
     expect(seeds[0]!.userDataBytes).toBe("#cloud-config\npackages: [nginx]\n".length);
     const nics = await agent.listNics();
     expect(nics[0]).toMatchObject({ name: `i-${id}-nic0`, mac: got.mac });
@@ -129,7 +146,10 @@ describe("instance lifecycle in the lab", () => {
     expect((await nodeRow(hostId)).provisionState).toBe("available");
     expect((await nodeRow(hostId)).powerState).toBe("off");
     expect(await leaks(id, hostId)).toEqual(none);
-    const addrs = await db.select().from(s.ipAllocations).where(and(eq(s.ipAllocations.tenantId, fx.tenant.id), isNull(s.ipAllocations.portId)));
+    const addrs = await db
+      .select()
+      .from(s.ipAllocations)
+      .where(and(eq(s.ipAllocations.tenantId, fx.tenant.id), isNull(s.ipAllocations.portId)));
     expect(addrs).toHaveLength(0);
     // The name is free again.
     await expect(tenant().instances.get({ tenant: fx.tenant.slug, id })).resolves.toMatchObject({ state: "deleted" });
@@ -148,7 +168,10 @@ describe("instance lifecycle in the lab", () => {
       const inst = await instanceRow(r.id);
       expect(inst.state).toBe("failed");
       expect(inst.stateReason).toMatch(/DPU agent/);
-      const held = await db.select().from(s.nodes).where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.provisionState, "available")));
+      const held = await db
+        .select()
+        .from(s.nodes)
+        .where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.provisionState, "available")));
       expect(held).toHaveLength(3);
       for (const h of L.hosts.values()) expect(await leaks(r.id, h)).toEqual(none);
       // The boot override the create set (once, never consumed: no power-on) was cleared with the node.

@@ -38,7 +38,11 @@ const admin = () => callerAs(fx, "operatorAdmin");
 const labName = (nodeId: string) => [...L.hosts.entries()].find(([, id]) => id === nodeId)![0];
 
 async function simAdmin(path: string, method: string, body?: unknown) {
-  const r = await fetch(`${L.lab.redfish.adminUrl}${path}`, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(`${L.lab.redfish.adminUrl}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   if (!r.ok) throw new Error(`sim admin ${method} ${path}: ${r.status} ${await r.text()}`);
 }
 async function instance(id: string) {
@@ -50,7 +54,14 @@ async function node(id: string) {
   return r!;
 }
 async function create(extra: Record<string, unknown> = {}) {
-  const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId, ...extra });
+  const r = await tenant().instances.create({
+    tenant: fx.tenant.slug,
+    name: uniq("srv"),
+    poolId: L.poolId,
+    imageId: L.imageId,
+    subnetId: L.subnetId,
+    ...extra,
+  });
   return r;
 }
 /** Puts a node (and its DPU) back to a usable, available state after a test fenced it. */
@@ -96,7 +107,10 @@ describe("instance recovery", () => {
     expect((await node(inst.nodeId!)).provisionState).toBe("active");
     // The volume is exported to the new DPU only.
     const targets = (await getStorage().listTargets({ volumeId: sysBefore! })).items;
-    const [newDpu] = await db.select().from(s.nodes).where(and(eq(s.nodes.parentNodeId, inst.nodeId!), eq(s.nodes.kind, "dpu")));
+    const [newDpu] = await db
+      .select()
+      .from(s.nodes)
+      .where(and(eq(s.nodes.parentNodeId, inst.nodeId!), eq(s.nodes.kind, "dpu")));
     expect(targets.map((t) => t.initiator)).toEqual([`nqn.2014-08.io.anvil:dpu:${newDpu!.id}`]);
     // Operators see the recovery on both hosts.
     const oldEvents = await db.select().from(s.hardwareEvents).where(eq(s.hardwareEvents.nodeId, oldHost));
@@ -153,7 +167,6 @@ describe("instance recovery", () => {
 });
 
 describe("operator retry and abort", () => {
-
   it("retries a create that failed on an agent fault, once the fault is gone", async () => {
     await agentFaults(L, { failAlways: ["createNic"] });
     const r = await create();

@@ -42,7 +42,10 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
       const [host] = await db.select().from(nodes).where(eq(nodes.id, inst.nodeId));
       if (!host) return null;
       const how = await powerOff(host, true);
-      const [dpu] = await db.select({ id: nodes.id }).from(nodes).where(and(eq(nodes.parentNodeId, host.id), eq(nodes.kind, "dpu")));
+      const [dpu] = await db
+        .select({ id: nodes.id })
+        .from(nodes)
+        .where(and(eq(nodes.parentNodeId, host.id), eq(nodes.kind, "dpu")));
       await recordEvent(db, host.id, { kind: "fault", severity: "critical", message: `Fenced for the recovery of instance ${inst.name} (${reason}): ${how}.` });
       return { hostId: host.id, hostName: host.name, dpuId: dpu?.id ?? null, how };
     });
@@ -53,7 +56,12 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
       if (inst.nodeId === old.hostId) {
         const pl = await placement(inst).catch(() => null);
         // The old DPU may be dead: best effort with a short budget; its functions are reset when the host is cleaned.
-        if (pl) dpuNote = await detachFromDpu(instanceId, { ...pl, agent: agentFor({ agentUrl: pl.dpu.agentUrl, agentToken: pl.dpu.agentToken }, { timeoutMs: 3000, retries: 0 }) }, true);
+        if (pl)
+          dpuNote = await detachFromDpu(
+            instanceId,
+            { ...pl, agent: agentFor({ agentUrl: pl.dpu.agentUrl, agentToken: pl.dpu.agentToken }, { timeoutMs: 3000, retries: 0 }) },
+            true,
+          );
       }
       // The exports to the old DPU go: nothing may keep writing to the volumes once the spare has them.
       await unexport(instanceId, old.dpuId, false);
@@ -61,7 +69,10 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, old.hostId)).for("update");
         if (n?.s === "active") await nodeEvent(tx, old.hostId, "fenced", { lastError: `Fenced: ${reason}` });
         await tx.update(ports).set({ nodeId: null, dpuFunction: null }).where(eq(ports.nodeId, old.hostId));
-        await tx.update(instances).set({ nodeId: null }).where(and(eq(instances.id, instanceId), eq(instances.nodeId, old.hostId)));
+        await tx
+          .update(instances)
+          .set({ nodeId: null })
+          .where(and(eq(instances.id, instanceId), eq(instances.nodeId, old.hostId)));
       });
       return dpuNote;
     });
@@ -69,7 +80,9 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
       "reserve spare host",
       () =>
         reserve(instanceId).catch((e: Error) => {
-          throw new Error(`${e.message.replace(/^No free host/, "No spare host")} The instance's volumes and address are kept; recover it again when a host is free.`);
+          throw new Error(
+            `${e.message.replace(/^No free host/, "No spare host")} The instance's volumes and address are kept; recover it again when a host is free.`,
+          );
         }),
       {
         // The spare goes back to the pool; the instance keeps its volumes and port for the next attempt.
@@ -88,7 +101,10 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
       },
     );
     await step("describe", async () => {
-      await db.update(operations).set({ result: { from: old?.hostName ?? null, to: spare.hostName } }).where(eq(operations.id, opId));
+      await db
+        .update(operations)
+        .set({ result: { from: old?.hostName ?? null, to: spare.hostName } })
+        .where(eq(operations.id, opId));
     });
     await settled([
       step("network", () => attachNetwork(instanceId, opId)),
@@ -104,8 +120,17 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
         const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, spare.hostId)).for("update");
         if (n?.s === "deploying") await nodeEvent(tx, spare.hostId, "deployed");
         await applyInstanceEvent(tx, instanceId, "recovered");
-        await recordEvent(tx, spare.hostId, { kind: "lifecycle", severity: "info", message: `Instance ${inst.name} recovered onto this host${old ? ` from ${old.hostName}` : ""} (${reason}).` });
-        if (old) await recordEvent(tx, old.hostId, { kind: "lifecycle", severity: "warning", message: `Instance ${inst.name} recovered onto ${spare.hostName}; this host stays fenced (error) until an operator deals with it.` });
+        await recordEvent(tx, spare.hostId, {
+          kind: "lifecycle",
+          severity: "info",
+          message: `Instance ${inst.name} recovered onto this host${old ? ` from ${old.hostName}` : ""} (${reason}).`,
+        });
+        if (old)
+          await recordEvent(tx, old.hostId, {
+            kind: "lifecycle",
+            severity: "warning",
+            message: `Instance ${inst.name} recovered onto ${spare.hostName}; this host stays fenced (error) until an operator deals with it.`,
+          });
       });
       await finishOperation(db, opId, "succeeded", { result: { from: old?.hostName ?? null, to: spare.hostName, fenced: old?.how ?? null } });
     });

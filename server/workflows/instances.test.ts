@@ -12,19 +12,35 @@ import { reserveNode } from "./instances";
 let fx: Fixtures;
 
 async function host(poolId: string, values: Partial<typeof s.nodes.$inferInsert> = {}, dpu: { agent: boolean } = { agent: true }) {
-  const bmc = () => ({ bmcDriver: "redfish" as const, bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`, bmcCredentials: seal("{}"), bmcCredentialsFingerprint: "x" });
-  const [h] = await fx.db.insert(s.nodes).values({ name: uniq("host"), poolId, provisionState: "available", ...bmc(), ...values }).returning();
-  await fx.db.insert(s.nodes).values({ name: uniq("dpu"), kind: "dpu", parentNodeId: h!.id, ...bmc(), ...(dpu.agent ? { agentUrl: "http://127.0.0.1:1", agentToken: seal("t") } : {}) });
+  const bmc = () => ({
+    bmcDriver: "redfish" as const,
+    bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
+    bmcCredentials: seal("{}"),
+    bmcCredentialsFingerprint: "x",
+  });
+  const [h] = await fx.db
+    .insert(s.nodes)
+    .values({ name: uniq("host"), poolId, provisionState: "available", ...bmc(), ...values })
+    .returning();
+  await fx.db
+    .insert(s.nodes)
+    .values({ name: uniq("dpu"), kind: "dpu", parentNodeId: h!.id, ...bmc(), ...(dpu.agent ? { agentUrl: "http://127.0.0.1:1", agentToken: seal("t") } : {}) });
   return h!;
 }
 
 async function pool() {
-  const [p] = await fx.db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [p] = await fx.db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   return p!.id;
 }
 
 async function instance(poolId: string) {
-  const [i] = await fx.db.insert(s.instances).values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10 }).returning();
+  const [i] = await fx.db
+    .insert(s.instances)
+    .values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10 })
+    .returning();
   return i!.id;
 }
 

@@ -55,7 +55,10 @@ async function applyEvent(nodeId: string, event: Parameters<typeof transition>[1
     const [n] = await tx.select({ s: nodes.provisionState }).from(nodes).where(eq(nodes.id, nodeId)).for("update");
     if (!n) return;
     const to = transition(n.s as ProvisionState, event);
-    await tx.update(nodes).set({ provisionState: to, ...extra }).where(eq(nodes.id, nodeId));
+    await tx
+      .update(nodes)
+      .set({ provisionState: to, ...extra })
+      .where(eq(nodes.id, nodeId));
     await recordEvent(tx, nodeId, { kind: "lifecycle", severity: event.endsWith("failed") ? "warning" : "info", message: `${n.s} --${event}--> ${to}` });
   });
 }
@@ -120,7 +123,12 @@ async function enrollRows(opId: string, sealedCsv: string, actor: BulkActor): Pr
  * step outputs, and a finished run has nothing left to recover.
  */
 export async function forgetFinishedBulkEnrolls(): Promise<number> {
-  const done = await DBOS.listWorkflows({ workflowName: "node.enroll_bulk", status: ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"], loadInput: false, loadOutput: false });
+  const done = await DBOS.listWorkflows({
+    workflowName: "node.enroll_bulk",
+    status: ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"],
+    loadInput: false,
+    loadOutput: false,
+  });
   if (done.length) await DBOS.deleteWorkflows(done.map((w) => w.workflowID));
   if (done.length) logger.info({ count: done.length }, "finished bulk enrollments dropped from the engine's tables");
   return done.length;
@@ -148,7 +156,10 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
       const urls = new Set(links.map((l) => l.bmcUrl!));
       if (urls.size === 0 && hint) urls.add(hint);
       const host = await loadNode(nodeId);
-      const existing = await db.select().from(nodes).where(and(eq(nodes.parentNodeId, nodeId), eq(nodes.kind, "dpu")));
+      const existing = await db
+        .select()
+        .from(nodes)
+        .where(and(eq(nodes.parentNodeId, nodeId), eq(nodes.kind, "dpu")));
       for (const e of existing) urls.add(e.bmcAddress);
       const found: { address: string; power: string; health: string; inventory: Record<string, unknown>; firmware: unknown; agentUrl: string | null }[] = [];
       for (const raw of urls) {
@@ -159,7 +170,9 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
         const d: BmcDriver = createBmcDriver({ driver: "redfish", address: norm.value, credentials: creds, verifyTls: host.bmcVerifyTls, timeoutMs: 10_000 });
         try {
           const di = await d.getInventory();
-          const firmware = (d as BmcDriver & { firmware?: { inventory(): Promise<unknown> } }).firmware ? await (d as BmcDriver & { firmware: { inventory(): Promise<unknown> } }).firmware.inventory().catch(() => null) : null;
+          const firmware = (d as BmcDriver & { firmware?: { inventory(): Promise<unknown> } }).firmware
+            ? await (d as BmcDriver & { firmware: { inventory(): Promise<unknown> } }).firmware.inventory().catch(() => null)
+            : null;
           found.push({
             address: norm.value,
             power: await d.getPowerState(),
@@ -182,7 +195,13 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
         if (!h) throw new Error("The node was deleted during inspection.");
         await tx
           .update(nodes)
-          .set({ inventory: inv.inventory as unknown as Record<string, unknown>, powerState: inv.power, health: inv.health.health, inspectedAt: new Date(), bmcSeenAt: new Date() })
+          .set({
+            inventory: inv.inventory as unknown as Record<string, unknown>,
+            powerState: inv.power,
+            health: inv.health.health,
+            inspectedAt: new Date(),
+            bmcSeenAt: new Date(),
+          })
           .where(eq(nodes.id, nodeId));
         const children = await tx.select().from(nodes).where(eq(nodes.parentNodeId, nodeId));
         let n = children.length;
@@ -283,7 +302,10 @@ export const powerNode = defineSaga(catalog.nodePower, {
     }
     if (n.kind === "host" && TARGET[action] === "off") {
       await saga.step("DPUs follow their host", async () => {
-        const kids = await db.select().from(nodes).where(and(eq(nodes.parentNodeId, n.id), eq(nodes.dedicatedPower, false)));
+        const kids = await db
+          .select()
+          .from(nodes)
+          .where(and(eq(nodes.parentNodeId, n.id), eq(nodes.dedicatedPower, false)));
         for (const k of kids) await recordPower(k.id, "off", `host ${n.name} powered off and the DPU has no dedicated supply`);
       });
     }
@@ -318,7 +340,9 @@ export const firmwareUpdate = defineSaga(catalog.dpuFirmwareUpdate, {
       if (!where.ok) throw new Error(where.message);
       return (await fw()).simpleUpdate(imageUri, targets.length ? targets : undefined);
     });
-    await step("event", () => recordEvent(db, dpuId, { kind: "firmware", severity: "info", message: `Update from ${imageUri} started (${targets.join(", ") || "all components"}).` }));
+    await step("event", () =>
+      recordEvent(db, dpuId, { kind: "firmware", severity: "info", message: `Update from ${imageUri} started (${targets.join(", ") || "all components"}).` }),
+    );
     await saga.step("apply", async () => {
       for (;;) {
         const t = await (await fw()).taskStatus(taskUrl);
@@ -331,11 +355,18 @@ export const firmwareUpdate = defineSaga(catalog.dpuFirmwareUpdate, {
     const versions = await saga.step("read new versions", async () => {
       const v = await (await fw()).inventory();
       const [row] = await db.select({ inventory: nodes.inventory }).from(nodes).where(eq(nodes.id, dpuId));
-      await db.update(nodes).set({ inventory: { ...(row?.inventory ?? {}), firmware: v } }).where(eq(nodes.id, dpuId));
+      await db
+        .update(nodes)
+        .set({ inventory: { ...(row?.inventory ?? {}), firmware: v } })
+        .where(eq(nodes.id, dpuId));
       return v;
     });
     await step("finish", async () => {
-      await recordEvent(db, dpuId, { kind: "firmware", severity: "ok", message: `Update finished: ${versions.map((v) => `${v.id} ${v.version}`).join(", ")}.` });
+      await recordEvent(db, dpuId, {
+        kind: "firmware",
+        severity: "ok",
+        message: `Update finished: ${versions.map((v) => `${v.id} ${v.version}`).join(", ")}.`,
+      });
       await finishOperation(db, opId, "succeeded", { result: { versions } });
     });
   },

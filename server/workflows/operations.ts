@@ -14,7 +14,13 @@ type StepStatus = "pending" | "running" | "done" | "failed" | "skipped" | "compe
  * each other's marks, and a provisioning run's ~30 marks cost one round trip each. Returns the operation's status
  * (e.g. "cancelling" when an operator asked for an abort), or null when the operation does not exist.
  */
-export async function markStep(db: Db, opId: string, name: string, status: StepStatus, extra: { error?: string; detail?: string } = {}): Promise<string | null> {
+export async function markStep(
+  db: Db,
+  opId: string,
+  name: string,
+  status: StepStatus,
+  extra: { error?: string; detail?: string } = {},
+): Promise<string | null> {
   const now = new Date().toISOString();
   const patch: Record<string, string> = { status };
   if (status === "running") patch.startedAt = now;
@@ -44,7 +50,10 @@ export async function markStep(db: Db, opId: string, name: string, status: StepS
 }
 
 export async function setProgress(db: Db, opId: string, progress: number, detail?: { step: string; text: string }) {
-  await db.update(operations).set({ progress: Math.max(0, Math.min(100, Math.round(progress))) }).where(eq(operations.id, opId));
+  await db
+    .update(operations)
+    .set({ progress: Math.max(0, Math.min(100, Math.round(progress))) })
+    .where(eq(operations.id, opId));
   if (detail) await markStep(db, opId, detail.step, "running", { detail: detail.text });
 }
 

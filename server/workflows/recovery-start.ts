@@ -17,7 +17,12 @@ export async function prepareRecovery(instanceId: string, reason: string, create
     const [inst] = await tx.select().from(instances).where(eq(instances.id, instanceId)).for("update");
     if (!inst || !from.includes(inst.state)) return null;
     // Enqueued by the caller (enqueueRecovery), which may be a workflow that prepared this in a step.
-    const { id } = await startOperation(tx, catalog.instanceRecover, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy, args: (opId) => [inst.id, opId, reason], input: { reason } });
+    const { id } = await startOperation(tx, catalog.instanceRecover, {
+      target: { id: inst.id, name: inst.name, tenantId: inst.tenantId },
+      createdBy,
+      args: (opId) => [inst.id, opId, reason],
+      input: { reason },
+    });
     await applyInstanceEvent(tx, inst.id, "recover", { reason, operationId: id, strict: true });
     return id;
   });
@@ -45,4 +50,3 @@ export async function recoveryCandidates(): Promise<{ id: string; fault: string 
     where i.state = 'running' and i.recovery_policy = 'reprovision' and (h.fault is not null or d.id is not null)`);
   return r.rows;
 }
-

@@ -52,7 +52,10 @@ export async function stopHeartbeat(db: Db = getDb()): Promise<void> {
   if (!hb) return;
   clearInterval(hb.timer);
   g.__anvilHeartbeat = undefined;
-  await db.delete(replicas).where(sql`${replicas.executorId} = ${hb.executorId}`).catch(() => undefined);
+  await db
+    .delete(replicas)
+    .where(sql`${replicas.executorId} = ${hb.executorId}`)
+    .catch(() => undefined);
 }
 
 export async function listReplicas(db: Db = getDb()) {

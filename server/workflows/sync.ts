@@ -44,21 +44,21 @@ function release() {
 
 type SyncNode = InstanceOnHost &
   Pick<
-  typeof nodes.$inferSelect,
-  | "id"
-  | "name"
-  | "kind"
-  | "parentNodeId"
-  | "bmcDriver"
-  | "bmcAddress"
-  | "bmcCredentials"
-  | "bmcVerifyTls"
-  | "powerState"
-  | "health"
-  | "fault"
-  | "agentUrl"
-  | "agentStatus"
-  | "powerChangedAt"
+    typeof nodes.$inferSelect,
+    | "id"
+    | "name"
+    | "kind"
+    | "parentNodeId"
+    | "bmcDriver"
+    | "bmcAddress"
+    | "bmcCredentials"
+    | "bmcVerifyTls"
+    | "powerState"
+    | "health"
+    | "fault"
+    | "agentUrl"
+    | "agentStatus"
+    | "powerChangedAt"
   >;
 
 /** The instance a host carries (at most one: instances_node_uq), as the sync needs it. */
@@ -103,7 +103,9 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       if (n.instanceState === "stopped" && out.power === "on") out.bootState = d.bootProgress ? (await d.bootProgress()).bootState : null;
     } catch (e) {
       bmcPollFailed(isBmcError(e) ? e.code : "other");
-      out.bmcError = isBmcError(e) ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}` : `BMC poll failed: ${(e as Error).message}`;
+      out.bmcError = isBmcError(e)
+        ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
+        : `BMC poll failed: ${(e as Error).message}`;
     }
     if (n.kind === "dpu" && n.agentUrl) {
       const booted = (out.power ?? n.powerState) === "on" && (!n.powerChangedAt || Date.now() - n.powerChangedAt.getTime() > AGENT_BOOT_GRACE_MS);
@@ -135,7 +137,9 @@ export function diff(n: SyncNode, o: PollOutcome): { set: Partial<typeof nodes.$
     if (o.agent === "lost") events.push({ kind: "agent", severity: "critical", message: "DPU agent heartbeat lost." });
     if (o.agent === "ok" && n.agentStatus === "lost") events.push({ kind: "agent", severity: "ok", message: "DPU agent heartbeat back." });
   } else if (o.agent === "ok") set.agentHeartbeatAt = new Date();
-  const fault = o.bmcError ?? (o.health === "critical" ? `Critical health${o.healthReason ? `: ${o.healthReason}` : ""}` : o.agent === "lost" ? "DPU agent heartbeat lost" : null);
+  const fault =
+    o.bmcError ??
+    (o.health === "critical" ? `Critical health${o.healthReason ? `: ${o.healthReason}` : ""}` : o.agent === "lost" ? "DPU agent heartbeat lost" : null);
   if (fault !== (n.fault ?? null)) {
     set.fault = fault;
     events.push(
@@ -160,7 +164,11 @@ export function instanceChange(
       from: "running",
       to: "stopped",
       reason: `Powered off outside Anvil: the power sync found host ${n.name} off.`,
-      event: { kind: "lifecycle", severity: "warning", message: `Instance ${n.instanceName} was powered off outside Anvil (host seen off by the power sync); running → stopped.` },
+      event: {
+        kind: "lifecycle",
+        severity: "warning",
+        message: `Instance ${n.instanceName} was powered off outside Anvil (host seen off by the power sync); running → stopped.`,
+      },
     };
   if (n.instanceState === "stopped" && o.power === "on" && (o.bootState === "OSRunning" || o.bootState === null))
     return {
@@ -232,7 +240,8 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
       const o = await pollNode(n);
       if (o.agent === "ok") agentsSeen.push(n.id);
       const ic = instanceChange(n, o);
-      if (ic && (await reconcileInstance(n, ic, polledAt))) logger.info({ node: n.name, instance: n.instanceName, to: ic.to }, "instance state reconciled with its host's power");
+      if (ic && (await reconcileInstance(n, ic, polledAt)))
+        logger.info({ node: n.name, instance: n.instanceName, to: ic.to }, "instance state reconciled with its host's power");
       const { set, events } = diff(n, o);
       const keys = Object.keys(set).filter((k) => k !== "bmcSeenAt" && k !== "agentHeartbeatAt");
       if (keys.length === 0) {
@@ -242,7 +251,10 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
       changed++;
       await db.transaction(async (tx) => {
         await tx.update(nodes).set(set).where(eq(nodes.id, n.id));
-        await recordEvents(tx, events.map((e) => ({ ...e, nodeId: n.id })));
+        await recordEvents(
+          tx,
+          events.map((e) => ({ ...e, nodeId: n.id })),
+        );
       });
       // A DPU agent lost faults its host too (the host's instance is cut off from storage and network).
       if (n.kind === "dpu" && n.parentNodeId && "fault" in set) {
@@ -262,9 +274,15 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
     }),
   );
   for (let i = 0; i < seen.length; i += 1000)
-    await db.update(nodes).set({ bmcSeenAt: sql`now()` }).where(inArray(nodes.id, seen.slice(i, i + 1000)));
+    await db
+      .update(nodes)
+      .set({ bmcSeenAt: sql`now()` })
+      .where(inArray(nodes.id, seen.slice(i, i + 1000)));
   for (let i = 0; i < agentsSeen.length; i += 1000)
-    await db.update(nodes).set({ agentHeartbeatAt: sql`now()` }).where(inArray(nodes.id, agentsSeen.slice(i, i + 1000)));
+    await db
+      .update(nodes)
+      .set({ agentHeartbeatAt: sql`now()` })
+      .where(inArray(nodes.id, agentsSeen.slice(i, i + 1000)));
   return { polled: rows.length, changed };
 }
 
@@ -276,9 +294,7 @@ export const syncShardWorkflow = defineWorkflow(catalog.syncShard, async (shard,
 
 /** One full pass over every shard now (used by the tick, by operators' "refresh", by the benchmark). */
 export async function syncAll(spreadMs: number, tag = `${Date.now()}`) {
-  const ids = await Promise.all(
-    Array.from({ length: SYNC_SHARDS }, (_, s) => enqueue(catalog.syncShard, [s, spreadMs], { workflowID: `sync-${tag}-${s}` })),
-  );
+  const ids = await Promise.all(Array.from({ length: SYNC_SHARDS }, (_, s) => enqueue(catalog.syncShard, [s, spreadMs], { workflowID: `sync-${tag}-${s}` })));
   return ids;
 }
 

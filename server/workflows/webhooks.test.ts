@@ -64,8 +64,14 @@ afterAll(async () => {
 });
 
 async function instanceIn(tenantId: string) {
-  const [p] = await db.insert(s.pools).values({ name: `wh-${crypto.randomUUID().slice(0, 8)}`, resourceClass: "bm.test" }).returning();
-  const [i] = await db.insert(s.instances).values({ tenantId, poolId: p!.id, name: `wh-${crypto.randomUUID().slice(0, 6)}`, systemVolumeSizeGiB: 10 }).returning();
+  const [p] = await db
+    .insert(s.pools)
+    .values({ name: `wh-${crypto.randomUUID().slice(0, 8)}`, resourceClass: "bm.test" })
+    .returning();
+  const [i] = await db
+    .insert(s.instances)
+    .values({ tenantId, poolId: p!.id, name: `wh-${crypto.randomUUID().slice(0, 6)}`, systemVolumeSizeGiB: 10 })
+    .returning();
   return i!;
 }
 
@@ -82,7 +88,9 @@ describe("webhooks", () => {
 
   it("refuses endpoints on private networks and plain http unless allowed; stores the secret sealed", async () => {
     const admin = callerAs(fx, "tenantAdmin");
-    await expect(admin.webhooks.create({ tenant: fx.tenant.slug, name: "private", url: "https://10.1.2.3/hook", events: ["instance.state_changed"] })).rejects.toThrow(/private address/);
+    await expect(
+      admin.webhooks.create({ tenant: fx.tenant.slug, name: "private", url: "https://10.1.2.3/hook", events: ["instance.state_changed"] }),
+    ).rejects.toThrow(/private address/);
     delete process.env.ANVIL_WEBHOOK_ALLOW_HTTP;
     try {
       expect(await webhookUrlRefusal(`${base}/x`)).toBe("Webhook URLs must use https://");
@@ -98,7 +106,12 @@ describe("webhooks", () => {
     await expect(admin.webhooks.create({ tenant: fx.tenant.slug, name: "none", url: `${base}/x`, events: [] })).rejects.toThrow(/Pick at least one event/);
     await expect(admin.webhooks.create({ tenant: fx.tenant.slug, name: "faults", url: `${base}/x`, events: ["node.fault"] as never })).rejects.toThrow();
 
-    const created = await admin.webhooks.create({ tenant: fx.tenant.slug, name: "ci", url: `${base}/tenant`, events: ["instance.state_changed", "operation.failed"] });
+    const created = await admin.webhooks.create({
+      tenant: fx.tenant.slug,
+      name: "ci",
+      url: `${base}/tenant`,
+      events: ["instance.state_changed", "operation.failed"],
+    });
     expect(created.secret).toMatch(/^whsec_/);
     hook = { id: created.id, secret: created.secret };
     const [row] = await db.select().from(s.webhooks).where(eq(s.webhooks.id, created.id));
@@ -130,7 +143,12 @@ describe("webhooks", () => {
     expect(verifySignature(hook.secret, req.body, String(req.headers["anvil-signature"]))).toBe(true);
     expect(verifySignature("whsec_wrong", req.body, String(req.headers["anvil-signature"]))).toBe(false);
     const body = JSON.parse(req.body);
-    expect(body).toMatchObject({ id: mineIds[0], type: "instance.state_changed", tenantId: fx.tenant.id, data: { instanceId: mine.id, from: "creating", to: "running" } });
+    expect(body).toMatchObject({
+      id: mineIds[0],
+      type: "instance.state_changed",
+      tenantId: fx.tenant.id,
+      data: { instanceId: mine.id, from: "creating", to: "running" },
+    });
     expect(req.body).not.toContain(theirs.id);
   });
 
@@ -178,7 +196,13 @@ describe("webhooks", () => {
     const ph = await op.platformWebhooks.create({ name: `ops-${crypto.randomUUID().slice(0, 6)}`, url: `${base}/ops`, events: ["node.fault"] });
     const [n] = await db
       .insert(s.nodes)
-      .values({ name: `wh-${crypto.randomUUID().slice(0, 6)}`, bmcDriver: "redfish", bmcAddress: `http://127.0.0.1:9/redfish/v1/Systems/${crypto.randomUUID()}`, bmcCredentials: "x", bmcCredentialsFingerprint: "x" })
+      .values({
+        name: `wh-${crypto.randomUUID().slice(0, 6)}`,
+        bmcDriver: "redfish",
+        bmcAddress: `http://127.0.0.1:9/redfish/v1/Systems/${crypto.randomUUID()}`,
+        bmcCredentials: "x",
+        bmcCredentialsFingerprint: "x",
+      })
       .returning();
     await db.update(s.nodes).set({ fault: "BMC unreachable" }).where(eq(s.nodes.id, n!.id));
     await dispatch();

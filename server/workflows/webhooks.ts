@@ -18,7 +18,9 @@ const retryMs = () => Number(process.env.ANVIL_WEBHOOK_RETRY_MS ?? 2000);
 /** Turns undispatched events into deliveries (once each: unique per webhook and event). Returns the new delivery ids. */
 export async function fanOutWebhookEvents(limit = 500): Promise<string[]> {
   return getDb().transaction(async (tx) => {
-    const evs = await tx.execute<{ id: string }>(sql`select id::text from webhook_events where not dispatched order by id limit ${limit} for update skip locked`);
+    const evs = await tx.execute<{ id: string }>(
+      sql`select id::text from webhook_events where not dispatched order by id limit ${limit} for update skip locked`,
+    );
     const ids = evs.rows.map((r) => Number(r.id));
     if (!ids.length) return [];
     const made = await tx.execute<{ id: string }>(sql`
@@ -55,7 +57,10 @@ async function attemptAndRecord(deliveryId: string): Promise<"delivered" | "gone
   if (!row) return "gone"; // the webhook was deleted (its deliveries with it)
   if (row.d.status === "delivered") return "delivered";
   if (!row.w.enabled) {
-    await db.update(webhookDeliveries).set({ status: "failed", error: "The webhook was disabled before this delivery went out" }).where(eq(webhookDeliveries.id, deliveryId));
+    await db
+      .update(webhookDeliveries)
+      .set({ status: "failed", error: "The webhook was disabled before this delivery went out" })
+      .where(eq(webhookDeliveries.id, deliveryId));
     return "gone";
   }
   const body = JSON.stringify({ id: deliveryId, ...row.d.payload });

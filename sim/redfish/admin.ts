@@ -10,13 +10,50 @@ import { managerLogEntryJson, selEntryJson } from "./resources";
 
 /** LogEntry.SensorType values (DSP0268 LogEntry v1_16), the ones a SEL entry may carry. */
 export const SENSOR_TYPES = [
-  "Platform Security Violation Attempt", "Temperature", "Voltage", "Current", "Fan", "Physical Chassis Security", "Processor",
-  "Power Supply / Converter", "PowerUnit", "CoolingDevice", "Other Units-based Sensor", "Memory", "Drive Slot/Bay",
-  "POST Memory Resize", "System Firmware Progress", "Event Logging Disabled", "System Event", "Critical Interrupt",
-  "Button/Switch", "Module/Board", "Microcontroller/Coprocessor", "Add-in Card", "Chassis", "ChipSet", "Other FRU",
-  "Cable/Interconnect", "Terminator", "SystemBoot/Restart", "Boot Error", "BaseOSBoot/InstallationStatus", "OS Stop/Shutdown",
-  "Slot/Connector", "System ACPI PowerState", "Watchdog", "Platform Alert", "Entity Presence", "Monitor ASIC/IC", "LAN",
-  "Management Subsystem Health", "Battery", "Session Audit", "Version Change", "FRUState", "OEM",
+  "Platform Security Violation Attempt",
+  "Temperature",
+  "Voltage",
+  "Current",
+  "Fan",
+  "Physical Chassis Security",
+  "Processor",
+  "Power Supply / Converter",
+  "PowerUnit",
+  "CoolingDevice",
+  "Other Units-based Sensor",
+  "Memory",
+  "Drive Slot/Bay",
+  "POST Memory Resize",
+  "System Firmware Progress",
+  "Event Logging Disabled",
+  "System Event",
+  "Critical Interrupt",
+  "Button/Switch",
+  "Module/Board",
+  "Microcontroller/Coprocessor",
+  "Add-in Card",
+  "Chassis",
+  "ChipSet",
+  "Other FRU",
+  "Cable/Interconnect",
+  "Terminator",
+  "SystemBoot/Restart",
+  "Boot Error",
+  "BaseOSBoot/InstallationStatus",
+  "OS Stop/Shutdown",
+  "Slot/Connector",
+  "System ACPI PowerState",
+  "Watchdog",
+  "Platform Alert",
+  "Entity Presence",
+  "Monitor ASIC/IC",
+  "LAN",
+  "Management Subsystem Health",
+  "Battery",
+  "Session Audit",
+  "Version Change",
+  "FRUState",
+  "OEM",
 ] as const;
 
 const health = z.enum(["OK", "Warning", "Critical"]);
@@ -114,7 +151,8 @@ function nextDialect(current: Dialect, body: unknown): Dialect {
   const base: Dialect = preset ? DIALECTS[preset] : current;
   const next: Dialect = { ...base, ...overrides };
   for (const k of TOPOLOGY_KEYS) {
-    if (k in overrides && overrides[k] !== current[k]) throw new HttpError(409, `${k} is fixed when the simulator starts (this BMC has ${String(current[k])}); start it with that dialect instead`);
+    if (k in overrides && overrides[k] !== current[k])
+      throw new HttpError(409, `${k} is fixed when the simulator starts (this BMC has ${String(current[k])}); start it with that dialect instead`);
     (next as unknown as Record<string, unknown>)[k] = current[k];
   }
   next.name = Object.keys(overrides).length ? `${base.name}+${Object.keys(overrides).sort().join(",")}` : base.name;

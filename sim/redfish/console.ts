@@ -372,12 +372,18 @@ export class ConsoleManager {
       }
       case "cat":
         if (args[0] === "/etc/os-release")
-          return out(dpu ? 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"' : 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"');
+          return out(
+            dpu ? 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"' : 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"',
+          );
         return out(`cat: ${args[0] ?? ""}: No such file or directory`);
       case "ip": {
         const macs = dpu ? [fh.dpu?.oobMac ?? ""] : fh.macs;
         const names = dpu ? ["oob_net0"] : ["enp3s0", "enp4s0"];
-        return out(macs.map((m, i) => `${i + 2}: ${names[i]}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n    link/ether ${m} brd ff:ff:ff:ff:ff:ff`).join("\n"));
+        return out(
+          macs
+            .map((m, i) => `${i + 2}: ${names[i]}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n    link/ether ${m} brd ff:ff:ff:ff:ff:ff`)
+            .join("\n"),
+        );
       }
       case "exit":
       case "logout":

@@ -12,7 +12,17 @@ let sim: RedfishSim;
 
 // One simulator, one dialect per host: 0-1 multi-node (one BMC), 2 dmtf-smartnic (+DPU on the same BMC),
 // 3 sticky-boot, 4 basic-auth, 5 dmtf-rackmount, 6 ipmi-console, 7 no-console, 8 tls-only.
-const DIALECT_OF = ["multi-node", "multi-node", "dmtf-smartnic", "sticky-boot", "basic-auth", "dmtf-rackmount", "ipmi-console", "no-console", "tls-only"] as const;
+const DIALECT_OF = [
+  "multi-node",
+  "multi-node",
+  "dmtf-smartnic",
+  "sticky-boot",
+  "basic-auth",
+  "dmtf-rackmount",
+  "ipmi-console",
+  "no-console",
+  "tls-only",
+] as const;
 
 beforeAll(async () => {
   sim = await startRedfishSim({ hosts: DIALECT_OF.length, dpuEvery: 0, dialect: (i) => DIALECT_OF[i], powerTransitionMs: 20, bootMs: 30 });
@@ -25,7 +35,11 @@ afterAll(async () => {
 const b = (i: number) => sim.byId(`node-000${i + 1}`)!;
 
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const r = await fetch(`${sim.adminUrl}${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(`${sim.adminUrl}${path}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
@@ -64,7 +78,9 @@ describe("dmtf-smartnic: the DPU is a second system of the host's BMC", () => {
     expect(hostSys.SerialConsole).toBeUndefined();
     expect(hostSys.Oem.Anvil.DpuBmcUrl).toBeUndefined();
     expect(dpuSys.SystemType).toBe("DPU");
-    expect(dpuSys.Links.OffloadedNetworkDeviceFunctions[0]["@odata.id"]).toBe("/redfish/v1/Chassis/Card1/NetworkAdapters/Slot1/NetworkDeviceFunctions/SC2KP1F0");
+    expect(dpuSys.Links.OffloadedNetworkDeviceFunctions[0]["@odata.id"]).toBe(
+      "/redfish/v1/Chassis/Card1/NetworkAdapters/Slot1/NetworkDeviceFunctions/SC2KP1F0",
+    );
     const c1u = (await rf(host, "/redfish/v1/Chassis/1U")).json;
     expect(c1u.Links.Contains).toEqual([{ "@odata.id": "/redfish/v1/Chassis/Card1" }]);
     expect(c1u.NetworkAdapters).toBeUndefined();
@@ -126,8 +142,13 @@ describe("dmtf-rackmount: console on the Manager, logs not named SEL, virtual me
 
   it("keeps hardware entries in Log1 and the Manager's Log, and lists Log1 again under the chassis", async () => {
     const h = b(5);
-    expect((await admin("POST", `/admin/bmcs/${h.id}/sel`, { Severity: "Critical", Message: "Temperature threshold exceeded", SensorType: "Temperature" })).status).toBe(201);
-    expect((await admin("POST", `/admin/bmcs/${h.id}/sel`, { Severity: "Warning", Message: "System May be Melting", SensorType: "Temperature", Log: "manager" })).status).toBe(201);
+    expect(
+      (await admin("POST", `/admin/bmcs/${h.id}/sel`, { Severity: "Critical", Message: "Temperature threshold exceeded", SensorType: "Temperature" })).status,
+    ).toBe(201);
+    expect(
+      (await admin("POST", `/admin/bmcs/${h.id}/sel`, { Severity: "Warning", Message: "System May be Melting", SensorType: "Temperature", Log: "manager" }))
+        .status,
+    ).toBe(201);
     const log1 = (await rf(h, "/redfish/v1/Systems/437XR1138R2/LogServices/Log1/Entries")).json.Members;
     expect(log1.at(-1)).toMatchObject({ EntryType: "SEL", Severity: "Critical", Message: "Temperature threshold exceeded" });
     const mlog = (await rf(h, "/redfish/v1/Managers/BMC/LogServices/Log/Entries")).json.Members;
@@ -185,7 +206,9 @@ describe("tls-only: HTTPS on the port of an otherwise plain-HTTP lab", () => {
 describe("admin API", () => {
   it("lists the presets, switches a BMC's behaviour at run time, and refuses a topology change", async () => {
     const presets = (await admin("GET", "/admin/dialects")).json;
-    expect(Object.keys(presets)).toEqual(expect.arrayContaining(["lab", "multi-node", "dmtf-smartnic", "dmtf-rackmount", "sticky-boot", "basic-auth", "no-console", "tls-only"]));
+    expect(Object.keys(presets)).toEqual(
+      expect.arrayContaining(["lab", "multi-node", "dmtf-smartnic", "dmtf-rackmount", "sticky-boot", "basic-auth", "no-console", "tls-only"]),
+    );
     const h = b(4); // basic-auth
     const r = await admin("PUT", `/admin/bmcs/${h.id}/dialect`, { preset: "lab", console: "none" });
     expect(r.status).toBe(200);

@@ -48,8 +48,7 @@ export class RedfishError extends Error {
     return {
       error: {
         code: this.info.length === 1 ? this.info[0].MessageId : `${BASE}.GeneralError`,
-        message:
-          this.info.length === 1 ? this.info[0].Message : "A general error has occurred. See ExtendedInfo for more information.",
+        message: this.info.length === 1 ? this.info[0].Message : "A general error has occurred. See ExtendedInfo for more information.",
         "@Message.ExtendedInfo": this.info,
       },
     };
@@ -138,15 +137,25 @@ export const Msg = {
       resolution: "Establish a session before attempting any operations.",
     }),
   resourceAtUriUnauthorized: (uri: string) =>
-    message("ResourceAtUriUnauthorized", `While accessing the resource at ${uri}, the service received an authorization error 'invalid credentials'.`, [uri, "invalid credentials"], {
-      severity: "Critical",
-      resolution: "Ensure that the appropriate access is provided for the service in order for it to access the URI.",
-    }),
+    message(
+      "ResourceAtUriUnauthorized",
+      `While accessing the resource at ${uri}, the service received an authorization error 'invalid credentials'.`,
+      [uri, "invalid credentials"],
+      {
+        severity: "Critical",
+        resolution: "Ensure that the appropriate access is provided for the service in order for it to access the URI.",
+      },
+    ),
   sessionLimitExceeded: () =>
-    message("SessionLimitExceeded", "The session establishment failed due to the number of simultaneous sessions exceeding the limit of the implementation.", [], {
-      severity: "Critical",
-      resolution: "Reduce the number of other sessions before trying to establish the session or increase the limit of simultaneous sessions, if supported.",
-    }),
+    message(
+      "SessionLimitExceeded",
+      "The session establishment failed due to the number of simultaneous sessions exceeding the limit of the implementation.",
+      [],
+      {
+        severity: "Critical",
+        resolution: "Reduce the number of other sessions before trying to establish the session or increase the limit of simultaneous sessions, if supported.",
+      },
+    ),
   internalError: () =>
     message("InternalError", "The request failed due to an internal service error.  The service is still operational.", [], {
       severity: "Critical",

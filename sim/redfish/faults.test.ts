@@ -156,7 +156,12 @@ describe("faults", () => {
       });
       expect(r.status).toBe(201);
       const entry = await rf(h, r.json["@odata.id"]);
-      expect(entry.json).toMatchObject({ Severity: "Critical", Message: "Power supply PSU1 failed.", SensorType: "Power Supply / Converter", EntryType: "SEL" });
+      expect(entry.json).toMatchObject({
+        Severity: "Critical",
+        Message: "Power supply PSU1 failed.",
+        SensorType: "Power Supply / Converter",
+        EntryType: "SEL",
+      });
       expect((await systemOf(h)).Status.Health).toBe("Critical");
       await waitFor("SEL event", () => sse.events.find((e) => e.Events[0].MessageId === "OpenBMC.0.1.PowerSupplyFailed"));
     } finally {

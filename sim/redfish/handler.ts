@@ -83,7 +83,11 @@ function isObj(v: unknown): v is Json {
 
 function actionParams(action: string, body: Json, allowed: string[]): void {
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k) && !k.startsWith("@"));
-  if (unknown.length) throw new RedfishError(400, unknown.map((k) => Msg.actionParameterUnknown(action, k)));
+  if (unknown.length)
+    throw new RedfishError(
+      400,
+      unknown.map((k) => Msg.actionParameterUnknown(action, k)),
+    );
 }
 
 function optString(action: string, body: Json, key: string): string | undefined {
@@ -207,15 +211,19 @@ function patchMedia(c: Call): Reply {
   const errors = [];
   const allowed = ["Image", "Inserted", "WriteProtected", "TransferProtocolType", "UserName", "Password"];
   for (const k of Object.keys(b)) if (!allowed.includes(k) && !k.startsWith("@")) errors.push(Msg.propertyUnknown(k, `#/${k}`));
-  if (b.Image !== undefined && b.Image !== null && (typeof b.Image !== "string" || !URL.canParse(b.Image))) errors.push(Msg.propertyValueTypeError(b.Image, "Image", "#/Image"));
-  for (const k of ["Inserted", "WriteProtected"]) if (b[k] !== undefined && typeof b[k] !== "boolean") errors.push(Msg.propertyValueTypeError(b[k], k, `#/${k}`));
+  if (b.Image !== undefined && b.Image !== null && (typeof b.Image !== "string" || !URL.canParse(b.Image)))
+    errors.push(Msg.propertyValueTypeError(b.Image, "Image", "#/Image"));
+  for (const k of ["Inserted", "WriteProtected"])
+    if (b[k] !== undefined && typeof b[k] !== "boolean") errors.push(Msg.propertyValueTypeError(b[k], k, `#/${k}`));
   const tpt = b.TransferProtocolType;
-  if (tpt !== undefined && tpt !== null && !["HTTP", "HTTPS", "NFS", "CIFS"].includes(tpt as string)) errors.push(Msg.propertyValueNotInList(tpt, "TransferProtocolType", "#/TransferProtocolType"));
+  if (tpt !== undefined && tpt !== null && !["HTTP", "HTTPS", "NFS", "CIFS"].includes(tpt as string))
+    errors.push(Msg.propertyValueNotInList(tpt, "TransferProtocolType", "#/TransferProtocolType"));
   if (errors.length) throw new RedfishError(400, errors);
   if (b.Image === null || b.Inserted === false) {
     c.bmc.media = undefined;
   } else if (typeof b.Image === "string") {
-    if (c.bmc.media && c.bmc.media.image !== b.Image) throw new RedfishError(409, [Msg.operationNotAllowed("Virtual media is already inserted; eject it first.")]);
+    if (c.bmc.media && c.bmc.media.image !== b.Image)
+      throw new RedfishError(409, [Msg.operationNotAllowed("Virtual media is already inserted; eject it first.")]);
     c.bmc.media = {
       image: b.Image,
       inserted: true,
@@ -246,10 +254,22 @@ function login(c: Call): Reply {
 function subscribe(c: Call): Reply {
   const b = c.body;
   const errors = [];
-  const allowed = ["Destination", "Protocol", "Context", "RegistryPrefixes", "ResourceTypes", "EventFormatType", "HttpHeaders", "EventTypes", "SubscriptionType", "DeliveryRetryPolicy"];
+  const allowed = [
+    "Destination",
+    "Protocol",
+    "Context",
+    "RegistryPrefixes",
+    "ResourceTypes",
+    "EventFormatType",
+    "HttpHeaders",
+    "EventTypes",
+    "SubscriptionType",
+    "DeliveryRetryPolicy",
+  ];
   for (const k of Object.keys(b)) if (!allowed.includes(k) && !k.startsWith("@")) errors.push(Msg.propertyUnknown(k, `#/${k}`));
   if (b.Destination === undefined) errors.push(Msg.propertyMissing("Destination"));
-  else if (typeof b.Destination !== "string" || !/^https?:\/\/./.test(b.Destination)) errors.push(Msg.propertyValueTypeError(b.Destination, "Destination", "#/Destination"));
+  else if (typeof b.Destination !== "string" || !/^https?:\/\/./.test(b.Destination))
+    errors.push(Msg.propertyValueTypeError(b.Destination, "Destination", "#/Destination"));
   if (b.Protocol === undefined) errors.push(Msg.propertyMissing("Protocol"));
   else if (b.Protocol !== "Redfish") errors.push(Msg.propertyValueNotInList(b.Protocol, "Protocol", "#/Protocol"));
   if (b.Context !== undefined && typeof b.Context !== "string") errors.push(Msg.propertyValueTypeError(b.Context, "Context", "#/Context"));
@@ -257,7 +277,8 @@ function subscribe(c: Call): Reply {
     const v = b[k];
     if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) errors.push(Msg.propertyValueTypeError(v, k, `#/${k}`));
   }
-  if (b.EventFormatType !== undefined && b.EventFormatType !== "Event") errors.push(Msg.propertyValueNotInList(b.EventFormatType, "EventFormatType", "#/EventFormatType"));
+  if (b.EventFormatType !== undefined && b.EventFormatType !== "Event")
+    errors.push(Msg.propertyValueNotInList(b.EventFormatType, "EventFormatType", "#/EventFormatType"));
   const headers: Record<string, string> = {};
   if (b.HttpHeaders !== undefined) {
     if (!Array.isArray(b.HttpHeaders)) errors.push(Msg.propertyValueTypeError(b.HttpHeaders, "HttpHeaders", "#/HttpHeaders"));
@@ -291,7 +312,18 @@ function sse(c: Call): Reply {
 
 function testEvent(c: Call): Reply {
   const action = "EventService.SubmitTestEvent";
-  actionParams(action, c.body, ["MessageId", "Message", "Severity", "MessageSeverity", "MessageArgs", "OriginOfCondition", "EventType", "EventId", "EventTimestamp", "EventGroupId"]);
+  actionParams(action, c.body, [
+    "MessageId",
+    "Message",
+    "Severity",
+    "MessageSeverity",
+    "MessageArgs",
+    "OriginOfCondition",
+    "EventType",
+    "EventId",
+    "EventTimestamp",
+    "EventGroupId",
+  ]);
   const sev = (optString(action, c.body, "MessageSeverity") ?? optString(action, c.body, "Severity") ?? "OK") as "OK" | "Warning" | "Critical";
   if (!["OK", "Warning", "Critical"].includes(sev)) throw new RedfishError(400, [Msg.actionParameterValueNotInList(sev, "MessageSeverity", action)]);
   c.ctx.events.emit(c.bmc, {
@@ -418,20 +450,36 @@ const ROUTES: Route[] = [
         actionParams("LogService.ClearLog", c.body, []);
         const bmc = systemLog(c);
         bmc.sel = [];
-        c.ctx.engine.addSel(bmc, { severity: "OK", message: "Log area reset/cleared.", messageId: `${SIM_REGISTRY}.LogCleared`, sensorType: "Event Logging Disabled" }, false);
+        c.ctx.engine.addSel(
+          bmc,
+          { severity: "OK", message: "Log area reset/cleared.", messageId: `${SIM_REGISTRY}.LogCleared`, sensorType: "Event Logging Disabled" },
+          false,
+        );
         return noContent;
       },
     },
   },
   { pattern: ["Systems", "{system}", "VirtualMedia"], methods: { GET: (c) => ok(R.virtualMediaCollection(c.bmc)) } },
   { pattern: ["Systems", "{system}", "VirtualMedia", "{media}"], methods: { GET: (c) => ok(R.virtualMediaCd(c.bmc)), PATCH: patchMedia } },
-  { pattern: ["Systems", "{system}", "VirtualMedia", "{media}", "Actions", "VirtualMedia.InsertMedia"], methods: { POST: insertMedia }, available: withMediaActions },
-  { pattern: ["Systems", "{system}", "VirtualMedia", "{media}", "Actions", "VirtualMedia.EjectMedia"], methods: { POST: ejectMedia }, available: withMediaActions },
+  {
+    pattern: ["Systems", "{system}", "VirtualMedia", "{media}", "Actions", "VirtualMedia.InsertMedia"],
+    methods: { POST: insertMedia },
+    available: withMediaActions,
+  },
+  {
+    pattern: ["Systems", "{system}", "VirtualMedia", "{media}", "Actions", "VirtualMedia.EjectMedia"],
+    methods: { POST: ejectMedia },
+    available: withMediaActions,
+  },
   { pattern: ["Chassis"], methods: { GET: (c) => ok(R.chassisCollection(c.bmc)) } },
   { pattern: ["Chassis", "{chassis}"], methods: { GET: (c) => ok(R.chassis(c.ctx, c.bmc)) } },
   { pattern: ["Chassis", "{chassis}", "LogServices"], methods: { GET: (c) => ok(R.chassisLogServices(c.bmc)) }, available: dmtfLogs },
   { pattern: ["Chassis", "{chassis}", "NetworkAdapters"], methods: { GET: (c) => ok(R.networkAdapters(c.bmc)) }, available: R.hasNetworkAdapters },
-  { pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}"], methods: { GET: (c) => ok(R.networkAdapter(c.ctx, c.bmc)) }, available: R.hasNetworkAdapters },
+  {
+    pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}"],
+    methods: { GET: (c) => ok(R.networkAdapter(c.ctx, c.bmc)) },
+    available: R.hasNetworkAdapters,
+  },
   {
     pattern: ["Chassis", "{chassis}", "NetworkAdapters", "{adapter}", "NetworkDeviceFunctions"],
     methods: { GET: (c) => ok(R.networkDeviceFunctions(c.bmc)) },

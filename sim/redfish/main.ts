@@ -62,7 +62,8 @@ const sim = await startRedfishSim({
 });
 console.log(`Redfish simulator: ${sim.bmcs.length} BMCs started in ${Math.round(performance.now() - t0)} ms`);
 console.log(`admin API: ${sim.adminUrl}/admin/bmcs`);
-for (const b of sim.bmcs.slice(0, 6)) console.log(`  ${b.kind.padEnd(4)} ${b.id.padEnd(16)} ${b.url === b.baseUrl ? `${b.url}/redfish/v1/` : b.url}  (${b.username}/${b.password})`);
+for (const b of sim.bmcs.slice(0, 6))
+  console.log(`  ${b.kind.padEnd(4)} ${b.id.padEnd(16)} ${b.url === b.baseUrl ? `${b.url}/redfish/v1/` : b.url}  (${b.username}/${b.password})`);
 if (sim.bmcs.length > 6) console.log(`  ... ${sim.bmcs.length - 6} more (GET ${sim.adminUrl}/admin/bmcs?cursor=0&limit=100)`);
 
 const stop = async () => {

@@ -64,8 +64,22 @@ export interface ResourceIds {
   /** the virtual CD's id */
   media: string;
 }
-export const HOST_IDS: ResourceIds = { system: "System.Embedded.1", chassis: "Chassis.1", manager: "BMC.1", adapter: "Slot.1", function: "Slot.1-1", media: "CD" };
-export const DPU_IDS: ResourceIds = { system: "Bluefield", chassis: "Card1", manager: "Bluefield_BMC", adapter: "NvidiaNetworkAdapter", function: "eth0", media: "CD" };
+export const HOST_IDS: ResourceIds = {
+  system: "System.Embedded.1",
+  chassis: "Chassis.1",
+  manager: "BMC.1",
+  adapter: "Slot.1",
+  function: "Slot.1-1",
+  media: "CD",
+};
+export const DPU_IDS: ResourceIds = {
+  system: "Bluefield",
+  chassis: "Card1",
+  manager: "Bluefield_BMC",
+  adapter: "NvidiaNetworkAdapter",
+  function: "eth0",
+  media: "CD",
+};
 /** As in DMTF's public-smartnic / public-rackmount1 mockups. */
 export const DMTF_HOST_IDS: ResourceIds = { system: "437XR1138R2", chassis: "1U", manager: "BMC", adapter: "Slot1", function: "SC1KP1F0", media: "CD1" };
 export const DMTF_DPU_IDS: ResourceIds = { system: "Card1-SoC", chassis: "Card1", manager: "BMC", adapter: "Slot1", function: "SC2KP1F0", media: "CD1" };
@@ -242,7 +256,14 @@ export class Engine {
   selOf(bmc: Bmc): SelEntry[] {
     if (!bmc.sel) {
       bmc.sel = [
-        { id: ++bmc.selSeq, created: this.startedAt, severity: "OK", message: "Event log initialized.", messageId: `${SIM_REGISTRY}.LogInitialized`, sensorType: "Event Logging Disabled" },
+        {
+          id: ++bmc.selSeq,
+          created: this.startedAt,
+          severity: "OK",
+          message: "Event log initialized.",
+          messageId: `${SIM_REGISTRY}.LogInitialized`,
+          sensorType: "Event Logging Disabled",
+        },
       ];
     }
     return bmc.sel;
@@ -272,7 +293,14 @@ export class Engine {
     const ep = bmc.endpoint;
     if (!ep.mgrLog) {
       ep.mgrLog = [
-        { id: ++ep.mgrLogSeq, created: this.startedAt, severity: "OK", message: "Manager event log started.", messageId: `${SIM_REGISTRY}.LogInitialized`, sensorType: "Event Logging Disabled" },
+        {
+          id: ++ep.mgrLogSeq,
+          created: this.startedAt,
+          severity: "OK",
+          message: "Manager event log started.",
+          messageId: `${SIM_REGISTRY}.LogInitialized`,
+          sensorType: "Event Logging Disabled",
+        },
       ];
     }
     return ep.mgrLog;
@@ -285,7 +313,13 @@ export class Engine {
     const entry: SelEntry = { id: ++ep.mgrLogSeq, created: new Date().toISOString(), ...e };
     log.push(entry);
     if (log.length > SEL_CAP) log.shift();
-    this.hooks.event(bmc, { messageId: e.messageId, message: e.message, severity: e.severity, origin: `${ep.managerPath}/LogServices/Log/Entries/${entry.id}`, eventType: "Alert" });
+    this.hooks.event(bmc, {
+      messageId: e.messageId,
+      message: e.message,
+      severity: e.severity,
+      origin: `${ep.managerPath}/LogServices/Log/Entries/${entry.id}`,
+      eventType: "Alert",
+    });
     if (rank(e.severity) > rank(bmc.health)) this.setHealth(bmc, e.severity, false);
     return entry;
   }
@@ -382,8 +416,16 @@ export class Engine {
         return;
       }
       case "Nmi":
-        this.addSel(bmc, { severity: "Warning", message: "NMI button pressed / diagnostic interrupt issued.", messageId: `${SIM_REGISTRY}.NmiAsserted`, sensorType: "Critical Interrupt" });
-        this.hooks.consoleText(bmc, "\r\n[ 1234.567890] Uhhuh. NMI received for unknown reason 3d on CPU 0.\r\n[ 1234.567901] Dazed and confused, but trying to continue\r\n");
+        this.addSel(bmc, {
+          severity: "Warning",
+          message: "NMI button pressed / diagnostic interrupt issued.",
+          messageId: `${SIM_REGISTRY}.NmiAsserted`,
+          sensorType: "Critical Interrupt",
+        });
+        this.hooks.consoleText(
+          bmc,
+          "\r\n[ 1234.567890] Uhhuh. NMI received for unknown reason 3d on CPU 0.\r\n[ 1234.567901] Dazed and confused, but trying to continue\r\n",
+        );
         return;
     }
   }
@@ -446,7 +488,16 @@ export class Engine {
     }
     const dpu = bmc.dpu;
     if (cold && dpu && !dpu.dedicatedPower && dpu.power !== "Off" && !dpu.faults?.stuckPower) {
-      this.addSel(dpu, { severity: "Warning", message: "Host power lost: DPU powered off with its host.", messageId: `${SIM_REGISTRY}.HostPowerLost`, sensorType: "Add-in Card" }, false);
+      this.addSel(
+        dpu,
+        {
+          severity: "Warning",
+          message: "Host power lost: DPU powered off with its host.",
+          messageId: `${SIM_REGISTRY}.HostPowerLost`,
+          sensorType: "Add-in Card",
+        },
+        false,
+      );
       this.powerOff(dpu, true);
     }
   }
@@ -488,7 +539,12 @@ export class Engine {
     const os = bmc.bootToOs;
     bmc.bootPhase = os ? "os" : "noboot";
     if (!os) {
-      this.addSel(bmc, { severity: "Warning", message: `No bootable device found (boot source ${bmc.bootFrom}).`, messageId: `${SIM_REGISTRY}.BootDeviceNotFound`, sensorType: "Boot Error" });
+      this.addSel(bmc, {
+        severity: "Warning",
+        message: `No bootable device found (boot source ${bmc.bootFrom}).`,
+        messageId: `${SIM_REGISTRY}.BootDeviceNotFound`,
+        sensorType: "Boot Error",
+      });
     } else {
       this.hooks.event(bmc, {
         messageId: "ResourceEvent.1.3.ResourceChanged",
@@ -532,7 +588,13 @@ export class Engine {
 /** Firmware inventory a BMC starts with (FirmwareInventory ids as on a BlueField BMC). */
 export function defaultFirmware(kind: BmcKind): Record<string, string> {
   return kind === "dpu"
-    ? { BMC_Firmware: "BF-24.10-17", DPU_ATF: "4.9.0-25-g5ae2b2c", DPU_NIC: "32.43.1014", DPU_OS: "DOCA_2.9.1_BSP_4.9.0_Ubuntu_22.04-6.24-10", DPU_BSP: "4.9.0.13357" }
+    ? {
+        BMC_Firmware: "BF-24.10-17",
+        DPU_ATF: "4.9.0-25-g5ae2b2c",
+        DPU_NIC: "32.43.1014",
+        DPU_OS: "DOCA_2.9.1_BSP_4.9.0_Ubuntu_22.04-6.24-10",
+        DPU_BSP: "4.9.0.13357",
+      }
     : { BMC_Firmware: "2.14.3", BIOS: "2.19.1" };
 }
 

@@ -16,5 +16,15 @@ for (const b of sample) {
   answers.push({ id: b.id, url: b.url, systemType: j.SystemType ?? "?" });
 }
 const mem = process.memoryUsage();
-console.log(JSON.stringify({ bmcs: sim.bmcs.length, hosts: sim.bmcs.filter((b) => b.kind === "host").length, dpus: sim.bmcs.filter((b) => b.kind === "dpu").length, startMs: Math.round(startMs), rssMiB: Math.round(mem.rss / 2 ** 20), heapMiB: Math.round(mem.heapUsed / 2 ** 20), answers }));
+console.log(
+  JSON.stringify({
+    bmcs: sim.bmcs.length,
+    hosts: sim.bmcs.filter((b) => b.kind === "host").length,
+    dpus: sim.bmcs.filter((b) => b.kind === "dpu").length,
+    startMs: Math.round(startMs),
+    rssMiB: Math.round(mem.rss / 2 ** 20),
+    heapMiB: Math.round(mem.heapUsed / 2 ** 20),
+    answers,
+  }),
+);
 await sim.close();

@@ -170,9 +170,7 @@ describe("EventService", () => {
     try {
       expect(sse.status).toBe(200);
       await resetVia(h, "On");
-      const ev = await waitFor("ResourcePoweredOn event", () =>
-        sse.events.find((e) => e.Events?.some((x: any) => x.MessageId.endsWith("ResourcePoweredOn"))),
-      );
+      const ev = await waitFor("ResourcePoweredOn event", () => sse.events.find((e) => e.Events?.some((x: any) => x.MessageId.endsWith("ResourcePoweredOn"))));
       expect(ev["@odata.type"]).toMatch(/^#Event\./);
       expect(ev.Events[0].OriginOfCondition["@odata.id"]).toBe("/redfish/v1/Systems/System.Embedded.1");
       expect(sse.events.some((e) => e.Events[0].MessageId.endsWith("ResourcePoweringOn"))).toBe(true);

@@ -73,7 +73,12 @@ export function serviceRoot(bmc: Bmc): Json {
 
 /** The Systems collection of a BMC: every machine it serves (one, or several nodes, or a host and its DPU). */
 export function systems(endpoint: Bmc): Json {
-  return collection("/redfish/v1/Systems", "ComputerSystemCollection", "Computer System Collection", endpoint.members.map((m) => m.systemPath));
+  return collection(
+    "/redfish/v1/Systems",
+    "ComputerSystemCollection",
+    "Computer System Collection",
+    endpoint.members.map((m) => m.systemPath),
+  );
 }
 
 /** Boot override AllowableValues: a BMC that clears only with Target "None" does not list "Disabled". */
@@ -95,7 +100,12 @@ function serialConsole(bmc: Bmc): Json | undefined {
         WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`, Interactive: true },
       };
     case "system-ipmi":
-      return { MaxConcurrentSessions: 1, IPMI: { ServiceEnabled: true, Port: d.ipmiPort, HotKeySequenceDisplay: "Press ~. to exit console" }, SSH: off, Telnet: off };
+      return {
+        MaxConcurrentSessions: 1,
+        IPMI: { ServiceEnabled: true, Port: d.ipmiPort, HotKeySequenceDisplay: "Press ~. to exit console" },
+        SSH: off,
+        Telnet: off,
+      };
     case "system-ssh":
       return { MaxConcurrentSessions: 4, IPMI: off, SSH: { ServiceEnabled: true, Port: d.sshPort, SharedWithManagerCLI: false }, Telnet: off };
     default:
@@ -190,7 +200,12 @@ function cpuOf(ctx: SimContext, bmc: Bmc): CpuInfo {
 export function processors(ctx: SimContext, bmc: Bmc): Json {
   const p = `${bmc.systemPath}/Processors`;
   const n = cpuOf(ctx, bmc).sockets;
-  return collection(p, "ProcessorCollection", "Processors Collection", Array.from({ length: n }, (_, i) => `${p}/CPU${i + 1}`));
+  return collection(
+    p,
+    "ProcessorCollection",
+    "Processors Collection",
+    Array.from({ length: n }, (_, i) => `${p}/CPU${i + 1}`),
+  );
 }
 
 export function processor(ctx: SimContext, bmc: Bmc, id: string): Json | undefined {
@@ -232,7 +247,12 @@ function nicsOf(bmc: Bmc, fh: FleetHost): Array<{ id: string; mac: string; name:
 export function ethernetInterfaces(ctx: SimContext, bmc: Bmc): Json {
   const fh = ctx.engine.fleetHost(bmc);
   const p = `${bmc.systemPath}/EthernetInterfaces`;
-  return collection(p, "EthernetInterfaceCollection", "Ethernet Interface Collection", nicsOf(bmc, fh).map((n) => `${p}/${n.id}`));
+  return collection(
+    p,
+    "EthernetInterfaceCollection",
+    "Ethernet Interface Collection",
+    nicsOf(bmc, fh).map((n) => `${p}/${n.id}`),
+  );
 }
 
 export function ethernetInterface(ctx: SimContext, bmc: Bmc, id: string): Json | undefined {
@@ -398,7 +418,12 @@ export function virtualMediaCd(bmc: Bmc): Json {
 }
 
 export function chassisCollection(endpoint: Bmc): Json {
-  return collection("/redfish/v1/Chassis", "ChassisCollection", "Chassis Collection", endpoint.members.map((m) => m.chassisPath));
+  return collection(
+    "/redfish/v1/Chassis",
+    "ChassisCollection",
+    "Chassis Collection",
+    endpoint.members.map((m) => m.chassisPath),
+  );
 }
 
 /** Is this host's DPU a second system of the same BMC (DMTF public-smartnic)? */
@@ -563,13 +588,28 @@ export function eventService(): Json {
     RegistryPrefixes: ["Base", "ResourceEvent", "Update", "AnvilSim"],
     ResourceTypes: ["ComputerSystem", "LogEntry", "Task"],
     ServerSentEventUri: "/redfish/v1/EventService/SSE",
-    SSEFilterPropertiesSupported: { EventType: false, MessageId: false, MetricReportDefinition: false, OriginResource: false, RegistryPrefix: false, ResourceType: false },
+    SSEFilterPropertiesSupported: {
+      EventType: false,
+      MessageId: false,
+      MetricReportDefinition: false,
+      OriginResource: false,
+      RegistryPrefix: false,
+      ResourceType: false,
+    },
     Subscriptions: ref("/redfish/v1/EventService/Subscriptions"),
     Actions: { "#EventService.SubmitTestEvent": { target: "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent" } },
   };
 }
 
-export function subscriptionJson(s: { id: string; destination: string; protocol: string; context: string | null; registryPrefixes: string[]; resourceTypes: string[]; eventFormatType: string }): Json {
+export function subscriptionJson(s: {
+  id: string;
+  destination: string;
+  protocol: string;
+  context: string | null;
+  registryPrefixes: string[];
+  resourceTypes: string[];
+  eventFormatType: string;
+}): Json {
   return {
     "@odata.id": `/redfish/v1/EventService/Subscriptions/${s.id}`,
     "@odata.type": "#EventDestination.v1_14_0.EventDestination",
@@ -619,7 +659,12 @@ export function updateService(): Json {
 
 export function firmwareInventory(bmc: Bmc): Json {
   const p = "/redfish/v1/UpdateService/FirmwareInventory";
-  return collection(p, "SoftwareInventoryCollection", "Firmware Inventory Collection", Object.keys(firmwareOf(bmc)).map((k) => `${p}/${k}`));
+  return collection(
+    p,
+    "SoftwareInventoryCollection",
+    "Firmware Inventory Collection",
+    Object.keys(firmwareOf(bmc)).map((k) => `${p}/${k}`),
+  );
 }
 
 export function firmwareItem(bmc: Bmc, id: string): Json | undefined {

@@ -99,7 +99,12 @@ export class TaskManager {
           Severity: "Critical",
           MessageArgs: [imageUri, targets.join(", ")],
         });
-        this.engine.addSel(bmc, { severity: "Warning", message: `Firmware update from ${imageUri} failed verification.`, messageId: `${SIM_REGISTRY}.FirmwareUpdateFailed`, sensorType: "Version Change" });
+        this.engine.addSel(bmc, {
+          severity: "Warning",
+          message: `Firmware update from ${imageUri} failed verification.`,
+          messageId: `${SIM_REGISTRY}.FirmwareUpdateFailed`,
+          sensorType: "Version Change",
+        });
         return;
       }
       bmc.firmware = { ...firmwareOf(bmc), ...newVersions };

@@ -22,9 +22,23 @@ export async function selfSignedCert(ips: string[]): Promise<SelfSigned> {
     const keyPath = join(dir, "key.pem");
     const certPath = join(dir, "cert.pem");
     await run("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", keyPath, "-out", certPath, "-days", "30",
-      "-subj", "/O=Anvil lab/CN=Anvil Redfish simulator", "-addext", `subjectAltName=${san}`,
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "30",
+      "-subj",
+      "/O=Anvil lab/CN=Anvil Redfish simulator",
+      "-addext",
+      `subjectAltName=${san}`,
     ]);
     return { key: await readFile(keyPath, "utf8"), cert: await readFile(certPath, "utf8") };
   } catch (err) {

@@ -92,7 +92,9 @@ describe("SimpleUpdate", () => {
   it("a corrupt image ends the task in Exception and leaves the version alone", async () => {
     const target = await simpleUpdateTarget();
     const before = (await rf(dpu(), "/redfish/v1/UpdateService/FirmwareInventory/DPU_ATF")).json.Version;
-    const r = await rf(dpu(), target, { body: { ImageURI: "http://127.0.0.1:9/atf-corrupt-5.0.0.bin", Targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_ATF"] } });
+    const r = await rf(dpu(), target, {
+      body: { ImageURI: "http://127.0.0.1:9/atf-corrupt-5.0.0.bin", Targets: ["/redfish/v1/UpdateService/FirmwareInventory/DPU_ATF"] },
+    });
     const done = await waitFor("task end", async () => {
       const m = await rf(dpu(), r.headers.get("location")!);
       return m.status === 200 && m;

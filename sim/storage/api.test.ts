@@ -29,7 +29,7 @@ describe("auth", () => {
 describe("bad input gets a clear 4xx, never a 500", () => {
   const vol = (extra: Record<string, unknown>) => ({ name: "v", logicalPoolId: "<pool>", sizeBytes: 1024, ...extra });
   it.each([
-    ["malformed JSON", "POST", "/v1/volumes", "{\"name\":", 400, "invalid_json", undefined],
+    ["malformed JSON", "POST", "/v1/volumes", '{"name":', 400, "invalid_json", undefined],
     ["array body", "POST", "/v1/volumes", "[]", 400, "invalid_json", undefined],
     ["string size", "POST", "/v1/volumes", JSON.stringify(vol({ sizeBytes: "10" })), 400, "invalid_request", "sizeBytes"],
     ["fractional size", "POST", "/v1/volumes", JSON.stringify(vol({ sizeBytes: 1.5 })), 400, "invalid_request", "sizeBytes"],

@@ -128,12 +128,7 @@ function now(): string {
 
 function checkName(name: string, field = "name"): void {
   if (!NAME_RE.test(name)) {
-    throw new ApiError(
-      400,
-      "invalid_name",
-      `${field} must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`,
-      field,
-    );
+    throw new ApiError(400, "invalid_name", `${field} must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`, field);
   }
 }
 
@@ -708,13 +703,9 @@ export class StorageModel {
     const v = this.mustVolume(id);
     const exported = this.targetsByVolume.get(id);
     if (exported && exported.size > 0) {
-      throw new ApiError(
-        409,
-        "volume_exported",
-        `volume ${v.name} is exported to ${[...exported.keys()].join(", ")}; delete its targets first`,
-        undefined,
-        { targetIds: [...exported.values()] },
-      );
+      throw new ApiError(409, "volume_exported", `volume ${v.name} is exported to ${[...exported.keys()].join(", ")}; delete its targets first`, undefined, {
+        targetIds: [...exported.values()],
+      });
     }
     const blocking = [...lookup(v.snapshotIds, this.snapshots)].filter((s) => s.cloneIds.size > 0);
     if (blocking.length > 0) {
@@ -832,7 +823,13 @@ export class StorageModel {
     } else {
       source = this.targets.values();
     }
-    return paginate(source, q.cursor, q.limit, (t) => this.targetView(t), (t) => q.protocol === undefined || t.protocol === q.protocol);
+    return paginate(
+      source,
+      q.cursor,
+      q.limit,
+      (t) => this.targetView(t),
+      (t) => q.protocol === undefined || t.protocol === q.protocol,
+    );
   }
   getTarget(id: string) {
     const t = this.targets.get(id);

@@ -54,13 +54,11 @@ export const Empty = z.strictObject({});
 
 export const CreateSnapshot = z.strictObject({ volumeId: id, name });
 
-export const CreateTarget = z
-  .strictObject({ volumeId: id, protocol: z.enum(["nvme-tcp", "iscsi"]), initiator })
-  .superRefine((v, ctx) => {
-    const check = v.protocol === "nvme-tcp" ? nqn : iqn;
-    const r = check.safeParse(v.initiator);
-    if (!r.success) ctx.addIssue({ code: "custom", path: ["initiator"], message: `${v.protocol} initiator ${r.error.issues[0].message}` });
-  });
+export const CreateTarget = z.strictObject({ volumeId: id, protocol: z.enum(["nvme-tcp", "iscsi"]), initiator }).superRefine((v, ctx) => {
+  const check = v.protocol === "nvme-tcp" ? nqn : iqn;
+  const r = check.safeParse(v.initiator);
+  if (!r.success) ctx.addIssue({ code: "custom", path: ["initiator"], message: `${v.protocol} initiator ${r.error.issues[0].message}` });
+});
 export const Connect = z
   .strictObject({ nqn: z.string().min(1).max(223).optional(), iqn: z.string().min(1).max(223).optional(), initiator })
   .superRefine((v, ctx) => {

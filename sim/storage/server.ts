@@ -126,13 +126,9 @@ export function buildRoutes(m: StorageModel, faults: FaultState): Route[] {
   add("DELETE", "/v1/disk-pools/:id", "diskPool.write", (c) => noContent(m.deleteDiskPool(c.params.id)));
 
   add("GET", "/v1/logical-pools", "read", (c) => ok(m.listLogicalPools(page(S.LogicalPoolQuery, c.query))));
-  add("POST", "/v1/logical-pools", "logicalPool.write", (c) =>
-    created(m.createLogicalPool(parse(S.CreateLogicalPool, c.body, "body")), "/v1/logical-pools"),
-  );
+  add("POST", "/v1/logical-pools", "logicalPool.write", (c) => created(m.createLogicalPool(parse(S.CreateLogicalPool, c.body, "body")), "/v1/logical-pools"));
   add("GET", "/v1/logical-pools/:id", "read", (c) => ok(m.getLogicalPool(c.params.id)));
-  add("PATCH", "/v1/logical-pools/:id", "logicalPool.write", (c) =>
-    ok(m.updateLogicalPool(c.params.id, parse(S.UpdateLogicalPool, c.body, "body"))),
-  );
+  add("PATCH", "/v1/logical-pools/:id", "logicalPool.write", (c) => ok(m.updateLogicalPool(c.params.id, parse(S.UpdateLogicalPool, c.body, "body"))));
   add("DELETE", "/v1/logical-pools/:id", "logicalPool.write", (c) => noContent(m.deleteLogicalPool(c.params.id)));
 
   add("GET", "/v1/volumes", "read", (c) => ok(m.listVolumes(page(S.VolumeQuery, c.query))));

@@ -32,7 +32,10 @@ export default async function TenantLayout({ children, params }: { children: Rea
       switcher={<TenantSwitcher current={m.slug} tenants={v.tenants} />}
     >
       {m.state === "suspended" ? (
-        <div role="status" className="mb-4 rounded-md border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+        <div
+          role="status"
+          className="mb-4 rounded-md border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+        >
           This tenant is suspended: running servers keep running, but nothing new can be created.
         </div>
       ) : null}

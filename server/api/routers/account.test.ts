@@ -56,7 +56,10 @@ describe("a user's own sessions", () => {
     const desktop = await signIn(email, CHROME_MAC);
     const me = await callerFor(laptop);
     const { items } = await me.account.sessions({});
-    expect(items.map((i) => [i.client, i.current]).sort()).toEqual([["Chrome on macOS", false], ["Firefox on Linux", true]]);
+    expect(items.map((i) => [i.client, i.current]).sort()).toEqual([
+      ["Chrome on macOS", false],
+      ["Firefox on Linux", true],
+    ]);
     expect(items.every((i) => i.ipAddress?.startsWith("10.66.0."))).toBe(true);
     expect(JSON.stringify(items)).not.toMatch(/token/i);
 
@@ -64,7 +67,10 @@ describe("a user's own sessions", () => {
     expect(await me.account.revokeSession({ id: other.id })).toEqual({ id: other.id, current: false });
     expect((await ctxOf(desktop)).principal).toBeNull();
     expect((await ctxOf(laptop)).principal?.userId).toBe(userId);
-    const [row] = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, userId), eq(s.auditEvents.action, "session.revoke")));
+    const [row] = await db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, userId), eq(s.auditEvents.action, "session.revoke")));
     expect(row?.details).toMatchObject({ client: "Chrome on macOS", current: false });
     // Already gone: NOT_FOUND, like a session that never was.
     await expect(me.account.revokeSession({ id: other.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
@@ -94,7 +100,10 @@ describe("a user's own sessions", () => {
 
   it("is for a signed-in session: an API token is refused", async () => {
     const ctx = await ctxOf(await signIn(email, FIREFOX));
-    const token = createCaller({ ...ctx, principal: { ...ctx.principal!, sessionId: null, tokenScope: { platformRole: null, tenantId: fx.tenant.id, tenantRole: "tenant-member" } } });
+    const token = createCaller({
+      ...ctx,
+      principal: { ...ctx.principal!, sessionId: null, tokenScope: { platformRole: null, tenantId: fx.tenant.id, tenantRole: "tenant-member" } },
+    });
     await expect(token.account.sessions({})).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(token.account.revokeOtherSessions()).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
@@ -118,7 +127,10 @@ describe("an operator admin signs a user out everywhere", () => {
     expect((await ctxOf(one)).principal).toBeNull();
     expect((await ctxOf(two)).principal).toBeNull();
     expect(await db.select().from(s.sessions).where(eq(s.sessions.userId, userId))).toEqual([]);
-    const [row] = await db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, userId), eq(s.auditEvents.action, "user.sign_out_everywhere")));
+    const [row] = await db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, userId), eq(s.auditEvents.action, "user.sign_out_everywhere")));
     expect(row).toMatchObject({ actorEmail: fx.principals.operatorAdmin.email, details: { sessionsRevoked: 2 } });
     // The user can sign in again afterwards (this is not disabling).
     expect((await ctxOf(await signIn(email, FIREFOX))).principal?.userId).toBe(userId);

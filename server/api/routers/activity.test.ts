@@ -12,15 +12,25 @@ let db: ReturnType<typeof useTestDb>;
 let poolId: string;
 beforeAll(async () => {
   db = useTestDb();
-  const [pool] = await db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [pool] = await db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   poolId = pool!.id;
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
 
 async function auditRow(values: Partial<typeof s.auditEvents.$inferInsert> & { tenantId: string | null; action: string }) {
-  const [row] = await db.insert(s.auditEvents).values({ targetType: "vpc", targetName: uniq("t"), ...values }).returning();
+  const [row] = await db
+    .insert(s.auditEvents)
+    .values({ targetType: "vpc", targetName: uniq("t"), ...values })
+    .returning();
   return row!;
 }
 
@@ -33,7 +43,10 @@ async function operation(values: Partial<typeof s.operations.$inferInsert> & { t
 }
 
 async function instance(tenantId: string, values: Partial<typeof s.instances.$inferInsert> = {}) {
-  const [row] = await db.insert(s.instances).values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 20, ...values }).returning();
+  const [row] = await db
+    .insert(s.instances)
+    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 20, ...values })
+    .returning();
   return row!;
 }
 
@@ -44,7 +57,12 @@ describe("activity.log", () => {
   });
 
   it("lists the tenant's own audit rows only: not another tenant's, not operators' rows about hardware, no hardware in details", async () => {
-    const mine = await auditRow({ tenantId: fx.tenant.id, action: "vpc.create", actorEmail: fx.principals.tenantAdmin.email, details: { cidr: "10.0.0.0/16" } });
+    const mine = await auditRow({
+      tenantId: fx.tenant.id,
+      action: "vpc.create",
+      actorEmail: fx.principals.tenantAdmin.email,
+      details: { cidr: "10.0.0.0/16" },
+    });
     const theirs = await auditRow({ tenantId: fx.otherTenant.id, action: "vpc.create", actorEmail: fx.principals.otherTenantMember.email });
     const global = await auditRow({ tenantId: null, action: "pool.create", targetType: "pool" });
     // An operator's console on a host, even if it were recorded against the tenant, is the operator's business.
@@ -57,13 +75,22 @@ describe("activity.log", () => {
       targetType: "instance",
       details: { reason: "host failed", nodeId: crypto.randomUUID(), nodeName: "host-07", from: { hostName: "host-07", state: "running" } },
     });
-    const consoleRow = await auditRow({ tenantId: fx.tenant.id, action: "console.open", targetType: "instance", details: { kind: "host", readOnly: false, instanceId: "i" } });
+    const consoleRow = await auditRow({
+      tenantId: fx.tenant.id,
+      action: "console.open",
+      targetType: "instance",
+      details: { kind: "host", readOnly: false, instanceId: "i" },
+    });
 
     const list = await callerAs(fx, "tenantMember").activity.log({ tenant: fx.tenant.slug, limit: 200 });
     const ids = list.items.map((r) => r.id);
     expect(ids).toEqual(expect.arrayContaining([mine.id, recovered.id, consoleRow.id]));
     for (const hidden of [theirs.id, global.id, onNode.id, poolRow.id]) expect(ids).not.toContain(hidden);
-    expect(list.items.find((r) => r.id === mine.id)).toMatchObject({ action: "vpc.create", actorEmail: fx.principals.tenantAdmin.email, details: { cidr: "10.0.0.0/16" } });
+    expect(list.items.find((r) => r.id === mine.id)).toMatchObject({
+      action: "vpc.create",
+      actorEmail: fx.principals.tenantAdmin.email,
+      details: { cidr: "10.0.0.0/16" },
+    });
     expect(list.items.find((r) => r.id === recovered.id)?.details).toEqual({ reason: "host failed", from: { state: "running" } });
     expect(list.items.find((r) => r.id === consoleRow.id)?.details).toEqual({ readOnly: false, instanceId: "i" });
     expect(JSON.stringify(list.items)).not.toContain("host-07");
@@ -92,7 +119,10 @@ describe("activity.log", () => {
     for (let i = 0; i < 7; i++) rows.push(await auditRow({ tenantId: t.tenant.id, action: "vpc.update", at: at(100 - i) }));
     // Two rows at the same instant: the id breaks the tie, neither is skipped or repeated.
     const same = at(50);
-    rows.push(await auditRow({ tenantId: t.tenant.id, action: "vpc.update", at: same }), await auditRow({ tenantId: t.tenant.id, action: "vpc.update", at: same }));
+    rows.push(
+      await auditRow({ tenantId: t.tenant.id, action: "vpc.update", at: same }),
+      await auditRow({ tenantId: t.tenant.id, action: "vpc.update", at: same }),
+    );
     const caller = callerAs(t, "tenantMember");
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -124,7 +154,8 @@ describe("activity.log", () => {
     // The same action by someone in another tenant never shows.
     await auditRow({ tenantId: t.otherTenant.id, action: "vpc.create", actorEmail: alice, at: at(150) });
     const c = callerAs(t, "tenantMember");
-    const ids = async (input: Omit<Parameters<typeof c.activity.log>[0], "tenant">) => (await c.activity.log({ tenant: t.tenant.slug, ...input })).items.map((r) => r.id);
+    const ids = async (input: Omit<Parameters<typeof c.activity.log>[0], "tenant">) =>
+      (await c.activity.log({ tenant: t.tenant.slug, ...input })).items.map((r) => r.id);
 
     expect(await ids({ action: "vpc.create" })).toEqual([b1.id, a1.id]);
     expect(await ids({ actor: alice })).toEqual([a2.id, a1.id]);
@@ -145,9 +176,35 @@ describe("activity.log", () => {
 describe("activity.operations", () => {
   it("lists the tenant's operations, newest first, by status and time, with pages; nothing of another tenant or of hosts", async () => {
     const t = await makeFixtures(db);
-    const ok = await operation({ tenantId: t.tenant.id, status: "succeeded", createdAt: at(30), steps: [{ name: "a", status: "done" }, { name: "b", status: "done" }] });
-    const bad = await operation({ tenantId: t.tenant.id, status: "failed", error: "No free host", createdAt: at(20), steps: [{ name: "a", status: "done" }, { name: "b", status: "failed" }] });
-    const run = await operation({ tenantId: t.tenant.id, status: "running", createdAt: at(10), currentStep: "b", steps: [{ name: "a", status: "done" }, { name: "b", status: "running" }] });
+    const ok = await operation({
+      tenantId: t.tenant.id,
+      status: "succeeded",
+      createdAt: at(30),
+      steps: [
+        { name: "a", status: "done" },
+        { name: "b", status: "done" },
+      ],
+    });
+    const bad = await operation({
+      tenantId: t.tenant.id,
+      status: "failed",
+      error: "No free host",
+      createdAt: at(20),
+      steps: [
+        { name: "a", status: "done" },
+        { name: "b", status: "failed" },
+      ],
+    });
+    const run = await operation({
+      tenantId: t.tenant.id,
+      status: "running",
+      createdAt: at(10),
+      currentStep: "b",
+      steps: [
+        { name: "a", status: "done" },
+        { name: "b", status: "running" },
+      ],
+    });
     const foreign = await operation({ tenantId: t.otherTenant.id, status: "failed" });
     const hostOp = await operation({ tenantId: t.tenant.id, kind: "node.power", targetType: "node", targetName: "host-07" });
     const c = callerAs(t, "tenantMember");
@@ -187,7 +244,15 @@ describe("activity.home", () => {
     await instance(t.otherTenant.id, { state: "failed", stateReason: "not yours" });
     const [vol] = await db
       .insert(s.volumes)
-      .values({ tenantId: t.tenant.id, name: uniq("vol"), sizeGiB: 10, kind: "data", logicalPoolId: "lp-test", state: "error", error: "Storage service unreachable" })
+      .values({
+        tenantId: t.tenant.id,
+        name: uniq("vol"),
+        sizeGiB: 10,
+        kind: "data",
+        logicalPoolId: "lp-test",
+        state: "error",
+        error: "Storage service unreachable",
+      })
       .returning();
 
     // A failed create later made good by a retry is no longer a failure; an old failure has aged out; a fresh one shows.
@@ -195,7 +260,14 @@ describe("activity.home", () => {
     await operation({ tenantId: t.tenant.id, targetId: target, status: "failed", error: "first try", createdAt: at(60) });
     await operation({ tenantId: t.tenant.id, targetId: target, status: "succeeded", createdAt: at(50) });
     await operation({ tenantId: t.tenant.id, status: "failed", error: "long ago", createdAt: at(8 * 24 * 60) });
-    const failedOp = await operation({ tenantId: t.tenant.id, targetId: broken.id, targetName: broken.name, status: "failed", error: "clone refused", createdAt: at(40) });
+    const failedOp = await operation({
+      tenantId: t.tenant.id,
+      targetId: broken.id,
+      targetName: broken.name,
+      status: "failed",
+      error: "clone refused",
+      createdAt: at(40),
+    });
     await operation({ tenantId: t.otherTenant.id, status: "failed", error: "theirs", createdAt: at(30) });
     await operation({ tenantId: t.tenant.id, kind: "node.power", targetType: "node", status: "failed", error: "host-07 BMC down", createdAt: at(20) });
 
@@ -226,7 +298,9 @@ describe("activity.home", () => {
 
 describe("tenantDetails", () => {
   it("drops keys naming hardware at any depth, and the node kind of console rows", () => {
-    expect(tenantDetails("instance.recover", { reason: "x", nodeId: "n", hostName: "h", dpuId: "d", bmcAddress: "b", nested: [{ node: "n", ok: 1 }] })).toEqual({ reason: "x", nested: [{ ok: 1 }] });
+    expect(tenantDetails("instance.recover", { reason: "x", nodeId: "n", hostName: "h", dpuId: "d", bmcAddress: "b", nested: [{ node: "n", ok: 1 }] })).toEqual(
+      { reason: "x", nested: [{ ok: 1 }] },
+    );
     expect(tenantDetails("console.open", { kind: "host" })).toBeNull();
     expect(tenantDetails("volume.create", { kind: "data" })).toEqual({ kind: "data" });
     expect(tenantDetails("vpc.create", null)).toBeNull();

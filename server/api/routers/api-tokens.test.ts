@@ -27,7 +27,12 @@ beforeAll(async () => {
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body: req.method === "POST" ? Buffer.concat(chunks) : undefined });
-    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => createContext({ headers: request.headers }) });
+    const response = await fetchRequestHandler({
+      endpoint: "/api/trpc",
+      req: request,
+      router: appRouter,
+      createContext: () => createContext({ headers: request.headers }),
+    });
     res.writeHead(response.status, { "content-type": response.headers.get("content-type") ?? "application/json" });
     res.end(Buffer.from(await response.arrayBuffer()));
   });
@@ -40,7 +45,11 @@ afterAll(async () => {
   await once(server, "close");
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 
 /** One tRPC call over HTTP with a Bearer token; returns the HTTP status and the decoded result or error. */
 async function call(token: string | null, path: string, input: unknown, kind: "query" | "mutation" = "query") {
@@ -74,7 +83,16 @@ describe("API tokens", () => {
     expect((await call(created.token, "members.list", { tenant: fx.otherTenant.slug })).status).toBe(404);
     expect((await call(created.token, "tenants.list", {})).status).toBe(404);
     // A token can't mint tokens.
-    expect((await call(created.token, "apiTokens.create", { name: "x", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } }, "mutation")).status).toBe(403);
+    expect(
+      (
+        await call(
+          created.token,
+          "apiTokens.create",
+          { name: "x", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } },
+          "mutation",
+        )
+      ).status,
+    ).toBe(403);
     // Nor plant an SSH key (keys reach servers in every tenant of the user); reading them is fine.
     const pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlz9WJjHHLaqCmtJ7ZBtRHtZsTsRcyWh7CJEpS2pdCS e2e@test";
     const plant = await call(created.token, "sshKeys.add", { name: "planted", publicKey: pub }, "mutation");
@@ -98,7 +116,10 @@ describe("API tokens", () => {
     expect((await errOf(member.apiTokens.revoke({ id: a.id })))?.code).toBe("NOT_FOUND");
 
     const b = await member.apiTokens.create({ name: "to-expire", expiresInDays: 1, scope });
-    await fx.db.update(s.apiTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(s.apiTokens.id, b.id));
+    await fx.db
+      .update(s.apiTokens)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(s.apiTokens.id, b.id));
     expect((await call(b.token, "quotas.get", { tenant: fx.tenant.slug })).status).toBe(401);
     expect((await member.apiTokens.list({})).items.find((t) => t.id === b.id)?.status).toBe("expired");
 
@@ -119,13 +140,24 @@ describe("API tokens", () => {
 
   it("refuses scopes wider than the user's and lifetimes over a year", async () => {
     const member = callerAs(fx, "tenantMember");
-    const wider = await errOf(member.apiTokens.create({ name: "w", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-admin" } }));
+    const wider = await errOf(
+      member.apiTokens.create({ name: "w", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-admin" } }),
+    );
     expect([wider?.code, (wider?.cause as { field?: string } | undefined)?.field]).toEqual(["FORBIDDEN", "scope.role"]);
-    const notMine = await errOf(member.apiTokens.create({ name: "n", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.otherTenant.slug, role: "tenant-member" } }));
+    const notMine = await errOf(
+      member.apiTokens.create({ name: "n", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.otherTenant.slug, role: "tenant-member" } }),
+    );
     expect(notMine?.code).toBe("NOT_FOUND");
-    expect((await errOf(member.apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-viewer" } })))?.code).toBe("FORBIDDEN");
-    expect((await errOf(callerAs(fx, "operatorViewer").apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })))?.code).toBe("FORBIDDEN");
-    const long = await errOf(member.apiTokens.create({ name: "l", expiresInDays: 366, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } }));
+    expect((await errOf(member.apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-viewer" } })))?.code).toBe(
+      "FORBIDDEN",
+    );
+    expect(
+      (await errOf(callerAs(fx, "operatorViewer").apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })))
+        ?.code,
+    ).toBe("FORBIDDEN");
+    const long = await errOf(
+      member.apiTokens.create({ name: "l", expiresInDays: 366, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } }),
+    );
     expect(long?.code).toBe("BAD_REQUEST");
     expect(long?.message).toMatch(/At most 365 days/);
   });
@@ -133,7 +165,13 @@ describe("API tokens", () => {
   it("scopes operator tokens to a platform role, narrowed when the user is demoted", async () => {
     const op = callerAs(fx, "operatorAdmin");
     const { user } = await op.users.create({ email: `op-${crypto.randomUUID().slice(0, 6)}@test.local`, name: "Second Op", platformRole: "operator-admin" });
-    const secondOp = callerAs({ ...fx, principals: { ...fx.principals, operatorAdmin: { ...fx.principals.operatorAdmin, userId: user.id, email: user.email, platformRole: "operator-admin" } } }, "operatorAdmin");
+    const secondOp = callerAs(
+      {
+        ...fx,
+        principals: { ...fx.principals, operatorAdmin: { ...fx.principals.operatorAdmin, userId: user.id, email: user.email, platformRole: "operator-admin" } },
+      },
+      "operatorAdmin",
+    );
     const t = await secondOp.apiTokens.create({ name: "ops", expiresInDays: 7, scope: { kind: "platform", role: "operator-admin" } });
     expect((await call(t.token, "tenants.list", {})).status).toBe(200);
     // A platform token has no tenant: the portal is not found for it.

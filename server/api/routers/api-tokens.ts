@@ -18,8 +18,7 @@ const tenantRank = { "tenant-member": 1, "tenant-admin": 2 } as const;
 const platformRank = { "operator-viewer": 1, "operator-admin": 2 } as const;
 
 const sessionOnly = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.principal.tokenScope)
-    throw new TRPCError({ code: "FORBIDDEN", message: "API tokens can't manage API tokens; sign in to the console to do this." });
+  if (ctx.principal.tokenScope) throw new TRPCError({ code: "FORBIDDEN", message: "API tokens can't manage API tokens; sign in to the console to do this." });
   return next();
 });
 
@@ -76,22 +75,26 @@ export const apiTokensRouter = createTRPCRouter({
     }
     const t = newToken();
     const expiresAt = new Date(Date.now() + input.expiresInDays * DAY_MS);
-    return transact(ctx.db, async (tx) => {
-      const [row] = await tx
-        .insert(apiTokens)
-        .values({ id: t.id, userId: p.userId, name: input.name, secretHash: t.secretHash, expiresAt, ...scope })
-        .returning({ id: apiTokens.id, name: apiTokens.name, expiresAt: apiTokens.expiresAt, createdAt: apiTokens.createdAt });
-      await audit(tx, ctx, {
-        action: "api_token.create",
-        targetType: "api_token",
-        targetId: t.id,
-        targetName: input.name,
-        tenantId: scope.tenantId,
-        details: { scope: scopeLabel, expiresAt: expiresAt.toISOString() },
-      });
-      // The whole token exists only in this response.
-      return { ...row!, token: t.token, scope: scopeLabel };
-    }, { api_tokens_user_name_uq: { field: "name", message: "You already have an active token with this name." } });
+    return transact(
+      ctx.db,
+      async (tx) => {
+        const [row] = await tx
+          .insert(apiTokens)
+          .values({ id: t.id, userId: p.userId, name: input.name, secretHash: t.secretHash, expiresAt, ...scope })
+          .returning({ id: apiTokens.id, name: apiTokens.name, expiresAt: apiTokens.expiresAt, createdAt: apiTokens.createdAt });
+        await audit(tx, ctx, {
+          action: "api_token.create",
+          targetType: "api_token",
+          targetId: t.id,
+          targetName: input.name,
+          tenantId: scope.tenantId,
+          details: { scope: scopeLabel, expiresAt: expiresAt.toISOString() },
+        });
+        // The whole token exists only in this response.
+        return { ...row!, token: t.token, scope: scopeLabel };
+      },
+      { api_tokens_user_name_uq: { field: "name", message: "You already have an active token with this name." } },
+    );
   }),
 
   revoke: sessionOnly.input(z.object({ id: z.string().min(1).max(64) })).mutation(({ ctx, input }) =>

@@ -46,9 +46,7 @@ export const auditRouter = createTRPCRouter({
             input.tenantId ? eq(auditEvents.tenantId, input.tenantId) : undefined,
             input.from ? gte(auditEvents.at, input.from) : undefined,
             input.to ? lte(auditEvents.at, input.to) : undefined,
-            text
-              ? or(ilike(auditEvents.actorEmail, text), ilike(auditEvents.targetName, text), ilike(auditEvents.action, text))
-              : undefined,
+            text ? or(ilike(auditEvents.actorEmail, text), ilike(auditEvents.targetName, text), ilike(auditEvents.action, text)) : undefined,
           ),
         )
         .orderBy(...ks.order)

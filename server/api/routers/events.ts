@@ -14,7 +14,10 @@ export const eventsRouter = createTRPCRouter({
         dir: z.enum(["asc", "desc"]).default("desc"),
         nodeId: z.uuid().optional(),
         includeChildren: z.boolean().default(true),
-        severity: z.array(z.enum(["info", "ok", "warning", "critical"])).max(4).optional(),
+        severity: z
+          .array(z.enum(["info", "ok", "warning", "critical"]))
+          .max(4)
+          .optional(),
         kind: z.enum(["sel", "power", "health", "fault", "agent", "firmware", "lifecycle", "console"]).optional(),
         from: z.date().optional(),
         to: z.date().optional(),

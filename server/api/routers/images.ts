@@ -55,7 +55,14 @@ async function listImages(ctx: { db: ActorCtx["db"] }, input: z.infer<typeof lis
   const rows = await ctx.db
     .select(columns)
     .from(images)
-    .where(and(scope, input.os ? ilike(images.os, input.os) : undefined, text ? or(ilike(images.name, text), ilike(images.os, text), ilike(images.version, text)) : undefined, ks.where))
+    .where(
+      and(
+        scope,
+        input.os ? ilike(images.os, input.os) : undefined,
+        text ? or(ilike(images.name, text), ilike(images.os, text), ilike(images.version, text)) : undefined,
+        ks.where,
+      ),
+    )
     .orderBy(...ks.order)
     .limit(input.limit + 1);
   return page(rows, input.limit, (r) => r[input.sort]);
@@ -64,11 +71,17 @@ async function listImages(ctx: { db: ActorCtx["db"] }, input: z.infer<typeof lis
 /** Deletes an image: refuses while volumes depend on it, or (flatten) detaches them from it first. */
 async function deleteImage(ctx: ActorCtx, image: ImageRow, flatten: boolean) {
   const storage = getStorage();
-  const deps = await ctx.db.select({ id: volumes.id, name: volumes.name, storageVolumeId: volumes.storageVolumeId }).from(volumes).where(eq(volumes.sourceImageId, image.id));
+  const deps = await ctx.db
+    .select({ id: volumes.id, name: volumes.name, storageVolumeId: volumes.storageVolumeId })
+    .from(volumes)
+    .where(eq(volumes.sourceImageId, image.id));
   if (deps.length > 0 && !flatten)
     throw new TRPCError({
       code: "PRECONDITION_FAILED",
-      message: `${deps.length} volume(s) were cloned from image ${image.name} (${deps.slice(0, 5).map((d) => d.name).join(", ")}${deps.length > 5 ? ", …" : ""}); delete them, or delete the image with "flatten dependent volumes" to copy its data into each.`,
+      message: `${deps.length} volume(s) were cloned from image ${image.name} (${deps
+        .slice(0, 5)
+        .map((d) => d.name)
+        .join(", ")}${deps.length > 5 ? ", …" : ""}); delete them, or delete the image with "flatten dependent volumes" to copy its data into each.`,
     });
   if (image.state === "creating" || image.state === "deleting")
     throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Image ${image.name} is ${image.state}; wait until it finishes.` });
@@ -110,7 +123,11 @@ export const imagesRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(listInput.extend({ visibility: z.enum(["public", "tenant"]).optional(), tenantId: z.uuid().optional() }))
     .query(({ ctx, input }) =>
-      listImages(ctx, input, and(input.visibility ? eq(images.visibility, input.visibility) : undefined, input.tenantId ? eq(images.tenantId, input.tenantId) : undefined)),
+      listImages(
+        ctx,
+        input,
+        and(input.visibility ? eq(images.visibility, input.visibility) : undefined, input.tenantId ? eq(images.tenantId, input.tenantId) : undefined),
+      ),
     ),
 
   /** Distinct OS names (for the filter). */
@@ -148,7 +165,12 @@ export const imagesRouter = createTRPCRouter({
       if (!row) throw fieldError("snapshotId", "That snapshot does not exist (it may have been deleted).", "NOT_FOUND");
       if (row.s.state !== "available" || !row.s.storageSnapshotId)
         throw fieldError("snapshotId", `Snapshot ${row.s.name} is ${row.s.state}; use it once it is available.`, "PRECONDITION_FAILED");
-      return buildImage(ctx, meta, { kind: "snapshot", storageSnapshotId: row.s.storageSnapshotId, sourceSnapshotId: row.s.id }, { sizeBytes: row.s.sizeGiB * 1024 ** 3, logicalPoolId: row.pool });
+      return buildImage(
+        ctx,
+        meta,
+        { kind: "snapshot", storageSnapshotId: row.s.storageSnapshotId, sourceSnapshotId: row.s.id },
+        { sizeBytes: row.s.sizeGiB * 1024 ** 3, logicalPoolId: row.pool },
+      );
     }),
 
   /** A new image with the same bytes (e.g. a copy to restrict to one tenant, or to edit independently). */
@@ -178,23 +200,27 @@ export const imagesRouter = createTRPCRouter({
     .input(imageUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const [before] = await tx.select().from(images).where(eq(images.id, id)).for("update");
-        if (!before) throw notFound();
-        const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
-        if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
-          throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
-        const set = updateSet(images, changes);
-        if (!set) return before;
-        const [row] = await tx.update(images).set(set).where(eq(images.id, id)).returning();
-        const diff = Object.fromEntries(
-          Object.entries(set)
-            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-        );
-        await audit(tx, ctx, { action: "image.update", targetType: "image", targetId: id, targetName: row!.name, tenantId: row!.tenantId, details: diff });
-        return row!;
-      }, imageUniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const [before] = await tx.select().from(images).where(eq(images.id, id)).for("update");
+          if (!before) throw notFound();
+          const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
+          if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
+            throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
+          const set = updateSet(images, changes);
+          if (!set) return before;
+          const [row] = await tx.update(images).set(set).where(eq(images.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(set)
+              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "image.update", targetType: "image", targetId: id, targetName: row!.name, tenantId: row!.tenantId, details: diff });
+          return row!;
+        },
+        imageUniques,
+      );
     }),
 
   delete: operatorProcedure("operator-admin")
@@ -205,7 +231,10 @@ export const imagesRouter = createTRPCRouter({
   deleteOwn: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      const [row] = await ctx.db.select().from(images).where(and(eq(images.id, input.id), eq(images.tenantId, ctx.tenant.id)));
+      const [row] = await ctx.db
+        .select()
+        .from(images)
+        .where(and(eq(images.id, input.id), eq(images.tenantId, ctx.tenant.id)));
       if (!row) throw notFound();
       return deleteImage(ctx, row, false);
     }),

@@ -24,14 +24,32 @@ async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, k
     op = await ctx.db.transaction(async (tx) => {
       const inst = await lockInstance(tx, ctx.tenant.id, input.id);
       refuse("attach", inst.state);
-      const [v] = await tx.select().from(volumes).where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+      const [v] = await tx
+        .select()
+        .from(volumes)
+        .where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id)))
+        .for("update");
       if (!v) throw fieldError("volumeId", "No such volume in this tenant.", "BAD_REQUEST");
-      if (v.kind === "system") throw fieldError("volumeId", `Volume ${v.name} is a system disk; it is attached and detached with its instance (rebuild replaces it).`, "PRECONDITION_FAILED");
-      const [held] = await tx.select({ id: volumeAttachments.id }).from(volumeAttachments).where(and(eq(volumeAttachments.volumeId, v.id), eq(volumeAttachments.instanceId, inst.id)));
+      if (v.kind === "system")
+        throw fieldError(
+          "volumeId",
+          `Volume ${v.name} is a system disk; it is attached and detached with its instance (rebuild replaces it).`,
+          "PRECONDITION_FAILED",
+        );
+      const [held] = await tx
+        .select({ id: volumeAttachments.id })
+        .from(volumeAttachments)
+        .where(and(eq(volumeAttachments.volumeId, v.id), eq(volumeAttachments.instanceId, inst.id)));
       if (kind === "attach") {
         if (held) throw fieldError("volumeId", `Volume ${v.name} is already attached to ${inst.name}.`, "PRECONDITION_FAILED");
         if (!v.storageVolumeId || (v.state !== "available" && !(v.state === "attached" && v.multiAttach)))
-          throw fieldError("volumeId", v.state === "attached" ? `Volume ${v.name} is attached elsewhere and is not multi-attach.` : `Volume ${v.name} is ${v.state}; attach it once it is available.`, "PRECONDITION_FAILED");
+          throw fieldError(
+            "volumeId",
+            v.state === "attached"
+              ? `Volume ${v.name} is attached elsewhere and is not multi-attach.`
+              : `Volume ${v.name} is ${v.state}; attach it once it is available.`,
+            "PRECONDITION_FAILED",
+          );
         await tx.insert(volumeAttachments).values({ volumeId: v.id, multiAttach: v.multiAttach, instanceId: inst.id });
         await tx.update(volumes).set({ state: "attached" }).where(eq(volumes.id, v.id));
       } else if (!held) throw fieldError("volumeId", `Volume ${v.name} is not attached to ${inst.name}.`, "PRECONDITION_FAILED");
@@ -43,12 +61,22 @@ async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, k
       });
       // The instance's page shows its latest operation, whatever kind.
       await tx.update(instances).set({ operationId: started.id }).where(eq(instances.id, inst.id));
-      await audit(tx, ctx, { action: `instance.${kind}_volume`, targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: ctx.tenant.id, details: { volumeId: v.id, volume: v.name } });
+      await audit(tx, ctx, {
+        action: `instance.${kind}_volume`,
+        targetType: "instance",
+        targetId: inst.id,
+        targetName: inst.name,
+        tenantId: ctx.tenant.id,
+        details: { volumeId: v.id, volume: v.name },
+      });
       return started;
     });
   } catch (e) {
     // The database allows one attachment of a volume that is not multi-attach, whatever raced us.
-    if ((e as { cause?: { constraint?: string } }).cause?.constraint === "volume_attachments_single_uq" || /volume_attachments_single_uq/.test(String((e as Error).message)))
+    if (
+      (e as { cause?: { constraint?: string } }).cause?.constraint === "volume_attachments_single_uq" ||
+      /volume_attachments_single_uq/.test(String((e as Error).message))
+    )
       throw fieldError("volumeId", "The volume is attached elsewhere and is not multi-attach.", "PRECONDITION_FAILED");
     throw mapDbError(e);
   }
@@ -82,7 +110,10 @@ export const instanceActionProcedures = {
       const op = await ctx.db.transaction(async (tx) => {
         const inst = await lockInstance(tx, c.tenant.id, input.id);
         refuse("backup", inst.state);
-        const [dup] = await tx.select({ id: images.id }).from(images).where(and(eq(images.tenantId, c.tenant.id), sql`lower(${images.name}) = lower(${input.imageName})`));
+        const [dup] = await tx
+          .select({ id: images.id })
+          .from(images)
+          .where(and(eq(images.tenantId, c.tenant.id), sql`lower(${images.name}) = lower(${input.imageName})`));
         if (dup) throw fieldError("imageName", `An image named ${input.imageName} already exists in this tenant.`);
         const data = input.includeDataVolumes
           ? await tx
@@ -99,7 +130,14 @@ export const instanceActionProcedures = {
           input: { imageName: input.imageName },
         });
         await tx.update(instances).set({ operationId: started.id }).where(eq(instances.id, inst.id));
-        await audit(tx, ctx, { action: "instance.backup", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, details: { imageName: input.imageName, includeDataVolumes: input.includeDataVolumes } });
+        await audit(tx, ctx, {
+          action: "instance.backup",
+          targetType: "instance",
+          targetId: inst.id,
+          targetName: inst.name,
+          tenantId: c.tenant.id,
+          details: { imageName: input.imageName, includeDataVolumes: input.includeDataVolumes },
+        });
         return started;
       });
       await op.enqueue();
@@ -118,16 +156,20 @@ export const instanceActionProcedures = {
           throw fieldError("imageId", "No such image.", "BAD_REQUEST");
         }
       })();
-      if (image.state !== "available" || !image.storageSnapshotId) throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
+      if (image.state !== "available" || !image.storageSnapshotId)
+        throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
       const op = await ctx.db.transaction(async (tx) => {
         const inst = await lockInstance(tx, c.tenant.id, input.id);
         refuse("rebuild", inst.state);
         const [pool] = await tx.select({ max: pools.maxSystemVolumeGiB, name: pools.name }).from(pools).where(eq(pools.id, inst.poolId));
         const size = input.systemVolumeSizeGiB ?? Math.max(image.minSizeGiB, inst.systemVolumeSizeGiB);
-        if (size < image.minSizeGiB) throw fieldError("systemVolumeSizeGiB", `Image ${image.name} needs a system volume of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
+        if (size < image.minSizeGiB)
+          throw fieldError("systemVolumeSizeGiB", `Image ${image.name} needs a system volume of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
         if (pool && size > pool.max) throw fieldError("systemVolumeSizeGiB", `Pool ${pool.name} allows system volumes up to ${pool.max} GiB.`, "BAD_REQUEST");
         // The old disk is deleted once the new one works: the peak is both; count the growth at least.
-        await enforceQuota(tx, c.tenant.id, [{ resource: "volumeGiB", add: Math.max(0, size - inst.systemVolumeSizeGiB), used: (t) => volumeGiB(t, c.tenant.id) }]);
+        await enforceQuota(tx, c.tenant.id, [
+          { resource: "volumeGiB", add: Math.max(0, size - inst.systemVolumeSizeGiB), used: (t) => volumeGiB(t, c.tenant.id) },
+        ]);
         const started = await startOperation(tx, catalog.instanceRebuild, {
           target: { id: inst.id, name: inst.name, tenantId: c.tenant.id },
           createdBy: c.principal.email,
@@ -135,7 +177,14 @@ export const instanceActionProcedures = {
           input: { imageId: image.id, imageName: image.name, systemVolumeSizeGiB: size },
         });
         await applyInstanceEvent(tx, inst.id, "rebuild", { operationId: started.id, strict: true });
-        await audit(tx, ctx, { action: "instance.rebuild", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: c.tenant.id, details: { image: image.name, systemVolumeSizeGiB: size } });
+        await audit(tx, ctx, {
+          action: "instance.rebuild",
+          targetType: "instance",
+          targetId: inst.id,
+          targetName: inst.name,
+          tenantId: c.tenant.id,
+          details: { image: image.name, systemVolumeSizeGiB: size },
+        });
         return started;
       });
       await op.enqueue();

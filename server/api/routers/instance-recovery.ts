@@ -21,7 +21,14 @@ export const instanceRecoveryProcedures = {
       const opId = await startRecovery(inst.id, reason, ctx.principal.email, ["running", "stopped", "failed"]);
       if (!opId) throw new TRPCError({ code: "PRECONDITION_FAILED", message: "The instance changed state meanwhile; look again." });
       await ctx.db.transaction((tx) =>
-        audit(tx, ctx, { action: "instance.recover", targetType: "instance", targetId: inst.id, targetName: inst.name, tenantId: inst.tenantId, details: { reason } }),
+        audit(tx, ctx, {
+          action: "instance.recover",
+          targetType: "instance",
+          targetId: inst.id,
+          targetName: inst.name,
+          tenantId: inst.tenantId,
+          details: { reason },
+        }),
       );
       return { operationId: opId };
     }),

@@ -20,7 +20,10 @@ async function instance(tenantId: string, values: Partial<typeof s.instances.$in
 
 beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
-  const [pool] = await fx.db.insert(s.pools).values({ name: uniq("pool"), resourceClass: "bm.test" }).returning();
+  const [pool] = await fx.db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
   poolId = pool!.id;
 });
 
@@ -63,9 +66,13 @@ describe("instances router", () => {
     expect(got.operation?.steps[0]?.name).toBe("reserve node");
 
     const foreign = await instance(fx.otherTenant.id);
-    const e = await callerAs(fx, "tenantMember").instances.get({ tenant: fx.tenant.slug, id: foreign.id }).catch((x) => x);
+    const e = await callerAs(fx, "tenantMember")
+      .instances.get({ tenant: fx.tenant.slug, id: foreign.id })
+      .catch((x) => x);
     expect(e.code).toBe("NOT_FOUND");
-    const bad = await callerAs(fx, "tenantMember").instances.get({ tenant: fx.tenant.slug, id: "nope" }).catch((x) => x);
+    const bad = await callerAs(fx, "tenantMember")
+      .instances.get({ tenant: fx.tenant.slug, id: "nope" })
+      .catch((x) => x);
     expect(bad.code).toBe("BAD_REQUEST");
   });
 
@@ -79,7 +86,14 @@ describe("instances router", () => {
   it("lets operators list every tenant's instances with their node", async () => {
     const [node] = await fx.db
       .insert(s.nodes)
-      .values({ name: uniq("host"), poolId, bmcDriver: "redfish", bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`, bmcCredentials: seal("{}"), bmcCredentialsFingerprint: "x" })
+      .values({
+        name: uniq("host"),
+        poolId,
+        bmcDriver: "redfish",
+        bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
+        bmcCredentials: seal("{}"),
+        bmcCredentialsFingerprint: "x",
+      })
       .returning();
     const mine = await instance(fx.tenant.id, { nodeId: node!.id, state: "running" });
     const theirs = await instance(fx.otherTenant.id);

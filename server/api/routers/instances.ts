@@ -69,7 +69,14 @@ async function startTransition(
         ? await startOperation(tx, catalog.instanceDelete, { ...spec, args: (opId) => [row.id, opId] })
         : await startOperation(tx, catalog.instancePower, { ...spec, args: (opId) => [row.id, opId, action, !!opts.force] });
     await applyInstanceEvent(tx, row.id, action, { operationId: op.id, strict: true });
-    await audit(tx, ctx, { action: `instance.${action}`, targetType: "instance", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: opts.force ? { force: true } : {} });
+    await audit(tx, ctx, {
+      action: `instance.${action}`,
+      targetType: "instance",
+      targetId: row.id,
+      targetName: row.name,
+      tenantId: ctx.tenant.id,
+      details: opts.force ? { force: true } : {},
+    });
     return op;
   });
   await op.enqueue();
@@ -107,7 +114,16 @@ export const instanceProcedures = {
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
       const [row] = await ctx.db
-        .select({ ...instanceColumns, address, mac, subnetName, userData: instances.userData, sshKeyIds: instances.sshKeyIds, securityGroupIds: instances.securityGroupIds, nodeId: instances.nodeId })
+        .select({
+          ...instanceColumns,
+          address,
+          mac,
+          subnetName,
+          userData: instances.userData,
+          sshKeyIds: instances.sshKeyIds,
+          securityGroupIds: instances.securityGroupIds,
+          nodeId: instances.nodeId,
+        })
         .from(instances)
         .innerJoin(pools, eq(pools.id, instances.poolId))
         .leftJoin(images, eq(images.id, instances.imageId))
@@ -116,7 +132,17 @@ export const instanceProcedures = {
       // The operation is read with the tenant filter too: an operation id alone must never leak another tenant's steps.
       const [operation] = row.operationId
         ? await ctx.db
-            .select({ id: operations.id, kind: operations.kind, status: operations.status, steps: operations.steps, currentStep: operations.currentStep, progress: operations.progress, error: operations.error, createdAt: operations.createdAt, updatedAt: operations.updatedAt })
+            .select({
+              id: operations.id,
+              kind: operations.kind,
+              status: operations.status,
+              steps: operations.steps,
+              currentStep: operations.currentStep,
+              progress: operations.progress,
+              error: operations.error,
+              createdAt: operations.createdAt,
+              updatedAt: operations.updatedAt,
+            })
             .from(operations)
             .where(and(eq(operations.id, row.operationId), eq(operations.tenantId, ctx.tenant.id)))
         : [];
@@ -141,7 +167,11 @@ export const instanceProcedures = {
       if (!flavor) throw fieldError("poolId", "No such pool.", "BAD_REQUEST");
       if (flavor.total === 0) throw fieldError("poolId", `Pool ${flavor.name} has no hosts that can run instances.`, "PRECONDITION_FAILED");
       if (flavor.available === 0)
-        throw fieldError("poolId", `No free host in pool ${flavor.name}: all ${flavor.total} are in use, in maintenance or faulty. Try again later or pick another pool.`, "PRECONDITION_FAILED");
+        throw fieldError(
+          "poolId",
+          `No free host in pool ${flavor.name}: all ${flavor.total} are in use, in maintenance or faulty. Try again later or pick another pool.`,
+          "PRECONDITION_FAILED",
+        );
       const [img] = await ctx.db.select().from(images).where(eq(images.id, input.imageId));
       const image = (() => {
         try {
@@ -150,80 +180,112 @@ export const instanceProcedures = {
           throw fieldError("imageId", "No such image.", "BAD_REQUEST");
         }
       })();
-      if (image.state !== "available" || !image.storageSnapshotId) throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
+      if (image.state !== "available" || !image.storageSnapshotId)
+        throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
       if (image.minSizeGiB > flavor.maxSystemVolumeGiB)
-        throw fieldError("imageId", `Image ${image.name} needs ${image.minSizeGiB} GiB, more than pool ${flavor.name} allows for a system volume (${flavor.maxSystemVolumeGiB} GiB).`, "BAD_REQUEST");
+        throw fieldError(
+          "imageId",
+          `Image ${image.name} needs ${image.minSizeGiB} GiB, more than pool ${flavor.name} allows for a system volume (${flavor.maxSystemVolumeGiB} GiB).`,
+          "BAD_REQUEST",
+        );
       const size = input.systemVolumeSizeGiB ?? image.minSizeGiB;
-      if (size < image.minSizeGiB) throw fieldError("systemVolumeSizeGiB", `Image ${image.name} needs a system volume of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
-      if (size > flavor.maxSystemVolumeGiB) throw fieldError("systemVolumeSizeGiB", `Pool ${flavor.name} allows system volumes up to ${flavor.maxSystemVolumeGiB} GiB.`, "BAD_REQUEST");
+      if (size < image.minSizeGiB)
+        throw fieldError("systemVolumeSizeGiB", `Image ${image.name} needs a system volume of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
+      if (size > flavor.maxSystemVolumeGiB)
+        throw fieldError("systemVolumeSizeGiB", `Pool ${flavor.name} allows system volumes up to ${flavor.maxSystemVolumeGiB} GiB.`, "BAD_REQUEST");
       const subnet = await tenantSubnet(ctx.db, ctx.tenant.id, input.subnetId).catch(() => {
         throw fieldError("subnetId", "No such subnet in this tenant.", "BAD_REQUEST");
       });
       // Security groups: the tenant's, of the subnet's VPC; none given → the VPC's default group.
       let groupIds = [...new Set(input.securityGroupIds)];
       if (groupIds.length) {
-        const found = await ctx.db.select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name }).from(securityGroups).where(and(inArray(securityGroups.id, groupIds), eq(securityGroups.tenantId, ctx.tenant.id)));
+        const found = await ctx.db
+          .select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name })
+          .from(securityGroups)
+          .where(and(inArray(securityGroups.id, groupIds), eq(securityGroups.tenantId, ctx.tenant.id)));
         for (const id of groupIds) {
           const g = found.find((f) => f.id === id);
           if (!g) throw fieldError("securityGroupIds", "No such security group.", "BAD_REQUEST");
-          if (g.vpcId !== subnet.vpcId) throw fieldError("securityGroupIds", `Security group ${g.name} belongs to another VPC than subnet ${subnet.name}.`, "BAD_REQUEST");
+          if (g.vpcId !== subnet.vpcId)
+            throw fieldError("securityGroupIds", `Security group ${g.name} belongs to another VPC than subnet ${subnet.name}.`, "BAD_REQUEST");
         }
       } else {
-        const [def] = await ctx.db.select({ id: securityGroups.id }).from(securityGroups).where(and(eq(securityGroups.vpcId, subnet.vpcId), eq(securityGroups.isDefault, true)));
+        const [def] = await ctx.db
+          .select({ id: securityGroups.id })
+          .from(securityGroups)
+          .where(and(eq(securityGroups.vpcId, subnet.vpcId), eq(securityGroups.isDefault, true)));
         groupIds = def ? [def.id] : [];
       }
       const keyIds = [...new Set(input.sshKeyIds)];
       if (keyIds.length) {
-        const mine = await ctx.db.select({ id: sshKeys.id }).from(sshKeys).where(and(inArray(sshKeys.id, keyIds), eq(sshKeys.userId, ctx.principal.userId)));
+        const mine = await ctx.db
+          .select({ id: sshKeys.id })
+          .from(sshKeys)
+          .where(and(inArray(sshKeys.id, keyIds), eq(sshKeys.userId, ctx.principal.userId)));
         if (mine.length !== keyIds.length) throw fieldError("sshKeyIds", "One of the SSH keys is not yours (or was deleted).", "BAD_REQUEST");
       }
       const dataIds = [...new Set(input.dataVolumeIds)];
 
       let result: { id: string; op: StartedOperation };
-      result = await transact(ctx.db, async (tx) => {
-        for (const v of dataIds) {
-          const [dv] = await tx
-            .select({ id: volumes.id, name: volumes.name, kind: volumes.kind, state: volumes.state, multiAttach: volumes.multiAttach, storageVolumeId: volumes.storageVolumeId })
-            .from(volumes)
-            .where(and(eq(volumes.id, v), eq(volumes.tenantId, ctx.tenant.id)))
-            .for("update");
-          if (!dv) throw fieldError("dataVolumeIds", "No such volume in this tenant.", "BAD_REQUEST");
-          if (dv.kind !== "data") throw fieldError("dataVolumeIds", `Volume ${dv.name} is a system disk; attach data volumes only.`, "BAD_REQUEST");
-          if (!dv.storageVolumeId || (dv.state !== "available" && !(dv.state === "attached" && dv.multiAttach)))
-            throw fieldError("dataVolumeIds", `Volume ${dv.name} is ${dv.state}${dv.state === "attached" ? " and not multi-attach" : ""}; pick an available volume.`, "PRECONDITION_FAILED");
-        }
-        const [inst] = await tx
-          .insert(instances)
-          .values({
+      result = await transact(
+        ctx.db,
+        async (tx) => {
+          for (const v of dataIds) {
+            const [dv] = await tx
+              .select({
+                id: volumes.id,
+                name: volumes.name,
+                kind: volumes.kind,
+                state: volumes.state,
+                multiAttach: volumes.multiAttach,
+                storageVolumeId: volumes.storageVolumeId,
+              })
+              .from(volumes)
+              .where(and(eq(volumes.id, v), eq(volumes.tenantId, ctx.tenant.id)))
+              .for("update");
+            if (!dv) throw fieldError("dataVolumeIds", "No such volume in this tenant.", "BAD_REQUEST");
+            if (dv.kind !== "data") throw fieldError("dataVolumeIds", `Volume ${dv.name} is a system disk; attach data volumes only.`, "BAD_REQUEST");
+            if (!dv.storageVolumeId || (dv.state !== "available" && !(dv.state === "attached" && dv.multiAttach)))
+              throw fieldError(
+                "dataVolumeIds",
+                `Volume ${dv.name} is ${dv.state}${dv.state === "attached" ? " and not multi-attach" : ""}; pick an available volume.`,
+                "PRECONDITION_FAILED",
+              );
+          }
+          const [inst] = await tx
+            .insert(instances)
+            .values({
+              tenantId: ctx.tenant.id,
+              name: input.name,
+              description: input.description ?? "",
+              poolId: flavor.poolId,
+              imageId: image.id,
+              subnetId: subnet.id,
+              securityGroupIds: groupIds,
+              systemVolumeSizeGiB: size,
+              userData: input.userData,
+              sshKeyIds: keyIds,
+              recoveryPolicy: input.recoveryPolicy,
+              cores: flavor.cores,
+              ramGiB: flavor.ramGiB,
+              state: INITIAL_INSTANCE_STATE,
+            })
+            .returning();
+          const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
+          await audit(tx, ctx, {
+            action: "instance.create",
+            targetType: "instance",
+            targetId: inst!.id,
+            targetName: inst!.name,
             tenantId: ctx.tenant.id,
-            name: input.name,
-            description: input.description ?? "",
-            poolId: flavor.poolId,
-            imageId: image.id,
-            subnetId: subnet.id,
-            securityGroupIds: groupIds,
-            systemVolumeSizeGiB: size,
-            userData: input.userData,
-            sshKeyIds: keyIds,
-            recoveryPolicy: input.recoveryPolicy,
-            cores: flavor.cores,
-            ramGiB: flavor.ramGiB,
-            state: INITIAL_INSTANCE_STATE,
-          })
-          .returning();
-        const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
-        await audit(tx, ctx, {
-          action: "instance.create",
-          targetType: "instance",
-          targetId: inst!.id,
-          targetName: inst!.name,
-          tenantId: ctx.tenant.id,
-          details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
-        });
-        // Last, so the tenant's quota row is locked only for the check and the commit.
-        await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
-        return { id: inst!.id, op };
-      }, uniques);
+            details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
+          });
+          // Last, so the tenant's quota row is locked only for the check and the commit.
+          await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });
+          return { id: inst!.id, op };
+        },
+        uniques,
+      );
       await result.op.enqueue();
       return { id: result.id, operationId: result.op.id };
     }),

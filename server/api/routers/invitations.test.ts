@@ -16,7 +16,11 @@ beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 const DAY = 86_400_000;
 
 /** A platform user in no tenant of the fixtures, and a caller signed in as them. */
@@ -43,7 +47,12 @@ async function invite(email: string, role: "tenant-admin" | "tenant-member" = "t
 }
 
 const membershipOf = async (userId: string) =>
-  (await fx.db.select().from(s.memberships).where(and(eq(s.memberships.tenantId, fx.tenant.id), eq(s.memberships.userId, userId))))[0];
+  (
+    await fx.db
+      .select()
+      .from(s.memberships)
+      .where(and(eq(s.memberships.tenantId, fx.tenant.id), eq(s.memberships.userId, userId)))
+  )[0];
 
 describe("invitations", () => {
   it("lets the invitee see and accept it: member with the invited role, in one audited transaction", async () => {
@@ -66,7 +75,10 @@ describe("invitations", () => {
     expect((await membershipOf(p.id))?.role).toBe("tenant-admin");
     const [after] = await fx.db.select().from(s.tenantInvitations).where(eq(s.tenantInvitations.id, inv.id));
     expect(after).toMatchObject({ status: "accepted", closedBy: p.id });
-    const audits = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, inv.id), eq(s.auditEvents.action, "invitation.accept")));
+    const audits = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, inv.id), eq(s.auditEvents.action, "invitation.accept")));
     expect(audits).toEqual([expect.objectContaining({ actorUserId: p.id, tenantId: fx.tenant.id, targetName: p.email })]);
     // Now a member: the portal's procedures answer, the invitation is gone from both lists, a second accept is refused.
     expect((await p.caller.members.list({ tenant: fx.tenant.slug })).myRole).toBe("tenant-admin");
@@ -85,7 +97,10 @@ describe("invitations", () => {
     const late = await errOf(p.caller.invitations.accept({ id: inv.id }));
     expect(late?.code).toBe("PRECONDITION_FAILED");
     expect(late?.message).toMatch(/You declined this invitation to Acme test; ask one of its tenant admins to invite you again/);
-    const audits = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, inv.id), eq(s.auditEvents.action, "invitation.decline")));
+    const audits = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, inv.id), eq(s.auditEvents.action, "invitation.decline")));
     expect(audits).toHaveLength(1);
     const again = await invite(p.email);
     expect(again.id).not.toBe(inv.id);
@@ -96,7 +111,9 @@ describe("invitations", () => {
     const p = await person();
     const inv = await invite(p.email);
     const list = await admin.invitations.list({ tenant: fx.tenant.slug });
-    expect(list.items).toContainEqual(expect.objectContaining({ id: inv.id, email: p.email, role: "tenant-member", status: "pending", invitedBy: fx.principals.tenantAdmin.email }));
+    expect(list.items).toContainEqual(
+      expect.objectContaining({ id: inv.id, email: p.email, role: "tenant-member", status: "pending", invitedBy: fx.principals.tenantAdmin.email }),
+    );
     // Members can't see or revoke them; another tenant's admin can't reach them at all.
     expect((await errOf(callerAs(fx, "tenantMember").invitations.list({ tenant: fx.tenant.slug })))?.code).toBe("FORBIDDEN");
     expect((await errOf(callerAs(fx, "tenantMember").invitations.revoke({ tenant: fx.tenant.slug, id: inv.id })))?.code).toBe("FORBIDDEN");
@@ -113,7 +130,10 @@ describe("invitations", () => {
     expect(await membershipOf(p.id)).toBeUndefined();
     const twice = await errOf(admin.invitations.revoke({ tenant: fx.tenant.slug, id: inv.id }));
     expect([twice?.code, twice?.message]).toEqual(["PRECONDITION_FAILED", `The invitation of ${p.email} was already revoked; there is nothing to revoke.`]);
-    const audits = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, inv.id), eq(s.auditEvents.action, "invitation.revoke")));
+    const audits = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, inv.id), eq(s.auditEvents.action, "invitation.revoke")));
     expect(audits).toEqual([expect.objectContaining({ actorUserId: fx.principals.tenantAdmin.userId })]);
   });
 
@@ -121,7 +141,10 @@ describe("invitations", () => {
     const p = await person();
     const inv = await invite(p.email);
     const expiresAt = new Date(Date.now() - DAY);
-    await fx.db.update(s.tenantInvitations).set({ createdAt: new Date(Date.now() - 8 * DAY), expiresAt }).where(eq(s.tenantInvitations.id, inv.id));
+    await fx.db
+      .update(s.tenantInvitations)
+      .set({ createdAt: new Date(Date.now() - 8 * DAY), expiresAt })
+      .where(eq(s.tenantInvitations.id, inv.id));
     expect((await p.caller.invitations.mine()).items).toEqual([]);
     const refused = await errOf(p.caller.invitations.accept({ id: inv.id }));
     expect([refused?.code, refused?.message]).toEqual([

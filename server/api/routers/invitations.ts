@@ -21,8 +21,7 @@ const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That invitat
 const idInput = z.object({ id: z.uuid() });
 
 const sessionOnly = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.principal.tokenScope)
-    throw new TRPCError({ code: "FORBIDDEN", message: "API tokens can't answer invitations; sign in to the console to do this." });
+  if (ctx.principal.tokenScope) throw new TRPCError({ code: "FORBIDDEN", message: "API tokens can't answer invitations; sign in to the console to do this." });
   return next();
 });
 
@@ -102,46 +101,58 @@ export const invitationsRouter = createTRPCRouter({
           .for("update");
         if (!inv) throw new TRPCError({ code: "NOT_FOUND", message: "That invitation does not exist (it may have been revoked)." });
         if (inv.status !== "pending")
-          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `The invitation of ${inv.email} was already ${inv.status}; there is nothing to revoke.` });
+          throw new TRPCError({
+            code: "PRECONDITION_FAILED",
+            message: `The invitation of ${inv.email} was already ${inv.status}; there is nothing to revoke.`,
+          });
         await tx
           .update(tenantInvitations)
           .set({ status: "revoked", closedAt: new Date(), closedBy: ctx.principal.userId })
           .where(eq(tenantInvitations.id, inv.id));
-        await audit(tx, ctx, { action: "invitation.revoke", targetType: "invitation", targetId: inv.id, targetName: inv.email, tenantId: ctx.tenant.id, details: { role: inv.role } });
+        await audit(tx, ctx, {
+          action: "invitation.revoke",
+          targetType: "invitation",
+          targetId: inv.id,
+          targetName: inv.email,
+          tenantId: ctx.tenant.id,
+          details: { role: inv.role },
+        });
         return { id: inv.id, email: inv.email };
       });
     }),
 
   /** The signed-in user's pending, unexpired invitations (addressed to their e-mail), newest first. */
-  mine: sessionOnly.input(pageInput.extend({ dir: z.enum(["asc", "desc"]).default("desc") }).default({ dir: "desc", limit: 50 })).query(async ({ ctx, input }) => {
-    const [me] = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, ctx.principal.userId));
-    if (!me) return { items: [], nextCursor: null };
-    const ks = keyset(tenantInvitations.createdAt, tenantInvitations.id, input.dir, input.cursor);
-    const rows = await ctx.db
-      .select({
-        id: tenantInvitations.id,
-        tenantName: tenants.name,
-        tenantSlug: tenants.slug,
-        role: tenantInvitations.role,
-        invitedByName: inviter.name,
-        createdAt: tenantInvitations.createdAt,
-        expiresAt: tenantInvitations.expiresAt,
-      })
-      .from(tenantInvitations)
-      .innerJoin(tenants, eq(tenants.id, tenantInvitations.tenantId))
-      .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy))
-      .where(
-        and(
-          eq(tenantInvitations.email, me.email.toLowerCase()),
-          eq(tenantInvitations.status, "pending"),
-          gt(tenantInvitations.expiresAt, new Date()),
-          ks.where,
-        ),
-      )
-      .orderBy(...ks.order)
-      .limit(input.limit + 1);
-    return page(rows, input.limit, (r) => r.createdAt);
-  }),
+  mine: sessionOnly
+    .input(pageInput.extend({ dir: z.enum(["asc", "desc"]).default("desc") }).default({ dir: "desc", limit: 50 }))
+    .query(async ({ ctx, input }) => {
+      const [me] = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, ctx.principal.userId));
+      if (!me) return { items: [], nextCursor: null };
+      const ks = keyset(tenantInvitations.createdAt, tenantInvitations.id, input.dir, input.cursor);
+      const rows = await ctx.db
+        .select({
+          id: tenantInvitations.id,
+          tenantName: tenants.name,
+          tenantSlug: tenants.slug,
+          role: tenantInvitations.role,
+          invitedByName: inviter.name,
+          createdAt: tenantInvitations.createdAt,
+          expiresAt: tenantInvitations.expiresAt,
+        })
+        .from(tenantInvitations)
+        .innerJoin(tenants, eq(tenants.id, tenantInvitations.tenantId))
+        .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy))
+        .where(
+          and(
+            eq(tenantInvitations.email, me.email.toLowerCase()),
+            eq(tenantInvitations.status, "pending"),
+            gt(tenantInvitations.expiresAt, new Date()),
+            ks.where,
+          ),
+        )
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
+      return page(rows, input.limit, (r) => r.createdAt);
+    }),
 
   accept: sessionOnly.input(idInput).mutation(async ({ ctx, input }) => {
     try {

@@ -14,7 +14,11 @@ beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 const fieldOf = (e: TRPCError | null) => (e?.cause as { field?: string } | undefined)?.field;
 
 /** A platform user in no tenant of the fixtures, with a name that can be searched for in a response. */
@@ -33,18 +37,35 @@ describe("members", () => {
     const u = await outsider();
     // Upper case, with a name given: the name is ignored for an existing account (it must not create or rename one).
     const res = await admin.members.add({ tenant, email: u.email.toUpperCase(), name: "Someone Else", role: "tenant-admin" });
-    expect(res).toEqual({ outcome: "invited", email: u.email, role: "tenant-admin", message: `Invitation sent to ${u.email}; they join when they accept.`, temporaryPassword: null });
+    expect(res).toEqual({
+      outcome: "invited",
+      email: u.email,
+      role: "tenant-admin",
+      message: `Invitation sent to ${u.email}; they join when they accept.`,
+      temporaryPassword: null,
+    });
     expect(JSON.stringify(res)).not.toContain(u.id);
     expect(JSON.stringify(res)).not.toContain(u.name);
-    expect(await fx.db.select().from(s.memberships).where(and(eq(s.memberships.tenantId, fx.tenant.id), eq(s.memberships.userId, u.id)))).toEqual([]);
-    const [inv] = await fx.db.select().from(s.tenantInvitations).where(and(eq(s.tenantInvitations.tenantId, fx.tenant.id), eq(s.tenantInvitations.email, u.email)));
+    expect(
+      await fx.db
+        .select()
+        .from(s.memberships)
+        .where(and(eq(s.memberships.tenantId, fx.tenant.id), eq(s.memberships.userId, u.id))),
+    ).toEqual([]);
+    const [inv] = await fx.db
+      .select()
+      .from(s.tenantInvitations)
+      .where(and(eq(s.tenantInvitations.tenantId, fx.tenant.id), eq(s.tenantInvitations.email, u.email)));
     expect(inv).toMatchObject({ status: "pending", role: "tenant-admin", invitedBy: fx.principals.tenantAdmin.userId });
     expect(inv!.expiresAt.getTime() - inv!.createdAt.getTime()).toBe(7 * 86_400_000);
     const [user] = await fx.db.select().from(s.users).where(eq(s.users.id, u.id));
     expect(user!.name).toBe(u.name);
     // Not in the member list, which only shows members.
     expect((await admin.members.list({ tenant, q: u.email })).items).toEqual([]);
-    const audits = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.tenantId, fx.tenant.id), eq(s.auditEvents.targetId, inv!.id)));
+    const audits = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.tenantId, fx.tenant.id), eq(s.auditEvents.targetId, inv!.id)));
     expect(audits).toEqual([expect.objectContaining({ action: "invitation.create", targetName: u.email, actorUserId: fx.principals.tenantAdmin.userId })]);
   });
 
@@ -72,7 +93,10 @@ describe("members", () => {
     const list = await admin.members.list({ tenant, q: email });
     expect(list.items).toEqual([expect.objectContaining({ email, role: "tenant-admin" })]);
     expect(await fx.db.select().from(s.tenantInvitations).where(eq(s.tenantInvitations.email, email))).toEqual([]);
-    const audits = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.tenantId, fx.tenant.id), eq(s.auditEvents.action, "member.add")));
+    const audits = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.tenantId, fx.tenant.id), eq(s.auditEvents.action, "member.add")));
     expect(audits.map((a) => a.targetName)).toContain(email);
   });
 
@@ -102,7 +126,10 @@ describe("members", () => {
     await callerAs(fx, "tenantAdmin").members.add({ tenant: fx.tenant.slug, email: u.email });
     const added = await op.tenants.addMember({ id: fx.tenant.id, email: u.email, role: "tenant-member" });
     expect(added).toMatchObject({ user: { id: u.id, email: u.email }, invited: false, temporaryPassword: null });
-    const [m] = await fx.db.select().from(s.memberships).where(and(eq(s.memberships.tenantId, fx.tenant.id), eq(s.memberships.userId, u.id)));
+    const [m] = await fx.db
+      .select()
+      .from(s.memberships)
+      .where(and(eq(s.memberships.tenantId, fx.tenant.id), eq(s.memberships.userId, u.id)));
     expect(m?.role).toBe("tenant-member");
     const invs = await fx.db.select().from(s.tenantInvitations).where(eq(s.tenantInvitations.email, u.email));
     expect(invs.map((i) => i.status)).toEqual(["revoked"]);
@@ -144,7 +171,10 @@ describe("members", () => {
     const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     // The loser is either refused by the rule or has already lost its own admin role (FORBIDDEN) — never both demoted.
     expect(["PRECONDITION_FAILED", "FORBIDDEN"]).toContain((refused.reason as TRPCError).code);
-    const admins = await fx.db.select().from(s.memberships).where(and(eq(s.memberships.tenantId, t.id), eq(s.memberships.role, "tenant-admin")));
+    const admins = await fx.db
+      .select()
+      .from(s.memberships)
+      .where(and(eq(s.memberships.tenantId, t.id), eq(s.memberships.role, "tenant-admin")));
     expect(admins).toHaveLength(1);
   });
 

@@ -36,4 +36,3 @@ export const membersRouter = createTRPCRouter({
       return transact(ctx.db, (tx) => setMemberRole(tx, ctx, ctx.tenant, input.userId, input.role));
     }),
 });
-

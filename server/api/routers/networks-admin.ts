@@ -21,7 +21,6 @@ const providerUniques = {
 };
 const PROVIDER_NOT_FOUND = "That provider network does not exist (it may have been deleted).";
 
-
 export const networksAdminRouter = createTRPCRouter({
   overview: operatorProcedure("operator-viewer").query(async ({ ctx }) => {
     const [v] = await ctx.db.select({ n: count(), minVni: sql<number | null>`min(${vpcs.vni})`, maxVni: sql<number | null>`max(${vpcs.vni})` }).from(vpcs);
@@ -46,7 +45,9 @@ export const networksAdminRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const ks = keyset(vpcs.vni, vpcs.id, input.dir, input.cursor);
       const text = containing(input.q);
-      const filter = text ? or(ilike(vpcs.name, text), ilike(tenants.slug, text), sql`${vpcs.cidr}::text ilike ${text}`, sql`${vpcs.vni}::text ilike ${text}`) : undefined;
+      const filter = text
+        ? or(ilike(vpcs.name, text), ilike(tenants.slug, text), sql`${vpcs.cidr}::text ilike ${text}`, sql`${vpcs.vni}::text ilike ${text}`)
+        : undefined;
       const rows = await ctx.db
         .select({
           id: vpcs.id,
@@ -98,7 +99,12 @@ export const networksAdminRouter = createTRPCRouter({
     .input(pageInput)
     .query(async ({ ctx, input }) => {
       const ks = keyset(providerNetworks.createdAt, providerNetworks.id, input.dir, input.cursor);
-      const rows = await ctx.db.select().from(providerNetworks).where(ks.where).orderBy(...ks.order).limit(input.limit + 1);
+      const rows = await ctx.db
+        .select()
+        .from(providerNetworks)
+        .where(ks.where)
+        .orderBy(...ks.order)
+        .limit(input.limit + 1);
       return page(rows, input.limit, (r) => r.createdAt);
     }),
 
@@ -116,8 +122,17 @@ export const networksAdminRouter = createTRPCRouter({
             .where(sql`${providerNetworks.cidr} && ${cidr}::cidr`)
             .limit(1);
           if (clash) throw fieldError("cidr", `${cidr} overlaps provider network ${clash.name} (${clash.cidr})`);
-          const [row] = await tx.insert(providerNetworks).values({ ...input, cidr }).returning();
-          await audit(tx, ctx, { action: "provider_network.create", targetType: "provider_network", targetId: row!.id, targetName: row!.name, details: { ...input, cidr } });
+          const [row] = await tx
+            .insert(providerNetworks)
+            .values({ ...input, cidr })
+            .returning();
+          await audit(tx, ctx, {
+            action: "provider_network.create",
+            targetType: "provider_network",
+            targetId: row!.id,
+            targetName: row!.name,
+            details: { ...input, cidr },
+          });
           return row!;
         });
       } catch (e) {
@@ -131,15 +146,19 @@ export const networksAdminRouter = createTRPCRouter({
     .input(providerNetworkUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
-        if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
-        const set = updateSet(providerNetworks, changes);
-        if (!set) return before;
-        const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
-        await audit(tx, ctx, { action: "provider_network.update", targetType: "provider_network", targetId: id, targetName: row!.name, details: set });
-        return row!;
-      }, providerUniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
+          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
+          const set = updateSet(providerNetworks, changes);
+          if (!set) return before;
+          const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
+          await audit(tx, ctx, { action: "provider_network.update", targetType: "provider_network", targetId: id, targetName: row!.name, details: set });
+          return row!;
+        },
+        providerUniques,
+      );
     }),
 
   deleteProviderNetwork: operatorProcedure("operator-admin")
@@ -148,7 +167,13 @@ export const networksAdminRouter = createTRPCRouter({
       return ctx.db.transaction(async (tx) => {
         const [row] = await tx.delete(providerNetworks).where(eq(providerNetworks.id, input.id)).returning();
         if (!row) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
-        await audit(tx, ctx, { action: "provider_network.delete", targetType: "provider_network", targetId: row.id, targetName: row.name, details: { cidr: row.cidr, vlanId: row.vlanId } });
+        await audit(tx, ctx, {
+          action: "provider_network.delete",
+          targetType: "provider_network",
+          targetId: row.id,
+          targetName: row.name,
+          details: { cidr: row.cidr, vlanId: row.vlanId },
+        });
         return { id: row.id };
       });
     }),
@@ -172,7 +197,14 @@ export const networksAdminRouter = createTRPCRouter({
           .insert(tenantNetworkPolicies)
           .values({ tenantId: t.id, allowPublicCidrs: input.allowPublicCidrs })
           .onConflictDoUpdate({ target: tenantNetworkPolicies.tenantId, set: { allowPublicCidrs: input.allowPublicCidrs } });
-        await audit(tx, ctx, { action: "tenant.network_policy", targetType: "tenant", targetId: t.id, targetName: t.name, tenantId: t.id, details: { allowPublicCidrs: input.allowPublicCidrs } });
+        await audit(tx, ctx, {
+          action: "tenant.network_policy",
+          targetType: "tenant",
+          targetId: t.id,
+          targetName: t.name,
+          tenantId: t.id,
+          details: { allowPublicCidrs: input.allowPublicCidrs },
+        });
         return { tenantSlug: input.tenantSlug, allowPublicCidrs: input.allowPublicCidrs };
       });
     }),

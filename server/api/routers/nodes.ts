@@ -54,7 +54,18 @@ const publicCols = {
   updatedAt: nodes.updatedAt,
 };
 
-const ACTIONS: NodeAction[] = ["manage", "inspect", "provide", "abort", "maintenanceOn", "maintenanceOff", "moveToPool", "delete", "setBootDevice", "firmwareUpdate"];
+const ACTIONS: NodeAction[] = [
+  "manage",
+  "inspect",
+  "provide",
+  "abort",
+  "maintenanceOn",
+  "maintenanceOff",
+  "moveToPool",
+  "delete",
+  "setBootDevice",
+  "firmwareUpdate",
+];
 
 function facts(n: { kind: string; provisionState: string; powerState: string; maintenance: boolean; fault: string | null; inventory?: unknown }): NodeFacts {
   // The power actions the BMC accepts, when its driver reported them with the inventory (IPMI does).
@@ -144,10 +155,21 @@ export const nodesRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(pageInput.extend(nodeFilterSchema.shape).extend({ sort: z.enum(nodeSortKeys).default("name"), kind: z.enum(["host", "dpu"]).optional() }))
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: nodes.name, provisionState: nodes.provisionState, powerState: nodes.powerState, health: nodes.health, createdAt: nodes.createdAt }[input.sort];
+      const sortCol = {
+        name: nodes.name,
+        provisionState: nodes.provisionState,
+        powerState: nodes.powerState,
+        health: nodes.health,
+        createdAt: nodes.createdAt,
+      }[input.sort];
       const ks = keyset(sortCol, nodes.id, input.dir, input.cursor);
       const text = containing(input.q);
-      const hasDpu = exists(ctx.db.select({ one: sql`1` }).from(child).where(and(eq(child.parentNodeId, nodes.id), eq(child.kind, "dpu"))));
+      const hasDpu = exists(
+        ctx.db
+          .select({ one: sql`1` })
+          .from(child)
+          .where(and(eq(child.parentNodeId, nodes.id), eq(child.kind, "dpu"))),
+      );
       const where = and(
         ks.where,
         input.kind ? eq(nodes.kind, input.kind) : input.includeChildren ? undefined : isNull(nodes.parentNodeId),
@@ -191,7 +213,9 @@ export const nodesRouter = createTRPCRouter({
         .where(eq(nodes.id, input.id));
       if (!n) throw new TRPCError({ code: "NOT_FOUND", message: "That node does not exist (it may have been deleted)." });
       const children = await ctx.db.select(publicCols).from(nodes).where(eq(nodes.parentNodeId, n.id)).orderBy(asc(nodes.name));
-      const parentRow = n.parentNodeId ? (await ctx.db.select({ id: nodes.id, name: nodes.name, powerState: nodes.powerState }).from(nodes).where(eq(nodes.id, n.parentNodeId)))[0] ?? null : null;
+      const parentRow = n.parentNodeId
+        ? ((await ctx.db.select({ id: nodes.id, name: nodes.name, powerState: nodes.powerState }).from(nodes).where(eq(nodes.id, n.parentNodeId)))[0] ?? null)
+        : null;
       const events = await ctx.db
         .select()
         .from(hardwareEvents)
@@ -229,7 +253,14 @@ export const nodesRouter = createTRPCRouter({
 
   /** Bulk enroll from CSV text; returns the operation whose result lists every row. */
   enrollBulk: operatorProcedure("operator-admin")
-    .input(z.object({ csv: z.string().min(1, "The file is empty").max(4 * 1024 * 1024, "At most 4 MiB") }))
+    .input(
+      z.object({
+        csv: z
+          .string()
+          .min(1, "The file is empty")
+          .max(4 * 1024 * 1024, "At most 4 MiB"),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const { parseEnrollCsv } = await import("@/domain/enroll-csv");
       const parsed = parseEnrollCsv(input.csv);
@@ -242,7 +273,12 @@ export const nodesRouter = createTRPCRouter({
           createdBy: ctx.principal.email,
           args: (opId) => [opId, sealed, { userId: ctx.principal.userId, email: ctx.principal.email, requestId: ctx.requestId }],
         });
-        await audit(tx, ctx, { action: "node.enroll_bulk", targetType: "node", targetName: `${parsed.rows.length} rows`, details: { operationId: started.id } });
+        await audit(tx, ctx, {
+          action: "node.enroll_bulk",
+          targetType: "node",
+          targetName: `${parsed.rows.length} rows`,
+          details: { operationId: started.id },
+        });
         return started;
       });
       await op.enqueue();
@@ -269,8 +305,18 @@ export const nodesRouter = createTRPCRouter({
           }
         }
         await tx.update(nodes).set({ provisionState: to, lastError: null }).where(eq(nodes.id, n.id));
-        await recordEvent(tx, n.id, { kind: "lifecycle", severity: "info", message: `${n.provisionState} --${input.event}--> ${to} (by ${ctx.principal.email})` });
-        await audit(tx, ctx, { action: `node.${input.event}`, targetType: "node", targetId: n.id, targetName: n.name, details: { from: n.provisionState, to } });
+        await recordEvent(tx, n.id, {
+          kind: "lifecycle",
+          severity: "info",
+          message: `${n.provisionState} --${input.event}--> ${to} (by ${ctx.principal.email})`,
+        });
+        await audit(tx, ctx, {
+          action: `node.${input.event}`,
+          targetType: "node",
+          targetId: n.id,
+          targetName: n.name,
+          details: { from: n.provisionState, to },
+        });
         return { id: n.id, provisionState: to };
       });
     }),
@@ -281,7 +327,10 @@ export const nodesRouter = createTRPCRouter({
       forEachNode(ctx, input.ids, async (n) => {
         const v = nodeCan.inspect(facts(n));
         if (!v.ok) return { ok: false, message: v.reason };
-        await ctx.db.update(nodes).set({ provisionState: transition(n.provisionState as ProvisionState, "inspect") }).where(eq(nodes.id, n.id));
+        await ctx.db
+          .update(nodes)
+          .set({ provisionState: transition(n.provisionState as ProvisionState, "inspect") })
+          .where(eq(nodes.id, n.id));
         const operationId = await startNodeOperation(ctx, n, catalog.nodeInspect, (op) => [n.id, op]);
         return { ok: true, message: "Inspection started.", operationId };
       }),
@@ -293,7 +342,9 @@ export const nodesRouter = createTRPCRouter({
       forEachNode(ctx, input.ids, async (n) => {
         const v = nodeCan.power(facts(n), input.action);
         if (!v.ok) return { ok: false, message: v.reason };
-        const operationId = await startNodeOperation(ctx, n, catalog.nodePower, (op) => [n.id, input.action, op, ctx.principal.email], { action: input.action });
+        const operationId = await startNodeOperation(ctx, n, catalog.nodePower, (op) => [n.id, input.action, op, ctx.principal.email], {
+          action: input.action,
+        });
         return { ok: true, message: `Power ${input.action.replace("_", " ")} requested.`, operationId };
       }),
     ),
@@ -313,7 +364,11 @@ export const nodesRouter = createTRPCRouter({
         refuse(probeMessage(e, n.bmcAddress));
       }
       await ctx.db.transaction(async (tx) => {
-        await recordEvent(tx, n.id, { kind: "lifecycle", severity: outcome.honoured ? "info" : "warning", message: `Boot device set to ${outcome.text}, by ${ctx.principal.email}.` });
+        await recordEvent(tx, n.id, {
+          kind: "lifecycle",
+          severity: outcome.honoured ? "info" : "warning",
+          message: `Boot device set to ${outcome.text}, by ${ctx.principal.email}.`,
+        });
         await audit(tx, ctx, {
           action: "node.set_boot_device",
           targetType: "node",
@@ -322,7 +377,12 @@ export const nodesRouter = createTRPCRouter({
           details: { ...input, applied: { device: outcome.device, persistent: outcome.persistent } },
         });
       });
-      return { ok: true, applied: { device: outcome.device, persistent: outcome.persistent }, honoured: outcome.honoured, message: `Boot device set to ${outcome.text}.` };
+      return {
+        ok: true,
+        applied: { device: outcome.device, persistent: outcome.persistent },
+        honoured: outcome.honoured,
+        message: `Boot device set to ${outcome.text}.`,
+      };
     }),
 
   setMaintenance: operatorProcedure("operator-admin")
@@ -333,9 +393,22 @@ export const nodesRouter = createTRPCRouter({
         const v = input.on ? nodeCan.maintenanceOn(facts(n)) : nodeCan.maintenanceOff(facts(n));
         if (!v.ok) return { ok: false, message: v.reason };
         await ctx.db.transaction(async (tx) => {
-          await tx.update(nodes).set({ maintenance: input.on, maintenanceReason: input.on ? input.reason : null }).where(eq(nodes.id, n.id));
-          await recordEvent(tx, n.id, { kind: "lifecycle", severity: "info", message: input.on ? `Maintenance on: ${input.reason} (${ctx.principal.email})` : `Maintenance off (${ctx.principal.email})` });
-          await audit(tx, ctx, { action: input.on ? "node.maintenance_on" : "node.maintenance_off", targetType: "node", targetId: n.id, targetName: n.name, details: { reason: input.reason } });
+          await tx
+            .update(nodes)
+            .set({ maintenance: input.on, maintenanceReason: input.on ? input.reason : null })
+            .where(eq(nodes.id, n.id));
+          await recordEvent(tx, n.id, {
+            kind: "lifecycle",
+            severity: "info",
+            message: input.on ? `Maintenance on: ${input.reason} (${ctx.principal.email})` : `Maintenance off (${ctx.principal.email})`,
+          });
+          await audit(tx, ctx, {
+            action: input.on ? "node.maintenance_on" : "node.maintenance_off",
+            targetType: "node",
+            targetId: n.id,
+            targetName: n.name,
+            details: { reason: input.reason },
+          });
         });
         return { ok: true, message: input.on ? "In maintenance." : "Maintenance ended." };
       });
@@ -351,7 +424,10 @@ export const nodesRouter = createTRPCRouter({
         if (!v.ok) return { ok: false, message: v.reason };
         if (n.poolId === p.id) return { ok: true, message: `Already in ${p.name}.` };
         await ctx.db.transaction(async (tx) => {
-          await tx.update(nodes).set({ poolId: p.id }).where(or(eq(nodes.id, n.id), eq(nodes.parentNodeId, n.id)));
+          await tx
+            .update(nodes)
+            .set({ poolId: p.id })
+            .where(or(eq(nodes.id, n.id), eq(nodes.parentNodeId, n.id)));
           await audit(tx, ctx, { action: "node.move", targetType: "node", targetId: n.id, targetName: n.name, details: { from: n.poolId, to: p.id } });
         });
         return { ok: true, message: `Moved to ${p.name}.` };
@@ -385,7 +461,9 @@ export const nodesRouter = createTRPCRouter({
         .object({
           id: z.uuid(),
           step: z.enum(["power_on", "power_off", "set_boot_device", "firmware_update"]),
-          args: z.object({ device: bootDeviceSchema.optional(), imageUri: z.url().max(2000).optional(), targets: z.array(z.string().max(200)).max(10).optional() }).default({}),
+          args: z
+            .object({ device: bootDeviceSchema.optional(), imageUri: z.url().max(2000).optional(), targets: z.array(z.string().max(200)).max(10).optional() })
+            .default({}),
           executeOnChildNodes: z.boolean().default(false),
           limitChildNodeExecution: z.array(z.uuid()).max(16).optional(),
         })
@@ -400,7 +478,9 @@ export const nodesRouter = createTRPCRouter({
         if (unknown.length) throw fieldError("limitChildNodeExecution", `Not children of ${host.name}: ${unknown.join(", ")}`, "BAD_REQUEST");
         if (!input.executeOnChildNodes) throw fieldError("executeOnChildNodes", "limitChildNodeExecution needs executeOnChildNodes.", "BAD_REQUEST");
       }
-      const targets = input.executeOnChildNodes ? kids.filter((k) => !input.limitChildNodeExecution?.length || input.limitChildNodeExecution.includes(k.id)) : [host];
+      const targets = input.executeOnChildNodes
+        ? kids.filter((k) => !input.limitChildNodeExecution?.length || input.limitChildNodeExecution.includes(k.id))
+        : [host];
       if (input.step === "firmware_update" && (!input.executeOnChildNodes || !input.args.imageUri))
         throw fieldError("args.imageUri", "A firmware update runs on DPU children and needs an image URL.", "BAD_REQUEST");
       if (input.step === "set_boot_device" && !input.args.device) throw fieldError("args.device", "Choose a boot device.", "BAD_REQUEST");
@@ -434,7 +514,13 @@ export const nodesRouter = createTRPCRouter({
               results.push({ id: n.id, name: n.name, ok: false, message: v.reason });
               continue;
             }
-            const operationId = await startNodeOperation(ctx, n, catalog.dpuFirmwareUpdate, (op) => [n.id, input.args.imageUri!, input.args.targets ?? [], op], { imageUri: input.args.imageUri, targets: input.args.targets });
+            const operationId = await startNodeOperation(
+              ctx,
+              n,
+              catalog.dpuFirmwareUpdate,
+              (op) => [n.id, input.args.imageUri!, input.args.targets ?? [], op],
+              { imageUri: input.args.imageUri, targets: input.args.targets },
+            );
             results.push({ id: n.id, name: n.name, ok: true, message: "Update started.", operationId });
           }
         } catch (e) {
@@ -445,19 +531,32 @@ export const nodesRouter = createTRPCRouter({
     }),
 
   firmwareUpdate: operatorProcedure("operator-admin")
-    .input(z.object({ id: z.uuid(), imageUri: z.url("Enter the image's URL (http, https)").max(2000), targets: z.array(z.string().max(200)).max(10).default([]) }))
+    .input(
+      z.object({ id: z.uuid(), imageUri: z.url("Enter the image's URL (http, https)").max(2000), targets: z.array(z.string().max(200)).max(10).default([]) }),
+    )
     .mutation(async ({ ctx, input }) => {
       const n = await getNodeOr404(ctx, input.id);
       const v = nodeCan.firmwareUpdate(facts(n));
       if (!v.ok) refuse(v.reason);
       await assertImageUrl("imageUri", input.imageUri);
-      const operationId = await startNodeOperation(ctx, n, catalog.dpuFirmwareUpdate, (op) => [n.id, input.imageUri, input.targets, op], { imageUri: input.imageUri, targets: input.targets });
+      const operationId = await startNodeOperation(ctx, n, catalog.dpuFirmwareUpdate, (op) => [n.id, input.imageUri, input.targets, op], {
+        imageUri: input.imageUri,
+        targets: input.targets,
+      });
       return { operationId };
     }),
 
   /** Check a BMC before enrolling (the form's "Test connection"). Nothing is stored. */
   probe: operatorProcedure("operator-admin")
-    .input(z.object({ driver: z.enum(["redfish", "ipmi"]), address: z.string().trim().min(1).max(300), username: z.string().min(1).max(128), password: z.string().min(1).max(256), verifyTls: z.boolean().default(true) }))
+    .input(
+      z.object({
+        driver: z.enum(["redfish", "ipmi"]),
+        address: z.string().trim().min(1).max(300),
+        username: z.string().min(1).max(128),
+        password: z.string().min(1).max(256),
+        verifyTls: z.boolean().default(true),
+      }),
+    )
     .mutation(async ({ input }) => {
       const { normaliseBmcAddress } = await import("@/db/validation/nodes");
       const a = normaliseBmcAddress(input.driver, input.address);
@@ -467,7 +566,14 @@ export const nodesRouter = createTRPCRouter({
       if (!where.ok && !where.unresolved) throw fieldError("address", where.message, "BAD_REQUEST");
       let d: ReturnType<typeof createBmcDriver> | undefined;
       try {
-        d = createBmcDriver({ driver: input.driver, address: a.value, credentials: { username: input.username, password: input.password }, verifyTls: input.verifyTls, timeoutMs: 8000, retries: 1 });
+        d = createBmcDriver({
+          driver: input.driver,
+          address: a.value,
+          credentials: { username: input.username, password: input.password },
+          verifyTls: input.verifyTls,
+          timeoutMs: 8000,
+          retries: 1,
+        });
         const power = await d.getPowerState();
         const inv = await d.getInventory();
         return { ok: true as const, power, systemType: inv.systemType, model: inv.model, manufacturer: inv.manufacturer };
@@ -493,16 +599,26 @@ export const nodesRouter = createTRPCRouter({
       .where(eq(nodes.kind, "host"))
       .groupBy(nodes.poolId, pools.name, nodes.provisionState, nodes.health);
     const faults = await ctx.db
-      .select({ id: nodes.id, name: nodes.name, kind: nodes.kind, fault: nodes.fault, parentName: parent.name, maintenance: nodes.maintenance, updatedAt: nodes.updatedAt })
+      .select({
+        id: nodes.id,
+        name: nodes.name,
+        kind: nodes.kind,
+        fault: nodes.fault,
+        parentName: parent.name,
+        maintenance: nodes.maintenance,
+        updatedAt: nodes.updatedAt,
+      })
       .from(nodes)
       .leftJoin(parent, eq(parent.id, nodes.parentNodeId))
       .where(isNotNull(nodes.fault))
       .orderBy(desc(nodes.updatedAt))
       .limit(50);
-    const [totals] = (await ctx.db.execute<{ hosts: number; dpus: number; faults: number; maintenance: number; on: number }>(sql`
+    const [totals] = (
+      await ctx.db.execute<{ hosts: number; dpus: number; faults: number; maintenance: number; on: number }>(sql`
       select count(*) filter (where kind = 'host')::int as hosts, count(*) filter (where kind = 'dpu')::int as dpus,
              count(*) filter (where fault is not null)::int as faults, count(*) filter (where maintenance)::int as maintenance,
-             count(*) filter (where power_state = 'on' and kind = 'host')::int as "on" from nodes`)).rows;
+             count(*) filter (where power_state = 'on' and kind = 'host')::int as "on" from nodes`)
+    ).rows;
     return { byPool, faults, totals: totals ?? { hosts: 0, dpus: 0, faults: 0, maintenance: 0, on: 0 } };
   }),
 });

@@ -67,7 +67,16 @@ export const operationsRouter = createTRPCRouter({
       if (op.kind === catalog.instanceRecover.name) {
         const id = await startRecovery(instanceId, `retry of a failed recovery by ${email}`, email, ["failed"]);
         if (!id) throw refuse("The instance is no longer failed; nothing to retry.");
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: op.kind, tenantId: op.tenantId, details: { operationId: id } }));
+        await ctx.db.transaction((tx) =>
+          audit(tx, ctx, {
+            action: "operation.retry",
+            targetType: "operation",
+            targetId: op.id,
+            targetName: op.kind,
+            tenantId: op.tenantId,
+            details: { operationId: id },
+          }),
+        );
         return { operationId: id };
       }
       let created: { op: StartedOperation; name: string };
@@ -77,12 +86,17 @@ export const operationsRouter = createTRPCRouter({
         if (inst.state !== "failed") throw refuse(`The instance is ${inst.state}, not failed; nothing to retry.`);
         if (inst.operationId !== op.id) throw refuse("A newer operation ran on this instance since; retry that one if it failed.");
         if (op.kind === catalog.instanceDelete.name) {
-          const started = await startOperation(tx, catalog.instanceDelete, { target: { id: inst.id, name: inst.name, tenantId: inst.tenantId }, createdBy: email, args: (opId) => [inst.id, opId] });
+          const started = await startOperation(tx, catalog.instanceDelete, {
+            target: { id: inst.id, name: inst.name, tenantId: inst.tenantId },
+            createdBy: email,
+            args: (opId) => [inst.id, opId],
+          });
           await applyInstanceEvent(tx, inst.id, "delete", { operationId: started.id, strict: true });
           return { op: started, name: inst.name };
         }
         // A create: its rollback must have released everything; otherwise a delete is the way out.
-        if (inst.nodeId || inst.portId || inst.storageVolumeId) throw refuse("The failed create could not release everything; delete the instance instead (it finishes the clean-up).");
+        if (inst.nodeId || inst.portId || inst.storageVolumeId)
+          throw refuse("The failed create could not release everything; delete the instance instead (it finishes the clean-up).");
         const [sys] = await tx
           .select({ id: volumes.id })
           .from(volumeAttachments)
@@ -90,13 +104,21 @@ export const operationsRouter = createTRPCRouter({
           .where(and(eq(volumeAttachments.instanceId, inst.id), inArray(volumes.kind, ["system"])));
         if (sys) throw refuse("The failed create still has a system volume; delete the instance instead.");
         const [image] = inst.imageId ? await tx.select().from(images).where(eq(images.id, inst.imageId)) : [];
-        if (!image || image.state !== "available") throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
+        if (!image || image.state !== "available")
+          throw refuse("The instance's image is no longer available; delete the instance and create it from another image.");
         const started = await prepareCreate(tx, inst, image.logicalPoolId, [], email);
         await enforceCreateQuota(tx, inst.tenantId, { instances: 0, cores: 0, ramGiB: 0, systemGiB: inst.systemVolumeSizeGiB });
         return { op: started, name: inst.name };
       });
       await ctx.db.transaction((tx) =>
-        audit(tx, ctx, { action: "operation.retry", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${created.name}`, tenantId: op.tenantId, details: { operationId: created.op.id } }),
+        audit(tx, ctx, {
+          action: "operation.retry",
+          targetType: "operation",
+          targetId: op.id,
+          targetName: `${op.kind} ${created.name}`,
+          tenantId: op.tenantId,
+          details: { operationId: created.op.id },
+        }),
       );
       await created.op.enqueue();
       return { operationId: created.op.id };
@@ -113,7 +135,13 @@ export const operationsRouter = createTRPCRouter({
         if (op.status === "cancelling") throw refuse("An abort was already requested; the create is rolling back.");
         if (op.status !== "pending" && op.status !== "running") throw refuse(`The operation already ended (${op.status}).`);
         await tx.update(operations).set({ status: "cancelling" }).where(eq(operations.id, op.id));
-        await audit(tx, ctx, { action: "operation.abort", targetType: "operation", targetId: op.id, targetName: `${op.kind} ${op.targetName ?? ""}`.trim(), tenantId: op.tenantId });
+        await audit(tx, ctx, {
+          action: "operation.abort",
+          targetType: "operation",
+          targetId: op.id,
+          targetName: `${op.kind} ${op.targetName ?? ""}`.trim(),
+          tenantId: op.tenantId,
+        });
         return { operationId: op.id, status: "cancelling" as const };
       });
     }),

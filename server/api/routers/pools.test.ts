@@ -85,7 +85,10 @@ describe("pools", () => {
     expect(e.message).toMatch(/still has 1 node/);
     const [still] = await fx.db.select().from(s.pools).where(eq(s.pools.id, pool.id));
     expect(still).toBeDefined();
-    const audits = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.targetId, pool.id), eq(s.auditEvents.action, "pool.delete")));
+    const audits = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.targetId, pool.id), eq(s.auditEvents.action, "pool.delete")));
     expect(audits).toHaveLength(0);
   });
 
@@ -130,4 +133,3 @@ describe("pools", () => {
     }
   });
 });
-

@@ -65,31 +65,39 @@ export const poolsRouter = createTRPCRouter({
   create: operatorProcedure("operator-admin")
     .input(poolCreateSchema)
     .mutation(async ({ ctx, input }) => {
-      return transact(ctx.db, async (tx) => {
-        const [row] = await tx.insert(pools).values(input).returning();
-        await audit(tx, ctx, { action: "pool.create", targetType: "pool", targetId: row!.id, targetName: row!.name, details: input });
-        return row!;
-      }, uniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const [row] = await tx.insert(pools).values(input).returning();
+          await audit(tx, ctx, { action: "pool.create", targetType: "pool", targetId: row!.id, targetName: row!.name, details: input });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   update: operatorProcedure("operator-admin")
     .input(poolUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
-        if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
-        const set = updateSet(pools, changes);
-        if (!set) return before;
-        const [row] = await tx.update(pools).set(set).where(eq(pools.id, id)).returning();
-        const diff = Object.fromEntries(
-          Object.entries(set)
-            .filter(([k, v]) => before[k as keyof typeof before] !== v)
-            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-        );
-        await audit(tx, ctx, { action: "pool.update", targetType: "pool", targetId: id, targetName: row!.name, details: diff });
-        return row!;
-      }, uniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
+          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+          const set = updateSet(pools, changes);
+          if (!set) return before;
+          const [row] = await tx.update(pools).set(set).where(eq(pools.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(set)
+              .filter(([k, v]) => before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "pool.update", targetType: "pool", targetId: id, targetName: row!.name, details: diff });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   delete: operatorProcedure("operator-admin")

@@ -37,7 +37,15 @@ describe("ports", () => {
     const t = fx.tenant.slug;
     const app = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("app") });
     const db = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("db") });
-    await m.securityGroups.addRule({ tenant: t, groupId: db.id, direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 5432, remoteGroupId: app.id });
+    await m.securityGroups.addRule({
+      tenant: t,
+      groupId: db.id,
+      direction: "ingress",
+      ethertype: "ipv4",
+      protocol: "tcp",
+      portMin: 5432,
+      remoteGroupId: app.id,
+    });
     const dbPort = await m.ports.create({ tenant: t, subnetId, name: uniq("db"), securityGroupIds: [db.id] });
     const appPort = await m.ports.create({ tenant: t, subnetId, name: uniq("app"), securityGroupIds: [] });
     const pkt = { direction: "ingress" as const, protocol: "tcp" as const, port: 5432, remote: appPort.address };

@@ -126,62 +126,87 @@ export const portsRouter = createTRPCRouter({
       const { tenant: _t, securityGroupIds, address: fixed, ...values } = input;
       const tenantId = ctx.tenant.id;
       const subnet = await tenantSubnet(ctx.db, tenantId, values.subnetId);
-      return transact(ctx.db, async (tx) => {
-        await enforceQuota(tx, tenantId, [
-          {
-            resource: "addresses",
-            add: 1,
-            used: async (t) => (await t.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.tenantId, tenantId)))[0]!.n,
-          },
-        ]);
-        const groupIds = await resolveGroups(tx, tenantId, subnet.vpcId, securityGroupIds);
-        let row: typeof ports.$inferSelect | undefined;
-        // A MAC collision (2^46 space) is astronomically rare, but the unique index is what decides; try again.
-        for (let attempt = 0; !row; attempt++) {
-          try {
-            row = await tx.transaction(async (sp) => (await sp.insert(ports).values({ ...values, tenantId, mac: randomMac() }).returning())[0]);
-          } catch (e) {
-            const c = e as { cause?: { constraint?: string }; constraint?: string };
-            if ((c.constraint ?? c.cause?.constraint) !== "ports_mac_uq" || attempt >= 5) throw e;
+      return transact(
+        ctx.db,
+        async (tx) => {
+          await enforceQuota(tx, tenantId, [
+            {
+              resource: "addresses",
+              add: 1,
+              used: async (t) => (await t.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.tenantId, tenantId)))[0]!.n,
+            },
+          ]);
+          const groupIds = await resolveGroups(tx, tenantId, subnet.vpcId, securityGroupIds);
+          let row: typeof ports.$inferSelect | undefined;
+          // A MAC collision (2^46 space) is astronomically rare, but the unique index is what decides; try again.
+          for (let attempt = 0; !row; attempt++) {
+            try {
+              row = await tx.transaction(
+                async (sp) =>
+                  (
+                    await sp
+                      .insert(ports)
+                      .values({ ...values, tenantId, mac: randomMac() })
+                      .returning()
+                  )[0],
+              );
+            } catch (e) {
+              const c = e as { cause?: { constraint?: string }; constraint?: string };
+              if ((c.constraint ?? c.cause?.constraint) !== "ports_mac_uq" || attempt >= 5) throw e;
+            }
           }
-        }
-        const ip = await allocateAddress(tx, { ...subnet, gateway: subnet.gateway }, { tenantId, portId: row.id, address: fixed });
-        if (groupIds.length) await tx.insert(portSecurityGroups).values(groupIds.map((groupId) => ({ portId: row.id, groupId })));
-        await touchMembership(tx, row.id, groupIds);
-        await audit(tx, ctx, {
-          action: "port.create",
-          targetType: "port",
-          targetId: row.id,
-          targetName: row.name,
-          tenantId,
-          details: { subnetId: subnet.id, mac: row.mac, address: ip.address, securityGroupIds: groupIds },
-        });
-        return { ...row, address: ip.address, securityGroupIds: groupIds };
-      }, uniques);
+          const ip = await allocateAddress(tx, { ...subnet, gateway: subnet.gateway }, { tenantId, portId: row.id, address: fixed });
+          if (groupIds.length) await tx.insert(portSecurityGroups).values(groupIds.map((groupId) => ({ portId: row.id, groupId })));
+          await touchMembership(tx, row.id, groupIds);
+          await audit(tx, ctx, {
+            action: "port.create",
+            targetType: "port",
+            targetId: row.id,
+            targetName: row.name,
+            tenantId,
+            details: { subnetId: subnet.id, mac: row.mac, address: ip.address, securityGroupIds: groupIds },
+          });
+          return { ...row, address: ip.address, securityGroupIds: groupIds };
+        },
+        uniques,
+      );
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(portUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, securityGroupIds, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const port = await tenantPort(tx, ctx.tenant.id, id, true);
-        const set = updateSet(ports, changes);
-        if (set) await tx.update(ports).set(set).where(eq(ports.id, id));
-        let groups: string[] | undefined;
-        if (securityGroupIds !== undefined) {
-          const subnet = await tenantSubnet(tx, ctx.tenant.id, port.subnetId);
-          const before = (await tx.select({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(eq(portSecurityGroups.portId, id))).map((r) => r.g);
-          // An explicit empty list means "no groups" (deny everything new), unlike create's default.
-          groups = securityGroupIds.length ? await resolveGroups(tx, ctx.tenant.id, subnet.vpcId, securityGroupIds) : [];
-          await tx.delete(portSecurityGroups).where(eq(portSecurityGroups.portId, id));
-          if (groups.length) await tx.insert(portSecurityGroups).values(groups.map((groupId) => ({ portId: id, groupId })));
-          await touchMembership(tx, id, [...new Set([...before, ...groups])]);
-        }
-        const [row] = await tx.select().from(ports).where(eq(ports.id, id));
-        await audit(tx, ctx, { action: "port.update", targetType: "port", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: { ...set, securityGroupIds: groups } });
-        return row!;
-      }, uniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const port = await tenantPort(tx, ctx.tenant.id, id, true);
+          const set = updateSet(ports, changes);
+          if (set) await tx.update(ports).set(set).where(eq(ports.id, id));
+          let groups: string[] | undefined;
+          if (securityGroupIds !== undefined) {
+            const subnet = await tenantSubnet(tx, ctx.tenant.id, port.subnetId);
+            const before = (await tx.select({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(eq(portSecurityGroups.portId, id))).map(
+              (r) => r.g,
+            );
+            // An explicit empty list means "no groups" (deny everything new), unlike create's default.
+            groups = securityGroupIds.length ? await resolveGroups(tx, ctx.tenant.id, subnet.vpcId, securityGroupIds) : [];
+            await tx.delete(portSecurityGroups).where(eq(portSecurityGroups.portId, id));
+            if (groups.length) await tx.insert(portSecurityGroups).values(groups.map((groupId) => ({ portId: id, groupId })));
+            await touchMembership(tx, id, [...new Set([...before, ...groups])]);
+          }
+          const [row] = await tx.select().from(ports).where(eq(ports.id, id));
+          await audit(tx, ctx, {
+            action: "port.update",
+            targetType: "port",
+            targetId: id,
+            targetName: row!.name,
+            tenantId: ctx.tenant.id,
+            details: { ...set, securityGroupIds: groups },
+          });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   delete: tenantProcedure("tenant-member", { write: true })
@@ -189,15 +214,23 @@ export const portsRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       return transact(ctx.db, async (tx) => {
         const port = await tenantPort(tx, ctx.tenant.id, input.id, true);
-        if (port.nodeId)
-          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Port ${port.name} is plugged into a server; release the server first.` });
-        const groups = (await tx.select({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(eq(portSecurityGroups.portId, port.id))).map((r) => r.g);
+        if (port.nodeId) throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Port ${port.name} is plugged into a server; release the server first.` });
+        const groups = (await tx.select({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(eq(portSecurityGroups.portId, port.id))).map(
+          (r) => r.g,
+        );
         const others = new Set<string>();
         for (const g of groups) for (const p of await portsAffectedByGroup(tx, g)) if (p !== port.id) others.add(p);
         // The address and group attachments go with the port (ON DELETE CASCADE).
         await tx.delete(ports).where(eq(ports.id, port.id));
         await bumpRulesVersion(tx, [...others]);
-        await audit(tx, ctx, { action: "port.delete", targetType: "port", targetId: port.id, targetName: port.name, tenantId: ctx.tenant.id, details: { mac: port.mac } });
+        await audit(tx, ctx, {
+          action: "port.delete",
+          targetType: "port",
+          targetId: port.id,
+          targetName: port.name,
+          tenantId: ctx.tenant.id,
+          details: { mac: port.mac },
+        });
         return { id: port.id };
       });
     }),

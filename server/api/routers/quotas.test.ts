@@ -12,7 +12,11 @@ beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 
 describe("quotas", () => {
   it("shows a tenant its limits (defaults) and usage from the resource tables", async () => {
@@ -30,7 +34,10 @@ describe("quotas", () => {
     const r = await op.quotas.set({ tenantId: fx.otherTenant.id, limits: { vpcs: 1, instances: 3 } });
     expect(r.limits).toMatchObject({ vpcs: 1, instances: 3, subnets: s.QUOTA_DEFAULTS.subnets });
     expect((await callerAs(fx, "otherTenantMember").quotas.get({ tenant: fx.otherTenant.slug })).limits.vpcs).toBe(1);
-    const [a] = await fx.db.select().from(s.auditEvents).where(and(eq(s.auditEvents.action, "quota.set"), eq(s.auditEvents.targetId, fx.otherTenant.id)));
+    const [a] = await fx.db
+      .select()
+      .from(s.auditEvents)
+      .where(and(eq(s.auditEvents.action, "quota.set"), eq(s.auditEvents.targetId, fx.otherTenant.id)));
     expect(a?.details).toEqual({ vpcs: { from: s.QUOTA_DEFAULTS.vpcs, to: 1 }, instances: { from: s.QUOTA_DEFAULTS.instances, to: 3 } });
     for (const limits of [{ vpcs: -1 }, { vpcs: 1.5 }, { bogus: 1 }]) {
       expect((await errOf(op.quotas.set({ tenantId: fx.otherTenant.id, limits: limits as never })))?.code, JSON.stringify(limits)).toBe("BAD_REQUEST");

@@ -48,7 +48,16 @@ describe("security groups and ports", () => {
     const p2 = await m.ports.create({ tenant: t, subnetId, name: uniq("p"), securityGroupIds: [web.id] });
     const bystander = await m.ports.create({ tenant: t, subnetId, name: uniq("p") });
     const before = await Promise.all([p1.id, p2.id, bystander.id].map(version));
-    await m.securityGroups.addRule({ tenant: t, groupId: web.id, direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 22, portMax: 22, remoteCidr: "0.0.0.0/0" });
+    await m.securityGroups.addRule({
+      tenant: t,
+      groupId: web.id,
+      direction: "ingress",
+      ethertype: "ipv4",
+      protocol: "tcp",
+      portMin: 22,
+      portMax: 22,
+      remoteCidr: "0.0.0.0/0",
+    });
     const after = await Promise.all([p1.id, p2.id, bystander.id].map(version));
     expect(after[0]).toBe(before[0]! + 1);
     expect(after[1]).toBe(before[1]! + 1);
@@ -66,7 +75,9 @@ describe("security groups and ports", () => {
     expect(ruleSetAllows(r1, { direction: "ingress", protocol: "udp", port: 53, remote: bystander.address })).toBe(true);
     expect(ruleSetAllows(r1, { direction: "ingress", protocol: "udp", port: 53, remote: p2.address })).toBe(false);
     expect(ruleSetAllows(r1, { direction: "egress", protocol: "udp", port: 53, remote: "8.8.8.8" })).toBe(true);
-    expect(ruleSetAllows((await m.ports.rules({ tenant: t, id: p2.id })).ruleSet, { direction: "egress", protocol: "udp", port: 53, remote: "8.8.8.8" })).toBe(false);
+    expect(ruleSetAllows((await m.ports.rules({ tenant: t, id: p2.id })).ruleSet, { direction: "egress", protocol: "udp", port: 53, remote: "8.8.8.8" })).toBe(
+      false,
+    );
 
     // a new member of "default" changes the rules of ports that name "default" as a remote group
     const v1 = await version(p1.id);
@@ -97,7 +108,9 @@ describe("security groups and ports", () => {
     const theirGroup = (await o.vpcs.get({ tenant: fx.otherTenant.slug, id: ov.id })).defaultGroup!.id;
     const m = callerAs(fx, "tenantMember");
     const g = await m.securityGroups.create({ tenant: fx.tenant.slug, vpcId, name: uniq("g") });
-    const err = await failure(m.securityGroups.addRule({ tenant: fx.tenant.slug, groupId: g.id, direction: "ingress", ethertype: "ipv4", protocol: "any", remoteGroupId: theirGroup }));
+    const err = await failure(
+      m.securityGroups.addRule({ tenant: fx.tenant.slug, groupId: g.id, direction: "ingress", ethertype: "ipv4", protocol: "any", remoteGroupId: theirGroup }),
+    );
     expect(err.message).toBe("No such security group");
     expect(fieldOf(err)).toBe("remoteGroupId");
     // and their group cannot be attached to our port either
@@ -106,7 +119,20 @@ describe("security groups and ports", () => {
     // nor read or changed by us
     expect((await failure(m.securityGroups.get({ tenant: fx.tenant.slug, id: theirGroup }))).code).toBe("NOT_FOUND");
     expect((await failure(o.securityGroups.get({ tenant: fx.otherTenant.slug, id: g.id }))).code).toBe("NOT_FOUND");
-    expect((await failure(o.securityGroups.addRule({ tenant: fx.otherTenant.slug, groupId: g.id, direction: "ingress", ethertype: "ipv4", protocol: "any", remoteCidr: "0.0.0.0/0" }))).code).toBe("NOT_FOUND");
+    expect(
+      (
+        await failure(
+          o.securityGroups.addRule({
+            tenant: fx.otherTenant.slug,
+            groupId: g.id,
+            direction: "ingress",
+            ethertype: "ipv4",
+            protocol: "any",
+            remoteCidr: "0.0.0.0/0",
+          }),
+        )
+      ).code,
+    ).toBe("NOT_FOUND");
   });
 
   it("delete refusals name the reason: default group, attached ports, rules naming it", async () => {
@@ -115,7 +141,15 @@ describe("security groups and ports", () => {
     expect((await failure(m.securityGroups.delete({ tenant: t, id: defaultGroupId }))).message).toContain("deleted with its VPC");
     const db = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("db") });
     const app = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("app") });
-    await m.securityGroups.addRule({ tenant: t, groupId: db.id, direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 5432, remoteGroupId: app.id });
+    await m.securityGroups.addRule({
+      tenant: t,
+      groupId: db.id,
+      direction: "ingress",
+      ethertype: "ipv4",
+      protocol: "tcp",
+      portMin: 5432,
+      remoteGroupId: app.id,
+    });
     expect((await failure(m.securityGroups.delete({ tenant: t, id: app.id }))).message).toContain(`Rules of ${db.name} name ${app.name}`);
     const port = await m.ports.create({ tenant: t, subnetId, name: uniq("p"), securityGroupIds: [db.id] });
     expect((await failure(m.securityGroups.delete({ tenant: t, id: db.id }))).message).toContain("attached to 1 port");

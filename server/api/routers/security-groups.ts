@@ -26,7 +26,10 @@ export const GROUP_NOT_FOUND = "That security group does not exist (it may have 
 export const MAX_RULES_PER_GROUP = 100;
 
 export async function tenantGroup(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db.select().from(securityGroups).where(and(eq(securityGroups.id, id), eq(securityGroups.tenantId, tenantId)));
+  const q = db
+    .select()
+    .from(securityGroups)
+    .where(and(eq(securityGroups.id, id), eq(securityGroups.tenantId, tenantId)));
   const [row] = lock ? await q.for("update") : await q;
   if (!row) throw new TRPCError({ code: "NOT_FOUND", message: GROUP_NOT_FOUND });
   return row;
@@ -128,32 +131,57 @@ export const securityGroupsRouter = createTRPCRouter({
       const { tenant: _t, ...values } = input;
       const tenantId = ctx.tenant.id;
       const vpc = await tenantVpc(ctx.db, tenantId, values.vpcId);
-      return transact(ctx.db, async (tx) => {
-        await enforceQuota(tx, tenantId, [
-          {
-            resource: "securityGroups",
-            add: 1,
-            used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
-          },
-        ]);
-        const [row] = await tx.insert(securityGroups).values({ ...values, tenantId, vpcId: vpc.id }).returning();
-        await audit(tx, ctx, { action: "security_group.create", targetType: "security_group", targetId: row!.id, targetName: row!.name, tenantId, details: values });
-        return row!;
-      }, uniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          await enforceQuota(tx, tenantId, [
+            {
+              resource: "securityGroups",
+              add: 1,
+              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+            },
+          ]);
+          const [row] = await tx
+            .insert(securityGroups)
+            .values({ ...values, tenantId, vpcId: vpc.id })
+            .returning();
+          await audit(tx, ctx, {
+            action: "security_group.create",
+            targetType: "security_group",
+            targetId: row!.id,
+            targetName: row!.name,
+            tenantId,
+            details: values,
+          });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(securityGroupUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const before = await tenantGroup(tx, ctx.tenant.id, id, true);
-        const set = updateSet(securityGroups, changes);
-        if (!set) return before;
-        const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
-        await audit(tx, ctx, { action: "security_group.update", targetType: "security_group", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
-        return row!;
-      }, uniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const before = await tenantGroup(tx, ctx.tenant.id, id, true);
+          const set = updateSet(securityGroups, changes);
+          if (!set) return before;
+          const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
+          await audit(tx, ctx, {
+            action: "security_group.update",
+            targetType: "security_group",
+            targetId: id,
+            targetName: row!.name,
+            tenantId: ctx.tenant.id,
+            details: set,
+          });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   delete: tenantProcedure("tenant-member", { write: true })
@@ -184,18 +212,36 @@ export const securityGroupsRouter = createTRPCRouter({
             .from(securityGroups)
             .where(and(eq(securityGroups.id, rule.remoteGroupId), eq(securityGroups.tenantId, tenantId)));
           if (!remote) throw fieldError("remoteGroupId", "No such security group", "BAD_REQUEST");
-          if (remote.vpcId !== g.vpcId) throw fieldError("remoteGroupId", `Security group ${remote.name} is in another VPC; its members are not reachable from this one`, "BAD_REQUEST");
+          if (remote.vpcId !== g.vpcId)
+            throw fieldError("remoteGroupId", `Security group ${remote.name} is in another VPC; its members are not reachable from this one`, "BAD_REQUEST");
         }
         const [rc] = await tx.select({ n: count() }).from(securityGroupRules).where(eq(securityGroupRules.groupId, g.id));
         if (rc!.n >= MAX_RULES_PER_GROUP)
-          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Security group ${g.name} already has ${rc!.n} rules (at most ${MAX_RULES_PER_GROUP}); merge some first.` });
+          throw new TRPCError({
+            code: "PRECONDITION_FAILED",
+            message: `Security group ${g.name} already has ${rc!.n} rules (at most ${MAX_RULES_PER_GROUP}); merge some first.`,
+          });
         const remoteCidr = rule.remoteCidr ? cidrToString((parseCidr(rule.remoteCidr) as { ok: true; cidr: never }).cidr) : null;
         const [row] = await tx
           .insert(securityGroupRules)
-          .values({ ...rule, remoteCidr, tenantId, groupId: g.id, portMin: rule.portMin ?? null, portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null })
+          .values({
+            ...rule,
+            remoteCidr,
+            tenantId,
+            groupId: g.id,
+            portMin: rule.portMin ?? null,
+            portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null,
+          })
           .returning();
         const affected = await touchGroup(tx, g.id);
-        await audit(tx, ctx, { action: "security_group.add_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId, details: { ruleId: row!.id, ...rule, affectedPorts: affected } });
+        await audit(tx, ctx, {
+          action: "security_group.add_rule",
+          targetType: "security_group",
+          targetId: g.id,
+          targetName: g.name,
+          tenantId,
+          details: { ruleId: row!.id, ...rule, affectedPorts: affected },
+        });
         return row!;
       });
     }),
@@ -213,7 +259,14 @@ export const securityGroupsRouter = createTRPCRouter({
         const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
         await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
         const affected = await touchGroup(tx, g.id);
-        await audit(tx, ctx, { action: "security_group.delete_rule", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id, details: { ruleId: rule.id, affectedPorts: affected } });
+        await audit(tx, ctx, {
+          action: "security_group.delete_rule",
+          targetType: "security_group",
+          targetId: g.id,
+          targetName: g.name,
+          tenantId: ctx.tenant.id,
+          details: { ruleId: rule.id, affectedPorts: affected },
+        });
         return { id: rule.id };
       });
     }),

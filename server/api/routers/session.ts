@@ -30,8 +30,7 @@ export const sessionRouter = createTRPCRouter({
       .innerJoin(memberships, and(eq(memberships.tenantId, tenants.id), eq(memberships.userId, ctx.principal.userId)))
       .where(eq(tenants.slug, input.tenant));
     if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "Not found." });
-    if (ctx.principal.sessionId)
-      await ctx.db.update(sessions).set({ activeTenantId: row.id }).where(eq(sessions.id, ctx.principal.sessionId));
+    if (ctx.principal.sessionId) await ctx.db.update(sessions).set({ activeTenantId: row.id }).where(eq(sessions.id, ctx.principal.sessionId));
     return row;
   }),
 });

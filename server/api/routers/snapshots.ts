@@ -35,7 +35,9 @@ const columns = {
 
 export const snapshotsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
-    .input(pageInput.extend({ q: z.string().trim().max(100).optional(), volumeId: z.uuid().optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
+    .input(
+      pageInput.extend({ q: z.string().trim().max(100).optional(), volumeId: z.uuid().optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }),
+    )
     .query(async ({ ctx, input }) => {
       const sortCol = { name: snapshots.name, createdAt: snapshots.createdAt }[input.sort];
       const ks = keyset(sortCol, snapshots.id, input.dir, input.cursor);
@@ -45,7 +47,12 @@ export const snapshotsRouter = createTRPCRouter({
         .from(snapshots)
         .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
         .where(
-          and(eq(snapshots.tenantId, ctx.tenant.id), text ? ilike(snapshots.name, text) : undefined, input.volumeId ? eq(snapshots.volumeId, input.volumeId) : undefined, ks.where),
+          and(
+            eq(snapshots.tenantId, ctx.tenant.id),
+            text ? ilike(snapshots.name, text) : undefined,
+            input.volumeId ? eq(snapshots.volumeId, input.volumeId) : undefined,
+            ks.where,
+          ),
         )
         .orderBy(...ks.order)
         .limit(input.limit + 1);
@@ -72,7 +79,10 @@ export const snapshotsRouter = createTRPCRouter({
       let storageVolumeId: string;
       try {
         ({ row, storageVolumeId } = await ctx.db.transaction(async (tx) => {
-          const [v] = await tx.select().from(volumes).where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id)));
+          const [v] = await tx
+            .select()
+            .from(volumes)
+            .where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id)));
           if (!v) throw new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
           if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
             throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; snapshot it once it is available.` });
@@ -81,7 +91,14 @@ export const snapshotsRouter = createTRPCRouter({
             .insert(snapshots)
             .values({ tenantId: ctx.tenant.id, volumeId: v.id, name: input.name, description: input.description ?? "", sizeGiB: v.sizeGiB, state: "creating" })
             .returning();
-          await audit(tx, ctx, { action: "snapshot.create", targetType: "snapshot", targetId: r!.id, targetName: r!.name, tenantId: ctx.tenant.id, details: { volumeId: v.id, volumeName: v.name } });
+          await audit(tx, ctx, {
+            action: "snapshot.create",
+            targetType: "snapshot",
+            targetId: r!.id,
+            targetName: r!.name,
+            tenantId: ctx.tenant.id,
+            details: { volumeId: v.id, volumeName: v.name },
+          });
           return { row: r!, storageVolumeId: v.storageVolumeId };
         }));
       } catch (e) {
@@ -94,7 +111,14 @@ export const snapshotsRouter = createTRPCRouter({
       } catch (e) {
         await ctx.db.transaction(async (tx) => {
           await tx.delete(snapshots).where(eq(snapshots.id, row.id));
-          await audit(tx, ctx, { action: "snapshot.create.failed", targetType: "snapshot", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { error: (e as Error).message } });
+          await audit(tx, ctx, {
+            action: "snapshot.create.failed",
+            targetType: "snapshot",
+            targetId: row.id,
+            targetName: row.name,
+            tenantId: ctx.tenant.id,
+            details: { error: (e as Error).message },
+          });
         });
         throw storageError(e, {}, "Storage service refused the snapshot");
       }
@@ -105,7 +129,11 @@ export const snapshotsRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
       const s = await ctx.db.transaction(async (tx) => {
-        const [row] = await tx.select().from(snapshots).where(and(eq(snapshots.id, input.id), eq(snapshots.tenantId, ctx.tenant.id))).for("update");
+        const [row] = await tx
+          .select()
+          .from(snapshots)
+          .where(and(eq(snapshots.id, input.id), eq(snapshots.tenantId, ctx.tenant.id)))
+          .for("update");
         if (!row) throw notFound();
         if (row.state === "creating" || row.state === "deleting")
           throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Snapshot ${row.name} is ${row.state}; wait until it finishes.` });

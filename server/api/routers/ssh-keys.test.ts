@@ -13,7 +13,11 @@ beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 const fieldOf = (e: TRPCError | null) => (e?.cause as { field?: string } | undefined)?.field;
 
 function sshString(b: Buffer): Buffer {

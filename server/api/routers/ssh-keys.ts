@@ -49,21 +49,48 @@ export const sshKeysRouter = createTRPCRouter({
     const parsed = parseSshPublicKey(input.publicKey);
     if (!parsed.ok) throw fieldError("publicKey", parsed.reason, "BAD_REQUEST");
     const k = parsed.key;
-    return transact(ctx.db, async (tx) => {
-      const [row] = await tx
-        .insert(sshKeys)
-        .values({ userId: ctx.principal.userId, name: input.name, publicKey: k.publicKey, keyType: k.type, bits: k.bits, comment: k.comment, fingerprint: k.fingerprint })
-        .returning();
-      await audit(tx, ctx, { action: "ssh_key.add", targetType: "ssh_key", targetId: row!.id, targetName: row!.name, details: { type: k.type, fingerprint: k.fingerprint } });
-      return row!;
-    }, uniques);
+    return transact(
+      ctx.db,
+      async (tx) => {
+        const [row] = await tx
+          .insert(sshKeys)
+          .values({
+            userId: ctx.principal.userId,
+            name: input.name,
+            publicKey: k.publicKey,
+            keyType: k.type,
+            bits: k.bits,
+            comment: k.comment,
+            fingerprint: k.fingerprint,
+          })
+          .returning();
+        await audit(tx, ctx, {
+          action: "ssh_key.add",
+          targetType: "ssh_key",
+          targetId: row!.id,
+          targetName: row!.name,
+          details: { type: k.type, fingerprint: k.fingerprint },
+        });
+        return row!;
+      },
+      uniques,
+    );
   }),
 
   delete: sessionOnly.input(z.object({ id: z.uuid() })).mutation(({ ctx, input }) =>
     ctx.db.transaction(async (tx) => {
-      const [row] = await tx.delete(sshKeys).where(and(eq(sshKeys.id, input.id), eq(sshKeys.userId, ctx.principal.userId))).returning();
+      const [row] = await tx
+        .delete(sshKeys)
+        .where(and(eq(sshKeys.id, input.id), eq(sshKeys.userId, ctx.principal.userId)))
+        .returning();
       if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "You have no SSH key with that id." });
-      await audit(tx, ctx, { action: "ssh_key.delete", targetType: "ssh_key", targetId: row.id, targetName: row.name, details: { fingerprint: row.fingerprint } });
+      await audit(tx, ctx, {
+        action: "ssh_key.delete",
+        targetType: "ssh_key",
+        targetId: row.id,
+        targetName: row.name,
+        details: { fingerprint: row.fingerprint },
+      });
       return { id: row.id };
     }),
   ),

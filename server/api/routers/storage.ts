@@ -62,7 +62,9 @@ export const storageRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       try {
         const p = await getStorage().createDiskPool(input, { idempotencyKey: `${ctx.requestId}:dp:${input.name}` });
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "disk_pool.create", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { disks: input.diskIds.length } }));
+        await ctx.db.transaction((tx) =>
+          audit(tx, ctx, { action: "disk_pool.create", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { disks: input.diskIds.length } }),
+        );
         return p;
       } catch (e) {
         throw storageError(e);
@@ -73,7 +75,9 @@ export const storageRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       try {
         const p = await getStorage().updateDiskPool(input.id, { name: input.name });
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "disk_pool.update", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { name: input.name } }));
+        await ctx.db.transaction((tx) =>
+          audit(tx, ctx, { action: "disk_pool.update", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { name: input.name } }),
+        );
         return p;
       } catch (e) {
         throw storageError(e);
@@ -119,7 +123,9 @@ export const storageRouter = createTRPCRouter({
             .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
             .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
         );
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logical_pool.update", targetType: "logical_pool", targetId: p.id, targetName: p.name, details: diff }));
+        await ctx.db.transaction((tx) =>
+          audit(tx, ctx, { action: "logical_pool.update", targetType: "logical_pool", targetId: p.id, targetName: p.name, details: diff }),
+        );
         return p;
       } catch (e) {
         throw storageError(e, poolFields);
@@ -200,11 +206,21 @@ export const storageRouter = createTRPCRouter({
         .where(eq(volumes.id, input.id));
       if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
       const attachments = await ctx.db
-        .select({ id: volumeAttachments.id, nodeId: volumeAttachments.nodeId, nodeName: nodes.name, instanceId: volumeAttachments.instanceId, storageTargetId: volumeAttachments.storageTargetId, createdAt: volumeAttachments.createdAt })
+        .select({
+          id: volumeAttachments.id,
+          nodeId: volumeAttachments.nodeId,
+          nodeName: nodes.name,
+          instanceId: volumeAttachments.instanceId,
+          storageTargetId: volumeAttachments.storageTargetId,
+          createdAt: volumeAttachments.createdAt,
+        })
         .from(volumeAttachments)
         .leftJoin(nodes, eq(nodes.id, volumeAttachments.nodeId))
         .where(eq(volumeAttachments.volumeId, row.v.id));
-      const snaps = await ctx.db.select({ id: snapshots.id, name: snapshots.name, state: snapshots.state, createdAt: snapshots.createdAt }).from(snapshots).where(eq(snapshots.volumeId, row.v.id));
+      const snaps = await ctx.db
+        .select({ id: snapshots.id, name: snapshots.name, state: snapshots.state, createdAt: snapshots.createdAt })
+        .from(snapshots)
+        .where(eq(snapshots.volumeId, row.v.id));
       let service = null;
       let targets: Awaited<ReturnType<ReturnType<typeof getStorage>["listTargets"]>>["items"] = [];
       if (row.v.storageVolumeId) {

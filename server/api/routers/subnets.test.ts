@@ -34,7 +34,15 @@ const count = async () => (await fx.db.select().from(s.subnets).where(eq(s.subne
 describe("subnets", () => {
   it("creates a subnet with the first usable address as gateway; counts free and used addresses", async () => {
     const m = callerAs(fx, "tenantMember");
-    const sub = await m.subnets.create({ tenant: fx.tenant.slug, vpcId, name: "web", cidr: "10.0.1.0/24", dnsServers: ["10.0.1.2"], reservedRanges: [{ start: "10.0.1.200", end: "10.0.1.209" }], vlanId: 101 });
+    const sub = await m.subnets.create({
+      tenant: fx.tenant.slug,
+      vpcId,
+      name: "web",
+      cidr: "10.0.1.0/24",
+      dnsServers: ["10.0.1.2"],
+      reservedRanges: [{ start: "10.0.1.200", end: "10.0.1.209" }],
+      vlanId: 101,
+    });
     expect(sub.gateway).toBe("10.0.1.1");
     const got = await m.subnets.get({ tenant: fx.tenant.slug, id: sub.id });
     expect(got).toMatchObject({ capacity: 243, used: 0, free: 243, vlanId: 101, dnsServers: ["10.0.1.2"], deleteBlockedReason: null });
@@ -49,7 +57,17 @@ describe("subnets", () => {
     [{ cidr: "10.0.9.0/24", gateway: "10.0.8.1" }, "gateway", "not inside the subnet"],
     [{ cidr: "10.0.9.0/24", gateway: "10.0.9.255" }, "gateway", "broadcast address"],
     [{ cidr: "10.0.9.0/24", reservedRanges: [{ start: "10.0.9.10", end: "10.0.10.5" }] }, "reservedRanges.0", "not a usable address"],
-    [{ cidr: "10.0.9.0/24", reservedRanges: [{ start: "10.0.9.9", end: "10.0.9.9" }, { start: "10.0.9.30", end: "10.0.9.20" }] }, "reservedRanges.1", "ends before it starts"],
+    [
+      {
+        cidr: "10.0.9.0/24",
+        reservedRanges: [
+          { start: "10.0.9.9", end: "10.0.9.9" },
+          { start: "10.0.9.30", end: "10.0.9.20" },
+        ],
+      },
+      "reservedRanges.1",
+      "ends before it starts",
+    ],
     [{ cidr: "10.0.9.0/24", reservedRanges: [{ start: "10.0.9.1", end: "10.0.9.5" }] }, "reservedRanges", "gateway 10.0.9.1 is inside a reserved range"],
     [{ cidr: "10.0.9.0/24", vlanId: 5000 }, "vlanId", "1–4094"],
     [{ cidr: "10.0.9.0/24", dnsServers: ["dns.example"] }, "dnsServers.0", "Not an IP address"],

@@ -128,7 +128,14 @@ export const subnetsRouter = createTRPCRouter({
             .insert(subnets)
             .values({ ...values, cidr, gateway, tenantId, vpcId: vpc.id })
             .returning();
-          await audit(tx, ctx, { action: "subnet.create", targetType: "subnet", targetId: row!.id, targetName: row!.name, tenantId, details: { ...values, cidr, gateway } });
+          await audit(tx, ctx, {
+            action: "subnet.create",
+            targetType: "subnet",
+            targetId: row!.id,
+            targetName: row!.name,
+            tenantId,
+            details: { ...values, cidr, gateway },
+          });
           return row!;
         });
       } catch (e) {
@@ -142,31 +149,38 @@ export const subnetsRouter = createTRPCRouter({
     .input(subnetUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const before = await tenantSubnet(tx, ctx.tenant.id, id, true);
-        if (changes.reservedRanges) {
-          checkRanges(changes.reservedRanges, before.cidr);
-          // Addresses already handed out stay valid; a new reserved range must not cover one.
-          const p = parseCidr(before.cidr);
-          const rr = p.ok ? checkReservedRanges(changes.reservedRanges, p.cidr) : null;
-          if (rr?.ok) {
-            const taken = await tx.select({ a: sql<string>`host(${ipAllocations.address})` }).from(ipAllocations).where(eq(ipAllocations.subnetId, id));
-            const inside = taken.find((t) => {
-              const v = parseAddress(t.a)?.value;
-              return v !== undefined && rr.value.some((i) => v >= i.lo && v <= i.hi);
-            });
-            if (inside) throw fieldError("reservedRanges", `${inside.a} is in use by a port; a reserved range cannot cover it`, "PRECONDITION_FAILED");
-            const gw = parseAddress(before.gateway)?.value;
-            if (gw !== undefined && rr.value.some((i) => gw >= i.lo && gw <= i.hi))
-              throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const before = await tenantSubnet(tx, ctx.tenant.id, id, true);
+          if (changes.reservedRanges) {
+            checkRanges(changes.reservedRanges, before.cidr);
+            // Addresses already handed out stay valid; a new reserved range must not cover one.
+            const p = parseCidr(before.cidr);
+            const rr = p.ok ? checkReservedRanges(changes.reservedRanges, p.cidr) : null;
+            if (rr?.ok) {
+              const taken = await tx
+                .select({ a: sql<string>`host(${ipAllocations.address})` })
+                .from(ipAllocations)
+                .where(eq(ipAllocations.subnetId, id));
+              const inside = taken.find((t) => {
+                const v = parseAddress(t.a)?.value;
+                return v !== undefined && rr.value.some((i) => v >= i.lo && v <= i.hi);
+              });
+              if (inside) throw fieldError("reservedRanges", `${inside.a} is in use by a port; a reserved range cannot cover it`, "PRECONDITION_FAILED");
+              const gw = parseAddress(before.gateway)?.value;
+              if (gw !== undefined && rr.value.some((i) => gw >= i.lo && gw <= i.hi))
+                throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
+            }
           }
-        }
-        const set = updateSet(subnets, changes);
-        if (!set) return before;
-        const [row] = await tx.update(subnets).set(set).where(eq(subnets.id, id)).returning();
-        await audit(tx, ctx, { action: "subnet.update", targetType: "subnet", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
-        return row!;
-      }, uniques);
+          const set = updateSet(subnets, changes);
+          if (!set) return before;
+          const [row] = await tx.update(subnets).set(set).where(eq(subnets.id, id)).returning();
+          await audit(tx, ctx, { action: "subnet.update", targetType: "subnet", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   delete: tenantProcedure("tenant-member", { write: true })
@@ -176,11 +190,21 @@ export const subnetsRouter = createTRPCRouter({
         const row = await tenantSubnet(tx, ctx.tenant.id, input.id, true);
         const [pc] = await tx.select({ n: count() }).from(ports).where(eq(ports.subnetId, row.id));
         if (pc!.n > 0)
-          throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Subnet ${row.name} is used by ${pc!.n} port${pc!.n === 1 ? "" : "s"}; delete them first.` });
+          throw new TRPCError({
+            code: "PRECONDITION_FAILED",
+            message: `Subnet ${row.name} is used by ${pc!.n} port${pc!.n === 1 ? "" : "s"}; delete them first.`,
+          });
         // Addresses allocated without a port (e.g. held by provisioning) are released with the subnet.
         await tx.delete(ipAllocations).where(eq(ipAllocations.subnetId, row.id));
         await tx.delete(subnets).where(eq(subnets.id, row.id));
-        await audit(tx, ctx, { action: "subnet.delete", targetType: "subnet", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { cidr: row.cidr } });
+        await audit(tx, ctx, {
+          action: "subnet.delete",
+          targetType: "subnet",
+          targetId: row.id,
+          targetName: row.name,
+          tenantId: ctx.tenant.id,
+          details: { cidr: row.cidr },
+        });
         return { id: row.id };
       });
     }),

@@ -12,7 +12,11 @@ beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
 });
 
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 
 describe("tenants", () => {
   it("creates, renames, suspends, resumes and deletes a tenant, auditing each change", async () => {

@@ -54,7 +54,9 @@ export const tenantsRouter = createTRPCRouter({
       const rows = await ctx.db
         .select(tenantColumns)
         .from(tenants)
-        .where(and(text ? or(ilike(tenants.name, text), ilike(tenants.slug, text)) : undefined, input.state ? eq(tenants.state, input.state) : undefined, ks.where))
+        .where(
+          and(text ? or(ilike(tenants.name, text), ilike(tenants.slug, text)) : undefined, input.state ? eq(tenants.state, input.state) : undefined, ks.where),
+        )
         .orderBy(...ks.order)
         .limit(input.limit + 1);
       return page(rows, input.limit, (r) => r[input.sort]);
@@ -79,12 +81,16 @@ export const tenantsRouter = createTRPCRouter({
   create: operatorProcedure("operator-admin")
     .input(tenantCreateSchema)
     .mutation(async ({ ctx, input }) => {
-      return transact(ctx.db, async (tx) => {
-        const [row] = await tx.insert(tenants).values(input).returning();
-        await lockQuota(tx, row!.id); // the quota row with the defaults, so operators see the limits at once
-        await audit(tx, ctx, { action: "tenant.create", targetType: "tenant", targetId: row!.id, targetName: row!.slug, tenantId: row!.id, details: input });
-        return row!;
-      }, uniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const [row] = await tx.insert(tenants).values(input).returning();
+          await lockQuota(tx, row!.id); // the quota row with the defaults, so operators see the limits at once
+          await audit(tx, ctx, { action: "tenant.create", targetType: "tenant", targetId: row!.id, targetName: row!.slug, tenantId: row!.id, details: input });
+          return row!;
+        },
+        uniques,
+      );
     }),
 
   rename: operatorProcedure("operator-admin")
@@ -93,7 +99,14 @@ export const tenantsRouter = createTRPCRouter({
       ctx.db.transaction(async (tx) => {
         const before = await lockTenant(tx, input.id);
         const [row] = await tx.update(tenants).set({ name: input.name }).where(eq(tenants.id, input.id)).returning();
-        await audit(tx, ctx, { action: "tenant.rename", targetType: "tenant", targetId: row!.id, targetName: row!.slug, tenantId: row!.id, details: { name: { from: before.name, to: input.name } } });
+        await audit(tx, ctx, {
+          action: "tenant.rename",
+          targetType: "tenant",
+          targetId: row!.id,
+          targetName: row!.slug,
+          tenantId: row!.id,
+          details: { name: { from: before.name, to: input.name } },
+        });
         return row!;
       }),
     ),
@@ -120,7 +133,14 @@ export const tenantsRouter = createTRPCRouter({
         const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.tenantId, t.id))) as [{ n: number }];
         // Memberships, quota and tenant-scoped tokens go with the tenant (FK cascade); the users stay.
         await tx.delete(tenants).where(eq(tenants.id, t.id));
-        await audit(tx, ctx, { action: "tenant.delete", targetType: "tenant", targetId: t.id, targetName: t.slug, tenantId: t.id, details: { membersRemoved: n } });
+        await audit(tx, ctx, {
+          action: "tenant.delete",
+          targetType: "tenant",
+          targetId: t.id,
+          targetName: t.slug,
+          tenantId: t.id,
+          details: { membersRemoved: n },
+        });
         return { id: t.id };
       });
     }),
@@ -148,7 +168,13 @@ async function setState(ctx: { db: Db; principal: Principal | null; requestId: s
     if (t.state === state)
       throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Tenant ${t.name} is already ${state === "active" ? "active" : "suspended"}.` });
     const [row] = await tx.update(tenants).set({ state }).where(eq(tenants.id, id)).returning();
-    await audit(tx, ctx, { action: state === "suspended" ? "tenant.suspend" : "tenant.resume", targetType: "tenant", targetId: t.id, targetName: t.slug, tenantId: t.id });
+    await audit(tx, ctx, {
+      action: state === "suspended" ? "tenant.suspend" : "tenant.resume",
+      targetType: "tenant",
+      targetId: t.id,
+      targetName: t.slug,
+      tenantId: t.id,
+    });
     return row!;
   });
 }

@@ -17,18 +17,32 @@ beforeAll(async () => {
 });
 
 const origin = "http://localhost:3000";
-const errOf = (p: Promise<unknown>) => p.then(() => null, (e: TRPCError) => e);
+const errOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: TRPCError) => e,
+  );
 
 /** Signs in through better-auth's HTTP handler; returns the session cookie or the HTTP status. */
 async function signIn(email: string, password: string): Promise<{ status: number; cookie: string }> {
   const res = await getAuth().handler(
     new Request(`${origin}/api/auth/sign-in/email`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin, [CLIENT_IP_HEADER]: `10.77.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+      headers: {
+        "content-type": "application/json",
+        origin,
+        [CLIENT_IP_HEADER]: `10.77.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+      },
       body: JSON.stringify({ email, password }),
     }),
   );
-  return { status: res.status, cookie: res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") };
+  return {
+    status: res.status,
+    cookie: res.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; "),
+  };
 }
 
 async function principalOf(cookie: string) {

@@ -57,7 +57,14 @@ export const usersRouter = createTRPCRouter({
       const rows = await ctx.db
         .select(userColumns)
         .from(users)
-        .where(and(text ? or(ilike(users.email, text), ilike(users.name, text)) : undefined, role, input.disabled === undefined ? undefined : eq(users.disabled, input.disabled), ks.where))
+        .where(
+          and(
+            text ? or(ilike(users.email, text), ilike(users.name, text)) : undefined,
+            role,
+            input.disabled === undefined ? undefined : eq(users.disabled, input.disabled),
+            ks.where,
+          ),
+        )
         .orderBy(...ks.order)
         .limit(input.limit + 1);
       return page(rows, input.limit, (r) => r[input.sort]);
@@ -86,18 +93,22 @@ export const usersRouter = createTRPCRouter({
     .input(userCreateSchema)
     .mutation(async ({ ctx, input }) => {
       const password = input.password ?? temporaryPassword();
-      return transact(ctx.db, async (tx) => {
-        const row = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: input.platformRole });
-        await audit(tx, ctx, {
-          action: "user.create",
-          targetType: "user",
-          targetId: row.id,
-          targetName: row.email,
-          details: { platformRole: input.platformRole, generatedPassword: !input.password },
-        });
-        // The password is returned this once and never stored or logged in clear.
-        return { user: { id: row.id, email: row.email, name: row.name, platformRole: row.platformRole }, temporaryPassword: password };
-      }, userUniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const row = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: input.platformRole });
+          await audit(tx, ctx, {
+            action: "user.create",
+            targetType: "user",
+            targetId: row.id,
+            targetName: row.email,
+            details: { platformRole: input.platformRole, generatedPassword: !input.password },
+          });
+          // The password is returned this once and never stored or logged in clear.
+          return { user: { id: row.id, email: row.email, name: row.name, platformRole: row.platformRole }, temporaryPassword: password };
+        },
+        userUniques,
+      );
     }),
 
   resetPassword: operatorProcedure("operator-admin")
@@ -115,7 +126,13 @@ export const usersRouter = createTRPCRouter({
         if (updated.length === 0)
           await tx.insert(accounts).values({ id: crypto.randomUUID(), accountId: u.id, providerId: "credential", userId: u.id, password: hash });
         const revoked = await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id });
-        await audit(tx, ctx, { action: "user.reset_password", targetType: "user", targetId: u.id, targetName: u.email, details: { sessionsRevoked: revoked.length } });
+        await audit(tx, ctx, {
+          action: "user.reset_password",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          details: { sessionsRevoked: revoked.length },
+        });
         return { id: u.id, temporaryPassword: password, sessionsRevoked: revoked.length };
       });
     }),
@@ -152,7 +169,13 @@ export const usersRouter = createTRPCRouter({
       return ctx.db.transaction(async (tx) => {
         const u = await lockUser(tx, input.id);
         const revoked = await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id });
-        await audit(tx, ctx, { action: "user.sign_out_everywhere", targetType: "user", targetId: u.id, targetName: u.email, details: { sessionsRevoked: revoked.length } });
+        await audit(tx, ctx, {
+          action: "user.sign_out_everywhere",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          details: { sessionsRevoked: revoked.length },
+        });
         return { id: u.id, sessionsRevoked: revoked.length };
       });
     }),
@@ -169,8 +192,17 @@ export const usersRouter = createTRPCRouter({
         // Platform-scoped tokens are narrowed to the user's current role when used (principal.ts); a user with
         // no platform role left has no use for them, so they are revoked.
         if (!input.role)
-          await tx.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.userId, u.id), isNotNull(apiTokens.platformRole), isNull(apiTokens.revokedAt)));
-        await audit(tx, ctx, { action: "user.set_platform_role", targetType: "user", targetId: u.id, targetName: u.email, details: { from: u.platformRole, to: input.role } });
+          await tx
+            .update(apiTokens)
+            .set({ revokedAt: new Date() })
+            .where(and(eq(apiTokens.userId, u.id), isNotNull(apiTokens.platformRole), isNull(apiTokens.revokedAt)));
+        await audit(tx, ctx, {
+          action: "user.set_platform_role",
+          targetType: "user",
+          targetId: u.id,
+          targetName: u.email,
+          details: { from: u.platformRole, to: input.role },
+        });
         return { id: u.id, platformRole: input.role };
       });
     }),

@@ -69,7 +69,17 @@ describe("volumes", () => {
     const renamed = await t.volumes.update({ tenant: fx.tenant.slug, id: v.id, name: `${v.name}-r`, description: "scratch" });
     expect(renamed).toMatchObject({ name: `${v.name}-r`, description: "scratch" });
     await t.volumes.delete({ tenant: fx.tenant.slug, id: v.id });
-    expect((await err(getStorage().getVolume(v.storageVolumeId!).catch((e) => { throw new TRPCError({ code: "NOT_FOUND", message: e.message }); }))).code).toBe("NOT_FOUND");
+    expect(
+      (
+        await err(
+          getStorage()
+            .getVolume(v.storageVolumeId!)
+            .catch((e) => {
+              throw new TRPCError({ code: "NOT_FOUND", message: e.message });
+            }),
+        )
+      ).code,
+    ).toBe("NOT_FOUND");
     const audits = await fx.db.select().from(s.auditEvents).where(eq(s.auditEvents.targetId, v.id));
     expect(audits.map((a) => a.action).sort()).toEqual(["volume.create", "volume.delete", "volume.resize", "volume.update"]);
   });
@@ -92,9 +102,15 @@ describe("volumes", () => {
     const t = callerAs(fx, "tenantMember");
     const v = await t.volumes.create({ tenant: fx.tenant.slug, name: uniq("att"), sizeGiB: 1 });
     await fx.db.insert(s.volumeAttachments).values({ volumeId: v.id, multiAttach: false });
-    const second = await fx.db.insert(s.volumeAttachments).values({ volumeId: v.id, multiAttach: false }).catch((e) => e);
+    const second = await fx.db
+      .insert(s.volumeAttachments)
+      .values({ volumeId: v.id, multiAttach: false })
+      .catch((e) => e);
     expect(String(second?.cause?.constraint ?? second?.constraint ?? second)).toMatch(/volume_attachments_single_uq/);
-    const lying = await fx.db.insert(s.volumeAttachments).values({ volumeId: v.id, multiAttach: true }).catch((e) => e);
+    const lying = await fx.db
+      .insert(s.volumeAttachments)
+      .values({ volumeId: v.id, multiAttach: true })
+      .catch((e) => e);
     expect(lying).toBeInstanceOf(Error); // the composite FK keeps the copy of multi_attach honest
     const e = await err(t.volumes.delete({ tenant: fx.tenant.slug, id: v.id }));
     expect(e.code).toBe("PRECONDITION_FAILED");
@@ -102,7 +118,10 @@ describe("volumes", () => {
     expect((await getStorage().getVolume(v.storageVolumeId!)).id).toBe(v.storageVolumeId);
 
     const shared = await t.volumes.create({ tenant: fx.tenant.slug, name: uniq("shared"), sizeGiB: 1, multiAttach: true });
-    await fx.db.insert(s.volumeAttachments).values([{ volumeId: shared.id, multiAttach: true }, { volumeId: shared.id, multiAttach: true }]);
+    await fx.db.insert(s.volumeAttachments).values([
+      { volumeId: shared.id, multiAttach: true },
+      { volumeId: shared.id, multiAttach: true },
+    ]);
     const list = await t.volumes.list({ tenant: fx.tenant.slug });
     expect(list.items.find((i) => i.id === shared.id)?.attachments).toBe(2);
     expect(list.items.find((i) => i.id === shared.id)?.deleteBlocker).toMatch(/attached/);
@@ -115,7 +134,12 @@ describe("volumes", () => {
     const dup = await err(t.volumes.create({ tenant: fx.tenant.slug, name: name.toUpperCase(), sizeGiB: 1 }));
     expect(dup.code).toBe("CONFLICT");
     expect((dup.cause as { field?: string }).field).toBe("name");
-    for (const bad of [{ name: "has space", sizeGiB: 1 }, { name: "ok", sizeGiB: 0 }, { name: "ok", sizeGiB: 1.5 }, { name: "ok", sizeGiB: 70000 }]) {
+    for (const bad of [
+      { name: "has space", sizeGiB: 1 },
+      { name: "ok", sizeGiB: 0 },
+      { name: "ok", sizeGiB: 1.5 },
+      { name: "ok", sizeGiB: 70000 },
+    ]) {
       const e = await err(t.volumes.create({ tenant: fx.tenant.slug, ...bad }));
       expect(e.code).toBe("BAD_REQUEST");
     }
@@ -142,7 +166,10 @@ describe("volumes", () => {
 
 describe("quotas", () => {
   it("refuses a create over the volume/GiB/snapshot quota with the quota message and writes nothing", async () => {
-    const [t] = await fx.db.insert(s.tenants).values({ slug: uniq("quota"), name: "Quota test" }).returning();
+    const [t] = await fx.db
+      .insert(s.tenants)
+      .values({ slug: uniq("quota"), name: "Quota test" })
+      .returning();
     await fx.db.insert(s.memberships).values({ tenantId: t!.id, userId: fx.principals.tenantMember.userId, role: "tenant-member" });
     await fx.db.insert(s.quotas).values({ tenantId: t!.id, volumes: 2, volumeGiB: 15, snapshots: 1 });
     const c = callerAs(fx, "tenantMember");
@@ -170,7 +197,10 @@ describe("quotas", () => {
     const c = callerAs(fx, "tenantAdmin");
     const name = uniq("huge");
     // Lift the tenant's GiB quota so the pool's capacity, not the quota, is what refuses.
-    await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, volumeGiB: 1_000_000 }).onConflictDoUpdate({ target: s.quotas.tenantId, set: { volumeGiB: 1_000_000 } });
+    await fx.db
+      .insert(s.quotas)
+      .values({ tenantId: fx.tenant.id, volumeGiB: 1_000_000 })
+      .onConflictDoUpdate({ target: s.quotas.tenantId, set: { volumeGiB: 1_000_000 } });
     const before = (await getStorage().listVolumes({ limit: 1000 })).items.length;
     // 4 nodes x 6 disks x 3.84 TB, 3 copies, overcommit 4: ~110 TiB provisionable; 65536 GiB x2 fits, so ask thrice.
     const big: string[] = [];
@@ -305,11 +335,24 @@ describe("storage (operator)", () => {
     const dpInUse = await err(op.storage.deleteDiskPool({ id: ov.diskPools[0]!.id }));
     expect(dpInUse.message).toMatch(/used by logical pool/);
 
-    const ec = await err(op.storage.createLogicalPool({ name: uniq("ec"), diskPoolId: ov.diskPools[0]!.id, redundancy: { type: "ec", data: 4, parity: 2 }, thinProvisioned: false, overcommitRatio: 2 }));
+    const ec = await err(
+      op.storage.createLogicalPool({
+        name: uniq("ec"),
+        diskPoolId: ov.diskPools[0]!.id,
+        redundancy: { type: "ec", data: 4, parity: 2 },
+        thinProvisioned: false,
+        overcommitRatio: 2,
+      }),
+    );
     expect((ec.cause as { field?: string }).field).toBe("overcommitRatio");
     const badCopies = await err(op.storage.createLogicalPool({ name: uniq("r"), diskPoolId: ov.diskPools[0]!.id, redundancy: { type: "replica", copies: 4 } }));
     expect(badCopies.code).toBe("BAD_REQUEST");
-    const lp = await op.storage.createLogicalPool({ name: uniq("ec"), diskPoolId: ov.diskPools[0]!.id, redundancy: { type: "ec", data: 4, parity: 2 }, overcommitRatio: 2 });
+    const lp = await op.storage.createLogicalPool({
+      name: uniq("ec"),
+      diskPoolId: ov.diskPools[0]!.id,
+      redundancy: { type: "ec", data: 4, parity: 2 },
+      overcommitRatio: 2,
+    });
     expect(lp.redundancy).toEqual({ type: "ec", data: 4, parity: 2 });
     expect((await op.storage.updateLogicalPool({ id: lp.id, overcommitRatio: 3 })).overcommitRatio).toBe(3);
     await op.storage.deleteLogicalPool({ id: lp.id });

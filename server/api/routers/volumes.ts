@@ -68,7 +68,14 @@ export const volumesRouter = createTRPCRouter({
       const rows = await ctx.db
         .select(volumeColumns)
         .from(volumes)
-        .where(and(eq(volumes.tenantId, ctx.tenant.id), text ? ilike(volumes.name, text) : undefined, input.state ? eq(volumes.state, input.state) : undefined, ks.where))
+        .where(
+          and(
+            eq(volumes.tenantId, ctx.tenant.id),
+            text ? ilike(volumes.name, text) : undefined,
+            input.state ? eq(volumes.state, input.state) : undefined,
+            ks.where,
+          ),
+        )
         .orderBy(...ks.order)
         .limit(input.limit + 1);
       const p = page(rows, input.limit, (r) => r[input.sort]);
@@ -81,7 +88,10 @@ export const volumesRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db.select(volumeColumns).from(volumes).where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)));
+      const [row] = await ctx.db
+        .select(volumeColumns)
+        .from(volumes)
+        .where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)));
       if (!row) throw notFound();
       const snaps = await ctx.db
         .select({ id: snapshots.id, name: snapshots.name, sizeGiB: snapshots.sizeGiB, state: snapshots.state, createdAt: snapshots.createdAt })
@@ -124,36 +134,40 @@ export const volumesRouter = createTRPCRouter({
       const logicalPoolId = source?.logicalPoolId ?? (await defaultLogicalPoolId());
 
       let row: typeof volumes.$inferSelect;
-      row = await transact(ctx.db, async (tx) => {
-        await enforceQuota(tx, ctx.tenant.id, [
-          { resource: "volumes", add: 1, used: (t) => volumeCount(t, ctx.tenant.id) },
-          { resource: "volumeGiB", add: input.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) },
-        ]);
-        const [r] = await tx
-          .insert(volumes)
-          .values({
+      row = await transact(
+        ctx.db,
+        async (tx) => {
+          await enforceQuota(tx, ctx.tenant.id, [
+            { resource: "volumes", add: 1, used: (t) => volumeCount(t, ctx.tenant.id) },
+            { resource: "volumeGiB", add: input.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) },
+          ]);
+          const [r] = await tx
+            .insert(volumes)
+            .values({
+              tenantId: ctx.tenant.id,
+              name: input.name,
+              description: input.description ?? "",
+              sizeGiB: input.sizeGiB,
+              kind,
+              logicalPoolId,
+              sourceImageId: input.imageId ?? null,
+              sourceSnapshotId: input.snapshotId ?? null,
+              multiAttach: input.multiAttach ?? false,
+              state: "creating",
+            })
+            .returning();
+          await audit(tx, ctx, {
+            action: "volume.create",
+            targetType: "volume",
+            targetId: r!.id,
+            targetName: r!.name,
             tenantId: ctx.tenant.id,
-            name: input.name,
-            description: input.description ?? "",
-            sizeGiB: input.sizeGiB,
-            kind,
-            logicalPoolId,
-            sourceImageId: input.imageId ?? null,
-            sourceSnapshotId: input.snapshotId ?? null,
-            multiAttach: input.multiAttach ?? false,
-            state: "creating",
-          })
-          .returning();
-        await audit(tx, ctx, {
-          action: "volume.create",
-          targetType: "volume",
-          targetId: r!.id,
-          targetName: r!.name,
-          tenantId: ctx.tenant.id,
-          details: { sizeGiB: r!.sizeGiB, kind, imageId: input.imageId ?? null, snapshotId: input.snapshotId ?? null, multiAttach: r!.multiAttach },
-        });
-        return r!;
-      }, volumeUniques);
+            details: { sizeGiB: r!.sizeGiB, kind, imageId: input.imageId ?? null, snapshotId: input.snapshotId ?? null, multiAttach: r!.multiAttach },
+          });
+          return r!;
+        },
+        volumeUniques,
+      );
 
       try {
         const name = `vol-${row.id}`;
@@ -183,20 +197,28 @@ export const volumesRouter = createTRPCRouter({
     .input(volumeUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const [before] = await tx.select().from(volumes).where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
-        if (!before) throw notFound();
-        const set = updateSet(volumes, changes);
-        if (!set) return before;
-        const [row] = await tx.update(volumes).set(set).where(eq(volumes.id, id)).returning();
-        const diff = Object.fromEntries(
-          Object.entries(set)
-            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-        );
-        await audit(tx, ctx, { action: "volume.update", targetType: "volume", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
-        return row!;
-      }, volumeUniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const [before] = await tx
+            .select()
+            .from(volumes)
+            .where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id)))
+            .for("update");
+          if (!before) throw notFound();
+          const set = updateSet(volumes, changes);
+          if (!set) return before;
+          const [row] = await tx.update(volumes).set(set).where(eq(volumes.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(set)
+              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "volume.update", targetType: "volume", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
+          return row!;
+        },
+        volumeUniques,
+      );
     }),
 
   /** Grow a volume (volumes never shrink); the GiB quota is checked for the difference. */
@@ -206,10 +228,18 @@ export const volumesRouter = createTRPCRouter({
       const storage = getStorage();
       try {
         return await ctx.db.transaction(async (tx) => {
-          const [v] = await tx.select().from(volumes).where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+          const [v] = await tx
+            .select()
+            .from(volumes)
+            .where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)))
+            .for("update");
           if (!v) throw notFound();
           if (input.sizeGiB < v.sizeGiB)
-            throw fieldError("sizeGiB", `Volumes only grow: ${v.name} is ${v.sizeGiB} GiB; pick more than that (or create a smaller volume and copy the data).`, "BAD_REQUEST");
+            throw fieldError(
+              "sizeGiB",
+              `Volumes only grow: ${v.name} is ${v.sizeGiB} GiB; pick more than that (or create a smaller volume and copy the data).`,
+              "BAD_REQUEST",
+            );
           if (input.sizeGiB === v.sizeGiB) return v;
           if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
             throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; it can be resized once it is available.` });
@@ -237,9 +267,15 @@ export const volumesRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
       const v = await ctx.db.transaction(async (tx) => {
-        const [row] = await tx.select().from(volumes).where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id))).for("update");
+        const [row] = await tx
+          .select()
+          .from(volumes)
+          .where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)))
+          .for("update");
         if (!row) throw notFound();
-        const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, row.id))) as [{ n: number }];
+        const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, row.id))) as [
+          { n: number },
+        ];
         const blocker = volumeDeleteBlocker({ ...row, attachments: n });
         if (blocker) throw new TRPCError({ code: "PRECONDITION_FAILED", message: blocker });
         const snapIds = (await tx.select({ id: snapshots.id }).from(snapshots).where(eq(snapshots.volumeId, row.id))).map((s) => s.id);
@@ -255,17 +291,25 @@ export const volumesRouter = createTRPCRouter({
         return row;
       });
       try {
-        if (v.storageVolumeId) await storage.deleteVolume(v.storageVolumeId).catch((e) => {
-          // Already gone on the service: the record is what remains to clean up.
-          if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
-        });
+        if (v.storageVolumeId)
+          await storage.deleteVolume(v.storageVolumeId).catch((e) => {
+            // Already gone on the service: the record is what remains to clean up.
+            if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
+          });
       } catch (e) {
         await ctx.db.update(volumes).set({ state: v.state }).where(eq(volumes.id, v.id));
         throw storageError(e, {}, `Storage service refused to delete volume ${v.name}`);
       }
       await ctx.db.transaction(async (tx) => {
         await tx.delete(volumes).where(eq(volumes.id, v.id));
-        await audit(tx, ctx, { action: "volume.delete", targetType: "volume", targetId: v.id, targetName: v.name, tenantId: ctx.tenant.id, details: { sizeGiB: v.sizeGiB } });
+        await audit(tx, ctx, {
+          action: "volume.delete",
+          targetType: "volume",
+          targetId: v.id,
+          targetName: v.name,
+          tenantId: ctx.tenant.id,
+          details: { sizeGiB: v.sizeGiB },
+        });
       });
       return { id: v.id };
     }),

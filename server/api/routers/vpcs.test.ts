@@ -64,13 +64,17 @@ describe("vpcs", () => {
   });
 
   it("refuses an IPv6 range that is not ULA /48–/64", async () => {
-    const err = await failure(callerAs(fx, "tenantAdmin").vpcs.create({ tenant: fx.tenant.slug, name: uniq("v6"), cidr: "10.11.0.0/16", ipv6Cidr: "2001:db8::/48" }));
+    const err = await failure(
+      callerAs(fx, "tenantAdmin").vpcs.create({ tenant: fx.tenant.slug, name: uniq("v6"), cidr: "10.11.0.0/16", ipv6Cidr: "2001:db8::/48" }),
+    );
     expect(err.message).toContain("not a unique local range");
   });
 
   it("public ranges need the operator's permission", async () => {
     const admin = callerAs(fx, "tenantAdmin");
-    expect((await failure(admin.vpcs.create({ tenant: fx.tenant.slug, name: uniq("pub"), cidr: "203.0.113.0/24" }))).message).toContain("operator's permission");
+    expect((await failure(admin.vpcs.create({ tenant: fx.tenant.slug, name: uniq("pub"), cidr: "203.0.113.0/24" }))).message).toContain(
+      "operator's permission",
+    );
     await callerAs(fx, "operatorAdmin").networksAdmin.setTenantPolicy({ tenantSlug: fx.tenant.slug, allowPublicCidrs: true });
     const v = await admin.vpcs.create({ tenant: fx.tenant.slug, name: uniq("pub"), cidr: "203.0.113.0/24" });
     expect(v.cidr).toBe("203.0.113.0/24");

@@ -113,58 +113,81 @@ export const vpcsRouter = createTRPCRouter({
         if (!v6.ok) throw fieldError("ipv6Cidr", v6.reason, "BAD_REQUEST");
       }
       const tenantId = ctx.tenant.id;
-      return transact(ctx.db, async (tx) => {
-        await enforceQuota(tx, tenantId, [
-          { resource: "vpcs", add: 1, used: async (t) => (await t.select({ n: count() }).from(vpcs).where(eq(vpcs.tenantId, tenantId)))[0]!.n },
-          {
-            resource: "securityGroups",
-            add: 1,
-            used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
-          },
-        ]);
-        // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
-        let row: typeof vpcs.$inferSelect | undefined;
-        for (let attempt = 0; !row; attempt++) {
-          const vni = await nextFreeVni(tx);
-          try {
-            row = await tx.transaction(async (sp) => (await sp.insert(vpcs).values({ ...values, tenantId, vni }).returning())[0]);
-          } catch (e) {
-            if (!isUniqueViolation(e, "vpcs_vni_uq") || attempt >= 20) throw e;
+      return transact(
+        ctx.db,
+        async (tx) => {
+          await enforceQuota(tx, tenantId, [
+            { resource: "vpcs", add: 1, used: async (t) => (await t.select({ n: count() }).from(vpcs).where(eq(vpcs.tenantId, tenantId)))[0]!.n },
+            {
+              resource: "securityGroups",
+              add: 1,
+              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+            },
+          ]);
+          // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
+          let row: typeof vpcs.$inferSelect | undefined;
+          for (let attempt = 0; !row; attempt++) {
+            const vni = await nextFreeVni(tx);
+            try {
+              row = await tx.transaction(
+                async (sp) =>
+                  (
+                    await sp
+                      .insert(vpcs)
+                      .values({ ...values, tenantId, vni })
+                      .returning()
+                  )[0],
+              );
+            } catch (e) {
+              if (!isUniqueViolation(e, "vpcs_vni_uq") || attempt >= 20) throw e;
+            }
           }
-        }
-        const [group] = await tx
-          .insert(securityGroups)
-          .values({ tenantId, vpcId: row.id, name: "default", description: "Created with the VPC: all egress, ingress from this group.", isDefault: true })
-          .returning();
-        const base = { tenantId, groupId: group!.id, protocol: "any" as const };
-        await tx.insert(securityGroupRules).values([
-          { ...base, direction: "egress", ethertype: "ipv4", remoteCidr: "0.0.0.0/0" },
-          { ...base, direction: "egress", ethertype: "ipv6", remoteCidr: "::/0" },
-          { ...base, direction: "ingress", ethertype: "ipv4", remoteGroupId: group!.id },
-          { ...base, direction: "ingress", ethertype: "ipv6", remoteGroupId: group!.id },
-        ]);
-        await audit(tx, ctx, { action: "vpc.create", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId, details: { ...values, vni: row.vni } });
-        return row;
-      }, vpcUniques);
+          const [group] = await tx
+            .insert(securityGroups)
+            .values({ tenantId, vpcId: row.id, name: "default", description: "Created with the VPC: all egress, ingress from this group.", isDefault: true })
+            .returning();
+          const base = { tenantId, groupId: group!.id, protocol: "any" as const };
+          await tx.insert(securityGroupRules).values([
+            { ...base, direction: "egress", ethertype: "ipv4", remoteCidr: "0.0.0.0/0" },
+            { ...base, direction: "egress", ethertype: "ipv6", remoteCidr: "::/0" },
+            { ...base, direction: "ingress", ethertype: "ipv4", remoteGroupId: group!.id },
+            { ...base, direction: "ingress", ethertype: "ipv6", remoteGroupId: group!.id },
+          ]);
+          await audit(tx, ctx, {
+            action: "vpc.create",
+            targetType: "vpc",
+            targetId: row.id,
+            targetName: row.name,
+            tenantId,
+            details: { ...values, vni: row.vni },
+          });
+          return row;
+        },
+        vpcUniques,
+      );
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(vpcUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, ...changes } = input;
-      return transact(ctx.db, async (tx) => {
-        const before = await tenantVpc(tx, ctx.tenant.id, id, true);
-        const set = updateSet(vpcs, changes);
-        if (!set) return before;
-        const [row] = await tx.update(vpcs).set(set).where(eq(vpcs.id, id)).returning();
-        const diff = Object.fromEntries(
-          Object.entries(set)
-            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-        );
-        await audit(tx, ctx, { action: "vpc.update", targetType: "vpc", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
-        return row!;
-      }, vpcUniques);
+      return transact(
+        ctx.db,
+        async (tx) => {
+          const before = await tenantVpc(tx, ctx.tenant.id, id, true);
+          const set = updateSet(vpcs, changes);
+          if (!set) return before;
+          const [row] = await tx.update(vpcs).set(set).where(eq(vpcs.id, id)).returning();
+          const diff = Object.fromEntries(
+            Object.entries(set)
+              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
+              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
+          );
+          await audit(tx, ctx, { action: "vpc.update", targetType: "vpc", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
+          return row!;
+        },
+        vpcUniques,
+      );
     }),
 
   delete: tenantProcedure("tenant-admin", { write: true })
@@ -178,7 +201,14 @@ export const vpcsRouter = createTRPCRouter({
         if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
         // Its security groups (and their rules) go with it: security_groups.vpc_id cascades.
         await tx.delete(vpcs).where(eq(vpcs.id, row.id));
-        await audit(tx, ctx, { action: "vpc.delete", targetType: "vpc", targetId: row.id, targetName: row.name, tenantId: ctx.tenant.id, details: { cidr: row.cidr, vni: row.vni } });
+        await audit(tx, ctx, {
+          action: "vpc.delete",
+          targetType: "vpc",
+          targetId: row.id,
+          targetName: row.name,
+          tenantId: ctx.tenant.id,
+          details: { cidr: row.cidr, vni: row.vni },
+        });
         return { id: row.id };
       });
     }),

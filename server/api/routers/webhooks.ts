@@ -27,7 +27,10 @@ function fields(events: readonly string[]) {
   return {
     name: nameField,
     url: urlField,
-    events: z.array(z.enum(events as [string, ...string[]])).min(1, "Pick at least one event").max(events.length),
+    events: z
+      .array(z.enum(events as [string, ...string[]]))
+      .min(1, "Pick at least one event")
+      .max(events.length),
   };
 }
 
@@ -85,35 +88,64 @@ async function list(ctx: AnyCtx, o: Owner, input: z.infer<typeof listInput>) {
 async function create(ctx: AnyCtx, o: Owner, input: { name: string; url: string; events: string[] }) {
   await checkUrl(input.url);
   const secret = `whsec_${randomBytes(24).toString("base64url")}`;
-  return transact(ctx.db, async (tx) => {
-    const [row] = await tx
-      .insert(webhooks)
-      .values({ tenantId: o.tenantId, name: input.name, url: input.url, events: [...new Set(input.events)], secret: seal(secret), createdBy: ctx.principal.email })
-      .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled, createdAt: webhooks.createdAt });
-    await audit(tx, ctx, { action: "webhook.create", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: { url: input.url, events: input.events } });
-    return { ...row!, secret };
-  }, uniques);
+  return transact(
+    ctx.db,
+    async (tx) => {
+      const [row] = await tx
+        .insert(webhooks)
+        .values({
+          tenantId: o.tenantId,
+          name: input.name,
+          url: input.url,
+          events: [...new Set(input.events)],
+          secret: seal(secret),
+          createdBy: ctx.principal.email,
+        })
+        .returning({
+          id: webhooks.id,
+          name: webhooks.name,
+          url: webhooks.url,
+          events: webhooks.events,
+          enabled: webhooks.enabled,
+          createdAt: webhooks.createdAt,
+        });
+      await audit(tx, ctx, {
+        action: "webhook.create",
+        targetType: "webhook",
+        targetId: row!.id,
+        targetName: row!.name,
+        tenantId: o.tenantId,
+        details: { url: input.url, events: input.events },
+      });
+      return { ...row!, secret };
+    },
+    uniques,
+  );
 }
 
 async function update(ctx: AnyCtx, o: Owner, input: { id: string; name?: string; url?: string; events?: string[]; enabled?: boolean }) {
   if (input.url) await checkUrl(input.url);
-  return transact(ctx.db, async (tx) => {
-    const before = await owned(tx, o, input.id);
-    const set = {
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.url !== undefined ? { url: input.url } : {}),
-      ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
-      ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
-    };
-    if (!Object.keys(set).length) return { id: before.id, name: before.name, url: before.url, events: before.events, enabled: before.enabled };
-    const [row] = await tx
-      .update(webhooks)
-      .set(set)
-      .where(eq(webhooks.id, before.id))
-      .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled });
-    await audit(tx, ctx, { action: "webhook.update", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: set });
-    return row!;
-  }, uniques);
+  return transact(
+    ctx.db,
+    async (tx) => {
+      const before = await owned(tx, o, input.id);
+      const set = {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.url !== undefined ? { url: input.url } : {}),
+        ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      };
+      if (!Object.keys(set).length) return { id: before.id, name: before.name, url: before.url, events: before.events, enabled: before.enabled };
+      const [row] = await tx
+        .update(webhooks)
+        .set(set)
+        .where(eq(webhooks.id, before.id))
+        .returning({ id: webhooks.id, name: webhooks.name, url: webhooks.url, events: webhooks.events, enabled: webhooks.enabled });
+      await audit(tx, ctx, { action: "webhook.update", targetType: "webhook", targetId: row!.id, targetName: row!.name, tenantId: o.tenantId, details: set });
+      return row!;
+    },
+    uniques,
+  );
 }
 
 async function remove(ctx: AnyCtx, o: Owner, input: { id: string }) {
@@ -180,8 +212,12 @@ async function redeliver(ctx: AnyCtx, o: Owner, input: z.infer<typeof redeliverI
     .from(webhookDeliveries)
     .where(and(eq(webhookDeliveries.id, input.deliveryId), eq(webhookDeliveries.webhookId, row.id)));
   if (!d) throw new TRPCError({ code: "NOT_FOUND", message: "That delivery does not exist." });
-  if (d.status !== "failed") throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Only a failed delivery can be sent again; this one is ${d.status}.` });
-  await ctx.db.update(webhookDeliveries).set({ status: "pending", attempts: 0, error: null, responseStatus: null, responseBody: null }).where(eq(webhookDeliveries.id, d.id));
+  if (d.status !== "failed")
+    throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Only a failed delivery can be sent again; this one is ${d.status}.` });
+  await ctx.db
+    .update(webhookDeliveries)
+    .set({ status: "pending", attempts: 0, error: null, responseStatus: null, responseBody: null })
+    .where(eq(webhookDeliveries.id, d.id));
   await enqueue(catalog.webhookDeliver, [d.id], { workflowID: `webhook-redelivery-${d.id}-${Date.now()}` });
   return { deliveryId: d.id };
 }

@@ -20,9 +20,21 @@ export function bootOverrideOutcome(dev: BootDevice, opts: BootOptions, result: 
   if (!applied) return { device: dev, persistent: opts.persistent, honoured: true, text: `${dev}, ${opts.persistent ? "every boot" : "next boot only"}` };
   const { device, persistent } = applied;
   if (device !== dev) return { device, persistent, honoured: false, text: `${device} — the BMC kept this device although ${dev} was asked` };
-  if (persistent === null) return { device, persistent, honoured: true, text: `${device} (${opts.persistent ? "every boot" : "next boot only"} asked; the BMC does not say which it keeps)` };
+  if (persistent === null)
+    return {
+      device,
+      persistent,
+      honoured: true,
+      text: `${device} (${opts.persistent ? "every boot" : "next boot only"} asked; the BMC does not say which it keeps)`,
+    };
   if (persistent && !opts.persistent)
-    return { device, persistent, honoured: false, text: `${device} — the BMC keeps this override for every boot (it does not do one-time overrides); Anvil clears it when the host returns to the pool` };
-  if (!persistent && opts.persistent) return { device, persistent, honoured: false, text: `${device} — the BMC applies this override to the next boot only (it does not keep overrides)` };
+    return {
+      device,
+      persistent,
+      honoured: false,
+      text: `${device} — the BMC keeps this override for every boot (it does not do one-time overrides); Anvil clears it when the host returns to the pool`,
+    };
+  if (!persistent && opts.persistent)
+    return { device, persistent, honoured: false, text: `${device} — the BMC applies this override to the next boot only (it does not keep overrides)` };
   return { device, persistent, honoured: true, text: `${device}, ${persistent ? "every boot" : "next boot only"}` };
 }

@@ -25,7 +25,8 @@ interface Lab {
 }
 
 /** IPMI requests of one kind the BMC received (netfn chassis 0x00). */
-const chassisRequests = (sim: IpmiSim, cmd: number, first: number) => sim.messages().filter((m) => m.netfn === 0x00 && m.cmd === cmd && m.data[0] === first).length;
+const chassisRequests = (sim: IpmiSim, cmd: number, first: number) =>
+  sim.messages().filter((m) => m.netfn === 0x00 && m.cmd === cmd && m.data[0] === first).length;
 
 async function rejection(p: Promise<unknown>): Promise<BmcError> {
   const e = await p.then(

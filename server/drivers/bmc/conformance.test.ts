@@ -39,12 +39,19 @@ interface RedfishLab extends Lab {
 
 const byTarget: Record<string, BootDevice> = { Hdd: "disk", Pxe: "pxe", Cd: "cdrom", BiosSetup: "bios", UefiHttp: "uefi_http" };
 
-async function redfishLab(dialect: DialectName = "lab", o: { hosts?: number; dpuEvery?: number; machine?: string; consoles?: RedfishLab["consoles"] } = {}): Promise<RedfishLab> {
+async function redfishLab(
+  dialect: DialectName = "lab",
+  o: { hosts?: number; dpuEvery?: number; machine?: string; consoles?: RedfishLab["consoles"] } = {},
+): Promise<RedfishLab> {
   const sim: RedfishSim = await startRedfishSim({ hosts: o.hosts ?? 1, dpuEvery: o.dpuEvery ?? 0, powerTransitionMs: 100, bootMs: 50, dialect });
   const b = sim.byId(o.machine ?? "node-0001");
   if (!b) throw new Error(`no machine ${o.machine} in the ${dialect} lab`);
   const admin = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${sim.adminUrl}/admin/bmcs/${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(`${sim.adminUrl}/admin/bmcs/${path}`, {
+      method,
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
     if (r.status >= 400) throw new Error(`admin ${method} ${path}: ${r.status} ${await r.text()}`);
     return r.status === 204 ? null : r.json();
   };
@@ -261,7 +268,11 @@ const REDFISH_BEHAVIOURS: Array<[string, (d: BmcDriver, lab: RedfishLab) => Prom
       const vm = d.virtualMedia;
       expect(vm).toBeDefined();
       await vm?.insert("http://images.lab/rescue.iso");
-      expect(((await lab.admin("GET", lab.id)) as { virtualMedia: unknown }).virtualMedia).toMatchObject({ image: "http://images.lab/rescue.iso", inserted: true, writeProtected: true });
+      expect(((await lab.admin("GET", lab.id)) as { virtualMedia: unknown }).virtualMedia).toMatchObject({
+        image: "http://images.lab/rescue.iso",
+        inserted: true,
+        writeProtected: true,
+      });
       expect(await vm?.status()).toEqual({ inserted: true, image: "http://images.lab/rescue.iso" });
       await vm?.eject();
       expect(((await lab.admin("GET", lab.id)) as { virtualMedia: unknown }).virtualMedia).toBeNull();

@@ -121,7 +121,9 @@ describe("boot flags read back and zero-exit failures", () => {
       "Close Session command failed: Invalid session ID in request",
     ].join("\n");
     expect(failureText(chatter)).toBeUndefined();
-    expect(failureText(`${chatter}\nSet Chassis Power Control to Soft failed: Unspecified error`)).toBe("Set Chassis Power Control to Soft failed: Unspecified error");
+    expect(failureText(`${chatter}\nSet Chassis Power Control to Soft failed: Unspecified error`)).toBe(
+      "Set Chassis Power Control to Soft failed: Unspecified error",
+    );
   });
 
   it("does not take a refusal in the BMC's present state for a missing capability", () => {

@@ -88,7 +88,9 @@ describe("IPMI driver against ipmi_sim", () => {
     expect(err).toBeInstanceOf(BmcError);
     expect(err.code).toBe("unsupported");
     expect(err.transient).toBe(false);
-    expect(err.message).toBe(`This BMC does not support NMI (diagnostic interrupt) (BMC ${sim.address} refused it: Set Chassis Power Control to Diag failed: Invalid data field in request)`);
+    expect(err.message).toBe(
+      `This BMC does not support NMI (diagnostic interrupt) (BMC ${sim.address} refused it: Set Chassis Power Control to Diag failed: Invalid data field in request)`,
+    );
     // Asked once, not retried; the second request is refused from memory without asking the BMC again.
     expect(diagRequests()).toBe(before + 1);
     const again = await bmc.setPower("nmi").catch((e) => e);
@@ -243,8 +245,10 @@ describe("IPMI driver against ipmi_sim", () => {
   });
 
   it("rejects bad endpoints up front", () => {
-    const mk = (address: string, username = "admin", password = "x") =>
-      () => new IpmiDriver({ driver: "ipmi", address, credentials: { username, password } });
+    const mk =
+      (address: string, username = "admin", password = "x") =>
+      () =>
+        new IpmiDriver({ driver: "ipmi", address, credentials: { username, password } });
     expect(mk("bmc.example:70000")).toThrow(/invalid UDP port/);
     expect(mk("a:b:c")).not.toThrow(); // bare IPv6
     expect(mk("host name")).toThrow(/no valid host/);

@@ -270,10 +270,7 @@ export interface IpmitoolFailure {
  * Turns a failed ipmitool run into a BmcError whose message tells an operator what to fix.
  * `what` names the operation ("read the power state").
  */
-export function classifyIpmitoolFailure(
-  f: IpmitoolFailure,
-  ctx: { address: string; username: string; what: string; timeoutMs: number },
-): BmcError {
+export function classifyIpmitoolFailure(f: IpmitoolFailure, ctx: { address: string; username: string; what: string; timeoutMs: number }): BmcError {
   const { address, username, what } = ctx;
   const detail = (f.stderr || f.stdout).trim().slice(0, 2000);
   // -v chatter ("Invalid completion code received: Invalid command" from an optional probe) never decides it.
@@ -307,23 +304,37 @@ export function classifyIpmitoolFailure(
   if (f.killed) {
     return new BmcError("timeout", address, `BMC ${address} did not finish "${what}" within ${ctx.timeoutMs} ms`, { detail });
   }
-  if (/get auth capabilities error|get channel authentication capabilities|no response from remote controller|unable to establish|connection refused|no route|name or service not known|address lookup/.test(e)) {
+  if (
+    /get auth capabilities error|get channel authentication capabilities|no response from remote controller|unable to establish|connection refused|no route|name or service not known|address lookup/.test(
+      e,
+    )
+  ) {
     return new BmcError("unreachable", address, `BMC ${address} did not answer IPMI over LAN (check the address, UDP port and that IPMI over LAN is enabled)`, {
       detail,
     });
   }
   if (/not supported in present state|cannot execute command.*(present state|command disabled)/.test(e)) {
     // 0xD5 / 0xD6: the BMC can do it, but not now (e.g. a soft-off while the host is off). Not a capability to forget.
-    return new BmcError("bmc_error", address, `BMC ${address} refused to ${what} in its present state (${firstErrorLine(f.stderr) ?? "command not supported in present state"})`, {
-      detail,
-      transient: false,
-    });
+    return new BmcError(
+      "bmc_error",
+      address,
+      `BMC ${address} refused to ${what} in its present state (${firstErrorLine(f.stderr) ?? "command not supported in present state"})`,
+      {
+        detail,
+        transient: false,
+      },
+    );
   }
   if (/invalid data field|invalid command|not supported|command not supported|parameter not supported|invalid request|device not present/.test(e)) {
-    return new BmcError("unsupported", address, `BMC ${address} rejected the request to ${what} as unsupported (${firstErrorLine(f.stderr) ?? "invalid command"})`, {
-      detail,
-      transient: false,
-    });
+    return new BmcError(
+      "unsupported",
+      address,
+      `BMC ${address} rejected the request to ${what} as unsupported (${firstErrorLine(f.stderr) ?? "invalid command"})`,
+      {
+        detail,
+        transient: false,
+      },
+    );
   }
   if (/node busy|insufficient resources|out of space|timeout|temporarily|try again|unspecified error/.test(e)) {
     return new BmcError("bmc_error", address, `BMC ${address} could not ${what} right now: ${firstErrorLine(f.stderr) ?? "busy"}`, {
@@ -346,7 +357,8 @@ function firstErrorLine(stderr: string): string | undefined {
 }
 
 /** What `-v` prints on every run (optional probes of the BMC and their refusals), not about the command itself. */
-const CHATTER = /^loading iana|^running get|^discovered ipmb|^invalid completion code received: invalid command|^get hpm|compcode|^close session command failed/i;
+const CHATTER =
+  /^loading iana|^running get|^discovered ipmb|^invalid completion code received: invalid command|^get hpm|compcode|^close session command failed/i;
 
 function withoutChatter(stderr: string): string {
   return stderr
@@ -434,7 +446,8 @@ export class IpmiDriver implements BmcDriver {
   async getPowerState(): Promise<PowerState> {
     const out = await this.run(["chassis", "power", "status"], "read the power state");
     const state = parsePowerStatus(out);
-    if (state === "unknown") throw new BmcError("bad_response", this.address, `BMC ${this.address} answered the power status query with "${out.trim().slice(0, 200)}"`);
+    if (state === "unknown")
+      throw new BmcError("bad_response", this.address, `BMC ${this.address} answered the power status query with "${out.trim().slice(0, 200)}"`);
     return state;
   }
 
@@ -486,7 +499,8 @@ export class IpmiDriver implements BmcDriver {
     if (!flags) throw new BmcError("bad_response", this.address, `BMC ${this.address} answered the boot flags query with "${text.trim().slice(0, 200)}"`);
     const asked = `${dev} (${opts.persistent ? "every boot" : "next boot only"})`;
     if (flags.device !== dev) {
-      const holds = flags.device === "none" ? "no boot override" : `${flags.device}${flags.valid ? (flags.persistent ? " for every boot" : " for the next boot") : ""}`;
+      const holds =
+        flags.device === "none" ? "no boot override" : `${flags.device}${flags.valid ? (flags.persistent ? " for every boot" : " for the next boot") : ""}`;
       throw new BmcError("bmc_error", this.address, `BMC ${this.address} accepted the boot device ${asked} but did not apply it: it holds ${holds}`, {
         detail: text,
         transient: false,
@@ -657,16 +671,30 @@ export class IpmiDriver implements BmcDriver {
           if (!err && !failed) return resolve(stdout);
           if (failed) {
             // Exit code 0 but the BMC refused: it answered, so retrying the same request is pointless.
-            const c = classifyIpmitoolFailure({ exitCode: 0, killed: false, stderr: failed, stdout: "" }, { address: this.address, username: this.username, what, timeoutMs: this.timeoutMs });
+            const c = classifyIpmitoolFailure(
+              { exitCode: 0, killed: false, stderr: failed, stdout: "" },
+              { address: this.address, username: this.username, what, timeoutMs: this.timeoutMs },
+            );
             const code = c.code === "unsupported" || c.code === "auth" ? c.code : "bmc_error";
             const detail = (stderr ?? "").trim().slice(0, 2000);
-            return reject(new BmcError(code, this.address, code === "bmc_error" ? `BMC ${this.address} refused to ${what}: ${failed}` : c.message, { detail, transient: false }));
+            return reject(
+              new BmcError(code, this.address, code === "bmc_error" ? `BMC ${this.address} refused to ${what}: ${failed}` : c.message, {
+                detail,
+                transient: false,
+              }),
+            );
           }
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number | null; signal?: string | null };
           const spawnError = typeof e.code === "string" ? e : undefined;
           reject(
             classifyIpmitoolFailure(
-              { exitCode: typeof e.code === "number" ? e.code : null, killed: Boolean(e.killed && e.signal), stderr: stderr ?? "", stdout: stdout ?? "", spawnError },
+              {
+                exitCode: typeof e.code === "number" ? e.code : null,
+                killed: Boolean(e.killed && e.signal),
+                stderr: stderr ?? "",
+                stdout: stdout ?? "",
+                spawnError,
+              },
               { address: this.address, username: this.username, what, timeoutMs: this.timeoutMs },
             ),
           );

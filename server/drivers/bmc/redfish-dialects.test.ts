@@ -27,7 +27,10 @@ async function lab(dialect: Parameters<typeof startRedfishSim>[0]["dialect"], o:
 }
 
 function driver(address: string, o: { verifyTls?: boolean } = {}): RedfishDriver {
-  const d = new RedfishDriver({ driver: "redfish", address, credentials: { username: "admin", password: "password" }, timeoutMs: 5000, retries: 0, ...o }, { backoffMs: 20 });
+  const d = new RedfishDriver(
+    { driver: "redfish", address, credentials: { username: "admin", password: "password" }, timeoutMs: 5000, retries: 0, ...o },
+    { backoffMs: 20 },
+  );
   cleanup.push(() => d.close());
   return d;
 }
@@ -43,7 +46,11 @@ async function caught(p: Promise<unknown>): Promise<BmcError> {
 }
 
 async function admin(sim: RedfishSim, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${sim.adminUrl}/admin/bmcs/${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(`${sim.adminUrl}/admin/bmcs/${path}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   if (r.status >= 400) throw new Error(`admin ${method} ${path}: ${r.status} ${await r.text()}`);
   return r.status === 204 ? null : r.json();
 }
@@ -69,7 +76,9 @@ describe("the system an address names (finding 1)", () => {
     const e = await caught(driver(n1.baseUrl).getPowerState());
     expect(e.code).toBe("invalid");
     expect(e.transient).toBe(false);
-    expect(e.message).toBe(`BMC ${n1.baseUrl} manages 2 computer systems; enroll each by the URL of its system: ${n1.baseUrl}/redfish/v1/Systems/1, ${n1.baseUrl}/redfish/v1/Systems/2`);
+    expect(e.message).toBe(
+      `BMC ${n1.baseUrl} manages 2 computer systems; enroll each by the URL of its system: ${n1.baseUrl}/redfish/v1/Systems/1, ${n1.baseUrl}/redfish/v1/Systems/2`,
+    );
     expect(probeMessage(e, n1.baseUrl)).toBe(e.message);
   });
 
@@ -139,7 +148,8 @@ describe("boot override read back and cleared the way the BMC accepts (finding 4
     const b = sim.bmcs[0];
     const p = await startRedfishProxy(b.url, {
       rewrite: (path, j) => {
-        if (path === "/redfish/v1/Systems/System.Embedded.1" && j.Boot) j.Boot["BootSourceOverrideEnabled@Redfish.AllowableValues"] = ["Disabled", "Continuous"];
+        if (path === "/redfish/v1/Systems/System.Embedded.1" && j.Boot)
+          j.Boot["BootSourceOverrideEnabled@Redfish.AllowableValues"] = ["Disabled", "Continuous"];
         return j;
       },
     });
@@ -235,6 +245,8 @@ describe("addresses and TLS (finding 9)", () => {
     const e = await caught(driver(url, { verifyTls: true }).getPowerState());
     expect(e.code).toBe("tls");
     const m = probeMessage(e, url);
-    expect(m).toBe(`The BMC at ${url} presented a certificate Anvil does not trust (self-signed certificate). Install a trusted certificate on the BMC, or turn off "verify certificate" for this node.`);
+    expect(m).toBe(
+      `The BMC at ${url} presented a certificate Anvil does not trust (self-signed certificate). Install a trusted certificate on the BMC, or turn off "verify certificate" for this node.`,
+    );
   });
 });

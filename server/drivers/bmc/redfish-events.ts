@@ -28,7 +28,12 @@ export class SseParser {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(this.buf.startsWith("\r\n", nl) ? nl + 2 : nl + 1);
       if (line === "") {
-        if (this.frame.data.length) out.push({ ...(this.frame.id !== undefined ? { id: this.frame.id } : {}), ...(this.frame.event ? { event: this.frame.event } : {}), data: this.frame.data.join("\n") });
+        if (this.frame.data.length)
+          out.push({
+            ...(this.frame.id !== undefined ? { id: this.frame.id } : {}),
+            ...(this.frame.event ? { event: this.frame.event } : {}),
+            data: this.frame.data.join("\n"),
+          });
         this.frame = { data: [] };
         continue;
       }
@@ -200,16 +205,40 @@ async function poll(src: StreamSource, onEvent: (e: BmcLiveEvent) => void, opts:
       const [p, h, log] = await Promise.all([src.powerState(), src.health(), src.log()]);
       const now = new Date();
       if (power !== undefined && p !== power) {
-        onEvent({ id: `poll-${++n}`, at: now, kind: "power", severity: "ok", message: `Power state changed from ${power} to ${p}.`, powerState: p, source: "poll" });
+        onEvent({
+          id: `poll-${++n}`,
+          at: now,
+          kind: "power",
+          severity: "ok",
+          message: `Power state changed from ${power} to ${p}.`,
+          powerState: p,
+          source: "poll",
+        });
       }
       if (health !== undefined && h.health !== health) {
         const s = h.health === "critical" ? "critical" : h.health === "warning" ? "warning" : "ok";
-        onEvent({ id: `poll-${++n}`, at: now, kind: "health", severity: s, message: `Health changed from ${health} to ${h.health}${h.reason ? `: ${h.reason}` : ""}.`, health: h.health, source: "poll" });
+        onEvent({
+          id: `poll-${++n}`,
+          at: now,
+          kind: "health",
+          severity: s,
+          message: `Health changed from ${health} to ${h.health}${h.reason ? `: ${h.reason}` : ""}.`,
+          health: h.health,
+          source: "poll",
+        });
       }
       if (seen) {
         for (const e of log) {
           if (seen.has(e.id)) continue;
-          onEvent({ id: `sel-${e.id}`, at: e.created, kind: "log", severity: e.severity, message: e.message, ...(e.messageId ? { messageId: e.messageId } : {}), source: "poll" });
+          onEvent({
+            id: `sel-${e.id}`,
+            at: e.created,
+            kind: "log",
+            severity: e.severity,
+            message: e.message,
+            ...(e.messageId ? { messageId: e.messageId } : {}),
+            source: "poll",
+          });
         }
       }
       power = p;

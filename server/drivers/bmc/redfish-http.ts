@@ -174,13 +174,20 @@ export function redfishMessageIds(json: Json | null): string[] {
   const err = json?.error as Json | undefined;
   const ids: string[] = [];
   const info = err?.["@Message.ExtendedInfo"];
-  if (Array.isArray(info)) for (const m of info) if (m && typeof (m as Json).MessageId === "string") ids.push(((m as Json).MessageId as string).split(".").pop() ?? "");
+  if (Array.isArray(info))
+    for (const m of info) if (m && typeof (m as Json).MessageId === "string") ids.push(((m as Json).MessageId as string).split(".").pop() ?? "");
   if (typeof err?.code === "string") ids.push(err.code.split(".").pop() ?? "");
   return ids;
 }
 
 /** HTTP status of a failed Redfish request → BmcError (see BmcErrorCode). */
-export function httpError(address: string, res: Pick<RedfishResponse, "status" | "json"> & { text?: string }, what: string, action: boolean, attempts = 1): BmcError {
+export function httpError(
+  address: string,
+  res: Pick<RedfishResponse, "status" | "json"> & { text?: string },
+  what: string,
+  action: boolean,
+  attempts = 1,
+): BmcError {
   const detailText = redfishErrorText(res.json) ?? (res.text ? res.text.replace(/\s+/g, " ").trim().slice(0, 200) : undefined);
   const why = detailText ? `: ${detailText}` : "";
   const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
@@ -222,9 +229,7 @@ export function networkError(address: string, e: unknown, what: string, timedOut
     return new BmcError("timeout", address, `BMC ${address} did not answer "${what}" within ${budgetMs} ms`, { detail: text, cause: e });
   }
   if ((code && TLS_CODES.has(code)) || /certificate|self[- ]signed/i.test(text)) {
-    const hint = verifyTls
-      ? "trust the BMC's certificate (CA) or turn off certificate verification for this node"
-      : "check the BMC's TLS settings";
+    const hint = verifyTls ? "trust the BMC's certificate (CA) or turn off certificate verification for this node" : "check the BMC's TLS settings";
     return new BmcError("tls", address, `BMC ${address} presented a TLS certificate Anvil does not trust (${text}); ${hint}`, {
       detail: text,
       transient: false,
@@ -239,7 +244,14 @@ export function networkError(address: string, e: unknown, what: string, timedOut
     });
   }
   if (code && UNREACHABLE_CODES.has(code)) {
-    const how = code === "ECONNREFUSED" ? "refused the connection" : code === "ENOTFOUND" || code === "EAI_AGAIN" ? "has a host name that does not resolve" : code === "EHOSTUNREACH" || code === "ENETUNREACH" ? "is not reachable (no route)" : "dropped the connection";
+    const how =
+      code === "ECONNREFUSED"
+        ? "refused the connection"
+        : code === "ENOTFOUND" || code === "EAI_AGAIN"
+          ? "has a host name that does not resolve"
+          : code === "EHOSTUNREACH" || code === "ENETUNREACH"
+            ? "is not reachable (no route)"
+            : "dropped the connection";
     return new BmcError("unreachable", address, `BMC ${address} ${how} (${code}) while trying to ${what}`, { detail: text, cause: e });
   }
   return new BmcError("unreachable", address, `BMC ${address} could not be reached to ${what}: ${text}`, { detail: text, cause: e });
@@ -300,7 +312,8 @@ export class RedfishTransport {
     } catch {
       throw new BmcError("invalid", address, `Redfish BMC address "${address}" is not a URL (expected e.g. https://10.0.0.5)`);
     }
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new BmcError("invalid", address, `Redfish BMC address "${address}" must start with https:// or http://`);
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new BmcError("invalid", address, `Redfish BMC address "${address}" must start with https:// or http://`);
     if (u.username || u.password) throw new BmcError("invalid", address, "Put the BMC credentials in the credentials fields, not in the URL");
     u.pathname = u.pathname.replace(/\/+$/, "").replace(/\/redfish\/v1$/, "");
     u.search = "";
@@ -387,8 +400,7 @@ export class RedfishTransport {
       }
       if (res.status >= 400) {
         const transient = res.status >= 500 || res.status === 429;
-        const retryable =
-          transient && (policy === "all" || (policy === "unsent" && (res.status === 503 || res.status === 429))) && (o.retryIf?.(res) ?? true);
+        const retryable = transient && (policy === "all" || (policy === "unsent" && (res.status === 503 || res.status === 429))) && (o.retryIf?.(res) ?? true);
         if (retryable && attempt < maxAttempts && (await this.backoff(attempt, retryAfterMs(res.headers["retry-after"]), o.deadline))) continue;
         if (o.allow?.includes(res.status)) return res;
         throw httpError(this.address, res, o.what, o.action ?? false, attempt);
@@ -453,10 +465,15 @@ export class RedfishTransport {
         } catch {
           if (r.statusCode < 300) {
             const type = h["content-type"] ?? "unknown content type";
-            throw new BmcError("bad_response", this.address, `${this.address} answered with ${type} instead of Redfish JSON when asked to ${o.what} ("${text.replace(/\s+/g, " ").trim().slice(0, 80)}")`, {
-              detail: text.slice(0, 2000),
-              transient: false,
-            });
+            throw new BmcError(
+              "bad_response",
+              this.address,
+              `${this.address} answered with ${type} instead of Redfish JSON when asked to ${o.what} ("${text.replace(/\s+/g, " ").trim().slice(0, 80)}")`,
+              {
+                detail: text.slice(0, 2000),
+                transient: false,
+              },
+            );
           }
         }
       }
@@ -467,13 +484,23 @@ export class RedfishTransport {
       const err = networkError(this.address, e, o.what, timedOut, o.deadline.budgetMs, this.opts.verifyTls);
       // http:// to a port that speaks only TLS: the BMC drops the plain request (or answers with a TLS alert).
       // Say what to change instead of "dropped the connection".
-      if (err.code === "unreachable" && url.startsWith("http:") && DROPPED_CODES.has(errCode(e) ?? "") && (await speaksTls(url, Math.min(2000, o.deadline.remaining())))) {
+      if (
+        err.code === "unreachable" &&
+        url.startsWith("http:") &&
+        DROPPED_CODES.has(errCode(e) ?? "") &&
+        (await speaksTls(url, Math.min(2000, o.deadline.remaining())))
+      ) {
         const https = this.address.replace(/^http:/, "https:");
-        throw new BmcError("invalid", this.address, `This BMC speaks HTTPS on that port; use ${https} (the address ${this.address} sends plain HTTP to a TLS-only port)`, {
-          detail: err.detail,
-          transient: false,
-          cause: e,
-        });
+        throw new BmcError(
+          "invalid",
+          this.address,
+          `This BMC speaks HTTPS on that port; use ${https} (the address ${this.address} sends plain HTTP to a TLS-only port)`,
+          {
+            detail: err.detail,
+            transient: false,
+            cause: e,
+          },
+        );
       }
       throw err;
     } finally {
@@ -489,10 +516,13 @@ export class RedfishTransport {
       await this.ensureAuth(deadline);
       let timedOut = false;
       const ac = new AbortController();
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, Math.max(1, deadline.remaining()));
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          ac.abort();
+        },
+        Math.max(1, deadline.remaining()),
+      );
       const onAbort = () => ac.abort();
       signal.addEventListener("abort", onAbort, { once: true });
       let r: Dispatcher.ResponseData;
@@ -570,10 +600,15 @@ export class RedfishTransport {
     });
     if (res.status === 401 || res.status === 403) {
       const why = redfishErrorText(res.json);
-      throw new BmcError("auth", this.address, `BMC ${this.address} refused the credentials for user "${username}" (HTTP ${res.status}${why ? `: ${why}` : ""})`, {
-        transient: false,
-        detail: JSON.stringify(res.json ?? null).slice(0, 2000),
-      });
+      throw new BmcError(
+        "auth",
+        this.address,
+        `BMC ${this.address} refused the credentials for user "${username}" (HTTP ${res.status}${why ? `: ${why}` : ""})`,
+        {
+          transient: false,
+          detail: JSON.stringify(res.json ?? null).slice(0, 2000),
+        },
+      );
     }
     const token = res.headers["x-auth-token"];
     if (res.status < 300 && token) {
@@ -596,9 +631,12 @@ export class RedfishTransport {
       const d = new Deadline(3000);
       try {
         const url = this.resolve(a.location);
-        await request(url, { method: "DELETE", headers: { "x-auth-token": a.token }, dispatcher: this.dispatcher, signal: AbortSignal.timeout(Math.max(1, d.remaining())) }).then((r) =>
-          r.body.dump(),
-        );
+        await request(url, {
+          method: "DELETE",
+          headers: { "x-auth-token": a.token },
+          dispatcher: this.dispatcher,
+          signal: AbortSignal.timeout(Math.max(1, d.remaining())),
+        }).then((r) => r.body.dump());
       } catch {
         // The session expires on the BMC by itself.
       }

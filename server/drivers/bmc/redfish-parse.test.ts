@@ -19,7 +19,14 @@ describe("SseParser", () => {
 
 describe("eventsFromRedfish", () => {
   it("classifies power, health and log events", () => {
-    const rec = (MessageId: string, origin: string, Severity = "OK") => ({ EventId: MessageId, EventTimestamp: "2025-01-01T00:00:00Z", Severity, Message: "m", MessageId, OriginOfCondition: { "@odata.id": origin } });
+    const rec = (MessageId: string, origin: string, Severity = "OK") => ({
+      EventId: MessageId,
+      EventTimestamp: "2025-01-01T00:00:00Z",
+      Severity,
+      Message: "m",
+      MessageId,
+      OriginOfCondition: { "@odata.id": origin },
+    });
     const evs = eventsFromRedfish(
       {
         Id: "1",
@@ -55,7 +62,12 @@ describe("error mapping", () => {
     expect(httpError(A, { status: 404, json: null }, "read a thing", false).code).toBe("bmc_error");
     expect(httpError(A, { status: 405, json: null }, "x", false).code).toBe("unsupported");
     expect(httpError(A, { status: 501, json: null }, "x", false).code).toBe("unsupported");
-    const bad = httpError(A, { status: 400, json: body(["The value 'Foo' for the parameter ResetType is not in the list of acceptable values.", "Second."]) }, "ResetType 'Foo'", true);
+    const bad = httpError(
+      A,
+      { status: 400, json: body(["The value 'Foo' for the parameter ResetType is not in the list of acceptable values.", "Second."]) },
+      "ResetType 'Foo'",
+      true,
+    );
     expect(bad).toMatchObject({ code: "invalid", transient: false });
     expect(bad.message).toBe(`BMC ${A} refused ResetType 'Foo': The value 'Foo' for the parameter ResetType is not in the list of acceptable values.; Second.`);
     const five = httpError(A, { status: 503, json: body(["Busy."]) }, "read the power state", false, 3);
@@ -64,7 +76,14 @@ describe("error mapping", () => {
   });
 
   it("keeps a useful Resolution and drops boilerplate", () => {
-    const j = { error: { "@Message.ExtendedInfo": [{ Message: "Locked.", Resolution: "Unlock the account in the BMC UI." }, { Message: "B.", Resolution: "Resubmit the request." }] } };
+    const j = {
+      error: {
+        "@Message.ExtendedInfo": [
+          { Message: "Locked.", Resolution: "Unlock the account in the BMC UI." },
+          { Message: "B.", Resolution: "Resubmit the request." },
+        ],
+      },
+    };
     expect(redfishErrorText(j)).toBe("Locked. (Unlock the account in the BMC UI.); B.");
     expect(redfishErrorText({ error: { message: "only message" } })).toBe("only message");
     expect(redfishErrorText(null)).toBeUndefined();
@@ -81,7 +100,9 @@ describe("error mapping", () => {
     expect(tls.message).toMatch(/turn off certificate verification/);
     expect(networkError(A, err("EPROTO", "wrong version number"), "x", false, 1000, true).code).toBe("bad_response");
     // undici wraps socket errors: the cause's code counts
-    expect(networkError(A, Object.assign(new Error("fetch failed"), { cause: err("ECONNREFUSED") }), "x", false, 1000, true).message).toMatch(/refused the connection/);
+    expect(networkError(A, Object.assign(new Error("fetch failed"), { cause: err("ECONNREFUSED") }), "x", false, 1000, true).message).toMatch(
+      /refused the connection/,
+    );
   });
 
   it("reads Retry-After in seconds or as an HTTP date", () => {
@@ -96,7 +117,14 @@ describe("error mapping", () => {
 
 describe("Redfish values", () => {
   it("maps power states, health and task states", () => {
-    expect(["On", "Off", "PoweringOn", "PoweringOff", "Paused", "Bogus"].map(mapPowerState)).toEqual(["on", "off", "powering_on", "powering_off", "on", "unknown"]);
+    expect(["On", "Off", "PoweringOn", "PoweringOff", "Paused", "Bogus"].map(mapPowerState)).toEqual([
+      "on",
+      "off",
+      "powering_on",
+      "powering_off",
+      "on",
+      "unknown",
+    ]);
     expect(["OK", "Warning", "Critical", undefined].map(mapHealth)).toEqual(["ok", "warning", "critical", "unknown"]);
     expect(taskStateOf({ TaskState: "Running" })).toBe("running");
     expect(taskStateOf({ TaskState: "Completed", TaskStatus: "OK" })).toBe("completed");
@@ -106,7 +134,16 @@ describe("Redfish values", () => {
   });
 
   it("maps and orders log entries", () => {
-    const e = logEntryToEvent({ Id: "12", Created: "2025-03-01T10:00:00Z", Severity: "Critical", Message: "PSU1 lost", MessageId: "X.1.0.PsuLost", SensorType: "Power Supply / Converter", SensorNumber: 5, EntryCode: "Deassert" });
+    const e = logEntryToEvent({
+      Id: "12",
+      Created: "2025-03-01T10:00:00Z",
+      Severity: "Critical",
+      Message: "PSU1 lost",
+      MessageId: "X.1.0.PsuLost",
+      SensorType: "Power Supply / Converter",
+      SensorNumber: 5,
+      EntryCode: "Deassert",
+    });
     expect(e).toEqual({
       id: "12",
       created: new Date("2025-03-01T10:00:00Z"),
@@ -119,7 +156,9 @@ describe("Redfish values", () => {
     });
     expect(logEntryToEvent({ Id: "x", Created: "garbage" }).created).toBeNull();
     const t = (id: string, at: string | null) => ({ id, created: at ? new Date(at) : null, severity: "ok" as const, message: id });
-    expect(sortEvents([t("10", "2025-01-02T00:00:00Z"), t("9", "2025-01-02T00:00:00Z"), t("1", null), t("3", "2025-01-01T00:00:00Z")]).map((x) => x.id)).toEqual(["1", "3", "9", "10"]);
+    expect(
+      sortEvents([t("10", "2025-01-02T00:00:00Z"), t("9", "2025-01-02T00:00:00Z"), t("1", null), t("3", "2025-01-01T00:00:00Z")]).map((x) => x.id),
+    ).toEqual(["1", "3", "9", "10"]);
   });
 
   it("finds a BMC's base URL in an absolute Redfish URL", () => {

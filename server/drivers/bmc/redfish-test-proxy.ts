@@ -45,12 +45,15 @@ export async function startRedfishProxy(target: string, hooks: ProxyHooks = {}):
       }
       await hooks.before?.(r);
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length" && k !== "connection") headers[k] = v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === "string" && k !== "host" && k !== "content-length" && k !== "connection") headers[k] = v;
       const up = await request(`${target}${r.path}`, { method: r.method as "GET", headers, body: r.body === "" ? undefined : r.body });
       let text = await up.body.text();
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(up.headers)) if (typeof v === "string" && k !== "content-length" && k !== "connection" && k !== "keep-alive" && k !== "transfer-encoding") out[k] = v;
-      if (hooks.rewrite && text && /json/.test(String(up.headers["content-type"]))) text = JSON.stringify(hooks.rewrite(r.path.split("?")[0], JSON.parse(text)));
+      for (const [k, v] of Object.entries(up.headers))
+        if (typeof v === "string" && k !== "content-length" && k !== "connection" && k !== "keep-alive" && k !== "transfer-encoding") out[k] = v;
+      if (hooks.rewrite && text && /json/.test(String(up.headers["content-type"])))
+        text = JSON.stringify(hooks.rewrite(r.path.split("?")[0], JSON.parse(text)));
       res.writeHead(up.statusCode, out).end(up.statusCode === 204 || up.statusCode === 304 ? undefined : text);
       log.push({ method: r.method, path: r.path, status: up.statusCode });
     } catch (e) {

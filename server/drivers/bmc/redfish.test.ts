@@ -34,7 +34,14 @@ afterAll(async () => {
 function driver(b: SimBmc | string, o: { password?: string; timeoutMs?: number; retries?: number; verifyTls?: boolean; ca?: string } = {}): RedfishDriver {
   const url = typeof b === "string" ? b : b.url;
   const d = new RedfishDriver(
-    { driver: "redfish", address: url, credentials: { username: "admin", password: o.password ?? "password" }, timeoutMs: o.timeoutMs ?? 5000, retries: o.retries, verifyTls: o.verifyTls },
+    {
+      driver: "redfish",
+      address: url,
+      credentials: { username: "admin", password: o.password ?? "password" },
+      timeoutMs: o.timeoutMs ?? 5000,
+      retries: o.retries,
+      verifyTls: o.verifyTls,
+    },
     { backoffMs: 30, ...(o.ca ? { ca: o.ca } : {}) },
   );
   cleanup.push(() => d.close());
@@ -124,7 +131,11 @@ describe("sessions and authentication", () => {
   it("falls back to Basic auth when the BMC refuses a session (session limit reached)", async () => {
     const made: string[] = [];
     for (;;) {
-      const r = await fetch(`${host2.url}/redfish/v1/SessionService/Sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ UserName: "admin", Password: "password" }) });
+      const r = await fetch(`${host2.url}/redfish/v1/SessionService/Sessions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ UserName: "admin", Password: "password" }),
+      });
       await r.body?.cancel();
       if (r.status !== 201) {
         expect(r.status).toBe(503);
@@ -215,7 +226,8 @@ describe("power", () => {
   it("refuses actions the BMC does not allow, before asking it; a 404 on the action target is unsupported too", async () => {
     const p = await proxy(host1, {
       rewrite: (path, j) => {
-        if (path === "/redfish/v1/Systems/System.Embedded.1") j.Actions["#ComputerSystem.Reset"]["ResetType@Redfish.AllowableValues"] = ["On", "ForceOff", "GracefulShutdown"];
+        if (path === "/redfish/v1/Systems/System.Embedded.1")
+          j.Actions["#ComputerSystem.Reset"]["ResetType@Redfish.AllowableValues"] = ["On", "ForceOff", "GracefulShutdown"];
         return j;
       },
     });
@@ -226,7 +238,10 @@ describe("power", () => {
     expect(e.message).toMatch(/does not offer power action "nmi" \(Redfish ResetType Nmi; it allows On, ForceOff, GracefulShutdown\)/);
     expect(p.log.some((l) => l.path.includes("ComputerSystem.Reset"))).toBe(false);
 
-    const gone = await proxy(host1, { intercept: (r) => (r.path.endsWith("ComputerSystem.Reset") ? { status: 404, json: { error: { code: "Base.1.18.ResourceMissingAtURI", message: "not here" } } } : undefined) });
+    const gone = await proxy(host1, {
+      intercept: (r) =>
+        r.path.endsWith("ComputerSystem.Reset") ? { status: 404, json: { error: { code: "Base.1.18.ResourceMissingAtURI", message: "not here" } } } : undefined,
+    });
     const e404 = await caught(driver(gone.url).setPower("on"));
     expect(e404.code).toBe("unsupported");
     expect(e404.message).toMatch(/does not support ResetType 'On' \(HTTP 404: not here\)/);
@@ -252,7 +267,12 @@ describe("power", () => {
                 error: {
                   code: "Base.1.18.ActionParameterValueNotInList",
                   message: "x",
-                  "@Message.ExtendedInfo": [{ MessageId: "Base.1.18.ActionParameterValueNotInList", Message: "The value 'Nmi' for the parameter ResetType is not in the list of acceptable values." }],
+                  "@Message.ExtendedInfo": [
+                    {
+                      MessageId: "Base.1.18.ActionParameterValueNotInList",
+                      Message: "The value 'Nmi' for the parameter ResetType is not in the list of acceptable values.",
+                    },
+                  ],
                 },
               },
             }
@@ -324,7 +344,9 @@ describe("boot override", () => {
     });
     const e2 = await caught(driver(p.url).setBootDevice("bios", { persistent: false }));
     expect(e2.code).toBe("invalid");
-    expect(e2.message).toBe(`BMC ${p.url} refused set the boot override to BiosSetup (Once): The value 'BiosSetup' for the property BootSourceOverrideTarget is not in the list of acceptable values.`);
+    expect(e2.message).toBe(
+      `BMC ${p.url} refused set the boot override to BiosSetup (Once): The value 'BiosSetup' for the property BootSourceOverrideTarget is not in the list of acceptable values.`,
+    );
   });
 });
 
@@ -418,7 +440,11 @@ describe("virtual media", () => {
     expect((await admin("GET", host1.id)).virtualMedia).toMatchObject({ image: "http://images.lab/rescue.iso", inserted: true, writeProtected: true });
     await d.virtualMedia.insert("http://images.lab/rescue.iso"); // same image: nothing to do
     await d.virtualMedia.insert("https://images.lab/installer.iso", { writeProtected: false });
-    expect((await admin("GET", host1.id)).virtualMedia).toMatchObject({ image: "https://images.lab/installer.iso", writeProtected: false, transferProtocolType: "HTTPS" });
+    expect((await admin("GET", host1.id)).virtualMedia).toMatchObject({
+      image: "https://images.lab/installer.iso",
+      writeProtected: false,
+      transferProtocolType: "HTTPS",
+    });
     await d.virtualMedia.eject();
     expect(await d.virtualMedia.status()).toEqual({ inserted: false, image: null });
     await d.virtualMedia.eject(); // nothing inserted: no-op
@@ -583,7 +609,11 @@ describe("faults, timeouts and retries", () => {
     const p = await proxy(dpu2, {
       intercept: (r) =>
         r.path.endsWith("ComputerSystem.Reset")
-          ? { status, json: { error: { code: "Base.1.18.InternalError", message: "The request failed due to an internal service error." } }, headers: (status === 503 ? { "retry-after": "0" } : {}) as Record<string, string> }
+          ? {
+              status,
+              json: { error: { code: "Base.1.18.InternalError", message: "The request failed due to an internal service error." } },
+              headers: (status === 503 ? { "retry-after": "0" } : {}) as Record<string, string>,
+            }
           : undefined,
     });
     const d = driver(p.url, { retries: 2 });
@@ -614,7 +644,9 @@ describe("faults, timeouts and retries", () => {
 
 describe("probeRedfish", () => {
   it("summarises a Redfish BMC", async () => {
-    expect(await probeRedfish({ driver: "redfish", address: `${host1.url}/redfish/v1`, credentials: { username: "admin", password: "password" } })).toMatchObject({
+    expect(
+      await probeRedfish({ driver: "redfish", address: `${host1.url}/redfish/v1`, credentials: { username: "admin", password: "password" } }),
+    ).toMatchObject({
       address: host1.url,
       redfishVersion: "1.21.0",
       auth: "session",

@@ -372,7 +372,12 @@ export class RedfishDriver implements BmcDriver {
         if (this.pinnedSystem) {
           // The address names a system the BMC does not have: say which it has rather than drive another.
           const ids = await this.listSystems(d).catch(() => [] as string[]);
-          throw new BmcError("invalid", this.address, `BMC ${this.transport.origin} has no computer system at ${path}${ids.length ? ` (it has ${ids.join(", ")})` : ""}`, { transient: false });
+          throw new BmcError(
+            "invalid",
+            this.address,
+            `BMC ${this.transport.origin} has no computer system at ${path}${ids.length ? ` (it has ${ids.join(", ")})` : ""}`,
+            { transient: false },
+          );
         }
         this.systemRef = undefined;
         this.systemIds = undefined;
@@ -396,7 +401,11 @@ export class RedfishDriver implements BmcDriver {
     const { json } = await this.system(this.deadline());
     const s = mapPowerState(json.PowerState);
     if (s === "unknown" && json.PowerState !== undefined) {
-      throw new BmcError("bad_response", this.address, `BMC ${this.address} reports PowerState "${String(json.PowerState)}", which is not a Redfish power state`);
+      throw new BmcError(
+        "bad_response",
+        this.address,
+        `BMC ${this.address} reports PowerState "${String(json.PowerState)}", which is not a Redfish power state`,
+      );
     }
     return s;
   }
@@ -472,7 +481,12 @@ export class RedfishDriver implements BmcDriver {
       if (!boot) throw new BmcError("unsupported", this.address, `BMC ${this.address} offers no boot override (no Boot property on its system)`);
       const allowedTargets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"];
       if (Array.isArray(allowedTargets) && !allowedTargets.includes(target)) {
-        throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot boot from "${dev}" (Redfish target ${target}; it offers ${allowedTargets.join(", ")})`, { transient: false });
+        throw new BmcError(
+          "unsupported",
+          this.address,
+          `BMC ${this.address} cannot boot from "${dev}" (Redfish target ${target}; it offers ${allowedTargets.join(", ")})`,
+          { transient: false },
+        );
       }
       let enabled = opts?.persistent ? "Continuous" : "Once";
       const allowedEnabled = boot["BootSourceOverrideEnabled@Redfish.AllowableValues"];
@@ -480,9 +494,14 @@ export class RedfishDriver implements BmcDriver {
         // No one-time overrides on this BMC: set it for every boot and report that (cleanNode clears it later).
         if (enabled === "Once" && allowedEnabled.includes("Continuous")) enabled = "Continuous";
         else
-          throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot set a ${opts.persistent ? "persistent" : "one-time"} boot override (it offers ${allowedEnabled.join(", ")})`, {
-            transient: false,
-          });
+          throw new BmcError(
+            "unsupported",
+            this.address,
+            `BMC ${this.address} cannot set a ${opts.persistent ? "persistent" : "one-time"} boot override (it offers ${allowedEnabled.join(", ")})`,
+            {
+              transient: false,
+            },
+          );
       }
       const patch: Json = { BootSourceOverrideEnabled: enabled, BootSourceOverrideTarget: target };
       // Mode only when asked and when the BMC has the property: BMCs without it reject it as unknown.
@@ -490,7 +509,9 @@ export class RedfishDriver implements BmcDriver {
         const mode = opts.uefi ? "UEFI" : "Legacy";
         const allowedModes = boot["BootSourceOverrideMode@Redfish.AllowableValues"];
         if (Array.isArray(allowedModes) && !allowedModes.includes(mode)) {
-          throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot boot in ${mode} mode (it offers ${allowedModes.join(", ")})`, { transient: false });
+          throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot boot in ${mode} mode (it offers ${allowedModes.join(", ")})`, {
+            transient: false,
+          });
         }
         patch.BootSourceOverrideMode = mode;
       }
@@ -503,9 +524,14 @@ export class RedfishDriver implements BmcDriver {
       });
       if (res.status === 412) {
         if (attempt < 2) continue;
-        throw new BmcError("bmc_error", this.address, `BMC ${this.address} rejected the boot override twice with 412 PreconditionFailed: the system kept changing while Anvil wrote it; try again`, {
-          transient: true,
-        });
+        throw new BmcError(
+          "bmc_error",
+          this.address,
+          `BMC ${this.address} rejected the boot override twice with 412 PreconditionFailed: the system kept changing while Anvil wrote it; try again`,
+          {
+            transient: true,
+          },
+        );
       }
       if (res.status === 202) await this.waitTask(res.headers.location ?? ref(res.json) ?? "", d, "the boot override");
       return { applied: await this.readBackBoot(dev, target, d) };
@@ -559,7 +585,11 @@ export class RedfishDriver implements BmcDriver {
       memoryGiB: mem,
       nics,
       dpus: dpuList,
-      raw: { serviceRoot: { RedfishVersion: root.RedfishVersion, Vendor: root.Vendor, Product: root.Product, UUID: root.UUID }, system: sys, manager: manager ?? null },
+      raw: {
+        serviceRoot: { RedfishVersion: root.RedfishVersion, Vendor: root.Vendor, Product: root.Product, UUID: root.UUID },
+        system: sys,
+        manager: manager ?? null,
+      },
     };
     if (!isDpu) inv.dpuBmcUrl = dpuHint;
     if (isDpu) {
@@ -643,7 +673,8 @@ export class RedfishDriver implements BmcDriver {
           if (s?.SystemType === "DPU") add(sid, refsOf(obj(s.Links)?.OffloadedNetworkDeviceFunctions));
         }
       }
-      if (depth < 2 && Array.isArray(links?.Contains)) for (const sub of (links.Contains as unknown[]).map(ref)) if (sub) chassisQueue.push({ id: sub, depth: depth + 1 });
+      if (depth < 2 && Array.isArray(links?.Contains))
+        for (const sub of (links.Contains as unknown[]).map(ref)) if (sub) chassisQueue.push({ id: sub, depth: depth + 1 });
       const adaptersRef = ref(c.NetworkAdapters);
       if (!adaptersRef) continue;
       const adapters = await this.members(adaptersRef, d, "list the network adapters");
@@ -666,7 +697,8 @@ export class RedfishDriver implements BmcDriver {
       const others = ids.filter((id) => id !== ref(sys));
       const systems = await mapLimit(others, FANOUT, async (id) => ({ id, json: (await this.get(id, d, "read a computer system", [404])).json }));
       const servers = systems.filter((x) => x.json && x.json.SystemType !== "DPU");
-      if (servers.length === 0) for (const x of systems) if (x.json?.SystemType === "DPU") add(x.id, refsOf(obj(x.json.Links)?.OffloadedNetworkDeviceFunctions));
+      if (servers.length === 0)
+        for (const x of systems) if (x.json?.SystemType === "DPU") add(x.id, refsOf(obj(x.json.Links)?.OffloadedNetworkDeviceFunctions));
     }
     return [...bySystem.values()];
   }
@@ -691,7 +723,10 @@ export class RedfishDriver implements BmcDriver {
     // Why: the newest SEL entries at least as bad as the warning level, newest first.
     let reason: string | undefined;
     try {
-      const bad = (await this.listEvents()).filter((e) => e.severity !== "ok").slice(-3).reverse();
+      const bad = (await this.listEvents())
+        .filter((e) => e.severity !== "ok")
+        .slice(-3)
+        .reverse();
       if (bad.length) reason = bad.map((e) => e.message.replace(/\.$/, "")).join("; ");
     } catch {
       // The health itself is known; a log that cannot be read only costs the explanation.
@@ -746,7 +781,8 @@ export class RedfishDriver implements BmcDriver {
    * the LogEntry Id for the first (the system's SEL, or its first hardware log) and "<service>:<Id>" for the others.
    */
   async listEvents(opts: ListEventsOptions = {}): Promise<BmcEvent[]> {
-    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1)) throw new BmcError("invalid", this.address, "limit must be a positive integer");
+    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1))
+      throw new BmcError("invalid", this.address, "limit must be a positive integer");
     const d = this.deadline();
     const sources = await this.hardwareLogs(d);
     const events: BmcEvent[] = [];
@@ -785,7 +821,11 @@ export class RedfishDriver implements BmcDriver {
   async clearBootOverride(): Promise<void> {
     const d = this.deadline();
     const cleared = (b: Json | undefined) => !b || b.BootSourceOverrideEnabled === "Disabled" || b.BootSourceOverrideTarget === "None";
-    const forms: Json[] = [{ BootSourceOverrideEnabled: "Disabled" }, { BootSourceOverrideTarget: "None" }, { BootSourceOverrideEnabled: "Disabled", BootSourceOverrideTarget: "None" }];
+    const forms: Json[] = [
+      { BootSourceOverrideEnabled: "Disabled" },
+      { BootSourceOverrideTarget: "None" },
+      { BootSourceOverrideEnabled: "Disabled", BootSourceOverrideTarget: "None" },
+    ];
     const tried: string[] = [];
     let current = await this.system(d);
     if (cleared(obj(current.json.Boot))) return; // nothing to clear
@@ -806,7 +846,10 @@ export class RedfishDriver implements BmcDriver {
         current = await this.system(d);
         if (cleared(obj(current.json.Boot))) return;
       }
-      if (!res || res.status === 412) throw new BmcError("bmc_error", this.address, `BMC ${this.address} rejected clearing the boot override twice with 412 PreconditionFailed; try again`, { transient: true });
+      if (!res || res.status === 412)
+        throw new BmcError("bmc_error", this.address, `BMC ${this.address} rejected clearing the boot override twice with 412 PreconditionFailed; try again`, {
+          transient: true,
+        });
       if (res.status === 202) await this.waitTask(res.headers.location ?? ref(res.json) ?? "", d, "clearing the boot override");
       if (res.status === 400) {
         tried.push(`${label}: refused (${redfishErrorText(res.json) ?? "HTTP 400"})`);
@@ -867,7 +910,8 @@ export class RedfishDriver implements BmcDriver {
     const seenOnManager: string[] = [];
     if (!ws) {
       const mgr = await this.manager(sys, await this.transport.root(d), d).catch(() => undefined);
-      const types = (x: unknown) => (obj(x)?.ServiceEnabled !== false && Array.isArray(obj(x)?.ConnectTypesSupported) ? (obj(x)?.ConnectTypesSupported as unknown[]) : []);
+      const types = (x: unknown) =>
+        obj(x)?.ServiceEnabled !== false && Array.isArray(obj(x)?.ConnectTypesSupported) ? (obj(x)?.ConnectTypesSupported as unknown[]) : [];
       const serial = types(mgr?.SerialConsole);
       const shell = types(mgr?.CommandShell);
       if (mgr?.SerialConsole) seenOnManager.push(`SerialConsole ${serial.length ? `(${serial.join(", ")})` : "(disabled)"}`);
@@ -886,7 +930,9 @@ export class RedfishDriver implements BmcDriver {
     for (const o of [...ssh, ...ipmi]) if (!options.some((x) => same(x, o))) options.push(o);
     if (options.length) return { options };
     const system = sc ? `its system's SerialConsole offers no enabled WebSocket, SSH or IPMI console` : "its system advertises no SerialConsole";
-    const manager = seenOnManager.length ? `its manager advertises ${seenOnManager.join(" and ")} without SSH or IPMI` : "its manager advertises no SerialConsole or CommandShell";
+    const manager = seenOnManager.length
+      ? `its manager advertises ${seenOnManager.join(" and ")} without SSH or IPMI`
+      : "its manager advertises no SerialConsole or CommandShell";
     return { options, none: `This BMC offers no serial console (${system}; ${manager})` };
   }
 
@@ -904,10 +950,15 @@ export class RedfishDriver implements BmcDriver {
       if (state === "completed") return;
       if (state === "failed") {
         const msgs = taskMessages(r.json);
-        throw new BmcError("bmc_error", this.address, `BMC ${this.address} failed ${what}: ${msgs.join("; ") || `task ended in ${String(r.json?.TaskState)}`}`, {
-          transient: false,
-          detail: JSON.stringify(r.json).slice(0, 2000),
-        });
+        throw new BmcError(
+          "bmc_error",
+          this.address,
+          `BMC ${this.address} failed ${what}: ${msgs.join("; ") || `task ended in ${String(r.json?.TaskState)}`}`,
+          {
+            transient: false,
+            detail: JSON.stringify(r.json).slice(0, 2000),
+          },
+        );
       }
       const wait = Math.min(retryAfterMs(r.headers["retry-after"]) ?? 1000, 5000);
       if (wait + 100 > d.remaining()) {
@@ -920,7 +971,14 @@ export class RedfishDriver implements BmcDriver {
   private async taskStatus(taskUrl: string, d: Deadline): Promise<FirmwareTaskStatus> {
     if (taskUrl === "") return { state: "completed", percent: 100, messages: [] };
     const r = await this.get(taskUrl, d, "read the update task");
-    const state = r.status === 202 && !r.json ? "running" : r.status === 202 ? (taskStateOf(r.json) === "completed" ? "running" : taskStateOf(r.json)) : taskStateOf(r.json);
+    const state =
+      r.status === 202 && !r.json
+        ? "running"
+        : r.status === 202
+          ? taskStateOf(r.json) === "completed"
+            ? "running"
+            : taskStateOf(r.json)
+          : taskStateOf(r.json);
     const pct = num(r.json?.PercentComplete);
     return { state, percent: pct ?? (state === "completed" ? 100 : null), messages: taskMessages(r.json) };
   }
@@ -940,9 +998,7 @@ export class RedfishDriver implements BmcDriver {
     if (!invRef) return [];
     const ids = await this.members(invRef, d, "list the firmware inventory");
     const items = await mapLimit(ids, FANOUT, async (id) => (await this.get(id, d, "read a firmware component", [404])).json);
-    return items
-      .filter((j): j is Json => !!j)
-      .map((j) => ({ id: String(j.Id ?? ref(j)), name: str(j.Name) ?? String(j.Id), version: str(j.Version) ?? "" }));
+    return items.filter((j): j is Json => !!j).map((j) => ({ id: String(j.Id ?? ref(j)), name: str(j.Name) ?? String(j.Id), version: str(j.Version) ?? "" }));
   }
 
   private async simpleUpdate(imageUri: string, targets?: string[]): Promise<{ taskUrl: string }> {
@@ -952,7 +1008,8 @@ export class RedfishDriver implements BmcDriver {
     } catch {
       throw new BmcError("invalid", this.address, `Firmware image "${imageUri}" is not a URL the BMC can download (e.g. https://images.example/bf-bundle.bfb)`);
     }
-    if (!/^(https?|ftp|sftp|scp|tftp|nfs|cifs):$/.test(parsed.protocol)) throw new BmcError("invalid", this.address, `Firmware image URL scheme ${parsed.protocol} is not one a BMC downloads from`);
+    if (!/^(https?|ftp|sftp|scp|tftp|nfs|cifs):$/.test(parsed.protocol))
+      throw new BmcError("invalid", this.address, `Firmware image URL scheme ${parsed.protocol} is not one a BMC downloads from`);
     const d = this.deadline();
     const us = await this.updateService(d);
     const action = obj(obj(us.Actions)?.["#UpdateService.SimpleUpdate"]);
@@ -966,7 +1023,11 @@ export class RedfishDriver implements BmcDriver {
         // Accept "DPU_OS", "/redfish/v1/UpdateService/FirmwareInventory/DPU_OS" and the BlueField docs' form without the leading "/".
         const path = t.includes("/") ? `/${t.replace(/^\/+/, "")}` : known.find((k) => k.split("/").pop() === t);
         if (!path || (known.length && !known.includes(path))) {
-          throw new BmcError("invalid", this.address, `BMC ${this.address} has no firmware component "${t}" (it has ${known.map((k) => k.split("/").pop()).join(", ") || "none"})`);
+          throw new BmcError(
+            "invalid",
+            this.address,
+            `BMC ${this.address} has no firmware component "${t}" (it has ${known.map((k) => k.split("/").pop()).join(", ") || "none"})`,
+          );
         }
         return path;
       });
@@ -1010,7 +1071,8 @@ export class RedfishDriver implements BmcDriver {
     } catch {
       throw new BmcError("invalid", this.address, `Image "${imageUrl}" is not a URL (e.g. https://images.example/install.iso)`);
     }
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new BmcError("invalid", this.address, "Virtual media images are mounted from http:// or https:// URLs");
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new BmcError("invalid", this.address, "Virtual media images are mounted from http:// or https:// URLs");
     const d = this.deadline();
     let slot = await this.mediaSlot(d);
     if (slot.json.Inserted === true && slot.json.Image === imageUrl) return;
@@ -1022,13 +1084,19 @@ export class RedfishDriver implements BmcDriver {
     const tpAllowed = obj(obj(slot.json.Actions)?.["#VirtualMedia.InsertMedia"])?.["TransferProtocolType@Redfish.AllowableValues"];
     const tp = u.protocol === "https:" ? "HTTPS" : "HTTP";
     if (Array.isArray(tpAllowed)) {
-      if (!tpAllowed.includes(tp)) throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot mount images over ${tp} (it offers ${tpAllowed.join(", ")})`);
+      if (!tpAllowed.includes(tp))
+        throw new BmcError("unsupported", this.address, `BMC ${this.address} cannot mount images over ${tp} (it offers ${tpAllowed.join(", ")})`);
       body.TransferProtocolType = tp;
     } else if (!this.mediaAction(slot.json, "InsertMedia") && "TransferProtocolType" in slot.json) body.TransferProtocolType = tp;
     await this.changeMedia(slot, "InsertMedia", body, d, `insert virtual media ${imageUrl}`);
     const after = (await this.mediaSlot(d)).json;
     if (after.Inserted !== true || after.Image !== imageUrl)
-      throw new BmcError("bmc_error", this.address, `BMC ${this.address} accepted virtual media ${imageUrl} but shows ${after.Inserted === true ? `${String(after.Image)} inserted` : "nothing inserted"}`, { transient: false });
+      throw new BmcError(
+        "bmc_error",
+        this.address,
+        `BMC ${this.address} accepted virtual media ${imageUrl} but shows ${after.Inserted === true ? `${String(after.Image)} inserted` : "nothing inserted"}`,
+        { transient: false },
+      );
   }
 
   private async ejectMedia(): Promise<void> {
@@ -1048,10 +1116,19 @@ export class RedfishDriver implements BmcDriver {
     const res = target
       ? await this.transport.call("POST", target, { deadline: d, what, body, action: true })
       : await this.transport
-          .call("PATCH", slot.id, { deadline: d, what: `${what} (PATCH of the VirtualMedia resource; it offers no VirtualMedia.${name} action)`, body: name === "InsertMedia" ? body : { Image: null, Inserted: false } })
+          .call("PATCH", slot.id, {
+            deadline: d,
+            what: `${what} (PATCH of the VirtualMedia resource; it offers no VirtualMedia.${name} action)`,
+            body: name === "InsertMedia" ? body : { Image: null, Inserted: false },
+          })
           .catch((e: unknown) => {
             if (isBmcError(e) && e.code === "unsupported")
-              throw new BmcError("unsupported", this.address, `BMC ${this.address} offers neither a VirtualMedia.${name} action nor a writable VirtualMedia resource (${e.message})`, { transient: false });
+              throw new BmcError(
+                "unsupported",
+                this.address,
+                `BMC ${this.address} offers neither a VirtualMedia.${name} action nor a writable VirtualMedia resource (${e.message})`,
+                { transient: false },
+              );
             throw e;
           });
     if (res.status === 202) await this.waitTask(res.headers.location ?? "", d, what);
@@ -1123,4 +1200,3 @@ export async function probeRedfish(ep: BmcEndpoint, opts: RedfishDriverOptions =
     await driver.close();
   }
 }
-

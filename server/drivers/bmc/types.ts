@@ -19,15 +19,7 @@ export type PowerState = "on" | "off" | "powering_on" | "powering_off" | "unknow
  */
 export type PowerAction = "on" | "off" | "soft_off" | "reboot" | "soft_reboot" | "power_cycle" | "nmi";
 
-export const POWER_ACTIONS: readonly PowerAction[] = [
-  "on",
-  "off",
-  "soft_off",
-  "reboot",
-  "soft_reboot",
-  "power_cycle",
-  "nmi",
-];
+export const POWER_ACTIONS: readonly PowerAction[] = ["on", "off", "soft_off", "reboot", "soft_reboot", "power_cycle", "nmi"];
 
 /** Boot override target. Redfish Hdd|Pxe|Cd|BiosSetup|UefiHttp; IPMI disk|pxe|cdrom|bios (no uefi_http). */
 export type BootDevice = "disk" | "pxe" | "cdrom" | "bios" | "uefi_http";

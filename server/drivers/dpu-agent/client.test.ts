@@ -15,11 +15,20 @@ let hanging: Server;
 let hangingUrl: string;
 
 async function setFaults(faults: unknown) {
-  const res = await fetch(`${url}/admin/faults`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(faults) });
+  const res = await fetch(`${url}/admin/faults`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(faults),
+  });
   expect(res.status).toBe(200);
 }
 
-const disk = { transport: "nvme-tcp" as const, target: { nqn: "nqn.2024-01.io.anvil:vol-1", address: "127.0.0.1", port: 4420 }, hostNqn: "nqn.2014-08.io.anvil:dpu:7", role: "boot" as const };
+const disk = {
+  transport: "nvme-tcp" as const,
+  target: { nqn: "nqn.2024-01.io.anvil:vol-1", address: "127.0.0.1", port: 4420 },
+  hostNqn: "nqn.2014-08.io.anvil:dpu:7",
+  role: "boot" as const,
+};
 const nic = { mac: "02:00:00:00:00:0A", network: { type: "vlan" as const, vlanId: 100 }, rules: { ingress: [], egress: [] } };
 
 beforeAll(async () => {

@@ -97,7 +97,13 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
       if (refused) throw new DpuAgentError(0, "forbidden", `DPU agent at ${base}: ${refused.message}`);
       const e = err as Error;
       const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
-      throw new DpuAgentError(0, timedOut ? "timeout" : "unreachable", timedOut ? `DPU agent at ${base} did not answer ${method} ${path} within ${timeoutMs} ms` : `DPU agent at ${base} is unreachable: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+      throw new DpuAgentError(
+        0,
+        timedOut ? "timeout" : "unreachable",
+        timedOut
+          ? `DPU agent at ${base} did not answer ${method} ${path} within ${timeoutMs} ms`
+          : `DPU agent at ${base} is unreachable: ${(e.cause as Error | undefined)?.message ?? e.message}`,
+      );
     }
     const text = await res.text();
     let json: unknown;
@@ -108,7 +114,12 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
     }
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
-      throw new DpuAgentError(res.status, err?.code ?? `http_${res.status}`, `DPU agent: ${err?.message ?? (text.slice(0, 200) || res.statusText)}`, err?.field);
+      throw new DpuAgentError(
+        res.status,
+        err?.code ?? `http_${res.status}`,
+        `DPU agent: ${err?.message ?? (text.slice(0, 200) || res.statusText)}`,
+        err?.field,
+      );
     }
     return { status: res.status, json };
   }

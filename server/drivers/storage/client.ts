@@ -234,7 +234,12 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     } catch (e) {
       if (call.signal?.aborted) throw new StorageError({ status: 0, code: "aborted", message: `storage ${call.method} ${call.path} was cancelled`, cause: e });
       if (timeout.aborted) {
-        throw new StorageError({ status: 0, code: "timeout", message: `storage service did not answer ${call.method} ${call.path} within ${timeoutMs} ms`, cause: e });
+        throw new StorageError({
+          status: 0,
+          code: "timeout",
+          message: `storage service did not answer ${call.method} ${call.path} within ${timeoutMs} ms`,
+          cause: e,
+        });
       }
       throw new StorageError({
         status: 0,

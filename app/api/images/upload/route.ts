@@ -17,7 +17,10 @@ export async function POST(req: Request) {
   } catch (e) {
     if (req.signal.aborted || isClientGone(e)) {
       logger.info({ requestId: ctx.requestId, reason: (e as Error)?.message }, "image upload ended by the client before the whole file arrived");
-      return Response.json({ error: { message: "The upload ended before the whole file arrived; nothing was stored.", code: "UPLOAD_ABORTED" } }, { status: 400 });
+      return Response.json(
+        { error: { message: "The upload ended before the whole file arrived; nothing was stored.", code: "UPLOAD_ABORTED" } },
+        { status: 400 },
+      );
     }
     logger.error({ err: e, requestId: ctx.requestId }, "image upload failed");
     return Response.json({ error: { message: "Something went wrong on the server; it has been logged.", code: "INTERNAL_SERVER_ERROR" } }, { status: 500 });

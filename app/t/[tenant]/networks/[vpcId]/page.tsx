@@ -14,7 +14,10 @@ export default async function Page({ params }: { params: Promise<{ tenant: strin
   const { tenant, vpcId } = await params;
   const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
   if (!m || !z.uuid().safeParse(vpcId).success) notFound();
-  const [row] = await getDb().select({ id: vpcs.id }).from(vpcs).where(and(eq(vpcs.id, vpcId), eq(vpcs.tenantId, m.id)));
+  const [row] = await getDb()
+    .select({ id: vpcs.id })
+    .from(vpcs)
+    .where(and(eq(vpcs.id, vpcId), eq(vpcs.tenantId, m.id)));
   if (!row) notFound();
   return <VpcDetail tenant={m.slug} vpcId={row.id} />;
 }
