@@ -1,10 +1,14 @@
-// Test fixtures: a tenant pair and one principal per role, and a tRPC caller acting as each of them.
+// Test fixtures: a tenant pair and one principal per role, and a tRPC caller acting as each of them; the file-wide
+// setup most router tests share (useFixtures, makeNetwork, useTestStorage), a few rows many tests insert directly
+// (insertTenant, insertPool, insertInstance), and how a test reads a refusal (failure, fieldOf).
+import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
+import { afterAll, beforeAll } from "vitest";
 import type { Db } from "../db/client";
 import * as s from "../db/schema";
 import { createCaller } from "../server/api/root";
 import type { Principal } from "../server/auth/principal";
-import { uniq } from "./db";
+import { uniq, useTestDb } from "./db";
 
 export const roles = ["anonymous", "operatorAdmin", "operatorViewer", "tenantAdmin", "tenantMember", "otherTenantMember"] as const;
 export type Role = (typeof roles)[number];
@@ -54,4 +58,86 @@ export function callerAs(fx: Fixtures, role: Role) {
 
 export async function tenantState(db: Db, id: string, state: "active" | "suspended") {
   await db.update(s.tenants).set({ state }).where(eq(s.tenants.id, id));
+}
+
+/**
+ * The fixtures on the run's database, made once for the test file (a beforeAll registered where this is called), with
+ * the tenant's quota row set to `quotas` when given. The object is filled in when that hook runs: read it in tests
+ * and later hooks, not at the file's top level.
+ */
+export function useFixtures(quotas?: Omit<typeof s.quotas.$inferInsert, "tenantId">): Fixtures {
+  const fx = {} as Fixtures;
+  beforeAll(async () => {
+    Object.assign(fx, await makeFixtures(useTestDb()));
+    if (quotas) await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, ...quotas });
+  });
+  return fx;
+}
+
+/**
+ * The lab storage service (test/storage.ts) for the test file: started before its tests, closed (with Anvil's client)
+ * after. Loaded on use, so files without storage do not load the simulator.
+ */
+export function useTestStorage() {
+  let svc: { close(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    svc = await (await import("./storage")).startTestStorage();
+  });
+  afterAll(async () => {
+    await (await import("../server/storage/backend")).getStorage().close();
+    await svc?.close();
+  });
+}
+
+/** The fixtures' tenant's VPC "main" (10.0.0.0/16), made by its admin, with its default group and subnet "web" (10.0.1.0/24). */
+export async function makeNetwork(fx: Fixtures) {
+  const admin = callerAs(fx, "tenantAdmin");
+  const vpcId = (await admin.vpcs.create({ tenant: fx.tenant.slug, name: "main", cidr: "10.0.0.0/16" })).id;
+  const subnetId = (await admin.subnets.create({ tenant: fx.tenant.slug, vpcId, name: "web", cidr: "10.0.1.0/24" })).id;
+  const defaultGroupId = (await admin.vpcs.get({ tenant: fx.tenant.slug, id: vpcId })).defaultGroup!.id;
+  return { vpcId, subnetId, defaultGroupId };
+}
+
+/** A tenant row (slug `uniq(prefix)`), straight into the database. */
+export async function insertTenant(db: Db, prefix: string, name = `${prefix} test`) {
+  const [row] = await db
+    .insert(s.tenants)
+    .values({ slug: uniq(prefix), name })
+    .returning();
+  return row!;
+}
+
+/** A pool row of resource class bm.test, straight into the database. */
+export async function insertPool(db: Db) {
+  const [row] = await db
+    .insert(s.pools)
+    .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
+  return row!;
+}
+
+/** An instance row (name `uniq("srv")`, a 20 GiB system volume unless `values` say otherwise), straight into the database. */
+export async function insertInstance(db: Db, values: Partial<typeof s.instances.$inferInsert> & { tenantId: string; poolId: string }) {
+  const [row] = await db
+    .insert(s.instances)
+    .values({ name: uniq("srv"), systemVolumeSizeGiB: 20, ...values })
+    .returning();
+  return row!;
+}
+
+/** The tRPC refusal of a call that must fail; a call that succeeds, or fails with another kind of error, fails the test. */
+export async function failure(p: Promise<unknown>): Promise<TRPCError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof TRPCError) return e;
+    throw e;
+  }
+  throw new Error("expected a failure");
+}
+
+/** The field a refusal points at: a FieldErrorCause's field or the first zod issue's path. */
+export function fieldOf(e: TRPCError): string | undefined {
+  const c = e.cause as { field?: string; issues?: { path: PropertyKey[] }[] } | undefined;
+  return c?.field ?? c?.issues?.[0]?.path.join(".");
 }

@@ -1,26 +1,16 @@
 // Image upload handler against the lab storage service: qcow2 detected by magic bytes (virtual size from the
 // header), raw accepted only when declared and sector-aligned, other formats refused with the fix, size cap,
 // operator-admin only, and the bytes land on the image's storage volume before the golden snapshot.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GiB } from "@/db/validation/storage";
-import type { StorageService } from "@/sim/storage";
-import { uniq, useTestDb } from "@/test/db";
-import { type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { type Fixtures, useFixtures, useTestStorage } from "@/test/fixtures";
 import { getStorage } from "./backend";
 import { inspectImageHeader, makeQcow2 } from "./image-file";
-import { startTestStorage } from "@/test/storage";
 import { handleImageUpload } from "./upload";
 
-let fx: Fixtures;
-let svc: StorageService;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  svc = await startTestStorage();
-});
-afterAll(async () => {
-  await getStorage().close();
-  await svc.close();
-});
+const fx = useFixtures();
+useTestStorage();
 
 function upload(body: Buffer, q: Record<string, string>, who: keyof Fixtures["principals"] = "operatorAdmin") {
   const req = new Request(`http://anvil.test/api/images/upload?${new URLSearchParams(q)}`, {

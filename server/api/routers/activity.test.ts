@@ -1,29 +1,19 @@
 // Router tests of a tenant's home and activity log against the real Postgres: only the tenant's own rows (never
 // another tenant's, never rows about hosts, nodes or pools, never details naming hardware), cursor pages that cover
 // everything once, the action/person/time filters, and the home's counts, recent work and failures.
-import type { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { callerAs, failure, type Fixtures, insertInstance, insertPool, makeFixtures } from "@/test/fixtures";
 import { tenantDetails } from "./activity";
 
 let db: ReturnType<typeof useTestDb>;
 let poolId: string;
 beforeAll(async () => {
   db = useTestDb();
-  const [pool] = await db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  poolId = pool!.id;
+  poolId = (await insertPool(db)).id;
 });
 
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
 const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
 
 async function auditRow(values: Partial<typeof s.auditEvents.$inferInsert> & { tenantId: string | null; action: string }) {
@@ -42,13 +32,7 @@ async function operation(values: Partial<typeof s.operations.$inferInsert> & { t
   return row!;
 }
 
-async function instance(tenantId: string, values: Partial<typeof s.instances.$inferInsert> = {}) {
-  const [row] = await db
-    .insert(s.instances)
-    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 20, ...values })
-    .returning();
-  return row!;
-}
+const instance = (tenantId: string, values: Partial<typeof s.instances.$inferInsert> = {}) => insertInstance(db, { tenantId, poolId, ...values });
 
 describe("activity.log", () => {
   let fx: Fixtures;
@@ -99,8 +83,8 @@ describe("activity.log", () => {
     // The other tenant sees its row and none of these; asking for this tenant by slug is NOT_FOUND.
     const other = await callerAs(fx, "otherTenantMember").activity.log({ tenant: fx.otherTenant.slug, limit: 200 });
     expect(other.items.map((r) => r.id)).toEqual([theirs.id]);
-    expect((await errOf(callerAs(fx, "otherTenantMember").activity.log({ tenant: fx.tenant.slug })))?.code).toBe("NOT_FOUND");
-    expect((await errOf(callerAs(fx, "operatorAdmin").activity.log({ tenant: fx.tenant.slug })))?.code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(fx, "otherTenantMember").activity.log({ tenant: fx.tenant.slug }))).code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(fx, "operatorAdmin").activity.log({ tenant: fx.tenant.slug }))).code).toBe("NOT_FOUND");
   });
 
   it("records a real change: a VPC the tenant creates shows in its log and not in the other tenant's", async () => {
@@ -141,7 +125,7 @@ describe("activity.log", () => {
 
     const asc = await caller.activity.log({ tenant: t.tenant.slug, dir: "asc", limit: 1 });
     expect(asc.items[0]?.id).toBe(rows[0]!.id);
-    expect((await errOf(caller.activity.log({ tenant: t.tenant.slug, cursor: "not-a-cursor" })))?.code).toBe("BAD_REQUEST");
+    expect((await failure(caller.activity.log({ tenant: t.tenant.slug, cursor: "not-a-cursor" }))).code).toBe("BAD_REQUEST");
   });
 
   it("filters by action, by person and by time", async () => {
@@ -164,9 +148,9 @@ describe("activity.log", () => {
     expect(await ids({ to: at(250) })).toEqual([a1.id]);
     expect(await ids({ from: at(250), to: at(150) })).toEqual([a2.id]);
     expect(await ids({ action: "nothing.like.this" })).toEqual([]);
-    const bad = await errOf(c.activity.log({ tenant: t.tenant.slug, from: at(10), to: at(20) }));
-    expect(bad?.code).toBe("BAD_REQUEST");
-    expect(bad?.message).toMatch(/end of the time range is before its start/);
+    const bad = await failure(c.activity.log({ tenant: t.tenant.slug, from: at(10), to: at(20) }));
+    expect(bad.code).toBe("BAD_REQUEST");
+    expect(bad.message).toMatch(/end of the time range is before its start/);
 
     const facets = await c.activity.facets({ tenant: t.tenant.slug });
     expect(facets).toEqual({ actions: ["subnet.create", "vpc.create"], actors: [alice, bob].sort() });
@@ -225,7 +209,7 @@ describe("activity.operations", () => {
     const p2 = await c.activity.operations({ tenant: t.tenant.slug, limit: 2, cursor: p1.nextCursor });
     expect(p2.items.map((r) => r.id)).toEqual([ok.id]);
     expect(p2.nextCursor).toBeNull();
-    expect((await errOf(callerAs(t, "otherTenantMember").activity.operations({ tenant: t.tenant.slug })))?.code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(t, "otherTenantMember").activity.operations({ tenant: t.tenant.slug }))).code).toBe("NOT_FOUND");
   });
 });
 

@@ -4,7 +4,6 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +11,7 @@ import * as s from "@/db/schema";
 import { appRouter } from "@/server/api/root";
 import { createContext } from "@/server/api/trpc";
 import { useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { callerAs, failure, fieldOf, type Fixtures, makeFixtures } from "@/test/fixtures";
 
 let fx: Fixtures;
 let server: Server;
@@ -44,12 +43,6 @@ afterAll(async () => {
   server.close();
   await once(server, "close");
 });
-
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
 
 /** One tRPC call over HTTP with a Bearer token; returns the HTTP status and the decoded result or error. */
 async function call(token: string | null, path: string, input: unknown, kind: "query" | "mutation" = "query") {
@@ -113,7 +106,7 @@ describe("API tokens", () => {
     await member.apiTokens.revoke({ id: a.id });
     const revoked = await call(a.token, "quotas.get", { tenant: fx.tenant.slug });
     expect([revoked.status, revoked.message]).toEqual([401, "Sign in to continue."]);
-    expect((await errOf(member.apiTokens.revoke({ id: a.id })))?.code).toBe("NOT_FOUND");
+    expect((await failure(member.apiTokens.revoke({ id: a.id }))).code).toBe("NOT_FOUND");
 
     const b = await member.apiTokens.create({ name: "to-expire", expiresInDays: 1, scope });
     await fx.db
@@ -140,26 +133,26 @@ describe("API tokens", () => {
 
   it("refuses scopes wider than the user's and lifetimes over a year", async () => {
     const member = callerAs(fx, "tenantMember");
-    const wider = await errOf(
+    const wider = await failure(
       member.apiTokens.create({ name: "w", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-admin" } }),
     );
-    expect([wider?.code, (wider?.cause as { field?: string } | undefined)?.field]).toEqual(["FORBIDDEN", "scope.role"]);
-    const notMine = await errOf(
+    expect([wider.code, fieldOf(wider)]).toEqual(["FORBIDDEN", "scope.role"]);
+    const notMine = await failure(
       member.apiTokens.create({ name: "n", expiresInDays: 1, scope: { kind: "tenant", tenant: fx.otherTenant.slug, role: "tenant-member" } }),
     );
-    expect(notMine?.code).toBe("NOT_FOUND");
-    expect((await errOf(member.apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-viewer" } })))?.code).toBe(
+    expect(notMine.code).toBe("NOT_FOUND");
+    expect((await failure(member.apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-viewer" } }))).code).toBe(
       "FORBIDDEN",
     );
     expect(
-      (await errOf(callerAs(fx, "operatorViewer").apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })))
-        ?.code,
+      (await failure(callerAs(fx, "operatorViewer").apiTokens.create({ name: "p", expiresInDays: 1, scope: { kind: "platform", role: "operator-admin" } })))
+        .code,
     ).toBe("FORBIDDEN");
-    const long = await errOf(
+    const long = await failure(
       member.apiTokens.create({ name: "l", expiresInDays: 366, scope: { kind: "tenant", tenant: fx.tenant.slug, role: "tenant-member" } }),
     );
-    expect(long?.code).toBe("BAD_REQUEST");
-    expect(long?.message).toMatch(/At most 365 days/);
+    expect(long.code).toBe("BAD_REQUEST");
+    expect(long.message).toMatch(/At most 365 days/);
   });
 
   it("scopes operator tokens to a platform role, narrowed when the user is demoted", async () => {

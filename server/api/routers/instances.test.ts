@@ -4,27 +4,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, insertInstance, insertPool, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
+const fx = useFixtures();
 let poolId: string;
 
-async function instance(tenantId: string, values: Partial<typeof s.instances.$inferInsert> = {}) {
-  const [row] = await fx.db
-    .insert(s.instances)
-    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 20, ...values })
-    .returning();
-  return row!;
-}
+const instance = (tenantId: string, values: Partial<typeof s.instances.$inferInsert> = {}) => insertInstance(fx.db, { tenantId, poolId, ...values });
 
 beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  const [pool] = await fx.db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  poolId = pool!.id;
+  poolId = (await insertPool(fx.db)).id;
 });
 
 describe("instances router", () => {

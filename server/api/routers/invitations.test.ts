@@ -2,25 +2,16 @@
 // in the same transaction, audited) or declines; nobody else can see or answer it; tenant admins list and revoke;
 // expired, revoked, declined and accepted invitations are refused with the reason; an address invited before it had
 // an account is answered once the account exists; API tokens can't answer; a tenant with invitations can be deleted.
-import type { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { createCaller } from "@/server/api/root";
 import type { Principal } from "@/server/auth/principal";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
+const fx = useFixtures();
 
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
 const DAY = 86_400_000;
 
 /** A platform user in no tenant of the fixtures, and a caller signed in as them. */
@@ -65,8 +56,8 @@ describe("invitations", () => {
     // Nobody else sees it or can answer it; to them it does not exist.
     expect((await callerAs(fx, "tenantMember").invitations.mine()).items.map((i) => i.id)).not.toContain(inv.id);
     for (const other of [callerAs(fx, "tenantMember"), callerAs(fx, "otherTenantMember"), callerAs(fx, "operatorAdmin"), (await person()).caller]) {
-      expect((await errOf(other.invitations.accept({ id: inv.id })))?.code).toBe("NOT_FOUND");
-      expect((await errOf(other.invitations.decline({ id: inv.id })))?.code).toBe("NOT_FOUND");
+      expect((await failure(other.invitations.accept({ id: inv.id }))).code).toBe("NOT_FOUND");
+      expect((await failure(other.invitations.decline({ id: inv.id }))).code).toBe("NOT_FOUND");
     }
     expect(await membershipOf(p.id)).toBeUndefined();
 
@@ -84,8 +75,8 @@ describe("invitations", () => {
     expect((await p.caller.members.list({ tenant: fx.tenant.slug })).myRole).toBe("tenant-admin");
     expect((await p.caller.invitations.mine()).items).toEqual([]);
     expect((await callerAs(fx, "tenantAdmin").invitations.list({ tenant: fx.tenant.slug })).items.map((i) => i.id)).not.toContain(inv.id);
-    const twice = await errOf(p.caller.invitations.accept({ id: inv.id }));
-    expect([twice?.code, twice?.message]).toEqual(["PRECONDITION_FAILED", "You have already accepted this invitation to Acme test."]);
+    const twice = await failure(p.caller.invitations.accept({ id: inv.id }));
+    expect([twice.code, twice.message]).toEqual(["PRECONDITION_FAILED", "You have already accepted this invitation to Acme test."]);
   });
 
   it("lets the invitee decline it: no membership, and the address can be invited again", async () => {
@@ -94,9 +85,9 @@ describe("invitations", () => {
     expect((await p.caller.invitations.decline({ id: inv.id })).status).toBe("declined");
     expect(await membershipOf(p.id)).toBeUndefined();
     expect((await p.caller.invitations.mine()).items).toEqual([]);
-    const late = await errOf(p.caller.invitations.accept({ id: inv.id }));
-    expect(late?.code).toBe("PRECONDITION_FAILED");
-    expect(late?.message).toMatch(/You declined this invitation to Acme test; ask one of its tenant admins to invite you again/);
+    const late = await failure(p.caller.invitations.accept({ id: inv.id }));
+    expect(late.code).toBe("PRECONDITION_FAILED");
+    expect(late.message).toMatch(/You declined this invitation to Acme test; ask one of its tenant admins to invite you again/);
     const audits = await fx.db
       .select()
       .from(s.auditEvents)
@@ -115,21 +106,21 @@ describe("invitations", () => {
       expect.objectContaining({ id: inv.id, email: p.email, role: "tenant-member", status: "pending", invitedBy: fx.principals.tenantAdmin.email }),
     );
     // Members can't see or revoke them; another tenant's admin can't reach them at all.
-    expect((await errOf(callerAs(fx, "tenantMember").invitations.list({ tenant: fx.tenant.slug })))?.code).toBe("FORBIDDEN");
-    expect((await errOf(callerAs(fx, "tenantMember").invitations.revoke({ tenant: fx.tenant.slug, id: inv.id })))?.code).toBe("FORBIDDEN");
-    expect((await errOf(callerAs(fx, "otherTenantMember").invitations.revoke({ tenant: fx.otherTenant.slug, id: inv.id })))?.code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(fx, "tenantMember").invitations.list({ tenant: fx.tenant.slug }))).code).toBe("FORBIDDEN");
+    expect((await failure(callerAs(fx, "tenantMember").invitations.revoke({ tenant: fx.tenant.slug, id: inv.id }))).code).toBe("FORBIDDEN");
+    expect((await failure(callerAs(fx, "otherTenantMember").invitations.revoke({ tenant: fx.otherTenant.slug, id: inv.id }))).code).toBe("NOT_FOUND");
 
     expect(await admin.invitations.revoke({ tenant: fx.tenant.slug, id: inv.id })).toEqual({ id: inv.id, email: p.email });
     expect((await admin.invitations.list({ tenant: fx.tenant.slug })).items.map((i) => i.id)).not.toContain(inv.id);
     expect((await p.caller.invitations.mine()).items).toEqual([]);
-    const refused = await errOf(p.caller.invitations.accept({ id: inv.id }));
-    expect([refused?.code, refused?.message]).toEqual([
+    const refused = await failure(p.caller.invitations.accept({ id: inv.id }));
+    expect([refused.code, refused.message]).toEqual([
       "PRECONDITION_FAILED",
       "This invitation to Acme test was withdrawn by its tenant admins; ask one of them to invite you again.",
     ]);
     expect(await membershipOf(p.id)).toBeUndefined();
-    const twice = await errOf(admin.invitations.revoke({ tenant: fx.tenant.slug, id: inv.id }));
-    expect([twice?.code, twice?.message]).toEqual(["PRECONDITION_FAILED", `The invitation of ${p.email} was already revoked; there is nothing to revoke.`]);
+    const twice = await failure(admin.invitations.revoke({ tenant: fx.tenant.slug, id: inv.id }));
+    expect([twice.code, twice.message]).toEqual(["PRECONDITION_FAILED", `The invitation of ${p.email} was already revoked; there is nothing to revoke.`]);
     const audits = await fx.db
       .select()
       .from(s.auditEvents)
@@ -146,12 +137,12 @@ describe("invitations", () => {
       .set({ createdAt: new Date(Date.now() - 8 * DAY), expiresAt })
       .where(eq(s.tenantInvitations.id, inv.id));
     expect((await p.caller.invitations.mine()).items).toEqual([]);
-    const refused = await errOf(p.caller.invitations.accept({ id: inv.id }));
-    expect([refused?.code, refused?.message]).toEqual([
+    const refused = await failure(p.caller.invitations.accept({ id: inv.id }));
+    expect([refused.code, refused.message]).toEqual([
       "PRECONDITION_FAILED",
       `This invitation to Acme test expired on ${expiresAt.toISOString().slice(0, 10)}; ask one of its tenant admins to invite you again.`,
     ]);
-    expect((await errOf(p.caller.invitations.decline({ id: inv.id })))?.code).toBe("PRECONDITION_FAILED");
+    expect((await failure(p.caller.invitations.decline({ id: inv.id }))).code).toBe("PRECONDITION_FAILED");
     expect(await membershipOf(p.id)).toBeUndefined();
     const listed = (await callerAs(fx, "tenantAdmin").invitations.list({ tenant: fx.tenant.slug })).items.find((i) => i.id === inv.id);
     expect(listed?.status).toBe("expired");
@@ -178,8 +169,8 @@ describe("invitations", () => {
     const p = await person({ platformRole: null, tenantId: fx.otherTenant.id, tenantRole: "tenant-member" });
     const inv = await invite(p.email);
     for (const call of [p.caller.invitations.mine(), p.caller.invitations.accept({ id: inv.id }), p.caller.invitations.decline({ id: inv.id })]) {
-      const e = await errOf(call);
-      expect([e?.code, e?.message]).toEqual(["FORBIDDEN", "API tokens can't answer invitations; sign in to the console to do this."]);
+      const e = await failure(call);
+      expect([e.code, e.message]).toEqual(["FORBIDDEN", "API tokens can't answer invitations; sign in to the console to do this."]);
     }
     expect(await membershipOf(p.id)).toBeUndefined();
   });

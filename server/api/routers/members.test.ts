@@ -4,22 +4,12 @@
 // the last-admin rule. Accepting/declining/revoking invitations: invitations.test.ts.
 import type { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
-
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
-const fieldOf = (e: TRPCError | null) => (e?.cause as { field?: string } | undefined)?.field;
+const fx = useFixtures();
 
 /** A platform user in no tenant of the fixtures, with a name that can be searched for in a response. */
 async function outsider() {
@@ -103,14 +93,14 @@ describe("members", () => {
   it("refuses a member or an address already invited as field errors", async () => {
     const admin = callerAs(fx, "tenantAdmin");
     const tenant = fx.tenant.slug;
-    const dup = await errOf(admin.members.add({ tenant, email: fx.principals.tenantMember.email }));
-    expect([dup?.code, fieldOf(dup)]).toEqual(["CONFLICT", "email"]);
-    expect(dup?.message).toMatch(/already a member/);
+    const dup = await failure(admin.members.add({ tenant, email: fx.principals.tenantMember.email }));
+    expect([dup.code, fieldOf(dup)]).toEqual(["CONFLICT", "email"]);
+    expect(dup.message).toMatch(/already a member/);
     const u = await outsider();
     await admin.members.add({ tenant, email: u.email });
-    const again = await errOf(admin.members.add({ tenant, email: u.email, role: "tenant-admin" }));
-    expect([again?.code, fieldOf(again)]).toEqual(["CONFLICT", "email"]);
-    expect(again?.message).toMatch(/already has a pending invitation .*; revoke it first/);
+    const again = await failure(admin.members.add({ tenant, email: u.email, role: "tenant-admin" }));
+    expect([again.code, fieldOf(again)]).toEqual(["CONFLICT", "email"]);
+    expect(again.message).toMatch(/already has a pending invitation .*; revoke it first/);
     // Two admins inviting the same address at once: one invitation, the other a field error (the unique index).
     const v = `${uniq("race")}@test.local`;
     const raced = await Promise.allSettled([admin.members.add({ tenant, email: v }), admin.members.add({ tenant, email: v })]);
@@ -133,9 +123,9 @@ describe("members", () => {
     expect(m?.role).toBe("tenant-member");
     const invs = await fx.db.select().from(s.tenantInvitations).where(eq(s.tenantInvitations.email, u.email));
     expect(invs.map((i) => i.status)).toEqual(["revoked"]);
-    const unknown = await errOf(op.tenants.addMember({ id: fx.tenant.id, email: `${uniq("nobody")}@test.local`, role: "tenant-member" }));
-    expect([unknown?.code, fieldOf(unknown)]).toEqual(["NOT_FOUND", "email"]);
-    expect(unknown?.message).toMatch(/Give a name to invite them/);
+    const unknown = await failure(op.tenants.addMember({ id: fx.tenant.id, email: `${uniq("nobody")}@test.local`, role: "tenant-member" }));
+    expect([unknown.code, fieldOf(unknown)]).toEqual(["NOT_FOUND", "email"]);
+    expect(unknown.message).toMatch(/Give a name to invite them/);
   });
 
   it("keeps the last tenant admin: can't be removed or demoted until another admin exists", async () => {
@@ -143,17 +133,17 @@ describe("members", () => {
     const t = await op.tenants.create({ slug: uniq("la"), name: "Last Admin Inc" });
     const a = await op.tenants.addMember({ id: t.id, email: `${uniq("a")}@test.local`, name: "A", role: "tenant-admin" });
     const b = await op.tenants.addMember({ id: t.id, email: `${uniq("b")}@test.local`, name: "B", role: "tenant-member" });
-    const remove = await errOf(op.tenants.removeMember({ id: t.id, userId: a.user.id }));
-    expect(remove?.code).toBe("PRECONDITION_FAILED");
-    expect(remove?.message).toMatch(/Last Admin Inc's last tenant admin; make another member an admin before you remove them/);
-    const demote = await errOf(op.tenants.setMemberRole({ id: t.id, userId: a.user.id, role: "tenant-member" }));
-    expect(demote?.message).toMatch(/before you demote them/);
+    const remove = await failure(op.tenants.removeMember({ id: t.id, userId: a.user.id }));
+    expect(remove.code).toBe("PRECONDITION_FAILED");
+    expect(remove.message).toMatch(/Last Admin Inc's last tenant admin; make another member an admin before you remove them/);
+    const demote = await failure(op.tenants.setMemberRole({ id: t.id, userId: a.user.id, role: "tenant-member" }));
+    expect(demote.message).toMatch(/before you demote them/);
     await op.tenants.setMemberRole({ id: t.id, userId: b.user.id, role: "tenant-admin" });
     await op.tenants.setMemberRole({ id: t.id, userId: a.user.id, role: "tenant-member" });
     await op.tenants.removeMember({ id: t.id, userId: a.user.id });
     const left = await fx.db.select().from(s.memberships).where(eq(s.memberships.tenantId, t.id));
     expect(left).toEqual([expect.objectContaining({ userId: b.user.id, role: "tenant-admin" })]);
-    expect((await errOf(op.tenants.removeMember({ id: t.id, userId: a.user.id })))?.code).toBe("NOT_FOUND");
+    expect((await failure(op.tenants.removeMember({ id: t.id, userId: a.user.id }))).code).toBe("NOT_FOUND");
   });
 
   it("lets exactly one of two admins demoting each other at the same time succeed", async () => {
@@ -186,9 +176,9 @@ describe("members", () => {
     await admin.members.setRole({ tenant: fx.tenant.slug, userId: m!.id, role: "tenant-admin" });
     await admin.members.setRole({ tenant: fx.tenant.slug, userId: m!.id, role: "tenant-member" });
     // A non-member (even an operator) can't touch this tenant here, and this tenant's admin can't touch another.
-    expect((await errOf(callerAs(fx, "operatorAdmin").members.remove({ tenant: fx.tenant.slug, userId: m!.id })))?.code).toBe("NOT_FOUND");
-    expect((await errOf(admin.members.remove({ tenant: fx.otherTenant.slug, userId: fx.principals.otherTenantMember.userId })))?.code).toBe("NOT_FOUND");
-    expect((await errOf(callerAs(fx, "tenantMember").members.remove({ tenant: fx.tenant.slug, userId: m!.id })))?.code).toBe("FORBIDDEN");
+    expect((await failure(callerAs(fx, "operatorAdmin").members.remove({ tenant: fx.tenant.slug, userId: m!.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(admin.members.remove({ tenant: fx.otherTenant.slug, userId: fx.principals.otherTenantMember.userId }))).code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(fx, "tenantMember").members.remove({ tenant: fx.tenant.slug, userId: m!.id }))).code).toBe("FORBIDDEN");
     await admin.members.remove({ tenant: fx.tenant.slug, userId: m!.id });
     expect((await admin.members.list({ tenant: fx.tenant.slug, q: email })).items).toEqual([]);
   });

@@ -1,26 +1,10 @@
 // Operator networking view against a real Postgres: VPCs/subnets across tenants with VNI and VLAN, provider network
 // CRUD with overlap and VLAN field errors, tenant network policy; tenants never see any of it.
-import { TRPCError } from "@trpc/server";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { callerAs, failure, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, vpcs: 100, subnets: 200, securityGroups: 200 });
-});
-
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
+const fx = useFixtures({ vpcs: 100, subnets: 200, securityGroups: 200 });
 
 describe("networksAdmin", () => {
   it("lists every tenant's VPCs and subnets with VNI and VLAN", async () => {

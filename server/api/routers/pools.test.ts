@@ -2,16 +2,13 @@
 // "pool with nodes cannot be deleted" rule, and audit rows written in the same transaction.
 import { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
+const fx = useFixtures();
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

@@ -1,34 +1,20 @@
 // Ports router against a real Postgres: the address quota refuses in the create's transaction (no port, no address
 // left behind), changing a port's groups reaches the ports that name those groups as remote, a port bound to a
 // server cannot be deleted, and another tenant's port is NOT_FOUND for every verb.
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { ruleSetAllows } from "@/server/domain/rule-compiler";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, makeNetwork, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
+const fx = useFixtures({ addresses: 4 });
 let subnetId: string;
 let vpcId: string;
 beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, addresses: 4 });
-  const a = callerAs(fx, "tenantAdmin");
-  vpcId = (await a.vpcs.create({ tenant: fx.tenant.slug, name: "main", cidr: "10.0.0.0/16" })).id;
-  subnetId = (await a.subnets.create({ tenant: fx.tenant.slug, vpcId, name: "web", cidr: "10.0.1.0/24" })).id;
+  ({ vpcId, subnetId } = await makeNetwork(fx));
 });
 
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 const version = async (id: string) => (await fx.db.select({ v: s.ports.rulesVersion }).from(s.ports).where(eq(s.ports.id, id)))[0]!.v;
 
 describe("ports", () => {

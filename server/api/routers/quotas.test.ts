@@ -1,22 +1,11 @@
 // Quotas router against a real Postgres: tenants read their limits and usage, operator admins set limits
 // (audited with from/to), usage counts existing resource tables and registered counters, bad limits refused.
-import type { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { callerAs, failure, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
-
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
+const fx = useFixtures();
 
 describe("quotas", () => {
   it("shows a tenant its limits (defaults) and usage from the resource tables", async () => {
@@ -40,8 +29,8 @@ describe("quotas", () => {
       .where(and(eq(s.auditEvents.action, "quota.set"), eq(s.auditEvents.targetId, fx.otherTenant.id)));
     expect(a?.details).toEqual({ vpcs: { from: s.QUOTA_DEFAULTS.vpcs, to: 1 }, instances: { from: s.QUOTA_DEFAULTS.instances, to: 3 } });
     for (const limits of [{ vpcs: -1 }, { vpcs: 1.5 }, { bogus: 1 }]) {
-      expect((await errOf(op.quotas.set({ tenantId: fx.otherTenant.id, limits: limits as never })))?.code, JSON.stringify(limits)).toBe("BAD_REQUEST");
+      expect((await failure(op.quotas.set({ tenantId: fx.otherTenant.id, limits: limits as never }))).code, JSON.stringify(limits)).toBe("BAD_REQUEST");
     }
-    expect((await errOf(op.quotas.set({ tenantId: crypto.randomUUID(), limits: { vpcs: 1 } })))?.code).toBe("NOT_FOUND");
+    expect((await failure(op.quotas.set({ tenantId: crypto.randomUUID(), limits: { vpcs: 1 } }))).code).toBe("NOT_FOUND");
   });
 });

@@ -1,42 +1,22 @@
 // Security groups and ports against a real Postgres: rule field errors (port order, ports on icmp, CIDR family, a
 // remote group of another tenant is "No such security group"), rule changes reaching every port that uses the group
 // (rules_version), remote-group expansion in a port's compiled rules, delete refusals, cross-tenant NOT_FOUND.
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RuleSetSchema } from "@/agent/rules";
 import * as s from "@/db/schema";
 import { ruleSetAllows } from "@/server/domain/rule-compiler";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, makeNetwork, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
+const fx = useFixtures({ vpcs: 100, subnets: 200, securityGroups: 200, addresses: 1000 });
 let vpcId: string;
 let subnetId: string;
 let defaultGroupId: string;
 beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, vpcs: 100, subnets: 200, securityGroups: 200, addresses: 1000 });
-  const a = callerAs(fx, "tenantAdmin");
-  const vpc = await a.vpcs.create({ tenant: fx.tenant.slug, name: "main", cidr: "10.0.0.0/16" });
-  vpcId = vpc.id;
-  subnetId = (await a.subnets.create({ tenant: fx.tenant.slug, vpcId, name: "web", cidr: "10.0.1.0/24" })).id;
-  defaultGroupId = (await a.vpcs.get({ tenant: fx.tenant.slug, id: vpcId })).defaultGroup!.id;
+  ({ vpcId, subnetId, defaultGroupId } = await makeNetwork(fx));
 });
 
-function fieldOf(e: TRPCError): string | undefined {
-  const c = e.cause as { field?: string; issues?: { path: PropertyKey[] }[] } | undefined;
-  return c?.field ?? c?.issues?.[0]?.path.join(".");
-}
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 const version = async (id: string) => (await fx.db.select({ v: s.ports.rulesVersion }).from(s.ports).where(eq(s.ports.id, id)))[0]!.v;
 
 describe("security groups and ports", () => {

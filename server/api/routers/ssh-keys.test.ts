@@ -1,24 +1,12 @@
 // SSH keys router against a real Postgres: add (validated, fingerprinted), duplicates and malformed keys as field
 // errors naming the problem, each user sees and deletes only their own keys, audit rows.
 import { generateKeyPairSync } from "node:crypto";
-import type { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { callerAs, failure, fieldOf, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
-
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
-const fieldOf = (e: TRPCError | null) => (e?.cause as { field?: string } | undefined)?.field;
+const fx = useFixtures();
 
 function sshString(b: Buffer): Buffer {
   const len = Buffer.alloc(4);
@@ -41,10 +29,10 @@ describe("SSH keys", () => {
     const k = await me.sshKeys.add({ name: "laptop", publicKey: `  ${pub}\n` });
     expect(k).toMatchObject({ name: "laptop", keyType: "ecdsa-sha2-nistp256", bits: 256, comment: "me@laptop" });
     expect(k.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
-    const sameKey = await errOf(me.sshKeys.add({ name: "again", publicKey: pub.replace("me@laptop", "other comment") }));
-    expect([sameKey?.code, fieldOf(sameKey), sameKey?.message]).toEqual(["CONFLICT", "publicKey", "You have already added this key."]);
-    const sameName = await errOf(me.sshKeys.add({ name: "LAPTOP", publicKey: ecdsaKey() }));
-    expect([sameName?.code, fieldOf(sameName)]).toEqual(["CONFLICT", "name"]);
+    const sameKey = await failure(me.sshKeys.add({ name: "again", publicKey: pub.replace("me@laptop", "other comment") }));
+    expect([sameKey.code, fieldOf(sameKey), sameKey.message]).toEqual(["CONFLICT", "publicKey", "You have already added this key."]);
+    const sameName = await failure(me.sshKeys.add({ name: "LAPTOP", publicKey: ecdsaKey() }));
+    expect([sameName.code, fieldOf(sameName)]).toEqual(["CONFLICT", "name"]);
     // Another user may add the same public key (e.g. a shared deploy key) under their own account.
     await callerAs(fx, "tenantAdmin").sshKeys.add({ name: "shared", publicKey: pub });
     expect((await me.sshKeys.list({})).items.map((i) => i.id)).toEqual([k.id]);
@@ -63,16 +51,16 @@ describe("SSH keys", () => {
       ["-----BEGIN OPENSSH PRIVATE KEY-----", /private key/],
     ];
     for (const [publicKey, reason] of cases) {
-      const e = await errOf(me.sshKeys.add({ name: "bad", publicKey }));
-      expect([e?.code, fieldOf(e)], publicKey).toEqual(["BAD_REQUEST", "publicKey"]);
-      expect(e?.message).toMatch(reason);
+      const e = await failure(me.sshKeys.add({ name: "bad", publicKey }));
+      expect([e.code, fieldOf(e)], publicKey).toEqual(["BAD_REQUEST", "publicKey"]);
+      expect(e.message).toMatch(reason);
     }
-    expect((await errOf(me.sshKeys.add({ name: "", publicKey: ecdsaKey() })))?.code).toBe("BAD_REQUEST");
+    expect((await failure(me.sshKeys.add({ name: "", publicKey: ecdsaKey() }))).code).toBe("BAD_REQUEST");
   });
 
   it("does not let one user delete another's key", async () => {
     const k = await callerAs(fx, "tenantAdmin").sshKeys.add({ name: "admin-key", publicKey: ecdsaKey() });
-    expect((await errOf(callerAs(fx, "otherTenantMember").sshKeys.delete({ id: k.id })))?.code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(fx, "otherTenantMember").sshKeys.delete({ id: k.id }))).code).toBe("NOT_FOUND");
     expect(await fx.db.select().from(s.sshKeys).where(eq(s.sshKeys.id, k.id))).toHaveLength(1);
   });
 });

@@ -5,30 +5,15 @@ import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
+const fx = useFixtures({ vpcs: 100, subnets: 200, securityGroups: 200, addresses: 1000 });
 let vpcId: string;
 beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, vpcs: 100, subnets: 200, securityGroups: 200, addresses: 1000 });
   vpcId = (await callerAs(fx, "tenantAdmin").vpcs.create({ tenant: fx.tenant.slug, name: "main", cidr: "10.0.0.0/16" })).id;
 });
 
-function fieldOf(e: TRPCError): string | undefined {
-  const c = e.cause as { field?: string; issues?: { path: PropertyKey[] }[] } | undefined;
-  return c?.field ?? c?.issues?.[0]?.path.join(".");
-}
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 const count = async () => (await fx.db.select().from(s.subnets).where(eq(s.subnets.vpcId, vpcId))).length;
 
 describe("subnets", () => {

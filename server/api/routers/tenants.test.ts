@@ -1,22 +1,12 @@
 // Tenants router against a real Postgres: lifecycle (create/rename/suspend/resume/delete), a suspended tenant
 // refusing writes but not reads, delete refused while the tenant runs resources, list filter/sort/cursor, detail.
-import type { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
-
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
+const fx = useFixtures();
 
 describe("tenants", () => {
   it("creates, renames, suspends, resumes and deletes a tenant, auditing each change", async () => {
@@ -27,18 +17,18 @@ describe("tenants", () => {
     const [quota] = await fx.db.select().from(s.quotas).where(eq(s.quotas.tenantId, t.id));
     expect(quota?.vpcs).toBe(s.QUOTA_DEFAULTS.vpcs);
 
-    const dup = await errOf(op.tenants.create({ slug, name: "Again" }));
-    expect(dup?.code).toBe("CONFLICT");
-    expect((dup?.cause as { field?: string })?.field).toBe("slug");
+    const dup = await failure(op.tenants.create({ slug, name: "Again" }));
+    expect(dup.code).toBe("CONFLICT");
+    expect(fieldOf(dup)).toBe("slug");
 
     expect((await op.tenants.rename({ id: t.id, name: "Tenant Uno" })).name).toBe("Tenant Uno");
     expect((await op.tenants.suspend({ id: t.id })).state).toBe("suspended");
-    expect((await errOf(op.tenants.suspend({ id: t.id })))?.message).toMatch(/already suspended/);
+    expect((await failure(op.tenants.suspend({ id: t.id }))).message).toMatch(/already suspended/);
     expect((await op.tenants.resume({ id: t.id })).state).toBe("active");
 
     await op.tenants.addMember({ id: t.id, email: fx.principals.tenantMember.email, role: "tenant-admin" });
     await op.tenants.delete({ id: t.id });
-    expect((await errOf(op.tenants.get({ id: t.id })))?.code).toBe("NOT_FOUND");
+    expect((await failure(op.tenants.get({ id: t.id }))).code).toBe("NOT_FOUND");
     // Members go with the tenant; the user stays.
     expect(await fx.db.select().from(s.memberships).where(eq(s.memberships.tenantId, t.id))).toEqual([]);
     expect(await fx.db.select().from(s.users).where(eq(s.users.id, fx.principals.tenantMember.userId))).toHaveLength(1);
@@ -55,9 +45,9 @@ describe("tenants", () => {
     try {
       const list = await admin.members.list({ tenant: fx.tenant.slug });
       expect(list.items.length).toBeGreaterThanOrEqual(2);
-      const e = await errOf(admin.members.add({ tenant: fx.tenant.slug, email: `${uniq("x")}@test.local`, name: "X" }));
-      expect(e?.code).toBe("FORBIDDEN");
-      expect(e?.message).toMatch(/is suspended: nothing new can be created/);
+      const e = await failure(admin.members.add({ tenant: fx.tenant.slug, email: `${uniq("x")}@test.local`, name: "X" }));
+      expect(e.code).toBe("FORBIDDEN");
+      expect(e.message).toMatch(/is suspended: nothing new can be created/);
     } finally {
       await op.tenants.resume({ id: fx.tenant.id });
     }
@@ -69,9 +59,9 @@ describe("tenants", () => {
     const op = callerAs(fx, "operatorAdmin");
     const t = await op.tenants.create({ slug: uniq("busy"), name: "Busy" });
     await fx.db.insert(s.vpcs).values({ tenantId: t.id, name: "main", cidr: "10.0.0.0/16", vni: 20000 + Math.floor(Math.random() * 1_000_000) });
-    const e = await errOf(op.tenants.delete({ id: t.id }));
-    expect(e?.code).toBe("PRECONDITION_FAILED");
-    expect(e?.message).toMatch(/still has 1 vpcs; they must be deleted/);
+    const e = await failure(op.tenants.delete({ id: t.id }));
+    expect(e.code).toBe("PRECONDITION_FAILED");
+    expect(e.message).toMatch(/still has 1 vpcs; they must be deleted/);
     expect((await op.tenants.get({ id: t.id })).usage.vpcs).toBe(1);
   });
 
@@ -102,9 +92,9 @@ describe("tenants", () => {
     expect((await op.tenants.list({ q: tag, state: "suspended" })).items.map((i) => i.slug)).toEqual([`${tag}-b`]);
     expect((await op.tenants.list({ q: tag, sort: "name", dir: "desc" })).items[0]!.slug).toBe(`${tag}-e`);
     for (const slug of ["Has Caps", "-dash", "a", "ops"]) {
-      const e = await errOf(op.tenants.create({ slug, name: "x" }));
-      expect(e?.code, slug).toBe("BAD_REQUEST");
-      expect(e?.message).toMatch(/slug/);
+      const e = await failure(op.tenants.create({ slug, name: "x" }));
+      expect(e.code, slug).toBe("BAD_REQUEST");
+      expect(e.message).toMatch(/slug/);
     }
   });
 });

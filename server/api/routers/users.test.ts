@@ -1,27 +1,18 @@
 // Users router against a real Postgres and better-auth's real sign-in handler: create with a temporary password
 // that signs in, reset password (sessions revoked, old password refused), disable/enable (sessions revoked,
 // sign-in refused), platform roles, and the "an operator admin can't demote or disable themselves" rule.
-import type { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { createContext } from "@/server/api/trpc";
 import { getAuth } from "@/server/auth/auth";
 import { CLIENT_IP_HEADER } from "@/server/lib/client-ip";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, type Role, roles, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-});
+const fx = useFixtures();
 
 const origin = "http://localhost:3000";
-const errOf = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: TRPCError) => e,
-  );
 
 /** Signs in through better-auth's HTTP handler; returns the session cookie or the HTTP status. */
 async function signIn(email: string, password: string): Promise<{ status: number; cookie: string }> {
@@ -62,13 +53,13 @@ describe("users", () => {
     // Never stored or audited in clear.
     const audits = await fx.db.select().from(s.auditEvents).where(eq(s.auditEvents.targetId, r.user.id));
     expect(JSON.stringify(audits)).not.toContain(r.temporaryPassword);
-    const dup = await errOf(op.users.create({ email, name: "Again" }));
-    expect(dup?.code).toBe("CONFLICT");
-    expect((dup?.cause as { field?: string } | undefined)?.field).toBe("email");
-    expect((await errOf(op.users.create({ email: "not-an-email", name: "x" })))?.message).toMatch(/email/);
-    const short = await errOf(op.users.create({ email: `${uniq("p")}@t.local`, name: "x", password: "short" }));
-    expect(short?.code).toBe("BAD_REQUEST");
-    expect(short?.message).toMatch(/"password"[\s\S]*At least 12 characters/);
+    const dup = await failure(op.users.create({ email, name: "Again" }));
+    expect(dup.code).toBe("CONFLICT");
+    expect(fieldOf(dup)).toBe("email");
+    expect((await failure(op.users.create({ email: "not-an-email", name: "x" }))).message).toMatch(/email/);
+    const short = await failure(op.users.create({ email: `${uniq("p")}@t.local`, name: "x", password: "short" }));
+    expect(short.code).toBe("BAD_REQUEST");
+    expect(short.message).toMatch(/"password"[\s\S]*At least 12 characters/);
   });
 
   it("resets a password: new one shown once, sessions revoked, old password refused", async () => {
@@ -82,7 +73,7 @@ describe("users", () => {
     expect(await principalOf(before.cookie)).toBeNull();
     expect((await signIn(email, "first-password-1")).status).toBe(401);
     expect((await signIn(email, r.temporaryPassword)).status).toBe(200);
-    expect((await errOf(op.users.resetPassword({ id: "no-such-user" })))?.code).toBe("NOT_FOUND");
+    expect((await failure(op.users.resetPassword({ id: "no-such-user" }))).code).toBe("NOT_FOUND");
   });
 
   it("disables a user (sessions revoked, sign-in refused) and enables them again", async () => {
@@ -111,11 +102,11 @@ describe("users", () => {
     await op.users.setPlatformRole({ id: user.id, role: null });
     expect((await op.users.list({ q: user.email, role: "none" })).items).toHaveLength(1);
     const me = fx.principals.operatorAdmin.userId;
-    const demote = await errOf(op.users.setPlatformRole({ id: me, role: "operator-viewer" }));
-    expect(demote?.code).toBe("PRECONDITION_FAILED");
-    expect(demote?.message).toMatch(/can't remove your own operator admin role/);
-    const disable = await errOf(op.users.setDisabled({ id: me, disabled: true }));
-    expect(disable?.message).toMatch(/can't disable your own account/);
+    const demote = await failure(op.users.setPlatformRole({ id: me, role: "operator-viewer" }));
+    expect(demote.code).toBe("PRECONDITION_FAILED");
+    expect(demote.message).toMatch(/can't remove your own operator admin role/);
+    const disable = await failure(op.users.setDisabled({ id: me, disabled: true }));
+    expect(disable.message).toMatch(/can't disable your own account/);
     const [still] = await fx.db.select().from(s.users).where(eq(s.users.id, me));
     expect(still).toMatchObject({ platformRole: "operator-admin", disabled: false });
   });

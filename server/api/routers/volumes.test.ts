@@ -4,36 +4,16 @@
 // (overview, pools, all volumes, targets) and the no-leak rule when the service refuses.
 import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
-import type { StorageService } from "@/sim/storage";
 import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
-import { startTestStorage } from "@/test/storage";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, insertTenant, useFixtures, useTestStorage } from "@/test/fixtures";
 
-let fx: Fixtures;
-let svc: StorageService;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  svc = await startTestStorage();
-});
-afterAll(async () => {
-  await getStorage().close();
-  await svc.close();
-});
-
-async function err(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected the call to fail");
-}
+const fx = useFixtures();
+useTestStorage();
 
 /** A public image uploaded "by bytes" (the upload route's path without HTTP). */
 async function uploadedImage(name = uniq("img"), sizeGiB = 2) {
@@ -62,7 +42,7 @@ describe("volumes", () => {
     const grown = await t.volumes.resize({ tenant: fx.tenant.slug, id: v.id, sizeGiB: 20 });
     expect(grown.sizeGiB).toBe(20);
     expect((await getStorage().getVolume(v.storageVolumeId!)).sizeBytes).toBe(20 * GiB);
-    const shrink = await err(t.volumes.resize({ tenant: fx.tenant.slug, id: v.id, sizeGiB: 5 }));
+    const shrink = await failure(t.volumes.resize({ tenant: fx.tenant.slug, id: v.id, sizeGiB: 5 }));
     expect(shrink.code).toBe("BAD_REQUEST");
     expect(shrink.message).toMatch(/only grow/);
 
@@ -71,7 +51,7 @@ describe("volumes", () => {
     await t.volumes.delete({ tenant: fx.tenant.slug, id: v.id });
     expect(
       (
-        await err(
+        await failure(
           getStorage()
             .getVolume(v.storageVolumeId!)
             .catch((e) => {
@@ -87,7 +67,7 @@ describe("volumes", () => {
   it("clones a system disk from an image (thin), enforcing the image's minimum size", async () => {
     const img = await uploadedImage(uniq("img"), 4);
     const t = callerAs(fx, "tenantAdmin");
-    const small = await err(t.volumes.create({ tenant: fx.tenant.slug, name: uniq("sys"), sizeGiB: 2, imageId: img.id }));
+    const small = await failure(t.volumes.create({ tenant: fx.tenant.slug, name: uniq("sys"), sizeGiB: 2, imageId: img.id }));
     expect(small.code).toBe("BAD_REQUEST");
     expect(small.message).toMatch(/at least 4 GiB/);
     const v = await t.volumes.create({ tenant: fx.tenant.slug, name: uniq("sys"), sizeGiB: 8, imageId: img.id });
@@ -112,7 +92,7 @@ describe("volumes", () => {
       .values({ volumeId: v.id, multiAttach: true })
       .catch((e) => e);
     expect(lying).toBeInstanceOf(Error); // the composite FK keeps the copy of multi_attach honest
-    const e = await err(t.volumes.delete({ tenant: fx.tenant.slug, id: v.id }));
+    const e = await failure(t.volumes.delete({ tenant: fx.tenant.slug, id: v.id }));
     expect(e.code).toBe("PRECONDITION_FAILED");
     expect(e.message).toMatch(/attached/);
     expect((await getStorage().getVolume(v.storageVolumeId!)).id).toBe(v.storageVolumeId);
@@ -131,16 +111,16 @@ describe("volumes", () => {
     const t = callerAs(fx, "tenantMember");
     const name = uniq("dup");
     await t.volumes.create({ tenant: fx.tenant.slug, name, sizeGiB: 1 });
-    const dup = await err(t.volumes.create({ tenant: fx.tenant.slug, name: name.toUpperCase(), sizeGiB: 1 }));
+    const dup = await failure(t.volumes.create({ tenant: fx.tenant.slug, name: name.toUpperCase(), sizeGiB: 1 }));
     expect(dup.code).toBe("CONFLICT");
-    expect((dup.cause as { field?: string }).field).toBe("name");
+    expect(fieldOf(dup)).toBe("name");
     for (const bad of [
       { name: "has space", sizeGiB: 1 },
       { name: "ok", sizeGiB: 0 },
       { name: "ok", sizeGiB: 1.5 },
       { name: "ok", sizeGiB: 70000 },
     ]) {
-      const e = await err(t.volumes.create({ tenant: fx.tenant.slug, ...bad }));
+      const e = await failure(t.volumes.create({ tenant: fx.tenant.slug, ...bad }));
       expect(e.code).toBe("BAD_REQUEST");
     }
   });
@@ -150,46 +130,43 @@ describe("volumes", () => {
     const snap = await callerAs(fx, "tenantMember").snapshots.create({ tenant: fx.tenant.slug, volumeId: mine.id, name: uniq("s") });
     const other = callerAs(fx, "otherTenantMember");
     const o = fx.otherTenant.slug;
-    expect((await err(other.volumes.get({ tenant: o, id: mine.id }))).code).toBe("NOT_FOUND");
-    expect((await err(other.volumes.delete({ tenant: o, id: mine.id }))).code).toBe("NOT_FOUND");
-    expect((await err(other.volumes.resize({ tenant: o, id: mine.id, sizeGiB: 9 }))).code).toBe("NOT_FOUND");
-    expect((await err(other.snapshots.create({ tenant: o, volumeId: mine.id, name: "x" }))).code).toBe("NOT_FOUND");
-    expect((await err(other.volumes.create({ tenant: o, name: uniq("steal"), sizeGiB: 1, snapshotId: snap.id }))).code).toBe("NOT_FOUND");
-    expect((await err(other.snapshots.delete({ tenant: o, id: snap.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.volumes.get({ tenant: o, id: mine.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.volumes.delete({ tenant: o, id: mine.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.volumes.resize({ tenant: o, id: mine.id, sizeGiB: 9 }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.snapshots.create({ tenant: o, volumeId: mine.id, name: "x" }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.volumes.create({ tenant: o, name: uniq("steal"), sizeGiB: 1, snapshotId: snap.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.snapshots.delete({ tenant: o, id: snap.id }))).code).toBe("NOT_FOUND");
     const backup = await callerAs(fx, "tenantMember").snapshots.promote({ tenant: fx.tenant.slug, id: snap.id, name: uniq("bk"), os: "debian", version: "12" });
-    expect((await err(other.volumes.create({ tenant: o, name: uniq("steal"), sizeGiB: 1, imageId: backup.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(other.volumes.create({ tenant: o, name: uniq("steal"), sizeGiB: 1, imageId: backup.id }))).code).toBe("NOT_FOUND");
     const visible = await other.images.available({ tenant: o });
     expect(visible.items.map((i) => i.id)).not.toContain(backup.id);
-    expect((await err(callerAs(fx, "tenantMember").volumes.get({ tenant: o, id: mine.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(callerAs(fx, "tenantMember").volumes.get({ tenant: o, id: mine.id }))).code).toBe("NOT_FOUND");
   });
 });
 
 describe("quotas", () => {
   it("refuses a create over the volume/GiB/snapshot quota with the quota message and writes nothing", async () => {
-    const [t] = await fx.db
-      .insert(s.tenants)
-      .values({ slug: uniq("quota"), name: "Quota test" })
-      .returning();
-    await fx.db.insert(s.memberships).values({ tenantId: t!.id, userId: fx.principals.tenantMember.userId, role: "tenant-member" });
-    await fx.db.insert(s.quotas).values({ tenantId: t!.id, volumes: 2, volumeGiB: 15, snapshots: 1 });
+    const t = await insertTenant(fx.db, "quota", "Quota test");
+    await fx.db.insert(s.memberships).values({ tenantId: t.id, userId: fx.principals.tenantMember.userId, role: "tenant-member" });
+    await fx.db.insert(s.quotas).values({ tenantId: t.id, volumes: 2, volumeGiB: 15, snapshots: 1 });
     const c = callerAs(fx, "tenantMember");
-    const a = await c.volumes.create({ tenant: t!.slug, name: "a", sizeGiB: 10 });
-    const gib = await err(c.volumes.create({ tenant: t!.slug, name: "b", sizeGiB: 6 }));
+    const a = await c.volumes.create({ tenant: t.slug, name: "a", sizeGiB: 10 });
+    const gib = await failure(c.volumes.create({ tenant: t.slug, name: "b", sizeGiB: 6 }));
     expect(gib.code).toBe("PRECONDITION_FAILED");
     expect(gib.message).toMatch(/Quota exceeded: this would use 16 GiB of volumes but the tenant's quota is 15 GiB/);
-    await c.volumes.create({ tenant: t!.slug, name: "b", sizeGiB: 5 });
-    const count = await err(c.volumes.create({ tenant: t!.slug, name: "c", sizeGiB: 1 }));
+    await c.volumes.create({ tenant: t.slug, name: "b", sizeGiB: 5 });
+    const count = await failure(c.volumes.create({ tenant: t.slug, name: "c", sizeGiB: 1 }));
     expect(count.message).toMatch(/quota is 2 volumes/);
-    const grow = await err(c.volumes.resize({ tenant: t!.slug, id: a.id, sizeGiB: 11 }));
+    const grow = await failure(c.volumes.resize({ tenant: t.slug, id: a.id, sizeGiB: 11 }));
     expect(grow.message).toMatch(/Quota exceeded/);
-    await c.snapshots.create({ tenant: t!.slug, volumeId: a.id, name: "s1" });
-    const snap = await err(c.snapshots.create({ tenant: t!.slug, volumeId: a.id, name: "s2" }));
+    await c.snapshots.create({ tenant: t.slug, volumeId: a.id, name: "s1" });
+    const snap = await failure(c.snapshots.create({ tenant: t.slug, volumeId: a.id, name: "s2" }));
     expect(snap.message).toMatch(/quota is 1 snapshot/);
-    const rows = await fx.db.select().from(s.volumes).where(eq(s.volumes.tenantId, t!.id));
+    const rows = await fx.db.select().from(s.volumes).where(eq(s.volumes.tenantId, t.id));
     expect(rows.map((r) => r.name).sort()).toEqual(["a", "b"]);
     expect(rows.find((r) => r.name === "a")?.sizeGiB).toBe(10);
     expect((await getStorage().getVolume(a.storageVolumeId!)).sizeBytes).toBe(10 * GiB);
-    const usage = await c.volumes.usage({ tenant: t!.slug });
+    const usage = await c.volumes.usage({ tenant: t.slug });
     expect(usage).toEqual({ volumes: { used: 2, limit: 2 }, volumeGiB: { used: 15, limit: 15 }, snapshots: { used: 1, limit: 1 } });
   });
 
@@ -230,17 +207,17 @@ describe("snapshots", () => {
     const snap = await c.snapshots.create({ tenant: t, volumeId: v.id, name: uniq("snap") });
     expect(snap.state).toBe("available");
     expect((await getStorage().getSnapshot(snap.storageSnapshotId!)).volumeId).toBe(v.storageVolumeId);
-    const tooSmall = await err(c.volumes.create({ tenant: t, name: uniq("x"), sizeGiB: 2, snapshotId: snap.id }));
+    const tooSmall = await failure(c.volumes.create({ tenant: t, name: uniq("x"), sizeGiB: 2, snapshotId: snap.id }));
     expect(tooSmall.message).toMatch(/at least that big/);
     const clone = await c.volumes.create({ tenant: t, name: uniq("clone"), sizeGiB: 3, snapshotId: snap.id });
     expect((await getStorage().getVolume(clone.storageVolumeId!)).sourceSnapshotId).toBe(snap.storageSnapshotId);
     const listed = await c.snapshots.list({ tenant: t, volumeId: v.id });
     expect(listed.items[0]?.volumeCount).toBe(1);
 
-    const delSnap = await err(c.snapshots.delete({ tenant: t, id: snap.id }));
+    const delSnap = await failure(c.snapshots.delete({ tenant: t, id: snap.id }));
     expect(delSnap.code).toBe("PRECONDITION_FAILED");
     expect(delSnap.message).toContain(clone.name);
-    const delVol = await err(c.volumes.delete({ tenant: t, id: v.id }));
+    const delVol = await failure(c.volumes.delete({ tenant: t, id: v.id }));
     expect(delVol.code).toBe("PRECONDITION_FAILED");
     expect(delVol.message).toContain(clone.name);
 
@@ -285,7 +262,7 @@ describe("images (operator)", () => {
     expect((await callerAs(fx, "otherTenantMember").images.available({ tenant: fx.otherTenant.slug, os })).items.map((i) => i.id)).toEqual([img.id]);
 
     const v = await callerAs(fx, "tenantMember").volumes.create({ tenant: fx.tenant.slug, name: uniq("boot"), sizeGiB: 1, imageId: img.id });
-    const refused = await err(op.images.delete({ id: img.id }));
+    const refused = await failure(op.images.delete({ id: img.id }));
     expect(refused.code).toBe("PRECONDITION_FAILED");
     expect(refused.message).toContain(v.name);
     expect((await op.images.get({ id: img.id })).dependents.map((d) => d.id)).toEqual([v.id]);
@@ -294,7 +271,7 @@ describe("images (operator)", () => {
     const sv = await getStorage().getVolume(v.storageVolumeId!);
     expect(sv.sourceSnapshotId).toBeNull();
     expect(sv.usedBytes).toBe(1024 * 1024); // the image's data was copied in
-    expect((await err(op.images.get({ id: img.id }))).code).toBe("NOT_FOUND");
+    expect((await failure(op.images.get({ id: img.id }))).code).toBe("NOT_FOUND");
     const ownDelete = await callerAs(fx, "tenantMember").images.deleteOwn({ tenant: fx.tenant.slug, id: copy.id });
     expect(ownDelete.id).toBe(copy.id);
   });
@@ -305,17 +282,17 @@ describe("images (operator)", () => {
     const v = await c.volumes.create({ tenant: fx.tenant.slug, name: uniq("m"), sizeGiB: 4 });
     const snap = await c.snapshots.create({ tenant: fx.tenant.slug, volumeId: v.id, name: uniq("m") });
     const base = { snapshotId: snap.id, name: uniq("meta"), os: "rocky", version: "9" };
-    const min = await err(op.images.createFromSnapshot({ ...base, minSizeGiB: 2 }));
-    expect((min.cause as { field?: string }).field).toBe("minSizeGiB");
-    const vis = await err(op.images.createFromSnapshot({ ...base, visibility: "tenant" }));
-    expect((vis.cause as { field?: string }).field).toBe("tenantId");
+    const min = await failure(op.images.createFromSnapshot({ ...base, minSizeGiB: 2 }));
+    expect(fieldOf(min)).toBe("minSizeGiB");
+    const vis = await failure(op.images.createFromSnapshot({ ...base, visibility: "tenant" }));
+    expect(fieldOf(vis)).toBe("tenantId");
     const ok = await op.images.createFromSnapshot(base);
     expect(ok).toMatchObject({ source: "snapshot", minSizeGiB: 4, visibility: "public" });
-    const dup = await err(op.images.createFromSnapshot(base));
+    const dup = await failure(op.images.createFromSnapshot(base));
     expect(dup.code).toBe("CONFLICT");
     expect((await fx.db.select().from(s.images).where(eq(s.images.name, base.name))).length).toBe(1);
     const volumesBefore = (await getStorage().listVolumes({ limit: 1000 })).items.length;
-    expect((await err(op.images.createFromSnapshot({ ...base, name: uniq("meta"), snapshotId: crypto.randomUUID() }))).code).toBe("NOT_FOUND");
+    expect((await failure(op.images.createFromSnapshot({ ...base, name: uniq("meta"), snapshotId: crypto.randomUUID() }))).code).toBe("NOT_FOUND");
     expect((await getStorage().listVolumes({ limit: 1000 })).items.length).toBe(volumesBefore);
   });
 });
@@ -329,13 +306,13 @@ describe("storage (operator)", () => {
     expect(ov.logicalPools[0]!.name).toBe("default");
     expect(ov.totals.provisionedBytes).toBeGreaterThan(0);
 
-    const inUse = await err(op.storage.deleteLogicalPool({ id: ov.logicalPools[0]!.id }));
+    const inUse = await failure(op.storage.deleteLogicalPool({ id: ov.logicalPools[0]!.id }));
     expect(inUse.code).toBe("PRECONDITION_FAILED");
     expect(inUse.message).toMatch(/still holds \d+ volume/);
-    const dpInUse = await err(op.storage.deleteDiskPool({ id: ov.diskPools[0]!.id }));
+    const dpInUse = await failure(op.storage.deleteDiskPool({ id: ov.diskPools[0]!.id }));
     expect(dpInUse.message).toMatch(/used by logical pool/);
 
-    const ec = await err(
+    const ec = await failure(
       op.storage.createLogicalPool({
         name: uniq("ec"),
         diskPoolId: ov.diskPools[0]!.id,
@@ -344,8 +321,10 @@ describe("storage (operator)", () => {
         overcommitRatio: 2,
       }),
     );
-    expect((ec.cause as { field?: string }).field).toBe("overcommitRatio");
-    const badCopies = await err(op.storage.createLogicalPool({ name: uniq("r"), diskPoolId: ov.diskPools[0]!.id, redundancy: { type: "replica", copies: 4 } }));
+    expect(fieldOf(ec)).toBe("overcommitRatio");
+    const badCopies = await failure(
+      op.storage.createLogicalPool({ name: uniq("r"), diskPoolId: ov.diskPools[0]!.id, redundancy: { type: "replica", copies: 4 } }),
+    );
     expect(badCopies.code).toBe("BAD_REQUEST");
     const lp = await op.storage.createLogicalPool({
       name: uniq("ec"),
@@ -356,9 +335,9 @@ describe("storage (operator)", () => {
     expect(lp.redundancy).toEqual({ type: "ec", data: 4, parity: 2 });
     expect((await op.storage.updateLogicalPool({ id: lp.id, overcommitRatio: 3 })).overcommitRatio).toBe(3);
     await op.storage.deleteLogicalPool({ id: lp.id });
-    const dup = await err(op.storage.createDiskPool({ name: "default", diskIds: [ov.disks[0]!.id] }));
+    const dup = await failure(op.storage.createDiskPool({ name: "default", diskIds: [ov.disks[0]!.id] }));
     expect(dup.code).toBe("CONFLICT");
-    expect((await err(callerAs(fx, "operatorViewer").storage.deleteLogicalPool({ id: lp.id }))).code).toBe("FORBIDDEN");
+    expect((await failure(callerAs(fx, "operatorViewer").storage.deleteLogicalPool({ id: lp.id }))).code).toBe("FORBIDDEN");
   });
 
   it("lists every tenant's volumes with filters, and a volume's targets and attachments", async () => {
@@ -386,7 +365,7 @@ describe("storage (operator)", () => {
     const url = process.env.ANVIL_STORAGE_URL;
     delete process.env.ANVIL_STORAGE_URL;
     try {
-      const e = await err(callerAs(fx, "operatorViewer").storage.overview());
+      const e = await failure(callerAs(fx, "operatorViewer").storage.overview());
       expect(e.code).toBe("PRECONDITION_FAILED");
       expect(e.message).toMatch(/No storage service is configured: set ANVIL_STORAGE_URL/);
     } finally {

@@ -1,34 +1,13 @@
 // VPCs router against a real Postgres: create with a unique VNI and a default group, CIDR rules (private ranges unless
 // an operator allowed public ones), concurrent creates get distinct VNIs, delete refusals with reasons, cross-tenant
 // NOT_FOUND, quotas, audit.
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { uniq } from "@/test/db";
+import { callerAs, failure, fieldOf, makeFixtures, useFixtures } from "@/test/fixtures";
 
-let fx: Fixtures;
-beforeAll(async () => {
-  fx = await makeFixtures(useTestDb());
-  await fx.db.insert(s.quotas).values({ tenantId: fx.tenant.id, vpcs: 100, securityGroups: 200 });
-});
-
-/** The field a refusal points at: a FieldErrorCause's field or the first zod issue's path. */
-function fieldOf(e: TRPCError): string | undefined {
-  const c = e.cause as { field?: string; issues?: { path: PropertyKey[] }[] } | undefined;
-  return c?.field ?? c?.issues?.[0]?.path.join(".");
-}
-
-async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
+const fx = useFixtures({ vpcs: 100, securityGroups: 200 });
 
 describe("vpcs", () => {
   it("creates a VPC with a VNI and a default group (all egress, ingress from itself), audited", async () => {
