@@ -24,6 +24,8 @@ function makeQueryClient() {
     queryCache: new QueryCache({ onError }),
     mutationCache: new MutationCache({ onError }),
     defaultOptions: {
+      // Pages prefetched on the server (server/api/prefetch.tsx) send their data superjson-encoded (dates stay dates).
+      hydrate: { deserializeData: superjson.deserialize },
       queries: {
         staleTime: 5_000,
         retry: (n, err) => !(err instanceof TRPCClientError && err.data?.httpStatus && err.data.httpStatus < 500) && n < 2,

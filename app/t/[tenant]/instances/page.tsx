@@ -1,18 +1,20 @@
-// Tenant portal: Instances (components/instances/instances-page.tsx).
-import { notFound } from "next/navigation";
+// Tenant portal: Instances (components/instances/instances-page.tsx); the first page is prefetched on the server.
 import { InstancesPage } from "@/components/instances/instances-page";
 import { instanceState } from "@/db/schema";
 import type { InstanceState } from "@/domain/instance-rules";
-import { getViewer } from "@/server/auth/session";
+import { Prefetch } from "@/server/api/prefetch";
+import { membershipOf } from "../membership";
 
 export const metadata = { title: "Instances" };
 
 export default async function Page({ params, searchParams }: { params: Promise<{ tenant: string }>; searchParams: Promise<{ state?: string | string[] }> }) {
-  const { tenant } = await params;
+  const m = await membershipOf(params);
   const { state } = await searchParams;
-  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
   // ?state= from the tenant home's counts; anything else is ignored rather than sent to the server.
   const initialState = instanceState.enumValues.find((s): s is InstanceState => s === state);
-  return <InstancesPage tenant={m.slug} initialState={initialState} />;
+  return (
+    <Prefetch queries={(trpc) => [trpc.instances.list.queryOptions({ tenant: m.slug, state: initialState, cursor: null })]}>
+      <InstancesPage tenant={m.slug} initialState={initialState} />
+    </Prefetch>
+  );
 }

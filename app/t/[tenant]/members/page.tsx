@@ -1,18 +1,14 @@
 // Tenant portal: members of this tenant. Everyone sees the list; tenant admins invite, re-role and remove, and see
 // and revoke pending invitations (others see those controls disabled with the reason).
-import { notFound } from "next/navigation";
 import { MembersPanel } from "@/components/tenancy/members-panel";
 import { PageHeader } from "@/components/ui/page";
-import { getViewer } from "@/server/auth/session";
 import { reasonOf, tenantCan } from "@/domain/roles";
+import { membershipOf } from "../membership";
 
 export const metadata = { title: "Members" };
 
 export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
-  const { tenant } = await params;
-  const v = await getViewer();
-  const m = v?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
+  const m = await membershipOf(params);
   return (
     <div>
       <PageHeader title="Members" description={`People who can use ${m.name}. Tenant admins manage members; members use resources.`} />

@@ -1,13 +1,10 @@
-// Tenant portal: Networks — the tenant's VPCs (subnets live on each VPC's page).
-import { notFound } from "next/navigation";
+// Tenant portal: Networks — the tenant's VPCs (subnets live on each VPC's page); the first page is prefetched on the server.
 import { VpcsPage } from "@/components/network/vpcs-page";
-import { getViewer } from "@/server/auth/session";
+import { tenantListPage } from "../membership";
 
 export const metadata = { title: "Networks" };
 
-export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
-  const { tenant } = await params;
-  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
-  return <VpcsPage tenant={m.slug} role={m.role} />;
-}
+export default tenantListPage(
+  (trpc, m) => trpc.vpcs.list.queryOptions({ tenant: m.slug, cursor: null }),
+  (m) => <VpcsPage tenant={m.slug} role={m.role} />,
+);

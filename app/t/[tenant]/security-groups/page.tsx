@@ -1,13 +1,11 @@
-// Tenant portal: Security groups — the tenant's groups across its VPCs (rules on each group's page).
-import { notFound } from "next/navigation";
+// Tenant portal: Security groups — the tenant's groups across its VPCs (rules on each group's page); the first page
+// is prefetched on the server.
 import { SecurityGroupsPage } from "@/components/network/security-groups-page";
-import { getViewer } from "@/server/auth/session";
+import { tenantListPage } from "../membership";
 
 export const metadata = { title: "Security groups" };
 
-export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
-  const { tenant } = await params;
-  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
-  return <SecurityGroupsPage tenant={m.slug} />;
-}
+export default tenantListPage(
+  (trpc, m) => trpc.securityGroups.list.queryOptions({ tenant: m.slug, cursor: null }),
+  (m) => <SecurityGroupsPage tenant={m.slug} />,
+);

@@ -1,13 +1,10 @@
-// Tenant portal: Snapshots (components/storage/snapshots-page.tsx).
-import { notFound } from "next/navigation";
+// Tenant portal: Snapshots (components/storage/snapshots-page.tsx); the first page is prefetched on the server.
 import { SnapshotsPage } from "@/components/storage/snapshots-page";
-import { getViewer } from "@/server/auth/session";
+import { tenantListPage } from "../membership";
 
 export const metadata = { title: "Snapshots" };
 
-export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
-  const { tenant } = await params;
-  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
-  return <SnapshotsPage tenant={m.slug} />;
-}
+export default tenantListPage(
+  (trpc, m) => trpc.snapshots.list.queryOptions({ tenant: m.slug, cursor: null }),
+  (m) => <SnapshotsPage tenant={m.slug} />,
+);

@@ -1,13 +1,10 @@
-// Tenant portal: Volumes (components/storage/volumes-page.tsx).
-import { notFound } from "next/navigation";
+// Tenant portal: Volumes (components/storage/volumes-page.tsx); the first page is prefetched on the server.
 import { VolumesPage } from "@/components/storage/volumes-page";
-import { getViewer } from "@/server/auth/session";
+import { tenantListPage } from "../membership";
 
 export const metadata = { title: "Volumes" };
 
-export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
-  const { tenant } = await params;
-  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
-  return <VolumesPage tenant={m.slug} />;
-}
+export default tenantListPage(
+  (trpc, m) => trpc.volumes.list.queryOptions({ tenant: m.slug, cursor: null }),
+  (m) => <VolumesPage tenant={m.slug} />,
+);

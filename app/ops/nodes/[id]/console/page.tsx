@@ -1,8 +1,7 @@
 // Operator console: a node's serial console, full height (the xterm.js view on the console WebSocket).
 import { eq } from "drizzle-orm";
-import Link from "next/link";
 import { notFound } from "next/navigation";
-import { SerialConsole } from "@/components/console/console";
+import { ConsolePage } from "@/components/console/console-page";
 import { getDb } from "@/db/client";
 import { nodes } from "@/db/schema";
 
@@ -17,17 +16,13 @@ export default async function Page({ params }: { params: Promise<{ id: string }>
   const [node] = await getDb().select({ id: nodes.id, name: nodes.name, kind: nodes.kind }).from(nodes).where(eq(nodes.id, id));
   if (!node) notFound();
   return (
-    <div className="flex h-[calc(100dvh-7rem)] min-h-96 flex-col gap-3">
-      <div className="flex items-baseline gap-3">
-        <h1 className="text-2xl font-semibold tracking-tight">
-          Console: <span className="font-mono">{node.name}</span>
-        </h1>
-        <span className="text-sm text-zinc-500">{node.kind === "dpu" ? "DPU" : "Host"}</span>
-        <Link href={`/ops/nodes/${node.id}`} className="text-sm text-sky-700 underline dark:text-sky-400">
-          Back to the node
-        </Link>
-      </div>
-      <SerialConsole nodeId={node.id} nodeName={node.name} />
-    </div>
+    <ConsolePage
+      name={node.name}
+      kind={node.kind === "dpu" ? "DPU" : "Host"}
+      back={`/ops/nodes/${node.id}`}
+      backLabel="Back to the node"
+      nodeId={node.id}
+      nodeName={node.name}
+    />
   );
 }

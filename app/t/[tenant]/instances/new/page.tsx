@@ -1,13 +1,10 @@
 // Tenant portal: create an instance (components/instances/instance-create.tsx).
-import { notFound } from "next/navigation";
 import { InstanceCreateForm } from "@/components/instances/instance-create";
-import { getViewer } from "@/server/auth/session";
+import { membershipOf } from "../../membership";
 
 export const metadata = { title: "Create instance" };
 
 export default async function Page({ params }: { params: Promise<{ tenant: string }> }) {
-  const { tenant } = await params;
-  const m = (await getViewer())?.tenants.find((t) => t.slug === tenant);
-  if (!m) notFound();
+  const m = await membershipOf(params);
   return <InstanceCreateForm tenant={m.slug} />;
 }

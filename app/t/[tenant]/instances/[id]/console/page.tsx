@@ -2,9 +2,8 @@
 // instance (/api/console/instance/<id>), so it always reaches the host the instance runs on now and the proxy
 // checks membership on every connect; the host's name stays operator knowledge.
 import { and, eq, ne } from "drizzle-orm";
-import Link from "next/link";
 import { notFound } from "next/navigation";
-import { SerialConsole } from "@/components/console/console";
+import { ConsolePage } from "@/components/console/console-page";
 import { getDb } from "@/db/client";
 import { instances, tenants } from "@/db/schema";
 
@@ -24,17 +23,14 @@ export default async function Page({ params }: { params: Promise<{ tenant: strin
   if (!row) notFound();
   const back = `/t/${encodeURIComponent(tenant)}/instances/${row.id}`;
   return (
-    <div className="flex h-[calc(100dvh-7rem)] min-h-96 flex-col gap-3">
-      <div className="flex items-baseline gap-3">
-        <h1 className="text-2xl font-semibold tracking-tight">
-          Console: <span className="font-mono">{row.name}</span>
-        </h1>
-        <span className="text-sm text-zinc-500">Instance ({row.state})</span>
-        <Link href={back} className="text-sm text-sky-700 underline dark:text-sky-400">
-          Back to the instance
-        </Link>
-      </div>
-      <SerialConsole instanceId={row.id} nodeName={row.name} returnTo={`${back}/console`} />
-    </div>
+    <ConsolePage
+      name={row.name}
+      kind={`Instance (${row.state})`}
+      back={back}
+      backLabel="Back to the instance"
+      instanceId={row.id}
+      nodeName={row.name}
+      returnTo={`${back}/console`}
+    />
   );
 }
