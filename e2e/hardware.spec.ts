@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { asServed, loginAs } from "./helpers";
 
 interface LabHost {
   name: string;
@@ -114,6 +114,10 @@ test("enroll a lab node by its BMC URL, inspect it, and see its DPU as a child",
   await dialog.getByRole("button", { name: "Enroll", exact: true }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole("status").filter({ hasText: `Node ${host.name} enrolled` })).toBeVisible();
+  // The list's first page is rendered on the server: its rows are there before any script runs.
+  await asServed(page, "/ops/nodes", async (served) => {
+    await expect(served.getByRole("table", { name: "Nodes" }).getByRole("link").first()).toBeVisible();
+  });
 
   await page.getByRole("table", { name: "Nodes" }).getByRole("link", { name: host.name, exact: true }).click();
   await expect(page.getByRole("heading", { name: host.name, level: 1 })).toBeVisible();

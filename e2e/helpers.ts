@@ -48,3 +48,17 @@ export async function createInstance(page: Page, name: string, opts: { pool: str
   await expect(page).toHaveURL(/\/t\/acme\/instances\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { name })).toBeVisible();
 }
+
+/** Opens `path` as served, with JavaScript off, in a context sharing this page's cookies: what shows there was
+ *  rendered on the server (a prefetched list's rows, server/api/prefetch.tsx), not fetched by the browser. */
+export async function asServed(page: Page, path: string, check: (served: Page) => Promise<void>) {
+  const browser = page.context().browser()!;
+  const ctx = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+  try {
+    const served = await ctx.newPage();
+    await served.goto(path);
+    await check(served);
+  } finally {
+    await ctx.close();
+  }
+}

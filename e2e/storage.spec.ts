@@ -3,7 +3,7 @@
 // second volume from the snapshot, hits the quota on the third and reads the message; the operator sees both
 // volumes under the tenant on the storage page. Runs against the E2E server's lab storage service.
 import { expect, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { asServed, loginAs } from "./helpers";
 
 /** A minimal qcow2 v3 header describing a 1 GiB disk, followed by 64 KiB of data. */
 function tinyQcow2(): Buffer {
@@ -92,9 +92,20 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   await expect(dialog.getByRole("alert")).toContainText(/Quota exceeded: this would use 3 volumes but the tenant's quota is 2 volumes/);
   await dialog.getByRole("button", { name: "Cancel" }).click();
 
+  // The first page of each list is rendered on the server: the rows are there before any script runs.
+  await asServed(page, "/t/acme/volumes", async (served) => {
+    await expect(served.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(vol2) })).toContainText(`snapshot ${snap}`);
+  });
+  await asServed(page, "/t/acme/snapshots", async (served) => {
+    await expect(served.getByRole("table", { name: "Snapshots" }).getByRole("row", { name: new RegExp(snap) })).toContainText(vol1);
+  });
+
   // Operator: both volumes under the tenant.
   await page.context().clearCookies();
   await loginAs(page, "operatorAdmin", /\/ops$/);
+  await asServed(page, "/ops/images", async (served) => {
+    await expect(served.getByRole("table", { name: "Images" }).getByRole("row", { name: new RegExp(imageName) })).toContainText("available");
+  });
   await page.goto("/ops/storage");
   await expect(page.getByRole("table", { name: "Logical pools" })).toContainText("default");
   await page.getByLabel("Tenant (slug)").fill("acme");

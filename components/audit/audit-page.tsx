@@ -1,9 +1,8 @@
 "use client";
 // The audit log: who changed what, when, newest first; filter by text and action, cursor pages.
 import { useTRPC } from "@/components/trpc";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 
 interface Row {
   id: string;
@@ -38,14 +37,12 @@ export function AuditPage() {
   return (
     <div>
       <PageHeader title="Audit" description="Every change, who made it and when." />
-      <div className="mb-3">
-        <SearchBox {...search.box} label="Filter audit events" placeholder="Filter by person, action or target" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Audit events"
         columns={cols}
-        {...list.table}
-        empty={<EmptyState title="No audit events" body={search.dq ? `Nothing matches “${search.dq}”.` : "Changes will be listed here."} />}
+        search={{ ...search.box, label: "Filter audit events", placeholder: "Filter by person, action or target" }}
+        empty={{ title: "No audit events", body: search.dq ? `Nothing matches “${search.dq}”.` : "Changes will be listed here." }}
       />
     </div>
   );

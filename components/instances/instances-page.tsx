@@ -7,9 +7,8 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { inputCls, UsageMeter } from "@/components/storage/shared";
 import { INSTANCE_STATES, type InstanceState, TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
@@ -91,39 +90,42 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
     <div>
       <PageHeader title="Instances" description="Bare-metal servers booted from cloud disks through their DPU: no install, no local disk." actions={create} />
       <ComputeUsage tenant={tenant} />
-      <div className="mb-3 flex flex-wrap gap-3">
-        <SearchBox {...search.box} label="Filter instances" placeholder="Filter by name" />
-        <select
-          aria-label="Filter by state"
-          value={state}
-          onChange={(e) => {
-            const next = e.target.value as InstanceState | "";
-            setState(next);
-            const url = new URL(window.location.href);
-            if (next) url.searchParams.set("state", next);
-            else url.searchParams.delete("state");
-            window.history.replaceState(null, "", url);
-          }}
-          className={inputCls}
-        >
-          <option value="">All states</option>
-          {INSTANCE_STATES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Instances"
         columns={cols}
-        {...list.table}
+        search={{ ...search.box, label: "Filter instances", placeholder: "Filter by name" }}
+        bar="mb-3 flex flex-wrap gap-3"
+        filters={
+          <select
+            aria-label="Filter by state"
+            value={state}
+            onChange={(e) => {
+              const next = e.target.value as InstanceState | "";
+              setState(next);
+              const url = new URL(window.location.href);
+              if (next) url.searchParams.set("state", next);
+              else url.searchParams.delete("state");
+              window.history.replaceState(null, "", url);
+            }}
+            className={inputCls}
+          >
+            <option value="">All states</option>
+            {INSTANCE_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        }
         empty={
-          <EmptyState
-            title={dq || state ? "No instance matches the filter" : "No instances yet"}
-            body={dq || state ? undefined : "Pick a pool, an image and a subnet: the server is running in about the time its OS takes to boot."}
-            action={dq || state ? undefined : create}
-          />
+          dq || state
+            ? { title: "No instance matches the filter" }
+            : {
+                title: "No instances yet",
+                body: "Pick a pool, an image and a subnet: the server is running in about the time its OS takes to boot.",
+                action: create,
+              }
         }
       />
     </div>

@@ -9,9 +9,8 @@ import { errorInfo, useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 
@@ -144,19 +143,15 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
   return (
     <div>
       <PageHeader title="Instances" description="Every tenant's bare-metal instances, the hosts they run on, and their latest operations." />
-      <div className="mb-3">
-        <SearchBox {...search.box} label="Filter instances" placeholder="Filter by name" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="All instances"
         columns={cols}
-        {...list.table}
-        rows={list.rows as Row[]}
+        search={{ ...search.box, label: "Filter instances", placeholder: "Filter by name" }}
         empty={
-          <EmptyState
-            title={dq ? "No instance matches the filter" : "No instances yet"}
-            body={dq ? undefined : "Tenants create instances in their portal; they show up here with their hosts."}
-          />
+          dq
+            ? { title: "No instance matches the filter" }
+            : { title: "No instances yet", body: "Tenants create instances in their portal; they show up here with their hosts." }
         }
       />
       <ConfirmDialog

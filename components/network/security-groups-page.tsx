@@ -7,9 +7,8 @@ import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { SecurityGroupCreateDialog } from "./security-group-create";
 
 interface GroupRow {
@@ -57,19 +56,15 @@ export function SecurityGroupsPage({ tenant }: { tenant: string }) {
           </Button>
         }
       />
-      <div className="mb-3">
-        <SearchBox {...search.box} label="Filter security groups" placeholder="Filter by name or description" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Security groups"
         columns={cols}
-        {...list.table}
+        search={{ ...search.box, label: "Filter security groups", placeholder: "Filter by name or description" }}
         empty={
-          search.dq ? (
-            <EmptyState title="No group matches the filter" body={`Nothing matches “${search.dq}”.`} />
-          ) : (
-            <EmptyState title="No security groups yet" body="Each VPC gets a default group; create more to open specific ports." />
-          )
+          search.dq
+            ? { title: "No group matches the filter", body: `Nothing matches “${search.dq}”.` }
+            : { title: "No security groups yet", body: "Each VPC gets a default group; create more to open specific ports." }
         }
       />
       {creating && vpcs.data ? <SecurityGroupCreateDialog tenant={tenant} vpcs={vpcs.data.items} onClose={() => setCreating(false)} /> : null}

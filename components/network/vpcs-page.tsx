@@ -4,9 +4,8 @@
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { VpcCreateDialog } from "./vpc-create";
 
 type Role = "tenant-admin" | "tenant-member";
@@ -74,19 +73,15 @@ export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
           </Button>
         }
       />
-      <div className="mb-3">
-        <SearchBox {...search.box} label="Filter VPCs" placeholder="Filter by name or range" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="VPCs"
         columns={cols}
-        {...list.table}
+        search={{ ...search.box, label: "Filter VPCs", placeholder: "Filter by name or range" }}
         empty={
-          dq ? (
-            <EmptyState title="No VPC matches the filter" body={`Nothing matches “${dq}”.`} />
-          ) : (
-            <EmptyState title="No VPCs yet" body="Create a VPC to give your servers a private network." />
-          )
+          dq
+            ? { title: "No VPC matches the filter", body: `Nothing matches “${dq}”.` }
+            : { title: "No VPCs yet", body: "Create a VPC to give your servers a private network." }
         }
       />
       {creating ? <VpcCreateDialog tenant={tenant} onClose={() => setCreating(false)} /> : null}

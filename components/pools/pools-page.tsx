@@ -5,9 +5,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch, useSort } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch, useSort } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { poolSortKeys } from "@/db/validation/pools";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { PoolEditDialog, type PoolRow } from "./pool-edit";
@@ -68,20 +67,17 @@ export function PoolsPage() {
           </Button>
         }
       />
-      <div className="mb-3 flex items-center gap-3">
-        <SearchBox {...search.box} label="Filter pools" placeholder="Filter by name, class or description" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Pools"
         columns={cols}
-        {...list.table}
-        {...sortProps}
+        sort={sortProps}
+        search={{ ...search.box, label: "Filter pools", placeholder: "Filter by name, class or description" }}
+        bar="mb-3 flex items-center gap-3"
         empty={
-          search.dq ? (
-            <EmptyState title="No pool matches the filter" body={`Nothing matches “${search.dq}”.`} />
-          ) : (
-            <EmptyState title="No pools yet" body="Create a pool to group hosts of one hardware class." />
-          )
+          search.dq
+            ? { title: "No pool matches the filter", body: `Nothing matches “${search.dq}”.` }
+            : { title: "No pools yet", body: "Create a pool to group hosts of one hardware class." }
         }
       />
       {editing ? <PoolEditDialog pool={editing === "new" ? null : editing} onClose={() => setEditing(null)} /> : null}

@@ -6,9 +6,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { ImageCloneDialog } from "./image-clone";
 import { ImageDeleteDialog } from "./image-delete";
@@ -81,20 +80,21 @@ export function ImagesPage() {
           </>
         }
       />
-      <div className="mb-3 flex gap-2">
-        <SearchBox {...search.box} label="Filter images" placeholder="Filter by name, OS or version" />
-        <select aria-label="OS" value={os} onChange={(e) => setOs(e.target.value)} className={inputCls}>
-          <option value="">Any OS</option>
-          {osList.data?.map((o) => (
-            <option key={o}>{o}</option>
-          ))}
-        </select>
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Images"
         columns={cols}
-        {...list.table}
-        empty={<EmptyState title={dq || os ? "No image matches" : "No images yet"} body={dq || os ? undefined : "Upload a raw or qcow2 disk image."} />}
+        search={{ ...search.box, label: "Filter images", placeholder: "Filter by name, OS or version" }}
+        bar="mb-3 flex gap-2"
+        filters={
+          <select aria-label="OS" value={os} onChange={(e) => setOs(e.target.value)} className={inputCls}>
+            <option value="">Any OS</option>
+            {osList.data?.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+        }
+        empty={dq || os ? { title: "No image matches" } : { title: "No images yet", body: "Upload a raw or qcow2 disk image." }}
       />
       {uploading ? <ImageUploadDialog onClose={() => setUploading(false)} /> : null}
       {fromSnapshot ? <ImageFromSnapshotDialog onClose={() => setFromSnapshot(false)} /> : null}

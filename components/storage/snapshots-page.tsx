@@ -5,9 +5,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { StateBadge } from "./shared";
 import { SnapshotPromoteDialog } from "./snapshot-promote";
 import { VolumeCreateDialog } from "./volume-create";
@@ -74,16 +73,12 @@ export function SnapshotsPage({ tenant }: { tenant: string }) {
         description="Point-in-time copies of your volumes. Create volumes from them, or save one as a private image (a backup that outlives the volume)."
       />
       <StorageUsage tenant={tenant} />
-      <div className="mb-3">
-        <SearchBox {...search.box} label="Filter snapshots" placeholder="Filter by name" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Snapshots"
         columns={cols}
-        {...list.table}
-        empty={
-          <EmptyState title={dq ? "No snapshot matches the filter" : "No snapshots yet"} body={dq ? undefined : "Snapshot a volume from the Volumes page."} />
-        }
+        search={{ ...search.box, label: "Filter snapshots", placeholder: "Filter by name" }}
+        empty={dq ? { title: "No snapshot matches the filter" } : { title: "No snapshots yet", body: "Snapshot a volume from the Volumes page." }}
       />
       <TenantImages tenant={tenant} />
       {cloning ? <VolumeCreateDialog tenant={tenant} snapshot={cloning} onClose={() => setCloning(null)} /> : null}

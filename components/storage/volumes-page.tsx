@@ -6,9 +6,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { StateBadge, UsageMeter } from "./shared";
 import { VolumeCreateDialog } from "./volume-create";
 import { VolumeDetailDialog } from "./volume-detail";
@@ -105,19 +104,12 @@ export function VolumesPage({ tenant }: { tenant: string }) {
         }
       />
       <StorageUsage tenant={tenant} />
-      <div className="mb-3">
-        <SearchBox {...search.box} label="Filter volumes" placeholder="Filter by name" />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Volumes"
         columns={cols}
-        {...list.table}
-        empty={
-          <EmptyState
-            title={dq ? "No volume matches the filter" : "No volumes yet"}
-            body={dq ? undefined : "Create a blank volume, or a system disk from an image."}
-          />
-        }
+        search={{ ...search.box, label: "Filter volumes", placeholder: "Filter by name" }}
+        empty={dq ? { title: "No volume matches the filter" } : { title: "No volumes yet", body: "Create a blank volume, or a system disk from an image." }}
       />
       {creating ? <VolumeCreateDialog tenant={tenant} onClose={() => setCreating(false)} /> : null}
       {viewing ? <VolumeDetailDialog tenant={tenant} id={viewing} onClose={() => setViewing(null)} /> : null}

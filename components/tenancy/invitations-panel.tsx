@@ -8,10 +8,8 @@ import Link from "next/link";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
-import { EmptyState } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { useToast } from "@/components/ui/toast";
 
 type Role = "tenant-admin" | "tenant-member";
@@ -55,12 +53,11 @@ export function TenantInvitations({ slug, tenantName }: { slug: string; tenantNa
       <h2 id="pending-invitations" className="text-base font-semibold">
         Pending invitations
       </h2>
-      <DataTable
+      <ListView
+        list={list}
         label="Pending invitations"
         columns={cols}
-        {...list.table}
-        rows={list.rows as PendingRow[]}
-        empty={<EmptyState title="No pending invitations" body="People you invite show here until they accept or decline." />}
+        empty={{ title: "No pending invitations", body: "People you invite show here until they accept or decline." }}
       />
       <ConfirmAction
         of={revoke}

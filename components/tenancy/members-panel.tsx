@@ -7,10 +7,8 @@ import { type QueryKey, type UseQueryOptions, useMutation, useQueryClient } from
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { columns, SearchBox, useListTable, useSearch } from "@/components/ui/list-table";
-import { EmptyState } from "@/components/ui/page";
+import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
 import { useToast } from "@/components/ui/toast";
 import { TenantInvitations } from "./invitations-panel";
 import { MemberAddDialog } from "./member-add";
@@ -125,17 +123,18 @@ export function MembersPanel({
 
   return (
     <section aria-label="Members" className="flex flex-col gap-3">
-      <div className="flex items-center justify-between gap-3">
-        <SearchBox {...search.box} label="Filter members" placeholder="Filter by name or email" width="w-72" />
-        <Button variant="primary" disabledReason={canManage} onClick={() => setAdding(true)}>
-          {scope.kind === "tenant" ? "Invite member" : "Add member"}
-        </Button>
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Members"
         columns={cols}
-        {...list.table}
-        empty={<EmptyState title={dq ? "No member matches the filter" : "No members yet"} body={dq ? `Nothing matches “${dq}”.` : "Add the first member."} />}
+        search={{ ...search.box, label: "Filter members", placeholder: "Filter by name or email", width: "w-72" }}
+        bar="flex items-center justify-between gap-3"
+        filters={
+          <Button variant="primary" disabledReason={canManage} onClick={() => setAdding(true)}>
+            {scope.kind === "tenant" ? "Invite member" : "Add member"}
+          </Button>
+        }
+        empty={dq ? { title: "No member matches the filter", body: `Nothing matches “${dq}”.` } : { title: "No members yet", body: "Add the first member." }}
       />
       {adding ? (
         <MemberAddDialog

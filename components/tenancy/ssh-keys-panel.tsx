@@ -4,9 +4,8 @@
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { SshKeyAddDialog } from "./ssh-key-add";
 
 interface KeyRow {
@@ -53,11 +52,11 @@ export function SshKeysPage() {
           </Button>
         }
       />
-      <DataTable
+      <ListView
+        list={list}
         label="SSH keys"
         columns={cols}
-        {...list.table}
-        empty={<EmptyState title="No SSH keys yet" body="Add the contents of your ~/.ssh/id_ed25519.pub (or another .pub file)." />}
+        empty={{ title: "No SSH keys yet", body: "Add the contents of your ~/.ssh/id_ed25519.pub (or another .pub file)." }}
       />
       {adding ? <SshKeyAddDialog onClose={() => setAdding(false)} /> : null}
       <ConfirmAction

@@ -5,9 +5,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, SelectFilter, SearchBox, useListTable, useSearch, useSort } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { tenantSortKeys } from "@/db/validation/tenancy";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { TenantCreateDialog } from "./tenant-create";
@@ -68,25 +67,26 @@ export function TenantsPage() {
           </Button>
         }
       />
-      <div className="mb-3 flex items-center gap-3">
-        <SearchBox {...search.box} label="Filter tenants" placeholder="Filter by name or slug" width="w-72" />
-        <SelectFilter
-          label="State"
-          value={state}
-          onChange={setState}
-          options={[
-            ["", "Any state"],
-            ["active", "Active"],
-            ["suspended", "Suspended"],
-          ]}
-        />
-      </div>
-      <DataTable
+      <ListView
+        list={list}
         label="Tenants"
         columns={cols}
-        {...list.table}
-        {...sortProps}
-        empty={<EmptyState title={filtered ? "No tenant matches the filter" : "No tenants yet"} body={filtered ? undefined : "Create the first tenant."} />}
+        sort={sortProps}
+        search={{ ...search.box, label: "Filter tenants", placeholder: "Filter by name or slug", width: "w-72" }}
+        bar="mb-3 flex items-center gap-3"
+        filters={
+          <SelectFilter
+            label="State"
+            value={state}
+            onChange={setState}
+            options={[
+              ["", "Any state"],
+              ["active", "Active"],
+              ["suspended", "Suspended"],
+            ]}
+          />
+        }
+        empty={filtered ? { title: "No tenant matches the filter" } : { title: "No tenants yet", body: "Create the first tenant." }}
       />
       {creating ? <TenantCreateDialog onClose={() => setCreating(false)} /> : null}
     </div>

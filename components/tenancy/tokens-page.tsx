@@ -4,9 +4,8 @@
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { useDone } from "@/components/ui/use-done";
 import { OneTimeSecret } from "./one-time-secret";
 import { TokenCreateDialog } from "./token-create";
@@ -65,13 +64,7 @@ export function TokensPage() {
           </Button>
         }
       />
-      <DataTable
-        label="API tokens"
-        columns={cols}
-        {...list.table}
-        rows={list.rows as TokenRow[]}
-        empty={<EmptyState title="No API tokens yet" body="Create one for a script or CI job." />}
-      />
+      <ListView list={list} label="API tokens" columns={cols} empty={{ title: "No API tokens yet", body: "Create one for a script or CI job." }} />
       {creating ? (
         <TokenCreateDialog
           onClose={() => setCreating(false)}

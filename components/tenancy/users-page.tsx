@@ -6,10 +6,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { columns, SearchBox, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { userSortKeys } from "@/db/validation/tenancy";
 import { operatorCan, reasonOf } from "@/domain/roles";
@@ -141,20 +140,27 @@ export function UsersPage() {
           </Button>
         }
       />
-      <div className="mb-3 flex items-center gap-3">
-        <SearchBox {...search.box} label="Filter users" placeholder="Filter by name or email" width="w-72" />
-        <SelectFilter
-          label="Role filter"
-          value={role}
-          onChange={setRole}
-          options={[
-            ["", "Anyone"],
-            ["operator", "Operators"],
-            ["none", "Tenant users"],
-          ]}
-        />
-      </div>
-      <DataTable label="Users" columns={cols} {...list.table} {...sortProps} empty={<EmptyState title="No user matches" />} />
+      <ListView
+        list={list}
+        label="Users"
+        columns={cols}
+        sort={sortProps}
+        search={{ ...search.box, label: "Filter users", placeholder: "Filter by name or email", width: "w-72" }}
+        bar="mb-3 flex items-center gap-3"
+        filters={
+          <SelectFilter
+            label="Role filter"
+            value={role}
+            onChange={setRole}
+            options={[
+              ["", "Anyone"],
+              ["operator", "Operators"],
+              ["none", "Tenant users"],
+            ]}
+          />
+        }
+        empty={{ title: "No user matches" }}
+      />
       {creating ? (
         <UserCreateDialog
           onClose={() => setCreating(false)}

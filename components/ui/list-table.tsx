@@ -1,15 +1,16 @@
 "use client";
 // One hook owns a paginated server list (STYLE.md §6): the query, the cursor stack (reset when the filter or
 // sort changes), polling, and the loading/error/paging props DataTable takes. A page passes its query and
-// columns and renders <DataTable {...list.table} label columns empty />. Shared column helpers and the
-// confirm-before-acting helper (delete, revoke…) live here too.
+// columns and renders <ListView list label columns empty /> (its filter bar, the table, what an empty list says).
+// Shared column helpers and the confirm-before-acting helper (delete, revoke…) live here too.
 import { keepPreviousData, type QueryKey, type UseMutationOptions, type UseQueryOptions, useMutation, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useRef, useState } from "react";
 import { errorInfo } from "@/components/trpc";
-import type { SortState } from "./data-table";
+import { DataTable, type SortState } from "./data-table";
 import { ConfirmDialog } from "./dialog";
+import { EmptyState } from "./page";
 import { useToast } from "./toast";
 import { useCursorPages, useDebounced } from "./use-cursor-pages";
 import { type Invalidate, useDone } from "./use-done";
@@ -67,6 +68,46 @@ export function useListTable<TData extends ListPage, TKey extends QueryKey>(
 export function useSort<K extends string>(initial: SortState<K>, sortable: readonly K[]) {
   const [sort, setSort] = useState(initial);
   return { sort, props: { sort, sortable, onSort: setSort } };
+}
+
+type TableState = ReturnType<typeof useListTable>["table"];
+
+/**
+ * A list as a page shows it: the filter bar (the search box, then `filters`; `bar` is its layout), the table with
+ * its loading, error and paging states, and what the list says when empty (the page picks the words: with a filter
+ * on, that nothing matches it).
+ */
+export function ListView<T, K extends string = string>({
+  list,
+  label,
+  columns,
+  sort,
+  search,
+  filters,
+  bar = "mb-3",
+  empty,
+}: {
+  list: { table: TableState };
+  label: string;
+  columns: ColumnDef<T, unknown>[];
+  /** The sort state and the columns it may sort by (useSort's props). */
+  sort?: { sort: SortState<K>; sortable: readonly K[]; onSort: (s: SortState<K>) => void };
+  search?: React.ComponentProps<typeof SearchBox>;
+  filters?: React.ReactNode;
+  bar?: string;
+  empty: React.ComponentProps<typeof EmptyState>;
+}) {
+  return (
+    <>
+      {search || filters ? (
+        <div className={bar}>
+          {search ? <SearchBox {...search} /> : null}
+          {filters}
+        </div>
+      ) : null}
+      <DataTable label={label} columns={columns} {...list.table} rows={list.table.rows as T[]} {...sort} empty={<EmptyState {...empty} />} />
+    </>
+  );
 }
 
 /** A search box's text and its debounced value (what the query uses). */

@@ -8,9 +8,8 @@ import { OneTimeSecret } from "@/components/tenancy/one-time-secret";
 import { errorInfo } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { DataTable } from "@/components/ui/data-table";
-import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useDone } from "@/components/ui/use-done";
 import { WebhookAddDialog } from "./webhook-add";
@@ -105,12 +104,11 @@ export function WebhooksPage({ tenant }: { tenant: string | null }) {
           </Button>
         }
       />
-      <DataTable
+      <ListView
+        list={list}
         label="Webhooks"
         columns={cols}
-        {...list.table}
-        rows={list.rows as HookRow[]}
-        empty={<EmptyState title="No webhooks yet" body="Add one to have Anvil tell your systems when instances change state or operations end." />}
+        empty={{ title: "No webhooks yet", body: "Add one to have Anvil tell your systems when instances change state or operations end." }}
       />
       {adding ? <WebhookAddDialog tenant={tenant} onClose={() => setAdding(false)} onCreated={(name, s) => setSecret({ name, secret: s })} /> : null}
       {secret ? (
