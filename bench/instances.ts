@@ -11,6 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
+import type { LabManifest } from "../sim/lab";
 
 const argCount = process.argv[2] ? Number(process.argv[2]) : null;
 const argLatency = process.argv[3] as "zero" | "realistic" | undefined;
@@ -35,7 +36,8 @@ const { eq, inArray, and } = await import("drizzle-orm");
 const { createCaller } = await import("../server/api/root");
 const { startEngine, stopEngine } = await import("../server/workflows/engine");
 const { workflows } = await import("../server/workflows/registry");
-const { enrollNode } = await import("../server/workflows/enroll");
+const { enrollLabHosts } = await import("../sim/lab-bootstrap");
+const { useLabStorage } = await import("../sim/lab");
 const db = getDb();
 
 /** CPU seconds (user + system) used so far by these processes and all their descendants, from /proc. */
@@ -66,23 +68,8 @@ function cpuOfTree(roots: number[]): number {
 }
 const postmasterPid = () => Number(fs.readFileSync(path.join(dir, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
 
-interface LabRow {
-  name: string;
-  bmc_address: string;
-  bmc_username: string;
-  bmc_password: string;
-  dpu_bmc_address: string;
-  dpu_bmc_username: string;
-  dpu_bmc_password: string;
-  agent_url: string;
-  agent_token: string;
-}
-
 /** The lab in its own process; resolves with its manifest once it is up. */
-async function startLabProcess(
-  hosts: number,
-  latency: "zero" | "realistic",
-): Promise<{ proc: ChildProcess; manifest: { storage: { url: string; token: string }; hosts: LabRow[] } }> {
+async function startLabProcess(hosts: number, latency: "zero" | "realistic"): Promise<{ proc: ChildProcess; manifest: LabManifest }> {
   const manifestPath = path.join(dir, `lab-${latency}.json`);
   const csvPath = path.join(dir, `lab-${latency}.csv`);
   const proc = spawn(
@@ -120,36 +107,15 @@ async function startLabProcess(
 async function run(count: number, latency: "zero" | "realistic", slug: string) {
   const { proc, manifest } = await startLabProcess(count + 2, latency);
   try {
-    process.env.ANVIL_STORAGE_URL = manifest.storage.url;
-    process.env.ANVIL_STORAGE_TOKEN = manifest.storage.token;
+    useLabStorage(manifest.storage);
     const { getStorage, defaultLogicalPoolId } = await import("../server/storage/backend");
     const { buildImage } = await import("../server/storage/images");
     const [pool] = await db
       .insert(s.pools)
       .values({ name: `bench-${slug}`, resourceClass: "bm.bench" })
       .returning();
-    const ids: string[] = [];
-    for (let i = 0; i < manifest.hosts.length; i += 20) {
-      const batch = await Promise.all(
-        manifest.hosts.slice(i, i + 20).map((h) =>
-          enrollNode(
-            db,
-            {
-              name: `${slug}-${h.name}`,
-              poolId: pool!.id,
-              driver: "redfish",
-              address: h.bmc_address,
-              username: h.bmc_username,
-              password: h.bmc_password,
-              verifyTls: false,
-              dpu: { address: h.dpu_bmc_address, username: h.dpu_bmc_username, password: h.dpu_bmc_password, agentUrl: h.agent_url, agentToken: h.agent_token },
-            } as never,
-            { principal: null, requestId: "bench" },
-          ),
-        ),
-      );
-      for (const r of batch) if (r.ok) ids.push(r.nodeId);
-    }
+    const { nodeIds } = await enrollLabHosts(db, manifest.hosts, { name: (h) => `${slug}-${h.name}`, poolId: () => pool!.id, requestId: "bench" });
+    const ids = [...nodeIds.values()];
     await db.update(s.nodes).set({ provisionState: "available" }).where(inArray(s.nodes.id, ids));
 
     const [tenant] = await db.insert(s.tenants).values({ slug, name: slug }).returning();

@@ -1,23 +1,17 @@
 // The dev/demo lab: with ANVIL_LAB=<hosts> (the dev command's default is 16 = 2 pools × 8), server.ts starts the lab
 // (sim/lab.ts: Redfish BMC simulator, storage service, one DPU agent per DPU) beside itself, points the storage
 // driver at the lab's storage service, and enrolls, inspects and provides the lab's hosts so the console is ready
-// to use. Everything is reached over the network, exactly as real hardware would be. Ports are derived from PORT so
+// to use (sim/lab-bootstrap.ts, the bootstrap the tests use too). Everything is reached over the network, exactly as real hardware would be. Ports are derived from PORT so
 // a restart finds the same BMC addresses that are already enrolled. The lab listens on loopback, which the
 // management-network policy refuses by default: allowLabAddresses() adds 127.0.0.0/8 to ANVIL_MGMT_ALLOW.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { getDb } from "@/db/client";
-import { images, nodes, pools, tenants, users, vpcs } from "@/db/schema";
-import { transition } from "@/domain/node-lifecycle";
+import { images, pools, tenants, users, vpcs } from "@/db/schema";
 import { derivedKey, dataDir } from "@/server/lib/secrets";
 import { logger } from "@/server/lib/log";
-import { enrollNode } from "@/server/workflows/enroll";
-import { getEngine } from "@/server/workflows/engine";
-import { recordEvent } from "@/server/workflows/events";
-import { catalog } from "@/server/workflows/catalog";
-import { startOperation } from "@/server/workflows/start";
 import type { BackgroundLab } from "@/server/runtime";
 
 export interface DevLab {
@@ -58,110 +52,36 @@ export function labFromEnv(opts: { dev: boolean }): BackgroundLab | undefined {
 
 export async function startDevLab(opts: { hosts: number; enroll: number; latency: "zero" | "realistic"; port: number }): Promise<DevLab> {
   allowLabAddresses();
-  const { startLab } = await import("./lab");
+  const { bootstrapLab } = await import("./lab-bootstrap");
   const seed = derivedKey("lab-agent-tokens");
-  const lab = await startLab({
-    hosts: opts.hosts,
-    pools: ["general", "gpu"],
-    latency: opts.latency,
-    agentToken: (dpuId: string) => crypto.createHmac("sha256", seed).update(dpuId).digest("hex"),
-    portBase: 20_000 + (opts.port % 1000) * 20,
-    quiet: true,
-  });
-  process.env.ANVIL_STORAGE_URL = lab.storage.url;
-  process.env.ANVIL_STORAGE_TOKEN = lab.storage.token;
   // The manifest holds BMC passwords and agent tokens: owner-only files.
   const manifestPath = process.env.ANVIL_LAB_MANIFEST ? path.resolve(process.env.ANVIL_LAB_MANIFEST) : path.join(dataDir(), "lab.json");
-  fs.mkdirSync(path.dirname(manifestPath), { recursive: true });
-  fs.writeFileSync(manifestPath, JSON.stringify(lab.manifest(), null, 2), { mode: 0o600 });
-  fs.writeFileSync(manifestPath.replace(/\.json$/, ".csv"), lab.csv(), { mode: 0o600 });
-
   const db = getDb();
-  const want = lab.hosts.slice(0, opts.enroll);
-  const have = new Set(
-    want.length
-      ? (
-          await db
-            .select({ name: nodes.name })
-            .from(nodes)
-            .where(
-              inArray(
-                nodes.name,
-                want.map((h) => h.name),
-              ),
-            )
-        ).map((r) => r.name)
-      : [],
-  );
   const poolRows = await db.select().from(pools);
-  const poolId = (name: string) => poolRows.find((p) => p.name === name)?.id ?? null;
-  const actor = { principal: null, requestId: "dev-lab" };
-  let enrolled = 0;
-  const fresh: string[] = [];
-  for (const h of want) {
-    if (have.has(h.name)) continue;
-    const r = await enrollNode(
-      db,
-      {
-        name: h.name,
-        poolId: poolId(h.pool),
-        driver: h.driver,
-        address: h.bmc_address,
-        username: h.bmc_username,
-        password: h.bmc_password,
-        verifyTls: h.verify_tls,
-        dedicatedPower: h.dedicated_power,
-        dpu: h.dpu_bmc_address
-          ? {
-              address: h.dpu_bmc_address,
-              username: h.dpu_bmc_username ?? "",
-              password: h.dpu_bmc_password ?? "",
-              agentUrl: h.agent_url ?? "",
-              agentToken: h.agent_token ?? "",
-            }
-          : undefined,
-      },
-      actor,
-    );
-    if (r.ok) {
-      enrolled++;
-      fresh.push(r.nodeId);
-    } else logger.warn({ host: h.name, error: r.message }, "lab host not enrolled");
-  }
-  // Inspect the new hosts, then make them available for tenants.
-  const engine = getEngine();
-  await Promise.all(
-    fresh.map(async (id) => {
-      const [n] = await db.select().from(nodes).where(eq(nodes.id, id));
-      if (!n) return;
-      await db
-        .update(nodes)
-        .set({ provisionState: transition("manageable", "inspect") })
-        .where(eq(nodes.id, id));
-      const op = await startOperation(db, catalog.nodeInspect, { target: { id, name: n.name }, createdBy: "dev-lab", args: (opId) => [id, opId] });
-      await op.enqueue();
-      await engine.result(op.id);
-      const [after] = await db.select().from(nodes).where(eq(nodes.id, id));
-      if (after?.provisionState === "manageable") {
-        await db
-          .update(nodes)
-          .set({ provisionState: transition("manageable", "provide") })
-          .where(eq(nodes.id, id));
-        await recordEvent(db, id, { kind: "lifecycle", severity: "info", message: "manageable --provide--> available (dev lab)" });
-      }
-    }),
-  );
-  const total = (
-    await db
-      .select({ id: nodes.id })
-      .from(nodes)
-      .where(
-        inArray(
-          nodes.name,
-          want.map((h) => h.name),
-        ),
-      )
-  ).length;
+  const { lab, nodeIds, failed, skipped } = await bootstrapLab(db, {
+    lab: {
+      hosts: opts.hosts,
+      pools: ["general", "gpu"],
+      latency: opts.latency,
+      agentToken: (dpuId: string) => crypto.createHmac("sha256", seed).update(dpuId).digest("hex"),
+      portBase: 20_000 + (opts.port % 1000) * 20,
+      quiet: true,
+    },
+    started: (lab) => {
+      fs.mkdirSync(path.dirname(manifestPath), { recursive: true });
+      fs.writeFileSync(manifestPath, JSON.stringify(lab.manifest(), null, 2), { mode: 0o600 });
+      fs.writeFileSync(manifestPath.replace(/\.json$/, ".csv"), lab.csv(), { mode: 0o600 });
+    },
+    enroll: opts.enroll,
+    skipEnrolled: true,
+    poolId: (name) => poolRows.find((p) => p.name === name)?.id ?? null,
+    requestId: "dev-lab",
+    createdBy: "dev-lab",
+    event: "dev lab",
+  });
+  for (const f of failed) logger.warn({ host: f.host, error: f.message }, "lab host not enrolled");
+  const enrolled = nodeIds.size;
+  const total = skipped + enrolled;
   await seedDemoContent().catch((e) => logger.warn({ error: (e as Error).message }, "demo images / networks not seeded"));
   return {
     summary: `${lab.hosts.length} hosts with DPUs (${total} enrolled${enrolled ? `, ${enrolled} just now` : ""}); Redfish admin ${lab.redfish.adminUrl}; storage ${lab.storage.url}; manifest ${manifestPath}`,

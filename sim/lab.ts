@@ -136,6 +136,12 @@ export function rowsToCsv(rows: readonly LabHostRow[]): string {
   return `${lines.join("\r\n")}\r\n`;
 }
 
+/** Points Anvil's storage driver (getStorage() in this process) at a lab storage service. */
+export function useLabStorage(storage: { url: string; token: string }): void {
+  process.env.ANVIL_STORAGE_URL = storage.url;
+  process.env.ANVIL_STORAGE_TOKEN = storage.token;
+}
+
 // ---- helpers ----------------------------------------------------------------------------------------------
 
 function softFileLimit(): number | undefined {

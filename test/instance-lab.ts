@@ -1,15 +1,12 @@
 // A provisioning-ready lab for tests and benchmarks: the real lab (Redfish BMCs, storage service, one DPU agent per
-// DPU) with its hosts enrolled into a fresh pool, inspected through the real workflow and made available, a public
-// image on the lab's storage, and a VPC + subnet for the fixture tenant. The workflow engine must be running.
-import { eq, inArray } from "drizzle-orm";
+// DPU) with its hosts enrolled into a fresh pool, inspected through the real workflow and made available (the
+// bootstrap the dev command uses too, sim/lab-bootstrap.ts), a public image on the lab's storage, and a VPC + subnet
+// for the fixture tenant. The workflow engine must be running.
+import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import * as s from "@/db/schema";
-import { transition } from "@/domain/node-lifecycle";
-import { getEngine } from "@/server/workflows/engine";
-import { enrollNode } from "@/server/workflows/enroll";
-import { catalog } from "@/server/workflows/catalog";
-import { startOperation } from "@/server/workflows/start";
-import { type Lab, type LabOptions, startLab } from "@/sim/lab";
+import type { Lab, LabOptions } from "@/sim/lab";
+import { bootstrapLab } from "@/sim/lab-bootstrap";
 import { uniq } from "./db";
 import { callerAs, type Fixtures } from "./fixtures";
 
@@ -28,72 +25,25 @@ export interface InstanceLab {
 export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; latency?: LabOptions["latency"]; subnetCidr?: string }): Promise<InstanceLab> {
   const db: Db = fx.db;
   const poolName = uniq("pool");
-  const lab = await startLab({ hosts: opts.hosts, pools: [poolName], latency: opts.latency ?? "zero", quiet: true });
-  process.env.ANVIL_STORAGE_URL = lab.storage.url;
-  process.env.ANVIL_STORAGE_TOKEN = lab.storage.token;
   const [pool] = await db.insert(s.pools).values({ name: poolName, resourceClass: "bm.lab" }).returning();
-
-  const hosts = new Map<string, string>();
-  await Promise.all(
-    lab.hosts.map(async (h) => {
-      const r = await enrollNode(
-        db,
-        {
-          name: `${poolName}-${h.name}`,
-          poolId: pool!.id,
-          driver: h.driver,
-          address: h.bmc_address,
-          username: h.bmc_username,
-          password: h.bmc_password,
-          verifyTls: h.verify_tls,
-          dedicatedPower: h.dedicated_power,
-          dpu: h.dpu_bmc_address
-            ? {
-                address: h.dpu_bmc_address,
-                username: h.dpu_bmc_username ?? "",
-                password: h.dpu_bmc_password ?? "",
-                agentUrl: h.agent_url ?? "",
-                agentToken: h.agent_token ?? "",
-              }
-            : undefined,
-        } as never,
-        { principal: null, requestId: "instance-lab" },
-      );
-      if (!r.ok) throw new Error(`lab host ${h.name} not enrolled: ${r.message}`);
-      hosts.set(h.name, r.nodeId);
-    }),
-  );
-  const ids = [...hosts.values()];
-  await db.update(s.nodes).set({ provisionState: "inspecting" }).where(inArray(s.nodes.id, ids));
-  await Promise.all(
-    ids.map(async (id) => {
-      const op = await startOperation(db, catalog.nodeInspect, { target: { id }, createdBy: null, args: (opId) => [id, opId] });
-      await op.enqueue();
-      await getEngine().result(op.id);
-    }),
-  );
-  await db
-    .update(s.nodes)
-    .set({ provisionState: transition("manageable", "provide") })
-    .where(inArray(s.nodes.id, ids));
+  const { lab, nodeIds, failed } = await bootstrapLab(db, {
+    lab: { hosts: opts.hosts, pools: [poolName], latency: opts.latency ?? "zero", quiet: true },
+    name: (h) => `${poolName}-${h.name}`,
+    poolId: () => pool!.id,
+    requestId: "instance-lab",
+    createdBy: null,
+  });
+  if (failed.length) {
+    await lab.close();
+    throw new Error(`lab host ${failed[0]!.host} not enrolled: ${failed[0]!.message}`);
+  }
 
   // Generous quota so tests and benchmarks measure provisioning, not the defaults.
+  const quota = { instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000, addresses: 100_000 };
   await db
     .insert(s.quotas)
-    .values({
-      tenantId: fx.tenant.id,
-      instances: 10_000,
-      cores: 10_000_000,
-      ramGiB: 10_000_000,
-      volumes: 100_000,
-      volumeGiB: 10_000_000,
-      snapshots: 100_000,
-      addresses: 100_000,
-    })
-    .onConflictDoUpdate({
-      target: s.quotas.tenantId,
-      set: { instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 100_000, volumeGiB: 10_000_000, snapshots: 100_000, addresses: 100_000 },
-    });
+    .values({ tenantId: fx.tenant.id, ...quota })
+    .onConflictDoUpdate({ target: s.quotas.tenantId, set: quota });
 
   const { buildImage } = await import("@/server/storage/images");
   const { defaultLogicalPoolId } = await import("@/server/storage/backend");
@@ -119,7 +69,7 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
     imageId: image.id,
     subnetId: subnet.id,
     vpcId: vpc.id,
-    hosts,
+    hosts: nodeIds,
     close: () => lab.close(),
   };
 }
