@@ -37,7 +37,7 @@ const { createCaller } = await import("../server/api/root");
 const { startEngine, stopEngine } = await import("../server/workflows/engine");
 const { workflows } = await import("../server/workflows/registry");
 const { enrollLabHosts } = await import("../sim/lab-bootstrap");
-const { useLabStorage } = await import("../sim/lab");
+const { pointStorageAtLab } = await import("../sim/lab");
 const db = getDb();
 
 /** CPU seconds (user + system) used so far by these processes and all their descendants, from /proc. */
@@ -107,7 +107,7 @@ async function startLabProcess(hosts: number, latency: "zero" | "realistic"): Pr
 async function run(count: number, latency: "zero" | "realistic", slug: string) {
   const { proc, manifest } = await startLabProcess(count + 2, latency);
   try {
-    useLabStorage(manifest.storage);
+    pointStorageAtLab(manifest.storage);
     const { getStorage, defaultLogicalPoolId } = await import("../server/storage/backend");
     const { buildImage } = await import("../server/storage/images");
     const [pool] = await db

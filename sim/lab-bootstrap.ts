@@ -13,7 +13,7 @@ import { getEngine } from "@/server/workflows/engine";
 import { recordEvent } from "@/server/workflows/events";
 import { catalog } from "@/server/workflows/catalog";
 import { startOperation } from "@/server/workflows/start";
-import { type Lab, type LabHostRow, type LabOptions, startLab, useLabStorage } from "./lab";
+import { type Lab, type LabHostRow, type LabOptions, startLab, pointStorageAtLab } from "./lab";
 
 /** Hosts enrolled at once: bounds the burst of BMC probes of a large lab. */
 const ENROLL_CONCURRENCY = 20;
@@ -137,7 +137,7 @@ export interface BootstrappedLab extends EnrolledLab {
 export async function bootstrapLab(db: Db, opts: BootstrapOptions): Promise<BootstrappedLab> {
   const lab = await startLab(opts.lab);
   try {
-    useLabStorage(lab.storage);
+    pointStorageAtLab(lab.storage);
     opts.started?.(lab);
     const name = opts.name ?? ((h: LabHostRow) => h.name);
     const want = lab.hosts.slice(0, opts.enroll ?? lab.hosts.length);

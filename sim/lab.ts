@@ -137,7 +137,7 @@ export function rowsToCsv(rows: readonly LabHostRow[]): string {
 }
 
 /** Points Anvil's storage driver (getStorage() in this process) at a lab storage service. */
-export function useLabStorage(storage: { url: string; token: string }): void {
+export function pointStorageAtLab(storage: { url: string; token: string }): void {
   process.env.ANVIL_STORAGE_URL = storage.url;
   process.env.ANVIL_STORAGE_TOKEN = storage.token;
 }

@@ -1,11 +1,11 @@
 // Test/bench helper: a real lab storage service (sim/storage) in this process, with a "default" disk pool and
 // thin logical pool, and ANVIL_STORAGE_URL/TOKEN pointed at it so getStorage() uses it.
-import { useLabStorage } from "@/sim/lab";
+import { pointStorageAtLab } from "@/sim/lab";
 import { startStorageService, type StorageService, type StorageServiceOptions } from "@/sim/storage";
 
 export async function startTestStorage(opts: StorageServiceOptions = {}): Promise<StorageService> {
   const svc = await startStorageService({ defaultPools: true, log: () => {}, ...opts });
-  useLabStorage(svc);
+  pointStorageAtLab(svc);
   return svc;
 }
 
