@@ -1,12 +1,13 @@
 // Audit area: one row per mutation, written in the same transaction as the change (server/api/audit.ts).
-import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { index, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { instant, uuidPk } from "./columns";
 
 // Audit: one row per mutation, written in the same transaction as the change.
 export const auditEvents = pgTable(
   "audit_events",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    id: uuidPk(),
+    at: instant("at").notNull().defaultNow(),
     actorUserId: text("actor_user_id"),
     actorEmail: text("actor_email"),
     tenantId: uuid("tenant_id"),

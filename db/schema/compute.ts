@@ -7,12 +7,12 @@
 // File named compute.ts, not instances.ts: drizzle.config.ts globs db/schema/[!i]*.ts, which skips every name starting with "i".
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { uuidPk, nameAndDescription, timestamps } from "./columns";
 import { nodes, pools } from "./hardware";
 import { ports, subnets } from "./network";
 import { operations } from "./operations";
 import { images } from "./storage";
-import { tenants } from "./tenancy";
+import { tenantRef } from "./tenancy";
 
 // Millisecond precision: list cursors carry created_at as a JS Date (ms), so a microsecond column would make the
 // next page repeat the row the cursor points at.
@@ -36,12 +36,9 @@ export const instanceRecoveryPolicy = pgEnum("instance_recovery_policy", ["manua
 export const instances = pgTable(
   "instances",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    id: uuidPk(),
+    tenantId: tenantRef(),
+    ...nameAndDescription(),
     poolId: uuid("pool_id")
       .notNull()
       .references(() => pools.id),
@@ -70,8 +67,7 @@ export const instances = pgTable(
     /** Size requested, for quota accounting (cores / RAM of the host the pool offers). */
     cores: integer("cores").notNull().default(0),
     ramGiB: integer("ram_gib").notNull().default(0),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
   },
   (t) => [

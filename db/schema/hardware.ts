@@ -1,22 +1,20 @@
 // Hardware area: bare-metal pools, nodes (hosts and their DPUs as children) and hardware events.
 // Uniqueness and exclusivity live here as constraints, not in application checks.
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { boolean, check, index, integer, jsonb, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { instant, uuidPk, nameAndDescription, timestamps } from "./columns";
 
 // Bare-metal pools and nodes
 export const pools = pgTable(
   "pools",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    id: uuidPk(),
+    ...nameAndDescription(),
     // The hardware class every host of the pool belongs to, e.g. "bm.gpu.a100".
     resourceClass: text("resource_class").notNull(),
     // The flavour's largest system volume: an instance (or an image's minimum) above it does not fit this pool.
     maxSystemVolumeGiB: integer("max_system_volume_gib").notNull().default(2048),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("pools_name_uq").on(sql`lower(${t.name})`),
@@ -31,7 +29,7 @@ export const bmcDriver = pgEnum("bmc_driver", ["redfish", "ipmi"]);
 export const nodes = pgTable(
   "nodes",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: uuidPk(),
     name: text("name").notNull(),
     kind: nodeKind("kind").notNull().default("host"),
     // A DPU is a child of its host (Ironic's parent/child model); deleted with it.
@@ -56,15 +54,14 @@ export const nodes = pgTable(
     agentUrl: text("agent_url"),
     agentToken: text("agent_token"),
     agentStatus: text("agent_status").notNull().default("unknown"),
-    agentHeartbeatAt: timestamp("agent_heartbeat_at", { withTimezone: true, precision: 3 }),
+    agentHeartbeatAt: instant("agent_heartbeat_at"),
     // Set when Anvil last heard from the BMC (any successful call).
-    bmcSeenAt: timestamp("bmc_seen_at", { withTimezone: true, precision: 3 }),
-    powerChangedAt: timestamp("power_changed_at", { withTimezone: true, precision: 3 }),
-    inspectedAt: timestamp("inspected_at", { withTimezone: true, precision: 3 }),
+    bmcSeenAt: instant("bmc_seen_at"),
+    powerChangedAt: instant("power_changed_at"),
+    inspectedAt: instant("inspected_at"),
     // Which poll shard the node belongs to (spreads BMC polling across workers and time).
     syncShard: integer("sync_shard").notNull().default(0),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("nodes_name_uq").on(t.name),
@@ -84,11 +81,11 @@ export const nodes = pgTable(
 export const hardwareEvents = pgTable(
   "hardware_events",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: uuidPk(),
     nodeId: uuid("node_id")
       .notNull()
       .references(() => nodes.id, { onDelete: "cascade" }),
-    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    at: instant("at").notNull().defaultNow(),
     kind: text("kind").notNull(), // sel | power | health | fault | agent | firmware | lifecycle | console
     severity: text("severity").notNull(), // info | ok | warning | critical
     message: text("message").notNull(),

@@ -1,7 +1,7 @@
 // Identity area: users and the tables better-auth keeps for them (sessions, accounts, verifications, two-factor,
 // login rate limits), and the platform and tenant roles. Uniqueness lives here as constraints.
-import { bigint, boolean, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { bigint, boolean, index, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { instant, timestamps } from "./columns";
 
 // Identity (the first four tables are the shape better-auth expects; see server/auth/auth.ts)
 export const platformRole = pgEnum("platform_role", ["operator-admin", "operator-viewer"]);
@@ -23,25 +23,27 @@ export const users = pgTable("users", {
   disabled: boolean("disabled").notNull().default(false),
   // better-auth's twoFactor plugin: set once a TOTP authenticator has been verified (two_factors holds the secret).
   twoFactorEnabled: boolean("two_factor_enabled").notNull().default(false),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
+  ...timestamps(),
 });
+
+/** The user a row belongs to: deleted with the user. */
+export const userRef = () =>
+  text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" });
 
 export const sessions = pgTable(
   "sessions",
   {
     id: text("id").primaryKey(),
-    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
+    expiresAt: instant("expires_at").notNull(),
     token: text("token").notNull().unique(),
     ipAddress: text("ip_address"),
     userAgent: text("user_agent"),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userRef(),
     // The tenant the user last switched to in the portal (null for operators).
     activeTenantId: uuid("active_tenant_id"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );
@@ -52,18 +54,15 @@ export const accounts = pgTable(
     id: text("id").primaryKey(),
     accountId: text("account_id").notNull(),
     providerId: text("provider_id").notNull(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userRef(),
     accessToken: text("access_token"),
     refreshToken: text("refresh_token"),
     idToken: text("id_token"),
-    accessTokenExpiresAt: timestamp("access_token_expires_at", { withTimezone: true, precision: 3 }),
-    refreshTokenExpiresAt: timestamp("refresh_token_expires_at", { withTimezone: true, precision: 3 }),
+    accessTokenExpiresAt: instant("access_token_expires_at"),
+    refreshTokenExpiresAt: instant("refresh_token_expires_at"),
     scope: text("scope"),
     password: text("password"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [index("accounts_user_idx").on(t.userId)],
 );
@@ -72,9 +71,8 @@ export const verifications = pgTable("verifications", {
   id: text("id").primaryKey(),
   identifier: text("identifier").notNull(),
   value: text("value").notNull(),
-  expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
+  expiresAt: instant("expires_at").notNull(),
+  ...timestamps(),
 });
 
 // TOTP two-factor (better-auth's twoFactor plugin): the secret and backup codes, both encrypted by better-auth with
@@ -85,12 +83,10 @@ export const twoFactors = pgTable(
     id: text("id").primaryKey(),
     secret: text("secret").notNull(),
     backupCodes: text("backup_codes").notNull(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userRef(),
     verified: boolean("verified").notNull().default(true),
     failedVerificationCount: integer("failed_verification_count").notNull().default(0),
-    lockedUntil: timestamp("locked_until", { withTimezone: true, precision: 3 }),
+    lockedUntil: instant("locked_until"),
   },
   (t) => [uniqueIndex("two_factors_user_uq").on(t.userId)],
 );

@@ -4,26 +4,10 @@
 //  - sibling subnets never overlap: an exclusion constraint (vpc_id =, cidr &&) with a gist index, added by the
 //    custom migration db/migrations/*_network-exclusion.sql because drizzle cannot express EXCLUDE.
 import { sql } from "drizzle-orm";
-import {
-  boolean,
-  check,
-  cidr,
-  index,
-  inet,
-  integer,
-  jsonb,
-  macaddr,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { boolean, check, cidr, index, inet, integer, jsonb, macaddr, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, updatedAt, uuidPk, nameAndDescription, timestamps } from "./columns";
 import { nodes } from "./hardware";
-import { tenants } from "./tenancy";
+import { tenantRef, tenants } from "./tenancy";
 
 /** VNIs handed to tenant VPCs (24-bit VXLAN ids; the low range is left for provider/infrastructure use). */
 export const VNI_MIN = 10000;
@@ -41,17 +25,13 @@ export const tenantNetworkPolicies = pgTable("tenant_network_policies", {
 export const vpcs = pgTable(
   "vpcs",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    id: uuidPk(),
+    tenantId: tenantRef(),
+    ...nameAndDescription(),
     cidr: cidr("cidr").notNull(),
     ipv6Cidr: cidr("ipv6_cidr"),
     vni: integer("vni").notNull(),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("vpcs_vni_uq").on(t.vni),
@@ -72,23 +52,19 @@ export interface ReservedRange {
 export const subnets = pgTable(
   "subnets",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     vpcId: uuid("vpc_id")
       .notNull()
       .references(() => vpcs.id),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    ...nameAndDescription(),
     cidr: cidr("cidr").notNull(),
     gateway: inet("gateway").notNull(),
     reservedRanges: jsonb("reserved_ranges").$type<ReservedRange[]>().notNull().default([]),
     dnsServers: jsonb("dns_servers").$type<string[]>().notNull().default([]),
     // The segment on the wire: an 802.1Q VLAN on the DPU's uplink when set, otherwise the VPC's VNI (VXLAN overlay).
     vlanId: integer("vlan_id"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("subnets_vpc_name_uq").on(t.vpcId, sql`lower(${t.name})`),
@@ -104,23 +80,19 @@ export const subnets = pgTable(
 export const ports = pgTable(
   "ports",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     subnetId: uuid("subnet_id")
       .notNull()
       .references(() => subnets.id),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    ...nameAndDescription(),
     mac: macaddr("mac").notNull(),
     nodeId: uuid("node_id").references(() => nodes.id, { onDelete: "set null" }),
     dpuFunction: text("dpu_function"),
     // Bumped whenever the port's compiled rule set may have changed (group attach/detach, a rule of one of its
     // groups, a member of a remote group); provisioning pushes the rules when it is ahead of what the agent has.
     rulesVersion: integer("rules_version").notNull().default(1),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("ports_mac_uq").on(t.mac),
@@ -134,10 +106,8 @@ export const ports = pgTable(
 export const ipAllocations = pgTable(
   "ip_allocations",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     subnetId: uuid("subnet_id")
       .notNull()
       .references(() => subnets.id),
@@ -159,19 +129,15 @@ export const sgProtocol = pgEnum("sg_protocol", ["tcp", "udp", "icmp", "any"]);
 export const securityGroups = pgTable(
   "security_groups",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     vpcId: uuid("vpc_id")
       .notNull()
       .references(() => vpcs.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    ...nameAndDescription(),
     // The group created with its VPC (allow all egress, allow ingress from the same group); deleted with the VPC only.
     isDefault: boolean("is_default").notNull().default(false),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("security_groups_vpc_name_uq").on(t.vpcId, sql`lower(${t.name})`),
@@ -183,10 +149,8 @@ export const securityGroups = pgTable(
 export const securityGroupRules = pgTable(
   "security_group_rules",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     groupId: uuid("group_id")
       .notNull()
       .references(() => securityGroups.id, { onDelete: "cascade" }),
@@ -230,13 +194,11 @@ export const portSecurityGroups = pgTable(
 export const providerNetworks = pgTable(
   "provider_networks",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    id: uuidPk(),
+    ...nameAndDescription(),
     cidr: cidr("cidr").notNull(),
     vlanId: integer("vlan_id").notNull(),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("provider_networks_name_uq").on(sql`lower(${t.name})`),

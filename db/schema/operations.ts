@@ -1,12 +1,12 @@
 // Operations area: the user-visible progress of each workflow run (server/workflows/operations.ts).
-import { index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { index, integer, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { instant, uuidPk, timestamps } from "./columns";
 
 // Operations: the user-visible progress of a workflow (steps, current step, error), one per workflow run.
 export const operations = pgTable(
   "operations",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: uuidPk(),
     kind: text("kind").notNull(), // e.g. node.inspect, node.enroll_bulk, dpu.firmware_update, instance.create
     status: text("status").notNull().default("pending"), // pending | running | succeeded | failed | cancelled
     targetType: text("target_type").notNull(),
@@ -32,9 +32,8 @@ export const operations = pgTable(
     error: text("error"),
     input: jsonb("input").$type<Record<string, unknown>>(),
     result: jsonb("result").$type<Record<string, unknown>>(),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
-    endedAt: timestamp("ended_at", { withTimezone: true, precision: 3 }),
+    ...timestamps(),
+    endedAt: instant("ended_at"),
   },
   (t) => [
     index("operations_created_idx").on(t.createdAt, t.id),

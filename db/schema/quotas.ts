@@ -1,7 +1,8 @@
 // Per-tenant quotas. One row per tenant (created on demand with the defaults below); enforcement locks the
 // row, counts usage and inserts in ONE transaction (server/services/quotas.ts), so concurrent creates can't
 // overshoot.
-import { integer, pgTable, timestamp, uuid } from "drizzle-orm/pg-core";
+import { integer, pgTable, uuid } from "drizzle-orm/pg-core";
+import { instant } from "./columns";
 import { tenants } from "./tenancy";
 
 export const QUOTA_DEFAULTS = {
@@ -32,5 +33,5 @@ export const quotas = pgTable("quotas", {
   subnets: integer("subnets").notNull().default(QUOTA_DEFAULTS.subnets),
   securityGroups: integer("security_groups").notNull().default(QUOTA_DEFAULTS.securityGroups),
   addresses: integer("addresses").notNull().default(QUOTA_DEFAULTS.addresses),
-  updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  updatedAt: instant("updated_at").notNull().defaultNow(),
 });

@@ -7,25 +7,10 @@
 //    multi_attach through a composite foreign key (kept in step by ON UPDATE CASCADE) and a partial unique
 //    index allows one row per volume where multi_attach is false.
 import { sql } from "drizzle-orm";
-import {
-  type AnyPgColumn,
-  bigint,
-  boolean,
-  check,
-  foreignKey,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  text,
-  timestamp,
-  unique,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { type AnyPgColumn, bigint, boolean, check, foreignKey, index, integer, pgEnum, pgTable, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, uuidPk, nameAndDescription, timestamps } from "./columns";
 import { nodes } from "./hardware";
-import { tenants } from "./tenancy";
+import { tenantRef, tenants } from "./tenancy";
 
 export const volumeKind = pgEnum("volume_kind", ["system", "data"]);
 export const volumeState = pgEnum("volume_state", ["creating", "available", "attached", "deleting", "error"]);
@@ -39,9 +24,8 @@ export const imageState = pgEnum("image_state", ["creating", "available", "delet
 export const images = pgTable(
   "images",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    id: uuidPk(),
+    ...nameAndDescription(),
     os: text("os").notNull(),
     version: text("version").notNull(),
     /** Smallest volume an instance may boot this image from. */
@@ -60,8 +44,7 @@ export const images = pgTable(
     storageVolumeId: text("storage_volume_id"),
     storageSnapshotId: text("storage_snapshot_id"),
     state: imageState("state").notNull().default("creating"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     // One name per scope: all public images share a scope; each tenant's private images have their own.
@@ -79,12 +62,9 @@ export const images = pgTable(
 export const volumes = pgTable(
   "volumes",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    id: uuidPk(),
+    tenantId: tenantRef(),
+    ...nameAndDescription(),
     sizeGiB: integer("size_gib").notNull(),
     kind: volumeKind("kind").notNull().default("data"),
     logicalPoolId: text("logical_pool_id").notNull(),
@@ -95,8 +75,7 @@ export const volumes = pgTable(
     storageVolumeId: text("storage_volume_id"),
     /** Why the last storage call failed (state = error). */
     error: text("error"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("volumes_tenant_name_uq").on(t.tenantId, sql`lower(${t.name})`),
@@ -116,21 +95,17 @@ export const volumes = pgTable(
 export const snapshots = pgTable(
   "snapshots",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     // The service deletes a volume's snapshots with it (they share its blocks), so the rows go too.
     volumeId: uuid("volume_id")
       .notNull()
       .references((): AnyPgColumn => volumes.id, { onDelete: "cascade" }),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
+    ...nameAndDescription(),
     sizeGiB: integer("size_gib").notNull(),
     state: snapshotState("state").notNull().default("creating"),
     storageSnapshotId: text("storage_snapshot_id"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("snapshots_tenant_name_uq").on(t.tenantId, sql`lower(${t.name})`),
@@ -144,7 +119,7 @@ export const snapshots = pgTable(
 export const volumeAttachments = pgTable(
   "volume_attachments",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: uuidPk(),
     volumeId: uuid("volume_id").notNull(),
     /** Copy of volumes.multi_attach, kept equal by the composite FK below. */
     multiAttach: boolean("multi_attach").notNull(),

@@ -1,31 +1,32 @@
 // Tenancy area: tenants and memberships, per-user API tokens (scoped to a tenant role or a platform role, hashed,
 // expiring, revocable), per-user SSH public keys (used by provisioning) and invitations to join a tenant.
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
-import { grantSource, platformRole, tenantRole, users } from "./identity";
+import { check, index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, instant, uuidPk, timestamps } from "./columns";
+import { grantSource, platformRole, tenantRole, userRef, users } from "./identity";
 
 // Tenancy
 export const tenantState = pgEnum("tenant_state", ["active", "suspended"]);
 
 export const tenants = pgTable("tenants", {
-  id: uuid("id").primaryKey().defaultRandom(),
+  id: uuidPk(),
   slug: text("slug").notNull().unique(),
   name: text("name").notNull(),
   state: tenantState("state").notNull().default("active"),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
+  ...timestamps(),
 });
+
+/** The owning tenant of a tenant's resource: deleted with the tenant. */
+export const tenantRef = () =>
+  uuid("tenant_id")
+    .notNull()
+    .references(() => tenants.id, { onDelete: "cascade" });
 
 export const memberships = pgTable(
   "memberships",
   {
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: tenantRef(),
+    userId: userRef(),
     role: tenantRole("role").notNull(),
     source: grantSource("source").notNull().default("manual"),
     createdAt: createdAt(),
@@ -38,9 +39,7 @@ export const apiTokens = pgTable(
   {
     // The public half of the token (`anv_<id>_<secret>`): looked up by id, then the secret's hash compared.
     id: text("id").primaryKey(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userRef(),
     name: text("name").notNull(),
     // sha256 of the 32-byte random secret (hex). A random token needs no slow hash.
     secretHash: text("secret_hash").notNull(),
@@ -48,10 +47,10 @@ export const apiTokens = pgTable(
     tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
     tenantRole: tenantRole("tenant_role"),
     platformRole: platformRole("platform_role"),
-    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
-    revokedAt: timestamp("revoked_at", { withTimezone: true, precision: 3 }),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true, precision: 3 }),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: instant("expires_at").notNull(),
+    revokedAt: instant("revoked_at"),
+    lastUsedAt: instant("last_used_at"),
+    createdAt: createdAt(),
   },
   (t) => [
     index("api_tokens_user_idx").on(t.userId, t.createdAt, t.id),
@@ -63,10 +62,8 @@ export const apiTokens = pgTable(
 export const sshKeys = pgTable(
   "ssh_keys",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    userId: userRef(),
     name: text("name").notNull(),
     // Normalised "type base64" (the comment is kept separately).
     publicKey: text("public_key").notNull(),
@@ -75,7 +72,7 @@ export const sshKeys = pgTable(
     comment: text("comment"),
     // "SHA256:<base64 without padding>", as `ssh-keygen -lf` prints it.
     fingerprint: text("fingerprint").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     index("ssh_keys_user_idx").on(t.userId, t.createdAt, t.id),
@@ -95,19 +92,17 @@ export const invitationStatus = pgEnum("invitation_status", ["pending", "accepte
 export const tenantInvitations = pgTable(
   "tenant_invitations",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    id: uuidPk(),
+    tenantId: tenantRef(),
     // Lower-case, as users.email is stored.
     email: text("email").notNull(),
     role: tenantRole("role").notNull(),
     invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
     status: invitationStatus("status").notNull().default("pending"),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: instant("expires_at").notNull(),
     // When and by whom it stopped being pending (accepted, declined, revoked).
-    closedAt: timestamp("closed_at", { withTimezone: true, precision: 3 }),
+    closedAt: instant("closed_at"),
     closedBy: text("closed_by").references(() => users.id, { onDelete: "set null" }),
   },
   (t) => [

@@ -3,14 +3,14 @@
 // the matching webhooks as deliveries, and each delivery is POSTed, HMAC-signed, by a durable workflow that retries
 // with backoff (server/webhooks/, server/workflows/webhooks.ts). A tenant's webhooks get only its own events.
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { createdAt, updatedAt } from "./columns";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, instant, uuidPk, timestamps } from "./columns";
 import { tenants } from "./tenancy";
 
 export const webhooks = pgTable(
   "webhooks",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: uuidPk(),
     /** The tenant whose events it receives; null = a platform webhook (operators), which gets every event. */
     tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
@@ -21,8 +21,7 @@ export const webhooks = pgTable(
     secret: text("secret").notNull(),
     enabled: boolean("enabled").notNull().default(true),
     createdBy: text("created_by"),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex("webhooks_owner_name_uq").on(sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`, sql`lower(${t.name})`),
@@ -47,7 +46,7 @@ export const webhookEvents = pgTable(
 export const webhookDeliveries = pgTable(
   "webhook_deliveries",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: uuidPk(),
     webhookId: uuid("webhook_id")
       .notNull()
       .references(() => webhooks.id, { onDelete: "cascade" }),
@@ -61,8 +60,8 @@ export const webhookDeliveries = pgTable(
     /** The first KiB of the last response body, or the connection error. */
     responseBody: text("response_body"),
     error: text("error"),
-    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true, precision: 3 }),
-    deliveredAt: timestamp("delivered_at", { withTimezone: true, precision: 3 }),
+    lastAttemptAt: instant("last_attempt_at"),
+    deliveredAt: instant("delivered_at"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("webhook_deliveries_once_uq").on(t.webhookId, t.eventId), index("webhook_deliveries_webhook_idx").on(t.webhookId, t.createdAt, t.id)],

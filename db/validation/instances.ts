@@ -3,16 +3,12 @@
 // is a field error at submit time instead of a server that boots without its configuration.
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { dnsLabelRule, optionalDescription } from "./fields";
 
 /** cloud-init's limit on the NoCloud seed is larger, but the DPU agent refuses more than 64 KiB (agent/schemas.ts). */
 export const USER_DATA_MAX_BYTES = 64 * 1024;
 
-export const instanceNameRule = z
-  .string()
-  .trim()
-  .min(1, "Required")
-  .max(63, "At most 63 characters")
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "Lowercase letters, digits and dashes; start and end with a letter or digit (it becomes the host name)");
+export const instanceNameRule = dnsLabelRule({ note: "it becomes the host name" });
 
 /** Why a user-data text would not work, or null when it is fine (empty means none). */
 export function userDataProblem(text: string): string | null {
@@ -46,7 +42,7 @@ export const userDataRule = z
 export const instanceCreateSchema = z
   .object({
     name: instanceNameRule,
-    description: z.string().trim().max(500, "At most 500 characters").optional(),
+    description: optionalDescription(),
     poolId: z.uuid("Choose a pool"),
     imageId: z.uuid("Choose an image"),
     /** Defaults to the image's minimum size. */

@@ -3,28 +3,20 @@
 // the database (inside the VPC, overlap with siblings, the tenant's public-range permission) are the routers'.
 import { createInsertSchema } from "drizzle-zod";
 import { z } from "zod";
+import { dnsLabelRule, optionalDescription } from "./fields";
 import { ports, providerNetworks, securityGroupRules, securityGroups, subnets, vpcs } from "@/db/schema";
 import { parseAddress, parseCidr } from "@/domain/cidr";
 
-export const netNameRule = z
-  .string()
-  .trim()
-  .min(1, "Required")
-  .max(63, "At most 63 characters")
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "Lowercase letters, digits and dashes; start and end with a letter or digit");
+export const netNameRule = dnsLabelRule();
 
-const description = () => z.string().trim().max(500, "At most 500 characters").optional();
+/** Adds an issue saying what is wrong with a CIDR string (and which network was meant). */
+function cidrProblem(v: string, ctx: z.RefinementCtx): void {
+  const p = parseCidr(v);
+  if (!p.ok) ctx.addIssue({ code: "custom", message: p.reason });
+}
 
 /** A CIDR string with host bits zero; the message says what is wrong (and which network was meant). */
-export const cidrText = z
-  .string()
-  .trim()
-  .min(1, "Required")
-  .max(64)
-  .superRefine((v, ctx) => {
-    const p = parseCidr(v);
-    if (!p.ok) ctx.addIssue({ code: "custom", message: p.reason });
-  });
+export const cidrText = z.string().trim().min(1, "Required").max(64).superRefine(cidrProblem);
 
 export const addressText = z
   .string()
@@ -37,7 +29,7 @@ const vlanId = z.number().int("Whole number").min(1, "VLAN ids are 1–4094").ma
 
 export const vpcCreateSchema = createInsertSchema(vpcs, {
   name: () => netNameRule,
-  description,
+  description: optionalDescription,
   cidr: () => cidrText,
   ipv6Cidr: () =>
     z
@@ -48,20 +40,18 @@ export const vpcCreateSchema = createInsertSchema(vpcs, {
       .nullable()
       .transform((v) => (v ? v : null))
       .superRefine((v, ctx) => {
-        if (!v) return;
-        const p = parseCidr(v);
-        if (!p.ok) ctx.addIssue({ code: "custom", message: p.reason });
+        if (v) cidrProblem(v, ctx);
       }),
 })
   .pick({ name: true, description: true, cidr: true, ipv6Cidr: true })
   .strict();
-export const vpcUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: description() }).strict();
+export const vpcUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: optionalDescription() }).strict();
 
 export const reservedRangeSchema = z.object({ start: addressText, end: addressText }).strict();
 
 export const subnetCreateSchema = createInsertSchema(subnets, {
   name: () => netNameRule,
-  description,
+  description: optionalDescription,
   cidr: () => cidrText,
   // Optional: the first usable address when left empty.
   gateway: () =>
@@ -83,17 +73,17 @@ export const subnetUpdateSchema = z
   .object({
     id: z.uuid(),
     name: netNameRule.optional(),
-    description: description(),
+    description: optionalDescription(),
     dnsServers: z.array(addressText).max(4, "At most 4 DNS servers").optional(),
     reservedRanges: z.array(reservedRangeSchema).max(32, "At most 32 reserved ranges").optional(),
   })
   .strict();
 
-export const securityGroupCreateSchema = createInsertSchema(securityGroups, { name: () => netNameRule, description })
+export const securityGroupCreateSchema = createInsertSchema(securityGroups, { name: () => netNameRule, description: optionalDescription })
   .pick({ vpcId: true, name: true, description: true })
   .extend({ vpcId: z.uuid() })
   .strict();
-export const securityGroupUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: description() }).strict();
+export const securityGroupUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: optionalDescription() }).strict();
 
 const port = z.number().int("Whole number").min(1, "Ports are 1–65535").max(65535, "Ports are 1–65535");
 
@@ -110,7 +100,7 @@ export const securityGroupRuleFields = createInsertSchema(securityGroupRules, {
       .optional()
       .transform((v) => (v ? v : null)),
   remoteGroupId: () => z.uuid().nullable().optional(),
-  description,
+  description: optionalDescription,
 })
   .pick({ direction: true, ethertype: true, protocol: true, portMin: true, portMax: true, remoteCidr: true, remoteGroupId: true, description: true })
   .extend({ groupId: z.uuid() });
@@ -138,7 +128,7 @@ export function checkRuleFields(r: RuleFields, ctx: z.RefinementCtx): void {
 export const securityGroupRuleSchema = securityGroupRuleFields.strict().superRefine(checkRuleFields);
 export type SecurityGroupRuleInput = z.infer<typeof securityGroupRuleSchema>;
 
-export const portCreateSchema = createInsertSchema(ports, { name: () => netNameRule, description })
+export const portCreateSchema = createInsertSchema(ports, { name: () => netNameRule, description: optionalDescription })
   .pick({ subnetId: true, name: true, description: true })
   .extend({
     subnetId: z.uuid(),
@@ -157,17 +147,17 @@ export const portUpdateSchema = z
   .object({
     id: z.uuid(),
     name: netNameRule.optional(),
-    description: description(),
+    description: optionalDescription(),
     securityGroupIds: z.array(z.uuid()).max(5, "At most 5 security groups per port").optional(),
   })
   .strict();
 
 export const providerNetworkCreateSchema = createInsertSchema(providerNetworks, {
   name: () => netNameRule,
-  description,
+  description: optionalDescription,
   cidr: () => cidrText,
   vlanId: () => vlanId,
 })
   .pick({ name: true, description: true, cidr: true, vlanId: true })
   .strict();
-export const providerNetworkUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: description() }).strict();
+export const providerNetworkUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: optionalDescription() }).strict();

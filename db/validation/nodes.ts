@@ -1,13 +1,12 @@
 // Node shapes, declared once for the router inputs and the forms (enroll, bulk actions, filters).
 import { z } from "zod";
+import { requiredText } from "./fields";
 import { PROVISION_STATES } from "@/domain/node-lifecycle";
 
-export const nodeNameRule = z
-  .string()
-  .trim()
-  .min(1, "Required")
-  .max(63, "At most 63 characters")
-  .regex(/^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/, "Letters, digits, dots, dashes and underscores; start and end with a letter or digit");
+export const nodeNameRule = requiredText(63).regex(
+  /^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/,
+  "Letters, digits, dots, dashes and underscores; start and end with a letter or digit",
+);
 
 /** Redfish: an http(s) base URL; IPMI: host or host:port. Normalised (no trailing slash, lower-case scheme/host). */
 export function normaliseBmcAddress(driver: "redfish" | "ipmi", raw: string): { ok: true; value: string } | { ok: false; message: string } {

@@ -4,18 +4,13 @@
 // Tenant inputs are not .strict(): tenantProcedure merges its own `tenant` key into them.
 import { createInsertSchema } from "drizzle-zod";
 import { z } from "zod";
+import { optionalDescription, requiredText } from "./fields";
 import { images, snapshots, volumes } from "@/db/schema";
 
 export const GiB = 1024 ** 3;
 export const MAX_VOLUME_GIB = 65536;
 
-export const storageNameRule = z
-  .string()
-  .trim()
-  .min(1, "Required")
-  .max(63, "At most 63 characters")
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "Letters, digits, '.', '_' and '-', starting with a letter or digit");
-const description = z.string().trim().max(500, "At most 500 characters");
+export const storageNameRule = requiredText(63).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "Letters, digits, '.', '_' and '-', starting with a letter or digit");
 export const sizeGiBRule = z
   .number({ error: "A whole number of GiB" })
   .int("A whole number of GiB")
@@ -24,7 +19,7 @@ export const sizeGiBRule = z
 
 export const volumeCreateSchema = createInsertSchema(volumes, {
   name: () => storageNameRule,
-  description: () => description.optional(),
+  description: optionalDescription,
   sizeGiB: () => sizeGiBRule,
 })
   .pick({ name: true, description: true, sizeGiB: true, kind: true, multiAttach: true })
@@ -34,19 +29,19 @@ export const volumeCreateSchema = createInsertSchema(volumes, {
     /** Thin clone of this snapshot of one of the tenant's volumes. */
     snapshotId: z.uuid().optional(),
   });
-export const volumeUpdateSchema = z.object({ id: z.uuid(), name: storageNameRule.optional(), description: description.optional() });
+export const volumeUpdateSchema = z.object({ id: z.uuid(), name: storageNameRule.optional(), description: optionalDescription() });
 export const volumeResizeSchema = z.object({ id: z.uuid(), sizeGiB: sizeGiBRule });
 export const volumeStates = volumes.state.enumValues;
 
-export const snapshotCreateSchema = createInsertSchema(snapshots, { name: () => storageNameRule, description: () => description.optional() })
+export const snapshotCreateSchema = createInsertSchema(snapshots, { name: () => storageNameRule, description: optionalDescription })
   .pick({ name: true, description: true })
   .extend({ volumeId: z.uuid() });
 
 const imageMeta = createInsertSchema(images, {
   name: () => storageNameRule,
-  description: () => description.optional(),
-  os: () => z.string().trim().min(1, "Required").max(63, "At most 63 characters"),
-  version: () => z.string().trim().min(1, "Required").max(63, "At most 63 characters"),
+  description: optionalDescription,
+  os: () => requiredText(63),
+  version: () => requiredText(63),
   minSizeGiB: () => sizeGiBRule,
 }).pick({ name: true, description: true, os: true, version: true, minSizeGiB: true, visibility: true, tenantId: true });
 

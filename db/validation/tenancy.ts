@@ -2,17 +2,12 @@
 // Router inputs and the forms' resolvers both use these.
 import { createInsertSchema } from "drizzle-zod";
 import { z } from "zod";
+import { dnsLabelRule, requiredText } from "./fields";
 import { QUOTA_DEFAULTS, type QuotaResource, sshKeys, tenants } from "@/db/schema";
 
-export const tenantSlugRule = z
-  .string()
-  .trim()
-  .min(2, "At least 2 characters")
-  .max(40, "At most 40 characters")
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "Lowercase letters, digits and dashes; start and end with a letter or digit")
-  .refine((s) => !["ops", "api", "login", "new", "account"].includes(s), "That slug is reserved");
+export const tenantSlugRule = dnsLabelRule({ min: 2, max: 40 }).refine((s) => !["ops", "api", "login", "new", "account"].includes(s), "That slug is reserved");
 
-export const displayNameRule = z.string().trim().min(1, "Required").max(100, "At most 100 characters");
+export const displayNameRule = requiredText(100);
 
 export const tenantCreateSchema = createInsertSchema(tenants, { slug: () => tenantSlugRule, name: () => displayNameRule })
   .pick({ slug: true, name: true })
@@ -47,7 +42,7 @@ export const quotaLimitsSchema = z
 
 export const apiTokenCreateSchema = z
   .object({
-    name: z.string().trim().min(1, "Required").max(63, "At most 63 characters"),
+    name: requiredText(63),
     expiresInDays: z.number().int("A whole number of days").min(1, "At least 1 day").max(365, "At most 365 days (1 year)"),
     scope: z.discriminatedUnion("kind", [
       z.object({ kind: z.literal("tenant"), tenant: z.string().min(1).max(63), role: tenantRoleInput }).strict(),
@@ -57,7 +52,7 @@ export const apiTokenCreateSchema = z
   .strict();
 
 export const sshKeyAddSchema = createInsertSchema(sshKeys, {
-  name: () => z.string().trim().min(1, "Required").max(63, "At most 63 characters"),
+  name: () => requiredText(63),
   publicKey: () => z.string().trim().min(1, "Paste a public key").max(16_384, "Too long for a public key"),
 })
   .pick({ name: true, publicKey: true })
