@@ -3,7 +3,7 @@
 // type must be the sort column's, the id must look like the id column's), and anything else is BAD_REQUEST
 // "Invalid cursor" — a forged cursor must not reach Postgres as a value of the wrong type.
 import { TRPCError } from "@trpc/server";
-import { and, asc, Column, desc, eq, gt, is, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, Column, desc, eq, gt, gte, is, lt, lte, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { unstorableTextProblem } from "./input-text";
 
@@ -102,4 +102,39 @@ export function page<T extends { id: string }>(rows: T[], limit: number, sortVal
   const items = hasMore ? rows.slice(0, limit) : rows;
   const last = items[items.length - 1];
   return { items, nextCursor: hasMore && last ? encodeCursor(sortValue(last), last.id) : null };
+}
+
+/** What a list adds to its select: WHERE, ORDER BY, LIMIT (a drizzle select before its WHERE has these). */
+interface ListQuery<T> {
+  where(where: SQL | undefined): { orderBy(...order: SQL[]): { limit(limit: number): PromiseLike<T[]> } };
+}
+
+/**
+ * One page of a list, the shape every list has: `query`'s rows that pass every filter of `where`, after the cursor in
+ * (sort column, id) order, `input.limit` of them, and the next page's cursor. `sort` names the columns a caller may
+ * sort by (`input.sort` picks one; a list without a choice names just one), `id` the tie-breaker.
+ */
+export async function listPage<T extends { id: string }, K extends keyof T & string>(
+  query: ListQuery<T>,
+  input: { cursor?: string | null; limit: number; dir: "asc" | "desc"; sort?: K },
+  order: { sort: Record<K, Column | SQL>; id: Column },
+  ...where: (SQL | undefined)[]
+) {
+  const key = input.sort ?? (Object.keys(order.sort)[0] as K);
+  const ks = keyset(order.sort[key], order.id, input.dir, input.cursor);
+  const rows = await query
+    .where(and(...where, ks.where))
+    .orderBy(...ks.order)
+    .limit(input.limit + 1);
+  return page(rows, input.limit, (r) => r[key]);
+}
+
+/** A list's filter on one column: equal to `value` when the caller gave one (an empty string is none), else no filter. */
+export function eqIf(col: Column, value: string | null | undefined): SQL | undefined {
+  return value ? eq(col, value) : undefined;
+}
+
+/** A list's time filter: `col` from `from` and up to `to`, each only when given. */
+export function within(col: Column, range: { from?: Date; to?: Date }): SQL | undefined {
+  return and(range.from ? gte(col, range.from) : undefined, range.to ? lte(col, range.to) : undefined);
 }

@@ -1,7 +1,7 @@
 // Tenant membership as the members, tenants (operators) and invitations routers change it: add directly, invite,
 // remove, change role, list — with the rules every path keeps (the last tenant admin stays; membership changes are
 // serialised per tenant) and the audit row in the caller's transaction.
-import { and, count, eq, ilike, lte, or } from "drizzle-orm";
+import { and, count, eq, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
 import { memberships, sessions, tenantInvitations, tenants, users } from "@/db/schema";
@@ -9,8 +9,8 @@ import type { MemberAdd } from "@/db/validation/tenancy";
 import { conflict, DomainError, notFound, precondition } from "@/domain/errors";
 import { invitationExpiry } from "@/domain/invitations";
 import type { Principal } from "@/server/auth/principal";
-import { keyset, page, pageInput } from "@/server/api/pagination";
-import { containing } from "@/server/lib/like";
+import { listPage, pageInput } from "@/server/api/pagination";
+import { matchesText } from "@/server/lib/like";
 import { audit } from "./audit";
 import { createUserInTx, temporaryPassword, userUniques } from "./users";
 
@@ -225,17 +225,9 @@ export async function setMemberRole(tx: Tx, ctx: Ctx, tenant: TenantRow, userId:
 export const memberListInput = pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(["email", "name"]).default("email") });
 
 export async function listMembers(db: Db | Tx, tenantId: string, input: z.infer<typeof memberListInput>) {
-  const sortCol = { email: users.email, name: users.name }[input.sort];
-  const ks = keyset(sortCol, users.id, input.dir, input.cursor);
-  const text = containing(input.q);
-  const rows = await db
-    .select(memberColumns)
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.tenantId, tenantId), text ? or(ilike(users.email, text), ilike(users.name, text)) : undefined, ks.where))
-    .orderBy(...ks.order)
-    .limit(input.limit + 1);
-  return page(rows, input.limit, (r) => r[input.sort]);
+  const query = db.select(memberColumns).from(memberships).innerJoin(users, eq(users.id, memberships.userId));
+  const order = { sort: { email: users.email, name: users.name }, id: users.id };
+  return listPage(query, input, order, eq(memberships.tenantId, tenantId), matchesText(input.q, users.email, users.name));
 }
 
 export async function adminCount(db: Db | Tx, tenantId: string): Promise<number> {

@@ -3,11 +3,11 @@
 // ctx.tenant.id from tenantProcedure, never on an id from the input. Operators' business stays theirs: rows about
 // hosts, DPUs, pools, storage back ends and provider networks are never listed, and any detail naming a host, node,
 // DPU or BMC is stripped from what a tenant sees.
-import { and, asc, count, desc, eq, gte, inArray, lte, ne, notInArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, ne, notInArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, instances, operations, volumes } from "@/db/schema";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { eqIf, listPage, pageInput, within } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
@@ -131,8 +131,7 @@ export const activityRouter = createTRPCRouter({
     )
     .query(async ({ ctx, input }) => {
       checkRange(input);
-      const ks = keyset(auditEvents.at, auditEvents.id, input.dir, input.cursor);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: auditEvents.id,
           at: auditEvents.at,
@@ -144,20 +143,9 @@ export const activityRouter = createTRPCRouter({
           requestId: auditEvents.requestId,
           details: auditEvents.details,
         })
-        .from(auditEvents)
-        .where(
-          and(
-            tenantAudit(ctx.tenant.id),
-            input.action ? eq(auditEvents.action, input.action) : undefined,
-            input.actor ? eq(auditEvents.actorEmail, input.actor) : undefined,
-            input.from ? gte(auditEvents.at, input.from) : undefined,
-            input.to ? lte(auditEvents.at, input.to) : undefined,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      const p = page(rows, input.limit, (r) => r.at);
+        .from(auditEvents);
+      const filters = [eqIf(auditEvents.action, input.action), eqIf(auditEvents.actorEmail, input.actor), within(auditEvents.at, input)];
+      const p = await listPage(query, input, { sort: { at: auditEvents.at }, id: auditEvents.id }, tenantAudit(ctx.tenant.id), ...filters);
       return { ...p, items: p.items.map((r) => ({ ...r, details: tenantDetails(r.action, r.details) })) };
     }),
 
@@ -172,22 +160,9 @@ export const activityRouter = createTRPCRouter({
     )
     .query(async ({ ctx, input }) => {
       checkRange(input);
-      const ks = keyset(operations.createdAt, operations.id, input.dir, input.cursor);
-      const rows = await ctx.db
-        .select(operationColumns)
-        .from(operations)
-        .where(
-          and(
-            tenantOperations(ctx.tenant.id),
-            input.status ? eq(operations.status, input.status) : undefined,
-            input.from ? gte(operations.createdAt, input.from) : undefined,
-            input.to ? lte(operations.createdAt, input.to) : undefined,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+      const filters = [eqIf(operations.status, input.status), within(operations.createdAt, input)];
+      const order = { sort: { createdAt: operations.createdAt }, id: operations.id };
+      return listPage(ctx.db.select(operationColumns).from(operations), input, order, tenantOperations(ctx.tenant.id), ...filters);
     }),
 
   /** The actions and people that occur in the tenant's log, for the filter menus. */

@@ -1,10 +1,10 @@
 // The audit log: every mutation's row, newest first, filtered on the server.
-import { and, eq, gte, ilike, lte, or } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, tenants } from "@/db/schema";
-import { keyset, page, pageInput } from "../pagination";
+import { eqIf, listPage, pageInput, within } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 
 export const auditRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
@@ -20,9 +20,7 @@ export const auditRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const ks = keyset(auditEvents.at, auditEvents.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: auditEvents.id,
           at: auditEvents.at,
@@ -37,20 +35,9 @@ export const auditRouter = createTRPCRouter({
           details: auditEvents.details,
         })
         .from(auditEvents)
-        .leftJoin(tenants, eq(tenants.id, auditEvents.tenantId))
-        .where(
-          and(
-            ks.where,
-            input.action ? eq(auditEvents.action, input.action) : undefined,
-            input.targetType ? eq(auditEvents.targetType, input.targetType) : undefined,
-            input.tenantId ? eq(auditEvents.tenantId, input.tenantId) : undefined,
-            input.from ? gte(auditEvents.at, input.from) : undefined,
-            input.to ? lte(auditEvents.at, input.to) : undefined,
-            text ? or(ilike(auditEvents.actorEmail, text), ilike(auditEvents.targetName, text), ilike(auditEvents.action, text)) : undefined,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.at);
+        .leftJoin(tenants, eq(tenants.id, auditEvents.tenantId));
+      const filters = [eqIf(auditEvents.action, input.action), eqIf(auditEvents.targetType, input.targetType), eqIf(auditEvents.tenantId, input.tenantId)];
+      const text = matchesText(input.q, auditEvents.actorEmail, auditEvents.targetName, auditEvents.action);
+      return listPage(query, input, { sort: { at: auditEvents.at }, id: auditEvents.id }, ...filters, within(auditEvents.at, input), text);
     }),
 });

@@ -1,11 +1,11 @@
 // Hardware events: SEL entries, power and health changes, faults, lost agent heartbeats — filtered by node,
 // severity, kind and time on the server.
-import { and, eq, gte, ilike, inArray, lte, or } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { hardwareEvents, nodes } from "@/db/schema";
-import { keyset, page, pageInput } from "../pagination";
+import { eqIf, listPage, pageInput, within } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 
 export const eventsRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
@@ -25,7 +25,6 @@ export const eventsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const ks = keyset(hardwareEvents.at, hardwareEvents.id, input.dir, input.cursor);
       let nodeIds: string[] | undefined;
       if (input.nodeId) {
         nodeIds = [input.nodeId];
@@ -34,8 +33,7 @@ export const eventsRouter = createTRPCRouter({
           nodeIds.push(...kids.map((k) => k.id));
         }
       }
-      const text = containing(input.q);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: hardwareEvents.id,
           at: hardwareEvents.at,
@@ -47,20 +45,16 @@ export const eventsRouter = createTRPCRouter({
           message: hardwareEvents.message,
         })
         .from(hardwareEvents)
-        .innerJoin(nodes, eq(nodes.id, hardwareEvents.nodeId))
-        .where(
-          and(
-            ks.where,
-            nodeIds ? inArray(hardwareEvents.nodeId, nodeIds) : undefined,
-            input.severity?.length ? inArray(hardwareEvents.severity, input.severity) : undefined,
-            input.kind ? eq(hardwareEvents.kind, input.kind) : undefined,
-            input.from ? gte(hardwareEvents.at, input.from) : undefined,
-            input.to ? lte(hardwareEvents.at, input.to) : undefined,
-            text ? or(ilike(hardwareEvents.message, text), ilike(nodes.name, text)) : undefined,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.at);
+        .innerJoin(nodes, eq(nodes.id, hardwareEvents.nodeId));
+      return listPage(
+        query,
+        input,
+        { sort: { at: hardwareEvents.at }, id: hardwareEvents.id },
+        nodeIds ? inArray(hardwareEvents.nodeId, nodeIds) : undefined,
+        input.severity?.length ? inArray(hardwareEvents.severity, input.severity) : undefined,
+        eqIf(hardwareEvents.kind, input.kind),
+        within(hardwareEvents.at, input),
+        matchesText(input.q, hardwareEvents.message, nodes.name),
+      );
     }),
 });

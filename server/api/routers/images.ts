@@ -13,10 +13,10 @@ import { getStorage } from "@/server/storage/backend";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
 import { audit } from "@/server/services/audit";
 import { fieldError, storageError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That image does not exist (it may have been deleted)." });
@@ -42,6 +42,9 @@ const columns = {
   volumeCount,
 };
 
+/** The columns the lists sort by, and their tie-breaker. */
+const listOrder = { sort: { name: images.name, createdAt: images.createdAt, os: images.os }, id: images.id };
+
 const listInput = pageInput.extend({
   q: z.string().trim().max(100).optional(),
   os: z.string().trim().max(63).optional(),
@@ -49,23 +52,9 @@ const listInput = pageInput.extend({
 });
 
 async function listImages(ctx: { db: ActorCtx["db"] }, input: z.infer<typeof listInput>, scope: SQL | undefined) {
-  const sortCol = { name: images.name, createdAt: images.createdAt, os: images.os }[input.sort];
-  const ks = keyset(sortCol, images.id, input.dir, input.cursor);
-  const text = containing(input.q);
-  const rows = await ctx.db
-    .select(columns)
-    .from(images)
-    .where(
-      and(
-        scope,
-        input.os ? ilike(images.os, input.os) : undefined,
-        text ? or(ilike(images.name, text), ilike(images.os, text), ilike(images.version, text)) : undefined,
-        ks.where,
-      ),
-    )
-    .orderBy(...ks.order)
-    .limit(input.limit + 1);
-  return page(rows, input.limit, (r) => r[input.sort]);
+  const os = input.os ? ilike(images.os, input.os) : undefined;
+  const text = matchesText(input.q, images.name, images.os, images.version);
+  return listPage(ctx.db.select(columns).from(images), input, listOrder, scope, os, text);
 }
 
 /** Deletes an image: refuses while volumes depend on it, or (flatten) detaches them from it first. */

@@ -1,6 +1,6 @@
 // Tenant instances: list, get and flavours, create, start/stop/reboot and delete (each a workflow started with its
 // operation in the request's transaction), and the operators' list across tenants.
-import { and, eq, ilike, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { instanceCreateSchema } from "@/db/validation/instances";
@@ -11,10 +11,10 @@ import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { operatorProcedure, tenantProcedure } from "../trpc";
 import { type Ctx, enforceCreateQuota, lockInstance, notFound, prepareCreate, refuse } from "@/server/services/instances";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { tenantSubnet } from "@/server/services/network";
 import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
 import { applyInstanceEvent } from "@/server/services/instance-state";
@@ -46,6 +46,15 @@ const listInput = pageInput.extend({
   includeDeleted: z.boolean().default(false),
   sort: z.enum(["name", "createdAt"]).default("createdAt"),
 });
+
+/** The columns the lists sort by, and their tie-breaker. */
+const listOrder = { sort: { name: instances.name, createdAt: instances.createdAt }, id: instances.id };
+
+/** The filters both lists take: name search, and a state (deleted ones only when asked for). */
+function listFilters(input: z.infer<typeof listInput>) {
+  const state = input.state ? eq(instances.state, input.state) : input.includeDeleted ? undefined : ne(instances.state, "deleted");
+  return [matchesText(input.q, instances.name), state];
+}
 
 // Correlated subqueries name the outer column literally: drizzle leaves columns unqualified when a query has one table.
 const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "instances"."port_id")`;
@@ -89,25 +98,12 @@ export const instanceProcedures = {
   list: tenantProcedure("tenant-member")
     .input(listInput)
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: instances.name, createdAt: instances.createdAt }[input.sort];
-      const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({ ...instanceColumns, address })
         .from(instances)
         .innerJoin(pools, eq(pools.id, instances.poolId))
-        .leftJoin(images, eq(images.id, instances.imageId))
-        .where(
-          and(
-            eq(instances.tenantId, ctx.tenant.id),
-            text ? ilike(instances.name, text) : undefined,
-            input.state ? eq(instances.state, input.state) : input.includeDeleted ? undefined : ne(instances.state, "deleted"),
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+        .leftJoin(images, eq(images.id, instances.imageId));
+      return listPage(query, input, listOrder, eq(instances.tenantId, ctx.tenant.id), ...listFilters(input));
     }),
 
   get: tenantProcedure("tenant-member")
@@ -307,10 +303,7 @@ export const instanceProcedures = {
   adminList: operatorProcedure("operator-viewer")
     .input(listInput.extend({ tenantId: z.uuid().optional(), poolId: z.uuid().optional() }))
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: instances.name, createdAt: instances.createdAt }[input.sort];
-      const ks = keyset(sortCol, instances.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           ...instanceColumns,
           address,
@@ -328,18 +321,9 @@ export const instanceProcedures = {
         .innerJoin(pools, eq(pools.id, instances.poolId))
         .leftJoin(images, eq(images.id, instances.imageId))
         .leftJoin(nodes, eq(nodes.id, instances.nodeId))
-        .leftJoin(operations, eq(operations.id, instances.operationId))
-        .where(
-          and(
-            input.tenantId ? eq(instances.tenantId, input.tenantId) : undefined,
-            input.poolId ? eq(instances.poolId, input.poolId) : undefined,
-            text ? ilike(instances.name, text) : undefined,
-            input.state ? eq(instances.state, input.state) : input.includeDeleted ? undefined : ne(instances.state, "deleted"),
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+        .leftJoin(operations, eq(operations.id, instances.operationId));
+      const tenant = input.tenantId ? eq(instances.tenantId, input.tenantId) : undefined;
+      const pool = input.poolId ? eq(instances.poolId, input.poolId) : undefined;
+      return listPage(query, input, listOrder, tenant, pool, ...listFilters(input));
     }),
 };

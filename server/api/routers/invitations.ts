@@ -11,7 +11,7 @@ import { memberships, tenantInvitations, tenants, users } from "@/db/schema";
 import { canAnswer, effectiveStatus } from "@/domain/invitations";
 import { audit } from "@/server/services/audit";
 import { mapDbError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { authedProcedure, type Context, createTRPCRouter, tenantProcedure } from "../trpc";
 import { lockTenantMembers } from "@/server/services/members";
 import { transact } from "../transact";
@@ -62,13 +62,15 @@ async function answer(ctx: SessionCtx, id: string, verb: "accept" | "decline") {
   });
 }
 
+/** Invitation lists: newest first by default, in creation order. */
+const listOrder = { sort: { createdAt: tenantInvitations.createdAt }, id: tenantInvitations.id };
+
 export const invitationsRouter = createTRPCRouter({
   /** Tenant admins: this tenant's pending invitations (an expired one shows as such until revoked or re-sent). */
   list: tenantProcedure("tenant-admin")
     .input(pageInput.extend({ dir: z.enum(["asc", "desc"]).default("desc") }))
     .query(async ({ ctx, input }) => {
-      const ks = keyset(tenantInvitations.createdAt, tenantInvitations.id, input.dir, input.cursor);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: tenantInvitations.id,
           email: tenantInvitations.email,
@@ -79,13 +81,10 @@ export const invitationsRouter = createTRPCRouter({
           expiresAt: tenantInvitations.expiresAt,
         })
         .from(tenantInvitations)
-        .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy))
-        .where(and(eq(tenantInvitations.tenantId, ctx.tenant.id), eq(tenantInvitations.status, "pending"), ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
+        .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy));
+      const p = await listPage(query, input, listOrder, eq(tenantInvitations.tenantId, ctx.tenant.id), eq(tenantInvitations.status, "pending"));
       const now = new Date();
-      const items = rows.map((r) => ({ ...r, status: effectiveStatus(r, now) }));
-      return page(items, input.limit, (r) => r.createdAt);
+      return { ...p, items: p.items.map((r) => ({ ...r, status: effectiveStatus(r, now) })) };
     }),
 
   /** Tenant admins: withdraw a pending invitation (an expired one too, to clear it). */
@@ -127,8 +126,7 @@ export const invitationsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const [me] = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, ctx.principal.userId));
       if (!me) return { items: [], nextCursor: null };
-      const ks = keyset(tenantInvitations.createdAt, tenantInvitations.id, input.dir, input.cursor);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: tenantInvitations.id,
           tenantName: tenants.name,
@@ -140,18 +138,9 @@ export const invitationsRouter = createTRPCRouter({
         })
         .from(tenantInvitations)
         .innerJoin(tenants, eq(tenants.id, tenantInvitations.tenantId))
-        .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy))
-        .where(
-          and(
-            eq(tenantInvitations.email, me.email.toLowerCase()),
-            eq(tenantInvitations.status, "pending"),
-            gt(tenantInvitations.expiresAt, new Date()),
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+        .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy));
+      const pending = [eq(tenantInvitations.status, "pending"), gt(tenantInvitations.expiresAt, new Date())] as const;
+      return listPage(query, input, listOrder, eq(tenantInvitations.email, me.email.toLowerCase()), ...pending);
     }),
 
   accept: sessionOnly.input(idInput).mutation(async ({ ctx, input }) => {

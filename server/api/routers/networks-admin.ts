@@ -2,17 +2,17 @@
 // networks for public addresses, and per-tenant network policy (may a tenant use public ranges in its VPCs).
 // Operator viewers read; operator admins change. Floating IPs are not built (the UI says so).
 import { TRPCError } from "@trpc/server";
-import { and, count, eq, ilike, isNotNull, or, sql } from "drizzle-orm";
+import { count, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ipAllocations, ports, providerNetworks, subnets, tenantNetworkPolicies, tenants, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
 import { providerNetworkCreateSchema, providerNetworkUpdateSchema } from "@/db/validation/network";
 import { cidrToString, parseCidr } from "@/domain/cidr";
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
 const providerUniques = {
@@ -43,12 +43,7 @@ export const networksAdminRouter = createTRPCRouter({
   vpcs: operatorProcedure("operator-viewer")
     .input(pageInput.extend({ q: z.string().trim().max(100).optional() }))
     .query(async ({ ctx, input }) => {
-      const ks = keyset(vpcs.vni, vpcs.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text
-        ? or(ilike(vpcs.name, text), ilike(tenants.slug, text), sql`${vpcs.cidr}::text ilike ${text}`, sql`${vpcs.vni}::text ilike ${text}`)
-        : undefined;
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: vpcs.id,
           name: vpcs.name,
@@ -61,20 +56,15 @@ export const networksAdminRouter = createTRPCRouter({
           createdAt: vpcs.createdAt,
         })
         .from(vpcs)
-        .innerJoin(tenants, eq(tenants.id, vpcs.tenantId))
-        .where(and(filter, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.vni);
+        .innerJoin(tenants, eq(tenants.id, vpcs.tenantId));
+      const text = matchesText(input.q, vpcs.name, tenants.slug, sql`${vpcs.cidr}::text`, sql`${vpcs.vni}::text`);
+      return listPage(query, input, { sort: { vni: vpcs.vni }, id: vpcs.id }, text);
     }),
 
   subnets: operatorProcedure("operator-viewer")
     .input(pageInput.extend({ q: z.string().trim().max(100).optional(), vlanOnly: z.boolean().default(false) }))
     .query(async ({ ctx, input }) => {
-      const ks = keyset(subnets.createdAt, subnets.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text ? or(ilike(subnets.name, text), ilike(tenants.slug, text), sql`${subnets.cidr}::text ilike ${text}`) : undefined;
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: subnets.id,
           name: subnets.name,
@@ -88,24 +78,15 @@ export const networksAdminRouter = createTRPCRouter({
         })
         .from(subnets)
         .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
-        .innerJoin(tenants, eq(tenants.id, subnets.tenantId))
-        .where(and(filter, input.vlanOnly ? isNotNull(subnets.vlanId) : undefined, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+        .innerJoin(tenants, eq(tenants.id, subnets.tenantId));
+      const text = matchesText(input.q, subnets.name, tenants.slug, sql`${subnets.cidr}::text`);
+      return listPage(query, input, { sort: { createdAt: subnets.createdAt }, id: subnets.id }, text, input.vlanOnly ? isNotNull(subnets.vlanId) : undefined);
     }),
 
   providerNetworks: operatorProcedure("operator-viewer")
     .input(pageInput)
     .query(async ({ ctx, input }) => {
-      const ks = keyset(providerNetworks.createdAt, providerNetworks.id, input.dir, input.cursor);
-      const rows = await ctx.db
-        .select()
-        .from(providerNetworks)
-        .where(ks.where)
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+      return listPage(ctx.db.select().from(providerNetworks), input, { sort: { createdAt: providerNetworks.createdAt }, id: providerNetworks.id });
     }),
 
   createProviderNetwork: operatorProcedure("operator-admin")

@@ -3,7 +3,7 @@
 // per-node results), steps on children, DPU firmware updates, delete. Long work runs as workflows and
 // returns an operation to watch.
 import { TRPCError } from "@trpc/server";
-import { and, asc, count, desc, eq, exists, ilike, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, exists, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
@@ -19,9 +19,9 @@ import { recordEvent } from "@/server/workflows/events";
 import { startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { type Context, createTRPCRouter, operatorProcedure } from "../trpc";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 
 const child = alias(nodes, "child");
 const parent = alias(nodes, "parent");
@@ -151,19 +151,16 @@ async function assertImageUrl(field: string, url: string) {
   if (!where.ok) throw fieldError(field, where.message, "BAD_REQUEST");
 }
 
+/** The columns the list sorts by, and its tie-breaker. */
+const listOrder = {
+  sort: { name: nodes.name, provisionState: nodes.provisionState, powerState: nodes.powerState, health: nodes.health, createdAt: nodes.createdAt },
+  id: nodes.id,
+};
+
 export const nodesRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(pageInput.extend(nodeFilterSchema.shape).extend({ sort: z.enum(nodeSortKeys).default("name"), kind: z.enum(["host", "dpu"]).optional() }))
     .query(async ({ ctx, input }) => {
-      const sortCol = {
-        name: nodes.name,
-        provisionState: nodes.provisionState,
-        powerState: nodes.powerState,
-        health: nodes.health,
-        createdAt: nodes.createdAt,
-      }[input.sort];
-      const ks = keyset(sortCol, nodes.id, input.dir, input.cursor);
-      const text = containing(input.q);
       const hasDpu = exists(
         ctx.db
           .select({ one: sql`1` })
@@ -171,7 +168,6 @@ export const nodesRouter = createTRPCRouter({
           .where(and(eq(child.parentNodeId, nodes.id), eq(child.kind, "dpu"))),
       );
       const where = and(
-        ks.where,
         input.kind ? eq(nodes.kind, input.kind) : input.includeChildren ? undefined : isNull(nodes.parentNodeId),
         input.poolId ? eq(nodes.poolId, input.poolId) : undefined,
         input.state ? eq(nodes.provisionState, input.state) : undefined,
@@ -180,9 +176,9 @@ export const nodesRouter = createTRPCRouter({
         input.maintenance === undefined ? undefined : eq(nodes.maintenance, input.maintenance),
         input.fault === undefined ? undefined : input.fault ? isNotNull(nodes.fault) : isNull(nodes.fault),
         input.hasDpu === undefined ? undefined : input.hasDpu ? hasDpu : sql`not ${hasDpu}`,
-        text ? or(ilike(nodes.name, text), ilike(nodes.bmcAddress, text)) : undefined,
+        matchesText(input.q, nodes.name, nodes.bmcAddress),
       );
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           ...publicCols,
           poolName: pools.name,
@@ -196,11 +192,8 @@ export const nodesRouter = createTRPCRouter({
         })
         .from(nodes)
         .leftJoin(pools, eq(pools.id, nodes.poolId))
-        .leftJoin(parent, eq(parent.id, nodes.parentNodeId))
-        .where(where)
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+        .leftJoin(parent, eq(parent.id, nodes.parentNodeId));
+      return listPage(query, input, listOrder, where);
     }),
 
   get: operatorProcedure("operator-viewer")

@@ -9,7 +9,7 @@ import { startRecovery } from "@/server/workflows/recovery-start";
 import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
-import { keyset, page, pageInput } from "../pagination";
+import { eqIf, listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { enforceCreateQuota, prepareCreate } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
@@ -36,21 +36,8 @@ export const operationsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const ks = keyset(operations.createdAt, operations.id, input.dir, input.cursor);
-      const rows = await ctx.db
-        .select()
-        .from(operations)
-        .where(
-          and(
-            ks.where,
-            input.status ? eq(operations.status, input.status) : undefined,
-            input.kind ? eq(operations.kind, input.kind) : undefined,
-            input.targetId ? eq(operations.targetId, input.targetId) : undefined,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+      const filters = [eqIf(operations.status, input.status), eqIf(operations.kind, input.kind), eqIf(operations.targetId, input.targetId)];
+      return listPage(ctx.db.select().from(operations), input, { sort: { createdAt: operations.createdAt }, id: operations.id }, ...filters);
     }),
 
   /** Runs a failed instance operation again: a create from scratch (the failed one holds nothing), a delete, a recovery. */

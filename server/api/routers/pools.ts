@@ -1,15 +1,15 @@
 // Bare-metal pools: the first resource end to end, and the pattern the others copy
 // (server-side list with cursor/filter/sort, shared zod schema, audit in the same transaction).
 import { TRPCError } from "@trpc/server";
-import { and, count, eq, ilike, or, sql } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { nodes, pools } from "@/db/schema";
 import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validation/pools";
 import { audit } from "@/server/services/audit";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
 const uniques = { pools_name_uq: { field: "name", message: "A pool with this name already exists." } };
@@ -20,11 +20,7 @@ export const poolsRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(poolSortKeys).default("name") }))
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: pools.name, createdAt: pools.createdAt, resourceClass: pools.resourceClass }[input.sort];
-      const ks = keyset(sortCol, pools.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text ? or(ilike(pools.name, text), ilike(pools.description, text), ilike(pools.resourceClass, text)) : undefined;
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: pools.id,
           name: pools.name,
@@ -35,11 +31,9 @@ export const poolsRouter = createTRPCRouter({
           updatedAt: pools.updatedAt,
           nodeCount,
         })
-        .from(pools)
-        .where(and(filter, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+        .from(pools);
+      const order = { sort: { name: pools.name, createdAt: pools.createdAt, resourceClass: pools.resourceClass }, id: pools.id };
+      return listPage(query, input, order, matchesText(input.q, pools.name, pools.description, pools.resourceClass));
     }),
 
   get: operatorProcedure("operator-viewer")

@@ -4,7 +4,7 @@
 // of its groups, so ports whose rules name those groups as remote are bumped too.
 // Roles: tenant members create, edit and delete ports.
 import { TRPCError } from "@trpc/server";
-import { and, asc, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { ipAllocations, portSecurityGroups, ports, securityGroups, subnets } from "@/db/schema";
@@ -14,10 +14,10 @@ import { enforceQuota } from "@/server/services/quotas";
 import { bumpRulesVersion, compileRules, loadCompileInput, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { tenantSubnet, PORT_NOT_FOUND, randomMac, tenantPort } from "@/server/services/network";
 import { transact } from "../transact";
 
@@ -71,25 +71,11 @@ export const portsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
     .input(pageInput.extend({ subnetId: z.uuid().optional(), vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional() }))
     .query(async ({ ctx, input }) => {
-      const ks = keyset(ports.createdAt, ports.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text ? or(ilike(ports.name, text), sql`${ports.mac}::text ilike ${text}`) : undefined;
-      const rows = await ctx.db
-        .select(columns)
-        .from(ports)
-        .innerJoin(subnets, eq(subnets.id, ports.subnetId))
-        .where(
-          and(
-            eq(ports.tenantId, ctx.tenant.id),
-            input.subnetId ? eq(ports.subnetId, input.subnetId) : undefined,
-            input.vpcId ? eq(subnets.vpcId, input.vpcId) : undefined,
-            filter,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+      const query = ctx.db.select(columns).from(ports).innerJoin(subnets, eq(subnets.id, ports.subnetId));
+      const subnet = input.subnetId ? eq(ports.subnetId, input.subnetId) : undefined;
+      const vpc = input.vpcId ? eq(subnets.vpcId, input.vpcId) : undefined;
+      const text = matchesText(input.q, ports.name, sql`${ports.mac}::text`);
+      return listPage(query, input, { sort: { createdAt: ports.createdAt }, id: ports.id }, eq(ports.tenantId, ctx.tenant.id), subnet, vpc, text);
     }),
 
   get: tenantProcedure("tenant-member")

@@ -4,7 +4,7 @@
 // the ports it reaches (portsAffectedByGroup), which provisioning pushes to their DPU agents.
 // Roles: tenant members create, edit and delete groups and rules; the VPC's default group is deleted only with it.
 import { TRPCError } from "@trpc/server";
-import { and, asc, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
 import { portSecurityGroups, ports, securityGroupRules, securityGroups, vpcs } from "@/db/schema";
@@ -14,10 +14,10 @@ import { enforceQuota } from "@/server/services/quotas";
 import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
 
@@ -50,6 +50,9 @@ const columns = {
   portCount,
 };
 
+/** The columns the list sorts by, and its tie-breaker. */
+const listOrder = { sort: { name: securityGroups.name, createdAt: securityGroups.createdAt }, id: securityGroups.id };
+
 /** Why a group cannot be deleted now, or null (shared with the UI). */
 function groupDeleteBlocker(g: { name: string; isDefault: boolean; portCount: number }, referencedBy: string[]): string | null {
   if (g.isDefault) return "The VPC's default group is deleted with its VPC.";
@@ -80,18 +83,10 @@ export const securityGroupsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
     .input(pageInput.extend({ vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: securityGroups.name, createdAt: securityGroups.createdAt }[input.sort];
-      const ks = keyset(sortCol, securityGroups.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text ? or(ilike(securityGroups.name, text), ilike(securityGroups.description, text)) : undefined;
-      const rows = await ctx.db
-        .select(columns)
-        .from(securityGroups)
-        .innerJoin(vpcs, eq(vpcs.id, securityGroups.vpcId))
-        .where(and(eq(securityGroups.tenantId, ctx.tenant.id), input.vpcId ? eq(securityGroups.vpcId, input.vpcId) : undefined, filter, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+      const query = ctx.db.select(columns).from(securityGroups).innerJoin(vpcs, eq(vpcs.id, securityGroups.vpcId));
+      const vpc = input.vpcId ? eq(securityGroups.vpcId, input.vpcId) : undefined;
+      const text = matchesText(input.q, securityGroups.name, securityGroups.description);
+      return listPage(query, input, listOrder, eq(securityGroups.tenantId, ctx.tenant.id), vpc, text);
     }),
 
   get: tenantProcedure("tenant-member")

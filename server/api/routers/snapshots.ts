@@ -2,7 +2,7 @@
 // and the tenant's "backup" path: promote a snapshot to an image only that tenant sees. Same no-leak recipe as
 // volumes: row + quota in one transaction, service call keyed by the row id, row removed if the service refuses.
 import { TRPCError } from "@trpc/server";
-import { and, eq, ilike, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { snapshots, volumes } from "@/db/schema";
 import { snapshotCreateSchema, snapshotPromoteSchema } from "@/db/validation/storage";
@@ -12,9 +12,9 @@ import { buildImage } from "@/server/storage/images";
 import { snapshotCount } from "@/server/storage/usage";
 import { audit } from "@/server/services/audit";
 import { mapDbError, storageError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 
 const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapshot with this name already exists in this tenant." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That snapshot does not exist (it may have been deleted)." });
@@ -33,30 +33,18 @@ const columns = {
   volumeCount: cloneCount,
 };
 
+/** The columns the list sorts by, and its tie-breaker. */
+const listOrder = { sort: { name: snapshots.name, createdAt: snapshots.createdAt }, id: snapshots.id };
+
 export const snapshotsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
     .input(
       pageInput.extend({ q: z.string().trim().max(100).optional(), volumeId: z.uuid().optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }),
     )
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: snapshots.name, createdAt: snapshots.createdAt }[input.sort];
-      const ks = keyset(sortCol, snapshots.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
-        .select(columns)
-        .from(snapshots)
-        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
-        .where(
-          and(
-            eq(snapshots.tenantId, ctx.tenant.id),
-            text ? ilike(snapshots.name, text) : undefined,
-            input.volumeId ? eq(snapshots.volumeId, input.volumeId) : undefined,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+      const query = ctx.db.select(columns).from(snapshots).innerJoin(volumes, eq(volumes.id, snapshots.volumeId));
+      const volume = input.volumeId ? eq(snapshots.volumeId, input.volumeId) : undefined;
+      return listPage(query, input, listOrder, eq(snapshots.tenantId, ctx.tenant.id), matchesText(input.q, snapshots.name), volume);
     }),
 
   get: tenantProcedure("tenant-member")

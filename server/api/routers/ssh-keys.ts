@@ -3,14 +3,14 @@
 // Adding and deleting need a signed-in session: a key reaches servers in every tenant of the user, so a token
 // scoped to one tenant must not be able to plant one.
 import { TRPCError } from "@trpc/server";
-import { and, asc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { sshKeys } from "@/db/schema";
 import { sshKeyAddSchema } from "@/db/validation/tenancy";
 import { parseSshPublicKey } from "@/domain/ssh-keys";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";
 import { transact } from "../transact";
 
@@ -27,8 +27,7 @@ const sessionOnly = authedProcedure.use(({ ctx, next }) => {
 
 export const sshKeysRouter = createTRPCRouter({
   list: authedProcedure.input(pageInput.pick({ cursor: true, limit: true }).default({ limit: 50 })).query(async ({ ctx, input }) => {
-    const ks = keyset(sshKeys.createdAt, sshKeys.id, "asc", input.cursor);
-    const rows = await ctx.db
+    const query = ctx.db
       .select({
         id: sshKeys.id,
         name: sshKeys.name,
@@ -38,11 +37,8 @@ export const sshKeysRouter = createTRPCRouter({
         fingerprint: sshKeys.fingerprint,
         createdAt: sshKeys.createdAt,
       })
-      .from(sshKeys)
-      .where(and(eq(sshKeys.userId, ctx.principal.userId), ks.where))
-      .orderBy(asc(sshKeys.createdAt), asc(sshKeys.id))
-      .limit(input.limit + 1);
-    return page(rows, input.limit, (r) => r.createdAt);
+      .from(sshKeys);
+    return listPage(query, { ...input, dir: "asc" }, { sort: { createdAt: sshKeys.createdAt }, id: sshKeys.id }, eq(sshKeys.userId, ctx.principal.userId));
   }),
 
   add: sessionOnly.input(sshKeyAddSchema).mutation(async ({ ctx, input }) => {

@@ -4,7 +4,7 @@
 // and the targets list (NQN/IQN, which initiator each is exported to). The service is the source of truth for
 // capacity; Anvil's rows say which tenant owns which volume.
 import { TRPCError } from "@trpc/server";
-import { and, eq, ilike, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { nodes, snapshots, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { diskPoolCreateSchema, diskPoolUpdateSchema, logicalPoolCreateSchema, logicalPoolUpdateSchema, volumeStates } from "@/db/validation/storage";
@@ -12,10 +12,10 @@ import type { Disk, LogicalPool, StorageNode, Target } from "@/server/drivers/st
 import { getStorage } from "@/server/storage/backend";
 import { audit } from "@/server/services/audit";
 import { storageError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { attachmentCount } from "@/server/services/volumes";
-import { containing } from "@/server/lib/like";
+import { attachmentCount, volumeOrder } from "@/server/services/volumes";
+import { matchesText } from "@/server/lib/like";
 
 async function all<T>(gen: AsyncGenerator<T>): Promise<T[]> {
   const out: T[] = [];
@@ -158,11 +158,8 @@ export const storageRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: volumes.name, createdAt: volumes.createdAt, sizeGiB: volumes.sizeGiB }[input.sort];
-      const ks = keyset(sortCol, volumes.id, input.dir, input.cursor);
-      const text = containing(input.q);
       const hasAttachment = sql`exists (select 1 from volume_attachments va where va.volume_id = "volumes"."id")`;
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: volumes.id,
           name: volumes.name,
@@ -179,20 +176,17 @@ export const storageRouter = createTRPCRouter({
           attachments: attachmentCount,
         })
         .from(volumes)
-        .innerJoin(tenants, eq(tenants.id, volumes.tenantId))
-        .where(
-          and(
-            input.tenant ? eq(tenants.slug, input.tenant) : undefined,
-            input.logicalPoolId ? eq(volumes.logicalPoolId, input.logicalPoolId) : undefined,
-            input.state ? eq(volumes.state, input.state) : undefined,
-            input.attached === undefined ? undefined : input.attached ? hasAttachment : sql`not ${hasAttachment}`,
-            text ? ilike(volumes.name, text) : undefined,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+        .innerJoin(tenants, eq(tenants.id, volumes.tenantId));
+      return listPage(
+        query,
+        input,
+        volumeOrder,
+        input.tenant ? eq(tenants.slug, input.tenant) : undefined,
+        input.logicalPoolId ? eq(volumes.logicalPoolId, input.logicalPoolId) : undefined,
+        input.state ? eq(volumes.state, input.state) : undefined,
+        input.attached === undefined ? undefined : input.attached ? hasAttachment : sql`not ${hasAttachment}`,
+        matchesText(input.q, volumes.name),
+      );
     }),
 
   /** One volume: Anvil's record, the service's view (used bytes, parent), its targets, attachments and snapshots. */
@@ -238,9 +232,7 @@ export const storageRouter = createTRPCRouter({
   snapshots: operatorProcedure("operator-viewer")
     .input(pageInput.extend({ tenant: z.string().trim().max(63).optional(), q: z.string().trim().max(100).optional() }))
     .query(async ({ ctx, input }) => {
-      const ks = keyset(snapshots.createdAt, snapshots.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
+      const query = ctx.db
         .select({
           id: snapshots.id,
           name: snapshots.name,
@@ -252,11 +244,9 @@ export const storageRouter = createTRPCRouter({
         })
         .from(snapshots)
         .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
-        .innerJoin(tenants, eq(tenants.id, snapshots.tenantId))
-        .where(and(input.tenant ? eq(tenants.slug, input.tenant) : undefined, text ? ilike(snapshots.name, text) : undefined, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+        .innerJoin(tenants, eq(tenants.id, snapshots.tenantId));
+      const tenant = input.tenant ? eq(tenants.slug, input.tenant) : undefined;
+      return listPage(query, input, { sort: { createdAt: snapshots.createdAt }, id: snapshots.id }, tenant, matchesText(input.q, snapshots.name));
     }),
 
   /** Targets (NVMe-oF subsystems / iSCSI targets) and the initiator each is exported to, with the owning volume. */

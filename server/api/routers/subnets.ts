@@ -3,7 +3,7 @@
 // address), reserved ranges IPAM never hands out, DNS servers, and the wire segment (a VLAN id, else the VPC's VNI).
 // Roles: tenant members create, edit and delete subnets; deletion is refused while ports use the subnet.
 import { TRPCError } from "@trpc/server";
-import { and, count, eq, ilike, or, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
 import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
@@ -12,10 +12,10 @@ import { subnetCapacity } from "@/server/services/ipam";
 import { enforceQuota } from "@/server/services/quotas";
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { tenantVpc, SUBNET_NOT_FOUND, tenantSubnet } from "@/server/services/network";
 import { transact } from "../transact";
 
@@ -44,6 +44,9 @@ const columns = {
   portCount,
 };
 
+/** The columns the list sorts by, and its tie-breaker. */
+const listOrder = { sort: { name: subnets.name, createdAt: subnets.createdAt }, id: subnets.id };
+
 type Row = { cidr: string; gateway: string; reservedRanges: { start: string; end: string }[]; used: number; portCount: number; id: string; name: string };
 /** Adds free/used address counts and the delete blocker (shared with the UI). */
 function withCounts<T extends Row>(r: T) {
@@ -68,18 +71,10 @@ export const subnetsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
     .input(pageInput.extend({ vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: subnets.name, createdAt: subnets.createdAt }[input.sort];
-      const ks = keyset(sortCol, subnets.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text ? or(ilike(subnets.name, text), sql`${subnets.cidr}::text ilike ${text}`) : undefined;
-      const rows = await ctx.db
-        .select(columns)
-        .from(subnets)
-        .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
-        .where(and(eq(subnets.tenantId, ctx.tenant.id), input.vpcId ? eq(subnets.vpcId, input.vpcId) : undefined, filter, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      const p = page(rows, input.limit, (r) => r[input.sort]);
+      const query = ctx.db.select(columns).from(subnets).innerJoin(vpcs, eq(vpcs.id, subnets.vpcId));
+      const vpc = input.vpcId ? eq(subnets.vpcId, input.vpcId) : undefined;
+      const text = matchesText(input.q, subnets.name, sql`${subnets.cidr}::text`);
+      const p = await listPage(query, input, listOrder, eq(subnets.tenantId, ctx.tenant.id), vpc, text);
       return { ...p, items: p.items.map(withCounts) };
     }),
 

@@ -5,7 +5,7 @@ import { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { operations } from "@/db/schema";
-import { keyset, page, pageInput } from "../pagination";
+import { eqIf, listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 
 /** What a tenant may see of an operation (never who started it on the operator side, never node ids). */
@@ -45,20 +45,8 @@ export const tenantOperationsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const ks = keyset(operations.createdAt, operations.id, input.dir, input.cursor);
-      const rows = await ctx.db
-        .select(tenantColumns)
-        .from(operations)
-        .where(
-          and(
-            eq(operations.tenantId, ctx.tenant.id),
-            input.status ? eq(operations.status, input.status) : undefined,
-            input.targetId ? eq(operations.targetId, input.targetId) : undefined,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r.createdAt);
+      const filters = [eqIf(operations.status, input.status), eqIf(operations.targetId, input.targetId)];
+      const order = { sort: { createdAt: operations.createdAt }, id: operations.id };
+      return listPage(ctx.db.select(tenantColumns).from(operations), input, order, eq(operations.tenantId, ctx.tenant.id), ...filters);
     }),
 });

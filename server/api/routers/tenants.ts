@@ -1,7 +1,7 @@
 // Tenants (operator console): create, rename, suspend/resume, delete only when it runs nothing, list with
 // filter/sort/cursor, detail with members and usage vs quota; operators also manage a tenant's members here.
 import { TRPCError } from "@trpc/server";
-import { and, eq, ilike, or, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
 import type { Principal } from "@/server/auth/principal";
@@ -10,10 +10,10 @@ import { memberAddSchema, tenantCreateSchema, tenantRenameSchema, tenantRoleInpu
 import { lockQuota } from "@/server/services/quotas";
 import { readQuotaLimits, remainingResources, tenantUsage } from "@/server/services/quotas-usage";
 import { audit } from "@/server/services/audit";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { addMemberDirect, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "@/server/services/members";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
 const uniques = { tenants_slug_unique: { field: "slug", message: "A tenant with this slug already exists." } };
@@ -48,18 +48,9 @@ export const tenantsRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: tenants.name, slug: tenants.slug, createdAt: tenants.createdAt }[input.sort];
-      const ks = keyset(sortCol, tenants.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
-        .select(tenantColumns)
-        .from(tenants)
-        .where(
-          and(text ? or(ilike(tenants.name, text), ilike(tenants.slug, text)) : undefined, input.state ? eq(tenants.state, input.state) : undefined, ks.where),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+      const order = { sort: { name: tenants.name, slug: tenants.slug, createdAt: tenants.createdAt }, id: tenants.id };
+      const state = input.state ? eq(tenants.state, input.state) : undefined;
+      return listPage(ctx.db.select(tenantColumns).from(tenants), input, order, matchesText(input.q, tenants.name, tenants.slug), state);
     }),
 
   get: operatorProcedure("operator-viewer")

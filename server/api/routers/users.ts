@@ -2,15 +2,15 @@
 // (sessions revoked either way), platform roles. An operator admin cannot demote or disable themselves.
 import { TRPCError } from "@trpc/server";
 import { hashPassword } from "better-auth/crypto";
-import { and, eq, ilike, isNotNull, isNull, or, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { accounts, apiTokens, memberships, sessions, sshKeys, tenants, users } from "@/db/schema";
 import { passwordRule, platformRoleInput, userCreateSchema, userSortKeys } from "@/db/validation/tenancy";
 import { audit } from "@/server/services/audit";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { createUserInTx, temporaryPassword, userUniques } from "@/server/services/users";
 import { transact } from "../transact";
 
@@ -43,9 +43,6 @@ export const usersRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const sortCol = { email: users.email, name: users.name, createdAt: users.createdAt }[input.sort];
-      const ks = keyset(sortCol, users.id, input.dir, input.cursor);
-      const text = containing(input.q);
       const role =
         input.role === "none"
           ? isNull(users.platformRole)
@@ -54,20 +51,9 @@ export const usersRouter = createTRPCRouter({
             : input.role
               ? eq(users.platformRole, input.role)
               : undefined;
-      const rows = await ctx.db
-        .select(userColumns)
-        .from(users)
-        .where(
-          and(
-            text ? or(ilike(users.email, text), ilike(users.name, text)) : undefined,
-            role,
-            input.disabled === undefined ? undefined : eq(users.disabled, input.disabled),
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+      const order = { sort: { email: users.email, name: users.name, createdAt: users.createdAt }, id: users.id };
+      const disabled = input.disabled === undefined ? undefined : eq(users.disabled, input.disabled);
+      return listPage(ctx.db.select(userColumns).from(users), input, order, matchesText(input.q, users.email, users.name), role, disabled);
     }),
 
   get: operatorProcedure("operator-viewer")

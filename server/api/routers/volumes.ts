@@ -4,7 +4,7 @@
 // then the storage service is called with the row id as idempotency key, then the row becomes available; if the
 // service refuses, the row is deleted and the service's message is reported.
 import { TRPCError } from "@trpc/server";
-import { and, eq, ilike, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { images, snapshots, volumeAttachments, volumes } from "@/db/schema";
 import { GiB, volumeCreateSchema, volumeResizeSchema, volumeStates, volumeUpdateSchema } from "@/db/validation/storage";
@@ -14,11 +14,11 @@ import { visibleTo } from "@/server/storage/images";
 import { storageUsage, volumeCount, volumeGiB } from "@/server/storage/usage";
 import { audit } from "@/server/services/audit";
 import { fieldError, mapDbError, storageError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
-import { attachmentCount } from "@/server/services/volumes";
+import { matchesText } from "@/server/lib/like";
+import { attachmentCount, volumeOrder } from "@/server/services/volumes";
 import { transact } from "../transact";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
@@ -62,23 +62,15 @@ export const volumesRouter = createTRPCRouter({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: volumes.name, createdAt: volumes.createdAt, sizeGiB: volumes.sizeGiB }[input.sort];
-      const ks = keyset(sortCol, volumes.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const rows = await ctx.db
-        .select(volumeColumns)
-        .from(volumes)
-        .where(
-          and(
-            eq(volumes.tenantId, ctx.tenant.id),
-            text ? ilike(volumes.name, text) : undefined,
-            input.state ? eq(volumes.state, input.state) : undefined,
-            ks.where,
-          ),
-        )
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      const p = page(rows, input.limit, (r) => r[input.sort]);
+      const state = input.state ? eq(volumes.state, input.state) : undefined;
+      const p = await listPage(
+        ctx.db.select(volumeColumns).from(volumes),
+        input,
+        volumeOrder,
+        eq(volumes.tenantId, ctx.tenant.id),
+        matchesText(input.q, volumes.name),
+        state,
+      );
       return { ...p, items: p.items.map((r) => ({ ...r, deleteBlocker: volumeDeleteBlocker(r) })) };
     }),
 

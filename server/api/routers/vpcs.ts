@@ -4,7 +4,7 @@
 // delete that can take a tenant's whole network design with it). Every query filters by ctx.tenant.id; another
 // tenant's VPC is NOT_FOUND.
 import { TRPCError } from "@trpc/server";
-import { and, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, count, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { ports, securityGroupRules, securityGroups, subnets, tenantNetworkPolicies, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
@@ -13,10 +13,10 @@ import { checkVpcCidr, checkVpcIpv6Cidr } from "@/domain/cidr";
 import { enforceQuota } from "@/server/services/quotas";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
 import { updateSet } from "../updates";
-import { containing } from "@/server/lib/like";
+import { matchesText } from "@/server/lib/like";
 import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
 
@@ -46,6 +46,9 @@ const columns = {
   portCount,
 };
 
+/** The columns the list sorts by, and its tie-breaker. */
+const listOrder = { sort: { name: vpcs.name, createdAt: vpcs.createdAt }, id: vpcs.id };
+
 /** The lowest free VNI in [VNI_MIN, VNI_MAX]; the unique index decides races (the caller retries on conflict). */
 async function nextFreeVni(tx: Tx): Promise<number> {
   const r = await tx.execute<{ vni: number | null }>(sql`
@@ -73,17 +76,8 @@ export const vpcsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
     .input(pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
     .query(async ({ ctx, input }) => {
-      const sortCol = { name: vpcs.name, createdAt: vpcs.createdAt }[input.sort];
-      const ks = keyset(sortCol, vpcs.id, input.dir, input.cursor);
-      const text = containing(input.q);
-      const filter = text ? or(ilike(vpcs.name, text), ilike(vpcs.description, text), sql`${vpcs.cidr}::text ilike ${text}`) : undefined;
-      const rows = await ctx.db
-        .select(columns)
-        .from(vpcs)
-        .where(and(eq(vpcs.tenantId, ctx.tenant.id), filter, ks.where))
-        .orderBy(...ks.order)
-        .limit(input.limit + 1);
-      return page(rows, input.limit, (r) => r[input.sort]);
+      const filter = matchesText(input.q, vpcs.name, vpcs.description, sql`${vpcs.cidr}::text`);
+      return listPage(ctx.db.select(columns).from(vpcs), input, listOrder, eq(vpcs.tenantId, ctx.tenant.id), filter);
     }),
 
   get: tenantProcedure("tenant-member")

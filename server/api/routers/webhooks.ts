@@ -4,7 +4,7 @@
 // failed one can be sent again; "Send test" delivers a ping. Delivery itself: server/workflows/webhooks.ts.
 import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
-import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { webhookDeliveries, webhookEvents, webhooks } from "@/db/schema";
@@ -14,7 +14,7 @@ import { enqueue } from "@/server/workflows/start";
 import { TENANT_EVENTS, WEBHOOK_EVENTS, webhookUrlRefusal } from "@/server/webhooks/delivery";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
-import { keyset, page, pageInput } from "../pagination";
+import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { transact } from "../transact";
 
@@ -75,14 +75,7 @@ const deliveriesInput = pageInput.pick({ cursor: true, limit: true }).extend({ i
 const redeliverInput = z.object({ id: z.uuid(), deliveryId: z.uuid() });
 
 async function list(ctx: AnyCtx, o: Owner, input: z.infer<typeof listInput>) {
-  const ks = keyset(webhooks.createdAt, webhooks.id, "asc", input.cursor);
-  const rows = await ctx.db
-    .select(columns)
-    .from(webhooks)
-    .where(and(ownerWhere(o), ks.where))
-    .orderBy(...ks.order)
-    .limit(input.limit + 1);
-  return page(rows, input.limit, (r) => r.createdAt);
+  return listPage(ctx.db.select(columns).from(webhooks), { ...input, dir: "asc" }, { sort: { createdAt: webhooks.createdAt }, id: webhooks.id }, ownerWhere(o));
 }
 
 async function create(ctx: AnyCtx, o: Owner, input: { name: string; url: string; events: string[] }) {
@@ -159,8 +152,7 @@ async function remove(ctx: AnyCtx, o: Owner, input: { id: string }) {
 
 async function deliveries(ctx: AnyCtx, o: Owner, input: z.infer<typeof deliveriesInput>) {
   await owned(ctx.db, o, input.id);
-  const ks = keyset(webhookDeliveries.createdAt, webhookDeliveries.id, "desc", input.cursor);
-  const rows = await ctx.db
+  const query = ctx.db
     .select({
       id: webhookDeliveries.id,
       type: webhookDeliveries.type,
@@ -173,11 +165,9 @@ async function deliveries(ctx: AnyCtx, o: Owner, input: z.infer<typeof deliverie
       deliveredAt: webhookDeliveries.deliveredAt,
       createdAt: webhookDeliveries.createdAt,
     })
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.webhookId, input.id), ks.where))
-    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-    .limit(input.limit + 1);
-  return page(rows, input.limit, (r) => r.createdAt);
+    .from(webhookDeliveries);
+  const order = { sort: { createdAt: webhookDeliveries.createdAt }, id: webhookDeliveries.id };
+  return listPage(query, { ...input, dir: "desc" }, order, eq(webhookDeliveries.webhookId, input.id));
 }
 
 /** A ping delivered like any event (type "webhook.ping"), to check the endpoint and its signature check. */
