@@ -55,19 +55,20 @@ function pgErrorOf(e: unknown): PgError | undefined {
   return undefined;
 }
 
+/** Per unique or exclusion constraint, the field error a violation becomes (CONFLICT unless `code` says otherwise). */
+export type ConstraintFields = Record<string, { field: string; message: string; code?: TRPCError["code"] }>;
+
 /**
- * Maps a Postgres error to a TRPCError. `uniques` names, per unique constraint, the field and message
- * to show (e.g. pools_name_uq → name: "A pool with this name already exists").
+ * Maps a Postgres error to a TRPCError. `uniques` names, per unique or exclusion constraint, the field and message
+ * to show (e.g. pools_name_uq → name: "A pool with this name already exists"; subnets_no_overlap → cidr: "…overlaps…").
  */
-export function mapDbError(e: unknown, uniques: Record<string, { field: string; message: string }> = {}): unknown {
+export function mapDbError(e: unknown, uniques: ConstraintFields = {}): unknown {
   if (isTrpcError(e) || isDomainError(e)) return e;
   const pg = pgErrorOf(e);
   if (!pg) return e;
-  if (pg.code === "23505") {
-    const u = pg.constraint ? uniques[pg.constraint] : undefined;
-    if (u) return fieldError(u.field, u.message);
-    return new TRPCError({ code: "CONFLICT", message: "That would duplicate an existing record." });
-  }
+  const named = pg.constraint && (pg.code === "23505" || pg.code === "23P01") ? uniques[pg.constraint] : undefined;
+  if (named) return fieldError(named.field, named.message, named.code);
+  if (pg.code === "23505") return new TRPCError({ code: "CONFLICT", message: "That would duplicate an existing record." });
   if (pg.code === "23503") return new TRPCError({ code: "CONFLICT", message: "Other records still depend on this one; remove them first." });
   if (pg.code === "23514" || pg.code === "23P01")
     return new TRPCError({ code: "CONFLICT", message: `The change breaks a rule of the data (${pg.constraint ?? "constraint"}).` });

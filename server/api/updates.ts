@@ -1,11 +1,52 @@
 // The SET of an update procedure, built from the fields the caller sent: only columns of the table (an input also
 // carries `tenant`, `id`…), never undefined values (a field sent as undefined means "leave it"). An update that
-// changes nothing answers with the row as it is, instead of handing Postgres an empty SET.
-import { getTableColumns, type Table } from "drizzle-orm";
+// changes nothing answers with the row as it is, instead of handing Postgres an empty SET. `updateRow` is the whole
+// update most resources have after their own checks: set, audit, answer with the new row.
+import { type Column, eq, getTableColumns, type Table } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
+import type { Tx } from "@/db/client";
+import type { Principal } from "@/server/auth/principal";
+import { audit } from "@/server/services/audit";
 
 /** The columns to set, or undefined when there is nothing to change. */
 export function updateSet<T extends Record<string, unknown>>(table: Table, changes: T): Partial<T> | undefined {
   const columns = getTableColumns(table);
   const set = Object.fromEntries(Object.entries(changes).filter(([k, v]) => v !== undefined && Object.hasOwn(columns, k))) as Partial<T>;
   return Object.keys(set).length ? set : undefined;
+}
+
+/** Each field of `set` that differs from `before`, as { from, to }: what an audit row records of an update. */
+export function changedFields(before: object, set: Record<string, unknown>): Record<string, { from: unknown; to: unknown }> {
+  const was = before as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(set)
+      .filter(([k, v]) => v !== undefined && was[k] !== v)
+      .map(([k, v]) => [k, { from: was[k], to: v }]),
+  );
+}
+
+/**
+ * Updates `before`'s row of `table` with the fields the caller sent (none: answers with `before`), audited in the
+ * same transaction as "<type>.update" on that row with what was set — or, with `diff`, each changed field's from/to.
+ */
+export async function updateRow<R extends { id: string; name: string }>(
+  tx: Tx,
+  ctx: { principal: Principal | null; requestId: string },
+  table: PgTable & { id: Column },
+  before: R,
+  changes: Record<string, unknown>,
+  target: { type: string; tenantId?: string | null; diff?: boolean },
+): Promise<R> {
+  const set = updateSet(table, changes);
+  if (!set) return before;
+  const [row] = (await tx.update(table).set(set).where(eq(table.id, before.id)).returning()) as R[];
+  await audit(tx, ctx, {
+    action: `${target.type}.update`,
+    targetType: target.type,
+    targetId: before.id,
+    targetName: row!.name,
+    tenantId: target.tenantId,
+    details: target.diff ? changedFields(before, set) : set,
+  });
+  return row!;
 }

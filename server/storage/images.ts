@@ -14,7 +14,8 @@ import { GiB, type ImageMeta } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
 import type { StorageClient } from "@/server/drivers/storage/client";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError, storageError } from "../api/errors";
+import { fieldError, storageError } from "../api/errors";
+import { transact } from "../api/transact";
 import { getStorage, writeVolumeBytes } from "./backend";
 
 export interface ActorCtx {
@@ -59,9 +60,9 @@ export async function buildImage(
   opts: { sizeBytes: number; logicalPoolId: string; action?: string },
 ): Promise<ImageRow> {
   const resolved = await resolveMeta(ctx.db, meta, opts.sizeBytes);
-  let row: ImageRow;
-  try {
-    row = await ctx.db.transaction(async (tx) => {
+  const row = await transact(
+    ctx.db,
+    async (tx) => {
       const [r] = await tx
         .insert(images)
         .values({
@@ -88,10 +89,9 @@ export async function buildImage(
         details: { source: build.kind, os: r!.os, version: r!.version, visibility: r!.visibility, sizeBytes: r!.sizeBytes },
       });
       return r!;
-    });
-  } catch (e) {
-    throw mapDbError(e, imageUniques);
-  }
+    },
+    imageUniques,
+  );
 
   const storage = getStorage();
   let storageVolumeId: string | undefined;

@@ -8,18 +8,18 @@ import { and, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { images, snapshots, volumes } from "@/db/schema";
 import { imageCloneSchema, imageFromSnapshotSchema, imageUpdateSchema } from "@/db/validation/storage";
-import type { Tx } from "@/db/client";
 import { getStorage } from "@/server/storage/backend";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
 import { audit } from "@/server/services/audit";
 import { fieldError, storageError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
+import { found, rowById, tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
-const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That image does not exist (it may have been deleted)." });
+const IMAGE_NOT_FOUND = "That image does not exist (it may have been deleted).";
 const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
 const columns = {
   id: images.id,
@@ -102,12 +102,6 @@ async function deleteImage(ctx: ActorCtx, image: ImageRow, flatten: boolean) {
   return { id: image.id, flattened: deps.length };
 }
 
-async function mustImage(db: ActorCtx["db"] | Tx, id: string) {
-  const [row] = await db.select().from(images).where(eq(images.id, id));
-  if (!row) throw notFound();
-  return row;
-}
-
 export const imagesRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(listInput.extend({ visibility: z.enum(["public", "tenant"]).optional(), tenantId: z.uuid().optional() }))
@@ -127,8 +121,7 @@ export const imagesRouter = createTRPCRouter({
   get: operatorProcedure("operator-viewer")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db.select(columns).from(images).where(eq(images.id, input.id));
-      if (!row) throw notFound();
+      const row = found(await ctx.db.select(columns).from(images).where(eq(images.id, input.id)), IMAGE_NOT_FOUND);
       const dependents = await ctx.db
         .select({ id: volumes.id, name: volumes.name, tenantId: volumes.tenantId, sizeGiB: volumes.sizeGiB, state: volumes.state })
         .from(volumes)
@@ -166,7 +159,7 @@ export const imagesRouter = createTRPCRouter({
   clone: operatorProcedure("operator-admin")
     .input(imageCloneSchema)
     .mutation(async ({ ctx, input }) => {
-      const src = await mustImage(ctx.db, input.id);
+      const src = await rowById(ctx.db, images, input.id, IMAGE_NOT_FOUND);
       if (src.state !== "available" || !src.storageSnapshotId)
         throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Image ${src.name} is ${src.state}; clone it once it is available.` });
       return buildImage(
@@ -192,21 +185,11 @@ export const imagesRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          const [before] = await tx.select().from(images).where(eq(images.id, id)).for("update");
-          if (!before) throw notFound();
+          const before = await rowById(tx, images, id, IMAGE_NOT_FOUND, true);
           const sizeGiB = Math.ceil(before.sizeBytes / 1024 ** 3);
           if (changes.minSizeGiB !== undefined && changes.minSizeGiB < sizeGiB)
             throw fieldError("minSizeGiB", `The image is ${sizeGiB} GiB, so a disk made from it needs at least ${sizeGiB} GiB.`, "BAD_REQUEST");
-          const set = updateSet(images, changes);
-          if (!set) return before;
-          const [row] = await tx.update(images).set(set).where(eq(images.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "image.update", targetType: "image", targetId: id, targetName: row!.name, tenantId: row!.tenantId, details: diff });
-          return row!;
+          return updateRow(tx, ctx, images, before, changes, { type: "image", tenantId: before.tenantId, diff: true });
         },
         imageUniques,
       );
@@ -214,17 +197,12 @@ export const imagesRouter = createTRPCRouter({
 
   delete: operatorProcedure("operator-admin")
     .input(z.object({ id: z.uuid(), flatten: z.boolean().default(false) }))
-    .mutation(async ({ ctx, input }) => deleteImage(ctx, await mustImage(ctx.db, input.id), input.flatten)),
+    .mutation(async ({ ctx, input }) => deleteImage(ctx, await rowById(ctx.db, images, input.id, IMAGE_NOT_FOUND), input.flatten)),
 
   /** A tenant deletes one of its own (private) images, e.g. an old backup. */
   deleteOwn: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select()
-        .from(images)
-        .where(and(eq(images.id, input.id), eq(images.tenantId, ctx.tenant.id)));
-      if (!row) throw notFound();
-      return deleteImage(ctx, row, false);
+      return deleteImage(ctx, await tenantRow(ctx.db, images, ctx.tenant.id, input.id, IMAGE_NOT_FOUND), false);
     }),
 });

@@ -9,9 +9,10 @@ import { enforceQuota } from "@/server/services/quotas";
 import { visibleTo } from "@/server/storage/images";
 import { snapshotCount, volumeGiB } from "@/server/storage/usage";
 import { catalog } from "@/server/workflows/catalog";
-import { type StartedOperation, startOperation } from "@/server/workflows/start";
+import { startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
+import { transact } from "../transact";
 import { tenantProcedure } from "../trpc";
 import { type Ctx, lockInstance, refuse } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
@@ -19,9 +20,17 @@ import { applyInstanceEvent } from "@/server/services/instance-state";
 const byId = z.object({ id: z.uuid(), volumeId: z.uuid() });
 
 async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, kind: "attach" | "detach") {
-  let op: StartedOperation;
-  try {
-    op = await ctx.db.transaction(async (tx) => {
+  // The database allows one attachment of a volume that is not multi-attach, whatever raced us.
+  const single = {
+    volume_attachments_single_uq: {
+      field: "volumeId",
+      message: "The volume is attached elsewhere and is not multi-attach.",
+      code: "PRECONDITION_FAILED" as const,
+    },
+  };
+  const op = await transact(
+    ctx.db,
+    async (tx) => {
       const inst = await lockInstance(tx, ctx.tenant.id, input.id);
       refuse("attach", inst.state);
       const [v] = await tx
@@ -70,16 +79,9 @@ async function volumeAction(ctx: Ctx, input: { id: string; volumeId: string }, k
         details: { volumeId: v.id, volume: v.name },
       });
       return started;
-    });
-  } catch (e) {
-    // The database allows one attachment of a volume that is not multi-attach, whatever raced us.
-    if (
-      (e as { cause?: { constraint?: string } }).cause?.constraint === "volume_attachments_single_uq" ||
-      /volume_attachments_single_uq/.test(String((e as Error).message))
-    )
-      throw fieldError("volumeId", "The volume is attached elsewhere and is not multi-attach.", "PRECONDITION_FAILED");
-    throw mapDbError(e);
-  }
+    },
+    single,
+  );
   await op.enqueue();
   return { operationId: op.id };
 }

@@ -10,7 +10,6 @@ import { z } from "zod";
 import { memberships, tenantInvitations, tenants, users } from "@/db/schema";
 import { canAnswer, effectiveStatus } from "@/domain/invitations";
 import { audit } from "@/server/services/audit";
-import { mapDbError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { authedProcedure, type Context, createTRPCRouter, tenantProcedure } from "../trpc";
 import { lockTenantMembers } from "@/server/services/members";
@@ -29,7 +28,7 @@ type SessionCtx = Context & { principal: NonNullable<Context["principal"]> };
 
 /** Accept or decline: only the invited address's own user, only while the invitation is pending and unexpired. */
 async function answer(ctx: SessionCtx, id: string, verb: "accept" | "decline") {
-  return ctx.db.transaction(async (tx) => {
+  return transact(ctx.db, async (tx) => {
     const [me] = await tx.select({ email: users.email }).from(users).where(eq(users.id, ctx.principal.userId));
     if (!me) throw notFound();
     const addressed = and(eq(tenantInvitations.id, id), eq(tenantInvitations.email, me.email.toLowerCase()));
@@ -143,19 +142,7 @@ export const invitationsRouter = createTRPCRouter({
       return listPage(query, input, listOrder, eq(tenantInvitations.email, me.email.toLowerCase()), ...pending);
     }),
 
-  accept: sessionOnly.input(idInput).mutation(async ({ ctx, input }) => {
-    try {
-      return await answer(ctx, input.id, "accept");
-    } catch (e) {
-      throw mapDbError(e);
-    }
-  }),
+  accept: sessionOnly.input(idInput).mutation(({ ctx, input }) => answer(ctx, input.id, "accept")),
 
-  decline: sessionOnly.input(idInput).mutation(async ({ ctx, input }) => {
-    try {
-      return await answer(ctx, input.id, "decline");
-    } catch (e) {
-      throw mapDbError(e);
-    }
-  }),
+  decline: sessionOnly.input(idInput).mutation(({ ctx, input }) => answer(ctx, input.id, "decline")),
 });

@@ -8,10 +8,11 @@ import { ipAllocations, ports, providerNetworks, subnets, tenantNetworkPolicies,
 import { providerNetworkCreateSchema, providerNetworkUpdateSchema } from "@/db/validation/network";
 import { cidrToString, parseCidr } from "@/domain/cidr";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
+import { rowById } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
@@ -95,8 +96,10 @@ export const networksAdminRouter = createTRPCRouter({
       const p = parseCidr(input.cidr);
       if (!p.ok) throw fieldError("cidr", p.reason, "BAD_REQUEST");
       const cidr = cidrToString(p.cidr);
-      try {
-        return await ctx.db.transaction(async (tx) => {
+      const overlap = { provider_networks_no_overlap: { field: "cidr", message: `${cidr} overlaps another provider network` } };
+      return transact(
+        ctx.db,
+        async (tx) => {
           const [clash] = await tx
             .select({ name: providerNetworks.name, cidr: providerNetworks.cidr })
             .from(providerNetworks)
@@ -115,12 +118,9 @@ export const networksAdminRouter = createTRPCRouter({
             details: { ...input, cidr },
           });
           return row!;
-        });
-      } catch (e) {
-        const pg = e as { code?: string; cause?: { code?: string } };
-        if ((pg.code ?? pg.cause?.code) === "23P01") throw fieldError("cidr", `${cidr} overlaps another provider network`);
-        throw mapDbError(e, providerUniques);
-      }
+        },
+        { ...providerUniques, ...overlap },
+      );
     }),
 
   updateProviderNetwork: operatorProcedure("operator-admin")
@@ -130,13 +130,8 @@ export const networksAdminRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          const [before] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, id)).for("update");
-          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: PROVIDER_NOT_FOUND });
-          const set = updateSet(providerNetworks, changes);
-          if (!set) return before;
-          const [row] = await tx.update(providerNetworks).set(set).where(eq(providerNetworks.id, id)).returning();
-          await audit(tx, ctx, { action: "provider_network.update", targetType: "provider_network", targetId: id, targetName: row!.name, details: set });
-          return row!;
+          const before = await rowById(tx, providerNetworks, id, PROVIDER_NOT_FOUND, true);
+          return updateRow(tx, ctx, providerNetworks, before, changes, { type: "provider_network" });
         },
         providerUniques,
       );

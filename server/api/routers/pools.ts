@@ -8,30 +8,32 @@ import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validatio
 import { audit } from "@/server/services/audit";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
+import { found, rowById } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
 const uniques = { pools_name_uq: { field: "name", message: "A pool with this name already exists." } };
 
 const nodeCount = sql<number>`(select count(*)::int from ${nodes} where ${nodes.poolId} = ${pools.id} and ${nodes.kind} = 'host')`;
+const POOL_NOT_FOUND = "That pool does not exist (it may have been deleted).";
+
+const columns = {
+  id: pools.id,
+  name: pools.name,
+  description: pools.description,
+  resourceClass: pools.resourceClass,
+  maxSystemVolumeGiB: pools.maxSystemVolumeGiB,
+  createdAt: pools.createdAt,
+  updatedAt: pools.updatedAt,
+  nodeCount,
+};
 
 export const poolsRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(pageInput.extend({ q: z.string().trim().max(100).optional(), sort: z.enum(poolSortKeys).default("name") }))
     .query(async ({ ctx, input }) => {
-      const query = ctx.db
-        .select({
-          id: pools.id,
-          name: pools.name,
-          description: pools.description,
-          resourceClass: pools.resourceClass,
-          maxSystemVolumeGiB: pools.maxSystemVolumeGiB,
-          createdAt: pools.createdAt,
-          updatedAt: pools.updatedAt,
-          nodeCount,
-        })
-        .from(pools);
+      const query = ctx.db.select(columns).from(pools);
       const order = { sort: { name: pools.name, createdAt: pools.createdAt, resourceClass: pools.resourceClass }, id: pools.id };
       return listPage(query, input, order, matchesText(input.q, pools.name, pools.description, pools.resourceClass));
     }),
@@ -39,21 +41,7 @@ export const poolsRouter = createTRPCRouter({
   get: operatorProcedure("operator-viewer")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select({
-          id: pools.id,
-          name: pools.name,
-          description: pools.description,
-          resourceClass: pools.resourceClass,
-          maxSystemVolumeGiB: pools.maxSystemVolumeGiB,
-          createdAt: pools.createdAt,
-          updatedAt: pools.updatedAt,
-          nodeCount,
-        })
-        .from(pools)
-        .where(eq(pools.id, input.id));
-      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
-      return row;
+      return found(await ctx.db.select(columns).from(pools).where(eq(pools.id, input.id)), POOL_NOT_FOUND);
     }),
 
   create: operatorProcedure("operator-admin")
@@ -77,18 +65,8 @@ export const poolsRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          const [before] = await tx.select().from(pools).where(eq(pools.id, id)).for("update");
-          if (!before) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
-          const set = updateSet(pools, changes);
-          if (!set) return before;
-          const [row] = await tx.update(pools).set(set).where(eq(pools.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "pool.update", targetType: "pool", targetId: id, targetName: row!.name, details: diff });
-          return row!;
+          const before = await rowById(tx, pools, id, POOL_NOT_FOUND, true);
+          return updateRow(tx, ctx, pools, before, changes, { type: "pool", diff: true });
         },
         uniques,
       );
@@ -98,8 +76,7 @@ export const poolsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
       return transact(ctx.db, async (tx) => {
-        const [row] = await tx.select().from(pools).where(eq(pools.id, input.id)).for("update");
-        if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That pool does not exist (it may have been deleted)." });
+        const row = await rowById(tx, pools, input.id, POOL_NOT_FOUND, true);
         const [{ n }] = (await tx.select({ n: count() }).from(nodes).where(eq(nodes.poolId, input.id))) as [{ n: number }];
         if (n > 0)
           throw new TRPCError({

@@ -16,7 +16,8 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
+import { tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
@@ -25,14 +26,8 @@ const uniques = { security_groups_vpc_name_uq: { field: "name", message: "This V
 export const GROUP_NOT_FOUND = "That security group does not exist (it may have been deleted).";
 export const MAX_RULES_PER_GROUP = 100;
 
-export async function tenantGroup(db: Db | Tx, tenantId: string, id: string, lock = false) {
-  const q = db
-    .select()
-    .from(securityGroups)
-    .where(and(eq(securityGroups.id, id), eq(securityGroups.tenantId, tenantId)));
-  const [row] = lock ? await q.for("update") : await q;
-  if (!row) throw new TRPCError({ code: "NOT_FOUND", message: GROUP_NOT_FOUND });
-  return row;
+export function tenantGroup(db: Db | Tx, tenantId: string, id: string, lock = false) {
+  return tenantRow(db, securityGroups, tenantId, id, GROUP_NOT_FOUND, lock);
 }
 
 const ruleCount = sql<number>`(select count(*)::int from security_group_rules r where r.group_id = "security_groups"."id")`;
@@ -162,18 +157,7 @@ export const securityGroupsRouter = createTRPCRouter({
         ctx.db,
         async (tx) => {
           const before = await tenantGroup(tx, ctx.tenant.id, id, true);
-          const set = updateSet(securityGroups, changes);
-          if (!set) return before;
-          const [row] = await tx.update(securityGroups).set(set).where(eq(securityGroups.id, id)).returning();
-          await audit(tx, ctx, {
-            action: "security_group.update",
-            targetType: "security_group",
-            targetId: id,
-            targetName: row!.name,
-            tenantId: ctx.tenant.id,
-            details: set,
-          });
-          return row!;
+          return updateRow(tx, ctx, securityGroups, before, changes, { type: "security_group", tenantId: ctx.tenant.id });
         },
         uniques,
       );

@@ -2,7 +2,7 @@
 // and the tenant's "backup" path: promote a snapshot to an image only that tenant sees. Same no-leak recipe as
 // volumes: row + quota in one transaction, service call keyed by the row id, row removed if the service refuses.
 import { TRPCError } from "@trpc/server";
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { snapshots, volumes } from "@/db/schema";
 import { snapshotCreateSchema, snapshotPromoteSchema } from "@/db/validation/storage";
@@ -11,13 +11,15 @@ import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
 import { snapshotCount } from "@/server/storage/usage";
 import { audit } from "@/server/services/audit";
-import { mapDbError, storageError } from "../errors";
+import { storageError } from "../errors";
+import { transact } from "../transact";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
+import { found, inTenant, tenantRow } from "@/server/services/rows";
+import { SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND } from "@/server/services/volumes";
 import { matchesText } from "@/server/lib/like";
 
 const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapshot with this name already exists in this tenant." } };
-const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That snapshot does not exist (it may have been deleted)." });
 
 const cloneCount = sql<number>`(select count(*)::int from volumes v where v.source_snapshot_id = "snapshots"."id")`;
 const columns = {
@@ -50,28 +52,18 @@ export const snapshotsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select(columns)
-        .from(snapshots)
-        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
-        .where(and(eq(snapshots.id, input.id), eq(snapshots.tenantId, ctx.tenant.id)));
-      if (!row) throw notFound();
-      return row;
+      const query = ctx.db.select(columns).from(snapshots).innerJoin(volumes, eq(volumes.id, snapshots.volumeId));
+      return found(await query.where(inTenant(snapshots, ctx.tenant.id, input.id)), SNAPSHOT_NOT_FOUND);
     }),
 
   create: tenantProcedure("tenant-member", { write: true })
     .input(snapshotCreateSchema)
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
-      let row: typeof snapshots.$inferSelect;
-      let storageVolumeId: string;
-      try {
-        ({ row, storageVolumeId } = await ctx.db.transaction(async (tx) => {
-          const [v] = await tx
-            .select()
-            .from(volumes)
-            .where(and(eq(volumes.id, input.volumeId), eq(volumes.tenantId, ctx.tenant.id)));
-          if (!v) throw new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
+      const { row, storageVolumeId } = await transact(
+        ctx.db,
+        async (tx) => {
+          const v = await tenantRow(tx, volumes, ctx.tenant.id, input.volumeId, VOLUME_NOT_FOUND);
           if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
             throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; snapshot it once it is available.` });
           await enforceQuota(tx, ctx.tenant.id, [{ resource: "snapshots", add: 1, used: (t) => snapshotCount(t, ctx.tenant.id) }]);
@@ -88,10 +80,9 @@ export const snapshotsRouter = createTRPCRouter({
             details: { volumeId: v.id, volumeName: v.name },
           });
           return { row: r!, storageVolumeId: v.storageVolumeId };
-        }));
-      } catch (e) {
-        throw mapDbError(e, uniques);
-      }
+        },
+        uniques,
+      );
       try {
         const s = await storage.createSnapshot({ volumeId: storageVolumeId, name: `snap-${row.id}` }, { idempotencyKey: row.id });
         const [done] = await ctx.db.update(snapshots).set({ storageSnapshotId: s.id, state: "available" }).where(eq(snapshots.id, row.id)).returning();
@@ -117,12 +108,7 @@ export const snapshotsRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
       const s = await ctx.db.transaction(async (tx) => {
-        const [row] = await tx
-          .select()
-          .from(snapshots)
-          .where(and(eq(snapshots.id, input.id), eq(snapshots.tenantId, ctx.tenant.id)))
-          .for("update");
-        if (!row) throw notFound();
+        const row = await tenantRow(tx, snapshots, ctx.tenant.id, input.id, SNAPSHOT_NOT_FOUND, true);
         if (row.state === "creating" || row.state === "deleting")
           throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Snapshot ${row.name} is ${row.state}; wait until it finishes.` });
         const clones = await tx.select({ name: volumes.name }).from(volumes).where(eq(volumes.sourceSnapshotId, row.id)).limit(5);
@@ -155,12 +141,7 @@ export const snapshotsRouter = createTRPCRouter({
     .input(snapshotPromoteSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...meta } = input;
-      const [row] = await ctx.db
-        .select({ s: snapshots, pool: volumes.logicalPoolId })
-        .from(snapshots)
-        .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
-        .where(and(eq(snapshots.id, id), eq(snapshots.tenantId, ctx.tenant.id)));
-      if (!row) throw notFound();
+      const row = found(await snapshotWithPool(ctx.db, ctx.tenant.id, id), SNAPSHOT_NOT_FOUND);
       if (row.s.state !== "available" || !row.s.storageSnapshotId)
         throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Snapshot ${row.s.name} is ${row.s.state}; promote it once it is available.` });
       return buildImage(

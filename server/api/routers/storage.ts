@@ -14,7 +14,7 @@ import { audit } from "@/server/services/audit";
 import { storageError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { attachmentCount, volumeOrder } from "@/server/services/volumes";
+import { attachmentCount, VOLUME_NOT_FOUND, volumeOrder } from "@/server/services/volumes";
 import { matchesText } from "@/server/lib/like";
 
 async function all<T>(gen: AsyncGenerator<T>): Promise<T[]> {
@@ -198,7 +198,7 @@ export const storageRouter = createTRPCRouter({
         .from(volumes)
         .innerJoin(tenants, eq(tenants.id, volumes.tenantId))
         .where(eq(volumes.id, input.id));
-      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: VOLUME_NOT_FOUND });
       const attachments = await ctx.db
         .select({
           id: volumeAttachments.id,

@@ -11,10 +11,10 @@ import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defau
 import { subnetCapacity } from "@/server/services/ipam";
 import { enforceQuota } from "@/server/services/quotas";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc, SUBNET_NOT_FOUND, tenantSubnet } from "@/server/services/network";
 import { transact } from "../transact";
@@ -107,8 +107,10 @@ export const subnetsRouter = createTRPCRouter({
       const rr = checkReservedRanges(values.reservedRanges, c.value);
       if (rr.ok && rr.value.some((i) => gwVal >= i.lo && gwVal <= i.hi))
         throw fieldError("reservedRanges", `The gateway ${gateway} is inside a reserved range; reserved ranges are for addresses nobody gets`, "BAD_REQUEST");
-      try {
-        return await ctx.db.transaction(async (tx) => {
+      const overlap = { subnets_no_overlap: { field: "cidr", message: `${cidr} overlaps another subnet of this VPC` } };
+      return transact(
+        ctx.db,
+        async (tx) => {
           await enforceQuota(tx, tenantId, [
             { resource: "subnets", add: 1, used: async (t) => (await t.select({ n: count() }).from(subnets).where(eq(subnets.tenantId, tenantId)))[0]!.n },
           ]);
@@ -132,12 +134,9 @@ export const subnetsRouter = createTRPCRouter({
             details: { ...values, cidr, gateway },
           });
           return row!;
-        });
-      } catch (e) {
-        const pg = e as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
-        if ((pg.code ?? pg.cause?.code) === "23P01") throw fieldError("cidr", `${cidr} overlaps another subnet of this VPC`);
-        throw mapDbError(e, uniques);
-      }
+        },
+        { ...uniques, ...overlap },
+      );
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
@@ -168,11 +167,7 @@ export const subnetsRouter = createTRPCRouter({
                 throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
             }
           }
-          const set = updateSet(subnets, changes);
-          if (!set) return before;
-          const [row] = await tx.update(subnets).set(set).where(eq(subnets.id, id)).returning();
-          await audit(tx, ctx, { action: "subnet.update", targetType: "subnet", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: set });
-          return row!;
+          return updateRow(tx, ctx, subnets, before, changes, { type: "subnet", tenantId: ctx.tenant.id });
         },
         uniques,
       );

@@ -4,7 +4,7 @@
 // then the storage service is called with the row id as idempotency key, then the row becomes available; if the
 // service refuses, the row is deleted and the service's message is reported.
 import { TRPCError } from "@trpc/server";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { images, snapshots, volumeAttachments, volumes } from "@/db/schema";
 import { GiB, volumeCreateSchema, volumeResizeSchema, volumeStates, volumeUpdateSchema } from "@/db/validation/storage";
@@ -13,16 +13,16 @@ import { defaultLogicalPoolId, getStorage } from "@/server/storage/backend";
 import { visibleTo } from "@/server/storage/images";
 import { storageUsage, volumeCount, volumeGiB } from "@/server/storage/usage";
 import { audit } from "@/server/services/audit";
-import { fieldError, mapDbError, storageError } from "../errors";
+import { fieldError, storageError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
+import { found, inTenant, tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
-import { attachmentCount, volumeOrder } from "@/server/services/volumes";
+import { attachmentCount, SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND, volumeOrder } from "@/server/services/volumes";
 import { transact } from "../transact";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
-const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That volume does not exist (it may have been deleted)." });
 
 const volumeColumns = {
   id: volumes.id,
@@ -80,11 +80,13 @@ export const volumesRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select(volumeColumns)
-        .from(volumes)
-        .where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)));
-      if (!row) throw notFound();
+      const row = found(
+        await ctx.db
+          .select(volumeColumns)
+          .from(volumes)
+          .where(inTenant(volumes, ctx.tenant.id, input.id)),
+        VOLUME_NOT_FOUND,
+      );
       const snaps = await ctx.db
         .select({ id: snapshots.id, name: snapshots.name, sizeGiB: snapshots.sizeGiB, state: snapshots.state, createdAt: snapshots.createdAt })
         .from(snapshots)
@@ -111,12 +113,7 @@ export const volumesRouter = createTRPCRouter({
         source = { storageSnapshotId: image.storageSnapshotId, logicalPoolId: image.logicalPoolId };
         if (!input.kind) kind = "system";
       } else if (input.snapshotId) {
-        const [snap] = await ctx.db
-          .select({ s: snapshots, pool: volumes.logicalPoolId })
-          .from(snapshots)
-          .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))
-          .where(and(eq(snapshots.id, input.snapshotId), eq(snapshots.tenantId, ctx.tenant.id)));
-        if (!snap) throw new TRPCError({ code: "NOT_FOUND", message: "That snapshot does not exist (it may have been deleted)." });
+        const snap = found(await snapshotWithPool(ctx.db, ctx.tenant.id, input.snapshotId), SNAPSHOT_NOT_FOUND);
         if (snap.s.state !== "available" || !snap.s.storageSnapshotId)
           throw fieldError("snapshotId", `Snapshot ${snap.s.name} is ${snap.s.state}; wait until it is available.`, "PRECONDITION_FAILED");
         if (input.sizeGiB < snap.s.sizeGiB)
@@ -192,22 +189,8 @@ export const volumesRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          const [before] = await tx
-            .select()
-            .from(volumes)
-            .where(and(eq(volumes.id, id), eq(volumes.tenantId, ctx.tenant.id)))
-            .for("update");
-          if (!before) throw notFound();
-          const set = updateSet(volumes, changes);
-          if (!set) return before;
-          const [row] = await tx.update(volumes).set(set).where(eq(volumes.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "volume.update", targetType: "volume", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
-          return row!;
+          const before = await tenantRow(tx, volumes, ctx.tenant.id, id, VOLUME_NOT_FOUND, true);
+          return updateRow(tx, ctx, volumes, before, changes, { type: "volume", tenantId: ctx.tenant.id, diff: true });
         },
         volumeUniques,
       );
@@ -219,38 +202,37 @@ export const volumesRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
       try {
-        return await ctx.db.transaction(async (tx) => {
-          const [v] = await tx
-            .select()
-            .from(volumes)
-            .where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)))
-            .for("update");
-          if (!v) throw notFound();
-          if (input.sizeGiB < v.sizeGiB)
-            throw fieldError(
-              "sizeGiB",
-              `Volumes only grow: ${v.name} is ${v.sizeGiB} GiB; pick more than that (or create a smaller volume and copy the data).`,
-              "BAD_REQUEST",
-            );
-          if (input.sizeGiB === v.sizeGiB) return v;
-          if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
-            throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; it can be resized once it is available.` });
-          await enforceQuota(tx, ctx.tenant.id, [{ resource: "volumeGiB", add: input.sizeGiB - v.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) }]);
-          const [row] = await tx.update(volumes).set({ sizeGiB: input.sizeGiB }).where(eq(volumes.id, v.id)).returning();
-          await audit(tx, ctx, {
-            action: "volume.resize",
-            targetType: "volume",
-            targetId: v.id,
-            targetName: v.name,
-            tenantId: ctx.tenant.id,
-            details: { sizeGiB: { from: v.sizeGiB, to: input.sizeGiB } },
-          });
-          // Last, inside the transaction: if the service refuses (pool full), nothing above is kept.
-          await storage.resizeVolume(v.storageVolumeId, input.sizeGiB * GiB);
-          return row!;
-        });
+        return await transact(
+          ctx.db,
+          async (tx) => {
+            const v = await tenantRow(tx, volumes, ctx.tenant.id, input.id, VOLUME_NOT_FOUND, true);
+            if (input.sizeGiB < v.sizeGiB)
+              throw fieldError(
+                "sizeGiB",
+                `Volumes only grow: ${v.name} is ${v.sizeGiB} GiB; pick more than that (or create a smaller volume and copy the data).`,
+                "BAD_REQUEST",
+              );
+            if (input.sizeGiB === v.sizeGiB) return v;
+            if (!v.storageVolumeId || (v.state !== "available" && v.state !== "attached"))
+              throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Volume ${v.name} is ${v.state}; it can be resized once it is available.` });
+            await enforceQuota(tx, ctx.tenant.id, [{ resource: "volumeGiB", add: input.sizeGiB - v.sizeGiB, used: (t) => volumeGiB(t, ctx.tenant.id) }]);
+            const [row] = await tx.update(volumes).set({ sizeGiB: input.sizeGiB }).where(eq(volumes.id, v.id)).returning();
+            await audit(tx, ctx, {
+              action: "volume.resize",
+              targetType: "volume",
+              targetId: v.id,
+              targetName: v.name,
+              tenantId: ctx.tenant.id,
+              details: { sizeGiB: { from: v.sizeGiB, to: input.sizeGiB } },
+            });
+            // Last, inside the transaction: if the service refuses (pool full), nothing above is kept.
+            await storage.resizeVolume(v.storageVolumeId, input.sizeGiB * GiB);
+            return row!;
+          },
+          volumeUniques,
+        );
       } catch (e) {
-        throw storageError(mapDbError(e, volumeUniques), { sizeBytes: "sizeGiB" }, "Storage service refused the resize");
+        throw storageError(e, { sizeBytes: "sizeGiB" }, "Storage service refused the resize");
       }
     }),
 
@@ -259,12 +241,7 @@ export const volumesRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
       const v = await ctx.db.transaction(async (tx) => {
-        const [row] = await tx
-          .select()
-          .from(volumes)
-          .where(and(eq(volumes.id, input.id), eq(volumes.tenantId, ctx.tenant.id)))
-          .for("update");
-        if (!row) throw notFound();
+        const row = await tenantRow(tx, volumes, ctx.tenant.id, input.id, VOLUME_NOT_FOUND, true);
         const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, row.id))) as [
           { n: number },
         ];

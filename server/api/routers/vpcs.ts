@@ -15,7 +15,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateSet } from "../updates";
+import { updateRow } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
@@ -169,16 +169,7 @@ export const vpcsRouter = createTRPCRouter({
         ctx.db,
         async (tx) => {
           const before = await tenantVpc(tx, ctx.tenant.id, id, true);
-          const set = updateSet(vpcs, changes);
-          if (!set) return before;
-          const [row] = await tx.update(vpcs).set(set).where(eq(vpcs.id, id)).returning();
-          const diff = Object.fromEntries(
-            Object.entries(set)
-              .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-              .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-          );
-          await audit(tx, ctx, { action: "vpc.update", targetType: "vpc", targetId: id, targetName: row!.name, tenantId: ctx.tenant.id, details: diff });
-          return row!;
+          return updateRow(tx, ctx, vpcs, before, changes, { type: "vpc", tenantId: ctx.tenant.id, diff: true });
         },
         vpcUniques,
       );
