@@ -1,12 +1,16 @@
 // The SET of an update procedure, built from the fields the caller sent: only columns of the table (an input also
 // carries `tenant`, `id`…), never undefined values (a field sent as undefined means "leave it"). An update that
 // changes nothing answers with the row as it is, instead of handing Postgres an empty SET. `updateRow` is the whole
-// update most resources have after their own checks: set, audit, answer with the new row.
+// update most resources have after their own checks: set, audit, answer with the new row; `updateById` is the whole
+// procedure (transaction, locked row, checks, updateRow).
 import { type Column, eq, getTableColumns, type Table } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
-import type { Tx } from "@/db/client";
+import type { Db, Tx } from "@/db/client";
 import type { Principal } from "@/server/auth/principal";
 import { audit } from "@/server/services/audit";
+import { rowById, tenantRow } from "@/server/services/rows";
+import type { ConstraintFields } from "./errors";
+import { transact } from "./transact";
 
 /** The columns to set, or undefined when there is nothing to change. */
 export function updateSet<T extends Record<string, unknown>>(table: Table, changes: T): Partial<T> | undefined {
@@ -49,4 +53,37 @@ export async function updateRow<R extends { id: string; name: string }>(
     details: target.diff ? changedFields(before, set) : set,
   });
   return row!;
+}
+
+/**
+ * A whole update procedure: in one transaction (duplicates of `uniques` become field errors), the row with `input.id`
+ * — the tenant's when `tenantId` is given, else anyone's — locked for update (NOT_FOUND with `notFound`), the
+ * resource's own `check`s, then updateRow with the other fields of `input`.
+ */
+export function updateById<T extends PgTable & { id: Column; tenantId?: Column }, I extends { id: string }>(
+  ctx: { db: Db; principal: Principal | null; requestId: string },
+  table: T,
+  input: I,
+  opts: {
+    type: string;
+    notFound: string;
+    tenantId?: string;
+    uniques?: ConstraintFields;
+    diff?: boolean;
+    check?: (tx: Tx, before: T["$inferSelect"], input: I) => Promise<void> | void;
+  },
+): Promise<T["$inferSelect"]> {
+  const { id, ...changes } = input;
+  return transact(
+    ctx.db,
+    async (tx) => {
+      const before = opts.tenantId
+        ? await tenantRow(tx, table as T & { tenantId: Column }, opts.tenantId, id, opts.notFound, true)
+        : await rowById(tx, table, id, opts.notFound, true);
+      await opts.check?.(tx, before, input);
+      const row = before as T["$inferSelect"] & { id: string; name: string };
+      return updateRow(tx, ctx, table, row, changes, { type: opts.type, tenantId: opts.tenantId, diff: opts.diff });
+    },
+    opts.uniques,
+  );
 }

@@ -39,3 +39,6 @@ export function tenantRow<T extends TenantKeyed>(db: Db | Tx, table: T, tenantId
 export function rowById<T extends Keyed>(db: Db | Tx, table: T, id: string, message: string, lock = false) {
   return rowWhere(db, table, eq(table.id, id), message, lock);
 }
+
+/** An operation (operators' and tenants' routers alike) that is not there, or not the caller's. */
+export const OPERATION_NOT_FOUND = "That operation does not exist.";

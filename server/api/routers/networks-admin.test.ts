@@ -1,7 +1,6 @@
 // Operator networking view against a real Postgres: VPCs/subnets across tenants with VNI and VLAN, provider network
 // CRUD with overlap and VLAN field errors, tenant network policy; tenants never see any of it.
 import { describe, expect, it } from "vitest";
-import * as s from "@/db/schema";
 import { callerAs, failure, useFixtures } from "@/test/fixtures";
 
 const fx = useFixtures({ vpcs: 100, subnets: 200, securityGroups: 200 });

@@ -11,8 +11,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { updateRow } from "../updates";
-import { rowById } from "@/server/services/rows";
+import { updateById } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
@@ -125,17 +124,9 @@ export const networksAdminRouter = createTRPCRouter({
 
   updateProviderNetwork: operatorProcedure("operator-admin")
     .input(providerNetworkUpdateSchema)
-    .mutation(async ({ ctx, input }) => {
-      const { id, ...changes } = input;
-      return transact(
-        ctx.db,
-        async (tx) => {
-          const before = await rowById(tx, providerNetworks, id, PROVIDER_NOT_FOUND, true);
-          return updateRow(tx, ctx, providerNetworks, before, changes, { type: "provider_network" });
-        },
-        providerUniques,
-      );
-    }),
+    .mutation(({ ctx, input }) =>
+      updateById(ctx, providerNetworks, input, { type: "provider_network", notFound: PROVIDER_NOT_FOUND, uniques: providerUniques }),
+    ),
 
   deleteProviderNetwork: operatorProcedure("operator-admin")
     .input(z.object({ id: z.uuid() }))

@@ -14,6 +14,7 @@ import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { enforceCreateQuota, prepareCreate } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 import { transact } from "../transact";
+import { OPERATION_NOT_FOUND, rowById } from "@/server/services/rows";
 
 const refuse = (message: string) => new TRPCError({ code: "PRECONDITION_FAILED", message });
 
@@ -21,9 +22,7 @@ export const operationsRouter = createTRPCRouter({
   get: operatorProcedure("operator-viewer")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [op] = await ctx.db.select().from(operations).where(eq(operations.id, input.id));
-      if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
-      return op;
+      return rowById(ctx.db, operations, input.id, OPERATION_NOT_FOUND);
     }),
 
   list: operatorProcedure("operator-viewer")
@@ -44,8 +43,7 @@ export const operationsRouter = createTRPCRouter({
   retry: operatorProcedure("operator-admin")
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      const [op] = await ctx.db.select().from(operations).where(eq(operations.id, input.id));
-      if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
+      const op = await rowById(ctx.db, operations, input.id, OPERATION_NOT_FOUND);
       if (op.status !== "failed" && op.status !== "cancelled") throw refuse(`Only a failed operation can be retried; this one is ${op.status}.`);
       if (![catalog.instanceCreate.name, catalog.instanceDelete.name, catalog.instanceRecover.name].includes(op.kind) || !op.targetId)
         throw refuse(`Operations of kind ${op.kind} are not retried from here; start the action again from its page.`);
@@ -116,8 +114,7 @@ export const operationsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
       return ctx.db.transaction(async (tx) => {
-        const [op] = await tx.select().from(operations).where(eq(operations.id, input.id)).for("update");
-        if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
+        const op = await rowById(tx, operations, input.id, OPERATION_NOT_FOUND, true);
         if (op.kind !== catalog.instanceCreate.name) throw refuse(`Only an instance create can be aborted (it rolls back); a ${op.kind} runs to its end.`);
         if (op.status === "cancelling") throw refuse("An abort was already requested; the create is rolling back.");
         if (op.status !== "pending" && op.status !== "running") throw refuse(`The operation already ended (${op.status}).`);

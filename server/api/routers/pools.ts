@@ -8,7 +8,7 @@ import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validatio
 import { audit } from "@/server/services/audit";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { updateRow } from "../updates";
+import { updateById } from "../updates";
 import { found, rowById } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
@@ -60,17 +60,7 @@ export const poolsRouter = createTRPCRouter({
 
   update: operatorProcedure("operator-admin")
     .input(poolUpdateSchema)
-    .mutation(async ({ ctx, input }) => {
-      const { id, ...changes } = input;
-      return transact(
-        ctx.db,
-        async (tx) => {
-          const before = await rowById(tx, pools, id, POOL_NOT_FOUND, true);
-          return updateRow(tx, ctx, pools, before, changes, { type: "pool", diff: true });
-        },
-        uniques,
-      );
-    }),
+    .mutation(({ ctx, input }) => updateById(ctx, pools, input, { type: "pool", notFound: POOL_NOT_FOUND, uniques, diff: true })),
 
   delete: operatorProcedure("operator-admin")
     .input(z.object({ id: z.uuid() }))

@@ -20,6 +20,7 @@ import { updateSet } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { tenantSubnet, PORT_NOT_FOUND, randomMac, tenantPort } from "@/server/services/network";
 import { transact } from "../transact";
+import { found, inTenant } from "@/server/services/rows";
 
 const uniques = { ports_tenant_name_uq: { field: "name", message: "A port with this name already exists." } };
 /** Resolves group ids to the tenant's groups of this VPC; anything else is "No such security group". */
@@ -81,12 +82,8 @@ export const portsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select(columns)
-        .from(ports)
-        .innerJoin(subnets, eq(subnets.id, ports.subnetId))
-        .where(and(eq(ports.id, input.id), eq(ports.tenantId, ctx.tenant.id)));
-      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: PORT_NOT_FOUND });
+      const query = ctx.db.select(columns).from(ports).innerJoin(subnets, eq(subnets.id, ports.subnetId));
+      const row = found(await query.where(inTenant(ports, ctx.tenant.id, input.id)), PORT_NOT_FOUND);
       const groups = await ctx.db
         .select({ id: securityGroups.id, name: securityGroups.name })
         .from(portSecurityGroups)

@@ -16,8 +16,8 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateRow } from "../updates";
-import { tenantRow } from "@/server/services/rows";
+import { updateById } from "../updates";
+import { found, inTenant, tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
@@ -87,12 +87,8 @@ export const securityGroupsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select(columns)
-        .from(securityGroups)
-        .innerJoin(vpcs, eq(vpcs.id, securityGroups.vpcId))
-        .where(and(eq(securityGroups.id, input.id), eq(securityGroups.tenantId, ctx.tenant.id)));
-      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: GROUP_NOT_FOUND });
+      const query = ctx.db.select(columns).from(securityGroups).innerJoin(vpcs, eq(vpcs.id, securityGroups.vpcId));
+      const row = found(await query.where(inTenant(securityGroups, ctx.tenant.id, input.id)), GROUP_NOT_FOUND);
       const remote = sql<string | null>`(select g.name from security_groups g where g.id = "security_group_rules"."remote_group_id")`;
       const rules = await ctx.db
         .select({
@@ -151,17 +147,9 @@ export const securityGroupsRouter = createTRPCRouter({
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(securityGroupUpdateSchema.extend(tenantInput.shape))
-    .mutation(async ({ ctx, input }) => {
-      const { tenant: _t, id, ...changes } = input;
-      return transact(
-        ctx.db,
-        async (tx) => {
-          const before = await tenantGroup(tx, ctx.tenant.id, id, true);
-          return updateRow(tx, ctx, securityGroups, before, changes, { type: "security_group", tenantId: ctx.tenant.id });
-        },
-        uniques,
-      );
-    }),
+    .mutation(({ ctx, input }) =>
+      updateById(ctx, securityGroups, input, { type: "security_group", tenantId: ctx.tenant.id, notFound: GROUP_NOT_FOUND, uniques }),
+    ),
 
   delete: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
@@ -229,12 +217,7 @@ export const securityGroupsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
       return transact(ctx.db, async (tx) => {
-        const [rule] = await tx
-          .select()
-          .from(securityGroupRules)
-          .where(and(eq(securityGroupRules.id, input.id), eq(securityGroupRules.tenantId, ctx.tenant.id)))
-          .for("update");
-        if (!rule) throw new TRPCError({ code: "NOT_FOUND", message: "That rule does not exist (it may have been deleted)." });
+        const rule = await tenantRow(tx, securityGroupRules, ctx.tenant.id, input.id, "That rule does not exist (it may have been deleted).", true);
         const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
         await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
         const affected = await touchGroup(tx, g.id);

@@ -5,6 +5,7 @@
 import { TRPCError } from "@trpc/server";
 import { and, count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { Tx } from "@/db/client";
 import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
 import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
 import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/domain/cidr";
@@ -14,10 +15,11 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateRow } from "../updates";
+import { updateById } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc, SUBNET_NOT_FOUND, tenantSubnet } from "@/server/services/network";
 import { transact } from "../transact";
+import { found, inTenant } from "@/server/services/rows";
 
 const uniques = {
   subnets_vpc_name_uq: { field: "name", message: "This VPC already has a subnet with this name." },
@@ -67,6 +69,28 @@ function checkRanges(ranges: { start: string; end: string }[], cidr: string) {
   if (!r.ok) throw fieldError("index" in r ? `reservedRanges.${r.index}` : "reservedRanges", r.reason, "BAD_REQUEST");
 }
 
+/** New reserved ranges of a subnet: inside it, clear of its gateway, and (addresses already handed out stay valid)
+ *  covering no allocated address. */
+async function checkRangesChange(tx: Tx, before: typeof subnets.$inferSelect, changes: { reservedRanges?: { start: string; end: string }[] }) {
+  if (!changes.reservedRanges) return;
+  checkRanges(changes.reservedRanges, before.cidr);
+  const p = parseCidr(before.cidr);
+  const rr = p.ok ? checkReservedRanges(changes.reservedRanges, p.cidr) : null;
+  if (!rr?.ok) return;
+  const taken = await tx
+    .select({ a: sql<string>`host(${ipAllocations.address})` })
+    .from(ipAllocations)
+    .where(eq(ipAllocations.subnetId, before.id));
+  const inside = taken.find((t) => {
+    const v = parseAddress(t.a)?.value;
+    return v !== undefined && rr.value.some((i) => v >= i.lo && v <= i.hi);
+  });
+  if (inside) throw fieldError("reservedRanges", `${inside.a} is in use by a port; a reserved range cannot cover it`, "PRECONDITION_FAILED");
+  const gw = parseAddress(before.gateway)?.value;
+  if (gw !== undefined && rr.value.some((i) => gw >= i.lo && gw <= i.hi))
+    throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
+}
+
 export const subnetsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
     .input(pageInput.extend({ vpcId: z.uuid().optional(), q: z.string().trim().max(100).optional(), sort: z.enum(["name", "createdAt"]).default("createdAt") }))
@@ -81,13 +105,8 @@ export const subnetsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select(columns)
-        .from(subnets)
-        .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
-        .where(and(eq(subnets.id, input.id), eq(subnets.tenantId, ctx.tenant.id)));
-      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: SUBNET_NOT_FOUND });
-      return withCounts(row);
+      const query = ctx.db.select(columns).from(subnets).innerJoin(vpcs, eq(vpcs.id, subnets.vpcId));
+      return withCounts(found(await query.where(inTenant(subnets, ctx.tenant.id, input.id)), SUBNET_NOT_FOUND));
     }),
 
   create: tenantProcedure("tenant-member", { write: true })
@@ -141,37 +160,9 @@ export const subnetsRouter = createTRPCRouter({
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(subnetUpdateSchema.extend(tenantInput.shape))
-    .mutation(async ({ ctx, input }) => {
-      const { tenant: _t, id, ...changes } = input;
-      return transact(
-        ctx.db,
-        async (tx) => {
-          const before = await tenantSubnet(tx, ctx.tenant.id, id, true);
-          if (changes.reservedRanges) {
-            checkRanges(changes.reservedRanges, before.cidr);
-            // Addresses already handed out stay valid; a new reserved range must not cover one.
-            const p = parseCidr(before.cidr);
-            const rr = p.ok ? checkReservedRanges(changes.reservedRanges, p.cidr) : null;
-            if (rr?.ok) {
-              const taken = await tx
-                .select({ a: sql<string>`host(${ipAllocations.address})` })
-                .from(ipAllocations)
-                .where(eq(ipAllocations.subnetId, id));
-              const inside = taken.find((t) => {
-                const v = parseAddress(t.a)?.value;
-                return v !== undefined && rr.value.some((i) => v >= i.lo && v <= i.hi);
-              });
-              if (inside) throw fieldError("reservedRanges", `${inside.a} is in use by a port; a reserved range cannot cover it`, "PRECONDITION_FAILED");
-              const gw = parseAddress(before.gateway)?.value;
-              if (gw !== undefined && rr.value.some((i) => gw >= i.lo && gw <= i.hi))
-                throw fieldError("reservedRanges", `The gateway ${before.gateway} is inside a reserved range`, "BAD_REQUEST");
-            }
-          }
-          return updateRow(tx, ctx, subnets, before, changes, { type: "subnet", tenantId: ctx.tenant.id });
-        },
-        uniques,
-      );
-    }),
+    .mutation(({ ctx, input }) =>
+      updateById(ctx, subnets, input, { type: "subnet", tenantId: ctx.tenant.id, notFound: SUBNET_NOT_FOUND, uniques, check: checkRangesChange }),
+    ),
 
   delete: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))

@@ -1,12 +1,9 @@
-// A tenant's own operations (create, delete, power, attach, backup, rebuild, recover of its instances): the resource
-// a client polls after starting long work (REST: 202 + Location), and the list of recent ones. Tenant-scoped by the
-// procedure builder; another tenant's operation id is NOT_FOUND like a missing one.
-import { TRPCError } from "@trpc/server";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { operations } from "@/db/schema";
 import { eqIf, listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
+import { found, inTenant, OPERATION_NOT_FOUND } from "@/server/services/rows";
 
 /** What a tenant may see of an operation (never who started it on the operator side, never node ids). */
 const tenantColumns = {
@@ -28,12 +25,13 @@ export const tenantOperationsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [op] = await ctx.db
-        .select(tenantColumns)
-        .from(operations)
-        .where(and(eq(operations.id, input.id), eq(operations.tenantId, ctx.tenant.id)));
-      if (!op) throw new TRPCError({ code: "NOT_FOUND", message: "That operation does not exist." });
-      return op;
+      return found(
+        await ctx.db
+          .select(tenantColumns)
+          .from(operations)
+          .where(inTenant(operations, ctx.tenant.id, input.id)),
+        OPERATION_NOT_FOUND,
+      );
     }),
 
   list: tenantProcedure("tenant-member")

@@ -8,7 +8,7 @@ import { createContext } from "@/server/api/trpc";
 import { getAuth } from "@/server/auth/auth";
 import { CLIENT_IP_HEADER } from "@/server/lib/client-ip";
 import { uniq } from "@/test/db";
-import { callerAs, failure, fieldOf, type Role, roles, useFixtures } from "@/test/fixtures";
+import { callerAs, failure, fieldOf, useFixtures } from "@/test/fixtures";
 
 const fx = useFixtures();
 

@@ -16,7 +16,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError, storageError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
-import { updateRow } from "../updates";
+import { updateById } from "../updates";
 import { found, inTenant, tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { attachmentCount, SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND, volumeOrder } from "@/server/services/volumes";
@@ -184,17 +184,9 @@ export const volumesRouter = createTRPCRouter({
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(volumeUpdateSchema)
-    .mutation(async ({ ctx, input }) => {
-      const { id, ...changes } = input;
-      return transact(
-        ctx.db,
-        async (tx) => {
-          const before = await tenantRow(tx, volumes, ctx.tenant.id, id, VOLUME_NOT_FOUND, true);
-          return updateRow(tx, ctx, volumes, before, changes, { type: "volume", tenantId: ctx.tenant.id, diff: true });
-        },
-        volumeUniques,
-      );
-    }),
+    .mutation(({ ctx, input }) =>
+      updateById(ctx, volumes, input, { type: "volume", tenantId: ctx.tenant.id, notFound: VOLUME_NOT_FOUND, uniques: volumeUniques, diff: true }),
+    ),
 
   /** Grow a volume (volumes never shrink); the GiB quota is checked for the difference. */
   resize: tenantProcedure("tenant-member", { write: true })

@@ -15,10 +15,11 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateRow } from "../updates";
+import { updateById } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
+import { found, inTenant } from "@/server/services/rows";
 
 export const vpcUniques = { vpcs_tenant_name_uq: { field: "name", message: "A VPC with this name already exists." } };
 
@@ -83,11 +84,13 @@ export const vpcsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const [row] = await ctx.db
-        .select(columns)
-        .from(vpcs)
-        .where(and(eq(vpcs.id, input.id), eq(vpcs.tenantId, ctx.tenant.id)));
-      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: VPC_NOT_FOUND });
+      const row = found(
+        await ctx.db
+          .select(columns)
+          .from(vpcs)
+          .where(inTenant(vpcs, ctx.tenant.id, input.id)),
+        VPC_NOT_FOUND,
+      );
       const [def] = await ctx.db
         .select({ id: securityGroups.id, name: securityGroups.name })
         .from(securityGroups)
@@ -163,17 +166,9 @@ export const vpcsRouter = createTRPCRouter({
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(vpcUpdateSchema.extend(tenantInput.shape))
-    .mutation(async ({ ctx, input }) => {
-      const { tenant: _t, id, ...changes } = input;
-      return transact(
-        ctx.db,
-        async (tx) => {
-          const before = await tenantVpc(tx, ctx.tenant.id, id, true);
-          return updateRow(tx, ctx, vpcs, before, changes, { type: "vpc", tenantId: ctx.tenant.id, diff: true });
-        },
-        vpcUniques,
-      );
-    }),
+    .mutation(({ ctx, input }) =>
+      updateById(ctx, vpcs, input, { type: "vpc", tenantId: ctx.tenant.id, notFound: VPC_NOT_FOUND, uniques: vpcUniques, diff: true }),
+    ),
 
   delete: tenantProcedure("tenant-admin", { write: true })
     .input(z.object({ id: z.uuid() }))
