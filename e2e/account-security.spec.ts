@@ -5,7 +5,7 @@
 // two-factor off again.
 import { createHmac } from "node:crypto";
 import { type Browser, expect, type Page, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { confirm, createUser, loginAs, signOut, submitDialog } from "./helpers";
 
 const email = `sec-${Date.now().toString(36)}@e2e.example`;
 const NEW_PASSWORD = "a much longer passphrase";
@@ -46,17 +46,8 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   test.setTimeout(240_000); // the longest story: two browsers, a dozen sign-ins and forms
   // An operator admin makes the account (temporary password shown once).
   await loginAs(page, "operatorAdmin", /\/ops$/);
-  await page.getByRole("link", { name: "Users", exact: true }).click();
-  await page.getByRole("button", { name: "Create user" }).click();
-  const create = page.getByRole("dialog", { name: "Create user" });
-  await create.getByLabel("Email").fill(email);
-  await create.getByLabel("Name").fill("Sec Urity");
-  await create.getByRole("button", { name: "Create user" }).click();
-  const secret = page.getByRole("dialog", { name: `${email} created` });
-  const temporary = await secret.getByLabel("Temporary password").inputValue();
-  await secret.getByRole("button", { name: "Done" }).click();
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/); // the sign-out navigation ends before the next one starts
+  const temporary = await createUser(page, email, "Sec Urity");
+  await signOut(page); // the sign-out navigation ends before the next one starts
 
   // The user signs in in two browsers.
   await passwordStep(page, temporary);
@@ -102,8 +93,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   await expect(page.getByRole("button", { name: "Turn off two-factor" })).toBeVisible();
 
   // Sign-in now asks for a code.
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/); // the sign-out navigation ends before the next one starts
+  await signOut(page); // the sign-out navigation ends before the next one starts
   await passwordStep(page, NEW_PASSWORD);
   const code = page.getByLabel("Authentication code");
   await expect(code).toBeFocused();
@@ -128,10 +118,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   await expect(sessions.getByText("This session")).toHaveCount(1);
   const otherRow = sessions.getByRole("row").filter({ hasNotText: "This session" }).last();
   await otherRow.getByRole("button", { name: /^Sign out / }).click();
-  await page
-    .getByRole("dialog", { name: /Sign out the .* session\?/ })
-    .getByRole("button", { name: "Sign out session" })
-    .click();
+  await confirm(page, /Sign out the .* session\?/, "Sign out session");
   await expect(page.getByText(/session signed out\./)).toBeVisible();
   await expect(sessions.getByRole("row")).toHaveCount(2);
   await other.page.goto("/account/security");
@@ -157,10 +144,7 @@ test("change password, two-factor, sessions and sign-out everywhere", async ({ p
   await page.getByLabel("Authentication code").press("Enter");
   await expect(page).toHaveURL(/\/no-access$/);
   await page.goto("/account/security");
-  await page.getByRole("button", { name: "Turn off two-factor" }).click();
-  const off = page.getByRole("dialog", { name: "Turn off two-factor" });
-  await off.getByLabel("Your password").fill("not my password");
-  await off.getByRole("button", { name: "Turn off two-factor" }).click();
+  const off = await submitDialog(page, "Turn off two-factor", { "Your password": "not my password" });
   await expect(off.getByLabel("Your password")).toHaveAccessibleDescription("That is not your password.");
   await off.getByLabel("Your password").fill(NEW_PASSWORD);
   await off.getByRole("button", { name: "Turn off two-factor" }).click();

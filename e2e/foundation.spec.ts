@@ -1,7 +1,7 @@
 // Foundation E2E: sign-in per role, pools create/edit/delete, viewer refused (UI and server),
 // tenant users get not-found under /ops, tenant switching, theme, sign-out.
 import { expect, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { loginAs, submitDialog, toast } from "./helpers";
 
 test("each role signs in and lands where it works", async ({ page }) => {
   await loginAs(page, "operatorAdmin", /\/ops$/);
@@ -39,17 +39,14 @@ test("operator admin creates, edits and deletes a pool; a duplicate name is a fi
   await page.getByRole("link", { name: "Pools", exact: true }).click();
   await expect(page.getByRole("table", { name: "Pools" }).getByRole("cell", { name: "general", exact: true })).toBeVisible();
 
-  await page.getByRole("button", { name: "Create pool" }).click();
-  const dialog = page.getByRole("dialog", { name: "Create pool" });
-  await dialog.getByLabel("Name").fill("Bad Name");
-  await dialog.getByRole("button", { name: "Create pool" }).click();
+  const dialog = await submitDialog(page, "Create pool", { Name: "Bad Name" });
   await expect(dialog.getByLabel("Name")).toHaveAccessibleDescription(/start and end with a letter or digit/);
   await expect(dialog.getByLabel("Name")).toHaveAttribute("aria-invalid", "true");
   await dialog.getByLabel("Name").fill("e2e-edge");
   await dialog.getByLabel("Resource class").fill("bm.edge");
   await dialog.getByLabel("Description").fill("Edge sites");
   await dialog.getByRole("button", { name: "Create pool" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Pool e2e-edge created." })).toBeVisible();
+  await expect(toast(page, "Pool e2e-edge created.")).toBeVisible();
   const table = page.getByRole("table", { name: "Pools" });
   await expect(table.getByRole("cell", { name: "e2e-edge", exact: true })).toBeVisible();
 
@@ -76,7 +73,7 @@ test("operator admin creates, edits and deletes a pool; a duplicate name is a fi
   await page.getByRole("button", { name: "Delete pool e2e-edge" }).click();
   const confirm = page.getByRole("dialog", { name: "Delete pool e2e-edge?" });
   await confirm.getByRole("button", { name: "Delete pool" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Pool e2e-edge deleted." })).toBeVisible();
+  await expect(toast(page, "Pool e2e-edge deleted.")).toBeVisible();
   await expect(table.getByRole("cell", { name: "e2e-edge", exact: true })).toBeHidden();
 
   // Every change is in the audit log.

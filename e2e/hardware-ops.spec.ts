@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
 import { type IpmiSim, startIpmiSim } from "../test/ipmi-sim";
-import { loginAs } from "./helpers";
+import { confirm, loginAs, toast } from "./helpers";
 
 interface LabHost {
   name: string;
@@ -48,7 +48,6 @@ async function deleteNodes(page: Page, names: string[]) {
 }
 
 const status = (page: Page, name: string) => page.getByRole("region", { name: `Status of ${name}` });
-const toast = (page: Page, text: string | RegExp) => page.getByRole("status").filter({ hasText: text });
 
 async function openNode(page: Page, name: string) {
   await page.goto("/ops/nodes");
@@ -279,18 +278,12 @@ test("an IPMI BMC: enroll it, power it on and off, delete it", async ({ page }) 
   await expect(status(page, name).getByTitle("Power: on")).toBeVisible({ timeout: 30_000 });
   expect(await sim.power()).toBe("on");
   await page.getByRole("button", { name: "Power off", exact: true }).click();
-  await page
-    .getByRole("dialog", { name: `Power off ${name}?` })
-    .getByRole("button", { name: "Power off" })
-    .click();
+  await confirm(page, `Power off ${name}?`, "Power off");
   await expect(status(page, name).getByTitle("Power: off")).toBeVisible({ timeout: 30_000 });
   expect(await sim.power()).toBe("off");
 
   await page.getByRole("button", { name: "Delete", exact: true }).click();
-  await page
-    .getByRole("dialog", { name: `Delete node ${name}?` })
-    .getByRole("button", { name: "Delete node" })
-    .click();
+  await confirm(page, `Delete node ${name}?`, "Delete node");
   await expect(page).toHaveURL(/\/ops\/nodes$/);
   await expect(toast(page, `Node ${name} deleted.`)).toBeVisible();
   await sim.stop();
@@ -303,10 +296,7 @@ test("the nodes the CSV enrolled are deleted with their DPUs", async ({ page }) 
   for (const h of csvHosts) {
     await openNode(page, h.name);
     await page.getByRole("button", { name: "Delete", exact: true }).click();
-    await page
-      .getByRole("dialog", { name: `Delete node ${h.name}?` })
-      .getByRole("button", { name: "Delete node" })
-      .click();
+    await confirm(page, `Delete node ${h.name}?`, "Delete node");
     await expect(toast(page, `Node ${h.name} deleted with 1 DPU(s).`)).toBeVisible();
     await expect(page).toHaveURL(/\/ops\/nodes$/);
   }

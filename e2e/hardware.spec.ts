@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { asServed, loginAs } from "./helpers";
+import { asServed, confirm, loginAs, toast } from "./helpers";
 
 interface LabHost {
   name: string;
@@ -113,7 +113,7 @@ test("enroll a lab node by its BMC URL, inspect it, and see its DPU as a child",
   await expect(dialog.getByRole("status")).toContainText("Connected");
   await dialog.getByRole("button", { name: "Enroll", exact: true }).click();
   await expect(dialog).toBeHidden();
-  await expect(page.getByRole("status").filter({ hasText: `Node ${host.name} enrolled` })).toBeVisible();
+  await expect(toast(page, `Node ${host.name} enrolled`)).toBeVisible();
   // The list's first page is rendered on the server: its rows are there before any script runs.
   await asServed(page, "/ops/nodes", async (served) => {
     await expect(served.getByRole("table", { name: "Nodes" }).getByRole("link").first()).toBeVisible();
@@ -153,10 +153,7 @@ test("power the node on and off and watch the state change without a reload", as
   }
   await powerOff.click();
   // Cutting the power asks first.
-  await page
-    .getByRole("dialog", { name: `Power off ${host.name}?` })
-    .getByRole("button", { name: "Power off" })
-    .click();
+  await confirm(page, `Power off ${host.name}?`, "Power off");
   await expect(status.getByTitle("Power: off")).toBeVisible({ timeout: 30_000 });
   // Now off: powering off again is refused with the rule's reason, shown on the button.
   await expect(powerOff).toHaveAttribute("aria-disabled", "true");

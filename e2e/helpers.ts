@@ -1,4 +1,5 @@
-// E2E helpers: sign in as a demo role through the real login form.
+// E2E helpers: sign in as a demo role through the real login form, and the steps many stories take the same way
+// (a toast, a confirm dialog, a form dialog, an operator creating a user).
 import { expect, type Locator, type Page } from "@playwright/test";
 
 export const PASSWORD = "anvil-demo-pass";
@@ -13,12 +14,78 @@ export const users = {
 } as const;
 export type DemoRole = keyof typeof users;
 
-export async function loginAs(page: Page, role: DemoRole, landing?: RegExp) {
+/** Signs in through the login form and waits for the landing page. */
+export async function signIn(page: Page, email: string, password: string, landing: RegExp) {
   await page.goto("/login");
-  await page.getByLabel("Email").fill(users[role]);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(landing ?? /\/(ops|t\/[a-z0-9-]+)$/);
+  await expect(page).toHaveURL(landing);
+}
+
+export async function loginAs(page: Page, role: DemoRole, landing?: RegExp) {
+  await signIn(page, users[role], PASSWORD, landing ?? /\/(ops|t\/[a-z0-9-]+)$/);
+}
+
+/** Clears the session and signs in as another demo role. */
+export async function switchTo(page: Page, role: DemoRole, landing?: RegExp) {
+  await page.context().clearCookies();
+  await loginAs(page, role, landing);
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login/);
+}
+
+/** A toast (a status message) with this text. */
+export const toast = (page: Page, text: string | RegExp) => page.getByRole("status").filter({ hasText: text });
+
+/** Answers a confirm dialog: clicks `button` in the dialog named `title`. */
+export async function confirm(page: Page, title: string | RegExp, button: string) {
+  await page.getByRole("dialog", { name: title }).getByRole("button", { name: button }).click();
+}
+
+/** Clicks the button named `action` and confirms its dialog ("<action>?") with `button`. */
+export async function confirmAction(page: Page, action: string, button: string) {
+  await page.getByRole("button", { name: action }).click();
+  await confirm(page, `${action}?`, button);
+}
+
+/** A field of a form dialog: text to fill, or the option to select. */
+export type DialogField = string | { select: string | { label: string } | { index: number } };
+
+/**
+ * Opens a form dialog with the button named `title` (or `opener`), fills its fields by label in order and submits
+ * with the dialog's button named `title` (or `submit`). Returns the dialog, to check what it says.
+ */
+export async function submitDialog(page: Page, title: string, fields: Record<string, DialogField>, opts: { opener?: string; submit?: string } = {}) {
+  await page.getByRole("button", { name: opts.opener ?? title }).click();
+  const dialog = page.getByRole("dialog", { name: title });
+  for (const [label, value] of Object.entries(fields)) {
+    if (typeof value === "string") await dialog.getByLabel(label).fill(value);
+    else await dialog.getByLabel(label).selectOption(value.select);
+  }
+  await dialog.getByRole("button", { name: opts.submit ?? title }).click();
+  return dialog;
+}
+
+/** Reads the one-time temporary password from its dialog, then closes it. */
+export async function takeTemporaryPassword(page: Page, title: string): Promise<string> {
+  const dialog = page.getByRole("dialog", { name: title });
+  await expect(dialog.getByText("This is shown only once.")).toBeVisible();
+  const password = await dialog.getByLabel("Temporary password").inputValue();
+  expect(password.length).toBeGreaterThanOrEqual(20);
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await expect(dialog).toBeHidden();
+  return password;
+}
+
+/** An operator admin creates an account on the Users page; returns its temporary password (shown once). */
+export async function createUser(page: Page, email: string, name: string): Promise<string> {
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await submitDialog(page, "Create user", { Email: email, Name: name });
+  return takeTemporaryPassword(page, `${email} created`);
 }
 
 /** Selects the first option whose text matches (selectOption only takes exact labels). */

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { createInstance, loginAs, selectMatching } from "./helpers";
+import { confirm, confirmAction, createInstance, loginAs, selectMatching, toast } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -54,11 +54,13 @@ async function openInstance(page: Page, name: string) {
 
 async function deleteInstance(page: Page, name: string) {
   await openInstance(page, name);
+  await deleteOpenInstance(page, name);
+}
+
+/** Deletes the instance whose page is open and waits until it is gone from the list. */
+async function deleteOpenInstance(page: Page, name: string) {
   await page.getByRole("button", { name: "Delete" }).click();
-  await page
-    .getByRole("dialog", { name: `Delete instance ${name}?` })
-    .getByRole("button", { name: "Delete instance" })
-    .click();
+  await confirm(page, `Delete instance ${name}?`, "Delete instance");
   await expect(page).toHaveURL(/\/t\/acme\/instances$/);
   await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name, exact: true })).toHaveCount(0, { timeout: 60_000 });
 }
@@ -82,18 +84,18 @@ test("stop, start and reboot an instance; a multi-attach volume on two instances
     const start = page.getByRole("button", { name: "Start", exact: true });
     await expect(start).toHaveAttribute("aria-disabled", "true");
     await stop.click();
-    await expect(page.getByRole("status").filter({ hasText: "Stopping." })).toBeVisible();
+    await expect(toast(page, "Stopping.")).toBeVisible();
     await expect(details(page).getByTitle("State: stopped")).toBeVisible({ timeout: 60_000 });
     await expect(latestOp(page)).toContainText(/instance\.stop.*succeeded/);
     // Stopped: stopping again and rebooting are refused, with the reason on the button.
     await expect(stop).toHaveAttribute("aria-disabled", "true");
     await expect(page.getByRole("button", { name: "Reboot", exact: true })).toHaveAttribute("aria-disabled", "true");
     await start.click();
-    await expect(page.getByRole("status").filter({ hasText: "Starting." })).toBeVisible();
+    await expect(toast(page, "Starting.")).toBeVisible();
     await expect(details(page).getByTitle("State: running")).toBeVisible({ timeout: 60_000 });
     await expect(latestOp(page)).toContainText(/instance\.start.*succeeded/);
     await page.getByRole("button", { name: "Reboot", exact: true }).click();
-    await expect(page.getByRole("status").filter({ hasText: "Rebooting." })).toBeVisible();
+    await expect(toast(page, "Rebooting.")).toBeVisible();
     await expect(latestOp(page)).toContainText(/instance\.reboot.*succeeded/, { timeout: 60_000 });
     await expect(details(page).getByTitle("State: running")).toBeVisible();
 
@@ -136,11 +138,7 @@ test("stop, start and reboot an instance; a multi-attach volume on two instances
         stillAttached ? "attached" : "available",
       );
     }
-    await page.getByRole("button", { name: `Delete volume ${shared}` }).click();
-    await page
-      .getByRole("dialog", { name: `Delete volume ${shared}?` })
-      .getByRole("button", { name: "Delete volume" })
-      .click();
+    await confirmAction(page, `Delete volume ${shared}`, "Delete volume");
     await expect(page.getByRole("table", { name: "Volumes" }).getByRole("row", { name: new RegExp(shared) })).toHaveCount(0);
 
     await deleteInstance(page, a);
@@ -208,13 +206,7 @@ test("an operator aborts a create under way, retries it, and recovers the instan
     await expect(latestOp(page)).toContainText(/instance\.recover.*succeeded/, { timeout: 15_000 });
     await expect(page.getByTestId("instance-address")).toHaveText(address);
 
-    await page.getByRole("button", { name: "Delete" }).click();
-    await page
-      .getByRole("dialog", { name: `Delete instance ${name}?` })
-      .getByRole("button", { name: "Delete instance" })
-      .click();
-    await expect(page).toHaveURL(/\/t\/acme\/instances$/);
-    await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name, exact: true })).toHaveCount(0, { timeout: 60_000 });
+    await deleteOpenInstance(page, name);
   } finally {
     await storageLatency(0);
     await cleanUp(page, [name], []);

@@ -2,7 +2,7 @@
 // security group with an SSH rule (tcp 22 from 0.0.0.0/0; an out-of-order port range is a field error first); a member
 // of another tenant gets the not-found page for those URLs, under either tenant's path. The operator sees the VPC.
 import { expect, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { loginAs, submitDialog, toast } from "./helpers";
 
 test("tenant admin builds a network and an SSH rule; another tenant gets not-found", async ({ page }) => {
   await loginAs(page, "acmeAdmin", /\/t\/acme$/);
@@ -10,15 +10,11 @@ test("tenant admin builds a network and an SSH rule; another tenant gets not-fou
   await expect(page.getByRole("heading", { name: "Networks" })).toBeVisible();
 
   // VPC: a public range is refused on the field, then a private one is created.
-  await page.getByRole("button", { name: "Create VPC" }).click();
-  const vpcDialog = page.getByRole("dialog", { name: "Create VPC" });
-  await vpcDialog.getByLabel("Name").fill("e2e-net");
-  await vpcDialog.getByLabel("IPv4 range").fill("8.8.0.0/16");
-  await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
+  const vpcDialog = await submitDialog(page, "Create VPC", { Name: "e2e-net", "IPv4 range": "8.8.0.0/16" });
   await expect(vpcDialog.getByLabel("IPv4 range")).toHaveAccessibleDescription(/not a private range/);
   await vpcDialog.getByLabel("IPv4 range").fill("10.77.0.0/16");
   await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
-  await expect(page.getByRole("status").filter({ hasText: /VPC e2e-net created \(VNI \d+\)\./ })).toBeVisible();
+  await expect(toast(page, /VPC e2e-net created \(VNI \d+\)\./)).toBeVisible();
   const vpcs = page.getByRole("table", { name: "VPCs" });
   await expect(vpcs.getByRole("cell", { name: "10.77.0.0/16" })).toBeVisible();
 
@@ -26,27 +22,19 @@ test("tenant admin builds a network and an SSH rule; another tenant gets not-fou
   await vpcs.getByRole("link", { name: "e2e-net" }).click();
   await expect(page.getByRole("heading", { name: "VPC e2e-net" })).toBeVisible();
   const vpcUrl = page.url();
-  await page.getByRole("button", { name: "Create subnet" }).click();
-  const subDialog = page.getByRole("dialog", { name: "Create subnet" });
-  await subDialog.getByLabel("Name").fill("web");
-  await subDialog.getByLabel("Subnet range").fill("10.78.1.0/24");
-  await subDialog.getByRole("button", { name: "Create subnet" }).click();
+  const subDialog = await submitDialog(page, "Create subnet", { Name: "web", "Subnet range": "10.78.1.0/24" });
   await expect(subDialog.getByLabel("Subnet range")).toHaveAccessibleDescription(/not inside the VPC's range 10\.77\.0\.0\/16/);
   await subDialog.getByLabel("Subnet range").fill("10.77.1.0/24");
   await subDialog.getByRole("button", { name: "Create subnet" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Subnet web created (gateway 10.77.1.1)." })).toBeVisible();
+  await expect(toast(page, "Subnet web created (gateway 10.77.1.1).")).toBeVisible();
   const subnets = page.getByRole("table", { name: "Subnets" });
   await expect(subnets.getByRole("cell", { name: "10.77.1.0/24" })).toBeVisible();
   await expect(subnets.getByRole("cell", { name: "0 used · 253 free" })).toBeVisible();
 
   // Security group with an SSH rule.
   await page.getByRole("link", { name: "Security groups", exact: true }).click();
-  await page.getByRole("button", { name: "Create security group" }).click();
-  const sgDialog = page.getByRole("dialog", { name: "Create security group" });
-  await sgDialog.getByLabel("VPC").selectOption({ label: "e2e-net" });
-  await sgDialog.getByLabel("Name").fill("ssh");
-  await sgDialog.getByRole("button", { name: "Create security group" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Security group ssh created." })).toBeVisible();
+  await submitDialog(page, "Create security group", { VPC: { select: { label: "e2e-net" } }, Name: "ssh" });
+  await expect(toast(page, "Security group ssh created.")).toBeVisible();
   await page.getByRole("table", { name: "Security groups" }).getByRole("link", { name: "ssh", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Security group ssh" })).toBeVisible();
   const sgUrl = page.url();
@@ -60,7 +48,7 @@ test("tenant admin builds a network and an SSH rule; another tenant gets not-fou
   await editor.getByLabel("Last port").fill("22");
   await editor.getByLabel("Remote CIDR").fill("0.0.0.0/0");
   await editor.getByRole("button", { name: "Add rule" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Rule added" })).toBeVisible();
+  await expect(toast(page, "Rule added")).toBeVisible();
   const rules = page.getByRole("table", { name: "Rules" });
   const ssh = rules.getByRole("row").filter({ hasText: "0.0.0.0/0" });
   await expect(ssh.getByRole("cell", { name: "22", exact: true })).toBeVisible();

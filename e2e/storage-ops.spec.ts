@@ -4,10 +4,9 @@
 // the snapshot as a private image, which the operator sees as Acme's, and the operator makes a public image of the
 // same snapshot. Everything made here is deleted again.
 import { type Browser, expect, type Page, test } from "@playwright/test";
-import { loginAs, selectMatching } from "./helpers";
+import { confirm, confirmAction, loginAs, selectMatching, submitDialog, switchTo, toast } from "./helpers";
 
 const sfx = Math.random().toString(36).slice(2, 6);
-const toast = (page: Page, text: string) => page.getByRole("status").filter({ hasText: text });
 
 test("create a disk pool from unassigned disks and a logical pool on it; delete both", async ({ page }) => {
   test.setTimeout(90_000);
@@ -33,13 +32,12 @@ test("create a disk pool from unassigned disks and a logical pool on it; delete 
   await expect(dpRow).toBeVisible();
 
   try {
-    await page.getByRole("button", { name: "Create logical pool" }).click();
-    const lpDialog = page.getByRole("dialog", { name: "Create logical pool" });
-    await lpDialog.getByLabel("Name").fill(lp);
-    await lpDialog.getByLabel("Disk pool").selectOption({ label: dp });
-    await lpDialog.getByLabel("Redundancy").selectOption("replica");
-    await lpDialog.getByLabel("Copies").fill("2");
-    await lpDialog.getByRole("button", { name: "Create logical pool" }).click();
+    const lpDialog = await submitDialog(page, "Create logical pool", {
+      Name: lp,
+      "Disk pool": { select: { label: dp } },
+      Redundancy: { select: "replica" },
+      Copies: "2",
+    });
     await expect(lpDialog).toBeHidden();
     await expect(toast(page, `Logical pool ${lp} saved.`)).toBeVisible();
     const lpRow = page.getByRole("table", { name: "Logical pools" }).getByRole("row", { name: new RegExp(lp) });
@@ -53,28 +51,17 @@ test("create a disk pool from unassigned disks and a logical pool on it; delete 
     await refused.getByRole("button", { name: "Cancel" }).click();
     await expect(dpRow).toBeVisible();
 
-    await page.getByRole("button", { name: `Delete logical pool ${lp}` }).click();
-    await page
-      .getByRole("dialog", { name: `Delete logical pool ${lp}?` })
-      .getByRole("button", { name: "Delete pool" })
-      .click();
+    await confirmAction(page, `Delete logical pool ${lp}`, "Delete pool");
     await expect(toast(page, `Pool ${lp} deleted.`)).toBeVisible();
     await expect(lpRow).toHaveCount(0);
   } finally {
     const lpDel = page.getByRole("button", { name: `Delete logical pool ${lp}` });
     if (await lpDel.isVisible()) {
       await lpDel.click();
-      await page
-        .getByRole("dialog", { name: `Delete logical pool ${lp}?` })
-        .getByRole("button", { name: "Delete pool" })
-        .click();
+      await confirm(page, `Delete logical pool ${lp}?`, "Delete pool");
       await expect(lpDel).toHaveCount(0);
     }
-    await page.getByRole("button", { name: `Delete disk pool ${dp}` }).click();
-    await page
-      .getByRole("dialog", { name: `Delete disk pool ${dp}?` })
-      .getByRole("button", { name: "Delete pool" })
-      .click();
+    await confirmAction(page, `Delete disk pool ${dp}`, "Delete pool");
     await expect(toast(page, `Pool ${dp} deleted.`)).toBeVisible();
   }
   await expect(dpRow).toHaveCount(0);
@@ -133,14 +120,9 @@ test("the operator clones a public image; a tenant saves a snapshot as a private
   await expect(copyRow).toContainText("public");
 
   // Acme member: a volume, a snapshot of it, the snapshot saved as an image.
-  await page.context().clearCookies();
-  await loginAs(page, "acmeMember");
+  await switchTo(page, "acmeMember");
   await page.goto("/t/acme/volumes");
-  await page.getByRole("button", { name: "Create volume" }).click();
-  const create = page.getByRole("dialog", { name: "Create volume" });
-  await create.getByLabel("Name").fill(vol);
-  await create.getByLabel("Size (GiB)").fill("1");
-  await create.getByRole("button", { name: "Create volume" }).click();
+  const create = await submitDialog(page, "Create volume", { Name: vol, "Size (GiB)": "1" });
   await expect(create).toBeHidden();
   await page.getByRole("button", { name: `Snapshot volume ${vol}` }).click();
   const sd = page.getByRole("dialog", { name: `Snapshot volume ${vol}` });
@@ -161,8 +143,7 @@ test("the operator clones a public image; a tenant saves a snapshot as a private
   await expect(ownRow).toContainText("debian 12");
 
   // The operator sees it as Acme's image; makes a public image of the same snapshot; deletes that and the clone.
-  await page.context().clearCookies();
-  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await switchTo(page, "operatorAdmin", /\/ops$/);
   await page.goto("/ops/images");
   await expect(images.getByRole("row", { name: new RegExp(saved) })).toContainText("tenant acme");
   await page.getByRole("button", { name: "Image from snapshot" }).click();
@@ -177,42 +158,21 @@ test("the operator clones a public image; a tenant saves a snapshot as a private
   const pubRow = images.getByRole("row", { name: new RegExp(published) });
   await expect(pubRow).toContainText("public");
   await expect(pubRow).toContainText("available", { timeout: 30_000 });
-  await page.getByRole("button", { name: `Delete image ${published}` }).click();
-  await page
-    .getByRole("dialog", { name: `Delete image ${published}?` })
-    .getByRole("button", { name: "Delete image" })
-    .click();
+  await confirmAction(page, `Delete image ${published}`, "Delete image");
   await expect(toast(page, `Image ${published} deleted.`)).toBeVisible();
-  await page.getByRole("button", { name: `Delete image ${copy}` }).click();
-  await page
-    .getByRole("dialog", { name: `Delete image ${copy}?` })
-    .getByRole("button", { name: "Delete image" })
-    .click();
+  await confirmAction(page, `Delete image ${copy}`, "Delete image");
   await expect(toast(page, `Image ${copy} deleted.`)).toBeVisible();
   await expect(copyRow).toHaveCount(0);
 
   // Acme deletes its image, the snapshot and the volume.
-  await page.context().clearCookies();
-  await loginAs(page, "acmeMember");
+  await switchTo(page, "acmeMember");
   await page.goto("/t/acme/snapshots");
-  await page.getByRole("button", { name: `Delete image ${saved}` }).click();
-  await page
-    .getByRole("dialog", { name: `Delete image ${saved}?` })
-    .getByRole("button", { name: "Delete image" })
-    .click();
+  await confirmAction(page, `Delete image ${saved}`, "Delete image");
   await expect(toast(page, `Image ${saved} deleted.`)).toBeVisible();
   await expect(ownRow).toHaveCount(0);
-  await page.getByRole("button", { name: `Delete snapshot ${snap}` }).click();
-  await page
-    .getByRole("dialog", { name: `Delete snapshot ${snap}?` })
-    .getByRole("button", { name: "Delete snapshot" })
-    .click();
+  await confirmAction(page, `Delete snapshot ${snap}`, "Delete snapshot");
   await expect(toast(page, `Snapshot ${snap} deleted.`)).toBeVisible();
   await page.goto("/t/acme/volumes");
-  await page.getByRole("button", { name: `Delete volume ${vol}` }).click();
-  await page
-    .getByRole("dialog", { name: `Delete volume ${vol}?` })
-    .getByRole("button", { name: "Delete volume" })
-    .click();
+  await confirmAction(page, `Delete volume ${vol}`, "Delete volume");
   await expect(toast(page, `Volume ${vol} deleted.`)).toBeVisible();
 });

@@ -3,7 +3,7 @@
 // second volume from the snapshot, hits the quota on the third and reads the message; the operator sees both
 // volumes under the tenant on the storage page. Runs against the E2E server's lab storage service.
 import { expect, test } from "@playwright/test";
-import { asServed, loginAs } from "./helpers";
+import { asServed, loginAs, switchTo } from "./helpers";
 
 /** A minimal qcow2 v3 header describing a 1 GiB disk, followed by 64 KiB of data. */
 function tinyQcow2(): Buffer {
@@ -49,8 +49,7 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   await expect(imageRow).toContainText("available");
 
   // Acme member: system disk from the image.
-  await page.context().clearCookies();
-  await loginAs(page, "acmeMember");
+  await switchTo(page, "acmeMember");
   await page.goto("/t/acme/volumes");
   await page.getByRole("button", { name: "Create volume" }).click();
   let dialog = page.getByRole("dialog", { name: "Create volume" });
@@ -101,8 +100,7 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   });
 
   // Operator: both volumes under the tenant.
-  await page.context().clearCookies();
-  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await switchTo(page, "operatorAdmin", /\/ops$/);
   await asServed(page, "/ops/images", async (served) => {
     await expect(served.getByRole("table", { name: "Images" }).getByRole("row", { name: new RegExp(imageName) })).toContainText("available");
   });

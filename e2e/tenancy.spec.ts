@@ -3,47 +3,21 @@
 // invitation; the user signs in, finds the invitation and accepts it, and sees the portal; a member of another
 // tenant gets not-found for this tenant's pages; suspending the tenant shows the banner and refuses an invitation.
 import { expect, type Page, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { confirm, confirmAction, createUser, loginAs, signIn, signOut, submitDialog, takeTemporaryPassword, toast } from "./helpers";
 
 const slug = `e2e-ten-${Date.now().toString(36).slice(-5)}`;
 const tenantName = `Tenancy ${slug.slice(-5)}`;
 const adminEmail = `admin-${slug}@e2e.example`;
 const memberEmail = `member-${slug}@e2e.example`;
 
-async function signInWith(page: Page, email: string, password: string, landing = new RegExp(`/t/${slug}$`)) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(landing);
-}
-
-async function signOut(page: Page) {
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
-}
-
-/** Reads the one-time temporary password from its dialog, then closes it. */
-async function takeTemporaryPassword(page: Page, title: string): Promise<string> {
-  const dialog = page.getByRole("dialog", { name: title });
-  await expect(dialog.getByText("This is shown only once.")).toBeVisible();
-  const password = await dialog.getByLabel("Temporary password").inputValue();
-  expect(password.length).toBeGreaterThanOrEqual(20);
-  await dialog.getByRole("button", { name: "Done" }).click();
-  await expect(dialog).toBeHidden();
-  return password;
-}
+const signInWith = (page: Page, email: string, password: string, landing = new RegExp(`/t/${slug}$`)) => signIn(page, email, password, landing);
 
 test("operator creates a tenant and its admin; the admin invites a user who accepts; isolation; suspension", async ({ page }) => {
   // Operator: create the tenant, then invite its first admin from the tenant's page.
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await page.getByRole("link", { name: "Tenants", exact: true }).click();
   await expect(page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: "Acme Corp" })).toBeVisible();
-  await page.getByRole("button", { name: "Create tenant" }).click();
-  const create = page.getByRole("dialog", { name: "Create tenant" });
-  await create.getByLabel("Name").fill(tenantName);
-  await create.getByLabel("Slug").fill("acme");
-  await create.getByRole("button", { name: "Create tenant" }).click();
+  const create = await submitDialog(page, "Create tenant", { Name: tenantName, Slug: "acme" });
   await expect(create.getByLabel("Slug")).toHaveAccessibleDescription(/A tenant with this slug already exists\./);
   await create.getByLabel("Slug").fill(slug);
   await create.getByRole("button", { name: "Create tenant" }).click();
@@ -63,13 +37,7 @@ test("operator creates a tenant and its admin; the admin invites a user who acce
   await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: adminEmail, exact: true })).toBeVisible();
 
   // The operator also creates an account for Max, who belongs to no tenant yet.
-  await page.getByRole("link", { name: "Users", exact: true }).click();
-  await page.getByRole("button", { name: "Create user" }).click();
-  const createMax = page.getByRole("dialog", { name: "Create user" });
-  await createMax.getByLabel("Email").fill(memberEmail);
-  await createMax.getByLabel("Name").fill("Max Member");
-  await createMax.getByRole("button", { name: "Create user" }).click();
-  const memberPassword = await takeTemporaryPassword(page, `${memberEmail} created`);
+  const memberPassword = await createUser(page, memberEmail, "Max Member");
   await signOut(page);
 
   // The new tenant admin signs in with the temporary password and invites Max: an invitation, not a membership, and
@@ -83,18 +51,14 @@ test("operator creates a tenant and its admin; the admin invites a user who acce
     const invite = page.getByRole("dialog", { name: `Invite someone to ${tenantName}` });
     await invite.getByLabel("Email").fill(email);
     await invite.getByRole("button", { name: "Send invitation" }).click();
-    await expect(page.getByRole("status").filter({ hasText: `Invitation sent to ${email}; they join when they accept.` })).toBeVisible();
+    await expect(toast(page, `Invitation sent to ${email}; they join when they accept.`)).toBeVisible();
   }
   const pending = page.getByRole("table", { name: "Pending invitations" });
   await expect(pending.getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
   await expect(page.getByRole("table", { name: "Members" }).getByRole("cell", { name: memberEmail, exact: true })).toBeHidden();
   // The second invitation is revoked, after a confirmation.
-  await page.getByRole("button", { name: `Revoke the invitation of gone-${slug}@e2e.example` }).click();
-  await page
-    .getByRole("dialog", { name: `Revoke the invitation of gone-${slug}@e2e.example?` })
-    .getByRole("button", { name: "Revoke invitation" })
-    .click();
-  await expect(page.getByRole("status").filter({ hasText: `Invitation of gone-${slug}@e2e.example revoked.` })).toBeVisible();
+  await confirmAction(page, `Revoke the invitation of gone-${slug}@e2e.example`, "Revoke invitation");
+  await expect(toast(page, `Invitation of gone-${slug}@e2e.example revoked.`)).toBeVisible();
   await expect(pending.getByRole("cell", { name: `gone-${slug}@e2e.example`, exact: true })).toBeHidden();
   await signOut(page);
 
@@ -129,20 +93,17 @@ test("operator creates a tenant and its admin; the admin invites a user who acce
   await page.getByLabel("Filter tenants").fill(slug);
   await page.getByRole("table", { name: "Tenants" }).getByRole("link", { name: tenantName }).click();
   await page.getByRole("button", { name: "Suspend" }).click();
-  await page
-    .getByRole("dialog", { name: `Suspend ${tenantName}?` })
-    .getByRole("button", { name: "Suspend tenant" })
-    .click();
-  await expect(page.getByRole("status").filter({ hasText: `Tenant ${tenantName} suspended.` })).toBeVisible();
+  await confirm(page, `Suspend ${tenantName}?`, "Suspend tenant");
+  await expect(toast(page, `Tenant ${tenantName} suspended.`)).toBeVisible();
   await expect(page.getByText("Suspended", { exact: true })).toBeVisible();
   await signOut(page);
 
   // The member sees the banner; the admin's create is refused with the reason.
   await signInWith(page, memberEmail, memberPassword);
-  await expect(page.getByRole("status").filter({ hasText: "This tenant is suspended" })).toBeVisible();
+  await expect(toast(page, "This tenant is suspended")).toBeVisible();
   await signOut(page);
   await signInWith(page, adminEmail, adminPassword);
-  await expect(page.getByRole("status").filter({ hasText: "This tenant is suspended" })).toBeVisible();
+  await expect(toast(page, "This tenant is suspended")).toBeVisible();
   await page.getByRole("link", { name: "Members", exact: true }).click();
   await page.getByRole("button", { name: "Invite member" }).click();
   const refused = page.getByRole("dialog", { name: `Invite someone to ${tenantName}` });
@@ -191,11 +152,7 @@ test("operator admin creates a user, resets their password and disables them; ca
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await page.getByRole("link", { name: "Users", exact: true }).click();
   await expect(page.getByRole("button", { name: "Disable admin@anvil.local" })).toHaveAccessibleDescription(/can't disable your own account/);
-  await page.getByRole("button", { name: "Create user" }).click();
-  const create = page.getByRole("dialog", { name: "Create user" });
-  await create.getByLabel("Email").fill("alice@acme.example");
-  await create.getByLabel("Name").fill("Dup");
-  await create.getByRole("button", { name: "Create user" }).click();
+  const create = await submitDialog(page, "Create user", { Email: "alice@acme.example", Name: "Dup" });
   await expect(create.getByLabel("Email")).toHaveAccessibleDescription(/A user with this email already exists\./);
   await create.getByLabel("Email").fill(email);
   await create.getByRole("button", { name: "Create user" }).click();
@@ -203,19 +160,12 @@ test("operator admin creates a user, resets their password and disables them; ca
 
   await page.getByLabel("Filter users").fill(email);
   await page.getByRole("button", { name: `Reset password of ${email}` }).click();
-  await page
-    .getByRole("dialog", { name: `Reset the password of ${email}?` })
-    .getByRole("button", { name: "Reset password" })
-    .click();
+  await confirm(page, `Reset the password of ${email}?`, "Reset password");
   const second = await takeTemporaryPassword(page, `New password for ${email}`);
   expect(second).not.toBe(first);
 
-  await page.getByRole("button", { name: `Disable ${email}` }).click();
-  await page
-    .getByRole("dialog", { name: `Disable ${email}?` })
-    .getByRole("button", { name: "Disable user" })
-    .click();
-  await expect(page.getByRole("status").filter({ hasText: `${email} disabled and signed out everywhere.` })).toBeVisible();
+  await confirmAction(page, `Disable ${email}`, "Disable user");
+  await expect(toast(page, `${email} disabled and signed out everywhere.`)).toBeVisible();
   await expect(page.getByRole("table", { name: "Users" }).getByRole("cell", { name: "Disabled", exact: true })).toBeVisible();
   await signOut(page);
 
@@ -228,7 +178,7 @@ test("operator admin creates a user, resets their password and disables them; ca
   await page.getByRole("link", { name: "Users", exact: true }).click();
   await page.getByLabel("Filter users").fill(email);
   await page.getByRole("button", { name: `Enable ${email}` }).click();
-  await expect(page.getByRole("status").filter({ hasText: `${email} enabled.` })).toBeVisible();
+  await expect(toast(page, `${email} enabled.`)).toBeVisible();
   await signOut(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(second);

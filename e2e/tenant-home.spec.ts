@@ -4,34 +4,20 @@
 // created and deleted, filterable by action and person) and its operations — and nothing another tenant did, whose
 // Activity page is not found for it.
 import { expect, type Page, test } from "@playwright/test";
-import { loginAs, users } from "./helpers";
+import { confirmAction, loginAs, selectMatching, submitDialog, toast, users } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
 const suffix = Math.random().toString(36).slice(2, 6);
 const instanceName = `home-${suffix}`;
 
-async function selectMatching(select: ReturnType<Page["getByLabel"]>, re: RegExp) {
-  await expect(select.locator("option", { hasText: re }).first()).toBeAttached();
-  const value = await select.locator("option", { hasText: re }).first().getAttribute("value");
-  await select.selectOption(value!);
-}
-
 /** Creates a VPC and deletes it again (two audit rows, nothing left behind to count against the quota). */
 async function vpcCreatedAndDeleted(page: Page, tenant: string, name: string, cidr: string) {
   await page.goto(`/t/${tenant}/networks`);
-  await page.getByRole("button", { name: "Create VPC" }).click();
-  const dialog = page.getByRole("dialog", { name: "Create VPC" });
-  await dialog.getByLabel("Name").fill(name);
-  await dialog.getByLabel("IPv4 range").fill(cidr);
-  await dialog.getByRole("button", { name: "Create VPC" }).click();
-  await expect(page.getByRole("status").filter({ hasText: new RegExp(`VPC ${name} created`) })).toBeVisible();
-  await page.getByRole("button", { name: `Delete VPC ${name}` }).click();
-  await page
-    .getByRole("dialog", { name: `Delete VPC ${name}?` })
-    .getByRole("button", { name: "Delete VPC" })
-    .click();
-  await expect(page.getByRole("status").filter({ hasText: `VPC ${name} deleted.` })).toBeVisible();
+  await submitDialog(page, "Create VPC", { Name: name, "IPv4 range": cidr });
+  await expect(toast(page, new RegExp(`VPC ${name} created`))).toBeVisible();
+  await confirmAction(page, `Delete VPC ${name}`, "Delete VPC");
+  await expect(toast(page, `VPC ${name} deleted.`)).toBeVisible();
 }
 
 test("the home shows attention, instances by state, quota and recent operations, live while an instance is created", async ({ page }) => {

@@ -1,56 +1,31 @@
 // The networks-and-tenancy flow end to end, as the issue states it: a tenant admin creates a VPC, a subnet and a
 // security group with an SSH rule, invites a person who has an account (made by an operator), the person signs in,
 // accepts the invitation and sees them; a member of another tenant gets not-found for their URLs.
-import { expect, type Page, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { createUser, loginAs, signIn, signOut, submitDialog, toast } from "./helpers";
 
 const tag = Date.now().toString(36).slice(-5);
 const vpcName = `flow-${tag}`;
 const memberEmail = `flow-${tag}@e2e.example`;
 
-async function signOut(page: Page) {
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
-}
-
 test("tenant admin builds a network, invites a member who accepts and sees it; another tenant's member gets not-found", async ({ page }) => {
   // An operator made the future member's account; it belongs to no tenant yet.
   await loginAs(page, "operatorAdmin", /\/ops$/);
-  await page.getByRole("link", { name: "Users", exact: true }).click();
-  await page.getByRole("button", { name: "Create user" }).click();
-  const create = page.getByRole("dialog", { name: "Create user" });
-  await create.getByLabel("Email").fill(memberEmail);
-  await create.getByLabel("Name").fill("Flow Member");
-  await create.getByRole("button", { name: "Create user" }).click();
-  const shown = page.getByRole("dialog", { name: `${memberEmail} created` });
-  const password = await shown.getByLabel("Temporary password").inputValue();
-  await shown.getByRole("button", { name: "Done" }).click();
+  const password = await createUser(page, memberEmail, "Flow Member");
   await signOut(page);
 
   await loginAs(page, "globexAdmin", /\/t\/globex$/);
   await page.getByRole("link", { name: "Networks", exact: true }).click();
-  await page.getByRole("button", { name: "Create VPC" }).click();
-  const vpcDialog = page.getByRole("dialog", { name: "Create VPC" });
-  await vpcDialog.getByLabel("Name").fill(vpcName);
-  await vpcDialog.getByLabel("IPv4 range").fill("10.91.0.0/16");
-  await vpcDialog.getByRole("button", { name: "Create VPC" }).click();
-  await expect(page.getByRole("status").filter({ hasText: new RegExp(`VPC ${vpcName} created`) })).toBeVisible();
+  await submitDialog(page, "Create VPC", { Name: vpcName, "IPv4 range": "10.91.0.0/16" });
+  await expect(toast(page, new RegExp(`VPC ${vpcName} created`))).toBeVisible();
   await page.getByRole("table", { name: "VPCs" }).getByRole("link", { name: vpcName }).click();
   await expect(page.getByRole("heading", { name: `VPC ${vpcName}` })).toBeVisible();
   const vpcUrl = page.url();
-  await page.getByRole("button", { name: "Create subnet" }).click();
-  const subDialog = page.getByRole("dialog", { name: "Create subnet" });
-  await subDialog.getByLabel("Name").fill("app");
-  await subDialog.getByLabel("Subnet range").fill("10.91.4.0/24");
-  await subDialog.getByRole("button", { name: "Create subnet" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Subnet app created (gateway 10.91.4.1)." })).toBeVisible();
+  await submitDialog(page, "Create subnet", { Name: "app", "Subnet range": "10.91.4.0/24" });
+  await expect(toast(page, "Subnet app created (gateway 10.91.4.1).")).toBeVisible();
 
   await page.getByRole("link", { name: "Security groups", exact: true }).click();
-  await page.getByRole("button", { name: "Create security group" }).click();
-  const sgDialog = page.getByRole("dialog", { name: "Create security group" });
-  await sgDialog.getByLabel("VPC").selectOption({ label: vpcName });
-  await sgDialog.getByLabel("Name").fill(`ssh-${tag}`);
-  await sgDialog.getByRole("button", { name: "Create security group" }).click();
+  await submitDialog(page, "Create security group", { VPC: { select: { label: vpcName } }, Name: `ssh-${tag}` });
   await page
     .getByRole("table", { name: "Security groups" })
     .getByRole("link", { name: `ssh-${tag}`, exact: true })
@@ -63,7 +38,7 @@ test("tenant admin builds a network, invites a member who accepts and sees it; a
   await editor.getByLabel("Last port").fill("22");
   await editor.getByLabel("Remote CIDR").fill("0.0.0.0/0");
   await editor.getByRole("button", { name: "Add rule" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Rule added" })).toBeVisible();
+  await expect(toast(page, "Rule added")).toBeVisible();
 
   // Invite them: a pending invitation, not yet a member.
   await page.getByRole("link", { name: "Members", exact: true }).click();
@@ -71,16 +46,12 @@ test("tenant admin builds a network, invites a member who accepts and sees it; a
   const invite = page.getByRole("dialog", { name: "Invite someone to Globex" });
   await invite.getByLabel("Email").fill(memberEmail);
   await invite.getByRole("button", { name: "Send invitation" }).click();
-  await expect(page.getByRole("status").filter({ hasText: `Invitation sent to ${memberEmail}; they join when they accept.` })).toBeVisible();
+  await expect(toast(page, `Invitation sent to ${memberEmail}; they join when they accept.`)).toBeVisible();
   await expect(page.getByRole("table", { name: "Pending invitations" }).getByRole("cell", { name: memberEmail, exact: true })).toBeVisible();
   await signOut(page);
 
   // The member signs in, accepts the invitation, and sees the VPC, its subnet and the SSH rule.
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(memberEmail);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(/\/no-access$/);
+  await signIn(page, memberEmail, password, /\/no-access$/);
   await page.getByRole("button", { name: "Accept the invitation to Globex" }).click();
   await expect(page).toHaveURL(/\/t\/globex$/);
   await page.getByRole("link", { name: "Networks", exact: true }).click();

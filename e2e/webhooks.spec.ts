@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
-import { loginAs } from "./helpers";
+import { loginAs, switchTo } from "./helpers";
 
 interface Received {
   path: string;
@@ -86,8 +86,7 @@ test("a tenant admin adds a webhook, sends a signed test to a receiver, sees the
     await expect(row).toHaveCount(0);
 
     // A member of the tenant has no Webhooks page in the navigation.
-    await page.context().clearCookies();
-    await loginAs(page, "acmeMember", /\/t\/acme$/);
+    await switchTo(page, "acmeMember", /\/t\/acme$/);
     await expect(page.getByRole("link", { name: "Webhooks", exact: true })).toHaveCount(0);
   } finally {
     receiver.close();
