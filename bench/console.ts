@@ -8,44 +8,25 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { WebSocketServer } from "ws";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
+import { benchDataDir, benchPostgres, spawnRedfishSim } from "./setup";
 
 const consoles = Number(process.argv[2] ?? 100);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-console-"));
-fs.chmodSync(dir, 0o755);
-process.env.ANVIL_DATA_DIR = dir;
-process.env.LOG_LEVEL ??= "warn";
+const dir = benchDataDir("console");
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? "test" }); // quiet better-auth logging
 allowServerOnlyOutsideNext();
 
 const children: import("node:child_process").ChildProcess[] = [];
-const simOut = path.join(dir, "sim.json");
-const sim = spawn(
-  process.execPath,
-  [
-    "--import",
-    "tsx",
-    "-e",
-    `import { startRedfishSim } from "./sim/redfish/index.ts";
-     import fs from "node:fs";
-     const sim = await startRedfishSim({ hosts: ${consoles}, dpuEvery: 0, initialPower: "On", allBootable: true });
-     fs.writeFileSync(${JSON.stringify(simOut)}, JSON.stringify({ admin: sim.adminUrl, bmcs: sim.bmcs }));
-     setInterval(() => {}, 1 << 30);`,
-  ],
-  { stdio: ["ignore", "inherit", "inherit"] },
+const { proc: sim, out } = await spawnRedfishSim<{ bmcs: { id: string; kind: string; url: string; username: string; password: string }[] }>(
+  dir,
+  `{ hosts: ${consoles}, dpuEvery: 0, initialPower: "On", allBootable: true }`,
+  "{ admin: sim.adminUrl, bmcs: sim.bmcs }",
 );
 children.push(sim);
-for (let i = 0; i < 600 && !fs.existsSync(simOut); i++) await new Promise((r) => setTimeout(r, 100));
-const { bmcs } = JSON.parse(fs.readFileSync(simOut, "utf8")) as { bmcs: { id: string; kind: string; url: string; username: string; password: string }[] };
+const { bmcs } = out;
 
-const { startEmbeddedPostgres } = await import("../db/embedded");
-const { runMigrations } = await import("../db/migrate");
-const pg = await startEmbeddedPostgres({ dataDir: dir, database: "anvil" });
-process.env.DATABASE_URL = pg.url;
-await runMigrations(pg.url);
+const pg = await benchPostgres(dir);
 const { getDb, closeDb } = await import("../db/client");
 const { createUserWithPassword } = await import("../db/seed");
 const { createConsoleProxy } = await import("../server/console/proxy");

@@ -2,10 +2,9 @@
 // one simulator process can serve every BMC (address mode "netns"): bulk enroll + inspect time, node-list page of
 // 100 with a filter (p50/p95), one full power/health sync of every BMC (wall time, CPU), BFF memory. Prints figures.
 //   npx tsx bench/hardware.ts [hosts]        (re-runs itself under `unshare -n`)
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { benchDataDir, benchPostgres, spawnRedfishSim } from "./setup";
 
 const hosts = Number(process.argv[2] ?? 10_000);
 
@@ -21,36 +20,18 @@ if (!process.env.ANVIL_BENCH_IN_NETNS) {
   process.exit(0);
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-hw-"));
-fs.chmodSync(dir, 0o755);
-process.env.ANVIL_DATA_DIR = dir;
+const dir = benchDataDir("hw");
 process.env.ANVIL_ENROLL_CONCURRENCY ??= "64";
 process.env.ANVIL_MGMT_ALLOW ??= "127.0.0.0/8"; // the lab is on loopback (server/lib/mgmt-network.ts)
-process.env.LOG_LEVEL ??= "warn";
 
 // The simulator runs in its own process (so its CPU is not counted as the BFF's), in this namespace.
-const simOut = path.join(dir, "sim.json");
-const sim = spawn(
-  process.execPath,
-  [
-    "--import",
-    "tsx",
-    "-e",
-    `
-  import { startRedfishSim } from "./sim/redfish/index.ts";
-  import fs from "node:fs";
-  const sim = await startRedfishSim({ hosts: ${hosts}, address: "netns", powerTransitionMs: 0 });
-  fs.writeFileSync(${JSON.stringify(simOut)}, JSON.stringify(sim.bmcs.map((b) => ({ id: b.id, kind: b.kind, url: b.url }))));
-  setInterval(() => {}, 1 << 30);
-`,
-  ],
-  { stdio: ["ignore", "inherit", "inherit"] },
+const { proc: sim, out: bmcs } = await spawnRedfishSim<{ id: string; kind: string; url: string }[]>(
+  dir,
+  `{ hosts: ${hosts}, address: "netns", powerTransitionMs: 0 }`,
+  "sim.bmcs.map((b) => ({ id: b.id, kind: b.kind, url: b.url }))",
 );
 process.on("exit", () => sim.kill("SIGKILL"));
-for (let i = 0; i < 600 && !fs.existsSync(simOut); i++) await new Promise((r) => setTimeout(r, 100));
-const bmcs = JSON.parse(fs.readFileSync(simOut, "utf8")) as { id: string; kind: string; url: string }[];
 
-const { startEmbeddedPostgres } = await import("../db/embedded");
 process.on("uncaughtException", (e) => {
   console.error("bench/hardware failed:", e);
   process.exit(1);
@@ -59,10 +40,7 @@ process.on("unhandledRejection", (e) => {
   console.error("bench/hardware failed:", e);
   process.exit(1);
 });
-const { runMigrations } = await import("../db/migrate");
-const pg = await startEmbeddedPostgres({ dataDir: dir, database: "anvil" });
-process.env.DATABASE_URL = pg.url;
-await runMigrations(pg.url);
+const pg = await benchPostgres(dir);
 const { getDb, closeDb } = await import("../db/client");
 const { startEngine, stopEngine } = await import("../server/workflows/engine");
 const { seedIfEmpty } = await import("../db/seed");

@@ -11,25 +11,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
+import { benchDataDir, benchPostgres } from "./setup";
 import type { LabManifest } from "../sim/lab";
 
 const argCount = process.argv[2] ? Number(process.argv[2]) : null;
 const argLatency = process.argv[3] as "zero" | "realistic" | undefined;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-instances-"));
-fs.chmodSync(dir, 0o755);
-process.env.ANVIL_DATA_DIR = dir;
-process.env.LOG_LEVEL ??= "warn";
+const dir = benchDataDir("instances");
 process.env.DBOS_LOG_LEVEL ??= "error";
 process.env.ANVIL_BOOT_POLL_MS ??= "100";
 process.env.ANVIL_MGMT_ALLOW ??= "127.0.0.0/8"; // the lab is on loopback (server/lib/mgmt-network.ts)
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? "test" });
 allowServerOnlyOutsideNext();
 
-const { startEmbeddedPostgres } = await import("../db/embedded");
-const { runMigrations } = await import("../db/migrate");
-const pg = await startEmbeddedPostgres({ dataDir: dir, database: "anvil" });
-process.env.DATABASE_URL = pg.url;
-await runMigrations(pg.url);
+const pg = await benchPostgres(dir);
 const { getDb, closeDb } = await import("../db/client");
 const s = await import("../db/schema");
 const { eq, inArray, and } = await import("drizzle-orm");

@@ -12,10 +12,10 @@
 // the largest fleet the open-file limit allows, and says so.
 
 import { execFileSync, fork, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { softFileLimit } from "../sim/os-limits";
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +43,7 @@ interface LoadResult {
   p99: number;
 }
 
-function openFileLimit(): number {
-  const m = /Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"));
-  return m ? Number(m[1]) : 1024;
-}
+const openFileLimit = () => softFileLimit() ?? 1024;
 
 function inPrivateNetns(): boolean {
   const names = Object.keys(os.networkInterfaces());

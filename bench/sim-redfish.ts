@@ -9,9 +9,9 @@
 // bench says so and measures the largest fleet that fits instead.
 
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { softFileLimit } from "../sim/os-limits";
 
 interface LoadResult {
   requests: number;
@@ -57,15 +57,6 @@ async function loadRole(): Promise<void> {
   process.send?.(res, () => process.exit(0));
 }
 
-function openFileLimit(): number | undefined {
-  try {
-    const m = /Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -82,7 +73,7 @@ async function main(): Promise<void> {
   let hosts = Number(values.hosts);
   const clients = Number(values.clients);
   const seconds = Number(values.seconds);
-  const limit = openFileLimit();
+  const limit = softFileLimit();
   const needed = hosts * 2 + 64 + clients;
   console.log(`Redfish simulator bench: ${hosts} hosts + ${hosts} DPUs requested; open-file limit ${limit ?? "unknown"}`);
   if (limit !== undefined && needed > limit) {

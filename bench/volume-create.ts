@@ -5,24 +5,16 @@
 // nothing. The storage service runs in this process too (its CPU is counted).
 //   npx tsx bench/volume-create.ts [concurrency=100] [latency=zero|realistic]
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
+import { benchDataDir, benchPostgres } from "./setup";
 
 const n = Number(process.argv[2] ?? 100);
 const latency = (process.argv[3] ?? "zero") as "zero" | "realistic";
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-volumes-"));
-fs.chmodSync(dir, 0o755);
-process.env.ANVIL_DATA_DIR = dir;
-process.env.LOG_LEVEL ??= "warn";
+const dir = benchDataDir("volumes");
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? "test" });
 allowServerOnlyOutsideNext();
 
-const { startEmbeddedPostgres } = await import("../db/embedded");
-const { runMigrations } = await import("../db/migrate");
-const pg = await startEmbeddedPostgres({ dataDir: dir, database: "anvil" });
-process.env.DATABASE_URL = pg.url;
-await runMigrations(pg.url);
+const pg = await benchPostgres(dir);
 const { getDb, closeDb } = await import("../db/client");
 const s = await import("../db/schema");
 const { startTestStorage } = await import("@/test/storage");

@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { createSimBackend } from "../agent/backends/sim";
 import { type AgentLogger, type AgentServer, createAgentServer } from "../agent/server";
 import { fleetHost } from "./fleet";
+import { ephemeralLow, softFileLimit } from "./os-limits";
 import { type DialectName, EPHEMERAL_MAX, type RedfishSim, type RedfishSimOptions, startRedfishSim } from "./redfish/index";
 import { type StorageService, startStorageService } from "./storage/index";
 
@@ -143,25 +144,6 @@ export function pointStorageAtLab(storage: { url: string; token: string }): void
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------------
-
-function softFileLimit(): number | undefined {
-  try {
-    const m = /Max open files\s+(\d+)/.exec(fs.readFileSync("/proc/self/limits", "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function ephemeralLow(): number {
-  try {
-    const lo = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    if (lo > 0) return lo;
-  } catch {
-    // not Linux: the IANA dynamic range
-  }
-  return 49152;
-}
 
 /** 127.<net>.y.z for agent number i: 254 addresses per /24 (no .0/.255). */
 function agentAddress(i: number): string {
