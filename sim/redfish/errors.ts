@@ -34,6 +34,11 @@ export function message(
   return m;
 }
 
+/** A Critical message with the resolution the registry gives. */
+function critical(id: string, text: string, args: string[], resolution: string): RedfishMessage {
+  return message(id, text, args, { severity: "Critical", resolution });
+}
+
 /** An error the request handler turns into an HTTP status + Redfish error body. */
 export class RedfishError extends Error {
   constructor(
@@ -110,32 +115,36 @@ export const Msg = {
       resolution: "Correct the invalid parameter and resubmit the request if the operation failed.",
     }),
   malformedJSON: () =>
-    message("MalformedJSON", "The request body submitted was malformed JSON and could not be parsed by the receiving service.", [], {
-      severity: "Critical",
-      resolution: "Ensure that the request body is valid JSON and resubmit the request.",
-    }),
+    critical(
+      "MalformedJSON",
+      "The request body submitted was malformed JSON and could not be parsed by the receiving service.",
+      [],
+      "Ensure that the request body is valid JSON and resubmit the request.",
+    ),
   resourceMissingAtURI: (uri: string) =>
-    message("ResourceMissingAtURI", `The resource at the URI ${uri} was not found.`, [uri], {
-      severity: "Critical",
-      resolution: "Place a valid resource at the URI or correct the URI and resubmit the request.",
-    }),
-  operationNotAllowed: (text: string) =>
-    message("OperationNotAllowed", text, [], { severity: "Critical", resolution: "Change the state of the resource and resubmit the request." }),
+    critical(
+      "ResourceMissingAtURI",
+      `The resource at the URI ${uri} was not found.`,
+      [uri],
+      "Place a valid resource at the URI or correct the URI and resubmit the request.",
+    ),
+  operationNotAllowed: (text: string) => critical("OperationNotAllowed", text, [], "Change the state of the resource and resubmit the request."),
   methodNotAllowed: (method: string, uri: string) =>
-    message("OperationNotAllowed", `The HTTP method ${method} is not allowed on the resource at ${uri}.`, [], {
-      severity: "Critical",
-      resolution: "Use one of the methods listed in the Allow header.",
-    }),
+    critical(
+      "OperationNotAllowed",
+      `The HTTP method ${method} is not allowed on the resource at ${uri}.`,
+      [],
+      "Use one of the methods listed in the Allow header.",
+    ),
   preconditionFailed: () =>
-    message("PreconditionFailed", "The ETag supplied did not match the ETag required to change this resource.", [], {
-      severity: "Critical",
-      resolution: "Try the operation again using the appropriate ETag.",
-    }),
+    critical(
+      "PreconditionFailed",
+      "The ETag supplied did not match the ETag required to change this resource.",
+      [],
+      "Try the operation again using the appropriate ETag.",
+    ),
   noValidSession: () =>
-    message("NoValidSession", "There is no valid session established with the implementation.", [], {
-      severity: "Critical",
-      resolution: "Establish a session before attempting any operations.",
-    }),
+    critical("NoValidSession", "There is no valid session established with the implementation.", [], "Establish a session before attempting any operations."),
   resourceAtUriUnauthorized: (uri: string) =>
     message(
       "ResourceAtUriUnauthorized",
@@ -157,20 +166,26 @@ export const Msg = {
       },
     ),
   internalError: () =>
-    message("InternalError", "The request failed due to an internal service error.  The service is still operational.", [], {
-      severity: "Critical",
-      resolution: "Resubmit the request.  If the problem persists, consider resetting the service.",
-    }),
+    critical(
+      "InternalError",
+      "The request failed due to an internal service error.  The service is still operational.",
+      [],
+      "Resubmit the request.  If the problem persists, consider resetting the service.",
+    ),
   serviceTemporarilyUnavailable: (seconds: number) =>
-    message("ServiceTemporarilyUnavailable", `The service is temporarily unavailable.  Retry in ${seconds} seconds.`, [String(seconds)], {
-      severity: "Critical",
-      resolution: "Wait for the indicated retry duration and retry the operation.",
-    }),
+    critical(
+      "ServiceTemporarilyUnavailable",
+      `The service is temporarily unavailable.  Retry in ${seconds} seconds.`,
+      [String(seconds)],
+      "Wait for the indicated retry duration and retry the operation.",
+    ),
   success: () => message("Success", "The request completed successfully.", [], { severity: "OK" }),
   created: () => message("Created", "The resource was created successfully.", [], { severity: "OK" }),
   payloadTooLarge: () =>
-    message("PayloadTooLarge", "The supplied payload exceeds the maximum size supported by the service.", [], {
-      severity: "Critical",
-      resolution: "Correct the request body and resubmit the request.",
-    }),
+    critical(
+      "PayloadTooLarge",
+      "The supplied payload exceeds the maximum size supported by the service.",
+      [],
+      "Correct the request body and resubmit the request.",
+    ),
 } as const;

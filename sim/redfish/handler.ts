@@ -517,13 +517,7 @@ const ROUTES: Route[] = [
     methods: {
       GET: (c) => {
         const ids = c.ctx.sessions.list(c.bmc).map((s) => `/redfish/v1/SessionService/Sessions/${s.id}`);
-        return ok({
-          "@odata.id": "/redfish/v1/SessionService/Sessions",
-          "@odata.type": "#SessionCollection.SessionCollection",
-          Name: "Session Collection",
-          Members: ids.map((id) => ({ "@odata.id": id })),
-          "Members@odata.count": ids.length,
-        });
+        return ok(R.collection("/redfish/v1/SessionService/Sessions", "SessionCollection", "Session Collection", ids));
       },
       POST: login,
     },
@@ -555,13 +549,7 @@ const ROUTES: Route[] = [
     methods: {
       GET: (c) => {
         const ids = [...(c.ctx.events.peekSubscriptions(c.bmc)?.keys() ?? [])].map((id) => `/redfish/v1/EventService/Subscriptions/${id}`);
-        return ok({
-          "@odata.id": "/redfish/v1/EventService/Subscriptions",
-          "@odata.type": "#EventDestinationCollection.EventDestinationCollection",
-          Name: "Event Subscriptions Collection",
-          Members: ids.map((id) => ({ "@odata.id": id })),
-          "Members@odata.count": ids.length,
-        });
+        return ok(R.collection("/redfish/v1/EventService/Subscriptions", "EventDestinationCollection", "Event Subscriptions Collection", ids));
       },
       POST: subscribe,
     },
@@ -587,13 +575,7 @@ const ROUTES: Route[] = [
     methods: {
       GET: (c) => {
         const ids = c.ctx.tasks.list(c.bmc).map((t) => `/redfish/v1/TaskService/Tasks/${t.id}`);
-        return ok({
-          "@odata.id": "/redfish/v1/TaskService/Tasks",
-          "@odata.type": "#TaskCollection.TaskCollection",
-          Name: "Task Collection",
-          Members: ids.map((id) => ({ "@odata.id": id })),
-          "Members@odata.count": ids.length,
-        });
+        return ok(R.collection("/redfish/v1/TaskService/Tasks", "TaskCollection", "Task Collection", ids));
       },
     },
   },

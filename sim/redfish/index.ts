@@ -329,22 +329,25 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     ctx.events.dropStreams(bmc);
   };
 
-  const makeListener = (bmc: Bmc) => {
-    const l = net.createServer((socket) => {
-      // An "unreachable" BMC refuses everything: reset at once, as a dead management port would.
-      if (networkFaults(bmc)?.unreachable || engine.closed) {
-        socket.resetAndDestroy();
-        return;
-      }
-      sockets.add(socket);
-      socketBmc.set(socket, bmc);
-      socket.on("close", () => sockets.delete(socket));
-      serverFor(bmc).emit("connection", socket);
-    });
+  /** Hands a connection to its BMC's HTTP server; an "unreachable" BMC (or none) resets it at once, as a dead
+   *  management port would. */
+  const accept = (socket: net.Socket, bmc: Bmc | undefined) => {
+    if (!bmc || networkFaults(bmc)?.unreachable || engine.closed) {
+      socket.resetAndDestroy();
+      return;
+    }
+    sockets.add(socket);
+    socketBmc.set(socket, bmc);
+    socket.on("close", () => sockets.delete(socket));
+    serverFor(bmc).emit("connection", socket);
+  };
+  const addListener = (onConnection: (socket: net.Socket) => void) => {
+    const l = net.createServer(onConnection);
     l.on("error", () => {});
     listeners.push(l);
     return l;
   };
+  const makeListener = (bmc: Bmc) => addListener((socket) => accept(socket, bmc));
 
   const closeListeners = () => Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
 
@@ -352,19 +355,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     if (mode === "netns") {
       // One wildcard listener for every BMC (one file descriptor for 20,000 BMCs); the destination address of each
       // connection says which BMC it is for. Safe only because the namespace has nothing but lo (checked above).
-      const l = net.createServer((socket) => {
-        const bmc = byAddress.get(socket.localAddress ?? "");
-        if (!bmc || networkFaults(bmc)?.unreachable || engine.closed) {
-          socket.resetAndDestroy();
-          return;
-        }
-        sockets.add(socket);
-        socketBmc.set(socket, bmc);
-        socket.on("close", () => sockets.delete(socket));
-        serverFor(bmc).emit("connection", socket);
-      });
-      l.on("error", () => {});
-      listeners.push(l);
+      const l = addListener((socket) => accept(socket, byAddress.get(socket.localAddress ?? "")));
       const p = await listen(l, opts.loopbackPort ?? 0, "0.0.0.0");
       for (const b of endpoints) {
         const addr = addrOf(b.index);

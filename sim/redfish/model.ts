@@ -110,6 +110,11 @@ export const SEL_CAP = 500;
 /** OEM message registry of the simulator's own SEL entries. */
 export const SIM_REGISTRY = "AnvilSim.1.0";
 
+/** The entry a log starts with: the BMC's note that logging began. */
+function logStartEntry(id: number, created: string, message: string): SelEntry {
+  return { id, created, severity: "OK", message, messageId: `${SIM_REGISTRY}.LogInitialized`, sensorType: "Event Logging Disabled" };
+}
+
 export class Bmc {
   power: PowerState = "Off";
   powerTimer: NodeJS.Timeout | undefined;
@@ -255,16 +260,7 @@ export class Engine {
   /** The SEL, created on first use with the entry a BMC writes when its log starts. */
   selOf(bmc: Bmc): SelEntry[] {
     if (!bmc.sel) {
-      bmc.sel = [
-        {
-          id: ++bmc.selSeq,
-          created: this.startedAt,
-          severity: "OK",
-          message: "Event log initialized.",
-          messageId: `${SIM_REGISTRY}.LogInitialized`,
-          sensorType: "Event Logging Disabled",
-        },
-      ];
+      bmc.sel = [logStartEntry(++bmc.selSeq, this.startedAt, "Event log initialized.")];
     }
     return bmc.sel;
   }
@@ -292,16 +288,7 @@ export class Engine {
   mgrLogOf(bmc: Bmc): SelEntry[] {
     const ep = bmc.endpoint;
     if (!ep.mgrLog) {
-      ep.mgrLog = [
-        {
-          id: ++ep.mgrLogSeq,
-          created: this.startedAt,
-          severity: "OK",
-          message: "Manager event log started.",
-          messageId: `${SIM_REGISTRY}.LogInitialized`,
-          sensorType: "Event Logging Disabled",
-        },
-      ];
+      ep.mgrLog = [logStartEntry(++ep.mgrLogSeq, this.startedAt, "Manager event log started.")];
     }
     return ep.mgrLog;
   }

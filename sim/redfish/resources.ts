@@ -21,7 +21,8 @@ export function uuidOf(bmc: Bmc): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function collection(path: string, type: string, name: string, members: string[]): Json {
+/** A Redfish collection of the resources at `members` (their paths). */
+export function collection(path: string, type: string, name: string, members: string[]): Json {
   return {
     "@odata.id": path,
     "@odata.type": `#${type}.${type}`,
