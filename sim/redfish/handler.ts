@@ -90,17 +90,19 @@ function actionParams(action: string, body: Json, allowed: string[]): void {
     );
 }
 
-function optString(action: string, body: Json, key: string): string | undefined {
+/** An optional action parameter of one JSON type: undefined when absent, a 400 naming it when of another type. */
+function optParam<T extends "string" | "boolean">(type: T, action: string, body: Json, key: string): (T extends "string" ? string : boolean) | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
-  if (typeof v !== "string") throw new RedfishError(400, [Msg.actionParameterValueTypeError(v, key, action)]);
-  return v;
+  if (typeof v !== type) throw new RedfishError(400, [Msg.actionParameterValueTypeError(v, key, action)]);
+  return v as T extends "string" ? string : boolean;
 }
+const optString = (action: string, body: Json, key: string) => optParam("string", action, body, key);
+const optBool = (action: string, body: Json, key: string) => optParam("boolean", action, body, key);
 
-function optBool(action: string, body: Json, key: string): boolean | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== "boolean") throw new RedfishError(400, [Msg.actionParameterValueTypeError(v, key, action)]);
+function reqString(action: string, body: Json, key: string): string {
+  const v = optString(action, body, key);
+  if (v === undefined) throw new RedfishError(400, [Msg.actionParameterMissing(action, key)]);
   return v;
 }
 
@@ -188,8 +190,7 @@ function reset(c: Call): Reply {
 function insertMedia(c: Call): Reply {
   const action = "VirtualMedia.InsertMedia";
   actionParams(action, c.body, ["Image", "Inserted", "WriteProtected", "TransferProtocolType", "TransferMethod", "UserName", "Password"]);
-  const image = optString(action, c.body, "Image");
-  if (image === undefined) throw new RedfishError(400, [Msg.actionParameterMissing(action, "Image")]);
+  const image = reqString(action, c.body, "Image");
   parseUri(action, "Image", image);
   const inserted = optBool(action, c.body, "Inserted") ?? true;
   const wp = optBool(action, c.body, "WriteProtected") ?? true;
@@ -338,8 +339,7 @@ function testEvent(c: Call): Reply {
 function simpleUpdate(c: Call): Reply {
   const action = "UpdateService.SimpleUpdate";
   actionParams(action, c.body, ["ImageURI", "TransferProtocol", "Targets", "Username", "Password", "ForceUpdate", "Stage"]);
-  const image = optString(action, c.body, "ImageURI");
-  if (image === undefined) throw new RedfishError(400, [Msg.actionParameterMissing(action, "ImageURI")]);
+  const image = reqString(action, c.body, "ImageURI");
   const tp = optString(action, c.body, "TransferProtocol");
   if (tp !== undefined && !(R.TRANSFER_PROTOCOLS as readonly string[]).includes(tp))
     throw new RedfishError(400, [Msg.actionParameterValueNotInList(tp, "TransferProtocol", action)]);
