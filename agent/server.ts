@@ -71,46 +71,57 @@ const put = (r: { created: boolean; resource: unknown }): Reply => ({ status: r.
 const noContent: Reply = { status: 204 };
 
 /** Every route the agent serves; agent/openapi.test.ts checks this table against openapi.yaml. */
+/** The four routes of a named resource under `base`: list, get, put (idempotent create) and delete. */
+function namedResource<S extends z.ZodType>(
+  base: string,
+  schema: S,
+  ops: {
+    list(core: AgentCore): unknown[];
+    get(core: AgentCore, name: string): unknown;
+    put(core: AgentCore, name: string, spec: z.output<S>): Promise<{ created: boolean; resource: unknown }>;
+    remove(core: AgentCore, name: string): Promise<void>;
+  },
+): Route[] {
+  const one = `${base}/{name}`;
+  return [
+    { method: "GET", path: base, auth: true, handler: async ({ core }) => ok({ items: ops.list(core) }) },
+    { method: "GET", path: one, auth: true, handler: async ({ core, params }) => ok(ops.get(core, nameParam(params))) },
+    {
+      method: "PUT",
+      path: one,
+      auth: true,
+      handler: async ({ core, params, body }) => put(await ops.put(core, nameParam(params), parse(schema, await body()))),
+    },
+    {
+      method: "DELETE",
+      path: one,
+      auth: true,
+      handler: async ({ core, params }) => {
+        await ops.remove(core, nameParam(params));
+        return noContent;
+      },
+    },
+  ];
+}
+
 export const ROUTES: Route[] = [
   { method: "GET", path: "/v1/health/live", auth: false, handler: async () => ok({ status: "ok" }) },
   { method: "GET", path: "/v1/health", auth: true, handler: async ({ core }) => ok(core.health()) },
   { method: "GET", path: "/v1/inventory", auth: true, handler: async ({ core }) => ok(core.inventory()) },
 
-  { method: "GET", path: "/v1/disks", auth: true, handler: async ({ core }) => ok({ items: core.listDisks() }) },
-  { method: "GET", path: "/v1/disks/{name}", auth: true, handler: async ({ core, params }) => ok(core.getDisk(nameParam(params))) },
-  {
-    method: "PUT",
-    path: "/v1/disks/{name}",
-    auth: true,
-    handler: async ({ core, params, body }) => put(await core.putDisk(nameParam(params), parse(DiskSpecSchema, await body()))),
-  },
-  {
-    method: "DELETE",
-    path: "/v1/disks/{name}",
-    auth: true,
-    handler: async ({ core, params }) => {
-      await core.deleteDisk(nameParam(params));
-      return noContent;
-    },
-  },
+  ...namedResource("/v1/disks", DiskSpecSchema, {
+    list: (core) => core.listDisks(),
+    get: (core, name) => core.getDisk(name),
+    put: (core, name, spec) => core.putDisk(name, spec),
+    remove: (core, name) => core.deleteDisk(name),
+  }),
 
-  { method: "GET", path: "/v1/cidata", auth: true, handler: async ({ core }) => ok({ items: core.listCidata() }) },
-  { method: "GET", path: "/v1/cidata/{name}", auth: true, handler: async ({ core, params }) => ok(core.getCidata(nameParam(params))) },
-  {
-    method: "PUT",
-    path: "/v1/cidata/{name}",
-    auth: true,
-    handler: async ({ core, params, body }) => put(await core.putCidata(nameParam(params), parse(CidataSpecSchema, await body()))),
-  },
-  {
-    method: "DELETE",
-    path: "/v1/cidata/{name}",
-    auth: true,
-    handler: async ({ core, params }) => {
-      await core.deleteCidata(nameParam(params));
-      return noContent;
-    },
-  },
+  ...namedResource("/v1/cidata", CidataSpecSchema, {
+    list: (core) => core.listCidata(),
+    get: (core, name) => core.getCidata(name),
+    put: (core, name, spec) => core.putCidata(name, spec),
+    remove: (core, name) => core.deleteCidata(name),
+  }),
   {
     method: "GET",
     path: "/v1/cidata/{name}/image",
@@ -121,28 +132,17 @@ export const ROUTES: Route[] = [
     },
   },
 
-  { method: "GET", path: "/v1/nics", auth: true, handler: async ({ core }) => ok({ items: core.listNics() }) },
-  { method: "GET", path: "/v1/nics/{name}", auth: true, handler: async ({ core, params }) => ok(core.getNic(nameParam(params))) },
-  {
-    method: "PUT",
-    path: "/v1/nics/{name}",
-    auth: true,
-    handler: async ({ core, params, body }) => put(await core.putNic(nameParam(params), parse(NicSpecSchema, await body()))),
-  },
+  ...namedResource("/v1/nics", NicSpecSchema, {
+    list: (core) => core.listNics(),
+    get: (core, name) => core.getNic(name),
+    put: (core, name, spec) => core.putNic(name, spec),
+    remove: (core, name) => core.deleteNic(name),
+  }),
   {
     method: "PUT",
     path: "/v1/nics/{name}/rules",
     auth: true,
     handler: async ({ core, params, body }) => ok(await core.putNicRules(nameParam(params), parse(RuleSetSchema, await body(), "rules"))),
-  },
-  {
-    method: "DELETE",
-    path: "/v1/nics/{name}",
-    auth: true,
-    handler: async ({ core, params }) => {
-      await core.deleteNic(nameParam(params));
-      return noContent;
-    },
   },
 
   { method: "POST", path: "/v1/reset", auth: true, handler: async ({ core }) => ok({ removed: await core.reset() }) },
