@@ -2,7 +2,7 @@
 // one simulator process can serve every BMC (address mode "netns"): bulk enroll + inspect time, node-list page of
 // 100 with a filter (p50/p95), one full power/health sync of every BMC (wall time, CPU), BFF memory. Prints figures.
 //   npx tsx bench/hardware.ts [hosts]        (re-runs itself under `unshare -n`)
-import { execFileSync, } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { benchDataDir, benchPostgres, spawnRedfishSim } from "./setup";
 
