@@ -17,6 +17,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError, storageError } from "../api/errors";
 import { transact } from "../api/transact";
 import { getStorage, writeVolumeBytes } from "./backend";
+import { dropFailedCreate } from "./records";
 
 export interface ActorCtx {
   db: Db;
@@ -126,17 +127,7 @@ export async function buildImage(
 
 async function undoImage(ctx: ActorCtx, row: ImageRow, storage: StorageClient, storageVolumeId: string | undefined, cause: unknown) {
   if (storageVolumeId) await storage.deleteVolume(storageVolumeId).catch(() => {});
-  await ctx.db.transaction(async (tx) => {
-    await tx.delete(images).where(eq(images.id, row.id));
-    await audit(tx, ctx, {
-      action: "image.create.failed",
-      targetType: "image",
-      targetId: row.id,
-      targetName: row.name,
-      tenantId: row.tenantId,
-      details: { error: cause instanceof Error ? cause.message : String(cause) },
-    });
-  });
+  await dropFailedCreate(ctx, images, row, { type: "image", tenantId: row.tenantId }, cause);
 }
 
 /** An image a tenant may use: public, or private to that tenant. Others are NOT_FOUND. */

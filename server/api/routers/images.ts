@@ -10,14 +10,14 @@ import { images, snapshots, volumes } from "@/db/schema";
 import { imageCloneSchema, imageFromSnapshotSchema, imageUpdateSchema } from "@/db/validation/storage";
 import { getStorage } from "@/server/storage/backend";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
-import { audit } from "@/server/services/audit";
-import { fieldError, storageError } from "../errors";
+import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { updateRow } from "../updates";
 import { found, rowById, tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
+import { finishDelete, goneIsDone } from "@/server/storage/records";
 
 const IMAGE_NOT_FOUND = "That image does not exist (it may have been deleted).";
 const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
@@ -75,29 +75,18 @@ async function deleteImage(ctx: ActorCtx, image: ImageRow, flatten: boolean) {
   if (image.state === "creating" || image.state === "deleting")
     throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Image ${image.name} is ${image.state}; wait until it finishes.` });
   await ctx.db.update(images).set({ state: "deleting" }).where(eq(images.id, image.id));
-  try {
+  const removeObjects = async () => {
     for (const d of deps) {
       if (d.storageVolumeId) await storage.flattenVolume(d.storageVolumeId);
       await ctx.db.update(volumes).set({ sourceImageId: null }).where(eq(volumes.id, d.id));
     }
-    if (image.storageVolumeId)
-      await storage.deleteVolume(image.storageVolumeId).catch((e) => {
-        if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
-      });
-  } catch (e) {
-    await ctx.db.update(images).set({ state: image.state }).where(eq(images.id, image.id));
-    throw storageError(e, {}, `Storage service refused to delete image ${image.name}`);
-  }
-  await ctx.db.transaction(async (tx) => {
-    await tx.delete(images).where(eq(images.id, image.id));
-    await audit(tx, ctx, {
-      action: "image.delete",
-      targetType: "image",
-      targetId: image.id,
-      targetName: image.name,
-      tenantId: image.tenantId,
-      details: { flattened: deps.map((d) => d.id) },
-    });
+    if (image.storageVolumeId) await goneIsDone(storage.deleteVolume(image.storageVolumeId));
+  };
+  await finishDelete(ctx, images, image, removeObjects, {
+    type: "image",
+    tenantId: image.tenantId,
+    refusal: `Storage service refused to delete image ${image.name}`,
+    details: { flattened: deps.map((d) => d.id) },
   });
   return { id: image.id, flattened: deps.length };
 }

@@ -18,6 +18,7 @@ import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { found, inTenant, tenantRow } from "@/server/services/rows";
 import { SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND } from "@/server/services/volumes";
 import { matchesText } from "@/server/lib/like";
+import { dropFailedCreate, finishDelete, goneIsDone } from "@/server/storage/records";
 
 const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapshot with this name already exists in this tenant." } };
 
@@ -88,17 +89,7 @@ export const snapshotsRouter = createTRPCRouter({
         const [done] = await ctx.db.update(snapshots).set({ storageSnapshotId: s.id, state: "available" }).where(eq(snapshots.id, row.id)).returning();
         return done!;
       } catch (e) {
-        await ctx.db.transaction(async (tx) => {
-          await tx.delete(snapshots).where(eq(snapshots.id, row.id));
-          await audit(tx, ctx, {
-            action: "snapshot.create.failed",
-            targetType: "snapshot",
-            targetId: row.id,
-            targetName: row.name,
-            tenantId: ctx.tenant.id,
-            details: { error: (e as Error).message },
-          });
-        });
+        await dropFailedCreate(ctx, snapshots, row, { type: "snapshot", tenantId: ctx.tenant.id }, e);
         throw storageError(e, {}, "Storage service refused the snapshot");
       }
     }),
@@ -120,19 +111,11 @@ export const snapshotsRouter = createTRPCRouter({
         await tx.update(snapshots).set({ state: "deleting" }).where(eq(snapshots.id, row.id));
         return row;
       });
-      try {
-        if (s.storageSnapshotId)
-          await storage.deleteSnapshot(s.storageSnapshotId).catch((e) => {
-            if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
-          });
-      } catch (e) {
-        await ctx.db.update(snapshots).set({ state: s.state }).where(eq(snapshots.id, s.id));
-        throw storageError(e, {}, `Storage service refused to delete snapshot ${s.name}`);
-      }
-      await ctx.db.transaction(async (tx) => {
-        await tx.delete(snapshots).where(eq(snapshots.id, s.id));
-        await audit(tx, ctx, { action: "snapshot.delete", targetType: "snapshot", targetId: s.id, targetName: s.name, tenantId: ctx.tenant.id });
-      });
+      const removeObject = async () => {
+        if (s.storageSnapshotId) await goneIsDone(storage.deleteSnapshot(s.storageSnapshotId));
+      };
+      const refusal = `Storage service refused to delete snapshot ${s.name}`;
+      await finishDelete(ctx, snapshots, s, removeObject, { type: "snapshot", tenantId: ctx.tenant.id, refusal });
       return { id: s.id };
     }),
 

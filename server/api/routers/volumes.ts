@@ -21,6 +21,7 @@ import { found, inTenant, tenantRow } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { attachmentCount, SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND, volumeOrder } from "@/server/services/volumes";
 import { transact } from "../transact";
+import { dropFailedCreate, finishDelete, goneIsDone } from "@/server/storage/records";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
 
@@ -167,17 +168,7 @@ export const volumesRouter = createTRPCRouter({
         const [done] = await ctx.db.update(volumes).set({ storageVolumeId: v.id, state: "available" }).where(eq(volumes.id, row.id)).returning();
         return done!;
       } catch (e) {
-        await ctx.db.transaction(async (tx) => {
-          await tx.delete(volumes).where(eq(volumes.id, row.id));
-          await audit(tx, ctx, {
-            action: "volume.create.failed",
-            targetType: "volume",
-            targetId: row.id,
-            targetName: row.name,
-            tenantId: ctx.tenant.id,
-            details: { error: (e as Error).message },
-          });
-        });
+        await dropFailedCreate(ctx, volumes, row, { type: "volume", tenantId: ctx.tenant.id }, e);
         throw storageError(e, { sizeBytes: "sizeGiB", name: "name" }, "Storage service refused the volume");
       }
     }),
@@ -251,27 +242,11 @@ export const volumesRouter = createTRPCRouter({
         await tx.update(volumes).set({ state: "deleting" }).where(eq(volumes.id, row.id));
         return row;
       });
-      try {
-        if (v.storageVolumeId)
-          await storage.deleteVolume(v.storageVolumeId).catch((e) => {
-            // Already gone on the service: the record is what remains to clean up.
-            if (!(e instanceof Error && "status" in e && (e as { status: number }).status === 404)) throw e;
-          });
-      } catch (e) {
-        await ctx.db.update(volumes).set({ state: v.state }).where(eq(volumes.id, v.id));
-        throw storageError(e, {}, `Storage service refused to delete volume ${v.name}`);
-      }
-      await ctx.db.transaction(async (tx) => {
-        await tx.delete(volumes).where(eq(volumes.id, v.id));
-        await audit(tx, ctx, {
-          action: "volume.delete",
-          targetType: "volume",
-          targetId: v.id,
-          targetName: v.name,
-          tenantId: ctx.tenant.id,
-          details: { sizeGiB: v.sizeGiB },
-        });
-      });
+      const removeObject = async () => {
+        if (v.storageVolumeId) await goneIsDone(storage.deleteVolume(v.storageVolumeId));
+      };
+      const refusal = `Storage service refused to delete volume ${v.name}`;
+      await finishDelete(ctx, volumes, v, removeObject, { type: "volume", tenantId: ctx.tenant.id, refusal, details: { sizeGiB: v.sizeGiB } });
       return { id: v.id };
     }),
 });
