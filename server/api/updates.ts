@@ -2,7 +2,7 @@
 // carries `tenant`, `id`…), never undefined values (a field sent as undefined means "leave it"). An update that
 // changes nothing answers with the row as it is, instead of handing Postgres an empty SET. `updateRow` is the whole
 // update most resources have after their own checks: set, audit, answer with the new row; `updateById` is the whole
-// procedure (transaction, locked row, checks, updateRow).
+// procedure (transaction, locked row, checks, updateRow). `insertRow` is the create's counterpart: insert, audit, row.
 import { type Column, eq, getTableColumns, type Table } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db, Tx } from "@/db/client";
@@ -86,4 +86,24 @@ export function updateById<T extends PgTable & { id: Column; tenantId?: Column }
     },
     opts.uniques,
   );
+}
+
+/** Inserts one row of `table` and audits it ("<type>.create", or `verb`) in the caller's transaction; returns the row. */
+export async function insertRow<T extends PgTable>(
+  tx: Tx,
+  ctx: { principal: Principal | null; requestId: string },
+  table: T,
+  values: T["$inferInsert"],
+  target: { type: string; verb?: string; tenantId?: string | null; details?: Record<string, unknown> },
+): Promise<T["$inferSelect"]> {
+  const [row] = (await tx.insert(table).values(values).returning()) as unknown as (T["$inferSelect"] & { id: string; name: string })[];
+  await audit(tx, ctx, {
+    action: `${target.type}.${target.verb ?? "create"}`,
+    targetType: target.type,
+    targetId: row!.id,
+    targetName: row!.name,
+    tenantId: target.tenantId,
+    details: target.details,
+  });
+  return row!;
 }

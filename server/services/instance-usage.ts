@@ -5,6 +5,7 @@
 import { and, count, eq, ne, sql, sum } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { instances, nodes, pools } from "@/db/schema";
+import { columnsOf } from "./rows";
 import { registerUsage } from "./quotas-usage";
 
 type Runner = Db | Tx;
@@ -52,10 +53,7 @@ export async function flavors(db: Runner, poolId?: string): Promise<Flavor[]> {
   const rows = await db
     .select({
       poolId: pools.id,
-      name: pools.name,
-      description: pools.description,
-      resourceClass: pools.resourceClass,
-      maxSystemVolumeGiB: pools.maxSystemVolumeGiB,
+      ...columnsOf(pools, "name", "description", "resourceClass", "maxSystemVolumeGiB"),
       cores: sql<number>`coalesce(min((${nodes.inventory}->'cpu'->>'cores')::int), 0)::int`,
       ramGiB: sql<number>`coalesce(min((${nodes.inventory}->>'memoryGiB')::numeric)::int, 0)::int`,
       total: sql<number>`count(${nodes.id})::int`,

@@ -5,6 +5,7 @@ import { and, count, eq, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
 import { memberships, sessions, tenantInvitations, tenants, users } from "@/db/schema";
+import { columnsOf } from "./rows";
 import type { MemberAdd } from "@/db/validation/tenancy";
 import { conflict, DomainError, notFound, precondition } from "@/domain/errors";
 import { invitationExpiry } from "@/domain/invitations";
@@ -26,10 +27,7 @@ export const memberUniques = {
 };
 
 export const memberColumns = {
-  id: users.id,
-  email: users.email,
-  name: users.name,
-  disabled: users.disabled,
+  ...columnsOf(users, "id", "email", "name", "disabled"),
   role: memberships.role,
   joinedAt: memberships.createdAt,
 };

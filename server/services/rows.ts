@@ -1,13 +1,20 @@
 // Loading one row by id the way every router and workflow does: scoped to a tenant when the table is a tenant's
 // (another tenant's row does not exist for this caller), optionally locked for update, and the resource's own
-// "does not exist" message (a not_found domain error, NOT_FOUND at the API edge) when there is none.
-import { and, type Column, eq, type SQL } from "drizzle-orm";
+// "does not exist" message (a not_found domain error, NOT_FOUND at the API edge) when there is none. Also the columns
+// of a select by name (columnsOf).
+import { and, type Column, eq, getTableColumns, type SQL, type Table } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db, Tx } from "@/db/client";
 import { notFound } from "@/domain/errors";
 
 type Keyed = PgTable & { id: Column };
 type TenantKeyed = Keyed & { tenantId: Column };
+
+/** Some of a table's columns by name, for a select that shows them under their own names. */
+export function columnsOf<T extends Table, K extends keyof T["_"]["columns"] & string>(table: T, ...names: K[]): Pick<T["_"]["columns"], K> {
+  const all = getTableColumns(table);
+  return Object.fromEntries(names.map((n) => [n, all[n]])) as Pick<T["_"]["columns"], K>;
+}
 
 /** WHERE for "the row with this id, if it is this tenant's". */
 export function inTenant(table: TenantKeyed, tenantId: string, id: string): SQL {

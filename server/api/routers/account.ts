@@ -6,6 +6,7 @@ import { TRPCError } from "@trpc/server";
 import { and, desc, eq, gt, lt, ne, or } from "drizzle-orm";
 import { z } from "zod";
 import { accounts, sessions, users } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { OIDC_PROVIDER_ID, ssoButton } from "@/server/auth/sso";
 import { audit } from "@/server/services/audit";
 import { decodeCursor, page, pageInput } from "../pagination";
@@ -69,9 +70,7 @@ export const accountRouter = createTRPCRouter({
         id: sessions.id,
         createdAt: sessions.createdAt,
         lastActiveAt: sessions.updatedAt,
-        expiresAt: sessions.expiresAt,
-        ipAddress: sessions.ipAddress,
-        userAgent: sessions.userAgent,
+        ...columnsOf(sessions, "expiresAt", "ipAddress", "userAgent"),
       })
       .from(sessions)
       .where(and(eq(sessions.userId, ctx.principal.userId), gt(sessions.expiresAt, new Date()), after))

@@ -6,6 +6,7 @@
 import { and, asc, count, desc, eq, gte, inArray, ne, notInArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, instances, operations, volumes } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { fieldError } from "../errors";
 import { eqIf, listPage, pageInput, within } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
@@ -43,16 +44,7 @@ const FAILED_WINDOW_MS = 7 * 24 * 3600 * 1000;
 // What a tenant sees of an operation: no input/result (they may carry placement), no step list (the count is enough
 // here; the instance's page shows its steps).
 const operationColumns = {
-  id: operations.id,
-  kind: operations.kind,
-  status: operations.status,
-  targetType: operations.targetType,
-  targetId: operations.targetId,
-  targetName: operations.targetName,
-  createdBy: operations.createdBy,
-  currentStep: operations.currentStep,
-  progress: operations.progress,
-  error: operations.error,
+  ...columnsOf(operations, "id", "kind", "status", "targetType", "targetId", "targetName", "createdBy", "currentStep", "progress", "error"),
   stepsTotal: sql<number>`jsonb_array_length(${operations.steps})`.mapWith(Number),
   stepsDone: sql<number>`(select count(*) from jsonb_array_elements(${operations.steps}) s where s->>'status' in ('done', 'skipped'))`.mapWith(Number),
   createdAt: operations.createdAt,
@@ -133,15 +125,7 @@ export const activityRouter = createTRPCRouter({
       checkRange(input);
       const query = ctx.db
         .select({
-          id: auditEvents.id,
-          at: auditEvents.at,
-          actorEmail: auditEvents.actorEmail,
-          action: auditEvents.action,
-          targetType: auditEvents.targetType,
-          targetId: auditEvents.targetId,
-          targetName: auditEvents.targetName,
-          requestId: auditEvents.requestId,
-          details: auditEvents.details,
+          ...columnsOf(auditEvents, "id", "at", "actorEmail", "action", "targetType", "targetId", "targetName", "requestId", "details"),
         })
         .from(auditEvents);
       const filters = [eqIf(auditEvents.action, input.action), eqIf(auditEvents.actorEmail, input.actor), within(auditEvents.at, input)];

@@ -5,6 +5,7 @@ import { TRPCError } from "@trpc/server";
 import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import { apiTokens, memberships, tenants } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { apiTokenCreateSchema } from "@/db/validation/tenancy";
 import { newToken } from "@/server/auth/tokens";
 import { audit } from "@/server/services/audit";
@@ -29,17 +30,10 @@ export const apiTokensRouter = createTRPCRouter({
     const after = c ? or(lt(apiTokens.createdAt, c.value as Date), and(eq(apiTokens.createdAt, c.value as Date), lt(apiTokens.id, c.id))) : undefined;
     const rows = await ctx.db
       .select({
-        id: apiTokens.id,
-        name: apiTokens.name,
-        tenantId: apiTokens.tenantId,
+        ...columnsOf(apiTokens, "id", "name", "tenantId"),
         tenantSlug: tenants.slug,
         tenantName: tenants.name,
-        tenantRole: apiTokens.tenantRole,
-        platformRole: apiTokens.platformRole,
-        expiresAt: apiTokens.expiresAt,
-        revokedAt: apiTokens.revokedAt,
-        lastUsedAt: apiTokens.lastUsedAt,
-        createdAt: apiTokens.createdAt,
+        ...columnsOf(apiTokens, "tenantRole", "platformRole", "expiresAt", "revokedAt", "lastUsedAt", "createdAt"),
       })
       .from(apiTokens)
       .leftJoin(tenants, eq(tenants.id, apiTokens.tenantId))

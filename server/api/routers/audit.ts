@@ -2,6 +2,7 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, tenants } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { eqIf, listPage, pageInput, within } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { matchesText } from "@/server/lib/like";
@@ -22,14 +23,7 @@ export const auditRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const query = ctx.db
         .select({
-          id: auditEvents.id,
-          at: auditEvents.at,
-          actorEmail: auditEvents.actorEmail,
-          action: auditEvents.action,
-          targetType: auditEvents.targetType,
-          targetId: auditEvents.targetId,
-          targetName: auditEvents.targetName,
-          tenantId: auditEvents.tenantId,
+          ...columnsOf(auditEvents, "id", "at", "actorEmail", "action", "targetType", "targetId", "targetName", "tenantId"),
           tenantName: tenants.name,
           requestId: auditEvents.requestId,
           details: auditEvents.details,

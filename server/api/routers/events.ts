@@ -3,6 +3,7 @@
 import { eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { hardwareEvents, nodes } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { eqIf, listPage, pageInput, within } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { matchesText } from "@/server/lib/like";
@@ -35,14 +36,10 @@ export const eventsRouter = createTRPCRouter({
       }
       const query = ctx.db
         .select({
-          id: hardwareEvents.id,
-          at: hardwareEvents.at,
-          nodeId: hardwareEvents.nodeId,
+          ...columnsOf(hardwareEvents, "id", "at", "nodeId"),
           nodeName: nodes.name,
           nodeKind: nodes.kind,
-          kind: hardwareEvents.kind,
-          severity: hardwareEvents.severity,
-          message: hardwareEvents.message,
+          ...columnsOf(hardwareEvents, "kind", "severity", "message"),
         })
         .from(hardwareEvents)
         .innerJoin(nodes, eq(nodes.id, hardwareEvents.nodeId));

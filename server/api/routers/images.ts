@@ -14,7 +14,7 @@ import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
 import { updateRow } from "../updates";
-import { found, rowById, tenantRow } from "@/server/services/rows";
+import { found, rowById, tenantRow, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 import { finishDelete, goneIsDone } from "@/server/storage/records";
@@ -22,23 +22,9 @@ import { finishDelete, goneIsDone } from "@/server/storage/records";
 const IMAGE_NOT_FOUND = "That image does not exist (it may have been deleted).";
 const volumeCount = sql<number>`(select count(*)::int from volumes v where v.source_image_id = "images"."id")`;
 const columns = {
-  id: images.id,
-  name: images.name,
-  description: images.description,
-  os: images.os,
-  version: images.version,
-  minSizeGiB: images.minSizeGiB,
-  sizeBytes: images.sizeBytes,
-  format: images.format,
-  visibility: images.visibility,
-  tenantId: images.tenantId,
+  ...columnsOf(images, "id", "name", "description", "os", "version", "minSizeGiB", "sizeBytes", "format", "visibility", "tenantId"),
   tenantSlug: sql<string | null>`(select t.slug from tenants t where t.id = "images"."tenant_id")`,
-  source: images.source,
-  state: images.state,
-  logicalPoolId: images.logicalPoolId,
-  storageVolumeId: images.storageVolumeId,
-  storageSnapshotId: images.storageSnapshotId,
-  createdAt: images.createdAt,
+  ...columnsOf(images, "source", "state", "logicalPoolId", "storageVolumeId", "storageSnapshotId", "createdAt"),
   volumeCount,
 };
 

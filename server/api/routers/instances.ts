@@ -3,6 +3,7 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions } from "@/domain/instance-rules";
 import { flavors } from "@/server/services/instance-usage";
@@ -21,22 +22,11 @@ import { applyInstanceEvent } from "@/server/services/instance-state";
 import { transact } from "../transact";
 
 const instanceColumns = {
-  id: instances.id,
-  name: instances.name,
-  description: instances.description,
-  state: instances.state,
-  stateReason: instances.stateReason,
-  poolId: instances.poolId,
+  ...columnsOf(instances, "id", "name", "description", "state", "stateReason", "poolId"),
   poolName: pools.name,
   imageId: instances.imageId,
   imageName: images.name,
-  subnetId: instances.subnetId,
-  portId: instances.portId,
-  systemVolumeSizeGiB: instances.systemVolumeSizeGiB,
-  recoveryPolicy: instances.recoveryPolicy,
-  operationId: instances.operationId,
-  createdAt: instances.createdAt,
-  updatedAt: instances.updatedAt,
+  ...columnsOf(instances, "subnetId", "portId", "systemVolumeSizeGiB", "recoveryPolicy", "operationId", "createdAt", "updatedAt"),
 };
 
 const listInput = pageInput.extend({
@@ -115,10 +105,7 @@ export const instanceProcedures = {
           address,
           mac,
           subnetName,
-          userData: instances.userData,
-          sshKeyIds: instances.sshKeyIds,
-          securityGroupIds: instances.securityGroupIds,
-          nodeId: instances.nodeId,
+          ...columnsOf(instances, "userData", "sshKeyIds", "securityGroupIds", "nodeId"),
         })
         .from(instances)
         .innerJoin(pools, eq(pools.id, instances.poolId))
@@ -129,15 +116,7 @@ export const instanceProcedures = {
       const [operation] = row.operationId
         ? await ctx.db
             .select({
-              id: operations.id,
-              kind: operations.kind,
-              status: operations.status,
-              steps: operations.steps,
-              currentStep: operations.currentStep,
-              progress: operations.progress,
-              error: operations.error,
-              createdAt: operations.createdAt,
-              updatedAt: operations.updatedAt,
+              ...columnsOf(operations, "id", "kind", "status", "steps", "currentStep", "progress", "error", "createdAt", "updatedAt"),
             })
             .from(operations)
             .where(and(eq(operations.id, row.operationId), eq(operations.tenantId, ctx.tenant.id)))
@@ -229,12 +208,7 @@ export const instanceProcedures = {
           for (const v of dataIds) {
             const [dv] = await tx
               .select({
-                id: volumes.id,
-                name: volumes.name,
-                kind: volumes.kind,
-                state: volumes.state,
-                multiAttach: volumes.multiAttach,
-                storageVolumeId: volumes.storageVolumeId,
+                ...columnsOf(volumes, "id", "name", "kind", "state", "multiAttach", "storageVolumeId"),
               })
               .from(volumes)
               .where(and(eq(volumes.id, v), eq(volumes.tenantId, ctx.tenant.id)))

@@ -8,6 +8,7 @@ import { and, eq, gt } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { memberships, tenantInvitations, tenants, users } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { canAnswer, effectiveStatus } from "@/domain/invitations";
 import { audit } from "@/server/services/audit";
 import { listPage, pageInput } from "../pagination";
@@ -71,10 +72,7 @@ export const invitationsRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const query = ctx.db
         .select({
-          id: tenantInvitations.id,
-          email: tenantInvitations.email,
-          role: tenantInvitations.role,
-          status: tenantInvitations.status,
+          ...columnsOf(tenantInvitations, "id", "email", "role", "status"),
           invitedBy: inviter.email,
           createdAt: tenantInvitations.createdAt,
           expiresAt: tenantInvitations.expiresAt,

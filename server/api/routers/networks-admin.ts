@@ -5,13 +5,14 @@ import { TRPCError } from "@trpc/server";
 import { count, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ipAllocations, ports, providerNetworks, subnets, tenantNetworkPolicies, tenants, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { providerNetworkCreateSchema, providerNetworkUpdateSchema } from "@/db/validation/network";
 import { cidrToString, parseCidr } from "@/domain/cidr";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { updateById } from "../updates";
+import { insertRow, updateById } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
@@ -49,9 +50,7 @@ export const networksAdminRouter = createTRPCRouter({
           name: vpcs.name,
           tenantSlug: tenants.slug,
           tenantName: tenants.name,
-          cidr: vpcs.cidr,
-          ipv6Cidr: vpcs.ipv6Cidr,
-          vni: vpcs.vni,
+          ...columnsOf(vpcs, "cidr", "ipv6Cidr", "vni"),
           subnetCount: sql<number>`(select count(*)::int from subnets s where s.vpc_id = "vpcs"."id")`,
           createdAt: vpcs.createdAt,
         })
@@ -105,18 +104,7 @@ export const networksAdminRouter = createTRPCRouter({
             .where(sql`${providerNetworks.cidr} && ${cidr}::cidr`)
             .limit(1);
           if (clash) throw fieldError("cidr", `${cidr} overlaps provider network ${clash.name} (${clash.cidr})`);
-          const [row] = await tx
-            .insert(providerNetworks)
-            .values({ ...input, cidr })
-            .returning();
-          await audit(tx, ctx, {
-            action: "provider_network.create",
-            targetType: "provider_network",
-            targetId: row!.id,
-            targetName: row!.name,
-            details: { ...input, cidr },
-          });
-          return row!;
+          return insertRow(tx, ctx, providerNetworks, { ...input, cidr }, { type: "provider_network", details: { ...input, cidr } });
         },
         { ...providerUniques, ...overlap },
       );

@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, exists, inArray, isNotNull, isNull, or, sql 
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { bootDeviceSchema, enrollSchema, idsSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
 import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { type BootOverrideOutcome, bootOverrideOutcome, createBmcDriver } from "@/server/drivers/bmc";
@@ -28,30 +29,33 @@ const parent = alias(nodes, "parent");
 
 /** Columns safe to send to a browser: never credentials or agent tokens. */
 const publicCols = {
-  id: nodes.id,
-  name: nodes.name,
-  kind: nodes.kind,
-  parentNodeId: nodes.parentNodeId,
-  poolId: nodes.poolId,
-  bmcDriver: nodes.bmcDriver,
-  bmcAddress: nodes.bmcAddress,
-  bmcVerifyTls: nodes.bmcVerifyTls,
-  bmcCredentialsFingerprint: nodes.bmcCredentialsFingerprint,
-  provisionState: nodes.provisionState,
-  powerState: nodes.powerState,
-  health: nodes.health,
-  maintenance: nodes.maintenance,
-  maintenanceReason: nodes.maintenanceReason,
-  fault: nodes.fault,
-  lastError: nodes.lastError,
-  dedicatedPower: nodes.dedicatedPower,
-  agentUrl: nodes.agentUrl,
-  agentStatus: nodes.agentStatus,
-  agentHeartbeatAt: nodes.agentHeartbeatAt,
-  bmcSeenAt: nodes.bmcSeenAt,
-  inspectedAt: nodes.inspectedAt,
-  createdAt: nodes.createdAt,
-  updatedAt: nodes.updatedAt,
+  ...columnsOf(
+    nodes,
+    "id",
+    "name",
+    "kind",
+    "parentNodeId",
+    "poolId",
+    "bmcDriver",
+    "bmcAddress",
+    "bmcVerifyTls",
+    "bmcCredentialsFingerprint",
+    "provisionState",
+    "powerState",
+    "health",
+    "maintenance",
+    "maintenanceReason",
+    "fault",
+    "lastError",
+    "dedicatedPower",
+    "agentUrl",
+    "agentStatus",
+    "agentHeartbeatAt",
+    "bmcSeenAt",
+    "inspectedAt",
+    "createdAt",
+    "updatedAt",
+  ),
 };
 
 const ACTIONS: NodeAction[] = [
@@ -593,10 +597,7 @@ export const nodesRouter = createTRPCRouter({
       .groupBy(nodes.poolId, pools.name, nodes.provisionState, nodes.health);
     const faults = await ctx.db
       .select({
-        id: nodes.id,
-        name: nodes.name,
-        kind: nodes.kind,
-        fault: nodes.fault,
+        ...columnsOf(nodes, "id", "name", "kind", "fault"),
         parentName: parent.name,
         maintenance: nodes.maintenance,
         updatedAt: nodes.updatedAt,

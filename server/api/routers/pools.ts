@@ -8,8 +8,8 @@ import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validatio
 import { audit } from "@/server/services/audit";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { updateById } from "../updates";
-import { found, rowById } from "@/server/services/rows";
+import { insertRow, updateById } from "../updates";
+import { found, rowById, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
 
@@ -19,13 +19,7 @@ const nodeCount = sql<number>`(select count(*)::int from ${nodes} where ${nodes.
 const POOL_NOT_FOUND = "That pool does not exist (it may have been deleted).";
 
 const columns = {
-  id: pools.id,
-  name: pools.name,
-  description: pools.description,
-  resourceClass: pools.resourceClass,
-  maxSystemVolumeGiB: pools.maxSystemVolumeGiB,
-  createdAt: pools.createdAt,
-  updatedAt: pools.updatedAt,
+  ...columnsOf(pools, "id", "name", "description", "resourceClass", "maxSystemVolumeGiB", "createdAt", "updatedAt"),
   nodeCount,
 };
 
@@ -50,9 +44,7 @@ export const poolsRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          const [row] = await tx.insert(pools).values(input).returning();
-          await audit(tx, ctx, { action: "pool.create", targetType: "pool", targetId: row!.id, targetName: row!.name, details: input });
-          return row!;
+          return insertRow(tx, ctx, pools, input, { type: "pool", details: input });
         },
         uniques,
       );

@@ -20,7 +20,7 @@ import { updateSet } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { tenantSubnet, PORT_NOT_FOUND, randomMac, tenantPort } from "@/server/services/network";
 import { transact } from "../transact";
-import { found, inTenant } from "@/server/services/rows";
+import { found, inTenant, columnsOf } from "@/server/services/rows";
 
 const uniques = { ports_tenant_name_uq: { field: "name", message: "A port with this name already exists." } };
 /** Resolves group ids to the tenant's groups of this VPC; anything else is "No such security group". */
@@ -54,18 +54,12 @@ async function touchMembership(tx: Tx, portId: string, groupIds: string[]): Prom
 
 const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "ports"."id")`;
 const columns = {
-  id: ports.id,
-  name: ports.name,
-  description: ports.description,
-  subnetId: ports.subnetId,
+  ...columnsOf(ports, "id", "name", "description", "subnetId"),
   subnetName: subnets.name,
   vpcId: subnets.vpcId,
   mac: ports.mac,
   address,
-  nodeId: ports.nodeId,
-  dpuFunction: ports.dpuFunction,
-  rulesVersion: ports.rulesVersion,
-  createdAt: ports.createdAt,
+  ...columnsOf(ports, "nodeId", "dpuFunction", "rulesVersion", "createdAt"),
 };
 
 export const portsRouter = createTRPCRouter({

@@ -16,8 +16,8 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateById } from "../updates";
-import { found, inTenant, tenantRow } from "@/server/services/rows";
+import { insertRow, updateById } from "../updates";
+import { found, inTenant, tenantRow, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
@@ -37,10 +37,7 @@ const columns = {
   id: securityGroups.id,
   vpcId: securityGroups.vpcId,
   vpcName: vpcs.name,
-  name: securityGroups.name,
-  description: securityGroups.description,
-  isDefault: securityGroups.isDefault,
-  createdAt: securityGroups.createdAt,
+  ...columnsOf(securityGroups, "name", "description", "isDefault", "createdAt"),
   ruleCount,
   portCount,
 };
@@ -92,14 +89,7 @@ export const securityGroupsRouter = createTRPCRouter({
       const remote = sql<string | null>`(select g.name from security_groups g where g.id = "security_group_rules"."remote_group_id")`;
       const rules = await ctx.db
         .select({
-          id: securityGroupRules.id,
-          direction: securityGroupRules.direction,
-          ethertype: securityGroupRules.ethertype,
-          protocol: securityGroupRules.protocol,
-          portMin: securityGroupRules.portMin,
-          portMax: securityGroupRules.portMax,
-          remoteCidr: securityGroupRules.remoteCidr,
-          remoteGroupId: securityGroupRules.remoteGroupId,
+          ...columnsOf(securityGroupRules, "id", "direction", "ethertype", "protocol", "portMin", "portMax", "remoteCidr", "remoteGroupId"),
           remoteGroupName: remote,
           description: securityGroupRules.description,
           createdAt: securityGroupRules.createdAt,
@@ -127,19 +117,7 @@ export const securityGroupsRouter = createTRPCRouter({
               used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
             },
           ]);
-          const [row] = await tx
-            .insert(securityGroups)
-            .values({ ...values, tenantId, vpcId: vpc.id })
-            .returning();
-          await audit(tx, ctx, {
-            action: "security_group.create",
-            targetType: "security_group",
-            targetId: row!.id,
-            targetName: row!.name,
-            tenantId,
-            details: values,
-          });
-          return row!;
+          return insertRow(tx, ctx, securityGroups, { ...values, tenantId, vpcId: vpc.id }, { type: "security_group", tenantId, details: values });
         },
         uniques,
       );

@@ -15,7 +15,7 @@ import { storageError } from "../errors";
 import { transact } from "../transact";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
-import { found, inTenant, tenantRow } from "@/server/services/rows";
+import { found, inTenant, tenantRow, columnsOf } from "@/server/services/rows";
 import { SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND } from "@/server/services/volumes";
 import { matchesText } from "@/server/lib/like";
 import { dropFailedCreate, finishDelete, goneIsDone } from "@/server/storage/records";
@@ -24,15 +24,9 @@ const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapsho
 
 const cloneCount = sql<number>`(select count(*)::int from volumes v where v.source_snapshot_id = "snapshots"."id")`;
 const columns = {
-  id: snapshots.id,
-  name: snapshots.name,
-  description: snapshots.description,
-  volumeId: snapshots.volumeId,
+  ...columnsOf(snapshots, "id", "name", "description", "volumeId"),
   volumeName: volumes.name,
-  sizeGiB: snapshots.sizeGiB,
-  state: snapshots.state,
-  storageSnapshotId: snapshots.storageSnapshotId,
-  createdAt: snapshots.createdAt,
+  ...columnsOf(snapshots, "sizeGiB", "state", "storageSnapshotId", "createdAt"),
   volumeCount: cloneCount,
 };
 

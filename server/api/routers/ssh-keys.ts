@@ -6,6 +6,7 @@ import { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { sshKeys } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { sshKeyAddSchema } from "@/db/validation/tenancy";
 import { parseSshPublicKey } from "@/domain/ssh-keys";
 import { audit } from "@/server/services/audit";
@@ -13,6 +14,7 @@ import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { authedProcedure, createTRPCRouter } from "../trpc";
 import { transact } from "../transact";
+import { insertRow } from "../updates";
 
 const uniques = {
   ssh_keys_user_fp_uq: { field: "publicKey", message: "You have already added this key." },
@@ -29,13 +31,7 @@ export const sshKeysRouter = createTRPCRouter({
   list: authedProcedure.input(pageInput.pick({ cursor: true, limit: true }).default({ limit: 50 })).query(async ({ ctx, input }) => {
     const query = ctx.db
       .select({
-        id: sshKeys.id,
-        name: sshKeys.name,
-        keyType: sshKeys.keyType,
-        bits: sshKeys.bits,
-        comment: sshKeys.comment,
-        fingerprint: sshKeys.fingerprint,
-        createdAt: sshKeys.createdAt,
+        ...columnsOf(sshKeys, "id", "name", "keyType", "bits", "comment", "fingerprint", "createdAt"),
       })
       .from(sshKeys);
     return listPage(query, { ...input, dir: "asc" }, { sort: { createdAt: sshKeys.createdAt }, id: sshKeys.id }, eq(sshKeys.userId, ctx.principal.userId));
@@ -48,26 +44,16 @@ export const sshKeysRouter = createTRPCRouter({
     return transact(
       ctx.db,
       async (tx) => {
-        const [row] = await tx
-          .insert(sshKeys)
-          .values({
-            userId: ctx.principal.userId,
-            name: input.name,
-            publicKey: k.publicKey,
-            keyType: k.type,
-            bits: k.bits,
-            comment: k.comment,
-            fingerprint: k.fingerprint,
-          })
-          .returning();
-        await audit(tx, ctx, {
-          action: "ssh_key.add",
-          targetType: "ssh_key",
-          targetId: row!.id,
-          targetName: row!.name,
-          details: { type: k.type, fingerprint: k.fingerprint },
-        });
-        return row!;
+        const key = {
+          userId: ctx.principal.userId,
+          name: input.name,
+          publicKey: k.publicKey,
+          keyType: k.type,
+          bits: k.bits,
+          comment: k.comment,
+          fingerprint: k.fingerprint,
+        };
+        return insertRow(tx, ctx, sshKeys, key, { type: "ssh_key", verb: "add", details: { type: k.type, fingerprint: k.fingerprint } });
       },
       uniques,
     );

@@ -7,6 +7,7 @@ import { TRPCError } from "@trpc/server";
 import { eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { nodes, snapshots, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { diskPoolCreateSchema, diskPoolUpdateSchema, logicalPoolCreateSchema, logicalPoolUpdateSchema, volumeStates } from "@/db/validation/storage";
 import type { Disk, LogicalPool, StorageNode, Target } from "@/server/drivers/storage/client";
 import { getStorage } from "@/server/storage/backend";
@@ -161,15 +162,9 @@ export const storageRouter = createTRPCRouter({
       const hasAttachment = sql`exists (select 1 from volume_attachments va where va.volume_id = "volumes"."id")`;
       const query = ctx.db
         .select({
-          id: volumes.id,
-          name: volumes.name,
-          tenantId: volumes.tenantId,
+          ...columnsOf(volumes, "id", "name", "tenantId"),
           tenantSlug: tenants.slug,
-          sizeGiB: volumes.sizeGiB,
-          kind: volumes.kind,
-          logicalPoolId: volumes.logicalPoolId,
-          state: volumes.state,
-          multiAttach: volumes.multiAttach,
+          ...columnsOf(volumes, "sizeGiB", "kind", "logicalPoolId", "state", "multiAttach"),
           sourceImageName: sql<string | null>`(select i.name from images i where i.id = "volumes"."source_image_id")`,
           storageVolumeId: volumes.storageVolumeId,
           createdAt: volumes.createdAt,
@@ -204,9 +199,7 @@ export const storageRouter = createTRPCRouter({
           id: volumeAttachments.id,
           nodeId: volumeAttachments.nodeId,
           nodeName: nodes.name,
-          instanceId: volumeAttachments.instanceId,
-          storageTargetId: volumeAttachments.storageTargetId,
-          createdAt: volumeAttachments.createdAt,
+          ...columnsOf(volumeAttachments, "instanceId", "storageTargetId", "createdAt"),
         })
         .from(volumeAttachments)
         .leftJoin(nodes, eq(nodes.id, volumeAttachments.nodeId))
@@ -238,9 +231,7 @@ export const storageRouter = createTRPCRouter({
           name: snapshots.name,
           tenantSlug: tenants.slug,
           volumeName: volumes.name,
-          sizeGiB: snapshots.sizeGiB,
-          state: snapshots.state,
-          createdAt: snapshots.createdAt,
+          ...columnsOf(snapshots, "sizeGiB", "state", "createdAt"),
         })
         .from(snapshots)
         .innerJoin(volumes, eq(volumes.id, snapshots.volumeId))

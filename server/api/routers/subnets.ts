@@ -15,11 +15,11 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateById } from "../updates";
+import { insertRow, updateById } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc, SUBNET_NOT_FOUND, tenantSubnet } from "@/server/services/network";
 import { transact } from "../transact";
-import { found, inTenant } from "@/server/services/rows";
+import { found, inTenant, columnsOf } from "@/server/services/rows";
 
 const uniques = {
   subnets_vpc_name_uq: { field: "name", message: "This VPC already has a subnet with this name." },
@@ -34,14 +34,9 @@ const columns = {
   vpcId: subnets.vpcId,
   vpcName: vpcs.name,
   vni: vpcs.vni,
-  name: subnets.name,
-  description: subnets.description,
-  cidr: subnets.cidr,
+  ...columnsOf(subnets, "name", "description", "cidr"),
   gateway: sql<string>`host("subnets"."gateway")`,
-  reservedRanges: subnets.reservedRanges,
-  dnsServers: subnets.dnsServers,
-  vlanId: subnets.vlanId,
-  createdAt: subnets.createdAt,
+  ...columnsOf(subnets, "reservedRanges", "dnsServers", "vlanId", "createdAt"),
   used,
   portCount,
 };
@@ -140,19 +135,8 @@ export const subnetsRouter = createTRPCRouter({
             .where(and(eq(subnets.vpcId, vpc.id), sql`${subnets.cidr} && ${cidr}::cidr`))
             .limit(1);
           if (clash) throw fieldError("cidr", `${cidr} overlaps subnet ${clash.name} (${clash.cidr})`);
-          const [row] = await tx
-            .insert(subnets)
-            .values({ ...values, cidr, gateway, tenantId, vpcId: vpc.id })
-            .returning();
-          await audit(tx, ctx, {
-            action: "subnet.create",
-            targetType: "subnet",
-            targetId: row!.id,
-            targetName: row!.name,
-            tenantId,
-            details: { ...values, cidr, gateway },
-          });
-          return row!;
+          const row = { ...values, cidr, gateway, tenantId, vpcId: vpc.id };
+          return insertRow(tx, ctx, subnets, row, { type: "subnet", tenantId, details: { ...values, cidr, gateway } });
         },
         { ...uniques, ...overlap },
       );

@@ -3,22 +3,25 @@ import { z } from "zod";
 import { operations } from "@/db/schema";
 import { eqIf, listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
-import { found, inTenant, OPERATION_NOT_FOUND } from "@/server/services/rows";
+import { found, inTenant, OPERATION_NOT_FOUND, columnsOf } from "@/server/services/rows";
 
 /** What a tenant may see of an operation (never who started it on the operator side, never node ids). */
 const tenantColumns = {
-  id: operations.id,
-  kind: operations.kind,
-  targetType: operations.targetType,
-  targetId: operations.targetId,
-  targetName: operations.targetName,
-  status: operations.status,
-  steps: operations.steps,
-  currentStep: operations.currentStep,
-  progress: operations.progress,
-  error: operations.error,
-  createdAt: operations.createdAt,
-  updatedAt: operations.updatedAt,
+  ...columnsOf(
+    operations,
+    "id",
+    "kind",
+    "targetType",
+    "targetId",
+    "targetName",
+    "status",
+    "steps",
+    "currentStep",
+    "progress",
+    "error",
+    "createdAt",
+    "updatedAt",
+  ),
 };
 
 export const tenantOperationsRouter = createTRPCRouter({

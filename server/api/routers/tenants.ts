@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Db, Tx } from "@/db/client";
 import type { Principal } from "@/server/auth/principal";
 import { memberships, tenants } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { memberAddSchema, tenantCreateSchema, tenantRenameSchema, tenantRoleInput, tenantSortKeys } from "@/db/validation/tenancy";
 import { lockQuota } from "@/server/services/quotas";
 import { readQuotaLimits, remainingResources, tenantUsage } from "@/server/services/quotas-usage";
@@ -21,12 +22,7 @@ const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That tenant 
 
 const memberCount = sql<number>`(select count(*)::int from ${memberships} where ${memberships.tenantId} = ${tenants.id})`;
 const tenantColumns = {
-  id: tenants.id,
-  slug: tenants.slug,
-  name: tenants.name,
-  state: tenants.state,
-  createdAt: tenants.createdAt,
-  updatedAt: tenants.updatedAt,
+  ...columnsOf(tenants, "id", "slug", "name", "state", "createdAt", "updatedAt"),
   memberCount,
 };
 

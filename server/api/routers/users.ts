@@ -6,6 +6,7 @@ import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { accounts, apiTokens, memberships, sessions, sshKeys, tenants, users } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { passwordRule, platformRoleInput, userCreateSchema, userSortKeys } from "@/db/validation/tenancy";
 import { audit } from "@/server/services/audit";
 import { listPage, pageInput } from "../pagination";
@@ -23,12 +24,7 @@ async function lockUser(tx: Tx, id: string) {
 }
 
 const userColumns = {
-  id: users.id,
-  email: users.email,
-  name: users.name,
-  platformRole: users.platformRole,
-  disabled: users.disabled,
-  createdAt: users.createdAt,
+  ...columnsOf(users, "id", "email", "name", "platformRole", "disabled", "createdAt"),
   tenantCount: sql<number>`(select count(*)::int from ${memberships} where ${memberships.userId} = ${users.id})`,
 };
 

@@ -17,7 +17,7 @@ import { fieldError, storageError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { updateById } from "../updates";
-import { found, inTenant, tenantRow } from "@/server/services/rows";
+import { found, inTenant, tenantRow, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { attachmentCount, SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND, volumeOrder } from "@/server/services/volumes";
 import { transact } from "../transact";
@@ -26,23 +26,11 @@ import { dropFailedCreate, finishDelete, goneIsDone } from "@/server/storage/rec
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
 
 const volumeColumns = {
-  id: volumes.id,
-  tenantId: volumes.tenantId,
-  name: volumes.name,
-  description: volumes.description,
-  sizeGiB: volumes.sizeGiB,
-  kind: volumes.kind,
-  logicalPoolId: volumes.logicalPoolId,
-  sourceImageId: volumes.sourceImageId,
+  ...columnsOf(volumes, "id", "tenantId", "name", "description", "sizeGiB", "kind", "logicalPoolId", "sourceImageId"),
   sourceImageName: sql<string | null>`(select i.name from images i where i.id = "volumes"."source_image_id")`,
   sourceSnapshotId: volumes.sourceSnapshotId,
   sourceSnapshotName: sql<string | null>`(select s.name from snapshots s where s.id = "volumes"."source_snapshot_id")`,
-  multiAttach: volumes.multiAttach,
-  state: volumes.state,
-  storageVolumeId: volumes.storageVolumeId,
-  error: volumes.error,
-  createdAt: volumes.createdAt,
-  updatedAt: volumes.updatedAt,
+  ...columnsOf(volumes, "multiAttach", "state", "storageVolumeId", "error", "createdAt", "updatedAt"),
   attachments: attachmentCount,
 };
 

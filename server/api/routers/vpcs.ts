@@ -19,7 +19,7 @@ import { updateById } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
-import { found, inTenant } from "@/server/services/rows";
+import { found, inTenant, columnsOf } from "@/server/services/rows";
 
 export const vpcUniques = { vpcs_tenant_name_uq: { field: "name", message: "A VPC with this name already exists." } };
 
@@ -35,14 +35,7 @@ const subnetCount = sql<number>`(select count(*)::int from subnets s where s.vpc
 const portCount = sql<number>`(select count(*)::int from ports p join subnets s on s.id = p.subnet_id where s.vpc_id = "vpcs"."id")`;
 
 const columns = {
-  id: vpcs.id,
-  name: vpcs.name,
-  description: vpcs.description,
-  cidr: vpcs.cidr,
-  ipv6Cidr: vpcs.ipv6Cidr,
-  vni: vpcs.vni,
-  createdAt: vpcs.createdAt,
-  updatedAt: vpcs.updatedAt,
+  ...columnsOf(vpcs, "id", "name", "description", "cidr", "ipv6Cidr", "vni", "createdAt", "updatedAt"),
   subnetCount,
   portCount,
 };

@@ -8,6 +8,7 @@ import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { webhookDeliveries, webhookEvents, webhooks } from "@/db/schema";
+import { columnsOf } from "@/server/services/rows";
 import { seal } from "@/server/lib/secrets";
 import { catalog } from "@/server/workflows/catalog";
 import { enqueue } from "@/server/workflows/start";
@@ -35,13 +36,7 @@ function fields(events: readonly string[]) {
 }
 
 const columns = {
-  id: webhooks.id,
-  name: webhooks.name,
-  url: webhooks.url,
-  events: webhooks.events,
-  enabled: webhooks.enabled,
-  createdAt: webhooks.createdAt,
-  updatedAt: webhooks.updatedAt,
+  ...columnsOf(webhooks, "id", "name", "url", "events", "enabled", "createdAt", "updatedAt"),
   lastDelivery: sql<{ status: string; responseStatus: number | null; error: string | null; at: string } | null>`(
     select jsonb_build_object('status', d.status, 'responseStatus', d.response_status, 'error', d.error, 'at', coalesce(d.last_attempt_at, d.created_at))
       from webhook_deliveries d where d.webhook_id = "webhooks"."id" order by d.created_at desc limit 1)`,
@@ -95,12 +90,7 @@ async function create(ctx: AnyCtx, o: Owner, input: { name: string; url: string;
           createdBy: ctx.principal.email,
         })
         .returning({
-          id: webhooks.id,
-          name: webhooks.name,
-          url: webhooks.url,
-          events: webhooks.events,
-          enabled: webhooks.enabled,
-          createdAt: webhooks.createdAt,
+          ...columnsOf(webhooks, "id", "name", "url", "events", "enabled", "createdAt"),
         });
       await audit(tx, ctx, {
         action: "webhook.create",
@@ -154,16 +144,19 @@ async function deliveries(ctx: AnyCtx, o: Owner, input: z.infer<typeof deliverie
   await owned(ctx.db, o, input.id);
   const query = ctx.db
     .select({
-      id: webhookDeliveries.id,
-      type: webhookDeliveries.type,
-      status: webhookDeliveries.status,
-      attempts: webhookDeliveries.attempts,
-      responseStatus: webhookDeliveries.responseStatus,
-      responseBody: webhookDeliveries.responseBody,
-      error: webhookDeliveries.error,
-      lastAttemptAt: webhookDeliveries.lastAttemptAt,
-      deliveredAt: webhookDeliveries.deliveredAt,
-      createdAt: webhookDeliveries.createdAt,
+      ...columnsOf(
+        webhookDeliveries,
+        "id",
+        "type",
+        "status",
+        "attempts",
+        "responseStatus",
+        "responseBody",
+        "error",
+        "lastAttemptAt",
+        "deliveredAt",
+        "createdAt",
+      ),
     })
     .from(webhookDeliveries);
   const order = { sort: { createdAt: webhookDeliveries.createdAt }, id: webhookDeliveries.id };
