@@ -2,7 +2,7 @@
 // carries `tenant`, `id`…), never undefined values (a field sent as undefined means "leave it"). An update that
 // changes nothing answers with the row as it is, instead of handing Postgres an empty SET. `updateRow` is the whole
 // update most resources have after their own checks: set, audit, answer with the new row; `updateById` is the whole
-// procedure (transaction, locked row, checks, updateRow). `insertRow` is the create's counterpart: insert, audit, row.
+// procedure (transaction, locked row, checks, updateRow). `insertRow` and `deleteRow` are the create's and delete's counterparts.
 import { type Column, eq, getTableColumns, type Table } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db, Tx } from "@/db/client";
@@ -106,4 +106,23 @@ export async function insertRow<T extends PgTable>(
     details: target.details,
   });
   return row!;
+}
+
+/** Deletes `row` of `table` and audits it as "<type>.delete" in the caller's transaction (`name`: the audit's name for it). */
+export async function deleteRow(
+  tx: Tx,
+  ctx: { principal: Principal | null; requestId: string },
+  table: PgTable & { id: Column },
+  row: { id: string; name: string },
+  target: { type: string; tenantId?: string | null; details?: Record<string, unknown> },
+): Promise<void> {
+  await tx.delete(table).where(eq(table.id, row.id));
+  await audit(tx, ctx, {
+    action: `${target.type}.delete`,
+    targetType: target.type,
+    targetId: row.id,
+    targetName: row.name,
+    tenantId: target.tenantId,
+    details: target.details,
+  });
 }

@@ -10,9 +10,9 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { images, snapshots, volumes } from "@/db/schema";
-import { isStorageError } from "@/server/drivers/storage/client";
-import { audit } from "@/server/services/audit";
+import { deleteRow } from "@/server/api/updates";
 import { getStorage } from "./backend";
+import { dropFailedCreate, goneIsDone } from "./records";
 
 export interface ReconcileReport {
   volumesCompleted: number;
@@ -23,7 +23,6 @@ export interface ReconcileReport {
   deletesFinished: number;
 }
 
-const gone = (e: unknown) => isStorageError(e) && e.status === 404;
 const actor = { principal: null, requestId: "storage-reconcile" };
 
 export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = {}): Promise<ReconcileReport> {
@@ -42,35 +41,12 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
         await db.update(volumes).set({ storageVolumeId: found.id, state: "available" }).where(eq(volumes.id, v.id));
         r.volumesCompleted++;
       } else {
-        await db.transaction(async (tx) => {
-          await tx.delete(volumes).where(eq(volumes.id, v.id));
-          await audit(tx, actor, {
-            action: "volume.create.failed",
-            targetType: "volume",
-            targetId: v.id,
-            targetName: v.name,
-            tenantId: v.tenantId,
-            details: { error: "interrupted before the storage service created it" },
-          });
-        });
+        await dropFailedCreate({ ...actor, db }, volumes, v, { type: "volume", tenantId: v.tenantId }, "interrupted before the storage service created it");
         r.volumesRemoved++;
       }
     } else {
-      if (v.storageVolumeId)
-        await storage.deleteVolume(v.storageVolumeId).catch((e) => {
-          if (!gone(e)) throw e;
-        });
-      await db.transaction(async (tx) => {
-        await tx.delete(volumes).where(eq(volumes.id, v.id));
-        await audit(tx, actor, {
-          action: "volume.delete",
-          targetType: "volume",
-          targetId: v.id,
-          targetName: v.name,
-          tenantId: v.tenantId,
-          details: { resumed: true },
-        });
-      });
+      if (v.storageVolumeId) await goneIsDone(storage.deleteVolume(v.storageVolumeId));
+      await db.transaction((tx) => deleteRow(tx, actor, volumes, v, { type: "volume", tenantId: v.tenantId, details: { resumed: true } }));
       r.deletesFinished++;
     }
   }
@@ -93,10 +69,7 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
         r.snapshotsRemoved++;
       }
     } else {
-      if (s.storageSnapshotId)
-        await storage.deleteSnapshot(s.storageSnapshotId).catch((e) => {
-          if (!gone(e)) throw e;
-        });
+      if (s.storageSnapshotId) await goneIsDone(storage.deleteSnapshot(s.storageSnapshotId));
       await db.delete(snapshots).where(eq(snapshots.id, s.id));
       r.deletesFinished++;
     }
@@ -108,21 +81,8 @@ export async function reconcileStorage(db: Db, opts: { olderThanMs?: number } = 
     .where(and(eq(images.state, "creating"), lt(images.updatedAt, before)));
   for (const img of stuckImages) {
     const found = (await storage.listVolumes({ name: `img-${img.id}`, limit: 1 })).items[0];
-    if (found)
-      await storage.deleteVolume(found.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-    await db.transaction(async (tx) => {
-      await tx.delete(images).where(eq(images.id, img.id));
-      await audit(tx, actor, {
-        action: "image.create.failed",
-        targetType: "image",
-        targetId: img.id,
-        targetName: img.name,
-        tenantId: img.tenantId,
-        details: { error: "interrupted while building; rebuild it" },
-      });
-    });
+    if (found) await goneIsDone(storage.deleteVolume(found.id));
+    await dropFailedCreate({ ...actor, db }, images, img, { type: "image", tenantId: img.tenantId }, "interrupted while building; rebuild it");
     r.imagesRemoved++;
   }
   return r;

@@ -7,6 +7,7 @@ import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db } from "@/db/client";
 import type { Principal } from "@/server/auth/principal";
 import { storageError } from "@/server/api/errors";
+import { deleteRow } from "@/server/api/updates";
 import { audit } from "@/server/services/audit";
 
 interface Actor {
@@ -59,15 +60,5 @@ export async function finishDelete(
     await ctx.db.update(table).set({ state: row.state }).where(eq(table.id, row.id));
     throw storageError(e, {}, target.refusal);
   }
-  await ctx.db.transaction(async (tx) => {
-    await tx.delete(table).where(eq(table.id, row.id));
-    await audit(tx, ctx, {
-      action: `${target.type}.delete`,
-      targetType: target.type,
-      targetId: row.id,
-      targetName: row.name,
-      tenantId: target.tenantId,
-      details: target.details,
-    });
-  });
+  await ctx.db.transaction((tx) => deleteRow(tx, ctx, table, row, target));
 }

@@ -5,10 +5,9 @@ import { count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { nodes, pools } from "@/db/schema";
 import { poolCreateSchema, poolSortKeys, poolUpdateSchema } from "@/db/validation/pools";
-import { audit } from "@/server/services/audit";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
-import { insertRow, updateById } from "../updates";
+import { insertRow, updateById, deleteRow } from "../updates";
 import { found, rowById, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
@@ -65,8 +64,7 @@ export const poolsRouter = createTRPCRouter({
             code: "PRECONDITION_FAILED",
             message: `Pool ${row.name} still has ${n} node${n === 1 ? "" : "s"}; move or delete them before deleting the pool.`,
           });
-        await tx.delete(pools).where(eq(pools.id, input.id));
-        await audit(tx, ctx, { action: "pool.delete", targetType: "pool", targetId: row.id, targetName: row.name });
+        await deleteRow(tx, ctx, pools, row, { type: "pool" });
         return { id: row.id };
       });
     }),

@@ -16,7 +16,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { insertRow, updateById } from "../updates";
+import { insertRow, updateById, deleteRow } from "../updates";
 import { found, inTenant, tenantRow, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc } from "@/server/services/network";
@@ -137,8 +137,7 @@ export const securityGroupsRouter = createTRPCRouter({
         const [pc] = await tx.select({ n: count() }).from(portSecurityGroups).where(eq(portSecurityGroups.groupId, g.id));
         const reason = groupDeleteBlocker({ ...g, portCount: pc!.n }, await referencingGroups(tx, g.id));
         if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
-        await tx.delete(securityGroups).where(eq(securityGroups.id, g.id));
-        await audit(tx, ctx, { action: "security_group.delete", targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: ctx.tenant.id });
+        await deleteRow(tx, ctx, securityGroups, g, { type: "security_group", tenantId: ctx.tenant.id });
         return { id: g.id };
       });
     }),

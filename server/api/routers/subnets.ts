@@ -11,11 +11,10 @@ import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network"
 import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/domain/cidr";
 import { subnetCapacity } from "@/server/services/ipam";
 import { enforceQuota } from "@/server/services/quotas";
-import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { insertRow, updateById } from "../updates";
+import { insertRow, updateById, deleteRow } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { tenantVpc, SUBNET_NOT_FOUND, tenantSubnet } from "@/server/services/network";
 import { transact } from "../transact";
@@ -161,15 +160,7 @@ export const subnetsRouter = createTRPCRouter({
           });
         // Addresses allocated without a port (e.g. held by provisioning) are released with the subnet.
         await tx.delete(ipAllocations).where(eq(ipAllocations.subnetId, row.id));
-        await tx.delete(subnets).where(eq(subnets.id, row.id));
-        await audit(tx, ctx, {
-          action: "subnet.delete",
-          targetType: "subnet",
-          targetId: row.id,
-          targetName: row.name,
-          tenantId: ctx.tenant.id,
-          details: { cidr: row.cidr },
-        });
+        await deleteRow(tx, ctx, subnets, row, { type: "subnet", tenantId: ctx.tenant.id, details: { cidr: row.cidr } });
         return { id: row.id };
       });
     }),

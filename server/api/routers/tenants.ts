@@ -16,6 +16,7 @@ import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { addMemberDirect, adminCount, listMembers, memberListInput, memberUniques, removeMember, setMemberRole } from "@/server/services/members";
 import { matchesText } from "@/server/lib/like";
 import { transact } from "../transact";
+import { deleteRow } from "../updates";
 
 const uniques = { tenants_slug_unique: { field: "slug", message: "A tenant with this slug already exists." } };
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That tenant does not exist (it may have been deleted)." });
@@ -119,15 +120,7 @@ export const tenantsRouter = createTRPCRouter({
           });
         const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(memberships).where(eq(memberships.tenantId, t.id))) as [{ n: number }];
         // Memberships, quota and tenant-scoped tokens go with the tenant (FK cascade); the users stay.
-        await tx.delete(tenants).where(eq(tenants.id, t.id));
-        await audit(tx, ctx, {
-          action: "tenant.delete",
-          targetType: "tenant",
-          targetId: t.id,
-          targetName: t.slug,
-          tenantId: t.id,
-          details: { membersRemoved: n },
-        });
+        await deleteRow(tx, ctx, tenants, { id: t.id, name: t.slug }, { type: "tenant", tenantId: t.id, details: { membersRemoved: n } });
         return { id: t.id };
       });
     }),

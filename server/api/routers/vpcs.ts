@@ -15,7 +15,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
-import { updateById } from "../updates";
+import { updateById, deleteRow } from "../updates";
 import { matchesText } from "@/server/lib/like";
 import { VPC_NOT_FOUND, tenantVpc } from "@/server/services/network";
 import { transact } from "../transact";
@@ -173,15 +173,7 @@ export const vpcsRouter = createTRPCRouter({
         const reason = vpcDeleteBlocker({ name: row.name, subnetCount: subnetIds.length, portCount: pc!.n }, ctx.tenantRole);
         if (reason) throw new TRPCError({ code: "PRECONDITION_FAILED", message: reason });
         // Its security groups (and their rules) go with it: security_groups.vpc_id cascades.
-        await tx.delete(vpcs).where(eq(vpcs.id, row.id));
-        await audit(tx, ctx, {
-          action: "vpc.delete",
-          targetType: "vpc",
-          targetId: row.id,
-          targetName: row.name,
-          tenantId: ctx.tenant.id,
-          details: { cidr: row.cidr, vni: row.vni },
-        });
+        await deleteRow(tx, ctx, vpcs, row, { type: "vpc", tenantId: ctx.tenant.id, details: { cidr: row.cidr, vni: row.vni } });
         return { id: row.id };
       });
     }),
