@@ -112,7 +112,11 @@ export interface NodeFacts {
   powerActions?: readonly string[] | null;
 }
 
-const POWER_LABELS: Record<string, string> = {
+/** The power actions a node offers (the BMC drivers' PowerAction). */
+export type NodePowerAction = "on" | "off" | "soft_off" | "reboot" | "soft_reboot" | "power_cycle" | "nmi";
+
+/** How an operator names each power action ("This BMC does not support …"); the BMC drivers say it the same way. */
+export const POWER_ACTION_LABELS: Record<NodePowerAction, string> = {
   on: "power on",
   off: "power off",
   soft_off: "soft power off",
@@ -150,10 +154,10 @@ export const nodeCan = {
     if (n.fault) return no(`The node has a fault: ${n.fault}`);
     return eventRule(n, "deploy");
   },
-  power(n: NodeFacts, action: "on" | "off" | "soft_off" | "reboot" | "soft_reboot" | "power_cycle" | "nmi"): Verdict {
+  power(n: NodeFacts, action: NodePowerAction): Verdict {
     if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
     // A BMC that lacks the action (IPMI has no soft reboot; many BMCs refuse NMI) is not offered it at all.
-    if (n.powerActions && !n.powerActions.includes(action)) return no(`This BMC does not support ${POWER_LABELS[action] ?? action}.`);
+    if (n.powerActions && !n.powerActions.includes(action)) return no(`This BMC does not support ${POWER_ACTION_LABELS[action]}.`);
     if (busy.has(n.provisionState) && n.provisionState !== "inspecting")
       return no(`Anvil is ${n.provisionState} this node; power is under its control until that finishes.`);
     if (n.powerState === "unknown" && action !== "on" && action !== "off") return no("The power state is unknown; the BMC may be unreachable.");

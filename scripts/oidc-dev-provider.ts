@@ -11,8 +11,8 @@
 // it exits when that process does (scripts/e2e-server.sh starts it beside Anvil). `ANVIL_OIDC_DEV=1 npm run dev`
 // starts the same provider inside the dev server instead.
 import fs from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { isEntryScript } from "../sim/entry";
 import { LAB_IDP_CLIENT, startLabIdp } from "../sim/oidc";
 
 async function main() {
@@ -44,13 +44,4 @@ async function main() {
   process.on("SIGTERM", stop);
 }
 
-const invokedDirectly = (() => {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return fs.realpathSync(arg) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
-if (invokedDirectly) void main();
+if (isEntryScript(import.meta.url)) void main();

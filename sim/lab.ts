@@ -10,10 +10,11 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createSimBackend } from "../agent/backends/sim";
 import { type AgentLogger, type AgentServer, createAgentServer } from "../agent/server";
+import { CSV_COLUMNS } from "../domain/enroll-csv";
+import { isEntryScript } from "./entry";
 import { fleetHost } from "./fleet";
 import { ephemeralLow, softFileLimit } from "./os-limits";
 import { type DialectName, EPHEMERAL_MAX, type RedfishSim, type RedfishSimOptions, startRedfishSim } from "./redfish/index";
@@ -100,21 +101,8 @@ export interface LabManifest {
   hosts: LabHostRow[];
 }
 
-export const CSV_HEADER = [
-  "name",
-  "pool",
-  "driver",
-  "bmc_address",
-  "bmc_username",
-  "bmc_password",
-  "verify_tls",
-  "dpu_bmc_address",
-  "dpu_bmc_username",
-  "dpu_bmc_password",
-  "agent_url",
-  "agent_token",
-  "dedicated_power",
-] as const satisfies readonly (keyof LabHostRow)[];
+/** The enrollment CSV's columns (domain/enroll-csv.ts), which a LabHostRow has exactly. */
+export const CSV_HEADER = CSV_COLUMNS satisfies readonly (keyof LabHostRow)[];
 
 /** Agents started at once; bounds the burst of listen() calls and the memory of half-started agents. */
 const AGENT_START_CONCURRENCY = 256;
@@ -494,15 +482,4 @@ export async function runLabCli(argv: string[]): Promise<void> {
   process.once("SIGTERM", () => stop("SIGTERM"));
 }
 
-/** True when this file is the process's entry script (tsx sim/lab.ts), not an import. */
-function isEntry(): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return fs.realpathSync(arg) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) void runLabCli(process.argv.slice(2));
+if (isEntryScript(import.meta.url)) void runLabCli(process.argv.slice(2));

@@ -7,7 +7,8 @@
 // File named compute.ts, not instances.ts: drizzle.config.ts globs db/schema/[!i]*.ts, which skips every name starting with "i".
 import { sql } from "drizzle-orm";
 import { check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { uuidPk, nameAndDescription, timestamps } from "./columns";
+import { INSTANCE_STATES } from "../../domain/instance-lifecycle";
+import { nameAndDescription, timestamps, uuidPk } from "./columns";
 import { nodes, pools } from "./hardware";
 import { ports, subnets } from "./network";
 import { operations } from "./operations";
@@ -17,19 +18,7 @@ import { tenantRef } from "./tenancy";
 // Millisecond precision: list cursors carry created_at as a JS Date (ms), so a microsecond column would make the
 // next page repeat the row the cursor points at.
 
-export const instanceState = pgEnum("instance_state", [
-  "creating",
-  "running",
-  "starting",
-  "stopping",
-  "stopped",
-  "rebooting",
-  "rebuilding",
-  "recovering",
-  "deleting",
-  "failed",
-  "deleted",
-]);
+export const instanceState = pgEnum("instance_state", INSTANCE_STATES);
 /** What to do when the host under a running instance fails: leave it to the tenant, or re-provision elsewhere. */
 export const instanceRecoveryPolicy = pgEnum("instance_recovery_policy", ["manual", "reprovision"]);
 

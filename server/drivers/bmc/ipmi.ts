@@ -23,6 +23,7 @@
 //    driver (one per node, server/workflows/bmc-access.ts); supportedPowerActions() and the inventory's powerActions
 //    leave it out from then on, which the UI reads to disable the button with the reason.
 import { execFile } from "node:child_process";
+import { POWER_ACTION_LABELS } from "@/domain/node-lifecycle";
 import { mgmtRefusalIn, resolveMgmtHost } from "@/server/lib/mgmt-network";
 import {
   BmcError,
@@ -64,17 +65,6 @@ const BOOT_TARGETS: Partial<Record<BootDevice, string>> = {
   pxe: "pxe",
   cdrom: "cdrom",
   bios: "bios",
-};
-
-/** How an operator names each power action, for "This BMC does not support …". */
-export const POWER_ACTION_LABELS: Record<PowerAction, string> = {
-  on: "power on",
-  off: "power off",
-  soft_off: "soft power off",
-  reboot: "reset",
-  soft_reboot: "soft reboot",
-  power_cycle: "power cycle",
-  nmi: "NMI (diagnostic interrupt)",
 };
 
 /** Boot flags (parameter 5) byte 2 bits 5:2, the device selector, in Anvil's words (IPMI 2.0 table 28-14). */
