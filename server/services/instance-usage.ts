@@ -15,20 +15,16 @@ export async function instanceCount(db: Runner, tenantId: string): Promise<numbe
   const [r] = await db.select({ n: count() }).from(instances).where(live(tenantId));
   return r?.n ?? 0;
 }
-export async function instanceCores(db: Runner, tenantId: string): Promise<number> {
+/** The total of one size column over the tenant's live instances. */
+async function liveTotal(db: Runner, tenantId: string, column: typeof instances.cores | typeof instances.ramGiB): Promise<number> {
   const [r] = await db
-    .select({ n: sum(instances.cores) })
+    .select({ n: sum(column) })
     .from(instances)
     .where(live(tenantId));
   return Number(r?.n ?? 0);
 }
-export async function instanceRamGiB(db: Runner, tenantId: string): Promise<number> {
-  const [r] = await db
-    .select({ n: sum(instances.ramGiB) })
-    .from(instances)
-    .where(live(tenantId));
-  return Number(r?.n ?? 0);
-}
+export const instanceCores = (db: Runner, tenantId: string) => liveTotal(db, tenantId, instances.cores);
+export const instanceRamGiB = (db: Runner, tenantId: string) => liveTotal(db, tenantId, instances.ramGiB);
 
 registerUsage("instances", instanceCount);
 registerUsage("cores", instanceCores);

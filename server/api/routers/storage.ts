@@ -9,7 +9,10 @@ import { z } from "zod";
 import { nodes, snapshots, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
 import { diskPoolCreateSchema, diskPoolUpdateSchema, logicalPoolCreateSchema, logicalPoolUpdateSchema, volumeStates } from "@/db/validation/storage";
-import type { Disk, LogicalPool, StorageNode, Target } from "@/server/drivers/storage/client";
+import type { Disk, LogicalPool, StorageClient, StorageNode, Target } from "@/server/drivers/storage/client";
+import type { Db } from "@/db/client";
+import type { Principal } from "@/server/auth/principal";
+import { changedFields } from "../updates";
 import { getStorage } from "@/server/storage/backend";
 import { audit } from "@/server/services/audit";
 import { storageError } from "../errors";
@@ -25,6 +28,44 @@ async function all<T>(gen: AsyncGenerator<T>): Promise<T[]> {
 }
 
 const poolFields = { sizeBytes: "overcommitRatio" };
+
+/**
+ * An operator's change to a pool on the storage service: `change` makes it and answers with the pool; then it is
+ * audited as `action` ("<target type>.<verb>") with `details`. A refusal is the service's message (`fields`: its
+ * field names → the form's).
+ */
+async function changeOnService<P extends { id: string; name: string }>(
+  ctx: { db: Db; principal: Principal | null; requestId: string },
+  action: string,
+  change: (s: StorageClient) => Promise<P>,
+  details?: Record<string, unknown> | (() => Record<string, unknown>),
+  fields: Record<string, string> = {},
+): Promise<P> {
+  try {
+    const p = await change(getStorage());
+    const targetType = action.slice(0, action.indexOf("."));
+    const what = typeof details === "function" ? details() : details;
+    await ctx.db.transaction((tx) => audit(tx, ctx, { action, targetType, targetId: p.id, targetName: p.name, details: what }));
+    return p;
+  } catch (e) {
+    throw storageError(e, fields);
+  }
+}
+
+/** Deletes a pool on the storage service (read first, for the audit row's name); answers with its id. */
+async function deleteOnService(
+  ctx: Parameters<typeof changeOnService>[0],
+  action: string,
+  read: (s: StorageClient) => Promise<{ id: string; name: string }>,
+  remove: (s: StorageClient) => Promise<void>,
+): Promise<{ id: string }> {
+  const p = await changeOnService(ctx, action, async (s) => {
+    const pool = await read(s);
+    await remove(s);
+    return pool;
+  });
+  return { id: p.id };
+}
 
 export const storageRouter = createTRPCRouter({
   /** Capacity / used / provisioned by disk pool and logical pool, nodes and disks with health. */
@@ -60,91 +101,51 @@ export const storageRouter = createTRPCRouter({
 
   createDiskPool: operatorProcedure("operator-admin")
     .input(diskPoolCreateSchema)
-    .mutation(async ({ ctx, input }) => {
-      try {
-        const p = await getStorage().createDiskPool(input, { idempotencyKey: `${ctx.requestId}:dp:${input.name}` });
-        await ctx.db.transaction((tx) =>
-          audit(tx, ctx, { action: "disk_pool.create", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { disks: input.diskIds.length } }),
-        );
-        return p;
-      } catch (e) {
-        throw storageError(e);
-      }
+    .mutation(({ ctx, input }) => {
+      const create = (s: StorageClient) => s.createDiskPool(input, { idempotencyKey: `${ctx.requestId}:dp:${input.name}` });
+      return changeOnService(ctx, "disk_pool.create", create, { disks: input.diskIds.length });
     }),
   updateDiskPool: operatorProcedure("operator-admin")
     .input(diskPoolUpdateSchema)
-    .mutation(async ({ ctx, input }) => {
-      try {
-        const p = await getStorage().updateDiskPool(input.id, { name: input.name });
-        await ctx.db.transaction((tx) =>
-          audit(tx, ctx, { action: "disk_pool.update", targetType: "disk_pool", targetId: p.id, targetName: p.name, details: { name: input.name } }),
-        );
-        return p;
-      } catch (e) {
-        throw storageError(e);
-      }
-    }),
+    .mutation(({ ctx, input }) => changeOnService(ctx, "disk_pool.update", (s) => s.updateDiskPool(input.id, { name: input.name }), { name: input.name })),
   deleteDiskPool: operatorProcedure("operator-admin")
     .input(z.object({ id: z.string().min(1).max(200) }))
-    .mutation(async ({ ctx, input }) => {
-      try {
-        const s = getStorage();
-        const p = await s.getDiskPool(input.id);
-        await s.deleteDiskPool(input.id);
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "disk_pool.delete", targetType: "disk_pool", targetId: p.id, targetName: p.name }));
-        return { id: p.id };
-      } catch (e) {
-        throw storageError(e);
-      }
-    }),
+    .mutation(({ ctx, input }) =>
+      deleteOnService(
+        ctx,
+        "disk_pool.delete",
+        (s) => s.getDiskPool(input.id),
+        (s) => s.deleteDiskPool(input.id),
+      ),
+    ),
 
   createLogicalPool: operatorProcedure("operator-admin")
     .input(logicalPoolCreateSchema)
-    .mutation(async ({ ctx, input }) => {
-      try {
-        const p = await getStorage().createLogicalPool(input, { idempotencyKey: `${ctx.requestId}:lp:${input.name}` });
-        await ctx.db.transaction((tx) =>
-          audit(tx, ctx, { action: "logical_pool.create", targetType: "logical_pool", targetId: p.id, targetName: p.name, details: { ...input } }),
-        );
-        return p;
-      } catch (e) {
-        throw storageError(e, poolFields);
-      }
+    .mutation(({ ctx, input }) => {
+      const create = (s: StorageClient) => s.createLogicalPool(input, { idempotencyKey: `${ctx.requestId}:lp:${input.name}` });
+      return changeOnService(ctx, "logical_pool.create", create, { ...input }, poolFields);
     }),
   updateLogicalPool: operatorProcedure("operator-admin")
     .input(logicalPoolUpdateSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...patch } = input;
-      try {
-        const s = getStorage();
-        const before = await s.getLogicalPool(id);
-        const p = await s.updateLogicalPool(id, patch);
-        const diff = Object.fromEntries(
-          Object.entries(patch)
-            .filter(([k, v]) => v !== undefined && before[k as keyof typeof before] !== v)
-            .map(([k, v]) => [k, { from: before[k as keyof typeof before], to: v }]),
-        );
-        await ctx.db.transaction((tx) =>
-          audit(tx, ctx, { action: "logical_pool.update", targetType: "logical_pool", targetId: p.id, targetName: p.name, details: diff }),
-        );
-        return p;
-      } catch (e) {
-        throw storageError(e, poolFields);
-      }
+      let before: LogicalPool;
+      const update = async (s: StorageClient) => {
+        before = await s.getLogicalPool(id);
+        return s.updateLogicalPool(id, patch);
+      };
+      return changeOnService(ctx, "logical_pool.update", update, () => changedFields(before, patch), poolFields);
     }),
   deleteLogicalPool: operatorProcedure("operator-admin")
     .input(z.object({ id: z.string().min(1).max(200) }))
-    .mutation(async ({ ctx, input }) => {
-      try {
-        const s = getStorage();
-        const p = await s.getLogicalPool(input.id);
-        await s.deleteLogicalPool(input.id);
-        await ctx.db.transaction((tx) => audit(tx, ctx, { action: "logical_pool.delete", targetType: "logical_pool", targetId: p.id, targetName: p.name }));
-        return { id: p.id };
-      } catch (e) {
-        throw storageError(e);
-      }
-    }),
+    .mutation(({ ctx, input }) =>
+      deleteOnService(
+        ctx,
+        "logical_pool.delete",
+        (s) => s.getLogicalPool(input.id),
+        (s) => s.deleteLogicalPool(input.id),
+      ),
+    ),
 
   /** Every tenant's volumes. */
   volumes: operatorProcedure("operator-viewer")

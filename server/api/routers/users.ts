@@ -17,6 +17,16 @@ import { transact } from "../transact";
 
 const notFound = () => new TRPCError({ code: "NOT_FOUND", message: "That user does not exist." });
 
+/** Ends every session of the user now; how many there were. */
+async function endSessions(tx: Tx, userId: string): Promise<number> {
+  return (await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id })).length;
+}
+
+/** The audit row of an operator's action on a user (named by e-mail). */
+function auditUser(tx: Tx, ctx: Parameters<typeof audit>[1], u: { id: string; email: string }, action: string, details: Record<string, unknown>) {
+  return audit(tx, ctx, { action, targetType: "user", targetId: u.id, targetName: u.email, details });
+}
+
 async function lockUser(tx: Tx, id: string) {
   const [u] = await tx.select().from(users).where(eq(users.id, id)).for("update");
   if (!u) throw notFound();
@@ -79,13 +89,7 @@ export const usersRouter = createTRPCRouter({
         ctx.db,
         async (tx) => {
           const row = await createUserInTx(tx, { email: input.email, name: input.name, password, platformRole: input.platformRole });
-          await audit(tx, ctx, {
-            action: "user.create",
-            targetType: "user",
-            targetId: row.id,
-            targetName: row.email,
-            details: { platformRole: input.platformRole, generatedPassword: !input.password },
-          });
+          await auditUser(tx, ctx, row, "user.create", { platformRole: input.platformRole, generatedPassword: !input.password });
           // The password is returned this once and never stored or logged in clear.
           return { user: { id: row.id, email: row.email, name: row.name, platformRole: row.platformRole }, temporaryPassword: password };
         },
@@ -107,15 +111,9 @@ export const usersRouter = createTRPCRouter({
           .returning({ id: accounts.id });
         if (updated.length === 0)
           await tx.insert(accounts).values({ id: crypto.randomUUID(), accountId: u.id, providerId: "credential", userId: u.id, password: hash });
-        const revoked = await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id });
-        await audit(tx, ctx, {
-          action: "user.reset_password",
-          targetType: "user",
-          targetId: u.id,
-          targetName: u.email,
-          details: { sessionsRevoked: revoked.length },
-        });
-        return { id: u.id, temporaryPassword: password, sessionsRevoked: revoked.length };
+        const revoked = await endSessions(tx, u.id);
+        await auditUser(tx, ctx, u, "user.reset_password", { sessionsRevoked: revoked });
+        return { id: u.id, temporaryPassword: password, sessionsRevoked: revoked };
       });
     }),
 
@@ -128,15 +126,9 @@ export const usersRouter = createTRPCRouter({
         const u = await lockUser(tx, input.id);
         await tx.update(users).set({ disabled: input.disabled }).where(eq(users.id, u.id));
         // Disabling ends every session now (sign-in is refused in auth.ts); tokens stop resolving for disabled users.
-        const revoked = input.disabled ? await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id }) : [];
-        await audit(tx, ctx, {
-          action: input.disabled ? "user.disable" : "user.enable",
-          targetType: "user",
-          targetId: u.id,
-          targetName: u.email,
-          details: { sessionsRevoked: revoked.length },
-        });
-        return { id: u.id, disabled: input.disabled, sessionsRevoked: revoked.length };
+        const revoked = input.disabled ? await endSessions(tx, u.id) : 0;
+        await auditUser(tx, ctx, u, input.disabled ? "user.disable" : "user.enable", { sessionsRevoked: revoked });
+        return { id: u.id, disabled: input.disabled, sessionsRevoked: revoked };
       });
     }),
 
@@ -150,15 +142,9 @@ export const usersRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       return ctx.db.transaction(async (tx) => {
         const u = await lockUser(tx, input.id);
-        const revoked = await tx.delete(sessions).where(eq(sessions.userId, u.id)).returning({ id: sessions.id });
-        await audit(tx, ctx, {
-          action: "user.sign_out_everywhere",
-          targetType: "user",
-          targetId: u.id,
-          targetName: u.email,
-          details: { sessionsRevoked: revoked.length },
-        });
-        return { id: u.id, sessionsRevoked: revoked.length };
+        const revoked = await endSessions(tx, u.id);
+        await auditUser(tx, ctx, u, "user.sign_out_everywhere", { sessionsRevoked: revoked });
+        return { id: u.id, sessionsRevoked: revoked };
       });
     }),
 
@@ -178,13 +164,7 @@ export const usersRouter = createTRPCRouter({
             .update(apiTokens)
             .set({ revokedAt: new Date() })
             .where(and(eq(apiTokens.userId, u.id), isNotNull(apiTokens.platformRole), isNull(apiTokens.revokedAt)));
-        await audit(tx, ctx, {
-          action: "user.set_platform_role",
-          targetType: "user",
-          targetId: u.id,
-          targetName: u.email,
-          details: { from: u.platformRole, to: input.role },
-        });
+        await auditUser(tx, ctx, u, "user.set_platform_role", { from: u.platformRole, to: input.role });
         return { id: u.id, platformRole: input.role };
       });
     }),
