@@ -6,7 +6,6 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { columns, useListTable } from "@/components/ui/list-table";
@@ -49,17 +48,15 @@ export function SessionsPage() {
     col.date("createdAt", "Signed in", (r) => r.createdAt),
     col.date("lastActiveAt", "Last active", (r) => r.lastActiveAt),
     col.date("expiresAt", "Expires", (r) => r.expiresAt),
-    col.actions((r) => (
-      <Button
-        size="sm"
-        variant="danger"
-        aria-label={`Sign out ${r.client} session from ${r.ipAddress ?? "an unknown address"}`}
-        disabledReason={r.current ? "This is the session you are using; sign out from the menu instead." : null}
-        onClick={() => setEnding(r)}
-      >
-        Sign out
-      </Button>
-    )),
+    col.buttons((r) => [
+      {
+        label: "Sign out",
+        variant: "danger",
+        name: `Sign out ${r.client} session from ${r.ipAddress ?? "an unknown address"}`,
+        disabledReason: r.current ? "This is the session you are using; sign out from the menu instead." : null,
+        onClick: () => setEnding(r),
+      },
+    ]),
   ];
 
   const confirm = async () => {
@@ -82,15 +79,14 @@ export function SessionsPage() {
       <PageHeader
         title="Sessions"
         description="Where you are signed in. Sign out a session you don't recognise, then change your password."
-        actions={
-          <Button
-            variant="danger"
-            disabledReason={list.data && others === 0 && !list.table.page.hasPrev && !list.data.nextCursor ? "You have no other sessions." : null}
-            onClick={() => setEnding("others")}
-          >
-            Sign out all other sessions
-          </Button>
-        }
+        buttons={[
+          {
+            label: "Sign out all other sessions",
+            variant: "danger",
+            disabledReason: list.data && others === 0 && !list.table.page.hasPrev && !list.data.nextCursor ? "You have no other sessions." : null,
+            onClick: () => setEnding("others"),
+          },
+        ]}
       />
       <DataTable label="Sessions" columns={cols} {...list.table} rows={rows} empty={<EmptyState title="No sessions" />} />
       <ConfirmDialog

@@ -1,6 +1,7 @@
 "use client";
 // A table of hardware events (time, node, severity, kind, message), used by the Events page and the node
 // detail page's "Recent events".
+import { TableHead } from "@/components/ui/table-head";
 import Link from "next/link";
 import { SeverityBadge } from "@/components/nodes/node-status";
 
@@ -19,25 +20,7 @@ export function EventsTable({ label, rows, empty }: { label: string; rows: Event
   return (
     <div className="overflow-x-auto">
       <table aria-label={label} className="w-full text-left text-sm">
-        <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
-          <tr>
-            <th scope="col" className="py-1.5 pr-4 font-medium">
-              Time
-            </th>
-            <th scope="col" className="py-1.5 pr-4 font-medium">
-              Node
-            </th>
-            <th scope="col" className="py-1.5 pr-4 font-medium">
-              Severity
-            </th>
-            <th scope="col" className="py-1.5 pr-4 font-medium">
-              Kind
-            </th>
-            <th scope="col" className="py-1.5 font-medium">
-              Message
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={["Time", "Node", "Severity", "Kind", "Message"]} tone="plain" cell="py-1.5 pr-4 font-medium" last="py-1.5 font-medium" />
         <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
           {rows.map((e) => (
             <EventRowView key={e.id} e={e} />

@@ -3,6 +3,7 @@
 // operation's live progress (polled every second while anything is under way — no reload), and the actions its state
 // allows: start, stop (graceful; forced after a timeout, or at once with "force"), reboot, console, attach / detach
 // data volumes, backup to an image, rebuild, delete. Each action that can hurt asks first, naming the instance.
+import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -175,16 +176,7 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           )}
         </div>
         <table aria-label="Attached volumes" className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500 uppercase">
-            <tr>
-              <th className="py-1">Name</th>
-              <th>Kind</th>
-              <th>Size</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Kind", "Size", ""]} tone="muted" first="py-1" />
           <tbody>
             {i.volumes.map((v) => (
               <tr key={v.id} className="border-t border-zinc-200 dark:border-zinc-800">

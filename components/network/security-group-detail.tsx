@@ -2,6 +2,7 @@
 // One security group: its rules (delete each after confirmation), the rule editor (direction, ethertype, protocol,
 // port range, remote CIDR or remote group — field errors from the same checks the server runs), the ports a change
 // reaches, and deleting the group (disabled with the reason when it is the default, attached, or referenced).
+import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
@@ -139,11 +140,7 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
         <PageHeader
           title={`Security group ${g.name}`}
           description={`In VPC ${g.vpcName}. ${g.description}`}
-          actions={
-            <Button variant="danger" disabledReason={g.deleteBlockedReason} onClick={() => setDeletingGroup(true)}>
-              Delete group
-            </Button>
-          }
+          buttons={[{ label: "Delete group", variant: "danger", disabledReason: g.deleteBlockedReason, onClick: () => setDeletingGroup(true) }]}
         />
       </div>
       <section aria-label="Rules">
@@ -153,15 +150,7 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
         ) : (
           <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
             <table aria-label="Rules" className="w-full text-left text-sm">
-              <thead className="bg-zinc-50 text-xs text-zinc-600 uppercase dark:bg-zinc-900 dark:text-zinc-400">
-                <tr>
-                  {["Direction", "Ethertype", "Protocol", "Ports", "Remote", "Description", ""].map((h) => (
-                    <th key={h} scope="col" className="px-4 py-2 font-medium">
-                      {h || <span className="sr-only">Actions</span>}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <TableHead columns={["Direction", "Ethertype", "Protocol", "Ports", "Remote", "Description", ""]} tone="boxed" cell="px-4 py-2 font-medium" />
               <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
                 {g.rules.map((r) => (
                   <tr key={r.id}>

@@ -6,7 +6,6 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
 import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { SecurityGroupCreateDialog } from "./security-group-create";
@@ -50,11 +49,7 @@ export function SecurityGroupsPage({ tenant }: { tenant: string }) {
       <PageHeader
         title="Security groups"
         description="Stateful allow-lists the DPU enforces on every port in the group: new connections pass only when a rule allows them."
-        actions={
-          <Button variant="primary" disabledReason={noVpc} onClick={() => setCreating(true)}>
-            Create security group
-          </Button>
-        }
+        buttons={[{ label: "Create security group", variant: "primary", disabledReason: noVpc, onClick: () => setCreating(true) }]}
       />
       <ListView
         list={list}

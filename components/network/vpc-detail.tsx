@@ -6,7 +6,6 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
 import { FormError } from "@/components/ui/form";
 import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
@@ -57,11 +56,9 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
       </span>
     )),
     col.cell("dns", "DNS", (r) => <span className="text-xs">{r.dnsServers.join(", ") || "—"}</span>),
-    col.actions((r) => (
-      <Button size="sm" variant="danger" aria-label={`Delete subnet ${r.name}`} disabledReason={r.deleteBlockedReason} onClick={() => del.ask(r)}>
-        Delete
-      </Button>
-    )),
+    col.buttons((r) => [
+      { label: "Delete", variant: "danger", name: `Delete subnet ${r.name}`, disabledReason: r.deleteBlockedReason, onClick: () => del.ask(r) },
+    ]),
   ];
 
   return (
@@ -75,11 +72,7 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
         <PageHeader
           title={`VPC ${v.name}`}
           description={v.description || undefined}
-          actions={
-            <Button variant="primary" onClick={() => setCreating(true)}>
-              Create subnet
-            </Button>
-          }
+          buttons={[{ label: "Create subnet", variant: "primary", onClick: () => setCreating(true) }]}
         />
         <dl className="grid grid-cols-2 gap-x-6 gap-y-2 text-sm sm:grid-cols-4">
           <div>

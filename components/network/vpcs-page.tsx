@@ -3,7 +3,6 @@
 // after confirmation. Members create; deleting needs a tenant admin and an empty VPC (the button says why not).
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { VpcCreateDialog } from "./vpc-create";
@@ -55,11 +54,9 @@ export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
     col.count("vni", "VNI", (v) => v.vni),
     col.count("subnets", "Subnets", (v) => v.subnetCount),
     col.count("ports", "Ports", (v) => v.portCount),
-    col.actions((v) => (
-      <Button size="sm" variant="danger" aria-label={`Delete VPC ${v.name}`} disabledReason={vpcDeleteReason(v, role)} onClick={() => del.ask(v)}>
-        Delete
-      </Button>
-    )),
+    col.buttons((v) => [
+      { label: "Delete", variant: "danger", name: `Delete VPC ${v.name}`, disabledReason: vpcDeleteReason(v, role), onClick: () => del.ask(v) },
+    ]),
   ];
 
   return (
@@ -67,11 +64,7 @@ export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
       <PageHeader
         title="Networks"
         description="A VPC is your private, isolated network (its own range and VNI); subnets live inside it."
-        actions={
-          <Button variant="primary" onClick={() => setCreating(true)}>
-            Create VPC
-          </Button>
-        }
+        buttons={[{ label: "Create VPC", variant: "primary", onClick: () => setCreating(true) }]}
       />
       <ListView
         list={list}

@@ -1,6 +1,7 @@
 "use client";
 // "Bulk enroll (CSV)": reads the chosen file as text, hands it to `nodes.enrollBulk`, watches the returned
 // operation (polling every second) and then lists every row's result (line, name, ok, message).
+import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { isFinished, OperationProgress, useOperation } from "@/components/operations/operation-progress";
@@ -85,22 +86,7 @@ export function BulkEnrollDialog({ onClose }: { onClose: () => void }) {
           {finished && rows.length ? (
             <div className="max-h-80 overflow-y-auto rounded-md border border-zinc-200 dark:border-zinc-800">
               <table aria-label="Enrollment results" className="w-full text-left text-sm">
-                <thead className="bg-zinc-50 text-xs text-zinc-600 uppercase dark:bg-zinc-900 dark:text-zinc-400">
-                  <tr>
-                    <th scope="col" className="px-3 py-1.5">
-                      Line
-                    </th>
-                    <th scope="col" className="px-3 py-1.5">
-                      Name
-                    </th>
-                    <th scope="col" className="px-3 py-1.5">
-                      Result
-                    </th>
-                    <th scope="col" className="px-3 py-1.5">
-                      Message
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Line", "Name", "Result", "Message"]} tone="boxed" cell="px-3 py-1.5" />
                 <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
                   {rows.map((r) => (
                     <tr key={`${r.line}-${r.name}`}>

@@ -1,6 +1,7 @@
 "use client";
 // The hardware part of the Overview: fleet totals, per-pool counts by provisioning state and health
 // (`nodes.overview`), and the faults needing attention, each linking to its node. Polls while visible.
+import { TableHead } from "@/components/ui/table-head";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { errorInfo, useTRPC } from "@/components/trpc";
@@ -62,24 +63,11 @@ export function HardwareOverview() {
         {pools.size ? (
           <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
             <table aria-label="Hosts by pool, state and health" className="w-full text-left text-sm">
-              <thead className="bg-zinc-50 text-xs text-zinc-600 uppercase dark:bg-zinc-900 dark:text-zinc-400">
-                <tr>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Pool
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Hosts
-                  </th>
-                  {states.map((s) => (
-                    <th key={s} scope="col" className="px-4 py-2 font-medium">
-                      <StateBadge state={s} />
-                    </th>
-                  ))}
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Health
-                  </th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={["Pool", "Hosts", ...states.map((s) => <StateBadge key={s} state={s} />), "Health"]}
+                tone="boxed"
+                cell="px-4 py-2 font-medium"
+              />
               <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
                 {[...pools.entries()].map(([key, p]) => (
                   <tr key={key}>

@@ -3,6 +3,7 @@
 // (credentials only as a fingerprint), DPU children with their own power and firmware/OS update, recent events
 // and recent operations with live step progress. Polls while visible; a DPU's page links to its host and
 // leaves out the host-only lifecycle actions.
+import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -326,28 +327,7 @@ function NodeView({ n }: { n: NodeDetail }) {
           {n.children.length ? (
             <div className="overflow-x-auto">
               <table aria-label={`DPUs of ${n.name}`} className="w-full text-left text-sm">
-                <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
-                  <tr>
-                    <th scope="col" className="py-1.5 pr-4">
-                      Name
-                    </th>
-                    <th scope="col" className="py-1.5 pr-4">
-                      Power
-                    </th>
-                    <th scope="col" className="py-1.5 pr-4">
-                      Health
-                    </th>
-                    <th scope="col" className="py-1.5 pr-4">
-                      Firmware
-                    </th>
-                    <th scope="col" className="py-1.5 pr-4">
-                      Agent
-                    </th>
-                    <th scope="col" className="py-1.5">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Name", "Power", "Health", "Firmware", "Agent", ""]} tone="plain" cell="py-1.5 pr-4" last="py-1.5" />
                 <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
                   {n.children.map((c) => (
                     <ChildRow

@@ -1,6 +1,7 @@
 "use client";
 // Dialogs for node actions: per-node results of a bulk action, maintenance reason, move to pool, boot device,
 // and the DPU firmware/OS update. Each one is a small form; errors land on its field or in the dialog.
+import { TableHead } from "@/components/ui/table-head";
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
@@ -34,19 +35,7 @@ export function BulkResultsDialog({ title, results, onClose }: { title: string; 
       </p>
       <div className="max-h-96 overflow-y-auto rounded-md border border-zinc-200 dark:border-zinc-800">
         <table aria-label="Per-node results" className="w-full text-left text-sm">
-          <thead className="bg-zinc-50 text-xs text-zinc-600 uppercase dark:bg-zinc-900 dark:text-zinc-400">
-            <tr>
-              <th scope="col" className="px-3 py-1.5">
-                Node
-              </th>
-              <th scope="col" className="px-3 py-1.5">
-                Result
-              </th>
-              <th scope="col" className="px-3 py-1.5">
-                Message
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Node", "Result", "Message"]} tone="boxed" cell="px-3 py-1.5" />
           <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800">
             {results.map((r) => (
               <tr key={r.id}>

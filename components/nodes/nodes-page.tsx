@@ -211,16 +211,10 @@ export function NodesPage() {
       <PageHeader
         title="Nodes"
         description="Bare-metal hosts and their DPUs, managed through their BMCs."
-        actions={
-          <>
-            <Button disabledReason={changeReason} onClick={() => setEnrolling("csv")}>
-              Bulk enroll (CSV)
-            </Button>
-            <Button variant="primary" disabledReason={changeReason} onClick={() => setEnrolling("one")}>
-              Enroll node
-            </Button>
-          </>
-        }
+        buttons={[
+          { label: "Bulk enroll (CSV)", disabledReason: changeReason, onClick: () => setEnrolling("csv") },
+          { label: "Enroll node", variant: "primary", disabledReason: changeReason, onClick: () => setEnrolling("one") },
+        ]}
       />
       <search className="mb-3 flex flex-wrap items-end gap-3" aria-label="Filter nodes">
         <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">

@@ -4,7 +4,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch, useSort } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { poolSortKeys } from "@/db/validation/pools";
@@ -38,22 +37,16 @@ export function PoolsPage() {
     col.count("nodeCount", "Hosts", (p) => p.nodeCount),
     col.muted("description", "Description", (p) => p.description),
     col.date("createdAt", "Created", (p) => p.createdAt),
-    col.actions((p) => (
-      <>
-        <Button size="sm" aria-label={`Edit pool ${p.name}`} disabledReason={changeReason} onClick={() => setEditing(p)}>
-          Edit
-        </Button>
-        <Button
-          size="sm"
-          variant="danger"
-          aria-label={`Delete pool ${p.name}`}
-          disabledReason={changeReason ?? (p.nodeCount > 0 ? `Pool has ${p.nodeCount} host(s); move or delete them first.` : null)}
-          onClick={() => del.ask(p)}
-        >
-          Delete
-        </Button>
-      </>
-    )),
+    col.buttons((p) => [
+      { label: "Edit", name: `Edit pool ${p.name}`, disabledReason: changeReason, onClick: () => setEditing(p) },
+      {
+        label: "Delete",
+        variant: "danger",
+        name: `Delete pool ${p.name}`,
+        disabledReason: changeReason ?? (p.nodeCount > 0 ? `Pool has ${p.nodeCount} host(s); move or delete them first.` : null),
+        onClick: () => del.ask(p),
+      },
+    ]),
   ];
 
   return (
@@ -61,11 +54,7 @@ export function PoolsPage() {
       <PageHeader
         title="Pools"
         description="A pool is a named set of hosts of one hardware class; tenants provision from pools."
-        actions={
-          <Button variant="primary" disabledReason={changeReason} onClick={() => setEditing("new")}>
-            Create pool
-          </Button>
-        }
+        buttons={[{ label: "Create pool", variant: "primary", disabledReason: changeReason, onClick: () => setEditing("new") }]}
       />
       <ListView
         list={list}

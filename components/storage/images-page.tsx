@@ -5,7 +5,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { operatorCan, reasonOf } from "@/domain/roles";
@@ -53,32 +52,20 @@ export function ImagesPage() {
     col.cell("source", "Source", (i) => i.source),
     col.cell("volumes", "Volumes", (i) => i.volumeCount),
     col.cell("state", "State", (i) => <StateBadge state={i.state} />),
-    col.actions((i) => (
-      <>
-        <Button size="sm" aria-label={`Clone image ${i.name}`} disabledReason={changeReason} onClick={() => setCloning(i)}>
-          Clone
-        </Button>
-        <Button size="sm" variant="danger" aria-label={`Delete image ${i.name}`} disabledReason={changeReason} onClick={() => setDeleting(i)}>
-          Delete
-        </Button>
-      </>
-    )),
+    col.buttons((i) => [
+      { label: "Clone", name: `Clone image ${i.name}`, disabledReason: changeReason, onClick: () => setCloning(i) },
+      { label: "Delete", variant: "danger", name: `Delete image ${i.name}`, disabledReason: changeReason, onClick: () => setDeleting(i) },
+    ]),
   ];
   return (
     <div>
       <PageHeader
         title="Images"
         description="System-disk images. Each keeps a golden snapshot on storage; system disks are thin clones of it."
-        actions={
-          <>
-            <Button disabledReason={changeReason} onClick={() => setFromSnapshot(true)}>
-              Image from snapshot
-            </Button>
-            <Button variant="primary" disabledReason={changeReason} onClick={() => setUploading(true)}>
-              Upload image
-            </Button>
-          </>
-        }
+        buttons={[
+          { label: "Image from snapshot", disabledReason: changeReason, onClick: () => setFromSnapshot(true) },
+          { label: "Upload image", variant: "primary", disabledReason: changeReason, onClick: () => setUploading(true) },
+        ]}
       />
       <ListView
         list={list}

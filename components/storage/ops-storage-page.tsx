@@ -2,6 +2,7 @@
 // Operator storage: capacity (raw / used / provisioned thin) by disk pool and logical pool, storage nodes and disks
 // with health, disk/logical pool create/edit/delete (the service's refusal — e.g. "still holds 3 volumes" — is
 // shown as is), every tenant's volumes with filters and a detail view (targets, attachments), and the targets list.
+import { TableHead } from "@/components/ui/table-head";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
@@ -105,16 +106,10 @@ export function OpsStoragePage() {
       <PageHeader
         title="Storage"
         description="The distributed storage behind every cloud disk: capacity, pools, storage nodes and disks, volumes and targets."
-        actions={
-          <>
-            <Button disabledReason={changeReason} onClick={() => setDpDialog(true)}>
-              Create disk pool
-            </Button>
-            <Button variant="primary" disabledReason={changeReason} onClick={() => setLpDialog("new")}>
-              Create logical pool
-            </Button>
-          </>
-        }
+        buttons={[
+          { label: "Create disk pool", disabledReason: changeReason, onClick: () => setDpDialog(true) },
+          { label: "Create logical pool", variant: "primary", disabledReason: changeReason, onClick: () => setLpDialog("new") },
+        ]}
       />
       {d ? (
         <section aria-label="Capacity" className="flex flex-wrap gap-3">
@@ -150,14 +145,7 @@ export function OpsStoragePage() {
       <section>
         <h2 className="mb-2 text-lg font-semibold">Storage nodes</h2>
         <table aria-label="Storage nodes" className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500 uppercase">
-            <tr>
-              <th className="py-1">Node</th>
-              <th>Address</th>
-              <th>Health</th>
-              <th>Disks</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Node", "Address", "Health", "Disks"]} tone="muted" first="py-1" />
           <tbody>
             {d?.nodes.map((n) => (
               <tr key={n.id} className="border-t border-zinc-100 dark:border-zinc-800">
@@ -293,15 +281,7 @@ function Targets() {
       {q.data && q.data.length === 0 ? <p className="text-sm text-zinc-500">No volume is exported.</p> : null}
       {q.data && q.data.length > 0 ? (
         <table aria-label="Targets" className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500 uppercase">
-            <tr>
-              <th className="py-1">NQN / IQN</th>
-              <th>Protocol</th>
-              <th>Portal</th>
-              <th>Exported to</th>
-              <th>Volume</th>
-            </tr>
-          </thead>
+          <TableHead columns={["NQN / IQN", "Protocol", "Portal", "Exported to", "Volume"]} tone="muted" first="py-1" />
           <tbody>
             {q.data.map((t) => (
               <tr key={t.id} className="border-t border-zinc-100 dark:border-zinc-800">

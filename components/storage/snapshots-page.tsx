@@ -1,6 +1,7 @@
 "use client";
 // Tenant snapshots: list, create a volume from one (a thin clone), promote one to a private image (the backup
 // path: a flattened copy that outlives the volume), delete (refused while volumes made from it exist).
+import { TableHead } from "@/components/ui/table-head";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
@@ -110,17 +111,7 @@ function TenantImages({ tenant }: { tenant: string }) {
       {mine.length === 0 ? <p className="text-sm text-zinc-500">None yet: “Save as image” on a snapshot makes one only your tenant sees.</p> : null}
       {mine.length > 0 ? (
         <table aria-label="Your images" className="w-full text-left text-sm">
-          <thead className="text-xs text-zinc-500 uppercase">
-            <tr>
-              <th className="py-1">Name</th>
-              <th>OS</th>
-              <th>Min size</th>
-              <th>Volumes from it</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "OS", "Min size", "Volumes from it", ""]} tone="muted" first="py-1" />
           <tbody>
             {mine.map((i) => (
               <tr key={i.id} className="border-t border-zinc-100 dark:border-zinc-800">

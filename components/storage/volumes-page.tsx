@@ -97,11 +97,7 @@ export function VolumesPage({ tenant }: { tenant: string }) {
       <PageHeader
         title="Volumes"
         description="Block volumes on the distributed storage. A system disk is a thin clone of an image: created in seconds, no data copied."
-        actions={
-          <Button variant="primary" onClick={() => setCreating(true)}>
-            Create volume
-          </Button>
-        }
+        buttons={[{ label: "Create volume", variant: "primary", onClick: () => setCreating(true) }]}
       />
       <StorageUsage tenant={tenant} />
       <ListView

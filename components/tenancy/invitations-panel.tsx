@@ -42,11 +42,7 @@ export function TenantInvitations({ slug, tenantName }: { slug: string; tenantNa
     col.cell("role", "Role", (r) => (r.role === "tenant-admin" ? "Tenant admin" : "Tenant member")),
     col.cell("invitedBy", "Invited by", (r) => r.invitedBy ?? "—"),
     col.cell("status", "Status", (r) => (r.status === "expired" ? `Expired on ${day(r.expiresAt)}` : `Pending until ${day(r.expiresAt)}`)),
-    col.actions((r) => (
-      <Button size="sm" variant="danger" aria-label={`Revoke the invitation of ${r.email}`} onClick={() => revoke.ask(r)}>
-        Revoke
-      </Button>
-    )),
+    col.buttons((r) => [{ label: "Revoke", variant: "danger", name: `Revoke the invitation of ${r.email}`, onClick: () => revoke.ask(r) }]),
   ];
   return (
     <section aria-labelledby="pending-invitations" className="flex flex-col gap-3">

@@ -114,11 +114,9 @@ export function MembersPanel({
       </select>
     )),
     col.cell("status", "Status", (m) => (m.disabled ? "Disabled" : "Active")),
-    col.actions((m) => (
-      <Button size="sm" variant="danger" aria-label={`Remove ${m.email}`} disabledReason={canManage ?? lastAdmin(m)} onClick={() => setRemoving(m)}>
-        Remove
-      </Button>
-    )),
+    col.buttons((m) => [
+      { label: "Remove", variant: "danger", name: `Remove ${m.email}`, disabledReason: canManage ?? lastAdmin(m), onClick: () => setRemoving(m) },
+    ]),
   ];
 
   return (

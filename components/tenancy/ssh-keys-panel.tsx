@@ -3,7 +3,6 @@
 // on the server; what is wrong with a key lands on the field), delete after confirmation.
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { SshKeyAddDialog } from "./ssh-key-add";
@@ -35,22 +34,14 @@ export function SshKeysPage() {
     col.code("fingerprint", "Fingerprint", (k) => k.fingerprint),
     col.cell("comment", "Comment", (k) => k.comment ?? ""),
     col.date("createdAt", "Added", (k) => k.createdAt),
-    col.actions((k) => (
-      <Button size="sm" variant="danger" aria-label={`Delete key ${k.name}`} onClick={() => del.ask(k)}>
-        Delete
-      </Button>
-    )),
+    col.buttons((k) => [{ label: "Delete", variant: "danger", name: `Delete key ${k.name}`, onClick: () => del.ask(k) }]),
   ];
   return (
     <div>
       <PageHeader
         title="SSH keys"
         description="Your public keys. New servers you create get them for their default user. Keys belong to you, in every tenant."
-        actions={
-          <Button variant="primary" onClick={() => setAdding(true)}>
-            Add SSH key
-          </Button>
-        }
+        buttons={[{ label: "Add SSH key", variant: "primary", onClick: () => setAdding(true) }]}
       />
       <ListView
         list={list}

@@ -1,6 +1,7 @@
 "use client";
 // Operator console: one tenant — rename, suspend/resume, delete (refused with the reason while it runs resources),
 // members (add/invite, role, remove), and usage against quota with the limits editable by operator admins.
+import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
@@ -33,13 +34,7 @@ export const QUOTA_LABELS: Record<QuotaResource, string> = {
 export function QuotaTable({ limits, usage }: { limits: Record<QuotaResource, number>; usage: Record<QuotaResource, number | null> }) {
   return (
     <table aria-label="Usage and quota" className="w-full max-w-xl text-left text-sm">
-      <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
-        <tr>
-          <th className="py-1">Resource</th>
-          <th className="py-1 text-right">In use</th>
-          <th className="py-1 text-right">Quota</th>
-        </tr>
-      </thead>
+      <TableHead columns={["Resource", "In use", "Quota"]} tone="plain" cell="py-1 text-right" first="py-1" />
       <tbody>
         {(Object.keys(QUOTA_DEFAULTS) as QuotaResource[]).map((k) => {
           const used = usage[k];

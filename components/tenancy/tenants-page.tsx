@@ -4,7 +4,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { columns, ListView, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { tenantSortKeys } from "@/db/validation/tenancy";
@@ -61,11 +60,7 @@ export function TenantsPage() {
       <PageHeader
         title="Tenants"
         description="Each tenant has its own members, VPCs, servers and quota."
-        actions={
-          <Button variant="primary" disabledReason={changeReason} onClick={() => setCreating(true)}>
-            Create tenant
-          </Button>
-        }
+        buttons={[{ label: "Create tenant", variant: "primary", disabledReason: changeReason, onClick: () => setCreating(true) }]}
       />
       <ListView
         list={list}

@@ -3,7 +3,6 @@
 // operator role; lifetime up to a year; the token shown once), list with status and last use, revoke.
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { useDone } from "@/components/ui/use-done";
@@ -41,28 +40,22 @@ export function TokensPage() {
     col.cell("status", "Status", (t) => t.status),
     col.cell("expiresAt", "Expires", (t) => new Date(t.expiresAt).toLocaleDateString()),
     col.cell("lastUsedAt", "Last used", (t) => (t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : "Never")),
-    col.actions((t) => (
-      <Button
-        size="sm"
-        variant="danger"
-        aria-label={`Revoke token ${t.name}`}
-        disabledReason={t.status === "active" ? null : `This token is already ${t.status}.`}
-        onClick={() => revoke.ask(t)}
-      >
-        Revoke
-      </Button>
-    )),
+    col.buttons((t) => [
+      {
+        label: "Revoke",
+        variant: "danger",
+        name: `Revoke token ${t.name}`,
+        disabledReason: t.status === "active" ? null : `This token is already ${t.status}.`,
+        onClick: () => revoke.ask(t),
+      },
+    ]),
   ];
   return (
     <div>
       <PageHeader
         title="API tokens"
         description="Tokens let scripts call the Anvil API as you (Authorization: Bearer <token>), limited to one tenant and role, or to your operator role."
-        actions={
-          <Button variant="primary" onClick={() => setCreating(true)}>
-            Create token
-          </Button>
-        }
+        buttons={[{ label: "Create token", variant: "primary", onClick: () => setCreating(true) }]}
       />
       <ListView list={list} label="API tokens" columns={cols} empty={{ title: "No API tokens yet", body: "Create one for a script or CI job." }} />
       {creating ? (

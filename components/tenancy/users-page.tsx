@@ -134,11 +134,7 @@ export function UsersPage() {
       <PageHeader
         title="Users"
         description="Everyone who can sign in. Tenant membership is managed on each tenant; operator roles here."
-        actions={
-          <Button variant="primary" disabledReason={changeReason} onClick={() => setCreating(true)}>
-            Create user
-          </Button>
-        }
+        buttons={[{ label: "Create user", variant: "primary", disabledReason: changeReason, onClick: () => setCreating(true) }]}
       />
       <ListView
         list={list}

@@ -61,3 +61,28 @@ export const Button = forwardRef<HTMLButtonElement, ButtonProps>(function Button
     </span>
   );
 });
+
+/** A button a page header or a table row offers: its text, its accessible name when the text alone is ambiguous
+ *  (a row's "Delete"), why it is off, and what it does. */
+export interface Action {
+  label: React.ReactNode;
+  onClick: () => void;
+  name?: string;
+  disabledReason?: string | null;
+  variant?: Variant;
+}
+
+/** Buttons from a list of actions; `false`/`null` entries are actions this row or page does not offer. */
+export function ActionButtons({ actions, size }: { actions: readonly (Action | false | null | undefined)[]; size?: "sm" }) {
+  return (
+    <>
+      {actions.map((a, i) =>
+        a ? (
+          <Button key={i} size={size} variant={a.variant} aria-label={a.name} disabledReason={a.disabledReason} onClick={a.onClick}>
+            {a.label}
+          </Button>
+        ) : null,
+      )}
+    </>
+  );
+}

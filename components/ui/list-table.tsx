@@ -8,6 +8,7 @@ import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useRef, useState } from "react";
 import { errorInfo } from "@/components/trpc";
+import { type Action, ActionButtons } from "./button";
 import { DataTable, type SortState } from "./data-table";
 import { ConfirmDialog } from "./dialog";
 import { EmptyState } from "./page";
@@ -178,6 +179,11 @@ export function columns<T>() {
     header,
     cell: ({ row }) => render(row.original),
   });
+  const actions = (render: (row: T) => React.ReactNode): ColumnDef<T, unknown> => ({
+    id: "actions",
+    header: () => <span className="sr-only">Actions</span>,
+    cell: ({ row }) => <div className="flex justify-end gap-2">{render(row.original)}</div>,
+  });
   return {
     cell,
     text: (id: string, header: string, get: Get<React.ReactNode>) => cell(id, header, (r) => <span className="font-medium">{get(r)}</span>),
@@ -199,11 +205,9 @@ export function columns<T>() {
         </Link>
       )),
     /** The row-actions column: right-aligned buttons, a header only screen readers read. */
-    actions: (render: (row: T) => React.ReactNode): ColumnDef<T, unknown> => ({
-      id: "actions",
-      header: () => <span className="sr-only">Actions</span>,
-      cell: ({ row }) => <div className="flex justify-end gap-2">{render(row.original)}</div>,
-    }),
+    actions,
+    /** The row-actions column from the row's actions (small buttons, see Action). */
+    buttons: (get: (row: T) => readonly (Action | false | null | undefined)[]) => actions((r) => <ActionButtons size="sm" actions={get(r)} />),
   };
 }
 

@@ -1,5 +1,18 @@
 // Page furniture: headers, empty states, and the plain "not built yet" notice for sections to come.
-export function PageHeader({ title, description, actions }: { title: string; description?: string; actions?: React.ReactNode }) {
+import { type Action, ActionButtons } from "./button";
+
+/** The page's title, what it is for, and its actions (buttons from `buttons`, or any `actions`). */
+export function PageHeader({
+  title,
+  description,
+  buttons,
+  actions = buttons ? <ActionButtons actions={buttons} /> : undefined,
+}: {
+  title: string;
+  description?: React.ReactNode;
+  buttons?: readonly (Action | false | null | undefined)[];
+  actions?: React.ReactNode;
+}) {
   return (
     <div className="mb-6 flex flex-wrap items-start justify-between gap-4">
       <div>

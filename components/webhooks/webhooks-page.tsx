@@ -98,11 +98,7 @@ export function WebhooksPage({ tenant }: { tenant: string | null }) {
             ? "Anvil POSTs your tenant's events to these HTTPS endpoints, signed with each webhook's secret (header Anvil-Signature), retrying with backoff until they answer 2xx."
             : "Platform webhooks receive every tenant's events and the fleet's node faults, signed and retried like tenants' webhooks."
         }
-        actions={
-          <Button variant="primary" onClick={() => setAdding(true)}>
-            Add webhook
-          </Button>
-        }
+        buttons={[{ label: "Add webhook", variant: "primary", onClick: () => setAdding(true) }]}
       />
       <ListView
         list={list}
