@@ -26,8 +26,7 @@ export function InstanceAttachDialog({ tenant, id, name, onClose }: { tenant: st
       submitError={unpicked ? "Choose a volume." : attach.error}
       submitLabel="Attach"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
+      onSubmit={() => {
         setUnpicked(!volumeId);
         if (volumeId) attach.mutate({ tenant, id, volumeId });
       }}

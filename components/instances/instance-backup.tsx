@@ -26,10 +26,7 @@ export function InstanceBackupDialog({ tenant, id, name, onClose }: { tenant: st
       mutation={backup}
       submitLabel="Back up"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        backup.mutate({ tenant, id, imageName, includeDataVolumes: withData });
-      }}
+      onSubmit={() => backup.mutate({ tenant, id, imageName, includeDataVolumes: withData })}
     >
       <Field
         label="Image name"

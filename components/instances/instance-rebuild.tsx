@@ -29,10 +29,7 @@ export function InstanceRebuildDialog({
       submitLabel="Continue"
       submitDisabledReason={imageId ? null : "Choose an image first."}
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (imageId) onPick(imageId);
-      }}
+      onSubmit={() => imageId && onPick(imageId)}
     >
       <Field label="Image">
         {(p) => (

@@ -111,8 +111,7 @@ export function MoveToPoolDialog({
       submitError={pools.error}
       submitLabel="Move"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
+      onSubmit={() => {
         if (!poolId) return setErr("Choose a pool");
         onSubmit(poolId);
       }}

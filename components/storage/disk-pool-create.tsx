@@ -32,10 +32,7 @@ export function DiskPoolCreateDialog({
       submitError={serviceMessage(create.error)}
       submitLabel="Create disk pool"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate({ name, diskIds: [...picked] });
-      }}
+      onSubmit={() => create.mutate({ name, diskIds: [...picked] })}
     >
       <Field label="Name" error={errors.name?.[0]}>
         {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}

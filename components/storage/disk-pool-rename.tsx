@@ -22,10 +22,7 @@ export function DiskPoolRenameDialog({ pool, onClose }: { pool: DiskPool; onClos
       submitError={null /* the one field shows it */}
       submitLabel="Rename"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        rename.mutate({ id: pool.id, name });
-      }}
+      onSubmit={() => rename.mutate({ id: pool.id, name })}
     >
       <Field label="Name" error={rename.error ? errorInfo(rename.error).message : undefined}>
         {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}

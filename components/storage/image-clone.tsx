@@ -20,10 +20,7 @@ export function ImageCloneDialog({ image, onClose }: { image: { id: string; name
       mutation={clone}
       submitLabel="Clone"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        clone.mutate({ id: image.id, name });
-      }}
+      onSubmit={() => clone.mutate({ id: image.id, name })}
     >
       <Field label="Name of the copy" error={fieldMessages(clone.error, ["name"]).name}>
         {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}

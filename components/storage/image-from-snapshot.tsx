@@ -32,8 +32,7 @@ export function ImageFromSnapshotDialog({ onClose }: { onClose: () => void }) {
       mutation={create}
       submitLabel="Create image"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
+      onSubmit={() => {
         setUnpicked(!v.snapshotId);
         if (v.snapshotId) create.mutate({ ...v, visibility: "public" });
       }}

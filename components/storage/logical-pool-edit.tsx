@@ -37,8 +37,7 @@ export function LogicalPoolEditDialog({ pool, diskPools, onClose }: { pool: Logi
       submitError={serviceMessage(error)}
       submitLabel={pool ? "Save" : "Create logical pool"}
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
+      onSubmit={() => {
         if (pool) update.mutate({ id: pool.id, name: v.name, ...(pool.thinProvisioned ? { overcommitRatio: v.overcommit } : {}) });
         else
           create.mutate({

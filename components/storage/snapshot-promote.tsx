@@ -28,10 +28,7 @@ export function SnapshotPromoteDialog({ tenant, snapshot, onClose }: { tenant: s
       mutation={promote}
       submitLabel="Save as image"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        promote.mutate({ tenant, id: snapshot.id, ...v });
-      }}
+      onSubmit={() => promote.mutate({ tenant, id: snapshot.id, ...v })}
     >
       {FIELDS.map((k) => (
         <Field key={k} label={LABELS[k]} error={errors[k]}>

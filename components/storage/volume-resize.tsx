@@ -30,10 +30,7 @@ export function VolumeResizeDialog({
       submitError={null /* the one field shows it */}
       submitLabel="Resize"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        resize.mutate({ tenant, id: volume.id, sizeGiB: Number(size) });
-      }}
+      onSubmit={() => resize.mutate({ tenant, id: volume.id, sizeGiB: Number(size) })}
     >
       <Field label="New size (GiB)" hint={`Now ${volume.sizeGiB} GiB. Volumes only grow.`} error={oneFieldError(resize.error, "sizeGiB")}>
         {(p) => <input {...p} type="number" min={volume.sizeGiB} value={size} onChange={(e) => setSize(e.target.value)} />}

@@ -24,10 +24,7 @@ export function VolumeSnapshotDialog({ tenant, volume, onClose }: { tenant: stri
       submitError={null /* the one field shows it */}
       submitLabel="Create snapshot"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate({ tenant, volumeId: volume.id, name });
-      }}
+      onSubmit={() => create.mutate({ tenant, volumeId: volume.id, name })}
     >
       <Field label="Snapshot name" error={oneFieldError(create.error, "name")}>
         {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}

@@ -48,8 +48,7 @@ export function MemberAddDialog({
       submitError={error}
       submitLabel={portal ? "Send invitation" : "Add member"}
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
+      onSubmit={() => {
         const input = { email, name: name.trim() || undefined, role };
         if (scope.kind === "tenant") addT.mutate({ tenant: scope.slug, ...input });
         else addO.mutate({ id: scope.id, ...input });

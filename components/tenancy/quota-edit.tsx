@@ -28,10 +28,9 @@ export function QuotaEditDialog({ tenantId, limits, onClose }: { tenantId: strin
       mutation={set}
       submitLabel="Save quota"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        set.mutate({ tenantId, limits: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.trim() === "" ? Number.NaN : Number(v)])) });
-      }}
+      onSubmit={() =>
+        set.mutate({ tenantId, limits: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.trim() === "" ? Number.NaN : Number(v)])) })
+      }
     >
       <div className="grid grid-cols-2 gap-3">
         {KEYS.map((k) => (

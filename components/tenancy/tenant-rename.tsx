@@ -20,10 +20,7 @@ export function TenantRenameDialog({ id, name, onClose }: { id: string; name: st
       submitError={null /* the one field shows it */}
       submitLabel="Save"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        rename.mutate({ id, name: value });
-      }}
+      onSubmit={() => rename.mutate({ id, name: value })}
     >
       <Field label="Name" autoFocus error={oneFieldError(rename.error, "name")}>
         {(p) => <input {...p} value={value} onChange={(e) => setValue(e.target.value)} />}

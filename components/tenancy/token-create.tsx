@@ -34,8 +34,7 @@ export function TokenCreateDialog({ onClose, onCreated }: { onClose: () => void;
       submitLabel="Create token"
       submitDisabledReason={options.length ? null : "You have no tenant or operator role to scope a token to."}
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
+      onSubmit={() => {
         const [kind, a, b] = chosen.split(":");
         const s =
           kind === "p"

@@ -24,10 +24,7 @@ export function UserCreateDialog({ onClose, onCreated }: { onClose: () => void; 
       mutation={create}
       submitLabel="Create user"
       onClose={onClose}
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate({ email, name, platformRole: role });
-      }}
+      onSubmit={() => create.mutate({ email, name, platformRole: role })}
     >
       <Field label="Email" autoFocus error={errors.email}>
         {(p) => <input {...p} type="email" value={email} onChange={(e) => setEmail(e.target.value)} />}

@@ -43,6 +43,7 @@ export function FormDialog<T extends FieldValues>({
   fields?: readonly string[];
   /** For forms kept outside react-hook-form: whether closing would lose input. */
   dirty?: boolean;
+  /** What submitting does (the browser's own submit is already prevented). */
   onSubmit: (e: React.FormEvent<HTMLFormElement>) => void;
   onClose: () => void;
   submitLabel: React.ReactNode;
@@ -68,7 +69,14 @@ export function FormDialog<T extends FieldValues>({
   };
   return (
     <Dialog open onClose={close} title={title} wide={wide}>
-      <form onSubmit={onSubmit} noValidate className={columns ? "grid grid-cols-1 gap-4 sm:grid-cols-2" : "flex flex-col gap-4"}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault(); // the shell stops the browser's own submit; onSubmit only acts
+          onSubmit(e);
+        }}
+        noValidate
+        className={columns ? "grid grid-cols-1 gap-4 sm:grid-cols-2" : "flex flex-col gap-4"}
+      >
         {columns ? (
           <div className="sm:col-span-2">
             <FormError message={split.message} />
