@@ -7,9 +7,8 @@ import type { inferRouterOutputs } from "@trpc/server";
 import { useId, useState } from "react";
 import { inputCls } from "@/components/storage/shared";
 import { useTRPC } from "@/components/trpc";
-import { DataTable } from "@/components/ui/data-table";
-import { columns, useListTable } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import type { AppRouter } from "@/server/api/root";
 import { OperationStatusBadge, OperationStep, TargetLink, UNDER_WAY, When } from "./shared";
 
@@ -108,19 +107,14 @@ function AuditLog({ tenant }: { tenant: string }) {
         </Filter>
         <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
       </fieldset>
-      <DataTable
+      <ListView
+        list={list}
         label="Activity log"
         columns={cols}
-        {...list.table}
         empty={
-          <EmptyState
-            title={filtered ? "Nothing matches these filters" : "No activity yet"}
-            body={
-              filtered
-                ? "Widen the days or pick another action or person."
-                : "Every change to this tenant's instances, volumes, networks and members is listed here with who made it."
-            }
-          />
+          filtered
+            ? { title: "Nothing matches these filters", body: "Widen the days or pick another action or person." }
+            : { title: "No activity yet", body: "Every change to this tenant's instances, volumes, networks and members is listed here with who made it." }
         }
       />
     </div>
@@ -176,15 +170,14 @@ function Operations({ tenant }: { tenant: string }) {
         </Filter>
         <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
       </fieldset>
-      <DataTable
+      <ListView
+        list={list}
         label="Operations"
         columns={cols}
-        {...list.table}
         empty={
-          <EmptyState
-            title={filtered ? "No operation matches these filters" : "No operations yet"}
-            body={filtered ? undefined : "Creating, starting, stopping, backing up or deleting an instance each runs as an operation listed here."}
-          />
+          filtered
+            ? { title: "No operation matches these filters" }
+            : { title: "No operations yet", body: "Creating, starting, stopping, backing up or deleting an instance each runs as an operation listed here." }
         }
       />
     </div>

@@ -7,7 +7,7 @@ import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
 import { Field } from "@/components/ui/form";
-import { ConfirmAction, columns, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { ConfirmAction, columns, ListView, SearchBox, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
@@ -109,16 +109,11 @@ export function OpsNetworksPage() {
       <SearchBox {...search.box} label="Filter networks" placeholder="Filter by tenant, name, range or VNI" />
       <section aria-label="VPCs">
         <h2 className="mb-2 text-lg font-semibold">VPCs</h2>
-        <DataTable label="All VPCs" columns={vpcCols} {...vpcs.table} empty={<EmptyState title="No VPCs" body="Tenants have not created any VPCs yet." />} />
+        <ListView list={vpcs} label="All VPCs" columns={vpcCols} empty={{ title: "No VPCs", body: "Tenants have not created any VPCs yet." }} />
       </section>
       <section aria-label="Subnets">
         <h2 className="mb-2 text-lg font-semibold">Subnets</h2>
-        <DataTable
-          label="All subnets"
-          columns={subnetCols}
-          {...subnets.table}
-          empty={<EmptyState title="No subnets" body="Tenants have not created any subnets yet." />}
-        />
+        <ListView list={subnets} label="All subnets" columns={subnetCols} empty={{ title: "No subnets", body: "Tenants have not created any subnets yet." }} />
       </section>
       <section aria-label="Provider networks">
         <div className="mb-2 flex items-center justify-between">

@@ -6,10 +6,9 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
-import { DataTable } from "@/components/ui/data-table";
 import { FormError } from "@/components/ui/form";
-import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { ConfirmAction, columns, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { SubnetCreateDialog } from "./subnet-create";
 
 interface SubnetRow {
@@ -105,11 +104,11 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
       </div>
       <section aria-label="Subnets">
         <h2 className="mb-2 text-lg font-semibold">Subnets</h2>
-        <DataTable
+        <ListView
+          list={subnets}
           label="Subnets"
           columns={cols}
-          {...subnets.table}
-          empty={<EmptyState title="No subnets yet" body={`Create a subnet inside ${v.cidr} to give ports addresses.`} />}
+          empty={{ title: "No subnets yet", body: `Create a subnet inside ${v.cidr} to give ports addresses.` }}
         />
       </section>
       <section aria-label="Ports">

@@ -7,9 +7,9 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
-import { DataTable, type SortState } from "@/components/ui/data-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
-import { useListTable } from "@/components/ui/list-table";
+import type { SortState } from "@/components/ui/data-table";
+import { PageHeader } from "@/components/ui/page";
+import { ListView, useListTable } from "@/components/ui/list-table";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { firmwareOf } from "./node-dialogs";
@@ -154,27 +154,23 @@ export function DpusPage() {
           </select>
         </label>
       </search>
-      <DataTable<NodeListRow, SortKey>
+      <ListView
+        list={list}
         label="DPUs"
         columns={columns}
-        {...list.table}
-        sort={sort}
-        sortable={nodeSortKeys}
-        onSort={setSort}
+        sort={{ sort, sortable: nodeSortKeys, onSort: setSort }}
         empty={
-          dq || power || health ? (
-            <EmptyState title="No DPU matches the filters" body="Clear a filter to see more." />
-          ) : (
-            <EmptyState
-              title="No DPUs yet"
-              body="DPUs are discovered when a host is inspected, or enrolled with their host."
-              action={
-                <Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">
-                  Go to nodes
-                </Link>
+          dq || power || health
+            ? { title: "No DPU matches the filters", body: "Clear a filter to see more." }
+            : {
+                title: "No DPUs yet",
+                body: "DPUs are discovered when a host is inspected, or enrolled with their host.",
+                action: (
+                  <Link href="/ops/nodes" className="text-sm text-sky-700 underline dark:text-sky-400">
+                    Go to nodes
+                  </Link>
+                ),
               }
-            />
-          )
         }
       />
     </div>

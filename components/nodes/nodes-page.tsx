@@ -7,10 +7,10 @@ import type { ColumnDef } from "@tanstack/react-table";
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
-import { DataTable, type SortState } from "@/components/ui/data-table";
-import { useListTable } from "@/components/ui/list-table";
-import { EmptyState, PageHeader } from "@/components/ui/page";
+import { type Action, ActionButtons, Button } from "@/components/ui/button";
+import type { SortState } from "@/components/ui/data-table";
+import { ListView, useListTable } from "@/components/ui/list-table";
+import { PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { PROVISION_STATES } from "@/domain/node-lifecycle";
@@ -118,6 +118,8 @@ export function NodesPage() {
   const allOnPage = rows.length > 0 && rows.every((r) => selected.has(r.id));
   const actions = useNodeActions({ report: "dialog", onDone: () => setSelected(new Map()) });
   const [enrolling, setEnrolling] = useState<"one" | "csv" | null>(null);
+  const enroll: Action = { label: "Enroll node", variant: "primary", disabledReason: changeReason, onClick: () => setEnrolling("one") };
+  const bulkEnroll: Action = { label: "Bulk enroll (CSV)", disabledReason: changeReason, onClick: () => setEnrolling("csv") };
 
   const columns: ColumnDef<NodeListRow, unknown>[] = [
     {
@@ -208,14 +210,7 @@ export function NodesPage() {
 
   return (
     <div>
-      <PageHeader
-        title="Nodes"
-        description="Bare-metal hosts and their DPUs, managed through their BMCs."
-        buttons={[
-          { label: "Bulk enroll (CSV)", disabledReason: changeReason, onClick: () => setEnrolling("csv") },
-          { label: "Enroll node", variant: "primary", disabledReason: changeReason, onClick: () => setEnrolling("one") },
-        ]}
-      />
+      <PageHeader title="Nodes" description="Bare-metal hosts and their DPUs, managed through their BMCs." buttons={[bulkEnroll, enroll]} />
       <search className="mb-3 flex flex-wrap items-end gap-3" aria-label="Filter nodes">
         <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           Search
@@ -287,32 +282,23 @@ export function NodesPage() {
           </Button>
         </div>
       ) : null}
-      <DataTable<NodeListRow, SortKey>
+      <ListView
+        list={list}
         label="Nodes"
         columns={columns}
-        {...list.table}
-        sort={sort}
-        sortable={nodeSortKeys}
-        onSort={setSort}
+        sort={{ sort, sortable: nodeSortKeys, onSort: setSort }}
         empty={
-          filtered ? (
-            <EmptyState title="No node matches the filters" body="Clear a filter to see more nodes." />
-          ) : (
-            <EmptyState
-              title="No nodes enrolled yet — enroll one or upload a CSV"
-              body="Enrolling checks the BMC first; nothing is stored when it does not answer."
-              action={
-                <div className="mt-2 flex gap-2">
-                  <Button variant="primary" disabledReason={changeReason} onClick={() => setEnrolling("one")}>
-                    Enroll node
-                  </Button>
-                  <Button disabledReason={changeReason} onClick={() => setEnrolling("csv")}>
-                    Bulk enroll (CSV)
-                  </Button>
-                </div>
+          filtered
+            ? { title: "No node matches the filters", body: "Clear a filter to see more nodes." }
+            : {
+                title: "No nodes enrolled yet — enroll one or upload a CSV",
+                body: "Enrolling checks the BMC first; nothing is stored when it does not answer.",
+                action: (
+                  <div className="mt-2 flex gap-2">
+                    <ActionButtons actions={[enroll, bulkEnroll]} />
+                  </div>
+                ),
               }
-            />
-          )
         }
       />
       {enrolling === "one" ? <EnrollDialog onClose={() => setEnrolling(null)} /> : null}
