@@ -7,7 +7,7 @@ import { useState } from "react";
 import { SeverityBadge } from "@/components/nodes/node-status";
 import { useTRPC } from "@/components/trpc";
 import { DataTable } from "@/components/ui/data-table";
-import { columns, useListTable } from "@/components/ui/list-table";
+import { columns, FilterSelect, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import type { EventLike } from "./events-table";
@@ -119,17 +119,7 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
             ))}
           </div>
         </fieldset>
-        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-          Kind
-          <select aria-label="Kind" value={kind} onChange={(e) => setKind(e.target.value as Kind | "")} className={inputCls}>
-            <option value="">Any</option>
-            {KINDS.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Kind" value={kind} onChange={setKind} options={KINDS} />
         <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           From
           <input type="datetime-local" aria-label="From" value={from} onChange={(e) => setFrom(e.target.value)} className={inputCls} />

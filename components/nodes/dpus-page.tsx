@@ -9,7 +9,7 @@ import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import type { SortState } from "@/components/ui/data-table";
 import { PageHeader } from "@/components/ui/page";
-import { ListView, useListTable } from "@/components/ui/list-table";
+import { FilterSelect, ListView, useListTable } from "@/components/ui/list-table";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { firmwareOf } from "./node-dialogs";
@@ -131,28 +131,8 @@ export function DpusPage() {
             className={`${selectCls} w-56 px-3`}
           />
         </label>
-        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-          Power
-          <select aria-label="Power" value={power} onChange={(e) => setPower(e.target.value)} className={selectCls}>
-            <option value="">Any</option>
-            {powerValues.map((p) => (
-              <option key={p} value={p}>
-                {p.replace("_", " ")}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-          BMC health
-          <select aria-label="BMC health" value={health} onChange={(e) => setHealth(e.target.value)} className={selectCls}>
-            <option value="">Any</option>
-            {healthValues.map((h) => (
-              <option key={h} value={h}>
-                {h}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Power" value={power} onChange={setPower} options={powerValues} />
+        <FilterSelect label="BMC health" value={health} onChange={setHealth} options={healthValues} />
       </search>
       <ListView
         list={list}

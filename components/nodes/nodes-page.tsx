@@ -9,7 +9,7 @@ import { useEffect, useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { type Action, ActionButtons, Button } from "@/components/ui/button";
 import type { SortState } from "@/components/ui/data-table";
-import { ListView, useListTable } from "@/components/ui/list-table";
+import { FilterSelect, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
@@ -23,36 +23,7 @@ type SortKey = (typeof nodeSortKeys)[number];
 type Tri = "" | "yes" | "no";
 const tri = (v: Tri) => (v === "" ? undefined : v === "yes");
 
-const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
-
-function FilterSelect({
-  label,
-  value,
-  onChange,
-  options,
-}: {
-  label: string;
-  value: string;
-  onChange: (v: string) => void;
-  options: readonly (string | [string, string])[];
-}) {
-  return (
-    <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-      {label}
-      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)} className={selectCls}>
-        <option value="">Any</option>
-        {options.map((o) => {
-          const [v, l] = typeof o === "string" ? [o, o.replace("_", " ")] : o;
-          return (
-            <option key={v} value={v}>
-              {l}
-            </option>
-          );
-        })}
-      </select>
-    </label>
-  );
-}
+const _selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
 
 const BULK: { label: string; action: NodeActionKind; variant?: "danger" }[] = [
   { label: "Power on", action: { kind: "power", action: "on" } },

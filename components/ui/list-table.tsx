@@ -143,6 +143,8 @@ export function SearchBox({
   );
 }
 
+const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+
 /** A list filter as a plain select: options are [value, label] pairs. */
 export function SelectFilter<V extends string>({
   label,
@@ -156,18 +158,43 @@ export function SelectFilter<V extends string>({
   options: readonly (readonly [V, string])[];
 }) {
   return (
-    <select
-      aria-label={label}
-      value={value}
-      onChange={(e) => onChange(e.target.value as V)}
-      className="rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-    >
+    <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value as V)} className={selectCls}>
       {options.map(([v, l]) => (
         <option key={v} value={v}>
           {l}
         </option>
       ))}
     </select>
+  );
+}
+
+/** A filter select with its label above it (filter bars of several): "" is Any; a plain value shows with "_" as a space. */
+export function FilterSelect<V extends string>({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: V | "";
+  onChange: (v: V | "") => void;
+  options: readonly (V | readonly [V, string])[];
+}) {
+  return (
+    <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+      {label}
+      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value as V | "")} className={selectCls}>
+        <option value="">Any</option>
+        {options.map((o) => {
+          const [v, l] = typeof o === "string" ? [o, o.replace("_", " ")] : o;
+          return (
+            <option key={v} value={v}>
+              {l}
+            </option>
+          );
+        })}
+      </select>
+    </label>
   );
 }
 
