@@ -1,7 +1,7 @@
 "use client";
 // The audit log: who changed what, when, newest first; filter by text and action, cursor pages.
 import { useTRPC } from "@/components/trpc";
-import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 
 interface Row {
@@ -32,8 +32,7 @@ const cols = [
 
 export function AuditPage() {
   const trpc = useTRPC();
-  const search = useSearch();
-  const list = useListTable((cursor) => trpc.audit.list.queryOptions({ q: search.dq || undefined, cursor }), { resetKey: search.dq });
+  const list = useListTable((cursor, q) => trpc.audit.list.queryOptions({ q, cursor }));
   return (
     <div>
       <PageHeader title="Audit" description="Every change, who made it and when." />
@@ -41,8 +40,8 @@ export function AuditPage() {
         list={list}
         label="Audit events"
         columns={cols}
-        search={{ ...search.box, label: "Filter audit events", placeholder: "Filter by person, action or target" }}
-        empty={{ title: "No audit events", body: search.dq ? `Nothing matches “${search.dq}”.` : "Changes will be listed here." }}
+        search={{ label: "Filter audit events", placeholder: "Filter by person, action or target" }}
+        empty={{ title: "No audit events", body: list.search.dq ? `Nothing matches “${list.search.dq}”.` : "Changes will be listed here." }}
       />
     </div>
   );

@@ -7,7 +7,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
-import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { inputCls, UsageMeter } from "@/components/storage/shared";
 import { INSTANCE_STATES, type InstanceState, TRANSIENT_STATES } from "@/domain/instance-lifecycle";
@@ -58,14 +58,13 @@ export function ComputeUsage({ tenant }: { tenant: string }) {
 
 export function InstancesPage({ tenant, initialState }: { tenant: string; initialState?: InstanceState }) {
   const trpc = useTRPC();
-  const search = useSearch();
-  const dq = search.dq;
   const [state, setState] = useState<InstanceState | "">(initialState ?? "");
-  const list = useListTable((cursor) => trpc.instances.list.queryOptions({ tenant, q: dq || undefined, state: state || undefined, cursor }), {
-    resetKey: [dq, state],
+  const list = useListTable((cursor, q) => trpc.instances.list.queryOptions({ tenant, q, state: state || undefined, cursor }), {
+    resetKey: state,
     // Follow creates, stops and deletes as they happen, without a reload.
     poll: (data) => (data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
   });
+  const dq = list.search.dq;
   const base = `/t/${encodeURIComponent(tenant)}/instances`;
   const create = (
     <Link href={`${base}/new`} className="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700 dark:bg-sky-500 dark:text-zinc-950">
@@ -94,7 +93,7 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
         list={list}
         label="Instances"
         columns={cols}
-        search={{ ...search.box, label: "Filter instances", placeholder: "Filter by name" }}
+        search={{ label: "Filter instances", placeholder: "Filter by name" }}
         bar="mb-3 flex flex-wrap gap-3"
         filters={
           <select

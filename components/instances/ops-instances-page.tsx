@@ -9,7 +9,7 @@ import { errorInfo, useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
@@ -39,12 +39,10 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
-  const search = useSearch();
-  const dq = search.dq;
-  const list = useListTable((cursor) => trpc.instances.adminList.queryOptions({ q: dq || undefined, cursor }), {
-    resetKey: dq,
+  const list = useListTable((cursor, q) => trpc.instances.adminList.queryOptions({ q, cursor }), {
     poll: (data) => (data?.items.some((i) => TRANSITIONAL.has(i.state)) ? 1000 : 10_000),
   });
+  const dq = list.search.dq;
   const [pending, setPending] = useState<Pending>(null);
   const done = (msg: string) => async () => {
     toast("success", msg);
@@ -147,7 +145,7 @@ export function OpsInstancesPage({ canAct }: { canAct: boolean }) {
         list={list}
         label="All instances"
         columns={cols}
-        search={{ ...search.box, label: "Filter instances", placeholder: "Filter by name" }}
+        search={{ label: "Filter instances", placeholder: "Filter by name" }}
         empty={
           dq
             ? { title: "No instance matches the filter" }

@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
-import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { SecurityGroupCreateDialog } from "./security-group-create";
 
@@ -23,8 +23,7 @@ const col = columns<GroupRow>();
 
 export function SecurityGroupsPage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const search = useSearch();
-  const list = useListTable((cursor) => trpc.securityGroups.list.queryOptions({ tenant, q: search.dq || undefined, cursor }), { resetKey: search.dq });
+  const list = useListTable((cursor, q) => trpc.securityGroups.list.queryOptions({ tenant, q, cursor }));
   const vpcs = useQuery(trpc.vpcs.list.queryOptions({ tenant, limit: 200 }));
   const [creating, setCreating] = useState(false);
   const noVpc = vpcs.data && vpcs.data.items.length === 0 ? "Create a VPC first: security groups belong to a VPC." : null;
@@ -55,10 +54,10 @@ export function SecurityGroupsPage({ tenant }: { tenant: string }) {
         list={list}
         label="Security groups"
         columns={cols}
-        search={{ ...search.box, label: "Filter security groups", placeholder: "Filter by name or description" }}
+        search={{ label: "Filter security groups", placeholder: "Filter by name or description" }}
         empty={
-          search.dq
-            ? { title: "No group matches the filter", body: `Nothing matches “${search.dq}”.` }
+          list.search.dq
+            ? { title: "No group matches the filter", body: `Nothing matches “${list.search.dq}”.` }
             : { title: "No security groups yet", body: "Each VPC gets a default group; create more to open specific ports." }
         }
       />

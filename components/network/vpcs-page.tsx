@@ -3,7 +3,7 @@
 // after confirmation. Members create; deleting needs a tenant admin and an empty VPC (the button says why not).
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { VpcCreateDialog } from "./vpc-create";
 
@@ -31,9 +31,8 @@ export function vpcDeleteReason(v: { name: string; subnetCount: number; portCoun
 
 export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
   const trpc = useTRPC();
-  const search = useSearch();
-  const dq = search.dq;
-  const list = useListTable((cursor) => trpc.vpcs.list.queryOptions({ tenant, q: dq || undefined, cursor }), { resetKey: dq });
+  const list = useListTable((cursor, q) => trpc.vpcs.list.queryOptions({ tenant, q, cursor }));
+  const dq = list.search.dq;
   const [creating, setCreating] = useState(false);
   const del = useConfirmAction({
     mutation: (o) => trpc.vpcs.delete.mutationOptions(o),
@@ -70,7 +69,7 @@ export function VpcsPage({ tenant, role }: { tenant: string; role: Role }) {
         list={list}
         label="VPCs"
         columns={cols}
-        search={{ ...search.box, label: "Filter VPCs", placeholder: "Filter by name or range" }}
+        search={{ label: "Filter VPCs", placeholder: "Filter by name or range" }}
         empty={
           dq
             ? { title: "No VPC matches the filter", body: `Nothing matches “${dq}”.` }

@@ -4,7 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch, useSort } from "@/components/ui/list-table";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSort } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { poolSortKeys } from "@/db/validation/pools";
 import { operatorCan, reasonOf } from "@/domain/roles";
@@ -17,10 +17,9 @@ export function PoolsPage() {
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
 
-  const search = useSearch();
   const { sort, props: sortProps } = useSort({ key: "name", dir: "asc" }, poolSortKeys);
-  const list = useListTable((cursor) => trpc.pools.list.queryOptions({ q: search.dq || undefined, sort: sort.key, dir: sort.dir, cursor }), {
-    resetKey: [search.dq, sort],
+  const list = useListTable((cursor, q) => trpc.pools.list.queryOptions({ q, sort: sort.key, dir: sort.dir, cursor }), {
+    resetKey: sort,
   });
 
   const [editing, setEditing] = useState<PoolRow | "new" | null>(null);
@@ -61,11 +60,11 @@ export function PoolsPage() {
         label="Pools"
         columns={cols}
         sort={sortProps}
-        search={{ ...search.box, label: "Filter pools", placeholder: "Filter by name, class or description" }}
+        search={{ label: "Filter pools", placeholder: "Filter by name, class or description" }}
         bar="mb-3 flex items-center gap-3"
         empty={
-          search.dq
-            ? { title: "No pool matches the filter", body: `Nothing matches “${search.dq}”.` }
+          list.search.dq
+            ? { title: "No pool matches the filter", body: `Nothing matches “${list.search.dq}”.` }
             : { title: "No pools yet", body: "Create a pool to group hosts of one hardware class." }
         }
       />

@@ -5,7 +5,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { ImageCloneDialog } from "./image-clone";
@@ -34,10 +34,9 @@ export function ImagesPage() {
   const trpc = useTRPC();
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
-  const search = useSearch();
-  const dq = search.dq;
   const [os, setOs] = useState("");
-  const list = useListTable((cursor) => trpc.images.list.queryOptions({ q: dq || undefined, os: os || undefined, cursor }), { resetKey: [dq, os] });
+  const list = useListTable((cursor, q) => trpc.images.list.queryOptions({ q, os: os || undefined, cursor }), { resetKey: os });
+  const dq = list.search.dq;
   const osList = useQuery(trpc.images.osList.queryOptions());
   const [uploading, setUploading] = useState(false);
   const [fromSnapshot, setFromSnapshot] = useState(false);
@@ -71,7 +70,7 @@ export function ImagesPage() {
         list={list}
         label="Images"
         columns={cols}
-        search={{ ...search.box, label: "Filter images", placeholder: "Filter by name, OS or version" }}
+        search={{ label: "Filter images", placeholder: "Filter by name, OS or version" }}
         bar="mb-3 flex gap-2"
         filters={
           <select aria-label="OS" value={os} onChange={(e) => setOs(e.target.value)} className={inputCls}>

@@ -6,7 +6,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { StateBadge } from "./shared";
 import { SnapshotPromoteDialog } from "./snapshot-promote";
@@ -26,9 +26,8 @@ const col = columns<SnapshotRow>();
 
 export function SnapshotsPage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const search = useSearch();
-  const dq = search.dq;
-  const list = useListTable((cursor) => trpc.snapshots.list.queryOptions({ tenant, q: dq || undefined, cursor }), { resetKey: dq });
+  const list = useListTable((cursor, q) => trpc.snapshots.list.queryOptions({ tenant, q, cursor }));
+  const dq = list.search.dq;
   const [cloning, setCloning] = useState<SnapshotRow | null>(null);
   const [promoting, setPromoting] = useState<SnapshotRow | null>(null);
   const del = useConfirmAction({
@@ -78,7 +77,7 @@ export function SnapshotsPage({ tenant }: { tenant: string }) {
         list={list}
         label="Snapshots"
         columns={cols}
-        search={{ ...search.box, label: "Filter snapshots", placeholder: "Filter by name" }}
+        search={{ label: "Filter snapshots", placeholder: "Filter by name" }}
         empty={dq ? { title: "No snapshot matches the filter" } : { title: "No snapshots yet", body: "Snapshot a volume from the Volumes page." }}
       />
       <TenantImages tenant={tenant} />

@@ -6,7 +6,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { columns, ConfirmAction, ListView, useConfirmAction, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { StateBadge, UsageMeter } from "./shared";
 import { VolumeCreateDialog } from "./volume-create";
@@ -47,9 +47,8 @@ export function StorageUsage({ tenant }: { tenant: string }) {
 
 export function VolumesPage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const search = useSearch();
-  const dq = search.dq;
-  const list = useListTable((cursor) => trpc.volumes.list.queryOptions({ tenant, q: dq || undefined, cursor }), { resetKey: dq });
+  const list = useListTable((cursor, q) => trpc.volumes.list.queryOptions({ tenant, q, cursor }));
+  const dq = list.search.dq;
   const [creating, setCreating] = useState(false);
   const [resizing, setResizing] = useState<VolumeRow | null>(null);
   const [snapshotting, setSnapshotting] = useState<VolumeRow | null>(null);
@@ -104,7 +103,7 @@ export function VolumesPage({ tenant }: { tenant: string }) {
         list={list}
         label="Volumes"
         columns={cols}
-        search={{ ...search.box, label: "Filter volumes", placeholder: "Filter by name" }}
+        search={{ label: "Filter volumes", placeholder: "Filter by name" }}
         empty={dq ? { title: "No volume matches the filter" } : { title: "No volumes yet", body: "Create a blank volume, or a system disk from an image." }}
       />
       {creating ? <VolumeCreateDialog tenant={tenant} onClose={() => setCreating(false)} /> : null}

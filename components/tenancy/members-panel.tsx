@@ -8,7 +8,7 @@ import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { columns, ListView, useListTable, useSearch } from "@/components/ui/list-table";
+import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { useToast } from "@/components/ui/toast";
 import { TenantInvitations } from "./invitations-panel";
 import { MemberAddDialog } from "./member-add";
@@ -43,12 +43,11 @@ export function MembersPanel({
   const trpc = useTRPC();
   const qc = useQueryClient();
   const toast = useToast();
-  const search = useSearch();
-  const dq = search.dq;
   // One list, from the portal's procedure or the operators' one.
   const list = useListTable(
     (
       cursor,
+      q,
     ): UseQueryOptions<
       { items: MemberRow[]; nextCursor: string | null; adminCount?: number },
       unknown,
@@ -56,10 +55,10 @@ export function MembersPanel({
       QueryKey
     > =>
       scope.kind === "tenant"
-        ? (trpc.members.list.queryOptions({ q: dq || undefined, cursor, tenant: scope.slug }) as never)
-        : (trpc.tenants.members.queryOptions({ q: dq || undefined, cursor, id: scope.id }) as never),
-    { resetKey: dq },
+        ? (trpc.members.list.queryOptions({ q, cursor, tenant: scope.slug }) as never)
+        : (trpc.tenants.members.queryOptions({ q, cursor, id: scope.id }) as never),
   );
+  const dq = list.search.dq;
   const admins = scope.kind === "tenant" ? list.data?.adminCount : adminCount;
 
   const [adding, setAdding] = useState(false);
@@ -125,7 +124,7 @@ export function MembersPanel({
         list={list}
         label="Members"
         columns={cols}
-        search={{ ...search.box, label: "Filter members", placeholder: "Filter by name or email", width: "w-72" }}
+        search={{ label: "Filter members", placeholder: "Filter by name or email", width: "w-72" }}
         bar="flex items-center justify-between gap-3"
         filters={
           <Button variant="primary" disabledReason={canManage} onClick={() => setAdding(true)}>

@@ -4,7 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { columns, ListView, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
+import { columns, ListView, SelectFilter, useListTable, useSort } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { tenantSortKeys } from "@/db/validation/tenancy";
 import { operatorCan, reasonOf } from "@/domain/roles";
@@ -34,13 +34,11 @@ export function TenantsPage() {
   const trpc = useTRPC();
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
-  const search = useSearch();
   const [state, setState] = useState<"" | "active" | "suspended">("");
   const { sort, props: sortProps } = useSort({ key: "name", dir: "asc" }, tenantSortKeys);
-  const list = useListTable(
-    (cursor) => trpc.tenants.list.queryOptions({ q: search.dq || undefined, state: state || undefined, sort: sort.key, dir: sort.dir, cursor }),
-    { resetKey: [search.dq, state, sort] },
-  );
+  const list = useListTable((cursor, q) => trpc.tenants.list.queryOptions({ q, state: state || undefined, sort: sort.key, dir: sort.dir, cursor }), {
+    resetKey: [state, sort],
+  });
   const [creating, setCreating] = useState(false);
   const cols = [
     col.link(
@@ -54,7 +52,7 @@ export function TenantsPage() {
     col.count("members", "Members", (t) => t.memberCount),
     col.date("createdAt", "Created", (t) => t.createdAt),
   ];
-  const filtered = search.dq || state;
+  const filtered = list.search.dq || state;
   return (
     <div>
       <PageHeader
@@ -67,7 +65,7 @@ export function TenantsPage() {
         label="Tenants"
         columns={cols}
         sort={sortProps}
-        search={{ ...search.box, label: "Filter tenants", placeholder: "Filter by name or slug", width: "w-72" }}
+        search={{ label: "Filter tenants", placeholder: "Filter by name or slug", width: "w-72" }}
         bar="mb-3 flex items-center gap-3"
         filters={
           <SelectFilter

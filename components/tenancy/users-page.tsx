@@ -7,7 +7,7 @@ import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { columns, ListView, SelectFilter, useListTable, useSearch, useSort } from "@/components/ui/list-table";
+import { columns, ListView, SelectFilter, useListTable, useSort } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { userSortKeys } from "@/db/validation/tenancy";
@@ -33,13 +33,11 @@ export function UsersPage() {
   const toast = useToast();
   const me = useQuery(trpc.session.me.queryOptions());
   const changeReason = me.data ? reasonOf(operatorCan.change(me.data.platformRole)) : "Loading your permissions…";
-  const search = useSearch();
   const [role, setRole] = useState<"" | "operator" | "none">("");
   const { sort, props: sortProps } = useSort({ key: "email", dir: "asc" }, userSortKeys);
-  const list = useListTable(
-    (cursor) => trpc.users.list.queryOptions({ q: search.dq || undefined, role: role || undefined, sort: sort.key, dir: sort.dir, cursor }),
-    { resetKey: [search.dq, role, sort] },
-  );
+  const list = useListTable((cursor, q) => trpc.users.list.queryOptions({ q, role: role || undefined, sort: sort.key, dir: sort.dir, cursor }), {
+    resetKey: [role, sort],
+  });
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ title: string; email: string; password: string } | null>(null);
   const [confirm, setConfirm] = useState<{ kind: "reset" | "disable" | "signOut"; user: UserRow } | null>(null);
@@ -141,7 +139,7 @@ export function UsersPage() {
         label="Users"
         columns={cols}
         sort={sortProps}
-        search={{ ...search.box, label: "Filter users", placeholder: "Filter by name or email", width: "w-72" }}
+        search={{ label: "Filter users", placeholder: "Filter by name or email", width: "w-72" }}
         bar="mb-3 flex items-center gap-3"
         filters={
           <SelectFilter

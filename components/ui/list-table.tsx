@@ -1,6 +1,6 @@
 "use client";
-// One hook owns a paginated server list (STYLE.md §6): the query, the cursor stack (reset when the filter or
-// sort changes), polling, and the loading/error/paging props DataTable takes. A page passes its query and
+// One hook owns a paginated server list (STYLE.md §6): the query, its search box (the query gets the debounced
+// text), the cursor stack (reset when the search, filter or sort changes), polling, and the loading/error/paging props DataTable takes. A page passes its query and
 // columns and renders <ListView list label columns empty /> (its filter bar, the table, what an empty list says).
 // Shared column helpers and the confirm-before-acting helper (delete, revoke…) live here too.
 import { keepPreviousData, type QueryKey, type UseMutationOptions, type UseQueryOptions, useMutation, useQuery } from "@tanstack/react-query";
@@ -23,7 +23,7 @@ interface ListPage {
 
 export function useListTable<TData extends ListPage, TKey extends QueryKey>(
   // biome-ignore lint/suspicious/noExplicitAny: tRPC's query options carry their own error type
-  query: (cursor: string | null) => UseQueryOptions<TData, any, TData, TKey>,
+  query: (cursor: string | null, q: string | undefined) => UseQueryOptions<TData, any, TData, TKey>,
   opts: {
     /** Filters and sort: when they change, paging starts again at the first page. */
     resetKey?: unknown;
@@ -37,9 +37,10 @@ export function useListTable<TData extends ListPage, TKey extends QueryKey>(
 ) {
   const { poll, pageSummary = true } = opts;
   const quiet = opts.quiet || poll !== undefined;
-  const pages = useCursorPages(JSON.stringify(opts.resetKey ?? ""));
+  const search = useSearch();
+  const pages = useCursorPages(JSON.stringify([search.dq, opts.resetKey ?? ""]));
   const list = useQuery({
-    ...query(pages.cursor),
+    ...query(pages.cursor, search.dq || undefined),
     placeholderData: keepPreviousData,
     refetchInterval: poll === undefined ? undefined : typeof poll === "number" ? poll : (q) => poll(q.state.data),
   });
@@ -48,6 +49,7 @@ export function useListTable<TData extends ListPage, TKey extends QueryKey>(
   return {
     query: list,
     data: list.data,
+    search,
     rows,
     table: {
       rows,
@@ -88,12 +90,13 @@ export function ListView<T, K extends string = string>({
   bar = "mb-3",
   empty,
 }: {
-  list: { table: TableState };
+  list: { table: TableState; search: { box: { value: string; onChange: (v: string) => void } } };
   label: string;
   columns: ColumnDef<T, unknown>[];
   /** The sort state and the columns it may sort by (useSort's props). */
   sort?: { sort: SortState<K>; sortable: readonly K[]; onSort: (s: SortState<K>) => void };
-  search?: React.ComponentProps<typeof SearchBox>;
+  /** The list's search box: what it is called and what it suggests. */
+  search?: Omit<React.ComponentProps<typeof SearchBox>, "value" | "onChange">;
   filters?: React.ReactNode;
   bar?: string;
   empty: React.ComponentProps<typeof EmptyState>;
@@ -102,7 +105,7 @@ export function ListView<T, K extends string = string>({
     <>
       {search || filters ? (
         <div className={bar}>
-          {search ? <SearchBox {...search} /> : null}
+          {search ? <SearchBox {...list.search.box} {...search} /> : null}
           {filters}
         </div>
       ) : null}
