@@ -10,7 +10,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { OperationProgress, type Operation } from "@/components/operations/operation-progress";
 import { errorInfo, useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
+import { ActionButtons, Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
@@ -163,15 +163,14 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           <h2 className="text-lg font-semibold">Volumes</h2>
           {deleted ? null : (
             <div className="flex gap-2">
-              <Button size="sm" onClick={() => setAttaching(true)} disabledReason={reason(a.attach)}>
-                Attach volume
-              </Button>
-              <Button size="sm" onClick={() => setBackingUp(true)} disabledReason={reason(a.backup)}>
-                Back up
-              </Button>
-              <Button size="sm" onClick={() => setRebuilding(true)} disabledReason={reason(a.rebuild)}>
-                Rebuild
-              </Button>
+              <ActionButtons
+                size="sm"
+                actions={[
+                  { label: "Attach volume", disabledReason: reason(a.attach), onClick: () => setAttaching(true) },
+                  { label: "Back up", disabledReason: reason(a.backup), onClick: () => setBackingUp(true) },
+                  { label: "Rebuild", disabledReason: reason(a.rebuild), onClick: () => setRebuilding(true) },
+                ]}
+              />
             </div>
           )}
         </div>
@@ -188,15 +187,18 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
                 <td className="tabular-nums">{v.sizeGiB} GiB</td>
                 <td className="text-right">
                   {v.kind === "data" && !deleted ? (
-                    <Button
+                    <ActionButtons
                       size="sm"
-                      aria-label={`Detach volume ${v.name}`}
-                      disabledReason={reason(a.attach)}
-                      busy={detach.isPending}
-                      onClick={() => detach.mutate({ tenant, id, volumeId: v.id })}
-                    >
-                      Detach
-                    </Button>
+                      actions={[
+                        {
+                          label: "Detach",
+                          name: `Detach volume ${v.name}`,
+                          disabledReason: reason(a.attach),
+                          busy: detach.isPending,
+                          onClick: () => detach.mutate({ tenant, id, volumeId: v.id }),
+                        },
+                      ]}
+                    />
                   ) : null}
                 </td>
               </tr>

@@ -9,7 +9,7 @@ import { useTRPC } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
-import { inputCls, UsageMeter } from "@/components/storage/shared";
+import { inputCls, UsageMeters } from "@/components/storage/shared";
 import { INSTANCE_STATES, type InstanceState, TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
 /** The states a workflow owns (the transition table's transient states): shown as under way, polled fast. */
@@ -47,13 +47,12 @@ export function ComputeUsage({ tenant }: { tenant: string }) {
   const q = useQuery(trpc.quotas.get.queryOptions({ tenant }));
   if (!q.data) return null;
   const { limits, usage } = q.data;
-  return (
-    <section aria-label="Compute quota" className="mb-4 flex flex-wrap gap-3">
-      <UsageMeter label="Instances" used={usage.instances ?? 0} limit={limits.instances} />
-      <UsageMeter label="Cores" used={usage.cores ?? 0} limit={limits.cores} />
-      <UsageMeter label="RAM" used={usage.ramGiB ?? 0} limit={limits.ramGiB} unit=" GiB" />
-    </section>
-  );
+  const meters = [
+    { label: "Instances", used: usage.instances ?? 0, limit: limits.instances },
+    { label: "Cores", used: usage.cores ?? 0, limit: limits.cores },
+    { label: "RAM", used: usage.ramGiB ?? 0, limit: limits.ramGiB, unit: " GiB" },
+  ];
+  return <UsageMeters label="Compute quota" meters={meters} />;
 }
 
 export function InstancesPage({ tenant, initialState }: { tenant: string; initialState?: InstanceState }) {

@@ -9,7 +9,7 @@ import { useState } from "react";
 import { useForm } from "react-hook-form";
 import { useRouter } from "next/navigation";
 import { errorInfo, useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
+import { ActionButtons, Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { Field, FormError } from "@/components/ui/form";
 import { EmptyState, PageHeader } from "@/components/ui/page";
@@ -161,14 +161,17 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
                     <td className="px-4 py-2">{r.remoteCidr ? <code className="text-xs">{r.remoteCidr}</code> : `group ${r.remoteGroupName}`}</td>
                     <td className="px-4 py-2 text-zinc-600 dark:text-zinc-400">{r.description}</td>
                     <td className="px-4 py-2 text-right">
-                      <Button
+                      <ActionButtons
                         size="sm"
-                        variant="danger"
-                        aria-label={`Delete rule ${r.direction} ${r.protocol} ${describePorts(r)}`}
-                        onClick={() => setDeletingRule(r.id)}
-                      >
-                        Delete
-                      </Button>
+                        actions={[
+                          {
+                            label: "Delete",
+                            variant: "danger",
+                            name: `Delete rule ${r.direction} ${r.protocol} ${describePorts(r)}`,
+                            onClick: () => setDeletingRule(r.id),
+                          },
+                        ]}
+                      />
                     </td>
                   </tr>
                 ))}

@@ -56,21 +56,15 @@ export function BulkResultsDialog({ title, results, onClose }: { title: string; 
   );
 }
 
+/** A dialog that asks one thing before the caller acts on `count` nodes: the answer goes to onSubmit (a reason,
+ *  a pool id); `busy` while the caller acts. */
+type AskProps = { count: number; busy: boolean; onSubmit: (answer: string) => void; onClose: () => void };
+
 const reasonSchema = z.object({ reason: z.string().trim().min(1, "Say why the node goes into maintenance").max(500, "At most 500 characters") });
 
 /** Asks why before putting nodes into maintenance (the reason shows on the node and in its events). The caller acts
  *  and reports (bulk results or a toast), so the dialog has no error of its own. */
-export function MaintenanceDialog({
-  count,
-  busy,
-  onSubmit,
-  onClose,
-}: {
-  count: number;
-  busy: boolean;
-  onSubmit: (reason: string) => void;
-  onClose: () => void;
-}) {
+export function MaintenanceDialog({ count, busy, onSubmit, onClose }: AskProps) {
   const form = useForm<{ reason: string }>({ resolver: zodResolver(reasonSchema), defaultValues: { reason: "" } });
   return (
     <FormDialog
@@ -89,17 +83,7 @@ export function MaintenanceDialog({
 }
 
 /** Picks the pool to move nodes (and their DPUs) to; the caller acts and reports. */
-export function MoveToPoolDialog({
-  count,
-  busy,
-  onSubmit,
-  onClose,
-}: {
-  count: number;
-  busy: boolean;
-  onSubmit: (poolId: string) => void;
-  onClose: () => void;
-}) {
+export function MoveToPoolDialog({ count, busy, onSubmit, onClose }: AskProps) {
   const trpc = useTRPC();
   const pools = useQuery(trpc.pools.list.queryOptions({ limit: 200 }));
   const [poolId, setPoolId] = useState("");

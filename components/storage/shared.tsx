@@ -50,6 +50,17 @@ export function UsageMeter({ label, used, limit, unit = "" }: { label: string; u
   );
 }
 
+/** A row of usage meters, e.g. a tenant's quota for one kind of resource. */
+export function UsageMeters({ label, meters }: { label: string; meters: React.ComponentProps<typeof UsageMeter>[] }) {
+  return (
+    <section aria-label={label} className="mb-4 flex flex-wrap gap-3">
+      {meters.map((m) => (
+        <UsageMeter key={m.label} {...m} />
+      ))}
+    </section>
+  );
+}
+
 export const inputCls = "rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
 
 /** The storage service's refusal as it says it ("still holds 3 volumes"), shown beside any field errors. */

@@ -5,7 +5,7 @@ import { TableHead } from "@/components/ui/table-head";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Button } from "@/components/ui/button";
+import { ActionButtons, Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { StateBadge } from "./shared";
@@ -121,15 +121,18 @@ function TenantImages({ tenant }: { tenant: string }) {
                 <td>{i.minSizeGiB} GiB</td>
                 <td>{i.volumeCount}</td>
                 <td className="text-right">
-                  <Button
+                  <ActionButtons
                     size="sm"
-                    variant="danger"
-                    aria-label={`Delete image ${i.name}`}
-                    disabledReason={i.volumeCount > 0 ? `${i.volumeCount} volume(s) were created from this image; delete them first.` : null}
-                    onClick={() => del.ask(i)}
-                  >
-                    Delete
-                  </Button>
+                    actions={[
+                      {
+                        label: "Delete",
+                        variant: "danger",
+                        name: `Delete image ${i.name}`,
+                        disabledReason: i.volumeCount > 0 ? `${i.volumeCount} volume(s) were created from this image; delete them first.` : null,
+                        onClick: () => del.ask(i),
+                      },
+                    ]}
+                  />
                 </td>
               </tr>
             ))}

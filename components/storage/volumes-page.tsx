@@ -8,7 +8,7 @@ import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
-import { StateBadge, UsageMeter } from "./shared";
+import { StateBadge, UsageMeters } from "./shared";
 import { VolumeCreateDialog } from "./volume-create";
 import { VolumeDetailDialog } from "./volume-detail";
 import { VolumeResizeDialog } from "./volume-resize";
@@ -36,13 +36,12 @@ export function StorageUsage({ tenant }: { tenant: string }) {
   const usage = useQuery(trpc.volumes.usage.queryOptions({ tenant }));
   if (!usage.data) return null;
   const u = usage.data;
-  return (
-    <section aria-label="Storage quota" className="mb-4 flex flex-wrap gap-3">
-      <UsageMeter label="Volumes" used={u.volumes.used} limit={u.volumes.limit} />
-      <UsageMeter label="Volume capacity" used={u.volumeGiB.used} limit={u.volumeGiB.limit} unit=" GiB" />
-      <UsageMeter label="Snapshots" used={u.snapshots.used} limit={u.snapshots.limit} />
-    </section>
-  );
+  const meters = [
+    { label: "Volumes", ...u.volumes },
+    { label: "Volume capacity", ...u.volumeGiB, unit: " GiB" },
+    { label: "Snapshots", ...u.snapshots },
+  ];
+  return <UsageMeters label="Storage quota" meters={meters} />;
 }
 
 export function VolumesPage({ tenant }: { tenant: string }) {

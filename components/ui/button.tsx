@@ -70,6 +70,8 @@ export interface Action {
   name?: string;
   disabledReason?: string | null;
   variant?: Variant;
+  /** The action is under way (the button spins). */
+  busy?: boolean;
 }
 
 /** Buttons from a list of actions; `false`/`null` entries are actions this row or page does not offer. */
@@ -78,7 +80,7 @@ export function ActionButtons({ actions, size }: { actions: readonly (Action | f
     <>
       {actions.map((a, i) =>
         a ? (
-          <Button key={i} size={size} variant={a.variant} aria-label={a.name} disabledReason={a.disabledReason} onClick={a.onClick}>
+          <Button key={i} size={size} variant={a.variant} aria-label={a.name} disabledReason={a.disabledReason} busy={a.busy} onClick={a.onClick}>
             {a.label}
           </Button>
         ) : null,
