@@ -124,6 +124,7 @@ function ChangePasswordForm() {
 
 function TwoFactor({ enabled, onChanged }: { enabled: boolean; onChanged: () => void }) {
   const [dialog, setDialog] = useState<"enable" | "disable" | null>(null);
+  const TwoFactorDialog = dialog === "enable" ? EnableTwoFactorDialog : dialog === "disable" ? DisableTwoFactorDialog : null;
   return (
     <div className="mt-2 flex flex-col gap-3">
       <p className="text-sm text-zinc-600 dark:text-zinc-400">
@@ -142,17 +143,8 @@ function TwoFactor({ enabled, onChanged }: { enabled: boolean; onChanged: () => 
           </Button>
         )}
       </div>
-      {dialog === "enable" ? (
-        <EnableTwoFactorDialog
-          onClose={() => setDialog(null)}
-          onDone={() => {
-            setDialog(null);
-            onChanged();
-          }}
-        />
-      ) : null}
-      {dialog === "disable" ? (
-        <DisableTwoFactorDialog
+      {TwoFactorDialog ? (
+        <TwoFactorDialog
           onClose={() => setDialog(null)}
           onDone={() => {
             setDialog(null);

@@ -42,6 +42,30 @@ function Section({ id, title, action, children }: { id: string; title: string; a
   );
 }
 
+/** One thing that failed: what it is, what names it (`children`), why, and since when. */
+function Failed({
+  kind,
+  reason,
+  at,
+  children,
+}: {
+  kind: string;
+  reason: string | null;
+  at: React.ComponentProps<typeof When>["at"];
+  children: React.ReactNode;
+}) {
+  return (
+    <li className="flex flex-wrap items-baseline gap-x-2">
+      <span className="text-zinc-500">{kind}</span>
+      {children}
+      <span className="text-red-800 dark:text-red-200">{reason ?? "No reason was recorded."}</span>
+      <span className="ml-auto text-xs text-zinc-500">
+        <When at={at} />
+      </span>
+    </li>
+  );
+}
+
 export function TenantHome({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
   const base = `/t/${encodeURIComponent(tenant)}`;
@@ -77,42 +101,27 @@ export function TenantHome({ tenant }: { tenant: string }) {
         {anyFailed ? (
           <ul className="mt-2 flex flex-col gap-2 text-sm">
             {failed.instances.map((i) => (
-              <li key={i.id} className="flex flex-wrap items-baseline gap-x-2">
-                <span className="text-zinc-500">Instance</span>
+              <Failed key={i.id} kind="Instance" reason={i.reason} at={i.since}>
                 <Link href={`${base}/instances/${i.id}`} className={linkCls}>
                   {i.name}
                 </Link>
                 <InstanceStateBadge state="failed" reason={i.reason} />
-                <span className="text-red-800 dark:text-red-200">{i.reason ?? "No reason was recorded."}</span>
-                <span className="ml-auto text-xs text-zinc-500">
-                  <When at={i.since} />
-                </span>
-              </li>
+              </Failed>
             ))}
             {failed.volumes.map((v) => (
-              <li key={v.id} className="flex flex-wrap items-baseline gap-x-2">
-                <span className="text-zinc-500">Volume</span>
+              <Failed key={v.id} kind="Volume" reason={v.reason} at={v.since}>
                 <Link href={`${base}/volumes`} className={linkCls}>
                   {v.name}
                 </Link>
                 <OperationStatusBadge status="failed" />
-                <span className="text-red-800 dark:text-red-200">{v.reason ?? "No reason was recorded."}</span>
-                <span className="ml-auto text-xs text-zinc-500">
-                  <When at={v.since} />
-                </span>
-              </li>
+              </Failed>
             ))}
             {failed.operations.map((o) => (
-              <li key={o.id} className="flex flex-wrap items-baseline gap-x-2">
-                <span className="text-zinc-500">Operation</span>
+              <Failed key={o.id} kind="Operation" reason={o.error} at={o.createdAt}>
                 <code className="text-xs">{o.kind}</code>
                 <TargetLink tenant={tenant} targetType={o.targetType} targetId={o.targetId} targetName={o.targetName} />
                 <OperationStatusBadge status="failed" />
-                <span className="text-red-800 dark:text-red-200">{o.error ?? "No reason was recorded."}</span>
-                <span className="ml-auto text-xs text-zinc-500">
-                  <When at={o.createdAt} />
-                </span>
-              </li>
+              </Failed>
             ))}
           </ul>
         ) : (

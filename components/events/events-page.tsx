@@ -7,7 +7,7 @@ import { useState } from "react";
 import { SeverityBadge } from "@/components/nodes/node-status";
 import { useTRPC } from "@/components/trpc";
 import { DataTable } from "@/components/ui/data-table";
-import { columns, FilterSelect, useListTable } from "@/components/ui/list-table";
+import { columns, FilterSearch, FilterSelect, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import type { EventLike } from "./events-table";
@@ -97,17 +97,14 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
             </span>
           </div>
         ) : null}
-        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-          Node or message
-          <input
-            type="search"
-            aria-label="Search events by node name or message"
-            value={q}
-            onChange={(e) => setQ(e.target.value)}
-            placeholder="e.g. node-0003"
-            className={`${inputCls} w-56`}
-          />
-        </label>
+        <FilterSearch
+          label="Node or message"
+          name="Search events by node name or message"
+          value={q}
+          onChange={setQ}
+          placeholder="e.g. node-0003"
+          className={`${inputCls} w-56`}
+        />
         <fieldset className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           <legend>Severity</legend>
           <div className="flex gap-3 py-1.5 text-sm text-zinc-900 dark:text-zinc-100">

@@ -9,14 +9,14 @@ import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import type { SortState } from "@/components/ui/data-table";
 import { PageHeader } from "@/components/ui/page";
-import { FilterSelect, ListView, useListTable } from "@/components/ui/list-table";
+import { FilterSearch, FilterSelect, ListView, useListTable } from "@/components/ui/list-table";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
 import { firmwareOf } from "./node-dialogs";
 import { Ago, FaultBadge, HealthBadge, LIVE_MS, type NodeListRow, PowerBadge } from "./node-status";
 
 type SortKey = (typeof nodeSortKeys)[number];
-const selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
+const _selectCls = "rounded-md border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";
 // The versions operators compare across the fleet, in this order; other components follow.
 const KEY_COMPONENTS = ["DPU_OS", "DPU_ATF", "DPU_NIC", "BMC_Firmware"];
 
@@ -120,17 +120,7 @@ export function DpusPage() {
     <div>
       <PageHeader title="DPUs" description="Data processing units found by inspecting their hosts: firmware, agent heartbeat, BMC health and power." />
       <search aria-label="Filter DPUs" className="mb-3 flex flex-wrap items-end gap-3">
-        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-          Search
-          <input
-            type="search"
-            aria-label="Search DPUs"
-            value={q}
-            onChange={(e) => setQ(e.target.value)}
-            placeholder="Name or BMC address"
-            className={`${selectCls} w-56 px-3`}
-          />
-        </label>
+        <FilterSearch label="Search" name="Search DPUs" value={q} onChange={setQ} placeholder="Name or BMC address" />
         <FilterSelect label="Power" value={power} onChange={setPower} options={powerValues} />
         <FilterSelect label="BMC health" value={health} onChange={setHealth} options={healthValues} />
       </search>

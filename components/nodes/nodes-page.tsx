@@ -9,7 +9,7 @@ import { useEffect, useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { type Action, ActionButtons, Button } from "@/components/ui/button";
 import type { SortState } from "@/components/ui/data-table";
-import { FilterSelect, ListView, useListTable } from "@/components/ui/list-table";
+import { FilterSearch, FilterSelect, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { healthValues, nodeSortKeys, powerValues } from "@/db/validation/nodes";
@@ -52,6 +52,12 @@ export function NodesPage() {
   const [fault, setFault] = useState<Tri>("");
   const [includeChildren, setIncludeChildren] = useState(false);
   const [sort, setSort] = useState<SortState<SortKey>>({ key: "name", dir: "asc" });
+  // The yes/no filters: "" is either.
+  const yesNoFilters = [
+    { label: "Maintenance", value: maintenance, set: setMaintenance, yes: "In maintenance", no: "Not in maintenance" },
+    { label: "Fault", value: fault, set: setFault, yes: "Has a fault", no: "No fault" },
+    { label: "Has DPU", value: hasDpu, set: setHasDpu, yes: "With DPU", no: "Without DPU" },
+  ];
   const filterKey = [dq, poolId, state, power, health, maintenance, hasDpu, fault, includeChildren, sort.key, sort.dir].join("|");
   const filtered = !!(dq || poolId || state || power || health || maintenance || hasDpu || fault);
 
@@ -183,48 +189,23 @@ export function NodesPage() {
     <div>
       <PageHeader title="Nodes" description="Bare-metal hosts and their DPUs, managed through their BMCs." buttons={[bulkEnroll, enroll]} />
       <search className="mb-3 flex flex-wrap items-end gap-3" aria-label="Filter nodes">
-        <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
-          Search
-          <input
-            type="search"
-            value={q}
-            onChange={(e) => setQ(e.target.value)}
-            placeholder="Name or BMC address"
-            aria-label="Search nodes"
-            className="w-56 rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900"
-          />
-        </label>
+        <FilterSearch label="Search" name="Search nodes" value={q} onChange={setQ} placeholder="Name or BMC address" />
         <FilterSelect label="Pool" value={poolId} onChange={setPoolId} options={(pools.data?.items ?? []).map((p) => [p.id, p.name] as [string, string])} />
         <FilterSelect label="State" value={state} onChange={setState} options={PROVISION_STATES} />
         <FilterSelect label="Power" value={power} onChange={setPower} options={powerValues} />
         <FilterSelect label="Health" value={health} onChange={setHealth} options={healthValues} />
-        <FilterSelect
-          label="Maintenance"
-          value={maintenance}
-          onChange={(v) => setMaintenance(v as Tri)}
-          options={[
-            ["yes", "In maintenance"],
-            ["no", "Not in maintenance"],
-          ]}
-        />
-        <FilterSelect
-          label="Fault"
-          value={fault}
-          onChange={(v) => setFault(v as Tri)}
-          options={[
-            ["yes", "Has a fault"],
-            ["no", "No fault"],
-          ]}
-        />
-        <FilterSelect
-          label="Has DPU"
-          value={hasDpu}
-          onChange={(v) => setHasDpu(v as Tri)}
-          options={[
-            ["yes", "With DPU"],
-            ["no", "Without DPU"],
-          ]}
-        />
+        {yesNoFilters.map((f) => (
+          <FilterSelect
+            key={f.label}
+            label={f.label}
+            value={f.value}
+            onChange={f.set}
+            options={[
+              ["yes", f.yes],
+              ["no", f.no],
+            ]}
+          />
+        ))}
         <label className="flex items-center gap-2 pb-1.5 text-sm">
           <input type="checkbox" checked={includeChildren} onChange={(e) => setIncludeChildren(e.target.checked)} /> Include DPUs
         </label>

@@ -109,21 +109,15 @@ export function useNodeActions(opts: { report: "dialog" | "toast"; onDone?: (res
     m.mutate({ action, targets });
   };
 
+  const Ask = asking?.kind === "move" ? MoveToPoolDialog : MaintenanceDialog;
   const ui = (
     <>
-      {asking?.kind === "maintenance" ? (
-        <MaintenanceDialog
+      {asking?.kind === "maintenance" || asking?.kind === "move" ? (
+        // Both ask one thing (a reason, a pool) and pass it with the action.
+        <Ask
           count={asking.targets.length}
           busy={m.isPending}
-          onSubmit={(reason) => m.mutate({ action: { kind: "maintenanceOn" }, targets: asking.targets, extra: reason })}
-          onClose={() => setAsking(null)}
-        />
-      ) : null}
-      {asking?.kind === "move" ? (
-        <MoveToPoolDialog
-          count={asking.targets.length}
-          busy={m.isPending}
-          onSubmit={(poolId) => m.mutate({ action: { kind: "moveToPool" }, targets: asking.targets, extra: poolId })}
+          onSubmit={(answer) => m.mutate({ action: { kind: asking.kind === "move" ? "moveToPool" : "maintenanceOn" }, targets: asking.targets, extra: answer })}
           onClose={() => setAsking(null)}
         />
       ) : null}

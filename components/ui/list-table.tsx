@@ -171,6 +171,30 @@ export function SelectFilter<V extends string>({
   );
 }
 
+/** A search input with its label above it (filter bars of several); `name` is what assistive tech calls it. */
+export function FilterSearch({
+  label,
+  name,
+  value,
+  onChange,
+  placeholder,
+  className = "w-56 rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900",
+}: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (v: string) => void;
+  placeholder: string;
+  className?: string;
+}) {
+  return (
+    <label className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
+      {label}
+      <input type="search" aria-label={name} value={value} onChange={(e) => onChange(e.target.value)} placeholder={placeholder} className={className} />
+    </label>
+  );
+}
+
 /** A filter select with its label above it (filter bars of several): "" is Any; a plain value shows with "_" as a space. */
 export function FilterSelect<V extends string>({
   label,
