@@ -38,6 +38,36 @@ function Filter({ label, children }: { label: string; children: (id: string) => 
   );
 }
 
+/** A filter picking one of `options`, or none ("" shown as `any`). */
+function Choice({
+  label,
+  value,
+  onChange,
+  any,
+  options = [],
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  any: string;
+  options?: readonly string[];
+}) {
+  return (
+    <Filter label={label}>
+      {(id) => (
+        <select id={id} value={value} onChange={(e) => onChange(e.target.value)} className={inputCls}>
+          <option value="">{any}</option>
+          {options.map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
+        </select>
+      )}
+    </Filter>
+  );
+}
+
 function DayRange({ from, to, setFrom, setTo }: { from: string; to: string; setFrom: (v: string) => void; setTo: (v: string) => void }) {
   return (
     <>
@@ -81,30 +111,8 @@ function AuditLog({ tenant }: { tenant: string }) {
     <div className="flex flex-col gap-3">
       <fieldset className="flex flex-wrap items-end gap-3">
         <legend className="sr-only">Filter the activity log</legend>
-        <Filter label="Action">
-          {(id) => (
-            <select id={id} value={action} onChange={(e) => setAction(e.target.value)} className={inputCls}>
-              <option value="">All actions</option>
-              {facets.data?.actions.map((a) => (
-                <option key={a} value={a}>
-                  {a}
-                </option>
-              ))}
-            </select>
-          )}
-        </Filter>
-        <Filter label="Who">
-          {(id) => (
-            <select id={id} value={actor} onChange={(e) => setActor(e.target.value)} className={inputCls}>
-              <option value="">Anyone</option>
-              {facets.data?.actors.map((a) => (
-                <option key={a} value={a}>
-                  {a}
-                </option>
-              ))}
-            </select>
-          )}
-        </Filter>
+        <Choice label="Action" value={action} onChange={setAction} any="All actions" options={facets.data?.actions} />
+        <Choice label="Who" value={actor} onChange={setActor} any="Anyone" options={facets.data?.actors} />
         <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
       </fieldset>
       <ListView
@@ -156,18 +164,7 @@ function Operations({ tenant }: { tenant: string }) {
     <div className="flex flex-col gap-3">
       <fieldset className="flex flex-wrap items-end gap-3">
         <legend className="sr-only">Filter operations</legend>
-        <Filter label="Status">
-          {(id) => (
-            <select id={id} value={status} onChange={(e) => setStatus(e.target.value)} className={inputCls}>
-              <option value="">Any status</option>
-              {OPERATION_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          )}
-        </Filter>
+        <Choice label="Status" value={status} onChange={setStatus} any="Any status" options={OPERATION_STATUSES} />
         <DayRange from={from} to={to} setFrom={setFrom} setTo={setTo} />
       </fieldset>
       <ListView

@@ -1,6 +1,7 @@
 "use client";
 // One volume as the storage service sees it (operator console): usage, parent snapshot, targets, attachments.
 import { useQuery } from "@tanstack/react-query";
+import { Pairs } from "@/components/ui/pairs";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
@@ -17,16 +18,15 @@ export function StorageVolumeDetailDialog({ id, onClose }: { id: string; onClose
       {v ? (
         <div className="flex flex-col gap-3 text-sm">
           <dl className="grid grid-cols-2 gap-x-4 gap-y-1">
-            <dt className="text-zinc-500">Size</dt>
-            <dd>{v.sizeGiB} GiB</dd>
-            <dt className="text-zinc-500">Used on storage</dt>
-            <dd>{v.service ? `${formatBytes(v.service.usedBytes)} own, ${formatBytes(v.service.referencedBytes)} referenced` : "—"}</dd>
-            <dt className="text-zinc-500">Storage volume</dt>
-            <dd className="font-mono text-xs">{v.storageVolumeId ?? "—"}</dd>
-            <dt className="text-zinc-500">Parent snapshot</dt>
-            <dd className="font-mono text-xs">{v.service?.sourceSnapshotId ?? "none (stands alone)"}</dd>
-            <dt className="text-zinc-500">Multi-attach</dt>
-            <dd>{v.multiAttach ? "yes" : "no"}</dd>
+            <Pairs
+              pairs={[
+                ["Size", `${v.sizeGiB} GiB`],
+                ["Used on storage", v.service ? `${formatBytes(v.service.usedBytes)} own, ${formatBytes(v.service.referencedBytes)} referenced` : "—"],
+                ["Storage volume", v.storageVolumeId ?? "—", "font-mono text-xs"],
+                ["Parent snapshot", v.service?.sourceSnapshotId ?? "none (stands alone)", "font-mono text-xs"],
+                ["Multi-attach", v.multiAttach ? "yes" : "no"],
+              ]}
+            />
           </dl>
           <h3 className="font-semibold">Targets</h3>
           {v.targets.length === 0 ? <p className="text-zinc-500">Not exported.</p> : null}

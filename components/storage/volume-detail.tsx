@@ -1,6 +1,7 @@
 "use client";
 // One volume's facts in a dialog: size, kind, source, state, attachments, snapshots, and why it can't be deleted.
 import { useQuery } from "@tanstack/react-query";
+import { Pairs } from "@/components/ui/pairs";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
@@ -16,30 +17,19 @@ export function VolumeDetailDialog({ tenant, id, onClose }: { tenant: string; id
       {q.error ? <FormError message={errorInfo(q.error).message} /> : null}
       {v ? (
         <dl className="grid grid-cols-2 gap-x-4 gap-y-1 text-sm">
-          <dt className="text-zinc-500">Size</dt>
-          <dd>{v.sizeGiB} GiB</dd>
-          <dt className="text-zinc-500">Kind</dt>
-          <dd>{v.kind}</dd>
-          <dt className="text-zinc-500">Source</dt>
-          <dd>{v.sourceImageName ? `image ${v.sourceImageName}` : v.sourceSnapshotName ? `snapshot ${v.sourceSnapshotName}` : "blank"}</dd>
-          <dt className="text-zinc-500">State</dt>
-          <dd>
-            <StateBadge state={v.attachments > 0 ? "attached" : v.state} />
-          </dd>
-          <dt className="text-zinc-500">Multi-attach</dt>
-          <dd>{v.multiAttach ? "yes" : "no"}</dd>
-          <dt className="text-zinc-500">Attachments</dt>
-          <dd>{v.attachments}</dd>
-          <dt className="text-zinc-500">Snapshots</dt>
-          <dd>{v.snapshots.length === 0 ? "none" : v.snapshots.map((s) => s.name).join(", ")}</dd>
-          <dt className="text-zinc-500">Created</dt>
-          <dd>{new Date(v.createdAt).toLocaleString()}</dd>
-          {v.deleteBlocker ? (
-            <>
-              <dt className="text-zinc-500">Can delete?</dt>
-              <dd>{v.deleteBlocker}</dd>
-            </>
-          ) : null}
+          <Pairs
+            pairs={[
+              ["Size", `${v.sizeGiB} GiB`],
+              ["Kind", v.kind],
+              ["Source", v.sourceImageName ? `image ${v.sourceImageName}` : v.sourceSnapshotName ? `snapshot ${v.sourceSnapshotName}` : "blank"],
+              ["State", <StateBadge key="state" state={v.attachments > 0 ? "attached" : v.state} />],
+              ["Multi-attach", v.multiAttach ? "yes" : "no"],
+              ["Attachments", v.attachments],
+              ["Snapshots", v.snapshots.length === 0 ? "none" : v.snapshots.map((s) => s.name).join(", ")],
+              ["Created", new Date(v.createdAt).toLocaleString()],
+              v.deleteBlocker ? ["Can delete?", v.deleteBlocker] : null,
+            ]}
+          />
         </dl>
       ) : (
         <p>Loading…</p>
