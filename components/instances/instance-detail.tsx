@@ -21,6 +21,16 @@ import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 
 type Confirm = { kind: "delete" | "stop-force" | "rebuild"; imageId?: string } | null;
 
+/** One fact about the instance: its name, then its value. */
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div>
+      <span className="text-zinc-500">{label} </span>
+      {children}
+    </div>
+  );
+}
+
 export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
@@ -112,36 +122,19 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           <span className="text-zinc-500">State</span>
           <InstanceStateBadge state={i.state} reason={i.stateReason} />
         </div>
-        <div>
-          <span className="text-zinc-500">Address </span>
+        <Fact label="Address">
           <span className="font-mono" data-testid="instance-address">
             {i.address ?? "—"}
           </span>
-        </div>
-        <div>
-          <span className="text-zinc-500">MAC </span>
+        </Fact>
+        <Fact label="MAC">
           <span className="font-mono">{i.mac ?? "—"}</span>
-        </div>
-        <div>
-          <span className="text-zinc-500">Subnet </span>
-          {i.subnetName ?? "—"}
-        </div>
-        <div>
-          <span className="text-zinc-500">Pool </span>
-          {i.poolName}
-        </div>
-        <div>
-          <span className="text-zinc-500">Image </span>
-          {i.imageName ?? "—"}
-        </div>
-        <div>
-          <span className="text-zinc-500">If the host fails </span>
-          {i.recoveryPolicy === "reprovision" ? "recover automatically on a spare host" : "an operator recovers it"}
-        </div>
-        <div>
-          <span className="text-zinc-500">Created </span>
-          {new Date(i.createdAt).toLocaleString()}
-        </div>
+        </Fact>
+        <Fact label="Subnet">{i.subnetName ?? "—"}</Fact>
+        <Fact label="Pool">{i.poolName}</Fact>
+        <Fact label="Image">{i.imageName ?? "—"}</Fact>
+        <Fact label="If the host fails">{i.recoveryPolicy === "reprovision" ? "recover automatically on a spare host" : "an operator recovers it"}</Fact>
+        <Fact label="Created">{new Date(i.createdAt).toLocaleString()}</Fact>
         {i.stateReason ? (
           <p
             role="status"
