@@ -13,6 +13,18 @@ import { Ago, StateBadge } from "./node-status";
 const HEALTH = ["ok", "warning", "critical", "unknown"] as const;
 const healthTone = { ok: "green", warning: "amber", critical: "red", unknown: "zinc" } as const;
 
+/** A part of the overview under its heading (the heading names the region). */
+function Titled({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
+  return (
+    <section aria-labelledby={id}>
+      <h2 id={id} className="mb-2 text-lg font-semibold">
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
 export function HardwareOverview() {
   const trpc = useTRPC();
   const o = useQuery({ ...trpc.nodes.overview.queryOptions(), refetchInterval: 5000 });
@@ -56,10 +68,7 @@ export function HardwareOverview() {
         ))}
       </section>
 
-      <section aria-labelledby="by-pool">
-        <h2 id="by-pool" className="mb-2 text-lg font-semibold">
-          Hosts by pool
-        </h2>
+      <Titled id="by-pool" title="Hosts by pool">
         {pools.size ? (
           <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
             <table aria-label="Hosts by pool, state and health" className="w-full text-left text-sm">
@@ -104,12 +113,9 @@ export function HardwareOverview() {
             }
           />
         )}
-      </section>
+      </Titled>
 
-      <section aria-labelledby="faults">
-        <h2 id="faults" className="mb-2 text-lg font-semibold">
-          Faults needing attention
-        </h2>
+      <Titled id="faults" title="Faults needing attention">
         {faults.length ? (
           <ul className="divide-y divide-zinc-100 rounded-lg border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800">
             {faults.map((f) => (
@@ -131,7 +137,7 @@ export function HardwareOverview() {
             No faults. Every BMC answers and reports healthy.
           </p>
         )}
-      </section>
+      </Titled>
     </div>
   );
 }

@@ -5,7 +5,15 @@
 // form. Loading and the submit error are required, so a form cannot forget them. A create form is then its
 // fields and its mutation.
 import { useEffect, useMemo } from "react";
-import { type FieldValues, FormProvider, type Path, type RegisterOptions, type UseFormReturn, useFormContext } from "react-hook-form";
+import {
+  type FieldValues,
+  FormProvider,
+  type Path,
+  type RegisterOptions,
+  type UseFormRegisterReturn,
+  type UseFormReturn,
+  useFormContext,
+} from "react-hook-form";
 import { Button } from "./button";
 import { Dialog } from "./dialog";
 import { Field, FormError } from "./form";
@@ -100,41 +108,49 @@ export function FormDialog<T extends FieldValues>({
 }
 
 type FieldProps = { name: string; label: string; hint?: string; rules?: RegisterOptions };
+type Control = Parameters<React.ComponentProps<typeof Field>["children"]>[0];
 
-function useRegistered(name: string, rules?: RegisterOptions) {
+/** A Field bound to the surrounding FormDialog's form: its error is the form's, `control` draws the element from the
+ *  field's props and the form's registration. */
+function BoundField({ name, label, hint, rules, control }: FieldProps & { control: (p: Control, registered: UseFormRegisterReturn) => React.ReactNode }) {
   const { register, getFieldState, formState } = useFormContext();
-  return { registered: register(name, rules), error: getFieldState(name, formState).error };
+  const registered = register(name, rules);
+  return (
+    <Field label={label} hint={hint} error={getFieldState(name, formState).error}>
+      {(p) => control(p, registered)}
+    </Field>
+  );
 }
 
 /** A labelled text (or number, with rules.valueAsNumber) input bound to the surrounding FormDialog's form. */
 export function TextField({ name, label, hint, rules, ...input }: FieldProps & Omit<React.InputHTMLAttributes<HTMLInputElement>, "name">) {
-  const { registered, error } = useRegistered(name, rules);
   return (
-    <Field label={label} hint={hint} error={error}>
-      {(p) => <input {...p} {...input} className={`${p.className} ${input.className ?? ""}`} {...registered} />}
-    </Field>
+    <BoundField
+      {...{ name, label, hint, rules }}
+      control={(p, r) => <input {...p} {...input} className={`${p.className} ${input.className ?? ""}`} {...r} />}
+    />
   );
 }
 
 export function TextAreaField({ name, label, hint, rules, ...input }: FieldProps & Omit<React.TextareaHTMLAttributes<HTMLTextAreaElement>, "name">) {
-  const { registered, error } = useRegistered(name, rules);
   return (
-    <Field label={label} hint={hint} error={error}>
-      {(p) => <textarea {...p} {...input} className={`${p.className} ${input.className ?? ""}`} {...registered} />}
-    </Field>
+    <BoundField
+      {...{ name, label, hint, rules }}
+      control={(p, r) => <textarea {...p} {...input} className={`${p.className} ${input.className ?? ""}`} {...r} />}
+    />
   );
 }
 
 export function SelectField({ name, label, hint, rules, children, ...input }: FieldProps & Omit<React.SelectHTMLAttributes<HTMLSelectElement>, "name">) {
-  const { registered, error } = useRegistered(name, rules);
   return (
-    <Field label={label} hint={hint} error={error}>
-      {(p) => (
-        <select {...p} {...input} {...registered}>
+    <BoundField
+      {...{ name, label, hint, rules }}
+      control={(p, r) => (
+        <select {...p} {...input} {...r}>
           {children}
         </select>
       )}
-    </Field>
+    />
   );
 }
 
