@@ -170,6 +170,8 @@ test("maintenance on and off, move to the other pool, set the boot device", asyn
     .getByRole("table", { name: `DPUs of ${h.name}` })
     .getByRole("link", { name: `${h.name}-dpu` })
     .click();
+  // On the DPU's own page (the host's page shows the same pool, so wait for the DPU's heading before going back).
+  await expect(page.getByRole("heading", { name: `${h.name}-dpu`, level: 1 })).toBeVisible();
   await expect(page.getByRole("region", { name: "BMC" })).toContainText(`Pool${other}`);
   await page.goBack();
 

@@ -5,10 +5,10 @@ import { useState } from "react";
 import { useForm } from "react-hook-form";
 import type { z } from "zod";
 import { authClient } from "@/components/auth/auth-client";
-import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { FormError } from "@/components/ui/form";
 import { useToast } from "@/components/ui/toast";
+import { PasswordStep } from "./password-step";
 import { authErrorMessage, passwordOnly } from "./two-factor-shared";
 
 export function DisableTwoFactorDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
@@ -29,19 +29,10 @@ export function DisableTwoFactorDialog({ onClose, onDone }: { onClose: () => voi
   });
   return (
     <Dialog open onClose={onClose} title="Turn off two-factor">
-      <form onSubmit={submit} noValidate className="flex flex-col gap-4">
+      <PasswordStep form={pw} onSubmit={submit} onClose={onClose} submitLabel="Turn off two-factor" variant="danger">
         <p className="text-sm">Your password alone will sign you in. Your backup codes stop working.</p>
         <FormError message={error} />
-        <Field label="Your password" error={pw.formState.errors.password}>
-          {(p) => <input {...p} type="password" autoComplete="current-password" {...pw.register("password")} />}
-        </Field>
-        <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="danger" busy={pw.formState.isSubmitting}>
-            Turn off two-factor
-          </Button>
-        </div>
-      </form>
+      </PasswordStep>
     </Dialog>
   );
 }

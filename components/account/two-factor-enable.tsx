@@ -11,6 +11,7 @@ import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { Field, FormError } from "@/components/ui/form";
 import { useToast } from "@/components/ui/toast";
+import { PasswordStep } from "./password-step";
 import { authErrorMessage, codeOnly, passwordOnly } from "./two-factor-shared";
 
 function QrCode({ text, label }: { text: string; label: string }) {
@@ -64,17 +65,7 @@ export function EnableTwoFactorDialog({ onClose, onDone }: { onClose: () => void
     <Dialog open onClose={onClose} title="Turn on two-factor" wide>
       <FormError message={error} />
       {!setup ? (
-        <form onSubmit={start} noValidate className="flex flex-col gap-4">
-          <Field label="Your password" error={pw.formState.errors.password}>
-            {(p) => <input {...p} type="password" autoComplete="current-password" {...pw.register("password")} />}
-          </Field>
-          <div className="flex justify-end gap-2">
-            <Button onClick={onClose}>Cancel</Button>
-            <Button type="submit" variant="primary" busy={pw.formState.isSubmitting}>
-              Continue
-            </Button>
-          </div>
-        </form>
+        <PasswordStep form={pw} onSubmit={start} onClose={onClose} submitLabel="Continue" variant="primary" />
       ) : (
         <form onSubmit={finish} noValidate className="flex flex-col gap-4">
           <ol className="flex list-decimal flex-col gap-3 pl-5 text-sm">
