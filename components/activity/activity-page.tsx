@@ -3,6 +3,7 @@
 // person and day) and its operations (long-running work with status and progress; filter by status and day). Both
 // are server-side cursor pages (`activity.log`, `activity.operations`); the operations refresh while any runs.
 import { useQuery } from "@tanstack/react-query";
+import { Options } from "@/components/ui/form";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useId, useState } from "react";
 import { inputCls } from "@/components/storage/shared";
@@ -57,11 +58,7 @@ function Choice({
       {(id) => (
         <select id={id} value={value} onChange={(e) => onChange(e.target.value)} className={inputCls}>
           <option value="">{any}</option>
-          {options.map((o) => (
-            <option key={o} value={o}>
-              {o}
-            </option>
-          ))}
+          <Options of={options} value={(o) => o} label={(o) => o} />
         </select>
       )}
     </Filter>

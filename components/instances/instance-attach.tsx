@@ -3,7 +3,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 import { useDone } from "@/components/ui/use-done";
 
@@ -40,11 +40,7 @@ export function InstanceAttachDialog({ tenant, id, name, onClose }: { tenant: st
         {(p) => (
           <select {...p} value={volumeId} onChange={(e) => setVolumeId(e.target.value)}>
             <option value="">Choose a volume</option>
-            {choices.map((v) => (
-              <option key={v.id} value={v.id}>
-                {v.name} ({v.sizeGiB} GiB{v.multiAttach ? ", multi-attach" : ""})
-              </option>
-            ))}
+            <Options of={choices} value={(v) => v.id} label={(v) => `${v.name} (${v.sizeGiB} GiB${v.multiAttach ? ", multi-attach" : ""})`} />
           </select>
         )}
       </Field>

@@ -13,7 +13,7 @@ import { useForm } from "react-hook-form";
 import type { z } from "zod";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
-import { Field, FormError } from "@/components/ui/form";
+import { Field, FormError, Options } from "@/components/ui/form";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { instanceCreateSchema } from "@/db/validation/instances";
@@ -163,11 +163,11 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
                 <option value="" disabled>
                   Choose an image
                 </option>
-                {(images.data?.items ?? []).map((i) => (
-                  <option key={i.id} value={i.id}>
-                    {i.name} ({i.os} {i.version}, needs {i.minSizeGiB} GiB{i.visibility === "tenant" ? ", private" : ""})
-                  </option>
-                ))}
+                <Options
+                  of={images.data?.items}
+                  value={(i) => i.id}
+                  label={(i) => `${i.name} (${i.os} ${i.version}, needs ${i.minSizeGiB} GiB${i.visibility === "tenant" ? ", private" : ""})`}
+                />
               </select>
             )}
           </Field>
@@ -208,11 +208,7 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
                 <option value="" disabled>
                   Choose a subnet
                 </option>
-                {(subnets.data?.items ?? []).map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {s.vpcName} / {s.name} ({s.cidr})
-                  </option>
-                ))}
+                <Options of={subnets.data?.items} value={(s) => s.id} label={(s) => `${s.vpcName} / ${s.name} (${s.cidr})`} />
               </select>
             )}
           </Field>

@@ -4,7 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 
 export function InstanceRebuildDialog({
@@ -35,11 +35,7 @@ export function InstanceRebuildDialog({
         {(p) => (
           <select {...p} value={imageId} onChange={(e) => setImageId(e.target.value)}>
             <option value="">Choose an image</option>
-            {(images.data?.items ?? []).map((i) => (
-              <option key={i.id} value={i.id}>
-                {i.name} ({i.os} {i.version})
-              </option>
-            ))}
+            <Options of={images.data?.items} value={(i) => i.id} label={(i) => `${i.name} (${i.os} ${i.version})`} />
           </select>
         )}
       </Field>

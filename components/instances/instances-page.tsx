@@ -3,6 +3,7 @@
 // while anything is in a transitional state), and the way to the create wizard. Each name opens the instance's page.
 // The state filter is also the page's ?state= (the tenant home links each count there).
 import { useQuery } from "@tanstack/react-query";
+import { Options } from "@/components/ui/form";
 import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
@@ -109,11 +110,7 @@ export function InstancesPage({ tenant, initialState }: { tenant: string; initia
             className={inputCls}
           >
             <option value="">All states</option>
-            {INSTANCE_STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
+            <Options of={INSTANCE_STATES} value={(s) => s} label={(s) => s} />
           </select>
         }
         empty={

@@ -1,6 +1,7 @@
 "use client";
 // "Create security group": pick the VPC, name it; rules are edited on the group's own page.
 import { zodResolver } from "@hookform/resolvers/zod";
+import { Options } from "@/components/ui/form";
 import { useMutation } from "@tanstack/react-query";
 import { useForm } from "react-hook-form";
 import type { z } from "zod";
@@ -31,11 +32,7 @@ export function SecurityGroupCreateDialog({ tenant, vpcs, onClose }: { tenant: s
       onSubmit={form.handleSubmit((v) => create.mutate({ tenant, vpcId: v.vpcId, name: v.name, description: v.description }))}
     >
       <SelectField name="vpcId" label="VPC">
-        {vpcs.map((v) => (
-          <option key={v.id} value={v.id}>
-            {v.name}
-          </option>
-        ))}
+        <Options of={vpcs} value={(v) => v.id} label={(v) => v.name} />
       </SelectField>
       <TextField name="name" label="Name" hint="Lowercase letters, digits and dashes." autoFocus />
       <TextAreaField name="description" label="Description" rows={2} />

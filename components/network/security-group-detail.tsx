@@ -11,7 +11,7 @@ import { useRouter } from "next/navigation";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { ActionButtons, Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
+import { Field, FormError, Options } from "@/components/ui/form";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { securityGroupRuleSchema } from "@/db/validation/network";
@@ -235,11 +235,7 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
               {(p) => (
                 <select {...p} {...form.register("remoteGroupId")}>
                   <option value="">Choose a group…</option>
-                  {(siblings.data?.items ?? []).map((s) => (
-                    <option key={s.id} value={s.id}>
-                      {s.name}
-                    </option>
-                  ))}
+                  <Options of={siblings.data?.items} value={(s) => s.id} label={(s) => s.name} />
                 </select>
               )}
             </Field>

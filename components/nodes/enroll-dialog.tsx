@@ -3,6 +3,7 @@
 // server field errors ("address", "dpu.address", "name"…) land on their fields. The optional DPU section
 // enrolls the host's DPU through its own BMC.
 import { zodResolver } from "@hookform/resolvers/zod";
+import { Options } from "@/components/ui/form";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
@@ -114,11 +115,7 @@ export function EnrollDialog({ onClose, onEnrolled }: { onClose: () => void; onE
         <TextField name="name" label="Name" hint="Letters, digits, dots, dashes, underscores." autoFocus />
         <SelectField name="poolId" label="Pool" rules={{ setValueAs: (v) => v || null }}>
           <option value="">No pool</option>
-          {pools.data?.items.map((x) => (
-            <option key={x.id} value={x.id}>
-              {x.name}
-            </option>
-          ))}
+          <Options of={pools.data?.items} value={(x) => x.id} label={(x) => x.name} />
         </SelectField>
         <SelectField name="driver" label="BMC driver">
           <option value="redfish">Redfish</option>

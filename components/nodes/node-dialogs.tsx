@@ -11,7 +11,7 @@ import { useTRPC } from "@/components/trpc";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { CheckboxField, FormDialog, SelectField, TextField } from "@/components/ui/form-dialog";
 import { useDone } from "@/components/ui/use-done";
 import { bootDeviceSchema } from "@/db/validation/nodes";
@@ -111,11 +111,7 @@ export function MoveToPoolDialog({ count, busy, onSubmit, onClose }: AskProps) {
             }}
           >
             <option value="">{pools.isLoading ? "Loading pools…" : "Choose a pool"}</option>
-            {pools.data?.items.map((x) => (
-              <option key={x.id} value={x.id}>
-                {x.name}
-              </option>
-            ))}
+            <Options of={pools.data?.items} value={(x) => x.id} label={(x) => x.name} />
           </select>
         )}
       </Field>
@@ -145,11 +141,7 @@ export function BootDeviceDialog({ nodeId, nodeName, onClose }: { nodeId: string
       onSubmit={form.handleSubmit((v) => m.mutate({ id: nodeId, ...v }))}
     >
       <SelectField name="device" label="Boot device">
-        {bootDeviceSchema.options.map((d) => (
-          <option key={d} value={d}>
-            {d}
-          </option>
-        ))}
+        <Options of={bootDeviceSchema.options} value={(d) => d} label={(d) => d} />
       </SelectField>
       <CheckboxField name="persistent">Persistent (otherwise next boot only)</CheckboxField>
       <CheckboxField name="uefi">UEFI boot mode</CheckboxField>

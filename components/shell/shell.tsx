@@ -2,6 +2,7 @@
 // The two application shells (operator console and tenant portal) share this frame: a labelled navigation,
 // the signed-in user, theme toggle and sign-out.
 import Link from "next/link";
+import { Options } from "@/components/ui/form";
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { authClient } from "@/components/auth/login-form";
@@ -134,11 +135,7 @@ export function TenantSwitcher({ current, tenants }: { current: string; tenants:
           router.push(`/t/${slug}`);
         }}
       >
-        {tenants.map((t) => (
-          <option key={t.slug} value={t.slug}>
-            {t.name}
-          </option>
-        ))}
+        <Options of={tenants} value={(t) => t.slug} label={(t) => t.name} />
       </select>
     </label>
   );

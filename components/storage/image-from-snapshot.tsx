@@ -4,7 +4,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 import { fieldMessages } from "@/components/ui/server-errors";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
@@ -44,11 +44,7 @@ export function ImageFromSnapshotDialog({ onClose }: { onClose: () => void }) {
         {(p) => (
           <select {...p} value={v.snapshotId} onChange={(e) => setV({ ...v, snapshotId: e.target.value })}>
             <option value="">{snaps.isLoading ? "Loading…" : "Pick a snapshot"}</option>
-            {snaps.data?.items.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.tenantSlug}/{s.name} (of {s.volumeName}, {s.sizeGiB} GiB)
-              </option>
-            ))}
+            <Options of={snaps.data?.items} value={(s) => s.id} label={(s) => `${s.tenantSlug}/${s.name} (of ${s.volumeName}, ${s.sizeGiB} GiB)`} />
           </select>
         )}
       </Field>

@@ -4,7 +4,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 import { useDone } from "@/components/ui/use-done";
 import type { DiskPool, LogicalPool } from "./pool-types";
@@ -57,11 +57,7 @@ export function LogicalPoolEditDialog({ pool, diskPools, onClose }: { pool: Logi
           <Field label="Disk pool" error={err("diskPoolId")}>
             {(p) => (
               <select {...p} value={v.diskPoolId} onChange={(e) => setV({ ...v, diskPoolId: e.target.value })}>
-                {diskPools.map((dp) => (
-                  <option key={dp.id} value={dp.id}>
-                    {dp.name}
-                  </option>
-                ))}
+                <Options of={diskPools} value={(dp) => dp.id} label={(dp) => dp.name} />
               </select>
             )}
           </Field>

@@ -8,7 +8,7 @@ import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { DataTable } from "@/components/ui/data-table";
-import { FormError } from "@/components/ui/form";
+import { FormError, Options } from "@/components/ui/form";
 import { ConfirmAction, columns, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
@@ -247,11 +247,7 @@ function AllVolumes({ logicalPools }: { logicalPools: LogicalPool[] }) {
         <input aria-label="Tenant (slug)" placeholder="Tenant (slug)" value={tenant} onChange={(e) => setTenant(e.target.value)} className={inputCls} />
         <select aria-label="Logical pool" value={pool} onChange={(e) => setPool(e.target.value)} className={inputCls}>
           <option value="">Any pool</option>
-          {logicalPools.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
+          <Options of={logicalPools} value={(p) => p.id} label={(p) => p.name} />
         </select>
         <select aria-label="State" value={state} onChange={(e) => setState(e.target.value)} className={inputCls}>
           <option value="">Any state</option>

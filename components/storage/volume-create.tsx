@@ -6,7 +6,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { useTRPC } from "@/components/trpc";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { CheckboxField, FormDialog, SelectField, TextField } from "@/components/ui/form-dialog";
 import { useDone } from "@/components/ui/use-done";
 import { sizeGiBRule, storageNameRule } from "@/db/validation/storage";
@@ -95,21 +95,13 @@ export function VolumeCreateDialog({
           }}
         >
           <option value="">{images.isLoading ? "Loading…" : "Pick an image"}</option>
-          {images.data?.items.map((i) => (
-            <option key={i.id} value={i.id}>
-              {i.name} ({i.os} {i.version})
-            </option>
-          ))}
+          <Options of={images.data?.items} value={(i) => i.id} label={(i) => `${i.name} (${i.os} ${i.version})`} />
         </SelectField>
       ) : null}
       {source === "snapshot" && !snapshot ? (
         <SelectField name="snapshotId" label="Snapshot">
           <option value="">{snaps.isLoading ? "Loading…" : "Pick a snapshot"}</option>
-          {snaps.data?.items.map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.name} (of {s.volumeName}, {s.sizeGiB} GiB)
-            </option>
-          ))}
+          <Options of={snaps.data?.items} value={(s) => s.id} label={(s) => `${s.name} (of ${s.volumeName}, ${s.sizeGiB} GiB)`} />
         </SelectField>
       ) : null}
       <TextField name="sizeGiB" label="Size (GiB)" type="number" min={1} step={1} />

@@ -3,7 +3,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
-import { Field } from "@/components/ui/form";
+import { Field, Options } from "@/components/ui/form";
 import { FormDialog } from "@/components/ui/form-dialog";
 import { fieldMessages } from "@/components/ui/server-errors";
 
@@ -49,11 +49,7 @@ export function TokenCreateDialog({ onClose, onCreated }: { onClose: () => void;
       <Field label="Scope" error={errors.scope}>
         {(p) => (
           <select {...p} value={chosen} onChange={(e) => setScope(e.target.value)}>
-            {options.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
+            <Options of={options} value={(o) => o.value} label={(o) => o.label} />
           </select>
         )}
       </Field>

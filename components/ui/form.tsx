@@ -55,3 +55,16 @@ export function FormError({ message }: { message?: string | null }) {
     </div>
   );
 }
+
+/** The <option>s of a select, one per item: its value and what it shows. */
+export function Options<T>({ of = [], value, label }: { of?: readonly T[]; value: (item: T) => string; label: (item: T) => React.ReactNode }) {
+  return (
+    <>
+      {of.map((item) => (
+        <option key={value(item)} value={value(item)}>
+          {label(item)}
+        </option>
+      ))}
+    </>
+  );
+}
