@@ -1,8 +1,4 @@
 "use client";
-// Tenant instances: compute quota at a glance, the list (filter by name and state, cursor pages, refreshing by itself
-// while anything is in a transitional state), and the way to the create wizard. Each name opens the instance's page.
-// The state filter is also the page's ?state= (the tenant home links each count there).
-import { useQuery } from "@tanstack/react-query";
 import { Options } from "@/components/ui/form";
 import Link from "next/link";
 import { useState } from "react";
@@ -10,7 +6,7 @@ import { useTRPC } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
-import { inputCls, UsageMeters } from "@/components/storage/shared";
+import { inputCls, QueriedMeters } from "@/components/storage/shared";
 import { INSTANCE_STATES, type InstanceState, TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
 /** The states a workflow owns (the transition table's transient states): shown as under way, polled fast. */
@@ -45,15 +41,17 @@ const col = columns<InstanceRow>();
 
 export function ComputeUsage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const q = useQuery(trpc.quotas.get.queryOptions({ tenant }));
-  if (!q.data) return null;
-  const { limits, usage } = q.data;
-  const meters = [
-    { label: "Instances", used: usage.instances ?? 0, limit: limits.instances },
-    { label: "Cores", used: usage.cores ?? 0, limit: limits.cores },
-    { label: "RAM", used: usage.ramGiB ?? 0, limit: limits.ramGiB, unit: " GiB" },
-  ];
-  return <UsageMeters label="Compute quota" meters={meters} />;
+  return (
+    <QueriedMeters
+      label="Compute quota"
+      query={trpc.quotas.get.queryOptions({ tenant })}
+      meters={({ limits, usage }) => [
+        { label: "Instances", used: usage.instances ?? 0, limit: limits.instances },
+        { label: "Cores", used: usage.cores ?? 0, limit: limits.cores },
+        { label: "RAM", used: usage.ramGiB ?? 0, limit: limits.ramGiB, unit: " GiB" },
+      ]}
+    />
+  );
 }
 
 export function InstancesPage({ tenant, initialState }: { tenant: string; initialState?: InstanceState }) {

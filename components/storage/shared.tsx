@@ -1,6 +1,7 @@
 "use client";
 // Small pieces shared by the storage pages: byte/GiB formatting, state badges, usage-vs-quota meters, and
 // the storage service's refusal as a form's message.
+import { type UseQueryOptions, useQuery } from "@tanstack/react-query";
 import { errorInfo } from "@/components/trpc";
 import { Badge, type BadgeTone } from "@/components/ui/badge";
 
@@ -50,8 +51,10 @@ export function UsageMeter({ label, used, limit, unit = "" }: { label: string; u
   );
 }
 
+type Meter = React.ComponentProps<typeof UsageMeter>;
+
 /** A row of usage meters, e.g. a tenant's quota for one kind of resource. */
-export function UsageMeters({ label, meters }: { label: string; meters: React.ComponentProps<typeof UsageMeter>[] }) {
+export function UsageMeters({ label, meters }: { label: string; meters: Meter[] }) {
   return (
     <section aria-label={label} className="mb-4 flex flex-wrap gap-3">
       {meters.map((m) => (
@@ -59,6 +62,21 @@ export function UsageMeters({ label, meters }: { label: string; meters: React.Co
       ))}
     </section>
   );
+}
+
+/** Usage meters read from a query (nothing until it answers). */
+export function QueriedMeters<T>({
+  label,
+  query,
+  meters,
+}: {
+  label: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tRPC's query options carry their own error and key types
+  query: UseQueryOptions<T, any, T, any>;
+  meters: (data: T) => Meter[];
+}) {
+  const q = useQuery(query);
+  return q.data ? <UsageMeters label={label} meters={meters(q.data)} /> : null;
 }
 
 export const inputCls = "rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-900";

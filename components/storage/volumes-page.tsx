@@ -1,14 +1,10 @@
 "use client";
-// Tenant volumes: usage vs quota, the list (filter, cursor pages), create (blank, from an image — a thin clone of
-// its golden snapshot — or from a snapshot), resize up, snapshot, delete (disabled with the reason while
-// attached). Server refusals (quota, pool capacity, image minimum) land on the field or the form banner.
-import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
 import { columns, ConfirmAction, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
-import { StateBadge, UsageMeters } from "./shared";
+import { QueriedMeters, StateBadge } from "./shared";
 import { VolumeCreateDialog } from "./volume-create";
 import { VolumeDetailDialog } from "./volume-detail";
 import { VolumeResizeDialog } from "./volume-resize";
@@ -33,15 +29,17 @@ const col = columns<VolumeRow>();
 
 export function StorageUsage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const usage = useQuery(trpc.volumes.usage.queryOptions({ tenant }));
-  if (!usage.data) return null;
-  const u = usage.data;
-  const meters = [
-    { label: "Volumes", ...u.volumes },
-    { label: "Volume capacity", ...u.volumeGiB, unit: " GiB" },
-    { label: "Snapshots", ...u.snapshots },
-  ];
-  return <UsageMeters label="Storage quota" meters={meters} />;
+  return (
+    <QueriedMeters
+      label="Storage quota"
+      query={trpc.volumes.usage.queryOptions({ tenant })}
+      meters={(u) => [
+        { label: "Volumes", ...u.volumes },
+        { label: "Volume capacity", ...u.volumeGiB, unit: " GiB" },
+        { label: "Snapshots", ...u.snapshots },
+      ]}
+    />
+  );
 }
 
 export function VolumesPage({ tenant }: { tenant: string }) {
