@@ -32,8 +32,10 @@ export async function tenantRowId(table: PgTable & { id: PgColumn; tenantId: PgC
   return row.id as string;
 }
 
-/** A /t/<tenant>/… list page: `query` is the list's first page as the component asks for it (cursor null). */
+/** A /t/<tenant>/… list page (its module's default export, made once when the module loads): `query` is the list's
+ *  first page as the component asks for it (cursor null). */
 export function tenantListPage(query: (trpc: ServerTrpc, m: Membership) => AnyQuery, render: (m: Membership) => React.ReactNode) {
+  // biome-ignore lint/correctness/noComponentHookFactories: called once at module scope by each page file, never during a render
   return async function Page({ params }: { params: Promise<{ tenant: string }> }) {
     const m = await membershipOf(params);
     return <Prefetch queries={(trpc) => [query(trpc, m)]}>{render(m)}</Prefetch>;
