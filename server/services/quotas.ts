@@ -1,7 +1,8 @@
 // Quota enforcement in the same transaction as the create: lock the tenant's quota row (created with the
 // defaults if missing), count what is in use, refuse with a clear message when the request would exceed it.
 // Every create that a quota covers calls enforceQuota inside its transaction before inserting.
-import { eq } from "drizzle-orm";
+import { type Column, count, eq } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
 import type { Tx } from "@/db/client";
 import { type QuotaResource, quotas } from "@/db/schema";
 import { DomainError } from "@/domain/errors";
@@ -55,4 +56,15 @@ export async function enforceQuota(
     const limit = q[c.resource] as number;
     if (used + c.add > limit) throw new QuotaExceeded(c.resource, limit, used, c.add);
   }
+}
+
+/** A quota check's `used` for a resource that is one row per unit: how many rows of `table` the tenant has. */
+export function rowsOf(table: PgTable & { tenantId: Column }, tenantId: string): (tx: Tx) => Promise<number> {
+  return async (tx) =>
+    (
+      await tx
+        .select({ n: count() })
+        .from(table as PgTable)
+        .where(eq(table.tenantId, tenantId))
+    )[0]!.n;
 }

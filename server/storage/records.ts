@@ -4,7 +4,8 @@
 // object, and only then the row, with its audit row — or gives the row its state back when the service refuses.
 import { type Column, eq } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
-import type { Db } from "@/db/client";
+import type { Db, Tx } from "@/db/client";
+import { tenantRow } from "@/server/services/rows";
 import type { Principal } from "@/server/auth/principal";
 import { storageError } from "@/server/api/errors";
 import { deleteRow } from "@/server/api/updates";
@@ -39,6 +40,27 @@ export async function dropFailedCreate(ctx: Actor, table: RecordTable, row: { id
       tenantId: target.tenantId,
       details: { error: cause instanceof Error ? cause.message : String(cause) },
     });
+  });
+}
+
+/**
+ * The first half of a delete, in one transaction: the tenant's row locked (not found: `notFound`), the resource's
+ * `check`s (what still depends on it), then the row marked "deleting". Returns the row as it was.
+ */
+export async function startDelete<T extends RecordTable & { tenantId: Column }>(
+  ctx: Actor,
+  table: T,
+  scope: { tenantId: string; id: string; notFound: string },
+  check: (tx: Tx, row: T["$inferSelect"]) => Promise<void>,
+): Promise<T["$inferSelect"]> {
+  return ctx.db.transaction(async (tx) => {
+    const row = await tenantRow(tx, table, scope.tenantId, scope.id, scope.notFound, true);
+    await check(tx, row);
+    await tx
+      .update(table as RecordTable)
+      .set({ state: "deleting" })
+      .where(eq(table.id, scope.id));
+    return row;
   });
 }
 

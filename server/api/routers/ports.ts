@@ -4,13 +4,13 @@
 // of its groups, so ports whose rules name those groups as remote are bumped too.
 // Roles: tenant members create, edit and delete ports.
 import { TRPCError } from "@trpc/server";
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { ipAllocations, portSecurityGroups, ports, securityGroups, subnets } from "@/db/schema";
 import { portCreateSchema, portUpdateSchema } from "@/db/validation/network";
 import { allocateAddress } from "@/server/services/ipam";
-import { enforceQuota } from "@/server/services/quotas";
+import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { bumpRulesVersion, compileRules, loadCompileInput, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
@@ -110,7 +110,7 @@ export const portsRouter = createTRPCRouter({
             {
               resource: "addresses",
               add: 1,
-              used: async (t) => (await t.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.tenantId, tenantId)))[0]!.n,
+              used: rowsOf(ipAllocations, tenantId),
             },
           ]);
           const groupIds = await resolveGroups(tx, tenantId, subnet.vpcId, securityGroupIds);

@@ -10,7 +10,7 @@ import type { Db, Tx } from "@/db/client";
 import { portSecurityGroups, ports, securityGroupRules, securityGroups, vpcs } from "@/db/schema";
 import { checkRuleFields, securityGroupCreateSchema, securityGroupRuleFields, securityGroupUpdateSchema } from "@/db/validation/network";
 import { cidrToString, parseCidr } from "@/domain/cidr";
-import { enforceQuota } from "@/server/services/quotas";
+import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
@@ -114,7 +114,7 @@ export const securityGroupsRouter = createTRPCRouter({
             {
               resource: "securityGroups",
               add: 1,
-              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+              used: rowsOf(securityGroups, tenantId),
             },
           ]);
           return insertRow(tx, ctx, securityGroups, { ...values, tenantId, vpcId: vpc.id }, { type: "security_group", tenantId, details: values });

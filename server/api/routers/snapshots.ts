@@ -18,7 +18,7 @@ import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { found, inTenant, tenantRow, columnsOf } from "@/server/services/rows";
 import { SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND } from "@/server/services/volumes";
 import { matchesText } from "@/server/lib/like";
-import { dropFailedCreate, finishDelete, goneIsDone } from "@/server/storage/records";
+import { dropFailedCreate, finishDelete, goneIsDone, startDelete } from "@/server/storage/records";
 
 const uniques = { snapshots_tenant_name_uq: { field: "name", message: "A snapshot with this name already exists in this tenant." } };
 
@@ -92,8 +92,7 @@ export const snapshotsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
-      const s = await ctx.db.transaction(async (tx) => {
-        const row = await tenantRow(tx, snapshots, ctx.tenant.id, input.id, SNAPSHOT_NOT_FOUND, true);
+      const s = await startDelete(ctx, snapshots, { tenantId: ctx.tenant.id, id: input.id, notFound: SNAPSHOT_NOT_FOUND }, async (tx, row) => {
         if (row.state === "creating" || row.state === "deleting")
           throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Snapshot ${row.name} is ${row.state}; wait until it finishes.` });
         const clones = await tx.select({ name: volumes.name }).from(volumes).where(eq(volumes.sourceSnapshotId, row.id)).limit(5);
@@ -102,8 +101,6 @@ export const snapshotsRouter = createTRPCRouter({
             code: "PRECONDITION_FAILED",
             message: `Volume(s) ${clones.map((c) => c.name).join(", ")} were created from snapshot ${row.name} and still share its data; delete them first.`,
           });
-        await tx.update(snapshots).set({ state: "deleting" }).where(eq(snapshots.id, row.id));
-        return row;
       });
       const removeObject = async () => {
         if (s.storageSnapshotId) await goneIsDone(storage.deleteSnapshot(s.storageSnapshotId));

@@ -10,7 +10,7 @@ import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
 import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
 import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/domain/cidr";
 import { subnetCapacity } from "@/server/services/ipam";
-import { enforceQuota } from "@/server/services/quotas";
+import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
@@ -124,9 +124,7 @@ export const subnetsRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          await enforceQuota(tx, tenantId, [
-            { resource: "subnets", add: 1, used: async (t) => (await t.select({ n: count() }).from(subnets).where(eq(subnets.tenantId, tenantId)))[0]!.n },
-          ]);
+          await enforceQuota(tx, tenantId, [{ resource: "subnets", add: 1, used: rowsOf(subnets, tenantId) }]);
           // Name the sibling for a helpful message; the exclusion constraint still decides a race.
           const [clash] = await tx
             .select({ name: subnets.name, cidr: subnets.cidr })

@@ -21,7 +21,7 @@ import { found, inTenant, tenantRow, columnsOf } from "@/server/services/rows";
 import { matchesText } from "@/server/lib/like";
 import { attachmentCount, SNAPSHOT_NOT_FOUND, snapshotWithPool, VOLUME_NOT_FOUND, volumeOrder } from "@/server/services/volumes";
 import { transact } from "../transact";
-import { dropFailedCreate, finishDelete, goneIsDone } from "@/server/storage/records";
+import { dropFailedCreate, finishDelete, goneIsDone, startDelete } from "@/server/storage/records";
 
 export const volumeUniques = { volumes_tenant_name_uq: { field: "name", message: "A volume with this name already exists in this tenant." } };
 
@@ -69,13 +69,8 @@ export const volumesRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const row = found(
-        await ctx.db
-          .select(volumeColumns)
-          .from(volumes)
-          .where(inTenant(volumes, ctx.tenant.id, input.id)),
-        VOLUME_NOT_FOUND,
-      );
+      const query = ctx.db.select(volumeColumns).from(volumes);
+      const row = found(await query.where(inTenant(volumes, ctx.tenant.id, input.id)), VOLUME_NOT_FOUND);
       const snaps = await ctx.db
         .select({ id: snapshots.id, name: snapshots.name, sizeGiB: snapshots.sizeGiB, state: snapshots.state, createdAt: snapshots.createdAt })
         .from(snapshots)
@@ -211,8 +206,7 @@ export const volumesRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
       const storage = getStorage();
-      const v = await ctx.db.transaction(async (tx) => {
-        const row = await tenantRow(tx, volumes, ctx.tenant.id, input.id, VOLUME_NOT_FOUND, true);
+      const v = await startDelete(ctx, volumes, { tenantId: ctx.tenant.id, id: input.id, notFound: VOLUME_NOT_FOUND }, async (tx, row) => {
         const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(volumeAttachments).where(eq(volumeAttachments.volumeId, row.id))) as [
           { n: number },
         ];
@@ -227,8 +221,6 @@ export const volumesRouter = createTRPCRouter({
               message: `Volume ${row.name} has snapshots that volume(s) ${clones.map((c) => c.name).join(", ")} were created from; delete those volumes first.`,
             });
         }
-        await tx.update(volumes).set({ state: "deleting" }).where(eq(volumes.id, row.id));
-        return row;
       });
       const removeObject = async () => {
         if (v.storageVolumeId) await goneIsDone(storage.deleteVolume(v.storageVolumeId));

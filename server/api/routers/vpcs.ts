@@ -10,7 +10,7 @@ import type { Tx } from "@/db/client";
 import { ports, securityGroupRules, securityGroups, subnets, tenantNetworkPolicies, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
 import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
 import { checkVpcCidr, checkVpcIpv6Cidr } from "@/domain/cidr";
-import { enforceQuota } from "@/server/services/quotas";
+import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
@@ -77,13 +77,8 @@ export const vpcsRouter = createTRPCRouter({
   get: tenantProcedure("tenant-member")
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
-      const row = found(
-        await ctx.db
-          .select(columns)
-          .from(vpcs)
-          .where(inTenant(vpcs, ctx.tenant.id, input.id)),
-        VPC_NOT_FOUND,
-      );
+      const query = ctx.db.select(columns).from(vpcs);
+      const row = found(await query.where(inTenant(vpcs, ctx.tenant.id, input.id)), VPC_NOT_FOUND);
       const [def] = await ctx.db
         .select({ id: securityGroups.id, name: securityGroups.name })
         .from(securityGroups)
@@ -107,11 +102,11 @@ export const vpcsRouter = createTRPCRouter({
         ctx.db,
         async (tx) => {
           await enforceQuota(tx, tenantId, [
-            { resource: "vpcs", add: 1, used: async (t) => (await t.select({ n: count() }).from(vpcs).where(eq(vpcs.tenantId, tenantId)))[0]!.n },
+            { resource: "vpcs", add: 1, used: rowsOf(vpcs, tenantId) },
             {
               resource: "securityGroups",
               add: 1,
-              used: async (t) => (await t.select({ n: count() }).from(securityGroups).where(eq(securityGroups.tenantId, tenantId)))[0]!.n,
+              used: rowsOf(securityGroups, tenantId),
             },
           ]);
           // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
