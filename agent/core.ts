@@ -38,6 +38,13 @@ interface NicRecord extends Base<NicSpec> {
   port?: string;
 }
 
+/** The resource named `name`, or the not-found error naming its kind. */
+function mustGet<R>(map: Map<string, R>, kind: string, name: string): R {
+  const rec = map.get(name);
+  if (!rec) throw notFound(kind, name);
+  return rec;
+}
+
 export interface PutResult<T> {
   created: boolean;
   resource: T;
@@ -135,6 +142,41 @@ export class AgentCore {
     throw new AgentError(507, "no_free_function", `all ${this.maxVfs} ${kind} functions of PF ${pf} are in use`);
   }
 
+  /** Records a new resource with a fresh function and attaches it through `attach`; if that fails it is forgotten. */
+  private async attachNew<R extends Base<unknown>>(
+    map: Map<string, R>,
+    rec: Pick<R, "name" | "spec" | "key">,
+    kind: FunctionKind,
+    attach: (fn: PcieFunction, createdAt: Date) => Promise<Partial<R>>,
+  ): Promise<R> {
+    const full = { ...rec, fn: this.allocate(kind), state: "attaching", createdAt: new Date() } as R;
+    map.set(rec.name, full);
+    try {
+      Object.assign(full, await attach(full.fn, full.createdAt));
+      full.state = "attached";
+    } catch (err) {
+      map.delete(rec.name);
+      this.release(full.fn);
+      throw err;
+    }
+    return full;
+  }
+
+  /** Detaches a resource through `detach`, then forgets it and frees its function; if that fails it stays attached. */
+  private async detachAndForget<R extends Base<unknown>>(map: Map<string, R>, kind: string, name: string, detach: (rec: R) => Promise<unknown>): Promise<void> {
+    const rec = mustGet(map, kind, name);
+    rec.state = "detaching";
+    try {
+      await detach(rec);
+    } catch (err) {
+      rec.state = "attached";
+      throw err;
+    }
+    map.delete(name);
+    this.release(rec.fn);
+    this.changed();
+  }
+
   private release(fn: PcieFunction): void {
     this.used[fn.pf].delete(fn.vf);
   }
@@ -197,8 +239,7 @@ export class AgentCore {
   }
 
   getDisk(name: string): DiskView {
-    const d = this.disks.get(name);
-    if (!d) throw notFound("disk", name);
+    const d = mustGet(this.disks, "disk", name);
     return this.diskView(d);
   }
 
@@ -217,18 +258,10 @@ export class AgentCore {
         if (spec.role === "boot" && other.spec.role === "boot")
           throw conflict("boot_disk_exists", `disk "${other.name}" is already the boot disk; a host has one`, "role");
       }
-      const rec: DiskRecord = { name, spec, key, fn: this.allocate("virtio-blk"), state: "attaching", createdAt: new Date() };
-      this.disks.set(name, rec);
-      try {
-        const att = await this.backend.attachDisk(name, spec, rec.fn);
-        rec.bdev = att.bdev;
-        rec.endpoint = att.endpoint;
-        rec.state = "attached";
-      } catch (err) {
-        this.disks.delete(name);
-        this.release(rec.fn);
-        throw err;
-      }
+      const rec = await this.attachNew<DiskRecord>(this.disks, { name, spec, key }, "virtio-blk", async (fn) => {
+        const att = await this.backend.attachDisk(name, spec, fn);
+        return { bdev: att.bdev, endpoint: att.endpoint };
+      });
       this.changed();
       return { created: true, resource: this.diskView(rec) };
     });
@@ -236,18 +269,7 @@ export class AgentCore {
 
   deleteDisk(name: string): Promise<void> {
     return this.locked(`disk:${name}`, async () => {
-      const d = this.disks.get(name);
-      if (!d) throw notFound("disk", name);
-      d.state = "detaching";
-      try {
-        await this.backend.detachDisk(name, d.spec, d.fn);
-      } catch (err) {
-        d.state = "attached";
-        throw err;
-      }
-      this.disks.delete(name);
-      this.release(d.fn);
-      this.changed();
+      await this.detachAndForget(this.disks, "disk", name, (d) => this.backend.detachDisk(name, d.spec, d.fn));
     });
   }
 
@@ -272,8 +294,7 @@ export class AgentCore {
   }
 
   getCidata(name: string): CidataView {
-    const c = this.cidata.get(name);
-    if (!c) throw notFound("cidata image", name);
+    const c = mustGet(this.cidata, "cidata image", name);
     return this.cidataView(c);
   }
 
@@ -285,18 +306,10 @@ export class AgentCore {
         if (existing.key === key) return { created: false, resource: this.cidataView(existing) };
         throw conflict("cidata_exists", `cidata image "${name}" already exists with different content; DELETE it first`);
       }
-      const rec: CidataRecord = { name, spec, key, fn: this.allocate("virtio-blk"), state: "attaching", createdAt: new Date() };
-      this.cidata.set(name, rec);
-      try {
-        const att = await this.backend.publishCidata(name, spec, renderCidataFiles(spec), rec.fn, rec.createdAt);
-        rec.bdev = att.bdev;
-        rec.endpoint = att.endpoint;
-        rec.state = "attached";
-      } catch (err) {
-        this.cidata.delete(name);
-        this.release(rec.fn);
-        throw err;
-      }
+      const rec = await this.attachNew<CidataRecord>(this.cidata, { name, spec, key }, "virtio-blk", async (fn, createdAt) => {
+        const att = await this.backend.publishCidata(name, spec, renderCidataFiles(spec), fn, createdAt);
+        return { bdev: att.bdev, endpoint: att.endpoint };
+      });
       this.changed();
       return { created: true, resource: this.cidataView(rec) };
     });
@@ -310,18 +323,7 @@ export class AgentCore {
 
   deleteCidata(name: string): Promise<void> {
     return this.locked(`cidata:${name}`, async () => {
-      const c = this.cidata.get(name);
-      if (!c) throw notFound("cidata image", name);
-      c.state = "detaching";
-      try {
-        await this.backend.removeCidata(name, c.fn);
-      } catch (err) {
-        c.state = "attached";
-        throw err;
-      }
-      this.cidata.delete(name);
-      this.release(c.fn);
-      this.changed();
+      await this.detachAndForget(this.cidata, "cidata image", name, (c) => this.backend.removeCidata(name, c.fn));
     });
   }
 
@@ -336,8 +338,7 @@ export class AgentCore {
   }
 
   getNic(name: string): NicView {
-    const n = this.nics.get(name);
-    if (!n) throw notFound("NIC", name);
+    const n = mustGet(this.nics, "NIC", name);
     return this.nicView(n);
   }
 
@@ -358,17 +359,10 @@ export class AgentCore {
       for (const other of this.nics.values()) {
         if (other.spec.mac === spec.mac) throw conflict("mac_in_use", `MAC ${spec.mac} is already used by NIC "${other.name}"`, "mac");
       }
-      const rec: NicRecord = { name, spec, key, fn: this.allocate("virtio-net"), state: "attaching", createdAt: new Date() };
-      this.nics.set(name, rec);
-      try {
-        const att = await this.backend.createNic(name, spec, rec.fn);
-        rec.port = att.port;
-        rec.state = "attached";
-      } catch (err) {
-        this.nics.delete(name);
-        this.release(rec.fn);
-        throw err;
-      }
+      const rec = await this.attachNew<NicRecord>(this.nics, { name, spec, key }, "virtio-net", async (fn) => {
+        const att = await this.backend.createNic(name, spec, fn);
+        return { port: att.port };
+      });
       this.changed();
       return { created: true, resource: this.nicView(rec) };
     });
@@ -385,8 +379,7 @@ export class AgentCore {
 
   putNicRules(name: string, rules: RuleSet): Promise<NicView> {
     return this.locked(`nic:${name}`, async () => {
-      const n = this.nics.get(name);
-      if (!n) throw notFound("NIC", name);
+      const n = mustGet(this.nics, "NIC", name);
       await this.applyRules(n, rules);
       return this.nicView(n);
     });
@@ -394,18 +387,7 @@ export class AgentCore {
 
   deleteNic(name: string): Promise<void> {
     return this.locked(`nic:${name}`, async () => {
-      const n = this.nics.get(name);
-      if (!n) throw notFound("NIC", name);
-      n.state = "detaching";
-      try {
-        await this.backend.deleteNic(name, n.spec, n.fn);
-      } catch (err) {
-        n.state = "attached";
-        throw err;
-      }
-      this.nics.delete(name);
-      this.release(n.fn);
-      this.changed();
+      await this.detachAndForget(this.nics, "NIC", name, (n) => this.backend.deleteNic(name, n.spec, n.fn));
     });
   }
 

@@ -80,6 +80,20 @@ function api(cfg: Required<Config>) {
   return createClient<paths>({ baseUrl: `${cfg.url}/api/v1`, headers: { authorization: `Bearer ${cfg.token}` } });
 }
 
+/** `anvil <noun> list`: the first 200 of a tenant's resources as a table of `cols`. */
+async function listTenantItems(
+  out: Out,
+  client: ReturnType<typeof api>,
+  path: "/tenants/{tenant}/instances" | "/tenants/{tenant}/volumes",
+  tenant: string,
+  cols: string[],
+): Promise<number> {
+  const { data, error, response } = await client.GET(path, { params: { path: { tenant }, query: { limit: 200 } } });
+  if (error || !data) fail(error, response);
+  table(out, data.items as Record<string, unknown>[], cols);
+  return 0;
+}
+
 function needTenant(cfg: Required<Config>): string {
   if (!cfg.tenant) throw new CliError("Which tenant? Pass --tenant <slug> (or set ANVIL_TENANT, or `anvil login --tenant`)", 2);
   return cfg.tenant;
@@ -204,12 +218,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   if (noun === "instance" || noun === "instances") {
     const tenant = needTenant(cfg);
-    if (verb === "list" || verb === "ls") {
-      const { data, error, response } = await client.GET("/tenants/{tenant}/instances", { params: { path: { tenant }, query: { limit: 200 } } });
-      if (error || !data) fail(error, response);
-      table(out, data.items as Record<string, unknown>[], ["id", "name", "state", "address", "poolName", "createdAt"]);
-      return 0;
-    }
+    if (verb === "list" || verb === "ls")
+      return listTenantItems(out, client, "/tenants/{tenant}/instances", tenant, ["id", "name", "state", "address", "poolName", "createdAt"]);
     if (verb === "get" || verb === "show") {
       if (!arg) throw new CliError("anvil instance get ID|NAME", 2);
       const id = await resolveInstance(cfg, arg);
@@ -278,12 +288,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   if (noun === "volume" || noun === "volumes") {
     const tenant = needTenant(cfg);
-    if (verb === "list" || verb === "ls") {
-      const { data, error, response } = await client.GET("/tenants/{tenant}/volumes", { params: { path: { tenant }, query: { limit: 200 } } });
-      if (error || !data) fail(error, response);
-      table(out, data.items as Record<string, unknown>[], ["id", "name", "sizeGiB", "kind", "state", "multiAttach"]);
-      return 0;
-    }
+    if (verb === "list" || verb === "ls")
+      return listTenantItems(out, client, "/tenants/{tenant}/volumes", tenant, ["id", "name", "sizeGiB", "kind", "state", "multiAttach"]);
     if (verb === "create") {
       if (!arg || !f.size) throw new CliError("anvil volume create NAME --size GiB [--multi-attach]", 2);
       const { data, error, response } = await client.POST("/tenants/{tenant}/volumes", {
