@@ -16,6 +16,9 @@ export const pageInput = z.object({
   dir: z.enum(["asc", "desc"]).default("asc"),
 });
 
+/** The page input of a log-like list (audit, events, operations, invitations): newest first unless asked otherwise. */
+export const newestFirstPageInput = pageInput.extend({ dir: z.enum(["asc", "desc"]).default("desc") });
+
 type CursorValue = string | number | boolean | null;
 
 export function encodeCursor(sortValue: unknown, id: string): string {

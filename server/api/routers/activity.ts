@@ -8,7 +8,7 @@ import { z } from "zod";
 import { auditEvents, instances, operations, volumes } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
 import { fieldError } from "../errors";
-import { eqIf, listPage, pageInput, within } from "../pagination";
+import { eqIf, listPage, newestFirstPageInput, within } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { TRANSIENT_STATES } from "@/domain/instance-lifecycle";
 
@@ -114,8 +114,7 @@ export const activityRouter = createTRPCRouter({
   /** The tenant's audit rows, newest first, by action, person and time. */
   log: tenantProcedure("tenant-member")
     .input(
-      pageInput.extend({
-        dir: z.enum(["asc", "desc"]).default("desc"),
+      newestFirstPageInput.extend({
         action: z.string().trim().max(64).optional(),
         actor: z.string().trim().max(320).optional(),
         ...timeRange,
@@ -136,8 +135,7 @@ export const activityRouter = createTRPCRouter({
   /** The tenant's operations, newest first, by status and time. */
   operations: tenantProcedure("tenant-member")
     .input(
-      pageInput.extend({
-        dir: z.enum(["asc", "desc"]).default("desc"),
+      newestFirstPageInput.extend({
         status: z.enum(OPERATION_STATUSES).optional(),
         ...timeRange,
       }),

@@ -3,15 +3,14 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, tenants } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
-import { eqIf, listPage, pageInput, within } from "../pagination";
+import { eqIf, listPage, newestFirstPageInput, within } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { matchesText } from "@/server/lib/like";
 
 export const auditRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(
-      pageInput.extend({
-        dir: z.enum(["asc", "desc"]).default("desc"),
+      newestFirstPageInput.extend({
         q: z.string().trim().max(100).optional(),
         action: z.string().trim().max(64).optional(),
         targetType: z.string().trim().max(64).optional(),

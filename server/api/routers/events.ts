@@ -4,15 +4,14 @@ import { eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { hardwareEvents, nodes } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
-import { eqIf, listPage, pageInput, within } from "../pagination";
+import { eqIf, listPage, newestFirstPageInput, within } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { matchesText } from "@/server/lib/like";
 
 export const eventsRouter = createTRPCRouter({
   list: operatorProcedure("operator-viewer")
     .input(
-      pageInput.extend({
-        dir: z.enum(["asc", "desc"]).default("desc"),
+      newestFirstPageInput.extend({
         nodeId: z.uuid().optional(),
         includeChildren: z.boolean().default(true),
         severity: z

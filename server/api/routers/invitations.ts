@@ -11,7 +11,7 @@ import { memberships, tenantInvitations, tenants, users } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
 import { canAnswer, effectiveStatus } from "@/domain/invitations";
 import { audit } from "@/server/services/audit";
-import { listPage, pageInput } from "../pagination";
+import { listPage, newestFirstPageInput } from "../pagination";
 import { authedProcedure, type Context, createTRPCRouter, tenantProcedure } from "../trpc";
 import { lockTenantMembers } from "@/server/services/members";
 import { transact } from "../transact";
@@ -68,7 +68,7 @@ const listOrder = { sort: { createdAt: tenantInvitations.createdAt }, id: tenant
 export const invitationsRouter = createTRPCRouter({
   /** Tenant admins: this tenant's pending invitations (an expired one shows as such until revoked or re-sent). */
   list: tenantProcedure("tenant-admin")
-    .input(pageInput.extend({ dir: z.enum(["asc", "desc"]).default("desc") }))
+    .input(newestFirstPageInput)
     .query(async ({ ctx, input }) => {
       const query = ctx.db
         .select({
@@ -118,27 +118,25 @@ export const invitationsRouter = createTRPCRouter({
     }),
 
   /** The signed-in user's pending, unexpired invitations (addressed to their e-mail), newest first. */
-  mine: sessionOnly
-    .input(pageInput.extend({ dir: z.enum(["asc", "desc"]).default("desc") }).default({ dir: "desc", limit: 50 }))
-    .query(async ({ ctx, input }) => {
-      const [me] = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, ctx.principal.userId));
-      if (!me) return { items: [], nextCursor: null };
-      const query = ctx.db
-        .select({
-          id: tenantInvitations.id,
-          tenantName: tenants.name,
-          tenantSlug: tenants.slug,
-          role: tenantInvitations.role,
-          invitedByName: inviter.name,
-          createdAt: tenantInvitations.createdAt,
-          expiresAt: tenantInvitations.expiresAt,
-        })
-        .from(tenantInvitations)
-        .innerJoin(tenants, eq(tenants.id, tenantInvitations.tenantId))
-        .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy));
-      const pending = [eq(tenantInvitations.status, "pending"), gt(tenantInvitations.expiresAt, new Date())] as const;
-      return listPage(query, input, listOrder, eq(tenantInvitations.email, me.email.toLowerCase()), ...pending);
-    }),
+  mine: sessionOnly.input(newestFirstPageInput.default({ dir: "desc", limit: 50 })).query(async ({ ctx, input }) => {
+    const [me] = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, ctx.principal.userId));
+    if (!me) return { items: [], nextCursor: null };
+    const query = ctx.db
+      .select({
+        id: tenantInvitations.id,
+        tenantName: tenants.name,
+        tenantSlug: tenants.slug,
+        role: tenantInvitations.role,
+        invitedByName: inviter.name,
+        createdAt: tenantInvitations.createdAt,
+        expiresAt: tenantInvitations.expiresAt,
+      })
+      .from(tenantInvitations)
+      .innerJoin(tenants, eq(tenants.id, tenantInvitations.tenantId))
+      .leftJoin(inviter, eq(inviter.id, tenantInvitations.invitedBy));
+    const pending = [eq(tenantInvitations.status, "pending"), gt(tenantInvitations.expiresAt, new Date())] as const;
+    return listPage(query, input, listOrder, eq(tenantInvitations.email, me.email.toLowerCase()), ...pending);
+  }),
 
   accept: sessionOnly.input(idInput).mutation(({ ctx, input }) => answer(ctx, input.id, "accept")),
 

@@ -9,7 +9,7 @@ import { startRecovery } from "@/server/workflows/recovery-start";
 import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
-import { eqIf, listPage, pageInput } from "../pagination";
+import { eqIf, listPage, newestFirstPageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure } from "../trpc";
 import { enforceCreateQuota, prepareCreate } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
@@ -27,8 +27,7 @@ export const operationsRouter = createTRPCRouter({
 
   list: operatorProcedure("operator-viewer")
     .input(
-      pageInput.extend({
-        dir: z.enum(["asc", "desc"]).default("desc"),
+      newestFirstPageInput.extend({
         status: z.enum(["pending", "running", "succeeded", "failed", "cancelled"]).optional(),
         kind: z.string().max(64).optional(),
         targetId: z.string().max(64).optional(),

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { operations } from "@/db/schema";
-import { eqIf, listPage, pageInput } from "../pagination";
+import { eqIf, listPage, newestFirstPageInput } from "../pagination";
 import { createTRPCRouter, tenantProcedure } from "../trpc";
 import { found, inTenant, OPERATION_NOT_FOUND, columnsOf } from "@/server/services/rows";
 
@@ -39,8 +39,7 @@ export const tenantOperationsRouter = createTRPCRouter({
 
   list: tenantProcedure("tenant-member")
     .input(
-      pageInput.extend({
-        dir: z.enum(["asc", "desc"]).default("desc"),
+      newestFirstPageInput.extend({
         status: z.enum(["pending", "running", "succeeded", "failed", "cancelled"]).optional(),
         targetId: z.uuid().optional(),
       }),
