@@ -72,6 +72,11 @@ interface Route {
 const MAX_BODY = 64 * 1024;
 
 const ok = (body: unknown): Reply => ({ status: 200, body });
+/** 200 with the resource, or the 404 of the path when there is none. */
+const found = (c: { path: string }, body: unknown): Reply => {
+  if (!body) throw notFound(c.path);
+  return ok(body);
+};
 const noContent: Reply = { status: 204 };
 const notFound = (path: string) => new RedfishError(404, [Msg.resourceMissingAtURI(path)]);
 
@@ -408,24 +413,12 @@ const ROUTES: Route[] = [
   { pattern: ["Systems", "{system}", "EthernetInterfaces"], methods: { GET: (c) => ok(R.ethernetInterfaces(c.ctx, c.bmc)) } },
   {
     pattern: ["Systems", "{system}", "EthernetInterfaces", ":nic"],
-    methods: {
-      GET: (c) => {
-        const j = R.ethernetInterface(c.ctx, c.bmc, c.params.nic);
-        if (!j) throw notFound(c.path);
-        return ok(j);
-      },
-    },
+    methods: { GET: (c) => found(c, R.ethernetInterface(c.ctx, c.bmc, c.params.nic)) },
   },
   { pattern: ["Systems", "{system}", "Processors"], methods: { GET: (c) => ok(R.processors(c.ctx, c.bmc)) } },
   {
     pattern: ["Systems", "{system}", "Processors", ":cpu"],
-    methods: {
-      GET: (c) => {
-        const j = R.processor(c.ctx, c.bmc, c.params.cpu);
-        if (!j) throw notFound(c.path);
-        return ok(j);
-      },
-    },
+    methods: { GET: (c) => found(c, R.processor(c.ctx, c.bmc, c.params.cpu)) },
   },
   { pattern: ["Systems", "{system}", "LogServices"], methods: { GET: (c) => ok(R.logServices(c.bmc)) } },
   { pattern: ["Systems", "{system}", "LogServices", ":log"], methods: { GET: (c) => ok(R.selService(systemLog(c))) } },
@@ -594,13 +587,7 @@ const ROUTES: Route[] = [
   { pattern: ["UpdateService", "FirmwareInventory"], methods: { GET: (c) => ok(R.firmwareInventory(c.bmc)) } },
   {
     pattern: ["UpdateService", "FirmwareInventory", ":id"],
-    methods: {
-      GET: (c) => {
-        const j = R.firmwareItem(c.bmc, c.params.id);
-        if (!j) throw notFound(c.path);
-        return ok(j);
-      },
-    },
+    methods: { GET: (c) => found(c, R.firmwareItem(c.bmc, c.params.id)) },
   },
   { pattern: ["UpdateService", "Actions", "UpdateService.SimpleUpdate"], methods: { POST: simpleUpdate } },
 ];
