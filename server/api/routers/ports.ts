@@ -106,13 +106,7 @@ export const portsRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          await enforceQuota(tx, tenantId, [
-            {
-              resource: "addresses",
-              add: 1,
-              used: rowsOf(ipAllocations, tenantId),
-            },
-          ]);
+          await enforceQuota(tx, tenantId, [{ resource: "addresses", add: 1, used: rowsOf(ipAllocations, tenantId) }]);
           const groupIds = await resolveGroups(tx, tenantId, subnet.vpcId, securityGroupIds);
           let row: typeof ports.$inferSelect | undefined;
           // A MAC collision (2^46 space) is astronomically rare, but the unique index is what decides; try again.

@@ -63,10 +63,19 @@ async function referencingGroups(db: Db | Tx, groupId: string): Promise<string[]
   return rows.map((r) => r.name);
 }
 
-async function touchGroup(tx: Tx, groupId: string): Promise<number> {
-  const affected = await portsAffectedByGroup(tx, groupId);
+/** After a change to a group's rules: bumps rules_version on every port the group reaches, and audits the change
+ *  (`action`) with how many ports that was. */
+async function ruleChanged(
+  tx: Tx,
+  ctx: Parameters<typeof audit>[1],
+  g: { id: string; name: string; tenantId: string },
+  action: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const affected = await portsAffectedByGroup(tx, g.id);
   await bumpRulesVersion(tx, affected);
-  return affected.length;
+  const audited = { ...details, affectedPorts: affected.length };
+  await audit(tx, ctx, { action, targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: g.tenantId, details: audited });
 }
 
 const ruleInput = securityGroupRuleFields.extend(tenantInput.shape).strict().superRefine(checkRuleFields);
@@ -110,13 +119,7 @@ export const securityGroupsRouter = createTRPCRouter({
       return transact(
         ctx.db,
         async (tx) => {
-          await enforceQuota(tx, tenantId, [
-            {
-              resource: "securityGroups",
-              add: 1,
-              used: rowsOf(securityGroups, tenantId),
-            },
-          ]);
+          await enforceQuota(tx, tenantId, [{ resource: "securityGroups", add: 1, used: rowsOf(securityGroups, tenantId) }]);
           return insertRow(tx, ctx, securityGroups, { ...values, tenantId, vpcId: vpc.id }, { type: "security_group", tenantId, details: values });
         },
         uniques,
@@ -177,15 +180,7 @@ export const securityGroupsRouter = createTRPCRouter({
             portMax: rule.portMin != null ? (rule.portMax ?? rule.portMin) : null,
           })
           .returning();
-        const affected = await touchGroup(tx, g.id);
-        await audit(tx, ctx, {
-          action: "security_group.add_rule",
-          targetType: "security_group",
-          targetId: g.id,
-          targetName: g.name,
-          tenantId,
-          details: { ruleId: row!.id, ...rule, affectedPorts: affected },
-        });
+        await ruleChanged(tx, ctx, g, "security_group.add_rule", { ruleId: row!.id, ...rule });
         return row!;
       });
     }),
@@ -197,15 +192,7 @@ export const securityGroupsRouter = createTRPCRouter({
         const rule = await tenantRow(tx, securityGroupRules, ctx.tenant.id, input.id, "That rule does not exist (it may have been deleted).", true);
         const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
         await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
-        const affected = await touchGroup(tx, g.id);
-        await audit(tx, ctx, {
-          action: "security_group.delete_rule",
-          targetType: "security_group",
-          targetId: g.id,
-          targetName: g.name,
-          tenantId: ctx.tenant.id,
-          details: { ruleId: rule.id, affectedPorts: affected },
-        });
+        await ruleChanged(tx, ctx, g, "security_group.delete_rule", { ruleId: rule.id });
         return { id: rule.id };
       });
     }),

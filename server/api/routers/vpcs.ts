@@ -103,11 +103,7 @@ export const vpcsRouter = createTRPCRouter({
         async (tx) => {
           await enforceQuota(tx, tenantId, [
             { resource: "vpcs", add: 1, used: rowsOf(vpcs, tenantId) },
-            {
-              resource: "securityGroups",
-              add: 1,
-              used: rowsOf(securityGroups, tenantId),
-            },
+            { resource: "securityGroups", add: 1, used: rowsOf(securityGroups, tenantId) },
           ]);
           // VNI: lowest free; a concurrent create from another tenant may take it first, then we try the next one.
           let row: typeof vpcs.$inferSelect | undefined;
