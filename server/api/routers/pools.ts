@@ -39,15 +39,7 @@ export const poolsRouter = createTRPCRouter({
 
   create: operatorProcedure("operator-admin")
     .input(poolCreateSchema)
-    .mutation(async ({ ctx, input }) => {
-      return transact(
-        ctx.db,
-        async (tx) => {
-          return insertRow(tx, ctx, pools, input, { type: "pool", details: input });
-        },
-        uniques,
-      );
-    }),
+    .mutation(({ ctx, input }) => transact(ctx.db, (tx) => insertRow(tx, ctx, pools, input, { type: "pool", details: input }), uniques)),
 
   update: operatorProcedure("operator-admin")
     .input(poolUpdateSchema)
