@@ -2,69 +2,30 @@
 // --enable-dummy, netdev datapath, dummy ports) proves with ofproto/trace which packets the security flows pass;
 // genisoimage/isoinfo/cloud-init/netplan check the seed image; a fake SPDK JSON-RPC server on a unix socket checks
 // the exact method names and parameters. A missing tool fails the test with the package to install.
-import { execFile } from "node:child_process";
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentServer, createAgentServer } from "../server";
-import { createLinuxBackend } from "./linux";
+import { OVS_TOOLS, type OvsLab, requireTools, startOvsLab } from "../../test/ovs-lab";
 
 const TOKEN = "linux-test-token";
 const TOOLS: [string, string][] = [
-  ["ovsdb-tool", "openvswitch-switch"],
-  ["ovsdb-server", "openvswitch-switch"],
-  ["ovs-vswitchd", "openvswitch-switch"],
-  ["ovs-vsctl", "openvswitch-switch"],
-  ["ovs-ofctl", "openvswitch-switch"],
-  ["ovs-appctl", "openvswitch-switch"],
+  ...OVS_TOOLS,
   ["genisoimage", "genisoimage"],
   ["isoinfo", "genisoimage"],
   ["cloud-init", "cloud-init"],
   ["netplan", "netplan.io"],
 ];
 
-function requireTools(): void {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin"];
-  const missing = TOOLS.filter(
-    ([tool]) =>
-      !dirs.some((d) => {
-        try {
-          accessSync(join(d, tool), constants.X_OK);
-          return true;
-        } catch {
-          return false;
-        }
-      }),
-  );
-  if (missing.length) {
-    const pkgs = [...new Set(missing.map(([, p]) => p))].join(" ");
-    throw new Error(`missing tools ${missing.map(([t]) => t).join(", ")}: install them with apt-get install -y ${pkgs}`);
-  }
-}
-
+let lab: OvsLab;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 let spdk: Server;
 const spdkCalls: { method: string; params: any }[] = [];
-let agent: AgentServer;
-let url: string;
-
-const sh = (cmd: string, args: string[], opts: { cwd?: string } = {}) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(cmd, args, { env: { ...env, PATH: `${env.PATH}:/usr/sbin:/sbin` }, cwd: opts.cwd, timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-const must = async (cmd: string, args: string[], opts: { cwd?: string } = {}) => {
-  const r = await sh(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-};
+const sh: OvsLab["sh"] = (...args) => lab.sh(...args);
+const must: OvsLab["must"] = (...args) => lab.must(...args);
 const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(url + path, {
+  const res = await fetch(lab.url + path, {
     method,
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -108,80 +69,20 @@ function startFakeSpdk(path: string): Promise<Server> {
 }
 
 beforeAll(async () => {
-  requireTools();
-  dir = await mkdtemp(join(tmpdir(), "anvil-agent-ovs-"));
-  env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir };
-  await must("ovsdb-tool", ["create", join(dir, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"]);
-  await must("ovsdb-server", [
-    join(dir, "conf.db"),
-    `--remote=punix:${join(dir, "db.sock")}`,
-    `--pidfile=${join(dir, "ovsdb-server.pid")}`,
-    `--unixctl=${join(dir, "ovsdb-server.ctl")}`,
-    `--log-file=${join(dir, "ovsdb-server.log")}`,
-    "--detach",
-  ]);
-  await must("ovs-vsctl", ["--no-wait", "init"]);
-  await must("ovs-vswitchd", [
-    "--enable-dummy",
-    "--disable-system",
-    `--pidfile=${join(dir, "ovs-vswitchd.pid")}`,
-    `--unixctl=${join(dir, "ovs-vswitchd.ctl")}`,
-    `--log-file=${join(dir, "ovs-vswitchd.log")}`,
-    "--detach",
-    `unix:${join(dir, "db.sock")}`,
-  ]);
-  await must("ovs-vsctl", [
-    "add-br",
-    "br-int",
-    "--",
-    "set",
-    "Bridge",
-    "br-int",
-    "datapath_type=netdev",
-    "--",
-    "add-port",
-    "br-int",
-    "uplink",
-    "--",
-    "set",
-    "Interface",
-    "uplink",
-    "type=dummy",
-  ]);
-  spdk = await startFakeSpdk(join(dir, "spdk.sock"));
-  const backend = await createLinuxBackend({
-    stateDir: join(dir, "agent"),
-    spdkSocket: join(dir, "spdk.sock"),
-    ovsRunDir: dir,
-    uplinkPort: "uplink",
-    nicPortType: "dummy",
+  requireTools(TOOLS);
+  lab = await startOvsLab({
+    prefix: "anvil-agent-ovs-",
+    token: TOKEN,
+    beforeAgent: async (d) => {
+      spdk = await startFakeSpdk(join(d, "spdk.sock"));
+    },
   });
-  agent = createAgentServer({ token: TOKEN, backend });
-  url = (await agent.listen(0)).url;
+  dir = lab.dir;
 }, 30_000);
 
 afterAll(async () => {
-  await agent?.close();
+  await lab?.close();
   await new Promise((r) => (spdk ? spdk.close(r) : r(undefined)));
-  for (const name of ["ovs-vswitchd", "ovsdb-server"]) {
-    const pidFile = join(dir, `${name}.pid`);
-    if (!existsSync(pidFile)) continue;
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      continue;
-    }
-    for (let i = 0; i < 50; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 20));
-      } catch {
-        break;
-      }
-    }
-  }
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe("disks through SPDK JSON-RPC", () => {
@@ -334,25 +235,7 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
   let dp: Record<string, number> = {};
   const ports: Record<string, string> = {};
 
-  const appctl = (...args: string[]) => must("ovs-appctl", ["-t", join(dir, "ovs-vswitchd.ctl"), ...args]);
-  /** Datapath port numbers the traced packet is finally output to (last recirculation stage). */
-  async function trace(flow: string, ctNext: string[] = []): Promise<{ out: number[]; text: string }> {
-    const text = await appctl("ofproto/trace", "br-int", flow, ...ctNext.flatMap((c) => ["--ct-next", c]));
-    const lines = text.split("\n").filter((l) => l.startsWith("Datapath actions:"));
-    const last = lines.at(-1)!.slice("Datapath actions:".length).trim();
-    const out: number[] = [];
-    let depth = 0;
-    let token = "";
-    for (const ch of `${last},`) {
-      if (ch === "(") depth++;
-      if (ch === ")") depth--;
-      if (ch === "," && depth === 0) {
-        if (/^\d+$/.test(token.trim())) out.push(Number(token.trim()));
-        token = "";
-      } else token += ch;
-    }
-    return { out, text };
-  }
+  const trace = (flow: string, ctNext: string[] = []) => lab.trace(flow, ctNext);
   const tcp = (from: string, src: string, dst: string, dport: number, extra = "") =>
     `in_port=${from},dl_src=${src},dl_dst=${dst},tcp,nw_src=${extra ? extra.split("|")[0] : "10.1.0.5"},nw_dst=${extra ? extra.split("|")[1] : "10.1.0.10"},tp_dst=${dport}`;
 
@@ -367,8 +250,7 @@ describe("NICs on Open vSwitch with conntrack security flows", () => {
     ports.b = (await put("b", { mac: MAC.b, network: { type: "vlan", vlanId: 200 }, rules: open })).port;
     ports.c = (await put("c", { mac: MAC.c, network: { type: "vxlan", vni: 5000, remoteIps: ["192.0.2.10"] }, rules: ssh })).port;
     ports.d = (await put("d", { mac: MAC.d, network: { type: "vxlan", vni: 6000, remoteIps: ["192.0.2.10"] }, rules: open })).port;
-    const show = await appctl("dpctl/show");
-    dp = Object.fromEntries([...show.matchAll(/port (\d+): (\S+)/g)].map((m) => [m[2], Number(m[1])]));
+    dp = await lab.datapathPorts();
   });
 
   const ofport = async (port: string) => (await must("ovs-vsctl", ["get", "Interface", port, "ofport"])).trim();

@@ -13,37 +13,27 @@ import {
   type SourceRule,
   sourceRulesAllow,
 } from "./rule-compiler";
-
-let n = 0;
-const rule = (r: Partial<SourceRule> & Pick<SourceRule, "direction">): SourceRule => ({
-  id: `r${++n}`,
-  ethertype: "ipv4",
-  protocol: "any",
-  portMin: null,
-  portMax: null,
-  remoteCidr: null,
-  remoteGroupId: null,
-  ...r,
-});
+import { sourceRule } from "@/test/source-rules";
+import { failure } from "@/test/fixtures";
 
 // Web group: SSH from the office, HTTP(S) from anywhere, all egress; app group members may reach 8080-8090 and
 // ICMP; a DB group reaches 5432 on this port; an overlapping wide rule (tcp 1-1024 from 10/8) forces merging.
 const input: CompileInput = {
   rules: [
-    rule({ direction: "ingress", protocol: "tcp", portMin: 22, portMax: 22, remoteCidr: "203.0.113.0/24" }),
-    rule({ direction: "ingress", protocol: "tcp", portMin: 80, portMax: 80, remoteCidr: "0.0.0.0/0" }),
-    rule({ direction: "ingress", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: "0.0.0.0/0" }),
-    rule({ direction: "ingress", protocol: "tcp", portMin: 8080, portMax: 8090, remoteGroupId: "app" }),
-    rule({ direction: "ingress", protocol: "icmp", remoteGroupId: "app" }),
-    rule({ direction: "ingress", protocol: "tcp", portMin: 1, portMax: 1024, remoteCidr: "10.0.0.0/8" }),
-    rule({ direction: "ingress", protocol: "tcp", portMin: 5432, portMax: 5432, remoteGroupId: "db" }),
-    rule({ direction: "ingress", protocol: "udp", portMin: 53, portMax: 53, remoteCidr: "10.0.0.0/8" }),
-    rule({ direction: "ingress", protocol: "any", remoteCidr: "10.0.9.0/24" }),
-    rule({ direction: "egress", protocol: "any", remoteCidr: "0.0.0.0/0" }),
-    rule({ direction: "egress", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: "0.0.0.0/0" }),
-    rule({ direction: "egress", ethertype: "ipv6", protocol: "any", remoteCidr: "::/0" }),
-    rule({ direction: "ingress", ethertype: "ipv6", protocol: "tcp", portMin: 22, remoteCidr: "fd00::/48" }),
-    rule({ direction: "ingress", ethertype: "ipv6", protocol: "tcp", portMin: 22, remoteGroupId: "app" }),
+    sourceRule({ direction: "ingress", protocol: "tcp", portMin: 22, portMax: 22, remoteCidr: "203.0.113.0/24" }),
+    sourceRule({ direction: "ingress", protocol: "tcp", portMin: 80, portMax: 80, remoteCidr: "0.0.0.0/0" }),
+    sourceRule({ direction: "ingress", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: "0.0.0.0/0" }),
+    sourceRule({ direction: "ingress", protocol: "tcp", portMin: 8080, portMax: 8090, remoteGroupId: "app" }),
+    sourceRule({ direction: "ingress", protocol: "icmp", remoteGroupId: "app" }),
+    sourceRule({ direction: "ingress", protocol: "tcp", portMin: 1, portMax: 1024, remoteCidr: "10.0.0.0/8" }),
+    sourceRule({ direction: "ingress", protocol: "tcp", portMin: 5432, portMax: 5432, remoteGroupId: "db" }),
+    sourceRule({ direction: "ingress", protocol: "udp", portMin: 53, portMax: 53, remoteCidr: "10.0.0.0/8" }),
+    sourceRule({ direction: "ingress", protocol: "any", remoteCidr: "10.0.9.0/24" }),
+    sourceRule({ direction: "egress", protocol: "any", remoteCidr: "0.0.0.0/0" }),
+    sourceRule({ direction: "egress", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: "0.0.0.0/0" }),
+    sourceRule({ direction: "egress", ethertype: "ipv6", protocol: "any", remoteCidr: "::/0" }),
+    sourceRule({ direction: "ingress", ethertype: "ipv6", protocol: "tcp", portMin: 22, remoteCidr: "fd00::/48" }),
+    sourceRule({ direction: "ingress", ethertype: "ipv6", protocol: "tcp", portMin: 22, remoteGroupId: "app" }),
   ],
   groupMembers: { app: ["10.0.1.10", "10.0.1.11", "192.168.5.7", "fd00:1::5"], db: ["10.0.2.20/32", "172.16.0.9"] },
 };
@@ -128,7 +118,7 @@ describe("agreement with the source rules on generated packets", () => {
       const ranged = protocol === "tcp" || protocol === "udp";
       const lo = 1 + rnd(40);
       rules.push(
-        rule({
+        sourceRule({
           direction: rnd(2) ? "ingress" : "egress",
           protocol: rnd(5) === 0 ? "any" : protocol,
           portMin: ranged && rnd(4) ? lo : null,
@@ -163,18 +153,18 @@ describe("edge cases", () => {
     expect(compileRuleSet({ rules: [], groupMembers: {} })).toEqual({ ingress: [], egress: [] });
   });
   it("a remote group with no members contributes nothing", () => {
-    expect(compileRuleSet({ rules: [rule({ direction: "ingress", remoteGroupId: "empty" })], groupMembers: {} }).ingress).toEqual([]);
+    expect(compileRuleSet({ rules: [sourceRule({ direction: "ingress", remoteGroupId: "empty" })], groupMembers: {} }).ingress).toEqual([]);
   });
   it("refuses malformed source rules clearly", () => {
     expect(() =>
-      compileRuleSet({ rules: [rule({ direction: "ingress", protocol: "tcp", portMin: 30, portMax: 20, remoteCidr: "0.0.0.0/0" })], groupMembers: {} }),
+      compileRuleSet({ rules: [sourceRule({ direction: "ingress", protocol: "tcp", portMin: 30, portMax: 20, remoteCidr: "0.0.0.0/0" })], groupMembers: {} }),
     ).toThrow(RuleCompileError);
-    expect(() => compileRuleSet({ rules: [rule({ direction: "ingress", remoteCidr: "fd00::/8" })], groupMembers: {} })).toThrow(/not an ipv4 range/);
+    expect(() => compileRuleSet({ rules: [sourceRule({ direction: "ingress", remoteCidr: "fd00::/8" })], groupMembers: {} })).toThrow(/not an ipv4 range/);
   });
   it("refuses a rule set larger than the agent accepts, with the count", () => {
     // 1100 members spread so they do not coalesce into a few CIDRs.
     const spread = Array.from({ length: 1100 }, (_, i) => `10.${i % 200}.${Math.floor(i / 200) * 2}.1`);
-    expect(() => compileRuleSet({ rules: [rule({ direction: "ingress", remoteGroupId: "big" })], groupMembers: { big: spread } })).toThrow(
+    expect(() => compileRuleSet({ rules: [sourceRule({ direction: "ingress", remoteGroupId: "big" })], groupMembers: { big: spread } })).toThrow(
       /compile to 1100 ingress rules/,
     );
   });
