@@ -1,5 +1,5 @@
 // Test fixtures: a tenant pair and one principal per role, and a tRPC caller acting as each of them; the file-wide
-// setup most router tests share (useFixtures, makeNetwork, useTestStorage), a few rows many tests insert directly
+// setup most router tests share (useFixtures, makeNetwork, appAndDbGroups, useTestStorage), a few rows many tests insert directly
 // (insertTenant, insertPool, insertInstance), and how a test reads a refusal (failure, fieldOf).
 import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
@@ -96,6 +96,21 @@ export async function makeNetwork(fx: Fixtures) {
   const subnetId = (await admin.subnets.create({ tenant: fx.tenant.slug, vpcId, name: "web", cidr: "10.0.1.0/24" })).id;
   const defaultGroupId = (await admin.vpcs.get({ tenant: fx.tenant.slug, id: vpcId })).defaultGroup!.id;
   return { vpcId, subnetId, defaultGroupId };
+}
+
+/** Groups "app" and "db" (unique names) in the VPC, made by the tenant member, and db's rule letting app's members reach tcp 5432. */
+export async function appAndDbGroups(fx: Fixtures, vpcId: string) {
+  const m = callerAs(fx, "tenantMember");
+  const t = fx.tenant.slug;
+  const app = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("app") });
+  const db = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("db") });
+  await m.securityGroups.addRule({ tenant: t, groupId: db.id, direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 5432, remoteGroupId: app.id });
+  return { app, db };
+}
+
+/** A port's rules_version (bumped whenever its compiled rules may have changed). */
+export async function portRulesVersion(db: Db, portId: string) {
+  return (await db.select({ v: s.ports.rulesVersion }).from(s.ports).where(eq(s.ports.id, portId)))[0]!.v;
 }
 
 /** A tenant row (slug `uniq(prefix)`), straight into the database. */

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { ruleSetAllows } from "@/server/domain/rule-compiler";
 import { uniq } from "@/test/db";
-import { callerAs, failure, makeNetwork, useFixtures } from "@/test/fixtures";
+import { appAndDbGroups, callerAs, failure, makeNetwork, portRulesVersion, useFixtures } from "@/test/fixtures";
 
 const fx = useFixtures({ addresses: 4 });
 let subnetId: string;
@@ -15,23 +15,13 @@ beforeAll(async () => {
   ({ vpcId, subnetId } = await makeNetwork(fx));
 });
 
-const version = async (id: string) => (await fx.db.select({ v: s.ports.rulesVersion }).from(s.ports).where(eq(s.ports.id, id)))[0]!.v;
+const version = (id: string) => portRulesVersion(fx.db, id);
 
 describe("ports", () => {
   it("group changes on a port reach the ports whose rules name those groups", async () => {
     const m = callerAs(fx, "tenantMember");
     const t = fx.tenant.slug;
-    const app = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("app") });
-    const db = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("db") });
-    await m.securityGroups.addRule({
-      tenant: t,
-      groupId: db.id,
-      direction: "ingress",
-      ethertype: "ipv4",
-      protocol: "tcp",
-      portMin: 5432,
-      remoteGroupId: app.id,
-    });
+    const { app, db } = await appAndDbGroups(fx, vpcId);
     const dbPort = await m.ports.create({ tenant: t, subnetId, name: uniq("db"), securityGroupIds: [db.id] });
     const appPort = await m.ports.create({ tenant: t, subnetId, name: uniq("app"), securityGroupIds: [] });
     const pkt = { direction: "ingress" as const, protocol: "tcp" as const, port: 5432, remote: appPort.address };

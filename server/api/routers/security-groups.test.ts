@@ -1,13 +1,12 @@
 // Security groups and ports against a real Postgres: rule field errors (port order, ports on icmp, CIDR family, a
 // remote group of another tenant is "No such security group"), rule changes reaching every port that uses the group
 // (rules_version), remote-group expansion in a port's compiled rules, delete refusals, cross-tenant NOT_FOUND.
-import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RuleSetSchema } from "@/agent/rules";
 import * as s from "@/db/schema";
 import { ruleSetAllows } from "@/server/domain/rule-compiler";
 import { uniq } from "@/test/db";
-import { callerAs, failure, fieldOf, makeNetwork, useFixtures } from "@/test/fixtures";
+import { appAndDbGroups, callerAs, failure, fieldOf, makeNetwork, portRulesVersion, useFixtures } from "@/test/fixtures";
 
 const fx = useFixtures({ vpcs: 100, subnets: 200, securityGroups: 200, addresses: 1000 });
 let vpcId: string;
@@ -17,7 +16,7 @@ beforeAll(async () => {
   ({ vpcId, subnetId, defaultGroupId } = await makeNetwork(fx));
 });
 
-const version = async (id: string) => (await fx.db.select({ v: s.ports.rulesVersion }).from(s.ports).where(eq(s.ports.id, id)))[0]!.v;
+const version = (id: string) => portRulesVersion(fx.db, id);
 
 describe("security groups and ports", () => {
   it("an SSH rule reaches every port using the group; the compiled rules allow exactly that", async () => {
@@ -119,17 +118,7 @@ describe("security groups and ports", () => {
     const m = callerAs(fx, "tenantMember");
     const t = fx.tenant.slug;
     expect((await failure(m.securityGroups.delete({ tenant: t, id: defaultGroupId }))).message).toContain("deleted with its VPC");
-    const db = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("db") });
-    const app = await m.securityGroups.create({ tenant: t, vpcId, name: uniq("app") });
-    await m.securityGroups.addRule({
-      tenant: t,
-      groupId: db.id,
-      direction: "ingress",
-      ethertype: "ipv4",
-      protocol: "tcp",
-      portMin: 5432,
-      remoteGroupId: app.id,
-    });
+    const { app, db } = await appAndDbGroups(fx, vpcId);
     expect((await failure(m.securityGroups.delete({ tenant: t, id: app.id }))).message).toContain(`Rules of ${db.name} name ${app.name}`);
     const port = await m.ports.create({ tenant: t, subnetId, name: uniq("p"), securityGroupIds: [db.id] });
     expect((await failure(m.securityGroups.delete({ tenant: t, id: db.id }))).message).toContain("attached to 1 port");
