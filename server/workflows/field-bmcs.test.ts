@@ -8,14 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { startEngine, stopEngine } from "./engine";
-import { workflows } from "./registry";
+import { useEngine } from "@/test/engine";
+import { waitOperation } from "@/test/instance-lab";
+import { callerAs } from "@/test/fixtures";
 
 let multi: RedfishSim;
 let smartnic: RedfishSim;
 let sticky: RedfishSim;
-let fx: Fixtures;
 const db = useTestDb();
 
 beforeAll(async () => {
@@ -25,27 +24,16 @@ beforeAll(async () => {
     startRedfishSim({ hosts: 2, dpuEvery: 1, dialect: "dmtf-smartnic", ...timing }),
     startRedfishSim({ hosts: 1, dpuEvery: 0, dialect: "sticky-boot", ...timing }),
   ]);
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `field-${uniq()}`, schedules: false });
-}, 60_000);
-
+});
 afterAll(async () => {
-  await stopEngine();
   await Promise.all([multi?.close(), smartnic?.close(), sticky?.close()]);
 });
+const fx = useEngine("field");
 
 const admin = () => callerAs(fx, "operatorAdmin");
 const creds = { username: "admin", password: "password", verifyTls: false };
 
-async function waitOp(id: string, timeoutMs = 20_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const [op] = await db.select().from(s.operations).where(eq(s.operations.id, id));
-    if (op && (op.status === "succeeded" || op.status === "failed")) return op;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`operation ${id} still ${op?.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitOp = (id: string) => waitOperation(db, id);
 
 async function nodeByName(name: string) {
   const [n] = await db.select().from(s.nodes).where(eq(s.nodes.name, name));

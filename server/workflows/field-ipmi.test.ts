@@ -7,37 +7,25 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
+import { useEngine } from "@/test/engine";
+import { waitOperation } from "@/test/instance-lab";
+import { callerAs } from "@/test/fixtures";
 import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
-import { startEngine, stopEngine } from "./engine";
-import { workflows } from "./registry";
 
 let sim: IpmiSim;
-let fx: Fixtures;
 const db = useTestDb();
 
 beforeAll(async () => {
   sim = await startIpmiSim({ initialPower: "off", fru: { productManufacturer: "Anvil Systems", productName: "Anvil Host 1U", productSerial: "SRV-7" } });
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `field-ipmi-${uniq()}`, schedules: false });
-}, 60_000);
-
+});
 afterAll(async () => {
-  await stopEngine();
   await sim?.stop();
 });
+const fx = useEngine("field-ipmi");
 
 const admin = () => callerAs(fx, "operatorAdmin");
 
-async function waitOp(id: string, timeoutMs = 30_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const [op] = await db.select().from(s.operations).where(eq(s.operations.id, id));
-    if (op && (op.status === "succeeded" || op.status === "failed")) return op;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`operation ${id} still ${op?.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitOp = (id: string) => waitOperation(db, id);
 
 /** Chassis Control requests "pulse diagnostic interrupt" the BMC received. */
 const diagRequests = () => sim.messages().filter((m) => m.netfn === 0x00 && m.cmd === 0x02 && m.data[0] === 0x04).length;

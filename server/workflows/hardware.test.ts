@@ -7,26 +7,22 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
-import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { startEngine, stopEngine } from "./engine";
-import { workflows } from "./registry";
+import { useTestDb } from "@/test/db";
+import { useEngine } from "@/test/engine";
+import { waitOperation } from "@/test/instance-lab";
+import { callerAs } from "@/test/fixtures";
 import { syncShard } from "./sync";
 
 let sim: RedfishSim;
-let fx: Fixtures;
 const db = useTestDb();
 
 beforeAll(async () => {
   sim = await startRedfishSim({ hosts: 6, powerTransitionMs: 60, bootMs: 50, updateMs: 300, dedicatedDpuPower: (i) => i === 5 });
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `hw-${uniq()}`, schedules: false });
-}, 60_000);
-
+});
 afterAll(async () => {
-  await stopEngine();
   await sim?.close();
 });
+const fx = useEngine("hw");
 
 const admin = () => callerAs(fx, "operatorAdmin");
 const host = (i: number) => sim.byId(`node-000${i}`)!;
@@ -38,15 +34,7 @@ async function simAdmin(path: string, method: string, body?: unknown) {
   return r.status === 204 ? null : r.json();
 }
 
-async function waitOp(id: string, timeoutMs = 20_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const [op] = await db.select().from(s.operations).where(eq(s.operations.id, id));
-    if (op && (op.status === "succeeded" || op.status === "failed")) return op;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`operation ${id} still ${op?.status} (${JSON.stringify(op?.steps)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitOp = (id: string) => waitOperation(db, id);
 
 async function nodeByName(name: string) {
   const [n] = await db.select().from(s.nodes).where(eq(s.nodes.name, name));

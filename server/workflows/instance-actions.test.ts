@@ -3,36 +3,26 @@
 // time, an attach the DPU refuses undone cleanly; a backup made into a tenant image that boots a new instance;
 // a rebuild keeping the MAC and address and deleting the old system volume.
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
-import { startEngine, stopEngine } from "./engine";
-import { workflows } from "./registry";
+import { useEngineLab } from "@/test/engine";
+import { callerAs } from "@/test/fixtures";
+import { waitOperation } from "@/test/instance-lab";
 import { agentFor } from "./instances";
 
-let fx: Fixtures;
-let L: InstanceLab;
 const db = useTestDb();
 const ids: string[] = [];
 
+const { fx, L } = useEngineLab({ executor: "actions", hosts: 3 });
 beforeAll(async () => {
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `actions-${uniq()}`, schedules: false });
-  L = await startInstanceLab(fx, { hosts: 3 });
   for (let i = 0; i < 2; i++) {
     const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
     expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");
     ids.push(r.id);
   }
 }, 120_000);
-
-afterAll(async () => {
-  await stopEngine();
-  await L?.close();
-});
 
 const tenant = () => callerAs(fx, "tenantMember");
 const T = () => fx.tenant.slug;

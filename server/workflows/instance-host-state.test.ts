@@ -6,33 +6,20 @@
 //    longer ANVIL_BOOT_TIMEOUT_MS still gives up at the deadline the first one recorded.
 import { type ChildProcess, spawn } from "node:child_process";
 import { and, eq, like } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { type InstanceLab, startInstanceLab, waitOperation } from "@/test/instance-lab";
-import { startEngine, stopEngine } from "./engine";
-import { workflows } from "./registry";
-import { startEngineClient, stopEngineClient } from "./engine-client";
+import { useEngineLab } from "@/test/engine";
+import { callerAs } from "@/test/fixtures";
+import { waitOperation } from "@/test/instance-lab";
 import { syncShard } from "./sync";
 
-let fx: Fixtures;
-let L: InstanceLab;
 const db = useTestDb();
 const workers = new Set<ChildProcess>();
 
-beforeAll(async () => {
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `hoststate-setup-${uniq()}`, schedules: false });
-  L = await startInstanceLab(fx, { hosts: 1 });
-  await stopEngine();
-  await startEngineClient({ databaseUrl: process.env.DATABASE_URL! });
-}, 120_000);
-
-afterAll(async () => {
+const { fx, L } = useEngineLab({ executor: "hoststate-setup", hosts: 1, clientOnly: true });
+afterAll(() => {
   for (const w of workers) w.kill("SIGKILL");
-  await stopEngineClient();
-  await L?.close();
 });
 
 /** A worker process running the engine (test/instance-worker.ts); `crashAt` makes it SIGKILL itself at that step. */

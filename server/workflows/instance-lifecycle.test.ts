@@ -3,30 +3,16 @@
 // reboot; delete releases everything and the host returns to the pool; an agent fault mid-create rolls back with
 // nothing leaked; bad input and missing capacity are refused before anything is created.
 import { and, eq, isNull } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
-import { startEngine, stopEngine } from "./engine";
-import { workflows } from "./registry";
+import { useEngineLab } from "@/test/engine";
+import { callerAs } from "@/test/fixtures";
+import { agentFaults, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { agentFor } from "./instances";
 
-let fx: Fixtures;
-let L: InstanceLab;
 const db = useTestDb();
-
-beforeAll(async () => {
-  process.env.ANVIL_STOP_GRACE_MS = "3000";
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `inst-${uniq()}`, schedules: false });
-  L = await startInstanceLab(fx, { hosts: 3 });
-}, 120_000);
-
-afterAll(async () => {
-  await stopEngine();
-  await L?.close();
-});
+const { fx, L } = useEngineLab({ executor: "inst", hosts: 3, env: { ANVIL_STOP_GRACE_MS: "3000" } });
 
 const tenant = () => callerAs(fx, "tenantMember");
 const input = (extra: Record<string, unknown> = {}) => ({

@@ -4,34 +4,21 @@
 // (failed, nothing released, recovers once a host is free), the operator's manual recover, retry of a failed create,
 // and abort of a running create (rolled back, nothing leaked).
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
-import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
-import { getEngine, startEngine, stopEngine } from "./engine";
+import { useEngineLab } from "@/test/engine";
+import { callerAs } from "@/test/fixtures";
+import { agentFaults, systemVolumesOf, waitOperation } from "@/test/instance-lab";
+import { getEngine } from "./engine";
 import { catalog } from "./catalog";
-import { workflows } from "./registry";
 import { enqueue } from "./start";
 import { recoveryCandidates, startRecovery } from "./recovery-start";
 import { syncShard } from "./sync";
 
-let fx: Fixtures;
-let L: InstanceLab;
 const db = useTestDb();
-
-beforeAll(async () => {
-  process.env.ANVIL_BMC_TIMEOUT_MS = "2000";
-  fx = await makeFixtures(db);
-  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `recover-${uniq()}`, schedules: false });
-  L = await startInstanceLab(fx, { hosts: 3 });
-}, 120_000);
-
-afterAll(async () => {
-  await stopEngine();
-  await L?.close();
-});
+const { fx, L } = useEngineLab({ executor: "recover", hosts: 3, env: { ANVIL_BMC_TIMEOUT_MS: "2000" } });
 
 const tenant = () => callerAs(fx, "tenantMember");
 const admin = () => callerAs(fx, "operatorAdmin");

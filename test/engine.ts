@@ -1,0 +1,54 @@
+// Test helper: the real workflow engine for a workflow test file, with the fixtures, started before the file's tests
+// and stopped after them; optionally with a provisioning-ready instance lab (test/instance-lab.ts). Hooks a file
+// registers before calling these run before them and are torn down after them (e.g. simulators the engine drives).
+import { afterAll, beforeAll } from "vitest";
+import { startEngine, stopEngine } from "../server/workflows/engine";
+import { startEngineClient, stopEngineClient } from "../server/workflows/engine-client";
+import { workflows } from "../server/workflows/registry";
+import { uniq, useTestDb } from "./db";
+import { type Fixtures, makeFixtures } from "./fixtures";
+import { type InstanceLab, startInstanceLab } from "./instance-lab";
+
+const startWorkflows = (executor: string) =>
+  startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `${executor}-${uniq()}`, schedules: false });
+
+/**
+ * The fixtures and the engine running every workflow in this process (executor id `<executor>-<random>`), with `env`
+ * set first. The fixtures object is filled in when the hook runs: read it in tests and later hooks.
+ */
+export function useEngine(executor: string, env: Record<string, string> = {}): Fixtures {
+  const fx = {} as Fixtures;
+  beforeAll(async () => {
+    Object.assign(process.env, env);
+    Object.assign(fx, await makeFixtures(useTestDb()));
+    await startWorkflows(executor);
+  }, 60_000);
+  afterAll(async () => {
+    await stopEngine();
+  });
+  return fx;
+}
+
+/**
+ * The fixtures, the engine and an instance lab of `hosts` hosts (set up by workflows run here). With `clientOnly`
+ * this process then stops running workflows and only enqueues them (worker processes run them).
+ */
+export function useEngineLab(opts: { executor: string; hosts: number; env?: Record<string, string>; clientOnly?: boolean }): { fx: Fixtures; L: InstanceLab } {
+  const fx = {} as Fixtures;
+  const L = {} as InstanceLab;
+  beforeAll(async () => {
+    Object.assign(process.env, opts.env);
+    Object.assign(fx, await makeFixtures(useTestDb()));
+    await startWorkflows(opts.executor);
+    Object.assign(L, await startInstanceLab(fx, { hosts: opts.hosts }));
+    if (opts.clientOnly) {
+      await stopEngine();
+      await startEngineClient({ databaseUrl: process.env.DATABASE_URL! });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await (opts.clientOnly ? stopEngineClient() : stopEngine());
+    await L.close?.();
+  });
+  return { fx, L };
+}
