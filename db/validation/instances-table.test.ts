@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
 import { uniq, useTestDb } from "@/test/db";
-import { type Fixtures, makeFixtures } from "@/test/fixtures";
+import { type Fixtures, insertPool, makeFixtures } from "@/test/fixtures";
 
 let fx: Fixtures;
 let poolId: string;
@@ -22,11 +22,7 @@ async function pgCode(p: Promise<unknown>): Promise<string | undefined> {
 
 beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
-  const [pool] = await fx.db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  poolId = pool!.id;
+  poolId = (await insertPool(fx.db)).id;
   const [node] = await fx.db
     .insert(s.nodes)
     .values({

@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import type { Principal } from "@/server/auth/principal";
-import { makeFixtures, type Fixtures, tenantState } from "@/test/fixtures";
+import { type Fixtures, insertInstance, insertPool, makeFixtures, tenantState } from "@/test/fixtures";
 // (imported under another name: biome reads a module-level use*() call as a React hook)
 import { uniq, useTestDb as connectTestDb } from "@/test/db";
 import { canOpenConsole, consoleEpoch, REFUSALS } from "./authz";
@@ -41,16 +41,8 @@ beforeAll(async () => {
   otherHost = (await node()) as typeof otherHost;
   freeHost = (await node()) as typeof freeHost;
   dpu = (await node("dpu", host.id)) as typeof dpu;
-  const [p] = await db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  poolId = p!.id;
-  const [i] = await db
-    .insert(s.instances)
-    .values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId: host.id, state: "running" })
-    .returning();
-  instanceId = i!.id;
+  poolId = (await insertPool(db)).id;
+  instanceId = (await insertInstance(db, { tenantId: fx.tenant.id, poolId, systemVolumeSizeGiB: 10, nodeId: host.id, state: "running" })).id;
   // A deleted instance of the tenant still pointing at otherHost grants nothing.
   await db
     .insert(s.instances)
@@ -133,18 +125,18 @@ describe("console epochs (a handover of a host bumps its epoch)", () => {
       .insert(s.instances)
       .values({ tenantId: fx.tenant.id, poolId, name: uniq("epoch"), systemVolumeSizeGiB: 10, state: "creating" })
       .returning();
-    await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i!.id));
+    await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i.id));
     expect(await consoleEpoch(db, n.id)).toBe(1);
-    await db.update(s.instances).set({ state: "running", description: "x" }).where(eq(s.instances.id, i!.id));
+    await db.update(s.instances).set({ state: "running", description: "x" }).where(eq(s.instances.id, i.id));
     expect(await consoleEpoch(db, n.id)).toBe(1);
-    await db.update(s.instances).set({ storageVolumeId: "vol-2" }).where(eq(s.instances.id, i!.id)); // rebuilt
+    await db.update(s.instances).set({ storageVolumeId: "vol-2" }).where(eq(s.instances.id, i.id)); // rebuilt
     expect(await consoleEpoch(db, n.id)).toBe(2);
-    await db.update(s.instances).set({ nodeId: null }).where(eq(s.instances.id, i!.id)); // torn down / recovered away
+    await db.update(s.instances).set({ nodeId: null }).where(eq(s.instances.id, i.id)); // torn down / recovered away
     expect(await consoleEpoch(db, n.id)).toBe(3);
-    await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i!.id));
-    await db.update(s.instances).set({ deletedAt: new Date(), state: "deleted" }).where(eq(s.instances.id, i!.id));
+    await db.update(s.instances).set({ nodeId: n.id }).where(eq(s.instances.id, i.id));
+    await db.update(s.instances).set({ deletedAt: new Date(), state: "deleted" }).where(eq(s.instances.id, i.id));
     expect(await consoleEpoch(db, n.id)).toBe(5);
-    await db.delete(s.instances).where(eq(s.instances.id, i!.id));
+    await db.delete(s.instances).where(eq(s.instances.id, i.id));
     expect(await consoleEpoch(db, n.id)).toBe(6);
     // Deleting the node takes its epoch row with it (and must not fail on the handover trigger).
     await db.delete(s.nodes).where(eq(s.nodes.id, n.id));

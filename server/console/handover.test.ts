@@ -17,7 +17,7 @@ import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { resetVia } from "@/sim/redfish/test-helpers";
 // (imported under another name: biome reads a module-level use*() call as a React hook)
 import { uniq, useTestDb as connectTestDb } from "@/test/db";
-import { tenantState } from "@/test/fixtures";
+import { insertInstance, insertPool, tenantState } from "@/test/fixtures";
 import { createConsoleProxy } from "./proxy";
 import { HANDOVER_CODE } from "./session";
 import { ConsoleWs, insertNode, serveProxy, signInCookie, TEST_ORIGIN, until } from "./test-helpers";
@@ -50,11 +50,7 @@ async function tenantWithUser(name: string) {
 }
 
 async function place(tenantId: string, nodeId: string): Promise<string> {
-  const [i] = await db
-    .insert(s.instances)
-    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state: "running" })
-    .returning();
-  return i!.id;
+  return (await insertInstance(db, { tenantId, poolId, systemVolumeSizeGiB: 10, nodeId, state: "running" })).id;
 }
 
 /** What the delete workflow's last steps do to the row: off the host, then gone. */
@@ -89,11 +85,7 @@ beforeAll(async () => {
     );
     await resetVia(bmc, "On");
   }
-  const [p] = await db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  poolId = p!.id;
+  poolId = (await insertPool(db)).id;
   proxy1 = createConsoleProxy({ db, allowedOrigin: TEST_ORIGIN, recheckIntervalMs: HOUR, session: { initialBackoffMs: 100, maxBackoffMs: 500 } });
   proxy2 = createConsoleProxy({ db, allowedOrigin: TEST_ORIGIN, recheckIntervalMs: HOUR, session: { initialBackoffMs: 100, maxBackoffMs: 500 } });
   replica1 = await serveProxy(proxy1);

@@ -14,6 +14,7 @@ import { resetVia } from "@/sim/redfish/test-helpers";
 import { uniq, useTestDb as connectTestDb } from "@/test/db";
 import { createConsoleProxy } from "./proxy";
 import { ConsoleWs, insertNode, serveProxy, signInCookie, TEST_ORIGIN, until } from "./test-helpers";
+import { insertInstance, insertPool, insertTenant } from "@/test/fixtures";
 
 const db = connectTestDb();
 const PASSWORD = "console test password";
@@ -52,19 +53,13 @@ beforeAll(async () => {
   adminUserId = await createUserWithPassword(db, { email: adminEmail, name: "Console Admin", password: PASSWORD, platformRole: "operator-admin" });
   await createUserWithPassword(db, { email: viewerEmail, name: "Console Viewer", password: PASSWORD, platformRole: "operator-viewer" });
   const tenantUser = await createUserWithPassword(db, { email: tenantEmail, name: "Tenant Member", password: PASSWORD });
-  const [t] = await db
-    .insert(s.tenants)
-    .values({ slug: uniq("acme"), name: "Acme console test" })
-    .returning();
-  await db.insert(s.memberships).values({ tenantId: t!.id, userId: tenantUser, role: "tenant-admin" });
-  tenantId = t!.id;
+  const t = await insertTenant(db, "acme", "Acme console test");
+  await db.insert(s.memberships).values({ tenantId: t.id, userId: tenantUser, role: "tenant-admin" });
+  tenantId = t.id;
   const otherEmail = `${uniq("other")}@test.local`;
   const otherUser = await createUserWithPassword(db, { email: otherEmail, name: "Other Tenant", password: PASSWORD });
-  const [o] = await db
-    .insert(s.tenants)
-    .values({ slug: uniq("globex"), name: "Globex console test" })
-    .returning();
-  await db.insert(s.memberships).values({ tenantId: o!.id, userId: otherUser, role: "tenant-admin" });
+  const o = await insertTenant(db, "globex", "Globex console test");
+  await db.insert(s.memberships).values({ tenantId: o.id, userId: otherUser, role: "tenant-admin" });
   cookies.other = await signInCookie(otherEmail, PASSWORD);
   const host2 = sim.byId("node-0003")!;
   host2Id = await insertNode(db, {
@@ -251,15 +246,8 @@ describe("tenant consoles of their instances (/api/console/instance/<id>)", () =
   const openInstance = (id: string, who: keyof typeof cookies) =>
     ConsoleWs.open(`${srv.url}/api/console/instance/${id}`, { cookie: cookies[who], origin: TEST_ORIGIN });
   async function instance(nodeId: string | null, state: "running" | "creating" = "running") {
-    const [p] = await db
-      .insert(s.pools)
-      .values({ name: uniq("pool"), resourceClass: "bm.test" })
-      .returning();
-    const [i] = await db
-      .insert(s.instances)
-      .values({ tenantId, poolId: p!.id, name: uniq("srv"), systemVolumeSizeGiB: 10, nodeId, state })
-      .returning();
-    return i!.id;
+    const p = await insertPool(db);
+    return (await insertInstance(db, { tenantId, poolId: p.id, systemVolumeSizeGiB: 10, nodeId, state })).id;
   }
 
   it("lets a member of the instance's tenant type into the host it runs on; refuses another tenant", async () => {

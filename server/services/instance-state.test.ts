@@ -6,34 +6,23 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import * as s from "@/db/schema";
 import { IllegalInstanceTransition, INSTANCE_EVENTS, INSTANCE_STATES, type InstanceState, nextInstanceState } from "@/domain/instance-lifecycle";
-import { uniq, useTestDb } from "@/test/db";
+import { useTestDb } from "@/test/db";
 import { applyInstanceEvent } from "./instance-state";
+import { insertInstance, insertPool, insertTenant } from "@/test/fixtures";
 
 let db: Db;
 let tenantId: string;
 let poolId: string;
 
 async function instanceIn(state: InstanceState) {
-  const [row] = await db
-    .insert(s.instances)
-    .values({ tenantId, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10, state, stateReason: "before" })
-    .returning();
-  return row!;
+  return insertInstance(db, { tenantId, poolId, systemVolumeSizeGiB: 10, state, stateReason: "before" });
 }
 const stateOf = async (id: string) => (await db.select().from(s.instances).where(eq(s.instances.id, id)))[0]!;
 
 beforeAll(async () => {
   db = useTestDb();
-  const [t] = await db
-    .insert(s.tenants)
-    .values({ slug: uniq("lc"), name: "Lifecycle test" })
-    .returning();
-  tenantId = t!.id;
-  const [p] = await db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  poolId = p!.id;
+  tenantId = (await insertTenant(db, "lc", "Lifecycle test")).id;
+  poolId = (await insertPool(db)).id;
 });
 
 describe("applyInstanceEvent", () => {

@@ -7,7 +7,8 @@ import type { Db } from "@/db/client";
 import { uniq, useTestDb } from "@/test/db";
 import { type DomainError, isDomainError } from "@/domain/errors";
 import { toTrpcError } from "@/server/api/errors";
-import { allocateAddress, releaseAllocation, type SubnetForIpam, subnetCapacity, subnetUsage } from "./ipam";
+import { allocateAddress, releaseAllocation, subnetCapacity, type SubnetForIpam, subnetUsage } from "./ipam";
+import { insertTenant } from "@/test/fixtures";
 
 let db: Db;
 let tenantId: string;
@@ -38,11 +39,7 @@ async function failure(p: Promise<unknown>): Promise<DomainError & { code: strin
 
 beforeAll(async () => {
   db = useTestDb();
-  const [t] = await db
-    .insert(s.tenants)
-    .values({ slug: uniq("ipam"), name: "IPAM test" })
-    .returning();
-  tenantId = t!.id;
+  tenantId = (await insertTenant(db, "ipam", "IPAM test")).id;
 });
 
 describe("IPAM", () => {

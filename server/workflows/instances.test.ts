@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
 import { uniq, useTestDb } from "@/test/db";
-import { type Fixtures, makeFixtures } from "@/test/fixtures";
+import { type Fixtures, insertInstance, insertPool, makeFixtures } from "@/test/fixtures";
 import { reserveNode } from "./instances";
 
 let fx: Fixtures;
@@ -29,19 +29,11 @@ async function host(poolId: string, values: Partial<typeof s.nodes.$inferInsert>
 }
 
 async function pool() {
-  const [p] = await fx.db
-    .insert(s.pools)
-    .values({ name: uniq("pool"), resourceClass: "bm.test" })
-    .returning();
-  return p!.id;
+  return (await insertPool(fx.db)).id;
 }
 
 async function instance(poolId: string) {
-  const [i] = await fx.db
-    .insert(s.instances)
-    .values({ tenantId: fx.tenant.id, poolId, name: uniq("srv"), systemVolumeSizeGiB: 10 })
-    .returning();
-  return i!.id;
+  return (await insertInstance(fx.db, { tenantId: fx.tenant.id, poolId, systemVolumeSizeGiB: 10 })).id;
 }
 
 const stateOf = async (id: string) => (await fx.db.select().from(s.nodes).where(eq(s.nodes.id, id)))[0]!.provisionState;
