@@ -9,6 +9,7 @@ import * as s from "../db/schema";
 import { createCaller } from "../server/api/root";
 import type { Principal } from "../server/auth/principal";
 import { uniq, useTestDb } from "./db";
+import { rejection } from "./rejection";
 
 export const roles = ["anonymous", "operatorAdmin", "operatorViewer", "tenantAdmin", "tenantMember", "otherTenantMember"] as const;
 export type Role = (typeof roles)[number];
@@ -141,15 +142,7 @@ export async function insertInstance(db: Db, values: Partial<typeof s.instances.
 }
 
 /** The tRPC refusal of a call that must fail; a call that succeeds, or fails with another kind of error, fails the test. */
-export async function failure(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
+export const failure = (p: Promise<unknown>): Promise<TRPCError> => rejection(p, TRPCError);
 
 /** The field a refusal points at: a FieldErrorCause's field or the first zod issue's path. */
 export function fieldOf(e: TRPCError): string | undefined {

@@ -1,26 +1,17 @@
 // Authorization coverage: every procedure × {anonymous, operator admin, operator viewer, tenant admin,
 // tenant member, member of another tenant}. Fails when a procedure exists without a row in authz-table.ts.
 import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEngine, stopEngine } from "@/server/workflows/engine";
-import { workflows } from "@/server/workflows/registry";
-import { useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures, roles } from "@/test/fixtures";
+import { describe, expect, it } from "vitest";
+import { useEngine } from "@/test/engine";
+import { callerAs, roles } from "@/test/fixtures";
 import { authzTable, type Outcome } from "@/test/authz-table";
 import { appRouter } from "./root";
 
 const procedures = Object.keys((appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures).sort();
 
 describe("authorization coverage", () => {
-  let fx: Fixtures;
-  beforeAll(async () => {
-    fx = await makeFixtures(useTestDb());
-    // Mutations that start work enqueue it on the real engine.
-    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "authz-test", schedules: false });
-  });
-  afterAll(async () => {
-    await stopEngine();
-  });
+  // Mutations that start work enqueue it on the real engine.
+  const fx = useEngine("authz-test");
 
   it("has a row for every procedure and a procedure for every row", () => {
     const missing = procedures.filter((p) => !authzTable[p]);

@@ -5,13 +5,11 @@
 import { Writable } from "node:stream";
 import { TRPCError } from "@trpc/server";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BmcError } from "@/server/drivers/bmc/types";
 import { StorageError } from "@/server/drivers/storage/client";
-import { startEngine, stopEngine } from "@/server/workflows/engine";
-import { workflows } from "@/server/workflows/registry";
-import { useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures, type Role } from "@/test/fixtures";
+import { useEngine } from "@/test/engine";
+import { callerAs, failure, type Fixtures, type Role } from "@/test/fixtures";
 import { storageFixture } from "@/test/authz-fixtures";
 import { authzTable } from "@/test/authz-table";
 import { isFieldErrorCause, logTrpcError, toTrpcError } from "./errors";
@@ -26,16 +24,6 @@ const secondCopy = <T>(path: string): Promise<T> => import(/* @vite-ignore */ `$
 function callAs(fx: Fixtures, role: Role, path: string): Call {
   const [router, proc] = path.split(".") as [string, string];
   return (callerAs(fx, role) as unknown as Record<string, Record<string, Call>>)[router]![proc]!;
-}
-
-async function refusal(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error("expected a refusal, the call succeeded");
 }
 
 /** The first caller the authorization table lets through for `path`. */
@@ -54,14 +42,7 @@ function takesCursor(schema: unknown): boolean {
 }
 
 describe("bad input is a 4xx a person can act on", () => {
-  let fx: Fixtures;
-  beforeAll(async () => {
-    fx = await makeFixtures(useTestDb());
-    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: "input-edge-test", schedules: false });
-  });
-  afterAll(async () => {
-    await stopEngine();
-  });
+  const fx = useEngine("input-edge-test");
 
   it("a storage refusal raised by another copy of the storage client module keeps its code and the service's message", async () => {
     const { storage, logicalPoolId } = await storageFixture(fx);
@@ -74,7 +55,7 @@ describe("bad input is a 4xx a person can act on", () => {
     const foreign = copy.createStorageClient({ url: cached.url, token: cached.token });
     cached.client = foreign;
     try {
-      const e = await refusal(callAs(fx, "operatorAdmin", "storage.deleteDiskPool")({ id: lp.diskPoolId }));
+      const e = await failure(callAs(fx, "operatorAdmin", "storage.deleteDiskPool")({ id: lp.diskPoolId }));
       expect(e.code).toBe("PRECONDITION_FAILED");
       expect(e.message).toMatch(/is used by logical pool/);
     } finally {
@@ -106,7 +87,7 @@ describe("bad input is a 4xx a person can act on", () => {
       ["operatorAdmin", "quotas.set", { tenantId: fx.tenant.id, limits: { "vpcs\u0000": 1 } }, "limits"],
     ];
     for (const [role, path, input, field] of cases) {
-      const e = await refusal(callAs(fx, role, path)(input));
+      const e = await failure(callAs(fx, role, path)(input));
       expect(e.code, `${path} ${field}`).toBe("BAD_REQUEST");
       expect(e.message).toContain(`${field}:`);
       expect(isFieldErrorCause(e.cause) && e.cause.field).toBe(field);
@@ -114,9 +95,9 @@ describe("bad input is a 4xx a person can act on", () => {
   });
 
   it("ids that are not uuids are NOT_FOUND or BAD_REQUEST", async () => {
-    expect((await refusal(callAs(fx, "operatorAdmin", "users.get")({ id: "not-a-uuid" }))).code).toBe("NOT_FOUND");
-    expect((await refusal(callAs(fx, "tenantMember", "vpcs.get")({ tenant: fx.tenant.slug, id: "not-a-uuid" }))).code).toBe("BAD_REQUEST");
-    expect((await refusal(callAs(fx, "tenantMember", "apiTokens.revoke")({ id: "not-a-token" }))).code).toBe("NOT_FOUND");
+    expect((await failure(callAs(fx, "operatorAdmin", "users.get")({ id: "not-a-uuid" }))).code).toBe("NOT_FOUND");
+    expect((await failure(callAs(fx, "tenantMember", "vpcs.get")({ tenant: fx.tenant.slug, id: "not-a-uuid" }))).code).toBe("BAD_REQUEST");
+    expect((await failure(callAs(fx, "tenantMember", "apiTokens.revoke")({ id: "not-a-token" }))).code).toBe("NOT_FOUND");
   });
 
   it("forged cursors are BAD_REQUEST 'Invalid cursor' on every list, and a real next cursor still works", async () => {
@@ -138,7 +119,7 @@ describe("bad input is a 4xx a person can act on", () => {
       const role = allowedRole(path)!;
       const input = ((await authzTable[path]!.input(fx, role)) ?? {}) as Record<string, unknown>;
       for (const cursor of forged) {
-        const e = await refusal(callAs(fx, role, path)({ ...input, cursor }));
+        const e = await failure(callAs(fx, role, path)({ ...input, cursor }));
         expect([path, e.code, e.message]).toEqual([path, "BAD_REQUEST", expect.stringMatching(/Invalid cursor/)]);
       }
       const first = (await callAs(fx, role, path)({ ...input, limit: 1 })) as { nextCursor?: string | null };

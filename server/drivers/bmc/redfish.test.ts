@@ -11,6 +11,7 @@ import { createBmcDriver } from "./index";
 import { probeRedfish, RedfishDriver } from "./redfish";
 import { type RedfishProxy, startRedfishProxy } from "./redfish-test-proxy";
 import { BmcError, type BmcLiveEvent, type PowerState } from "./types";
+import { rejection } from "@/test/rejection";
 
 let sim: RedfishSim;
 let host1: SimBmc;
@@ -92,15 +93,7 @@ async function until(d: RedfishDriver, want: PowerState, ms = 3000): Promise<{ s
   }
 }
 
-async function caught(p: Promise<unknown>): Promise<BmcError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof BmcError) return e;
-    throw e;
-  }
-  throw new Error("expected a BmcError, the call succeeded");
-}
+const caught = (p: Promise<unknown>) => rejection(p, BmcError);
 
 describe("sessions and authentication", () => {
   it("logs in once, reuses the session, and logs out on close", async () => {

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startStorageService } from "@/sim/storage/index";
 import { setFaults, writeVolume } from "@/sim/storage/test-kit";
 import { createStorageClient, type StorageClient, StorageError } from "./client";
+import { rejection } from "@/test/rejection";
 
 const GiB = 1024 ** 3;
 const HOST = "nqn.2014-08.org.nvmexpress:uuid:0f0f0f0f-1111-4222-8333-444455556666";
@@ -30,15 +31,7 @@ async function pools(name = "gold") {
   return { dp, lp };
 }
 
-async function caught(p: Promise<unknown>): Promise<StorageError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(StorageError);
-    return e as StorageError;
-  }
-  throw new Error("expected the call to fail");
-}
+const caught = (p: Promise<unknown>) => rejection(p, StorageError);
 
 describe("happy paths", () => {
   it("runs the provisioning lifecycle: pools, image, snapshot, clone, grow, export, connect, teardown", async () => {
