@@ -12,6 +12,7 @@ import { useEngine } from "@/test/engine";
 import { waitOperation } from "@/test/instance-lab";
 import { callerAs } from "@/test/fixtures";
 import { syncShard } from "./sync";
+import { bmcAdmin } from "@/test/bmc-admin";
 
 let sim: RedfishSim;
 const db = useTestDb();
@@ -27,12 +28,6 @@ const fx = useEngine("hw");
 const admin = () => callerAs(fx, "operatorAdmin");
 const host = (i: number) => sim.byId(`node-000${i}`)!;
 const dpu = (i: number) => sim.byId(`node-000${i}-dpu`)!;
-
-async function simAdmin(path: string, method: string, body?: unknown) {
-  const r = await fetch(`${sim.adminUrl}${path}`, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
-  if (!r.ok) throw new Error(`sim admin ${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.status === 204 ? null : r.json();
-}
 
 const waitOp = (id: string) => waitOperation(db, id);
 
@@ -178,7 +173,7 @@ describe("power", () => {
 describe("sync", () => {
   it("marks an unreachable BMC as a fault with the reason and an event, and clears it on recovery", async () => {
     const n = await nodeByName("hw-2");
-    await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "PUT", { unreachable: true });
+    await bmcAdmin(sim, "PUT", `${host(2).id}/faults`, { unreachable: true });
     await syncShard(n.syncShard, 0);
     let after = await nodeByName("hw-2");
     expect(after.fault).toMatch(/^BMC unreachable/);
@@ -187,7 +182,7 @@ describe("sync", () => {
       .from(s.hardwareEvents)
       .where(and(eq(s.hardwareEvents.nodeId, n.id), eq(s.hardwareEvents.kind, "fault")));
     expect(ev.at(-1)?.message).toMatch(/^Fault: BMC unreachable/);
-    await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "DELETE");
+    await bmcAdmin(sim, "DELETE", `${host(2).id}/faults`);
     await syncShard(n.syncShard, 0);
     after = await nodeByName("hw-2");
     expect(after.fault).toBeNull();
@@ -195,12 +190,12 @@ describe("sync", () => {
 
   it("turns critical health into a fault and records the power state it finds", async () => {
     const n = await nodeByName("hw-2");
-    await simAdmin(`/admin/bmcs/${host(2).id}/sel`, "POST", { Severity: "Critical", Message: "PSU 1 failure", SensorType: "Power Supply / Converter" });
+    await bmcAdmin(sim, "POST", `${host(2).id}/sel`, { Severity: "Critical", Message: "PSU 1 failure", SensorType: "Power Supply / Converter" });
     await syncShard(n.syncShard, 0);
     const after = await nodeByName("hw-2");
     expect(after.health).toBe("critical");
     expect(after.fault).toMatch(/^Critical health/);
-    await simAdmin(`/admin/bmcs/${host(2).id}/faults`, "DELETE");
+    await bmcAdmin(sim, "DELETE", `${host(2).id}/faults`);
     await syncShard(n.syncShard, 0);
     expect((await nodeByName("hw-2")).fault).toBeNull();
   });

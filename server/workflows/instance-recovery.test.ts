@@ -16,6 +16,7 @@ import { catalog } from "./catalog";
 import { enqueue } from "./start";
 import { recoveryCandidates, startRecovery } from "./recovery-start";
 import { syncShard } from "./sync";
+import { bmcAdmin } from "@/test/bmc-admin";
 
 const db = useTestDb();
 const { fx, L } = useEngineLab({ executor: "recover", hosts: 3, env: { ANVIL_BMC_TIMEOUT_MS: "2000" } });
@@ -24,14 +25,6 @@ const tenant = () => callerAs(fx, "tenantMember");
 const admin = () => callerAs(fx, "operatorAdmin");
 const labName = (nodeId: string) => [...L.hosts.entries()].find(([, id]) => id === nodeId)![0];
 
-async function simAdmin(path: string, method: string, body?: unknown) {
-  const r = await fetch(`${L.lab.redfish.adminUrl}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!r.ok) throw new Error(`sim admin ${method} ${path}: ${r.status} ${await r.text()}`);
-}
 async function instance(id: string) {
   const [r] = await db.select().from(s.instances).where(eq(s.instances.id, id));
   return r!;
@@ -53,7 +46,7 @@ async function create(extra: Record<string, unknown> = {}) {
 }
 /** Puts a node (and its DPU) back to a usable, available state after a test fenced it. */
 async function repair(nodeId: string) {
-  await simAdmin(`/admin/bmcs/${labName(nodeId)}/faults`, "DELETE").catch(() => undefined);
+  await bmcAdmin(L.lab.redfish, "DELETE", `${labName(nodeId)}/faults`).catch(() => undefined);
   await db.update(s.nodes).set({ fault: null, provisionState: "available", lastError: null }).where(eq(s.nodes.id, nodeId));
   await db.update(s.nodes).set({ fault: null }).where(eq(s.nodes.parentNodeId, nodeId));
 }
@@ -66,7 +59,7 @@ describe("instance recovery", () => {
     const oldHost = (await instance(r.id)).nodeId!;
     const sysBefore = (await instance(r.id)).storageVolumeId;
 
-    await simAdmin(`/admin/bmcs/${labName(oldHost)}/faults`, "PUT", { unreachable: true });
+    await bmcAdmin(L.lab.redfish, "PUT", `${labName(oldHost)}/faults`, { unreachable: true });
     await syncShard((await node(oldHost)).syncShard, 0);
     expect((await node(oldHost)).fault).toMatch(/^BMC unreachable/);
     const found = await recoveryCandidates();
@@ -171,7 +164,7 @@ describe("operator retry and abort", () => {
 
   it("aborts a running create (slow BMCs): rolled back, the host back in the pool, nothing leaked", async () => {
     // Every BMC request takes 1.5 s, so the create is still at work when the abort arrives.
-    for (const name of L.hosts.keys()) await simAdmin(`/admin/bmcs/${name}/faults`, "PUT", { latencyMs: 1500 });
+    for (const name of L.hosts.keys()) await bmcAdmin(L.lab.redfish, "PUT", `${name}/faults`, { latencyMs: 1500 });
     try {
       const r = await create();
       const t0 = Date.now();
@@ -196,7 +189,7 @@ describe("operator retry and abort", () => {
       const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
       expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
     } finally {
-      for (const name of L.hosts.keys()) await simAdmin(`/admin/bmcs/${name}/faults`, "DELETE");
+      for (const name of L.hosts.keys()) await bmcAdmin(L.lab.redfish, "DELETE", `${name}/faults`);
     }
   }, 90_000);
 });

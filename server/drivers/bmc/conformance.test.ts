@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
 import { type DialectName, type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { BmcError, type BmcDriver, type BmcEndpoint, type BootDevice, createBmcDriver, type PowerState } from "./index";
+import { bmcAdmin } from "@/test/bmc-admin";
 
 /** One lab BMC, seen from the lab's side. */
 interface Lab {
@@ -46,15 +47,7 @@ async function redfishLab(
   const sim: RedfishSim = await startRedfishSim({ hosts: o.hosts ?? 1, dpuEvery: o.dpuEvery ?? 0, powerTransitionMs: 100, bootMs: 50, dialect });
   const b = sim.byId(o.machine ?? "node-0001");
   if (!b) throw new Error(`no machine ${o.machine} in the ${dialect} lab`);
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${sim.adminUrl}/admin/bmcs/${path}`, {
-      method,
-      headers: body ? { "content-type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (r.status >= 400) throw new Error(`admin ${method} ${path}: ${r.status} ${await r.text()}`);
-    return r.status === 204 ? null : r.json();
-  };
+  const admin = (method: string, path: string, body?: unknown) => bmcAdmin(sim, method, path, body);
   const detail = () => admin("GET", b.id) as Promise<{ powerState: string; bootOverride: { enabled: string; target: string } }>;
   const dpu = b.kind === "host" && b.dpuId ? sim.byId(b.dpuId) : undefined;
   return {

@@ -12,6 +12,8 @@ import { bootOverrideOutcome } from "./boot-override";
 import { RedfishDriver } from "./redfish";
 import { startRedfishProxy } from "./redfish-test-proxy";
 import { BmcError, type BmcLiveEvent } from "./types";
+import { rejection } from "@/test/rejection";
+import { bmcAdmin } from "@/test/bmc-admin";
 
 const sims: RedfishSim[] = [];
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -35,25 +37,7 @@ function driver(address: string, o: { verifyTls?: boolean } = {}): RedfishDriver
   return d;
 }
 
-async function caught(p: Promise<unknown>): Promise<BmcError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof BmcError) return e;
-    throw e;
-  }
-  throw new Error("expected a BmcError, the call succeeded");
-}
-
-async function admin(sim: RedfishSim, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${sim.adminUrl}/admin/bmcs/${path}`, {
-    method,
-    headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (r.status >= 400) throw new Error(`admin ${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.status === 204 ? null : r.json();
-}
+const caught = (p: Promise<unknown>) => rejection(p, BmcError);
 
 const until = async (what: string, fn: () => Promise<boolean>) => {
   for (let i = 0; i < 200; i++) {
@@ -90,10 +74,10 @@ describe("the system an address names (finding 1)", () => {
     await until("both on", async () => (await d1.getPowerState()) === "on" && (await d2.getPowerState()) === "on");
     await d2.setPower("off");
     await d2.setBootDevice("pxe", { persistent: true });
-    expect((await admin(sim, "GET", n2.id)).powerState).toBe("Off");
-    expect((await admin(sim, "GET", n1.id)).powerState).toBe("On");
-    expect((await admin(sim, "GET", n1.id)).bootOverride.target).toBe("None");
-    expect((await admin(sim, "GET", n2.id)).bootOverride.target).toBe("Pxe");
+    expect((await bmcAdmin(sim, "GET", n2.id)).powerState).toBe("Off");
+    expect((await bmcAdmin(sim, "GET", n1.id)).powerState).toBe("On");
+    expect((await bmcAdmin(sim, "GET", n1.id)).bootOverride.target).toBe("None");
+    expect((await bmcAdmin(sim, "GET", n2.id)).bootOverride.target).toBe("Pxe");
     expect((await d2.getInventory()).serialNumber).not.toBe((await d1.getInventory()).serialNumber);
     await d1.setPower("off");
   });
@@ -140,7 +124,7 @@ describe("boot override read back and cleared the way the BMC accepts (finding 4
     await d.clearBootOverride();
     const patches = p.log.filter((l) => l.method === "PATCH").map((l) => l.status);
     expect(patches).toEqual([200, 400, 200]);
-    expect((await admin(sim, "GET", b.id)).bootOverride).toMatchObject({ target: "None" });
+    expect((await bmcAdmin(sim, "GET", b.id)).bootOverride).toMatchObject({ target: "None" });
   });
 
   it("sets Continuous where the BMC lists no Once, and says so", async () => {
@@ -156,7 +140,7 @@ describe("boot override read back and cleared the way the BMC accepts (finding 4
     cleanup.push(() => p.close());
     const r = await driver(p.url).setBootDevice("cdrom", { persistent: false });
     expect(r.applied).toEqual({ device: "cdrom", persistent: true });
-    expect((await admin(sim, "GET", b.id)).bootOverride).toMatchObject({ enabled: "Continuous", target: "Cd" });
+    expect((await bmcAdmin(sim, "GET", b.id)).bootOverride).toMatchObject({ enabled: "Continuous", target: "Cd" });
   });
 
   it("fails with every form it tried when the BMC answers 200 and keeps the override", async () => {
@@ -196,12 +180,12 @@ describe("serial consoles wherever they are advertised (finding 6)", () => {
   it("finds SSH and IPMI on the Manager with its NetworkProtocol ports, and says why there is none", async () => {
     const sim = await lab("dmtf-rackmount");
     const b = sim.bmcs[0];
-    await admin(sim, "PUT", `${b.id}/dialect`, { sshPort: 2200, ipmiPort: 6230 });
+    await bmcAdmin(sim, "PUT", `${b.id}/dialect`, { sshPort: 2200, ipmiPort: 6230 });
     expect((await driver(b.url).consoleOptions()).options).toEqual([
       { kind: "ssh", host: "127.0.0.1", port: 2200, source: "the manager's SerialConsole (SSH)" },
       { kind: "ipmi", host: "127.0.0.1", port: 6230, source: "the manager's SerialConsole (IPMI)" },
     ]);
-    await admin(sim, "PUT", `${b.id}/dialect`, { console: "none" });
+    await bmcAdmin(sim, "PUT", `${b.id}/dialect`, { console: "none" });
     expect(await driver(b.url).consoleOptions()).toEqual({
       options: [],
       none: "This BMC offers no serial console (its system advertises no SerialConsole; its manager advertises no SerialConsole or CommandShell)",
@@ -214,8 +198,8 @@ describe("hardware logs not named SEL (finding 8)", () => {
     const sim = await lab("dmtf-rackmount");
     const b = sim.bmcs[0];
     const d = driver(b.url);
-    await admin(sim, "POST", `${b.id}/sel`, { Severity: "Critical", Message: "Temperature threshold exceeded", SensorType: "Temperature" });
-    await admin(sim, "POST", `${b.id}/sel`, { Severity: "Warning", Message: "System May be Melting", SensorType: "Temperature", Log: "manager" });
+    await bmcAdmin(sim, "POST", `${b.id}/sel`, { Severity: "Critical", Message: "Temperature threshold exceeded", SensorType: "Temperature" });
+    await bmcAdmin(sim, "POST", `${b.id}/sel`, { Severity: "Warning", Message: "System May be Melting", SensorType: "Temperature", Log: "manager" });
     const events = await d.listEvents();
     expect(events.filter((e) => e.message === "Temperature threshold exceeded")).toHaveLength(1);
     const melting = events.find((e) => e.message === "System May be Melting");
