@@ -4,58 +4,20 @@
 //    instance stopped, with a lifecycle event; powered on again it stays stopped until the OS runs, then is running;
 //  - the boot deadline of a create: recorded once, so a BFF killed while waiting for the OS and restarted with a far
 //    longer ANVIL_BOOT_TIMEOUT_MS still gives up at the deadline the first one recorded.
-import { type ChildProcess, spawn } from "node:child_process";
 import { and, eq, like } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
 import { useEngineLab } from "@/test/engine";
+import { useWorkers } from "@/test/workers";
 import { callerAs } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
 import { syncShard } from "./sync";
 
 const db = useTestDb();
-const workers = new Set<ChildProcess>();
 
 const { fx, L } = useEngineLab({ executor: "hoststate-setup", hosts: 1, clientOnly: true });
-afterAll(() => {
-  for (const w of workers) w.kill("SIGKILL");
-});
-
-/** A worker process running the engine (test/instance-worker.ts); `crashAt` makes it SIGKILL itself at that step. */
-async function worker(replicaId: string, crashAt?: string, env: Record<string, string> = {}) {
-  const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "test/instance-worker.ts"], {
-    env: { ...process.env, ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  workers.add(proc);
-  let err = "";
-  proc.stderr!.on("data", (d) => {
-    err += String(d);
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    proc.once("exit", (code, signal) => {
-      workers.delete(proc);
-      resolve(signal ?? code);
-    }),
-  );
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`worker ${replicaId} did not start: ${err}`)), 60_000);
-    proc.stdout!.on("data", (d) => {
-      if (String(d).includes("ready")) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    proc.once("exit", () => reject(new Error(`worker ${replicaId} exited before it was ready: ${err}`)));
-  });
-  return { proc, exited };
-}
-
-async function stopWorker(w: { proc: ChildProcess; exited: Promise<unknown> }) {
-  if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill("SIGTERM");
-  await w.exited;
-}
+const workers = useWorkers();
 
 const tenant = () => callerAs(fx, "tenantMember");
 const create = () => tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
@@ -106,7 +68,7 @@ async function instanceRow(id: string) {
 
 describe("an instance follows its host's power", () => {
   it("becomes stopped when its host is powered off outside Anvil, and running once started outside Anvil with its OS up", async () => {
-    const w = await worker(`hoststate-${uniq()}`);
+    const w = await workers.start(`hoststate-${uniq()}`);
     try {
       const r = await create();
       expect((await waitOperation(db, r.operationId, 60_000)).status).toBe("succeeded");
@@ -158,7 +120,7 @@ describe("an instance follows its host's power", () => {
       const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
       expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
     } finally {
-      await stopWorker(w);
+      await workers.stop(w);
     }
   }, 150_000);
 });
@@ -167,7 +129,7 @@ describe("the boot deadline of a create", () => {
   it("survives a BFF restart: the restarted worker keeps the deadline the first one recorded", async () => {
     const replica = `deadline-${uniq()}`;
     // The first worker records a 2 s boot budget, then dies just before waiting for the OS.
-    const w1 = await worker(replica, "before:wait for OS", { ANVIL_BOOT_TIMEOUT_MS: "2000" });
+    const w1 = await workers.start(replica, "before:wait for OS", { ANVIL_BOOT_TIMEOUT_MS: "2000" });
     const r = await create();
     expect(await w1.exited).toBe("SIGKILL");
     // Meanwhile the host is restarted without an OS to find: it will never report OSRunning.
@@ -178,7 +140,7 @@ describe("the boot deadline of a create", () => {
     await bmc.reset("On");
     await bmc.until("power on", (x) => x.PowerState === "On");
     // The restarted worker would allow 10 minutes if it started the budget afresh.
-    const w2 = await worker(replica, undefined, { ANVIL_BOOT_TIMEOUT_MS: "600000" });
+    const w2 = await workers.start(replica, undefined, { ANVIL_BOOT_TIMEOUT_MS: "600000" });
     try {
       const op = await waitOperation(db, r.operationId, 60_000);
       expect(op.status).toBe("failed");
@@ -187,7 +149,7 @@ describe("the boot deadline of a create", () => {
       expect(inst.state).toBe("failed");
       expect(inst.nodeId).toBeNull(); // rolled back: the host is back in the pool
     } finally {
-      await stopWorker(w2);
+      await workers.stop(w2);
       await bmc.bootable(true);
     }
   }, 150_000);
