@@ -158,36 +158,34 @@ describe("activity.log", () => {
 });
 
 describe("activity.operations", () => {
+  type StepStatus = NonNullable<(typeof s.operations.$inferInsert)["steps"]>[number]["status"];
+  /** An operation's two steps, "a" then "b", with these statuses. */
+  const steps = (a: StepStatus, b: StepStatus) => [
+    { name: "a", status: a },
+    { name: "b", status: b },
+  ];
+
   it("lists the tenant's operations, newest first, by status and time, with pages; nothing of another tenant or of hosts", async () => {
     const t = await makeFixtures(db);
     const ok = await operation({
       tenantId: t.tenant.id,
       status: "succeeded",
       createdAt: at(30),
-      steps: [
-        { name: "a", status: "done" },
-        { name: "b", status: "done" },
-      ],
+      steps: steps("done", "done"),
     });
     const bad = await operation({
       tenantId: t.tenant.id,
       status: "failed",
       error: "No free host",
       createdAt: at(20),
-      steps: [
-        { name: "a", status: "done" },
-        { name: "b", status: "failed" },
-      ],
+      steps: steps("done", "failed"),
     });
     const run = await operation({
       tenantId: t.tenant.id,
       status: "running",
       createdAt: at(10),
       currentStep: "b",
-      steps: [
-        { name: "a", status: "done" },
-        { name: "b", status: "running" },
-      ],
+      steps: steps("done", "running"),
     });
     const foreign = await operation({ tenantId: t.otherTenant.id, status: "failed" });
     const hostOp = await operation({ tenantId: t.tenant.id, kind: "node.power", targetType: "node", targetName: "host-07" });

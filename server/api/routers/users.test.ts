@@ -40,6 +40,15 @@ async function principalOf(cookie: string) {
   return (await createContext({ headers: new Headers({ cookie }) })).principal;
 }
 
+/** A user the operator admin made with this password, signed in (checked): the user, their address and the session. */
+async function signedInUser(op: ReturnType<typeof callerAs>, prefix: string, name: string, password: string) {
+  const email = `${uniq(prefix)}@test.local`;
+  const { user } = await op.users.create({ email, name, password });
+  const session = await signIn(email, password);
+  expect(await principalOf(session.cookie)).not.toBeNull();
+  return { user, email, session };
+}
+
 describe("users", () => {
   it("creates a user with a generated temporary password shown once, which signs in", async () => {
     const op = callerAs(fx, "operatorAdmin");
@@ -64,10 +73,7 @@ describe("users", () => {
 
   it("resets a password: new one shown once, sessions revoked, old password refused", async () => {
     const op = callerAs(fx, "operatorAdmin");
-    const email = `${uniq("reset")}@test.local`;
-    const { user } = await op.users.create({ email, name: "Reset Me", password: "first-password-1" });
-    const before = await signIn(email, "first-password-1");
-    expect(await principalOf(before.cookie)).not.toBeNull();
+    const { user, email, session: before } = await signedInUser(op, "reset", "Reset Me", "first-password-1");
     const r = await op.users.resetPassword({ id: user.id });
     expect(r.sessionsRevoked).toBe(1);
     expect(await principalOf(before.cookie)).toBeNull();
@@ -78,10 +84,7 @@ describe("users", () => {
 
   it("disables a user (sessions revoked, sign-in refused) and enables them again", async () => {
     const op = callerAs(fx, "operatorAdmin");
-    const email = `${uniq("dis")}@test.local`;
-    const { user } = await op.users.create({ email, name: "Dis Abled", password: "disable-me-please" });
-    const si = await signIn(email, "disable-me-please");
-    expect(await principalOf(si.cookie)).not.toBeNull();
+    const { user, email, session: si } = await signedInUser(op, "dis", "Dis Abled", "disable-me-please");
     const r = await op.users.setDisabled({ id: user.id, disabled: true });
     expect(r.sessionsRevoked).toBe(1);
     expect(await principalOf(si.cookie)).toBeNull();
