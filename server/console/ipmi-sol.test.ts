@@ -9,7 +9,7 @@ import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
 import { BmcError } from "@/server/drivers/bmc/types";
 import { CARRY_OVER_BYTES, DEACTIVATED, IpmiSolBackend, SOL_PTY_HELPER, TAKEN_OVER } from "./ipmi-sol";
 import { ConsoleSession, type ConsoleStatus } from "./session";
-import type { ConsoleCloseReason, ConsoleStream } from "./types";
+import { watchConsole } from "@/test/console-watch";
 
 let sim: IpmiSim;
 
@@ -22,26 +22,6 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-/** Collects a stream's output as text and lets a test wait for a substring. */
-function watch(stream: ConsoleStream) {
-  let text = "";
-  const closed = new Promise<ConsoleCloseReason>((r) => stream.once("close", r));
-  stream.on("data", (d) => {
-    text += d.toString("latin1");
-  });
-  return {
-    text: () => text,
-    closed,
-    async waitFor(needle: string, ms = 5000) {
-      const end = Date.now() + ms;
-      while (!text.includes(needle)) {
-        if (Date.now() > end) throw new Error(`Console output never showed ${JSON.stringify(needle)}; got ${JSON.stringify(text)}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-  };
-}
-
 const APP = 0x06;
 const ACTIVATE_PAYLOAD = 0x48;
 const DEACTIVATE_PAYLOAD = 0x49;
@@ -51,7 +31,7 @@ describe("IPMI SOL console backend against ipmi_sim", () => {
   it("activates, shows the login prompt, echoes typing, sends a break and closes cleanly", async () => {
     const backend = new IpmiSolBackend({ address: sim.address, credentials: { username: sim.username, password: sim.password } });
     const stream = await backend.connect();
-    const out = watch(stream);
+    const out = watchConsole(stream);
 
     // The wake CR sent after activation makes the getty print its prompt.
     await out.waitFor("anvil-sim login: ");
@@ -92,7 +72,7 @@ describe("IPMI SOL console backend against ipmi_sim", () => {
       { address: sim.address, credentials: { username: sim.username, password: sim.password } },
       { takeOver: false },
     ).connect();
-    const out2 = watch(again);
+    const out2 = watchConsole(again);
     await out2.waitFor("login: ");
     await again.close();
   });
@@ -101,7 +81,7 @@ describe("IPMI SOL console backend against ipmi_sim", () => {
     const before = sim.messages().filter((m) => m.netfn === APP && m.cmd === DEACTIVATE_PAYLOAD).length;
     const inputBefore = sim.serialInput().length;
     const stream = await new IpmiSolBackend({ address: sim.address, credentials: { username: sim.username, password: sim.password } }).connect();
-    const out = watch(stream);
+    const out = watchConsole(stream);
     stream.write("half-typed");
     await out.waitFor("half-typed");
     await stream.close();
@@ -121,7 +101,7 @@ describe("IPMI SOL console backend against ipmi_sim", () => {
     expect(refused.message).toBe(`The serial console of BMC ${sim.address} is in use by another session`);
 
     const second = await new IpmiSolBackend({ address: sim.address, credentials: creds }).connect();
-    const secondOut = watch(second);
+    const secondOut = watchConsole(second);
     second.write("whoami\r");
     await secondOut.waitFor("whoami\r\n");
     expect(second.closed).toBe(false);
@@ -155,7 +135,7 @@ describe("another client takes the serial console (issue #13)", () => {
 
   it("is noticed while nobody types, ends the stream with the reason, and output flows again once taken back", async () => {
     const first = await new IpmiSolBackend({ address: own.address, credentials: creds() }, { ownershipCheckMs: 500 }).connect();
-    const out = watch(first);
+    const out = watchConsole(first);
     await out.waitFor("anvil-sim login: ");
     first.write("root\r");
     await out.waitFor("root@anvil-sim:~$ ");
@@ -173,7 +153,7 @@ describe("another client takes the serial console (issue #13)", () => {
       first.write("this did not fit\r");
 
       const again = await new IpmiSolBackend({ address: own.address, credentials: creds() }, { ownershipCheckMs: 500 }).connect();
-      const out2 = watch(again);
+      const out2 = watchConsole(again);
       await out2.waitFor(`[console: sent ${CARRY_OVER_BYTES} bytes typed while the console was taken over; 17 bytes typed meanwhile were not sent`);
       await out2.waitFor("-sh: xxxx");
       expect(own.serialInput().subarray(inputBefore).toString("latin1")).toMatch(new RegExp(`^\r*${long}\r$`));

@@ -7,7 +7,7 @@ import { Server, utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BmcError } from "@/server/drivers/bmc/types";
 import { SshConsoleBackend } from "./ssh";
-import type { ConsoleCloseReason, ConsoleStream } from "./types";
+import { watchConsole } from "@/test/console-watch";
 
 const hostKey = utils.generateKeyPairSync("ed25519");
 const parsed = utils.parseKey(hostKey.public);
@@ -74,29 +74,10 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-function watch(stream: ConsoleStream) {
-  let text = "";
-  const closed = new Promise<ConsoleCloseReason>((r) => stream.once("close", r));
-  stream.on("data", (d) => {
-    text += d.toString("latin1");
-  });
-  return {
-    closed,
-    text: () => text,
-    async waitFor(needle: string, ms = 5000) {
-      const end = Date.now() + ms;
-      while (!text.includes(needle)) {
-        if (Date.now() > end) throw new Error(`never saw ${JSON.stringify(needle)}; got ${JSON.stringify(text)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-  };
-}
-
 describe("SSH console backend against an OpenBMC-style ssh2 console server", () => {
   it("logs in, shows the login prompt, echoes typing, resizes, and closes cleanly", async () => {
     const stream = await new SshConsoleBackend({ host: "127.0.0.1", port, credentials: { username: USER, password: PASS }, hostKeySha256 }).connect();
-    const out = watch(stream);
+    const out = watchConsole(stream);
     await out.waitFor("bmc-host login: ");
     stream.write("root\r");
     await out.waitFor("root\r\nPassword: ");
@@ -118,7 +99,7 @@ describe("SSH console backend against an OpenBMC-style ssh2 console server", () 
 
   it("sends the configured break sequence in-band", async () => {
     const stream = await new SshConsoleBackend({ host: "127.0.0.1", port, credentials: { username: USER, password: PASS }, breakSequence: "~B" }).connect();
-    const out = watch(stream);
+    const out = watchConsole(stream);
     await out.waitFor("login: ");
     await stream.sendBreak();
     await out.waitFor("~B");
@@ -128,7 +109,7 @@ describe("SSH console backend against an OpenBMC-style ssh2 console server", () 
 
   it("reports the BMC hanging up as a remote close", async () => {
     const stream = await new SshConsoleBackend({ host: "127.0.0.1", port, credentials: { username: USER, password: PASS } }).connect();
-    const out = watch(stream);
+    const out = watchConsole(stream);
     await out.waitFor("login: ");
     sides.at(-1)!.hangUp();
     const reason = await out.closed;

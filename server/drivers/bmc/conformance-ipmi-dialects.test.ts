@@ -6,9 +6,11 @@
 // the plain ipmi_sim; this file is separate so the two tables can grow independently.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEACTIVATED, IpmiSolBackend, TAKEN_OVER } from "@/server/console/ipmi-sol";
-import type { ConsoleCloseReason, ConsoleStream } from "@/server/console/types";
+import type { ConsoleStream } from "@/server/console/types";
 import { type IpmiSim, type IpmiSimOptions, startIpmiSim } from "@/test/ipmi-sim";
 import { BmcError, type BmcDriver, createBmcDriver } from "./index";
+import { watchConsole } from "@/test/console-watch";
+import { rejection } from "@/test/rejection";
 
 type Dialect = "baseline" | "boot-refused" | "boot-ignored" | "sol-taken-over";
 
@@ -28,33 +30,7 @@ interface Lab {
 const chassisRequests = (sim: IpmiSim, cmd: number, first: number) =>
   sim.messages().filter((m) => m.netfn === 0x00 && m.cmd === cmd && m.data[0] === first).length;
 
-async function rejection(p: Promise<unknown>): Promise<BmcError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, "expected the call to fail").toBeInstanceOf(BmcError);
-  return e as BmcError;
-}
-
-/** A console stream's text, with a way to wait for a substring. */
-function watch(stream: ConsoleStream) {
-  let text = "";
-  const closed = new Promise<ConsoleCloseReason>((r) => stream.once("close", r));
-  stream.on("data", (d: Buffer) => {
-    text += d.toString("latin1");
-  });
-  return {
-    closed,
-    async waitFor(needle: string, ms = 15_000) {
-      const end = Date.now() + ms;
-      while (!text.includes(needle)) {
-        if (Date.now() > end) throw new Error(`Console output never showed ${JSON.stringify(needle)}; got ${JSON.stringify(text)}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-  };
-}
+const watch = (stream: ConsoleStream) => watchConsole(stream, 15_000);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -76,13 +52,13 @@ const BEHAVIOURS: Array<[string, (d: BmcDriver, lab: Lab) => Promise<void>]> = [
     async (d, { sim, dialect }) => {
       const set = d.setBootDevice("disk", { persistent: false });
       if (dialect === "boot-refused") {
-        const e = await rejection(set);
+        const e = await rejection(set, BmcError);
         expect(e.code).toBe("bmc_error");
         expect(e.transient).toBe(false);
         expect(e.message).toBe(`BMC ${sim.address} refused to set the boot device to disk: Set Chassis Boot Parameter 5 failed: Unspecified error`);
         expect(await sim.bootDevice()).toBe("none");
       } else if (dialect === "boot-ignored") {
-        const e = await rejection(set);
+        const e = await rejection(set, BmcError);
         expect(e.transient).toBe(false);
         expect(e.message).toBe(`BMC ${sim.address} accepted the boot device disk (next boot only) but did not apply it: it holds no boot override`);
         expect(await sim.bootDevice()).toBe("none");
@@ -98,7 +74,7 @@ const BEHAVIOURS: Array<[string, (d: BmcDriver, lab: Lab) => Promise<void>]> = [
     async (d, { sim, dialect }) => {
       const set = d.setBootDevice("pxe", { persistent: true, uefi: true });
       if (dialect === "boot-refused" || dialect === "boot-ignored") {
-        const e = await rejection(set);
+        const e = await rejection(set, BmcError);
         expect(e.message).toMatch(dialect === "boot-refused" ? /refused to set the boot device to pxe/ : /did not apply it/);
         expect(await sim.bootDevice()).not.toBe("pxe");
       } else {
@@ -112,10 +88,10 @@ const BEHAVIOURS: Array<[string, (d: BmcDriver, lab: Lab) => Promise<void>]> = [
     async (d, { sim }) => {
       const offered = await d.supportedPowerActions();
       expect(offered).not.toContain("soft_reboot"); // no IPMI command
-      expect((await rejection(d.setPower("soft_reboot"))).message).toMatch(/^This BMC does not support soft reboot/);
+      expect((await rejection(d.setPower("soft_reboot"), BmcError)).message).toMatch(/^This BMC does not support soft reboot/);
       await d.setPower("on");
       const before = chassisRequests(sim, 0x02, 0x04); // Chassis Control: pulse diagnostic interrupt
-      const nmi = await rejection(d.setPower("nmi"));
+      const nmi = await rejection(d.setPower("nmi"), BmcError);
       expect(nmi.code).toBe("unsupported");
       expect(nmi.transient).toBe(false);
       expect(nmi.message).toMatch(/^This BMC does not support NMI \(diagnostic interrupt\)/);

@@ -5,6 +5,7 @@ import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
 import { createBmcDriver } from "./index";
 import { IpmiDriver } from "./ipmi";
 import { BmcError, type BmcDriver } from "./types";
+import { rejection } from "@/test/rejection";
 
 let sim: IpmiSim;
 let bmc: BmcDriver;
@@ -50,6 +51,16 @@ afterAll(async () => {
   await bmc?.close();
   await sim?.stop();
 });
+
+/** Runs `fn` with ipmi_sim's chassis behaving so, and puts it back to normal after. */
+async function withChassis(behaviour: Parameters<IpmiSim["setChassisBehaviour"]>[0], fn: () => Promise<void>) {
+  await sim.setChassisBehaviour(behaviour);
+  try {
+    await fn();
+  } finally {
+    await sim.setChassisBehaviour({});
+  }
+}
 
 describe("IPMI driver against ipmi_sim", () => {
   it("reads and changes power: on, off, cycle, reset, soft", async () => {
@@ -129,31 +140,21 @@ describe("IPMI driver against ipmi_sim", () => {
 
   it("reports a boot device the BMC refused although ipmitool exited 0", async () => {
     await bmc.setBootDevice("disk", { persistent: false });
-    await sim.setChassisBehaviour({ refuseBootParams: true });
-    try {
-      const err = await bmc.setBootDevice("pxe", { persistent: true }).catch((e) => e);
-      expect(err).toBeInstanceOf(BmcError);
-      expect(err.code).toBe("bmc_error");
-      expect(err.transient).toBe(false);
+    await withChassis({ refuseBootParams: true }, async () => {
+      const err = await rejection(bmc.setBootDevice("pxe", { persistent: true }), BmcError);
+      expect([err.code, err.transient]).toEqual(["bmc_error", false]);
       expect(err.message).toBe(`BMC ${sim.address} refused to set the boot device to pxe: Set Chassis Boot Parameter 5 failed: Unspecified error`);
       expect(await sim.bootDevice()).toBe("default");
-    } finally {
-      await sim.setChassisBehaviour({});
-    }
+    });
   });
 
   it("reports a boot device the BMC accepted but did not apply (read back)", async () => {
     await bmc.setBootDevice("disk", { persistent: false });
-    await sim.setChassisBehaviour({ ignoreBootParams: true });
-    try {
-      const err = await bmc.setBootDevice("cdrom", { persistent: false }).catch((e) => e);
-      expect(err).toBeInstanceOf(BmcError);
-      expect(err.code).toBe("bmc_error");
-      expect(err.transient).toBe(false);
+    await withChassis({ ignoreBootParams: true }, async () => {
+      const err = await rejection(bmc.setBootDevice("cdrom", { persistent: false }), BmcError);
+      expect([err.code, err.transient]).toEqual(["bmc_error", false]);
       expect(err.message).toBe(`BMC ${sim.address} accepted the boot device cdrom (next boot only) but did not apply it: it holds disk`);
-    } finally {
-      await sim.setChassisBehaviour({});
-    }
+    });
   });
 
   it("reads the inventory from mc info, FRU 0 and the system GUID", async () => {
