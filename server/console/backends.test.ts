@@ -72,19 +72,12 @@ async function readUntil(s: ConsoleStream, text: string, ms = 20_000): Promise<s
 }
 
 describe("console of a Redfish-enrolled node", () => {
-  it("opens IPMI SOL where the system advertises SerialConsole.IPMI, with the node's BMC credentials", async () => {
-    await setDialect(0, { ipmiPort: ipmi.port });
-    const s = await backendForNode(nodeOf(0)).connect();
-    try {
-      await readUntil(s, "sol-host login: ");
-    } finally {
-      await s.close();
-    }
-  });
-
-  it("falls from the Manager's SSH console (not answering) to its IPMI SOL", async () => {
-    await setDialect(1, { sshPort: await closedPort(), ipmiPort: ipmi.port });
-    const s = await backendForNode(nodeOf(1)).connect();
+  it.each([
+    ["opens IPMI SOL where the system advertises SerialConsole.IPMI, with the node's BMC credentials", 0, async () => ({ ipmiPort: ipmi.port })],
+    ["falls from the Manager's SSH console (not answering) to its IPMI SOL", 1, async () => ({ sshPort: await closedPort(), ipmiPort: ipmi.port })],
+  ])("%s", async (_, i, dialect) => {
+    await setDialect(i, await dialect());
+    const s = await backendForNode(nodeOf(i)).connect();
     try {
       await readUntil(s, "sol-host login: ");
     } finally {

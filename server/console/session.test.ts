@@ -3,7 +3,7 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { BmcError } from "@/server/drivers/bmc/types";
-import { ConsoleHub, type ConsoleStatus, type ConsoleViewer } from "./session";
+import { ConsoleHub, type ConsoleSessionOptions, type ConsoleStatus, type ConsoleViewer } from "./session";
 import type { ConsoleBackend, ConsoleCloseReason, ConsoleStream, ConsoleStreamEvents } from "./types";
 
 class FakeStream extends EventEmitter<ConsoleStreamEvents> implements ConsoleStream {
@@ -65,13 +65,20 @@ async function until(what: string, fn: () => boolean, ms = 3000) {
   }
 }
 
+/** A hub with these options and a session on a fake backend (its first connects failing with `failures`), watched by one viewer. */
+function watchedSession(nodeId: string, opts: ConsoleSessionOptions, failures: Error[] = []) {
+  const be = new FakeBackend();
+  be.failures.push(...failures);
+  const hub = new ConsoleHub(opts);
+  const a = viewer();
+  const s = hub.session(nodeId, () => be);
+  s.attach(a.api);
+  return { be, hub, a, s };
+}
+
 describe("ConsoleSession", () => {
   it("shares one upstream between viewers and replays the scrollback to a late one", async () => {
-    const be = new FakeBackend();
-    const hub = new ConsoleHub({ statusLines: false });
-    const a = viewer();
-    const s = hub.session("n1", () => be);
-    s.attach(a.api);
+    const { be, hub, a, s } = watchedSession("n1", { statusLines: false });
     await until("connected", () => s.state.state === "connected");
     be.streams[0]!.print("boot log\r\nlogin: ");
     const b = viewer();
@@ -90,11 +97,7 @@ describe("ConsoleSession", () => {
   });
 
   it("keeps the upstream open after the last viewer leaves, collecting output, then closes it after the linger time", async () => {
-    const be = new FakeBackend();
-    const hub = new ConsoleHub({ lingerMs: 150, statusLines: false });
-    const a = viewer();
-    const s = hub.session("n2", () => be);
-    s.attach(a.api);
+    const { be, hub, a, s } = watchedSession("n2", { lingerMs: 150, statusLines: false });
     await until("connected", () => s.state.state === "connected");
     s.detach(a.api);
     be.streams[0]!.print("kernel panic while nobody watched\r\n");
@@ -107,12 +110,7 @@ describe("ConsoleSession", () => {
   });
 
   it("reconnects with backoff when the BMC drops the session and tells viewers (status + a line in the terminal)", async () => {
-    const be = new FakeBackend();
-    be.failures.push(new BmcError("unreachable", "bmc", "BMC bmc is unreachable"));
-    const hub = new ConsoleHub({ initialBackoffMs: 20 });
-    const a = viewer();
-    const s = hub.session("n3", () => be);
-    s.attach(a.api);
+    const { be, hub, a, s } = watchedSession("n3", { initialBackoffMs: 20 }, [new BmcError("unreachable", "bmc", "BMC bmc is unreachable")]);
     await until("connected after one failure", () => s.state.state === "connected");
     expect(s.connects).toBe(2);
     be.streams[0]!.drop({ code: "remote", message: "BMC ended the console session" });
@@ -127,12 +125,7 @@ describe("ConsoleSession", () => {
   });
 
   it("ends the session (no retry loop) when the BMC refuses the credentials", async () => {
-    const be = new FakeBackend();
-    be.failures.push(new BmcError("auth", "bmc", "BMC bmc refused the credentials for user admin"));
-    const hub = new ConsoleHub({ initialBackoffMs: 10 });
-    const a = viewer();
-    const s = hub.session("n4", () => be);
-    s.attach(a.api);
+    const { be, hub, a, s } = watchedSession("n4", { initialBackoffMs: 10 }, [new BmcError("auth", "bmc", "BMC bmc refused the credentials for user admin")]);
     await until("ended", () => a.ended !== null);
     expect(a.ended).toBe("BMC bmc refused the credentials for user admin");
     expect(s.state).toEqual({ type: "status", state: "closed", reason: "BMC bmc refused the credentials for user admin" });
@@ -147,11 +140,7 @@ describe("ConsoleSession", () => {
   });
 
   it("keeps what is typed while reconnecting and sends it once the console is back; never drops input silently", async () => {
-    const be = new FakeBackend();
-    const hub = new ConsoleHub({ initialBackoffMs: 60 });
-    const a = viewer();
-    const s = hub.session("n5", () => be);
-    s.attach(a.api);
+    const { be, hub, a, s } = watchedSession("n5", { initialBackoffMs: 60 });
     await until("connected", () => s.state.state === "connected");
     be.streams[0]!.drop({ code: "remote", message: "BMC ended the console session" });
     s.write(Buffer.from("uptime\r"));

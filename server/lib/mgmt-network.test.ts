@@ -103,6 +103,14 @@ describe("the policy", () => {
   });
 });
 
+/** What a BMC driver's first call (reading the power state) fails with; the driver is closed after. */
+async function powerStateError(driver: "redfish" | "ipmi", address: string, retries: number) {
+  const d = createBmcDriver({ driver, address, credentials: { username: "u", password: "p" }, verifyTls: false, timeoutMs: 3000, retries });
+  const e = await d.getPowerState().catch((x) => x);
+  await d.close();
+  return e;
+}
+
 describe("enforcement where the connection is made", () => {
   it("the shared dispatcher refuses a name at its lookup and an address before connecting; allowed, it connects", async () => {
     policy("10.0.0.0/8");
@@ -123,16 +131,7 @@ describe("enforcement where the connection is made", () => {
   it("the Redfish driver fails with 'forbidden' and sends nothing", async () => {
     policy(undefined);
     const before = connections;
-    const d = createBmcDriver({
-      driver: "redfish",
-      address: `http://127.0.0.1:${port}`,
-      credentials: { username: "u", password: "p" },
-      verifyTls: false,
-      timeoutMs: 3000,
-      retries: 2,
-    });
-    const e = await d.getPowerState().catch((x) => x);
-    await d.close();
+    const e = await powerStateError("redfish", `http://127.0.0.1:${port}`, 2);
     expect(isBmcError(e) && e.code).toBe("forbidden");
     expect(e.message).toMatch(
       /^127\.0\.0\.1 is not on the management network allowed by ANVIL_MGMT_ALLOW \(not set\): loopback \(127\.0\.0\.0\/8\) is refused unless ANVIL_MGMT_ALLOW lists it\.$/,
@@ -146,16 +145,7 @@ describe("enforcement where the connection is made", () => {
     // Had ipmitool been started, this would fail as "ipmitool is not installed" instead.
     process.env.ANVIL_IPMITOOL = "/nonexistent/ipmitool";
     try {
-      const d = createBmcDriver({
-        driver: "ipmi",
-        address: "localhost:623",
-        credentials: { username: "u", password: "p" },
-        verifyTls: false,
-        timeoutMs: 3000,
-        retries: 0,
-      });
-      const e = await d.getPowerState().catch((x) => x);
-      await d.close();
+      const e = await powerStateError("ipmi", "localhost:623", 0);
       expect(isBmcError(e) && e.code).toBe("forbidden");
       expect(e.message).toMatch(/^localhost \(.+\) is not on the management network/);
     } finally {
