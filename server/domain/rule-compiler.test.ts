@@ -14,7 +14,6 @@ import {
   sourceRulesAllow,
 } from "./rule-compiler";
 import { sourceRule } from "@/test/source-rules";
-import { failure } from "@/test/fixtures";
 
 // Web group: SSH from the office, HTTP(S) from anywhere, all egress; app group members may reach 8080-8090 and
 // ICMP; a DB group reaches 5432 on this port; an overlapping wide rule (tcp 1-1024 from 10/8) forces merging.
