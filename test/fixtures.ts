@@ -1,6 +1,6 @@
 // Test fixtures: a tenant pair and one principal per role, and a tRPC caller acting as each of them; the file-wide
 // setup most router tests share (useFixtures, makeNetwork, appAndDbGroups, useTestStorage), a few rows many tests insert directly
-// (insertTenant, insertPool, insertInstance), and how a test reads a refusal (failure, fieldOf).
+// (insertTenant, insertPool, insertHost, insertInstance), and how a test reads a refusal (failure, fieldOf).
 import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll } from "vitest";
@@ -8,6 +8,7 @@ import type { Db } from "../db/client";
 import * as s from "../db/schema";
 import { createCaller } from "../server/api/root";
 import type { Principal } from "../server/auth/principal";
+import { seal } from "../server/lib/secrets";
 import { uniq, useTestDb } from "./db";
 import { rejection } from "./rejection";
 
@@ -128,6 +129,22 @@ export async function insertPool(db: Db) {
   const [row] = await db
     .insert(s.pools)
     .values({ name: uniq("pool"), resourceClass: "bm.test" })
+    .returning();
+  return row!;
+}
+
+/** A host node row (name `uniq("host")`) whose BMC address answers nothing, straight into the database; `values` override. */
+export async function insertHost(db: Db, values: Partial<typeof s.nodes.$inferInsert> = {}) {
+  const [row] = await db
+    .insert(s.nodes)
+    .values({
+      name: uniq("host"),
+      bmcDriver: "redfish",
+      bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
+      bmcCredentials: seal("{}"),
+      bmcCredentialsFingerprint: "x",
+      ...values,
+    })
     .returning();
   return row!;
 }

@@ -3,9 +3,8 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { seal } from "@/server/lib/secrets";
 import { uniq, useTestDb } from "@/test/db";
-import { type Fixtures, insertPool, makeFixtures } from "@/test/fixtures";
+import { type Fixtures, insertHost, insertPool, makeFixtures } from "@/test/fixtures";
 
 let fx: Fixtures;
 let poolId: string;
@@ -23,18 +22,7 @@ async function pgCode(p: Promise<unknown>): Promise<string | undefined> {
 beforeAll(async () => {
   fx = await makeFixtures(useTestDb());
   poolId = (await insertPool(fx.db)).id;
-  const [node] = await fx.db
-    .insert(s.nodes)
-    .values({
-      name: uniq("host"),
-      poolId,
-      bmcDriver: "redfish",
-      bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
-      bmcCredentials: seal("{}"),
-      bmcCredentialsFingerprint: "x",
-    })
-    .returning();
-  nodeId = node!.id;
+  nodeId = (await insertHost(fx.db, { poolId })).id;
 });
 
 const base = () => ({ tenantId: fx.tenant.id, poolId, systemVolumeSizeGiB: 20 });

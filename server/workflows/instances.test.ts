@@ -6,26 +6,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
 import { uniq, useTestDb } from "@/test/db";
-import { type Fixtures, insertInstance, insertPool, makeFixtures } from "@/test/fixtures";
+import { type Fixtures, insertHost, insertInstance, insertPool, makeFixtures } from "@/test/fixtures";
 import { reserveNode } from "./instances";
 
 let fx: Fixtures;
 
 async function host(poolId: string, values: Partial<typeof s.nodes.$inferInsert> = {}, dpu: { agent: boolean } = { agent: true }) {
-  const bmc = () => ({
-    bmcDriver: "redfish" as const,
-    bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
-    bmcCredentials: seal("{}"),
-    bmcCredentialsFingerprint: "x",
+  const h = await insertHost(fx.db, { poolId, provisionState: "available", ...values });
+  await insertHost(fx.db, {
+    name: uniq("dpu"),
+    kind: "dpu",
+    parentNodeId: h.id,
+    ...(dpu.agent ? { agentUrl: "http://127.0.0.1:1", agentToken: seal("t") } : {}),
   });
-  const [h] = await fx.db
-    .insert(s.nodes)
-    .values({ name: uniq("host"), poolId, provisionState: "available", ...bmc(), ...values })
-    .returning();
-  await fx.db
-    .insert(s.nodes)
-    .values({ name: uniq("dpu"), kind: "dpu", parentNodeId: h!.id, ...bmc(), ...(dpu.agent ? { agentUrl: "http://127.0.0.1:1", agentToken: seal("t") } : {}) });
-  return h!;
+  return h;
 }
 
 async function pool() {

@@ -3,9 +3,8 @@
 // tenant's own, paging, and the operators' cross-tenant list with node names.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { seal } from "@/server/lib/secrets";
 import { uniq } from "@/test/db";
-import { callerAs, insertInstance, insertPool, useFixtures } from "@/test/fixtures";
+import { callerAs, insertHost, insertInstance, insertPool, useFixtures } from "@/test/fixtures";
 
 const fx = useFixtures();
 let poolId: string;
@@ -73,22 +72,12 @@ describe("instances router", () => {
   });
 
   it("lets operators list every tenant's instances with their node", async () => {
-    const [node] = await fx.db
-      .insert(s.nodes)
-      .values({
-        name: uniq("host"),
-        poolId,
-        bmcDriver: "redfish",
-        bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
-        bmcCredentials: seal("{}"),
-        bmcCredentialsFingerprint: "x",
-      })
-      .returning();
-    const mine = await instance(fx.tenant.id, { nodeId: node!.id, state: "running" });
+    const node = await insertHost(fx.db, { poolId });
+    const mine = await instance(fx.tenant.id, { nodeId: node.id, state: "running" });
     const theirs = await instance(fx.otherTenant.id);
     const list = await callerAs(fx, "operatorViewer").instances.adminList({ poolId, limit: 100 });
     const byId = new Map(list.items.map((r) => [r.id, r]));
-    expect(byId.get(mine.id)?.nodeName).toBe(node!.name);
+    expect(byId.get(mine.id)?.nodeName).toBe(node.name);
     expect(byId.get(mine.id)?.tenantSlug).toBe(fx.tenant.slug);
     expect(byId.has(theirs.id)).toBe(true);
     const one = await callerAs(fx, "operatorViewer").instances.adminList({ tenantId: fx.otherTenant.id, poolId, limit: 100 });

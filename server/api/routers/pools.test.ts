@@ -4,9 +4,8 @@ import { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { seal } from "@/server/lib/secrets";
 import { uniq } from "@/test/db";
-import { callerAs, useFixtures } from "@/test/fixtures";
+import { callerAs, insertHost, useFixtures } from "@/test/fixtures";
 
 const fx = useFixtures();
 
@@ -69,14 +68,7 @@ describe("pools", () => {
   it("refuses to delete a pool that has nodes, with a clear reason", async () => {
     const admin = callerAs(fx, "operatorAdmin");
     const pool = await admin.pools.create({ name: uniq("busy"), resourceClass: "bm.standard" });
-    await fx.db.insert(s.nodes).values({
-      name: uniq("node"),
-      poolId: pool.id,
-      bmcDriver: "redfish",
-      bmcAddress: `http://127.0.0.1:1/${uniq("bmc")}`,
-      bmcCredentials: seal(JSON.stringify({ username: "u", password: "p" })),
-      bmcCredentialsFingerprint: "x",
-    });
+    await insertHost(fx.db, { name: uniq("node"), poolId: pool.id });
     const e = await admin.pools.delete({ id: pool.id }).catch((x) => x);
     expect(e.code).toBe("PRECONDITION_FAILED");
     expect(e.message).toMatch(/still has 1 node/);
