@@ -2,9 +2,10 @@
 // gets, the row lock a state change takes, the state-rule refusal, and what a create (or a retried create) records —
 // its quota check and its rows — before the workflow starts.
 import { and, eq, ne, sql } from "drizzle-orm";
-import type { Tx } from "@/db/client";
-import { instances, type QuotaResource, volumeAttachments, volumes } from "@/db/schema";
-import { notFound as notFoundError, precondition } from "@/domain/errors";
+import type { Db, Tx } from "@/db/client";
+import { images, instances, type QuotaResource, volumeAttachments, volumes } from "@/db/schema";
+import { invalid, notFound as notFoundError, precondition } from "@/domain/errors";
+import { visibleTo } from "@/server/storage/images";
 import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
 import { type InstanceAction, instanceCan } from "@/domain/instance-rules";
 import type { Context } from "@/server/api/trpc";
@@ -14,6 +15,21 @@ import { applyInstanceEvent } from "./instance-state";
 import { QuotaExceeded } from "./quotas";
 
 export const notFound = () => notFoundError("No such instance in this tenant.");
+
+/** The image a tenant's instance boots from: one the tenant may use (else "No such image."), available, with its
+ *  golden snapshot. Field errors on imageId. */
+export async function bootImage(db: Db | Tx, tenantId: string, imageId: string) {
+  const [img] = await db.select().from(images).where(eq(images.id, imageId));
+  const image = (() => {
+    try {
+      return visibleTo(img, tenantId);
+    } catch {
+      throw invalid("No such image.", "imageId");
+    }
+  })();
+  if (image.state !== "available" || !image.storageSnapshotId) throw precondition(`Image ${image.name} is ${image.state}; pick an available image.`, "imageId");
+  return { ...image, storageSnapshotId: image.storageSnapshotId };
+}
 
 export const refuse = (action: InstanceAction, state: string) => {
   const v = instanceCan[action](state);

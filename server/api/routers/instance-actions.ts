@@ -6,7 +6,6 @@ import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { images, instances, pools, volumeAttachments, volumes } from "@/db/schema";
 import { enforceQuota } from "@/server/services/quotas";
-import { visibleTo } from "@/server/storage/images";
 import { snapshotCount, volumeGiB } from "@/server/storage/usage";
 import { catalog } from "@/server/workflows/catalog";
 import { startOperation } from "@/server/workflows/start";
@@ -14,7 +13,7 @@ import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { transact } from "../transact";
 import { tenantProcedure } from "../trpc";
-import { type Ctx, lockInstance, refuse } from "@/server/services/instances";
+import { type Ctx, lockInstance, refuse, bootImage } from "@/server/services/instances";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const byId = z.object({ id: z.uuid(), volumeId: z.uuid() });
@@ -150,16 +149,7 @@ export const instanceActionProcedures = {
     .input(z.object({ id: z.uuid(), imageId: z.uuid(), systemVolumeSizeGiB: z.int().min(1).max(16_384).optional() }))
     .mutation(async ({ ctx, input }) => {
       const c = ctx as Ctx;
-      const [img] = await ctx.db.select().from(images).where(eq(images.id, input.imageId));
-      const image = (() => {
-        try {
-          return visibleTo(img, c.tenant.id);
-        } catch {
-          throw fieldError("imageId", "No such image.", "BAD_REQUEST");
-        }
-      })();
-      if (image.state !== "available" || !image.storageSnapshotId)
-        throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
+      const image = await bootImage(ctx.db, c.tenant.id, input.imageId);
       const op = await ctx.db.transaction(async (tx) => {
         const inst = await lockInstance(tx, c.tenant.id, input.id);
         refuse("rebuild", inst.state);

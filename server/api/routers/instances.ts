@@ -7,14 +7,13 @@ import { columnsOf } from "@/server/services/rows";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions } from "@/domain/instance-rules";
 import { flavors } from "@/server/services/instance-usage";
-import { visibleTo } from "@/server/storage/images";
 import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { operatorProcedure, tenantProcedure } from "../trpc";
-import { type Ctx, enforceCreateQuota, lockInstance, notFound, prepareCreate, refuse } from "@/server/services/instances";
+import { type Ctx, enforceCreateQuota, lockInstance, notFound, prepareCreate, refuse, bootImage } from "@/server/services/instances";
 import { matchesText } from "@/server/lib/like";
 import { tenantSubnet } from "@/server/services/network";
 import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
@@ -147,16 +146,7 @@ export const instanceProcedures = {
           `No free host in pool ${flavor.name}: all ${flavor.total} are in use, in maintenance or faulty. Try again later or pick another pool.`,
           "PRECONDITION_FAILED",
         );
-      const [img] = await ctx.db.select().from(images).where(eq(images.id, input.imageId));
-      const image = (() => {
-        try {
-          return visibleTo(img, ctx.tenant.id);
-        } catch {
-          throw fieldError("imageId", "No such image.", "BAD_REQUEST");
-        }
-      })();
-      if (image.state !== "available" || !image.storageSnapshotId)
-        throw fieldError("imageId", `Image ${image.name} is ${image.state}; pick an available image.`, "PRECONDITION_FAILED");
+      const image = await bootImage(ctx.db, ctx.tenant.id, input.imageId);
       if (image.minSizeGiB > flavor.maxSystemVolumeGiB)
         throw fieldError(
           "imageId",
