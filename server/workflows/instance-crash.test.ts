@@ -1,20 +1,28 @@
-// Kill-at-each-step: the BFF that runs an instance workflow is SIGKILLed at each step in turn — right after the step's
-// effect happened but before its result was checkpointed, the nastiest moment — and a restarted process (same
-// replica id: DBOS recovers that executor's pending workflows at launch) finishes the job. The steps come from the
-// workflows themselves, not from a list here: the catalog's operation workflows are each run once to the end (and the
-// create once into its rollback), the durable steps the engine recorded are read back, and each run is then killed
-// after every one of them — a step added to a workflow is a new kill point without touching this file. Create, delete
-// and the create's undos (its rollback) are killed at every step; the catalog's other operation workflows are listed
-// below as not yet driven here, and a workflow added to the catalog fails this file until it is one or the other. Every run must end with the instance running (create)
-// or cleanly gone / failed and rolled back, with no leaked storage volume, target, address, port, agent object or node.
-// The workers are real separate processes (test/instance-worker.ts) sharing this test's Postgres and lab; this process
-// only enqueues (engine-client.ts), as a web-only replica would. Last, a replica that dies and never returns has its
-// pending create taken over by another one through the replica heartbeats (replicas.ts).
+// Kill-at-each-step: the BFF that runs a workflow is SIGKILLed at each step in turn — right after the step's effect
+// happened but before its result was checkpointed, the nastiest moment — and a restarted process (same replica id:
+// DBOS recovers that executor's pending workflows at launch) finishes the job. Every operation workflow of the catalog
+// is driven here: `runs` below says, per workflow (and per variant: power stop/start/reboot, a host off, a DPU on),
+// how to start it through the real API and what "finished cleanly" means — the operation's end, the end state, and
+// nothing leaked or doubled (storage volume, target, address, port, agent object, node, image, snapshot). The steps
+// come from the workflows themselves, not from a list here: each run is done once to the end, the durable steps the
+// engine recorded are read back, and the run is then repeated, killed after every one of them — a step added to a
+// workflow is a new kill point without touching this file; a catalog entry with no run here fails "covers the
+// catalog". Where a failure can be injected (DPU agent faults), a run that fails on purpose (create, attach, rebuild)
+// is killed after each step of its rollback (the saga's undos, from "mark failing" on).
+// Runs are grouped into segments that start and end in the same state (an instance created and deleted, with the
+// actions on a running instance in between; a lab host enrolled, inspected, powered, updated and deleted), repeated
+// until each run was killed at each of its steps. The workers are real separate processes (test/instance-worker.ts)
+// sharing this test's Postgres and lab; this process only enqueues (engine-client.ts), as a web-only replica would.
+// One worker process is spent per kill: the one restarted to finish a killed run is already set to die in the next.
+// Last, a replica that dies and never returns has its pending create taken over by another one through the replica
+// heartbeats (replicas.ts).
 import { type ChildProcess, spawn } from "node:child_process";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
+import { dpuHostNqn } from "@/server/drivers/dpu-agent/cidata";
 import { getStorage } from "@/server/storage/backend";
+import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { uniq, useTestDb } from "@/test/db";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
@@ -26,6 +34,8 @@ import { agentFor } from "./instances";
 
 let fx: Fixtures;
 let L: InstanceLab;
+/** A lone Redfish host with its DPU, for the node workflows: enrolled afresh each round, never given instances. */
+let rack: RedfishSim;
 const db = useTestDb();
 const workers = new Set<ChildProcess>();
 
@@ -33,7 +43,7 @@ beforeAll(async () => {
   fx = await makeFixtures(db);
   // Setup (enrolling and inspecting the lab) runs workflows here; then this process stops running any.
   await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `crash-setup-${uniq()}`, schedules: false });
-  L = await startInstanceLab(fx, { hosts: 2 });
+  [L, rack] = await Promise.all([startInstanceLab(fx, { hosts: 2 }), startRedfishSim({ hosts: 1, powerTransitionMs: 60, bootMs: 50, updateMs: 300 })]);
   await stopEngine();
   await startEngineClient({ databaseUrl: process.env.DATABASE_URL! });
 }, 120_000);
@@ -41,18 +51,31 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) w.kill("SIGKILL");
   await stopEngineClient();
-  await L?.close();
+  await Promise.all([L?.close(), rack?.close()]);
 });
 
-/** Starts a worker process; resolves once its engine is up. `crashAt` makes it SIGKILL itself at that step. */
-async function worker(
-  replicaId: string,
-  crashAt?: string,
-  env: Record<string, string> = {},
-): Promise<{ proc: ChildProcess; exited: Promise<NodeJS.Signals | number | null> }> {
+type Worker = { proc: ChildProcess; exited: Promise<NodeJS.Signals | number | null> };
+
+/** Resolves when the process prints `word` on a line; rejects if it exits first or takes over a minute. */
+function printed(proc: ChildProcess, word: string, what: string, err: () => string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not print ${word}: ${err()}`)), 60_000);
+    const seen = (d: unknown) => {
+      if (!String(d).split("\n").includes(word)) return;
+      clearTimeout(t);
+      proc.stdout!.off("data", seen);
+      resolve();
+    };
+    proc.stdout!.on("data", seen);
+    proc.once("exit", () => reject(new Error(`${what} exited before it printed ${word}: ${err()}`)));
+  });
+}
+
+/** A worker process that loaded its dependencies and waits to be told its replica id and crash point (one line). */
+function warmWorker(): { proc: ChildProcess; exited: Worker["exited"]; warm: Promise<void>; err: () => string } {
   const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "test/instance-worker.ts"], {
-    env: { ...process.env, ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ANVIL_WORKER_WARM: "1", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error" },
+    stdio: ["pipe", "pipe", "pipe"],
   });
   workers.add(proc);
   let err = "";
@@ -65,25 +88,55 @@ async function worker(
       resolve(signal ?? code);
     }),
   );
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`worker ${replicaId} did not start: ${err}`)), 60_000);
-    proc.stdout!.on("data", (d) => {
-      if (String(d).includes("ready")) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    proc.once("exit", () => reject(new Error(`worker ${replicaId} exited before it was ready: ${err}`)));
-  });
-  return { proc, exited };
+  const warm = printed(proc, "warm", "a worker", () => err);
+  warm.catch(() => {}); // awaited when the worker is taken; a spare never taken may die quietly
+  return { proc, exited, warm, err: () => err };
+}
+/** One worker kept warm, so a restart after a kill does not wait for the modules to load. */
+let spare: ReturnType<typeof warmWorker> | null = null;
+
+/** Starts a worker process; resolves once its engine is up. `crashAt` makes it SIGKILL itself at that step. */
+async function worker(replicaId: string, crashAt?: string, env: Record<string, string> = {}): Promise<Worker> {
+  const w = spare ?? warmWorker();
+  spare = warmWorker();
+  await w.warm;
+  w.proc.stdin!.end(`${JSON.stringify({ ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ...env })}\n`);
+  await printed(w.proc, "ready", `worker ${replicaId}`, w.err);
+  return { proc: w.proc, exited: w.exited };
 }
 
-async function stopWorker(w: { proc: ChildProcess; exited: Promise<unknown> }) {
+async function stopWorker(w: Worker) {
   if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill("SIGTERM");
   await w.exited;
 }
 
 const tenant = () => callerAs(fx, "tenantMember");
+const admin = () => callerAs(fx, "operatorAdmin");
+const T = () => fx.tenant.slug;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function dpuOf(hostId: string) {
+  const [dpu] = await db
+    .select()
+    .from(s.nodes)
+    .where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
+  return dpu!;
+}
+const instanceRow = async (id: string) => (await db.select().from(s.instances).where(eq(s.instances.id, id)))[0]!;
+const nodeRow = async (id: string) => (await db.select().from(s.nodes).where(eq(s.nodes.id, id)))[0]!;
+
+/** The DPU agent objects named after an instance or a volume, by the lab host whose DPU holds them. */
+async function agentObjects(...ids: string[]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [name, hostId] of L.hosts) {
+    const a = agentFor(await dpuOf(hostId));
+    const [d, c, n] = await Promise.all([a.listDisks(), a.listCidata(), a.listNics()]);
+    const mine = [...d, ...c, ...n].map((o) => o.name).filter((o) => ids.some((id) => o.includes(id)));
+    if (mine.length) out[name] = mine.sort();
+  }
+  return out;
+}
+const labNameOf = (hostId: string) => [...L.hosts.entries()].find(([, id]) => id === hostId)![0];
 
 /** What an instance that is gone (or rolled back) must not hold anywhere. */
 async function leftovers(instanceId: string) {
@@ -91,17 +144,7 @@ async function leftovers(instanceId: string) {
   const vols = await systemVolumesOf(instanceId);
   let targets = 0;
   for (const v of vols) targets += (await storage.listTargets({ volumeId: v.id })).items.length;
-  let agentObjects = 0;
-  for (const hostId of L.hosts.values()) {
-    const [dpu] = await db
-      .select()
-      .from(s.nodes)
-      .where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
-    const a = agentFor(dpu!);
-    const [d, c, n] = await Promise.all([a.listDisks(), a.listCidata(), a.listNics()]);
-    agentObjects += [...d, ...c, ...n].filter((o) => o.name.includes(instanceId)).length;
-  }
-  const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, instanceId));
+  const inst = await instanceRow(instanceId);
   const ports = await db.select().from(s.ports).where(eq(s.ports.tenantId, fx.tenant.id));
   const addrs = await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id));
   const sysRows = await db
@@ -115,8 +158,8 @@ async function leftovers(instanceId: string) {
   return {
     storageVolumes: vols.length,
     targets,
-    agentObjects,
-    held: [inst!.nodeId, inst!.portId, inst!.storageVolumeId, inst!.storageTargetId].filter(Boolean).length,
+    agentObjects: Object.values(await agentObjects(instanceId)).flat().length,
+    held: [inst.nodeId, inst.portId, inst.storageVolumeId, inst.storageTargetId].filter(Boolean).length,
     ports: ports.length,
     addresses: addrs.length,
     systemVolumeRows: sysRows.length,
@@ -125,145 +168,537 @@ async function leftovers(instanceId: string) {
 }
 const clean = { storageVolumes: 0, targets: 0, agentObjects: 0, held: 0, ports: 0, addresses: 0, systemVolumeRows: 0, hostsNotAvailable: [] };
 
-/** The durable steps the engine recorded for a run, in the order they started (its own bookkeeping left out). */
-async function recordedSteps(workflowId: string): Promise<string[]> {
-  const r = await db.execute<{ function_name: string }>(
-    sql`select function_name from dbos.operation_outputs where workflow_uuid = ${workflowId} order by function_id`,
-  );
-  return [...new Set(r.rows.map((x) => x.function_name).filter((n) => !n.startsWith("DBOS.")))];
+/** The storage targets of a storage volume, by initiator. */
+async function initiatorsOf(storageVolumeId: string) {
+  return (await getStorage().listTargets({ volumeId: storageVolumeId })).items.map((t) => t.initiator).sort();
 }
 
-// The operation workflows this file drives, and those it does not drive yet (each has its own recovery tests). Every
-// operation workflow of the catalog is in exactly one of the two: a new one fails "covers the catalog" below.
+/**
+ * A live instance holds exactly one of each piece, all on its host's DPU: one system volume exported to that DPU only,
+ * its boot disk, seed and NIC there and nowhere else, each attached data volume exported there and plugged in; one
+ * address and one port; its host active, the other lab hosts available.
+ */
+async function expectLive(instanceId: string, state: "running" | "stopped", at: string, dataVolumeIds: string[] = []) {
+  const inst = await instanceRow(instanceId);
+  expect(inst.state, at).toBe(state);
+  const host = await nodeRow(inst.nodeId!);
+  const dpu = await dpuOf(host.id);
+  const sys = await systemVolumesOf(instanceId);
+  expect(
+    sys.map((v) => v.id),
+    at,
+  ).toEqual([inst.storageVolumeId]);
+  expect(await initiatorsOf(inst.storageVolumeId!), at).toEqual([dpuHostNqn(dpu.id)]);
+  const data = dataVolumeIds.length ? await db.select().from(s.volumes).where(inArray(s.volumes.id, dataVolumeIds)) : [];
+  for (const v of data) expect(await initiatorsOf(v.storageVolumeId!), at).toEqual([dpuHostNqn(dpu.id)]);
+  const want = [`i-${instanceId}-boot`, `i-${instanceId}-nic0`, `i-${instanceId}-seed`, ...dataVolumeIds.map((v) => `v-${v}`)].sort();
+  expect(await agentObjects(instanceId, ...dataVolumeIds), at).toEqual({ [labNameOf(host.id)]: want });
+  expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id)), at).toHaveLength(1);
+  expect(await db.select().from(s.ports).where(eq(s.ports.tenantId, fx.tenant.id)), at).toHaveLength(1);
+  const systemRows = await db
+    .select()
+    .from(s.volumes)
+    .where(and(eq(s.volumes.tenantId, fx.tenant.id), eq(s.volumes.kind, "system")));
+  expect(systemRows, at).toHaveLength(1);
+  const hosts = await db
+    .select()
+    .from(s.nodes)
+    .where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.kind, "host")));
+  expect(hosts.map((n) => `${n.id === host.id ? "its host" : "other"}:${n.provisionState}`).sort(), at).toEqual(["its host:active", "other:available"]);
+}
+
+/** A data volume that is attached nowhere: no attachment, no export, no disk on any DPU. */
+async function expectDetached(volumeId: string, at: string) {
+  const [v] = await db.select().from(s.volumes).where(eq(s.volumes.id, volumeId));
+  expect(v!.state, at).toBe("available");
+  expect(await db.select().from(s.volumeAttachments).where(eq(s.volumeAttachments.volumeId, volumeId)), at).toHaveLength(0);
+  expect(await initiatorsOf(v!.storageVolumeId!), at).toEqual([]);
+  expect(await agentObjects(volumeId), at).toEqual({});
+}
+
+type Operation = Awaited<ReturnType<typeof waitOperation>>;
+
+/** One way to run a catalog workflow, and what its clean end looks like. */
+interface Run {
+  /** The workflow it runs (every operation workflow of the catalog needs at least one run). */
+  entry: Pick<OperationEntry, "name">;
+  /** Names the run in messages and keys its recorded steps (a workflow's variants have one each). */
+  label: string;
+  /** A run that fails on purpose: killed after each step of its rollback (from "mark failing" on), not of the rest. */
+  rollback?: boolean;
+  /** Not killed (it repeats another run's steps, e.g. the delete of a create that failed). */
+  noKills?: boolean;
+  /** Starts it through the API as a person would; returns its operation id. */
+  start(): Promise<string>;
+  /** Finished cleanly: the operation's end, the end state, nothing leaked or doubled. */
+  check(op: Operation, at: string): Promise<void>;
+}
+
+/** What the runs act on: the instance of the current round, its data volumes, the node of the current round. */
+const cur = {
+  instanceId: "",
+  address: "" as string | null,
+  mac: "" as string | null,
+  hostId: "",
+  volumeId: "",
+  spareVolumeId: "",
+  nodeName: "",
+  nodeId: "",
+  dpuId: "",
+  firmware: 0,
+};
+const succeeded = (op: Operation, at: string) => {
+  expect(op.error, at).toBeNull();
+  expect(op.status, at).toBe("succeeded");
+};
+/** Sets DPU agent faults for a run that must fail, and clears them once it ended. */
+const withFault = (ops: string[]) => ({
+  set: () => agentFaults(L, { failAlways: ops }),
+  clear: () => agentFaults(L, { failAlways: [] }),
+});
+async function remember(instanceId: string) {
+  const got = await tenant().instances.get({ tenant: T(), id: instanceId });
+  Object.assign(cur, { instanceId, address: got.address, mac: got.mac, hostId: (await instanceRow(instanceId)).nodeId! });
+}
+async function sameNetworkIdentity(at: string) {
+  const got = await tenant().instances.get({ tenant: T(), id: cur.instanceId });
+  expect([got.address, got.mac], at).toEqual([cur.address, cur.mac]);
+}
+const createInstance = async () => {
+  const r = await tenant().instances.create({ tenant: T(), name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
+  cur.instanceId = r.id;
+  return r.operationId;
+};
+const nicFault = withFault(["createNic"]);
+const attachFault = withFault(["attachDisk"]);
+const detachBootFault = withFault(["detachDisk"]);
+const dataVolume = async () => (await tenant().volumes.create({ tenant: T(), name: uniq("data"), sizeGiB: 1 })).id;
+const DPU_OS = "/redfish/v1/UpdateService/FirmwareInventory/DPU_OS";
+
+const runs = {
+  create: {
+    entry: catalog.instanceCreate,
+    label: "instance.create",
+    start: createInstance,
+    async check(op, at) {
+      succeeded(op, at);
+      await remember(cur.instanceId);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  delete: {
+    entry: catalog.instanceDelete,
+    label: "instance.delete",
+    start: async () => (await tenant().instances.delete({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      expect(await leftovers(cur.instanceId), at).toEqual(clean);
+    },
+  },
+  createFailing: {
+    entry: catalog.instanceCreate,
+    label: "instance.create failing on the NIC",
+    rollback: true,
+    async start() {
+      await nicFault.set();
+      return createInstance();
+    },
+    async check(op, at) {
+      await nicFault.clear();
+      expect(op.status, at).toBe("failed");
+      expect(op.error, at).toMatch(/DPU agent/);
+      expect((await instanceRow(cur.instanceId)).state, at).toBe("failed");
+      expect(await leftovers(cur.instanceId), at).toEqual(clean);
+    },
+  },
+  deleteFailed: {
+    entry: catalog.instanceDelete,
+    label: "instance.delete of a failed create",
+    noKills: true,
+    start: async () => (await tenant().instances.delete({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      expect(await leftovers(cur.instanceId), at).toEqual(clean);
+    },
+  },
+  stop: {
+    entry: catalog.instancePower,
+    label: "instance.power stop",
+    start: async () => (await tenant().instances.stop({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      expect((await nodeRow(cur.hostId)).powerState, at).toBe("off");
+      await expectLive(cur.instanceId, "stopped", at);
+    },
+  },
+  start: {
+    entry: catalog.instancePower,
+    label: "instance.power start",
+    start: async () => (await tenant().instances.start({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  reboot: {
+    entry: catalog.instancePower,
+    label: "instance.power reboot",
+    start: async () => (await tenant().instances.reboot({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  attach: {
+    entry: catalog.instanceAttachVolume,
+    label: "instance.attach_volume",
+    async start() {
+      cur.volumeId ||= await dataVolume();
+      return (await tenant().instances.attachVolume({ tenant: T(), id: cur.instanceId, volumeId: cur.volumeId })).operationId;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      const [v] = await db.select().from(s.volumes).where(eq(s.volumes.id, cur.volumeId));
+      expect(v!.state, at).toBe("attached");
+      expect(await db.select().from(s.volumeAttachments).where(eq(s.volumeAttachments.volumeId, cur.volumeId)), at).toHaveLength(1);
+      await expectLive(cur.instanceId, "running", at, [cur.volumeId]);
+    },
+  },
+  attachFailing: {
+    entry: catalog.instanceAttachVolume,
+    label: "instance.attach_volume refused by the DPU",
+    rollback: true,
+    async start() {
+      cur.spareVolumeId ||= await dataVolume();
+      await attachFault.set();
+      return (await tenant().instances.attachVolume({ tenant: T(), id: cur.instanceId, volumeId: cur.spareVolumeId })).operationId;
+    },
+    async check(op, at) {
+      await attachFault.clear();
+      expect(op.status, at).toBe("failed");
+      expect(op.error, at).toMatch(/DPU agent/);
+      await expectDetached(cur.spareVolumeId, at);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  backup: {
+    entry: catalog.instanceBackup,
+    label: "instance.backup",
+    start: async () => (await tenant().instances.backup({ tenant: T(), id: cur.instanceId, imageName: uniq("backup"), includeDataVolumes: true })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      const result = op.result as { imageId: string; imageName: string; snapshots: string[] };
+      const imgs = await db
+        .select()
+        .from(s.images)
+        .where(and(eq(s.images.tenantId, fx.tenant.id), eq(s.images.name, result.imageName)));
+      expect(
+        imgs.map((i) => [i.id, i.state]),
+        at,
+      ).toEqual([[result.imageId, "available"]]);
+      // One tenant snapshot of the data volume, and the temporary snapshot of the system disk dropped.
+      expect(result.snapshots, at).toHaveLength(1);
+      expect(await db.select().from(s.snapshots).where(eq(s.snapshots.name, result.snapshots[0]!)), at).toHaveLength(1);
+      const inst = await instanceRow(cur.instanceId);
+      const storage = getStorage();
+      const temporary = [];
+      for await (const x of storage.listAll(storage.listSnapshots, { volumeId: inst.storageVolumeId! })) temporary.push(x.name);
+      expect(temporary, at).toEqual([]);
+      await expectLive(cur.instanceId, "running", at, [cur.volumeId]);
+    },
+  },
+  detach: {
+    entry: catalog.instanceDetachVolume,
+    label: "instance.detach_volume",
+    start: async () => (await tenant().instances.detachVolume({ tenant: T(), id: cur.instanceId, volumeId: cur.volumeId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      await expectDetached(cur.volumeId, at);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  rebuild: {
+    entry: catalog.instanceRebuild,
+    label: "instance.rebuild",
+    start: async () => (await tenant().instances.rebuild({ tenant: T(), id: cur.instanceId, imageId: L.imageId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      await sameNetworkIdentity(at);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  rebuildFailing: {
+    entry: catalog.instanceRebuild,
+    label: "instance.rebuild failing to detach the old disk",
+    rollback: true,
+    async start() {
+      await detachBootFault.set();
+      return (await tenant().instances.rebuild({ tenant: T(), id: cur.instanceId, imageId: L.imageId })).operationId;
+    },
+    async check(op, at) {
+      await detachBootFault.clear();
+      expect(op.status, at).toBe("failed");
+      expect(op.error, at).toMatch(/DPU agent/);
+      await sameNetworkIdentity(at);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+  recover: {
+    entry: catalog.instanceRecover,
+    label: "instance.recover",
+    start: async () => (await admin().instances.recover({ id: cur.instanceId, reason: "crash test" })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      const from = cur.hostId;
+      const inst = await instanceRow(cur.instanceId);
+      expect(inst.nodeId, at).not.toBe(from);
+      // The old host stays fenced until an operator deals with it; here the operator puts it back in the pool.
+      expect((await nodeRow(from)).provisionState, at).toBe("error");
+      await db.update(s.nodes).set({ fault: null, provisionState: "available", lastError: null }).where(eq(s.nodes.id, from));
+      await sameNetworkIdentity(at);
+      await expectLive(cur.instanceId, "running", at);
+      cur.hostId = inst.nodeId!;
+    },
+  },
+  enroll: {
+    entry: catalog.nodeEnrollBulk,
+    label: "node.enroll_bulk",
+    async start() {
+      const h = rack.byId("node-0001")!;
+      cur.nodeName = uniq("rack");
+      const csv = [
+        "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address",
+        `${cur.nodeName},,redfish,${h.url},${h.username},${h.password},false,${rack.byId("node-0001-dpu")!.url}`,
+      ].join("\n");
+      return (await admin().nodes.enrollBulk({ csv })).operationId;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      expect((op.result as { enrolled: number }).enrolled, at).toBe(1);
+      const host = await db.select().from(s.nodes).where(eq(s.nodes.name, cur.nodeName));
+      expect(host, at).toHaveLength(1);
+      const dpus = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, host[0]!.id));
+      expect(
+        dpus.map((d) => d.kind),
+        at,
+      ).toEqual(["dpu"]);
+      Object.assign(cur, { nodeId: host[0]!.id, dpuId: dpus[0]!.id });
+    },
+  },
+  inspect: {
+    entry: catalog.nodeInspect,
+    label: "node.inspect",
+    async start() {
+      const [r] = await admin().nodes.inspect({ ids: [cur.nodeId] });
+      return r!.operationId!;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      expect((await nodeRow(cur.nodeId)).provisionState, at).toBe("manageable");
+      expect(
+        (await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, cur.nodeId))).map((d) => d.id),
+        at,
+      ).toEqual([cur.dpuId]);
+    },
+  },
+  dpuOn: {
+    entry: catalog.nodePower,
+    label: "node.power on a DPU (its host first)",
+    async start() {
+      const [r] = await admin().nodes.power({ ids: [cur.dpuId], action: "on" });
+      return r!.operationId!;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      expect([(await nodeRow(cur.nodeId)).powerState, (await nodeRow(cur.dpuId)).powerState], at).toEqual(["on", "on"]);
+    },
+  },
+  firmware: {
+    entry: catalog.dpuFirmwareUpdate,
+    label: "dpu.firmware_update",
+    async start() {
+      const version = `2.9.${++cur.firmware}-40`;
+      const imageUri = `http://127.0.0.1:9/bf-bundle-${version}_25.04_ubuntu-22.04_prod.bfb`;
+      return (await admin().nodes.firmwareUpdate({ id: cur.dpuId, imageUri, targets: [DPU_OS] })).operationId;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      const fw = ((await nodeRow(cur.dpuId)).inventory as { firmware?: { id: string; version: string }[] }).firmware ?? [];
+      expect(fw.find((f) => f.id === "DPU_OS")?.version, at).toBe(`2.9.${cur.firmware}-40`);
+    },
+  },
+  hostOff: {
+    entry: catalog.nodePower,
+    label: "node.power off a host (its DPU follows)",
+    async start() {
+      const [r] = await admin().nodes.power({ ids: [cur.nodeId], action: "off" });
+      return r!.operationId!;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      expect([(await nodeRow(cur.nodeId)).powerState, (await nodeRow(cur.dpuId)).powerState], at).toEqual(["off", "off"]);
+      // The round ends with the host gone again (not a workflow), so the next round enrolls it afresh.
+      expect((await admin().nodes.delete({ id: cur.nodeId })).deletedChildren, at).toBe(1);
+    },
+  },
+} satisfies Record<string, Run>;
+
+/** A run and the step to kill it after (none: it runs to the end, as the reference runs do). */
+type Planned = { run: Run; kill?: string };
+
+type Step = { id: number; name: string };
+/** The durable steps the engine checkpointed for a run, by the number it gave each (its own bookkeeping left out). */
+async function recordedSteps(workflowId: string): Promise<Step[]> {
+  const r = await db.execute<{ function_id: number; function_name: string }>(
+    sql`select function_id, function_name from dbos.operation_outputs where workflow_uuid = ${workflowId} order by function_id`,
+  );
+  return r.rows.filter((x) => !x.function_name.startsWith("DBOS.")).map((x) => ({ id: x.function_id, name: x.function_name }));
+}
+
+/** What each run's reference run recorded, by label. */
+const steps = new Map<string, Step[]>();
+const namesOf = (label: string) => (steps.get(label) ?? []).map((x) => x.name);
+/** The kill points of a run: each step it recorded (once per name). */
+const killsOf = (run: Run): string[] => {
+  if (run.noKills) return [];
+  const all = [...new Set(namesOf(run.label))];
+  return run.rollback ? all.slice(all.indexOf("mark failing")) : all;
+};
+
+/**
+ * A segment's runs repeated until each was killed after each of its steps (round i kills run r after its i-th step,
+ * if it has one); `inside` (other segments, each starting and ending where the first run of this one leaves things)
+ * runs in the first round right after that first run. `once`: a single round without kills, for the reference runs.
+ */
+function rounds(runs: Run[], inside: Planned[] = [], once = false): Planned[] {
+  const n = once ? 1 : Math.max(...runs.map((r) => killsOf(r).length));
+  const out: Planned[] = [];
+  for (let i = 0; i < n; i++)
+    runs.forEach((run, j) => {
+      out.push({ run, kill: once ? undefined : killsOf(run)[i] });
+      if (i === 0 && j === 0) out.push(...inside);
+    });
+  return out;
+}
+function plan(once = false): Planned[] {
+  const r = runs;
+  const onALiveInstance = [
+    [r.stop, r.start, r.reboot],
+    [r.attach, r.backup, r.detach],
+    [r.attachFailing],
+    [r.rebuild],
+    [r.rebuildFailing],
+    [r.recover],
+  ].flatMap((seg) => rounds(seg, [], once));
+  return [
+    ...rounds([r.create, r.delete], onALiveInstance, once),
+    ...rounds([r.createFailing, r.deleteFailed], [], once),
+    ...rounds([r.enroll, r.inspect, r.dpuOn, r.firmware, r.hostOff], [], once),
+  ];
+}
+
+/** Waits until the run's operation ended and the engine is done with the run (a killed last step re-runs after it). */
+async function ended(opId: string, w: () => Worker, at: string): Promise<Operation> {
+  const t0 = Date.now();
+  for (;;) {
+    const [op] = await db.select().from(s.operations).where(eq(s.operations.id, opId));
+    const r = await db.execute<{ status: string }>(sql`select status from dbos.workflow_status where workflow_uuid = ${opId}`);
+    const engineDone = r.rows[0] && !["PENDING", "ENQUEUED"].includes(r.rows[0].status);
+    if (op && ["succeeded", "failed", "cancelled"].includes(op.status) && engineDone) return op;
+    if (w().proc.exitCode !== null || w().proc.signalCode !== null) throw new Error(`${at}: the worker died before the run ended`);
+    if (Date.now() - t0 > 90_000) throw new Error(`${at}: operation ${opId} still ${op?.status} after 90 s: ${JSON.stringify(op?.steps)}`);
+    await sleep(25);
+  }
+}
+
+/**
+ * Runs the plan on a chain of workers of one replica. A run with a kill point is started on a worker set to die
+ * there; the worker restarted to finish it is already set to die at the next run's kill point.
+ */
+async function execute(planned: Planned[], done?: (p: Planned, opId: string) => Promise<void>) {
+  const replica = `crash-${uniq()}`;
+  let armed: string | undefined;
+  let w = await worker(replica, planned[0]?.kill && `after:${planned[0].kill}`);
+  armed = planned[0]?.kill;
+  try {
+    for (const [i, p] of planned.entries()) {
+      const at = p.kill ? `${p.run.label} killed after '${p.kill}'` : p.run.label;
+      if (armed !== p.kill) {
+        await stopWorker(w);
+        w = await worker(replica, p.kill && `after:${p.kill}`);
+        armed = p.kill;
+      }
+      const opId = await p.run.start();
+      if (p.kill) {
+        // The worker must die at that step: a run that ends with the worker alive never reached it.
+        const killed = w;
+        const dying = killed.exited;
+        await Promise.race([dying, ended(opId, () => killed, at).catch(() => undefined)]);
+        expect(await Promise.race([dying, sleep(10_000).then(() => "still alive")]), `${at}: the worker must be killed there`).toBe("SIGKILL");
+        // The restarted worker finishes this run first, so it dies at the next kill point only past the steps of
+        // that name this run still has to run: those of the reference run not checkpointed yet (the engine numbers a
+        // run's steps the same way every time).
+        armed = planned[i + 1]?.kill;
+        const checkpointed = new Set((await recordedSteps(opId)).map((x) => x.id));
+        const ahead = (steps.get(p.run.label) ?? []).filter((x) => x.name === armed && !checkpointed.has(x.id)).length;
+        w = await worker(replica, armed && `after:${armed}${ahead ? `#${ahead + 1}` : ""}`);
+      }
+      let op: Operation;
+      try {
+        op = await ended(opId, () => w, at);
+      } catch (e) {
+        if (!armed || w.proc.signalCode !== "SIGKILL") throw e;
+        // It died at the next kill point while finishing this run (a step ran more often than in the reference run,
+        // a retry): killed twice, then; another worker finishes it, and the next run gets one of its own.
+        w = await worker(replica);
+        armed = undefined;
+        op = await ended(opId, () => w, at);
+      }
+      await p.run.check(op, at);
+      await done?.(p, opId);
+    }
+  } finally {
+    await stopWorker(w);
+  }
+}
+
+// Every operation workflow of the catalog has a run here: a new one fails "covers the catalog" below.
 const operationEntries = Object.values(catalog).filter((e): e is typeof e & OperationEntry<never> => "target" in e);
-const driven = [catalog.instanceCreate.name, catalog.instanceDelete.name];
-const notYetDriven = [
-  catalog.instancePower.name,
-  catalog.instanceAttachVolume.name,
-  catalog.instanceDetachVolume.name,
-  catalog.instanceBackup.name,
-  catalog.instanceRebuild.name,
-  catalog.instanceRecover.name,
-  catalog.nodeEnrollBulk.name,
-  catalog.nodeInspect.name,
-  catalog.nodePower.name,
-  catalog.dpuFirmwareUpdate.name,
-];
 
-/** What the reference runs recorded: every durable step of create and delete, and of the create's rollback. */
-let steps: { create: string[]; delete: string[]; undo: string[] };
-
-const create = () => tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
-
-describe("a BFF killed at each step of an instance workflow", () => {
-  it("covers the catalog: every operation workflow is driven here or listed as not yet", () => {
-    expect(operationEntries.map((e) => e.name).sort()).toEqual([...driven, ...notYetDriven].sort());
+describe("a BFF killed at each step of a workflow", () => {
+  it("covers the catalog: every operation workflow has a run here", () => {
+    const driven = new Set(Object.values(runs).map((r) => r.entry.name));
+    expect(operationEntries.map((e) => e.name).filter((n) => !driven.has(n))).toEqual([]);
   });
 
-  it("learns each workflow's durable steps from a reference run of it", async () => {
-    const replica = `crash-ref-${uniq()}`;
-    const w = await worker(replica);
-    try {
-      const r = await create();
-      expect((await waitOperation(db, r.operationId, 60_000)).status).toBe("succeeded");
-      const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
-      expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
-      await agentFaults(L, { failAlways: ["createNic"] });
-      let f: { id: string; operationId: string };
-      let failed: Awaited<ReturnType<typeof waitOperation>>;
-      try {
-        f = await create();
-        failed = await waitOperation(db, f.operationId, 60_000);
-      } finally {
-        await agentFaults(L, { failAlways: [] });
-      }
-      expect(failed.status).toBe("failed");
-      const rolledBack = await recordedSteps(f.operationId);
-      steps = {
-        create: await recordedSteps(r.operationId),
-        delete: await recordedSteps(d.operationId),
-        undo: rolledBack.slice(rolledBack.indexOf("mark failing")),
-      };
-      const cleanup = await tenant().instances.delete({ tenant: fx.tenant.slug, id: f.id });
-      expect((await waitOperation(db, cleanup.operationId, 30_000)).status).toBe("succeeded");
-    } finally {
-      await stopWorker(w);
+  it("learns each run's durable steps from a reference run of it, which finishes cleanly", async () => {
+    await execute(plan(true), async (p, opId) => {
+      steps.set(p.run.label, await recordedSteps(opId));
+    });
+    // Sanity: the steps users see are among them, and each rollback has undos to kill at.
+    expect(namesOf(runs.create.label)).toEqual(
+      expect.arrayContaining(["reserve node", "network", "system disk", "data volumes", "power on", "wait for OS", "mark running"]),
+    );
+    expect(namesOf(runs.delete.label).at(-1)).toBe("mark deleted");
+    for (const run of Object.values(runs) as Run[]) {
+      if (!run.rollback) continue;
+      const undo = killsOf(run);
+      expect(undo[0], run.label).toBe("mark failing");
+      expect(undo.at(-1), run.label).toBe("mark failed");
+      expect(undo.length, run.label).toBeGreaterThan(2);
     }
-    // Sanity: the steps users see are among them, and the rollback undoes the create's pieces in reverse.
-    expect(steps.create).toEqual(expect.arrayContaining(["reserve node", "network", "system disk", "data volumes", "power on", "wait for OS", "mark running"]));
-    expect(steps.delete.at(-1)).toBe("mark deleted");
-    expect(steps.undo[0]).toBe("mark failing");
-    expect(steps.undo.at(-1)).toBe("mark failed");
-    expect(steps.undo.filter((x) => x.startsWith("rollback: ")).length).toBeGreaterThan(0);
-  }, 240_000);
+  }, 300_000);
 
-  // Pairs each create step with a delete step, so one instance per round covers both (the restarted worker is itself
-  // set to die in the delete, and a third process finishes that).
-  it("create killed after each of its steps, delete after each of its: both finish, nothing leaks", async () => {
-    expect(steps?.create.length, "the reference run must have recorded the steps").toBeGreaterThan(0);
-    const rounds = steps.create.map((c, i) => [c, steps.delete[i % steps.delete.length]!] as const);
-    // Every delete step is killed at too, even if the create had fewer steps.
-    for (let i = rounds.length; i < steps.delete.length; i++) rounds.push([steps.create[i % steps.create.length]!, steps.delete[i]!]);
-    for (const [createStep, deleteStep] of rounds) {
-      const at = `create killed after '${createStep}', delete after '${deleteStep}'`;
-      const replica = `crash-${uniq()}`;
-      const w1 = await worker(replica, `after:${createStep}`);
-      const r = await create();
-      expect(await w1.exited, at).toBe("SIGKILL");
-      const w2 = await worker(replica, `after:${deleteStep}`);
-      const created = await waitOperation(db, r.operationId, 60_000);
-      expect(created.error, at).toBeNull();
-      expect(created.status, at).toBe("succeeded");
-      const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
-      expect(inst!.state, at).toBe("running");
-      const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, inst!.nodeId!));
-      expect(host!.provisionState, at).toBe("active");
-      // Exactly one of each, even though the killed step ran twice.
-      expect(await systemVolumesOf(r.id), at).toHaveLength(1);
-      expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id)), at).toHaveLength(1);
-
-      const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
-      expect(await w2.exited, at).toBe("SIGKILL");
-      const w3 = await worker(replica);
-      try {
-        const deleted = await waitOperation(db, d.operationId, 60_000);
-        expect(deleted.error, at).toBeNull();
-        expect(deleted.status, at).toBe("succeeded");
-        expect(await leftovers(r.id), at).toEqual(clean);
-      } finally {
-        await stopWorker(w3);
-      }
-    }
-  }, 1_800_000);
-
-  it("a create rolling back after a NIC failure, killed after each of its undo steps: ends failed with nothing leaked", async () => {
-    expect(steps?.undo.length, "the reference run must have recorded the steps").toBeGreaterThan(0);
-    await agentFaults(L, { failAlways: ["createNic"] });
-    try {
-      for (const undoStep of steps.undo) {
-        const at = `rollback killed after '${undoStep}'`;
-        const replica = `crash-${uniq()}`;
-        const w1 = await worker(replica, `after:${undoStep}`);
-        const r = await create();
-        expect(await w1.exited, at).toBe("SIGKILL");
-        const w2 = await worker(replica);
-        try {
-          const op = await waitOperation(db, r.operationId, 60_000);
-          expect(op.status, at).toBe("failed");
-          expect(op.error, at).toMatch(/DPU agent/);
-          const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
-          expect(inst!.state, at).toBe("failed");
-          expect(await leftovers(r.id), at).toEqual(clean);
-          // The failed instance is deleted without fuss (it holds nothing).
-          const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
-          expect((await waitOperation(db, d.operationId, 30_000)).status, at).toBe("succeeded");
-        } finally {
-          await stopWorker(w2);
-        }
-      }
-    } finally {
-      await agentFaults(L, { failAlways: [] });
-    }
+  it("each run killed after each of its steps (and each rollback after each undo): all finish cleanly, nothing leaks", async () => {
+    expect(steps.size, "the reference runs must have recorded the steps").toBe(Object.keys(runs).length);
+    const planned = plan();
+    // Every recorded step of every run is a kill point.
+    for (const run of Object.values(runs))
+      expect(
+        planned.filter((p) => p.run === run).map((p) => p.kill),
+        run.label,
+      ).toEqual(expect.arrayContaining(killsOf(run)));
+    await execute(planned);
   }, 1_800_000);
 
   it("a second BFF takes over the pending create of one that died and never came back", async () => {
@@ -272,21 +707,22 @@ describe("a BFF killed at each step of an instance workflow", () => {
     const a = `crash-a-${uniq()}`;
     const b = `crash-b-${uniq()}`;
     const wa = await worker(a, "before:power on", fast);
-    const r = await create();
+    const opId = await createInstance();
+    const id = cur.instanceId;
     expect(await wa.exited).toBe("SIGKILL");
     expect((await db.select().from(s.replicas).where(eq(s.replicas.executorId, a))).length).toBe(1); // it left no goodbye
     const wb = await worker(b, undefined, fast);
     try {
-      const op = await waitOperation(db, r.operationId, 60_000);
+      const op = await waitOperation(db, opId, 60_000);
       expect(op.error).toBeNull();
       expect(op.status).toBe("succeeded");
-      expect((await db.select().from(s.instances).where(eq(s.instances.id, r.id)))[0]!.state).toBe("running");
+      expect((await instanceRow(id)).state).toBe("running");
       expect(await db.select().from(s.replicas).where(eq(s.replicas.executorId, a))).toHaveLength(0);
       expect(await db.select().from(s.replicas).where(eq(s.replicas.executorId, b))).toHaveLength(1);
-      expect(await systemVolumesOf(r.id)).toHaveLength(1);
-      const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
+      expect(await systemVolumesOf(id)).toHaveLength(1);
+      const d = await tenant().instances.delete({ tenant: T(), id });
       expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
-      expect(await leftovers(r.id)).toEqual(clean);
+      expect(await leftovers(id)).toEqual(clean);
     } finally {
       await stopWorker(wb);
     }

@@ -4,9 +4,9 @@
 // a credential: the bulk-enroll CSV arrives sealed and is unsealed inside the one step that uses it, steps return
 // nodes without their (sealed) credentials, and drivers are made from a fresh read of the nodes table.
 import crypto from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, gte } from "drizzle-orm";
 import { getDb } from "@/db/client";
-import { nodes, pools } from "@/db/schema";
+import { nodes, operations, pools } from "@/db/schema";
 import { type EnrollInput, normaliseBmcAddress } from "@/db/validation/nodes";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { type CsvRow, parseEnrollCsv } from "@/domain/enroll-csv";
@@ -88,6 +88,7 @@ async function enrollRows(opId: string, sealedCsv: string, actor: BulkActor): Pr
   // A run enqueued before CSVs were sealed carries the text itself (a CSV never starts with "v1.").
   const parsed = parseEnrollCsv(sealedCsv.startsWith("v1.") ? unseal(sealedCsv) : sealedCsv);
   if ("error" in parsed) throw new Error(parsed.error);
+  const [op] = await db.select({ createdAt: operations.createdAt }).from(operations).where(eq(operations.id, opId));
   const poolRows = await db.select({ id: pools.id, name: pools.name }).from(pools);
   const poolByName = new Map(poolRows.map((p) => [p.name.toLowerCase(), p.id]));
   const principal = actor.userId ? { userId: actor.userId, email: actor.email ?? "", name: "", platformRole: null, sessionId: null, tokenScope: null } : null;
@@ -98,6 +99,9 @@ async function enrollRows(opId: string, sealedCsv: string, actor: BulkActor): Pr
     if (!row.ok) return { line: row.line, name: row.name, ok: false, message: row.error };
     const poolId = row.pool ? poolByName.get(row.pool.toLowerCase()) : null;
     if (row.pool && !poolId) return { line: row.line, name: row.name, ok: false, message: `pool: no pool named ${row.pool}` };
+    // A re-run after a crash finds the rows it enrolled before: that name at that BMC, enrolled since this run began.
+    const done = op && (await enrolledSince(row.input as EnrollInput, op.createdAt));
+    if (done) return { line: row.line, name: row.name, ok: true, message: done.withDpu ? "enrolled with its DPU" : "enrolled", nodeId: done.id };
     const r: EnrollResult = await enrollNode(db, { ...row.input, poolId: poolId ?? null } as EnrollInput, { principal, requestId: actor.requestId });
     return r.ok
       ? { line: row.line, name: row.name, ok: true, message: r.dpuId ? "enrolled with its DPU" : "enrolled", nodeId: r.nodeId }
@@ -115,6 +119,20 @@ async function enrollRows(opId: string, sealedCsv: string, actor: BulkActor): Pr
     }),
   );
   return out;
+}
+
+/** The node enrolled for this input (same name, same BMC) at or after `since`, if any. */
+async function enrolledSince(input: EnrollInput, since: Date): Promise<{ id: string; withDpu: boolean } | null> {
+  const address = normaliseBmcAddress(input.driver, input.address);
+  if (!address.ok) return null;
+  const db = getDb();
+  const [n] = await db
+    .select({ id: nodes.id })
+    .from(nodes)
+    .where(and(eq(nodes.name, input.name), eq(nodes.bmcAddress, address.value), gte(nodes.createdAt, since)));
+  if (!n) return null;
+  const [dpu] = await db.select({ id: nodes.id }).from(nodes).where(eq(nodes.parentNodeId, n.id));
+  return { id: n.id, withDpu: !!dpu };
 }
 
 /**
@@ -243,7 +261,8 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
       });
     });
     await step("finish", async () => {
-      await applyEvent(nodeId, "inspected", { lastError: null });
+      // A re-run after a crash finds the node inspected already.
+      if ((await loadNode(nodeId)).provisionState === "inspecting") await applyEvent(nodeId, "inspected", { lastError: null });
       await finishOperation(db, opId, "succeeded", { result: { dpus: dpus.map((d) => d.address) } });
     });
   },
