@@ -30,7 +30,7 @@ import { startEngine, stopEngine } from "./engine";
 import { workflows } from "./registry";
 import { startEngineClient, stopEngineClient } from "./engine-client";
 import { catalog, type OperationEntry } from "./catalog";
-import { agentFor } from "./instances";
+import { agentFor, placement } from "./instances";
 
 let fx: Fixtures;
 let L: InstanceLab;
@@ -115,21 +115,18 @@ const admin = () => callerAs(fx, "operatorAdmin");
 const T = () => fx.tenant.slug;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function dpuOf(hostId: string) {
-  const [dpu] = await db
-    .select()
-    .from(s.nodes)
-    .where(and(eq(s.nodes.parentNodeId, hostId), eq(s.nodes.kind, "dpu")));
-  return dpu!;
-}
 const instanceRow = async (id: string) => (await db.select().from(s.instances).where(eq(s.instances.id, id)))[0]!;
 const nodeRow = async (id: string) => (await db.select().from(s.nodes).where(eq(s.nodes.id, id)))[0]!;
 
 /** The DPU agent objects named after an instance or a volume, by the lab host whose DPU holds them. */
 async function agentObjects(...ids: string[]): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
+  const dpus = await db
+    .select()
+    .from(s.nodes)
+    .where(and(inArray(s.nodes.parentNodeId, [...L.hosts.values()]), eq(s.nodes.kind, "dpu")));
   for (const [name, hostId] of L.hosts) {
-    const a = agentFor(await dpuOf(hostId));
+    const a = agentFor(dpus.find((d) => d.parentNodeId === hostId)!);
     const [d, c, n] = await Promise.all([a.listDisks(), a.listCidata(), a.listNics()]);
     const mine = [...d, ...c, ...n].map((o) => o.name).filter((o) => ids.some((id) => o.includes(id)));
     if (mine.length) out[name] = mine.sort();
@@ -181,8 +178,7 @@ async function initiatorsOf(storageVolumeId: string) {
 async function expectLive(instanceId: string, state: "running" | "stopped", at: string, dataVolumeIds: string[] = []) {
   const inst = await instanceRow(instanceId);
   expect(inst.state, at).toBe(state);
-  const host = await nodeRow(inst.nodeId!);
-  const dpu = await dpuOf(host.id);
+  const { host, dpu } = (await placement(inst))!;
   const sys = await systemVolumesOf(instanceId);
   expect(
     sys.map((v) => v.id),
@@ -224,8 +220,9 @@ interface Run {
   entry: Pick<OperationEntry, "name">;
   /** Names the run in messages and keys its recorded steps (a workflow's variants have one each). */
   label: string;
-  /** A run that fails on purpose: killed after each step of its rollback (from "mark failing" on), not of the rest. */
-  rollback?: boolean;
+  /** DPU agent operations that fail while it runs: it fails on purpose, and is killed after each step of its rollback
+   * (from "mark failing" on), not of the rest. */
+  fault?: string[];
   /** Not killed (it repeats another run's steps, e.g. the delete of a create that failed). */
   noKills?: boolean;
   /** Starts it through the API as a person would; returns its operation id. */
@@ -251,11 +248,11 @@ const succeeded = (op: Operation, at: string) => {
   expect(op.error, at).toBeNull();
   expect(op.status, at).toBe("succeeded");
 };
-/** Sets DPU agent faults for a run that must fail, and clears them once it ended. */
-const withFault = (ops: string[]) => ({
-  set: () => agentFaults(L, { failAlways: ops }),
-  clear: () => agentFaults(L, { failAlways: [] }),
-});
+/** A run that was made to fail by a DPU agent fault ended failed, with the agent's error. */
+const failedOnTheDpu = (op: Operation, at: string) => {
+  expect(op.status, at).toBe("failed");
+  expect(op.error, at).toMatch(/DPU agent/);
+};
 async function remember(instanceId: string) {
   const got = await tenant().instances.get({ tenant: T(), id: instanceId });
   Object.assign(cur, { instanceId, address: got.address, mac: got.mac, hostId: (await instanceRow(instanceId)).nodeId! });
@@ -269,11 +266,46 @@ const createInstance = async () => {
   cur.instanceId = r.id;
   return r.operationId;
 };
-const nicFault = withFault(["createNic"]);
-const attachFault = withFault(["attachDisk"]);
-const detachBootFault = withFault(["detachDisk"]);
 const dataVolume = async () => (await tenant().volumes.create({ tenant: T(), name: uniq("data"), sizeGiB: 1 })).id;
 const DPU_OS = "/redfish/v1/UpdateService/FirmwareInventory/DPU_OS";
+/** A rebuild from the lab's image: running again with the same address and MAC, whether it worked or (with a DPU
+ * fault detaching the old disk) was rolled back onto the old disk. */
+const rebuildRun = (fault?: string[]): Run => ({
+  entry: catalog.instanceRebuild,
+  label: fault ? "instance.rebuild failing to detach the old disk" : "instance.rebuild",
+  fault,
+  start: async () => (await tenant().instances.rebuild({ tenant: T(), id: cur.instanceId, imageId: L.imageId })).operationId,
+  async check(op, at) {
+    if (fault) failedOnTheDpu(op, at);
+    else succeeded(op, at);
+    await sameNetworkIdentity(at);
+    await expectLive(cur.instanceId, "running", at);
+  },
+});
+/** The operation a node verb started for its one node. */
+const firstOperation = async (results: Promise<{ operationId?: string }[]>) => (await results)[0]!.operationId!;
+/** An operator's power action on the current lab node or its DPU: both end powered as the action says. */
+const nodePowerRun = (action: "on" | "off", what: string, id: () => string, then?: (at: string) => Promise<void>): Run => ({
+  entry: catalog.nodePower,
+  label: `node.power ${action} ${what}`,
+  start: () => firstOperation(admin().nodes.power({ ids: [id()], action })),
+  async check(op, at) {
+    succeeded(op, at);
+    expect([(await nodeRow(cur.nodeId)).powerState, (await nodeRow(cur.dpuId)).powerState], at).toEqual([action, action]);
+    await then?.(at);
+  },
+});
+/** A tenant's power action on the current instance; a stop leaves its host off. */
+const powerRun = (action: "stop" | "start" | "reboot", state: "running" | "stopped"): Run => ({
+  entry: catalog.instancePower,
+  label: `instance.power ${action}`,
+  start: async () => (await tenant().instances[action]({ tenant: T(), id: cur.instanceId })).operationId,
+  async check(op, at) {
+    succeeded(op, at);
+    if (action === "stop") expect((await nodeRow(cur.hostId)).powerState, at).toBe("off");
+    await expectLive(cur.instanceId, state, at);
+  },
+});
 
 const runs = {
   create: {
@@ -298,15 +330,10 @@ const runs = {
   createFailing: {
     entry: catalog.instanceCreate,
     label: "instance.create failing on the NIC",
-    rollback: true,
-    async start() {
-      await nicFault.set();
-      return createInstance();
-    },
+    fault: ["createNic"],
+    start: createInstance,
     async check(op, at) {
-      await nicFault.clear();
-      expect(op.status, at).toBe("failed");
-      expect(op.error, at).toMatch(/DPU agent/);
+      failedOnTheDpu(op, at);
       expect((await instanceRow(cur.instanceId)).state, at).toBe("failed");
       expect(await leftovers(cur.instanceId), at).toEqual(clean);
     },
@@ -321,34 +348,9 @@ const runs = {
       expect(await leftovers(cur.instanceId), at).toEqual(clean);
     },
   },
-  stop: {
-    entry: catalog.instancePower,
-    label: "instance.power stop",
-    start: async () => (await tenant().instances.stop({ tenant: T(), id: cur.instanceId })).operationId,
-    async check(op, at) {
-      succeeded(op, at);
-      expect((await nodeRow(cur.hostId)).powerState, at).toBe("off");
-      await expectLive(cur.instanceId, "stopped", at);
-    },
-  },
-  start: {
-    entry: catalog.instancePower,
-    label: "instance.power start",
-    start: async () => (await tenant().instances.start({ tenant: T(), id: cur.instanceId })).operationId,
-    async check(op, at) {
-      succeeded(op, at);
-      await expectLive(cur.instanceId, "running", at);
-    },
-  },
-  reboot: {
-    entry: catalog.instancePower,
-    label: "instance.power reboot",
-    start: async () => (await tenant().instances.reboot({ tenant: T(), id: cur.instanceId })).operationId,
-    async check(op, at) {
-      succeeded(op, at);
-      await expectLive(cur.instanceId, "running", at);
-    },
-  },
+  stop: powerRun("stop", "stopped"),
+  start: powerRun("start", "running"),
+  reboot: powerRun("reboot", "running"),
   attach: {
     entry: catalog.instanceAttachVolume,
     label: "instance.attach_volume",
@@ -367,16 +369,13 @@ const runs = {
   attachFailing: {
     entry: catalog.instanceAttachVolume,
     label: "instance.attach_volume refused by the DPU",
-    rollback: true,
+    fault: ["attachDisk"],
     async start() {
       cur.spareVolumeId ||= await dataVolume();
-      await attachFault.set();
       return (await tenant().instances.attachVolume({ tenant: T(), id: cur.instanceId, volumeId: cur.spareVolumeId })).operationId;
     },
     async check(op, at) {
-      await attachFault.clear();
-      expect(op.status, at).toBe("failed");
-      expect(op.error, at).toMatch(/DPU agent/);
+      failedOnTheDpu(op, at);
       await expectDetached(cur.spareVolumeId, at);
       await expectLive(cur.instanceId, "running", at);
     },
@@ -417,32 +416,8 @@ const runs = {
       await expectLive(cur.instanceId, "running", at);
     },
   },
-  rebuild: {
-    entry: catalog.instanceRebuild,
-    label: "instance.rebuild",
-    start: async () => (await tenant().instances.rebuild({ tenant: T(), id: cur.instanceId, imageId: L.imageId })).operationId,
-    async check(op, at) {
-      succeeded(op, at);
-      await sameNetworkIdentity(at);
-      await expectLive(cur.instanceId, "running", at);
-    },
-  },
-  rebuildFailing: {
-    entry: catalog.instanceRebuild,
-    label: "instance.rebuild failing to detach the old disk",
-    rollback: true,
-    async start() {
-      await detachBootFault.set();
-      return (await tenant().instances.rebuild({ tenant: T(), id: cur.instanceId, imageId: L.imageId })).operationId;
-    },
-    async check(op, at) {
-      await detachBootFault.clear();
-      expect(op.status, at).toBe("failed");
-      expect(op.error, at).toMatch(/DPU agent/);
-      await sameNetworkIdentity(at);
-      await expectLive(cur.instanceId, "running", at);
-    },
-  },
+  rebuild: rebuildRun(),
+  rebuildFailing: rebuildRun(["detachDisk"]),
   recover: {
     entry: catalog.instanceRecover,
     label: "instance.recover",
@@ -488,10 +463,7 @@ const runs = {
   inspect: {
     entry: catalog.nodeInspect,
     label: "node.inspect",
-    async start() {
-      const [r] = await admin().nodes.inspect({ ids: [cur.nodeId] });
-      return r!.operationId!;
-    },
+    start: () => firstOperation(admin().nodes.inspect({ ids: [cur.nodeId] })),
     async check(op, at) {
       succeeded(op, at);
       expect((await nodeRow(cur.nodeId)).provisionState, at).toBe("manageable");
@@ -501,18 +473,7 @@ const runs = {
       ).toEqual([cur.dpuId]);
     },
   },
-  dpuOn: {
-    entry: catalog.nodePower,
-    label: "node.power on a DPU (its host first)",
-    async start() {
-      const [r] = await admin().nodes.power({ ids: [cur.dpuId], action: "on" });
-      return r!.operationId!;
-    },
-    async check(op, at) {
-      succeeded(op, at);
-      expect([(await nodeRow(cur.nodeId)).powerState, (await nodeRow(cur.dpuId)).powerState], at).toEqual(["on", "on"]);
-    },
-  },
+  dpuOn: nodePowerRun("on", "a DPU (its host first)", () => cur.dpuId),
   firmware: {
     entry: catalog.dpuFirmwareUpdate,
     label: "dpu.firmware_update",
@@ -527,20 +488,15 @@ const runs = {
       expect(fw.find((f) => f.id === "DPU_OS")?.version, at).toBe(`2.9.${cur.firmware}-40`);
     },
   },
-  hostOff: {
-    entry: catalog.nodePower,
-    label: "node.power off a host (its DPU follows)",
-    async start() {
-      const [r] = await admin().nodes.power({ ids: [cur.nodeId], action: "off" });
-      return r!.operationId!;
-    },
-    async check(op, at) {
-      succeeded(op, at);
-      expect([(await nodeRow(cur.nodeId)).powerState, (await nodeRow(cur.dpuId)).powerState], at).toEqual(["off", "off"]);
-      // The round ends with the host gone again (not a workflow), so the next round enrolls it afresh.
+  // The round ends with the host gone again (not a workflow), so the next round enrolls it afresh.
+  hostOff: nodePowerRun(
+    "off",
+    "a host (its DPU follows)",
+    () => cur.nodeId,
+    async (at) => {
       expect((await admin().nodes.delete({ id: cur.nodeId })).deletedChildren, at).toBe(1);
     },
-  },
+  ),
 } satisfies Record<string, Run>;
 
 /** A run and the step to kill it after (none: it runs to the end, as the reference runs do). */
@@ -562,7 +518,7 @@ const namesOf = (label: string) => (steps.get(label) ?? []).map((x) => x.name);
 const killsOf = (run: Run): string[] => {
   if (run.noKills) return [];
   const all = [...new Set(namesOf(run.label))];
-  return run.rollback ? all.slice(all.indexOf("mark failing")) : all;
+  return run.fault ? all.slice(all.indexOf("mark failing")) : all;
 };
 
 /**
@@ -628,6 +584,7 @@ async function execute(planned: Planned[], done?: (p: Planned, opId: string) => 
         w = await worker(replica, p.kill && `after:${p.kill}`);
         armed = p.kill;
       }
+      if (p.run.fault) await agentFaults(L, { failAlways: p.run.fault });
       const opId = await p.run.start();
       if (p.kill) {
         // The worker must die at that step: a run that ends with the worker alive never reached it.
@@ -654,6 +611,7 @@ async function execute(planned: Planned[], done?: (p: Planned, opId: string) => 
         armed = undefined;
         op = await ended(opId, () => w, at);
       }
+      if (p.run.fault) await agentFaults(L, { failAlways: [] });
       await p.run.check(op, at);
       await done?.(p, opId);
     }
@@ -681,7 +639,7 @@ describe("a BFF killed at each step of a workflow", () => {
     );
     expect(namesOf(runs.delete.label).at(-1)).toBe("mark deleted");
     for (const run of Object.values(runs) as Run[]) {
-      if (!run.rollback) continue;
+      if (!run.fault) continue;
       const undo = killsOf(run);
       expect(undo[0], run.label).toBe("mark failing");
       expect(undo.at(-1), run.label).toBe("mark failed");
