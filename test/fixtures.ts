@@ -158,6 +158,18 @@ export async function insertInstance(db: Db, values: Partial<typeof s.instances.
   return row!;
 }
 
+/** The instance row with this id, read fresh. */
+export async function instanceRow(db: Db, id: string) {
+  const [row] = await db.select().from(s.instances).where(eq(s.instances.id, id));
+  return row!;
+}
+
+/** The node row with this id, read fresh. */
+export async function nodeRow(db: Db, id: string) {
+  const [row] = await db.select().from(s.nodes).where(eq(s.nodes.id, id));
+  return row!;
+}
+
 /** The tRPC refusal of a call that must fail; a call that succeeds, or fails with another kind of error, fails the test. */
 export const failure = (p: Promise<unknown>): Promise<TRPCError> => rejection(p, TRPCError);
 

@@ -10,7 +10,7 @@ import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
 import { useEngineLab } from "@/test/engine";
 import { useWorkers } from "@/test/workers";
-import { callerAs } from "@/test/fixtures";
+import { callerAs, instanceRow } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
 import { syncShard } from "./sync";
 
@@ -62,17 +62,13 @@ async function labBmc() {
   };
 }
 
-async function instanceRow(id: string) {
-  return (await db.select().from(s.instances).where(eq(s.instances.id, id)))[0]!;
-}
-
 describe("an instance follows its host's power", () => {
   it("becomes stopped when its host is powered off outside Anvil, and running once started outside Anvil with its OS up", async () => {
     const w = await workers.start(`hoststate-${uniq()}`);
     try {
       const r = await create();
       expect((await waitOperation(db, r.operationId, 60_000)).status).toBe("succeeded");
-      const inst = await instanceRow(r.id);
+      const inst = await instanceRow(db, r.id);
       expect(inst.state).toBe("running");
       const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, inst.nodeId!));
       const outside = async () =>
@@ -88,7 +84,7 @@ describe("an instance follows its host's power", () => {
       await bmc.reset("ForceOff");
       await bmc.until("power off", (x) => x.PowerState === "Off");
       await syncShard(host!.syncShard, 0);
-      let now = await instanceRow(r.id);
+      let now = await instanceRow(db, r.id);
       expect(now.state).toBe("stopped");
       expect(now.stateReason).toBe(`Powered off outside Anvil: the power sync found host ${host!.name} off.`);
       expect(await outside()).toEqual([`Instance ${inst.name} was powered off outside Anvil (host seen off by the power sync); running → stopped.`]);
@@ -98,7 +94,7 @@ describe("an instance follows its host's power", () => {
       await bmc.reset("On");
       await bmc.until("power on", (x) => x.PowerState === "On");
       await syncShard(host!.syncShard, 0);
-      expect((await instanceRow(r.id)).state).toBe("stopped");
+      expect((await instanceRow(db, r.id)).state).toBe("stopped");
 
       // Off, and on with its disk bootable again: once the OS runs, the instance is running.
       await bmc.reset("ForceOff");
@@ -107,7 +103,7 @@ describe("an instance follows its host's power", () => {
       await bmc.reset("On");
       await bmc.until("OS running", (x) => x.BootProgress?.LastState === "OSRunning");
       await syncShard(host!.syncShard, 0);
-      now = await instanceRow(r.id);
+      now = await instanceRow(db, r.id);
       expect(now.state).toBe("running");
       expect(now.stateReason).toBeNull();
       // A second pass has nothing more to say.
@@ -145,7 +141,7 @@ describe("the boot deadline of a create", () => {
       const op = await waitOperation(db, r.operationId, 60_000);
       expect(op.status).toBe("failed");
       expect(op.error).toMatch(/did not boot its OS within 2 s \(last boot progress: /);
-      const inst = await instanceRow(r.id);
+      const inst = await instanceRow(db, r.id);
       expect(inst.state).toBe("failed");
       expect(inst.nodeId).toBeNull(); // rolled back: the host is back in the pool
     } finally {

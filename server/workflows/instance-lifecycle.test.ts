@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
 import { useEngineLab } from "@/test/engine";
-import { callerAs } from "@/test/fixtures";
+import { callerAs, instanceRow, nodeRow } from "@/test/fixtures";
 import { agentFaults, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { agentFor } from "./instances";
 
@@ -24,14 +24,6 @@ const input = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function instanceRow(id: string) {
-  const [r] = await db.select().from(s.instances).where(eq(s.instances.id, id));
-  return r!;
-}
-async function nodeRow(id: string) {
-  const [r] = await db.select().from(s.nodes).where(eq(s.nodes.id, id));
-  return r!;
-}
 async function dpuOf(hostId: string) {
   const [d] = await db
     .select()
@@ -46,7 +38,7 @@ async function leaks(instanceId: string, hostId: string) {
   const agent = agentFor(dpu);
   const [disks, seeds, nics] = await Promise.all([agent.listDisks(), agent.listCidata(), agent.listNics()]);
   const ports = await db.select().from(s.ports).where(eq(s.ports.tenantId, fx.tenant.id));
-  const inst = await instanceRow(instanceId);
+  const inst = await instanceRow(db, instanceId);
   const sys = await db
     .select()
     .from(s.volumes)
@@ -80,10 +72,10 @@ describe("instance lifecycle in the lab", () => {
     expect(op.status).toBe("succeeded");
     expect(op.steps.every((st) => st.status === "done")).toBe(true);
     id = r.id;
-    const inst = await instanceRow(id);
+    const inst = await instanceRow(db, id);
     expect(inst.state).toBe("running");
     hostId = inst.nodeId!;
-    const host = await nodeRow(hostId);
+    const host = await nodeRow(db, hostId);
     expect(host.provisionState).toBe("active");
     const got = await tenant().instances.get({ tenant: fx.tenant.slug, id });
     expect(got.address).toMatch(/^10\.1\.0\.\d+$/);
@@ -114,23 +106,23 @@ describe("instance lifecycle in the lab", () => {
     const stopped = await waitOperation(db, stop.operationId);
     expect(stopped.status).toBe("succeeded");
     expect(stopped.result).toEqual({ how: "shut down gracefully" });
-    expect((await instanceRow(id)).state).toBe("stopped");
-    expect((await nodeRow(hostId)).powerState).toBe("off");
+    expect((await instanceRow(db, id)).state).toBe("stopped");
+    expect((await nodeRow(db, hostId)).powerState).toBe("off");
     const start = await t.instances.start({ tenant: fx.tenant.slug, id });
     expect((await waitOperation(db, start.operationId)).status).toBe("succeeded");
-    expect((await instanceRow(id)).state).toBe("running");
+    expect((await instanceRow(db, id)).state).toBe("running");
     const reboot = await t.instances.reboot({ tenant: fx.tenant.slug, id });
     expect((await waitOperation(db, reboot.operationId)).status).toBe("succeeded");
-    expect((await instanceRow(id)).state).toBe("running");
+    expect((await instanceRow(db, id)).state).toBe("running");
   });
 
   it("deletes: everything released, the host back in the pool, the instance kept as history", async () => {
     const r = await tenant().instances.delete({ tenant: fx.tenant.slug, id });
     const op = await waitOperation(db, r.operationId);
     expect(op.error).toBeNull();
-    expect((await instanceRow(id)).state).toBe("deleted");
-    expect((await nodeRow(hostId)).provisionState).toBe("available");
-    expect((await nodeRow(hostId)).powerState).toBe("off");
+    expect((await instanceRow(db, id)).state).toBe("deleted");
+    expect((await nodeRow(db, hostId)).provisionState).toBe("available");
+    expect((await nodeRow(db, hostId)).powerState).toBe("off");
     expect(await leaks(id, hostId)).toEqual(none);
     const addrs = await db
       .select()
@@ -151,7 +143,7 @@ describe("instance lifecycle in the lab", () => {
       const names = op.steps.map((st) => `${st.name}:${st.status}`);
       expect(names).toContain("attach boot disk:failed");
       expect(names).toContain("rollback: clean node:done");
-      const inst = await instanceRow(r.id);
+      const inst = await instanceRow(db, r.id);
       expect(inst.state).toBe("failed");
       expect(inst.stateReason).toMatch(/DPU agent/);
       const held = await db

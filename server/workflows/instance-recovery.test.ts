@@ -9,7 +9,7 @@ import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
 import { useEngineLab } from "@/test/engine";
-import { callerAs } from "@/test/fixtures";
+import { callerAs, instanceRow, nodeRow } from "@/test/fixtures";
 import { agentFaults, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { getEngine } from "./engine";
 import { catalog } from "./catalog";
@@ -25,14 +25,6 @@ const tenant = () => callerAs(fx, "tenantMember");
 const admin = () => callerAs(fx, "operatorAdmin");
 const labName = (nodeId: string) => [...L.hosts.entries()].find(([, id]) => id === nodeId)![0];
 
-async function instance(id: string) {
-  const [r] = await db.select().from(s.instances).where(eq(s.instances.id, id));
-  return r!;
-}
-async function node(id: string) {
-  const [r] = await db.select().from(s.nodes).where(eq(s.nodes.id, id));
-  return r!;
-}
 async function create(extra: Record<string, unknown> = {}) {
   const r = await tenant().instances.create({
     tenant: fx.tenant.slug,
@@ -56,19 +48,19 @@ describe("instance recovery", () => {
     const r = await create({ recoveryPolicy: "reprovision" });
     expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");
     const before = await tenant().instances.get({ tenant: fx.tenant.slug, id: r.id });
-    const oldHost = (await instance(r.id)).nodeId!;
-    const sysBefore = (await instance(r.id)).storageVolumeId;
+    const oldHost = (await instanceRow(db, r.id)).nodeId!;
+    const sysBefore = (await instanceRow(db, r.id)).storageVolumeId;
 
     await bmcAdmin(L.lab.redfish, "PUT", `${labName(oldHost)}/faults`, { unreachable: true });
-    await syncShard((await node(oldHost)).syncShard, 0);
-    expect((await node(oldHost)).fault).toMatch(/^BMC unreachable/);
+    await syncShard((await nodeRow(db, oldHost)).syncShard, 0);
+    expect((await nodeRow(db, oldHost)).fault).toMatch(/^BMC unreachable/);
     const found = await recoveryCandidates();
     expect(found.map((c) => c.id)).toContain(r.id);
     // The scheduled check's own workflow starts the recovery (what the schedule runs every few seconds).
     const check = await enqueue(catalog.instanceRecoveryCheck, []);
     expect(await getEngine().result(check)).toBe(1);
-    const opId = (await instance(r.id)).operationId;
-    expect((await instance(r.id)).state).toMatch(/recovering|running/);
+    const opId = (await instanceRow(db, r.id)).operationId;
+    expect((await instanceRow(db, r.id)).state).toMatch(/recovering|running/);
     // A second tick finds it no longer running: never two recoveries.
     expect(await startRecovery(r.id, "again", "automatic recovery")).toBeNull();
     const op = await waitOperation(db, opId!, 60_000);
@@ -79,12 +71,12 @@ describe("instance recovery", () => {
     expect(after.state).toBe("running");
     expect(after.address).toBe(before.address);
     expect(after.mac).toBe(before.mac);
-    const inst = await instance(r.id);
+    const inst = await instanceRow(db, r.id);
     expect(inst.nodeId).not.toBe(oldHost);
     expect(inst.storageVolumeId).toBe(sysBefore);
     expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id))).toHaveLength(1);
-    expect((await node(oldHost)).provisionState).toBe("error");
-    expect((await node(inst.nodeId!)).provisionState).toBe("active");
+    expect((await nodeRow(db, oldHost)).provisionState).toBe("error");
+    expect((await nodeRow(db, inst.nodeId!)).provisionState).toBe("active");
     // The volume is exported to the new DPU only.
     const targets = (await getStorage().listTargets({ volumeId: sysBefore! })).items;
     const [newDpu] = await db
@@ -106,7 +98,7 @@ describe("instance recovery", () => {
   it("with no spare host: failed with the reason, volumes and address kept; recovers once a host is free", async () => {
     const r = await create();
     expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");
-    const hostId = (await instance(r.id)).nodeId!;
+    const hostId = (await instanceRow(db, r.id)).nodeId!;
     const others = [...L.hosts.values()].filter((h) => h !== hostId);
     await db.update(s.nodes).set({ maintenance: true }).where(eq(s.nodes.id, others[0]!));
     await db.update(s.nodes).set({ maintenance: true }).where(eq(s.nodes.id, others[1]!));
@@ -116,7 +108,7 @@ describe("instance recovery", () => {
       const op = await waitOperation(db, operationId, 60_000);
       expect(op.status).toBe("failed");
       expect(op.error).toMatch(/No spare host in pool .*The instance's volumes and address are kept/);
-      const inst = await instance(r.id);
+      const inst = await instanceRow(db, r.id);
       expect(inst.state).toBe("failed");
       expect(inst.portId).toBeTruthy();
       expect(inst.storageVolumeId).toBeTruthy();
@@ -156,7 +148,7 @@ describe("operator retry and abort", () => {
     await expect(admin().operations.abort({ id: r.operationId })).rejects.toThrow(/already ended \(failed\)/);
     const again = await admin().operations.retry({ id: r.operationId });
     expect((await waitOperation(db, again.operationId)).status).toBe("succeeded");
-    expect((await instance(r.id)).state).toBe("running");
+    expect((await instanceRow(db, r.id)).state).toBe("running");
     await expect(admin().operations.retry({ id: r.operationId })).rejects.toThrow(/not failed|newer operation/);
     const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
     expect((await waitOperation(db, d.operationId)).status).toBe("succeeded");
@@ -174,17 +166,17 @@ describe("operator retry and abort", () => {
         if (Date.now() - t0 > 20_000) throw new Error(`create never reserved a node: ${JSON.stringify(op!.steps)}`);
         await new Promise((res) => setTimeout(res, 25));
       }
-      const hostId = (await instance(r.id)).nodeId!;
+      const hostId = (await instanceRow(db, r.id)).nodeId!;
       await admin().operations.abort({ id: r.operationId });
       await expect(admin().operations.abort({ id: r.operationId })).rejects.toThrow(/already requested/);
       const op = await waitOperation(db, r.operationId, 60_000);
       expect(op.status).toBe("cancelled");
       expect(op.error).toBe("Aborted by an operator.");
       expect(op.steps.map((st) => st.name)).toContain("rollback: clean node");
-      const inst = await instance(r.id);
+      const inst = await instanceRow(db, r.id);
       expect(inst.state).toBe("failed");
       expect([inst.nodeId, inst.portId, inst.storageVolumeId].filter(Boolean)).toEqual([]);
-      expect((await node(hostId)).provisionState).toBe("available");
+      expect((await nodeRow(db, hostId)).provisionState).toBe("available");
       expect(await systemVolumesOf(r.id)).toHaveLength(0);
       const d = await tenant().instances.delete({ tenant: fx.tenant.slug, id: r.id });
       expect((await waitOperation(db, d.operationId, 60_000)).status).toBe("succeeded");
