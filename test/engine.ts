@@ -52,3 +52,13 @@ export function useEngineLab(opts: { executor: string; hosts: number; env?: Reco
   });
   return { fx, L };
 }
+
+/** The tenant's instances.create input on the lab: a new name, the lab's pool, image and subnet; `extra` adds or overrides. */
+export const instanceInput = (fx: Fixtures, L: InstanceLab, extra: Record<string, unknown> = {}) => ({
+  tenant: fx.tenant.slug,
+  name: uniq("srv"),
+  poolId: L.poolId,
+  imageId: L.imageId,
+  subnetId: L.subnetId,
+  ...extra,
+});

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
 import { uniq, useTestDb } from "@/test/db";
-import { useEngineLab } from "@/test/engine";
+import { instanceInput, useEngineLab } from "@/test/engine";
 import { callerAs } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
 import { agentFor } from "./instances";
@@ -18,7 +18,7 @@ const ids: string[] = [];
 const { fx, L } = useEngineLab({ executor: "actions", hosts: 3 });
 beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
-    const r = await tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
+    const r = await tenant().instances.create(instanceInput(fx, L));
     expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");
     ids.push(r.id);
   }

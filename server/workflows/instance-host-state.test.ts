@@ -8,7 +8,7 @@ import { and, eq, like } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { uniq, useTestDb } from "@/test/db";
-import { useEngineLab } from "@/test/engine";
+import { instanceInput, useEngineLab } from "@/test/engine";
 import { useWorkers } from "@/test/workers";
 import { callerAs, instanceRow } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
@@ -20,7 +20,7 @@ const { fx, L } = useEngineLab({ executor: "hoststate-setup", hosts: 1, clientOn
 const workers = useWorkers();
 
 const tenant = () => callerAs(fx, "tenantMember");
-const create = () => tenant().instances.create({ tenant: fx.tenant.slug, name: uniq("srv"), poolId: L.poolId, imageId: L.imageId, subnetId: L.subnetId });
+const create = () => tenant().instances.create(instanceInput(fx, L));
 
 /** The lab host's BMC spoken to directly over Redfish, as a person at the BMC's web page would: Anvil is not involved. */
 async function labBmc() {

@@ -5,8 +5,8 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { uniq, useTestDb } from "@/test/db";
-import { useEngineLab } from "@/test/engine";
+import { useTestDb } from "@/test/db";
+import { instanceInput, useEngineLab } from "@/test/engine";
 import { callerAs, instanceRow, nodeRow } from "@/test/fixtures";
 import { agentFaults, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { agentFor } from "./instances";
@@ -15,14 +15,7 @@ const db = useTestDb();
 const { fx, L } = useEngineLab({ executor: "inst", hosts: 3, env: { ANVIL_STOP_GRACE_MS: "3000" } });
 
 const tenant = () => callerAs(fx, "tenantMember");
-const input = (extra: Record<string, unknown> = {}) => ({
-  tenant: fx.tenant.slug,
-  name: uniq("srv"),
-  poolId: L.poolId,
-  imageId: L.imageId,
-  subnetId: L.subnetId,
-  ...extra,
-});
+const input = (extra: Record<string, unknown> = {}) => instanceInput(fx, L, extra);
 
 async function dpuOf(hostId: string) {
   const [d] = await db

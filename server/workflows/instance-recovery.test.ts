@@ -7,8 +7,8 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
-import { uniq, useTestDb } from "@/test/db";
-import { useEngineLab } from "@/test/engine";
+import { useTestDb } from "@/test/db";
+import { instanceInput, useEngineLab } from "@/test/engine";
 import { callerAs, instanceRow, nodeRow } from "@/test/fixtures";
 import { agentFaults, systemVolumesOf, waitOperation } from "@/test/instance-lab";
 import { getEngine } from "./engine";
@@ -25,17 +25,7 @@ const tenant = () => callerAs(fx, "tenantMember");
 const admin = () => callerAs(fx, "operatorAdmin");
 const labName = (nodeId: string) => [...L.hosts.entries()].find(([, id]) => id === nodeId)![0];
 
-async function create(extra: Record<string, unknown> = {}) {
-  const r = await tenant().instances.create({
-    tenant: fx.tenant.slug,
-    name: uniq("srv"),
-    poolId: L.poolId,
-    imageId: L.imageId,
-    subnetId: L.subnetId,
-    ...extra,
-  });
-  return r;
-}
+const create = (extra: Record<string, unknown> = {}) => tenant().instances.create(instanceInput(fx, L, extra));
 /** Puts a node (and its DPU) back to a usable, available state after a test fenced it. */
 async function repair(nodeId: string) {
   await bmcAdmin(L.lab.redfish, "DELETE", `${labName(nodeId)}/faults`).catch(() => undefined);
