@@ -15,6 +15,7 @@ import { benchDataDir, benchPostgres, spawnRedfishSim } from "./setup";
 const consoles = Number(process.argv[2] ?? 100);
 const dir = benchDataDir("console");
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? "test" }); // quiet better-auth logging
+process.env.ANVIL_MGMT_ALLOW ??= "127.0.0.0/8"; // the lab is on loopback (server/lib/mgmt-network.ts)
 allowServerOnlyOutsideNext();
 
 const children: import("node:child_process").ChildProcess[] = [];
