@@ -10,7 +10,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
-import { benchDataDir, benchPostgres, spawnRedfishSim } from "./setup";
+import { benchDataDir, benchPostgres, spawnRedfishSim } from "./_setup";
 
 const consoles = Number(process.argv[2] ?? 100);
 const dir = benchDataDir("console");

@@ -4,7 +4,7 @@
 //   npx tsx bench/hardware.ts [hosts]        (re-runs itself under `unshare -n`)
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { benchDataDir, benchPostgres, spawnRedfishSim } from "./setup";
+import { benchDataDir, benchPostgres, spawnRedfishSim } from "./_setup";
 
 const hosts = Number(process.argv[2] ?? 10_000);
 

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
-import { benchDataDir, benchPostgres } from "./setup";
+import { benchDataDir, benchPostgres } from "./_setup";
 import type { LabManifest } from "../sim/lab";
 
 const argCount = process.argv[2] ? Number(process.argv[2]) : null;

@@ -6,7 +6,7 @@
 //   npx tsx bench/volume-create.ts [concurrency=100] [latency=zero|realistic]
 import fs from "node:fs";
 import { allowServerOnlyOutsideNext } from "../server/console/register";
-import { benchDataDir, benchPostgres } from "./setup";
+import { benchDataDir, benchPostgres } from "./_setup";
 
 const n = Number(process.argv[2] ?? 100);
 const latency = (process.argv[3] ?? "zero") as "zero" | "realistic";
