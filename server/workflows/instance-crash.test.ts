@@ -7,7 +7,7 @@
 // come from the workflows themselves, not from a list here: each run is done once to the end, the durable steps the
 // engine recorded are read back, and the run is then repeated, killed after every one of them — a step added to a
 // workflow is a new kill point without touching this file; a catalog entry with no run here fails "covers the
-// catalog". Where a failure can be injected (DPU agent faults), a run that fails on purpose (create, attach, rebuild)
+// catalog". Where a failure can be injected (DPU agent faults), a run that fails on purpose (create, attach, rebuild, recover)
 // is killed after each step of its rollback (the saga's undos, from "mark failing" on).
 // Runs are grouped into segments that start and end in the same state (an instance created and deleted, with the
 // actions on a running instance in between; a lab host enrolled, inspected, powered, updated and deleted), repeated
@@ -307,6 +307,27 @@ const powerRun = (action: "stop" | "start" | "reboot", state: "running" | "stopp
   },
 });
 
+const startRecover = async () => (await admin().instances.recover({ id: cur.instanceId, reason: "crash test" })).operationId;
+/** An operator's recover onto the other lab host: running there with the same address and MAC; the old host stays
+ * fenced until an operator deals with it (here the check puts it back in the pool). */
+const recoverRun = (label: string, noKills = false): Run => ({
+  entry: catalog.instanceRecover,
+  label,
+  noKills,
+  start: startRecover,
+  async check(op, at) {
+    succeeded(op, at);
+    const from = cur.hostId;
+    const inst = await instanceRow(cur.instanceId);
+    expect(inst.nodeId, at).not.toBe(from);
+    expect((await nodeRow(from)).provisionState, at).toBe("error");
+    await db.update(s.nodes).set({ fault: null, provisionState: "available", lastError: null }).where(eq(s.nodes.id, from));
+    await sameNetworkIdentity(at);
+    await expectLive(cur.instanceId, "running", at);
+    cur.hostId = inst.nodeId!;
+  },
+});
+
 const runs = {
   create: {
     entry: catalog.instanceCreate,
@@ -418,23 +439,30 @@ const runs = {
   },
   rebuild: rebuildRun(),
   rebuildFailing: rebuildRun(["detachDisk"]),
-  recover: {
+  recover: recoverRun("instance.recover"),
+  // The spare's DPU refuses the NIC: the spare goes back to the pool (the undo of "reserve spare host"), the old host
+  // stays fenced, and the instance is failed with no host, keeping its volumes, port and address for a retry.
+  recoverFailing: {
     entry: catalog.instanceRecover,
-    label: "instance.recover",
-    start: async () => (await admin().instances.recover({ id: cur.instanceId, reason: "crash test" })).operationId,
+    label: "instance.recover failing on the spare's NIC",
+    fault: ["createNic"],
+    start: startRecover,
     async check(op, at) {
-      succeeded(op, at);
-      const from = cur.hostId;
+      failedOnTheDpu(op, at);
       const inst = await instanceRow(cur.instanceId);
-      expect(inst.nodeId, at).not.toBe(from);
-      // The old host stays fenced until an operator deals with it; here the operator puts it back in the pool.
-      expect((await nodeRow(from)).provisionState, at).toBe("error");
-      await db.update(s.nodes).set({ fault: null, provisionState: "available", lastError: null }).where(eq(s.nodes.id, from));
+      expect([inst.state, inst.nodeId], at).toEqual(["failed", null]);
+      expect(await agentObjects(cur.instanceId), at).toEqual({});
+      expect(await initiatorsOf(inst.storageVolumeId!), at).toEqual([]);
+      const hosts = await db
+        .select()
+        .from(s.nodes)
+        .where(and(eq(s.nodes.poolId, L.poolId), eq(s.nodes.kind, "host")));
+      expect(hosts.map((n) => `${n.id === cur.hostId ? "old host" : "spare"}:${n.provisionState}`).sort(), at).toEqual(["old host:error", "spare:available"]);
       await sameNetworkIdentity(at);
-      await expectLive(cur.instanceId, "running", at);
-      cur.hostId = inst.nodeId!;
     },
   },
+  // The operator's retry of that failed recover brings the instance up on the spare (its steps are the recover's).
+  recoverRetry: recoverRun("instance.recover retried after a failed one", true),
   enroll: {
     entry: catalog.nodeEnrollBulk,
     label: "node.enroll_bulk",
@@ -545,6 +573,7 @@ function plan(once = false): Planned[] {
     [r.rebuild],
     [r.rebuildFailing],
     [r.recover],
+    [r.recoverFailing, r.recoverRetry],
   ].flatMap((seg) => rounds(seg, [], once));
   return [
     ...rounds([r.create, r.delete], onALiveInstance, once),
