@@ -128,7 +128,7 @@ test("bulk enroll two lab hosts from a CSV file; a row whose BMC does not answer
 });
 
 test("maintenance on and off, move to the other pool, set the boot device", async ({ page }) => {
-  test.skip(csvHosts.length === 0, "needs the hosts the CSV enrolled");
+  expect(csvHosts, "needs the hosts the CSV enrolled (the bulk-enroll test above)").not.toHaveLength(0);
   const h = csvHosts[0]!;
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await openNode(page, h.name);
@@ -186,7 +186,7 @@ test("maintenance on and off, move to the other pool, set the boot device", asyn
 });
 
 test("a script runs steps on the host's DPU through the API; the operator updates the DPU's firmware", async ({ page }) => {
-  test.skip(csvHosts.length === 0, "needs the hosts the CSV enrolled");
+  expect(csvHosts, "needs the hosts the CSV enrolled (the bulk-enroll test above)").not.toHaveLength(0);
   test.setTimeout(120_000);
   const h = csvHosts[0]!;
   await loginAs(page, "operatorAdmin", /\/ops$/);
@@ -293,7 +293,7 @@ test("an IPMI BMC: enroll it, power it on and off, delete it", async ({ page }) 
 });
 
 test("the nodes the CSV enrolled are deleted with their DPUs", async ({ page }) => {
-  test.skip(csvHosts.length === 0, "nothing was enrolled");
+  expect(csvHosts, "the bulk-enroll test above enrolled hosts").not.toHaveLength(0);
   await loginAs(page, "operatorAdmin", /\/ops$/);
   for (const h of csvHosts) {
     await openNode(page, h.name);
