@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (browser for E2E, IPMI simulator, Open vSwitch,
-# ISO tools, cloud-init, netplan, Prometheus) when they are missing. Needs root + apt; otherwise says what to install.
+# ISO tools, cloud-init, netplan, Prometheus, and the real lab's Ceph, QEMU and mmdebstrap) when they are missing. Needs root + apt; otherwise says what to install.
 set -euo pipefail
 declare -A need=(
   [chromium]=/usr/bin/chromium
@@ -11,6 +11,15 @@ declare -A need=(
   [cloud-init]=/usr/bin/cloud-init
   [netplan.io]=/usr/sbin/netplan
   [prometheus]=/usr/bin/prometheus
+  # the real lab (docs/real-lab.md): Ceph, QEMU with its rbd block driver, qemu-img, the guest image builder
+  [ceph-mon]=/usr/bin/ceph-mon
+  [ceph-mgr]=/usr/bin/ceph-mgr
+  [ceph-osd]=/usr/bin/ceph-osd
+  [ceph-common]=/usr/bin/rbd
+  [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+  [qemu-utils]=/usr/bin/qemu-img
+  [qemu-block-extra]=/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so
+  [mmdebstrap]=/usr/bin/mmdebstrap
 )
 missing=()
 for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done
