@@ -1,6 +1,10 @@
 // Programmatic entry of the lab's distributed-storage service: generates the storage nodes and disks,
 // optionally a default disk pool + logical pool, and serves the REST API (see openapi.yaml) on loopback.
 import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { LayerStore } from "./data";
 import type { AddressInfo } from "node:net";
 import { type Media, StorageModel } from "./model";
 import { createStorageHttpServer, latencyProfile, type StorageOperation } from "./server";
@@ -36,6 +40,8 @@ export interface StorageServiceOptions {
   /** With defaultPools: this many disks (the last ones) stay out of the default disk pool, unassigned, for an
    *  operator to group into a disk pool of their own. Default 0. */
   spareDisks?: number;
+  /** Directory for volume bytes (sparse files, one per written layer); default a temp dir removed at close. */
+  dataDir?: string;
   /** Where internal errors are reported; default console.error. */
   log?: (msg: string) => void;
 }
@@ -43,6 +49,8 @@ export interface StorageServiceOptions {
 export interface StorageService {
   url: string;
   token: string;
+  /** Where the volume bytes are kept. */
+  dataDir: string;
   close(): Promise<void>;
 }
 
@@ -52,15 +60,21 @@ export async function startStorageService(opts: StorageServiceOptions = {}): Pro
     if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`startStorageService: ${name} must be a positive integer, got ${v}`);
     return n;
   };
-  const model = new StorageModel({
-    nodes: positiveInt(opts.nodes, "nodes", 4),
-    disksPerNode: positiveInt(opts.disksPerNode, "disksPerNode", 6),
-    diskSizeBytes: positiveInt(opts.diskSizeBytes, "diskSizeBytes", 3_840_000_000_000),
-    media: opts.media ?? "nvme",
-    targetAddress: opts.targetAddress ?? "127.0.0.1",
-    nvmePort: opts.nvmePort ?? 4420,
-    iscsiPort: opts.iscsiPort ?? 3260,
-  });
+  const ownDataDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "anvil-storage-data-"));
+  if (!ownDataDir) mkdirSync(dataDir, { recursive: true });
+  const model = new StorageModel(
+    {
+      nodes: positiveInt(opts.nodes, "nodes", 4),
+      disksPerNode: positiveInt(opts.disksPerNode, "disksPerNode", 6),
+      diskSizeBytes: positiveInt(opts.diskSizeBytes, "diskSizeBytes", 3_840_000_000_000),
+      media: opts.media ?? "nvme",
+      targetAddress: opts.targetAddress ?? "127.0.0.1",
+      nvmePort: opts.nvmePort ?? 4420,
+      iscsiPort: opts.iscsiPort ?? 3260,
+    },
+    new LayerStore(dataDir),
+  );
   if (opts.defaultPools) {
     const all = model.listDisks({ limit: 1_000_000 }).items.map((d) => d.id);
     const disks = all.slice(0, Math.max(1, all.length - (opts.spareDisks ?? 0)));
@@ -73,10 +87,17 @@ export async function startStorageService(opts: StorageServiceOptions = {}): Pro
   const server = createStorageHttpServer(model, { token, latencyMs, log: opts.log ?? ((m) => console.error(m)) });
   server.keepAliveTimeout = 5_000;
   const host = opts.host ?? "127.0.0.1";
+  const dropData = () => {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const failed = (e: Error) => {
+      dropData();
+      reject(e);
+    };
+    server.once("error", failed);
     server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
+      server.off("error", failed);
       resolve();
     });
   });
@@ -84,9 +105,14 @@ export async function startStorageService(opts: StorageServiceOptions = {}): Pro
   return {
     url: `http://${host}:${port}`,
     token,
+    dataDir,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
+        server.close((e) => {
+          dropData();
+          if (e) reject(e);
+          else resolve();
+        });
         server.closeAllConnections();
       }),
   };

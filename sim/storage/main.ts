@@ -1,6 +1,7 @@
 // CLI for the lab storage service: `npx tsx sim/storage/main.ts [--port 8600] [--token T] [--nodes 4]
-// [--disks-per-node 6] [--disk-size-bytes N] [--latency zero|realistic] [--default-pools]`.
-// Prints the URL and token on stdout, runs until SIGINT/SIGTERM. STORAGE_TOKEN sets the token too.
+// [--disks-per-node 6] [--disk-size-bytes N] [--latency zero|realistic] [--default-pools] [--data-dir D]`.
+// Prints the URL and token on stdout, runs until SIGINT/SIGTERM. STORAGE_TOKEN sets the token too, STORAGE_DATA_DIR
+// the directory for volume bytes (default: a temp dir removed at exit).
 import { parseArgs } from "node:util";
 import { startStorageService } from "./index";
 
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     "disk-size-bytes": { type: "string", default: "3840000000000" },
     latency: { type: "string", default: "zero" },
     "default-pools": { type: "boolean", default: false },
+    "data-dir": { type: "string" },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -21,7 +23,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log("usage: npx tsx sim/storage/main.ts [--host 127.0.0.1] [--port 0] [--token T] [--nodes 4] [--disks-per-node 6]");
-  console.log("       [--disk-size-bytes 3840000000000] [--latency zero|realistic] [--default-pools]");
+  console.log("       [--disk-size-bytes 3840000000000] [--latency zero|realistic] [--default-pools] [--data-dir D]");
   process.exit(0);
 }
 const int = (name: string, s: string) => {
@@ -46,6 +48,7 @@ const svc = await startStorageService({
   diskSizeBytes: int("disk-size-bytes", values["disk-size-bytes"]),
   latency: values.latency,
   defaultPools: values["default-pools"],
+  dataDir: values["data-dir"] ?? process.env.STORAGE_DATA_DIR,
 });
 console.log(JSON.stringify({ service: "anvil-storage", url: svc.url, token: svc.token }));
 for (const sig of ["SIGINT", "SIGTERM"] as const) {

@@ -3,7 +3,10 @@
 // Pure data + rules, no HTTP: every rule violation is an ApiError carrying the HTTP status and a
 // message an operator can act on. Every lookup goes through a Map or an index so that a lab with
 // 30,000 volumes and 10,000 targets answers each request without scanning; only paginated lists iterate.
+// Volume bytes (the data plane) live in a LayerStore (data.ts): sparse files shared by snapshots and clones.
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { LayerStore } from "./data";
 
 export type Media = "ssd" | "hdd" | "nvme";
 export type Health = "ok" | "degraded" | "failed";
@@ -80,6 +83,8 @@ interface Volume {
   usedBytes: number;
   multiAttach: boolean;
   sourceSnapshotId: string | null;
+  /** The volume's own bytes (a layer in the LayerStore); null = none written: zeros, or a clone's parent snapshot's bytes. */
+  layer: string | null;
   snapshotIds: Set<string>;
   snapshotNames: Map<string, string>;
   createdAt: string;
@@ -92,6 +97,8 @@ interface Snapshot {
   sizeBytes: number;
   /** Data the snapshot references (the volume's own data plus what it inherited from its parent). */
   dataBytes: number;
+  /** The frozen bytes: the layer the volume read from when the snapshot was taken. */
+  layer: string | null;
   cloneIds: Set<string>;
   createdAt: string;
 }
@@ -209,7 +216,11 @@ export class StorageModel {
   /** initiator -> targetIds */
   private readonly targetsByInitiator = new Map<string, Set<string>>();
 
-  constructor(private readonly topo: TopologyOptions) {
+  constructor(
+    private readonly topo: TopologyOptions,
+    /** Where volume bytes live; without one the data-plane calls answer 501. */
+    private readonly data?: LayerStore,
+  ) {
     for (let n = 1; n <= topo.nodes; n++) {
       const node: StorageNode = {
         id: randomUUID(),
@@ -603,8 +614,8 @@ export class StorageModel {
       });
     }
   }
-  private insertVolume(l: LogicalPool, v: Omit<Volume, "id" | "seq" | "createdAt" | "snapshotIds" | "snapshotNames">): Volume {
-    const vol: Volume = { ...v, id: randomUUID(), seq: ++this.seq, snapshotIds: new Set(), snapshotNames: new Map(), createdAt: now() };
+  private insertVolume(l: LogicalPool, v: Omit<Volume, "id" | "seq" | "createdAt" | "snapshotIds" | "snapshotNames" | "layer">): Volume {
+    const vol: Volume = { ...v, id: randomUUID(), seq: ++this.seq, layer: null, snapshotIds: new Set(), snapshotNames: new Map(), createdAt: now() };
     this.volumes.set(vol.id, vol);
     l.volumeIds.add(vol.id);
     l.volumeNames.set(vol.name, vol.id);
@@ -685,10 +696,62 @@ export class StorageModel {
     }
     return this.volumeView(v);
   }
+  /** The layer a volume's bytes come from: its own, else (a clone) its parent snapshot's, else none (zeros). */
+  private readLayer(v: Volume): string | null {
+    if (v.layer !== null || v.sourceSnapshotId === null) return v.layer;
+    return this.snapshots.get(v.sourceSnapshotId)?.layer ?? null;
+  }
+  private store(): LayerStore {
+    if (!this.data) throw new ApiError(501, "no_data_plane", "this storage service was started without a data directory");
+    return this.data;
+  }
+  /**
+   * Data plane: writes `body` into the volume from offset 0 (copy-on-write into a new layer). 400 data_too_large
+   * when it is longer than the volume, 409 pool_full when a thin pool has no room for the blocks; either way the
+   * volume is unchanged. usedBytes grows to the bytes in the data's non-zero blocks.
+   */
+  async writeVolumeData(id: string, body: AsyncIterable<Buffer>, declaredBytes?: number) {
+    const store = this.store();
+    const v0 = this.mustVolume(id);
+    if (declaredBytes !== undefined && declaredBytes > v0.sizeBytes) {
+      throw new ApiError(
+        400,
+        "data_too_large",
+        `the data is ${declaredBytes} bytes; volume ${v0.name} is ${v0.sizeBytes} bytes, so grow it first`,
+        "sizeBytes",
+        {
+          sizeBytes: v0.sizeBytes,
+          dataBytes: declaredBytes,
+        },
+      );
+    }
+    const written = await store.write(this.readLayer(v0), body, v0.sizeBytes, declaredBytes);
+    try {
+      const v = this.mustVolume(id); // it may have been deleted while the bytes arrived
+      const l = this.logicalPools.get(v.logicalPoolId)!;
+      const used = Math.max(v.usedBytes, Math.min(v.sizeBytes, written.allocatedBytes));
+      if (used > v.usedBytes) this.allocate(l, v.usedBytes, used, `write ${written.bytes} bytes to volume ${v.name}`);
+      v.usedBytes = used;
+      store.unref(v.layer);
+      v.layer = written.layer;
+      return this.volumeView(v);
+    } catch (e) {
+      store.unref(written.layer);
+      throw e;
+    }
+  }
+  /** Data plane: the volume's bytes, sizeBytes long (a clone reads through to its parent snapshot). */
+  async readVolumeData(id: string): Promise<{ sizeBytes: number; stream: Readable }> {
+    const store = this.store();
+    const v = this.mustVolume(id);
+    return { sizeBytes: v.sizeBytes, stream: await store.read(this.readLayer(v), v.sizeBytes) };
+  }
   /** Copies the parent snapshot's data into the clone and detaches it; a volume without a parent is left as is. */
   flattenVolume(id: string) {
     const v = this.mustVolume(id);
     if (v.sourceSnapshotId === null) return this.volumeView(v);
+    // Layers are immutable, so the clone materializes its parent's bytes by holding the layer itself.
+    if (v.layer === null && this.data) v.layer = this.data.ref(this.readLayer(v));
     const s = this.snapshots.get(v.sourceSnapshotId)!;
     const l = this.logicalPools.get(v.logicalPoolId)!;
     const target = this.referencedBytes(v);
@@ -721,7 +784,11 @@ export class StorageModel {
     const l = this.logicalPools.get(v.logicalPoolId)!;
     const dp = this.diskPools.get(l.diskPoolId)!;
     // Snapshots without clones go with their volume: they share its blocks.
-    for (const sid of v.snapshotIds) this.snapshots.delete(sid);
+    for (const sid of v.snapshotIds) {
+      this.data?.unref(this.snapshots.get(sid)?.layer ?? null);
+      this.snapshots.delete(sid);
+    }
+    this.data?.unref(v.layer);
     if (v.sourceSnapshotId) this.snapshots.get(v.sourceSnapshotId)?.cloneIds.delete(v.id);
     l.provisionedBytes -= v.sizeBytes;
     l.usedBytes -= v.usedBytes;
@@ -765,6 +832,7 @@ export class StorageModel {
       volumeId: v.id,
       sizeBytes: v.sizeBytes,
       dataBytes: this.referencedBytes(v),
+      layer: this.data ? this.data.ref(this.readLayer(v)) : null,
       cloneIds: new Set(),
       createdAt: now(),
     };
@@ -786,6 +854,7 @@ export class StorageModel {
       );
     }
     const v = this.volumes.get(s.volumeId)!;
+    this.data?.unref(s.layer);
     v.snapshotIds.delete(id);
     v.snapshotNames.delete(s.name);
     this.snapshots.delete(id);

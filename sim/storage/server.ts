@@ -3,6 +3,8 @@
 // the lab has no framework between the wire and the rules in model.ts.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { z } from "zod";
 import { ApiError, type StorageModel } from "./model";
 import * as S from "./schemas";
@@ -66,6 +68,8 @@ export interface FaultState {
 interface Reply {
   status: number;
   body?: unknown;
+  /** Binary body (application/octet-stream) of `length` bytes, streamed instead of `body`. */
+  stream?: { data: Readable; length: number };
   headers?: Record<string, string>;
 }
 
@@ -73,6 +77,8 @@ interface Ctx {
   params: Record<string, string>;
   query: Record<string, string>;
   body: unknown;
+  /** The request itself: a `binary` route reads its body from here. */
+  req: IncomingMessage;
 }
 
 export interface Route {
@@ -80,7 +86,9 @@ export interface Route {
   segments: string[];
   /** Latency bucket; may depend on the body (a POST /volumes with sourceSnapshotId is a clone). */
   op: StorageOperation | ((body: unknown) => StorageOperation);
-  handle: (ctx: Ctx) => Reply;
+  handle: (ctx: Ctx) => Reply | Promise<Reply>;
+  /** The body is application/octet-stream, streamed to the handler (no JSON parse, no 1 MiB limit). */
+  binary?: boolean;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -107,8 +115,8 @@ const noContent = (_done: unknown): Reply => ({ status: 204 });
 
 export function buildRoutes(m: StorageModel, faults: FaultState): Route[] {
   const routes: Route[] = [];
-  const add = (method: string, path: string, op: Route["op"], handle: Route["handle"]) =>
-    routes.push({ method, segments: path.split("/").filter(Boolean), op, handle });
+  const add = (method: string, path: string, op: Route["op"], handle: Route["handle"], binary?: boolean) =>
+    routes.push({ method, segments: path.split("/").filter(Boolean), op, handle, binary });
   const page = <T extends z.ZodType>(schema: T, q: Record<string, string>) => {
     const v = parse(schema, q, "query") as { limit?: number };
     return { ...v, limit: v.limit ?? 100 };
@@ -149,6 +157,22 @@ export function buildRoutes(m: StorageModel, faults: FaultState): Route[] {
   add("PATCH", "/v1/volumes/:id", "volume.update", (c) => ok(m.updateVolume(c.params.id, parse(S.UpdateVolume, c.body, "body"))));
   add("DELETE", "/v1/volumes/:id", "volume.delete", (c) => noContent(m.deleteVolume(c.params.id)));
   add("POST", "/v1/volumes/:id/write", "volume.write", (c) => ok(m.writeVolume(c.params.id, parse(S.WriteVolume, c.body, "body").bytes)));
+  add(
+    "PUT",
+    "/v1/volumes/:id/data",
+    "volume.write",
+    async (c) => {
+      const header = c.req.headers["content-length"];
+      const declared = header === undefined ? undefined : Number(header);
+      if (declared !== undefined && !Number.isSafeInteger(declared)) throw new ApiError(400, "invalid_request", "Content-Length is not a byte count");
+      return ok(await m.writeVolumeData(c.params.id, c.req, declared));
+    },
+    true,
+  );
+  add("GET", "/v1/volumes/:id/data", "read", async (c) => {
+    const { sizeBytes, stream } = await m.readVolumeData(c.params.id);
+    return { status: 200, stream: { data: stream, length: sizeBytes } };
+  });
   add("POST", "/v1/volumes/:id/flatten", "volume.flatten", (c) => {
     parse(S.Empty, c.body, "body");
     return ok(m.flattenVolume(c.params.id));
@@ -234,6 +258,13 @@ const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, m
 
 function send(res: ServerResponse, reply: Reply): void {
   const headers: Record<string, string> = { ...reply.headers };
+  if (reply.stream) {
+    headers["content-type"] = "application/octet-stream";
+    headers["content-length"] = String(reply.stream.length);
+    res.writeHead(reply.status, headers);
+    pipeline(reply.stream.data, res).catch(() => res.destroy());
+    return;
+  }
   let payload: string | undefined;
   if (reply.body !== undefined) {
     payload = JSON.stringify(reply.body);
@@ -284,7 +315,10 @@ export function createStorageHttpServer(model: StorageModel, opts: HttpOptions):
 
     let body: unknown;
     let raw = "";
-    if (method === "POST" || method === "PUT" || method === "PATCH") {
+    if (route.binary) {
+      const type = req.headers["content-type"];
+      if (type !== "application/octet-stream") throw new ApiError(415, "unsupported_media_type", "send the bytes as application/octet-stream");
+    } else if (method === "POST" || method === "PUT" || method === "PATCH") {
       const type = req.headers["content-type"];
       raw = await readBody(req);
       if (type && !type.includes("application/json")) throw new ApiError(415, "unsupported_media_type", "send the body as application/json");
@@ -320,7 +354,7 @@ export function createStorageHttpServer(model: StorageModel, opts: HttpOptions):
     const run = async (): Promise<Reply> => {
       await sleep(isV1 ? opts.latencyMs[op] : 0);
       try {
-        return route.handle({ params, query, body });
+        return await route.handle({ params, query, body, req });
       } catch (e) {
         if (e instanceof ApiError) return errorReply(e);
         throw e;

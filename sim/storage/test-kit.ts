@@ -13,6 +13,7 @@ export interface RawReply {
 export interface Lab {
   url: string;
   token: string;
+  dataDir: string;
   close(): Promise<void>;
   req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<RawReply>;
   /** Sends `raw` verbatim as the body (malformed JSON tests). */

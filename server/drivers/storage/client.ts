@@ -4,9 +4,14 @@
 // and creates carrying an Idempotency-Key) are retried with exponential backoff on 5xx, 429,
 // network errors and timeouts. Failures surface as StorageError with the service's code, message
 // and offending field, so the UI can show something a person can act on.
+// The data plane (writeVolumeData/readVolumeData) streams raw bytes (PUT/GET /v1/volumes/:id/data); qcow2 is
+// converted to raw with qemu-img first (disk-file.ts), and the timeout of a write scales with its size.
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
 import { Agent, type Dispatcher, request } from "undici";
 import { errorBrand, hasBrand, setBrand } from "../../lib/brand";
 import type { z } from "zod";
+import { rawFileOf } from "./disk-file";
 import {
   type Connection,
   ConnectionSchema,
@@ -178,6 +183,11 @@ export interface StorageClient {
   /** Initiator login check: resolves with the namespace if `initiator` may connect, else StorageError 403. */
   connectTarget(input: ConnectInput): Promise<Connection>;
 
+  /** Data plane: writes a raw or qcow2 disk file into the volume from offset 0 (conversion done by the backend). */
+  writeVolumeData(id: string, file: { path: string; format: "raw" | "qcow2" }, opts?: { signal?: AbortSignal }): Promise<Volume>;
+  /** Data plane: the volume's bytes, sizeBytes long (a clone reads through to its parent). */
+  readVolumeData(id: string, opts?: { signal?: AbortSignal }): Promise<import("node:stream").Readable>;
+
   /** Walks every page of a list call. */
   listAll<T, Q extends PageQuery>(list: (q?: Q) => Promise<Page<T>>, q?: NoInfer<Omit<Q, "cursor">>): AsyncGenerator<T>;
   close(): Promise<void>;
@@ -195,7 +205,16 @@ interface Call<T extends z.ZodType | null> {
   retrySafe: boolean;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** A binary body (application/octet-stream) opened afresh for each attempt, with its length. */
+  upload?: { open: () => Readable; length: number };
+  /** Answer with the response body stream on success instead of parsing JSON (the caller consumes it). */
+  streamReply?: boolean;
+  /** Overrides the per-attempt timeout (a data write scales it with the size). */
+  timeoutMs?: number;
 }
+
+/** A data write may take this long per byte on top of the base timeout (10 MiB/s, slow disks and TCG labs included). */
+const DATA_MS_PER_BYTE = 1000 / (10 * 1024 * 1024);
 
 const MAX_BACKOFF_MS = 5_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -215,10 +234,17 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) qs.set(k, String(v));
     const url = `${root}${call.path}${qs.size > 0 ? `?${qs}` : ""}`;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+    const limitMs = call.timeoutMs ?? timeoutMs;
+    // A streamed reply may take as long as it needs while bytes keep coming (undici's bodyTimeout bounds a stall).
+    const timeout = call.streamReply ? null : AbortSignal.timeout(limitMs);
+    const signals = [timeout, call.signal].filter((x): x is AbortSignal => !!x);
+    const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: "application/json" };
     if (call.body !== undefined) headers["content-type"] = "application/json";
+    if (call.upload) {
+      headers["content-type"] = "application/octet-stream";
+      headers["content-length"] = String(call.upload.length);
+    }
     if (call.idempotencyKey) headers["idempotency-key"] = call.idempotencyKey;
     let res: Dispatcher.ResponseData;
     let text: string;
@@ -226,18 +252,21 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       res = await request(url, {
         method: call.method,
         headers,
-        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        body: call.upload ? call.upload.open() : call.body === undefined ? undefined : JSON.stringify(call.body),
         dispatcher,
         signal,
+        headersTimeout: limitMs,
+        bodyTimeout: call.streamReply ? timeoutMs : limitMs,
       });
+      if (call.streamReply && res.statusCode < 400) return { status: res.statusCode, value: res.body };
       text = await res.body.text();
     } catch (e) {
       if (call.signal?.aborted) throw new StorageError({ status: 0, code: "aborted", message: `storage ${call.method} ${call.path} was cancelled`, cause: e });
-      if (timeout.aborted) {
+      if (timeout?.aborted || (e as { code?: string })?.code?.endsWith("_TIMEOUT")) {
         throw new StorageError({
           status: 0,
           code: "timeout",
-          message: `storage service did not answer ${call.method} ${call.path} within ${timeoutMs} ms`,
+          message: `storage service did not answer ${call.method} ${call.path} within ${limitMs} ms`,
           cause: e,
         });
       }
@@ -268,7 +297,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       });
       return { status: res.statusCode, value: err, retryAfterMs };
     }
-    if (call.schema === null) return { status: res.statusCode, value: undefined };
+    if (call.schema === null || call.streamReply) return { status: res.statusCode, value: undefined };
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -370,6 +399,44 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     deleteTarget: (id) => del(`/v1/targets/${seg(id)}`),
     // A login check changes nothing but a timestamp: safe to retry.
     connectTarget: (input) => create("/v1/targets/connect", input, ConnectionSchema, undefined, true),
+
+    // A whole write from offset 0 converges (the same bytes again are the same volume), so it is safe to retry.
+    async writeVolumeData(id, file, opts) {
+      const raw = await rawFileOf(file, opts?.signal);
+      try {
+        // Refuse before sending gigabytes the service would refuse after reading them.
+        const vol = await get(`/v1/volumes/${seg(id)}`, VolumeSchema);
+        if (raw.sizeBytes > vol.sizeBytes) {
+          throw new StorageError({
+            status: 400,
+            code: "data_too_large",
+            message: `the disk is ${raw.sizeBytes} bytes; volume ${vol.name} is ${vol.sizeBytes} bytes, so grow it first`,
+            field: "sizeBytes",
+            details: { sizeBytes: vol.sizeBytes, dataBytes: raw.sizeBytes },
+          });
+        }
+        return await send({
+          method: "PUT",
+          path: `/v1/volumes/${seg(id)}/data`,
+          schema: VolumeSchema,
+          retrySafe: true,
+          signal: opts?.signal,
+          upload: { open: () => createReadStream(raw.path), length: raw.sizeBytes },
+          timeoutMs: Math.ceil(Math.max(timeoutMs, 60_000 + raw.sizeBytes * DATA_MS_PER_BYTE)),
+        });
+      } finally {
+        await raw.cleanup();
+      }
+    },
+    readVolumeData: (id, opts) =>
+      send({
+        method: "GET",
+        path: `/v1/volumes/${seg(id)}/data`,
+        schema: null,
+        retrySafe: true,
+        signal: opts?.signal,
+        streamReply: true,
+      }) as unknown as Promise<Readable>,
 
     async *listAll<T, Q extends PageQuery>(list: (q?: Q) => Promise<Page<T>>, q?: NoInfer<Omit<Q, "cursor">>) {
       let cursor: string | undefined;
