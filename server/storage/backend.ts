@@ -1,8 +1,12 @@
-// Which storage service Anvil talks to: ONE service, configured by ANVIL_STORAGE_URL + ANVIL_STORAGE_TOKEN
-// (optionally ANVIL_STORAGE_POOL: the logical pool, by name or id, tenant volumes and images go to).
-// The client is cached on globalThis so Next's module reloading and every router share one connection pool;
+// Which storage Anvil talks to: ONE backend, configured by environment.
+// - The storage service over HTTP (the default): ANVIL_STORAGE_URL + ANVIL_STORAGE_TOKEN.
+// - Ceph RBD: ANVIL_STORAGE=ceph with ANVIL_CEPH_MON (monitor address(es)), ANVIL_CEPH_USER (cephx id, e.g. admin or
+//   anvil), ANVIL_CEPH_KEYRING (path), optional ANVIL_CEPH_NETNS (the real lab's network namespace file).
+// Either way ANVIL_STORAGE_POOL optionally names the logical pool (name or id) tenant volumes and images go to.
+// The client is cached on globalThis so Next's module reloading and every router share one client;
 // it is rebuilt when the configuration changes (tests point it at their own in-process service).
 import { TRPCError } from "@trpc/server";
+import { createCephStorageClient } from "@/server/drivers/storage/ceph";
 import { createStorageClient, type StorageClient } from "@/server/drivers/storage/client";
 
 interface Cached {
@@ -13,17 +17,40 @@ interface Cached {
 }
 const g = globalThis as typeof globalThis & { __anvilStorage?: Cached };
 
-export interface StorageConfig {
-  url: string;
-  token: string;
-  pool?: string;
-}
+export type StorageConfig =
+  | { kind: "http"; url: string; token: string; pool?: string }
+  | { kind: "ceph"; mon: string; user: string; keyring: string; netns?: string; pool?: string };
+
+const env = (name: string) => process.env[name]?.trim() || undefined;
 
 export function storageConfig(): StorageConfig | null {
-  const url = process.env.ANVIL_STORAGE_URL?.trim();
+  const pool = env("ANVIL_STORAGE_POOL") ?? env("ANVIL_CEPH_POOL");
+  if (env("ANVIL_STORAGE") === "ceph") {
+    const missing = ["ANVIL_CEPH_MON", "ANVIL_CEPH_USER", "ANVIL_CEPH_KEYRING"].filter((n) => !env(n));
+    if (missing.length > 0) {
+      throw new TRPCError({
+        code: "PRECONDITION_FAILED",
+        message: `ANVIL_STORAGE=ceph needs ${missing.join(", ")}: set them for the Anvil server and restart it.`,
+      });
+    }
+    return {
+      kind: "ceph",
+      mon: env("ANVIL_CEPH_MON")!,
+      user: env("ANVIL_CEPH_USER")!,
+      keyring: env("ANVIL_CEPH_KEYRING")!,
+      netns: env("ANVIL_CEPH_NETNS"),
+      pool,
+    };
+  }
+  const url = env("ANVIL_STORAGE_URL");
   if (!url) return null;
-  return { url, token: process.env.ANVIL_STORAGE_TOKEN?.trim() ?? "", pool: process.env.ANVIL_STORAGE_POOL?.trim() || undefined };
+  return { kind: "http", url, token: env("ANVIL_STORAGE_TOKEN") ?? "", pool };
 }
+
+/** The storage namespace a tenant's volumes live in (Ceph: a RADOS namespace; the HTTP service ignores it). */
+export const tenantNamespace = (tenantId: string) => `tenant-${tenantId}`;
+/** The namespace image volumes (and their golden snapshots) live in; tenants' clones of them cross into their own. */
+export const IMAGES_NAMESPACE = "images";
 
 /** The storage client, or PRECONDITION_FAILED telling the operator how to configure one. */
 export function getStorage(): StorageClient {
@@ -31,19 +58,20 @@ export function getStorage(): StorageClient {
   if (!cfg) {
     throw new TRPCError({
       code: "PRECONDITION_FAILED",
-      message: "No storage service is configured: set ANVIL_STORAGE_URL (and ANVIL_STORAGE_TOKEN) for the Anvil server and restart it.",
+      message:
+        "No storage is configured: set ANVIL_STORAGE_URL (and ANVIL_STORAGE_TOKEN), or ANVIL_STORAGE=ceph with ANVIL_CEPH_MON, ANVIL_CEPH_USER and ANVIL_CEPH_KEYRING, for the Anvil server and restart it.",
     });
   }
-  const key = `${cfg.url}\n${cfg.token}`;
+  const key = cfg.kind === "http" ? `${cfg.url}\n${cfg.token}` : `ceph\n${cfg.mon}\n${cfg.user}\n${cfg.keyring}\n${cfg.netns ?? ""}`;
   if (g.__anvilStorage?.key === key) return g.__anvilStorage.client;
   const old = g.__anvilStorage;
   let client: StorageClient;
   try {
-    client = createStorageClient({ url: cfg.url, token: cfg.token });
+    client = cfg.kind === "http" ? createStorageClient({ url: cfg.url, token: cfg.token }) : createCephStorageClient(cfg);
   } catch (e) {
-    throw new TRPCError({ code: "PRECONDITION_FAILED", message: `ANVIL_STORAGE_URL is not usable: ${(e as Error).message}` });
+    throw new TRPCError({ code: "PRECONDITION_FAILED", message: `The storage configuration is not usable: ${(e as Error).message}` });
   }
-  g.__anvilStorage = { key, client, url: cfg.url, token: cfg.token };
+  g.__anvilStorage = { key, client, url: cfg.kind === "http" ? cfg.url : "", token: cfg.kind === "http" ? cfg.token : "" };
   if (old) void old.client.close().catch(() => {});
   return client;
 }
@@ -55,6 +83,8 @@ export function getStorage(): StorageClient {
  */
 export async function writeVolumeBytes(storageVolumeId: string, bytes: number): Promise<void> {
   getStorage();
+  // Ceph stores real bytes (StorageClient.writeVolumeData); there is no byte counter to bump.
+  if (storageConfig()?.kind === "ceph") return;
   const { url, token } = g.__anvilStorage!;
   const res = await fetch(`${url.replace(/\/+$/, "")}/v1/volumes/${encodeURIComponent(storageVolumeId)}/write`, {
     method: "POST",

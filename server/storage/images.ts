@@ -16,7 +16,7 @@ import type { StorageClient } from "@/server/drivers/storage/client";
 import { audit } from "@/server/services/audit";
 import { fieldError, storageError } from "../api/errors";
 import { transact } from "../api/transact";
-import { getStorage, writeVolumeBytes } from "./backend";
+import { getStorage, IMAGES_NAMESPACE, writeVolumeBytes } from "./backend";
 import { dropFailedCreate } from "./records";
 
 export interface ActorCtx {
@@ -99,12 +99,15 @@ export async function buildImage(
   try {
     let logicalPoolId = opts.logicalPoolId;
     if (build.kind === "upload") {
-      const v = await storage.createVolume({ name: `img-${row.id}`, logicalPoolId, sizeBytes: opts.sizeBytes }, { idempotencyKey: `${row.id}:volume` });
+      const v = await storage.createVolume(
+        { name: `img-${row.id}`, logicalPoolId, sizeBytes: opts.sizeBytes, namespace: IMAGES_NAMESPACE },
+        { idempotencyKey: `${row.id}:volume` },
+      );
       storageVolumeId = v.id;
       await writeVolumeBytes(v.id, build.fileBytes);
     } else {
       const v = await storage.cloneVolume(
-        { name: `img-${row.id}`, sourceSnapshotId: build.storageSnapshotId, sizeBytes: opts.sizeBytes },
+        { name: `img-${row.id}`, sourceSnapshotId: build.storageSnapshotId, sizeBytes: opts.sizeBytes, namespace: IMAGES_NAMESPACE },
         { idempotencyKey: `${row.id}:volume` },
       );
       storageVolumeId = v.id;

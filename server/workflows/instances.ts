@@ -32,7 +32,7 @@ import { bootOverrideOutcome } from "@/server/drivers/bmc/boot-override";
 import { createDpuAgentClient, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
 import { unseal } from "@/server/lib/secrets";
-import { getStorage } from "@/server/storage/backend";
+import { getStorage, tenantNamespace } from "@/server/storage/backend";
 import { isStorageError } from "@/server/drivers/storage/client";
 import { driverFor } from "./bmc-access";
 import { catalog, type InstancePowerRequest } from "./catalog";
@@ -238,7 +238,12 @@ async function ensureSystemVolume(instanceId: string): Promise<{ volumeRowId: st
   if (!image?.storageSnapshotId || image.state !== "available") throw new ProvisionError("The image is no longer available; pick another image.");
   const v = await getStorage().cloneVolume(
     // Named after the instance and the volume record: names are unique per pool, and a rebuild holds two at once.
-    { name: systemVolumeName(instanceId, vol.id), sourceSnapshotId: image.storageSnapshotId, sizeBytes: vol.sizeGiB * GiB },
+    {
+      name: systemVolumeName(instanceId, vol.id),
+      sourceSnapshotId: image.storageSnapshotId,
+      sizeBytes: vol.sizeGiB * GiB,
+      namespace: tenantNamespace(inst.tenantId),
+    },
     { idempotencyKey: `instance-sys-${vol.id}` },
   );
   await db.transaction(async (tx) => {

@@ -241,9 +241,9 @@ export const storageRouter = createTRPCRouter({
       return listPage(query, input, { sort: { createdAt: snapshots.createdAt }, id: snapshots.id }, tenant, matchesText(input.q, snapshots.name));
     }),
 
-  /** Targets (NVMe-oF subsystems / iSCSI targets) and the initiator each is exported to, with the owning volume. */
+  /** Targets (NVMe-oF subsystems / iSCSI targets / RBD cephx identities; never their keys) and the initiator each is exported to, with the owning volume. */
   targets: operatorProcedure("operator-viewer")
-    .input(z.object({ protocol: z.enum(["nvme-tcp", "iscsi"]).optional(), initiator: z.string().max(300).optional() }).default({}))
+    .input(z.object({ protocol: z.enum(["nvme-tcp", "iscsi", "rbd"]).optional(), initiator: z.string().max(300).optional() }).default({}))
     .query(async ({ ctx, input }) => {
       const s = getStorage();
       let list: Target[];

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { images, snapshots, volumeAttachments, volumes } from "@/db/schema";
 import { GiB, volumeCreateSchema, volumeResizeSchema, volumeStates, volumeUpdateSchema } from "@/db/validation/storage";
 import { enforceQuota } from "@/server/services/quotas";
-import { defaultLogicalPoolId, getStorage } from "@/server/storage/backend";
+import { defaultLogicalPoolId, getStorage, tenantNamespace } from "@/server/storage/backend";
 import { visibleTo } from "@/server/storage/images";
 import { storageUsage, volumeCount, volumeGiB } from "@/server/storage/usage";
 import { audit } from "@/server/services/audit";
@@ -146,8 +146,14 @@ export const volumesRouter = createTRPCRouter({
         const name = `vol-${row.id}`;
         const sizeBytes = row.sizeGiB * GiB;
         const v = source
-          ? await storage.cloneVolume({ name, sourceSnapshotId: source.storageSnapshotId, sizeBytes, multiAttach: row.multiAttach }, { idempotencyKey: row.id })
-          : await storage.createVolume({ name, logicalPoolId, sizeBytes, multiAttach: row.multiAttach }, { idempotencyKey: row.id });
+          ? await storage.cloneVolume(
+              { name, sourceSnapshotId: source.storageSnapshotId, sizeBytes, multiAttach: row.multiAttach, namespace: tenantNamespace(ctx.tenant.id) },
+              { idempotencyKey: row.id },
+            )
+          : await storage.createVolume(
+              { name, logicalPoolId, sizeBytes, multiAttach: row.multiAttach, namespace: tenantNamespace(ctx.tenant.id) },
+              { idempotencyKey: row.id },
+            );
         const [done] = await ctx.db.update(volumes).set({ storageVolumeId: v.id, state: "available" }).where(eq(volumes.id, row.id)).returning();
         return done!;
       } catch (e) {

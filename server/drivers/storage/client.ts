@@ -39,6 +39,7 @@ import {
 
 export type {
   Connection,
+  RbdTarget,
   Disk,
   DiskPool,
   LogicalPool,
@@ -122,6 +123,11 @@ export interface CreateVolumeInput {
   logicalPoolId: string;
   sizeBytes: number;
   multiAttach?: boolean;
+  /**
+   * Tenant isolation: the backend's namespace for the volume (Ceph: a RADOS namespace, e.g. `tenant-<tenantId>`,
+   * created on first use). Backends without namespaces (the HTTP storage service) ignore it.
+   */
+  namespace?: string;
 }
 export interface CloneVolumeInput {
   name: string;
@@ -129,11 +135,18 @@ export interface CloneVolumeInput {
   /** Defaults to the snapshot's size; may be larger, never smaller. */
   sizeBytes?: number;
   multiAttach?: boolean;
+  /** As in CreateVolumeInput; defaults to the source's namespace. Clones may cross namespaces. */
+  namespace?: string;
+}
+/** The secret half of an rbd target: the cephx identity and its key. Never put it in anything listed to a browser. */
+export interface TargetSecret {
+  user: string;
+  key: string;
 }
 export interface CreateTargetInput {
   volumeId: string;
   protocol: TargetProtocol;
-  /** Host NQN (nvme-tcp) or initiator IQN (iscsi) allowed to connect. */
+  /** Host NQN (nvme-tcp), initiator IQN (iscsi), or who attaches (rbd: e.g. the DPU's name) allowed to connect. */
   initiator: string;
 }
 export type ConnectInput = { nqn: string; initiator: string } | { iqn: string; initiator: string };
@@ -182,6 +195,13 @@ export interface StorageClient {
   deleteTarget(id: string): Promise<void>;
   /** Initiator login check: resolves with the namespace if `initiator` may connect, else StorageError 403. */
   connectTarget(input: ConnectInput): Promise<Connection>;
+  /** The credential an attacher uses for an rbd target (cephx user + key); StorageError 400 not_supported elsewhere. */
+  targetSecret(targetId: string): Promise<TargetSecret>;
+
+  /** Data plane: writes a raw or qcow2 disk file into the volume from offset 0 (conversion done by the backend). */
+  writeVolumeData(id: string, file: { path: string; format: "raw" | "qcow2" }, opts?: { signal?: AbortSignal }): Promise<Volume>;
+  /** Data plane: the volume's bytes, sizeBytes long (a clone reads through to its parent). */
+  readVolumeData(id: string, opts?: { signal?: AbortSignal }): Promise<import("node:stream").Readable>;
 
   /** Data plane: writes a raw or qcow2 disk file into the volume from offset 0 (conversion done by the backend). */
   writeVolumeData(id: string, file: { path: string; format: "raw" | "qcow2" }, opts?: { signal?: AbortSignal }): Promise<Volume>;
@@ -399,6 +419,20 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     deleteTarget: (id) => del(`/v1/targets/${seg(id)}`),
     // A login check changes nothing but a timestamp: safe to retry.
     connectTarget: (input) => create("/v1/targets/connect", input, ConnectionSchema, undefined, true),
+    targetSecret: async () => {
+      throw new StorageError({
+        status: 400,
+        code: "not_supported",
+        message: "the storage service's targets (NVMe-oF/iSCSI) have no secret to hand out; targetSecret is for rbd targets",
+      });
+    },
+    // The data plane over HTTP is another change (see the HTTP storage service); until it lands these say so.
+    writeVolumeData: async () => {
+      throw new StorageError({ status: 400, code: "not_supported", message: "writing volume data is not supported by this storage client" });
+    },
+    readVolumeData: async () => {
+      throw new StorageError({ status: 400, code: "not_supported", message: "reading volume data is not supported by this storage client" });
+    },
 
     // A whole write from offset 0 converges (the same bytes again are the same volume), so it is safe to retry.
     async writeVolumeData(id, file, opts) {

@@ -73,7 +73,10 @@ export const SnapshotSchema = z.object({
   cloneCount: z.number().int(),
   createdAt: z.string(),
 });
-const protocol = z.enum(["nvme-tcp", "iscsi"]);
+// "rbd": Ceph RBD, attached with a per-target cephx identity (the key comes only from StorageClient.targetSecret).
+const protocol = z.enum(["nvme-tcp", "iscsi", "rbd"]);
+/** What an RBD attacher needs besides the key: where the image is and which cephx identity opens it. */
+export const RbdTargetSchema = z.object({ pool: z.string(), namespace: z.string(), image: z.string(), user: z.string(), monitors: z.string() });
 export const TargetSchema = z.object({
   id: z.string(),
   volumeId: z.string(),
@@ -85,6 +88,8 @@ export const TargetSchema = z.object({
   initiator: z.string(),
   createdAt: z.string(),
   lastConnectedAt: z.string().nullable(),
+  /** Set for protocol "rbd" only. */
+  rbd: RbdTargetSchema.nullable().optional(),
 });
 export const ConnectionSchema = z.object({
   protocol,
@@ -114,6 +119,7 @@ export type LogicalPool = z.infer<typeof LogicalPoolSchema>;
 export type Volume = z.infer<typeof VolumeSchema>;
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type Target = z.infer<typeof TargetSchema>;
+export type RbdTarget = z.infer<typeof RbdTargetSchema>;
 export type TargetProtocol = z.infer<typeof protocol>;
 export type Connection = z.infer<typeof ConnectionSchema>;
 export interface Page<T> {
