@@ -10,6 +10,16 @@ import { QmpClient, QmpError } from "./qmp";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 
+/** The QmpError a promise rejects with; fails the test if it resolves or rejects with something else. */
+async function rejection(p: Promise<unknown>): Promise<QmpError> {
+  const err = await p.then(
+    () => new Error("expected a rejection"),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof QmpError)) throw err;
+  return err;
+}
+
 function kvmUsable(): boolean {
   try {
     accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
@@ -57,12 +67,12 @@ describe("QmpClient", () => {
   });
 
   it("turns QEMU errors into QmpError with QEMU's class and description", async () => {
-    const err = await qmp.execute("device_del", { id: "no-such-device" }).catch((e) => e);
+    const err = await rejection(qmp.execute("device_del", { id: "no-such-device" }));
     expect(err).toBeInstanceOf(QmpError);
     expect(err.errorClass).toBe("DeviceNotFound");
     expect(err.message).toContain("device_del");
     expect(err.message).toContain("no-such-device");
-    const unknown = await qmp.execute("no-such-command").catch((e) => e);
+    const unknown = await rejection(qmp.execute("no-such-command"));
     expect(unknown.errorClass).toBe("CommandNotFound");
     // the connection is still usable after errors
     expect(await qmp.execute("query-name")).toEqual({});
@@ -80,7 +90,7 @@ describe("QmpClient", () => {
     await stopped;
 
     // a filter sees the event's data: wait for one job's "concluded" status, not another job's or another status
-    const otherJob = qmp.waitEvent("JOB_STATUS_CHANGE", (d) => d.id === "other-job", 1500).catch((e) => e);
+    const otherJob = rejection(qmp.waitEvent("JOB_STATUS_CHANGE", (d) => d.id === "other-job", 1500));
     const concluded = qmp.waitEvent("JOB_STATUS_CHANGE", (d) => d.id === "j1" && d.status === "concluded", 10_000);
     await qmp.execute("blockdev-create", { "job-id": "j1", options: { driver: "file", filename: join(dir, "disk.raw"), size: 1 << 20 } });
     expect((await concluded).data).toEqual({ id: "j1", status: "concluded" });
@@ -94,7 +104,7 @@ describe("QmpClient", () => {
     const ac = new AbortController();
     const wait = qmp.waitEvent("SHUTDOWN", undefined, 60_000, ac.signal);
     ac.abort();
-    expect((await wait.catch((e) => e)).errorClass).toBe("Aborted");
+    expect((await rejection(wait)).errorClass).toBe("Aborted");
   });
 
   it("rejects waits and later commands once QEMU quits", async () => {
@@ -102,10 +112,10 @@ describe("QmpClient", () => {
     const never = qmp.waitEvent("NEVER", undefined, 60_000);
     await qmp.execute("quit");
     expect((await shutdown).data?.reason).toBe("host-qmp-quit");
-    const err = await never.catch((e) => e);
+    const err = await rejection(never);
     expect(err.errorClass).toBe("Transport");
     expect(await exited).toBe(0);
-    const after = await qmp.execute("query-status").catch((e) => e);
+    const after = await rejection(qmp.execute("query-status"));
     expect(after).toBeInstanceOf(QmpError);
     expect(qmp.closed).toBe(true);
   });
@@ -134,7 +144,7 @@ describe("QmpClient timeouts", () => {
   it("rejects a command that gets no answer within its timeout", async () => {
     const qmp = await QmpClient.connect(join(dir, "qmp.sock"));
     try {
-      const err = await qmp.execute("query-status", undefined, { timeoutMs: 300 }).catch((e) => e);
+      const err = await rejection(qmp.execute("query-status", undefined, { timeoutMs: 300 }));
       expect(err).toBeInstanceOf(QmpError);
       expect(err.errorClass).toBe("Timeout");
       expect(err.message).toContain("query-status");
@@ -144,7 +154,7 @@ describe("QmpClient timeouts", () => {
   });
 
   it("fails to connect to a socket that does not exist, after its connect timeout", async () => {
-    const err = await QmpClient.connect(join(dir, "missing.sock"), { connectTimeoutMs: 200 }).catch((e) => e);
+    const err = await rejection(QmpClient.connect(join(dir, "missing.sock"), { connectTimeoutMs: 200 }));
     expect(err).toBeInstanceOf(QmpError);
     expect(err.message).toContain("missing.sock");
   });
