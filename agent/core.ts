@@ -7,7 +7,7 @@ import { AgentError, conflict, notFound } from "./errors";
 import type { AgentBackend, BoundTo, CidataFiles, FunctionKind, HostDevice, PcieFunction } from "./backends/types";
 import { portableNetworkConfig } from "./network-config";
 import type { RuleSet } from "./rules";
-import type { CidataSpec, DiskSpec, NicSpec } from "./schemas";
+import { type CidataSpec, type DiskSpec, diskTargetId, type NicSpec, type PublicDiskSpec, publicDiskSpec } from "./schemas";
 import { toYaml } from "./yaml";
 
 export const AGENT_VERSION = "0.1.0";
@@ -50,7 +50,7 @@ export interface PutResult<T> {
   resource: T;
 }
 
-export type DiskView = DiskSpec & {
+export type DiskView = PublicDiskSpec & {
   name: string;
   state: State;
   function: PcieFunction;
@@ -231,7 +231,15 @@ export class AgentCore {
   // ---- disks ------------------------------------------------------------------------------------------------
 
   private diskView(d: DiskRecord): DiskView {
-    return { name: d.name, ...d.spec, state: d.state, function: d.fn, bdev: d.bdev, endpoint: d.endpoint, createdAt: d.createdAt.toISOString() };
+    return {
+      name: d.name,
+      ...publicDiskSpec(d.spec),
+      state: d.state,
+      function: d.fn,
+      bdev: d.bdev,
+      endpoint: d.endpoint,
+      createdAt: d.createdAt.toISOString(),
+    };
   }
 
   listDisks(): DiskView[] {
@@ -251,10 +259,9 @@ export class AgentCore {
         if (existing.key === key) return { created: false, resource: this.diskView(existing) };
         throw conflict("disk_exists", `disk "${name}" is already attached with a different spec; DELETE it first to change it`);
       }
-      const target = "nqn" in spec.target ? spec.target.nqn : spec.target.iqn;
+      const target = diskTargetId(spec);
       for (const other of this.disks.values()) {
-        const otherTarget = "nqn" in other.spec.target ? other.spec.target.nqn : other.spec.target.iqn;
-        if (otherTarget === target) throw conflict("target_in_use", `target ${target} is already attached as disk "${other.name}"`, "target");
+        if (diskTargetId(other.spec) === target) throw conflict("target_in_use", `target ${target} is already attached as disk "${other.name}"`, "target");
         if (spec.role === "boot" && other.spec.role === "boot")
           throw conflict("boot_disk_exists", `disk "${other.name}" is already the boot disk; a host has one`, "role");
       }

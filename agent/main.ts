@@ -2,11 +2,14 @@
 //   npx tsx agent/main.ts --backend sim|linux --port 0 --token <token> [--host 127.0.0.1] [--admin]
 //     sim:   [--latency zero|realistic] [--storage-url URL --storage-token T]
 //     linux: --state-dir DIR [--spdk-socket /var/tmp/spdk.sock] [--bridge br-int] [--ovs-rundir DIR]
-//            [--uplink PORT] [--nic-port-type dummy|internal]
+//            [--uplink PORT] [--nic-port-type dummy|internal] [--vxlan-local-ip IP]
+//            [--emulation spdk|qemu]  qemu (the real lab: hot-plug into the host's QEMU over QMP):
+//              --qmp-socket S --root-ports rp1,rp2,... [--qemu-netns FILE] [--dpu-netns FILE] [--id-prefix P]
+//              [--tap-prefix P] [--ceph-conf FILE]
 // The token may also come from ANVIL_AGENT_TOKEN (keeps it out of `ps`). Prints the listening URL as JSON.
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { createLinuxBackend } from "./backends/linux";
+import { createLinuxBackend, type LinuxBackendOptions } from "./backends/linux";
 import { createSimBackend } from "./backends/sim";
 import type { AgentBackend } from "./backends/types";
 import { createAgentServer } from "./server";
@@ -27,6 +30,15 @@ const { values } = parseArgs({
     "ovs-rundir": { type: "string" },
     uplink: { type: "string" },
     "nic-port-type": { type: "string" },
+    "vxlan-local-ip": { type: "string" },
+    emulation: { type: "string", default: "spdk" },
+    "qmp-socket": { type: "string" },
+    "qemu-netns": { type: "string" },
+    "dpu-netns": { type: "string" },
+    "root-ports": { type: "string" },
+    "id-prefix": { type: "string" },
+    "tap-prefix": { type: "string" },
+    "ceph-conf": { type: "string" },
   },
   strict: true,
 });
@@ -49,7 +61,28 @@ if (values.backend === "sim") {
   backend = createSimBackend({ latency: values.latency, storageUrl: values["storage-url"], storageToken: values["storage-token"] });
 } else if (values.backend === "linux") {
   if (!values["state-dir"]) fail("--state-dir is required with --backend linux");
+  let emulation: LinuxBackendOptions["emulation"];
+  if (values.emulation === "qemu") {
+    if (!values["qmp-socket"]) fail("--qmp-socket is required with --emulation qemu");
+    const rootPorts = (values["root-ports"] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (rootPorts.length === 0) fail("--root-ports rp1,rp2,... (the host's free pcie-root-port ids) is required with --emulation qemu");
+    emulation = {
+      kind: "qemu",
+      qmpSocket: values["qmp-socket"],
+      rootPorts,
+      qemuNetns: values["qemu-netns"],
+      dpuNetns: values["dpu-netns"],
+      idPrefix: values["id-prefix"],
+      tapPrefix: values["tap-prefix"],
+      cephConf: values["ceph-conf"],
+    };
+  } else if (values.emulation !== "spdk") fail(`--emulation must be spdk or qemu, got ${values.emulation}`);
   backend = await createLinuxBackend({
+    emulation,
+    vxlanLocalIp: values["vxlan-local-ip"],
     stateDir: values["state-dir"],
     spdkSocket: values["spdk-socket"],
     bridge: values.bridge,

@@ -47,6 +47,9 @@ describe("openapi.yaml", () => {
       "payload_too_large",
       "injected_fault",
       "spdk_error",
+      "unsupported_transport",
+      "unplug_timeout",
+      "no_free_root_port",
     ]) {
       expect(yaml, code).toContain(code);
     }

@@ -56,6 +56,38 @@ const diskCommon = {
   readOnly: z.boolean().default(false),
 };
 
+/** Ceph pool, namespace and image names: what `rbd` accepts without quoting (no '/', '@' or spaces). */
+const cephName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "must be 1-128 characters of A-Z, a-z, 0-9, '_', '.' and '-'");
+/** A Ceph monitor as host:port (IPv6 in brackets); the port defaults to 3300 (msgr2). Normalized to host:port. */
+const cephMonitor = z
+  .string()
+  .max(260)
+  .transform((s, ctx) => {
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(s);
+    const host = m?.[1] ?? m?.[2];
+    const port = m?.[3] === undefined ? 3300 : Number(m[3]);
+    if (!m || !host || (m[1] !== undefined && !ipaddr.isValid(host)) || !hostAddress.safeParse(host).success || port < 1 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: "must be a monitor address like 127.0.0.1:3300 or [fd00::1]:3300" });
+      return z.NEVER;
+    }
+    return m[1] !== undefined ? `[${host}]:${port}` : `${host}:${port}`;
+  });
+/** A cephx secret as `ceph auth get-key` prints it (base64). The message never repeats the value. */
+const cephxKey = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9+/]{4}){4,32}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, "must be a cephx secret in base64, as `ceph auth get-key` prints it");
+
+/** Splits a normalized monitor ("host:port" or "[v6]:port") into its parts. */
+export function parseMonitor(mon: string): { host: string; port: number } {
+  const i = mon.lastIndexOf(":");
+  const host = mon.slice(0, i);
+  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(mon.slice(i + 1)) };
+}
+
 export const DiskSpecSchema = z.discriminatedUnion("transport", [
   z
     .object({
@@ -73,8 +105,42 @@ export const DiskSpecSchema = z.discriminatedUnion("transport", [
       ...diskCommon,
     })
     .strict(),
+  z
+    .object({
+      transport: z.literal("rbd"),
+      target: z
+        .object({
+          pool: cephName,
+          namespace: cephName.optional(),
+          image: cephName,
+          monitors: z.array(cephMonitor).min(1).max(16),
+          /** Ceph client name without the "client." prefix, e.g. "admin". */
+          user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, "must be a Ceph client name without the client. prefix, e.g. admin"),
+        })
+        .strict(),
+      /** cephx secret; never echoed in replies, inventory, logs or errors (see publicDiskSpec). */
+      key: cephxKey,
+      ...diskCommon,
+    })
+    .strict(),
 ]);
 export type DiskSpec = z.infer<typeof DiskSpecSchema>;
+/** A disk spec as the agent shows it: everything but secrets. */
+export type PublicDiskSpec = DiskSpec extends infer D ? (D extends { key: string } ? Omit<D, "key"> : D) : never;
+
+/** The spec without its secret (rbd's cephx key), for replies and inventory. */
+export function publicDiskSpec(spec: DiskSpec): PublicDiskSpec {
+  if (spec.transport !== "rbd") return spec;
+  const { key: _secret, ...rest } = spec;
+  return rest;
+}
+
+/** What identifies the remote volume, so one volume is attached at most once per DPU. */
+export function diskTargetId(spec: DiskSpec): string {
+  if (spec.transport === "nvme-tcp") return spec.target.nqn;
+  if (spec.transport === "iscsi") return spec.target.iqn;
+  return `rbd:${spec.target.pool}/${spec.target.namespace ? `${spec.target.namespace}/` : ""}${spec.target.image}`;
+}
 
 // ---- cidata ------------------------------------------------------------------------------------------------
 

@@ -52,11 +52,16 @@ function startFakeSpdk(path: string): Promise<Server> {
       let reply: unknown;
       if (req.method === "bdev_nvme_attach_controller") {
         reply = p.subnqn.endsWith(":missing") ? { error: { code: -32602, message: "Unable to connect to subsystem" } } : { result: [`${p.name}n1`] };
-      } else if (["bdev_iscsi_create", "bdev_aio_create"].includes(req.method)) reply = { result: p.name };
+      } else if (["bdev_iscsi_create", "bdev_aio_create", "bdev_rbd_create"].includes(req.method)) reply = { result: p.name };
       else if (
-        ["vfu_virtio_create_blk_endpoint", "vfu_virtio_delete_endpoint", "bdev_nvme_detach_controller", "bdev_iscsi_delete", "bdev_aio_delete"].includes(
-          req.method,
-        )
+        [
+          "vfu_virtio_create_blk_endpoint",
+          "vfu_virtio_delete_endpoint",
+          "bdev_nvme_detach_controller",
+          "bdev_iscsi_delete",
+          "bdev_aio_delete",
+          "bdev_rbd_delete",
+        ].includes(req.method)
       )
         reply = { result: true };
       else reply = { error: { code: -32601, message: "Method not found" } };
@@ -132,6 +137,81 @@ describe("disks through SPDK JSON-RPC", () => {
       ["vfu_virtio_delete_endpoint", "anvil-blk-pf0vf1"],
       ["bdev_iscsi_delete", "anvil-data"],
     ]);
+  });
+
+  it("attaches Ceph RBD with bdev_rbd_create and never shows the cephx key", async () => {
+    spdkCalls.length = 0;
+    const key = "AQBmZWVkZmFjZWZlZWRmYWNlZmVlZGZhY2U9PT09PQ==";
+    const r = await call("PUT", "/v1/disks/ceph", {
+      transport: "rbd",
+      target: { pool: "rbd", image: "vol-3", monitors: ["127.0.0.1", "[fd00::2]:6789"], user: "anvil" },
+      key,
+      role: "data",
+    });
+    expect(r.status).toBe(201);
+    expect(spdkCalls).toEqual([
+      {
+        method: "bdev_rbd_create",
+        params: {
+          name: "anvil-ceph",
+          pool_name: "rbd",
+          rbd_name: "vol-3",
+          user_id: "anvil",
+          block_size: 512,
+          config: { mon_host: "127.0.0.1:3300,[fd00::2]:6789", key, auth_client_required: "cephx" },
+        },
+      },
+      { method: "vfu_virtio_create_blk_endpoint", params: { name: "anvil-blk-pf0vf1", bdev_name: "anvil-ceph", num_queues: 4, qsize: 256 } },
+    ]);
+    expect(r.json.target).toEqual({ pool: "rbd", image: "vol-3", monitors: ["127.0.0.1:3300", "[fd00::2]:6789"], user: "anvil" });
+    const again = await call("PUT", "/v1/disks/ceph", {
+      transport: "rbd",
+      target: { pool: "rbd", image: "vol-3", monitors: ["127.0.0.1:3300", "[fd00::2]:6789"], user: "anvil" },
+      key,
+      role: "data",
+    });
+    expect(again.status).toBe(200);
+    for (const path of ["/v1/disks", "/v1/disks/ceph", "/v1/inventory", "/v1/health"]) {
+      const text = await (await fetch(lab.url + path, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      expect(text, path).not.toContain(key);
+    }
+    for (const text of [JSON.stringify(r.json), JSON.stringify(again.json)]) expect(text).not.toContain(key);
+    expect(await readFile(join(dir, "agent", "agent-state.json"), "utf8")).not.toContain(key);
+    spdkCalls.length = 0;
+    expect((await call("DELETE", "/v1/disks/ceph")).status).toBe(204);
+    expect(spdkCalls.map((c) => [c.method, c.params.name])).toEqual([
+      ["vfu_virtio_delete_endpoint", "anvil-blk-pf0vf1"],
+      ["bdev_rbd_delete", "anvil-ceph"],
+    ]);
+  });
+
+  it("refuses a malformed rbd spec with a message that does not repeat the key", async () => {
+    const bad = "not a key!";
+    const r = await call("PUT", "/v1/disks/ceph2", {
+      transport: "rbd",
+      target: { pool: "rbd", image: "vol-4", monitors: ["127.0.0.1:3300"], user: "anvil" },
+      key: bad,
+      role: "data",
+    });
+    expect(r.status).toBe(422);
+    expect(r.json.error).toMatchObject({ code: "invalid_request", field: "key" });
+    expect(JSON.stringify(r.json)).not.toContain(bad);
+    const mon = await call("PUT", "/v1/disks/ceph2", {
+      transport: "rbd",
+      target: { pool: "rbd", image: "vol-4", monitors: ["127.0.0.1:99999"], user: "anvil" },
+      key: "AQBmZWVkZmFjZWZlZWRmYWNlZmVlZGZhY2U9PT09PQ==",
+      role: "data",
+    });
+    expect(mon.status).toBe(422);
+    expect(mon.json.error.field).toBe("target.monitors[0]");
+    const ns = await call("PUT", "/v1/disks/ceph2", {
+      transport: "rbd",
+      target: { pool: "rbd", namespace: "t1", image: "vol-4", monitors: ["127.0.0.1:3300"], user: "anvil" },
+      key: "AQBmZWVkZmFjZWZlZWRmYWNlZmVlZGZhY2U9PT09PQ==",
+      role: "data",
+    });
+    expect(ns.status).toBe(422);
+    expect(ns.json.error.code).toBe("unsupported_transport");
   });
 
   it("reports an SPDK error as 502 and leaks no function", async () => {

@@ -1,31 +1,35 @@
-// The real DPU backend. Disks: SPDK JSON-RPC (bdev_nvme_attach_controller / bdev_iscsi_create, then
-// vfu_virtio_create_blk_endpoint) on the unix socket. Seed images: genisoimage -volid cidata -joliet -rock,
-// served through an SPDK aio bdev and a virtio-blk endpoint. NICs: an OVS port on br-int standing for the
-// virtio-net function's representor (tag = VLAN, or a local VLAN + VXLAN tunnel ports for a VNI) and the port's
-// security rules as conntrack flows (ovs-flows.ts), replaced atomically with an OpenFlow 1.4 bundle.
+// The real DPU backend. Host functions come from a device emulation (device-emulation.ts): `spdk` on a BlueField
+// (disks: bdev_nvme_attach_controller / bdev_iscsi_create / bdev_rbd_create, then vfu_virtio_create_blk_endpoint;
+// seed images: an aio bdev behind a virtio-blk endpoint; NICs: the VF's representor), or `qemu` in the real lab
+// (virtio devices hot-plugged into the host's QEMU over QMP, qemu-emulation.ts). Seed images: genisoimage -volid
+// cidata -joliet -rock. NICs: an OVS port on br-int standing for the virtio-net function (tag = VLAN, or a local
+// VLAN + VXLAN tunnel ports for a VNI) and the port's security rules as conntrack flows (ovs-flows.ts), replaced
+// atomically with an OpenFlow 1.4 bundle.
 // Everything created is journaled in stateDir/agent-state.json, so reset() also cleans a previous run's leftovers.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { isIPv6 } from "node:net";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
 import type { CidataSpec, DiskSpec, NicSpec } from "../schemas";
 import { allAgentCookies, baseFlows, cookieMatch, networkKey, nicFlows } from "./ovs-flows";
-import { SpdkRpcClient } from "./spdk-rpc";
+import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
+import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
 import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
 
 export interface LinuxBackendOptions {
   /** Directory for the journal and seed images (created if missing). */
   stateDir: string;
-  /** SPDK JSON-RPC socket. */
+  /** How functions reach the host: SPDK (BlueField, the default) or QMP hot-plug into the host's QEMU (real lab). */
+  emulation?: { kind: "spdk" } | ({ kind: "qemu" } & QemuEmulationOptions);
+  /** SPDK JSON-RPC socket (spdk emulation). */
   spdkSocket?: string;
   bridge?: string;
   /** OVS_RUNDIR for ovs-vsctl/ovs-ofctl (db.sock and <bridge>.mgmt live there); default: the system's. */
   ovsRunDir?: string;
   /** Trunk port on the bridge that carries VLAN networks to the fabric; without it VLAN networks are local. */
   uplinkPort?: string;
-  /** Interface type for NIC ports: unset for real representors, "dummy" or "internal" in tests. */
+  /** Interface type for NIC ports (spdk emulation): unset for real representors, "dummy" or "internal" in tests. */
   nicPortType?: string;
   /** NIC ports get ofport_request = ofportBase + VF, so flows can be installed before the port appears. */
   ofportBase?: number;
@@ -49,17 +53,10 @@ interface NicJournal {
   vni?: number;
   remoteIps: string[];
 }
-interface BlkJournal {
-  kind: "nvme" | "iscsi" | "aio";
-  /** Controller (nvme) or bdev (iscsi/aio) name to delete. */
-  owner: string;
-  bdev: string;
-  endpoint: string;
-}
+/** The NICs' part is the backend's; every other key belongs to the device emulation (EmulationJournal). */
 interface Journal {
   nics: Record<string, NicJournal>;
-  disks: Record<string, BlkJournal>;
-  cidata: Record<string, BlkJournal>;
+  [section: string]: unknown;
 }
 
 const PACKAGES: Record<string, string> = {
@@ -92,14 +89,13 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   const ofportBase = opts.ofportBase ?? 1000;
   const [vlanLo, vlanHi] = opts.localVlanRange ?? [4000, 4094];
   const env = { ...process.env, ...(opts.ovsRunDir ? { OVS_RUNDIR: opts.ovsRunDir } : {}) };
-  const spdk = new SpdkRpcClient(opts.spdkSocket ?? "/var/tmp/spdk.sock");
   const journalPath = join(opts.stateDir, "agent-state.json");
   await mkdir(opts.stateDir, { recursive: true });
 
   // Fail at start, with the package to install, rather than on the first request.
   for (const tool of ["ovs-vsctl", "ovs-ofctl", "genisoimage"]) await run(tool, ["--version"], { env });
 
-  let journal: Journal = { nics: {}, disks: {}, cidata: {} };
+  let journal: Journal = { nics: {} };
   try {
     journal = { ...journal, ...(JSON.parse(await readFile(journalPath, "utf8")) as Partial<Journal>) };
   } catch (err) {
@@ -109,6 +105,21 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     await writeFile(`${journalPath}.tmp`, JSON.stringify(journal));
     await rename(`${journalPath}.tmp`, journalPath);
   };
+  const emulationJournal: EmulationJournal = {
+    section<T extends object>(key: string, init: () => T): T {
+      if (key === "nics") throw new Error("the nics journal section belongs to the linux backend");
+      journal[key] ??= init();
+      return journal[key] as T;
+    },
+    save,
+  };
+  const emulation: DeviceEmulation =
+    opts.emulation?.kind === "qemu"
+      ? await createQemuEmulation(opts.emulation, emulationJournal)
+      : createSpdkEmulation(
+          { socket: opts.spdkSocket ?? "/var/tmp/spdk.sock", nicPortType: opts.nicPortType, blkQueues: opts.blkQueues, blkQueueSize: opts.blkQueueSize },
+          emulationJournal,
+        );
 
   const vsctl = (...args: string[]) => run("ovs-vsctl", ["--timeout=20", ...args], { env });
   /** Applies flow changes atomically (OpenFlow 1.4 bundle): either all lines take effect or none. */
@@ -222,15 +233,6 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       rules: spec.rules,
     });
 
-  const endpointName = (fn: PcieFunction) => `anvil-blk-pf${fn.pf}vf${fn.vf}`;
-  const createEndpoint = (bdev: string, fn: PcieFunction) =>
-    spdk.call("vfu_virtio_create_blk_endpoint", { name: endpointName(fn), bdev_name: bdev, num_queues: opts.blkQueues ?? 4, qsize: opts.blkQueueSize ?? 256 });
-  const destroyBlk = async (j: BlkJournal) => {
-    await spdk.call("vfu_virtio_delete_endpoint", { name: j.endpoint });
-    if (j.kind === "nvme") await spdk.call("bdev_nvme_detach_controller", { name: j.owner });
-    else if (j.kind === "iscsi") await spdk.call("bdev_iscsi_delete", { name: j.owner });
-    else await spdk.call("bdev_aio_delete", { name: j.owner });
-  };
   const cidataDir = (name: string) => join(opts.stateDir, "cidata", name);
 
   let dpuOs = opts.dpuOs;
@@ -246,52 +248,12 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     kind: "linux",
     dpuOs: dpuOs ?? "Linux",
 
-    async attachDisk(name: string, spec: DiskSpec, fn: PcieFunction): Promise<DiskAttachment> {
-      const ctrl = `anvil-${name}`;
-      let j: BlkJournal;
-      if (spec.transport === "nvme-tcp") {
-        const bdevs = await spdk.call<string[]>("bdev_nvme_attach_controller", {
-          name: ctrl,
-          trtype: "TCP",
-          traddr: spec.target.address,
-          adrfam: isIPv6(spec.target.address) ? "IPv6" : "IPv4",
-          trsvcid: String(spec.target.port),
-          subnqn: spec.target.nqn,
-          hostnqn: spec.hostNqn,
-        });
-        if (!Array.isArray(bdevs) || bdevs.length === 0) {
-          await spdk.call("bdev_nvme_detach_controller", { name: ctrl }).catch(() => undefined);
-          throw new BackendError("no_namespace", `subsystem ${spec.target.nqn} exposes no namespace`);
-        }
-        j = { kind: "nvme", owner: ctrl, bdev: bdevs[0], endpoint: endpointName(fn) };
-      } else {
-        const host = isIPv6(spec.target.address) ? `[${spec.target.address}]` : spec.target.address;
-        await spdk.call("bdev_iscsi_create", {
-          name: ctrl,
-          initiator_iqn: spec.initiatorIqn,
-          url: `iscsi://${host}:${spec.target.port}/${spec.target.iqn}/${spec.target.lun}`,
-        });
-        j = { kind: "iscsi", owner: ctrl, bdev: ctrl, endpoint: endpointName(fn) };
-      }
-      try {
-        await createEndpoint(j.bdev, fn);
-      } catch (err) {
-        await (j.kind === "nvme" ? spdk.call("bdev_nvme_detach_controller", { name: ctrl }) : spdk.call("bdev_iscsi_delete", { name: ctrl })).catch(
-          () => undefined,
-        );
-        throw err;
-      }
-      journal.disks[name] = j;
-      await save();
-      return { bdev: j.bdev, endpoint: j.endpoint };
+    attachDisk(name: string, spec: DiskSpec, fn: PcieFunction): Promise<DiskAttachment> {
+      return emulation.attachDisk(name, spec, fn);
     },
 
-    async detachDisk(name: string): Promise<void> {
-      const j = journal.disks[name];
-      if (!j) return;
-      await destroyBlk(j);
-      delete journal.disks[name];
-      await save();
+    detachDisk(name: string): Promise<void> {
+      return emulation.detachDisk(name);
     },
 
     async publishCidata(name: string, _spec: CidataSpec, files: CidataFiles, fn: PcieFunction): Promise<CidataAttachment> {
@@ -301,17 +263,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       const names = Object.keys(files) as (keyof CidataFiles)[];
       for (const f of names) await writeFile(join(dir, f), files[f]!);
       await run("genisoimage", ["-quiet", "-output", "seed.iso", "-volid", "cidata", "-joliet", "-rock", ...names], { cwd: dir, env });
-      const bdev = `anvil-cidata-${name}`;
-      await spdk.call("bdev_aio_create", { name: bdev, filename: join(dir, "seed.iso"), readonly: true });
-      try {
-        await createEndpoint(bdev, fn);
-      } catch (err) {
-        await spdk.call("bdev_aio_delete", { name: bdev }).catch(() => undefined);
-        throw err;
-      }
-      journal.cidata[name] = { kind: "aio", owner: bdev, bdev, endpoint: endpointName(fn) };
-      await save();
-      return { bdev, endpoint: endpointName(fn) };
+      return emulation.attachSeed(name, join(dir, "seed.iso"), fn);
     },
 
     async cidataImage(name: string): Promise<Buffer> {
@@ -319,17 +271,15 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     },
 
     async removeCidata(name: string): Promise<void> {
-      const j = journal.cidata[name];
-      if (j) await destroyBlk(j);
-      delete journal.cidata[name];
-      await save();
+      await emulation.detachSeed(name);
       await rm(cidataDir(name), { recursive: true, force: true });
     },
 
     async createNic(name: string, spec: NicSpec, fn: PcieFunction): Promise<NicAttachment> {
       await ensureBase();
       const tag = tagFor(spec);
-      const port = `pf${fn.pf}vf${fn.vf}`;
+      const nicFn = await emulation.createNicFunction(name, spec, fn);
+      const port = nicFn.port;
       const j: NicJournal = {
         id: nicIdFree(),
         port,
@@ -338,8 +288,13 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
         ...(spec.network.type === "vxlan" ? { vni: spec.network.vni } : {}),
         remoteIps: spec.network.type === "vxlan" ? (spec.network.remoteIps ?? []) : [],
       };
-      // Flows first (they match the requested ofport), then the port: no moment where the port switches unfiltered.
-      await applyBundle([`delete cookie=${cookieMatch(j.id)}`, ...flowsFor(j, spec).map((l) => `add ${l}`)]);
+      try {
+        // Flows first (they match the requested ofport), then the port: no moment where the port switches unfiltered.
+        await applyBundle([`delete cookie=${cookieMatch(j.id)}`, ...flowsFor(j, spec).map((l) => `add ${l}`)]);
+      } catch (err) {
+        await emulation.deleteNicFunction(name).catch(() => undefined);
+        throw err;
+      }
       journal.nics[name] = j;
       await save();
       try {
@@ -357,7 +312,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
           "set",
           "Interface",
           port,
-          ...(opts.nicPortType ? [`type=${opts.nicPortType}`] : []),
+          ...(nicFn.portType ? [`type=${nicFn.portType}`] : []),
           `ofport_request=${j.ofport}`,
           `mtu_request=${spec.mtu}`,
           `external_ids:iface-id=${name}`,
@@ -375,6 +330,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       } catch (err) {
         await vsctl("--if-exists", "del-port", bridge, port).catch(() => undefined);
         await applyBundle([`delete cookie=${cookieMatch(j.id)}`]).catch(() => undefined);
+        await emulation.deleteNicFunction(name).catch(() => undefined);
         delete journal.nics[name];
         await save();
         await syncTunnels().catch(() => undefined);
@@ -391,31 +347,20 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
 
     async deleteNic(name: string): Promise<void> {
       const j = journal.nics[name];
-      if (!j) return;
+      if (!j) {
+        await emulation.deleteNicFunction(name);
+        return;
+      }
       await applyBundle([`delete cookie=${cookieMatch(j.id)}`]);
       await vsctl("--if-exists", "del-port", bridge, j.port);
+      await emulation.deleteNicFunction(name);
       delete journal.nics[name];
       await save();
       await syncTunnels();
     },
 
     async reset(): Promise<void> {
-      const failures: string[] = [];
-      // SPDK objects from the journal; "no such device" means already gone.
-      for (const [kind, map] of [
-        ["disk", journal.disks],
-        ["cidata", journal.cidata],
-      ] as const) {
-        for (const [name, j] of Object.entries(map)) {
-          try {
-            await destroyBlk(j);
-          } catch (err) {
-            const code = (err as { rpcCode?: number }).rpcCode;
-            if (code !== -19 && code !== -32602) failures.push(`${kind} ${name}: ${(err as Error).message}`);
-          }
-          delete map[name];
-        }
-      }
+      const failures = await emulation.reset();
       await rm(join(opts.stateDir, "cidata"), { recursive: true, force: true });
       // Every port the agent marked as its own, and every flow with the agent's cookie prefix.
       const ports = (await vsctl("--format=csv", "--data=bare", "--no-headings", "--columns=name", "find", "Port", `external_ids:anvil-owner=${owner}`))
@@ -429,6 +374,10 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       journal.nics = {};
       await save();
       if (failures.length) throw new BackendError("reset_incomplete", `reset left objects behind: ${failures.join("; ")}`);
+    },
+
+    async close(): Promise<void> {
+      await emulation.close?.();
     },
   };
 }

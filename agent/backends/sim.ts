@@ -86,7 +86,8 @@ export function createSimBackend(opts: SimBackendOptions = {}): AgentBackend {
   }
 
   async function connectTarget(spec: DiskSpec): Promise<void> {
-    if (!opts.storageUrl || !opts.storageToken) return;
+    // rbd volumes live in Ceph, not in the lab's storage service: nothing to connect there.
+    if (!opts.storageUrl || !opts.storageToken || spec.transport === "rbd") return;
     const body = spec.transport === "nvme-tcp" ? { nqn: spec.target.nqn, initiator: spec.hostNqn } : { iqn: spec.target.iqn, initiator: spec.initiatorIqn };
     let res: Response;
     try {
