@@ -203,11 +203,6 @@ export interface StorageClient {
   /** Data plane: the volume's bytes, sizeBytes long (a clone reads through to its parent). */
   readVolumeData(id: string, opts?: { signal?: AbortSignal }): Promise<import("node:stream").Readable>;
 
-  /** Data plane: writes a raw or qcow2 disk file into the volume from offset 0 (conversion done by the backend). */
-  writeVolumeData(id: string, file: { path: string; format: "raw" | "qcow2" }, opts?: { signal?: AbortSignal }): Promise<Volume>;
-  /** Data plane: the volume's bytes, sizeBytes long (a clone reads through to its parent). */
-  readVolumeData(id: string, opts?: { signal?: AbortSignal }): Promise<import("node:stream").Readable>;
-
   /** Walks every page of a list call. */
   listAll<T, Q extends PageQuery>(list: (q?: Q) => Promise<Page<T>>, q?: NoInfer<Omit<Q, "cursor">>): AsyncGenerator<T>;
   close(): Promise<void>;
@@ -426,14 +421,6 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
         message: "the storage service's targets (NVMe-oF/iSCSI) have no secret to hand out; targetSecret is for rbd targets",
       });
     },
-    // The data plane over HTTP is another change (see the HTTP storage service); until it lands these say so.
-    writeVolumeData: async () => {
-      throw new StorageError({ status: 400, code: "not_supported", message: "writing volume data is not supported by this storage client" });
-    },
-    readVolumeData: async () => {
-      throw new StorageError({ status: 400, code: "not_supported", message: "reading volume data is not supported by this storage client" });
-    },
-
     // A whole write from offset 0 converges (the same bytes again are the same volume), so it is safe to retry.
     async writeVolumeData(id, file, opts) {
       const raw = await rawFileOf(file, opts?.signal);
