@@ -36,7 +36,7 @@ function upload(body: Buffer, q: Record<string, string>, who: keyof Fixtures["pr
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** A real qcow2 made by qemu-img from `data` (raw), grown to `virtualBytes` when given. */
-export function qcow2Of(data: Buffer, virtualBytes?: number): Buffer {
+function qcow2Of(data: Buffer, virtualBytes?: number): Buffer {
   const raw = path.join(dir, `${uniq("d")}.raw`);
   const out = path.join(dir, `${uniq("d")}.qcow2`);
   writeFileSync(raw, data);
