@@ -104,6 +104,7 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
     pointStorageAtLab(manifest.storage);
     const { getStorage, defaultLogicalPoolId } = await import("../server/storage/backend");
     const { buildImage } = await import("../server/storage/images");
+    const { withSampleImage } = await import("../server/storage/sample-image");
     const [pool] = await db
       .insert(s.pools)
       .values({ name: `bench-${slug}`, resourceClass: "bm.bench" })
@@ -119,11 +120,11 @@ async function run(count: number, latency: "zero" | "realistic", slug: string) {
     await db
       .insert(s.quotas)
       .values({ tenantId: tenant!.id, instances: 10_000, cores: 10_000_000, ramGiB: 10_000_000, volumes: 10_000, volumeGiB: 1_000_000, addresses: 10_000 });
-    const image = await buildImage(
-      { db, principal: null, requestId: "bench" },
-      { name: `debian-${slug}`, os: "debian", version: "12", visibility: "public" },
-      { kind: "upload", fileBytes: 4096, format: "raw" },
-      { sizeBytes: 2 * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+    const image = await withSampleImage(4096, async (build) =>
+      buildImage({ db, principal: null, requestId: "bench" }, { name: `debian-${slug}`, os: "debian", version: "12", visibility: "public" }, build, {
+        sizeBytes: 2 * 1024 ** 3,
+        logicalPoolId: await defaultLogicalPoolId(),
+      }),
     );
     const caller = createCaller({
       db,

@@ -20,6 +20,7 @@ const s = await import("../db/schema");
 const { startTestStorage } = await import("@/test/storage");
 const { getStorage, defaultLogicalPoolId } = await import("../server/storage/backend");
 const { buildImage } = await import("../server/storage/images");
+const { withSampleImage } = await import("../server/storage/sample-image");
 const { createCaller } = await import("../server/api/root");
 const svc = await startTestStorage({ latency });
 const db = getDb();
@@ -30,11 +31,11 @@ try {
   await db.insert(s.users).values({ id: userId, email: "bench@test.local", name: "bench" });
   await db.insert(s.memberships).values({ tenantId: tenant!.id, userId, role: "tenant-member" });
   await db.insert(s.quotas).values({ tenantId: tenant!.id, volumes: n + 10, volumeGiB: (n + 10) * 20 });
-  const image = await buildImage(
-    { db, principal: null, requestId: "bench" },
-    { name: "ubuntu-24.04", os: "ubuntu", version: "24.04", visibility: "public" },
-    { kind: "upload", fileBytes: 2 * 1024 ** 3, format: "qcow2" },
-    { sizeBytes: 10 * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+  const image = await withSampleImage(64 * 1024 * 1024, async (build) =>
+    buildImage({ db, principal: null, requestId: "bench" }, { name: "ubuntu-24.04", os: "ubuntu", version: "24.04", visibility: "public" }, build, {
+      sizeBytes: 10 * 1024 ** 3,
+      logicalPoolId: await defaultLogicalPoolId(),
+    }),
   );
   const caller = createCaller({
     db,

@@ -109,6 +109,7 @@ const DEMO_NETWORKS = [
 async function seedDemoContent(): Promise<void> {
   const db = getDb();
   const { buildImage } = await import("@/server/storage/images");
+  const { withSampleImage } = await import("@/server/storage/sample-image");
   const { defaultLogicalPoolId, getStorage } = await import("@/server/storage/backend");
   const storage = getStorage();
   for (const img of DEMO_IMAGES) {
@@ -124,11 +125,13 @@ async function seedDemoContent(): Promise<void> {
       if (alive) continue;
     }
     if (row) await db.delete(images).where(eq(images.id, row.id));
-    await buildImage(
-      { db, principal: null, requestId: "dev-lab" },
-      { name: img.name, os: img.os, version: img.version, visibility: "public", tenantId: null },
-      { kind: "upload", fileBytes: 64 * 1024 * 1024, format: "raw" },
-      { sizeBytes: img.gib * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+    await withSampleImage(64 * 1024 * 1024, async (build) =>
+      buildImage(
+        { db, principal: null, requestId: "dev-lab" },
+        { name: img.name, os: img.os, version: img.version, visibility: "public", tenantId: null },
+        build,
+        { sizeBytes: img.gib * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+      ),
     );
   }
   const { createCaller } = await import("@/server/api/root");

@@ -208,11 +208,14 @@ export async function snapshotFixture(fx: Fixtures) {
 export async function imageFixture(fx: Fixtures, visibility: "public" | "tenant" = "public") {
   const { logicalPoolId } = await storageFixture(fx);
   const { buildImage } = await import("@/server/storage/images");
-  return buildImage(
-    { db: fx.db, principal: null, requestId: "authz-fixture" },
-    { name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1", visibility, tenantId: visibility === "tenant" ? fx.tenant.id : null },
-    { kind: "upload", fileBytes: 4096, format: "raw" },
-    { sizeBytes: 1024 ** 3, logicalPoolId },
+  const { withSampleImage } = await import("@/server/storage/sample-image");
+  return withSampleImage(4096, async (build) =>
+    buildImage(
+      { db: fx.db, principal: null, requestId: "authz-fixture" },
+      { name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1", visibility, tenantId: visibility === "tenant" ? fx.tenant.id : null },
+      build,
+      { sizeBytes: 1024 ** 3, logicalPoolId },
+    ),
   );
 }
 

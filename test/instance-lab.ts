@@ -46,12 +46,15 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
     .onConflictDoUpdate({ target: s.quotas.tenantId, set: quota });
 
   const { buildImage } = await import("@/server/storage/images");
+  const { withSampleImage } = await import("@/server/storage/sample-image");
   const { defaultLogicalPoolId } = await import("@/server/storage/backend");
-  const image = await buildImage(
-    { db, principal: null, requestId: "instance-lab" },
-    { name: uniq("debian"), os: "debian", version: "12", visibility: "public", tenantId: null },
-    { kind: "upload", fileBytes: 4096, format: "raw" },
-    { sizeBytes: 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+  const image = await withSampleImage(4096, async (build) =>
+    buildImage(
+      { db, principal: null, requestId: "instance-lab" },
+      { name: uniq("debian"), os: "debian", version: "12", visibility: "public", tenantId: null },
+      build,
+      { sizeBytes: 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
+    ),
   );
   const t = callerAs(fx, "tenantAdmin");
   const vpc = await t.vpcs.create({ tenant: fx.tenant.slug, name: uniq("vpc"), cidr: "10.1.0.0/16" } as never);

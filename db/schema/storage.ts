@@ -44,9 +44,12 @@ export const images = pgTable(
     storageVolumeId: text("storage_volume_id"),
     storageSnapshotId: text("storage_snapshot_id"),
     state: imageState("state").notNull().default("creating"),
+    /** SHA-256 (hex) of the file uploaded or imported, computed as it arrived; null for images made from snapshots. */
+    checksumSha256: text("checksum_sha256"),
     ...timestamps(),
   },
   (t) => [
+    check("images_checksum_hex", sql`${t.checksumSha256} ~ '^[0-9a-f]{64}$'`),
     // One name per scope: all public images share a scope; each tenant's private images have their own.
     uniqueIndex("images_scope_name_uq").on(sql`coalesce(${t.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`, sql`lower(${t.name})`),
     uniqueIndex("images_storage_volume_uq").on(t.storageVolumeId),

@@ -12,8 +12,6 @@ import { createStorageClient, type StorageClient } from "@/server/drivers/storag
 interface Cached {
   key: string;
   client: StorageClient;
-  url: string;
-  token: string;
 }
 const g = globalThis as typeof globalThis & { __anvilStorage?: Cached };
 
@@ -71,37 +69,9 @@ export function getStorage(): StorageClient {
   } catch (e) {
     throw new TRPCError({ code: "PRECONDITION_FAILED", message: `The storage configuration is not usable: ${(e as Error).message}` });
   }
-  g.__anvilStorage = { key, client, url: cfg.kind === "http" ? cfg.url : "", token: cfg.kind === "http" ? cfg.token : "" };
+  g.__anvilStorage = { key, client };
   if (old) void old.client.close().catch(() => {});
   return client;
-}
-
-/**
- * Lab/data-plane control the typed driver deliberately leaves out: simulate writing `bytes` into a volume
- * (POST /v1/volumes/:id/write). The lab has no data plane, so an uploaded image's bytes are "written" this way;
- * a production backend would stream the file to the volume's target instead.
- */
-export async function writeVolumeBytes(storageVolumeId: string, bytes: number): Promise<void> {
-  getStorage();
-  // Ceph stores real bytes (StorageClient.writeVolumeData); there is no byte counter to bump.
-  if (storageConfig()?.kind === "ceph") return;
-  const { url, token } = g.__anvilStorage!;
-  const res = await fetch(`${url.replace(/\/+$/, "")}/v1/volumes/${encodeURIComponent(storageVolumeId)}/write`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ bytes }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!res.ok) {
-    const text = await res.text();
-    let message = `storage service answered ${res.status} to the image write`;
-    try {
-      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
-    } catch {
-      // not JSON: keep the generic message
-    }
-    throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Writing the image to storage failed: ${message}` });
-  }
 }
 
 /** The logical pool new tenant volumes and images go to: ANVIL_STORAGE_POOL (name or id), else "default", else the first. */

@@ -1,6 +1,8 @@
 // Building system-disk images on the storage service. Every image owns one storage volume holding its bytes and
 // a "golden" snapshot of it; system disks are thin clones of the golden snapshot. Three ways in:
-//  - upload: a new volume of the image's size, the file's bytes written to it, then the golden snapshot;
+//  - upload (a file sent to Anvil, or imported from a URL): a new volume of the image's size, the file's bytes
+//    written to it through the storage data plane (qcow2 converted to raw), then the golden snapshot; the file's
+//    SHA-256 is kept on the image;
 //  - from a tenant snapshot or another image (clone): a thin clone of that snapshot, flattened so the image no
 //    longer depends on its source (the tenant may delete the volume; the source image may go), then snapshotted.
 // The record is written first (state creating, audited) and every service call carries an idempotency key derived
@@ -13,10 +15,11 @@ import { images, tenants } from "@/db/schema";
 import { GiB, type ImageMeta } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
 import type { StorageClient } from "@/server/drivers/storage/client";
+import { DiskFileError } from "@/server/drivers/storage/disk-file";
 import { audit } from "@/server/services/audit";
 import { fieldError, storageError } from "../api/errors";
 import { transact } from "../api/transact";
-import { getStorage, IMAGES_NAMESPACE, writeVolumeBytes } from "./backend";
+import { getStorage, IMAGES_NAMESPACE } from "./backend";
 import { dropFailedCreate } from "./records";
 
 export interface ActorCtx {
@@ -29,7 +32,7 @@ export type ImageRow = typeof images.$inferSelect;
 export const imageUniques = { images_scope_name_uq: { field: "name", message: "An image with this name already exists here." } };
 
 export type ImageBuild =
-  | { kind: "upload"; fileBytes: number; format: "raw" | "qcow2" }
+  | { kind: "upload"; file: { path: string; format: "raw" | "qcow2" }; checksumSha256: string; details?: Record<string, unknown> }
   | { kind: "snapshot" | "clone"; storageSnapshotId: string; sourceSnapshotId?: string; sourceImageId?: string };
 
 /** Checks meta against the image size and scope; returns the values to insert. */
@@ -73,7 +76,8 @@ export async function buildImage(
           version: meta.version,
           ...resolved,
           sizeBytes: opts.sizeBytes,
-          format: build.kind === "upload" ? build.format : "raw",
+          format: build.kind === "upload" ? build.file.format : "raw",
+          checksumSha256: build.kind === "upload" ? build.checksumSha256 : null,
           source: build.kind,
           sourceSnapshotId: build.kind === "upload" ? null : (build.sourceSnapshotId ?? null),
           sourceImageId: build.kind === "upload" ? null : (build.sourceImageId ?? null),
@@ -87,7 +91,14 @@ export async function buildImage(
         targetId: r!.id,
         targetName: r!.name,
         tenantId: r!.tenantId,
-        details: { source: build.kind, os: r!.os, version: r!.version, visibility: r!.visibility, sizeBytes: r!.sizeBytes },
+        details: {
+          source: build.kind,
+          os: r!.os,
+          version: r!.version,
+          visibility: r!.visibility,
+          sizeBytes: r!.sizeBytes,
+          ...(build.kind === "upload" ? { checksumSha256: build.checksumSha256, ...build.details } : {}),
+        },
       });
       return r!;
     },
@@ -104,7 +115,7 @@ export async function buildImage(
         { idempotencyKey: `${row.id}:volume` },
       );
       storageVolumeId = v.id;
-      await writeVolumeBytes(v.id, build.fileBytes);
+      await storage.writeVolumeData(v.id, build.file);
     } else {
       const v = await storage.cloneVolume(
         { name: `img-${row.id}`, sourceSnapshotId: build.storageSnapshotId, sizeBytes: opts.sizeBytes, namespace: IMAGES_NAMESPACE },
@@ -124,6 +135,7 @@ export async function buildImage(
     return done!;
   } catch (e) {
     await undoImage(ctx, row, storage, storageVolumeId, e);
+    if (e instanceof DiskFileError) throw fieldError("file", e.message, "BAD_REQUEST");
     throw storageError(e, { sizeBytes: "minSizeGiB" }, "Storage service refused the image");
   }
 }

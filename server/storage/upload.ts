@@ -1,23 +1,21 @@
 // Image upload over HTTP (app/api/images/upload): the request body is the disk image itself (raw or qcow2),
-// streamed to a temp file with a size cap, validated by its bytes (server/storage/image-file.ts), then built
-// into an image (storage volume of the image's size, bytes written, golden snapshot). Metadata travels in the
-// query string: name, os, version, minSizeGiB?, visibility?, tenantId?, format? (raw|qcow2; detected if absent).
+// streamed to a temp file with a size cap and hashed (SHA-256) on the way, validated by its bytes, then built into
+// an image (storage volume of the image's size, bytes written, golden snapshot): server/storage/image-ingest.ts.
+// Metadata travels in the query string: name, os, version, minSizeGiB?, visibility?, tenantId?, format?
+// (raw|qcow2; detected if absent), sha256? (the checksum the uploader expects; a mismatch stores nothing).
 // Only operator admins may upload. Errors are JSON { error: { message, code, fieldErrors? } } with a 4xx status.
-import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
-import { GiB, imageMetaSchema } from "@/db/validation/storage";
+import { imageMetaSchema } from "@/db/validation/storage";
 import type { Principal } from "@/server/auth/principal";
 import { maxUploadBytes } from "@/server/lib/body-limit";
 import { isFieldErrorCause, toTrpcError } from "../api/errors";
-import { defaultLogicalPoolId } from "./backend";
-import { ImageFileError, inspectImageFile } from "./image-file";
-import { type ActorCtx, buildImage } from "./images";
+import { buildImageFromFile, ImageTooLarge, type ReceivedFile, receiveImageFile, SHA256_RE } from "./image-ingest";
+import type { ActorCtx } from "./images";
 
 /** Largest upload accepted (ANVIL_IMAGE_MAX_BYTES, default 64 GiB); the front door enforces it too. */
 export { maxUploadBytes };
@@ -26,13 +24,12 @@ const querySchema = imageMetaSchema.extend({
   minSizeGiB: z.coerce.number().pipe(imageMetaSchema.shape.minSizeGiB.unwrap()).optional(),
   format: z.enum(["raw", "qcow2"]).optional(),
   tenantId: z.uuid().optional(),
+  sha256: z.string().regex(SHA256_RE, "A SHA-256 is 64 hexadecimal digits.").optional(),
 });
 
 function fail(status: number, code: string, message: string, fieldErrors?: Record<string, string[]>) {
   return Response.json({ error: { message, code, ...(fieldErrors ? { fieldErrors } : {}) } }, { status });
 }
-
-class TooLarge extends Error {}
 
 export async function handleImageUpload(req: Request, ctx: ActorCtx & { principal: Principal | null }): Promise<Response> {
   if (!ctx.principal) return fail(401, "UNAUTHORIZED", "Sign in to continue.");
@@ -66,34 +63,15 @@ export async function handleImageUpload(req: Request, ctx: ActorCtx & { principa
   const dir = await mkdtemp(path.join(tmpdir(), "anvil-image-"));
   const file = path.join(dir, "upload.img");
   try {
-    let seen = 0;
-    const cap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        seen += chunk.length;
-        cb(seen > max ? new TooLarge() : null, chunk);
-      },
-    });
+    let received: ReceivedFile;
     try {
-      await pipeline(Readable.fromWeb(req.body as import("node:stream/web").ReadableStream), cap, createWriteStream(file));
+      received = await receiveImageFile(Readable.fromWeb(req.body as import("node:stream/web").ReadableStream), file, max);
     } catch (e) {
-      if (e instanceof TooLarge) return fail(413, "PAYLOAD_TOO_LARGE", `The image is larger than the limit of ${max} bytes.`);
+      if (e instanceof ImageTooLarge) return fail(413, "PAYLOAD_TOO_LARGE", e.message);
       throw e;
     }
-    let info: Awaited<ReturnType<typeof inspectImageFile>>;
-    try {
-      info = await inspectImageFile(file, parsed.data.format);
-    } catch (e) {
-      if (e instanceof ImageFileError) return fail(400, "BAD_REQUEST", e.message, { file: [e.message] });
-      throw e;
-    }
-    const { format: _f, ...meta } = parsed.data;
-    const sizeBytes = Math.ceil(info.virtualBytes / GiB) * GiB;
-    const image = await buildImage(
-      ctx,
-      meta,
-      { kind: "upload", fileBytes: info.fileBytes, format: info.format },
-      { sizeBytes, logicalPoolId: await defaultLogicalPoolId() },
-    );
+    const { format, sha256, ...meta } = parsed.data;
+    const image = await buildImageFromFile(ctx, meta, { path: file, declaredFormat: format, received, expectedSha256: sha256 });
     return Response.json(image, { status: 201 });
   } catch (e) {
     const t = toTrpcError(e);

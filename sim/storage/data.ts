@@ -27,9 +27,10 @@ export interface WrittenLayer {
   allocatedBytes: number;
 }
 
+const ZERO_BLOCK = Buffer.alloc(BLOCK_BYTES);
+/** memcmp against zeros (a byte loop in JS makes a multi-GiB sparse disk take seconds). */
 function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
+  return b.equals(b.length === BLOCK_BYTES ? ZERO_BLOCK : Buffer.alloc(b.length));
 }
 
 export class LayerStore {

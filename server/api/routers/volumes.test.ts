@@ -9,6 +9,7 @@ import * as s from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
 import { getStorage } from "@/server/storage/backend";
 import { buildImage } from "@/server/storage/images";
+import { withSampleImage } from "@/server/storage/sample-image";
 import { uniq } from "@/test/db";
 import { callerAs, failure, fieldOf, insertTenant, useFixtures, useTestStorage } from "@/test/fixtures";
 
@@ -18,11 +19,11 @@ useTestStorage();
 /** A public image uploaded "by bytes" (the upload route's path without HTTP). */
 async function uploadedImage(name = uniq("img"), sizeGiB = 2) {
   const pool = (await getStorage().listLogicalPools()).items[0]!;
-  return buildImage(
-    { db: fx.db, principal: fx.principals.operatorAdmin, requestId: "t" },
-    { name, os: "ubuntu", version: "24.04", visibility: "public" },
-    { kind: "upload", fileBytes: 300 * 1024 * 1024, format: "qcow2" },
-    { sizeBytes: sizeGiB * GiB, logicalPoolId: pool.id },
+  return withSampleImage(3 * 1024 * 1024, async (build) =>
+    buildImage({ db: fx.db, principal: fx.principals.operatorAdmin, requestId: "t" }, { name, os: "ubuntu", version: "24.04", visibility: "public" }, build, {
+      sizeBytes: sizeGiB * GiB,
+      logicalPoolId: pool.id,
+    }),
   );
 }
 
@@ -75,7 +76,7 @@ describe("volumes", () => {
     const onService = await getStorage().getVolume(v.storageVolumeId!);
     expect(onService.sourceSnapshotId).toBe(img.storageSnapshotId);
     expect(onService.usedBytes).toBe(0); // thin: nothing copied
-    expect(onService.referencedBytes).toBe(300 * 1024 * 1024);
+    expect(onService.referencedBytes).toBe(3 * 1024 * 1024);
   });
 
   it("refuses deleting an attached volume (and the DB allows one attachment unless multi-attach)", async () => {
@@ -248,11 +249,11 @@ describe("images (operator)", () => {
     const op = callerAs(fx, "operatorAdmin");
     const os = uniq("os");
     const pool = (await getStorage().listLogicalPools()).items[0]!;
-    const img = await buildImage(
-      { db: fx.db, principal: fx.principals.operatorAdmin, requestId: "t" },
-      { name: uniq("img"), os, version: "1", visibility: "public" },
-      { kind: "upload", fileBytes: 1024 * 1024, format: "raw" },
-      { sizeBytes: GiB, logicalPoolId: pool.id },
+    const img = await withSampleImage(1024 * 1024, async (build) =>
+      buildImage({ db: fx.db, principal: fx.principals.operatorAdmin, requestId: "t" }, { name: uniq("img"), os, version: "1", visibility: "public" }, build, {
+        sizeBytes: GiB,
+        logicalPoolId: pool.id,
+      }),
     );
     expect((await op.images.list({ os })).items.map((i) => i.id)).toEqual([img.id]);
     expect(await op.images.osList()).toContain(os);
