@@ -60,7 +60,7 @@ export interface EmulatedDpu {
 const REPO = resolve(import.meta.dirname, "..", "..");
 const SBIN = "/usr/sbin:/sbin:/usr/bin:/bin";
 
-function sh(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+function sh(args: string[], env?: Record<string, string>): Promise<string> {
   return new Promise((res, rej) => {
     execFile(
       args[0]!,
