@@ -10,7 +10,7 @@ export function Checksum({ value, short }: { value: string | null; short?: boole
   if (!value) return <span className="text-gray-500">—</span>;
   return (
     <span className="inline-flex items-center gap-2">
-      <code className="font-mono text-xs break-all" title={value} aria-label="SHA-256">
+      <code className="font-mono text-xs break-all" title={`SHA-256 ${value}`}>
         {short ? `${value.slice(0, 12)}…` : value}
       </code>
       <Button
