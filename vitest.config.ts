@@ -41,7 +41,7 @@ export default defineConfig({
           // One workflow-engine application version for every test process and the worker processes they spawn: DBOS
           // hands queued work only to executors of the latest registered version, and test files that register their
           // own workflows (metrics.test.ts) would otherwise make the crash test's workers "old" and starve them.
-          env: { ANVIL_MGMT_ALLOW: "127.0.0.0/8", DBOS__APPVERSION: "anvil-tests" },
+          env: { ANVIL_MGMT_ALLOW: "127.0.0.0/8", ANVIL_IMAGE_IMPORT_ALLOW: "127.0.0.0/8", DBOS__APPVERSION: "anvil-tests" },
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -1,19 +1,26 @@
-// Storage end to end, like a person: the operator uploads a tiny qcow2 image (header + bytes generated here) and
+// Storage end to end, like a person: the operator uploads a tiny qcow2 image (made here by qemu-img), sees its SHA-256, and
 // lowers Acme's volume quota to 2; an Acme member creates a system disk from the image, snapshots it, creates a
 // second volume from the snapshot, hits the quota on the third and reads the message; the operator sees both
 // volumes under the tenant on the storage page. Runs against the E2E server's lab storage service.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { asServed, loginAs, switchTo } from "./helpers";
 
-/** A minimal qcow2 v3 header describing a 1 GiB disk, followed by 64 KiB of data. */
+/** A real qcow2 (qemu-img, Debian qemu-utils) of a 1 GiB disk holding 64 KiB of data. */
 function tinyQcow2(): Buffer {
-  const header = Buffer.alloc(104);
-  Buffer.from([0x51, 0x46, 0x49, 0xfb]).copy(header, 0);
-  header.writeUInt32BE(3, 4);
-  header.writeUInt32BE(16, 20);
-  header.writeBigUInt64BE(BigInt(1024 ** 3), 24);
-  header.writeUInt32BE(104, 100);
-  return Buffer.concat([header, Buffer.alloc(64 * 1024, 0xab)]);
+  const dir = mkdtempSync(path.join(tmpdir(), "anvil-e2e-qcow2-"));
+  try {
+    writeFileSync(path.join(dir, "disk.raw"), Buffer.alloc(64 * 1024, 0xab));
+    execFileSync("qemu-img", ["convert", "-q", "-f", "raw", "-O", "qcow2", path.join(dir, "disk.raw"), path.join(dir, "disk.qcow2")]);
+    execFileSync("qemu-img", ["resize", "-q", "-f", "qcow2", path.join(dir, "disk.qcow2"), "1G"]);
+    return readFileSync(path.join(dir, "disk.qcow2"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const sfx = Math.random().toString(36).slice(2, 7);
@@ -38,12 +45,17 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   await page.goto("/ops/images");
   await page.getByRole("button", { name: "Upload image" }).click();
   const upload = page.getByRole("dialog", { name: "Upload image" });
-  await upload.getByLabel("Image file").setInputFiles({ name: "tiny.qcow2", mimeType: "application/octet-stream", buffer: tinyQcow2() });
+  const file = tinyQcow2();
+  await upload.getByLabel("Image file").setInputFiles({ name: "tiny.qcow2", mimeType: "application/octet-stream", buffer: file });
   await upload.getByLabel("Name").fill(imageName);
   await upload.getByLabel("OS", { exact: true }).fill("ubuntu");
   await upload.getByLabel("OS version").fill("24.04");
   await upload.getByRole("button", { name: "Upload" }).click();
-  await expect(upload).toBeHidden();
+  // The success state shows the file's SHA-256, as the server computed it while the bytes arrived.
+  const uploaded = page.getByRole("dialog", { name: `Image ${imageName} uploaded` });
+  await expect(uploaded).toContainText(createHash("sha256").update(file).digest("hex"));
+  await uploaded.getByRole("button", { name: "Done" }).click();
+  await expect(uploaded).toBeHidden();
   const imageRow = page.getByRole("table", { name: "Images" }).getByRole("row", { name: new RegExp(imageName) });
   await expect(imageRow).toContainText("qcow2");
   await expect(imageRow).toContainText("available");

@@ -20,6 +20,8 @@ declare -A need=(
   [qemu-utils]=/usr/bin/qemu-img
   [qemu-block-extra]=/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so
   [mmdebstrap]=/usr/bin/mmdebstrap
+  # the emulated DPUs' underlay check (sim/real/dpu.test.ts)
+  [iputils-ping]=/usr/bin/ping
 )
 missing=()
 for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done

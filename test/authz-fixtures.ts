@@ -275,3 +275,10 @@ export async function sessionFixture(fx: Fixtures, userId: string) {
     .returning();
   return row!;
 }
+
+/** A URL on a 127.0.0.1 server serving a 4 KiB raw disk, and the storage an import needs. */
+export async function imageUrlFixture(fx: Fixtures) {
+  await storageFixture(fx);
+  const { sharedImageServer } = await import("./image-server");
+  return { url: `${(await sharedImageServer()).url}/disk.raw`, format: "raw" as const };
+}

@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
 import { diskPoolFixture, freeDiskFixture, imageFixture, logicalPoolFixture, snapshotFixture, storageFixture, volumeFixture } from "./authz-fixtures";
-import { instanceFixture, sessionFixture, webhookFixture } from "./authz-fixtures";
+import { imageUrlFixture, instanceFixture, sessionFixture, webhookFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
 
 /** "ok" = allowed and succeeded. BAD_REQUEST / PRECONDITION_FAILED = allowed through authorization, then refused
@@ -357,6 +357,10 @@ export const authzTable: Record<string, AuthzRow> = {
   "images.available": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "images.createFromSnapshot": {
     input: async (fx) => ({ snapshotId: (await snapshotFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1" }),
+    expect: operatorWrite,
+  },
+  "images.importFromUrl": {
+    input: async (fx) => ({ ...(await imageUrlFixture(fx)), name: `authz-${crypto.randomUUID().slice(0, 8)}`, os: "authz-os", version: "1" }),
     expect: operatorWrite,
   },
   "images.clone": { input: async (fx) => ({ id: (await imageFixture(fx)).id, name: `authz-${crypto.randomUUID().slice(0, 8)}` }), expect: operatorWrite },

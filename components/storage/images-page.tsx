@@ -1,6 +1,6 @@
 "use client";
 // Operator images: list filtered by OS / name, upload a raw or qcow2 file (streamed to /api/images/upload, which
-// validates it by its bytes), clone, delete (refused while volumes depend on it; "flatten dependent volumes"
+// validates it by its bytes), import one from an http(s) URL, each with its SHA-256 shown and copyable, clone, delete (refused while volumes depend on it; "flatten dependent volumes"
 // copies the image's data into each first).
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
@@ -8,6 +8,8 @@ import { useTRPC } from "@/components/trpc";
 import { columns, ListView, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { operatorCan, reasonOf } from "@/domain/roles";
+import { Checksum } from "./image-checksum";
+import { ImageImportDialog } from "./image-import";
 import { ImageCloneDialog } from "./image-clone";
 import { ImageDeleteDialog } from "./image-delete";
 import { ImageFromSnapshotDialog } from "./image-from-snapshot";
@@ -27,6 +29,7 @@ interface ImageRow {
   source: string;
   state: string;
   volumeCount: number;
+  checksumSha256: string | null;
 }
 const col = columns<ImageRow>();
 
@@ -39,6 +42,7 @@ export function ImagesPage() {
   const dq = list.search.dq;
   const osList = useQuery(trpc.images.osList.queryOptions());
   const [uploading, setUploading] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [fromSnapshot, setFromSnapshot] = useState(false);
   const [cloning, setCloning] = useState<ImageRow | null>(null);
   const [deleting, setDeleting] = useState<ImageRow | null>(null);
@@ -49,6 +53,7 @@ export function ImagesPage() {
     col.cell("format", "Format", (i) => i.format),
     col.cell("visibility", "Visibility", (i) => (i.visibility === "public" ? "public" : `tenant ${i.tenantSlug}`)),
     col.cell("source", "Source", (i) => i.source),
+    col.cell("checksum", "SHA-256", (i) => <Checksum value={i.checksumSha256} short />),
     col.cell("volumes", "Volumes", (i) => i.volumeCount),
     col.cell("state", "State", (i) => <StateBadge state={i.state} />),
     col.buttons((i) => [
@@ -63,6 +68,7 @@ export function ImagesPage() {
         description="System-disk images. Each keeps a golden snapshot on storage; system disks are thin clones of it."
         buttons={[
           { label: "Image from snapshot", disabledReason: changeReason, onClick: () => setFromSnapshot(true) },
+          { label: "Import from URL", disabledReason: changeReason, onClick: () => setImporting(true) },
           { label: "Upload image", variant: "primary", disabledReason: changeReason, onClick: () => setUploading(true) },
         ]}
       />
@@ -83,6 +89,7 @@ export function ImagesPage() {
         empty={dq || os ? { title: "No image matches" } : { title: "No images yet", body: "Upload a raw or qcow2 disk image." }}
       />
       {uploading ? <ImageUploadDialog onClose={() => setUploading(false)} /> : null}
+      {importing ? <ImageImportDialog onClose={() => setImporting(false)} /> : null}
       {fromSnapshot ? <ImageFromSnapshotDialog onClose={() => setFromSnapshot(false)} /> : null}
       {cloning ? <ImageCloneDialog image={cloning} onClose={() => setCloning(null)} /> : null}
       {deleting ? <ImageDeleteDialog image={deleting} onClose={() => setDeleting(null)} /> : null}

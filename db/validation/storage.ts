@@ -92,3 +92,22 @@ export type VolumeCreate = z.infer<typeof volumeCreateSchema>;
 export type SnapshotCreate = z.infer<typeof snapshotCreateSchema>;
 export type ImageMeta = z.infer<typeof imageMetaSchema>;
 export type LogicalPoolCreate = z.infer<typeof logicalPoolCreateSchema>;
+
+/** A SHA-256 as 64 hex digits (either case; stored lower-case). */
+export const sha256Rule = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-fA-F]{64}$/, "A SHA-256 is 64 hexadecimal digits.");
+/** Import an image from an http(s) URL: the metadata, the URL, optionally the format and the checksum to expect. */
+export const imageImportSchema = imageMetaSchema
+  .extend({
+    url: z
+      .string()
+      .trim()
+      .max(2048)
+      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "Give an http:// or https:// URL."),
+    format: z.enum(["raw", "qcow2"]).optional(),
+    sha256: sha256Rule.optional(),
+  })
+  .strict();
+export type ImageImportInput = z.infer<typeof imageImportSchema>;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QmpClient } from "../../agent/backends/qmp";
 import { OVS_TOOLS, requireTools } from "../../test/ovs-lab";
 import { type CephLab, startCeph } from "./ceph";
-import { type EmulatedDpu, startDpu } from "./dpu";
+import { type EmulatedDpu, linkDpus, startDpu } from "./dpu";
 
 const TOKEN = "dpu-test-token";
 const ROOT_PORTS = ["rp1", "rp2", "rp3", "rp4"];
@@ -92,6 +92,7 @@ beforeAll(async () => {
     ["nsenter", "util-linux"],
     ["unshare", "util-linux"],
     ["ip", "iproute2"],
+    ["ping", "iputils-ping"],
   ]);
   const block = "/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so";
   if (!existsSync(block)) throw new Error(`${block} is missing: apt-get install -y qemu-block-extra`);
@@ -261,8 +262,24 @@ describe("an emulated DPU presents disks, the cidata seed and NICs to a QEMU hos
     expect((await call("POST", "/v1/reset")).status).toBe(200);
   });
 
-  it("carries the underlay address on br-phy in the DPU's namespace only", async () => {
+  it("carries the underlay address on br-phy in the DPU's namespace only, and linkDpus joins two DPUs' underlays", async () => {
     expect(await dpu!.exec(["ip", "-o", "addr", "show", "dev", "br-phy"])).toContain("10.98.0.1/24");
     expect(await sh(["ip", "-o", "addr", "show"])).not.toContain("10.98.0.1/24");
+    // A second DPU (its agent never needs QMP here): br-phy to br-phy over a veth, inside the two namespaces only.
+    const other = await startDpu({
+      dir: join(dir, "dpu2"),
+      qmpSocket: join(dir, "unused.sock"),
+      rootPorts: ["rp9"],
+      token: TOKEN,
+      underlayAddress: "10.98.0.2/24",
+    });
+    try {
+      await linkDpus(dpu!, other, ["ul-dpu1", "ul-dpu2"]);
+      expect(await other.vsctl("list-ports", "br-phy")).toContain("ul-dpu2");
+      expect(await dpu!.exec(["ping", "-c", "2", "-i", "0.3", "-W", "5", "10.98.0.2"])).toMatch(/2 received/);
+    } finally {
+      await other.stop();
+    }
+    expect(existsSync(join(dir, "dpu2", "netns"))).toBe(false);
   });
 });

@@ -12,6 +12,18 @@ import { createStorageHttpServer, latencyProfile, type StorageOperation } from "
 export { ApiError, IQN_PREFIX, NQN_PREFIX, type Redundancy } from "./model";
 export { STORAGE_OPERATIONS, type StorageOperation } from "./server";
 
+/** Data dirs this process made and still holds: removed at exit too, for services never closed (shared in tests). */
+const ownDataDirs = new Set<string>();
+let exitHook = false;
+function holdDataDir(dir: string): void {
+  ownDataDirs.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const d of ownDataDirs) rmSync(d, { recursive: true, force: true });
+  });
+}
+
 export interface StorageServiceOptions {
   /** Loopback address to bind; default 127.0.0.1. */
   host?: string;
@@ -62,7 +74,8 @@ export async function startStorageService(opts: StorageServiceOptions = {}): Pro
   };
   const ownDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "anvil-storage-data-"));
-  if (!ownDataDir) mkdirSync(dataDir, { recursive: true });
+  if (ownDataDir) holdDataDir(dataDir);
+  else mkdirSync(dataDir, { recursive: true });
   const model = new StorageModel(
     {
       nodes: positiveInt(opts.nodes, "nodes", 4),
@@ -88,7 +101,9 @@ export async function startStorageService(opts: StorageServiceOptions = {}): Pro
   server.keepAliveTimeout = 5_000;
   const host = opts.host ?? "127.0.0.1";
   const dropData = () => {
-    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (!ownDataDir) return;
+    rmSync(dataDir, { recursive: true, force: true });
+    ownDataDirs.delete(dataDir);
   };
   await new Promise<void>((resolve, reject) => {
     const failed = (e: Error) => {

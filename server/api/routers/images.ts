@@ -1,5 +1,6 @@
 // System-disk images. Operators list/filter (by OS, visibility, tenant), create from a tenant snapshot, clone,
-// edit and delete images (uploads go through app/api/images/upload, which calls server/storage/images.ts);
+// import from an http(s) URL (server/storage/import-url.ts), edit and delete images (uploads go through
+// app/api/images/upload, which calls server/storage/upload.ts);
 // tenants list the images they may boot (public + their own) and delete their own backups.
 // Delete is refused while volumes were cloned from the image, unless `flatten` is set: then each dependent
 // volume gets the image's data copied in by the storage service (flatten) first, so nothing breaks.
@@ -7,9 +8,10 @@ import { TRPCError } from "@trpc/server";
 import { and, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { images, snapshots, volumes } from "@/db/schema";
-import { imageCloneSchema, imageFromSnapshotSchema, imageUpdateSchema } from "@/db/validation/storage";
+import { imageCloneSchema, imageFromSnapshotSchema, imageImportSchema, imageUpdateSchema } from "@/db/validation/storage";
 import { getStorage } from "@/server/storage/backend";
 import { type ActorCtx, buildImage, type ImageRow, imageUniques } from "@/server/storage/images";
+import { importImageFromUrl } from "@/server/storage/import-url";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, operatorProcedure, tenantProcedure } from "../trpc";
@@ -24,7 +26,7 @@ const volumeCount = sql<number>`(select count(*)::int from volumes v where v.sou
 const columns = {
   ...columnsOf(images, "id", "name", "description", "os", "version", "minSizeGiB", "sizeBytes", "format", "visibility", "tenantId"),
   tenantSlug: sql<string | null>`(select t.slug from tenants t where t.id = "images"."tenant_id")`,
-  ...columnsOf(images, "source", "state", "logicalPoolId", "storageVolumeId", "storageSnapshotId", "createdAt"),
+  ...columnsOf(images, "source", "state", "logicalPoolId", "storageVolumeId", "storageSnapshotId", "checksumSha256", "createdAt"),
   volumeCount,
 };
 
@@ -129,6 +131,14 @@ export const imagesRouter = createTRPCRouter({
         { sizeBytes: row.s.sizeGiB * 1024 ** 3, logicalPoolId: row.pool },
       );
     }),
+
+  /**
+   * Downloads a raw or qcow2 file from an http(s) URL and builds an image of it (checked like an upload, SHA-256
+   * stored). It runs for as long as the download takes; the dialog shows it pending.
+   */
+  importFromUrl: operatorProcedure("operator-admin")
+    .input(imageImportSchema)
+    .mutation(({ ctx, input, signal }) => importImageFromUrl(ctx, input, signal)),
 
   /** A new image with the same bytes (e.g. a copy to restrict to one tenant, or to edit independently). */
   clone: operatorProcedure("operator-admin")
