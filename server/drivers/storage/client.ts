@@ -394,8 +394,9 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
 
     listVolumes: (q = {}) => get("/v1/volumes", VolumePage, { ...q }),
     getVolume: (id) => get(`/v1/volumes/${seg(id)}`, VolumeSchema),
-    createVolume: (input, opts) => create("/v1/volumes", input, VolumeSchema, opts),
-    cloneVolume: (input, opts) => create("/v1/volumes", input, VolumeSchema, opts),
+    // The HTTP storage service has no namespaces: `namespace` is Ceph's and is not sent.
+    createVolume: ({ namespace: _ns, ...input }, opts) => create("/v1/volumes", input, VolumeSchema, opts),
+    cloneVolume: ({ namespace: _ns, ...input }, opts) => create("/v1/volumes", input, VolumeSchema, opts),
     updateVolume: (id, p) => patch(`/v1/volumes/${seg(id)}`, p, VolumeSchema),
     resizeVolume: (id, sizeBytes) => patch(`/v1/volumes/${seg(id)}`, { sizeBytes }, VolumeSchema),
     // Flatten converges (a second flatten is a no-op), so it is safe to retry without a key.
