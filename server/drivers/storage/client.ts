@@ -120,7 +120,7 @@ export interface CreateVolumeInput {
   multiAttach?: boolean;
   /**
    * Tenant isolation: the backend's namespace for the volume (Ceph: a RADOS namespace, e.g. `tenant-<tenantId>`,
-   * created on first use). Backends without namespaces (the HTTP storage service) ignore it.
+   * created on first use). Backends without namespaces ignore it (the HTTP client does not send it).
    */
   namespace?: string;
 }
@@ -370,8 +370,9 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
 
     listVolumes: (q = {}) => get("/v1/volumes", VolumePage, { ...q }),
     getVolume: (id) => get(`/v1/volumes/${seg(id)}`, VolumeSchema),
-    createVolume: (input, opts) => create("/v1/volumes", input, VolumeSchema, opts),
-    cloneVolume: (input, opts) => create("/v1/volumes", input, VolumeSchema, opts),
+    // The storage service's API has no namespaces: the field is dropped here, not sent (it refuses unknown fields).
+    createVolume: ({ namespace: _ns, ...input }, opts) => create("/v1/volumes", input, VolumeSchema, opts),
+    cloneVolume: ({ namespace: _ns, ...input }, opts) => create("/v1/volumes", input, VolumeSchema, opts),
     updateVolume: (id, p) => patch(`/v1/volumes/${seg(id)}`, p, VolumeSchema),
     resizeVolume: (id, sizeBytes) => patch(`/v1/volumes/${seg(id)}`, { sizeBytes }, VolumeSchema),
     // Flatten converges (a second flatten is a no-op), so it is safe to retry without a key.
