@@ -57,7 +57,7 @@ export function getStorage(): StorageClient {
     throw new TRPCError({
       code: "PRECONDITION_FAILED",
       message:
-        "No storage is configured: set ANVIL_STORAGE_URL (and ANVIL_STORAGE_TOKEN), or ANVIL_STORAGE=ceph with ANVIL_CEPH_MON, ANVIL_CEPH_USER and ANVIL_CEPH_KEYRING, for the Anvil server and restart it.",
+        "No storage service is configured: set ANVIL_STORAGE_URL (and ANVIL_STORAGE_TOKEN), or ANVIL_STORAGE=ceph with ANVIL_CEPH_MON, ANVIL_CEPH_USER and ANVIL_CEPH_KEYRING, for the Anvil server and restart it.",
     });
   }
   const key = cfg.kind === "http" ? `${cfg.url}\n${cfg.token}` : `ceph\n${cfg.mon}\n${cfg.user}\n${cfg.keyring}\n${cfg.netns ?? ""}`;

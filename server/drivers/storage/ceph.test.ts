@@ -233,6 +233,7 @@ describe("Ceph RBD storage client", () => {
     expect(sha(await readAll(vq.id))).toBe(sha(bytes));
 
     const snap = await s.createSnapshot({ volumeId: vq.id, name: "golden" });
+    expect((await s.getVolume(vq.id)).usedBytes).toBe(written.usedBytes);
     const c = await s.cloneVolume({ name: "from-qcow", sourceSnapshotId: snap.id, namespace: "tenant-c" });
     expect(sha(await readAll(c.id))).toBe(sha(bytes));
 

@@ -366,7 +366,8 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
   }
   async function usedBytes(r: VolRef): Promise<number> {
     const du = await json<{ images: { name: string; snapshot?: string; used_size: number }[] }>(rbd(["du", spec(r), "--format", "json"], `rbd du ${spec(r)}`));
-    return du.images.find((i) => i.name === r.image && !i.snapshot)?.used_size ?? 0;
+    // The head's row counts only what changed since the last snapshot; the snapshots' rows hold the rest.
+    return du.images.filter((i) => i.name === r.image).reduce((n, i) => n + i.used_size, 0);
   }
   function parentOf(i: { parent?: { pool: string; pool_namespace?: string; image: string; snapshot: string } }): string | null {
     return i.parent ? `${volId({ pool: i.parent.pool, ns: i.parent.pool_namespace ?? "", image: i.parent.image })}@${i.parent.snapshot}` : null;
@@ -446,7 +447,8 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
           rbd(["du", ...nsArgs(pool, ns), "--format", "json"], `rbd du ${pool}/${ns}`),
         )
       : { images: [] };
-    const used = new Map(du.images.filter((i) => !i.snapshot).map((i) => [i.name, i.used_size]));
+    const used = new Map<string, number>();
+    for (const i of du.images) used.set(i.name, (used.get(i.name) ?? 0) + i.used_size);
     return Promise.all(
       images.map(async (row) => {
         const r = { pool, ns, image: row.image };

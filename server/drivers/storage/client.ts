@@ -125,7 +125,7 @@ export interface CreateVolumeInput {
   multiAttach?: boolean;
   /**
    * Tenant isolation: the backend's namespace for the volume (Ceph: a RADOS namespace, e.g. `tenant-<tenantId>`,
-   * created on first use). Backends without namespaces (the HTTP storage service) ignore it.
+   * created on first use). Backends without namespaces ignore it (the HTTP client does not send it).
    */
   namespace?: string;
 }
@@ -394,7 +394,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
 
     listVolumes: (q = {}) => get("/v1/volumes", VolumePage, { ...q }),
     getVolume: (id) => get(`/v1/volumes/${seg(id)}`, VolumeSchema),
-    // The HTTP storage service has no namespaces: `namespace` is Ceph's and is not sent.
+    // The storage service's API has no namespaces: the field is dropped here, not sent (it refuses unknown fields).
     createVolume: ({ namespace: _ns, ...input }, opts) => create("/v1/volumes", input, VolumeSchema, opts),
     cloneVolume: ({ namespace: _ns, ...input }, opts) => create("/v1/volumes", input, VolumeSchema, opts),
     updateVolume: (id, p) => patch(`/v1/volumes/${seg(id)}`, p, VolumeSchema),

@@ -1,0 +1,46 @@
+// Which storage backend the environment selects: the HTTP storage service by default, Ceph RBD with ANVIL_STORAGE=ceph
+// (and a clear refusal naming the missing variables).
+import { afterEach, describe, expect, it } from "vitest";
+import { getStorage, storageConfig } from "./backend";
+
+const KEYS = [
+  "ANVIL_STORAGE",
+  "ANVIL_STORAGE_URL",
+  "ANVIL_STORAGE_TOKEN",
+  "ANVIL_CEPH_MON",
+  "ANVIL_CEPH_USER",
+  "ANVIL_CEPH_KEYRING",
+  "ANVIL_CEPH_NETNS",
+  "ANVIL_CEPH_POOL",
+  "ANVIL_STORAGE_POOL",
+];
+const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
+afterEach(() => {
+  for (const k of KEYS) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+const set = (env: Record<string, string>) => {
+  for (const k of KEYS) delete process.env[k];
+  Object.assign(process.env, env);
+};
+
+describe("storage backend selection", () => {
+  it("keeps the HTTP storage service as the default", () => {
+    set({ ANVIL_STORAGE_URL: "http://127.0.0.1:1", ANVIL_STORAGE_TOKEN: "t" });
+    expect(storageConfig()).toEqual({ kind: "http", url: "http://127.0.0.1:1", token: "t", pool: undefined });
+  });
+
+  it("selects Ceph with ANVIL_STORAGE=ceph and builds a Ceph client from it", async () => {
+    set({ ANVIL_STORAGE: "ceph", ANVIL_CEPH_MON: "127.0.0.1:1", ANVIL_CEPH_USER: "anvil", ANVIL_CEPH_KEYRING: "/nonexistent/keyring", ANVIL_CEPH_POOL: "rbd" });
+    expect(storageConfig()).toEqual({ kind: "ceph", mon: "127.0.0.1:1", user: "anvil", keyring: "/nonexistent/keyring", netns: undefined, pool: "rbd" });
+    // The Ceph client refuses disk pool creation without calling Ceph: proof it is the Ceph driver, not the HTTP one.
+    await expect(getStorage().createDiskPool({ name: "x", diskIds: [] })).rejects.toThrow(/Ceph manages its devices itself/);
+  });
+
+  it("names the missing Ceph settings", () => {
+    set({ ANVIL_STORAGE: "ceph", ANVIL_CEPH_MON: "127.0.0.1:6789" });
+    expect(() => storageConfig()).toThrow(/ANVIL_CEPH_USER, ANVIL_CEPH_KEYRING/);
+  });
+});
