@@ -8,6 +8,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { BmcError } from "@/server/drivers/bmc/types";
 import { StorageError } from "@/server/drivers/storage/client";
+import { storageConfig } from "@/server/storage/backend";
 import { useEngine } from "@/test/engine";
 import { callerAs, failure, type Fixtures, type Role } from "@/test/fixtures";
 import { storageFixture } from "@/test/authz-fixtures";
@@ -50,9 +51,11 @@ describe("bad input is a 4xx a person can act on", () => {
     // The custom server's copy of the client reaches Next's routers through the client cached on globalThis.
     const copy = await secondCopy<typeof import("@/server/drivers/storage/client")>("../drivers/storage/client.ts");
     expect(copy.StorageError).not.toBe(StorageError);
-    const cached = (globalThis as unknown as { __anvilStorage: { client: unknown; url: string; token: string } }).__anvilStorage;
+    const cached = (globalThis as unknown as { __anvilStorage: { client: unknown } }).__anvilStorage;
+    const cfg = storageConfig();
+    if (cfg?.kind !== "http") throw new Error("this test needs the HTTP storage service (ANVIL_STORAGE_URL)");
     const own = cached.client;
-    const foreign = copy.createStorageClient({ url: cached.url, token: cached.token });
+    const foreign = copy.createStorageClient({ url: cfg.url, token: cfg.token });
     cached.client = foreign;
     try {
       const e = await failure(callAs(fx, "operatorAdmin", "storage.deleteDiskPool")({ id: lp.diskPoolId }));
