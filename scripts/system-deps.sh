@@ -20,6 +20,8 @@ declare -A need=(
   [qemu-utils]=/usr/bin/qemu-img
   [qemu-block-extra]=/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so
   [mmdebstrap]=/usr/bin/mmdebstrap
+  # the guest image's partition table (sim/real/guest-image.ts)
+  [fdisk]=/usr/sbin/sfdisk
 )
 missing=()
 for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done

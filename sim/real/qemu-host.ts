@@ -94,6 +94,8 @@ export class QemuHost {
   private readonly ports: string[];
   private readonly listeners = new Set<Listener>();
   private tail = "";
+  /** the onboard NIC: no boot ROM, no backend (the lab's host NICs are the DPU's, hot-plugged) */
+  private readonly lom = { spec: { id: "lom0" }, bootIndex: 1000 };
   /** set while we stop/reset the machine ourselves, so our own STOP events are not read as a guest power-off */
   private selfInitiated = 0;
   startedAt = 0;
@@ -121,6 +123,7 @@ export class QemuHost {
       ...["-name", opts.name, "-machine", "q35,graphics=off", "-nodefaults", "-display", "none", "-vga", "none"],
       ...(h.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,tb-size=256", "-cpu", "max"]),
       ...["-m", String(opts.memoryMiB ?? 1024), "-smp", String(opts.cpus ?? 1), "-S", "-no-shutdown", "-boot", "strict=on"],
+      ...["-device", "virtio-net-pci,id=lom0,romfile=,bootindex=1000"],
       ...h.ports.flatMap((p, i) => ["-device", `pcie-root-port,id=${p},chassis=${i + 1},slot=${i + 1}`]),
       ...["-chardev", `socket,id=ser0,path=${join(opts.dir, "serial.sock")},server=on,wait=off,logfile=${h.consoleLog}`, "-serial", "chardev:ser0"],
       ...["-qmp", `unix:${h.qmpSocket},server=on,wait=off`, "-pidfile", join(opts.dir, "qemu.pid")],
@@ -196,8 +199,10 @@ export class QemuHost {
     if (state === undefined) return;
     if (state === "PrimaryProcessorInitializationStarted") this.noBootDevice = false;
     if (state === "noboot") {
+      const first = !this.noBootDevice;
       this.noBootDevice = true;
-      this.setProgress("SystemHardwareInitializationComplete");
+      if (this.bootProgress !== "SystemHardwareInitializationComplete") this.setProgress("SystemHardwareInitializationComplete");
+      else if (first) this.emit("bootProgress");
       return;
     }
     // an OS marker only counts in a boot that found a device
@@ -296,25 +301,30 @@ export class QemuHost {
   }
 
   /**
-   * Sets each presented disk's bootindex for the next firmware run: the override's devices first, the others
-   * after them in their own order. "Pxe": there is no PXE server in the lab and no NIC boot ROM is configured, so
-   * no disk is a boot device and SeaBIOS finds nothing, like a server whose PXE boot times out.
+   * Sets each presented disk's bootindex for the next firmware run: the override's devices first, the others after
+   * them in their own order. The onboard NIC (lom0) has no boot ROM and there is no PXE server in the lab, so "Pxe"
+   * finds nothing, like a server whose PXE boot times out; there is no CD drive, so "Cd" finds nothing either. lom0
+   * always holds a boot index, so SeaBIOS's boot order is never empty and `-boot strict=on` keeps it to that list
+   * (an empty list would let SeaBIOS try every disk).
    */
   private async applyBootOrder(bootFrom: BootSource): Promise<void> {
     const disks = [...this.disks.values()].sort((a, b) => (a.spec.bootIndex ?? 1000) - (b.spec.bootIndex ?? 1000));
-    let n = 1;
+    const network = bootFrom === "Pxe" || bootFrom === "Cd";
+    let n = network ? 2 : 1;
     const want = disks.map((d) => {
-      if (bootFrom === "Pxe" || bootFrom === "Cd") return -1; // no CD drive: only disks are presented
+      if (network) return -1;
       if (bootFrom === "Hdd") return n++;
       return d.spec.bootIndex === undefined ? -1 : n++;
     });
+    const entries = [this.lom, ...disks];
+    const wanted = [network ? 1 : n, ...want];
     // QEMU refuses an index another device holds (even the one being moved), so clear the changed ones first.
-    const changed = disks.filter((d, i) => d.bootIndex !== want[i]);
+    const changed = entries.filter((d, i) => d.bootIndex !== wanted[i]);
     for (const d of changed) await this.setBootIndex(d, -1);
-    for (const [i, d] of disks.entries()) if (want[i] !== -1 && changed.includes(d)) await this.setBootIndex(d, want[i]);
+    for (const [i, d] of entries.entries()) if (wanted[i] !== -1 && changed.includes(d)) await this.setBootIndex(d, wanted[i]);
   }
 
-  private async setBootIndex(d: Attached, idx: number): Promise<void> {
+  private async setBootIndex(d: { spec: { id: string }; bootIndex: number }, idx: number): Promise<void> {
     if (d.bootIndex === idx) return;
     await this.qmp.execute("qom-set", { path: `/machine/peripheral/${d.spec.id}`, property: "bootindex", value: idx });
     d.bootIndex = idx;
