@@ -3,7 +3,7 @@
 // Cost: the first run builds the image (~2–5 min, mmdebstrap); later runs reuse it. A TCG boot to `login:` takes
 // ~1–3 min depending on load (KVM: seconds). Needs root, mmdebstrap, qemu-system-x86, qemu-utils (system-deps.sh).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,7 +93,7 @@ describe("QEMU hosts behind the Redfish BMC", () => {
   }, 240_000);
 
   it(
-    "a one-time PXE override finds nothing to boot; the next power-on boots the disk to login: (console fan-out, keystrokes)",
+    "a one-time PXE override finds nothing to boot; the next power-on boots the disk to login: (console fan-out, keystrokes); GracefulShutdown powers the guest off",
     async () => {
       const id = "real-0001";
       const sys = await systemOf(bmc(id));
@@ -135,8 +135,16 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         await b.waitText("anvil-probe", 30_000);
         await b.waitText(/Password: /, 60_000); // the guest's getty asked for the password: keystrokes reached it
 
-        expect((await resetVia(bmc(id), "ForceOff")).status).toBe(204);
-        await waitFor("Off", async () => (await powerOf(bmc(id))) === "Off", 30_000, 100);
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${withDisk.pid}/status`, "utf8"))?.[1];
+        console.log(`QEMU RSS after boot: ${Math.round(Number(rss) / 1024)} MiB`);
+
+        // GracefulShutdown = the ACPI power button: the guest shuts itself down, QEMU stops (-no-shutdown), BMC says Off
+        const t1 = Date.now();
+        expect((await resetVia(bmc(id), "GracefulShutdown")).status).toBe(204);
+        await waitFor("Off", async () => (await powerOf(bmc(id))) === "Off", BOOT_MS, 500);
+        console.log(`graceful shutdown: ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+        expect(await withDisk.status()).toBe("shutdown"); // the guest powered off, not a hard off by us
+        expect(a.output).toMatch(/reboot: Power down/);
         expect(await lastState(id)).toBe("None");
         expect(withDisk.diskIds()).toEqual(["boot"]); // power off keeps the presented devices
       } finally {

@@ -225,6 +225,11 @@ export class QemuHost {
     }
   }
 
+  /** QEMU's process id (for measuring its memory) */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   async status(): Promise<string> {
     return (await this.qmp.execute<{ status: string }>("query-status")).status;
   }
