@@ -85,8 +85,16 @@ describe("QEMU hosts behind the Redfish BMC", () => {
       expect(seen).toEqual(new Set(["SystemHardwareInitializationComplete"]));
       const sel = (await rf(bmc(id), "/redfish/v1/Systems/System.Embedded.1/LogServices/SEL/Entries")).json;
       expect(sel.Members.some((e: { Message: string }) => /No bootable device/.test(e.Message))).toBe(true);
+      expect((await resetVia(bmc(id), "Nmi")).status).toBe(204); // QMP inject-nmi; the BMC logs it
+      await waitFor("NMI in the SEL", async () => {
+        const entries = (await rf(bmc(id), "/redfish/v1/Systems/System.Embedded.1/LogServices/SEL/Entries")).json.Members;
+        return entries.some((e: { Message: string }) => /NMI/.test(e.Message));
+      });
       expect((await resetVia(bmc(id), "ForceOff")).status).toBe(204);
       await waitFor("PowerState Off", async () => (await powerOf(bmc(id))) === "Off", 30_000, 100);
+      // QMP answers in order: by the time Off is seen, inject-nmi has answered, and a failure would be in the SEL
+      const after = (await rf(bmc(id), "/redfish/v1/Systems/System.Embedded.1/LogServices/SEL/Entries")).json.Members;
+      expect(after.filter((e: { Message: string }) => /failed/.test(e.Message))).toEqual([]);
     } finally {
       c.close();
     }
@@ -135,6 +143,14 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         await b.waitText("anvil-probe", 30_000);
         await b.waitText(/Password: /, 60_000); // the guest's getty asked for the password: keystrokes reached it
 
+        // a DPU-style hot-plug into the running guest: the kernel sees a new virtio disk; unplug completes (DEVICE_DELETED)
+        const extra = join(work, "extra.raw");
+        execFileSync("truncate", ["-s", "64M", extra]);
+        await withDisk.attachDisk({ id: "vol1", file: extra });
+        await a.waitText(/virtio_blk virtio\d+: \[vdb\] 131072 512-byte logical blocks/, 60_000);
+        await withDisk.detachDisk("vol1", 60_000);
+        expect(withDisk.diskIds()).toEqual(["boot"]);
+
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${withDisk.pid}/status`, "utf8"))?.[1];
         console.log(`QEMU RSS after boot: ${Math.round(Number(rss) / 1024)} MiB`);
 
@@ -147,6 +163,8 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         expect(a.output).toMatch(/reboot: Power down/);
         expect(await lastState(id)).toBe("None");
         expect(withDisk.diskIds()).toEqual(["boot"]); // power off keeps the presented devices
+        await withDisk.detachDisk("boot", 30_000); // and a DPU can still take one away while the host is off
+        expect(withDisk.diskIds()).toEqual([]);
       } finally {
         a.close();
         b?.close();
