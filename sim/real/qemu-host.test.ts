@@ -3,7 +3,7 @@
 // Cost: the first run builds the image (~2–5 min, mmdebstrap); later runs reuse it. A TCG boot to `login:` takes
 // ~1–3 min depending on load (KVM: seconds). Needs root, mmdebstrap, qemu-system-x86, qemu-utils (system-deps.sh).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,11 +25,23 @@ beforeAll(async () => {
   image = await ensureGuestImage({ log: (l) => console.log(l) });
   work = mkdtempSync(join(tmpdir(), "anvil-qemu-host-"));
   // The boot disk is a copy-on-write overlay, so the cached image stays pristine.
+  // 4 GiB, larger than the image's 2 GiB: cloud-init's growpart grows the root partition at first boot.
   const overlay = join(work, "boot.qcow2");
-  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image.path, "-F", "raw", overlay]);
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image.path, "-F", "raw", overlay, "4G"]);
+  // cloud-init NoCloud seed, presented as a read-only virtio disk (the cloud kernel has no AHCI for a SATA CD)
+  const ci = join(work, "ci");
+  mkdirSync(ci);
+  writeFileSync(join(ci, "meta-data"), "instance-id: iid-real-0001\nlocal-hostname: real-0001\n");
+  writeFileSync(
+    join(ci, "user-data"),
+    '#cloud-config\nmanage_etc_hosts: true\nruncmd:\n  - echo "ANVIL-CIDATA-OK $(hostname) root=$(lsblk -bno SIZE /dev/disk/by-uuid/$(findmnt -no UUID /))" > /dev/console\n',
+  );
+  const iso = join(work, "cidata.iso");
+  execFileSync("genisoimage", ["-quiet", "-output", iso, "-volid", "cidata", "-joliet", "-rock", join(ci, "user-data"), join(ci, "meta-data")]);
   withDisk = await QemuHost.start({ name: "real-0001", dir: join(work, "h1") });
   noDisk = await QemuHost.start({ name: "real-0002", dir: join(work, "h2"), memoryMiB: 256 });
   await withDisk.attachDisk({ id: "boot", file: overlay, format: "qcow2", bootIndex: 1 });
+  await withDisk.attachDisk({ id: "cidata", file: iso, readOnly: true });
   const hosts = [withDisk, noDisk];
   sim = await startRedfishSim({ hosts: 2, dpuEvery: 0, idPrefix: "real", systemBackend: (i) => qemuSystemBackend(hosts[i], { gracefulTimeoutMs: 60_000 }) });
 }, 20 * 60_000);
@@ -127,6 +139,10 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         await waitFor("OSBootStarted", async () => (await lastState(id)) === "OSBootStarted", BOOT_MS, 250);
         await a.waitText(/GNU GRUB|Linux version/, BOOT_MS);
         await waitFor("OSRunning", async () => (await lastState(id)) === "OSRunning", BOOT_MS, 500);
+        // cloud-init read the seed from the presented cidata disk, named the host, and grew the root to the volume
+        const ran = /ANVIL-CIDATA-OK (\S+) root=(\d+)/.exec(await a.waitText(/ANVIL-CIDATA-OK \S+ root=\d+/, BOOT_MS)) ?? [];
+        expect(ran[1]).toBe("real-0001");
+        expect(Number(ran[2])).toBeGreaterThan(3 * 1024 ** 3);
         console.log(`boot to login: ${((Date.now() - t0) / 1000).toFixed(1)} s (${withDisk.accel})`);
         const boot = a.output.slice(start);
         expect(boot).toContain("SeaBIOS");
@@ -147,9 +163,9 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         const extra = join(work, "extra.raw");
         execFileSync("truncate", ["-s", "64M", extra]);
         await withDisk.attachDisk({ id: "vol1", file: extra });
-        await a.waitText(/virtio_blk virtio\d+: \[vdb\] 131072 512-byte logical blocks/, 60_000);
+        await a.waitText(/virtio_blk virtio\d+: \[vd[b-z]\] 131072 512-byte logical blocks/, 60_000);
         await withDisk.detachDisk("vol1", 60_000);
-        expect(withDisk.diskIds()).toEqual(["boot"]);
+        expect(withDisk.diskIds()).toEqual(["boot", "cidata"]);
 
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${withDisk.pid}/status`, "utf8"))?.[1];
         console.log(`QEMU RSS after boot: ${Math.round(Number(rss) / 1024)} MiB`);
@@ -162,9 +178,9 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         expect(await withDisk.status()).toBe("shutdown"); // the guest powered off, not a hard off by us
         expect(a.output).toMatch(/reboot: Power down/);
         expect(await lastState(id)).toBe("None");
-        expect(withDisk.diskIds()).toEqual(["boot"]); // power off keeps the presented devices
+        expect(withDisk.diskIds()).toEqual(["boot", "cidata"]); // power off keeps the presented devices
         await withDisk.detachDisk("boot", 30_000); // and a DPU can still take one away while the host is off
-        expect(withDisk.diskIds()).toEqual([]);
+        expect(withDisk.diskIds()).toEqual(["cidata"]);
       } finally {
         a.close();
         b?.close();
