@@ -22,6 +22,8 @@ declare -A need=(
   [mmdebstrap]=/usr/bin/mmdebstrap
   # the emulated DPUs' underlay check (sim/real/dpu.test.ts)
   [iputils-ping]=/usr/bin/ping
+  # the guest image's partition table (sim/real/guest-image.ts)
+  [fdisk]=/usr/sbin/sfdisk
 )
 missing=()
 for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done

@@ -21,6 +21,8 @@ interface Hub {
   esc: number;
   /** a BREAK arms Linux magic SysRq: the next key is a SysRq command */
   sysrq: boolean;
+  /** a backend machine's serial port subscription, while someone watches */
+  unsub?: () => void;
 }
 
 const CRLF = "\r\n";
@@ -42,6 +44,10 @@ export class ConsoleManager {
     }
     hub.clients.add(ws);
     const h = hub;
+    if (bmc.backend) {
+      this.attachSerial(bmc, h, ws);
+      return;
+    }
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       this.input(bmc, h, buf.toString("latin1"));
@@ -56,6 +62,31 @@ export class ConsoleManager {
     ws.on("error", () => ws.terminate());
     // Joining in the middle of a boot: continue the log from where the machine is now.
     if (bmc.power === "On" && bmc.bootPhase === "booting" && !h.timer) this.startPlayer(bmc, h, false);
+  }
+
+  /**
+   * A real machine's serial port (backend.ts): the viewer first gets the latest screen (scrollback), then live
+   * output; every viewer's keystrokes go to the machine. One subscription per machine, only while someone watches.
+   */
+  private attachSerial(bmc: Bmc, hub: Hub, ws: WebSocket): void {
+    const serial = bmc.backend!.serial;
+    hub.unsub ??= serial.subscribe((chunk) => {
+      for (const c of hub.clients) if (c.readyState === 1) c.send(chunk, { binary: true });
+    });
+    const back = serial.scrollback();
+    if (back.length > 0) ws.send(back, { binary: true });
+    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+      serial.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+    });
+    ws.on("close", () => {
+      hub.clients.delete(ws);
+      if (hub.clients.size === 0) {
+        hub.unsub?.();
+        hub.unsub = undefined;
+        this.hubs.delete(bmc);
+      }
+    });
+    ws.on("error", () => ws.terminate());
   }
 
   /**
@@ -76,6 +107,7 @@ export class ConsoleManager {
   closeAll(): void {
     for (const hub of this.hubs.values()) {
       this.stopPlayer(hub);
+      hub.unsub?.();
       for (const ws of hub.clients) ws.terminate();
     }
     this.hubs.clear();

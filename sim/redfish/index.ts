@@ -17,11 +17,13 @@ import { ConsoleManager } from "./console";
 import { type Dialect, type DialectSpec, resolveDialect } from "./dialect";
 import { EventHub } from "./events";
 import { handleRequest, handleUpgrade, networkFaults, type SimContext } from "./handler";
+import type { SystemBackend } from "./backend";
 import { Bmc, Engine, enrollAddress, idsFor, type SimConfig } from "./model";
 import { TaskManager } from "./tasks";
 import { selfSignedCert } from "./tls";
 
 export type LatencyProfile = "zero" | "realistic";
+export type { SerialPort, SystemBackend, SystemBackendSink } from "./backend";
 export { DIALECT_NAMES, DIALECTS, type Dialect, type DialectName, type DialectSpec } from "./dialect";
 
 export interface RedfishSimOptions {
@@ -73,6 +75,11 @@ export interface RedfishSimOptions {
    * Default "lab". Hosts in a row with a multi-system dialect share one BMC (systemsPerBmc of them).
    */
   dialect?: DialectSpec | ((hostIndex: number) => DialectSpec);
+  /**
+   * A real machine behind a host's BMC (backend.ts; the real lab's QEMU hosts: sim/real/qemu-backend.ts), or
+   * undefined for the in-memory model. The caller owns the backends (starts and stops them).
+   */
+  systemBackend?: (hostIndex: number, hostId: string) => SystemBackend | undefined;
 }
 
 export interface SimBmc {
@@ -250,6 +257,11 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     } else host.ownDialect = dialect;
     shared = dialect.systemsPerBmc > 1 ? (join ?? host) : undefined;
     engine.bmcs.push(host);
+    const backend = opts.systemBackend?.(i, hostId);
+    if (backend) {
+      host.backend = backend;
+      backend.bind(engine.backendSink(host));
+    }
     if (hasDpu(i, config.dpuEvery)) {
       const ded = opts.dedicatedDpuPower;
       const dpu = new Bmc(engine.bmcs.length, "dpu", i, dpuIdFor(hostId), typeof ded === "function" ? ded(i) : Boolean(ded), true, idsFor(dialect, "dpu", 1));
@@ -452,6 +464,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     setBootable(hostId, bootable) {
       const b = engine.byId.get(hostId);
       if (b?.kind !== "host") throw new Error(`setBootable: '${hostId}' is not a host BMC of this simulator`);
+      if (b.backend) throw new Error(`setBootable: '${hostId}' is a real machine; it boots from the disks presented to it`);
       b.bootable = bootable;
     },
     setAgentUrl(dpuId, url) {

@@ -4,6 +4,7 @@
 // process; timers exist only while a transition, a boot or an update runs.
 
 import { dpuIdFor, fleetHost, type FleetHost, type HealthState, type PowerState } from "../fleet";
+import type { SystemBackend, SystemBackendSink } from "./backend";
 import { type Dialect, LAB_DIALECT } from "./dialect";
 import { RedfishError, Msg } from "./errors";
 
@@ -156,6 +157,10 @@ export class Bmc {
   /** Manager "Log" entries (dialect logs "dmtf"), on the endpoint only. */
   mgrLog: SelEntry[] | undefined;
   mgrLogSeq = 0;
+  /** A real machine behind this BMC (backend.ts); undefined = the in-memory model. */
+  backend: SystemBackend | undefined;
+  /** Backend machines: the firmware found no boot device in the current boot. */
+  backendNoBoot = false;
 
   constructor(
     public readonly index: number,
@@ -376,6 +381,10 @@ export class Engine {
       throw new RedfishError(409, [Msg.operationNotAllowed(`Nmi is only allowed while the system is On (it is ${bmc.power}).`)]);
     // Stuck power: the BMC acknowledges the request but the hardware never moves.
     if (bmc.faults?.stuckPower) return;
+    if (bmc.backend) {
+      this.backendReset(bmc, bmc.backend, type);
+      return;
+    }
     switch (type) {
       case "On":
         if (bmc.power === "Off" || bmc.power === "PoweringOff") this.powerOn(bmc);
@@ -491,11 +500,16 @@ export class Engine {
 
   // ---------------------------------------------------------------- boot
 
-  private startBoot(bmc: Bmc): void {
-    let from: BootTarget = "Hdd";
+  /** The source the boot starting now uses; a one-time override is consumed by it (DSP2046 "Once"). */
+  private takeBootSource(bmc: Bmc, fallback: BootTarget): BootTarget {
+    let from = fallback;
     if (bmc.bootEnabled !== "Disabled" && bmc.bootTarget !== "None") from = bmc.bootTarget;
-    // A one-time override is consumed by the boot that uses it (DSP2046 BootSourceOverrideEnabled "Once").
     if (bmc.bootEnabled === "Once") bmc.bootEnabled = "Disabled";
+    return from;
+  }
+
+  private startBoot(bmc: Bmc): void {
+    const from = this.takeBootSource(bmc, "Hdd");
     bmc.bootFrom = from;
     bmc.bootToOs = this.bootsToOs(bmc);
     bmc.bootPhase = "booting";
@@ -554,6 +568,7 @@ export class Engine {
   /** BootProgress.LastState, derived from time since On so no per-BMC timer is needed for it. */
   bootProgress(bmc: Bmc): string {
     if (bmc.power !== "On") return "None";
+    if (bmc.backend) return bmc.backend.bootProgress();
     if (bmc.bootPhase === "os") return "OSRunning";
     if (bmc.bootPhase === "noboot") return "SystemHardwareInitializationComplete";
     const f = (Date.now() - bmc.onSince) / Math.max(1, this.config.bootMs);
@@ -564,8 +579,90 @@ export class Engine {
     return "OSBootStarted";
   }
 
+  // ---------------------------------------------------------------- a real machine behind the BMC (backend.ts)
+
+  /** A validated Reset for a backend machine: the BMC shows the transition, the machine reports where it ends. */
+  private backendReset(bmc: Bmc, backend: SystemBackend, type: ResetType): void {
+    const boots = type === "On" || type === "ForceRestart" || type === "GracefulRestart" || type === "PowerCycle";
+    // "None" = no override: the machine's own boot order (the disks its DPU presents).
+    const from = boots ? this.takeBootSource(bmc, "None") : bmc.bootFrom;
+    if (boots) bmc.bootFrom = from;
+    if (type === "Nmi") {
+      this.addSel(bmc, {
+        severity: "Warning",
+        message: "NMI button pressed / diagnostic interrupt issued.",
+        messageId: `${SIM_REGISTRY}.NmiAsserted`,
+        sensorType: "Critical Interrupt",
+      });
+    } else if (type === "On" && bmc.power === "Off") {
+      bmc.power = "PoweringOn";
+      this.powerEvent(bmc);
+    } else if ((type === "ForceOff" || type === "GracefulShutdown") && bmc.power === "On") {
+      bmc.power = "PoweringOff";
+      this.powerEvent(bmc);
+    }
+    backend.reset(type, from).catch((err: Error) => {
+      this.addSel(bmc, {
+        severity: "Critical",
+        message: `${type} failed: ${err.message}`,
+        messageId: `${SIM_REGISTRY}.ResetFailed`,
+        sensorType: "System Firmware Progress",
+      });
+    });
+  }
+
+  /** What a backend reports flows into the BMC's state, SEL and events like the model's own transitions. */
+  backendSink(bmc: Bmc): SystemBackendSink {
+    return {
+      power: (state) => {
+        if (this.closed) return;
+        if (state === "On") {
+          const was = bmc.power;
+          bmc.power = "On";
+          bmc.onSince = Date.now();
+          bmc.bootPhase = "booting";
+          bmc.backendNoBoot = false;
+          if (was !== "On") {
+            this.addSel(
+              bmc,
+              { severity: "OK", message: "System power on.", messageId: `${SIM_REGISTRY}.PowerOn`, sensorType: "System ACPI PowerState" },
+              false,
+            );
+            this.powerEvent(bmc);
+          }
+        } else this.powerOff(bmc, false);
+      },
+      bootProgress: (state, info) => {
+        if (this.closed || bmc.power !== "On") return;
+        if (info?.noBootDevice && !bmc.backendNoBoot) {
+          bmc.backendNoBoot = true;
+          bmc.bootPhase = "noboot";
+          this.addSel(bmc, {
+            severity: "Warning",
+            message: `No bootable device found (boot source ${bmc.bootFrom}).`,
+            messageId: `${SIM_REGISTRY}.BootDeviceNotFound`,
+            sensorType: "Boot Error",
+          });
+        } else if (state === "OSRunning" && bmc.bootPhase !== "os") {
+          bmc.bootPhase = "os";
+          this.hooks.event(bmc, {
+            messageId: "ResourceEvent.1.3.ResourceChanged",
+            message: `BootProgress of '${bmc.systemPath}' changed to OSRunning.`,
+            severity: "OK",
+            origin: bmc.systemPath,
+            args: [bmc.systemPath],
+          });
+        } else if (state === "PrimaryProcessorInitializationStarted") {
+          bmc.bootPhase = "booting";
+          bmc.backendNoBoot = false;
+        }
+      },
+    };
+  }
+
   /** Bring a BMC up already On with its OS running (lab option initialPower "On"). */
   startOn(bmc: Bmc): void {
+    if (bmc.backend) return; // a real machine is as it is
     bmc.power = "On";
     bmc.onSince = Date.now() - this.config.bootMs;
     bmc.bootPhase = bmc.kind === "dpu" || bmc.bootable || this.config.allBootable ? "os" : "noboot";
