@@ -109,6 +109,14 @@ export class QemuHost {
   get qmpSocket(): string {
     return join(this.opts.dir, "qmp.sock");
   }
+  /** A second QMP socket for the host's DPU agent (a QMP socket serves one client at a time; the first is ours). */
+  get dpuQmpSocket(): string {
+    return join(this.opts.dir, "qmp-dpu.sock");
+  }
+  /** The hot-plug root ports, for the DPU that fills them. */
+  get rootPorts(): string[] {
+    return [...this.ports];
+  }
   get consoleLog(): string {
     return join(this.opts.dir, "console.log");
   }
@@ -126,7 +134,9 @@ export class QemuHost {
       ...["-device", "virtio-net-pci,id=lom0,romfile=,bootindex=1000"],
       ...h.ports.flatMap((p, i) => ["-device", `pcie-root-port,id=${p},chassis=${i + 1},slot=${i + 1}`]),
       ...["-chardev", `socket,id=ser0,path=${join(opts.dir, "serial.sock")},server=on,wait=off,logfile=${h.consoleLog}`, "-serial", "chardev:ser0"],
-      ...["-qmp", `unix:${h.qmpSocket},server=on,wait=off`, "-pidfile", join(opts.dir, "qemu.pid")],
+      // Native PCIe hot-plug on the root ports (not ACPI): an unplug completes even while the guest is off or in firmware.
+      ...["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"],
+      ...["-qmp", `unix:${h.qmpSocket},server=on,wait=off`, "-qmp", `unix:${h.dpuQmpSocket},server=on,wait=off`, "-pidfile", join(opts.dir, "qemu.pid")],
       ...(opts.extraArgs ?? []),
     ];
     const [cmd, argv] = opts.netns ? ["nsenter", [`--net=${opts.netns}`, QEMU_BINARY, ...args]] : [QEMU_BINARY, args];
