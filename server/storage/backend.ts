@@ -50,6 +50,29 @@ export const tenantNamespace = (tenantId: string) => `tenant-${tenantId}`;
 /** The namespace image volumes (and their golden snapshots) live in; tenants' clones of them cross into their own. */
 export const IMAGES_NAMESPACE = "images";
 
+/** How DPUs attach this backend's volumes: NVMe/TCP targets of the storage service, or RBD images of Ceph. */
+export function attachProtocol(): "nvme-tcp" | "rbd" {
+  return storageConfig()?.kind === "ceph" ? "rbd" : "nvme-tcp";
+}
+
+/**
+ * Monitor addresses as the agent takes them (host:port each) from a Ceph mon setting: "a:3300,b:3300", or the
+ * messenger form "[v2:127.0.0.1:3300,v1:127.0.0.1:6789]" (the v2 address is kept; a bare host gets 3300).
+ */
+export function cephMonitors(mon: string): string[] {
+  const out: string[] = [];
+  for (const group of mon.split(/[\s;]+|,(?![^[]*\])/).filter(Boolean)) {
+    const addrs = group
+      .replace(/^\[|\]$/g, "")
+      .split(",")
+      .map((a) => a.trim())
+      .filter(Boolean);
+    const v2 = addrs.find((a) => a.startsWith("v2:")) ?? addrs.find((a) => !a.startsWith("v1:")) ?? addrs[0];
+    if (v2) out.push(v2.replace(/^v[12]:/, "").replace(/\/\d+$/, ""));
+  }
+  return [...new Set(out)];
+}
+
 /** The storage client, or PRECONDITION_FAILED telling the operator how to configure one. */
 export function getStorage(): StorageClient {
   const cfg = storageConfig();

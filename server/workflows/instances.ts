@@ -29,11 +29,12 @@ import { releasePortAddress, allocateAddress } from "@/server/services/ipam";
 import { type NodeEvent, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
 import { bootOverrideOutcome } from "@/server/drivers/bmc/boot-override";
-import { createDpuAgentClient, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
+import { createDpuAgentClient, type DiskSpecInput as AgentDiskSpec, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
 import { unseal } from "@/server/lib/secrets";
-import { getStorage, tenantNamespace } from "@/server/storage/backend";
+import { attachProtocol, cephMonitors, getStorage, tenantNamespace } from "@/server/storage/backend";
 import { isStorageError } from "@/server/drivers/storage/client";
+import type { Target } from "@/server/drivers/storage/schemas";
 import { driverFor } from "./bmc-access";
 import { catalog, type InstancePowerRequest } from "./catalog";
 import { AbortedByOperator, defineSaga, type Undo } from "./saga";
@@ -253,14 +254,37 @@ async function ensureSystemVolume(instanceId: string): Promise<{ volumeRowId: st
   return { volumeRowId: vol.id, storageVolumeId: v.id };
 }
 
-/** Exports a storage volume to the DPU's initiator (the service returns the existing target when asked again). */
+/**
+ * Exports a storage volume to the DPU's initiator, over the backend's attach protocol: NVMe/TCP from the storage
+ * service, RBD from Ceph (a cephx identity for this attachment). Asked again, the backend returns the existing target.
+ */
 async function exportTo(storageVolumeId: string, dpuId: string) {
-  return getStorage().createTarget({ volumeId: storageVolumeId, protocol: "nvme-tcp", initiator: dpuHostNqn(dpuId) });
+  return getStorage().createTarget({ volumeId: storageVolumeId, protocol: attachProtocol(), initiator: dpuHostNqn(dpuId) });
 }
 
-function diskSpec(t: { nqn: string | null; address: string; port: number }, dpuId: string, role: "boot" | "data") {
+/**
+ * What the DPU agent needs to attach an exported volume. For RBD that includes the attachment's cephx key: it is read
+ * here, on the server, and goes only to the agent (which keeps it out of replies, inventory and logs).
+ */
+async function diskSpec(t: Target, dpuId: string, role: "boot" | "data"): Promise<AgentDiskSpec> {
+  if (t.protocol === "rbd") {
+    if (!t.rbd) throw new ProvisionError("The storage backend exported the volume over RBD without saying which image and identity.");
+    const { key } = await getStorage().targetSecret(t.id);
+    return {
+      transport: "rbd",
+      target: {
+        pool: t.rbd.pool,
+        ...(t.rbd.namespace ? { namespace: t.rbd.namespace } : {}),
+        image: t.rbd.image,
+        monitors: cephMonitors(t.rbd.monitors),
+        user: t.rbd.user,
+      },
+      key,
+      role,
+    };
+  }
   if (!t.nqn) throw new ProvisionError("The storage service exported the volume without an NVMe qualified name.");
-  return { transport: "nvme-tcp" as const, target: { nqn: t.nqn, address: t.address, port: t.port }, hostNqn: dpuHostNqn(dpuId), role };
+  return { transport: "nvme-tcp", target: { nqn: t.nqn, address: t.address, port: t.port }, hostNqn: dpuHostNqn(dpuId), role };
 }
 
 /** Cooperative abort: checked between pieces of work, so nothing is left half-done by the abort itself. */
@@ -357,7 +381,7 @@ async function attachSystemDisk(instanceId: string, opId: string | null) {
     },
     (t) => t.nqn ?? undefined,
   );
-  await sub(opId, "attach boot disk", () => pl.agent.putDisk(agentNames.boot(instanceId), diskSpec(t, pl.dpu.id, "boot")));
+  await sub(opId, "attach boot disk", async () => pl.agent.putDisk(agentNames.boot(instanceId), await diskSpec(t, pl.dpu.id, "boot")));
 }
 
 /** Data volumes the instance holds (attachment rows): exported to its DPU and attached as data disks. */
@@ -379,7 +403,7 @@ export async function attachDataVolumes(instanceId: string, opId: string | null,
         if (!r.storageVolumeId) throw new ProvisionError(`Volume ${r.name} has no storage behind it (it failed to create); detach it.`);
         const t = await exportTo(r.storageVolumeId, pl.dpu.id);
         await db.update(volumeAttachments).set({ nodeId: pl.host.id, storageTargetId: t.id }).where(eq(volumeAttachments.id, r.attId));
-        await pl.agent.putDisk(agentNames.data(r.volumeId), diskSpec(t, pl.dpu.id, "data"));
+        await pl.agent.putDisk(agentNames.data(r.volumeId), await diskSpec(t, pl.dpu.id, "data"));
       }
       return rows.map((r) => r.name);
     },
