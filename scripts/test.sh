@@ -17,15 +17,18 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=test-results
 echo "== production build"; npx next build > test-results/next-build.log 2>&1 || { tail -50 test-results/next-build.log; exit 1; }
 echo "== end-to-end tests (Playwright, Debian Chromium)"
 PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
+echo "== real lab (Playwright against Ceph, QEMU hosts and emulated DPUs: npm run test:real)"
+PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright-real.json npx playwright test -c playwright.real.config.ts --reporter=list,json
 
 node -e '
 const fs = require("fs");
 const v = JSON.parse(fs.readFileSync("test-results/vitest.json", "utf8"));
 const p = JSON.parse(fs.readFileSync("test-results/playwright.json", "utf8"));
-const passed = v.numPassedTests + (p.stats.expected || 0);
-const failed = v.numFailedTests + (p.stats.unexpected || 0);
-const skipped = (v.numPendingTests || 0) + (v.numTodoTests || 0) + (p.stats.skipped || 0);
-console.log(`\nvitest: ${v.numPassedTests} passed; playwright: ${p.stats.expected} passed`);
+const r = JSON.parse(fs.readFileSync("test-results/playwright-real.json", "utf8"));
+const passed = v.numPassedTests + (p.stats.expected || 0) + (r.stats.expected || 0);
+const failed = v.numFailedTests + (p.stats.unexpected || 0) + (r.stats.unexpected || 0);
+const skipped = (v.numPendingTests || 0) + (v.numTodoTests || 0) + (p.stats.skipped || 0) + (r.stats.skipped || 0);
+console.log(`\nvitest: ${v.numPassedTests} passed; playwright: ${p.stats.expected} passed; real lab: ${r.stats.expected} passed`);
 console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 if (failed > 0 || skipped > 0) process.exit(1);
 '

@@ -13,6 +13,7 @@ import { images, pools, tenants, users, vpcs } from "@/db/schema";
 import { derivedKey, dataDir } from "@/server/lib/secrets";
 import { logger } from "@/server/lib/log";
 import type { BackgroundLab } from "@/server/runtime";
+import { prepareRealLab, startRealDevLab } from "./real/dev-lab";
 
 export interface DevLab {
   summary: string;
@@ -35,6 +36,19 @@ export function allowLabAddresses(): void {
 export function labFromEnv(opts: { dev: boolean }): BackgroundLab | undefined {
   const labSetting = process.env.ANVIL_LAB ?? (opts.dev ? "16" : "off");
   if (labSetting === "off" || labSetting === "0") return undefined;
+  if (labSetting === "real") {
+    // The real lab (sim/real/dev-lab.ts): Ceph, QEMU hosts and emulated DPUs in their own process.
+    const hosts = Number(process.env.ANVIL_LAB_HOSTS ?? 2);
+    return {
+      allowAddresses: () => {
+        allowLabAddresses();
+        if (!Number.isInteger(hosts) || hosts < 1 || hosts > 8)
+          throw new Error(`ANVIL_LAB_HOSTS must be 1–8 for the real lab, got "${process.env.ANVIL_LAB_HOSTS}"`);
+        prepareRealLab();
+      },
+      start: () => startRealDevLab({ hosts, port: Number(process.env.PORT ?? 3000) }),
+    };
+  }
   return {
     allowAddresses: allowLabAddresses,
     start: () => {
@@ -90,7 +104,7 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
   };
 }
 
-/** Public images the demo offers (the lab has no data plane: the "bytes" are simulated, the sizes are real). */
+/** Public images the demo offers (in the sim lab a generated pattern of the right size; the real lab boots debian-12). */
 const DEMO_IMAGES = [
   { name: "debian-12", os: "debian", version: "12", gib: 2 },
   { name: "ubuntu-24.04", os: "ubuntu", version: "24.04", gib: 3 },
@@ -106,13 +120,15 @@ const DEMO_NETWORKS = [
  * VPC + subnet per demo tenant, made through the same code paths a person would use. Idempotent across restarts;
  * the lab's storage is in memory, so an image whose golden snapshot vanished with the previous lab is rebuilt.
  */
-async function seedDemoContent(): Promise<void> {
+export async function seedDemoContent(opts: { realImage?: { path: string; sizeBytes: number } } = {}): Promise<void> {
   const db = getDb();
   const { buildImage } = await import("@/server/storage/images");
   const { withSampleImage } = await import("@/server/storage/sample-image");
   const { defaultLogicalPoolId, getStorage } = await import("@/server/storage/backend");
   const storage = getStorage();
-  for (const img of DEMO_IMAGES) {
+  // The real lab's storage is Ceph and its hosts really boot: its one image is the lab's bootable Debian guest.
+  const wanted = opts.realImage ? DEMO_IMAGES.filter((i) => i.name === "debian-12") : DEMO_IMAGES;
+  for (const img of wanted) {
     const [row] = await db
       .select()
       .from(images)
@@ -125,13 +141,16 @@ async function seedDemoContent(): Promise<void> {
       if (alive) continue;
     }
     if (row) await db.delete(images).where(eq(images.id, row.id));
+    const meta = { name: img.name, os: img.os, version: img.version, visibility: "public" as const, tenantId: null };
+    const ctx = { db, principal: null, requestId: "dev-lab" };
+    if (opts.realImage) {
+      const file = { path: opts.realImage.path, format: "raw" as const };
+      const build = { kind: "upload" as const, file, checksumSha256: await sha256File(file.path) };
+      await buildImage(ctx, meta, build, { sizeBytes: opts.realImage.sizeBytes, logicalPoolId: await defaultLogicalPoolId() });
+      continue;
+    }
     await withSampleImage(64 * 1024 * 1024, async (build) =>
-      buildImage(
-        { db, principal: null, requestId: "dev-lab" },
-        { name: img.name, os: img.os, version: img.version, visibility: "public", tenantId: null },
-        build,
-        { sizeBytes: img.gib * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() },
-      ),
+      buildImage(ctx, meta, build, { sizeBytes: img.gib * 1024 ** 3, logicalPoolId: await defaultLogicalPoolId() }),
     );
   }
   const { createCaller } = await import("@/server/api/root");
@@ -150,4 +169,10 @@ async function seedDemoContent(): Promise<void> {
     const vpc = await caller.vpcs.create({ tenant: n.slug, name: "default", cidr: n.cidr, description: "Created by the demo lab" });
     await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet, dnsServers: [n.subnet.replace(/\.0\/24$/, ".1")] });
   }
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = crypto.createHash("sha256");
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }

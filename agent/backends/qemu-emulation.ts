@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { BackendError } from "../errors";
 import { type DiskSpec, parseMonitor } from "../schemas";
 import type { DeviceEmulation, EmulationJournal } from "./device-emulation";
-import { QmpClient, QmpError } from "./qmp";
+import { deviceDel, QmpClient, QmpError } from "./qmp";
 import type { PcieFunction } from "./types";
 
 export interface QemuEmulationOptions {
@@ -181,7 +181,7 @@ export async function createQemuEmulation(opts: QemuEmulationOptions, journal: E
     const gone = c.waitEvent("DEVICE_DELETED", (d) => d.device === device, unplugTimeoutMs, abort.signal);
     gone.catch(() => undefined);
     try {
-      await c.execute("device_del", { id: device });
+      await deviceDel(c, device);
     } catch (err) {
       if (isNotFound(err)) {
         abort.abort();

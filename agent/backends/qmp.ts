@@ -230,3 +230,20 @@ export class QmpClient {
     this.fail(new QmpError("Transport", `QMP connection to ${this.socketPath} closed by the client`));
   }
 }
+
+/**
+ * device_del, retried while the guest is still bringing the slot up: with native PCIe hot-plug QEMU refuses an unplug
+ * while the slot's power indicator blinks ("guest is busy"), which lasts a moment after a hot-plug (longer on TCG).
+ */
+export async function deviceDel(c: QmpClient, id: string, busyForMs = 20_000): Promise<void> {
+  const until = Date.now() + busyForMs;
+  for (;;) {
+    try {
+      await c.execute("device_del", { id });
+      return;
+    } catch (err) {
+      if (!(err instanceof QmpError && /guest is busy/i.test(err.desc)) || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { QmpClient, type QmpEvent } from "../../agent/backends/qmp";
+import { deviceDel, QmpClient, type QmpEvent } from "../../agent/backends/qmp";
 import { SerialHub } from "./serial-hub";
 
 export const QEMU_BINARY = "/usr/bin/qemu-system-x86_64";
@@ -382,7 +382,7 @@ export class QemuHost {
     const ac = new AbortController();
     const gone = this.qmp.waitEvent("DEVICE_DELETED", (d) => d.device === id, timeoutMs, ac.signal);
     try {
-      await this.qmp.execute("device_del", { id });
+      await deviceDel(this.qmp, id);
     } catch (err) {
       ac.abort();
       await gone.catch(() => {});

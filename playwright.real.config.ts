@@ -1,0 +1,48 @@
+// `npm run test:real`: Playwright in Debian's Chromium against Anvil on the REAL lab (ANVIL_LAB=real: Ceph RBD, QEMU
+// hosts that boot through their firmware, emulated DPUs; docs/real-lab.md). Guests boot on TCG here (about two and a
+// half minutes each), hence the long timeouts. One worker: the spec is one story on two hosts.
+import { defineConfig, devices } from "@playwright/test";
+
+const port = Number(process.env.E2E_REAL_PORT ?? 3299);
+
+export default defineConfig({
+  testDir: "e2e-real",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 20 * 60_000,
+  expect: { timeout: 15_000 },
+  reporter: [["list"]],
+  outputDir: "test-results/e2e-real",
+  globalTeardown: "./e2e-real/teardown.ts",
+  use: {
+    baseURL: `http://localhost:${port}`,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  webServer: {
+    command: "bash scripts/e2e-real-server.sh",
+    url: `http://127.0.0.1:${port}/login`,
+    // The page answers before the lab is up and enrolled; the banner comes after.
+    wait: { stdout: /Anvil is running at/ },
+    // A cold machine builds the guest image first (about 4 minutes), then Ceph, the hosts and the DPUs start.
+    timeout: 20 * 60_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PORT: String(port) },
+  },
+});
