@@ -6,16 +6,14 @@
 // rebinding); ANVIL_IMAGE_IMPORT_ALLOW (CIDRs, e.g. an internal mirror, or 127.0.0.0/8 in the lab) admits more.
 // Every refusal is a field error on `url` (or `sha256`, `name`, …) and leaves nothing behind. The audit keeps
 // the URL without its query string (presigned URLs carry credentials there).
-import dns from "node:dns";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { TRPCError } from "@trpc/server";
-import ipaddr from "ipaddr.js";
-import { Agent, buildConnector, type Dispatcher, request } from "undici";
+import { type Dispatcher, request } from "undici";
 import type { ImageImportInput } from "@/db/validation/storage";
 import { maxUploadBytes } from "@/server/lib/body-limit";
+import { outboundPolicy } from "@/server/lib/outbound-policy";
 import { fieldError, isFieldErrorCause } from "../api/errors";
 import { buildImageFromFile, ImageTooLarge, receiveImageFile } from "./image-ingest";
 import type { ActorCtx, ImageRow } from "./images";
@@ -26,68 +24,15 @@ const HEADERS_TIMEOUT_MS = 30_000;
 const STALL_TIMEOUT_MS = 60_000;
 const REFUSED = "EIMAGEIMPORTREFUSED";
 
-function allowed(): [ipaddr.IPv4 | ipaddr.IPv6, number][] {
-  const raw = process.env.ANVIL_IMAGE_IMPORT_ALLOW?.trim();
-  if (!raw) return [];
-  return raw
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((c) => {
-      try {
-        return c.includes("/") ? ipaddr.parseCIDR(c) : ([ipaddr.parse(c), ipaddr.parse(c).kind() === "ipv4" ? 32 : 128] as [ipaddr.IPv4 | ipaddr.IPv6, number]);
-      } catch {
-        throw new Error(`ANVIL_IMAGE_IMPORT_ALLOW: ${c} is not an address or CIDR`);
-      }
-    });
-}
-
+const policy = outboundPolicy({
+  allowEnv: "ANVIL_IMAGE_IMPORT_ALLOW",
+  purpose: "images are imported from",
+  code: REFUSED,
+  connectTimeoutMs: HEADERS_TIMEOUT_MS,
+});
 /** Null when Anvil may download from this address, else why not. */
-export function importAddressRefusal(ip: string): string | null {
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    addr = ipaddr.parse(ip.replace(/^\[|\]$/g, ""));
-  } catch {
-    return `${ip} is not an IP address`;
-  }
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
-  for (const [cidr, bits] of allowed()) if (cidr.kind() === addr.kind() && addr.match(cidr, bits)) return null;
-  const range = addr.range();
-  if (range !== "unicast")
-    return `${addr.toString()} is a ${range} address; images are imported from public addresses only (ANVIL_IMAGE_IMPORT_ALLOW admits others)`;
-  return null;
-}
-
-function connector(): buildConnector.connector {
-  const lookup = (
-    hostname: string,
-    options: dns.LookupOptions,
-    cb: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
-  ) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addrs) => {
-      if (err) return cb(err, []);
-      for (const a of addrs) {
-        const r = importAddressRefusal(a.address);
-        if (r) return cb(Object.assign(new Error(r), { code: REFUSED }), []);
-      }
-      if (options.all) return cb(null, addrs);
-      cb(null, addrs[0]!.address, addrs[0]!.family);
-    });
-  };
-  const base = buildConnector({ lookup: lookup as never, timeout: HEADERS_TIMEOUT_MS });
-  return (o, cb) => {
-    const host = o.hostname.replace(/^\[|\]$/g, "");
-    const r = net.isIP(host) ? importAddressRefusal(host) : null;
-    if (r) return cb(Object.assign(new Error(r), { code: REFUSED }), null);
-    base(o, cb);
-  };
-}
-
-const g = globalThis as unknown as { __anvilImportAgent?: { key: string; agent: Agent } };
-function agent(): Agent {
-  const key = process.env.ANVIL_IMAGE_IMPORT_ALLOW ?? "";
-  if (g.__anvilImportAgent?.key !== key) g.__anvilImportAgent = { key, agent: new Agent({ connect: connector(), keepAliveTimeout: 4000 }) };
-  return g.__anvilImportAgent.agent;
-}
+export const importAddressRefusal = policy.refusal;
+const agent = () => policy.agent();
 
 const urlError = (message: string, code: TRPCError["code"] = "BAD_REQUEST") => fieldError("url", message, code);
 

@@ -8,10 +8,8 @@
 // more (e.g. an internal receiver, or 127.0.0.0/8 in the lab), ANVIL_WEBHOOK_ALLOW_HTTP=1 admits http://. The check
 // runs when the webhook is saved and again on the very address each delivery connects to (no DNS rebinding).
 import { createHmac } from "node:crypto";
-import dns from "node:dns";
-import net from "node:net";
-import ipaddr from "ipaddr.js";
-import { Agent, buildConnector, request } from "undici";
+import { request } from "undici";
+import { outboundPolicy } from "@/server/lib/outbound-policy";
 
 export const WEBHOOK_EVENTS = ["instance.state_changed", "operation.succeeded", "operation.failed", "operation.cancelled", "node.fault"] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -37,35 +35,9 @@ function timingSafe(a: string, b: string): boolean {
   return d === 0;
 }
 
-function allowedCidrs(): [ipaddr.IPv4 | ipaddr.IPv6, number][] {
-  const raw = process.env.ANVIL_WEBHOOK_ALLOW?.trim();
-  if (!raw) return [];
-  return raw
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((c) => {
-      try {
-        return c.includes("/") ? ipaddr.parseCIDR(c) : ([ipaddr.parse(c), ipaddr.parse(c).kind() === "ipv4" ? 32 : 128] as [ipaddr.IPv4 | ipaddr.IPv6, number]);
-      } catch {
-        throw new Error(`ANVIL_WEBHOOK_ALLOW: ${c} is not an address or CIDR`);
-      }
-    });
-}
-
+const policy = outboundPolicy({ allowEnv: "ANVIL_WEBHOOK_ALLOW", purpose: "webhooks go to", code: "EWEBHOOKREFUSED" });
 /** Null when Anvil may deliver to this address, else why not. */
-export function webhookAddressRefusal(ip: string): string | null {
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    addr = ipaddr.parse(ip.replace(/^\[|\]$/g, ""));
-  } catch {
-    return `${ip} is not an IP address`;
-  }
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
-  for (const [net_, bits] of allowedCidrs()) if (net_.kind() === addr.kind() && addr.match(net_, bits)) return null;
-  const range = addr.range();
-  if (range !== "unicast") return `${addr.toString()} is a ${range} address; webhooks go to public addresses only (ANVIL_WEBHOOK_ALLOW admits others)`;
-  return null;
-}
+export const webhookAddressRefusal = policy.refusal;
 
 /** Why this URL cannot be a webhook endpoint (scheme, address), or null. Resolves the host. */
 export async function webhookUrlRefusal(raw: string): Promise<string | null> {
@@ -77,55 +49,10 @@ export async function webhookUrlRefusal(raw: string): Promise<string | null> {
   }
   if (u.username || u.password) return "Put no credentials in the URL; deliveries are signed with the webhook's secret";
   if (u.protocol !== "https:" && !(u.protocol === "http:" && process.env.ANVIL_WEBHOOK_ALLOW_HTTP === "1")) return "Webhook URLs must use https://";
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  let addrs: string[];
-  if (net.isIP(host)) addrs = [host];
-  else {
-    try {
-      addrs = (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
-    } catch (e) {
-      return `${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
-    }
-  }
-  for (const a of addrs) {
-    const r = webhookAddressRefusal(a);
-    if (r) return r;
-  }
-  return null;
+  return policy.hostRefusal(u.hostname);
 }
 
-/** Connects only to addresses the policy admits: IP literals checked before connecting, names on their answer. */
-function connector(): buildConnector.connector {
-  const lookup = (
-    hostname: string,
-    options: dns.LookupOptions,
-    cb: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
-  ) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addrs) => {
-      if (err) return cb(err, []);
-      for (const a of addrs) {
-        const r = webhookAddressRefusal(a.address);
-        if (r) return cb(Object.assign(new Error(r), { code: "EWEBHOOKREFUSED" }), []);
-      }
-      if (options.all) return cb(null, addrs);
-      cb(null, addrs[0]!.address, addrs[0]!.family);
-    });
-  };
-  const base = buildConnector({ lookup: lookup as never });
-  return (o, cb) => {
-    const host = o.hostname.replace(/^\[|\]$/g, "");
-    const r = net.isIP(host) ? webhookAddressRefusal(host) : null;
-    if (r) return cb(Object.assign(new Error(r), { code: "EWEBHOOKREFUSED" }), null);
-    base(o, cb);
-  };
-}
-
-const g = globalThis as unknown as { __anvilWebhookAgent?: { key: string; agent: Agent } };
-function agent(): Agent {
-  const key = `${process.env.ANVIL_WEBHOOK_ALLOW ?? ""}`;
-  if (g.__anvilWebhookAgent?.key !== key) g.__anvilWebhookAgent = { key, agent: new Agent({ connect: connector(), keepAliveTimeout: 4000 }) };
-  return g.__anvilWebhookAgent.agent;
-}
+const agent = () => policy.agent();
 
 export interface AttemptResult {
   ok: boolean;
