@@ -193,6 +193,11 @@ export async function createQemuEmulation(opts: QemuEmulationOptions, journal: E
         throw new BackendError("qemu_error", (err as Error).message);
       }
     }
+    // A powered-off host (QEMU stopped or not yet started) has no OS to acknowledge the unplug; a DPU empties the slot
+    // of a machine that is off anyway: resetting the stopped machine completes the pending (ACPI) unplug, and it
+    // stays off.
+    const status = await c.execute<{ running: boolean; status: string }>("query-status").catch(() => undefined);
+    if (status && !status.running) await c.execute("system_reset").catch(() => undefined);
     try {
       await gone;
     } catch (err) {

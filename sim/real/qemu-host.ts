@@ -134,8 +134,6 @@ export class QemuHost {
       ...["-device", "virtio-net-pci,id=lom0,romfile=,bootindex=1000"],
       ...h.ports.flatMap((p, i) => ["-device", `pcie-root-port,id=${p},chassis=${i + 1},slot=${i + 1}`]),
       ...["-chardev", `socket,id=ser0,path=${join(opts.dir, "serial.sock")},server=on,wait=off,logfile=${h.consoleLog}`, "-serial", "chardev:ser0"],
-      // Native PCIe hot-plug on the root ports (not ACPI): an unplug completes even while the guest is off or in firmware.
-      ...["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"],
       ...["-qmp", `unix:${h.qmpSocket},server=on,wait=off`, "-qmp", `unix:${h.dpuQmpSocket},server=on,wait=off`, "-pidfile", join(opts.dir, "qemu.pid")],
       ...(opts.extraArgs ?? []),
     ];
