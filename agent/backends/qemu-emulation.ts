@@ -193,6 +193,11 @@ export async function createQemuEmulation(opts: QemuEmulationOptions, journal: E
         throw new BackendError("qemu_error", (err as Error).message);
       }
     }
+    // A host whose CPUs do not run (powered off: the lab's QemuHost keeps an off machine paused) cannot acknowledge
+    // the PCIe attention button; a reset of the stopped machine powers the slot down and completes the unplug, as a
+    // real DPU's function disappears at once from a host without power. A running host's OS answers by itself.
+    const st = await c.execute<{ running: boolean }>("query-status").catch(() => ({ running: true }));
+    if (!st.running) await c.execute("system_reset").catch(() => undefined);
     try {
       await gone;
     } catch (err) {
