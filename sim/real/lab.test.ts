@@ -110,6 +110,8 @@ describe("the real lab, provisioned like Anvil does it", () => {
       await agent.putCidata("seed", {
         userData: `#cloud-config\nhostname: ${HOSTNAME}\nmanage_etc_hosts: true\npassword: lab-pass-1\nchpasswd: { expire: false }\nruncmd:\n  - echo "ANVIL-LAB-OK $(hostname)" > /dev/console\n`,
         metaData: { "instance-id": "i-lab-1", "local-hostname": HOSTNAME },
+        // a static address: with no DHCP server on the overlay, the default DHCP would hold the boot for minutes
+        networkConfig: { version: 2, ethernets: { eth0: { match: { macaddress: MAC }, "set-name": "eth0", addresses: ["10.99.0.11/24"] } } },
       });
       await agent.putNic("nic0", { mac: MAC, network: { type: "vlan", vlanId: 100 }, rules: RULES });
 
