@@ -194,8 +194,9 @@ export async function createQemuEmulation(opts: QemuEmulationOptions, journal: E
       }
     }
     // A host whose CPUs do not run (powered off: the lab's QemuHost keeps an off machine paused) cannot acknowledge
-    // the PCIe attention button; a reset of the stopped machine powers the slot down and completes the unplug, as a
-    // real DPU's function disappears at once from a host without power. A running host's OS answers by itself.
+    // the PCIe attention button; a reset of the stopped machine completes the unplug when the machine never ran
+    // (prelaunch). KNOWN GAP (QEMU 7.2): once firmware has powered the slot, stop + system_reset leaves it powered
+    // and the unplug pending (unplug_timeout); detach while the host runs. A running host's OS answers by itself.
     const st = await c.execute<{ running: boolean }>("query-status").catch(() => ({ running: true }));
     if (!st.running) await c.execute("system_reset").catch(() => undefined);
     try {

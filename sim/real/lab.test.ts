@@ -136,12 +136,14 @@ describe("the real lab, provisioned like Anvil does it", () => {
       await console_.waitText(`ANVIL-LAB-OK ${HOSTNAME}`, BOOT_MS);
       expect((await systemOf(bmcOf())).Boot.BootSourceOverrideEnabled).toBe("Disabled");
 
-      // ---- take it apart: power off, the DPU removes what it presented, storage drops the export and the clone
-      expect((await resetVia(bmcOf(), "ForceOff")).status).toBe(204);
-      await waitFor("Off", async () => (await powerOf(bmcOf())) === "Off", 30_000, 100);
+      // ---- take it apart: the DPU removes what it presented (the running guest acknowledges the PCIe unplug; from a
+      // host powered off after it ran, QEMU 7.2 never completes it — see docs/real-lab.md), power off, storage drops
+      // the export and the clone
       await agent.deleteDisk("boot");
       await agent.deleteCidata("seed");
       await agent.deleteNic("nic0");
+      expect((await resetVia(bmcOf(), "ForceOff")).status).toBe(204);
+      await waitFor("Off", async () => (await powerOf(bmcOf())) === "Off", 30_000, 100);
       expect(await agent.listDisks()).toEqual([]);
       expect(await agent.listNics()).toEqual([]);
       expect(lab!.qemuHosts[0]!.diskIds()).toEqual([]);
