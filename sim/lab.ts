@@ -6,6 +6,7 @@
 // Anvil needs to manage the fleet. Anvil's dev command, the tests and the benchmarks call startLab(); run as a
 // script (`npm run lab -- --hosts 16`) it is the CLI and stays up until Ctrl-C.
 
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -372,7 +373,9 @@ const USAGE = `usage: npm run lab -- [--hosts 16] [--pools general,gpu] [--laten
                       [--address ports|loopback|netns] [--port-base P] [--dialect lab|multi-node|dmtf-smartnic|…]
                       [--csv lab.csv] [--manifest lab.json] [--quiet]
   Starts the Redfish BMC simulator, the storage service and one DPU agent per DPU in this process, writes the
-  enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.`;
+  enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.
+       npm run lab -- --real [--hosts 2] [--dir D] [--memory-mib 1024] [--quiet]
+  The real lab (docs/real-lab.md): Ceph, QEMU hosts, emulated DPUs and their Redfish BMCs; needs root.`;
 
 function writePrivate(file: string, text: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -381,6 +384,7 @@ function writePrivate(file: string, text: string): void {
 }
 
 export async function runLabCli(argv: string[]): Promise<void> {
+  if (argv.includes("--real")) return runRealLabCli(argv.filter((a) => a !== "--real"));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -470,6 +474,98 @@ export async function runLabCli(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`lab: ${sig}, shutting down\n`);
+    lab.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`lab: shutdown failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** `--real`: installs missing Debian packages like `npm test` does, then starts sim/real/lab.ts until Ctrl-C/SIGTERM. */
+async function runRealLabCli(argv: string[]): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        hosts: { type: "string", default: "2" },
+        dir: { type: "string" },
+        "memory-mib": { type: "string" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`lab: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  for (const name of ["hosts", "memory-mib"]) {
+    const v = values[name];
+    if (v !== undefined && !/^\d+$/.test(String(v))) {
+      process.stderr.write(`lab: --${name} must be a positive integer, got '${v}'\n`);
+      process.exit(2);
+    }
+  }
+  const t0 = performance.now();
+  // The same installer `npm test` runs (scripts/system-deps.sh): Ceph, QEMU, OVS, mmdebstrap, genisoimage…
+  const deps = spawnSync("bash", [path.join(import.meta.dirname, "..", "scripts", "system-deps.sh")], { stdio: "inherit" });
+  if (deps.status !== 0) {
+    process.stderr.write("lab: the real lab's Debian packages are missing and could not be installed (see above)\n");
+    process.exit(1);
+  }
+  const { startRealLab, rssOf } = await import("./real/lab");
+  const dir = path.resolve((values.dir as string | undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), "anvil-real-lab-")));
+  let lab: Awaited<ReturnType<typeof startRealLab>>;
+  try {
+    lab = await startRealLab({
+      dir,
+      hosts: Number(values.hosts),
+      memoryMiB: values["memory-mib"] === undefined ? undefined : Number(values["memory-mib"]),
+      quiet: Boolean(values.quiet),
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const csvPath = path.join(dir, "lab.csv");
+  const manifestPath = path.join(dir, "lab.json");
+  writePrivate(csvPath, lab.csv());
+  writePrivate(manifestPath, `${JSON.stringify(lab.manifest(), null, 2)}\n`);
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const qemuRss = lab.qemuHosts.map((h) => rssOf(h.pid));
+  const out = [
+    `Anvil real lab up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${lab.qemuHosts[0]?.accel ?? "?"}) — folder ${dir}`,
+    `  Ceph mon           ${lab.ceph.monAddr} in netns ${lab.ceph.netns} (RBD pool ${lab.poolId})`,
+    `  guest image        ${lab.guestImage.path} (${mib(lab.guestImage.sizeBytes)} raw)`,
+    `  Redfish admin API  ${lab.redfish.adminUrl}`,
+    ...lab.hosts.flatMap((h, i) => [
+      `  ${h.name}  BMC ${h.bmc_address}  user ${h.bmc_username} / ${h.bmc_password}  (QEMU pid ${lab.qemuHosts[i]?.pid}, ${mib(qemuRss[i] ?? 0)} RSS, powered off)`,
+      `    DPU BMC ${h.dpu_bmc_address}  agent ${h.agent_url}  token ${h.agent_token?.slice(0, 8)}… (full token in the manifest)  underlay 10.98.0.${i + 1}`,
+    ]),
+    `  Anvil storage env  ${Object.entries(lab.storageEnv)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+    `  enrollment CSV     ${csvPath}`,
+    `  manifest (JSON)    ${manifestPath}`,
+    `  memory             QEMU ${qemuRss.map(mib).join(" + ")}; this process ${mib(process.memoryUsage().rss)}`,
+    "Ctrl-C (or SIGTERM) stops everything.",
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`lab: ${sig}, stopping hosts, DPUs and Ceph\n`);
     lab.close().then(
       () => process.exit(0),
       (err: Error) => {

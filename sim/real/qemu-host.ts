@@ -65,8 +65,16 @@ export interface DiskSpec {
 interface Attached {
   spec: DiskSpec;
   port: string;
-  /** the device's current bootindex (-1 = not a boot device) */
-  bootIndex: number;
+}
+
+/** A boot-capable device QEMU has (ours or plugged by the DPU agent). */
+interface BootDevice {
+  id: string;
+  kind: "disk" | "nic" | "cd" | "other";
+  /** its bootindex now (-1 = not a boot device) */
+  current: number;
+  /** its own index: the one it was plugged with (-1 = none) */
+  own: number;
 }
 
 /** Serial markers, in the order a boot passes them, and the BootProgress each one means. */
@@ -95,7 +103,9 @@ export class QemuHost {
   private readonly listeners = new Set<Listener>();
   private tail = "";
   /** the onboard NIC: no boot ROM, no backend (the lab's host NICs are the DPU's, hot-plugged) */
-  private readonly lom = { spec: { id: "lom0" }, bootIndex: 1000 };
+  private readonly lom = { spec: { id: "lom0" } };
+  /** per device id: its own boot index (as plugged) and the one we last wrote, to tell a replugged device */
+  private readonly bootIndexes = new Map<string, { own: number; written: number }>();
   /** set while we stop/reset the machine ourselves, so our own STOP events are not read as a guest power-off */
   private selfInitiated = 0;
   startedAt = 0;
@@ -314,33 +324,68 @@ export class QemuHost {
   }
 
   /**
-   * Sets each presented disk's bootindex for the next firmware run: the override's devices first, the others after
-   * them in their own order. The onboard NIC (lom0) has no boot ROM and there is no PXE server in the lab, so "Pxe"
-   * finds nothing, like a server whose PXE boot times out; there is no CD drive, so "Cd" finds nothing either. lom0
-   * always holds a boot index, so SeaBIOS's boot order is never empty and `-boot strict=on` keeps it to that list
-   * (an empty list would let SeaBIOS try every disk).
+   * Sets the bootindex of every boot-capable device QEMU has for the next firmware run — the disks this class
+   * attached AND the ones someone else plugged (the DPU agent plugs its boot disk with bootindex 1 over its own QMP
+   * socket), found with qom-list /machine/peripheral + qom-get bootindex. Override Hdd: every disk first (in their
+   * own order), the onboard NIC after them. Pxe/Cd: the onboard NIC (lom0) only — it has no boot ROM and there is
+   * no PXE server or CD drive in the lab, so they find nothing, like a server whose PXE boot times out. No override:
+   * the devices' own order (the index each had when plugged), lom0 last. lom0 always holds a boot index, so
+   * SeaBIOS's boot order is never empty and `-boot strict=on` keeps it to that list (an empty list would let
+   * SeaBIOS try every disk).
    */
   private async applyBootOrder(bootFrom: BootSource): Promise<void> {
-    const disks = [...this.disks.values()].sort((a, b) => (a.spec.bootIndex ?? 1000) - (b.spec.bootIndex ?? 1000));
+    const devices = await this.bootDevices();
     const network = bootFrom === "Pxe" || bootFrom === "Cd";
+    const own = (d: BootDevice) => (d.own < 0 ? Number.MAX_SAFE_INTEGER : d.own);
+    const ordered = devices.filter((d) => d.id !== this.lom.spec.id).sort((a, b) => own(a) - own(b) || a.id.localeCompare(b.id));
+    const wanted = new Map<string, number>();
     let n = network ? 2 : 1;
-    const want = disks.map((d) => {
-      if (network) return -1;
-      if (bootFrom === "Hdd") return n++;
-      return d.spec.bootIndex === undefined ? -1 : n++;
-    });
-    const entries = [this.lom, ...disks];
-    const wanted = [network ? 1 : n, ...want];
+    for (const d of ordered) {
+      const boots = !network && (bootFrom === "Hdd" ? d.kind === "disk" : d.own >= 0);
+      wanted.set(d.id, boots ? n++ : -1);
+    }
+    wanted.set(this.lom.spec.id, network ? 1 : n);
     // QEMU refuses an index another device holds (even the one being moved), so clear the changed ones first.
-    const changed = entries.filter((d, i) => d.bootIndex !== wanted[i]);
-    for (const d of changed) await this.setBootIndex(d, -1);
-    for (const [i, d] of entries.entries()) if (wanted[i] !== -1 && changed.includes(d)) await this.setBootIndex(d, wanted[i]);
+    const changed = devices.filter((d) => d.current !== wanted.get(d.id));
+    for (const d of changed) await this.setBootIndex(d.id, -1);
+    for (const d of changed) {
+      const idx = wanted.get(d.id) ?? -1;
+      if (idx !== -1) await this.setBootIndex(d.id, idx);
+    }
   }
 
-  private async setBootIndex(d: { spec: { id: string }; bootIndex: number }, idx: number): Promise<void> {
-    if (d.bootIndex === idx) return;
-    await this.qmp.execute("qom-set", { path: `/machine/peripheral/${d.spec.id}`, property: "bootindex", value: idx });
-    d.bootIndex = idx;
+  /**
+   * Every device under /machine/peripheral with a bootindex property, with the index it has now and its own one:
+   * the index it had when plugged, remembered until it is replugged (its index is then no longer the one we wrote).
+   */
+  private async bootDevices(): Promise<BootDevice[]> {
+    const children = await this.qmp.execute<{ name: string; type: string }[]>("qom-list", { path: "/machine/peripheral" });
+    const out: BootDevice[] = [];
+    const seen = new Set<string>();
+    for (const c of children) {
+      const type = /^child<(.+)>$/.exec(c.type)?.[1];
+      if (!type || /root-port|bridge|serial|virtio-serial/.test(type)) continue;
+      let current: number;
+      try {
+        current = await this.qmp.execute<number>("qom-get", { path: `/machine/peripheral/${c.name}`, property: "bootindex" });
+      } catch {
+        continue; // no bootindex property: not a boot device
+      }
+      seen.add(c.name);
+      const known = this.bootIndexes.get(c.name);
+      const ownIdx = known && known.written === current ? known.own : current;
+      this.bootIndexes.set(c.name, { own: ownIdx, written: current });
+      const kind = /-cd$|cdrom/.test(type) ? "cd" : /blk|scsi-hd|ide-hd|nvme/.test(type) ? "disk" : /net|e1000|rtl8139/.test(type) ? "nic" : "other";
+      out.push({ id: c.name, kind, current, own: ownIdx });
+    }
+    for (const id of [...this.bootIndexes.keys()]) if (!seen.has(id)) this.bootIndexes.delete(id);
+    return out;
+  }
+
+  private async setBootIndex(id: string, idx: number): Promise<void> {
+    await this.qmp.execute("qom-set", { path: `/machine/peripheral/${id}`, property: "bootindex", value: idx });
+    const known = this.bootIndexes.get(id);
+    if (known) known.written = idx;
   }
 
   /** Presents a disk on a free pcie-root-port (hot-plug while On; while Off the firmware sees it at power-on). */
@@ -371,7 +416,9 @@ export class QemuHost {
       await this.qmp.execute("blockdev-del", { "node-name": `${spec.id}-fmt` }).catch(() => {});
       throw err;
     }
-    this.disks.set(spec.id, { spec, port, bootIndex: spec.bootIndex ?? -1 });
+    this.disks.set(spec.id, { spec, port });
+    // our own order for this disk: the spec's index, or "not a boot device" when it has none
+    this.bootIndexes.set(spec.id, { own: spec.bootIndex ?? -1, written: spec.bootIndex ?? -1 });
   }
 
   /** Removes a presented disk: device_del, wait for DEVICE_DELETED, then blockdev-del. */
