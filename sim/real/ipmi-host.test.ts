@@ -3,7 +3,7 @@
 // device_add on the host's DPU QMP socket. A TCG boot to `login:` takes minutes (KVM: seconds). Needs root,
 // qemu-system-x86, qemu-utils, openipmi, ipmitool, python3 (scripts/system-deps.sh); fails when one is missing.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,36 +45,36 @@ const OFF = ["paused", "prelaunch"];
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
-beforeAll(async () => {
-  const image = await ensureGuestImage({ log: (l) => console.log(l) });
-  work = mkdtempSync(join(tmpdir(), "anvil-ipmi-host-"));
-  const overlay = join(work, "boot.qcow2");
-  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image.path, "-F", "raw", overlay, "4G"]);
-  host = await startIpmiHost({ dir: join(work, "h"), name: "ipmi-0001", memoryMiB: 1024 });
-  // the DPU presents the boot disk on a root port, over its own QMP socket
-  dpu = await QmpClient.connect(host.dpuQmpSocket);
-  await dpu.execute("blockdev-add", {
-    driver: "qcow2",
-    "node-name": "boot-fmt",
-    file: { driver: "file", filename: overlay, "node-name": "boot-file" },
-  });
-  await dpu.execute("device_add", { driver: "virtio-blk-pci", id: "boot", drive: "boot-fmt", bus: host.rootPorts[0], serial: "boot", bootindex: 1 });
-  bmc = createBmcDriver({ driver: "ipmi", address: host.address, credentials: { username: host.username, password: host.password } });
-}, 20 * 60_000);
-
-afterAll(async () => {
-  await bmc?.close();
-  dpu?.close();
-  await host?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
 /** The devices plugged into the machine (QOM /machine/peripheral), e.g. ["boot", "lom0", "rp1", …]. */
 async function peripherals(): Promise<string[]> {
   return (await dpu.execute<Array<{ name: string }>>("qom-list", { path: "/machine/peripheral" })).map((c) => c.name).sort();
 }
 
 describe("a QEMU host behind ipmi_sim", () => {
+  beforeAll(async () => {
+    const image = await ensureGuestImage({ log: (l) => console.log(l) });
+    work = mkdtempSync(join(tmpdir(), "anvil-ipmi-host-"));
+    const overlay = join(work, "boot.qcow2");
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image.path, "-F", "raw", overlay, "4G"]);
+    host = await startIpmiHost({ dir: join(work, "h"), name: "ipmi-0001", memoryMiB: 1024 });
+    // the DPU presents the boot disk on a root port, over its own QMP socket
+    dpu = await QmpClient.connect(host.dpuQmpSocket);
+    await dpu.execute("blockdev-add", {
+      driver: "qcow2",
+      "node-name": "boot-fmt",
+      file: { driver: "file", filename: overlay, "node-name": "boot-file" },
+    });
+    await dpu.execute("device_add", { driver: "virtio-blk-pci", id: "boot", drive: "boot-fmt", bus: host.rootPorts[0], serial: "boot", bootindex: 1 });
+    bmc = createBmcDriver({ driver: "ipmi", address: host.address, credentials: { username: host.username, password: host.password } });
+  }, 20 * 60_000);
+
+  afterAll(async () => {
+    await bmc?.close();
+    dpu?.close();
+    await host?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
   it("refuses a wrong password with the driver's clear error and changes nothing", async () => {
     const wrong = createBmcDriver({ driver: "ipmi", address: host.address, credentials: { username: host.username, password: "not-the-password" } });
     try {
@@ -179,4 +179,44 @@ describe("a QEMU host behind ipmi_sim", () => {
     },
     4 * BOOT_MS,
   );
+});
+
+describe("a host behind ipmi_sim with QEMU in a network namespace", () => {
+  let nsWork: string;
+  let nsFile: string;
+  let nsHost: IpmiHost | undefined;
+
+  beforeAll(() => {
+    nsWork = mkdtempSync(join(tmpdir(), "anvil-ipmi-ns-"));
+    nsFile = join(nsWork, "netns");
+    writeFileSync(nsFile, "");
+    execFileSync("unshare", [`--net=${nsFile}`, "true"]);
+  });
+
+  afterAll(async () => {
+    await nsHost?.stop();
+    if (nsFile) execFileSync("umount", [nsFile]);
+    if (nsWork) rmSync(nsWork, { recursive: true, force: true });
+  });
+
+  it("runs QEMU in the namespace; IPMI power and SOL still reach it (pty + relayed VM interface)", async () => {
+    nsHost = await startIpmiHost({ dir: join(nsWork, "h"), name: "ipmi-ns", memoryMiB: 256, netns: nsFile });
+    expect(readlinkSync(`/proc/${nsHost.qemuPid}/ns/net`)).not.toBe(readlinkSync("/proc/self/ns/net"));
+    expect(readlinkSync(`/proc/${nsHost.ipmiSimPid}/ns/net`)).toBe(readlinkSync("/proc/self/ns/net"));
+    const ep = { address: nsHost.address, credentials: { username: nsHost.username, password: nsHost.password } };
+    const drv = createBmcDriver({ driver: "ipmi", ...ep });
+    const stream = await new IpmiSolBackend(ep).connect();
+    try {
+      const out = watchConsole(stream, 120_000);
+      await drv.setPower("on");
+      expect(await drv.getPowerState()).toBe("on");
+      await out.waitFor("No bootable device"); // no disk: SeaBIOS's message, seen over SOL
+      await drv.setPower("off");
+      expect(await drv.getPowerState()).toBe("off");
+      expect(OFF).toContain(await nsHost.status());
+    } finally {
+      await stream.close();
+      await drv.close();
+    }
+  }, 240_000);
 });
