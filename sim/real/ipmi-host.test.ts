@@ -69,6 +69,7 @@ describe("a QEMU host behind ipmi_sim", () => {
   }, 20 * 60_000);
 
   afterAll(async () => {
+    if (host?.hookErrors().length) console.log(`chassis hook failures: ${host.hookErrors().join("; ")}`);
     await bmc?.close();
     dpu?.close();
     await host?.stop();

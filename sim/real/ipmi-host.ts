@@ -26,7 +26,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { QmpClient } from "../../agent/backends/qmp";
@@ -74,6 +74,8 @@ export interface IpmiHost {
   consoleText(): string;
   /** the chassis hook's requests so far, e.g. ["get power", "set power 1"] */
   hookLog(): string[];
+  /** the chassis hook's failures so far ("get power: QMP closed during query-status"); ipmi_sim answered those with an error */
+  hookErrors(): string[];
   /** ends ipmi_sim and QEMU (by pid), the relay, and removes dir */
   stop(): Promise<void>;
 }
@@ -152,42 +154,51 @@ def apply_boot(q):
 
 with open(path("hook.log"), "a") as f:
     f.write(" ".join(sys.argv[1:]) + "\n")
-op, args = sys.argv[1], sys.argv[2:]
-if op == "get":
-    q = Qmp()
-    for k in args:
-        if k == "power":
-            print("power:%d" % (1 if q.call("query-status")["status"] in ON else 0))
-        elif k == "boot":
-            print("boot:" + read("boot", "none"))
-        else:
-            print(k + ":0")
-    sys.exit(0)
-if op != "set":
+
+def main(op, args):
+    if op == "get":
+        q = Qmp()
+        for k in args:
+            if k == "power":
+                print("power:%d" % (1 if q.call("query-status")["status"] in ON else 0))
+            elif k == "boot":
+                print("boot:" + read("boot", "none"))
+            else:
+                print(k + ":0")
+        return
+    if op != "set":
+        raise RuntimeError("unknown operation " + op)
+    q = None
+    while len(args) >= 2:
+        k, v = args[0], args[1]
+        args = args[2:]
+        if k == "boot":
+            write("boot", v + "\n")
+            continue
+        if k == "identify":
+            continue
+        q = q or Qmp()
+        on = q.call("query-status")["status"] in ON
+        if k == "power" and v == "1" and not on:
+            apply_boot(q)
+            q.call("system_reset")
+            q.call("cont")
+        elif k == "power" and v == "0" and on:
+            q.call("stop")
+            q.call("system_reset")
+        elif k == "reset" and v == "1" and on:
+            apply_boot(q)
+            q.call("system_reset")
+        elif k == "shutdown" and v == "1" and on:
+            q.call("system_powerdown")
+
+try:
+    main(sys.argv[1], sys.argv[2:])
+except Exception as e:
+    # ipmi_sim answers the IPMI request with an error; the reason stays in hook-errors.log
+    with open(path("hook-errors.log"), "a") as f:
+        f.write("%s: %s\n" % (" ".join(sys.argv[1:]), e))
     sys.exit(1)
-q = None
-while len(args) >= 2:
-    k, v = args[0], args[1]
-    args = args[2:]
-    if k == "boot":
-        write("boot", v + "\n")
-        continue
-    if k == "identify":
-        continue
-    q = q or Qmp()
-    on = q.call("query-status")["status"] in ON
-    if k == "power" and v == "1" and not on:
-        apply_boot(q)
-        q.call("system_reset")
-        q.call("cont")
-    elif k == "power" and v == "0" and on:
-        q.call("stop")
-        q.call("system_reset")
-    elif k == "reset" and v == "1" and on:
-        apply_boot(q)
-        q.call("system_reset")
-    elif k == "shutdown" and v == "1" and on:
-        q.call("system_powerdown")
 `;
 
 async function freeUdpPort(): Promise<number> {
@@ -412,8 +423,16 @@ export async function startIpmiHost(o: IpmiHostOptions): Promise<IpmiHost> {
       writeFileSync(join(d, "lan.conf"), lan, { mode: 0o600 }); // holds the password
       const child = spawn("ipmi_sim", ["-c", "lan.conf", "-f", "cmd.emu", "-n", "-s", join(d, "state")], { cwd: d, stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
-      child.stdout?.on("data", (c) => (out = (out + String(c)).slice(-4000)));
-      child.stderr?.on("data", (c) => (out = (out + String(c)).slice(-4000)));
+      const keep = (c: Buffer) => {
+        out = (out + String(c)).slice(-4000);
+        try {
+          appendFileSync(join(d, "ipmi_sim.log"), c);
+        } catch {
+          // dir removed by stop()
+        }
+      };
+      child.stdout?.on("data", keep);
+      child.stderr?.on("data", keep);
       const deadline = Date.now() + (o.startTimeoutMs ?? 15_000);
       let ready = false;
       while (child.exitCode === null && Date.now() < deadline) {
@@ -474,6 +493,13 @@ export async function startIpmiHost(o: IpmiHostOptions): Promise<IpmiHost> {
     hookLog: () => {
       try {
         return readFileSync(join(d, "hook.log"), "utf8").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    hookErrors: () => {
+      try {
+        return readFileSync(join(d, "hook-errors.log"), "utf8").split("\n").filter(Boolean);
       } catch {
         return [];
       }
