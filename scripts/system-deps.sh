@@ -22,6 +22,8 @@ declare -A need=(
   [mmdebstrap]=/usr/bin/mmdebstrap
   # the emulated DPUs' underlay check (sim/real/dpu.test.ts)
   [iputils-ping]=/usr/bin/ping
+  # the IPMI SOL console's pty helper and the IPMI lab host's chassis hook (sim/real/ipmi-host.ts)
+  [python3]=/usr/bin/python3
   # the guest image's partition table (sim/real/guest-image.ts)
   [fdisk]=/usr/sbin/sfdisk
 )
