@@ -7,7 +7,7 @@
 // script (`npm run lab -- --hosts 16`) it is the CLI and stays up until Ctrl-C.
 
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -374,7 +374,7 @@ const USAGE = `usage: npm run lab -- [--hosts 16] [--pools general,gpu] [--laten
                       [--csv lab.csv] [--manifest lab.json] [--quiet]
   Starts the Redfish BMC simulator, the storage service and one DPU agent per DPU in this process, writes the
   enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.
-       npm run lab -- --real [--hosts 2] [--dir D] [--memory-mib 1024] [--quiet]
+       npm run lab -- --real [--hosts 2] [--dir D] [--memory-mib 1024] [--manifest F] [--port-base P] [--quiet]
   The real lab (docs/real-lab.md): Ceph, QEMU hosts, emulated DPUs and their Redfish BMCs; needs root.`;
 
 function writePrivate(file: string, text: string): void {
@@ -496,6 +496,8 @@ async function runRealLabCli(argv: string[]): Promise<void> {
         hosts: { type: "string", default: "2" },
         dir: { type: "string" },
         "memory-mib": { type: "string" },
+        manifest: { type: "string" },
+        "port-base": { type: "string" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -509,7 +511,7 @@ async function runRealLabCli(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  for (const name of ["hosts", "memory-mib"]) {
+  for (const name of ["hosts", "memory-mib", "port-base"]) {
     const v = values[name];
     if (v !== undefined && !/^\d+$/.test(String(v))) {
       process.stderr.write(`lab: --${name} must be a positive integer, got '${v}'\n`);
@@ -524,6 +526,10 @@ async function runRealLabCli(argv: string[]): Promise<void> {
     process.exit(1);
   }
   const { startRealLab, rssOf } = await import("./real/lab");
+  // Agent tokens derived from a secret seed given by environment (never on the command line, which ps shows): a lab
+  // restarted by the same Anvil comes back with the tokens it enrolled.
+  const seed = process.env.ANVIL_LAB_TOKEN_SEED;
+  const agentToken = seed ? (dpuId: string) => createHmac("sha256", seed).update(dpuId).digest("hex") : undefined;
   const dir = path.resolve((values.dir as string | undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), "anvil-real-lab-")));
   let lab: Awaited<ReturnType<typeof startRealLab>>;
   try {
@@ -532,15 +538,19 @@ async function runRealLabCli(argv: string[]): Promise<void> {
       hosts: Number(values.hosts),
       memoryMiB: values["memory-mib"] === undefined ? undefined : Number(values["memory-mib"]),
       quiet: Boolean(values.quiet),
+      ...(values["port-base"] === undefined ? {} : { portBase: Number(values["port-base"]) }),
+      ...(agentToken ? { agentToken } : {}),
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
   const csvPath = path.join(dir, "lab.csv");
-  const manifestPath = path.join(dir, "lab.json");
+  const manifestPath = path.resolve((values.manifest as string | undefined) ?? path.join(dir, "lab.json"));
   writePrivate(csvPath, lab.csv());
-  writePrivate(manifestPath, `${JSON.stringify(lab.manifest(), null, 2)}\n`);
+  // Written last, once everything is up (a reader polls for it); `pid` lets Anvil adopt or stop this lab.
+  writePrivate(`${manifestPath}.tmp`, `${JSON.stringify({ pid: process.pid, ...lab.manifest() }, null, 2)}\n`);
+  fs.renameSync(`${manifestPath}.tmp`, manifestPath);
   const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
   const qemuRss = lab.qemuHosts.map((h) => rssOf(h.pid));
   const out = [

@@ -15,7 +15,7 @@ import { eq } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { nodes, pools } from "@/db/schema";
 import { logger } from "@/server/lib/log";
-import { dataDir } from "@/server/lib/secrets";
+import { dataDir, derivedKey } from "@/server/lib/secrets";
 import type { LabHostRow } from "../lab";
 
 /** What `npm run lab -- --real --manifest F` writes once everything is up. */
@@ -89,7 +89,8 @@ async function launch(hosts: number, port: number): Promise<RealLabManifest> {
       String(21_000 + (port % 1000) * 20),
       "--quiet",
     ],
-    { cwd: REPO, detached: true, stdio: ["ignore", log, log], env: process.env },
+    // The agent tokens derive from Anvil's key (the seed goes by environment, not argv), as the sim lab's do.
+    { cwd: REPO, detached: true, stdio: ["ignore", log, log], env: { ...process.env, ANVIL_LAB_TOKEN_SEED: Buffer.from(derivedKey("real-lab-agent-tokens")).toString("hex") } },
   );
   fs.closeSync(log);
   child.unref();

@@ -34,6 +34,13 @@ export interface RealLabOptions {
   hostPool?: string;
   /** No progress lines on stderr. */
   quiet?: boolean;
+  /**
+   * Host and DPU BMCs take consecutive ports from here and the agents the ports 100 above, so a restarted lab comes
+   * back at the addresses Anvil enrolled (default: any free ports).
+   */
+  portBase?: number;
+  /** The agent token of a DPU (by its BMC id); default a random 32-byte hex token each. */
+  agentToken?: (dpuId: string) => string;
 }
 
 export interface RealLabManifest {
@@ -164,7 +171,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     progress(`${n} QEMU host(s) up, powered off (${started.hosts[0]?.accel})`);
 
     // DPUs, one per host, each with its own netns + OVS + agent on 127.0.0.1.
-    const tokens = ids.map(() => randomBytes(32).toString("hex"));
+    const tokens = ids.map((id) => opts.agentToken?.(`${id}-dpu`) ?? randomBytes(32).toString("hex"));
     await Promise.all(
       ids.map(async (_id, i) => {
         const h = started.hosts[i]!;
@@ -175,6 +182,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
           qemuNetns: ceph.netns,
           token: tokens[i]!,
           underlayAddress: `10.98.0.${i + 1}/24`,
+          ...(opts.portBase ? { port: opts.portBase + 100 + i } : {}),
         });
         started.dpus[i] = d;
       }),
@@ -183,7 +191,13 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     progress(`${n} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${n > 2 ? " (chain)" : ""}`);
 
     const hosts = started.hosts;
-    const redfish = await startRedfishSim({ hosts: n, dpuEvery: 1, idPrefix: "real", systemBackend: (i) => qemuSystemBackend(hosts[i]!) });
+    const redfish = await startRedfishSim({
+      hosts: n,
+      dpuEvery: 1,
+      idPrefix: "real",
+      systemBackend: (i) => qemuSystemBackend(hosts[i]!),
+      ...(opts.portBase ? { portBase: opts.portBase } : {}),
+    });
     started.redfish = redfish;
     const rows: LabHostRow[] = ids.map((id, i) => {
       const bmc = redfish.byId(id);
