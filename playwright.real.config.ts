@@ -35,9 +35,8 @@ export default defineConfig({
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: {
     command: "bash scripts/e2e-real-server.sh",
-    url: `http://127.0.0.1:${port}/login`,
-    // The page answers before the lab is up and enrolled; the banner comes after.
-    wait: { stdout: /Anvil is running at/ },
+    // Ready only once the lab is up and its hosts enrolled (/readyz says "lab starting" until then).
+    url: `http://127.0.0.1:${port}/readyz`,
     // A cold machine builds the guest image first (about 4 minutes), then Ceph, the hosts and the DPUs start.
     timeout: 20 * 60_000,
     reuseExistingServer: false,

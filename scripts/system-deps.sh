@@ -28,7 +28,7 @@ declare -A need=(
   [fdisk]=/usr/sbin/sfdisk
 )
 missing=()
-for pkg in "${!need[@]}"; do [ -x "${need[$pkg]}" ] || missing+=("$pkg"); done
+for pkg in "${!need[@]}"; do [ -e "${need[$pkg]}" ] || missing+=("$pkg"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages the tests need: ${missing[*]}"
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

@@ -46,7 +46,10 @@ export async function startBackground(opts: { dev: boolean; lab?: BackgroundLab 
   stoppers.push(stopEngine);
   const lines = [`Workflow engine: ${engine.executorId}`, `Management network: ${mgmt.summary}`];
   if (opts.lab) {
+    const g = globalThis as { __anvilLabStarting?: boolean };
+    g.__anvilLabStarting = true;
     const lab = await opts.lab.start();
+    g.__anvilLabStarting = false;
     stoppers.push(lab.close);
     lines.push(`Lab: ${lab.summary}`);
   }

@@ -156,6 +156,19 @@ describe("health endpoints", () => {
     const after = await fetch(`${base}/readyz`);
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ status: "ok", checks: { database: "ok", engine: "ok" } });
+
+    // A lab Anvil starts beside itself (ANVIL_LAB) is part of being ready: not ready while it starts.
+    const g = globalThis as { __anvilLabStarting?: boolean };
+    g.__anvilLabStarting = true;
+    try {
+      const starting = await fetch(`${base}/readyz`);
+      expect(starting.status).toBe(503);
+      expect(await starting.json()).toMatchObject({ reason: "lab starting", checks: { database: "ok", engine: "ok", lab: "starting" } });
+      g.__anvilLabStarting = false;
+      expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ok", checks: { database: "ok", engine: "ok", lab: "ok" } });
+    } finally {
+      delete g.__anvilLabStarting;
+    }
   }, 60_000);
 
   it("/readyz says the database is unreachable, or did not answer in time", async () => {
