@@ -18,7 +18,7 @@ export const manifest = (): Manifest => JSON.parse(fs.readFileSync(path.join(lab
 
 function ceph(tool: "rbd" | "ceph", args: string[]): string {
   const e = manifest().storageEnv;
-  const base = [tool, "-m", e.ANVIL_CEPH_MON, "--id", e.ANVIL_CEPH_USER, "--keyring", e.ANVIL_CEPH_KEYRING, ...args, "--format", "json"];
+  const base = [tool, "-c", "/dev/null", "-m", e.ANVIL_CEPH_MON, "--id", e.ANVIL_CEPH_USER, "--keyring", e.ANVIL_CEPH_KEYRING, ...args, "--format", "json"];
   const argv = e.ANVIL_CEPH_NETNS ? ["nsenter", `--net=${e.ANVIL_CEPH_NETNS}`, ...base] : base;
   return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 60_000 });
 }

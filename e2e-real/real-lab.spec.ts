@@ -53,22 +53,50 @@ async function createRealInstance(page: Page, name: string, image: RegExp) {
   await expect(page.getByRole("heading", { name })).toBeVisible();
 }
 
+/** The end of what the console shows (the rows joined), for the prompt the guest is at. */
+async function screenTail(page: Page): Promise<string> {
+  return ((await screen(page).textContent()) ?? "").trimEnd().slice(-300);
+}
+
+/**
+ * Waits until the console's last line matches `re`; every `nudgeMs` without a match it presses Enter (boot and
+ * cloud-init messages can land after a prompt; Enter brings a fresh one). Returns the tail that matched.
+ */
+async function awaitPrompt(page: Page, re: RegExp, timeoutMs: number, nudgeMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  let nudge = Date.now() + nudgeMs;
+  for (;;) {
+    const tail = await screenTail(page);
+    if (re.test(tail)) return tail;
+    if (Date.now() > until) throw new Error(`the console did not show ${re} within ${timeoutMs / 1000} s; it ends with: ${tail}`);
+    if (Date.now() > nudge) {
+      await page.keyboard.press("Enter");
+      nudge = Date.now() + nudgeMs;
+    }
+    await page.waitForTimeout(500);
+  }
+}
+
 /** Opens the instance's console (from its page) and gets a shell on the guest: logs in with the user-data password
- *  at the getty's prompt, or finds the session the serial line still holds. */
+ *  at the getty, or finds the session the serial line still holds. */
 async function consoleShell(page: Page, name: string) {
   await page.getByRole("link", { name: "Console" }).click();
   await expect(page.getByRole("heading", { name: `Console: ${name}` })).toBeVisible();
   await expect(page.getByText("Connected", { exact: true })).toBeVisible({ timeout: 30_000 });
   await page.locator(".xterm-helper-textarea").focus();
-  await page.keyboard.type("clear\r");
-  const login = screen(page).getByText(`${name} login:`);
-  const shell = screen(page).getByText(`debian@${name}:~$`);
-  await expect(login.or(shell).first()).toBeVisible({ timeout: 120_000 });
-  if (await shell.count()) return;
-  await page.keyboard.type("debian\r");
-  await expect(screen(page)).toContainText("Password:", { timeout: 30_000 });
-  await page.keyboard.type(`${GUEST_PASSWORD}\r`);
-  await expect(screen(page)).toContainText(`debian@${name}:~$`, { timeout: 60_000 });
+  await page.keyboard.press("Enter");
+  const atPrompt = new RegExp(`(${name} login:|debian@${name}:~\\$)$`);
+  // The getty answers as soon as the OS runs; cloud-init sets the password a little later (its config stage), so an
+  // early attempt is refused ("Login incorrect") and made again.
+  for (let attempt = 1; ; attempt++) {
+    if ((await awaitPrompt(page, atPrompt, 180_000)).endsWith("$")) return;
+    if (attempt > 8) throw new Error(`the guest refused the user-data password ${attempt - 1} times`);
+    await page.keyboard.type("debian\r");
+    await awaitPrompt(page, /Password:$/, 30_000, 60_000);
+    await page.keyboard.type(`${GUEST_PASSWORD}\r`);
+    if ((await awaitPrompt(page, atPrompt, 60_000)).endsWith("$")) return;
+    await page.waitForTimeout(5_000);
+  }
 }
 
 /** Runs a shell line on the logged-in console and waits for its marked output. */
