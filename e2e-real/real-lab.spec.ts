@@ -146,12 +146,14 @@ test("a tenant's instance boots a real guest from its RBD clone; the console log
   await page.getByRole("dialog").getByRole("button", { name: "Attach" }).click();
   await expect(latestOp(page)).toContainText(/instance\.attach_volume.*succeeded/, { timeout: 120_000 });
   await consoleShell(page, name);
-  await run(page, `echo "D=$(lsblk -dn -b -o SIZE | tr '\\n' ,)"`, /D=[0-9,]*1073741824,/);
+  // Disks of exactly 1 GiB in the guest (the system disk is the image's 2 GiB, the seed a few hundred KiB).
+  const oneGiB = `echo "N=$(lsblk -dn -b -o SIZE | tr -d ' ' | grep -cx 1073741824)"`;
+  await run(page, oneGiB, /N=1\b/);
   await page.goto(instanceUrl);
   await page.getByRole("button", { name: `Detach volume data-${suffix}` }).click();
   await expect(latestOp(page)).toContainText(/instance\.detach_volume.*succeeded/, { timeout: 120_000 });
   await consoleShell(page, name);
-  await run(page, `echo "N=$(lsblk -dn -b -o SIZE | grep -c '^1073741824$')"`, /N=0/);
+  await run(page, oneGiB, /N=0\b/);
   await page.goto("/t/acme/volumes");
   await page.getByRole("button", { name: `Delete volume data-${suffix}` }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete volume" }).click();
