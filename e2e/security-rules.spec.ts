@@ -25,8 +25,17 @@ async function agentFaults(faults: Record<string, unknown>) {
 }
 
 test("a rule edited in the browser is applied on every NIC of the group", async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(240_000);
   await loginAs(page, "acmeAdmin");
+  // Run alone, this spec may start before the demo images are built (the server seeds them as it starts).
+  await expect(async () => {
+    await page.goto("/t/acme/instances/new");
+    await page
+      .getByRole("radiogroup", { name: "Pool" })
+      .getByRole("radio", { name: /^general\b/ })
+      .check();
+    await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
+  }).toPass({ timeout: 150_000, intervals: [2000] });
   await createInstance(page, `rules-${suffix}`, { pool: "general" });
   const details = page.getByRole("region", { name: "Instance details" });
   await expect(details.getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });
