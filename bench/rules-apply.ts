@@ -89,11 +89,17 @@ console.log(`${NICS} ports on ${DPUS} DPUs written in ${((performance.now() - t1
 const status = () => caller.securityGroups.rulesStatus({ tenant: slug, id: groupId });
 async function untilApplied(): Promise<number> {
   const start = performance.now();
+  let sweptAt = start;
   for (;;) {
     const st = await status();
     if (st.total === NICS && st.applied === NICS) return performance.now() - start;
+    // What the 5 s schedule does in a server (this bench runs the engine without schedules): retry lagging NICs.
+    if (performance.now() - sweptAt > 5000) {
+      sweptAt = performance.now();
+      await enqueue(catalog.rulesReconcile, ["sweep"]);
+    }
     if (performance.now() - start > 300_000) throw new Error(`not converged after 300 s: ${JSON.stringify(st)}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -15,6 +15,7 @@ import { getDb } from "@/db/client";
 import { ports } from "@/db/schema";
 import { isDpuAgentError } from "@/server/drivers/dpu-agent/client";
 import { logger } from "@/server/lib/log";
+import type { RuleSet } from "@/agent/rules";
 import { compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
 import { liveNicStates } from "@/server/services/rules-apply";
 import { catalog, schedules } from "./catalog";
@@ -27,8 +28,10 @@ const retryMs = () => envNum("ANVIL_RULES_RETRY_MS", 1000);
 const retryMaxMs = () => envNum("ANVIL_RULES_RETRY_MAX_MS", 30_000);
 /** An agent that does not answer a rules push within this is treated as down (its ports retry later). */
 const pushTimeoutMs = () => envNum("ANVIL_RULES_AGENT_TIMEOUT_MS", 5000);
-/** Rules pushes in flight per DPU (a pass works all DPUs at once). */
-const PER_DPU = 8;
+/** Rules pushes in flight per DPU, and DPUs worked at once: a pass over a thousand NICs must not open a thousand
+ *  sockets at once (the pushes then time out on a busy BFF and are retried for nothing). */
+const PER_DPU = 4;
+const DPUS_AT_ONCE = 32;
 /** How often the sweep runs (seconds). */
 export const RULES_SWEEP_S = 5;
 
@@ -122,9 +125,38 @@ async function auditAgents(): Promise<{ drifted: number; unreachable: string[] }
   return { drifted, unreachable };
 }
 
+type Compiled = (portId: string) => Promise<RuleSet>;
+
+/**
+ * The compiled rules of each target port, compiled once per distinct set of groups: a port's rule set depends only on
+ * its groups (their rules and the members of the groups they name), so the thousand ports of a group share one compile.
+ */
+async function compilerFor(ts: Target[]): Promise<Compiled> {
+  if (!ts.length) return async () => [] as unknown as RuleSet;
+  const ids = sql.join(
+    ts.map((t) => sql`${t.portId}::uuid`),
+    sql`, `,
+  );
+  const rows = await getDb().execute<{ port_id: string; groups: string }>(sql`
+    select p.id as port_id, coalesce(string_agg(psg.group_id::text, ',' order by psg.group_id), '') as groups
+      from ports p left join port_security_groups psg on psg.port_id = p.id
+     where p.id in (${ids}) group by p.id`);
+  const keyOf = new Map(rows.rows.map((r) => [r.port_id, r.groups]));
+  const byKey = new Map<string, Promise<RuleSet>>();
+  return (portId) => {
+    const key = keyOf.get(portId) ?? `port:${portId}`;
+    let r = byKey.get(key);
+    if (!r) {
+      r = loadCompileInput(getDb(), portId).then(compileRuleSet);
+      byKey.set(key, r);
+    }
+    return r;
+  };
+}
+
 /** Pushes one port's compiled rules; returns the agent's hash of what it now enforces. */
-async function push(t: Target): Promise<string> {
-  const rules = compileRuleSet(await loadCompileInput(getDb(), t.portId));
+async function push(t: Target, compiled: Compiled): Promise<string> {
+  const rules = await compiled(t.portId);
   const agent = agentOf(t);
   const name = agentNames.nic(t.instanceId);
   let nic: Record<string, unknown>;
@@ -157,9 +189,9 @@ async function recordFailure(t: Target, message: string, dpuDown: boolean): Prom
 }
 
 /** Converges one DPU's pending ports; stops at the first sign the DPU is down (the rest wait for the same retry). */
-async function convergeDpu(group: Target[]): Promise<{ applied: number; failed: number }> {
-  let applied = 0;
+async function convergeDpu(group: Target[], compiled: Compiled): Promise<{ applied: number; failed: number }> {
   let failed = 0;
+  const done: { id: string; desired: number; hash: string }[] = [];
   let down: string | null = null;
   await eachLimited(group, PER_DPU, async (t) => {
     if (down) {
@@ -168,20 +200,7 @@ async function convergeDpu(group: Target[]): Promise<{ applied: number; failed: 
       return;
     }
     try {
-      const hash = await push(t);
-      await getDb()
-        .update(ports)
-        .set({
-          appliedRulesVersion: sql`greatest(${ports.appliedRulesVersion}, ${t.desired})`,
-          rulesAppliedHash: hash,
-          rulesAppliedAt: new Date(),
-          rulesError: null,
-          rulesErrorDpuId: null,
-          rulesAttempts: 0,
-          rulesRetryAt: null,
-        })
-        .where(eq(ports.id, t.portId));
-      applied++;
+      done.push({ id: t.portId, desired: t.desired, hash: await push(t, compiled) });
     } catch (e) {
       const transient = isDpuAgentError(e) && e.transient;
       const msg = transient ? `DPU ${t.dpuName} unreachable: ${(e as Error).message}` : `DPU ${t.dpuName} refused the rules: ${(e as Error).message}`;
@@ -190,7 +209,15 @@ async function convergeDpu(group: Target[]): Promise<{ applied: number; failed: 
       failed++;
     }
   });
-  return { applied, failed };
+  // One write for the DPU's successes (a thousand single-row updates would cost more than the pushes).
+  if (done.length)
+    await getDb().execute(sql`
+      update ports p
+         set applied_rules_version = greatest(p.applied_rules_version, v.desired), rules_applied_hash = v.hash,
+             rules_applied_at = now(), rules_error = null, rules_error_dpu_id = null, rules_attempts = 0, rules_retry_at = null
+        from jsonb_to_recordset(${JSON.stringify(done)}::jsonb) as v(id uuid, desired int, hash text)
+       where p.id = v.id`);
+  return { applied: done.length, failed };
 }
 
 export interface RulesPass {
@@ -202,7 +229,12 @@ export interface RulesPass {
 /** One pass (not a step by itself: the workflow wraps it). */
 export async function reconcileRules(mode: "change" | "sweep"): Promise<RulesPass> {
   const drifted = mode === "sweep" ? (await auditAgents()).drifted : 0;
-  const results = await Promise.all(byDpu(await targets(true)).map(convergeDpu));
+  const pending = await targets(true);
+  const compiled = await compilerFor(pending);
+  const results: { applied: number; failed: number }[] = [];
+  await eachLimited(byDpu(pending), DPUS_AT_ONCE, async (g) => {
+    results.push(await convergeDpu(g, compiled));
+  });
   return { applied: results.reduce((a, r) => a + r.applied, 0), failed: results.reduce((a, r) => a + r.failed, 0), drifted };
 }
 
