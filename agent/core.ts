@@ -3,6 +3,7 @@
 // serialization of concurrent calls on the same name. The data plane work is delegated to an AgentBackend.
 // State is in memory on purpose: the BFF re-asserts desired state (PUT is idempotent), and POST /v1/reset plus
 // backend.reset() clean up whatever a previous run left behind. Per-agent memory stays small (the lab runs 10k).
+import { createHash } from "node:crypto";
 import { AgentError, conflict, notFound } from "./errors";
 import type { AgentBackend, BoundTo, CidataFiles, FunctionKind, HostDevice, PcieFunction } from "./backends/types";
 import { portableNetworkConfig } from "./network-config";
@@ -69,7 +70,14 @@ export interface CidataView {
   endpoint?: string;
   createdAt: string;
 }
-export type NicView = NicSpec & { name: string; state: State; function: PcieFunction; port?: string; createdAt: string };
+/** A NIC as the agent reports it; `rulesHash` (sha256 of the canonical JSON of the rules it enforces) lets the BFF see
+ *  that the rules it pushed are the ones in place — after an agent restart they are not. */
+export type NicView = NicSpec & { name: string; state: State; function: PcieFunction; port?: string; rulesHash: string; createdAt: string };
+
+/** The hash of a rule set as NIC views report it. */
+export function rulesHash(rules: RuleSet): string {
+  return createHash("sha256").update(canonicalJson(rules)).digest("hex");
+}
 
 /** JSON with sorted keys, so two specs with the same meaning compare equal regardless of key order. */
 export function canonicalJson(v: unknown): string {
@@ -337,7 +345,7 @@ export class AgentCore {
   // ---- NICs -------------------------------------------------------------------------------------------------
 
   private nicView(n: NicRecord): NicView {
-    return { name: n.name, ...n.spec, state: n.state, function: n.fn, port: n.port, createdAt: n.createdAt.toISOString() };
+    return { name: n.name, ...n.spec, state: n.state, function: n.fn, port: n.port, rulesHash: rulesHash(n.spec.rules), createdAt: n.createdAt.toISOString() };
   }
 
   listNics(): NicView[] {

@@ -88,6 +88,10 @@ export interface Lab {
   storage: { url: string; token: string };
   /** by DPU id (node-0001-dpu) */
   agents: Map<string, LabAgent>;
+  /** Stops one DPU's agent (as if its process died): its address refuses connections until startAgent. */
+  stopAgent(dpuId: string): Promise<void>;
+  /** Starts a fresh agent for the DPU at the same address and token, with empty state (an agent restart). */
+  startAgent(dpuId: string): Promise<void>;
   hosts: LabHostRow[];
   /** header line + one line per host, RFC 4180 quoting, CRLF line ends */
   csv(): string;
@@ -289,6 +293,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             ),
         }),
       });
+    const listening = new Map<string, { agent: AgentServer | null; make: () => AgentServer; host: string; port: number }>();
     const startAgent = async (i: number) => {
       const h = withDpu[i];
       const dpuId = h.dpu?.id as string;
@@ -311,6 +316,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       }
       started.agents.push(got.agent);
       byIndex[i] = { dpuId, url: got.url, token };
+      listening.set(dpuId, { agent: got.agent, make, host: new URL(got.url).hostname, port: got.port });
       redfish.setAgentUrl(dpuId, got.url);
     };
 
@@ -347,12 +353,31 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       };
     });
 
+    const stopAgent = async (dpuId: string) => {
+      const l = listening.get(dpuId);
+      if (!l) throw new Error(`stopAgent: the lab has no agent for ${dpuId}`);
+      if (!l.agent) return;
+      const a = l.agent;
+      l.agent = null;
+      started.agents.splice(started.agents.indexOf(a), 1);
+      await a.close();
+    };
     let closing: Promise<void> | undefined;
     const manifest = (): LabManifest => ({ redfishAdminUrl: redfish.adminUrl, storage: { url: storage.url, token: storage.token }, hosts: rows });
     return {
       redfish,
       storage: { url: storage.url, token: storage.token },
       agents,
+      stopAgent,
+      async startAgent(dpuId) {
+        const l = listening.get(dpuId);
+        if (!l) throw new Error(`startAgent: the lab has no agent for ${dpuId}`);
+        if (l.agent) await stopAgent(dpuId);
+        const got = await tryListen(l.make, l.port, l.host);
+        if (!got) throw new Error(`startAgent: ${l.host}:${l.port} is taken; the agent for ${dpuId} cannot come back`);
+        l.agent = got.agent;
+        started.agents.push(got.agent);
+      },
       hosts: rows,
       csv: () => rowsToCsv(rows),
       manifest,

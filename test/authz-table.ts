@@ -231,6 +231,7 @@ export const authzTable: Record<string, AuthzRow> = {
   "securityGroups.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "securityGroups.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id }), expect: tenantRead },
   "securityGroups.affectedPorts": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).group.id }), expect: tenantRead },
+  "securityGroups.rulesStatus": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).group.id }), expect: tenantRead },
   "securityGroups.create": { input: async (fx) => ({ tenant: fx.tenant.slug, vpcId: (await networkFixture(fx)).vpc.id, name: "web" }), expect: tenantWrite },
   "securityGroups.update": {
     input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).group.id, description: "changed" }),
@@ -419,6 +420,7 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "instances.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
   "instances.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: tenantRead },
+  "instances.rulesStatus": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: tenantRead },
   "instances.adminList": { input: () => ({}), expect: operatorRead },
   // Authorized callers get past the guard and are refused by a rule (a pool without hosts; an instance still creating).
   "instances.flavors": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },

@@ -18,6 +18,7 @@ import { InstanceAttachDialog } from "./instance-attach";
 import { InstanceBackupDialog } from "./instance-backup";
 import { InstanceRebuildDialog } from "./instance-rebuild";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
+import { RulesApplied, rulesStatusRefetch } from "@/components/network/rules-applied";
 
 type Confirm = { kind: "delete" | "stop-force" | "rebuild"; imageId?: string } | null;
 
@@ -45,6 +46,7 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
         : 10_000;
     },
   });
+  const rules = useQuery({ ...trpc.instances.rulesStatus.queryOptions({ tenant, id }), refetchInterval: rulesStatusRefetch });
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [attaching, setAttaching] = useState(false);
   const [backingUp, setBackingUp] = useState(false);
@@ -131,6 +133,11 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           <span className="font-mono">{i.mac ?? "—"}</span>
         </Fact>
         <Fact label="Subnet">{i.subnetName ?? "—"}</Fact>
+        {i.placed ? (
+          <Fact label="Security rules">
+            <RulesApplied status={rules.data} label="Security rules enforcement" />
+          </Fact>
+        ) : null}
         <Fact label="Pool">{i.poolName}</Fact>
         <Fact label="Image">{i.imageName ?? "—"}</Fact>
         <Fact label="If the host fails">{i.recoveryPolicy === "reprovision" ? "recover automatically on a spare host" : "an operator recovers it"}</Fact>

@@ -1,7 +1,8 @@
 "use client";
 // One security group: its rules (delete each after confirmation), the rule editor (direction, ethertype, protocol,
 // port range, remote CIDR or remote group — field errors from the same checks the server runs), the ports a change
-// reaches, and deleting the group (disabled with the reason when it is the default, attached, or referenced).
+// reaches, whether the current rules are applied on every NIC (polled while some are behind), and deleting the group
+// (disabled with the reason when it is the default, attached, or referenced).
 import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
@@ -16,6 +17,7 @@ import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { securityGroupRuleSchema } from "@/db/validation/network";
 import { placeServerErrors } from "@/components/ui/server-errors";
+import { RulesApplied, rulesStatusRefetch } from "./rules-applied";
 
 interface RuleForm {
   direction: "ingress" | "egress";
@@ -39,6 +41,7 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
   const router = useRouter();
   const group = useQuery(trpc.securityGroups.get.queryOptions({ tenant, id: groupId }));
   const affected = useQuery(trpc.securityGroups.affectedPorts.queryOptions({ tenant, id: groupId }));
+  const applied = useQuery({ ...trpc.securityGroups.rulesStatus.queryOptions({ tenant, id: groupId }), refetchInterval: rulesStatusRefetch });
   const siblings = useQuery({ ...trpc.securityGroups.list.queryOptions({ tenant, vpcId: group.data?.vpcId, limit: 200 }), enabled: !!group.data });
   const [deletingRule, setDeletingRule] = useState<string | null>(null);
   const [deletingGroup, setDeletingGroup] = useState(false);
@@ -63,7 +66,7 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
   const addRule = useMutation(
     trpc.securityGroups.addRule.mutationOptions({
       onSuccess: async (_r, _v) => {
-        toast("success", "Rule added; ports using this group get the new rules.");
+        toast("success", "Rule added; it is being applied on the NICs using this group.");
         form.reset({ ...form.getValues(), portMin: "", portMax: "", description: "" });
         await refresh();
       },
@@ -144,7 +147,10 @@ export function SecurityGroupDetail({ tenant, groupId }: { tenant: string; group
         />
       </div>
       <section aria-label="Rules">
-        <h2 className="mb-2 text-lg font-semibold">Rules</h2>
+        <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
+          <h2 className="text-lg font-semibold">Rules</h2>
+          <RulesApplied status={applied.data} />
+        </div>
         {g.rules.length === 0 ? (
           <EmptyState title="No rules" body="With no rules, nothing new gets in or out of ports in this group." />
         ) : (

@@ -4,7 +4,23 @@
 //  - sibling subnets never overlap: an exclusion constraint (vpc_id =, cidr &&) with a gist index, added by the
 //    custom migration db/migrations/*_network-exclusion.sql because drizzle cannot express EXCLUDE.
 import { sql } from "drizzle-orm";
-import { boolean, check, cidr, index, inet, integer, jsonb, macaddr, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  check,
+  cidr,
+  index,
+  inet,
+  integer,
+  jsonb,
+  macaddr,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, updatedAt, uuidPk, nameAndDescription, timestamps } from "./columns";
 import { nodes } from "./hardware";
 import { tenantRef, tenants } from "./tenancy";
@@ -89,12 +105,25 @@ export const ports = pgTable(
     mac: macaddr("mac").notNull(),
     nodeId: uuid("node_id").references(() => nodes.id, { onDelete: "set null" }),
     dpuFunction: text("dpu_function"),
-    // Bumped whenever the port's compiled rule set may have changed (group attach/detach, a rule of one of its
-    // groups, a member of a remote group); provisioning pushes the rules when it is ahead of what the agent has.
+    // The desired rules version: bumped, in the transaction of the change, whenever the port's compiled rule set may
+    // have changed (group attach/detach, a rule of one of its groups, a member of a remote group).
     rulesVersion: integer("rules_version").notNull().default(1),
+    // What the port's DPU agent has: the desired version that was compiled and accepted, when, and the agent's hash of
+    // the rule set it holds (GET /v1/nics/:name rulesHash). The rules reconciler (server/workflows/rules.ts) converges
+    // applied to desired; 0 means "push again" (never pushed, or the agent lost them).
+    appliedRulesVersion: integer("applied_rules_version").notNull().default(0),
+    rulesAppliedAt: timestamp("rules_applied_at", { withTimezone: true }),
+    rulesAppliedHash: text("rules_applied_hash"),
+    // The last push that failed: why, the DPU it was for (named in the UI), and when to try again (backoff).
+    rulesError: text("rules_error"),
+    rulesErrorDpuId: uuid("rules_error_dpu_id").references(() => nodes.id, { onDelete: "set null" }),
+    rulesAttempts: integer("rules_attempts").notNull().default(0),
+    rulesRetryAt: timestamp("rules_retry_at", { withTimezone: true }),
     ...timestamps(),
   },
   (t) => [
+    // The reconciler's work list: bound ports whose DPU is behind.
+    index("ports_rules_pending_idx").on(t.nodeId).where(sql`${t.appliedRulesVersion} < ${t.rulesVersion} and ${t.nodeId} is not null`),
     uniqueIndex("ports_mac_uq").on(t.mac),
     uniqueIndex("ports_tenant_name_uq").on(t.tenantId, sql`lower(${t.name})`),
     index("ports_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),

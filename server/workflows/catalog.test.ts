@@ -130,6 +130,7 @@ describe("the workflow catalog", () => {
       "dpu.firmware_update",
       "sync.shard",
       "webhook.deliver",
+      "rules.reconcile",
     ]);
   });
 

@@ -19,6 +19,9 @@ export const QUEUES = {
   instances: { concurrency: 200, minPollingIntervalMs: 100 },
   // Webhook deliveries (server/workflows/webhooks.ts): bounded so a burst of events can't open hundreds of sockets.
   webhooks: { concurrency: 20 },
+  // Security-rule passes (server/workflows/rules.ts): one at a time across replicas, so a pass that compiled older
+  // rules can never push them after a newer one; each pass works every DPU in parallel. Polled like instances.
+  rules: { concurrency: 1, minPollingIntervalMs: 50 },
 } as const;
 export type QueueName = keyof typeof QUEUES;
 
@@ -239,6 +242,9 @@ export const catalog = {
   // Background work (server/workflows/sync.ts, webhooks.ts).
   syncShard: workflow<[shard: number, spreadMs: number]>()("sync.shard", "sync"),
   webhookDeliver: workflow<[deliveryId: string]>()("webhook.deliver", "webhooks"),
+
+  // Live security rules (server/workflows/rules.ts): a pass after a change, or the sweep's (which also audits agents).
+  rulesReconcile: workflow<[mode: "change" | "sweep"]>()("rules.reconcile", "rules"),
 } as const;
 
 /** Periodic workflows, by schedule name (the engine registers each as workflow `schedule.<name>` on the sync queue). */
@@ -247,6 +253,7 @@ export const schedules = {
   instanceRecovery: { schedule: "instance-recovery" },
   storageReconcile: { schedule: "storage-reconcile" },
   webhookDispatch: { schedule: "webhook-dispatch" },
+  rulesSweep: { schedule: "rules-sweep" },
 } as const satisfies Record<string, ScheduleEntry>;
 
 export type Catalog = typeof catalog;

@@ -347,13 +347,26 @@ async function attachNetwork(instanceId: string, opId: string | null) {
   });
   await sub(opId, "attach cloud-init seed", () => pl.agent.putCidata(agentNames.seed(instanceId), seed));
   await sub(opId, "create NIC with rules", async () => {
+    // The desired version read before compiling: the rules pushed are at least that new (the rules reconciler,
+    // ./rules.ts, takes over once the instance is live and pushes whatever changed since).
+    const [{ desired }] = (await db.select({ desired: ports.rulesVersion }).from(ports).where(eq(ports.id, port.portId))) as [{ desired: number }];
     const rules = compileRuleSet(await loadCompileInput(db, port.portId));
     const network = subnet.vlanId ? { type: "vlan" as const, vlanId: subnet.vlanId } : { type: "vxlan" as const, vni: vpc.vni };
     const nic = await pl.agent.putNic(agentNames.nic(instanceId), { mac: port.mac, network, rules });
     const fn = (nic as { function?: { bdf?: string; address?: string } }).function;
     await db
       .update(ports)
-      .set({ nodeId: pl.host.id, dpuFunction: fn?.bdf ?? fn?.address ?? agentNames.nic(instanceId) })
+      .set({
+        nodeId: pl.host.id,
+        dpuFunction: fn?.bdf ?? fn?.address ?? agentNames.nic(instanceId),
+        appliedRulesVersion: desired,
+        rulesAppliedHash: typeof nic.rulesHash === "string" ? nic.rulesHash : null,
+        rulesAppliedAt: new Date(),
+        rulesError: null,
+        rulesErrorDpuId: null,
+        rulesAttempts: 0,
+        rulesRetryAt: null,
+      })
       .where(eq(ports.id, port.portId));
   });
 }
@@ -521,7 +534,16 @@ async function detachFromDpu(instanceId: string, pl: Placement, bestEffort = fal
   }
   await db
     .update(ports)
-    .set({ nodeId: null, dpuFunction: null })
+    .set({
+      nodeId: null,
+      dpuFunction: null,
+      appliedRulesVersion: 0,
+      rulesAppliedHash: null,
+      rulesError: null,
+      rulesErrorDpuId: null,
+      rulesAttempts: 0,
+      rulesRetryAt: null,
+    })
     .where(and(eq(ports.nodeId, pl.host.id)));
   return errors.length ? `DPU unreachable, its functions are reset when the host is cleaned (${errors[0]})` : "removed";
 }

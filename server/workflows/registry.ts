@@ -7,6 +7,7 @@ import { recoverInstance, recoveryCheckWorkflow, recoverySchedule } from "./inst
 import { createInstance, deleteInstance, powerInstance } from "./instances";
 import { storageReconcileSchedule } from "./maintenance";
 import { bulkEnroll, firmwareUpdate, forgetFinishedBulkEnrolls, inspectNode, powerNode } from "./nodes";
+import { rulesReconcileWorkflow, rulesSweepSchedule } from "./rules";
 import { bmcSyncSchedule, syncShardWorkflow } from "./sync";
 import { deliverWebhook, webhookDispatchSchedule } from "./webhooks";
 
@@ -27,8 +28,9 @@ export const workflows: WorkflowRegistry = {
     firmwareUpdate,
     syncShardWorkflow,
     deliverWebhook,
+    rulesReconcileWorkflow,
   ],
-  schedules: [bmcSyncSchedule, recoverySchedule, storageReconcileSchedule, webhookDispatchSchedule],
+  schedules: [bmcSyncSchedule, recoverySchedule, storageReconcileSchedule, webhookDispatchSchedule, rulesSweepSchedule],
   // Finished bulk enrollments leave the engine's tables (older ones hold their CSV, passwords and all, in plaintext).
   onLaunch: [forgetFinishedBulkEnrolls],
 };

@@ -19,6 +19,7 @@ import { tenantSubnet } from "@/server/services/network";
 import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 import { transact } from "../transact";
+import { rulesStatusOf } from "@/server/services/rules-apply";
 
 const instanceColumns = {
   ...columnsOf(instances, "id", "name", "description", "state", "stateReason", "poolId"),
@@ -129,6 +130,18 @@ export const instanceProcedures = {
       // Tenants see that it runs on a host, never which one (the node id stays operator knowledge).
       const { nodeId, ...rest } = row;
       return { ...rest, placed: nodeId !== null, operation: operation ?? null, volumes: vols, allowed: allowedActions(row.state) };
+    }),
+
+  /** Whether the instance's NICs enforce their current security rules (the page polls while some are behind). */
+  rulesStatus: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const [row] = await ctx.db
+        .select({ portId: instances.portId, extra: instances.extraPortIds })
+        .from(instances)
+        .where(and(eq(instances.id, input.id), eq(instances.tenantId, ctx.tenant.id)));
+      if (!row) throw notFound();
+      return rulesStatusOf(ctx.db, [...(row.portId ? [row.portId] : []), ...row.extra]);
     }),
 
   /** Pools as flavours: size of their hosts, how many are free, the largest system volume. */

@@ -13,6 +13,7 @@ import { allocateAddress } from "@/server/services/ipam";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { bumpRulesVersion, compileRules, loadCompileInput, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
+import { applyRulesSoon } from "@/server/services/rules-apply";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
@@ -103,7 +104,7 @@ export const portsRouter = createTRPCRouter({
       const { tenant: _t, securityGroupIds, address: fixed, ...values } = input;
       const tenantId = ctx.tenant.id;
       const subnet = await tenantSubnet(ctx.db, tenantId, values.subnetId);
-      return transact(
+      const created = await transact(
         ctx.db,
         async (tx) => {
           await enforceQuota(tx, tenantId, [{ resource: "addresses", add: 1, used: rowsOf(ipAllocations, tenantId) }]);
@@ -141,13 +142,15 @@ export const portsRouter = createTRPCRouter({
         },
         uniques,
       );
+      await applyRulesSoon(); // members of its groups changed: ports naming them as remote get new rules
+      return created;
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
     .input(portUpdateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, id, securityGroupIds, ...changes } = input;
-      return transact(
+      const updated = await transact(
         ctx.db,
         async (tx) => {
           const port = await tenantPort(tx, ctx.tenant.id, id, true);
@@ -178,12 +181,14 @@ export const portsRouter = createTRPCRouter({
         },
         uniques,
       );
+      if (securityGroupIds !== undefined) await applyRulesSoon();
+      return updated;
     }),
 
   delete: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      return transact(ctx.db, async (tx) => {
+      const deleted = await transact(ctx.db, async (tx) => {
         const port = await tenantPort(tx, ctx.tenant.id, input.id, true);
         if (port.nodeId) throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Port ${port.name} is plugged into a server; release the server first.` });
         const groups = (await tx.select({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(eq(portSecurityGroups.portId, port.id))).map(
@@ -204,5 +209,7 @@ export const portsRouter = createTRPCRouter({
         });
         return { id: port.id };
       });
+      await applyRulesSoon();
+      return deleted;
     }),
 });

@@ -1,7 +1,8 @@
 // Tenant security groups and their rules. A group belongs to a VPC; rules allow new connections by direction,
 // ethertype, protocol, port range and a remote CIDR or a remote group (same tenant and VPC; anything else is the
 // field error "No such security group", so another tenant's groups do not leak). Every change bumps rules_version on
-// the ports it reaches (portsAffectedByGroup), which provisioning pushes to their DPU agents.
+// the ports it reaches (portsAffectedByGroup) and enqueues a rules pass that pushes them to their DPU agents
+// (server/workflows/rules.ts); rulesStatus says how many NICs enforce the current rules.
 // Roles: tenant members create, edit and delete groups and rules; the VPC's default group is deleted only with it.
 import { TRPCError } from "@trpc/server";
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
@@ -13,6 +14,7 @@ import { cidrToString, parseCidr } from "@/domain/cidr";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
+import { applyRulesSoon, rulesStatusOf } from "@/server/services/rules-apply";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { createTRPCRouter, tenantInput, tenantProcedure } from "../trpc";
@@ -150,7 +152,7 @@ export const securityGroupsRouter = createTRPCRouter({
     .mutation(async ({ ctx, input }) => {
       const { tenant: _t, groupId, ...rule } = input;
       const tenantId = ctx.tenant.id;
-      return transact(ctx.db, async (tx) => {
+      const added = await transact(ctx.db, async (tx) => {
         const g = await tenantGroup(tx, tenantId, groupId, true);
         if (rule.remoteGroupId) {
           // Another tenant's group (or a made-up id) looks exactly like one that does not exist.
@@ -183,18 +185,30 @@ export const securityGroupsRouter = createTRPCRouter({
         await ruleChanged(tx, ctx, g, "security_group.add_rule", { ruleId: row!.id, ...rule });
         return row!;
       });
+      await applyRulesSoon();
+      return added;
     }),
 
   deleteRule: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      return transact(ctx.db, async (tx) => {
+      const deleted = await transact(ctx.db, async (tx) => {
         const rule = await tenantRow(tx, securityGroupRules, ctx.tenant.id, input.id, "That rule does not exist (it may have been deleted).", true);
         const g = await tenantGroup(tx, ctx.tenant.id, rule.groupId, true);
         await tx.delete(securityGroupRules).where(eq(securityGroupRules.id, rule.id));
         await ruleChanged(tx, ctx, g, "security_group.delete_rule", { ruleId: rule.id });
         return { id: rule.id };
       });
+      await applyRulesSoon();
+      return deleted;
+    }),
+
+  /** Whether the group's current rules are enforced on every NIC they reach (the page polls while some are behind). */
+  rulesStatus: tenantProcedure("tenant-member")
+    .input(z.object({ id: z.uuid() }))
+    .query(async ({ ctx, input }) => {
+      const g = await tenantGroup(ctx.db, ctx.tenant.id, input.id);
+      return rulesStatusOf(ctx.db, await portsAffectedByGroup(ctx.db, g.id));
     }),
 
   /** The ports a change to this group reaches (attached, or attached to a group that names it as remote). */
