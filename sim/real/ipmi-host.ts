@@ -323,7 +323,8 @@ function qemuArgs(o: IpmiHostOptions, accel: "kvm" | "tcg", ports: string[], vmC
     // the onboard NIC: no boot ROM, no backend; its boot index keeps SeaBIOS's list non-empty (see QemuHost)
     ...["-device", "virtio-net-pci,id=lom0,romfile=,bootindex=1000"],
     ...ports.flatMap((p, i) => ["-device", `pcie-root-port,id=${p},chassis=${i + 1},slot=${i + 1}`]),
-    ...["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"],
+    // q35's ACPI hot-plug stays on, as in QemuHost: the DPU agent completes an unplug from a powered-off host by resetting
+    // the stopped machine (with native PCIe hot-plug such an unplug never completes once a guest ran).
     // ttyS0: a pty that ipmi_sim's SOL opens; everything the guest prints also goes to console.log
     ...["-chardev", `pty,id=ser0,logfile=${join(d, "console.log")}`, "-serial", "chardev:ser0"],
     // the external BMC: KCS in the guest, the VM protocol to ipmi_sim
