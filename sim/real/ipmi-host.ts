@@ -337,7 +337,15 @@ function qemuArgs(o: IpmiHostOptions, accel: "kvm" | "tcg", ports: string[], vmC
   ];
 }
 
-/** Starts QEMU (paused = powered off) and ipmi_sim in front of it; resolves once IPMI over LAN answers. */
+function readHookErrors(d: string): string[] {
+  try {
+    return readFileSync(join(d, "hook-errors.log"), "utf8").split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Starts QEMU (paused = powered off) and ipmi_sim in front of it; resolves once IPMI over LAN and its power read answer. */
 export async function startIpmiHost(o: IpmiHostOptions): Promise<IpmiHost> {
   accessSync(QEMU_BINARY, constants.X_OK);
   requireBinary("ipmi_sim", "openipmi");
@@ -468,6 +476,14 @@ export async function startIpmiHost(o: IpmiHostOptions): Promise<IpmiHost> {
       if (Date.now() > until) throw new Error(`QEMU for ${o.name} did not connect its external BMC to ipmi_sim (${c?.filename})`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    // Ready when a power read goes all the way through the chassis hook to QEMU (the first hook run is the slowest:
+    // python3 starting cold on a loaded machine), so the first client's probe does not meet a cold hook.
+    const hookBy = Date.now() + (o.startTimeoutMs ?? 15_000) * 2;
+    while (!(await ipmitoolOk(lanPort, username, password, ["chassis", "power", "status"]))) {
+      if (Date.now() > hookBy)
+        throw new Error(`ipmi_sim for ${o.name}: the chassis hook did not answer a power read (${readHookErrors(d).at(-1) ?? "no error logged"})`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   } catch (err) {
     await cleanup();
     rmSync(d, { recursive: true, force: true });
@@ -502,13 +518,7 @@ export async function startIpmiHost(o: IpmiHostOptions): Promise<IpmiHost> {
         return [];
       }
     },
-    hookErrors: () => {
-      try {
-        return readFileSync(join(d, "hook-errors.log"), "utf8").split("\n").filter(Boolean);
-      } catch {
-        return [];
-      }
-    },
+    hookErrors: () => readHookErrors(d),
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -107,8 +107,8 @@ function need(tool: string, pkg: string): void {
     throw new Error(`startRealLab: ${tool} is missing: apt-get install -y ${pkg} (scripts/system-deps.sh installs everything the real lab needs)`);
 }
 
-/** The Debian tools the real lab runs; throws naming the package of the first one missing. */
-export function checkRealLabTools(): void {
+/** The Debian tools the real lab runs (ipmi_sim and ipmitool for IPMI hosts); throws naming the package of the first one missing. */
+export function checkRealLabTools(opts: { ipmi?: boolean } = {}): void {
   for (const [tool, pkg] of [
     ["qemu-system-x86_64", "qemu-system-x86"],
     ["qemu-img", "qemu-utils"],
@@ -121,8 +121,12 @@ export function checkRealLabTools(): void {
     ["mmdebstrap", "mmdebstrap"],
     ["sfdisk", "fdisk"],
     ["nsenter", "util-linux"],
-    ["ipmi_sim", "openipmi"],
-    ["ipmitool", "ipmitool"],
+    ...(opts.ipmi
+      ? [
+          ["ipmi_sim", "openipmi"],
+          ["ipmitool", "ipmitool"],
+        ]
+      : []),
   ])
     need(tool, pkg);
   if (!fs.existsSync("/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so"))
@@ -131,7 +135,7 @@ export function checkRealLabTools(): void {
 
 export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
   checkOptions(opts);
-  checkRealLabTools();
+  checkRealLabTools({ ipmi: (opts.ipmiHosts ?? 0) > 0 });
   const n = opts.hosts ?? 2;
   const m = opts.ipmiHosts ?? 0;
   const dir = path.resolve(opts.dir);
@@ -224,7 +228,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
       }),
     );
     for (let i = 1; i < ids.length; i++) await linkDpus(started.dpus[i - 1]!, started.dpus[i]!, [`ul${i}a`, `ul${i}b`]);
-    progress(`${n} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${ids.length > 2 ? " (chain)" : ""}`);
+    progress(`${ids.length} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${ids.length > 2 ? " (chain)" : ""}`);
 
     const hosts = started.hosts;
     const redfish = await startRedfishSim({
