@@ -84,8 +84,12 @@ export interface IpmiHost {
 
 /** ipmi_sim's chassis_control hook: `hook get power boot` / `hook set power 1 boot pxe …`, one QMP session per call. */
 const HOOK = String.raw`
-import json, os, socket, sys
+import fcntl, json, os, socket, sys
 d = os.path.dirname(os.path.abspath(__file__))
+# A QMP socket serves one client at a time, and ipmi_sim runs a hook per request: concurrent requests (the power
+# sync's status poll beside an enrollment probe) would collide on qmp-bmc.sock. One hook at a time.
+lock = open(os.path.join(d, "hook.lock"), "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
 ON = {"running", "guest-panicked", "internal-error", "io-error", "debug", "suspended", "watchdog"}
 DISK = ("virtio-blk", "-hd", "nvme", "-cd")
 
