@@ -65,7 +65,7 @@ export interface LabOptions {
 export interface LabHostRow {
   name: string;
   pool: string;
-  driver: "redfish";
+  driver: "redfish" | "ipmi";
   bmc_address: string;
   bmc_username: string;
   bmc_password: string;
@@ -399,8 +399,9 @@ const USAGE = `usage: npm run lab -- [--hosts 16] [--pools general,gpu] [--laten
                       [--csv lab.csv] [--manifest lab.json] [--quiet]
   Starts the Redfish BMC simulator, the storage service and one DPU agent per DPU in this process, writes the
   enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.
-       npm run lab -- --real [--hosts 2] [--dir D] [--memory-mib 1024] [--manifest F] [--port-base P] [--quiet]
-  The real lab (docs/real-lab.md): Ceph, QEMU hosts, emulated DPUs and their Redfish BMCs; needs root.`;
+       npm run lab -- --real [--hosts 2] [--ipmi-hosts 1] [--dir D] [--memory-mib 1024] [--manifest F] [--port-base P] [--quiet]
+  The real lab (docs/real-lab.md): Ceph, QEMU hosts, emulated DPUs and their Redfish BMCs; --ipmi-hosts more QEMU
+  hosts behind OpenIPMI's ipmi_sim (enrollment driver "ipmi", pool "gpu"); needs root.`;
 
 function writePrivate(file: string, text: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -519,6 +520,7 @@ async function runRealLabCli(argv: string[]): Promise<void> {
       args: argv,
       options: {
         hosts: { type: "string", default: "2" },
+        "ipmi-hosts": { type: "string", default: "1" },
         dir: { type: "string" },
         "memory-mib": { type: "string" },
         manifest: { type: "string" },
@@ -536,10 +538,10 @@ async function runRealLabCli(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  for (const name of ["hosts", "memory-mib", "port-base"]) {
+  for (const name of ["hosts", "ipmi-hosts", "memory-mib", "port-base"]) {
     const v = values[name];
     if (v !== undefined && !/^\d+$/.test(String(v))) {
-      process.stderr.write(`lab: --${name} must be a positive integer, got '${v}'\n`);
+      process.stderr.write(`lab: --${name} must be a non-negative integer, got '${v}'\n`);
       process.exit(2);
     }
   }
@@ -555,16 +557,20 @@ async function runRealLabCli(argv: string[]): Promise<void> {
   // restarted by the same Anvil comes back with the tokens it enrolled.
   const seed = process.env.ANVIL_LAB_TOKEN_SEED;
   const agentToken = seed ? (dpuId: string) => createHmac("sha256", seed).update(dpuId).digest("hex") : undefined;
+  // The IPMI hosts' passwords too (IPMI allows at most 20 characters).
+  const ipmiPassword = seed ? (hostId: string) => createHmac("sha256", seed).update(`${hostId}/ipmi`).digest("hex").slice(0, 20) : undefined;
   const dir = path.resolve((values.dir as string | undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), "anvil-real-lab-")));
   let lab: Awaited<ReturnType<typeof startRealLab>>;
   try {
     lab = await startRealLab({
       dir,
       hosts: Number(values.hosts),
+      ipmiHosts: Number(values["ipmi-hosts"]),
       memoryMiB: values["memory-mib"] === undefined ? undefined : Number(values["memory-mib"]),
       quiet: Boolean(values.quiet),
       ...(values["port-base"] === undefined ? {} : { portBase: Number(values["port-base"]) }),
       ...(agentToken ? { agentToken } : {}),
+      ...(ipmiPassword ? { ipmiPassword } : {}),
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
@@ -577,14 +583,21 @@ async function runRealLabCli(argv: string[]): Promise<void> {
   writePrivate(`${manifestPath}.tmp`, `${JSON.stringify({ pid: process.pid, ...lab.manifest() }, null, 2)}\n`);
   fs.renameSync(`${manifestPath}.tmp`, manifestPath);
   const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-  const qemuRss = lab.qemuHosts.map((h) => rssOf(h.pid));
+  const machines = [
+    ...lab.qemuHosts.map((h) => ({ pid: h.pid, via: "" })),
+    ...lab.ipmiHosts.map((h) => ({
+      pid: h.qemuPid,
+      via: `, ipmi_sim pid ${h.ipmiSimPid}: IPMI_PASSWORD=… ipmitool -I lanplus -H 127.0.0.1 -p ${h.address.split(":")[1]} -U ${h.username} -E`,
+    })),
+  ];
+  const qemuRss = machines.map((h) => rssOf(h.pid));
   const out = [
-    `Anvil real lab up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${lab.qemuHosts[0]?.accel ?? "?"}) — folder ${dir}`,
+    `Anvil real lab up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${lab.qemuHosts[0]?.accel ?? lab.ipmiHosts[0]?.accel ?? "?"}) — folder ${dir}`,
     `  Ceph mon           ${lab.ceph.monAddr} in netns ${lab.ceph.netns} (RBD pool ${lab.poolId})`,
     `  guest image        ${lab.guestImage.path} (${mib(lab.guestImage.sizeBytes)} raw)`,
     `  Redfish admin API  ${lab.redfish.adminUrl}`,
     ...lab.hosts.flatMap((h, i) => [
-      `  ${h.name}  BMC ${h.bmc_address}  user ${h.bmc_username} / ${h.bmc_password}  (QEMU pid ${lab.qemuHosts[i]?.pid}, ${mib(qemuRss[i] ?? 0)} RSS, powered off)`,
+      `  ${h.name}  ${h.driver === "ipmi" ? "IPMI" : "BMC"} ${h.bmc_address}  user ${h.bmc_username} / ${h.driver === "ipmi" ? "(password in the manifest)" : h.bmc_password}  pool ${h.pool}  (QEMU pid ${machines[i]?.pid}, ${mib(qemuRss[i] ?? 0)} RSS, powered off${machines[i]?.via ?? ""})`,
       `    DPU BMC ${h.dpu_bmc_address}  agent ${h.agent_url}  token ${h.agent_token?.slice(0, 8)}… (full token in the manifest)  underlay 10.98.0.${i + 1}`,
     ]),
     `  Anvil storage env  ${Object.entries(lab.storageEnv)

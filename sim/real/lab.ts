@@ -5,6 +5,12 @@
 // whose DPU BMCs point (Oem.Anvil.AgentUrl) at the real agents. It hands back the enrollment rows Anvil takes (the
 // same LabHostRow as the sim lab) and the ANVIL_STORAGE=ceph environment for Anvil's Ceph StorageClient.
 //
+// IPMI hosts (`ipmiHosts`, after the Redfish ones): the same QEMU machine and DPU, but the host's BMC is OpenIPMI's
+// ipmi_sim (ipmi-host.ts: IPMI over LAN on 127.0.0.1, power over QMP, SOL on ttyS0) and its row says driver "ipmi"
+// with the "127.0.0.1:<udp port>" address Anvil's IPMI enrollment takes. Their DPU BMCs stay in the Redfish simulator
+// as DPU-only entries (RedfishSimOptions.dpuOnly: no host BMC there, dedicated power — the simulator cannot see the
+// IPMI host's power, and the emulated DPU and its agent run whatever that is), so the rows say dedicated_power true.
+//
 // Underlay: DPU i carries 10.98.0.<i+1>/24 on its br-phy. Two DPUs are joined by one veth pair (linkDpus); more
 // form a chain (DPU i-1 ↔ DPU i): every br-phy is an OVS bridge with the NORMAL action, so the chain is one L2
 // segment and any two VTEPs reach each other through the DPUs between them (no extra namespace to clean up).
@@ -18,14 +24,21 @@ import { type RedfishSim, startRedfishSim } from "../redfish/index";
 import { type CephLab, startCeph } from "./ceph";
 import { type EmulatedDpu, linkDpus, startDpu } from "./dpu";
 import { ensureGuestImage } from "./guest-image";
+import { type IpmiHost, startIpmiHost } from "./ipmi-host";
 import { qemuSystemBackend } from "./qemu-backend";
 import { QemuHost } from "./qemu-host";
 
 export interface RealLabOptions {
   /** Folder for everything the lab runs (Ceph, host runtimes, DPUs); created. The guest image is cached elsewhere. */
   dir: string;
-  /** Hosts (each with its DPU); default 2, at most 16. */
+  /** Hosts behind the Redfish BMC (each with its DPU); default 2. With ipmiHosts at least 1 host in all, at most 16. */
   hosts?: number;
+  /** Hosts behind ipmi_sim (each with its DPU), after the Redfish ones, named real-ipmi-0001…; default 0. */
+  ipmiHosts?: number;
+  /** Anvil pool name written in the IPMI hosts' rows; default "gpu". */
+  ipmiHostPool?: string;
+  /** The IPMI password of an IPMI host (by host id; 1-20 printable characters); default a random one each. */
+  ipmiPassword?: (hostId: string) => string;
   /** Guest memory per host; default 1024 MiB. */
   memoryMiB?: number;
   /** The Ceph logical pool (RBD pool) created for Anvil; default "anvil". */
@@ -35,8 +48,8 @@ export interface RealLabOptions {
   /** No progress lines on stderr. */
   quiet?: boolean;
   /**
-   * Host and DPU BMCs take consecutive ports from here and the agents the ports 100 above, so a restarted lab comes
-   * back at the addresses Anvil enrolled (default: any free ports).
+   * Host and DPU BMCs take consecutive ports from here, the agents the ports 100 above and the IPMI hosts the UDP
+   * ports 200 above, so a restarted lab comes back at the addresses Anvil enrolled (default: any free ports).
    */
   portBase?: number;
   /** The agent token of a DPU (by its BMC id); default a random 32-byte hex token each. */
@@ -60,7 +73,10 @@ export interface RealLab {
   redfish: RedfishSim;
   ceph: CephLab;
   dpus: EmulatedDpu[];
+  /** The Redfish hosts' machines (hosts[0..]). */
   qemuHosts: QemuHost[];
+  /** The IPMI hosts (the rows after the Redfish ones). */
+  ipmiHosts: IpmiHost[];
   /** The Ceph logical pool id for Anvil's volumes and images. */
   poolId: string;
   csv(): string;
@@ -76,7 +92,10 @@ function checkOptions(o: RealLabOptions): void {
   };
   if (typeof o.dir !== "string" || !o.dir) bad("dir is required");
   const n = o.hosts ?? 2;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_HOSTS) bad(`hosts must be an integer 1..${MAX_HOSTS}, got ${o.hosts}`);
+  const m = o.ipmiHosts ?? 0;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_HOSTS) bad(`hosts must be an integer 0..${MAX_HOSTS}, got ${o.hosts}`);
+  if (!Number.isInteger(m) || m < 0 || m > MAX_HOSTS) bad(`ipmiHosts must be an integer 0..${MAX_HOSTS}, got ${o.ipmiHosts}`);
+  if (n + m < 1 || n + m > MAX_HOSTS) bad(`hosts + ipmiHosts must be 1..${MAX_HOSTS}, got ${n} + ${m}`);
   if (o.memoryMiB !== undefined && (!Number.isInteger(o.memoryMiB) || o.memoryMiB < 256 || o.memoryMiB > 16384))
     bad(`memoryMiB must be an integer 256..16384, got ${o.memoryMiB}`);
   if (o.pool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(o.pool)) bad(`pool '${o.pool}' must be 1-63 letters, digits, . _ -`);
@@ -88,8 +107,8 @@ function need(tool: string, pkg: string): void {
     throw new Error(`startRealLab: ${tool} is missing: apt-get install -y ${pkg} (scripts/system-deps.sh installs everything the real lab needs)`);
 }
 
-/** The Debian tools the real lab runs; throws naming the package of the first one missing. */
-export function checkRealLabTools(): void {
+/** The Debian tools the real lab runs (ipmi_sim and ipmitool for IPMI hosts); throws naming the package of the first one missing. */
+export function checkRealLabTools(opts: { ipmi?: boolean } = {}): void {
   for (const [tool, pkg] of [
     ["qemu-system-x86_64", "qemu-system-x86"],
     ["qemu-img", "qemu-utils"],
@@ -102,6 +121,12 @@ export function checkRealLabTools(): void {
     ["mmdebstrap", "mmdebstrap"],
     ["sfdisk", "fdisk"],
     ["nsenter", "util-linux"],
+    ...(opts.ipmi
+      ? [
+          ["ipmi_sim", "openipmi"],
+          ["ipmitool", "ipmitool"],
+        ]
+      : []),
   ])
     need(tool, pkg);
   if (!fs.existsSync("/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so"))
@@ -110,8 +135,9 @@ export function checkRealLabTools(): void {
 
 export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
   checkOptions(opts);
-  checkRealLabTools();
+  checkRealLabTools({ ipmi: (opts.ipmiHosts ?? 0) > 0 });
   const n = opts.hosts ?? 2;
+  const m = opts.ipmiHosts ?? 0;
   const dir = path.resolve(opts.dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const t0 = performance.now();
@@ -119,7 +145,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     if (!opts.quiet) process.stderr.write(`real lab: ${m} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   };
 
-  const started: { ceph?: CephLab; hosts: QemuHost[]; dpus: EmulatedDpu[]; redfish?: RedfishSim } = { hosts: [], dpus: [] };
+  const started: { ceph?: CephLab; hosts: QemuHost[]; ipmi: IpmiHost[]; dpus: EmulatedDpu[]; redfish?: RedfishSim } = { hosts: [], ipmi: [], dpus: [] };
   const closeAll = async () => {
     const errors: unknown[] = [];
     const attempt = async (p: Promise<unknown> | undefined) => {
@@ -133,7 +159,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     started.redfish = undefined;
     // DPUs first (the agent's taps live in their namespaces), then QEMU (it holds Ceph's netns), then Ceph.
     await Promise.all(started.dpus.splice(0).map((d) => attempt(d.stop())));
-    await Promise.all(started.hosts.splice(0).map((h) => attempt(h.stop())));
+    await Promise.all([...started.hosts.splice(0), ...started.ipmi.splice(0)].map((h) => attempt(h?.stop())));
     await attempt(started.ceph?.stop());
     started.ceph = undefined;
     if (errors.length > 0) throw new Error(`real lab: stopping failed: ${errors.map((e) => (e as Error).message).join("; ")}`);
@@ -160,21 +186,35 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     await storage.close();
     progress(`RBD pool ${poolId}`);
 
-    // Hosts: QEMU paused (= powered off) in Ceph's netns.
-    const ids = Array.from({ length: n }, (_, i) => `real-${String(i + 1).padStart(4, "0")}`);
-    await Promise.all(
-      ids.map(async (id, i) => {
+    // Hosts: QEMU paused (= powered off) in Ceph's netns; the IPMI hosts' ipmi_sim on 127.0.0.1 here.
+    const redfishIds = Array.from({ length: n }, (_, i) => `real-${String(i + 1).padStart(4, "0")}`);
+    const ipmiIds = Array.from({ length: m }, (_, j) => `real-ipmi-${String(j + 1).padStart(4, "0")}`);
+    const ids = [...redfishIds, ...ipmiIds];
+    await Promise.all([
+      ...redfishIds.map(async (id, i) => {
         const h = await QemuHost.start({ name: id, dir: path.join(dir, `host-${i + 1}`), netns: ceph.netns, memoryMiB: opts.memoryMiB });
         started.hosts[i] = h;
       }),
-    );
-    progress(`${n} QEMU host(s) up, powered off (${started.hosts[0]?.accel})`);
+      ...ipmiIds.map(async (id, j) => {
+        const h = await startIpmiHost({
+          name: id,
+          dir: path.join(dir, `ipmi-host-${j + 1}`),
+          netns: ceph.netns,
+          memoryMiB: opts.memoryMiB,
+          ...(opts.ipmiPassword ? { password: opts.ipmiPassword(id) } : {}),
+          ...(opts.portBase ? { port: opts.portBase + 200 + j } : {}),
+        });
+        started.ipmi[j] = h;
+      }),
+    ]);
+    const machines: { dpuQmpSocket: string; rootPorts: string[] }[] = [...started.hosts, ...started.ipmi];
+    progress(`${n} QEMU host(s) behind Redfish, ${m} behind ipmi_sim up, powered off (${started.hosts[0]?.accel ?? started.ipmi[0]?.accel})`);
 
     // DPUs, one per host, each with its own netns + OVS + agent on 127.0.0.1.
     const tokens = ids.map((id) => opts.agentToken?.(`${id}-dpu`) ?? randomBytes(32).toString("hex"));
     await Promise.all(
       ids.map(async (_id, i) => {
-        const h = started.hosts[i]!;
+        const h = machines[i]!;
         const d = await startDpu({
           dir: path.join(dir, `dpu-${i + 1}`),
           qmpSocket: h.dpuQmpSocket,
@@ -187,27 +227,29 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
         started.dpus[i] = d;
       }),
     );
-    for (let i = 1; i < n; i++) await linkDpus(started.dpus[i - 1]!, started.dpus[i]!, [`ul${i}a`, `ul${i}b`]);
-    progress(`${n} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${n > 2 ? " (chain)" : ""}`);
+    for (let i = 1; i < ids.length; i++) await linkDpus(started.dpus[i - 1]!, started.dpus[i]!, [`ul${i}a`, `ul${i}b`]);
+    progress(`${ids.length} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${ids.length > 2 ? " (chain)" : ""}`);
 
     const hosts = started.hosts;
     const redfish = await startRedfishSim({
       hosts: n,
       dpuEvery: 1,
       idPrefix: "real",
+      dpuOnly: ipmiIds,
       systemBackend: (i) => qemuSystemBackend(hosts[i]!),
       ...(opts.portBase ? { portBase: opts.portBase } : {}),
     });
     started.redfish = redfish;
     const rows: LabHostRow[] = ids.map((id, i) => {
-      const bmc = redfish.byId(id);
-      const dpuBmc = redfish.bmcs.find((b) => b.kind === "dpu" && b.hostId === id);
-      if (!bmc || !dpuBmc) throw new Error(`startRealLab: the simulator has no BMC pair for ${id}`);
+      const ipmi = i >= n ? started.ipmi[i - n] : undefined;
+      const bmc = ipmi ? { url: ipmi.address, username: ipmi.username, password: ipmi.password } : redfish.byId(id);
+      const dpuBmc = redfish.byId(`${id}-dpu`);
+      if (!bmc || dpuBmc?.kind !== "dpu") throw new Error(`startRealLab: the simulator has no ${ipmi ? "DPU BMC" : "BMC pair"} for ${id}`);
       redfish.setAgentUrl(dpuBmc.id, started.dpus[i]!.url);
       return {
         name: id,
-        pool: opts.hostPool ?? "general",
-        driver: "redfish",
+        pool: ipmi ? (opts.ipmiHostPool ?? "gpu") : (opts.hostPool ?? "general"),
+        driver: ipmi ? "ipmi" : "redfish",
         bmc_address: bmc.url,
         bmc_username: bmc.username,
         bmc_password: bmc.password,
@@ -217,7 +259,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
         dpu_bmc_password: dpuBmc.password,
         agent_url: started.dpus[i]!.url,
         agent_token: tokens[i]!,
-        dedicated_power: false,
+        dedicated_power: Boolean(ipmi),
       };
     });
     progress(`Redfish BMCs up (${redfish.bmcs.length}), admin ${redfish.adminUrl}`);
@@ -241,6 +283,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
       ceph,
       dpus: [...started.dpus],
       qemuHosts: [...started.hosts],
+      ipmiHosts: [...started.ipmi],
       poolId,
       csv: () => rowsToCsv(rows),
       manifest: () => ({

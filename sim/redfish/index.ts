@@ -80,6 +80,12 @@ export interface RedfishSimOptions {
    * undefined for the in-memory model. The caller owns the backends (starts and stops them).
    */
   systemBackend?: (hostIndex: number, hostId: string) => SystemBackend | undefined;
+  /**
+   * Hosts this simulator does NOT serve whose DPU BMC it serves on its own: the host sits behind another kind of BMC
+   * (the real lab's IPMI hosts, behind ipmi_sim). Each gets a DPU BMC `<hostId>-dpu` after the paired ones, with its
+   * own listener, no host link and dedicated power (there is no host here whose power it could follow).
+   */
+  dpuOnly?: string[];
 }
 
 export interface SimBmc {
@@ -194,6 +200,18 @@ function checkOptions(o: RedfishSimOptions): void {
     bad(`address must be "ports", "loopback" or "netns"`);
   if (o.address === "netns" && !inPrivateNetns())
     bad(`address "netns" listens on 0.0.0.0 and is only allowed inside a private network namespace with nothing but lo (run under \`unshare -n\`)`);
+  if (o.dpuOnly !== undefined) {
+    if (!Array.isArray(o.dpuOnly)) bad("dpuOnly must be a list of host ids");
+    const seen = new Set<string>();
+    for (const id of o.dpuOnly) {
+      if (typeof id !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) bad(`dpuOnly: host id '${id}' must be letters, digits, . _ -`);
+      if (seen.has(id)) bad(`dpuOnly: host id '${id}' repeats`);
+      const n = Number(id.match(/-(\d+)$/)?.[1] ?? 0);
+      if (n >= 1 && n <= o.hosts && id === hostIdFor(n - 1, o.idPrefix ?? "node"))
+        bad(`dpuOnly: '${id}' is one of this simulator's own hosts (it has its DPU already)`);
+      seen.add(id);
+    }
+  }
   if (o.loopbackNet !== undefined && (!Number.isInteger(o.loopbackNet) || o.loopbackNet < 1 || o.loopbackNet > 250)) bad("loopbackNet must be 1..250");
 }
 
@@ -275,6 +293,15 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
       } else dpu.ownDialect = { ...dialect, systemsPerBmc: 1 };
       engine.bmcs.push(dpu);
     }
+  }
+  // DPU BMCs whose host is behind another BMC: fleet indexes after the hosts (own serials and MACs), own listener.
+  for (const [j, hostId] of (opts.dpuOnly ?? []).entries()) {
+    const i = opts.hosts + j;
+    const dialect = dialectOf(i);
+    const dpu = new Bmc(engine.bmcs.length, "dpu", i, dpuIdFor(hostId), true, true, idsFor(dialect, "dpu", 1));
+    dpu.ownDialect = { ...dialect, systemsPerBmc: 1 };
+    dpu.agentUrl = opts.agentUrl ? opts.agentUrl(dpu.id, i) : null;
+    engine.bmcs.push(dpu);
   }
   /** BMCs that have a listener of their own (the first machine of each BMC). */
   const endpoints = engine.bmcs.filter((b) => b.endpoint === b);

@@ -232,11 +232,13 @@ export class Engine {
   ) {}
 
   fleetHost(bmc: Bmc): FleetHost {
-    return fleetHost(bmc.fleetIndex, { idPrefix: this.config.idPrefix, dpuEvery: this.config.dpuEvery });
+    // A DPU BMC always describes a card (a DPU-only entry's fleet index need not be one dpuEvery gives a DPU).
+    return fleetHost(bmc.fleetIndex, { idPrefix: this.config.idPrefix, dpuEvery: bmc.kind === "dpu" ? 1 : this.config.dpuEvery });
   }
 
   hostname(bmc: Bmc): string {
-    return bmc.kind === "dpu" ? dpuIdFor(bmc.peer ? bmc.peer.id : bmc.id) : bmc.id;
+    // A DPU-only entry (no host in this simulator) was named after its host already.
+    return bmc.kind === "dpu" && bmc.peer ? dpuIdFor(bmc.peer.id) : bmc.id;
   }
 
   later(ms: number, fn: () => void): NodeJS.Timeout {
