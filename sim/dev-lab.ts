@@ -38,15 +38,19 @@ export function labFromEnv(opts: { dev: boolean }): BackgroundLab | undefined {
   if (labSetting === "off" || labSetting === "0") return undefined;
   if (labSetting === "real") {
     // The real lab (sim/real/dev-lab.ts): Ceph, QEMU hosts and emulated DPUs in their own process.
+    // Hosts behind the Redfish BMC (pool general) and behind ipmi_sim (pool gpu).
     const hosts = Number(process.env.ANVIL_LAB_HOSTS ?? 2);
+    const ipmiHosts = Number(process.env.ANVIL_LAB_IPMI_HOSTS ?? 1);
     return {
       allowAddresses: () => {
         allowLabAddresses();
-        if (!Number.isInteger(hosts) || hosts < 1 || hosts > 8)
-          throw new Error(`ANVIL_LAB_HOSTS must be 1–8 for the real lab, got "${process.env.ANVIL_LAB_HOSTS}"`);
+        if (!Number.isInteger(hosts) || hosts < 0 || hosts > 8)
+          throw new Error(`ANVIL_LAB_HOSTS must be 0–8 for the real lab, got "${process.env.ANVIL_LAB_HOSTS}"`);
+        if (!Number.isInteger(ipmiHosts) || ipmiHosts < 0 || ipmiHosts > 4 || hosts + ipmiHosts < 1)
+          throw new Error(`ANVIL_LAB_IPMI_HOSTS must be 0–4 (with at least one host in all), got "${process.env.ANVIL_LAB_IPMI_HOSTS}"`);
         prepareRealLab();
       },
-      start: () => startRealDevLab({ hosts, port: Number(process.env.PORT ?? 3000) }),
+      start: () => startRealDevLab({ hosts, ipmiHosts, port: Number(process.env.PORT ?? 3000) }),
     };
   }
   return {

@@ -67,7 +67,7 @@ export function prepareRealLab(): void {
 }
 
 /** Starts `npm run lab -- --real` detached and waits for its manifest. */
-async function launch(hosts: number, port: number): Promise<RealLabManifest> {
+async function launch(hosts: number, ipmiHosts: number, port: number): Promise<RealLabManifest> {
   const dir = realLabDir();
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.rmSync(manifestPath(), { force: true });
@@ -81,6 +81,8 @@ async function launch(hosts: number, port: number): Promise<RealLabManifest> {
       "--real",
       "--hosts",
       String(hosts),
+      "--ipmi-hosts",
+      String(ipmiHosts),
       "--dir",
       path.join(dir, "run"),
       "--manifest",
@@ -90,7 +92,12 @@ async function launch(hosts: number, port: number): Promise<RealLabManifest> {
       "--quiet",
     ],
     // The agent tokens derive from Anvil's key (the seed goes by environment, not argv), as the sim lab's do.
-    { cwd: REPO, detached: true, stdio: ["ignore", log, log], env: { ...process.env, ANVIL_LAB_TOKEN_SEED: Buffer.from(derivedKey("real-lab-agent-tokens")).toString("hex") } },
+    {
+      cwd: REPO,
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, ANVIL_LAB_TOKEN_SEED: Buffer.from(derivedKey("real-lab-agent-tokens")).toString("hex") },
+    },
   );
   fs.closeSync(log);
   child.unref();
@@ -124,11 +131,11 @@ export async function stopRealLab(pid: number, waitMs = 60_000): Promise<void> {
   for (let t = 0; t < waitMs && alive(pid); t += 200) await new Promise((r) => setTimeout(r, 200));
 }
 
-export async function startRealDevLab(opts: { hosts: number; port: number }): Promise<{ summary: string; close(): Promise<void> }> {
+export async function startRealDevLab(opts: { hosts: number; ipmiHosts: number; port: number }): Promise<{ summary: string; close(): Promise<void> }> {
   const t0 = Date.now();
   let m = runningRealLab();
   const adopted = Boolean(m);
-  if (!m) m = await launch(opts.hosts, opts.port);
+  if (!m) m = await launch(opts.hosts, opts.ipmiHosts, opts.port);
   pointStorage(m);
   const lab = m;
   const db = getDb();
@@ -150,7 +157,7 @@ export async function startRealDevLab(opts: { hosts: number; port: number }): Pr
   const { seedDemoContent } = await import("../dev-lab");
   await seedDemoContent({ realImage: lab.guestImage });
   return {
-    summary: `real lab (${adopted ? "adopted, pid" : "started, pid"} ${lab.pid}): ${lab.hosts.length} QEMU hosts with emulated DPUs on Ceph RBD, ${enrolled.nodeIds.size} enrolled just now, ready in ${Math.round((Date.now() - t0) / 1000)} s; manifest ${manifestPath()}`,
+    summary: `real lab (${adopted ? "adopted, pid" : "started, pid"} ${lab.pid}): ${lab.hosts.length} QEMU hosts (${lab.hosts.filter((h) => h.driver === "ipmi").length} behind ipmi_sim) with emulated DPUs on Ceph RBD, ${enrolled.nodeIds.size} enrolled just now, ready in ${Math.round((Date.now() - t0) / 1000)} s; manifest ${manifestPath()}`,
     close: () => stopRealLab(lab.pid, 8_000),
   };
 }
