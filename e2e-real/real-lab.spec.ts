@@ -4,6 +4,7 @@
 // cloud-init applied. A volume hot-attached from the UI shows up in the guest as a disk and goes away on detach; a
 // backup becomes an image that boots a second instance — created while the BFF is killed and restarted, which
 // converges. Deleting leaves no RBD image, cephx identity, presented function, switch port or extra QEMU behind.
+import os from "node:os";
 import { expect, type Page, test } from "@playwright/test";
 import { loginAs, selectMatching } from "../e2e/helpers";
 import { attachmentIdentities, dpuSwitchPorts, killBff, labQemuProcesses, manifest, presentedFunctions, restartBff, tenantImages } from "./lab-probe";
@@ -118,8 +119,11 @@ test("a tenant's instance boots a real guest from its RBD clone; the console log
 
   baseline = { images: tenantImages(), identities: attachmentIdentities(), functions: await presentedFunctions(), ports: dpuSwitchPorts() };
   const name = `real-a-${suffix}`;
+  const t0 = Date.now();
   await createRealInstance(page, name, /^debian-12/);
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: BOOT_MS });
+  // A figure for the closing note and docs (not an assertion): create click to running, through Anvil, on TCG.
+  console.log(`real lab: ${name} running ${((Date.now() - t0) / 1000).toFixed(0)} s after Create (load ${os.loadavg()[0]!.toFixed(1)})`);
   const address = (await page.getByTestId("instance-address").textContent())!.trim();
   expect(address).toMatch(/^10\.20\.1\.\d+$/);
   const instanceUrl = page.url();

@@ -508,8 +508,10 @@ export async function runLabCli(argv: string[]): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  // \`on\`, not \`once\`: a second signal while stopping (a supervisor repeating itself) must not end the process
+  // half-way through its cleanup (stop() ignores repeats).
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 /** `--real`: installs missing Debian packages like `npm test` does, then starts sim/real/lab.ts until Ctrl-C/SIGTERM. */
@@ -622,8 +624,10 @@ async function runRealLabCli(argv: string[]): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  // \`on\`, not \`once\`: a second signal while stopping (a supervisor repeating itself) must not end the process
+  // half-way through its cleanup (stop() ignores repeats).
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 if (isEntryScript(import.meta.url)) void runLabCli(process.argv.slice(2));

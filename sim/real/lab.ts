@@ -203,6 +203,8 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
           memoryMiB: opts.memoryMiB,
           ...(opts.ipmiPassword ? { password: opts.ipmiPassword(id) } : {}),
           ...(opts.portBase ? { port: opts.portBase + 200 + j } : {}),
+          // beside Ceph, the other hosts and the DPUs all starting at once, ipmi_sim can take a while to answer
+          startTimeoutMs: 60_000,
         });
         started.ipmi[j] = h;
       }),
