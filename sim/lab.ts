@@ -560,9 +560,18 @@ async function runRealLabCli(argv: string[]): Promise<void> {
   const seed = process.env.ANVIL_LAB_TOKEN_SEED;
   const agentToken = seed ? (dpuId: string) => createHmac("sha256", seed).update(dpuId).digest("hex") : undefined;
   // The IPMI hosts' passwords too (IPMI allows at most 20 characters).
-  const ipmiPassword = seed ? (hostId: string) => createHmac("sha256", seed).update(`${hostId}/ipmi`).digest("hex").slice(0, 20) : undefined;
+  const ipmiPassword = seed ? (hostId: string) => createHmac("sha256", seed).update(`${hostId}/ipmi`).digest("hex").slice(0, 16) : undefined;
   const dir = path.resolve((values.dir as string | undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), "anvil-real-lab-")));
   let lab: Awaited<ReturnType<typeof startRealLab>>;
+  // A stop asked for while the lab is still starting waits for the start to end (startRealLab cleans up after a
+  // failure itself), then stops what started: ending the process now would leave Ceph, QEMU and OVS behind.
+  let stopWhenUp: string | undefined;
+  const early = (sig: string) => {
+    stopWhenUp ??= sig;
+    process.stderr.write(`lab: ${sig} while starting; stopping once the start has ended\n`);
+  };
+  process.on("SIGINT", early);
+  process.on("SIGTERM", early);
   try {
     lab = await startRealLab({
       dir,
@@ -577,6 +586,12 @@ async function runRealLabCli(argv: string[]): Promise<void> {
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
+  }
+  process.off("SIGINT", early);
+  process.off("SIGTERM", early);
+  if (stopWhenUp) {
+    await lab.close().catch((e: Error) => process.stderr.write(`lab: shutdown failed: ${e.message}\n`));
+    process.exit(0);
   }
   const csvPath = path.join(dir, "lab.csv");
   const manifestPath = path.resolve((values.manifest as string | undefined) ?? path.join(dir, "lab.json"));

@@ -357,6 +357,10 @@ export async function startIpmiHost(o: IpmiHostOptions): Promise<IpmiHost> {
   requireBinary("python3", "python3");
   const username = o.username ?? "admin";
   const password = o.password ?? randomBytes(8).toString("hex");
+  // ipmi_sim takes passwords of at most 16 characters (IPMI 1.5's user password); a longer one leaves every
+  // session refused, which would look like a BMC that never answers.
+  if (!/^[\x21-\x7e]{1,16}$/.test(password) || password.includes('"'))
+    throw new Error(`startIpmiHost: the password must be 1–16 printable characters without '"' (ipmi_sim's limit), got ${password.length}`);
   if (!/^[\x21-\x7e]{1,20}$/.test(password) || /["\\]/.test(password)) {
     throw new Error("IPMI password: 1 to 20 printable characters without spaces, quotes or backslashes");
   }
