@@ -190,7 +190,7 @@ test("the backup boots a second instance; the BFF is killed mid-create and its r
   ).toBeVisible({ timeout: 120_000 });
   killBff();
   restartedBff = await restartBff();
-  await loginAs(page, "acmeAdmin");
+  // The session outlives the BFF (it is in Postgres): the tenant carries on where the page was.
   await page.goto(instanceUrl);
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: BOOT_MS });
   await expect(latestOp(page)).toContainText("succeeded");
