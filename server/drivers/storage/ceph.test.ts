@@ -167,6 +167,49 @@ describe("Ceph RBD storage client", () => {
     await s.deleteVolume(c.id);
   });
 
+  it("finishes a keyed create or clone that died before labelling its image (a killed BFF); a foreign image of that name stays refused", async () => {
+    const s = fx.storage;
+    const rbdAdmin = (args: string[]) =>
+      run("nsenter", [`--net=${fx.lab.netns}`, "rbd", "-c", "/dev/null", "-m", fx.lab.monAddr, "--id", "admin", "--keyring", fx.lab.adminKeyring, ...args], {
+        timeout: 60_000,
+      });
+    const gold = await s.createVolume({ name: "img-crash", logicalPoolId: fx.poolId, sizeBytes: 16 * MiB, namespace: "images" });
+    const snap = await s.createSnapshot({ volumeId: gold.id, name: "golden" });
+    // What a caller killed right after `rbd clone` leaves: the clone, without Anvil's metadata.
+    await s.cloneVolume({ name: "warmup", sourceSnapshotId: snap.id, namespace: "tenant-crash" }); // creates the namespace, protects the snapshot
+    await rbdAdmin(["clone", "--rbd-default-clone-format", "2", `${fx.poolId}/images/img-crash@golden`, `${fx.poolId}/tenant-crash/sys-crash`]);
+    const c = await s.cloneVolume(
+      { name: "sys-crash", sourceSnapshotId: snap.id, sizeBytes: 32 * MiB, namespace: "tenant-crash" },
+      { idempotencyKey: "k-crash" },
+    );
+    expect(c).toMatchObject({ id: `${fx.poolId}/tenant-crash/sys-crash`, sourceSnapshotId: snap.id, sizeBytes: 32 * MiB });
+    expect((await s.cloneVolume({ name: "sys-crash", sourceSnapshotId: snap.id, namespace: "tenant-crash" }, { idempotencyKey: "k-crash" })).id).toBe(c.id);
+    // The same for a plain create killed after `rbd create`.
+    await rbdAdmin(["create", "--size", `${8 * MiB}B`, `${fx.poolId}/tenant-crash/data-crash`]);
+    const d = await s.createVolume(
+      { name: "data-crash", logicalPoolId: fx.poolId, sizeBytes: 8 * MiB, namespace: "tenant-crash" },
+      { idempotencyKey: "k-data" },
+    );
+    expect(d).toMatchObject({ id: `${fx.poolId}/tenant-crash/data-crash`, sizeBytes: 8 * MiB });
+    // Not ours: an unlabelled image of another size, or one a keyed create labelled with another key.
+    await rbdAdmin(["create", "--size", `${4 * MiB}B`, `${fx.poolId}/tenant-crash/other`]);
+    expect(
+      await failure(s.createVolume({ name: "other", logicalPoolId: fx.poolId, sizeBytes: 8 * MiB, namespace: "tenant-crash" }, { idempotencyKey: "k-o" })),
+    ).toMatchObject({
+      status: 409,
+      code: "name_taken",
+    });
+    expect(
+      await failure(
+        s.createVolume({ name: "data-crash", logicalPoolId: fx.poolId, sizeBytes: 8 * MiB, namespace: "tenant-crash" }, { idempotencyKey: "k-else" }),
+      ),
+    ).toMatchObject({
+      status: 409,
+      code: "name_taken",
+    });
+    for (const id of [c.id, d.id, `${fx.poolId}/tenant-crash/other`, `${fx.poolId}/tenant-crash/warmup`]) await s.deleteVolume(id);
+  });
+
   it("gives each target its own cephx identity that opens its image and not another tenant's; the key is only in targetSecret", async () => {
     const s = fx.storage;
     const gold = await s.createVolume({ name: "img-iso", logicalPoolId: fx.poolId, sizeBytes: 16 * MiB, namespace: "images" });

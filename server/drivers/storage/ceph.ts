@@ -45,6 +45,8 @@ const DEFAULT_PG = "8";
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const META_KEY = "anvil.idempotency-key";
+/** The image's own id, written last by a create: a clone inherits its parent's image-meta, so only this says "labelled". */
+const META_SELF = "anvil.self";
 const META_MULTI = "anvil.multi-attach";
 const META_CREATED = "anvil.created-at";
 const META_TARGET = "anvil.target.";
@@ -406,8 +408,14 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
     if (!NS_RE.test(ns)) throw bad(`namespace "${ns}" is not valid: letters, digits, ".", "_" and "-", at most 64`, "namespace");
     return ns;
   }
-  /** An existing image of that name: the same object when created with the same key, else 409 name_taken. */
-  async function existingForKey(r: VolRef, key: string | undefined): Promise<Volume | null> {
+  /**
+   * An existing image of that name: the same object when created with the same key, else 409 name_taken. "unfinished":
+   * an image a keyed create made but never labelled (no META_SELF naming it — a clone carries its parent's image-meta —
+   * because the caller died between `rbd create/clone` and `image-meta set`, e.g. a killed BFF) which `isOurs`
+   * recognizes (same parent snapshot, or same size and no parent): the retry finishes that create instead of failing
+   * on its own leftover.
+   */
+  async function existingForKey(r: VolRef, key: string | undefined, isOurs?: (i: InfoJson) => boolean): Promise<Volume | "unfinished" | null> {
     let m: Record<string, string>;
     try {
       m = await meta(r);
@@ -416,6 +424,7 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
       throw e;
     }
     if (key !== undefined && m[META_KEY] === hash(key, 32)) return getVolume(volId(r));
+    if (key !== undefined && isOurs && m[META_SELF] !== volId(r) && isOurs(await info(r))) return "unfinished";
     throw new StorageError({
       status: 409,
       code: "name_taken",
@@ -709,19 +718,26 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
       const ns = checkNamespace(input.namespace);
       const pool = await getPoolDetail(input.logicalPoolId, "logicalPoolId");
       const r = { pool: pool.pool_name, ns, image: name };
-      const again = await existingForKey(r, opts?.idempotencyKey);
-      if (again) return again;
-      await ensureNamespace(r.pool, ns);
-      try {
-        await rbd(["create", "--size", `${size}B`, spec(r)], `rbd create ${spec(r)}`);
-      } catch (e) {
-        if (isStorageError(e) && e.status === 409) return (await existingForKey(r, opts?.idempotencyKey))!;
-        throw e;
+      const ours = (i: InfoJson) => !i.parent && i.size === size;
+      const again = await existingForKey(r, opts?.idempotencyKey, ours);
+      if (again && again !== "unfinished") return again;
+      if (!again) {
+        await ensureNamespace(r.pool, ns);
+        try {
+          await rbd(["create", "--size", `${size}B`, spec(r)], `rbd create ${spec(r)}`);
+        } catch (e) {
+          if (isStorageError(e) && e.status === 409) {
+            const v = await existingForKey(r, opts?.idempotencyKey);
+            if (v && v !== "unfinished") return v;
+          }
+          throw e;
+        }
       }
       await setMeta(r, {
         [META_CREATED]: new Date().toISOString(),
         ...(opts?.idempotencyKey !== undefined ? { [META_KEY]: hash(opts.idempotencyKey, 32) } : {}),
         ...(input.multiAttach ? { [META_MULTI]: "true" } : {}),
+        [META_SELF]: volId(r),
       });
       return getVolume(volId(r));
     },
@@ -742,25 +758,32 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
       }
       const ns = input.namespace === undefined ? src.ns : checkNamespace(input.namespace);
       const r = { pool: src.pool, ns, image: name };
-      const again = await existingForKey(r, opts?.idempotencyKey);
-      if (again) return again;
-      await ensureNamespace(r.pool, ns);
-      if (s.protected !== "true") {
-        await rbd(["snap", "protect", `${spec(src)}@${snap}`], `rbd snap protect ${input.sourceSnapshotId}`).catch((e) => {
-          if (!(isStorageError(e) && e.status === 409)) throw e; // already protected by a concurrent clone
-        });
-      }
-      try {
-        // Clone v2: works across namespaces and without the cluster's min-compat-client being raised.
-        await rbd(["clone", "--rbd-default-clone-format", "2", `${spec(src)}@${snap}`, spec(r)], `rbd clone ${input.sourceSnapshotId}`);
-      } catch (e) {
-        if (isStorageError(e) && e.status === 409) return (await existingForKey(r, opts?.idempotencyKey))!;
-        throw e;
+      const ours = (i: InfoJson) => parentOf(i) === input.sourceSnapshotId;
+      const again = await existingForKey(r, opts?.idempotencyKey, ours);
+      if (again && again !== "unfinished") return again;
+      if (!again) {
+        await ensureNamespace(r.pool, ns);
+        if (s.protected !== "true") {
+          await rbd(["snap", "protect", `${spec(src)}@${snap}`], `rbd snap protect ${input.sourceSnapshotId}`).catch((e) => {
+            if (!(isStorageError(e) && e.status === 409)) throw e; // already protected by a concurrent clone
+          });
+        }
+        try {
+          // Clone v2: works across namespaces and without the cluster's min-compat-client being raised.
+          await rbd(["clone", "--rbd-default-clone-format", "2", `${spec(src)}@${snap}`, spec(r)], `rbd clone ${input.sourceSnapshotId}`);
+        } catch (e) {
+          if (isStorageError(e) && e.status === 409) {
+            const v = await existingForKey(r, opts?.idempotencyKey);
+            if (v && v !== "unfinished") return v;
+          }
+          throw e;
+        }
       }
       await setMeta(r, {
         [META_CREATED]: new Date().toISOString(),
         ...(opts?.idempotencyKey !== undefined ? { [META_KEY]: hash(opts.idempotencyKey, 32) } : {}),
         ...(input.multiAttach ? { [META_MULTI]: "true" } : {}),
+        [META_SELF]: volId(r),
       });
       if (input.sizeBytes !== undefined && input.sizeBytes > s.size) await rbd(["resize", "--size", `${input.sizeBytes}B`, spec(r)], `rbd resize ${spec(r)}`);
       return getVolume(volId(r));
