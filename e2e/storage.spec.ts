@@ -53,7 +53,8 @@ test("image upload → volume from image → snapshot → volume from snapshot �
   await upload.getByRole("button", { name: "Upload" }).click();
   // The success state shows the file's SHA-256, as the server computed it while the bytes arrived.
   const uploaded = page.getByRole("dialog", { name: `Image ${imageName} uploaded` });
-  await expect(uploaded).toContainText(createHash("sha256").update(file).digest("hex"));
+  // The upload is checked (qemu-img) and written into storage before the dialog shows; a busy machine takes a while.
+  await expect(uploaded).toContainText(createHash("sha256").update(file).digest("hex"), { timeout: 60_000 });
   await uploaded.getByRole("button", { name: "Done" }).click();
   await expect(uploaded).toBeHidden();
   const imageRow = page.getByRole("table", { name: "Images" }).getByRole("row", { name: new RegExp(imageName) });
