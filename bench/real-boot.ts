@@ -12,6 +12,8 @@ import { createCephStorageClient } from "../server/drivers/storage/ceph";
 import { basic } from "../sim/redfish/test-helpers";
 import { type RealLab, rssOf, startRealLab } from "../sim/real/lab";
 
+// The lab is on loopback, which Anvil's management-network policy refuses unless allowed (as the dev lab allows it).
+process.env.ANVIL_MGMT_ALLOW ??= "127.0.0.0/8";
 const HOSTS_MAX = Number(process.env.HOSTS_MAX ?? 2);
 const BOOT_TIMEOUT_MS = 15 * 60_000;
 const load = () =>
