@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { createDpuAgentClient } from "../server/drivers/dpu-agent/client";
 import { createCephStorageClient } from "../server/drivers/storage/ceph";
-import { basic } from "../sim/redfish/test-helpers";
+import { resetVia, rf, systemOf } from "../sim/redfish/test-helpers";
 import { type RealLab, rssOf, startRealLab } from "../sim/real/lab";
 
 // The lab is on loopback, which Anvil's management-network policy refuses unless allowed (as the dev lab allows it).
@@ -32,19 +32,6 @@ const MARKERS: [string, RegExp][] = [
   ["login:", / login: /],
   ["cloud-init runcmd", /ANVIL-BENCH-DONE/],
 ];
-
-async function redfish(lab: RealLab, i: number, pathOrUrl: string, method = "GET", body?: unknown) {
-  const row = lab.hosts[i]!;
-  const base = new URL(row.bmc_address).origin;
-  const res = await fetch(pathOrUrl.startsWith("http") ? pathOrUrl : base + pathOrUrl, {
-    method,
-    headers: { authorization: basic(row.bmc_username, row.bmc_password), ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${pathOrUrl}: HTTP ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "anvil-bench-real-boot-"));
 const t0 = performance.now();
@@ -135,11 +122,16 @@ try {
           for (const [name, rx] of MARKERS) if (!seen.has(name) && rx.test(text)) seen.set(name, performance.now());
           if (seen.has("cloud-init runcmd")) done();
         });
-        const sys = await redfish(lab, i, "/redfish/v1/Systems");
-        const sysPath = sys.Members[0]["@odata.id"] as string;
+        const bmc = lab.redfish.byId(lab.hosts[i]!.name)!;
         const onAt = await step("Redfish: override Hdd + Reset On", async () => {
-          await redfish(lab, i, sysPath, "PATCH", { Boot: { BootSourceOverrideEnabled: "Once", BootSourceOverrideTarget: "Hdd" } });
-          await redfish(lab, i, `${sysPath}/Actions/ComputerSystem.Reset`, "POST", { ResetType: "On" });
+          const sys = await systemOf(bmc);
+          const patched = await rf(bmc, sys["@odata.id"], {
+            method: "PATCH",
+            body: { Boot: { BootSourceOverrideEnabled: "Once", BootSourceOverrideTarget: "Hdd" } },
+          });
+          if (patched.status >= 300) throw new Error(`boot override: HTTP ${patched.status}`);
+          const on = await resetVia(bmc, "On");
+          if (on.status >= 300) throw new Error(`Reset On: HTTP ${on.status}`);
           return performance.now();
         });
         let timer: NodeJS.Timeout | undefined;
@@ -154,10 +146,9 @@ try {
         }
         const total = phases.reduce((a, [, ms]) => a + (Number.isNaN(ms) ? 0 : ms), 0);
         const rss = rssOf(host.pid);
-        // Take it apart for the next round.
-        // (unplug while the guest runs: a host powered off after it ran never completes a PCIe unplug, docs/real-lab.md)
+        // Take it apart for the next round, as Anvil's delete does: power off, then the DPU removes its functions.
+        await resetVia(bmc, "ForceOff");
         await agent.reset();
-        await redfish(lab, i, `${sysPath}/Actions/ComputerSystem.Reset`, "POST", { ResetType: "ForceOff" });
         await storage.deleteTarget(target.id);
         await storage.deleteVolume(clone.id);
         return { name: row.name, phases, total, rss };
