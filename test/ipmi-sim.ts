@@ -20,12 +20,12 @@
 //    solIntruder(): another client taking the serial console (`sol deactivate`, then its own `sol activate`).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import dgram from "node:dgram";
 import { constants as fsConstants } from "node:fs";
 import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freeTcpPort, freeUdpPort } from "@/sim/real/ipmi-host";
 
 export interface FruInfo {
   boardManufacturer?: string;
@@ -156,28 +156,6 @@ export async function requireIpmiTools(): Promise<void> {
     const pkgs = [...new Set(missing.map((m) => APT_HINT[m]))].join(" ");
     throw new Error(`${missing.join(" and ")} not found on PATH: install with \`apt-get install -y ${pkgs}\``);
   }
-}
-
-async function freeUdpPort(): Promise<number> {
-  const sock = dgram.createSocket("udp4");
-  await new Promise<void>((resolve, reject) => {
-    sock.once("error", reject);
-    sock.bind(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = sock.address();
-  await new Promise<void>((r) => sock.close(() => r()));
-  return port;
-}
-
-async function freeTcpPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 // ---------- FRU encoding (IPMI Platform Management FRU Information Storage Definition v1.0) ----------

@@ -207,7 +207,8 @@ except Exception as e:
     sys.exit(1)
 `;
 
-async function freeUdpPort(): Promise<number> {
+/** A free UDP port on 127.0.0.1 (for ipmi_sim's LAN; test/ipmi-sim.ts uses it too). */
+export async function freeUdpPort(): Promise<number> {
   const sock = dgram.createSocket("udp4");
   await new Promise<void>((resolve, reject) => {
     sock.once("error", reject);
@@ -218,7 +219,8 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-async function freeTcpPort(): Promise<number> {
+/** A free TCP port on 127.0.0.1. */
+export async function freeTcpPort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve, reject) => {
     srv.once("error", reject);
