@@ -432,6 +432,37 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
       field: "name",
     });
   }
+  /**
+   * The one way a volume comes to exist: an existing image of that name with the same key is returned (null from
+   * here), one a keyed create left unlabelled is finished, else `make` creates it; then the labels, META_SELF last.
+   */
+  async function createLabelled(
+    r: VolRef,
+    opts: { idempotencyKey?: string } | undefined,
+    o: { ours: (i: InfoJson) => boolean; multiAttach?: boolean; make: () => Promise<void> },
+  ): Promise<Volume | null> {
+    const again = await existingForKey(r, opts?.idempotencyKey, o.ours);
+    if (again && again !== "unfinished") return again;
+    if (!again) {
+      await ensureNamespace(r.pool, r.ns);
+      try {
+        await o.make();
+      } catch (e) {
+        if (isStorageError(e) && e.status === 409) {
+          const v = await existingForKey(r, opts?.idempotencyKey);
+          if (v && v !== "unfinished") return v;
+        }
+        throw e;
+      }
+    }
+    await setMeta(r, {
+      [META_CREATED]: new Date().toISOString(),
+      ...(opts?.idempotencyKey !== undefined ? { [META_KEY]: hash(opts.idempotencyKey, 32) } : {}),
+      ...(o.multiAttach ? { [META_MULTI]: "true" } : {}),
+      [META_SELF]: volId(r),
+    });
+    return null;
+  }
   async function setMeta(r: VolRef, entries: Record<string, string>): Promise<void> {
     for (const [k, v] of Object.entries(entries)) await rbd(["image-meta", "set", spec(r), k, v], `rbd image-meta set ${spec(r)} ${k}`);
   }
@@ -718,27 +749,12 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
       const ns = checkNamespace(input.namespace);
       const pool = await getPoolDetail(input.logicalPoolId, "logicalPoolId");
       const r = { pool: pool.pool_name, ns, image: name };
-      const ours = (i: InfoJson) => !i.parent && i.size === size;
-      const again = await existingForKey(r, opts?.idempotencyKey, ours);
-      if (again && again !== "unfinished") return again;
-      if (!again) {
-        await ensureNamespace(r.pool, ns);
-        try {
-          await rbd(["create", "--size", `${size}B`, spec(r)], `rbd create ${spec(r)}`);
-        } catch (e) {
-          if (isStorageError(e) && e.status === 409) {
-            const v = await existingForKey(r, opts?.idempotencyKey);
-            if (v && v !== "unfinished") return v;
-          }
-          throw e;
-        }
-      }
-      await setMeta(r, {
-        [META_CREATED]: new Date().toISOString(),
-        ...(opts?.idempotencyKey !== undefined ? { [META_KEY]: hash(opts.idempotencyKey, 32) } : {}),
-        ...(input.multiAttach ? { [META_MULTI]: "true" } : {}),
-        [META_SELF]: volId(r),
+      const done = await createLabelled(r, opts, {
+        ours: (i) => !i.parent && i.size === size,
+        multiAttach: input.multiAttach,
+        make: () => rbd(["create", "--size", `${size}B`, spec(r)], `rbd create ${spec(r)}`).then(() => undefined),
       });
+      if (done) return done;
       return getVolume(volId(r));
     },
     async cloneVolume(input, opts) {
@@ -758,33 +774,20 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
       }
       const ns = input.namespace === undefined ? src.ns : checkNamespace(input.namespace);
       const r = { pool: src.pool, ns, image: name };
-      const ours = (i: InfoJson) => parentOf(i) === input.sourceSnapshotId;
-      const again = await existingForKey(r, opts?.idempotencyKey, ours);
-      if (again && again !== "unfinished") return again;
-      if (!again) {
-        await ensureNamespace(r.pool, ns);
-        if (s.protected !== "true") {
-          await rbd(["snap", "protect", `${spec(src)}@${snap}`], `rbd snap protect ${input.sourceSnapshotId}`).catch((e) => {
-            if (!(isStorageError(e) && e.status === 409)) throw e; // already protected by a concurrent clone
-          });
-        }
-        try {
+      const done = await createLabelled(r, opts, {
+        ours: (i) => parentOf(i) === input.sourceSnapshotId,
+        multiAttach: input.multiAttach,
+        make: async () => {
+          if (s.protected !== "true") {
+            await rbd(["snap", "protect", `${spec(src)}@${snap}`], `rbd snap protect ${input.sourceSnapshotId}`).catch((e) => {
+              if (!(isStorageError(e) && e.status === 409)) throw e; // already protected by a concurrent clone
+            });
+          }
           // Clone v2: works across namespaces and without the cluster's min-compat-client being raised.
           await rbd(["clone", "--rbd-default-clone-format", "2", `${spec(src)}@${snap}`, spec(r)], `rbd clone ${input.sourceSnapshotId}`);
-        } catch (e) {
-          if (isStorageError(e) && e.status === 409) {
-            const v = await existingForKey(r, opts?.idempotencyKey);
-            if (v && v !== "unfinished") return v;
-          }
-          throw e;
-        }
-      }
-      await setMeta(r, {
-        [META_CREATED]: new Date().toISOString(),
-        ...(opts?.idempotencyKey !== undefined ? { [META_KEY]: hash(opts.idempotencyKey, 32) } : {}),
-        ...(input.multiAttach ? { [META_MULTI]: "true" } : {}),
-        [META_SELF]: volId(r),
+        },
       });
+      if (done) return done;
       if (input.sizeBytes !== undefined && input.sizeBytes > s.size) await rbd(["resize", "--size", `${input.sizeBytes}B`, spec(r)], `rbd resize ${spec(r)}`);
       return getVolume(volId(r));
     },
