@@ -118,7 +118,7 @@ export interface BootstrapOptions extends Omit<EnrollLabOptions, "poolId"> {
   /** skip the hosts whose node name is enrolled already (a restarted dev lab finds them again) */
   skipEnrolled?: boolean;
   /** called once the lab is up, before anything is enrolled (e.g. to write its manifest) */
-  started?: (lab: Lab) => void;
+  started?: (lab: Lab) => void | Promise<void>;
   /** createdBy of the inspect operations; also said in the "available" event when `event` is set */
   createdBy: string | null;
   event?: string;
@@ -138,7 +138,7 @@ export async function bootstrapLab(db: Db, opts: BootstrapOptions): Promise<Boot
   const lab = await startLab(opts.lab);
   try {
     pointStorageAtLab(lab.storage);
-    opts.started?.(lab);
+    await opts.started?.(lab);
     const name = opts.name ?? ((h: LabHostRow) => h.name);
     const want = lab.hosts.slice(0, opts.enroll ?? lab.hosts.length);
     const have = opts.skipEnrolled ? await enrolledNames(db, want.map(name)) : new Set<string>();

@@ -2,7 +2,7 @@
 // DPU) with its hosts enrolled into a fresh pool, inspected through the real workflow and made available (the
 // bootstrap the dev command uses too, sim/lab-bootstrap.ts), a public image on the lab's storage, and a VPC + subnet
 // for the fixture tenant. The workflow engine must be running.
-import { eq } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import * as s from "@/db/schema";
 import type { Lab, LabOptions } from "@/sim/lab";
@@ -22,6 +22,20 @@ export interface InstanceLab {
   close(): Promise<void>;
 }
 
+/**
+ * The test run shares one database, and a closed lab's nodes stay enrolled at their loopback addresses. Once this
+ * lab listens on a port, a row still naming that address belongs to a server that is gone (two listeners cannot hold
+ * one port), yet enrollment would refuse the address as "already enrolled". Such rows get their address marked
+ * released so this lab's hosts enroll; nothing live is touched.
+ */
+export async function releaseStaleAddresses(db: Db, addresses: readonly string[]): Promise<void> {
+  if (!addresses.length) return;
+  await db
+    .update(s.nodes)
+    .set({ bmcAddress: sql`${s.nodes.bmcAddress} || '#released-' || ${s.nodes.id}::text` })
+    .where(inArray(s.nodes.bmcAddress, [...addresses]));
+}
+
 export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; latency?: LabOptions["latency"]; subnetCidr?: string }): Promise<InstanceLab> {
   const db: Db = fx.db;
   const poolName = uniq("pool");
@@ -32,6 +46,7 @@ export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; late
     poolId: () => pool!.id,
     requestId: "instance-lab",
     createdBy: null,
+    started: (lab) => releaseStaleAddresses(db, lab.hosts.flatMap((h) => [h.bmc_address, h.dpu_bmc_address ?? ""]).filter(Boolean)),
   });
   if (failed.length) {
     await lab.close();
