@@ -2,12 +2,12 @@
 // DPU) with its hosts enrolled into a fresh pool, inspected through the real workflow and made available (the
 // bootstrap the dev command uses too, sim/lab-bootstrap.ts), a public image on the lab's storage, and a VPC + subnet
 // for the fixture tenant. The workflow engine must be running.
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import * as s from "@/db/schema";
 import type { Lab, LabOptions } from "@/sim/lab";
 import { bootstrapLab } from "@/sim/lab-bootstrap";
-import { uniq } from "./db";
+import { releaseStaleAddresses, uniq } from "./db";
 import { callerAs, type Fixtures } from "./fixtures";
 
 export interface InstanceLab {
@@ -20,20 +20,6 @@ export interface InstanceLab {
   /** Host node ids by lab host name (node-0001 …). */
   hosts: Map<string, string>;
   close(): Promise<void>;
-}
-
-/**
- * The test run shares one database, and a closed lab's nodes stay enrolled at their loopback addresses. Once this
- * lab listens on a port, a row still naming that address belongs to a server that is gone (two listeners cannot hold
- * one port), yet enrollment would refuse the address as "already enrolled". Such rows get their address marked
- * released so this lab's hosts enroll; nothing live is touched.
- */
-export async function releaseStaleAddresses(db: Db, addresses: readonly string[]): Promise<void> {
-  if (!addresses.length) return;
-  await db
-    .update(s.nodes)
-    .set({ bmcAddress: sql`${s.nodes.bmcAddress} || '#released-' || ${s.nodes.id}::text` })
-    .where(inArray(s.nodes.bmcAddress, [...addresses]));
 }
 
 export async function startInstanceLab(fx: Fixtures, opts: { hosts: number; latency?: LabOptions["latency"]; subnetCidr?: string }): Promise<InstanceLab> {

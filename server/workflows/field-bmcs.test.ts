@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
-import { uniq, useTestDb } from "@/test/db";
+import { releaseStaleAddresses, uniq, useTestDb } from "@/test/db";
 import { useEngine } from "@/test/engine";
 import { waitOperation } from "@/test/instance-lab";
 import { callerAs } from "@/test/fixtures";
@@ -24,6 +24,10 @@ beforeAll(async () => {
     startRedfishSim({ hosts: 2, dpuEvery: 1, dialect: "dmtf-smartnic", ...timing }),
     startRedfishSim({ hosts: 1, dpuEvery: 0, dialect: "sticky-boot", ...timing }),
   ]);
+  await releaseStaleAddresses(
+    db,
+    [multi, smartnic, sticky].flatMap((x) => x.bmcs.map((b) => b.url)),
+  );
 });
 afterAll(async () => {
   await Promise.all([multi?.close(), smartnic?.close(), sticky?.close()]);

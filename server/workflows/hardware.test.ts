@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
-import { useTestDb } from "@/test/db";
+import { releaseStaleAddresses, useTestDb } from "@/test/db";
 import { useEngine } from "@/test/engine";
 import { waitOperation } from "@/test/instance-lab";
 import { callerAs } from "@/test/fixtures";
@@ -19,6 +19,10 @@ const db = useTestDb();
 
 beforeAll(async () => {
   sim = await startRedfishSim({ hosts: 6, powerTransitionMs: 60, bootMs: 50, updateMs: 300, dedicatedDpuPower: (i) => i === 5 });
+  await releaseStaleAddresses(
+    db,
+    sim.bmcs.map((b) => b.url),
+  );
 });
 afterAll(async () => {
   await sim?.close();
