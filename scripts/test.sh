@@ -1,34 +1,68 @@
 #!/usr/bin/env bash
-# `npm test`: everything, in the order a failure is cheapest to find —
-# typecheck, lint, unit/integration tests (vitest, real Postgres, real lab processes and Debian peers),
-# production build, then E2E in Debian's Chromium (Playwright). Installs what it needs first.
+# `npm test`: everything — typecheck, lint, unit/integration tests (vitest, real Postgres, real lab processes and
+# Debian peers), production build, E2E in Debian's Chromium (Playwright), and the real lab (Ceph, QEMU hosts,
+# emulated DPUs). Installs what it needs first.
+#
+# Two lanes after the static checks, so the whole run fits CI's budget on two cores: the real-lab lane (the build,
+# then the vitest files that boot QEMU guests or run Ceph, then `npm run test:real`) is mostly one TCG guest's CPU,
+# the main lane (every other vitest file, then E2E against the build) mostly one Node process's; each keeps a core
+# busy. The real-lab lane (scripts/test-real-lane.sh) writes to test-results/lane-real.log, printed when it ends;
+# it makes the production build first, and the main lane's E2E waits for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 node scripts/ensure-deps.mjs
 bash scripts/system-deps.sh
 mkdir -p test-results
+rm -f test-results/.build-done test-results/vitest*.json test-results/playwright*.json
 
 echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx biome lint --diagnostic-level=error .
 echo "== format"; npx biome format . > test-results/format.log 2>&1 || { tail -40 test-results/format.log; echo "unformatted files: run npm run format"; exit 1; }
-echo "== unit and integration tests"
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
-echo "== production build"; npx next build > test-results/next-build.log 2>&1 || { tail -50 test-results/next-build.log; exit 1; }
-echo "== end-to-end tests (Playwright, Debian Chromium)"
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
-echo "== real lab (Playwright against Ceph, QEMU hosts and emulated DPUs: npm run test:real)"
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright-real.json npx playwright test -c playwright.real.config.ts --reporter=list,json
+
+# The vitest files of the real-lab lane: they boot QEMU guests or start Ceph (minutes of CPU each).
+REAL_VITEST=(sim/real/ test/real-ipmi.test.ts server/drivers/storage/ceph.test.ts)
+excludes=()
+for f in "${REAL_VITEST[@]}"; do [[ $f == */ ]] && excludes+=(--exclude "${f}**") || excludes+=(--exclude "$f"); done
+
+echo "== real-lab lane started (production build, QEMU/Ceph vitest files, npm run test:real): test-results/lane-real.log"
+setsid bash scripts/test-real-lane.sh "${REAL_VITEST[@]}" > test-results/lane-real.log 2>&1 &
+real_lane=$!
+trap 'kill -TERM -- "-$real_lane" 2>/dev/null || true' EXIT
+
+main_rc=0
+echo "== unit and integration tests (vitest; the real-lab files run in the other lane)"
+npx vitest run "${excludes[@]}" --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || main_rc=$?
+
+if [ "$main_rc" = 0 ]; then
+  while [ ! -f test-results/.build-done ] && kill -0 "$real_lane" 2>/dev/null; do sleep 2; done
+  if [ -f test-results/.build-done ]; then
+    echo "== end-to-end tests (Playwright, Debian Chromium)"
+    PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json || main_rc=$?
+  else
+    echo "the production build failed (test-results/next-build.log)"; main_rc=1
+  fi
+fi
+
+real_rc=0
+wait "$real_lane" || real_rc=$?
+trap - EXIT
+echo "== real-lab lane (test-results/lane-real.log)"
+cat test-results/lane-real.log
+[ "$main_rc" = 0 ] || { echo "main lane failed"; exit "$main_rc"; }
+[ "$real_rc" = 0 ] || { echo "real-lab lane failed"; exit "$real_rc"; }
 
 node -e '
 const fs = require("fs");
-const v = JSON.parse(fs.readFileSync("test-results/vitest.json", "utf8"));
-const p = JSON.parse(fs.readFileSync("test-results/playwright.json", "utf8"));
-const r = JSON.parse(fs.readFileSync("test-results/playwright-real.json", "utf8"));
-const passed = v.numPassedTests + (p.stats.expected || 0) + (r.stats.expected || 0);
-const failed = v.numFailedTests + (p.stats.unexpected || 0) + (r.stats.unexpected || 0);
-const skipped = (v.numPendingTests || 0) + (v.numTodoTests || 0) + (p.stats.skipped || 0) + (r.stats.skipped || 0);
-console.log(`\nvitest: ${v.numPassedTests} passed; playwright: ${p.stats.expected} passed; real lab: ${r.stats.expected} passed`);
+const read = (f) => JSON.parse(fs.readFileSync(`test-results/${f}`, "utf8"));
+const v = [read("vitest.json"), read("vitest-real.json")];
+const p = read("playwright.json");
+const r = read("playwright-real.json");
+const vp = v.reduce((n, x) => n + x.numPassedTests, 0);
+const passed = vp + (p.stats.expected || 0) + (r.stats.expected || 0);
+const failed = v.reduce((n, x) => n + x.numFailedTests, 0) + (p.stats.unexpected || 0) + (r.stats.unexpected || 0);
+const skipped = v.reduce((n, x) => n + (x.numPendingTests || 0) + (x.numTodoTests || 0), 0) + (p.stats.skipped || 0) + (r.stats.skipped || 0);
+console.log(`\nvitest: ${vp} passed; playwright: ${p.stats.expected} passed; real lab: ${r.stats.expected} passed`);
 console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 if (failed > 0 || skipped > 0) process.exit(1);
 '
