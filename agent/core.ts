@@ -4,11 +4,11 @@
 // State is in memory on purpose: the BFF re-asserts desired state (PUT is idempotent), and POST /v1/reset plus
 // backend.reset() clean up whatever a previous run left behind. Per-agent memory stays small (the lab runs 10k).
 import { createHash } from "node:crypto";
-import { AgentError, conflict, notFound } from "./errors";
+import { AgentError, conflict, invalid, notFound } from "./errors";
 import type { AgentBackend, BoundTo, CidataFiles, FunctionKind, HostDevice, PcieFunction } from "./backends/types";
 import { portableNetworkConfig } from "./network-config";
 import type { RuleSet } from "./rules";
-import { type CidataSpec, type DiskSpec, diskTargetId, type NicSpec, type PublicDiskSpec, publicDiskSpec } from "./schemas";
+import { type CidataSpec, type DiskSpec, diskTargetId, type NicSpec, type OverlaySpec, type PublicDiskSpec, publicDiskSpec } from "./schemas";
 import { toYaml } from "./yaml";
 
 export const AGENT_VERSION = "0.1.0";
@@ -74,6 +74,10 @@ export interface CidataView {
  *  that the rules it pushed are the ones in place — after an agent restart they are not. */
 export type NicView = NicSpec & { name: string; state: State; function: PcieFunction; port?: string; rulesHash: string; createdAt: string };
 
+/** A VNI's overlay as the agent reports it; `hash` (sha256 of the canonical JSON of the normalized spec) lets the BFF
+ *  see that what it pushed is in place. */
+export type OverlayView = OverlaySpec & { vni: number; hash: string; updatedAt: string };
+
 /** The hash of a rule set as NIC views report it. */
 export function rulesHash(rules: RuleSet): string {
   return createHash("sha256").update(canonicalJson(rules)).digest("hex");
@@ -113,6 +117,7 @@ export class AgentCore {
   private readonly disks = new Map<string, DiskRecord>();
   private readonly cidata = new Map<string, CidataRecord>();
   private readonly nics = new Map<string, NicRecord>();
+  private readonly overlays = new Map<number, { spec: OverlaySpec; key: string; updatedAt: Date }>();
   /** VFs in use per PF. */
   private readonly used: [Set<number>, Set<number>] = [new Set(), new Set()];
   /** Tail of the queue of operations per resource key; absent when idle (keeps idle agents small). */
@@ -122,6 +127,9 @@ export class AgentCore {
   constructor(opts: AgentCoreOptions) {
     this.backend = opts.backend;
     this.maxVfs = opts.maxVfsPerPf ?? 64;
+    // Overlays outlive an agent restart (the linux backend journals them and its tunnels and flows stay in OVS).
+    for (const [vni, spec] of Object.entries(this.backend.restoredOverlays?.() ?? {}))
+      this.overlays.set(Number(vni), { spec, key: canonicalJson(spec), updatedAt: new Date() });
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------------------
@@ -217,7 +225,8 @@ export class AgentCore {
       backend: this.backend.kind,
       dpuOs: this.backend.dpuOs,
       uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
-      counts: { disks: this.disks.size, cidata: this.cidata.size, nics: this.nics.size },
+      underlayIp: this.backend.underlayIp ?? null,
+      counts: { disks: this.disks.size, cidata: this.cidata.size, nics: this.nics.size, overlays: this.overlays.size },
     };
   }
 
@@ -406,6 +415,46 @@ export class AgentCore {
     });
   }
 
+  // ---- overlay ----------------------------------------------------------------------------------------------
+
+  private overlayView(vni: number, o: { spec: OverlaySpec; key: string; updatedAt: Date }): OverlayView {
+    return { vni, ...o.spec, hash: createHash("sha256").update(o.key).digest("hex"), updatedAt: o.updatedAt.toISOString() };
+  }
+
+  listOverlays(): OverlayView[] {
+    return [...this.overlays.entries()].sort(([a], [b]) => a - b).map(([vni, o]) => this.overlayView(vni, o));
+  }
+
+  getOverlay(vni: number): OverlayView {
+    const o = this.overlays.get(vni);
+    if (!o) throw notFound("overlay of VNI", String(vni));
+    return this.overlayView(vni, o);
+  }
+
+  /** Replaces the VNI's remote VTEPs and neighbor table; the same spec again changes nothing. */
+  putOverlay(vni: number, spec: OverlaySpec): Promise<PutResult<OverlayView>> {
+    return this.locked(`overlay:${vni}`, async () => {
+      const own = this.backend.underlayIp;
+      const selfAt = own ? spec.remoteIps.indexOf(own) : -1;
+      if (selfAt >= 0) throw invalid(`${own} is this DPU's own VTEP; list only the other DPUs`, `remoteIps[${selfAt}]`, "remote_ip_is_local");
+      const key = canonicalJson(spec);
+      const existing = this.overlays.get(vni);
+      if (existing?.key === key) return { created: false, resource: this.overlayView(vni, existing) };
+      await this.backend.putOverlay(vni, spec);
+      const rec = { spec, key, updatedAt: new Date() };
+      this.overlays.set(vni, rec);
+      return { created: !existing, resource: this.overlayView(vni, rec) };
+    });
+  }
+
+  deleteOverlay(vni: number): Promise<void> {
+    return this.locked(`overlay:${vni}`, async () => {
+      if (!this.overlays.has(vni)) throw notFound("overlay of VNI", String(vni));
+      await this.backend.deleteOverlay(vni);
+      this.overlays.delete(vni);
+    });
+  }
+
   // ---- reset ------------------------------------------------------------------------------------------------
 
   /** Waits for in-flight operations, then removes every function, port and flow (also ones a previous run left). */
@@ -418,6 +467,7 @@ export class AgentCore {
       this.disks.clear();
       this.cidata.clear();
       this.nics.clear();
+      this.overlays.clear();
       this.used[0].clear();
       this.used[1].clear();
       this.changed();

@@ -50,6 +50,10 @@ describe("openapi.yaml", () => {
       "unsupported_transport",
       "unplug_timeout",
       "no_free_root_port",
+      "remote_ip_is_local",
+      "duplicate_neighbor",
+      "duplicate_remote_ip",
+      "invalid_vni",
     ]) {
       expect(yaml, code).toContain(code);
     }

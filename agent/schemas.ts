@@ -273,3 +273,52 @@ export const NicSpecSchema = z
   })
   .strict();
 export type NicSpec = z.infer<typeof NicSpecSchema>;
+
+// ---- overlay -----------------------------------------------------------------------------------------------
+
+const ipv4 = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), { message: "must be an IPv4 address like 10.1.0.5" });
+
+/**
+ * The overlay of one VNI on this DPU, as the BFF computes it: the VTEPs of the other DPUs with a port in the VNI and
+ * the VPC's address table (IPAM ip -> MAC) the DPU answers ARP from. Normalized (sorted, MACs lower-case), so the same
+ * sets in another order are the same spec and a repeated PUT is a no-op.
+ */
+export const OverlaySpecSchema = z
+  .object({
+    remoteIps: z.array(ipAddress).max(1024),
+    neighbors: z.array(z.object({ ip: ipv4, mac: MacSchema }).strict()).max(65536),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const seen = new Map<string, number>();
+    o.remoteIps.forEach((ip, i) => {
+      if (!ipaddr.isValid(ip)) return; // reported by the field's own check
+      const norm = ipaddr.parse(ip).toNormalizedString();
+      const prior = seen.get(norm);
+      if (prior !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["remoteIps", i],
+          message: `${ip} is listed twice (also at remoteIps[${prior}])`,
+          params: { agentCode: "duplicate_remote_ip" },
+        });
+      seen.set(norm, i);
+    });
+    const ips = new Map<string, number>();
+    o.neighbors.forEach((n, i) => {
+      const prior = ips.get(n.ip);
+      if (prior !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["neighbors", i, "ip"],
+          message: `${n.ip} is listed twice (also at neighbors[${prior}]); one address has one MAC`,
+          params: { agentCode: "duplicate_neighbor" },
+        });
+      ips.set(n.ip, i);
+    });
+  })
+  .transform((o) => ({
+    remoteIps: [...new Set(o.remoteIps.map((ip) => ipaddr.parse(ip).toString()))].sort(),
+    neighbors: [...o.neighbors].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
+  }));
+export type OverlaySpec = z.output<typeof OverlaySpecSchema>;

@@ -10,7 +10,7 @@ import type { AgentBackend } from "./backends/types";
 import { AgentCore } from "./core";
 import { AgentError, fromZodError } from "./errors";
 import { RuleSetSchema } from "./rules";
-import { CidataSpecSchema, DiskSpecSchema, NameSchema, NicSpecSchema } from "./schemas";
+import { CidataSpecSchema, DiskSpecSchema, NameSchema, NicSpecSchema, OverlaySpecSchema } from "./schemas";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -64,6 +64,13 @@ function nameParam(params: Params): string {
   const r = NameSchema.safeParse(params.name);
   if (!r.success) throw new AgentError(400, "invalid_name", `name "${params.name}": ${r.error.issues[0]?.message}`, "name");
   return r.data;
+}
+
+function vniParam(params: Params): number {
+  const raw = params.vni ?? "";
+  const vni = /^[0-9]{1,8}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(vni >= 1 && vni <= 16777215)) throw new AgentError(400, "invalid_vni", `VNI "${raw}": must be an integer 1-16777215`, "vni");
+  return vni;
 }
 
 const ok = (json: unknown): Reply => ({ status: 200, json });
@@ -143,6 +150,27 @@ export const ROUTES: Route[] = [
     path: "/v1/nics/{name}/rules",
     auth: true,
     handler: async ({ core, params, body }) => ok(await core.putNicRules(nameParam(params), parse(RuleSetSchema, await body(), "rules"))),
+  },
+
+  { method: "GET", path: "/v1/overlay/vxlan", auth: true, handler: async ({ core }) => ok({ items: core.listOverlays() }) },
+  { method: "GET", path: "/v1/overlay/vxlan/{vni}", auth: true, handler: async ({ core, params }) => ok(core.getOverlay(vniParam(params))) },
+  {
+    method: "PUT",
+    path: "/v1/overlay/vxlan/{vni}",
+    auth: true,
+    handler: async ({ core, params, body }) => {
+      const vni = vniParam(params);
+      return put(await core.putOverlay(vni, parse(OverlaySpecSchema, await body())));
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/overlay/vxlan/{vni}",
+    auth: true,
+    handler: async ({ core, params }) => {
+      await core.deleteOverlay(vniParam(params));
+      return noContent;
+    },
   },
 
   { method: "POST", path: "/v1/reset", auth: true, handler: async ({ core }) => ok({ removed: await core.reset() }) },

@@ -50,6 +50,8 @@ export interface OvsLab {
   datapathPorts(): Promise<Record<string, number>>;
   /** ofproto/trace of a flow on br-int (one `--ct-next` per entry): the datapath ports of the last recirculation stage. */
   trace(flow: string, ctNext?: string[]): Promise<{ out: number[]; text: string }>;
+  /** Stops the agent and starts a new one on the same state folder and switch (an agent restart); `url` changes. */
+  restartAgent(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,7 +81,13 @@ function outputs(text: string): number[] {
  * dummy NIC ports. `beforeAgent` runs once the switch is up, before the backend is made (e.g. a fake SPDK on
  * `<dir>/spdk.sock`).
  */
-export async function startOvsLab(opts: { prefix: string; token: string; beforeAgent?: (dir: string) => Promise<void> }): Promise<OvsLab> {
+export async function startOvsLab(opts: {
+  prefix: string;
+  token: string;
+  beforeAgent?: (dir: string) => Promise<void>;
+  /** The agent's VTEP address (LinuxBackendOptions.vxlanLocalIp). */
+  vxlanLocalIp?: string;
+}): Promise<OvsLab> {
   const dir = await mkdtemp(join(tmpdir(), opts.prefix));
   const env: NodeJS.ProcessEnv = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir };
   const sh: OvsLab["sh"] = (cmd, args, o = {}) =>
@@ -156,19 +164,31 @@ export async function startOvsLab(opts: { prefix: string; token: string; beforeA
       "type=dummy",
     ]);
     await opts.beforeAgent?.(dir);
-    const backend = await createLinuxBackend({
-      stateDir: join(dir, "agent"),
-      spdkSocket: join(dir, "spdk.sock"),
-      ovsRunDir: dir,
-      uplinkPort: "uplink",
-      nicPortType: "dummy",
-    });
-    agent = createAgentServer({ token: opts.token, backend });
-    const url = (await agent.listen(0)).url;
-    return {
+    const startAgent = async () => {
+      const backend = await createLinuxBackend({
+        stateDir: join(dir, "agent"),
+        spdkSocket: join(dir, "spdk.sock"),
+        ovsRunDir: dir,
+        uplinkPort: "uplink",
+        nicPortType: "dummy",
+        vxlanLocalIp: opts.vxlanLocalIp,
+      });
+      const a = createAgentServer({ token: opts.token, backend });
+      agent = a;
+      return { agent: a, url: (await a.listen(0)).url };
+    };
+    const first = await startAgent();
+    const lab: OvsLab = {
       dir,
-      agent,
-      url,
+      agent: first.agent,
+      url: first.url,
+      async restartAgent() {
+        await agent?.close();
+        agent = undefined;
+        const next = await startAgent();
+        lab.agent = next.agent;
+        lab.url = next.url;
+      },
       sh,
       must,
       appctl,
@@ -182,6 +202,7 @@ export async function startOvsLab(opts: { prefix: string; token: string; beforeA
       },
       close,
     };
+    return lab;
   } catch (e) {
     await close();
     throw e;

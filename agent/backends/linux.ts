@@ -11,8 +11,8 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
-import type { CidataSpec, DiskSpec, NicSpec } from "../schemas";
-import { allAgentCookies, baseFlows, cookieMatch, networkKey, nicFlows } from "./ovs-flows";
+import type { CidataSpec, DiskSpec, NicSpec, OverlaySpec } from "../schemas";
+import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, networkKey, nicFlows, overlayCookie } from "./ovs-flows";
 import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
 import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
 import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
@@ -53,9 +53,11 @@ interface NicJournal {
   vni?: number;
   remoteIps: string[];
 }
-/** The NICs' part is the backend's; every other key belongs to the device emulation (EmulationJournal). */
+/** The NICs' and overlays' parts are the backend's; every other key belongs to the device emulation (EmulationJournal). */
 interface Journal {
   nics: Record<string, NicJournal>;
+  /** Per VNI: the remote VTEPs and the ARP table the BFF last put (PUT /v1/overlay/vxlan/{vni}). */
+  overlays: Record<string, OverlaySpec>;
   [section: string]: unknown;
 }
 
@@ -95,7 +97,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   // Fail at start, with the package to install, rather than on the first request.
   for (const tool of ["ovs-vsctl", "ovs-ofctl", "genisoimage"]) await run(tool, ["--version"], { env });
 
-  let journal: Journal = { nics: {} };
+  let journal: Journal = { nics: {}, overlays: {} };
   try {
     journal = { ...journal, ...(JSON.parse(await readFile(journalPath, "utf8")) as Partial<Journal>) };
   } catch (err) {
@@ -107,7 +109,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   };
   const emulationJournal: EmulationJournal = {
     section<T extends object>(key: string, init: () => T): T {
-      if (key === "nics") throw new Error("the nics journal section belongs to the linux backend");
+      if (key === "nics" || key === "overlays") throw new Error(`the ${key} journal section belongs to the linux backend`);
       journal[key] ??= init();
       return journal[key] as T;
     },
@@ -170,11 +172,17 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     throw new BackendError("no_local_vlan", `no free local VLAN in ${vlanLo}-${vlanHi} for VNI ${spec.network.vni}`, 507);
   };
   const tunnelName = (vni: number, ip: string) => `vx-${createHash("sha1").update(`${vni}/${ip}`).digest("hex").slice(0, 8)}`;
+  /** Tunnel ports wanted: for every VNI with a NIC here (it has a local VLAN), the union of the VNI's overlay remote
+   *  VTEPs and the remoteIps NICs were created with (the older per-NIC form, still accepted). */
   const wantedTunnels = () => {
     const want = new Map<string, { vni: number; ip: string; tag: number }>();
+    const add = (vni: number, ip: string, tag: number) => {
+      if (ip !== opts.vxlanLocalIp) want.set(tunnelName(vni, ip), { vni, ip, tag });
+    };
     for (const n of Object.values(journal.nics)) {
       if (n.vni === undefined) continue;
-      for (const ip of n.remoteIps) want.set(tunnelName(n.vni, ip), { vni: n.vni, ip, tag: n.tag });
+      for (const ip of n.remoteIps) add(n.vni, ip, n.tag);
+      for (const ip of journal.overlays[n.vni]?.remoteIps ?? []) add(n.vni, ip, n.tag);
     }
     return want;
   };
@@ -247,6 +255,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   return {
     kind: "linux",
     dpuOs: dpuOs ?? "Linux",
+    underlayIp: opts.vxlanLocalIp,
 
     attachDisk(name: string, spec: DiskSpec, fn: PcieFunction): Promise<DiskAttachment> {
       return emulation.attachDisk(name, spec, fn);
@@ -359,6 +368,26 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       await syncTunnels();
     },
 
+    async putOverlay(vni: number, spec: OverlaySpec): Promise<void> {
+      await ensureBase();
+      // The ARP table first (one bundle: the old replies go and the new ones come at once), then the tunnels.
+      await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`, ...arpResponderFlows(vni, spec.neighbors).map((l) => `add ${l}`)]);
+      journal.overlays[vni] = spec;
+      await save();
+      await syncTunnels();
+    },
+
+    async deleteOverlay(vni: number): Promise<void> {
+      await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`]);
+      delete journal.overlays[vni];
+      await save();
+      await syncTunnels();
+    },
+
+    restoredOverlays(): Record<number, OverlaySpec> {
+      return Object.fromEntries(Object.entries(journal.overlays).map(([vni, spec]) => [Number(vni), spec]));
+    },
+
     async reset(): Promise<void> {
       const failures = await emulation.reset();
       await rm(join(opts.stateDir, "cidata"), { recursive: true, force: true });
@@ -372,6 +401,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       await applyBundle([`delete cookie=${allAgentCookies()}`, "add table=0,priority=0,actions=NORMAL"]);
       baseInstalled = false;
       journal.nics = {};
+      journal.overlays = {};
       await save();
       if (failures.length) throw new BackendError("reset_incomplete", `reset left objects behind: ${failures.join("; ")}`);
     },

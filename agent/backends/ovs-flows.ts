@@ -11,6 +11,11 @@
 //  31  ingress    ARP and IPv6 ND pass; IPv4/IPv6 -> ct(zone) -> 32; rest drop.
 //  32  ingress ct +est / +rel -> output; +inv drop; +new matching an ingress rule -> ct(commit), output; rest drop.
 //
+// ARP responder (per VNI, cookie overlayCookie(vni)): in table 30, an ARP request from a NIC of the VNI (reg7) for an
+// address in the VPC's IPAM table is answered on the DPU — the request is turned into the reply in place and sent
+// back out of the port it came in on (IN_PORT) — so it is never flooded over the tunnels. A request from the
+// address's own MAC (a duplicate-address probe, a gratuitous ARP) is not answered; an unknown address falls to NORMAL.
+//
 // NORMAL does the L2 learning/flooding; isolation between networks comes from the port's VLAN tag (VXLAN
 // networks get a local VLAN on br-int, like Neutron) and from reg7 in table 30.
 import { portRangeToMasks, type Rule, type RuleSet } from "../rules";
@@ -34,6 +39,34 @@ export interface NicFlowInput {
   netKey: number;
   network: { type: "vlan"; vlanId: number; uplinkOfport?: number } | { type: "vxlan"; vni: number };
   rules: RuleSet;
+}
+
+/** Cookie of a VNI's ARP responder flows: bit 32 set keeps it apart from the NIC ids (1..65535) in the low bits. */
+export const overlayCookie = (vni: number): string => `0x${(COOKIE_PREFIX | (1n << 32n) | BigInt(vni)).toString(16)}`;
+
+/** The ARP responder of one VNI: a reply flow per IPAM address (ip -> mac) for requests from the VNI's NICs. */
+export function arpResponderFlows(vni: number, neighbors: readonly { ip: string; mac: string }[]): string[] {
+  const c = `cookie=${overlayCookie(vni)}`;
+  const key = networkKey({ type: "vxlan", vni });
+  const out: string[] = [];
+  for (const { ip, mac } of neighbors) {
+    // The owner asking for its own address (DAD probe, gratuitous ARP) must not hear "someone has it".
+    out.push(`${c},table=${TABLE.forward},priority=120,reg7=${key},arp,arp_op=1,arp_tpa=${ip},arp_sha=${mac} actions=NORMAL`);
+    out.push(
+      `${c},table=${TABLE.forward},priority=110,reg7=${key},arp,arp_op=1,arp_tpa=${ip} actions=` +
+        [
+          "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+          `set_field:${mac}->eth_src`,
+          "set_field:2->arp_op",
+          "move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]",
+          "move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]",
+          `set_field:${mac}->arp_sha`,
+          `set_field:${ip}->arp_spa`,
+          "IN_PORT",
+        ].join(","),
+    );
+  }
+  return out;
 }
 
 /** VLAN networks use their id; VXLAN networks 0x1000000 | VNI, so the two kinds never collide. */

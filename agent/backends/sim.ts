@@ -17,12 +17,36 @@ export const BACKEND_OPS = [
   "createNic",
   "updateNicRules",
   "deleteNic",
+  "putOverlay",
+  "deleteOverlay",
 ] as const satisfies readonly BackendOp[];
 
 /** Milliseconds per operation. "realistic" follows what a BlueField + SPDK takes (attach of a remote volume ≈ 0.5 s). */
 export const LATENCY_PROFILES = {
-  zero: { attachDisk: 0, detachDisk: 0, publishCidata: 0, removeCidata: 0, createNic: 0, updateNicRules: 0, deleteNic: 0, reset: 0 },
-  realistic: { attachDisk: 500, detachDisk: 200, publishCidata: 150, removeCidata: 50, createNic: 100, updateNicRules: 30, deleteNic: 60, reset: 200 },
+  zero: {
+    attachDisk: 0,
+    detachDisk: 0,
+    publishCidata: 0,
+    removeCidata: 0,
+    createNic: 0,
+    updateNicRules: 0,
+    deleteNic: 0,
+    putOverlay: 0,
+    deleteOverlay: 0,
+    reset: 0,
+  },
+  realistic: {
+    attachDisk: 500,
+    detachDisk: 200,
+    publishCidata: 150,
+    removeCidata: 50,
+    createNic: 100,
+    updateNicRules: 30,
+    deleteNic: 60,
+    putOverlay: 30,
+    deleteOverlay: 30,
+    reset: 200,
+  },
 } as const;
 type Latency = Record<BackendOp | "reset", number>;
 
@@ -50,6 +74,8 @@ export interface SimBackendOptions {
   storageUrl?: string;
   storageToken?: string;
   dpuOs?: string;
+  /** The simulated DPU's underlay address (VTEP), reported in health. */
+  underlayIp?: string;
   onHostDevicesChanged?: (devices: HostDevice[]) => void;
 }
 
@@ -155,6 +181,13 @@ export function createSimBackend(opts: SimBackendOptions = {}): AgentBackend {
     },
     async deleteNic(): Promise<void> {
       await step("deleteNic");
+    },
+    underlayIp: opts.underlayIp,
+    async putOverlay(): Promise<void> {
+      await step("putOverlay");
+    },
+    async deleteOverlay(): Promise<void> {
+      await step("deleteOverlay");
     },
     async reset(): Promise<void> {
       await sleep(latency.reset);

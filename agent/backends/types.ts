@@ -1,7 +1,7 @@
 // The one interface every agent backend implements. The core (agent/core.ts) owns names, idempotency, PCIe
 // function numbering and validation; a backend only realizes a decision on its data plane (memory for `sim`,
 // SPDK + genisoimage + Open vSwitch for `linux`) and undoes it. Backends may throw AgentError/BackendError.
-import type { CidataSpec, DiskSpec, NicSpec } from "../schemas";
+import type { CidataSpec, DiskSpec, NicSpec, OverlaySpec } from "../schemas";
 
 export type FunctionKind = "virtio-blk" | "virtio-net";
 
@@ -48,12 +48,23 @@ export interface NicAttachment {
   port: string;
 }
 
-export type BackendOp = "attachDisk" | "detachDisk" | "publishCidata" | "removeCidata" | "createNic" | "updateNicRules" | "deleteNic";
+export type BackendOp =
+  | "attachDisk"
+  | "detachDisk"
+  | "publishCidata"
+  | "removeCidata"
+  | "createNic"
+  | "updateNicRules"
+  | "deleteNic"
+  | "putOverlay"
+  | "deleteOverlay";
 
 export interface AgentBackend {
   readonly kind: "sim" | "linux";
   /** Operating system of the DPU as reported in health/inventory. */
   readonly dpuOs: string;
+  /** This DPU's underlay address (its VTEP), reported in health so the BFF records it at inspect; unset when unknown. */
+  readonly underlayIp?: string;
   attachDisk(name: string, spec: DiskSpec, fn: PcieFunction): Promise<DiskAttachment>;
   detachDisk(name: string, spec: DiskSpec, fn: PcieFunction): Promise<void>;
   publishCidata(name: string, spec: CidataSpec, files: CidataFiles, fn: PcieFunction, createdAt: Date): Promise<CidataAttachment>;
@@ -64,6 +75,11 @@ export interface AgentBackend {
   /** Replaces the NIC's security flows; must be atomic (never a window with neither or both rule sets). */
   updateNicRules(name: string, spec: NicSpec, fn: PcieFunction): Promise<void>;
   deleteNic(name: string, spec: NicSpec, fn: PcieFunction): Promise<void>;
+  /** Replaces a VNI's remote VTEPs and ARP table (tunnel ports and responder flows); NICs are not touched. */
+  putOverlay(vni: number, spec: OverlaySpec): Promise<void>;
+  deleteOverlay(vni: number): Promise<void>;
+  /** Overlays a previous run of the agent left in place (journaled), so the core reports them after a restart. */
+  restoredOverlays?(): Record<number, OverlaySpec>;
   /** Removes everything this agent ever created on the data plane, including leftovers from a previous run. */
   reset(): Promise<void>;
   /** Called after every change to the set of host-visible functions. */
