@@ -276,6 +276,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       error: (o, m) => errorLog(`agent ${dpuId}: ${m ?? ""} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.stack : v))}`),
     });
 
+    // Each simulated DPU's VTEP: one address per DPU in 100.64.0.0/10 (the underlay of a lab), from its index.
+    const dpuIndex = new Map(withDpu.map((h, i) => [h.dpu?.id as string, i]));
+    const underlayOf = (dpuId: string) => {
+      const n = (dpuIndex.get(dpuId) ?? 0) + 1;
+      return `100.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`;
+    };
     const makeAgent = (hostId: string, dpuId: string, token: string) => () =>
       createAgentServer({
         token,
@@ -283,6 +289,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         log: agentLog(dpuId),
         backend: createSimBackend({
           latency,
+          underlayIp: underlayOf(dpuId),
           storageUrl: storage.url,
           storageToken: storage.token,
           // The host sees its DPU's virtio-blk functions as disks; with a bootable one attached it finds an OS.

@@ -55,6 +55,10 @@ export const nodes = pgTable(
     agentToken: text("agent_token"),
     agentStatus: text("agent_status").notNull().default("unknown"),
     agentHeartbeatAt: instant("agent_heartbeat_at"),
+    // A DPU's underlay address (its VXLAN tunnel endpoint): reported by its agent at inspect (GET /v1/health
+    // underlayIp), or set by an operator ("operator" then wins over the agent's report until cleared).
+    underlayIp: text("underlay_ip"),
+    underlayIpSource: text("underlay_ip_source"), // agent | operator
     // Set when Anvil last heard from the BMC (any successful call).
     bmcSeenAt: instant("bmc_seen_at"),
     powerChangedAt: instant("power_changed_at"),
@@ -74,6 +78,7 @@ export const nodes = pgTable(
     index("nodes_health_idx").on(t.health),
     index("nodes_shard_idx").on(t.syncShard),
     index("nodes_fault_idx").on(t.id).where(sql`${t.fault} is not null`),
+    check("nodes_underlay_ip_source", sql`${t.underlayIpSource} in ('agent', 'operator')`),
   ],
 );
 

@@ -131,6 +131,30 @@ export const ports = pgTable(
   ],
 );
 
+/**
+ * The VXLAN overlay per DPU and VNI (server/workflows/overlay.ts): what the BFF wants the DPU to hold for the VNI (the
+ * hash of its remote VTEPs + ARP table, computed each pass from the ports) and what the agent last accepted (the
+ * agent's hash of what it holds, GET /v1/overlay/vxlan). A row whose DPU no longer has a port in the VNI is removed
+ * from the agent, then deleted. The last failure, its count and the retry time drive the backoff.
+ */
+export const dpuOverlays = pgTable(
+  "dpu_overlays",
+  {
+    dpuId: uuid("dpu_id")
+      .notNull()
+      .references(() => nodes.id, { onDelete: "cascade" }),
+    vni: integer("vni").notNull(),
+    desiredHash: text("desired_hash"),
+    appliedHash: text("applied_hash"),
+    appliedAt: timestamp("applied_at", { withTimezone: true }),
+    remoteCount: integer("remote_count").notNull().default(0),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(0),
+    retryAt: timestamp("retry_at", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.dpuId, t.vni] }), index("dpu_overlays_vni_idx").on(t.vni)],
+);
+
 /** IPAM: one row per handed-out address. UNIQUE (subnet, address) is what makes concurrent allocation safe. */
 export const ipAllocations = pgTable(
   "ip_allocations",

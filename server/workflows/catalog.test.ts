@@ -131,6 +131,7 @@ describe("the workflow catalog", () => {
       "sync.shard",
       "webhook.deliver",
       "rules.reconcile",
+      "overlay.reconcile",
     ]);
   });
 

@@ -22,6 +22,8 @@ export const QUEUES = {
   // Security-rule passes (server/workflows/rules.ts): one at a time across replicas, so a pass that compiled older
   // rules can never push them after a newer one; each pass works every DPU in parallel. Polled like instances.
   rules: { concurrency: 1, minPollingIntervalMs: 50 },
+  // VXLAN overlay passes (server/workflows/overlay.ts): one at a time across replicas, like rules.
+  overlay: { concurrency: 1, minPollingIntervalMs: 50 },
 } as const;
 export type QueueName = keyof typeof QUEUES;
 
@@ -245,6 +247,8 @@ export const catalog = {
 
   // Live security rules (server/workflows/rules.ts): a pass after a change, or the sweep's (which also audits agents).
   rulesReconcile: workflow<[mode: "change" | "sweep"]>()("rules.reconcile", "rules"),
+  // The VXLAN overlay (server/workflows/overlay.ts): a pass after an instance change, or the sweep's (audits agents).
+  overlayReconcile: workflow<[mode: "change" | "sweep"]>()("overlay.reconcile", "overlay"),
 } as const;
 
 /** Periodic workflows, by schedule name (the engine registers each as workflow `schedule.<name>` on the sync queue). */
@@ -254,6 +258,7 @@ export const schedules = {
   storageReconcile: { schedule: "storage-reconcile" },
   webhookDispatch: { schedule: "webhook-dispatch" },
   rulesSweep: { schedule: "rules-sweep" },
+  overlaySweep: { schedule: "overlay-sweep" },
 } as const satisfies Record<string, ScheduleEntry>;
 
 export type Catalog = typeof catalog;

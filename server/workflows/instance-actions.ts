@@ -27,6 +27,7 @@ import {
   waitForOsStep,
 } from "./instances";
 import { finishOperation } from "./operations";
+import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
 const ignoreGone = async (fn: () => Promise<unknown>) => {
@@ -272,6 +273,7 @@ export const rebuildInstance = defineSaga(catalog.instanceRebuild, {
       await applyInstanceEvent(db, instanceId, "rebuilt");
       await finishOperation(db, opId, "succeeded", { result: { imageId } });
     });
+    await applyOverlaySoon();
   },
   async failed({ reason: why, undone, undoError }, instanceId) {
     if (undone.includes("restore old boot disk") || undoError) {

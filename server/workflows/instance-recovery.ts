@@ -30,6 +30,7 @@ import {
   waitForOsStep,
 } from "./instances";
 import { finishOperation, opStep } from "./operations";
+import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { enqueueRecovery, prepareRecovery, recoveryCandidates } from "./recovery-start";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
@@ -134,6 +135,8 @@ export const recoverInstance = defineSaga(catalog.instanceRecover, {
       });
       await finishOperation(db, opId, "succeeded", { result: { from: old?.hostName ?? null, to: spare.hostName, fenced: old?.how ?? null } });
     });
+    // The VNI's DPUs swap the old DPU's VTEP for the spare's.
+    await applyOverlaySoon();
   },
   async failed({ reason }, instanceId) {
     await applyInstanceEvent(getDb(), instanceId, "recover_failed", { reason: `Recovery failed: ${reason}` });

@@ -41,6 +41,7 @@ import { AbortedByOperator, defineSaga, type Undo } from "./saga";
 import { step } from "./engine";
 import { recordEvent } from "./events";
 import { finishOperation, markStep, opStep } from "./operations";
+import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { randomMac } from "@/server/services/network";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
@@ -708,6 +709,8 @@ export const createInstance = defineSaga(catalog.instanceCreate, {
       });
       await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
     });
+    // The other DPUs of the VNI learn this DPU's VTEP and the new address (server/workflows/overlay.ts).
+    await applyOverlaySoon();
   },
   async failed({ reason, undoError }, instanceId) {
     // A rollback that itself failed (e.g. the BMC or agent is down) leaves the instance holding what could not be
@@ -740,6 +743,7 @@ export const deleteInstance = defineSaga(catalog.instanceDelete, {
       });
       await finishOperation(db, saga.opId, "succeeded");
     });
+    await applyOverlaySoon();
   },
   async failed({ reason }, instanceId) {
     await applyInstanceEvent(getDb(), instanceId, "delete_failed", { reason: `Delete failed: ${reason}` });

@@ -4,7 +4,8 @@
 // a credential: the bulk-enroll CSV arrives sealed and is unsealed inside the one step that uses it, steps return
 // nodes without their (sealed) credentials, and drivers are made from a fresh read of the nodes table.
 import crypto from "node:crypto";
-import { and, eq, gte } from "drizzle-orm";
+import { and, eq, gte, sql } from "drizzle-orm";
+import ipaddr from "ipaddr.js";
 import { getDb } from "@/db/client";
 import { nodes, operations, pools } from "@/db/schema";
 import { type EnrollInput, normaliseBmcAddress } from "@/db/validation/nodes";
@@ -12,6 +13,7 @@ import { DBOS } from "@dbos-inc/dbos-sdk";
 import { type CsvRow, parseEnrollCsv } from "@/domain/enroll-csv";
 import { type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { type BmcDriver, type BmcInventory, type PowerAction, createBmcDriver } from "@/server/drivers/bmc";
+import { createDpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { logger } from "@/server/lib/log";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { fingerprint, seal, unseal } from "@/server/lib/secrets";
@@ -260,6 +262,9 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
         }
       });
     });
+    // Each DPU's underlay address (VTEP), as its agent reports it (GET /v1/health underlayIp); an operator's value
+    // wins. An agent that does not answer leaves the recorded value as it was: inspection does not depend on it.
+    await step("read DPU underlay", () => recordUnderlayIps(nodeId));
     await step("finish", async () => {
       // A re-run after a crash finds the node inspected already.
       if ((await loadNode(nodeId)).provisionState === "inspecting") await applyEvent(nodeId, "inspected", { lastError: null });
@@ -271,6 +276,33 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
     await recordEvent(getDb(), nodeId, { kind: "lifecycle", severity: "warning", message: `Inspection failed: ${msg}` }).catch(() => {});
   },
 });
+
+/** Asks each DPU agent of the host for its underlay address and records it where no operator set one. */
+export async function recordUnderlayIps(hostId: string): Promise<void> {
+  const db = getDb();
+  const dpus = await db
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.parentNodeId, hostId), eq(nodes.kind, "dpu")));
+  for (const d of dpus) {
+    if (!d.agentUrl || !d.agentToken || d.underlayIpSource === "operator") continue;
+    const reported = await createDpuAgentClient({ baseUrl: d.agentUrl, token: unseal(d.agentToken), timeoutMs: 5000, retries: 0 })
+      .health()
+      .then((h) => h.underlayIp)
+      .catch((e: Error) => {
+        logger.warn({ dpu: d.name, error: e.message }, "DPU agent did not report its underlay address at inspect");
+        return undefined;
+      });
+    if (typeof reported !== "string" || !ipaddr.isValid(reported)) continue;
+    const ip = ipaddr.parse(reported).toString();
+    if (ip === d.underlayIp) continue;
+    await db
+      .update(nodes)
+      .set({ underlayIp: ip, underlayIpSource: "agent" })
+      .where(and(eq(nodes.id, d.id), sql`${nodes.underlayIpSource} is distinct from 'operator'`));
+    await recordEvent(db, d.id, { kind: "lifecycle", severity: "info", message: `Underlay address (VTEP) ${ip}, as the DPU agent reports it.` });
+  }
+}
 
 // ------------------------------------------------------------------------------------------------
 // Power, with Ironic's parent/child coupling: a DPU needs its host powered; a host powering off takes its

@@ -7,6 +7,7 @@ import { recoverInstance, recoveryCheckWorkflow, recoverySchedule } from "./inst
 import { createInstance, deleteInstance, powerInstance } from "./instances";
 import { storageReconcileSchedule } from "./maintenance";
 import { bulkEnroll, firmwareUpdate, forgetFinishedBulkEnrolls, inspectNode, powerNode } from "./nodes";
+import { overlayReconcileWorkflow, overlaySweepSchedule } from "./overlay";
 import { rulesReconcileWorkflow, rulesSweepSchedule } from "./rules";
 import { bmcSyncSchedule, syncShardWorkflow } from "./sync";
 import { deliverWebhook, webhookDispatchSchedule } from "./webhooks";
@@ -29,8 +30,9 @@ export const workflows: WorkflowRegistry = {
     syncShardWorkflow,
     deliverWebhook,
     rulesReconcileWorkflow,
+    overlayReconcileWorkflow,
   ],
-  schedules: [bmcSyncSchedule, recoverySchedule, storageReconcileSchedule, webhookDispatchSchedule, rulesSweepSchedule],
+  schedules: [bmcSyncSchedule, recoverySchedule, storageReconcileSchedule, webhookDispatchSchedule, rulesSweepSchedule, overlaySweepSchedule],
   // Finished bulk enrollments leave the engine's tables (older ones hold their CSV, passwords and all, in plaintext).
   onLaunch: [forgetFinishedBulkEnrolls],
 };

@@ -6,7 +6,7 @@
 // management-network policy (server/lib/mgmt-network.ts): an agent URL outside it is refused, never contacted.
 import { fetch } from "undici";
 import type { z } from "zod";
-import type { CidataSpecSchema, DiskSpecSchema, NicSpecSchema } from "@/agent/schemas";
+import type { CidataSpecSchema, DiskSpecSchema, NicSpecSchema, OverlaySpecSchema } from "@/agent/schemas";
 import { mgmtDispatcher, mgmtRefusalIn } from "@/server/lib/mgmt-network";
 import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 
@@ -14,6 +14,7 @@ export type DiskSpecInput = z.input<typeof DiskSpecSchema>;
 export type CidataSpecInput = z.input<typeof CidataSpecSchema>;
 export type NicSpecInput = z.input<typeof NicSpecSchema>;
 export type RuleSetInput = NicSpecInput["rules"];
+export type OverlaySpecInput = z.input<typeof OverlaySpecSchema>;
 
 /** A resource as the agent reports it back (spec plus state fields); kept loose on purpose — the agent owns the shape. */
 export type AgentResource = { name: string } & Record<string, unknown>;
@@ -70,6 +71,12 @@ export interface DpuAgentClient {
   putNic(name: string, spec: NicSpecInput): Promise<AgentResource>;
   putNicRules(name: string, rules: RuleSetInput): Promise<AgentResource>;
   deleteNic(name: string): Promise<void>;
+  /** The overlays the agent holds, one per VNI, each with the agent's hash of it. */
+  listOverlays(): Promise<Record<string, unknown>[]>;
+  /** Replaces a VNI's remote VTEPs and ARP table (idempotent). */
+  putOverlay(vni: number, spec: OverlaySpecInput): Promise<Record<string, unknown>>;
+  /** Idempotent: an overlay that is already gone counts as deleted. */
+  deleteOverlay(vni: number): Promise<void>;
   /** Removes everything the agent manages (node cleaning); returns what it removed. */
   reset(): Promise<unknown>;
 }
@@ -172,6 +179,9 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
     putNic: async (name, spec) => (await call("PUT", `/v1/nics/${seg(name)}`, spec)) as AgentResource,
     putNicRules: async (name, rules) => (await call("PUT", `/v1/nics/${seg(name)}/rules`, rules)) as AgentResource,
     deleteNic: (name) => del(`/v1/nics/${seg(name)}`),
+    listOverlays: async () => ((await call("GET", "/v1/overlay/vxlan")) as { items: Record<string, unknown>[] }).items,
+    putOverlay: async (vni, spec) => (await call("PUT", `/v1/overlay/vxlan/${vni}`, spec)) as Record<string, unknown>,
+    deleteOverlay: (vni) => del(`/v1/overlay/vxlan/${vni}`),
     reset: async () => ((await call("POST", "/v1/reset")) as { removed: unknown }).removed,
   };
 }

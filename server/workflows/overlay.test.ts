@@ -1,0 +1,127 @@
+// The VXLAN overlay against the lab: each DPU's underlay address is recorded at inspect from its agent; two servers of
+// one VPC on two DPUs make each DPU's agent hold the other's VTEP and both addresses (read through the agent's HTTP
+// API); an agent that lost its overlay gets it back from the sweep; deleting one server removes its VTEP and address
+// from the other DPU and the overlay from its own.
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import * as s from "@/db/schema";
+import { useTestDb } from "@/test/db";
+import { instanceInput, useEngineLab } from "@/test/engine";
+import { callerAs } from "@/test/fixtures";
+import { waitOperation } from "@/test/instance-lab";
+import { catalog } from "./catalog";
+import { getEngine } from "./engine";
+import { agentFor } from "./instances";
+import { enqueue } from "./start";
+
+const db = useTestDb();
+const { fx, L } = useEngineLab({
+  executor: "overlay",
+  hosts: 2,
+  env: { ANVIL_OVERLAY_RETRY_MS: "100", ANVIL_OVERLAY_RETRY_MAX_MS: "400", ANVIL_OVERLAY_AGENT_TIMEOUT_MS: "2000" },
+});
+const tenant = () => callerAs(fx, "tenantMember");
+
+interface Srv {
+  id: string;
+  ip: string;
+  mac: string;
+  dpu: typeof s.nodes.$inferSelect;
+}
+const servers: Srv[] = [];
+let vni = 0;
+
+async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The overlay the server's DPU agent holds for the VPC's VNI (GET /v1/overlay/vxlan), or null. */
+async function overlayOn(srv: Srv): Promise<{ remoteIps: string[]; neighbors: { ip: string; mac: string }[] } | null> {
+  const items = (await agentFor(srv.dpu).listOverlays()) as { vni: number; remoteIps: string[]; neighbors: { ip: string; mac: string }[] }[];
+  return items.find((o) => o.vni === vni) ?? null;
+}
+const sweep = async () => getEngine().result(await enqueue(catalog.overlayReconcile, ["sweep"]));
+
+describe("the VXLAN overlay", () => {
+  it("records each DPU's underlay address at inspect, as its agent reports it", async () => {
+    const dpus = await db
+      .select()
+      .from(s.nodes)
+      .where(and(eq(s.nodes.kind, "dpu"), eq(s.nodes.poolId, L.poolId)));
+    expect(dpus).toHaveLength(2);
+    for (const d of dpus) {
+      expect(d.underlayIpSource).toBe("agent");
+      expect((await agentFor(d).health()).underlayIp).toBe(d.underlayIp);
+    }
+    expect(new Set(dpus.map((d) => d.underlayIp)).size).toBe(2);
+  });
+
+  it("two servers of one VPC on two DPUs: each DPU gets the other's VTEP and both addresses", async () => {
+    const [vpc] = await db.select().from(s.vpcs).where(eq(s.vpcs.id, L.vpcId));
+    vni = vpc!.vni;
+    for (let i = 0; i < 2; i++) {
+      const r = await tenant().instances.create(instanceInput(fx, L));
+      expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");
+      const [inst] = await db.select().from(s.instances).where(eq(s.instances.id, r.id));
+      const [port] = await db.select().from(s.ports).where(eq(s.ports.id, inst!.portId!));
+      const [alloc] = await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.portId, port!.id));
+      const [dpu] = await db
+        .select()
+        .from(s.nodes)
+        .where(and(eq(s.nodes.parentNodeId, inst!.nodeId!), eq(s.nodes.kind, "dpu")));
+      servers.push({ id: r.id, ip: alloc!.address.replace(/\/\d+$/, ""), mac: port!.mac, dpu: dpu! });
+    }
+    const [a, b] = servers as [Srv, Srv];
+    expect(a.dpu.id).not.toBe(b.dpu.id);
+    const neighbors = [a, b].map((x) => ({ ip: x.ip, mac: x.mac })).sort((x, y) => (x.ip < y.ip ? -1 : 1));
+    for (const [me, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const o = await waitFor(
+        `overlay on ${me.dpu.name}`,
+        () => overlayOn(me),
+        (v) => v?.remoteIps.length === 1,
+      );
+      expect(o!.remoteIps).toEqual([other.dpu.underlayIp]);
+      expect(o!.neighbors).toEqual(neighbors);
+    }
+    const rows = await db.select().from(s.dpuOverlays).where(eq(s.dpuOverlays.vni, vni));
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r.appliedHash).toBe(r.desiredHash);
+  });
+
+  it("an agent that lost the overlay (a restart without its journal) gets it back from the sweep", async () => {
+    const a = servers[0]!;
+    await agentFor(a.dpu).deleteOverlay(vni);
+    expect(await overlayOn(a)).toBeNull();
+    const pass = (await sweep()) as { drifted: number; applied: number };
+    expect(pass.drifted).toBe(1);
+    expect((await overlayOn(a))?.remoteIps).toEqual([servers[1]!.dpu.underlayIp]);
+  });
+
+  it("deleting one server removes its VTEP and address from the other DPU, and the overlay from its own", async () => {
+    const [a, b] = servers as [Srv, Srv];
+    const r = await tenant().instances.delete({ tenant: fx.tenant.slug, id: b.id } as never);
+    expect((await waitOperation(db, (r as { operationId: string }).operationId)).status).toBe("succeeded");
+    const o = await waitFor(
+      `overlay on ${a.dpu.name} after the delete`,
+      () => overlayOn(a),
+      (v) => v?.remoteIps.length === 0,
+    );
+    expect(o!.neighbors).toEqual([{ ip: a.ip, mac: a.mac }]);
+    await waitFor(
+      `overlay gone from ${b.dpu.name}`,
+      () => overlayOn(b),
+      (v) => v === null,
+    );
+    const rows = await db.select().from(s.dpuOverlays).where(eq(s.dpuOverlays.vni, vni));
+    expect(rows.map((x) => x.dpuId)).toEqual([a.dpu.id]);
+  });
+});

@@ -1,0 +1,260 @@
+// The VXLAN overlay: the reconciler that gives every DPU, for each VNI it has a port in, the underlay addresses of the
+// other DPUs with a port in that VNI (its remote tunnel endpoints) and the VPC's IPAM table (ip -> MAC, which the DPU's
+// ARP responder answers from, agent/backends/ovs-flows.ts). Modelled on the live-rules reconciler (./rules.ts):
+//  - desired state is computed each pass from the ports of live instances (so creates, deletes, recoveries onto a
+//    spare and rebuilds all count: the pass runs after each, server/services/overlay-apply.ts) and its hash is the
+//    desired version; `dpu_overlays.applied_hash` is the agent's hash of what it accepted (the applied version);
+//  - (sweep only) each involved DPU's agent is asked what it holds (GET /v1/overlay/vxlan): a missing or different
+//    overlay (an agent restarted without its journal, a hand edit) goes back to pending;
+//  - a (DPU, VNI) whose hashes differ and whose retry time has come is PUT /v1/overlay/vxlan/{vni}; a row whose DPU
+//    no longer has a port in the VNI is DELETEd on the agent and dropped;
+//  - a DPU that does not answer keeps its rows pending with the error and a retry time (exponential backoff).
+// Passes run one at a time (queue `overlay`, concurrency 1), so an older computation never overwrites a newer one.
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { getDb } from "@/db/client";
+import { canonicalJson } from "@/agent/core";
+import { OverlaySpecSchema, type OverlaySpec } from "@/agent/schemas";
+import { isDpuAgentError } from "@/server/drivers/dpu-agent/client";
+import { logger } from "@/server/lib/log";
+import { liveNicStates } from "@/server/services/rules-apply";
+import { catalog, schedules } from "./catalog";
+import { defineSchedule, defineWorkflow, step } from "./engine";
+import { agentFor } from "./instances";
+import { enqueue } from "./start";
+
+const envNum = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const retryMs = () => envNum("ANVIL_OVERLAY_RETRY_MS", 1000);
+const retryMaxMs = () => envNum("ANVIL_OVERLAY_RETRY_MAX_MS", 30_000);
+const pushTimeoutMs = () => envNum("ANVIL_OVERLAY_AGENT_TIMEOUT_MS", 5000);
+/** How often the sweep runs (seconds). */
+export const OVERLAY_SWEEP_S = 10;
+const DPUS_AT_ONCE = 32;
+
+type Dpu = {
+  dpuId: string;
+  dpuName: string;
+  underlayIp: string | null;
+  agentUrl: string | null;
+  agentToken: string | null;
+};
+type Row = {
+  dpuId: string;
+  vni: number;
+  desiredHash: string | null;
+  appliedHash: string | null;
+  attempts: number;
+  due: boolean;
+};
+type Desired = {
+  dpu: Dpu;
+  vni: number;
+  spec: OverlaySpec;
+  hash: string;
+};
+
+/** The agent's hash of a normalized overlay spec (agent/core.ts overlayView): equal specs, equal hashes. */
+export function overlayHash(spec: OverlaySpec): string {
+  return createHash("sha256").update(canonicalJson(spec)).digest("hex");
+}
+
+/** For every VNI with a live port on a DPU: each such DPU with its spec (the other DPUs' VTEPs, the VPC's IPAM table). */
+export async function desiredOverlays(): Promise<Desired[]> {
+  const db = getDb();
+  const members = (
+    await db.execute<Dpu & { vni: number }>(sql`
+    select distinct v.vni as "vni", d.id as "dpuId", d.name as "dpuName", d.underlay_ip as "underlayIp",
+           d.agent_url as "agentUrl", d.agent_token as "agentToken"
+      from ports p
+      join instances i on i.port_id = p.id and i.state in (${liveNicStates()})
+      join subnets s on s.id = p.subnet_id and s.vlan_id is null
+      join vpcs v on v.id = s.vpc_id
+      join nodes d on d.parent_node_id = p.node_id and d.kind = 'dpu'
+     where p.node_id is not null
+     order by v.vni, d.id`)
+  ).rows;
+  if (!members.length) return [];
+  const vnis = [...new Set(members.map((m) => m.vni))];
+  const neighbors = (
+    await db.execute<{ vni: number; ip: string; mac: string }>(sql`
+    select v.vni as "vni", host(a.address) as "ip", p.mac::text as "mac"
+      from ip_allocations a
+      join ports p on p.id = a.port_id
+      join subnets s on s.id = a.subnet_id and s.vlan_id is null
+      join vpcs v on v.id = s.vpc_id
+     where family(a.address) = 4 and v.vni in (${sql.join(
+       vnis.map((n) => sql`${n}`),
+       sql`, `,
+     )})`)
+  ).rows;
+  const byVni = new Map<number, { ip: string; mac: string }[]>();
+  for (const n of neighbors) byVni.set(n.vni, [...(byVni.get(n.vni) ?? []), { ip: n.ip, mac: n.mac }]);
+  return members.map((m) => {
+    const remoteIps = members.filter((o) => o.vni === m.vni && o.dpuId !== m.dpuId && o.underlayIp && o.underlayIp !== m.underlayIp).map((o) => o.underlayIp!);
+    const spec = OverlaySpecSchema.parse({ remoteIps, neighbors: byVni.get(m.vni) ?? [] });
+    const { vni, ...dpu } = m;
+    return { dpu, vni, spec, hash: overlayHash(spec) };
+  });
+}
+
+async function rowsNow(): Promise<(Row & Dpu)[]> {
+  return (
+    await getDb().execute<Row & Dpu>(sql`
+    select o.dpu_id as "dpuId", o.vni as "vni", o.desired_hash as "desiredHash", o.applied_hash as "appliedHash",
+           o.attempts as "attempts", (o.retry_at is null or o.retry_at <= now()) as "due",
+           d.name as "dpuName", d.underlay_ip as "underlayIp", d.agent_url as "agentUrl", d.agent_token as "agentToken"
+      from dpu_overlays o join nodes d on d.id = o.dpu_id`)
+  ).rows;
+}
+
+const agentOf = (d: Dpu) => {
+  if (!d.agentUrl || !d.agentToken) throw new Error(`DPU ${d.dpuName} has no agent address`);
+  return agentFor({ agentUrl: d.agentUrl, agentToken: d.agentToken }, { timeoutMs: pushTimeoutMs(), retries: 0 });
+};
+const keyOf = (dpuId: string, vni: number) => `${dpuId}/${vni}`;
+
+const backoffSql = (attempts: number) => sql`now() + ${`${Math.min(retryMaxMs(), retryMs() * 2 ** Math.min(attempts, 20))} milliseconds`}::interval`;
+
+async function recordApplied(dpuId: string, vni: number, desiredHash: string, appliedHash: string, remoteCount: number): Promise<void> {
+  await getDb().execute(sql`
+    insert into dpu_overlays (dpu_id, vni, desired_hash, applied_hash, applied_at, remote_count, error, attempts, retry_at)
+    values (${dpuId}, ${vni}, ${desiredHash}, ${appliedHash}, now(), ${remoteCount}, null, 0, null)
+    on conflict (dpu_id, vni) do update set desired_hash = excluded.desired_hash, applied_hash = excluded.applied_hash,
+      applied_at = now(), remote_count = excluded.remote_count, error = null, attempts = 0, retry_at = null`);
+}
+
+async function recordFailure(dpuId: string, vni: number, desiredHash: string | null, attempts: number, message: string): Promise<void> {
+  await getDb().execute(sql`
+    insert into dpu_overlays (dpu_id, vni, desired_hash, error, attempts, retry_at)
+    values (${dpuId}, ${vni}, ${desiredHash}, ${message.slice(0, 500)}, 1, ${backoffSql(attempts)})
+    on conflict (dpu_id, vni) do update set desired_hash = excluded.desired_hash, error = excluded.error,
+      attempts = dpu_overlays.attempts + 1, retry_at = ${backoffSql(attempts)}`);
+}
+
+/** Sweep: the hashes each reachable agent holds per VNI (an unreachable one is left out: nothing is known). */
+async function agentHashes(dpus: Dpu[]): Promise<Map<string, Map<number, string>>> {
+  const out = new Map<string, Map<number, string>>();
+  await Promise.all(
+    dpus.map(async (d) => {
+      try {
+        const items = (await agentOf(d).listOverlays()) as { vni: number; hash: string }[];
+        out.set(d.dpuId, new Map(items.map((o) => [o.vni, o.hash])));
+      } catch {
+        // a push to it records why
+      }
+    }),
+  );
+  return out;
+}
+
+export interface OverlayPass {
+  applied: number;
+  removed: number;
+  failed: number;
+  drifted: number;
+}
+
+/** One pass (not a step by itself: the workflow wraps it). */
+export async function reconcileOverlay(mode: "change" | "sweep"): Promise<OverlayPass> {
+  const desired = await desiredOverlays();
+  const rows = await rowsNow();
+  const rowOf = new Map(rows.map((r) => [keyOf(r.dpuId, r.vni), r]));
+  const want = new Map(desired.map((d) => [keyOf(d.dpu.dpuId, d.vni), d]));
+  let drifted = 0;
+  if (mode === "sweep") {
+    const dpus = new Map<string, Dpu>();
+    for (const d of desired) dpus.set(d.dpu.dpuId, d.dpu);
+    for (const r of rows) dpus.set(r.dpuId, r);
+    const held = await agentHashes([...dpus.values()]);
+    for (const d of desired) {
+      const r = rowOf.get(keyOf(d.dpu.dpuId, d.vni));
+      const has = held.get(d.dpu.dpuId);
+      if (!r?.appliedHash || !has) continue;
+      if (has.get(d.vni) !== r.appliedHash) {
+        r.appliedHash = null; // re-push, at once (the agent lost it or holds something else)
+        r.due = true;
+        drifted++;
+        logger.warn({ dpu: d.dpu.dpuName, vni: d.vni }, "DPU agent no longer holds the recorded overlay; re-applying");
+      }
+    }
+    // Overlays an agent holds for a VNI it has no port in any more (and no row remembers): removed too.
+    for (const [dpuId, has] of held)
+      for (const vni of has.keys()) {
+        const k = keyOf(dpuId, vni);
+        if (!want.has(k) && !rowOf.has(k)) {
+          const d = dpus.get(dpuId)!;
+          const r = { ...d, dpuId, vni, desiredHash: null, appliedHash: "stale", attempts: 0, due: true };
+          rows.push(r);
+          rowOf.set(k, r);
+        }
+      }
+  }
+
+  type Work = { kind: "put"; d: Desired; attempts: number } | { kind: "delete"; r: Row & Dpu };
+  const work: Work[] = [];
+  for (const d of desired) {
+    const r = rowOf.get(keyOf(d.dpu.dpuId, d.vni));
+    if (r && r.appliedHash === d.hash) {
+      if (r.desiredHash !== d.hash) await recordApplied(d.dpu.dpuId, d.vni, d.hash, d.hash, d.spec.remoteIps.length);
+      continue;
+    }
+    // A change (the desired hash moved) goes out at once; a repeat of a failed push waits for its retry time.
+    if (r && !r.due && r.desiredHash === d.hash) continue;
+    work.push({ kind: "put", d, attempts: r?.attempts ?? 0 });
+  }
+  for (const r of rows) if (!want.has(keyOf(r.dpuId, r.vni)) && (r.due || r.appliedHash)) work.push({ kind: "delete", r });
+
+  const byDpu = new Map<string, Work[]>();
+  for (const w of work) {
+    const id = w.kind === "put" ? w.d.dpu.dpuId : w.r.dpuId;
+    byDpu.set(id, [...(byDpu.get(id) ?? []), w]);
+  }
+  const result: OverlayPass = { applied: 0, removed: 0, failed: 0, drifted };
+  const groups = [...byDpu.values()];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(DPUS_AT_ONCE, groups.length) }, async () => {
+      while (next < groups.length) {
+        let down: string | null = null;
+        for (const w of groups[next++]!) {
+          const dpu = w.kind === "put" ? w.d.dpu : w.r;
+          const vni = w.kind === "put" ? w.d.vni : w.r.vni;
+          const desiredHash = w.kind === "put" ? w.d.hash : null;
+          if (down) {
+            if (w.kind === "put") await recordFailure(dpu.dpuId, vni, desiredHash, w.attempts, down);
+            result.failed++;
+            continue;
+          }
+          try {
+            if (w.kind === "put") {
+              const got = await agentOf(dpu).putOverlay(vni, w.d.spec);
+              await recordApplied(dpu.dpuId, vni, w.d.hash, String(got.hash ?? ""), w.d.spec.remoteIps.length);
+              result.applied++;
+            } else {
+              await agentOf(dpu).deleteOverlay(vni);
+              await getDb().execute(sql`delete from dpu_overlays where dpu_id = ${dpu.dpuId} and vni = ${vni}`);
+              result.removed++;
+            }
+          } catch (e) {
+            const transient = isDpuAgentError(e) && e.transient;
+            const msg = transient
+              ? `DPU ${dpu.dpuName} unreachable: ${(e as Error).message}`
+              : `DPU ${dpu.dpuName} refused the overlay: ${(e as Error).message}`;
+            if (transient) down = msg;
+            if (w.kind === "put") await recordFailure(dpu.dpuId, vni, desiredHash, w.attempts, msg);
+            else if (!transient) await getDb().execute(sql`delete from dpu_overlays where dpu_id = ${dpu.dpuId} and vni = ${vni}`);
+            result.failed++;
+            logger.warn({ dpu: dpu.dpuName, vni, error: msg }, "overlay push failed");
+          }
+        }
+      }
+    }),
+  );
+  return result;
+}
+
+export const overlayReconcileWorkflow = defineWorkflow(catalog.overlayReconcile, async (mode) => step("converge overlay", () => reconcileOverlay(mode)));
+
+export const overlaySweepSchedule = defineSchedule(schedules.overlaySweep, `*/${OVERLAY_SWEEP_S} * * * * *`, async (t: Date) => {
+  await enqueue(catalog.overlayReconcile, ["sweep"], { workflowID: `overlay-sweep-${t.toISOString()}` });
+});
