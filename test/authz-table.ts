@@ -87,6 +87,13 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "nodes.setMaintenance": { input: async (fx) => ({ ids: [(await nodeFixture(fx)).id], on: true, reason: "authz" }), expect: operatorWrite },
   "nodes.moveToPool": { input: async (fx) => ({ ids: [(await nodeFixture(fx)).id], poolId: (await poolsFixture(fx)).id }), expect: operatorWrite },
+  "nodes.setUnderlayIp": {
+    input: async (fx) => ({
+      id: (await nodeFixture(fx, { kind: "dpu" })).id,
+      underlayIp: `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`,
+    }),
+    expect: operatorWrite,
+  },
   "nodes.delete": { input: async (fx) => ({ id: (await nodeFixture(fx)).id }), expect: operatorWrite },
   "nodes.runStep": { input: async (fx) => ({ id: (await nodeFixture(fx)).id, step: "power_on" }), expect: operatorWrite },
   "nodes.firmwareUpdate": {

@@ -313,6 +313,14 @@ function NodeView({ n }: { n: NodeDetail }) {
                       ) : null,
                     ],
                     ["Agent status", n.agentStatus],
+                    [
+                      "Underlay (VTEP)",
+                      <UnderlayIp
+                        key="vtep"
+                        node={{ id: n.id, name: n.name, underlayIp: n.underlayIp, underlayIpSource: n.underlayIpSource }}
+                        disabledReason={changeReason}
+                      />,
+                    ],
                     ["Last heartbeat", <Ago key="h" at={n.agentHeartbeatAt} />],
                     ["Firmware", <FirmwareList key="f" inventory={n.inventory} />],
                   ] as [string, React.ReactNode][])
@@ -469,5 +477,96 @@ function ChildRow({
         </div>
       </td>
     </tr>
+  );
+}
+
+/**
+ * A DPU's underlay address (the VXLAN tunnel endpoint the other DPUs of a VPC reach it at): as its agent reported it at
+ * inspect, or as an operator set it (which wins until cleared). Saving re-sends the overlay to the VNI's DPUs.
+ */
+function UnderlayIp({
+  node,
+  disabledReason,
+}: {
+  node: { id: string; name: string; underlayIp: string | null; underlayIpSource: string | null };
+  disabledReason?: string | null;
+}) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [draft, setDraft] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const set = useMutation(
+    trpc.nodes.setUnderlayIp.mutationOptions({
+      onSuccess: async (r) => {
+        toast(
+          "success",
+          r.underlayIp ? `${node.name}: underlay address ${r.underlayIp}.` : `${node.name}: override cleared; the next inspection reads the agent's address.`,
+        );
+        setDraft(null);
+        setError(null);
+        await qc.invalidateQueries(trpc.nodes.pathFilter());
+      },
+      onError: (e) => setError(errorInfo(e).message),
+    }),
+  );
+  const source = node.underlayIpSource === "operator" ? "set by an operator" : node.underlayIpSource === "agent" ? "reported by the agent" : null;
+  if (draft === null)
+    return (
+      <span className="inline-flex flex-wrap items-center gap-2">
+        {node.underlayIp ? <code className="text-xs">{node.underlayIp}</code> : <span className="text-zinc-500">not known yet</span>}
+        {source ? <span className="text-xs text-zinc-500">({source})</span> : null}
+        <Button
+          size="sm"
+          aria-label={`Set the underlay address of ${node.name}`}
+          disabledReason={disabledReason ?? undefined}
+          onClick={() => setDraft(node.underlayIp ?? "")}
+        >
+          Set…
+        </Button>
+        {node.underlayIpSource === "operator" ? (
+          <Button
+            size="sm"
+            aria-label={`Clear the underlay address override of ${node.name}`}
+            disabledReason={disabledReason ?? undefined}
+            onClick={() => set.mutate({ id: node.id, underlayIp: null })}
+          >
+            Use the agent's
+          </Button>
+        ) : null}
+      </span>
+    );
+  return (
+    <form
+      className="inline-flex flex-wrap items-center gap-2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        set.mutate({ id: node.id, underlayIp: draft.trim() || null });
+      }}
+    >
+      <label className="sr-only" htmlFor={`vtep-${node.id}`}>
+        Underlay address of {node.name}
+      </label>
+      <input
+        id={`vtep-${node.id}`}
+        className="w-40 rounded border border-zinc-300 px-2 py-0.5 font-mono text-xs dark:border-zinc-700 dark:bg-zinc-900"
+        value={draft}
+        placeholder="192.0.2.17"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `vtep-${node.id}-error` : undefined}
+        onChange={(e) => setDraft(e.target.value)}
+      />
+      <Button size="sm" type="submit" disabled={set.isPending}>
+        Save
+      </Button>
+      <Button size="sm" type="button" onClick={() => (setDraft(null), setError(null))}>
+        Cancel
+      </Button>
+      {error ? (
+        <span id={`vtep-${node.id}-error`} role="alert" className="text-xs text-red-600">
+          {error}
+        </span>
+      ) : null}
+    </form>
   );
 }

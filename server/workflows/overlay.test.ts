@@ -106,6 +106,29 @@ describe("the VXLAN overlay", () => {
     expect((await overlayOn(a))?.remoteIps).toEqual([servers[1]!.dpu.underlayIp]);
   });
 
+  it("an operator's underlay address overrides the agent's and reaches the other DPU; bad addresses are refused", async () => {
+    const [a, b] = servers as [Srv, Srv];
+    const op = callerAs(fx, "operatorAdmin");
+    for (const [bad, msg] of [
+      ["10.0.0", /not an IP address/],
+      ["127.0.0.1", /loopback/],
+      [a.dpu.underlayIp!, /already the underlay address of DPU/],
+    ] as const)
+      await expect(op.nodes.setUnderlayIp({ id: b.dpu.id, underlayIp: bad })).rejects.toThrow(msg);
+    await expect(op.nodes.setUnderlayIp({ id: b.dpu.parentNodeId!, underlayIp: "198.51.100.7" })).rejects.toThrow(/Only a DPU/);
+    expect(await op.nodes.setUnderlayIp({ id: b.dpu.id, underlayIp: "198.51.100.7" })).toMatchObject({ underlayIpSource: "operator" });
+    await waitFor(
+      "the new VTEP on the other DPU",
+      () => overlayOn(a),
+      (v) => v?.remoteIps[0] === "198.51.100.7",
+    );
+    // Inspection leaves an operator's address alone.
+    const { recordUnderlayIps } = await import("./nodes");
+    await recordUnderlayIps(b.dpu.parentNodeId!);
+    const [row] = await db.select().from(s.nodes).where(eq(s.nodes.id, b.dpu.id));
+    expect(row).toMatchObject({ underlayIp: "198.51.100.7", underlayIpSource: "operator" });
+  });
+
   it("deleting one server removes its VTEP and address from the other DPU, and the overlay from its own", async () => {
     const [a, b] = servers as [Srv, Srv];
     const r = await tenant().instances.delete({ tenant: fx.tenant.slug, id: b.id } as never);

@@ -5,6 +5,7 @@
 import { TRPCError } from "@trpc/server";
 import { and, asc, count, desc, eq, exists, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
@@ -19,6 +20,7 @@ import { catalog, type OperationEntry, type OperationId } from "@/server/workflo
 import { recordEvent } from "@/server/workflows/events";
 import { startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
+import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { type Context, createTRPCRouter, operatorProcedure } from "../trpc";
@@ -51,6 +53,8 @@ const publicCols = {
     "agentUrl",
     "agentStatus",
     "agentHeartbeatAt",
+    "underlayIp",
+    "underlayIpSource",
     "bmcSeenAt",
     "inspectedAt",
     "createdAt",
@@ -429,6 +433,56 @@ export const nodesRouter = createTRPCRouter({
         });
         return { ok: true, message: `Moved to ${p.name}.` };
       });
+    }),
+
+  /**
+   * Sets a DPU's underlay address (its VXLAN tunnel endpoint) by hand, overriding what its agent reports at inspect;
+   * null clears the override (the next inspection records the agent's address again). The overlay follows at once.
+   */
+  setUnderlayIp: operatorProcedure("operator-admin")
+    .input(z.object({ id: z.uuid(), underlayIp: z.string().trim().max(64).nullable() }))
+    .mutation(async ({ ctx, input }) => {
+      const ip = input.underlayIp === null || input.underlayIp === "" ? null : input.underlayIp;
+      let norm: string | null = null;
+      if (ip !== null) {
+        if (!ipaddr.isValid(ip) || (ipaddr.IPv4.isValid(ip) && !ipaddr.IPv4.isValidFourPartDecimal(ip)))
+          throw fieldError("underlayIp", `"${ip}" is not an IP address; give the DPU's VTEP address, e.g. 192.0.2.17.`, "BAD_REQUEST");
+        const range = ipaddr.parse(ip).range();
+        if (["unspecified", "multicast", "broadcast", "loopback", "linkLocal"].includes(range))
+          throw fieldError("underlayIp", `${ip} is a ${range} address; a tunnel endpoint needs a unicast address other DPUs can reach.`, "BAD_REQUEST");
+        norm = ipaddr.parse(ip).toString();
+      }
+      const out = await ctx.db.transaction(async (tx) => {
+        const [n] = await tx.select().from(nodes).where(eq(nodes.id, input.id)).for("update");
+        if (!n) throw new TRPCError({ code: "NOT_FOUND", message: "That node does not exist (it may have been deleted)." });
+        if (n.kind !== "dpu") throw fieldError("underlayIp", "Only a DPU has an underlay address; set it on the host's DPU.", "BAD_REQUEST");
+        if (norm) {
+          const [other] = await tx
+            .select({ name: nodes.name })
+            .from(nodes)
+            .where(and(eq(nodes.underlayIp, norm), sql`${nodes.id} <> ${n.id}`));
+          if (other) throw fieldError("underlayIp", `${norm} is already the underlay address of DPU ${other.name}.`, "CONFLICT");
+        }
+        await tx
+          .update(nodes)
+          .set({ underlayIp: norm, underlayIpSource: norm ? "operator" : null })
+          .where(eq(nodes.id, n.id));
+        await recordEvent(tx, n.id, {
+          kind: "lifecycle",
+          severity: "info",
+          message: norm ? `Underlay address (VTEP) set to ${norm} by ${ctx.principal.email}.` : `Underlay address override cleared by ${ctx.principal.email}.`,
+        });
+        await audit(tx, ctx, {
+          action: "node.set_underlay_ip",
+          targetType: "node",
+          targetId: n.id,
+          targetName: n.name,
+          details: { from: n.underlayIp, to: norm },
+        });
+        return { id: n.id, underlayIp: norm, underlayIpSource: norm ? ("operator" as const) : null };
+      });
+      await applyOverlaySoon();
+      return out;
     }),
 
   delete: operatorProcedure("operator-admin")
