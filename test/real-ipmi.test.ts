@@ -187,14 +187,14 @@ describe("an IPMI host of the real lab, driven by Anvil", () => {
       await waitFor("cloud-init to finish", () => finished.test(text) || finished.test(ipmiHost.consoleText()), BOOT_MS);
       const fresh = text.length;
       sol.write("\r");
-      await waitFor("a fresh login prompt", () => text.slice(fresh).includes(prompt), 60_000);
+      await waitFor("a fresh login prompt", () => text.slice(fresh).includes(prompt), 180_000);
       const mark = text.length;
       sol.write("debian\r");
-      await waitFor("Password:", () => text.slice(mark).includes("Password:"), 60_000);
+      await waitFor("Password:", () => text.slice(mark).includes("Password:"), 180_000);
       sol.write(`${PASSWORD}\r`);
       await waitFor("a shell", () => text.slice(mark).includes(`debian@${instanceName}:~$`), 120_000);
       sol.write("echo H=$(hostname)-ok\r");
-      await waitFor("the hostname from the seed", () => text.slice(mark).includes(`H=${instanceName}-ok`), 60_000);
+      await waitFor("the hostname from the seed", () => text.slice(mark).includes(`H=${instanceName}-ok`), 180_000);
       await sol.close();
       sol = undefined;
     },

@@ -132,7 +132,7 @@ describe("a QEMU host behind ipmi_sim", () => {
         // typing a newline reaches the getty: a fresh prompt
         const prompts = count(out.text(), " login: ");
         stream.write("\r");
-        await waitFor("a new login: prompt", () => count(out.text(), " login: ") > prompts, 60_000);
+        await waitFor("a new login: prompt", () => count(out.text(), " login: ") > prompts, 180_000);
 
         // the guest powers itself off (ACPI soft-off → the OS shuts down; -no-shutdown keeps QEMU): the BMC reads Off
         // because the machine is off, and the DPU's disk is still plugged

@@ -154,17 +154,18 @@ describe("QEMU hosts behind the Redfish BMC", () => {
         // a second viewer joins late: it gets the scrollback (the login prompt), and both see what the guest echoes
         b = await ConsoleClient.open(uri, auth(id));
         await b.waitText("login: ", 10_000);
+        // (generous waits: beside the rest of the test run a TCG guest can take tens of seconds to echo)
         a.send("anvil-probe\r");
-        await a.waitText("anvil-probe", 30_000);
-        await b.waitText("anvil-probe", 30_000);
-        await b.waitText(/Password: /, 60_000); // the guest's getty asked for the password: keystrokes reached it
+        await a.waitText("anvil-probe", 120_000);
+        await b.waitText("anvil-probe", 120_000);
+        await b.waitText(/Password: /, 120_000); // the guest's getty asked for the password: keystrokes reached it
 
         // a DPU-style hot-plug into the running guest: the kernel sees a new virtio disk; unplug completes (DEVICE_DELETED)
         const extra = join(work, "extra.raw");
         execFileSync("truncate", ["-s", "64M", extra]);
         await withDisk.attachDisk({ id: "vol1", file: extra });
-        await a.waitText(/virtio_blk virtio\d+: \[vd[b-z]\] 131072 512-byte logical blocks/, 60_000);
-        await withDisk.detachDisk("vol1", 60_000);
+        await a.waitText(/virtio_blk virtio\d+: \[vd[b-z]\] 131072 512-byte logical blocks/, 180_000);
+        await withDisk.detachDisk("vol1", 180_000);
         expect(withDisk.diskIds()).toEqual(["boot", "cidata"]);
 
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${withDisk.pid}/status`, "utf8"))?.[1];

@@ -86,6 +86,10 @@ describe("ipmitool error classification", () => {
     });
     expect(fail("Set Chassis Power Control to Diag failed: Invalid data field in request")).toMatchObject({ code: "unsupported" });
     expect(fail("Get Device ID command failed: Node busy")).toMatchObject({ code: "bmc_error", transient: true });
+    // no response at all (ipmitool's retries ran out) is worth another try; an answered refusal is not
+    expect(fail("Error setting Chassis Boot Parameter 4")).toMatchObject({ code: "timeout", transient: true });
+    expect(fail("Unable to set Chassis Power Control to Up/On")).toMatchObject({ code: "timeout", transient: true });
+    expect(fail("Set Chassis Boot Parameter 5 failed: Invalid data field in request")).toMatchObject({ code: "unsupported", transient: false });
     expect(fail("", { killed: true, exitCode: null })).toMatchObject({ code: "timeout", transient: true });
     const enoent = Object.assign(new Error("spawn ipmitool ENOENT"), { code: "ENOENT" });
     expect(fail("", { spawnError: enoent }).message).toContain("apt-get install ipmitool");

@@ -303,6 +303,14 @@ export function classifyIpmitoolFailure(f: IpmitoolFailure, ctx: { address: stri
       detail,
     });
   }
+  // ipmitool's words when a request got no response at all (its retries ran out; a BMC busy or a lost datagram),
+  // as opposed to "... failed: <completion code>" when the BMC answered no: worth another try.
+  if (/error setting chassis boot parameter|unable to set chassis power control|unable to get chassis power status/.test(e)) {
+    return new BmcError("timeout", address, `BMC ${address} did not answer the request to ${what} (${firstErrorLine(f.stderr) ?? "no response"})`, {
+      detail,
+      transient: true,
+    });
+  }
   if (/not supported in present state|cannot execute command.*(present state|command disabled)/.test(e)) {
     // 0xD5 / 0xD6: the BMC can do it, but not now (e.g. a soft-off while the host is off). Not a capability to forget.
     return new BmcError(
