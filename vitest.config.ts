@@ -7,6 +7,15 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
+
+// `npm test` runs two lanes side by side (scripts/test.sh): ANVIL_TEST_LANE=real runs only each project's `heavy`
+// files (they boot QEMU guests or spawn and SIGKILL worker processes by the dozen: minutes of CPU each), =main every
+// other file; unset runs all. A new test of that weight goes in its project's `heavy` list.
+const lane = process.env.ANVIL_TEST_LANE;
+if (lane && lane !== "main" && lane !== "real") throw new Error(`ANVIL_TEST_LANE must be "main" or "real", got "${lane}"`);
+/** A project's include/exclude in this lane. */
+const inLane = (include: string[], heavy: string[], exclude: string[] = []) =>
+  lane === "real" ? { include: heavy, exclude } : lane === "main" ? { include, exclude: [...exclude, ...heavy] } : { include, exclude };
 const alias = [
   { find: /^@\/(.*)$/, replacement: `${root}$1` },
   // Next's "server-only" guard throws outside a React Server environment; tests run server code directly.
@@ -23,18 +32,21 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: "lab", include: ["sim/**/*.test.ts", "agent/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000 },
+        test: { name: "lab", ...inLane(["sim/**/*.test.ts", "agent/**/*.test.ts"], ["sim/real/**/*.test.ts"]), testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         resolve: { alias },
-        test: { name: "domain", include: ["domain/**/*.test.ts", "test/layers.test.ts"] },
+        test: { name: "domain", ...inLane(["domain/**/*.test.ts", "test/layers.test.ts"], []) },
       },
       {
         resolve: { alias },
         test: {
           name: "server",
-          include: ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"],
-          exclude: ["test/layers.test.ts"],
+          ...inLane(
+            ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"],
+            ["test/real-ipmi.test.ts", "server/workflows/instance-crash.test.ts"],
+            ["test/layers.test.ts"],
+          ),
           globalSetup: ["test/global-setup.ts"],
           // The lab, simulators and agents the tests talk to are on loopback, which the management-network policy
           // refuses by default (server/lib/mgmt-network.ts); the policy's own tests set these per case.

@@ -4,9 +4,8 @@
 # emulated DPUs). Installs what it needs first.
 #
 # Two lanes after the static checks, so the whole run fits CI's budget on two cores: the real-lab lane (the build,
-# then the vitest files that boot QEMU guests or run Ceph, then `npm run test:real`) is mostly one TCG guest's CPU,
-# the main lane (every other vitest file, then E2E against the build) mostly one Node process's; each keeps a core
-# busy. The real-lab lane (scripts/test-real-lane.sh) writes to test-results/lane-real.log, printed when it ends;
+# then the heavy vitest files — QEMU guests, the kill-at-each-step crash suite; the list is in vitest.config.ts — then
+# `npm run test:real`) and the main lane (every other vitest file, then E2E against the build) each keep a core busy. The real-lab lane (scripts/test-real-lane.sh) writes to test-results/lane-real.log, printed when it ends;
 # it makes the production build first, and the main lane's E2E waits for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,19 +19,14 @@ echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx biome lint --diagnostic-level=error .
 echo "== format"; npx biome format . > test-results/format.log 2>&1 || { tail -40 test-results/format.log; echo "unformatted files: run npm run format"; exit 1; }
 
-# The vitest files of the real-lab lane: they boot QEMU guests or start Ceph (minutes of CPU each).
-REAL_VITEST=(sim/real/ test/real-ipmi.test.ts server/drivers/storage/ceph.test.ts)
-excludes=()
-for f in "${REAL_VITEST[@]}"; do [[ $f == */ ]] && excludes+=(--exclude "${f}**") || excludes+=(--exclude "$f"); done
-
-echo "== real-lab lane started (production build, QEMU/Ceph vitest files, npm run test:real): test-results/lane-real.log"
-setsid bash scripts/test-real-lane.sh "${REAL_VITEST[@]}" > test-results/lane-real.log 2>&1 &
+echo "== real-lab lane started (production build, the heavy vitest files, npm run test:real): test-results/lane-real.log"
+setsid bash scripts/test-real-lane.sh > test-results/lane-real.log 2>&1 &
 real_lane=$!
 trap 'kill -TERM -- "-$real_lane" 2>/dev/null || true' EXIT
 
 main_rc=0
-echo "== unit and integration tests (vitest; the real-lab files run in the other lane)"
-npx vitest run "${excludes[@]}" --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || main_rc=$?
+echo "== unit and integration tests (vitest; the heavy files run in the real-lab lane: vitest.config.ts)"
+ANVIL_TEST_LANE=main npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || main_rc=$?
 
 if [ "$main_rc" = 0 ]; then
   while [ ! -f test-results/.build-done ] && kill -0 "$real_lane" 2>/dev/null; do sleep 2; done
