@@ -73,4 +73,11 @@ test("a rule edited in the browser is applied on every NIC of the group", async 
   await expect(page.getByRole("region", { name: "Instance details" }).getByRole("status", { name: "Security rules enforcement" })).toHaveText(
     "Rules applied on 1 of 1 NIC",
   );
+
+  // The tenant deletes it: the specs after this one count Acme's volumes and instances.
+  await page.getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByRole("dialog")).toContainText(`Delete instance rules-${suffix}?`);
+  await page.getByRole("dialog").getByRole("button", { name: "Delete instance" }).click();
+  await expect(page).toHaveURL(/\/t\/acme\/instances$/);
+  await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name: `rules-${suffix}` })).toHaveCount(0, { timeout: 60_000 });
 });
