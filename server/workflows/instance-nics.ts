@@ -47,7 +47,10 @@ async function releaseNicPort(instanceId: string, portId: string): Promise<strin
   return getDb().transaction(async (tx) => {
     const [inst] = await tx.select({ portId: instances.portId }).from(instances).where(eq(instances.id, instanceId)).for("update");
     if (inst?.portId === portId) throw new ProvisionError("The primary NIC cannot be removed.");
-    const [p] = await tx.select({ id: ports.id }).from(ports).where(and(eq(ports.id, portId), eq(ports.instanceId, instanceId)));
+    const [p] = await tx
+      .select({ id: ports.id })
+      .from(ports)
+      .where(and(eq(ports.id, portId), eq(ports.instanceId, instanceId)));
     if (!p) return "already released";
     await bumpGroupsOf(tx, portId);
     await releasePortAddress(tx, portId);
@@ -56,9 +59,14 @@ async function releaseNicPort(instanceId: string, portId: string): Promise<strin
   });
 }
 
-/** Ends the operation, then starts a rules pass and an overlay pass (peers learn the address and the DPU's VTEP). */
+/** Ends the operation (inside the last step). */
 async function finish(opId: string, result: Record<string, unknown>) {
   await finishOperation(getDb(), opId, "succeeded", { result });
+}
+
+/** After the last step (a workflow is enqueued from the workflow, never from inside a step): a rules pass and an
+ *  overlay pass, so peers learn the address and the DPUs of the VNI this DPU's VTEP. */
+async function passes() {
   await applyRulesSoon();
   await applyOverlaySoon();
 }
@@ -72,7 +80,12 @@ export const attachNicWorkflow = defineSaga(catalog.instanceNicAttach, {
         if (!n?.address) throw new ProvisionError("The NIC's port or address is gone (it was removed); add the NIC again.");
         return { index: n.index, mac: n.mac, address: n.address, subnet: n.subnetName };
       },
-      { undo: [{ name: "release address and port", fn: () => releaseNicPort(instanceId, portId) }, { name: "restore cloud-init", fn: () => republishSeed(instanceId) }] },
+      {
+        undo: [
+          { name: "release address and port", fn: () => releaseNicPort(instanceId, portId) },
+          { name: "restore cloud-init", fn: () => republishSeed(instanceId) },
+        ],
+      },
     );
     await saga.step(
       "create NIC",
@@ -95,6 +108,7 @@ export const attachNicWorkflow = defineSaga(catalog.instanceNicAttach, {
       await getDb().transaction((tx) => bumpGroupsOf(tx, portId));
       await finish(opId, { nic: `eth${nic.index}`, mac: nic.mac, address: nic.address, subnet: nic.subnet });
     });
+    await passes();
   },
 });
 
@@ -123,6 +137,7 @@ export const detachNicWorkflow = defineSaga(catalog.instanceNicDetach, {
     await saga.step("release address and port", () => releaseNicPort(instanceId, portId), { pivot: true });
     await saga.step("update cloud-init", () => republishSeed(instanceId));
     await saga.step("mark detached", () => finish(opId, { nic: `eth${nic.index}`, mac: nic.mac, address: nic.address }));
+    await passes();
   },
 });
 
@@ -207,8 +222,7 @@ export const moveNicWorkflow = defineSaga(catalog.instanceNicMove, {
       return `${n.mac} on ${n.subnetName}`;
     });
     await saga.step("update cloud-init", () => republishSeed(instanceId));
-    await saga.step("mark moved", () =>
-      finish(opId, { nic: `eth${before.index}`, from: before.address, to: target.address, subnet: target.subnet }),
-    );
+    await saga.step("mark moved", () => finish(opId, { nic: `eth${before.index}`, from: before.address, to: target.address, subnet: target.subnet }));
+    await passes();
   },
 });
