@@ -412,8 +412,9 @@ async function attachNetwork(instanceId: string, opId: string | null) {
   const inst = await loadInstance(instanceId);
   const pl = await placement(inst);
   if (!pl) throw new ProvisionError("The instance holds no host.");
-  const seed = await sub(opId, "render cloud-init", () => instanceSeed(instanceId));
-  await sub(opId, "attach cloud-init seed", () => pl.agent.putCidata(agentNames.seed(instanceId), seed));
+  await sub(opId, "render cloud-init", () => instanceSeed(instanceId));
+  // Replaced when the DPU holds an older seed (a rebuild or recovery after the NICs changed).
+  await sub(opId, "attach cloud-init seed", () => publishSeed(instanceId, pl));
   await sub(
     opId,
     "create NIC with rules",

@@ -3,9 +3,9 @@
 // (instances.<name>). Each checks and records intent in one transaction — the new port and its address, or the new
 // address, so a taken address is a field error and the address quota holds — then enqueues its workflow
 // (server/workflows/instance-nics.ts), whose operation the instance page shows like any other instance action.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { instances, ipAllocations } from "@/db/schema";
+import { instances, ipAllocations, operations } from "@/db/schema";
 import { nicAddSchema, nicMoveSchema } from "@/db/validation/instances";
 import { precondition } from "@/domain/errors";
 import { audit } from "@/server/services/audit";
@@ -26,6 +26,23 @@ async function nicOfInstance(tx: Parameters<typeof instanceNics>[0], instanceId:
   const nic = (await instanceNics(tx, instanceId)).find((n) => n.portId === portId);
   if (!nic) throw fieldError("portId", "That NIC is not on this instance.", "BAD_REQUEST");
   return nic;
+}
+
+/** One NIC change at a time per instance: each republishes the seed from the rows, and two at once could race. */
+async function refuseWhileNicWork(tx: Parameters<typeof lockInstance>[0], instanceId: string) {
+  const [busy] = await tx
+    .select({ kind: operations.kind })
+    .from(operations)
+    .where(
+      and(
+        eq(operations.targetType, "instance"),
+        eq(operations.targetId, instanceId),
+        inArray(operations.kind, [catalog.instanceNicAttach.name, catalog.instanceNicDetach.name, catalog.instanceNicMove.name]),
+        inArray(operations.status, ["pending", "running", "cancelling"]),
+      ),
+    )
+    .limit(1);
+  if (busy) throw precondition(`A NIC change (${busy.kind}) is under way on this instance; wait until it finishes.`);
 }
 
 /** Records the operation as the instance's latest (its page shows it) and audits the action. */
@@ -75,6 +92,7 @@ export const instanceNicProcedures = {
       const op = await transact(ctx.db, async (tx) => {
         const inst = await lockInstance(tx, ctx.tenant.id, input.id);
         refuse("attach", inst.state);
+        await refuseWhileNicWork(tx, inst.id);
         if (!inst.nodeId) throw precondition("The instance holds no host; start it or wait for its recovery before adding a NIC.");
         const have = await instanceNics(tx, inst.id);
         if (have.length >= MAX_NICS) throw precondition(`An instance has at most ${MAX_NICS} NICs; remove one first.`);
@@ -109,6 +127,7 @@ export const instanceNicProcedures = {
       const op = await transact(ctx.db, async (tx) => {
         const inst = await lockInstance(tx, ctx.tenant.id, input.id);
         refuse("attach", inst.state);
+        await refuseWhileNicWork(tx, inst.id);
         const nic = await nicOfInstance(tx, inst.id, input.portId);
         if (nic.index === 0 || inst.portId === nic.portId)
           throw fieldError("portId", "The primary NIC (eth0) cannot be removed; move it to another subnet instead.", "PRECONDITION_FAILED");
@@ -125,6 +144,7 @@ export const instanceNicProcedures = {
       const op = await transact(ctx.db, async (tx) => {
         const inst = await lockInstance(tx, ctx.tenant.id, input.id);
         refuse("attach", inst.state);
+        await refuseWhileNicWork(tx, inst.id);
         if (!inst.nodeId) throw precondition("The instance holds no host; start it or wait for its recovery before moving a NIC.");
         const nic = await nicOfInstance(tx, inst.id, input.portId);
         const { subnet } = await resolveNic(tx, ctx.tenant.id, { subnetId: input.subnetId }, { subnet: "subnetId", groups: "subnetId" });
