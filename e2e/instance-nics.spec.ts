@@ -15,6 +15,15 @@ const nics = (page: Page) => page.getByRole("table", { name: "NICs" });
 test("a tenant hot-adds a NIC to a running instance and removes it", async ({ page }) => {
   test.setTimeout(180_000);
   await loginAs(page, "acmeAdmin");
+  // Run alone, this spec may start before the demo images are built (the server seeds them as it starts).
+  await expect(async () => {
+    await page.goto("/t/acme/instances/new");
+    await page
+      .getByRole("radiogroup", { name: "Pool" })
+      .getByRole("radio", { name: /^general\b/ })
+      .check();
+    await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
+  }).toPass({ timeout: 150_000, intervals: [2000] });
   await createInstance(page, `nics-${suffix}`, { pool: "general" });
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });
   const primary = (await page.getByTestId("instance-address").textContent())!;
