@@ -461,6 +461,20 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, volumeId: crypto.randomUUID() }),
     expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
   },
+  "instances.nics": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }), expect: tenantRead },
+  // An instance still creating: NIC changes wait until it is running or stopped.
+  "instances.addNic": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, subnetId: crypto.randomUUID() }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.removeNic": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, portId: crypto.randomUUID() }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.moveNic": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, portId: crypto.randomUUID(), subnetId: crypto.randomUUID() }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
   "instances.backup": {
     input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageName: `authz-${crypto.randomUUID().slice(0, 8)}` }),
     expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },

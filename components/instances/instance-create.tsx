@@ -17,7 +17,7 @@ import { Field, FormError, Options } from "@/components/ui/form";
 import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { instanceCreateSchema } from "@/db/validation/instances";
-import { placeServerErrors } from "@/components/ui/server-errors";
+import { fieldMessages, placeServerErrors } from "@/components/ui/server-errors";
 
 type FormIn = z.input<typeof instanceCreateSchema>;
 type FormOut = z.output<typeof instanceCreateSchema>;
@@ -50,6 +50,8 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
   const router = useRouter();
   const toast = useToast();
   const [submitError, setSubmitError] = useState<string | null>(null);
+  // NICs beyond the primary (eth1, eth2, …): a subnet of any of the tenant's VPCs and an optional fixed address each.
+  const [extraNics, setExtraNics] = useState<{ key: number; subnetId: string; address: string }[]>([]);
   const form = useForm<FormIn, unknown, FormOut>({
     resolver: zodResolver(instanceCreateSchema),
     defaultValues: { name: "", userData: "", securityGroupIds: [], sshKeyIds: [], dataVolumeIds: [], recoveryPolicy: "manual" },
@@ -98,7 +100,13 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
   );
   const submit = form.handleSubmit((v) => {
     setSubmitError(null);
-    create.mutate({ ...v, tenant, systemVolumeSizeGiB: v.systemVolumeSizeGiB || undefined, description: v.description || undefined });
+    const nics = extraNics.length
+      ? [
+          { subnetId: v.subnetId!, securityGroupIds: v.securityGroupIds },
+          ...extraNics.map((n) => ({ subnetId: n.subnetId, address: n.address.trim() || undefined, securityGroupIds: [] })),
+        ]
+      : undefined;
+    create.mutate({ ...v, nics, tenant, systemVolumeSizeGiB: v.systemVolumeSizeGiB || undefined, description: v.description || undefined });
   });
   const toggle = (field: "securityGroupIds" | "sshKeyIds" | "dataVolumeIds", id: string) => {
     const cur = (form.getValues(field) ?? []) as string[];
@@ -226,6 +234,46 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
             ))}
             {e.securityGroupIds ? <p className="text-xs text-red-600 dark:text-red-400">{e.securityGroupIds.message}</p> : null}
           </fieldset>
+          {extraNics.map((n, idx) => {
+            const errs = fieldMessages(create.error, ["subnetId", "address"], `nics.${idx + 1}.`);
+            const set = (patch: Partial<typeof n>) => setExtraNics((l) => l.map((x) => (x.key === n.key ? { ...x, ...patch } : x)));
+            return (
+              <fieldset key={n.key} className="flex flex-col gap-2 border-t border-zinc-200 pt-3 text-sm dark:border-zinc-800">
+                <legend className="font-medium">NIC eth{idx + 1}</legend>
+                <Field
+                  label={`Subnet of eth${idx + 1}`}
+                  hint="Any of this tenant's VPCs; the NIC gets that VPC's default security group."
+                  error={errs.subnetId}
+                >
+                  {(p) => (
+                    <select {...p} value={n.subnetId} onChange={(ev) => set({ subnetId: ev.target.value })}>
+                      <option value="" disabled>
+                        Choose a subnet
+                      </option>
+                      <Options of={subnets.data?.items} value={(s) => s.id} label={(s) => `${s.vpcName} / ${s.name} (${s.cidr})`} />
+                    </select>
+                  )}
+                </Field>
+                <Field label={`IP address of eth${idx + 1} (optional)`} hint="Leave empty for the subnet's next free address." error={errs.address}>
+                  {(p) => <input {...p} value={n.address} onChange={(ev) => set({ address: ev.target.value })} />}
+                </Field>
+                <div>
+                  <Button size="sm" onClick={() => setExtraNics((l) => l.filter((x) => x.key !== n.key))}>
+                    Remove eth{idx + 1}
+                  </Button>
+                </div>
+              </fieldset>
+            );
+          })}
+          <div>
+            <Button
+              size="sm"
+              disabledReason={extraNics.length >= 7 ? "At most 8 NICs." : null}
+              onClick={() => setExtraNics((l) => [...l, { key: Date.now() + l.length, subnetId: "", address: "" }])}
+            >
+              Add another NIC
+            </Button>
+          </div>
         </Section>
 
         <Section title="Access">

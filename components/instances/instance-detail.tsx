@@ -2,7 +2,8 @@
 // One instance: state (with the reason when failed), address and MAC, pool and image, its volumes, the latest
 // operation's live progress (polled every second while anything is under way — no reload), and the actions its state
 // allows: start, stop (graceful; forced after a timeout, or at once with "force"), reboot, console, attach / detach
-// data volumes, backup to an image, rebuild, delete. Each action that can hurt asks first, naming the instance.
+// data volumes, add / remove NICs (the Network section lists every NIC: MAC, subnet, address, groups), backup to an
+// image, rebuild, delete. Each action that can hurt asks first, naming the instance.
 import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
@@ -16,11 +17,12 @@ import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { InstanceAttachDialog } from "./instance-attach";
 import { InstanceBackupDialog } from "./instance-backup";
+import { InstanceNicAddDialog } from "./instance-nic-add";
 import { InstanceRebuildDialog } from "./instance-rebuild";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 import { RulesApplied, rulesStatusRefetch } from "@/components/network/rules-applied";
 
-type Confirm = { kind: "delete" | "stop-force" | "rebuild"; imageId?: string } | null;
+type Confirm = { kind: "delete" | "stop-force" | "rebuild" | "remove-nic"; imageId?: string; nic?: { portId: string; name: string } } | null;
 
 /** One fact about the instance: its name, then its value. */
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
@@ -47,6 +49,9 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
     },
   });
   const rules = useQuery({ ...trpc.instances.rulesStatus.queryOptions({ tenant, id }), refetchInterval: rulesStatusRefetch });
+  const busy = q.data?.operation?.status === "running" || q.data?.operation?.status === "pending";
+  const nics = useQuery({ ...trpc.instances.nics.queryOptions({ tenant, id }), refetchInterval: busy ? 1000 : 10_000 });
+  const [addingNic, setAddingNic] = useState(false);
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [attaching, setAttaching] = useState(false);
   const [backingUp, setBackingUp] = useState(false);
@@ -66,6 +71,7 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
   );
   const detach = useMutation(trpc.instances.detachVolume.mutationOptions({ onSuccess: started("Detaching the volume."), onError }));
   const rebuild = useMutation(trpc.instances.rebuild.mutationOptions({ onSuccess: started("Rebuilding."), onError }));
+  const removeNic = useMutation(trpc.instances.removeNic.mutationOptions({ onSuccess: started("Removing the NIC."), onError }));
 
   if (q.error) {
     return (
@@ -157,6 +163,55 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           <OperationProgress operation={{ ...i.operation, targetName: i.name } as unknown as Operation} />
         </section>
       ) : null}
+
+      <section aria-label="Network" className="flex flex-col gap-2">
+        <div className="flex items-center justify-between">
+          <h2 className="text-lg font-semibold">Network</h2>
+          {deleted ? null : <ActionButtons size="sm" actions={[{ label: "Add NIC", disabledReason: reason(a.attach), onClick: () => setAddingNic(true) }]} />}
+        </div>
+        <table aria-label="NICs" className="w-full text-left text-sm">
+          <TableHead columns={["NIC", "MAC", "Subnet", "Address", "Security groups", ""]} tone="muted" first="py-1" />
+          <tbody>
+            {(nics.data ?? []).map((n) => (
+              <tr key={n.portId} className="border-t border-zinc-200 dark:border-zinc-800">
+                <td className="py-1.5">
+                  eth{n.index}
+                  {n.index === 0 ? " · primary" : ""}
+                  {n.bound ? "" : " · not on the DPU"}
+                </td>
+                <td className="font-mono">{n.mac}</td>
+                <td>
+                  {n.vpcName} / {n.subnetName}
+                </td>
+                <td className="font-mono">{n.address ?? "—"}</td>
+                <td>{n.groups.map((g) => g.name).join(", ") || "—"}</td>
+                <td className="text-right">
+                  {deleted ? null : (
+                    <ActionButtons
+                      size="sm"
+                      actions={[
+                        {
+                          label: "Remove",
+                          name: `Remove NIC eth${n.index}`,
+                          disabledReason: n.index === 0 ? "The primary NIC cannot be removed." : reason(a.attach),
+                          onClick: () => setConfirm({ kind: "remove-nic", nic: { portId: n.portId, name: `eth${n.index}` } }),
+                        },
+                      ]}
+                    />
+                  )}
+                </td>
+              </tr>
+            ))}
+            {nics.data && nics.data.length === 0 ? (
+              <tr>
+                <td colSpan={6} className="py-2 text-zinc-500">
+                  No NICs yet (the create workflow adds the primary one).
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </section>
 
       <section aria-label="Volumes" className="flex flex-col gap-2">
         <div className="flex items-center justify-between">
@@ -251,6 +306,16 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
         onConfirm={() => confirm?.imageId && rebuild.mutate({ tenant, id, imageId: confirm.imageId })}
         onClose={() => setConfirm(null)}
       />
+      <ConfirmDialog
+        open={confirm?.kind === "remove-nic"}
+        title={`Remove ${confirm?.nic?.name ?? "the NIC"} from ${i.name}?`}
+        body={<p>The NIC disappears from the running server and its address is released (another port may get it). The other NICs stay as they are.</p>}
+        confirmLabel="Remove NIC"
+        busy={removeNic.isPending}
+        onConfirm={() => confirm?.nic && removeNic.mutate({ tenant, id, portId: confirm.nic.portId })}
+        onClose={() => setConfirm(null)}
+      />
+      {addingNic ? <InstanceNicAddDialog tenant={tenant} id={id} name={i.name} onClose={() => setAddingNic(false)} /> : null}
       {attaching ? <InstanceAttachDialog tenant={tenant} id={id} name={i.name} onClose={() => setAttaching(false)} /> : null}
       {backingUp ? <InstanceBackupDialog tenant={tenant} id={id} name={i.name} onClose={() => setBackingUp(false)} /> : null}
       {rebuilding ? (

@@ -41,10 +41,9 @@ export const instances = pgTable(
     /** Ids of the system volume and its NVMe-oF target on the storage service (set once created). */
     storageVolumeId: text("storage_volume_id"),
     storageTargetId: text("storage_target_id"),
-    /** The instance's port (MAC + address); ports.node_id points at the host while running. */
+    /** The instance's primary port (MAC + address, NIC 0); ports.node_id points at the host while running. Every NIC,
+     *  this one included, is a port with ports.instance_id = this instance and its ports.nic_index. */
     portId: uuid("port_id").references(() => ports.id, { onDelete: "set null" }),
-    /** Ports beyond the first (multi-NIC); kept as ids so the delete workflow releases them too. */
-    extraPortIds: jsonb("extra_port_ids").$type<string[]>().notNull().default([]),
     state: instanceState("state").notNull().default("creating"),
     /** Why the instance is failed, in words a person can act on. */
     stateReason: text("state_reason"),

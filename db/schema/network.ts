@@ -13,6 +13,7 @@ import {
   integer,
   jsonb,
   macaddr,
+  type AnyPgColumn,
   pgEnum,
   pgTable,
   primaryKey,
@@ -22,6 +23,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { createdAt, updatedAt, uuidPk, nameAndDescription, timestamps } from "./columns";
+import { instances } from "./compute";
 import { nodes } from "./hardware";
 import { tenantRef, tenants } from "./tenancy";
 
@@ -105,6 +107,11 @@ export const ports = pgTable(
     mac: macaddr("mac").notNull(),
     nodeId: uuid("node_id").references(() => nodes.id, { onDelete: "set null" }),
     dpuFunction: text("dpu_function"),
+    // The instance this port is a NIC of, and its place among the instance's NICs: 0 is the primary (instances.port_id,
+    // the agent's i-<instance>-nic0), others were asked for at create or hot-plugged later (agent name
+    // i-<instance>-nic<index>). An index is never reused while the instance lives, so an agent NIC name stays stable.
+    instanceId: uuid("instance_id").references((): AnyPgColumn => instances.id, { onDelete: "set null" }),
+    nicIndex: integer("nic_index"),
     // The desired rules version: bumped, in the transaction of the change, whenever the port's compiled rule set may
     // have changed (group attach/detach, a rule of one of its groups, a member of a remote group).
     rulesVersion: integer("rules_version").notNull().default(1),
@@ -125,6 +132,8 @@ export const ports = pgTable(
     // The reconciler's work list: bound ports whose DPU is behind.
     index("ports_rules_pending_idx").on(t.nodeId).where(sql`${t.appliedRulesVersion} < ${t.rulesVersion} and ${t.nodeId} is not null`),
     uniqueIndex("ports_mac_uq").on(t.mac),
+    uniqueIndex("ports_instance_nic_uq").on(t.instanceId, t.nicIndex).where(sql`${t.instanceId} is not null`),
+    check("ports_nic_index", sql`(${t.instanceId} is null) = (${t.nicIndex} is null) and (${t.nicIndex} is null or ${t.nicIndex} between 0 and 15)`),
     uniqueIndex("ports_tenant_name_uq").on(t.tenantId, sql`lower(${t.name})`),
     index("ports_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
     index("ports_subnet_idx").on(t.subnetId),

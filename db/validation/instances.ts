@@ -39,6 +39,23 @@ export const userDataRule = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** An address typed by a person: empty means "the subnet's next free one" (IPAM checks the rest). */
+const optionalAddress = z.string().trim().max(45, "Not an IP address").optional();
+
+/** One NIC of the create input: a subnet of any of the tenant's VPCs, optionally a fixed address, its groups. */
+export const nicSpecSchema = z
+  .object({
+    subnetId: z.uuid("Choose a subnet"),
+    address: optionalAddress,
+    securityGroupIds: z.array(z.uuid()).max(16, "At most 16 security groups").default([]),
+  })
+  .strict();
+
+/** Add a NIC to an instance (the same fields as one NIC of the create). */
+export const nicAddSchema = nicSpecSchema;
+/** Move a NIC to another subnet (a new address from it; the groups follow, or the new VPC's default group). */
+export const nicMoveSchema = z.object({ subnetId: z.uuid("Choose a subnet"), address: optionalAddress }).strict();
+
 export const instanceCreateSchema = z
   .object({
     name: instanceNameRule,
@@ -47,14 +64,22 @@ export const instanceCreateSchema = z
     imageId: z.uuid("Choose an image"),
     /** Defaults to the image's minimum size. */
     systemVolumeSizeGiB: z.int().min(1, "At least 1 GiB").max(16_384, "At most 16 TiB").optional(),
-    subnetId: z.uuid("Choose a subnet"),
+    /** The primary NIC's subnet (NIC 0) when `nics` is not given. */
+    subnetId: z.uuid("Choose a subnet").optional(),
     securityGroupIds: z.array(z.uuid()).max(16, "At most 16 security groups").default([]),
+    /** Every NIC in order (the first is the primary, eth0): instead of subnetId / securityGroupIds. */
+    nics: z.array(nicSpecSchema).min(1, "At least one NIC").max(8, "At most 8 NICs").optional(),
     sshKeyIds: z.array(z.uuid()).max(32, "At most 32 SSH keys").default([]),
     userData: userDataRule,
     recoveryPolicy: z.enum(["manual", "reprovision"]).default("manual"),
     /** Existing data volumes of the tenant to attach from the first boot. */
     dataVolumeIds: z.array(z.uuid()).max(16, "At most 16 data volumes").default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.nics && v.subnetId && v.nics[0]!.subnetId !== v.subnetId)
+      ctx.addIssue({ code: "custom", path: ["subnetId"], message: "Give the primary NIC's subnet once: in nics[0] or in subnetId" });
+    if (!v.nics && !v.subnetId) ctx.addIssue({ code: "custom", path: ["subnetId"], message: "Choose a subnet" });
+  });
 
 export type InstanceCreate = z.infer<typeof instanceCreateSchema>;

@@ -22,6 +22,7 @@ import { snapshotsRouter } from "./routers/snapshots";
 import { storageRouter } from "./routers/storage";
 import { volumesRouter } from "./routers/volumes";
 import { instanceActionProcedures } from "./routers/instance-actions";
+import { instanceNicProcedures } from "./routers/instance-nics";
 import { instanceRecoveryProcedures } from "./routers/instance-recovery";
 import { instanceProcedures } from "./routers/instances";
 import { tenantOperationsRouter } from "./routers/tenant-operations";
@@ -54,7 +55,7 @@ export const appRouter = createTRPCRouter({
   snapshots: snapshotsRouter,
   images: imagesRouter,
   // One router over three files: its own procedures, volumes/backup/rebuild, operator recovery.
-  instances: createTRPCRouter({ ...instanceProcedures, ...instanceActionProcedures, ...instanceRecoveryProcedures }),
+  instances: createTRPCRouter({ ...instanceProcedures, ...instanceActionProcedures, ...instanceRecoveryProcedures, ...instanceNicProcedures }),
   activity: activityRouter,
   tenantOperations: tenantOperationsRouter,
   webhooks: webhooksRouter,

@@ -68,6 +68,16 @@ add("post", `${T}/instances/{id}/stop`, "instances.stop", "stopInstance", "Shut 
 add("post", `${T}/instances/{id}/reboot`, "instances.reboot", "rebootInstance", "Reboot an instance", S.accepted, { status: 202 });
 add("post", `${T}/instances/{id}/volumes`, "instances.attachVolume", "attachVolume", "Hot-attach a data volume", S.accepted, { status: 202 });
 add("delete", `${T}/instances/{id}/volumes/{volumeId}`, "instances.detachVolume", "detachVolume", "Detach a data volume", S.accepted, { status: 202 });
+add("get", `${T}/instances/{id}/nics`, "instances.nics", "listInstanceNics", "List an instance's NICs (primary first)", S.instanceNics);
+add("post", `${T}/instances/{id}/nics`, "instances.addNic", "addInstanceNic", "Hot-add a NIC (subnet, optional fixed address, security groups)", S.accepted, {
+  status: 202,
+});
+add("delete", `${T}/instances/{id}/nics/{portId}`, "instances.removeNic", "removeInstanceNic", "Hot-remove a NIC (not the primary)", S.accepted, {
+  status: 202,
+});
+add("post", `${T}/instances/{id}/nics/{portId}/move`, "instances.moveNic", "moveInstanceNic", "Move a NIC to another subnet (new address)", S.accepted, {
+  status: 202,
+});
 add("post", `${T}/instances/{id}/backup`, "instances.backup", "backupInstance", "Back the system disk up into a tenant image", S.accepted, {
   status: 202,
   idempotent: true,

@@ -91,6 +91,23 @@ export const instanceDetail = instance
   })
   .meta({ id: "InstanceDetail" });
 
+export const instanceNic = z
+  .looseObject({
+    portId: id,
+    index: z.number().int().meta({ description: "0 is the primary NIC (eth0); eth<index> in the guest" }),
+    mac: z.string(),
+    address: nullableText,
+    subnetId: id,
+    subnetName: z.string(),
+    subnetCidr: z.string(),
+    vpcId: id,
+    vpcName: z.string(),
+    groups: z.array(z.looseObject({ id, name: z.string() })),
+    bound: z.boolean().meta({ description: "The NIC exists on the instance's DPU" }),
+  })
+  .meta({ id: "InstanceNic" });
+export const instanceNics = z.array(instanceNic).meta({ id: "InstanceNics" });
+
 export const consoleUrl = z
   .object({ url: z.string().meta({ description: "WebSocket URL of the instance's serial console (authenticate with the same token)" }) })
   .meta({ id: "ConsoleUrl" });

@@ -42,7 +42,7 @@ export async function rulesStatusOf(db: Db | Tx, portIds: string[]): Promise<Rul
            array_agg(distinct d.name order by d.name) filter (where p.applied_rules_version < p.rules_version and d.name is not null) as failing,
            max(p.rules_error) filter (where p.applied_rules_version < p.rules_version) as last_error
       from ports p
-      join instances i on i.port_id = p.id and i.state in (${liveNicStates()})
+      join instances i on i.id = p.instance_id and i.state in (${liveNicStates()})
       left join nodes d on d.id = p.rules_error_dpu_id
      where p.node_id is not null and p.id in (${ids})`);
   const row = r.rows[0]!;

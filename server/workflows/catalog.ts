@@ -211,6 +211,26 @@ export const catalog = {
     steps: RECOVER_STEPS,
   }),
   instanceRecoveryCheck: workflow<[]>()("instance.recovery_check", "instances"),
+  // NICs of a running or stopped instance (server/workflows/instance-nics.ts): the router records the port and its
+  // address (so a taken address is a field error), the workflow puts the NIC on the DPU and the seed follows.
+  instanceNicAttach: operation<[instanceId: string, opId: OperationId, portId: string]>()({
+    name: "instance.nic_attach",
+    queue: "instances",
+    target: "instance",
+    steps: ["reserve address", "create NIC", "update cloud-init", "mark attached"],
+  }),
+  instanceNicDetach: operation<[instanceId: string, opId: OperationId, portId: string]>()({
+    name: "instance.nic_detach",
+    queue: "instances",
+    target: "instance",
+    steps: ["remove NIC", "release address and port", "update cloud-init", "mark detached"],
+  }),
+  instanceNicMove: operation<[instanceId: string, opId: OperationId, portId: string, allocationId: string]>()({
+    name: "instance.nic_move",
+    queue: "instances",
+    target: "instance",
+    steps: ["reserve new address", "remove NIC", "switch subnet", "create NIC", "update cloud-init", "mark moved"],
+  }),
 
   // Nodes (server/workflows/nodes.ts). Power steps are discovered at run time (they depend on the node's kind).
   nodeEnrollBulk: operation<[opId: OperationId, sealedCsv: string, actor: BulkActor]>()({

@@ -243,6 +243,9 @@ const cur = {
   nodeId: "",
   dpuId: "",
   firmware: 0,
+  /** The hot-added NIC of the NIC runs (eth1), and the second subnet it is moved to. */
+  nicPortId: "",
+  otherSubnetId: "",
 };
 const succeeded = (op: Operation, at: string) => {
   expect(op.error, at).toBeNull();
@@ -327,6 +330,56 @@ const recoverRun = (label: string, noKills = false): Run => ({
     cur.hostId = inst.nodeId!;
   },
 });
+
+/** The instance's NICs: its ports by NIC index, and the NIC names on its DPU. */
+async function nicsOf(instanceId: string) {
+  const ports = await db.select().from(s.ports).where(eq(s.ports.instanceId, instanceId));
+  const onDpu = Object.values(await agentObjects(instanceId))
+    .flat()
+    .filter((n) => n.includes("-nic"));
+  return { ports: ports.sort((a, b) => a.nicIndex! - b.nicIndex!), onDpu: onDpu.sort() };
+}
+/** A tenant's NIC change on the current instance; `check` says where eth1 is afterwards (null: gone). */
+const nicRun = (entry: Pick<OperationEntry, "name">, label: string, start: () => Promise<string>, eth1: null | (() => string), fault?: string[]): Run => ({
+  entry,
+  label,
+  fault,
+  start,
+  async check(op, at) {
+    if (fault) failedOnTheDpu(op, at);
+    else succeeded(op, at);
+    if (!eth1) {
+      await expectLive(cur.instanceId, "running", at);
+      return;
+    }
+    const n = await nicsOf(cur.instanceId);
+    expect(
+      n.ports.map((p) => [p.nicIndex, p.id === cur.nicPortId ? "eth1" : "primary"]),
+      at,
+    ).toEqual([
+      [0, "primary"],
+      [1, "eth1"],
+    ]);
+    expect(n.ports[1]!.subnetId, at).toBe(eth1());
+    expect(n.onDpu, at).toEqual([`i-${cur.instanceId}-nic0`, `i-${cur.instanceId}-nic1`]);
+    expect(await db.select().from(s.ipAllocations).where(eq(s.ipAllocations.tenantId, fx.tenant.id)), at).toHaveLength(2);
+  },
+});
+async function addNic() {
+  const r = await tenant().instances.addNic({ tenant: T(), id: cur.instanceId, subnetId: L.subnetId });
+  const [p] = await db
+    .select()
+    .from(s.ports)
+    .where(and(eq(s.ports.instanceId, cur.instanceId), eq(s.ports.nicIndex, 1)));
+  cur.nicPortId = p?.id ?? "";
+  return r.operationId;
+}
+async function otherSubnet() {
+  cur.otherSubnetId ||= (
+    await callerAs(fx, "tenantAdmin").subnets.create({ tenant: T(), vpcId: L.vpcId, name: uniq("nic-move"), cidr: "10.1.32.0/24" } as never)
+  ).id;
+  return cur.otherSubnetId;
+}
 
 const runs = {
   create: {
@@ -461,6 +514,21 @@ const runs = {
       await sameNetworkIdentity(at);
     },
   },
+  // NICs: eth1 hot-added, moved to another subnet, removed (back to one NIC); an add the DPU refuses, undone.
+  nicAttach: nicRun(catalog.instanceNicAttach, "instance.nic_attach", addNic, () => L.subnetId),
+  nicMove: nicRun(
+    catalog.instanceNicMove,
+    "instance.nic_move",
+    async () => (await tenant().instances.moveNic({ tenant: T(), id: cur.instanceId, portId: cur.nicPortId, subnetId: await otherSubnet() })).operationId,
+    () => cur.otherSubnetId,
+  ),
+  nicDetach: nicRun(
+    catalog.instanceNicDetach,
+    "instance.nic_detach",
+    async () => (await tenant().instances.removeNic({ tenant: T(), id: cur.instanceId, portId: cur.nicPortId })).operationId,
+    null,
+  ),
+  nicAttachFailing: nicRun(catalog.instanceNicAttach, "instance.nic_attach refused by the DPU", addNic, null, ["createNic"]),
   // The operator's retry of that failed recover brings the instance up on the spare (its steps are the recover's).
   recoverRetry: recoverRun("instance.recover retried after a failed one", true),
   enroll: {
@@ -570,6 +638,8 @@ function plan(once = false): Planned[] {
     [r.stop, r.start, r.reboot],
     [r.attach, r.backup, r.detach],
     [r.attachFailing],
+    [r.nicAttach, r.nicMove, r.nicDetach],
+    [r.nicAttachFailing],
     [r.rebuild],
     [r.rebuildFailing],
     [r.recover],

@@ -7,7 +7,7 @@
 //
 // Parallel branches are each ONE durable step: DBOS numbers steps in the order they start, and sequential steps
 // inside concurrent branches would start in a timing-dependent order that a recovery could not replay.
-import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, ne, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Db, getDb, type Tx } from "@/db/client";
 import {
@@ -43,6 +43,7 @@ import { recordEvent } from "./events";
 import { finishOperation, markStep, opStep } from "./operations";
 import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { randomMac } from "@/server/services/network";
+import { type InstanceNic, instanceNics, nicAgentName } from "@/server/services/instance-nics";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
 export { AbortedByOperator };
@@ -65,7 +66,8 @@ export const systemVolumeName = (instanceId: string, volumeRowId: string) => `sy
 export const agentNames = {
   boot: (instanceId: string) => `i-${instanceId}-boot`,
   seed: (instanceId: string) => `i-${instanceId}-seed`,
-  nic: (instanceId: string) => `i-${instanceId}-nic0`,
+  /** NIC `index` of the instance (0: the primary); see server/services/instance-nics.ts. */
+  nic: (instanceId: string, index = 0) => nicAgentName(instanceId, index),
   data: (volumeId: string) => `v-${volumeId}`,
 };
 
@@ -202,6 +204,8 @@ async function ensurePort(instanceId: string): Promise<{ portId: string; mac: st
           name: `${inst.name}-eth0-${instanceId.slice(0, 8)}`,
           description: `Primary NIC of instance ${inst.name}`,
           mac,
+          instanceId,
+          nicIndex: 0,
         })
         .returning({ id: ports.id });
       portId = p!.id;
@@ -314,7 +318,89 @@ async function sub<R>(opId: string | null, name: string, fn: () => Promise<R>, d
   return r;
 }
 
-/** Branch "network": port + address → cloud-init seed → NIC with the compiled security rules. */
+/**
+ * The instance's cloud-init seed from its rows: meta-data, user data, and network-config listing every NIC by MAC
+ * (the primary with the default route and DNS; the others with their address only), for the next boot.
+ */
+export async function instanceSeed(instanceId: string) {
+  const db = getDb();
+  const inst = await loadInstance(instanceId);
+  const nics = (await instanceNics(db, instanceId)).filter((n) => n.address !== null);
+  const [primary, ...others] = nics;
+  if (!primary || primary.index !== 0) throw new ProvisionError("The instance's primary NIC has no address.");
+  const keys = inst.sshKeyIds.length
+    ? await db.select({ k: sshKeys.publicKey, c: sshKeys.comment }).from(sshKeys).where(inArray(sshKeys.id, inst.sshKeyIds))
+    : [];
+  return renderCidata({
+    instanceId: inst.id,
+    hostname: inst.name,
+    userData: inst.userData,
+    sshPublicKeys: keys.map((k) => (k.c ? `${k.k} ${k.c}` : k.k)),
+    mac: primary.mac,
+    address: primary.address!,
+    subnetCidr: primary.subnetCidr,
+    gateway: primary.gateway,
+    dns: primary.dns,
+    extraNics: others.map((n) => ({ index: n.index, mac: n.mac, address: n.address!, subnetCidr: n.subnetCidr })),
+  });
+}
+
+/**
+ * Publishes the instance's seed on its DPU: PUT, and when the agent holds an older one (409), DELETE and PUT again. A
+ * running guest reads it at its next boot.
+ */
+export async function publishSeed(instanceId: string, pl: Placement): Promise<string> {
+  const seed = await instanceSeed(instanceId);
+  const name = agentNames.seed(instanceId);
+  try {
+    await pl.agent.putCidata(name, seed);
+    return "published";
+  } catch (e) {
+    if ((e as { status?: number }).status !== 409) throw e;
+    await pl.agent.deleteCidata(name);
+    await pl.agent.putCidata(name, seed);
+    return "replaced";
+  }
+}
+
+/** One NIC on the DPU with its compiled rules; the port records where it is (host, function) and the rules pushed. */
+export async function plugNic(instanceId: string, nic: Pick<InstanceNic, "portId" | "index" | "mac" | "vlanId" | "vni">, pl: Placement) {
+  const db = getDb();
+  // The desired version read before compiling: the rules pushed are at least that new (the rules reconciler,
+  // ./rules.ts, takes over once the instance is live and pushes whatever changed since).
+  const [{ desired }] = (await db.select({ desired: ports.rulesVersion }).from(ports).where(eq(ports.id, nic.portId))) as [{ desired: number }];
+  const rules = compileRuleSet(await loadCompileInput(db, nic.portId));
+  const network = nic.vlanId ? { type: "vlan" as const, vlanId: nic.vlanId } : { type: "vxlan" as const, vni: nic.vni };
+  const name = agentNames.nic(instanceId, nic.index);
+  const put = await pl.agent.putNic(name, { mac: nic.mac, network, rules });
+  const fn = (put as { function?: { bdf?: string; address?: string } }).function;
+  await db
+    .update(ports)
+    .set({
+      nodeId: pl.host.id,
+      dpuFunction: fn?.bdf ?? fn?.address ?? name,
+      appliedRulesVersion: desired,
+      rulesAppliedHash: typeof put.rulesHash === "string" ? put.rulesHash : null,
+      rulesAppliedAt: new Date(),
+      rulesError: null,
+      rulesErrorDpuId: null,
+      rulesAttempts: 0,
+      rulesRetryAt: null,
+    })
+    .where(eq(ports.id, nic.portId));
+}
+
+/** Takes one NIC off the DPU (404 counts as gone) and marks its port unbound. */
+export async function unplugNic(instanceId: string, portId: string, index: number, pl: Placement | null): Promise<string> {
+  if (pl) await pl.agent.deleteNic(agentNames.nic(instanceId, index));
+  await getDb()
+    .update(ports)
+    .set({ nodeId: null, dpuFunction: null, appliedRulesVersion: 0, rulesAppliedHash: null, rulesError: null, rulesErrorDpuId: null, rulesAttempts: 0 })
+    .where(eq(ports.id, portId));
+  return pl ? "removed from the DPU" : "no host held";
+}
+
+/** Branch "network": primary port + address → cloud-init seed (every NIC) → every NIC with its compiled security rules. */
 async function attachNetwork(instanceId: string, opId: string | null) {
   const db = getDb();
   const port = await sub(
@@ -326,50 +412,22 @@ async function attachNetwork(instanceId: string, opId: string | null) {
   const inst = await loadInstance(instanceId);
   const pl = await placement(inst);
   if (!pl) throw new ProvisionError("The instance holds no host.");
-  const { seed, subnet, vpc } = await sub(opId, "render cloud-init", async () => {
-    const [subnet] = await db.select().from(subnets).where(eq(subnets.id, inst.subnetId!));
-    if (!subnet) throw new ProvisionError("The instance's subnet no longer exists.");
-    const [vpc] = await db.select({ vni: vpcs.vni }).from(vpcs).where(eq(vpcs.id, subnet.vpcId));
-    const keys = inst.sshKeyIds.length
-      ? await db.select({ k: sshKeys.publicKey, c: sshKeys.comment }).from(sshKeys).where(inArray(sshKeys.id, inst.sshKeyIds))
-      : [];
-    const seed = renderCidata({
-      instanceId: inst.id,
-      hostname: inst.name,
-      userData: inst.userData,
-      sshPublicKeys: keys.map((k) => (k.c ? `${k.k} ${k.c}` : k.k)),
-      mac: port.mac,
-      address: port.address,
-      subnetCidr: subnet.cidr,
-      gateway: subnet.gateway.replace(/\/\d+$/, ""),
-      dns: subnet.dnsServers,
-    });
-    return { seed, subnet, vpc: vpc! };
-  });
-  await sub(opId, "attach cloud-init seed", () => pl.agent.putCidata(agentNames.seed(instanceId), seed));
-  await sub(opId, "create NIC with rules", async () => {
-    // The desired version read before compiling: the rules pushed are at least that new (the rules reconciler,
-    // ./rules.ts, takes over once the instance is live and pushes whatever changed since).
-    const [{ desired }] = (await db.select({ desired: ports.rulesVersion }).from(ports).where(eq(ports.id, port.portId))) as [{ desired: number }];
-    const rules = compileRuleSet(await loadCompileInput(db, port.portId));
-    const network = subnet.vlanId ? { type: "vlan" as const, vlanId: subnet.vlanId } : { type: "vxlan" as const, vni: vpc.vni };
-    const nic = await pl.agent.putNic(agentNames.nic(instanceId), { mac: port.mac, network, rules });
-    const fn = (nic as { function?: { bdf?: string; address?: string } }).function;
-    await db
-      .update(ports)
-      .set({
-        nodeId: pl.host.id,
-        dpuFunction: fn?.bdf ?? fn?.address ?? agentNames.nic(instanceId),
-        appliedRulesVersion: desired,
-        rulesAppliedHash: typeof nic.rulesHash === "string" ? nic.rulesHash : null,
-        rulesAppliedAt: new Date(),
-        rulesError: null,
-        rulesErrorDpuId: null,
-        rulesAttempts: 0,
-        rulesRetryAt: null,
-      })
-      .where(eq(ports.id, port.portId));
-  });
+  await sub(opId, "render cloud-init", () => instanceSeed(instanceId));
+  // Replaced when the DPU holds an older seed (a rebuild or recovery after the NICs changed).
+  await sub(opId, "attach cloud-init seed", () => publishSeed(instanceId, pl));
+  await sub(
+    opId,
+    "create NIC with rules",
+    async () => {
+      const nics = await instanceNics(db, instanceId);
+      for (const nic of nics) {
+        if (nic.portId !== port.portId && !nic.address) continue;
+        await plugNic(instanceId, nic, pl);
+      }
+      return nics.length;
+    },
+    (n) => (n > 1 ? `${n} NICs` : undefined),
+  );
 }
 
 /** Branch "disk": clone the system volume → export it to the DPU → the agent attaches it as the boot disk. */
@@ -518,8 +576,13 @@ async function powerOff(host: NodeRow, bestEffort = false): Promise<string> {
 async function detachFromDpu(instanceId: string, pl: Placement, bestEffort = false): Promise<string> {
   const db = getDb();
   const data = await db.select({ volumeId: volumeAttachments.volumeId }).from(volumeAttachments).where(eq(volumeAttachments.instanceId, instanceId));
+  const nics = await db
+    .select({ index: ports.nicIndex })
+    .from(ports)
+    .where(and(eq(ports.instanceId, instanceId), isNotNull(ports.nicIndex)));
+  const nicIndexes = [...new Set([0, ...nics.map((n) => n.index!)])];
   const work = [
-    () => pl.agent.deleteNic(agentNames.nic(instanceId)),
+    ...nicIndexes.map((i) => () => pl.agent.deleteNic(agentNames.nic(instanceId, i))),
     () => pl.agent.deleteCidata(agentNames.seed(instanceId)),
     () => pl.agent.deleteDisk(agentNames.boot(instanceId)),
     ...data.map((d) => () => pl.agent.deleteDisk(agentNames.data(d.volumeId))),
@@ -587,15 +650,18 @@ async function ignoreGone(fn: () => Promise<unknown>) {
   }
 }
 
-/** Releases the instance's address and deletes its port. */
+/** Releases the addresses of the instance's NICs and deletes their ports (the primary and any other). */
 async function releasePort(instanceId: string) {
   const db = getDb();
   await db.transaction(async (tx) => {
     const [inst] = await tx.select({ portId: instances.portId }).from(instances).where(eq(instances.id, instanceId)).for("update");
-    if (!inst?.portId) return;
-    await releasePortAddress(tx, inst.portId);
+    if (!inst) return;
+    const held = await tx.select({ id: ports.id }).from(ports).where(eq(ports.instanceId, instanceId));
+    const ids = [...new Set([...(inst.portId ? [inst.portId] : []), ...held.map((p) => p.id)])];
+    if (!ids.length) return;
+    for (const id of ids) await releasePortAddress(tx, id);
     await tx.update(instances).set({ portId: null }).where(eq(instances.id, instanceId));
-    await tx.delete(ports).where(eq(ports.id, inst.portId));
+    await tx.delete(ports).where(inArray(ports.id, ids));
   });
 }
 

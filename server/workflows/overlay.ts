@@ -66,7 +66,7 @@ export async function desiredOverlays(): Promise<Desired[]> {
     select distinct v.vni as "vni", d.id as "dpuId", d.name as "dpuName", d.underlay_ip as "underlayIp",
            d.agent_url as "agentUrl", d.agent_token as "agentToken"
       from ports p
-      join instances i on i.port_id = p.id and i.state in (${liveNicStates()})
+      join instances i on i.id = p.instance_id and i.state in (${liveNicStates()})
       join subnets s on s.id = p.subnet_id and s.vlan_id is null
       join vpcs v on v.id = s.vpc_id
       join nodes d on d.parent_node_id = p.node_id and d.kind = 'dpu'

@@ -3,6 +3,7 @@
 // they are stored with each run, and the catalog, ./catalog.ts, fixes them). The engine imports no workflow module.
 import type { WorkflowRegistry } from "./engine";
 import { attachVolumeWorkflow, backupInstance, detachVolumeWorkflow, rebuildInstance } from "./instance-actions";
+import { attachNicWorkflow, detachNicWorkflow, moveNicWorkflow } from "./instance-nics";
 import { recoverInstance, recoveryCheckWorkflow, recoverySchedule } from "./instance-recovery";
 import { createInstance, deleteInstance, powerInstance } from "./instances";
 import { storageReconcileSchedule } from "./maintenance";
@@ -23,6 +24,9 @@ export const workflows: WorkflowRegistry = {
     rebuildInstance,
     recoverInstance,
     recoveryCheckWorkflow,
+    attachNicWorkflow,
+    detachNicWorkflow,
+    moveNicWorkflow,
     bulkEnroll,
     inspectNode,
     powerNode,

@@ -37,6 +37,7 @@ export const RULES_SWEEP_S = 5;
 
 type Target = {
   portId: string;
+  nicIndex: number;
   instanceId: string;
   desired: number;
   applied: number;
@@ -55,12 +56,12 @@ type Target = {
 async function targets(pending: boolean): Promise<Target[]> {
   const due = pending ? sql`and p.applied_rules_version < p.rules_version and (p.rules_retry_at is null or p.rules_retry_at <= now())` : sql``;
   const rows = await getDb().execute<Target>(sql`
-    select p.id as "portId", i.id as "instanceId", p.rules_version as "desired", p.applied_rules_version as "applied",
+    select p.id as "portId", i.id as "instanceId", p.nic_index as "nicIndex", p.rules_version as "desired", p.applied_rules_version as "applied",
            p.rules_applied_hash as "appliedHash", p.rules_attempts as "attempts", p.mac::text as "mac",
            s.vlan_id as "vlanId", v.vni as "vni", d.id as "dpuId", d.name as "dpuName",
            d.agent_url as "agentUrl", d.agent_token as "agentToken"
       from ports p
-      join instances i on i.port_id = p.id and i.state in (${liveNicStates()})
+      join instances i on i.id = p.instance_id and i.state in (${liveNicStates()})
       join subnets s on s.id = p.subnet_id
       join vpcs v on v.id = s.vpc_id
       join nodes d on d.parent_node_id = p.node_id and d.kind = 'dpu'
@@ -111,7 +112,7 @@ async function auditAgents(): Promise<{ drifted: number; unreachable: string[] }
       const have = new Map(nics.map((n) => [n.name, n.rulesHash]));
       for (const t of group) {
         if (t.applied === 0) continue;
-        const hash = have.get(agentNames.nic(t.instanceId));
+        const hash = have.get(agentNames.nic(t.instanceId, t.nicIndex));
         if (hash !== undefined && hash === t.appliedHash) continue;
         const r = await db
           .update(ports)
@@ -158,7 +159,7 @@ async function compilerFor(ts: Target[]): Promise<Compiled> {
 async function push(t: Target, compiled: Compiled): Promise<string> {
   const rules = await compiled(t.portId);
   const agent = agentOf(t);
-  const name = agentNames.nic(t.instanceId);
+  const name = agentNames.nic(t.instanceId, t.nicIndex);
   let nic: Record<string, unknown>;
   try {
     nic = await agent.putNicRules(name, rules);

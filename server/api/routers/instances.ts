@@ -2,7 +2,7 @@
 // operation in the request's transaction), and the operators' list across tenants.
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
-import { images, instances, instanceState, nodes, operations, pools, securityGroups, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
+import { images, instances, instanceState, nodes, operations, pools, ports, sshKeys, tenants, volumeAttachments, volumes } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions } from "@/domain/instance-rules";
@@ -15,7 +15,7 @@ import { listPage, pageInput } from "../pagination";
 import { operatorProcedure, tenantProcedure } from "../trpc";
 import { type Ctx, enforceCreateQuota, lockInstance, notFound, prepareCreate, refuse, bootImage } from "@/server/services/instances";
 import { matchesText } from "@/server/lib/like";
-import { tenantSubnet } from "@/server/services/network";
+import { createNicPort, resolveNic } from "@/server/services/instance-nics";
 import { INITIAL_INSTANCE_STATE } from "@/domain/instance-lifecycle";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 import { transact } from "../transact";
@@ -137,11 +137,12 @@ export const instanceProcedures = {
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
       const [row] = await ctx.db
-        .select({ portId: instances.portId, extra: instances.extraPortIds })
+        .select({ portId: instances.portId })
         .from(instances)
         .where(and(eq(instances.id, input.id), eq(instances.tenantId, ctx.tenant.id)));
       if (!row) throw notFound();
-      return rulesStatusOf(ctx.db, [...(row.portId ? [row.portId] : []), ...row.extra]);
+      const all = await ctx.db.select({ id: ports.id }).from(ports).where(eq(ports.instanceId, input.id));
+      return rulesStatusOf(ctx.db, [...new Set([...(row.portId ? [row.portId] : []), ...all.map((p) => p.id)])]);
     }),
 
   /** Pools as flavours: size of their hosts, how many are free, the largest system volume. */
@@ -171,29 +172,16 @@ export const instanceProcedures = {
         throw fieldError("systemVolumeSizeGiB", `Image ${image.name} needs a system volume of at least ${image.minSizeGiB} GiB.`, "BAD_REQUEST");
       if (size > flavor.maxSystemVolumeGiB)
         throw fieldError("systemVolumeSizeGiB", `Pool ${flavor.name} allows system volumes up to ${flavor.maxSystemVolumeGiB} GiB.`, "BAD_REQUEST");
-      const subnet = await tenantSubnet(ctx.db, ctx.tenant.id, input.subnetId).catch(() => {
-        throw fieldError("subnetId", "No such subnet in this tenant.", "BAD_REQUEST");
-      });
-      // Security groups: the tenant's, of the subnet's VPC; none given → the VPC's default group.
-      let groupIds = [...new Set(input.securityGroupIds)];
-      if (groupIds.length) {
-        const found = await ctx.db
-          .select({ id: securityGroups.id, vpcId: securityGroups.vpcId, name: securityGroups.name })
-          .from(securityGroups)
-          .where(and(inArray(securityGroups.id, groupIds), eq(securityGroups.tenantId, ctx.tenant.id)));
-        for (const id of groupIds) {
-          const g = found.find((f) => f.id === id);
-          if (!g) throw fieldError("securityGroupIds", "No such security group.", "BAD_REQUEST");
-          if (g.vpcId !== subnet.vpcId)
-            throw fieldError("securityGroupIds", `Security group ${g.name} belongs to another VPC than subnet ${subnet.name}.`, "BAD_REQUEST");
-        }
-      } else {
-        const [def] = await ctx.db
-          .select({ id: securityGroups.id })
-          .from(securityGroups)
-          .where(and(eq(securityGroups.vpcId, subnet.vpcId), eq(securityGroups.isDefault, true)));
-        groupIds = def ? [def.id] : [];
+      // The NICs in order: `nics` as given, or today's single NIC from subnetId / securityGroupIds. Each NIC's subnet
+      // may be in any of the tenant's VPCs; its groups are of that VPC (none given → the VPC's default group).
+      const asked = input.nics ?? [{ subnetId: input.subnetId!, securityGroupIds: input.securityGroupIds, address: undefined }];
+      const nics: (Awaited<ReturnType<typeof resolveNic>> & { address: string | null })[] = [];
+      for (const [i, nic] of asked.entries()) {
+        const field = input.nics ? { subnet: `nics.${i}.subnetId`, groups: `nics.${i}.securityGroupIds` } : { subnet: "subnetId", groups: "securityGroupIds" };
+        nics.push({ ...(await resolveNic(ctx.db, ctx.tenant.id, nic, field)), address: nic.address || null });
       }
+      const subnet = nics[0]!.subnet;
+      const groupIds = nics[0]!.groupIds;
       const keyIds = [...new Set(input.sshKeyIds)];
       if (keyIds.length) {
         const mine = await ctx.db
@@ -244,6 +232,22 @@ export const instanceProcedures = {
               state: INITIAL_INSTANCE_STATE,
             })
             .returning();
+          // Asked for NICs get their ports and addresses now (a taken fixed address is a field error); without `nics`
+          // the create workflow makes the primary port as it always did.
+          if (input.nics)
+            for (const [index, nic] of nics.entries()) {
+              const port = await createNicPort(tx, {
+                tenantId: ctx.tenant.id,
+                instanceId: inst!.id,
+                instanceName: inst!.name,
+                index,
+                subnet: nic.subnet,
+                groupIds: nic.groupIds,
+                address: nic.address,
+                addressField: `nics.${index}.address`,
+              });
+              if (index === 0) await tx.update(instances).set({ portId: port.portId }).where(eq(instances.id, inst!.id));
+            }
           const op = await prepareCreate(tx, inst!, image.logicalPoolId, dataIds, ctx.principal.email);
           await audit(tx, ctx, {
             action: "instance.create",
@@ -251,7 +255,7 @@ export const instanceProcedures = {
             targetId: inst!.id,
             targetName: inst!.name,
             tenantId: ctx.tenant.id,
-            details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, dataVolumes: dataIds.length },
+            details: { pool: flavor.name, image: image.name, systemVolumeSizeGiB: size, subnet: subnet.name, nics: nics.length, dataVolumes: dataIds.length },
           });
           // Last, so the tenant's quota row is locked only for the check and the commit.
           await enforceCreateQuota(tx, ctx.tenant.id, { instances: 1, cores: flavor.cores, ramGiB: flavor.ramGiB, systemGiB: size });

@@ -23,7 +23,7 @@ const v6 = { ...base, address: "fd00::5", subnetCidr: "fd00::/64", gateway: "fd0
 
 /** The network-config as this renderer says it, in the agent's YAML — without the agent's own rewrite of default
  *  routes (agent/network-config.ts, tested there), so these cases show the renderer alone is right. */
-function seedNetworkConfig(input: typeof base): string {
+function seedNetworkConfig(input: typeof base & Partial<Pick<Parameters<typeof renderCidata>[0], "extraNics">>): string {
   const spec = CidataSpecSchema.parse(renderCidata(input));
   return toYaml(spec.networkConfig as Record<string, unknown>);
 }
@@ -60,6 +60,16 @@ describe("renderCidata", () => {
     expect(spec.metaData["public-keys"]).toBeUndefined();
   });
 
+  it("lists every NIC by MAC: eth0 with the default route and DNS, the others with their address only", () => {
+    const spec = CidataSpecSchema.parse(
+      renderCidata({ ...base, extraNics: [{ index: 2, mac: "02:AB:00:00:00:03", address: "10.9.0.7", subnetCidr: "10.9.0.0/25" }] }),
+    );
+    const eths = spec.networkConfig?.network.ethernets ?? {};
+    expect(Object.keys(eths).sort()).toEqual(["eth0", "eth2"]);
+    expect(eths.eth2).toEqual({ match: { macaddress: "02:ab:00:00:00:03" }, addresses: ["10.9.0.7/25"], "set-name": "eth2" });
+    expect(eths.eth0?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.0.1" }]);
+  });
+
   it("names a DPU's initiator with a valid NQN the agent accepts", () => {
     const nqn = dpuHostNqn("5f0c6a1e-0000-4000-8000-000000000001");
     expect(nqn).toMatch(/^nqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+:.+$/);
@@ -69,6 +79,17 @@ describe("renderCidata", () => {
 describe("the seed's network-config under each cloud-init renderer (real cloud-init devel net-convert)", () => {
   it.each(RENDERERS)("IPv4 with %s: static address, default route via the gateway, DNS", async (renderer) => {
     expectRendered(renderer, await netConvert(seedNetworkConfig(base), renderer), { address: "10.0.0.5", prefix: 24, gateway: "10.0.0.1", dns: ["10.0.0.2"] });
+  });
+
+  it.each(RENDERERS)("two NICs with %s: each gets its address on its MAC, the default route stays on eth0", async (renderer) => {
+    const extra = { index: 1, mac: "02:ab:00:00:00:02", address: "10.9.0.7", subnetCidr: "10.9.0.0/25" };
+    const files = await netConvert(seedNetworkConfig({ ...base, extraNics: [extra] }), renderer);
+    expectRendered(renderer, files, { address: "10.0.0.5", prefix: 24, gateway: "10.0.0.1", dns: ["10.0.0.2"] });
+    const all = Object.values(files).join("\n");
+    expect(all).toMatch(/10\.9\.0\.7(\/25|\b)/);
+    // Matched by MAC (sysconfig and NetworkManager write it upper-case); no second default route.
+    expect(all.toLowerCase()).toContain(extra.mac);
+    expect(all).not.toContain("via 10.9.0.");
   });
 
   it.each(RENDERERS)("IPv6 with %s: static address, default gateway, DNS", async (renderer) => {

@@ -1,6 +1,7 @@
 // What an instance's cloud-init seed says, rendered from Anvil's records for the DPU agent's PUT /v1/cidata:
-// meta-data (instance-id, host name, the user's SSH keys), network-config v2 with a static address on the NIC
-// matched by MAC (the port's MAC, so the name the OS gives the interface doesn't matter), default route and DNS,
+// meta-data (instance-id, host name, the user's SSH keys), network-config v2 with a static address on each NIC
+// matched by MAC (the port's MAC, so the name the OS gives the interface doesn't matter; the primary NIC is eth0 with
+// the default route and DNS, the others eth<nic index> with their address only),
 // and the tenant's user data as given. Also the NVMe host NQN convention for a DPU's initiator.
 //
 // The default route is never written `to: default`: cloud-init 22.4 (Debian 12) accepts that only in its netplan
@@ -30,6 +31,18 @@ export interface CidataInput {
   gateway?: string | null;
   dns?: string[];
   mtu?: number;
+  /** The instance's other NICs (eth<index>), each matched by its MAC: a static address, no default route. */
+  extraNics?: { index: number; mac: string; address: string; subnetCidr: string }[];
+}
+
+/** One more NIC of the instance in network-config v2: matched by MAC, named eth<index>, its address only. */
+function extraEthernet(n: { mac: string; address: string; subnetCidr: string }) {
+  const [, prefix] = ipaddr.parseCIDR(n.subnetCidr);
+  return {
+    match: { macaddress: n.mac.toLowerCase() },
+    addresses: [`${n.address}/${prefix}`],
+    ...(ipaddr.parse(n.address).kind() === "ipv6" ? { "accept-ra": false } : {}),
+  };
 }
 
 export function renderCidata(i: CidataInput): CidataSpecInput {
@@ -56,6 +69,7 @@ export function renderCidata(i: CidataInput): CidataSpecInput {
             ...(i.mtu ? { mtu: i.mtu } : {}),
             ...(family === "ipv6" ? { "accept-ra": false } : {}),
           },
+          ...Object.fromEntries((i.extraNics ?? []).map((n) => [`eth${n.index}`, { ...extraEthernet(n), "set-name": `eth${n.index}` }])),
         },
       },
     },

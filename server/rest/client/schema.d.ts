@@ -106,6 +106,20 @@ export interface paths {
     /** The WebSocket URL of the instance's serial console */
     get: operations["getInstanceConsole"];
   };
+  "/tenants/{tenant}/instances/{id}/nics": {
+    /** List an instance's NICs (primary first) */
+    get: operations["listInstanceNics"];
+    /** Hot-add a NIC (subnet, optional fixed address, security groups) */
+    post: operations["addInstanceNic"];
+  };
+  "/tenants/{tenant}/instances/{id}/nics/{portId}": {
+    /** Hot-remove a NIC (not the primary) */
+    delete: operations["removeInstanceNic"];
+  };
+  "/tenants/{tenant}/instances/{id}/nics/{portId}/move": {
+    /** Move a NIC to another subnet (new address) */
+    post: operations["moveInstanceNic"];
+  };
   "/tenants/{tenant}/instances/{id}/reboot": {
     /** Reboot an instance */
     post: operations["rebootInstance"];
@@ -366,6 +380,31 @@ export interface components {
         })[];
       [key: string]: unknown;
     };
+    InstanceNic: {
+      address: string | null;
+      /** @description The NIC exists on the instance's DPU */
+      bound: boolean;
+      groups: {
+          /** Format: uuid */
+          id: string;
+          name: string;
+          [key: string]: unknown;
+        }[];
+      /** @description 0 is the primary NIC (eth0); eth<index> in the guest */
+      index: number;
+      mac: string;
+      /** Format: uuid */
+      portId: string;
+      subnetCidr: string;
+      /** Format: uuid */
+      subnetId: string;
+      subnetName: string;
+      /** Format: uuid */
+      vpcId: string;
+      vpcName: string;
+      [key: string]: unknown;
+    };
+    InstanceNics: components["schemas"]["InstanceNic"][];
     /** @description One page; pass nextCursor as cursor for the next page */
     InstancePage: {
       items: components["schemas"]["Instance"][];
@@ -2501,6 +2540,13 @@ export interface operations {
           /** Format: uuid */
           imageId: string;
           name: string;
+          nics?: {
+              address?: string;
+              /** @default [] */
+              securityGroupIds?: string[];
+              /** Format: uuid */
+              subnetId: string;
+            }[];
           /** Format: uuid */
           poolId: string;
           /**
@@ -2513,7 +2559,7 @@ export interface operations {
           /** @default [] */
           sshKeyIds?: string[];
           /** Format: uuid */
-          subnetId: string;
+          subnetId?: string;
           systemVolumeSizeGiB?: number;
           /** @default */
           userData?: string;
@@ -2822,6 +2868,312 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["ConsoleUrl"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** List an instance's NICs (primary first) */
+  listInstanceNics: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["InstanceNics"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Hot-add a NIC (subnet, optional fixed address, security groups) */
+  addInstanceNic: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          address?: string;
+          /** @default [] */
+          securityGroupIds?: string[];
+          /** Format: uuid */
+          subnetId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: long work started; poll the operation */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Accepted"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Hot-remove a NIC (not the primary) */
+  removeInstanceNic: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+        portId: string;
+      };
+    };
+    responses: {
+      /** @description Accepted: long work started; poll the operation */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Accepted"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Move a NIC to another subnet (new address) */
+  moveInstanceNic: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+        portId: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          address?: string;
+          /** Format: uuid */
+          subnetId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: long work started; poll the operation */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Accepted"];
         };
       };
       /** @description Bad input (the fields are named) */

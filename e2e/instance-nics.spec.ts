@@ -1,0 +1,69 @@
+// E2E: NICs of a running instance from the browser, against the production server and its lab. A tenant adds a NIC
+// (a taken address is shown on the address field; then the subnet's next free one), watches the operation succeed
+// with the instance still running and the NIC listed with its MAC, subnet and address, then removes it after a
+// confirmation; the primary NIC's Remove stays disabled with its reason. The dialog is driven from the keyboard.
+import { expect, type Page, test } from "@playwright/test";
+import { createInstance, loginAs } from "./helpers";
+
+test.describe.configure({ mode: "serial" });
+
+const suffix = Math.random().toString(36).slice(2, 6);
+const details = (page: Page) => page.getByRole("region", { name: "Instance details" });
+const latestOp = (page: Page) => page.getByRole("region", { name: "Latest operation" });
+const nics = (page: Page) => page.getByRole("table", { name: "NICs" });
+
+test("a tenant hot-adds a NIC to a running instance and removes it", async ({ page }) => {
+  test.setTimeout(180_000);
+  await loginAs(page, "acmeAdmin");
+  // Run alone, this spec may start before the demo images are built (the server seeds them as it starts).
+  await expect(async () => {
+    await page.goto("/t/acme/instances/new");
+    await page
+      .getByRole("radiogroup", { name: "Pool" })
+      .getByRole("radio", { name: /^general\b/ })
+      .check();
+    await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
+  }).toPass({ timeout: 150_000, intervals: [2000] });
+  await createInstance(page, `nics-${suffix}`, { pool: "general" });
+  await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });
+  const primary = (await page.getByTestId("instance-address").textContent())!;
+  await expect(nics(page).getByRole("row", { name: /eth0 · primary/ })).toContainText(primary);
+  await expect(nics(page).getByRole("button", { name: "Remove NIC eth0" })).toBeDisabled();
+
+  // Keyboard: focus "Add NIC", open with Enter; the subnet's taken address is an error on the address field.
+  await page.getByRole("button", { name: "Add NIC" }).focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: `Add a NIC to nics-${suffix}` });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Subnet").selectOption({ index: 1 });
+  await dialog.getByLabel("IP address (optional)").fill(primary);
+  await dialog.getByLabel("IP address (optional)").press("Enter");
+  await expect(dialog.getByLabel("IP address (optional)")).toHaveAttribute("aria-invalid", "true");
+  await expect(dialog).toContainText(`${primary} is already in use`);
+  await dialog.getByLabel("IP address (optional)").fill("");
+  await dialog.getByRole("button", { name: "Add NIC" }).click();
+  await expect(dialog).toBeHidden();
+
+  await expect(latestOp(page)).toContainText(/instance\.nic_attach.*succeeded/, { timeout: 60_000 });
+  const eth1 = nics(page).getByRole("row", { name: /eth1/ });
+  await expect(eth1).toContainText(/([0-9a-f]{2}:){5}[0-9a-f]{2}/);
+  await expect(eth1).toContainText(/10\.20\.1\.\d+/);
+  await expect(eth1).toContainText("default");
+  await expect(eth1).not.toContainText("not on the DPU");
+  await expect(details(page).getByTitle(/^State: running/)).toBeVisible(); // hot-plug: it kept running
+
+  await nics(page).getByRole("button", { name: "Remove NIC eth1" }).click();
+  const confirm = page.getByRole("dialog", { name: `Remove eth1 from nics-${suffix}?` });
+  await confirm.getByRole("button", { name: "Remove NIC" }).click();
+  await expect(latestOp(page)).toContainText(/instance\.nic_detach.*succeeded/, { timeout: 60_000 });
+  await expect(nics(page).getByRole("row", { name: /eth1/ })).toHaveCount(0);
+  await expect(details(page).getByTitle(/^State: running/)).toBeVisible();
+
+  // Leave the lab's host free for the other specs.
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+  await page
+    .getByRole("dialog", { name: `Delete instance nics-${suffix}?` })
+    .getByRole("button", { name: "Delete instance" })
+    .click();
+  await expect(page).toHaveURL(/\/t\/acme\/instances$/);
+});
