@@ -84,7 +84,12 @@ export const nicAgentName = (instanceId: string, index: number) => `i-${instance
 
 /** A NIC's subnet (the tenant's, any of its VPCs) and its security groups (the tenant's, of that subnet's VPC; none
  *  given → the VPC's default group). Field errors name `field` (and `field`'s groups). */
-export async function resolveNic(db: Db | Tx, tenantId: string, nic: { subnetId: string; securityGroupIds?: string[] }, field: { subnet: string; groups: string }) {
+export async function resolveNic(
+  db: Db | Tx,
+  tenantId: string,
+  nic: { subnetId: string; securityGroupIds?: string[] },
+  field: { subnet: string; groups: string },
+) {
   const subnet = await tenantSubnet(db, tenantId, nic.subnetId).catch(() => {
     throw invalid("No such subnet in this tenant.", field.subnet);
   });
@@ -121,7 +126,16 @@ type SubnetRow = typeof subnets.$inferSelect;
  */
 export async function createNicPort(
   tx: Tx,
-  o: { tenantId: string; instanceId: string; instanceName: string; index: number; subnet: SubnetRow; groupIds: string[]; address?: string | null; addressField: string },
+  o: {
+    tenantId: string;
+    instanceId: string;
+    instanceName: string;
+    index: number;
+    subnet: SubnetRow;
+    groupIds: string[];
+    address?: string | null;
+    addressField: string;
+  },
 ): Promise<{ portId: string; mac: string; address: string }> {
   const mac = randomMac();
   const [p] = await tx
