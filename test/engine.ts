@@ -1,6 +1,7 @@
 // Test helper: the real workflow engine for a workflow test file, with the fixtures, started before the file's tests
 // and stopped after them; optionally with a provisioning-ready instance lab (test/instance-lab.ts). Hooks a file
 // registers before calling these run before them and are torn down after them (e.g. simulators the engine drives).
+import { DBOS } from "@dbos-inc/dbos-sdk";
 import { afterAll, beforeAll } from "vitest";
 import { startEngine, stopEngine } from "../server/workflows/engine";
 import { startEngineClient, stopEngineClient } from "../server/workflows/engine-client";
@@ -9,8 +10,16 @@ import { uniq, useTestDb } from "./db";
 import { type Fixtures, makeFixtures } from "./fixtures";
 import { type InstanceLab, startInstanceLab } from "./instance-lab";
 
-const startWorkflows = (executor: string) =>
-  startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `${executor}-${uniq()}`, schedules: false });
+async function startWorkflows(executor: string) {
+  const executorId = `${executor}-${uniq()}`;
+  await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId, schedules: false });
+  // The test files share one database, and each file's engine has an executor id of its own that never comes back.
+  // A reconciler pass (rules, overlay: queues of concurrency 1) that an earlier file's engine had dequeued when it
+  // stopped stays PENDING under that dead executor and holds its queue for good — in production the replica
+  // heartbeats hand such work to a live replica. Passes are recomputed from the database, so the orphans go.
+  const orphans = await DBOS.listWorkflows({ queueName: ["rules", "overlay"], status: ["PENDING", "ENQUEUED"] });
+  for (const w of orphans) if (w.executorId && w.executorId !== executorId) await DBOS.cancelWorkflow(w.workflowID);
+}
 
 /**
  * The fixtures and the engine running every workflow in this process (executor id `<executor>-<random>`), with `env`

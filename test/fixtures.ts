@@ -155,6 +155,8 @@ export async function insertInstance(db: Db, values: Partial<typeof s.instances.
     .insert(s.instances)
     .values({ name: uniq("srv"), systemVolumeSizeGiB: 20, ...values })
     .returning();
+  // Its port is its primary NIC (eth0), as instances.create makes it.
+  if (values.portId) await db.update(s.ports).set({ instanceId: row!.id, nicIndex: 0 }).where(eq(s.ports.id, values.portId));
   return row!;
 }
 
