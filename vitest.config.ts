@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 // `npm test` runs two lanes side by side (scripts/test.sh): ANVIL_TEST_LANE=real runs only each project's `heavy`
-// files (they boot QEMU guests or spawn and SIGKILL worker processes by the dozen: minutes of CPU each), =main every
+// files (they boot QEMU guests: minutes of CPU each), =main every
 // other file; unset runs all. A new test of that weight goes in its project's `heavy` list.
 const lane = process.env.ANVIL_TEST_LANE;
 if (lane && lane !== "main" && lane !== "real") throw new Error(`ANVIL_TEST_LANE must be "main" or "real", got "${lane}"`);
@@ -42,11 +42,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "server",
-          ...inLane(
-            ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"],
-            ["test/real-ipmi.test.ts", "server/workflows/instance-crash.test.ts"],
-            ["test/layers.test.ts"],
-          ),
+          ...inLane(["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"], ["test/real-ipmi.test.ts"], ["test/layers.test.ts"]),
           globalSetup: ["test/global-setup.ts"],
           // The lab, simulators and agents the tests talk to are on loopback, which the management-network policy
           // refuses by default (server/lib/mgmt-network.ts); the policy's own tests set these per case.

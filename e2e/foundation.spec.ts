@@ -1,25 +1,22 @@
 // Foundation E2E: sign-in per role, pools create/edit/delete, viewer refused (UI and server),
 // tenant users get not-found under /ops, tenant switching, theme, sign-out.
 import { expect, test } from "@playwright/test";
-import { loginAs, submitDialog, toast } from "./helpers";
+import { loginAs, signOut, submitDialog, toast } from "./helpers";
 
 test("each role signs in and lands where it works", async ({ page }) => {
   await loginAs(page, "operatorAdmin", /\/ops$/);
   await expect(page.getByRole("navigation", { name: "Operator console navigation" })).toBeVisible();
   await expect(page.getByText("Operator admin")).toBeVisible();
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
 
   await loginAs(page, "operatorViewer", /\/ops$/);
   await expect(page.getByText("Operator viewer")).toBeVisible();
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
 
   await loginAs(page, "acmeAdmin", /\/t\/acme$/);
   await expect(page.getByRole("heading", { name: "Acme Corp" })).toBeVisible();
   await expect(page.getByText("Tenant admin")).toBeVisible();
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
 
   await loginAs(page, "acmeMember", /\/t\/acme$/);
   await expect(page.getByText("Tenant member")).toBeVisible();
@@ -127,8 +124,7 @@ test("the portal's sections are reachable from the navigation; theme toggles; si
   await page.getByRole("button", { name: wasDark ? "Switch to light theme" : "Switch to dark theme" }).click();
   if (wasDark) await expect(html).not.toHaveClass(/dark/);
   else await expect(html).toHaveClass(/dark/);
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
   await page.goto("/ops/pools");
   await expect(page).toHaveURL(/\/login\?next=\/ops/);
 });

@@ -3,11 +3,10 @@
 # Debian peers), production build, E2E in Debian's Chromium (Playwright), and the real lab (Ceph, QEMU hosts,
 # emulated DPUs). Installs what it needs first.
 #
-# Two lanes after the static checks, so the whole run fits CI's budget on two cores: the real-lab lane (the heavy
-# vitest files — QEMU guests, the kill-at-each-step crash suite; the list is in vitest.config.ts — then
-# `npm run test:real`) and the main lane (every other vitest file, the production build, E2E against it) each keep
-# a core busy. The real-lab lane (scripts/test-real-lane.sh) writes to test-results/lane-real.log, printed when it ends;
-# its test:real waits for the main lane's build.
+# Two lanes after the static checks, so the whole run fits CI's budget on two cores: the real-lab lane (the
+# production build, the heavy vitest files — QEMU guests; the list is in vitest.config.ts — then `npm run test:real`)
+# and the main lane (every other vitest file, then E2E against the build) each keep a core busy. The real-lab lane
+# (scripts/test-real-lane.sh) writes to test-results/lane-real.log, printed when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -20,7 +19,7 @@ echo "== typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx biome lint --diagnostic-level=error .
 echo "== format"; npx biome format . > test-results/format.log 2>&1 || { tail -40 test-results/format.log; echo "unformatted files: run npm run format"; exit 1; }
 
-echo "== real-lab lane started (the heavy vitest files, then npm run test:real): test-results/lane-real.log"
+echo "== real-lab lane started (the production build, the heavy vitest files, npm run test:real): test-results/lane-real.log"
 setsid bash scripts/test-real-lane.sh > test-results/lane-real.log 2>&1 &
 real_lane=$!
 trap 'kill -TERM -- "-$real_lane" 2>/dev/null || true' EXIT
@@ -29,12 +28,8 @@ main_rc=0
 echo "== unit and integration tests (vitest; the heavy files run in the real-lab lane: vitest.config.ts)"
 ANVIL_TEST_LANE=main npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || main_rc=$?
 
-echo "== production build"
-if npx next build > test-results/next-build.log 2>&1; then
-  touch test-results/.build-done
-else
-  touch test-results/.build-failed; tail -50 test-results/next-build.log; main_rc=1
-fi
+while [ ! -f test-results/.build-done ] && [ ! -f test-results/.build-failed ] && kill -0 "$real_lane" 2>/dev/null; do sleep 2; done
+[ -f test-results/.build-done ] || { echo "the production build failed (test-results/next-build.log)"; main_rc=1; }
 if [ "$main_rc" = 0 ]; then
   echo "== end-to-end tests (Playwright, Debian Chromium)"
   PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json || main_rc=$?

@@ -88,6 +88,7 @@ describe("ipmitool error classification", () => {
     expect(fail("Get Device ID command failed: Node busy")).toMatchObject({ code: "bmc_error", transient: true });
     // no response at all (ipmitool's retries ran out) is worth another try; an answered refusal is not
     expect(fail("Error setting Chassis Boot Parameter 4")).toMatchObject({ code: "timeout", transient: true });
+    expect(fail("Error Getting Chassis Boot Parameter 5")).toMatchObject({ code: "timeout", transient: true });
     expect(fail("Unable to set Chassis Power Control to Up/On")).toMatchObject({ code: "timeout", transient: true });
     expect(fail("Set Chassis Boot Parameter 5 failed: Invalid data field in request")).toMatchObject({ code: "unsupported", transient: false });
     expect(fail("", { killed: true, exitCode: null })).toMatchObject({ code: "timeout", transient: true });

@@ -305,7 +305,7 @@ export function classifyIpmitoolFailure(f: IpmitoolFailure, ctx: { address: stri
   }
   // ipmitool's words when a request got no response at all (its retries ran out; a BMC busy or a lost datagram),
   // as opposed to "... failed: <completion code>" when the BMC answered no: worth another try.
-  if (/error setting chassis boot parameter|unable to set chassis power control|unable to get chassis power status/.test(e)) {
+  if (/error (setting|getting) chassis boot parameter|unable to (set|get) chassis power|error sending chassis status command/.test(e)) {
     return new BmcError("timeout", address, `BMC ${address} did not answer the request to ${what} (${firstErrorLine(f.stderr) ?? "no response"})`, {
       detail,
       transient: true,
