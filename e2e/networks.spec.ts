@@ -2,7 +2,7 @@
 // security group with an SSH rule (tcp 22 from 0.0.0.0/0; an out-of-order port range is a field error first); a member
 // of another tenant gets the not-found page for those URLs, under either tenant's path. The operator sees the VPC.
 import { expect, test } from "@playwright/test";
-import { loginAs, submitDialog, toast } from "./helpers";
+import { loginAs, signOut, submitDialog, toast } from "./helpers";
 
 test("tenant admin builds a network and an SSH rule; another tenant gets not-found", async ({ page }) => {
   await loginAs(page, "acmeAdmin", /\/t\/acme$/);
@@ -58,8 +58,7 @@ test("tenant admin builds a network and an SSH rule; another tenant gets not-fou
   await page.goto(vpcUrl.replace(/\/networks\/.*$/, "/networks"));
   await expect(page.getByRole("button", { name: "Delete VPC e2e-net" })).toHaveAccessibleDescription(/still has 1 subnet/);
 
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
 
   // A member of another tenant: not found under acme's path, and not found under their own tenant's path.
   await loginAs(page, "globexMember", /\/t\/globex$/);

@@ -4,7 +4,7 @@
 // created and deleted, filterable by action and person) and its operations — and nothing another tenant did, whose
 // Activity page is not found for it.
 import { expect, type Page, test } from "@playwright/test";
-import { confirmAction, loginAs, selectMatching, submitDialog, toast, users } from "./helpers";
+import { confirmAction, loginAs, selectMatching, signOut, submitDialog, toast, users } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -85,8 +85,7 @@ test("Activity lists the tenant's own changes and operations, filtered, and noth
   // Another tenant's change first.
   await loginAs(page, "globexAdmin", /\/t\/globex$/);
   await vpcCreatedAndDeleted(page, "globex", `glx-${suffix}`, "10.94.0.0/16");
-  await page.getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
 
   await loginAs(page, "acmeAdmin", /\/t\/acme$/);
   const mine = `act-${suffix}`;
