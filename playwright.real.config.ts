@@ -11,7 +11,7 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   timeout: 20 * 60_000,
-  expect: { timeout: 15_000 },
+  expect: { timeout: 30_000 }, // every page waits on the BFF beside one or two TCG guests (load 10+)
   reporter: [["list"]],
   outputDir: "test-results/e2e-real",
   globalTeardown: "./e2e-real/teardown.ts",

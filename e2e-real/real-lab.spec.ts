@@ -143,7 +143,8 @@ test("a tenant's instance boots a real guest from its RBD clone; the console log
   await vd.getByLabel("Name").fill(`data-${suffix}`);
   await vd.getByLabel("Size (GiB)").fill("1");
   await vd.getByRole("button", { name: "Create volume" }).click();
-  await expect(page.getByRole("table", { name: "Volumes" })).toContainText(`data-${suffix}`);
+  // The create returns once Ceph has the image: several `rbd` calls, which take seconds each beside booting TCG guests.
+  await expect(page.getByRole("table", { name: "Volumes" })).toContainText(`data-${suffix}`, { timeout: 90_000 });
   await page.goto(instanceUrl);
   await page.getByRole("button", { name: "Attach volume" }).click();
   await selectMatching(page.getByRole("dialog").getByLabel("Volume"), new RegExp(`data-${suffix}`));

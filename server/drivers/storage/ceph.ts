@@ -464,7 +464,8 @@ export function createCephStorageClient(cfg: CephStorageConfig): StorageClient {
     return null;
   }
   async function setMeta(r: VolRef, entries: Record<string, string>): Promise<void> {
-    for (const [k, v] of Object.entries(entries)) await rbd(["image-meta", "set", spec(r), k, v], `rbd image-meta set ${spec(r)} ${k}`);
+    // Independent keys: set side by side (each is its own `rbd` process, seconds apiece on a loaded host).
+    await Promise.all(Object.entries(entries).map(([k, v]) => rbd(["image-meta", "set", spec(r), k, v], `rbd image-meta set ${spec(r)} ${k}`)));
   }
   function checkSize(n: unknown, field = "sizeBytes"): number {
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) throw bad(`${field} must be a positive whole number of bytes`, field);
