@@ -1,5 +1,6 @@
 // Playwright E2E: real Chromium (Debian's), the real production build of Anvil, a fresh embedded Postgres.
-import { defineConfig, devices } from "@playwright/test";
+import { defineConfig } from "@playwright/test";
+import { chromium, projects } from "./e2e/browser";
 
 const port = Number(process.env.E2E_PORT ?? 3199);
 export const baseURL = `http://localhost:${port}`;
@@ -16,22 +17,9 @@ export default defineConfig({
   outputDir: "test-results/e2e",
   use: {
     baseURL,
-    trace: "retain-on-failure",
-    screenshot: "only-on-failure",
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    },
+    ...chromium,
   },
-  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  projects,
   webServer: {
     command: "bash scripts/e2e-server.sh",
     url: `http://127.0.0.1:${port}/login`,

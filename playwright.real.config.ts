@@ -1,7 +1,8 @@
 // `npm run test:real`: Playwright in Debian's Chromium against Anvil on the REAL lab (ANVIL_LAB=real: Ceph RBD, QEMU
 // hosts that boot through their firmware, emulated DPUs; docs/real-lab.md). Guests boot on TCG here (about two and a
 // half minutes each), hence the long timeouts. One worker: the spec is one story on two hosts.
-import { defineConfig, devices } from "@playwright/test";
+import { defineConfig } from "@playwright/test";
+import { chromium, projects } from "./e2e/browser";
 
 const port = Number(process.env.E2E_REAL_PORT ?? 3299);
 
@@ -17,22 +18,9 @@ export default defineConfig({
   globalTeardown: "./e2e-real/teardown.ts",
   use: {
     baseURL: `http://localhost:${port}`,
-    trace: "retain-on-failure",
-    screenshot: "only-on-failure",
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    },
+    ...chromium,
   },
-  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  projects,
   webServer: {
     command: "bash scripts/e2e-real-server.sh",
     // Ready only once the lab is up and its hosts enrolled (/readyz says "lab starting" until then).

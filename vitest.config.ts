@@ -9,13 +9,14 @@ import { defineConfig } from "vitest/config";
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 // `npm test` runs two lanes side by side (scripts/test.sh): ANVIL_TEST_LANE=real runs only each project's `heavy`
-// files (they boot QEMU guests: minutes of CPU each), =main every
-// other file; unset runs all. A new test of that weight goes in its project's `heavy` list.
+// files (they boot QEMU guests: minutes of CPU each) and its `shared` ones, =main every other file (the shared ones
+// included); unset runs all. A new test of that weight goes in its project's `heavy` list. A shared file runs in both
+// lanes and takes its half of the work by ANVIL_TEST_LANE (the crash suite: CRASH_PART in it).
 const lane = process.env.ANVIL_TEST_LANE;
 if (lane && lane !== "main" && lane !== "real") throw new Error(`ANVIL_TEST_LANE must be "main" or "real", got "${lane}"`);
 /** A project's include/exclude in this lane. */
-const inLane = (include: string[], heavy: string[], exclude: string[] = []) =>
-  lane === "real" ? { include: heavy, exclude } : lane === "main" ? { include, exclude: [...exclude, ...heavy] } : { include, exclude };
+const inLane = (include: string[], heavy: string[], exclude: string[] = [], shared: string[] = []) =>
+  lane === "real" ? { include: [...heavy, ...shared], exclude } : lane === "main" ? { include, exclude: [...exclude, ...heavy] } : { include, exclude };
 const alias = [
   { find: /^@\/(.*)$/, replacement: `${root}$1` },
   // Next's "server-only" guard throws outside a React Server environment; tests run server code directly.
@@ -42,7 +43,12 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "server",
-          ...inLane(["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"], ["test/real-ipmi.test.ts"], ["test/layers.test.ts"]),
+          ...inLane(
+            ["server/**/*.test.ts", "db/**/*.test.ts", "test/**/*.test.ts", "cli/**/*.test.ts"],
+            ["test/real-ipmi.test.ts"],
+            ["test/layers.test.ts"],
+            ["server/workflows/instance-crash.test.ts"],
+          ),
           globalSetup: ["test/global-setup.ts"],
           // The lab, simulators and agents the tests talk to are on loopback, which the management-network policy
           // refuses by default (server/lib/mgmt-network.ts); the policy's own tests set these per case.

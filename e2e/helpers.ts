@@ -98,6 +98,21 @@ export async function selectMatching(select: Locator, re: RegExp) {
   await select.selectOption(value!);
 }
 
+/**
+ * Waits until acme's create form offers the demo image debian-12 in the general pool: the server seeds the demo images
+ * as it starts, so a spec run alone may otherwise open the form before they exist.
+ */
+export async function demoImagesReady(page: Page) {
+  await expect(async () => {
+    await page.goto("/t/acme/instances/new");
+    await page
+      .getByRole("radiogroup", { name: "Pool" })
+      .getByRole("radio", { name: /^general\b/ })
+      .check();
+    await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
+  }).toPass({ timeout: 150_000, intervals: [2000] });
+}
+
 /** Fills acme's create-instance form (debian-12, the first subnet) and submits; lands on the new instance's page. */
 export async function createInstance(page: Page, name: string, opts: { pool: string; recovery?: boolean; userData?: string }) {
   await page.goto("/t/acme/instances");

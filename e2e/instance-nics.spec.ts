@@ -3,7 +3,7 @@
 // with the instance still running and the NIC listed with its MAC, subnet and address, then removes it after a
 // confirmation; the primary NIC's Remove stays disabled with its reason. The dialog is driven from the keyboard.
 import { expect, type Page, test } from "@playwright/test";
-import { createInstance, loginAs } from "./helpers";
+import { createInstance, demoImagesReady, loginAs } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -15,15 +15,7 @@ const nics = (page: Page) => page.getByRole("table", { name: "NICs" });
 test("a tenant hot-adds a NIC to a running instance and removes it", async ({ page }) => {
   test.setTimeout(180_000);
   await loginAs(page, "acmeAdmin");
-  // Run alone, this spec may start before the demo images are built (the server seeds them as it starts).
-  await expect(async () => {
-    await page.goto("/t/acme/instances/new");
-    await page
-      .getByRole("radiogroup", { name: "Pool" })
-      .getByRole("radio", { name: /^general\b/ })
-      .check();
-    await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
-  }).toPass({ timeout: 150_000, intervals: [2000] });
+  await demoImagesReady(page); // run alone, the spec may start before the server has seeded them
   await createInstance(page, `nics-${suffix}`, { pool: "general" });
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });
   const primary = (await page.getByTestId("instance-address").textContent())!;

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { createInstance, loginAs, toast } from "./helpers";
+import { createInstance, demoImagesReady, loginAs, toast } from "./helpers";
 
 const suffix = Math.random().toString(36).slice(2, 6);
 const manifestPath = process.env.ANVIL_LAB_MANIFEST ?? path.resolve("test-results/lab.json");
@@ -27,15 +27,7 @@ async function agentFaults(faults: Record<string, unknown>) {
 test("a rule edited in the browser is applied on every NIC of the group", async ({ page }) => {
   test.setTimeout(240_000);
   await loginAs(page, "acmeAdmin");
-  // Run alone, this spec may start before the demo images are built (the server seeds them as it starts).
-  await expect(async () => {
-    await page.goto("/t/acme/instances/new");
-    await page
-      .getByRole("radiogroup", { name: "Pool" })
-      .getByRole("radio", { name: /^general\b/ })
-      .check();
-    await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
-  }).toPass({ timeout: 150_000, intervals: [2000] });
+  await demoImagesReady(page); // run alone, the spec may start before the server has seeded them
   await createInstance(page, `rules-${suffix}`, { pool: "general" });
   const details = page.getByRole("region", { name: "Instance details" });
   await expect(details.getByTitle(/^State: running/)).toBeVisible({ timeout: 60_000 });

@@ -5,7 +5,7 @@
 // With ANVIL_WORKER_WARM=1 it first loads its dependencies, prints "warm" and waits for one line on stdin: a JSON
 // object of the variables to add to its environment (ANVIL_REPLICA_ID, ANVIL_CRASH_AT…), read before the engine's
 // modules load. The crash test keeps one warm, so a restart after a kill costs the engine's start and little else.
-// Run: node --conditions=react-server --import tsx test/instance-worker.ts
+// Run: node --conditions=react-server --import tsx test/instance-worker.ts (the tests run a bundle of it: test/worker-bundle.ts)
 import { createInterface } from "node:readline";
 
 const url = process.env.DATABASE_URL;

@@ -3,6 +3,7 @@
 // a crashing BFF would. Whatever is still running after the file's tests is killed.
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll } from "vitest";
+import { workerArgs } from "./worker-bundle";
 
 export interface Worker {
   proc: ChildProcess;
@@ -19,7 +20,7 @@ export function useWorkers() {
 
   /** Starts a worker process; resolves once its engine is up. `crashAt` makes it SIGKILL itself at that step. */
   async function start(replicaId: string, crashAt?: string, env: Record<string, string> = {}): Promise<Worker> {
-    const proc = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "test/instance-worker.ts"], {
+    const proc = spawn(process.execPath, await workerArgs(), {
       env: { ...process.env, ANVIL_REPLICA_ID: replicaId, ANVIL_CRASH_AT: crashAt ?? "", ANVIL_STOP_GRACE_MS: "2000", DBOS_LOG_LEVEL: "error", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
