@@ -4,12 +4,12 @@
 import { logger } from "@/server/lib/log";
 import { catalog } from "@/server/workflows/catalog";
 import { engineRunning } from "@/server/workflows/engine";
-import { enqueue } from "@/server/workflows/start";
+import { enqueuePass } from "@/server/workflows/start";
 
-/** Enqueues an overlay pass. Never fails the caller: without an engine here, or if the enqueue fails, the sweep does it. */
+/** Enqueues an overlay pass (or finds one waiting: enqueuePass). Never fails the caller: without an engine here, or if the enqueue fails, the sweep does it. */
 export async function applyOverlaySoon(): Promise<void> {
   if (!engineRunning()) return;
-  await enqueue(catalog.overlayReconcile, ["change"]).catch((e: Error) =>
+  await enqueuePass(catalog.overlayReconcile, ["change"]).catch((e: Error) =>
     logger.warn({ error: e.message }, "could not enqueue an overlay pass; the sweep will apply the change"),
   );
 }

@@ -8,7 +8,7 @@ import { logger } from "@/server/lib/log";
 import type { RulesStatus } from "@/domain/rules-status";
 import { catalog } from "@/server/workflows/catalog";
 import { engineRunning } from "@/server/workflows/engine";
-import { enqueue } from "@/server/workflows/start";
+import { enqueuePass } from "@/server/workflows/start";
 
 /** Instance states in which the instance's NIC exists on its DPU and the reconciler keeps its rules current. Creating,
  *  rebuilding and recovering instances get their rules from their own workflow. */
@@ -20,11 +20,11 @@ export const liveNicStates = () =>
     sql`, `,
   );
 
-/** Enqueues a rules pass; call after the change's transaction committed. Never fails the change: without an engine
+/** Enqueues a rules pass (or finds one waiting: enqueuePass); call after the change's transaction committed. Never fails the change: without an engine
  *  in this process, or if the enqueue fails, the periodic sweep applies it. */
 export async function applyRulesSoon(): Promise<void> {
   if (!engineRunning()) return;
-  await enqueue(catalog.rulesReconcile, ["change"]).catch((e: Error) =>
+  await enqueuePass(catalog.rulesReconcile, ["change"]).catch((e: Error) =>
     logger.warn({ error: e.message }, "could not enqueue a rules pass; the sweep will apply the change"),
   );
 }

@@ -4,10 +4,26 @@
 // repeated by a retried request is the same run). `enqueue` starts a workflow without an operation (a sync shard, a
 // webhook delivery). Both take a catalog entry (./catalog.ts), whose argument tuple checks the arguments.
 import { randomUUID } from "node:crypto";
-import type { Db, Tx } from "@/db/client";
+import { sql } from "drizzle-orm";
+import { type Db, getDb, type Tx } from "@/db/client";
 import { operations } from "@/db/schema";
 import type { OperationEntry, OperationId, WorkflowEntry } from "./catalog";
 import { getEngine } from "./engine";
+
+/**
+ * Enqueues a reconciler pass unless one of the same workflow is still waiting on its queue (not yet started), and says
+ * which. A waiting pass has read nothing yet, so it will see the change that asks for this one: a burst of changes costs
+ * one pass instead of one each. Call after the change committed. (A pass already running may have read the state before
+ * the change; it does not count, and a new one is queued behind it.)
+ */
+export async function enqueuePass<A extends unknown[]>(entry: WorkflowEntry<A>, args: NoInfer<A>): Promise<"enqueued" | "coalesced"> {
+  const waiting = await getDb().execute(
+    sql`select 1 from dbos.workflow_status where queue_name = ${entry.queue} and name = ${entry.name} and status = 'ENQUEUED' limit 1`,
+  );
+  if (waiting.rows.length) return "coalesced";
+  await enqueue(entry, args);
+  return "enqueued";
+}
 
 /** Enqueues a workflow on its catalog queue; `workflowID` makes a repeated start the same run. Returns the run's id. */
 export async function enqueue<A extends unknown[]>(entry: WorkflowEntry<A>, args: NoInfer<A>, opts: { workflowID?: string } = {}): Promise<string> {
