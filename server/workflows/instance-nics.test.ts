@@ -141,6 +141,43 @@ describe("an instance with several NICs", () => {
     expect(await ipamOf(portIds)).toEqual([]);
   });
 
+  it("a failed create keeps the NICs asked beyond the primary; the operator's retry brings them back as asked", async () => {
+    await agentFaults(L, { failAlways: ["createNic"] });
+    let r: Awaited<ReturnType<ReturnType<typeof tenant>["instances"]["create"]>>;
+    let failed: Awaited<ReturnType<typeof waitOperation>>;
+    try {
+      r = await tenant().instances.create(
+        instanceInput(fx, L, { subnetId: undefined, nics: [{ subnetId: L.subnetId }, { subnetId: net.sameVpc, address: "10.1.16.60" }] }),
+      );
+      failed = await waitOperation(db, r.operationId);
+    } finally {
+      await agentFaults(L, { failAlways: [] });
+    }
+    expect(failed.status).toBe("failed");
+    const id = r.id;
+    expect((await tenant().instances.get({ tenant: T(), id })).state).toBe("failed");
+    // The rollback released the host, the disk and the primary NIC; eth1 (its subnet and fixed address) stays asked for.
+    let list = await nics(id);
+    expect(list.map((n) => [n.index, n.subnetId, n.address, n.bound])).toEqual([[1, net.sameVpc, "10.1.16.60", false]]);
+
+    const retried = await done(callerAs(fx, "operatorAdmin").operations.retry({ id: r.operationId }));
+    expect([retried.status, retried.error]).toEqual(["succeeded", null]);
+    list = await nics(id);
+    expect(list.map((n) => [n.index, n.subnetId, n.bound])).toEqual([
+      [0, L.subnetId, true],
+      [1, net.sameVpc, true],
+    ]);
+    expect(list[1]!.address).toBe("10.1.16.60");
+    expect(Object.keys(await dpuNics(id)).sort()).toEqual([agentNames.nic(id, 0), agentNames.nic(id, 1)].sort());
+    expect(await seedOnDpu(id)).toContain(list[1]!.mac);
+
+    // Delete releases every NIC and address.
+    const portIds = list.map((n) => n.portId);
+    expect((await done(tenant().instances.delete({ tenant: T(), id }))).status).toBe("succeeded");
+    expect(await db.select({ id: s.ports.id }).from(s.ports).where(eq(s.ports.instanceId, id))).toEqual([]);
+    expect(await ipamOf(portIds)).toEqual([]);
+  });
+
   it("undoes an add the DPU refuses: no port, no address, no NIC on the DPU, the seed as before", async () => {
     const r = await tenant().instances.create(instanceInput(fx, L));
     expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");

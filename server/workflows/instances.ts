@@ -650,14 +650,20 @@ async function ignoreGone(fn: () => Promise<unknown>) {
   }
 }
 
-/** Releases the addresses of the instance's NICs and deletes their ports (the primary and any other). */
-async function releasePort(instanceId: string) {
+/**
+ * Releases the addresses of the instance's NICs and deletes their ports (the primary and any other). `keepExtraNics`
+ * (a create's rollback): the NICs asked for beyond the primary (eth1…, with their subnets, groups and addresses —
+ * fixed ones included) stay with the failed instance, so a retried create brings them back as asked; the primary is
+ * made again by the create ("allocate address"), and a delete releases them all.
+ */
+async function releasePort(instanceId: string, opts: { keepExtraNics?: boolean } = {}) {
   const db = getDb();
   await db.transaction(async (tx) => {
     const [inst] = await tx.select({ portId: instances.portId }).from(instances).where(eq(instances.id, instanceId)).for("update");
     if (!inst) return;
-    const held = await tx.select({ id: ports.id }).from(ports).where(eq(ports.instanceId, instanceId));
-    const ids = [...new Set([...(inst.portId ? [inst.portId] : []), ...held.map((p) => p.id)])];
+    const held = await tx.select({ id: ports.id, index: ports.nicIndex }).from(ports).where(eq(ports.instanceId, instanceId));
+    const released = opts.keepExtraNics ? held.filter((p) => p.id === inst.portId || !p.index) : held;
+    const ids = [...new Set([...(inst.portId ? [inst.portId] : []), ...released.map((p) => p.id)])];
     if (!ids.length) return;
     for (const id of ids) await releasePortAddress(tx, id);
     await tx.update(instances).set({ portId: null }).where(eq(instances.id, instanceId));
@@ -696,7 +702,7 @@ async function cleanNode(instanceId: string): Promise<string> {
  * piece is idempotent, so a crashed rollback simply runs again. Each piece is its own durable step (the create's
  * undo labels them "rollback: …").
  */
-function teardown(instanceId: string, label: (s: string) => string = (s) => s): Undo[] {
+function teardown(instanceId: string, label: (s: string) => string = (s) => s, opts: { keepExtraNics?: boolean } = {}): Undo[] {
   return [
     {
       name: label("power off"),
@@ -720,7 +726,7 @@ function teardown(instanceId: string, label: (s: string) => string = (s) => s): 
         await unexport(instanceId, pl?.dpu.id ?? null, true);
       },
     },
-    { name: label("release address and port"), fn: () => releasePort(instanceId) },
+    { name: label("release address and port"), fn: () => releasePort(instanceId, opts) },
     { name: label("clean node"), fn: () => cleanNode(instanceId) },
   ];
 }
@@ -750,7 +756,7 @@ export const createInstance = defineSaga(catalog.instanceCreate, {
           .where(eq(operations.id, opId));
         return got;
       },
-      { undo: teardown(instanceId, (s) => `rollback: ${s}`), undoIfFailed: true },
+      { undo: teardown(instanceId, (s) => `rollback: ${s}`, { keepExtraNics: true }), undoIfFailed: true },
     );
     // Three independent branches, started in a fixed order (see the header): network, disk, boot override.
     // allSettled, not all: a rollback must not start while another branch is still attaching things.
