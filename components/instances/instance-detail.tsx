@@ -2,7 +2,7 @@
 // One instance: state (with the reason when failed), address and MAC, pool and image, its volumes, the latest
 // operation's live progress (polled every second while anything is under way — no reload), and the actions its state
 // allows: start, stop (graceful; forced after a timeout, or at once with "force"), reboot, console, attach / detach
-// data volumes, add / remove NICs (the Network section lists every NIC: MAC, subnet, address, groups), backup to an
+// data volumes, add / move / remove NICs (the Network section lists every NIC: MAC, subnet, address, groups), backup to an
 // image, rebuild, delete. Each action that can hurt asks first, naming the instance.
 import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -17,7 +17,7 @@ import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { InstanceAttachDialog } from "./instance-attach";
 import { InstanceBackupDialog } from "./instance-backup";
-import { InstanceNicAddDialog } from "./instance-nic-add";
+import { InstanceNicDialog, type MovedNic } from "./instance-nic-dialog";
 import { InstanceRebuildDialog } from "./instance-rebuild";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 import { RulesApplied, rulesStatusRefetch } from "@/components/network/rules-applied";
@@ -52,6 +52,7 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
   const busy = q.data?.operation?.status === "running" || q.data?.operation?.status === "pending";
   const nics = useQuery({ ...trpc.instances.nics.queryOptions({ tenant, id }), refetchInterval: busy ? 1000 : 10_000 });
   const [addingNic, setAddingNic] = useState(false);
+  const [movingNic, setMovingNic] = useState<MovedNic | null>(null);
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [attaching, setAttaching] = useState(false);
   const [backingUp, setBackingUp] = useState(false);
@@ -191,6 +192,12 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
                       size="sm"
                       actions={[
                         {
+                          label: "Move",
+                          name: `Move NIC eth${n.index}`,
+                          disabledReason: reason(a.attach),
+                          onClick: () => setMovingNic({ portId: n.portId, name: `eth${n.index}`, subnetId: n.subnetId }),
+                        },
+                        {
                           label: "Remove",
                           name: `Remove NIC eth${n.index}`,
                           disabledReason: n.index === 0 ? "The primary NIC cannot be removed." : reason(a.attach),
@@ -315,7 +322,8 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
         onConfirm={() => confirm?.nic && removeNic.mutate({ tenant, id, portId: confirm.nic.portId })}
         onClose={() => setConfirm(null)}
       />
-      {addingNic ? <InstanceNicAddDialog tenant={tenant} id={id} name={i.name} onClose={() => setAddingNic(false)} /> : null}
+      {addingNic ? <InstanceNicDialog tenant={tenant} id={id} name={i.name} onClose={() => setAddingNic(false)} /> : null}
+      {movingNic ? <InstanceNicDialog tenant={tenant} id={id} name={i.name} move={movingNic} onClose={() => setMovingNic(null)} /> : null}
       {attaching ? <InstanceAttachDialog tenant={tenant} id={id} name={i.name} onClose={() => setAttaching(false)} /> : null}
       {backingUp ? <InstanceBackupDialog tenant={tenant} id={id} name={i.name} onClose={() => setBackingUp(false)} /> : null}
       {rebuilding ? (
