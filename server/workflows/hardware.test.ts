@@ -359,3 +359,21 @@ describe("bulk enroll and delete", () => {
     expect(await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id))).toHaveLength(0);
   });
 });
+
+describe("sync and a node deleted under it", () => {
+  it("a node deleted while its slow BMC is polled is skipped: the shard ends cleanly, no event names the gone node", async () => {
+    const d = await nodeByName("hw-2-dpu");
+    // The answer comes after a second, and is an error: a fault (and its event) would be recorded for the node.
+    await bmcAdmin(sim, "PUT", `${dpu(2).id}/faults`, { latencyMs: 1000, errorRate: 1 });
+    try {
+      const pass = syncShard(d.syncShard, 0);
+      await new Promise((r) => setTimeout(r, 300));
+      await db.delete(s.nodes).where(eq(s.nodes.id, d.id));
+      await pass;
+    } finally {
+      await bmcAdmin(sim, "DELETE", `${dpu(2).id}/faults`);
+    }
+    expect(await db.select().from(s.nodes).where(eq(s.nodes.id, d.id))).toHaveLength(0);
+    expect(await db.select().from(s.hardwareEvents).where(eq(s.hardwareEvents.nodeId, d.id))).toEqual([]);
+  });
+});

@@ -250,7 +250,9 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
       }
       changed++;
       await db.transaction(async (tx) => {
-        await tx.update(nodes).set(set).where(eq(nodes.id, n.id));
+        // A node deleted while it was polled (its BMC driver closed under the poll) has nothing left to record on.
+        const still = await tx.update(nodes).set(set).where(eq(nodes.id, n.id)).returning({ id: nodes.id });
+        if (!still.length) return;
         await recordEvents(
           tx,
           events.map((e) => ({ ...e, nodeId: n.id })),
