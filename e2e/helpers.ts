@@ -99,8 +99,8 @@ export async function selectMatching(select: Locator, re: RegExp) {
 }
 
 /**
- * Waits until acme's create form offers the demo image debian-12 in the general pool: the server seeds the demo images
- * as it starts, so a spec run alone may otherwise open the form before they exist.
+ * Waits until acme's create form offers the demo image debian-12 in the general pool with a free host: the server seeds
+ * the demo images and readies the lab's hosts as it starts, so a spec run alone may otherwise open the form too early.
  */
 export async function demoImagesReady(page: Page) {
   await expect(async () => {
@@ -108,7 +108,7 @@ export async function demoImagesReady(page: Page) {
     await page
       .getByRole("radiogroup", { name: "Pool" })
       .getByRole("radio", { name: /^general\b/ })
-      .check();
+      .check({ timeout: 3000 }); // disabled while no host of the lab is free yet: try again on a fresh page
     await expect(page.getByLabel("Image").locator("option", { hasText: /debian-12/ })).toBeAttached({ timeout: 3000 });
   }).toPass({ timeout: 150_000, intervals: [2000] });
 }

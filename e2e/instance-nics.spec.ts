@@ -52,12 +52,11 @@ test("a tenant hot-adds a NIC to a running instance and removes it", async ({ pa
   const mac = (await eth1.getByRole("cell").nth(1).textContent())!.trim();
   await page.goto("/t/acme/networks");
   await page.getByRole("table", { name: "VPCs" }).getByRole("link", { name: "default", exact: true }).click();
-  const sub = await submitDialog(page, "Create subnet", { Name: `move-${suffix}`, "Subnet range": `10.20.${octet}.0/24` });
-  await sub.getByRole("button", { name: "Create subnet" }).click();
+  await submitDialog(page, "Create subnet", { Name: `move-${suffix}`, "Subnet range": `10.20.${octet}.0/24` });
   await expect(toast(page, `Subnet move-${suffix} created (gateway 10.20.${octet}.1).`)).toBeVisible();
   const vpcUrl = page.url();
   await page.goto(instanceUrl);
-  await nics(page).getByRole("button", { name: "Move NIC eth1" }).click();
+  await nics(page).getByRole("button", { name: "Move NIC eth1", exact: true }).click();
   const move = page.getByRole("dialog", { name: `Move eth1 of nics-${suffix}` });
   await move.getByRole("button", { name: "Move NIC" }).click();
   await expect(move.getByLabel("New subnet")).toHaveAccessibleDescription(/Choose a subnet/);

@@ -4,6 +4,7 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
+import { useHydrated } from "@/components/ui/use-hydrated";
 import { z } from "zod";
 import { Button } from "@/components/ui/button";
 import { Field, FormError } from "@/components/ui/form";
@@ -38,6 +39,9 @@ export function LoginForm({ next, sso, ssoError }: { next?: string; sso?: { name
   const [step, setStep] = useState<"password" | "code">("password");
   const [ssoBusy, setSsoBusy] = useState(false);
   const form = useForm<z.infer<typeof schema>>({ resolver: zodResolver(schema), defaultValues: { email: "", password: "" } });
+  // Disabled until hydrated, and a POST form: a click before then must never submit natively (a GET would put the
+  // password in the address).
+  const hydrated = useHydrated();
   const onSubmit = form.handleSubmit(async (values) => {
     setError(null);
     const res = await authClient.signIn.email({ email: values.email, password: values.password });
@@ -71,7 +75,7 @@ export function LoginForm({ next, sso, ssoError }: { next?: string; sso?: { name
   if (step === "code") return <SecondFactor next={next} onRestart={() => setStep("password")} />;
   return (
     <div className="flex flex-col gap-4">
-      <form onSubmit={onSubmit} noValidate className="flex flex-col gap-4">
+      <form method="post" onSubmit={onSubmit} noValidate className="flex flex-col gap-4">
         <FormError message={error} />
         <Field label="Email" error={form.formState.errors.email}>
           {(p) => <input {...p} type="email" autoComplete="username" {...form.register("email")} />}
@@ -79,7 +83,7 @@ export function LoginForm({ next, sso, ssoError }: { next?: string; sso?: { name
         <Field label="Password" error={form.formState.errors.password}>
           {(p) => <input {...p} type="password" autoComplete="current-password" {...form.register("password")} />}
         </Field>
-        <Button type="submit" variant="primary" busy={form.formState.isSubmitting}>
+        <Button type="submit" variant="primary" busy={form.formState.isSubmitting} disabled={!hydrated}>
           Sign in
         </Button>
       </form>
@@ -104,6 +108,7 @@ function SecondFactor({ next, onRestart }: { next?: string; onRestart: () => voi
   const [useBackup, setUseBackup] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const form = useForm<z.infer<typeof codeSchema>>({ resolver: zodResolver(codeSchema), defaultValues: { code: "" } });
+  const hydrated = useHydrated();
   const onSubmit = form.handleSubmit(async ({ code }) => {
     setError(null);
     const res = useBackup ? await authClient.twoFactor.verifyBackupCode({ code }) : await authClient.twoFactor.verifyTotp({ code: code.replace(/\s+/g, "") });
@@ -126,7 +131,7 @@ function SecondFactor({ next, onRestart }: { next?: string; onRestart: () => voi
     window.location.assign(next ?? "/");
   });
   return (
-    <form onSubmit={onSubmit} noValidate className="flex flex-col gap-4">
+    <form method="post" onSubmit={onSubmit} noValidate className="flex flex-col gap-4">
       <p className="text-sm text-zinc-600 dark:text-zinc-400">
         {useBackup ? "Enter one of the backup codes you saved when you turned on two-factor." : "Enter the 6-digit code from your authenticator app."}
       </p>
@@ -143,7 +148,7 @@ function SecondFactor({ next, onRestart }: { next?: string; onRestart: () => voi
           />
         )}
       </Field>
-      <Button type="submit" variant="primary" busy={form.formState.isSubmitting}>
+      <Button type="submit" variant="primary" busy={form.formState.isSubmitting} disabled={!hydrated}>
         Verify
       </Button>
       <div className="flex justify-between text-sm">

@@ -56,7 +56,8 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
     resolver: zodResolver(instanceCreateSchema),
     defaultValues: { name: "", userData: "", securityGroupIds: [], sshKeyIds: [], dataVolumeIds: [], recoveryPolicy: "manual" },
   });
-  const flavors = useQuery(trpc.instances.flavors.queryOptions({ tenant }));
+  // Free hosts come and go while the form is open: the counts stay current.
+  const flavors = useQuery({ ...trpc.instances.flavors.queryOptions({ tenant }), refetchInterval: 10_000 });
   const images = useQuery(trpc.images.available.queryOptions({ tenant, limit: 200 }));
   const subnets = useQuery(trpc.subnets.list.queryOptions({ tenant, limit: 200 }));
   const groups = useQuery(trpc.securityGroups.list.queryOptions({ tenant, limit: 200 }));

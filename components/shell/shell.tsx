@@ -6,6 +6,7 @@ import { Options } from "@/components/ui/form";
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { authClient } from "@/components/auth/login-form";
+import { useHydrated } from "@/components/ui/use-hydrated";
 
 export interface NavItem {
   href: string;
@@ -35,10 +36,11 @@ export function ThemeToggle() {
 
 export function SignOutButton() {
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   return (
     <button
       type="button"
-      disabled={busy}
+      disabled={busy || !hydrated}
       className="rounded-md px-2 py-1 text-sm text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
       onClick={async () => {
         setBusy(true);
@@ -118,6 +120,7 @@ export function Shell({
 /** The portal's tenant switcher: lists the tenants the user belongs to; switching remembers the choice. */
 export function TenantSwitcher({ current, tenants }: { current: string; tenants: { slug: string; name: string }[] }) {
   const router = useRouter();
+  const hydrated = useHydrated();
   if (tenants.length < 2) return <p className="truncate px-1 text-sm font-medium">{tenants.find((t) => t.slug === current)?.name}</p>;
   return (
     <label className="flex flex-col gap-1 text-xs text-zinc-500">
@@ -125,6 +128,7 @@ export function TenantSwitcher({ current, tenants }: { current: string; tenants:
       <select
         className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm text-zinc-900 dark:border-zinc-700 dark:bg-zinc-950 dark:text-zinc-100"
         value={current}
+        disabled={!hydrated}
         onChange={async (e) => {
           const slug = e.target.value;
           await fetch("/api/trpc/session.switchTenant", {
