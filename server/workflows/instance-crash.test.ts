@@ -643,16 +643,16 @@ function rounds(runs: Run[], inside: Planned[] = [], once = false): Planned[] {
 /**
  * `npm test` runs this file in both of its lanes (vitest.config.ts), each lane one half of the kill points, so the
  * suite's minutes are shared by the two cores: the main lane (part 1) the create/delete rounds with the power, volume,
- * NIC and failing rebuild/recovery segments inside; the real-lab lane (part 2) the rebuild and recovery segments
- * inside a create and a delete run to the end, the failing create and the node runs. The halves take about the same
- * time (measured side by side). Unset (a plain `vitest run`): both halves, one after the other.
+ * NIC and failing rebuild/recovery segments inside, and the node runs; the real-lab lane (part 2, the smaller: that
+ * lane also boots the QEMU guests) the rebuild and recovery segments inside a create and a delete run to the end, and
+ * the failing create. Unset (a plain `vitest run`): both parts, one after the other.
  */
 const CRASH_PART = process.env.ANVIL_TEST_LANE === "main" ? 1 : process.env.ANVIL_TEST_LANE === "real" ? 2 : 0;
 function plan(once = false, part = CRASH_PART): Planned[] {
   const r = runs;
   const segs = (list: Run[][]) => list.flatMap((seg) => rounds(seg, [], once));
-  const first = () =>
-    rounds(
+  const first = () => [
+    ...rounds(
       [r.create, r.delete],
       segs([
         [r.stop, r.start, r.reboot],
@@ -664,12 +664,10 @@ function plan(once = false, part = CRASH_PART): Planned[] {
         [r.recoverFailing, r.recoverRetry],
       ]),
       once,
-    );
-  const second = () => [
-    ...rounds([r.create, r.delete], segs([[r.rebuild], [r.recover]]), true),
-    ...rounds([r.createFailing, r.deleteFailed], [], once),
+    ),
     ...rounds([r.enroll, r.inspect, r.dpuOn, r.firmware, r.hostOff], [], once),
   ];
+  const second = () => [...rounds([r.create, r.delete], segs([[r.rebuild], [r.recover]]), true), ...rounds([r.createFailing, r.deleteFailed], [], once)];
   return part === 1 ? first() : part === 2 ? second() : [...first(), ...second()];
 }
 /** The runs this lane does (a reference run each). */
