@@ -10,7 +10,6 @@ import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
 import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
 import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/domain/cidr";
 import { subnetCapacity } from "@/server/services/ipam";
-import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
@@ -122,7 +121,7 @@ export const subnetsRouter = createTRPCRouter({
       if (rr.ok && rr.value.some((i) => gwVal >= i.lo && gwVal <= i.hi))
         throw fieldError("reservedRanges", `The gateway ${gateway} is inside a reserved range; reserved ranges are for addresses nobody gets`, "BAD_REQUEST");
       const overlap = { subnets_no_overlap: { field: "cidr", message: `${cidr} overlaps another subnet of this VPC` } };
-      const created = await transact(
+      return transact(
         ctx.db,
         async (tx) => {
           await enforceQuota(tx, tenantId, [{ resource: "subnets", add: 1, used: rowsOf(subnets, tenantId) }]);
@@ -138,8 +137,6 @@ export const subnetsRouter = createTRPCRouter({
         },
         { ...uniques, ...overlap },
       );
-      await applyOverlaySoon(); // the VPC's router on the DPUs gains the subnet's gateway
-      return created;
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
@@ -151,7 +148,7 @@ export const subnetsRouter = createTRPCRouter({
   delete: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      const deleted = await transact(ctx.db, async (tx) => {
+      return transact(ctx.db, async (tx) => {
         const row = await tenantSubnet(tx, ctx.tenant.id, input.id, true);
         const [pc] = await tx.select({ n: count() }).from(ports).where(eq(ports.subnetId, row.id));
         if (pc!.n > 0)
@@ -164,7 +161,5 @@ export const subnetsRouter = createTRPCRouter({
         await deleteRow(tx, ctx, subnets, row, { type: "subnet", tenantId: ctx.tenant.id, details: { cidr: row.cidr } });
         return { id: row.id };
       });
-      await applyOverlaySoon(); // the VPC's router on the DPUs loses the subnet's gateway
-      return deleted;
     }),
 });
