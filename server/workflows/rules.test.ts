@@ -62,6 +62,19 @@ async function defaultGroup() {
 }
 const groupStatus = async () => tenant().securityGroups.rulesStatus({ tenant: fx.tenant.slug, id: (await defaultGroup()).id });
 const allApplied = (st: { applied: number; total: number }) => st.total === servers.length && st.applied === st.total;
+/** Adds an ingress rule for a TCP port from anywhere to the VPC's default group, through the API. */
+async function allowTcpIn(port: number) {
+  const g = await defaultGroup();
+  await tenant().securityGroups.addRule({
+    tenant: fx.tenant.slug,
+    groupId: g.id,
+    direction: "ingress",
+    ethertype: "ipv4",
+    protocol: "tcp",
+    portMin: port,
+    remoteCidr: "0.0.0.0/0",
+  } as never);
+}
 /** Runs one sweep pass (the schedule's work) to its end. */
 const sweep = async () => getEngine().result(await enqueue(catalog.rulesReconcile, ["sweep"]));
 
@@ -84,17 +97,8 @@ describe("live security rules", () => {
   });
 
   it("a new rule reaches every NIC: the agents' rules equal the compiled set", async () => {
-    const g = await defaultGroup();
     const before = await agentRules(servers[0]!);
-    await tenant().securityGroups.addRule({
-      tenant: fx.tenant.slug,
-      groupId: g.id,
-      direction: "ingress",
-      ethertype: "ipv4",
-      protocol: "tcp",
-      portMin: 22,
-      remoteCidr: "0.0.0.0/0",
-    } as never);
+    await allowTcpIn(22);
     await waitFor("group status", groupStatus, allApplied);
     for (const srv of servers) expect(await agentRules(srv)).toEqual(await compiled(srv));
     expect(await agentRules(servers[0]!)).not.toEqual(before);
@@ -104,20 +108,11 @@ describe("live security rules", () => {
   });
 
   it("a burst of rule changes costs one waiting pass, not one each, and every change is applied", async () => {
-    const g = await defaultGroup();
     const t0 = Date.now();
     const outcomes: string[] = [];
     for (const port of [2201, 2202, 2203, 2204, 2205, 2206, 2207, 2208]) {
       // Each change commits (desired versions bumped), then asks for a pass, as the routers do.
-      await tenant().securityGroups.addRule({
-        tenant: fx.tenant.slug,
-        groupId: g.id,
-        direction: "ingress",
-        ethertype: "ipv4",
-        protocol: "tcp",
-        portMin: port,
-        remoteCidr: "0.0.0.0/0",
-      } as never);
+      await allowTcpIn(port);
       outcomes.push(await enqueuePass(catalog.rulesReconcile, ["change"]));
     }
     const passes = await db.execute<{ n: number }>(
