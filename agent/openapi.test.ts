@@ -53,6 +53,10 @@ describe("openapi.yaml", () => {
       "remote_ip_is_local",
       "duplicate_neighbor",
       "duplicate_remote_ip",
+      "gateway_outside_subnet",
+      "router_subnet_overlap",
+      "router_mac_in_use",
+      "gateway_in_use",
       "invalid_vni",
     ]) {
       expect(yaml, code).toContain(code);

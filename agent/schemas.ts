@@ -278,15 +278,84 @@ export type NicSpec = z.infer<typeof NicSpecSchema>;
 
 const ipv4 = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), { message: "must be an IPv4 address like 10.1.0.5" });
 
+/** An IPv4 network as a 32-bit number and prefix, or null when the text is not `a.b.c.d/len`. */
+function ipv4Net(s: string): { net: number; len: number; host: number } | null {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(s);
+  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]!) || Number(m[2]) > 32) return null;
+  const len = Number(m[2]);
+  const addr = ipv4Value(m[1]!);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return { net: (addr & mask) >>> 0, len, host: addr };
+}
+const ipv4Value = (ip: string): number => ipaddr.IPv4.parse(ip).octets.reduce((a, o) => a * 256 + o, 0);
+const ipv4Text = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
+const ipv4Size = (len: number): number => 2 ** (32 - len);
+const inNet = (v: number, n: { net: number; len: number }): boolean => v >= n.net && v < n.net + ipv4Size(n.len);
+
 /**
- * The overlay of one VNI on this DPU, as the BFF computes it: the VTEPs of the other DPUs with a port in the VNI and
- * the VPC's address table (IPAM ip -> MAC) the DPU answers ARP from. Normalized (sorted, MACs lower-case), so the same
- * sets in another order are the same spec and a repeated PUT is a no-op.
+ * The VPC's distributed router on this DPU (OverlaySpec.router): its MAC (the same on every DPU of the VNI) and the
+ * VPC's IPv4 subnets, each with the gateway address the DPU answers ARP and ping for and routes through.
+ */
+const RouterSubnetSchema = z
+  .object({
+    cidr: z.string().refine((s) => ipv4Net(s) !== null, { message: "must be an IPv4 network like 10.1.1.0/24" }),
+    gateway: ipv4,
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const n = ipv4Net(s.cidr);
+    if (!n) return; // reported by the field's own check
+    if (n.host !== n.net) ctx.addIssue({ code: "custom", path: ["cidr"], message: `has host bits set; the network is ${ipv4Text(n.net)}/${n.len}` });
+    else if (n.len > 30) ctx.addIssue({ code: "custom", path: ["cidr"], message: "must be /30 or larger (a routed subnet needs a gateway and hosts)" });
+    if (!ipaddr.IPv4.isValidFourPartDecimal(s.gateway)) return;
+    const g = ipv4Value(s.gateway);
+    if (!inNet(g, n))
+      ctx.addIssue({ code: "custom", path: ["gateway"], message: `${s.gateway} is not inside ${s.cidr}`, params: { agentCode: "gateway_outside_subnet" } });
+    else if (g === n.net || g === n.net + ipv4Size(n.len) - 1)
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `${s.gateway} is the network or broadcast address of ${s.cidr}`,
+        params: { agentCode: "gateway_outside_subnet" },
+      });
+  });
+
+const RouterSchema = z
+  .object({
+    mac: MacSchema,
+    subnets: z.array(RouterSubnetSchema).min(1, "a router needs at least one subnet").max(1024),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const nets: { net: number; len: number; i: number }[] = [];
+    r.subnets.forEach((s, i) => {
+      const n = ipv4Net(s.cidr);
+      if (!n) return;
+      const clash = nets.find((o) => inNet(n.net, o) || inNet(o.net, n));
+      if (clash)
+        ctx.addIssue({
+          code: "custom",
+          path: ["subnets", i, "cidr"],
+          message: `${s.cidr} overlaps ${r.subnets[clash.i]!.cidr} (subnets[${clash.i}]); a router has one route per address`,
+          params: { agentCode: "router_subnet_overlap" },
+        });
+      nets.push({ ...n, i });
+    });
+  })
+  .transform((r) => ({ mac: r.mac, subnets: [...r.subnets].sort((a, b) => ipv4Net(a.cidr)!.net - ipv4Net(b.cidr)!.net) }));
+export type RouterSpec = z.output<typeof RouterSchema>;
+
+/**
+ * The overlay of one VNI on this DPU, as the BFF computes it: the VTEPs of the other DPUs with a port in the VNI,
+ * the VPC's address table (IPAM ip -> MAC) the DPU answers ARP from, and (optional) the VPC's distributed router.
+ * Normalized (sorted, MACs lower-case), so the same sets in another order are the same spec and a repeated PUT is a
+ * no-op; a spec without `router` normalizes (and hashes) as before the router existed.
  */
 export const OverlaySpecSchema = z
   .object({
     remoteIps: z.array(ipAddress).max(1024),
     neighbors: z.array(z.object({ ip: ipv4, mac: MacSchema }).strict()).max(65536),
+    router: RouterSchema.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -316,9 +385,29 @@ export const OverlaySpecSchema = z
         });
       ips.set(n.ip, i);
     });
+    if (!o.router) return;
+    const mac = o.neighbors.findIndex((n) => n.mac === o.router!.mac);
+    if (mac >= 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["router", "mac"],
+        message: `${o.router.mac} is also the MAC of neighbors[${mac}]; the router's MAC must be its own`,
+        params: { agentCode: "router_mac_in_use" },
+      });
+    o.router.subnets.forEach((s, i) => {
+      const at = ips.get(s.gateway);
+      if (at !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["router", "subnets", i, "gateway"],
+          message: `${s.gateway} is also a neighbor's address (neighbors[${at}]); a gateway address is the router's`,
+          params: { agentCode: "gateway_in_use" },
+        });
+    });
   })
   .transform((o) => ({
     remoteIps: [...new Set(o.remoteIps.map((ip) => ipaddr.parse(ip).toString()))].sort(),
     neighbors: [...o.neighbors].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
+    ...(o.router ? { router: o.router } : {}),
   }));
 export type OverlaySpec = z.output<typeof OverlaySpecSchema>;

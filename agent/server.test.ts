@@ -385,6 +385,52 @@ describe("NICs and rules", () => {
   });
 });
 
+describe("overlay router", () => {
+  let a: Started;
+  beforeAll(async () => {
+    a = await start();
+  });
+  const neighbors = [{ ip: "10.4.1.10", mac: "02:00:00:00:04:0a" }];
+  const router = {
+    mac: "02:A4:E1:00:13:88",
+    subnets: [
+      { cidr: "10.4.2.0/24", gateway: "10.4.2.1" },
+      { cidr: "10.4.1.0/24", gateway: "10.4.1.1" },
+    ],
+  };
+
+  it("stores the router normalized (lower-case MAC, subnets by network); a spec without one has no router", async () => {
+    const r = await a.call("PUT", "/v1/overlay/vxlan/5000", { remoteIps: [], neighbors, router });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.router).toEqual({ mac: "02:a4:e1:00:13:88", subnets: [router.subnets[1], router.subnets[0]] });
+    const same = await a.call("PUT", "/v1/overlay/vxlan/5000", { remoteIps: [], neighbors, router: { ...router, subnets: [...router.subnets].reverse() } });
+    expect(same.status).toBe(200);
+    expect(same.json.hash).toBe(r.json.hash);
+    const plain = await a.call("PUT", "/v1/overlay/vxlan/5001", { remoteIps: [], neighbors });
+    expect(plain.status).toBe(201);
+    expect("router" in plain.json).toBe(false);
+  });
+
+  it("refuses bad router input with 422 naming the field, and keeps the stored overlay", async () => {
+    const cases: [unknown, string, string][] = [
+      [{ ...router, mac: "ff:ff:ff:ff:ff:ff" }, "invalid_request", "router.mac"],
+      [{ ...router, mac: neighbors[0]!.mac }, "router_mac_in_use", "router.mac"],
+      [{ ...router, subnets: [{ cidr: "10.4.1.0/24", gateway: "10.4.1.255" }] }, "gateway_outside_subnet", "router.subnets[0].gateway"],
+      [{ ...router, subnets: [{ cidr: "10.4.1.0/24", gateway: "10.4.1.10" }] }, "gateway_in_use", "router.subnets[0].gateway"],
+      [{ ...router, subnets: [...router.subnets, { cidr: "10.4.1.128/25", gateway: "10.4.1.129" }] }, "router_subnet_overlap", "router.subnets[2].cidr"],
+      [{ ...router, subnets: [{ cidr: "10.4.1.0/31", gateway: "10.4.1.1" }] }, "invalid_request", "router.subnets[0].cidr"],
+      [{ mac: router.mac }, "invalid_request", "router.subnets"],
+    ];
+    for (const [bad, code, field] of cases) {
+      const r = await a.call("PUT", "/v1/overlay/vxlan/5000", { remoteIps: [], neighbors, router: bad });
+      expect(r.status, JSON.stringify(r.json)).toBe(422);
+      expect(r.json.error).toMatchObject({ code, field });
+      expect(r.json.error.message.startsWith(`${field}: `)).toBe(true);
+    }
+    expect((await a.call("GET", "/v1/overlay/vxlan/5000")).json.router.subnets).toHaveLength(2);
+  });
+});
+
 describe("sim faults and latency", () => {
   it("hides /admin unless started with admin: true", async () => {
     const a = await start();

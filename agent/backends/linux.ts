@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
 import type { CidataSpec, DiskSpec, NicSpec, OverlaySpec } from "../schemas";
-import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, networkKey, nicFlows, overlayCookie } from "./ovs-flows";
+import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
 import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
 import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
 import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
@@ -370,8 +370,9 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
 
     async putOverlay(vni: number, spec: OverlaySpec): Promise<void> {
       await ensureBase();
-      // The ARP table first (one bundle: the old replies go and the new ones come at once), then the tunnels.
-      await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`, ...arpResponderFlows(vni, spec.neighbors).map((l) => `add ${l}`)]);
+      // The ARP table and the router first (one bundle: the old flows go and the new ones come at once), then the tunnels.
+      const flows = [...arpResponderFlows(vni, spec.neighbors), ...(spec.router ? routerFlows(vni, spec.router, spec.neighbors) : [])];
+      await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`, ...flows.map((l) => `add ${l}`)]);
       journal.overlays[vni] = spec;
       await save();
       await syncTunnels();

@@ -16,6 +16,10 @@
 // back out of the port it came in on (IN_PORT) — so it is never flooded over the tunnels. A request from the
 // address's own MAC (a duplicate-address probe, a gratuitous ARP) is not answered; an unknown address falls to NORMAL.
 //
+// Distributed router (per VNI, same cookie, routerFlows): in table 30 the DPU answers ARP and ping for each subnet's
+// gateway address with the VNI's router MAC and routes IPv4 sent to that MAC to the destination address's MAC
+// (TTL - 1), going round table 30 again, so the destination NIC's ingress rules apply as for same-subnet traffic.
+//
 // NORMAL does the L2 learning/flooding; isolation between networks comes from the port's VLAN tag (VXLAN
 // networks get a local VLAN on br-int, like Neutron) and from reg7 in table 30.
 import { portRangeToMasks, type Rule, type RuleSet } from "../rules";
@@ -66,6 +70,74 @@ export function arpResponderFlows(vni: number, neighbors: readonly { ip: string;
         ].join(","),
     );
   }
+  return out;
+}
+
+/** An IPv4 address as a 32-bit number. */
+const ipv4Value = (ip: string): number => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+
+/**
+ * The distributed router of one VNI (same cookie as its ARP responder, so the overlay's DELETE removes both), in
+ * table 30 for packets from the VNI's NICs (reg7) that passed their egress rules:
+ *  - an ARP request for a gateway address is answered with the router MAC, back out of the asking port;
+ *  - an ICMP echo request to a gateway address (sent to the router MAC) becomes the echo reply in place (MACs and
+ *    addresses swapped, type 0), back out of the asking port;
+ *  - IPv4 to the router MAC for an IPAM address inside one of the router's subnets gets the router MAC as source,
+ *    the address's MAC as destination and TTL - 1 (dec_ttl: a packet whose TTL runs out is dropped, there being no
+ *    controller), and goes round table 30 again: to the destination NIC's own ingress (31) when it is on this DPU,
+ *    to NORMAL (the tunnels) when it is on another;
+ *  - anything else sent to the router MAC is dropped (the router port never leaves the DPU).
+ */
+export function routerFlows(
+  vni: number,
+  router: { mac: string; subnets: readonly { cidr: string; gateway: string }[] },
+  neighbors: readonly { ip: string; mac: string }[],
+): string[] {
+  const c = `cookie=${overlayCookie(vni)}`;
+  const key = networkKey({ type: "vxlan", vni });
+  const R = router.mac;
+  const out: string[] = [];
+  const nets = router.subnets.map((s) => {
+    const [ip, len] = s.cidr.split("/");
+    const size = 2 ** (32 - Number(len));
+    const net = ipv4Value(ip!);
+    return { lo: net, hi: net + size - 1 };
+  });
+  for (const { gateway } of router.subnets) {
+    out.push(
+      `${c},table=${TABLE.forward},priority=110,reg7=${key},arp,arp_op=1,arp_tpa=${gateway} actions=` +
+        [
+          "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+          `set_field:${R}->eth_src`,
+          "set_field:2->arp_op",
+          "move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]",
+          "move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]",
+          `set_field:${R}->arp_sha`,
+          `set_field:${gateway}->arp_spa`,
+          "IN_PORT",
+        ].join(","),
+    );
+    out.push(
+      `${c},table=${TABLE.forward},priority=110,reg7=${key},icmp,icmp_type=8,icmp_code=0,dl_dst=${R},nw_dst=${gateway} actions=` +
+        [
+          "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+          `set_field:${R}->eth_src`,
+          "move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[]",
+          `set_field:${gateway}->ip_src`,
+          "set_field:0->icmp_type",
+          "IN_PORT",
+        ].join(","),
+    );
+  }
+  for (const { ip, mac } of neighbors) {
+    const v = ipv4Value(ip);
+    if (!nets.some((n) => v >= n.lo && v <= n.hi)) continue;
+    out.push(
+      `${c},table=${TABLE.forward},priority=105,reg7=${key},ip,dl_dst=${R},nw_dst=${ip} actions=` +
+        `set_field:${R}->eth_src,set_field:${mac}->eth_dst,dec_ttl,resubmit(,${TABLE.forward})`,
+    );
+  }
+  out.push(`${c},table=${TABLE.forward},priority=101,reg7=${key},dl_dst=${R} actions=drop`);
   return out;
 }
 

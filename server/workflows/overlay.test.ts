@@ -1,17 +1,19 @@
 // The VXLAN overlay against the lab: each DPU's underlay address is recorded at inspect from its agent; two servers of
 // one VPC on two DPUs make each DPU's agent hold the other's VTEP and both addresses (read through the agent's HTTP
 // API); an agent that lost its overlay gets it back from the sweep; deleting one server removes its VTEP and address
-// from the other DPU and the overlay from its own.
+// from the other DPU and the overlay from its own. The VPC's router: each DPU holds every subnet's gateway with the
+// VNI's router MAC, and a subnet created or deleted in the VPC reaches the agents at once (no sweep runs here).
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
-import { useTestDb } from "@/test/db";
+import { uniq, useTestDb } from "@/test/db";
 import { instanceInput, useEngineLab } from "@/test/engine";
 import { callerAs } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
 import { catalog } from "./catalog";
 import { getEngine } from "./engine";
 import { agentFor } from "./instances";
+import { routerMac } from "./overlay";
 import { enqueue } from "./start";
 
 const db = useTestDb();
@@ -41,9 +43,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => bool
   }
 }
 
+type Held = {
+  vni: number;
+  remoteIps: string[];
+  neighbors: { ip: string; mac: string }[];
+  router?: { mac: string; subnets: { cidr: string; gateway: string }[] };
+};
 /** The overlay the server's DPU agent holds for the VPC's VNI (GET /v1/overlay/vxlan), or null. */
-async function overlayOn(srv: Srv): Promise<{ remoteIps: string[]; neighbors: { ip: string; mac: string }[] } | null> {
-  const items = (await agentFor(srv.dpu).listOverlays()) as { vni: number; remoteIps: string[]; neighbors: { ip: string; mac: string }[] }[];
+async function overlayOn(srv: Srv): Promise<Held | null> {
+  const items = (await agentFor(srv.dpu).listOverlays()) as Held[];
   return items.find((o) => o.vni === vni) ?? null;
 }
 const sweep = async () => getEngine().result(await enqueue(catalog.overlayReconcile, ["sweep"]));
@@ -95,6 +103,42 @@ describe("the VXLAN overlay", () => {
     const rows = await db.select().from(s.dpuOverlays).where(eq(s.dpuOverlays.vni, vni));
     expect(rows).toHaveLength(2);
     for (const r of rows) expect(r.appliedHash).toBe(r.desiredHash);
+  });
+
+  it("gives every DPU of the VNI the VPC's router; a subnet created or deleted in the VPC reaches them at once", async () => {
+    expect(servers).toHaveLength(2);
+    expect(routerMac(0x123456)).toBe("02:a4:e1:12:34:56");
+    expect(routerMac(vni)).toMatch(/^02:a4:e1:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/);
+    const first = await tenant().subnets.get({ tenant: fx.tenant.slug, id: L.subnetId } as never);
+    const one = [{ cidr: first.cidr, gateway: first.gateway }];
+    for (const me of servers) expect((await overlayOn(me))?.router).toEqual({ mac: routerMac(vni), subnets: one });
+
+    const second = await tenant().subnets.create({
+      tenant: fx.tenant.slug,
+      vpcId: L.vpcId,
+      name: uniq("db"),
+      cidr: "10.1.32.0/24",
+      gateway: "10.1.32.254",
+    } as never);
+    const both = [...one, { cidr: "10.1.32.0/24", gateway: "10.1.32.254" }];
+    for (const me of servers) {
+      const o = await waitFor(
+        `the second subnet's gateway on ${me.dpu.name}`,
+        () => overlayOn(me),
+        (v) => v?.router?.subnets.length === 2,
+      );
+      expect(o!.router).toEqual({ mac: routerMac(vni), subnets: both });
+    }
+    const rows = await db.select().from(s.dpuOverlays).where(eq(s.dpuOverlays.vni, vni));
+    for (const r of rows) expect(r.appliedHash).toBe(r.desiredHash);
+
+    await tenant().subnets.delete({ tenant: fx.tenant.slug, id: second.id } as never);
+    for (const me of servers)
+      await waitFor(
+        `the second subnet's gateway gone from ${me.dpu.name}`,
+        () => overlayOn(me),
+        (v) => v?.router?.subnets.length === 1 && v.router.subnets[0]!.gateway === first.gateway,
+      );
   });
 
   it("an agent that lost the overlay (a restart without its journal) gets it back from the sweep", async () => {

@@ -1,6 +1,7 @@
 // The VXLAN overlay: the reconciler that gives every DPU, for each VNI it has a port in, the underlay addresses of the
-// other DPUs with a port in that VNI (its remote tunnel endpoints) and the VPC's IPAM table (ip -> MAC, which the DPU's
-// ARP responder answers from, agent/backends/ovs-flows.ts). Modelled on the live-rules reconciler (./rules.ts):
+// other DPUs with a port in that VNI (its remote tunnel endpoints), the VPC's IPAM table (ip -> MAC, which the DPU's
+// ARP responder answers from, agent/backends/ovs-flows.ts) and the VPC's distributed router (its subnets' gateways and
+// the VNI's router MAC; a subnet created or deleted changes the hash, so the pass re-applies it). Modelled on the live-rules reconciler (./rules.ts):
 //  - desired state is computed each pass from the ports of live instances (so creates, deletes, recoveries onto a
 //    spare and rebuilds all count: the pass runs after each, server/services/overlay-apply.ts) and its hash is the
 //    desired version; `dpu_overlays.applied_hash` is the agent's hash of what it accepted (the applied version);
@@ -58,7 +59,16 @@ export function overlayHash(spec: OverlaySpec): string {
   return createHash("sha256").update(canonicalJson(spec)).digest("hex");
 }
 
-/** For every VNI with a live port on a DPU: each such DPU with its spec (the other DPUs' VTEPs, the VPC's IPAM table). */
+/**
+ * The MAC of a VNI's distributed router: the same on every DPU (the router port never leaves a DPU, so it needs no
+ * uniqueness beyond the VNI), locally administered and unicast: 02:a4:e1 and the VNI's three bytes.
+ */
+export function routerMac(vni: number): string {
+  return ["02", "a4", "e1", ...[16, 8, 0].map((s) => ((vni >>> s) & 0xff).toString(16).padStart(2, "0"))].join(":");
+}
+
+/** For every VNI with a live port on a DPU: each such DPU with its spec (the other DPUs' VTEPs, the VPC's IPAM table,
+ *  the VPC's router: its IPv4 overlay subnets with their gateways). */
 export async function desiredOverlays(): Promise<Desired[]> {
   const db = getDb();
   const members = (
@@ -89,9 +99,23 @@ export async function desiredOverlays(): Promise<Desired[]> {
   ).rows;
   const byVni = new Map<number, { ip: string; mac: string }[]>();
   for (const n of neighbors) byVni.set(n.vni, [...(byVni.get(n.vni) ?? []), { ip: n.ip, mac: n.mac }]);
+  const subnetRows = (
+    await db.execute<{ vni: number; cidr: string; gateway: string }>(sql`
+    select v.vni as "vni", s.cidr::text as "cidr", host(s.gateway) as "gateway"
+      from subnets s
+      join vpcs v on v.id = s.vpc_id
+     where s.vlan_id is null and family(s.cidr) = 4 and v.vni in (${sql.join(
+       vnis.map((n) => sql`${n}`),
+       sql`, `,
+     )})`)
+  ).rows;
+  const subnetsOf = new Map<number, { cidr: string; gateway: string }[]>();
+  for (const r of subnetRows) subnetsOf.set(r.vni, [...(subnetsOf.get(r.vni) ?? []), { cidr: r.cidr, gateway: r.gateway }]);
   return members.map((m) => {
     const remoteIps = members.filter((o) => o.vni === m.vni && o.dpuId !== m.dpuId && o.underlayIp && o.underlayIp !== m.underlayIp).map((o) => o.underlayIp!);
-    const spec = OverlaySpecSchema.parse({ remoteIps, neighbors: byVni.get(m.vni) ?? [] });
+    const subnets = subnetsOf.get(m.vni) ?? [];
+    const router = subnets.length ? { router: { mac: routerMac(m.vni), subnets } } : {};
+    const spec = OverlaySpecSchema.parse({ remoteIps, neighbors: byVni.get(m.vni) ?? [], ...router });
     const { vni, ...dpu } = m;
     return { dpu, vni, spec, hash: overlayHash(spec) };
   });

@@ -10,6 +10,7 @@ import { ipAllocations, ports, subnets, vpcs } from "@/db/schema";
 import { subnetCreateSchema, subnetUpdateSchema } from "@/db/validation/network";
 import { checkGateway, checkReservedRanges, checkSubnetCidr, cidrToString, defaultGateway, parseAddress, parseCidr } from "@/domain/cidr";
 import { subnetCapacity } from "@/server/services/ipam";
+import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
@@ -121,7 +122,7 @@ export const subnetsRouter = createTRPCRouter({
       if (rr.ok && rr.value.some((i) => gwVal >= i.lo && gwVal <= i.hi))
         throw fieldError("reservedRanges", `The gateway ${gateway} is inside a reserved range; reserved ranges are for addresses nobody gets`, "BAD_REQUEST");
       const overlap = { subnets_no_overlap: { field: "cidr", message: `${cidr} overlaps another subnet of this VPC` } };
-      return transact(
+      const created = await transact(
         ctx.db,
         async (tx) => {
           await enforceQuota(tx, tenantId, [{ resource: "subnets", add: 1, used: rowsOf(subnets, tenantId) }]);
@@ -137,6 +138,8 @@ export const subnetsRouter = createTRPCRouter({
         },
         { ...uniques, ...overlap },
       );
+      await applyOverlaySoon(); // the VPC's router on the DPUs gains the subnet's gateway
+      return created;
     }),
 
   update: tenantProcedure("tenant-member", { write: true })
@@ -148,7 +151,7 @@ export const subnetsRouter = createTRPCRouter({
   delete: tenantProcedure("tenant-member", { write: true })
     .input(z.object({ id: z.uuid() }))
     .mutation(async ({ ctx, input }) => {
-      return transact(ctx.db, async (tx) => {
+      const deleted = await transact(ctx.db, async (tx) => {
         const row = await tenantSubnet(tx, ctx.tenant.id, input.id, true);
         const [pc] = await tx.select({ n: count() }).from(ports).where(eq(ports.subnetId, row.id));
         if (pc!.n > 0)
@@ -161,5 +164,7 @@ export const subnetsRouter = createTRPCRouter({
         await deleteRow(tx, ctx, subnets, row, { type: "subnet", tenantId: ctx.tenant.id, details: { cidr: row.cidr } });
         return { id: row.id };
       });
+      await applyOverlaySoon(); // the VPC's router on the DPUs loses the subnet's gateway
+      return deleted;
     }),
 });
