@@ -129,11 +129,13 @@ test("a tenant's instance boots a real guest from its RBD clone; the console log
   const instanceUrl = page.url();
 
   await consoleShell(page, name);
-  // hostname, the subnet address on the DPU-presented NIC, and the tenant's key in the default user's authorized_keys
+  // hostname, the subnet address on the DPU-presented NIC, and the tenant's key in the default user's authorized_keys;
+  // the subnet's gateway answers ping from the DPU's distributed router; no name server but the subnet's (it has none:
+  // never the image builder's)
   await run(
     page,
-    `echo "H=$(hostname) A=$(ip -4 -o addr show scope global | awk '{print $4}' | tr '\\n' ' ')K=$(grep -c real-${suffix}@e2e ~/.ssh/authorized_keys)"`,
-    new RegExp(`H=${name} A=${address.replaceAll(".", "\\.")}/24 K=1`),
+    `echo "H=$(hostname) A=$(ip -4 -o addr show scope global | awk '{print $4}' | tr '\\n' ' ')K=$(grep -c real-${suffix}@e2e ~/.ssh/authorized_keys) G=$(ping -c1 -W5 10.20.1.1 >/dev/null && echo up) D=$(grep -c ^nameserver /etc/resolv.conf)"`,
+    new RegExp(`H=${name} A=${address.replaceAll(".", "\\.")}/24 K=1 G=up D=0`),
   );
 
   // A data volume hot-attached from the UI appears in the running guest as a 1 GiB disk, and goes on detach.

@@ -171,7 +171,9 @@ export async function seedDemoContent(opts: { realImage?: { path: string; sizeBy
       headers: new Headers(),
     });
     const vpc = await caller.vpcs.create({ tenant: n.slug, name: "default", cidr: n.cidr, description: "Created by the demo lab" });
-    await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet, dnsServers: [n.subnet.replace(/\.0\/24$/, ".1")] });
+    // No DNS servers: the lab has no resolver, and the VPC router on the DPUs answers the gateway's ARP and ping but
+    // not DNS, so naming the gateway would make every lookup in a guest wait out its timeout.
+    await caller.subnets.create({ tenant: n.slug, vpcId: vpc.id, name: "default", cidr: n.subnet });
   }
 }
 

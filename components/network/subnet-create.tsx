@@ -69,7 +69,11 @@ export function SubnetCreateDialog({ tenant, vpcId, vpcCidr, onClose }: { tenant
       <TextField name="gateway" label="Gateway (optional)" hint="Defaults to the first usable address." />
       <TextField name="vlanId" label="VLAN id (optional)" hint="Without one, the subnet rides the VPC's VNI." inputMode="numeric" />
       <TextAreaField name="reservedRanges" label="Reserved ranges (optional)" hint="One per line: 10.0.1.200-10.0.1.220. Never handed out." rows={2} />
-      <TextField name="dnsServers" label="DNS servers (optional)" hint="Up to 4 addresses, comma separated." />
+      <TextField
+        name="dnsServers"
+        label="DNS servers (optional)"
+        hint="Up to 4 resolvers the instances can reach, comma separated. The VPC router answers ping at the gateway, not DNS."
+      />
     </FormDialog>
   );
 }

@@ -18,7 +18,7 @@ const run = promisify(execFile);
 
 /** Everything that decides the image's bytes; its hash names the cache entry, so changing any of it rebuilds. */
 export const GUEST_RECIPE = {
-  version: 1,
+  version: 2,
   suite: "bookworm",
   variant: "minbase",
   packages: [
@@ -30,6 +30,7 @@ export const GUEST_RECIPE = {
     "cloud-guest-utils", // growpart: cloud-init grows the root partition to the volume's size on first boot
     "openssh-server",
     "ifupdown",
+    "resolvconf", // applies the network-config's name servers (ifupdown's dns-nameservers) to /etc/resolv.conf
     "netbase",
     "iproute2",
     "isc-dhcp-client",
@@ -46,7 +47,8 @@ export const GUEST_RECIPE = {
   partitionOffsetBytes: 1024 ** 2,
   grubModules: ["biosdisk", "part_msdos", "ext2", "search", "search_fs_uuid", "normal", "linux", "serial", "terminal", "echo", "configfile", "test"],
   kernelArgs: "ro console=ttyS0,115200",
-  cloudCfg: "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n",
+  // ed25519 host keys only: generating RSA and ECDSA keys at first boot takes many seconds on TCG
+  cloudCfg: "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\nssh_genkeytypes: [ ed25519 ]\n",
 } as const;
 
 export interface GuestImage {
@@ -145,6 +147,9 @@ export async function ensureGuestImage(opts: { rebuild?: boolean; cacheDir?: str
         `--include=${r.packages.join(",")}`,
         `--customize-hook=echo "UUID=${uuid} / ext4 defaults,noatime 0 1" > "$1/etc/fstab"`,
         '--customize-hook=echo unset-host > "$1/etc/hostname"',
+        // mmdebstrap copies the build host's resolv.conf in; a guest must not query the builder's resolver (with a
+        // gateway that answers ARP, each lookup would wait out its timeout): resolvconf fills it from the network-config
+        '--customize-hook=rm -f "$1/etc/resolv.conf" && ln -s ../run/resolvconf/resolv.conf "$1/etc/resolv.conf"',
         '--customize-hook=echo LANG=C.UTF-8 > "$1/etc/default/locale"',
         `--customize-hook=printf '${r.cloudCfg.replace(/\n/g, "\\n")}' > "$1/etc/cloud/cloud.cfg.d/90-anvil-lab.cfg"`,
         r.suite,
