@@ -39,6 +39,10 @@ export async function startBackground(opts: { dev: boolean; lab?: BackgroundLab 
   // The lab lives on loopback, which the management-network policy refuses unless allowed (server/lib/mgmt-network.ts);
   // allowed before the engine starts polling. A malformed ANVIL_MGMT_ALLOW / ANVIL_MGMT_DENY stops the start here.
   opts.lab?.allowAddresses();
+  // Not ready until the lab is up: marked before the engine starts, which makes /readyz answer "ok" once it runs, so
+  // no poller sees the gap between the two as ready.
+  const g = globalThis as { __anvilLabStarting?: boolean };
+  if (opts.lab) g.__anvilLabStarting = true;
   const mgmt = (await import("./lib/mgmt-network")).mgmtPolicy();
   const { startEngine, stopEngine } = await import("./workflows/engine");
   const { workflows } = await import("./workflows/registry");
@@ -46,8 +50,6 @@ export async function startBackground(opts: { dev: boolean; lab?: BackgroundLab 
   stoppers.push(stopEngine);
   const lines = [`Workflow engine: ${engine.executorId}`, `Management network: ${mgmt.summary}`];
   if (opts.lab) {
-    const g = globalThis as { __anvilLabStarting?: boolean };
-    g.__anvilLabStarting = true;
     const lab = await opts.lab.start();
     g.__anvilLabStarting = false;
     stoppers.push(lab.close);
