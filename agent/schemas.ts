@@ -320,10 +320,79 @@ const RouterSubnetSchema = z
       });
   });
 
+/**
+ * The provider network the router reaches through the DPU's uplink (RouterSchema.external): the router's MAC and
+ * the provider's next hop there (its MAC given, the DPU does not ARP for it), the VLAN (absent = untagged), the
+ * address every VPC address without a floating IP is SNATed to (optional; without it only floating IPs go out) and
+ * the floating IPs (1:1 NAT to a VPC address). OverlaySpecSchema sorts the floating IPs by address (after its checks,
+ * so their error paths index the list as sent).
+ */
+const ExternalSchema = z
+  .object({
+    vlanId: z.int().min(1).max(4094).optional(),
+    mac: MacSchema,
+    cidr: z.string().refine((s) => ipv4Net(s) !== null, { message: "must be an IPv4 network like 203.0.113.0/24" }),
+    gateway: ipv4,
+    gatewayMac: MacSchema,
+    snatIp: ipv4.optional(),
+    floatingIps: z.array(z.object({ ip: ipv4, fixedIp: ipv4 }).strict()).max(4096),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const n = ipv4Net(e.cidr);
+    if (!n) return; // reported by the field's own check
+    if (n.host !== n.net) {
+      ctx.addIssue({ code: "custom", path: ["cidr"], message: `has host bits set; the network is ${ipv4Text(n.net)}/${n.len}` });
+      return;
+    }
+    if (n.len > 30) {
+      ctx.addIssue({ code: "custom", path: ["cidr"], message: "must be /30 or larger (the provider network holds a gateway and the router's addresses)" });
+      return;
+    }
+    /** An address of the provider network the router uses: inside cidr, not its network or broadcast address. */
+    const inside = (ip: string, path: (string | number)[]) => {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return; // reported by the field's own check
+      const v = ipv4Value(ip);
+      const why = !inNet(v, n) ? "is not inside" : v === n.net || v === n.net + ipv4Size(n.len) - 1 ? "is the network or broadcast address of" : "";
+      if (why) ctx.addIssue({ code: "custom", path, message: `${ip} ${why} ${e.cidr}`, params: { agentCode: "address_outside_provider_network" } });
+    };
+    inside(e.gateway, ["gateway"]);
+    if (e.snatIp !== undefined) {
+      inside(e.snatIp, ["snatIp"]);
+      if (e.snatIp === e.gateway)
+        ctx.addIssue({ code: "custom", path: ["snatIp"], message: `${e.snatIp} is the provider gateway's address`, params: { agentCode: "external_ip_in_use" } });
+    }
+    const ips = new Map<string, number>();
+    const fixed = new Map<string, number>();
+    e.floatingIps.forEach((f, i) => {
+      inside(f.ip, ["floatingIps", i, "ip"]);
+      const clash =
+        f.ip === e.gateway ? "the provider gateway's address" : f.ip === e.snatIp ? "the SNAT address (snatIp)" : ips.has(f.ip) ? `listed twice (also at floatingIps[${ips.get(f.ip)}])` : "";
+      if (clash)
+        ctx.addIssue({
+          code: "custom",
+          path: ["floatingIps", i, "ip"],
+          message: `${f.ip} is ${clash}; a floating IP is one address's own`,
+          params: { agentCode: clash.startsWith("listed") ? "duplicate_floating_ip" : "external_ip_in_use" },
+        });
+      if (fixed.has(f.fixedIp))
+        ctx.addIssue({
+          code: "custom",
+          path: ["floatingIps", i, "fixedIp"],
+          message: `${f.fixedIp} already has a floating IP (floatingIps[${fixed.get(f.fixedIp)}]); one address has at most one`,
+          params: { agentCode: "duplicate_fixed_ip" },
+        });
+      ips.set(f.ip, i);
+      fixed.set(f.fixedIp, i);
+    });
+  });
+export type ExternalSpec = z.output<typeof ExternalSchema>;
+
 const RouterSchema = z
   .object({
     mac: MacSchema,
     subnets: z.array(RouterSubnetSchema).min(1, "a router needs at least one subnet").max(1024),
+    external: ExternalSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -341,8 +410,29 @@ const RouterSchema = z
         });
       nets.push({ ...n, i });
     });
+    const ext = r.external && ipv4Net(r.external.cidr);
+    if (!ext) return;
+    const clash = nets.find((o) => inNet(ext.net, o) || inNet(o.net, ext));
+    if (clash)
+      ctx.addIssue({
+        code: "custom",
+        path: ["external", "cidr"],
+        message: `${r.external!.cidr} overlaps ${r.subnets[clash.i]!.cidr} (subnets[${clash.i}]); the provider network is outside the VPC`,
+        params: { agentCode: "router_subnet_overlap" },
+      });
+    if (r.external!.mac === r.mac)
+      ctx.addIssue({
+        code: "custom",
+        path: ["external", "mac"],
+        message: `${r.mac} is also the router's VPC-side MAC (router.mac); the provider side has its own`,
+        params: { agentCode: "router_mac_in_use" },
+      });
   })
-  .transform((r) => ({ mac: r.mac, subnets: [...r.subnets].sort((a, b) => ipv4Net(a.cidr)!.net - ipv4Net(b.cidr)!.net) }));
+  .transform((r) => ({
+    mac: r.mac,
+    subnets: [...r.subnets].sort((a, b) => ipv4Net(a.cidr)!.net - ipv4Net(b.cidr)!.net),
+    ...(r.external ? { external: r.external } : {}),
+  }));
 export type RouterSpec = z.output<typeof RouterSchema>;
 
 /**
@@ -394,6 +484,26 @@ export const OverlaySpecSchema = z
         message: `${o.router.mac} is also the MAC of neighbors[${mac}]; the router's MAC must be its own`,
         params: { agentCode: "router_mac_in_use" },
       });
+    const ext = o.router.external;
+    if (ext) {
+      const emac = o.neighbors.findIndex((n) => n.mac === ext.mac);
+      if (emac >= 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["router", "external", "mac"],
+          message: `${ext.mac} is also the MAC of neighbors[${emac}]; the router's MAC must be its own`,
+          params: { agentCode: "router_mac_in_use" },
+        });
+      const subnets = o.router.subnets.flatMap((s) => ipv4Net(s.cidr) ?? []);
+      ext.floatingIps.forEach((f, i) => {
+        const path = ["router", "external", "floatingIps", i, "fixedIp"];
+        if (!ipaddr.IPv4.isValidFourPartDecimal(f.fixedIp)) return;
+        if (!ips.has(f.fixedIp))
+          ctx.addIssue({ code: "custom", path, message: `${f.fixedIp} is not a neighbor's address (neighbors)`, params: { agentCode: "fixed_ip_unknown" } });
+        else if (!subnets.some((n) => inNet(ipv4Value(f.fixedIp), n)))
+          ctx.addIssue({ code: "custom", path, message: `${f.fixedIp} is not inside any of the router's subnets`, params: { agentCode: "fixed_ip_unknown" } });
+      });
+    }
     o.router.subnets.forEach((s, i) => {
       const at = ips.get(s.gateway);
       if (at !== undefined)
@@ -408,6 +518,10 @@ export const OverlaySpecSchema = z
   .transform((o) => ({
     remoteIps: [...new Set(o.remoteIps.map((ip) => ipaddr.parse(ip).toString()))].sort(),
     neighbors: [...o.neighbors].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
-    ...(o.router ? { router: o.router } : {}),
+    ...(o.router ? { router: o.router.external ? { ...o.router, external: sortedExternal(o.router.external) } : o.router } : {}),
   }));
+
+function sortedExternal(e: ExternalSpec): ExternalSpec {
+  return { ...e, floatingIps: [...e.floatingIps].sort((a, b) => ipv4Value(a.ip) - ipv4Value(b.ip)) };
+}
 export type OverlaySpec = z.output<typeof OverlaySpecSchema>;

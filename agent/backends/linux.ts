@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
 import type { CidataSpec, DiskSpec, NicSpec, OverlaySpec } from "../schemas";
-import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
+import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, natFlows, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
 import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
 import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
 import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
@@ -58,6 +58,8 @@ interface Journal {
   nics: Record<string, NicJournal>;
   /** Per VNI: the remote VTEPs and the ARP table the BFF last put (PUT /v1/overlay/vxlan/{vni}). */
   overlays: Record<string, OverlaySpec>;
+  /** Per VNI whose router has a provider network: its conntrack zone for NAT (65535 down, never a NIC's id). */
+  natZones: Record<string, number>;
   [section: string]: unknown;
 }
 
@@ -97,7 +99,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   // Fail at start, with the package to install, rather than on the first request.
   for (const tool of ["ovs-vsctl", "ovs-ofctl", "genisoimage"]) await run(tool, ["--version"], { env });
 
-  let journal: Journal = { nics: {}, overlays: {} };
+  let journal: Journal = { nics: {}, overlays: {}, natZones: {} };
   try {
     journal = { ...journal, ...(JSON.parse(await readFile(journalPath, "utf8")) as Partial<Journal>) };
   } catch (err) {
@@ -109,7 +111,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   };
   const emulationJournal: EmulationJournal = {
     section<T extends object>(key: string, init: () => T): T {
-      if (key === "nics" || key === "overlays") throw new Error(`the ${key} journal section belongs to the linux backend`);
+      if (key === "nics" || key === "overlays" || key === "natZones") throw new Error(`the ${key} journal section belongs to the linux backend`);
       journal[key] ??= init();
       return journal[key] as T;
     },
@@ -147,8 +149,14 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
   if (opts.uplinkPort) uplinkOfport = await ofportOf(opts.uplinkPort);
 
   const nicIdFree = () => {
-    const used = new Set(Object.values(journal.nics).map((n) => n.id));
+    const used = new Set([...Object.values(journal.nics).map((n) => n.id), ...Object.values(journal.natZones)]);
     for (let id = 1; id < 65536; id++) if (!used.has(id)) return id;
+    throw new BackendError("no_free_zone", "all conntrack zones are in use", 507);
+  };
+  /** A conntrack zone for a VNI's NAT: from the top of the 16-bit range down, skipping NIC ids and other VNIs' zones. */
+  const natZoneFree = () => {
+    const used = new Set([...Object.values(journal.nics).map((n) => n.id), ...Object.values(journal.natZones)]);
+    for (let z = 65535; z >= 1; z--) if (!used.has(z)) return z;
     throw new BackendError("no_free_zone", "all conntrack zones are in use", 507);
   };
   const vniTag = (vni: number) => Object.values(journal.nics).find((n) => n.vni === vni)?.tag;
@@ -369,11 +377,22 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     },
 
     async putOverlay(vni: number, spec: OverlaySpec): Promise<void> {
+      const external = spec.router?.external;
+      if (external && uplinkOfport === undefined)
+        throw conflict("no_uplink", "this DPU has no uplink port (agent option uplinkPort), so it cannot reach a provider network", "router.external");
       await ensureBase();
-      // The ARP table and the router first (one bundle: the old flows go and the new ones come at once), then the tunnels.
-      const flows = [...arpResponderFlows(vni, spec.neighbors), ...(spec.router ? routerFlows(vni, spec.router, spec.neighbors) : [])];
+      const zone = external ? (journal.natZones[vni] ?? natZoneFree()) : undefined;
+      // The ARP table, the router and its NAT first (one bundle: the old flows go and the new ones come at once, so a
+      // floating IP moved to another address answers there from the next packet), then the tunnels.
+      const flows = [
+        ...arpResponderFlows(vni, spec.neighbors),
+        ...(spec.router ? routerFlows(vni, spec.router, spec.neighbors) : []),
+        ...(spec.router && zone !== undefined ? natFlows(vni, spec.router, spec.neighbors, { uplinkOfport: uplinkOfport!, zone }) : []),
+      ];
       await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`, ...flows.map((l) => `add ${l}`)]);
       journal.overlays[vni] = spec;
+      if (zone !== undefined) journal.natZones[vni] = zone;
+      else delete journal.natZones[vni];
       await save();
       await syncTunnels();
     },
@@ -381,6 +400,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     async deleteOverlay(vni: number): Promise<void> {
       await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`]);
       delete journal.overlays[vni];
+      delete journal.natZones[vni];
       await save();
       await syncTunnels();
     },
@@ -403,6 +423,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       baseInstalled = false;
       journal.nics = {};
       journal.overlays = {};
+      journal.natZones = {};
       await save();
       if (failures.length) throw new BackendError("reset_incomplete", `reset left objects behind: ${failures.join("; ")}`);
     },

@@ -20,11 +20,23 @@
 // gateway address with the VNI's router MAC and routes IPv4 sent to that MAC to the destination address's MAC
 // (TTL - 1), going round table 30 again, so the destination NIC's ingress rules apply as for same-subnet traffic.
 //
+// Provider network (per VNI, same cookie, natFlows; when the router has `external`): conntrack NAT in the VNI's NAT
+// zone (one zone per VNI with an external network, allocated by the linux backend from 65535 down and never a NIC's
+// zone, which count up from 1). In table 30, IPv4 from a VPC address sent to the router MAC for a destination outside
+// every router subnet is committed with nat(src=its floating IP, else snatIp) and goes out of the uplink to the
+// provider gateway (eth_src = external.mac, eth_dst = gatewayMac, TTL - 1, VLAN pushed when set); without either it
+// is dropped. From the uplink (the provider VLAN or untagged), ARP requests for snatIp and the floating IPs are
+// answered with external.mac, and IPv4 to external.mac for one of them goes through ct(nat) in the zone to:
+//  40  provider in  +est / +rel (un-NATed: a reply to SNAT or floating-IP traffic) -> 41; +new to a floating IP ->
+//                   ct(commit, nat(dst=fixed address)) and routed to it; rest (unsolicited to snatIp, +inv) drop.
+//  41  provider route  to a VPC address: router MAC as source, the address's MAC as destination, TTL - 1, round
+//                   table 30 again, so the NIC's ingress rules (31/32) apply as for any routed packet.
+//
 // NORMAL does the L2 learning/flooding; isolation between networks comes from the port's VLAN tag (VXLAN
 // networks get a local VLAN on br-int, like Neutron) and from reg7 in table 30.
 import { portRangeToMasks, type Rule, type RuleSet } from "../rules";
 
-export const TABLE = { classify: 0, egress: 10, egressCt: 11, forward: 30, ingress: 31, ingressCt: 32 } as const;
+export const TABLE = { classify: 0, egress: 10, egressCt: 11, forward: 30, ingress: 31, ingressCt: 32, providerIn: 40, providerRoute: 41 } as const;
 
 /** All agent flows carry this cookie prefix (top 16 bits), so reset can delete exactly what the agent added. */
 export const COOKIE_PREFIX = 0xa4e1n << 48n;
@@ -138,6 +150,102 @@ export function routerFlows(
     );
   }
   out.push(`${c},table=${TABLE.forward},priority=101,reg7=${key},dl_dst=${R} actions=drop`);
+  return out;
+}
+
+/** Where the provider network is: the uplink's OpenFlow port and the VNI's conntrack zone for NAT. */
+export interface NatPlacement {
+  uplinkOfport: number;
+  zone: number;
+}
+
+/**
+ * The router's provider side (router.external) of one VNI, same cookie as routerFlows (see the header): SNAT and
+ * floating IPs by conntrack NAT in `at.zone`, out of and in from `at.uplinkOfport`. Empty when there is no external.
+ */
+export function natFlows(
+  vni: number,
+  router: {
+    mac: string;
+    subnets: readonly { cidr: string }[];
+    external?: {
+      vlanId?: number;
+      mac: string;
+      gatewayMac: string;
+      snatIp?: string;
+      floatingIps: readonly { ip: string; fixedIp: string }[];
+    };
+  },
+  neighbors: readonly { ip: string; mac: string }[],
+  at: NatPlacement,
+): string[] {
+  const e = router.external;
+  if (!e) return [];
+  const c = `cookie=${overlayCookie(vni)}`;
+  const key = networkKey({ type: "vxlan", vni });
+  const R = router.mac;
+  const Z = at.zone;
+  const U = at.uplinkOfport;
+  const out: string[] = [];
+  const f = (table: number, priority: number, match: string, actions: string) => out.push(`${c},table=${table},priority=${priority},${match} actions=${actions}`);
+  const nets = router.subnets.map((s) => {
+    const [ip, len] = s.cidr.split("/");
+    const net = ipv4Value(ip!);
+    return { lo: net, hi: net + 2 ** (32 - Number(len)) - 1 };
+  });
+  const inVpc = neighbors.filter(({ ip }) => nets.some((n) => ipv4Value(ip) >= n.lo && ipv4Value(ip) <= n.hi));
+  const macOf = new Map(inVpc.map((n) => [n.ip, n.mac]));
+  // The provider VLAN on the uplink: matched and popped on the way in, pushed on the way out.
+  const vlanMatch = e.vlanId === undefined ? "vlan_tci=0x0000/0x1fff" : `dl_vlan=${e.vlanId}`;
+  const pop = e.vlanId === undefined ? "" : "pop_vlan,";
+  const push = e.vlanId === undefined ? "" : `push_vlan:0x8100,set_field:${0x1000 | e.vlanId}->vlan_vid,`;
+  const toProvider = `set_field:${e.mac}->eth_src,set_field:${e.gatewayMac}->eth_dst,dec_ttl,${push}output:${U}`;
+  const toVpc = (mac: string) => `set_field:${R}->eth_src,set_field:${mac}->eth_dst,dec_ttl,resubmit(,${TABLE.forward})`;
+
+  // 30: out. Destinations inside the VPC are the router's (routerFlows, priority 105) or nobody's: never NATed.
+  for (const s of router.subnets) f(TABLE.forward, 104, `reg7=${key},ip,dl_dst=${R},nw_dst=${s.cidr}`, "drop");
+  for (const { ip, fixedIp } of e.floatingIps) {
+    if (!macOf.has(fixedIp)) continue;
+    f(TABLE.forward, 103, `reg7=${key},ip,dl_dst=${R},nw_src=${fixedIp}`, `ct(commit,zone=${Z},nat(src=${ip})),${toProvider}`);
+  }
+  if (e.snatIp !== undefined)
+    for (const s of router.subnets) f(TABLE.forward, 102, `reg7=${key},ip,dl_dst=${R},nw_src=${s.cidr}`, `ct(commit,zone=${Z},nat(src=${e.snatIp})),${toProvider}`);
+
+  // 0: in from the provider network, for the router's own addresses there.
+  const own = [...(e.snatIp === undefined ? [] : [e.snatIp]), ...e.floatingIps.map((x) => x.ip)];
+  for (const ip of own) {
+    f(
+      TABLE.classify,
+      110,
+      `in_port=${U},${vlanMatch},arp,arp_op=1,arp_tpa=${ip}`,
+      [
+        "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+        `set_field:${e.mac}->eth_src`,
+        "set_field:2->arp_op",
+        "move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]",
+        "move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]",
+        `set_field:${e.mac}->arp_sha`,
+        `set_field:${ip}->arp_spa`,
+        "IN_PORT",
+      ].join(","),
+    );
+    f(TABLE.classify, 105, `in_port=${U},${vlanMatch},ip,dl_dst=${e.mac},nw_dst=${ip}`, `${pop}set_field:${key}->reg7,ct(table=${TABLE.providerIn},zone=${Z},nat)`);
+  }
+  f(TABLE.classify, 101, `in_port=${U},${vlanMatch},dl_dst=${e.mac}`, "drop");
+
+  // 40: after ct(nat). Replies (un-NATed by ct) are routed by their VPC address; new connections only to a floating IP.
+  f(TABLE.providerIn, 100, `reg7=${key},ct_state=+trk+inv`, "drop");
+  f(TABLE.providerIn, 90, `reg7=${key},ip,ct_state=+trk+est-inv`, `resubmit(,${TABLE.providerRoute})`);
+  f(TABLE.providerIn, 90, `reg7=${key},ip,ct_state=+trk+rel-inv`, `resubmit(,${TABLE.providerRoute})`);
+  for (const { ip, fixedIp } of e.floatingIps) {
+    const mac = macOf.get(fixedIp);
+    if (mac) f(TABLE.providerIn, 80, `reg7=${key},ip,ct_state=+trk+new-est-rel-inv,nw_dst=${ip}`, `ct(commit,zone=${Z},nat(dst=${fixedIp})),${toVpc(mac)}`);
+  }
+  f(TABLE.providerIn, 1, `reg7=${key}`, "drop");
+
+  // 41: to the VPC address the reply belongs to.
+  for (const { ip, mac } of inVpc) f(TABLE.providerRoute, 100, `reg7=${key},ip,nw_dst=${ip}`, toVpc(mac));
+  f(TABLE.providerRoute, 1, `reg7=${key}`, "drop");
   return out;
 }
 
