@@ -360,14 +360,25 @@ const ExternalSchema = z
     if (e.snatIp !== undefined) {
       inside(e.snatIp, ["snatIp"]);
       if (e.snatIp === e.gateway)
-        ctx.addIssue({ code: "custom", path: ["snatIp"], message: `${e.snatIp} is the provider gateway's address`, params: { agentCode: "external_ip_in_use" } });
+        ctx.addIssue({
+          code: "custom",
+          path: ["snatIp"],
+          message: `${e.snatIp} is the provider gateway's address`,
+          params: { agentCode: "external_ip_in_use" },
+        });
     }
     const ips = new Map<string, number>();
     const fixed = new Map<string, number>();
     e.floatingIps.forEach((f, i) => {
       inside(f.ip, ["floatingIps", i, "ip"]);
       const clash =
-        f.ip === e.gateway ? "the provider gateway's address" : f.ip === e.snatIp ? "the SNAT address (snatIp)" : ips.has(f.ip) ? `listed twice (also at floatingIps[${ips.get(f.ip)}])` : "";
+        f.ip === e.gateway
+          ? "the provider gateway's address"
+          : f.ip === e.snatIp
+            ? "the SNAT address (snatIp)"
+            : ips.has(f.ip)
+              ? `listed twice (also at floatingIps[${ips.get(f.ip)}])`
+              : "";
       if (clash)
         ctx.addIssue({
           code: "custom",

@@ -187,7 +187,8 @@ export function natFlows(
   const Z = at.zone;
   const U = at.uplinkOfport;
   const out: string[] = [];
-  const f = (table: number, priority: number, match: string, actions: string) => out.push(`${c},table=${table},priority=${priority},${match} actions=${actions}`);
+  const f = (table: number, priority: number, match: string, actions: string) =>
+    out.push(`${c},table=${table},priority=${priority},${match} actions=${actions}`);
   const nets = router.subnets.map((s) => {
     const [ip, len] = s.cidr.split("/");
     const net = ipv4Value(ip!);
@@ -209,7 +210,8 @@ export function natFlows(
     f(TABLE.forward, 103, `reg7=${key},ip,dl_dst=${R},nw_src=${fixedIp}`, `ct(commit,zone=${Z},nat(src=${ip})),${toProvider}`);
   }
   if (e.snatIp !== undefined)
-    for (const s of router.subnets) f(TABLE.forward, 102, `reg7=${key},ip,dl_dst=${R},nw_src=${s.cidr}`, `ct(commit,zone=${Z},nat(src=${e.snatIp})),${toProvider}`);
+    for (const s of router.subnets)
+      f(TABLE.forward, 102, `reg7=${key},ip,dl_dst=${R},nw_src=${s.cidr}`, `ct(commit,zone=${Z},nat(src=${e.snatIp})),${toProvider}`);
 
   // 0: in from the provider network, for the router's own addresses there.
   const own = [...(e.snatIp === undefined ? [] : [e.snatIp]), ...e.floatingIps.map((x) => x.ip)];
@@ -229,7 +231,12 @@ export function natFlows(
         "IN_PORT",
       ].join(","),
     );
-    f(TABLE.classify, 105, `in_port=${U},${vlanMatch},ip,dl_dst=${e.mac},nw_dst=${ip}`, `${pop}set_field:${key}->reg7,ct(table=${TABLE.providerIn},zone=${Z},nat)`);
+    f(
+      TABLE.classify,
+      105,
+      `in_port=${U},${vlanMatch},ip,dl_dst=${e.mac},nw_dst=${ip}`,
+      `${pop}set_field:${key}->reg7,ct(table=${TABLE.providerIn},zone=${Z},nat)`,
+    );
   }
   f(TABLE.classify, 101, `in_port=${U},${vlanMatch},dl_dst=${e.mac}`, "drop");
 
