@@ -429,6 +429,91 @@ describe("overlay router", () => {
     }
     expect((await a.call("GET", "/v1/overlay/vxlan/5000")).json.router.subnets).toHaveLength(2);
   });
+
+  const fixed = [...neighbors, { ip: "10.4.2.20", mac: "02:00:00:00:04:0b" }];
+  const external = {
+    vlanId: 300,
+    mac: "02:A4:E1:00:EE:01",
+    cidr: "203.0.113.0/24",
+    gateway: "203.0.113.1",
+    gatewayMac: "02:00:5e:00:ff:01",
+    snatIp: "203.0.113.5",
+    floatingIps: [
+      { ip: "203.0.113.100", fixedIp: "10.4.2.20" },
+      { ip: "203.0.113.20", fixedIp: "10.4.1.10" },
+    ],
+  };
+
+  it("stores router.external normalized (lower-case MACs, floating IPs by address), so reordered lists hash equal", async () => {
+    const r = await a.call("PUT", "/v1/overlay/vxlan/5002", { remoteIps: [], neighbors: fixed, router: { ...router, external } });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.router.external).toEqual({
+      ...external,
+      mac: "02:a4:e1:00:ee:01",
+      floatingIps: [external.floatingIps[1], external.floatingIps[0]],
+    });
+    const same = await a.call("PUT", "/v1/overlay/vxlan/5002", {
+      remoteIps: [],
+      neighbors: [...fixed].reverse(),
+      router: { ...router, external: { ...external, floatingIps: [...external.floatingIps].reverse() } },
+    });
+    expect(same.status).toBe(200);
+    expect(same.json.hash).toBe(r.json.hash);
+    // Optional parts: no VLAN (untagged), no SNAT address, no floating IPs.
+    const { vlanId: _v, snatIp: _s, ...bare } = external;
+    const minimal = await a.call("PUT", "/v1/overlay/vxlan/5003", {
+      remoteIps: [],
+      neighbors: fixed,
+      router: { ...router, external: { ...bare, floatingIps: [] } },
+    });
+    expect(minimal.status, JSON.stringify(minimal.json)).toBe(201);
+    expect(minimal.json.router.external).toEqual({ ...bare, mac: "02:a4:e1:00:ee:01", floatingIps: [] });
+  });
+
+  it("refuses bad router.external with 422 naming the field, and keeps the stored overlay", async () => {
+    const ext = (e: Record<string, unknown>) => ({ ...router, external: { ...external, ...e } });
+    const fip = (ip: string, fixedIp: string) => ({ ip, fixedIp });
+    const f = "router.external";
+    const cases: [unknown, string, string][] = [
+      [ext({ cidr: "203.0.113.7/24" }), "invalid_request", `${f}.cidr`],
+      [ext({ cidr: "203.0.113.0/31" }), "invalid_request", `${f}.cidr`],
+      [ext({ gateway: "203.0.114.1" }), "address_outside_provider_network", `${f}.gateway`],
+      [ext({ snatIp: "203.0.113.255" }), "address_outside_provider_network", `${f}.snatIp`],
+      [ext({ snatIp: "203.0.113.1" }), "external_ip_in_use", `${f}.snatIp`],
+      [ext({ floatingIps: [fip("198.51.100.1", "10.4.1.10")] }), "address_outside_provider_network", `${f}.floatingIps[0].ip`],
+      [ext({ floatingIps: [fip("203.0.113.5", "10.4.1.10")] }), "external_ip_in_use", `${f}.floatingIps[0].ip`],
+      [ext({ floatingIps: [fip("203.0.113.1", "10.4.1.10")] }), "external_ip_in_use", `${f}.floatingIps[0].ip`],
+      [ext({ floatingIps: [fip("203.0.113.9", "10.4.1.10"), fip("203.0.113.9", "10.4.2.20")] }), "duplicate_floating_ip", `${f}.floatingIps[1].ip`],
+      [ext({ floatingIps: [fip("203.0.113.9", "10.4.1.10"), fip("203.0.113.8", "10.4.1.10")] }), "duplicate_fixed_ip", `${f}.floatingIps[1].fixedIp`],
+      [ext({ floatingIps: [fip("203.0.113.9", "10.4.1.11")] }), "fixed_ip_unknown", `${f}.floatingIps[0].fixedIp`],
+      [ext({ cidr: "10.4.0.0/16", gateway: "10.4.0.1", snatIp: "10.4.0.5", floatingIps: [] }), "router_subnet_overlap", `${f}.cidr`],
+      [ext({ mac: router.mac }), "router_mac_in_use", `${f}.mac`],
+      [ext({ mac: fixed[1]!.mac }), "router_mac_in_use", `${f}.mac`],
+      [ext({ vlanId: 0 }), "invalid_request", `${f}.vlanId`],
+      [ext({ gatewayMac: "ff:ff:ff:ff:ff:ff" }), "invalid_request", `${f}.gatewayMac`],
+      [ext({ floatingIps: undefined }), "invalid_request", `${f}.floatingIps`],
+      [
+        ext({ floatingIps: Array.from({ length: 4097 }, (_, i) => fip(`203.0.${113 + (i >> 8)}.${i & 255}`, "10.4.1.10")) }),
+        "invalid_request",
+        `${f}.floatingIps`,
+      ],
+    ];
+    for (const [bad, code, field] of cases) {
+      const r = await a.call("PUT", "/v1/overlay/vxlan/5002", { remoteIps: [], neighbors: fixed, router: bad });
+      expect(r.status, JSON.stringify(r.json)).toBe(422);
+      expect(r.json.error).toMatchObject({ code, field });
+      expect(r.json.error.message.startsWith(`${field}: `)).toBe(true);
+    }
+    // A fixed address that is a neighbor outside every router subnet.
+    const outside = await a.call("PUT", "/v1/overlay/vxlan/5002", {
+      remoteIps: [],
+      neighbors: [...fixed, { ip: "10.9.0.5", mac: "02:00:00:00:04:0c" }],
+      router: ext({ floatingIps: [fip("203.0.113.9", "10.9.0.5")] }),
+    });
+    expect(outside.json.error).toMatchObject({ code: "fixed_ip_unknown", field: `${f}.floatingIps[0].fixedIp` });
+    expect(outside.json.error.message).toMatch(/not inside any of the router's subnets/);
+    expect((await a.call("GET", "/v1/overlay/vxlan/5002")).json.router.external.floatingIps).toHaveLength(2);
+  });
 });
 
 describe("sim faults and latency", () => {

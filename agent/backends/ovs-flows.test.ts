@@ -1,7 +1,8 @@
-// The distributed router's flow text (routerFlows), without OVS: which flows a router spec compiles to, under the
-// VNI's overlay cookie in table 30. agent/backends/linux-router.test.ts proves the same flows on a real switch.
+// The distributed router's flow text (routerFlows, natFlows), without OVS: which flows a router spec compiles to,
+// under the VNI's overlay cookie. agent/backends/linux-router.test.ts and linux-nat.test.ts prove the same flows on a
+// real switch.
 import { describe, expect, it } from "vitest";
-import { networkKey, overlayCookie, routerFlows, TABLE } from "./ovs-flows";
+import { natFlows, networkKey, overlayCookie, routerFlows, TABLE } from "./ovs-flows";
 
 const VNI = 0x1388;
 const R = "02:a4:e1:00:13:88";
@@ -61,5 +62,38 @@ describe("routerFlows", () => {
     expect(edge.filter((f) => f.includes("dec_ttl"))).toHaveLength(1);
     const outside = routerFlows(VNI, { mac: R, subnets: [{ cidr: "10.5.1.0/24", gateway: "10.5.1.1" }] }, [{ ip: "10.5.2.0", mac: "02:00:00:00:00:0d" }]);
     expect(outside.filter((f) => f.includes("dec_ttl"))).toHaveLength(0);
+  });
+});
+
+describe("natFlows", () => {
+  const E = "02:a4:e1:00:ee:01";
+  const external = { mac: E, gatewayMac: "02:00:5e:00:ff:01", floatingIps: [{ ip: "203.0.113.10", fixedIp: "10.5.1.10" }] };
+  const at = { uplinkOfport: 7, zone: 65535 };
+
+  it("is empty without external, and every flow carries the VNI's overlay cookie", () => {
+    expect(natFlows(VNI, router, neighbors, at)).toEqual([]);
+    const flows = natFlows(VNI, { ...router, external: { ...external, snatIp: "203.0.113.5", vlanId: 300 } }, neighbors, at);
+    expect(flows.length).toBeGreaterThan(0);
+    for (const f of flows) expect(f.startsWith(`cookie=${overlayCookie(VNI)},`)).toBe(true);
+  });
+
+  it("untagged: matches vlan_tci 0 on the uplink and neither pops nor pushes a VLAN", () => {
+    const flows = natFlows(VNI, { ...router, external }, neighbors, at).join("\n");
+    expect(flows).toContain("in_port=7,vlan_tci=0x0000/0x1fff,arp,arp_op=1,arp_tpa=203.0.113.10");
+    expect(flows).not.toMatch(/push_vlan|pop_vlan|dl_vlan/);
+  });
+
+  it("without snatIp: no SNAT flow, no ARP answer for it; only the floating IP's address goes out", () => {
+    const flows = natFlows(VNI, { ...router, external }, neighbors, at);
+    const out = flows.filter((f) => f.includes("output:7"));
+    expect(out).toEqual([
+      `cookie=${overlayCookie(VNI)},table=${TABLE.forward},priority=103,reg7=${networkKey({ type: "vxlan", vni: VNI })},ip,dl_dst=${R},nw_src=10.5.1.10 actions=ct(commit,zone=65535,nat(src=203.0.113.10)),set_field:${E}->eth_src,set_field:02:00:5e:00:ff:01->eth_dst,dec_ttl,output:7`,
+    ]);
+    expect(flows.filter((f) => f.includes("arp_tpa="))).toHaveLength(1);
+  });
+
+  it("routes replies only to neighbors inside a router subnet", () => {
+    const route = natFlows(VNI, { ...router, external }, neighbors, at).filter((f) => f.includes(`table=${TABLE.providerRoute},priority=100`));
+    expect(route.map((f) => /nw_dst=([\d.]+)/.exec(f)?.[1])).toEqual(["10.5.1.10", "10.5.2.20"]);
   });
 });
