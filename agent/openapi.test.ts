@@ -58,6 +58,12 @@ describe("openapi.yaml", () => {
       "router_mac_in_use",
       "gateway_in_use",
       "invalid_vni",
+      "address_outside_provider_network",
+      "external_ip_in_use",
+      "duplicate_floating_ip",
+      "duplicate_fixed_ip",
+      "fixed_ip_unknown",
+      "no_uplink",
     ]) {
       expect(yaml, code).toContain(code);
     }

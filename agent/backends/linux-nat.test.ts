@@ -6,11 +6,14 @@
 // floating IP moves the next connection; the DPU answers provider ARP for its own addresses only; unsolicited inbound
 // to snatIp is dropped. ofproto/trace cannot undo a NAT (it does not know the connection), so the return path is also
 // proven with real packets (netdev-dummy/receive, the ports' tx_pcap files): a NIC's UDP out, its reply back in,
-// un-NATed by conntrack to that NIC. Bad specs are refused with nothing changed; DELETE removes every NAT flow.
+// un-NATed by conntrack to that NIC. Bad specs are refused with nothing changed (422; 409 on an agent without an
+// uplink); DELETE removes every NAT flow.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OVS_TOOLS, type OvsLab, requireTools, startOvsLab } from "../../test/ovs-lab";
+import { OverlaySpecSchema } from "../schemas";
+import { createLinuxBackend } from "./linux";
 import { overlayCookie } from "./ovs-flows";
 
 const TOKEN = "nat-test-token";
@@ -332,6 +335,15 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     }
     expect(await overlayFlows()).toEqual(before);
     expect((await call("GET", `/v1/overlay/vxlan/${VNI}`)).json.router.external).toEqual(external);
+  });
+
+  it("refuses a provider network (409 no_uplink) on an agent without an uplink port, installing nothing", async () => {
+    const backend = await createLinuxBackend({ stateDir: join(lab.dir, "agent-no-uplink"), ovsRunDir: lab.dir, nicPortType: "dummy" });
+    const spec = OverlaySpecSchema.parse({ remoteIps: [], neighbors, router });
+    await expect(backend.putOverlay(VNI + 1, spec)).rejects.toMatchObject({ status: 409, code: "no_uplink", field: "router.external" });
+    const flows = await lab.must("ovs-ofctl", ["-O", "OpenFlow13", "--no-stats", "dump-flows", "br-int", `cookie=${overlayCookie(VNI + 1)}/-1`]);
+    expect(flows).not.toContain("cookie=");
+    await backend.close();
   });
 
   it("removes the NAT flows when the router comes without external, and every flow on DELETE", async () => {
