@@ -190,6 +190,9 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     const t = await lab.trace(fromNic(of.a!, "a", "tcp", 443), ["trk,new"]);
     expect(t.out, t.text).toEqual([dp.uplink]);
     expect(lastActions(t.text)).toContain(`ct(commit,zone=${zone},nat(src=${IP.fip})),set(eth(src=${EXT},dst=${GW_MAC}))`);
+    // B using A's address is not A: it is SNATed, not given A's floating IP.
+    const spoof = await lab.trace(fromNic(of.b!, "b", "tcp", 443).replace(`nw_src=${IP.b}`, `nw_src=${IP.a}`), ["trk,new"]);
+    expect(lastActions(spoof.text)).toContain(`nat(src=${IP.snat})`);
     // Inside the VPC nothing is NATed: an address of a router subnet that is no neighbor is dropped, not sent out.
     const inside = await lab.trace(fromNic(of.a!, "a", "tcp", 443).replace(`nw_dst=${IP.far}`, "nw_dst=10.8.2.99"), ["trk,new"]);
     expect(inside.out, inside.text).toEqual([]);
@@ -226,7 +229,7 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     expect(t.text).toMatch(/40\. ct_state=\+est-inv\+trk,ip,reg7=0x1001450, priority 90[^\n]*\n\s+resubmit\(,41\)/);
   });
 
-  it("NATs real packets: B's UDP out as snatIp and its reply back to B, A's out as the floating IP, a SYN in to A", async () => {
+  it("NATs real packets: B's UDP out as snatIp and its reply back to B, A's out as the floating IP, a SYN in to A and A's answer out", async () => {
     const pcap = (p: string) => join(lab.dir, `${p}.pcap`);
     for (const p of ["uplink", port.a!, port.b!]) await lab.must("ovs-vsctl", ["set", "Interface", p, `options:tx_pcap=${pcap(p)}`]);
     // B (no floating IP) sends UDP to a far address: it leaves by the uplink SNATed to snatIp, VLAN 300, TTL - 1.
@@ -259,6 +262,14 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     );
     const [syn] = await waitFrames(pcap(port.a!), 1);
     expect(syn).toMatchObject({ src: ROUTER, dst: MAC.a, ipSrc: IP.far, ipDst: IP.a, ttl: 63, sport: 50010, dport: 22 });
+    // A's answer leaves as the floating IP (the connection's binding), from port 22 to the caller's port.
+    await lab.appctl(
+      "netdev-dummy/receive",
+      port.a!,
+      `eth(src=${MAC.a},dst=${ROUTER}),eth_type(0x0800),ipv4(src=${IP.a},dst=${IP.far},proto=6,tos=0,ttl=64,frag=no),tcp(src=22,dst=50010),tcp_flags(syn|ack)`,
+    );
+    const all = await waitFrames(pcap("uplink"), 3);
+    expect(all[2]).toMatchObject({ src: EXT, dst: GW_MAC, vlan: VLAN, ipSrc: IP.fip, ipDst: IP.far, sport: 22, dport: 50010 });
   });
 
   it("answers provider ARP for snatIp and the floating IPs with the provider MAC, and for nothing else", async () => {

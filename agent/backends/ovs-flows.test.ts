@@ -87,7 +87,7 @@ describe("natFlows", () => {
     const flows = natFlows(VNI, { ...router, external }, neighbors, at);
     const out = flows.filter((f) => f.includes("output:7"));
     expect(out).toEqual([
-      `cookie=${overlayCookie(VNI)},table=${TABLE.forward},priority=103,reg7=${networkKey({ type: "vxlan", vni: VNI })},ip,dl_dst=${R},nw_src=10.5.1.10 actions=ct(commit,zone=65535,nat(src=203.0.113.10)),set_field:${E}->eth_src,set_field:02:00:5e:00:ff:01->eth_dst,dec_ttl,output:7`,
+      `cookie=${overlayCookie(VNI)},table=${TABLE.forward},priority=103,reg7=${networkKey({ type: "vxlan", vni: VNI })},ip,dl_src=02:00:00:00:00:0a,dl_dst=${R},nw_src=10.5.1.10 actions=ct(commit,zone=65535,nat(src=203.0.113.10)),set_field:${E}->eth_src,set_field:02:00:5e:00:ff:01->eth_dst,dec_ttl,output:7`,
     ]);
     expect(flows.filter((f) => f.includes("arp_tpa="))).toHaveLength(1);
   });

@@ -205,9 +205,10 @@ export function natFlows(
 
   // 30: out. Destinations inside the VPC are the router's (routerFlows, priority 105) or nobody's: never NATed.
   for (const s of router.subnets) f(TABLE.forward, 104, `reg7=${key},ip,dl_dst=${R},nw_dst=${s.cidr}`, "drop");
+  // A floating IP is its address's only when sent from that address's MAC (another NIC using the address is SNATed).
   for (const { ip, fixedIp } of e.floatingIps) {
-    if (!macOf.has(fixedIp)) continue;
-    f(TABLE.forward, 103, `reg7=${key},ip,dl_dst=${R},nw_src=${fixedIp}`, `ct(commit,zone=${Z},nat(src=${ip})),${toProvider}`);
+    const mac = macOf.get(fixedIp);
+    if (mac) f(TABLE.forward, 103, `reg7=${key},ip,dl_src=${mac},dl_dst=${R},nw_src=${fixedIp}`, `ct(commit,zone=${Z},nat(src=${ip})),${toProvider}`);
   }
   if (e.snatIp !== undefined)
     for (const s of router.subnets)
