@@ -354,7 +354,7 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     await expect(backend.putOverlay(VNI + 1, spec)).rejects.toMatchObject({ status: 409, code: "no_uplink", field: "router.external" });
     const flows = await lab.must("ovs-ofctl", ["-O", "OpenFlow13", "--no-stats", "dump-flows", "br-int", `cookie=${overlayCookie(VNI + 1)}/-1`]);
     expect(flows).not.toContain("cookie=");
-    await backend.close();
+    await backend.close?.();
   });
 
   it("removes the NAT flows when the router comes without external, and every flow on DELETE", async () => {
