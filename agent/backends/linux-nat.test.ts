@@ -3,7 +3,8 @@
 // network on VLAN 300 of the uplink. Packet by packet with ofproto/trace (OpenFlow 1.3, --ct-next for each conntrack
 // stage): outbound is committed with nat(src=snatIp) or nat(src=floating IP) and leaves by the uplink to the gateway
 // (VLAN pushed, TTL - 1); a floating IP's inbound reaches its fixed address through the NIC's ingress rules; moving a
-// floating IP moves the next connection; the DPU answers provider ARP for its own addresses only; unsolicited inbound
+// floating IP moves the next connection, and the next packet of a live one (its conntrack bindings are flushed); the
+// DPU answers provider ARP for its own addresses only; unsolicited inbound
 // to snatIp is dropped. ofproto/trace cannot undo a NAT (it does not know the connection), so the return path is also
 // proven with real packets (netdev-dummy/receive, the ports' tx_pcap files): a NIC's UDP out, its reply back in,
 // un-NATed by conntrack to that NIC. Bad specs are refused with nothing changed (422; 409 on an agent without an
@@ -302,6 +303,27 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     expect((await lab.trace(fromProvider(up, "tcp", IP.fip, 50002, 22), ["trk,new", "trk,new"])).out).toEqual([dp[port.a!]]);
   });
 
+  it("moves a live connection with its floating IP: its bindings are flushed, so its next packet reaches the new address", async () => {
+    const pcap = (p: string) => join(lab.dir, `move-${p}.pcap`);
+    for (const p of [port.a!, port.b!]) await lab.must("ovs-vsctl", ["set", "Interface", p, `options:tx_pcap=${pcap(p)}`]);
+    const inbound = (flags: string) =>
+      `eth(src=${GW_MAC},dst=${EXT}),eth_type(0x8100),vlan(vid=${VLAN},pcp=0),encap(eth_type(0x0800),ipv4(src=${IP.far},dst=${IP.fip},proto=6,tos=0,ttl=64,frag=no),tcp(src=50020,dst=22),tcp_flags(${flags}))`;
+    await lab.appctl("netdev-dummy/receive", "uplink", inbound("syn"));
+    expect(await waitFrames(pcap(port.a!), 1)).toMatchObject([{ ipDst: IP.a, sport: 50020 }]);
+    expect(await lab.appctl("dpctl/dump-conntrack", `zone=${zone}`)).toContain(`dst=${IP.fip},sport=50020`);
+
+    const moved = { ...router, external: { ...external, floatingIps: [{ ip: IP.fip, fixedIp: IP.b }] } };
+    expect((await putOverlay(moved)).status).toBe(200);
+    const left = await lab.appctl("dpctl/dump-conntrack", `zone=${zone}`);
+    expect(left).not.toContain(IP.fip);
+    expect(left).toContain(`sport=40001`); // B's SNATed UDP (not the floating IP's) stays
+    // The same connection's next packet: a new binding in the zone, to B, through B's ingress rules (port 22).
+    await lab.appctl("netdev-dummy/receive", "uplink", inbound("ack"));
+    expect(await waitFrames(pcap(port.b!), 1)).toMatchObject([{ src: ROUTER, dst: MAC.b, ipSrc: IP.far, ipDst: IP.b, sport: 50020, dport: 22 }]);
+    expect(await framesIn(pcap(port.a!))).toHaveLength(1);
+    expect((await putOverlay()).status).toBe(200);
+  });
+
   it("refuses bad provider specs with 422 naming the field, and changes nothing", async () => {
     const before = await overlayFlows();
     const ext = (e: Record<string, unknown>) => ({ ...router, external: { ...external, ...e } });
@@ -357,17 +379,24 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     await backend.close?.();
   });
 
-  it("removes the NAT flows when the router comes without external, and every flow on DELETE", async () => {
+  it("removes the NAT flows and the zone's connections when the router comes without external, and on DELETE", async () => {
     const nat = (lines: string[]) => lines.filter((l) => l.includes(EXT) || l.includes("nat") || /table=4[01]/.test(l));
     expect(nat(await overlayFlows()).length).toBeGreaterThan(0);
     const { external: _gone, ...plain } = router;
+    // The earlier tests left connections in the VNI's zone (B's SNATed UDP among them); dropping external flushes it.
+    expect(await lab.appctl("dpctl/dump-conntrack", `zone=${zone}`)).toContain(IP.snat);
     expect((await putOverlay(plain)).status).toBe(200);
     expect(nat(await overlayFlows())).toEqual([]);
+    expect((await lab.appctl("dpctl/dump-conntrack", `zone=${zone}`)).trim()).toBe("");
     expect((await lab.trace(providerArp(up, IP.fip))).text).not.toContain(`sha=${EXT}`);
 
     expect((await putOverlay()).status).toBe(200);
+    // A connection in the VNI's zone again (B's UDP, SNATed); DELETE flushes the zone.
+    await lab.appctl("netdev-dummy/receive", port.b!, udpPacket({ src: MAC.b, dst: ROUTER, ipSrc: IP.b, ipDst: IP.far, sport: 40009, dport: 53 }));
+    expect(await lab.appctl("dpctl/dump-conntrack", `zone=${zone}`)).toContain(`sport=40009`);
     expect((await call("DELETE", `/v1/overlay/vxlan/${VNI}`)).status).toBe(204);
     expect(await overlayFlows()).toEqual([]);
+    expect((await lab.appctl("dpctl/dump-conntrack", `zone=${zone}`)).trim()).toBe("");
     const all = await lab.must("ovs-ofctl", ["-O", "OpenFlow13", "--no-stats", "dump-flows", "br-int"]);
     expect(all).not.toContain(EXT);
     expect(all).not.toContain("nat(");

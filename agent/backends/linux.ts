@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
-import type { CidataSpec, DiskSpec, NicSpec, OverlaySpec } from "../schemas";
+import type { CidataSpec, DiskSpec, ExternalSpec, NicSpec, OverlaySpec } from "../schemas";
 import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, natFlows, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
 import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
 import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
@@ -158,6 +158,22 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
     const used = new Set([...Object.values(journal.nics).map((n) => n.id), ...Object.values(journal.natZones)]);
     for (let z = 65535; z >= 1; z--) if (!used.has(z)) return z;
     throw new BackendError("no_free_zone", "all conntrack zones are in use", 507);
+  };
+  /** Drops the NAT zone's connections `before` had and `after` does not (ovs-ofctl ct-flush, partial tuples: OVS 3.1). */
+  const flushNat = async (zone: number | undefined, before: ExternalSpec | undefined, after: ExternalSpec | undefined) => {
+    if (zone === undefined || !before) return;
+    if (!after) {
+      await run("ovs-ofctl", ["ct-flush-zone", bridge, String(zone)], { env });
+      return;
+    }
+    const kept = new Set(after.floatingIps.map((f) => `${f.ip}>${f.fixedIp}`));
+    for (const f of before.floatingIps) {
+      if (kept.has(`${f.ip}>${f.fixedIp}`)) continue;
+      // Inbound to the floating IP (original destination), and outbound of its former address NATed to it (original
+      // source, reply destination); that address's SNATed connections stay.
+      await run("ovs-ofctl", ["ct-flush", bridge, `zone=${zone}`, `ct_nw_dst=${f.ip}`], { env });
+      await run("ovs-ofctl", ["ct-flush", bridge, `zone=${zone}`, `ct_nw_src=${f.fixedIp}`, `ct_nw_dst=${f.ip}`], { env });
+    }
   };
   const vniTag = (vni: number) => Object.values(journal.nics).find((n) => n.vni === vni)?.tag;
   const tagFor = (spec: NicSpec): number => {
@@ -390,6 +406,10 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
         ...(spec.router && zone !== undefined ? natFlows(vni, spec.router, spec.neighbors, { uplinkOfport: uplinkOfport!, zone }) : []),
       ];
       await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`, ...flows.map((l) => `add ${l}`)]);
+      // Then the conntrack bindings the new flows no longer make (before the journal, so a failed flush is retried by
+      // the next PUT of the same spec): every connection of a floating IP that moved or went, so the next packet of
+      // the same connection meets the new mapping instead of the old binding; the whole zone when NAT goes away.
+      await flushNat(journal.natZones[vni], journal.overlays[vni]?.router?.external, zone === undefined ? undefined : external);
       journal.overlays[vni] = spec;
       if (zone !== undefined) journal.natZones[vni] = zone;
       else delete journal.natZones[vni];
@@ -399,6 +419,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
 
     async deleteOverlay(vni: number): Promise<void> {
       await applyBundle([`delete cookie=${overlayCookie(vni)}/-1`]);
+      await flushNat(journal.natZones[vni], journal.overlays[vni]?.router?.external, undefined);
       delete journal.overlays[vni];
       delete journal.natZones[vni];
       await save();
