@@ -324,6 +324,17 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     expect((await putOverlay()).status).toBe(200);
   });
 
+  it("keeps the VNI's NAT zone across an agent restart (journal)", async () => {
+    await lab.restartAgent();
+    expect((await call("GET", `/v1/overlay/vxlan/${VNI}`)).json.router.external).toEqual(external);
+    const moved = { ...router, external: { ...external, floatingIps: [{ ip: IP.fip, fixedIp: IP.b }] } };
+    expect((await putOverlay(moved)).status).toBe(200);
+    const zones = new Set([...(await overlayFlows()).join("\n").matchAll(/zone=(\d+)/g)].map((m) => Number(m[1])));
+    expect([...zones]).toEqual([zone]);
+    expect((await lab.trace(fromProvider(up, "tcp", IP.fip, 50030, 22), ["trk,new", "trk,new"])).out).toEqual([dp[port.b!]]);
+    expect((await putOverlay()).status).toBe(200);
+  });
+
   it("refuses bad provider specs with 422 naming the field, and changes nothing", async () => {
     const before = await overlayFlows();
     const ext = (e: Record<string, unknown>) => ({ ...router, external: { ...external, ...e } });
