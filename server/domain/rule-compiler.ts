@@ -290,6 +290,20 @@ export async function portsAffectedByGroup(db: Db | Tx, groupId: string): Promis
   return rows.rows.map((r) => r.port_id);
 }
 
+/**
+ * A port joins or leaves (with its address) every group it is in: the rules of other ports that name one of those
+ * groups as a remote group change, so their desired version moves (the reconciler pushes them; `extra` ports too).
+ * Call it in the transaction that creates the port with its groups and address, or before the one that deletes it.
+ */
+export async function bumpGroupPeers(db: Db | Tx, portIds: string[], extra: string[] = []): Promise<void> {
+  const affected = new Set<string>(extra);
+  if (portIds.length) {
+    const groups = await db.selectDistinct({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(inArray(portSecurityGroups.portId, portIds));
+    for (const { g } of groups) for (const p of await portsAffectedByGroup(db, g)) if (!portIds.includes(p)) affected.add(p);
+  }
+  await bumpRulesVersion(db, [...affected]);
+}
+
 /** Marks ports' rule sets as changed (provisioning pushes rules to the DPU agent when the version moved). */
 export async function bumpRulesVersion(db: Db | Tx, portIds: string[]): Promise<void> {
   if (!portIds.length) return;

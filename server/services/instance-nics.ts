@@ -10,6 +10,7 @@ import { DomainError, invalid, isDomainError } from "@/domain/errors";
 import { allocateAddress } from "./ipam";
 import { randomMac, tenantSubnet } from "./network";
 import { enforceQuota, rowsOf } from "./quotas";
+import { bumpGroupPeers } from "@/server/domain/rule-compiler";
 
 /** At most this many NICs per instance (the ports_nic_index check allows indexes 0..15). */
 export const MAX_NICS = 8;
@@ -156,6 +157,8 @@ export async function createNicPort(
     throw isDomainError(e) && e.field === "address" ? new DomainError(e.kind, e.message, o.addressField) : e;
   });
   await enforceQuota(tx, o.tenantId, [{ resource: "addresses", add: 0, used: rowsOf(ipAllocations, o.tenantId) }]);
+  // Ports whose rules name its groups let its address in (the reconciler's sweep pushes them).
+  await bumpGroupPeers(tx, [p!.id]);
   return { portId: p!.id, mac, address: a.address };
 }
 

@@ -7,7 +7,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { getDb, type Tx } from "@/db/client";
 import { instances, ipAllocations, portSecurityGroups, ports, subnets } from "@/db/schema";
-import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
+import { bumpGroupPeers } from "@/server/domain/rule-compiler";
 import { defaultGroupOf, instanceNics } from "@/server/services/instance-nics";
 import { releasePortAddress } from "@/server/services/ipam";
 import { applyOverlaySoon } from "@/server/services/overlay-apply";
@@ -35,12 +35,7 @@ async function republishSeed(instanceId: string): Promise<string> {
 }
 
 /** Ports whose rules name a group this port is in see its address come or go: their desired version moves. */
-async function bumpGroupsOf(tx: Tx, portId: string, extra: string[] = []) {
-  const groups = await tx.select({ g: portSecurityGroups.groupId }).from(portSecurityGroups).where(eq(portSecurityGroups.portId, portId));
-  const affected = new Set<string>(extra);
-  for (const { g } of groups) for (const p of await portsAffectedByGroup(tx, g)) affected.add(p);
-  await bumpRulesVersion(tx, [...affected]);
-}
+const bumpGroupsOf = (tx: Tx, portId: string, extra: string[] = []) => bumpGroupPeers(tx, [portId], extra);
 
 /** Deletes a secondary NIC's port and its address (never the primary: the router refuses that, this re-checks). */
 async function releaseNicPort(instanceId: string, portId: string): Promise<string> {

@@ -27,7 +27,8 @@ import {
 import { GiB } from "@/db/validation/storage";
 import { releasePortAddress, allocateAddress } from "@/server/services/ipam";
 import { type NodeEvent, type ProvisionState, transition } from "@/domain/node-lifecycle";
-import { compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
+import { bumpGroupPeers, compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
+import { applyRulesSoon } from "@/server/services/rules-apply";
 import { bootOverrideOutcome } from "@/server/drivers/bmc/boot-override";
 import { createDpuAgentClient, type DiskSpecInput as AgentDiskSpec, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
@@ -220,6 +221,9 @@ async function ensurePort(instanceId: string): Promise<{ portId: string; mac: st
       mac = p!.mac;
     }
     const a = await allocateAddress(tx, subnet, { tenantId: inst.tenantId, portId });
+    // Running servers whose rules name the port's groups now let its address in (the workflow enqueues the pass
+    // once out of its steps: a step cannot start a workflow; the sweep would otherwise take it within seconds).
+    await bumpGroupPeers(tx, [portId]);
     return { portId, mac, address: a.address };
   });
 }
@@ -665,6 +669,9 @@ async function releasePort(instanceId: string, opts: { keepExtraNics?: boolean }
     const released = opts.keepExtraNics ? held.filter((p) => p.id === inst.portId || !p.index) : held;
     const ids = [...new Set([...(inst.portId ? [inst.portId] : []), ...released.map((p) => p.id)])];
     if (!ids.length) return;
+    // Servers whose rules name these ports' groups stop letting their addresses in (pushed by the pass the workflow
+    // enqueues when done, or the sweep).
+    await bumpGroupPeers(tx, ids);
     for (const id of ids) await releasePortAddress(tx, id);
     await tx.update(instances).set({ portId: null }).where(eq(instances.id, instanceId));
     await tx.delete(ports).where(inArray(ports.id, ids));
@@ -781,8 +788,10 @@ export const createInstance = defineSaga(catalog.instanceCreate, {
       });
       await finishOperation(db, opId, "succeeded", { result: { hostName: node.hostName, boot: up } });
     });
-    // The other DPUs of the VNI learn this DPU's VTEP and the new address (server/workflows/overlay.ts).
+    // The other DPUs of the VNI learn this DPU's VTEP and the new address (server/workflows/overlay.ts); servers whose
+    // rules name this one's groups let its address in (the port's step bumped them: server/workflows/rules.ts).
     await applyOverlaySoon();
+    await applyRulesSoon();
   },
   async failed({ reason, undoError }, instanceId) {
     // A rollback that itself failed (e.g. the BMC or agent is down) leaves the instance holding what could not be
@@ -816,6 +825,7 @@ export const deleteInstance = defineSaga(catalog.instanceDelete, {
       await finishOperation(db, saga.opId, "succeeded");
     });
     await applyOverlaySoon();
+    await applyRulesSoon();
   },
   async failed({ reason }, instanceId) {
     await applyInstanceEvent(getDb(), instanceId, "delete_failed", { reason: `Delete failed: ${reason}` });

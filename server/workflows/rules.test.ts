@@ -91,6 +91,9 @@ describe("live security rules", () => {
       servers.push({ id: r.id, portId: inst!.portId!, dpu: dpu! });
     }
     expect(new Set(servers.map((x) => x.dpu.id)).size).toBe(3);
+    // The default group lets in its own members (compiled to their addresses): each later server's address reached
+    // the servers already running, whose compiled rules then differ from those they got at their own create.
+    for (const srv of servers) await expect.poll(() => agentRules(srv), { timeout: 20_000 }).toEqual(await compiled(srv));
     const st = await groupStatus();
     expect(st).toEqual({ total: 3, applied: 3, failingDpus: [], lastError: null });
     expect(rulesStatusText(st)).toBe("applied on 3 of 3 NICs");
@@ -204,5 +207,15 @@ describe("live security rules", () => {
     expect(JSON.stringify(rules)).not.toContain("53"); // the default group's rules are gone from this NIC
     const webStatus = await t.securityGroups.rulesStatus({ tenant: fx.tenant.slug, id: web.id });
     expect(rulesStatusText(webStatus)).toBe("applied on 1 of 1 NIC");
+  });
+
+  it("a deleted server's address leaves the rules of the servers still running", async () => {
+    const gone = servers[2]!;
+    const kept = servers[1]!; // still in the default group, whose rules let its members in
+    const before = JSON.stringify(await agentRules(kept));
+    const r = await tenant().instances.delete({ tenant: fx.tenant.slug, id: gone.id } as never);
+    expect((await waitOperation(db, r.operationId)).status).toBe("succeeded");
+    await expect.poll(() => agentRules(kept), { timeout: 20_000 }).toEqual(await compiled(kept));
+    expect(JSON.stringify(await agentRules(kept))).not.toBe(before);
   });
 });
