@@ -3,7 +3,9 @@
 // line, where the tenant logs in with the password from user data and finds the hostname, address and SSH key
 // cloud-init applied. A volume hot-attached from the UI shows up in the guest as a disk and goes away on detach; a
 // backup becomes an image that boots a second instance — created while the BFF is killed and restarted, which
-// converges. Deleting leaves no RBD image, cephx identity, presented function, switch port or extra QEMU behind.
+// converges — on the other host, beside the first (issue #15): the two guests ping and reach each other's SSH over the
+// VXLAN overlay between their DPUs, and removing the SSH rule in the browser stops new SSH connections while ping goes
+// on. Deleting leaves no RBD image, cephx identity, presented function, switch port or extra QEMU behind.
 import os from "node:os";
 import { expect, type Page, test } from "@playwright/test";
 import { loginAs, selectMatching } from "../e2e/helpers";
@@ -24,6 +26,8 @@ const screen = (page: Page) => page.locator(".xterm-rows");
 let restartedBff: number | undefined;
 /** The lab before any instance: what delete must come back to. */
 let baseline: { images: string[]; identities: string[]; functions: string[]; ports: string[] } | undefined;
+/** The first instance, left running for the second to reach over the overlay. */
+let first: { name: string; url: string; address: string } | undefined;
 
 test.afterAll(async () => {
   // The BFF this spec started again (after killing the first) is not Playwright's to stop; a clean stop also stops the lab.
@@ -171,13 +175,8 @@ test("a tenant's instance boots a real guest from its RBD clone; the console log
   await page.getByRole("dialog").getByLabel("Image name").fill(`backup-${suffix}`);
   await page.getByRole("dialog").getByRole("button", { name: "Back up" }).click();
   await expect(latestOp(page)).toContainText(/instance\.backup.*succeeded/, { timeout: 300_000 });
-
-  // Delete: nothing of it stays below Anvil.
-  await page.getByRole("button", { name: "Delete" }).click();
-  await page.getByRole("dialog").getByRole("button", { name: "Delete instance" }).click();
-  await expect(page).toHaveURL(/\/t\/acme\/instances$/);
-  await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name })).toHaveCount(0, { timeout: 180_000 });
-  await expectNothingLeft();
+  // It keeps running: the second instance reaches it over the overlay, then both are deleted.
+  first = { name, url: instanceUrl, address };
 });
 
 test("the backup boots a second instance; the BFF is killed mid-create and its restart converges", async ({ page }) => {
@@ -201,12 +200,87 @@ test("the backup boots a second instance; the BFF is killed mid-create and its r
   // The guest came from the backup of the first one: its hostname is its own, the key still there.
   await run(page, `echo "H=$(hostname) K=$(grep -c real-${suffix}@e2e ~/.ssh/authorized_keys)"`, new RegExp(`H=${name} K=1`));
 
-  await page.goto(instanceUrl);
-  await page.getByRole("button", { name: "Delete" }).click();
-  await page.getByRole("dialog").getByRole("button", { name: "Delete instance" }).click();
-  await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name })).toHaveCount(0, { timeout: 180_000 });
+  await overlayAndLiveRules(page, name, instanceUrl);
+
+  for (const [n, url] of [
+    [name, instanceUrl],
+    [first!.name, first!.url],
+  ] as const) {
+    await page.goto(url);
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete instance" }).click();
+    await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name: n })).toHaveCount(0, { timeout: 180_000 });
+  }
   await expectNothingLeft();
 });
+
+/**
+ * The second guest (on the other host, so the other DPU) reaches the first over the VXLAN overlay: ping and a TCP
+ * connection to its SSH port. The VPC's default group then lets in SSH and ICMP by explicit rules instead of "any from
+ * this group"; with the SSH rule deleted in another tab, the second guest's next new connection to port 22 of the
+ * first fails while ping goes on. The time from the confirming click to the console showing the refusal is printed
+ * (a figure, not an assertion: it includes the console's round trip).
+ */
+async function overlayAndLiveRules(page: Page, name: string, instanceUrl: string) {
+  const peer = first!.address;
+  // One output line (the console's rows join without line breaks); the typed line itself never matches.
+  const reach = `echo "S=$(timeout 3 bash -c '</dev/tcp/${peer}/22' 2>/dev/null && echo open) P=$(ping -c2 -W3 ${peer} >/dev/null && echo up)"`;
+  await run(page, reach, /S=open P=up/);
+
+  const rules = await page.context().newPage();
+  await rules.goto("/t/acme/networks");
+  await rules.getByRole("table", { name: "VPCs" }).getByRole("link", { name: "default", exact: true }).click();
+  await rules.getByRole("link", { name: "default", exact: true }).and(rules.locator('[href*="/security-groups/"]')).click();
+  await expect(rules.getByRole("heading", { name: "Security group default" })).toBeVisible();
+  const status = rules.getByRole("status", { name: "Rules enforcement" });
+  const editor = rules.getByRole("region", { name: "Add a rule" });
+  const addRule = async (protocol: "tcp" | "icmp", cidr: string, port?: string) => {
+    await editor.getByLabel("Protocol").selectOption(protocol);
+    if (port) await editor.getByLabel("First port").fill(port);
+    await editor.getByLabel("Remote CIDR").fill(cidr);
+    await editor.getByRole("button", { name: "Add rule" }).click();
+    await expect(
+      rules
+        .getByRole("table", { name: "Rules" })
+        .getByRole("row")
+        .filter({ hasText: new RegExp(protocol, "i") })
+        .filter({ hasText: cidr }),
+    ).toHaveCount(1);
+  };
+  await addRule("tcp", "10.20.0.0/16", "22");
+  await addRule("icmp", "0.0.0.0/0");
+  // A row's text runs its cells together ("ingressIPv4any—group default"): each rule here is told by its remote.
+  const ruleRow = (remote: string) =>
+    rules.getByRole("table", { name: "Rules" }).getByRole("row").filter({ hasText: "ingress" }).filter({ hasText: "IPv4" }).filter({ hasText: remote });
+  await ruleRow("group default")
+    .getByRole("button", { name: /^Delete rule/ })
+    .click();
+  await rules.getByRole("dialog").getByRole("button", { name: "Delete rule" }).click();
+  await expect(ruleRow("group default")).toHaveCount(0);
+  await expect(status).toHaveText("Rules applied on 2 of 2 NICs", { timeout: 60_000 });
+
+  // Still open by the explicit rules; then a probe loop in the guest: a new connection every 0.2 s until one fails.
+  await run(page, reach, /S=open P=up/);
+  await page.keyboard.type("clear\r");
+  await page.keyboard.type(
+    `while timeout 1 bash -c '</dev/tcp/${peer}/22' 2>/dev/null; do sleep 0.2; done; echo "SSH=re""fused"; ping -c3 -W3 ${peer} >/dev/null && echo "PING=still"-up\r`,
+  );
+  await page.waitForTimeout(3_000);
+  await expect(screen(page)).not.toContainText("SSH=refused");
+
+  await ruleRow("10.20.0.0/16")
+    .getByRole("button", { name: /^Delete rule/ })
+    .click();
+  const t0 = Date.now();
+  await rules.getByRole("dialog").getByRole("button", { name: "Delete rule" }).click();
+  await expect(screen(page)).toContainText("SSH=refused", { timeout: 60_000 });
+  console.log(`real lab: SSH rule deleted in the browser, the guest's next connection refused ${((Date.now() - t0) / 1000).toFixed(1)} s after the click`);
+  await expect(screen(page)).toContainText("PING=still-up", { timeout: 30_000 });
+  await expect(status).toHaveText("Rules applied on 2 of 2 NICs", { timeout: 60_000 });
+  await rules.close();
+  await page.goto(instanceUrl);
+  await expect(page.getByRole("heading", { name })).toBeVisible();
+}
 
 async function expectNothingLeft() {
   const before = baseline!;

@@ -3,8 +3,8 @@
 // takes one of the host's pcie-root-ports:
 //   disk   → [object-add secret] + blockdev-add (rbd / iscsi) + device_add virtio-blk-pci serial=<name> [bootindex]
 //   seed   → blockdev-add (file, read-only) + device_add virtio-blk-pci (cloud-init NoCloud finds the cidata label)
-//   NIC    → tap made in QEMU's netns, netdev_add tap + device_add virtio-net-pci, then the tap moves into the DPU's
-//            netns, where it is the NIC's OVS port (the tap-move trick, docs/real-lab-notes.md §5)
+//   NIC    → tap made in QEMU's netns, netdev_add tap + device_add virtio-net-pci (no checksum offload), then the tap
+//            moves into the DPU's netns, where it is the NIC's OVS port (the tap-move trick, docs/real-lab-notes.md §5)
 // Removal: device_del, wait for DEVICE_DELETED (the guest must release the slot), then blockdev-del / netdev_del /
 // object-del / tap removal. Which root port holds which function is journaled (stateDir), and reset() also finds
 // leftovers in QEMU by id prefix, so an agent restarted with an empty memory still cleans up after itself.
@@ -333,7 +333,18 @@ export async function createQemuEmulation(opts: QemuEmulationOptions, journal: E
           await removeTap(f);
           await inNs(opts.qemuNetns, ["ip", "tuntap", "add", "dev", id.tap, "mode", "tap"]);
           await exec("netdev_add", { type: "tap", id: id.netdev, ifname: id.tap, script: "no", downscript: "no" });
-          await exec("device_add", { driver: "virtio-net-pci", id: id.device, netdev: id.netdev, bus: rootPort, mac: spec.mac });
+          // No checksum offload either way: the tap's other end is a userspace OVS port that forwards a guest's
+          // partial (offloaded) TCP/UDP checksums as they are — into a VXLAN tunnel too — so the far guest would drop
+          // every TCP segment while ping (checksummed by the guest) goes through. A DPU's virtio-net does it in hardware.
+          await exec("device_add", {
+            driver: "virtio-net-pci",
+            id: id.device,
+            netdev: id.netdev,
+            bus: rootPort,
+            mac: spec.mac,
+            csum: false,
+            guest_csum: false,
+          });
           if (moves) {
             await inNs(opts.qemuNetns, ["ip", "link", "set", "dev", id.tap, "netns", opts.dpuNetns!]);
             f.tapMoved = true;
