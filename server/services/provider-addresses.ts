@@ -72,7 +72,9 @@ export function providerMac(dpuId: string, vni: number): string {
 }
 
 export function exhaustedProviderNetwork(pn: Pick<ProviderNetwork, "name">, total: number) {
-  return precondition(`Provider network ${pn.name} has no free addresses (all ${total} are in use). Release a floating IP or ask an operator for another network.`);
+  return precondition(
+    `Provider network ${pn.name} has no free addresses (all ${total} are in use). Release a floating IP or ask an operator for another network.`,
+  );
 }
 
 /** Allocates the lowest free address of the provider network's range (inside the caller's transaction). */

@@ -128,8 +128,10 @@ async function setPort(ctx: Context & { db: Db; tenant: { id: string } }, input:
     async (tx) => {
       const fip = await lockFloating(tx, tenantId, input.id);
       const addr = fip.address.replace(/\/\d+$/, "");
-      if (verb === "attach" && fip.portId) throw new TRPCError({ code: "CONFLICT", message: `Floating IP ${addr} is already attached; detach it first, or move it.` });
-      if (verb === "move" && !fip.portId) throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Floating IP ${addr} is not attached; attach it instead.` });
+      if (verb === "attach" && fip.portId)
+        throw new TRPCError({ code: "CONFLICT", message: `Floating IP ${addr} is already attached; detach it first, or move it.` });
+      if (verb === "move" && !fip.portId)
+        throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Floating IP ${addr} is not attached; attach it instead.` });
       if (verb === "move" && fip.portId === input.portId) throw fieldError("portId", `Floating IP ${addr} is already attached to that port.`, "BAD_REQUEST");
       const port = await targetPort(tx, tenantId, input.portId, fip.providerNetworkId, fip.id);
       const [taken] = await tx

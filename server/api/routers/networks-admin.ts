@@ -64,7 +64,8 @@ async function checkProviderReach(
   if ((gateway === null || gatewayMac === null) && (pn.gateway || pn.gatewayMac)) {
     const [v] = await db.select({ n: count() }).from(vpcs).where(eq(vpcs.externalNetworkId, pn.id));
     const [a] = await db.select({ n: count() }).from(providerAddresses).where(eq(providerAddresses.providerNetworkId, pn.id));
-    if (v!.n || a!.n) throw fieldError("gateway", "The network is in use (floating IPs or VPC gateways); its gateway cannot be removed.", "PRECONDITION_FAILED");
+    if (v!.n || a!.n)
+      throw fieldError("gateway", "The network is in use (floating IPs or VPC gateways); its gateway cannot be removed.", "PRECONDITION_FAILED");
   }
 }
 

@@ -7,7 +7,18 @@ import { TRPCError } from "@trpc/server";
 import { and, count, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
-import { ports, providerAddresses, providerNetworks, securityGroupRules, securityGroups, subnets, tenantNetworkPolicies, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
+import {
+  ports,
+  providerAddresses,
+  providerNetworks,
+  securityGroupRules,
+  securityGroups,
+  subnets,
+  tenantNetworkPolicies,
+  VNI_MAX,
+  VNI_MIN,
+  vpcs,
+} from "@/db/schema";
 import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
 import { checkVpcCidr, checkVpcIpv6Cidr, cidrsOverlap, parseCidr } from "@/domain/cidr";
 import { applyOverlaySoon } from "@/server/services/overlay-apply";
