@@ -193,3 +193,8 @@ export const providerNetworkUpdateSchema = z
     rangeEnd: optionalAddress,
   })
   .strict();
+
+/** Floating IPs (router inputs and the dialogs' resolvers). */
+export const floatingIpAllocateSchema = z.object({ providerNetworkId: z.uuid("Pick a provider network") }).strict();
+export const floatingIpAttachSchema = z.object({ id: z.uuid(), portId: z.uuid("Pick an instance NIC") }).strict();
+export const vpcExternalGatewaySchema = z.object({ id: z.uuid(), providerNetworkId: z.uuid().nullable() }).strict();

@@ -12,6 +12,8 @@ import type { Db, Tx } from "@/db/client";
 import type { Context } from "../trpc";
 import { instances, ipAllocations, ports, providerAddresses, providerNetworks, subnets, vpcs } from "@/db/schema";
 import { cidrsOverlap, parseCidr } from "@/domain/cidr";
+import { floatingIpAllocateSchema, floatingIpAttachSchema } from "@/db/validation/network";
+import { matchesText } from "@/server/lib/like";
 import { audit } from "@/server/services/audit";
 import { PORT_NOT_FOUND } from "@/server/services/network";
 import { allocateProviderAddress, providerNetworkBlocker, providerRange } from "@/server/services/provider-addresses";
@@ -158,7 +160,7 @@ async function setPort(ctx: Context & { db: Db; tenant: { id: string } }, input:
 
 export const floatingIpsRouter = createTRPCRouter({
   list: tenantProcedure("tenant-member")
-    .input(pageInput.extend({ portId: z.uuid().optional(), instanceId: z.uuid().optional() }))
+    .input(pageInput.extend({ q: z.string().trim().max(100).optional(), portId: z.uuid().optional(), instanceId: z.uuid().optional() }))
     .query(async ({ ctx, input }) => {
       return listPage(
         listQuery(ctx.db),
@@ -168,6 +170,7 @@ export const floatingIpsRouter = createTRPCRouter({
         eq(providerAddresses.kind, "floating"),
         input.portId ? eq(providerAddresses.portId, input.portId) : undefined,
         input.instanceId ? eq(ports.instanceId, input.instanceId) : undefined,
+        matchesText(input.q, sql`host(${providerAddresses.address})`, providerNetworks.name, instances.name),
       );
     }),
 
@@ -210,7 +213,7 @@ export const floatingIpsRouter = createTRPCRouter({
   }),
 
   allocate: tenantProcedure("tenant-member", { write: true })
-    .input(z.object({ providerNetworkId: z.uuid() }).extend(tenantInput.shape).strict())
+    .input(floatingIpAllocateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.tenant.id;
       return transact(ctx.db, async (tx) => {
@@ -232,12 +235,12 @@ export const floatingIpsRouter = createTRPCRouter({
     }),
 
   attach: tenantProcedure("tenant-member", { write: true })
-    .input(z.object({ id: z.uuid(), portId: z.uuid() }).extend(tenantInput.shape).strict())
+    .input(floatingIpAttachSchema.extend(tenantInput.shape))
     .mutation(({ ctx, input }) => setPort(ctx, input, "attach")),
 
   /** Moves an attached floating IP to another port in one step (no moment where both or neither have it). */
   move: tenantProcedure("tenant-member", { write: true })
-    .input(z.object({ id: z.uuid(), portId: z.uuid() }).extend(tenantInput.shape).strict())
+    .input(floatingIpAttachSchema.extend(tenantInput.shape))
     .mutation(({ ctx, input }) => setPort(ctx, input, "move")),
 
   detach: tenantProcedure("tenant-member", { write: true })

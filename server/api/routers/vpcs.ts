@@ -19,7 +19,7 @@ import {
   VNI_MIN,
   vpcs,
 } from "@/db/schema";
-import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
+import { vpcCreateSchema, vpcExternalGatewaySchema, vpcUpdateSchema } from "@/db/validation/network";
 import { checkVpcCidr, checkVpcIpv6Cidr, cidrsOverlap, parseCidr } from "@/domain/cidr";
 import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { providerNetworkBlocker } from "@/server/services/provider-addresses";
@@ -174,7 +174,7 @@ export const vpcsRouter = createTRPCRouter({
    * provider-addresses.ts syncSnatAddresses). Clearing or changing it frees the SNAT addresses at once.
    */
   setExternalGateway: tenantProcedure("tenant-member", { write: true })
-    .input(z.object({ id: z.uuid(), providerNetworkId: z.uuid().nullable() }).extend(tenantInput.shape).strict())
+    .input(vpcExternalGatewaySchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
       const tenantId = ctx.tenant.id;
       const done = await transact(ctx.db, async (tx) => {
