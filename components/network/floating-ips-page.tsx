@@ -1,10 +1,11 @@
 "use client";
 // Tenant floating IPs: list (filter, cursor pages) with the address, its provider network and the instance it is
-// attached to; Allocate (dialog), Attach / Move (dialog), Detach and Release (confirm).
+// attached to and whether its DPU has it yet; Allocate (dialog), Attach / Move (dialog), Detach and Release (confirm).
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/components/trpc";
+import { Badge } from "@/components/ui/badge";
 import { ConfirmAction, columns, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { FloatingIpAllocateDialog } from "./floating-ip-allocate";
@@ -19,12 +20,16 @@ interface FipRow {
   fixedIp: string | null;
   instanceId: string | null;
   instanceName: string | null;
+  onDpu: { state: "applied" | "pending" | "failed"; error: string | null; dpuName: string } | null;
 }
 const col = columns<FipRow>();
 
 export function FloatingIpsPage({ tenant }: { tenant: string }) {
   const trpc = useTRPC();
-  const list = useListTable((cursor, q) => trpc.floatingIps.list.queryOptions({ tenant, q, cursor }));
+  // Polled while an attachment is on its way to its DPU.
+  const list = useListTable((cursor, q) => trpc.floatingIps.list.queryOptions({ tenant, q, cursor }), {
+    poll: (d) => (d?.items.some((r) => r.onDpu?.state === "pending") ? 2000 : 15_000),
+  });
   const networks = useQuery(trpc.floatingIps.networks.queryOptions({ tenant }));
   const [allocating, setAllocating] = useState(false);
   const [attaching, setAttaching] = useState<{ fip: FipRow; verb: "attach" | "move" } | null>(null);
@@ -56,6 +61,15 @@ export function FloatingIpsPage({ tenant }: { tenant: string }) {
         </span>
       ) : (
         <span className="text-zinc-400">not attached</span>
+      ),
+    ),
+    col.cell("dpu", "On the DPU", (r) =>
+      r.onDpu ? (
+        <Badge tone={r.onDpu.state === "applied" ? "green" : r.onDpu.state === "failed" ? "red" : "amber"} title={r.onDpu.error ?? `DPU ${r.onDpu.dpuName}`}>
+          {r.onDpu.state === "applied" ? `applied on ${r.onDpu.dpuName}` : r.onDpu.state === "failed" ? `failed on ${r.onDpu.dpuName}` : "pending"}
+        </Badge>
+      ) : (
+        <span className="text-zinc-400">—</span>
       ),
     ),
     col.buttons((r) => [

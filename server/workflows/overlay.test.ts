@@ -183,6 +183,13 @@ describe("the VXLAN overlay", () => {
     const fip = (await tenant().floatingIps.allocate({ tenant: t, providerNetworkId: pn.id } as never)) as { id: string; address: string };
     await tenant().floatingIps.attach({ tenant: t, id: fip.id, portId: a.portId } as never);
     await ext(a, (e) => e?.floatingIps.length === 1, "the floating IP");
+    // Its progress, as the tenant sees it: applied on the port's DPU once the agent accepted it.
+    const onDpu = await waitFor(
+      "the attachment applied",
+      async () => ((await tenant().floatingIps.get({ tenant: t, id: fip.id } as never)) as { onDpu: { state: string; dpuName: string } | null }).onDpu,
+      (v) => v?.state === "applied",
+    );
+    expect(onDpu!.dpuName).toBe(a.dpu.name);
     expect((await overlayOn(a))!.router!.external!.floatingIps).toEqual([{ ip: fip.address, fixedIp: a.ip }]);
     expect((await overlayOn(b))!.router!.external!.floatingIps).toEqual([]);
 

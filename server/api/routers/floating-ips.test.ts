@@ -146,7 +146,10 @@ describe("floating IPs", () => {
     const b = await server(net.subnetId, pool.id, "192.0.2.12");
     const fip = await member().floatingIps.allocate({ tenant: t(), providerNetworkId: pn.id });
 
+    expect((await member().floatingIps.get({ tenant: t(), id: fip.id })).onDpu).toBeNull();
     const att = await member().floatingIps.attach({ tenant: t(), id: fip.id, portId: a.port.id });
+    // No overlay pass runs here: the attachment waits for the DPU (overlay.test.ts sees it applied by a real agent).
+    expect((await member().floatingIps.get({ tenant: t(), id: fip.id })).onDpu).toEqual({ state: "pending", error: null, dpuName: a.dpu.name });
     expect(att).toMatchObject({ address: fip.address, fixedIp: a.ip, instanceName: a.inst.name });
     const listed = await member().floatingIps.list({ tenant: t(), instanceId: a.inst.id });
     expect(listed.items).toEqual([expect.objectContaining({ address: fip.address, instanceName: a.inst.name, fixedIp: a.ip, providerNetworkName: pn.name })]);

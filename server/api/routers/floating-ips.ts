@@ -29,6 +29,24 @@ const NETWORK_NOT_FOUND = "That provider network does not exist (it may have bee
 
 const address = sql<string>`host(${providerAddresses.address})`;
 const fixedIp = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = ${providerAddresses.portId} and family(a.address) = 4)`;
+/**
+ * Where the attachment stands on the fixed port's DPU (the overlay reconciler's row for the VNI, server/workflows/
+ * overlay.ts): "applied" once the agent accepted an overlay computed after the last change, "failed" with the error
+ * while a push fails, "pending" in between; null when not attached or the port is on no DPU.
+ */
+const dpuState = sql<{ state: "applied" | "pending" | "failed"; error: string | null; dpuName: string } | null>`(
+  select json_build_object(
+           'state', case when o.error is not null then 'failed'
+                         when o.applied_at >= ${providerAddresses.updatedAt} and o.applied_hash = o.desired_hash then 'applied'
+                         else 'pending' end,
+           'error', o.error, 'dpuName', d.name)
+    from ports p
+    join subnets s on s.id = p.subnet_id
+    join vpcs v on v.id = s.vpc_id
+    join nodes d on d.parent_node_id = p.node_id and d.kind = 'dpu'
+    left join dpu_overlays o on o.dpu_id = d.id and o.vni = v.vni
+   where p.id = ${providerAddresses.portId}
+   limit 1)`;
 const columns = {
   id: providerAddresses.id,
   address,
@@ -39,6 +57,7 @@ const columns = {
   fixedIp,
   instanceId: instances.id,
   instanceName: instances.name,
+  onDpu: dpuState,
   createdAt: providerAddresses.createdAt,
 };
 
