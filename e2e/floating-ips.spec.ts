@@ -8,7 +8,7 @@ import { createInstance, demoImagesReady, loginAs, selectMatching, signOut, subm
 test.describe.configure({ mode: "serial" });
 
 const suffix = Math.random().toString(36).slice(2, 6);
-const vlan = 3600 + Math.floor(Math.random() * 390);
+const vlan = 3600 + Math.floor(Math.random() * 250); // its third octet below: 0–249
 const base = `100.100.${vlan - 3600}`;
 const network = `fip-${suffix}`;
 const details = (page: Page) => page.getByRole("region", { name: "Instance details" });
@@ -84,6 +84,8 @@ test("an operator readies a provider network; a tenant allocates, attaches, move
   await attach.getByRole("button", { name: "Attach" }).click();
   await expect(toast(page, `Floating IP ${fip} attached to ${servers[0]}.`)).toBeVisible();
   await expect(row).toContainText(servers[0]!);
+  // Its progress: the DPU of the server's NIC has it once the overlay pass pushed it.
+  await expect(row).toContainText(/applied on /, { timeout: 30_000 });
 
   // The instance's page shows it.
   await page.goto(urls[0]!);
