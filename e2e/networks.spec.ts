@@ -70,11 +70,11 @@ test("tenant admin builds a network and an SSH rule; another tenant gets not-fou
   await expect(page.getByRole("table", { name: "VPCs" }).getByRole("cell", { name: "10.77.0.0/16" })).toHaveCount(0);
 });
 
-test("operators see every tenant's VPCs and are told floating IPs are not built", async ({ page }) => {
+test("operators see every tenant's VPCs and how provider networks serve floating IPs", async ({ page }) => {
   await loginAs(page, "operatorViewer", /\/ops$/);
   await page.goto("/ops/networks");
   await expect(page.getByRole("heading", { name: "Networks", exact: true })).toBeVisible();
-  await expect(page.getByRole("note").filter({ hasText: "Floating IPs are not built yet" })).toBeVisible();
+  await expect(page.getByText("Tenants allocate floating IPs from a provider network once its gateway and gateway MAC are set")).toBeVisible();
   await expect(page.getByRole("button", { name: "Create provider network" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);
   await page.getByLabel("Tenant (slug)").fill("acme");
   await expect(page.getByRole("button", { name: "Allow public ranges" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);

@@ -1,4 +1,5 @@
 // Objects the authorization coverage test consumes (a fresh one per call, so a delete can succeed).
+import { eq } from "drizzle-orm";
 import * as s from "@/db/schema";
 import type { Fixtures } from "@/test/fixtures";
 
@@ -154,6 +155,41 @@ export async function providerNetworkFixture(fx: Fixtures) {
     .values({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...slot })
     .returning();
   return row!;
+}
+
+/** A provider network with a gateway and gateway MAC (usable for floating IPs and SNAT). */
+export async function usableProviderNetworkFixture(fx: Fixtures) {
+  const slot = await freeProviderSlot(fx);
+  const [row] = await fx.db
+    .insert(s.providerNetworks)
+    .values({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, ...slot, gateway: slot.cidr.replace(/0\/24$/, "1"), gatewayMac: "52:54:00:aa:bb:01" })
+    .returning();
+  return row!;
+}
+
+/** A floating IP of fx.tenant (unattached) on a fresh usable provider network. */
+export async function floatingIpFixture(fx: Fixtures, portId: string | null = null) {
+  const pn = await usableProviderNetworkFixture(fx);
+  const [row] = await fx.db
+    .insert(s.providerAddresses)
+    .values({ tenantId: fx.tenant.id, providerNetworkId: pn.id, kind: "floating", address: pn.cidr.replace(/0\/24$/, "10"), portId })
+    .returning();
+  return { fip: row!, network: pn };
+}
+
+/** A port of fx.tenant that is an instance's NIC (what floating IPs attach to), on a fresh network fixture. */
+export async function instancePortFixture(fx: Fixtures) {
+  const p = await portFixture(fx);
+  const [pool] = await fx.db
+    .insert(s.pools)
+    .values({ name: `authz-${crypto.randomUUID().slice(0, 8)}`, resourceClass: "bm.test" })
+    .returning();
+  const [inst] = await fx.db
+    .insert(s.instances)
+    .values({ tenantId: fx.tenant.id, poolId: pool!.id, name: `authz-${crypto.randomUUID().slice(0, 8)}`, systemVolumeSizeGiB: 20, portId: p.port.id })
+    .returning();
+  await fx.db.update(s.ports).set({ instanceId: inst!.id, nicIndex: 0 }).where(eq(s.ports.id, p.port.id));
+  return { ...p, instance: inst! };
 }
 
 export async function freeProviderSlot(fx: Fixtures): Promise<{ vlanId: number; cidr: string }> {

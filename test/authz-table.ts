@@ -6,6 +6,7 @@ import { apiTokenFixture, invitationFixture, memberFixture, sshKeyFixture, sshPu
 import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
 import { freeProviderSlot, networkFixture, portFixture, providerNetworkFixture } from "./authz-fixtures";
+import { floatingIpFixture, instancePortFixture, usableProviderNetworkFixture } from "./authz-fixtures";
 import { diskPoolFixture, freeDiskFixture, imageFixture, logicalPoolFixture, snapshotFixture, storageFixture, volumeFixture } from "./authz-fixtures";
 import { imageUrlFixture, instanceFixture, sessionFixture, webhookFixture } from "./authz-fixtures";
 import type { Fixtures, Role } from "@/test/fixtures";
@@ -275,6 +276,35 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "ports.update": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id, description: "changed" }), expect: tenantWrite },
   "ports.delete": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await portFixture(fx)).port.id }), expect: tenantWrite },
+  "floatingIps.list": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "floatingIps.get": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await floatingIpFixture(fx)).fip.id }), expect: tenantRead },
+  "floatingIps.networks": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "floatingIps.attachablePorts": { input: (fx) => ({ tenant: fx.tenant.slug }), expect: tenantRead },
+  "floatingIps.allocate": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, providerNetworkId: (await usableProviderNetworkFixture(fx)).id }),
+    expect: tenantWrite,
+  },
+  "floatingIps.attach": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await floatingIpFixture(fx)).fip.id, portId: (await instancePortFixture(fx)).port.id }),
+    expect: tenantWrite,
+  },
+  "floatingIps.move": {
+    input: async (fx) => {
+      const from = await instancePortFixture(fx);
+      return { tenant: fx.tenant.slug, id: (await floatingIpFixture(fx, from.port.id)).fip.id, portId: (await instancePortFixture(fx)).port.id };
+    },
+    expect: tenantWrite,
+  },
+  "floatingIps.detach": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await floatingIpFixture(fx, (await instancePortFixture(fx)).port.id)).fip.id }),
+    expect: tenantWrite,
+  },
+  "floatingIps.release": { input: async (fx) => ({ tenant: fx.tenant.slug, id: (await floatingIpFixture(fx)).fip.id }), expect: tenantWrite },
+  "vpcs.setExternalGateway": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await networkFixture(fx)).vpc.id, providerNetworkId: (await usableProviderNetworkFixture(fx)).id }),
+    expect: tenantWrite,
+  },
+  "networksAdmin.providerNetworkUsage": { input: async (fx) => ({ id: (await providerNetworkFixture(fx)).id }), expect: operatorRead },
   "networksAdmin.overview": { input: () => undefined, expect: operatorRead },
   "networksAdmin.vpcs": { input: () => ({}), expect: operatorRead },
   "networksAdmin.subnets": { input: () => ({}), expect: operatorRead },

@@ -51,6 +51,7 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
   const rules = useQuery({ ...trpc.instances.rulesStatus.queryOptions({ tenant, id }), refetchInterval: rulesStatusRefetch });
   const busy = q.data?.operation?.status === "running" || q.data?.operation?.status === "pending";
   const nics = useQuery({ ...trpc.instances.nics.queryOptions({ tenant, id }), refetchInterval: busy ? 1000 : 10_000 });
+  const fips = useQuery(trpc.floatingIps.list.queryOptions({ tenant, instanceId: id, limit: 20 }));
   const [addingNic, setAddingNic] = useState(false);
   const [movingNic, setMovingNic] = useState<MovedNic | null>(null);
   const [confirm, setConfirm] = useState<Confirm>(null);
@@ -134,6 +135,11 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
         <Fact label="Address">
           <span className="font-mono" data-testid="instance-address">
             {i.address ?? "—"}
+          </span>
+        </Fact>
+        <Fact label="Floating IP">
+          <span className="font-mono" data-testid="instance-floating-ip">
+            {fips.data?.items.length ? fips.data.items.map((f) => `${f.address} → ${f.fixedIp}`).join(", ") : "—"}
           </span>
         </Fact>
         <Fact label="MAC">

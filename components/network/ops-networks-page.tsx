@@ -1,6 +1,7 @@
 "use client";
 // Operator networking: usage at a glance (VNIs, VLANs, addresses), every tenant's VPCs and subnets, and provider
-// (external) networks for public addresses with create/delete for operator admins. Floating IPs are not built.
+// (external) networks for public addresses with create/edit (gateway, MAC, range)/delete for operator admins and their
+// allocation (floating IPs and SNAT addresses used of the total, by tenant).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorInfo, useTRPC } from "@/components/trpc";
@@ -13,6 +14,7 @@ import { useToast } from "@/components/ui/toast";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { ProviderNetworkCreateDialog } from "./provider-network-create";
+import { ProviderNetworkEditDialog } from "./provider-network-edit";
 
 interface VpcRow {
   id: string;
@@ -38,6 +40,13 @@ interface ProviderRow {
   cidr: string;
   vlanId: number;
   description: string;
+  gateway: string | null;
+  gatewayMac: string | null;
+  rangeStart: string | null;
+  rangeEnd: string | null;
+  used: number;
+  total: number;
+  usableReason: string | null;
 }
 
 const vpcCol = columns<VpcRow>();
@@ -55,6 +64,8 @@ export function OpsNetworksPage() {
   const subnets = useListTable((cursor) => trpc.networksAdmin.subnets.queryOptions({ q: dq || undefined, cursor }), { resetKey: dq, pageSummary: false });
   const providers = useQuery(trpc.networksAdmin.providerNetworks.queryOptions({ limit: 200 }));
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<ProviderRow | null>(null);
+  const [usageOf, setUsageOf] = useState<string | null>(null);
   const del = useConfirmAction({
     mutation: (o) => trpc.networksAdmin.deleteProviderNetwork.mutationOptions(o),
     vars: (p: ProviderRow) => ({ id: p.id }),
@@ -81,11 +92,33 @@ export function OpsNetworksPage() {
     providerCol.text("name", "Name", (p) => p.name),
     providerCol.code("cidr", "Range", (p) => p.cidr),
     providerCol.count("vlan", "VLAN", (p) => p.vlanId),
+    providerCol.cell("gateway", "Gateway", (p) =>
+      p.gateway ? (
+        <code className="text-xs">
+          {p.gateway} · {p.gatewayMac}
+        </code>
+      ) : (
+        <span className="text-amber-700 dark:text-amber-400">not set: no floating IPs until it is</span>
+      ),
+    ),
+    providerCol.cell("allocation", "Allocated", (p) => (
+      <span className="tabular-nums">
+        {p.used} / {p.total}
+      </span>
+    )),
     providerCol.cell("description", "Description", (p) => p.description),
     providerCol.actions((p) => (
-      <Button size="sm" variant="danger" aria-label={`Delete provider network ${p.name}`} disabledReason={changeReason} onClick={() => del.ask(p)}>
-        Delete
-      </Button>
+      <>
+        <Button size="sm" aria-label={`Allocation of ${p.name}`} onClick={() => setUsageOf(usageOf === p.id ? null : p.id)}>
+          By tenant
+        </Button>
+        <Button size="sm" aria-label={`Edit provider network ${p.name}`} disabledReason={changeReason} onClick={() => setEditing(p)}>
+          Edit
+        </Button>
+        <Button size="sm" variant="danger" aria-label={`Delete provider network ${p.name}`} disabledReason={changeReason} onClick={() => del.ask(p)}>
+          Delete
+        </Button>
+      </>
     )),
   ];
   const o = overview.data;
@@ -130,15 +163,15 @@ export function OpsNetworksPage() {
           error={providers.error ? errorInfo(providers.error).message : null}
           empty={<EmptyState title="No provider networks" body="Add the external ranges (and their VLANs) your uplinks carry." />}
         />
-        <div
-          role="note"
-          className="mt-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
-        >
-          Floating IPs are not built yet: provider networks are recorded here, but no public address can be attached to a server so far.
-        </div>
+        {usageOf ? <ProviderUsage id={usageOf} /> : null}
+        <p className="mt-3 text-sm text-zinc-600 dark:text-zinc-400">
+          Tenants allocate floating IPs from a provider network once its gateway and gateway MAC are set; each DPU hosting a server of a VPC with an external
+          gateway also takes one address for SNAT.
+        </p>
       </section>
       <TenantPolicyForm changeReason={changeReason} />
       {creating ? <ProviderNetworkCreateDialog onClose={() => setCreating(false)} /> : null}
+      {editing ? <ProviderNetworkEditDialog network={editing} onClose={() => setEditing(null)} /> : null}
       <ConfirmAction
         of={del}
         title={(p) => `Delete provider network ${p.name}?`}
@@ -150,6 +183,46 @@ export function OpsNetworksPage() {
         confirmLabel="Delete provider network"
       />
     </div>
+  );
+}
+
+/** One provider network's allocation by tenant: floating IPs (attached of them) and SNAT addresses. */
+function ProviderUsage({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const usage = useQuery(trpc.networksAdmin.providerNetworkUsage.queryOptions({ id }));
+  const u = usage.data;
+  if (usage.error) return <p className="mt-2 text-sm text-red-700">{errorInfo(usage.error).message}</p>;
+  if (!u) return <p className="mt-2 text-sm text-zinc-500">Loading…</p>;
+  return (
+    <section aria-label={`Allocation of ${u.name}`} className="mt-3 rounded-lg border border-zinc-200 p-3 text-sm dark:border-zinc-800">
+      <h3 className="mb-1 font-semibold">
+        {u.name}: {u.used} of {u.total} addresses in use
+      </h3>
+      {u.byTenant.length ? (
+        <table aria-label={`Allocation of ${u.name} by tenant`} className="w-full text-left">
+          <thead>
+            <tr className="text-zinc-500">
+              <th className="py-1 font-normal">Tenant</th>
+              <th className="py-1 font-normal">Floating IPs</th>
+              <th className="py-1 font-normal">Attached</th>
+              <th className="py-1 font-normal">SNAT</th>
+            </tr>
+          </thead>
+          <tbody>
+            {u.byTenant.map((b) => (
+              <tr key={b.tenantId} className="border-t border-zinc-200 dark:border-zinc-800">
+                <td className="py-1">{b.tenantSlug}</td>
+                <td className="tabular-nums">{b.floating}</td>
+                <td className="tabular-nums">{b.attached}</td>
+                <td className="tabular-nums">{b.snat}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="text-zinc-500">No address of this network is in use.</p>
+      )}
+    </section>
   );
 }
 

@@ -1,7 +1,7 @@
 "use client";
 // One VPC: its ranges, VNI and default group; its subnets with free/used address counts (create in a dialog with
 // gateway/reserved-range/DNS/VLAN fields and field errors; delete after confirmation, refused while ports use it);
-// and its ports (vNICs) with address, MAC and rules version.
+// and its ports (vNICs) with address, MAC and rules version; its external gateway (SNAT through a provider network).
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
@@ -9,6 +9,7 @@ import { errorInfo, useTRPC } from "@/components/trpc";
 import { FormError } from "@/components/ui/form";
 import { ConfirmAction, columns, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
+import { ExternalGatewaySelect } from "./vpc-external-gateway";
 import { SubnetCreateDialog } from "./subnet-create";
 
 interface SubnetRow {
@@ -87,6 +88,12 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
           <div>
             <dt className="text-zinc-500">VNI</dt>
             <dd className="tabular-nums">{v.vni}</dd>
+          </div>
+          <div>
+            <dt className="text-zinc-500">External gateway</dt>
+            <dd>
+              <ExternalGatewaySelect tenant={tenant} vpcId={v.id} current={v.externalNetworkId} />
+            </dd>
           </div>
           <div>
             <dt className="text-zinc-500">Default security group</dt>

@@ -1,6 +1,8 @@
 // Tenant networking: VPCs, subnets, IP allocations, ports (vNICs), security groups and rules, and the operator's
 // provider networks. Exclusivity lives in the database so concurrent requests cannot double-allocate:
 //  - one VNI per VPC (vpcs_vni_uq), one address per subnet (ip_allocations_subnet_address_uq), one MAC per port;
+//  - one provider address per (provider network, address), floating IPs and SNAT addresses alike, one floating IP per
+//    port, one SNAT address per (VPC, DPU) (provider_addresses);
 //  - sibling subnets never overlap: an exclusion constraint (vpc_id =, cidr &&) with a gist index, added by the
 //    custom migration db/migrations/*_network-exclusion.sql because drizzle cannot express EXCLUDE.
 import { sql } from "drizzle-orm";
@@ -49,6 +51,8 @@ export const vpcs = pgTable(
     cidr: cidr("cidr").notNull(),
     ipv6Cidr: cidr("ipv6_cidr"),
     vni: integer("vni").notNull(),
+    // The provider network the VPC's router reaches the outside through (SNAT for its ports; null = none).
+    externalNetworkId: uuid("external_network_id").references((): AnyPgColumn => providerNetworks.id),
     ...timestamps(),
   },
   (t) => [
@@ -260,6 +264,14 @@ export const providerNetworks = pgTable(
     ...nameAndDescription(),
     cidr: cidr("cidr").notNull(),
     vlanId: integer("vlan_id").notNull(),
+    // What a DPU's router needs to reach the network (agent OverlaySpec.router.external): the next hop and its MAC.
+    // Both null = not usable for floating IPs or SNAT until an operator sets them (the UI says so).
+    gateway: inet("gateway"),
+    gatewayMac: macaddr("gateway_mac"),
+    // The addresses handed out as floating IPs and SNAT addresses (inclusive); null = the cidr minus its network and
+    // broadcast addresses (the gateway is never handed out).
+    rangeStart: inet("range_start"),
+    rangeEnd: inet("range_end"),
     ...timestamps(),
   },
   (t) => [
@@ -267,5 +279,51 @@ export const providerNetworks = pgTable(
     uniqueIndex("provider_networks_vlan_uq").on(t.vlanId),
     index("provider_networks_created_idx").on(t.createdAt, t.id),
     check("provider_networks_vlan_range", sql`${t.vlanId} between 1 and 4094`),
+    check("provider_networks_gateway_inside", sql`${t.gateway} is null or (family(${t.gateway}) = 4 and ${t.gateway} << ${t.cidr})`),
+    check("provider_networks_gateway_both", sql`(${t.gateway} is null) = (${t.gatewayMac} is null)`),
+    check("provider_networks_range_both", sql`(${t.rangeStart} is null) = (${t.rangeEnd} is null)`),
+    check(
+      "provider_networks_range_inside",
+      sql`${t.rangeStart} is null or (${t.rangeStart} << ${t.cidr} and ${t.rangeEnd} << ${t.cidr} and ${t.rangeStart} <= ${t.rangeEnd})`,
+    ),
+  ],
+);
+
+export const providerAddressKind = pgEnum("provider_address_kind", ["floating", "snat"]);
+
+/**
+ * Addresses of a provider network in use (the provider side's IPAM): a tenant's floating IPs (attached to one port's
+ * IPv4 address, or held unattached) and the SNAT addresses, one per (VPC with that external gateway, DPU hosting a port
+ * of the VPC), kept by the overlay pass (server/services/snat.ts). One table, so UNIQUE (network, address) makes the
+ * two kinds exclusive with each other as well, and concurrent allocations cannot hand out one address twice.
+ */
+export const providerAddresses = pgTable(
+  "provider_addresses",
+  {
+    id: uuidPk(),
+    tenantId: tenantRef(),
+    providerNetworkId: uuid("provider_network_id")
+      .notNull()
+      .references(() => providerNetworks.id),
+    kind: providerAddressKind("kind").notNull(),
+    address: inet("address").notNull(),
+    // floating: the port whose IPv4 address it is NATed to (null = allocated, not attached).
+    portId: uuid("port_id").references(() => ports.id, { onDelete: "set null" }),
+    // snat: the VPC and the DPU this address is the SNAT address of.
+    vpcId: uuid("vpc_id").references(() => vpcs.id, { onDelete: "cascade" }),
+    dpuId: uuid("dpu_id").references(() => nodes.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("provider_addresses_network_address_uq").on(t.providerNetworkId, t.address),
+    uniqueIndex("provider_addresses_port_uq").on(t.portId),
+    uniqueIndex("provider_addresses_snat_uq").on(t.vpcId, t.dpuId),
+    index("provider_addresses_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    check("provider_addresses_host", sql`family(${t.address}) = 4 and masklen(${t.address}) = 32`),
+    check(
+      "provider_addresses_kind_fields",
+      sql`case ${t.kind} when 'floating' then ${t.vpcId} is null and ${t.dpuId} is null else ${t.portId} is null and ${t.vpcId} is not null and ${t.dpuId} is not null end`,
+    ),
   ],
 );

@@ -152,6 +152,26 @@ export const portUpdateSchema = z
   })
   .strict();
 
+/** An optional IPv4 address field: empty means "none" (null); absent means "unchanged" on updates. */
+const optionalAddress = z
+  .string()
+  .trim()
+  .max(45)
+  .nullable()
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v ? v : null))
+  .refine((v) => !v || parseAddress(v)?.family === 4, "Not an IPv4 address (e.g. 203.0.113.1)");
+/** An optional MAC address field (aa:bb:cc:dd:ee:ff, lower-cased). */
+const optionalMac = z
+  .string()
+  .trim()
+  .max(17)
+  .nullable()
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v ? v.toLowerCase() : null))
+  .refine((v) => !v || /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(v), "Not a MAC address (e.g. 52:54:00:12:34:56)")
+  .refine((v) => !v || (parseInt(v.slice(0, 2), 16) & 1) === 0, "A gateway's MAC is unicast (the first octet is even)");
+
 export const providerNetworkCreateSchema = createInsertSchema(providerNetworks, {
   name: () => netNameRule,
   description: optionalDescription,
@@ -159,5 +179,22 @@ export const providerNetworkCreateSchema = createInsertSchema(providerNetworks, 
   vlanId: () => vlanId,
 })
   .pick({ name: true, description: true, cidr: true, vlanId: true })
+  .extend({ gateway: optionalAddress, gatewayMac: optionalMac })
   .strict();
-export const providerNetworkUpdateSchema = z.object({ id: z.uuid(), name: netNameRule.optional(), description: optionalDescription() }).strict();
+/** Gateway and its MAC go together; range start and end go together (empty = the default range). */
+export const providerNetworkUpdateSchema = z
+  .object({
+    id: z.uuid(),
+    name: netNameRule.optional(),
+    description: optionalDescription(),
+    gateway: optionalAddress,
+    gatewayMac: optionalMac,
+    rangeStart: optionalAddress,
+    rangeEnd: optionalAddress,
+  })
+  .strict();
+
+/** Floating IPs (router inputs and the dialogs' resolvers). */
+export const floatingIpAllocateSchema = z.object({ providerNetworkId: z.uuid("Pick a provider network") }).strict();
+export const floatingIpAttachSchema = z.object({ id: z.uuid(), portId: z.uuid("Pick an instance NIC") }).strict();
+export const vpcExternalGatewaySchema = z.object({ id: z.uuid(), providerNetworkId: z.uuid().nullable() }).strict();

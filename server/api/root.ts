@@ -17,6 +17,7 @@ import { portsRouter } from "./routers/ports";
 import { securityGroupsRouter } from "./routers/security-groups";
 import { subnetsRouter } from "./routers/subnets";
 import { vpcsRouter } from "./routers/vpcs";
+import { floatingIpsRouter } from "./routers/floating-ips";
 import { imagesRouter } from "./routers/images";
 import { snapshotsRouter } from "./routers/snapshots";
 import { storageRouter } from "./routers/storage";
@@ -49,6 +50,7 @@ export const appRouter = createTRPCRouter({
   subnets: subnetsRouter,
   securityGroups: securityGroupsRouter,
   ports: portsRouter,
+  floatingIps: floatingIpsRouter,
   networksAdmin: networksAdminRouter,
   storage: storageRouter,
   volumes: volumesRouter,

@@ -22,11 +22,12 @@ export function tenantSubnet(db: Db | Tx, tenantId: string, id: string, lock = f
 export const PORT_NOT_FOUND = "That port does not exist (it may have been deleted).";
 
 /** A random locally administered unicast MAC (first octet x2/x6/xA/xE with the multicast bit clear); never in
- *  02:a4:e1:00:00:00/24, the VPC routers' MACs (server/workflows/overlay.ts routerMac). */
+ *  02:a4:e1:00:00:00/24, the VPC routers' MACs (server/workflows/overlay.ts routerMac), nor 0a:…, their provider sides'. */
 export function randomMac(): string {
   const b = randomBytes(6);
   b[0] = (b[0]! & 0xfc) | 0x02;
   if (b[0] === 0x02 && b[1] === 0xa4 && b[2] === 0xe1) b[0] = 0x06;
+  if (b[0] === 0x0a) b[0] = 0x0e; // 0a:… are the routers' provider-side MACs (provider-addresses.ts providerMac)
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 

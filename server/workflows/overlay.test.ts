@@ -2,7 +2,9 @@
 // one VPC on two DPUs make each DPU's agent hold the other's VTEP and both addresses (read through the agent's HTTP
 // API); an agent that lost its overlay gets it back from the sweep; deleting one server removes its VTEP and address
 // from the other DPU and the overlay from its own. The VPC's router: each DPU holds every subnet's gateway with the
-// VNI's router MAC, and a subnet created or deleted in the VPC reaches the agents at once (no sweep runs here).
+// VNI's router MAC, and a subnet created or deleted in the VPC reaches the agents at once (no sweep runs here). The
+// router's provider side: an external gateway gives each DPU its own SNAT address and MAC; a floating IP reaches only
+// its port's DPU, and a move reaches both DPUs.
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -13,6 +15,7 @@ import { waitOperation } from "@/test/instance-lab";
 import { catalog } from "./catalog";
 import { getEngine } from "./engine";
 import { agentFor } from "./instances";
+import { providerMac } from "@/server/services/provider-addresses";
 import { routerMac } from "./overlay";
 import { enqueue } from "./start";
 
@@ -26,6 +29,7 @@ const tenant = () => callerAs(fx, "tenantMember");
 
 interface Srv {
   id: string;
+  portId: string;
   ip: string;
   mac: string;
   dpu: typeof s.nodes.$inferSelect;
@@ -47,7 +51,19 @@ type Held = {
   vni: number;
   remoteIps: string[];
   neighbors: { ip: string; mac: string }[];
-  router?: { mac: string; subnets: { cidr: string; gateway: string }[] };
+  router?: {
+    mac: string;
+    subnets: { cidr: string; gateway: string }[];
+    external?: {
+      mac: string;
+      cidr: string;
+      vlanId?: number;
+      gateway: string;
+      gatewayMac: string;
+      snatIp?: string;
+      floatingIps: { ip: string; fixedIp: string }[];
+    };
+  };
 };
 /** The overlay the server's DPU agent holds for the VPC's VNI (GET /v1/overlay/vxlan), or null. */
 async function overlayOn(srv: Srv): Promise<Held | null> {
@@ -83,7 +99,7 @@ describe("the VXLAN overlay", () => {
         .select()
         .from(s.nodes)
         .where(and(eq(s.nodes.parentNodeId, inst!.nodeId!), eq(s.nodes.kind, "dpu")));
-      servers.push({ id: r.id, ip: alloc!.address.replace(/\/\d+$/, ""), mac: port!.mac, dpu: dpu! });
+      servers.push({ id: r.id, portId: port!.id, ip: alloc!.address.replace(/\/\d+$/, ""), mac: port!.mac, dpu: dpu! });
     }
     const [a, b] = servers as [Srv, Srv];
     expect(a.dpu.id).not.toBe(b.dpu.id);
@@ -139,6 +155,56 @@ describe("the VXLAN overlay", () => {
         () => overlayOn(me),
         (v) => v?.router?.subnets.length === 1 && v.router.subnets[0]!.gateway === first.gateway,
       );
+  });
+
+  it("the router's provider side reaches the agents: each DPU its own SNAT address and MAC, a floating IP only on its port's DPU, moved in one step", async () => {
+    const [a, b] = servers as [Srv, Srv];
+    const t = fx.tenant.slug;
+    const pn = await callerAs(fx, "operatorAdmin").networksAdmin.createProviderNetwork({
+      name: uniq("pn"),
+      cidr: "100.127.250.0/24",
+      vlanId: 2950,
+      gateway: "100.127.250.1",
+      gatewayMac: "52:54:00:fe:00:01",
+    });
+    await tenant().vpcs.setExternalGateway({ tenant: t, id: L.vpcId, providerNetworkId: pn.id } as never);
+    const ext = async (me: Srv, ok: (e: NonNullable<Held["router"]>["external"]) => boolean, what: string) =>
+      (await waitFor(
+        `${what} on ${me.dpu.name}`,
+        () => overlayOn(me),
+        (v) => ok(v?.router?.external),
+      ))!.router!.external;
+    const ea = (await ext(a, (e) => !!e?.snatIp, "a SNAT address"))!;
+    const eb = (await ext(b, (e) => !!e?.snatIp, "a SNAT address"))!;
+    expect(ea).toMatchObject({ mac: providerMac(a.dpu.id, vni), cidr: "100.127.250.0/24", vlanId: 2950, gateway: "100.127.250.1", floatingIps: [] });
+    expect(eb.mac).toBe(providerMac(b.dpu.id, vni));
+    expect(ea.snatIp).not.toBe(eb.snatIp);
+
+    const fip = (await tenant().floatingIps.allocate({ tenant: t, providerNetworkId: pn.id } as never)) as { id: string; address: string };
+    await tenant().floatingIps.attach({ tenant: t, id: fip.id, portId: a.portId } as never);
+    await ext(a, (e) => e?.floatingIps.length === 1, "the floating IP");
+    // Its progress, as the tenant sees it: applied on the port's DPU once the agent accepted it.
+    const onDpu = await waitFor(
+      "the attachment applied",
+      async () => ((await tenant().floatingIps.get({ tenant: t, id: fip.id } as never)) as { onDpu: { state: string; dpuName: string } | null }).onDpu,
+      (v) => v?.state === "applied",
+    );
+    expect(onDpu!.dpuName).toBe(a.dpu.name);
+    expect((await overlayOn(a))!.router!.external!.floatingIps).toEqual([{ ip: fip.address, fixedIp: a.ip }]);
+    expect((await overlayOn(b))!.router!.external!.floatingIps).toEqual([]);
+
+    await tenant().floatingIps.move({ tenant: t, id: fip.id, portId: b.portId } as never);
+    await ext(b, (e) => e?.floatingIps.length === 1, "the moved floating IP");
+    await ext(a, (e) => e?.floatingIps.length === 0, "the floating IP gone");
+    expect((await overlayOn(b))!.router!.external!.floatingIps).toEqual([{ ip: fip.address, fixedIp: b.ip }]);
+
+    // Detached and no gateway: no provider side left anywhere; the address goes back.
+    await tenant().floatingIps.detach({ tenant: t, id: fip.id } as never);
+    await tenant().vpcs.setExternalGateway({ tenant: t, id: L.vpcId, providerNetworkId: null } as never);
+    for (const me of servers) await ext(me, (e) => e === undefined, "no provider side");
+    await tenant().floatingIps.release({ tenant: t, id: fip.id } as never);
+    const rows = await db.select().from(s.dpuOverlays).where(eq(s.dpuOverlays.vni, vni));
+    for (const r of rows) expect(r.appliedHash).toBe(r.desiredHash);
   });
 
   it("an agent that lost the overlay (a restart without its journal) gets it back from the sweep", async () => {

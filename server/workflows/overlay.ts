@@ -1,7 +1,10 @@
 // The VXLAN overlay: the reconciler that gives every DPU, for each VNI it has a port in, the underlay addresses of the
 // other DPUs with a port in that VNI (its remote tunnel endpoints), the VPC's IPAM table (ip -> MAC, which the DPU's
 // ARP responder answers from, agent/backends/ovs-flows.ts) and the VPC's distributed router (its subnets' gateways and
-// the VNI's router MAC; a subnet created or deleted changes the hash, so the pass re-applies it). Modelled on the live-rules reconciler (./rules.ts):
+// the VNI's router MAC; a subnet created or deleted changes the hash, so the pass re-applies it) with, when the VPC has
+// an external gateway or floating IPs, the router's provider side on that DPU (its SNAT address, its own provider MAC,
+// the floating IPs of its own ports: a floating IP attached, detached or moved changes the hash of exactly the DPUs
+// concerned). Modelled on the live-rules reconciler (./rules.ts):
 //  - desired state is computed each pass from the ports of live instances (so creates, deletes, recoveries onto a
 //    spare and rebuilds all count: the pass runs after each, server/services/overlay-apply.ts) and its hash is the
 //    desired version; `dpu_overlays.applied_hash` is the agent's hash of what it accepted (the applied version);
@@ -15,9 +18,10 @@ import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { canonicalJson } from "@/agent/core";
-import { OverlaySpecSchema, type OverlaySpec } from "@/agent/schemas";
+import { type ExternalSpec, OverlaySpecSchema, type OverlaySpec } from "@/agent/schemas";
 import { isDpuAgentError } from "@/server/drivers/dpu-agent/client";
 import { logger } from "@/server/lib/log";
+import { providerMac, syncSnatAddresses } from "@/server/services/provider-addresses";
 import { liveNicStates } from "@/server/services/rules-apply";
 import { catalog, schedules } from "./catalog";
 import { defineSchedule, defineWorkflow, step } from "./engine";
@@ -111,14 +115,86 @@ export async function desiredOverlays(): Promise<Desired[]> {
   ).rows;
   const subnetsOf = new Map<number, { cidr: string; gateway: string }[]>();
   for (const r of subnetRows) subnetsOf.set(r.vni, [...(subnetsOf.get(r.vni) ?? []), { cidr: r.cidr, gateway: r.gateway }]);
+  const external = await externalsOf(vnis);
   return members.map((m) => {
     const remoteIps = members.filter((o) => o.vni === m.vni && o.dpuId !== m.dpuId && o.underlayIp && o.underlayIp !== m.underlayIp).map((o) => o.underlayIp!);
     const subnets = subnetsOf.get(m.vni) ?? [];
     const router = subnets.length ? { router: { mac: routerMac(m.vni), subnets } } : {};
-    const spec = OverlaySpecSchema.parse({ remoteIps, neighbors: byVni.get(m.vni) ?? [], ...router });
+    const base = { remoteIps, neighbors: byVni.get(m.vni) ?? [], ...router };
+    const ext = subnets.length ? external(m.vni, m.dpuId) : undefined;
+    let spec = OverlaySpecSchema.parse(base);
+    if (ext) {
+      // A provider side the agent would refuse (e.g. a provider network overlapping a subnet created since) must not
+      // hold back the VNI's overlay: the DPU gets the rest, the log says why.
+      const withExt = OverlaySpecSchema.safeParse({ ...base, router: { ...base.router!, external: ext } });
+      if (withExt.success) spec = withExt.data;
+      else logger.warn({ dpu: m.dpuName, vni: m.vni, error: withExt.error.issues[0]?.message }, "router.external left out of the overlay");
+    }
     const { vni, ...dpu } = m;
     return { dpu, vni, spec, hash: overlayHash(spec) };
   });
+}
+
+/**
+ * The provider side of each VNI's router per DPU (OverlaySpec.router.external): the VPC's provider network (its
+ * external gateway, or else the network of its attached floating IPs) with the DPU's own provider MAC and SNAT
+ * address, and only the floating IPs whose fixed port lives on that DPU ("one DPU per address": the provider network
+ * hears each floating IP's ARP answer from one DPU only). None for a DPU with neither SNAT nor a floating IP, or when
+ * the network has no gateway set.
+ */
+async function externalsOf(vnis: number[]): Promise<(vni: number, dpuId: string) => ExternalSpec | undefined> {
+  const db = getDb();
+  const inVnis = sql.join(
+    vnis.map((n) => sql`${n}`),
+    sql`, `,
+  );
+  const nets = (
+    await db.execute<{ vni: number; snat: boolean; cidr: string; vlanId: number; gateway: string; gatewayMac: string; networkId: string }>(sql`
+    select v.vni as "vni", (v.external_network_id is not null) as "snat", pn.id as "networkId", pn.cidr::text as "cidr",
+           pn.vlan_id as "vlanId", host(pn.gateway) as "gateway", pn.gateway_mac::text as "gatewayMac"
+      from vpcs v
+      join provider_networks pn on pn.id = coalesce(v.external_network_id, (
+             select fa.provider_network_id from provider_addresses fa
+               join ports p on p.id = fa.port_id join subnets s on s.id = p.subnet_id
+              where s.vpc_id = v.id order by fa.created_at limit 1))
+     where pn.gateway is not null and v.vni in (${inVnis})`)
+  ).rows;
+  if (!nets.length) return () => undefined;
+  const floating = (
+    await db.execute<{ vni: number; dpuId: string; ip: string; fixedIp: string; networkId: string }>(sql`
+    select v.vni as "vni", d.id as "dpuId", host(fa.address) as "ip", host(a.address) as "fixedIp", fa.provider_network_id as "networkId"
+      from provider_addresses fa
+      join ports p on p.id = fa.port_id and p.node_id is not null
+      join instances i on i.id = p.instance_id and i.state in (${liveNicStates()})
+      join ip_allocations a on a.port_id = p.id and family(a.address) = 4
+      join subnets s on s.id = p.subnet_id and s.vlan_id is null
+      join vpcs v on v.id = s.vpc_id
+      join nodes d on d.parent_node_id = p.node_id and d.kind = 'dpu'
+     where fa.kind = 'floating' and v.vni in (${inVnis})`)
+  ).rows;
+  const snat = (
+    await db.execute<{ vni: number; dpuId: string; ip: string; networkId: string }>(sql`
+    select v.vni as "vni", fa.dpu_id as "dpuId", host(fa.address) as "ip", fa.provider_network_id as "networkId"
+      from provider_addresses fa join vpcs v on v.id = fa.vpc_id
+     where fa.kind = 'snat' and v.vni in (${inVnis})`)
+  ).rows;
+  const netOf = new Map(nets.map((n) => [n.vni, n]));
+  return (vni, dpuId) => {
+    const n = netOf.get(vni);
+    if (!n) return undefined;
+    const snatIp = n.snat ? snat.find((s) => s.vni === vni && s.dpuId === dpuId && s.networkId === n.networkId)?.ip : undefined;
+    const floatingIps = floating.filter((f) => f.vni === vni && f.dpuId === dpuId && f.networkId === n.networkId).map(({ ip, fixedIp }) => ({ ip, fixedIp }));
+    if (!snatIp && !floatingIps.length) return undefined;
+    return {
+      vlanId: n.vlanId,
+      mac: providerMac(dpuId, vni),
+      cidr: n.cidr,
+      gateway: n.gateway,
+      gatewayMac: n.gatewayMac,
+      ...(snatIp ? { snatIp } : {}),
+      floatingIps,
+    };
+  };
 }
 
 async function rowsNow(): Promise<(Row & Dpu)[]> {
@@ -180,6 +256,7 @@ export interface OverlayPass {
 
 /** One pass (not a step by itself: the workflow wraps it). */
 export async function reconcileOverlay(mode: "change" | "sweep"): Promise<OverlayPass> {
+  await syncSnatAddresses();
   const desired = await desiredOverlays();
   const rows = await rowsNow();
   const rowOf = new Map(rows.map((r) => [keyOf(r.dpuId, r.vni), r]));

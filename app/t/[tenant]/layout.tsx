@@ -18,6 +18,7 @@ export default async function TenantLayout({ children, params }: { children: Rea
     { href: `${base}/snapshots`, label: "Snapshots" },
     { href: `${base}/networks`, label: "Networks" },
     { href: `${base}/security-groups`, label: "Security groups" },
+    { href: `${base}/floating-ips`, label: "Floating IPs" },
     { href: `${base}/ssh-keys`, label: "SSH keys" },
     { href: `${base}/members`, label: "Members" },
     { href: `${base}/activity`, label: "Activity" },

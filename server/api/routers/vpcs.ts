@@ -4,12 +4,25 @@
 // delete that can take a tenant's whole network design with it). Every query filters by ctx.tenant.id; another
 // tenant's VPC is NOT_FOUND.
 import { TRPCError } from "@trpc/server";
-import { and, count, eq, inArray, sql } from "drizzle-orm";
+import { and, count, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "@/db/client";
-import { ports, securityGroupRules, securityGroups, subnets, tenantNetworkPolicies, VNI_MAX, VNI_MIN, vpcs } from "@/db/schema";
-import { vpcCreateSchema, vpcUpdateSchema } from "@/db/validation/network";
-import { checkVpcCidr, checkVpcIpv6Cidr } from "@/domain/cidr";
+import {
+  ports,
+  providerAddresses,
+  providerNetworks,
+  securityGroupRules,
+  securityGroups,
+  subnets,
+  tenantNetworkPolicies,
+  VNI_MAX,
+  VNI_MIN,
+  vpcs,
+} from "@/db/schema";
+import { vpcCreateSchema, vpcExternalGatewaySchema, vpcUpdateSchema } from "@/db/validation/network";
+import { checkVpcCidr, checkVpcIpv6Cidr, cidrsOverlap, parseCidr } from "@/domain/cidr";
+import { applyOverlaySoon } from "@/server/services/overlay-apply";
+import { providerNetworkBlocker } from "@/server/services/provider-addresses";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { audit } from "@/server/services/audit";
 import { fieldError } from "../errors";
@@ -35,7 +48,8 @@ const subnetCount = sql<number>`(select count(*)::int from subnets s where s.vpc
 const portCount = sql<number>`(select count(*)::int from ports p join subnets s on s.id = p.subnet_id where s.vpc_id = "vpcs"."id")`;
 
 const columns = {
-  ...columnsOf(vpcs, "id", "name", "description", "cidr", "ipv6Cidr", "vni", "createdAt", "updatedAt"),
+  ...columnsOf(vpcs, "id", "name", "description", "cidr", "ipv6Cidr", "vni", "externalNetworkId", "createdAt", "updatedAt"),
+  externalNetworkName: sql<string | null>`(select pn.name from provider_networks pn where pn.id = "vpcs"."external_network_id")`,
   subnetCount,
   portCount,
 };
@@ -153,6 +167,61 @@ export const vpcsRouter = createTRPCRouter({
     .mutation(({ ctx, input }) =>
       updateById(ctx, vpcs, input, { type: "vpc", tenantId: ctx.tenant.id, notFound: VPC_NOT_FOUND, uniques: vpcUniques, diff: true }),
     ),
+
+  /**
+   * Names (or, with null, clears) the provider network the VPC's router reaches the outside through: every DPU hosting
+   * a port of the VPC then gets its own SNAT address there (allocated by the next overlay pass, server/services/
+   * provider-addresses.ts syncSnatAddresses). Clearing or changing it frees the SNAT addresses at once.
+   */
+  setExternalGateway: tenantProcedure("tenant-member", { write: true })
+    .input(vpcExternalGatewaySchema.extend(tenantInput.shape))
+    .mutation(async ({ ctx, input }) => {
+      const tenantId = ctx.tenant.id;
+      const done = await transact(ctx.db, async (tx) => {
+        const vpc = await tenantVpc(tx, tenantId, input.id, true);
+        let name: string | null = null;
+        if (input.providerNetworkId) {
+          const [pn] = await tx.select().from(providerNetworks).where(eq(providerNetworks.id, input.providerNetworkId));
+          if (!pn) throw fieldError("providerNetworkId", "That provider network does not exist (it may have been deleted).", "NOT_FOUND");
+          const blocked = providerNetworkBlocker(pn);
+          if (blocked) throw fieldError("providerNetworkId", blocked, "PRECONDITION_FAILED");
+          const vc = parseCidr(vpc.cidr);
+          const pc = parseCidr(pn.cidr);
+          if (vc.ok && pc.ok && cidrsOverlap(vc.cidr, pc.cidr))
+            throw fieldError("providerNetworkId", `VPC ${vpc.name} (${vpc.cidr}) overlaps provider network ${pn.name} (${pn.cidr}).`, "PRECONDITION_FAILED");
+          const [other] = await tx
+            .select({ address: sql<string>`host(${providerAddresses.address})`, network: providerNetworks.name })
+            .from(providerAddresses)
+            .innerJoin(providerNetworks, eq(providerNetworks.id, providerAddresses.providerNetworkId))
+            .innerJoin(ports, eq(ports.id, providerAddresses.portId))
+            .innerJoin(subnets, eq(subnets.id, ports.subnetId))
+            .where(and(eq(subnets.vpcId, vpc.id), ne(providerAddresses.providerNetworkId, pn.id)))
+            .limit(1);
+          if (other)
+            throw fieldError(
+              "providerNetworkId",
+              `Floating IP ${other.address} of provider network ${other.network} is attached in VPC ${vpc.name}; a VPC's router has one provider network. Detach it first.`,
+              "PRECONDITION_FAILED",
+            );
+          name = pn.name;
+        }
+        if (vpc.externalNetworkId === input.providerNetworkId) return { id: vpc.id, externalNetworkId: vpc.externalNetworkId, changed: false };
+        await tx.update(vpcs).set({ externalNetworkId: input.providerNetworkId, updatedAt: new Date() }).where(eq(vpcs.id, vpc.id));
+        // The old network's SNAT addresses go now; the new one's come with the next overlay pass.
+        await tx.delete(providerAddresses).where(and(eq(providerAddresses.vpcId, vpc.id), eq(providerAddresses.kind, "snat")));
+        await audit(tx, ctx, {
+          action: "vpc.external_gateway",
+          targetType: "vpc",
+          targetId: vpc.id,
+          targetName: vpc.name,
+          tenantId,
+          details: { from: vpc.externalNetworkId, to: input.providerNetworkId, providerNetwork: name },
+        });
+        return { id: vpc.id, externalNetworkId: input.providerNetworkId, changed: true };
+      });
+      if (done.changed) await applyOverlaySoon();
+      return { id: done.id, externalNetworkId: done.externalNetworkId };
+    }),
 
   delete: tenantProcedure("tenant-admin", { write: true })
     .input(z.object({ id: z.uuid() }))
