@@ -178,8 +178,11 @@ describe("live security rules", () => {
     const [p] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
     expect(p!.rulesAppliedHash).toBe(nic?.rulesHash);
     expect(p!.appliedRulesVersion).toBe(p!.rulesVersion);
-    // A sweep over agents that agree changes nothing.
-    expect(await sweep()).toEqual({ applied: 0, failed: 0, drifted: 0 });
+    // A sweep over agents that agree changes nothing (of this lab's: the run shares one database, where another file's
+    // made-up running instances may sit behind DPUs with no agent, which a sweep counts as failed).
+    expect(await sweep()).toMatchObject({ applied: 0, drifted: 0 });
+    const [after] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
+    expect(after).toMatchObject({ rulesError: null, appliedRulesVersion: p!.rulesVersion, rulesAppliedHash: nic?.rulesHash });
   });
 
   it("a port's group change is applied to its NIC", async () => {

@@ -4,7 +4,7 @@
 // (desiredOverlays): its own SNAT address and provider MAC, only the floating IPs of its own ports, a move changing
 // both DPUs' specs, a detach removing it — every spec passing the agent's OverlaySpecSchema.
 import { and, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { OverlaySpecSchema } from "@/agent/schemas";
 import * as s from "@/db/schema";
 import { providerMac, syncSnatAddresses } from "@/server/services/provider-addresses";
@@ -38,6 +38,13 @@ async function network(f: Fixtures) {
   return { vpcId, subnetId };
 }
 
+/** The "running" instances this file made up (no agent behind their DPUs). */
+const madeUp: string[] = [];
+// The run shares one database: other files' rules and overlay passes must not keep trying DPUs with no agent.
+afterAll(async () => {
+  for (const id of madeUp) await fx.db.update(s.instances).set({ state: "deleted" }).where(eq(s.instances.id, id));
+});
+
 /** An instance NIC of fx.tenant on `subnetId`, running on a host with its own DPU (underlay address given). */
 async function server(subnetId: string, poolId: string, underlay: string) {
   const host = await insertHost(fx.db, { poolId });
@@ -45,6 +52,7 @@ async function server(subnetId: string, poolId: string, underlay: string) {
   const port = await member().ports.create({ tenant: t(), subnetId, name: uniq("nic") });
   await fx.db.update(s.ports).set({ nodeId: host.id }).where(eq(s.ports.id, port.id));
   const inst = await insertInstance(fx.db, { tenantId: fx.tenant.id, poolId, portId: port.id, nodeId: host.id, state: "running" });
+  madeUp.push(inst.id);
   return { port, inst, host, dpu, ip: port.address };
 }
 
