@@ -1,7 +1,7 @@
 // Live security rules against the lab: a rule change reaches every running NIC's DPU agent (the agent's rules equal
 // the compiled set), a DPU whose agent is down is named and converges once it is back, an agent restarted with empty
 // state gets its NIC and rules back from the sweep, and a port's group change is applied.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { rulesStatusText } from "@/domain/rules-status";
@@ -111,20 +111,16 @@ describe("live security rules", () => {
   });
 
   it("a burst of rule changes costs one waiting pass, not one each, and every change is applied", async () => {
-    const t0 = Date.now();
     const outcomes: string[] = [];
     for (const port of [2201, 2202, 2203, 2204, 2205, 2206, 2207, 2208]) {
       // Each change commits (desired versions bumped), then asks for a pass, as the routers do.
       await allowTcpIn(port);
       outcomes.push(await enqueuePass(catalog.rulesReconcile, ["change"]));
     }
-    const passes = await db.execute<{ n: number }>(
-      sql`select count(*)::int as n from dbos.workflow_status where name = ${catalog.rulesReconcile.name} and created_at >= ${t0}`,
-    );
-    // The engine dequeues a waiting pass at its next poll; within the burst most requests find one waiting. (Without
-    // coalescing: one pass per change and per request, 16.)
+    // The engine dequeues a waiting pass at its next poll; within the burst most requests find one waiting (without
+    // coalescing: a pass per request). Counted from this burst's own requests: the run shares one database, where other
+    // files' creates and deletes enqueue passes too.
     expect(outcomes.filter((o) => o === "coalesced").length).toBeGreaterThanOrEqual(4);
-    expect(passes.rows[0]!.n).toBeLessThanOrEqual(12);
     await waitFor("group status", groupStatus, allApplied);
     for (const srv of servers) expect(await agentRules(srv)).toEqual(await compiled(srv));
     expect(JSON.stringify(await agentRules(servers[0]!))).toContain("2208");
@@ -171,16 +167,17 @@ describe("live security rules", () => {
     await L.lab.startAgent(dpuId); // restart: a fresh agent, no NICs
     expect(await agentRules(srv)).toBeNull();
     const pass = (await sweep()) as { drifted: number; applied: number };
-    expect(pass.drifted).toBe(1);
-    expect(pass.applied).toBe(1);
+    // At least this NIC (the run shares one database: other files' agents may be found drifted too).
+    expect(pass.drifted).toBeGreaterThanOrEqual(1);
+    expect(pass.applied).toBeGreaterThanOrEqual(1);
     expect(await agentRules(srv)).toEqual(await compiled(srv));
     const nic = await agentFor(srv.dpu).getNic(agentNames.nic(srv.id));
     const [p] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
     expect(p!.rulesAppliedHash).toBe(nic?.rulesHash);
     expect(p!.appliedRulesVersion).toBe(p!.rulesVersion);
-    // A sweep over agents that agree changes nothing (of this lab's: the run shares one database, where another file's
-    // made-up running instances may sit behind DPUs with no agent, which a sweep counts as failed).
-    expect(await sweep()).toMatchObject({ applied: 0, drifted: 0 });
+    // A sweep over an agent that agrees leaves its NIC as it is (the pass's totals count the whole shared database).
+    await sweep();
+    expect((await agentFor(srv.dpu).getNic(agentNames.nic(srv.id)))?.rulesHash).toBe(nic?.rulesHash);
     const [after] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
     expect(after).toMatchObject({ rulesError: null, appliedRulesVersion: p!.rulesVersion, rulesAppliedHash: nic?.rulesHash });
   });
