@@ -771,7 +771,8 @@ export const createInstance = defineSaga(catalog.instanceCreate, {
       step("network", () => attachNetwork(instanceId, opId)),
       step("system disk", () => attachSystemDisk(instanceId, opId)),
       step("data volumes", () => attachDataVolumes(instanceId, opId)),
-      opStep(db, opId, "boot override to disk", () => bootOverride(instanceId)),
+      // A BMC that is busy (no answer, a transient BmcError) gets two more tries; a refusal fails at once (engine.ts).
+      opStep(db, opId, "boot override to disk", () => bootOverride(instanceId), { retries: 2 }),
     ]);
     await saga.step("power on", async () => {
       await throwIfAborted(opId);
@@ -872,7 +873,7 @@ export const powerInstance = defineSaga(catalog.instancePower, {
       });
       return;
     }
-    await saga.step("boot override to disk", () => bootOverride(instanceId));
+    await saga.step("boot override to disk", () => bootOverride(instanceId), { retries: 2 });
     if (action === "reboot")
       await saga.step("restart", async () => (await bmc()).setPower(force ? "reboot" : "soft_reboot").catch(async () => (await bmc()).setPower("reboot")));
     else await saga.step("power on", () => powerOn(instanceId));

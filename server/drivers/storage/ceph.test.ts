@@ -76,7 +76,9 @@ async function readAll(id: string): Promise<Buffer> {
 }
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-describe("Ceph RBD storage client", () => {
+// Every case runs several `rbd`/`ceph`/`qemu-img` processes against the real cluster: about 20 s on a quiet machine,
+// 30 s and more while the real-lab lane boots its guests beside this one (CI's main lane), hence the longer limit.
+describe("Ceph RBD storage client", { timeout: 120_000 }, () => {
   it("shows the cluster as nodes, disks, one disk pool and RBD pools with real capacity; disk pools are Ceph's", async () => {
     const s = fx.storage;
     const nodes = (await s.listNodes()).items;
