@@ -10,15 +10,19 @@
 //  30  forward    to the MAC of a NIC on the same network (reg7) -> that NIC's ingress (31); else NORMAL.
 //  31  ingress    ARP and IPv6 ND pass; IPv4/IPv6 -> ct(zone) -> 32; rest drop.
 //  32  ingress ct +est / +rel -> output; +inv drop; +new matching an ingress rule -> ct(commit), output; rest drop.
+//  33  nd advert  the last step of the NA responder (ndFlows): the target link-layer address, back IN_PORT.
 //
 // ARP responder (per VNI, cookie overlayCookie(vni)): in table 30, an ARP request from a NIC of the VNI (reg7) for an
 // address in the VPC's IPAM table is answered on the DPU — the request is turned into the reply in place and sent
 // back out of the port it came in on (IN_PORT) — so it is never flooded over the tunnels. A request from the
 // address's own MAC (a duplicate-address probe, a gratuitous ARP) is not answered; an unknown address falls to NORMAL.
+// IPv6 addresses likewise: a Neighbor Solicitation becomes the Neighbor Advertisement (naResponder, ndFlows), never for
+// a DAD probe (source ::); link-local ND is plain L2 (NORMAL).
 //
 // Distributed router (per VNI, same cookie, routerFlows): in table 30 the DPU answers ARP and ping for each subnet's
-// gateway address with the VNI's router MAC and routes IPv4 sent to that MAC to the destination address's MAC
-// (TTL - 1), going round table 30 again, so the destination NIC's ingress rules apply as for same-subnet traffic.
+// gateway address (NS and ping for an IPv6 one) with the VNI's router MAC and routes IPv4 and IPv6 sent to that MAC
+// to the destination address's MAC (TTL / hop limit - 1), going round table 30 again, so the destination NIC's ingress
+// rules apply as for same-subnet traffic.
 //
 // Provider network (per VNI, same cookie, natFlows; when the router has `external`): conntrack NAT in the VNI's NAT
 // zone (one zone per VNI with an external network, allocated by the linux backend from 65535 down and never a NIC's
@@ -94,10 +98,9 @@ const NA_OVERRIDE = 0x20000000;
  * addresses swapped (the NA goes to the soliciter's address, from the target; eth_src = `mac`), the NS's source
  * link-layer option retyped as the target link-layer option, the flags, type 136; the target stays as asked. Table 33
  * (ndFlows) then writes `mac` (the new eth_src) into that option and sends it back out of the asking port. Two steps
- * because OVS checks a set_field's prerequisites against the flow's match, and nd_tll needs an NA (type 136): the
- * NS's own nd_sll cannot be set instead, as the userspace datapath applies the option type before the address and
- * then finds no source link-layer option to write. OVS recomputes the ICMPv6 checksum for the retyped option and
- * updates it for every other field (proven by guests' own stacks accepting the NA, linux-ipv6.test.ts).
+ * because OVS checks a set_field's prerequisites against the flow's match, and nd_tll needs an NA (type 136); setting
+ * the NS's own nd_sll instead would not do, as the datapath actions retype the option before writing the address. OVS
+ * keeps the ICMPv6 checksum right through these sets (guests' own stacks accept the NA, linux-ipv6.test.ts).
  */
 function naResponder(c: string, key: number, ip: string, mac: string, flags: number): string {
   return (
