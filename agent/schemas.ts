@@ -347,8 +347,8 @@ function addressOf(ip: string): { family: 4 | 6; v: bigint } | null {
  * The VPC's distributed router on this DPU (OverlaySpec.router): its MAC (the same on every DPU of the VNI) and the
  * VPC's subnets, each with the gateway address the DPU answers ARP / Neighbor Solicitation and ping for and routes
  * through. A dual-stack subnet is listed twice, once per family. IPv4: /30 or larger, the gateway not the network or
- * broadcast address. IPv6: /64 to /120 (a /64 is what SLAAC-less guests are given; the routing flows match whole
- * addresses, so the size costs nothing), the gateway not the subnet-router anycast address (all host bits zero).
+ * broadcast address. IPv6: /64 (the usual) to /120 (the routing flows match whole addresses, so the size costs
+ * nothing), the gateway not the subnet-router anycast address (all host bits zero).
  */
 const RouterSubnetSchema = z
   .object({

@@ -5,7 +5,8 @@
 // With `guests`, NIC ports are real Linux interfaces instead of dummies: ovs-vswitchd runs in a network namespace of
 // its own (so the ports' names never meet the host's or another lab's), and attachGuest makes a "guest" — a network
 // namespace with a real IP stack — whose eth0 is the peer of a veth end of that name there (the userspace datapath
-// reads and writes it with a packet socket, as OVS's own system-userspace tests do).
+// reads and writes it with a packet socket, as OVS's own system-userspace tests do). With `underlay` too, the VXLAN
+// tunnels are real: cableUnderlay wires two labs' br-phy bridges, whose own ports hold the VTEP addresses.
 import { execFile } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -54,6 +55,8 @@ export interface Guest {
 }
 
 export interface OvsLab {
+  /** The switch's network namespace (labs with `guests`). */
+  netns?: string;
   /** The lab's folder: OVS's run, database and log files, the agent's state (agent/) and SPDK socket (spdk.sock). */
   dir: string;
   agent: AgentServer;
@@ -111,6 +114,12 @@ export async function startOvsLab(opts: {
   vxlanLocalIp?: string;
   /** NIC ports are Linux interfaces in the switch's own namespace (see the header and attachGuest). */
   guests?: boolean;
+  /**
+   * (With `guests` and `vxlanLocalIp`.) A real underlay for the VXLAN tunnels: bridge br-phy whose own port holds
+   * vxlanLocalIp/24 in the switch's namespace (OVS's userspace tunneling encapsulates out of it and decapsulates what
+   * comes in for it); cableUnderlay connects two such labs.
+   */
+  underlay?: boolean;
 }): Promise<OvsLab> {
   const dir = await mkdtemp(join(tmpdir(), opts.prefix));
   // The switch's namespace and its guests' are named after the folder, which mkdtemp made unique.
@@ -196,6 +205,12 @@ export async function startOvsLab(opts: {
       "uplink",
       "type=dummy",
     ]);
+    if (opts.underlay) {
+      if (!switchNs || !opts.vxlanLocalIp) throw new Error("an underlay needs guests: true and vxlanLocalIp");
+      await must("ovs-vsctl", ["add-br", "br-phy", "--", "set", "Bridge", "br-phy", "datapath_type=netdev"]);
+      await must("ip", ["-n", switchNs, "addr", "add", `${opts.vxlanLocalIp}/24`, "dev", "br-phy"]);
+      await must("ip", ["-n", switchNs, "link", "set", "br-phy", "up"]);
+    }
     await opts.beforeAgent?.(dir);
     const startAgent = async () => {
       const backend = await createLinuxBackend({
@@ -212,6 +227,7 @@ export async function startOvsLab(opts: {
     };
     const first = await startAgent();
     const lab: OvsLab = {
+      ...(switchNs ? { netns: switchNs } : {}),
       dir,
       agent: first.agent,
       url: first.url,
@@ -251,5 +267,15 @@ export async function startOvsLab(opts: {
   } catch (e) {
     await close();
     throw e;
+  }
+}
+
+/** Cables the underlays (br-phy) of two labs started with `underlay` with a veth pair, as a wire between two DPUs. */
+export async function cableUnderlay(a: OvsLab, b: OvsLab): Promise<void> {
+  if (!a.netns || !b.netns) throw new Error("cableUnderlay needs two labs started with guests and underlay");
+  await a.must("ip", ["link", "add", "wire", "netns", a.netns, "type", "veth", "peer", "name", "wire", "netns", b.netns]);
+  for (const lab of [a, b]) {
+    await lab.must("ip", ["-n", lab.netns!, "link", "set", "wire", "up"]);
+    await lab.must("ovs-vsctl", ["add-port", "br-phy", "wire"]);
   }
 }

@@ -1,14 +1,16 @@
 // IPv6 on the DPU's pipeline (OverlaySpec neighbors and router subnets of IPv6) on the linux backend against a real
 // userspace Open vSwitch, with real Linux IPv6 stacks as guests (test/ovs-lab.ts attachGuest: a network namespace per
-// NIC, its eth0 cabled to the NIC's port). Packet by packet (ofproto/trace, OpenFlow 1.3): a Neighbor Solicitation for
-// a VPC address or an IPv6 gateway is answered on the DPU with a Neighbor Advertisement, never a DAD probe; IPv6 to the
+// NIC, its eth0 cabled to the NIC's port) and a second DPU's switch cabled by a real underlay (cableUnderlay: VXLAN
+// by OVS's userspace tunneling). Packet by packet (ofproto/trace, OpenFlow 1.3): a Neighbor Solicitation for a VPC
+// address or an IPv6 gateway is answered on the DPU with a Neighbor Advertisement, never a DAD probe; IPv6 to the
 // router MAC is routed (hop limit - 1, 1 dropped), to another DPU through the tunnel, and from the tunnel through the
 // NIC's ingress rules. With the guests' own stacks: DAD passes, the DPU's NA is what the guest learns a neighbor from
 // (the neighbor does not even hold the address yet), ping -6 works on one subnet, to the gateway, across two subnets
-// through the router and link-local, and an ingress rule set without an IPv6 ICMP rule drops it. A missing tool fails
-// the test with the package to install.
+// through the router, link-local, and to guests on the other DPU (same subnet and routed), and an ingress rule set
+// without an IPv6 ICMP rule drops it. Needs root (network namespaces). A missing tool fails the test with the package
+// to install.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GUEST_TOOLS, type Guest, OVS_TOOLS, type OvsLab, requireTools, startOvsLab } from "../../test/ovs-lab";
+import { cableUnderlay, GUEST_TOOLS, type Guest, OVS_TOOLS, type OvsLab, requireTools, startOvsLab } from "../../test/ovs-lab";
 import { overlayCookie } from "./ovs-flows";
 
 const TOKEN = "ipv6-test-token";
@@ -16,12 +18,13 @@ const LOCAL_VTEP = "192.0.2.1";
 const REMOTE_VTEP = "192.0.2.13";
 const VNI = 5200;
 const ROUTER = "02:a4:e1:00:14:50";
-const MAC = { a: "02:00:00:00:52:0a", b: "02:00:00:00:52:0b", c: "02:00:00:00:52:0c", remote: "02:00:00:00:52:2d" };
+const MAC = { a: "02:00:00:00:52:0a", b: "02:00:00:00:52:0b", c: "02:00:00:00:52:0c", remote: "02:00:00:00:52:2d", e: "02:00:00:00:52:2e" };
 const IP = {
   a: "fd00:52:1::10",
   b: "fd00:52:1::20",
   c: "fd00:52:2::30",
   remote: "fd00:52:2::40",
+  e: "fd00:52:1::50",
   gw1: "fd00:52:1::1",
   gw2: "fd00:52:2::1",
   a4: "10.52.1.10",
@@ -33,6 +36,7 @@ const neighbors = [
   { ip: IP.c, mac: MAC.c },
   { ip: IP.remote, mac: MAC.remote },
   { ip: IP.a4, mac: MAC.a },
+  { ip: IP.e, mac: MAC.e },
 ];
 /** Dual-stack subnet 1 (listed once per family) and IPv6-only subnet 2. */
 const router = {
@@ -51,8 +55,10 @@ const ping6 = { id: "ping6", ethertype: "ipv6", protocol: "icmp", cidr: "::/0" }
 const ping4 = { id: "ping4", ethertype: "ipv4", protocol: "icmp", cidr: "0.0.0.0/0" };
 
 let lab: OvsLab;
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(lab.url + path, {
+/** The other DPU (REMOTE_VTEP): its own switch and agent, its underlay cabled to this one's. */
+let remoteLab: OvsLab;
+const call = async (method: string, path: string, body?: unknown, on: () => OvsLab = () => lab) => {
+  const res = await fetch(on().url + path, {
     method,
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -90,11 +96,14 @@ const lastActions = (text: string) =>
 
 beforeAll(async () => {
   requireTools([...OVS_TOOLS, ...GUEST_TOOLS]);
-  lab = await startOvsLab({ prefix: "anvil-agent-ipv6-", token: TOKEN, vxlanLocalIp: LOCAL_VTEP, guests: true });
-}, 30_000);
+  lab = await startOvsLab({ prefix: "anvil-agent-ipv6-", token: TOKEN, vxlanLocalIp: LOCAL_VTEP, guests: true, underlay: true });
+  remoteLab = await startOvsLab({ prefix: "anvil-agent-ipv6-remote-", token: TOKEN, vxlanLocalIp: REMOTE_VTEP, guests: true, underlay: true });
+  await cableUnderlay(lab, remoteLab);
+}, 60_000);
 
 afterAll(async () => {
   await lab?.close();
+  await remoteLab?.close();
 });
 
 describe("IPv6 on the DPU's Open vSwitch pipeline", () => {
@@ -120,7 +129,19 @@ describe("IPv6 on the DPU's Open vSwitch pipeline", () => {
     const r = await call("PUT", `/v1/overlay/vxlan/${VNI}`, { remoteIps: [REMOTE_VTEP], neighbors, router });
     expect(r.status, JSON.stringify(r.json)).toBe(201);
     dp = await lab.datapathPorts();
-  }, 30_000);
+    // The other DPU: D (subnet 2, the spec's "remote" neighbor) and E (subnet 1), the same spec from its side.
+    for (const [name, vf, mac] of [
+      ["d", 0, MAC.remote],
+      ["e", 1, MAC.e],
+    ] as const) {
+      guest[name] = await remoteLab.attachGuest(`pf1vf${vf}`, mac);
+      const nic = { mac, network: { type: "vxlan", vni: VNI }, rules: { ingress: [ping6, ping4], egress: egressAll } };
+      const n = await call("PUT", `/v1/nics/${name}`, nic, () => remoteLab);
+      expect(n.status, JSON.stringify(n.json)).toBe(201);
+    }
+    const o = await call("PUT", `/v1/overlay/vxlan/${VNI}`, { remoteIps: [LOCAL_VTEP], neighbors, router }, () => remoteLab);
+    expect(o.status, JSON.stringify(o.json)).toBe(201);
+  }, 60_000);
 
   /** A guest's eth0 IPv6 addresses as `ip -6 addr` prints them (one line each). */
   const addrs = async (g: Guest) => (await g.run("ip", ["-6", "-o", "addr", "show", "dev", "eth0"])).stdout;
@@ -136,7 +157,7 @@ describe("IPv6 on the DPU's Open vSwitch pipeline", () => {
     for (let i = 0; i < 100 && (await addrs(g)).includes("tentative"); i++) await new Promise((r) => setTimeout(r, 100));
     return addrs(g);
   }
-  const ping = (g: Guest, dst: string) => g.run("ping", ["-6", "-n", "-c", "2", "-i", "0.2", "-W", "2", dst]);
+  const ping = (g: Guest, dst: string) => g.run("ping", ["-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", dst]);
 
   it("answers a Neighbor Solicitation for a VPC address with the NA of its MAC (solicited, override), back out of the asking port", async () => {
     for (const [target, mac] of [
@@ -262,13 +283,33 @@ describe("IPv6 on the DPU's Open vSwitch pipeline", () => {
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
   }, 30_000);
 
+  it("real IPv6 stacks across the VXLAN overlay (two switches, a real underlay): same subnet and routed, both ways", async () => {
+    const d = guest.d!;
+    const e = guest.e!;
+    expect(await configure(d, `${IP.remote}/64`, IP.gw2)).not.toMatch(/dadfailed|tentative/);
+    expect(await configure(e, `${IP.e}/64`, IP.gw1)).not.toMatch(/dadfailed|tentative/);
+    // The first packet to a new VTEP may go while the switch resolves the VTEP's MAC: ping sends 3, one reply passes.
+    const same = await ping(guest.a!, IP.e);
+    expect(same.code, same.stdout + same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/ttl=64/);
+    const routed = await ping(guest.a!, IP.remote);
+    expect(routed.code, routed.stdout + routed.stderr).toBe(0);
+    expect(routed.stdout).toMatch(/ttl=63/);
+    const back = await ping(e, IP.c);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/ttl=63/);
+    // Each side learnt the other DPU's guest from its own DPU: E's MAC for A, the router's for D's gateway.
+    expect((await guest.a!.run("ip", ["-6", "neigh", "show", IP.e, "dev", "eth0"])).stdout).toContain(`lladdr ${MAC.e}`);
+    expect((await d.run("ip", ["-6", "neigh", "show", IP.gw2, "dev", "eth0"])).stdout).toContain(`lladdr ${ROUTER} router`);
+  }, 60_000);
+
   it("refuses bad IPv6 input with the field named and changes nothing", async () => {
     const before = await overlayFlows();
     const cases: [unknown, string, RegExp][] = [
       [
         { neighbors: [...neighbors, { ip: "FD00:52:1:0::20", mac: "02:00:00:00:52:99" }] },
         "duplicate_neighbor",
-        /neighbors\[5\]\.ip: FD00:52:1:0::20 is listed twice \(also at neighbors\[1\]\)/,
+        new RegExp(`neighbors\\[${neighbors.length}\\]\\.ip: FD00:52:1:0::20 is listed twice \\(also at neighbors\\[1\\]\\)`),
       ],
       [{ neighbors: [{ ip: "fe80::1", mac: MAC.a }] }, "invalid_request", /neighbors\[0\]\.ip: must be a unicast IPv6 address/],
       [{ router: { ...router, subnets: [{ cidr: "fd00:52:1::/64", gateway: IP.a }] } }, "gateway_in_use", /router\.subnets\[0\]\.gateway: .*neighbors\[0\]/],
