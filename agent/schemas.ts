@@ -292,33 +292,112 @@ const ipv4Text = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) &
 const ipv4Size = (len: number): number => 2 ** (32 - len);
 const inNet = (v: number, n: { net: number; len: number }): boolean => v >= n.net && v < n.net + ipv4Size(n.len);
 
+/** An IPv6 address as a 128-bit number. */
+const ipv6Value = (ip: string): bigint => ipaddr.IPv6.parse(ip).parts.reduce((a, p) => (a << 16n) | BigInt(p), 0n);
+const ipv6Text = (v: bigint): string => new ipaddr.IPv6(Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(112 - 16 * i)) & 0xffffn))).toString();
+/** IPv6 text as the agent keeps it: compressed, lower-case (RFC 5952), so one address has one spelling. */
+const ipv6Canonical = (ip: string): string => ipaddr.IPv6.parse(ip).toString();
+/** Plain IPv6 text (no zone id, no brackets). */
+const isIpv6 = (s: string): boolean => /^[0-9A-Fa-f:.]+$/.test(s) && ipaddr.IPv6.isValid(s);
+
+/** IPv6 ranges that are never a VPC address: the DPU must not answer for them nor route to them. */
+const NOT_VPC_V6 = new Set(["unspecified", "loopback", "linkLocal", "multicast", "ipv4Mapped"]);
+const notVpcV6 = (ip: string): boolean => NOT_VPC_V6.has(ipaddr.IPv6.parse(ip).range());
+
+/**
+ * An address of the VPC (OverlaySpec.neighbors[].ip, router gateways): IPv4 as a.b.c.d, or a unicast IPv6 address
+ * (never ::, loopback, link-local, multicast or IPv4-mapped: link-local neighbors are the guests' own business).
+ */
+const vpcAddress = z
+  .string()
+  .refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s) || isIpv6(s), { message: "must be an IPv4 address like 10.1.0.5 or an IPv6 address like fd00:1::5" })
+  .refine((s) => !isIpv6(s) || !notVpcV6(s), {
+    message: "must be a unicast IPv6 address (not ::, loopback, link-local fe80::/10, multicast ff00::/8 or IPv4-mapped)",
+  });
+/** The key two spellings of one address share: IPv4 text as is (as before IPv6), IPv6 canonical. */
+const addressKey = (ip: string): string => (isIpv6(ip) ? ipv6Canonical(ip) : ip);
+
+/** A router subnet of either family as numbers: the network, its prefix and the address as written (host bits). */
+interface Net {
+  family: 4 | 6;
+  net: bigint;
+  len: number;
+  host: bigint;
+}
+function netOf(s: string): Net | null {
+  const v4 = ipv4Net(s);
+  if (v4) return { family: 4, net: BigInt(v4.net), len: v4.len, host: BigInt(v4.host) };
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(s);
+  if (!m || !isIpv6(m[1]!) || Number(m[2]) > 128) return null;
+  const len = Number(m[2]);
+  const host = ipv6Value(m[1]!);
+  const mask = ((1n << BigInt(len)) - 1n) << BigInt(128 - len);
+  return { family: 6, net: host & mask, len, host };
+}
+const netSize = (n: Net): bigint => 1n << BigInt((n.family === 4 ? 32 : 128) - n.len);
+const inNetOf = (v: bigint, family: 4 | 6, n: Net): boolean => n.family === family && v >= n.net && v < n.net + netSize(n);
+const netText = (n: Net): string => `${n.family === 4 ? ipv4Text(Number(n.net)) : ipv6Text(n.net)}/${n.len}`;
+/** An address of either family as its family and number, or null when it is neither. */
+function addressOf(ip: string): { family: 4 | 6; v: bigint } | null {
+  if (ipaddr.IPv4.isValidFourPartDecimal(ip)) return { family: 4, v: BigInt(ipv4Value(ip)) };
+  return isIpv6(ip) ? { family: 6, v: ipv6Value(ip) } : null;
+}
+
 /**
  * The VPC's distributed router on this DPU (OverlaySpec.router): its MAC (the same on every DPU of the VNI) and the
- * VPC's IPv4 subnets, each with the gateway address the DPU answers ARP and ping for and routes through.
+ * VPC's subnets, each with the gateway address the DPU answers ARP / Neighbor Solicitation and ping for and routes
+ * through. A dual-stack subnet is listed twice, once per family. IPv4: /30 or larger, the gateway not the network or
+ * broadcast address. IPv6: /64 (the usual) to /120 (the routing flows match whole addresses, so the size costs
+ * nothing), the gateway not the subnet-router anycast address (all host bits zero).
  */
 const RouterSubnetSchema = z
   .object({
-    cidr: z.string().refine((s) => ipv4Net(s) !== null, { message: "must be an IPv4 network like 10.1.1.0/24" }),
-    gateway: ipv4,
+    cidr: z.string().refine((s) => netOf(s) !== null, { message: "must be an IPv4 network like 10.1.1.0/24 or an IPv6 network like fd00:1:2:3::/64" }),
+    gateway: z.string().refine((s) => addressOf(s) !== null, { message: "must be an IPv4 address like 10.1.1.1 or an IPv6 address like fd00:1:2:3::1" }),
   })
   .strict()
   .superRefine((s, ctx) => {
-    const n = ipv4Net(s.cidr);
+    const n = netOf(s.cidr);
     if (!n) return; // reported by the field's own check
-    if (n.host !== n.net) ctx.addIssue({ code: "custom", path: ["cidr"], message: `has host bits set; the network is ${ipv4Text(n.net)}/${n.len}` });
-    else if (n.len > 30) ctx.addIssue({ code: "custom", path: ["cidr"], message: "must be /30 or larger (a routed subnet needs a gateway and hosts)" });
-    if (!ipaddr.IPv4.isValidFourPartDecimal(s.gateway)) return;
-    const g = ipv4Value(s.gateway);
-    if (!inNet(g, n))
+    if (n.host !== n.net) ctx.addIssue({ code: "custom", path: ["cidr"], message: `has host bits set; the network is ${netText(n)}` });
+    else if (n.family === 4 && n.len > 30)
+      ctx.addIssue({ code: "custom", path: ["cidr"], message: "must be /30 or larger (a routed subnet needs a gateway and hosts)" });
+    else if (n.family === 6 && (n.len < 64 || n.len > 120)) ctx.addIssue({ code: "custom", path: ["cidr"], message: "must be an IPv6 network of /64 to /120" });
+    else if (n.family === 6 && notVpcV6(ipv6Text(n.net)))
+      ctx.addIssue({
+        code: "custom",
+        path: ["cidr"],
+        message: "must be a unicast IPv6 network (not link-local fe80::/10, multicast ff00::/8, loopback, IPv4-mapped or ::)",
+      });
+    const g = addressOf(s.gateway);
+    if (!g) return;
+    if (g.family !== n.family) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `${s.gateway} is an IPv${g.family} address and ${s.cidr} an IPv${n.family} network; a gateway is of its subnet's family`,
+        params: { agentCode: "gateway_outside_subnet" },
+      });
+      return;
+    }
+    if (!inNetOf(g.v, g.family, n))
       ctx.addIssue({ code: "custom", path: ["gateway"], message: `${s.gateway} is not inside ${s.cidr}`, params: { agentCode: "gateway_outside_subnet" } });
-    else if (g === n.net || g === n.net + ipv4Size(n.len) - 1)
+    else if (n.family === 4 && (g.v === n.net || g.v === n.net + netSize(n) - 1n))
       ctx.addIssue({
         code: "custom",
         path: ["gateway"],
         message: `${s.gateway} is the network or broadcast address of ${s.cidr}`,
         params: { agentCode: "gateway_outside_subnet" },
       });
-  });
+    else if (n.family === 6 && g.v === n.net)
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `${s.gateway} is the subnet-router anycast address of ${s.cidr} (all host bits zero)`,
+        params: { agentCode: "gateway_outside_subnet" },
+      });
+  })
+  .transform((s) => (netOf(s.cidr)!.family === 4 ? s : { cidr: netText(netOf(s.cidr)!), gateway: ipv6Canonical(s.gateway) }));
 
 /**
  * The provider network the router reaches through the DPU's uplink (RouterSchema.external): the router's MAC and
@@ -407,11 +486,12 @@ const RouterSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const nets: { net: number; len: number; i: number }[] = [];
+    // Per family: an IPv4 and an IPv6 subnet never overlap (a dual-stack subnet is listed once per family).
+    const nets: (Net & { i: number })[] = [];
     r.subnets.forEach((s, i) => {
-      const n = ipv4Net(s.cidr);
+      const n = netOf(s.cidr);
       if (!n) return;
-      const clash = nets.find((o) => inNet(n.net, o) || inNet(o.net, n));
+      const clash = nets.find((o) => inNetOf(n.net, n.family, o) || inNetOf(o.net, o.family, n));
       if (clash)
         ctx.addIssue({
           code: "custom",
@@ -421,9 +501,9 @@ const RouterSchema = z
         });
       nets.push({ ...n, i });
     });
-    const ext = r.external && ipv4Net(r.external.cidr);
+    const ext = r.external && netOf(r.external.cidr);
     if (!ext) return;
-    const clash = nets.find((o) => inNet(ext.net, o) || inNet(o.net, ext));
+    const clash = nets.find((o) => inNetOf(ext.net, 4, o) || inNetOf(o.net, o.family, ext));
     if (clash)
       ctx.addIssue({
         code: "custom",
@@ -441,21 +521,26 @@ const RouterSchema = z
   })
   .transform((r) => ({
     mac: r.mac,
-    subnets: [...r.subnets].sort((a, b) => ipv4Net(a.cidr)!.net - ipv4Net(b.cidr)!.net),
+    subnets: [...r.subnets].sort((a, b) => {
+      const x = netOf(a.cidr)!;
+      const y = netOf(b.cidr)!;
+      return x.family - y.family || (x.net < y.net ? -1 : x.net > y.net ? 1 : 0);
+    }),
     ...(r.external ? { external: r.external } : {}),
   }));
 export type RouterSpec = z.output<typeof RouterSchema>;
 
 /**
  * The overlay of one VNI on this DPU, as the BFF computes it: the VTEPs of the other DPUs with a port in the VNI,
- * the VPC's address table (IPAM ip -> MAC) the DPU answers ARP from, and (optional) the VPC's distributed router.
- * Normalized (sorted, MACs lower-case), so the same sets in another order are the same spec and a repeated PUT is a
- * no-op; a spec without `router` normalizes (and hashes) as before the router existed.
+ * the VPC's address table (IPAM ip -> MAC; IPv4 and IPv6) the DPU answers ARP and Neighbor Solicitations from, and
+ * (optional) the VPC's distributed router. Normalized (sorted, MACs lower-case, IPv6 compressed), so the same sets in
+ * another order are the same spec and a repeated PUT is a no-op; a spec without `router` normalizes (and hashes) as
+ * before the router existed, and one without IPv6 as before IPv6.
  */
 export const OverlaySpecSchema = z
   .object({
     remoteIps: z.array(ipAddress).max(1024),
-    neighbors: z.array(z.object({ ip: ipv4, mac: MacSchema }).strict()).max(65536),
+    neighbors: z.array(z.object({ ip: vpcAddress, mac: MacSchema }).strict()).max(65536),
     router: RouterSchema.optional(),
   })
   .strict()
@@ -476,7 +561,8 @@ export const OverlaySpecSchema = z
     });
     const ips = new Map<string, number>();
     o.neighbors.forEach((n, i) => {
-      const prior = ips.get(n.ip);
+      const key = addressKey(n.ip);
+      const prior = ips.get(key);
       if (prior !== undefined)
         ctx.addIssue({
           code: "custom",
@@ -484,7 +570,7 @@ export const OverlaySpecSchema = z
           message: `${n.ip} is listed twice (also at neighbors[${prior}]); one address has one MAC`,
           params: { agentCode: "duplicate_neighbor" },
         });
-      ips.set(n.ip, i);
+      ips.set(key, i);
     });
     if (!o.router) return;
     const mac = o.neighbors.findIndex((n) => n.mac === o.router!.mac);
@@ -516,7 +602,7 @@ export const OverlaySpecSchema = z
       });
     }
     o.router.subnets.forEach((s, i) => {
-      const at = ips.get(s.gateway);
+      const at = ips.get(addressKey(s.gateway));
       if (at !== undefined)
         ctx.addIssue({
           code: "custom",
@@ -528,9 +614,23 @@ export const OverlaySpecSchema = z
   })
   .transform((o) => ({
     remoteIps: [...new Set(o.remoteIps.map((ip) => ipaddr.parse(ip).toString()))].sort(),
-    neighbors: [...o.neighbors].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
+    neighbors: sortedNeighbors(o.neighbors),
     ...(o.router ? { router: o.router.external ? { ...o.router, external: sortedExternal(o.router.external) } : o.router } : {}),
   }));
+
+/**
+ * IPv4 entries first, in text order (as before IPv6, so an IPv4-only spec hashes as it did), then IPv6 ones by value,
+ * in canonical text (the BFF's spelling of an address never changes the spec).
+ */
+function sortedNeighbors(neighbors: readonly { ip: string; mac: string }[]): { ip: string; mac: string }[] {
+  const v4 = neighbors.filter((n) => !isIpv6(n.ip)).sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  const v6 = neighbors
+    .filter((n) => isIpv6(n.ip))
+    .map((n) => ({ ip: ipv6Canonical(n.ip), mac: n.mac, v: ipv6Value(n.ip) }))
+    .sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : 0))
+    .map(({ ip, mac }) => ({ ip, mac }));
+  return [...v4, ...v6];
+}
 
 function sortedExternal(e: ExternalSpec): ExternalSpec {
   return { ...e, floatingIps: [...e.floatingIps].sort((a, b) => ipv4Value(a.ip) - ipv4Value(b.ip)) };

@@ -516,6 +516,146 @@ describe("overlay router", () => {
   });
 });
 
+describe("overlay IPv6 (dual-stack neighbors and router subnets)", () => {
+  let a: Started;
+  beforeAll(async () => {
+    a = await start();
+  });
+  const neighbors = [
+    { ip: "FD00:6:2::0020", mac: "02:00:00:00:06:02" },
+    { ip: "10.6.1.10", mac: "02:00:00:00:06:01" },
+    { ip: "fd00:6:1::10", mac: "02:00:00:00:06:03" },
+    { ip: "10.6.1.9", mac: "02:00:00:00:06:04" },
+    { ip: "fd00:6:1::9", mac: "02:00:00:00:06:05" },
+  ];
+  const router = {
+    mac: "02:a4:e1:00:17:70",
+    subnets: [
+      { cidr: "fd00:6:2::/64", gateway: "FD00:6:2::1" },
+      { cidr: "10.6.1.0/24", gateway: "10.6.1.1" },
+      { cidr: "fd00:6:1::/64", gateway: "fd00:6:1::1" },
+    ],
+  };
+
+  it("normalizes IPv4 entries first (in text order, as before), then IPv6 by value in compressed lower-case text", async () => {
+    const r = await a.call("PUT", "/v1/overlay/vxlan/6000", { remoteIps: [], neighbors, router });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.neighbors.map((n: { ip: string }) => n.ip)).toEqual(["10.6.1.10", "10.6.1.9", "fd00:6:1::9", "fd00:6:1::10", "fd00:6:2::20"]);
+    expect(r.json.router.subnets).toEqual([
+      { cidr: "10.6.1.0/24", gateway: "10.6.1.1" },
+      { cidr: "fd00:6:1::/64", gateway: "fd00:6:1::1" },
+      { cidr: "fd00:6:2::/64", gateway: "fd00:6:2::1" },
+    ]);
+    // Another order and spelling of the same sets is the same spec.
+    const same = await a.call("PUT", "/v1/overlay/vxlan/6000", {
+      remoteIps: [],
+      neighbors: [...neighbors].reverse().map((n) => ({ ...n, ip: n.ip.toLowerCase().replace("::0020", "::20") })),
+      router: { ...router, subnets: [...router.subnets].reverse().map((s) => ({ cidr: s.cidr.replace("fd00:6:1::", "fd00:6:1:0::"), gateway: s.gateway })) },
+    });
+    expect(same.status).toBe(200);
+    expect(same.json.hash).toBe(r.json.hash);
+  });
+
+  it("hashes an IPv4-only spec exactly as before IPv6 (text order of IPv4 addresses kept)", async () => {
+    const r = await a.call("PUT", "/v1/overlay/vxlan/6001", {
+      remoteIps: ["192.0.2.12", "192.0.2.11"],
+      neighbors: [
+        { ip: "10.9.1.9", mac: "02:00:00:00:09:09" },
+        { ip: "10.9.1.10", mac: "02:00:00:00:09:0A" },
+        { ip: "10.9.2.100", mac: "02:00:00:00:09:64" },
+      ],
+      router: {
+        mac: "02:a4:e1:00:23:28",
+        subnets: [
+          { cidr: "10.9.2.0/24", gateway: "10.9.2.1" },
+          { cidr: "10.9.1.0/24", gateway: "10.9.1.1" },
+        ],
+      },
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    // Computed by the agent before IPv6 (commit bf6b8e5) from the same body.
+    expect(r.json.hash).toBe("b97aa86bafd4b1276df887f5e859c68e17bd934a99b16dfa074a95c4b3ff10e0");
+  });
+
+  it("refuses every bad IPv6 neighbor or router subnet with 422 naming the field, and keeps the stored overlay", async () => {
+    const sub = (cidr: string, gateway: string) => ({ router: { ...router, subnets: [{ cidr, gateway }] } });
+    const cases: [Record<string, unknown>, string, string, RegExp][] = [
+      [
+        { neighbors: [{ ip: "fd00::1%eth0", mac: "02:00:00:00:06:09" }] },
+        "invalid_request",
+        "neighbors[0].ip",
+        /must be an IPv4 address .* or an IPv6 address/,
+      ],
+      [{ neighbors: [{ ip: "[fd00::1]", mac: "02:00:00:00:06:09" }] }, "invalid_request", "neighbors[0].ip", /must be an IPv4 address/],
+      ...(["::", "::1", "fe80::5", "ff02::1", "::ffff:10.6.1.10"].map((ip) => [
+        { neighbors: [{ ip, mac: "02:00:00:00:06:09" }] },
+        "invalid_request",
+        "neighbors[0].ip",
+        /must be a unicast IPv6 address/,
+      ]) as [Record<string, unknown>, string, string, RegExp][]),
+      [
+        { neighbors: [...neighbors, { ip: "fd00:6:1:0:0:0:0:10", mac: "02:00:00:00:06:09" }] },
+        "duplicate_neighbor",
+        "neighbors[5].ip",
+        /also at neighbors\[2\]/,
+      ],
+      [sub("fd00:6::/63", "fd00:6::1"), "invalid_request", "router.subnets[0].cidr", /must be an IPv6 network of \/64 to \/120/],
+      [sub("fd00:6::/121", "fd00:6::1"), "invalid_request", "router.subnets[0].cidr", /must be an IPv6 network of \/64 to \/120/],
+      [sub("fd00:6::1/64", "fd00:6::1"), "invalid_request", "router.subnets[0].cidr", /has host bits set; the network is fd00:6::\/64/],
+      [sub("fe80::/64", "fe80::1"), "invalid_request", "router.subnets[0].cidr", /must be a unicast IPv6 network/],
+      [sub("ff00::/64", "ff00::1"), "invalid_request", "router.subnets[0].cidr", /must be a unicast IPv6 network/],
+      [sub("fd00:6:1::/64", "fd00:6:1::"), "gateway_outside_subnet", "router.subnets[0].gateway", /subnet-router anycast address/],
+      [sub("fd00:6:1::/64", "fd00:6:9::1"), "gateway_outside_subnet", "router.subnets[0].gateway", /is not inside fd00:6:1::\/64/],
+      [sub("fd00:6:1::/64", "10.6.1.1"), "gateway_outside_subnet", "router.subnets[0].gateway", /IPv4 address and fd00:6:1::\/64 an IPv6 network/],
+      [sub("10.6.1.0/24", "fd00:6:1::1"), "gateway_outside_subnet", "router.subnets[0].gateway", /IPv6 address and 10\.6\.1\.0\/24 an IPv4 network/],
+      [sub("fd00:6:1::/64", "fd00:6:1::zz"), "invalid_request", "router.subnets[0].gateway", /must be an IPv4 address .* or an IPv6 address/],
+      [sub("fd00:6:1::/64", "FD00:6:1::10"), "gateway_in_use", "router.subnets[0].gateway", /neighbors\[2\]/],
+      [
+        { router: { ...router, subnets: [...router.subnets, { cidr: "fd00:6:1::80/121", gateway: "fd00:6:1::81" }] } },
+        "invalid_request",
+        "router.subnets[3].cidr",
+        /\/64 to \/120/,
+      ],
+      [
+        { router: { ...router, subnets: [...router.subnets, { cidr: "fd00:6:1::100/120", gateway: "fd00:6:1::101" }] } },
+        "router_subnet_overlap",
+        "router.subnets[3].cidr",
+        /overlaps fd00:6:1::\/64/,
+      ],
+      [
+        {
+          router: {
+            ...router,
+            external: { mac: "02:a4:e1:00:ee:06", cidr: "2001:db8::/64", gateway: "2001:db8::1", gatewayMac: "02:00:5e:00:ff:06", floatingIps: [] },
+          },
+        },
+        "invalid_request",
+        "router.external.cidr",
+        /must be an IPv4 network/,
+      ],
+    ];
+    for (const [patch, code, field, message] of cases) {
+      const r = await a.call("PUT", "/v1/overlay/vxlan/6000", { remoteIps: [], neighbors, router, ...patch });
+      expect(r.status, JSON.stringify(r.json)).toBe(422);
+      expect(r.json.error).toMatchObject({ code, field });
+      expect(r.json.error.message.startsWith(`${field}: `), r.json.error.message).toBe(true);
+      expect(r.json.error.message).toMatch(message);
+    }
+    expect((await a.call("GET", "/v1/overlay/vxlan/6000")).json.router.subnets).toHaveLength(3);
+  });
+
+  it("checks overlap per family: an IPv6 subnet with the same numbers as an IPv4 one is no overlap", async () => {
+    // ::a06:100/120 is 10.6.1.0/24's 32-bit value in the low bits of an IPv6 address.
+    const subnets = [
+      { cidr: "10.6.1.0/24", gateway: "10.6.1.1" },
+      { cidr: "::a06:100/120", gateway: "::a06:101" },
+    ];
+    const r = await a.call("PUT", "/v1/overlay/vxlan/6002", { remoteIps: [], neighbors: [], router: { mac: router.mac, subnets } });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json.router.subnets).toEqual(subnets);
+  });
+});
+
 describe("sim faults and latency", () => {
   it("hides /admin unless started with admin: true", async () => {
     const a = await start();

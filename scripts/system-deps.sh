@@ -20,8 +20,10 @@ declare -A need=(
   [qemu-utils]=/usr/bin/qemu-img
   [qemu-block-extra]=/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so
   [mmdebstrap]=/usr/bin/mmdebstrap
-  # the emulated DPUs' underlay check (sim/real/dpu.test.ts)
+  # the emulated DPUs' underlay check (sim/real/dpu.test.ts) and the IPv6 guests of agent/backends/linux-ipv6.test.ts
   [iputils-ping]=/usr/bin/ping
+  # network namespaces and veth pairs for the OVS lab's guests (test/ovs-lab.ts, run as root)
+  [iproute2]=/usr/sbin/ip
   # the IPMI SOL console's pty helper and the IPMI lab host's chassis hook (sim/real/ipmi-host.ts)
   [python3]=/usr/bin/python3
   # the guest image's partition table (sim/real/guest-image.ts)

@@ -173,7 +173,11 @@ describe("the distributed router on Open vSwitch", () => {
         /router\.subnets\[0\]\.gateway: 10\.7\.9\.1 is not inside/,
       ],
       [{ ...router, subnets: [{ cidr: "10.7.1.5/24", gateway: "10.7.1.1" }] }, "invalid_request", /router\.subnets\[0\]\.cidr: has host bits set/],
-      [{ ...router, subnets: [{ cidr: "fd00::/64", gateway: "10.7.1.1" }] }, "invalid_request", /router\.subnets\[0\]\.cidr: must be an IPv4 network/],
+      [
+        { ...router, subnets: [{ cidr: "fd00::/64", gateway: "10.7.1.1" }] },
+        "gateway_outside_subnet",
+        /router\.subnets\[0\]\.gateway: 10\.7\.1\.1 is an IPv4 address and fd00::\/64 an IPv6 network/,
+      ],
       [
         { ...router, subnets: [...router.subnets, { cidr: "10.7.0.0/16", gateway: "10.7.0.1" }] },
         "router_subnet_overlap",

@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
 import type { CidataSpec, DiskSpec, ExternalSpec, NicSpec, OverlaySpec } from "../schemas";
-import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, natFlows, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
+import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, natFlows, ndFlows, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
 import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
 import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
 import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
@@ -398,9 +398,11 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
         throw conflict("no_uplink", "this DPU has no uplink port (agent option uplinkPort), so it cannot reach a provider network", "router.external");
       await ensureBase();
       const zone = external ? (journal.natZones[vni] ?? natZoneFree()) : undefined;
-      // The ARP table, the router and its NAT first (one bundle: the old flows go and the new ones come at once, so a
+      // The ARP / ND table, the router and its NAT first (one bundle: the old flows go and the new ones come at once, so a
       // floating IP moved to another address answers there from the next packet), then the tunnels.
+      const v6 = spec.neighbors.some((n) => n.ip.includes(":")) || (spec.router?.subnets.some((s) => s.gateway.includes(":")) ?? false);
       const flows = [
+        ...(v6 ? ndFlows(vni) : []),
         ...arpResponderFlows(vni, spec.neighbors),
         ...(spec.router ? routerFlows(vni, spec.router, spec.neighbors) : []),
         ...(spec.router && zone !== undefined ? natFlows(vni, spec.router, spec.neighbors, { uplinkOfport: uplinkOfport!, zone }) : []),

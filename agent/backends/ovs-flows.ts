@@ -10,15 +10,19 @@
 //  30  forward    to the MAC of a NIC on the same network (reg7) -> that NIC's ingress (31); else NORMAL.
 //  31  ingress    ARP and IPv6 ND pass; IPv4/IPv6 -> ct(zone) -> 32; rest drop.
 //  32  ingress ct +est / +rel -> output; +inv drop; +new matching an ingress rule -> ct(commit), output; rest drop.
+//  33  nd advert  the last step of the NA responder (ndFlows): the target link-layer address, back IN_PORT.
 //
 // ARP responder (per VNI, cookie overlayCookie(vni)): in table 30, an ARP request from a NIC of the VNI (reg7) for an
 // address in the VPC's IPAM table is answered on the DPU — the request is turned into the reply in place and sent
 // back out of the port it came in on (IN_PORT) — so it is never flooded over the tunnels. A request from the
 // address's own MAC (a duplicate-address probe, a gratuitous ARP) is not answered; an unknown address falls to NORMAL.
+// IPv6 addresses likewise: a Neighbor Solicitation becomes the Neighbor Advertisement (naResponder, ndFlows), never for
+// a DAD probe (source ::); link-local ND is plain L2 (NORMAL).
 //
 // Distributed router (per VNI, same cookie, routerFlows): in table 30 the DPU answers ARP and ping for each subnet's
-// gateway address with the VNI's router MAC and routes IPv4 sent to that MAC to the destination address's MAC
-// (TTL - 1), going round table 30 again, so the destination NIC's ingress rules apply as for same-subnet traffic.
+// gateway address (NS and ping for an IPv6 one) with the VNI's router MAC and routes IPv4 and IPv6 sent to that MAC
+// to the destination address's MAC (TTL / hop limit - 1), going round table 30 again, so the destination NIC's ingress
+// rules apply as for same-subnet traffic.
 //
 // Provider network (per VNI, same cookie, natFlows; when the router has `external`): conntrack NAT in the VNI's NAT
 // zone (one zone per VNI with an external network, allocated by the linux backend from 65535 down and never a NIC's
@@ -34,9 +38,20 @@
 //
 // NORMAL does the L2 learning/flooding; isolation between networks comes from the port's VLAN tag (VXLAN
 // networks get a local VLAN on br-int, like Neutron) and from reg7 in table 30.
+import ipaddr from "ipaddr.js";
 import { portRangeToMasks, type Rule, type RuleSet } from "../rules";
 
-export const TABLE = { classify: 0, egress: 10, egressCt: 11, forward: 30, ingress: 31, ingressCt: 32, providerIn: 40, providerRoute: 41 } as const;
+export const TABLE = {
+  classify: 0,
+  egress: 10,
+  egressCt: 11,
+  forward: 30,
+  ingress: 31,
+  ingressCt: 32,
+  ndAdvert: 33,
+  providerIn: 40,
+  providerRoute: 41,
+} as const;
 
 /** All agent flows carry this cookie prefix (top 16 bits), so reset can delete exactly what the agent added. */
 export const COOKIE_PREFIX = 0xa4e1n << 48n;
@@ -60,12 +75,79 @@ export interface NicFlowInput {
 /** Cookie of a VNI's ARP responder flows: bit 32 set keeps it apart from the NIC ids (1..65535) in the low bits. */
 export const overlayCookie = (vni: number): string => `0x${(COOKIE_PREFIX | (1n << 32n) | BigInt(vni)).toString(16)}`;
 
-/** The ARP responder of one VNI: a reply flow per IPAM address (ip -> mac) for requests from the VNI's NICs. */
+const isV6 = (ip: string): boolean => ip.includes(":");
+
+/** Whether `ip` is inside one of `cidrs` of its own family. */
+function insideAny(ip: string, cidrs: readonly string[]): boolean {
+  const a = ipaddr.parse(ip);
+  return cidrs.some((c) => {
+    const [net, len] = ipaddr.parseCIDR(c);
+    return a.kind() === "ipv4" && net.kind() === "ipv4"
+      ? (a as ipaddr.IPv4).match(net as ipaddr.IPv4, len)
+      : a.kind() === "ipv6" && net.kind() === "ipv6" && (a as ipaddr.IPv6).match(net as ipaddr.IPv6, len);
+  });
+}
+
+/** Neighbor Advertisement flags (the ICMPv6 reserved word, nd_reserved): router, solicited, override. */
+const NA_ROUTER = 0x80000000;
+const NA_SOLICITED = 0x40000000;
+const NA_OVERRIDE = 0x20000000;
+
+/**
+ * A Neighbor Solicitation from a NIC of the VNI for `ip` answered in place with the Neighbor Advertisement for `mac`:
+ * addresses swapped (the NA goes to the soliciter's address, from the target; eth_src = `mac`), the NS's source
+ * link-layer option retyped as the target link-layer option, the flags, type 136; the target stays as asked. Table 33
+ * (ndFlows) then writes `mac` (the new eth_src) into that option and sends it back out of the asking port. Two steps
+ * because OVS checks a set_field's prerequisites against the flow's match, and nd_tll needs an NA (type 136); setting
+ * the NS's own nd_sll instead would not do, as the datapath actions retype the option before writing the address. OVS
+ * keeps the ICMPv6 checksum right through these sets (guests' own stacks accept the NA, linux-ipv6.test.ts).
+ */
+function naResponder(c: string, key: number, ip: string, mac: string, flags: number): string {
+  return (
+    `${c},table=${TABLE.forward},priority=110,reg7=${key},icmp6,icmp_type=135,icmp_code=0,nd_target=${ip} actions=` +
+    [
+      "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+      `set_field:${mac}->eth_src`,
+      "move:NXM_NX_IPV6_SRC[]->NXM_NX_IPV6_DST[]",
+      `set_field:${ip}->ipv6_src`,
+      "set_field:2->nd_options_type",
+      `set_field:0x${(flags >>> 0).toString(16)}->nd_reserved`,
+      "set_field:136->icmpv6_type",
+      `resubmit(,${TABLE.ndAdvert})`,
+    ].join(",")
+  );
+}
+
+/**
+ * The flows every VNI with an IPv6 neighbor or gateway needs once, beside its NA responders: table 33, the NA's last
+ * step (see naResponder; reached only from a responder), and the Neighbor Solicitations the responders must leave to
+ * NORMAL: a Duplicate Address Detection probe (source ::; answering it would fail the guest's own address) and a
+ * solicitation without a source link-layer option (no option to turn into the target link-layer one; DAD probes never
+ * carry one, a unicast reachability probe may lack it, and its target answers it itself).
+ */
+export function ndFlows(vni: number): string[] {
+  const c = `cookie=${overlayCookie(vni)}`;
+  const key = networkKey({ type: "vxlan", vni });
+  return [
+    `${c},table=${TABLE.forward},priority=120,reg7=${key},icmp6,icmp_type=135,ipv6_src=:: actions=NORMAL`,
+    `${c},table=${TABLE.forward},priority=120,reg7=${key},icmp6,icmp_type=135,nd_sll=00:00:00:00:00:00 actions=NORMAL`,
+    `${c},table=${TABLE.ndAdvert},priority=100,reg7=${key},icmp6,icmp_type=136,icmp_code=0 actions=move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[],IN_PORT`,
+  ];
+}
+
+/**
+ * The neighbor responder of one VNI: a reply flow per IPAM address (ip -> mac) for requests from the VNI's NICs, an
+ * ARP reply for an IPv4 address, a Neighbor Advertisement (solicited, override) for an IPv6 one (with ndFlows).
+ */
 export function arpResponderFlows(vni: number, neighbors: readonly { ip: string; mac: string }[]): string[] {
   const c = `cookie=${overlayCookie(vni)}`;
   const key = networkKey({ type: "vxlan", vni });
   const out: string[] = [];
   for (const { ip, mac } of neighbors) {
+    if (isV6(ip)) {
+      out.push(naResponder(c, key, ip, mac, NA_SOLICITED | NA_OVERRIDE));
+      continue;
+    }
     // The owner asking for its own address (DAD probe, gratuitous ARP) must not hear "someone has it".
     out.push(`${c},table=${TABLE.forward},priority=120,reg7=${key},arp,arp_op=1,arp_tpa=${ip},arp_sha=${mac} actions=NORMAL`);
     out.push(
@@ -85,19 +167,17 @@ export function arpResponderFlows(vni: number, neighbors: readonly { ip: string;
   return out;
 }
 
-/** An IPv4 address as a 32-bit number. */
-const ipv4Value = (ip: string): number => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
-
 /**
  * The distributed router of one VNI (same cookie as its ARP responder, so the overlay's DELETE removes both), in
  * table 30 for packets from the VNI's NICs (reg7) that passed their egress rules:
- *  - an ARP request for a gateway address is answered with the router MAC, back out of the asking port;
+ *  - an ARP request for an IPv4 gateway address is answered with the router MAC, back out of the asking port; a
+ *    Neighbor Solicitation for an IPv6 one with a Neighbor Advertisement (router, solicited, override) likewise;
  *  - an ICMP echo request to a gateway address (sent to the router MAC) becomes the echo reply in place (MACs and
- *    addresses swapped, type 0), back out of the asking port;
- *  - IPv4 to the router MAC for an IPAM address inside one of the router's subnets gets the router MAC as source,
- *    the address's MAC as destination and TTL - 1 (dec_ttl: a packet whose TTL runs out is dropped, there being no
- *    controller), and goes round table 30 again: to the destination NIC's own ingress (31) when it is on this DPU,
- *    to NORMAL (the tunnels) when it is on another;
+ *    addresses swapped, type 0; ICMPv6 128 -> 129), back out of the asking port;
+ *  - IPv4 / IPv6 to the router MAC for an IPAM address inside one of the router's subnets of its family gets the router
+ *    MAC as source, the address's MAC as destination and TTL / hop limit - 1 (dec_ttl: a packet whose TTL runs out is
+ *    dropped, there being no controller), and goes round table 30 again: to the destination NIC's own ingress (31)
+ *    when it is on this DPU, to NORMAL (the tunnels) when it is on another;
  *  - anything else sent to the router MAC is dropped (the router port never leaves the DPU).
  */
 export function routerFlows(
@@ -109,13 +189,22 @@ export function routerFlows(
   const key = networkKey({ type: "vxlan", vni });
   const R = router.mac;
   const out: string[] = [];
-  const nets = router.subnets.map((s) => {
-    const [ip, len] = s.cidr.split("/");
-    const size = 2 ** (32 - Number(len));
-    const net = ipv4Value(ip!);
-    return { lo: net, hi: net + size - 1 };
-  });
   for (const { gateway } of router.subnets) {
+    if (isV6(gateway)) {
+      out.push(naResponder(c, key, gateway, R, NA_ROUTER | NA_SOLICITED | NA_OVERRIDE));
+      out.push(
+        `${c},table=${TABLE.forward},priority=110,reg7=${key},icmp6,icmp_type=128,icmp_code=0,dl_dst=${R},ipv6_dst=${gateway} actions=` +
+          [
+            "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+            `set_field:${R}->eth_src`,
+            "move:NXM_NX_IPV6_SRC[]->NXM_NX_IPV6_DST[]",
+            `set_field:${gateway}->ipv6_src`,
+            "set_field:129->icmpv6_type",
+            "IN_PORT",
+          ].join(","),
+      );
+      continue;
+    }
     out.push(
       `${c},table=${TABLE.forward},priority=110,reg7=${key},arp,arp_op=1,arp_tpa=${gateway} actions=` +
         [
@@ -141,11 +230,11 @@ export function routerFlows(
         ].join(","),
     );
   }
+  const cidrs = router.subnets.map((s) => s.cidr);
   for (const { ip, mac } of neighbors) {
-    const v = ipv4Value(ip);
-    if (!nets.some((n) => v >= n.lo && v <= n.hi)) continue;
+    if (!insideAny(ip, cidrs)) continue;
     out.push(
-      `${c},table=${TABLE.forward},priority=105,reg7=${key},ip,dl_dst=${R},nw_dst=${ip} actions=` +
+      `${c},table=${TABLE.forward},priority=105,reg7=${key},${isV6(ip) ? `ipv6,dl_dst=${R},ipv6_dst=${ip}` : `ip,dl_dst=${R},nw_dst=${ip}`} actions=` +
         `set_field:${R}->eth_src,set_field:${mac}->eth_dst,dec_ttl,resubmit(,${TABLE.forward})`,
     );
   }
@@ -189,12 +278,16 @@ export function natFlows(
   const out: string[] = [];
   const f = (table: number, priority: number, match: string, actions: string) =>
     out.push(`${c},table=${table},priority=${priority},${match} actions=${actions}`);
-  const nets = router.subnets.map((s) => {
-    const [ip, len] = s.cidr.split("/");
-    const net = ipv4Value(ip!);
-    return { lo: net, hi: net + 2 ** (32 - Number(len)) - 1 };
-  });
-  const inVpc = neighbors.filter(({ ip }) => nets.some((n) => ipv4Value(ip) >= n.lo && ipv4Value(ip) <= n.hi));
+  // NAT is IPv4's (no NAT66): the IPv6 subnets and addresses of the VPC never reach these flows.
+  const subnets = router.subnets.filter((s) => !isV6(s.cidr));
+  const inVpc = neighbors.filter(
+    ({ ip }) =>
+      !isV6(ip) &&
+      insideAny(
+        ip,
+        subnets.map((s) => s.cidr),
+      ),
+  );
   const macOf = new Map(inVpc.map((n) => [n.ip, n.mac]));
   // The provider VLAN on the uplink: matched and popped on the way in, pushed on the way out.
   const vlanMatch = e.vlanId === undefined ? "vlan_tci=0x0000/0x1fff" : `dl_vlan=${e.vlanId}`;
@@ -204,15 +297,14 @@ export function natFlows(
   const toVpc = (mac: string) => `set_field:${R}->eth_src,set_field:${mac}->eth_dst,dec_ttl,resubmit(,${TABLE.forward})`;
 
   // 30: out. Destinations inside the VPC are the router's (routerFlows, priority 105) or nobody's: never NATed.
-  for (const s of router.subnets) f(TABLE.forward, 104, `reg7=${key},ip,dl_dst=${R},nw_dst=${s.cidr}`, "drop");
+  for (const s of subnets) f(TABLE.forward, 104, `reg7=${key},ip,dl_dst=${R},nw_dst=${s.cidr}`, "drop");
   // A floating IP is its address's only when sent from that address's MAC (another NIC using the address is SNATed).
   for (const { ip, fixedIp } of e.floatingIps) {
     const mac = macOf.get(fixedIp);
     if (mac) f(TABLE.forward, 103, `reg7=${key},ip,dl_src=${mac},dl_dst=${R},nw_src=${fixedIp}`, `ct(commit,zone=${Z},nat(src=${ip})),${toProvider}`);
   }
   if (e.snatIp !== undefined)
-    for (const s of router.subnets)
-      f(TABLE.forward, 102, `reg7=${key},ip,dl_dst=${R},nw_src=${s.cidr}`, `ct(commit,zone=${Z},nat(src=${e.snatIp})),${toProvider}`);
+    for (const s of subnets) f(TABLE.forward, 102, `reg7=${key},ip,dl_dst=${R},nw_src=${s.cidr}`, `ct(commit,zone=${Z},nat(src=${e.snatIp})),${toProvider}`);
 
   // 0: in from the provider network, for the router's own addresses there.
   const own = [...(e.snatIp === undefined ? [] : [e.snatIp]), ...e.floatingIps.map((x) => x.ip)];
