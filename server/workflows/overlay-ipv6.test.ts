@@ -2,14 +2,16 @@
 // list each port's IPv6 address with its MAC beside the IPv4 one, and the router lists a dual-stack subnet twice —
 // its IPv4 cidr/gateway and its IPv6 /64 and gateway (the IPv6 contract with the DPU agent, docs/design.md). An
 // IPv4-only VPC's spec has no IPv6 entry and hashes as before; what the DPU gets (desiredOverlays) never loses the
-// IPv4 part to an IPv6 part its agent would refuse. Servers here are rows only ("running" on hosts whose DPUs have no
+// IPv4 part to an IPv6 part its agent would refuse. The instance's cloud-init seed (instanceSeed) gives its NIC on a
+// dual-stack subnet the IPv6 address/64 and the IPv6 default route. Servers here are rows only ("running" on hosts whose DPUs have no
 // agent), retired after the file so other files' passes do not keep trying them.
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { OverlaySpecSchema } from "@/agent/schemas";
+import { CidataSpecSchema, OverlaySpecSchema } from "@/agent/schemas";
 import * as s from "@/db/schema";
 import { uniq } from "@/test/db";
 import { callerAs, insertHost, insertInstance, insertPool, useFixtures } from "@/test/fixtures";
+import { instanceSeed } from "./instances";
 import { builtOverlays, desiredOverlays, overlayHash, routerMac } from "./overlay";
 
 const fx = useFixtures({ vpcs: 100, subnets: 100, securityGroups: 200, addresses: 1000 });
@@ -29,7 +31,7 @@ async function server(subnetId: string, poolId: string, underlay: string) {
   await fx.db.update(s.ports).set({ nodeId: host.id }).where(eq(s.ports.id, port.id));
   const inst = await insertInstance(fx.db, { tenantId: fx.tenant.id, poolId, portId: port.id, nodeId: host.id, state: "running" });
   madeUp.push(inst.id);
-  return { port, dpu };
+  return { port, dpu, inst };
 }
 
 const vniOf = async (vpcId: string) => (await fx.db.select().from(s.vpcs).where(eq(s.vpcs.id, vpcId)))[0]!.vni;
@@ -110,5 +112,25 @@ describe("overlay specs of a dual-stack VPC", () => {
     const parsed = OverlaySpecSchema.parse(built!.spec);
     expect(desired!.spec).toEqual(parsed);
     expect(desired!.hash).toBe(overlayHash(parsed));
+  });
+
+  it("the instance's seed gives its dual-stack NIC both addresses and the IPv6 default route via the subnet's IPv6 gateway", async () => {
+    const admin = callerAs(fx, "tenantAdmin");
+    const vpcId = (await admin.vpcs.create({ tenant: t(), name: uniq("seed"), cidr: "10.0.0.0/16", ipv6Cidr: "fd00:43::/48" })).id;
+    const sub = await member().subnets.create({
+      tenant: t(),
+      vpcId,
+      name: "web",
+      cidr: "10.0.1.0/24",
+      ipv6Cidr: "fd00:43:0:1::/64",
+      ipv6Gateway: "fd00:43:0:1::fe",
+    });
+    const { port, inst } = await server(sub.id, (await insertPool(fx.db)).id, "192.0.2.81");
+    // As the agent takes it (PUT /v1/cidata parses the same schema).
+    const eth0 = CidataSpecSchema.parse(await instanceSeed(inst.id)).networkConfig?.network.ethernets?.eth0;
+    expect(eth0?.addresses).toEqual([`${port.address}/24`, `${port.ipv6Address}/64`]);
+    expect(eth0?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.1.1" }]);
+    expect(eth0?.gateway6).toBe("fd00:43:0:1::fe");
+    expect(eth0?.["accept-ra"]).toBe(false);
   });
 });
