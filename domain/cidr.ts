@@ -161,6 +161,29 @@ export function checkSubnetCidr(text: string, vpcCidr: string): Check<Cidr> {
   return { ok: true, value: c };
 }
 
+/** The prefix of a subnet's IPv6 range: a /64, the size every IPv6 host stack expects of a link. */
+export const SUBNET_V6_PREFIX = 64;
+
+/** A subnet's optional IPv6 range: a /64 inside its VPC's IPv6 range (a VPC without one has none to give). Overlap
+ *  with siblings is the database's exclusion constraint (subnets_ipv6_no_overlap). */
+export function checkSubnetIpv6Cidr(text: string, vpcIpv6Cidr: string | null): Check<Cidr> {
+  if (!vpcIpv6Cidr) return { ok: false, reason: "This VPC has no IPv6 range; give the VPC one before adding IPv6 to its subnets" };
+  const p = parseCidr(text);
+  if (!p.ok) return p;
+  const c = p.cidr;
+  const vpc = parseCidr(vpcIpv6Cidr);
+  if (!vpc.ok) return { ok: false, reason: `The VPC's IPv6 range ${vpcIpv6Cidr} is unreadable` };
+  if (c.family !== 6) return { ok: false, reason: `The IPv6 range must be an IPv6 /64 (e.g. ${exampleV6Subnet(vpc.cidr)})` };
+  if (c.prefix !== SUBNET_V6_PREFIX) return { ok: false, reason: `A subnet's IPv6 range must be a /64 (got /${c.prefix})` };
+  if (!cidrContains(vpc.cidr, c)) return { ok: false, reason: `${cidrToString(c)} is not inside the VPC's IPv6 range ${cidrToString(vpc.cidr)}` };
+  return { ok: true, value: c };
+}
+
+/** The first /64 of a VPC's IPv6 range, as an example (the subnet form's placeholder says the same). */
+export function exampleV6Subnet(vpc: Cidr): string {
+  return cidrToString({ ...vpc, prefix: SUBNET_V6_PREFIX });
+}
+
 /** First and last addresses IPAM may hand out: the network and broadcast addresses are excluded (IPv4). */
 export function usableInterval(c: Cidr): Interval {
   const i = cidrInterval(c);
@@ -180,6 +203,8 @@ export function checkGateway(text: string, subnet: Cidr): Check<bigint> {
   const u = usableInterval(subnet);
   if (a.family !== subnet.family || a.value < u.lo || a.value > u.hi) {
     const i = cidrInterval(subnet);
+    if (a.family === 6 && subnet.family === 6 && a.value === i.lo)
+      return { ok: false, reason: `${text} is the subnet-router anycast address of ${cidrToString(subnet)}; pick another (e.g. its ::1)` };
     if (a.family === subnet.family && (a.value === i.lo || a.value === i.hi))
       return { ok: false, reason: `${text} is the subnet's ${a.value === i.lo ? "network" : "broadcast"} address; pick a usable one` };
     return { ok: false, reason: `${text} is not inside the subnet ${cidrToString(subnet)}` };

@@ -114,7 +114,7 @@ export async function demoImagesReady(page: Page) {
 }
 
 /** Fills acme's create-instance form (debian-12, the first subnet) and submits; lands on the new instance's page. */
-export async function createInstance(page: Page, name: string, opts: { pool: string; recovery?: boolean; userData?: string }) {
+export async function createInstance(page: Page, name: string, opts: { pool: string; recovery?: boolean; userData?: string; subnet?: RegExp }) {
   await page.goto("/t/acme/instances");
   await page.getByRole("link", { name: "Create instance" }).first().click();
   await expect(page.getByRole("heading", { name: "Create instance" })).toBeVisible();
@@ -124,7 +124,8 @@ export async function createInstance(page: Page, name: string, opts: { pool: str
     .getByRole("radio", { name: new RegExp(`^${opts.pool}\\b`) })
     .check();
   await selectMatching(page.getByLabel("Image"), /debian-12/);
-  await page.getByLabel("Subnet").selectOption({ index: 1 });
+  if (opts.subnet) await selectMatching(page.getByLabel("Subnet"), opts.subnet);
+  else await page.getByLabel("Subnet").selectOption({ index: 1 });
   await expect(page.getByRole("checkbox", { name: /default/ })).toBeChecked();
   if (opts.userData) await page.getByLabel("User data (cloud-init)").fill(opts.userData);
   if (opts.recovery) await page.getByLabel("If the host fails").selectOption("reprovision");

@@ -1,8 +1,10 @@
 // Networks E2E: a tenant admin creates a VPC (a public range is a field error first), a subnet inside it, and a
 // security group with an SSH rule (tcp 22 from 0.0.0.0/0; an out-of-order port range is a field error first); a member
 // of another tenant gets the not-found page for those URLs, under either tenant's path. The operator sees the VPC.
+// Dual stack: a tenant makes a VPC with an IPv6 range and a dual-stack subnet in it (an IPv6 range outside the VPC's
+// is a field error first), creates an instance on it in the lab, and sees its IPv6 address on the instance page.
 import { expect, test } from "@playwright/test";
-import { loginAs, signOut, submitDialog, toast } from "./helpers";
+import { createInstance, loginAs, signOut, submitDialog, toast } from "./helpers";
 
 test("tenant admin builds a network and an SSH rule; another tenant gets not-found", async ({ page }) => {
   await loginAs(page, "acmeAdmin", /\/t\/acme$/);
@@ -78,4 +80,39 @@ test("operators see every tenant's VPCs and how provider networks serve floating
   await expect(page.getByRole("button", { name: "Create provider network" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);
   await page.getByLabel("Tenant (slug)").fill("acme");
   await expect(page.getByRole("button", { name: "Allow public ranges" })).toHaveAccessibleDescription(/Operator viewers can look but not change anything/);
+});
+
+test("a tenant makes a dual-stack subnet; an instance on it shows its IPv6 address beside the IPv4 one", async ({ page }) => {
+  test.setTimeout(180_000);
+  const suffix = Math.random().toString(36).slice(2, 6);
+  const vpc = `ds-${suffix}`;
+  await loginAs(page, "acmeAdmin", /\/t\/acme$/);
+  await page.goto("/t/acme/networks");
+  await submitDialog(page, "Create VPC", { Name: vpc, "IPv4 range": "10.79.0.0/16", "IPv6 range (optional)": "fd00:79::/48" });
+  await expect(toast(page, new RegExp(`VPC ${vpc} created`))).toBeVisible();
+  await page.getByRole("table", { name: "VPCs" }).getByRole("link", { name: vpc }).click();
+  await expect(page.getByRole("heading", { name: `VPC ${vpc}` })).toBeVisible();
+
+  const v6Field = "IPv6 CIDR (optional)";
+  const dialog = await submitDialog(page, "Create subnet", { Name: "web", "Subnet range": "10.79.1.0/24", [v6Field]: "fd00:80:0:1::/64" });
+  await expect(dialog.getByLabel(v6Field)).toHaveAccessibleDescription(/not inside the VPC's IPv6 range fd00:79::\/48/);
+  await dialog.getByLabel(v6Field).fill("fd00:79:0:1::/64");
+  await dialog.getByRole("button", { name: "Create subnet" }).click();
+  await expect(toast(page, "Subnet web created (gateway 10.79.1.1).")).toBeVisible();
+  const row = page.getByRole("table", { name: "Subnets" }).getByRole("row").filter({ hasText: "10.79.1.0/24" });
+  await expect(row).toContainText("fd00:79:0:1::/64");
+  await expect(row).toContainText("fd00:79:0:1::1");
+
+  await createInstance(page, `v6-${suffix}`, { pool: "general", subnet: new RegExp(`^${vpc} / web `) });
+  const details = page.getByRole("region", { name: "Instance details" });
+  await expect(details.getByTitle(/^State: running/)).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByTestId("instance-address")).toHaveText(/^10\.79\.1\.\d+$/);
+  await expect(page.getByTestId("instance-ipv6-address")).toHaveText(/^fd00:79:0:1::[0-9a-f]+$/);
+  const v6 = await page.getByTestId("instance-ipv6-address").textContent();
+  await expect(page.getByRole("table", { name: "NICs" }).getByRole("row").filter({ hasText: "eth0" })).toContainText(v6!);
+
+  // The host goes back to the pool for the other tests.
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete instance" }).click();
+  await expect(page).toHaveURL(/\/t\/acme\/instances$/);
 });

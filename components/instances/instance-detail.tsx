@@ -1,8 +1,8 @@
 "use client";
-// One instance: state (with the reason when failed), address and MAC, pool and image, its volumes, the latest
+// One instance: state (with the reason when failed), address (and IPv6 address on a dual-stack subnet) and MAC, pool and image, its volumes, the latest
 // operation's live progress (polled every second while anything is under way — no reload), and the actions its state
 // allows: start, stop (graceful; forced after a timeout, or at once with "force"), reboot, console, attach / detach
-// data volumes, add / move / remove NICs (the Network section lists every NIC: MAC, subnet, address, groups), backup to an
+// data volumes, add / move / remove NICs (the Network section lists every NIC: MAC, subnet, addresses, groups), backup to an
 // image, rebuild, delete. Each action that can hurt asks first, naming the instance.
 import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -136,6 +136,11 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           <span className="font-mono" data-testid="instance-address">
             {i.address ?? "—"}
           </span>
+          {i.ipv6Address ? (
+            <span className="ml-3 font-mono" data-testid="instance-ipv6-address">
+              {i.ipv6Address}
+            </span>
+          ) : null}
         </Fact>
         <Fact label="Floating IP">
           <span className="font-mono" data-testid="instance-floating-ip">
@@ -190,7 +195,10 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
                 <td>
                   {n.vpcName} / {n.subnetName}
                 </td>
-                <td className="font-mono">{n.address ?? "—"}</td>
+                <td className="font-mono">
+                  {n.address ?? "—"}
+                  {n.ipv6Address ? <span className="block text-xs">{n.ipv6Address}</span> : null}
+                </td>
                 <td>{n.groups.map((g) => g.name).join(", ") || "—"}</td>
                 <td className="text-right">
                   {deleted ? null : (

@@ -1,7 +1,8 @@
 "use client";
 // One VPC: its ranges, VNI and default group; its subnets with free/used address counts (create in a dialog with
-// gateway/reserved-range/DNS/VLAN fields and field errors; delete after confirmation, refused while ports use it);
-// and its ports (vNICs) with address, MAC and rules version; its external gateway (SNAT through a provider network).
+// gateway/reserved-range/DNS/VLAN fields, an optional IPv6 /64, and field errors; add IPv6 to an IPv4-only subnet;
+// delete after confirmation, refused while ports use it); and its ports (vNICs) with their IPv4 and IPv6 addresses,
+// MAC and rules version; its external gateway (SNAT through a provider network).
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
@@ -10,13 +11,15 @@ import { FormError } from "@/components/ui/form";
 import { ConfirmAction, columns, ListView, useConfirmAction, useListTable } from "@/components/ui/list-table";
 import { PageHeader } from "@/components/ui/page";
 import { ExternalGatewaySelect } from "./vpc-external-gateway";
-import { SubnetCreateDialog } from "./subnet-create";
+import { SubnetCreateDialog, SubnetIpv6Dialog } from "./subnet-create";
 
 interface SubnetRow {
   id: string;
   name: string;
   cidr: string;
   gateway: string;
+  ipv6Cidr: string | null;
+  ipv6Gateway: string | null;
   vlanId: number | null;
   vni: number;
   capacity: number;
@@ -34,6 +37,7 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
   const subnets = useListTable((cursor) => trpc.subnets.list.queryOptions({ tenant, vpcId, cursor }), { resetKey: vpcId, pageSummary: false });
   const ports = useQuery(trpc.ports.list.queryOptions({ tenant, vpcId, limit: 50 }));
   const [creating, setCreating] = useState(false);
+  const [addingV6, setAddingV6] = useState<SubnetRow | null>(null);
   const del = useConfirmAction({
     mutation: (o) => trpc.subnets.delete.mutationOptions(o),
     vars: (r: SubnetRow) => ({ tenant, id: r.id }),
@@ -47,8 +51,8 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
 
   const cols = [
     col.text("name", "Name", (r) => r.name),
-    col.code("cidr", "Range", (r) => r.cidr),
-    col.code("gateway", "Gateway", (r) => r.gateway),
+    col.cell("cidr", "Range", (r) => <Stacked v4={r.cidr} v6={r.ipv6Cidr} />),
+    col.cell("gateway", "Gateway", (r) => <Stacked v4={r.gateway} v6={r.ipv6Gateway} />),
     col.cell("segment", "Segment", (r) => (r.vlanId ? `VLAN ${r.vlanId}` : `VNI ${r.vni}`)),
     col.cell("addresses", "Addresses", (r) => (
       <span className="tabular-nums">
@@ -57,6 +61,7 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
     )),
     col.cell("dns", "DNS", (r) => <span className="text-xs">{r.dnsServers.join(", ") || "—"}</span>),
     col.buttons((r) => [
+      ...(v.ipv6Cidr && !r.ipv6Cidr ? [{ label: "Add IPv6", name: `Add IPv6 to subnet ${r.name}`, onClick: () => setAddingV6(r) }] : []),
       { label: "Delete", variant: "danger", name: `Delete subnet ${r.name}`, disabledReason: r.deleteBlockedReason, onClick: () => del.ask(r) },
     ]),
   ];
@@ -126,6 +131,7 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
               <li key={p.id} className="flex gap-4 px-4 py-2">
                 <span className="font-medium">{p.name}</span>
                 <code className="text-xs">{p.address ?? "no address"}</code>
+                {p.ipv6Address ? <code className="text-xs">{p.ipv6Address}</code> : null}
                 <code className="text-xs">{p.mac}</code>
                 <span className="text-zinc-500">subnet {p.subnetName}</span>
                 <span className="text-zinc-500">rules v{p.rulesVersion}</span>
@@ -136,7 +142,8 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
           <p className="text-sm text-zinc-500">No ports yet: servers get a port on a subnet when they are provisioned.</p>
         )}
       </section>
-      {creating ? <SubnetCreateDialog tenant={tenant} vpcId={vpcId} vpcCidr={v.cidr} onClose={() => setCreating(false)} /> : null}
+      {creating ? <SubnetCreateDialog tenant={tenant} vpcId={vpcId} vpcCidr={v.cidr} vpcIpv6Cidr={v.ipv6Cidr} onClose={() => setCreating(false)} /> : null}
+      {addingV6 && v.ipv6Cidr ? <SubnetIpv6Dialog tenant={tenant} subnet={addingV6} vpcIpv6Cidr={v.ipv6Cidr} onClose={() => setAddingV6(null)} /> : null}
       <ConfirmAction
         of={del}
         title={(r) => `Delete subnet ${r.name}?`}
@@ -144,5 +151,15 @@ export function VpcDetail({ tenant, vpcId }: { tenant: string; vpcId: string }) 
         confirmLabel="Delete subnet"
       />
     </div>
+  );
+}
+
+/** A subnet's IPv4 value with its IPv6 one under it (dual stack), or the IPv4 one alone. */
+function Stacked({ v4, v6 }: { v4: string; v6: string | null }) {
+  return (
+    <span className="flex flex-col">
+      <code>{v4}</code>
+      {v6 ? <code className="text-xs text-zinc-500">{v6}</code> : null}
+    </span>
   );
 }

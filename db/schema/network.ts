@@ -4,7 +4,9 @@
 //  - one provider address per (provider network, address), floating IPs and SNAT addresses alike, one floating IP per
 //    port, one SNAT address per (VPC, DPU) (provider_addresses);
 //  - sibling subnets never overlap: an exclusion constraint (vpc_id =, cidr &&) with a gist index, added by the
-//    custom migration db/migrations/*_network-exclusion.sql because drizzle cannot express EXCLUDE.
+//    custom migration db/migrations/*_network-exclusion.sql because drizzle cannot express EXCLUDE; their IPv6 ranges
+//    neither (subnets_ipv6_no_overlap, db/migrations/*_subnet-ipv6-exclusion.sql);
+//  - a port holds at most one address per family (ip_allocations_port_family_uq): a dual-stack port has two.
 import { sql } from "drizzle-orm";
 import {
   boolean,
@@ -82,6 +84,10 @@ export const subnets = pgTable(
     ...nameAndDescription(),
     cidr: cidr("cidr").notNull(),
     gateway: inet("gateway").notNull(),
+    // Dual stack: an IPv6 /64 inside the VPC's ipv6_cidr and its gateway (default ::1 of the /64); both or neither.
+    // Ports of the subnet hold an IPv6 address too (ip_allocations, family 6); reserved ranges are IPv4 only.
+    ipv6Cidr: cidr("ipv6_cidr"),
+    ipv6Gateway: inet("ipv6_gateway"),
     reservedRanges: jsonb("reserved_ranges").$type<ReservedRange[]>().notNull().default([]),
     dnsServers: jsonb("dns_servers").$type<string[]>().notNull().default([]),
     // The segment on the wire: an 802.1Q VLAN on the DPU's uplink when set, otherwise the VPC's VNI (VXLAN overlay).
@@ -95,6 +101,12 @@ export const subnets = pgTable(
     index("subnets_vpc_idx").on(t.vpcId, t.createdAt, t.id),
     check("subnets_vlan_range", sql`${t.vlanId} is null or ${t.vlanId} between 1 and 4094`),
     check("subnets_gateway_inside", sql`${t.gateway} << ${t.cidr}`),
+    check("subnets_ipv6_both", sql`(${t.ipv6Cidr} is null) = (${t.ipv6Gateway} is null)`),
+    check("subnets_ipv6_cidr_64", sql`${t.ipv6Cidr} is null or (family(${t.ipv6Cidr}) = 6 and masklen(${t.ipv6Cidr}) = 64)`),
+    check(
+      "subnets_ipv6_gateway_inside",
+      sql`${t.ipv6Gateway} is null or (${t.ipv6Gateway} << ${t.ipv6Cidr} and host(${t.ipv6Gateway}) <> host(${t.ipv6Cidr}))`,
+    ),
   ],
 );
 
@@ -183,7 +195,7 @@ export const ipAllocations = pgTable(
   },
   (t) => [
     uniqueIndex("ip_allocations_subnet_address_uq").on(t.subnetId, t.address),
-    uniqueIndex("ip_allocations_port_uq").on(t.portId),
+    uniqueIndex("ip_allocations_port_family_uq").on(t.portId, sql`family(${t.address})`),
     check("ip_allocations_host", sql`masklen(${t.address}) = case when family(${t.address}) = 4 then 32 else 128 end`),
   ],
 );

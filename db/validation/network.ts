@@ -27,21 +27,34 @@ export const addressText = z
 
 const vlanId = z.number().int("Whole number").min(1, "VLAN ids are 1–4094").max(4094, "VLAN ids are 1–4094");
 
+/** An optional CIDR: empty means none (null). */
+const optionalCidrText = () =>
+  z
+    .string()
+    .trim()
+    .max(64)
+    .optional()
+    .nullable()
+    .transform((v) => (v ? v : null))
+    .superRefine((v, ctx) => {
+      if (v) cidrProblem(v, ctx);
+    });
+
+/** An optional gateway address: empty means the default (undefined). */
+const optionalGateway = (example: string) =>
+  z
+    .string()
+    .trim()
+    .max(45)
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || parseAddress(v) !== null, `Not an IP address (e.g. ${example})`);
+
 export const vpcCreateSchema = createInsertSchema(vpcs, {
   name: () => netNameRule,
   description: optionalDescription,
   cidr: () => cidrText,
-  ipv6Cidr: () =>
-    z
-      .string()
-      .trim()
-      .max(64)
-      .optional()
-      .nullable()
-      .transform((v) => (v ? v : null))
-      .superRefine((v, ctx) => {
-        if (v) cidrProblem(v, ctx);
-      }),
+  ipv6Cidr: optionalCidrText,
 })
   .pick({ name: true, description: true, cidr: true, ipv6Cidr: true })
   .strict();
@@ -54,21 +67,29 @@ export const subnetCreateSchema = createInsertSchema(subnets, {
   description: optionalDescription,
   cidr: () => cidrText,
   // Optional: the first usable address when left empty.
-  gateway: () =>
-    z
-      .string()
-      .trim()
-      .max(45)
-      .optional()
-      .transform((v) => (v ? v : undefined))
-      .refine((v) => v === undefined || parseAddress(v) !== null, "Not an IP address (e.g. 10.0.1.1)"),
+  gateway: () => optionalGateway("10.0.1.1"),
+  // Dual stack (optional): a /64 of the VPC's IPv6 range; its gateway defaults to the /64's ::1.
+  ipv6Cidr: optionalCidrText,
+  ipv6Gateway: () => optionalGateway("fd00::1"),
   reservedRanges: () => z.array(reservedRangeSchema).max(32, "At most 32 reserved ranges").default([]),
   dnsServers: () => z.array(addressText).max(4, "At most 4 DNS servers").default([]),
   vlanId: () => vlanId.nullable().optional(),
 })
-  .pick({ vpcId: true, name: true, description: true, cidr: true, gateway: true, reservedRanges: true, dnsServers: true, vlanId: true })
+  .pick({
+    vpcId: true,
+    name: true,
+    description: true,
+    cidr: true,
+    gateway: true,
+    ipv6Cidr: true,
+    ipv6Gateway: true,
+    reservedRanges: true,
+    dnsServers: true,
+    vlanId: true,
+  })
   .extend({ vpcId: z.uuid() })
   .strict();
+/** `ipv6Cidr`: a /64 adds (or changes) the subnet's IPv6 range, null removes it; left out, it stays as it is. */
 export const subnetUpdateSchema = z
   .object({
     id: z.uuid(),
@@ -76,6 +97,17 @@ export const subnetUpdateSchema = z
     description: optionalDescription(),
     dnsServers: z.array(addressText).max(4, "At most 4 DNS servers").optional(),
     reservedRanges: z.array(reservedRangeSchema).max(32, "At most 32 reserved ranges").optional(),
+    ipv6Cidr: z
+      .string()
+      .trim()
+      .max(64)
+      .nullable()
+      .optional()
+      .transform((v) => (v === "" ? null : v))
+      .superRefine((v, ctx) => {
+        if (v) cidrProblem(v, ctx);
+      }),
+    ipv6Gateway: optionalGateway("fd00::1"),
   })
   .strict();
 
@@ -134,6 +166,13 @@ export const portCreateSchema = createInsertSchema(ports, { name: () => netNameR
     subnetId: z.uuid(),
     /** A fixed address; empty means "the next free one". */
     address: z
+      .string()
+      .trim()
+      .max(45)
+      .optional()
+      .transform((v) => (v ? v : undefined)),
+    /** A fixed IPv6 address on a dual-stack subnet; empty means "the next free one". */
+    ipv6Address: z
       .string()
       .trim()
       .max(45)

@@ -114,7 +114,7 @@ add("delete", `${T}/vpcs/{id}`, "vpcs.delete", "deleteVpc", "Delete an empty VPC
 add("get", `${T}/subnets`, "subnets.list", "listSubnets", "List subnets (filter by VPC)", S.pageOf(S.subnet));
 add("post", `${T}/subnets`, "subnets.create", "createSubnet", "Create a subnet in a VPC", S.subnet, { idempotent: true });
 add("get", `${T}/subnets/{id}`, "subnets.get", "getSubnet", "Get a subnet", S.subnet);
-add("patch", `${T}/subnets/{id}`, "subnets.update", "updateSubnet", "Change a subnet's name, DNS servers or reserved ranges", S.subnet);
+add("patch", `${T}/subnets/{id}`, "subnets.update", "updateSubnet", "Change a subnet's name, DNS servers, reserved ranges or IPv6 range", S.subnet);
 add("delete", `${T}/subnets/{id}`, "subnets.delete", "deleteSubnet", "Delete an empty subnet", S.deleted);
 add("get", `${T}/ports`, "ports.list", "listPorts", "List ports (MAC + address)", S.pageOf(S.port));
 add("post", `${T}/ports`, "ports.create", "createPort", "Create a port on a subnet", S.port, { idempotent: true });

@@ -144,8 +144,21 @@ export const image = z
   .meta({ id: "Image" });
 
 export const vpc = z.looseObject({ id, name: z.string(), description: z.string(), cidr: z.string(), createdAt: when }).meta({ id: "Vpc" });
-export const subnet = z.looseObject({ id, vpcId: id, name: z.string(), cidr: z.string(), gateway: nullableText, createdAt: when }).meta({ id: "Subnet" });
-export const port = z.looseObject({ id, subnetId: id, name: z.string(), mac: z.string(), address: nullableText.optional() }).meta({ id: "Port" });
+export const subnet = z
+  .looseObject({
+    id,
+    vpcId: id,
+    name: z.string(),
+    cidr: z.string(),
+    gateway: nullableText,
+    ipv6Cidr: nullableText.optional(),
+    ipv6Gateway: nullableText.optional(),
+    createdAt: when,
+  })
+  .meta({ id: "Subnet" });
+export const port = z
+  .looseObject({ id, subnetId: id, name: z.string(), mac: z.string(), address: nullableText.optional(), ipv6Address: nullableText.optional() })
+  .meta({ id: "Port" });
 export const securityGroup = z.looseObject({ id, vpcId: id, name: z.string(), description: z.string() }).meta({ id: "SecurityGroup" });
 export const securityGroupDetail = securityGroup
   .extend({ rules: z.array(z.looseObject({ id, direction: z.enum(["ingress", "egress"]) })) })

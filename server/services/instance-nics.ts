@@ -2,12 +2,12 @@
 // primary, instances.port_id). Shared by the instance routers (create with several NICs, add / remove / move one) and
 // the NIC workflows (server/workflows/instance-nics.ts): reading the list in NIC order, validating a NIC's subnet and
 // security groups for the tenant, and creating a NIC's port with its address in the caller's transaction (fixed or
-// the subnet's next free one, counted against the tenant's address quota).
+// the subnet's next free one, counted against the tenant's address quota; on a dual-stack subnet an IPv6 one too).
 import { and, asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { ipAllocations, portSecurityGroups, ports, securityGroups, subnets, vpcs } from "@/db/schema";
 import { DomainError, invalid, isDomainError } from "@/domain/errors";
-import { allocateAddress } from "./ipam";
+import { allocateAddress, ensurePortIpv6 } from "./ipam";
 import { randomMac, tenantSubnet } from "./network";
 import { enforceQuota, rowsOf } from "./quotas";
 import { bumpGroupPeers } from "@/server/domain/rule-compiler";
@@ -21,6 +21,10 @@ export interface InstanceNic {
   index: number;
   mac: string;
   address: string | null;
+  /** The NIC's IPv6 address on a dual-stack subnet, with the subnet's IPv6 /64 and gateway (all null otherwise). */
+  ipv6Address: string | null;
+  subnetIpv6Cidr: string | null;
+  ipv6Gateway: string | null;
   subnetId: string;
   subnetName: string;
   subnetCidr: string;
@@ -43,6 +47,9 @@ export async function instanceNics(db: Db | Tx, instanceId: string): Promise<Ins
       index: ports.nicIndex,
       mac: sql<string>`${ports.mac}::text`,
       address: sql<string | null>`host(${ipAllocations.address})`,
+      ipv6Address: sql<string | null>`(select host(a6.address) from ip_allocations a6 where a6.port_id = ${ports.id} and family(a6.address) = 6)`,
+      subnetIpv6Cidr: sql<string | null>`${subnets.ipv6Cidr}::text`,
+      ipv6Gateway: sql<string | null>`host(${subnets.ipv6Gateway})`,
       subnetId: subnets.id,
       subnetName: subnets.name,
       subnetCidr: sql<string>`${subnets.cidr}::text`,
@@ -57,7 +64,7 @@ export async function instanceNics(db: Db | Tx, instanceId: string): Promise<Ins
     .from(ports)
     .innerJoin(subnets, eq(subnets.id, ports.subnetId))
     .innerJoin(vpcs, eq(vpcs.id, subnets.vpcId))
-    .leftJoin(ipAllocations, eq(ipAllocations.portId, ports.id))
+    .leftJoin(ipAllocations, and(eq(ipAllocations.portId, ports.id), sql`family(${ipAllocations.address}) = 4`))
     .where(and(eq(ports.instanceId, instanceId), isNotNull(ports.nicIndex)))
     .orderBy(asc(ports.nicIndex));
   if (!rows.length) return [];
@@ -137,7 +144,7 @@ export async function createNicPort(
     address?: string | null;
     addressField: string;
   },
-): Promise<{ portId: string; mac: string; address: string }> {
+): Promise<{ portId: string; mac: string; address: string; ipv6Address: string | null }> {
   const mac = randomMac();
   const [p] = await tx
     .insert(ports)
@@ -156,10 +163,11 @@ export async function createNicPort(
     // IPAM names its field "address"; the caller's form calls it something else.
     throw isDomainError(e) && e.field === "address" ? new DomainError(e.kind, e.message, o.addressField) : e;
   });
+  const ipv6Address = await ensurePortIpv6(tx, o.subnet, { tenantId: o.tenantId, portId: p!.id });
   await enforceQuota(tx, o.tenantId, [{ resource: "addresses", add: 0, used: rowsOf(ipAllocations, o.tenantId) }]);
-  // Ports whose rules name its groups let its address in (the reconciler's sweep pushes them).
+  // Ports whose rules name its groups let its addresses in (the reconciler's sweep pushes them).
   await bumpGroupPeers(tx, [p!.id]);
-  return { portId: p!.id, mac, address: a.address };
+  return { portId: p!.id, mac, address: a.address, ipv6Address };
 }
 
 /** The next NIC index of an instance: one past the highest ever used by a port it still has (never reused while held). */

@@ -4,7 +4,10 @@
 // the lowest free address (predictable addresses for people). Concurrent allocators would all pick the same lowest
 // address and queue on each other's uncommitted insert, so each candidate is first claimed with a non-blocking
 // transaction-scoped advisory lock: a claimed address is skipped at once and the next free one tried.
-import { and, count, eq, sql } from "drizzle-orm";
+// Dual stack: a subnet with an IPv6 /64 gives each port an IPv6 address as well (ensurePortIpv6, in the transaction
+// that gives it its IPv4 one); the same allocator runs on the subnet's IPv6 view (ipv6View: the /64, its gateway, no
+// reserved ranges). UNIQUE (port, family) keeps a port at one address per family.
+import { and, count, eq, type SQL, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { ipAllocations } from "@/db/schema";
 import {
@@ -26,6 +29,22 @@ export interface SubnetForIpam {
   cidr: string;
   gateway: string;
   reservedRanges: { start: string; end: string }[];
+  /** Dual stack: the subnet's IPv6 /64 and gateway (both or neither). */
+  ipv6Cidr?: string | null;
+  ipv6Gateway?: string | null;
+}
+
+/** The subnet as IPAM sees its IPv6 range (no reserved ranges: those are IPv4), or null when it has none. */
+export function ipv6View(subnet: SubnetForIpam): SubnetForIpam | null {
+  if (!subnet.ipv6Cidr || !subnet.ipv6Gateway) return null;
+  return { id: subnet.id, name: subnet.name, cidr: subnet.ipv6Cidr, gateway: subnet.ipv6Gateway, reservedRanges: [] };
+}
+
+/** The subnet's allocations of one address family. */
+const ofFamily = (subnetId: string, family: 4 | 6): SQL => and(eq(ipAllocations.subnetId, subnetId), sql`family(${ipAllocations.address}) = ${family}`)!;
+
+function familyOf(subnet: SubnetForIpam): 4 | 6 {
+  return subnet.cidr.includes(":") ? 6 : 4;
 }
 
 interface Plan {
@@ -44,14 +63,17 @@ function plan(subnet: SubnetForIpam): Plan {
   return { cidr: p.cidr, usable: usableInterval(p.cidr), excluded };
 }
 
-/** How many addresses IPAM can hand out in the subnet at most (usable minus gateway and reserved). */
+/** How many addresses IPAM can hand out in the subnet (its `cidr`'s family) at most (usable minus gateway and reserved). */
 export function subnetCapacity(subnet: SubnetForIpam): number {
   const pl = plan(subnet);
   return Number(pl.usable.hi - pl.usable.lo + 1n) - excludedCount(pl);
 }
 
 export async function subnetUsage(db: Db | Tx, subnet: SubnetForIpam): Promise<{ capacity: number; used: number; free: number }> {
-  const [row] = await db.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnet.id));
+  const [row] = await db
+    .select({ n: count() })
+    .from(ipAllocations)
+    .where(ofFamily(subnet.id, familyOf(subnet)));
   const used = row?.n ?? 0;
   const capacity = subnetCapacity(subnet);
   return { capacity, used, free: Math.max(0, capacity - used) };
@@ -90,14 +112,14 @@ async function usedSet(tx: Db | Tx, subnetId: string, family: 4 | 6): Promise<Se
     const rows = await tx
       .select({ n: sql<string>`(${ipAllocations.address} - '0.0.0.0'::inet)::text` })
       .from(ipAllocations)
-      .where(eq(ipAllocations.subnetId, subnetId));
+      .where(ofFamily(subnetId, 4));
     for (const r of rows) out.add(BigInt(r.n));
     return out;
   }
   const rows = await tx
     .select({ a: sql<string>`host(${ipAllocations.address})` })
     .from(ipAllocations)
-    .where(eq(ipAllocations.subnetId, subnetId));
+    .where(ofFamily(subnetId, 6));
   for (const r of rows) {
     const p = parseAddress(r.a);
     if (p) out.add(p.value);
@@ -111,19 +133,21 @@ export function exhaustedError(subnet: SubnetForIpam, used: number): DomainError
 
 /**
  * Allocates one address in the subnet (inside the caller's transaction). With `address`, that exact address or a
- * field error saying why not; without, the lowest free one. Returns the allocation id and address (no prefix).
+ * field error (on `field`, default "address") saying why not; without, the lowest free one. Returns the allocation id
+ * and address (no prefix).
  */
 export async function allocateAddress(
   tx: Db | Tx,
   subnet: SubnetForIpam,
-  opts: { tenantId: string; portId?: string | null; address?: string | null },
+  opts: { tenantId: string; portId?: string | null; address?: string | null; field?: string },
 ): Promise<{ id: string; address: string }> {
   const portId = opts.portId ?? null;
   if (opts.address) {
+    const field = opts.field ?? "address";
     const problem = fixedAddressProblem(subnet, opts.address);
-    if (problem) throw invalid(problem, "address");
+    if (problem) throw invalid(problem, field);
     const got = await tryInsert(tx, subnet, opts.tenantId, opts.address.trim(), portId);
-    if (!got) throw conflict(`${opts.address.trim()} is already in use in subnet ${subnet.name}`, "address");
+    if (!got) throw conflict(`${opts.address.trim()} is already in use in subnet ${subnet.name}`, field);
     return { id: got.id, address: got.address.replace(/\/\d+$/, "") };
   }
   const pl = plan(subnet);
@@ -138,7 +162,7 @@ export async function allocateAddress(
       const candidates: bigint[] = [];
       for (let v = scanFrom(pl.usable.lo, pl, isFree); v !== undefined && candidates.length < 32; v = scanFrom(v + 1n, pl, isFree)) candidates.push(v);
       if (!candidates.length) break;
-      const v = await claimFirst(tx, subnet.id, candidates);
+      const v = await claimFirst(tx, fam === 4 ? subnet.id : `${subnet.id}/6`, candidates);
       if (v !== undefined) {
         const got = await tryInsert(tx, subnet, opts.tenantId, bigIntToIp(v, fam), portId);
         if (got) return { id: got.id, address: got.address.replace(/\/\d+$/, "") };
@@ -146,7 +170,7 @@ export async function allocateAddress(
       } else for (const c of candidates) used.add(c);
     }
   }
-  const [row] = await tx.select({ n: count() }).from(ipAllocations).where(eq(ipAllocations.subnetId, subnet.id));
+  const [row] = await tx.select({ n: count() }).from(ipAllocations).where(ofFamily(subnet.id, fam));
   throw exhaustedError(subnet, (row?.n ?? 0) + excludedCount(pl));
 }
 
@@ -162,12 +186,12 @@ function scanFrom(from: bigint, pl: Plan, isFree: (v: bigint) => boolean): bigin
  * candidate is being tried by someone else. The UNIQUE constraint stays the guarantee; the locks only keep
  * allocators from queueing behind each other's uncommitted insert of the same address.
  */
-async function claimFirst(tx: Db | Tx, subnetId: string, candidates: bigint[]): Promise<bigint | undefined> {
+async function claimFirst(tx: Db | Tx, lockSpace: string, candidates: bigint[]): Promise<bigint | undefined> {
   // IPv4 fits in 32 bits; for IPv6 the low 32 bits serve as the lock key (a hint only, see above).
   const keys = candidates.map((c) => Number(BigInt.asIntN(32, c)));
   const r = await tx.execute<{ i: number }>(sql`
     select c.i::int as i from unnest(${`{${keys.join(",")}}`}::int[]) with ordinality as c(k, i)
-     where pg_try_advisory_xact_lock(hashtext(${subnetId}), c.k)
+     where pg_try_advisory_xact_lock(hashtext(${lockSpace}), c.k)
      limit 1`);
   const i = r.rows[0]?.i;
   return i === undefined ? undefined : candidates[Number(i) - 1];
@@ -187,7 +211,30 @@ function excludedCount(pl: Plan): number {
   return Number(n);
 }
 
-/** Releases the address of a port (no-op when it has none). */
+/**
+ * Gives a port on a dual-stack subnet its IPv6 address (`address`: that one, validated like a fixed IPv4 address, as
+ * field `ipv6Address`), in the caller's transaction. Returns the port's IPv6 address; null when the subnet is IPv4
+ * only. A port that already has one keeps it (idempotent, for retried steps).
+ */
+export async function ensurePortIpv6(
+  tx: Db | Tx,
+  subnet: SubnetForIpam,
+  opts: { tenantId: string; portId: string; address?: string | null },
+): Promise<string | null> {
+  const v6 = ipv6View(subnet);
+  if (!v6) {
+    if (opts.address) throw invalid(`Subnet ${subnet.name} has no IPv6 range`, "ipv6Address");
+    return null;
+  }
+  const [held] = await tx
+    .select({ a: sql<string>`host(${ipAllocations.address})` })
+    .from(ipAllocations)
+    .where(and(eq(ipAllocations.portId, opts.portId), sql`family(${ipAllocations.address}) = 6`));
+  if (held) return held.a;
+  return (await allocateAddress(tx, v6, { tenantId: opts.tenantId, portId: opts.portId, address: opts.address, field: "ipv6Address" })).address;
+}
+
+/** Releases the addresses of a port, both families (no-op when it has none). */
 export async function releasePortAddress(tx: Db | Tx, portId: string): Promise<void> {
   await tx.delete(ipAllocations).where(eq(ipAllocations.portId, portId));
 }

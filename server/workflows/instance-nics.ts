@@ -1,7 +1,8 @@
 // NICs of a running (or stopped) instance: attach one (the DPU presents a new virtio-net function to the host — on the
 // real lab the qemu-emulation backend hot-plugs it over QMP), detach one, and move one to another subnet (a new
 // address from IPAM, the old one released, the port's rules follow). The router records intent in its transaction
-// (the port and its address, or the new address), so a taken or reserved address is a field error at submit time;
+// (the port and its address, or the new address), so a taken or reserved address is a field error at submit time
+// (a move to a dual-stack subnet takes its IPv6 address when it switches, from an abundant /64);
 // these workflows do the DPU side, republish the cloud-init seed (every NIC by MAC, for the next boot), and start a
 // rules pass and an overlay pass. Every step is idempotent and those that change something declare their undo.
 import { and, eq, isNull } from "drizzle-orm";
@@ -9,7 +10,7 @@ import { getDb, type Tx } from "@/db/client";
 import { instances, ipAllocations, portSecurityGroups, ports, subnets } from "@/db/schema";
 import { bumpGroupPeers } from "@/server/domain/rule-compiler";
 import { defaultGroupOf, instanceNics } from "@/server/services/instance-nics";
-import { releasePortAddress } from "@/server/services/ipam";
+import { ensurePortIpv6, releasePortAddress } from "@/server/services/ipam";
 import { applyOverlaySoon } from "@/server/services/overlay-apply";
 import { applyRulesSoon } from "@/server/services/rules-apply";
 import { catalog } from "./catalog";
@@ -184,12 +185,13 @@ export const moveNicWorkflow = defineSaga(catalog.instanceNicMove, {
           const [port] = await tx.select().from(ports).where(eq(ports.id, portId)).for("update");
           if (!port) throw new ProvisionError("That NIC is not on this instance any more.");
           const [from] = await tx.select({ vpcId: subnets.vpcId }).from(subnets).where(eq(subnets.id, port.subnetId));
-          const [to] = await tx.select({ vpcId: subnets.vpcId }).from(subnets).where(eq(subnets.id, a.subnetId));
+          const [to] = await tx.select().from(subnets).where(eq(subnets.id, a.subnetId));
           // Peers that named the old address lose it.
           await bumpGroupsOf(tx, portId, [portId]);
           await releasePortAddress(tx, portId);
           await tx.update(ipAllocations).set({ portId }).where(eq(ipAllocations.id, allocationId));
           await tx.update(ports).set({ subnetId: a.subnetId }).where(eq(ports.id, portId));
+          if (to) await ensurePortIpv6(tx, to, { tenantId: port.tenantId, portId });
           if (from?.vpcId !== to?.vpcId) {
             // Security groups belong to a VPC: in another VPC the port starts with that VPC's default group.
             await tx.delete(portSecurityGroups).where(eq(portSecurityGroups.portId, portId));

@@ -25,13 +25,13 @@ import {
   vpcs,
 } from "@/db/schema";
 import { GiB } from "@/db/validation/storage";
-import { releasePortAddress, allocateAddress } from "@/server/services/ipam";
+import { releasePortAddress, allocateAddress, ensurePortIpv6 } from "@/server/services/ipam";
 import { type NodeEvent, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { bumpGroupPeers, compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
 import { applyRulesSoon } from "@/server/services/rules-apply";
 import { bootOverrideOutcome } from "@/server/drivers/bmc/boot-override";
 import { createDpuAgentClient, type DiskSpecInput as AgentDiskSpec, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
-import { dpuHostNqn, renderCidata } from "@/server/drivers/dpu-agent/cidata";
+import { dpuHostNqn, type Ipv6Nic, renderCidata } from "@/server/drivers/dpu-agent/cidata";
 import { unseal } from "@/server/lib/secrets";
 import { attachProtocol, cephMonitors, getStorage, tenantNamespace } from "@/server/storage/backend";
 import { isStorageError } from "@/server/drivers/storage/client";
@@ -187,7 +187,7 @@ async function ensurePort(instanceId: string): Promise<{ portId: string; mac: st
       const [p] = await tx
         .select({ mac: ports.mac, address: sql<string | null>`host(${ipAllocations.address})` })
         .from(ports)
-        .leftJoin(ipAllocations, eq(ipAllocations.portId, ports.id))
+        .leftJoin(ipAllocations, and(eq(ipAllocations.portId, ports.id), sql`family(${ipAllocations.address}) = 4`))
         .where(eq(ports.id, inst.portId));
       if (p?.address) return { portId: inst.portId, mac: p.mac, address: p.address };
     }
@@ -221,6 +221,7 @@ async function ensurePort(instanceId: string): Promise<{ portId: string; mac: st
       mac = p!.mac;
     }
     const a = await allocateAddress(tx, subnet, { tenantId: inst.tenantId, portId });
+    await ensurePortIpv6(tx, subnet, { tenantId: inst.tenantId, portId });
     // Running servers whose rules name the port's groups now let its address in (the workflow enqueues the pass
     // once out of its steps: a step cannot start a workflow; the sweep would otherwise take it within seconds).
     await bumpGroupPeers(tx, [portId]);
@@ -322,6 +323,11 @@ async function sub<R>(opId: string | null, name: string, fn: () => Promise<R>, d
   return r;
 }
 
+/** A NIC's IPv6 side for the seed (null on an IPv4-only subnet). */
+function ipv6Of(n: InstanceNic): Ipv6Nic | null {
+  return n.ipv6Address && n.subnetIpv6Cidr && n.ipv6Gateway ? { address: n.ipv6Address, subnetCidr: n.subnetIpv6Cidr, gateway: n.ipv6Gateway } : null;
+}
+
 /**
  * The instance's cloud-init seed from its rows: meta-data, user data, and network-config listing every NIC by MAC
  * (the primary with the default route and DNS; the others with their address only), for the next boot.
@@ -345,7 +351,8 @@ export async function instanceSeed(instanceId: string) {
     subnetCidr: primary.subnetCidr,
     gateway: primary.gateway,
     dns: primary.dns,
-    extraNics: others.map((n) => ({ index: n.index, mac: n.mac, address: n.address!, subnetCidr: n.subnetCidr })),
+    ipv6: ipv6Of(primary),
+    extraNics: others.map((n) => ({ index: n.index, mac: n.mac, address: n.address!, subnetCidr: n.subnetCidr, ipv6: ipv6Of(n) })),
   });
 }
 

@@ -1,7 +1,8 @@
 // The VXLAN overlay: the reconciler that gives every DPU, for each VNI it has a port in, the underlay addresses of the
 // other DPUs with a port in that VNI (its remote tunnel endpoints), the VPC's IPAM table (ip -> MAC, which the DPU's
 // ARP responder answers from, agent/backends/ovs-flows.ts) and the VPC's distributed router (its subnets' gateways and
-// the VNI's router MAC; a subnet created or deleted changes the hash, so the pass re-applies it) with, when the VPC has
+// the VNI's router MAC; a subnet created or deleted changes the hash, so the pass re-applies it; a dual-stack subnet
+// adds its IPv6 addresses to the table and its IPv6 /64 and gateway to the router) with, when the VPC has
 // an external gateway or floating IPs, the router's provider side on that DPU (its SNAT address, its own provider MAC,
 // the floating IPs of its own ports: a floating IP attached, detached or moved changes the hash of exactly the DPUs
 // concerned). Modelled on the live-rules reconciler (./rules.ts):
@@ -16,6 +17,7 @@
 // Passes run one at a time (queue `overlay`, concurrency 1), so an older computation never overwrites a newer one.
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
+import type { z } from "zod";
 import { getDb } from "@/db/client";
 import { canonicalJson } from "@/agent/core";
 import { type ExternalSpec, OverlaySpecSchema, type OverlaySpec } from "@/agent/schemas";
@@ -71,9 +73,15 @@ export function routerMac(vni: number): string {
   return ["02", "a4", "e1", ...[16, 8, 0].map((s) => ((vni >>> s) & 0xff).toString(16).padStart(2, "0"))].join(":");
 }
 
-/** For every VNI with a live port on a DPU: each such DPU with its spec (the other DPUs' VTEPs, the VPC's IPAM table,
- *  the VPC's router: its IPv4 overlay subnets with their gateways). */
-export async function desiredOverlays(): Promise<Desired[]> {
+/** One (DPU, VNI)'s overlay as the BFF builds it, before the agent's schema checks and normalizes it. */
+export type BuiltOverlay = { dpu: Dpu; vni: number; spec: z.input<typeof OverlaySpecSchema>; external?: ExternalSpec };
+
+const isV6 = (ip: string) => ip.includes(":");
+
+/** For every VNI with a live port on a DPU: each such DPU with its spec (the other DPUs' VTEPs, the VPC's IPAM table
+ *  — IPv4 and, on dual-stack subnets, IPv6 addresses — and the VPC's router: its overlay subnets with their gateways,
+ *  a dual-stack subnet once per family) and the router's provider side on that DPU, if any. */
+export async function builtOverlays(): Promise<BuiltOverlay[]> {
   const db = getDb();
   const members = (
     await db.execute<Dpu & { vni: number }>(sql`
@@ -89,6 +97,10 @@ export async function desiredOverlays(): Promise<Desired[]> {
   ).rows;
   if (!members.length) return [];
   const vnis = [...new Set(members.map((m) => m.vni))];
+  const inVnis = sql.join(
+    vnis.map((n) => sql`${n}`),
+    sql`, `,
+  );
   const neighbors = (
     await db.execute<{ vni: number; ip: string; mac: string }>(sql`
     select v.vni as "vni", host(a.address) as "ip", p.mac::text as "mac"
@@ -96,10 +108,7 @@ export async function desiredOverlays(): Promise<Desired[]> {
       join ports p on p.id = a.port_id
       join subnets s on s.id = a.subnet_id and s.vlan_id is null
       join vpcs v on v.id = s.vpc_id
-     where family(a.address) = 4 and v.vni in (${sql.join(
-       vnis.map((n) => sql`${n}`),
-       sql`, `,
-     )})`)
+     where v.vni in (${inVnis})`)
   ).rows;
   const byVni = new Map<number, { ip: string; mac: string }[]>();
   for (const n of neighbors) byVni.set(n.vni, [...(byVni.get(n.vni) ?? []), { ip: n.ip, mac: n.mac }]);
@@ -108,29 +117,55 @@ export async function desiredOverlays(): Promise<Desired[]> {
     select v.vni as "vni", s.cidr::text as "cidr", host(s.gateway) as "gateway"
       from subnets s
       join vpcs v on v.id = s.vpc_id
-     where s.vlan_id is null and family(s.cidr) = 4 and v.vni in (${sql.join(
-       vnis.map((n) => sql`${n}`),
-       sql`, `,
-     )})`)
+     where s.vlan_id is null and family(s.cidr) = 4 and v.vni in (${inVnis})
+    union all
+    select v.vni, s.ipv6_cidr::text, host(s.ipv6_gateway)
+      from subnets s
+      join vpcs v on v.id = s.vpc_id
+     where s.vlan_id is null and s.ipv6_cidr is not null and v.vni in (${inVnis})`)
   ).rows;
   const subnetsOf = new Map<number, { cidr: string; gateway: string }[]>();
   for (const r of subnetRows) subnetsOf.set(r.vni, [...(subnetsOf.get(r.vni) ?? []), { cidr: r.cidr, gateway: r.gateway }]);
   const external = await externalsOf(vnis);
-  return members.map((m) => {
-    const remoteIps = members.filter((o) => o.vni === m.vni && o.dpuId !== m.dpuId && o.underlayIp && o.underlayIp !== m.underlayIp).map((o) => o.underlayIp!);
-    const subnets = subnetsOf.get(m.vni) ?? [];
-    const router = subnets.length ? { router: { mac: routerMac(m.vni), subnets } } : {};
-    const base = { remoteIps, neighbors: byVni.get(m.vni) ?? [], ...router };
-    const ext = subnets.length ? external(m.vni, m.dpuId) : undefined;
-    let spec = OverlaySpecSchema.parse(base);
-    if (ext) {
+  return members.map(({ vni, ...dpu }) => {
+    const remoteIps = members
+      .filter((o) => o.vni === vni && o.dpuId !== dpu.dpuId && o.underlayIp && o.underlayIp !== dpu.underlayIp)
+      .map((o) => o.underlayIp!);
+    const subnets = subnetsOf.get(vni) ?? [];
+    const router = subnets.length ? { router: { mac: routerMac(vni), subnets } } : {};
+    const ext = subnets.length ? external(vni, dpu.dpuId) : undefined;
+    return { dpu, vni, spec: { remoteIps, neighbors: byVni.get(vni) ?? [], ...router }, ...(ext ? { external: ext } : {}) };
+  });
+}
+
+/** The IPv4 part of a spec: what a DPU gets when its agent refuses the IPv6 entries. */
+function ipv4Only(spec: BuiltOverlay["spec"]): BuiltOverlay["spec"] {
+  const subnets = spec.router?.subnets.filter((s) => !isV6(s.cidr)) ?? [];
+  const { router, ...rest } = spec;
+  return { ...rest, neighbors: spec.neighbors.filter((n) => !isV6(n.ip)), ...(router && subnets.length ? { router: { ...router, subnets } } : {}) };
+}
+
+/** Each built overlay as the agent takes it (normalized), with its hash. */
+export async function desiredOverlays(): Promise<Desired[]> {
+  return (await builtOverlays()).map(({ dpu, vni, spec: built, external }) => {
+    const full = OverlaySpecSchema.safeParse(built);
+    let base = built;
+    let spec: OverlaySpec;
+    if (full.success) spec = full.data;
+    else {
+      // An IPv6 part the agent's schema refuses must not hold back the VNI's IPv4 overlay: the DPU gets the IPv4
+      // part (which hashes exactly as it did before dual stack), the log says why.
+      base = ipv4Only(built);
+      spec = OverlaySpecSchema.parse(base);
+      logger.warn({ dpu: dpu.dpuName, vni, error: full.error.issues[0]?.message }, "IPv6 left out of the overlay");
+    }
+    if (external && base.router) {
       // A provider side the agent would refuse (e.g. a provider network overlapping a subnet created since) must not
       // hold back the VNI's overlay: the DPU gets the rest, the log says why.
-      const withExt = OverlaySpecSchema.safeParse({ ...base, router: { ...base.router!, external: ext } });
+      const withExt = OverlaySpecSchema.safeParse({ ...base, router: { ...base.router, external } });
       if (withExt.success) spec = withExt.data;
-      else logger.warn({ dpu: m.dpuName, vni: m.vni, error: withExt.error.issues[0]?.message }, "router.external left out of the overlay");
+      else logger.warn({ dpu: dpu.dpuName, vni, error: withExt.error.issues[0]?.message }, "router.external left out of the overlay");
     }
-    const { vni, ...dpu } = m;
     return { dpu, vni, spec, hash: overlayHash(spec) };
   });
 }

@@ -47,7 +47,9 @@ function listFilters(input: z.infer<typeof listInput>) {
 }
 
 // Correlated subqueries name the outer column literally: drizzle leaves columns unqualified when a query has one table.
-const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "instances"."port_id")`;
+const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "instances"."port_id" and family(a.address) = 4)`;
+// The primary NIC's IPv6 address on a dual-stack subnet.
+const ipv6Address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "instances"."port_id" and family(a.address) = 6)`;
 const mac = sql<string | null>`(select p.mac::text from ports p where p.id = "instances"."port_id")`;
 const subnetName = sql<string | null>`(select s.name from subnets s where s.id = "instances"."subnet_id")`;
 
@@ -103,6 +105,7 @@ export const instanceProcedures = {
         .select({
           ...instanceColumns,
           address,
+          ipv6Address,
           mac,
           subnetName,
           ...columnsOf(instances, "userData", "sshKeyIds", "securityGroupIds", "nodeId"),

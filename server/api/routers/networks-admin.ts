@@ -119,7 +119,7 @@ export const networksAdminRouter = createTRPCRouter({
           cidr: subnets.cidr,
           vlanId: subnets.vlanId,
           vni: vpcs.vni,
-          used: sql<number>`(select count(*)::int from ip_allocations a where a.subnet_id = "subnets"."id")`,
+          used: sql<number>`(select count(*)::int from ip_allocations a where a.subnet_id = "subnets"."id" and family(a.address) = 4)`,
           createdAt: subnets.createdAt,
         })
         .from(subnets)

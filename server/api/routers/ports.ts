@@ -1,4 +1,5 @@
-// Tenant ports (vNICs): a MAC (locally administered, unique), an address from the subnet's IPAM, and security groups
+// Tenant ports (vNICs): a MAC (locally administered, unique), an address from the subnet's IPAM (and an IPv6 one too
+// on a dual-stack subnet), and security groups
 // (the VPC's default group when none are named). Provisioning binds a port to a node's DPU function later and pushes
 // the compiled rules (`ports.rules`) whenever rules_version moves. Adding or removing a port changes the membership
 // of its groups, so ports whose rules name those groups as remote are bumped too.
@@ -9,7 +10,7 @@ import { z } from "zod";
 import type { Tx } from "@/db/client";
 import { ipAllocations, portSecurityGroups, ports, securityGroups, subnets } from "@/db/schema";
 import { portCreateSchema, portUpdateSchema } from "@/db/validation/network";
-import { allocateAddress } from "@/server/services/ipam";
+import { allocateAddress, ensurePortIpv6 } from "@/server/services/ipam";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
 import { bumpRulesVersion, compileRules, loadCompileInput, portsAffectedByGroup } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
@@ -53,13 +54,15 @@ async function touchMembership(tx: Tx, portId: string, groupIds: string[]): Prom
   await bumpRulesVersion(tx, [...affected]);
 }
 
-const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "ports"."id")`;
+const address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "ports"."id" and family(a.address) = 4)`;
+const ipv6Address = sql<string | null>`(select host(a.address) from ip_allocations a where a.port_id = "ports"."id" and family(a.address) = 6)`;
 const columns = {
   ...columnsOf(ports, "id", "name", "description", "subnetId"),
   subnetName: subnets.name,
   vpcId: subnets.vpcId,
   mac: ports.mac,
   address,
+  ipv6Address,
   ...columnsOf(ports, "nodeId", "dpuFunction", "rulesVersion", "createdAt"),
 };
 
@@ -101,13 +104,14 @@ export const portsRouter = createTRPCRouter({
   create: tenantProcedure("tenant-member", { write: true })
     .input(portCreateSchema.extend(tenantInput.shape))
     .mutation(async ({ ctx, input }) => {
-      const { tenant: _t, securityGroupIds, address: fixed, ...values } = input;
+      const { tenant: _t, securityGroupIds, address: fixed, ipv6Address: fixedV6, ...values } = input;
       const tenantId = ctx.tenant.id;
       const subnet = await tenantSubnet(ctx.db, tenantId, values.subnetId);
       const created = await transact(
         ctx.db,
         async (tx) => {
-          await enforceQuota(tx, tenantId, [{ resource: "addresses", add: 1, used: rowsOf(ipAllocations, tenantId) }]);
+          const addresses = subnet.ipv6Cidr ? 2 : 1;
+          await enforceQuota(tx, tenantId, [{ resource: "addresses", add: addresses, used: rowsOf(ipAllocations, tenantId) }]);
           const groupIds = await resolveGroups(tx, tenantId, subnet.vpcId, securityGroupIds);
           let row: typeof ports.$inferSelect | undefined;
           // A MAC collision (2^46 space) is astronomically rare, but the unique index is what decides; try again.
@@ -128,6 +132,7 @@ export const portsRouter = createTRPCRouter({
             }
           }
           const ip = await allocateAddress(tx, { ...subnet, gateway: subnet.gateway }, { tenantId, portId: row.id, address: fixed });
+          const ipv6 = await ensurePortIpv6(tx, subnet, { tenantId, portId: row.id, address: fixedV6 });
           if (groupIds.length) await tx.insert(portSecurityGroups).values(groupIds.map((groupId) => ({ portId: row.id, groupId })));
           await touchMembership(tx, row.id, groupIds);
           await audit(tx, ctx, {
@@ -136,9 +141,9 @@ export const portsRouter = createTRPCRouter({
             targetId: row.id,
             targetName: row.name,
             tenantId,
-            details: { subnetId: subnet.id, mac: row.mac, address: ip.address, securityGroupIds: groupIds },
+            details: { subnetId: subnet.id, mac: row.mac, address: ip.address, ipv6Address: ipv6, securityGroupIds: groupIds },
           });
-          return { ...row, address: ip.address, securityGroupIds: groupIds };
+          return { ...row, address: ip.address, ipv6Address: ipv6, securityGroupIds: groupIds };
         },
         uniques,
       );

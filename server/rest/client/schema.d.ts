@@ -215,7 +215,7 @@ export interface paths {
     get: operations["getSubnet"];
     /** Delete an empty subnet */
     delete: operations["deleteSubnet"];
-    /** Change a subnet's name, DNS servers or reserved ranges */
+    /** Change a subnet's name, DNS servers, reserved ranges or IPv6 range */
     patch: operations["updateSubnet"];
   };
   "/tenants/{tenant}/volumes": {
@@ -513,6 +513,7 @@ export interface components {
       address?: string | null;
       /** Format: uuid */
       id: string;
+      ipv6Address?: string | null;
       mac: string;
       name: string;
       /** Format: uuid */
@@ -609,6 +610,8 @@ export interface components {
       gateway: string | null;
       /** Format: uuid */
       id: string;
+      ipv6Cidr?: string | null;
+      ipv6Gateway?: string | null;
       name: string;
       /** Format: uuid */
       vpcId: string;
@@ -3934,6 +3937,7 @@ export interface operations {
         "application/json": {
           address?: string;
           description?: string;
+          ipv6Address?: string;
           name: string;
           securityGroupIds?: string[];
           /** Format: uuid */
@@ -5259,6 +5263,8 @@ export interface operations {
           /** @default [] */
           dnsServers?: string[];
           gateway?: string;
+          ipv6Cidr?: (string | null) | null;
+          ipv6Gateway?: string | null;
           name: string;
           /** @default [] */
           reservedRanges?: {
@@ -5476,7 +5482,7 @@ export interface operations {
       };
     };
   };
-  /** Change a subnet's name, DNS servers or reserved ranges */
+  /** Change a subnet's name, DNS servers, reserved ranges or IPv6 range */
   updateSubnet: {
     parameters: {
       path: {
@@ -5489,6 +5495,8 @@ export interface operations {
         "application/json": {
           description?: string;
           dnsServers?: string[];
+          ipv6Cidr?: string | null;
+          ipv6Gateway?: string;
           name?: string;
           reservedRanges?: {
               end: string;
