@@ -72,17 +72,15 @@ for (let i = 0; i < NICS; i += 50) {
   portIds.push(...batch.map((p) => p.id));
 }
 for (const [i, id] of portIds.entries()) {
-  const host = hosts[i % hosts.length]!;
-  await db.update(s.ports).set({ nodeId: host }).where(eq(s.ports.id, id));
-  await db.insert(s.instances).values({
-    name: `srv-${i}`,
-    tenantId: tenant!.id,
-    poolId: pool!.id,
-    systemVolumeSizeGiB: 20,
-    state: "running",
-    portId: id,
-    subnetId: subnet.id,
-  });
+  const [inst] = await db
+    .insert(s.instances)
+    .values({ name: `srv-${i}`, tenantId: tenant!.id, poolId: pool!.id, systemVolumeSizeGiB: 20, state: "running", portId: id, subnetId: subnet.id })
+    .returning({ id: s.instances.id });
+  // The port is the instance's first NIC (ports.instance_id + nic_index), bound to the host as provisioning leaves it.
+  await db
+    .update(s.ports)
+    .set({ nodeId: hosts[i % hosts.length]!, instanceId: inst!.id, nicIndex: 0 })
+    .where(eq(s.ports.id, id));
 }
 console.log(`${NICS} ports on ${DPUS} DPUs written in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
 
