@@ -1,6 +1,7 @@
 // Live security rules against the lab: a rule change reaches every running NIC's DPU agent (the agent's rules equal
 // the compiled set), a DPU whose agent is down is named and converges once it is back, an agent restarted with empty
-// state gets its NIC and rules back from the sweep, and a port's group change is applied.
+// state gets its NIC and rules back from the sweep, a port's group change is applied, and a NIC whose rules its DPU
+// fails to apply (one item of the DPU's batch) is named like a DPU down while the pass's other NICs are applied.
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -207,6 +208,39 @@ describe("live security rules", () => {
     expect(JSON.stringify(rules)).not.toContain("53"); // the default group's rules are gone from this NIC
     const webStatus = await t.securityGroups.rulesStatus({ tenant: fx.tenant.slug, id: web.id });
     expect(rulesStatusText(webStatus)).toBe("applied on 1 of 1 NIC");
+  });
+
+  it("a NIC whose rules the DPU fails to apply is named with its DPU, the others of the pass still applied; it converges once the DPU recovers", async () => {
+    const srv = servers[1]!; // servers 1 and 2 are the default group's NICs now (server 0 moved to "web")
+    const agent = L.lab.agents.get(labDpu(srv))!;
+    const faults = (body: unknown) =>
+      fetch(`${agent.url}/admin/faults`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${agent.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await faults({ failAlways: ["updateNicRules"] })).status).toBe(200);
+    try {
+      await allowTcpIn(2300);
+      const st = await waitFor("the failing DPU named", groupStatus, (x) => x.failingDpus.length === 1);
+      expect(st).toMatchObject({ total: 2, applied: 1, failingDpus: [srv.dpu.name] });
+      expect(rulesStatusText(st)).toBe(`applied on 1 of 2 NICs — DPU ${srv.dpu.name} unreachable`);
+      expect(await agentRules(servers[2]!)).toEqual(await compiled(servers[2]!));
+      const [p] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
+      expect(p!.rulesError).toMatch(/injected|simulated/);
+      expect(p!.rulesAttempts).toBeGreaterThan(0);
+      expect(p!.rulesRetryAt).not.toBeNull();
+    } finally {
+      await faults({});
+    }
+    await waitFor(
+      "converged after the DPU recovered",
+      async () => (await sweep(), groupStatus()),
+      (x) => x.total === 2 && x.applied === 2,
+    );
+    expect(await agentRules(srv)).toEqual(await compiled(srv));
+    const [p] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
+    expect(p).toMatchObject({ rulesError: null, rulesErrorDpuId: null, rulesAttempts: 0 });
   });
 
   it("a deleted server's address leaves the rules of the servers still running", async () => {
