@@ -8,7 +8,16 @@ import { AgentError, conflict, invalid, notFound } from "./errors";
 import type { AgentBackend, BoundTo, CidataFiles, FunctionKind, HostDevice, PcieFunction } from "./backends/types";
 import { portableNetworkConfig } from "./network-config";
 import type { RuleSet } from "./rules";
-import { type CidataSpec, type DiskSpec, diskTargetId, type NicSpec, type OverlaySpec, type PublicDiskSpec, publicDiskSpec } from "./schemas";
+import {
+  type CidataSpec,
+  type DiskSpec,
+  diskTargetId,
+  type NicRulesOutcome,
+  type NicSpec,
+  type OverlaySpec,
+  type PublicDiskSpec,
+  publicDiskSpec,
+} from "./schemas";
 import { toYaml } from "./yaml";
 
 export const AGENT_VERSION = "0.1.0";
@@ -407,6 +416,23 @@ export class AgentCore {
       await this.applyRules(n, rules);
       return this.nicView(n);
     });
+  }
+
+  /**
+   * Replaces the rules of several NICs, each on its own as `putNicRules` does (a NIC that is missing or whose data plane
+   * fails does not stop the others); says per NIC the hash of the rules it now enforces, or why not.
+   */
+  async putNicRulesBatch(items: { name: string; rules: RuleSet }[]): Promise<NicRulesOutcome[]> {
+    return Promise.all(
+      items.map(async ({ name, rules }): Promise<NicRulesOutcome> => {
+        try {
+          return { name, rulesHash: (await this.putNicRules(name, rules)).rulesHash };
+        } catch (err) {
+          if (!(err instanceof AgentError)) throw err;
+          return { name, status: err.status, error: err.toBody().error };
+        }
+      }),
+    );
   }
 
   deleteNic(name: string): Promise<void> {

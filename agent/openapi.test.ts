@@ -53,6 +53,7 @@ describe("openapi.yaml", () => {
       "remote_ip_is_local",
       "duplicate_neighbor",
       "duplicate_remote_ip",
+      "duplicate_name",
       "gateway_outside_subnet",
       "router_subnet_overlap",
       "router_mac_in_use",

@@ -45,6 +45,18 @@ function summarize(r: ParsedRule): string {
   return `${r.rule.ethertype} ${r.rule.protocol}${ports} ${r.rule.cidr}`;
 }
 
+/**
+ * The CIDR parsed as the rule's ethertype says, else as whatever it is (the caller names the mismatch). ipaddr's own
+ * parseCIDR tries IPv6 first and throws on every IPv4 CIDR, which made validating a DPU's thousand rules slow.
+ */
+function parseCidrAs(cidr: string, ethertype: Rule["ethertype"]): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  try {
+    return ethertype === "ipv4" ? ipaddr.IPv4.parseCIDR(cidr) : ipaddr.IPv6.parseCIDR(cidr);
+  } catch {
+    return ipaddr.parseCIDR(cidr);
+  }
+}
+
 function checkDirection(rules: Rule[], direction: Direction, ctx: z.RefinementCtx): void {
   const parsed: ParsedRule[] = [];
   const ids = new Map<string, number>();
@@ -77,7 +89,7 @@ function checkDirection(rules: Rule[], direction: Direction, ctx: z.RefinementCt
     let network: ipaddr.IPv4 | ipaddr.IPv6;
     let prefix: number;
     try {
-      [network, prefix] = ipaddr.parseCIDR(rule.cidr);
+      [network, prefix] = parseCidrAs(rule.cidr, rule.ethertype);
     } catch {
       issue(ctx, "rule_invalid_cidr", [...at, "cidr"], `rule "${rule.id}": "${rule.cidr}" is not a CIDR (expected e.g. 10.0.0.0/24 or 2001:db8::/64)`);
       return;

@@ -274,6 +274,32 @@ export const NicSpecSchema = z
   .strict();
 export type NicSpec = z.infer<typeof NicSpecSchema>;
 
+/** NICs one `PUT /v1/nic-rules` may carry: a DPU's virtio-net functions (64 VFs by default) with room to spare. */
+export const MAX_NIC_RULES_BATCH = 256;
+
+/** `PUT /v1/nic-rules`: the rule sets of several NICs in one request (the BFF's rules pass, one request per DPU). */
+export const NicRulesBatchSchema = z
+  .object({
+    items: z
+      .array(z.object({ name: NameSchema, rules: RuleSetSchema }).strict())
+      .min(1)
+      .max(MAX_NIC_RULES_BATCH),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, it] of b.items.entries()) {
+      if (seen.has(it.name))
+        ctx.addIssue({ code: "custom", path: ["items", i, "name"], message: `NIC "${it.name}" is listed twice`, params: { agentCode: "duplicate_name" } });
+      seen.add(it.name);
+    }
+  });
+export type NicRulesBatch = z.infer<typeof NicRulesBatchSchema>;
+
+/** One NIC's outcome in `PUT /v1/nic-rules`: the hash of the rules it now enforces, or the error `PUT /v1/nics/{name}/rules`
+ *  would have answered (status 404 for a NIC the agent does not have). */
+export type NicRulesOutcome = { name: string; rulesHash: string } | { name: string; status: number; error: { code: string; message: string; field?: string } };
+
 // ---- overlay -----------------------------------------------------------------------------------------------
 
 const ipv4 = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), { message: "must be an IPv4 address like 10.1.0.5" });

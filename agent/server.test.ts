@@ -289,6 +289,58 @@ describe("NICs and rules", () => {
     expect((await a.call("GET", "/v1/nics")).json.items).toHaveLength(2);
   });
 
+  it("replaces several NICs' rules in one request; a missing NIC or a failing data plane is that item's outcome only", async () => {
+    const b = await start({ token: TOKEN, admin: true });
+    await b.call("PUT", "/v1/nics/b1", nic("02:00:00:00:01:01"));
+    await b.call("PUT", "/v1/nics/b2", nic("02:00:00:00:01:02"));
+    const web = { ingress: [{ id: "web", ethertype: "ipv4", protocol: "tcp", portMin: 443, cidr: "0.0.0.0/0" }], egress: [] };
+    const r = await b.call("PUT", "/v1/nic-rules", {
+      items: [
+        { name: "b1", rules: web },
+        { name: "gone", rules: web },
+        { name: "b2", rules },
+      ],
+    });
+    expect(r.status).toBe(200);
+    const b1 = (await b.call("GET", "/v1/nics/b1")).json;
+    const b2 = (await b.call("GET", "/v1/nics/b2")).json;
+    expect(b1.rules).toEqual(web);
+    expect(r.json.items).toEqual([
+      { name: "b1", rulesHash: b1.rulesHash },
+      { name: "gone", status: 404, error: { code: "not_found", message: 'NIC "gone" does not exist' } },
+      { name: "b2", rulesHash: b2.rulesHash },
+    ]);
+    // The hash is the one the single-NIC PUT reports for the same rules.
+    expect((await b.call("PUT", "/v1/nics/b2/rules", rules)).json.rulesHash).toBe(b2.rulesHash);
+    await b.call("PUT", "/admin/faults", { failNext: { updateNicRules: 1 } });
+    const f = await b.call("PUT", "/v1/nic-rules", { items: [{ name: "b1", rules }] });
+    expect(f.json.items).toEqual([{ name: "b1", status: 503, error: expect.objectContaining({ code: "injected_fault" }) }]);
+    expect((await b.call("GET", "/v1/nics/b1")).json.rules).toEqual(web);
+  });
+
+  it("refuses a bad batch as a whole, naming the item, and changes nothing", async () => {
+    const b = await start();
+    await b.call("PUT", "/v1/nics/c1", nic("02:00:00:00:02:01"));
+    const before = (await b.call("GET", "/v1/nics/c1")).json.rulesHash;
+    const overlap = { ingress: [...rules.ingress, { id: "x", ethertype: "ipv4", protocol: "any", cidr: "10.0.0.0/8" }], egress: [] };
+    const batch = (items: unknown) => b.call("PUT", "/v1/nic-rules", { items });
+    const e1 = await batch([
+      { name: "c1", rules: { ingress: [], egress: [] } },
+      { name: "c1", rules },
+    ]);
+    expect(e1.status).toBe(422);
+    expect(e1.json.error).toMatchObject({ code: "duplicate_name", field: "items[1].name" });
+    const e2 = await batch([
+      { name: "c1", rules: { ingress: [], egress: [] } },
+      { name: "c2", rules: overlap },
+    ]);
+    expect(e2.status).toBe(422);
+    expect(e2.json.error).toMatchObject({ code: "rule_overlap", field: "items[1].rules.ingress[1]" });
+    expect((await batch([])).json.error.field).toBe("items");
+    expect((await batch([{ name: "Bad Name", rules }])).json.error.field).toBe("items[0].name");
+    expect((await b.call("GET", "/v1/nics/c1")).json.rulesHash).toBe(before);
+  });
+
   const bad = async (body: unknown, path = "/v1/nics/bad") => {
     const r = await a.call("PUT", path, body);
     expect(r.status).toBe(422);

@@ -10,7 +10,7 @@ import type { AgentBackend } from "./backends/types";
 import { AgentCore } from "./core";
 import { AgentError, fromZodError } from "./errors";
 import { RuleSetSchema } from "./rules";
-import { CidataSpecSchema, DiskSpecSchema, NameSchema, NicSpecSchema, OverlaySpecSchema } from "./schemas";
+import { CidataSpecSchema, DiskSpecSchema, NameSchema, NicRulesBatchSchema, NicSpecSchema, OverlaySpecSchema } from "./schemas";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -150,6 +150,12 @@ export const ROUTES: Route[] = [
     path: "/v1/nics/{name}/rules",
     auth: true,
     handler: async ({ core, params, body }) => ok(await core.putNicRules(nameParam(params), parse(RuleSetSchema, await body(), "rules"))),
+  },
+  {
+    method: "PUT",
+    path: "/v1/nic-rules",
+    auth: true,
+    handler: async ({ core, body }) => ok({ items: await core.putNicRulesBatch(parse(NicRulesBatchSchema, await body()).items) }),
   },
 
   { method: "GET", path: "/v1/overlay/vxlan", auth: true, handler: async ({ core }) => ok({ items: core.listOverlays() }) },

@@ -8,7 +8,7 @@
 // address union minus A. For TCP/UDP the port axis is cut at every rule's boundaries into elementary port intervals;
 // each gets the union of addresses of the rules covering it (minus A); neighbouring port intervals with equal address
 // sets are joined; each (port interval, address set) pair becomes one rule per CIDR of the set's minimal cover.
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 import { ipAllocations, portSecurityGroups, ports, securityGroupRules } from "@/db/schema";
@@ -280,14 +280,19 @@ export function sourceRulesAllow(input: CompileInput, pkt: Packet): boolean {
  * rules name it as a remote group (its membership is their address list).
  */
 export async function portsAffectedByGroup(db: Db | Tx, groupId: string): Promise<string[]> {
-  const rows = await db.execute<{ port_id: string }>(sql`
+  const rows = await db.execute<{ port_id: string }>(sql`${portsAffectedByGroupSql(groupId)} order by 1`);
+  return rows.rows.map((r) => r.port_id);
+}
+
+/** The same ports as a subquery (one column, port_id), for a statement that works on them in the database: a group of
+ *  a thousand ports then costs one statement instead of a thousand ids sent back and forth. */
+export function portsAffectedByGroupSql(groupId: string): SQL {
+  return sql`
     select psg.port_id from ${portSecurityGroups} psg where psg.group_id = ${groupId}
     union
     select psg.port_id from ${portSecurityGroups} psg
       join ${securityGroupRules} r on r.group_id = psg.group_id
-     where r.remote_group_id = ${groupId}
-    order by 1`);
-  return rows.rows.map((r) => r.port_id);
+     where r.remote_group_id = ${groupId}`;
 }
 
 /**
@@ -304,13 +309,15 @@ export async function bumpGroupPeers(db: Db | Tx, portIds: string[], extra: stri
   await bumpRulesVersion(db, [...affected]);
 }
 
-/** Marks ports' rule sets as changed (provisioning pushes rules to the DPU agent when the version moved). */
-export async function bumpRulesVersion(db: Db | Tx, portIds: string[]): Promise<void> {
-  if (!portIds.length) return;
-  await db
+/** Marks ports' rule sets as changed (provisioning pushes rules to the DPU agent when the version moved); the ports by
+ *  id or as a subquery of port ids. Returns how many ports that was. */
+export async function bumpRulesVersion(db: Db | Tx, portIds: string[] | SQL): Promise<number> {
+  if (Array.isArray(portIds) && !portIds.length) return 0;
+  const r = await db
     .update(ports)
     .set({ rulesVersion: sql`${ports.rulesVersion} + 1` })
-    .where(inArray(ports.id, portIds));
+    .where(Array.isArray(portIds) ? inArray(ports.id, portIds) : sql`${ports.id} in (${portIds})`);
+  return r.rowCount ?? 0;
 }
 
 /** Everything the compiler needs for one port: its groups' rules and the addresses of every remote group named. */

@@ -2,7 +2,7 @@
 // `applyRulesSoon()` enqueues a reconciler pass (server/workflows/rules.ts) so enforcement follows at once instead of
 // at the next sweep; and `rulesStatusOf` counts, for a set of ports, how many NICs enforce the current version and
 // which DPUs failed (domain/rules-status.ts words it).
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { logger } from "@/server/lib/log";
 import type { RulesStatus } from "@/domain/rules-status";
@@ -29,13 +29,16 @@ export async function applyRulesSoon(): Promise<void> {
   );
 }
 
-/** How many of these ports' NICs (bound ports of live instances) enforce their current rules, and which DPUs failed. */
-export async function rulesStatusOf(db: Db | Tx, portIds: string[]): Promise<RulesStatus> {
-  if (!portIds.length) return { total: 0, applied: 0, failingDpus: [], lastError: null };
-  const ids = sql.join(
-    portIds.map((id) => sql`${id}::uuid`),
-    sql`, `,
-  );
+/** How many of these ports' NICs (bound ports of live instances) enforce their current rules, and which DPUs failed;
+ *  the ports by id or as a subquery of port ids (portsAffectedByGroupSql: a thousand ports, one statement). */
+export async function rulesStatusOf(db: Db | Tx, portIds: string[] | SQL): Promise<RulesStatus> {
+  if (Array.isArray(portIds) && !portIds.length) return { total: 0, applied: 0, failingDpus: [], lastError: null };
+  const ids = Array.isArray(portIds)
+    ? sql.join(
+        portIds.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )
+    : portIds;
   const r = await db.execute<{ total: number; applied: number; failing: string[] | null; last_error: string | null }>(sql`
     select count(*)::int as total,
            count(*) filter (where p.applied_rules_version >= p.rules_version)::int as applied,

@@ -1,7 +1,7 @@
 // Live rules on the REAL data plane: a running instance's port whose DPU agent is the linux backend on a private
 // userspace Open vSwitch. The rules reconciler (the same pass the engine runs after a change) creates the NIC the agent
 // does not have, then, after a rule added and removed through the tenant API, replaces its rules through
-// PUT /v1/nics/:name/rules; `ofproto/trace` shows the verdict follow each change. A missing Open vSwitch fails the
+// PUT /v1/nic-rules; `ofproto/trace` shows the verdict follow each change. A missing Open vSwitch fails the
 // test with the package to install.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

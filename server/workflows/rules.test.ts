@@ -1,9 +1,13 @@
 // Live security rules against the lab: a rule change reaches every running NIC's DPU agent (the agent's rules equal
 // the compiled set), a DPU whose agent is down is named and converges once it is back, an agent restarted with empty
-// state gets its NIC and rules back from the sweep, and a port's group change is applied.
+// state gets its NIC and rules back from the sweep, a port's group change is applied, and a NIC whose rules its DPU
+// fails to apply (one item of the DPU's batch) is named like a DPU down while the pass's other NICs are applied; an
+// older agent without the batch endpoint gets one request per NIC.
+import { createServer } from "node:http";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
+import { createAgentServer } from "@/agent/server";
 import { rulesStatusText } from "@/domain/rules-status";
 import { compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
 import { useTestDb } from "@/test/db";
@@ -207,6 +211,94 @@ describe("live security rules", () => {
     expect(JSON.stringify(rules)).not.toContain("53"); // the default group's rules are gone from this NIC
     const webStatus = await t.securityGroups.rulesStatus({ tenant: fx.tenant.slug, id: web.id });
     expect(rulesStatusText(webStatus)).toBe("applied on 1 of 1 NIC");
+  });
+
+  it("a NIC whose rules the DPU fails to apply is named with its DPU, the others of the pass still applied; it converges once the DPU recovers", async () => {
+    const srv = servers[1]!; // servers 1 and 2 are the default group's NICs now (server 0 moved to "web")
+    const agent = L.lab.agents.get(labDpu(srv))!;
+    const faults = (body: unknown) =>
+      fetch(`${agent.url}/admin/faults`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${agent.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await faults({ failAlways: ["updateNicRules"] })).status).toBe(200);
+    try {
+      await allowTcpIn(2300);
+      // The other DPU's record may land after this one's failure: wait for both.
+      const st = await waitFor("the failing DPU named", groupStatus, (x) => x.failingDpus.length === 1 && x.applied === 1);
+      expect(st).toMatchObject({ total: 2, applied: 1, failingDpus: [srv.dpu.name] });
+      expect(rulesStatusText(st)).toBe(`applied on 1 of 2 NICs — DPU ${srv.dpu.name} unreachable`);
+      expect(await agentRules(servers[2]!)).toEqual(await compiled(servers[2]!));
+      const [p] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
+      expect(p!.rulesError).toMatch(/injected|simulated/);
+      expect(p!.rulesAttempts).toBeGreaterThan(0);
+      expect(p!.rulesRetryAt).not.toBeNull();
+    } finally {
+      await faults({});
+    }
+    await waitFor(
+      "converged after the DPU recovered",
+      async () => (await sweep(), groupStatus()),
+      (x) => x.total === 2 && x.applied === 2,
+    );
+    expect(await agentRules(srv)).toEqual(await compiled(srv));
+    const [p] = await db.select().from(s.ports).where(eq(s.ports.id, srv.portId));
+    expect(p).toMatchObject({ rulesError: null, rulesErrorDpuId: null, rulesAttempts: 0 });
+  });
+
+  it("an agent without PUT /v1/nic-rules (an older version) gets one request per NIC, and a NIC it lacks re-created", async () => {
+    const srv = servers[1]!;
+    const lab = L.lab.agents.get(labDpu(srv))!;
+    const at = new URL(lab.url);
+    // The older agent: a fresh one (no NICs) behind a proxy at the lab agent's address that does not know the batch.
+    await L.lab.stopAgent(labDpu(srv));
+    const inner = createAgentServer({ token: lab.token });
+    const innerUrl = (await inner.listen(0)).url;
+    const seen: string[] = [];
+    const older = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/v1/nic-rules") {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "not_found", message: "no such endpoint: /v1/nic-rules" } }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", async () => {
+        const body = Buffer.concat(chunks);
+        const up = await fetch(innerUrl + req.url, {
+          method: req.method,
+          headers: { authorization: req.headers.authorization ?? "", ...(body.length ? { "content-type": "application/json" } : {}) },
+          body: body.length ? body : undefined,
+        });
+        res.writeHead(up.status, { "content-type": up.headers.get("content-type") ?? "application/json" });
+        res.end(Buffer.from(await up.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => older.listen(Number(at.port), at.hostname, r));
+    try {
+      await allowTcpIn(2400);
+      await waitFor("applied through the older agent", groupStatus, (x) => x.total === 2 && x.applied === 2);
+      const nic = agentNames.nic(srv.id);
+      expect(seen).toEqual(expect.arrayContaining(["PUT /v1/nic-rules", `PUT /v1/nics/${nic}/rules`, `PUT /v1/nics/${nic}`]));
+      expect(await agentRules(srv)).toEqual(await compiled(srv));
+      expect(JSON.stringify(await agentRules(srv))).toContain("2400");
+    } finally {
+      await new Promise<void>((r) => {
+        older.close(() => r());
+        older.closeAllConnections();
+      });
+      await inner.close();
+      await L.lab.startAgent(labDpu(srv));
+    }
+    // The lab's agent is back (empty): the sweep gives it the NIC and its rules again.
+    await waitFor(
+      "converged on the lab's agent",
+      async () => (await sweep(), agentRules(srv)),
+      (r) => r !== null,
+    );
+    expect(await agentRules(srv)).toEqual(await compiled(srv));
   });
 
   it("a deleted server's address leaves the rules of the servers still running", async () => {

@@ -12,7 +12,7 @@ import { portSecurityGroups, ports, securityGroupRules, securityGroups, vpcs } f
 import { checkRuleFields, securityGroupCreateSchema, securityGroupRuleFields, securityGroupUpdateSchema } from "@/db/validation/network";
 import { cidrToString, parseCidr } from "@/domain/cidr";
 import { enforceQuota, rowsOf } from "@/server/services/quotas";
-import { bumpRulesVersion, portsAffectedByGroup } from "@/server/domain/rule-compiler";
+import { bumpRulesVersion, portsAffectedByGroup, portsAffectedByGroupSql } from "@/server/domain/rule-compiler";
 import { audit } from "@/server/services/audit";
 import { applyRulesSoon, rulesStatusOf } from "@/server/services/rules-apply";
 import { fieldError } from "../errors";
@@ -74,9 +74,8 @@ async function ruleChanged(
   action: string,
   details: Record<string, unknown>,
 ): Promise<void> {
-  const affected = await portsAffectedByGroup(tx, g.id);
-  await bumpRulesVersion(tx, affected);
-  const audited = { ...details, affectedPorts: affected.length };
+  const affected = await bumpRulesVersion(tx, portsAffectedByGroupSql(g.id));
+  const audited = { ...details, affectedPorts: affected };
   await audit(tx, ctx, { action, targetType: "security_group", targetId: g.id, targetName: g.name, tenantId: g.tenantId, details: audited });
 }
 
@@ -208,7 +207,7 @@ export const securityGroupsRouter = createTRPCRouter({
     .input(z.object({ id: z.uuid() }))
     .query(async ({ ctx, input }) => {
       const g = await tenantGroup(ctx.db, ctx.tenant.id, input.id);
-      return rulesStatusOf(ctx.db, await portsAffectedByGroup(ctx.db, g.id));
+      return rulesStatusOf(ctx.db, portsAffectedByGroupSql(g.id));
     }),
 
   /** The ports a change to this group reaches (attached, or attached to a group that names it as remote). */

@@ -64,6 +64,16 @@ describe("DPU agent client", () => {
     expect((await client.listNics()).map((x) => x.name)).toEqual(["i-1-eth0"]);
     expect(await client.getNic("i-1-eth0")).not.toBeNull();
     await client.putNicRules("i-1-eth0", { ingress: [{ id: "ssh", ethertype: "ipv4", protocol: "tcp", portMin: 22, cidr: "0.0.0.0/0" }], egress: [] });
+    const ssh = { ingress: [{ id: "ssh", ethertype: "ipv4" as const, protocol: "tcp" as const, portMin: 2222, cidr: "0.0.0.0/0" }], egress: [] };
+    const batch = await client.putNicRulesBatch([
+      { name: "i-1-eth0", rules: ssh },
+      { name: "i-2-eth0", rules: ssh },
+    ]);
+    expect(batch).toEqual([
+      { name: "i-1-eth0", rulesHash: (await client.getNic("i-1-eth0"))!.rulesHash },
+      { name: "i-2-eth0", status: 404, error: expect.objectContaining({ code: "not_found" }) },
+    ]);
+    expect((await client.getNic("i-1-eth0"))!.rules).toEqual(ssh);
 
     await client.deleteNic("i-1-eth0");
     await client.deleteCidata("i-1");

@@ -6,7 +6,7 @@
 // management-network policy (server/lib/mgmt-network.ts): an agent URL outside it is refused, never contacted.
 import { fetch } from "undici";
 import type { z } from "zod";
-import type { CidataSpecSchema, DiskSpecSchema, NicSpecSchema, OverlaySpecSchema } from "@/agent/schemas";
+import type { CidataSpecSchema, DiskSpecSchema, NicRulesOutcome, NicSpecSchema, OverlaySpecSchema } from "@/agent/schemas";
 import { mgmtDispatcher, mgmtRefusalIn } from "@/server/lib/mgmt-network";
 import { errorBrand, hasBrand, setBrand } from "@/server/lib/brand";
 
@@ -70,6 +70,8 @@ export interface DpuAgentClient {
   getNic(name: string): Promise<AgentResource | null>;
   putNic(name: string, spec: NicSpecInput): Promise<AgentResource>;
   putNicRules(name: string, rules: RuleSetInput): Promise<AgentResource>;
+  /** Several NICs' rules in one request (at most MAX_NIC_RULES_BATCH): per NIC, the hash it now enforces or its error. */
+  putNicRulesBatch(items: { name: string; rules: RuleSetInput }[]): Promise<NicRulesOutcome[]>;
   deleteNic(name: string): Promise<void>;
   /** The overlays the agent holds, one per VNI, each with the agent's hash of it. */
   listOverlays(): Promise<Record<string, unknown>[]>;
@@ -178,6 +180,7 @@ export function createDpuAgentClient(opts: DpuAgentClientOptions): DpuAgentClien
     getNic: (name) => getOrNull(`/v1/nics/${seg(name)}`),
     putNic: async (name, spec) => (await call("PUT", `/v1/nics/${seg(name)}`, spec)) as AgentResource,
     putNicRules: async (name, rules) => (await call("PUT", `/v1/nics/${seg(name)}/rules`, rules)) as AgentResource,
+    putNicRulesBatch: async (items) => ((await call("PUT", "/v1/nic-rules", { items })) as { items: NicRulesOutcome[] }).items,
     deleteNic: (name) => del(`/v1/nics/${seg(name)}`),
     listOverlays: async () => ((await call("GET", "/v1/overlay/vxlan")) as { items: Record<string, unknown>[] }).items,
     putOverlay: async (vni, spec) => (await call("PUT", `/v1/overlay/vxlan/${vni}`, spec)) as Record<string, unknown>,
