@@ -20,6 +20,8 @@ declare -A need=(
   [qemu-utils]=/usr/bin/qemu-img
   [qemu-block-extra]=/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so
   [mmdebstrap]=/usr/bin/mmdebstrap
+  # the floating IP bench's namespace guests (bench/fip-move.ts: checksum offload off on their veths)
+  [ethtool]=/usr/sbin/ethtool
   # the emulated DPUs' underlay check (sim/real/dpu.test.ts)
   [iputils-ping]=/usr/bin/ping
   # the IPMI SOL console's pty helper and the IPMI lab host's chassis hook (sim/real/ipmi-host.ts)

@@ -310,7 +310,7 @@ export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
  * local VLANs of the DPU's networks out to the provider segment (where the other DPUs' uplinks would take them back
  * in, around the VXLAN tunnels).
  */
-async function joinProvider(netns: string, up: NonNullable<StartDpuOptions["uplink"]>, vsctl: (...args: string[]) => Promise<string>): Promise<void> {
+export async function joinProvider(netns: string, up: NonNullable<StartDpuOptions["uplink"]>, vsctl: (...args: string[]) => Promise<string>): Promise<void> {
   await sh(["nsenter", `--net=${netns}`, "ip", "link", "add", "uplink", "type", "veth", "peer", "name", up.peer, "netns", up.netns]);
   await up.attach(up.peer);
   await sh(["nsenter", `--net=${netns}`, "ip", "link", "set", "uplink", "up"]);
