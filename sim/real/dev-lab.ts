@@ -29,8 +29,8 @@ export interface RealLabManifest {
   /** ANVIL_STORAGE=ceph and the ANVIL_CEPH_* settings of the lab's Ceph */
   storageEnv: Record<string, string>;
   guestImage: { path: string; sizeBytes: number };
-  /** the namespace with the provider gateway every DPU's uplink joins */
-  provider: ProviderNetworkInfo;
+  /** the namespace with the provider gateway every DPU's uplink joins (absent in a lab an older Anvil started) */
+  provider?: ProviderNetworkInfo;
 }
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");
@@ -187,7 +187,7 @@ export async function startRealDevLab(opts: { hosts: number; ipmiHosts: number; 
   }
   const { seedDemoContent } = await import("../dev-lab");
   await seedDemoContent({ realImage: lab.guestImage });
-  await seedProviderNetwork(lab.provider);
+  if (lab.provider) await seedProviderNetwork(lab.provider);
   return {
     summary: `real lab (${adopted ? "adopted, pid" : "started, pid"} ${lab.pid}): ${lab.hosts.length} QEMU hosts (${lab.hosts.filter((h) => h.driver === "ipmi").length} behind ipmi_sim) with emulated DPUs on Ceph RBD, ${enrolled.nodeIds.size} enrolled just now, ready in ${Math.round((Date.now() - t0) / 1000)} s; manifest ${manifestPath()}`,
     close: () => stopRealLab(lab.pid, 8_000),
