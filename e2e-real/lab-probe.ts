@@ -56,7 +56,7 @@ export async function presentedFunctions(): Promise<string[]> {
 export function dpuSwitchPorts(): string[] {
   const out: string[] = [];
   const dpus = path.join(labDir, "run");
-  for (const ovs of findDirs(dpus, "ovs")) {
+  for (const ovs of dpuSwitches()) {
     const ports = execFileSync("ovs-vsctl", [`--db=unix:${path.join(ovs, "db.sock")}`, "list-ports", "br-int"], { encoding: "utf8" })
       .split("\n")
       .filter(Boolean);
@@ -68,7 +68,7 @@ export function dpuSwitchPorts(): string[] {
 /** Flows on the DPUs' integration bridges that NAT (a VPC router's provider side: SNAT or a floating IP). */
 export function dpuNatFlows(): string[] {
   const dpus = path.join(labDir, "run");
-  return findDirs(dpus, "ovs").flatMap((ovs) =>
+  return dpuSwitches().flatMap((ovs) =>
     execFileSync("ovs-ofctl", ["-O", "OpenFlow13", "--no-stats", "dump-flows", `unix:${path.join(ovs, "br-int.mgmt")}`], { encoding: "utf8" })
       .split("\n")
       .filter((l) => /[(,]nat[(),]/.test(l))
@@ -86,6 +86,12 @@ export function fetchFromProvider(url: string, timeoutS = 3): string {
   } catch {
     return "";
   }
+}
+
+/** The DPUs' switch folders (every OVS of the lab but the provider network's). */
+function dpuSwitches(): string[] {
+  const run = path.join(labDir, "run");
+  return findDirs(run, "ovs").filter((d) => !d.startsWith(path.join(run, "provider") + path.sep));
 }
 
 function findDirs(root: string, name: string, depth = 4): string[] {
