@@ -1,6 +1,7 @@
 // What the real-lab spec checks behind the browser: Ceph (RBD images, cephx identities), the DPU agents' inventory,
-// the DPUs' switches and the hosts' QEMU processes — read from the lab's own tools with the lab's manifest, so a leak
-// anywhere below Anvil shows.
+// the DPUs' switches (ports, NAT flows) and the hosts' QEMU processes — read from the lab's own tools with the lab's
+// manifest, so a leak anywhere below Anvil shows; and the provider network's namespace, where the spec stands outside
+// the VPCs to reach a floating IP.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -13,6 +14,7 @@ interface Manifest {
   pid: number;
   hosts: { name: string; agent_url: string | null; agent_token: string | null }[];
   storageEnv: Record<string, string>;
+  provider: { netns: string; cidr: string; gateway: string };
 }
 export const manifest = (): Manifest => JSON.parse(fs.readFileSync(path.join(labDir, "lab.json"), "utf8")) as Manifest;
 
@@ -54,13 +56,42 @@ export async function presentedFunctions(): Promise<string[]> {
 export function dpuSwitchPorts(): string[] {
   const out: string[] = [];
   const dpus = path.join(labDir, "run");
-  for (const ovs of findDirs(dpus, "ovs")) {
+  for (const ovs of dpuSwitches()) {
     const ports = execFileSync("ovs-vsctl", [`--db=unix:${path.join(ovs, "db.sock")}`, "list-ports", "br-int"], { encoding: "utf8" })
       .split("\n")
       .filter(Boolean);
     out.push(...ports.map((p) => `${path.relative(dpus, ovs)}: ${p}`));
   }
   return out;
+}
+
+/** Flows on the DPUs' integration bridges that NAT (a VPC router's provider side: SNAT or a floating IP). */
+export function dpuNatFlows(): string[] {
+  const dpus = path.join(labDir, "run");
+  return dpuSwitches().flatMap((ovs) =>
+    execFileSync("ovs-ofctl", ["-O", "OpenFlow13", "--no-stats", "dump-flows", `unix:${path.join(ovs, "br-int.mgmt")}`], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => /[(,]nat[(),]/.test(l))
+      .map((l) => `${path.relative(dpus, ovs)}: ${l.trim()}`),
+  );
+}
+
+/** An HTTP GET from the provider network's namespace (a machine outside the VPCs): the body, or "" when nothing answers in time. */
+export function fetchFromProvider(url: string, timeoutS = 3): string {
+  try {
+    return execFileSync("nsenter", [`--net=${manifest().provider.netns}`, "curl", "-sf", "-m", String(timeoutS), url], {
+      encoding: "utf8",
+      timeout: 10_000,
+    }).trim();
+  } catch {
+    return "";
+  }
+}
+
+/** The DPUs' switch folders (every OVS of the lab but the provider network's). */
+function dpuSwitches(): string[] {
+  const run = path.join(labDir, "run");
+  return findDirs(run, "ovs").filter((d) => !d.startsWith(path.join(run, "provider") + path.sep));
 }
 
 function findDirs(root: string, name: string, depth = 4): string[] {

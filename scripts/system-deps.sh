@@ -20,6 +20,8 @@ declare -A need=(
   [qemu-utils]=/usr/bin/qemu-img
   [qemu-block-extra]=/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so
   [mmdebstrap]=/usr/bin/mmdebstrap
+  # the floating IP bench's namespace guests (bench/fip-move.ts: checksum offload off on their veths)
+  [ethtool]=/usr/sbin/ethtool
   # the emulated DPUs' underlay check (sim/real/dpu.test.ts) and the IPv6 guests of agent/backends/linux-ipv6.test.ts
   [iputils-ping]=/usr/bin/ping
   # network namespaces and veth pairs for the OVS lab's guests (test/ovs-lab.ts, run as root)

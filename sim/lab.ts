@@ -620,6 +620,7 @@ async function runRealLabCli(argv: string[]): Promise<void> {
     `  Ceph mon           ${lab.ceph.monAddr} in netns ${lab.ceph.netns} (RBD pool ${lab.poolId})`,
     `  guest image        ${lab.guestImage.path} (${mib(lab.guestImage.sizeBytes)} raw)`,
     `  Redfish admin API  ${lab.redfish.adminUrl}`,
+    `  provider network   ${lab.provider.cidr} VLAN ${lab.provider.vlanId}, gateway ${lab.provider.gateway} (${lab.provider.gatewayMac}) in netns ${lab.provider.netns}; every DPU's uplink joins it`,
     ...lab.hosts.flatMap((h, i) => [
       `  ${h.name}  ${h.driver === "ipmi" ? "IPMI" : "BMC"} ${h.bmc_address}  user ${h.bmc_username} / ${h.driver === "ipmi" ? "(password in the manifest)" : h.bmc_password}  pool ${h.pool}  (QEMU pid ${machines[i]?.pid}, ${mib(qemuRss[i] ?? 0)} RSS, powered off${machines[i]?.via ?? ""})`,
       `    DPU BMC ${h.dpu_bmc_address}  agent ${h.agent_url}  token ${h.agent_token?.slice(0, 8)}… (full token in the manifest)  underlay 10.98.0.${i + 1}`,

@@ -6,17 +6,20 @@
 //
 // prepare() (before the workflow engine starts, so interrupted workflows recovered at start reach Ceph) points the
 // storage driver at a running lab's Ceph; start() starts the lab when none runs, enrolls its hosts (skipping those
-// enrolled before), inspects and provides them, and imports the lab's bootable Debian guest image as the public
-// image "debian-12".
+// enrolled before), inspects and provides them, imports the lab's bootable Debian guest image as the public image
+// "debian-12", and creates the provider network "lab-provider" matching the lab's (its CIDR, VLAN, gateway and
+// gateway MAC, as an operator does in networks-admin), so a tenant can set a VPC's external gateway and allocate
+// floating IPs that really answer there.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { getDb } from "@/db/client";
-import { nodes, pools } from "@/db/schema";
+import { nodes, pools, providerNetworks, users } from "@/db/schema";
 import { logger } from "@/server/lib/log";
 import { dataDir, derivedKey } from "@/server/lib/secrets";
 import type { LabHostRow } from "../lab";
+import type { ProviderNetworkInfo } from "./provider";
 
 /** What `npm run lab -- --real --manifest F` writes once everything is up. */
 export interface RealLabManifest {
@@ -26,6 +29,8 @@ export interface RealLabManifest {
   /** ANVIL_STORAGE=ceph and the ANVIL_CEPH_* settings of the lab's Ceph */
   storageEnv: Record<string, string>;
   guestImage: { path: string; sizeBytes: number };
+  /** the namespace with the provider gateway every DPU's uplink joins (absent in a lab an older Anvil started) */
+  provider?: ProviderNetworkInfo;
 }
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");
@@ -117,6 +122,32 @@ async function launch(hosts: number, ipmiHosts: number, port: number): Promise<R
   throw new Error(`the real lab was not up within ${START_TIMEOUT_MS / 60_000} minutes; see ${path.join(dir, "lab.log")}`);
 }
 
+export const LAB_PROVIDER_NETWORK = "lab-provider";
+
+/** The lab's provider network in Anvil, created once by the seeded operator admin (kept when it exists). */
+async function seedProviderNetwork(p: ProviderNetworkInfo): Promise<void> {
+  const db = getDb();
+  const [has] = await db.select({ id: providerNetworks.id }).from(providerNetworks).where(eq(providerNetworks.name, LAB_PROVIDER_NETWORK));
+  if (has) return;
+  const [u] = await db.select().from(users).where(eq(users.platformRole, "operator-admin")).orderBy(users.createdAt).limit(1);
+  if (!u) throw new Error("the real lab's provider network needs an operator admin to create it; the seed made none");
+  const { createCaller } = await import("@/server/api/root");
+  const caller = createCaller({
+    db,
+    principal: { userId: u.id, email: u.email, name: u.name, platformRole: u.platformRole, sessionId: null, tokenScope: null },
+    requestId: "real-lab",
+    headers: new Headers(),
+  });
+  await caller.networksAdmin.createProviderNetwork({
+    name: LAB_PROVIDER_NETWORK,
+    description: "The real lab's provider network: its gateway is a namespace every DPU's uplink reaches",
+    cidr: p.cidr,
+    vlanId: p.vlanId,
+    gateway: p.gateway,
+    gatewayMac: p.gatewayMac,
+  });
+}
+
 /** Stops the lab process group and waits (bounded) for it to finish its own cleanup. */
 export async function stopRealLab(pid: number, waitMs = 60_000): Promise<void> {
   try {
@@ -156,6 +187,7 @@ export async function startRealDevLab(opts: { hosts: number; ipmiHosts: number; 
   }
   const { seedDemoContent } = await import("../dev-lab");
   await seedDemoContent({ realImage: lab.guestImage });
+  if (lab.provider) await seedProviderNetwork(lab.provider);
   return {
     summary: `real lab (${adopted ? "adopted, pid" : "started, pid"} ${lab.pid}): ${lab.hosts.length} QEMU hosts (${lab.hosts.filter((h) => h.driver === "ipmi").length} behind ipmi_sim) with emulated DPUs on Ceph RBD, ${enrolled.nodeIds.size} enrolled just now, ready in ${Math.round((Date.now() - t0) / 1000)} s; manifest ${manifestPath()}`,
     close: () => stopRealLab(lab.pid, 8_000),

@@ -6,7 +6,9 @@
 //     reaches OVS and QEMU by unix sockets and runs `ip` in the namespaces through nsenter. It presents disks, the
 //     cidata seed and NICs by hot-plugging virtio devices into the host's QEMU (agent/backends/qemu-emulation.ts).
 // Underlay: br-phy may carry an address (the DPU's VTEP) and a veth end; linkDpus() joins two DPUs that way, so
-// VXLAN networks (--vxlan-local-ip) can span them. stop() ends everything by pid and removes the namespace.
+// VXLAN networks (--vxlan-local-ip) can span them. A DPU may also join the lab's provider network (provider.ts) with
+// an uplink port on br-int, the agent's --uplink, where its routers' floating IPs and SNAT addresses are reached.
+// stop() ends everything by pid and removes the namespace (and so the uplink's veth pair).
 // Needs root (namespaces), openvswitch-switch, iproute2 and util-linux (nsenter, unshare).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -34,6 +36,11 @@ export interface StartDpuOptions {
   idPrefix?: string;
   /** ceph.conf for librbd inside QEMU (optional). */
   cephConf?: string;
+  /**
+   * A provider network to join (provider.ts): a veth pair, end "uplink" on br-int (the agent's --uplink, carrying only
+   * the provider VLAN), end `peer` (at most 15 characters) in the provider's namespace, where `attach` plugs it in.
+   */
+  uplink?: { netns: string; peer: string; vlanId: number; attach(peer: string): Promise<void> };
 }
 
 export interface EmulatedDpu {
@@ -122,14 +129,65 @@ export async function removeNetns(file: string): Promise<void> {
   rmSync(file, { force: true });
 }
 
+const ovsEnvOf = (ovs: string) => ({ OVS_RUNDIR: ovs, OVS_DBDIR: ovs, OVS_LOGDIR: ovs, OVS_SYSCONFDIR: ovs });
+
+/** ovs-vsctl against the switch whose files are under `ovs`. */
+export const vsctlOf =
+  (ovs: string) =>
+  (...args: string[]): Promise<string> =>
+    sh(["ovs-vsctl", `--db=unix:${join(ovs, "db.sock")}`, "--timeout=20", ...args], ovsEnvOf(ovs));
+
+/** Starts a userspace Open vSwitch (ovsdb-server + ovs-vswitchd, no kernel module) inside `netns`, its files under `ovs`. */
+export async function startOvs(netns: string, ovs: string): Promise<void> {
+  const ovsEnv = ovsEnvOf(ovs);
+  const inNs = (args: string[]) => sh(["nsenter", `--net=${netns}`, ...args], ovsEnv);
+  mkdirSync(ovs, { recursive: true });
+  await sh(["ovsdb-tool", "create", join(ovs, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"], ovsEnv).catch(async (err: Error) => {
+    if (!/exists/i.test(err.message)) throw err;
+  });
+  await inNs([
+    "ovsdb-server",
+    join(ovs, "conf.db"),
+    `--remote=punix:${join(ovs, "db.sock")}`,
+    `--pidfile=${join(ovs, "ovsdb-server.pid")}`,
+    `--unixctl=${join(ovs, "ovsdb-server.ctl")}`,
+    `--log-file=${join(ovs, "ovsdb-server.log")}`,
+    "--detach",
+  ]);
+  await vsctlOf(ovs)("--no-wait", "init");
+  await inNs([
+    "ovs-vswitchd",
+    `unix:${join(ovs, "db.sock")}`,
+    `--pidfile=${join(ovs, "ovs-vswitchd.pid")}`,
+    `--unixctl=${join(ovs, "ovs-vswitchd.ctl")}`,
+    `--log-file=${join(ovs, "ovs-vswitchd.log")}`,
+    "--detach",
+  ]);
+}
+
+/** Stops the switch startOvs started under `ovs` (politely, then by pid); fine when it is not running. */
+export async function stopOvs(ovs: string): Promise<void> {
+  const ovsEnv = ovsEnvOf(ovs);
+  for (const [ctl, args] of [
+    ["ovs-vswitchd.ctl", ["exit", "--cleanup"]],
+    ["ovsdb-server.ctl", ["exit"]],
+  ] as const) {
+    if (existsSync(join(ovs, ctl))) await sh(["ovs-appctl", "-t", join(ovs, ctl), ...args], ovsEnv).catch(() => undefined);
+  }
+  for (const name of ["ovs-vswitchd", "ovsdb-server"]) {
+    const pidFile = join(ovs, `${name}.pid`);
+    if (existsSync(pidFile)) await killPid(Number(readFileSync(pidFile, "utf8").trim()));
+  }
+}
+
 export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
   const dir = resolve(opts.dir);
   const netns = join(dir, "netns");
   const ovs = join(dir, "ovs");
   const stateDir = join(dir, "agent");
-  const ovsEnv = { OVS_RUNDIR: ovs, OVS_DBDIR: ovs, OVS_LOGDIR: ovs, OVS_SYSCONFDIR: ovs };
+  const ovsEnv = ovsEnvOf(ovs);
   const inNs = (args: string[]) => sh(["nsenter", `--net=${netns}`, ...args], ovsEnv);
-  const vsctl = (...args: string[]) => sh(["ovs-vsctl", `--db=unix:${join(ovs, "db.sock")}`, "--timeout=20", ...args], ovsEnv);
+  const vsctl = vsctlOf(ovs);
   let agent: ChildProcess | undefined;
   let url = "";
 
@@ -140,16 +198,7 @@ export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
   };
   const stop = async () => {
     await stopAgent();
-    for (const [ctl, args] of [
-      ["ovs-vswitchd.ctl", ["exit", "--cleanup"]],
-      ["ovsdb-server.ctl", ["exit"]],
-    ] as const) {
-      if (existsSync(join(ovs, ctl))) await sh(["ovs-appctl", "-t", join(ovs, ctl), ...args], ovsEnv).catch(() => undefined);
-    }
-    for (const name of ["ovs-vswitchd", "ovsdb-server"]) {
-      const pidFile = join(ovs, `${name}.pid`);
-      if (existsSync(pidFile)) await killPid(Number(readFileSync(pidFile, "utf8").trim()));
-    }
+    await stopOvs(ovs);
     await removeNetns(netns);
   };
 
@@ -180,6 +229,7 @@ export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
       ...(opts.underlayAddress ? ["--vxlan-local-ip", opts.underlayAddress.split("/")[0]!] : []),
       ...(opts.idPrefix ? ["--id-prefix", opts.idPrefix] : []),
       ...(opts.cephConf ? ["--ceph-conf", opts.cephConf] : []),
+      ...(opts.uplink ? ["--uplink", "uplink"] : []),
     ];
     const child = spawn(process.execPath, args, {
       cwd: REPO,
@@ -214,34 +264,15 @@ export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
 
   try {
     if (existsSync(netns) || existsSync(join(ovs, "ovs-vswitchd.pid"))) await stop();
-    mkdirSync(ovs, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     await createNetns(netns);
-    await sh(["ovsdb-tool", "create", join(ovs, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"], ovsEnv).catch(async (err: Error) => {
-      if (!/exists/i.test(err.message)) throw err;
-    });
-    await inNs([
-      "ovsdb-server",
-      join(ovs, "conf.db"),
-      `--remote=punix:${join(ovs, "db.sock")}`,
-      `--pidfile=${join(ovs, "ovsdb-server.pid")}`,
-      `--unixctl=${join(ovs, "ovsdb-server.ctl")}`,
-      `--log-file=${join(ovs, "ovsdb-server.log")}`,
-      "--detach",
-    ]);
-    await vsctl("--no-wait", "init");
-    await inNs([
-      "ovs-vswitchd",
-      `unix:${join(ovs, "db.sock")}`,
-      `--pidfile=${join(ovs, "ovs-vswitchd.pid")}`,
-      `--unixctl=${join(ovs, "ovs-vswitchd.ctl")}`,
-      `--log-file=${join(ovs, "ovs-vswitchd.log")}`,
-      "--detach",
-    ]);
+    await startOvs(netns, ovs);
     for (const br of ["br-int", "br-phy"]) await vsctl("--may-exist", "add-br", br, "--", "set", "Bridge", br, "datapath_type=netdev");
     if (opts.underlayPort) {
       await inNs(["ip", "link", "set", "dev", opts.underlayPort, "up"]);
       await vsctl("--may-exist", "add-port", "br-phy", opts.underlayPort);
     }
+    if (opts.uplink) await joinProvider(netns, opts.uplink, vsctl);
     if (opts.underlayAddress) {
       await inNs(["ip", "addr", "replace", opts.underlayAddress, "dev", "br-phy"]);
       await inNs(["ip", "link", "set", "dev", "br-phy", "up"]);
@@ -272,6 +303,18 @@ export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
       return url;
     },
   };
+}
+
+/**
+ * The DPU's uplink to a provider network. On br-int it is a trunk of the provider VLAN only: NORMAL never floods the
+ * local VLANs of the DPU's networks out to the provider segment (where the other DPUs' uplinks would take them back
+ * in, around the VXLAN tunnels).
+ */
+export async function joinProvider(netns: string, up: NonNullable<StartDpuOptions["uplink"]>, vsctl: (...args: string[]) => Promise<string>): Promise<void> {
+  await sh(["nsenter", `--net=${netns}`, "ip", "link", "add", "uplink", "type", "veth", "peer", "name", up.peer, "netns", up.netns]);
+  await up.attach(up.peer);
+  await sh(["nsenter", `--net=${netns}`, "ip", "link", "set", "uplink", "up"]);
+  await vsctl("--may-exist", "add-port", "br-int", "uplink", "--", "set", "Port", "uplink", `trunks=${up.vlanId}`);
 }
 
 /** Joins two DPUs' underlays with a veth pair (MTU 9000), one end on each br-phy. Names are at most 15 characters. */

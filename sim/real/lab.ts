@@ -14,6 +14,9 @@
 // Underlay: DPU i carries 10.98.0.<i+1>/24 on its br-phy. Two DPUs are joined by one veth pair (linkDpus); more
 // form a chain (DPU i-1 ↔ DPU i): every br-phy is an OVS bridge with the NORMAL action, so the chain is one L2
 // segment and any two VTEPs reach each other through the DPUs between them (no extra namespace to clean up).
+// Provider network (provider.ts): its own namespace and switch with the provider gateway (203.0.113.1/24 on VLAN
+// 300); every DPU joins it with an uplink port (veth), the agent's --uplink, so floating IPs and SNAT work end to end
+// and a command run in that namespace is a machine outside the VPCs reaching a floating IP.
 // close() stops everything it started, in reverse order and by pid, also after a partial start failure.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -25,6 +28,7 @@ import { type CephLab, startCeph } from "./ceph";
 import { type EmulatedDpu, linkDpus, startDpu } from "./dpu";
 import { ensureGuestImage } from "./guest-image";
 import { type IpmiHost, startIpmiHost } from "./ipmi-host";
+import { type ProviderNetwork, type ProviderNetworkInfo, startProviderNetwork } from "./provider";
 import { qemuSystemBackend } from "./qemu-backend";
 import { QemuHost } from "./qemu-host";
 
@@ -61,6 +65,8 @@ export interface RealLabManifest {
   storageEnv: Record<string, string>;
   guestImage: { path: string; sizeBytes: number; format: "raw" };
   ceph: { monAddr: string; netns: string; conf: string };
+  /** The provider network every DPU's uplink joins (for Anvil's provider network and for commands run "outside"). */
+  provider: ProviderNetworkInfo;
   hosts: LabHostRow[];
 }
 
@@ -72,6 +78,7 @@ export interface RealLab {
   guestImage: { path: string; sizeBytes: number; format: "raw" };
   redfish: RedfishSim;
   ceph: CephLab;
+  provider: ProviderNetwork;
   dpus: EmulatedDpu[];
   /** The Redfish hosts' machines (hosts[0..]). */
   qemuHosts: QemuHost[];
@@ -145,7 +152,11 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     if (!opts.quiet) process.stderr.write(`real lab: ${m} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   };
 
-  const started: { ceph?: CephLab; hosts: QemuHost[]; ipmi: IpmiHost[]; dpus: EmulatedDpu[]; redfish?: RedfishSim } = { hosts: [], ipmi: [], dpus: [] };
+  const started: { ceph?: CephLab; provider?: ProviderNetwork; hosts: QemuHost[]; ipmi: IpmiHost[]; dpus: EmulatedDpu[]; redfish?: RedfishSim } = {
+    hosts: [],
+    ipmi: [],
+    dpus: [],
+  };
   const closeAll = async () => {
     const errors: unknown[] = [];
     const attempt = async (p: Promise<unknown> | undefined) => {
@@ -157,8 +168,11 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     };
     await attempt(started.redfish?.close());
     started.redfish = undefined;
-    // DPUs first (the agent's taps live in their namespaces), then QEMU (it holds Ceph's netns), then Ceph.
+    // DPUs first (the agent's taps live in their namespaces; their uplinks go with them), then the provider network,
+    // then QEMU (it holds Ceph's netns), then Ceph.
     await Promise.all(started.dpus.splice(0).map((d) => attempt(d.stop())));
+    await attempt(started.provider?.stop());
+    started.provider = undefined;
     await Promise.all([...started.hosts.splice(0), ...started.ipmi.splice(0)].map((h) => attempt(h?.stop())));
     await attempt(started.ceph?.stop());
     started.ceph = undefined;
@@ -212,7 +226,9 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
     const machines: { dpuQmpSocket: string; rootPorts: string[] }[] = [...started.hosts, ...started.ipmi];
     progress(`${n} QEMU host(s) behind Redfish, ${m} behind ipmi_sim up, powered off (${started.hosts[0]?.accel ?? started.ipmi[0]?.accel})`);
 
-    // DPUs, one per host, each with its own netns + OVS + agent on 127.0.0.1.
+    const provider = await startProviderNetwork({ dir: path.join(dir, "provider") });
+    started.provider = provider;
+    // DPUs, one per host, each with its own netns + OVS + agent on 127.0.0.1, each with an uplink to the provider.
     const tokens = ids.map((id) => opts.agentToken?.(`${id}-dpu`) ?? randomBytes(32).toString("hex"));
     await Promise.all(
       ids.map(async (_id, i) => {
@@ -224,13 +240,16 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
           qemuNetns: ceph.netns,
           token: tokens[i]!,
           underlayAddress: `10.98.0.${i + 1}/24`,
+          uplink: { netns: provider.netns, peer: `pu${i + 1}`, vlanId: provider.vlanId, attach: provider.attach },
           ...(opts.portBase ? { port: opts.portBase + 100 + i } : {}),
         });
         started.dpus[i] = d;
       }),
     );
     for (let i = 1; i < ids.length; i++) await linkDpus(started.dpus[i - 1]!, started.dpus[i]!, [`ul${i}a`, `ul${i}b`]);
-    progress(`${ids.length} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${ids.length > 2 ? " (chain)" : ""}`);
+    progress(
+      `${ids.length} DPU(s) up (agents ${started.dpus.map((d) => d.url).join(", ")}), underlay 10.98.0.0/24${ids.length > 2 ? " (chain)" : ""}, provider ${provider.cidr} VLAN ${provider.vlanId}`,
+    );
 
     const hosts = started.hosts;
     const redfish = await startRedfishSim({
@@ -283,6 +302,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
       guestImage,
       redfish,
       ceph,
+      provider,
       dpus: [...started.dpus],
       qemuHosts: [...started.hosts],
       ipmiHosts: [...started.ipmi],
@@ -293,6 +313,7 @@ export async function startRealLab(opts: RealLabOptions): Promise<RealLab> {
         storageEnv,
         guestImage,
         ceph: { monAddr: ceph.monAddr, netns: ceph.netns, conf: ceph.conf },
+        provider: { netns: provider.netns, cidr: provider.cidr, gateway: provider.gateway, gatewayMac: provider.gatewayMac, vlanId: provider.vlanId },
         hosts: rows,
       }),
       close: () => {
