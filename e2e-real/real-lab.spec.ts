@@ -221,10 +221,11 @@ test("the backup boots a second instance; the BFF is killed mid-create and its r
   await page.goto(instanceUrl);
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: BOOT_MS });
   await expect(latestOp(page)).toContainText("succeeded");
+  // Read on the instance's page, before the console replaces it.
+  const address = (await page.getByTestId("instance-address").textContent())!.trim();
   await consoleShell(page, name);
   // The guest came from the backup of the first one: its hostname is its own, the key still there.
   await run(page, `echo "H=$(hostname) K=$(grep -c real-${suffix}@e2e ~/.ssh/authorized_keys)"`, new RegExp(`H=${name} K=1`));
-  const address = (await page.getByTestId("instance-address").textContent())!.trim();
 
   await overlayAndLiveRules(page, name, instanceUrl);
   await floatingIpMove(page, { name, url: instanceUrl });
