@@ -303,6 +303,43 @@ describe("SNAT and floating IPs on Open vSwitch", () => {
     expect((await lab.trace(fromProvider(up, "tcp", IP.fip, 50002, 22), ["trk,new", "trk,new"])).out).toEqual([dp[port.a!]]);
   });
 
+  it("announces a provider address it takes over with one gratuitous ARP on the provider VLAN, and none it already held", async () => {
+    const file = join(lab.dir, "garp.pcap");
+    await lab.must("ovs-vsctl", ["set", "Interface", "uplink", `options:tx_pcap=${file}`]);
+    const arps = async () => {
+      const buf = await readFile(file).catch(() => Buffer.alloc(0));
+      const out: { dst: string; src: string; vlan: number; op: number; sha: string; spa: string; tpa: string }[] = [];
+      const mac = (o: number) => [...buf.subarray(o, o + 6)].map((b) => b.toString(16).padStart(2, "0")).join(":");
+      const ip = (o: number) => [...buf.subarray(o, o + 4)].join(".");
+      for (let o = 24; o + 16 <= buf.length; ) {
+        const len = buf.readUInt32LE(o + 8);
+        const p = o + 16;
+        if (buf.readUInt16BE(p + 12) === 0x8100 && buf.readUInt16BE(p + 16) === 0x0806) {
+          const a = p + 18;
+          out.push({
+            dst: mac(p),
+            src: mac(p + 6),
+            vlan: buf.readUInt16BE(p + 14) & 0xfff,
+            op: buf.readUInt16BE(a + 6),
+            sha: mac(a + 8),
+            spa: ip(a + 14),
+            tpa: ip(a + 24),
+          });
+        }
+        o = p + len;
+      }
+      return out;
+    };
+    const taken = "203.0.113.11";
+    const more = { ...router, external: { ...external, floatingIps: [...external.floatingIps, { ip: taken, fixedIp: IP.b }] } };
+    expect((await putOverlay(more)).status).toBe(200);
+    await expect.poll(arps).toEqual([{ dst: "ff:ff:ff:ff:ff:ff", src: EXT, vlan: VLAN, op: 1, sha: EXT, spa: taken, tpa: taken }]);
+    // Back to the floating IP and SNAT address it held all along: nothing more to announce.
+    expect((await putOverlay()).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await arps()).toHaveLength(1);
+  });
+
   it("moves a live connection with its floating IP: its bindings are flushed, so its next packet reaches the new address", async () => {
     const pcap = (p: string) => join(lab.dir, `move-${p}.pcap`);
     for (const p of [port.a!, port.b!]) await lab.must("ovs-vsctl", ["set", "Interface", p, `options:tx_pcap=${pcap(p)}`]);

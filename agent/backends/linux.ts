@@ -12,7 +12,19 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendError, conflict } from "../errors";
 import type { CidataSpec, DiskSpec, ExternalSpec, NicSpec, OverlaySpec } from "../schemas";
-import { allAgentCookies, arpResponderFlows, baseFlows, cookieMatch, natFlows, ndFlows, networkKey, nicFlows, overlayCookie, routerFlows } from "./ovs-flows";
+import {
+  allAgentCookies,
+  arpResponderFlows,
+  baseFlows,
+  cookieMatch,
+  gratuitousArp,
+  natFlows,
+  ndFlows,
+  networkKey,
+  nicFlows,
+  overlayCookie,
+  routerFlows,
+} from "./ovs-flows";
 import { createSpdkEmulation, type DeviceEmulation, type EmulationJournal } from "./device-emulation";
 import { createQemuEmulation, type QemuEmulationOptions } from "./qemu-emulation";
 import type { AgentBackend, CidataAttachment, CidataFiles, DiskAttachment, NicAttachment, PcieFunction } from "./types";
@@ -173,6 +185,22 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       // source, reply destination); that address's SNATed connections stay.
       await run("ovs-ofctl", ["ct-flush", bridge, `zone=${zone}`, `ct_nw_dst=${f.ip}`], { env });
       await run("ovs-ofctl", ["ct-flush", bridge, `zone=${zone}`, `ct_nw_src=${f.fixedIp}`, `ct_nw_dst=${f.ip}`], { env });
+    }
+  };
+  /**
+   * Announces, out of the uplink, the provider addresses `after` holds that `before` did not (a floating IP moved here
+   * from another DPU, a new SNAT address, a new provider MAC): one gratuitous ARP each. Best effort: a provider
+   * segment that misses it still learns by ARP, only later.
+   */
+  const announce = async (before: ExternalSpec | undefined, after: ExternalSpec | undefined) => {
+    if (!after || uplinkOfport === undefined) return;
+    const had = new Set(before && before.mac === after.mac && before.vlanId === after.vlanId ? [...before.floatingIps.map((f) => f.ip), before.snatIp] : []);
+    for (const ip of [...after.floatingIps.map((f) => f.ip), after.snatIp]) {
+      if (!ip || had.has(ip)) continue;
+      const packet = gratuitousArp(after.mac, ip, after.vlanId);
+      await run("ovs-ofctl", ["-O", "OpenFlow13", "packet-out", bridge, `in_port=controller packet=${packet} actions=output:${uplinkOfport}`], { env }).catch(
+        () => undefined,
+      );
     }
   };
   const vniTag = (vni: number) => Object.values(journal.nics).find((n) => n.vni === vni)?.tag;
@@ -412,6 +440,7 @@ export async function createLinuxBackend(opts: LinuxBackendOptions): Promise<Age
       // the next PUT of the same spec): every connection of a floating IP that moved or went, so the next packet of
       // the same connection meets the new mapping instead of the old binding; the whole zone when NAT goes away.
       await flushNat(journal.natZones[vni], journal.overlays[vni]?.router?.external, zone === undefined ? undefined : external);
+      await announce(journal.overlays[vni]?.router?.external, zone === undefined ? undefined : external);
       journal.overlays[vni] = spec;
       if (zone !== undefined) journal.natZones[vni] = zone;
       else delete journal.natZones[vni];

@@ -249,6 +249,22 @@ export interface NatPlacement {
 }
 
 /**
+ * A gratuitous ARP (a request whose sender and target are `ip`, from `mac`, to broadcast; 802.1Q-tagged when `vlanId`
+ * is set), as hex for `ovs-ofctl packet-out`: how a DPU that takes over a provider address (a floating IP moved here
+ * from another DPU) makes the provider segment's switches and gateway send to it at once, instead of to the former
+ * DPU until their ARP entries expire (tens of seconds on Linux, often minutes on routers).
+ */
+export function gratuitousArp(mac: string, ip: string, vlanId?: number): string {
+  const m = mac.toLowerCase().split(":").join("");
+  const a = ip
+    .split(".")
+    .map((o) => Number(o).toString(16).padStart(2, "0"))
+    .join("");
+  const tag = vlanId ? `8100${vlanId.toString(16).padStart(4, "0")}` : "";
+  return `ffffffffffff${m}${tag}0806` + `0001080006040001${m}${a}000000000000${a}`;
+}
+
+/**
  * The router's provider side (router.external) of one VNI, same cookie as routerFlows (see the header): SNAT and
  * floating IPs by conntrack NAT in `at.zone`, out of and in from `at.uplinkOfport`. Empty when there is no external.
  */
