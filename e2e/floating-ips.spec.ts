@@ -130,4 +130,18 @@ test("an operator readies a provider network; a tenant allocates, attaches, move
   await release.getByRole("button", { name: "Release" }).click();
   await expect(toast(page, `Floating IP ${fip} released.`)).toBeVisible();
   await expect(row).toHaveCount(0);
+
+  // Leave the lab's hosts and the tenant's volume quota free for the other specs (storage.spec counts on it).
+  for (const [i, url] of urls.entries()) {
+    await page.goto(url!);
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await page
+      .getByRole("dialog", { name: `Delete instance ${servers[i]}?` })
+      .getByRole("button", { name: "Delete instance" })
+      .click();
+    await expect(page).toHaveURL(/\/t\/acme\/instances$/);
+  }
+  await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name: new RegExp(`^f[ab]-${suffix}$`) })).toHaveCount(0, {
+    timeout: 60_000,
+  });
 });
