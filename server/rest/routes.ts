@@ -116,11 +116,31 @@ add("post", `${T}/subnets`, "subnets.create", "createSubnet", "Create a subnet i
 add("get", `${T}/subnets/{id}`, "subnets.get", "getSubnet", "Get a subnet", S.subnet);
 add("patch", `${T}/subnets/{id}`, "subnets.update", "updateSubnet", "Change a subnet's name, DNS servers, reserved ranges or IPv6 range", S.subnet);
 add("delete", `${T}/subnets/{id}`, "subnets.delete", "deleteSubnet", "Delete an empty subnet", S.deleted);
+add(
+  "post",
+  `${T}/vpcs/{id}/external-gateway`,
+  "vpcs.setExternalGateway",
+  "setVpcExternalGateway",
+  "Set or clear the VPC's provider network (SNAT, floating IPs)",
+  S.vpcExternalGateway,
+);
 add("get", `${T}/ports`, "ports.list", "listPorts", "List ports (MAC + address)", S.pageOf(S.port));
 add("post", `${T}/ports`, "ports.create", "createPort", "Create a port on a subnet", S.port, { idempotent: true });
 add("get", `${T}/ports/{id}`, "ports.get", "getPort", "Get a port", S.port);
 add("patch", `${T}/ports/{id}`, "ports.update", "updatePort", "Change a port's name or security groups", S.port);
 add("delete", `${T}/ports/{id}`, "ports.delete", "deletePort", "Delete a port", S.deleted);
+add("get", `${T}/floating-ips`, "floatingIps.list", "listFloatingIps", "List floating IPs (filter by instance or port)", S.pageOf(S.floatingIp));
+add("get", `${T}/floating-ip-networks`, "floatingIps.networks", "listFloatingIpNetworks", "Provider networks to allocate from", S.floatingIpNetworks, {
+  tag: "floatingIps",
+});
+add("post", `${T}/floating-ips`, "floatingIps.allocate", "allocateFloatingIp", "Allocate a floating IP from a provider network", S.floatingIp, {
+  idempotent: true,
+});
+add("get", `${T}/floating-ips/{id}`, "floatingIps.get", "getFloatingIp", "Get a floating IP", S.floatingIp);
+add("post", `${T}/floating-ips/{id}/attach`, "floatingIps.attach", "attachFloatingIp", "Attach a floating IP to an instance NIC (portId)", S.floatingIpChange);
+add("post", `${T}/floating-ips/{id}/move`, "floatingIps.move", "moveFloatingIp", "Move an attached floating IP to another NIC in one step", S.floatingIpChange);
+add("post", `${T}/floating-ips/{id}/detach`, "floatingIps.detach", "detachFloatingIp", "Detach a floating IP (it stays allocated)", S.floatingIpChange);
+add("delete", `${T}/floating-ips/{id}`, "floatingIps.release", "releaseFloatingIp", "Release a floating IP (detaching it first)", S.deleted);
 add("get", `${T}/security-groups`, "securityGroups.list", "listSecurityGroups", "List security groups", S.pageOf(S.securityGroup));
 add("post", `${T}/security-groups`, "securityGroups.create", "createSecurityGroup", "Create a security group in a VPC", S.securityGroup, { idempotent: true });
 add("get", `${T}/security-groups/{id}`, "securityGroups.get", "getSecurityGroup", "Get a security group with its rules", S.securityGroupDetail);

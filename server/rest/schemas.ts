@@ -199,6 +199,35 @@ export const flavors = z
     }),
   )
   .meta({ id: "FlavorList" });
+/** A floating IP: an address of a provider network, attached 1:1 to an instance NIC's IPv4 address or free. */
+export const floatingIp = z
+  .looseObject({
+    id,
+    address: z.string(),
+    providerNetworkId: id,
+    providerNetworkName: z.string(),
+    portId: id.nullable().optional(),
+    portName: nullableText.optional(),
+    fixedIp: nullableText.optional(),
+    instanceId: id.nullable().optional(),
+    instanceName: nullableText.optional(),
+    onDpu: z
+      .looseObject({ state: z.enum(["applied", "pending", "failed"]), error: nullableText, dpuName: z.string() })
+      .nullable()
+      .optional()
+      .describe("Where the NAT stands on the DPU of the attached NIC; null when not attached"),
+    createdAt: when.optional(),
+  })
+  .meta({ id: "FloatingIp" });
+export const floatingIpChange = z
+  .looseObject({ id, address: z.string(), portId: id.optional(), fixedIp: nullableText.optional(), instanceName: nullableText.optional() })
+  .meta({ id: "FloatingIpChange", description: "The floating IP after an attach, move or detach (the DPUs follow within seconds)" });
+export const floatingIpNetworks = z
+  .array(z.looseObject({ id, name: z.string(), cidr: z.string(), free: z.number().int() }))
+  .meta({ id: "FloatingIpNetworkList", description: "Provider networks a tenant can allocate from, with free addresses" });
+export const vpcExternalGateway = z
+  .looseObject({ id, externalNetworkId: id.nullable() })
+  .meta({ id: "VpcExternalGateway", description: "The VPC's provider network for SNAT and floating IPs; null: none" });
 export const deleted = z.looseObject({}).meta({ id: "Deleted" });
 
 /** RFC 9457 problem details: every error the API answers. */

@@ -78,6 +78,34 @@ export interface paths {
     /** Pools offered as flavours, with free hosts */
     get: operations["listFlavors"];
   };
+  "/tenants/{tenant}/floating-ip-networks": {
+    /** Provider networks to allocate from */
+    get: operations["listFloatingIpNetworks"];
+  };
+  "/tenants/{tenant}/floating-ips": {
+    /** List floating IPs (filter by instance or port) */
+    get: operations["listFloatingIps"];
+    /** Allocate a floating IP from a provider network */
+    post: operations["allocateFloatingIp"];
+  };
+  "/tenants/{tenant}/floating-ips/{id}": {
+    /** Get a floating IP */
+    get: operations["getFloatingIp"];
+    /** Release a floating IP (detaching it first) */
+    delete: operations["releaseFloatingIp"];
+  };
+  "/tenants/{tenant}/floating-ips/{id}/attach": {
+    /** Attach a floating IP to an instance NIC (portId) */
+    post: operations["attachFloatingIp"];
+  };
+  "/tenants/{tenant}/floating-ips/{id}/detach": {
+    /** Detach a floating IP (it stays allocated) */
+    post: operations["detachFloatingIp"];
+  };
+  "/tenants/{tenant}/floating-ips/{id}/move": {
+    /** Move an attached floating IP to another NIC in one step */
+    post: operations["moveFloatingIp"];
+  };
   "/tenants/{tenant}/images": {
     /** Images this tenant can boot (public and its own) */
     get: operations["listImages"];
@@ -250,6 +278,10 @@ export interface paths {
     /** Rename or describe a VPC */
     patch: operations["updateVpc"];
   };
+  "/tenants/{tenant}/vpcs/{id}/external-gateway": {
+    /** Set or clear the VPC's provider network (SNAT, floating IPs) */
+    post: operations["setVpcExternalGateway"];
+  };
   "/users": {
     /** List users */
     get: operations["listUsers"];
@@ -295,6 +327,55 @@ export interface components {
         total: number;
         [key: string]: unknown;
       }[];
+    FloatingIp: {
+      address: string;
+      /** Format: date-time */
+      createdAt?: string;
+      fixedIp?: string | null;
+      /** Format: uuid */
+      id: string;
+      instanceId?: string | null;
+      instanceName?: string | null;
+      /** @description Where the NAT stands on the DPU of the attached NIC; null when not attached */
+      onDpu?: ({
+        dpuName: string;
+        error: string | null;
+        /** @enum {string} */
+        state: "applied" | "pending" | "failed";
+        [key: string]: unknown;
+      }) | null;
+      portId?: string | null;
+      portName?: string | null;
+      /** Format: uuid */
+      providerNetworkId: string;
+      providerNetworkName: string;
+      [key: string]: unknown;
+    };
+    /** @description The floating IP after an attach, move or detach (the DPUs follow within seconds) */
+    FloatingIpChange: {
+      address: string;
+      fixedIp?: string | null;
+      /** Format: uuid */
+      id: string;
+      instanceName?: string | null;
+      /** Format: uuid */
+      portId?: string;
+      [key: string]: unknown;
+    };
+    /** @description Provider networks a tenant can allocate from, with free addresses */
+    FloatingIpNetworkList: {
+        cidr: string;
+        free: number;
+        /** Format: uuid */
+        id: string;
+        name: string;
+        [key: string]: unknown;
+      }[];
+    /** @description One page; pass nextCursor as cursor for the next page */
+    FloatingIpPage: {
+      items: components["schemas"]["FloatingIp"][];
+      nextCursor: string | null;
+    };
     Image: {
       /** Format: date-time */
       createdAt: string;
@@ -683,6 +764,13 @@ export interface components {
       /** Format: uuid */
       id: string;
       name: string;
+      [key: string]: unknown;
+    };
+    /** @description The VPC's provider network for SNAT and floating IPs; null: none */
+    VpcExternalGateway: {
+      externalNetworkId: string | null;
+      /** Format: uuid */
+      id: string;
       [key: string]: unknown;
     };
     /** @description One page; pass nextCursor as cursor for the next page */
@@ -2237,6 +2325,607 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["FlavorList"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Provider networks to allocate from */
+  listFloatingIpNetworks: {
+    parameters: {
+      path: {
+        tenant: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["FloatingIpNetworkList"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** List floating IPs (filter by instance or port) */
+  listFloatingIps: {
+    parameters: {
+      query?: {
+        cursor?: string | null;
+        limit?: number;
+        dir?: "asc" | "desc";
+        q?: string;
+        portId?: string;
+        instanceId?: string;
+      };
+      path: {
+        tenant: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["FloatingIpPage"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Allocate a floating IP from a provider network */
+  allocateFloatingIp: {
+    parameters: {
+      header?: {
+        /** @description Any unique string (e.g. a UUID). Retrying with the same key within 24 h returns the first response instead of acting twice. */
+        "Idempotency-Key"?: string;
+      };
+      path: {
+        tenant: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          providerNetworkId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        content: {
+          "application/json": components["schemas"]["FloatingIp"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Get a floating IP */
+  getFloatingIp: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["FloatingIp"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Release a floating IP (detaching it first) */
+  releaseFloatingIp: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Deleted"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Attach a floating IP to an instance NIC (portId) */
+  attachFloatingIp: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          portId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["FloatingIpChange"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Detach a floating IP (it stays allocated) */
+  detachFloatingIp: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["FloatingIpChange"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Move an attached floating IP to another NIC in one step */
+  moveFloatingIp: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          portId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["FloatingIpChange"];
         };
       };
       /** @description Bad input (the fields are named) */
@@ -6359,6 +7048,84 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Vpc"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Set or clear the VPC's provider network (SNAT, floating IPs) */
+  setVpcExternalGateway: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          providerNetworkId: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["VpcExternalGateway"];
         };
       };
       /** @description Bad input (the fields are named) */
