@@ -18,7 +18,7 @@ function seed(ethernet: Record<string, unknown>) {
 }
 
 describe("portableNetworkConfig", () => {
-  it("writes an IPv4 default as 0.0.0.0/0 and an IPv6 default as gateway6, leaving other routes alone", () => {
+  it("writes a bare IPv4 default as gateway4 and an IPv6 default as gateway6, leaving other routes alone", () => {
     const out = portableNetworkConfig({
       network: {
         version: 2,
@@ -37,13 +37,11 @@ describe("portableNetworkConfig", () => {
     });
     expect(out.network.ethernets?.eth0).toEqual({
       addresses: ["10.0.0.5/24", "fd00::5/64"],
-      routes: [
-        { to: "0.0.0.0/0", via: "10.0.0.1" },
-        { to: "192.168.0.0/16", via: "10.0.0.254", metric: 50 },
-      ],
+      routes: [{ to: "192.168.0.0/16", via: "10.0.0.254", metric: 50 }],
+      gateway4: "10.0.0.1",
       gateway6: "fd00::1",
     });
-    // A metric cannot ride on gateway6: kept as a route (netplan and NetworkManager honour it).
+    // A metric cannot ride on a gateway: kept as a route (netplan and NetworkManager honour it).
     expect(out.network.vlans?.v10.routes).toEqual([{ to: "::/0", via: "fd10::1", metric: 10 }]);
   });
 

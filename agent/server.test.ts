@@ -221,7 +221,7 @@ describe("cidata", () => {
     expect(bytes.subarray(0x8028, 0x802e).toString("ascii")).toBe("cidata");
     expect(bytes.includes(Buffer.from("hostname: web-1"))).toBe(true);
     expect(bytes.includes(Buffer.from('instance-id: "i-123"'))).toBe(true);
-    expect(bytes.includes(Buffer.from('via: "10.0.0.1"'))).toBe(true);
+    expect(bytes.includes(Buffer.from('gateway4: "10.0.0.1"'))).toBe(true);
     // Same resource, same bytes (dates come from the resource, not the clock).
     const again = Buffer.from(await (await a.call("GET", "/v1/cidata/seed/image")).res.arrayBuffer());
     expect(again.equals(bytes)).toBe(true);

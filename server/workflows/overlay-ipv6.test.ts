@@ -129,7 +129,7 @@ describe("overlay specs of a dual-stack VPC", () => {
     // As the agent takes it (PUT /v1/cidata parses the same schema).
     const eth0 = CidataSpecSchema.parse(await instanceSeed(inst.id)).networkConfig?.network.ethernets?.eth0;
     expect(eth0?.addresses).toEqual([`${port.address}/24`, `${port.ipv6Address}/64`]);
-    expect(eth0?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.1.1" }]);
+    expect(eth0?.gateway4).toBe("10.0.1.1");
     expect(eth0?.gateway6).toBe("fd00:43:0:1::fe");
     expect(eth0?.["accept-ra"]).toBe(false);
   });

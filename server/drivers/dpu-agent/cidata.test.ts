@@ -37,7 +37,8 @@ describe("renderCidata", () => {
     expect(eth?.match?.macaddress).toBe("02:ab:00:00:00:01");
     expect(eth?.addresses).toEqual(["10.0.0.5/24"]);
     // Not `to: default`: cloud-init 22.4's non-netplan renderers reject it (see cidata.ts).
-    expect(eth?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.0.1" }]);
+    expect(eth?.gateway4).toBe("10.0.0.1");
+    expect(eth?.routes).toBeUndefined();
     expect(eth?.nameservers?.addresses).toEqual(["10.0.0.2"]);
     expect(spec.metaData["instance-id"]).toBe("i-0a1b2c");
     expect(spec.metaData["public-keys"]).toEqual(base.sshPublicKeys);
@@ -69,13 +70,14 @@ describe("renderCidata", () => {
     const eths = spec.networkConfig?.network.ethernets ?? {};
     expect(Object.keys(eths).sort()).toEqual(["eth0", "eth2"]);
     expect(eths.eth2).toEqual({ match: { macaddress: "02:ab:00:00:00:03" }, addresses: ["10.9.0.7/25"], "set-name": "eth2" });
-    expect(eths.eth0?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.0.1" }]);
+    expect(eths.eth0?.gateway4).toBe("10.0.0.1");
   });
 
   it("gives a dual-stack NIC its IPv6 address/64 beside the IPv4 one and the IPv6 default route via the IPv6 gateway", () => {
     const eth = CidataSpecSchema.parse(renderCidata(dual)).networkConfig?.network.ethernets?.eth0;
     expect(eth?.addresses).toEqual(["10.0.0.5/24", "fd00:0:0:1::5/64"]);
-    expect(eth?.routes).toEqual([{ to: "0.0.0.0/0", via: "10.0.0.1" }]);
+    expect(eth?.gateway4).toBe("10.0.0.1");
+    expect(eth?.routes).toBeUndefined();
     // `::/0 via` said the way every renderer of cloud-init 22.4 reads it (see cidata.ts).
     expect(eth?.gateway6).toBe("fd00:0:0:1::1");
     expect(eth?.["accept-ra"]).toBe(false);

@@ -8,8 +8,10 @@
 //
 // The default route is never written `to: default`: cloud-init 22.4 (Debian 12) accepts that only in its netplan
 // pass-through and raises "Address default is not a valid ip address" in its eni, sysconfig, networkd and
-// NetworkManager renderers, so Debian (ifupdown) and RHEL-family guests came up without their address. IPv4 says
-// `to: 0.0.0.0/0`; IPv6 says `gateway6:` (22.4 renders `to: ::/0` as a ::/64 route). cidata.test.ts runs the real
+// NetworkManager renderers, so Debian (ifupdown) and RHEL-family guests came up without their address. Nor as
+// `to: 0.0.0.0/0`: eni renders that as `post-up route add default gw`, net-tools' `route`, absent from Debian's cloud
+// images, so the guest had no default route (nothing off its subnet got an answer). It is the NIC's gateway:
+// `gateway4:` / `gateway6:` (22.4 renders `to: ::/0` as a ::/64 route). cidata.test.ts runs the real
 // `cloud-init devel net-convert` for every renderer on what this produces (the agent applies the same rewrite to
 // seeds from other callers: agent/network-config.ts).
 import ipaddr from "ipaddr.js";
@@ -85,7 +87,7 @@ export function renderCidata(i: CidataInput): CidataSpecInput {
             match: { macaddress: i.mac.toLowerCase() },
             "set-name": "eth0",
             addresses: addressesOf(i),
-            ...(i.gateway ? (gatewayV6 ? { gateway6: i.gateway } : { routes: [{ to: "0.0.0.0/0", via: i.gateway }] }) : {}),
+            ...(i.gateway ? (gatewayV6 ? { gateway6: i.gateway } : { gateway4: i.gateway }) : {}),
             ...(v6DefaultAt === 0 && i.ipv6 ? { gateway6: i.ipv6.gateway } : {}),
             ...(i.dns?.length ? { nameservers: { addresses: i.dns } } : {}),
             ...(i.mtu ? { mtu: i.mtu } : {}),
