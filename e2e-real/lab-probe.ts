@@ -65,6 +65,29 @@ export function dpuSwitchPorts(): string[] {
   return out;
 }
 
+/** Flows on the DPUs' integration bridges that NAT (a VPC router's provider side: SNAT or a floating IP). */
+export function dpuNatFlows(): string[] {
+  const dpus = path.join(labDir, "run");
+  return dpuSwitches().flatMap((ovs) =>
+    execFileSync("ovs-ofctl", ["-O", "OpenFlow13", "--no-stats", "dump-flows", `unix:${path.join(ovs, "br-int.mgmt")}`], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => /[(,]nat[(),]/.test(l))
+      .map((l) => `${path.relative(dpus, ovs)}: ${l.trim()}`),
+  );
+}
+
+/** An HTTP GET from the provider network's namespace (a machine outside the VPCs): the body, or "" when nothing answers in time. */
+export function fetchFromProvider(url: string, timeoutS = 3): string {
+  try {
+    return execFileSync("nsenter", [`--net=${manifest().provider.netns}`, "curl", "-sf", "-m", String(timeoutS), url], {
+      encoding: "utf8",
+      timeout: 10_000,
+    }).trim();
+  } catch {
+    return "";
+  }
+}
+
 /** The DPUs' switch folders (every OVS of the lab but the provider network's). */
 function dpuSwitches(): string[] {
   const run = path.join(labDir, "run");

@@ -5,11 +5,28 @@
 // backup becomes an image that boots a second instance — created while the BFF is killed and restarted, which
 // converges — on the other host, beside the first (issue #15): the two guests ping and reach each other's SSH over the
 // VXLAN overlay between their DPUs, and removing the SSH rule in the browser stops new SSH connections while ping goes
-// on. Deleting leaves no RBD image, cephx identity, presented function, switch port or extra QEMU behind.
+// on. With both running (issue #15, real-lab bullets), the VPC gets the lab's provider network as its external gateway
+// and a floating IP attached to the first instance in the browser answers HTTP from the provider network's namespace
+// with the first guest's hostname; moved to the second in the browser, the next answers carry the second's (the time
+// from the click is printed). A NIC hot-added to the first instance in the browser appears in the guest with the MAC
+// the page shows, carries ping to the second guest once given the page's address, and disappears when removed.
+// Deleting leaves no RBD image, cephx identity, presented function, switch port, NAT flow, provider address or extra
+// QEMU behind.
 import os from "node:os";
 import { expect, type Page, test } from "@playwright/test";
-import { loginAs, selectMatching } from "../e2e/helpers";
-import { attachmentIdentities, dpuSwitchPorts, killBff, labQemuProcesses, manifest, presentedFunctions, restartBff, tenantImages } from "./lab-probe";
+import { loginAs, selectMatching, signOut, toast } from "../e2e/helpers";
+import {
+  attachmentIdentities,
+  dpuNatFlows,
+  dpuSwitchPorts,
+  fetchFromProvider,
+  killBff,
+  labQemuProcesses,
+  manifest,
+  presentedFunctions,
+  restartBff,
+  tenantImages,
+} from "./lab-probe";
 
 test.describe.configure({ mode: "serial" });
 
@@ -23,6 +40,12 @@ const USER_DATA = `#cloud-config\npassword: ${GUEST_PASSWORD}\nchpasswd: { expir
 const details = (page: Page) => page.getByRole("region", { name: "Instance details" });
 const latestOp = (page: Page) => page.getByRole("region", { name: "Latest operation" });
 const screen = (page: Page) => page.locator(".xterm-rows");
+const nics = (page: Page) => page.getByRole("table", { name: "NICs" });
+const fips = (page: Page) => page.getByRole("table", { name: "Floating IPs" });
+/** The port each guest serves its hostname on (python3's http.server), for the floating IP's checks. */
+const WEB_PORT = 8080;
+/** The provider network ANVIL_LAB=real seeds (sim/real/dev-lab.ts) and the size of its range (203.0.113.0/24 but .0, .1, .255). */
+const PROVIDER = { name: "lab-provider", free: 253 };
 let restartedBff: number | undefined;
 /** The lab before any instance: what delete must come back to. */
 let baseline: { images: string[]; identities: string[]; functions: string[]; ports: string[] } | undefined;
@@ -180,6 +203,8 @@ test("a tenant's instance boots a real guest from its RBD clone; the console log
 });
 
 test("the backup boots a second instance; the BFF is killed mid-create and its restart converges", async ({ page }) => {
+  // A second TCG boot, then the overlay, live rules, the floating IP and the hot-added NIC: more than the default 20 min on a loaded machine.
+  test.setTimeout(40 * 60_000);
   await loginAs(page, "acmeAdmin");
   const name = `real-b-${suffix}`;
   await createRealInstance(page, name, new RegExp(`backup-${suffix}`));
@@ -196,11 +221,15 @@ test("the backup boots a second instance; the BFF is killed mid-create and its r
   await page.goto(instanceUrl);
   await expect(details(page).getByTitle(/^State: running/)).toBeVisible({ timeout: BOOT_MS });
   await expect(latestOp(page)).toContainText("succeeded");
+  // Read on the instance's page, before the console replaces it.
+  const address = (await page.getByTestId("instance-address").textContent())!.trim();
   await consoleShell(page, name);
   // The guest came from the backup of the first one: its hostname is its own, the key still there.
   await run(page, `echo "H=$(hostname) K=$(grep -c real-${suffix}@e2e ~/.ssh/authorized_keys)"`, new RegExp(`H=${name} K=1`));
 
   await overlayAndLiveRules(page, name, instanceUrl);
+  await floatingIpMove(page, { name, url: instanceUrl });
+  await hotAddedNic(page, address);
 
   for (const [n, url] of [
     [name, instanceUrl],
@@ -212,6 +241,15 @@ test("the backup boots a second instance; the BFF is killed mid-create and its r
     await expect(page.getByRole("table", { name: "Instances" }).getByRole("link", { name: n })).toHaveCount(0, { timeout: 180_000 });
   }
   await expectNothingLeft();
+  // The provider side too: no NAT flow on any DPU, every address of the provider network free again (no SNAT address
+  // is left once the VPC has no live port, the floating IP was released).
+  await expect.poll(() => dpuNatFlows(), { timeout: 60_000 }).toEqual([]);
+  await signOut(page);
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  await page.goto("/ops/networks");
+  await expect(page.getByRole("table", { name: "Provider networks" }).getByRole("row", { name: new RegExp(PROVIDER.name) })).toContainText(
+    `0 / ${PROVIDER.free}`,
+  );
 });
 
 /**
@@ -227,31 +265,9 @@ async function overlayAndLiveRules(page: Page, name: string, instanceUrl: string
   const reach = `echo "S=$(timeout 3 bash -c '</dev/tcp/${peer}/22' 2>/dev/null && echo open) P=$(ping -c2 -W3 ${peer} >/dev/null && echo up)"`;
   await run(page, reach, /S=open P=up/);
 
-  const rules = await page.context().newPage();
-  await rules.goto("/t/acme/networks");
-  await rules.getByRole("table", { name: "VPCs" }).getByRole("link", { name: "default", exact: true }).click();
-  await rules.getByRole("link", { name: "default", exact: true }).and(rules.locator('[href*="/security-groups/"]')).click();
-  await expect(rules.getByRole("heading", { name: "Security group default" })).toBeVisible();
-  const status = rules.getByRole("status", { name: "Rules enforcement" });
-  const editor = rules.getByRole("region", { name: "Add a rule" });
-  const addRule = async (protocol: "tcp" | "icmp", cidr: string, port?: string) => {
-    await editor.getByLabel("Protocol").selectOption(protocol);
-    if (port) await editor.getByLabel("First port").fill(port);
-    await editor.getByLabel("Remote CIDR").fill(cidr);
-    await editor.getByRole("button", { name: "Add rule" }).click();
-    await expect(
-      rules
-        .getByRole("table", { name: "Rules" })
-        .getByRole("row")
-        .filter({ hasText: new RegExp(protocol, "i") })
-        .filter({ hasText: cidr }),
-    ).toHaveCount(1);
-  };
+  const { rules, status, addRule, ruleRow } = await defaultGroup(page);
   await addRule("tcp", "10.20.0.0/16", "22");
   await addRule("icmp", "0.0.0.0/0");
-  // A row's text runs its cells together ("ingressIPv4any—group default"): each rule here is told by its remote.
-  const ruleRow = (remote: string) =>
-    rules.getByRole("table", { name: "Rules" }).getByRole("row").filter({ hasText: "ingress" }).filter({ hasText: "IPv4" }).filter({ hasText: remote });
   await ruleRow("group default")
     .getByRole("button", { name: /^Delete rule/ })
     .click();
@@ -280,6 +296,146 @@ async function overlayAndLiveRules(page: Page, name: string, instanceUrl: string
   await rules.close();
   await page.goto(instanceUrl);
   await expect(page.getByRole("heading", { name })).toBeVisible();
+}
+
+/** The VPC's default security group in a second tab, with its rule editor. */
+async function defaultGroup(page: Page) {
+  const rules = await page.context().newPage();
+  await rules.goto("/t/acme/networks");
+  await rules.getByRole("table", { name: "VPCs" }).getByRole("link", { name: "default", exact: true }).click();
+  await rules.getByRole("link", { name: "default", exact: true }).and(rules.locator('[href*="/security-groups/"]')).click();
+  await expect(rules.getByRole("heading", { name: "Security group default" })).toBeVisible();
+  const editor = rules.getByRole("region", { name: "Add a rule" });
+  const addRule = async (protocol: "tcp" | "icmp", cidr: string, port?: string) => {
+    await editor.getByLabel("Protocol").selectOption(protocol);
+    if (port) await editor.getByLabel("First port").fill(port);
+    await editor.getByLabel("Remote CIDR").fill(cidr);
+    await editor.getByRole("button", { name: "Add rule" }).click();
+    const row = rules
+      .getByRole("table", { name: "Rules" })
+      .getByRole("row")
+      .filter({ hasText: new RegExp(protocol, "i") })
+      .filter({ hasText: cidr });
+    await expect(port ? row.filter({ hasText: port }) : row).toHaveCount(1);
+  };
+  // A row's text runs its cells together ("ingressIPv4any—group default"): each rule here is told by its remote.
+  const ruleRow = (remote: string) =>
+    rules.getByRole("table", { name: "Rules" }).getByRole("row").filter({ hasText: "ingress" }).filter({ hasText: "IPv4" }).filter({ hasText: remote });
+  return { rules, status: rules.getByRole("status", { name: "Rules enforcement" }), addRule, ruleRow };
+}
+
+/** Starts python3's http.server on the logged-in console, serving the guest's hostname at / on WEB_PORT. */
+async function serveHostname(page: Page) {
+  await run(
+    page,
+    `mkdir -p /tmp/w && hostname > /tmp/w/index.html && (nohup python3 -m http.server ${WEB_PORT} --directory /tmp/w >/dev/null 2>&1 &) ; for k in $(seq 60); do [ "$(ss -Hltn 'sport = :${WEB_PORT}' | wc -l)" = 1 ] && break; sleep 1; done; echo "L=$(ss -Hltn 'sport = :${WEB_PORT}' | wc -l)"`,
+    /L=1(?!\d)/,
+  );
+}
+
+/**
+ * The floating IP (issue #15 (b), (c)): both guests serve their hostname on WEB_PORT, let in from anywhere by a rule
+ * added in the browser; the VPC gets the lab's provider network as its external gateway and a floating IP allocated
+ * and attached to the first instance on the Floating IPs page; from the provider network's namespace it answers
+ * with the first guest's hostname. Moved to the second instance in the browser, it answers with the second's: the
+ * time from the Move click to that first answer is printed (a figure, not an assertion). Then it is detached and
+ * released. `second` is the instance whose console the page is on.
+ */
+async function floatingIpMove(page: Page, second: { name: string; url: string }) {
+  await consoleShell(page, second.name);
+  await serveHostname(page);
+  await page.goto(first!.url);
+  await consoleShell(page, first!.name);
+  await serveHostname(page);
+
+  const { rules, addRule } = await defaultGroup(page);
+  await addRule("tcp", "0.0.0.0/0", String(WEB_PORT));
+  await rules.goto("/t/acme/networks");
+  await rules.getByRole("table", { name: "VPCs" }).getByRole("link", { name: "default", exact: true }).click();
+  await selectMatching(rules.getByLabel("External gateway"), new RegExp(`^${PROVIDER.name} \\(`));
+  await expect(toast(rules, "External gateway set: the VPC's servers reach the outside.")).toBeVisible();
+  await rules.close();
+
+  await page.goto("/t/acme/floating-ips");
+  await page.getByRole("button", { name: "Allocate floating IP" }).click();
+  const allocate = page.getByRole("dialog", { name: "Allocate floating IP" });
+  await selectMatching(allocate.getByLabel("Provider network"), new RegExp(`^${PROVIDER.name} \\(`));
+  await allocate.getByRole("button", { name: "Allocate" }).click();
+  const allocated = toast(page, new RegExp(`Floating IP 203\\.0\\.113\\.\\d+ allocated from ${PROVIDER.name}\\.`));
+  await expect(allocated).toBeVisible();
+  const fip = /(\d+\.\d+\.\d+\.\d+)/.exec((await allocated.textContent())!)![1]!;
+  const row = fips(page).getByRole("row", { name: new RegExp(`${fip.replaceAll(".", "\\.")}\\b`) });
+  await row.getByRole("button", { name: `Attach ${fip}` }).click();
+  const attach = page.getByRole("dialog", { name: `Attach floating IP ${fip}` });
+  await selectMatching(attach.getByLabel("Instance NIC"), new RegExp(`^${first!.name} · nic0`));
+  await attach.getByRole("button", { name: "Attach" }).click();
+  await expect(row).toContainText(/applied on /, { timeout: 60_000 });
+  const url = `http://${fip}:${WEB_PORT}/`;
+  await expect.poll(() => fetchFromProvider(url), { timeout: 60_000 }).toBe(first!.name);
+
+  await row.getByRole("button", { name: `Move ${fip}` }).click();
+  const move = page.getByRole("dialog", { name: `Move floating IP ${fip}` });
+  await selectMatching(move.getByLabel("Instance NIC"), new RegExp(`^${second.name} · nic0`));
+  const t0 = Date.now();
+  await move.getByRole("button", { name: "Move" }).click();
+  await expect.poll(() => fetchFromProvider(url, 2), { timeout: 180_000, intervals: [250] }).toBe(second.name);
+  console.log(
+    `real lab: floating IP ${fip} moved in the browser, the provider network got the second guest's answer ${((Date.now() - t0) / 1000).toFixed(1)} s after the click (load ${os.loadavg()[0]!.toFixed(1)})`,
+  );
+
+  await row.getByRole("button", { name: `Detach ${fip}` }).click();
+  await page
+    .getByRole("dialog", { name: `Detach ${fip}?` })
+    .getByRole("button", { name: "Detach" })
+    .click();
+  await expect(row).toContainText("not attached");
+  await row.getByRole("button", { name: `Release ${fip}` }).click();
+  await page
+    .getByRole("dialog", { name: `Release ${fip}?` })
+    .getByRole("button", { name: "Release" })
+    .click();
+  await expect(row).toHaveCount(0);
+  await expect.poll(() => fetchFromProvider(url), { timeout: 60_000 }).toBe("");
+}
+
+/**
+ * A NIC hot-added from the first instance's page (issue #15 (a)): the guest gets an interface with the MAC the page
+ * shows; given the address the page shows (on the console: ip addr add, ip link set up) it pings the second guest
+ * through that interface; removed from the page, the interface leaves the guest.
+ */
+async function hotAddedNic(page: Page, peer: string) {
+  const { name, url } = first!;
+  await page.goto(url);
+  await page.getByRole("button", { name: "Add NIC" }).click();
+  const dialog = page.getByRole("dialog", { name: `Add a NIC to ${name}` });
+  await dialog.getByLabel("Subnet").selectOption({ index: 1 });
+  await dialog.getByRole("button", { name: "Add NIC" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(latestOp(page)).toContainText(/instance\.nic_attach.*succeeded/, { timeout: 120_000 });
+  const eth1 = nics(page).getByRole("row", { name: /eth1/ });
+  const mac = (await eth1.getByRole("cell").nth(1).textContent())!.trim().toLowerCase();
+  expect(mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  const address = /10\.20\.1\.\d+/.exec((await eth1.textContent())!)![0];
+
+  await consoleShell(page, name);
+  // The interface with that MAC (waiting for the guest to take the hot-plugged device), configured and pinging through.
+  const find = `i=; for k in $(seq 60); do i=$(ip -br link | awk 'tolower($3)=="${mac}" {print $1}'); [ -n "$i" ] && break; sleep 1; done`;
+  await run(
+    page,
+    `${find}; sudo ip addr add ${address}/24 dev $i && sudo ip link set $i up; echo "N=$i P=$(for k in $(seq 10); do ping -I $i -c1 -W2 ${peer} >/dev/null && { echo up; break; }; done)"`,
+    /N=\w+ P=up/,
+    120_000,
+  );
+
+  await page.goto(url);
+  await nics(page).getByRole("button", { name: "Remove NIC eth1" }).click();
+  await page
+    .getByRole("dialog", { name: `Remove eth1 from ${name}?` })
+    .getByRole("button", { name: "Remove NIC" })
+    .click();
+  await expect(latestOp(page)).toContainText(/instance\.nic_detach.*succeeded/, { timeout: 120_000 });
+  await consoleShell(page, name);
+  await run(page, `echo "G=$(ip -br link | awk 'tolower($3)=="${mac}"' | wc -l)"`, /G=0(?!\d)/);
 }
 
 async function expectNothingLeft() {
