@@ -7,8 +7,9 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { useTRPC } from "@/components/trpc";
 
-/** Notifications closer together than this share one refetch (a bulk enroll writes events for many nodes). */
-const COALESCE_MS = 300;
+/** At most one refetch per this long, however busy the fleet (a bulk enroll or a sync pass writes many events): the
+ *  first notification refetches at once, later ones within the window share one refetch at its end. */
+const MIN_GAP_MS = 1000;
 
 export function useLiveHardwareEvents(): void {
   const trpc = useTRPC();
@@ -17,13 +18,15 @@ export function useLiveHardwareEvents(): void {
     if (typeof EventSource === "undefined") return;
     const src = new EventSource("/api/events/stream");
     let timer: ReturnType<typeof setTimeout> | null = null;
+    let last = 0;
     const refetch = () => {
       timer = null;
+      last = Date.now();
       void qc.invalidateQueries(trpc.events.pathFilter());
       void qc.invalidateQueries(trpc.nodes.pathFilter());
     };
     src.addEventListener("events", () => {
-      timer ??= setTimeout(refetch, COALESCE_MS);
+      timer ??= setTimeout(refetch, Math.max(0, last + MIN_GAP_MS - Date.now()));
     });
     return () => {
       if (timer) clearTimeout(timer);
