@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
+import { baseURL } from "../playwright.config";
 import { loginAs } from "./helpers";
 
 interface LabManifest {
@@ -22,7 +23,18 @@ async function labAdmin(method: string, bmcPath: string, body?: unknown) {
   expect(res.ok, `${method} ${url} → ${res.status}`).toBe(true);
 }
 
-test.beforeAll(() => {
+test.beforeAll(async () => {
+  // The server answers /login before its lab is up (enrolled and inspected): /readyz says when it is, when this spec
+  // runs first.
+  test.setTimeout(240_000);
+  for (let i = 0; i < 220; i++) {
+    const ready = await fetch(`${baseURL}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready && fs.existsSync(manifestPath)) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   if (!fs.existsSync(manifestPath)) throw new Error(`No lab manifest at ${manifestPath}: the E2E server must start the lab and write it there.`);
   lab = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as LabManifest;
   expect(lab.hosts.length, "the lab enrolls 16 hosts").toBeGreaterThanOrEqual(16);
@@ -42,7 +54,8 @@ test("a fault logged at a BMC appears on the open Events page and node page with
 
   const message = `Fan ${Date.now() % 100000} below lower critical threshold.`;
   await labAdmin("POST", `${encodeURIComponent(hostName)}/sel`, { Severity: "Warning", Message: message, SensorType: "Fan", MessageId: "OpenBMC.0.1.FanLow" });
-  const row = events.getByRole("row").filter({ hasText: message });
+  // Exactly the SEL entry (the health change it caused quotes it: "Health ok → warning: <message>").
+  const row = events.getByRole("row").filter({ has: page.getByRole("cell", { name: message, exact: true }) });
   await expect(row).toBeVisible();
   await expect(row).toContainText(hostName);
   await expect(row).toContainText("sel");
@@ -50,7 +63,7 @@ test("a fault logged at a BMC appears on the open Events page and node page with
   // The node's page: its event log shows the entry, and the severity filter keeps or hides it.
   await row.getByRole("link", { name: hostName }).click();
   const log = page.getByRole("region", { name: "Event log" });
-  const entry = log.getByRole("row").filter({ hasText: message });
+  const entry = log.getByRole("row").filter({ has: page.getByRole("cell", { name: message, exact: true }) });
   await expect(entry).toBeVisible();
   await log.getByRole("checkbox", { name: "critical" }).check();
   await expect(entry).toHaveCount(0);
@@ -67,5 +80,5 @@ test("a fault logged at a BMC appears on the open Events page and node page with
     SensorType: "Power Supply / Converter",
     MessageId: "OpenBMC.0.1.PowerSupplyInputLost",
   });
-  await expect(log.getByRole("row").filter({ hasText: second })).toBeVisible();
+  await expect(log.getByRole("row").filter({ has: page.getByRole("cell", { name: second, exact: true }) })).toBeVisible();
 });
