@@ -22,6 +22,7 @@ import { type EnrollResult, enrollNode, probeMessage, shardOf } from "./enroll";
 import { type BulkActor, catalog } from "./catalog";
 import { step } from "./engine";
 import { recordEvent } from "./events";
+import { readSel } from "./sel";
 import { finishOperation, setProgress } from "./operations";
 import { defineSaga } from "./saga";
 
@@ -265,6 +266,14 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
     // Each DPU's underlay address (VTEP), as its agent reports it (GET /v1/health underlayIp); an operator's value
     // wins. An agent that does not answer leaves the recorded value as it was: inspection does not depend on it.
     await step("read DPU underlay", () => recordUnderlayIps(nodeId));
+    // The BMC's log so far, into the node's events (no duplicates on a re-run: sel.ts). Inspection does not depend on
+    // it: a BMC whose log cannot be read is inspected all the same, and the sync reads the log again later.
+    await step("read SEL", () =>
+      readSel(nodeId).catch((e: Error) => {
+        logger.warn({ node: nodeId, err: e.message }, "SEL not read at inspect");
+        return 0;
+      }),
+    );
     await step("finish", async () => {
       // A re-run after a crash finds the node inspected already.
       if ((await loadNode(nodeId)).provisionState === "inspecting") await applyEvent(nodeId, "inspected", { lastError: null });

@@ -310,6 +310,7 @@ function subscribe(c: Call): Reply {
 
 function sse(c: Call): Reply {
   const { res } = c;
+  if (!c.bmc.dialect.sse) throw notFound(c.path); // dialect sse false: no event stream, as on older BMCs
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "OData-Version": "4.0" });
   res.write(": Redfish event stream\n\n");
   c.ctx.events.addStream(c.bmc, res);
@@ -534,7 +535,7 @@ const ROUTES: Route[] = [
     },
     available: withSessions,
   },
-  { pattern: ["EventService"], methods: { GET: () => ok(R.eventService()) } },
+  { pattern: ["EventService"], methods: { GET: (c) => ok(R.eventService(c.bmc)) } },
   { pattern: ["EventService", "SSE"], methods: { GET: sse } },
   { pattern: ["EventService", "Actions", "EventService.SubmitTestEvent"], methods: { POST: testEvent } },
   {
