@@ -18,6 +18,22 @@ describe("parseEnrollCsv", () => {
     });
   });
 
+  it("takes the DPU BMC's own credentials from dpu_bmc_username/dpu_bmc_password, with or without its address", () => {
+    const csv = [
+      "name,driver,bmc_address,bmc_username,bmc_password,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password",
+      "n1,redfish,http://127.0.0.1:9001,admin,hostpw,,dpuadmin,dpupw",
+      "n2,redfish,http://127.0.0.1:9004,admin,hostpw,http://127.0.0.1:9005,dpuadmin,dpupw",
+      "n3,redfish,http://127.0.0.1:9006,admin,hostpw,,,",
+    ].join("\n");
+    const r = parseEnrollCsv(csv);
+    if (!("rows" in r)) throw new Error(r.error);
+    expect(r.rows[0]).toMatchObject({ ok: true, input: { password: "hostpw", dpu: { address: "", username: "dpuadmin", password: "dpupw" } } });
+    expect(r.rows[1]).toMatchObject({ ok: true, input: { dpu: { address: "http://127.0.0.1:9005", username: "dpuadmin", password: "dpupw" } } });
+    // No DPU column filled: no DPU section at all (inspection finds the DPU and asks for its credentials).
+    expect(r.rows[2]).toMatchObject({ ok: true });
+    expect(r.rows[2]!.ok && r.rows[2]!.input.dpu).toBeUndefined();
+  });
+
   it("gives each bad row its own error and keeps the good ones", () => {
     const csv = [
       "name,driver,bmc_address,bmc_username,bmc_password",

@@ -65,7 +65,8 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
     const dedicated = bool(r.dedicated_power, false);
     if (verifyTls === null) return { line, name, ok: false, error: "verify_tls: use true or false" };
     if (dedicated === null) return { line, name, ok: false, error: "dedicated_power: use true or false" };
-    const hasDpu = !!(r.dpu_bmc_address || r.agent_url);
+    // DPU credentials alone are enough: enrollment finds the DPU the host's BMC names and calls it with them.
+    const hasDpu = !!(r.dpu_bmc_address || r.dpu_bmc_username || r.dpu_bmc_password || r.agent_url);
     const candidate = {
       name,
       driver: (r.driver ?? "").toLowerCase(),

@@ -139,7 +139,11 @@ export function EnrollDialog({ onClose, onEnrolled }: { onClose: () => void; onE
       {hasDpu ? (
         <fieldset className="grid grid-cols-1 gap-4 rounded-md border border-zinc-200 p-3 sm:grid-cols-2 dark:border-zinc-800">
           <legend className="px-1 text-sm font-medium">DPU BMC</legend>
-          <TextField name="dpu.address" label="DPU BMC address" hint="Redfish base URL of the DPU's BMC." />
+          <TextField
+            name="dpu.address"
+            label="DPU BMC address"
+            hint="Redfish base URL of the DPU's BMC. Empty: the DPU the host's BMC names (give its credentials)."
+          />
           <TextField name="dpu.username" label="DPU BMC username" hint="Empty: same as the host's." autoComplete="off" />
           <TextField name="dpu.password" label="DPU BMC password" hint="Empty: same as the host's." type="password" autoComplete="new-password" />
           <TextField name="dpu.agentUrl" label="Agent URL" hint="Where the DPU's Anvil agent listens (optional)." />

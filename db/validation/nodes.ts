@@ -91,3 +91,13 @@ export const nodeFilterSchema = z.object({
 export const powerActionSchema = z.enum(["on", "off", "soft_off", "reboot", "soft_reboot", "power_cycle", "nmi"]);
 export const bootDeviceSchema = z.enum(["disk", "pxe", "cdrom", "bios", "uefi_http"]);
 export const idsSchema = z.array(z.uuid()).min(1, "Select at least one node").max(1000, "At most 1000 nodes at a time");
+
+/** A DPU BMC's own credentials (the "Set DPU BMC credentials" dialog): probed before they are stored. */
+export const dpuBmcCredentialsSchema = z
+  .object({
+    id: z.uuid(),
+    username: z.string().trim().min(1, "Required").max(128),
+    password: secret,
+  })
+  .strict();
+export type DpuBmcCredentialsInput = z.infer<typeof dpuBmcCredentialsSchema>;
