@@ -1,7 +1,8 @@
 // A DPU's BMC is called only with its own credentials, against the Redfish simulator whose DPU BMCs accept a password
 // of their own (not the hosts'): inspection records a DPU it finds without calling it and says credentials are needed,
 // the power sync says so too, "Set DPU BMC credentials" probes before saving (wrong ones change nothing), and enrolment
-// takes the DPU's credentials from the single form or the CSV's dpu_bmc_username/dpu_bmc_password columns.
+// takes the DPU's credentials from the single form or the CSV's dpu_bmc_username/dpu_bmc_password columns. A DPU's BMC
+// may speak IPMI (OpenIPMI's ipmi_sim here): recorded with its protocol, and polled, powered and re-inspected through it.
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -10,22 +11,25 @@ import { releaseStaleAddresses, useTestDb } from "@/test/db";
 import { useEngine } from "@/test/engine";
 import { waitOperation } from "@/test/instance-lab";
 import { callerAs } from "@/test/fixtures";
+import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
 import { DPU_CREDENTIALS_NEEDED } from "./bmc-access";
 import { pollNode } from "./sync";
 
 const DPU_PASSWORD = "dpu-own-Secret-7";
 let sim: RedfishSim;
+/** A host without a DPU of its own on the Redfish side, whose DPU's BMC is the IPMI simulator. */
+let bare: RedfishSim;
+let ipmi: IpmiSim;
 const db = useTestDb();
 
 beforeAll(async () => {
   sim = await startRedfishSim({ hosts: 4, idPrefix: "dcred", dpuPassword: DPU_PASSWORD, powerTransitionMs: 60, bootMs: 50 });
-  await releaseStaleAddresses(
-    db,
-    sim.bmcs.map((b) => b.url),
-  );
+  bare = await startRedfishSim({ hosts: 1, idPrefix: "dcipmi", dpuEvery: 0, powerTransitionMs: 60, bootMs: 50 });
+  ipmi = await startIpmiSim({ initialPower: "off" });
+  await releaseStaleAddresses(db, [...sim.bmcs, ...bare.bmcs].map((b) => b.url).concat(ipmi.address));
 });
 afterAll(async () => {
-  await sim?.close();
+  await Promise.all([sim?.close(), bare?.close(), ipmi?.stop()]);
 });
 const fx = useEngine("dcred");
 const admin = () => callerAs(fx, "operatorAdmin");
@@ -152,5 +156,62 @@ describe("enrolment with the DPU's own credentials and no address", () => {
     const child = await nodeByName("dcred-3-dpu");
     expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(3).url });
     expect((await pollNode(child)).bmcError).toBeUndefined();
+  });
+});
+
+describe("a DPU whose BMC speaks IPMI", () => {
+  it("is enrolled, polled, powered, re-inspected and given new credentials through IPMI", async () => {
+    const h = bare.byId("dcipmi-0001")!;
+    const r = await admin().nodes.enroll({
+      name: "dcipmi-1",
+      driver: "redfish",
+      address: h.url,
+      username: h.username,
+      password: h.password,
+      dpu: { driver: "ipmi", address: ipmi.address, username: ipmi.username, password: ipmi.password },
+    });
+    expect(r.ok).toBe(true);
+    const d = await nodeByName("dcipmi-1-dpu");
+    expect(d).toMatchObject({ kind: "dpu", bmcDriver: "ipmi", bmcAddress: ipmi.address });
+    expect(await pollNode(d)).toMatchObject({ power: "off" });
+
+    const [on] = await admin().nodes.power({ ids: [d.id], action: "on" });
+    expect((await waitOperation(db, on!.operationId!)).status).toBe("succeeded");
+    expect(await ipmi.power()).toBe("on");
+    expect((await nodeByName("dcipmi-1-dpu")).powerState).toBe("on");
+
+    // Inspecting the host reads its IPMI DPU through IPMI again (not as a Redfish URL), and keeps it as the one child.
+    const host = await nodeByName("dcipmi-1");
+    const [ins] = await admin().nodes.inspect({ ids: [host.id] });
+    const op = await waitOperation(db, ins!.operationId!);
+    expect(op.status, op.error ?? "").toBe("succeeded");
+    expect(op.result).toEqual({ dpus: [ipmi.address] });
+    const kids = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, host.id));
+    expect(kids.map((k) => [k.name, k.bmcDriver])).toEqual([["dcipmi-1-dpu", "ipmi"]]);
+
+    // Its credentials are probed through IPMI too: a wrong password changes nothing.
+    const before = await nodeByName("dcipmi-1-dpu");
+    const wrong = await admin()
+      .dpuBmc.setCredentials({ id: d.id, username: ipmi.username, password: "not-it" })
+      .catch((e) => e);
+    expect(wrong.code).toBe("BAD_REQUEST");
+    expect(await nodeByName("dcipmi-1-dpu")).toEqual(before);
+    await admin().dpuBmc.setCredentials({ id: d.id, username: ipmi.username, password: ipmi.password });
+    expect((await pollNode(await nodeByName("dcipmi-1-dpu"))).bmcError).toBeUndefined();
+  });
+
+  it("needs its address: only a Redfish host BMC names its DPU", async () => {
+    const h = bare.byId("dcipmi-0001")!;
+    const e = await admin()
+      .nodes.enroll({
+        name: "dcipmi-2",
+        driver: "redfish",
+        address: h.url,
+        username: h.username,
+        password: h.password,
+        dpu: { driver: "ipmi", username: "a", password: "b" },
+      })
+      .catch((x) => x);
+    expect(e.cause?.field ?? e.message).toMatch(/dpu\.address|IPMI DPU BMC/);
   });
 });

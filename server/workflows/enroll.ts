@@ -88,7 +88,8 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
   }
   const input = parsed.data;
   const address = (normaliseBmcAddress(input.driver, input.address) as { value: string }).value;
-  let dpuAddress = input.dpu?.address ? (normaliseBmcAddress("redfish", input.dpu.address) as { value: string }).value : null;
+  const dpuDriver = input.dpu?.driver ?? "redfish";
+  let dpuAddress = input.dpu?.address ? (normaliseBmcAddress(dpuDriver, input.dpu.address) as { value: string }).value : null;
 
   // Refused addresses are a validation error, before any lookup of what is enrolled or any packet sent. A name that
   // does not resolve is left to the probe, which says so in its own words.
@@ -140,7 +141,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
   let dpu: Probe | null = null;
   if (dpuAddress) {
     try {
-      dpu = await probe({ driver: "redfish", address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
+      dpu = await probe({ driver: dpuDriver, address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
     } catch (e) {
       return { ok: false, field: "dpu.address", message: probeMessage(e, dpuAddress) };
     }
@@ -179,7 +180,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           kind: "dpu",
           parentNodeId: hostId,
           poolId: input.poolId,
-          bmcDriver: "redfish",
+          bmcDriver: dpuDriver,
           bmcAddress: dpuAddress,
           bmcVerifyTls: input.verifyTls,
           bmcCredentials: seal(dsealed),
@@ -198,7 +199,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
       const ev = (nodeId: string, message: string) => ({ nodeId, kind: "lifecycle" as const, severity: "info" as const, message });
       await recordEvents(tx, [
         ev(hostId, `Enrolled; BMC ${address} verified (${input.driver}); enroll → verifying → manageable.`),
-        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified.`)] : []),
+        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}).`)] : []),
       ]);
       await audit(tx, actor, {
         action: "node.enroll",

@@ -191,9 +191,12 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
       for (const e of existing) urls.add(e.bmcAddress);
       const found: DiscoveredDpu[] = [];
       for (const raw of urls) {
-        const norm = normaliseBmcAddress("redfish", raw);
+        // A child keeps the protocol it was enrolled with (an IPMI DPU BMC's address is host:port); what the host's
+        // Redfish BMC names is a Redfish URL.
+        const known = existing.find((e) => e.bmcAddress === raw);
+        const norm = known ? { ok: true as const, value: known.bmcAddress } : normaliseBmcAddress("redfish", raw);
         if (!norm.ok) continue;
-        const prior = existing.find((e) => e.bmcAddress === norm.value);
+        const prior = known ?? existing.find((e) => e.bmcAddress === norm.value);
         // A DPU's BMC is called only with its own credentials: one found now, or one still waiting for them, is
         // recorded without calling it (the host's credentials are never tried on it).
         if (!prior?.bmcCredentials) {
@@ -201,7 +204,13 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
           continue;
         }
         const creds = JSON.parse(unseal(prior.bmcCredentials));
-        const d: BmcDriver = createBmcDriver({ driver: "redfish", address: norm.value, credentials: creds, verifyTls: host.bmcVerifyTls, timeoutMs: 10_000 });
+        const d: BmcDriver = createBmcDriver({
+          driver: prior.bmcDriver,
+          address: norm.value,
+          credentials: creds,
+          verifyTls: host.bmcVerifyTls,
+          timeoutMs: 10_000,
+        });
         try {
           const di = await d.getInventory();
           const firmware = (d as BmcDriver & { firmware?: { inventory(): Promise<unknown> } }).firmware
