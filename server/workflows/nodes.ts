@@ -16,7 +16,7 @@ import { type BmcDriver, type BmcInventory, type PowerAction, createBmcDriver } 
 import { createDpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { logger } from "@/server/lib/log";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
-import { fingerprint, seal, unseal } from "@/server/lib/secrets";
+import { unseal } from "@/server/lib/secrets";
 import { DPU_CREDENTIALS_NEEDED, driverFor } from "./bmc-access";
 import { type EnrollResult, dpuBmcUrls, enrollNode, probeMessage, shardOf } from "./enroll";
 import { type BulkActor, catalog } from "./catalog";
@@ -157,12 +157,23 @@ export async function forgetFinishedBulkEnrolls(): Promise<number> {
 // ------------------------------------------------------------------------------------------------
 // Inspect: read inventory through the BMC, discover the DPU(s) and create/update them as children.
 // ------------------------------------------------------------------------------------------------
+/** Whether two BMC URLs are on the same BMC (scheme, host and port). */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** A DPU the inspection found: read through its BMC with its own credentials, or recorded as waiting for them. */
 type DiscoveredDpu =
   | { address: string; credentialsNeeded: true }
   | {
       address: string;
       credentialsNeeded: false;
+      /** A system of the host's own BMC, recorded with that BMC's credentials. */
+      hostBmc: boolean;
       power: string;
       health: string;
       inventory: Record<string, unknown>;
@@ -198,14 +209,16 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
         if (!norm.ok) continue;
         const prior = known ?? existing.find((e) => e.bmcAddress === norm.value);
         // A DPU's BMC is called only with its own credentials: one found now, or one still waiting for them, is
-        // recorded without calling it (the host's credentials are never tried on it).
-        if (!prior?.bmcCredentials) {
+        // recorded without calling it (the host's credentials are never tried on another BMC). A DPU that is a system
+        // of the host's own BMC (DMTF public-smartnic) is reached with that BMC's credentials: the same BMC.
+        const sameBmc = !prior && sameOrigin(norm.value, host.bmcAddress);
+        if (!prior?.bmcCredentials && !sameBmc) {
           found.push({ address: norm.value, credentialsNeeded: true });
           continue;
         }
-        const creds = JSON.parse(unseal(prior.bmcCredentials));
+        const creds = JSON.parse(unseal(prior?.bmcCredentials ?? host.bmcCredentials!));
         const d: BmcDriver = createBmcDriver({
-          driver: prior.bmcDriver,
+          driver: prior?.bmcDriver ?? "redfish",
           address: norm.value,
           credentials: creds,
           verifyTls: host.bmcVerifyTls,
@@ -219,6 +232,7 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
           found.push({
             address: norm.value,
             credentialsNeeded: false,
+            hostBmc: sameBmc,
             power: await d.getPowerState(),
             health: (await d.getHealth()).health,
             inventory: inventorySummary(di),
@@ -281,7 +295,32 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
               .update(nodes)
               .set({ inventory, powerState: f.power, health: f.health, agentUrl: prior.agentUrl ?? f.agentUrl, inspectedAt: new Date(), bmcSeenAt: new Date() })
               .where(eq(nodes.id, prior.id));
+            continue;
           }
+          if (!f.hostBmc) continue;
+          const id = crypto.randomUUID();
+          await tx.insert(nodes).values({
+            id,
+            name: n === 0 ? `${h.name}-dpu` : `${h.name}-dpu${n + 1}`,
+            kind: "dpu",
+            parentNodeId: nodeId,
+            poolId: h.poolId,
+            bmcDriver: "redfish",
+            bmcAddress: f.address,
+            bmcVerifyTls: h.bmcVerifyTls,
+            bmcCredentials: h.bmcCredentials,
+            bmcCredentialsFingerprint: h.bmcCredentialsFingerprint,
+            provisionState: "manageable",
+            powerState: f.power,
+            health: f.health,
+            inventory,
+            agentUrl: f.agentUrl,
+            inspectedAt: new Date(),
+            bmcSeenAt: new Date(),
+            syncShard: shardOf(id),
+          });
+          n++;
+          await recordEvent(tx, id, { kind: "lifecycle", severity: "info", message: `Discovered as a DPU of ${h.name} at ${f.address}, a system of its BMC.` });
         }
       });
     });
