@@ -102,14 +102,14 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       // A stopped instance whose host is on: did its OS come up (started outside Anvil)? Only then is it running.
       if (n.instanceState === "stopped" && out.power === "on") out.bootState = d.bootProgress ? (await d.bootProgress()).bootState : null;
     } catch (e) {
-      bmcPollFailed(isBmcError(e) ? e.code : "other");
-      // No credentials yet: nothing was sent, and the operator is told what to do rather than "refused".
-      out.bmcError =
-        n.bmcCredentials === null
-          ? DPU_CREDENTIALS_NEEDED
-          : isBmcError(e)
-            ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
-            : `BMC poll failed: ${(e as Error).message}`;
+      // No credentials yet: nothing was sent (no poll failed), and the operator is told what to do rather than "refused".
+      if (n.bmcCredentials === null) out.bmcError = DPU_CREDENTIALS_NEEDED;
+      else {
+        bmcPollFailed(isBmcError(e) ? e.code : "other");
+        out.bmcError = isBmcError(e)
+          ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
+          : `BMC poll failed: ${(e as Error).message}`;
+      }
     }
     if (n.kind === "dpu" && n.agentUrl) {
       const booted = (out.power ?? n.powerState) === "on" && (!n.powerChangedAt || Date.now() - n.powerChangedAt.getTime() > AGENT_BOOT_GRACE_MS);
