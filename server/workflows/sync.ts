@@ -14,7 +14,7 @@ import { isBmcError } from "@/server/drivers/bmc";
 import { logger } from "@/server/lib/log";
 import { bmcPollFailed, observeBmcSync } from "@/server/lib/metrics";
 import { mgmtDispatcher } from "@/server/lib/mgmt-network";
-import { driverFor } from "./bmc-access";
+import { DPU_CREDENTIALS_NEEDED, driverFor } from "./bmc-access";
 import { SYNC_SHARDS } from "./enroll";
 import { catalog, schedules } from "./catalog";
 import { defineSchedule, defineWorkflow, step } from "./engine";
@@ -93,9 +93,9 @@ async function agentAlive(url: string): Promise<boolean> {
 export async function pollNode(n: SyncNode): Promise<PollOutcome> {
   await acquire();
   try {
-    const d = driverFor(n);
     const out: PollOutcome = { id: n.id };
     try {
+      const d = driverFor(n);
       out.power = await d.getPowerState();
       const h = await d.getHealth();
       out.health = h.health;
@@ -103,10 +103,14 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       // A stopped instance whose host is on: did its OS come up (started outside Anvil)? Only then is it running.
       if (n.instanceState === "stopped" && out.power === "on") out.bootState = d.bootProgress ? (await d.bootProgress()).bootState : null;
     } catch (e) {
-      bmcPollFailed(isBmcError(e) ? e.code : "other");
-      out.bmcError = isBmcError(e)
-        ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
-        : `BMC poll failed: ${(e as Error).message}`;
+      // No credentials yet: nothing was sent (no poll failed), and the operator is told what to do rather than "refused".
+      if (n.bmcCredentials === null) out.bmcError = DPU_CREDENTIALS_NEEDED;
+      else {
+        bmcPollFailed(isBmcError(e) ? e.code : "other");
+        out.bmcError = isBmcError(e)
+          ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
+          : `BMC poll failed: ${(e as Error).message}`;
+      }
     }
     if (n.kind === "dpu" && n.agentUrl) {
       const booted = (out.power ?? n.powerState) === "on" && (!n.powerChangedAt || Date.now() - n.powerChangedAt.getTime() > AGENT_BOOT_GRACE_MS);

@@ -250,7 +250,7 @@ function login(c: Call): Reply {
   const { UserName, Password } = c.body;
   if (UserName === undefined) throw new RedfishError(400, [Msg.propertyMissing("UserName")]);
   if (Password === undefined) throw new RedfishError(400, [Msg.propertyMissing("Password")]);
-  if (!c.ctx.sessions.checkCredentials(UserName, Password)) throw new RedfishError(401, [Msg.resourceAtUriUnauthorized(c.path)]);
+  if (!c.ctx.sessions.checkCredentials(c.bmc, UserName, Password)) throw new RedfishError(401, [Msg.resourceAtUriUnauthorized(c.path)]);
   const s = c.ctx.sessions.create(c.bmc, UserName as string);
   if (!s) throw new RedfishError(503, [Msg.sessionLimitExceeded()]);
   const loc = `/redfish/v1/SessionService/Sessions/${s.id}`;
