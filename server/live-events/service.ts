@@ -137,7 +137,10 @@ export class LiveEvents {
       this.held.add(s);
       load += size;
     }
-    const rows = this.held.size ? await syncNodes(and(live, inArray(nodes.syncShard, [...this.held]))) : [];
+    // A DPU still waiting for its own BMC credentials is not called at all (the sync says so on its row).
+    const rows = (this.held.size ? await syncNodes(and(live, inArray(nodes.syncShard, [...this.held]))) : []).filter(
+      (n): n is typeof n & { bmcCredentials: string } => n.bmcCredentials !== null,
+    );
     const wanted = new Map(rows.map((n) => [n.id, n]));
     for (const [id, st] of this.streams) {
       const n = wanted.get(id);
@@ -170,7 +173,7 @@ export class LiveEvents {
     return c;
   }
 
-  private watch(n: Awaited<ReturnType<typeof syncNodes>>[number]): void {
+  private watch(n: Awaited<ReturnType<typeof syncNodes>>[number] & { bmcCredentials: string }): void {
     const d = driverFor(n);
     const key = keyOf(n);
     if (!d.events) {
