@@ -6,7 +6,7 @@ const header = CSV_COLUMNS.join(",");
 
 describe("parseEnrollCsv", () => {
   it("parses rows into enroll inputs with their pool", () => {
-    const csv = `${header}\nnode-1,general,redfish,http://127.0.0.1:9001,admin,pw,false,http://127.0.0.1:9002,,,http://127.0.0.1:9003,tok,false\n`;
+    const csv = `${header}\nnode-1,general,redfish,http://127.0.0.1:9001,admin,pw,false,http://127.0.0.1:9002,,,http://127.0.0.1:9003,tok,false,redfish\n`;
     const r = parseEnrollCsv(csv);
     expect("rows" in r).toBe(true);
     if (!("rows" in r)) return;
@@ -16,6 +16,38 @@ describe("parseEnrollCsv", () => {
       pool: "general",
       input: { name: "node-1", driver: "redfish", verifyTls: false, dpu: { agentToken: "tok" } },
     });
+  });
+
+  it("takes the DPU BMC's own credentials from dpu_bmc_username/dpu_bmc_password, with or without its address", () => {
+    const csv = [
+      "name,driver,bmc_address,bmc_username,bmc_password,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password",
+      "n1,redfish,http://127.0.0.1:9001,admin,hostpw,,dpuadmin,dpupw",
+      "n2,redfish,http://127.0.0.1:9004,admin,hostpw,http://127.0.0.1:9005,dpuadmin,dpupw",
+      "n3,redfish,http://127.0.0.1:9006,admin,hostpw,,,",
+    ].join("\n");
+    const r = parseEnrollCsv(csv);
+    if (!("rows" in r)) throw new Error(r.error);
+    expect(r.rows[0]).toMatchObject({ ok: true, input: { password: "hostpw", dpu: { address: "", username: "dpuadmin", password: "dpupw" } } });
+    expect(r.rows[1]).toMatchObject({ ok: true, input: { dpu: { address: "http://127.0.0.1:9005", username: "dpuadmin", password: "dpupw" } } });
+    // No DPU column filled: no DPU section at all (inspection finds the DPU and asks for its credentials).
+    expect(r.rows[2]).toMatchObject({ ok: true });
+    expect(r.rows[2]!.ok && r.rows[2]!.input.dpu).toBeUndefined();
+  });
+
+  it("reads the DPU BMC's protocol from dpu_bmc_driver (Redfish unless it says ipmi) and names the column of a bad one", () => {
+    const csv = [
+      "name,driver,bmc_address,bmc_username,bmc_password,dpu_bmc_driver,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password",
+      "i1,redfish,http://127.0.0.1:9001,admin,pw,IPMI,10.0.1.5:623,dpu,dpupw",
+      "i2,redfish,http://127.0.0.1:9002,admin,pw,snmp,10.0.1.6,dpu,dpupw",
+      "i3,redfish,http://127.0.0.1:9003,admin,pw,ipmi,http://10.0.1.7,dpu,dpupw",
+      "i4,redfish,http://127.0.0.1:9004,admin,pw,ipmi,,dpu,dpupw",
+    ].join("\n");
+    const r = parseEnrollCsv(csv);
+    if (!("rows" in r)) throw new Error(r.error);
+    expect(r.rows[0]).toMatchObject({ ok: true, input: { dpu: { driver: "ipmi", address: "10.0.1.5:623" } } });
+    expect(r.rows[1]).toMatchObject({ ok: false, error: expect.stringMatching(/^dpu_bmc_driver: /) });
+    expect(r.rows[2]).toMatchObject({ ok: false, error: expect.stringMatching(/^dpu_bmc_address: Enter the BMC's host or host:port/) });
+    expect(r.rows[3]).toMatchObject({ ok: false, error: expect.stringMatching(/^dpu_bmc_address: Enter the IPMI DPU BMC's host/) });
   });
 
   it("gives each bad row its own error and keeps the good ones", () => {

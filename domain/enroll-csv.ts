@@ -1,7 +1,7 @@
 // Bulk enrollment CSV: parse (RFC 4180 via csv-parse) and validate each row into an enroll input, keeping a
 // per-row error instead of failing the whole file. Columns (header required, order free):
 //   name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,
-//   dpu_bmc_password,agent_url,agent_token,dedicated_power
+//   dpu_bmc_password,agent_url,agent_token,dedicated_power,dpu_bmc_driver (redfish, the default, or ipmi)
 // `sim/lab.ts` writes exactly this format for its fleet.
 import { parse } from "csv-parse/sync";
 import { type EnrollInput, enrollSchema } from "@/db/validation/nodes";
@@ -20,6 +20,7 @@ export const CSV_COLUMNS = [
   "agent_url",
   "agent_token",
   "dedicated_power",
+  "dpu_bmc_driver",
 ] as const;
 const REQUIRED = ["name", "driver", "bmc_address", "bmc_username", "bmc_password"];
 export const MAX_CSV_ROWS = 20_000;
@@ -65,7 +66,8 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
     const dedicated = bool(r.dedicated_power, false);
     if (verifyTls === null) return { line, name, ok: false, error: "verify_tls: use true or false" };
     if (dedicated === null) return { line, name, ok: false, error: "dedicated_power: use true or false" };
-    const hasDpu = !!(r.dpu_bmc_address || r.agent_url);
+    // DPU credentials alone are enough: enrollment finds the DPU the host's BMC names and calls it with them.
+    const hasDpu = !!(r.dpu_bmc_address || r.dpu_bmc_username || r.dpu_bmc_password || r.agent_url || r.dpu_bmc_driver);
     const candidate = {
       name,
       driver: (r.driver ?? "").toLowerCase(),
@@ -76,6 +78,7 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
       dedicatedPower: dedicated,
       dpu: hasDpu
         ? {
+            driver: (r.dpu_bmc_driver || "redfish").toLowerCase(),
             address: r.dpu_bmc_address ?? "",
             username: r.dpu_bmc_username ?? "",
             password: r.dpu_bmc_password ?? "",
@@ -87,7 +90,17 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
     const parsed = enrollSchema.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const col = { address: "bmc_address", username: "bmc_username", password: "bmc_password" }[String(issue.path[0])] ?? issue.path.join(".");
+      const path = issue.path.join(".");
+      const col =
+        {
+          address: "bmc_address",
+          username: "bmc_username",
+          password: "bmc_password",
+          "dpu.driver": "dpu_bmc_driver",
+          "dpu.address": "dpu_bmc_address",
+          "dpu.username": "dpu_bmc_username",
+          "dpu.password": "dpu_bmc_password",
+        }[path] ?? path;
       return { line, name, ok: false, error: `${col}: ${issue.message}` };
     }
     const { poolId: _p, ...input } = parsed.data;

@@ -55,6 +55,9 @@ export async function startBackground(opts: { dev: boolean; lab?: BackgroundLab 
     stoppers.push(lab.close);
     lines.push(`Lab: ${lab.summary}`);
   }
+  // Live BMC events (event streams of the BMCs of this process's shards; docs/operations.md "Live BMC events").
+  const live = (await import("./live-events/service")).startLiveEvents();
+  stoppers.push(() => live.stop());
   // Storage work interrupted by an earlier crash is finished (or undone) now, then every 5 minutes by schedule.
   const { reconcileNow } = await import("./workflows/maintenance");
   await reconcileNow().catch((e) => lines.push(`Storage reconcile failed: ${(e as Error).message}`));

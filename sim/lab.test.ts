@@ -106,7 +106,7 @@ describe("a 4-host lab", () => {
   it("writes a CSV with the exact header that parses back into the same rows", () => {
     const text = lab.csv();
     expect(text.split("\r\n")[0]).toBe(
-      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password,agent_url,agent_token,dedicated_power",
+      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password,agent_url,agent_token,dedicated_power,dpu_bmc_driver",
     );
     expect(text.split("\r\n")[0]).toBe(CSV_HEADER.join(","));
     expect(parseCsv(text)).toEqual(lab.hosts);
@@ -254,7 +254,7 @@ describe("lab options", () => {
       ]);
       const bare = lab.hosts[1];
       expect([bare.dpu_bmc_address, bare.dpu_bmc_username, bare.dpu_bmc_password, bare.agent_url]).toEqual([null, null, null, null]);
-      expect(lab.csv().split("\r\n")[2]).toMatch(/^node-0002,b,redfish,http:\/\/127\.0\.0\.1:\d+,admin,password,false,,,,,,false$/);
+      expect(lab.csv().split("\r\n")[2]).toMatch(/^node-0002,b,redfish,http:\/\/127\.0\.0\.1:\d+,admin,password,false,,,,,,false,$/);
       expect((await json(`${lab.hosts[0].agent_url}/v1/health`, { token: "token-for-node-0001-dpu" })).status).toBe(200);
     } finally {
       await lab.close();

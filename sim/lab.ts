@@ -76,6 +76,8 @@ export interface LabHostRow {
   agent_url: string | null;
   agent_token: string | null;
   dedicated_power: boolean;
+  /** The DPU BMC's protocol; absent or null: Redfish (every lab DPU BMC is the Redfish simulator's). */
+  dpu_bmc_driver?: "redfish" | "ipmi" | null;
 }
 
 export interface LabAgent {
@@ -119,8 +121,8 @@ const FD_HEADROOM = 256;
 // ---- CSV --------------------------------------------------------------------------------------------------
 
 /** RFC 4180: quote a field that holds a comma, quote, CR or LF (or edge spaces, which readers may trim); double quotes. */
-export function csvField(v: string | boolean | null): string {
-  const s = v === null ? "" : String(v);
+export function csvField(v: string | boolean | null | undefined): string {
+  const s = v === null || v === undefined ? "" : String(v);
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

@@ -101,6 +101,15 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx) => ({ id: (await nodeFixture(fx, { kind: "dpu", powerState: "on" })).id, imageUri: "http://127.0.0.1:1/bf.bfb" }),
     expect: operatorWrite,
   },
+  // The fixture's BMC is a closed port: an admin gets past authorization and the probe refuses the credentials.
+  "dpuBmc.setCredentials": {
+    input: async (fx) => ({
+      id: (await nodeFixture(fx, { kind: "dpu", bmcCredentials: null, bmcCredentialsFingerprint: null })).id,
+      username: "u",
+      password: "p",
+    }),
+    expect: { ...operatorWrite, operatorAdmin: "BAD_REQUEST" },
+  },
   "events.list": { input: () => ({}), expect: operatorRead },
   "operations.list": { input: () => ({}), expect: operatorRead },
   "operations.get": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: operatorRead },

@@ -1,6 +1,7 @@
 "use client";
 // Events: hardware events newest first, filtered on the server by node (a text match, or one node and its DPUs
-// from ?node=<id>), severity (several), kind and time range; cursor pages; refreshed every 5 s while visible.
+// from ?node=<id>), severity (several), kind and time range; cursor pages; refreshed as soon as new events are recorded
+// (use-live-events.ts), and every 5 s while visible as the fallback.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
@@ -11,13 +12,15 @@ import { columns, FilterSearch, FilterSelect, useListTable } from "@/components/
 import { EmptyState, PageHeader } from "@/components/ui/page";
 import { useDebounced } from "@/components/ui/use-cursor-pages";
 import type { EventLike } from "./events-table";
+import { useLiveHardwareEvents } from "./use-live-events";
 
 const SEVERITIES = ["critical", "warning", "ok", "info"] as const;
 const KINDS = ["sel", "power", "health", "fault", "agent", "firmware", "lifecycle", "console"] as const;
 type Severity = (typeof SEVERITIES)[number];
 type Kind = (typeof KINDS)[number];
 const col = columns<EventLike>();
-const cols = [
+/** The events table's columns (also the node page's "Event log", components/nodes/node-events.tsx). */
+export const eventColumns = [
   col.cell("at", "Time", (e) => {
     const at = new Date(e.at);
     return (
@@ -47,6 +50,7 @@ function toDate(v: string): Date | undefined {
 
 export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
   const trpc = useTRPC();
+  useLiveHardwareEvents();
   const [nodeId, setNodeId] = useState(initialNodeId);
   const node = useQuery({ ...trpc.nodes.get.queryOptions({ id: nodeId ?? "" }), enabled: !!nodeId });
   const [q, setQ] = useState("");
@@ -128,7 +132,7 @@ export function EventsPage({ nodeId: initialNodeId }: { nodeId?: string }) {
       </search>
       <DataTable
         label="Events"
-        columns={cols}
+        columns={eventColumns}
         {...list.table}
         error={rangeError ?? list.table.error}
         empty={

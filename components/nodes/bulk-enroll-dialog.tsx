@@ -56,7 +56,10 @@ export function BulkEnrollDialog({ onClose }: { onClose: () => void }) {
           <FormError message={submitError} />
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
             One node per row with a header line. Columns: <code className="text-xs">name, pool, driver, bmc_address, bmc_username, bmc_password</code>, and
-            optionally <code className="text-xs">verify_tls, dpu_bmc_address, dpu_bmc_username, dpu_bmc_password, agent_url, agent_token, dedicated_power</code>
+            optionally{" "}
+            <code className="text-xs">
+              verify_tls, dpu_bmc_address, dpu_bmc_username, dpu_bmc_password, agent_url, agent_token, dedicated_power, dpu_bmc_driver
+            </code>
             . Every BMC is probed before its node is enrolled.
           </p>
           <Field label="CSV file" error={fieldErr ?? undefined}>

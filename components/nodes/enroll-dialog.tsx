@@ -17,7 +17,7 @@ import { enrollSchema } from "@/db/validation/nodes";
 type In = z.input<typeof enrollSchema>;
 type Out = z.output<typeof enrollSchema>;
 
-const emptyDpu = { address: "", username: "", password: "", agentUrl: "", agentToken: "" };
+const emptyDpu = { driver: "redfish" as const, address: "", username: "", password: "", agentUrl: "", agentToken: "" };
 const FIELDS = [
   "name",
   "poolId",
@@ -27,6 +27,7 @@ const FIELDS = [
   "password",
   "verifyTls",
   "dedicatedPower",
+  "dpu.driver",
   "dpu.address",
   "dpu.username",
   "dpu.password",
@@ -139,7 +140,15 @@ export function EnrollDialog({ onClose, onEnrolled }: { onClose: () => void; onE
       {hasDpu ? (
         <fieldset className="grid grid-cols-1 gap-4 rounded-md border border-zinc-200 p-3 sm:grid-cols-2 dark:border-zinc-800">
           <legend className="px-1 text-sm font-medium">DPU BMC</legend>
-          <TextField name="dpu.address" label="DPU BMC address" hint="Redfish base URL of the DPU's BMC." />
+          <SelectField name="dpu.driver" label="DPU BMC driver">
+            <option value="redfish">Redfish</option>
+            <option value="ipmi">IPMI</option>
+          </SelectField>
+          <TextField
+            name="dpu.address"
+            label="DPU BMC address"
+            hint="Redfish base URL or IPMI host:port of the DPU's BMC. Redfish, empty: the DPU the host's BMC names (give its credentials)."
+          />
           <TextField name="dpu.username" label="DPU BMC username" hint="Empty: same as the host's." autoComplete="off" />
           <TextField name="dpu.password" label="DPU BMC password" hint="Empty: same as the host's." type="password" autoComplete="new-password" />
           <TextField name="dpu.agentUrl" label="Agent URL" hint="Where the DPU's Anvil agent listens (optional)." />

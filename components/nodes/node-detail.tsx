@@ -16,6 +16,7 @@ import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
+import { DpuBmcCredentials } from "./dpu-bmc-credentials";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
 import {
   Ago,
@@ -292,7 +293,9 @@ function NodeView({ n }: { n: NodeDetail }) {
               ["Verify TLS", n.bmcVerifyTls ? "yes" : "no"],
               [
                 "Credentials",
-                n.bmcCredentialsFingerprint ? (
+                isDpu ? (
+                  <DpuBmcCredentials key="c" node={n} disabledReason={changeReason} />
+                ) : n.bmcCredentialsFingerprint ? (
                   <span key="c">
                     set · fingerprint <code className="text-xs">{n.bmcCredentialsFingerprint}</code>
                   </span>

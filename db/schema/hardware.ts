@@ -38,9 +38,10 @@ export const nodes = pgTable(
     bmcDriver: bmcDriver("bmc_driver").notNull(),
     bmcAddress: text("bmc_address").notNull(),
     bmcVerifyTls: boolean("bmc_verify_tls").notNull().default(true),
-    // AES-256-GCM sealed {username,password}; never leaves the server.
-    bmcCredentials: text("bmc_credentials").notNull(),
-    bmcCredentialsFingerprint: text("bmc_credentials_fingerprint").notNull(),
+    // AES-256-GCM sealed {username,password}; never leaves the server. Null for a DPU found at inspection whose own
+    // BMC credentials nobody has given yet: Anvil never reuses its host's, and does not call that BMC until they are set.
+    bmcCredentials: text("bmc_credentials"),
+    bmcCredentialsFingerprint: text("bmc_credentials_fingerprint"),
     provisionState: text("provision_state").notNull().default("enroll"),
     powerState: text("power_state").notNull().default("unknown"),
     health: text("health").notNull().default("unknown"),
@@ -79,6 +80,8 @@ export const nodes = pgTable(
     index("nodes_shard_idx").on(t.syncShard),
     index("nodes_fault_idx").on(t.id).where(sql`${t.fault} is not null`),
     check("nodes_underlay_ip_source", sql`${t.underlayIpSource} in ('agent', 'operator')`),
+    // Only a DPU may wait for its credentials; a host is enrolled with them.
+    check("nodes_credentials_set", sql`${t.kind} = 'dpu' or (${t.bmcCredentials} is not null and ${t.bmcCredentialsFingerprint} is not null)`),
   ],
 );
 

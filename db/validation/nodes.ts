@@ -44,6 +44,8 @@ export const enrollSchema = z
     dedicatedPower: z.boolean().default(false),
     dpu: z
       .object({
+        // A DPU's BMC speaks Redfish or IPMI, whatever its host's speaks.
+        driver: z.enum(["redfish", "ipmi"]).default("redfish"),
         address: z.string().trim().max(300).default(""),
         username: z.string().trim().max(128).default(""),
         password: z.string().max(256).default(""),
@@ -58,9 +60,11 @@ export const enrollSchema = z
     const a = normaliseBmcAddress(v.driver, v.address);
     if (!a.ok) ctx.addIssue({ code: "custom", path: ["address"], message: a.message });
     if (v.dpu?.address) {
-      const d = normaliseBmcAddress("redfish", v.dpu.address);
+      const d = normaliseBmcAddress(v.dpu.driver, v.dpu.address);
       if (!d.ok) ctx.addIssue({ code: "custom", path: ["dpu", "address"], message: d.message });
-    }
+    } else if (v.dpu?.driver === "ipmi" && (v.dpu.username || v.dpu.password))
+      // Only a Redfish host BMC names its DPU's BMC; an IPMI one has to be given.
+      ctx.addIssue({ code: "custom", path: ["dpu", "address"], message: "Enter the IPMI DPU BMC's host or host:port, e.g. 10.0.1.5:623" });
     if (v.dpu?.agentUrl) {
       try {
         const u = new URL(v.dpu.agentUrl);
@@ -91,3 +95,13 @@ export const nodeFilterSchema = z.object({
 export const powerActionSchema = z.enum(["on", "off", "soft_off", "reboot", "soft_reboot", "power_cycle", "nmi"]);
 export const bootDeviceSchema = z.enum(["disk", "pxe", "cdrom", "bios", "uefi_http"]);
 export const idsSchema = z.array(z.uuid()).min(1, "Select at least one node").max(1000, "At most 1000 nodes at a time");
+
+/** A DPU BMC's own credentials (the "Set DPU BMC credentials" dialog): probed before they are stored. */
+export const dpuBmcCredentialsSchema = z
+  .object({
+    id: z.uuid(),
+    username: z.string().trim().min(1, "Required").max(128),
+    password: secret,
+  })
+  .strict();
+export type DpuBmcCredentialsInput = z.infer<typeof dpuBmcCredentialsSchema>;

@@ -71,6 +71,15 @@ function summary(inv: BmcInventory): Record<string, unknown> {
   return rest as unknown as Record<string, unknown>;
 }
 
+/**
+ * The DPU BMCs a host's BMC names: the base URL of each DPU its NetworkDeviceFunctions offload to, else the vendor hint
+ * (lab: Oem.Anvil.DpuBmcUrl). Enrollment (given the DPU's credentials but no address) and inspection both start here.
+ */
+export function dpuBmcUrls(inv: Pick<BmcInventory, "dpus" | "dpuBmcUrl">): string[] {
+  const linked = [...new Set((inv.dpus ?? []).flatMap((l) => (l.bmcUrl ? [l.bmcUrl] : [])))];
+  return linked.length === 0 && inv.dpuBmcUrl ? [inv.dpuBmcUrl] : linked;
+}
+
 export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: Principal | null; requestId: string }): Promise<EnrollResult> {
   const parsed = enrollSchema.safeParse(raw);
   if (!parsed.success) {
@@ -79,7 +88,8 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
   }
   const input = parsed.data;
   const address = (normaliseBmcAddress(input.driver, input.address) as { value: string }).value;
-  const dpuAddress = input.dpu?.address ? (normaliseBmcAddress("redfish", input.dpu.address) as { value: string }).value : null;
+  const dpuDriver = input.dpu?.driver ?? "redfish";
+  let dpuAddress = input.dpu?.address ? (normaliseBmcAddress(dpuDriver, input.dpu.address) as { value: string }).value : null;
 
   // Refused addresses are a validation error, before any lookup of what is enrolled or any packet sent. A name that
   // does not resolve is left to the probe, which says so in its own words.
@@ -113,11 +123,25 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
   if (host.inventory.systemType === "dpu")
     return { ok: false, field: "address", message: `${address} is a DPU's BMC. Enroll its host; the DPU is discovered as its child.` };
 
+  // The DPU's own credentials without its address: the DPU is the one the host's BMC names (found as inspection finds
+  // it), checked like a given address before it is called with them.
+  if (!dpuAddress && input.dpu?.username && input.dpu.password) {
+    const found = dpuBmcUrls(host.inventory)
+      .map((u) => normaliseBmcAddress("redfish", u))
+      .find((a) => a.ok);
+    if (!found?.ok) return { ok: false, field: "dpu.address", message: `The BMC at ${address} names no DPU: enter the DPU BMC's address.` };
+    const where = await checkMgmtTarget(found.value);
+    if (!where.ok && !where.unresolved) return { ok: false, field: "dpu.address", message: `The DPU the host names: ${where.message}` };
+    const [taken] = await db.select({ name: nodes.name }).from(nodes).where(eq(nodes.bmcAddress, found.value));
+    if (taken) return { ok: false, field: "dpu.address", message: `The DPU BMC at ${found.value} is already enrolled as ${taken.name}.` };
+    dpuAddress = found.value;
+  }
+
   const dpuCreds = { username: input.dpu?.username || creds.username, password: input.dpu?.password || creds.password };
   let dpu: Probe | null = null;
   if (dpuAddress) {
     try {
-      dpu = await probe({ driver: "redfish", address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
+      dpu = await probe({ driver: dpuDriver, address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
     } catch (e) {
       return { ok: false, field: "dpu.address", message: probeMessage(e, dpuAddress) };
     }
@@ -156,7 +180,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           kind: "dpu",
           parentNodeId: hostId,
           poolId: input.poolId,
-          bmcDriver: "redfish",
+          bmcDriver: dpuDriver,
           bmcAddress: dpuAddress,
           bmcVerifyTls: input.verifyTls,
           bmcCredentials: seal(dsealed),
@@ -175,7 +199,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
       const ev = (nodeId: string, message: string) => ({ nodeId, kind: "lifecycle" as const, severity: "info" as const, message });
       await recordEvents(tx, [
         ev(hostId, `Enrolled; BMC ${address} verified (${input.driver}); enroll → verifying → manageable.`),
-        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified.`)] : []),
+        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}).`)] : []),
       ]);
       await audit(tx, actor, {
         action: "node.enroll",

@@ -16,12 +16,13 @@ import { type BmcDriver, type BmcInventory, type PowerAction, createBmcDriver } 
 import { createDpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { logger } from "@/server/lib/log";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
-import { fingerprint, seal, unseal } from "@/server/lib/secrets";
-import { driverFor, endpointFor } from "./bmc-access";
-import { type EnrollResult, enrollNode, probeMessage, shardOf } from "./enroll";
+import { unseal } from "@/server/lib/secrets";
+import { DPU_CREDENTIALS_NEEDED, driverFor } from "./bmc-access";
+import { type EnrollResult, dpuBmcUrls, enrollNode, probeMessage, shardOf } from "./enroll";
 import { type BulkActor, catalog } from "./catalog";
 import { step } from "./engine";
 import { recordEvent } from "./events";
+import { readSel } from "./sel";
 import { finishOperation, setProgress } from "./operations";
 import { defineSaga } from "./saga";
 
@@ -157,7 +158,29 @@ export async function forgetFinishedBulkEnrolls(): Promise<number> {
 // ------------------------------------------------------------------------------------------------
 // Inspect: read inventory through the BMC, discover the DPU(s) and create/update them as children.
 // ------------------------------------------------------------------------------------------------
-type Dpuish = { systemId: string; bmcUrl?: string; networkDeviceFunctions: string[] };
+/** Whether two BMC URLs are on the same BMC (scheme, host and port). */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+/** A DPU the inspection found: read through its BMC with its own credentials, or recorded as waiting for them. */
+type DiscoveredDpu =
+  | { address: string; credentialsNeeded: true }
+  | {
+      address: string;
+      credentialsNeeded: false;
+      /** A system of the host's own BMC, recorded with that BMC's credentials. */
+      hostBmc: boolean;
+      power: string;
+      health: string;
+      inventory: Record<string, unknown>;
+      firmware: unknown;
+      agentUrl: string | null;
+    };
 
 export const inspectNode = defineSaga(catalog.nodeInspect, {
   async run(saga, nodeId, opId) {
@@ -171,23 +194,37 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
       return { inventory: inventorySummary(inventory) as unknown as BmcInventory, power, health };
     });
     const dpus = await saga.step("discover DPUs", async () => {
-      const links = ((inv.inventory.dpus ?? []) as Dpuish[]).filter((l) => l.bmcUrl);
-      const hint = (inv.inventory as { raw?: unknown; dpuBmcUrl?: string | null }).dpuBmcUrl;
-      const urls = new Set(links.map((l) => l.bmcUrl!));
-      if (urls.size === 0 && hint) urls.add(hint);
+      const urls = new Set(dpuBmcUrls(inv.inventory));
       const host = await loadNode(nodeId);
       const existing = await db
         .select()
         .from(nodes)
         .where(and(eq(nodes.parentNodeId, nodeId), eq(nodes.kind, "dpu")));
       for (const e of existing) urls.add(e.bmcAddress);
-      const found: { address: string; power: string; health: string; inventory: Record<string, unknown>; firmware: unknown; agentUrl: string | null }[] = [];
+      const found: DiscoveredDpu[] = [];
       for (const raw of urls) {
-        const norm = normaliseBmcAddress("redfish", raw);
+        // A child keeps the protocol it was enrolled with (an IPMI DPU BMC's address is host:port); what the host's
+        // Redfish BMC names is a Redfish URL.
+        const known = existing.find((e) => e.bmcAddress === raw);
+        const norm = known ? { ok: true as const, value: known.bmcAddress } : normaliseBmcAddress("redfish", raw);
         if (!norm.ok) continue;
-        const prior = existing.find((e) => e.bmcAddress === norm.value);
-        const creds = prior ? JSON.parse(unseal(prior.bmcCredentials)) : endpointFor(host).credentials;
-        const d: BmcDriver = createBmcDriver({ driver: "redfish", address: norm.value, credentials: creds, verifyTls: host.bmcVerifyTls, timeoutMs: 10_000 });
+        const prior = known ?? existing.find((e) => e.bmcAddress === norm.value);
+        // A DPU's BMC is called only with its own credentials: one found now, or one still waiting for them, is
+        // recorded without calling it (the host's credentials are never tried on another BMC). A DPU that is a system
+        // of the host's own BMC (DMTF public-smartnic) is reached with that BMC's credentials: the same BMC.
+        const sameBmc = !prior && sameOrigin(norm.value, host.bmcAddress);
+        if (!prior?.bmcCredentials && !sameBmc) {
+          found.push({ address: norm.value, credentialsNeeded: true });
+          continue;
+        }
+        const creds = JSON.parse(unseal(prior?.bmcCredentials ?? host.bmcCredentials!));
+        const d: BmcDriver = createBmcDriver({
+          driver: prior?.bmcDriver ?? "redfish",
+          address: norm.value,
+          credentials: creds,
+          verifyTls: host.bmcVerifyTls,
+          timeoutMs: 10_000,
+        });
         try {
           const di = await d.getInventory();
           const firmware = (d as BmcDriver & { firmware?: { inventory(): Promise<unknown> } }).firmware
@@ -195,6 +232,8 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
             : null;
           found.push({
             address: norm.value,
+            credentialsNeeded: false,
+            hostBmc: sameBmc,
             power: await d.getPowerState(),
             health: (await d.getHealth()).health,
             inventory: inventorySummary(di),
@@ -227,6 +266,30 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
         let n = children.length;
         for (const f of dpus) {
           const prior = children.find((c) => c.bmcAddress === f.address);
+          if (f.credentialsNeeded) {
+            if (prior) continue;
+            const id = crypto.randomUUID();
+            await tx.insert(nodes).values({
+              id,
+              name: n === 0 ? `${h.name}-dpu` : `${h.name}-dpu${n + 1}`,
+              kind: "dpu",
+              parentNodeId: nodeId,
+              poolId: h.poolId,
+              bmcDriver: "redfish",
+              bmcAddress: f.address,
+              bmcVerifyTls: h.bmcVerifyTls,
+              provisionState: "manageable",
+              fault: DPU_CREDENTIALS_NEEDED,
+              syncShard: shardOf(id),
+            });
+            n++;
+            await recordEvent(tx, id, {
+              kind: "lifecycle",
+              severity: "warning",
+              message: `Discovered as a DPU of ${h.name} at ${f.address}; its BMC waits for its own credentials (the host's are not reused).`,
+            });
+            continue;
+          }
           const inventory = { ...f.inventory, firmware: f.firmware };
           if (prior) {
             await tx
@@ -235,8 +298,8 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
               .where(eq(nodes.id, prior.id));
             continue;
           }
+          if (!f.hostBmc) continue;
           const id = crypto.randomUUID();
-          const creds = JSON.stringify(endpointFor(h).credentials);
           await tx.insert(nodes).values({
             id,
             name: n === 0 ? `${h.name}-dpu` : `${h.name}-dpu${n + 1}`,
@@ -246,8 +309,8 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
             bmcDriver: "redfish",
             bmcAddress: f.address,
             bmcVerifyTls: h.bmcVerifyTls,
-            bmcCredentials: seal(creds),
-            bmcCredentialsFingerprint: fingerprint(creds),
+            bmcCredentials: h.bmcCredentials,
+            bmcCredentialsFingerprint: h.bmcCredentialsFingerprint,
             provisionState: "manageable",
             powerState: f.power,
             health: f.health,
@@ -258,13 +321,21 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
             syncShard: shardOf(id),
           });
           n++;
-          await recordEvent(tx, id, { kind: "lifecycle", severity: "info", message: `Discovered as a DPU of ${h.name} at ${f.address}.` });
+          await recordEvent(tx, id, { kind: "lifecycle", severity: "info", message: `Discovered as a DPU of ${h.name} at ${f.address}, a system of its BMC.` });
         }
       });
     });
     // Each DPU's underlay address (VTEP), as its agent reports it (GET /v1/health underlayIp); an operator's value
     // wins. An agent that does not answer leaves the recorded value as it was: inspection does not depend on it.
     await step("read DPU underlay", () => recordUnderlayIps(nodeId));
+    // The BMC's log so far, into the node's events (no duplicates on a re-run: sel.ts). Inspection does not depend on
+    // it: a BMC whose log cannot be read is inspected all the same, and the sync reads the log again later.
+    await step("read SEL", () =>
+      readSel(nodeId).catch((e: Error) => {
+        logger.warn({ node: nodeId, err: e.message }, "SEL not read at inspect");
+        return 0;
+      }),
+    );
     await step("finish", async () => {
       // A re-run after a crash finds the node inspected already.
       if ((await loadNode(nodeId)).provisionState === "inspecting") await applyEvent(nodeId, "inspected", { lastError: null });

@@ -5,7 +5,7 @@
 // about their host: a running instance whose host is found off (powered off at the machine, through the BMC, by an
 // operator) becomes stopped, and a stopped one whose host is found on with its OS running becomes running, each with a
 // lifecycle event on the host saying it happened outside Anvil.
-import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, ne, type SQL, sql } from "drizzle-orm";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { fetch } from "undici";
 import { getDb } from "@/db/client";
@@ -14,11 +14,12 @@ import { isBmcError } from "@/server/drivers/bmc";
 import { logger } from "@/server/lib/log";
 import { bmcPollFailed, observeBmcSync } from "@/server/lib/metrics";
 import { mgmtDispatcher } from "@/server/lib/mgmt-network";
-import { driverFor } from "./bmc-access";
+import { DPU_CREDENTIALS_NEEDED, driverFor } from "./bmc-access";
 import { SYNC_SHARDS } from "./enroll";
 import { catalog, schedules } from "./catalog";
 import { defineSchedule, defineWorkflow, step } from "./engine";
 import { type HardwareEvent, recordEvents } from "./events";
+import { readSel } from "./sel";
 import { enqueue } from "./start";
 import { applyInstanceEvent } from "@/server/services/instance-state";
 
@@ -42,7 +43,7 @@ function release() {
   waiters.shift()?.();
 }
 
-type SyncNode = InstanceOnHost &
+export type SyncNode = InstanceOnHost &
   Pick<
     typeof nodes.$inferSelect,
     | "id"
@@ -92,9 +93,9 @@ async function agentAlive(url: string): Promise<boolean> {
 export async function pollNode(n: SyncNode): Promise<PollOutcome> {
   await acquire();
   try {
-    const d = driverFor(n);
     const out: PollOutcome = { id: n.id };
     try {
+      const d = driverFor(n);
       out.power = await d.getPowerState();
       const h = await d.getHealth();
       out.health = h.health;
@@ -102,10 +103,14 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       // A stopped instance whose host is on: did its OS come up (started outside Anvil)? Only then is it running.
       if (n.instanceState === "stopped" && out.power === "on") out.bootState = d.bootProgress ? (await d.bootProgress()).bootState : null;
     } catch (e) {
-      bmcPollFailed(isBmcError(e) ? e.code : "other");
-      out.bmcError = isBmcError(e)
-        ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
-        : `BMC poll failed: ${(e as Error).message}`;
+      // No credentials yet: nothing was sent (no poll failed), and the operator is told what to do rather than "refused".
+      if (n.bmcCredentials === null) out.bmcError = DPU_CREDENTIALS_NEEDED;
+      else {
+        bmcPollFailed(isBmcError(e) ? e.code : "other");
+        out.bmcError = isBmcError(e)
+          ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
+          : `BMC poll failed: ${(e as Error).message}`;
+      }
     }
     if (n.kind === "dpu" && n.agentUrl) {
       const booted = (out.power ?? n.powerState) === "on" && (!n.powerChangedAt || Date.now() - n.powerChangedAt.getTime() > AGENT_BOOT_GRACE_MS);
@@ -201,10 +206,9 @@ async function reconcileInstance(n: SyncNode, c: NonNullable<ReturnType<typeof i
   });
 }
 
-/** Polls every node of a shard, spreading the start of each poll over `spreadMs`. */
-export async function syncShard(shard: number, spreadMs: number): Promise<{ polled: number; changed: number }> {
-  const db = getDb();
-  const rows: SyncNode[] = await db
+/** The nodes matching `where`, with what a poll and applyPoll need (each host's instance joined). */
+export function syncNodes(where: SQL | undefined): Promise<SyncNode[]> {
+  return getDb()
     .select({
       id: nodes.id,
       name: nodes.name,
@@ -226,7 +230,68 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
     })
     .from(nodes)
     .leftJoin(instances, eq(instances.nodeId, nodes.id))
-    .where(and(eq(nodes.syncShard, shard), ne(nodes.provisionState, "enroll")));
+    .where(where);
+}
+
+/**
+ * Writes what one poll of a node found, as the sync does: the instance reconciled with its host's power, the node's
+ * power/health/fault/agent columns and their hardware events, and a DPU's lost agent on its host. Returns whether the
+ * node changed (an unchanged node only needs its bmcSeenAt / agentHeartbeatAt touched, which callers batch).
+ */
+export async function applyPoll(n: SyncNode, o: PollOutcome, polledAt: Date): Promise<boolean> {
+  const db = getDb();
+  const ic = instanceChange(n, o);
+  if (ic && (await reconcileInstance(n, ic, polledAt)))
+    logger.info({ node: n.name, instance: n.instanceName, to: ic.to }, "instance state reconciled with its host's power");
+  const { set, events } = diff(n, o);
+  const keys = Object.keys(set).filter((k) => k !== "bmcSeenAt" && k !== "agentHeartbeatAt");
+  if (keys.length === 0) return false;
+  await db.transaction(async (tx) => {
+    // A node deleted while it was polled (its BMC driver closed under the poll) has nothing left to record on.
+    const still = await tx.update(nodes).set(set).where(eq(nodes.id, n.id)).returning({ id: nodes.id });
+    if (!still.length) return;
+    await recordEvents(
+      tx,
+      events.map((e) => ({ ...e, nodeId: n.id })),
+    );
+  });
+  // A DPU agent lost faults its host too (the host's instance is cut off from storage and network).
+  if (n.kind === "dpu" && n.parentNodeId && "fault" in set) {
+    const hostFault = set.fault === "DPU agent heartbeat lost" ? `DPU ${n.name}: agent heartbeat lost` : null;
+    await db.transaction(async (tx) => {
+      const [h] = await tx.select({ fault: nodes.fault }).from(nodes).where(eq(nodes.id, n.parentNodeId!)).for("update");
+      if (!h) return;
+      if (hostFault && !h.fault) {
+        await tx.update(nodes).set({ fault: hostFault }).where(eq(nodes.id, n.parentNodeId!));
+        await recordEvents(tx, [{ nodeId: n.parentNodeId!, kind: "fault", severity: "critical", message: `Fault: ${hostFault}` }]);
+      } else if (!hostFault && h.fault?.startsWith(`DPU ${n.name}:`)) {
+        await tx.update(nodes).set({ fault: null }).where(eq(nodes.id, n.parentNodeId!));
+        await recordEvents(tx, [{ nodeId: n.parentNodeId!, kind: "fault", severity: "ok", message: `Fault cleared (was: ${h.fault}).` }]);
+      }
+    });
+  }
+  return true;
+}
+
+// The SEL is read every SEL_INTERVAL_S by the sync pass (and at once after a live event: server/live-events). When
+// each node was last read is kept per process: a shard that moves to another replica is read there a little early,
+// which the SEL's dedupe makes harmless.
+const SEL_INTERVAL_MS = Number(process.env.ANVIL_SEL_INTERVAL_S ?? 300) * 1000;
+const selReadAt = new Map<string, number>();
+function selDue(nodeId: string): boolean {
+  const now = Date.now();
+  const last = selReadAt.get(nodeId);
+  if (last !== undefined && now - last < SEL_INTERVAL_MS) return false;
+  selReadAt.delete(nodeId); // re-inserted last: the map's order is oldest first, for the bound below
+  selReadAt.set(nodeId, now);
+  if (selReadAt.size > 100_000) selReadAt.delete(selReadAt.keys().next().value as string);
+  return true;
+}
+
+/** Polls every node of a shard, spreading the start of each poll over `spreadMs`. */
+export async function syncShard(shard: number, spreadMs: number): Promise<{ polled: number; changed: number }> {
+  const db = getDb();
+  const rows = await syncNodes(and(eq(nodes.syncShard, shard), ne(nodes.provisionState, "enroll")));
   const t0 = Date.now();
   let changed = 0;
   const seen: string[] = [];
@@ -239,40 +304,9 @@ export async function syncShard(shard: number, spreadMs: number): Promise<{ poll
       const polledAt = new Date();
       const o = await pollNode(n);
       if (o.agent === "ok") agentsSeen.push(n.id);
-      const ic = instanceChange(n, o);
-      if (ic && (await reconcileInstance(n, ic, polledAt)))
-        logger.info({ node: n.name, instance: n.instanceName, to: ic.to }, "instance state reconciled with its host's power");
-      const { set, events } = diff(n, o);
-      const keys = Object.keys(set).filter((k) => k !== "bmcSeenAt" && k !== "agentHeartbeatAt");
-      if (keys.length === 0) {
-        if (!o.bmcError) seen.push(n.id);
-        return;
-      }
-      changed++;
-      await db.transaction(async (tx) => {
-        // A node deleted while it was polled (its BMC driver closed under the poll) has nothing left to record on.
-        const still = await tx.update(nodes).set(set).where(eq(nodes.id, n.id)).returning({ id: nodes.id });
-        if (!still.length) return;
-        await recordEvents(
-          tx,
-          events.map((e) => ({ ...e, nodeId: n.id })),
-        );
-      });
-      // A DPU agent lost faults its host too (the host's instance is cut off from storage and network).
-      if (n.kind === "dpu" && n.parentNodeId && "fault" in set) {
-        const hostFault = set.fault === "DPU agent heartbeat lost" ? `DPU ${n.name}: agent heartbeat lost` : null;
-        await db.transaction(async (tx) => {
-          const [h] = await tx.select({ fault: nodes.fault }).from(nodes).where(eq(nodes.id, n.parentNodeId!)).for("update");
-          if (!h) return;
-          if (hostFault && !h.fault) {
-            await tx.update(nodes).set({ fault: hostFault }).where(eq(nodes.id, n.parentNodeId!));
-            await recordEvents(tx, [{ nodeId: n.parentNodeId!, kind: "fault", severity: "critical", message: `Fault: ${hostFault}` }]);
-          } else if (!hostFault && h.fault?.startsWith(`DPU ${n.name}:`)) {
-            await tx.update(nodes).set({ fault: null }).where(eq(nodes.id, n.parentNodeId!));
-            await recordEvents(tx, [{ nodeId: n.parentNodeId!, kind: "fault", severity: "ok", message: `Fault cleared (was: ${h.fault}).` }]);
-          }
-        });
-      }
+      if (await applyPoll(n, o, polledAt)) changed++;
+      else if (!o.bmcError) seen.push(n.id);
+      if (!o.bmcError && selDue(n.id)) await readSel(n.id).catch((e: Error) => logger.warn({ node: n.name, err: e.message }, "SEL read failed"));
     }),
   );
   for (let i = 0; i < seen.length; i += 1000)

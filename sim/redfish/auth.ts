@@ -30,13 +30,12 @@ export class SessionStore {
   private byToken = new Map<string, Session>();
   private byBmc = new Map<Bmc, Map<string, Session>>();
 
-  constructor(
-    private username: string,
-    private password: string,
-  ) {}
+  /** `credentialsOf`: the account a BMC accepts (a DPU's BMC may have its own, as on real hardware). */
+  constructor(private credentialsOf: (bmc: Bmc) => { username: string; password: string }) {}
 
-  checkCredentials(user: unknown, pass: unknown): boolean {
-    return typeof user === "string" && typeof pass === "string" && safeEqual(user, this.username) && safeEqual(pass, this.password);
+  checkCredentials(bmc: Bmc, user: unknown, pass: unknown): boolean {
+    const own = this.credentialsOf(bmc);
+    return typeof user === "string" && typeof pass === "string" && safeEqual(user, own.username) && safeEqual(pass, own.password);
   }
 
   /** null when this BMC already has MAX_SESSIONS_PER_BMC live sessions */
@@ -104,7 +103,7 @@ export class SessionStore {
       const i = decoded.indexOf(":");
       if (i < 0) return { ok: false, reason: "invalid" };
       const user = decoded.slice(0, i);
-      return this.checkCredentials(user, decoded.slice(i + 1)) ? { ok: true, user } : { ok: false, reason: "invalid" };
+      return this.checkCredentials(bmc, user, decoded.slice(i + 1)) ? { ok: true, user } : { ok: false, reason: "invalid" };
     }
     if (queryToken) {
       const s = this.byTokenFor(bmc, queryToken);

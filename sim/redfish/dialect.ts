@@ -41,6 +41,8 @@ export interface Dialect {
   virtualMedia: "actions" | "patch";
   /** the lab's own Oem.Anvil hints linking a host and its DPU BMC (DpuBmcUrl / HostBmcUrl) */
   oemLinks: boolean;
+  /** EventService.ServerSentEventUri offered (false: push subscriptions only, as on older BMCs; SSE answers 404) */
+  sse: boolean;
 }
 
 export const LAB_DIALECT: Dialect = {
@@ -58,6 +60,7 @@ export const LAB_DIALECT: Dialect = {
   logs: "sel",
   virtualMedia: "actions",
   oemLinks: true,
+  sse: true,
 };
 
 /** Named presets; see sim/redfish/README.md ("Dialects") for what each one models. */
@@ -108,6 +111,7 @@ export const DialectInput = z
     logs: z.enum(["sel", "dmtf"]).optional(),
     virtualMedia: z.enum(["actions", "patch"]).optional(),
     oemLinks: z.boolean().optional(),
+    sse: z.boolean().optional(),
   })
   .strict();
 

@@ -250,7 +250,7 @@ function login(c: Call): Reply {
   const { UserName, Password } = c.body;
   if (UserName === undefined) throw new RedfishError(400, [Msg.propertyMissing("UserName")]);
   if (Password === undefined) throw new RedfishError(400, [Msg.propertyMissing("Password")]);
-  if (!c.ctx.sessions.checkCredentials(UserName, Password)) throw new RedfishError(401, [Msg.resourceAtUriUnauthorized(c.path)]);
+  if (!c.ctx.sessions.checkCredentials(c.bmc, UserName, Password)) throw new RedfishError(401, [Msg.resourceAtUriUnauthorized(c.path)]);
   const s = c.ctx.sessions.create(c.bmc, UserName as string);
   if (!s) throw new RedfishError(503, [Msg.sessionLimitExceeded()]);
   const loc = `/redfish/v1/SessionService/Sessions/${s.id}`;
@@ -310,6 +310,7 @@ function subscribe(c: Call): Reply {
 
 function sse(c: Call): Reply {
   const { res } = c;
+  if (!c.bmc.dialect.sse) throw notFound(c.path); // dialect sse false: no event stream, as on older BMCs
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "OData-Version": "4.0" });
   res.write(": Redfish event stream\n\n");
   c.ctx.events.addStream(c.bmc, res);
@@ -534,7 +535,7 @@ const ROUTES: Route[] = [
     },
     available: withSessions,
   },
-  { pattern: ["EventService"], methods: { GET: () => ok(R.eventService()) } },
+  { pattern: ["EventService"], methods: { GET: (c) => ok(R.eventService(c.bmc)) } },
   { pattern: ["EventService", "SSE"], methods: { GET: sse } },
   { pattern: ["EventService", "Actions", "EventService.SubmitTestEvent"], methods: { POST: testEvent } },
   {

@@ -36,6 +36,8 @@ export interface RedfishSimOptions {
   /** default "admin"/"password" for every BMC */
   username?: string;
   password?: string;
+  /** DPU BMCs accept this password instead (their own credentials, which Anvil must not take from the host) */
+  dpuPassword?: string;
   /** PoweringOn -> On and PoweringOff -> Off delay (default 200, realistic: 2000) */
   powerTransitionMs?: number;
   /** after On, time until the console shows the login prompt and BootProgress=OSRunning (default 300, realistic 20000) */
@@ -216,6 +218,10 @@ function checkOptions(o: RedfishSimOptions): void {
 }
 
 export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishSim> {
+  const credentialsOf = (kind: "host" | "dpu") => ({
+    username: config.username,
+    password: kind === "dpu" && config.dpuPassword ? config.dpuPassword : config.password,
+  });
   checkOptions(opts);
   const realistic = opts.latency === "realistic";
   const config: SimConfig = {
@@ -226,6 +232,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     allBootable: opts.allBootable ?? false,
     username: opts.username ?? "admin",
     password: opts.password ?? "password",
+    dpuPassword: opts.dpuPassword,
     idPrefix: opts.idPrefix ?? "node",
     dpuEvery: opts.dpuEvery ?? 1,
   };
@@ -238,7 +245,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     consoles: undefined as unknown as ConsoleManager,
     events: new EventHub(),
     tasks: undefined as unknown as TaskManager,
-    sessions: new SessionStore(config.username, config.password),
+    sessions: new SessionStore((b) => credentialsOf(b.kind)),
     held: new Set(),
     heldSockets: new Set(),
   };
@@ -461,8 +468,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
     dialect: b.dialect.name,
     systemId: b.ids.system,
     ...(b.kind === "dpu" ? { hostId: b.peer?.id } : b.peer ? { dpuId: b.peer.id } : {}),
-    username: config.username,
-    password: config.password,
+    ...credentialsOf(b.kind),
   }));
   const simById = new Map(simBmcs.map((b) => [b.id, b]));
 

@@ -51,6 +51,8 @@ export interface SimConfig {
   allBootable: boolean;
   username: string;
   password: string;
+  /** The DPU BMCs' own password (same user name); absent: the hosts' password. */
+  dpuPassword?: string;
   idPrefix: string;
   dpuEvery: number;
 }

@@ -576,7 +576,7 @@ export function sessionJson(s: { id: string; user: string; created: string }): J
   };
 }
 
-export function eventService(): Json {
+export function eventService(bmc: Bmc): Json {
   return {
     "@odata.id": "/redfish/v1/EventService",
     "@odata.type": "#EventService.v1_10_2.EventService",
@@ -588,7 +588,7 @@ export function eventService(): Json {
     EventFormatTypes: ["Event"],
     RegistryPrefixes: ["Base", "ResourceEvent", "Update", "AnvilSim"],
     ResourceTypes: ["ComputerSystem", "LogEntry", "Task"],
-    ServerSentEventUri: "/redfish/v1/EventService/SSE",
+    ...(bmc.dialect.sse ? { ServerSentEventUri: "/redfish/v1/EventService/SSE" } : {}),
     SSEFilterPropertiesSupported: {
       EventType: false,
       MessageId: false,

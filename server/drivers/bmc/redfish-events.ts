@@ -129,8 +129,8 @@ export interface StreamSource {
 
 /**
  * Runs until opts.signal aborts. SSE with reconnect (backoff 0.5 s doubling to 30 s, ±20% jitter;
- * reset once a stream delivered something), else polling. A stream URI that answers 404/405/501 is
- * treated like none (polling).
+ * reset once a stream delivered something), else polling (or, with fallback "none", nothing). A stream URI that
+ * answers 404/405/501 is treated like none.
  */
 export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEvent) => void, opts: SubscribeOptions = {}): Promise<void> {
   const signal = opts.signal ?? new AbortController().signal;
@@ -147,12 +147,13 @@ export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEve
       if (signal.aborted) return;
     }
   }
-  if (uri === null) return poll(src, onEvent, opts, signal);
+  if (uri === null) return opts.fallback === "none" ? undefined : poll(src, onEvent, opts, signal);
   let lastId: string | undefined;
   let failures = 0;
   while (!signal.aborted) {
     try {
       const res = await src.open(uri, signal, lastId);
+      opts.onConnect?.();
       const parser = new SseParser();
       res.body.setEncoding("utf8");
       try {
@@ -169,6 +170,11 @@ export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEve
             failures = 0;
           }
         }
+      } catch (e) {
+        // The connection cut under a stream being read (the BMC or the network went away) surfaces as the HTTP
+        // client's own error, not a BmcError: it is the same "unreachable" a failed connect is, so it reconnects.
+        if (isBmcError(e) || signal.aborted) throw e;
+        throw new BmcError("unreachable", src.address, `BMC ${src.address} cut the event stream: ${(e as Error).message}`, { cause: e });
       } finally {
         res.body.destroy();
       }
@@ -176,7 +182,7 @@ export async function subscribeEvents(src: StreamSource, onEvent: (e: BmcLiveEve
       opts.onError?.(new BmcError("unreachable", src.address, `BMC ${src.address} ended the event stream; reconnecting`));
     } catch (e) {
       if (signal.aborted) return;
-      if (isBmcError(e) && e.code === "unsupported") return poll(src, onEvent, opts, signal);
+      if (isBmcError(e) && e.code === "unsupported") return opts.fallback === "none" ? undefined : poll(src, onEvent, opts, signal);
       if (fatal(e)) throw e;
       opts.onError?.(e as BmcError);
     }

@@ -290,8 +290,16 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
   /** Polling period when the BMC offers no event stream (default 10000 ms). */
   pollIntervalMs?: number;
+  /**
+   * What to do when the BMC offers no event stream: "poll" (the default) polls every pollIntervalMs; "none" resolves
+   * at once, for a caller that polls by other means (Anvil's BMC sync) and only wants a stream where there is one.
+   */
+  fallback?: "poll" | "none";
   /** Told about each transient failure before the driver reconnects (for logs). */
   onError?: (e: BmcError) => void;
+  /** Told each time the event stream is open (the first time and after every reconnect): what happened while it was
+   *  down is not replayed by every BMC (Last-Event-ID is optional), so a caller may read the state again then. */
+  onConnect?: () => void;
 }
 
 export interface BmcEventStream {
