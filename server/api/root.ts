@@ -2,6 +2,7 @@
 import { auditRouter } from "./routers/audit";
 import { eventsRouter } from "./routers/events";
 import { nodesRouter } from "./routers/nodes";
+import { nodeBiosRouter } from "./routers/node-bios";
 import { operationsRouter } from "./routers/operations";
 import { poolsRouter } from "./routers/pools";
 import { sessionRouter } from "./routers/session";
@@ -37,6 +38,7 @@ export const appRouter = createTRPCRouter({
   pools: poolsRouter,
   audit: auditRouter,
   nodes: nodesRouter,
+  nodeBios: nodeBiosRouter,
   events: eventsRouter,
   operations: operationsRouter,
   tenants: tenantsRouter,

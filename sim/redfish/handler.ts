@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer } from "ws";
 import type { AuthResult, SessionStore } from "./auth";
+import * as B from "./bios";
 import type { ConsoleManager } from "./console";
 import { Msg, RedfishError } from "./errors";
 import type { EventHub } from "./events";
@@ -452,6 +453,15 @@ const ROUTES: Route[] = [
       },
     },
   },
+  { pattern: ["Systems", "{system}", "Bios"], methods: { GET: (c) => ok(B.bios(c.bmc)) }, available: B.hasBios },
+  {
+    pattern: ["Systems", "{system}", "Bios", "Settings"],
+    methods: { GET: (c) => ok(B.biosSettings(c.bmc)), PATCH: (c) => (B.patchBiosSettings(c.bmc, c.body), noContent) },
+    available: B.hasBios,
+  },
+  { pattern: ["Registries"], methods: { GET: (c) => ok(B.registries(c.bmc)) } },
+  { pattern: ["Registries", ":id"], methods: { GET: (c) => found(c, B.registryFile(c.bmc, c.params.id)) } },
+  { pattern: ["Registries", ":id", ":file"], methods: { GET: (c) => found(c, B.attributeRegistry(c.bmc, c.params.id, c.params.file)) } },
   { pattern: ["Systems", "{system}", "VirtualMedia"], methods: { GET: (c) => ok(R.virtualMediaCollection(c.bmc)) } },
   { pattern: ["Systems", "{system}", "VirtualMedia", "{media}"], methods: { GET: (c) => ok(R.virtualMediaCd(c.bmc)), PATCH: patchMedia } },
   {
