@@ -16,6 +16,7 @@ import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
+import { NodeBiosSection } from "./node-bios";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
 import {
   Ago,
@@ -329,6 +330,8 @@ function NodeView({ n }: { n: NodeDetail }) {
           />
         </Section>
       </div>
+
+      {!isDpu && n.bmcDriver === "redfish" ? <NodeBiosSection nodeId={n.id} nodeName={n.name} changeReason={changeReason} /> : null}
 
       {!isDpu ? (
         <Section title="DPUs">

@@ -1,0 +1,86 @@
+// E2E: a host's BIOS settings, against the real production server and a lab Redfish BMC this spec starts beside it
+// (real HTTP on 127.0.0.1). An operator enrolls the host (through the app's API; the enroll dialog has its own
+// spec), opens its page and reads the BIOS attributes from the BMC; edits them in the dialog, where a value outside
+// the registry's limits is a field error; saves, sees the change pending "at next reboot"; powers the host on from
+// the page and sees the change applied without a reload. An unknown attribute sent by a script is refused with the
+// reason and changes nothing; an operator viewer reads but cannot edit. The node is deleted at the end.
+import { expect, type Page, test } from "@playwright/test";
+import { type RedfishSim, startRedfishSim } from "../sim/redfish";
+import { loginAs, toast } from "./helpers";
+
+test.describe.configure({ mode: "serial" });
+
+let sim: RedfishSim;
+let nodeId = "";
+let page: Page;
+const nodeName = `bios-e2e-${Math.random().toString(36).slice(2, 7)}`;
+
+test.beforeAll(async ({ browser }) => {
+  sim = await startRedfishSim({ hosts: 1, dpuEvery: 0, powerTransitionMs: 200, bootMs: 500, allBootable: true });
+  page = await browser.newPage();
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  const bmc = sim.byId("node-0001")!;
+  const res = await page.request.post("/api/trpc/nodes.enroll", {
+    data: { json: { name: nodeName, driver: "redfish", address: bmc.url, username: bmc.username, password: bmc.password, verifyTls: false } },
+  });
+  expect(res.ok(), await res.text()).toBe(true);
+  nodeId = (await res.json()).result.data.json.nodeId;
+});
+
+test.afterAll(async () => {
+  if (nodeId) await page.request.post("/api/trpc/nodes.delete", { data: { json: { id: nodeId } } });
+  await page?.close();
+  await sim?.close();
+});
+
+const bios = () => page.getByRole("table", { name: `BIOS settings of ${nodeName}` });
+const row = (label: string) => bios().getByRole("row").filter({ hasText: label });
+
+test("an operator edits BIOS settings: a bad value is a field error, a good one is pending until the host powers on", async () => {
+  test.setTimeout(120_000);
+  await page.goto(`/ops/nodes/${nodeId}`);
+  await expect(page.getByRole("heading", { name: nodeName, level: 1 })).toBeVisible();
+  await expect(row("System Profile")).toContainText("PerfPerWattOptimizedOs");
+  await expect(row("PXE Retry Count")).toContainText("3");
+
+  await page.getByRole("button", { name: "Edit BIOS settings" }).click();
+  const dialog = page.getByRole("dialog", { name: `BIOS settings of ${nodeName}` });
+  await dialog.getByLabel("PXE Retry Count").fill("42");
+  await dialog.getByRole("button", { name: "Save (applies at next reboot)" }).click();
+  await expect(dialog.getByText("PXE Retry Count must be from 0 to 10.")).toBeVisible();
+  await dialog.getByLabel("PXE Retry Count").fill("6");
+  await dialog.getByLabel("System Profile").selectOption("PerfOptimized");
+  await dialog.getByRole("button", { name: "Save (applies at next reboot)" }).click();
+  await expect(toast(page, /they apply at its next reboot/)).toBeVisible();
+  await expect(dialog).toBeHidden();
+
+  await expect(page.getByText("2 changes are pending: they apply at the next reboot or power-on.")).toBeVisible();
+  await expect(row("System Profile")).toContainText("PerfOptimized at next reboot");
+  await expect(row("PXE Retry Count")).toContainText("6 at next reboot");
+  // Still in effect until the firmware reads them.
+  await expect(row("System Profile").getByRole("cell").nth(1)).toHaveText("PerfPerWattOptimizedOs");
+
+  const powerOn = page.getByRole("button", { name: "Power on", exact: true });
+  await expect(powerOn).not.toHaveAttribute("aria-disabled", "true", { timeout: 30_000 });
+  await powerOn.click();
+  await expect(row("System Profile").getByRole("cell").nth(1)).toHaveText("PerfOptimized", { timeout: 30_000 });
+  await expect(row("PXE Retry Count").getByRole("cell").nth(1)).toHaveText("6");
+  await expect(page.getByText(/changes? (is|are) pending/)).toHaveCount(0);
+  await expect(bios().getByText("at next reboot")).toHaveCount(0);
+});
+
+test("an unknown attribute is refused with the reason and nothing changes; a viewer cannot edit", async ({ browser }) => {
+  const res = await page.request.post("/api/trpc/nodeBios.set", { data: { json: { id: nodeId, attributes: { HyperDrive: "Enabled" } } } });
+  expect(res.status()).toBe(400);
+  expect(await res.text()).toContain('no BIOS attribute \\"HyperDrive\\"');
+  await page.reload();
+  await expect(row("System Profile")).toContainText("PerfOptimized");
+  await expect(page.getByText(/changes? (is|are) pending/)).toHaveCount(0);
+
+  const viewer = await browser.newPage();
+  await loginAs(viewer, "operatorViewer", /\/ops$/);
+  await viewer.goto(`/ops/nodes/${nodeId}`);
+  await expect(viewer.getByRole("table", { name: `BIOS settings of ${nodeName}` })).toContainText("PerfOptimized");
+  await expect(viewer.getByRole("button", { name: "Edit BIOS settings" })).toHaveAttribute("aria-disabled", "true");
+  await viewer.close();
+});
