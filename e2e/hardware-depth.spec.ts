@@ -3,7 +3,8 @@
 // spec), opens its page and reads the BIOS attributes from the BMC; edits them in the dialog, where a value outside
 // the registry's limits is a field error; saves, sees the change pending "at next reboot"; powers the host on from
 // the page and sees the change applied without a reload. An unknown attribute sent by a script is refused with the
-// reason and changes nothing; an operator viewer reads but cannot edit. The node is deleted at the end.
+// reason and changes nothing; an operator viewer reads but cannot edit. Inspection reads the host's firmware
+// inventory, shown on its page. The node is deleted at the end.
 import { expect, type Page, test } from "@playwright/test";
 import { type RedfishSim, startRedfishSim } from "../sim/redfish";
 import { loginAs, toast } from "./helpers";
@@ -67,6 +68,16 @@ test("an operator edits BIOS settings: a bad value is a field error, a good one 
   await expect(row("PXE Retry Count").getByRole("cell").nth(1)).toHaveText("6");
   await expect(page.getByText(/changes? (is|are) pending/)).toHaveCount(0);
   await expect(bios().getByText("at next reboot")).toHaveCount(0);
+});
+
+test("inspection reads the host's firmware inventory (BMC, BIOS, NIC) and the node page shows it", async () => {
+  const res = await page.request.post("/api/trpc/nodes.inspect", { data: { json: { ids: [nodeId] } } });
+  expect(res.ok(), await res.text()).toBe(true);
+  await page.goto(`/ops/nodes/${nodeId}`);
+  const inventory = page.getByRole("region", { name: "Inventory" });
+  await expect(inventory).toContainText("BMC_Firmware 2.14.3", { timeout: 30_000 });
+  await expect(inventory).toContainText("BIOS 2.19.1");
+  await expect(inventory).toContainText("NIC_Slot_1 22.41.1000");
 });
 
 test("an unknown attribute is refused with the reason and nothing changes; a viewer cannot edit", async ({ browser }) => {

@@ -271,6 +271,8 @@ function NodeView({ n }: { n: NodeDetail }) {
                     </ul>
                   ) : null,
                 ],
+                // A host's own firmware (BMC, BIOS, NICs) as inspection read it; a DPU's shows with its BMC below.
+                ...(isDpu ? [] : ([["Firmware", <FirmwareList key="fw" inventory={n.inventory} />]] as [string, React.ReactNode][])),
                 ["Inspected", <Ago key="i" at={n.inspectedAt} />],
               ]}
             />

@@ -115,6 +115,12 @@ describe("inspection", () => {
     const after = await nodeByName("hw-2");
     expect(after.provisionState).toBe("manageable");
     expect((after.inventory as { cpu?: { count: number } }).cpu?.count).toBeGreaterThan(0);
+    // The host's own firmware inventory (BMC, BIOS, NIC), as its BMC's UpdateService lists it.
+    expect((after.inventory as { firmware?: { id: string; version: string }[] }).firmware).toEqual([
+      expect.objectContaining({ id: "BMC_Firmware", version: "2.14.3" }),
+      expect.objectContaining({ id: "BIOS", version: "2.19.1" }),
+      expect.objectContaining({ id: "NIC_Slot_1", version: "22.41.1000" }),
+    ]);
     const [child] = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id));
     expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(2).url, name: "hw-2-dpu" });
     // A second inspection updates, never duplicates, the child.

@@ -357,7 +357,7 @@ function simpleUpdate(c: Call): Reply {
   if (raw === undefined) {
     const file = image.toLowerCase();
     if (c.bmc.kind === "dpu") targets = [file.endsWith(".bfb") ? "DPU_OS" : /nic|fw-/.test(file) ? "DPU_NIC" : /atf/.test(file) ? "DPU_ATF" : "BMC_Firmware"];
-    else targets = [/bios/.test(file) ? "BIOS" : "BMC_Firmware"];
+    else targets = [/bios/.test(file) ? "BIOS" : /nic/.test(file) ? "NIC_Slot_1" : "BMC_Firmware"];
   } else {
     if (!Array.isArray(raw) || raw.length === 0 || !raw.every((t) => typeof t === "string"))
       throw new RedfishError(400, [Msg.actionParameterValueTypeError(raw, "Targets", action)]);

@@ -706,7 +706,7 @@ export function defaultFirmware(kind: BmcKind): Record<string, string> {
         DPU_OS: "DOCA_2.9.1_BSP_4.9.0_Ubuntu_22.04-6.24-10",
         DPU_BSP: "4.9.0.13357",
       }
-    : { BMC_Firmware: "2.14.3", BIOS: "2.19.1" };
+    : { BMC_Firmware: "2.14.3", BIOS: "2.19.1", NIC_Slot_1: "22.41.1000" };
 }
 
 export function firmwareOf(bmc: Bmc): Record<string, string> {
