@@ -17,6 +17,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { NodeBiosSection } from "./node-bios";
+import { NodeTraits } from "./node-traits";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
 import {
   Ago,
@@ -305,6 +306,7 @@ function NodeView({ n }: { n: NodeDetail }) {
               ],
               ["Last seen", <Ago key="s" at={n.bmcSeenAt} />],
               ["Pool", n.poolName],
+              ...(isDpu ? [] : ([["Traits", <NodeTraits key="traits" node={n} changeReason={changeReason} />]] as [string, React.ReactNode][])),
               ...(isDpu
                 ? ([
                     [

@@ -292,6 +292,7 @@ export interface components {
         /** Format: uuid */
         poolId: string;
         ramGiB: number;
+        requiredTraits: string[];
         total: number;
         [key: string]: unknown;
       }[];
@@ -2557,6 +2558,7 @@ export interface operations {
            * @enum {string}
            */
           recoveryPolicy?: "manual" | "reprovision";
+          requiredTraits?: string[];
           /** @default [] */
           securityGroupIds?: string[];
           /** @default [] */
