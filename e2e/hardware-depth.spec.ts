@@ -4,7 +4,8 @@
 // the registry's limits is a field error; saves, sees the change pending "at next reboot"; powers the host on from
 // the page and sees the change applied without a reload. An unknown attribute sent by a script is refused with the
 // reason and changes nothing; an operator viewer reads but cannot edit. Inspection reads the host's firmware
-// inventory, shown on its page. The node is deleted at the end.
+// inventory, shown on its page; traits set on the page are normalized (placement by traits is proven against
+// Postgres in server/api/routers/traits.test.ts). The node is deleted at the end.
 import { expect, type Page, test } from "@playwright/test";
 import { type RedfishSim, startRedfishSim } from "../sim/redfish";
 import { loginAs, toast } from "./helpers";
@@ -78,6 +79,38 @@ test("inspection reads the host's firmware inventory (BMC, BIOS, NIC) and the no
   await expect(inventory).toContainText("BMC_Firmware 2.14.3", { timeout: 30_000 });
   await expect(inventory).toContainText("BIOS 2.19.1");
   await expect(inventory).toContainText("NIC_Slot_1 22.41.1000");
+});
+
+test("a host firmware update: an image off the management network is refused on its field; BIOS updated, the page shows it", async () => {
+  test.setTimeout(120_000);
+  await page.goto(`/ops/nodes/${nodeId}`);
+  await page.getByRole("button", { name: "Update firmware", exact: true }).click();
+  const dialog = page.getByRole("dialog", { name: `Update firmware of ${nodeName}` });
+  await dialog.getByLabel("Image URL").fill("http://169.254.169.254/bios-2.20.0.bin");
+  await dialog.getByRole("button", { name: "Start update" }).click();
+  await expect(dialog.getByText(/169\.254/).first()).toBeVisible();
+  await dialog.getByLabel("Image URL").fill("http://127.0.0.1:9/bios-2.20.0.bin");
+  await dialog.getByRole("checkbox", { name: /BIOS/ }).check();
+  await dialog.getByRole("button", { name: "Start update" }).click();
+  await expect(dialog).toBeHidden();
+  const inventory = page.getByRole("region", { name: "Inventory" });
+  await expect(inventory).toContainText("BIOS 2.20.0", { timeout: 60_000 });
+  await expect(inventory).toContainText("BMC_Firmware 2.14.3");
+});
+
+test("an operator labels the host with traits: normalized on save, a malformed one is a field error", async () => {
+  await page.goto(`/ops/nodes/${nodeId}`);
+  const bmc = page.getByRole("region", { name: "BMC" });
+  await bmc.getByRole("button", { name: "Edit traits" }).click();
+  const dialog = page.getByRole("dialog", { name: `Traits of ${nodeName}` });
+  await dialog.getByLabel("Traits").fill("custom-gpu, 9lives");
+  await dialog.getByRole("button", { name: "Save traits" }).click();
+  await expect(dialog.getByText(/"9lives" is not a trait/)).toBeVisible();
+  await dialog.getByLabel("Traits").fill("custom-gpu hw_cpu_x86_avx2");
+  await dialog.getByRole("button", { name: "Save traits" }).click();
+  await expect(toast(page, `Traits of ${nodeName} saved.`)).toBeVisible();
+  await expect(bmc.getByText("CUSTOM_GPU", { exact: true })).toBeVisible();
+  await expect(bmc.getByText("HW_CPU_X86_AVX2", { exact: true })).toBeVisible();
 });
 
 test("an unknown attribute is refused with the reason and nothing changes; a viewer cannot edit", async ({ browser }) => {

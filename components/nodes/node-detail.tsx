@@ -102,7 +102,7 @@ function NodeView({ n }: { n: NodeDetail }) {
   const changeReason = useChangeReason();
   const actions = useNodeActions({ report: "toast" });
   const [dialog, setDialog] = useState<"boot" | "delete" | null>(null);
-  const [fwFor, setFwFor] = useState<{ id: string; name: string; inventory: unknown } | null>(null);
+  const [fwFor, setFwFor] = useState<{ id: string; name: string; inventory: unknown; host?: boolean } | null>(null);
   const [watching, setWatching] = useState<string[]>([]);
   const isDpu = n.kind === "dpu";
   const inv = (n.inventory ?? {}) as Inventory;
@@ -226,11 +226,10 @@ function NodeView({ n }: { n: NodeDetail }) {
                 Maintenance on
               </Button>
             )}
-            {isDpu ? (
-              <Button size="sm" disabledReason={why("firmwareUpdate")} onClick={() => setFwFor({ id: n.id, name: n.name, inventory: n.inventory })}>
-                Update firmware/OS
-              </Button>
-            ) : (
+            <Button size="sm" disabledReason={why("firmwareUpdate")} onClick={() => setFwFor({ id: n.id, name: n.name, inventory: n.inventory, host: !isDpu })}>
+              {isDpu ? "Update firmware/OS" : "Update firmware"}
+            </Button>
+            {isDpu ? null : (
               <>
                 <Button size="sm" disabledReason={why("moveToPool")} onClick={() => run({ kind: "moveToPool" })}>
                   Move to pool
@@ -406,7 +405,13 @@ function NodeView({ n }: { n: NodeDetail }) {
         onClose={() => setDialog(null)}
       />
       {fwFor ? (
-        <FirmwareUpdateDialog dpu={fwFor} inventory={fwFor.inventory} onStarted={(op) => setWatching((w) => [op, ...w])} onClose={() => setFwFor(null)} />
+        <FirmwareUpdateDialog
+          dpu={fwFor}
+          host={fwFor.host}
+          inventory={fwFor.inventory}
+          onStarted={(op) => setWatching((w) => [op, ...w])}
+          onClose={() => setFwFor(null)}
+        />
       ) : null}
       {actions.ui}
     </div>
