@@ -84,7 +84,10 @@ test("inspection reads the host's firmware inventory (BMC, BIOS, NIC) and the no
 test("a host firmware update: an image off the management network is refused on its field; BIOS updated, the page shows it", async () => {
   test.setTimeout(120_000);
   await page.goto(`/ops/nodes/${nodeId}`);
-  await page.getByRole("button", { name: "Update firmware", exact: true }).click();
+  const update = page.getByRole("button", { name: "Update firmware", exact: true });
+  // Not while the inspection above is still finishing (the same rule as the server's).
+  await expect(update).not.toHaveAttribute("aria-disabled", "true", { timeout: 30_000 });
+  await update.click();
   const dialog = page.getByRole("dialog", { name: `Update firmware of ${nodeName}` });
   await dialog.getByLabel("Image URL").fill("http://169.254.169.254/bios-2.20.0.bin");
   await dialog.getByRole("button", { name: "Start update" }).click();
