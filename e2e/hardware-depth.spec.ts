@@ -8,14 +8,27 @@
 // Postgres in server/api/routers/traits.test.ts). The node is deleted at the end.
 import { expect, type Page, test } from "@playwright/test";
 import { type RedfishSim, startRedfishSim } from "../sim/redfish";
-import { loginAs, toast } from "./helpers";
+import { demoImagesReady, loginAs, selectMatching, toast } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
 let sim: RedfishSim;
 let nodeId = "";
 let page: Page;
-const nodeName = `bios-e2e-${Math.random().toString(36).slice(2, 7)}`;
+const sfx = Math.random().toString(36).slice(2, 7);
+const nodeName = `bios-e2e-${sfx}`;
+
+/** A tRPC query as a script makes it, with the page's session. */
+async function trpcQuery<T>(p: Page, proc: string, input: unknown): Promise<T> {
+  const res = await p.request.get(`/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+  expect(res.ok(), `${proc} → ${res.status()}`).toBe(true);
+  return (await res.json()).result.data.json as T;
+}
+
+async function trpcMutation(p: Page, proc: string, input: unknown) {
+  const res = await p.request.post(`/api/trpc/${proc}`, { data: { json: input } });
+  expect(res.ok(), `${proc} → ${res.status()} ${await res.text()}`).toBe(true);
+}
 
 test.beforeAll(async ({ browser }) => {
   sim = await startRedfishSim({ hosts: 1, dpuEvery: 0, powerTransitionMs: 200, bootMs: 500, allBootable: true });
@@ -130,4 +143,61 @@ test("an unknown attribute is refused with the reason and nothing changes; a vie
   await expect(viewer.getByRole("table", { name: `BIOS settings of ${nodeName}` })).toContainText("PerfOptimized");
   await expect(viewer.getByRole("button", { name: "Edit BIOS settings" })).toHaveAttribute("aria-disabled", "true");
   await viewer.close();
+});
+
+test("an instance asking for a trait lands on the one host that has it, not on the first free one", async ({ browser }) => {
+  test.setTimeout(300_000);
+  const trait = `CUSTOM_E2E_${sfx.toUpperCase()}`;
+  const pools = await trpcQuery<{ items: { id: string; name: string }[] }>(page, "pools.list", { limit: 50 });
+  const general = pools.items.find((p) => p.name === "general")!;
+  const tenant = await browser.newPage();
+  await loginAs(tenant, "acmeAdmin");
+  await demoImagesReady(tenant);
+  const free = await trpcQuery<{ items: { id: string; name: string }[] }>(page, "nodes.list", {
+    poolId: general.id,
+    state: "available",
+    kind: "host",
+    sort: "name",
+    limit: 50,
+  });
+  expect(free.items.length, "two free hosts in the general pool").toBeGreaterThanOrEqual(2);
+  // The last free host by name: without the trait the scheduler would take the first.
+  const target = free.items[free.items.length - 1]!;
+  await trpcMutation(page, "traits.setNode", { id: target.id, traits: [trait] });
+  const name = `traits-${sfx}`;
+  let instanceId = "";
+  try {
+    await tenant.goto("/t/acme/instances/new");
+    await tenant.getByLabel("Name", { exact: true }).fill(name);
+    await tenant
+      .getByRole("radiogroup", { name: "Pool" })
+      .getByRole("radio", { name: /^general\b/ })
+      .check();
+    await tenant.getByRole("checkbox", { name: trait }).check();
+    await selectMatching(tenant.getByLabel("Image"), /debian-12/);
+    await tenant.getByLabel("Subnet").selectOption({ index: 1 });
+    await tenant.getByRole("button", { name: "Create instance" }).click();
+    await expect(tenant).toHaveURL(/\/t\/acme\/instances\/[0-9a-f-]{36}$/);
+    instanceId = tenant.url().split("/").pop()!;
+    await expect(async () => {
+      const r = await trpcQuery<{ items: { id: string; nodeName: string | null }[] }>(page, "instances.adminList", { q: name, limit: 10 });
+      expect(r.items.find((i) => i.id === instanceId)?.nodeName).toBe(target.name);
+    }).toPass({ timeout: 120_000, intervals: [1000] });
+  } finally {
+    if (instanceId) {
+      // A tenant deletes a running (or failed) instance: wait for the create to end first.
+      await expect(async () => {
+        const r = await trpcQuery<{ items: { id: string; state: string }[] }>(page, "instances.adminList", { q: name, limit: 10 });
+        expect(["running", "failed"]).toContain(r.items.find((i) => i.id === instanceId)?.state);
+      }).toPass({ timeout: 150_000, intervals: [2000] });
+      await trpcMutation(tenant, "instances.delete", { tenant: "acme", id: instanceId });
+      // Gone before the next spec counts acme's quota.
+      await expect(async () => {
+        const r = await trpcQuery<{ items: { id: string }[] }>(page, "instances.adminList", { q: name, limit: 10 });
+        expect(r.items.filter((i) => i.id === instanceId)).toEqual([]);
+      }).toPass({ timeout: 120_000, intervals: [2000] });
+    }
+    await trpcMutation(page, "traits.setNode", { id: target.id, traits: [] });
+    await tenant.close();
+  }
 });
