@@ -98,7 +98,13 @@ describe("nodeCan", () => {
     expect(nodeCan.inspect(dpu).ok).toBe(false);
     expect(nodeCan.delete(dpu)).toEqual({ ok: false, reason: "Delete the host; its DPUs go with it." });
     expect(nodeCan.firmwareUpdate(dpu)).toEqual({ ok: true });
-    expect(nodeCan.firmwareUpdate(host()).ok).toBe(false);
+    // A host's own firmware (BMC, BIOS, NIC): when no instance runs on it, powered or not.
+    expect(nodeCan.firmwareUpdate(host())).toEqual({ ok: true });
+    expect(nodeCan.firmwareUpdate(host({ provisionState: "active", powerState: "on" }))).toEqual({
+      ok: false,
+      reason: "The host runs an instance or Anvil is working on it; update its firmware when it is free.",
+    });
+    expect(nodeCan.firmwareUpdate(host({ provisionState: "enroll" })).ok).toBe(false);
     expect(nodeCan.firmwareUpdate({ ...dpu, powerState: "off" })).toEqual({ ok: false, reason: "The DPU must be powered on to take an update." });
   });
 

@@ -186,8 +186,11 @@ export const nodeCan = {
     return ok;
   },
   firmwareUpdate(n: NodeFacts): Verdict {
-    if (n.kind !== "dpu") return no("Firmware and OS updates here are for DPUs.");
-    if (n.powerState !== "on") return no("The DPU must be powered on to take an update.");
+    if (n.kind === "dpu") return n.powerState === "on" ? ok : no("The DPU must be powered on to take an update.");
+    // A host's BMC, BIOS or NIC firmware: never under a tenant's instance or while Anvil works on the host.
+    if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
+    if (["deploying", "active", "deleting", "rescue", "cleaning"].includes(n.provisionState) || busy.has(n.provisionState))
+      return no("The host runs an instance or Anvil is working on it; update its firmware when it is free.");
     return ok;
   },
 };

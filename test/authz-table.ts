@@ -97,6 +97,18 @@ export const authzTable: Record<string, AuthzRow> = {
   },
   "nodes.delete": { input: async (fx) => ({ id: (await nodeFixture(fx)).id }), expect: operatorWrite },
   "nodes.runStep": { input: async (fx) => ({ id: (await nodeFixture(fx)).id, step: "power_on" }), expect: operatorWrite },
+  // Authorized callers get through to the host's BMC, which does not answer on the fixture's closed port.
+  "nodeBios.get": {
+    input: async (fx) => ({ id: (await nodeFixture(fx)).id }),
+    expect: { ...operatorRead, operatorAdmin: "PRECONDITION_FAILED", operatorViewer: "PRECONDITION_FAILED" },
+  },
+  "nodeBios.set": {
+    input: async (fx) => ({ id: (await nodeFixture(fx)).id, attributes: { SysProfile: "PerfOptimized" } }),
+    expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" },
+  },
+  "traits.setNode": { input: async (fx) => ({ id: (await nodeFixture(fx)).id, traits: ["custom-gpu"] }), expect: operatorWrite },
+  "traits.setPool": { input: async (fx) => ({ id: (await poolsFixture(fx)).id, requiredTraits: ["CUSTOM_GPU"] }), expect: operatorWrite },
+  "traits.ofPool": { input: async (fx) => ({ tenant: fx.tenant.slug, poolId: (await poolsFixture(fx)).id }), expect: tenantRead },
   "nodes.firmwareUpdate": {
     input: async (fx) => ({ id: (await nodeFixture(fx, { kind: "dpu", powerState: "on" })).id, imageUri: "http://127.0.0.1:1/bf.bfb" }),
     expect: operatorWrite,

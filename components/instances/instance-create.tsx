@@ -9,7 +9,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
-import { useForm } from "react-hook-form";
+import { type FieldError, useForm } from "react-hook-form";
 import type { z } from "zod";
 import { errorInfo, useTRPC } from "@/components/trpc";
 import { Button } from "@/components/ui/button";
@@ -18,6 +18,7 @@ import { PageHeader } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { fieldMessages, placeServerErrors } from "@/components/ui/server-errors";
+import { TraitPicker } from "./trait-picker";
 
 type FormIn = z.input<typeof instanceCreateSchema>;
 type FormOut = z.output<typeof instanceCreateSchema>;
@@ -33,6 +34,7 @@ const FIELDS = [
   "userData",
   "recoveryPolicy",
   "dataVolumeIds",
+  "requiredTraits",
 ] as const;
 
 function Section({ title, children }: { title: string; children: React.ReactNode }) {
@@ -54,7 +56,7 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
   const [extraNics, setExtraNics] = useState<{ key: number; subnetId: string; address: string }[]>([]);
   const form = useForm<FormIn, unknown, FormOut>({
     resolver: zodResolver(instanceCreateSchema),
-    defaultValues: { name: "", userData: "", securityGroupIds: [], sshKeyIds: [], dataVolumeIds: [], recoveryPolicy: "manual" },
+    defaultValues: { name: "", userData: "", securityGroupIds: [], sshKeyIds: [], dataVolumeIds: [], recoveryPolicy: "manual", requiredTraits: [] },
   });
   // Free hosts come and go while the form is open: the counts stay current.
   const flavors = useQuery({ ...trpc.instances.flavors.queryOptions({ tenant }), refetchInterval: 10_000 });
@@ -73,6 +75,9 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
     "securityGroupIds",
     "dataVolumeIds",
   ]);
+  // Traits are the chosen pool's: another pool starts with none asked for.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the pool changes, by design
+  useEffect(() => form.setValue("requiredTraits", []), [poolId]);
   const flavor = flavors.data?.find((f) => f.poolId === poolId);
   const image = images.data?.items.find((i) => i.id === imageId);
   const subnet = subnets.data?.items.find((s) => s.id === subnetId);
@@ -163,6 +168,13 @@ export function InstanceCreateForm({ tenant }: { tenant: string }) {
           </div>
           {flavors.data?.length === 0 ? <p className="text-sm text-zinc-600">No pools exist yet; an operator creates them.</p> : null}
           {e.poolId ? <p className="text-xs text-red-600 dark:text-red-400">{e.poolId.message}</p> : null}
+          <TraitPicker
+            key={poolId}
+            tenant={tenant}
+            poolId={poolId}
+            register={form.register("requiredTraits")}
+            error={e.requiredTraits as FieldError | undefined}
+          />
         </Section>
 
         <Section title="Image and system disk">

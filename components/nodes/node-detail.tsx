@@ -17,6 +17,8 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { DpuBmcCredentials } from "./dpu-bmc-credentials";
+import { NodeBiosSection } from "./node-bios";
+import { NodeTraits } from "./node-traits";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
 import {
   Ago,
@@ -101,7 +103,7 @@ function NodeView({ n }: { n: NodeDetail }) {
   const changeReason = useChangeReason();
   const actions = useNodeActions({ report: "toast" });
   const [dialog, setDialog] = useState<"boot" | "delete" | null>(null);
-  const [fwFor, setFwFor] = useState<{ id: string; name: string; inventory: unknown } | null>(null);
+  const [fwFor, setFwFor] = useState<{ id: string; name: string; inventory: unknown; host?: boolean } | null>(null);
   const [watching, setWatching] = useState<string[]>([]);
   const isDpu = n.kind === "dpu";
   const inv = (n.inventory ?? {}) as Inventory;
@@ -225,11 +227,10 @@ function NodeView({ n }: { n: NodeDetail }) {
                 Maintenance on
               </Button>
             )}
-            {isDpu ? (
-              <Button size="sm" disabledReason={why("firmwareUpdate")} onClick={() => setFwFor({ id: n.id, name: n.name, inventory: n.inventory })}>
-                Update firmware/OS
-              </Button>
-            ) : (
+            <Button size="sm" disabledReason={why("firmwareUpdate")} onClick={() => setFwFor({ id: n.id, name: n.name, inventory: n.inventory, host: !isDpu })}>
+              {isDpu ? "Update firmware/OS" : "Update firmware"}
+            </Button>
+            {isDpu ? null : (
               <>
                 <Button size="sm" disabledReason={why("moveToPool")} onClick={() => run({ kind: "moveToPool" })}>
                   Move to pool
@@ -271,6 +272,8 @@ function NodeView({ n }: { n: NodeDetail }) {
                     </ul>
                   ) : null,
                 ],
+                // A host's own firmware (BMC, BIOS, NICs) as inspection read it; a DPU's shows with its BMC below.
+                ...(isDpu ? [] : ([["Firmware", <FirmwareList key="fw" inventory={n.inventory} />]] as [string, React.ReactNode][])),
                 ["Inspected", <Ago key="i" at={n.inspectedAt} />],
               ]}
             />
@@ -305,6 +308,7 @@ function NodeView({ n }: { n: NodeDetail }) {
               ],
               ["Last seen", <Ago key="s" at={n.bmcSeenAt} />],
               ["Pool", n.poolName],
+              ...(isDpu ? [] : ([["Traits", <NodeTraits key="traits" node={n} changeReason={changeReason} />]] as [string, React.ReactNode][])),
               ...(isDpu
                 ? ([
                     [
@@ -332,6 +336,8 @@ function NodeView({ n }: { n: NodeDetail }) {
           />
         </Section>
       </div>
+
+      {!isDpu && n.bmcDriver === "redfish" ? <NodeBiosSection nodeId={n.id} nodeName={n.name} changeReason={changeReason} /> : null}
 
       {!isDpu ? (
         <Section title="DPUs">
@@ -402,7 +408,13 @@ function NodeView({ n }: { n: NodeDetail }) {
         onClose={() => setDialog(null)}
       />
       {fwFor ? (
-        <FirmwareUpdateDialog dpu={fwFor} inventory={fwFor.inventory} onStarted={(op) => setWatching((w) => [op, ...w])} onClose={() => setFwFor(null)} />
+        <FirmwareUpdateDialog
+          dpu={fwFor}
+          host={fwFor.host}
+          inventory={fwFor.inventory}
+          onStarted={(op) => setWatching((w) => [op, ...w])}
+          onClose={() => setFwFor(null)}
+        />
       ) : null}
       {actions.ui}
     </div>

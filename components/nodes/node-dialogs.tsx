@@ -159,14 +159,17 @@ export function firmwareOf(inventory: unknown): { id: string; name: string; vers
 const fwForm = z.object({ imageUri: z.url("Enter the image's URL (http, https)").max(2000), targets: z.array(z.string()) });
 type FwForm = z.infer<typeof fwForm>;
 
-/** Starts a DPU firmware/OS update from an image URL; the targets come from the DPU's own firmware inventory. */
+/** Starts a DPU firmware/OS update (or, with `host`, a host's BMC/BIOS/NIC firmware update) from an image URL; the
+ *  targets come from the node's own firmware inventory. */
 export function FirmwareUpdateDialog({
   dpu,
+  host = false,
   inventory,
   onStarted,
   onClose,
 }: {
   dpu: Pick<NodeChild, "id" | "name">;
+  host?: boolean;
   inventory: unknown;
   onStarted: (operationId: string) => void;
   onClose: () => void;
@@ -186,7 +189,7 @@ export function FirmwareUpdateDialog({
   );
   return (
     <FormDialog
-      title={`Update firmware/OS of ${dpu.name}`}
+      title={`Update ${host ? "firmware" : "firmware/OS"} of ${dpu.name}`}
       form={form}
       fields={["imageUri"]}
       dirty={false}
@@ -198,8 +201,8 @@ export function FirmwareUpdateDialog({
       <TextField
         name="imageUri"
         label="Image URL"
-        hint="The DPU's BMC downloads the image from here."
-        placeholder="http://images.example/bf-bundle.bfb"
+        hint={`The ${host ? "host" : "DPU"}'s BMC downloads the image from here.`}
+        placeholder={host ? "http://images.example/bios-2.20.0.bin" : "http://images.example/bf-bundle.bfb"}
         autoFocus
       />
       <fieldset className="flex flex-col gap-1">
@@ -212,7 +215,7 @@ export function FirmwareUpdateDialog({
             </label>
           ))
         ) : (
-          <p className="text-xs text-zinc-500">The DPU reported no firmware inventory; the BMC chooses what to update.</p>
+          <p className="text-xs text-zinc-500">The node reported no firmware inventory; the BMC chooses what to update.</p>
         )}
         <p className="text-xs text-zinc-500">None ticked: the BMC decides which components the image updates.</p>
       </fieldset>

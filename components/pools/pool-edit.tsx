@@ -15,6 +15,7 @@ export interface PoolRow {
   description: string;
   resourceClass: string;
   maxSystemVolumeGiB: number;
+  requiredTraits: string[];
   nodeCount: number;
   createdAt: Date;
 }

@@ -9,6 +9,7 @@ import { PageHeader } from "@/components/ui/page";
 import { poolSortKeys } from "@/db/validation/pools";
 import { operatorCan, reasonOf } from "@/domain/roles";
 import { PoolEditDialog, type PoolRow } from "./pool-edit";
+import { PoolTraitsDialog } from "./pool-traits";
 
 const col = columns<PoolRow>();
 
@@ -23,6 +24,7 @@ export function PoolsPage() {
   });
 
   const [editing, setEditing] = useState<PoolRow | "new" | null>(null);
+  const [traitsOf, setTraitsOf] = useState<PoolRow | null>(null);
   const del = useConfirmAction({
     mutation: (o) => trpc.pools.delete.mutationOptions(o),
     vars: (p: PoolRow) => ({ id: p.id }),
@@ -35,9 +37,11 @@ export function PoolsPage() {
     col.code("resourceClass", "Resource class", (p) => p.resourceClass),
     col.count("nodeCount", "Hosts", (p) => p.nodeCount),
     col.muted("description", "Description", (p) => p.description),
+    col.muted("requiredTraits", "Required traits", (p) => p.requiredTraits.join(", ")),
     col.date("createdAt", "Created", (p) => p.createdAt),
     col.buttons((p) => [
       { label: "Edit", name: `Edit pool ${p.name}`, disabledReason: changeReason, onClick: () => setEditing(p) },
+      { label: "Traits", name: `Required traits of pool ${p.name}`, disabledReason: changeReason, onClick: () => setTraitsOf(p) },
       {
         label: "Delete",
         variant: "danger",
@@ -68,6 +72,7 @@ export function PoolsPage() {
             : { title: "No pools yet", body: "Create a pool to group hosts of one hardware class." }
         }
       />
+      {traitsOf ? <PoolTraitsDialog pool={traitsOf} onClose={() => setTraitsOf(null)} /> : null}
       {editing ? <PoolEditDialog pool={editing === "new" ? null : editing} onClose={() => setEditing(null)} /> : null}
       <ConfirmAction
         of={del}

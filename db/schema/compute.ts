@@ -50,6 +50,8 @@ export const instances = pgTable(
     userData: text("user_data").notNull().default(""),
     sshKeyIds: jsonb("ssh_key_ids").$type<string[]>().notNull().default([]),
     recoveryPolicy: instanceRecoveryPolicy("recovery_policy").notNull().default("manual"),
+    /** Host traits the tenant asked for at create, on top of the pool's: the scheduler places it only on a host having all. */
+    requiredTraits: text("required_traits").array().notNull().default(sql`'{}'::text[]`),
     /** The latest create/delete operation (its steps show progress). */
     operationId: uuid("operation_id").references(() => operations.id, { onDelete: "set null" }),
     /** Size requested, for quota accounting (cores / RAM of the host the pool offers). */

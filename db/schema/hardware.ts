@@ -14,6 +14,8 @@ export const pools = pgTable(
     resourceClass: text("resource_class").notNull(),
     // The flavour's largest system volume: an instance (or an image's minimum) above it does not fit this pool.
     maxSystemVolumeGiB: integer("max_system_volume_gib").notNull().default(2048),
+    // Traits every host must have for an instance of this pool to be placed on it (domain/traits.ts normalizes them).
+    requiredTraits: text("required_traits").array().notNull().default(sql`'{}'::text[]`),
     ...timestamps(),
   },
   (t) => [
@@ -66,10 +68,14 @@ export const nodes = pgTable(
     inspectedAt: instant("inspected_at"),
     // Which poll shard the node belongs to (spreads BMC polling across workers and time).
     syncShard: integer("sync_shard").notNull().default(0),
+    // Operator-given labels of the host's capabilities (CUSTOM_GPU, HW_CPU_X86_AVX512F…): the scheduler places an
+    // instance only on a host having every trait its pool and its create request require.
+    traits: text("traits").array().notNull().default(sql`'{}'::text[]`),
     ...timestamps(),
   },
   (t) => [
     uniqueIndex("nodes_name_uq").on(t.name),
+    index("nodes_traits_idx").using("gin", t.traits),
     uniqueIndex("nodes_bmc_address_uq").on(t.bmcAddress),
     index("nodes_pool_idx").on(t.poolId),
     index("nodes_parent_idx").on(t.parentNodeId),

@@ -3,6 +3,7 @@
 // is a field error at submit time instead of a server that boots without its configuration.
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { traitsRule } from "./traits";
 import { dnsLabelRule, optionalDescription } from "./fields";
 
 /** cloud-init's limit on the NoCloud seed is larger, but the DPU agent refuses more than 64 KiB (agent/schemas.ts). */
@@ -72,6 +73,8 @@ export const instanceCreateSchema = z
     sshKeyIds: z.array(z.uuid()).max(32, "At most 32 SSH keys").default([]),
     userData: userDataRule,
     recoveryPolicy: z.enum(["manual", "reprovision"]).default("manual"),
+    /** Host traits the instance needs, on top of its pool's (chosen among the traits the pool's hosts have). */
+    requiredTraits: traitsRule.default([]),
     /** Existing data volumes of the tenant to attach from the first boot. */
     dataVolumeIds: z.array(z.uuid()).max(16, "At most 16 data volumes").default([]),
   })

@@ -3,6 +3,8 @@ import { auditRouter } from "./routers/audit";
 import { eventsRouter } from "./routers/events";
 import { nodesRouter } from "./routers/nodes";
 import { dpuBmcRouter } from "./routers/dpu-bmc";
+import { nodeBiosRouter } from "./routers/node-bios";
+import { traitsRouter } from "./routers/traits";
 import { operationsRouter } from "./routers/operations";
 import { poolsRouter } from "./routers/pools";
 import { sessionRouter } from "./routers/session";
@@ -39,6 +41,8 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   nodes: nodesRouter,
   dpuBmc: dpuBmcRouter,
+  nodeBios: nodeBiosRouter,
+  traits: traitsRouter,
   events: eventsRouter,
   operations: operationsRouter,
   tenants: tenantsRouter,

@@ -194,6 +194,8 @@ export const flavors = z
       cores: z.number().int(),
       ramGiB: z.number().int(),
       maxSystemVolumeGiB: z.number().int(),
+      /** Traits every host of the pool has (an instance may ask for more: POST /instances requiredTraits). */
+      requiredTraits: z.array(z.string()),
       total: z.number().int(),
       available: z.number().int(),
     }),

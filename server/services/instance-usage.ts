@@ -42,6 +42,8 @@ export interface Flavor {
   /** Hosts of the pool that can run instances at all (have an agent-equipped DPU). */
   total: number;
   maxSystemVolumeGiB: number;
+  /** Traits every host of the pool must have (hosts without them count in neither number above). */
+  requiredTraits: string[];
 }
 
 /** Every pool as a flavour; `poolId` narrows to one. Sizes come from the inspected inventory of its hosts. */
@@ -49,7 +51,7 @@ export async function flavors(db: Runner, poolId?: string): Promise<Flavor[]> {
   const rows = await db
     .select({
       poolId: pools.id,
-      ...columnsOf(pools, "name", "description", "resourceClass", "maxSystemVolumeGiB"),
+      ...columnsOf(pools, "name", "description", "resourceClass", "maxSystemVolumeGiB", "requiredTraits"),
       cores: sql<number>`coalesce(min((${nodes.inventory}->'cpu'->>'cores')::int), 0)::int`,
       ramGiB: sql<number>`coalesce(min((${nodes.inventory}->>'memoryGiB')::numeric)::int, 0)::int`,
       total: sql<number>`count(${nodes.id})::int`,
@@ -62,6 +64,8 @@ export async function flavors(db: Runner, poolId?: string): Promise<Flavor[]> {
         eq(nodes.poolId, pools.id),
         eq(nodes.kind, "host"),
         sql`exists (select 1 from nodes d where d.parent_node_id = ${nodes.id} and d.kind = 'dpu' and d.agent_url is not null and d.agent_token is not null)`,
+        // A host without the pool's required traits is not one of its flavour's hosts: the scheduler never picks it.
+        sql`${nodes.traits} @> ${pools.requiredTraits}`,
       ),
     )
     .where(poolId ? eq(pools.id, poolId) : undefined)

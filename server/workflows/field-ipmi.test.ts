@@ -2,7 +2,8 @@
 // against OpenIPMI's ipmi_sim: enrolment stores what the driver reports the BMC accepts, so the node's actions offer
 // no soft reboot (IPMI has no such command); an NMI the BMC refuses fails its operation once with "This BMC does not
 // support NMI …" (not a retry and "exceeded its maximum of 2 retries"), and after the next inspection the node's
-// actions no longer offer it either — with that reason, which the node page shows on the disabled button.
+// actions no longer offer it either — with that reason, which the node page shows on the disabled button. The
+// inspection also records the BMC's firmware revision as the host's firmware inventory.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -59,6 +60,9 @@ describe("power actions an IPMI BMC lacks", () => {
     detail = await admin().nodes.get({ id });
     expect(detail.allowed["power.nmi"]).toEqual({ ok: false, reason: "This BMC does not support NMI (diagnostic interrupt)." });
     expect(detail.allowed["power.reboot"]).toEqual({ ok: true });
+    // IPMI knows only its own firmware revision (mc info): that is the host's firmware inventory.
+    const [inspected] = await db.select().from(s.nodes).where(eq(s.nodes.id, id));
+    expect((inspected!.inventory as { firmware?: unknown }).firmware).toEqual([{ id: "BMC", name: "BMC firmware", version: expect.stringMatching(/\S/) }]);
     // The server refuses it too (the same rule), without starting an operation.
     const [again] = await admin().nodes.power({ ids: [id], action: "nmi" });
     expect(again).toMatchObject({ ok: false, message: "This BMC does not support NMI (diagnostic interrupt)." });

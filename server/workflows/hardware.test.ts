@@ -115,6 +115,12 @@ describe("inspection", () => {
     const after = await nodeByName("hw-2");
     expect(after.provisionState).toBe("manageable");
     expect((after.inventory as { cpu?: { count: number } }).cpu?.count).toBeGreaterThan(0);
+    // The host's own firmware inventory (BMC, BIOS, NIC), as its BMC's UpdateService lists it.
+    expect((after.inventory as { firmware?: { id: string; version: string }[] }).firmware).toEqual([
+      expect.objectContaining({ id: "BMC_Firmware", version: "2.14.3" }),
+      expect.objectContaining({ id: "BIOS", version: "2.19.1" }),
+      expect.objectContaining({ id: "NIC_Slot_1", version: "22.41.1000" }),
+    ]);
     const [child] = await db.select().from(s.nodes).where(eq(s.nodes.parentNodeId, n.id));
     expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(2).url, name: "hw-2-dpu" });
     // A second inspection updates, never duplicates, the child.
@@ -205,7 +211,7 @@ describe("sync", () => {
   });
 });
 
-describe("DPU firmware", () => {
+describe("firmware updates", () => {
   it("updates DPU_OS through SimpleUpdate, following the task to the new version", async () => {
     const d = await nodeByName("hw-1-dpu");
     const [on] = await admin().nodes.power({ ids: [d.id], action: "on" });
@@ -220,10 +226,25 @@ describe("DPU firmware", () => {
     expect(op.status, op.error ?? "").toBe("succeeded");
     const fw = ((await nodeByName("hw-1-dpu")).inventory as { firmware?: { id: string; version: string }[] }).firmware ?? [];
     expect(fw.find((f) => f.id === "DPU_OS")?.version).toBe("2.9.1-40");
-    const refused = await admin()
-      .nodes.firmwareUpdate({ id: (await nodeByName("hw-1")).id, imageUri: "http://x/y.bfb" })
-      .catch((e) => e);
-    expect(refused.message).toBe("Firmware and OS updates here are for DPUs.");
+  });
+
+  it("updates a host's BIOS through the same task-following workflow, and refuses while an instance runs on it", async () => {
+    const h = await nodeByName("hw-1");
+    const { operationId } = await admin().nodes.firmwareUpdate({ id: h.id, imageUri: "http://127.0.0.1:9/bios-2.20.0.bin", targets: ["BIOS"] });
+    const op = await waitOp(operationId);
+    expect(op.status, op.error ?? "").toBe("succeeded");
+    const fw = ((await nodeByName("hw-1")).inventory as { firmware?: { id: string; version: string }[] }).firmware ?? [];
+    expect(fw.find((f) => f.id === "BIOS")?.version).toBe("2.20.0"); // was 2.19.1; only the targeted component changes
+    expect(fw.find((f) => f.id === "BMC_Firmware")?.version).toBe("2.14.3");
+    await db.update(s.nodes).set({ provisionState: "active" }).where(eq(s.nodes.id, h.id));
+    try {
+      const refused = await admin()
+        .nodes.firmwareUpdate({ id: h.id, imageUri: "http://127.0.0.1:9/bios-2.21.0.bin" })
+        .catch((e) => e);
+      expect(refused.message).toBe("The host runs an instance or Anvil is working on it; update its firmware when it is free.");
+    } finally {
+      await db.update(s.nodes).set({ provisionState: h.provisionState }).where(eq(s.nodes.id, h.id));
+    }
   });
 });
 

@@ -16,6 +16,7 @@ import {
   ipAllocations,
   nodes,
   operations,
+  pools,
   portSecurityGroups,
   ports,
   sshKeys,
@@ -29,6 +30,7 @@ import { releasePortAddress, allocateAddress, ensurePortIpv6 } from "@/server/se
 import { type NodeEvent, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { bumpGroupPeers, compileRuleSet, loadCompileInput } from "@/server/domain/rule-compiler";
 import { applyRulesSoon } from "@/server/services/rules-apply";
+import { textArray } from "@/server/services/traits";
 import { bootOverrideOutcome } from "@/server/drivers/bmc/boot-override";
 import { createDpuAgentClient, type DiskSpecInput as AgentDiskSpec, type DpuAgentClient } from "@/server/drivers/dpu-agent/client";
 import { dpuHostNqn, type Ipv6Nic, renderCidata } from "@/server/drivers/dpu-agent/cidata";
@@ -138,15 +140,27 @@ async function nodeEvent(tx: Tx, nodeId: string, event: NodeEvent, extra: Partia
 
 // ------------------------------------------------------------------------------------------------ pieces
 
-/** Reserve: an available host of the pool whose DPU has an agent (SKIP LOCKED, so concurrent creates spread out). */
+/** The traits a host needs to take the instance: its pool's and its own request's, sorted. */
+async function requiredTraitsOf(tx: Tx, poolId: string, asked: string[]): Promise<string[]> {
+  const [p] = await tx.select({ traits: pools.requiredTraits }).from(pools).where(eq(pools.id, poolId));
+  return [...new Set([...(p?.traits ?? []), ...asked])].sort();
+}
+
+/** Reserve: an available host of the pool whose DPU has an agent and that has every required trait (SKIP LOCKED, so
+ *  concurrent creates spread out). */
 export async function reserveNode(tx: Tx, poolId: string, instanceId: string): Promise<{ hostId: string; hostName: string; dpuId: string } | null> {
-  const [held] = await tx.select({ nodeId: instances.nodeId }).from(instances).where(eq(instances.id, instanceId)).for("update");
+  const [held] = await tx
+    .select({ nodeId: instances.nodeId, traits: instances.requiredTraits })
+    .from(instances)
+    .where(eq(instances.id, instanceId))
+    .for("update");
   if (!held) throw new Error(`instance ${instanceId} does not exist`);
+  const required = await requiredTraitsOf(tx, poolId, held.traits);
   const rows = await tx.execute<{ host_id: string; host_name: string; provision_state: string; dpu_id: string }>(sql`
     SELECT h.id AS host_id, h.name AS host_name, h.provision_state, d.id AS dpu_id
     FROM ${nodes} h
     JOIN ${nodes} d ON d.parent_node_id = h.id AND d.kind = 'dpu' AND d.agent_url IS NOT NULL AND d.agent_token IS NOT NULL
-    WHERE ${held.nodeId ? sql`h.id = ${held.nodeId}` : sql`h.pool_id = ${poolId} AND h.kind = 'host' AND h.provision_state = 'available' AND h.maintenance = false AND h.fault IS NULL AND d.fault IS NULL`}
+    WHERE ${held.nodeId ? sql`h.id = ${held.nodeId}` : sql`h.pool_id = ${poolId} AND h.kind = 'host' AND h.provision_state = 'available' AND h.maintenance = false AND h.fault IS NULL AND d.fault IS NULL AND h.traits @> ${textArray(required)}`}
     ORDER BY h.name, h.id
     LIMIT 1
     FOR UPDATE OF h SKIP LOCKED`);
@@ -168,8 +182,11 @@ export async function reserve(instanceId: string): Promise<{ hostId: string; hos
   const got = await getDb().transaction((tx) => reserveNode(tx, inst.poolId, instanceId));
   if (!got) {
     const [p] = await getDb().select({ name: sql<string>`name` }).from(sql`pools`).where(sql`id = ${inst.poolId}`);
+    const required = await getDb().transaction((tx) => requiredTraitsOf(tx, inst.poolId, inst.requiredTraits));
     throw new ProvisionError(
-      `No free host in pool ${p?.name ?? inst.poolId}: every host is in use, in maintenance or faulty. Try again later or pick another pool.`,
+      required.length
+        ? `No free host in pool ${p?.name ?? inst.poolId} with traits ${required.join(", ")}: every such host is in use, in maintenance or faulty, or none has them. Try again later, ask for fewer traits or pick another pool.`
+        : `No free host in pool ${p?.name ?? inst.poolId}: every host is in use, in maintenance or faulty. Try again later or pick another pool.`,
     );
   }
   return { hostId: got.hostId, hostName: got.hostName };

@@ -51,6 +51,15 @@ function inventorySummary(inv: BmcInventory): Record<string, unknown> {
   return rest as unknown as Record<string, unknown>;
 }
 
+/**
+ * The host's firmware components (BMC, BIOS, NICs) from the BMC's UpdateService; a BMC without one (IPMI) tells only
+ * its own firmware revision (mc info). null when the BMC says nothing: a missing inventory never fails an inspection.
+ */
+async function firmwareOfHost(d: BmcDriver, inv: BmcInventory): Promise<{ id: string; name: string; version: string }[] | null> {
+  if (d.firmware) return d.firmware.inventory().catch(() => null);
+  return inv.bmc.firmwareVersion ? [{ id: "BMC", name: "BMC firmware", version: inv.bmc.firmwareVersion }] : null;
+}
+
 /** Applies a lifecycle event if the node is still where we expect (another actor may have moved it). */
 async function applyEvent(nodeId: string, event: Parameters<typeof transition>[1], extra: Partial<NodeRow> = {}) {
   const db = getDb();
@@ -191,7 +200,8 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
       const inventory = await d.getInventory();
       const power = await d.getPowerState();
       const health = await d.getHealth();
-      return { inventory: inventorySummary(inventory) as unknown as BmcInventory, power, health };
+      const firmware = await firmwareOfHost(d, inventory);
+      return { inventory: { ...inventorySummary(inventory), firmware } as unknown as BmcInventory, power, health };
     });
     const dpus = await saga.step("discover DPUs", async () => {
       const urls = new Set(dpuBmcUrls(inv.inventory));

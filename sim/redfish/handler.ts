@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer } from "ws";
 import type { AuthResult, SessionStore } from "./auth";
+import * as B from "./bios";
 import type { ConsoleManager } from "./console";
 import { Msg, RedfishError } from "./errors";
 import type { EventHub } from "./events";
@@ -357,7 +358,7 @@ function simpleUpdate(c: Call): Reply {
   if (raw === undefined) {
     const file = image.toLowerCase();
     if (c.bmc.kind === "dpu") targets = [file.endsWith(".bfb") ? "DPU_OS" : /nic|fw-/.test(file) ? "DPU_NIC" : /atf/.test(file) ? "DPU_ATF" : "BMC_Firmware"];
-    else targets = [/bios/.test(file) ? "BIOS" : "BMC_Firmware"];
+    else targets = [/bios/.test(file) ? "BIOS" : /nic/.test(file) ? "NIC_Slot_1" : "BMC_Firmware"];
   } else {
     if (!Array.isArray(raw) || raw.length === 0 || !raw.every((t) => typeof t === "string"))
       throw new RedfishError(400, [Msg.actionParameterValueTypeError(raw, "Targets", action)]);
@@ -453,6 +454,15 @@ const ROUTES: Route[] = [
       },
     },
   },
+  { pattern: ["Systems", "{system}", "Bios"], methods: { GET: (c) => ok(B.bios(c.bmc)) }, available: B.hasBios },
+  {
+    pattern: ["Systems", "{system}", "Bios", "Settings"],
+    methods: { GET: (c) => ok(B.biosSettings(c.bmc)), PATCH: (c) => (B.patchBiosSettings(c.bmc, c.body), noContent) },
+    available: B.hasBios,
+  },
+  { pattern: ["Registries"], methods: { GET: (c) => ok(B.registries(c.bmc)) } },
+  { pattern: ["Registries", ":id"], methods: { GET: (c) => found(c, B.registryFile(c.bmc, c.params.id)) } },
+  { pattern: ["Registries", ":id", ":file"], methods: { GET: (c) => found(c, B.attributeRegistry(c.bmc, c.params.id, c.params.file)) } },
   { pattern: ["Systems", "{system}", "VirtualMedia"], methods: { GET: (c) => ok(R.virtualMediaCollection(c.bmc)) } },
   { pattern: ["Systems", "{system}", "VirtualMedia", "{media}"], methods: { GET: (c) => ok(R.virtualMediaCd(c.bmc)), PATCH: patchMedia } },
   {

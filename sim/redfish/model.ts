@@ -5,6 +5,7 @@
 
 import { dpuIdFor, fleetHost, type FleetHost, type HealthState, type PowerState } from "../fleet";
 import type { SystemBackend, SystemBackendSink } from "./backend";
+import { applyPendingBios } from "./bios";
 import { type Dialect, LAB_DIALECT } from "./dialect";
 import { RedfishError, Msg } from "./errors";
 
@@ -144,6 +145,11 @@ export class Bmc {
   media: { image: string; inserted: boolean; writeProtected: boolean; transferProtocolType: string } | undefined;
   /** firmware versions after an update (lazily copied from defaults) */
   firmware: Record<string, string> | undefined;
+  /** BIOS attributes in effect (lazily from the registry's defaults), those waiting for the next POST, and when
+   *  pending ones were last applied (bios.ts) */
+  bios: Record<string, string | number | boolean> | undefined;
+  biosPending: Record<string, string | number | boolean> | undefined;
+  biosAppliedAt: string | undefined;
   agentUrl: string | null = null;
   assetTag = "";
   peer: Bmc | undefined;
@@ -513,6 +519,7 @@ export class Engine {
   }
 
   private startBoot(bmc: Bmc): void {
+    this.applyBios(bmc);
     const from = this.takeBootSource(bmc, "Hdd");
     bmc.bootFrom = from;
     bmc.bootToOs = this.bootsToOs(bmc);
@@ -524,6 +531,22 @@ export class Engine {
       bmc.bootTimer = undefined;
       this.finishBoot(bmc);
     });
+  }
+
+  /** The firmware reads its pending BIOS settings at POST: they become current, with a SEL entry saying which. */
+  private applyBios(bmc: Bmc): void {
+    const applied = applyPendingBios(bmc);
+    if (!applied.length) return;
+    this.addSel(
+      bmc,
+      {
+        severity: "OK",
+        message: `BIOS settings applied: ${applied.join(", ")}.`,
+        messageId: `${SIM_REGISTRY}.BiosSettingsApplied`,
+        sensorType: "System Firmware Progress",
+      },
+      false,
+    );
   }
 
   /** Would this boot find an OS? Decided when the boot starts: set the disk bootable before powering on. */
@@ -657,6 +680,8 @@ export class Engine {
             args: [bmc.systemPath],
           });
         } else if (state === "PrimaryProcessorInitializationStarted") {
+          // The machine's firmware starts (any power-on or reboot): it reads the pending BIOS settings.
+          this.applyBios(bmc);
           bmc.bootPhase = "booting";
           bmc.backendNoBoot = false;
         }
@@ -683,7 +708,7 @@ export function defaultFirmware(kind: BmcKind): Record<string, string> {
         DPU_OS: "DOCA_2.9.1_BSP_4.9.0_Ubuntu_22.04-6.24-10",
         DPU_BSP: "4.9.0.13357",
       }
-    : { BMC_Firmware: "2.14.3", BIOS: "2.19.1" };
+    : { BMC_Firmware: "2.14.3", BIOS: "2.19.1", NIC_Slot_1: "22.41.1000" };
 }
 
 export function firmwareOf(bmc: Bmc): Record<string, string> {

@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { FleetHost } from "../fleet";
+import { hasBios } from "./bios";
 import type { SimContext } from "./handler";
 import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, firmwareOf, logIdOf, RESET_TYPES, SEL_CAP, type SelEntry } from "./model";
 
@@ -60,6 +61,7 @@ export function serviceRoot(bmc: Bmc): Json {
     EventService: ref("/redfish/v1/EventService"),
     TaskService: ref("/redfish/v1/TaskService"),
     UpdateService: ref("/redfish/v1/UpdateService"),
+    Registries: ref("/redfish/v1/Registries"),
     Links: sessions ? { Sessions: ref("/redfish/v1/SessionService/Sessions") } : {},
     ProtocolFeaturesSupported: {
       ExpandQuery: { ExpandAll: false, Levels: false, Links: false, NoLinks: false },
@@ -141,6 +143,7 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
     Processors: ref(`${sys}/Processors`),
     LogServices: ref(`${sys}/LogServices`),
     VirtualMedia: ref(`${sys}/VirtualMedia`),
+    ...(hasBios(bmc) ? { Bios: ref(`${sys}/Bios`) } : {}),
     ...(serialConsole(bmc) ? { SerialConsole: serialConsole(bmc) } : {}),
     Links: { Chassis: [ref(bmc.chassisPath)], ManagedBy: [ref(bmc.endpoint.managerPath)] },
     Actions: {

@@ -7,6 +7,7 @@ import { columnsOf } from "@/server/services/rows";
 import { instanceCreateSchema } from "@/db/validation/instances";
 import { allowedActions } from "@/domain/instance-rules";
 import { flavors } from "@/server/services/instance-usage";
+import { hostsWithTraits } from "@/server/services/traits";
 import { catalog } from "@/server/workflows/catalog";
 import { type StartedOperation, startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
@@ -163,6 +164,18 @@ export const instanceProcedures = {
           `No free host in pool ${flavor.name}: all ${flavor.total} are in use, in maintenance or faulty. Try again later or pick another pool.`,
           "PRECONDITION_FAILED",
         );
+      if (input.requiredTraits.length) {
+        // Refused now, naming the traits, rather than failing at the reserve step.
+        const needed = [...new Set([...flavor.requiredTraits, ...input.requiredTraits])].sort();
+        const hosts = await hostsWithTraits(ctx.db, flavor.poolId, needed);
+        if (hosts.total === 0) throw fieldError("requiredTraits", `No host in pool ${flavor.name} has the traits ${needed.join(", ")}.`, "PRECONDITION_FAILED");
+        if (hosts.available === 0)
+          throw fieldError(
+            "requiredTraits",
+            `No free host in pool ${flavor.name} with the traits ${needed.join(", ")}: all ${hosts.total} are in use, in maintenance or faulty.`,
+            "PRECONDITION_FAILED",
+          );
+      }
       const image = await bootImage(ctx.db, ctx.tenant.id, input.imageId);
       if (image.minSizeGiB > flavor.maxSystemVolumeGiB)
         throw fieldError(
@@ -230,6 +243,7 @@ export const instanceProcedures = {
               userData: input.userData,
               sshKeyIds: keyIds,
               recoveryPolicy: input.recoveryPolicy,
+              requiredTraits: input.requiredTraits,
               cores: flavor.cores,
               ramGiB: flavor.ramGiB,
               state: INITIAL_INSTANCE_STATE,

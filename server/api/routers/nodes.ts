@@ -55,6 +55,7 @@ const publicCols = {
     "agentHeartbeatAt",
     "underlayIp",
     "underlayIpSource",
+    "traits",
     "bmcSeenAt",
     "inspectedAt",
     "createdAt",

@@ -18,7 +18,7 @@ const nodeCount = sql<number>`(select count(*)::int from ${nodes} where ${nodes.
 const POOL_NOT_FOUND = "That pool does not exist (it may have been deleted).";
 
 const columns = {
-  ...columnsOf(pools, "id", "name", "description", "resourceClass", "maxSystemVolumeGiB", "createdAt", "updatedAt"),
+  ...columnsOf(pools, "id", "name", "description", "resourceClass", "maxSystemVolumeGiB", "requiredTraits", "createdAt", "updatedAt"),
   nodeCount,
 };
 

@@ -12,6 +12,7 @@
 // systems; hardware logs are read from every log service that holds them; consoles may be advertised on the
 // system or its manager; virtual media falls back to PATCH where the actions are missing.
 import { Deadline, type Json, RedfishTransport, redfishErrorText, retryAfterMs } from "./redfish-http";
+import { redfishBios } from "./redfish-bios";
 import { subscribeEvents } from "./redfish-events";
 import {
   type AppliedBootOverride,
@@ -20,6 +21,7 @@ import {
   POWER_ACTIONS,
   type BmcConsoleOption,
   type BmcConsoleOptions,
+  type BmcBios,
   type BmcConsoleUri,
   type BmcDpuLink,
   type BmcDriver,
@@ -234,6 +236,7 @@ export class RedfishDriver implements BmcDriver {
   readonly virtualMedia: BmcVirtualMedia;
   readonly firmware: BmcFirmware;
   readonly events: BmcEventStream;
+  readonly bios: BmcBios;
 
   constructor(ep: BmcEndpoint, opts: RedfishDriverOptions = {}) {
     if (ep.driver !== "redfish") throw new BmcError("invalid", ep.address, `RedfishDriver got an endpoint for driver "${ep.driver}"`);
@@ -266,6 +269,19 @@ export class RedfishDriver implements BmcDriver {
       simpleUpdate: (imageUri, targets) => this.simpleUpdate(imageUri, targets),
       taskStatus: (taskUrl) => this.taskStatus(taskUrl, this.deadline()),
     };
+    this.bios = redfishBios({
+      address: this.address,
+      begin: () => {
+        const d = this.deadline();
+        return {
+          system: async () => (await this.system(d)).json,
+          root: () => this.transport.root(d),
+          get: (path, what, allow) => this.get(path, d, what, allow),
+          patch: (path, body, what, etag) => this.transport.call("PATCH", path, { deadline: d, what, body, headers: etag ? { "if-match": etag } : {} }),
+          members: (path, what) => this.members(path, d, what),
+        };
+      },
+    });
     this.events = {
       subscribe: (onEvent, o) =>
         subscribeEvents(

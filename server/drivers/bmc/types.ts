@@ -2,6 +2,7 @@
 // BmcDriver; nothing above server/drivers/bmc knows which protocol a node's BMC speaks.
 // Vocabulary is Anvil's, not either protocol's: each driver maps it (see the notes on each member
 // for the Redfish ResetType / IPMI chassis-control equivalents).
+import type { BiosSettings, BiosValue } from "@/domain/bios";
 import { errorBrand, hasBrand, setBrand } from "../../lib/brand";
 
 /** What the BMC reports about the server's power. Transitional states exist only in Redfish. */
@@ -201,6 +202,8 @@ export interface BmcDriver {
   firmware?: BmcFirmware;
   /** Live hardware events (Redfish EventService SSE, or polling where the BMC offers no stream). */
   events?: BmcEventStream;
+  /** BIOS attributes (Redfish Bios, its pending Settings and the attribute registry); IPMI has no such thing. */
+  bios?: BmcBios;
   /** Where the server's serial console can be reached (Redfish SerialConsole.WebSocket.ConsoleURI); null: none offered. */
   consoleUri?(): Promise<BmcConsoleUri | null>;
   /**
@@ -265,6 +268,16 @@ export interface BmcFirmware {
   simpleUpdate(imageUri: string, targets?: string[]): Promise<{ taskUrl: string }>;
   /** One look at a task returned by simpleUpdate. */
   taskStatus(taskUrl: string): Promise<FirmwareTaskStatus>;
+}
+
+export interface BmcBios {
+  /** The attributes in effect, those pending until the next reboot, and the BMC's attribute registry. */
+  get(): Promise<BiosSettings>;
+  /**
+   * Stores attrs as pending settings, applied by the BMC at the next reboot or power-on. Checked against the BMC's
+   * attribute registry first: a refused attribute throws BmcError "invalid" and nothing is sent.
+   */
+  set(attrs: Record<string, BiosValue>): Promise<void>;
 }
 
 /** A hardware event as it happens (not from the stored log). */

@@ -324,6 +324,7 @@ export interface components {
         /** Format: uuid */
         poolId: string;
         ramGiB: number;
+        requiredTraits: string[];
         total: number;
         [key: string]: unknown;
       }[];
@@ -896,6 +897,11 @@ export interface operations {
             agentToken?: string;
             /** @default */
             agentUrl?: string;
+            /**
+             * @default redfish
+             * @enum {string}
+             */
+            driver?: "redfish" | "ipmi";
             /** @default */
             password?: string;
             /** @default */
@@ -3246,6 +3252,7 @@ export interface operations {
            * @enum {string}
            */
           recoveryPolicy?: "manual" | "reprovision";
+          requiredTraits?: string[];
           /** @default [] */
           securityGroupIds?: string[];
           /** @default [] */
