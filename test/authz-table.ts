@@ -101,6 +101,10 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx) => ({ id: (await nodeFixture(fx, { kind: "dpu", powerState: "on" })).id, imageUri: "http://127.0.0.1:1/bf.bfb" }),
     expect: operatorWrite,
   },
+  "nodes.virtualMediaBoot": {
+    input: async (fx) => ({ id: (await nodeFixture(fx)).id, imageUrl: "http://127.0.0.1:1/rescue.iso" }),
+    expect: operatorWrite,
+  },
   "events.list": { input: () => ({}), expect: operatorRead },
   "operations.list": { input: () => ({}), expect: operatorRead },
   "operations.get": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: operatorRead },

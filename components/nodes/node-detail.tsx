@@ -17,6 +17,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
+import { VirtualMediaBootDialog } from "./virtual-media-boot";
 import {
   Ago,
   type Allowed,
@@ -99,7 +100,7 @@ function NodeView({ n }: { n: NodeDetail }) {
   const router = useRouter();
   const changeReason = useChangeReason();
   const actions = useNodeActions({ report: "toast" });
-  const [dialog, setDialog] = useState<"boot" | "delete" | null>(null);
+  const [dialog, setDialog] = useState<"boot" | "iso" | "delete" | null>(null);
   const [fwFor, setFwFor] = useState<{ id: string; name: string; inventory: unknown } | null>(null);
   const [watching, setWatching] = useState<string[]>([]);
   const isDpu = n.kind === "dpu";
@@ -230,6 +231,9 @@ function NodeView({ n }: { n: NodeDetail }) {
               </Button>
             ) : (
               <>
+                <Button size="sm" disabledReason={why("virtualMediaBoot")} onClick={() => setDialog("iso")}>
+                  Boot from ISO
+                </Button>
                 <Button size="sm" disabledReason={why("moveToPool")} onClick={() => run({ kind: "moveToPool" })}>
                   Move to pool
                 </Button>
@@ -385,6 +389,7 @@ function NodeView({ n }: { n: NodeDetail }) {
       </Section>
 
       {dialog === "boot" ? <BootDeviceDialog nodeId={n.id} nodeName={n.name} onClose={() => setDialog(null)} /> : null}
+      {dialog === "iso" ? <VirtualMediaBootDialog node={self[0]!} onStarted={(op) => setWatching((w) => [op, ...w])} onClose={() => setDialog(null)} /> : null}
       <ConfirmDialog
         open={dialog === "delete"}
         title={`Delete node ${n.name}?`}
