@@ -94,5 +94,7 @@ export const bootDeviceSchema = z.enum(["disk", "pxe", "cdrom", "bios", "uefi_ht
 export const isoUrlSchema = z
   .url("Enter the ISO's URL (http, https)")
   .max(2000)
-  .refine((u) => /^https?:\/\//i.test(u), "The BMC mounts images from http:// or https:// URLs.");
+  .refine((u) => /^https?:\/\//i.test(u), "The BMC mounts images from http:// or https:// URLs.")
+  // The URL is kept with the operation, the audit and the workflow engine's records: no password may ride in it.
+  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), "Put no user name or password in the URL.");
 export const idsSchema = z.array(z.uuid()).min(1, "Select at least one node").max(1000, "At most 1000 nodes at a time");

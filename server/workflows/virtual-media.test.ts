@@ -139,6 +139,9 @@ describe("boot from ISO", () => {
     expect(off.code).toBe("BAD_REQUEST");
     expect(fieldOf(off)).toBe("imageUrl");
     expect((await reason(plain.id, "ftp://127.0.0.1/x.iso")).code).toBe("BAD_REQUEST");
+    const secret = await reason(plain.id, "http://admin:hunter2@127.0.0.1/x.iso");
+    expect([secret.code, fieldOf(secret)]).toEqual(["BAD_REQUEST", "imageUrl"]);
+    expect(secret.message).toContain("Put no user name or password in the URL.");
     const ops = await db.select().from(s.operations).where(eq(s.operations.targetId, plain.id));
     expect(ops).toEqual([]);
   });
