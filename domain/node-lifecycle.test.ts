@@ -114,6 +114,19 @@ describe("nodeCan", () => {
     expect(nodeCan.delete(host({ provisionState: "manageable" }))).toEqual({ ok: true });
   });
 
+  it("boot from ISO: a Redfish host not running an instance, with the reason otherwise", () => {
+    expect(nodeCan.virtualMediaBoot(host({ provisionState: "manageable", bmcDriver: "redfish" }))).toEqual({ ok: true });
+    expect(nodeCan.virtualMediaBoot(host({ provisionState: "manageable", bmcDriver: "ipmi" }))).toEqual({
+      ok: false,
+      reason: "IPMI has no virtual media; only a Redfish BMC can mount an ISO.",
+    });
+    expect(nodeCan.virtualMediaBoot(host({ kind: "dpu", provisionState: "manageable" })).ok).toBe(false);
+    expect(nodeCan.virtualMediaBoot(host({ provisionState: "manageable", hasInstance: true })).ok).toBe(false);
+    expect(nodeCan.virtualMediaBoot(host({ provisionState: "active" })).ok).toBe(false);
+    expect(nodeCan.virtualMediaBoot(host({ provisionState: "enroll" }))).toEqual({ ok: false, reason: "Verify the node's BMC first (manage)." });
+    expect(nodeCan.virtualMediaBoot(host({ provisionState: "inspecting" }))).toEqual({ ok: false, reason: "Wait for the current operation to finish." });
+  });
+
   it("an unavailable event names the operator events that are possible", () => {
     expect(nodeCan.inspect(host({ provisionState: "available" }))).toEqual({ ok: false, reason: "Not possible while the node is available; it can: manage." });
     expect(nodeCan.manage(host({ provisionState: "inspecting" }))).toEqual({ ok: false, reason: "Wait for the current operation to finish." });

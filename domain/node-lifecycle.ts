@@ -110,6 +110,8 @@ export interface NodeFacts {
   /** The power actions the node's BMC accepts, as its driver reported them (stored with the inventory at enrolment
    *  and inspection; an IPMI BMC that refused one is remembered). Absent/null: not known, every action is offered. */
   powerActions?: readonly string[] | null;
+  /** The BMC's protocol ("redfish" | "ipmi"); absent: not known to the caller. */
+  bmcDriver?: string;
 }
 
 /** The power actions a node offers (the BMC drivers' PowerAction). */
@@ -191,6 +193,18 @@ export const nodeCan = {
     if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
     if (["deploying", "active", "deleting", "rescue", "cleaning"].includes(n.provisionState) || busy.has(n.provisionState))
       return no("The host runs an instance or Anvil is working on it; update its firmware when it is free.");
+    return ok;
+  },
+  /** Boot a host once from an ISO through Redfish VirtualMedia (server/workflows/virtual-media.ts). */
+  virtualMediaBoot(n: NodeFacts): Verdict {
+    if (n.kind === "dpu") return no("A DPU boots its own OS; boot its host from an ISO instead.");
+    if (n.bmcDriver === "ipmi") return no("IPMI has no virtual media; only a Redfish BMC can mount an ISO.");
+    if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
+    // Booting another OS would take the machine from under the tenant's instance.
+    if (n.hasInstance || ["deploying", "active", "deleting", "rescue", "cleaning"].includes(n.provisionState))
+      return no("The node runs an instance or is being cleaned; release it first.");
+    if (busy.has(n.provisionState)) return no("Wait for the current operation to finish.");
+    if (n.powerState === "unknown") return no("The power state is unknown; the BMC may be unreachable.");
     return ok;
   },
 };

@@ -122,6 +122,10 @@ export const authzTable: Record<string, AuthzRow> = {
     }),
     expect: { ...operatorWrite, operatorAdmin: "BAD_REQUEST" },
   },
+  "nodes.virtualMediaBoot": {
+    input: async (fx) => ({ id: (await nodeFixture(fx)).id, imageUrl: "http://127.0.0.1:1/rescue.iso" }),
+    expect: operatorWrite,
+  },
   "events.list": { input: () => ({}), expect: operatorRead },
   "operations.list": { input: () => ({}), expect: operatorRead },
   "operations.get": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: operatorRead },

@@ -94,6 +94,13 @@ export const nodeFilterSchema = z.object({
 
 export const powerActionSchema = z.enum(["on", "off", "soft_off", "reboot", "soft_reboot", "power_cycle", "nmi"]);
 export const bootDeviceSchema = z.enum(["disk", "pxe", "cdrom", "bios", "uefi_http"]);
+/** The ISO a host boots once from (nodes.virtualMediaBoot): the BMC downloads it, so http(s) only. */
+export const isoUrlSchema = z
+  .url("Enter the ISO's URL (http, https)")
+  .max(2000)
+  .refine((u) => /^https?:\/\//i.test(u), "The BMC mounts images from http:// or https:// URLs.")
+  // The URL is kept with the operation, the audit and the workflow engine's records: no password may ride in it.
+  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), "Put no user name or password in the URL.");
 export const idsSchema = z.array(z.uuid()).min(1, "Select at least one node").max(1000, "At most 1000 nodes at a time");
 
 /** A DPU BMC's own credentials (the "Set DPU BMC credentials" dialog): probed before they are stored. */

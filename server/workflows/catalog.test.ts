@@ -131,6 +131,7 @@ describe("the workflow catalog", () => {
       "node.inspect",
       "node.power",
       "dpu.firmware_update",
+      "node.virtual_media_boot",
       "sync.shard",
       "webhook.deliver",
       "rules.reconcile",

@@ -261,6 +261,15 @@ export const catalog = {
     operationId: ([, , , op]) => op,
   }),
 
+  // Boot a host once from an ISO through Redfish VirtualMedia (server/workflows/virtual-media.ts).
+  nodeVirtualMediaBoot: operation<[nodeId: string, imageUrl: string, opId: OperationId]>()({
+    name: "node.virtual_media_boot",
+    queue: "nodes",
+    target: "node",
+    steps: ["insert image", "boot from CD once", "power on or reset", "wait for the boot", "eject image"],
+    operationId: ([, , op]) => op,
+  }),
+
   // Background work (server/workflows/sync.ts, webhooks.ts).
   syncShard: workflow<[shard: number, spreadMs: number]>()("sync.shard", "sync"),
   webhookDeliver: workflow<[deliveryId: string]>()("webhook.deliver", "webhooks"),

@@ -10,7 +10,7 @@
 // catalog". Where a failure can be injected (DPU agent faults), a run that fails on purpose (create, attach, rebuild, recover)
 // is killed after each step of its rollback (the saga's undos, from "mark failing" on).
 // Runs are grouped into segments that start and end in the same state (an instance created and deleted, with the
-// actions on a running instance in between; a lab host enrolled, inspected, powered, updated and deleted), repeated
+// actions on a running instance in between; a lab host enrolled, inspected, powered, updated, booted from an ISO and deleted), repeated
 // until each run was killed at each of its steps. The workers are real separate processes (test/instance-worker.ts)
 // sharing this test's Postgres and lab; this process only enqueues (engine-client.ts), as a web-only replica would.
 // One worker process is spent per kill: the one restarted to finish a killed run is already set to die in the next.
@@ -23,7 +23,9 @@ import * as s from "@/db/schema";
 import { dpuHostNqn } from "@/server/drivers/dpu-agent/cidata";
 import { getStorage } from "@/server/storage/backend";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
+import { bmcAdmin } from "@/test/bmc-admin";
 import { uniq, useTestDb } from "@/test/db";
+import { sharedImageServer } from "@/test/image-server";
 import { workerArgs } from "@/test/worker-bundle";
 import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { agentFaults, type InstanceLab, startInstanceLab, systemVolumesOf, waitOperation } from "@/test/instance-lab";
@@ -589,6 +591,20 @@ const runs = {
       expect(fw.find((f) => f.id === "DPU_OS")?.version, at).toBe(`2.9.${cur.firmware}-40`);
     },
   },
+  // The host (on since dpuOn) is reset into an ISO and ends on, running it, with the image ejected.
+  isoBoot: {
+    entry: catalog.nodeVirtualMediaBoot,
+    label: "node.virtual_media_boot",
+    async start() {
+      const images = await sharedImageServer();
+      images.serve("/crash.iso", Buffer.alloc(4096, 3));
+      return (await admin().nodes.virtualMediaBoot({ id: cur.nodeId, imageUrl: `${images.url}/crash.iso` })).operationId;
+    },
+    async check(op, at) {
+      succeeded(op, at);
+      expect(await bmcAdmin(rack, "GET", "node-0001"), at).toMatchObject({ powerState: "On", bootedFrom: "Cd", bootProgress: "OSRunning", virtualMedia: null });
+    },
+  },
   // The round ends with the host gone again (not a workflow), so the next round enrolls it afresh.
   hostOff: nodePowerRun(
     "off",
@@ -665,7 +681,7 @@ function plan(once = false, part = CRASH_PART): Planned[] {
       ]),
       once,
     ),
-    ...rounds([r.enroll, r.inspect, r.dpuOn, r.firmware, r.hostOff], [], once),
+    ...rounds([r.enroll, r.inspect, r.dpuOn, r.firmware, r.isoBoot, r.hostOff], [], once),
   ];
   const second = () => [...rounds([r.create, r.delete], segs([[r.rebuild], [r.recover]]), true), ...rounds([r.createFailing, r.deleteFailed], [], once)];
   return part === 1 ? first() : part === 2 ? second() : [...first(), ...second()];

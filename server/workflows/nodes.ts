@@ -35,14 +35,14 @@ async function loadNode(id: string): Promise<NodeRow> {
 }
 
 /** A node as a step may return it (the engine keeps step outputs): without its credentials, sealed or not. */
-type NodeInfo = Omit<NodeRow, "bmcCredentials" | "agentToken">;
-async function loadNodeInfo(id: string): Promise<NodeInfo> {
+export type NodeInfo = Omit<NodeRow, "bmcCredentials" | "agentToken">;
+export async function loadNodeInfo(id: string): Promise<NodeInfo> {
   const { bmcCredentials: _c, agentToken: _t, ...info } = await loadNode(id);
   return info;
 }
 
 /** The node's BMC driver, from a fresh read of its (sealed) credentials — never from a step's recorded output. */
-async function bmcOf(id: string): Promise<BmcDriver> {
+export async function bmcOf(id: string): Promise<BmcDriver> {
   return driverFor(await loadNode(id));
 }
 
@@ -391,7 +391,7 @@ export async function recordUnderlayIps(hostId: string): Promise<void> {
 // ------------------------------------------------------------------------------------------------
 const TARGET: Record<PowerAction, "on" | "off"> = { on: "on", off: "off", soft_off: "off", reboot: "on", soft_reboot: "on", power_cycle: "on", nmi: "on" };
 
-async function waitPower(nodeId: string, want: "on" | "off", timeoutMs: number): Promise<string> {
+export async function waitPower(nodeId: string, want: "on" | "off", timeoutMs: number): Promise<string> {
   const d = await bmcOf(nodeId);
   const deadline = Date.now() + timeoutMs;
   let s = "unknown";
@@ -403,7 +403,7 @@ async function waitPower(nodeId: string, want: "on" | "off", timeoutMs: number):
   throw new Error(`The BMC accepted the request but the power is still ${s} after ${Math.round(timeoutMs / 1000)} s.`);
 }
 
-async function recordPower(nodeId: string, power: string, why: string) {
+export async function recordPower(nodeId: string, power: string, why: string) {
   const db = getDb();
   const [before] = await db.select({ p: nodes.powerState }).from(nodes).where(eq(nodes.id, nodeId));
   await db.update(nodes).set({ powerState: power, powerChangedAt: new Date(), bmcSeenAt: new Date() }).where(eq(nodes.id, nodeId));

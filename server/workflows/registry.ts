@@ -11,6 +11,7 @@ import { bulkEnroll, firmwareUpdate, forgetFinishedBulkEnrolls, inspectNode, pow
 import { overlayReconcileWorkflow, overlaySweepSchedule } from "./overlay";
 import { rulesReconcileWorkflow, rulesSweepSchedule } from "./rules";
 import { bmcSyncSchedule, syncShardWorkflow } from "./sync";
+import { virtualMediaBoot } from "./virtual-media";
 import { deliverWebhook, webhookDispatchSchedule } from "./webhooks";
 
 export const workflows: WorkflowRegistry = {
@@ -31,6 +32,7 @@ export const workflows: WorkflowRegistry = {
     inspectNode,
     powerNode,
     firmwareUpdate,
+    virtualMediaBoot,
     syncShardWorkflow,
     deliverWebhook,
     rulesReconcileWorkflow,

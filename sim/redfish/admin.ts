@@ -132,6 +132,8 @@ function detail(deps: AdminDeps, b: Bmc) {
     username: deps.username,
     bootable: b.kind === "dpu" ? true : b.bootable,
     bootOverride: { enabled: b.bootEnabled, target: b.bootTarget, mode: b.bootMode },
+    /** the source the running machine booted from ("Cd": the virtual media), null while off */
+    bootedFrom: b.power === "On" ? b.bootFrom : null,
     dedicatedPower: b.dedicatedPower,
     agentUrl: b.kind === "dpu" ? b.agentUrl : undefined,
     consoleClients: deps.ctx.consoles.clientCount(b),

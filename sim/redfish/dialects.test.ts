@@ -5,6 +5,7 @@
 
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedImageServer } from "@/test/image-server";
 import { type RedfishSim, startRedfishSim } from "./index";
 import { basic, ConsoleClient, rf, waitFor } from "./test-helpers";
 
@@ -162,10 +163,15 @@ describe("dmtf-rackmount: console on the Manager, logs not named SEL, virtual me
     const h = b(5);
     const cd = "/redfish/v1/Systems/437XR1138R2/VirtualMedia/CD1";
     expect((await rf(h, cd)).json.Actions).toBeUndefined();
-    expect((await rf(h, `${cd}/Actions/VirtualMedia.InsertMedia`, { body: { Image: "http://images.lab/a.iso" } })).status).toBe(404);
-    const ins = await rf(h, cd, { method: "PATCH", body: { Image: "http://images.lab/a.iso", Inserted: true, WriteProtected: true } });
+    const images = await sharedImageServer();
+    images.serve("/a.iso", Buffer.alloc(2048, 1));
+    const image = `${images.url}/a.iso`;
+    expect((await rf(h, `${cd}/Actions/VirtualMedia.InsertMedia`, { body: { Image: image } })).status).toBe(404);
+    // Fetched first like the actions' insert: an image that is not there is refused.
+    expect((await rf(h, cd, { method: "PATCH", body: { Image: `${images.url}/gone.iso`, Inserted: true } })).status).toBe(400);
+    const ins = await rf(h, cd, { method: "PATCH", body: { Image: image, Inserted: true, WriteProtected: true } });
     expect(ins.status).toBe(200);
-    expect(ins.json).toMatchObject({ Image: "http://images.lab/a.iso", Inserted: true, WriteProtected: true });
+    expect(ins.json).toMatchObject({ Image: image, Inserted: true, WriteProtected: true });
     expect((await rf(h, cd, { method: "PATCH", body: { Image: null, Inserted: false } })).json).toMatchObject({ Image: null, Inserted: false });
     // The lab dialect has actions and refuses PATCH.
     expect((await rf(b(3), "/redfish/v1/Systems/System.Embedded.1/VirtualMedia/CD", { method: "PATCH", body: { Image: "http://x/a.iso" } })).status).toBe(405);

@@ -128,6 +128,14 @@ export const Msg = {
       [uri],
       "Place a valid resource at the URI or correct the URI and resubmit the request.",
     ),
+  /** Base 1.8+: the service tried to reach a URI it was given (a virtual media image) and could not. */
+  couldNotEstablishConnection: (uri: string, why: string) =>
+    critical(
+      "CouldNotEstablishConnection",
+      `An HTTP(S) connection to the URI '${uri}' could not be established (${why}).`,
+      [uri],
+      "Ensure that the URI contains a valid and reachable node name, protocol information and other URI components.",
+    ),
   operationNotAllowed: (text: string) => critical("OperationNotAllowed", text, [], "Change the state of the resource and resubmit the request."),
   methodNotAllowed: (method: string, uri: string) =>
     critical(

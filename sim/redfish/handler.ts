@@ -3,7 +3,8 @@
 // resource tree; plus the serial-console WebSocket upgrade. Errors are Redfish error bodies with
 // @Message.ExtendedInfo; ETag on every GET, If-Match honoured on PATCH.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer } from "ws";
 import type { AuthResult, SessionStore } from "./auth";
@@ -193,7 +194,26 @@ function reset(c: Call): Reply {
   return noContent;
 }
 
-function insertMedia(c: Call): Reply {
+/**
+ * A BMC mounts a remote image by fetching it, and refuses the insert when it cannot (iDRAC: "Unable to locate the ISO
+ * or IMG image file"); the lab does the same with a HEAD request, so an unreachable or refused URL fails at insert time.
+ */
+async function assertImageReachable(image: string): Promise<void> {
+  const why = await new Promise<string | null>((resolve) => {
+    // node:http rather than fetch: fetch refuses ports a browser blocks (9, 25, …), which a BMC would not.
+    const req = (image.startsWith("https:") ? https : http).request(image, { method: "HEAD", timeout: 3000, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      resolve(status >= 200 && status < 400 ? null : `HTTP ${status}`);
+    });
+    req.on("timeout", () => req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
+    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    req.end();
+  });
+  if (why) throw new RedfishError(400, [Msg.couldNotEstablishConnection(image, why)]);
+}
+
+async function insertMedia(c: Call): Promise<Reply> {
   const action = "VirtualMedia.InsertMedia";
   actionParams(action, c.body, ["Image", "Inserted", "WriteProtected", "TransferProtocolType", "TransferMethod", "UserName", "Password"]);
   const image = reqString(action, c.body, "Image");
@@ -206,13 +226,14 @@ function insertMedia(c: Call): Reply {
   optString(action, c.body, "UserName");
   optString(action, c.body, "Password");
   if (c.bmc.media) throw new RedfishError(409, [Msg.operationNotAllowed("Virtual media is already inserted; eject it first.")]);
+  await assertImageReachable(image);
   c.bmc.media = { image, inserted, writeProtected: wp, transferProtocolType: tpt ?? (image.startsWith("https:") ? "HTTPS" : "HTTP") };
   return noContent;
 }
 
 /** PATCH of the VirtualMedia resource, for BMCs without InsertMedia/EjectMedia (dialect virtualMedia "patch"):
  *  {Image, Inserted: true, WriteProtected} mounts, {Image: null, Inserted: false} ejects. */
-function patchMedia(c: Call): Reply {
+async function patchMedia(c: Call): Promise<Reply> {
   if (c.bmc.dialect.virtualMedia !== "patch") throw new RedfishError(405, [Msg.methodNotAllowed("PATCH", c.path)], { Allow: "GET" });
   const b = c.body;
   const errors = [];
@@ -231,6 +252,7 @@ function patchMedia(c: Call): Reply {
   } else if (typeof b.Image === "string") {
     if (c.bmc.media && c.bmc.media.image !== b.Image)
       throw new RedfishError(409, [Msg.operationNotAllowed("Virtual media is already inserted; eject it first.")]);
+    if (c.bmc.media?.image !== b.Image) await assertImageReachable(b.Image);
     c.bmc.media = {
       image: b.Image,
       inserted: true,

@@ -557,7 +557,8 @@ export class Engine {
       case "None":
         return bmc.bootable || this.config.allBootable;
       case "Cd":
-        return bmc.media?.inserted === true;
+        // An image named *corrupt* mounts but holds nothing bootable (like a corrupt firmware image in tasks.ts).
+        return bmc.media?.inserted === true && !/corrupt/i.test(bmc.media.image);
       default:
         return false; // no PXE / HTTP boot server in the lab
     }

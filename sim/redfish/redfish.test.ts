@@ -3,6 +3,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: parsed Redfish JSON bodies are untyped; tests read them as such
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedImageServer } from "@/test/image-server";
 import { hardwareFor, macFor } from "../fleet";
 import { type RedfishSim, startRedfishSim } from "./index";
 import { basic, rf, systemOf } from "./test-helpers";
@@ -260,11 +261,24 @@ describe("VirtualMedia and SEL", () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error["@Message.ExtendedInfo"][0].MessageArgs).toContain("Image");
 
-    const ok = await rf(host(), insert, { body: { Image: "http://127.0.0.1:9/ubuntu-24.04.iso", Inserted: true, WriteProtected: true } });
+    // The BMC fetches the image: a refused connection or a missing file is refused at insert, and nothing is mounted.
+    const images = await sharedImageServer();
+    images.serve("/ubuntu-24.04.iso", Buffer.alloc(2048, 1));
+    const refused = await rf(host(), insert, { body: { Image: "http://127.0.0.1:9/ubuntu-24.04.iso" } });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error["@Message.ExtendedInfo"][0]).toMatchObject({ MessageId: "Base.1.18.CouldNotEstablishConnection" });
+    expect(refused.json.error["@Message.ExtendedInfo"][0].Message).toMatch(/127\.0\.0\.1:9.*ECONNREFUSED/);
+    const missing = await rf(host(), insert, { body: { Image: `${images.url}/no-such.iso` } });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error["@Message.ExtendedInfo"][0].Message).toMatch(/HTTP 404/);
+    expect((await rf(host(), cdPath)).json.Inserted).toBe(false);
+
+    const image = `${images.url}/ubuntu-24.04.iso`;
+    const ok = await rf(host(), insert, { body: { Image: image, Inserted: true, WriteProtected: true } });
     expect(ok.status).toBe(204);
     const after = await rf(host(), cdPath);
-    expect(after.json).toMatchObject({ Image: "http://127.0.0.1:9/ubuntu-24.04.iso", ImageName: "ubuntu-24.04.iso", Inserted: true, ConnectedVia: "URI" });
-    expect((await rf(host(), insert, { body: { Image: "http://127.0.0.1:9/other.iso" } })).status).toBe(409);
+    expect(after.json).toMatchObject({ Image: image, ImageName: "ubuntu-24.04.iso", Inserted: true, ConnectedVia: "URI" });
+    expect((await rf(host(), insert, { body: { Image: `${images.url}/other.iso` } })).status).toBe(409);
 
     expect((await rf(host(), eject, { body: {} })).status).toBe(204);
     expect((await rf(host(), cdPath)).json).toMatchObject({ Image: null, Inserted: false });

@@ -7,9 +7,9 @@ import { and, asc, count, desc, eq, exists, inArray, isNotNull, isNull, or, sql 
 import { alias } from "drizzle-orm/pg-core";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { hardwareEvents, nodes, operations, pools } from "@/db/schema";
+import { hardwareEvents, instances, nodes, operations, pools } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
-import { bootDeviceSchema, enrollSchema, idsSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
+import { bootDeviceSchema, enrollSchema, idsSchema, isoUrlSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
 import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { type BootOverrideOutcome, bootOverrideOutcome, createBmcDriver } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
@@ -74,9 +74,18 @@ const ACTIONS: NodeAction[] = [
   "delete",
   "setBootDevice",
   "firmwareUpdate",
+  "virtualMediaBoot",
 ];
 
-function facts(n: { kind: string; provisionState: string; powerState: string; maintenance: boolean; fault: string | null; inventory?: unknown }): NodeFacts {
+function facts(n: {
+  kind: string;
+  provisionState: string;
+  powerState: string;
+  maintenance: boolean;
+  fault: string | null;
+  inventory?: unknown;
+  bmcDriver?: string;
+}): NodeFacts {
   // The power actions the BMC accepts, when its driver reported them with the inventory (IPMI does).
   const powerActions = (n.inventory as { powerActions?: unknown } | null | undefined)?.powerActions;
   return {
@@ -86,6 +95,7 @@ function facts(n: { kind: string; provisionState: string; powerState: string; ma
     maintenance: n.maintenance,
     fault: n.fault,
     powerActions: Array.isArray(powerActions) ? (powerActions as string[]) : null,
+    bmcDriver: n.bmcDriver,
   };
 }
 
@@ -595,6 +605,26 @@ export const nodesRouter = createTRPCRouter({
         imageUri: input.imageUri,
         targets: input.targets,
       });
+      return { operationId };
+    }),
+
+  /** Boot a host once from an ISO through Redfish VirtualMedia (workflow node.virtual_media_boot). */
+  virtualMediaBoot: operatorProcedure("operator-admin")
+    .input(
+      z
+        .object({
+          id: z.uuid(),
+          imageUrl: isoUrlSchema,
+        })
+        .strict(),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const n = await getNodeOr404(ctx, input.id);
+      const [placed] = await ctx.db.select({ id: instances.id }).from(instances).where(eq(instances.nodeId, n.id)).limit(1);
+      const v = nodeCan.virtualMediaBoot({ ...facts(n), hasInstance: !!placed });
+      if (!v.ok) refuse(v.reason);
+      await assertImageUrl("imageUrl", input.imageUrl);
+      const operationId = await startNodeOperation(ctx, n, catalog.nodeVirtualMediaBoot, (op) => [n.id, input.imageUrl, op], { imageUrl: input.imageUrl });
       return { operationId };
     }),
 

@@ -12,6 +12,7 @@ import { type IpmiSim, startIpmiSim } from "@/test/ipmi-sim";
 import { type DialectName, type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { BmcError, type BmcDriver, type BmcEndpoint, type BootDevice, createBmcDriver, type PowerState } from "./index";
 import { bmcAdmin } from "@/test/bmc-admin";
+import { sharedImageServer } from "@/test/image-server";
 
 /** One lab BMC, seen from the lab's side. */
 interface Lab {
@@ -254,13 +255,17 @@ const REDFISH_BEHAVIOURS: Array<[string, (d: BmcDriver, lab: RedfishLab) => Prom
     async (d, lab) => {
       const vm = d.virtualMedia;
       expect(vm).toBeDefined();
-      await vm?.insert("http://images.lab/rescue.iso");
+      // A BMC fetches the image it mounts, so it must be served.
+      const images = await sharedImageServer();
+      images.serve("/rescue.iso", Buffer.alloc(2048, 1));
+      const image = `${images.url}/rescue.iso`;
+      await vm?.insert(image);
       expect(((await lab.admin("GET", lab.id)) as { virtualMedia: unknown }).virtualMedia).toMatchObject({
-        image: "http://images.lab/rescue.iso",
+        image,
         inserted: true,
         writeProtected: true,
       });
-      expect(await vm?.status()).toEqual({ inserted: true, image: "http://images.lab/rescue.iso" });
+      expect(await vm?.status()).toEqual({ inserted: true, image });
       await vm?.eject();
       expect(((await lab.admin("GET", lab.id)) as { virtualMedia: unknown }).virtualMedia).toBeNull();
     },

@@ -11,6 +11,7 @@ import { createBmcDriver } from "./index";
 import { probeRedfish, RedfishDriver } from "./redfish";
 import { type RedfishProxy, startRedfishProxy } from "./redfish-test-proxy";
 import { BmcError, type BmcLiveEvent, type PowerState } from "./types";
+import { sharedImageServer } from "@/test/image-server";
 import { rejection } from "@/test/rejection";
 
 let sim: RedfishSim;
@@ -426,22 +427,30 @@ describe("health and the SEL", () => {
 
 describe("virtual media", () => {
   it("inserts, replaces and ejects an image", async () => {
+    const images = await sharedImageServer();
+    images.serve("/rescue.iso", Buffer.alloc(2048, 1));
+    images.serve("/installer.iso", Buffer.alloc(2048, 2));
+    const rescue = `${images.url}/rescue.iso`;
     const d = driver(host1);
     expect(await d.virtualMedia.status()).toEqual({ inserted: false, image: null });
-    await d.virtualMedia.insert("http://images.lab/rescue.iso");
-    expect(await d.virtualMedia.status()).toEqual({ inserted: true, image: "http://images.lab/rescue.iso" });
-    expect((await admin("GET", host1.id)).virtualMedia).toMatchObject({ image: "http://images.lab/rescue.iso", inserted: true, writeProtected: true });
-    await d.virtualMedia.insert("http://images.lab/rescue.iso"); // same image: nothing to do
-    await d.virtualMedia.insert("https://images.lab/installer.iso", { writeProtected: false });
+    await d.virtualMedia.insert(rescue);
+    expect(await d.virtualMedia.status()).toEqual({ inserted: true, image: rescue });
+    expect((await admin("GET", host1.id)).virtualMedia).toMatchObject({ image: rescue, inserted: true, writeProtected: true });
+    await d.virtualMedia.insert(rescue); // same image: nothing to do
+    await d.virtualMedia.insert(`${images.url}/installer.iso`, { writeProtected: false });
     expect((await admin("GET", host1.id)).virtualMedia).toMatchObject({
-      image: "https://images.lab/installer.iso",
+      image: `${images.url}/installer.iso`,
       writeProtected: false,
-      transferProtocolType: "HTTPS",
+      transferProtocolType: "HTTP",
     });
     await d.virtualMedia.eject();
     expect(await d.virtualMedia.status()).toEqual({ inserted: false, image: null });
     await d.virtualMedia.eject(); // nothing inserted: no-op
     expect((await caught(d.virtualMedia.insert("not a url"))).code).toBe("invalid");
+    // The BMC cannot fetch the image: its own words reach the caller, and nothing stays mounted.
+    const refused = await caught(d.virtualMedia.insert("http://127.0.0.1:9/rescue.iso"));
+    expect(refused.message).toMatch(/could not be established \(ECONNREFUSED\)/);
+    expect(await d.virtualMedia.status()).toEqual({ inserted: false, image: null });
   });
 });
 
