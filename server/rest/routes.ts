@@ -54,6 +54,9 @@ function add(
 }
 
 // ── Tenant: instances ────────────────────────────────────────────────────────────────────────────────────────────
+add("get", `${T}/pools/{poolId}/traits`, "traits.ofPool", "listPoolTraits", "Traits an instance in this pool can require", S.poolTraitChoice, {
+  tag: "instances",
+});
 add("get", `${T}/instances`, "instances.list", "listInstances", "List instances (filter by state or name)", S.pageOf(S.instance));
 add("post", `${T}/instances`, "instances.create", "createInstance", "Create an instance (long work: poll the operation)", S.accepted, {
   status: 202,
@@ -165,6 +168,38 @@ add("post", "/nodes/{id}/inspect", "nodes.inspect", "inspectNode", "Inspect a no
 add("post", "/nodes/{id}/power", "nodes.power", "powerNode", "Power a node on, off, or reset it", S.nodeResults, { wrapIds: true });
 add("post", "/nodes/{id}/boot-device", "nodes.setBootDevice", "setBootDevice", "Set the next boot device", S.deleted.meta({ id: "BootDeviceResult" }));
 add("post", "/nodes/{id}/maintenance", "nodes.setMaintenance", "setMaintenance", "Put a node in or out of maintenance", S.nodeResults, { wrapIds: true });
+add("get", "/nodes/{id}/bios", "nodeBios.get", "getNodeBios", "A host's BIOS attributes: current, pending (next reboot) and registry", S.nodeBios, {
+  tag: "nodes",
+});
+add(
+  "patch",
+  "/nodes/{id}/bios",
+  "nodeBios.set",
+  "setNodeBios",
+  "Store BIOS attributes on a host's BMC (checked against its registry; they apply at the next reboot)",
+  S.actionMessage,
+  { tag: "nodes" },
+);
+add("post", "/nodes/{id}/traits", "traits.setNode", "setNodeTraits", "Set a node's traits (replaces them)", S.nodeTraits, { tag: "nodes" });
+add(
+  "post",
+  "/nodes/{id}/virtual-media-boot",
+  "nodes.virtualMediaBoot",
+  "virtualMediaBoot",
+  "Boot a host once from an ISO through Redfish virtual media (long work)",
+  S.accepted,
+  { status: 202 },
+);
+add(
+  "post",
+  "/nodes/{id}/dpu-bmc-credentials",
+  "dpuBmc.setCredentials",
+  "setDpuBmcCredentials",
+  "Give a DPU its own BMC credentials (probed before saving)",
+  S.dpuBmcCredentials,
+  { tag: "nodes" },
+);
+add("post", "/pools/{id}/required-traits", "traits.setPool", "setPoolTraits", "Set the traits every host of a pool must have", S.poolTraits, { tag: "pools" });
 add("get", "/pools", "pools.list", "listPools", "List pools", S.pageOf(S.pool));
 add("post", "/pools", "pools.create", "createPool", "Create a pool", S.pool, { idempotent: true });
 add("get", "/pools/{id}", "pools.get", "getPool", "Get a pool", S.pool);

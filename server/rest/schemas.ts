@@ -230,6 +230,23 @@ export const floatingIpNetworks = z
 export const vpcExternalGateway = z
   .looseObject({ id, externalNetworkId: id.nullable() })
   .meta({ id: "VpcExternalGateway", description: "The VPC's provider network for SNAT and floating IPs; null: none" });
+const biosValue = z.union([z.string(), z.number(), z.boolean()]);
+export const nodeBios = z
+  .looseObject({
+    current: z.record(z.string(), biosValue),
+    pending: z.record(z.string(), biosValue).describe("Attributes stored on the BMC that apply at the next reboot"),
+    registry: z.array(z.looseObject({ name: z.string() })).nullable(),
+  })
+  .meta({ id: "NodeBios" });
+export const actionMessage = z.looseObject({ ok: z.boolean(), message: z.string() }).meta({ id: "ActionMessage" });
+export const nodeTraits = z.looseObject({ traits: z.array(z.string()) }).meta({ id: "NodeTraits" });
+export const poolTraits = z.looseObject({ requiredTraits: z.array(z.string()) }).meta({ id: "PoolTraits" });
+export const poolTraitChoice = z
+  .looseObject({ required: z.array(z.string()), available: z.array(z.string()) })
+  .meta({ id: "PoolTraitChoice", description: "The pool's required traits and the traits its hosts offer" });
+export const dpuBmcCredentials = z
+  .looseObject({ id, bmcCredentialsFingerprint: z.string() })
+  .meta({ id: "DpuBmcCredentials", description: "Saved after the DPU's BMC accepted them; the password never comes back" });
 export const deleted = z.looseObject({}).meta({ id: "Deleted" });
 
 /** RFC 9457 problem details: every error the API answers. */

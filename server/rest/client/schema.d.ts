@@ -16,9 +16,19 @@ export interface paths {
     /** Get a node with its DPU children */
     get: operations["getNode"];
   };
+  "/nodes/{id}/bios": {
+    /** A host's BIOS attributes: current, pending (next reboot) and registry */
+    get: operations["getNodeBios"];
+    /** Store BIOS attributes on a host's BMC (checked against its registry; they apply at the next reboot) */
+    patch: operations["setNodeBios"];
+  };
   "/nodes/{id}/boot-device": {
     /** Set the next boot device */
     post: operations["setBootDevice"];
+  };
+  "/nodes/{id}/dpu-bmc-credentials": {
+    /** Give a DPU its own BMC credentials (probed before saving) */
+    post: operations["setDpuBmcCredentials"];
   };
   "/nodes/{id}/inspect": {
     /** Inspect a node (inventory, DPU discovery) */
@@ -31,6 +41,14 @@ export interface paths {
   "/nodes/{id}/power": {
     /** Power a node on, off, or reset it */
     post: operations["powerNode"];
+  };
+  "/nodes/{id}/traits": {
+    /** Set a node's traits (replaces them) */
+    post: operations["setNodeTraits"];
+  };
+  "/nodes/{id}/virtual-media-boot": {
+    /** Boot a host once from an ISO through Redfish virtual media (long work) */
+    post: operations["virtualMediaBoot"];
   };
   "/pools": {
     /** List pools */
@@ -45,6 +63,10 @@ export interface paths {
     delete: operations["deletePool"];
     /** Change a pool */
     patch: operations["updatePool"];
+  };
+  "/pools/{id}/required-traits": {
+    /** Set the traits every host of a pool must have */
+    post: operations["setPoolTraits"];
   };
   "/ssh-keys": {
     /** Your SSH public keys */
@@ -180,6 +202,10 @@ export interface paths {
     /** Poll an operation */
     get: operations["getOperation"];
   };
+  "/tenants/{tenant}/pools/{poolId}/traits": {
+    /** Traits an instance in this pool can require */
+    get: operations["listPoolTraits"];
+  };
   "/tenants/{tenant}/ports": {
     /** List ports (MAC + address) */
     get: operations["listPorts"];
@@ -307,12 +333,24 @@ export interface components {
       operationId: string;
       [key: string]: unknown;
     };
+    ActionMessage: {
+      message: string;
+      ok: boolean;
+      [key: string]: unknown;
+    };
     BootDeviceResult: components["schemas"]["Deleted"];
     ConsoleUrl: {
       /** @description WebSocket URL of the instance's serial console (authenticate with the same token) */
       url: string;
     };
     Deleted: {
+      [key: string]: unknown;
+    };
+    /** @description Saved after the DPU's BMC accepted them; the password never comes back */
+    DpuBmcCredentials: {
+      bmcCredentialsFingerprint: string;
+      /** Format: uuid */
+      id: string;
       [key: string]: unknown;
     };
     Enrolled: components["schemas"]["Deleted"];
@@ -516,10 +554,28 @@ export interface components {
       operationId?: string;
       [key: string]: unknown;
     };
+    NodeBios: {
+      current: {
+        [key: string]: string | number | boolean;
+      };
+      /** @description Attributes stored on the BMC that apply at the next reboot */
+      pending: {
+        [key: string]: string | number | boolean;
+      };
+      registry: {
+          name: string;
+          [key: string]: unknown;
+        }[] | null;
+      [key: string]: unknown;
+    };
     /** @description One page; pass nextCursor as cursor for the next page */
     NodePage: {
       items: components["schemas"]["Node"][];
       nextCursor: string | null;
+    };
+    NodeTraits: {
+      traits: string[];
+      [key: string]: unknown;
     };
     /** @description Progress of long-running work: poll until status is succeeded, failed or cancelled */
     Operation: {
@@ -590,6 +646,16 @@ export interface components {
     PoolPage: {
       items: components["schemas"]["Pool"][];
       nextCursor: string | null;
+    };
+    /** @description The pool's required traits and the traits its hosts offer */
+    PoolTraitChoice: {
+      available: string[];
+      required: string[];
+      [key: string]: unknown;
+    };
+    PoolTraits: {
+      requiredTraits: string[];
+      [key: string]: unknown;
     };
     Port: {
       address?: string | null;
@@ -1052,6 +1118,155 @@ export interface operations {
       };
     };
   };
+  /** A host's BIOS attributes: current, pending (next reboot) and registry */
+  getNodeBios: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["NodeBios"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Store BIOS attributes on a host's BMC (checked against its registry; they apply at the next reboot) */
+  setNodeBios: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          attributes: {
+            [key: string]: string | number | boolean;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ActionMessage"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   /** Set the next boot device */
   setBootDevice: {
     parameters: {
@@ -1076,6 +1291,84 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["BootDeviceResult"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Give a DPU its own BMC credentials (probed before saving) */
+  setDpuBmcCredentials: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          password: string;
+          username: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["DpuBmcCredentials"];
         };
       };
       /** @description Bad input (the fields are named) */
@@ -1302,6 +1595,161 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["NodeActionResult"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Set a node's traits (replaces them) */
+  setNodeTraits: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          traits: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["NodeTraits"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Boot a host once from an ISO through Redfish virtual media (long work) */
+  virtualMediaBoot: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: uri */
+          imageUrl: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: long work started; poll the operation */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Accepted"];
         };
       };
       /** @description Bad input (the fields are named) */
@@ -1677,6 +2125,83 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Pool"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Set the traits every host of a pool must have */
+  setPoolTraits: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          requiredTraits: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PoolTraits"];
         };
       };
       /** @description Bad input (the fields are named) */
@@ -4481,6 +5006,77 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["Operation"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Traits an instance in this pool can require */
+  listPoolTraits: {
+    parameters: {
+      path: {
+        tenant: string;
+        poolId: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PoolTraitChoice"];
         };
       };
       /** @description Bad input (the fields are named) */
