@@ -24,7 +24,7 @@ async function waitingDpu() {
 }
 
 describe("a DPU waiting for its BMC credentials", () => {
-  it("is refused boot device, firmware and power with the reason to set them, and its page shows that reason", async () => {
+  it("is refused boot device, firmware, power and steps with the reason to set them, and its page shows that reason", async () => {
     const admin = callerAs(fx, "operatorAdmin");
     const d = await waitingDpu();
     const boot = await failure(admin.nodes.setBootDevice({ id: d.id, device: "pxe" }));
@@ -32,6 +32,9 @@ describe("a DPU waiting for its BMC credentials", () => {
     const fw = await failure(admin.nodes.firmwareUpdate({ id: d.id, imageUri: "http://127.0.0.1:1/bf.bfb" }));
     expect(fw).toMatchObject({ code: "PRECONDITION_FAILED", message: DPU_CREDENTIALS_FIRST });
     expect(await admin.nodes.power({ ids: [d.id], action: "off" })).toEqual([expect.objectContaining({ ok: false, message: DPU_CREDENTIALS_FIRST })]);
+    // A step on the host's DPUs (Ironic's execute_on_child_nodes) is refused for it the same way, before its BMC.
+    const step = await admin.nodes.runStep({ id: d.parentNodeId!, step: "set_boot_device", args: { device: "pxe" }, executeOnChildNodes: true });
+    expect(step).toEqual([expect.objectContaining({ id: d.id, ok: false, message: DPU_CREDENTIALS_FIRST })]);
     // Nothing was started or recorded for it.
     expect(await fx.db.select().from(s.operations).where(eq(s.operations.targetId, d.id))).toEqual([]);
 
