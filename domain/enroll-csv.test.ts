@@ -6,7 +6,7 @@ const header = CSV_COLUMNS.join(",");
 
 describe("parseEnrollCsv", () => {
   it("parses rows into enroll inputs with their pool", () => {
-    const csv = `${header}\nnode-1,general,redfish,http://127.0.0.1:9001,admin,pw,false,http://127.0.0.1:9002,,,http://127.0.0.1:9003,tok,false,redfish\n`;
+    const csv = `${header}\nnode-1,general,redfish,http://127.0.0.1:9001,admin,pw,false,http://127.0.0.1:9002,,,http://127.0.0.1:9003,tok,false,redfish,\n`;
     const r = parseEnrollCsv(csv);
     expect("rows" in r).toBe(true);
     if (!("rows" in r)) return;
@@ -48,6 +48,30 @@ describe("parseEnrollCsv", () => {
     expect(r.rows[1]).toMatchObject({ ok: false, error: expect.stringMatching(/^dpu_bmc_driver: /) });
     expect(r.rows[2]).toMatchObject({ ok: false, error: expect.stringMatching(/^dpu_bmc_address: Enter the BMC's host or host:port/) });
     expect(r.rows[3]).toMatchObject({ ok: false, error: expect.stringMatching(/^dpu_bmc_address: Enter the IPMI DPU BMC's host/) });
+  });
+
+  it("reads the host's traits from the traits column, split on spaces or semicolons and normalized; a bad one names the column", () => {
+    const csv = [
+      "name,driver,bmc_address,bmc_username,bmc_password,traits",
+      'with,ipmi,10.0.0.1,admin,pw,"custom-gpu; HW_CPU_X86_AVX2  custom_gpu"',
+      "without,ipmi,10.0.0.2,admin,pw,",
+      "bad,ipmi,10.0.0.3,admin,pw,CUSTOM_GPU;GPU!",
+      "digit,ipmi,10.0.0.4,admin,pw,9LIVES",
+    ].join("\n");
+    const r = parseEnrollCsv(csv);
+    if (!("rows" in r)) throw new Error(r.error);
+    expect(r.rows[0]).toMatchObject({ ok: true, input: { traits: ["CUSTOM_GPU", "HW_CPU_X86_AVX2"] } });
+    expect(r.rows[1]).toMatchObject({ ok: true, input: { traits: [] } });
+    expect(r.rows[2]).toEqual({
+      line: 4,
+      name: "bad",
+      ok: false,
+      error: 'traits: "GPU!" is not a trait: letters, digits and underscores, starting with a letter (e.g. CUSTOM_GPU).',
+    });
+    expect(r.rows[3]).toMatchObject({ line: 5, ok: false, error: expect.stringMatching(/^traits: "9LIVES" is not a trait/) });
+    // Without the column, no traits.
+    const plain = parseEnrollCsv("name,driver,bmc_address,bmc_username,bmc_password\nn,ipmi,10.0.0.1,admin,pw");
+    expect("rows" in plain && plain.rows[0]).toMatchObject({ ok: true, input: { traits: [] } });
   });
 
   it("gives each bad row its own error and keeps the good ones", () => {

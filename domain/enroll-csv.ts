@@ -1,7 +1,8 @@
 // Bulk enrollment CSV: parse (RFC 4180 via csv-parse) and validate each row into an enroll input, keeping a
 // per-row error instead of failing the whole file. Columns (header required, order free):
 //   name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,
-//   dpu_bmc_password,agent_url,agent_token,dedicated_power,dpu_bmc_driver (redfish, the default, or ipmi)
+//   dpu_bmc_password,agent_url,agent_token,dedicated_power,dpu_bmc_driver (redfish, the default, or ipmi),
+//   traits (the host's, separated by spaces or semicolons: "CUSTOM_GPU; HW_CPU_X86_AVX2", normalized as on its page)
 // `sim/lab.ts` writes exactly this format for its fleet.
 import { parse } from "csv-parse/sync";
 import { type EnrollInput, enrollSchema } from "@/db/validation/nodes";
@@ -21,6 +22,7 @@ export const CSV_COLUMNS = [
   "agent_token",
   "dedicated_power",
   "dpu_bmc_driver",
+  "traits",
 ] as const;
 const REQUIRED = ["name", "driver", "bmc_address", "bmc_username", "bmc_password"];
 export const MAX_CSV_ROWS = 20_000;
@@ -76,6 +78,8 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
       password: r.bmc_password ?? "",
       verifyTls,
       dedicatedPower: dedicated,
+      // A space separates traits here (a cell holds a list), so "custom gpu" is two traits, not CUSTOM_GPU.
+      traits: (r.traits ?? "").split(/[\s;]+/).filter(Boolean),
       dpu: hasDpu
         ? {
             driver: (r.dpu_bmc_driver || "redfish").toLowerCase(),
@@ -90,7 +94,7 @@ export function parseEnrollCsv(text: string): { rows: CsvRow[] } | { error: stri
     const parsed = enrollSchema.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const path = issue.path.join(".");
+      const path = issue.path[0] === "traits" ? "traits" : issue.path.join(".");
       const col =
         {
           address: "bmc_address",

@@ -1,6 +1,16 @@
 // Every transition of the node lifecycle table, every illegal one, and the action rules with their reasons.
 import { describe, expect, it } from "vitest";
-import { allowedEvents, IllegalTransition, NODE_EVENTS, type NodeFacts, nextState, nodeCan, PROVISION_STATES, transition } from "./node-lifecycle";
+import {
+  allowedEvents,
+  DPU_CREDENTIALS_FIRST,
+  IllegalTransition,
+  NODE_EVENTS,
+  type NodeFacts,
+  nextState,
+  nodeCan,
+  PROVISION_STATES,
+  transition,
+} from "./node-lifecycle";
 
 const legal: [string, string, string][] = [
   ["enroll", "manage", "verifying"],
@@ -106,6 +116,20 @@ describe("nodeCan", () => {
     });
     expect(nodeCan.firmwareUpdate(host({ provisionState: "enroll" })).ok).toBe(false);
     expect(nodeCan.firmwareUpdate({ ...dpu, powerState: "off" })).toEqual({ ok: false, reason: "The DPU must be powered on to take an update." });
+  });
+
+  it("a DPU without its own BMC credentials offers no BMC action, with the reason to set them", () => {
+    const waiting = host({ kind: "dpu", provisionState: "manageable", powerState: "unknown", bmcCredentialsMissing: true });
+    const reason = { ok: false, reason: DPU_CREDENTIALS_FIRST };
+    expect(DPU_CREDENTIALS_FIRST).toBe("Set this DPU's BMC credentials first.");
+    for (const p of ["on", "off", "reboot", "power_cycle"] as const) expect(nodeCan.power(waiting, p)).toEqual(reason);
+    expect(nodeCan.setBootDevice(waiting)).toEqual(reason);
+    expect(nodeCan.firmwareUpdate({ ...waiting, powerState: "on" })).toEqual(reason);
+    // Once they are set, the same DPU is offered its actions again.
+    const ready = { ...waiting, powerState: "on", bmcCredentialsMissing: false };
+    expect(nodeCan.power(ready, "off")).toEqual({ ok: true });
+    expect(nodeCan.setBootDevice(ready)).toEqual({ ok: true });
+    expect(nodeCan.firmwareUpdate(ready)).toEqual({ ok: true });
   });
 
   it("delete and move are refused while an instance runs", () => {

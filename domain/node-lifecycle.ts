@@ -112,7 +112,12 @@ export interface NodeFacts {
   powerActions?: readonly string[] | null;
   /** The BMC's protocol ("redfish" | "ipmi"); absent: not known to the caller. */
   bmcDriver?: string;
+  /** True for a DPU recorded without its own BMC credentials (Anvil never reuses its host's): nothing calls its BMC. */
+  bmcCredentialsMissing?: boolean;
 }
+
+/** Why a DPU without its own BMC credentials offers no BMC action; the server refuses with the same words. */
+export const DPU_CREDENTIALS_FIRST = "Set this DPU's BMC credentials first.";
 
 /** The power actions a node offers (the BMC drivers' PowerAction). */
 export type NodePowerAction = "on" | "off" | "soft_off" | "reboot" | "soft_reboot" | "power_cycle" | "nmi";
@@ -157,6 +162,7 @@ export const nodeCan = {
     return eventRule(n, "deploy");
   },
   power(n: NodeFacts, action: NodePowerAction): Verdict {
+    if (n.bmcCredentialsMissing) return no(DPU_CREDENTIALS_FIRST);
     if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
     // A BMC that lacks the action (IPMI has no soft reboot; many BMCs refuse NMI) is not offered it at all.
     if (n.powerActions && !n.powerActions.includes(action)) return no(`This BMC does not support ${POWER_ACTION_LABELS[action]}.`);
@@ -169,6 +175,7 @@ export const nodeCan = {
     return ok;
   },
   setBootDevice(n: NodeFacts): Verdict {
+    if (n.bmcCredentialsMissing) return no(DPU_CREDENTIALS_FIRST);
     if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
     if (n.provisionState === "deploying" || n.provisionState === "cleaning") return no(`Anvil controls the boot device while ${n.provisionState}.`);
     return ok;
@@ -188,6 +195,7 @@ export const nodeCan = {
     return ok;
   },
   firmwareUpdate(n: NodeFacts): Verdict {
+    if (n.bmcCredentialsMissing) return no(DPU_CREDENTIALS_FIRST);
     if (n.kind === "dpu") return n.powerState === "on" ? ok : no("The DPU must be powered on to take an update.");
     // A host's BMC, BIOS or NIC firmware: never under a tenant's instance or while Anvil works on the host.
     if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");

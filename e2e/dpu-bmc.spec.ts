@@ -1,6 +1,6 @@
 // E2E: a DPU's own BMC credentials. A spare lab host is enrolled without its DPU and inspected from its page: the DPU
-// appears as a child that says its BMC credentials are needed (Anvil does not call it with the host's). On the DPU's
-// page the operator sets them: wrong ones are refused on the form with the BMC's reason, the right ones are saved and
+// appears as a child that says its BMC credentials are needed (Anvil does not call it with the host's), its power, boot
+// device and firmware buttons disabled with the reason to set them first. On the DPU's page the operator sets them: wrong ones are refused on the form with the BMC's reason, the right ones are saved and
 // shown only as a fingerprint. The host (and its DPU) is deleted again, so the later specs find the lab as it was.
 import fs from "node:fs";
 import path from "node:path";
@@ -67,6 +67,13 @@ test("a DPU found at inspection asks for its own BMC credentials; wrong ones are
     await expect(page.getByRole("heading", { name: dpuName, level: 1 })).toBeVisible();
     const bmc = page.getByRole("region", { name: "BMC" });
     await expect(bmc).toContainText("needed: Anvil does not call this DPU's BMC with its host's");
+    // Until then its BMC actions are disabled with the reason the server would refuse them with.
+    const actions = page.getByRole("region", { name: "Actions" });
+    for (const name of ["Power off", "Set boot device", "Update firmware/OS"]) {
+      const button = actions.getByRole("button", { name, exact: true });
+      await expect(button).toBeDisabled();
+      await expect(button).toHaveAccessibleDescription("Set this DPU's BMC credentials first.");
+    }
 
     // Wrong credentials: refused on the form with the BMC's reason; the DPU still waits for its own.
     await bmc.getByRole("button", { name: "Set DPU BMC credentials" }).click();
@@ -85,6 +92,7 @@ test("a DPU found at inspection asks for its own BMC credentials; wrong ones are
     await expect(bmc).toContainText(/set · fingerprint/);
     await expect(bmc).not.toContainText(host.dpu_bmc_password!);
     await expect(bmc).not.toContainText("needed:");
+    await expect(page.getByRole("region", { name: "Actions" }).getByRole("button", { name: "Set boot device" })).toBeEnabled();
   } finally {
     const n = await nodeNamed(page, host.name);
     if (n) await trpc(page, "mutation", "nodes.delete", { id: n.id });

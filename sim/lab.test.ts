@@ -106,7 +106,7 @@ describe("a 4-host lab", () => {
   it("writes a CSV with the exact header that parses back into the same rows", () => {
     const text = lab.csv();
     expect(text.split("\r\n")[0]).toBe(
-      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password,agent_url,agent_token,dedicated_power,dpu_bmc_driver",
+      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password,agent_url,agent_token,dedicated_power,dpu_bmc_driver,traits",
     );
     expect(text.split("\r\n")[0]).toBe(CSV_HEADER.join(","));
     expect(parseCsv(text)).toEqual(lab.hosts);

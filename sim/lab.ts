@@ -78,6 +78,8 @@ export interface LabHostRow {
   dedicated_power: boolean;
   /** The DPU BMC's protocol; absent or null: Redfish (every lab DPU BMC is the Redfish simulator's). */
   dpu_bmc_driver?: "redfish" | "ipmi" | null;
+  /** The host's traits, space- or semicolon-separated; absent or null: none (the lab's hosts have none). */
+  traits?: string | null;
 }
 
 export interface LabAgent {

@@ -58,7 +58,7 @@ export function BulkEnrollDialog({ onClose }: { onClose: () => void }) {
             One node per row with a header line. Columns: <code className="text-xs">name, pool, driver, bmc_address, bmc_username, bmc_password</code>, and
             optionally{" "}
             <code className="text-xs">
-              verify_tls, dpu_bmc_address, dpu_bmc_username, dpu_bmc_password, agent_url, agent_token, dedicated_power, dpu_bmc_driver
+              verify_tls, dpu_bmc_address, dpu_bmc_username, dpu_bmc_password, agent_url, agent_token, dedicated_power, dpu_bmc_driver, traits
             </code>
             . Every BMC is probed before its node is enrolled.
           </p>

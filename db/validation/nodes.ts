@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { requiredText } from "./fields";
 import { PROVISION_STATES } from "@/domain/node-lifecycle";
+import { traitsRule } from "./traits";
 
 export const nodeNameRule = requiredText(63).regex(
   /^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/,
@@ -42,6 +43,8 @@ export const enrollSchema = z
     password: secret,
     verifyTls: z.boolean().default(true),
     dedicatedPower: z.boolean().default(false),
+    /** The host's traits from the start (the enroll CSV's `traits` column); normalized like the node page's. */
+    traits: traitsRule.default([]),
     dpu: z
       .object({
         // A DPU's BMC speaks Redfish or IPMI, whatever its host's speaks.

@@ -1,8 +1,9 @@
 // A DPU's BMC is called only with its own credentials, against the Redfish simulator whose DPU BMCs accept a password
 // of their own (not the hosts'): inspection records a DPU it finds without calling it and says credentials are needed,
 // the power sync says so too, "Set DPU BMC credentials" probes before saving (wrong ones change nothing), and enrolment
-// takes the DPU's credentials from the single form or the CSV's dpu_bmc_username/dpu_bmc_password columns. A DPU's BMC
-// may speak IPMI (OpenIPMI's ipmi_sim here): recorded with its protocol, and polled, powered and re-inspected through it.
+// takes the DPU's credentials from the single form or the CSV's dpu_bmc_username/dpu_bmc_password columns (and the
+// host's traits from its traits column). A DPU's BMC may speak IPMI (OpenIPMI's ipmi_sim here): recorded with its
+// protocol, and polled, powered and re-inspected through it.
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
@@ -144,17 +145,19 @@ describe("enrolment with the DPU's own credentials and no address", () => {
     expect((await pollNode(child)).bmcError).toBeUndefined();
   });
 
-  it("takes them from the CSV's dpu_bmc_username and dpu_bmc_password columns", async () => {
+  it("takes them from the CSV's dpu_bmc_username and dpu_bmc_password columns, and the host's traits from its traits column", async () => {
     const h = host(3);
     const csv = [
-      "name,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_username,dpu_bmc_password",
-      `dcred-3,redfish,${h.url},${h.username},${h.password},false,${dpu(3).username},${DPU_PASSWORD}`,
+      "name,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_username,dpu_bmc_password,traits",
+      `dcred-3,redfish,${h.url},${h.username},${h.password},false,${dpu(3).username},${DPU_PASSWORD},custom-gpu;CUSTOM_NVME hw-cpu-x86-avx2`,
     ].join("\n");
     const { operationId } = await admin().nodes.enrollBulk({ csv });
     const op = await waitOperation(db, operationId);
     expect((op.result as { rows: { ok: boolean; message: string }[] }).rows).toEqual([expect.objectContaining({ ok: true, message: "enrolled with its DPU" })]);
+    // The traits column lands on the host (normalized), not on its DPU.
+    expect((await nodeByName("dcred-3")).traits).toEqual(["CUSTOM_GPU", "CUSTOM_NVME", "HW_CPU_X86_AVX2"]);
     const child = await nodeByName("dcred-3-dpu");
-    expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(3).url });
+    expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(3).url, traits: [] });
     expect((await pollNode(child)).bmcError).toBeUndefined();
   });
 });

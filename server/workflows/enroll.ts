@@ -169,6 +169,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
         powerState: host.power,
         health: host.health,
         inventory: summary(host.inventory),
+        traits: input.traits,
         bmcSeenAt: new Date(),
         syncShard: shardOf(hostId),
       });
@@ -206,7 +207,14 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
         targetType: "node",
         targetId: hostId,
         targetName: input.name,
-        details: { driver: input.driver, address, dpu: dpuAddress, poolId: input.poolId, credentials: fingerprint(sealed) },
+        details: {
+          driver: input.driver,
+          address,
+          dpu: dpuAddress,
+          poolId: input.poolId,
+          credentials: fingerprint(sealed),
+          ...(input.traits.length ? { traits: input.traits } : {}),
+        },
       });
     });
   } catch (e) {

@@ -85,6 +85,7 @@ function facts(n: {
   fault: string | null;
   inventory?: unknown;
   bmcDriver?: string;
+  bmcCredentialsFingerprint?: string | null;
 }): NodeFacts {
   // The power actions the BMC accepts, when its driver reported them with the inventory (IPMI does).
   const powerActions = (n.inventory as { powerActions?: unknown } | null | undefined)?.powerActions;
@@ -96,6 +97,8 @@ function facts(n: {
     fault: n.fault,
     powerActions: Array.isArray(powerActions) ? (powerActions as string[]) : null,
     bmcDriver: n.bmcDriver,
+    // Credentials and their fingerprint are stored together (nodes_credentials_set), and only the fingerprint is public.
+    bmcCredentialsMissing: n.kind === "dpu" && n.bmcCredentialsFingerprint === null,
   };
 }
 
@@ -560,6 +563,11 @@ export const nodesRouter = createTRPCRouter({
             const operationId = await startNodeOperation(ctx, n, catalog.nodePower, (op) => [n.id, action, op, ctx.principal.email], { action, step: true });
             results.push({ id: n.id, name: n.name, ok: true, message: `Power ${action} requested.`, operationId });
           } else if (input.step === "set_boot_device") {
+            const v = nodeCan.setBootDevice(facts(n));
+            if (!v.ok) {
+              results.push({ id: n.id, name: n.name, ok: false, message: v.reason });
+              continue;
+            }
             const asked = { persistent: false, uefi: true };
             const outcome = bootOverrideOutcome(input.args.device!, asked, await driverFor(n).setBootDevice(input.args.device!, asked));
             await audit(ctx.db as never, ctx, {
