@@ -94,7 +94,8 @@ export function NodeDetailPage({ id }: { id: string }) {
     );
   }
   if (!q.data) return <p className="text-sm text-zinc-500">Loading node…</p>;
-  return <NodeView n={q.data} />;
+  // Keyed by node: another node's page (a link from a dialog) starts with its own dialogs closed.
+  return <NodeView key={q.data.id} n={q.data} />;
 }
 
 function NodeView({ n }: { n: NodeDetail }) {
