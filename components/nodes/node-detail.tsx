@@ -20,6 +20,7 @@ import { DpuBmcCredentials } from "./dpu-bmc-credentials";
 import { NodeBiosSection } from "./node-bios";
 import { NodeTraits } from "./node-traits";
 import { BootDeviceDialog, FirmwareUpdateDialog, firmwareOf } from "./node-dialogs";
+import { RunStepsDialog } from "./run-steps-dialog";
 import { VirtualMediaBootDialog } from "./virtual-media-boot";
 import {
   Ago,
@@ -93,7 +94,8 @@ export function NodeDetailPage({ id }: { id: string }) {
     );
   }
   if (!q.data) return <p className="text-sm text-zinc-500">Loading node…</p>;
-  return <NodeView n={q.data} />;
+  // Keyed by node: another node's page (a link from a dialog) starts with its own dialogs closed.
+  return <NodeView key={q.data.id} n={q.data} />;
 }
 
 function NodeView({ n }: { n: NodeDetail }) {
@@ -103,7 +105,7 @@ function NodeView({ n }: { n: NodeDetail }) {
   const router = useRouter();
   const changeReason = useChangeReason();
   const actions = useNodeActions({ report: "toast" });
-  const [dialog, setDialog] = useState<"boot" | "iso" | "delete" | null>(null);
+  const [dialog, setDialog] = useState<"boot" | "iso" | "steps" | "delete" | null>(null);
   const [fwFor, setFwFor] = useState<{ id: string; name: string; inventory: unknown; host?: boolean } | null>(null);
   const [watching, setWatching] = useState<string[]>([]);
   const isDpu = n.kind === "dpu";
@@ -235,6 +237,9 @@ function NodeView({ n }: { n: NodeDetail }) {
               <>
                 <Button size="sm" disabledReason={why("virtualMediaBoot")} onClick={() => setDialog("iso")}>
                   Boot from ISO
+                </Button>
+                <Button size="sm" disabledReason={changeReason} onClick={() => setDialog("steps")}>
+                  Run steps
                 </Button>
                 <Button size="sm" disabledReason={why("moveToPool")} onClick={() => run({ kind: "moveToPool" })}>
                   Move to pool
@@ -398,6 +403,7 @@ function NodeView({ n }: { n: NodeDetail }) {
       </Section>
 
       {dialog === "boot" ? <BootDeviceDialog nodeId={n.id} nodeName={n.name} onClose={() => setDialog(null)} /> : null}
+      {dialog === "steps" ? <RunStepsDialog host={n} onClose={() => setDialog(null)} /> : null}
       {dialog === "iso" ? <VirtualMediaBootDialog node={self[0]!} onStarted={(op) => setWatching((w) => [op, ...w])} onClose={() => setDialog(null)} /> : null}
       <ConfirmDialog
         open={dialog === "delete"}

@@ -104,6 +104,24 @@ export const isoUrlSchema = z
   .refine((u) => /^https?:\/\//i.test(u), "The BMC mounts images from http:// or https:// URLs.")
   // The URL is kept with the operation, the audit and the workflow engine's records: no password may ride in it.
   .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), "Put no user name or password in the URL.");
+/** The steps nodes.runStep runs on a host and/or its DPU children (the "Run steps" dialog builds a list of them). */
+export const runStepKinds = ["power_on", "power_off", "set_boot_device", "firmware_update"] as const;
+/** One step's arguments: a boot device for set_boot_device, an image URL (and optional update targets) for firmware_update. */
+export const runStepArgsSchema = z.object({
+  device: bootDeviceSchema.optional(),
+  imageUri: z.url("Enter the image's URL (http, https)").max(2000).optional(),
+  targets: z.array(z.string().max(200)).max(10).optional(),
+});
+/** nodes.runStep: Ironic's execute_on_child_nodes / limit_child_node_execution decide whether the host or its DPUs run it. */
+export const runStepSchema = z
+  .object({
+    id: z.uuid(),
+    step: z.enum(runStepKinds),
+    args: runStepArgsSchema.default({}),
+    executeOnChildNodes: z.boolean().default(false),
+    limitChildNodeExecution: z.array(z.uuid()).max(16).optional(),
+  })
+  .strict();
 export const idsSchema = z.array(z.uuid()).min(1, "Select at least one node").max(1000, "At most 1000 nodes at a time");
 
 /** A DPU BMC's own credentials (the "Set DPU BMC credentials" dialog): probed before they are stored. */

@@ -9,7 +9,16 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { hardwareEvents, instances, nodes, operations, pools } from "@/db/schema";
 import { columnsOf } from "@/server/services/rows";
-import { bootDeviceSchema, enrollSchema, idsSchema, isoUrlSchema, nodeFilterSchema, nodeSortKeys, powerActionSchema } from "@/db/validation/nodes";
+import {
+  bootDeviceSchema,
+  enrollSchema,
+  idsSchema,
+  isoUrlSchema,
+  nodeFilterSchema,
+  nodeSortKeys,
+  powerActionSchema,
+  runStepSchema,
+} from "@/db/validation/nodes";
 import { type NodeAction, type NodeFacts, nodeCan, type ProvisionState, transition } from "@/domain/node-lifecycle";
 import { type BootOverrideOutcome, bootOverrideOutcome, createBmcDriver } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
@@ -521,19 +530,7 @@ export const nodesRouter = createTRPCRouter({
    * limit_child_node_execution): power on/off, set boot device, firmware update (DPUs only).
    */
   runStep: operatorProcedure("operator-admin")
-    .input(
-      z
-        .object({
-          id: z.uuid(),
-          step: z.enum(["power_on", "power_off", "set_boot_device", "firmware_update"]),
-          args: z
-            .object({ device: bootDeviceSchema.optional(), imageUri: z.url().max(2000).optional(), targets: z.array(z.string().max(200)).max(10).optional() })
-            .default({}),
-          executeOnChildNodes: z.boolean().default(false),
-          limitChildNodeExecution: z.array(z.uuid()).max(16).optional(),
-        })
-        .strict(),
-    )
+    .input(runStepSchema)
     .mutation(async ({ ctx, input }) => {
       const host = await getNodeOr404(ctx, input.id);
       if (host.kind !== "host") throw fieldError("id", "Steps run on a host (and optionally its DPUs); pick the host.", "BAD_REQUEST");
