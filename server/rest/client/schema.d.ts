@@ -979,6 +979,7 @@ export interface operations {
           password: string;
           /** @default null */
           poolId?: string | null;
+          traits?: string[];
           username: string;
           /** @default true */
           verifyTls?: boolean;
