@@ -254,7 +254,7 @@ describe("lab options", () => {
       ]);
       const bare = lab.hosts[1];
       expect([bare.dpu_bmc_address, bare.dpu_bmc_username, bare.dpu_bmc_password, bare.agent_url]).toEqual([null, null, null, null]);
-      expect(lab.csv().split("\r\n")[2]).toMatch(/^node-0002,b,redfish,http:\/\/127\.0\.0\.1:\d+,admin,password,false,,,,,,false,$/);
+      expect(lab.csv().split("\r\n")[2]).toMatch(/^node-0002,b,redfish,http:\/\/127\.0\.0\.1:\d+,admin,password,false,,,,,,false,,$/);
       expect((await json(`${lab.hosts[0].agent_url}/v1/health`, { token: "token-for-node-0001-dpu" })).status).toBe(200);
     } finally {
       await lab.close();
