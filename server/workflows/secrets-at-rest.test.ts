@@ -137,9 +137,11 @@ describe("secrets at rest", () => {
     // 3. Inspect a bulk-enrolled host (records the DPU it finds, with credentials), power it on, sync every shard.
     const [n] = await db.select().from(s.nodes).where(eq(s.nodes.name, names[0]!));
     const [insp] = await admin().nodes.inspect({ ids: [n!.id] });
-    expect((await waitOperation(db, insp!.operationId!)).status).toBe("succeeded");
+    const inspected = await waitOperation(db, insp!.operationId!);
+    expect(inspected.status, JSON.stringify({ error: inspected.error, steps: inspected.steps })).toBe("succeeded");
     const [pw] = await admin().nodes.power({ ids: [n!.id], action: "on" });
-    expect((await waitOperation(db, pw!.operationId!)).status).toBe("succeeded");
+    const powered = await waitOperation(db, pw!.operationId!);
+    expect(powered.status, JSON.stringify({ error: powered.error, steps: powered.steps })).toBe("succeeded");
     for (let shard = 0; shard < 16; shard++) await syncShard(shard, 0);
 
     // The secrets did reach the database — sealed — so the scan below is looking at the right rows.
