@@ -120,7 +120,8 @@ async function consoleShell(page: Page, name: string) {
     if ((await awaitPrompt(page, atPrompt, 180_000)).endsWith("$")) return;
     if (attempt > 8) throw new Error(`the guest refused the user-data password ${attempt - 1} times`);
     await page.keyboard.type("debian\r");
-    await awaitPrompt(page, /Password:$/, 30_000, 60_000);
+    // The password prompt is the last one on the screen, though cloud-init may print after it (it still runs).
+    await awaitPrompt(page, /Password:(?![\s\S]*login:)/, 30_000, 60_000);
     await page.keyboard.type(`${GUEST_PASSWORD}\r`);
     if ((await awaitPrompt(page, atPrompt, 60_000)).endsWith("$")) return;
     await page.waitForTimeout(5_000);
