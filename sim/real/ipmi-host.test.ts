@@ -161,7 +161,8 @@ describe("a QEMU host behind ipmi_sim", () => {
         const n = host.hookLog().length;
         await bmc.setPower("power_cycle");
         await waitFor("off, then on", () => /set power 0,.*set power 1/.test(host.hookLog().slice(n).join(",")), 30_000);
-        expect(await host.status()).toBe("running");
+        // the hook logs a request as it starts; its QMP reset + cont follow a moment later
+        await waitFor("running again", async () => (await host.status()) === "running", 30_000, 200);
         expect(await bmc.getPowerState()).toBe("on");
 
         // hard off stops the guest for real (QMP says paused)
