@@ -30,7 +30,7 @@ import { accessSync, appendFileSync, constants, mkdirSync, readFileSync, rmSync,
 import net from "node:net";
 import { join } from "node:path";
 import { QmpClient } from "../../agent/backends/qmp";
-import { QEMU_BINARY, pickAccel } from "./qemu-host";
+import { accelArgs, QEMU_BINARY, pickAccel } from "./qemu-host";
 
 export interface IpmiHostOptions {
   /** runtime folder: lan.conf, the emulator file, the chassis hook, QMP sockets, console.log (created; removed by stop()) */
@@ -324,7 +324,7 @@ function qemuArgs(o: IpmiHostOptions, accel: "kvm" | "tcg", ports: string[], vmC
     : [];
   return [
     ...["-name", o.name, "-machine", "q35,graphics=off", "-nodefaults", "-display", "none", "-vga", "none"],
-    ...(accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,tb-size=256", "-cpu", "max"]),
+    ...accelArgs(accel),
     ...["-m", String(o.memoryMiB ?? 1024), "-smp", String(o.cpus ?? 1), "-S", "-no-shutdown", "-boot", "strict=on"],
     // the onboard NIC: no boot ROM, no backend; its boot index keeps SeaBIOS's list non-empty (see QemuHost)
     ...["-device", "virtio-net-pci,id=lom0,romfile=,bootindex=1000"],

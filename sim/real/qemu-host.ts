@@ -13,6 +13,15 @@ import { SerialHub } from "./serial-hub";
 
 export const QEMU_BINARY = "/usr/bin/qemu-system-x86_64";
 
+/**
+ * The accelerator and CPU model: KVM with the host's CPU where /dev/kvm works, else TCG with a plain x86-64 CPU
+ * (qemu64). Not `-cpu max`: its SVM, AES-NI and AVX2 flags make udev load kvm and the crypto drivers at boot and
+ * glibc pick AVX2 paths TCG emulates slowly; a lab guest reached login: about 20% sooner on qemu64 (docs/real-lab.md).
+ */
+export function accelArgs(accel: "kvm" | "tcg"): string[] {
+  return accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,tb-size=256", "-cpu", "qemu64"];
+}
+
 export type HostPower = "On" | "Off";
 /** Redfish BootProgress.LastState values this host reports. */
 export type BootProgressState = "None" | "PrimaryProcessorInitializationStarted" | "SystemHardwareInitializationComplete" | "OSBootStarted" | "OSRunning";
@@ -139,7 +148,7 @@ export class QemuHost {
     mkdirSync(opts.dir, { recursive: true });
     const args = [
       ...["-name", opts.name, "-machine", "q35,graphics=off", "-nodefaults", "-display", "none", "-vga", "none"],
-      ...(h.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,tb-size=256", "-cpu", "max"]),
+      ...accelArgs(h.accel),
       ...["-m", String(opts.memoryMiB ?? 1024), "-smp", String(opts.cpus ?? 1), "-S", "-no-shutdown", "-boot", "strict=on"],
       ...["-device", "virtio-net-pci,id=lom0,romfile=,bootindex=1000"],
       ...h.ports.flatMap((p, i) => ["-device", `pcie-root-port,id=${p},chassis=${i + 1},slot=${i + 1}`]),
