@@ -8,7 +8,7 @@
 // Underlay: br-phy may carry an address (the DPU's VTEP) and a veth end; linkDpus() joins two DPUs that way, so
 // VXLAN networks (--vxlan-local-ip) can span them. A DPU may also join the lab's provider network (provider.ts) with
 // an uplink port on br-int, the agent's --uplink, where its routers' floating IPs and SNAT addresses are reached.
-// stop() ends everything by pid and removes the namespace (and so the uplink's veth pair).
+// stop() ends everything by pid, deletes the uplink's veth pair and removes the namespace.
 // Needs root (namespaces), openvswitch-switch, iproute2 and util-linux (nsenter, unshare).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -199,6 +199,9 @@ export async function startDpu(opts: StartDpuOptions): Promise<EmulatedDpu> {
   const stop = async () => {
     await stopAgent();
     await stopOvs(ovs);
+    // The uplink's veth pair goes now: a namespace's devices are destroyed by the kernel some time after its last
+    // reference is gone, and until then the provider would still show (and flood to) the far end.
+    if (opts.uplink && existsSync(netns)) await sh(["nsenter", `--net=${netns}`, "ip", "link", "del", "uplink"]).catch(() => undefined);
     await removeNetns(netns);
   };
 
