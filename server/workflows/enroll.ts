@@ -13,6 +13,7 @@ import type { Principal } from "@/server/auth/principal";
 import { type BmcEndpoint, type BmcInventory, createBmcDriver, isBmcError } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { fingerprint, seal } from "@/server/lib/secrets";
+import { DPU_CREDENTIALS_NEEDED } from "./bmc-access";
 import { recordEvents } from "./events";
 
 export const SYNC_SHARDS = 16;
@@ -137,9 +138,17 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
     dpuAddress = found.value;
   }
 
-  const dpuCreds = { username: input.dpu?.username || creds.username, password: input.dpu?.password || creds.password };
+  // A DPU's BMC is called only with its own credentials, never its host's: a DPU given without them is recorded
+  // uncalled and waits for them (DPU_CREDENTIALS_NEEDED), as one found at inspection does.
+  const dpuCreds = input.dpu?.username && input.dpu.password ? { username: input.dpu.username, password: input.dpu.password } : null;
+  if (dpuAddress && !dpuCreds && (input.dpu?.username || input.dpu?.password))
+    return {
+      ok: false,
+      field: input.dpu?.username ? "dpu.password" : "dpu.username",
+      message: "Enter both the DPU BMC's user name and password, or neither (Anvil does not reuse the host's; the DPU then waits for its own).",
+    };
   let dpu: Probe | null = null;
-  if (dpuAddress) {
+  if (dpuAddress && dpuCreds) {
     try {
       dpu = await probe({ driver: dpuDriver, address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
     } catch (e) {
@@ -150,7 +159,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
   }
 
   const hostId = crypto.randomUUID();
-  const dpuId = dpu ? crypto.randomUUID() : null;
+  const dpuId = dpuAddress ? crypto.randomUUID() : null;
   const agentUrl = input.dpu?.agentUrl || ((dpu?.inventory as { agentUrl?: string | null } | undefined)?.agentUrl ?? null);
   try {
     await db.transaction(async (tx) => {
@@ -173,7 +182,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
         bmcSeenAt: new Date(),
         syncShard: shardOf(hostId),
       });
-      if (dpu && dpuId && dpuAddress) {
+      if (dpu && dpuCreds && dpuId && dpuAddress) {
         const dsealed = JSON.stringify(dpuCreds);
         await tx.insert(nodes).values({
           id: dpuId,
@@ -197,10 +206,30 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           syncShard: shardOf(dpuId),
         });
       }
-      const ev = (nodeId: string, message: string) => ({ nodeId, kind: "lifecycle" as const, severity: "info" as const, message });
+      if (!dpuCreds && dpuId && dpuAddress)
+        await tx.insert(nodes).values({
+          id: dpuId,
+          name: `${input.name}-dpu`,
+          kind: "dpu",
+          parentNodeId: hostId,
+          poolId: input.poolId,
+          bmcDriver: dpuDriver,
+          bmcAddress: dpuAddress,
+          bmcVerifyTls: input.verifyTls,
+          provisionState: "manageable",
+          dedicatedPower: input.dedicatedPower,
+          fault: DPU_CREDENTIALS_NEEDED,
+          agentUrl,
+          agentToken: input.dpu?.agentToken ? seal(input.dpu.agentToken) : null,
+          syncShard: shardOf(dpuId),
+        });
+      const ev = (nodeId: string, message: string, severity: "info" | "warning" = "info") => ({ nodeId, kind: "lifecycle" as const, severity, message });
       await recordEvents(tx, [
         ev(hostId, `Enrolled; BMC ${address} verified (${input.driver}); enroll → verifying → manageable.`),
-        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}).`)] : []),
+        ...(dpuId && dpu ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}).`)] : []),
+        ...(dpuId && !dpu
+          ? [ev(dpuId, `Enrolled as the DPU of ${input.name} at ${dpuAddress}; its BMC waits for its own credentials (the host's are not reused).`, "warning")]
+          : []),
       ]);
       await audit(tx, actor, {
         action: "node.enroll",
