@@ -81,6 +81,17 @@ export function dpuBmcUrls(inv: Pick<BmcInventory, "dpus" | "dpuBmcUrl">): strin
   return linked.length === 0 && inv.dpuBmcUrl ? [inv.dpuBmcUrl] : linked;
 }
 
+/**
+ * The DPU BMCs a host's BMC carries behind it (a BMC cascade): the proxy paths on the host's BMC it names for them,
+ * normalised as addresses are stored. Such a DPU has no address of its own; it is reached there with its own credentials.
+ */
+export function cascadeUrls(inv: Pick<BmcInventory, "dpus">): string[] {
+  return (inv.dpus ?? []).flatMap((l) => {
+    const a = l.via === "cascade" && l.bmcUrl ? normaliseBmcAddress("redfish", l.bmcUrl) : null;
+    return a?.ok ? [a.value] : [];
+  });
+}
+
 export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: Principal | null; requestId: string }): Promise<EnrollResult> {
   const parsed = enrollSchema.safeParse(raw);
   if (!parsed.success) {
@@ -147,6 +158,8 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
       field: input.dpu?.username ? "dpu.password" : "dpu.username",
       message: "Enter both the DPU BMC's user name and password, or neither (Anvil does not reuse the host's; the DPU then waits for its own).",
     };
+  // Reached through the host's BMC when that is where the host's BMC says the DPU's BMC is.
+  const dpuAccess = dpuAddress && cascadeUrls(host.inventory).includes(dpuAddress) ? "cascade" : "direct";
   let dpu: Probe | null = null;
   if (dpuAddress && dpuCreds) {
     try {
@@ -192,6 +205,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           poolId: input.poolId,
           bmcDriver: dpuDriver,
           bmcAddress: dpuAddress,
+          bmcAccess: dpuAccess,
           bmcVerifyTls: input.verifyTls,
           bmcCredentials: seal(dsealed),
           bmcCredentialsFingerprint: fingerprint(dsealed),
@@ -215,6 +229,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           poolId: input.poolId,
           bmcDriver: dpuDriver,
           bmcAddress: dpuAddress,
+          bmcAccess: dpuAccess,
           bmcVerifyTls: input.verifyTls,
           provisionState: "manageable",
           dedicatedPower: input.dedicatedPower,
@@ -226,7 +241,14 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
       const ev = (nodeId: string, message: string, severity: "info" | "warning" = "info") => ({ nodeId, kind: "lifecycle" as const, severity, message });
       await recordEvents(tx, [
         ev(hostId, `Enrolled; BMC ${address} verified (${input.driver}); enroll → verifying → manageable.`),
-        ...(dpuId && dpu ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}).`)] : []),
+        ...(dpuId && dpu
+          ? [
+              ev(
+                dpuId,
+                `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}${dpuAccess === "cascade" ? ", through the host's BMC: cascade" : ""}).`,
+              ),
+            ]
+          : []),
         ...(dpuId && !dpu
           ? [ev(dpuId, `Enrolled as the DPU of ${input.name} at ${dpuAddress}; its BMC waits for its own credentials (the host's are not reused).`, "warning")]
           : []),
@@ -240,6 +262,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           driver: input.driver,
           address,
           dpu: dpuAddress,
+          ...(dpuAccess === "cascade" ? { dpuAccess } : {}),
           poolId: input.poolId,
           credentials: fingerprint(sealed),
           ...(input.traits.length ? { traits: input.traits } : {}),
