@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CASCADE_ROOT } from "./cascade";
 import { type RedfishSim, startRedfishSim } from "./index";
-import { powerOf, resetVia, rf, systemOf, waitFor } from "./test-helpers";
+import { basic, ConsoleClient, powerOf, resetVia, rf, systemOf, waitFor } from "./test-helpers";
 
 const DPU_PASSWORD = "cascade-dpu-Secret";
 let sim: RedfishSim;
@@ -53,6 +53,16 @@ describe("a DPU BMC behind its host's BMC", () => {
     expect((await rf(dpu, login.headers.get("location")!, { method: "DELETE", auth: { token } })).status).toBeLessThan(300);
     expect((await resetVia(dpu, "On")).status).toBeLessThan(300);
     await waitFor("the DPU on", async () => (await powerOf(dpu)) === "On");
+  });
+
+  it("carries the DPU's serial console WebSocket too, with the DPU BMC's credentials", async () => {
+    const dpu = sim.byId("csc-0001-dpu")!;
+    const uri: string = (await systemOf(dpu)).SerialConsole.WebSocket.ConsoleURI;
+    const url = `${dpu.baseUrl.replace(/^http/, "ws")}${uri}`;
+    const c = await ConsoleClient.open(url, { authorization: basic(dpu.username, DPU_PASSWORD) });
+    c.close();
+    const host = sim.byId("csc-0001")!;
+    await expect(ConsoleClient.open(url, { authorization: basic(host.username, host.password) })).rejects.toThrow(/HTTP 401/);
   });
 
   it("refuses DPUs it does not carry: another host's, one with its own address, an unknown one", async () => {

@@ -101,7 +101,12 @@ function serialConsole(bmc: Bmc): Json | undefined {
         IPMI: off,
         SSH: off,
         Telnet: off,
-        WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`, Interactive: true },
+        WebSocket: {
+          ServiceEnabled: true,
+          // Behind a cascade the BMC's own address is unreachable: a relative URI, which a client resolves through the proxy.
+          ConsoleURI: bmc.cascaded ? consolePathOf(bmc) : `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`,
+          Interactive: true,
+        },
       };
     case "system-ipmi":
       return {

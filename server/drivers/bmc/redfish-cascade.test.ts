@@ -60,6 +60,8 @@ describe("a DPU behind its host's BMC", () => {
     expect(got.some((e) => e.powerState === "on")).toBe(true);
     expect(await d.getPowerState()).toBe("on");
     expect(Array.isArray(await d.listEvents({ limit: 5 }))).toBe(true);
+    // Its serial console is reached through the proxy as well.
+    expect((await d.consoleUri())?.url.startsWith(`${dpu.url.replace(/^http/, "ws")}/`)).toBe(true);
   });
 
   it("is refused with the host's credentials: the DPU BMC checks its own", async () => {
