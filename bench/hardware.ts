@@ -59,8 +59,12 @@ await startEngine(workflows, { databaseUrl: pg.url, executorId: "bench", schedul
 const byId = new Map(bmcs.map((b) => [b.id, b]));
 const rows = bmcs
   .filter((b) => b.kind === "host")
-  .map((b, i) => `${b.id},${i % 2 ? "gpu" : "general"},redfish,${b.url},admin,password,false,${byId.get(`${b.id}-dpu`)?.url ?? ""}`);
-const csv = `name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address\n${rows.join("\n")}\n`;
+  .map((b, i) => {
+    const d = byId.get(`${b.id}-dpu`);
+    // The DPU's own credentials, given explicitly (the simulator's DPU BMCs take the same defaults as its hosts).
+    return `${b.id},${i % 2 ? "gpu" : "general"},redfish,${b.url},admin,password,false,${d ? `${d.url},admin,password` : ",,"}`;
+  });
+const csv = `name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password\n${rows.join("\n")}\n`;
 
 const [admin] = await db.select().from(s.users).where(eq(s.users.email, "admin@anvil.local"));
 const caller = createCaller({

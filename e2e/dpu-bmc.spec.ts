@@ -1,7 +1,9 @@
 // E2E: a DPU's own BMC credentials. A spare lab host is enrolled without its DPU and inspected from its page: the DPU
 // appears as a child that says its BMC credentials are needed (Anvil does not call it with the host's), its power, boot
 // device and firmware buttons disabled with the reason to set them first. On the DPU's page the operator sets them: wrong ones are refused on the form with the BMC's reason, the right ones are saved and
-// shown only as a fingerprint. The host (and its DPU) is deleted again, so the later specs find the lab as it was.
+// shown only as a fingerprint. A DPU behind its host's BMC (BMC cascade) is shown as reached "via host BMC <host>" and
+// reads its power once given its own credentials. Each host (and its DPU) is deleted again, so the later specs find the
+// lab as it was.
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
@@ -95,6 +97,53 @@ test("a DPU found at inspection asks for its own BMC credentials; wrong ones are
     await expect(page.getByRole("region", { name: "Actions" }).getByRole("button", { name: "Set boot device" })).toBeEnabled();
   } finally {
     const n = await nodeNamed(page, host.name);
+    if (n) await trpc(page, "mutation", "nodes.delete", { id: n.id });
+  }
+});
+
+test("a DPU behind its host's BMC (cascade) shows as reached via the host's BMC; with its own credentials its power reads", async ({ page }) => {
+  test.setTimeout(90_000);
+  await expect.poll(() => fs.existsSync(manifestPath), { timeout: 90_000, message: `the lab manifest at ${manifestPath}` }).toBe(true);
+  const lab = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { hosts: LabHost[] };
+  // The E2E lab's last host carries its DPU's BMC behind its own (ANVIL_LAB_CASCADE): no DPU BMC address in its row.
+  const host = lab.hosts.find((x) => !x.dpu_bmc_address && x.dpu_bmc_password);
+  expect(host, "the lab has a host whose DPU sits behind its BMC").toBeTruthy();
+  const { name, bmc_address, bmc_username, bmc_password, dpu_bmc_username, dpu_bmc_password } = host!;
+  const dpuName = `${name}-dpu`;
+  await loginAs(page, "operatorAdmin", /\/ops$/);
+  expect(await nodeNamed(page, name), `${name} is a spare host of the lab`).toBeUndefined();
+  try {
+    const enrolled = await trpc<{ nodeId: string }>(page, "mutation", "nodes.enroll", {
+      name,
+      driver: "redfish",
+      address: bmc_address,
+      username: bmc_username,
+      password: bmc_password,
+      verifyTls: false,
+    });
+    await page.goto(`/ops/nodes/${enrolled.nodeId}`);
+    await page.getByRole("button", { name: "Inspect" }).click();
+    const dpus = page.getByRole("table", { name: `DPUs of ${name}` });
+    await expect(dpus.getByRole("link", { name: dpuName })).toBeVisible({ timeout: 30_000 });
+    await expect(dpus).toContainText(`via host BMC ${name}`);
+
+    await dpus.getByRole("link", { name: dpuName }).click();
+    await expect(page.getByRole("heading", { name: dpuName, level: 1 })).toBeVisible();
+    const bmc = page.getByRole("region", { name: "BMC" });
+    await expect(bmc).toContainText(`via host BMC ${name}`);
+    const status = page.getByRole("region", { name: `Status of ${dpuName}` });
+    await expect(status.getByTitle("Power: unknown")).toBeVisible();
+
+    await bmc.getByRole("button", { name: "Set DPU BMC credentials" }).click();
+    const dialog = page.getByRole("dialog", { name: `Set DPU BMC credentials of ${dpuName}` });
+    await dialog.getByLabel("DPU BMC username").fill(dpu_bmc_username ?? "admin");
+    await dialog.getByLabel("DPU BMC password").fill(dpu_bmc_password!);
+    await dialog.getByRole("button", { name: "Check and save" }).click();
+    await expect(dialog).toBeHidden({ timeout: 20_000 });
+    await expect(toast(page, `${dpuName}: DPU BMC credentials saved`)).toBeVisible();
+    await expect(status.getByTitle(/^Power: (on|off)$/)).toBeVisible();
+  } finally {
+    const n = await nodeNamed(page, name);
     if (n) await trpc(page, "mutation", "nodes.delete", { id: n.id });
   }
 });

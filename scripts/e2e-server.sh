@@ -7,9 +7,10 @@ export ANVIL_DATA_DIR=".data/e2e-${PORT:-3199}"
 rm -rf "$ANVIL_DATA_DIR"
 [ -f .next/BUILD_ID ] || npx next build
 export NODE_ENV=production ANVIL_LOGIN_RATE_MAX=1000 PORT="${PORT:-3199}"
-# A lab of 20 hosts with DPUs: 16 enrolled and ready, 4 left for the tests to enroll. Its manifest (BMC URLs,
-# credentials, agent tokens, the Redfish admin URL for fault injection) is written for the specs to read.
-export ANVIL_LAB="${ANVIL_LAB:-20}" ANVIL_LAB_ENROLL="${ANVIL_LAB_ENROLL:-16}" ANVIL_LAB_MANIFEST=test-results/lab.json
+# A lab of 21 hosts with DPUs: 16 enrolled and ready, 5 left for the tests to enroll, the last one's DPU behind its
+# host's BMC (BMC cascade: no DPU BMC address in its row; e2e/dpu-bmc.spec.ts). Its manifest (BMC URLs, credentials,
+# agent tokens, the Redfish admin URL for fault injection) is written for the specs to read.
+export ANVIL_LAB="${ANVIL_LAB:-21}" ANVIL_LAB_ENROLL="${ANVIL_LAB_ENROLL:-16}" ANVIL_LAB_CASCADE="${ANVIL_LAB_CASCADE:-1}" ANVIL_LAB_MANIFEST=test-results/lab.json
 export ANVIL_SYNC_INTERVAL_S="${ANVIL_SYNC_INTERVAL_S:-5}"
 # The lab is on loopback, which the management-network policy refuses unless allowed; nothing else is.
 export ANVIL_MGMT_ALLOW="127.0.0.0/8"

@@ -63,12 +63,13 @@ export function labFromEnv(opts: { dev: boolean }): BackgroundLab | undefined {
         enroll: Number(process.env.ANVIL_LAB_ENROLL ?? hosts),
         latency: process.env.ANVIL_LAB_LATENCY === "realistic" ? "realistic" : "zero",
         port: Number(process.env.PORT ?? 3000),
+        cascade: Number(process.env.ANVIL_LAB_CASCADE ?? 0),
       });
     },
   };
 }
 
-export async function startDevLab(opts: { hosts: number; enroll: number; latency: "zero" | "realistic"; port: number }): Promise<DevLab> {
+export async function startDevLab(opts: { hosts: number; enroll: number; latency: "zero" | "realistic"; port: number; cascade?: number }): Promise<DevLab> {
   allowLabAddresses();
   const { bootstrapLab } = await import("./lab-bootstrap");
   const seed = derivedKey("lab-agent-tokens");
@@ -83,6 +84,8 @@ export async function startDevLab(opts: { hosts: number; enroll: number; latency
       latency: opts.latency,
       agentToken: (dpuId: string) => crypto.createHmac("sha256", seed).update(dpuId).digest("hex"),
       portBase: 20_000 + (opts.port % 1000) * 20,
+      // ANVIL_LAB_CASCADE=N: the last N hosts carry their DPU's BMC behind their own (BMC cascade).
+      cascade: opts.cascade ?? 0,
       quiet: true,
     },
     started: (lab) => {

@@ -29,15 +29,17 @@ export function labEnrollInput(h: LabHostRow, node: { name: string; poolId: stri
     password: h.bmc_password,
     verifyTls: h.verify_tls,
     dedicatedPower: h.dedicated_power,
-    dpu: h.dpu_bmc_address
-      ? {
-          address: h.dpu_bmc_address,
-          username: h.dpu_bmc_username ?? "",
-          password: h.dpu_bmc_password ?? "",
-          agentUrl: h.agent_url ?? "",
-          agentToken: h.agent_token ?? "",
-        }
-      : undefined,
+    // A DPU behind its host's BMC (cascade) has no address: its own credentials alone, and enrolment finds it there.
+    dpu:
+      h.dpu_bmc_address || h.dpu_bmc_password
+        ? {
+            address: h.dpu_bmc_address ?? "",
+            username: h.dpu_bmc_username ?? "",
+            password: h.dpu_bmc_password ?? "",
+            agentUrl: h.agent_url ?? "",
+            agentToken: h.agent_token ?? "",
+          }
+        : undefined,
   } as EnrollInput;
 }
 

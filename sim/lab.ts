@@ -59,6 +59,12 @@ export interface LabOptions {
    * address each machine is enrolled by (a system URL where a BMC serves several).
    */
   dialect?: RedfishSimOptions["dialect"];
+  /**
+   * The last `cascade` hosts carry their DPU's BMC behind their own (a BMC cascade, sim/redfish/cascade.ts): the DPU
+   * has no BMC address of its own, so its row has none (dpu_bmc_address empty) but keeps the DPU BMC's own credentials;
+   * Anvil finds it through the host's BMC. Default 0: every DPU BMC at its own address.
+   */
+  cascade?: number;
 }
 
 /** One enrollment row per host — exactly the CSV columns, in CSV_HEADER order. */
@@ -187,6 +193,8 @@ function checkOptions(o: LabOptions): void {
   if (o.address !== undefined && !["ports", "loopback", "netns"].includes(o.address)) bad(`address must be "ports", "loopback" or "netns", got ${o.address}`);
   if (o.portBase !== undefined && (!Number.isInteger(o.portBase) || o.portBase < 1024 || o.portBase > 65535))
     bad(`portBase must be 1024..65535, got ${o.portBase}`);
+  if (o.cascade !== undefined && (!Number.isInteger(o.cascade) || o.cascade < 0 || o.cascade > hosts))
+    bad(`cascade must be a number of hosts from 0 to ${hosts}, got ${o.cascade}`);
 }
 
 type Listening = { agent: AgentServer; url: string; port: number };
@@ -244,7 +252,16 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 
   try {
     const t0 = performance.now();
-    const simOpts: RedfishSimOptions = { hosts, dpuEvery, latency, address: mode, dedicatedDpuPower: opts.dedicatedDpuPower, dialect: opts.dialect };
+    const cascadeFrom = hosts - (opts.cascade ?? 0);
+    const simOpts: RedfishSimOptions = {
+      hosts,
+      dpuEvery,
+      latency,
+      address: mode,
+      dedicatedDpuPower: opts.dedicatedDpuPower,
+      dialect: opts.dialect,
+      ...(opts.cascade ? { cascade: (i: number) => i >= cascadeFrom } : {}),
+    };
     if (mode === "ports" && opts.portBase !== undefined) simOpts.portBase = opts.portBase;
     [started.storage, started.redfish] = await Promise.all([
       startStorageService({ latency, defaultPools: true, spareDisks: 2, log: (m) => errorLog(`storage: ${m}`) }),
@@ -355,7 +372,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         bmc_password: bmc.password,
         // Plain http on loopback: there is no certificate to verify.
         verify_tls: false,
-        dpu_bmc_address: dpuBmc?.url ?? null,
+        // A DPU behind its host's BMC (cascade) has no address of its own: Anvil finds it through the host's BMC.
+        dpu_bmc_address: dpuBmc && dpuBmc.via !== "cascade" ? dpuBmc.url : null,
         dpu_bmc_username: dpuBmc?.username ?? null,
         dpu_bmc_password: dpuBmc?.password ?? null,
         agent_url: agent?.url ?? null,
@@ -407,9 +425,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 
 const USAGE = `usage: npm run lab -- [--hosts 16] [--pools general,gpu] [--latency zero|realistic] [--dpu-every 1]
                       [--address ports|loopback|netns] [--port-base P] [--dialect lab|multi-node|dmtf-smartnic|…]
-                      [--csv lab.csv] [--manifest lab.json] [--quiet]
+                      [--cascade N] [--csv lab.csv] [--manifest lab.json] [--quiet]
   Starts the Redfish BMC simulator, the storage service and one DPU agent per DPU in this process, writes the
-  enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C.
+  enrollment CSV and JSON manifest (default: a private temp dir), and runs until Ctrl-C. --cascade N: the last N
+  hosts' DPU BMCs sit behind their host's BMC (BMC cascade; no DPU BMC address in their rows).
        npm run lab -- --real [--hosts 2] [--ipmi-hosts 1] [--dir D] [--memory-mib 1024] [--manifest F] [--port-base P] [--quiet]
   The real lab (docs/real-lab.md): Ceph, QEMU hosts, emulated DPUs and their Redfish BMCs; --ipmi-hosts more QEMU
   hosts behind OpenIPMI's ipmi_sim (enrollment driver "ipmi", pool "gpu"); needs root.`;
@@ -434,6 +453,7 @@ export async function runLabCli(argv: string[]): Promise<void> {
         address: { type: "string", default: "ports" },
         "port-base": { type: "string" },
         dialect: { type: "string" },
+        cascade: { type: "string" },
         csv: { type: "string" },
         manifest: { type: "string" },
         quiet: { type: "boolean", default: false },
@@ -468,6 +488,7 @@ export async function runLabCli(argv: string[]): Promise<void> {
     dpuEvery: int("dpu-every"),
     address: values.address as LabOptions["address"],
     portBase: int("port-base"),
+    cascade: int("cascade"),
     quiet: Boolean(values.quiet),
     ...(values.dialect ? { dialect: values.dialect as DialectName } : {}),
   };

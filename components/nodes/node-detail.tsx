@@ -16,6 +16,7 @@ import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
 import { EmptyState } from "@/components/ui/page";
 import { useToast } from "@/components/ui/toast";
+import { BmcAddress } from "./bmc-address";
 import { DpuBmcCredentials } from "./dpu-bmc-credentials";
 import { NodeBiosSection } from "./node-bios";
 import { NodeTraits } from "./node-traits";
@@ -296,12 +297,7 @@ function NodeView({ n }: { n: NodeDetail }) {
           <Facts
             rows={[
               ["Driver", n.bmcDriver],
-              [
-                "Address",
-                <code key="a" className="text-xs">
-                  {n.bmcAddress}
-                </code>,
-              ],
+              ["Address", <BmcAddress key="a" node={n} hostName={n.parent?.name} />],
               ["Verify TLS", n.bmcVerifyTls ? "yes" : "no"],
               [
                 "Credentials",
@@ -359,6 +355,7 @@ function NodeView({ n }: { n: NodeDetail }) {
                     <ChildRow
                       key={c.id}
                       c={c}
+                      hostName={n.name}
                       changeReason={changeReason}
                       onPower={(p) => actions.run({ kind: "power", action: p }, [{ id: c.id, name: c.name }])}
                       onFirmware={(inventory) => setFwFor({ id: c.id, name: c.name, inventory })}
@@ -449,11 +446,13 @@ function FirmwareList({ inventory }: { inventory: unknown }) {
 /** One DPU of the host. Its firmware versions come from its own detail (the host's `get` leaves children's inventory out). */
 function ChildRow({
   c,
+  hostName,
   changeReason,
   onPower,
   onFirmware,
 }: {
   c: NodeChild;
+  hostName: string;
   changeReason: string | null;
   onPower: (p: PowerAction) => void;
   onFirmware: (inventory: unknown) => void;
@@ -468,7 +467,9 @@ function ChildRow({
         <Link href={`/ops/nodes/${c.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
           {c.name}
         </Link>
-        <div className="text-xs text-zinc-500">{c.bmcAddress}</div>
+        <div className="text-xs text-zinc-500">
+          <BmcAddress node={c} hostName={hostName} />
+        </div>
       </td>
       <td className="py-2 pr-4">
         <PowerBadge power={c.powerState} />

@@ -139,7 +139,9 @@ export function NodesPage() {
             {n.name}
           </Link>
           <span className="text-xs text-zinc-500">
-            {n.kind === "dpu" ? `DPU of ${n.parentName ?? "?"}` : [n.cpu, n.memoryGiB ? `${n.memoryGiB} GiB` : null].filter(Boolean).join(" · ")}
+            {n.kind === "dpu"
+              ? `DPU of ${n.parentName ?? "?"}${n.bmcAccess === "cascade" ? ` · via host BMC ${n.parentName ?? "?"}` : ""}`
+              : [n.cpu, n.memoryGiB ? `${n.memoryGiB} GiB` : null].filter(Boolean).join(" · ")}
           </span>
         </div>
       ),

@@ -27,6 +27,8 @@ export const pools = pgTable(
 
 export const nodeKind = pgEnum("node_kind", ["host", "dpu"]);
 export const bmcDriver = pgEnum("bmc_driver", ["redfish", "ipmi"]);
+/** How a node's BMC is reached: at its own address, or (a DPU) through its host's BMC, which proxies it (a BMC cascade). */
+export const bmcAccess = pgEnum("bmc_access", ["direct", "cascade"]);
 
 export const nodes = pgTable(
   "nodes",
@@ -38,7 +40,10 @@ export const nodes = pgTable(
     parentNodeId: uuid("parent_node_id").references((): any => nodes.id, { onDelete: "cascade" }),
     poolId: uuid("pool_id").references(() => pools.id, { onDelete: "restrict" }),
     bmcDriver: bmcDriver("bmc_driver").notNull(),
+    // "cascade": a DPU without a management address of its own; bmc_address is then the proxy path on its host's BMC
+    // (…/redfish/v1/Oem/Anvil/Cascade/<dpu>), called with the DPU BMC's own credentials.
     bmcAddress: text("bmc_address").notNull(),
+    bmcAccess: bmcAccess("bmc_access").notNull().default("direct"),
     bmcVerifyTls: boolean("bmc_verify_tls").notNull().default(true),
     // AES-256-GCM sealed {username,password}; never leaves the server. Null for a DPU found at inspection whose own
     // BMC credentials nobody has given yet: Anvil never reuses its host's, and does not call that BMC until they are set.
@@ -87,6 +92,8 @@ export const nodes = pgTable(
     index("nodes_fault_idx").on(t.id).where(sql`${t.fault} is not null`),
     check("nodes_underlay_ip_source", sql`${t.underlayIpSource} in ('agent', 'operator')`),
     // Only a DPU may wait for its credentials; a host is enrolled with them.
+    // Only a DPU is reached through its host's BMC.
+    check("nodes_bmc_access_cascade", sql`${t.bmcAccess} = 'direct' or (${t.kind} = 'dpu' and ${t.parentNodeId} is not null)`),
     check("nodes_credentials_set", sql`${t.kind} = 'dpu' or (${t.bmcCredentials} is not null and ${t.bmcCredentialsFingerprint} is not null)`),
   ],
 );

@@ -162,6 +162,31 @@ describe("enrolment with the DPU's own credentials and no address", () => {
   });
 });
 
+describe("enrolment with the DPU's address and no credentials of its own", () => {
+  it("records the DPU uncalled, waiting for its own, instead of trying the host's; half a pair is refused", async () => {
+    const h = host(4);
+    const base = { driver: "redfish" as const, address: h.url, username: h.username, password: h.password };
+    const half = await admin()
+      .nodes.enroll({ ...base, name: "dcred-4", dpu: { address: dpu(4).url, username: dpu(4).username } })
+      .catch((e) => e);
+    expect(half.cause?.field).toBe("dpu.password");
+    expect(half.message).toMatch(/does not reuse the host's/);
+    expect(await db.select().from(s.nodes).where(eq(s.nodes.name, "dcred-4"))).toHaveLength(0);
+
+    // The DPU's BMC refuses the host's password: with the old fallback this enroll failed on it.
+    const r = await admin().nodes.enroll({ ...base, name: "dcred-4", dpu: { address: dpu(4).url } });
+    expect(r.ok).toBe(true);
+    const child = await nodeByName("dcred-4-dpu");
+    expect(child).toMatchObject({ kind: "dpu", bmcAddress: dpu(4).url, bmcCredentials: null, bmcCredentialsFingerprint: null, fault: DPU_CREDENTIALS_NEEDED });
+    expect(child.inspectedAt).toBeNull();
+    const events = await db.select().from(s.hardwareEvents).where(eq(s.hardwareEvents.nodeId, child.id));
+    expect(events.map((e) => e.message)).toContainEqual(expect.stringMatching(/waits for its own credentials \(the host's are not reused\)/));
+    expect(await pollNode(child)).toMatchObject({ id: child.id, bmcError: DPU_CREDENTIALS_NEEDED });
+    await admin().dpuBmc.setCredentials({ id: child.id, username: dpu(4).username, password: DPU_PASSWORD });
+    expect((await pollNode(await nodeByName("dcred-4-dpu"))).bmcError).toBeUndefined();
+  });
+});
+
 describe("a DPU whose BMC speaks IPMI", () => {
   it("is enrolled, polled, powered, re-inspected and given new credentials through IPMI", async () => {
     const h = bare.byId("dcipmi-0001")!;

@@ -13,6 +13,7 @@ import type { Principal } from "@/server/auth/principal";
 import { type BmcEndpoint, type BmcInventory, createBmcDriver, isBmcError } from "@/server/drivers/bmc";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { fingerprint, seal } from "@/server/lib/secrets";
+import { DPU_CREDENTIALS_NEEDED } from "./bmc-access";
 import { recordEvents } from "./events";
 
 export const SYNC_SHARDS = 16;
@@ -80,6 +81,17 @@ export function dpuBmcUrls(inv: Pick<BmcInventory, "dpus" | "dpuBmcUrl">): strin
   return linked.length === 0 && inv.dpuBmcUrl ? [inv.dpuBmcUrl] : linked;
 }
 
+/**
+ * The DPU BMCs a host's BMC carries behind it (a BMC cascade): the proxy paths on the host's BMC it names for them,
+ * normalised as addresses are stored. Such a DPU has no address of its own; it is reached there with its own credentials.
+ */
+export function cascadeUrls(inv: Pick<BmcInventory, "dpus">): string[] {
+  return (inv.dpus ?? []).flatMap((l) => {
+    const a = l.via === "cascade" && l.bmcUrl ? normaliseBmcAddress("redfish", l.bmcUrl) : null;
+    return a?.ok ? [a.value] : [];
+  });
+}
+
 export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: Principal | null; requestId: string }): Promise<EnrollResult> {
   const parsed = enrollSchema.safeParse(raw);
   if (!parsed.success) {
@@ -137,9 +149,19 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
     dpuAddress = found.value;
   }
 
-  const dpuCreds = { username: input.dpu?.username || creds.username, password: input.dpu?.password || creds.password };
+  // A DPU's BMC is called only with its own credentials, never its host's: a DPU given without them is recorded
+  // uncalled and waits for them (DPU_CREDENTIALS_NEEDED), as one found at inspection does.
+  const dpuCreds = input.dpu?.username && input.dpu.password ? { username: input.dpu.username, password: input.dpu.password } : null;
+  if (dpuAddress && !dpuCreds && (input.dpu?.username || input.dpu?.password))
+    return {
+      ok: false,
+      field: input.dpu?.username ? "dpu.password" : "dpu.username",
+      message: "Enter both the DPU BMC's user name and password, or neither (Anvil does not reuse the host's; the DPU then waits for its own).",
+    };
+  // Reached through the host's BMC when that is where the host's BMC says the DPU's BMC is.
+  const dpuAccess = dpuAddress && cascadeUrls(host.inventory).includes(dpuAddress) ? "cascade" : "direct";
   let dpu: Probe | null = null;
-  if (dpuAddress) {
+  if (dpuAddress && dpuCreds) {
     try {
       dpu = await probe({ driver: dpuDriver, address: dpuAddress, credentials: dpuCreds, verifyTls: input.verifyTls });
     } catch (e) {
@@ -150,7 +172,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
   }
 
   const hostId = crypto.randomUUID();
-  const dpuId = dpu ? crypto.randomUUID() : null;
+  const dpuId = dpuAddress ? crypto.randomUUID() : null;
   const agentUrl = input.dpu?.agentUrl || ((dpu?.inventory as { agentUrl?: string | null } | undefined)?.agentUrl ?? null);
   try {
     await db.transaction(async (tx) => {
@@ -173,7 +195,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
         bmcSeenAt: new Date(),
         syncShard: shardOf(hostId),
       });
-      if (dpu && dpuId && dpuAddress) {
+      if (dpu && dpuCreds && dpuId && dpuAddress) {
         const dsealed = JSON.stringify(dpuCreds);
         await tx.insert(nodes).values({
           id: dpuId,
@@ -183,6 +205,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           poolId: input.poolId,
           bmcDriver: dpuDriver,
           bmcAddress: dpuAddress,
+          bmcAccess: dpuAccess,
           bmcVerifyTls: input.verifyTls,
           bmcCredentials: seal(dsealed),
           bmcCredentialsFingerprint: fingerprint(dsealed),
@@ -197,10 +220,38 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           syncShard: shardOf(dpuId),
         });
       }
-      const ev = (nodeId: string, message: string) => ({ nodeId, kind: "lifecycle" as const, severity: "info" as const, message });
+      if (!dpuCreds && dpuId && dpuAddress)
+        await tx.insert(nodes).values({
+          id: dpuId,
+          name: `${input.name}-dpu`,
+          kind: "dpu",
+          parentNodeId: hostId,
+          poolId: input.poolId,
+          bmcDriver: dpuDriver,
+          bmcAddress: dpuAddress,
+          bmcAccess: dpuAccess,
+          bmcVerifyTls: input.verifyTls,
+          provisionState: "manageable",
+          dedicatedPower: input.dedicatedPower,
+          fault: DPU_CREDENTIALS_NEEDED,
+          agentUrl,
+          agentToken: input.dpu?.agentToken ? seal(input.dpu.agentToken) : null,
+          syncShard: shardOf(dpuId),
+        });
+      const ev = (nodeId: string, message: string, severity: "info" | "warning" = "info") => ({ nodeId, kind: "lifecycle" as const, severity, message });
       await recordEvents(tx, [
         ev(hostId, `Enrolled; BMC ${address} verified (${input.driver}); enroll → verifying → manageable.`),
-        ...(dpuId ? [ev(dpuId, `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}).`)] : []),
+        ...(dpuId && dpu
+          ? [
+              ev(
+                dpuId,
+                `Enrolled as the DPU of ${input.name}; BMC ${dpuAddress} verified (${dpuDriver}${dpuAccess === "cascade" ? ", through the host's BMC: cascade" : ""}).`,
+              ),
+            ]
+          : []),
+        ...(dpuId && !dpu
+          ? [ev(dpuId, `Enrolled as the DPU of ${input.name} at ${dpuAddress}; its BMC waits for its own credentials (the host's are not reused).`, "warning")]
+          : []),
       ]);
       await audit(tx, actor, {
         action: "node.enroll",
@@ -211,6 +262,7 @@ export async function enrollNode(db: Db, raw: EnrollInput, actor: { principal: P
           driver: input.driver,
           address,
           dpu: dpuAddress,
+          ...(dpuAccess === "cascade" ? { dpuAccess } : {}),
           poolId: input.poolId,
           credentials: fingerprint(sealed),
           ...(input.traits.length ? { traits: input.traits } : {}),

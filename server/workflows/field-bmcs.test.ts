@@ -89,7 +89,13 @@ describe("DMTF's DPU topology: the DPU is a system of the host's BMC (finding 5)
   it("enrolls a host with its DPU given by the DPU's system URL on the same BMC", async () => {
     const [host, dpu] = [smartnic.byId("node-0002")!, smartnic.byId("node-0002-dpu")!];
     const name = uniq("sn-direct");
-    const r = await admin().nodes.enroll({ name, driver: "redfish", address: host.url, ...creds, dpu: { address: dpu.url } });
+    const r = await admin().nodes.enroll({
+      name,
+      driver: "redfish",
+      address: host.url,
+      ...creds,
+      dpu: { address: dpu.url, username: dpu.username, password: dpu.password },
+    });
     expect(r).toMatchObject({ ok: true });
     const kids = await db
       .select()

@@ -50,7 +50,7 @@ describe("enrollment", () => {
       username: h.username,
       password: h.password,
       verifyTls: false,
-      dpu: { address: dpu(1).url },
+      dpu: { address: dpu(1).url, username: dpu(1).username, password: dpu(1).password },
     });
     expect(r.ok).toBe(true);
     const n = await nodeByName("hw-1");
@@ -91,7 +91,14 @@ describe("enrollment", () => {
       .catch((e) => e);
     expect(asHost.message).toMatch(/is a DPU's BMC/);
     const badDpu = await admin()
-      .nodes.enroll({ name: "hw-bad", driver: "redfish", address: h.url, username: "admin", password: "password", dpu: { address: "http://127.0.0.1:1" } })
+      .nodes.enroll({
+        name: "hw-bad",
+        driver: "redfish",
+        address: h.url,
+        username: "admin",
+        password: "password",
+        dpu: { address: "http://127.0.0.1:1", username: "admin", password: "password" },
+      })
       .catch((e) => e);
     expect(badDpu.cause?.field).toBe("dpu.address");
     expect((await db.select().from(s.nodes)).length).toBe(before);
@@ -355,11 +362,11 @@ describe("bulk enroll and delete", () => {
     const h3 = host(3);
     const h4 = host(4);
     const csv = [
-      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address",
-      `hw-3,,redfish,${h3.url},admin,password,false,${dpu(3).url}`,
-      `hw-4,nosuchpool,redfish,${h4.url},admin,password,false,`,
-      `hw-5,,redfish,${host(5).url},admin,wrong,false,`,
-      "hw 6,,redfish,http://x,admin,password,false,",
+      "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password",
+      `hw-3,,redfish,${h3.url},admin,password,false,${dpu(3).url},${dpu(3).username},${dpu(3).password}`,
+      `hw-4,nosuchpool,redfish,${h4.url},admin,password,false,,,`,
+      `hw-5,,redfish,${host(5).url},admin,wrong,false,,,`,
+      "hw 6,,redfish,http://x,admin,password,false,,,",
     ].join("\n");
     const { operationId, rows } = await admin().nodes.enrollBulk({ csv });
     expect(rows).toBe(4);

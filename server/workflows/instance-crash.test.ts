@@ -542,11 +542,11 @@ const runs = {
     entry: catalog.nodeEnrollBulk,
     label: "node.enroll_bulk",
     async start() {
-      const h = rack.byId("node-0001")!;
+      const [h, d] = [rack.byId("node-0001")!, rack.byId("node-0001-dpu")!];
       cur.nodeName = uniq("rack");
       const csv = [
-        "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address",
-        `${cur.nodeName},,redfish,${h.url},${h.username},${h.password},false,${rack.byId("node-0001-dpu")!.url}`,
+        "name,pool,driver,bmc_address,bmc_username,bmc_password,verify_tls,dpu_bmc_address,dpu_bmc_username,dpu_bmc_password",
+        `${cur.nodeName},,redfish,${h.url},${h.username},${h.password},false,${d.url},${d.username},${d.password}`,
       ].join("\n");
       return (await admin().nodes.enrollBulk({ csv })).operationId;
     },

@@ -18,7 +18,7 @@ import { logger } from "@/server/lib/log";
 import { checkMgmtTarget } from "@/server/lib/mgmt-network";
 import { unseal } from "@/server/lib/secrets";
 import { DPU_CREDENTIALS_NEEDED, driverFor } from "./bmc-access";
-import { type EnrollResult, dpuBmcUrls, enrollNode, probeMessage, shardOf } from "./enroll";
+import { cascadeUrls, type EnrollResult, dpuBmcUrls, enrollNode, probeMessage, shardOf } from "./enroll";
 import { type BulkActor, catalog } from "./catalog";
 import { step } from "./engine";
 import { recordEvent } from "./events";
@@ -178,10 +178,12 @@ function sameOrigin(a: string, b: string): boolean {
 
 /** A DPU the inspection found: read through its BMC with its own credentials, or recorded as waiting for them. */
 type DiscoveredDpu =
-  | { address: string; credentialsNeeded: true }
+  | { address: string; credentialsNeeded: true; cascade: boolean }
   | {
       address: string;
       credentialsNeeded: false;
+      /** Behind the host's BMC (a cascade): reached through its proxy, with the DPU BMC's own credentials. */
+      cascade: boolean;
       /** A system of the host's own BMC, recorded with that BMC's credentials. */
       hostBmc: boolean;
       power: string;
@@ -205,6 +207,7 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
     });
     const dpus = await saga.step("discover DPUs", async () => {
       const urls = new Set(dpuBmcUrls(inv.inventory));
+      const cascaded = new Set(cascadeUrls(inv.inventory));
       const host = await loadNode(nodeId);
       const existing = await db
         .select()
@@ -222,9 +225,11 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
         // A DPU's BMC is called only with its own credentials: one found now, or one still waiting for them, is
         // recorded without calling it (the host's credentials are never tried on another BMC). A DPU that is a system
         // of the host's own BMC (DMTF public-smartnic) is reached with that BMC's credentials: the same BMC.
-        const sameBmc = !prior && sameOrigin(norm.value, host.bmcAddress);
+        // A DPU behind the host's BMC (a cascade) is on the same origin but is another BMC, with credentials of its own.
+        const cascade = cascaded.has(norm.value) || prior?.bmcAccess === "cascade";
+        const sameBmc = !prior && !cascade && sameOrigin(norm.value, host.bmcAddress);
         if (!prior?.bmcCredentials && !sameBmc) {
-          found.push({ address: norm.value, credentialsNeeded: true });
+          found.push({ address: norm.value, credentialsNeeded: true, cascade });
           continue;
         }
         const creds = JSON.parse(unseal(prior?.bmcCredentials ?? host.bmcCredentials!));
@@ -243,6 +248,7 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
           found.push({
             address: norm.value,
             credentialsNeeded: false,
+            cascade,
             hostBmc: sameBmc,
             power: await d.getPowerState(),
             health: (await d.getHealth()).health,
@@ -287,6 +293,7 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
               poolId: h.poolId,
               bmcDriver: "redfish",
               bmcAddress: f.address,
+              bmcAccess: f.cascade ? "cascade" : "direct",
               bmcVerifyTls: h.bmcVerifyTls,
               provisionState: "manageable",
               fault: DPU_CREDENTIALS_NEEDED,
@@ -296,7 +303,7 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
             await recordEvent(tx, id, {
               kind: "lifecycle",
               severity: "warning",
-              message: `Discovered as a DPU of ${h.name} at ${f.address}; its BMC waits for its own credentials (the host's are not reused).`,
+              message: `Discovered as a DPU of ${h.name} ${f.cascade ? `behind its BMC (cascade, at ${f.address})` : `at ${f.address}`}; its BMC waits for its own credentials (the host's are not reused).`,
             });
             continue;
           }
@@ -304,7 +311,15 @@ export const inspectNode = defineSaga(catalog.nodeInspect, {
           if (prior) {
             await tx
               .update(nodes)
-              .set({ inventory, powerState: f.power, health: f.health, agentUrl: prior.agentUrl ?? f.agentUrl, inspectedAt: new Date(), bmcSeenAt: new Date() })
+              .set({
+                inventory,
+                powerState: f.power,
+                health: f.health,
+                agentUrl: prior.agentUrl ?? f.agentUrl,
+                bmcAccess: f.cascade ? "cascade" : prior.bmcAccess,
+                inspectedAt: new Date(),
+                bmcSeenAt: new Date(),
+              })
               .where(eq(nodes.id, prior.id));
             continue;
           }

@@ -7,6 +7,7 @@
 // lifecycle event on the host saying it happened outside Anvil.
 import { and, eq, inArray, lt, ne, type SQL, sql } from "drizzle-orm";
 import { DBOS } from "@dbos-inc/dbos-sdk";
+import { alias } from "drizzle-orm/pg-core";
 import { fetch } from "undici";
 import { getDb } from "@/db/client";
 import { instances, nodes } from "@/db/schema";
@@ -26,6 +27,7 @@ import { applyInstanceEvent } from "@/server/services/instance-state";
 export const SYNC_INTERVAL_S = Number(process.env.ANVIL_SYNC_INTERVAL_S ?? 30);
 const MAX_INFLIGHT = Number(process.env.ANVIL_SYNC_CONCURRENCY ?? 128);
 const AGENT_BOOT_GRACE_MS = 120_000;
+const hostOf = alias(nodes, "host_of");
 
 // One process-wide limit on concurrent BMC calls, whatever number of shards run here.
 let inflight = 0;
@@ -52,6 +54,7 @@ export type SyncNode = InstanceOnHost &
     | "parentNodeId"
     | "bmcDriver"
     | "bmcAddress"
+    | "bmcAccess"
     | "bmcCredentials"
     | "bmcVerifyTls"
     | "powerState"
@@ -62,8 +65,10 @@ export type SyncNode = InstanceOnHost &
     | "powerChangedAt"
   >;
 
-/** The instance a host carries (at most one: instances_node_uq), as the sync needs it. */
+/** The instance a host carries (at most one: instances_node_uq), as the sync needs it; a DPU's host's name. */
 interface InstanceOnHost {
+  /** A DPU's host, named when its BMC (which a cascaded DPU's BMC is reached through) does not answer. */
+  parentName?: string | null;
   instanceId?: string | null;
   instanceName?: string | null;
   instanceState?: string | null;
@@ -107,9 +112,13 @@ export async function pollNode(n: SyncNode): Promise<PollOutcome> {
       if (n.bmcCredentials === null) out.bmcError = DPU_CREDENTIALS_NEEDED;
       else {
         bmcPollFailed(isBmcError(e) ? e.code : "other");
-        out.bmcError = isBmcError(e)
-          ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
-          : `BMC poll failed: ${(e as Error).message}`;
+        // A DPU behind its host's BMC (cascade) is cut off when that BMC is: say which BMC to look at.
+        const hostDown = n.bmcAccess === "cascade" && isBmcError(e) && (e.code === "unreachable" || e.code === "timeout");
+        out.bmcError = hostDown
+          ? `Host BMC unreachable: this DPU's BMC is reached through the BMC of ${n.parentName ?? "its host"} (cascade), which does not answer: ${(e as Error).message}`
+          : isBmcError(e)
+            ? `${e.code === "auth" ? "BMC refused the credentials" : e.code === "timeout" ? "BMC timed out" : e.code === "tls" ? "BMC certificate not trusted" : "BMC unreachable"}: ${e.message}`
+            : `BMC poll failed: ${(e as Error).message}`;
       }
     }
     if (n.kind === "dpu" && n.agentUrl) {
@@ -216,8 +225,10 @@ export function syncNodes(where: SQL | undefined): Promise<SyncNode[]> {
       parentNodeId: nodes.parentNodeId,
       bmcDriver: nodes.bmcDriver,
       bmcAddress: nodes.bmcAddress,
+      bmcAccess: nodes.bmcAccess,
       bmcCredentials: nodes.bmcCredentials,
       bmcVerifyTls: nodes.bmcVerifyTls,
+      parentName: hostOf.name,
       powerState: nodes.powerState,
       health: nodes.health,
       fault: nodes.fault,
@@ -230,6 +241,7 @@ export function syncNodes(where: SQL | undefined): Promise<SyncNode[]> {
     })
     .from(nodes)
     .leftJoin(instances, eq(instances.nodeId, nodes.id))
+    .leftJoin(hostOf, eq(hostOf.id, nodes.parentNodeId))
     .where(where);
 }
 

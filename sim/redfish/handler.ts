@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import type { WebSocketServer } from "ws";
 import type { AuthResult, SessionStore } from "./auth";
 import * as B from "./bios";
+import { cascadeHop } from "./cascade";
 import type { ConsoleManager } from "./console";
 import { Msg, RedfishError } from "./errors";
 import type { EventHub } from "./events";
@@ -749,6 +750,12 @@ export async function handleRequest(ctx: SimContext, bmc: Bmc, req: IncomingMess
       if (Math.random() < 0.5) throw new RedfishError(500, [Msg.internalError()]);
       throw new RedfishError(503, [Msg.serviceTemporarilyUnavailable(1)], { "Retry-After": "1" });
     }
+    // A DPU BMC behind this one (cascade.ts): the request is the DPU BMC's to answer, authentication included.
+    const hop = cascadeHop(bmc, req.url ?? "/");
+    if (hop) {
+      req.url = hop.url;
+      return handleRequest(ctx, hop.dpu, req, res);
+    }
     const url = new URL(req.url ?? "/", "http://bmc");
     let path = url.pathname.replace(/\/+$/, "");
     if (path === "/redfish") return send(req, res, 200, { v1: "/redfish/v1/" });
@@ -810,6 +817,16 @@ export async function handleUpgrade(ctx: SimContext, bmc: Bmc, wss: WebSocketSer
     return;
   }
   if (gate === "fail") return refuse(503, "Service Unavailable");
+  let hop: ReturnType<typeof cascadeHop>;
+  try {
+    hop = cascadeHop(bmc, req.url ?? "/");
+  } catch (e) {
+    return refuse((e as RedfishError).status, "Not Found");
+  }
+  if (hop) {
+    req.url = hop.url;
+    return handleUpgrade(ctx, hop.dpu, wss, req, socket, head);
+  }
   const url = new URL(req.url ?? "/", "http://bmc");
   // Only a BMC advertising SerialConsole.WebSocket serves one; the path names which of its machines.
   const machine = bmc.dialect.console === "websocket" ? bmc.members.find((m) => url.pathname === R.consolePathOf(m)) : undefined;

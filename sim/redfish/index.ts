@@ -14,6 +14,7 @@ import { dpuIdFor, hasDpu, hostIdFor } from "../fleet";
 import { handleAdmin } from "./admin";
 import { SessionStore } from "./auth";
 import { ConsoleManager } from "./console";
+import { cascadePathOf } from "./cascade";
 import { type Dialect, type DialectSpec, resolveDialect } from "./dialect";
 import { EventHub } from "./events";
 import { handleRequest, handleUpgrade, networkFaults, type SimContext } from "./handler";
@@ -88,6 +89,12 @@ export interface RedfishSimOptions {
    * own listener, no host link and dedicated power (there is no host here whose power it could follow).
    */
   dpuOnly?: string[];
+  /**
+   * The host's BMC carries its DPU's BMC behind it (cascade.ts): the DPU BMC is reached only through the host BMC's
+   * proxy path, with its own credentials; its own address refuses connections and the host BMC does not name it.
+   * For all hosts or per host index; hosts whose DPU is a system of their own BMC (dialect dpu "same-bmc") ignore it.
+   */
+  cascade?: boolean | ((hostIndex: number) => boolean);
 }
 
 export interface SimBmc {
@@ -108,6 +115,8 @@ export interface SimBmc {
   hostId?: string;
   /** for hosts */
   dpuId?: string;
+  /** for DPUs: "cascade" when reached only through the host BMC's proxy (url and baseUrl are then on the host's BMC) */
+  via?: "cascade";
   username: string;
   password: string;
 }
@@ -297,7 +306,10 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
         // DMTF public-smartnic: the DPU is a second ComputerSystem of its host's BMC.
         dpu.endpoint = host.endpoint;
         host.endpoint.members.push(dpu);
-      } else dpu.ownDialect = { ...dialect, systemsPerBmc: 1 };
+      } else {
+        dpu.ownDialect = { ...dialect, systemsPerBmc: 1 };
+        dpu.cascaded = typeof opts.cascade === "function" ? opts.cascade(i) : Boolean(opts.cascade);
+      }
       engine.bmcs.push(dpu);
     }
   }
@@ -378,7 +390,7 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   /** Hands a connection to its BMC's HTTP server; an "unreachable" BMC (or none) resets it at once, as a dead
    *  management port would. */
   const accept = (socket: net.Socket, bmc: Bmc | undefined) => {
-    if (!bmc || networkFaults(bmc)?.unreachable || engine.closed) {
+    if (!bmc || bmc.cascaded || networkFaults(bmc)?.unreachable || engine.closed) {
       socket.resetAndDestroy();
       return;
     }
@@ -463,8 +475,9 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
   const simBmcs: SimBmc[] = engine.bmcs.map((b) => ({
     id: b.id,
     kind: b.kind,
-    url: enrollAddress(b),
-    baseUrl: b.url,
+    ...(b.cascaded && b.host
+      ? { url: `${b.host.url}${cascadePathOf(b)}`, baseUrl: `${b.host.url}${cascadePathOf(b)}`, via: "cascade" as const }
+      : { url: enrollAddress(b), baseUrl: b.url }),
     dialect: b.dialect.name,
     systemId: b.ids.system,
     ...(b.kind === "dpu" ? { hostId: b.peer?.id } : b.peer ? { dpuId: b.peer.id } : {}),

@@ -153,6 +153,8 @@ export class Bmc {
   agentUrl: string | null = null;
   assetTag = "";
   peer: Bmc | undefined;
+  /** A DPU whose BMC is reached only through its host's BMC (cascade.ts), never at an address of its own. */
+  cascaded = false;
   /** set by index.ts: public base URL (http[s]://addr:port) of the BMC serving this machine */
   url = "";
   /** The BMC (listener, sessions, event service, manager) serving this machine: itself, or the first system of a

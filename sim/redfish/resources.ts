@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { FleetHost } from "../fleet";
 import { hasBios } from "./bios";
+import { cascadePathOf } from "./cascade";
 import type { SimContext } from "./handler";
 import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, firmwareOf, logIdOf, RESET_TYPES, SEL_CAP, type SelEntry } from "./model";
 
@@ -100,7 +101,12 @@ function serialConsole(bmc: Bmc): Json | undefined {
         IPMI: off,
         SSH: off,
         Telnet: off,
-        WebSocket: { ServiceEnabled: true, ConsoleURI: `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`, Interactive: true },
+        WebSocket: {
+          ServiceEnabled: true,
+          // Behind a cascade the BMC's own address is unreachable: a relative URI, which a client resolves through the proxy.
+          ConsoleURI: bmc.cascaded ? consolePathOf(bmc) : `${bmc.url.replace(/^http(s?):/, "ws$1:")}${consolePathOf(bmc)}`,
+          Interactive: true,
+        },
       };
     case "system-ipmi":
       return {
@@ -181,7 +187,9 @@ export function system(ctx: SimContext, bmc: Bmc): Json {
     SerialNumber: fh.serialNumber,
     ProcessorSummary: { Count: hw.cpuCount, CoreCount: hw.cpuCount * hw.coresPerCpu, Model: hw.cpuModel, Status: { State: "Enabled", Health: "OK" } },
     MemorySummary: { TotalSystemMemoryGiB: hw.memoryGiB, Status: { State: "Enabled", Health: "OK" } },
-    Oem: { Anvil: bmc.dialect.oemLinks ? { DpuBmcUrl: bmc.dpu?.url ?? null, HardwareClass: hw.className } : { HardwareClass: hw.className } },
+    Oem: {
+      Anvil: bmc.dialect.oemLinks ? { DpuBmcUrl: (!bmc.dpu?.cascaded && bmc.dpu?.url) || null, HardwareClass: hw.className } : { HardwareClass: hw.className },
+    },
   };
 }
 
@@ -504,7 +512,8 @@ export function networkDeviceFunction(ctx: SimContext, bmc: Bmc): Json {
   // How a client discovers the DPU: the host's function is offloaded to the DPU system on the DPU's BMC; a DPU on
   // the host's BMC names itself on its card's function, by path.
   const dpu = bmc.dpu;
-  if (dpu && dpu.endpoint !== bmc.endpoint) out.Links = { OffloadSystem: ref(`${dpu.url}${dpu.systemPath}`) };
+  if (dpu && dpu.endpoint !== bmc.endpoint)
+    out.Links = { OffloadSystem: ref(dpu.cascaded ? `${cascadePathOf(dpu)}${dpu.systemPath}` : `${dpu.url}${dpu.systemPath}`) };
   if (bmc.kind === "dpu" && bmc.host?.endpoint === bmc.endpoint) out.Links = { OffloadSystem: ref(bmc.systemPath) };
   return out;
 }

@@ -49,6 +49,7 @@ const publicCols = {
     "poolId",
     "bmcDriver",
     "bmcAddress",
+    "bmcAccess",
     "bmcVerifyTls",
     "bmcCredentialsFingerprint",
     "provisionState",

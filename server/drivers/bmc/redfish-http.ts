@@ -298,6 +298,11 @@ export class RedfishTransport {
   /** The BMC's base URL as given (for messages): "https://10.0.0.5". */
   readonly address: string;
   readonly origin: string;
+  /**
+   * The path the Redfish service sits under on this origin ("" for a BMC's own service; a cascade's proxy path, e.g.
+   * "/redfish/v1/Oem/Anvil/Cascade/<dpu>", for a DPU BMC reached through its host's BMC): every path is sent below it.
+   */
+  readonly base: string;
   private readonly opts: TransportOptions;
   private auth: AuthState = { kind: "none" };
   private login?: Promise<void>;
@@ -320,6 +325,8 @@ export class RedfishTransport {
     u.hash = "";
     this.origin = u.origin;
     this.address = `${u.origin}${u.pathname === "/" ? "" : u.pathname}`;
+    // What names a system (…/redfish/v1/Systems/<id>) is not part of the service's base; any other path is.
+    this.base = u.pathname.replace(/\/redfish\/v1\/Systems\/[^/]+$/, "").replace(/\/+$/, "");
     this.opts = opts;
   }
 
@@ -340,11 +347,17 @@ export class RedfishTransport {
 
   /**
    * An @odata.id / link → absolute URL on this BMC. Links to another host are refused: the driver sends
-   * this BMC's credentials only to this BMC.
+   * this BMC's credentials only to this BMC. Behind a base path (a cascade), a service's own paths ("/redfish/v1/…")
+   * are sent below it, and an absolute URL outside it (the carrying host BMC's own resources) is refused the same way.
    */
   resolve(ref: string): string {
     const u = new URL(ref, `${this.origin}/`);
     if (u.origin !== this.origin) throw new BmcError("bad_response", this.address, `BMC ${this.address} linked to ${u.href}, which is on another host`);
+    if (this.base && !u.pathname.startsWith(`${this.base}/`)) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(ref))
+        throw new BmcError("bad_response", this.address, `BMC ${this.address} linked to ${u.href}, which is outside its service at ${this.origin}${this.base}`);
+      u.pathname = `${this.base}${u.pathname}`;
+    }
     return u.href;
   }
 

@@ -652,7 +652,9 @@ export class RedfishDriver implements BmcDriver {
    *  - Chassis → Links.Contains → a chassis whose Links.ComputerSystems has SystemType "DPU" (DMTF public-smartnic);
    *  - the BMC's Systems members with SystemType "DPU", when this is the BMC's only other system (they can be no
    *    one else's).
-   * A DPU on this same BMC is reached at its system's URL here (bmcUrl), with the same credentials.
+   * A DPU on this same BMC is reached at its system's URL here (bmcUrl), with the same credentials; a DPU whose system
+   * is named below another Redfish service on this BMC (…/<proxy>/redfish/v1/Systems/<id>) sits behind a cascade: it
+   * is reached at that proxy (bmcUrl, via "cascade") with its own BMC's credentials.
    */
   private async dpuLinks(sys: Json, d: Deadline): Promise<BmcDpuLink[]> {
     const chassis = obj(sys.Links)?.Chassis;
@@ -666,8 +668,11 @@ export class RedfishDriver implements BmcDriver {
       if (!link) {
         link = { systemId: key, networkDeviceFunctions: [] };
         const base = bmcBaseOf(target);
+        // A system below a path of this BMC that serves another Redfish service is a DPU BMC behind a cascade.
+        const proxied = /^(\/.+?)\/redfish\/v1\/Systems\/[^/]+$/.exec(key)?.[1];
         if (base && new URL(base).origin !== origin) link.bmcUrl = base;
         else if (key.startsWith("/redfish/v1/Systems/")) link.bmcUrl = `${origin}${key}`;
+        else if (proxied) Object.assign(link, { bmcUrl: `${origin}${proxied}`, via: "cascade" });
         bySystem.set(key, link);
       }
       for (const f of fns) if (!link.networkDeviceFunctions.includes(f)) link.networkDeviceFunctions.push(f);
@@ -898,7 +903,7 @@ export class RedfishDriver implements BmcDriver {
     const uri = str(ws?.ConsoleURI);
     if (!ws || !uri || ws.ServiceEnabled === false) return null;
     // A relative URI is on the BMC itself, with the ws scheme matching http/https.
-    const url = new URL(uri, `${this.transport.origin.replace(/^http/, "ws")}/`).href;
+    const url = /^wss?:/i.test(uri) ? uri : this.transport.resolve(uri).replace(/^http/, "ws");
     return { url, interactive: ws.Interactive !== false };
   }
 

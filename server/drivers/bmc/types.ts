@@ -96,6 +96,12 @@ export interface BmcDpuLink {
    * same BMC (DMTF public-smartnic), that system's URL on it ("https://10.0.0.5/redfish/v1/Systems/Card1-SoC").
    */
   bmcUrl?: string;
+  /**
+   * "cascade": the DPU's BMC sits behind this BMC, which proxies its Redfish service under a path of its own (the
+   * xFusion deck's BMC cascade); bmcUrl is that proxy path on this BMC, to be called with the DPU BMC's OWN credentials
+   * (the DPU BMC checks them). Absent: the DPU's BMC has an address of its own, or is a system of this BMC.
+   */
+  via?: "cascade";
 }
 
 /** For a DPU: the host functions it offloads (Redfish Links.OffloadedNetworkDeviceFunctions). */
