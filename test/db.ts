@@ -3,9 +3,12 @@ import { inject } from "vitest";
 import { inArray, sql } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
 import * as s from "../db/schema";
+import { portClaimsDir } from "../sim/port-claims";
 
 export function useTestDb() {
   process.env.DATABASE_URL = inject("databaseUrl");
+  // Simulators of this run never reuse each other's ports (sim/port-claims.ts): one directory per run's database.
+  process.env.ANVIL_SIM_PORT_CLAIMS ??= portClaimsDir(process.env.DATABASE_URL);
   process.env.ANVIL_DATA_DIR ??= ".data/test-secrets";
   return getDb();
 }

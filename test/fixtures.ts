@@ -1,9 +1,8 @@
 // Test fixtures: a tenant pair and one principal per role, and a tRPC caller acting as each of them; the file-wide
 // setup most router tests share (useFixtures, makeNetwork, appAndDbGroups, useTestStorage), a few rows many tests insert directly
-// (insertTenant, insertPool, insertHost, insertInstance), and how a test reads a refusal (failure, fieldOf);
-// releaseStaleBmcAddresses for a test that enrolls simulator BMCs by their exact addresses.
+// (insertTenant, insertPool, insertHost, insertInstance), and how a test reads a refusal (failure, fieldOf).
 import { TRPCError } from "@trpc/server";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll } from "vitest";
 import type { Db } from "../db/client";
 import * as s from "../db/schema";
@@ -180,17 +179,4 @@ export const failure = (p: Promise<unknown>): Promise<TRPCError> => rejection(p,
 export function fieldOf(e: TRPCError): string | undefined {
   const c = e.cause as { field?: string; issues?: { path: PropertyKey[] }[] } | undefined;
   return c?.field ?? c?.issues?.[0]?.path.join(".");
-}
-
-/**
- * Test files share one database, and the kernel hands a closed simulator's port to the next one: a node row of an
- * earlier file can still name the address one of `sims`' BMCs now listens on, and would refuse the enroll as a
- * duplicate. Such a row is stale by construction (the port is ours now), so its address is renamed out of the way.
- */
-export async function releaseStaleBmcAddresses(db: Db, sims: { bmcs: { baseUrl: string }[] }[]): Promise<void> {
-  const ports = [...new Set(sims.flatMap((x) => x.bmcs.map((b) => new URL(b.baseUrl).port)))];
-  if (!ports.length) return;
-  await db.execute(sql`
-    update nodes set bmc_address = bmc_address || '#stale-' || id::text
-     where bmc_address ~ ${`^https?://127\.0\.0\.1:(${ports.join("|")})(/|$)`}`);
 }

@@ -7,6 +7,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../db/embedded";
 import { runMigrations } from "../db/migrate";
+import { portClaimsDir } from "../sim/port-claims";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -43,6 +44,7 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", url);
 
   return async () => {
+    fs.rmSync(portClaimsDir(url), { recursive: true, force: true });
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
     await c.query(`drop database if exists "${name}" with (force)`).catch(() => {});

@@ -12,7 +12,7 @@ import { type AgentServer, createAgentServer } from "@/agent/server";
 import * as s from "@/db/schema";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { uniq, useTestDb } from "@/test/db";
-import { callerAs, type Fixtures, makeFixtures, releaseStaleBmcAddresses } from "@/test/fixtures";
+import { callerAs, type Fixtures, makeFixtures } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
 import { startEngine, stopEngine } from "./engine";
 import { workflows } from "./registry";
@@ -63,7 +63,6 @@ beforeAll(async () => {
     bulkHost: await sim(SECRETS.bulkHostPassword),
     bulkDpu: await sim(SECRETS.bulkDpuPassword),
   };
-  await releaseStaleBmcAddresses(db, Object.values(sims));
   agent = createAgentServer({ token: SECRETS.singleAgentToken });
   agentUrl = (await agent.listen(0, "127.0.0.1")).url;
   await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: `secrets-${uniq()}`, schedules: false });

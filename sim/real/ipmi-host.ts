@@ -30,6 +30,7 @@ import { accessSync, appendFileSync, constants, mkdirSync, readFileSync, rmSync,
 import net from "node:net";
 import { join } from "node:path";
 import { QmpClient } from "../../agent/backends/qmp";
+import { claimPort } from "../port-claims";
 import { accelArgs, QEMU_BINARY, pickAccel } from "./qemu-host";
 
 export interface IpmiHostOptions {
@@ -207,16 +208,18 @@ except Exception as e:
     sys.exit(1)
 `;
 
-/** A free UDP port on 127.0.0.1 (for ipmi_sim's LAN; test/ipmi-sim.ts uses it too). */
+/** A free UDP port on 127.0.0.1 (for ipmi_sim's LAN; test/ipmi-sim.ts uses it too), one no BMC of this test run had. */
 export async function freeUdpPort(): Promise<number> {
-  const sock = dgram.createSocket("udp4");
-  await new Promise<void>((resolve, reject) => {
-    sock.once("error", reject);
-    sock.bind(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = sock.address();
-  await new Promise<void>((r) => sock.close(() => r()));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(0, "127.0.0.1", () => resolve());
+    });
+    const { port } = sock.address();
+    await new Promise<void>((r) => sock.close(() => r()));
+    if (claimPort("udp-127.0.0.1", port) || attempt >= 50) return port;
+  }
 }
 
 /** A free TCP port on 127.0.0.1. */

@@ -22,6 +22,7 @@ import type { SystemBackend } from "./backend";
 import { Bmc, Engine, enrollAddress, idsFor, type SimConfig } from "./model";
 import { TaskManager } from "./tasks";
 import { selfSignedCert } from "./tls";
+import { claimPort } from "../port-claims";
 
 export type LatencyProfile = "zero" | "realistic";
 export type { SerialPort, SystemBackend, SystemBackendSink } from "./backend";
@@ -182,6 +183,15 @@ async function listenNextFree(server: net.Server, host: string, next: { port: nu
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" && (err as NodeJS.ErrnoException).code !== "EACCES") throw err;
     }
+  }
+}
+
+/** An ephemeral port no simulator of this test run had before (sim/port-claims.ts); outside tests, any. */
+async function listenUnclaimed(server: net.Server, host: string): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await listen(server, 0, host);
+    if (claimPort(host, port) || attempt >= 50) return port;
+    await new Promise<void>((r) => server.close(() => r()));
   }
 }
 
@@ -441,7 +451,11 @@ export async function startRedfishSim(opts: RedfishSimOptions): Promise<RedfishS
       await Promise.all(
         batch.map(async (b) => {
           const addr = addrOf(b.index);
-          const p = next ? await listenNextFree(makeListener(b), addr, next) : await listen(makeListener(b), port, addr);
+          const p = next
+            ? await listenNextFree(makeListener(b), addr, next)
+            : port === 0
+              ? await listenUnclaimed(makeListener(b), addr)
+              : await listen(makeListener(b), port, addr);
           b.url = `${schemeOf(b)}://${addr}:${p}`;
           if (mode === "loopback") byAddress.set(addr, b);
           else byPort.set(p, b);
