@@ -534,7 +534,9 @@ describe("events and console", () => {
     await new Promise((r) => setTimeout(r, 150));
     await driver(host1).setPower("on");
     const t0 = Date.now();
-    while (!got.some((e) => e.kind === "power" && e.powerState === "on") && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+    // the power state and the SEL's entry for it may come from different polls
+    const seen = () => got.some((e) => e.kind === "power" && e.powerState === "on") && got.some((e) => e.kind === "log" && /power on/i.test(e.message));
+    while (!seen() && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
     ac.abort();
     await running;
     expect(got.find((e) => e.powerState === "on")).toMatchObject({ kind: "power", source: "poll" });
