@@ -13,10 +13,10 @@ import { type RedfishSim, type SimBmc, startRedfishSim } from "@/sim/redfish";
 import { rf } from "@/sim/redfish/test-helpers";
 import { bmcAdmin } from "@/test/bmc-admin";
 import { useTestDb } from "@/test/db";
-import { insertHost } from "@/test/fixtures";
+import { callerAs, insertHost, makeFixtures } from "@/test/fixtures";
 import { type AppServer, startAppServer } from "@/test/http-app";
 import { pushStats, tokenHash } from "./push";
-import { type LiveEvents, startLiveEvents } from "./service";
+import { type LiveEvents, pushBaseUrlFromEnv, startLiveEvents } from "./service";
 
 const SHARD = 7002;
 const db = useTestDb();
@@ -127,6 +127,12 @@ describe("pushed BMC events", () => {
     expect((await rf(sim.byId("node-0002")! as SimBmc, "/redfish/v1/EventService/Subscriptions")).status).toBe(404);
   });
 
+  it("tells the node page how each node's events arrive (push, polling; SSE in service.test.ts' nodes)", async () => {
+    const viewer = callerAs(await makeFixtures(db), "operatorViewer");
+    expect(await viewer.eventDelivery.get({ id: ids["node-0001"]! })).toMatchObject({ delivery: "push" });
+    expect(await viewer.eventDelivery.get({ id: ids["node-0002"]! })).toMatchObject({ delivery: "polling", since: null });
+  });
+
   it("a fault injected at the push-only BMC reaches the node and hardware_events once, however often it is pushed", async () => {
     const id = ids["node-0001"]!;
     const pushed = pushStats.accepted;
@@ -213,8 +219,8 @@ describe("pushed BMC events", () => {
     const id = ids["node-0001"]!;
     expect(await subscriptionsAt("node-0001")).toHaveLength(1);
     await db.delete(s.nodes).where(eq(s.nodes.id, id));
+    await expect.poll(() => svc.watching().includes(id), { timeout: 10_000 }).toBe(false);
     await expect.poll(() => subscriptionsAt("node-0001"), { timeout: 10_000 }).toEqual([]);
-    expect(svc.watching()).not.toContain(id);
   });
 
   it("deletes its subscriptions at the BMCs when the service stops (its shards move to another replica)", async () => {
@@ -224,5 +230,16 @@ describe("pushed BMC events", () => {
     await svc.stop();
     expect(await subscriptionsAt("node-0003")).toEqual([]);
     expect(await rowOf(id)).toBeUndefined();
+  });
+});
+
+describe("where BMCs push to", () => {
+  it("is ANVIL_BMC_EVENTS_URL, else a non-loopback ANVIL_URL, else this process on 127.0.0.1 (the lab)", () => {
+    expect(pushBaseUrlFromEnv({ ANVIL_BMC_EVENTS_URL: "https://anvil-mgmt.example:8443/", ANVIL_URL: "https://anvil.example" })).toBe(
+      "https://anvil-mgmt.example:8443",
+    );
+    expect(pushBaseUrlFromEnv({ ANVIL_URL: "https://anvil.example/console" })).toBe("https://anvil.example");
+    expect(pushBaseUrlFromEnv({ ANVIL_URL: "http://localhost:3274", PORT: "3274" })).toBe("http://127.0.0.1:3274");
+    expect(pushBaseUrlFromEnv({})).toBe("http://127.0.0.1:3000");
   });
 });

@@ -62,7 +62,7 @@ export function liveEventsOptionsFromEnv(): LiveEventsOptions {
  * name (a browser's localhost means nothing to a BMC), else this process on 127.0.0.1 — the lab, whose BMCs are
  * loopback processes of the same machine.
  */
-export function pushBaseUrlFromEnv(env = process.env): string {
+export function pushBaseUrlFromEnv(env: Record<string, string | undefined> = process.env): string {
   if (env.ANVIL_BMC_EVENTS_URL) return env.ANVIL_BMC_EVENTS_URL.replace(/\/+$/, "");
   if (env.ANVIL_URL) {
     const u = new URL(env.ANVIL_URL);
