@@ -26,8 +26,8 @@ import { logger } from "@/server/lib/log";
 import { driverFor, endpointFor } from "@/server/workflows/bmc-access";
 import { SYNC_SHARDS } from "@/server/workflows/enroll";
 import { readSel } from "@/server/workflows/sel";
-import { PUSH_PATH, tokenHash } from "./push";
 import { applyPoll, pollNode, SYNC_INTERVAL_S, syncNodes } from "@/server/workflows/sync";
+import { PUSH_PATH, tokenHash } from "./push";
 
 export interface LiveEventsOptions {
   /** At most this many streams in this process (ANVIL_LIVE_EVENTS_MAX; 0 turns live events off). */
@@ -105,7 +105,7 @@ export class LiveEvents {
   private timer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   private stopped = false;
-  /** Database writes and BMC deletes started by unwatch, awaited by stop(). */
+  /** Subscriptions being made or checked and the cleanups of unwatch, awaited by stop(). */
   private readonly pending = new Set<Promise<unknown>>();
   /** Streams reopened after they dropped, since start (for tests and the benchmark). */
   reconnected = 0;
@@ -152,7 +152,8 @@ export class LiveEvents {
     await this.rescanning?.catch(() => {});
     for (const id of [...this.streams.keys()]) this.unwatch(id);
     for (const r of this.refreshes.values()) if (r.timer) clearTimeout(r.timer);
-    await Promise.allSettled([...this.pending]);
+    // Subscribing, checking and cleaning up that is under way (each may start a cleanup of its own).
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
     await this.lockConn?.end().catch(() => {});
     this.lockConn = null;
     this.held.clear();
@@ -202,7 +203,7 @@ export class LiveEvents {
       this.watch(n);
     }
     const every = this.opts.subscriptionCheckMs ?? SYNC_INTERVAL_S * 1000;
-    for (const [id, st] of this.streams) if (st.push && !st.push.checking && st.push.checkedAt + every <= now) void this.checkPush(id, st);
+    for (const [id, st] of this.streams) if (st.push && !st.push.checking && st.push.checkedAt + every <= now) this.track(this.checkPush(id, st));
   }
 
   /** The connection holding the shard locks; a lost connection lost its locks, so the shards are given up too. */
@@ -235,7 +236,7 @@ export class LiveEvents {
     this.noStream.delete(n.id);
     // What happened while nobody watched (before this process held the shard, or while the stream was down).
     this.refreshSoon(n.id);
-    d.events
+    const running = d.events
       .subscribe((e) => this.onEvent(n.id, e), {
         signal: ctrl.signal,
         fallback: "none",
@@ -264,6 +265,8 @@ export class LiveEvents {
         logger.warn({ node: n.name, err: (e as Error).message }, "live events: subscription failed; the node stays on polling for now");
         this.giveUp(n.id, key, ctrl, FAILED_RETRY_MS);
       });
+    // Ends soon after the abort of unwatch; stop() waits for it (a push subscription may be finishing).
+    this.track(running);
   }
 
   private giveUp(id: string, key: string, ctrl: AbortController, retryMs = this.opts.noStreamRetryMs) {
@@ -284,7 +287,9 @@ export class LiveEvents {
   }
 
   private track(p: Promise<unknown>): void {
-    const q = p.catch((e) => logger.warn({ err: (e as Error).message }, "live events: cleanup failed")).finally(() => this.pending.delete(q));
+    const q = p
+      .catch((e) => logger.warn({ err: (e as Error).message }, "live events: a subscription step or cleanup failed"))
+      .finally(() => this.pending.delete(q));
     this.pending.add(q);
   }
 
