@@ -1,6 +1,7 @@
 // Time from a fault logged at a BMC to Anvil knowing it — the node row showing the new health and the browser
 // notification sent (the NOTIFY that GET /api/events/stream passes on) — with live events (a Redfish event stream per
-// BMC, server/live-events) and with the power/health sync's polling alone (every ANVIL_SYNC_INTERVAL_S, 30 s, its polls
+// BMC, server/live-events), with pushed events (the same BMCs switched to push subscriptions only: each POSTs its events
+// to Anvil's receiver, /api/bmc-events/<token> behind the front door) and with the power/health sync's polling alone (every ANVIL_SYNC_INTERVAL_S, 30 s, its polls
 // spread over the interval as in production). Prints figures, asserts nothing.
 //   npx tsx bench/live-events.ts [hosts] [live trials] [polling trials]
 import os from "node:os";
@@ -25,7 +26,9 @@ const { eq } = await import("drizzle-orm");
 const { seal } = await import("../server/lib/secrets");
 const { SYNC_SHARDS, shardOf } = await import("../server/workflows/enroll");
 const { SYNC_INTERVAL_S, syncShard } = await import("../server/workflows/sync");
-const { LiveEvents } = await import("../server/live-events/service");
+const { LiveEvents, startLiveEvents } = await import("../server/live-events/service");
+const { createFrontDoor } = await import("../server/front-door");
+const { receivePush } = await import("../server/live-events/push");
 const { watchHardwareEvents } = await import("../server/live-events/browser");
 const db = getDb();
 
@@ -126,6 +129,35 @@ for (let i = 0; i < liveTrials; i++) {
 }
 await live.stop();
 
+// Pushed events: the BMCs offer no stream now, only subscriptions; the receiver runs behind the real front door.
+for (const b of hostBmcs) await admin("PUT", `${b.id}/dialect`, { sse: false });
+await reset(trialBmcs);
+// The front door with only the receiver behind it (the rest of the app is not needed to time this path).
+const app = createFrontDoor({
+  async handle(req, res) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const r = await receivePush(
+      new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) }),
+    );
+    res.writeHead(r.status).end(await r.text());
+  },
+});
+await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+const appUrl = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+const pushed = startLiveEvents({ maxStreams: 100_000, rescanMs: 1000, noStreamRetryMs: 60_000, debounceMs: 50, pushBaseUrl: appUrl });
+const t1 = performance.now();
+while (!hostBmcs.every((b) => pushed.deliveryOf(nodeOf.get(b.id)!) === "push") || !pushed.idle()) await new Promise((r) => setTimeout(r, 50));
+console.log(`push subscriptions made: ${hostBmcs.length} in ${ms(performance.now() - t1)}`);
+const pushTimes: (number | null)[] = [];
+for (let i = 0; i < liveTrials; i++) {
+  pushTimes.push(await trial(trialBmcs[i % trialBmcs.length]!, 20_000));
+  await new Promise((r) => setTimeout(r, 200));
+}
+await pushed.stop();
+app.closeAllConnections();
+app.close();
+
 // Polling alone: the sync's schedule (every SYNC_INTERVAL_S, each shard's polls spread over 80% of it), the fault
 // logged at a random moment of the cycle.
 await reset(trialBmcs);
@@ -148,6 +180,7 @@ await ticker;
 await Promise.all(passes); // the last pass may still be polling: the database stays until it is done
 
 summary("live events (stream → row + notify)", liveTimes);
+summary("pushed events (POST → row + notify)", pushTimes);
 summary("polling alone (sync → row + notify)", pollTimes);
 console.log(
   `load after: ${os

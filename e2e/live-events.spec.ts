@@ -1,6 +1,7 @@
 // Live BMC events in the browser: a fault logged at a lab BMC (through the Redfish simulator's admin API, as the
 // hardware would) shows on the open Events page and on the node's page without a reload, and the node page's event
-// log filters it by severity. Uses an enrolled lab host; the lab manifest is written by scripts/e2e-server.sh.
+// log filters it by severity; the node's page says how its events arrive, and after its BMC stops offering an event
+// stream (push subscriptions only) says they are pushed and still shows a fault live. Uses an enrolled lab host; the lab manifest is written by scripts/e2e-server.sh.
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
@@ -42,8 +43,9 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  // The SEL entry raised the BMC's health to warning: leave the lab healthy for what runs next.
+  // The SEL entry raised the BMC's health to warning: leave the lab healthy (and streaming) for what runs next.
   if (lab && hostName) await labAdmin("DELETE", `${encodeURIComponent(hostName)}/faults`).catch(() => {});
+  if (lab && hostName) await labAdmin("PUT", `${encodeURIComponent(hostName)}/dialect`, { sse: true }).catch(() => {});
 });
 
 test("a fault logged at a BMC appears on the open Events page and node page without a reload, filtered by severity", async ({ page }) => {
@@ -63,6 +65,7 @@ test("a fault logged at a BMC appears on the open Events page and node page with
   // The node's page: its event log shows the entry, and the severity filter keeps or hides it.
   await row.getByRole("link", { name: hostName }).click();
   const log = page.getByRole("region", { name: "Event log" });
+  await expect(log.getByText("live stream (SSE)")).toBeVisible();
   const entry = log.getByRole("row").filter({ has: page.getByRole("cell", { name: message, exact: true }) });
   await expect(entry).toBeVisible();
   await log.getByRole("checkbox", { name: "critical" }).check();
@@ -81,4 +84,25 @@ test("a fault logged at a BMC appears on the open Events page and node page with
     MessageId: "OpenBMC.0.1.PowerSupplyInputLost",
   });
   await expect(log.getByRole("row").filter({ has: page.getByRole("cell", { name: second, exact: true }) })).toBeVisible();
+});
+
+test("a BMC without an event stream pushes its events: the node page says so and shows a fault without a reload", async ({ page }) => {
+  const bmc = encodeURIComponent(hostName);
+  await loginAs(page, "operatorAdmin");
+  await page.goto("/ops/nodes");
+  await page.getByRole("link", { name: hostName, exact: true }).click();
+  const log = page.getByRole("region", { name: "Event log" });
+  await expect(log.getByText("Events arrive by")).toBeVisible();
+  // The BMC stops offering its stream (as after a firmware change) and drops the open one: Anvil subscribes instead.
+  await labAdmin("PUT", `${bmc}/dialect`, { sse: false });
+  await labAdmin("PUT", `${bmc}/faults`, { unreachable: true });
+  await new Promise((r) => setTimeout(r, 500));
+  await labAdmin("DELETE", `${bmc}/faults`);
+  await expect(async () => {
+    await page.reload();
+    await expect(log.getByText("pushed by the BMC")).toBeVisible({ timeout: 2000 });
+  }).toPass({ timeout: 30_000 });
+  const message = `Fan ${Date.now() % 100000} failed (pushed).`;
+  await labAdmin("POST", `${bmc}/sel`, { Severity: "Critical", Message: message, SensorType: "Fan", MessageId: "OpenBMC.0.1.FanFailed" });
+  await expect(log.getByRole("row").filter({ has: page.getByRole("cell", { name: message, exact: true }) })).toBeVisible();
 });

@@ -106,6 +106,7 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx) => ({ id: (await nodeFixture(fx)).id, attributes: { SysProfile: "PerfOptimized" } }),
     expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" },
   },
+  "eventDelivery.get": { input: async (fx) => ({ id: (await nodeFixture(fx)).id }), expect: operatorRead },
   "traits.setNode": { input: async (fx) => ({ id: (await nodeFixture(fx)).id, traits: ["custom-gpu"] }), expect: operatorWrite },
   "traits.setPool": { input: async (fx) => ({ id: (await poolsFixture(fx)).id, requiredTraits: ["CUSTOM_GPU"] }), expect: operatorWrite },
   "traits.ofPool": { input: async (fx) => ({ tenant: fx.tenant.slug, poolId: (await poolsFixture(fx)).id }), expect: tenantRead },

@@ -7,6 +7,7 @@ import { EventEmitter, once } from "node:events";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as authRoute from "@/app/api/auth/[...all]/route";
+import * as bmcEventsRoute from "@/app/api/bmc-events/[token]/route";
 import * as uploadRoute from "@/app/api/images/upload/route";
 import * as trpcRoute from "@/app/api/trpc/[trpc]/route";
 import { createFrontDoor, type FrontDoorOptions } from "@/server/front-door";
@@ -53,6 +54,7 @@ function route(method: string, path: string): RouteFn | null {
   if (path.startsWith("/api/auth/")) return pick(authRoute);
   if (path.startsWith("/api/trpc/")) return pick(trpcRoute);
   if (path === "/api/images/upload") return pick(uploadRoute);
+  if (path.startsWith("/api/bmc-events/")) return pick(bmcEventsRoute);
   return null;
 }
 

@@ -8,6 +8,7 @@ import { useTRPC } from "@/components/trpc";
 import { DataTable } from "@/components/ui/data-table";
 import { FilterSelect, useListTable } from "@/components/ui/list-table";
 import { EmptyState } from "@/components/ui/page";
+import { EventDelivery } from "./event-delivery";
 
 const SEVERITIES = ["critical", "warning", "ok", "info"] as const;
 const KINDS = ["sel", "power", "health", "fault", "agent", "firmware", "lifecycle", "console"] as const;
@@ -26,6 +27,7 @@ export function NodeEvents({ nodeId }: { nodeId: string }) {
   return (
     <section aria-label="Event log" className="mt-6 rounded-lg border border-zinc-200 p-4 dark:border-zinc-800">
       <h2 className="mb-3 text-sm font-semibold tracking-wide text-zinc-600 uppercase dark:text-zinc-400">Event log</h2>
+      <EventDelivery nodeId={nodeId} />
       <search aria-label="Filter the event log" className="mb-3 flex flex-wrap items-end gap-3">
         <fieldset className="flex flex-col gap-0.5 text-xs text-zinc-600 dark:text-zinc-400">
           <legend>Severity</legend>

@@ -9,6 +9,7 @@ export * from "./compute";
 export * from "./console";
 export * from "./hardware";
 export * from "./identity";
+export * from "./live-events";
 export * from "./network";
 export * from "./operations";
 export * from "./quotas";

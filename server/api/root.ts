@@ -3,6 +3,7 @@ import { auditRouter } from "./routers/audit";
 import { eventsRouter } from "./routers/events";
 import { nodesRouter } from "./routers/nodes";
 import { dpuBmcRouter } from "./routers/dpu-bmc";
+import { eventDeliveryRouter } from "./routers/event-delivery";
 import { nodeBiosRouter } from "./routers/node-bios";
 import { traitsRouter } from "./routers/traits";
 import { operationsRouter } from "./routers/operations";
@@ -44,6 +45,7 @@ export const appRouter = createTRPCRouter({
   nodeBios: nodeBiosRouter,
   traits: traitsRouter,
   events: eventsRouter,
+  eventDelivery: eventDeliveryRouter,
   operations: operationsRouter,
   tenants: tenantsRouter,
   users: usersRouter,

@@ -28,5 +28,7 @@ export interface BodyLimit {
 /** The limit for a request path (without the query string). */
 export function bodyLimitFor(pathname: string): BodyLimit {
   if (pathname === "/api/images/upload") return { bytes: maxUploadBytes(), streamed: true };
+  // A pushed Redfish Event is a few KiB; nothing bigger is read (server/live-events/push.ts).
+  if (pathname.startsWith("/api/bmc-events/")) return { bytes: 64 * 1024, streamed: false };
   return { bytes: defaultBodyLimit(), streamed: false };
 }

@@ -3,7 +3,7 @@
 // a dropped stream is reopened, a BMC without a stream is left to the sync's polling (which then records its SEL), a
 // deleted node's stream is closed; and the IPMI SEL (OpenIPMI's ipmi_sim) is read into hardware_events once.
 // The nodes live in a sync shard of their own (SHARD), the only one this test's service may claim.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { seal } from "@/server/lib/secrets";
@@ -55,6 +55,26 @@ describe("live events", () => {
   it("claims its shard and opens a stream to each BMC that offers one", async () => {
     await expect.poll(() => svc.watching().sort(), { timeout: 15_000 }).toEqual([ids["node-0001"], ids["node-0002"]].sort());
     expect(svc.shards()).toEqual([SHARD]);
+    // Recorded for the node page (event-delivery router): these two by their stream, the push-less third by nothing.
+    await expect
+      .poll(
+        async () =>
+          (
+            await db
+              .select()
+              .from(s.bmcEventSubscriptions)
+              .where(inArray(s.bmcEventSubscriptions.nodeId, Object.values(ids)))
+          )
+            .map((r) => [r.nodeId, r.delivery])
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual(
+        [
+          [ids["node-0001"], "sse"],
+          [ids["node-0002"], "sse"],
+        ].sort(),
+      );
     // The first look at each watched node (poll + SEL read) is done before faults are injected below.
     await expect.poll(() => svc.idle(), { timeout: 15_000 }).toBe(true);
   });

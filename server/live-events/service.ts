@@ -5,20 +5,29 @@
 // messages and faults. Nodes whose BMC has no stream stay on the sync's polling alone (which also keeps running for
 // streamed nodes: it catches what a dropped stream missed).
 //
+// A BMC without an event stream but with push subscriptions (Redfish EventService Subscriptions) is asked to POST its
+// events to Anvil's receiver instead (app/api/bmc-events/[token], server/live-events/push.ts): an EventDestination at
+// <pushBaseUrl>/api/bmc-events/<token>, the token a per-subscription secret whose hash (bmc_event_subscriptions) names
+// the node. A pushed event takes the same path as a streamed one (refreshSoon). The watcher deletes the subscription at
+// the BMC when the node goes, its BMC settings change or the shard leaves this process, and checks every
+// subscriptionCheckMs (the sync's cadence) that the BMC still has it, re-creating it when it lost it (a BMC reset).
+//
 // Replicas split the work by the sync's shards: a process watches the nodes of the shards it holds a Postgres
 // advisory lock on (session locks on one dedicated connection: a replica that dies or loses its connection frees its
 // shards, which another replica claims at its next rescan). A process claims shards only while their nodes fit under
 // its stream limit, so with several replicas the shards spread over them.
+import { randomBytes } from "node:crypto";
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import pg from "pg";
 import { getDb } from "@/db/client";
-import { nodes } from "@/db/schema";
-import type { BmcLiveEvent } from "@/server/drivers/bmc";
+import { bmcEventSubscriptions, nodes } from "@/db/schema";
+import { type BmcEventPush, type BmcLiveEvent, createBmcDriver } from "@/server/drivers/bmc";
 import { logger } from "@/server/lib/log";
-import { driverFor } from "@/server/workflows/bmc-access";
+import { driverFor, endpointFor } from "@/server/workflows/bmc-access";
 import { SYNC_SHARDS } from "@/server/workflows/enroll";
 import { readSel } from "@/server/workflows/sel";
-import { applyPoll, pollNode, syncNodes } from "@/server/workflows/sync";
+import { applyPoll, pollNode, SYNC_INTERVAL_S, syncNodes } from "@/server/workflows/sync";
+import { PUSH_PATH, tokenHash } from "./push";
 
 export interface LiveEventsOptions {
   /** At most this many streams in this process (ANVIL_LIVE_EVENTS_MAX; 0 turns live events off). */
@@ -31,6 +40,10 @@ export interface LiveEventsOptions {
   debounceMs: number;
   /** The shards this process may claim; default every sync shard (tests use a shard of their own). */
   shards?: number[];
+  /** Base URL BMCs post pushed events to (ANVIL_BMC_EVENTS_URL); without it, BMCs without a stream stay on polling. */
+  pushBaseUrl?: string;
+  /** How often a push subscription is checked at its BMC and re-created if lost (default the sync interval). */
+  subscriptionCheckMs?: number;
 }
 
 export function liveEventsOptionsFromEnv(): LiveEventsOptions {
@@ -39,7 +52,23 @@ export function liveEventsOptionsFromEnv(): LiveEventsOptions {
     rescanMs: Number(process.env.ANVIL_LIVE_EVENTS_RESCAN_S ?? 10) * 1000,
     noStreamRetryMs: 15 * 60_000,
     debounceMs: 100,
+    pushBaseUrl: pushBaseUrlFromEnv(),
+    subscriptionCheckMs: SYNC_INTERVAL_S * 1000,
   };
+}
+
+/**
+ * Where BMCs reach this deployment's event receiver: ANVIL_BMC_EVENTS_URL; else ANVIL_URL unless that is a loopback
+ * name (a browser's localhost means nothing to a BMC), else this process on 127.0.0.1 — the lab, whose BMCs are
+ * loopback processes of the same machine.
+ */
+export function pushBaseUrlFromEnv(env: Record<string, string | undefined> = process.env): string {
+  if (env.ANVIL_BMC_EVENTS_URL) return env.ANVIL_BMC_EVENTS_URL.replace(/\/+$/, "");
+  if (env.ANVIL_URL) {
+    const u = new URL(env.ANVIL_URL);
+    if (!/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname)) return u.origin;
+  }
+  return `http://127.0.0.1:${env.PORT ?? 3000}`;
 }
 
 /** A subscription that failed for good (credentials refused, say) is tried again after this long. */
@@ -48,9 +77,16 @@ const FAILED_RETRY_MS = 60_000;
 /** The advisory-lock class of live-event shards (the shard number is the lock's second key). */
 const LOCK_CLASS = 0x4c564531; // "LVE1"
 
+type SyncNode = Awaited<ReturnType<typeof syncNodes>>[number] & { bmcCredentials: string };
+
 interface Stream {
   key: string;
   ctrl: AbortController;
+  /** The node as watched (its BMC settings then: what a subscription is deleted with after the row changed or went). */
+  node: SyncNode;
+  /** Set once the node's events arrive: by its SSE stream, or pushed to the subscription at uri. */
+  delivery?: "sse" | "push";
+  push?: { uri: string; checkedAt: number; checking: boolean };
 }
 
 interface Refresh {
@@ -69,8 +105,12 @@ export class LiveEvents {
   private timer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
   private stopped = false;
+  /** Subscriptions being made or checked and the cleanups of unwatch, awaited by stop(). */
+  private readonly pending = new Set<Promise<unknown>>();
   /** Streams reopened after they dropped, since start (for tests and the benchmark). */
   reconnected = 0;
+  /** Push subscriptions re-created because the BMC had lost them, since start (for tests). */
+  resubscribed = 0;
 
   constructor(private readonly opts: LiveEventsOptions) {}
 
@@ -91,6 +131,11 @@ export class LiveEvents {
     return [...this.streams.keys()];
   }
 
+  /** How a watched node's events arrive now ("sse", "push"), or undefined (being set up, or not watched). */
+  deliveryOf(nodeId: string): "sse" | "push" | undefined {
+    return this.streams.get(nodeId)?.delivery;
+  }
+
   /** Whether no poll after an event is waiting or running (for tests and the benchmark). */
   idle(): boolean {
     return this.refreshes.size === 0;
@@ -107,6 +152,8 @@ export class LiveEvents {
     await this.rescanning?.catch(() => {});
     for (const id of [...this.streams.keys()]) this.unwatch(id);
     for (const r of this.refreshes.values()) if (r.timer) clearTimeout(r.timer);
+    // Subscribing, checking and cleaning up that is under way (each may start a cleanup of its own).
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
     await this.lockConn?.end().catch(() => {});
     this.lockConn = null;
     this.held.clear();
@@ -155,6 +202,8 @@ export class LiveEvents {
       if (ns && ns.key === keyOf(n) && ns.until > now) continue;
       this.watch(n);
     }
+    const every = this.opts.subscriptionCheckMs ?? SYNC_INTERVAL_S * 1000;
+    for (const [id, st] of this.streams) if (st.push && !st.push.checking && st.push.checkedAt + every <= now) this.track(this.checkPush(id, st));
   }
 
   /** The connection holding the shard locks; a lost connection lost its locks, so the shards are given up too. */
@@ -173,7 +222,7 @@ export class LiveEvents {
     return c;
   }
 
-  private watch(n: Awaited<ReturnType<typeof syncNodes>>[number] & { bmcCredentials: string }): void {
+  private watch(n: SyncNode): void {
     const d = driverFor(n);
     const key = keyOf(n);
     if (!d.events) {
@@ -182,16 +231,21 @@ export class LiveEvents {
     }
     const ctrl = new AbortController();
     let connects = 0;
-    this.streams.set(n.id, { key, ctrl });
+    const st: Stream = { key, ctrl, node: n };
+    this.streams.set(n.id, st);
     this.noStream.delete(n.id);
     // What happened while nobody watched (before this process held the shard, or while the stream was down).
     this.refreshSoon(n.id);
-    d.events
+    const running = d.events
       .subscribe((e) => this.onEvent(n.id, e), {
         signal: ctrl.signal,
         fallback: "none",
         onError: (e) => logger.debug({ node: n.name, err: e.message }, "live events: stream interrupted; reconnecting"),
         onConnect: () => {
+          if (connects === 0) {
+            st.delivery = "sse";
+            this.track(this.record(n.id, { delivery: "sse", subscriptionUri: null, tokenHash: null, destination: null }));
+          }
           // The first open follows the refresh above; a reopened stream may have missed events while it was down.
           if (connects++ > 0) {
             this.reconnected++;
@@ -199,9 +253,11 @@ export class LiveEvents {
           }
         },
       })
-      .then(() => {
+      .then(async () => {
         if (ctrl.signal.aborted) return;
-        logger.info({ node: n.name }, "live events: the BMC offers no event stream; the node stays on polling");
+        const push = this.opts.pushBaseUrl ? d.eventPush : undefined;
+        if (push && (await push.supported())) return this.subscribePush(n.id, st, push);
+        logger.info({ node: n.name }, "live events: the BMC offers neither an event stream nor subscriptions; the node stays on polling");
         this.giveUp(n.id, key, ctrl);
       })
       .catch((e) => {
@@ -209,12 +265,16 @@ export class LiveEvents {
         logger.warn({ node: n.name, err: (e as Error).message }, "live events: subscription failed; the node stays on polling for now");
         this.giveUp(n.id, key, ctrl, FAILED_RETRY_MS);
       });
+    // Ends soon after the abort of unwatch; stop() waits for it (a push subscription may be finishing).
+    this.track(running);
   }
 
   private giveUp(id: string, key: string, ctrl: AbortController, retryMs = this.opts.noStreamRetryMs) {
-    if (this.streams.get(id)?.ctrl !== ctrl) return;
+    const st = this.streams.get(id);
+    if (st?.ctrl !== ctrl) return;
     this.streams.delete(id);
     this.noStream.set(id, { key, until: Date.now() + retryMs });
+    if (st.delivery) this.track(this.forget(id));
   }
 
   private unwatch(id: string): void {
@@ -222,6 +282,133 @@ export class LiveEvents {
     if (!st) return;
     this.streams.delete(id);
     st.ctrl.abort();
+    if (st.push) this.track(this.dropPush(st.node, st.push.uri));
+    else if (st.delivery) this.track(this.forget(id));
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p
+      .catch((e) => logger.warn({ err: (e as Error).message }, "live events: a subscription step or cleanup failed"))
+      .finally(() => this.pending.delete(q));
+    this.pending.add(q);
+  }
+
+  /** Says (for the node's page) how its events arrive; a node deleted meanwhile has nothing to record. */
+  private async record(nodeId: string, v: Omit<typeof bmcEventSubscriptions.$inferInsert, "nodeId">): Promise<void> {
+    const [n] = await getDb().select({ id: nodes.id }).from(nodes).where(eq(nodes.id, nodeId));
+    if (!n) return;
+    await getDb()
+      .insert(bmcEventSubscriptions)
+      .values({ nodeId, ...v })
+      .onConflictDoUpdate({ target: bmcEventSubscriptions.nodeId, set: { ...v, updatedAt: new Date() } });
+  }
+
+  private async forget(nodeId: string): Promise<void> {
+    await getDb().delete(bmcEventSubscriptions).where(eq(bmcEventSubscriptions.nodeId, nodeId));
+  }
+
+  /** Creates (or takes over) the node's push subscription; on failure the node stays on polling for a while. */
+  private async subscribePush(id: string, st: Stream, push: BmcEventPush): Promise<void> {
+    try {
+      const uri = await this.ensurePush(id, push);
+      if (st.ctrl.signal.aborted) {
+        // Unwatched while subscribing: nobody else will delete this one.
+        this.track(this.dropPush(st.node, uri));
+        return;
+      }
+      st.delivery = "push";
+      st.push = { uri, checkedAt: Date.now(), checking: false };
+      logger.info({ node: st.node.name, subscription: uri }, "live events: the BMC offers no event stream; it pushes its events to Anvil");
+    } catch (e) {
+      if (st.ctrl.signal.aborted) return;
+      logger.warn({ node: st.node.name, err: (e as Error).message }, "live events: push subscription failed; the node stays on polling for now");
+      this.giveUp(id, st.key, st.ctrl, FAILED_RETRY_MS);
+    }
+  }
+
+  /**
+   * The node's subscription at its BMC: the recorded one while the BMC still holds it with its token, else a new one
+   * (the old one and any subscription of Anvil's that no node's row knows — left by a replica that died — deleted).
+   */
+  private async ensurePush(nodeId: string, push: BmcEventPush): Promise<string> {
+    const db = getDb();
+    const prefix = `${this.opts.pushBaseUrl}${PUSH_PATH}`;
+    const [row] = await db.select().from(bmcEventSubscriptions).where(eq(bmcEventSubscriptions.nodeId, nodeId));
+    if (row?.delivery === "push" && row.subscriptionUri) {
+      const have = await push.get(row.subscriptionUri);
+      if (have?.context && tokenHash(have.context) === row.tokenHash && have.destination === prefix + have.context) return row.subscriptionUri;
+      if (have) await push.remove(row.subscriptionUri);
+    }
+    const ours = (await push.list()).filter((s) => s.destination.startsWith(prefix));
+    if (ours.length) {
+      const known = new Set(
+        (
+          await db
+            .select({ h: bmcEventSubscriptions.tokenHash })
+            .from(bmcEventSubscriptions)
+            .where(
+              inArray(
+                bmcEventSubscriptions.tokenHash,
+                ours.map((s) => tokenHash(s.destination.slice(prefix.length))),
+              ),
+            )
+        ).map((r) => r.h),
+      );
+      for (const s of ours) if (!known.has(tokenHash(s.destination.slice(prefix.length)))) await push.remove(s.uri);
+    }
+    const token = randomBytes(32).toString("base64url");
+    const uri = await push.create(prefix + token, token);
+    try {
+      const [n] = await db.select({ id: nodes.id }).from(nodes).where(eq(nodes.id, nodeId));
+      if (!n) throw new Error("the node was deleted while subscribing");
+      const v = { delivery: "push" as const, subscriptionUri: uri, tokenHash: tokenHash(token), destination: prefix };
+      await db
+        .insert(bmcEventSubscriptions)
+        .values({ nodeId, ...v })
+        .onConflictDoUpdate({ target: bmcEventSubscriptions.nodeId, set: { ...v, updatedAt: new Date() } });
+    } catch (e) {
+      await push.remove(uri).catch(() => {});
+      throw e;
+    }
+    return uri;
+  }
+
+  /** On the sync's cadence: the BMC still holds the subscription (a reset may have wiped it), else it is made again. */
+  private async checkPush(id: string, st: Stream): Promise<void> {
+    if (!st.push) return;
+    st.push.checking = true;
+    try {
+      const uri = await this.ensurePush(id, driverFor(st.node).eventPush!);
+      if (this.streams.get(id) !== st) {
+        if (uri !== st.push.uri) this.track(this.dropPush(st.node, uri));
+        return;
+      }
+      if (uri !== st.push.uri) {
+        logger.info({ node: st.node.name, subscription: uri }, "live events: the BMC had lost its push subscription; re-created");
+        st.push.uri = uri;
+        this.resubscribed++;
+        // Whatever happened while the BMC had no subscription was pushed to nobody.
+        this.refreshSoon(id);
+      }
+    } catch (e) {
+      logger.warn({ node: st.node.name, err: (e as Error).message }, "live events: checking the push subscription failed; trying again later");
+    } finally {
+      st.push.checking = false;
+      st.push.checkedAt = Date.now();
+    }
+  }
+
+  /** Deletes a subscription at the BMC with the BMC settings it was made with, and its row (if the node still has it). */
+  private async dropPush(n: SyncNode, uri: string): Promise<void> {
+    const d = createBmcDriver(endpointFor(n));
+    try {
+      await d.eventPush?.remove(uri);
+    } finally {
+      await d.close().catch(() => {});
+      await getDb()
+        .delete(bmcEventSubscriptions)
+        .where(and(eq(bmcEventSubscriptions.nodeId, n.id), eq(bmcEventSubscriptions.subscriptionUri, uri)));
+    }
   }
 
   private onEvent(nodeId: string, e: BmcLiveEvent): void {
@@ -229,8 +416,9 @@ export class LiveEvents {
     this.refreshSoon(nodeId);
   }
 
-  /** Polls the node and reads its SEL shortly (events in a burst share one pass; one pass per node at a time). */
-  private refreshSoon(nodeId: string): void {
+  /** Polls the node and reads its SEL shortly (events in a burst share one pass; one pass per node at a time): what an
+   *  event does, streamed or pushed (server/live-events/push.ts). */
+  refreshSoon(nodeId: string): void {
     let r = this.refreshes.get(nodeId);
     if (!r) {
       r = { timer: null, running: false, again: false };

@@ -43,6 +43,9 @@ export interface Dialect {
   oemLinks: boolean;
   /** EventService.ServerSentEventUri offered (false: push subscriptions only, as on older BMCs; SSE answers 404) */
   sse: boolean;
+  /** EventService.Subscriptions offered: push subscriptions (EventDestination) the BMC POSTs its events to (false:
+   *  no Subscriptions collection, as on BMCs that only log; with sse false, events reach Anvil by polling alone) */
+  subscriptions: boolean;
 }
 
 export const LAB_DIALECT: Dialect = {
@@ -61,6 +64,7 @@ export const LAB_DIALECT: Dialect = {
   virtualMedia: "actions",
   oemLinks: true,
   sse: true,
+  subscriptions: true,
 };
 
 /** Named presets; see sim/redfish/README.md ("Dialects") for what each one models. */
@@ -82,6 +86,10 @@ export const DIALECTS = {
   "no-console": { ...LAB_DIALECT, name: "no-console", console: "none" },
   /** HTTPS on the BMC's port while the rest of the lab speaks HTTP (an http:// address gets a TLS-only port) */
   "tls-only": { ...LAB_DIALECT, name: "tls-only", tls: true },
+  /** events only by push subscriptions: no ServerSentEventUri, the BMC POSTs to subscribers (older BMCs) */
+  "push-only": { ...LAB_DIALECT, name: "push-only", sse: false },
+  /** no live events at all: neither an event stream nor subscriptions (a BMC read by polling alone) */
+  "no-events": { ...LAB_DIALECT, name: "no-events", sse: false, subscriptions: false },
 } as const satisfies Record<string, Dialect>;
 
 export type DialectName = keyof typeof DIALECTS;
@@ -112,6 +120,7 @@ export const DialectInput = z
     virtualMedia: z.enum(["actions", "patch"]).optional(),
     oemLinks: z.boolean().optional(),
     sse: z.boolean().optional(),
+    subscriptions: z.boolean().optional(),
   })
   .strict();
 

@@ -419,6 +419,7 @@ function intParam(q: URLSearchParams, name: string, dflt: number): number {
 // ------------------------------------------------------------------ route table
 
 const withSessions = (b: Bmc) => b.dialect.sessions;
+const withSubscriptions = (b: Bmc) => b.dialect.subscriptions;
 const dmtfLogs = (b: Bmc) => b.dialect.logs === "dmtf";
 const withMediaActions = (b: Bmc) => b.dialect.virtualMedia === "actions";
 
@@ -580,6 +581,7 @@ const ROUTES: Route[] = [
       },
       POST: subscribe,
     },
+    available: withSubscriptions,
   },
   {
     pattern: ["EventService", "Subscriptions", ":id"],
@@ -595,6 +597,7 @@ const ROUTES: Route[] = [
         return noContent;
       },
     },
+    available: withSubscriptions,
   },
   { pattern: ["TaskService"], methods: { GET: () => ok(R.taskService()) } },
   {

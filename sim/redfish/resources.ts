@@ -609,7 +609,7 @@ export function eventService(bmc: Bmc): Json {
       RegistryPrefix: false,
       ResourceType: false,
     },
-    Subscriptions: ref("/redfish/v1/EventService/Subscriptions"),
+    ...(bmc.dialect.subscriptions ? { Subscriptions: ref("/redfish/v1/EventService/Subscriptions") } : {}),
     Actions: { "#EventService.SubmitTestEvent": { target: "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent" } },
   };
 }

@@ -3,8 +3,9 @@
 // the subscribe loop that reconnects with backoff (resuming with Last-Event-ID) — or, when the BMC
 // offers no event stream, polls power state, health and the SEL instead.
 //
-// Why not EventService subscriptions (POST Subscriptions with a Destination): they need the BMC to reach
-// back into Anvil over the management network, which is often one-way; SSE is a client connection.
+// SSE first, because it is a client connection; EventService push subscriptions (redfish-push.ts) need the BMC
+// to reach back into Anvil over the management network, which is often one-way, so they are only the fallback for
+// BMCs without a stream (server/live-events/service.ts).
 import type { Dispatcher } from "undici";
 import { BmcError, type BmcEvent, type BmcHealth, type BmcLiveEvent, type Health, isBmcError, type PowerState, type SubscribeOptions } from "./types";
 

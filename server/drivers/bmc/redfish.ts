@@ -14,6 +14,7 @@
 import { Deadline, type Json, RedfishTransport, redfishErrorText, retryAfterMs } from "./redfish-http";
 import { redfishBios } from "./redfish-bios";
 import { subscribeEvents } from "./redfish-events";
+import { redfishEventPush } from "./redfish-push";
 import {
   type AppliedBootOverride,
   BOOT_DEVICES,
@@ -27,6 +28,7 @@ import {
   type BmcDriver,
   type BmcEndpoint,
   type BmcEvent,
+  type BmcEventPush,
   type BmcEventStream,
   type BmcFirmware,
   type BmcHealth,
@@ -236,6 +238,7 @@ export class RedfishDriver implements BmcDriver {
   readonly virtualMedia: BmcVirtualMedia;
   readonly firmware: BmcFirmware;
   readonly events: BmcEventStream;
+  readonly eventPush: BmcEventPush;
   readonly bios: BmcBios;
 
   constructor(ep: BmcEndpoint, opts: RedfishDriverOptions = {}) {
@@ -278,6 +281,20 @@ export class RedfishDriver implements BmcDriver {
           root: () => this.transport.root(d),
           get: (path, what, allow) => this.get(path, d, what, allow),
           patch: (path, body, what, etag) => this.transport.call("PATCH", path, { deadline: d, what, body, headers: etag ? { "if-match": etag } : {} }),
+          members: (path, what) => this.members(path, d, what),
+        };
+      },
+    });
+    this.eventPush = redfishEventPush({
+      address: this.address,
+      begin: () => {
+        const d = this.deadline();
+        return {
+          root: () => this.transport.root(d),
+          get: (path, what, allow) => this.get(path, d, what, allow),
+          // Not retried after an ambiguous failure: a second POST would leave a second subscription.
+          post: (path, body, what) => this.transport.call("POST", path, { deadline: d, what, body, retry: "unsent" }),
+          remove: (path, what) => this.transport.call("DELETE", path, { deadline: d, what, allow: [404] }),
           members: (path, what) => this.members(path, d, what),
         };
       },

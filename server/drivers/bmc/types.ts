@@ -208,6 +208,8 @@ export interface BmcDriver {
   firmware?: BmcFirmware;
   /** Live hardware events (Redfish EventService SSE, or polling where the BMC offers no stream). */
   events?: BmcEventStream;
+  /** Push subscriptions (Redfish EventService Subscriptions, EventDestination): the BMC POSTs its events to a URL. */
+  eventPush?: BmcEventPush;
   /** BIOS attributes (Redfish Bios, its pending Settings and the attribute registry); IPMI has no such thing. */
   bios?: BmcBios;
   /** Where the server's serial console can be reached (Redfish SerialConsole.WebSocket.ConsoleURI); null: none offered. */
@@ -327,6 +329,27 @@ export interface BmcEventStream {
    * transient failures (with backoff); rejects only on errors a retry cannot fix (auth, unsupported).
    */
   subscribe(onEvent: (e: BmcLiveEvent) => void, opts?: SubscribeOptions): Promise<void>;
+}
+
+/** An EventDestination a BMC holds: where it POSTs events, and the Context it echoes in each. */
+export interface BmcPushSubscription {
+  /** Its @odata.id at the BMC (what get and remove take). */
+  uri: string;
+  destination: string;
+  context: string | null;
+}
+
+export interface BmcEventPush {
+  /** Whether the BMC takes push subscriptions (an enabled EventService with a Subscriptions collection). */
+  supported(): Promise<boolean>;
+  /** Creates a subscription for every event (Protocol Redfish, EventFormatType Event); returns its @odata.id. */
+  create(destination: string, context: string): Promise<string>;
+  /** The subscription at uri, or null when the BMC no longer has it. */
+  get(uri: string): Promise<BmcPushSubscription | null>;
+  /** Every subscription the BMC holds (to find ones a replica left behind). */
+  list(): Promise<BmcPushSubscription[]>;
+  /** Deletes it; one already gone counts as deleted. */
+  remove(uri: string): Promise<void>;
 }
 
 /** One way to the server's serial console that a BMC advertises. */
