@@ -12,6 +12,11 @@ test("rescue an instance from the browser and unrescue it", async ({ page }) => 
   const name = `rescue-${Math.random().toString(36).slice(2, 6)}`;
   await loginAs(page, "acmeAdmin");
   await demoImagesReady(page);
+  // The server seeds acme's default subnet after the images: run alone on a busy machine, the form may lack it yet.
+  await expect(async () => {
+    await page.goto("/t/acme/instances/new");
+    await expect(page.getByLabel("Subnet").locator("option", { hasText: /default/ })).toBeAttached({ timeout: 3000 });
+  }).toPass({ timeout: 60_000, intervals: [2000] });
   await createInstance(page, name, { pool: "general" });
   try {
     await expect(details(page).getByTitle("State: running")).toBeVisible({ timeout: 90_000 });
