@@ -2,13 +2,13 @@
 // disk and its own system volume as a data disk, the seed carries the instance's and the extra SSH keys and a rescue
 // hostname, the own volume is untouched; unrescue boots the own disk again and deletes the rescue volume; a failure
 // injected at the DPU is undone (the instance runs on its own disk as before, nothing left behind); delete while
-// rescued leaks nothing; refusals name the reason.
+// rescued leaks nothing; an operator-marked rescue image is the default; refusals name the reason.
 import { generateKeyPairSync } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { getStorage } from "@/server/storage/backend";
-import { useTestDb } from "@/test/db";
+import { uniq, useTestDb } from "@/test/db";
 import { instanceInput, useEngineLab } from "@/test/engine";
 import { callerAs, failure } from "@/test/fixtures";
 import { waitOperation } from "@/test/instance-lab";
@@ -185,6 +185,26 @@ describe("rescue", () => {
     expect((await agent.listDisks()).map((x) => x.name).filter((n) => String(n).includes(otherId) || n === `v-${sys.id}`)).toEqual([]);
     const [host] = await db.select().from(s.nodes).where(eq(s.nodes.id, hostId));
     expect(host!.provisionState).toBe("available");
+  });
+
+  it("boots the image an operator marked for rescue when the tenant names none", async () => {
+    const [lab] = await db.select().from(s.images).where(eq(s.images.id, L.imageId));
+    const { id: _id, createdAt: _c, updatedAt: _u, ...copy } = lab!;
+    const [marked] = await db
+      .insert(s.images)
+      .values({ ...copy, name: uniq("rescue-img"), storageVolumeId: null, rescue: false })
+      .returning();
+    try {
+      await callerAs(fx, "operatorAdmin").images.update({ id: marked!.id, rescue: true });
+      const r = await tenant().instances.rescue({ tenant: T(), id: instanceId });
+      const op = await waitOperation(db, r.operationId, 60_000);
+      expect(op.error).toBeNull();
+      expect(op.input).toMatchObject({ imageId: marked!.id, imageName: marked!.name });
+      const u = await tenant().instances.unrescue({ tenant: T(), id: instanceId });
+      expect((await waitOperation(db, u.operationId, 60_000)).error).toBeNull();
+    } finally {
+      await db.update(s.images).set({ rescue: false }).where(eq(s.images.id, marked!.id));
+    }
   });
 
   it("refuses what the state or the input does not allow, with the reason", async () => {
