@@ -42,7 +42,15 @@ const EDGES = `
   failed    --recover-->          recovering
   recovering --recovered-->       running
   recovering --recover_failed-->  failed
+  running   --rescue-->           rescuing
+  rescuing  --rescued-->          rescue
+  rescuing  --rescue_reverted-->  running
+  rescuing  --rescue_failed-->    failed
+  rescue    --unrescue-->         unrescuing
+  unrescuing --unrescued-->       running
+  unrescuing --unrescue_failed--> rescue
   running   --delete-->           deleting
+  rescue    --delete-->           deleting
   stopped   --delete-->           deleting
   failed    --delete-->           deleting
   deleting  --deleted-->          deleted
@@ -110,7 +118,7 @@ describe("instance lifecycle", () => {
           `${e} starts from a stable state`,
         ).toBe(true);
     expect(instanceEventsFrom("deleted")).toEqual([]);
-    expect(STABLE_STATES.sort()).toEqual(["deleted", "failed", "running", "stopped"]);
+    expect(STABLE_STATES.sort()).toEqual(["deleted", "failed", "rescue", "running", "stopped"]);
   });
 
   it("busy (TRANSITIONAL) is the table's transient states", () => {
@@ -128,5 +136,7 @@ describe("instance lifecycle", () => {
     expect(instanceCan.start("running")).toEqual({ ok: false, reason: "It is already running." });
     expect(instanceCan.stop("creating")).toEqual({ ok: false, reason: "The instance is creating; wait until that finishes." });
     expect(instanceCan.delete("deleted")).toEqual({ ok: false, reason: "The instance has been deleted." });
+    expect(instanceCan.rescue("rescue")).toEqual({ ok: false, reason: "It is already in rescue." });
+    expect(instanceCan.unrescue("running")).toEqual({ ok: false, reason: "It is not in rescue." });
   });
 });

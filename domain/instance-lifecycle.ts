@@ -10,7 +10,9 @@
 //   running ─reboot→ rebooting ─rebooted→ running  rebooting ─reboot_failed→ running
 //   running|stopped ─rebuild→ rebuilding ─rebuilt→ running   (rebuild_reverted → running, rebuild_failed → failed)
 //   running|stopped|failed ─recover→ recovering ─recovered→ running   (recover_failed → failed)
-//   running|stopped|failed ─delete→ deleting ─deleted→ deleted        (delete_failed → failed)
+//   running ─rescue→ rescuing ─rescued→ rescue   (rescue_reverted → running on its own disk, rescue_failed → failed)
+//   rescue ─unrescue→ unrescuing ─unrescued→ running   (unrescue_failed → rescue: every piece is idempotent, try again)
+//   running|stopped|failed|rescue ─delete→ deleting ─deleted→ deleted        (delete_failed → failed)
 //   running ─observed_off→ stopped;  stopped ─observed_on→ running   (the power sync saw it change outside Anvil)
 
 export const INSTANCE_STATES = [
@@ -22,6 +24,9 @@ export const INSTANCE_STATES = [
   "rebooting",
   "rebuilding",
   "recovering",
+  "rescuing",
+  "rescue",
+  "unrescuing",
   "deleting",
   "failed",
   "deleted",
@@ -39,6 +44,8 @@ export const TRANSIENT_AIMS = {
   rebooting: "running",
   rebuilding: "running",
   recovering: "running",
+  rescuing: "rescue",
+  unrescuing: "running",
   deleting: "deleted",
 } as const satisfies Partial<Record<InstanceState, InstanceState>>;
 export type TransientState = keyof typeof TRANSIENT_AIMS;
@@ -87,8 +94,20 @@ export const INSTANCE_TRANSITIONS = {
   recovered: { from: ["recovering"], to: "running", by: "workflow" },
   recover_failed: { from: ["recovering"], to: "failed", by: "workflow" },
 
-  // A tenant's delete, or an operator's retry of a failed delete (from failed).
-  delete: { from: ["running", "stopped", "failed"], to: "deleting", by: "tenant or operator" },
+  // Rescue: the host boots a rescue image with the instance's own system disk as a data disk (never modified by it).
+  rescue: { from: ["running"], to: "rescuing", by: "tenant" },
+  rescued: { from: ["rescuing"], to: "rescue", by: "workflow" },
+  // The rescue's undo put the own disk back as the boot disk: the instance runs as before, with the reason.
+  rescue_reverted: { from: ["rescuing"], to: "running", by: "workflow" },
+  rescue_failed: { from: ["rescuing"], to: "failed", by: "workflow" },
+  unrescue: { from: ["rescue"], to: "unrescuing", by: "tenant" },
+  unrescued: { from: ["unrescuing"], to: "running", by: "workflow" },
+  // Back to rescue with the reason: unrescue's pieces are idempotent, so asking again finishes the job (or delete).
+  unrescue_failed: { from: ["unrescuing"], to: "rescue", by: "workflow" },
+
+  // A tenant's delete (a rescued instance too: its rescue disk goes with it), or an operator's retry of a failed
+  // delete (from failed).
+  delete: { from: ["running", "stopped", "failed", "rescue"], to: "deleting", by: "tenant or operator" },
   deleted: { from: ["deleting"], to: "deleted", by: "workflow" },
   delete_failed: { from: ["deleting"], to: "failed", by: "workflow" },
 

@@ -1,8 +1,8 @@
 // Which actions an instance allows in its current state, each with the reason when it does not. Pure: the router
 // enforces these rules and the UI asks the same functions to disable buttons with the reason (like node-lifecycle).
 // Whether an action that changes the state is allowed comes from the transition table (./instance-lifecycle.ts); the
-// transient states (creating, starting, stopping, rebooting, rebuilding, recovering, deleting) belong to a running
-// workflow, and nothing else may start on the instance until it ends.
+// transient states (creating, starting, stopping, rebooting, rebuilding, recovering, rescuing, unrescuing, deleting)
+// belong to a running workflow, and nothing else may start on the instance until it ends.
 import { type InstanceEvent, type InstanceState, isTransient, nextInstanceState, TRANSIENT_STATES } from "./instance-lifecycle";
 
 export type { InstanceState };
@@ -32,6 +32,9 @@ export const instanceCan = {
   rebuild: (s: string) => busy(s) ?? (takes(s, "rebuild") ? ok : no(`Not possible while the instance is ${s}; delete it instead.`)),
   backup: (s: string) => busy(s) ?? (s === "running" || s === "stopped" ? ok : no(`Not possible while the instance is ${s}.`)),
   attach: (s: string) => busy(s) ?? (s === "running" || s === "stopped" ? ok : no(`Not possible while the instance is ${s}.`)),
+  rescue: (s: string) =>
+    busy(s) ?? (takes(s, "rescue") ? ok : s === "rescue" ? no("It is already in rescue.") : no(`Only a running instance can be rescued; it is ${s}.`)),
+  unrescue: (s: string) => busy(s) ?? (takes(s, "unrescue") ? ok : no("It is not in rescue.")),
   /** Operators: re-provision onto a spare host of the pool (same volumes, MAC and address). */
   recover: (s: string) => (takes(s, "recover") ? ok : (busy(s) ?? no(`Not possible while the instance is ${s}.`))),
 };
@@ -45,6 +48,8 @@ export const ACTION_EVENTS = {
   reboot: "reboot",
   delete: "delete",
   rebuild: "rebuild",
+  rescue: "rescue",
+  unrescue: "unrescue",
   recover: "recover",
 } as const satisfies Partial<Record<InstanceAction, InstanceEvent>>;
 

@@ -539,6 +539,15 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id, imageId: (await imageFixture(fx)).id }),
     expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
   },
+  // Rescue needs a running instance, unrescue a rescued one: the fixture is still creating.
+  "instances.rescue": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
+  "instances.unrescue": {
+    input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),
+    expect: { ...tenantWrite, tenantAdmin: "PRECONDITION_FAILED", tenantMember: "PRECONDITION_FAILED" },
+  },
   "instances.recover": { input: async (fx) => ({ id: (await instanceFixture(fx)).id }), expect: { ...operatorWrite, operatorAdmin: "PRECONDITION_FAILED" } },
   "instances.reboot": {
     input: async (fx) => ({ tenant: fx.tenant.slug, id: (await instanceFixture(fx)).id }),

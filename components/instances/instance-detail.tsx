@@ -3,7 +3,7 @@
 // operation's live progress (polled every second while anything is under way — no reload), and the actions its state
 // allows: start, stop (graceful; forced after a timeout, or at once with "force"), reboot, console, attach / detach
 // data volumes, add / move / remove NICs (the Network section lists every NIC: MAC, subnet, addresses, groups), backup to an
-// image, rebuild, delete. Each action that can hurt asks first, naming the instance.
+// image, rebuild, rescue, delete. Each action that can hurt asks first, naming the instance.
 import { TableHead } from "@/components/ui/table-head";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
@@ -19,6 +19,7 @@ import { InstanceAttachDialog } from "./instance-attach";
 import { InstanceBackupDialog } from "./instance-backup";
 import { InstanceNicDialog, type MovedNic } from "./instance-nic-dialog";
 import { InstanceRebuildDialog } from "./instance-rebuild";
+import { InstanceRescue } from "./instance-rescue";
 import { InstanceStateBadge, TRANSITIONAL } from "./instances-page";
 import { RulesApplied, rulesStatusRefetch } from "@/components/network/rules-applied";
 
@@ -289,6 +290,17 @@ export function InstanceDetail({ tenant, id }: { tenant: string; id: string }) {
           </tbody>
         </table>
       </section>
+
+      {deleted ? null : (
+        <InstanceRescue
+          tenant={tenant}
+          id={id}
+          name={i.name}
+          state={i.state}
+          allowed={a}
+          systemDisk={i.volumes.find((v) => v.kind === "system")?.name ?? null}
+        />
+      )}
 
       <ConfirmDialog
         open={confirm?.kind === "delete"}

@@ -16,6 +16,8 @@ const tones: Record<string, BadgeTone> = {
   running: "green",
   stopped: "zinc",
   failed: "red",
+  // Booted from a rescue disk: it needs the tenant (unrescue) before it is itself again.
+  rescue: "violet",
   deleted: "zinc",
 };
 export function InstanceStateBadge({ state, reason }: { state: string; reason?: string | null }) {

@@ -41,6 +41,9 @@ export const instances = pgTable(
     /** Ids of the system volume and its NVMe-oF target on the storage service (set once created). */
     storageVolumeId: text("storage_volume_id"),
     storageTargetId: text("storage_target_id"),
+    /** While in rescue: the storage-service id of the rescue boot volume (cloned from the rescue image; deleted by
+     *  unrescue or delete). The instance's own system volume stays as it is, presented as a data disk meanwhile. */
+    rescueStorageVolumeId: text("rescue_storage_volume_id"),
     /** The instance's primary port (MAC + address, NIC 0); ports.node_id points at the host while running. Every NIC,
      *  this one included, is a port with ports.instance_id = this instance and its ports.nic_index. */
     portId: uuid("port_id").references(() => ports.id, { onDelete: "set null" }),

@@ -46,6 +46,8 @@ export const images = pgTable(
     state: imageState("state").notNull().default("creating"),
     /** SHA-256 (hex) of the file uploaded or imported, computed as it arrived; null for images made from snapshots. */
     checksumSha256: text("checksum_sha256"),
+    /** Marked by an operator: the image a tenant's rescue boots by default (else the instance's own image). */
+    rescue: boolean("rescue").notNull().default(false),
     ...timestamps(),
   },
   (t) => [

@@ -52,7 +52,7 @@ export const imageCloneSchema = imageMetaSchema.partial().extend({ id: z.uuid(),
 export const imageUpdateSchema = imageMeta
   .pick({ name: true, description: true, os: true, version: true, minSizeGiB: true })
   .partial()
-  .extend({ id: z.uuid() })
+  .extend({ id: z.uuid(), rescue: z.boolean().optional() })
   .strict();
 /** A tenant's "backup": promote one of its snapshots to an image only that tenant sees. */
 export const snapshotPromoteSchema = imageMeta

@@ -29,6 +29,7 @@ import { volumesRouter } from "./routers/volumes";
 import { instanceActionProcedures } from "./routers/instance-actions";
 import { instanceNicProcedures } from "./routers/instance-nics";
 import { instanceRecoveryProcedures } from "./routers/instance-recovery";
+import { instanceRescueProcedures } from "./routers/instance-rescue";
 import { instanceProcedures } from "./routers/instances";
 import { tenantOperationsRouter } from "./routers/tenant-operations";
 import { platformWebhooksRouter, webhooksRouter } from "./routers/webhooks";
@@ -64,8 +65,14 @@ export const appRouter = createTRPCRouter({
   volumes: volumesRouter,
   snapshots: snapshotsRouter,
   images: imagesRouter,
-  // One router over three files: its own procedures, volumes/backup/rebuild, operator recovery.
-  instances: createTRPCRouter({ ...instanceProcedures, ...instanceActionProcedures, ...instanceRecoveryProcedures, ...instanceNicProcedures }),
+  // One router over several files: its own procedures, volumes/backup/rebuild, operator recovery, NICs, rescue.
+  instances: createTRPCRouter({
+    ...instanceProcedures,
+    ...instanceActionProcedures,
+    ...instanceRecoveryProcedures,
+    ...instanceNicProcedures,
+    ...instanceRescueProcedures,
+  }),
   activity: activityRouter,
   tenantOperations: tenantOperationsRouter,
   webhooks: webhooksRouter,

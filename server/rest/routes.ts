@@ -88,6 +88,20 @@ add("post", `${T}/instances/{id}/backup`, "instances.backup", "backupInstance", 
 add("post", `${T}/instances/{id}/rebuild`, "instances.rebuild", "rebuildInstance", "Rebuild onto a fresh system disk (same address and MAC)", S.accepted, {
   status: 202,
 });
+add(
+  "post",
+  `${T}/instances/{id}/rescue`,
+  "instances.rescue",
+  "rescueInstance",
+  "Boot a rescue image with the system disk attached as a data disk",
+  S.accepted,
+  {
+    status: 202,
+  },
+);
+add("post", `${T}/instances/{id}/unrescue`, "instances.unrescue", "unrescueInstance", "Boot the instance's own system disk again after a rescue", S.accepted, {
+  status: 202,
+});
 add("get", `${T}/instances/{id}/console`, "instances.get", "getInstanceConsole", "The WebSocket URL of the instance's serial console", S.consoleUrl);
 add("get", `${T}/flavors`, "instances.flavors", "listFlavors", "Pools offered as flavours, with free hosts", S.flavors, { tag: "instances" });
 add("get", `${T}/operations`, "tenantOperations.list", "listOperations", "Recent operations of the tenant", S.pageOf(S.operation), { tag: "operations" });

@@ -122,6 +122,8 @@ describe("the workflow catalog", () => {
       "instance.detach_volume",
       "instance.backup",
       "instance.rebuild",
+      "instance.rescue",
+      "instance.unrescue",
       "instance.recover",
       "instance.recovery_check",
       "instance.nic_attach",

@@ -147,6 +147,30 @@ export const REBUILD_STEPS = [
   "mark running",
 ] as const;
 
+/** Rescue (server/workflows/instance-rescue.ts): the host boots a rescue image; the own disk is a data disk meanwhile. */
+export const RESCUE_STEPS = [
+  "clone rescue volume",
+  "power off",
+  "present rescue disks",
+  "publish rescue cloud-init",
+  "boot override to disk",
+  "power on",
+  "wait for OS",
+  "mark rescue",
+] as const;
+
+export const UNRESCUE_STEPS = [
+  "power off",
+  "remove rescue disks",
+  "attach own boot disk",
+  "publish cloud-init",
+  "boot override to disk",
+  "power on",
+  "wait for OS",
+  "delete rescue volume",
+  "mark running",
+] as const;
+
 export type InstancePowerRequest = "start" | "stop" | "reboot";
 /** Who started a bulk enrollment (the rows' audit entries name them). */
 export type BulkActor = { userId: string | null; email: string | null; requestId: string };
@@ -160,7 +184,7 @@ const POWER_STEPS: Record<InstancePowerRequest, (force: boolean) => string[]> = 
 // ------------------------------------------------------------------------------------------------ the catalog
 
 export const catalog = {
-  // Instances (server/workflows/instances.ts, instance-actions.ts, instance-recovery.ts).
+  // Instances (server/workflows/instances.ts, instance-actions.ts, instance-rescue.ts, instance-recovery.ts).
   instanceCreate: operation<[instanceId: string, opId: OperationId]>()({
     name: "instance.create",
     queue: "instances",
@@ -203,6 +227,18 @@ export const catalog = {
     queue: "instances",
     target: "instance",
     steps: REBUILD_STEPS,
+  }),
+  instanceRescue: operation<[instanceId: string, opId: OperationId, imageId: string, extraSshKeyIds: string[]]>()({
+    name: "instance.rescue",
+    queue: "instances",
+    target: "instance",
+    steps: RESCUE_STEPS,
+  }),
+  instanceUnrescue: operation<[instanceId: string, opId: OperationId]>()({
+    name: "instance.unrescue",
+    queue: "instances",
+    target: "instance",
+    steps: UNRESCUE_STEPS,
   }),
   instanceRecover: operation<[instanceId: string, opId: OperationId, reason: string]>()({
     name: "instance.recover",

@@ -658,6 +658,8 @@ async function unexport(instanceId: string, dpuId: string | null, deleteSystem: 
   }
   await db.update(instances).set({ storageTargetId: null }).where(eq(instances.id, instanceId));
   if (!deleteSystem) return;
+  // A rescued instance's rescue boot volume goes with its system volume (server/workflows/instance-rescue.ts).
+  await deleteRescueVolume(instanceId);
   for (const a of atts.filter((x) => x.kind === "system")) {
     if (a.storageVolumeId) {
       // Any target left (exported elsewhere by an earlier placement) must go before the volume can.
@@ -667,6 +669,19 @@ async function unexport(instanceId: string, dpuId: string | null, deleteSystem: 
     await db.delete(volumes).where(eq(volumes.id, a.volumeRowId));
   }
   await db.update(instances).set({ storageVolumeId: null }).where(eq(instances.id, instanceId));
+}
+
+/** Deletes the instance's rescue boot volume (its exports first) and forgets it; "none" when it holds none. */
+export async function deleteRescueVolume(instanceId: string): Promise<string> {
+  const db = getDb();
+  const [row] = await db.select({ id: instances.rescueStorageVolumeId }).from(instances).where(eq(instances.id, instanceId));
+  const id = row?.id;
+  if (!id) return "none";
+  const storage = getStorage();
+  for await (const t of storage.listAll(storage.listTargets, { volumeId: id })) await ignoreGone(() => storage.deleteTarget(t.id));
+  await ignoreGone(() => storage.deleteVolume(id));
+  await db.update(instances).set({ rescueStorageVolumeId: null }).where(eq(instances.id, instanceId));
+  return "deleted";
 }
 
 async function ignoreGone(fn: () => Promise<unknown>) {
@@ -926,7 +941,9 @@ export {
   bootOverride,
   cleanNode,
   detachFromDpu,
+  diskSpec,
   ensureSystemVolume,
+  exportTo,
   nodeEvent,
   placement,
   powerOff,

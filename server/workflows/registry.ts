@@ -4,6 +4,7 @@
 import type { WorkflowRegistry } from "./engine";
 import { attachVolumeWorkflow, backupInstance, detachVolumeWorkflow, rebuildInstance } from "./instance-actions";
 import { attachNicWorkflow, detachNicWorkflow, moveNicWorkflow } from "./instance-nics";
+import { rescueInstance, unrescueInstance } from "./instance-rescue";
 import { recoverInstance, recoveryCheckWorkflow, recoverySchedule } from "./instance-recovery";
 import { createInstance, deleteInstance, powerInstance } from "./instances";
 import { storageReconcileSchedule } from "./maintenance";
@@ -23,6 +24,8 @@ export const workflows: WorkflowRegistry = {
     detachVolumeWorkflow,
     backupInstance,
     rebuildInstance,
+    rescueInstance,
+    unrescueInstance,
     recoverInstance,
     recoveryCheckWorkflow,
     attachNicWorkflow,

@@ -178,6 +178,10 @@ export interface paths {
     /** Rebuild onto a fresh system disk (same address and MAC) */
     post: operations["rebuildInstance"];
   };
+  "/tenants/{tenant}/instances/{id}/rescue": {
+    /** Boot a rescue image with the system disk attached as a data disk */
+    post: operations["rescueInstance"];
+  };
   "/tenants/{tenant}/instances/{id}/start": {
     /** Power an instance on */
     post: operations["startInstance"];
@@ -185,6 +189,10 @@ export interface paths {
   "/tenants/{tenant}/instances/{id}/stop": {
     /** Shut an instance down (force: power off) */
     post: operations["stopInstance"];
+  };
+  "/tenants/{tenant}/instances/{id}/unrescue": {
+    /** Boot the instance's own system disk again after a rescue */
+    post: operations["unrescueInstance"];
   };
   "/tenants/{tenant}/instances/{id}/volumes": {
     /** Hot-attach a data volume */
@@ -451,7 +459,7 @@ export interface components {
       /** @enum {string} */
       recoveryPolicy: "manual" | "reprovision";
       /** @enum {string} */
-      state: "creating" | "running" | "starting" | "stopping" | "stopped" | "rebooting" | "rebuilding" | "recovering" | "deleting" | "failed" | "deleted";
+      state: "creating" | "running" | "starting" | "stopping" | "stopped" | "rebooting" | "rebuilding" | "recovering" | "rescuing" | "rescue" | "unrescuing" | "deleting" | "failed" | "deleted";
       stateReason: string | null;
       subnetId: string | null;
       systemVolumeSizeGiB: number;
@@ -481,7 +489,7 @@ export interface components {
       /** @enum {string} */
       recoveryPolicy: "manual" | "reprovision";
       /** @enum {string} */
-      state: "creating" | "running" | "starting" | "stopping" | "stopped" | "rebooting" | "rebuilding" | "recovering" | "deleting" | "failed" | "deleted";
+      state: "creating" | "running" | "starting" | "stopping" | "stopped" | "rebooting" | "rebuilding" | "recovering" | "rescuing" | "rescue" | "unrescuing" | "deleting" | "failed" | "deleted";
       stateReason: string | null;
       subnetId: string | null;
       systemVolumeSizeGiB: number;
@@ -3673,7 +3681,7 @@ export interface operations {
         limit?: number;
         dir?: "asc" | "desc";
         q?: string;
-        state?: "creating" | "running" | "starting" | "stopping" | "stopped" | "rebooting" | "rebuilding" | "recovering" | "deleting" | "failed" | "deleted";
+        state?: "creating" | "running" | "starting" | "stopping" | "stopped" | "rebooting" | "rebuilding" | "recovering" | "rescuing" | "rescue" | "unrescuing" | "deleting" | "failed" | "deleted";
         includeDeleted?: boolean;
         sort?: "name" | "createdAt";
       };
@@ -4616,6 +4624,87 @@ export interface operations {
       };
     };
   };
+  /** Boot a rescue image with the system disk attached as a data disk */
+  rescueInstance: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": {
+          /** Format: uuid */
+          imageId?: string;
+          /** @default [] */
+          sshKeyIds?: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: long work started; poll the operation */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Accepted"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   /** Power an instance on */
   startInstance: {
     parameters: {
@@ -4701,6 +4790,77 @@ export interface operations {
           /** @default false */
           force?: boolean;
         };
+      };
+    };
+    responses: {
+      /** @description Accepted: long work started; poll the operation */
+      202: {
+        content: {
+          "application/json": components["schemas"]["Accepted"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Boot the instance's own system disk again after a rescue */
+  unrescueInstance: {
+    parameters: {
+      path: {
+        tenant: string;
+        id: string;
       };
     };
     responses: {
