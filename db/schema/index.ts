@@ -12,6 +12,7 @@ export * from "./identity";
 export * from "./network";
 export * from "./operations";
 export * from "./quotas";
+export * from "./rollouts";
 export * from "./storage";
 export * from "./tenancy";
 export * from "./webhooks";
