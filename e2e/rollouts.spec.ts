@@ -1,8 +1,8 @@
 // A rolling DPU OS update from the browser (issue #17 point 5): an operator admin starts a rollout over two of the
 // lab's enrolled hosts, one host at a time, and watches each host's update end in done and the rollout finish
-// (max-unavailable, pause, resume, abort and skip are proven in server/workflows/rollouts.test.ts). The hosts' DPUs are powered on first through the API with the operator's session (a DPU takes an
-// update only when on), as a script would. Hosts in the middle of the enrolled ones: live-events takes the last, run
-// steps the one before it.
+// (max-unavailable, pause, resume, abort and skip are proven in server/workflows/rollouts.test.ts). The hosts' DPUs
+// are powered on first through the API with the operator's session (a DPU takes an update only when on), as a script
+// would. Hosts in the middle of the enrolled ones: live-events takes the last, run steps the one before it.
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
