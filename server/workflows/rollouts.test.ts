@@ -2,14 +2,17 @@
 // the workflow engine: over four hosts with max-unavailable 2 every DPU takes the new OS and never more than two hosts
 // are out at once (from the hosts' recorded start and end times); a host whose DPU cannot take the update fails and
 // pauses the rollout with the reason, hosts after it wait, and a resume after the cause is fixed finishes it; an abort
-// skips the hosts not started and starts nothing more; a host running an instance is skipped, the others updated.
-import { and, eq, inArray } from "drizzle-orm";
+// skips the hosts not started and starts nothing more; a host running an instance is skipped, the others updated; a
+// restart of the process mid-rollout loses nothing (the same replica recovers the run, which starts nothing twice).
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "@/db/schema";
 import { type RedfishSim, startRedfishSim } from "@/sim/redfish";
 import { releaseStaleAddresses, uniq, useTestDb } from "@/test/db";
 import { useEngine } from "@/test/engine";
 import { callerAs, failure, fieldOf, insertInstance, insertPool } from "@/test/fixtures";
+import { startEngine, stopEngine } from "./engine";
+import { workflows } from "./registry";
 
 let sim: RedfishSim;
 const db = useTestDb();
@@ -191,6 +194,30 @@ describe("rolling DPU OS update", () => {
     } finally {
       await db.update(s.instances).set({ state: "deleted", nodeId: null }).where(eq(s.instances.id, inst.id));
     }
+  });
+
+  it("survives a restart of the process running it: the engine recovers the run from Postgres and it finishes", async () => {
+    const three = hosts.slice(0, 3);
+    const before = Date.now();
+    const { id } = await admin().rollouts.start({ imageUri: image("3.0.5-1"), maxUnavailable: 1, instancePolicy: "skip", hostIds: three.map((h) => h.id) });
+    await until(id, (x) => x.hosts[0]!.state === "updating");
+    // This rollout's run: the only rollout.run started since (the earlier rollouts' runs have ended).
+    const runs = await db.execute<{ workflow_uuid: string; executor_id: string }>(
+      sql`select workflow_uuid, executor_id from dbos.workflow_status where name = 'rollout.run' and status = 'PENDING' and created_at >= ${before}`,
+    );
+    expect(runs.rows).toHaveLength(1);
+    // The process goes away mid-rollout and comes back as the same replica (DBOS recovers its pending runs at launch).
+    await stopEngine();
+    await startEngine(workflows, { databaseUrl: process.env.DATABASE_URL!, executorId: runs.rows[0]!.executor_id, schedules: false });
+    const r = await until(id, (x) => x.status !== "running");
+    expect(r.status).toBe("succeeded");
+    expect(r.hosts.map((h) => h.state)).toEqual(["done", "done", "done"]);
+    for (const h of three) expect(await dpuOs(h.dpuId)).toBe("3.0.5-1");
+    // One update per DPU: nothing was started twice by the recovered run.
+    const rows = await db.select().from(s.rolloutHosts).where(eq(s.rolloutHosts.rolloutId, id));
+    expect(rows.map((x) => x.operationIds.length)).toEqual([1, 1, 1]);
+    const ops = await db.select({ id: s.operations.id }).from(s.operations).where(sql`${s.operations.input}->>'rolloutId' = ${id}`);
+    expect(ops).toHaveLength(3);
   });
 
   it("refuses bad input with the field, starting nothing", async () => {
