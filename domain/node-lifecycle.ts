@@ -180,6 +180,14 @@ export const nodeCan = {
     if (n.provisionState === "deploying" || n.provisionState === "cleaning") return no(`Anvil controls the boot device while ${n.provisionState}.`);
     return ok;
   },
+  /** The vendor-passthrough step (a raw IPMI command or Redfish OEM action): what it does is the vendor's, so never
+   *  while Anvil itself drives the node. */
+  passthrough(n: NodeFacts): Verdict {
+    if (n.bmcCredentialsMissing) return no(DPU_CREDENTIALS_FIRST);
+    if (n.provisionState === "enroll" || n.provisionState === "verifying") return no("Verify the node's BMC first (manage).");
+    if (busy.has(n.provisionState)) return no(`Anvil is ${n.provisionState} this node; send vendor commands when that finishes.`);
+    return ok;
+  },
   maintenanceOn: (n: NodeFacts) => (n.maintenance ? no("It is already in maintenance.") : ok),
   maintenanceOff: (n: NodeFacts) => (n.maintenance ? ok : no("It is not in maintenance.")),
   moveToPool(n: NodeFacts): Verdict {

@@ -318,3 +318,12 @@ export async function imageUrlFixture(fx: Fixtures) {
   const { sharedImageServer } = await import("./image-server");
   return { url: `${(await sharedImageServer()).url}/disk.raw`, format: "raw" as const };
 }
+
+/** A rollout row in `status` (no run going, no hosts): for pause/resume/abort, which need no hardware. */
+export async function rolloutFixture(fx: Fixtures, status: "running" | "paused") {
+  const [row] = await fx.db
+    .insert(s.rollouts)
+    .values({ imageUri: "http://127.0.0.1:1/dpu.bfb", maxUnavailable: 1, instancePolicy: "skip", status, runActive: false })
+    .returning();
+  return row!;
+}

@@ -1,7 +1,7 @@
 // The authorization coverage table: every tRPC procedure × every kind of caller, with the expected outcome.
 // server/api/authz.test.ts runs each cell for real and fails when a procedure has no row here.
 // Later resources add their rows (and input fixtures) here.
-import { nodeFixture, operationFixture, poolsFixture } from "./authz-fixtures";
+import { nodeFixture, operationFixture, poolsFixture, rolloutFixture } from "./authz-fixtures";
 import { apiTokenFixture, invitationFixture, memberFixture, sshKeyFixture, sshPublicKeyFixture, tenantFixture, userFixture } from "./authz-fixtures";
 import { eq } from "drizzle-orm";
 import * as netSchema from "@/db/schema";
@@ -127,6 +127,16 @@ export const authzTable: Record<string, AuthzRow> = {
     input: async (fx) => ({ id: (await nodeFixture(fx)).id, imageUrl: "http://127.0.0.1:1/rescue.iso" }),
     expect: operatorWrite,
   },
+  "rollouts.list": { input: () => ({}), expect: operatorRead },
+  "rollouts.get": { input: async (fx) => ({ id: (await rolloutFixture(fx, "running")).id }), expect: operatorRead },
+  "rollouts.start": {
+    // A host without DPUs: the run skips it (nothing reaches a BMC).
+    input: async (fx) => ({ imageUri: "http://127.0.0.1:1/dpu.bfb", maxUnavailable: 1, instancePolicy: "skip", hostIds: [(await nodeFixture(fx)).id] }),
+    expect: operatorWrite,
+  },
+  "rollouts.pause": { input: async (fx) => ({ id: (await rolloutFixture(fx, "running")).id }), expect: operatorWrite },
+  "rollouts.resume": { input: async (fx) => ({ id: (await rolloutFixture(fx, "paused")).id }), expect: operatorWrite },
+  "rollouts.abort": { input: async (fx) => ({ id: (await rolloutFixture(fx, "running")).id }), expect: operatorWrite },
   "events.list": { input: () => ({}), expect: operatorRead },
   "operations.list": { input: () => ({}), expect: operatorRead },
   "operations.get": { input: async (fx) => ({ id: (await operationFixture(fx)).id }), expect: operatorRead },

@@ -9,6 +9,7 @@ const nav = [
   { href: "/ops/pools", label: "Pools" },
   { href: "/ops/nodes", label: "Nodes" },
   { href: "/ops/dpus", label: "DPUs" },
+  { href: "/ops/rollouts", label: "Rollouts" },
   { href: "/ops/instances", label: "Instances" },
   { href: "/ops/storage", label: "Storage" },
   { href: "/ops/images", label: "Images" },

@@ -1,5 +1,6 @@
 "use client";
-// The "Run steps" dialog on a host's page: an ordered list of steps (power on/off, boot device, DPU firmware), each run
+// The "Run steps" dialog on a host's page: an ordered list of steps (power on/off, boot device, DPU firmware, a vendor
+// passthrough: raw IPMI or a Redfish OEM action, passthrough-fields.tsx), each run
 // on the host, its DPUs or both (Ironic's execute_on_child_nodes / limit_child_node_execution, nodes.runStep). Steps run
 // one after another: each waits for the operations it started, and the list stops at the first refusal or failure, so
 // "power off the DPUs, then power them on" means what it says.
@@ -16,17 +17,25 @@ import { Button } from "@/components/ui/button";
 import { Options } from "@/components/ui/form";
 import { FormDialog, SelectField, TextField } from "@/components/ui/form-dialog";
 import { bootDeviceSchema, runStepArgsSchema, runStepKinds, runStepSchema } from "@/db/validation/nodes";
+import { blankPassthrough, PassthroughFields, passthroughFormSchema, toPassthrough } from "./passthrough-fields";
 
 const STEP_LABELS: Record<(typeof runStepKinds)[number], string> = {
   power_on: "Power on",
   power_off: "Power off",
   set_boot_device: "Set boot device",
   firmware_update: "Firmware/OS update (DPUs)",
+  passthrough: "Vendor passthrough",
 };
 const WHERE = ["host", "dpus", "both"] as const;
 const WHERE_LABELS: Record<(typeof WHERE)[number], string> = { host: "the host", dpus: "its DPUs", both: "the host and its DPUs" };
 
-const stepRow = z.object({ step: runStepSchema.shape.step, on: z.enum(WHERE), args: runStepArgsSchema.pick({ device: true, imageUri: true }) });
+const stepRow = z
+  .object({ step: runStepSchema.shape.step, on: z.enum(WHERE), args: runStepArgsSchema.pick({ device: true, imageUri: true }), pt: passthroughFormSchema })
+  .superRefine((s, ctx) => {
+    if (s.step !== "passthrough") return;
+    const p = toPassthrough(s.pt);
+    if (!p.ok) ctx.addIssue({ code: "custom", path: ["pt", p.field], message: p.message });
+  });
 const form = z
   .object({ steps: z.array(stepRow).min(1, "Add at least one step.").max(20, "At most 20 steps at a time."), dpuIds: z.array(z.uuid()) })
   .refine((v) => v.steps.every((s) => s.on === "host") || v.dpuIds.length > 0, { path: ["dpuIds"], message: "Choose at least one DPU." });
@@ -38,7 +47,7 @@ type Result = { id: string; name: string; ok: boolean; message: string; operatio
 type Run = { label: string; status: "waiting" | "running" | "done" | "failed" | "not run"; results: Result[]; error?: string };
 const runTone: Record<Run["status"], BadgeTone> = { waiting: "zinc", running: "sky", done: "green", failed: "red", "not run": "zinc" };
 
-const blankStep: Step = { step: "power_on", on: "dpus", args: { device: "pxe" } };
+const blankStep: Step = { step: "power_on", on: "dpus", args: { device: "pxe" }, pt: blankPassthrough };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function RunStepsDialog({ host, onClose }: { host: { id: string; name: string; children: { id: string; name: string }[] }; onClose: () => void }) {
@@ -60,7 +69,15 @@ export function RunStepsDialog({ host, onClose }: { host: { id: string; name: st
   /** The calls one step makes, in the order that keeps DPUs powered by their host: a power-off reaches the DPUs before
    *  the host, everything else reaches the host first. */
   const callsOf = (s: Step) => {
-    const args = s.step === "set_boot_device" ? { device: s.args.device } : s.step === "firmware_update" ? { imageUri: s.args.imageUri } : {};
+    const pt = s.step === "passthrough" ? toPassthrough(s.pt) : null;
+    const args =
+      s.step === "set_boot_device"
+        ? { device: s.args.device }
+        : s.step === "firmware_update"
+          ? { imageUri: s.args.imageUri }
+          : pt?.ok
+            ? { passthrough: pt.value }
+            : {};
     const limit = dpuIds.length === host.children.length ? undefined : dpuIds;
     const onHost = { id: host.id, step: s.step, args, executeOnChildNodes: false };
     const onDpus = { id: host.id, step: s.step, args, executeOnChildNodes: true, limitChildNodeExecution: limit };
@@ -105,7 +122,13 @@ export function RunStepsDialog({ host, onClose }: { host: { id: string; name: st
           // The server names the field it refuses (args.imageUri, args.device, limitChildNodeExecution): put it on this step's.
           let placed = false;
           for (const [key, msgs] of Object.entries(info.fieldErrors)) {
-            const field = key.startsWith("args.") ? `steps.${i}.${key}` : key === "limitChildNodeExecution" ? "dpuIds" : null;
+            const field = key.startsWith("args.passthrough")
+              ? `steps.${i}.pt.${key.split(".")[2] ?? "kind"}`
+              : key.startsWith("args.")
+                ? `steps.${i}.${key}`
+                : key === "limitChildNodeExecution"
+                  ? "dpuIds"
+                  : null;
             if (field && msgs[0]) {
               f.setError(field as never, { message: msgs[0] });
               placed = true;
@@ -165,6 +188,7 @@ export function RunStepsDialog({ host, onClose }: { host: { id: string; name: st
                   rules={{ setValueAs: (u: string) => u || undefined }}
                 />
               ) : null}
+              {watched[i]?.step === "passthrough" ? <PassthroughFields i={i} /> : null}
             </div>
             <div className="flex gap-2">
               <Button

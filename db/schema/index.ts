@@ -13,6 +13,7 @@ export * from "./live-events";
 export * from "./network";
 export * from "./operations";
 export * from "./quotas";
+export * from "./rollouts";
 export * from "./storage";
 export * from "./tenancy";
 export * from "./webhooks";

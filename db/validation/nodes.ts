@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { requiredText } from "./fields";
 import { PROVISION_STATES } from "@/domain/node-lifecycle";
+import { isOemActionPath } from "@/domain/passthrough";
 import { traitsRule } from "./traits";
 
 export const nodeNameRule = requiredText(63).regex(
@@ -105,12 +106,45 @@ export const isoUrlSchema = z
   // The URL is kept with the operation, the audit and the workflow engine's records: no password may ride in it.
   .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), "Put no user name or password in the URL.");
 /** The steps nodes.runStep runs on a host and/or its DPU children (the "Run steps" dialog builds a list of them). */
-export const runStepKinds = ["power_on", "power_off", "set_boot_device", "firmware_update"] as const;
-/** One step's arguments: a boot device for set_boot_device, an image URL (and optional update targets) for firmware_update. */
+export const runStepKinds = ["power_on", "power_off", "set_boot_device", "firmware_update", "passthrough"] as const;
+const hexByte = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^(0x)?[0-9a-f]{1,2}$/i, `${what}: one hex byte, e.g. 0x06`);
+/** Data bytes as hex, separated by spaces ("0x01 0x02" or "01 02"); empty for none. */
+const hexBytes = z
+  .string()
+  .trim()
+  .max(400)
+  .regex(/^((0x)?[0-9a-f]{1,2}(\s+(0x)?[0-9a-f]{1,2})*)?$/i, "Data: hex bytes separated by spaces, e.g. 0x01 0x02");
+/** Where the step's OEM action is: a path under /redfish/v1 ending in Actions/Oem/<Action> (never a URL or another resource). */
+export const oemActionPathSchema = z
+  .string()
+  .trim()
+  .max(500)
+  .refine(isOemActionPath, "A vendor action's path: /redfish/v1/…/Actions/Oem/<Action> on this node's BMC (no host, no other resource).");
+/** The vendor-passthrough step: a raw IPMI request (ipmitool raw) or a Redfish OEM action with its JSON body. */
+export const passthroughSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("ipmi_raw"), netfn: hexByte("Network function"), cmd: hexByte("Command"), data: hexBytes.default("") }).strict(),
+  z
+    .object({
+      kind: z.literal("redfish_oem"),
+      path: oemActionPathSchema,
+      body: z.record(z.string().max(200), z.json()).refine((b) => JSON.stringify(b).length <= 8000, "The body is at most 8000 characters of JSON."),
+    })
+    .strict(),
+]);
+export type PassthroughInput = z.infer<typeof passthroughSchema>;
+/** A hex byte ("0x06", "6") as a number. */
+export const hexByteValue = (b: string) => Number.parseInt(b.replace(/^0x/i, ""), 16);
+/** One step's arguments: a boot device for set_boot_device, an image URL (and optional update targets) for
+ *  firmware_update, the request for passthrough. */
 export const runStepArgsSchema = z.object({
   device: bootDeviceSchema.optional(),
   imageUri: z.url("Enter the image's URL (http, https)").max(2000).optional(),
   targets: z.array(z.string().max(200)).max(10).optional(),
+  passthrough: passthroughSchema.optional(),
 });
 /** nodes.runStep: Ironic's execute_on_child_nodes / limit_child_node_execution decide whether the host or its DPUs run it. */
 export const runStepSchema = z

@@ -8,6 +8,7 @@ import { nodeBiosRouter } from "./routers/node-bios";
 import { traitsRouter } from "./routers/traits";
 import { operationsRouter } from "./routers/operations";
 import { poolsRouter } from "./routers/pools";
+import { rolloutsRouter } from "./routers/rollouts";
 import { sessionRouter } from "./routers/session";
 import { apiTokensRouter } from "./routers/api-tokens";
 import { invitationsRouter } from "./routers/invitations";
@@ -40,6 +41,7 @@ import { createCallerFactory, createTRPCRouter } from "./trpc";
 export const appRouter = createTRPCRouter({
   session: sessionRouter,
   pools: poolsRouter,
+  rollouts: rolloutsRouter,
   audit: auditRouter,
   nodes: nodesRouter,
   dpuBmc: dpuBmcRouter,

@@ -134,6 +134,7 @@ describe("the workflow catalog", () => {
       "node.power",
       "dpu.firmware_update",
       "node.virtual_media_boot",
+      "rollout.run",
       "sync.shard",
       "webhook.deliver",
       "rules.reconcile",

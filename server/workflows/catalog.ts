@@ -306,6 +306,11 @@ export const catalog = {
     operationId: ([, , op]) => op,
   }),
 
+  // A rolling DPU OS update across hosts (server/workflows/rollouts.ts): its progress is the rollout's own rows (one per
+  // host), not an operation; each DPU's update is a dpu.firmware_update operation it starts. One run at a time per
+  // rollout (rollouts.run_active); a resume after a pause starts a new run.
+  rolloutRun: workflow<[rolloutId: string]>()("rollout.run", "nodes"),
+
   // Background work (server/workflows/sync.ts, webhooks.ts).
   syncShard: workflow<[shard: number, spreadMs: number]>()("sync.shard", "sync"),
   webhookDeliver: workflow<[deliveryId: string]>()("webhook.deliver", "webhooks"),

@@ -10,6 +10,7 @@ import { createInstance, deleteInstance, powerInstance } from "./instances";
 import { storageReconcileSchedule } from "./maintenance";
 import { bulkEnroll, firmwareUpdate, forgetFinishedBulkEnrolls, inspectNode, powerNode } from "./nodes";
 import { overlayReconcileWorkflow, overlaySweepSchedule } from "./overlay";
+import { rolloutRun } from "./rollouts";
 import { rulesReconcileWorkflow, rulesSweepSchedule } from "./rules";
 import { bmcSyncSchedule, syncShardWorkflow } from "./sync";
 import { virtualMediaBoot } from "./virtual-media";
@@ -36,6 +37,7 @@ export const workflows: WorkflowRegistry = {
     powerNode,
     firmwareUpdate,
     virtualMediaBoot,
+    rolloutRun,
     syncShardWorkflow,
     deliverWebhook,
     rulesReconcileWorkflow,

@@ -10,6 +10,7 @@ import type { WebSocketServer } from "ws";
 import type { AuthResult, SessionStore } from "./auth";
 import * as B from "./bios";
 import { cascadeHop } from "./cascade";
+import * as O from "./oem";
 import type { ConsoleManager } from "./console";
 import { Msg, RedfishError } from "./errors";
 import type { EventHub } from "./events";
@@ -520,6 +521,7 @@ const ROUTES: Route[] = [
   },
   { pattern: ["Managers"], methods: { GET: (c) => ok(R.managers(c.bmc)) } },
   { pattern: ["Managers", "{manager}"], methods: { GET: (c) => ok(R.manager(c.bmc)) } },
+  { pattern: ["Managers", "{manager}", "Actions", "Oem", O.HOST_BMC_ACCESS], methods: { POST: (c) => (O.setHostBmcAccess(c.bmc, c.body), noContent) } },
   { pattern: ["Managers", "{manager}", "NetworkProtocol"], methods: { GET: (c) => ok(R.networkProtocol(c.bmc)) } },
   { pattern: ["Managers", "{manager}", "LogServices"], methods: { GET: (c) => ok(R.managerLogServices(c.bmc)) }, available: dmtfLogs },
   { pattern: ["Managers", "{manager}", "LogServices", "Log"], methods: { GET: (c) => ok(R.managerLogService(c.bmc)) }, available: dmtfLogs },

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { FleetHost } from "../fleet";
 import { hasBios } from "./bios";
 import { cascadePathOf } from "./cascade";
+import { managerOem } from "./oem";
 import type { SimContext } from "./handler";
 import { type Bmc, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, firmwareOf, logIdOf, RESET_TYPES, SEL_CAP, type SelEntry } from "./model";
 
@@ -544,6 +545,9 @@ export function manager(endpoint: Bmc): Json {
     out.CommandShell = { ServiceEnabled: true, MaxConcurrentSessions: 4, ConnectTypesSupported: ["Telnet", "SSH"] };
   }
   if (d.logs === "dmtf") out.LogServices = ref(`${endpoint.managerPath}/LogServices`);
+  const oem = managerOem(endpoint);
+  out.Actions = { Oem: oem.actions };
+  out.Oem = { Anvil: oem.oem };
   return out;
 }
 

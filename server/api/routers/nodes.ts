@@ -30,6 +30,7 @@ import { recordEvent } from "@/server/workflows/events";
 import { startOperation } from "@/server/workflows/start";
 import { audit } from "@/server/services/audit";
 import { applyOverlaySoon } from "@/server/services/overlay-apply";
+import { passthroughMismatch, sendPassthrough } from "@/server/services/passthrough";
 import { fieldError } from "../errors";
 import { listPage, pageInput } from "../pagination";
 import { type Context, createTRPCRouter, operatorProcedure } from "../trpc";
@@ -548,6 +549,8 @@ export const nodesRouter = createTRPCRouter({
         throw fieldError("args.imageUri", "A firmware update runs on DPU children and needs an image URL.", "BAD_REQUEST");
       if (input.step === "set_boot_device" && !input.args.device) throw fieldError("args.device", "Choose a boot device.", "BAD_REQUEST");
       if (input.step === "firmware_update") await assertImageUrl("args.imageUri", input.args.imageUri!);
+      if (input.step === "passthrough" && !input.args.passthrough)
+        throw fieldError("args.passthrough", "Give the raw IPMI command or the OEM action.", "BAD_REQUEST");
       const results: BulkResult[] = [];
       for (const n of targets) {
         try {
@@ -576,6 +579,24 @@ export const nodesRouter = createTRPCRouter({
               details: { device: input.args.device, step: true, applied: { device: outcome.device, persistent: outcome.persistent } },
             });
             results.push({ id: n.id, name: n.name, ok: true, message: `Boot device ${outcome.text}.` });
+          } else if (input.step === "passthrough") {
+            const p = input.args.passthrough!;
+            const d = driverFor(n);
+            const v = nodeCan.passthrough(facts(n));
+            const refusal = v.ok ? passthroughMismatch(d, p) : v.reason;
+            if (refusal) {
+              results.push({ id: n.id, name: n.name, ok: false, message: refusal });
+              continue;
+            }
+            // Audited before it is sent: a vendor command the BMC half-ran is still on record.
+            await audit(ctx.db as never, ctx, {
+              action: "node.passthrough",
+              targetType: "node",
+              targetId: n.id,
+              targetName: n.name,
+              details: { ...p, step: true },
+            });
+            results.push({ id: n.id, name: n.name, ok: true, message: await sendPassthrough(d, p) });
           } else {
             const v = nodeCan.firmwareUpdate(facts(n));
             if (!v.ok) {

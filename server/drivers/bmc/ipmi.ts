@@ -39,6 +39,7 @@ import {
   type PowerAction,
   isBmcError,
   type PowerState,
+  type RawIpmiRequest,
 } from "./types";
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -346,6 +347,14 @@ export function classifyIpmitoolFailure(f: IpmitoolFailure, ctx: { address: stri
   });
 }
 
+/** The bytes of `ipmitool raw`'s answer (" 00 03 09 08 …", wrapped over lines), after the completion code. */
+export function parseRawResponse(out: string): number[] {
+  return out
+    .split(/\s+/)
+    .filter((t) => /^[0-9a-f]{2}$/i.test(t))
+    .map((t) => Number.parseInt(t, 16));
+}
+
 /** The first stderr line that reads like an error, without -v chatter. */
 function firstErrorLine(stderr: string): string | undefined {
   return stderr
@@ -560,6 +569,37 @@ export class IpmiDriver implements BmcDriver {
     if (since) events = events.filter((e) => e.created !== null && e.created.getTime() >= since.getTime());
     if (opts.limit !== undefined) events = events.slice(-opts.limit);
     return events;
+  }
+
+  /**
+   * A raw request (the vendor-passthrough step): `ipmitool raw <netfn> <cmd> <data…>`. A completion code other than 0
+   * ("Unable to send RAW command (… rsp=0xc1): Invalid command") is the BMC's refusal: a BmcError naming the code and
+   * its meaning, never retried (the BMC answered; a vendor command may not be safe to send twice).
+   */
+  async rawIpmi(req: RawIpmiRequest): Promise<{ response: number[] }> {
+    const bytes = [req.netfn, req.cmd, ...req.data];
+    if (req.netfn > 0x3f || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 0xff)) {
+      throw new BmcError("invalid", this.address, "A raw IPMI request is a network function (0x00–0x3f), a command and data bytes (0x00–0xff)");
+    }
+    const hex = (b: number) => `0x${b.toString(16).padStart(2, "0")}`;
+    const what = `run raw command netfn ${hex(req.netfn)} cmd ${hex(req.cmd)}`;
+    try {
+      const out = await this.run(["raw", ...bytes.map(hex)], what, { verbose: false });
+      return { response: parseRawResponse(out) };
+    } catch (e) {
+      const refused = isBmcError(e) ? /rsp=(0x[0-9a-f]{1,2})\)\s*:?\s*(.*)/i.exec(e.detail ?? "") : null;
+      if (!refused) throw e;
+      const meaning = refused[2]?.split(/\r?\n/)[0]?.trim();
+      throw new BmcError(
+        "invalid",
+        this.address,
+        `BMC ${this.address} refused raw command netfn ${hex(req.netfn)} cmd ${hex(req.cmd)}: completion code ${refused[1]!.toLowerCase()}${meaning ? ` (${meaning})` : ""}`,
+        {
+          detail: (e as BmcError).detail,
+          transient: false,
+        },
+      );
+    }
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@
 // form the BMC accepts; DPUs are found through NetworkDeviceFunctions, contained chassis and SystemType DPU
 // systems; hardware logs are read from every log service that holds them; consoles may be advertised on the
 // system or its manager; virtual media falls back to PATCH where the actions are missing.
+import { isOemActionPath } from "@/domain/passthrough";
 import { Deadline, type Json, RedfishTransport, redfishErrorText, retryAfterMs } from "./redfish-http";
 import { redfishBios } from "./redfish-bios";
 import { subscribeEvents } from "./redfish-events";
@@ -1170,6 +1171,24 @@ export class RedfishDriver implements BmcDriver {
             throw e;
           });
     if (res.status === 202) await this.waitTask(res.headers.location ?? "", d, what);
+  }
+
+  /**
+   * A vendor (OEM) action, the vendor-passthrough step: POSTs the body to an Actions/Oem target under this BMC's
+   * /redfish/v1 and answers what the BMC answered (a task it started is followed to its end). Only such paths: the
+   * operator names an action, never a URL, so the step cannot reach another host or change an arbitrary resource.
+   */
+  async oemAction(path: string, body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+    if (!isOemActionPath(path)) {
+      throw new BmcError("invalid", this.address, `${path} is not a vendor action: use a path under /redfish/v1 ending in Actions/Oem/<Action>`, {
+        transient: false,
+      });
+    }
+    const d = this.deadline();
+    const what = `the vendor action ${path}`;
+    const res = await this.transport.call("POST", path, { deadline: d, what, body, action: true, retry: "unsent" });
+    if (res.status === 202 && res.headers.location) await this.waitTask(res.headers.location, d, what);
+    return { status: res.status, body: res.json };
   }
 
   async close(): Promise<void> {

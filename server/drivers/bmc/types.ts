@@ -212,6 +212,12 @@ export interface BmcDriver {
   eventPush?: BmcEventPush;
   /** BIOS attributes (Redfish Bios, its pending Settings and the attribute registry); IPMI has no such thing. */
   bios?: BmcBios;
+  /** A raw IPMI request (ipmitool raw: netfn, cmd, data bytes), answered with the response bytes after the completion
+   *  code; a non-zero completion code is a BmcError naming it. IPMI only. */
+  rawIpmi?(req: RawIpmiRequest): Promise<{ response: number[] }>;
+  /** A vendor (OEM) action: a POST to an Actions/Oem target under the BMC's /redfish/v1 (domain/passthrough.ts); the BMC's
+   *  4xx is a BmcError carrying its message. Redfish only. */
+  oemAction?(path: string, body: Record<string, unknown>): Promise<{ status: number; body: unknown }>;
   /** Where the server's serial console can be reached (Redfish SerialConsole.WebSocket.ConsoleURI); null: none offered. */
   consoleUri?(): Promise<BmcConsoleUri | null>;
   /**
@@ -229,6 +235,13 @@ export interface BmcDriver {
    * BootSourceOverrideEnabled Disabled, else BootSourceOverrideTarget None, else both) — checked by reading it back.
    */
   clearBootOverride?(): Promise<void>;
+}
+
+/** A raw IPMI request: network function, command and data bytes (each 0–255). */
+export interface RawIpmiRequest {
+  netfn: number;
+  cmd: number;
+  data: number[];
 }
 
 export interface VirtualMediaOptions {
