@@ -44,7 +44,7 @@ beforeAll(async () => {
       username: b.username,
       password: b.password,
       verifyTls: false,
-      dpu: { address: dpu.url },
+      dpu: { address: dpu.url, username: dpu.username, password: dpu.password },
     });
     expect(r.ok, JSON.stringify(r)).toBe(true);
     const [h] = await db.select().from(s.nodes).where(eq(s.nodes.name, name));
