@@ -193,7 +193,8 @@ describe("another client takes the serial console (issue #13)", () => {
       }
     };
     try {
-      await waitText("anvil-sim login: ");
+      // the first SOL activation can take a while on a loaded machine (ipmitool's session set-up and retries)
+      await waitText("anvil-sim login: ", 45_000);
       session.write(Buffer.from("root\r"));
       await waitText("root@anvil-sim:~$ ");
       const inputBefore = own.serialInput().length;
@@ -209,7 +210,7 @@ describe("another client takes the serial console (issue #13)", () => {
     } finally {
       await session.end("test over");
     }
-  });
+  }, 90_000);
 });
 
 describe("the pty helper", () => {

@@ -202,7 +202,16 @@ export function createConsoleProxy(opts: ConsoleProxyOptions = {}): ConsoleProxy
     const node = await loadNode(g.nodeId);
     if (!node) return g.end(CLOSE.notFound, "This node has been deleted");
     const access = await canOpenConsole(principal, node, db(), g.instanceId ?? undefined);
-    if (!access.ok) return g.end(CLOSE.forbidden, `Your access to this console was withdrawn: ${access.reason}`);
+    if (!access.ok) {
+      // The host may have changed hands after the epoch was read above (its instance rebuilt or moved): that is a
+      // handover, which the viewer follows, not a withdrawal.
+      const now = await consoleEpoch(db(), g.nodeId);
+      if (now !== g.epoch) {
+        if (!(await hub.handover(g.nodeId, now))) g.end(HANDOVER_CODE, HANDOVER_REASON);
+        return;
+      }
+      return g.end(CLOSE.forbidden, `Your access to this console was withdrawn: ${access.reason}`);
+    }
     if (access.epoch !== g.epoch) {
       if (!(await hub.handover(g.nodeId, access.epoch))) g.end(HANDOVER_CODE, HANDOVER_REASON);
       return;
