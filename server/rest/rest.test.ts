@@ -170,6 +170,19 @@ describe("REST API v1", () => {
     expect(text.status).toBe(415);
   });
 
+  it("lists rolling DPU updates and refuses a bad one on its field (operator token)", async () => {
+    const ops = apiClient(api.url, tokens.operatorAdmin, validator);
+    const list = await ops.GET("/rollouts");
+    expect(list.response.status).toBe(200);
+    expect(Array.isArray(list.data!.items)).toBe(true);
+    const bad = await ops.POST("/rollouts", { body: { imageUri: "ftp://x/y.bfb", maxUnavailable: 0, instancePolicy: "skip" } as never });
+    expect(bad.response.status).toBe(400);
+    expect(Object.keys(bad.error!.fieldErrors ?? {})).toEqual(expect.arrayContaining(["imageUri", "maxUnavailable"]));
+    const missing = await ops.GET("/rollouts/{id}", { params: { path: { id: crypto.randomUUID() } } });
+    expect(missing.response.status).toBe(404);
+    expect((await client.GET("/rollouts")).response.status).toBe(404); // a tenant's token: operator routes do not exist for it
+  });
+
   it("validated every response it saw against the OpenAPI document", () => {
     expect(validator.checked).toBeGreaterThan(20);
   });

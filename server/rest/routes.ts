@@ -213,6 +213,14 @@ add(
   S.dpuBmcCredentials,
   { tag: "nodes" },
 );
+add("get", "/rollouts", "rollouts.list", "listRollouts", "List rolling DPU OS updates, newest first", S.pageOf(S.rollout));
+add("post", "/rollouts", "rollouts.start", "startRollout", "Start a rolling DPU OS update over a pool or a selection of hosts", S.rolloutRef, {
+  idempotent: true,
+});
+add("get", "/rollouts/{id}", "rollouts.get", "getRollout", "Get a rollout with each host's progress", S.rolloutDetail);
+add("post", "/rollouts/{id}/pause", "rollouts.pause", "pauseRollout", "Pause a rollout (hosts updating finish; nothing new starts)", S.rolloutRef);
+add("post", "/rollouts/{id}/resume", "rollouts.resume", "resumeRollout", "Resume a paused rollout (failed hosts are tried again)", S.rolloutRef);
+add("post", "/rollouts/{id}/abort", "rollouts.abort", "abortRollout", "Abort a rollout (hosts not started are skipped)", S.rolloutRef);
 add("post", "/pools/{id}/required-traits", "traits.setPool", "setPoolTraits", "Set the traits every host of a pool must have", S.poolTraits, { tag: "pools" });
 add("get", "/pools", "pools.list", "listPools", "List pools", S.pageOf(S.pool));
 add("post", "/pools", "pools.create", "createPool", "Create a pool", S.pool, { idempotent: true });

@@ -247,6 +247,24 @@ export const poolTraitChoice = z
 export const dpuBmcCredentials = z
   .looseObject({ id, bmcCredentialsFingerprint: z.string() })
   .meta({ id: "DpuBmcCredentials", description: "Saved after the DPU's BMC accepted them; the password never comes back" });
+export const rollout = z
+  .looseObject({
+    id,
+    imageUri: z.string(),
+    maxUnavailable: z.number().int(),
+    instancePolicy: z.string(),
+    poolId: id.nullable(),
+    status: z.string(),
+    reason: z.string().nullable(),
+    createdAt: when,
+  })
+  .meta({ id: "Rollout" });
+export const rolloutDetail = rollout
+  .extend({
+    hosts: z.array(z.looseObject({ hostId: id, hostName: z.string(), state: z.string(), message: z.string().nullable(), operationIds: z.array(z.string()) })),
+  })
+  .meta({ id: "RolloutDetail" });
+export const rolloutRef = z.looseObject({ id }).meta({ id: "RolloutRef" });
 export const deleted = z.looseObject({}).meta({ id: "Deleted" });
 
 /** RFC 9457 problem details: every error the API answers. */

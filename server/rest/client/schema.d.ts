@@ -68,6 +68,28 @@ export interface paths {
     /** Set the traits every host of a pool must have */
     post: operations["setPoolTraits"];
   };
+  "/rollouts": {
+    /** List rolling DPU OS updates, newest first */
+    get: operations["listRollouts"];
+    /** Start a rolling DPU OS update over a pool or a selection of hosts */
+    post: operations["startRollout"];
+  };
+  "/rollouts/{id}": {
+    /** Get a rollout with each host's progress */
+    get: operations["getRollout"];
+  };
+  "/rollouts/{id}/abort": {
+    /** Abort a rollout (hosts not started are skipped) */
+    post: operations["abortRollout"];
+  };
+  "/rollouts/{id}/pause": {
+    /** Pause a rollout (hosts updating finish; nothing new starts) */
+    post: operations["pauseRollout"];
+  };
+  "/rollouts/{id}/resume": {
+    /** Resume a paused rollout (failed hosts are tried again) */
+    post: operations["resumeRollout"];
+  };
   "/ssh-keys": {
     /** Your SSH public keys */
     get: operations["listSshKeys"];
@@ -692,6 +714,51 @@ export interface components {
       status: number;
       title: string;
       type: string;
+      [key: string]: unknown;
+    };
+    Rollout: {
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: uuid */
+      id: string;
+      imageUri: string;
+      instancePolicy: string;
+      maxUnavailable: number;
+      poolId: string | null;
+      reason: string | null;
+      status: string;
+      [key: string]: unknown;
+    };
+    RolloutDetail: {
+      /** Format: date-time */
+      createdAt: string;
+      hosts: ({
+          /** Format: uuid */
+          hostId: string;
+          hostName: string;
+          message: string | null;
+          operationIds: string[];
+          state: string;
+          [key: string]: unknown;
+        })[];
+      /** Format: uuid */
+      id: string;
+      imageUri: string;
+      instancePolicy: string;
+      maxUnavailable: number;
+      poolId: string | null;
+      reason: string | null;
+      status: string;
+      [key: string]: unknown;
+    };
+    /** @description One page; pass nextCursor as cursor for the next page */
+    RolloutPage: {
+      items: components["schemas"]["Rollout"][];
+      nextCursor: string | null;
+    };
+    RolloutRef: {
+      /** Format: uuid */
+      id: string;
       [key: string]: unknown;
     };
     SecurityGroup: {
@@ -2211,6 +2278,444 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["PoolTraits"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** List rolling DPU OS updates, newest first */
+  listRollouts: {
+    parameters: {
+      query?: {
+        cursor?: string | null;
+        limit?: number;
+        dir?: "asc" | "desc";
+        sort?: "createdAt";
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RolloutPage"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Start a rolling DPU OS update over a pool or a selection of hosts */
+  startRollout: {
+    parameters: {
+      header?: {
+        /** @description Any unique string (e.g. a UUID). Retrying with the same key within 24 h returns the first response instead of acting twice. */
+        "Idempotency-Key"?: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          hostIds?: string[];
+          /** Format: uri */
+          imageUri: string;
+          /** @enum {string} */
+          instancePolicy: "skip";
+          maxUnavailable: number;
+          /** Format: uuid */
+          poolId?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        content: {
+          "application/json": components["schemas"]["RolloutRef"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Get a rollout with each host's progress */
+  getRollout: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RolloutDetail"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Abort a rollout (hosts not started are skipped) */
+  abortRollout: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RolloutRef"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Pause a rollout (hosts updating finish; nothing new starts) */
+  pauseRollout: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RolloutRef"];
+        };
+      };
+      /** @description Bad input (the fields are named) */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in: send Authorization: Bearer <API token> */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not allowed for your role */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such resource (or not yours) */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Conflict (e.g. a duplicate name) */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Refused by a rule (the reason says why) */
+      412: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Request body too large */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The body is not JSON */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Idempotency-Key reused with another request */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Resume a paused rollout (failed hosts are tried again) */
+  resumeRollout: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RolloutRef"];
         };
       };
       /** @description Bad input (the fields are named) */
