@@ -388,7 +388,48 @@ async function otherSubnet() {
   return cur.otherSubnetId;
 }
 
+/** The rescue volumes of an instance on storage (instance.rescue names them rescue-<instance id>-<operation>). */
+async function rescueVolumesOf(instanceId: string) {
+  const storage = getStorage();
+  const out = [];
+  for await (const v of storage.listAll(storage.listVolumes)) if (v.name.startsWith(`rescue-${instanceId}`)) out.push(v);
+  return out;
+}
+/** A tenant's rescue: the host boots one rescue clone, its own system disk attached beside it; unrescue: back to it. */
+const rescueRuns = {
+  rescue: {
+    entry: catalog.instanceRescue,
+    label: "instance.rescue",
+    start: async () => (await tenant().instances.rescue({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      const inst = await instanceRow(cur.instanceId);
+      expect(inst.state, at).toBe("rescue");
+      expect((await nodeRow(inst.nodeId!)).provisionState, at).toBe("rescue");
+      expect(
+        (await rescueVolumesOf(cur.instanceId)).map((v) => v.id),
+        at,
+      ).toEqual([inst.rescueStorageVolumeId]);
+      const { dpu } = (await placement(inst))!;
+      expect(await initiatorsOf(inst.rescueStorageVolumeId!), at).toEqual([dpuHostNqn(dpu.id)]);
+      expect(await initiatorsOf(inst.storageVolumeId!), at).toEqual([dpuHostNqn(dpu.id)]);
+    },
+  },
+  unrescue: {
+    entry: catalog.instanceUnrescue,
+    label: "instance.unrescue",
+    start: async () => (await tenant().instances.unrescue({ tenant: T(), id: cur.instanceId })).operationId,
+    async check(op, at) {
+      succeeded(op, at);
+      expect((await instanceRow(cur.instanceId)).rescueStorageVolumeId, at).toBeNull();
+      expect(await rescueVolumesOf(cur.instanceId), at).toEqual([]);
+      await expectLive(cur.instanceId, "running", at);
+    },
+  },
+} satisfies Record<string, Run>;
+
 const runs = {
+  ...rescueRuns,
   create: {
     entry: catalog.instanceCreate,
     label: "instance.create",
@@ -660,8 +701,8 @@ function rounds(runs: Run[], inside: Planned[] = [], once = false): Planned[] {
  * `npm test` runs this file in both of its lanes (vitest.config.ts), each lane one half of the kill points, so the
  * suite's minutes are shared by the two cores: the main lane (part 1) the create/delete rounds with the power, volume,
  * NIC and failing rebuild/recovery segments inside, and the node runs; the real-lab lane (part 2, the smaller: that
- * lane also boots the QEMU guests) the rebuild and recovery segments inside a create and a delete run to the end, and
- * the failing create. Unset (a plain `vitest run`): both parts, one after the other.
+ * lane also boots the QEMU guests) the rebuild, recovery and rescue segments inside a create and a delete run to the
+ * end, and the failing create. Unset (a plain `vitest run`): both parts, one after the other.
  */
 const CRASH_PART = process.env.ANVIL_TEST_LANE === "main" ? 1 : process.env.ANVIL_TEST_LANE === "real" ? 2 : 0;
 function plan(once = false, part = CRASH_PART): Planned[] {
@@ -683,7 +724,10 @@ function plan(once = false, part = CRASH_PART): Planned[] {
     ),
     ...rounds([r.enroll, r.inspect, r.dpuOn, r.firmware, r.isoBoot, r.hostOff], [], once),
   ];
-  const second = () => [...rounds([r.create, r.delete], segs([[r.rebuild], [r.recover]]), true), ...rounds([r.createFailing, r.deleteFailed], [], once)];
+  const second = () => [
+    ...rounds([r.create, r.delete], segs([[r.rebuild], [r.recover], [r.rescue, r.unrescue]]), true),
+    ...rounds([r.createFailing, r.deleteFailed], [], once),
+  ];
   return part === 1 ? first() : part === 2 ? second() : [...first(), ...second()];
 }
 /** The runs this lane does (a reference run each). */
